@@ -1,0 +1,56 @@
+#include "common/crypto.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+#include <vector>
+
+namespace engined {
+namespace {
+
+std::string to_hex(const unsigned char* bytes, std::size_t size) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(size * 2, '0');
+    for (std::size_t i = 0; i < size; ++i) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+    return out;
+}
+
+void fill_random(unsigned char* bytes, std::size_t size) {
+    if (RAND_bytes(bytes, static_cast<int>(size)) != 1) {
+        throw std::runtime_error("OpenSSL RAND_bytes failed");
+    }
+}
+
+}  // namespace
+
+std::string random_hex(std::size_t count) {
+    std::vector<unsigned char> bytes(count);
+    fill_random(bytes.data(), bytes.size());
+    return to_hex(bytes.data(), bytes.size());
+}
+
+std::string uuid_v4() {
+    std::array<unsigned char, 16> b{};
+    fill_random(b.data(), b.size());
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+    const std::string h = to_hex(b.data(), b.size());
+    return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
+           '-' + h.substr(20);
+}
+
+std::string sha256_hex(std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL SHA-256 failed");
+    }
+    return to_hex(digest.data(), length);
+}
+
+}  // namespace engined

@@ -1,0 +1,96 @@
+// core/lua — the sandboxed Lua 5.4 host (SPEC §8). Owns lua_State lifetimes, the sandboxed
+// environment, instruction and memory budgets, JSON <-> Lua marshalling and the per-worker
+// script cache. Knows nothing of engines, HTTP or the store.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace engined::lua {
+
+struct Limits {
+    // VM instructions a run may spend, across every call and coroutine of that run.
+    uint64_t instruction_budget = 50'000'000;
+    // Bytes the run's Lua allocations may add on top of the compiled script.
+    std::size_t memory_bytes = 32u * 1024u * 1024u;
+    // Wall-clock ceiling for a run, checked by the count hook (catches long C calls).
+    std::chrono::milliseconds wall_clock{2000};
+    // Longest string handed from JSON into Lua; longer input is refused before Lua sees it.
+    std::size_t max_string_bytes = 64u * 1024u;
+};
+
+enum class FailureKind {
+    compile_error,     // the source does not compile (or is not text)
+    script_error,      // a runtime error raised by the script
+    budget_exceeded,   // instruction budget or wall-clock ceiling reached
+    memory_exceeded,   // the allocator refused past the memory cap
+    no_such_function,  // the called global is not a function
+    bad_value,         // a value cannot cross between JSON and Lua (cycles, functions, NaN, ...)
+};
+
+class LuaError : public std::runtime_error {
+public:
+    LuaError(FailureKind kind, const std::string& message)
+        : std::runtime_error(message), kind_(kind) {}
+    FailureKind kind() const noexcept { return kind_; }
+
+private:
+    FailureKind kind_;
+};
+
+// One compiled script in its own lua_State. Not thread-safe: a worker thread owns it.
+// The compiled chunk is kept; every run gets a fresh global environment, so nothing a run
+// leaves behind is visible to the next.
+class Sandbox {
+public:
+    // Compiles `source` in text mode; throws LuaError(compile_error).
+    Sandbox(std::string_view source, std::string_view chunk_name, Limits limits = {});
+    ~Sandbox();
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+
+    // Starts a run: resets the budgets, builds a fresh environment and executes the chunk in it
+    // (which defines the script's functions). Throws LuaError if the chunk itself fails.
+    void begin_run();
+
+    // Whether the current run's environment holds a global function `name`.
+    bool has_function(std::string_view name) const;
+
+    // Calls global `name` with `args` (each element one argument) and returns the first result
+    // converted to JSON (null when none). Throws LuaError. Once the run breached its budget or
+    // memory cap, every call throws the same breach until the next begin_run().
+    boost::json::value call(std::string_view name, const boost::json::array& args);
+
+    // Instructions charged to the current run so far (granularity: the hook interval).
+    uint64_t instructions_used() const noexcept;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+// Per-worker cache of compiled scripts keyed by the source's SHA-256.
+class ScriptCache {
+public:
+    explicit ScriptCache(Limits limits = {}, std::size_t capacity = 64);
+
+    // The cached sandbox for `source` (compiling it on first use). Throws LuaError(compile_error).
+    Sandbox& get(std::string_view source, std::string_view chunk_name);
+
+    std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    Limits limits_;
+    std::size_t capacity_;
+    std::unordered_map<std::string, std::unique_ptr<Sandbox>> entries_;
+};
+
+}  // namespace engined::lua

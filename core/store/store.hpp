@@ -1,0 +1,164 @@
+// core/store — durable state of engined: API keys, runs and the engine configurations runs
+// executed with. Owns the SQLite schema, its migrations and the group-committing writer.
+// Knows nothing of HTTP or of engines' semantics: JSON columns are opaque text here.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engined::store {
+
+// The store cannot be opened, read or written (disk full, read-only file, locked too long).
+class StoreUnavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ApiKey {
+    std::string id;              // "key_<16 hex>"
+    std::string organization;
+    std::string environment;     // "test" | "live"
+    std::vector<std::string> scopes;
+    std::string display_prefix;  // the first characters of the key, for listings
+    int64_t created_at_ms = 0;
+    std::optional<int64_t> revoked_at_ms;
+};
+
+enum class RunStatus { queued, processing, completed, degraded, failed };
+std::string_view to_string(RunStatus status);
+std::optional<RunStatus> parse_run_status(std::string_view text);
+bool is_terminal(RunStatus status);
+
+struct NewRun {
+    std::string id;
+    std::string organization;
+    std::string environment;
+    std::string engine_slug;
+    std::string engine_type;
+    std::optional<std::string> engine_version;      // resolved release, or none (current config)
+    std::optional<std::string> engine_version_pin;  // as the client sent it
+    std::string request_json;                       // {"input":..., "offerings":...}
+    std::string config_hash;                        // SHA-256 of config_json
+    std::string config_json;                        // stored once per distinct hash
+    std::optional<std::string> webhook_url;
+    std::string api_key_id;
+    int64_t created_at_ms = 0;
+};
+
+struct RunOutcome {
+    RunStatus status = RunStatus::completed;       // completed | degraded | failed
+    std::string stage;                             // last stage reached
+    std::string output_json = "{}";
+    std::string results_json = "[]";              // solutions or candidates
+    std::optional<std::string> error_code;
+    std::optional<std::string> error_message;
+    std::string error_details_json = "[]";
+    std::string trace_json = "[]";
+    int64_t completed_at_ms = 0;
+};
+
+struct Run {
+    int64_t seq = 0;  // insertion order; the pagination cursor
+    std::string id;
+    std::string organization;
+    std::string environment;
+    std::string engine_slug;
+    std::string engine_type;
+    std::optional<std::string> engine_version;
+    std::optional<std::string> engine_version_pin;
+    RunStatus status = RunStatus::queued;
+    std::string stage;
+    std::string request_json;
+    std::string config_hash;
+    std::optional<std::string> webhook_url;
+    std::string api_key_id;
+    std::string output_json;          // "null" until terminal
+    std::string results_json;         // "null" until terminal
+    std::optional<std::string> error_code;
+    std::optional<std::string> error_message;
+    std::string error_details_json;   // "null" unless failed
+    std::string trace_json;           // "null" until terminal
+    int attempts = 0;                 // times a worker claimed it (more than 1 after a crash)
+    int64_t created_at_ms = 0;
+    std::optional<int64_t> started_at_ms;
+    std::optional<int64_t> completed_at_ms;
+};
+
+struct RunPageQuery {
+    std::string organization;
+    std::string environment;
+    std::string engine_slug;
+    std::optional<RunStatus> status;
+    std::optional<int64_t> before_seq;  // exclusive; newest first
+    int limit = 20;
+};
+
+struct RunPage {
+    std::vector<Run> runs;
+    std::optional<int64_t> next_before_seq;  // set when more runs follow
+};
+
+// Called once the write's transaction committed (nullptr) or failed (the error). Runs on the
+// writer thread: keep it short and never call back into a blocking Store write from it.
+using Completion = std::function<void(std::exception_ptr)>;
+
+struct Options {
+    std::string path;                  // the SQLite file; its directory must exist
+    int busy_timeout_ms = 5000;
+    std::size_t max_batch = 512;       // most writes grouped into one transaction
+    bool synchronous_full = true;      // fsync on every commit (durability of a 202)
+};
+
+class Store {
+public:
+    // Opens (creating if needed) and migrates the database. Throws StoreUnavailable.
+    explicit Store(Options options);
+    // Drains pending writes, then closes.
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    int schema_version() const;
+
+    // --- Group-committed writes: queued to one writer thread; many callers share one
+    // transaction and one fsync. `done` runs after COMMIT (or with the failure).
+    void insert_run(NewRun run, Completion done);
+    void mark_processing(std::string run_id, int64_t started_at_ms, Completion done);
+    void finish_run(std::string run_id, RunOutcome outcome, Completion done);
+
+    // --- Keys: synchronous (they go through the writer and wait for its commit).
+    void insert_api_key(const ApiKey& key, std::string_view key_hash);
+    std::optional<ApiKey> find_api_key(std::string_view key_hash) const;
+    std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const;
+    bool revoke_api_key(std::string_view key_id, int64_t at_ms);
+
+    // --- Reads, on a pooled read connection of the calling thread.
+    std::optional<Run> get_run(std::string_view run_id) const;
+    RunPage list_runs(const RunPageQuery& query) const;
+    std::optional<std::string> config_json(std::string_view config_hash) const;
+    // Runs left queued or processing (e.g. by a crash), oldest first.
+    std::vector<std::string> unfinished_run_ids() const;
+    // A cheap round trip proving the database answers (for readiness).
+    void ping() const;
+
+    // Group-commit figures since open: how many transactions carried how many writes.
+    struct WriterStats {
+        uint64_t transactions = 0;
+        uint64_t writes = 0;
+        uint64_t largest_batch = 0;
+    };
+    WriterStats writer_stats() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engined::store

@@ -1,0 +1,34 @@
+#include "common/crypto.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+namespace engined {
+namespace {
+
+TEST(Crypto, Sha256MatchesKnownVectors) {
+    EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Crypto, RandomHexHasRequestedLengthAndVaries) {
+    const std::string a = random_hex(32);
+    EXPECT_EQ(a.size(), 64u);
+    EXPECT_NE(a, random_hex(32));
+}
+
+TEST(Crypto, UuidV4IsCanonicalAndUnique) {
+    const std::regex form("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = uuid_v4();
+        ASSERT_TRUE(std::regex_match(id, form)) << id;
+        seen.insert(id);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+}
+
+}  // namespace
+}  // namespace engined

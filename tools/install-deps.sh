@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what engined needs to build and test on Debian 12, only when something is missing.
+# valijson is header-only; its Debian package drags in ~70 adapter packages, so its .deb is
+# unpacked into .deps/ instead (still from Debian's registry).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(build-essential cmake pkg-config git ca-certificates curl
+  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev wrk)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+valijson_dir="$root/.deps/valijson"
+if [ ${#missing[@]} -gt 0 ] || [ ! -f "$valijson_dir/usr/share/cmake/valijson/valijsonConfig.cmake" ]; then
+  echo "install-deps: apt-get update"
+  "${sudo_cmd[@]}" apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -f "$valijson_dir/usr/share/cmake/valijson/valijsonConfig.cmake" ]; then
+  echo "install-deps: unpacking libvalijson-dev into .deps/valijson"
+  tmp="$(mktemp -d)"; chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download libvalijson-dev >/dev/null)
+  mkdir -p "$valijson_dir"
+  dpkg -x "$tmp"/libvalijson-dev_*.deb "$valijson_dir"
+  rm -rf "$tmp"
+fi
+echo "install-deps: all dependencies present"
