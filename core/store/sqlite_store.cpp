@@ -1,0 +1,861 @@
+// The SQLite store. One writer thread owns the only write connection and group-commits: every
+// write pending when it wakes shares one transaction and therefore one fsync, which is what
+// makes "durable before 202" affordable. Reads run on pooled connections beside it; WAL lets
+// them see the last commit without waiting for the writer.
+#include "store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "common/time.hpp"
+
+namespace engined::store {
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kStatusNames{
+    "queued", "processing", "completed", "degraded", "failed"};
+
+}  // namespace
+
+std::string_view to_string(RunStatus status) {
+    return kStatusNames.at(static_cast<std::size_t>(status));
+}
+
+std::optional<RunStatus> parse_run_status(std::string_view text) {
+    for (std::size_t i = 0; i < kStatusNames.size(); ++i) {
+        if (kStatusNames[i] == text) return static_cast<RunStatus>(i);
+    }
+    return std::nullopt;
+}
+
+bool is_terminal(RunStatus status) {
+    return status == RunStatus::completed || status == RunStatus::degraded ||
+           status == RunStatus::failed;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Schema. Steps are applied in order, each in its own transaction, and recorded in
+// schema_migrations; a released step is never edited, a change is a new step.
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+constexpr std::array kMigrations{
+    Migration{1, R"sql(
+        CREATE TABLE api_keys (
+            id             TEXT PRIMARY KEY,
+            key_hash       TEXT NOT NULL UNIQUE,
+            organization   TEXT NOT NULL,
+            environment    TEXT NOT NULL CHECK (environment IN ('test', 'live')),
+            scopes         TEXT NOT NULL,  -- comma-separated
+            display_prefix TEXT NOT NULL,
+            created_at_ms  INTEGER NOT NULL,
+            revoked_at_ms  INTEGER
+        );
+        CREATE INDEX api_keys_by_organization ON api_keys (organization, created_at_ms);
+
+        -- Content-addressed: a run points at the exact configuration it executed with.
+        CREATE TABLE engine_configs (
+            hash        TEXT PRIMARY KEY,
+            config_json TEXT NOT NULL
+        );
+
+        CREATE TABLE runs (
+            seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+            id                 TEXT NOT NULL UNIQUE,
+            organization       TEXT NOT NULL,
+            environment        TEXT NOT NULL CHECK (environment IN ('test', 'live')),
+            engine_slug        TEXT NOT NULL,
+            engine_type        TEXT NOT NULL,
+            engine_version     TEXT,
+            engine_version_pin TEXT,
+            status             TEXT NOT NULL CHECK (status IN
+                                   ('queued', 'processing', 'completed', 'degraded', 'failed')),
+            stage              TEXT NOT NULL,
+            request_json       TEXT NOT NULL,
+            config_hash        TEXT NOT NULL REFERENCES engine_configs (hash),
+            webhook_url        TEXT,
+            api_key_id         TEXT NOT NULL,
+            output_json        TEXT NOT NULL DEFAULT 'null',
+            results_json       TEXT NOT NULL DEFAULT 'null',
+            error_code         TEXT,
+            error_message      TEXT,
+            error_details_json TEXT NOT NULL DEFAULT 'null',
+            trace_json         TEXT NOT NULL DEFAULT 'null',
+            attempts           INTEGER NOT NULL DEFAULT 0,
+            created_at_ms      INTEGER NOT NULL,
+            started_at_ms      INTEGER,
+            completed_at_ms    INTEGER
+        );
+        CREATE INDEX runs_listing ON runs (organization, environment, engine_slug, seq DESC);
+        CREATE INDEX runs_listing_by_status
+            ON runs (organization, environment, engine_slug, status, seq DESC);
+        -- Partial: terminal runs accumulate forever, the restart scan only wants the few others.
+        CREATE INDEX runs_unfinished ON runs (seq)
+            WHERE status IN ('queued', 'processing');
+    )sql"},
+};
+
+constexpr bool versions_ascend() {
+    for (std::size_t i = 1; i < kMigrations.size(); ++i) {
+        if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+    }
+    return kMigrations.front().version > 0;
+}
+static_assert(versions_ascend(), "migration versions must be positive and strictly ascending");
+
+// ---------------------------------------------------------------------------------------------
+// Statements. Each is prepared once per connection (keyed by the address of its text).
+
+constexpr const char* kBegin = "BEGIN IMMEDIATE";
+constexpr const char* kCommit = "COMMIT";
+constexpr const char* kSavepoint = "SAVEPOINT write";
+constexpr const char* kRelease = "RELEASE write";
+constexpr const char* kRollbackToSavepoint = "ROLLBACK TO write";
+
+constexpr const char* kInsertConfig = R"sql(
+    INSERT INTO engine_configs (hash, config_json) VALUES (?1, ?2)
+    ON CONFLICT (hash) DO NOTHING
+)sql";
+
+constexpr const char* kInsertRun = R"sql(
+    INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
+                      engine_version_pin, status, stage, request_json, config_hash, webhook_url,
+                      api_key_id, created_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12)
+)sql";
+
+constexpr const char* kMarkProcessing = R"sql(
+    UPDATE runs
+       SET status = 'processing', stage = 'processing', started_at_ms = ?2,
+           attempts = attempts + 1
+     WHERE id = ?1 AND status IN ('queued', 'processing')
+)sql";
+
+constexpr const char* kFinishRun = R"sql(
+    UPDATE runs
+       SET status = ?2, stage = ?3, output_json = ?4, results_json = ?5, error_code = ?6,
+           error_message = ?7, error_details_json = ?8, trace_json = ?9, completed_at_ms = ?10
+     WHERE id = ?1 AND status IN ('queued', 'processing')
+)sql";
+
+constexpr const char* kRunStatus = "SELECT status FROM runs WHERE id = ?1";
+
+// Shared by every query returning whole runs; read_run() maps the columns in this order.
+#define ENGINED_SELECT_RUN                                                                     \
+    "SELECT seq, id, organization, environment, engine_slug, engine_type, engine_version, "  \
+    "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "     \
+    "       api_key_id, output_json, results_json, error_code, error_message, "              \
+    "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "        \
+    "       completed_at_ms "                                                                \
+    "  FROM runs "
+
+constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
+
+// A page is read one row longer than asked: the extra row only says whether another page follows.
+constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
+     WHERE organization = ?1 AND environment = ?2 AND engine_slug = ?3 AND seq < ?4
+     ORDER BY seq DESC
+     LIMIT ?5
+)sql";
+
+constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
+     WHERE organization = ?1 AND environment = ?2 AND engine_slug = ?3 AND status = ?6
+       AND seq < ?4
+     ORDER BY seq DESC
+     LIMIT ?5
+)sql";
+
+#undef ENGINED_SELECT_RUN
+
+constexpr const char* kUnfinishedRuns = R"sql(
+    SELECT id FROM runs WHERE status IN ('queued', 'processing') ORDER BY seq
+)sql";
+
+constexpr const char* kConfigJson = "SELECT config_json FROM engine_configs WHERE hash = ?1";
+
+constexpr const char* kPing = "SELECT max(version) FROM schema_migrations";
+
+constexpr const char* kInsertApiKey = R"sql(
+    INSERT INTO api_keys (id, key_hash, organization, environment, scopes, display_prefix,
+                          created_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+)sql";
+
+constexpr const char* kRevokeApiKey = R"sql(
+    UPDATE api_keys SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL
+)sql";
+
+// read_api_key() maps the columns in this order.
+#define ENGINED_SELECT_API_KEY                                                                 \
+    "SELECT id, organization, environment, scopes, display_prefix, created_at_ms, "          \
+    "       revoked_at_ms "                                                                  \
+    "  FROM api_keys "
+
+constexpr const char* kFindApiKey = ENGINED_SELECT_API_KEY "WHERE key_hash = ?1";
+constexpr const char* kListApiKeys = ENGINED_SELECT_API_KEY "ORDER BY created_at_ms, id";
+constexpr const char* kListApiKeysOfOrganization =
+    ENGINED_SELECT_API_KEY "WHERE organization = ?1 ORDER BY created_at_ms, id";
+
+#undef ENGINED_SELECT_API_KEY
+
+// ---------------------------------------------------------------------------------------------
+// Connections.
+
+struct DatabaseCloser {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StatementFinalizer {
+    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
+};
+using DatabaseHandle = std::unique_ptr<sqlite3, DatabaseCloser>;
+using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+[[noreturn]] void fail(std::string_view operation, std::string_view message) {
+    throw StoreUnavailable(std::string(operation) + ": " + std::string(message));
+}
+
+// An open database and its prepared statements; used by one thread at a time.
+class Connection {
+public:
+    Connection(const std::string& path, int flags, int busy_timeout_ms) {
+        sqlite3* raw = nullptr;
+        const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+        // Even a failed open allocates a handle (it carries the message): own it first.
+        db_.reset(raw);
+        if (rc != SQLITE_OK) {
+            fail("open " + path, db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc));
+        }
+        sqlite3_busy_timeout(db_.get(), busy_timeout_ms);
+    }
+
+    sqlite3* get() const { return db_.get(); }
+
+    sqlite3_stmt* prepared(const char* sql, std::string_view operation) {
+        auto found = statements_.find(sql);
+        if (found != statements_.end()) return found->second.get();
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+            SQLITE_OK) {
+            fail(operation, sqlite3_errmsg(db_.get()));
+        }
+        return statements_.emplace(sql, StatementHandle(raw)).first->second.get();
+    }
+
+    // For statements run once per connection (pragmas, migrations): not worth caching.
+    void exec(const char* sql, std::string_view operation) {
+        if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+            fail(operation, sqlite3_errmsg(db_.get()));
+        }
+    }
+
+    // A one-row, one-column pragma answer, e.g. the journal mode actually in force.
+    std::string pragma(const char* sql, std::string_view operation) {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
+            fail(operation, sqlite3_errmsg(db_.get()));
+        }
+        StatementHandle statement(raw);
+        const int rc = sqlite3_step(statement.get());
+        if (rc != SQLITE_ROW) fail(operation, sqlite3_errmsg(db_.get()));
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 0));
+        return text ? text : "";
+    }
+
+    // After a failed batch. SQLite may already have rolled back by itself (I/O errors, disk
+    // full), so "no transaction open" is fine and any error here adds nothing to the first one.
+    void rollback_if_open() noexcept {
+        if (!sqlite3_get_autocommit(db_.get())) {
+            sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+    }
+
+private:
+    // Declared before the statements so that they are finalized before the database closes.
+    DatabaseHandle db_;
+    std::unordered_map<const char*, StatementHandle> statements_;
+};
+
+// One execution of a cached statement. Resetting on scope exit matters beyond reuse: a SELECT
+// left un-reset keeps its read transaction open and stops WAL checkpoints from advancing.
+class Query {
+public:
+    Query(Connection& connection, const char* sql, std::string_view operation)
+        : db_(connection.get()),
+          statement_(connection.prepared(sql, operation)),
+          operation_(operation) {}
+    ~Query() {
+        sqlite3_reset(statement_);
+        sqlite3_clear_bindings(statement_);
+    }
+    Query(const Query&) = delete;
+    Query& operator=(const Query&) = delete;
+
+    Query& bind(int index, std::string_view text) {
+        // A null pointer would bind SQL NULL; an empty view must stay an empty string.
+        const char* data = text.data() != nullptr ? text.data() : "";
+        return check_bind(sqlite3_bind_text64(statement_, index, data, text.size(),
+                                              SQLITE_TRANSIENT, SQLITE_UTF8));
+    }
+    Query& bind(int index, int64_t value) {
+        return check_bind(sqlite3_bind_int64(statement_, index, value));
+    }
+    Query& bind_optional(int index, const std::optional<std::string>& text) {
+        return text ? bind(index, *text) : check_bind(sqlite3_bind_null(statement_, index));
+    }
+
+    // Steps once; true while a row is available.
+    bool next() {
+        const int rc = sqlite3_step(statement_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        // A constraint failure belongs to the one write that broke it, not to the store.
+        if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+            throw std::invalid_argument(std::string(operation_) + ": " + sqlite3_errmsg(db_));
+        }
+        fail(operation_, sqlite3_errmsg(db_));
+    }
+
+    // Runs a statement that returns no rows; how many rows it changed.
+    int run() {
+        while (next()) {
+        }
+        return sqlite3_changes(db_);
+    }
+
+    std::string text(int column) const {
+        const auto* data = sqlite3_column_text(statement_, column);
+        if (data == nullptr) return {};
+        return {reinterpret_cast<const char*>(data),
+                static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))};
+    }
+    std::optional<std::string> optional_text(int column) const {
+        if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+        return text(column);
+    }
+    int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+    std::optional<int64_t> optional_integer(int column) const {
+        if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+        return integer(column);
+    }
+
+private:
+    Query& check_bind(int rc) {
+        if (rc != SQLITE_OK) fail(operation_, sqlite3_errmsg(db_));
+        return *this;
+    }
+
+    sqlite3* db_;
+    sqlite3_stmt* statement_;
+    std::string_view operation_;
+};
+
+Connection open_writer(const Options& options) {
+    Connection connection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                          options.busy_timeout_ms);
+    // SQLite quietly falls back to read-only when it cannot write the file; every write would
+    // then fail later, one by one. Refuse now instead.
+    if (sqlite3_db_readonly(connection.get(), "main") == 1) {
+        fail("open " + options.path, "the database file is read-only");
+    }
+    const std::string mode = connection.pragma("PRAGMA journal_mode = WAL", "enable WAL");
+    if (mode != "wal") fail("enable WAL", "journal mode stayed '" + mode + "'");
+    // Debian builds SQLite with synchronous=FULL even in WAL: state the choice explicitly.
+    connection.exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
+                                             : "PRAGMA synchronous = NORMAL",
+                    "set synchronous");
+    connection.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+    return connection;
+}
+
+// Applies every step not yet recorded; returns the highest version applied.
+int migrate(Connection& connection) {
+    connection.exec(R"sql(
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version       INTEGER PRIMARY KEY,
+            applied_at_ms INTEGER NOT NULL
+        )
+    )sql",
+                    "create schema_migrations");
+    for (const Migration& step : kMigrations) {
+        const std::string operation = "migration " + std::to_string(step.version);
+        try {
+            connection.exec("BEGIN IMMEDIATE", operation);
+            // Checked inside the write transaction: another process may have opened the same
+            // file a moment earlier and applied the step already.
+            bool applied = false;
+            {
+                Query query(connection, "SELECT 1 FROM schema_migrations WHERE version = ?1",
+                            operation);
+                query.bind(1, static_cast<int64_t>(step.version));
+                applied = query.next();
+            }
+            if (!applied) {
+                connection.exec(step.sql, operation);
+                Query record(connection,
+                             "INSERT INTO schema_migrations (version, applied_at_ms) "
+                             "VALUES (?1, ?2)",
+                             operation);
+                record.bind(1, static_cast<int64_t>(step.version)).bind(2, now_unix_ms()).run();
+            }
+            connection.exec("COMMIT", operation);
+        } catch (...) {
+            connection.rollback_if_open();
+            throw;
+        }
+    }
+    Query query(connection, kPing, "read schema version");
+    query.next();
+    return static_cast<int>(query.integer(0));
+}
+
+// Read connections, each taken by one call and given back, so that request threads read in
+// parallel with each other and with the writer.
+class ReaderPool {
+public:
+    ReaderPool(std::string path, int busy_timeout_ms)
+        : path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms) {}
+
+    class Lease {
+    public:
+        Lease(ReaderPool& pool, std::unique_ptr<Connection> connection)
+            : pool_(pool), connection_(std::move(connection)) {}
+        ~Lease() { pool_.give_back(std::move(connection_)); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        Connection& operator*() const { return *connection_; }
+
+    private:
+        ReaderPool& pool_;
+        std::unique_ptr<Connection> connection_;
+    };
+
+    Lease acquire() {
+        {
+            std::lock_guard lock(mutex_);
+            if (!idle_.empty()) {
+                auto connection = std::move(idle_.back());
+                idle_.pop_back();
+                return Lease(*this, std::move(connection));
+            }
+        }
+        // Opened outside the lock: it touches the file system.
+        auto connection = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE,
+                                                       busy_timeout_ms_);
+        // Read-write rather than read-only: a read-only connection cannot always set up the
+        // WAL index. query_only keeps it from ever writing.
+        connection->exec("PRAGMA query_only = ON", "open read connection");
+        return Lease(*this, std::move(connection));
+    }
+
+private:
+    // A burst of readers opens a connection each; keeping all of them would pin file handles
+    // and page caches long after the burst.
+    static constexpr std::size_t kMaxIdle = 8;
+
+    void give_back(std::unique_ptr<Connection> connection) {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
+    }
+
+    std::string path_;
+    int busy_timeout_ms_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Row mapping and the writes' bodies.
+
+Run read_run(const Query& row) {
+    Run run;
+    run.seq = row.integer(0);
+    run.id = row.text(1);
+    run.organization = row.text(2);
+    run.environment = row.text(3);
+    run.engine_slug = row.text(4);
+    run.engine_type = row.text(5);
+    run.engine_version = row.optional_text(6);
+    run.engine_version_pin = row.optional_text(7);
+    const std::string status = row.text(8);
+    const auto parsed = parse_run_status(status);
+    if (!parsed) fail("read run " + run.id, "unknown status '" + status + "'");
+    run.status = *parsed;
+    run.stage = row.text(9);
+    run.request_json = row.text(10);
+    run.config_hash = row.text(11);
+    run.webhook_url = row.optional_text(12);
+    run.api_key_id = row.text(13);
+    run.output_json = row.text(14);
+    run.results_json = row.text(15);
+    run.error_code = row.optional_text(16);
+    run.error_message = row.optional_text(17);
+    run.error_details_json = row.text(18);
+    run.trace_json = row.text(19);
+    run.attempts = static_cast<int>(row.integer(20));
+    run.created_at_ms = row.integer(21);
+    run.started_at_ms = row.optional_integer(22);
+    run.completed_at_ms = row.optional_integer(23);
+    return run;
+}
+
+ApiKey read_api_key(const Query& row) {
+    ApiKey key;
+    key.id = row.text(0);
+    key.organization = row.text(1);
+    key.environment = row.text(2);
+    const std::string scopes = row.text(3);
+    for (std::size_t start = 0; start < scopes.size();) {
+        const std::size_t comma = std::min(scopes.find(',', start), scopes.size());
+        if (comma > start) key.scopes.push_back(scopes.substr(start, comma - start));
+        start = comma + 1;
+    }
+    key.display_prefix = row.text(4);
+    key.created_at_ms = row.integer(5);
+    key.revoked_at_ms = row.optional_integer(6);
+    return key;
+}
+
+// Why an UPDATE guarded by the run's status changed nothing: the run is missing or it is past
+// the state the write expects.
+[[noreturn]] void refuse_transition(Connection& connection, std::string_view operation,
+                                    const std::string& run_id) {
+    Query query(connection, kRunStatus, operation);
+    query.bind(1, run_id);
+    if (!query.next()) {
+        throw std::out_of_range(std::string(operation) + ": no run '" + run_id + "'");
+    }
+    throw std::logic_error(std::string(operation) + ": run '" + run_id + "' is already " +
+                           query.text(0));
+}
+
+void apply_insert_run(Connection& connection, const NewRun& run) {
+    Query(connection, kInsertConfig, "insert_run (config)")
+        .bind(1, run.config_hash)
+        .bind(2, run.config_json)
+        .run();
+    Query(connection, kInsertRun, "insert_run")
+        .bind(1, run.id)
+        .bind(2, run.organization)
+        .bind(3, run.environment)
+        .bind(4, run.engine_slug)
+        .bind(5, run.engine_type)
+        .bind_optional(6, run.engine_version)
+        .bind_optional(7, run.engine_version_pin)
+        .bind(8, run.request_json)
+        .bind(9, run.config_hash)
+        .bind_optional(10, run.webhook_url)
+        .bind(11, run.api_key_id)
+        .bind(12, run.created_at_ms)
+        .run();
+}
+
+void apply_mark_processing(Connection& connection, const std::string& run_id,
+                           int64_t started_at_ms) {
+    const int changed = Query(connection, kMarkProcessing, "mark_processing")
+                            .bind(1, run_id)
+                            .bind(2, started_at_ms)
+                            .run();
+    if (changed == 0) refuse_transition(connection, "mark_processing", run_id);
+}
+
+void apply_finish_run(Connection& connection, const std::string& run_id,
+                      const RunOutcome& outcome) {
+    if (!is_terminal(outcome.status)) {
+        throw std::invalid_argument("finish_run: '" + std::string(to_string(outcome.status)) +
+                                    "' is not a terminal status");
+    }
+    const int changed = Query(connection, kFinishRun, "finish_run")
+                            .bind(1, run_id)
+                            .bind(2, to_string(outcome.status))
+                            .bind(3, outcome.stage)
+                            .bind(4, outcome.output_json)
+                            .bind(5, outcome.results_json)
+                            .bind_optional(6, outcome.error_code)
+                            .bind_optional(7, outcome.error_message)
+                            .bind(8, outcome.error_details_json)
+                            .bind(9, outcome.trace_json)
+                            .bind(10, outcome.completed_at_ms)
+                            .run();
+    if (changed == 0) refuse_transition(connection, "finish_run", run_id);
+}
+
+// A write waiting for the writer thread: its statements, and whom to tell how they ended.
+struct PendingWrite {
+    std::function<void(Connection&)> apply;
+    Completion done;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct Store::Impl {
+    explicit Impl(Options opts)
+        : options(std::move(opts)),
+          writer(open_writer(options)),
+          schema_version(migrate(writer)),
+          readers(options.path, options.busy_timeout_ms),
+          writer_thread([this] { write_loop(); }) {}
+
+    ~Impl() {
+        {
+            std::lock_guard lock(queue_mutex);
+            stopping = true;
+        }
+        queue_ready.notify_one();
+        writer_thread.join();
+    }
+
+    void enqueue(PendingWrite write) {
+        {
+            std::lock_guard lock(queue_mutex);
+            if (stopping) throw StoreUnavailable("store is closing");
+            queue.push_back(std::move(write));
+        }
+        queue_ready.notify_one();
+    }
+
+    // For the synchronous writes: the caller blocks until the writer's commit (or failure).
+    void write_and_wait(std::function<void(Connection&)> apply) {
+        auto committed = std::make_shared<std::promise<void>>();
+        std::future<void> result = committed->get_future();
+        enqueue({std::move(apply), [committed](std::exception_ptr error) {
+                     if (error) {
+                         committed->set_exception(error);
+                     } else {
+                         committed->set_value();
+                     }
+                 }});
+        result.get();
+    }
+
+    void write_loop() {
+        std::vector<PendingWrite> batch;
+        for (;;) {
+            {
+                std::unique_lock lock(queue_mutex);
+                queue_ready.wait(lock, [this] { return stopping || !queue.empty(); });
+                // Stopping still drains: whatever was accepted gets committed.
+                if (queue.empty()) return;
+                const std::size_t take = std::min(queue.size(), options.max_batch);
+                for (std::size_t i = 0; i < take; ++i) {
+                    batch.push_back(std::move(queue.front()));
+                    queue.pop_front();
+                }
+            }
+            commit(batch);
+            batch.clear();
+        }
+    }
+
+    // One transaction for the whole batch, one savepoint per write: a write that breaks a
+    // constraint or a state rule is undone alone, while a failure of the database itself
+    // (BEGIN, COMMIT, I/O) fails every write of the batch and leaves nothing behind.
+    void commit(std::vector<PendingWrite>& batch) {
+        std::vector<std::exception_ptr> outcomes(batch.size());
+        try {
+            Query(writer, kBegin, "begin transaction").run();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                Query(writer, kSavepoint, "savepoint").run();
+                try {
+                    batch[i].apply(writer);
+                    Query(writer, kRelease, "release savepoint").run();
+                } catch (const StoreUnavailable&) {
+                    throw;
+                } catch (...) {
+                    outcomes[i] = std::current_exception();
+                    Query(writer, kRollbackToSavepoint, "roll back savepoint").run();
+                    Query(writer, kRelease, "release savepoint").run();
+                }
+            }
+            Query(writer, kCommit, "commit").run();
+            transactions.fetch_add(1, std::memory_order_relaxed);
+            writes.fetch_add(batch.size(), std::memory_order_relaxed);
+            if (batch.size() > largest_batch.load(std::memory_order_relaxed)) {
+                largest_batch.store(batch.size(), std::memory_order_relaxed);
+            }
+        } catch (const StoreUnavailable&) {
+            writer.rollback_if_open();
+            std::fill(outcomes.begin(), outcomes.end(), std::current_exception());
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!batch[i].done) continue;
+            // A throwing completion is its caller's bug; it must not stop the writer, which
+            // every other caller depends on.
+            try {
+                batch[i].done(std::move(outcomes[i]));
+            } catch (...) {
+            }
+        }
+    }
+
+    const Options options;
+    Connection writer;  // touched only by the writer thread once it runs
+    const int schema_version;
+    ReaderPool readers;
+
+    std::mutex queue_mutex;
+    std::condition_variable queue_ready;
+    std::deque<PendingWrite> queue;
+    bool stopping = false;
+
+    std::atomic<uint64_t> transactions{0};
+    std::atomic<uint64_t> writes{0};
+    std::atomic<uint64_t> largest_batch{0};
+
+    // Last: started once everything it uses exists, joined before any of it goes.
+    std::thread writer_thread;
+};
+
+Store::Store(Options options) {
+    if (options.max_batch == 0) throw std::invalid_argument("Store: max_batch must be positive");
+    impl_ = std::make_unique<Impl>(std::move(options));
+}
+
+Store::~Store() = default;
+
+int Store::schema_version() const { return impl_->schema_version; }
+
+void Store::insert_run(NewRun run, Completion done) {
+    impl_->enqueue({[run = std::move(run)](Connection& c) { apply_insert_run(c, run); },
+                    std::move(done)});
+}
+
+void Store::mark_processing(std::string run_id, int64_t started_at_ms, Completion done) {
+    impl_->enqueue({[run_id = std::move(run_id), started_at_ms](Connection& c) {
+                        apply_mark_processing(c, run_id, started_at_ms);
+                    },
+                    std::move(done)});
+}
+
+void Store::finish_run(std::string run_id, RunOutcome outcome, Completion done) {
+    impl_->enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](Connection& c) {
+                        apply_finish_run(c, run_id, outcome);
+                    },
+                    std::move(done)});
+}
+
+void Store::insert_api_key(const ApiKey& key, std::string_view key_hash) {
+    std::string scopes;
+    for (const std::string& scope : key.scopes) {
+        if (scope.empty() || scope.find(',') != std::string::npos) {
+            throw std::invalid_argument("insert_api_key: invalid scope '" + scope + "'");
+        }
+        if (!scopes.empty()) scopes += ',';
+        scopes += scope;
+    }
+    // The caller waits for the commit, so the lambda may refer to its arguments.
+    impl_->write_and_wait([&](Connection& c) {
+        Query(c, kInsertApiKey, "insert_api_key")
+            .bind(1, key.id)
+            .bind(2, key_hash)
+            .bind(3, key.organization)
+            .bind(4, key.environment)
+            .bind(5, scopes)
+            .bind(6, key.display_prefix)
+            .bind(7, key.created_at_ms)
+            .run();
+    });
+}
+
+std::optional<ApiKey> Store::find_api_key(std::string_view key_hash) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kFindApiKey, "find_api_key");
+    query.bind(1, key_hash);
+    if (!query.next()) return std::nullopt;
+    return read_api_key(query);
+}
+
+std::vector<ApiKey> Store::list_api_keys(const std::optional<std::string>& organization) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, organization ? kListApiKeysOfOrganization : kListApiKeys,
+                "list_api_keys");
+    if (organization) query.bind(1, *organization);
+    std::vector<ApiKey> keys;
+    while (query.next()) keys.push_back(read_api_key(query));
+    return keys;
+}
+
+bool Store::revoke_api_key(std::string_view key_id, int64_t at_ms) {
+    bool revoked = false;
+    impl_->write_and_wait([&](Connection& c) {
+        Query revoke(c, kRevokeApiKey, "revoke_api_key");
+        revoked = revoke.bind(1, key_id).bind(2, at_ms).run() > 0;
+    });
+    return revoked;
+}
+
+std::optional<Run> Store::get_run(std::string_view run_id) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kGetRun, "get_run");
+    query.bind(1, run_id);
+    if (!query.next()) return std::nullopt;
+    return read_run(query);
+}
+
+RunPage Store::list_runs(const RunPageQuery& request) const {
+    if (request.limit < 1) throw std::invalid_argument("list_runs: limit must be positive");
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, request.status ? kListRunsByStatus : kListRuns, "list_runs");
+    query.bind(1, request.organization)
+        .bind(2, request.environment)
+        .bind(3, request.engine_slug)
+        .bind(4, request.before_seq.value_or(std::numeric_limits<int64_t>::max()))
+        .bind(5, static_cast<int64_t>(request.limit) + 1);
+    if (request.status) query.bind(6, to_string(*request.status));
+    RunPage page;
+    while (query.next()) page.runs.push_back(read_run(query));
+    if (page.runs.size() > static_cast<std::size_t>(request.limit)) {
+        page.runs.pop_back();
+        page.next_before_seq = page.runs.back().seq;
+    }
+    return page;
+}
+
+std::optional<std::string> Store::config_json(std::string_view config_hash) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kConfigJson, "config_json");
+    query.bind(1, config_hash);
+    if (!query.next()) return std::nullopt;
+    return query.text(0);
+}
+
+std::vector<std::string> Store::unfinished_run_ids() const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kUnfinishedRuns, "unfinished_run_ids");
+    std::vector<std::string> ids;
+    while (query.next()) ids.push_back(query.text(0));
+    return ids;
+}
+
+void Store::ping() const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kPing, "ping");
+    query.next();
+}
+
+Store::WriterStats Store::writer_stats() const {
+    return {impl_->transactions.load(std::memory_order_relaxed),
+            impl_->writes.load(std::memory_order_relaxed),
+            impl_->largest_batch.load(std::memory_order_relaxed)};
+}
+
+}  // namespace engined::store

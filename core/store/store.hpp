@@ -107,6 +107,10 @@ struct RunPage {
 
 // Called once the write's transaction committed (nullptr) or failed (the error). Runs on the
 // writer thread: keep it short and never call back into a blocking Store write from it.
+// Errors: StoreUnavailable when the database failed (the whole batch failed with it);
+// std::invalid_argument when the write broke a constraint (e.g. a duplicate run id);
+// std::out_of_range for an unknown run; std::logic_error when the run is already past the
+// state the write needs (e.g. finishing a terminal run). Only StoreUnavailable is transient.
 using Completion = std::function<void(std::exception_ptr)>;
 
 struct Options {

@@ -1,0 +1,708 @@
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <latch>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/crypto.hpp"
+
+namespace engined::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed with everything SQLite left in it.
+class TempDir {
+public:
+    TempDir() : path_(fs::temp_directory_path() / ("engined-store-" + random_hex(8))) {
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const fs::path& path() const { return path_; }
+    std::string db() const { return (path_ / "engined.db").string(); }
+
+private:
+    fs::path path_;
+};
+
+// A direct connection to the file, to look at it the way the store does not.
+class RawDb {
+public:
+    explicit RawDb(const std::string& path) {
+        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("open");
+    }
+    ~RawDb() { sqlite3_close(db_); }
+    RawDb(const RawDb&) = delete;
+    RawDb& operator=(const RawDb&) = delete;
+
+    std::string scalar(const std::string& sql) {
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db_));
+        }
+        std::string value;
+        if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0)) {
+            value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+        }
+        sqlite3_finalize(statement);
+        return value;
+    }
+    int count(const std::string& table) {
+        return std::stoi(scalar("SELECT count(*) FROM " + table));
+    }
+    void exec(const std::string& sql) {
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db_));
+        }
+    }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+Options options_for(const TempDir& dir) {
+    Options options;
+    options.path = dir.db();
+    return options;
+}
+
+NewRun make_run(std::string id, std::string organization = "org_a",
+                std::string environment = "test", std::string slug = "placement") {
+    NewRun run;
+    run.id = std::move(id);
+    run.organization = std::move(organization);
+    run.environment = std::move(environment);
+    run.engine_slug = std::move(slug);
+    run.engine_type = "placement";
+    run.request_json = R"({"input":{"state":"CA"}})";
+    run.config_json = R"({"pack_key":"insurance-personal-lines"})";
+    run.config_hash = sha256_hex(run.config_json);
+    run.api_key_id = "key_0123456789abcdef";
+    run.created_at_ms = 1'700'000'000'000;
+    return run;
+}
+
+// Adapts a Completion to a future: the test thread waits for the writer's verdict.
+struct Outcome {
+    std::promise<std::exception_ptr> promise;
+    std::future<std::exception_ptr> future = promise.get_future();
+    Completion completion() {
+        return [this](std::exception_ptr error) { promise.set_value(error); };
+    }
+    std::exception_ptr get() { return future.get(); }
+};
+
+std::exception_ptr insert(Store& store, NewRun run) {
+    Outcome outcome;
+    store.insert_run(std::move(run), outcome.completion());
+    return outcome.get();
+}
+std::exception_ptr mark_processing(Store& store, const std::string& id, int64_t at) {
+    Outcome outcome;
+    store.mark_processing(id, at, outcome.completion());
+    return outcome.get();
+}
+std::exception_ptr finish(Store& store, const std::string& id, RunOutcome result) {
+    Outcome outcome;
+    store.finish_run(id, std::move(result), outcome.completion());
+    return outcome.get();
+}
+
+template <typename Expected>
+bool holds(std::exception_ptr error) {
+    if (!error) return false;
+    try {
+        std::rethrow_exception(error);
+    } catch (const Expected&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+RunOutcome completed_outcome() {
+    RunOutcome outcome;
+    outcome.status = RunStatus::completed;
+    outcome.stage = "RANK";
+    outcome.output_json = R"({"diagnostic":null})";
+    outcome.results_json = R"([{"carrier":"acme"}])";
+    outcome.error_details_json = "[]";
+    outcome.trace_json = R"([{"stage":"VALIDATE","ms":1}])";
+    outcome.completed_at_ms = 1'700'000'000'500;
+    return outcome;
+}
+
+RunOutcome failed_outcome() {
+    RunOutcome outcome;
+    outcome.status = RunStatus::failed;
+    outcome.stage = "EVALUATE";
+    outcome.error_code = "lua_error";
+    outcome.error_message = "scorecard.lua:3: attempt to index a nil value";
+    outcome.error_details_json = R"([{"line":3}])";
+    outcome.completed_at_ms = 1'700'000'000'900;
+    return outcome;
+}
+
+std::vector<std::string> ids_of(const std::vector<Run>& runs) {
+    std::vector<std::string> ids;
+    for (const Run& run : runs) ids.push_back(run.id);
+    return ids;
+}
+
+TEST(RunStatusHelpers, RoundTripAndTerminality) {
+    for (RunStatus status : {RunStatus::queued, RunStatus::processing, RunStatus::completed,
+                             RunStatus::degraded, RunStatus::failed}) {
+        EXPECT_EQ(parse_run_status(to_string(status)), status);
+    }
+    EXPECT_EQ(to_string(RunStatus::degraded), "degraded");
+    EXPECT_EQ(parse_run_status("done"), std::nullopt);
+    EXPECT_EQ(parse_run_status("Queued"), std::nullopt);
+    EXPECT_FALSE(is_terminal(RunStatus::queued));
+    EXPECT_FALSE(is_terminal(RunStatus::processing));
+    EXPECT_TRUE(is_terminal(RunStatus::completed));
+    EXPECT_TRUE(is_terminal(RunStatus::degraded));
+    EXPECT_TRUE(is_terminal(RunStatus::failed));
+}
+
+TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
+    TempDir dir;
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 1); }
+    std::string first_applied_at;
+    {
+        RawDb raw(dir.db());
+        first_applied_at = raw.scalar("SELECT applied_at_ms FROM schema_migrations");
+    }
+    {
+        Store reopened(options_for(dir));
+        EXPECT_EQ(reopened.schema_version(), 1);
+        reopened.ping();
+    }
+    RawDb raw(dir.db());
+    EXPECT_EQ(raw.count("schema_migrations"), 1);
+    EXPECT_EQ(raw.scalar("SELECT applied_at_ms FROM schema_migrations"), first_applied_at);
+    for (const char* table : {"api_keys", "engine_configs", "runs"}) {
+        EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
+                                         "'table' AND name = '") + table + "'"),
+                  "1")
+            << table;
+    }
+    // The journal mode is stored in the file: a new connection reports it.
+    EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
+}
+
+TEST(Store, InsertedRunReadsBackWithEveryField) {
+    TempDir dir;
+    Store store(options_for(dir));
+
+    NewRun full = make_run("run-full", "org_b", "live", "home");
+    full.engine_type = "entity-analysis";
+    full.engine_version = "1.3";
+    full.engine_version_pin = "1.x";
+    full.webhook_url = "https://hooks.example.com/a";
+    full.created_at_ms = 1'700'000'123'456;
+    ASSERT_EQ(insert(store, full), nullptr);
+    ASSERT_EQ(insert(store, make_run("run-bare")), nullptr);
+
+    const auto run = store.get_run("run-full");
+    ASSERT_TRUE(run.has_value());
+    EXPECT_GT(run->seq, 0);
+    EXPECT_EQ(run->id, "run-full");
+    EXPECT_EQ(run->organization, "org_b");
+    EXPECT_EQ(run->environment, "live");
+    EXPECT_EQ(run->engine_slug, "home");
+    EXPECT_EQ(run->engine_type, "entity-analysis");
+    EXPECT_EQ(run->engine_version, "1.3");
+    EXPECT_EQ(run->engine_version_pin, "1.x");
+    EXPECT_EQ(run->status, RunStatus::queued);
+    EXPECT_EQ(run->stage, "queued");
+    EXPECT_EQ(run->request_json, full.request_json);
+    EXPECT_EQ(run->config_hash, full.config_hash);
+    EXPECT_EQ(run->webhook_url, "https://hooks.example.com/a");
+    EXPECT_EQ(run->api_key_id, "key_0123456789abcdef");
+    EXPECT_EQ(run->output_json, "null");
+    EXPECT_EQ(run->results_json, "null");
+    EXPECT_EQ(run->error_code, std::nullopt);
+    EXPECT_EQ(run->error_message, std::nullopt);
+    EXPECT_EQ(run->error_details_json, "null");
+    EXPECT_EQ(run->trace_json, "null");
+    EXPECT_EQ(run->attempts, 0);
+    EXPECT_EQ(run->created_at_ms, 1'700'000'123'456);
+    EXPECT_EQ(run->started_at_ms, std::nullopt);
+    EXPECT_EQ(run->completed_at_ms, std::nullopt);
+
+    const auto bare = store.get_run("run-bare");
+    ASSERT_TRUE(bare.has_value());
+    EXPECT_GT(bare->seq, run->seq);
+    EXPECT_EQ(bare->engine_version, std::nullopt);
+    EXPECT_EQ(bare->engine_version_pin, std::nullopt);
+    EXPECT_EQ(bare->webhook_url, std::nullopt);
+
+    EXPECT_EQ(store.get_run("run-missing"), std::nullopt);
+}
+
+TEST(Store, ConfigIsStoredOncePerHash) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const NewRun first = make_run("run-1");
+    NewRun second = make_run("run-2");
+    // Same hash, other text: the hash is the identity, the first text stays.
+    second.config_json = R"({"pack_key":"changed"})";
+    NewRun other = make_run("run-3");
+    other.config_json = R"({"pack_key":"commercial"})";
+    other.config_hash = sha256_hex(other.config_json);
+
+    ASSERT_EQ(insert(store, first), nullptr);
+    ASSERT_EQ(insert(store, second), nullptr);
+    ASSERT_EQ(insert(store, other), nullptr);
+
+    EXPECT_EQ(store.config_json(first.config_hash), first.config_json);
+    EXPECT_EQ(store.config_json(other.config_hash), other.config_json);
+    EXPECT_EQ(store.config_json(sha256_hex("unknown")), std::nullopt);
+    RawDb raw(dir.db());
+    EXPECT_EQ(raw.count("engine_configs"), 2);
+}
+
+TEST(Store, LifecycleCountsAttemptsAndRecordsTheOutcome) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+
+    ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'100), nullptr);
+    auto run = store.get_run("run-1");
+    EXPECT_EQ(run->status, RunStatus::processing);
+    EXPECT_EQ(run->stage, "processing");
+    EXPECT_EQ(run->attempts, 1);
+    EXPECT_EQ(run->started_at_ms, 1'700'000'000'100);
+
+    // Claimed again after a crash: the attempt is counted, the start moves.
+    ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'200), nullptr);
+    run = store.get_run("run-1");
+    EXPECT_EQ(run->attempts, 2);
+    EXPECT_EQ(run->started_at_ms, 1'700'000'000'200);
+
+    const RunOutcome outcome = completed_outcome();
+    ASSERT_EQ(finish(store, "run-1", outcome), nullptr);
+    run = store.get_run("run-1");
+    EXPECT_EQ(run->status, RunStatus::completed);
+    EXPECT_EQ(run->stage, "RANK");
+    EXPECT_EQ(run->output_json, outcome.output_json);
+    EXPECT_EQ(run->results_json, outcome.results_json);
+    EXPECT_EQ(run->error_code, std::nullopt);
+    EXPECT_EQ(run->error_message, std::nullopt);
+    EXPECT_EQ(run->error_details_json, "[]");
+    EXPECT_EQ(run->trace_json, outcome.trace_json);
+    EXPECT_EQ(run->completed_at_ms, outcome.completed_at_ms);
+    EXPECT_EQ(run->attempts, 2);
+
+    // Terminal runs are never claimed again.
+    EXPECT_TRUE(holds<std::logic_error>(mark_processing(store, "run-1", 1'700'000'000'300)));
+    EXPECT_EQ(store.get_run("run-1")->attempts, 2);
+    EXPECT_EQ(store.get_run("run-1")->status, RunStatus::completed);
+
+    EXPECT_TRUE(holds<std::out_of_range>(mark_processing(store, "run-missing", 1)));
+    EXPECT_TRUE(holds<std::out_of_range>(finish(store, "run-missing", completed_outcome())));
+}
+
+TEST(Store, SecondFinishFailsAndKeepsTheFirstResult) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+    ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'100), nullptr);
+
+    const RunOutcome first = failed_outcome();
+    ASSERT_EQ(finish(store, "run-1", first), nullptr);
+    const std::exception_ptr second = finish(store, "run-1", completed_outcome());
+    ASSERT_TRUE(holds<std::logic_error>(second));
+    try {
+        std::rethrow_exception(second);
+    } catch (const std::logic_error& error) {
+        EXPECT_NE(std::string(error.what()).find("already failed"), std::string::npos)
+            << error.what();
+    }
+
+    const auto run = store.get_run("run-1");
+    EXPECT_EQ(run->status, RunStatus::failed);
+    EXPECT_EQ(run->stage, "EVALUATE");
+    EXPECT_EQ(run->error_code, "lua_error");
+    EXPECT_EQ(run->error_message, first.error_message);
+    EXPECT_EQ(run->error_details_json, first.error_details_json);
+    EXPECT_EQ(run->results_json, "[]");
+    EXPECT_EQ(run->completed_at_ms, first.completed_at_ms);
+}
+
+TEST(Store, FinishWithANonTerminalStatusIsRefused) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+    RunOutcome outcome = completed_outcome();
+    outcome.status = RunStatus::processing;
+    EXPECT_TRUE(holds<std::invalid_argument>(finish(store, "run-1", outcome)));
+    EXPECT_EQ(store.get_run("run-1")->status, RunStatus::queued);
+}
+
+TEST(Store, ListRunsPagesNewestFirstWithinOneEngineOfOneTenant) {
+    TempDir dir;
+    Store store(options_for(dir));
+    std::vector<std::string> mine;
+    for (int i = 0; i < 23; ++i) {
+        const std::string id = "mine-" + std::to_string(i);
+        mine.push_back(id);
+        ASSERT_EQ(insert(store, make_run(id)), nullptr);
+        // Interleaved neighbours that must never show up.
+        ASSERT_EQ(insert(store, make_run("org-" + std::to_string(i), "org_z")), nullptr);
+        ASSERT_EQ(insert(store, make_run("env-" + std::to_string(i), "org_a", "live")), nullptr);
+        ASSERT_EQ(insert(store, make_run("eng-" + std::to_string(i), "org_a", "test", "auto")),
+                  nullptr);
+    }
+    std::reverse(mine.begin(), mine.end());
+
+    RunPageQuery query;
+    query.organization = "org_a";
+    query.environment = "test";
+    query.engine_slug = "placement";
+    query.limit = 5;
+    std::vector<std::string> seen;
+    int pages = 0;
+    for (;;) {
+        const RunPage page = store.list_runs(query);
+        ++pages;
+        ASSERT_LE(page.runs.size(), 5u);
+        for (std::size_t i = 1; i < page.runs.size(); ++i) {
+            EXPECT_GT(page.runs[i - 1].seq, page.runs[i].seq);
+        }
+        for (const std::string& id : ids_of(page.runs)) seen.push_back(id);
+        if (!page.next_before_seq) break;
+        EXPECT_EQ(*page.next_before_seq, page.runs.back().seq);
+        query.before_seq = page.next_before_seq;
+        ASSERT_LT(pages, 10);
+    }
+    EXPECT_EQ(pages, 5);
+    EXPECT_EQ(seen, mine);
+
+    // A total that fills the last page exactly announces no further page.
+    query.before_seq.reset();
+    query.limit = 23;
+    const RunPage whole = store.list_runs(query);
+    EXPECT_EQ(whole.runs.size(), 23u);
+    EXPECT_EQ(whole.next_before_seq, std::nullopt);
+
+    query.organization = "org_nobody";
+    EXPECT_TRUE(store.list_runs(query).runs.empty());
+}
+
+TEST(Store, ListRunsFiltersByStatus) {
+    TempDir dir;
+    Store store(options_for(dir));
+    std::vector<std::string> failed;
+    for (int i = 0; i < 12; ++i) {
+        const std::string id = "run-" + std::to_string(i);
+        ASSERT_EQ(insert(store, make_run(id)), nullptr);
+        if (i % 3 == 0) {
+            ASSERT_EQ(finish(store, id, failed_outcome()), nullptr);
+            failed.insert(failed.begin(), id);
+        }
+    }
+    // A failed run of another tenant stays out.
+    ASSERT_EQ(insert(store, make_run("other", "org_z")), nullptr);
+    ASSERT_EQ(finish(store, "other", failed_outcome()), nullptr);
+
+    RunPageQuery query;
+    query.organization = "org_a";
+    query.environment = "test";
+    query.engine_slug = "placement";
+    query.status = RunStatus::failed;
+    query.limit = 3;
+    RunPage page = store.list_runs(query);
+    EXPECT_EQ(ids_of(page.runs), std::vector<std::string>(failed.begin(), failed.begin() + 3));
+    ASSERT_TRUE(page.next_before_seq.has_value());
+    query.before_seq = page.next_before_seq;
+    page = store.list_runs(query);
+    EXPECT_EQ(ids_of(page.runs), std::vector<std::string>(failed.begin() + 3, failed.end()));
+    EXPECT_EQ(page.next_before_seq, std::nullopt);
+
+    query.status = RunStatus::queued;
+    query.before_seq.reset();
+    query.limit = 100;
+    EXPECT_EQ(store.list_runs(query).runs.size(), 8u);
+}
+
+TEST(Store, UnfinishedRunsSurviveARestartInSubmissionOrder) {
+    TempDir dir;
+    {
+        Store store(options_for(dir));
+        for (const char* id : {"run-a", "run-b", "run-c", "run-d"}) {
+            ASSERT_EQ(insert(store, make_run(id)), nullptr);
+        }
+        ASSERT_EQ(mark_processing(store, "run-b", 1'700'000'000'100), nullptr);
+        ASSERT_EQ(mark_processing(store, "run-c", 1'700'000'000'100), nullptr);
+        ASSERT_EQ(finish(store, "run-c", completed_outcome()), nullptr);
+        // Closed with run-a queued and run-b processing, as a crash would leave them.
+    }
+    Store reopened(options_for(dir));
+    EXPECT_EQ(reopened.unfinished_run_ids(),
+              (std::vector<std::string>{"run-a", "run-b", "run-d"}));
+    EXPECT_EQ(reopened.get_run("run-b")->status, RunStatus::processing);
+}
+
+TEST(Store, ConcurrentWritesShareTransactions) {
+    TempDir dir;
+    Store store(options_for(dir));
+    constexpr int kThreads = 8;
+    constexpr int kPerThread = 250;
+    std::atomic<int> succeeded{0};
+    std::atomic<int> failed{0};
+    std::latch all_done(kThreads * kPerThread);
+    {
+        std::vector<std::jthread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kPerThread; ++i) {
+                    store.insert_run(
+                        make_run("run-" + std::to_string(t) + "-" + std::to_string(i)),
+                        [&](std::exception_ptr error) {
+                            (error ? failed : succeeded).fetch_add(1);
+                            all_done.count_down();
+                        });
+                }
+            });
+        }
+    }
+    all_done.wait();
+    EXPECT_EQ(succeeded.load(), kThreads * kPerThread);
+    EXPECT_EQ(failed.load(), 0);
+
+    const Store::WriterStats stats = store.writer_stats();
+    EXPECT_EQ(stats.writes, static_cast<uint64_t>(kThreads * kPerThread));
+    // One transaction per write would be 2000; the bound is loose so that a slow machine still
+    // passes, yet only batching meets it.
+    EXPECT_LT(stats.transactions, stats.writes / 4);
+    EXPECT_GT(stats.largest_batch, 1u);
+    RawDb raw(dir.db());
+    EXPECT_EQ(raw.count("runs"), kThreads * kPerThread);
+}
+
+TEST(Store, DuplicateRunIdFailsOnlyItsOwnWrite) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("warm-up")), nullptr);
+
+    // Holding the write lock from outside keeps the writer waiting in BEGIN, so the writes
+    // below pile up and are committed together once the lock goes.
+    RawDb blocker(dir.db());
+    blocker.exec("BEGIN IMMEDIATE");
+    Outcome first, duplicate, last;
+    store.insert_run(make_run("run-1"), first.completion());
+    NewRun clash = make_run("run-1");
+    clash.request_json = R"({"input":"the duplicate"})";
+    store.insert_run(std::move(clash), duplicate.completion());
+    store.insert_run(make_run("run-2"), last.completion());
+    blocker.exec("COMMIT");
+
+    EXPECT_EQ(first.get(), nullptr);
+    const std::exception_ptr error = duplicate.get();
+    EXPECT_TRUE(holds<std::invalid_argument>(error));
+    EXPECT_EQ(last.get(), nullptr);
+    EXPECT_GE(store.writer_stats().largest_batch, 2u);
+    EXPECT_LE(store.writer_stats().transactions, 3u);
+
+    EXPECT_EQ(store.get_run("run-1")->request_json, make_run("run-1").request_json);
+    EXPECT_TRUE(store.get_run("run-2").has_value());
+}
+
+TEST(Store, ApiKeysInsertFindListRevoke) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ApiKey key;
+    key.id = "key_00000000000000a1";
+    key.organization = "org_a";
+    key.environment = "live";
+    key.scopes = {"runs:write", "runs:read"};
+    key.display_prefix = "nx_live_ab";
+    key.created_at_ms = 1'700'000'000'000;
+    store.insert_api_key(key, sha256_hex("nx_live_secret1"));
+
+    ApiKey other = key;
+    other.id = "key_00000000000000b2";
+    other.organization = "org_b";
+    other.environment = "test";
+    other.scopes = {};
+    other.created_at_ms = 1'700'000'000'001;
+    store.insert_api_key(other, sha256_hex("nx_test_secret2"));
+
+    // Same secret hash again: refused, nothing changes.
+    ApiKey clash = key;
+    clash.id = "key_00000000000000c3";
+    EXPECT_THROW(store.insert_api_key(clash, sha256_hex("nx_live_secret1")),
+                 std::invalid_argument);
+
+    auto found = store.find_api_key(sha256_hex("nx_live_secret1"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->id, key.id);
+    EXPECT_EQ(found->organization, "org_a");
+    EXPECT_EQ(found->environment, "live");
+    EXPECT_EQ(found->scopes, key.scopes);
+    EXPECT_EQ(found->display_prefix, "nx_live_ab");
+    EXPECT_EQ(found->created_at_ms, key.created_at_ms);
+    EXPECT_EQ(found->revoked_at_ms, std::nullopt);
+    EXPECT_EQ(store.find_api_key(sha256_hex("nx_live_unknown")), std::nullopt);
+    EXPECT_TRUE(store.find_api_key(sha256_hex("nx_test_secret2"))->scopes.empty());
+
+    EXPECT_EQ(store.list_api_keys(std::nullopt).size(), 2u);
+    const auto of_b = store.list_api_keys(std::string("org_b"));
+    ASSERT_EQ(of_b.size(), 1u);
+    EXPECT_EQ(of_b[0].id, other.id);
+
+    EXPECT_TRUE(store.revoke_api_key(key.id, 1'700'000'009'000));
+    EXPECT_FALSE(store.revoke_api_key(key.id, 1'700'000'010'000));
+    EXPECT_FALSE(store.revoke_api_key("key_missing", 1'700'000'010'000));
+    found = store.find_api_key(sha256_hex("nx_live_secret1"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->revoked_at_ms, 1'700'000'009'000);
+}
+
+TEST(Store, ReadsProceedWhileTheDatabaseIsWriteLocked) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+    RawDb blocker(dir.db());
+    blocker.exec("BEGIN IMMEDIATE");
+    blocker.exec("UPDATE runs SET stage = 'uncommitted'");
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(store.get_run("run-1")->stage, "queued");
+    store.ping();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+    blocker.exec("ROLLBACK");
+}
+
+TEST(Store, LockedDatabaseFailsTheWholeBatchAndWritesNothing) {
+    TempDir dir;
+    Options options = options_for(dir);
+    options.busy_timeout_ms = 100;
+    Store store(options);
+    RawDb blocker(dir.db());
+    blocker.exec("BEGIN IMMEDIATE");
+
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    for (int i = 0; i < 5; ++i) {
+        outcomes.push_back(std::make_unique<Outcome>());
+        store.insert_run(make_run("run-" + std::to_string(i)), outcomes.back()->completion());
+    }
+    for (auto& outcome : outcomes) EXPECT_TRUE(holds<StoreUnavailable>(outcome->get()));
+    ApiKey key;
+    key.id = "key_1";
+    key.organization = "org_a";
+    key.environment = "test";
+    EXPECT_THROW(store.insert_api_key(key, "hash"), StoreUnavailable);
+    blocker.exec("ROLLBACK");
+
+    for (int i = 0; i < 5; ++i) EXPECT_FALSE(store.get_run("run-" + std::to_string(i)));
+    EXPECT_EQ(store.writer_stats().transactions, 0u);
+    // The store recovers once the lock is gone.
+    EXPECT_EQ(insert(store, make_run("run-after")), nullptr);
+}
+
+// Stands in for a full disk: RLIMIT_FSIZE, unlike permission bits, binds root too (tests run
+// as root here). Writes past the limit fail with EFBIG, which SQLite meets at COMMIT, when the
+// batch's WAL frames are appended.
+TEST(Store, WriteFailureAtCommitFailsTheBatchAndLeavesNoPartialRows) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("before")), nullptr);
+
+    std::uintmax_t largest = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        largest = std::max(largest, entry.file_size());
+    }
+    rlimit original{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &original), 0);
+    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = original;
+    limited.rlim_cur = largest + 64 * 1024;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    for (int i = 0; i < 4; ++i) {
+        NewRun run = make_run("big-" + std::to_string(i));
+        run.request_json = "\"" + std::string(1024 * 1024, 'x') + "\"";
+        outcomes.push_back(std::make_unique<Outcome>());
+        store.insert_run(std::move(run), outcomes.back()->completion());
+    }
+    std::vector<std::exception_ptr> errors;
+    for (auto& outcome : outcomes) errors.push_back(outcome->get());
+
+    setrlimit(RLIMIT_FSIZE, &original);
+    std::signal(SIGXFSZ, previous_handler);
+
+    for (const auto& error : errors) EXPECT_TRUE(holds<StoreUnavailable>(error));
+    for (int i = 0; i < 4; ++i) EXPECT_FALSE(store.get_run("big-" + std::to_string(i)));
+    EXPECT_EQ(insert(store, make_run("after")), nullptr);
+    EXPECT_TRUE(store.get_run("after").has_value());
+    EXPECT_TRUE(store.get_run("before").has_value());
+}
+
+TEST(Store, OpenFailuresThrowStoreUnavailable) {
+    TempDir dir;
+    Options missing_directory;
+    missing_directory.path = (dir.path() / "no-such-dir" / "engined.db").string();
+    EXPECT_THROW(Store{missing_directory}, StoreUnavailable);
+
+    Options not_a_database = options_for(dir);
+    std::ofstream(not_a_database.path) << std::string(8192, 'g');
+    EXPECT_THROW(Store{not_a_database}, StoreUnavailable);
+
+    Options a_directory;
+    a_directory.path = dir.path().string();
+    EXPECT_THROW(Store{a_directory}, StoreUnavailable);
+}
+
+TEST(Store, ReadOnlyFileIsRefusedAtOpen) {
+    TempDir dir;
+    { Store store(options_for(dir)); }
+    fs::permissions(dir.db(), fs::perms::owner_read | fs::perms::group_read |
+                                  fs::perms::others_read);
+    if (::access(dir.db().c_str(), W_OK) == 0) {
+        GTEST_SKIP() << "permission bits do not bind this user (root); the disk-full and "
+                        "locked-database tests cover failing writes";
+    }
+    EXPECT_THROW(Store{options_for(dir)}, StoreUnavailable);
+}
+
+TEST(Store, ClosingDrainsPendingWrites) {
+    TempDir dir;
+    constexpr int kWrites = 500;
+    std::atomic<int> succeeded{0};
+    {
+        Store store(options_for(dir));
+        for (int i = 0; i < kWrites; ++i) {
+            store.insert_run(make_run("run-" + std::to_string(i)), [&](std::exception_ptr error) {
+                if (!error) succeeded.fetch_add(1);
+            });
+        }
+    }
+    EXPECT_EQ(succeeded.load(), kWrites);
+    Store reopened(options_for(dir));
+    EXPECT_EQ(reopened.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+}
+
+}  // namespace
+}  // namespace engined::store

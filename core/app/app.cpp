@@ -1,0 +1,131 @@
+#include "app/app.hpp"
+
+#include "api/routes.hpp"
+#include "auth/api_keys.hpp"
+#include "common/log.hpp"
+#include "engines/engine_catalog.hpp"
+#include "http/server.hpp"
+#include "plugin/plugin_registry.hpp"
+#include "queue/worker_pool.hpp"
+#include "runs/run_executor.hpp"
+#include "runs/run_service.hpp"
+#include "store/store.hpp"
+
+#include <unistd.h>
+
+#include <optional>
+#include <stdexcept>
+
+namespace engined::app {
+namespace {
+
+std::filesystem::path executable_dir() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::filesystem::current_path() : self.parent_path();
+}
+
+lua::Limits lua_limits(const Config& config) {
+    lua::Limits limits;
+    limits.instruction_budget = config.lua_instruction_budget;
+    limits.memory_bytes = config.lua_memory_bytes;
+    limits.wall_clock = std::chrono::milliseconds(config.lua_wall_clock_ms);
+    return limits;
+}
+
+http::ServerOptions server_options(const Config& config) {
+    http::ServerOptions options;
+    options.host = config.host();
+    options.port = config.port();
+    options.threads = config.http_threads;
+    options.body_limit_bytes = config.body_limit_bytes;
+    options.header_limit_bytes = config.header_limit_bytes;
+    options.read_timeout = std::chrono::seconds(config.read_timeout_s);
+    options.write_timeout = std::chrono::seconds(config.write_timeout_s);
+    return options;
+}
+
+std::unique_ptr<store::Store> open_store(const Config& config) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+        throw store::StoreUnavailable("cannot create data directory " + config.data_dir.string() + ": " + ec.message());
+    }
+    store::Options options;
+    options.path = (config.data_dir / "engined.sqlite3").string();
+    options.synchronous_full = config.sync_full;
+    return std::make_unique<store::Store>(options);
+}
+
+}  // namespace
+
+std::filesystem::path find_resources_dir(const std::filesystem::path& configured) {
+    if (!configured.empty()) return configured;
+    for (const auto& candidate : {std::filesystem::current_path(), executable_dir().parent_path()}) {
+        if (std::filesystem::is_directory(candidate / "contracts")) return candidate;
+    }
+    throw std::runtime_error("cannot find the contracts/ folder in the current directory or beside the binary; "
+                             "start engined from the repository root or pass --resources-dir");
+}
+
+struct App::Impl {
+    explicit Impl(Config c)
+        : config(std::move(c)),
+          store(open_store(config)),
+          resources_dir(find_resources_dir(config.resources_dir)),
+          authenticator(*store),
+          router([this](const http::Request& request) {
+              return authenticator.authenticate(request.header("Authorization"), request.header("X-API-Key"));
+          }) {
+        const auto plugins_dir = config.plugins_dir.empty() ? executable_dir() / "plugins" : config.plugins_dir;
+        plugins.load_directory(plugins_dir);
+        if (plugins.plugins().empty()) {
+            throw std::runtime_error("no engine plugin could be loaded from " + plugins_dir.string());
+        }
+        engines.emplace(engines::EngineCatalog::builtin(resources_dir, plugins));
+        executor.emplace(*store, plugins, lua_limits(config));
+        workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
+        runs.emplace(*store, *engines, [this](const std::string& id) { workers->enqueue(id); });
+        api::register_routes(router, *runs, http::JsonLimits{config.json_max_depth});
+        server.emplace(router, server_options(config));
+    }
+
+    Config config;
+    std::unique_ptr<store::Store> store;
+    std::filesystem::path resources_dir;
+    auth::KeyAuthenticator authenticator;
+    http::Router router;
+    plugin::PluginRegistry plugins;
+    std::optional<engines::EngineCatalog> engines;
+    std::optional<runs::RunExecutor> executor;
+    std::optional<queue::WorkerPool> workers;
+    std::optional<runs::RunService> runs;
+    std::optional<http::Server> server;
+    bool stopped = false;
+};
+
+App::App(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+App::~App() { stop(); }
+
+void App::start() {
+    impl_->workers->start();
+    impl_->server->start();
+    log::info("engined listening", {{"address", impl_->config.host() + ":" + std::to_string(port())},
+                                    {"data_dir", impl_->config.data_dir.string()},
+                                    {"resources_dir", impl_->resources_dir.string()}});
+}
+
+uint16_t App::port() const { return impl_->server->port(); }
+
+void App::stop() {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->server->stop();
+    impl_->server->wait();
+    impl_->workers->stop();
+}
+
+store::Store& App::store() { return *impl_->store; }
+
+}  // namespace engined::app

@@ -1,0 +1,41 @@
+// The whole server wired together: store, plugins, engines, workers, routes and the listener.
+#pragma once
+
+#include "app/config.hpp"
+
+#include <cstdint>
+#include <memory>
+
+namespace engined::store {
+class Store;
+}
+
+namespace engined::app {
+
+class App {
+public:
+    // Opens the store and loads plugins and engines; throws std::runtime_error (or
+    // store::StoreUnavailable) with a message an operator can act on.
+    explicit App(Config config);
+    ~App();
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    // Resumes unfinished runs and starts serving.
+    void start();
+    uint16_t port() const;
+    // Graceful: stop accepting, finish in-flight requests and the runs in hand, flush the store.
+    void stop();
+
+    store::Store& store();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The folder holding contracts/, scripts/lua/ and versions/: `configured` when set, else the
+// current directory or the parent of the binary's directory (a build tree inside the repo).
+std::filesystem::path find_resources_dir(const std::filesystem::path& configured);
+
+}  // namespace engined::app

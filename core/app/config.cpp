@@ -1,0 +1,137 @@
+#include "app/config.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace engined::app {
+namespace {
+
+template <typename Number>
+Number parse_number(const std::string& text, const std::string& name, Number min_value) {
+    Number value{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
+        throw std::invalid_argument(name + " must be a whole number >= " + std::to_string(min_value) +
+                                    ", got '" + text + "'");
+    }
+    return value;
+}
+
+// One table of settings: flag name, environment variable, config-file key and how to apply it.
+struct Setting {
+    const char* flag;
+    const char* env;
+    const char* key;
+    std::function<void(Config&, const std::string&, const std::string&)> apply;
+};
+
+const std::vector<Setting>& settings() {
+    static const std::vector<Setting> table = {
+        {"--listen", "ENGINED_LISTEN", "listen", [](Config& c, const std::string& v, const std::string&) { c.listen = v; }},
+        {"--data-dir", "ENGINED_DATA_DIR", "data_dir", [](Config& c, const std::string& v, const std::string&) { c.data_dir = v; }},
+        {"--resources-dir", "ENGINED_RESOURCES_DIR", "resources_dir", [](Config& c, const std::string& v, const std::string&) { c.resources_dir = v; }},
+        {"--plugins-dir", "ENGINED_PLUGINS_DIR", "plugins_dir", [](Config& c, const std::string& v, const std::string&) { c.plugins_dir = v; }},
+        {"--http-threads", "ENGINED_HTTP_THREADS", "http_threads", [](Config& c, const std::string& v, const std::string& n) { c.http_threads = parse_number<int>(v, n, 1); }},
+        {"--workers", "ENGINED_WORKERS", "workers", [](Config& c, const std::string& v, const std::string& n) { c.workers = parse_number<int>(v, n, 1); }},
+        {"--body-limit", "ENGINED_BODY_LIMIT", "body_limit_bytes", [](Config& c, const std::string& v, const std::string& n) { c.body_limit_bytes = parse_number<std::size_t>(v, n, 1); }},
+        {"--header-limit", "ENGINED_HEADER_LIMIT", "header_limit_bytes", [](Config& c, const std::string& v, const std::string& n) { c.header_limit_bytes = parse_number<std::size_t>(v, n, 1); }},
+        {"--json-max-depth", "ENGINED_JSON_MAX_DEPTH", "json_max_depth", [](Config& c, const std::string& v, const std::string& n) { c.json_max_depth = parse_number<std::size_t>(v, n, 1); }},
+        {"--read-timeout", "ENGINED_READ_TIMEOUT", "read_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.read_timeout_s = parse_number<int>(v, n, 1); }},
+        {"--write-timeout", "ENGINED_WRITE_TIMEOUT", "write_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.write_timeout_s = parse_number<int>(v, n, 1); }},
+        {"--lua-instruction-budget", "ENGINED_LUA_INSTRUCTION_BUDGET", "lua_instruction_budget", [](Config& c, const std::string& v, const std::string& n) { c.lua_instruction_budget = parse_number<uint64_t>(v, n, 1000); }},
+        {"--lua-memory", "ENGINED_LUA_MEMORY", "lua_memory_bytes", [](Config& c, const std::string& v, const std::string& n) { c.lua_memory_bytes = parse_number<std::size_t>(v, n, 65536); }},
+        {"--lua-wall-clock-ms", "ENGINED_LUA_WALL_CLOCK_MS", "lua_wall_clock_ms", [](Config& c, const std::string& v, const std::string& n) { c.lua_wall_clock_ms = parse_number<int>(v, n, 1); }},
+        {"--sync", "ENGINED_SYNC", "sync",
+         [](Config& c, const std::string& v, const std::string& n) {
+             if (v != "full" && v != "normal") throw std::invalid_argument(n + " must be 'full' or 'normal', got '" + v + "'");
+             c.sync_full = v == "full";
+         }},
+    };
+    return table;
+}
+
+void apply_file(Config& config, const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument("cannot read config file " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(text.str(), ec);
+    if (ec || !doc.is_object()) {
+        throw std::invalid_argument("config file " + path.string() + " must hold a JSON object");
+    }
+    for (const auto& [key, value] : doc.get_object()) {
+        const auto& table = settings();
+        const auto it = std::find_if(table.begin(), table.end(), [&](const Setting& s) { return key == s.key; });
+        if (it == table.end()) {
+            throw std::invalid_argument("config file " + path.string() + ": unknown setting '" + std::string(key) + "'");
+        }
+        const std::string text_value = value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value);
+        it->apply(config, text_value, std::string(key) + " in " + path.string());
+    }
+}
+
+}  // namespace
+
+std::string Config::host() const { return listen.substr(0, listen.rfind(':')); }
+
+uint16_t Config::port() const {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        throw std::invalid_argument("listen address must be HOST:PORT, got '" + listen + "'");
+    }
+    return parse_number<uint16_t>(listen.substr(colon + 1), "listen port", 0);
+}
+
+Config load_config(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment) {
+    Config config;
+    std::vector<std::pair<const Setting*, std::string>> flags;
+    std::string config_file;
+    if (auto it = environment.find("ENGINED_CONFIG"); it != environment.end()) config_file = it->second;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string name = args[i];
+        std::string value;
+        const auto eq = name.find('=');
+        if (eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else if (i + 1 < args.size()) {
+            value = args[++i];
+        } else {
+            throw std::invalid_argument(name + " needs a value\n" + usage());
+        }
+        if (name == "--config") {
+            config_file = value;
+            continue;
+        }
+        const auto& table = settings();
+        const auto it = std::find_if(table.begin(), table.end(), [&](const Setting& s) { return name == s.flag; });
+        if (it == table.end()) throw std::invalid_argument("unknown option '" + name + "'\n" + usage());
+        flags.emplace_back(&*it, value);
+    }
+    if (!config_file.empty()) apply_file(config, config_file);
+    for (const Setting& setting : settings()) {
+        if (auto it = environment.find(setting.env); it != environment.end()) {
+            setting.apply(config, it->second, setting.env);
+        }
+    }
+    for (const auto& [setting, value] : flags) setting->apply(config, value, setting->flag);
+    config.port();
+    return config;
+}
+
+std::string usage() {
+    std::string text = "usage: engined [--config FILE] [options]\noptions (each also ENGINED_<NAME> and a config-file key):\n";
+    for (const Setting& setting : settings()) {
+        text += std::string("  ") + setting.flag + " VALUE   (" + setting.env + ", \"" + setting.key + "\")\n";
+    }
+    return text;
+}
+
+}  // namespace engined::app

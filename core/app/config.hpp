@@ -1,0 +1,41 @@
+// core/app — configuration, wiring and main(). config.hpp: every setting with its default,
+// overridden in order by a JSON config file, ENGINED_* environment variables and flags.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace engined::app {
+
+struct Config {
+    std::string listen = "127.0.0.1:8080";
+    std::filesystem::path data_dir = "./data";
+    std::filesystem::path resources_dir;  // empty: the first of ./ and <binary>/.. holding contracts/
+    std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins
+    int http_threads = 2;
+    int workers = 2;
+    std::size_t body_limit_bytes = 1024 * 1024;
+    std::size_t header_limit_bytes = 16 * 1024;
+    std::size_t json_max_depth = 64;
+    int read_timeout_s = 30;
+    int write_timeout_s = 30;
+    uint64_t lua_instruction_budget = 50'000'000;
+    std::size_t lua_memory_bytes = 32u * 1024u * 1024u;
+    int lua_wall_clock_ms = 2000;
+    bool sync_full = true;  // fsync every group commit
+
+    std::string host() const;
+    uint16_t port() const;
+};
+
+// Parses `args` (without argv[0]) over `environment` over the --config file over defaults.
+// Throws std::invalid_argument with a message naming the setting and its source.
+Config load_config(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment);
+
+std::string usage();
+
+}  // namespace engined::app

@@ -1,0 +1,46 @@
+// engined: serve the API until SIGTERM or SIGINT, then shut down gracefully.
+#include "app/app.hpp"
+#include "common/log.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+    using namespace engined;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+        std::cout << app::usage();
+        return 0;
+    }
+    std::map<std::string, std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string text(*entry);
+        if (const auto eq = text.find('='); eq != std::string::npos) environment[text.substr(0, eq)] = text.substr(eq + 1);
+    }
+
+    // Block the signals in every thread; this thread alone waits for them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    try {
+        app::App server(app::load_config(args, environment));
+        server.start();
+        int received = 0;
+        sigwait(&signals, &received);
+        log::info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        server.stop();
+        log::info("stopped");
+        return 0;
+    } catch (const std::exception& error) {
+        log::error("engined cannot start", {{"detail", error.what()}});
+        return 1;
+    }
+}

@@ -1,0 +1,94 @@
+#include "auth/api_keys.hpp"
+
+#include "common/api_error.hpp"
+#include "common/crypto.hpp"
+#include "common/time.hpp"
+#include "store/store.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace engined::auth {
+namespace {
+
+constexpr std::size_t kSecretBytes = 32;
+
+bool known_scope(const std::string& scope) {
+    return scope == kScopeRunsWrite || scope == kScopeRunsRead || scope == kScopeEnginesAdmin;
+}
+
+bool valid_organization(const std::string& organization) {
+    return !organization.empty() && organization.size() <= 64 &&
+           std::all_of(organization.begin(), organization.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.';
+           });
+}
+
+// "nx_test_…" → "test"; empty when the key is not of either form.
+std::string environment_of(std::string_view key) {
+    for (const char* environment : {"test", "live"}) {
+        const std::string prefix = std::string("nx_") + environment + "_";
+        if (key.size() > prefix.size() && key.substr(0, prefix.size()) == prefix) return environment;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::vector<std::string> default_scopes() { return {kScopeRunsWrite, kScopeRunsRead}; }
+
+IssuedKey issue_key(store::Store& store, const std::string& organization,
+                    const std::string& environment, const std::vector<std::string>& scopes) {
+    if (!valid_organization(organization)) {
+        throw std::invalid_argument("organisation must be 1-64 characters of letters, digits, '-', '_' or '.'");
+    }
+    if (environment != "test" && environment != "live") {
+        throw std::invalid_argument("environment must be 'test' or 'live', not '" + environment + "'");
+    }
+    for (const std::string& scope : scopes) {
+        if (!known_scope(scope)) {
+            throw std::invalid_argument("unknown scope '" + scope +
+                                        "' (known: runs:write, runs:read, engines:admin)");
+        }
+    }
+    IssuedKey issued;
+    issued.key = "nx_" + environment + "_" + random_hex(kSecretBytes);
+    issued.id = "key_" + random_hex(8);
+    store::ApiKey record;
+    record.id = issued.id;
+    record.organization = organization;
+    record.environment = environment;
+    record.scopes = scopes.empty() ? default_scopes() : scopes;
+    record.display_prefix = issued.key.substr(0, 12);
+    record.created_at_ms = now_unix_ms();
+    store.insert_api_key(record, sha256_hex(issued.key));
+    return issued;
+}
+
+Principal KeyAuthenticator::authenticate(std::string_view authorization,
+                                         std::string_view x_api_key) const {
+    std::string_view key = x_api_key;
+    if (key.empty() && !authorization.empty()) {
+        constexpr std::string_view bearer = "Bearer ";
+        if (authorization.size() <= bearer.size() ||
+            !std::equal(bearer.begin(), bearer.end(), authorization.begin(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+            throw ApiError::unauthorized("the Authorization header must be 'Bearer <API key>'");
+        }
+        key = authorization.substr(bearer.size());
+    }
+    if (key.empty()) {
+        throw ApiError::unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
+    }
+    if (environment_of(key).empty()) {
+        throw ApiError::unauthorized("malformed API key: keys look like nx_test_<secret> or nx_live_<secret>");
+    }
+    const auto record = store_.find_api_key(sha256_hex(key));
+    if (!record || record->revoked_at_ms) {
+        throw ApiError::unauthorized("the API key is not valid or has been revoked");
+    }
+    return Principal{record->id, record->organization, record->environment, record->scopes};
+}
+
+}  // namespace engined::auth

@@ -1,0 +1,40 @@
+// API keys: `nx_test_<secret>` / `nx_live_<secret>`, 32 random bytes from OpenSSL, stored only as
+// their SHA-256 with the organisation, environment and scopes they grant.
+#pragma once
+
+#include "auth/principal.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engined::store {
+class Store;
+}
+
+namespace engined::auth {
+
+struct IssuedKey {
+    std::string key;  // shown once; never stored
+    std::string id;
+};
+
+// The scopes a key gets when none are named.
+std::vector<std::string> default_scopes();
+
+// Throws std::invalid_argument naming the bad organisation, environment or scope.
+IssuedKey issue_key(store::Store& store, const std::string& organization,
+                    const std::string& environment, const std::vector<std::string>& scopes);
+
+class KeyAuthenticator {
+public:
+    explicit KeyAuthenticator(const store::Store& store) : store_(store) {}
+
+    // From `Authorization: Bearer <key>` or `X-API-Key: <key>`; throws ApiError(401).
+    Principal authenticate(std::string_view authorization, std::string_view x_api_key) const;
+
+private:
+    const store::Store& store_;
+};
+
+}  // namespace engined::auth

@@ -1,0 +1,91 @@
+#include "http/client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+#include <strings.h>
+
+namespace engined::http {
+namespace {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+}  // namespace
+
+std::string ClientResponse::header(const std::string& name) const {
+    for (const auto& [key, value] : headers) {
+        if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
+    }
+    return {};
+}
+
+struct Client::Impl {
+    Impl(std::string h, uint16_t p) : host(std::move(h)), port(p) {}
+
+    void connect() {
+        stream.emplace(ioc);
+        tcp::resolver resolver(ioc);
+        stream->connect(resolver.resolve(host, std::to_string(port)));
+        stream->socket().set_option(tcp::no_delay(true));
+    }
+
+    ClientResponse round_trip(const bhttp::request<bhttp::string_body>& req) {
+        if (!stream) connect();
+        bhttp::write(*stream, req);
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.body_limit(256u * 1024u * 1024u);
+        bhttp::read(*stream, buffer, parser);
+        auto& res = parser.get();
+        ClientResponse out;
+        out.status = static_cast<int>(res.result_int());
+        out.body = std::move(res.body());
+        for (const auto& field : res) {
+            out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        }
+        if (!res.keep_alive()) stream.reset();
+        return out;
+    }
+
+    std::string host;
+    uint16_t port;
+    net::io_context ioc;
+    std::optional<beast::tcp_stream> stream;
+    beast::flat_buffer buffer;
+};
+
+Client::Client(std::string host, uint16_t port) : impl_(std::make_unique<Impl>(std::move(host), port)) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+ClientResponse Client::request(const std::string& method, const std::string& target,
+                               const std::string& body,
+                               const std::vector<std::pair<std::string, std::string>>& headers) {
+    bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+    req.set(bhttp::field::host, impl_->host);
+    req.set(bhttp::field::user_agent, "engined-client");
+    for (const auto& [name, value] : headers) req.set(name, value);
+    if (!body.empty()) {
+        if (req[bhttp::field::content_type].empty()) req.set(bhttp::field::content_type, "application/json");
+        req.body() = body;
+    }
+    req.prepare_payload();
+    req.keep_alive(true);
+    const bool reused = impl_->stream.has_value();
+    try {
+        return impl_->round_trip(req);
+    } catch (const boost::system::system_error&) {
+        // A kept-alive connection the server closed in the meantime: retry once on a new one.
+        impl_->stream.reset();
+        impl_->buffer.clear();
+        if (!reused) throw;
+        return impl_->round_trip(req);
+    }
+}
+
+}  // namespace engined::http

@@ -1,0 +1,41 @@
+#include "http/error_envelope.hpp"
+
+#include "common/api_error.hpp"
+#include "common/log.hpp"
+#include "store/store.hpp"
+
+#include <boost/json.hpp>
+
+
+namespace engined::http {
+
+Response error_response(const ApiError& error) {
+    boost::json::array details;
+    for (const ErrorDetail& detail : error.details()) {
+        details.push_back({{"pointer", detail.pointer}, {"message", detail.message}});
+    }
+    boost::json::object body{
+        {"error", {{"code", error.code()}, {"message", error.what()}, {"details", std::move(details)}}}};
+    return Response::json(error.http_status(), boost::json::serialize(body));
+}
+
+Response error_response(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const ApiError& api_error) {
+        return error_response(api_error);
+    } catch (const store::StoreUnavailable& unavailable) {
+        log::error("store unavailable", {{"detail", unavailable.what()}});
+        Response response = error_response(ApiError::unavailable(
+            "the run store cannot be reached or written right now; retry later"));
+        response.headers.emplace_back("Retry-After", "5");
+        return response;
+    } catch (const std::exception& unexpected) {
+        log::error("unhandled exception", {{"detail", unexpected.what()}});
+    } catch (...) {
+        log::error("unhandled non-standard exception");
+    }
+    return error_response(ApiError::internal("an internal error occurred; the request id identifies it in the server log"));
+}
+
+}  // namespace engined::http

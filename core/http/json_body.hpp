@@ -1,0 +1,19 @@
+// Request bodies as JSON: one parser with the nesting and size limits, one error for bad JSON.
+#pragma once
+
+#include "http/message.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+
+namespace engined::http {
+
+struct JsonLimits {
+    std::size_t max_depth = 64;
+};
+
+// Parses the request body; throws ApiError(400 invalid_request) naming what is wrong and where.
+boost::json::value parse_json_body(const Request& request, const JsonLimits& limits);
+
+}  // namespace engined::http

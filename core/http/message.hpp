@@ -1,0 +1,90 @@
+// core/http — the HTTP surface: listener and sessions (Boost.Beast), the routing table, the
+// error envelope and a small client. Knows nothing of runs, engines or SQL; use cases plug in
+// as route handlers. message.hpp holds the Beast-free request/response types handlers see.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace engined::http {
+
+enum class Method { get, post, put, patch, del, head, options, other };
+
+std::string_view to_string(Method method);
+
+// A parsed request as handlers see it. Views point into the session's buffers and are valid
+// only until the handler returns; an asynchronous handler copies what it keeps.
+class Request {
+public:
+    using HeaderLookup = std::function<std::string_view(std::string_view)>;
+
+    Request(Method method, std::string_view target, std::string_view body, HeaderLookup headers,
+            std::string request_id);
+
+    Method method() const noexcept { return method_; }
+    std::string_view path() const noexcept { return path_; }
+    std::string_view query() const noexcept { return query_; }
+    std::string_view body() const noexcept { return body_; }
+    const std::string& request_id() const noexcept { return request_id_; }
+
+    // Empty when absent.
+    std::string_view header(std::string_view name) const { return headers_(name); }
+
+    // The percent-decoded value of query parameter `name`, or nullopt-like empty + false.
+    bool query_param(std::string_view name, std::string& value) const;
+
+    // Values bound by the route pattern ("{run_id}").
+    std::string_view path_param(std::string_view name) const;
+    void bind_path_params(std::vector<std::pair<std::string, std::string>> params) {
+        path_params_ = std::move(params);
+    }
+
+private:
+    Method method_;
+    std::string_view path_;
+    std::string_view query_;
+    std::string_view body_;
+    HeaderLookup headers_;
+    std::string request_id_;
+    std::vector<std::pair<std::string, std::string>> path_params_;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    static Response json(int status, std::string body);
+};
+
+// Delivers a handler's answer to its session, from any thread, exactly once. `fail` turns an
+// exception into the error envelope (core/http/error_envelope.hpp) — the one place that does.
+class Responder {
+public:
+    using Sink = std::function<void(Response)>;
+    explicit Responder(Sink sink) : state_(std::make_shared<State>(std::move(sink))) {}
+
+    // A second answer to the same request is dropped: the first one is already on the wire.
+    void respond(Response response) const {
+        if (!state_->answered.exchange(true)) state_->sink(std::move(response));
+    }
+    void fail(std::exception_ptr error) const;
+
+private:
+    struct State {
+        explicit State(Sink s) : sink(std::move(s)) {}
+        Sink sink;
+        std::atomic<bool> answered{false};
+    };
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace engined::http

@@ -1,0 +1,84 @@
+#include "http/router.hpp"
+
+#include "common/api_error.hpp"
+
+namespace engined::http {
+
+Router::Router(Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
+
+void Router::add(Method method, std::string pattern, std::string scope, Handler handler) {
+    routes_.push_back({method, split_path(pattern), std::move(scope), std::move(handler)});
+}
+
+void Router::add_sync(Method method, std::string pattern, std::string scope, SyncHandler handler) {
+    add(method, std::move(pattern), std::move(scope),
+        [handler = std::move(handler)](const Request& request, const auth::Principal& principal,
+                                       Responder responder) {
+            responder.respond(handler(request, principal));
+        });
+}
+
+std::vector<std::string> Router::split_path(std::string_view path) {
+    std::vector<std::string> segments;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        const auto slash = path.find('/', start);
+        const auto end = slash == std::string_view::npos ? path.size() : slash;
+        if (end > start) segments.emplace_back(path.substr(start, end - start));
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+    }
+    return segments;
+}
+
+bool Router::match(const Route& route, const std::vector<std::string>& segments,
+                   std::vector<std::pair<std::string, std::string>>& params) {
+    if (route.segments.size() != segments.size()) return false;
+    params.clear();
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        const std::string& pattern = route.segments[i];
+        if (pattern.size() > 2 && pattern.front() == '{' && pattern.back() == '}') {
+            params.emplace_back(pattern.substr(1, pattern.size() - 2), segments[i]);
+        } else if (pattern != segments[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void Router::dispatch(Request& request, const Responder& responder) const {
+    try {
+        const auto segments = split_path(request.path());
+        std::vector<std::pair<std::string, std::string>> params;
+        const Route* found = nullptr;
+        bool path_known = false;
+        for (const Route& route : routes_) {
+            if (!match(route, segments, params)) continue;
+            path_known = true;
+            if (route.method == request.method()) {
+                found = &route;
+                break;
+            }
+        }
+        if (found == nullptr) {
+            if (path_known) {
+                throw ApiError::method_not_allowed(std::string(to_string(request.method())) +
+                                                   " is not supported on " + std::string(request.path()));
+            }
+            throw ApiError::not_found("no route matches " + std::string(request.path()));
+        }
+        request.bind_path_params(std::move(params));
+        auth::Principal principal;
+        if (!found->scope.empty()) {
+            principal = authenticate_(request);
+            if (!principal.has_scope(found->scope)) {
+                throw ApiError::forbidden("this API key lacks the scope '" + found->scope + "'");
+            }
+        }
+        found->handler(request, principal, responder);
+    } catch (...) {
+        responder.fail(std::current_exception());
+    }
+}
+
+}  // namespace engined::http

@@ -1,0 +1,48 @@
+// The routing table: method + path pattern ("/api/v1/runs/{run_id}") → handler, with the scope a
+// route requires. Authentication, scope checks and the error boundary happen here, once.
+#pragma once
+
+#include "auth/principal.hpp"
+#include "http/message.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace engined::http {
+
+using Handler = std::function<void(const Request&, const auth::Principal&, Responder)>;
+using SyncHandler = std::function<Response(const Request&, const auth::Principal&)>;
+
+// Resolves the caller of a request or throws ApiError(401).
+using Authenticator = std::function<auth::Principal(const Request&)>;
+
+class Router {
+public:
+    explicit Router(Authenticator authenticate);
+
+    // `scope` empty: the route is public (no key needed).
+    void add(Method method, std::string pattern, std::string scope, Handler handler);
+    void add_sync(Method method, std::string pattern, std::string scope, SyncHandler handler);
+
+    // Finds the route, authenticates, checks the scope and runs the handler. Every failure,
+    // synchronous or not, reaches `responder` as the error envelope.
+    void dispatch(Request& request, const Responder& responder) const;
+
+private:
+    struct Route {
+        Method method;
+        std::vector<std::string> segments;  // "{name}" binds a value
+        std::string scope;
+        Handler handler;
+    };
+    static std::vector<std::string> split_path(std::string_view path);
+    static bool match(const Route& route, const std::vector<std::string>& segments,
+                      std::vector<std::pair<std::string, std::string>>& params);
+
+    Authenticator authenticate_;
+    std::vector<Route> routes_;
+};
+
+}  // namespace engined::http

@@ -1,0 +1,47 @@
+// The HTTP/1.1 server: an acceptor and one session object per connection (Boost.Beast), run by
+// a pool of threads. Sessions enforce the transport limits; routing happens in Router.
+#pragma once
+
+#include "http/router.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace engined::http {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;  // 0: any free port (see Server::port())
+    int threads = 2;
+    std::size_t body_limit_bytes = 1024 * 1024;
+    std::size_t header_limit_bytes = 16 * 1024;
+    std::chrono::seconds read_timeout{30};   // whole request, including a slow client's headers
+    std::chrono::seconds write_timeout{30};
+    std::chrono::seconds drain_timeout{10};  // graceful shutdown: wait this long for in-flight work
+};
+
+class Server {
+public:
+    Server(const Router& router, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds and starts accepting on the thread pool. Throws std::runtime_error if it cannot bind.
+    void start();
+    // The bound port (useful with port 0).
+    uint16_t port() const;
+    // Stops accepting, lets in-flight requests finish (up to drain_timeout), then stops the pool.
+    void stop();
+    // Blocks until the pool stopped.
+    void wait();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engined::http

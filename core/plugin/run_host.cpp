@@ -1,0 +1,149 @@
+#include "plugin/run_host.hpp"
+
+#include "lua/sandbox.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace engined::plugin {
+namespace {
+
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+engined_status status_for(lua::FailureKind kind) {
+    switch (kind) {
+        case lua::FailureKind::budget_exceeded: return ENGINED_LUA_BUDGET_EXCEEDED;
+        case lua::FailureKind::memory_exceeded: return ENGINED_LUA_MEMORY_EXCEEDED;
+        case lua::FailureKind::no_such_function: return ENGINED_LUA_NO_SUCH_FUNCTION;
+        default: return ENGINED_LUA_ERROR;
+    }
+}
+
+RunFailure failure_from(std::string_view json_text) {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(json_text, ec);
+    const boost::json::object* object = ec ? nullptr : doc.if_object();
+    const boost::json::string* code = object ? object->contains("code") ? object->at("code").if_string() : nullptr : nullptr;
+    if (code == nullptr) {
+        return {"plugin_fault", "the engine plugin reported a failure without a well-formed error", "[]"};
+    }
+    RunFailure failure{std::string(*code), "", "[]"};
+    if (const auto* message = object->if_contains("message"); message && message->is_string()) {
+        failure.message = std::string(message->get_string());
+    }
+    if (const auto* details = object->if_contains("details"); details && details->is_array()) {
+        failure.details_json = boost::json::serialize(*details);
+    }
+    return failure;
+}
+
+}  // namespace
+
+void fill_buffer(engined_buffer* buffer, std::string_view text) {
+    buffer->data = static_cast<char*>(std::malloc(text.size() + 1));
+    buffer->size = buffer->data ? text.size() : 0;
+    if (buffer->data) {
+        std::memcpy(buffer->data, text.data(), text.size());
+        buffer->data[text.size()] = '\0';
+    }
+}
+
+RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms)
+    : sandbox_(sandbox), reference_unix_ms_(reference_unix_ms), started_ns_(steady_ns()) {}
+
+PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view request_json,
+                               std::string_view config_json) {
+    const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION, this, &RunHost::lua_has_function,
+                                         &RunHost::lua_call, &RunHost::trace_event,
+                                         &RunHost::now_unix_ms, &RunHost::monotonic_ns,
+                                         &RunHost::release_buffer};
+    const engined_run_request request{request_json.data(), request_json.size(), config_json.data(),
+                                      config_json.size()};
+    engined_buffer out{nullptr, 0};
+    const engined_status status = plugin.descriptor->execute(&services, &request, &out);
+    const std::string text = out.data ? std::string(out.data, out.size) : std::string();
+    plugin.descriptor->release_buffer(&out);
+
+    PluginOutcome outcome;
+    if (status == ENGINED_OK) {
+        boost::system::error_code ec;
+        const boost::json::value doc = boost::json::parse(text, ec);
+        if (ec || !doc.is_object()) {
+            outcome.failure = {"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"};
+            return outcome;
+        }
+        outcome.ok = true;
+        outcome.result_json = text;
+        return outcome;
+    }
+    if (status == ENGINED_RUN_FAILED) {
+        outcome.failure = failure_from(text);
+        return outcome;
+    }
+    outcome.failure = {"plugin_fault",
+                       "the engine plugin returned an unknown status " + std::to_string(status), "[]"};
+    return outcome;
+}
+
+int RunHost::lua_has_function(void* host, const char* function) {
+    auto* self = static_cast<RunHost*>(host);
+    try {
+        return self->sandbox_ != nullptr && function != nullptr && self->sandbox_->has_function(function) ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+engined_status RunHost::lua_call(void* host, const char* function, const char* args_json,
+                                 size_t args_len, engined_buffer* result) {
+    auto* self = static_cast<RunHost*>(host);
+    *result = {nullptr, 0};
+    if (self->sandbox_ == nullptr) {
+        fill_buffer(result, "this engine configuration has no Lua scorecard");
+        return ENGINED_LUA_NO_SUCH_FUNCTION;
+    }
+    try {
+        boost::system::error_code ec;
+        const boost::json::value args = boost::json::parse(std::string_view(args_json, args_len), ec);
+        if (ec || !args.is_array()) {
+            fill_buffer(result, "lua_call arguments must be a JSON array");
+            return ENGINED_LUA_ERROR;
+        }
+        const boost::json::value value = self->sandbox_->call(function, args.get_array());
+        fill_buffer(result, boost::json::serialize(value));
+        return ENGINED_OK;
+    } catch (const lua::LuaError& error) {
+        fill_buffer(result, error.what());
+        return status_for(error.kind());
+    } catch (const std::exception& error) {
+        fill_buffer(result, error.what());
+        return ENGINED_LUA_ERROR;
+    }
+}
+
+void RunHost::trace_event(void* host, const char* stage, const char* event_json, size_t len) {
+    auto* self = static_cast<RunHost*>(host);
+    try {
+        self->trace_.push_back({stage ? stage : "", std::string(event_json, len), steady_ns() - self->started_ns_});
+    } catch (...) {
+        // Losing one audit event must not take down the run's host; the run itself still reports.
+    }
+}
+
+int64_t RunHost::now_unix_ms(void* host) { return static_cast<RunHost*>(host)->reference_unix_ms_; }
+
+int64_t RunHost::monotonic_ns(void*) { return steady_ns(); }
+
+void RunHost::release_buffer(void*, engined_buffer* buffer) {
+    std::free(buffer->data);
+    *buffer = {nullptr, 0};
+}
+
+}  // namespace engined::plugin

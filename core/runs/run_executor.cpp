@@ -1,0 +1,121 @@
+#include "runs/run_executor.hpp"
+
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "plugin/run_host.hpp"
+
+#include <boost/json.hpp>
+
+#include <optional>
+
+namespace engined::runs {
+namespace {
+
+store::RunOutcome failed(std::string stage, std::string code, std::string message,
+                         std::string details_json = "[]") {
+    store::RunOutcome outcome;
+    outcome.status = store::RunStatus::failed;
+    outcome.stage = std::move(stage);
+    outcome.output_json = "null";
+    outcome.results_json = "null";
+    outcome.error_code = std::move(code);
+    outcome.error_message = std::move(message);
+    outcome.error_details_json = std::move(details_json);
+    return outcome;
+}
+
+std::string lua_failure_code(lua::FailureKind kind) {
+    switch (kind) {
+        case lua::FailureKind::budget_exceeded: return "lua_budget_exceeded";
+        case lua::FailureKind::memory_exceeded: return "lua_memory_exceeded";
+        case lua::FailureKind::compile_error: return "lua_compile_error";
+        default: return "lua_error";
+    }
+}
+
+std::string trace_to_json(const std::vector<plugin::TraceEvent>& events) {
+    boost::json::array out;
+    for (const plugin::TraceEvent& event : events) {
+        boost::system::error_code ec;
+        boost::json::value detail = boost::json::parse(event.event_json, ec);
+        if (ec) detail = boost::json::string(event.event_json);
+        out.push_back({{"stage", event.stage},
+                       {"at_ms", static_cast<double>(event.at_ns) / 1e6},
+                       {"event", std::move(detail)}});
+    }
+    return boost::json::serialize(out);
+}
+
+store::RunOutcome outcome_from_result(const std::string& result_json, const std::string& engine_type) {
+    const boost::json::object result = boost::json::parse(result_json).as_object();
+    store::RunOutcome outcome;
+    const auto* status = result.if_contains("status");
+    const bool degraded = status && status->is_string() && status->get_string() == "degraded";
+    outcome.status = degraded ? store::RunStatus::degraded : store::RunStatus::completed;
+    const auto* stage = result.if_contains("stage");
+    outcome.stage = stage && stage->is_string() ? std::string(stage->get_string()) : "RANK";
+    const auto* output = result.if_contains("output");
+    outcome.output_json = output ? boost::json::serialize(*output) : "{}";
+    const char* results_key = engine_type == "entity_analysis" ? "candidates" : "solutions";
+    const auto* results = result.if_contains(results_key);
+    outcome.results_json = results ? boost::json::serialize(*results) : "[]";
+    outcome.error_details_json = "null";
+    return outcome;
+}
+
+}  // namespace
+
+RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins,
+                         lua::Limits limits)
+    : store_(store), plugins_(plugins), limits_(limits) {}
+
+store::RunOutcome RunExecutor::execute(const store::Run& run) const {
+    store::RunOutcome outcome;
+    try {
+        outcome = execute_stages(run);
+    } catch (const std::exception& error) {
+        log::error("run execution fault", {{"run_id", run.id}, {"detail", error.what()}});
+        outcome = failed("EVALUATE", "internal", "the run could not be executed: " + std::string(error.what()));
+    }
+    outcome.completed_at_ms = now_unix_ms();
+    return outcome;
+}
+
+store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
+    {
+        const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
+        if (plugin == nullptr) {
+            return failed("VALIDATE", "engine_unavailable",
+                          "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
+        }
+        const auto config_json = store_.config_json(run.config_hash);
+        if (!config_json) {
+            return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
+        }
+        const boost::json::value config = boost::json::parse(*config_json);
+        lua::Sandbox* sandbox = nullptr;
+        if (const auto* source = config.as_object().if_contains("lua_source"); source && source->is_string()) {
+            // One cache per worker thread: a compiled scorecard is reused by every run of its version.
+            thread_local lua::ScriptCache cache(limits_);
+            try {
+                sandbox = &cache.get(source->get_string(), "scorecard.lua");
+                sandbox->begin_run();
+            } catch (const lua::LuaError& error) {
+                return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
+            }
+        }
+        plugin::RunHost host(sandbox, run.created_at_ms);
+        plugin::PluginOutcome result = host.execute(*plugin, run.request_json, *config_json);
+        if (!result.ok) {
+            store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,
+                                               result.failure.details_json);
+            failure.trace_json = trace_to_json(host.trace());
+            return failure;
+        }
+        store::RunOutcome success = outcome_from_result(result.result_json, run.engine_type);
+        success.trace_json = trace_to_json(host.trace());
+        return success;
+    }
+}
+
+}  // namespace engined::runs

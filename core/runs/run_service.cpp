@@ -1,0 +1,177 @@
+#include "runs/run_service.hpp"
+
+#include "common/api_error.hpp"
+#include "common/crypto.hpp"
+#include "common/time.hpp"
+#include "runs/run_view.hpp"
+#include "versions/pin.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace engined::runs {
+namespace {
+
+constexpr int kDefaultPageSize = 20;
+constexpr int kMaxPageSize = 100;
+constexpr std::size_t kMaxWebhookUrlLength = 2048;
+
+// Cursors are opaque to clients; they carry the sequence number to continue below.
+std::string encode_cursor(int64_t seq) { return "c" + std::to_string(seq); }
+
+std::optional<int64_t> decode_cursor(const std::string& cursor) {
+    if (cursor.size() < 2 || cursor[0] != 'c') return std::nullopt;
+    int64_t seq = 0;
+    const auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), seq);
+    if (ec != std::errc() || end != cursor.data() + cursor.size() || seq <= 0) return std::nullopt;
+    return seq;
+}
+
+std::optional<std::string> read_pin(const boost::json::object& body) {
+    const auto* pin = body.if_contains("engine_version");
+    if (pin == nullptr || pin->is_null()) return std::nullopt;
+    if (!pin->is_string()) {
+        throw ApiError::invalid_request("engine_version must be a string matching " +
+                                            std::string(versions::kPinGrammar) + ", e.g. \"1.3\" or \"1.x\"",
+                                        {{"/engine_version", "expected a string"}});
+    }
+    const std::string text(pin->get_string());
+    if (!versions::parse_pin(text)) {
+        throw ApiError::invalid_request(
+            "engine_version \"" + text + "\" does not match " + versions::kPinGrammar +
+                ": use \"<major>.<minor>\" for an exact release or \"<major>.x\" for the newest minor",
+            {{"/engine_version", "does not match " + std::string(versions::kPinGrammar)}});
+    }
+    return text;
+}
+
+std::optional<std::string> read_webhook_url(const boost::json::object& body) {
+    const auto* url = body.if_contains("webhook_url");
+    if (url == nullptr || url->is_null()) return std::nullopt;
+    if (!url->is_string() || url->get_string().size() > kMaxWebhookUrlLength ||
+        !(url->get_string().starts_with("https://") || url->get_string().starts_with("http://"))) {
+        throw ApiError::invalid_request("webhook_url must be an http(s) URL of at most 2048 characters",
+                                        {{"/webhook_url", "expected an http(s) URL"}});
+    }
+    return std::string(url->get_string());
+}
+
+}  // namespace
+
+RunService::RunService(store::Store& store, const engines::EngineCatalog& engines, Enqueue enqueue)
+    : store_(store), engines_(engines), enqueue_(std::move(enqueue)) {}
+
+const engines::Engine& RunService::engine(const std::string& slug) const {
+    const engines::Engine* engine = engines_.find(slug);
+    if (engine == nullptr) throw ApiError::not_found("engine '" + slug + "' does not exist");
+    return *engine;
+}
+
+void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
+                        const boost::json::value& body, Accepted accepted) {
+    const engines::Engine& target = engine(engine_slug);
+    if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
+    const boost::json::object& fields = body.get_object();
+    const auto* input = fields.if_contains("input");
+    if (input == nullptr) {
+        throw ApiError::invalid_request("missing field 'input': a run needs an input object",
+                                        {{"/input", "is required"}});
+    }
+    if (!input->is_object()) {
+        throw ApiError::invalid_request("field 'input' must be an object", {{"/input", "expected an object"}});
+    }
+    const auto pin = read_pin(fields);
+    if (pin) {
+        throw ApiError::unknown_engine_version("engine '" + engine_slug + "' has no release matching \"" +
+                                               *pin + "\"; omit engine_version to run its current configuration");
+    }
+    const auto webhook_url = read_webhook_url(fields);
+
+    // The contract covers what the engine reads: the input and, when given, the offerings.
+    boost::json::object document{{"input", *input}};
+    if (const auto* offerings = fields.if_contains("offerings")) document["offerings"] = *offerings;
+    const boost::json::value request_document(std::move(document));
+    auto violations = target.request_contract->validate(request_document);
+    if (!violations.empty()) {
+        const std::string first = violations.front().pointer + ": " + violations.front().message;
+        throw ApiError::contract_violation("the request does not match the contract of engine '" +
+                                               engine_slug + "' (" + std::to_string(violations.size()) +
+                                               " problem(s); first: " + first + ")",
+                                           std::move(violations));
+    }
+
+    store::NewRun run;
+    run.id = uuid_v4();
+    run.organization = caller.organization;
+    run.environment = caller.environment;
+    run.engine_slug = target.slug;
+    run.engine_type = target.engine_type;
+    run.engine_version_pin = pin;
+    run.request_json = boost::json::serialize(request_document);
+    run.config_hash = target.config_hash;
+    run.config_json = target.config_json;
+    run.webhook_url = webhook_url;
+    run.api_key_id = caller.key_id;
+    run.created_at_ms = now_unix_ms();
+    const std::string run_id = run.id;
+    store_.insert_run(std::move(run), [this, run_id, accepted = std::move(accepted)](std::exception_ptr error) {
+        if (!error) enqueue_(run_id);
+        accepted(error, run_id);
+    });
+}
+
+boost::json::object RunService::get(const auth::Principal& caller, const std::string& run_id,
+                                    const std::optional<std::string>& engine_slug) const {
+    const auto run = store_.get_run(run_id);
+    // Another organisation's or environment's run is indistinguishable from a missing one.
+    if (!run || run->organization != caller.organization || run->environment != caller.environment ||
+        (engine_slug && run->engine_slug != *engine_slug)) {
+        throw ApiError::not_found("run '" + run_id + "' does not exist");
+    }
+    return run_to_json(*run);
+}
+
+boost::json::object RunService::list(const auth::Principal& caller, const std::string& engine_slug,
+                                     const ListParams& params) const {
+    engine(engine_slug);
+    store::RunPageQuery query;
+    query.organization = caller.organization;
+    query.environment = caller.environment;
+    query.engine_slug = engine_slug;
+    query.limit = kDefaultPageSize;
+    if (params.limit) {
+        int limit = 0;
+        const auto& text = *params.limit;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+        if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > kMaxPageSize) {
+            throw ApiError::invalid_request("limit must be an integer from 1 to " + std::to_string(kMaxPageSize),
+                                            {{"limit", "got '" + text + "'"}});
+        }
+        query.limit = limit;
+    }
+    if (params.status) {
+        query.status = store::parse_run_status(*params.status);
+        if (!query.status) {
+            throw ApiError::invalid_request(
+                "status must be one of queued, processing, completed, degraded, failed",
+                {{"status", "got '" + *params.status + "'"}});
+        }
+    }
+    if (params.cursor) {
+        query.before_seq = decode_cursor(*params.cursor);
+        if (!query.before_seq) {
+            throw ApiError::invalid_request("cursor is not one this API issued; pass next_cursor unchanged",
+                                            {{"cursor", "unrecognised"}});
+        }
+    }
+    const store::RunPage page = store_.list_runs(query);
+    boost::json::array data;
+    for (const store::Run& run : page.runs) data.push_back(run_to_json(run));
+    return {{"data", std::move(data)},
+            {"has_more", page.next_before_seq.has_value()},
+            {"next_cursor", page.next_before_seq ? boost::json::value(encode_cursor(*page.next_before_seq))
+                                                 : boost::json::value(nullptr)}};
+}
+
+}  // namespace engined::runs

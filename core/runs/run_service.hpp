@@ -1,0 +1,55 @@
+// The runs use cases behind the API: submit (validate, record durably, queue), get and list,
+// always within the caller's organisation and environment.
+#pragma once
+
+#include "auth/principal.hpp"
+#include "engines/engine_catalog.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace engined::runs {
+
+struct ListParams {
+    std::optional<std::string> status;
+    std::optional<std::string> cursor;
+    std::optional<std::string> limit;
+};
+
+class RunService {
+public:
+    using Enqueue = std::function<void(const std::string& run_id)>;
+    // Called once the run is durable (error == nullptr) or could not be recorded.
+    using Accepted = std::function<void(std::exception_ptr error, const std::string& run_id)>;
+
+    RunService(store::Store& store, const engines::EngineCatalog& engines, Enqueue enqueue);
+
+    // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the engine's
+    // contract and records the run as `queued`. Throws ApiError for anything the caller must fix
+    // (nothing is recorded then); otherwise reports through `accepted`, after the commit.
+    void submit(const auth::Principal& caller, const std::string& engine_slug,
+                const boost::json::value& body, Accepted accepted);
+
+    // The run object; ApiError(404) when it does not exist for this caller (or engine).
+    boost::json::object get(const auth::Principal& caller, const std::string& run_id,
+                            const std::optional<std::string>& engine_slug) const;
+
+    // {"data": [...], "has_more": bool, "next_cursor": string|null}, newest first.
+    boost::json::object list(const auth::Principal& caller, const std::string& engine_slug,
+                             const ListParams& params) const;
+
+    const engines::Engine& engine(const std::string& slug) const;
+
+private:
+    store::Store& store_;
+    const engines::EngineCatalog& engines_;
+    Enqueue enqueue_;
+};
+
+}  // namespace engined::runs
