@@ -1,0 +1,304 @@
+// The runs API end to end: real server on loopback, real store, real plugin and Lua.
+#include "test_server.hpp"
+
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace engined::testing {
+namespace {
+
+class ApiTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        server_ = new TestServer();
+        key_ = server_->create_key("acme");
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+
+    ApiResponse submit(const std::string& body, const std::string& key = key_,
+                       const std::string& engine = "default") {
+        return call(client_, "POST", "/api/v1/engines/" + engine + "/runs", key, body);
+    }
+
+    boost::json::object run_fixture(const std::string& name) {
+        const ApiResponse accepted = submit(read_text(golden_dir() / (name + ".input.json")));
+        EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
+        return wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    }
+
+    static TestServer* server_;
+    static std::string key_;
+    http::Client client_ = server_->client();
+};
+
+TestServer* ApiTest::server_ = nullptr;
+std::string ApiTest::key_;
+
+const std::string kMinimalBody =
+    R"({"input":{"coverage_types":["auto"],"address":{"state":"NY","zip_code":"11231"}},
+        "offerings":[{"id":"o1","provider_name":"Acme","category":"auto",
+                      "attributes":{"line_premium_annual":1000}}]})";
+
+TEST_F(ApiTest, HealthNeedsNoKey) {
+    const ApiResponse response = call(client_, "GET", "/health", "");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, boost::json::parse(R"({"status":"ok"})"));
+}
+
+TEST_F(ApiTest, SubmitAnswers202WithLocationAndTheRunIsDurablyQueued) {
+    const ApiResponse response = submit(kMinimalBody);
+    ASSERT_EQ(response.status, 202) << response.raw.body;
+    const std::string run_id(response.body.at("run_id").as_string());
+    EXPECT_EQ(response.body.at("status").as_string(), "queued");
+    EXPECT_EQ(response.raw.header("Location"), "/api/v1/runs/" + run_id);
+    EXPECT_TRUE(server_->app().store().get_run(run_id).has_value());
+}
+
+TEST_F(ApiTest, EveryGoldenFixtureCompletes) {
+    for (const char* name : {"auto_only_ny", "brokerage_tx_multicarrier", "missing_required_lines_ny",
+                             "pure_bundle_ca", "quotes_only_oh"}) {
+        const auto run = run_fixture(name);
+        EXPECT_EQ(run.at("status").as_string(), "completed") << name << ": " << boost::json::serialize(run);
+    }
+}
+
+TEST_F(ApiTest, RunObjectCarriesTheDocumentedFields) {
+    const auto run = run_fixture("pure_bundle_ca");
+    for (const char* field : {"run_id", "engine", "engine_version", "engine_version_pin", "status", "stage",
+                              "environment", "output", "solutions", "error", "error_details", "created_at",
+                              "started_at", "completed_at", "duration_ms"}) {
+        EXPECT_TRUE(run.contains(field)) << field;
+    }
+    EXPECT_EQ(run.at("engine").as_string(), "default");
+    EXPECT_EQ(run.at("environment").as_string(), "test");
+    EXPECT_TRUE(run.at("engine_version").is_null());
+    EXPECT_TRUE(run.at("created_at").as_string().ends_with("Z"));
+    EXPECT_FALSE(run.at("solutions").as_array().empty());
+}
+
+TEST_F(ApiTest, AutoOnlyNewYorkRanksProgressiveFirstUnderBalanced) {
+    const auto run = run_fixture("auto_only_ny");
+    ASSERT_EQ(run.at("status").as_string(), "completed");
+    const auto& first = run.at("solutions").as_array().at(0).as_object();
+    EXPECT_EQ(first.at("rank").to_number<int>(), 1);
+    EXPECT_EQ(first.at("offerings").as_array().at(0).at("provider_name").as_string(), "Progressive");
+    EXPECT_EQ(run.at("output").at("tolerance_bucket").as_string(), "balanced");
+}
+
+TEST_F(ApiTest, MissingRequiredLinesCompletesWithZeroSolutionsAndADiagnostic) {
+    const auto run = run_fixture("missing_required_lines_ny");
+    ASSERT_EQ(run.at("status").as_string(), "completed");
+    EXPECT_TRUE(run.at("solutions").as_array().empty());
+    const std::string diagnostic(run.at("output").at("diagnostic").as_string());
+    EXPECT_NE(diagnostic.find("auto"), std::string::npos) << diagnostic;
+    EXPECT_NE(diagnostic.find("umbrella"), std::string::npos) << diagnostic;
+    EXPECT_EQ(run.at("output").at("solutions_count").to_number<int>(), 0);
+}
+
+TEST_F(ApiTest, BadJsonIsInvalidRequest) {
+    const ApiResponse response = submit(R"({"input": {)");
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(response.body.at("error").at("code").as_string(), "invalid_request");
+    EXPECT_TRUE(response.body.at("error").at("details").is_array());
+}
+
+TEST_F(ApiTest, MissingInputIsInvalidRequestNamingTheField) {
+    const ApiResponse response = submit(R"({"offerings": []})");
+    EXPECT_EQ(response.status, 400);
+    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("input"), std::string::npos);
+}
+
+TEST_F(ApiTest, ContractViolationListsEachFailureWithItsPointer) {
+    const ApiResponse response = submit(
+        R"({"input":{"coverage_types":["auto"],"address":{"state":"New York"},"appetite_bucket":"reckless"},
+            "offerings":[{"id":"o1","category":"auto"},{"category":"auto"}]})");
+    ASSERT_EQ(response.status, 422) << response.raw.body;
+    EXPECT_EQ(response.body.at("error").at("code").as_string(), "contract_violation");
+    std::set<std::string> pointers;
+    for (const auto& detail : response.body.at("error").at("details").as_array()) {
+        pointers.insert(std::string(detail.at("pointer").as_string()));
+    }
+    EXPECT_TRUE(pointers.count("/input/address/state")) << response.raw.body;
+    EXPECT_TRUE(pointers.count("/input/appetite_bucket")) << response.raw.body;
+    EXPECT_TRUE(pointers.count("/offerings/1")) << response.raw.body;
+}
+
+TEST_F(ApiTest, NoKeyIsUnauthorized) {
+    const ApiResponse response = submit(kMinimalBody, "");
+    EXPECT_EQ(response.status, 401);
+    EXPECT_EQ(response.body.at("error").at("code").as_string(), "unauthorized");
+}
+
+TEST_F(ApiTest, KeyIsAcceptedAsXApiKeyToo) {
+    const auto raw = client_.request("GET", "/api/v1/engines/default/runs", "", {{"X-API-Key", key_}});
+    EXPECT_EQ(raw.status, 200) << raw.body;
+}
+
+TEST_F(ApiTest, UnknownAndMalformedKeysAreUnauthorized) {
+    EXPECT_EQ(submit(kMinimalBody, "nx_test_" + std::string(64, '0')).status, 401);
+    EXPECT_EQ(submit(kMinimalBody, "sk_live_whatever").status, 401);
+}
+
+TEST_F(ApiTest, MissingScopeIsForbidden) {
+    const std::string read_only = server_->create_key("acme", "test", {"runs:read"});
+    const ApiResponse response = submit(kMinimalBody, read_only);
+    EXPECT_EQ(response.status, 403);
+    EXPECT_EQ(response.body.at("error").at("code").as_string(), "forbidden");
+}
+
+TEST_F(ApiTest, AnotherOrganisationOrEnvironmentGets404OnTheRun) {
+    const ApiResponse accepted = submit(kMinimalBody);
+    ASSERT_EQ(accepted.status, 202);
+    const std::string run_id(accepted.body.at("run_id").as_string());
+    const std::string other_org = server_->create_key("globex");
+    const std::string live_key = server_->create_key("acme", "live");
+    for (const std::string& key : {other_org, live_key}) {
+        const ApiResponse response = call(client_, "GET", "/api/v1/runs/" + run_id, key);
+        EXPECT_EQ(response.status, 404);
+        EXPECT_EQ(response.body.at("error").at("code").as_string(), "not_found");
+    }
+    EXPECT_EQ(call(client_, "GET", "/api/v1/runs/" + run_id, key_).status, 200);
+}
+
+TEST_F(ApiTest, EngineScopedGetChecksTheEngine) {
+    const ApiResponse accepted = submit(kMinimalBody);
+    const std::string run_id(accepted.body.at("run_id").as_string());
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs/" + run_id, key_).status, 200);
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/entity-analysis/runs/" + run_id, key_).status, 404);
+    EXPECT_EQ(submit(kMinimalBody, key_, "no-such-engine").status, 404);
+}
+
+TEST_F(ApiTest, ListingIsNewestFirstWithCursorPaginationAndStatusFilter) {
+    const std::string key = server_->create_key("pager");
+    std::vector<std::string> submitted;
+    for (int i = 0; i < 5; ++i) {
+        const ApiResponse accepted = submit(kMinimalBody, key);
+        submitted.push_back(std::string(accepted.body.at("run_id").as_string()));
+    }
+    for (const auto& id : submitted) wait_for_run(client_, key, id);
+    std::vector<std::string> listed;
+    std::string target = "/api/v1/engines/default/runs?limit=2";
+    for (int page = 0; page < 5; ++page) {
+        const ApiResponse response = call(client_, "GET", target, key);
+        ASSERT_EQ(response.status, 200) << response.raw.body;
+        for (const auto& run : response.body.at("data").as_array()) listed.push_back(std::string(run.at("run_id").as_string()));
+        if (!response.body.at("has_more").as_bool()) break;
+        target = "/api/v1/engines/default/runs?limit=2&cursor=" + std::string(response.body.at("next_cursor").as_string());
+    }
+    EXPECT_EQ(listed, std::vector<std::string>(submitted.rbegin(), submitted.rend()));
+
+    const ApiResponse completed = call(client_, "GET", "/api/v1/engines/default/runs?status=completed&limit=100", key);
+    EXPECT_EQ(completed.body.at("data").as_array().size(), 5u);
+    const ApiResponse queued = call(client_, "GET", "/api/v1/engines/default/runs?status=queued", key);
+    EXPECT_TRUE(queued.body.at("data").as_array().empty());
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?status=done", key).status, 400);
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?cursor=bogus", key).status, 400);
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?limit=0", key).status, 400);
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?limit=101", key).status, 400);
+}
+
+TEST_F(ApiTest, PinGrammarIsEnforcedAtSubmit) {
+    for (const char* pin : {"1", "1.0.0", "v1.2", "x.1"}) {
+        auto body = boost::json::parse(kMinimalBody).as_object();
+        body["engine_version"] = pin;
+        const ApiResponse response = submit(boost::json::serialize(body));
+        EXPECT_EQ(response.status, 400) << pin;
+        EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("^\\d+\\.(\\d+|x)$"),
+                  std::string::npos)
+            << response.raw.body;
+    }
+    auto body = boost::json::parse(kMinimalBody).as_object();
+    body["engine_version"] = "9.x";
+    const ApiResponse response = submit(boost::json::serialize(body));
+    EXPECT_EQ(response.status, 422);
+    EXPECT_EQ(response.body.at("error").at("code").as_string(), "unknown_engine_version");
+}
+
+TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {
+    const ApiResponse accepted = call(client_, "POST", "/api/v1/jobs", key_, read_text(golden_dir() / "auto_only_ny.input.json"));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string id(accepted.body.at("job_id").as_string());
+    EXPECT_EQ(accepted.raw.header("Location"), "/api/v1/jobs/" + id);
+    wait_for_run(client_, key_, id);
+    const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + id, key_);
+    ASSERT_EQ(job.status, 200);
+    EXPECT_EQ(job.body.at("engine").as_string(), "default");
+    EXPECT_EQ(job.body.at("status").as_string(), "completed");
+}
+
+TEST_F(ApiTest, RequestIdIsEchoedOrGenerated) {
+    const auto echoed = client_.request("GET", "/health", "", {{"X-Request-Id", "trace-42"}});
+    EXPECT_EQ(echoed.header("X-Request-Id"), "trace-42");
+    const auto first = client_.request("GET", "/health");
+    const auto second = client_.request("GET", "/health");
+    EXPECT_FALSE(first.header("X-Request-Id").empty());
+    EXPECT_NE(first.header("X-Request-Id"), second.header("X-Request-Id"));
+}
+
+TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405InTheEnvelope) {
+    const ApiResponse missing = call(client_, "GET", "/api/v1/nothing-here", key_);
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(missing.body.at("error").at("code").as_string(), "not_found");
+    const ApiResponse wrong = call(client_, "DELETE", "/health", key_);
+    EXPECT_EQ(wrong.status, 405);
+    EXPECT_EQ(wrong.body.at("error").at("code").as_string(), "method_not_allowed");
+}
+
+class LimitsTest : public ::testing::Test {
+protected:
+    static app::Config small_limits() {
+        app::Config config;
+        config.body_limit_bytes = 4096;
+        config.header_limit_bytes = 2048;
+        config.json_max_depth = 8;
+        return config;
+    }
+    TestServer server_{small_limits()};
+    std::string key_ = server_.create_key("acme");
+    http::Client client_ = server_.client();
+};
+
+TEST_F(LimitsTest, BodyAtTheLimitIsReadAndPastItIs413) {
+    // A JSON body of exactly the limit: padding inside a string field keeps it valid JSON.
+    const std::string head = R"({"input":{"coverage_types":["auto"],"note":")";
+    const std::string tail = R"("}})";
+    const std::string at_limit = head + std::string(4096 - head.size() - tail.size(), 'x') + tail;
+    ASSERT_EQ(at_limit.size(), 4096u);
+    const ApiResponse ok = call(client_, "POST", "/api/v1/engines/default/runs", key_, at_limit);
+    EXPECT_NE(ok.status, 413) << ok.raw.body;
+
+    http::Client fresh = server_.client();
+    const std::string past_limit = head + std::string(4097 - head.size() - tail.size(), 'x') + tail;
+    const ApiResponse too_large = call(fresh, "POST", "/api/v1/engines/default/runs", key_, past_limit);
+    EXPECT_EQ(too_large.status, 413);
+    EXPECT_EQ(too_large.body.at("error").at("code").as_string(), "payload_too_large");
+}
+
+TEST_F(LimitsTest, OversizedHeadersAreRefused) {
+    const auto response = client_.request("GET", "/health", "", {{"X-Padding", std::string(4096, 'a')}});
+    EXPECT_EQ(response.status, 431);
+    EXPECT_NE(response.body.find("headers_too_large"), std::string::npos);
+}
+
+TEST_F(LimitsTest, JsonNestedAtTheLimitParsesAndDeeperIsInvalidRequest) {
+    auto nested = [](int depth) {
+        std::string inner = "1";
+        for (int i = 0; i < depth - 2; ++i) inner = "[" + inner + "]";
+        return R"({"input":{"deep":)" + inner + "}}";
+    };
+    const ApiResponse at_limit = call(client_, "POST", "/api/v1/engines/default/runs", key_, nested(8));
+    EXPECT_NE(at_limit.status, 400) << at_limit.raw.body;
+    const ApiResponse too_deep = call(client_, "POST", "/api/v1/engines/default/runs", key_, nested(9));
+    EXPECT_EQ(too_deep.status, 400);
+    EXPECT_NE(std::string(too_deep.body.at("error").at("message").as_string()).find("deeper than 8"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace engined::testing

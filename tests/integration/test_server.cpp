@@ -1,0 +1,77 @@
+#include "test_server.hpp"
+
+#include "auth/api_keys.hpp"
+#include "common/crypto.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace engined::testing {
+
+std::filesystem::path fresh_temp_dir(const std::string& prefix) {
+    auto dir = std::filesystem::temp_directory_path() / (prefix + "-" + random_hex(6));
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE_DIR) / "tests" / "golden" / "placement"; }
+
+TestServer::TestServer(app::Config config) : data_dir_(fresh_temp_dir("engined-it")) {
+    config.listen = "127.0.0.1:0";
+    config.data_dir = data_dir_;
+    config.resources_dir = ENGINED_SOURCE_DIR;
+    config.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+    app_ = std::make_unique<app::App>(config);
+    app_->start();
+}
+
+TestServer::~TestServer() {
+    app_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir_, ignored);
+}
+
+std::string TestServer::create_key(const std::string& organization, const std::string& environment,
+                                   const std::vector<std::string>& scopes) {
+    return auth::issue_key(app_->store(), organization, environment, scopes).key;
+}
+
+ApiResponse call(http::Client& client, const std::string& method, const std::string& target,
+                 const std::string& key, const std::string& body) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
+    ApiResponse response;
+    response.raw = client.request(method, target, body, headers);
+    response.status = response.raw.status;
+    boost::system::error_code ec;
+    response.body = boost::json::parse(response.raw.body, ec);
+    if (ec) response.body = nullptr;
+    return response;
+}
+
+boost::json::object wait_for_run(http::Client& client, const std::string& key, const std::string& run_id,
+                                 double timeout_s) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    for (;;) {
+        const ApiResponse response = call(client, "GET", "/api/v1/runs/" + run_id, key);
+        if (response.status != 200) throw std::runtime_error("GET run answered " + response.raw.body);
+        const auto& run = response.body.as_object();
+        const auto status = run.at("status").as_string();
+        if (status == "completed" || status == "degraded" || status == "failed") return run;
+        if (std::chrono::steady_clock::now() > deadline) return run;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+}  // namespace engined::testing

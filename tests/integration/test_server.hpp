@@ -1,0 +1,54 @@
+// A real engined on loopback for end-to-end tests: the whole App (store in a fresh temp folder,
+// dlopen'ed plugins from the build tree, real Lua) on 127.0.0.1 with a free port, and keys.
+#pragma once
+
+#include "app/app.hpp"
+#include "http/client.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace engined::testing {
+
+std::filesystem::path fresh_temp_dir(const std::string& prefix);
+std::string read_text(const std::filesystem::path& path);
+std::filesystem::path golden_dir();  // tests/golden/placement
+
+class TestServer {
+public:
+    explicit TestServer(app::Config overrides = {});
+    ~TestServer();
+
+    uint16_t port() const { return app_->port(); }
+    const std::filesystem::path& data_dir() const { return data_dir_; }
+    app::App& app() { return *app_; }
+
+    // A key for `organization` in `environment` with `scopes` (default runs:write + runs:read).
+    std::string create_key(const std::string& organization, const std::string& environment = "test",
+                           const std::vector<std::string>& scopes = {});
+
+    http::Client client() const { return http::Client("127.0.0.1", port()); }
+
+private:
+    std::filesystem::path data_dir_;
+    std::unique_ptr<app::App> app_;
+};
+
+// Sends with `key` as a bearer token; parses the JSON body (null when not JSON).
+struct ApiResponse {
+    int status = 0;
+    boost::json::value body;
+    http::ClientResponse raw;
+};
+ApiResponse call(http::Client& client, const std::string& method, const std::string& target,
+                 const std::string& key, const std::string& body = {});
+
+// Polls the run until it is terminal (or `timeout_s` passed); returns the last run object.
+boost::json::object wait_for_run(http::Client& client, const std::string& key, const std::string& run_id,
+                                 double timeout_s = 10);
+
+}  // namespace engined::testing
