@@ -1,0 +1,614 @@
+// A breach re-raises through everything that could catch it (pcall, xpcall, coroutine.resume,
+// wrap and close), and no script code runs where Lua leaves hooks off after the hook raised it.
+#include "lua/sandbox.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <limits>
+#include <lua.hpp>
+#include <optional>
+#include <string>
+
+#include "lua/json_bridge.hpp"
+
+namespace engined::lua {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Any count hook roughly doubles VM cost whatever its interval; this one keeps the budget's
+// granularity fine without calling the clock too often.
+constexpr int kHookInterval = 1000;
+
+// Arguments of one call; they all sit on the Lua stack at once.
+constexpr std::size_t kMaxArguments = 256;
+
+enum class Breach : int { none, instructions, wall_clock, memory };
+
+struct BreachDescription {
+    FailureKind kind;
+    const char* message;
+};
+
+constexpr std::array<BreachDescription, 3> kBreaches{{
+    {FailureKind::budget_exceeded, "instruction budget exceeded"},
+    {FailureKind::budget_exceeded, "wall-clock limit exceeded"},
+    {FailureKind::memory_exceeded, "memory limit exceeded"},
+}};
+
+const BreachDescription& describe(Breach breach) {
+    return kBreaches[static_cast<std::size_t>(breach) - 1];
+}
+
+struct AllocationRequest {
+    void* block;
+    std::size_t old_size;
+    std::size_t new_size;
+    bool operator==(const AllocationRequest&) const = default;
+};
+
+// Everything the C callbacks (allocator, hook, library guards) reach through the allocator's
+// user data.
+struct Interpreter {
+    Interpreter(const Limits& run_limits, std::string_view name)
+        : limits(run_limits), chunk_name(name) {}
+    ~Interpreter() {
+        if (L != nullptr) {
+            lua_close(L);
+        }
+    }
+    Interpreter(const Interpreter&) = delete;
+    Interpreter& operator=(const Interpreter&) = delete;
+
+    void note_breach(Breach kind) {
+        if (breach == Breach::none) {
+            breach = kind;
+        }
+    }
+
+    std::size_t headroom() const { return memory_cap - std::min(memory_in_use, memory_cap); }
+
+    Limits limits;
+    std::string chunk_name;
+    lua_State* L = nullptr;
+
+    std::size_t memory_in_use = 0;
+    std::size_t memory_cap = std::numeric_limits<std::size_t>::max();
+    // Lua retries a refused allocation once after an emergency collection; only a second
+    // refusal of the same request means the live data really exceeds the cap.
+    std::optional<AllocationRequest> refused_once;
+
+    std::uint64_t instructions = 0;
+    Clock::time_point deadline = Clock::time_point::max();
+    Breach breach = Breach::none;
+
+    int chunk_ref = LUA_NOREF;
+    int environment_ref = LUA_NOREF;
+    int environment_metatable_ref = LUA_NOREF;
+    std::array<int, kBreaches.size()> breach_message_refs{};
+};
+
+Interpreter& interpreter_of(lua_State* L) {
+    void* user_data = nullptr;
+    lua_getallocf(L, &user_data);
+    return *static_cast<Interpreter*>(user_data);
+}
+
+void* allocate(void* user_data, void* block, std::size_t old_size, std::size_t new_size) {
+    auto& vm = *static_cast<Interpreter*>(user_data);
+    // Without a block, old_size encodes the kind of object being created, not a size.
+    const std::size_t held = block != nullptr ? old_size : 0;
+    if (new_size == 0) {
+        std::free(block);
+        vm.memory_in_use -= held;
+        return nullptr;
+    }
+    const bool grows = new_size > held;
+    if (grows && new_size - held > vm.headroom()) {
+        const AllocationRequest request{block, old_size, new_size};
+        if (vm.refused_once == request) {
+            vm.note_breach(Breach::memory);
+        }
+        vm.refused_once = request;
+        return nullptr;
+    }
+    void* resized = std::realloc(block, new_size);
+    if (resized == nullptr) {
+        return nullptr;
+    }
+    vm.memory_in_use = vm.memory_in_use - held + new_size;
+    if (grows) {
+        vm.refused_once.reset();
+    }
+    return resized;
+}
+
+int raise_breach(lua_State* L, const Interpreter& vm) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX,
+                vm.breach_message_refs[static_cast<std::size_t>(vm.breach) - 1]);
+    return lua_error(L);
+}
+
+void raise_if_breached(lua_State* L) {
+    const Interpreter& vm = interpreter_of(L);
+    if (vm.breach != Breach::none) {
+        raise_breach(L, vm);
+    }
+}
+
+// Lua copies the hook into every thread it creates, so coroutines are charged to the same
+// budget. Raising from here leaves the thread with hooks off, hence the guards below.
+void count_hook(lua_State* L, lua_Debug*) {
+    Interpreter& vm = interpreter_of(L);
+    vm.instructions += kHookInterval;
+    if (vm.breach == Breach::none) {
+        if (vm.instructions > vm.limits.instruction_budget) {
+            vm.breach = Breach::instructions;
+        } else if (Clock::now() >= vm.deadline) {
+            vm.breach = Breach::wall_clock;
+        } else {
+            return;
+        }
+    }
+    raise_breach(L, vm);
+}
+
+// The library function a guard stands in front of, kept as the guard's first upvalue.
+int call_guarded(lua_State* L) { return lua_tocfunction(L, lua_upvalueindex(1))(L); }
+
+int refuse_library_write(lua_State* L) { return luaL_error(L, "library tables are read-only"); }
+
+bool is_library_proxy(lua_State* L, int index) {
+    if (lua_getmetatable(L, index) == 0) {
+        return false;
+    }
+    lua_pushliteral(L, "__newindex");
+    lua_rawget(L, -2);
+    const bool proxy = lua_tocfunction(L, -1) == refuse_library_write;
+    lua_pop(L, 2);
+    return proxy;
+}
+
+int guarded_rawset(lua_State* L) {
+    if (is_library_proxy(L, 1)) {
+        return refuse_library_write(L);
+    }
+    return call_guarded(L);
+}
+
+// Finalizers run with hooks off, so a looping __gc could never be stopped.
+int guarded_setmetatable(lua_State* L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        const bool finalizer = lua_rawget(L, 2) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (finalizer) {
+            return luaL_error(L, "__gc metamethods are not allowed");
+        }
+    }
+    return call_guarded(L);
+}
+
+// Refused before the allocation so that a huge request costs nothing.
+int guarded_rep(lua_State* L) {
+    std::size_t length = 0;
+    std::size_t separator_length = 0;
+    luaL_checklstring(L, 1, &length);
+    const lua_Integer count = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &separator_length);
+    const std::size_t unit = length + separator_length;
+    if (count > 0 && unit > 0) {
+        Interpreter& vm = interpreter_of(L);
+        if (static_cast<lua_Unsigned>(count) > vm.headroom() / unit) {
+            vm.note_breach(Breach::memory);
+            return raise_breach(L, vm);
+        }
+    }
+    return call_guarded(L);
+}
+
+// A pattern match is one C call the hook cannot interrupt; bounding the subject bounds the
+// backtracking.
+int guarded_pattern_function(lua_State* L) {
+    std::size_t length = 0;
+    luaL_checklstring(L, 1, &length);
+    const std::size_t limit = interpreter_of(L).limits.max_string_bytes;
+    if (length > limit) {
+        return luaL_error(L, "pattern matching on a string of %I bytes (limit %I)",
+                          static_cast<lua_Integer>(length), static_cast<lua_Integer>(limit));
+    }
+    return call_guarded(L);
+}
+
+int finish_protected_call(lua_State* L, int status, lua_KContext extra_slots) {
+    if (status == LUA_OK || status == LUA_YIELD) {
+        return lua_gettop(L) - static_cast<int>(extra_slots);
+    }
+    Interpreter& vm = interpreter_of(L);
+    if (status == LUA_ERRMEM) {
+        vm.note_breach(Breach::memory);
+    }
+    if (vm.breach != Breach::none) {
+        return raise_breach(L, vm);
+    }
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+}
+
+int protected_call(lua_State* L) {
+    luaL_checkany(L, 1);
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    const int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finish_protected_call);
+    return finish_protected_call(L, status, 0);
+}
+
+// An error raised by the hook reaches the message handler with hooks still off.
+int guarded_message_handler(lua_State* L) {
+    if (interpreter_of(L).breach != Breach::none) {
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+int protected_call_with_handler(lua_State* L) {
+    const int top = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_message_handler, 1);
+    lua_replace(L, 2);
+    lua_pushboolean(L, 1);
+    lua_pushvalue(L, 1);
+    lua_rotate(L, 3, 2);
+    const int status = lua_pcallk(L, top - 2, LUA_MULTRET, 2, 2, finish_protected_call);
+    return finish_protected_call(L, status, 2);
+}
+
+int guarded_resume(lua_State* L) {
+    const int results = call_guarded(L);
+    if (lua_toboolean(L, -results) == 0) {
+        raise_if_breached(L);
+    }
+    return results;
+}
+
+// A coroutine stopped by a breach keeps hooks off, so its __close handlers must never run.
+int guarded_close(lua_State* L) {
+    raise_if_breached(L);
+    return call_guarded(L);
+}
+
+// coroutine.wrap's generator, rebuilt on the guarded resume: the stock one closes a failed
+// coroutine even when a breach stopped it.
+int resume_wrapped_coroutine(lua_State* L) {
+    lua_State* coroutine = lua_tothread(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    const int results = lua_tocfunction(L, lua_upvalueindex(2))(L);
+    if (lua_toboolean(L, -results) != 0) {
+        return results - 1;
+    }
+    raise_if_breached(L);
+    int status = lua_status(coroutine);
+    if (status != LUA_OK && status != LUA_YIELD) {
+        status = lua_resetthread(coroutine);
+        lua_xmove(coroutine, L, 1);
+    }
+    if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+int wrap_coroutine(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State* coroutine = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, coroutine, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, resume_wrapped_coroutine, 2);
+    return 1;
+}
+
+void remove_field(lua_State* L, int table, const char* name) {
+    table = lua_absindex(L, table);
+    lua_pushnil(L);
+    lua_setfield(L, table, name);
+}
+
+void guard_field(lua_State* L, int table, const char* name, lua_CFunction guard) {
+    table = lua_absindex(L, table);
+    lua_getfield(L, table, name);
+    lua_pushcclosure(L, guard, 1);
+    lua_setfield(L, table, name);
+}
+
+void set_function(lua_State* L, int table, const char* name, lua_CFunction function) {
+    lua_pushcfunction(L, function);
+    lua_setfield(L, table, name);
+}
+
+// Opens library `name` and publishes it in `globals` behind a proxy: scripts read through
+// __index and can neither write nor reach the table itself. Leaves the real table on the stack.
+void open_library(lua_State* L, int globals, const char* name, lua_CFunction open) {
+    luaL_requiref(L, name, open, 0);
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, refuse_library_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, globals, name);
+}
+
+int install_sandbox(lua_State* L) {
+    Interpreter& vm = interpreter_of(L);
+
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 0);
+    const int globals = lua_gettop(L);
+    for (const char* unsafe :
+         {"dofile", "loadfile", "load", "collectgarbage", "print", "warn", LUA_GNAME}) {
+        remove_field(L, globals, unsafe);
+    }
+    guard_field(L, globals, "rawset", guarded_rawset);
+    guard_field(L, globals, "setmetatable", guarded_setmetatable);
+    set_function(L, globals, "pcall", protected_call);
+    set_function(L, globals, "xpcall", protected_call_with_handler);
+
+    open_library(L, globals, LUA_STRLIBNAME, luaopen_string);
+    remove_field(L, -1, "dump");
+    guard_field(L, -1, "rep", guarded_rep);
+    for (const char* pattern_function : {"find", "match", "gmatch", "gsub"}) {
+        guard_field(L, -1, pattern_function, guarded_pattern_function);
+    }
+    lua_pop(L, 1);
+    // The string metatable (its __index is the real string table) must stay out of reach.
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+
+    open_library(L, globals, LUA_MATHLIBNAME, luaopen_math);
+    remove_field(L, -1, "random");
+    remove_field(L, -1, "randomseed");
+    lua_pop(L, 1);
+
+    open_library(L, globals, LUA_TABLIBNAME, luaopen_table);
+    lua_pop(L, 1);
+    open_library(L, globals, LUA_UTF8LIBNAME, luaopen_utf8);
+    lua_pop(L, 1);
+
+    open_library(L, globals, LUA_COLIBNAME, luaopen_coroutine);
+    lua_getfield(L, -1, "resume");
+    lua_pushcclosure(L, wrap_coroutine, 1);
+    lua_setfield(L, -2, "wrap");
+    guard_field(L, -1, "resume", guarded_resume);
+    guard_field(L, -1, "close", guarded_close);
+    lua_pop(L, 1);
+
+    // Each run's environment falls back to these globals and cannot reach them directly.
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, globals);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    vm.environment_metatable_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_pushboolean(L, 0);
+    vm.environment_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    for (std::size_t i = 0; i < kBreaches.size(); ++i) {
+        lua_pushstring(L, kBreaches[i].message);
+        vm.breach_message_refs[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    return 0;
+}
+
+// Runs `body` (a callable taking the lua_State) in protected mode, so that allocation failures
+// become a status instead of a panic. `body` must not throw.
+template <typename Body>
+int run_protected(lua_State* L, Body& body, int results) {
+    lua_pushcfunction(L, [](lua_State* state) -> int {
+        return (*static_cast<Body*>(lua_touserdata(state, 1)))(state);
+    });
+    lua_pushlightuserdata(L, &body);
+    return lua_pcall(L, 1, results, 0);
+}
+
+// Restores the stack height on every exit of a host-side operation.
+class StackGuard {
+public:
+    explicit StackGuard(lua_State* L) : L_(L), top_(lua_gettop(L)) {}
+    ~StackGuard() { lua_settop(L_, top_); }
+    StackGuard(const StackGuard&) = delete;
+    StackGuard& operator=(const StackGuard&) = delete;
+
+private:
+    lua_State* L_;
+    int top_;
+};
+
+// The error object at the top of the stack as text, without running any metamethod.
+std::string error_text(lua_State* L) {
+    switch (lua_type(L, -1)) {
+        case LUA_TSTRING: {
+            std::size_t length = 0;
+            const char* text = lua_tolstring(L, -1, &length);
+            return std::string(text, length);
+        }
+        case LUA_TNUMBER:
+            return lua_isinteger(L, -1) ? std::to_string(lua_tointeger(L, -1))
+                                        : std::to_string(lua_tonumber(L, -1));
+        default:
+            return std::string("(error object is a ") + luaL_typename(L, -1) + " value)";
+    }
+}
+
+}  // namespace
+
+struct Sandbox::State final : Interpreter {
+    using Interpreter::Interpreter;
+
+    [[noreturn]] void throw_breach() const {
+        const BreachDescription& description = describe(breach);
+        throw LuaError(description.kind, chunk_name + ": " + description.message);
+    }
+
+    void throw_if_breached() const {
+        if (breach != Breach::none) {
+            throw_breach();
+        }
+    }
+
+    // Turns the status of a protected call that ran script code into the matching LuaError.
+    void throw_on_failure(int status) {
+        if (status == LUA_ERRMEM) {
+            note_breach(Breach::memory);
+        }
+        throw_if_breached();
+        if (status != LUA_OK) {
+            throw LuaError(FailureKind::script_error, error_text(L));
+        }
+    }
+
+    void set_memory_cap(std::size_t extra) {
+        memory_cap = memory_in_use +
+                     std::min(extra, std::numeric_limits<std::size_t>::max() - memory_in_use);
+    }
+};
+
+Sandbox::Sandbox(std::string_view source, std::string_view chunk_name, Limits limits)
+    : state_(std::make_unique<State>(limits, chunk_name)) {
+    State& state = *state_;
+    state.L = lua_newstate(allocate, &state);
+    if (state.L == nullptr) {
+        throw LuaError(FailureKind::memory_exceeded,
+                       state.chunk_name + ": cannot create a Lua state");
+    }
+    lua_State* L = state.L;
+    const StackGuard stack(L);
+    lua_pushcfunction(L, install_sandbox);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        throw LuaError(FailureKind::memory_exceeded, state.chunk_name + ": " + error_text(L));
+    }
+
+    state.set_memory_cap(limits.memory_bytes);
+    const std::string lua_chunk_name = "=" + state.chunk_name;
+    int load_status = LUA_OK;
+    auto compile = [&](lua_State* vm) {
+        load_status =
+            luaL_loadbufferx(vm, source.data(), source.size(), lua_chunk_name.c_str(), "t");
+        if (load_status != LUA_OK) {
+            return 1;
+        }
+        state.chunk_ref = luaL_ref(vm, LUA_REGISTRYINDEX);
+        return 0;
+    };
+    const int status = run_protected(L, compile, 1);
+    if (status != LUA_OK || load_status != LUA_OK) {
+        const bool out_of_memory = status == LUA_ERRMEM || load_status == LUA_ERRMEM;
+        throw LuaError(out_of_memory ? FailureKind::memory_exceeded : FailureKind::compile_error,
+                       error_text(L));
+    }
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookInterval);
+}
+
+Sandbox::~Sandbox() = default;
+
+void Sandbox::begin_run() {
+    State& state = *state_;
+    lua_State* L = state.L;
+    const StackGuard stack(L);
+    // The refused run's garbage would otherwise count against the next run's cap.
+    if (state.breach == Breach::memory) {
+        lua_gc(L, LUA_GCCOLLECT);
+    }
+    state.breach = Breach::none;
+    state.refused_once.reset();
+    state.instructions = 0;
+    state.deadline = Clock::now() + state.limits.wall_clock;
+    state.set_memory_cap(state.limits.memory_bytes);
+
+    auto run_chunk = [&state](lua_State* vm) {
+        lua_createtable(vm, 0, 8);
+        lua_rawgeti(vm, LUA_REGISTRYINDEX, state.environment_metatable_ref);
+        lua_setmetatable(vm, -2);
+        lua_pushvalue(vm, -1);
+        lua_setfield(vm, -2, LUA_GNAME);
+        lua_pushvalue(vm, -1);
+        lua_rawseti(vm, LUA_REGISTRYINDEX, state.environment_ref);
+        lua_rawgeti(vm, LUA_REGISTRYINDEX, state.chunk_ref);
+        lua_insert(vm, -2);
+        // The chunk's only upvalue is _ENV; the functions it defines share it.
+        lua_setupvalue(vm, -2, 1);
+        lua_call(vm, 0, 0);
+        return 0;
+    };
+    state.throw_on_failure(run_protected(L, run_chunk, 0));
+}
+
+bool Sandbox::has_function(std::string_view name) const {
+    lua_State* L = state_->L;
+    const StackGuard stack(L);
+    bool found = false;
+    auto look_up = [&](lua_State* vm) {
+        if (lua_rawgeti(vm, LUA_REGISTRYINDEX, state_->environment_ref) == LUA_TTABLE) {
+            lua_pushlstring(vm, name.data(), name.size());
+            found = lua_rawget(vm, -2) == LUA_TFUNCTION;
+        }
+        return 0;
+    };
+    return run_protected(L, look_up, 0) == LUA_OK && found;
+}
+
+boost::json::value Sandbox::call(std::string_view name, const boost::json::array& args) {
+    State& state = *state_;
+    state.throw_if_breached();
+    if (args.size() > kMaxArguments) {
+        throw LuaError(FailureKind::bad_value, state.chunk_name + ": more than " +
+                                                   std::to_string(kMaxArguments) + " arguments");
+    }
+    for (const auto& arg : args) {
+        check_enters_lua(arg, state.limits.max_string_bytes);
+    }
+    lua_State* L = state.L;
+    const StackGuard stack(L);
+    bool found = false;
+    auto invoke = [&](lua_State* vm) {
+        if (lua_rawgeti(vm, LUA_REGISTRYINDEX, state.environment_ref) != LUA_TTABLE) {
+            return 0;
+        }
+        lua_pushlstring(vm, name.data(), name.size());
+        found = lua_rawget(vm, -2) == LUA_TFUNCTION;
+        if (!found) {
+            return 0;
+        }
+        luaL_checkstack(vm, static_cast<int>(args.size()), "too many arguments");
+        for (const auto& arg : args) {
+            push_json(vm, arg);
+        }
+        lua_call(vm, static_cast<int>(args.size()), 1);
+        return 1;
+    };
+    state.throw_on_failure(run_protected(L, invoke, 1));
+    if (!found) {
+        throw LuaError(FailureKind::no_such_function,
+                       state.chunk_name + ": no global function '" + std::string(name) + "'");
+    }
+    return to_json(L, -1);
+}
+
+std::uint64_t Sandbox::instructions_used() const noexcept { return state_->instructions; }
+
+}  // namespace engined::lua

@@ -1,0 +1,22 @@
+#include "common/crypto.hpp"
+#include "lua/sandbox.hpp"
+
+namespace engined::lua {
+
+ScriptCache::ScriptCache(Limits limits, std::size_t capacity)
+    : limits_(limits), capacity_(capacity) {}
+
+Sandbox& ScriptCache::get(std::string_view source, std::string_view chunk_name) {
+    std::string key = sha256_hex(source);
+    if (auto found = entries_.find(key); found != entries_.end()) {
+        return *found->second;
+    }
+    // Compile before evicting, so that a script that does not compile costs the cache nothing.
+    auto sandbox = std::make_unique<Sandbox>(source, chunk_name, limits_);
+    if (!entries_.empty() && entries_.size() >= capacity_) {
+        entries_.erase(entries_.begin());
+    }
+    return *entries_.emplace(std::move(key), std::move(sandbox)).first->second;
+}
+
+}  // namespace engined::lua

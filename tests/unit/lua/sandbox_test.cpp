@@ -1,0 +1,409 @@
+#include "lua/sandbox.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace engined::lua {
+namespace {
+
+namespace json = boost::json;
+
+Limits small_limits() {
+    Limits limits;
+    limits.instruction_budget = 2'000'000;
+    limits.memory_bytes = 4u * 1024u * 1024u;
+    limits.wall_clock = std::chrono::milliseconds(5000);
+    return limits;
+}
+
+std::unique_ptr<Sandbox> started(std::string_view source, Limits limits = small_limits()) {
+    auto sandbox = std::make_unique<Sandbox>(source, "scorecard", limits);
+    sandbox->begin_run();
+    return sandbox;
+}
+
+// The failure `action` ends with, including its message; fails the test when it succeeds.
+LuaError failure_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const LuaError& error) {
+        return error;
+    }
+    ADD_FAILURE() << "expected a LuaError";
+    return LuaError(FailureKind::script_error, "none");
+}
+
+FailureKind failure_kind(Sandbox& sandbox, std::string_view function, json::array args = {}) {
+    return failure_of([&] { sandbox.call(function, args); }).kind();
+}
+
+TEST(Sandbox, RunawayLoopIsStoppedByTheInstructionBudget) {
+    auto sandbox = started("function spin() while true do end end");
+    EXPECT_EQ(failure_kind(*sandbox, "spin"), FailureKind::budget_exceeded);
+    EXPECT_GT(sandbox->instructions_used(), small_limits().instruction_budget);
+}
+
+TEST(Sandbox, WallClockCeilingStopsARun) {
+    Limits limits = small_limits();
+    limits.instruction_budget = UINT64_MAX;
+    limits.wall_clock = std::chrono::milliseconds(50);
+    auto sandbox = started("function spin() while true do end end", limits);
+    const LuaError error = failure_of([&] { sandbox->call("spin", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::budget_exceeded);
+    EXPECT_NE(std::string(error.what()).find("wall-clock"), std::string::npos) << error.what();
+}
+
+TEST(Sandbox, PcallCannotSwallowABreachAndTheBreachIsSticky) {
+    auto sandbox = started(R"(
+        function swallow()
+            pcall(function() while true do end end)
+            function escaped() end
+        end
+        function keep_trying()
+            while true do pcall(function() while true do end end) end
+        end
+        function answer() return 42 end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "swallow"), FailureKind::budget_exceeded);
+    EXPECT_FALSE(sandbox->has_function("escaped"));
+    EXPECT_EQ(failure_kind(*sandbox, "answer"), FailureKind::budget_exceeded);
+
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "keep_trying"), FailureKind::budget_exceeded);
+    EXPECT_EQ(failure_kind(*sandbox, "answer"), FailureKind::budget_exceeded);
+
+    sandbox->begin_run();
+    EXPECT_EQ(sandbox->call("answer", {}), json::value(42));
+    // The hook must still be armed after a breach was raised from it.
+    EXPECT_EQ(failure_kind(*sandbox, "swallow"), FailureKind::budget_exceeded);
+}
+
+TEST(Sandbox, CoroutineLoopsAreStopped) {
+    auto sandbox = started(R"(
+        function resumed()
+            local co = coroutine.create(function() while true do end end)
+            coroutine.resume(co)
+            function escaped() end
+        end
+        function wrapped()
+            local ok = pcall(coroutine.wrap(function() while true do end end))
+            return "escaped"
+        end
+        function yielding()
+            local co = coroutine.wrap(function() while true do coroutine.yield() end end)
+            while true do co() end
+        end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "resumed"), FailureKind::budget_exceeded);
+    EXPECT_FALSE(sandbox->has_function("escaped"));
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "wrapped"), FailureKind::budget_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "yielding"), FailureKind::budget_exceeded);
+}
+
+TEST(Sandbox, XpcallMessageHandlerLoopIsStopped) {
+    auto sandbox = started(R"(
+        function handler_spins()
+            return xpcall(function() while true do end end, function() while true do end end)
+        end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "handler_spins"), FailureKind::budget_exceeded);
+}
+
+TEST(Sandbox, CloseHandlerOfAStoppedCoroutineDoesNotRun) {
+    auto sandbox = started(R"(
+        local spin = setmetatable({}, {__close = function() while true do end end})
+        function wrapped()
+            local co = coroutine.wrap(function()
+                local guard <close> = spin
+                while true do end
+            end)
+            pcall(co)
+            return "escaped"
+        end
+        function closed()
+            local co = coroutine.create(function()
+                local guard <close> = spin
+                while true do end
+            end)
+            local closer <close> = setmetatable({}, {__close = function() coroutine.close(co) end})
+            coroutine.resume(co)
+        end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "wrapped"), FailureKind::budget_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "closed"), FailureKind::budget_exceeded);
+}
+
+TEST(Sandbox, GcMetamethodsAreRefused) {
+    auto sandbox = started(R"(
+        function finalizer() setmetatable({}, {__gc = function() while true do end end}) end
+    )");
+    const LuaError error = failure_of([&] { sandbox->call("finalizer", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::script_error);
+    EXPECT_NE(std::string(error.what()).find("__gc"), std::string::npos) << error.what();
+}
+
+TEST(Sandbox, MemoryBombsAreStoppedAndTheSandboxRecovers) {
+    auto sandbox = started(R"(
+        function grow_table() local t = {} for i = 1, 1e9 do t[i] = i end end
+        function grow_string() local s = "x" while true do s = s .. s end end
+        function swallow() pcall(grow_table) return "escaped" end
+        function swallow_wrapped() pcall(coroutine.wrap(grow_table)) return "escaped" end
+        function replace_error()
+            pcall(function()
+                local replace <close> = setmetatable({}, {__close = function() error("other") end})
+                grow_table()
+            end)
+            return "escaped"
+        end
+        function answer() return 42 end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "grow_table"), FailureKind::memory_exceeded);
+    EXPECT_EQ(failure_kind(*sandbox, "answer"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(sandbox->call("answer", {}), json::value(42));
+    EXPECT_EQ(failure_kind(*sandbox, "grow_string"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "swallow"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "swallow_wrapped"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "replace_error"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(sandbox->call("answer", {}), json::value(42));
+}
+
+TEST(Sandbox, HugeStringRepIsRefused) {
+    auto sandbox = started(R"(
+        function rep() return #string.rep("x", 1e9) end
+        function method() return #("x"):rep(1e9) end
+        function small() return string.rep("ab", 3, ",") end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "rep"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(failure_kind(*sandbox, "method"), FailureKind::memory_exceeded);
+    sandbox->begin_run();
+    EXPECT_EQ(sandbox->call("small", {}), json::value("ab,ab,ab"));
+}
+
+TEST(Sandbox, PatternMatchingOnOversizeSubjectsIsRefused) {
+    Limits limits = small_limits();
+    limits.max_string_bytes = 1000;
+    auto sandbox = started(R"(
+        function find(n) return string.find(string.rep("a", n), "b") end
+    )",
+                           limits);
+    EXPECT_EQ(failure_kind(*sandbox, "find", {1001}), FailureKind::script_error);
+    EXPECT_EQ(sandbox->call("find", {1000}), json::value(nullptr));
+}
+
+TEST(Sandbox, UnsafeFunctionsAreAbsent) {
+    auto sandbox = started(R"(
+        function absent()
+            return {
+                io = io == nil, os = os == nil, package = package == nil, debug = debug == nil,
+                require = require == nil, dofile = dofile == nil, loadfile = loadfile == nil,
+                load = load == nil, loadstring = loadstring == nil,
+                collectgarbage = collectgarbage == nil, print = print == nil,
+                dump = string.dump == nil, random = math.random == nil,
+                randomseed = math.randomseed == nil,
+            }
+        end
+    )");
+    const json::value absent = sandbox->call("absent", {});
+    ASSERT_TRUE(absent.is_object()) << absent;
+    EXPECT_EQ(absent.as_object().size(), 14u);
+    for (const auto& [name, is_nil] : absent.as_object()) {
+        EXPECT_EQ(is_nil, json::value(true)) << name;
+    }
+}
+
+TEST(Sandbox, BinaryChunksAreRefused) {
+    const std::string bytecode("\x1bLua\x54\x00\x19\x93\r\n\x1a\n", 12);
+    const LuaError error = failure_of([&] { Sandbox sandbox(bytecode, "binary"); });
+    EXPECT_EQ(error.kind(), FailureKind::compile_error);
+}
+
+TEST(Sandbox, SyntaxErrorsAreCompileErrors) {
+    EXPECT_EQ(failure_of([] { Sandbox sandbox("function broken(", "broken"); }).kind(),
+              FailureKind::compile_error);
+}
+
+TEST(Sandbox, GlobalsDoNotLeakBetweenRuns) {
+    auto sandbox = started(R"(
+        runs = (runs or 0) + 1
+        function runs_seen() return runs end
+        function leak() leaked = true; string_alias = string end
+        function leaked_value() return leaked == nil end
+    )");
+    sandbox->call("leak", {});
+    EXPECT_EQ(sandbox->call("leaked_value", {}), json::value(false));
+    sandbox->begin_run();
+    EXPECT_EQ(sandbox->call("runs_seen", {}), json::value(1));
+    EXPECT_EQ(sandbox->call("leaked_value", {}), json::value(true));
+}
+
+TEST(Sandbox, LibraryTablesAreReadOnly) {
+    auto sandbox = started(R"(
+        function add_field() string.x = 1 end
+        function remove_floor() math.floor = nil end
+        function raw_write() rawset(table, "insert", nil) end
+        function unprotect() setmetatable(math, nil) end
+        function floor() return math.floor(2.5) + #table.concat({"a", "b"}) end
+    )");
+    for (const char* attempt : {"add_field", "remove_floor", "raw_write", "unprotect"}) {
+        EXPECT_EQ(failure_kind(*sandbox, attempt), FailureKind::script_error) << attempt;
+    }
+    sandbox->begin_run();
+    EXPECT_EQ(sandbox->call("floor", {}), json::value(4));
+}
+
+TEST(Sandbox, StringMetatableIsOutOfReach) {
+    auto sandbox = started(R"(
+        function metatable() return getmetatable("") end
+        function replace() setmetatable(getmetatable(""), {}) end
+        function method() return ("abc"):upper() end
+    )");
+    EXPECT_EQ(sandbox->call("metatable", {}), json::value(false));
+    EXPECT_EQ(failure_kind(*sandbox, "replace"), FailureKind::script_error);
+    EXPECT_EQ(sandbox->call("method", {}), json::value("ABC"));
+}
+
+TEST(Sandbox, StockBehaviourOfGuardedFunctionsIsKept) {
+    auto sandbox = started(R"(
+        function protected()
+            local ok, message = pcall(error, "boom", 0)
+            local handled_ok, handled =
+                xpcall(error, function(m) return "handled " .. m end, "x", 0)
+            local generator = coroutine.wrap(function()
+                for i = 1, 3 do
+                    local yielded_ok = pcall(coroutine.yield, i)
+                    assert(yielded_ok)
+                end
+            end)
+            local co = coroutine.create(function(a) return a * 2 end)
+            local resumed_ok, doubled = coroutine.resume(co, 21)
+            return { ok, message, handled_ok, handled, generator() + generator() + generator(),
+                     resumed_ok, doubled, setmetatable({}, {__index = {v = 7}}).v }
+        end
+    )");
+    EXPECT_EQ(sandbox->call("protected", {}),
+              json::parse(R"([false, "boom", false, "handled x", 6, true, 42, 7])"));
+}
+
+TEST(Sandbox, JsonRoundTripKeepsShapesAndNumberKinds) {
+    auto sandbox = started("function echo(...) return {...} end");
+    const json::value input = json::parse(R"({
+        "name": "quote", "count": 3, "ratio": 0.25, "big": 9007199254740993, "flag": true,
+        "off": false, "nested": {"list": [1, 2.5, "three", [4, {"five": 5}]], "empty": {}}
+    })");
+    const json::value result = sandbox->call("echo", {input, 7, "text"});
+    EXPECT_EQ(result, (json::array{input, 7, "text"}));
+    const json::object& echoed = result.as_array()[0].as_object();
+    EXPECT_TRUE(echoed.at("count").is_int64());
+    EXPECT_TRUE(echoed.at("ratio").is_double());
+    EXPECT_EQ(echoed.at("big").as_int64(), 9007199254740993);
+    EXPECT_TRUE(echoed.at("nested").at("empty").is_object());
+}
+
+TEST(Sandbox, JsonNullIsNil) {
+    auto sandbox = started(R"(
+        function shape(object, array)
+            return { has_key = object.gone ~= nil, second = array[2] == nil, third = array[3] }
+        end
+    )");
+    EXPECT_EQ(
+        sandbox->call("shape", {json::parse(R"({"gone": null})"), json::parse("[1, null, 3]")}),
+        json::parse(R"({"has_key": false, "second": true, "third": 3})"));
+}
+
+TEST(Sandbox, ValuesWithoutAJsonFormAreRefused) {
+    auto sandbox = started(R"(
+        function a_function() return print or tostring end
+        function not_a_number() return 0/0 end
+        function infinite() return math.huge end
+        function cycle() local t = {} t.self = t return t end
+        function mixed_keys() return {1, 2, x = 3} end
+        function sparse() return {[1] = 1, [3] = 3} end
+        function float_key() return {[1.5] = 1} end
+        function coroutine_value() return coroutine.create(function() end) end
+    )");
+    for (const char* function : {"a_function", "not_a_number", "infinite", "cycle", "mixed_keys",
+                                 "sparse", "float_key", "coroutine_value"}) {
+        EXPECT_EQ(failure_kind(*sandbox, function), FailureKind::bad_value) << function;
+    }
+}
+
+TEST(Sandbox, OversizeInputStringsAreRefusedBeforeLua) {
+    Limits limits = small_limits();
+    limits.max_string_bytes = 16;
+    auto sandbox =
+        started("calls = 0 function count(v) calls = calls + 1 return calls end", limits);
+    const std::string oversize(17, 'x');
+    EXPECT_EQ(failure_kind(*sandbox, "count", {json::string(oversize)}), FailureKind::bad_value);
+    EXPECT_EQ(failure_kind(*sandbox, "count", {json::object{{"k", oversize}}}),
+              FailureKind::bad_value);
+    EXPECT_EQ(failure_kind(*sandbox, "count", {json::object{{oversize, 1}}}),
+              FailureKind::bad_value);
+    EXPECT_EQ(sandbox->call("count", {json::string(oversize.substr(1))}), json::value(1));
+}
+
+TEST(Sandbox, MissingFunctionsAreReported) {
+    auto sandbox = started("not_a_function = 1 function present() end");
+    EXPECT_TRUE(sandbox->has_function("present"));
+    EXPECT_FALSE(sandbox->has_function("absent"));
+    EXPECT_FALSE(sandbox->has_function("not_a_function"));
+    EXPECT_EQ(failure_kind(*sandbox, "absent"), FailureKind::no_such_function);
+    EXPECT_EQ(failure_kind(*sandbox, "not_a_function"), FailureKind::no_such_function);
+    EXPECT_EQ(sandbox->call("present", {}), json::value(nullptr));
+}
+
+TEST(Sandbox, ScriptErrorsCarryChunkNameAndLine) {
+    auto sandbox = started("function fails()\n  local x = 1\n  error('bad input')\nend\n");
+    const LuaError error = failure_of([&] { sandbox->call("fails", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::script_error);
+    EXPECT_NE(std::string(error.what()).find("scorecard:3:"), std::string::npos) << error.what();
+}
+
+TEST(Sandbox, FailingChunkFailsBeginRun) {
+    Sandbox sandbox("error('at load')", "scorecard", small_limits());
+    EXPECT_EQ(failure_of([&] { sandbox.begin_run(); }).kind(), FailureKind::script_error);
+}
+
+TEST(Sandbox, InstructionCounterGrowsAcrossCalls) {
+    auto sandbox =
+        started("function work(n) local s = 0 for i = 1, n do s = s + i end return s end");
+    EXPECT_EQ(sandbox->call("work", {100000}), json::value(5000050000));
+    const uint64_t after_first = sandbox->instructions_used();
+    EXPECT_GT(after_first, 0u);
+    sandbox->call("work", {100000});
+    EXPECT_GT(sandbox->instructions_used(), after_first);
+    sandbox->begin_run();
+    EXPECT_LT(sandbox->instructions_used(), after_first);
+}
+
+TEST(ScriptCache, SharesSandboxesBySource) {
+    ScriptCache cache(small_limits(), 2);
+    Sandbox& first = cache.get("function f() return 1 end", "a");
+    EXPECT_EQ(&cache.get("function f() return 1 end", "a"), &first);
+    EXPECT_NE(&cache.get("function f() return 2 end", "b"), &first);
+    EXPECT_EQ(cache.size(), 2u);
+    cache.get("function f() return 3 end", "c");
+    EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(ScriptCache, CompileErrorsPropagate) {
+    ScriptCache cache(small_limits(), 2);
+    EXPECT_EQ(failure_of([&] { cache.get("function (", "broken"); }).kind(),
+              FailureKind::compile_error);
+    EXPECT_EQ(cache.size(), 0u);
+}
+
+}  // namespace
+}  // namespace engined::lua

@@ -1,0 +1,97 @@
+#include "auth/api_keys.hpp"
+
+#include "common/api_error.hpp"
+#include "common/crypto.hpp"
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+namespace engined::auth {
+namespace {
+
+class ApiKeysTest : public ::testing::Test {
+protected:
+    ApiKeysTest() {
+        std::filesystem::create_directories(dir_);
+        store_ = std::make_unique<store::Store>(store::Options{(dir_ / "keys.sqlite3").string()});
+    }
+    ~ApiKeysTest() override {
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    std::filesystem::path dir_ = std::filesystem::temp_directory_path() / ("engined-keys-" + random_hex(6));
+    std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(ApiKeysTest, KeysCarryTheirEnvironmentAnd32RandomBytes) {
+    const IssuedKey test_key = issue_key(*store_, "acme", "test", {});
+    const IssuedKey live_key = issue_key(*store_, "acme", "live", {});
+    EXPECT_TRUE(std::regex_match(test_key.key, std::regex("^nx_test_[0-9a-f]{64}$"))) << test_key.key;
+    EXPECT_TRUE(std::regex_match(live_key.key, std::regex("^nx_live_[0-9a-f]{64}$"))) << live_key.key;
+}
+
+TEST_F(ApiKeysTest, OnlyTheHashIsStored) {
+    const IssuedKey issued = issue_key(*store_, "acme", "test", {});
+    EXPECT_FALSE(store_->find_api_key(issued.key).has_value());
+    const auto record = store_->find_api_key(sha256_hex(issued.key));
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->id, issued.id);
+    EXPECT_EQ(record->display_prefix, issued.key.substr(0, 12));
+}
+
+TEST_F(ApiKeysTest, AuthenticatesBearerAndXApiKeyWithOrganisationEnvironmentAndScopes) {
+    const IssuedKey issued = issue_key(*store_, "acme", "live", {"runs:read"});
+    const KeyAuthenticator authenticator(*store_);
+    for (const Principal& principal : {authenticator.authenticate("Bearer " + issued.key, ""),
+                                       authenticator.authenticate("", issued.key),
+                                       authenticator.authenticate("bearer " + issued.key, "")}) {
+        EXPECT_EQ(principal.key_id, issued.id);
+        EXPECT_EQ(principal.organization, "acme");
+        EXPECT_EQ(principal.environment, "live");
+        EXPECT_TRUE(principal.has_scope("runs:read"));
+        EXPECT_FALSE(principal.has_scope("runs:write"));
+    }
+}
+
+TEST_F(ApiKeysTest, DefaultScopesAreRunsReadAndWrite) {
+    const IssuedKey issued = issue_key(*store_, "acme", "test", {});
+    const Principal principal = KeyAuthenticator(*store_).authenticate("", issued.key);
+    EXPECT_TRUE(principal.has_scope("runs:read"));
+    EXPECT_TRUE(principal.has_scope("runs:write"));
+    EXPECT_FALSE(principal.has_scope("engines:admin"));
+}
+
+TEST_F(ApiKeysTest, MissingMalformedUnknownAndRevokedKeysAreUnauthorized) {
+    const IssuedKey issued = issue_key(*store_, "acme", "test", {});
+    const KeyAuthenticator authenticator(*store_);
+    auto expect_401 = [&](std::string_view authorization, std::string_view x_api_key) {
+        try {
+            authenticator.authenticate(authorization, x_api_key);
+            ADD_FAILURE() << "accepted " << authorization << x_api_key;
+        } catch (const ApiError& error) {
+            EXPECT_EQ(error.http_status(), 401);
+            EXPECT_EQ(error.code(), "unauthorized");
+        }
+    };
+    expect_401("", "");
+    expect_401("Basic abc", "");
+    expect_401("Bearer ", "");
+    expect_401("", "nx_prod_" + std::string(64, 'a'));
+    expect_401("", "nx_test_" + std::string(64, 'a'));
+    ASSERT_TRUE(store_->revoke_api_key(issued.id, 1));
+    expect_401("", issued.key);
+}
+
+TEST_F(ApiKeysTest, RefusesBadOrganisationEnvironmentOrScope) {
+    EXPECT_THROW(issue_key(*store_, "", "test", {}), std::invalid_argument);
+    EXPECT_THROW(issue_key(*store_, "acme corp", "test", {}), std::invalid_argument);
+    EXPECT_THROW(issue_key(*store_, "acme", "prod", {}), std::invalid_argument);
+    EXPECT_THROW(issue_key(*store_, "acme", "test", {"runs:delete"}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace engined::auth

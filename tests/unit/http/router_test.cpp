@@ -1,0 +1,112 @@
+#include "http/router.hpp"
+
+#include "common/api_error.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace engined::http {
+namespace {
+
+Request make_request(Method method, std::string_view target, std::string_view key = {}) {
+    return Request(method, target, {},
+                   [key](std::string_view name) { return name == "X-API-Key" ? key : std::string_view{}; },
+                   "req_test");
+}
+
+auth::Principal authenticate(const Request& request) {
+    if (request.header("X-API-Key") != "good") throw ApiError::unauthorized("bad key");
+    return {"key_1", "acme", "test", {"runs:read"}};
+}
+
+Response dispatch(const Router& router, Request request) {
+    Response captured;
+    router.dispatch(request, Responder([&captured](Response response) { captured = std::move(response); }));
+    return captured;
+}
+
+std::string error_code_of(const Response& response) {
+    return std::string(boost::json::parse(response.body).at("error").at("code").as_string());
+}
+
+class RouterTest : public ::testing::Test {
+protected:
+    RouterTest() : router_(&authenticate) {
+        router_.add_sync(Method::get, "/public", "", [](const Request&, const auth::Principal&) {
+            return Response::json(200, "{}");
+        });
+        router_.add_sync(Method::get, "/runs/{run_id}/items/{item}", "runs:read",
+                         [](const Request& request, const auth::Principal& caller) {
+                             return Response::json(200, std::string(request.path_param("run_id")) + "," +
+                                                            std::string(request.path_param("item")) + "," +
+                                                            caller.organization);
+                         });
+        router_.add_sync(Method::post, "/runs", "runs:write", [](const Request&, const auth::Principal&) {
+            return Response::json(202, "{}");
+        });
+        router_.add_sync(Method::get, "/boom", "", [](const Request&, const auth::Principal&) -> Response {
+            throw std::runtime_error("secret internals");
+        });
+    }
+    Router router_;
+};
+
+TEST_F(RouterTest, BindsPathParametersAndThePrincipal) {
+    const Response response = dispatch(router_, make_request(Method::get, "/runs/r1/items/i2?x=1", "good"));
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "r1,i2,acme");
+}
+
+TEST_F(RouterTest, PublicRoutesNeedNoKey) { EXPECT_EQ(dispatch(router_, make_request(Method::get, "/public")).status, 200); }
+
+TEST_F(RouterTest, AuthenticationFailureIs401) {
+    const Response response = dispatch(router_, make_request(Method::get, "/runs/r1/items/i2", "bad"));
+    EXPECT_EQ(response.status, 401);
+    EXPECT_EQ(error_code_of(response), "unauthorized");
+}
+
+TEST_F(RouterTest, MissingScopeIs403NamingTheScope) {
+    const Response response = dispatch(router_, make_request(Method::post, "/runs", "good"));
+    EXPECT_EQ(response.status, 403);
+    EXPECT_NE(response.body.find("runs:write"), std::string::npos);
+}
+
+TEST_F(RouterTest, UnknownPathIs404AndKnownPathWithOtherMethodIs405) {
+    EXPECT_EQ(dispatch(router_, make_request(Method::get, "/nowhere")).status, 404);
+    EXPECT_EQ(dispatch(router_, make_request(Method::get, "/runs/r1")).status, 404);
+    const Response wrong_method = dispatch(router_, make_request(Method::del, "/public"));
+    EXPECT_EQ(wrong_method.status, 405);
+    EXPECT_EQ(error_code_of(wrong_method), "method_not_allowed");
+}
+
+TEST_F(RouterTest, UnexpectedExceptionsBecome500WithoutLeakingTheirText) {
+    const Response response = dispatch(router_, make_request(Method::get, "/boom"));
+    EXPECT_EQ(response.status, 500);
+    EXPECT_EQ(error_code_of(response), "internal");
+    EXPECT_EQ(response.body.find("secret internals"), std::string::npos);
+}
+
+TEST(Request, DecodesQueryParameters) {
+    const Request request = make_request(Method::get, "/x?status=completed&cursor=c%2012&empty=&plus=a+b");
+    std::string value;
+    ASSERT_TRUE(request.query_param("status", value));
+    EXPECT_EQ(value, "completed");
+    ASSERT_TRUE(request.query_param("cursor", value));
+    EXPECT_EQ(value, "c 12");
+    ASSERT_TRUE(request.query_param("empty", value));
+    EXPECT_EQ(value, "");
+    ASSERT_TRUE(request.query_param("plus", value));
+    EXPECT_EQ(value, "a b");
+    EXPECT_FALSE(request.query_param("absent", value));
+}
+
+TEST(Responder, AnswersOnlyOnce) {
+    int answers = 0;
+    Responder responder([&answers](Response) { ++answers; });
+    responder.respond(Response::json(200, "{}"));
+    responder.fail(std::make_exception_ptr(ApiError::internal("late")));
+    EXPECT_EQ(answers, 1);
+}
+
+}  // namespace
+}  // namespace engined::http
