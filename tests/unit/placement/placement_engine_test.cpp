@@ -1,0 +1,463 @@
+// The placement engine end to end over the golden inputs, with the default scorecard running
+// in a real Lua sandbox.
+#include "placement_engine.hpp"
+
+#include "lua_scoring_host.hpp"
+#include "test_support.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace engined::placement {
+namespace {
+
+namespace json = boost::json;
+using test::LuaScoringHost;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+PlacementResult run(const json::object& request, LuaScoringHost& host, const json::object& config) {
+    return run_placement(request, config, host);
+}
+
+PlacementResult run(const json::object& request, LuaScoringHost& host) {
+    return run(request, host, test::preset_config());
+}
+
+PlacementResult run(const json::object& request) {
+    LuaScoringHost host(test::default_scorecard());
+    return run(request, host);
+}
+
+const json::object& output_of(const PlacementResult& result) {
+    return result.body.at("output").as_object();
+}
+
+const json::array& solutions_of(const PlacementResult& result) {
+    return result.body.at("solutions").as_array();
+}
+
+std::string text(const json::value& value) {
+    return std::string(value.as_string());
+}
+
+// The solution's offering for `category`.
+const json::object& line_of(const json::value& solution, std::string_view category) {
+    for (const json::value& offering : solution.at("offerings").as_array()) {
+        if (offering.at("category").as_string() == category) {
+            return offering.as_object();
+        }
+    }
+    throw std::out_of_range("solution has no " + std::string(category) + " line");
+}
+
+std::string provider_of(const json::value& solution, std::string_view category) {
+    return text(line_of(solution, category).at("provider_name"));
+}
+
+double number(const json::value& value) {
+    return value.to_number<double>();
+}
+
+json::object with_max_solutions(json::object request, std::int64_t max_solutions) {
+    request["input"].as_object()["request_config"] = json::object{{"max_solutions", max_solutions}};
+    return request;
+}
+
+json::object brokerage_all_solutions() {
+    return with_max_solutions(test::golden_input("brokerage_tx_multicarrier"), 50);
+}
+
+class GoldenInput : public ::testing::TestWithParam<std::string_view> {};
+
+TEST_P(GoldenInput, Completes) {
+    const PlacementResult result = run(test::golden_input(GetParam()));
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(result.body.at("status"), "completed");
+    EXPECT_EQ(result.body.at("stage"), "RANK");
+    EXPECT_EQ(output_of(result).at("solutions_count").to_number<std::size_t>(), solutions_of(result).size());
+}
+
+TEST_P(GoldenInput, IsDeterministic) {
+    const json::object request = test::golden_input(GetParam());
+    EXPECT_EQ(json::serialize(run(request).body), json::serialize(run(request).body));
+}
+
+TEST_P(GoldenInput, RanksBySortKeys) {
+    const PlacementResult result = run(with_max_solutions(test::golden_input(GetParam()), 50));
+    const json::array& solutions = solutions_of(result);
+    using SortKey = std::tuple<double, double, std::int64_t, std::vector<std::string>>;
+    std::vector<SortKey> keys;
+    for (const json::value& solution : solutions) {
+        std::vector<std::string> ids;
+        for (const json::value& offering : solution.at("offerings").as_array()) {
+            ids.push_back(text(offering.at("id")));
+        }
+        keys.emplace_back(number(solution.at("scorecard").at("overall_level")), number(solution.at("est_cost_low")),
+                          solution.at("provider_count").to_number<std::int64_t>(), ids);
+    }
+    EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+    for (std::size_t i = 0; i < solutions.size(); ++i) {
+        EXPECT_EQ(solutions[i].at("rank").to_number<std::size_t>(), i + 1);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenInput, ::testing::ValuesIn(test::kGoldenInputs));
+
+TEST(PlacementEngine, AutoOnlyNyRanksProgressiveFirstUnderBalanced) {
+    const PlacementResult result = run(test::golden_input("auto_only_ny"));
+    const json::array& solutions = solutions_of(result);
+    ASSERT_EQ(solutions.size(), 3u);
+    EXPECT_EQ(provider_of(solutions[0], "auto"), "Progressive");
+    EXPECT_EQ(solutions[0].at("cluster_label"), "recommended");
+    EXPECT_EQ(output_of(result).at("tolerance_bucket"), "balanced");
+    EXPECT_EQ(output_of(result).at("weights_source"), "lua");
+    EXPECT_EQ(output_of(result).at("top_label"), "Progressive");
+    EXPECT_EQ(output_of(result).at("top_score"), solutions[0].at("scorecard").at("overall_level"));
+    EXPECT_EQ(output_of(result).at("diagnostic"), nullptr);
+}
+
+TEST(PlacementEngine, MissingRequiredLinesCompleteWithDiagnostic) {
+    const PlacementResult result = run(test::golden_input("missing_required_lines_ny"));
+    ASSERT_FALSE(result.failed());
+    EXPECT_EQ(result.body.at("status"), "completed");
+    EXPECT_TRUE(solutions_of(result).empty());
+    EXPECT_EQ(output_of(result).at("requirement_count"), 3);
+    EXPECT_EQ(output_of(result).at("top_score"), nullptr);
+    EXPECT_EQ(text(output_of(result).at("diagnostic")), "no eligible offering for required lines: auto, umbrella");
+}
+
+TEST(PlacementEngine, CategoryMismatchIsDiagnosed) {
+    json::object request = test::golden_input("auto_only_ny");
+    request["input"].as_object()["coverage_types"] = json::array{"boat"};
+    const PlacementResult result = run(request);
+    EXPECT_TRUE(solutions_of(result).empty());
+    EXPECT_THAT(text(output_of(result).at("diagnostic")), HasSubstr("category mismatch"));
+    EXPECT_EQ(output_of(result).at("filter_reasons").at("category_not_requested"), 3);
+}
+
+TEST(PlacementEngine, EverythingFilteredIsDiagnosed) {
+    json::object request = test::golden_input("auto_only_ny");
+    for (json::value& offering : request["offerings"].as_array()) {
+        offering.as_object()["constraints"] = json::object{{"excluded_states", json::array{"NY"}}};
+    }
+    const PlacementResult result = run(request);
+    EXPECT_THAT(text(output_of(result).at("diagnostic")), HasSubstr("every offering was filtered out"));
+    EXPECT_EQ(output_of(result).at("filter_reasons").at("excluded_state"), 3);
+}
+
+class Brokerage : public ::testing::Test {
+protected:
+    Brokerage() : host_(test::default_scorecard()), result_(run(brokerage_all_solutions(), host_)) {}
+
+    std::vector<std::string> filtered_with(std::string_view reason) const {
+        std::vector<std::string> ids;
+        for (const json::object& event : host_.events("FILTER", "offering_filtered")) {
+            if (event.at("reason").as_string() == reason) {
+                ids.push_back(text(event.at("offering_id")));
+            }
+        }
+        return ids;
+    }
+
+    const json::value* solution_with(const std::vector<std::string>& ids) const {
+        for (const json::value& solution : solutions_of(result_)) {
+            std::vector<std::string> solution_ids;
+            for (const json::value& offering : solution.at("offerings").as_array()) {
+                solution_ids.push_back(text(offering.at("id")));
+            }
+            if (solution_ids == ids) {
+                return &solution;
+            }
+        }
+        return nullptr;
+    }
+
+    LuaScoringHost host_;
+    PlacementResult result_;
+};
+
+TEST_F(Brokerage, DropsTheExpiredKemperQuote) {
+    EXPECT_THAT(filtered_with("quote_expired"), ::testing::ElementsAre("ql_kemp_auto_001"));
+    EXPECT_EQ(output_of(result_).at("filter_reasons").at("quote_expired"), 1);
+}
+
+TEST_F(Brokerage, DropsNationwideExcludedInTexas) {
+    EXPECT_THAT(filtered_with("excluded_state"), ::testing::ElementsAre("ql_natw_home_001", "ql_natw_auto_001"));
+}
+
+TEST_F(Brokerage, IgnoresTheUnrequestedFloodLine) {
+    EXPECT_THAT(filtered_with("category_not_requested"), ::testing::ElementsAre("ql_neptune_flood_001"));
+    EXPECT_EQ(output_of(result_).at("filtered_count"), 4);
+    for (const json::value& solution : solutions_of(result_)) {
+        for (const json::value& offering : solution.at("offerings").as_array()) {
+            EXPECT_NE(offering.at("provider_name"), "Kemper");
+            EXPECT_NE(offering.at("provider_name"), "Nationwide");
+        }
+    }
+}
+
+TEST_F(Brokerage, ChubbUmbrellaSitsOnlyOverChubbLines) {
+    bool chubb_umbrella_placed = false;
+    for (const json::value& solution : solutions_of(result_)) {
+        if (provider_of(solution, "umbrella") == "Chubb") {
+            chubb_umbrella_placed = true;
+            EXPECT_EQ(provider_of(solution, "home"), "Chubb");
+            EXPECT_EQ(provider_of(solution, "auto"), "Chubb");
+        }
+    }
+    EXPECT_TRUE(chubb_umbrella_placed);
+    EXPECT_GT(output_of(result_).at("umbrella_rejections").at("underlying_provider_mismatch").to_number<int>(), 0);
+}
+
+TEST_F(Brokerage, UmbrellaMinimumsRejectSafecoAutoLimits) {
+    // Safeco auto (100/300 BI) is below every umbrella's 250/500 minimum.
+    for (const json::value& solution : solutions_of(result_)) {
+        EXPECT_NE(provider_of(solution, "auto"), "Safeco");
+    }
+    EXPECT_GT(output_of(result_).at("umbrella_rejections").at("underlying_auto_bi_below_minimum").to_number<int>(), 0);
+}
+
+TEST_F(Brokerage, PricesOriginalBundlesAtThePackagePremium) {
+    const json::value* chubb = solution_with({"ql_chubb_home_001", "ql_chubb_auto_001", "ql_chubb_umbrella_001"});
+    ASSERT_NE(chubb, nullptr);
+    EXPECT_EQ(chubb->at("is_original_bundle"), true);
+    EXPECT_EQ(chubb->at("package_id"), "pkg_chubb_1");
+    EXPECT_EQ(number(chubb->at("est_cost_low")), 8890);
+    EXPECT_EQ(number(chubb->at("est_cost_high")), 8890);
+    EXPECT_EQ(chubb->at("scorecard").at("dimensions").at("simplicity").at("level"), 1);
+}
+
+TEST_F(Brokerage, AddsTheLostDiscountWhenABundleIsSplit) {
+    // Openly home (its own one-line quote) under Travelers auto and umbrella, split from pkg_trvl_1.
+    const json::value* split = solution_with({"ql_open_home_001", "ql_trvl_auto_001", "ql_trvl_umbrella_001"});
+    ASSERT_NE(split, nullptr);
+    EXPECT_EQ(split->at("is_original_bundle"), false);
+    EXPECT_EQ(split->at("package_id"), nullptr);
+    EXPECT_EQ(number(split->at("est_cost_low")), 2480 + 3010 + 410);
+    EXPECT_DOUBLE_EQ(number(split->at("est_cost_high")), (2480 + 3010 + 410) * 1.12);
+
+    // Progressive auto and umbrella are all of pkg_prog_1: nothing is split, nothing is lost.
+    const json::value* intact = solution_with({"ql_open_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});
+    ASSERT_NE(intact, nullptr);
+    EXPECT_EQ(number(intact->at("est_cost_high")), number(intact->at("est_cost_low")));
+}
+
+TEST_F(Brokerage, LabelsEachClusterAtMostOnce) {
+    const json::array& solutions = solutions_of(result_);
+    ASSERT_GT(solutions.size(), 4u);
+    EXPECT_EQ(solutions[0].at("cluster_label"), "recommended");
+    std::multiset<std::string> labels;
+    for (const json::value& solution : solutions) {
+        labels.insert(text(solution.at("cluster_label")));
+    }
+    for (const char* label : {"recommended", "best_value", "best_coverage", "simplest"}) {
+        EXPECT_LE(labels.count(label), 1u) << label;
+    }
+}
+
+TEST_F(Brokerage, TracesEveryStage) {
+    EXPECT_EQ(host_.events("FILTER", "offering_filtered").size(), 4u);
+    ASSERT_EQ(host_.events("ASSEMBLE", "assemble_summary").size(), 1u);
+    EXPECT_EQ(host_.events("ASSEMBLE", "assemble_summary")[0].at("combinations_considered"), 4 * 4 * 3);
+    ASSERT_EQ(host_.events("EVALUATE", "evaluate_summary").size(), 1u);
+    EXPECT_EQ(host_.events("EVALUATE", "evaluate_summary")[0].at("weights_source"), "lua");
+    EXPECT_EQ(host_.events("RANK", "rank_summary").size(), 1u);
+}
+
+TEST_F(Brokerage, ExplainsEveryDimension) {
+    for (const json::value& solution : solutions_of(result_)) {
+        for (const auto& dimension : solution.at("scorecard").at("dimensions").as_object()) {
+            EXPECT_FALSE(dimension.value().at("reason").as_string().empty()) << dimension.key();
+            EXPECT_GE(number(dimension.value().at("level")), 1.0);
+            EXPECT_LE(number(dimension.value().at("level")), 4.0);
+        }
+    }
+}
+
+TEST(PlacementEngine, QuotesOnlyRunConvertsQuotesAndUsesItsBucket) {
+    const PlacementResult result = run(test::golden_input("quotes_only_oh"));
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    const json::object& output = output_of(result);
+    EXPECT_EQ(output.at("offerings_source"), "input.quotes");
+    EXPECT_EQ(output.at("tolerance_bucket"), "cost_sensitive");
+    EXPECT_EQ(output.at("weights").at("pricing_competitiveness"), 0.55);
+    ASSERT_EQ(solutions_of(result).size(), 4u);
+    const json::value& top = solutions_of(result)[0];
+    EXPECT_EQ(top.at("package_id"), "pkg_erie_1");
+    EXPECT_EQ(number(top.at("est_cost_low")), 3610);
+    EXPECT_EQ(line_of(top, "home").at("quote_id"), "qt_erie_home");
+    EXPECT_EQ(line_of(top, "home").at("provider_id"), "erie");
+}
+
+TEST(PlacementEngine, MaxSolutionsIsRespected) {
+    const PlacementResult result = run(with_max_solutions(test::golden_input("auto_only_ny"), 2));
+    EXPECT_EQ(solutions_of(result).size(), 2u);
+    EXPECT_EQ(output_of(result).at("solutions_count"), 2);
+}
+
+json::object many_auto_offerings(std::size_t count) {
+    json::array offerings;
+    for (std::size_t i = 0; i < count; ++i) {
+        offerings.push_back(json::object{
+            {"id", "auto_" + std::to_string(1000 + i)},
+            {"provider_name", "Carrier " + std::to_string(i)},
+            {"category", "auto"},
+            {"attributes", json::object{{"line_premium_annual", 1000 + 10 * static_cast<std::int64_t>(i)}}},
+        });
+    }
+    return {{"input", json::object{{"coverage_types", json::array{"auto"}}}}, {"offerings", std::move(offerings)}};
+}
+
+TEST(PlacementEngine, MaxSolutionsDefaultsToTenAndIsCappedAtTheLimit) {
+    EXPECT_EQ(solutions_of(run(many_auto_offerings(60))).size(), 10u);
+    const PlacementResult capped = run(with_max_solutions(many_auto_offerings(60), 500));
+    EXPECT_EQ(solutions_of(capped).size(), 50u);
+}
+
+TEST(PlacementEngine, TooManyCombinationsFailsTheRun) {
+    json::object config = test::preset_config();
+    config["parameters"].as_object()["max_combinations"] = 10;
+    LuaScoringHost host(test::default_scorecard());
+    const PlacementResult result = run(test::golden_input("brokerage_tx_multicarrier"), host, config);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "too_many_combinations");
+    EXPECT_THAT(text(result.body.at("message")),
+                AllOf(HasSubstr("home (4) x auto (4) x umbrella (3) = 48"), HasSubstr("cap of 10")));
+}
+
+// The preset with one more, Lua-scored dimension that every profile weighs.
+json::object config_with_lua_dimension() {
+    json::object config = test::preset_config();
+    config["scoring_dimensions"].as_array().push_back(json::object{
+        {"key", "household_fit"}, {"label", "Household fit"}, {"method", "lua"}, {"enabled", true}});
+    for (json::value& profile : config["appetite_weight_profiles"].as_array()) {
+        profile.at("weights").as_object()["household_fit"] = 0.2;
+    }
+    return config;
+}
+
+TEST(PlacementEngine, FailingLuaDimensionDegradesTheRun) {
+    LuaScoringHost host(R"(function score_household_fit(package, ctx) error("no household data") end)");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config_with_lua_dimension());
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(result.body.at("status"), "degraded");
+    EXPECT_THAT(text(output_of(result).at("degradation_reason")),
+                AllOf(HasSubstr("household_fit"), HasSubstr("no household data")));
+    EXPECT_EQ(output_of(result).at("weights_source"), "config");
+    for (const json::value& solution : solutions_of(result)) {
+        EXPECT_FALSE(solution.at("scorecard").at("dimensions").as_object().contains("household_fit"));
+    }
+}
+
+TEST(PlacementEngine, LuaDimensionScoresEveryPackage) {
+    LuaScoringHost host(R"(
+        function score_household_fit(package, ctx)
+          if package.offerings[1].provider_name == "Safeco" then
+            return {level = 1.0, reason = "preferred household carrier"}
+          end
+          return {level = 3.0, reason = "no household discount"}
+        end)");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config_with_lua_dimension());
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(result.body.at("status"), "completed");
+    for (const json::value& solution : solutions_of(result)) {
+        const json::value& fit = solution.at("scorecard").at("dimensions").at("household_fit");
+        EXPECT_EQ(number(fit.at("level")), provider_of(solution, "auto") == "Safeco" ? 1.0 : 3.0);
+    }
+}
+
+TEST(PlacementEngine, RunawayWeightsFunctionExceedsTheBudget) {
+    lua::Limits limits;
+    limits.instruction_budget = 100'000;
+    LuaScoringHost host("function weights(bucket, input) while true do end end", limits);
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "lua_budget_exceeded");
+}
+
+TEST(PlacementEngine, MemoryBombInWeightsExceedsTheMemoryCap) {
+    lua::Limits limits;
+    limits.memory_bytes = 1024 * 1024;
+    LuaScoringHost host(R"(
+        function weights(bucket, input)
+          local t = {}
+          for i = 1, 10000000 do t[i] = string.rep("x", 64) .. i end
+          return t
+        end)",
+                        limits);
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "lua_memory_exceeded");
+}
+
+TEST(PlacementEngine, ScriptErrorInWeightsFailsTheRun) {
+    LuaScoringHost host(R"(function weights(bucket, input) error("broken weights") end)");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "lua_error");
+    EXPECT_THAT(text(result.body.at("message")), HasSubstr("broken weights"));
+}
+
+TEST(PlacementEngine, NegativeLuaWeightIsInvalid) {
+    LuaScoringHost host(R"(
+        function weights(bucket, input)
+          return {pricing_competitiveness = -1, coverage_completeness = 1, carrier_quality = 1, simplicity = 1}
+        end)");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "invalid_weights");
+    EXPECT_THAT(text(result.body.at("message")), HasSubstr("pricing_competitiveness"));
+}
+
+TEST(PlacementEngine, LuaWeightsMustCoverEnabledDimensions) {
+    LuaScoringHost host("function weights(bucket, input) return {pricing_competitiveness = 1} end");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "invalid_weights");
+    EXPECT_THAT(text(result.body.at("message")), HasSubstr("coverage_completeness"));
+}
+
+TEST(PlacementEngine, ScorecardWithoutWeightsFallsBackToTheConfiguration) {
+    LuaScoringHost host("local unused = 1");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_FALSE(result.failed());
+    EXPECT_EQ(output_of(result).at("weights_source"), "config");
+    EXPECT_EQ(output_of(result).at("weights").at("pricing_competitiveness"), 0.4);
+    EXPECT_EQ(host.events("EVALUATE", "evaluate_summary").at(0).at("weights_source"), "config");
+}
+
+TEST(PlacementEngine, InvalidConfigurationFailsTheRun) {
+    json::object config = test::preset_config();
+    config["default_appetite_bucket"] = "nonexistent";
+    LuaScoringHost host(test::default_scorecard());
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "invalid_config");
+    EXPECT_EQ(result.body.at("details").at(0).at("path"), "/default_appetite_bucket");
+}
+
+TEST(PlacementEngine, InvalidQuoteExpiryIsFiltered) {
+    json::object request = test::golden_input("auto_only_ny");
+    request["offerings"].as_array()[0].as_object()["attributes"].as_object()["quote_expires_at"] = "next tuesday";
+    const PlacementResult result = run(request);
+    EXPECT_EQ(output_of(result).at("filter_reasons").at("invalid_quote_expiry"), 1);
+    EXPECT_EQ(solutions_of(result).size(), 2u);
+}
+
+TEST(PlacementEngine, OfferingWithoutPremiumIsFiltered) {
+    json::object request = test::golden_input("auto_only_ny");
+    request["offerings"].as_array()[1].as_object()["attributes"].as_object().erase("line_premium_annual");
+    const PlacementResult result = run(request);
+    EXPECT_EQ(output_of(result).at("filter_reasons").at("missing_premium"), 1);
+}
+
+}  // namespace
+}  // namespace engined::placement

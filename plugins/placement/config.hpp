@@ -1,0 +1,70 @@
+// The placement engine's configuration: scoring dimensions, appetite weight profiles and engine
+// parameters, as the host passes them with every run (and as POST .../config/validate checks
+// them). Keys the engine does not know (the host adds `lua_source` and the schemas) are ignored.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engined::placement {
+
+// Dimensions the engine scores itself (method "deterministic").
+inline constexpr std::string_view kPricingCompetitiveness = "pricing_competitiveness";
+inline constexpr std::string_view kCoverageCompleteness = "coverage_completeness";
+inline constexpr std::string_view kCarrierQuality = "carrier_quality";
+inline constexpr std::string_view kSimplicity = "simplicity";
+
+bool has_deterministic_scorer(std::string_view dimension_key);
+
+enum class ScoringMethod { deterministic, lua };
+
+struct ScoringDimension {
+    std::string key;
+    std::string label;
+    ScoringMethod method = ScoringMethod::deterministic;
+    bool enabled = true;
+};
+
+struct WeightProfile {
+    std::string bucket;
+    std::string label;
+    std::map<std::string, double, std::less<>> weights;
+};
+
+struct EngineParameters {
+    // Share of the line premiums a customer loses when a quoted bundle is split.
+    double unbundling_surcharge = 0.12;
+    std::size_t max_solutions_default = 10;
+    std::size_t max_solutions_limit = 50;
+    // Packages the assembler will enumerate before refusing the run.
+    std::uint64_t max_combinations = 100'000;
+};
+
+struct EngineConfig {
+    std::vector<ScoringDimension> dimensions;
+    std::vector<WeightProfile> weight_profiles;
+    std::string default_appetite_bucket;
+    EngineParameters parameters;
+
+    std::vector<ScoringDimension> enabled_dimensions() const;
+    const WeightProfile* weight_profile(std::string_view bucket) const;
+};
+
+struct ConfigProblem {
+    std::string path;  // JSON Pointer into the configuration
+    std::string message;
+};
+
+// Every problem of `config`; empty when the engine can run with it.
+std::vector<ConfigProblem> check_config(const boost::json::object& config);
+
+// The configuration, or RunFailure("invalid_config") listing every problem.
+EngineConfig parse_config(const boost::json::object& config);
+
+}  // namespace engined::placement

@@ -1,0 +1,32 @@
+// engined::placement — the placement engine for personal lines (home, auto, umbrella):
+// FILTER offerings, ASSEMBLE packages of one offering per requested line, EVALUATE a scorecard
+// per package and RANK them (SPEC §6). Pure logic over Boost.JSON; every service it needs from
+// the host (Lua scorecard, audit trace, clock) comes through ScoringHost.
+#pragma once
+
+#include "scoring_host.hpp"
+
+#include <boost/json/object.hpp>
+
+namespace engined::placement {
+
+struct PlacementResult {
+    enum class Outcome { succeeded, failed };
+
+    Outcome outcome = Outcome::failed;
+    // Succeeded: {"status": "completed" | "degraded", "stage": "RANK", "output": {...},
+    //              "solutions": [...]}.
+    // Failed: {"code": "...", "message": "...", "details": [...]}.
+    boost::json::object body;
+
+    bool failed() const noexcept { return outcome == Outcome::failed; }
+};
+
+// Runs one placement. `request` is the run body ({"input": {...}, "offerings": [...]}) and
+// `config` the engine configuration. A run that cannot complete (invalid configuration or
+// weights, too many combinations, a Lua error or budget breach) yields a failed result; anything
+// else thrown is a defect and propagates to the caller.
+PlacementResult run_placement(const boost::json::object& request, const boost::json::object& config,
+                              ScoringHost& host);
+
+}  // namespace engined::placement

@@ -1,0 +1,125 @@
+#include "timestamp.hpp"
+
+namespace engined::placement {
+
+namespace {
+
+// Reads exactly `digits` decimal digits at `pos`, advancing it.
+std::optional<int> read_digits(std::string_view text, std::size_t& pos, std::size_t digits) {
+    if (pos + digits > text.size()) {
+        return std::nullopt;
+    }
+    int value = 0;
+    for (std::size_t i = 0; i < digits; ++i) {
+        const char c = text[pos + i];
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        value = value * 10 + (c - '0');
+    }
+    pos += digits;
+    return value;
+}
+
+bool expect(std::string_view text, std::size_t& pos, std::string_view accepted) {
+    if (pos < text.size() && accepted.find(text[pos]) != std::string_view::npos) {
+        ++pos;
+        return true;
+    }
+    return false;
+}
+
+bool is_leap_year(int year) {
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+int days_in_month(int year, int month) {
+    constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && is_leap_year(year) ? 29 : kDays[month - 1];
+}
+
+// Days from 1970-01-01 to the given civil date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(int year, int month, int day) {
+    year -= month <= 2 ? 1 : 0;
+    const int era = (year >= 0 ? year : year - 399) / 400;
+    const int year_of_era = year - era * 400;
+    const int day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return static_cast<std::int64_t>(era) * 146097 + day_of_era - 719468;
+}
+
+// Milliseconds of a ".fff..." fraction (digits beyond the millisecond are dropped).
+std::optional<int> read_fraction_ms(std::string_view text, std::size_t& pos) {
+    const std::size_t start = pos;
+    int ms = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        if (pos - start < 3) {
+            ms = ms * 10 + (text[pos] - '0');
+        }
+        ++pos;
+    }
+    if (pos == start) {
+        return std::nullopt;
+    }
+    for (std::size_t scaled = pos - start; scaled < 3; ++scaled) {
+        ms *= 10;
+    }
+    return ms;
+}
+
+// The zone offset in minutes east of UTC: "Z" or "+HH:MM" / "-HH:MM".
+std::optional<int> read_offset_minutes(std::string_view text, std::size_t& pos) {
+    if (expect(text, pos, "Zz")) {
+        return 0;
+    }
+    if (pos >= text.size() || (text[pos] != '+' && text[pos] != '-')) {
+        return std::nullopt;
+    }
+    const int sign = text[pos++] == '-' ? -1 : 1;
+    const auto hours = read_digits(text, pos, 2);
+    if (!hours || !expect(text, pos, ":")) {
+        return std::nullopt;
+    }
+    const auto minutes = read_digits(text, pos, 2);
+    if (!minutes || *hours > 23 || *minutes > 59) {
+        return std::nullopt;
+    }
+    return sign * (*hours * 60 + *minutes);
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
+    std::size_t pos = 0;
+    const auto year = read_digits(text, pos, 4);
+    if (!year || !expect(text, pos, "-")) return std::nullopt;
+    const auto month = read_digits(text, pos, 2);
+    if (!month || !expect(text, pos, "-")) return std::nullopt;
+    const auto day = read_digits(text, pos, 2);
+    // RFC 3339 §5.6 allows a space or lower-case "t" between date and time.
+    if (!day || !expect(text, pos, "Tt ")) return std::nullopt;
+    const auto hour = read_digits(text, pos, 2);
+    if (!hour || !expect(text, pos, ":")) return std::nullopt;
+    const auto minute = read_digits(text, pos, 2);
+    if (!minute || !expect(text, pos, ":")) return std::nullopt;
+    const auto second = read_digits(text, pos, 2);
+    if (!second) return std::nullopt;
+
+    std::optional<int> millisecond = 0;
+    if (expect(text, pos, ".")) {
+        millisecond = read_fraction_ms(text, pos);
+    }
+    const auto offset = read_offset_minutes(text, pos);
+    if (!millisecond || !offset || pos != text.size()) return std::nullopt;
+
+    // A leap second (":60") is legal; it counts as the next second's start.
+    if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month) ||
+        *hour > 23 || *minute > 59 || *second > 60) {
+        return std::nullopt;
+    }
+    const std::int64_t seconds = days_from_civil(*year, *month, *day) * 86400 + *hour * 3600 +
+                                 *minute * 60 + *second - std::int64_t{*offset} * 60;
+    return seconds * 1000 + *millisecond;
+}
+
+}  // namespace engined::placement
