@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The benchmarks of docs/performance.md in one command, from the repository root after a build:
+#
+#   tools/bench/run_bench.sh [BUILD_DIR]      (default: build)
+#
+# 1. GET /health throughput: wrk against bench_bare_server (the baseline) and against engined,
+#    both with 2 HTTP threads; prints requests/s of each and the ratio engined/bare.
+# 2. Runs: bench_submit_latency against the same engined (fresh data dir) with the placement
+#    fixture: 202 latency, submit→completed latency at light load, completed runs/s under load.
+# Everything listens on 127.0.0.1 only and is stopped on exit. Takes about a minute.
+set -euo pipefail
+
+build_dir=${1:-build}
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo_root"
+
+body_file=tests/golden/placement/pure_bundle_ca.input.json
+wrk_args=(-t1 -c32 -d10s --latency)
+http_threads=2
+runs=${BENCH_RUNS:-200}
+concurrency=${BENCH_CONCURRENCY:-4}
+
+for binary in bench_bare_server bench_submit_latency engined enginectl; do
+  [[ -x "$build_dir/$binary" ]] || { echo "missing $build_dir/$binary: build first" >&2; exit 2; }
+done
+[[ -f "$build_dir/plugins/placement.so" ]] || { echo "missing $build_dir/plugins/placement.so" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
+[[ -f "$body_file" ]] || { echo "missing $body_file" >&2; exit 2; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Ask the kernel for a free loopback port (racy in theory; the servers fail loudly if it is taken).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Up to 10 s for a server to answer /health; a dead process fails at once.
+wait_ready() {
+  local port=$1 pid=$2 log=$3
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/health" && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "server exited; its log:" >&2; cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "server on port $port did not become ready" >&2
+  exit 1
+}
+
+# Prints "REQS_PER_S P50 P99" for one wrk run; fails if any response was not 2xx.
+run_wrk() {
+  local port=$1 out
+  out=$(wrk "${wrk_args[@]}" "http://127.0.0.1:$port/health")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; echo "non-2xx answers from port $port" >&2; exit 1; fi
+  awk '/Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+       END { print rps, p50, p99 }' <<<"$out"
+}
+
+bare_port=$(free_port)
+"$build_dir/bench_bare_server" --listen "127.0.0.1:$bare_port" --threads "$http_threads" \
+  >"$work/bare.log" 2>&1 &
+pids+=($!)
+wait_ready "$bare_port" "${pids[-1]}" "$work/bare.log"
+
+# The key is issued before engined opens the store, as an operator would.
+key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --org bench --env test | tail -n 1)
+
+engined_port=$(free_port)
+"$build_dir/engined" --listen "127.0.0.1:$engined_port" --data-dir "$work/data" \
+  --http-threads "$http_threads" >"$work/engined.log" 2>&1 &
+pids+=($!)
+wait_ready "$engined_port" "${pids[-1]}" "$work/engined.log"
+
+echo "wrk ${wrk_args[*]} GET /health, $http_threads server threads each ..." >&2
+read -r bare_rps bare_p50 bare_p99 < <(run_wrk "$bare_port")
+read -r engined_rps engined_p50 engined_p99 < <(run_wrk "$engined_port")
+ratio=$(awk -v a="$engined_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }')
+
+echo "bench_submit_latency --runs $runs --concurrency $concurrency ..." >&2
+runs_report=$(timeout 90 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
+  --key "$key" --body "$body_file" --runs "$runs" --concurrency "$concurrency")
+
+cat <<SUMMARY
+
+----- summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo unknown)) -----
+GET /health, wrk ${wrk_args[*]}, $http_threads server threads
+  bench_bare_server (baseline)  $bare_rps req/s   p50 $bare_p50   p99 $bare_p99
+  engined                       $engined_rps req/s   p50 $engined_p50   p99 $engined_p99
+  ratio engined / bare          $ratio   (target >= 0.9)
+
+Runs: POST /api/v1/engines/default/runs with $body_file
+$runs_report
+-----
+SUMMARY

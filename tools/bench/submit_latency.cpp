@@ -1,0 +1,278 @@
+// Run latency and throughput against a running engined, measured from the client's side.
+//
+//   bench_submit_latency --url http://127.0.0.1:PORT --key KEY --body FILE
+//                        [--runs N] [--concurrency C] [--poll-us U]
+//
+// Phases (each after its own untimed warm-up):
+//   1. baseline: GET /health round trips on one kept-alive connection — the floor any API call
+//      pays on this machine; the other figures are reported as multiples of it.
+//   2. light load: N runs one after another, one in flight. For each, the 202 latency (the
+//      submit is answered only once the run is durable, so this is the group-commit cost) and
+//      the submit→completed latency, found by polling GET /api/v1/runs/{id} every U µs.
+//   3. throughput: C client threads, each submitting and waiting for completion, N runs in all.
+//
+// Polling resolution is one GET round trip plus U µs, so latencies are overstated by up to that.
+
+#include "http/client.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using engined::http::Client;
+
+constexpr int kWarmupRuns = 5;
+constexpr int kHealthRoundTrips = 2000;
+// A run that is not terminal by then counts as timed out; keeps every loop bounded.
+constexpr std::chrono::seconds kRunTimeout{10};
+
+struct Options {
+    std::string host;
+    uint16_t port = 0;
+    std::string key;
+    std::string body;
+    int runs = 200;
+    int concurrency = 4;
+    std::chrono::microseconds poll_interval{50};
+};
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+int parse_int(std::string_view text, std::string_view name, int min_value) {
+    int value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
+        throw std::invalid_argument(std::string(name) + " must be a whole number >= " + std::to_string(min_value));
+    }
+    return value;
+}
+
+Options parse_options(int argc, char** argv) {
+    if (argc % 2 == 0) throw std::invalid_argument("every option needs a value");
+    Options options;
+    std::string url;
+    std::string body_file;
+    for (int i = 1; i < argc; i += 2) {
+        const std::string_view name = argv[i];
+        const std::string_view value = argv[i + 1];
+        if (name == "--url") url = value;
+        else if (name == "--key") options.key = value;
+        else if (name == "--body") body_file = value;
+        else if (name == "--runs") options.runs = parse_int(value, name, 1);
+        else if (name == "--concurrency") options.concurrency = parse_int(value, name, 1);
+        else if (name == "--poll-us") options.poll_interval = std::chrono::microseconds(parse_int(value, name, 0));
+        else throw std::invalid_argument("unknown option '" + std::string(name) + "'");
+    }
+    // Plain http://HOST:PORT only: the benchmark talks to a server on loopback.
+    constexpr std::string_view scheme = "http://";
+    const auto colon = url.rfind(':');
+    if (!url.starts_with(scheme) || colon < scheme.size()) {
+        throw std::invalid_argument("--url must be http://HOST:PORT");
+    }
+    options.host = url.substr(scheme.size(), colon - scheme.size());
+    options.port = static_cast<uint16_t>(parse_int(std::string_view(url).substr(colon + 1), "--url port", 1));
+    if (options.key.empty()) throw std::invalid_argument("--key is required");
+    std::ifstream in(body_file);
+    if (!in) throw std::invalid_argument("cannot read --body '" + body_file + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    options.body = text.str();
+    return options;
+}
+
+// Nearest-rank percentile of an ascending sample.
+double percentile(const std::vector<double>& sorted, double p) {
+    const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
+    return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+void print_distribution(const char* label, std::vector<double> sample) {
+    std::sort(sample.begin(), sample.end());
+    std::printf("%-28s p50 %8.3f  p90 %8.3f  p99 %8.3f  max %8.3f ms  (n=%zu)\n", label,
+                percentile(sample, 50), percentile(sample, 90), percentile(sample, 99), sample.back(),
+                sample.size());
+}
+
+double median(std::vector<double> sample) {
+    std::sort(sample.begin(), sample.end());
+    return percentile(sample, 50);
+}
+
+// One client connection submitting runs and polling them to a terminal status.
+class RunDriver {
+public:
+    explicit RunDriver(const Options& options)
+        : options_(options), client_(options.host, options.port),
+          headers_{{"Authorization", "Bearer " + options.key}} {}
+
+    struct Result {
+        double accepted_ms = 0;   // POST until the 202
+        double completed_ms = 0;  // POST until a GET shows a terminal status
+        double engine_ms = -1;    // the server's own started→completed, when it reports one
+        std::string status;       // completed | degraded | failed | timeout
+    };
+
+    Result run_once() {
+        Result result;
+        const auto start = Clock::now();
+        const auto submitted = client_.request("POST", "/api/v1/engines/default/runs", options_.body, headers_);
+        result.accepted_ms = ms_since(start);
+        if (submitted.status != 202) {
+            throw std::runtime_error("submit answered " + std::to_string(submitted.status) + ": " + submitted.body);
+        }
+        const std::string target =
+            "/api/v1/runs/" + std::string(boost::json::parse(submitted.body).at("run_id").as_string());
+        while (Clock::now() - start < kRunTimeout) {
+            const auto polled = client_.request("GET", target, {}, headers_);
+            if (polled.status != 200) {
+                throw std::runtime_error("poll answered " + std::to_string(polled.status) + ": " + polled.body);
+            }
+            const auto view = boost::json::parse(polled.body).as_object();
+            const std::string_view status = view.at("status").as_string();
+            if (status == "completed" || status == "degraded" || status == "failed") {
+                result.completed_ms = ms_since(start);
+                result.status = status;
+                if (const auto* duration = view.if_contains("duration_ms"); duration && duration->is_number()) {
+                    result.engine_ms = duration->to_number<double>();
+                }
+                return result;
+            }
+            if (options_.poll_interval.count() > 0) std::this_thread::sleep_for(options_.poll_interval);
+        }
+        result.completed_ms = ms_since(start);
+        result.status = "timeout";
+        return result;
+    }
+
+    double health_round_trip_ms() {
+        const auto start = Clock::now();
+        const auto response = client_.request("GET", "/health");
+        if (response.status != 200) throw std::runtime_error("GET /health answered " + std::to_string(response.status));
+        return ms_since(start);
+    }
+
+private:
+    const Options& options_;
+    Client client_;
+    std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+void print_statuses(const std::map<std::string, int>& statuses) {
+    std::printf("%-28s", "final statuses");
+    for (const auto& [status, count] : statuses) std::printf(" %s=%d", status.c_str(), count);
+    std::printf("\n");
+}
+
+int run_benchmark(const Options& options) {
+    RunDriver driver(options);
+
+    // 1. Baseline.
+    for (int i = 0; i < 100; ++i) driver.health_round_trip_ms();
+    std::vector<double> health;
+    for (int i = 0; i < kHealthRoundTrips; ++i) health.push_back(driver.health_round_trip_ms());
+    const double health_p50 = median(health);
+    print_distribution("baseline GET /health", health);
+
+    // 2. Light load. The warm-up also proves the engine answers before anything is timed.
+    for (int i = 0; i < kWarmupRuns; ++i) {
+        const auto warm = driver.run_once();
+        if (warm.status != "completed" && warm.status != "degraded") {
+            std::fprintf(stderr, "bench_submit_latency: warm-up run ended '%s'; is the engine loaded?\n",
+                         warm.status.c_str());
+            return 1;
+        }
+    }
+    std::vector<double> accepted, completed, engine;
+    std::map<std::string, int> statuses;
+    for (int i = 0; i < options.runs; ++i) {
+        const auto result = driver.run_once();
+        accepted.push_back(result.accepted_ms);
+        completed.push_back(result.completed_ms);
+        if (result.engine_ms >= 0) engine.push_back(result.engine_ms);
+        ++statuses[result.status];
+    }
+    std::printf("\nlight load: %d runs, one in flight, polling every %lld us\n", options.runs,
+                static_cast<long long>(options.poll_interval.count()));
+    print_distribution("submit -> 202", accepted);
+    print_distribution("submit -> completed", completed);
+    if (!engine.empty()) print_distribution("server duration_ms", engine);
+    print_statuses(statuses);
+    std::printf("%-28s 202 p50 = %.1fx, completed p50 = %.1fx\n", "ratio to /health p50",
+                median(accepted) / health_p50, median(completed) / health_p50);
+
+    // 3. Throughput: clients connect and warm up before the clock starts.
+    std::vector<RunDriver> drivers;
+    for (int i = 0; i < options.concurrency; ++i) drivers.emplace_back(options);
+    for (auto& each : drivers) each.run_once();
+    std::atomic<int> next{0};
+    std::mutex mutex;
+    std::map<std::string, int> load_statuses;
+    std::vector<double> load_completed;
+    std::vector<std::string> errors;
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (auto& each : drivers) {
+        threads.emplace_back([&, &client = each] {
+            try {
+                while (next.fetch_add(1) < options.runs) {
+                    const auto result = client.run_once();
+                    std::lock_guard lock(mutex);
+                    ++load_statuses[result.status];
+                    load_completed.push_back(result.completed_ms);
+                }
+            } catch (const std::exception& error) {
+                std::lock_guard lock(mutex);
+                errors.emplace_back(error.what());
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const double seconds = ms_since(start) / 1000.0;
+    for (const auto& error : errors) std::fprintf(stderr, "bench_submit_latency: %s\n", error.c_str());
+    if (load_completed.empty()) return 1;
+    const int finished = load_statuses["completed"] + load_statuses["degraded"];
+    std::printf("\nthroughput: %d runs, %d client threads\n", options.runs, options.concurrency);
+    print_distribution("submit -> completed", load_completed);
+    print_statuses(load_statuses);
+    std::printf("%-28s %.1f runs/s (%.2f s)\n", "completed runs/s", finished / seconds, seconds);
+    return errors.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    try {
+        options = parse_options(argc, argv);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr,
+                     "bench_submit_latency: %s\nusage: bench_submit_latency --url http://HOST:PORT --key KEY "
+                     "--body FILE [--runs N] [--concurrency C] [--poll-us U]\n",
+                     error.what());
+        return 2;
+    }
+    try {
+        return run_benchmark(options);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "bench_submit_latency: %s\n", error.what());
+        return 1;
+    }
+}
