@@ -1,6 +1,7 @@
 #include "engines/engine_catalog.hpp"
 
 #include "common/crypto.hpp"
+#include "lua/sandbox.hpp"
 
 #include <boost/json.hpp>
 
@@ -90,6 +91,14 @@ EngineCatalog EngineCatalog::builtin(const std::filesystem::path& resource_root,
                 std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
         } catch (const std::invalid_argument& error) {
             throw std::runtime_error("the request schema of engine '" + engine.slug + "': " + error.what());
+        }
+        // A scorecard that does not compile or fails while defining its functions would fail
+        // every run; refuse it at start instead.
+        try {
+            lua::Sandbox(config.at("lua_source").as_string(), "scorecard.lua").begin_run();
+        } catch (const lua::LuaError& error) {
+            throw std::runtime_error("the Lua scorecard of engine '" + engine.slug + "' (scripts/lua/" +
+                                     engine.engine_type + "/scorecard.lua) is unusable: " + error.what());
         }
         engine.config_json = boost::json::serialize(config);
         engine.config_hash = sha256_hex(engine.config_json);

@@ -35,7 +35,8 @@ Response error_response(std::exception_ptr error) {
     } catch (...) {
         log::error("unhandled non-standard exception");
     }
-    return error_response(ApiError::internal("an internal error occurred; the request id identifies it in the server log"));
+    return error_response(ApiError::internal(
+        "an internal error occurred; the server log has it under this response's X-Request-Id"));
 }
 
 }  // namespace engined::http

@@ -156,6 +156,11 @@ private:
     }
 
     void write(Response response) {
+        // Server-side failures are logged with the request id the client was given.
+        if (response.status >= 500) {
+            log::error("request failed", {{"request_id", request_id_}, {"status", response.status},
+                                          {"body", response.body}});
+        }
         auto& out = response_.emplace(static_cast<bhttp::status>(response.status), version_);
         out.set(bhttp::field::server, "engined");
         out.set(bhttp::field::content_type, response.content_type);

@@ -1,5 +1,6 @@
 #include "plugin/run_host.hpp"
 
+#include "common/json_text.hpp"
 #include "lua/sandbox.hpp"
 
 #include <boost/json.hpp>
@@ -28,7 +29,7 @@ engined_status status_for(lua::FailureKind kind) {
 
 RunFailure failure_from(std::string_view json_text) {
     boost::system::error_code ec;
-    const boost::json::value doc = boost::json::parse(json_text, ec);
+    const boost::json::value doc = parse_internal_json(json_text, ec);
     const boost::json::object* object = ec ? nullptr : doc.if_object();
     const boost::json::string* code = object ? object->contains("code") ? object->at("code").if_string() : nullptr : nullptr;
     if (code == nullptr) {
@@ -74,7 +75,7 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
     PluginOutcome outcome;
     if (status == ENGINED_OK) {
         boost::system::error_code ec;
-        const boost::json::value doc = boost::json::parse(text, ec);
+        const boost::json::value doc = parse_internal_json(text, ec);
         if (ec || !doc.is_object()) {
             outcome.failure = {"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"};
             return outcome;
@@ -111,7 +112,7 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
     }
     try {
         boost::system::error_code ec;
-        const boost::json::value args = boost::json::parse(std::string_view(args_json, args_len), ec);
+        const boost::json::value args = parse_internal_json(std::string_view(args_json, args_len), ec);
         if (ec || !args.is_array()) {
             fill_buffer(result, "lua_call arguments must be a JSON array");
             return ENGINED_LUA_ERROR;

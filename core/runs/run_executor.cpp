@@ -1,5 +1,6 @@
 #include "runs/run_executor.hpp"
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "plugin/run_host.hpp"
@@ -37,7 +38,7 @@ std::string trace_to_json(const std::vector<plugin::TraceEvent>& events) {
     boost::json::array out;
     for (const plugin::TraceEvent& event : events) {
         boost::system::error_code ec;
-        boost::json::value detail = boost::json::parse(event.event_json, ec);
+        boost::json::value detail = parse_internal_json(event.event_json, ec);
         if (ec) detail = boost::json::string(event.event_json);
         out.push_back({{"stage", event.stage},
                        {"at_ms", static_cast<double>(event.at_ns) / 1e6},
@@ -47,7 +48,7 @@ std::string trace_to_json(const std::vector<plugin::TraceEvent>& events) {
 }
 
 store::RunOutcome outcome_from_result(const std::string& result_json, const std::string& engine_type) {
-    const boost::json::object result = boost::json::parse(result_json).as_object();
+    const boost::json::object result = parse_internal_json(result_json).as_object();
     store::RunOutcome outcome;
     const auto* status = result.if_contains("status");
     const bool degraded = status && status->is_string() && status->get_string() == "degraded";
@@ -92,7 +93,7 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
         if (!config_json) {
             return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
         }
-        const boost::json::value config = boost::json::parse(*config_json);
+        const boost::json::value config = parse_internal_json(*config_json);
         lua::Sandbox* sandbox = nullptr;
         if (const auto* source = config.as_object().if_contains("lua_source"); source && source->is_string()) {
             // One cache per worker thread: a compiled scorecard is reused by every run of its version.

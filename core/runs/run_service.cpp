@@ -94,11 +94,11 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     const boost::json::value request_document(std::move(document));
     auto violations = target.request_contract->validate(request_document);
     if (!violations.empty()) {
-        const std::string first = violations.front().pointer + ": " + violations.front().message;
-        throw ApiError::contract_violation("the request does not match the contract of engine '" +
-                                               engine_slug + "' (" + std::to_string(violations.size()) +
-                                               " problem(s); first: " + first + ")",
-                                           std::move(violations));
+        // Built before the details are moved into the error: argument order is unspecified.
+        const std::string message = "the request does not match the contract of engine '" + engine_slug +
+                                    "' (" + std::to_string(violations.size()) + " problem(s); first: " +
+                                    violations.front().pointer + ": " + violations.front().message + ")";
+        throw ApiError::contract_violation(message, std::move(violations));
     }
 
     store::NewRun run;

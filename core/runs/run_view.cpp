@@ -1,5 +1,6 @@
 #include "runs/run_view.hpp"
 
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 
 #include <boost/json.hpp>
@@ -18,7 +19,7 @@ boost::json::value optional_time(const std::optional<int64_t>& unix_ms) {
 boost::json::value stored_json(const std::string& text) {
     if (text.empty()) return nullptr;
     boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(text, ec);
+    boost::json::value value = parse_internal_json(text, ec);
     return ec ? boost::json::value(nullptr) : value;
 }
 
