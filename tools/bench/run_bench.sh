@@ -4,10 +4,12 @@
 #   tools/bench/run_bench.sh [BUILD_DIR]      (default: build)
 #
 # 1. GET /health throughput: wrk against bench_bare_server (the baseline) and against engined,
-#    both with 2 HTTP threads; prints requests/s of each and the ratio engined/bare.
+#    both with 2 HTTP threads, alternating for a few rounds so that a burst of outside load hits
+#    both alike; prints the median requests/s of each and the ratio engined/bare.
 # 2. Runs: bench_submit_latency against the same engined (fresh data dir) with the placement
 #    fixture: 202 latency, submit→completed latency at light load, completed runs/s under load.
-# Everything listens on 127.0.0.1 only and is stopped on exit. Takes about a minute.
+# Everything listens on 127.0.0.1 only and is stopped on exit. Takes about 70 s.
+# BENCH_ROUNDS, BENCH_RUNS, BENCH_CONCURRENCY and BENCH_SECONDS override the defaults below.
 set -euo pipefail
 
 build_dir=${1:-build}
@@ -17,8 +19,10 @@ cd "$repo_root"
 body_file=tests/golden/placement/pure_bundle_ca.input.json
 wrk_args=(-t1 -c32 -d10s --latency)
 http_threads=2
+rounds=${BENCH_ROUNDS:-3}
 runs=${BENCH_RUNS:-200}
 concurrency=${BENCH_CONCURRENCY:-4}
+seconds=${BENCH_SECONDS:-5}
 
 for binary in bench_bare_server bench_submit_latency engined enginectl; do
   [[ -x "$build_dir/$binary" ]] || { echo "missing $build_dir/$binary: build first" >&2; exit 2; }
@@ -69,7 +73,8 @@ pids+=($!)
 wait_ready "$bare_port" "${pids[-1]}" "$work/bare.log"
 
 # The key is issued before engined opens the store, as an operator would.
-key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --org bench --env test | tail -n 1)
+key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --org bench --env test \
+  2>"$work/enginectl.log" | tail -n 1) || { cat "$work/enginectl.log" >&2; exit 1; }
 
 engined_port=$(free_port)
 "$build_dir/engined" --listen "127.0.0.1:$engined_port" --data-dir "$work/data" \
@@ -77,24 +82,36 @@ engined_port=$(free_port)
 pids+=($!)
 wait_ready "$engined_port" "${pids[-1]}" "$work/engined.log"
 
-echo "wrk ${wrk_args[*]} GET /health, $http_threads server threads each ..." >&2
-read -r bare_rps bare_p50 bare_p99 < <(run_wrk "$bare_port")
-read -r engined_rps engined_p50 engined_p99 < <(run_wrk "$engined_port")
+echo "wrk ${wrk_args[*]} GET /health, $http_threads server threads each, $rounds rounds ..." >&2
+: >"$work/bare.wrk"
+: >"$work/engined.wrk"
+for _ in $(seq "$rounds"); do
+  run_wrk "$bare_port" >>"$work/bare.wrk"
+  run_wrk "$engined_port" >>"$work/engined.wrk"
+done
+# The round with the median requests/s, as "REQS_PER_S P50 P99".
+median_round() { sort -n -k1,1 "$1" | awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }'; }
+read -r bare_rps bare_p50 bare_p99 < <(median_round "$work/bare.wrk")
+read -r engined_rps engined_p50 engined_p99 < <(median_round "$work/engined.wrk")
 ratio=$(awk -v a="$engined_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }')
+every_round=$(paste "$work/bare.wrk" "$work/engined.wrk" |
+  awk '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), $4, $1 }')
 
-echo "bench_submit_latency --runs $runs --concurrency $concurrency ..." >&2
-runs_report=$(timeout 90 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
-  --key "$key" --body "$body_file" --runs "$runs" --concurrency "$concurrency")
+submit_args=(--runs "$runs" --concurrency "$concurrency" --seconds "$seconds")
+echo "bench_submit_latency ${submit_args[*]} ..." >&2
+runs_report=$(timeout 60 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
+  --key "$key" --body "$body_file" "${submit_args[@]}")
 
 cat <<SUMMARY
 
 ----- summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo unknown)) -----
-GET /health, wrk ${wrk_args[*]}, $http_threads server threads
+GET /health, wrk ${wrk_args[*]}, $http_threads server threads, median of $rounds alternating rounds
   bench_bare_server (baseline)  $bare_rps req/s   p50 $bare_p50   p99 $bare_p99
   engined                       $engined_rps req/s   p50 $engined_p50   p99 $engined_p99
   ratio engined / bare          $ratio   (target >= 0.9)
+  each round, engined/bare      $every_round
 
-Runs: POST /api/v1/engines/default/runs with $body_file
+Runs: bench_submit_latency ${submit_args[*]}, POST /api/v1/engines/default/runs with $body_file
 $runs_report
 -----
 SUMMARY
