@@ -54,13 +54,19 @@ TEST(PluginRegistry, LoadDirectoryKeepsTheGoodAndSkipsTheRefused) {
     EXPECT_EQ(registry.plugins().front().engine_type, "test_engine");
 }
 
-TEST(RunHost, ServesLuaToThePlugin) {
+// Loads one test plugin and runs it once with `sandbox` (may be null) as its Lua scorecard.
+PluginOutcome run_test_plugin(const std::string& name, lua::Sandbox* sandbox) {
     PluginRegistry registry;
-    ASSERT_EQ(registry.load(test_plugin("good")), "");
+    const std::string refusal = registry.load(test_plugin(name));
+    if (!refusal.empty()) throw std::runtime_error(name + " refused: " + refusal);
+    RunHost host(sandbox, 0);
+    return host.execute(*registry.find("test_engine"), "{}", "{}");
+}
+
+TEST(RunHost, ServesLuaToThePlugin) {
     lua::Sandbox sandbox("function add(a, b) return a + b end", "test.lua");
     sandbox.begin_run();
-    RunHost host(&sandbox, 0);
-    const PluginOutcome outcome = host.execute(*registry.find("test_engine"), "{}", "{}");
+    const PluginOutcome outcome = run_test_plugin("good", &sandbox);
     ASSERT_TRUE(outcome.ok) << outcome.failure.message;
     const auto result = boost::json::parse(outcome.result_json);
     EXPECT_EQ(result.at("output").at("sum").to_number<int>(), 5);
@@ -68,30 +74,33 @@ TEST(RunHost, ServesLuaToThePlugin) {
 }
 
 TEST(RunHost, ReportsAMissingLuaFunctionAsSuchToThePlugin) {
-    PluginRegistry registry;
-    ASSERT_EQ(registry.load(test_plugin("good")), "");
     lua::Sandbox sandbox("function other() end", "test.lua");
     sandbox.begin_run();
-    RunHost host(&sandbox, 0);
-    const PluginOutcome outcome = host.execute(*registry.find("test_engine"), "{}", "{}");
-    ASSERT_FALSE(outcome.ok);  // the plugin pastes the message into JSON, which then does not parse
-    EXPECT_EQ(outcome.failure.code, "plugin_fault");
+    const PluginOutcome outcome = run_test_plugin("good", &sandbox);
+    ASSERT_TRUE(outcome.ok) << outcome.failure.message;
+    const auto result = boost::json::parse(outcome.result_json);
+    EXPECT_EQ(result.at("output").at("lua_status").to_number<int>(), ENGINED_LUA_NO_SUCH_FUNCTION);
+}
+
+TEST(RunHost, ReportsABudgetBreachToThePlugin) {
+    lua::Limits limits;
+    limits.instruction_budget = 10'000;
+    lua::Sandbox sandbox("function add(a, b) while true do end end", "test.lua", limits);
+    sandbox.begin_run();
+    const PluginOutcome outcome = run_test_plugin("good", &sandbox);
+    ASSERT_TRUE(outcome.ok) << outcome.failure.message;
+    const auto result = boost::json::parse(outcome.result_json);
+    EXPECT_EQ(result.at("output").at("lua_status").to_number<int>(), ENGINED_LUA_BUDGET_EXCEEDED);
 }
 
 TEST(RunHost, GarbageFromAPluginFailsTheRunNotTheHost) {
-    PluginRegistry registry;
-    ASSERT_EQ(registry.load(test_plugin("garbage")), "");
-    RunHost host(nullptr, 0);
-    const PluginOutcome outcome = host.execute(*registry.find("test_engine"), "{}", "{}");
+    const PluginOutcome outcome = run_test_plugin("garbage", nullptr);
     EXPECT_FALSE(outcome.ok);
     EXPECT_EQ(outcome.failure.code, "plugin_fault");
 }
 
 TEST(RunHost, APluginFailureKeepsItsCodeMessageAndDetails) {
-    PluginRegistry registry;
-    ASSERT_EQ(registry.load(test_plugin("failing")), "");
-    RunHost host(nullptr, 0);
-    const PluginOutcome outcome = host.execute(*registry.find("test_engine"), "{}", "{}");
+    const PluginOutcome outcome = run_test_plugin("failing", nullptr);
     ASSERT_FALSE(outcome.ok);
     EXPECT_EQ(outcome.failure.code, "custom_failure");
     EXPECT_EQ(outcome.failure.message, "the engine refused this input");

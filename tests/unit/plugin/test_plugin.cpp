@@ -31,9 +31,15 @@ engined_status execute(const engined_host_services* host, const engined_run_requ
     engined_buffer result{nullptr, 0};
     const char* args = "[2, 3]";
     const engined_status status = host->lua_call(host->host, "add", args, std::strlen(args), &result);
+    // On failure the result holds a message, not JSON: report only the status then.
     char text[256];
-    std::snprintf(text, sizeof text, R"({"status":"completed","output":{"sum":%.*s,"lua_status":%d}})",
-                  static_cast<int>(result.size), result.data, static_cast<int>(status));
+    if (status == ENGINED_OK) {
+        std::snprintf(text, sizeof text, R"({"status":"completed","output":{"sum":%.*s,"lua_status":0}})",
+                      static_cast<int>(result.size), result.data);
+    } else {
+        std::snprintf(text, sizeof text, R"({"status":"completed","output":{"sum":null,"lua_status":%d}})",
+                      static_cast<int>(status));
+    }
     host->release_buffer(host->host, &result);
     fill(out, text);
     return ENGINED_OK;
