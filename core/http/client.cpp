@@ -76,14 +76,16 @@ ClientResponse Client::request(const std::string& method, const std::string& tar
     }
     req.prepare_payload();
     req.keep_alive(true);
-    const bool reused = impl_->stream.has_value();
+    // A kept-alive connection the server closed in the meantime fails the next request; it is
+    // retried once on a new connection, but only when repeating it cannot act twice.
+    const bool retryable = impl_->stream.has_value() &&
+                           (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head);
     try {
         return impl_->round_trip(req);
     } catch (const boost::system::system_error&) {
-        // A kept-alive connection the server closed in the meantime: retry once on a new one.
         impl_->stream.reset();
         impl_->buffer.clear();
-        if (!reused) throw;
+        if (!retryable) throw;
         return impl_->round_trip(req);
     }
 }

@@ -21,7 +21,8 @@ struct ClientResponse {
 
 class Client {
 public:
-    // Connects lazily; reconnects once when the server closed a kept-alive connection.
+    // Connects lazily. A GET or HEAD on a kept-alive connection the server has closed is retried
+    // once on a new connection; other methods report the failure (they may have taken effect).
     Client(std::string host, uint16_t port);
     ~Client();
     Client(Client&&) noexcept;
