@@ -111,6 +111,63 @@ constexpr std::array kMigrations{
         CREATE INDEX runs_unfinished ON runs (seq)
             WHERE status IN ('queued', 'processing');
     )sql"},
+    Migration{2, R"sql(
+        -- Built-in engines have an empty organization, so that one UNIQUE covers both kinds and
+        -- an organisation's own engine can shadow a built-in one of the same slug.
+        CREATE TABLE engines (
+            id                   TEXT PRIMARY KEY,
+            organization         TEXT NOT NULL,
+            slug                 TEXT NOT NULL,
+            label                TEXT NOT NULL,
+            description          TEXT NOT NULL,
+            engine_type          TEXT NOT NULL,
+            status               TEXT NOT NULL CHECK (status IN ('active', 'archived')),
+            config_hash          TEXT NOT NULL REFERENCES engine_configs (hash),
+            config_updated_by    TEXT NOT NULL,
+            config_updated_at_ms INTEGER NOT NULL,
+            created_at_ms        INTEGER NOT NULL,
+            updated_at_ms        INTEGER NOT NULL,
+            UNIQUE (organization, slug)
+        );
+
+        CREATE TABLE engine_releases (
+            organization                    TEXT NOT NULL,
+            engine_slug                     TEXT NOT NULL,
+            major                           INTEGER NOT NULL CHECK (major >= 1),
+            minor                           INTEGER NOT NULL CHECK (minor >= 0),
+            config_hash                     TEXT NOT NULL REFERENCES engine_configs (hash),
+            content_hash                    TEXT NOT NULL,
+            bundle_json                     TEXT NOT NULL,
+            changelog                       TEXT NOT NULL,
+            bump                            TEXT NOT NULL
+                                                CHECK (bump IN ('initial', 'minor', 'major')),
+            is_breaking_from_previous_major INTEGER NOT NULL,
+            reasons_json                    TEXT NOT NULL,
+            published_by                    TEXT NOT NULL,
+            released_at_ms                  INTEGER NOT NULL,
+            PRIMARY KEY (organization, engine_slug, major, minor)
+        );
+
+        -- Clients pin released versions and runs name the configuration they executed with:
+        -- either changing under them would falsify what they were promised or what happened.
+        -- The triggers hold that for every writer of the file, not only for this code.
+        CREATE TRIGGER engine_releases_no_update BEFORE UPDATE ON engine_releases
+        BEGIN
+            SELECT RAISE(ABORT, 'released engine versions are immutable');
+        END;
+        CREATE TRIGGER engine_releases_no_delete BEFORE DELETE ON engine_releases
+        BEGIN
+            SELECT RAISE(ABORT, 'released engine versions are immutable');
+        END;
+        CREATE TRIGGER engine_configs_no_update BEFORE UPDATE ON engine_configs
+        BEGIN
+            SELECT RAISE(ABORT, 'stored engine configurations are immutable');
+        END;
+        CREATE TRIGGER engine_configs_no_delete BEFORE DELETE ON engine_configs
+        BEGIN
+            SELECT RAISE(ABORT, 'stored engine configurations are immutable');
+        END;
+    )sql"},
 };
 
 constexpr bool versions_ascend() {
@@ -215,6 +272,77 @@ constexpr const char* kListApiKeysOfOrganization =
     ENGINED_SELECT_API_KEY "WHERE organization = ?1 ORDER BY created_at_ms, id";
 
 #undef ENGINED_SELECT_API_KEY
+
+constexpr const char* kInsertEngine = R"sql(
+    INSERT INTO engines (id, organization, slug, label, description, engine_type, status,
+                         config_hash, config_updated_by, config_updated_at_ms, created_at_ms,
+                         updated_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+)sql";
+
+// Binds like kInsertEngine. Only the configuration follows the code's built-in definition: the
+// operator may have archived or relabelled the engine since, and that stays.
+constexpr const char* kEnsureBuiltinEngine = R"sql(
+    INSERT INTO engines (id, organization, slug, label, description, engine_type, status,
+                         config_hash, config_updated_by, config_updated_at_ms, created_at_ms,
+                         updated_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+    ON CONFLICT (organization, slug) DO NOTHING
+)sql";
+
+constexpr const char* kEngineExists =
+    "SELECT 1 FROM engines WHERE organization = ?1 AND slug = ?2";
+
+constexpr const char* kUpdateEngineConfig = R"sql(
+    UPDATE engines
+       SET config_hash = ?3, config_updated_by = ?4, config_updated_at_ms = ?5,
+           updated_at_ms = ?5
+     WHERE organization = ?1 AND slug = ?2
+)sql";
+
+constexpr const char* kSetEngineStatus = R"sql(
+    UPDATE engines SET status = ?3, updated_at_ms = ?4 WHERE organization = ?1 AND slug = ?2
+)sql";
+
+// read_engine() maps the columns in this order.
+#define ENGINED_SELECT_ENGINE                                                                  \
+    "SELECT id, organization, slug, label, description, engine_type, status, config_hash, "  \
+    "       config_updated_by, config_updated_at_ms, created_at_ms, updated_at_ms "          \
+    "  FROM engines "
+
+constexpr const char* kGetEngine = ENGINED_SELECT_ENGINE "WHERE organization = ?1 AND slug = ?2";
+// '' sorts before any organisation: its own engine comes first, the built-in one otherwise.
+constexpr const char* kFindEngine = ENGINED_SELECT_ENGINE R"sql(
+     WHERE slug = ?2 AND organization IN (?1, '')
+     ORDER BY organization DESC
+     LIMIT 1
+)sql";
+constexpr const char* kListEngines =
+    ENGINED_SELECT_ENGINE "WHERE organization IN (?1, '') ORDER BY organization, slug";
+
+#undef ENGINED_SELECT_ENGINE
+
+constexpr const char* kInsertRelease = R"sql(
+    INSERT INTO engine_releases (organization, engine_slug, major, minor, config_hash,
+                                 content_hash, bundle_json, changelog, bump,
+                                 is_breaking_from_previous_major, reasons_json, published_by,
+                                 released_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+)sql";
+
+// read_release() maps the columns in this order.
+#define ENGINED_SELECT_RELEASE                                                                 \
+    "SELECT organization, engine_slug, major, minor, config_hash, content_hash, "            \
+    "       bundle_json, changelog, bump, is_breaking_from_previous_major, reasons_json, "   \
+    "       published_by, released_at_ms "                                                   \
+    "  FROM engine_releases "
+
+constexpr const char* kListReleases = ENGINED_SELECT_RELEASE
+    "WHERE organization = ?1 AND engine_slug = ?2 ORDER BY major, minor";
+constexpr const char* kFindRelease = ENGINED_SELECT_RELEASE
+    "WHERE organization = ?1 AND engine_slug = ?2 AND major = ?3 AND minor = ?4";
+
+#undef ENGINED_SELECT_RELEASE
 
 // ---------------------------------------------------------------------------------------------
 // Connections.
@@ -533,6 +661,63 @@ ApiKey read_api_key(const Query& row) {
     return key;
 }
 
+EngineRecord read_engine(const Query& row) {
+    EngineRecord engine;
+    engine.id = row.text(0);
+    engine.organization = row.text(1);
+    engine.slug = row.text(2);
+    engine.label = row.text(3);
+    engine.description = row.text(4);
+    engine.engine_type = row.text(5);
+    engine.status = row.text(6);
+    engine.config_hash = row.text(7);
+    engine.config_updated_by = row.text(8);
+    engine.config_updated_at_ms = row.integer(9);
+    engine.created_at_ms = row.integer(10);
+    engine.updated_at_ms = row.integer(11);
+    return engine;
+}
+
+ReleaseRecord read_release(const Query& row) {
+    ReleaseRecord release;
+    release.organization = row.text(0);
+    release.engine_slug = row.text(1);
+    release.major = static_cast<int>(row.integer(2));
+    release.minor = static_cast<int>(row.integer(3));
+    release.config_hash = row.text(4);
+    release.content_hash = row.text(5);
+    release.bundle_json = row.text(6);
+    release.changelog = row.text(7);
+    release.bump = row.text(8);
+    release.is_breaking_from_previous_major = row.integer(9) != 0;
+    release.reasons_json = row.text(10);
+    release.published_by = row.text(11);
+    release.released_at_ms = row.integer(12);
+    return release;
+}
+
+// Content-addressed: a hash already stored keeps its first text.
+void insert_config(Connection& connection, std::string_view hash, std::string_view config_json,
+                   std::string_view operation) {
+    Query(connection, kInsertConfig, operation).bind(1, hash).bind(2, config_json).run();
+}
+
+// For kInsertEngine and kEnsureBuiltinEngine, which take the same parameters.
+void bind_engine(Query& query, const EngineRecord& engine) {
+    query.bind(1, engine.id)
+        .bind(2, engine.organization)
+        .bind(3, engine.slug)
+        .bind(4, engine.label)
+        .bind(5, engine.description)
+        .bind(6, engine.engine_type)
+        .bind(7, engine.status)
+        .bind(8, engine.config_hash)
+        .bind(9, engine.config_updated_by)
+        .bind(10, engine.config_updated_at_ms)
+        .bind(11, engine.created_at_ms)
+        .bind(12, engine.updated_at_ms);
+}
+
 // Why an UPDATE guarded by the run's status changed nothing: the run is missing or it is past
 // the state the write expects.
 [[noreturn]] void refuse_transition(Connection& connection, std::string_view operation,
@@ -547,10 +732,7 @@ ApiKey read_api_key(const Query& row) {
 }
 
 void apply_insert_run(Connection& connection, const NewRun& run) {
-    Query(connection, kInsertConfig, "insert_run (config)")
-        .bind(1, run.config_hash)
-        .bind(2, run.config_json)
-        .run();
+    insert_config(connection, run.config_hash, run.config_json, "insert_run (config)");
     Query(connection, kInsertRun, "insert_run")
         .bind(1, run.id)
         .bind(2, run.organization)
@@ -801,6 +983,131 @@ bool Store::revoke_api_key(std::string_view key_id, int64_t at_ms) {
         revoked = revoke.bind(1, key_id).bind(2, at_ms).run() > 0;
     });
     return revoked;
+}
+
+void Store::insert_engine(const EngineRecord& engine, std::string_view config_json) {
+    impl_->write_and_wait([&](Connection& c) {
+        insert_config(c, engine.config_hash, config_json, "insert_engine (config)");
+        Query query(c, kInsertEngine, "insert_engine");
+        bind_engine(query, engine);
+        query.run();
+    });
+}
+
+EngineRecord Store::ensure_builtin_engine(const EngineRecord& engine,
+                                          std::string_view config_json) {
+    EngineRecord stored;
+    impl_->write_and_wait([&](Connection& c) {
+        insert_config(c, engine.config_hash, config_json, "ensure_builtin_engine (config)");
+        {
+            Query upsert(c, kEnsureBuiltinEngine, "ensure_builtin_engine");
+            bind_engine(upsert, engine);
+            upsert.run();
+        }
+        // Read inside the write: the record returned is exactly what this write left.
+        Query query(c, kGetEngine, "ensure_builtin_engine (read back)");
+        query.bind(1, engine.organization).bind(2, engine.slug);
+        // Not StoreUnavailable: that would fail every other write of the batch too.
+        if (!query.next()) throw std::logic_error("ensure_builtin_engine: no row after upsert");
+        stored = read_engine(query);
+    });
+    return stored;
+}
+
+bool Store::update_engine_config(std::string_view organization, std::string_view slug,
+                                 std::string_view config_hash, std::string_view config_json,
+                                 std::string_view updated_by, int64_t at_ms) {
+    bool updated = false;
+    impl_->write_and_wait([&](Connection& c) {
+        // Checked first so that an unknown engine leaves no configuration behind: stored
+        // configurations are never deleted.
+        {
+            Query exists(c, kEngineExists, "update_engine_config");
+            if (!exists.bind(1, organization).bind(2, slug).next()) return;
+        }
+        insert_config(c, config_hash, config_json, "update_engine_config (config)");
+        Query update(c, kUpdateEngineConfig, "update_engine_config");
+        update.bind(1, organization)
+            .bind(2, slug)
+            .bind(3, config_hash)
+            .bind(4, updated_by)
+            .bind(5, at_ms);
+        updated = update.run() > 0;
+    });
+    return updated;
+}
+
+bool Store::set_engine_status(std::string_view organization, std::string_view slug,
+                              std::string_view status, int64_t at_ms) {
+    bool updated = false;
+    impl_->write_and_wait([&](Connection& c) {
+        Query update(c, kSetEngineStatus, "set_engine_status");
+        update.bind(1, organization).bind(2, slug).bind(3, status).bind(4, at_ms);
+        updated = update.run() > 0;
+    });
+    return updated;
+}
+
+void Store::insert_release(const ReleaseRecord& release, std::string_view config_json) {
+    impl_->write_and_wait([&](Connection& c) {
+        insert_config(c, release.config_hash, config_json, "insert_release (config)");
+        Query(c, kInsertRelease, "insert_release")
+            .bind(1, release.organization)
+            .bind(2, release.engine_slug)
+            .bind(3, static_cast<int64_t>(release.major))
+            .bind(4, static_cast<int64_t>(release.minor))
+            .bind(5, release.config_hash)
+            .bind(6, release.content_hash)
+            .bind(7, release.bundle_json)
+            .bind(8, release.changelog)
+            .bind(9, release.bump)
+            .bind(10, static_cast<int64_t>(release.is_breaking_from_previous_major))
+            .bind(11, release.reasons_json)
+            .bind(12, release.published_by)
+            .bind(13, release.released_at_ms)
+            .run();
+    });
+}
+
+std::optional<EngineRecord> Store::find_engine(std::string_view organization,
+                                               std::string_view slug) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kFindEngine, "find_engine");
+    query.bind(1, organization).bind(2, slug);
+    if (!query.next()) return std::nullopt;
+    return read_engine(query);
+}
+
+std::vector<EngineRecord> Store::list_engines(std::string_view organization) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kListEngines, "list_engines");
+    query.bind(1, organization);
+    std::vector<EngineRecord> engines;
+    while (query.next()) engines.push_back(read_engine(query));
+    return engines;
+}
+
+std::vector<ReleaseRecord> Store::list_releases(std::string_view organization,
+                                                std::string_view slug) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kListReleases, "list_releases");
+    query.bind(1, organization).bind(2, slug);
+    std::vector<ReleaseRecord> releases;
+    while (query.next()) releases.push_back(read_release(query));
+    return releases;
+}
+
+std::optional<ReleaseRecord> Store::find_release(std::string_view organization,
+                                                 std::string_view slug, int major,
+                                                 int minor) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kFindRelease, "find_release");
+    query.bind(1, organization)
+        .bind(2, slug)
+        .bind(3, static_cast<int64_t>(major))
+        .bind(4, static_cast<int64_t>(minor));
+    if (!query.next()) return std::nullopt;
+    return read_release(query);
 }
 
 std::optional<Run> Store::get_run(std::string_view run_id) const {

@@ -105,6 +105,40 @@ struct RunPage {
     std::optional<int64_t> next_before_seq;  // set when more runs follow
 };
 
+// An engine as the store keeps it. Built-in engines (`default`, `entity-analysis`) belong to the
+// operator and are shared by every organisation: their `organization` is empty.
+struct EngineRecord {
+    std::string id;                  // "eng_<hex>"
+    std::string organization;        // "" for built-in engines
+    std::string slug;
+    std::string label;
+    std::string description;
+    std::string engine_type;         // placement | entity_analysis
+    std::string status = "active";   // active | archived
+    std::string config_hash;         // the current (unreleased) configuration
+    std::string config_updated_by;
+    int64_t config_updated_at_ms = 0;
+    int64_t created_at_ms = 0;
+    int64_t updated_at_ms = 0;
+};
+
+// A released, immutable engine version. The store refuses any UPDATE or DELETE of one.
+struct ReleaseRecord {
+    std::string organization;  // the engine's
+    std::string engine_slug;
+    int major = 1;
+    int minor = 0;
+    std::string config_hash;
+    std::string content_hash;  // SHA-256 of the canonical bundle
+    std::string bundle_json;   // the canonical bundle, as exported to versions/
+    std::string changelog;
+    std::string bump;          // initial | minor | major
+    bool is_breaking_from_previous_major = false;
+    std::string reasons_json = "[]";
+    std::string published_by;
+    int64_t released_at_ms = 0;
+};
+
 // Called once the write's transaction committed (nullptr) or failed (the error). Runs on the
 // writer thread: keep it short and never call back into a blocking Store write from it.
 // Errors: StoreUnavailable when the database failed (the whole batch failed with it);
@@ -142,6 +176,31 @@ public:
     std::optional<ApiKey> find_api_key(std::string_view key_hash) const;
     std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const;
     bool revoke_api_key(std::string_view key_id, int64_t at_ms);
+
+    // --- Engines and releases: synchronous writes through the writer.
+    // Throws std::invalid_argument when (organization, slug) exists.
+    void insert_engine(const EngineRecord& engine, std::string_view config_json);
+    // Inserts the built-in engine if absent and returns the stored record. An existing one is
+    // left as it is: its configuration is the operator's once seeded, and a new preset reaches
+    // it through the configuration API or a release bundle, never silently at a restart.
+    EngineRecord ensure_builtin_engine(const EngineRecord& engine, std::string_view config_json);
+    // False when the engine does not exist.
+    bool update_engine_config(std::string_view organization, std::string_view slug,
+                              std::string_view config_hash, std::string_view config_json,
+                              std::string_view updated_by, int64_t at_ms);
+    bool set_engine_status(std::string_view organization, std::string_view slug,
+                           std::string_view status, int64_t at_ms);
+    // Throws std::invalid_argument when that version exists already.
+    void insert_release(const ReleaseRecord& release, std::string_view config_json);
+
+    // The organisation's own engine of that slug, else the built-in one.
+    std::optional<EngineRecord> find_engine(std::string_view organization, std::string_view slug) const;
+    // Built-in engines first, then the organisation's, each by slug.
+    std::vector<EngineRecord> list_engines(std::string_view organization) const;
+    // Oldest first (by major, then minor).
+    std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const;
+    std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
+                                              int major, int minor) const;
 
     // --- Reads, on a pooled read connection of the calling thread.
     std::optional<Run> get_run(std::string_view run_id) const;

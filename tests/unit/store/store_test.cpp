@@ -13,9 +13,11 @@
 #include <fstream>
 #include <future>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/crypto.hpp"
@@ -186,7 +188,7 @@ TEST(RunStatusHelpers, RoundTripAndTerminality) {
 
 TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     TempDir dir;
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 1); }
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 2); }
     std::string first_applied_at;
     {
         RawDb raw(dir.db());
@@ -194,11 +196,11 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     }
     {
         Store reopened(options_for(dir));
-        EXPECT_EQ(reopened.schema_version(), 1);
+        EXPECT_EQ(reopened.schema_version(), 2);
         reopened.ping();
     }
     RawDb raw(dir.db());
-    EXPECT_EQ(raw.count("schema_migrations"), 1);
+    EXPECT_EQ(raw.count("schema_migrations"), 2);
     EXPECT_EQ(raw.scalar("SELECT applied_at_ms FROM schema_migrations"), first_applied_at);
     for (const char* table : {"api_keys", "engine_configs", "runs"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
@@ -702,6 +704,314 @@ TEST(Store, ClosingDrainsPendingWrites) {
     EXPECT_EQ(succeeded.load(), kWrites);
     Store reopened(options_for(dir));
     EXPECT_EQ(reopened.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engines and releases.
+
+constexpr int64_t kAt = 1'700'000'000'000;
+
+EngineRecord make_engine(std::string organization, std::string slug,
+                         const std::string& config_json) {
+    EngineRecord engine;
+    engine.id = "eng_" + random_hex(8);
+    engine.organization = std::move(organization);
+    engine.slug = std::move(slug);
+    engine.label = "Label of " + engine.slug;
+    engine.description = "Description of " + engine.slug;
+    engine.engine_type = "placement";
+    engine.config_hash = sha256_hex(config_json);
+    engine.config_updated_by = "user_1";
+    engine.config_updated_at_ms = kAt;
+    engine.created_at_ms = kAt;
+    engine.updated_at_ms = kAt;
+    return engine;
+}
+
+ReleaseRecord make_release(std::string organization, std::string slug, int major, int minor,
+                           const std::string& config_json) {
+    ReleaseRecord release;
+    release.organization = std::move(organization);
+    release.engine_slug = std::move(slug);
+    release.major = major;
+    release.minor = minor;
+    release.config_hash = sha256_hex(config_json);
+    release.bundle_json = R"({"config":)" + config_json + "}";
+    release.content_hash = sha256_hex(release.bundle_json);
+    release.changelog = "Release " + std::to_string(major) + "." + std::to_string(minor);
+    release.bump = major == 1 && minor == 0 ? "initial" : minor == 0 ? "major" : "minor";
+    release.published_by = "user_1";
+    release.released_at_ms = kAt + major * 1000 + minor;
+    return release;
+}
+
+using EngineKey = std::pair<std::string, std::string>;  // organization, slug
+
+std::vector<EngineKey> keys_of(const std::vector<EngineRecord>& engines) {
+    std::vector<EngineKey> keys;
+    for (const EngineRecord& engine : engines) keys.emplace_back(engine.organization, engine.slug);
+    return keys;
+}
+
+std::vector<std::string> versions_of(const std::vector<ReleaseRecord>& releases) {
+    std::vector<std::string> versions;
+    for (const ReleaseRecord& release : releases) {
+        versions.push_back(std::to_string(release.major) + "." + std::to_string(release.minor));
+    }
+    return versions;
+}
+
+// Runs `sql` on a connection of its own, as any other program writing the file would; returns
+// SQLite's error message, or "" when the statement succeeded.
+std::string write_from_outside(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+    if (rc != SQLITE_OK) throw std::runtime_error("open " + path);
+    if (sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr) == SQLITE_OK) return "";
+    return sqlite3_errmsg(db.get());
+}
+
+TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
+    TempDir dir;
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 2); }
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 2); }
+    RawDb raw(dir.db());
+    EXPECT_EQ(raw.scalar("SELECT group_concat(version) FROM "
+                         "(SELECT version FROM schema_migrations ORDER BY version)"),
+              "1,2");
+    for (const char* table : {"engines", "engine_releases"}) {
+        EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
+                                         "'table' AND name = '") + table + "'"),
+                  "1")
+            << table;
+    }
+    EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), "4");
+}
+
+TEST(EngineStore, OwnEngineShadowsTheBuiltInOneOfItsSlug) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const std::string builtin_config = R"({"pack_key":"builtin"})";
+    const std::string own_config = R"({"pack_key":"own"})";
+    EngineRecord builtin_default = make_engine("", "default", builtin_config);
+    store.insert_engine(builtin_default, builtin_config);
+    EngineRecord builtin_entities = make_engine("", "entity-analysis", builtin_config);
+    builtin_entities.engine_type = "entity_analysis";
+    store.insert_engine(builtin_entities, builtin_config);
+    EngineRecord own_default = make_engine("org_a", "default", own_config);
+    own_default.label = "Our default";
+    own_default.description = "Tuned for us";
+    own_default.status = "archived";
+    own_default.config_updated_by = "user_7";
+    own_default.config_updated_at_ms = kAt + 1;
+    own_default.created_at_ms = kAt + 2;
+    own_default.updated_at_ms = kAt + 3;
+    store.insert_engine(own_default, own_config);
+    store.insert_engine(make_engine("org_a", "home", own_config), own_config);
+    store.insert_engine(make_engine("org_b", "auto", own_config), own_config);
+
+    const auto found = store.find_engine("org_a", "default");
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->id, own_default.id);
+    EXPECT_EQ(found->organization, "org_a");
+    EXPECT_EQ(found->slug, "default");
+    EXPECT_EQ(found->label, "Our default");
+    EXPECT_EQ(found->description, "Tuned for us");
+    EXPECT_EQ(found->engine_type, "placement");
+    EXPECT_EQ(found->status, "archived");
+    EXPECT_EQ(found->config_hash, sha256_hex(own_config));
+    EXPECT_EQ(found->config_updated_by, "user_7");
+    EXPECT_EQ(found->config_updated_at_ms, kAt + 1);
+    EXPECT_EQ(found->created_at_ms, kAt + 2);
+    EXPECT_EQ(found->updated_at_ms, kAt + 3);
+    EXPECT_EQ(store.config_json(found->config_hash), own_config);
+    EXPECT_EQ(store.config_json(builtin_default.config_hash), builtin_config);
+
+    // Another organisation sees the built-in engine, never org_a's.
+    EXPECT_EQ(store.find_engine("org_b", "default")->id, builtin_default.id);
+    EXPECT_EQ(store.find_engine("org_a", "entity-analysis")->engine_type, "entity_analysis");
+    EXPECT_EQ(store.find_engine("org_b", "home"), std::nullopt);
+    EXPECT_EQ(store.find_engine("org_a", "auto"), std::nullopt);
+    EXPECT_EQ(store.find_engine("org_a", "missing"), std::nullopt);
+
+    EXPECT_EQ(keys_of(store.list_engines("org_a")),
+              (std::vector<EngineKey>{{"", "default"},
+                                      {"", "entity-analysis"},
+                                      {"org_a", "default"},
+                                      {"org_a", "home"}}));
+    EXPECT_EQ(keys_of(store.list_engines("org_c")),
+              (std::vector<EngineKey>{{"", "default"}, {"", "entity-analysis"}}));
+
+    EngineRecord clash = make_engine("org_a", "home", builtin_config);
+    clash.label = "The duplicate";
+    EXPECT_THROW(store.insert_engine(clash, builtin_config), std::invalid_argument);
+    EXPECT_EQ(store.find_engine("org_a", "home")->label, "Label of home");
+    // The slug is unique per organisation only.
+    store.insert_engine(make_engine("org_b", "home", own_config), own_config);
+    EXPECT_EQ(store.find_engine("org_b", "home")->organization, "org_b");
+}
+
+TEST(EngineStore, ConfigurationAndStatusUpdates) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const std::string first = R"({"pack_key":"first"})";
+    const std::string second = R"({"pack_key":"second"})";
+    store.insert_engine(make_engine("org_a", "home", first), first);
+
+    EXPECT_TRUE(store.update_engine_config("org_a", "home", sha256_hex(second), second,
+                                           "user_2", kAt + 10));
+    auto engine = store.find_engine("org_a", "home");
+    EXPECT_EQ(engine->config_hash, sha256_hex(second));
+    EXPECT_EQ(engine->config_updated_by, "user_2");
+    EXPECT_EQ(engine->config_updated_at_ms, kAt + 10);
+    EXPECT_EQ(engine->updated_at_ms, kAt + 10);
+    EXPECT_EQ(engine->created_at_ms, kAt);
+    EXPECT_EQ(store.config_json(sha256_hex(second)), second);
+    // Runs of the earlier configuration still find it.
+    EXPECT_EQ(store.config_json(sha256_hex(first)), first);
+
+    // An unknown engine changes nothing, not even the configurations.
+    const std::string stray = R"({"pack_key":"stray"})";
+    EXPECT_FALSE(
+        store.update_engine_config("org_b", "home", sha256_hex(stray), stray, "user_2", kAt));
+    EXPECT_EQ(store.config_json(sha256_hex(stray)), std::nullopt);
+
+    EXPECT_TRUE(store.set_engine_status("org_a", "home", "archived", kAt + 20));
+    engine = store.find_engine("org_a", "home");
+    EXPECT_EQ(engine->status, "archived");
+    EXPECT_EQ(engine->updated_at_ms, kAt + 20);
+    EXPECT_EQ(engine->config_updated_at_ms, kAt + 10);
+    EXPECT_FALSE(store.set_engine_status("org_b", "home", "archived", kAt + 30));
+    EXPECT_THROW(store.set_engine_status("org_a", "home", "deleted", kAt + 30),
+                 std::invalid_argument);
+    EXPECT_EQ(store.find_engine("org_a", "home")->status, "archived");
+    EXPECT_TRUE(store.set_engine_status("org_a", "home", "active", kAt + 40));
+    EXPECT_EQ(store.find_engine("org_a", "home")->status, "active");
+}
+
+TEST(EngineStore, EnsureBuiltinEngineInsertsOnceAndNeverOverwrites) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const std::string v1 = R"({"pack_key":"v1"})";
+    const std::string v2 = R"({"pack_key":"v2"})";
+    const EngineRecord original = make_engine("", "default", v1);
+    EngineRecord stored = store.ensure_builtin_engine(original, v1);
+    EXPECT_EQ(stored.id, original.id);
+    EXPECT_EQ(stored.organization, "");
+    EXPECT_EQ(stored.label, original.label);
+    EXPECT_EQ(stored.config_hash, sha256_hex(v1));
+    EXPECT_EQ(store.config_json(sha256_hex(v1)), v1);
+
+    // A restart with the same configuration: the stored record stays as it is.
+    EngineRecord restart = make_engine("", "default", v1);
+    restart.label = "Relabelled in code";
+    restart.config_updated_at_ms = restart.updated_at_ms = restart.created_at_ms = kAt + 100;
+    stored = store.ensure_builtin_engine(restart, v1);
+    EXPECT_EQ(stored.id, original.id);
+    EXPECT_EQ(stored.label, original.label);
+    EXPECT_EQ(stored.config_updated_at_ms, kAt);
+    EXPECT_EQ(stored.updated_at_ms, kAt);
+
+    // A new preset at a later start changes nothing: the stored configuration may be the
+    // operator's own, and the operator's archiving stays too.
+    ASSERT_TRUE(store.set_engine_status("", "default", "archived", kAt + 150));
+    EngineRecord upgrade = make_engine("", "default", v2);
+    upgrade.status = "active";
+    upgrade.config_updated_at_ms = upgrade.updated_at_ms = upgrade.created_at_ms = kAt + 200;
+    stored = store.ensure_builtin_engine(upgrade, v2);
+    EXPECT_EQ(stored.id, original.id);
+    EXPECT_EQ(stored.status, "archived");
+    EXPECT_EQ(stored.config_hash, sha256_hex(v1));
+    EXPECT_EQ(stored.config_updated_at_ms, kAt);
+    RawDb raw(dir.db());
+    EXPECT_EQ(raw.count("engines"), 1);
+}
+
+TEST(EngineStore, ReleasesInsertListAndFind) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const std::string config = R"({"pack_key":"home"})";
+    const std::string config2 = R"({"pack_key":"home2"})";
+    store.insert_release(make_release("org_a", "home", 1, 0, config), config);
+    ReleaseRecord breaking = make_release("org_a", "home", 2, 0, config2);
+    breaking.is_breaking_from_previous_major = true;
+    breaking.reasons_json = R"(["offering removed"])";
+    // Out of order: the listing orders by version, not by insertion.
+    store.insert_release(breaking, config2);
+    store.insert_release(make_release("org_a", "home", 1, 1, config), config);
+    store.insert_release(make_release("org_a", "home", 1, 10, config), config);
+    store.insert_release(make_release("org_b", "home", 1, 0, config), config);
+    store.insert_release(make_release("org_a", "auto", 1, 0, config), config);
+
+    EXPECT_EQ(versions_of(store.list_releases("org_a", "home")),
+              (std::vector<std::string>{"1.0", "1.1", "1.10", "2.0"}));
+    EXPECT_EQ(versions_of(store.list_releases("org_b", "home")),
+              (std::vector<std::string>{"1.0"}));
+    EXPECT_TRUE(store.list_releases("org_c", "home").empty());
+
+    const auto found = store.find_release("org_a", "home", 2, 0);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->organization, "org_a");
+    EXPECT_EQ(found->engine_slug, "home");
+    EXPECT_EQ(found->major, 2);
+    EXPECT_EQ(found->minor, 0);
+    EXPECT_EQ(found->config_hash, sha256_hex(config2));
+    EXPECT_EQ(found->content_hash, breaking.content_hash);
+    EXPECT_EQ(found->bundle_json, breaking.bundle_json);
+    EXPECT_EQ(found->changelog, "Release 2.0");
+    EXPECT_EQ(found->bump, "major");
+    EXPECT_TRUE(found->is_breaking_from_previous_major);
+    EXPECT_EQ(found->reasons_json, R"(["offering removed"])");
+    EXPECT_EQ(found->published_by, "user_1");
+    EXPECT_EQ(found->released_at_ms, breaking.released_at_ms);
+    EXPECT_EQ(store.config_json(sha256_hex(config2)), config2);
+
+    const auto initial = store.find_release("org_a", "home", 1, 0);
+    ASSERT_TRUE(initial.has_value());
+    EXPECT_EQ(initial->bump, "initial");
+    EXPECT_FALSE(initial->is_breaking_from_previous_major);
+    EXPECT_EQ(initial->reasons_json, "[]");
+    EXPECT_EQ(store.find_release("org_a", "home", 1, 2), std::nullopt);
+    EXPECT_EQ(store.find_release("org_c", "home", 1, 0), std::nullopt);
+
+    // A version is published once; the first one stays.
+    ReleaseRecord again = make_release("org_a", "home", 1, 1, config2);
+    again.changelog = "Rewritten history";
+    EXPECT_THROW(store.insert_release(again, config2), std::invalid_argument);
+    EXPECT_EQ(store.find_release("org_a", "home", 1, 1)->changelog, "Release 1.1");
+
+    ReleaseRecord patch = make_release("org_a", "home", 1, 2, config);
+    patch.bump = "patch";
+    EXPECT_THROW(store.insert_release(patch, config), std::invalid_argument);
+    EXPECT_THROW(store.insert_release(make_release("org_a", "home", 0, 1, config), config),
+                 std::invalid_argument);
+    EXPECT_EQ(store.list_releases("org_a", "home").size(), 4u);
+}
+
+TEST(EngineStore, ReleasesAndConfigurationsAreImmutableForAnyWriter) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const std::string config = R"({"pack_key":"home"})";
+    store.insert_engine(make_engine("org_a", "home", config), config);
+    store.insert_release(make_release("org_a", "home", 1, 0, config), config);
+
+    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE engine_releases SET changelog = 'x'"),
+              "released engine versions are immutable");
+    EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM engine_releases"),
+              "released engine versions are immutable");
+    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE engine_configs SET config_json = '{}'"),
+              "stored engine configurations are immutable");
+    EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM engine_configs"),
+              "stored engine configurations are immutable");
+
+    const auto releases = store.list_releases("org_a", "home");
+    ASSERT_EQ(releases.size(), 1u);
+    EXPECT_EQ(releases[0].changelog, "Release 1.0");
+    EXPECT_EQ(store.config_json(sha256_hex(config)), config);
+    // The engine itself is mutable state: only its releases are frozen.
+    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE engines SET label = 'Renamed'"), "");
+    EXPECT_EQ(store.find_engine("org_a", "home")->label, "Renamed");
 }
 
 }  // namespace
