@@ -1,13 +1,19 @@
 // core/api — the public HTTP API: which route calls which use case, and how bodies and answers
-// are shaped. Knows http/ and runs/; knows nothing of SQL, plugins or Lua.
+// are shaped. Knows http/, runs/ and engines/; knows nothing of SQL, plugins or Lua.
 #pragma once
 
 #include "http/json_body.hpp"
 #include "http/router.hpp"
+#include "engines/engine_service.hpp"
 #include "runs/run_service.hpp"
 
 namespace engined::api {
 
+// Health, runs and the evaluation-era jobs API.
 void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits);
+
+// Engines, configuration, versions, contracts and the OpenAPI document.
+void register_engine_routes(http::Router& router, engines::EngineService& engines,
+                            const http::JsonLimits& json_limits, const std::string& server_version);
 
 }  // namespace engined::api

@@ -3,7 +3,7 @@
 #include "api/routes.hpp"
 #include "auth/api_keys.hpp"
 #include "common/log.hpp"
-#include "engines/engine_catalog.hpp"
+#include "engines/engine_service.hpp"
 #include "http/server.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "queue/worker_pool.hpp"
@@ -82,11 +82,14 @@ struct App::Impl {
         if (plugins.plugins().empty()) {
             throw std::runtime_error("no engine plugin could be loaded from " + plugins_dir.string());
         }
-        engines.emplace(engines::EngineCatalog::builtin(resources_dir, plugins));
+        engines.emplace(*store, plugins, resources_dir, lua_limits(config));
+        engines->bootstrap();
         executor.emplace(*store, plugins, lua_limits(config));
         workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
         runs.emplace(*store, *engines, [this](const std::string& id) { workers->enqueue(id); });
-        api::register_routes(router, *runs, http::JsonLimits{config.json_max_depth});
+        const http::JsonLimits json_limits{config.json_max_depth};
+        api::register_routes(router, *runs, json_limits);
+        api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION);
         server.emplace(router, server_options(config));
     }
 
@@ -96,7 +99,7 @@ struct App::Impl {
     auth::KeyAuthenticator authenticator;
     http::Router router;
     plugin::PluginRegistry plugins;
-    std::optional<engines::EngineCatalog> engines;
+    std::optional<engines::EngineService> engines;
     std::optional<runs::RunExecutor> executor;
     std::optional<queue::WorkerPool> workers;
     std::optional<runs::RunService> runs;

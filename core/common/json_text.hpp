@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace engined {
@@ -14,5 +15,12 @@ boost::json::value parse_internal_json(std::string_view text, boost::system::err
 
 // Throws boost::system::system_error when `text` is not JSON.
 boost::json::value parse_internal_json(std::string_view text);
+
+// Serialises with object keys sorted at every level: equal content gives equal text, so the
+// text can be hashed (content hashes of configurations and release bundles).
+std::string canonical_json(const boost::json::value& value);
+
+// The same ordering, indented for files people read and diff (versions/ bundles).
+std::string pretty_json(const boost::json::value& value);
 
 }  // namespace engined

@@ -28,6 +28,7 @@ std::optional<int64_t> decode_cursor(const std::string& cursor) {
     return seq;
 }
 
+// The pin as sent; its grammar and resolution are the engine service's.
 std::optional<std::string> read_pin(const boost::json::object& body) {
     const auto* pin = body.if_contains("engine_version");
     if (pin == nullptr || pin->is_null()) return std::nullopt;
@@ -36,14 +37,7 @@ std::optional<std::string> read_pin(const boost::json::object& body) {
                                             std::string(versions::kPinGrammar) + ", e.g. \"1.3\" or \"1.x\"",
                                         {{"/engine_version", "expected a string"}});
     }
-    const std::string text(pin->get_string());
-    if (!versions::parse_pin(text)) {
-        throw ApiError::invalid_request(
-            "engine_version \"" + text + "\" does not match " + versions::kPinGrammar +
-                ": use \"<major>.<minor>\" for an exact release or \"<major>.x\" for the newest minor",
-            {{"/engine_version", "does not match " + std::string(versions::kPinGrammar)}});
-    }
-    return text;
+    return std::string(pin->get_string());
 }
 
 std::optional<std::string> read_webhook_url(const boost::json::object& body) {
@@ -59,18 +53,11 @@ std::optional<std::string> read_webhook_url(const boost::json::object& body) {
 
 }  // namespace
 
-RunService::RunService(store::Store& store, const engines::EngineCatalog& engines, Enqueue enqueue)
+RunService::RunService(store::Store& store, const engines::EngineService& engines, Enqueue enqueue)
     : store_(store), engines_(engines), enqueue_(std::move(enqueue)) {}
-
-const engines::Engine& RunService::engine(const std::string& slug) const {
-    const engines::Engine* engine = engines_.find(slug);
-    if (engine == nullptr) throw ApiError::not_found("engine '" + slug + "' does not exist");
-    return *engine;
-}
 
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
                         const boost::json::value& body, Accepted accepted) {
-    const engines::Engine& target = engine(engine_slug);
     if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
     const boost::json::object& fields = body.get_object();
     const auto* input = fields.if_contains("input");
@@ -82,10 +69,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
         throw ApiError::invalid_request("field 'input' must be an object", {{"/input", "expected an object"}});
     }
     const auto pin = read_pin(fields);
-    if (pin) {
-        throw ApiError::unknown_engine_version("engine '" + engine_slug + "' has no release matching \"" +
-                                               *pin + "\"; omit engine_version to run its current configuration");
-    }
+    // Resolved once, here: the run keeps this version whatever is published while it waits.
+    const engines::ResolvedEngine target = engines_.resolve(caller, engine_slug, pin);
     const auto webhook_url = read_webhook_url(fields);
 
     // The contract covers what the engine reads: the input and, when given, the offerings.
@@ -105,8 +90,9 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.id = uuid_v4();
     run.organization = caller.organization;
     run.environment = caller.environment;
-    run.engine_slug = target.slug;
-    run.engine_type = target.engine_type;
+    run.engine_slug = target.engine.slug;
+    run.engine_type = target.engine.engine_type;
+    run.engine_version = target.version;
     run.engine_version_pin = pin;
     run.request_json = boost::json::serialize(request_document);
     run.config_hash = target.config_hash;
@@ -134,7 +120,7 @@ boost::json::object RunService::get(const auth::Principal& caller, const std::st
 
 boost::json::object RunService::list(const auth::Principal& caller, const std::string& engine_slug,
                                      const ListParams& params) const {
-    engine(engine_slug);
+    engines_.get(caller, engine_slug);
     store::RunPageQuery query;
     query.organization = caller.organization;
     query.environment = caller.environment;

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "auth/principal.hpp"
-#include "engines/engine_catalog.hpp"
+#include "engines/engine_service.hpp"
 #include "store/store.hpp"
 
 #include <boost/json/object.hpp>
@@ -28,7 +28,7 @@ public:
     // Called once the run is durable (error == nullptr) or could not be recorded.
     using Accepted = std::function<void(std::exception_ptr error, const std::string& run_id)>;
 
-    RunService(store::Store& store, const engines::EngineCatalog& engines, Enqueue enqueue);
+    RunService(store::Store& store, const engines::EngineService& engines, Enqueue enqueue);
 
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the engine's
     // contract and records the run as `queued`. Throws ApiError for anything the caller must fix
@@ -44,11 +44,9 @@ public:
     boost::json::object list(const auth::Principal& caller, const std::string& engine_slug,
                              const ListParams& params) const;
 
-    const engines::Engine& engine(const std::string& slug) const;
-
 private:
     store::Store& store_;
-    const engines::EngineCatalog& engines_;
+    const engines::EngineService& engines_;
     Enqueue enqueue_;
 };
 

@@ -1,0 +1,118 @@
+// Routes of the operator's lifecycle: engines, configuration, versions and contracts (SPEC §5).
+#include "api/routes.hpp"
+
+#include "common/api_error.hpp"
+#include "common/json_text.hpp"
+#include "engines/contract_guide.hpp"
+
+#include <boost/json.hpp>
+
+namespace engined::api {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+
+Response json_response(int status, const boost::json::value& body) {
+    return Response::json(status, boost::json::serialize(body));
+}
+
+std::string slug_of(const Request& request) { return std::string(request.path_param("slug")); }
+
+std::optional<std::string> pin_of(const Request& request) {
+    std::string pin;
+    if (!request.query_param("engine_version", pin)) return std::nullopt;
+    return pin;
+}
+
+}  // namespace
+
+void register_engine_routes(http::Router& router, engines::EngineService& engines,
+                            const http::JsonLimits& json_limits, const std::string& server_version) {
+    const std::string admin = auth::kScopeEnginesAdmin;
+    const std::string read = auth::kScopeRunsRead;
+
+    router.add_sync(Method::get, "/api/v1/engines", read, [&engines](const Request&, const auth::Principal& caller) {
+        return json_response(200, boost::json::object{{"data", engines.list(caller)}});
+    });
+    router.add_sync(Method::post, "/api/v1/engines", admin,
+                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
+                        return json_response(201, engines.create(caller, http::parse_json_body(request, json_limits)));
+                    });
+    router.add_sync(Method::get, "/api/v1/engines/{slug}", read, [&engines](const Request& request, const auth::Principal& caller) {
+        return json_response(200, engines.get(caller, slug_of(request)));
+    });
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/archive", admin,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.archive(caller, slug_of(request)));
+                    });
+
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/config", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.get_config(caller, slug_of(request)));
+                    });
+    router.add_sync(Method::put, "/api/v1/engines/{slug}/config", admin,
+                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.put_config(caller, slug_of(request),
+                                                                     http::parse_json_body(request, json_limits)));
+                    });
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/config/validate", admin,
+                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
+                        // A body that is not even JSON is a verdict too, not an error.
+                        boost::json::value body;
+                        try {
+                            body = http::parse_json_body(request, json_limits);
+                        } catch (const ApiError& error) {
+                            return json_response(200, boost::json::object{
+                                                          {"valid", false},
+                                                          {"errors", {{{"path", ""}, {"message", error.what()}}}}});
+                        }
+                        return json_response(200, engines.validate_config(caller, slug_of(request), body));
+                    });
+
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/versions", admin,
+                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
+                        const boost::json::value body = request.body().empty()
+                                                            ? boost::json::value(boost::json::object{})
+                                                            : http::parse_json_body(request, json_limits);
+                        bool created = false;
+                        const auto release = engines.publish(caller, slug_of(request), body, created);
+                        return json_response(created ? 201 : 200, release);
+                    });
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/versions", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, boost::json::object{{"data", engines.list_versions(caller, slug_of(request))}});
+                    });
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/versions/{version}", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.get_version(caller, slug_of(request),
+                                                                      std::string(request.path_param("version"))));
+                    });
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/versions/{version}/bundle", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        Response response = Response::json(
+                            200, pretty_json(engines.export_version(caller, slug_of(request),
+                                                                    std::string(request.path_param("version")))));
+                        return response;
+                    });
+
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/contract", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.contract(caller, slug_of(request), pin_of(request)));
+                    });
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/contract.md", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        Response response;
+                        response.content_type = "text/markdown; charset=utf-8";
+                        response.body = engines::contract_markdown(engines.contract(caller, slug_of(request), pin_of(request)));
+                        return response;
+                    });
+    router.add_sync(Method::get, "/api/v1/openapi.json", read,
+                    [&engines, server_version](const Request&, const auth::Principal& caller) {
+                        return json_response(200, engines::openapi_document(engines.contract(caller, "default", std::nullopt),
+                                                                            server_version));
+                    });
+}
+
+}  // namespace engined::api

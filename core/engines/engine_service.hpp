@@ -1,0 +1,94 @@
+// The engines use cases: create, list, archive; read, replace and dry-run a configuration;
+// publish immutable versions and resolve pins; describe an engine's contract. Built-in engines
+// (`default`, `entity-analysis`) are shared by every organisation and seeded from their presets;
+// release bundles in versions/ are imported at start-up. Knows the store and the plugins, not HTTP.
+#pragma once
+
+#include "auth/principal.hpp"
+#include "contracts/contract_validator.hpp"
+#include "lua/sandbox.hpp"
+#include "plugin/plugin_registry.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace engined::engines {
+
+// What a run executes: an engine at a resolved version (or its current configuration).
+struct ResolvedEngine {
+    store::EngineRecord engine;
+    std::optional<std::string> version;  // "1.1" when a pin resolved to a release
+    std::string config_json;
+    std::string config_hash;
+    std::shared_ptr<const contracts::ContractValidator> request_contract;
+};
+
+class EngineService {
+public:
+    EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
+                  std::filesystem::path resources_dir, lua::Limits lua_limits);
+
+    // Seeds the built-in engines whose plugin is loaded and imports versions/<slug>/<M>.<m>.json.
+    // Throws std::runtime_error naming the file when a bundle differs from the stored release.
+    void bootstrap();
+
+    boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
+    boost::json::array list(const auth::Principal& caller) const;
+    boost::json::object get(const auth::Principal& caller, const std::string& slug) const;
+    boost::json::object archive(const auth::Principal& caller, const std::string& slug);
+
+    boost::json::object get_config(const auth::Principal& caller, const std::string& slug) const;
+    boost::json::object put_config(const auth::Principal& caller, const std::string& slug,
+                                   const boost::json::value& body);
+    // Always an answer: {"valid": bool, "errors": [{"path", "message"}]}.
+    boost::json::object validate_config(const auth::Principal& caller, const std::string& slug,
+                                        const boost::json::value& body) const;
+
+    // {release fields..., already_released}; `created` tells whether a new version was minted.
+    boost::json::object publish(const auth::Principal& caller, const std::string& slug,
+                                const boost::json::value& body, bool& created);
+    boost::json::array list_versions(const auth::Principal& caller, const std::string& slug) const;
+    boost::json::object get_version(const auth::Principal& caller, const std::string& slug,
+                                    const std::string& version) const;
+    // The canonical bundle of a release, as versions/ holds it.
+    boost::json::value export_version(const auth::Principal& caller, const std::string& slug,
+                                      const std::string& version) const;
+
+    // Request/response schemas, dimensions, weight profiles and examples of the engine at `pin`.
+    boost::json::object contract(const auth::Principal& caller, const std::string& slug,
+                                 const std::optional<std::string>& pin) const;
+
+    // For submissions: the engine at `pin` (none: its current configuration). ApiError 404 for an
+    // unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when archived.
+    ResolvedEngine resolve(const auth::Principal& caller, const std::string& slug,
+                           const std::optional<std::string>& pin) const;
+
+    // Every error of a configuration, each with its JSON Pointer; empty when usable.
+    std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config) const;
+
+private:
+    store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
+    std::string load_config(const std::string& hash) const;
+    std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,
+                                                                         const std::string& config_json) const;
+    store::ReleaseRecord find_release(const store::EngineRecord& engine, const std::string& pin) const;
+    void import_bundle(const std::filesystem::path& file);
+
+    store::Store& store_;
+    const plugin::PluginRegistry& plugins_;
+    std::filesystem::path resources_dir_;
+    lua::Limits lua_limits_;
+    mutable std::mutex contracts_mutex_;
+    mutable std::unordered_map<std::string, std::shared_ptr<const contracts::ContractValidator>> contracts_;
+};
+
+}  // namespace engined::engines

@@ -1,0 +1,276 @@
+// Publishing, listing and shipping immutable engine versions (SPEC §5).
+#include "engines/engine_service.hpp"
+
+#include "common/api_error.hpp"
+#include "common/crypto.hpp"
+#include "common/json_text.hpp"
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "engines/engine_json.hpp"
+#include "engines/presets.hpp"
+#include "versions/pin.hpp"
+#include "versions/schema_compare.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace engined::engines {
+namespace {
+
+constexpr int kBundleFormat = 1;
+constexpr std::size_t kMaxChangelog = 2000;
+
+struct BuiltinEngine {
+    const char* slug;
+    const char* engine_type;
+    const char* label;
+    const char* description;
+};
+
+constexpr BuiltinEngine kBuiltinEngines[] = {
+    {"default", "placement", "Personal lines placement",
+     "Ranks carrier quotes for home, auto and umbrella into packages."},
+    {"entity-analysis", "entity_analysis", "Commercial entity analysis",
+     "Ranks a pool of carriers for a commercial prospect."},
+};
+
+// "1.3" → {1, 3}; nullopt for anything else (including "1.x").
+std::optional<std::pair<int, int>> exact_version(const std::string& text) {
+    const auto pin = versions::parse_pin(text);
+    if (!pin || !pin->minor) return std::nullopt;
+    return std::pair{pin->major, *pin->minor};
+}
+
+boost::json::array breaking_reasons(const boost::json::value& before, const boost::json::value& after) {
+    boost::json::array reasons;
+    for (const char* side : {"request", "response"}) {
+        const std::string key = std::string(side) + "_schema";
+        const auto changes = versions::breaking_changes(before.at(key), after.at(key));
+        for (const auto& change : changes) {
+            reasons.push_back({{"pointer", "/" + std::string(side) + change.pointer},
+                               {"rule", change.rule},
+                               {"message", std::string(side) + ": " + change.message}});
+        }
+    }
+    return reasons;
+}
+
+boost::json::object make_bundle(const store::EngineRecord& engine, const store::ReleaseRecord& release,
+                                const boost::json::value& config) {
+    return {{"bundle_format", kBundleFormat},
+            {"engine",
+             {{"slug", engine.slug},
+              {"engine_type", engine.engine_type},
+              {"label", engine.label},
+              {"description", engine.description}}},
+            {"version", version_name(release.major, release.minor)},
+            {"changelog", release.changelog},
+            {"bump", release.bump},
+            {"is_breaking_from_previous_major", release.is_breaking_from_previous_major},
+            {"reasons", parse_internal_json(release.reasons_json)},
+            {"published_by", release.published_by},
+            {"released_at", format_rfc3339_ms(release.released_at_ms)},
+            {"config", config}};
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+void EngineService::bootstrap() {
+    for (const BuiltinEngine& builtin : kBuiltinEngines) {
+        if (plugins_.find(builtin.engine_type) == nullptr) continue;
+        const boost::json::value preset = load_preset_config(resources_dir_, builtin.engine_type);
+        const auto errors = check_config(builtin.engine_type, preset);
+        if (!errors.empty()) {
+            throw std::runtime_error("the preset configuration of engine '" + std::string(builtin.slug) +
+                                     "' is unusable: " + errors.front().pointer + " " + errors.front().message);
+        }
+        const std::string config_json = canonical_json(preset);
+        const int64_t now = now_unix_ms();
+        store::EngineRecord engine;
+        engine.id = "eng_" + std::string(builtin.slug);
+        engine.slug = builtin.slug;
+        engine.label = builtin.label;
+        engine.description = builtin.description;
+        engine.engine_type = builtin.engine_type;
+        engine.config_hash = sha256_hex(config_json);
+        engine.config_updated_by = "preset";
+        engine.config_updated_at_ms = engine.created_at_ms = engine.updated_at_ms = now;
+        store_.ensure_builtin_engine(engine, config_json);
+    }
+    const auto versions_dir = resources_dir_ / "versions";
+    if (!std::filesystem::is_directory(versions_dir)) return;
+    std::vector<std::filesystem::path> bundles;
+    for (const auto& engine_dir : std::filesystem::directory_iterator(versions_dir)) {
+        if (!engine_dir.is_directory()) continue;
+        for (const auto& file : std::filesystem::directory_iterator(engine_dir)) {
+            if (file.path().extension() == ".json") bundles.push_back(file.path());
+        }
+    }
+    // Oldest first, so that each engine's releases are imported in the order they were made.
+    std::sort(bundles.begin(), bundles.end(), [](const auto& a, const auto& b) {
+        const auto va = exact_version(a.stem().string());
+        const auto vb = exact_version(b.stem().string());
+        return std::tuple(a.parent_path(), va.value_or(std::pair{0, 0})) <
+               std::tuple(b.parent_path(), vb.value_or(std::pair{0, 0}));
+    });
+    for (const auto& file : bundles) import_bundle(file);
+}
+
+void EngineService::import_bundle(const std::filesystem::path& file) {
+    const std::string where = "versions/" + file.parent_path().filename().string() + "/" + file.filename().string();
+    auto refuse = [&](const std::string& why) { return std::runtime_error("release bundle " + where + ": " + why); };
+    boost::system::error_code ec;
+    const boost::json::value bundle = parse_internal_json(read_file(file), ec);
+    if (ec || !bundle.is_object()) throw refuse("is not a JSON object");
+    const auto& fields = bundle.get_object();
+    const auto version = exact_version(file.stem().string());
+    const auto* engine_info = fields.if_contains("engine");
+    const auto* config = fields.if_contains("config");
+    if (!version || !fields.contains("version") || fields.at("version") != boost::json::value(file.stem().string()) ||
+        engine_info == nullptr || !engine_info->is_object() || config == nullptr ||
+        engine_info->at("slug") != boost::json::value(file.parent_path().filename().string())) {
+        throw refuse("its name must be <slug>/<major>.<minor>.json and match its engine.slug and version");
+    }
+    const std::string slug = file.parent_path().filename().string();
+    const std::string content_hash = sha256_hex(canonical_json(bundle));
+    if (const auto stored = store_.find_release("", slug, version->first, version->second)) {
+        if (stored->content_hash != content_hash) {
+            throw refuse("differs from the stored release " + slug + " " + file.stem().string() + " (content hash " +
+                         content_hash + ", stored " + stored->content_hash +
+                         "); released versions are immutable: restore the file or export it again with "
+                         "`enginectl versions export`");
+        }
+        return;
+    }
+    const std::string engine_type(engine_info->at("engine_type").as_string());
+    const auto errors = check_config(engine_type, *config);
+    if (!errors.empty()) throw refuse("its configuration is unusable: " + errors.front().pointer + " " + errors.front().message);
+    const std::string config_json = canonical_json(*config);
+    const int64_t now = now_unix_ms();
+    if (!store_.find_engine("", slug)) {
+        store::EngineRecord engine;
+        engine.id = "eng_" + slug;
+        engine.slug = slug;
+        engine.label = std::string(engine_info->at("label").as_string());
+        engine.description = std::string(engine_info->at("description").as_string());
+        engine.engine_type = engine_type;
+        engine.config_hash = sha256_hex(config_json);
+        engine.config_updated_by = "bundle:" + where;
+        engine.config_updated_at_ms = engine.created_at_ms = engine.updated_at_ms = now;
+        store_.insert_engine(engine, config_json);
+    }
+    store::ReleaseRecord release;
+    release.engine_slug = slug;
+    release.major = version->first;
+    release.minor = version->second;
+    release.config_hash = sha256_hex(config_json);
+    release.content_hash = content_hash;
+    release.bundle_json = canonical_json(bundle);
+    release.changelog = std::string(fields.at("changelog").as_string());
+    release.bump = std::string(fields.at("bump").as_string());
+    release.is_breaking_from_previous_major = fields.at("is_breaking_from_previous_major").as_bool();
+    release.reasons_json = canonical_json(fields.at("reasons"));
+    release.published_by = std::string(fields.at("published_by").as_string());
+    release.released_at_ms = parse_rfc3339_ms(fields.at("released_at").as_string()).value_or(now);
+    store_.insert_release(release, config_json);
+    log::info("release bundle imported", {{"file", where}});
+}
+
+boost::json::object EngineService::publish(const auth::Principal& caller, const std::string& slug,
+                                           const boost::json::value& body, bool& created) {
+    const store::EngineRecord engine = find(caller, slug);
+    if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
+    std::string changelog;
+    if (body.is_object()) {
+        if (const auto* text = body.get_object().if_contains("changelog"); text && !text->is_null()) {
+            if (!text->is_string() || text->get_string().size() > kMaxChangelog) {
+                throw ApiError::invalid_request("changelog must be a string of at most 2000 characters",
+                                                {{"/changelog", "bad type or length"}});
+            }
+            changelog = std::string(text->get_string());
+        }
+    }
+    const auto releases = store_.list_releases(engine.organization, slug);
+    const store::ReleaseRecord* newest = releases.empty() ? nullptr : &releases.back();
+    if (newest != nullptr && newest->config_hash == engine.config_hash) {
+        created = false;
+        boost::json::object answer = release_to_json(*newest);
+        answer["already_released"] = true;
+        return answer;
+    }
+    const boost::json::value config = parse_internal_json(load_config(engine.config_hash));
+    store::ReleaseRecord release;
+    release.organization = engine.organization;
+    release.engine_slug = slug;
+    release.config_hash = engine.config_hash;
+    release.changelog = changelog;
+    release.published_by = "api_key:" + caller.key_id;
+    release.released_at_ms = now_unix_ms();
+    if (newest == nullptr) {
+        release.bump = "initial";
+    } else {
+        const boost::json::array reasons = breaking_reasons(parse_internal_json(load_config(newest->config_hash)), config);
+        const bool breaking = !reasons.empty();
+        release.major = breaking ? newest->major + 1 : newest->major;
+        release.minor = breaking ? 0 : newest->minor + 1;
+        release.bump = breaking ? "major" : "minor";
+        release.is_breaking_from_previous_major = breaking;
+        release.reasons_json = canonical_json(reasons);
+    }
+    const boost::json::value bundle = make_bundle(engine, release, config);
+    release.bundle_json = canonical_json(bundle);
+    release.content_hash = sha256_hex(release.bundle_json);
+    try {
+        store_.insert_release(release, canonical_json(config));
+    } catch (const std::invalid_argument&) {
+        throw ApiError(409, "conflict", "version " + version_name(release.major, release.minor) +
+                                            " was published concurrently; publish again");
+    }
+    created = true;
+    boost::json::object answer = release_to_json(release);
+    answer["already_released"] = false;
+    return answer;
+}
+
+boost::json::array EngineService::list_versions(const auth::Principal& caller, const std::string& slug) const {
+    const store::EngineRecord engine = find(caller, slug);
+    auto releases = store_.list_releases(engine.organization, slug);
+    boost::json::array out;
+    for (auto it = releases.rbegin(); it != releases.rend(); ++it) out.push_back(release_to_json(*it));
+    return out;
+}
+
+boost::json::object EngineService::get_version(const auth::Principal& caller, const std::string& slug,
+                                               const std::string& version) const {
+    boost::json::value bundle = export_version(caller, slug, version);
+    const store::EngineRecord engine = find(caller, slug);
+    const auto numbers = exact_version(version);
+    boost::json::object answer = release_to_json(*store_.find_release(engine.organization, slug, numbers->first, numbers->second));
+    answer["config"] = bundle.at("config");
+    return answer;
+}
+
+boost::json::value EngineService::export_version(const auth::Principal& caller, const std::string& slug,
+                                                 const std::string& version) const {
+    const store::EngineRecord engine = find(caller, slug);
+    const auto numbers = exact_version(version);
+    if (!numbers) {
+        throw ApiError::invalid_request("version must be \"<major>.<minor>\", got \"" + version + "\"",
+                                        {{"version", "expected <major>.<minor>"}});
+    }
+    const auto release = store_.find_release(engine.organization, slug, numbers->first, numbers->second);
+    if (!release) throw ApiError::not_found("engine '" + slug + "' has no version " + version);
+    return parse_internal_json(release->bundle_json);
+}
+
+}  // namespace engined::engines
