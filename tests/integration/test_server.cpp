@@ -30,7 +30,7 @@ std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE
 TestServer::TestServer(app::Config config) : data_dir_(fresh_temp_dir("engined-it")) {
     config.listen = "127.0.0.1:0";
     config.data_dir = data_dir_;
-    config.resources_dir = ENGINED_SOURCE_DIR;
+    if (config.resources_dir.empty()) config.resources_dir = ENGINED_SOURCE_DIR;
     config.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
     app_ = std::make_unique<app::App>(config);
     app_->start();

@@ -1,0 +1,288 @@
+// The operator's and integrator's lifecycle over HTTP: create an engine, validate and replace its
+// configuration, publish versions, pin runs to them, read the contract; and the immutability of
+// shipped release bundles across restarts.
+#include "test_server.hpp"
+
+#include "common/json_text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace engined::testing {
+namespace {
+
+class EngineLifecycleTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        server_ = new TestServer();
+        admin_ = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+
+    ApiResponse api(const std::string& method, const std::string& target, const boost::json::value& body = nullptr,
+                    const std::string& key = admin_) {
+        return call(client_, method, target, key, body.is_null() ? std::string() : boost::json::serialize(body));
+    }
+
+    boost::json::object current_config() {
+        const ApiResponse response = api("GET", "/api/v1/engines/home-auto/config");
+        EXPECT_EQ(response.status, 200) << response.raw.body;
+        return response.body.at("config").as_object();
+    }
+
+    void put_config(const boost::json::object& config) {
+        const ApiResponse response = api("PUT", "/api/v1/engines/home-auto/config", boost::json::object{{"config", config}});
+        ASSERT_EQ(response.status, 200) << response.raw.body;
+    }
+
+    boost::json::object publish(int expected_status, const std::string& changelog) {
+        const ApiResponse response =
+            api("POST", "/api/v1/engines/home-auto/versions", boost::json::object{{"changelog", changelog}});
+        EXPECT_EQ(response.status, expected_status) << response.raw.body;
+        return response.body.as_object();
+    }
+
+    // Runs the Texas fixture on home-auto pinned to `pin`; returns the finished run.
+    boost::json::object run_pinned(const std::string& pin, const boost::json::object& extra_input = {}) {
+        auto body = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
+        body["engine_version"] = pin;
+        for (const auto& [key, value] : extra_input) body["input"].as_object()[key] = value;
+        const ApiResponse accepted = api("POST", "/api/v1/engines/home-auto/runs", body);
+        EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
+        return wait_for_run(client_, admin_, std::string(accepted.body.at("run_id").as_string()));
+    }
+
+    static TestServer* server_;
+    static std::string admin_;
+    http::Client client_ = server_->client();
+};
+
+TestServer* EngineLifecycleTest::server_ = nullptr;
+std::string EngineLifecycleTest::admin_;
+
+// Makes the simplicity weight of every bucket `weight`, changing behaviour but not the contract.
+boost::json::object with_simplicity_weight(boost::json::object config, double weight) {
+    std::string source(config.at("lua_source").as_string());
+    source += "\nlocal weights_before_override = weights\nfunction weights(bucket, input)\n"
+              "  local chosen = weights_before_override(bucket, input)\n  chosen.simplicity = " +
+              std::to_string(weight) + "\n  return chosen\nend\n";
+    config["lua_source"] = source;
+    return config;
+}
+
+TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
+    // Built-in engines exist out of the box.
+    const ApiResponse listed = api("GET", "/api/v1/engines");
+    ASSERT_EQ(listed.status, 200) << listed.raw.body;
+    EXPECT_EQ(listed.body.at("data").as_array().at(0).at("slug").as_string(), "default");
+
+    // Create, with slug rules and duplicates.
+    const ApiResponse created = api("POST", "/api/v1/engines",
+                                    boost::json::object{{"slug", "home-auto"}, {"label", "Home and auto"},
+                                                        {"engine_type", "placement"}});
+    ASSERT_EQ(created.status, 201) << created.raw.body;
+    EXPECT_EQ(created.body.at("status").as_string(), "active");
+    EXPECT_EQ(api("POST", "/api/v1/engines", boost::json::object{{"slug", "home-auto"}, {"label", "again"},
+                                                                 {"engine_type", "placement"}}).status, 409);
+    EXPECT_EQ(api("POST", "/api/v1/engines", boost::json::object{{"slug", "Home_Auto"}, {"label", "x"},
+                                                                 {"engine_type", "placement"}}).status, 400);
+    EXPECT_EQ(api("POST", "/api/v1/engines", boost::json::object{{"slug", "default"}, {"label", "x"},
+                                                                 {"engine_type", "placement"}}).status, 409);
+    const std::string runs_only = server_->create_key("acme", "test");
+    EXPECT_EQ(api("POST", "/api/v1/engines", boost::json::object{{"slug", "mine"}, {"label", "x"},
+                                                                 {"engine_type", "placement"}}, runs_only).status, 403);
+
+    // A broken configuration: every problem located, nothing stored.
+    boost::json::object broken = current_config();
+    broken["request_schema"] = boost::json::object{{"type", 12}};
+    broken["lua_source"] = "function weights(";
+    broken["default_appetite_bucket"] = "reckless";
+    const ApiResponse verdict = api("POST", "/api/v1/engines/home-auto/config/validate", boost::json::object{{"config", broken}});
+    ASSERT_EQ(verdict.status, 200) << verdict.raw.body;
+    EXPECT_FALSE(verdict.body.at("valid").as_bool());
+    std::set<std::string> paths;
+    for (const auto& error : verdict.body.at("errors").as_array()) paths.insert(std::string(error.at("path").as_string()));
+    EXPECT_TRUE(paths.count("/request_schema")) << verdict.raw.body;
+    EXPECT_TRUE(paths.count("/lua_source")) << verdict.raw.body;
+    EXPECT_TRUE(paths.count("/default_appetite_bucket")) << verdict.raw.body;
+    EXPECT_EQ(api("PUT", "/api/v1/engines/home-auto/config", boost::json::object{{"config", broken}}).status, 422);
+    const ApiResponse good_verdict =
+        api("POST", "/api/v1/engines/home-auto/config/validate", boost::json::object{{"config", current_config()}});
+    EXPECT_TRUE(good_verdict.body.at("valid").as_bool()) << good_verdict.raw.body;
+
+    // 1.0, then a weight change is 1.1, then nothing new is already released.
+    const boost::json::object original = current_config();
+    put_config(original);
+    const auto v10 = publish(201, "first release");
+    EXPECT_EQ(v10.at("version").as_string(), "1.0");
+    EXPECT_FALSE(v10.at("is_breaking_from_previous_major").as_bool());
+    EXPECT_EQ(v10.at("content_hash").as_string().size(), 64u);
+    put_config(with_simplicity_weight(original, 0.5));
+    const auto v11 = publish(201, "simplicity matters more");
+    EXPECT_EQ(v11.at("version").as_string(), "1.1");
+    EXPECT_EQ(v11.at("bump").as_string(), "minor");
+    const auto again = publish(200, "nothing changed");
+    EXPECT_EQ(again.at("version").as_string(), "1.1");
+    EXPECT_TRUE(again.at("already_released").as_bool());
+
+    // A run queued under "1.x" keeps 1.1 though 1.2 is published right after.
+    auto body = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
+    body["engine_version"] = "1.x";
+    const ApiResponse queued = api("POST", "/api/v1/engines/home-auto/runs", body);
+    ASSERT_EQ(queued.status, 202);
+    put_config(with_simplicity_weight(original, 0.9));
+    EXPECT_EQ(publish(201, "simplicity matters most").at("version").as_string(), "1.2");
+    const auto queued_run = wait_for_run(client_, admin_, std::string(queued.body.at("run_id").as_string()));
+    EXPECT_EQ(queued_run.at("engine_version").as_string(), "1.1");
+    EXPECT_EQ(queued_run.at("engine_version_pin").as_string(), "1.x");
+
+    // A newly required input field is a new major that names it.
+    boost::json::object breaking = with_simplicity_weight(original, 0.9);
+    auto& input_schema = breaking["request_schema"].as_object()["definitions"].as_object()["input"].as_object();
+    input_schema["required"].as_array().push_back("policy_holder");
+    input_schema["properties"].as_object()["policy_holder"] = {{"type", "string"}};
+    put_config(breaking);
+    const auto v20 = publish(201, "policy holder required");
+    EXPECT_EQ(v20.at("version").as_string(), "2.0");
+    EXPECT_EQ(v20.at("bump").as_string(), "major");
+    EXPECT_TRUE(v20.at("is_breaking_from_previous_major").as_bool());
+    ASSERT_FALSE(v20.at("reasons").as_array().empty());
+    EXPECT_EQ(v20.at("reasons").as_array().at(0).at("pointer").as_string(), "/request/input/policy_holder");
+    EXPECT_EQ(v20.at("reasons").as_array().at(0).at("rule").as_string(), "property_newly_required");
+
+    // Pins: each run reports and behaves per its version.
+    const auto run10 = run_pinned("1.0");
+    const auto run1x = run_pinned("1.x");
+    EXPECT_EQ(run10.at("engine_version").as_string(), "1.0");
+    EXPECT_EQ(run1x.at("engine_version").as_string(), "1.2");
+    EXPECT_EQ(run10.at("output").at("weights").at("simplicity").to_number<double>(), 0.15);
+    EXPECT_EQ(run1x.at("output").at("weights").at("simplicity").to_number<double>(), 0.9);
+    const ApiResponse missing_field = api("POST", "/api/v1/engines/home-auto/runs", [&] {
+        auto b = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
+        b["engine_version"] = "2.x";
+        return b;
+    }());
+    EXPECT_EQ(missing_field.status, 422);
+    EXPECT_EQ(missing_field.body.at("error").at("code").as_string(), "contract_violation");
+    const auto run2x = run_pinned("2.x", {{"policy_holder", "Dana Reyes"}});
+    EXPECT_EQ(run2x.at("engine_version").as_string(), "2.0");
+    EXPECT_EQ(run2x.at("status").as_string(), "completed");
+    for (const char* bad : {"1", "1.0.0"}) {
+        auto b = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
+        b["engine_version"] = bad;
+        EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/runs", b).status, 400) << bad;
+    }
+    auto b3 = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
+    b3["engine_version"] = "3.x";
+    const ApiResponse unknown = api("POST", "/api/v1/engines/home-auto/runs", b3);
+    EXPECT_EQ(unknown.status, 422);
+    EXPECT_EQ(unknown.body.at("error").at("code").as_string(), "unknown_engine_version");
+
+    // Versions list, newest first, and the contract guide of 1.x.
+    const ApiResponse versions = api("GET", "/api/v1/engines/home-auto/versions");
+    ASSERT_EQ(versions.status, 200);
+    EXPECT_EQ(versions.body.at("data").as_array().size(), 4u);
+    EXPECT_EQ(versions.body.at("data").as_array().at(0).at("version").as_string(), "2.0");
+    const auto markdown = client_.request("GET", "/api/v1/engines/home-auto/contract.md?engine_version=1.x", "",
+                                          {{"Authorization", "Bearer " + admin_}});
+    ASSERT_EQ(markdown.status, 200) << markdown.body;
+    EXPECT_EQ(markdown.header("Content-Type"), "text/markdown; charset=utf-8");
+    for (const char* part : {"version 1.2", "## Request schema", "coverage_types", "## Scoring dimensions",
+                             "pricing_competitiveness", "## Weight profiles", "cost_sensitive", "## Example request",
+                             "after 2 s", "1.5", "30 s"}) {
+        EXPECT_NE(markdown.body.find(part), std::string::npos) << part;
+    }
+    EXPECT_EQ(markdown.body.find("policy_holder"), std::string::npos) << "1.x must not show 2.0's schema";
+    const ApiResponse contract = api("GET", "/api/v1/engines/home-auto/contract?engine_version=2.0");
+    ASSERT_EQ(contract.status, 200);
+    EXPECT_NE(boost::json::serialize(contract.body.at("request_schema")).find("policy_holder"), std::string::npos);
+    const ApiResponse openapi = api("GET", "/api/v1/openapi.json");
+    ASSERT_EQ(openapi.status, 200);
+    EXPECT_EQ(openapi.body.at("openapi").as_string(), "3.0.3");
+    EXPECT_TRUE(openapi.body.at("paths").as_object().contains("/api/v1/engines/{slug}/runs"));
+
+    // Archiving stops new runs but keeps the engine readable.
+    EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/archive").body.at("status").as_string(), "archived");
+    EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/runs", b3).status, 409);
+    EXPECT_EQ(api("GET", "/api/v1/engines/home-auto").status, 200);
+    EXPECT_EQ(api("POST", "/api/v1/engines/default/archive").status, 409);
+}
+
+TEST_F(EngineLifecycleTest, AnotherOrganisationDoesNotSeeTheEngine) {
+    const std::string other = server_->create_key("globex", "test", {"runs:read", "engines:admin"});
+    const ApiResponse created = api("POST", "/api/v1/engines",
+                                    boost::json::object{{"slug", "acme-only"}, {"label", "x"}, {"engine_type", "placement"}});
+    ASSERT_EQ(created.status, 201) << created.raw.body;
+    EXPECT_EQ(api("GET", "/api/v1/engines/acme-only", nullptr, other).status, 404);
+}
+
+// A copy of the repository's resources whose versions/ the test may write.
+std::filesystem::path resources_copy() {
+    const auto dir = fresh_temp_dir("engined-resources");
+    for (const char* part : {"contracts", "scripts"}) {
+        std::filesystem::copy(std::filesystem::path(ENGINED_SOURCE_DIR) / part, dir / part,
+                              std::filesystem::copy_options::recursive);
+    }
+    std::filesystem::create_directories(dir / "versions");
+    return dir;
+}
+
+TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
+    const auto resources = resources_copy();
+    app::Config config;
+    config.resources_dir = resources;
+    std::string bundle_text;
+    {
+        TestServer server(config);
+        const std::string admin = server.create_key("ops", "test", {"runs:read", "engines:admin"});
+        http::Client client = server.client();
+        ASSERT_EQ(call(client, "POST", "/api/v1/engines/default/versions", admin, R"({"changelog":"shipped"})").status, 201);
+        const ApiResponse bundle = call(client, "GET", "/api/v1/engines/default/versions/1.0/bundle", admin);
+        ASSERT_EQ(bundle.status, 200) << bundle.raw.body;
+        bundle_text = bundle.raw.body;
+    }
+    const auto bundle_file = resources / "versions" / "default" / "1.0.json";
+    std::filesystem::create_directories(bundle_file.parent_path());
+
+    // A fresh data directory imports the shipped bundle as release 1.0.
+    std::ofstream(bundle_file) << bundle_text;
+    {
+        TestServer server(config);
+        const std::string key = server.create_key("someone", "test");
+        http::Client client = server.client();
+        const ApiResponse version = call(client, "GET", "/api/v1/engines/default/versions/1.0", key);
+        ASSERT_EQ(version.status, 200) << version.raw.body;
+        EXPECT_EQ(version.body.at("changelog").as_string(), "shipped");
+        auto body = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
+        body["engine_version"] = "1.x";
+        const ApiResponse run = call(client, "POST", "/api/v1/engines/default/runs", key, boost::json::serialize(body));
+        ASSERT_EQ(run.status, 202) << run.raw.body;
+        EXPECT_EQ(wait_for_run(client, key, std::string(run.body.at("run_id").as_string())).at("engine_version").as_string(), "1.0");
+
+        // The same bundle on the next start is fine; a tampered one stops start-up naming the file.
+        app::Config same_data = config;
+        same_data.data_dir = server.data_dir();
+        same_data.listen = "127.0.0.1:0";
+        same_data.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+        server.app().stop();
+        EXPECT_NO_THROW(app::App restarted(same_data));
+        auto tampered = boost::json::parse(bundle_text).as_object();
+        tampered["changelog"] = "rewritten history";
+        std::ofstream(bundle_file, std::ios::trunc) << pretty_json(tampered);
+        try {
+            app::App refused(same_data);
+            ADD_FAILURE() << "a tampered bundle was accepted";
+        } catch (const std::runtime_error& error) {
+            EXPECT_NE(std::string(error.what()).find("versions/default/1.0.json"), std::string::npos) << error.what();
+            EXPECT_NE(std::string(error.what()).find("immutable"), std::string::npos) << error.what();
+        }
+    }
+    std::filesystem::remove_all(resources);
+}
+
+}  // namespace
+}  // namespace engined::testing
