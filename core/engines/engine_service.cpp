@@ -225,11 +225,16 @@ std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_t
 
 ResolvedEngine EngineService::resolve(const auth::Principal& caller, const std::string& slug,
                                       const std::optional<std::string>& pin) const {
-    ResolvedEngine resolved;
-    resolved.engine = find(caller, slug);
-    if (resolved.engine.status == "archived") {
+    store::EngineRecord engine = find(caller, slug);
+    if (engine.status == "archived") {
         throw ApiError(409, "conflict", "engine '" + slug + "' is archived and accepts no new runs");
     }
+    return at_version(std::move(engine), pin);
+}
+
+ResolvedEngine EngineService::at_version(store::EngineRecord engine, const std::optional<std::string>& pin) const {
+    ResolvedEngine resolved;
+    resolved.engine = std::move(engine);
     if (pin) {
         const store::ReleaseRecord release = find_release(resolved.engine, *pin);
         resolved.version = version_name(release.major, release.minor);
@@ -268,7 +273,8 @@ store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engi
 
 boost::json::object EngineService::contract(const auth::Principal& caller, const std::string& slug,
                                             const std::optional<std::string>& pin) const {
-    const ResolvedEngine resolved = resolve(caller, slug, pin);
+    // Archived engines still describe themselves: their runs and pins remain readable.
+    const ResolvedEngine resolved = at_version(find(caller, slug), pin);
     const boost::json::value config = parse_internal_json(resolved.config_json);
     const auto& fields = config.get_object();
     auto field = [&](const char* name) {

@@ -77,11 +77,13 @@ public:
 
 private:
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
+    ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin) const;
     std::string load_config(const std::string& hash) const;
     std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,
                                                                          const std::string& config_json) const;
     store::ReleaseRecord find_release(const store::EngineRecord& engine, const std::string& pin) const;
     void import_bundle(const std::filesystem::path& file);
+    void import_bundle_file(const std::filesystem::path& file, const std::string& where);
 
     store::Store& store_;
     const plugin::PluginRegistry& plugins_;

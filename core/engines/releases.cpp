@@ -21,6 +21,12 @@ namespace engined::engines {
 namespace {
 
 constexpr int kBundleFormat = 1;
+
+// A bundle refused for a reason already worded for the operator.
+class BundleRefused : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 constexpr std::size_t kMaxChangelog = 2000;
 
 struct BuiltinEngine {
@@ -128,7 +134,18 @@ void EngineService::bootstrap() {
 
 void EngineService::import_bundle(const std::filesystem::path& file) {
     const std::string where = "versions/" + file.parent_path().filename().string() + "/" + file.filename().string();
-    auto refuse = [&](const std::string& why) { return std::runtime_error("release bundle " + where + ": " + why); };
+    try {
+        import_bundle_file(file, where);
+    } catch (const BundleRefused&) {
+        throw;
+    } catch (const std::exception& error) {
+        // A missing or mistyped field of a hand-edited bundle: still name the file.
+        throw std::runtime_error("release bundle " + where + " is malformed: " + error.what());
+    }
+}
+
+void EngineService::import_bundle_file(const std::filesystem::path& file, const std::string& where) {
+    auto refuse = [&](const std::string& why) { return BundleRefused("release bundle " + where + ": " + why); };
     boost::system::error_code ec;
     const boost::json::value bundle = parse_internal_json(read_file(file), ec);
     if (ec || !bundle.is_object()) throw refuse("is not a JSON object");
