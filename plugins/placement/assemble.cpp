@@ -13,40 +13,6 @@ constexpr std::string_view kAuto = "auto";
 constexpr std::string_view kHome = "home";
 constexpr std::string_view kUmbrella = "umbrella";
 
-// The number of packages the eligible offerings make, saturating at the uint64 maximum.
-std::uint64_t combination_count(const FilterResult& filtered) {
-    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
-    std::uint64_t product = 1;
-    for (const auto& eligible : filtered.eligible_by_line) {
-        const std::uint64_t count = eligible.size();
-        if (count != 0 && product > kMax / count) {
-            return kMax;
-        }
-        product *= count;
-    }
-    return product;
-}
-
-void refuse_if_too_many(std::uint64_t combinations, const std::vector<std::string>& lines,
-                        const FilterResult& filtered, std::uint64_t cap) {
-    if (combinations <= cap) {
-        return;
-    }
-    std::string product;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        product += (i == 0 ? "" : " x ") + lines[i] + " (" +
-                   std::to_string(filtered.eligible_by_line[i].size()) + ")";
-    }
-    const bool saturated = combinations == std::numeric_limits<std::uint64_t>::max();
-    throw RunFailure("too_many_combinations",
-                     "the eligible offerings make " + product + " = " +
-                         (saturated ? "more than " : "") + std::to_string(combinations) +
-                         " packages, above the cap of " + std::to_string(cap) +
-                         " (parameters.max_combinations); narrow the offerings",
-                     boost::json::array{boost::json::object{{"combinations", combinations},
-                                                            {"max_combinations", cap}}});
-}
-
 const Offering* offering_for(const std::vector<const Offering*>& offerings, std::string_view category) {
     const auto found = std::find_if(offerings.begin(), offerings.end(),
                                     [&](const Offering* o) { return o->category == category; });
@@ -112,100 +78,19 @@ std::optional<std::string_view> home_liability_violation(const UmbrellaRequireme
                : std::optional(umbrella_rejection::kHomeLiabilityBelowMinimum);
 }
 
-// The first umbrella rule the package breaks. Minimum limits apply to the underlying lines the
-// package contains; a line the insured did not ask to place is insured elsewhere and not seen.
-std::optional<std::string_view> umbrella_violation(const std::vector<const Offering*>& offerings) {
-    const Offering* umbrella = offering_for(offerings, kUmbrella);
-    if (umbrella == nullptr) {
+// The bundle premium when the package is one whole quoted bundle with a consistent, positive
+// package premium.
+std::optional<double> whole_bundle_premium(const Package& package,
+                                           const std::map<std::string_view, std::size_t>& taken_from_bundle,
+                                           bool splits_a_bundle) {
+    if (splits_a_bundle || taken_from_bundle.size() != 1 ||
+        taken_from_bundle.begin()->second != package.offerings.size()) {
         return std::nullopt;
     }
-    const UmbrellaRequirements& required = umbrella->umbrella_requirements;
-    if (required.same_provider &&
-        std::any_of(offerings.begin(), offerings.end(),
-                    [&](const Offering* o) { return o->provider_key != umbrella->provider_key; })) {
-        return umbrella_rejection::kProviderMismatch;
-    }
-    if (const Offering* auto_line = offering_for(offerings, kAuto)) {
-        if (auto violation = auto_bi_violation(required, auto_line->limits)) {
-            return violation;
-        }
-        if (auto violation = auto_csl_violation(required, auto_line->limits)) {
-            return violation;
-        }
-    }
-    if (const Offering* home_line = offering_for(offerings, kHome)) {
-        return home_liability_violation(required, home_line->limits);
-    }
-    return std::nullopt;
-}
-
-// Prices packages. A package that is exactly one quoted bundle costs the bundle's premium. Any
-// other package costs the sum of its line premiums, and when it takes only part of a quoted
-// bundle it may lose that bundle's multi-policy discount: est_cost_high adds the configured
-// unbundling surcharge for that case.
-class PackagePricer {
-public:
-    PackagePricer(const std::vector<Offering>& all_offerings, double unbundling_surcharge)
-        : unbundling_surcharge_(unbundling_surcharge) {
-        for (const Offering& offering : all_offerings) {
-            if (offering.package_id) {
-                ++lines_in_bundle_[*offering.package_id];
-            }
-        }
-    }
-
-    void price(Package& package) const {
-        std::map<std::string_view, std::size_t> taken_from_bundle;
-        double line_sum = 0.0;
-        for (const Offering* offering : package.offerings) {
-            line_sum += offering->line_premium.value_or(0.0);
-            if (offering->package_id) {
-                ++taken_from_bundle[*offering->package_id];
-            }
-        }
-        const bool splits_a_bundle =
-            std::any_of(taken_from_bundle.begin(), taken_from_bundle.end(), [&](const auto& taken) {
-                return taken.second < lines_in_bundle_.find(taken.first)->second;
-            });
-        if (const auto bundle_premium = whole_bundle_premium(package, taken_from_bundle, splits_a_bundle)) {
-            package.is_original_bundle = true;
-            package.package_id = *package.offerings.front()->package_id;
-            package.est_cost_low = package.est_cost_high = *bundle_premium;
-            return;
-        }
-        package.est_cost_low = line_sum;
-        package.est_cost_high = splits_a_bundle ? line_sum * (1.0 + unbundling_surcharge_) : line_sum;
-    }
-
-private:
-    // The bundle premium when the package is one whole quoted bundle with a consistent,
-    // positive package premium.
-    static std::optional<double> whole_bundle_premium(
-        const Package& package, const std::map<std::string_view, std::size_t>& taken_from_bundle,
-        bool splits_a_bundle) {
-        if (splits_a_bundle || taken_from_bundle.size() != 1 ||
-            taken_from_bundle.begin()->second != package.offerings.size()) {
-            return std::nullopt;
-        }
-        const auto premium = package.offerings.front()->package_premium;
-        const bool consistent = std::all_of(package.offerings.begin(), package.offerings.end(),
-                                            [&](const Offering* o) { return o->package_premium == premium; });
-        return premium && *premium > 0.0 && consistent ? premium : std::nullopt;
-    }
-
-    double unbundling_surcharge_;
-    std::map<std::string, std::size_t, std::less<>> lines_in_bundle_;
-};
-
-void describe_providers(Package& package) {
-    std::vector<std::string_view> keys;
-    for (const Offering* offering : package.offerings) {
-        if (std::find(keys.begin(), keys.end(), offering->provider_key) == keys.end()) {
-            keys.push_back(offering->provider_key);
-            package.providers.push_back(offering->provider_name);
-        }
-    }
-    package.provider_count = keys.size();
+    const auto premium = package.offerings.front()->package_premium;
+    const bool consistent = std::all_of(package.offerings.begin(), package.offerings.end(),
+                                        [&](const Offering* o) { return o->package_premium == premium; });
+    return premium && *premium > 0.0 && consistent ? premium : std::nullopt;
 }
 
 // Steps `cursor` to the next combination (the last line varies fastest); false after the last.
@@ -219,27 +104,144 @@ bool advance(std::vector<std::size_t>& cursor, const FilterResult& filtered) {
     return false;
 }
 
+void describe_providers(Package& package) {
+    std::vector<std::string_view> keys;
+    for (const Offering* offering : package.offerings) {
+        if (std::find(keys.begin(), keys.end(), offering->provider_key) == keys.end()) {
+            keys.push_back(offering->provider_key);
+            package.providers.push_back(offering->provider_name);
+        }
+    }
+    package.provider_count = keys.size();
+}
+
 }  // namespace
 
+std::uint64_t combination_count(const FilterResult& filtered) {
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t product = 1;
+    for (const auto& eligible : filtered.eligible_by_line) {
+        const std::uint64_t count = eligible.size();
+        if (count != 0 && product > kMax / count) {
+            return kMax;
+        }
+        product *= count;
+    }
+    return product;
+}
+
+void refuse_too_many_packages(std::uint64_t packages, std::uint64_t cap) {
+    if (packages <= cap) {
+        return;
+    }
+    throw RunFailure("too_many_packages_examined",
+                     "ranking would examine more than " + std::to_string(cap) +
+                         " packages (parameters.max_packages_examined); narrow the offerings",
+                     boost::json::array{boost::json::object{{"max_packages_examined", cap}}});
+}
+
+bool breaks_provider_rule(const Offering& umbrella, const Offering& underlying) {
+    return umbrella.umbrella_requirements.same_provider && underlying.provider_key != umbrella.provider_key;
+}
+
+std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella, const Offering& underlying) {
+    const UmbrellaRequirements& required = umbrella.umbrella_requirements;
+    if (underlying.category == kAuto) {
+        if (auto violation = auto_bi_violation(required, underlying.limits)) {
+            return violation;
+        }
+        return auto_csl_violation(required, underlying.limits);
+    }
+    if (underlying.category == kHome) {
+        return home_liability_violation(required, underlying.limits);
+    }
+    return std::nullopt;
+}
+
+// Minimum limits apply to the underlying lines the package contains; a line the insured did not
+// ask to place is insured elsewhere and not seen.
+std::optional<std::string_view> umbrella_violation(const std::vector<const Offering*>& offerings) {
+    const Offering* umbrella = offering_for(offerings, kUmbrella);
+    if (umbrella == nullptr) {
+        return std::nullopt;
+    }
+    if (std::any_of(offerings.begin(), offerings.end(),
+                    [&](const Offering* o) { return breaks_provider_rule(*umbrella, *o); })) {
+        return umbrella_rejection::kProviderMismatch;
+    }
+    for (const std::string_view line : {kAuto, kHome}) {
+        if (const Offering* underlying = offering_for(offerings, line)) {
+            if (auto violation = underlying_limit_violation(*umbrella, *underlying)) {
+                return violation;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+PackagePricer::PackagePricer(const std::vector<Offering>& all_offerings, double unbundling_surcharge)
+    : unbundling_surcharge_(unbundling_surcharge) {
+    for (const Offering& offering : all_offerings) {
+        if (offering.package_id) {
+            ++lines_in_bundle_[*offering.package_id];
+        }
+    }
+}
+
+std::size_t PackagePricer::lines_in_bundle(std::string_view package_id) const {
+    const auto found = lines_in_bundle_.find(package_id);
+    return found == lines_in_bundle_.end() ? 0 : found->second;
+}
+
+void PackagePricer::price(Package& package) const {
+    std::map<std::string_view, std::size_t> taken_from_bundle;
+    double line_sum = 0.0;
+    for (const Offering* offering : package.offerings) {
+        line_sum += offering->line_premium.value_or(0.0);
+        if (offering->package_id) {
+            ++taken_from_bundle[*offering->package_id];
+        }
+    }
+    const bool splits_a_bundle = std::any_of(taken_from_bundle.begin(), taken_from_bundle.end(),
+                                             [&](const auto& taken) { return taken.second < lines_in_bundle(taken.first); });
+    if (const auto bundle_premium = whole_bundle_premium(package, taken_from_bundle, splits_a_bundle)) {
+        package.is_original_bundle = true;
+        package.package_id = *package.offerings.front()->package_id;
+        package.est_cost_low = package.est_cost_high = *bundle_premium;
+        return;
+    }
+    package.est_cost_low = line_sum;
+    package.est_cost_high = splits_a_bundle ? line_sum * (1.0 + unbundling_surcharge_) : line_sum;
+}
+
+Package make_package(std::vector<const Offering*> offerings, std::vector<std::uint32_t> position,
+                     const PackagePricer& pricer) {
+    Package package;
+    package.offerings = std::move(offerings);
+    package.position = std::move(position);
+    pricer.price(package);
+    describe_providers(package);
+    return package;
+}
+
 AssembleResult assemble_packages(const std::vector<std::string>& requested_lines,
-                                 const FilterResult& filtered,
-                                 const std::vector<Offering>& all_offerings,
-                                 const AssembleOptions& options) {
+                                 const FilterResult& filtered, const PackagePricer& pricer,
+                                 std::uint64_t max_packages) {
     AssembleResult result;
     const std::uint64_t combinations = combination_count(filtered);
     if (requested_lines.empty() || combinations == 0) {
         return result;
     }
-    refuse_if_too_many(combinations, requested_lines, filtered, options.max_combinations);
-    result.combinations_considered = combinations;
+    refuse_too_many_packages(combinations, max_packages);
+    result.combinations_total = combinations;
 
-    const PackagePricer pricer(all_offerings, options.unbundling_surcharge);
     std::vector<std::size_t> cursor(requested_lines.size(), 0);
     do {
         std::vector<const Offering*> offerings;
-        offerings.reserve(cursor.size());
+        std::vector<std::uint32_t> position;
         for (std::size_t line = 0; line < cursor.size(); ++line) {
             offerings.push_back(filtered.eligible_by_line[line][cursor[line]]);
+            position.push_back(static_cast<std::uint32_t>(cursor[line]));
         }
         if (const auto violation = umbrella_violation(offerings)) {
             ++result.umbrella_rejections[std::string(*violation)];
@@ -248,11 +250,7 @@ AssembleResult assemble_packages(const std::vector<std::string>& requested_lines
             }
             continue;
         }
-        Package package;
-        package.offerings = std::move(offerings);
-        pricer.price(package);
-        describe_providers(package);
-        result.packages.push_back(std::move(package));
+        result.packages.push_back(make_package(std::move(offerings), std::move(position), pricer));
     } while (advance(cursor, filtered));
     return result;
 }

@@ -30,9 +30,40 @@ struct RejectedPackage {
     std::string_view reason;  // one of umbrella_rejection
 };
 
+// The first rule an umbrella carrier's own requirements find broken by `offerings` (one per
+// requested line): a provider mismatch first, then the auto limits, then the home limits.
+std::optional<std::string_view> umbrella_violation(const std::vector<const Offering*>& offerings);
+
+// The rules as they bear on one underlying offering: every rule is a condition on the umbrella
+// and a single other line, which is what lets the search count and prune without enumerating.
+bool breaks_provider_rule(const Offering& umbrella, const Offering& underlying);
+std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella, const Offering& underlying);
+
+// Prices packages. A package that is exactly one quoted bundle costs the bundle's premium. Any
+// other package costs the sum of its line premiums, and when it takes only part of a quoted
+// bundle it may lose that bundle's multi-policy discount: est_cost_high adds the configured
+// unbundling surcharge for that case.
+class PackagePricer {
+public:
+    PackagePricer(const std::vector<Offering>& all_offerings, double unbundling_surcharge);
+
+    void price(Package& package) const;
+
+    // How many offerings of the run (eligible or not, any category) carry `package_id`.
+    std::size_t lines_in_bundle(std::string_view package_id) const;
+
+private:
+    double unbundling_surcharge_;
+    std::map<std::string, std::size_t, std::less<>> lines_in_bundle_;
+};
+
+// A priced package of `offerings` with its providers described; scorecard still empty.
+Package make_package(std::vector<const Offering*> offerings, std::vector<std::uint32_t> position,
+                     const PackagePricer& pricer);
+
 struct AssembleResult {
     std::vector<Package> packages;
-    std::uint64_t combinations_considered = 0;
+    std::uint64_t combinations_total = 0;
     std::map<std::string, std::size_t, std::less<>> umbrella_rejections;  // reason -> packages
     // The first rejections in enumeration order, for the audit trace (which must stay bounded
     // however many combinations a run has).
@@ -41,17 +72,16 @@ struct AssembleResult {
 
 inline constexpr std::size_t kMaxTracedRejections = 200;
 
-struct AssembleOptions {
-    double unbundling_surcharge = 0.0;
-    std::uint64_t max_combinations = 0;
-};
+// The number of packages the eligible offerings make, saturating at the uint64 maximum.
+std::uint64_t combination_count(const FilterResult& filtered);
 
-// Enumerates every combination of `filtered.eligible_by_line`. `all_offerings` (every offering of
-// the run, eligible or not) tells which lines a quoted bundle comprises. Throws
-// RunFailure("too_many_combinations") when the combinations exceed options.max_combinations.
+// Refuses a run that would examine more than `cap` packages: RunFailure("too_many_packages_examined").
+void refuse_too_many_packages(std::uint64_t packages, std::uint64_t cap);
+
+// The exhaustive reference: enumerates every combination of `filtered.eligible_by_line`.
+// Throws RunFailure("too_many_packages_examined") when the combinations exceed `max_packages`.
 AssembleResult assemble_packages(const std::vector<std::string>& requested_lines,
-                                 const FilterResult& filtered,
-                                 const std::vector<Offering>& all_offerings,
-                                 const AssembleOptions& options);
+                                 const FilterResult& filtered, const PackagePricer& pricer,
+                                 std::uint64_t max_packages);
 
 }  // namespace engined::placement

@@ -248,7 +248,7 @@ private:
         }
         read_count(*parameters, "max_solutions_default", out.max_solutions_default);
         read_count(*parameters, "max_solutions_limit", out.max_solutions_limit);
-        read_count(*parameters, "max_combinations", out.max_combinations);
+        read_count(*parameters, "max_packages_examined", out.max_packages_examined);
         if (out.max_solutions_default > out.max_solutions_limit) {
             problem("/parameters/max_solutions_default", "must not exceed max_solutions_limit");
         }

@@ -42,8 +42,9 @@ struct EngineParameters {
     double unbundling_surcharge = 0.12;
     std::size_t max_solutions_default = 10;
     std::size_t max_solutions_limit = 50;
-    // Packages the assembler will enumerate before refusing the run.
-    std::uint64_t max_combinations = 100'000;
+    // Packages the ranking may examine (score) before refusing the run: a safety limit for
+    // inputs on which the bounded search cannot prune.
+    std::uint64_t max_packages_examined = 5'000'000;
 };
 
 struct EngineConfig {

@@ -2,10 +2,9 @@
 
 #include "json_fields.hpp"
 #include "run_failure.hpp"
-#include "scorers.hpp"
 #include "script_failures.hpp"
 
-#include <variant>
+#include <algorithm>
 
 namespace engined::placement {
 
@@ -15,8 +14,42 @@ namespace {
 
 constexpr double kMinLevel = 1.0;
 constexpr double kMaxLevel = 4.0;
+// Floating-point sums taken in another order may differ in the last bits: a lower bound gives
+// that much away before rounding, so that it never rounds above the level it bounds.
+constexpr double kBoundSlack = 1e-7;
 
-// What a Lua dimension sees of a package: the offerings as supplied plus the assembled facts.
+double deterministic_level(std::string_view key, const DeterministicLevels& levels) {
+    if (key == kPricingCompetitiveness) {
+        return levels.pricing;
+    }
+    if (key == kCoverageCompleteness) {
+        return levels.coverage;
+    }
+    if (key == kCarrierQuality) {
+        return levels.carrier;
+    }
+    return levels.simplicity;
+}
+
+void copy_member(json::object& to, const json::object& from, std::string_view key) {
+    if (const json::value* value = from.if_contains(key)) {
+        to[key] = *value;
+    }
+}
+
+}  // namespace
+
+json::object script_context(const json::object& input, std::string_view bucket) {
+    json::object context{{"bucket", bucket}};
+    if (const json::object* address = find_object(input, "address")) {
+        copy_member(context, *address, "state");
+    }
+    for (const std::string_view key : {"coverage_types", "current_coverage", "residence"}) {
+        copy_member(context, input, key);
+    }
+    return context;
+}
+
 json::object package_for_script(const Package& package) {
     json::array offerings;
     for (const Offering* offering : package.offerings) {
@@ -37,125 +70,127 @@ json::object package_for_script(const Package& package) {
     };
 }
 
-// A Lua scorer that cannot be used; the dimension is left out of the run.
-struct UnusableScorer {
-    std::string problem;
-};
+PackageScorer::PackageScorer(const EvaluationRequest& request, ScoringHost& host)
+    : host_(host),
+      bucket_(request.bucket),
+      weights_(resolve_weights(request.bucket, request.input, request.config, host)),
+      context_(script_context(request.input, request.bucket)) {
+    for (const ScoringDimension& dimension : request.config.enabled_dimensions()) {
+        active_.push_back({dimension, weights_.by_dimension.at(dimension.key)});
+        configured_order_.push_back(dimension.key);
+    }
+}
 
-// The {level, reason} a score_<key> call returned, or what is wrong with it.
-std::variant<Assessment, UnusableScorer> read_script_assessment(const json::value& returned,
-                                                                const std::string& function) {
+bool PackageScorer::has_script_dimensions() const {
+    return std::any_of(active_.begin(), active_.end(),
+                       [](const ActiveDimension& a) { return a.dimension.method == ScoringMethod::lua; });
+}
+
+// The weighted mean of the active dimensions' levels in configured order. Every overall level
+// and every bound goes through this one loop, so equal inputs give bit-equal results.
+template <typename LevelOf>
+double PackageScorer::weighted_level(LevelOf&& level_of) const {
+    double weighted_sum = 0.0;
+    double weight_sum = 0.0;
+    for (const ActiveDimension& active : active_) {
+        weighted_sum += level_of(active.dimension) * active.weight;
+        weight_sum += active.weight;
+    }
+    return round2(weighted_sum / weight_sum);
+}
+
+double PackageScorer::overall_level(const DeterministicLevels& levels) const {
+    return weighted_level([&](const ScoringDimension& d) { return round2(deterministic_level(d.key, levels)); });
+}
+
+double PackageScorer::overall_lower_bound(const DeterministicLevels& lower) const {
+    return weighted_level([&](const ScoringDimension& d) {
+        const double level = d.method == ScoringMethod::lua ? kMinLevel : deterministic_level(d.key, lower);
+        return round2(level - kBoundSlack);
+    });
+}
+
+void PackageScorer::score(Package& package, const Market& market) {
+    package.scorecard = {};
+    for (const ActiveDimension& active : active_) {
+        const ScoringDimension& dimension = active.dimension;
+        Assessment assessment = dimension.method == ScoringMethod::deterministic
+                                    ? assess(dimension.key, package, market)
+                                    : assess_with_script(dimension, package);
+        package.scorecard.dimensions.push_back({
+            .key = dimension.key,
+            .label = dimension.label,
+            .level = round2(assessment.level),
+            .weight = active.weight,
+            .reason = std::move(assessment.reason),
+        });
+    }
+    // The overall level is computed from the rounded dimension levels, so that a reader can
+    // recompute it from the published scorecard.
+    std::size_t next = 0;
+    const auto& dimensions = package.scorecard.dimensions;
+    package.scorecard.overall_level = weighted_level([&](const ScoringDimension&) { return dimensions[next++].level; });
+}
+
+Assessment PackageScorer::assess_with_script(const ScoringDimension& dimension, const Package& package) {
+    const std::string function = "score_" + dimension.key;
+    if (!host_.has_function(function)) {
+        leave_out(dimension, function + " is not defined in the scorecard");
+    }
+    json::value returned;
+    try {
+        returned = host_.call(function, json::array{package_for_script(package), context_});
+    } catch (const ScriptFailure& failure) {
+        fail_run_on_breach(failure, function);
+        leave_out(dimension, function + " failed: " + failure.what());
+    }
     const json::object* table = returned.if_object();
     const auto level = table ? find_number(*table, "level") : std::nullopt;
     if (!level || !(*level >= kMinLevel && *level <= kMaxLevel)) {
-        return UnusableScorer{function + " must return {level = 1.0..4.0, reason = \"...\"}"};
+        leave_out(dimension, function + " must return {level = 1.0..4.0, reason = \"...\"}");
     }
-    return Assessment{*level, std::string(find_string(*table, "reason").value_or(""))};
+    return {*level, std::string(find_string(*table, "reason").value_or(""))};
 }
 
-// Scores `dimension` on every package with its Lua scorer; the unusable scorer otherwise.
-std::variant<std::vector<Assessment>, UnusableScorer> assess_with_script(
-    const ScoringDimension& dimension, const std::vector<Package>& packages, const json::object& context,
-    ScoringHost& host) {
-    const std::string function = "score_" + dimension.key;
-    if (!host.has_function(function)) {
-        return UnusableScorer{function + " is not defined in the scorecard"};
+void PackageScorer::leave_out(const ScoringDimension& dimension, const std::string& problem) {
+    left_out_.emplace(dimension.key, problem);
+    std::erase_if(active_, [&](const ActiveDimension& a) { return a.dimension.key == dimension.key; });
+    const bool any_weight = std::any_of(active_.begin(), active_.end(),
+                                        [](const ActiveDimension& a) { return a.weight > 0.0; });
+    if (!any_weight) {
+        throw RunFailure("invalid_weights", "bucket '" + bucket_ +
+                                                "' gives weight only to dimensions left out of the run: " +
+                                                *evaluation().degradation_reason);
     }
-    std::vector<Assessment> assessments;
-    assessments.reserve(packages.size());
-    for (const Package& package : packages) {
-        json::value returned;
-        try {
-            returned = host.call(function, json::array{package_for_script(package), context});
-        } catch (const ScriptFailure& failure) {
-            fail_run_on_breach(failure, function);
-            return UnusableScorer{function + " failed: " + failure.what()};
-        }
-        auto assessment = read_script_assessment(returned, function);
-        if (auto* unusable = std::get_if<UnusableScorer>(&assessment)) {
-            return std::move(*unusable);
-        }
-        assessments.push_back(std::move(std::get<Assessment>(assessment)));
-    }
-    return assessments;
+    throw DimensionLeftOut();
 }
 
-std::vector<Assessment> assess_deterministic(const ScoringDimension& dimension, const std::vector<Package>& packages,
-                                             const Market& market) {
-    std::vector<Assessment> assessments;
-    assessments.reserve(packages.size());
-    for (const Package& package : packages) {
-        assessments.push_back(assess(dimension.key, package, market));
-    }
-    return assessments;
-}
-
-void record(std::vector<Package>& packages, const ScoringDimension& dimension, double weight,
-            std::vector<Assessment>&& assessments) {
-    for (std::size_t i = 0; i < packages.size(); ++i) {
-        packages[i].scorecard.dimensions.push_back({
-            .key = dimension.key,
-            .label = dimension.label,
-            .level = round2(assessments[i].level),
-            .weight = weight,
-            .reason = std::move(assessments[i].reason),
-        });
-    }
-}
-
-// The overall level is computed from the rounded dimension levels, so that a reader can
-// recompute it from the published scorecard.
-void compute_overall_levels(std::vector<Package>& packages, const Evaluation& evaluation,
-                            std::string_view bucket) {
-    for (Package& package : packages) {
-        double weighted_sum = 0.0;
-        double weight_sum = 0.0;
-        for (const DimensionScore& score : package.scorecard.dimensions) {
-            weighted_sum += score.level * score.weight;
-            weight_sum += score.weight;
-        }
-        if (!(weight_sum > 0.0)) {
-            throw RunFailure("invalid_weights",
-                             "bucket '" + std::string(bucket) +
-                                 "' gives weight only to dimensions left out of the run: " +
-                                 evaluation.degradation_reason.value_or(""));
-        }
-        package.scorecard.overall_level = round2(weighted_sum / weight_sum);
-    }
-}
-
-}  // namespace
-
-Evaluation evaluate_packages(std::vector<Package>& packages, const EvaluationRequest& request,
-                             ScoringHost& host) {
-    Evaluation evaluation{.weights = resolve_weights(request.bucket, request.input, request.config, host),
-                          .dimensions_left_out = {},
-                          .degradation_reason = std::nullopt};
-    if (packages.empty()) {
-        return evaluation;
-    }
-    const Market market = Market::survey(packages, request.input, request.requested_lines);
-    const json::object script_context{{"appetite_bucket", request.bucket}, {"input", request.input}};
-
-    for (const ScoringDimension& dimension : request.config.enabled_dimensions()) {
-        const double weight = evaluation.weights.by_dimension.at(dimension.key);
-        if (dimension.method == ScoringMethod::deterministic) {
-            record(packages, dimension, weight, assess_deterministic(dimension, packages, market));
+Evaluation PackageScorer::evaluation() const {
+    Evaluation evaluation{.weights = weights_, .dimensions_left_out = {}, .degradation_reason = std::nullopt};
+    for (const std::string& key : configured_order_) {
+        const auto found = left_out_.find(key);
+        if (found == left_out_.end()) {
             continue;
         }
-        auto scored = assess_with_script(dimension, packages, script_context, host);
-        if (auto* assessments = std::get_if<std::vector<Assessment>>(&scored)) {
-            record(packages, dimension, weight, std::move(*assessments));
-            continue;
-        }
-        const std::string note = "dimension '" + dimension.key + "' left out: " +
-                                 std::get<UnusableScorer>(scored).problem;
-        evaluation.dimensions_left_out.push_back(dimension.key);
+        const std::string note = "dimension '" + key + "' left out: " + found->second;
+        evaluation.dimensions_left_out.push_back(key);
         evaluation.degradation_reason =
             evaluation.degradation_reason ? *evaluation.degradation_reason + "; " + note : note;
     }
-    compute_overall_levels(packages, evaluation, request.bucket);
     return evaluation;
+}
+
+void evaluate_packages(std::vector<Package>& packages, const Market& market, PackageScorer& scorer) {
+    for (;;) {
+        try {
+            for (Package& package : packages) {
+                scorer.score(package, market);
+            }
+            return;
+        } catch (const DimensionLeftOut&) {
+            // Score every package again without the dimension.
+        }
+    }
 }
 
 }  // namespace engined::placement

@@ -4,6 +4,7 @@
 #include "offering.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct Scorecard {
 
 struct Package {
     std::vector<const Offering*> offerings;  // one per requested line, in requested-line order
+    // Each offering's index among its line's eligible offerings: the package's place in the
+    // enumeration order (first line slowest), the ranking's last tie-break.
+    std::vector<std::uint32_t> position;
     double est_cost_low = 0.0;
     double est_cost_high = 0.0;
     bool is_original_bundle = false;

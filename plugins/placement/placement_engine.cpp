@@ -1,14 +1,18 @@
 #include "placement_engine.hpp"
 
+#include "adjust.hpp"
 #include "assemble.hpp"
 #include "config.hpp"
+#include "coverage_gaps.hpp"
 #include "evaluate.hpp"
 #include "filter.hpp"
 #include "json_fields.hpp"
 #include "offering.hpp"
+#include "package_space.hpp"
 #include "quotes.hpp"
 #include "rank.hpp"
 #include "run_failure.hpp"
+#include "search.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -32,7 +36,36 @@ struct RunSpec {
     std::optional<std::string> state;          // input.address.state
     std::string bucket;                        // input.appetite_bucket, else the configured default
     std::size_t max_solutions = 0;             // input.request_config.max_solutions, capped
+    bool quote_matching = true;                // rank packages of the offerings
+    bool coverage_analysis = false;            // report gaps in the current coverage
 };
+
+// input.request_config's quote_matching and coverage_analysis; a flag left out is off when the
+// other is given. With neither, a current_portfolio asks for coverage analysis, anything else
+// for quote matching.
+void read_routing(const json::object& input, RunSpec& spec) {
+    const json::object* request_config = find_object(input, "request_config");
+    const auto matching = request_config ? find_bool(*request_config, "quote_matching") : std::nullopt;
+    const auto analysis = request_config ? find_bool(*request_config, "coverage_analysis") : std::nullopt;
+    if (!matching && !analysis) {
+        spec.coverage_analysis = input.contains("current_portfolio");
+        spec.quote_matching = !spec.coverage_analysis;
+        return;
+    }
+    spec.quote_matching = matching.value_or(false);
+    spec.coverage_analysis = analysis.value_or(false);
+    if (!spec.quote_matching && !spec.coverage_analysis) {
+        throw RunFailure("invalid_request",
+                         "input.request_config turns off both quote_matching and coverage_analysis; nothing to do");
+    }
+}
+
+std::string_view mode_name(const RunSpec& spec) {
+    if (spec.quote_matching && spec.coverage_analysis) {
+        return "dual";
+    }
+    return spec.quote_matching ? "quote_matching" : "coverage_analysis";
+}
 
 std::vector<std::string> requested_lines(const json::object& input) {
     const json::array* coverage_types = find_array(input, "coverage_types");
@@ -69,6 +102,7 @@ RunSpec read_run_spec(const json::object& input, const EngineConfig& config) {
     }
     spec.bucket = find_string(input, "appetite_bucket").value_or(config.default_appetite_bucket);
     spec.max_solutions = max_solutions(input, config.parameters);
+    read_routing(input, spec);
     return spec;
 }
 
@@ -150,31 +184,37 @@ json::object solution_json(const RankedSolution& solution) {
     };
 }
 
+// What quote matching produced: the stages' counts and the ranked packages the solutions
+// point into.
+struct Matching {
+    FilterResult filtered;
+    std::optional<std::string> diagnostic;
+    std::uint64_t combinations_total = 0;
+    std::uint64_t packages_examined = 0;
+    std::map<std::string, std::size_t, std::less<>> umbrella_rejections;
+    std::vector<Package> ranked;
+    std::vector<RankedSolution> solutions;
+    std::size_t vetoed_count = 0;
+};
+
 // One placement run: the stages in order, each tracing what it decided.
 class PlacementRun {
 public:
-    PlacementRun(const json::object& request, const json::object& config, ScoringHost& host)
-        : request_(request), config_(parse_config(config)), host_(host) {}
+    PlacementRun(const json::object& request, const json::object& config, ScoringHost& host, RankingStrategy strategy)
+        : request_(request), config_(parse_config(config)), host_(host), strategy_(strategy) {}
 
     json::object execute() {
         const json::object& input = run_input();
         const RunSpec spec = read_run_spec(input, config_);
-        const std::vector<Offering> offerings = read_offerings(offering_source(input));
-
-        const FilterCriteria criteria{spec.requested_lines, spec.state, host_.now_unix_ms()};
-        const FilterResult filtered = filter(offerings, criteria);
-        std::optional<std::string> diagnostic = filter_diagnostic(offerings, criteria, filtered);
-
-        AssembleResult assembled;
-        if (!diagnostic) {
-            assembled = assemble(spec, filtered, offerings);
-            if (assembled.packages.empty()) {
-                diagnostic = "every package breaks an umbrella carrier's rules; see output.umbrella_rejections";
-            }
+        json::array gaps = spec.coverage_analysis ? coverage_gaps(input, spec.requested_lines) : json::array{};
+        PackageScorer scorer({.input = input, .requested_lines = spec.requested_lines, .bucket = spec.bucket,
+                              .config = config_},
+                             host_);
+        Matching matching;
+        if (spec.quote_matching) {
+            match_quotes(input, spec, scorer, matching);
         }
-        const Evaluation evaluation = evaluate(input, spec, assembled.packages);
-        const std::vector<RankedSolution> solutions = rank(spec, assembled.packages);
-        return result(spec, filtered, assembled, evaluation, solutions, diagnostic);
+        return result(spec, matching, scorer.evaluation(), std::move(gaps));
     }
 
 private:
@@ -189,6 +229,108 @@ private:
             throw RunFailure("invalid_request", "the run body needs an \"input\" object");
         }
         return input->get_object();
+    }
+
+    void match_quotes(const json::object& input, const RunSpec& spec, PackageScorer& scorer, Matching& matching) {
+        offerings_ = read_offerings(offering_source(input));
+        const FilterCriteria criteria{spec.requested_lines, spec.state, host_.now_unix_ms()};
+        matching.filtered = filter(offerings_, criteria);
+        matching.diagnostic = filter_diagnostic(offerings_, criteria, matching.filtered);
+        if (matching.diagnostic) {
+            return;
+        }
+        const PackagePricer pricer(offerings_, config_.parameters.unbundling_surcharge);
+        if (strategy_ == RankingStrategy::search) {
+            search_ranking(input, spec, pricer, scorer, matching);
+        } else {
+            exhaustive_ranking(input, spec, pricer, scorer, matching);
+        }
+        if (!matching.diagnostic) {
+            trace_rank(spec, matching);
+        }
+    }
+
+    static constexpr std::string_view kNoValidPackage =
+        "every package breaks an umbrella carrier's rules; see output.umbrella_rejections";
+
+    // The bounded search. The adjust veto is opaque to it, so it keeps max_solutions packages,
+    // lets adjust pass over the vetoed ones in ranking order and, when too few survive, searches
+    // again keeping twice as many.
+    void search_ranking(const json::object& input, const RunSpec& spec, const PackagePricer& pricer,
+                        PackageScorer& scorer, Matching& matching) {
+        const std::int64_t started = host_.monotonic_ns();
+        const PackageSpace space(spec.requested_lines, matching.filtered, pricer);
+        matching.combinations_total = combination_count(matching.filtered);
+        matching.umbrella_rejections = space.umbrella_rejections();
+        for (const RejectedPairing& rejected : space.traced_rejections()) {
+            host_.trace(kStageAssemble, {{"event", "umbrella_pairing_rejected"},
+                                         {"umbrella_id", rejected.umbrella->id},
+                                         {"offering_id", rejected.underlying->id},
+                                         {"reason", rejected.reason}});
+        }
+        trace_assemble(matching, space.valid_packages(), started);
+        if (space.valid_packages() == 0) {
+            matching.diagnostic = std::string(kNoValidPackage);
+            return;
+        }
+        Market market = Market::of_request(input, spec.requested_lines);
+        space.survey(market);
+        const std::int64_t evaluate_started = host_.monotonic_ns();
+        TopPackageSearch search(space, market, scorer, config_.parameters.max_packages_examined);
+        PackageAdjuster adjuster(host_, scorer.context());
+        std::vector<const Package*> survivors;
+        for (std::size_t keep = spec.max_solutions;; keep *= 2) {
+            matching.ranked = best_packages(search, keep);
+            survivors = adjuster.survivors(matching.ranked, spec.max_solutions);
+            if (survivors.size() == spec.max_solutions || matching.ranked.size() < keep) {
+                break;
+            }
+        }
+        matching.solutions = label_solutions(survivors);
+        matching.vetoed_count = adjuster.vetoed_count();
+        matching.packages_examined = search.packages_examined();
+        trace_evaluate(spec, scorer, matching.packages_examined, evaluate_started);
+    }
+
+    static std::vector<Package> best_packages(TopPackageSearch& search, std::size_t keep) {
+        for (;;) {
+            try {
+                return search.best(keep);
+            } catch (const DimensionLeftOut&) {
+                // Search again without the dimension the scorer dropped.
+            }
+        }
+    }
+
+    // The reference: every package assembled, scored and sorted.
+    void exhaustive_ranking(const json::object& input, const RunSpec& spec, const PackagePricer& pricer,
+                            PackageScorer& scorer, Matching& matching) {
+        const std::int64_t started = host_.monotonic_ns();
+        AssembleResult assembled = assemble_packages(spec.requested_lines, matching.filtered, pricer,
+                                                     config_.parameters.max_packages_examined);
+        matching.combinations_total = assembled.combinations_total;
+        matching.umbrella_rejections = assembled.umbrella_rejections;
+        for (const RejectedPackage& rejected : assembled.traced_rejections) {
+            host_.trace(kStageAssemble, {{"event", "package_rejected"},
+                                         {"offering_ids", offering_ids(rejected.offerings)},
+                                         {"reason", rejected.reason}});
+        }
+        trace_assemble(matching, assembled.packages.size(), started);
+        if (assembled.packages.empty()) {
+            matching.diagnostic = std::string(kNoValidPackage);
+            return;
+        }
+        const std::int64_t evaluate_started = host_.monotonic_ns();
+        const Market market = Market::survey(assembled.packages, input, spec.requested_lines);
+        evaluate_packages(assembled.packages, market, scorer);
+        std::sort(assembled.packages.begin(), assembled.packages.end(),
+                  [](const Package& a, const Package& b) { return ranks_before(a, b); });
+        matching.ranked = std::move(assembled.packages);
+        matching.packages_examined = matching.ranked.size();
+        PackageAdjuster adjuster(host_, scorer.context());
+        matching.solutions = label_solutions(adjuster.survivors(matching.ranked, spec.max_solutions));
+        matching.vetoed_count = adjuster.vetoed_count();
+        trace_evaluate(spec, scorer, matching.packages_examined, evaluate_started);
     }
 
     // The run's offerings; converted from input.quotes when the run brings none.
@@ -230,31 +372,16 @@ private:
         return filtered;
     }
 
-    AssembleResult assemble(const RunSpec& spec, const FilterResult& filtered, const std::vector<Offering>& offerings) {
-        const std::int64_t started = host_.monotonic_ns();
-        AssembleResult assembled = assemble_packages(
-            spec.requested_lines, filtered, offerings,
-            {.unbundling_surcharge = config_.parameters.unbundling_surcharge,
-             .max_combinations = config_.parameters.max_combinations});
-        for (const RejectedPackage& rejected : assembled.traced_rejections) {
-            host_.trace(kStageAssemble, {{"event", "package_rejected"},
-                                         {"offering_ids", offering_ids(rejected.offerings)},
-                                         {"reason", rejected.reason}});
-        }
+    void trace_assemble(const Matching& matching, std::uint64_t valid_packages, std::int64_t started) {
         host_.trace(kStageAssemble, {{"event", "assemble_summary"},
-                                     {"combinations_considered", json_count(assembled.combinations_considered)},
-                                     {"packages", json_count(assembled.packages.size())},
-                                     {"umbrella_rejections", counts(assembled.umbrella_rejections)},
-                                     {"rejections_traced", json_count(assembled.traced_rejections.size())},
+                                     {"combinations_total", json_count(matching.combinations_total)},
+                                     {"valid_packages", json_count(valid_packages)},
+                                     {"umbrella_rejections", counts(matching.umbrella_rejections)},
                                      {"duration_ms", elapsed_ms(started)}});
-        return assembled;
     }
 
-    Evaluation evaluate(const json::object& input, const RunSpec& spec, std::vector<Package>& packages) {
-        const std::int64_t started = host_.monotonic_ns();
-        Evaluation evaluation = evaluate_packages(
-            packages, {.input = input, .requested_lines = spec.requested_lines, .bucket = spec.bucket, .config = config_},
-            host_);
+    void trace_evaluate(const RunSpec& spec, const PackageScorer& scorer, std::uint64_t examined, std::int64_t started) {
+        const Evaluation evaluation = scorer.evaluation();
         json::array left_out;
         for (const std::string& dimension : evaluation.dimensions_left_out) {
             left_out.push_back(json::string(dimension));
@@ -265,27 +392,22 @@ private:
                                      {"weights_source", evaluation.weights.source},
                                      {"dimensions_left_out", std::move(left_out)},
                                      {"degradation_reason", optional_value(evaluation.degradation_reason)},
-                                     {"packages_scored", json_count(packages.size())},
+                                     {"packages_examined", json_count(examined)},
                                      {"duration_ms", elapsed_ms(started)}});
-        return evaluation;
     }
 
-    std::vector<RankedSolution> rank(const RunSpec& spec, const std::vector<Package>& packages) {
-        const std::int64_t started = host_.monotonic_ns();
-        std::vector<RankedSolution> solutions = rank_packages(packages, spec.max_solutions);
+    void trace_rank(const RunSpec& spec, const Matching& matching) {
         json::array ranking;
-        for (const RankedSolution& solution : solutions) {
+        for (const RankedSolution& solution : matching.solutions) {
             ranking.push_back(json::object{{"rank", json_count(solution.rank)},
                                            {"cluster_label", solution.cluster_label},
                                            {"overall_level", rounded_number(solution.package->scorecard.overall_level)},
                                            {"offering_ids", offering_ids(solution.package->offerings)}});
         }
         host_.trace(kStageRank, {{"event", "rank_summary"},
-                                 {"packages_ranked", json_count(packages.size())},
                                  {"max_solutions", json_count(spec.max_solutions)},
-                                 {"solutions", std::move(ranking)},
-                                 {"duration_ms", elapsed_ms(started)}});
-        return solutions;
+                                 {"vetoed_count", json_count(matching.vetoed_count)},
+                                 {"solutions", std::move(ranking)}});
     }
 
     static json::object weights_json(const Weights& weights) {
@@ -296,30 +418,35 @@ private:
         return object;
     }
 
-    json::object result(const RunSpec& spec, const FilterResult& filtered, const AssembleResult& assembled,
-                        const Evaluation& evaluation, const std::vector<RankedSolution>& solutions,
-                        const std::optional<std::string>& diagnostic) const {
-        const Package* top = solutions.empty() ? nullptr : solutions.front().package;
+    json::object result(const RunSpec& spec, const Matching& matching, const Evaluation& evaluation,
+                        json::array gaps) const {
+        const Package* top = matching.solutions.empty() ? nullptr : matching.solutions.front().package;
         json::object output{
-            {"diagnostic", optional_value(diagnostic)},
+            {"diagnostic", optional_value(matching.diagnostic)},
+            {"mode", mode_name(spec)},
             {"requirement_count", json_count(spec.requested_lines.size())},
-            {"solutions_count", json_count(solutions.size())},
+            {"solutions_count", json_count(matching.solutions.size())},
             {"tolerance_bucket", spec.bucket},
             {"top_label", top ? json::value(solution_title(*top)) : json::value(nullptr)},
             {"top_score", top ? rounded_number(top->scorecard.overall_level) : json::value(nullptr)},
-            {"filtered_count", json_count(filtered.filtered.size())},
-            {"filter_reasons", counts(filtered.reason_counts)},
-            {"combinations_considered", json_count(assembled.combinations_considered)},
-            {"umbrella_rejections", counts(assembled.umbrella_rejections)},
+            {"filtered_count", json_count(matching.filtered.filtered.size())},
+            {"filter_reasons", counts(matching.filtered.reason_counts)},
+            {"combinations_total", json_count(matching.combinations_total)},
+            {"packages_examined", json_count(matching.packages_examined)},
+            {"umbrella_rejections", counts(matching.umbrella_rejections)},
+            {"vetoed_count", json_count(matching.vetoed_count)},
             {"weights", weights_json(evaluation.weights)},
             {"weights_source", evaluation.weights.source},
-            {"offerings_source", offerings_source_},
+            {"offerings_source", spec.quote_matching ? offerings_source_ : "none"},
         };
+        if (spec.coverage_analysis) {
+            output["coverage_gaps"] = std::move(gaps);
+        }
         if (evaluation.degradation_reason) {
             output["degradation_reason"] = *evaluation.degradation_reason;
         }
         json::array solutions_json;
-        for (const RankedSolution& solution : solutions) {
+        for (const RankedSolution& solution : matching.solutions) {
             solutions_json.push_back(solution_json(solution));
         }
         return {
@@ -333,15 +460,18 @@ private:
     const json::object& request_;
     const EngineConfig config_;
     ScoringHost& host_;
-    std::string_view offerings_source_;
+    RankingStrategy strategy_;
+    std::string_view offerings_source_ = "none";
     json::array converted_offerings_;
+    std::vector<Offering> offerings_;
 };
 
 }  // namespace
 
-PlacementResult run_placement(const json::object& request, const json::object& config, ScoringHost& host) {
+PlacementResult run_placement(const json::object& request, const json::object& config, ScoringHost& host,
+                              RankingStrategy strategy) {
     try {
-        PlacementRun run(request, config, host);
+        PlacementRun run(request, config, host, strategy);
         return {PlacementResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
         return {PlacementResult::Outcome::failed,

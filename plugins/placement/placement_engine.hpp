@@ -22,11 +22,16 @@ struct PlacementResult {
     bool failed() const noexcept { return outcome == Outcome::failed; }
 };
 
+// How RANK finds the top packages. Both give the same solutions; `search` scores only the
+// packages its bounds cannot rule out, `exhaustive` scores every package (the reference the
+// tests compare the search with, and the benchmark's baseline).
+enum class RankingStrategy { search, exhaustive };
+
 // Runs one placement. `request` is the run body ({"input": {...}, "offerings": [...]}) and
 // `config` the engine configuration. A run that cannot complete (invalid configuration or
-// weights, too many combinations, a Lua error or budget breach) yields a failed result; anything
-// else thrown is a defect and propagates to the caller.
+// weights, too many packages to examine, a Lua error or budget breach) yields a failed result;
+// anything else thrown is a defect and propagates to the caller.
 PlacementResult run_placement(const boost::json::object& request, const boost::json::object& config,
-                              ScoringHost& host);
+                              ScoringHost& host, RankingStrategy strategy = RankingStrategy::search);
 
 }  // namespace engined::placement

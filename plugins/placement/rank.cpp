@@ -5,32 +5,12 @@
 
 #include <algorithm>
 #include <array>
-#include <numeric>
 #include <optional>
 #include <tuple>
 
 namespace engined::placement {
 
 namespace {
-
-bool ranks_before(const Package& a, std::size_t a_index, const Package& b, std::size_t b_index) {
-    const auto key = [](const Package& p) {
-        return std::tuple(p.scorecard.overall_level, round2(p.est_cost_low), p.provider_count);
-    };
-    if (key(a) != key(b)) {
-        return key(a) < key(b);
-    }
-    const bool a_ids_first = std::lexicographical_compare(
-        a.offerings.begin(), a.offerings.end(), b.offerings.begin(), b.offerings.end(),
-        [](const Offering* x, const Offering* y) { return x->id < y->id; });
-    const bool b_ids_first = std::lexicographical_compare(
-        b.offerings.begin(), b.offerings.end(), a.offerings.begin(), a.offerings.end(),
-        [](const Offering* x, const Offering* y) { return x->id < y->id; });
-    if (a_ids_first != b_ids_first) {
-        return a_ids_first;
-    }
-    return a_index < b_index;
-}
 
 // The solution after the first that is best at `dimension` (lowest level, ties to the better
 // rank); nullopt when the dimension is not scored.
@@ -76,17 +56,28 @@ void assign_cluster_labels(std::vector<RankedSolution>& solutions) {
 
 }  // namespace
 
-std::vector<RankedSolution> rank_packages(const std::vector<Package>& packages, std::size_t max_solutions) {
-    std::vector<std::size_t> order(packages.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    const std::size_t kept = std::min(max_solutions, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(kept), order.end(),
-                      [&](std::size_t a, std::size_t b) { return ranks_before(packages[a], a, packages[b], b); });
+bool ranks_before(const Package& a, const Package& b) {
+    const auto key = [](const Package& p) {
+        return std::tuple(p.scorecard.overall_level, round2(p.est_cost_low), p.provider_count);
+    };
+    if (key(a) != key(b)) {
+        return key(a) < key(b);
+    }
+    const auto by_id = [](const Offering* x, const Offering* y) { return x->id < y->id; };
+    if (std::lexicographical_compare(a.offerings.begin(), a.offerings.end(), b.offerings.begin(), b.offerings.end(), by_id)) {
+        return true;
+    }
+    if (std::lexicographical_compare(b.offerings.begin(), b.offerings.end(), a.offerings.begin(), a.offerings.end(), by_id)) {
+        return false;
+    }
+    return a.position < b.position;
+}
 
+std::vector<RankedSolution> label_solutions(const std::vector<const Package*>& ranked) {
     std::vector<RankedSolution> solutions;
-    solutions.reserve(kept);
-    for (std::size_t i = 0; i < kept; ++i) {
-        solutions.push_back({&packages[order[i]], i + 1, cluster_label::kAlternative});
+    solutions.reserve(ranked.size());
+    for (std::size_t i = 0; i < ranked.size(); ++i) {
+        solutions.push_back({ranked[i], i + 1, cluster_label::kAlternative});
     }
     assign_cluster_labels(solutions);
     return solutions;

@@ -23,9 +23,12 @@ struct RankedSolution {
     std::string_view cluster_label;
 };
 
-// The best `max_solutions` packages, ordered by overall_level, then est_cost_low, then
-// provider_count (all ascending), then the offering ids compared lexicographically in
-// requested-line order, and finally the enumeration order, so that the ranking is total.
-std::vector<RankedSolution> rank_packages(const std::vector<Package>& packages, std::size_t max_solutions);
+// The ranking order: overall_level, then est_cost_low (rounded to cents), then provider_count
+// (all ascending), then the offering ids compared lexicographically in requested-line order, and
+// finally the enumeration order (Package::position), so that the order is total.
+bool ranks_before(const Package& a, const Package& b);
+
+// `ranked` (already in ranking order) as solutions: ranks from 1 and cluster labels.
+std::vector<RankedSolution> label_solutions(const std::vector<const Package*>& ranked);
 
 }  // namespace engined::placement

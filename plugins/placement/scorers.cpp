@@ -29,18 +29,6 @@ double clamp_level(double level) {
     return std::clamp(level, kBestLevel, kWorstLevel);
 }
 
-std::string format_money(double amount) {
-    const std::string digits = std::to_string(std::llround(std::fabs(amount)));
-    std::string grouped = amount < 0 ? "-$" : "$";
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) {
-            grouped += ',';
-        }
-        grouped += digits[i];
-    }
-    return grouped;
-}
-
 std::string format_percent(double fraction) {
     return std::to_string(std::llround(fraction * 100.0)) + "%";
 }
@@ -75,11 +63,6 @@ std::optional<double> total_current_premium(const json::object* current_coverage
 }
 
 // --- coverage checks ---------------------------------------------------------------------
-
-struct CoverageCheck {
-    double level;
-    std::string reason;
-};
 
 struct Reference {
     double amount;
@@ -191,24 +174,21 @@ std::string rating_summary(const Package& package) {
 
 }  // namespace
 
-Market Market::survey(const std::vector<Package>& packages, const json::object& input,
-                      const std::vector<std::string>& requested_lines) {
-    Market market;
-    market.package_count = packages.size();
-    market.line_count = requested_lines.size();
-    for (std::size_t i = 0; i < packages.size(); ++i) {
-        const double cost = packages[i].est_cost_low;
-        market.cheapest = i == 0 ? cost : std::min(market.cheapest, cost);
-        market.dearest = i == 0 ? cost : std::max(market.dearest, cost);
-        for (const Offering* offering : packages[i].offerings) {
-            BestQuoted& best = market.best_quoted[offering->category];
-            keep_max(best.dwelling, offering->limits.dwelling);
-            keep_max(best.personal_liability, offering->limits.personal_liability);
-            keep_max(best.auto_per_accident, offering->limits.auto_per_accident());
-            keep_max(best.umbrella, offering->limits.umbrella);
-            keep_min(best.lowest_deductible, offering->limits.deductible);
+std::string format_money(double amount) {
+    const std::string digits = std::to_string(std::llround(std::fabs(amount)));
+    std::string grouped = amount < 0 ? "-$" : "$";
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            grouped += ',';
         }
+        grouped += digits[i];
     }
+    return grouped;
+}
+
+Market Market::of_request(const json::object& input, const std::vector<std::string>& requested_lines) {
+    Market market;
+    market.line_count = requested_lines.size();
     const json::object* current_coverage = find_object(input, "current_coverage");
     market.current_total_premium = total_current_premium(current_coverage, requested_lines);
     if (current_coverage != nullptr) {
@@ -224,15 +204,81 @@ Market Market::survey(const std::vector<Package>& packages, const json::object& 
     return market;
 }
 
-Assessment assess_pricing(const Package& package, const Market& market) {
-    const double cost = package.est_cost_low;
+Market Market::survey(const std::vector<Package>& packages, const json::object& input,
+                      const std::vector<std::string>& requested_lines) {
+    Market market = of_request(input, requested_lines);
+    market.package_count = packages.size();
+    for (std::size_t i = 0; i < packages.size(); ++i) {
+        const double cost = packages[i].est_cost_low;
+        market.cheapest = i == 0 ? cost : std::min(market.cheapest, cost);
+        market.dearest = i == 0 ? cost : std::max(market.dearest, cost);
+        for (const Offering* offering : packages[i].offerings) {
+            market.note_quoted(*offering);
+        }
+    }
+    return market;
+}
+
+void Market::note_quoted(const Offering& offering) {
+    BestQuoted& best = best_quoted[offering.category];
+    keep_max(best.dwelling, offering.limits.dwelling);
+    keep_max(best.personal_liability, offering.limits.personal_liability);
+    keep_max(best.auto_per_accident, offering.limits.auto_per_accident());
+    keep_max(best.umbrella, offering.limits.umbrella);
+    keep_min(best.lowest_deductible, offering.limits.deductible);
+}
+
+std::vector<CoverageCheck> coverage_checks(const Offering& offering, const Market& market) {
+    std::vector<CoverageCheck> checks;
+    check_line(checks, offering, market);
+    return checks;
+}
+
+double CoverageTally::level() const {
+    return count_ == 0 ? kNeutralLevel : sum_ / static_cast<double>(count_);
+}
+
+double rating_level_or_neutral(const Offering& offering) {
+    const auto level = offering.quality_rating ? rating_level(*offering.quality_rating) : std::nullopt;
+    return level.value_or(kNeutralLevel);
+}
+
+void CarrierTally::add(const Offering& offering) {
+    any_rated_ = any_rated_ || (offering.quality_rating && rating_level(*offering.quality_rating));
+    const double premium = offering.line_premium.value_or(0.0);
+    weighted_sum_ += rating_level_or_neutral(offering) * premium;
+    premium_sum_ += premium;
+}
+
+double CarrierTally::level() const {
+    return any_rated_ && premium_sum_ > 0.0 ? weighted_sum_ / premium_sum_ : kNeutralLevel;
+}
+
+double pricing_level(double cost, const Market& market) {
     // The scale runs from the cheapest to the dearest package, but spans at least
     // kMinimumPriceSpan of the cheapest premium: when every package costs about the same, a few
     // percent must not be worth several levels.
     const double span = std::max(market.dearest - market.cheapest, market.cheapest * kMinimumPriceSpan);
     const double position = span > 0.0 ? (cost - market.cheapest) / span : 0.0;
-    double level = clamp_level(kBestLevel + (kWorstLevel - kBestLevel) * position);
+    const double level = clamp_level(kBestLevel + (kWorstLevel - kBestLevel) * position);
+    if (!market.current_total_premium) {
+        return level;
+    }
+    const double change = (cost - *market.current_total_premium) / *market.current_total_premium;
+    return (level + clamp_level(kNeutralLevel + kCurrentPremiumSlope * change)) / 2.0;
+}
 
+double simplicity_level(std::size_t provider_count, const Market& market) {
+    if (provider_count <= 1) {
+        return kBestLevel;
+    }
+    const double extra_providers = static_cast<double>(provider_count - 1);
+    const double most_extra = static_cast<double>(std::max<std::size_t>(market.line_count, 2) - 1);
+    return clamp_level(kBestLevel + (kWorstLevel - kBestLevel) * extra_providers / most_extra);
+}
+
+Assessment assess_pricing(const Package& package, const Market& market) {
+    const double cost = package.est_cost_low;
     std::string reason = format_money(cost) + "/yr, ";
     if (market.package_count == 1) {
         reason += "the only package";
@@ -243,11 +289,10 @@ Assessment assess_pricing(const Package& package, const Market& market) {
     }
     if (market.current_total_premium) {
         const double change = (cost - *market.current_total_premium) / *market.current_total_premium;
-        level = (level + clamp_level(kNeutralLevel + kCurrentPremiumSlope * change)) / 2.0;
         reason += "; " + format_percent(std::fabs(change)) + (change <= 0.0 ? " below " : " above ") +
                   "the current " + format_money(*market.current_total_premium);
     }
-    return {level, reason};
+    return {pricing_level(cost, market), reason};
 }
 
 Assessment assess_coverage(const Package& package, const Market& market) {
@@ -255,12 +300,12 @@ Assessment assess_coverage(const Package& package, const Market& market) {
     for (const Offering* offering : package.offerings) {
         check_line(checks, *offering, market);
     }
-    if (checks.empty()) {
-        return {kNeutralLevel, "no limits quoted"};
-    }
-    double sum = 0.0;
+    CoverageTally tally;
     for (const CoverageCheck& check : checks) {
-        sum += check.level;
+        tally.add(check.level);
+    }
+    if (tally.empty()) {
+        return {tally.level(), "no limits quoted"};
     }
     // The weakest check is the one worth telling the client about.
     const auto weakest = std::max_element(checks.begin(), checks.end(),
@@ -269,35 +314,24 @@ Assessment assess_coverage(const Package& package, const Market& market) {
                                    ? weakest->reason
                                    : "every limit and deductible check met (" +
                                          std::to_string(checks.size()) + ")";
-    return {sum / static_cast<double>(checks.size()), reason};
+    return {tally.level(), reason};
 }
 
 Assessment assess_carrier_quality(const Package& package) {
-    double weighted_sum = 0.0;
-    double premium_sum = 0.0;
-    bool any_rated = false;
+    CarrierTally tally;
     for (const Offering* offering : package.offerings) {
-        const auto level = offering->quality_rating ? rating_level(*offering->quality_rating) : std::nullopt;
-        any_rated = any_rated || level.has_value();
-        const double premium = offering->line_premium.value_or(0.0);
-        weighted_sum += level.value_or(kNeutralLevel) * premium;
-        premium_sum += premium;
+        tally.add(*offering);
     }
-    if (!any_rated) {
-        return {kNeutralLevel, "no rating supplied"};
-    }
-    return {premium_sum > 0.0 ? weighted_sum / premium_sum : kNeutralLevel, rating_summary(package)};
+    return {tally.level(), tally.any_rated() ? rating_summary(package) : "no rating supplied"};
 }
 
 Assessment assess_simplicity(const Package& package, const Market& market) {
+    const double level = simplicity_level(package.provider_count, market);
     if (package.provider_count <= 1) {
-        return {kBestLevel, package.is_original_bundle ? "one provider, original bundle" : "one provider"};
+        return {level, package.is_original_bundle ? "one provider, original bundle" : "one provider"};
     }
-    const double extra_providers = static_cast<double>(package.provider_count - 1);
-    const double most_extra = static_cast<double>(std::max<std::size_t>(market.line_count, 2) - 1);
-    return {clamp_level(kBestLevel + (kWorstLevel - kBestLevel) * extra_providers / most_extra),
-            std::to_string(package.provider_count) + " providers for " + std::to_string(market.line_count) +
-                " lines"};
+    return {level, std::to_string(package.provider_count) + " providers for " + std::to_string(market.line_count) +
+                       " lines"};
 }
 
 Assessment assess(std::string_view dimension_key, const Package& package, const Market& market) {

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ struct Assessment {
     double level = 0.0;
     std::string reason;
 };
+
+// "$1,234" (whole dollars, thousands grouped), as reasons quote amounts.
+std::string format_money(double amount);
 
 // The level given when a dimension has nothing to judge by.
 inline constexpr double kNeutralLevel = 2.5;
@@ -35,10 +39,10 @@ struct BestQuoted {
 
 // What packages are compared with: each other, the insured's current policies and home.
 struct Market {
-    std::size_t package_count = 0;
+    std::uint64_t package_count = 0;  // valid packages, saturating at the uint64 maximum
     std::size_t line_count = 0;
-    double cheapest = 0.0;  // lowest est_cost_low
-    double dearest = 0.0;   // highest est_cost_low
+    double cheapest = 0.0;  // lowest est_cost_low over every valid package
+    double dearest = 0.0;   // highest est_cost_low over every valid package
     // The insured's current premium for all requested lines; only when every line has one,
     // since a partial total would make any new line look expensive.
     std::optional<double> current_total_premium;
@@ -46,9 +50,63 @@ struct Market {
     std::map<std::string, CoverageLimits, std::less<>> current_limits;  // input.current_coverage.<line>
     std::map<std::string, BestQuoted, std::less<>> best_quoted;         // by line
 
+    // The facts that come from the request alone; the package-wide facts are left at zero.
+    static Market of_request(const boost::json::object& input, const std::vector<std::string>& requested_lines);
+
+    // Every package-wide fact, from the packages themselves (the exhaustive path).
     static Market survey(const std::vector<Package>& packages, const boost::json::object& input,
                          const std::vector<std::string>& requested_lines);
+
+    // Counts `offering` among the quotes of its line (best limits, lowest deductible).
+    void note_quoted(const Offering& offering);
 };
+
+// One limit or deductible check of coverage_completeness.
+struct CoverageCheck {
+    double level;
+    std::string reason;
+};
+
+// The checks one offering contributes to its package's coverage level; they depend on the
+// offering and the market only, never on the package's other lines.
+std::vector<CoverageCheck> coverage_checks(const Offering& offering, const Market& market);
+
+// The coverage level as a running mean of check levels, added in package order.
+class CoverageTally {
+public:
+    void add(double check_level) {
+        sum_ += check_level;
+        ++count_;
+    }
+    bool empty() const { return count_ == 0; }
+    double level() const;
+
+private:
+    double sum_ = 0.0;
+    std::size_t count_ = 0;
+};
+
+// The carrier-quality level as a premium-weighted mean, added line by line in package order.
+class CarrierTally {
+public:
+    void add(const Offering& offering);
+    bool any_rated() const { return any_rated_; }
+    double level() const;
+
+private:
+    double weighted_sum_ = 0.0;
+    double premium_sum_ = 0.0;
+    bool any_rated_ = false;
+};
+
+// An offering's carrier rating on the level scale; the neutral level when unrated.
+double rating_level_or_neutral(const Offering& offering);
+
+// The pricing level of a package costing `cost` (est_cost_low): non-decreasing in `cost`.
+double pricing_level(double cost, const Market& market);
+
+// The simplicity level for `provider_count` providers: non-decreasing in the count.
+double simplicity_level(std::size_t provider_count, const Market& market);
 
 // Cost against the cheapest and dearest package and, when known, the current premium.
 Assessment assess_pricing(const Package& package, const Market& market);

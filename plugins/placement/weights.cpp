@@ -57,6 +57,24 @@ Weights configured_weights(std::string_view bucket, const EngineConfig& config) 
     return checked_weights(weights, weights_source::kConfig, bucket, config);
 }
 
+// The input fields a weights rule may read: the household facts of SPEC §6. Quotes, offerings and
+// any pass-through field are left out, so that a large free-text field the engine never reads
+// cannot push the call past the sandbox's value limits.
+constexpr std::string_view kWeightsInputFields[] = {
+    "coverage_types", "address",          "appetite_bucket",   "drivers",   "vehicles_detail",
+    "residence",      "current_coverage", "insurance_history", "applicant", "request_config",
+};
+
+json::object weights_input(const json::object& input) {
+    json::object selected;
+    for (const std::string_view key : kWeightsInputFields) {
+        if (const json::value* value = input.if_contains(key)) {
+            selected[key] = *value;
+        }
+    }
+    return selected;
+}
+
 }  // namespace
 
 Weights resolve_weights(std::string_view bucket, const json::object& input, const EngineConfig& config,
@@ -66,7 +84,7 @@ Weights resolve_weights(std::string_view bucket, const json::object& input, cons
     }
     json::value returned;
     try {
-        returned = host.call(kWeightsFunction, json::array{json::string(bucket), input});
+        returned = host.call(kWeightsFunction, json::array{json::string(bucket), weights_input(input)});
     } catch (const ScriptFailure& failure) {
         throw run_failure_for(failure, kWeightsFunction);
     }

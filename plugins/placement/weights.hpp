@@ -22,7 +22,8 @@ struct Weights {
     std::string_view source;                                  // one of weights_source
 };
 
-// The scorecard's weights(bucket, input) when it defines that function and returns a table;
+// The scorecard's weights(bucket, input) when it defines that function and returns a table
+// (`input` holds only the household fields listed in weights.cpp, not quotes or pass-through fields);
 // the configuration's profile for `bucket` when it does not define it or returns nil.
 // Throws RunFailure: invalid_weights (a weight missing, negative or not a number, or all zero),
 // lua_error, lua_budget_exceeded, lua_memory_exceeded.

@@ -62,7 +62,7 @@ TEST(ConfigCheck, ReportsEveryProblemWithItsPointer) {
     config["scoring_dimensions"].as_array().push_back(
         json::object{{"key", "vibes"}, {"method", "deterministic"}, {"enabled", true}});
     config["appetite_weight_profiles"].as_array()[0].at("weights").as_object().erase("simplicity");
-    config["parameters"].as_object()["max_combinations"] = 0;
+    config["parameters"].as_object()["max_packages_examined"] = 0;
 
     std::vector<std::string> paths;
     for (const ConfigProblem& problem : check_config(config)) {
@@ -70,7 +70,7 @@ TEST(ConfigCheck, ReportsEveryProblemWithItsPointer) {
     }
     EXPECT_EQ(paths, (std::vector<std::string>{"/scoring_dimensions/4/method",
                                                "/appetite_weight_profiles/0/weights/simplicity",
-                                               "/parameters/max_combinations"}));
+                                               "/parameters/max_packages_examined"}));
 }
 
 TEST(ConfigCheck, RequiresWeightsForLuaDimensions) {

@@ -67,7 +67,11 @@ double number(const json::value& value) {
 }
 
 json::object with_max_solutions(json::object request, std::int64_t max_solutions) {
-    request["input"].as_object()["request_config"] = json::object{{"max_solutions", max_solutions}};
+    json::value& request_config = request["input"].as_object()["request_config"];
+    if (!request_config.is_object()) {
+        request_config = json::object{};
+    }
+    request_config.as_object()["max_solutions"] = max_solutions;
     return request;
 }
 
@@ -266,7 +270,8 @@ TEST_F(Brokerage, LabelsEachClusterAtMostOnce) {
 TEST_F(Brokerage, TracesEveryStage) {
     EXPECT_EQ(host_.events("FILTER", "offering_filtered").size(), 4u);
     ASSERT_EQ(host_.events("ASSEMBLE", "assemble_summary").size(), 1u);
-    EXPECT_EQ(host_.events("ASSEMBLE", "assemble_summary")[0].at("combinations_considered"), 4 * 4 * 3);
+    EXPECT_EQ(host_.events("ASSEMBLE", "assemble_summary")[0].at("combinations_total"), 4 * 4 * 3);
+    EXPECT_EQ(output_of(result_).at("combinations_total"), 4 * 4 * 3);
     ASSERT_EQ(host_.events("EVALUATE", "evaluate_summary").size(), 1u);
     EXPECT_EQ(host_.events("EVALUATE", "evaluate_summary")[0].at("weights_source"), "lua");
     EXPECT_EQ(host_.events("RANK", "rank_summary").size(), 1u);
@@ -322,15 +327,14 @@ TEST(PlacementEngine, MaxSolutionsDefaultsToTenAndIsCappedAtTheLimit) {
     EXPECT_EQ(solutions_of(capped).size(), 50u);
 }
 
-TEST(PlacementEngine, TooManyCombinationsFailsTheRun) {
+TEST(PlacementEngine, TooManyPackagesExaminedFailsTheRun) {
     json::object config = test::preset_config();
-    config["parameters"].as_object()["max_combinations"] = 10;
+    config["parameters"].as_object()["max_packages_examined"] = 1;
     LuaScoringHost host(test::default_scorecard());
     const PlacementResult result = run(test::golden_input("brokerage_tx_multicarrier"), host, config);
     ASSERT_TRUE(result.failed());
-    EXPECT_EQ(result.body.at("code"), "too_many_combinations");
-    EXPECT_THAT(text(result.body.at("message")),
-                AllOf(HasSubstr("home (4) x auto (4) x umbrella (3) = 48"), HasSubstr("cap of 10")));
+    EXPECT_EQ(result.body.at("code"), "too_many_packages_examined");
+    EXPECT_THAT(text(result.body.at("message")), HasSubstr("more than 1 packages"));
 }
 
 // The preset with one more, Lua-scored dimension that every profile weighs.
@@ -457,6 +461,173 @@ TEST(PlacementEngine, OfferingWithoutPremiumIsFiltered) {
     request["offerings"].as_array()[1].as_object()["attributes"].as_object().erase("line_premium_annual");
     const PlacementResult result = run(request);
     EXPECT_EQ(output_of(result).at("filter_reasons").at("missing_premium"), 1);
+}
+
+TEST(PlacementEngine, LargePassThroughFieldDoesNotReachTheScorecard) {
+    // The sandbox refuses strings over 64 KiB; weights() and the Lua dimensions get only the
+    // fields a rule reads.
+    json::object request = test::golden_input("auto_only_ny");
+    request["input"].as_object()["broker_notes"] = std::string(70 * 1024, 'n');
+    const PlacementResult weighted = run(request);
+    ASSERT_FALSE(weighted.failed()) << json::serialize(weighted.body);
+    EXPECT_EQ(weighted.body.at("status"), "completed");
+    EXPECT_EQ(output_of(weighted).at("weights_source"), "lua");
+    EXPECT_EQ(solutions_of(weighted).size(), 3u);
+
+    LuaScoringHost host("function score_household_fit(package, ctx) return {level = 2.0, reason = ctx.bucket} end");
+    const PlacementResult scored = run(request, host, config_with_lua_dimension());
+    ASSERT_FALSE(scored.failed()) << json::serialize(scored.body);
+    EXPECT_EQ(scored.body.at("status"), "completed");
+}
+
+TEST(PlacementEngine, LuaDimensionSeesASmallContext) {
+    LuaScoringHost host(R"(
+        function score_household_fit(package, ctx)
+          local fields = {}
+          for key in pairs(ctx) do fields[#fields + 1] = key end
+          table.sort(fields)
+          return {level = 1.0, reason = table.concat(fields, ",") .. ":" .. ctx.state}
+        end)");
+    const PlacementResult result = run(test::golden_input("brokerage_tx_multicarrier"), host, config_with_lua_dimension());
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(solutions_of(result)[0].at("scorecard").at("dimensions").at("household_fit").at("reason"),
+              "bucket,coverage_types,current_coverage,residence,state:TX");
+}
+
+TEST(PlacementEngine, AdjustVetoDropsPackagesWithLuaVeto) {
+    LuaScoringHost host(test::default_scorecard() + R"(
+        function adjust(package, ctx)
+          for _, offering in ipairs(package.offerings) do
+            if offering.provider_name == "Travelers" then return {veto = true, reason = "no Travelers"} end
+          end
+          return {veto = false}
+        end)");
+    const PlacementResult result = run(brokerage_all_solutions(), host);
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    const json::array& solutions = solutions_of(result);
+    ASSERT_FALSE(solutions.empty());
+    for (const json::value& solution : solutions) {
+        for (const json::value& offering : solution.at("offerings").as_array()) {
+            EXPECT_NE(offering.at("provider_name"), "Travelers");
+        }
+    }
+    const auto vetoed = host.events("RANK", "package_vetoed");
+    ASSERT_FALSE(vetoed.empty());
+    EXPECT_EQ(output_of(result).at("vetoed_count").to_number<std::size_t>(), vetoed.size());
+    EXPECT_EQ(vetoed[0].at("reason"), "lua_veto");
+    EXPECT_EQ(vetoed[0].at("detail"), "no Travelers");
+}
+
+TEST(PlacementEngine, AdjustReturningNilKeepsEveryPackage) {
+    LuaScoringHost host(test::default_scorecard() + "function adjust(package, ctx) return nil end");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    EXPECT_EQ(solutions_of(result).size(), 3u);
+    EXPECT_EQ(output_of(result).at("vetoed_count"), 0);
+}
+
+TEST(PlacementEngine, MalformedAdjustFailsTheRun) {
+    LuaScoringHost host(test::default_scorecard() + "function adjust(package, ctx) return 7 end");
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host);
+    ASSERT_TRUE(result.failed());
+    EXPECT_EQ(result.body.at("code"), "lua_error");
+}
+
+TEST_F(Brokerage, CoverageAnalysisReportsTheThreeGaps) {
+    const json::object& output = output_of(result_);
+    EXPECT_EQ(output.at("mode"), "dual");
+    const json::array& gaps = output.at("coverage_gaps").as_array();
+    std::vector<std::string> found;
+    for (const json::value& gap : gaps) {
+        found.push_back(text(gap.at("line")) + ":" + text(gap.at("gap")) + ":" + text(gap.at("severity")));
+        EXPECT_FALSE(gap.at("recommendation").as_string().empty());
+    }
+    EXPECT_EQ(found, (std::vector<std::string>{"home:dwelling_below_replacement_cost:high",
+                                               "auto:auto_liability_below_250_500:high",
+                                               "umbrella:no_umbrella:medium"}));
+    EXPECT_THAT(text(gaps[0].at("detail")), AllOf(HasSubstr("$480,000"), HasSubstr("$610,000")));
+    EXPECT_THAT(text(gaps[1].at("detail")), HasSubstr("100/300"));
+}
+
+TEST(PlacementEngine, CoverageAnalysisOnlyRunHasNoSolutions) {
+    json::object request = test::golden_input("brokerage_tx_multicarrier");
+    request["input"].as_object()["request_config"] = json::object{{"coverage_analysis", true}};
+    const PlacementResult result = run(request);
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(result.body.at("status"), "completed");
+    EXPECT_TRUE(solutions_of(result).empty());
+    EXPECT_EQ(output_of(result).at("mode"), "coverage_analysis");
+    EXPECT_EQ(output_of(result).at("coverage_gaps").as_array().size(), 3u);
+}
+
+TEST(PlacementEngine, CurrentPortfolioWithoutFlagsMeansCoverageAnalysis) {
+    json::object request = test::golden_input("brokerage_tx_multicarrier");
+    json::object& input = request["input"].as_object();
+    input.erase("request_config");
+    input["current_portfolio"] = input["current_coverage"];
+    input.erase("current_coverage");
+    const PlacementResult result = run(request);
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(output_of(result).at("mode"), "coverage_analysis");
+    EXPECT_TRUE(solutions_of(result).empty());
+    EXPECT_EQ(output_of(result).at("coverage_gaps").as_array().size(), 3u);
+}
+
+TEST(PlacementEngine, WithoutFlagsOrPortfolioTheRunMatchesQuotes) {
+    const PlacementResult result = run(test::golden_input("auto_only_ny"));
+    EXPECT_EQ(output_of(result).at("mode"), "quote_matching");
+    EXPECT_FALSE(output_of(result).contains("coverage_gaps"));
+}
+
+// Three home offerings on which the buckets disagree: the cheapest (thin limits, weak carrier,
+// its own provider), the best covered (dearest, strong carrier), and a one-carrier bundle.
+json::object bucket_instance(std::string_view bucket) {
+    const auto offering = [](std::string id, std::string provider, std::string line, std::string rating,
+                             std::int64_t premium, json::object coverage, json::object attributes = {}) {
+        attributes["line_premium_annual"] = premium;
+        return json::object{{"id", std::move(id)}, {"provider_name", std::move(provider)}, {"category", std::move(line)},
+                            {"quality_rating", std::move(rating)}, {"coverage", std::move(coverage)},
+                            {"attributes", std::move(attributes)}};
+    };
+    const json::object bundle{{"package_id", "pkg_one"}, {"package_premium_annual", 3900}};
+    json::array offerings{
+        offering("h_cheap", "Budget", "home", "B", 1200, {{"dwelling_limit", 400000}, {"deductible_default", 5000}}),
+        offering("h_best", "Premier", "home", "A++", 2600, {{"dwelling_limit", 700000}, {"deductible_default", 500}}),
+        offering("h_one", "OneCo", "home", "A-", 2100, {{"dwelling_limit", 550000}, {"deductible_default", 2500}}, bundle),
+        offering("a_cheap", "Budget2", "auto", "B", 1000, {{"limit_combined_single", 300000}, {"deductible_default", 1000}}),
+        offering("a_best", "Elite", "auto", "A++", 2200, {{"limit_combined_single", 1000000}, {"deductible_default", 250}}),
+        offering("a_one", "OneCo", "auto", "A-", 2000, {{"limit_combined_single", 500000}, {"deductible_default", 500}}, bundle),
+    };
+    return {{"input", json::object{{"coverage_types", json::array{"home", "auto"}},
+                                   {"appetite_bucket", bucket},
+                                   {"residence", json::object{{"replacement_cost", 700000}}}}},
+            {"offerings", std::move(offerings)}};
+}
+
+std::vector<std::string> top_ids(std::string_view bucket) {
+    const PlacementResult result = run(bucket_instance(bucket));
+    std::vector<std::string> ids;
+    for (const json::value& offering : solutions_of(result).at(0).at("offerings").as_array()) {
+        ids.push_back(text(offering.at("id")));
+    }
+    return ids;
+}
+
+TEST(AppetiteBuckets, CostSensitivePutsTheCheapestFirst) {
+    EXPECT_EQ(top_ids("cost_sensitive"), (std::vector<std::string>{"h_cheap", "a_cheap"}));
+}
+
+TEST(AppetiteBuckets, CoverageFirstPutsTheBestCoverageFirst) {
+    EXPECT_EQ(top_ids("coverage_first"), (std::vector<std::string>{"h_best", "a_best"}));
+}
+
+TEST(AppetiteBuckets, SimplicityPutsASingleProviderFirst) {
+    EXPECT_EQ(top_ids("simplicity"), (std::vector<std::string>{"h_one", "a_one"}));
+}
+
+TEST(AppetiteBuckets, BalancedSitsBetweenTheExtremes) {
+    const std::vector<std::string> balanced = top_ids("balanced");
+    EXPECT_NE(balanced, top_ids("cost_sensitive"));
+    EXPECT_NE(balanced, top_ids("coverage_first"));
 }
 
 }  // namespace
