@@ -2,6 +2,7 @@
 // own file; all share this small argument reader.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -24,13 +25,23 @@ public:
     std::string optional(const std::string& name, const std::string& fallback) const;
     bool has(const std::string& name) const { return options_.count(name) > 0; }
     const std::vector<std::string>& positional() const { return positional_; }
+    // Exactly as many positional arguments as `names` lists (e.g. "SLUG FILE"), or a UsageError.
+    const std::vector<std::string>& positional_exactly(std::size_t count, const std::string& names) const;
 
 private:
     std::map<std::string, std::string> options_;
     std::vector<std::string> positional_;
 };
 
+// The whole file, or std::runtime_error naming it.
+std::string read_text_file(const std::string& path);
+
 int keys_command(const std::string& action, const Arguments& args);
 int runs_command(const std::string& action, const Arguments& args);
+int engines_command(const std::string& action, const Arguments& args);
+int config_command(const std::string& action, const Arguments& args);
+int versions_command(const std::string& action, const Arguments& args);
+int contract_command(const std::string& action, const Arguments& args);
+int lua_command(const std::string& action, const Arguments& args);
 
 }  // namespace engined::cli

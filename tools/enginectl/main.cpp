@@ -1,8 +1,9 @@
 #include "commands.hpp"
 
 #include <algorithm>
-#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace engined::cli {
 
@@ -37,6 +38,19 @@ std::string Arguments::optional(const std::string& name, const std::string& fall
     return it == options_.end() ? fallback : it->second;
 }
 
+const std::vector<std::string>& Arguments::positional_exactly(std::size_t count, const std::string& names) const {
+    if (positional_.size() != count) throw UsageError("expected " + names);
+    return positional_;
+}
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 }  // namespace engined::cli
 
 namespace {
@@ -48,11 +62,31 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
   keys list    --data-dir DIR [--org ORG]
   keys revoke  --data-dir DIR KEY_ID
 
-  runs submit  [--url URL] [--key KEY] [--engine SLUG] [--engine-version PIN] [--wait] FILE
-  runs show    [--url URL] [--key KEY] RUN_ID
-  runs wait    [--url URL] [--key KEY] [--timeout SECONDS] RUN_ID
+  engines list
+  engines create     --slug SLUG --label LABEL --type ENGINE_TYPE [--description TEXT]
+  engines archive    SLUG
 
-  --url defaults to $ENGINED_URL or http://127.0.0.1:8080; --key to $ENGINED_API_KEY.
+  config get         SLUG                  prints the configuration object
+  config put         SLUG FILE             FILE holds the configuration object
+  config validate    SLUG FILE             prints "valid" or one "PATH: message" per problem
+
+  versions publish   SLUG [--changelog TEXT]
+  versions list      SLUG
+  versions show      SLUG VERSION
+  versions export    SLUG VERSION [--out DIR]   writes DIR/SLUG/VERSION.json (DIR: versions)
+
+  contract show      SLUG [--md] [--version PIN]
+
+  runs submit        [--engine SLUG] [--engine-version PIN] [--wait] [--timeout SECONDS] FILE
+  runs show|get      RUN_ID
+  runs wait          [--timeout SECONDS] RUN_ID
+
+  Every engines, config, versions, contract and runs command talks to a server and takes
+  --url URL (default $ENGINED_URL, else http://127.0.0.1:8080) and
+  --key KEY (default $ENGINED_KEY, else $ENGINED_API_KEY).
+
+  lua test           [DIR]                 runs DIR/<engine type>/tests/*.json against
+                                           DIR/<engine type>/scorecard.lua (DIR: scripts/lua)
 )";
 
 }  // namespace
@@ -67,9 +101,14 @@ int main(int argc, char** argv) {
     const std::string family = args[0];
     const std::string action = args[1];
     try {
-        const Arguments rest(std::vector<std::string>(args.begin() + 2, args.end()), {"wait"});
+        const Arguments rest(std::vector<std::string>(args.begin() + 2, args.end()), {"wait", "md"});
         if (family == "keys") return keys_command(action, rest);
         if (family == "runs") return runs_command(action, rest);
+        if (family == "engines") return engines_command(action, rest);
+        if (family == "config") return config_command(action, rest);
+        if (family == "versions") return versions_command(action, rest);
+        if (family == "contract") return contract_command(action, rest);
+        if (family == "lua") return lua_command(action, rest);
         throw UsageError("unknown command family '" + family + "'");
     } catch (const UsageError& error) {
         std::cerr << "enginectl: " << error.what() << "\n\n" << kUsage;

@@ -1,0 +1,96 @@
+// enginectl versions: publish an engine's configuration as an immutable version, list and show
+// versions, and export a release bundle into a versions/ tree the server imports at start-up.
+#include "commands.hpp"
+
+#include "api_client.hpp"
+#include "table.hpp"
+
+#include "common/json_text.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace engined::cli {
+namespace {
+
+std::string versions_target(const std::string& slug) {
+    return "/api/v1/engines/" + url_component(slug) + "/versions";
+}
+
+void print_published(const std::string& slug, const boost::json::object& release) {
+    const std::string version(release.at("version").as_string());
+    if (release.at("already_released").as_bool()) {
+        std::cout << slug << " " << version << " already holds the current configuration; nothing published\n";
+        return;
+    }
+    std::cout << "published " << slug << " " << version << " (bump: " << release.at("bump").as_string().c_str()
+              << ")\n";
+    // Why a major bump happened: the breaking changes between the two contracts.
+    for (const auto& reason : release.at("reasons").as_array()) {
+        std::cout << "  " << reason.at("pointer").as_string().c_str() << ": "
+                  << reason.at("message").as_string().c_str() << "\n";
+    }
+}
+
+// Writes the bundle byte-for-byte: its content hash is over this exact text.
+std::filesystem::path write_bundle(const std::filesystem::path& out_dir, const std::string& slug,
+                                   const std::string& version, const std::string& bundle) {
+    const std::filesystem::path folder = out_dir / slug;
+    std::filesystem::create_directories(folder);
+    const std::filesystem::path file = folder / (version + ".json");
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << bundle;
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+    return file;
+}
+
+}  // namespace
+
+int versions_command(const std::string& action, const Arguments& args) {
+    if (action == "publish") {
+        const std::string slug = args.positional_exactly(1, "SLUG")[0];
+        boost::json::object body;
+        if (args.has("changelog")) body["changelog"] = args.required("changelog");
+        ApiClient api(args);
+        print_published(slug, api.call("POST", versions_target(slug), boost::json::serialize(body)));
+        return 0;
+    }
+    if (action == "list") {
+        const std::string slug = args.positional_exactly(1, "SLUG")[0];
+        ApiClient api(args);
+        const auto listed = api.call("GET", versions_target(slug));
+        std::vector<TableRow> rows;
+        for (const auto& release : listed.at("data").as_array()) {
+            const auto& r = release.as_object();
+            rows.push_back({cell_text(r.if_contains("version")), cell_text(r.if_contains("bump")),
+                            cell_text(r.if_contains("released_at")), cell_text(r.if_contains("published_by")),
+                            cell_text(r.if_contains("changelog"))});
+        }
+        std::cout << render_table({"VERSION", "BUMP", "RELEASED", "PUBLISHED BY", "CHANGELOG"}, rows);
+        return 0;
+    }
+    if (action == "show") {
+        const auto& positional = args.positional_exactly(2, "SLUG VERSION");
+        ApiClient api(args);
+        std::cout << pretty_json(api.call("GET", versions_target(positional[0]) + "/" + url_component(positional[1])));
+        return 0;
+    }
+    if (action == "export") {
+        const auto& positional = args.positional_exactly(2, "SLUG VERSION");
+        ApiClient api(args);
+        // The server answers only for an existing engine and an exact "<major>.<minor>", so both
+        // are safe as file names by the time they are used.
+        const std::string bundle =
+            api.fetch(versions_target(positional[0]) + "/" + url_component(positional[1]) + "/bundle");
+        std::cout << write_bundle(args.optional("out", "versions"), positional[0], positional[1], bundle).string()
+                  << "\n";
+        return 0;
+    }
+    throw UsageError("unknown versions action '" + action + "'");
+}
+
+}  // namespace engined::cli
