@@ -15,7 +15,7 @@ using http::Request;
 using http::Response;
 
 Response json_response(int status, const boost::json::value& body) {
-    return Response::json(status, boost::json::serialize(body));
+    return Response::json(status, compact_json(body));
 }
 
 std::string slug_of(const Request& request) { return std::string(request.path_param("slug")); }

@@ -1,6 +1,7 @@
 #include "api/routes.hpp"
 
 #include "common/api_error.hpp"
+#include "common/json_text.hpp"
 
 #include <boost/json.hpp>
 
@@ -15,7 +16,7 @@ constexpr const char* kLegacyEngineSlug = "default";
 constexpr const char* kLegacyPoolEngineSlug = "entity-analysis";
 
 Response json_response(int status, const boost::json::object& body) {
-    return Response::json(status, boost::json::serialize(body));
+    return Response::json(status, compact_json(body));
 }
 
 std::optional<std::string> query_value(const Request& request, std::string_view name) {

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <vector>
 
 namespace engined {
@@ -15,30 +17,42 @@ boost::json::parse_options internal_options() {
     return options;
 }
 
-std::vector<const boost::json::key_value_pair*> sorted_members(const boost::json::object& object) {
-    std::vector<const boost::json::key_value_pair*> members;
-    members.reserve(object.size());
-    for (const auto& member : object) members.push_back(&member);
-    std::sort(members.begin(), members.end(),
-              [](const auto* a, const auto* b) { return a->key() < b->key(); });
-    return members;
+struct Layout {
+    int indent = 0;  // 0: compact
+    bool sort_keys = false;
+};
+
+// Shortest text that reads back as the same double ("0.25", not Boost's "2.5E-1").
+void write_number(double number, std::string& out) {
+    if (!std::isfinite(number)) {
+        out += "null";
+        return;
+    }
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+    out.append(buffer, result.ptr);
 }
 
-void write(const boost::json::value& value, std::string& out, int indent, int depth) {
+void write(const boost::json::value& value, std::string& out, const Layout& layout, int depth) {
     const auto newline = [&](int level) {
-        if (indent == 0) return;
+        if (layout.indent == 0) return;
         out += '\n';
-        out.append(static_cast<std::size_t>(indent * level), ' ');
+        out.append(static_cast<std::size_t>(layout.indent * level), ' ');
     };
     if (value.is_object()) {
-        const auto members = sorted_members(value.get_object());
+        std::vector<const boost::json::key_value_pair*> members;
+        for (const auto& member : value.get_object()) members.push_back(&member);
+        if (layout.sort_keys) {
+            std::sort(members.begin(), members.end(),
+                      [](const auto* a, const auto* b) { return a->key() < b->key(); });
+        }
         out += '{';
         for (std::size_t i = 0; i < members.size(); ++i) {
             if (i > 0) out += ',';
             newline(depth + 1);
             out += boost::json::serialize(boost::json::string(members[i]->key()));
-            out += indent == 0 ? ":" : ": ";
-            write(members[i]->value(), out, indent, depth + 1);
+            out += layout.indent == 0 ? ":" : ": ";
+            write(members[i]->value(), out, layout, depth + 1);
         }
         if (!members.empty()) newline(depth);
         out += '}';
@@ -48,10 +62,12 @@ void write(const boost::json::value& value, std::string& out, int indent, int de
         for (std::size_t i = 0; i < array.size(); ++i) {
             if (i > 0) out += ',';
             newline(depth + 1);
-            write(array[i], out, indent, depth + 1);
+            write(array[i], out, layout, depth + 1);
         }
         if (!array.empty()) newline(depth);
         out += ']';
+    } else if (value.is_double()) {
+        write_number(value.get_double(), out);
     } else {
         out += boost::json::serialize(value);
     }
@@ -70,15 +86,21 @@ boost::json::value parse_internal_json(std::string_view text) {
     return value;
 }
 
+std::string compact_json(const boost::json::value& value) {
+    std::string out;
+    write(value, out, Layout{0, false}, 0);
+    return out;
+}
+
 std::string canonical_json(const boost::json::value& value) {
     std::string out;
-    write(value, out, 0, 0);
+    write(value, out, Layout{0, true}, 0);
     return out;
 }
 
 std::string pretty_json(const boost::json::value& value) {
     std::string out;
-    write(value, out, 2, 0);
+    write(value, out, Layout{2, true}, 0);
     out += '\n';
     return out;
 }

@@ -16,6 +16,10 @@ boost::json::value parse_internal_json(std::string_view text, boost::system::err
 // Throws boost::system::system_error when `text` is not JSON.
 boost::json::value parse_internal_json(std::string_view text);
 
+// Serialises in member order, numbers in their shortest round-trip form ("0.25"): what the API
+// answers with.
+std::string compact_json(const boost::json::value& value);
+
 // Serialises with object keys sorted at every level: equal content gives equal text, so the
 // text can be hashed (content hashes of configurations and release bundles).
 std::string canonical_json(const boost::json::value& value);

@@ -15,6 +15,26 @@ std::string text_of(const boost::json::object& object, const char* key) {
     return value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value);
 }
 
+// "#/definitions/x" → "#/components/schemas/<prefix>x", at every depth.
+boost::json::value rewrite_refs(const boost::json::value& value, const std::string& prefix_name) {
+    if (value.is_array()) {
+        boost::json::array out;
+        for (const auto& item : value.get_array()) out.push_back(rewrite_refs(item, prefix_name));
+        return out;
+    }
+    if (!value.is_object()) return value;
+    boost::json::object out;
+    for (const auto& [key, member] : value.get_object()) {
+        constexpr std::string_view prefix = "#/definitions/";
+        if (key == "$ref" && member.is_string() && member.get_string().starts_with(prefix)) {
+            out[key] = "#/components/schemas/" + prefix_name + std::string(member.get_string().subview(prefix.size()));
+        } else {
+            out[key] = rewrite_refs(member, prefix_name);
+        }
+    }
+    return out;
+}
+
 void json_block(std::ostringstream& out, const boost::json::value& value) {
     std::string text = pretty_json(value);
     out << "```json\n" << text << "```\n\n";
@@ -38,8 +58,9 @@ std::string contract_markdown(const boost::json::object& contract) {
                               "fixed; without it the engine's current configuration runs.\n\n"
                             : "Keep `engine_version` pinned to get exactly this behaviour forever.\n\n")
         << "Errors use `{\"error\": {\"code\", \"message\", \"details\"}}`: `invalid_request` (400), `unauthorized` (401), "
-        << "`not_found` (404), `contract_violation` (422, one detail per failure with its JSON Pointer), "
-        << "`unknown_engine_version` (422).\n\n"
+        << "`forbidden` (403, the key lacks `runs:write`), `not_found` (404), `conflict` (409, the engine is archived), "
+        << "`contract_violation` (422, one detail per failure with its JSON Pointer), `unknown_engine_version` (422), "
+        << "`unavailable` (503, retry after `Retry-After`).\n\n"
         << "## Polling for the result\n\n"
         << "`GET /api/v1/runs/{run_id}` until `status` is `completed`, `degraded` or `failed`. Poll first after "
         << "2 s, then multiply the interval by 1.5 up to a 30 s cap (engined usually finishes in milliseconds, so "
@@ -101,14 +122,40 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
     };
     const boost::json::value slug_param = {{"name", "slug"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
     const boost::json::value run_param = {{"name", "run_id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
-    boost::json::object run_request = {
-        {"type", "object"},
-        {"required", {"input"}},
-        {"properties",
-         {{"input", contract.at("request_schema").at("properties").at("input")},
-          {"offerings", contract.at("request_schema").get_object().at("properties").at("offerings")},
-          {"engine_version", {{"type", "string"}, {"pattern", "^\\d+\\.(\\d+|x)$"}}},
-          {"webhook_url", {{"type", "string"}}}}}};
+    // The engine's schemas keep their definitions in components, where OpenAPI resolves them;
+    // response definitions are prefixed so that the two contracts never collide.
+    boost::json::object schemas{{"Error", error_schema}};
+    auto adopt = [&](const char* schema_key, const std::string& prefix_name) {
+        const auto* source = contract.if_contains(schema_key);
+        boost::json::value rewritten = source ? rewrite_refs(*source, prefix_name) : boost::json::object{};
+        if (!rewritten.is_object()) rewritten = boost::json::object{};
+        if (auto* definitions = rewritten.get_object().if_contains("definitions"); definitions && definitions->is_object()) {
+            for (const auto& [name, schema] : definitions->get_object()) schemas[prefix_name + std::string(name)] = schema;
+            rewritten.get_object().erase("definitions");
+        }
+        return rewritten.get_object();
+    };
+    const boost::json::object request_schema = adopt("request_schema", "");
+    const boost::json::object response_schema = adopt("response_schema", "Response_");
+    const auto* properties = request_schema.if_contains("properties");
+    auto property = [&](const char* name) {
+        const auto* found = properties && properties->is_object() ? properties->get_object().if_contains(name) : nullptr;
+        return found ? *found : boost::json::value(boost::json::object{});
+    };
+    schemas["RunRequest"] = {{"type", "object"},
+                             {"required", {"input"}},
+                             {"properties",
+                              {{"input", property("input")},
+                               {"offerings", property("offerings")},
+                               {"engine_version", {{"type", "string"}, {"pattern", "^\\d+\\.(\\d+|x)$"}}},
+                               {"webhook_url", {{"type", "string"}}}}}};
+    schemas["Run"] = {{"type", "object"},
+                      {"required", {"run_id", "engine", "status"}},
+                      {"properties",
+                       {{"run_id", {{"type", "string"}}},
+                        {"status", {{"type", "string"}, {"enum", {"queued", "processing", "completed", "degraded", "failed"}}}},
+                        {"output", response_schema}}}};
+    const boost::json::value version_param = {{"name", "version"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
     boost::json::object paths;
     paths["/health"] = {{"get", {{"summary", "Liveness"}, {"security", boost::json::array{}},
                                  {"responses", {{"200", json_response("ok", {{"type", "object"}})}}}}}};
@@ -140,7 +187,9 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
     paths["/api/v1/engines/{slug}/versions"] = {
         {"parameters", {slug_param}},
         {"get", {{"summary", "List releases"}, {"responses", errors({{"200", json_response("releases", {{"type", "object"}})}})}}},
-        {"post", {{"summary", "Publish the current configuration"}, {"responses", errors({{"201", json_response("release", {{"type", "object"}})}})}}}};
+        {"post", {{"summary", "Publish the current configuration (200 when it is already released)"},
+                  {"responses", errors({{"201", json_response("release", {{"type", "object"}})},
+                                        {"200", json_response("already released", {{"type", "object"}})}})}}}};
     paths["/api/v1/engines/{slug}/contract"] = {
         {"parameters", {slug_param}},
         {"get", {{"summary", "Engine contract (JSON); ?engine_version= pins it"}, {"responses", errors({{"200", json_response("contract", {{"type", "object"}})}})}}}};
@@ -148,6 +197,25 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
         {"post", {{"summary", "Evaluation-era submit (engine default)"},
                   {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", ref("RunRequest")}}}}}}},
                   {"responses", errors({{"202", json_response("queued", {{"type", "object"}})}})}}}};
+    paths["/api/v1/engines/{slug}/archive"] = {
+        {"parameters", {slug_param}},
+        {"post", {{"summary", "Archive an engine"}, {"responses", errors({{"200", json_response("engine", {{"type", "object"}})}})}}}};
+    paths["/api/v1/engines/{slug}/versions/{version}"] = {
+        {"parameters", {slug_param, version_param}},
+        {"get", {{"summary", "Show a release"}, {"responses", errors({{"200", json_response("release", {{"type", "object"}})}})}}}};
+    paths["/api/v1/engines/{slug}/versions/{version}/bundle"] = {
+        {"parameters", {slug_param, version_param}},
+        {"get", {{"summary", "A release's canonical bundle, as versions/ holds it"},
+                 {"responses", errors({{"200", json_response("bundle", {{"type", "object"}})}})}}}};
+    paths["/api/v1/engines/{slug}/contract.md"] = {
+        {"parameters", {slug_param}},
+        {"get", {{"summary", "Engine contract as a Markdown integration guide"},
+                 {"responses", errors({{"200", {{"description", "guide"}, {"content", {{"text/markdown", {{"schema", {{"type", "string"}}}}}}}}}})}}}};
+    paths["/api/v1/openapi.json"] = {
+        {"get", {{"summary", "This document"}, {"responses", errors({{"200", json_response("OpenAPI", {{"type", "object"}})}})}}}};
+    paths["/api/v1/jobs/{job_id}"] = {
+        {"parameters", {{{"name", "job_id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}}},
+        {"get", {{"summary", "Evaluation-era run status"}, {"responses", errors({{"200", json_response("run", ref("Run"))}})}}}};
     return {{"openapi", "3.0.3"},
             {"info", {{"title", "engined API"}, {"version", server_version}}},
             {"servers", {{{"url", "/"}}}},
@@ -157,13 +225,7 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
              {{"securitySchemes",
                {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
                 {"apiKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}},
-              {"schemas",
-               {{"Error", error_schema},
-                {"RunRequest", std::move(run_request)},
-                {"Run", {{"type", "object"}, {"required", {"run_id", "engine", "status"}},
-                         {"properties", {{"run_id", {{"type", "string"}}}, {"status", {{"type", "string"},
-                          {"enum", {"queued", "processing", "completed", "degraded", "failed"}}}},
-                          {"output", contract.at("response_schema")}}}}}}}}}};
+              {"schemas", std::move(schemas)}}}};
 }
 
 }  // namespace engined::engines

@@ -158,10 +158,10 @@ boost::json::object EngineService::put_config(const auth::Principal& caller, con
     const boost::json::value& config = config_of(body);
     auto errors = check_config(engine.engine_type, config);
     if (!errors.empty()) {
-        throw ApiError(422, "invalid_config",
-                       "the configuration is not usable (" + std::to_string(errors.size()) +
-                           " problem(s)); POST it to .../config/validate for the full list",
-                       std::move(errors));
+        // Worded before the details are moved into the error: argument order is unspecified.
+        const std::string message = "the configuration is not usable (" + std::to_string(errors.size()) +
+                                    " problem(s)); POST it to .../config/validate for the full list";
+        throw ApiError(422, "invalid_config", message, std::move(errors));
     }
     const std::string config_json = canonical_json(config);
     store_.update_engine_config(engine.organization, slug, sha256_hex(config_json), config_json,

@@ -1,6 +1,7 @@
 #include "http/error_envelope.hpp"
 
 #include "common/api_error.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "store/store.hpp"
 
@@ -16,7 +17,7 @@ Response error_response(const ApiError& error) {
     }
     boost::json::object body{
         {"error", {{"code", error.code()}, {"message", error.what()}, {"details", std::move(details)}}}};
-    return Response::json(error.http_status(), boost::json::serialize(body));
+    return Response::json(error.http_status(), compact_json(body));
 }
 
 Response error_response(std::exception_ptr error) {

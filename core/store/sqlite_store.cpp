@@ -112,8 +112,8 @@ constexpr std::array kMigrations{
             WHERE status IN ('queued', 'processing');
     )sql"},
     Migration{2, R"sql(
-        -- Built-in engines have an empty organization, so that one UNIQUE covers both kinds and
-        -- an organisation's own engine can shadow a built-in one of the same slug.
+        -- Built-in engines have an empty organization, so that one UNIQUE covers both kinds;
+        -- find_engine prefers an organisation's own row should both ever exist.
         CREATE TABLE engines (
             id                   TEXT PRIMARY KEY,
             organization         TEXT NOT NULL,
@@ -280,8 +280,7 @@ constexpr const char* kInsertEngine = R"sql(
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 )sql";
 
-// Binds like kInsertEngine. Only the configuration follows the code's built-in definition: the
-// operator may have archived or relabelled the engine since, and that stays.
+// Binds like kInsertEngine. Seeds a built-in engine once; afterwards its row is the operator's.
 constexpr const char* kEnsureBuiltinEngine = R"sql(
     INSERT INTO engines (id, organization, slug, label, description, engine_type, status,
                          config_hash, config_updated_by, config_updated_at_ms, created_at_ms,

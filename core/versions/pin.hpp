@@ -1,4 +1,4 @@
-// core/versions — engine version pins and (later) releases. pin.hpp owns the pin grammar of
+// core/versions — version pins and the schema comparator that numbers releases. pin.hpp owns the pin grammar of
 // SPEC §4: "<major>.<minor>" is exact, "<major>.x" is the newest minor of that major.
 #pragma once
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 
 namespace engined::testing {
@@ -80,6 +81,11 @@ TEST_F(ApiTest, RunObjectCarriesTheDocumentedFields) {
     EXPECT_TRUE(run.at("engine_version").is_null());
     EXPECT_TRUE(run.at("created_at").as_string().ends_with("Z"));
     EXPECT_FALSE(run.at("solutions").as_array().empty());
+
+    // Numbers read as people write them ("1.46"), not in exponent form ("1.46E0").
+    const auto raw = client_.request("GET", "/api/v1/runs/" + std::string(run.at("run_id").as_string()), "",
+                                     {{"Authorization", "Bearer " + key_}});
+    EXPECT_FALSE(std::regex_search(raw.body, std::regex(R"([:,\[]-?[0-9]+(\.[0-9]+)?[eE])"))) << raw.body.substr(0, 400);
 }
 
 TEST_F(ApiTest, AutoOnlyNewYorkRanksProgressiveFirstUnderBalanced) {
@@ -220,6 +226,29 @@ TEST_F(ApiTest, PinGrammarIsEnforcedAtSubmit) {
     const ApiResponse response = submit(boost::json::serialize(body));
     EXPECT_EQ(response.status, 422);
     EXPECT_EQ(response.body.at("error").at("code").as_string(), "unknown_engine_version");
+}
+
+TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroAndOneOne) {
+    const ApiResponse versions = call(client_, "GET", "/api/v1/engines/default/versions", key_);
+    ASSERT_EQ(versions.status, 200) << versions.raw.body;
+    std::vector<std::string> names;
+    for (const auto& release : versions.body.at("data").as_array()) names.push_back(std::string(release.at("version").as_string()));
+    EXPECT_EQ(names, (std::vector<std::string>{"1.1", "1.0"}));
+    for (const auto& [pin, expected] : {std::pair{"1.x", "1.1"}, std::pair{"1.0", "1.0"}}) {
+        auto body = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
+        body["engine_version"] = pin;
+        const ApiResponse accepted = submit(boost::json::serialize(body));
+        ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+        const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+        EXPECT_EQ(run.at("engine_version").as_string(), expected);
+        EXPECT_EQ(run.at("status").as_string(), "completed");
+    }
+    // The built-in engine starts out exactly at its newest shipped release.
+    const std::string admin = server_->create_key("acme", "test", {"runs:read", "engines:admin"});
+    const ApiResponse publish = call(client_, "POST", "/api/v1/engines/default/versions", admin, "{}");
+    EXPECT_EQ(publish.status, 200) << publish.raw.body;
+    EXPECT_TRUE(publish.body.at("already_released").as_bool());
+    EXPECT_EQ(publish.body.at("version").as_string(), "1.1");
 }
 
 TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {

@@ -64,12 +64,34 @@ protected:
 TestServer* EngineLifecycleTest::server_ = nullptr;
 std::string EngineLifecycleTest::admin_;
 
-// Makes the simplicity weight of every bucket `weight`, changing behaviour but not the contract.
+// Every "$ref" in an OpenAPI document must name one of its component schemas.
+void expect_refs_resolve(const boost::json::value& node, const boost::json::object& schemas) {
+    if (node.is_array()) {
+        for (const auto& item : node.get_array()) expect_refs_resolve(item, schemas);
+    } else if (node.is_object()) {
+        for (const auto& [key, value] : node.get_object()) {
+            if (key == "$ref" && value.is_string()) {
+                const std::string target(value.get_string());
+                const std::string prefix = "#/components/schemas/";
+                ASSERT_EQ(target.rfind(prefix, 0), 0u) << target;
+                EXPECT_TRUE(schemas.contains(target.substr(prefix.size()))) << target;
+            } else {
+                expect_refs_resolve(value, schemas);
+            }
+        }
+    }
+}
+
+// Makes the simplicity weight of every bucket `weight`, scaling the others so that the weights
+// still sum to 1 (the scorecard's self_test checks it): behaviour changes, the contract does not.
 boost::json::object with_simplicity_weight(boost::json::object config, double weight) {
     std::string source(config.at("lua_source").as_string());
+    const std::string w = std::to_string(weight);
     source += "\nlocal weights_before_override = weights\nfunction weights(bucket, input)\n"
-              "  local chosen = weights_before_override(bucket, input)\n  chosen.simplicity = " +
-              std::to_string(weight) + "\n  return chosen\nend\n";
+              "  local chosen = weights_before_override(bucket, input)\n"
+              "  local rest = 1 - chosen.simplicity\n"
+              "  for key, value in pairs(chosen) do chosen[key] = value * (1 - " + w + ") / rest end\n"
+              "  chosen.simplicity = " + w + "\n  return chosen\nend\n";
     config["lua_source"] = source;
     return config;
 }
@@ -204,6 +226,7 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
     ASSERT_EQ(openapi.status, 200);
     EXPECT_EQ(openapi.body.at("openapi").as_string(), "3.0.3");
     EXPECT_TRUE(openapi.body.at("paths").as_object().contains("/api/v1/engines/{slug}/runs"));
+    expect_refs_resolve(openapi.body, openapi.body.at("components").at("schemas").as_object());
 
     // Archiving stops new runs but keeps the engine readable.
     EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/archive").body.at("status").as_string(), "archived");

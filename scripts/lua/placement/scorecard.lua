@@ -52,3 +52,17 @@ function weights(bucket, input)
   end
   return copy
 end
+
+-- Run by engined whenever this scorecard is validated or published: each bucket's weights must
+-- be non-negative and sum to 1, so that overall levels stay on the 1.0-4.0 scale.
+function self_test()
+  for bucket, _ in pairs(WEIGHTS) do
+    local total = 0
+    for _, weight in pairs(weights(bucket, {})) do
+      if weight < 0 then return false end
+      total = total + weight
+    end
+    if math.abs(total - 1) > 1e-9 then return false end
+  end
+  return true
+end

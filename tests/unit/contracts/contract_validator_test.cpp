@@ -71,5 +71,13 @@ TEST(ContractValidator, EveryPlacementFixtureMatchesTheShippedContract) {
     }
 }
 
+TEST(ContractValidator, ShippedExamplesMatchTheirSchemas) {
+    const ContractValidator request(read_json("contracts/placement/request.schema.json"));
+    const ContractValidator response(read_json("contracts/placement/response.schema.json"));
+    EXPECT_TRUE(request.validate(read_json("contracts/placement/example_request.json")).empty());
+    const auto errors = response.validate(read_json("contracts/placement/example_response.json"));
+    EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors[0].pointer + " " + errors[0].message);
+}
+
 }  // namespace
 }  // namespace engined::contracts
