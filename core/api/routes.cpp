@@ -5,6 +5,9 @@
 
 #include <boost/json.hpp>
 
+#include <string>
+#include <vector>
+
 namespace engined::api {
 namespace {
 
@@ -14,6 +17,7 @@ using http::Response;
 
 constexpr const char* kLegacyEngineSlug = "default";
 constexpr const char* kLegacyPoolEngineSlug = "entity-analysis";
+constexpr const char* kEvaluationIdPrefix = "eval_";
 
 Response json_response(int status, const boost::json::object& body) {
     return Response::json(status, compact_json(body));
@@ -25,19 +29,65 @@ std::optional<std::string> query_value(const Request& request, std::string_view 
     return value;
 }
 
-// Submits and answers 202 once the run is durable; `location` builds the URL to poll.
-void submit_run(runs::RunService& runs, const boost::json::value& body, const auth::Principal& caller,
-                const std::string& slug, http::Responder responder,
-                std::function<boost::json::object(const std::string&)> accepted_body,
-                std::function<std::string(const std::string&)> location) {
-    runs.submit(caller, slug, body,
-                [responder, accepted_body = std::move(accepted_body), location = std::move(location)](
-                    std::exception_ptr error, const std::string& run_id) {
-                    if (error) return responder.fail(error);
-                    Response response = json_response(202, accepted_body(run_id));
-                    response.headers.emplace_back("Location", location(run_id));
-                    responder.respond(std::move(response));
-                });
+// {profile, pool, webhook_url, ...} → the run body {input: {profile, pool, ...}, webhook_url}.
+boost::json::value evaluation_as_run(const boost::json::object& job) {
+    const auto* profile = job.if_contains("profile");
+    const auto* entity = profile && profile->is_object() ? profile->get_object().if_contains("entity") : nullptr;
+    if (entity == nullptr || !entity->is_string() || entity->get_string().empty()) {
+        throw ApiError::invalid_request("missing field profile.entity: the prospect's legal name is required",
+                                        {{"/profile/entity", "is required (a non-empty string)"}});
+    }
+    const auto* pool = job.if_contains("pool");
+    if (pool == nullptr || !pool->is_string()) {
+        throw ApiError::invalid_request("missing field pool: name the carrier pool, e.g. \"carriers:all\"",
+                                        {{"/pool", "is required (a string)"}});
+    }
+    boost::json::object input;
+    boost::json::object run;
+    for (const auto& [key, value] : job) {
+        if (key == "webhook_url") {
+            run["webhook_url"] = value;
+        } else {
+            input[key] = value;
+        }
+    }
+    run["input"] = std::move(input);
+    return run;
+}
+
+// The evaluation-era answer: {eval_id, status, pool_size, filtered, candidates, audit}.
+boost::json::object evaluation_view(const boost::json::object& run) {
+    const auto* output = run.at("output").if_object();
+    auto from_output = [&](const char* key) {
+        const auto* value = output ? output->if_contains(key) : nullptr;
+        return value ? *value : boost::json::value(nullptr);
+    };
+    const std::string id(run.at("run_id").as_string());
+    return {{"eval_id", id},
+            {"status", run.at("status")},
+            {"pool_size", from_output("pool_size")},
+            {"filtered", from_output("filtered")},
+            {"candidates", run.contains("candidates") ? run.at("candidates") : boost::json::value(nullptr)},
+            {"audit", "/traces/" + id},
+            {"error", run.at("error")},
+            {"created_at", run.at("created_at")},
+            {"completed_at", run.at("completed_at")}};
+}
+
+// The 202 of a submission, once the run is durable: its id under each of `id_fields`, the status,
+// and a Location under `location_prefix` to poll.
+runs::RunService::Accepted answer_accepted(http::Responder responder, std::string location_prefix,
+                                           std::vector<std::string> id_fields) {
+    return [responder, location_prefix = std::move(location_prefix), id_fields = std::move(id_fields)](
+               std::exception_ptr error, const std::string& run_id) {
+        if (error) return responder.fail(error);
+        boost::json::object body;
+        for (const std::string& field : id_fields) body[field] = run_id;
+        body["status"] = "queued";
+        Response response = json_response(202, body);
+        response.headers.emplace_back("Location", location_prefix + run_id);
+        responder.respond(std::move(response));
+    };
 }
 
 }  // namespace
@@ -49,12 +99,9 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
 
     router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
                [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
-                   submit_run(
-                       runs, http::parse_json_body(request, json_limits), caller,
-                       std::string(request.path_param("slug")),
-                       std::move(responder),
-                       [](const std::string& id) { return boost::json::object{{"run_id", id}, {"status", "queued"}}; },
-                       [](const std::string& id) { return "/api/v1/runs/" + id; });
+                   runs.submit(caller, std::string(request.path_param("slug")),
+                               http::parse_json_body(request, json_limits),
+                               answer_accepted(std::move(responder), "/api/v1/runs/", {"run_id"}));
                });
 
     router.add_sync(Method::get, "/api/v1/engines/{slug}/runs", auth::kScopeRunsRead,
@@ -75,24 +122,30 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                         return json_response(200, runs.get(caller, std::string(request.path_param("run_id")), std::nullopt));
                     });
 
-    // The evaluation-era jobs API runs the `default` engine; a body of the older
-    // {profile, pool} shape belongs to the entity-analysis engine.
+    router.add_sync(Method::get, "/api/v1/pools", auth::kScopeRunsRead,
+                    [&runs](const Request&, const auth::Principal& caller) {
+                        return json_response(200, runs.list_pools(caller));
+                    });
+
+    // The evaluation-era jobs API: a body of the older {profile, pool} shape runs the
+    // entity-analysis engine under an `eval_` id; anything else runs the `default` engine.
     router.add(Method::post, "/api/v1/jobs", auth::kScopeRunsWrite,
                [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
                    const boost::json::value body = http::parse_json_body(request, json_limits);
-                   const bool pool_shape = body.is_object() && body.get_object().contains("profile");
-                   submit_run(
-                       runs, body, caller, pool_shape ? kLegacyPoolEngineSlug : kLegacyEngineSlug,
-                       std::move(responder),
-                       [](const std::string& id) {
-                           return boost::json::object{{"run_id", id}, {"job_id", id}, {"status", "queued"}};
-                       },
-                       [](const std::string& id) { return "/api/v1/jobs/" + id; });
+                   if (body.is_object() && body.get_object().contains("profile")) {
+                       runs.submit(caller, kLegacyPoolEngineSlug, evaluation_as_run(body.get_object()),
+                                   answer_accepted(responder, "/api/v1/jobs/", {"eval_id"}), kEvaluationIdPrefix);
+                       return;
+                   }
+                   runs.submit(caller, kLegacyEngineSlug, body,
+                               answer_accepted(responder, "/api/v1/jobs/", {"run_id", "job_id"}));
                });
 
     router.add_sync(Method::get, "/api/v1/jobs/{job_id}", auth::kScopeRunsRead,
                     [&runs](const Request& request, const auth::Principal& caller) {
-                        boost::json::object run = runs.get(caller, std::string(request.path_param("job_id")), std::nullopt);
+                        const std::string id(request.path_param("job_id"));
+                        boost::json::object run = runs.get(caller, id, std::nullopt);
+                        if (id.starts_with(kEvaluationIdPrefix)) return json_response(200, evaluation_view(run));
                         run["job_id"] = run["run_id"];
                         return json_response(200, run);
                     });

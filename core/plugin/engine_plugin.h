@@ -20,8 +20,9 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change to the structs or functions below. */
-#define ENGINED_PLUGIN_ABI_VERSION 1u
+/* Bumped on any incompatible change to the structs or functions below.
+ * 2: host service load_dataset (carrier pools and other large, immutable inputs). */
+#define ENGINED_PLUGIN_ABI_VERSION 2u
 
 /* The one symbol every plugin exports (see engined_plugin_entry_fn). */
 #define ENGINED_PLUGIN_ENTRY_SYMBOL "engined_plugin_entry"
@@ -39,7 +40,8 @@ typedef enum engined_status {
     ENGINED_LUA_ERROR = 10,
     ENGINED_LUA_BUDGET_EXCEEDED = 11,
     ENGINED_LUA_MEMORY_EXCEEDED = 12,
-    ENGINED_LUA_NO_SUCH_FUNCTION = 13
+    ENGINED_LUA_NO_SUCH_FUNCTION = 13,
+    ENGINED_DATASET_NOT_FOUND = 20
 } engined_status;
 
 /*
@@ -73,6 +75,15 @@ typedef struct engined_host_services {
 
     /* Releases a buffer filled by one of the services above. */
     void (*release_buffer)(void* host, engined_buffer* buffer);
+
+    /*
+     * Reads an immutable dataset the run refers to, as JSON text in *result. `kind` names the
+     * dataset family ("pool": a carrier pool, whose JSON is an array of carrier objects) and `id`
+     * its content hash, which the host wrote into the run request (e.g. input.pool_snapshot).
+     * Content never changes for an id, so a plugin may cache what it parsed, keyed by id.
+     * ENGINED_DATASET_NOT_FOUND when the host has no such dataset (*result holds a message).
+     */
+    engined_status (*load_dataset)(void* host, const char* kind, const char* id, engined_buffer* result);
 } engined_host_services;
 
 typedef struct engined_run_request {

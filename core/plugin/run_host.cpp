@@ -56,15 +56,18 @@ void fill_buffer(engined_buffer* buffer, std::string_view text) {
     }
 }
 
-RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms)
-    : sandbox_(sandbox), reference_unix_ms_(reference_unix_ms), started_ns_(steady_ns()) {}
+RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets)
+    : sandbox_(sandbox),
+      datasets_(std::move(datasets)),
+      reference_unix_ms_(reference_unix_ms),
+      started_ns_(steady_ns()) {}
 
 PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view request_json,
                                std::string_view config_json) {
     const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION, this, &RunHost::lua_has_function,
                                          &RunHost::lua_call, &RunHost::trace_event,
                                          &RunHost::now_unix_ms, &RunHost::monotonic_ns,
-                                         &RunHost::release_buffer};
+                                         &RunHost::release_buffer, &RunHost::load_dataset};
     const engined_run_request request{request_json.data(), request_json.size(), config_json.data(),
                                       config_json.size()};
     engined_buffer out{nullptr, 0};
@@ -145,6 +148,23 @@ int64_t RunHost::monotonic_ns(void*) { return steady_ns(); }
 void RunHost::release_buffer(void*, engined_buffer* buffer) {
     std::free(buffer->data);
     *buffer = {nullptr, 0};
+}
+
+engined_status RunHost::load_dataset(void* host, const char* kind, const char* id, engined_buffer* result) {
+    auto* self = static_cast<RunHost*>(host);
+    *result = {nullptr, 0};
+    try {
+        const auto text = self->datasets_ && kind && id ? self->datasets_(kind, id) : std::nullopt;
+        if (!text) {
+            fill_buffer(result, std::string("no ") + (kind ? kind : "dataset") + " with id " + (id ? id : "(null)"));
+            return ENGINED_DATASET_NOT_FOUND;
+        }
+        fill_buffer(result, *text);
+        return ENGINED_OK;
+    } catch (const std::exception& error) {
+        fill_buffer(result, error.what());
+        return ENGINED_DATASET_NOT_FOUND;
+    }
 }
 
 }  // namespace engined::plugin

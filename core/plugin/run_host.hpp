@@ -5,6 +5,8 @@
 #include "plugin/plugin_registry.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,10 +36,14 @@ struct PluginOutcome {
     RunFailure failure;       // when not ok
 };
 
+// Reads an immutable dataset by kind and content id (e.g. "pool", a snapshot hash).
+using DatasetLoader = std::function<std::optional<std::string>(std::string_view kind, std::string_view id)>;
+
 class RunHost {
 public:
     // `sandbox` may be null when the engine has no Lua scorecard; it must have begun its run.
-    RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms);
+    // `datasets` may be empty when the run refers to none.
+    RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets = {});
     RunHost(const RunHost&) = delete;
     RunHost& operator=(const RunHost&) = delete;
 
@@ -56,8 +62,10 @@ private:
     static int64_t now_unix_ms(void* host);
     static int64_t monotonic_ns(void* host);
     static void release_buffer(void* host, engined_buffer* buffer);
+    static engined_status load_dataset(void* host, const char* kind, const char* id, engined_buffer* result);
 
     lua::Sandbox* sandbox_;
+    DatasetLoader datasets_;
     int64_t reference_unix_ms_;
     int64_t started_ns_;
     std::vector<TraceEvent> trace_;

@@ -105,7 +105,9 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
                 return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
             }
         }
-        plugin::RunHost host(sandbox, run.created_at_ms);
+        plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {
+            return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
+        });
         plugin::PluginOutcome result = host.execute(*plugin, run.request_json, *config_json);
         if (!result.ok) {
             store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,

@@ -57,7 +57,7 @@ RunService::RunService(store::Store& store, const engines::EngineService& engine
     : store_(store), engines_(engines), enqueue_(std::move(enqueue)) {}
 
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
-                        const boost::json::value& body, Accepted accepted) {
+                        const boost::json::value& body, Accepted accepted, const std::string& id_prefix) {
     if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
     const boost::json::object& fields = body.get_object();
     const auto* input = fields.if_contains("input");
@@ -76,8 +76,7 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     // The contract covers what the engine reads: the input and, when given, the offerings.
     boost::json::object document{{"input", *input}};
     if (const auto* offerings = fields.if_contains("offerings")) document["offerings"] = *offerings;
-    const boost::json::value request_document(std::move(document));
-    auto violations = target.request_contract->validate(request_document);
+    auto violations = target.request_contract->validate(boost::json::value(document));
     if (!violations.empty()) {
         // Built before the details are moved into the error: argument order is unspecified.
         const std::string message = "the request does not match the contract of engine '" + engine_slug +
@@ -86,15 +85,18 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
         throw ApiError::contract_violation(message, std::move(violations));
     }
 
+    boost::json::object stored_request = std::move(document);
+    if (const auto pool = resolve_pool(caller, input->get_object())) stored_request["pool"] = *pool;
+
     store::NewRun run;
-    run.id = uuid_v4();
+    run.id = id_prefix + uuid_v4();
     run.organization = caller.organization;
     run.environment = caller.environment;
     run.engine_slug = target.engine.slug;
     run.engine_type = target.engine.engine_type;
     run.engine_version = target.version;
     run.engine_version_pin = pin;
-    run.request_json = boost::json::serialize(request_document);
+    run.request_json = boost::json::serialize(stored_request);
     run.config_hash = target.config_hash;
     run.config_json = target.config_json;
     run.webhook_url = webhook_url;
@@ -105,6 +107,33 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
         if (!error) enqueue_(run_id);
         accepted(error, run_id);
     });
+}
+
+std::optional<boost::json::object> RunService::resolve_pool(const auth::Principal& caller,
+                                                           const boost::json::object& input) const {
+    const auto* name = input.if_contains("pool");
+    if (name == nullptr || !name->is_string()) return std::nullopt;
+    const std::string pool_name(name->get_string());
+    const auto pool = store_.pool_snapshot(caller.organization, pool_name);
+    if (!pool) {
+        throw ApiError(422, "unknown_pool",
+                       "pool '" + pool_name + "' does not exist for this organisation; import it with "
+                       "`enginectl pools import` (GET /api/v1/pools lists the pools)",
+                       {{"/input/pool", "unknown pool '" + pool_name + "'"}});
+    }
+    return boost::json::object{{"name", pool->name}, {"snapshot", pool->snapshot}, {"size", pool->carrier_count}};
+}
+
+boost::json::object RunService::list_pools(const auth::Principal& caller) const {
+    boost::json::array data;
+    for (const store::PoolSummary& pool : store_.list_pools(caller.organization)) {
+        data.push_back({{"name", pool.name},
+                        {"carrier_count", pool.carrier_count},
+                        {"snapshot", pool.snapshot},
+                        {"source", pool.source},
+                        {"imported_at", format_rfc3339_ms(pool.imported_at_ms)}});
+    }
+    return {{"data", std::move(data)}};
 }
 
 boost::json::object RunService::get(const auth::Principal& caller, const std::string& run_id,

@@ -33,8 +33,14 @@ public:
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the engine's
     // contract and records the run as `queued`. Throws ApiError for anything the caller must fix
     // (nothing is recorded then); otherwise reports through `accepted`, after the commit.
+    // `id_prefix` marks runs submitted through an older API shape (e.g. "eval_").
+    // An `input.pool` naming a carrier pool is resolved here, once: the run records the pool's
+    // snapshot, so re-importing the pool later never changes it (422 unknown_pool otherwise).
     void submit(const auth::Principal& caller, const std::string& engine_slug,
-                const boost::json::value& body, Accepted accepted);
+                const boost::json::value& body, Accepted accepted, const std::string& id_prefix = "");
+
+    // {"data": [{name, carrier_count, snapshot, source, imported_at}]} of the caller's pools.
+    boost::json::object list_pools(const auth::Principal& caller) const;
 
     // The run object; ApiError(404) when it does not exist for this caller (or engine).
     boost::json::object get(const auth::Principal& caller, const std::string& run_id,
@@ -45,6 +51,9 @@ public:
                              const ListParams& params) const;
 
 private:
+    std::optional<boost::json::object> resolve_pool(const auth::Principal& caller,
+                                                    const boost::json::object& input) const;
+
     store::Store& store_;
     const engines::EngineService& engines_;
     Enqueue enqueue_;

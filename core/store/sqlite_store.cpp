@@ -4,6 +4,9 @@
 // them see the last commit without waiting for the writer.
 #include "store/store.hpp"
 
+#include "common/crypto.hpp"
+
+#include <boost/json.hpp>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -168,6 +171,31 @@ constexpr std::array kMigrations{
             SELECT RAISE(ABORT, 'stored engine configurations are immutable');
         END;
     )sql"},
+    Migration{3, R"sql(
+        -- A run names the snapshot it ranked, so a re-imported pool never changes a past run.
+        CREATE TABLE pool_snapshots (
+            hash          TEXT PRIMARY KEY,
+            carriers_json TEXT NOT NULL,
+            carrier_count INTEGER NOT NULL CHECK (carrier_count > 0)
+        );
+        CREATE TRIGGER pool_snapshots_no_update BEFORE UPDATE ON pool_snapshots
+        BEGIN
+            SELECT RAISE(ABORT, 'pool snapshots are immutable');
+        END;
+        CREATE TRIGGER pool_snapshots_no_delete BEFORE DELETE ON pool_snapshots
+        BEGIN
+            SELECT RAISE(ABORT, 'pool snapshots are immutable');
+        END;
+
+        CREATE TABLE pools (
+            organization   TEXT NOT NULL,
+            name           TEXT NOT NULL,
+            snapshot       TEXT NOT NULL REFERENCES pool_snapshots (hash),
+            source         TEXT NOT NULL,
+            imported_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (organization, name)
+        );
+    )sql"},
 };
 
 constexpr bool versions_ascend() {
@@ -191,6 +219,27 @@ constexpr const char* kInsertConfig = R"sql(
     INSERT INTO engine_configs (hash, config_json) VALUES (?1, ?2)
     ON CONFLICT (hash) DO NOTHING
 )sql";
+
+constexpr const char* kInsertPoolSnapshot = R"sql(
+    INSERT INTO pool_snapshots (hash, carriers_json, carrier_count) VALUES (?1, ?2, ?3)
+    ON CONFLICT (hash) DO NOTHING
+)sql";
+
+constexpr const char* kReplacePool = R"sql(
+    INSERT INTO pools (organization, name, snapshot, source, imported_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (organization, name) DO UPDATE
+       SET snapshot = excluded.snapshot, source = excluded.source,
+           imported_at_ms = excluded.imported_at_ms
+)sql";
+
+#define ENGINED_SELECT_POOL                                                              \
+    "SELECT p.name, s.carrier_count, p.snapshot, p.source, p.imported_at_ms "           \
+    "FROM pools p JOIN pool_snapshots s ON s.hash = p.snapshot "
+
+constexpr const char* kListPools = ENGINED_SELECT_POOL "WHERE p.organization = ?1 ORDER BY p.name";
+constexpr const char* kFindPool = ENGINED_SELECT_POOL "WHERE p.organization = ?1 AND p.name = ?2";
+constexpr const char* kPoolCarriers = "SELECT carriers_json FROM pool_snapshots WHERE hash = ?1";
 
 constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
@@ -701,6 +750,21 @@ void insert_config(Connection& connection, std::string_view hash, std::string_vi
     Query(connection, kInsertConfig, operation).bind(1, hash).bind(2, config_json).run();
 }
 
+PoolSummary read_pool(const Query& row) {
+    return {row.text(0), row.integer(1), row.text(2), row.text(3), row.integer(4)};
+}
+
+// The store keeps JSON opaque, but a pool's size is part of its summary: count the array's
+// elements without interpreting them.
+int64_t count_array_elements(std::string_view json_array) {
+    boost::system::error_code ec;
+    const boost::json::value parsed = boost::json::parse(json_array, ec);
+    if (ec || !parsed.is_array() || parsed.get_array().empty()) {
+        throw std::invalid_argument("replace_pool: carriers must be a non-empty JSON array");
+    }
+    return static_cast<int64_t>(parsed.get_array().size());
+}
+
 // For kInsertEngine and kEnsureBuiltinEngine, which take the same parameters.
 void bind_engine(Query& query, const EngineRecord& engine) {
     query.bind(1, engine.id)
@@ -1075,6 +1139,53 @@ std::optional<EngineRecord> Store::find_engine(std::string_view organization,
     query.bind(1, organization).bind(2, slug);
     if (!query.next()) return std::nullopt;
     return read_engine(query);
+}
+
+PoolSummary Store::replace_pool(std::string_view organization, std::string_view name,
+                               std::string_view carriers_json, std::string_view source,
+                               int64_t at_ms) {
+    const PoolSummary summary{std::string(name), count_array_elements(carriers_json),
+                              sha256_hex(carriers_json), std::string(source), at_ms};
+    impl_->write_and_wait([&](Connection& c) {
+        Query(c, kInsertPoolSnapshot, "replace_pool (snapshot)")
+            .bind(1, summary.snapshot)
+            .bind(2, carriers_json)
+            .bind(3, summary.carrier_count)
+            .run();
+        Query(c, kReplacePool, "replace_pool")
+            .bind(1, organization)
+            .bind(2, name)
+            .bind(3, summary.snapshot)
+            .bind(4, source)
+            .bind(5, at_ms)
+            .run();
+    });
+    return summary;
+}
+
+std::vector<PoolSummary> Store::list_pools(std::string_view organization) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kListPools, "list_pools");
+    query.bind(1, organization);
+    std::vector<PoolSummary> pools;
+    while (query.next()) pools.push_back(read_pool(query));
+    return pools;
+}
+
+std::optional<PoolSummary> Store::pool_snapshot(std::string_view organization, std::string_view name) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kFindPool, "pool_snapshot");
+    query.bind(1, organization).bind(2, name);
+    if (!query.next()) return std::nullopt;
+    return read_pool(query);
+}
+
+std::optional<std::string> Store::pool_carriers(std::string_view snapshot) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kPoolCarriers, "pool_carriers");
+    query.bind(1, snapshot);
+    if (!query.next()) return std::nullopt;
+    return query.text(0);
 }
 
 std::vector<EngineRecord> Store::list_engines(std::string_view organization) const {

@@ -139,6 +139,15 @@ struct ReleaseRecord {
     int64_t released_at_ms = 0;
 };
 
+// A named carrier pool of an organisation, pointing at an immutable snapshot of its carriers.
+struct PoolSummary {
+    std::string name;
+    int64_t carrier_count = 0;
+    std::string snapshot;  // SHA-256 of the canonical carriers array
+    std::string source;    // where the operator imported it from (a file name)
+    int64_t imported_at_ms = 0;
+};
+
 // Called once the write's transaction committed (nullptr) or failed (the error). Runs on the
 // writer thread: keep it short and never call back into a blocking Store write from it.
 // Errors: StoreUnavailable when the database failed (the whole batch failed with it);
@@ -201,6 +210,15 @@ public:
     std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const;
     std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
                                               int major, int minor) const;
+
+    // --- Carrier pools. `carriers_json` is the canonical JSON array of carrier objects; the
+    // pool then points at its snapshot (content-addressed, immutable) in one write, so a
+    // re-import replaces a pool whole or not at all. Returns the new summary.
+    PoolSummary replace_pool(std::string_view organization, std::string_view name,
+                             std::string_view carriers_json, std::string_view source, int64_t at_ms);
+    std::vector<PoolSummary> list_pools(std::string_view organization) const;
+    std::optional<PoolSummary> pool_snapshot(std::string_view organization, std::string_view name) const;
+    std::optional<std::string> pool_carriers(std::string_view snapshot) const;
 
     // --- Reads, on a pooled read connection of the calling thread.
     std::optional<Run> get_run(std::string_view run_id) const;

@@ -25,6 +25,9 @@
 namespace engined::store {
 namespace {
 
+// Every migration in core/store/sqlite_store.cpp, applied in order.
+constexpr int kLatestSchemaVersion = 3;
+
 namespace fs = std::filesystem;
 
 // A fresh directory per test, removed with everything SQLite left in it.
@@ -188,7 +191,7 @@ TEST(RunStatusHelpers, RoundTripAndTerminality) {
 
 TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     TempDir dir;
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 2); }
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), kLatestSchemaVersion); }
     std::string first_applied_at;
     {
         RawDb raw(dir.db());
@@ -196,11 +199,11 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     }
     {
         Store reopened(options_for(dir));
-        EXPECT_EQ(reopened.schema_version(), 2);
+        EXPECT_EQ(reopened.schema_version(), kLatestSchemaVersion);
         reopened.ping();
     }
     RawDb raw(dir.db());
-    EXPECT_EQ(raw.count("schema_migrations"), 2);
+    EXPECT_EQ(raw.count("schema_migrations"), kLatestSchemaVersion);
     EXPECT_EQ(raw.scalar("SELECT applied_at_ms FROM schema_migrations"), first_applied_at);
     for (const char* table : {"api_keys", "engine_configs", "runs"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
@@ -774,19 +777,20 @@ std::string write_from_outside(const std::string& path, const char* sql) {
 
 TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
     TempDir dir;
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 2); }
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), 2); }
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), kLatestSchemaVersion); }
+    { EXPECT_EQ(Store(options_for(dir)).schema_version(), kLatestSchemaVersion); }
     RawDb raw(dir.db());
     EXPECT_EQ(raw.scalar("SELECT group_concat(version) FROM "
                          "(SELECT version FROM schema_migrations ORDER BY version)"),
-              "1,2");
+              "1,2,3");
     for (const char* table : {"engines", "engine_releases"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
                                          "'table' AND name = '") + table + "'"),
                   "1")
             << table;
     }
-    EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), "4");
+    EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'engine%'"),
+              "4");
 }
 
 TEST(EngineStore, OwnEngineShadowsTheBuiltInOneOfItsSlug) {
@@ -1012,6 +1016,63 @@ TEST(EngineStore, ReleasesAndConfigurationsAreImmutableForAnyWriter) {
     // The engine itself is mutable state: only its releases are frozen.
     EXPECT_EQ(write_from_outside(dir.db(), "UPDATE engines SET label = 'Renamed'"), "");
     EXPECT_EQ(store.find_engine("org_a", "home")->label, "Renamed");
+}
+
+// --- Carrier pools ------------------------------------------------------------------------
+
+TEST(PoolStore, ReplacePoolPointsAtANewSnapshotAndKeepsTheOldOne) {
+    TempDir dir;
+    Store store(options_for(dir));
+    const std::string first = R"([{"id":"a"},{"id":"b"}])";
+    const std::string second = R"([{"id":"a"}])";
+    const PoolSummary imported = store.replace_pool("acme", "carriers:all", first, "pool.csv", kAt);
+    EXPECT_EQ(imported.carrier_count, 2);
+    EXPECT_EQ(imported.snapshot, sha256_hex(first));
+    const PoolSummary replaced = store.replace_pool("acme", "carriers:all", second, "pool2.json", kAt + 1);
+    const auto found = store.pool_snapshot("acme", "carriers:all");
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->snapshot, replaced.snapshot);
+    EXPECT_EQ(found->carrier_count, 1);
+    EXPECT_EQ(found->source, "pool2.json");
+    EXPECT_EQ(found->imported_at_ms, kAt + 1);
+    // A run that ranked the first snapshot can still read it.
+    EXPECT_EQ(store.pool_carriers(imported.snapshot), first);
+    EXPECT_EQ(store.list_pools("acme").size(), 1u);
+}
+
+TEST(PoolStore, PoolsBelongToTheirOrganisation) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt);
+    store.replace_pool("acme", "carriers:west", R"([{"id":"w"}])", "f", kAt);
+    EXPECT_FALSE(store.pool_snapshot("globex", "carriers:all").has_value());
+    EXPECT_TRUE(store.list_pools("globex").empty());
+    const auto pools = store.list_pools("acme");
+    ASSERT_EQ(pools.size(), 2u);
+    EXPECT_EQ(pools[0].name, "carriers:all");
+    EXPECT_EQ(pools[1].name, "carriers:west");
+}
+
+TEST(PoolStore, RefusesAnythingButANonEmptyArrayAndLeavesThePoolUnchanged) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt);
+    EXPECT_THROW(store.replace_pool("acme", "carriers:all", R"({"id":"a"})", "g", kAt + 1), std::invalid_argument);
+    EXPECT_THROW(store.replace_pool("acme", "carriers:all", "[]", "g", kAt + 1), std::invalid_argument);
+    EXPECT_EQ(store.pool_snapshot("acme", "carriers:all")->source, "f");
+}
+
+TEST(PoolStore, SnapshotsAreImmutable) {
+    TempDir dir;
+    std::string snapshot;
+    {
+        Store store(options_for(dir));
+        snapshot = store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt).snapshot;
+    }
+    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE pool_snapshots SET carriers_json = '[]'"), "pool snapshots are immutable");
+    EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM pool_snapshots"), "pool snapshots are immutable");
+    Store store(options_for(dir));
+    EXPECT_EQ(store.pool_carriers(snapshot), R"([{"id":"a"}])");
 }
 
 }  // namespace
