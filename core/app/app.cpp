@@ -2,6 +2,9 @@
 
 #include "api/routes.hpp"
 #include "auth/api_keys.hpp"
+#include "auth/rate_limiter.hpp"
+#include "common/api_error.hpp"
+#include "common/time.hpp"
 #include "common/log.hpp"
 #include "engines/engine_service.hpp"
 #include "http/server.hpp"
@@ -76,7 +79,8 @@ struct App::Impl {
           authenticator(*store),
           router([this](const http::Request& request) {
               return authenticator.authenticate(request.header("Authorization"), request.header("X-API-Key"));
-          }) {
+          },
+                 [this](const auth::Principal& caller) { return admit(caller); }) {
         const auto plugins_dir = config.plugins_dir.empty() ? executable_dir() / "plugins" : config.plugins_dir;
         plugins.load_directory(plugins_dir);
         if (plugins.plugins().empty()) {
@@ -93,7 +97,30 @@ struct App::Impl {
         server.emplace(router, server_options(config));
     }
 
+    // Every authenticated request spends a token of its key's bucket; the counters ride along
+    // on every answer, and a refusal says when to come back.
+    std::vector<std::pair<std::string, std::string>> admit(const auth::Principal& caller) {
+        const auth::RateLimit limit{caller.rate_per_second.value_or(config.rate_limit_per_second),
+                                    caller.rate_burst.value_or(config.rate_limit_burst)};
+        const auth::RateDecision decision =
+            rate_limiter.take(caller.key_id, limit, auth::RateLimiter::Clock::now(), now_unix_ms());
+        std::vector<std::pair<std::string, std::string>> headers{
+            {"X-RateLimit-Limit", std::to_string(decision.limit)},
+            {"X-RateLimit-Remaining", std::to_string(decision.remaining)},
+            {"X-RateLimit-Reset", std::to_string(decision.reset_unix_s)}};
+        if (!decision.allowed) {
+            ApiError refusal = ApiError::rate_limited("rate limit of this API key exceeded (" +
+                                                      std::to_string(decision.limit) + " requests burst); retry after " +
+                                                      std::to_string(decision.retry_after_s) + " s");
+            for (auto& [name, value] : headers) refusal.with_header(name, value);
+            refusal.with_header("Retry-After", std::to_string(decision.retry_after_s));
+            throw refusal;
+        }
+        return headers;
+    }
+
     Config config;
+    auth::RateLimiter rate_limiter;
     std::unique_ptr<store::Store> store;
     std::filesystem::path resources_dir;
     auth::KeyAuthenticator authenticator;

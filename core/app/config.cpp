@@ -47,6 +47,16 @@ const std::vector<Setting>& settings() {
         {"--lua-instruction-budget", "ENGINED_LUA_INSTRUCTION_BUDGET", "lua_instruction_budget", [](Config& c, const std::string& v, const std::string& n) { c.lua_instruction_budget = parse_number<uint64_t>(v, n, 1000); }},
         {"--lua-memory", "ENGINED_LUA_MEMORY", "lua_memory_bytes", [](Config& c, const std::string& v, const std::string& n) { c.lua_memory_bytes = parse_number<std::size_t>(v, n, 65536); }},
         {"--lua-wall-clock-ms", "ENGINED_LUA_WALL_CLOCK_MS", "lua_wall_clock_ms", [](Config& c, const std::string& v, const std::string& n) { c.lua_wall_clock_ms = parse_number<int>(v, n, 1); }},
+        {"--rate-limit", "ENGINED_RATE_LIMIT", "rate_limit_per_second", [](Config& c, const std::string& v, const std::string& n) {
+             try {
+                 std::size_t used = 0;
+                 c.rate_limit_per_second = std::stod(v, &used);
+                 if (used != v.size() || !(c.rate_limit_per_second > 0)) throw std::invalid_argument(v);
+             } catch (const std::logic_error&) {
+                 throw std::invalid_argument(n + " must be a positive number of requests per second, got '" + v + "'");
+             }
+         }},
+        {"--rate-burst", "ENGINED_RATE_BURST", "rate_limit_burst", [](Config& c, const std::string& v, const std::string& n) { c.rate_limit_burst = parse_number<int64_t>(v, n, 1); }},
         {"--sync", "ENGINED_SYNC", "sync",
          [](Config& c, const std::string& v, const std::string& n) {
              if (v != "full" && v != "normal") throw std::invalid_argument(n + " must be 'full' or 'normal', got '" + v + "'");

@@ -39,7 +39,11 @@ std::string environment_of(std::string_view key) {
 std::vector<std::string> default_scopes() { return {kScopeRunsWrite, kScopeRunsRead}; }
 
 IssuedKey issue_key(store::Store& store, const std::string& organization,
-                    const std::string& environment, const std::vector<std::string>& scopes) {
+                    const std::string& environment, const std::vector<std::string>& scopes,
+                    std::optional<double> rate_per_second, std::optional<int64_t> rate_burst) {
+    if ((rate_per_second && !(*rate_per_second > 0)) || (rate_burst && *rate_burst <= 0)) {
+        throw std::invalid_argument("a key's rate limit and burst must be positive");
+    }
     if (!valid_organization(organization)) {
         throw std::invalid_argument("organisation must be 1-64 characters of letters, digits, '-', '_' or '.'");
     }
@@ -62,6 +66,8 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
     record.scopes = scopes.empty() ? default_scopes() : scopes;
     record.display_prefix = issued.key.substr(0, 12);
     record.created_at_ms = now_unix_ms();
+    record.rate_per_second = rate_per_second;
+    record.rate_burst = rate_burst;
     store.insert_api_key(record, sha256_hex(issued.key));
     return issued;
 }
@@ -88,7 +94,8 @@ Principal KeyAuthenticator::authenticate(std::string_view authorization,
     if (!record || record->revoked_at_ms) {
         throw ApiError::unauthorized("the API key is not valid or has been revoked");
     }
-    return Principal{record->id, record->organization, record->environment, record->scopes};
+    return Principal{record->id, record->organization, record->environment, record->scopes,
+                     record->rate_per_second, record->rate_burst};
 }
 
 }  // namespace engined::auth

@@ -4,6 +4,8 @@
 
 #include "auth/principal.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,8 +25,12 @@ struct IssuedKey {
 std::vector<std::string> default_scopes();
 
 // Throws std::invalid_argument naming the bad organisation, environment or scope.
+// `rate_per_second` / `rate_burst` set the key's own rate limit (both positive); unset, the
+// server's default applies.
 IssuedKey issue_key(store::Store& store, const std::string& organization,
-                    const std::string& environment, const std::vector<std::string>& scopes);
+                    const std::string& environment, const std::vector<std::string>& scopes,
+                    std::optional<double> rate_per_second = std::nullopt,
+                    std::optional<int64_t> rate_burst = std::nullopt);
 
 class KeyAuthenticator {
 public:

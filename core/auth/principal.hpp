@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ struct Principal {
     std::string organization;
     std::string environment;
     std::vector<std::string> scopes;
+    // The key's own limit; unset means the server's default.
+    std::optional<double> rate_per_second;
+    std::optional<int64_t> rate_burst;
 
     bool has_scope(const std::string& scope) const {
         return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();

@@ -31,6 +31,9 @@ ApiError ApiError::contract_violation(std::string message, std::vector<ErrorDeta
 ApiError ApiError::unknown_engine_version(std::string message) {
     return {422, "unknown_engine_version", std::move(message)};
 }
+ApiError ApiError::rate_limited(std::string message) {
+    return {429, "rate_limited", std::move(message)};
+}
 ApiError ApiError::unavailable(std::string message) {
     return {503, "unavailable", std::move(message)};
 }

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace engined {
@@ -24,6 +25,14 @@ public:
     const std::string& code() const noexcept { return code_; }
     const std::vector<ErrorDetail>& details() const noexcept { return details_; }
 
+    // Response headers the answer must carry (e.g. Retry-After on 429 and 503).
+    using Header = std::pair<std::string, std::string>;
+    ApiError& with_header(std::string name, std::string value) {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    const std::vector<Header>& headers() const noexcept { return headers_; }
+
     static ApiError invalid_request(std::string message, std::vector<ErrorDetail> details = {});
     static ApiError unauthorized(std::string message);
     static ApiError forbidden(std::string message);
@@ -32,6 +41,7 @@ public:
     static ApiError payload_too_large(std::string message);
     static ApiError contract_violation(std::string message, std::vector<ErrorDetail> details);
     static ApiError unknown_engine_version(std::string message);
+    static ApiError rate_limited(std::string message);
     static ApiError unavailable(std::string message);
     static ApiError internal(std::string message);
 
@@ -39,6 +49,7 @@ private:
     int http_status_;
     std::string code_;
     std::vector<ErrorDetail> details_;
+    std::vector<Header> headers_;
 };
 
 }  // namespace engined

@@ -17,7 +17,9 @@ Response error_response(const ApiError& error) {
     }
     boost::json::object body{
         {"error", {{"code", error.code()}, {"message", error.what()}, {"details", std::move(details)}}}};
-    return Response::json(error.http_status(), compact_json(body));
+    Response response = Response::json(error.http_status(), compact_json(body));
+    response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
+    return response;
 }
 
 Response error_response(std::exception_ptr error) {

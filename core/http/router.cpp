@@ -4,7 +4,8 @@
 
 namespace engined::http {
 
-Router::Router(Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
+Router::Router(Authenticator authenticate, Admission admit)
+    : authenticate_(std::move(authenticate)), admit_(std::move(admit)) {}
 
 void Router::add(Method method, std::string pattern, std::string scope, Handler handler) {
     routes_.push_back({method, split_path(pattern), std::move(scope), std::move(handler)});
@@ -68,14 +69,24 @@ void Router::dispatch(Request& request, const Responder& responder) const {
             throw ApiError::not_found("no route matches " + std::string(request.path()));
         }
         request.bind_path_params(std::move(params));
-        auth::Principal principal;
-        if (!found->scope.empty()) {
-            principal = authenticate_(request);
+        if (found->scope.empty()) {
+            found->handler(request, auth::Principal{}, responder);
+            return;
+        }
+        const auth::Principal principal = authenticate_(request);
+        const auto headers = admit_ ? admit_(principal) : std::vector<std::pair<std::string, std::string>>{};
+        const Responder answer = headers.empty() ? responder : Responder([responder, headers](Response response) {
+            response.headers.insert(response.headers.end(), headers.begin(), headers.end());
+            responder.respond(std::move(response));
+        });
+        try {
             if (!principal.has_scope(found->scope)) {
                 throw ApiError::forbidden("this API key lacks the scope '" + found->scope + "'");
             }
+            found->handler(request, principal, answer);
+        } catch (...) {
+            answer.fail(std::current_exception());
         }
-        found->handler(request, principal, responder);
     } catch (...) {
         responder.fail(std::current_exception());
     }

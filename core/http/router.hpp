@@ -18,9 +18,13 @@ using SyncHandler = std::function<Response(const Request&, const auth::Principal
 // Resolves the caller of a request or throws ApiError(401).
 using Authenticator = std::function<auth::Principal(const Request&)>;
 
+// Admits an authenticated caller: returns headers every answer to the request carries (e.g. the
+// rate-limit counters), or throws ApiError (e.g. 429) to refuse it.
+using Admission = std::function<std::vector<std::pair<std::string, std::string>>(const auth::Principal&)>;
+
 class Router {
 public:
-    explicit Router(Authenticator authenticate);
+    explicit Router(Authenticator authenticate, Admission admit = {});
 
     // `scope` empty: the route is public (no key needed).
     void add(Method method, std::string pattern, std::string scope, Handler handler);
@@ -42,6 +46,7 @@ private:
                       std::vector<std::pair<std::string, std::string>>& params);
 
     Authenticator authenticate_;
+    Admission admit_;
     std::vector<Route> routes_;
 };
 

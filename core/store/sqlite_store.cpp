@@ -196,6 +196,11 @@ constexpr std::array kMigrations{
             PRIMARY KEY (organization, name)
         );
     )sql"},
+    Migration{4, R"sql(
+        -- Per-key rate limits; NULL means the server's defaults apply.
+        ALTER TABLE api_keys ADD COLUMN rate_per_second REAL CHECK (rate_per_second > 0);
+        ALTER TABLE api_keys ADD COLUMN rate_burst INTEGER CHECK (rate_burst > 0);
+    )sql"},
 };
 
 constexpr bool versions_ascend() {
@@ -301,8 +306,8 @@ constexpr const char* kPing = "SELECT max(version) FROM schema_migrations";
 
 constexpr const char* kInsertApiKey = R"sql(
     INSERT INTO api_keys (id, key_hash, organization, environment, scopes, display_prefix,
-                          created_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                          created_at_ms, rate_per_second, rate_burst)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 )sql";
 
 constexpr const char* kRevokeApiKey = R"sql(
@@ -312,7 +317,7 @@ constexpr const char* kRevokeApiKey = R"sql(
 // read_api_key() maps the columns in this order.
 #define ENGINED_SELECT_API_KEY                                                                 \
     "SELECT id, organization, environment, scopes, display_prefix, created_at_ms, "          \
-    "       revoked_at_ms "                                                                  \
+    "       revoked_at_ms, rate_per_second, rate_burst "                                    \
     "  FROM api_keys "
 
 constexpr const char* kFindApiKey = ENGINED_SELECT_API_KEY "WHERE key_hash = ?1";
@@ -496,6 +501,13 @@ public:
     Query& bind_optional(int index, const std::optional<std::string>& text) {
         return text ? bind(index, *text) : check_bind(sqlite3_bind_null(statement_, index));
     }
+    Query& bind_optional(int index, const std::optional<double>& number) {
+        return number ? check_bind(sqlite3_bind_double(statement_, index, *number))
+                      : check_bind(sqlite3_bind_null(statement_, index));
+    }
+    Query& bind_optional(int index, const std::optional<int64_t>& number) {
+        return number ? bind(index, *number) : check_bind(sqlite3_bind_null(statement_, index));
+    }
 
     // Steps once; true while a row is available.
     bool next() {
@@ -530,6 +542,10 @@ public:
     std::optional<int64_t> optional_integer(int column) const {
         if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
         return integer(column);
+    }
+    std::optional<double> optional_real(int column) const {
+        if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+        return sqlite3_column_double(statement_, column);
     }
 
 private:
@@ -706,6 +722,8 @@ ApiKey read_api_key(const Query& row) {
     key.display_prefix = row.text(4);
     key.created_at_ms = row.integer(5);
     key.revoked_at_ms = row.optional_integer(6);
+    key.rate_per_second = row.optional_real(7);
+    key.rate_burst = row.optional_integer(8);
     return key;
 }
 
@@ -1017,6 +1035,8 @@ void Store::insert_api_key(const ApiKey& key, std::string_view key_hash) {
             .bind(5, scopes)
             .bind(6, key.display_prefix)
             .bind(7, key.created_at_ms)
+            .bind_optional(8, key.rate_per_second)
+            .bind_optional(9, key.rate_burst)
             .run();
     });
 }

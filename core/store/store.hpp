@@ -29,6 +29,8 @@ struct ApiKey {
     std::string display_prefix;  // the first characters of the key, for listings
     int64_t created_at_ms = 0;
     std::optional<int64_t> revoked_at_ms;
+    std::optional<double> rate_per_second;  // none: the server's default rate limit
+    std::optional<int64_t> rate_burst;
 };
 
 enum class RunStatus { queued, processing, completed, degraded, failed };

@@ -281,6 +281,28 @@ TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405InTheEnvelope) {
     EXPECT_EQ(wrong.body.at("error").at("code").as_string(), "method_not_allowed");
 }
 
+TEST_F(ApiTest, RateLimitCountsDownAndRefusesPastTheBurst) {
+    const std::string limited = server_->create_key("acme", "test", {}, 5.0, 5);
+    for (int expected_remaining = 4; expected_remaining >= 0; --expected_remaining) {
+        const ApiResponse response = call(client_, "GET", "/api/v1/engines/default/runs?limit=1", limited);
+        ASSERT_EQ(response.status, 200) << response.raw.body;
+        EXPECT_EQ(response.raw.header("X-RateLimit-Limit"), "5");
+        EXPECT_EQ(response.raw.header("X-RateLimit-Remaining"), std::to_string(expected_remaining));
+        EXPECT_FALSE(response.raw.header("X-RateLimit-Reset").empty());
+    }
+    const ApiResponse refused = call(client_, "GET", "/api/v1/engines/default/runs?limit=1", limited);
+    EXPECT_EQ(refused.status, 429);
+    EXPECT_EQ(refused.body.at("error").at("code").as_string(), "rate_limited");
+    EXPECT_GE(std::stoi(refused.raw.header("Retry-After")), 1);
+    EXPECT_EQ(refused.raw.header("X-RateLimit-Remaining"), "0");
+    // Another key is not affected, and failed requests of an authenticated key carry the counters too.
+    const ApiResponse other = call(client_, "GET", "/api/v1/runs/no-such-run", key_);
+    EXPECT_EQ(other.status, 404);
+    EXPECT_FALSE(other.raw.header("X-RateLimit-Remaining").empty());
+    // The public health check is not rate limited and carries no counters.
+    EXPECT_TRUE(client_.request("GET", "/health").header("X-RateLimit-Limit").empty());
+}
+
 class LimitsTest : public ::testing::Test {
 protected:
     static app::Config small_limits() {

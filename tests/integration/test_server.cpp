@@ -29,6 +29,9 @@ std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE
 
 TestServer::TestServer(app::Config config) : data_dir_(fresh_temp_dir("engined-it")) {
     config.listen = "127.0.0.1:0";
+    // Tests poll hard; the ones about rate limits give their keys limits of their own.
+    config.rate_limit_per_second = 1e9;
+    config.rate_limit_burst = 1'000'000'000;
     config.data_dir = data_dir_;
     if (config.resources_dir.empty()) config.resources_dir = ENGINED_SOURCE_DIR;
     config.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
@@ -43,8 +46,9 @@ TestServer::~TestServer() {
 }
 
 std::string TestServer::create_key(const std::string& organization, const std::string& environment,
-                                   const std::vector<std::string>& scopes) {
-    return auth::issue_key(app_->store(), organization, environment, scopes).key;
+                                   const std::vector<std::string>& scopes, std::optional<double> rate_per_second,
+                                   std::optional<int64_t> rate_burst) {
+    return auth::issue_key(app_->store(), organization, environment, scopes, rate_per_second, rate_burst).key;
 }
 
 ApiResponse call(http::Client& client, const std::string& method, const std::string& target,

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,11 @@ public:
     app::App& app() { return *app_; }
 
     // A key for `organization` in `environment` with `scopes` (default runs:write + runs:read).
+    // `rate_per_second` / `rate_burst`: the key's own rate limit (unset: the server's default).
     std::string create_key(const std::string& organization, const std::string& environment = "test",
-                           const std::vector<std::string>& scopes = {});
+                           const std::vector<std::string>& scopes = {},
+                           std::optional<double> rate_per_second = std::nullopt,
+                           std::optional<int64_t> rate_burst = std::nullopt);
 
     http::Client client() const { return http::Client("127.0.0.1", port()); }
 

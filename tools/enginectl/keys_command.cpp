@@ -30,6 +30,16 @@ std::vector<std::string> split_scopes(const std::string& text) {
     return scopes;
 }
 
+double parse_positive(const std::string& text, const char* option) {
+    try {
+        std::size_t used = 0;
+        const double value = std::stod(text, &used);
+        if (used == text.size() && value > 0) return value;
+    } catch (const std::logic_error&) {
+    }
+    throw UsageError(std::string(option) + " must be a positive number, got '" + text + "'");
+}
+
 std::string join(const std::vector<std::string>& parts) {
     std::string out;
     for (const auto& part : parts) out += (out.empty() ? "" : ",") + part;
@@ -44,7 +54,12 @@ int keys_command(const std::string& action, const Arguments& args) {
         const std::string environment = args.required("env");
         const auto scopes = split_scopes(args.optional("scopes", ""));
         store::Store store = open_store(args);
-        const auth::IssuedKey issued = auth::issue_key(store, organization, environment, scopes);
+        const auto rate = args.has("rate") ? std::optional<double>(parse_positive(args.required("rate"), "--rate"))
+                                           : std::nullopt;
+        const auto burst = args.has("burst")
+                               ? std::optional<int64_t>(static_cast<int64_t>(parse_positive(args.required("burst"), "--burst")))
+                               : std::nullopt;
+        const auth::IssuedKey issued = auth::issue_key(store, organization, environment, scopes, rate, burst);
         std::cerr << "created key " << issued.id << " for organisation " << organization << " (" << environment
                   << "); store it now, it is not shown again\n";
         std::cout << issued.key << "\n";

@@ -58,6 +58,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
 
   keys create  --data-dir DIR --org ORG --env test|live [--scopes runs:write,runs:read,engines:admin]
+               [--rate REQUESTS_PER_SECOND --burst N]   (the key's own rate limit; default: the server's)
                prints the new key alone on the last line (it is shown only once)
   keys list    --data-dir DIR [--org ORG]
   keys revoke  --data-dir DIR KEY_ID

@@ -16,7 +16,7 @@ Request make_request(Method method, std::string_view target, std::string_view ke
 
 auth::Principal authenticate(const Request& request) {
     if (request.header("X-API-Key") != "good") throw ApiError::unauthorized("bad key");
-    return {"key_1", "acme", "test", {"runs:read"}};
+    return {"key_1", "acme", "test", {"runs:read"}, std::nullopt, std::nullopt};
 }
 
 Response dispatch(const Router& router, Request request) {
