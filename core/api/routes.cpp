@@ -2,9 +2,12 @@
 
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
+#include "common/time.hpp"
 
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -74,20 +77,34 @@ boost::json::object evaluation_view(const boost::json::object& run) {
             {"completed_at", run.at("completed_at")}};
 }
 
-// The 202 of a submission, once the run is durable: its id under each of `id_fields`, the status,
-// and a Location under `location_prefix` to poll.
-runs::RunService::Accepted answer_accepted(http::Responder responder, std::string location_prefix,
-                                           std::vector<std::string> id_fields) {
-    return [responder, location_prefix = std::move(location_prefix), id_fields = std::move(id_fields)](
-               std::exception_ptr error, const std::string& run_id) {
-        if (error) return responder.fail(error);
-        boost::json::object body;
-        for (const std::string& field : id_fields) body[field] = run_id;
-        body["status"] = "queued";
-        Response response = json_response(202, body);
-        response.headers.emplace_back("Location", location_prefix + run_id);
-        responder.respond(std::move(response));
-    };
+// Submits under a fresh id and answers 202 once the run is durable: the id under each of
+// `id_fields`, the status, and a Location under `location_prefix`. With an Idempotency-Key, that
+// answer is stored in the run's own transaction, so a repeat of the request replays it.
+void submit_and_answer(runs::RunService& runs, const Request& request, const auth::Principal& caller,
+                       const std::string& engine_slug, const boost::json::value& body, http::Responder responder,
+                       const std::string& location_prefix, const std::vector<std::string>& id_fields,
+                       const std::string& id_prefix = "") {
+    const std::string run_id = runs::RunService::new_run_id(id_prefix);
+    boost::json::object answer_body;
+    for (const std::string& field : id_fields) answer_body[field] = run_id;
+    answer_body["status"] = "queued";
+    Response answer = json_response(202, answer_body);
+    answer.headers.emplace_back("Location", location_prefix + run_id);
+
+    std::optional<store::IdempotencyRecord> record;
+    std::shared_ptr<std::atomic<bool>> answered_durably;
+    if (const auto& token = request.idempotency()) {
+        record = store::IdempotencyRecord{caller.organization, caller.environment, token->key, token->request_hash,
+                                          answer.status, answer.body, location_prefix + run_id, now_unix_ms()};
+        answered_durably = token->answered_durably;
+    }
+    runs.submit(caller, engine_slug, body, run_id, std::move(record),
+                [responder, answer = std::move(answer), answered_durably](std::exception_ptr error) {
+                    // Runs on the store's writer thread: the router must not write from here.
+                    if (answered_durably) answered_durably->store(true);
+                    if (error) return responder.fail(error);
+                    responder.respond(answer);
+                });
 }
 
 }  // namespace
@@ -99,9 +116,9 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
 
     router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
                [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
-                   runs.submit(caller, std::string(request.path_param("slug")),
-                               http::parse_json_body(request, json_limits),
-                               answer_accepted(std::move(responder), "/api/v1/runs/", {"run_id"}));
+                   submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
+                                     http::parse_json_body(request, json_limits), std::move(responder),
+                                     "/api/v1/runs/", {"run_id"});
                });
 
     router.add_sync(Method::get, "/api/v1/engines/{slug}/runs", auth::kScopeRunsRead,
@@ -133,12 +150,13 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
                    const boost::json::value body = http::parse_json_body(request, json_limits);
                    if (body.is_object() && body.get_object().contains("profile")) {
-                       runs.submit(caller, kLegacyPoolEngineSlug, evaluation_as_run(body.get_object()),
-                                   answer_accepted(responder, "/api/v1/jobs/", {"eval_id"}), kEvaluationIdPrefix);
+                       submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
+                                         evaluation_as_run(body.get_object()), responder, "/api/v1/jobs/",
+                                         {"eval_id"}, kEvaluationIdPrefix);
                        return;
                    }
-                   runs.submit(caller, kLegacyEngineSlug, body,
-                               answer_accepted(responder, "/api/v1/jobs/", {"run_id", "job_id"}));
+                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder, "/api/v1/jobs/",
+                                     {"run_id", "job_id"});
                });
 
     router.add_sync(Method::get, "/api/v1/jobs/{job_id}", auth::kScopeRunsRead,

@@ -1,5 +1,6 @@
 #include "app/app.hpp"
 
+#include "api/idempotency_ledger.hpp"
 #include "api/routes.hpp"
 #include "auth/api_keys.hpp"
 #include "auth/rate_limiter.hpp"
@@ -92,6 +93,7 @@ struct App::Impl {
         workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
         runs.emplace(*store, *engines, [this](const std::string& id) { workers->enqueue(id); });
         const http::JsonLimits json_limits{config.json_max_depth};
+        router.set_idempotency_ledger(idempotency_ledger);
         api::register_routes(router, *runs, json_limits);
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION);
         server.emplace(router, server_options(config));
@@ -124,6 +126,7 @@ struct App::Impl {
     std::unique_ptr<store::Store> store;
     std::filesystem::path resources_dir;
     auth::KeyAuthenticator authenticator;
+    api::StoreIdempotencyLedger idempotency_ledger{*store};
     http::Router router;
     plugin::PluginRegistry plugins;
     std::optional<engines::EngineService> engines;

@@ -27,6 +27,11 @@ Response error_response(std::exception_ptr error) {
         std::rethrow_exception(error);
     } catch (const ApiError& api_error) {
         return error_response(api_error);
+    } catch (const store::IdempotencyKeyTaken&) {
+        // Two requests with one key raced: the first one's write won; this one made nothing.
+        return error_response(ApiError(409, "idempotency_conflict",
+                                       "another request with this Idempotency-Key is being processed or was "
+                                       "answered; retry with the same key to receive its answer"));
     } catch (const store::StoreUnavailable& unavailable) {
         log::error("store unavailable", {{"detail", unavailable.what()}});
         Response response = error_response(ApiError::unavailable(

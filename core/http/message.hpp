@@ -8,6 +8,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,15 @@ namespace engined::http {
 enum class Method { get, post, put, patch, del, head, options, other };
 
 std::string_view to_string(Method method);
+
+// A POST's Idempotency-Key and the fingerprint of what it asked (method, path, canonical body).
+// `answered_durably` is set by an asynchronous handler whose answer either was stored with its own
+// write or must not be stored (it lost a race for the key): the router then records nothing.
+struct IdempotencyToken {
+    std::string key;
+    std::string request_hash;
+    std::shared_ptr<std::atomic<bool>> answered_durably = std::make_shared<std::atomic<bool>>(false);
+};
 
 // A parsed request as handlers see it. Views point into the session's buffers and are valid
 // only until the handler returns; an asynchronous handler copies what it keeps.
@@ -46,6 +56,10 @@ public:
         path_params_ = std::move(params);
     }
 
+    // Set by the router for a POST carrying an Idempotency-Key that has no answer yet.
+    const std::optional<IdempotencyToken>& idempotency() const noexcept { return idempotency_; }
+    void set_idempotency(IdempotencyToken token) { idempotency_ = std::move(token); }
+
 private:
     Method method_;
     std::string_view path_;
@@ -54,6 +68,7 @@ private:
     HeaderLookup headers_;
     std::string request_id_;
     std::vector<std::pair<std::string, std::string>> path_params_;
+    std::optional<IdempotencyToken> idempotency_;
 };
 
 struct Response {

@@ -1,6 +1,12 @@
 #include "http/router.hpp"
 
 #include "common/api_error.hpp"
+#include "common/crypto.hpp"
+#include "common/json_text.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <algorithm>
 
 namespace engined::http {
 
@@ -75,13 +81,17 @@ void Router::dispatch(Request& request, const Responder& responder) const {
         }
         const auth::Principal principal = authenticate_(request);
         const auto headers = admit_ ? admit_(principal) : std::vector<std::pair<std::string, std::string>>{};
-        const Responder answer = headers.empty() ? responder : Responder([responder, headers](Response response) {
+        Responder answer = headers.empty() ? responder : Responder([responder, headers](Response response) {
             response.headers.insert(response.headers.end(), headers.begin(), headers.end());
             responder.respond(std::move(response));
         });
         try {
             if (!principal.has_scope(found->scope)) {
                 throw ApiError::forbidden("this API key lacks the scope '" + found->scope + "'");
+            }
+            if (request.method() == Method::post && ledger_ != nullptr && !request.header("Idempotency-Key").empty()) {
+                answer = guard_idempotency(request, principal, answer);
+                if (!request.idempotency()) return;  // replayed
             }
             found->handler(request, principal, answer);
         } catch (...) {
@@ -90,6 +100,39 @@ void Router::dispatch(Request& request, const Responder& responder) const {
     } catch (...) {
         responder.fail(std::current_exception());
     }
+}
+
+Responder Router::guard_idempotency(Request& request, const auth::Principal& caller, const Responder& answer) const {
+    const std::string key(request.header("Idempotency-Key"));
+    if (key.size() > 255 || !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+        throw ApiError::invalid_request("Idempotency-Key must be 1-255 printable ASCII characters",
+                                        {{"Idempotency-Key", "malformed"}});
+    }
+    IdempotencyToken token{key, request_fingerprint(request)};
+    if (const auto stored = ledger_->find(caller, key)) {
+        if (stored->request_hash != token.request_hash) {
+            throw ApiError(409, "idempotency_conflict",
+                           "Idempotency-Key '" + key + "' was used with a different request in the last 24 hours");
+        }
+        Response replay = stored->response;
+        replay.headers.emplace_back("Idempotent-Replayed", "true");
+        answer.respond(std::move(replay));
+        return answer;
+    }
+    request.set_idempotency(token);
+    // Server failures are not remembered: the client may retry them with the same key.
+    return Responder([answer, token, caller, ledger = ledger_](Response response) {
+        if (response.status < 500 && !token.answered_durably->load()) ledger->remember(caller, token, response);
+        answer.respond(std::move(response));
+    });
+}
+
+std::string Router::request_fingerprint(const Request& request) {
+    // Equal JSON bodies hash equal whatever their key order or spacing.
+    boost::system::error_code ec;
+    const boost::json::value body = parse_internal_json(request.body(), ec);
+    return sha256_hex(std::string(to_string(request.method())) + " " + std::string(request.path()) + "\n" +
+                      (ec ? std::string(request.body()) : canonical_json(body)));
 }
 
 }  // namespace engined::http

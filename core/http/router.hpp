@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,26 @@ using Authenticator = std::function<auth::Principal(const Request&)>;
 // rate-limit counters), or throws ApiError (e.g. 429) to refuse it.
 using Admission = std::function<std::vector<std::pair<std::string, std::string>>(const auth::Principal&)>;
 
+// Where answers to POSTs with an Idempotency-Key are kept (the store, wired by the app).
+class IdempotencyLedger {
+public:
+    struct Stored {
+        std::string request_hash;
+        Response response;
+    };
+    virtual ~IdempotencyLedger() = default;
+    virtual std::optional<Stored> find(const auth::Principal& caller, const std::string& key) = 0;
+    // Called on the thread that answers, before the answer is sent.
+    virtual void remember(const auth::Principal& caller, const IdempotencyToken& token, const Response& response) = 0;
+};
+
 class Router {
 public:
     explicit Router(Authenticator authenticate, Admission admit = {});
+
+    // POSTs carrying an Idempotency-Key replay their first answer for 24 h (same body) or
+    // answer 409 idempotency_conflict (another body).
+    void set_idempotency_ledger(IdempotencyLedger& ledger) { ledger_ = &ledger; }
 
     // `scope` empty: the route is public (no key needed).
     void add(Method method, std::string pattern, std::string scope, Handler handler);
@@ -42,11 +60,15 @@ private:
         Handler handler;
     };
     static std::vector<std::string> split_path(std::string_view path);
+    static std::string request_fingerprint(const Request& request);
+    // The responder to answer with: it records the answer under the request's key.
+    Responder guard_idempotency(Request& request, const auth::Principal& caller, const Responder& answer) const;
     static bool match(const Route& route, const std::vector<std::string>& segments,
                       std::vector<std::pair<std::string, std::string>>& params);
 
     Authenticator authenticate_;
     Admission admit_;
+    IdempotencyLedger* ledger_ = nullptr;
     std::vector<Route> routes_;
 };
 

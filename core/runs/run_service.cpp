@@ -56,8 +56,11 @@ std::optional<std::string> read_webhook_url(const boost::json::object& body) {
 RunService::RunService(store::Store& store, const engines::EngineService& engines, Enqueue enqueue)
     : store_(store), engines_(engines), enqueue_(std::move(enqueue)) {}
 
+std::string RunService::new_run_id(const std::string& prefix) { return prefix + uuid_v4(); }
+
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
-                        const boost::json::value& body, Accepted accepted, const std::string& id_prefix) {
+                        const boost::json::value& body, const std::string& run_id,
+                        std::optional<store::IdempotencyRecord> idempotency, Accepted accepted) {
     if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
     const boost::json::object& fields = body.get_object();
     const auto* input = fields.if_contains("input");
@@ -89,7 +92,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     if (const auto pool = resolve_pool(caller, input->get_object())) stored_request["pool"] = *pool;
 
     store::NewRun run;
-    run.id = id_prefix + uuid_v4();
+    run.id = run_id;
+    run.idempotency = std::move(idempotency);
     run.organization = caller.organization;
     run.environment = caller.environment;
     run.engine_slug = target.engine.slug;
@@ -102,10 +106,9 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.webhook_url = webhook_url;
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
-    const std::string run_id = run.id;
     store_.insert_run(std::move(run), [this, run_id, accepted = std::move(accepted)](std::exception_ptr error) {
         if (!error) enqueue_(run_id);
-        accepted(error, run_id);
+        accepted(error);
     });
 }
 

@@ -26,18 +26,24 @@ class RunService {
 public:
     using Enqueue = std::function<void(const std::string& run_id)>;
     // Called once the run is durable (error == nullptr) or could not be recorded.
-    using Accepted = std::function<void(std::exception_ptr error, const std::string& run_id)>;
+    using Accepted = std::function<void(std::exception_ptr error)>;
 
     RunService(store::Store& store, const engines::EngineService& engines, Enqueue enqueue);
 
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the engine's
     // contract and records the run as `queued`. Throws ApiError for anything the caller must fix
     // (nothing is recorded then); otherwise reports through `accepted`, after the commit.
-    // `id_prefix` marks runs submitted through an older API shape (e.g. "eval_").
-    // An `input.pool` naming a carrier pool is resolved here, once: the run records the pool's
-    // snapshot, so re-importing the pool later never changes it (422 unknown_pool otherwise).
+    // `run_id` is minted by the caller (so that it can prepare its answer); `idempotency`, when
+    // set, is stored in the run's own transaction (a second submission with the key gets
+    // store::IdempotencyKeyTaken through `accepted`). An `input.pool` naming a carrier pool is
+    // resolved here, once: the run records the pool's snapshot, so re-importing the pool later
+    // never changes it (422 unknown_pool otherwise).
     void submit(const auth::Principal& caller, const std::string& engine_slug,
-                const boost::json::value& body, Accepted accepted, const std::string& id_prefix = "");
+                const boost::json::value& body, const std::string& run_id,
+                std::optional<store::IdempotencyRecord> idempotency, Accepted accepted);
+
+    // A fresh run id: `prefix` marks runs submitted through an older API shape (e.g. "eval_").
+    static std::string new_run_id(const std::string& prefix = "");
 
     // {"data": [{name, carrier_count, snapshot, source, imported_at}]} of the caller's pools.
     boost::json::object list_pools(const auth::Principal& caller) const;

@@ -201,6 +201,19 @@ constexpr std::array kMigrations{
         ALTER TABLE api_keys ADD COLUMN rate_per_second REAL CHECK (rate_per_second > 0);
         ALTER TABLE api_keys ADD COLUMN rate_burst INTEGER CHECK (rate_burst > 0);
     )sql"},
+    Migration{5, R"sql(
+        CREATE TABLE idempotency_records (
+            organization    TEXT NOT NULL,
+            environment     TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            request_hash    TEXT NOT NULL,
+            status          INTEGER NOT NULL,
+            response_body   TEXT NOT NULL,
+            location        TEXT NOT NULL,
+            created_at_ms   INTEGER NOT NULL,
+            PRIMARY KEY (organization, environment, idempotency_key)
+        );
+    )sql"},
 };
 
 constexpr bool versions_ascend() {
@@ -245,6 +258,23 @@ constexpr const char* kReplacePool = R"sql(
 constexpr const char* kListPools = ENGINED_SELECT_POOL "WHERE p.organization = ?1 ORDER BY p.name";
 constexpr const char* kFindPool = ENGINED_SELECT_POOL "WHERE p.organization = ?1 AND p.name = ?2";
 constexpr const char* kPoolCarriers = "SELECT carriers_json FROM pool_snapshots WHERE hash = ?1";
+
+// A record older than the window may be taken over; a live one may not (no row changes then).
+constexpr const char* kRememberIdempotency = R"sql(
+    INSERT INTO idempotency_records (organization, environment, idempotency_key, request_hash,
+                                     status, response_body, location, created_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT (organization, environment, idempotency_key) DO UPDATE
+       SET request_hash = excluded.request_hash, status = excluded.status,
+           response_body = excluded.response_body, location = excluded.location,
+           created_at_ms = excluded.created_at_ms
+     WHERE idempotency_records.created_at_ms < ?9
+)sql";
+
+constexpr const char* kFindIdempotency = R"sql(
+    SELECT request_hash, status, response_body, location, created_at_ms FROM idempotency_records
+     WHERE organization = ?1 AND environment = ?2 AND idempotency_key = ?3 AND created_at_ms >= ?4
+)sql";
 
 constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
@@ -812,7 +842,23 @@ void bind_engine(Query& query, const EngineRecord& engine) {
                            query.text(0));
 }
 
+void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record) {
+    const int changed = Query(connection, kRememberIdempotency, "remember_idempotency")
+                            .bind(1, record.organization)
+                            .bind(2, record.environment)
+                            .bind(3, record.key)
+                            .bind(4, record.request_hash)
+                            .bind(5, static_cast<int64_t>(record.status))
+                            .bind(6, record.response_body)
+                            .bind(7, record.location)
+                            .bind(8, record.created_at_ms)
+                            .bind(9, record.created_at_ms - kIdempotencyWindowMs)
+                            .run();
+    if (changed == 0) throw IdempotencyKeyTaken("idempotency key '" + record.key + "' is already in use");
+}
+
 void apply_insert_run(Connection& connection, const NewRun& run) {
+    if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
     insert_config(connection, run.config_hash, run.config_json, "insert_run (config)");
     Query(connection, kInsertRun, "insert_run")
         .bind(1, run.id)
@@ -1159,6 +1205,22 @@ std::optional<EngineRecord> Store::find_engine(std::string_view organization,
     query.bind(1, organization).bind(2, slug);
     if (!query.next()) return std::nullopt;
     return read_engine(query);
+}
+
+std::optional<IdempotencyRecord> Store::find_idempotency(std::string_view organization, std::string_view environment,
+                                                         std::string_view key, int64_t now_ms) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kFindIdempotency, "find_idempotency");
+    query.bind(1, organization).bind(2, environment).bind(3, key).bind(4, now_ms - kIdempotencyWindowMs);
+    if (!query.next()) return std::nullopt;
+    return IdempotencyRecord{std::string(organization), std::string(environment), std::string(key),
+                             query.text(0), static_cast<int>(query.integer(1)), query.text(2), query.text(3),
+                             query.integer(4)};
+}
+
+void Store::remember_idempotency(IdempotencyRecord record, Completion done) {
+    impl_->enqueue({[record = std::move(record)](Connection& c) { apply_remember_idempotency(c, record); },
+                    std::move(done)});
 }
 
 PoolSummary Store::replace_pool(std::string_view organization, std::string_view name,

@@ -38,6 +38,28 @@ std::string_view to_string(RunStatus status);
 std::optional<RunStatus> parse_run_status(std::string_view text);
 bool is_terminal(RunStatus status);
 
+// The answer given to a POST that carried an Idempotency-Key, replayed for 24 hours to the same
+// organisation and environment when the same key comes again.
+struct IdempotencyRecord {
+    std::string organization;
+    std::string environment;
+    std::string key;
+    std::string request_hash;  // SHA-256 over method, path and the canonical body
+    int status = 0;
+    std::string response_body;
+    std::string location;      // the Location header, or empty
+    int64_t created_at_ms = 0;
+};
+
+inline constexpr int64_t kIdempotencyWindowMs = 24LL * 60 * 60 * 1000;
+
+// A write carrying an IdempotencyRecord found the key taken by a live record: nothing of the
+// write was stored. The caller answers with the stored record instead.
+class IdempotencyKeyTaken : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 struct NewRun {
     std::string id;
     std::string organization;
@@ -52,6 +74,8 @@ struct NewRun {
     std::optional<std::string> webhook_url;
     std::string api_key_id;
     int64_t created_at_ms = 0;
+    // Stored in the same transaction as the run: two submissions with one key make one run.
+    std::optional<IdempotencyRecord> idempotency;
 };
 
 struct RunOutcome {
@@ -212,6 +236,13 @@ public:
     std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const;
     std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
                                               int major, int minor) const;
+
+    // --- Idempotency. find ignores records older than the window; remember keeps a live record
+    // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.
+    std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment,
+                                                      std::string_view key, int64_t now_ms) const;
+    // Group-committed like run writes; `done` gets IdempotencyKeyTaken when a live record exists.
+    void remember_idempotency(IdempotencyRecord record, Completion done);
 
     // --- Carrier pools. `carriers_json` is the canonical JSON array of carrier objects; the
     // pool then points at its snapshot (content-addressed, immutable) in one write, so a

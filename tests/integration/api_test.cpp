@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace engined::testing {
 namespace {
@@ -301,6 +303,87 @@ TEST_F(ApiTest, RateLimitCountsDownAndRefusesPastTheBurst) {
     EXPECT_FALSE(other.raw.header("X-RateLimit-Remaining").empty());
     // The public health check is not rate limited and carries no counters.
     EXPECT_TRUE(client_.request("GET", "/health").header("X-RateLimit-Limit").empty());
+}
+
+ApiResponse post_with_key(http::Client& client, const std::string& target, const std::string& api_key,
+                          const std::string& idempotency_key, const std::string& body) {
+    ApiResponse response;
+    response.raw = client.request("POST", target, body,
+                                  {{"Authorization", "Bearer " + api_key}, {"Idempotency-Key", idempotency_key}});
+    response.status = response.raw.status;
+    boost::system::error_code ec;
+    response.body = boost::json::parse(response.raw.body, ec);
+    return response;
+}
+
+std::size_t runs_of(http::Client& client, const std::string& key) {
+    const ApiResponse page = call(client, "GET", "/api/v1/engines/default/runs?limit=100", key);
+    return page.body.at("data").as_array().size();
+}
+
+TEST_F(ApiTest, SameIdempotencyKeyAndBodyReplaysTheFirstAnswer) {
+    const std::string key = server_->create_key("idem-replay");
+    const ApiResponse first = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1", kMinimalBody);
+    ASSERT_EQ(first.status, 202) << first.raw.body;
+    // The same JSON with other spacing and key order is the same request.
+    const std::string reordered = boost::json::serialize(boost::json::parse(kMinimalBody));
+    const ApiResponse again = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1", reordered);
+    EXPECT_EQ(again.status, 202);
+    EXPECT_EQ(again.body.at("run_id"), first.body.at("run_id"));
+    EXPECT_EQ(again.raw.header("Location"), first.raw.header("Location"));
+    EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+    EXPECT_EQ(runs_of(client_, key), 1u);
+
+    const ApiResponse other_body = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1",
+                                                 read_text(golden_dir() / "auto_only_ny.input.json"));
+    EXPECT_EQ(other_body.status, 409);
+    EXPECT_EQ(other_body.body.at("error").at("code").as_string(), "idempotency_conflict");
+    EXPECT_EQ(runs_of(client_, key), 1u);
+
+    // Keys are per organisation and environment: another organisation's same key is its own.
+    const std::string other_org = server_->create_key("idem-other");
+    EXPECT_NE(post_with_key(client_, "/api/v1/engines/default/runs", other_org, "k-1", kMinimalBody).body.at("run_id"),
+              first.body.at("run_id"));
+}
+
+TEST_F(ApiTest, RefusalsAreReplayedTooAndMalformedKeysRefused) {
+    const std::string key = server_->create_key("idem-refusal");
+    const ApiResponse refused = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-bad", R"({"offerings":[]})");
+    EXPECT_EQ(refused.status, 400);
+    const ApiResponse replayed = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-bad", R"({"offerings":[]})");
+    EXPECT_EQ(replayed.status, 400);
+    EXPECT_EQ(replayed.raw.header("Idempotent-Replayed"), "true");
+    EXPECT_EQ(post_with_key(client_, "/api/v1/engines/default/runs", key, std::string(256, 'k'), kMinimalBody).status, 400);
+}
+
+TEST_F(ApiTest, ConcurrentRequestsWithOneKeyCreateOneRun) {
+    const std::string key = server_->create_key("idem-race");
+    std::vector<std::thread> clients;
+    std::mutex mutex;
+    std::set<std::string> run_ids;
+    int accepted = 0;
+    int conflicts = 0;
+    for (int i = 0; i < 20; ++i) {
+        clients.emplace_back([&] {
+            http::Client client = server_->client();
+            const ApiResponse response = post_with_key(client, "/api/v1/engines/default/runs", key, "race-1", kMinimalBody);
+            std::lock_guard lock(mutex);
+            if (response.status == 202) {
+                ++accepted;
+                run_ids.insert(std::string(response.body.at("run_id").as_string()));
+            } else if (response.status == 409) {
+                ++conflicts;
+            }
+        });
+    }
+    for (auto& client : clients) client.join();
+    EXPECT_EQ(accepted + conflicts, 20);
+    EXPECT_EQ(run_ids.size(), 1u);
+    EXPECT_EQ(runs_of(client_, key), 1u);
+    // Once the first answer is stored, a retry replays it.
+    const ApiResponse retry = post_with_key(client_, "/api/v1/engines/default/runs", key, "race-1", kMinimalBody);
+    EXPECT_EQ(retry.status, 202);
+    EXPECT_EQ(std::string(retry.body.at("run_id").as_string()), *run_ids.begin());
 }
 
 class LimitsTest : public ::testing::Test {

@@ -228,6 +228,17 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
     EXPECT_TRUE(openapi.body.at("paths").as_object().contains("/api/v1/engines/{slug}/runs"));
     expect_refs_resolve(openapi.body, openapi.body.at("components").at("schemas").as_object());
 
+    // An Idempotency-Key on a non-run POST replays its first answer instead of acting twice.
+    const auto create_once = [&] {
+        return client_.request("POST", "/api/v1/engines", R"({"slug":"once-only","label":"x","engine_type":"placement"})",
+                               {{"Authorization", "Bearer " + admin_}, {"Idempotency-Key", "create-once"}});
+    };
+    const auto created_once = create_once();
+    EXPECT_EQ(created_once.status, 201) << created_once.body;
+    const auto created_again = create_once();
+    EXPECT_EQ(created_again.status, 201) << created_again.body;
+    EXPECT_EQ(created_again.header("Idempotent-Replayed"), "true");
+
     // Archiving stops new runs but keeps the engine readable.
     EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/archive").body.at("status").as_string(), "archived");
     EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/runs", b3).status, 409);

@@ -26,7 +26,7 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite_store.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 4;
+constexpr int kLatestSchemaVersion = 5;
 
 namespace fs = std::filesystem;
 
@@ -782,7 +782,7 @@ TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
     RawDb raw(dir.db());
     EXPECT_EQ(raw.scalar("SELECT group_concat(version) FROM "
                          "(SELECT version FROM schema_migrations ORDER BY version)"),
-              "1,2,3,4");
+              "1,2,3,4,5");
     for (const char* table : {"engines", "engine_releases"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
                                          "'table' AND name = '") + table + "'"),
