@@ -43,5 +43,6 @@ int config_command(const std::string& action, const Arguments& args);
 int versions_command(const std::string& action, const Arguments& args);
 int contract_command(const std::string& action, const Arguments& args);
 int lua_command(const std::string& action, const Arguments& args);
+int pools_command(const std::string& action, const Arguments& args);
 
 }  // namespace engined::cli

@@ -63,6 +63,12 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
   keys list    --data-dir DIR [--org ORG]
   keys revoke  --data-dir DIR KEY_ID
 
+  pools import --data-dir DIR --org ORG --pool NAME FILE
+               FILE is .csv or .json; checked whole before the pool is replaced, else
+               "FILE:LINE: message" and nothing changes
+  pools list   --data-dir DIR --org ORG
+  pools show   --data-dir DIR --org ORG --pool NAME [--limit 20]
+
   engines list
   engines create     --slug SLUG --label LABEL --type ENGINE_TYPE [--description TEXT]
   engines archive    SLUG
@@ -110,6 +116,7 @@ int main(int argc, char** argv) {
         if (family == "versions") return versions_command(action, rest);
         if (family == "contract") return contract_command(action, rest);
         if (family == "lua") return lua_command(action, rest);
+        if (family == "pools") return pools_command(action, rest);
         throw UsageError("unknown command family '" + family + "'");
     } catch (const UsageError& error) {
         std::cerr << "enginectl: " << error.what() << "\n\n" << kUsage;

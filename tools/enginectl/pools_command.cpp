@@ -1,0 +1,156 @@
+// enginectl pools: import carrier pools from CSV or JSON files into a server's store, list them
+// and show their carriers. Works on the store directly, like `keys`.
+#include "commands.hpp"
+#include "table.hpp"
+
+#include "common/json_text.hpp"
+#include "common/time.hpp"
+#include "pools/pool_file.hpp"
+#include "store/store.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+namespace engined::cli {
+namespace {
+
+constexpr std::size_t kShortHash = 12;
+
+std::filesystem::path store_file(const Arguments& args) {
+    return std::filesystem::path(args.required("data-dir")) / "engined.sqlite3";
+}
+
+store::Store open_store(const std::filesystem::path& file) {
+    store::Options options;
+    options.path = file.string();
+    return store::Store(options);
+}
+
+// Reading never creates a store: a mistyped --data-dir is an error, not an empty listing.
+store::Store open_existing_store(const Arguments& args) {
+    const auto file = store_file(args);
+    if (!std::filesystem::exists(file)) throw std::runtime_error("no engined store at " + file.string());
+    return open_store(file);
+}
+
+std::string pool_name(const Arguments& args) {
+    const std::string name = args.required("pool");
+    if (!pools::is_pool_identifier(name)) {
+        throw UsageError("--pool '" + name + "' is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
+    }
+    return name;
+}
+
+// The whole file is parsed and validated before the store is even opened, so a refused file
+// leaves the pool (and the store) exactly as it was.
+int import_pool(const Arguments& args) {
+    const std::string organization = args.required("org");
+    const std::string name = pool_name(args);
+    const std::string file = args.positional_exactly(1, "FILE")[0];
+    pools::PoolFormat format;
+    try {
+        format = pools::pool_format_for(file);
+    } catch (const std::invalid_argument& error) {
+        throw UsageError(error.what());
+    }
+    std::error_code unknown_size;  // an unreadable file is reported by the read below
+    if (std::filesystem::file_size(file, unknown_size) > pools::kMaxPoolFileBytes && !unknown_size) {
+        std::cerr << file << ":1: a pool file holds at most 64 MiB\n";
+        return 1;
+    }
+    boost::json::array carriers;
+    try {
+        carriers = pools::parse_pool_file(read_text_file(file), format);
+    } catch (const pools::PoolFileError& error) {
+        std::cerr << file << ":" << error.line() << ": " << error.detail() << "\n";
+        return 1;
+    }
+    std::filesystem::create_directories(args.required("data-dir"));
+    store::Store store = open_store(store_file(args));
+    const std::string source = std::filesystem::path(file).filename().string();
+    const store::PoolSummary pool =
+        store.replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
+    std::cout << "imported " << pool.carrier_count << " carriers into " << pool.name << " (snapshot "
+              << pool.snapshot.substr(0, kShortHash) << ")\n";
+    return 0;
+}
+
+int list_pools(const Arguments& args) {
+    const std::string organization = args.required("org");
+    const store::Store store = open_existing_store(args);
+    std::vector<TableRow> rows;
+    for (const store::PoolSummary& pool : store.list_pools(organization)) {
+        rows.push_back({pool.name, std::to_string(pool.carrier_count), pool.snapshot.substr(0, kShortHash),
+                        format_rfc3339_ms(pool.imported_at_ms), pool.source});
+    }
+    std::cout << render_table({"NAME", "CARRIERS", "SNAPSHOT", "IMPORTED", "SOURCE"}, rows);
+    return 0;
+}
+
+std::string states_cell(const boost::json::object& carrier) {
+    const auto& states = carrier.at("states").as_array();
+    if (states.size() == 1 && states[0] == "*") return "*";
+    return std::to_string(states.size());
+}
+
+// The lines the carrier writes; excluded ones are left out.
+std::string lines_cell(const boost::json::object& carrier) {
+    std::string out;
+    for (const auto& entry : carrier.at("lines").as_array()) {
+        if (entry.at("appetite") == "excluded") continue;
+        out += (out.empty() ? "" : ",") + std::string(entry.at("line").as_string());
+    }
+    return out.empty() ? "-" : out;
+}
+
+std::size_t limit_of(const Arguments& args) {
+    const std::string text = args.optional("limit", "20");
+    std::size_t used = 0;
+    unsigned long limit = 0;
+    try {
+        limit = std::stoul(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || limit == 0) throw UsageError("--limit takes a positive whole number");
+    return limit;
+}
+
+int show_pool(const Arguments& args) {
+    const std::string organization = args.required("org");
+    const std::string name = pool_name(args);
+    const std::size_t limit = limit_of(args);
+    const store::Store store = open_existing_store(args);
+    const auto pool = store.pool_snapshot(organization, name);
+    if (!pool) {
+        std::cerr << "enginectl: organisation " << organization << " has no pool named " << name << "\n";
+        return 1;
+    }
+    const auto text = store.pool_carriers(pool->snapshot);
+    if (!text) throw std::runtime_error("the store has no snapshot " + pool->snapshot + " for pool " + name);
+    const auto carriers = parse_internal_json(*text).as_array();
+    std::vector<TableRow> rows;
+    for (std::size_t i = 0; i < carriers.size() && i < limit; ++i) {
+        const auto& carrier = carriers[i].as_object();
+        rows.push_back({std::string(carrier.at("id").as_string()), std::string(carrier.at("name").as_string()),
+                        cell_text(carrier.if_contains("am_best_rating")), states_cell(carrier), lines_cell(carrier)});
+    }
+    std::cout << render_table({"ID", "NAME", "RATING", "STATES", "LINES"}, rows);
+    if (carriers.size() > limit) {
+        std::cout << "(" << limit << " of " << carriers.size() << " carriers; --limit N shows more)\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int pools_command(const std::string& action, const Arguments& args) {
+    if (action == "import") return import_pool(args);
+    if (action == "list") return list_pools(args);
+    if (action == "show") return show_pool(args);
+    throw UsageError("unknown pools action '" + action + "'");
+}
+
+}  // namespace engined::cli
