@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # From nothing to a ranked placement: installs dependencies, builds, starts engined on its
-# embedded SQLite default (./data), creates a test key, submits a real run and prints the
-# ranked packages. engined keeps running afterwards; stop it with `kill $(cat data/engined.pid)`.
+# embedded SQLite default (./data), creates a test key, loads the synthetic demo carrier pool,
+# submits a real run and prints the ranked packages. engined keeps running afterwards; stop it with `kill $(cat data/engined.pid)`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,6 +26,10 @@ echo "quickstart: engined is serving on http://$listen (pid $(cat data/engined.p
 key="$(./build/enginectl keys create --data-dir ./data --org quickstart --env test | tail -n 1)"
 echo "quickstart: created test key ${key:0:12}… (kept in data/quickstart.key)"
 echo "$key" > data/quickstart.key
+
+# The entity-analysis engine ranks carrier pools; load the synthetic demo pool as carriers:all.
+./build/engined-demo-pool --out data/demo-pool.json
+./build/enginectl pools import --data-dir ./data --org quickstart --pool carriers:all data/demo-pool.json
 
 echo "quickstart: submitting tests/golden/placement/brokerage_tx_multicarrier.input.json"
 ./build/enginectl runs submit --url "http://$listen" --key "$key" --wait \

@@ -79,7 +79,7 @@ typedef struct engined_host_services {
     /*
      * Reads an immutable dataset the run refers to, as JSON text in *result. `kind` names the
      * dataset family ("pool": a carrier pool, whose JSON is an array of carrier objects) and `id`
-     * its content hash, which the host wrote into the run request (e.g. input.pool_snapshot).
+     * its content hash, which the host wrote into the run request (e.g. {"pool": {"snapshot": …}}).
      * Content never changes for an id, so a plugin may cache what it parsed, keyed by id.
      * ENGINED_DATASET_NOT_FOUND when the host has no such dataset (*result holds a message).
      */

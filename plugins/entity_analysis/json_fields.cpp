@@ -1,0 +1,68 @@
+#include "json_fields.hpp"
+
+#include <cmath>
+#include <cstdint>
+
+namespace engined::entity_analysis {
+
+namespace json = boost::json;
+
+const json::object* find_object(const json::object& parent, std::string_view key) {
+    const json::value* member = parent.if_contains(key);
+    return member ? member->if_object() : nullptr;
+}
+
+const json::array* find_array(const json::object& parent, std::string_view key) {
+    const json::value* member = parent.if_contains(key);
+    return member ? member->if_array() : nullptr;
+}
+
+std::optional<std::string_view> find_string(const json::object& parent, std::string_view key) {
+    const json::value* member = parent.if_contains(key);
+    if (member == nullptr || !member->is_string()) {
+        return std::nullopt;
+    }
+    return std::string_view(member->get_string());
+}
+
+std::optional<bool> find_bool(const json::object& parent, std::string_view key) {
+    const json::value* member = parent.if_contains(key);
+    if (member == nullptr || !member->is_bool()) {
+        return std::nullopt;
+    }
+    return member->get_bool();
+}
+
+std::optional<double> as_number(const json::value& value) {
+    switch (value.kind()) {
+        case json::kind::int64: return static_cast<double>(value.get_int64());
+        case json::kind::uint64: return static_cast<double>(value.get_uint64());
+        case json::kind::double_: return value.get_double();
+        default: return std::nullopt;
+    }
+}
+
+std::optional<double> find_number(const json::object& parent, std::string_view key) {
+    const json::value* member = parent.if_contains(key);
+    return member ? as_number(*member) : std::nullopt;
+}
+
+json::value json_count(std::uint64_t count) {
+    return static_cast<std::int64_t>(count);
+}
+
+double round2(double value) {
+    return std::round(value * 100.0) / 100.0;
+}
+
+json::value rounded_number(double value) {
+    const double rounded = round2(value);
+    // Beyond 2^53 a double no longer holds every integer; keep it a double there.
+    constexpr double kExactIntegerLimit = 9007199254740992.0;
+    if (std::trunc(rounded) == rounded && std::fabs(rounded) < kExactIntegerLimit) {
+        return static_cast<std::int64_t>(rounded);
+    }
+    return rounded;
+}
+
+}  // namespace engined::entity_analysis

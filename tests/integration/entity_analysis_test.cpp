@@ -1,0 +1,202 @@
+// The entity-analysis engine over HTTP: the demo pool imported for an organisation, the
+// evaluation-era jobs API, pool errors, and what the candidates promise.
+#include "test_server.hpp"
+
+#include "common/json_text.hpp"
+#include "pools/pool_file.hpp"
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+
+namespace engined::testing {
+namespace {
+
+// The shipped generator's default pool, parsed the way `enginectl pools import` does.
+std::string demo_pool_json() {
+    const auto file = fresh_temp_dir("engined-pool") / "demo.json";
+    const std::string command = std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --out " + file.string();
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("the demo pool generator failed");
+    const std::string carriers = canonical_json(pools::parse_pool_file(read_text(file), pools::PoolFormat::json));
+    std::filesystem::remove_all(file.parent_path());
+    return carriers;
+}
+
+class EntityAnalysisTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        server_ = new TestServer();
+        key_ = server_->create_key("brokerage");
+        pool_json_ = demo_pool_json();
+        server_->app().store().replace_pool("brokerage", "carriers:all", pool_json_, "demo.json", 1);
+        const boost::json::value pool = boost::json::parse(pool_json_);
+        for (const auto& carrier : pool.as_array()) {
+            carriers_[std::string(carrier.at("id").as_string())] = carrier.as_object();
+        }
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+
+    ApiResponse submit_job(const boost::json::object& job, const std::string& key = key_) {
+        return call(client_, "POST", "/api/v1/jobs", key, boost::json::serialize(job));
+    }
+
+    static TestServer* server_;
+    static std::string key_;
+    static std::string pool_json_;
+    static std::map<std::string, boost::json::object> carriers_;
+    http::Client client_ = server_->client();
+};
+
+TestServer* EntityAnalysisTest::server_ = nullptr;
+std::string EntityAnalysisTest::key_;
+std::string EntityAnalysisTest::pool_json_;
+std::map<std::string, boost::json::object> EntityAnalysisTest::carriers_;
+
+const boost::json::object kProspect{{"entity", "Harbor Design Partners LLP"},
+                                    {"state", "CA"},
+                                    {"line", "professional_liability"},
+                                    {"naics", "541310"},
+                                    {"revenue", 12000000},
+                                    {"employees", 60},
+                                    {"years_in_business", 14}};
+
+bool writes_state(const boost::json::object& carrier, const std::string& state) {
+    for (const auto& written : carrier.at("states").as_array()) {
+        if (written.as_string() == "*" || written.as_string() == state) return true;
+    }
+    return false;
+}
+
+bool writes_line(const boost::json::object& carrier, const std::string& line) {
+    for (const auto& entry : carrier.at("lines").as_array()) {
+        if (entry.at("line").as_string() == line) return entry.at("appetite").as_string() != "excluded";
+    }
+    return false;
+}
+
+bool prohibits(const boost::json::object& carrier, const std::string& naics) {
+    const auto* prohibited = carrier.if_contains("prohibited_naics");
+    if (prohibited == nullptr) return false;
+    for (const auto& prefix : prohibited->as_array()) {
+        if (naics.rfind(std::string(prefix.as_string()), 0) == 0) return true;
+    }
+    return false;
+}
+
+TEST_F(EntityAnalysisTest, ProfessionalLiabilityProspectInCaliforniaAgainstTheDemoPool) {
+    const ApiResponse accepted = submit_job({{"profile", kProspect}, {"pool", "carriers:all"}});
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string eval_id(accepted.body.at("eval_id").as_string());
+    EXPECT_EQ(eval_id.rfind("eval_", 0), 0u);
+    wait_for_run(client_, key_, eval_id);
+
+    const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + eval_id, key_);
+    ASSERT_EQ(job.status, 200) << job.raw.body;
+    EXPECT_EQ(job.body.at("status").as_string(), "completed") << job.raw.body.substr(0, 600);
+    EXPECT_EQ(job.body.at("audit").as_string(), "/traces/" + eval_id);
+    const auto pool_size = job.body.at("pool_size").to_number<int64_t>();
+    EXPECT_EQ(pool_size, static_cast<int64_t>(carriers_.size()));
+
+    const ApiResponse run = call(client_, "GET", "/api/v1/runs/" + eval_id, key_);
+    const auto& output = run.body.at("output").as_object();
+    EXPECT_EQ(job.body.at("filtered").to_number<int64_t>() + output.at("eligible_count").to_number<int64_t>(), pool_size);
+
+    const auto& candidates = job.body.at("candidates").as_array();
+    ASSERT_FALSE(candidates.empty());
+    const std::vector<std::string> tier_order{"STRONG_FIT", "GOOD_FIT", "MODERATE_FIT", "WEAK_FIT"};
+    std::size_t last_tier = 0;
+    std::set<std::string> reasonings;
+    for (const auto& entry : candidates) {
+        const auto& candidate = entry.as_object();
+        const auto& carrier = carriers_.at(std::string(candidate.at("carrier_id").as_string()));
+        EXPECT_TRUE(writes_state(carrier, "CA")) << candidate.at("carrier_id");
+        EXPECT_TRUE(writes_line(carrier, "professional_liability")) << candidate.at("carrier_id");
+        EXPECT_FALSE(prohibits(carrier, "541310")) << candidate.at("carrier_id");
+        const auto tier = std::find(tier_order.begin(), tier_order.end(), candidate.at("tier").as_string());
+        ASSERT_NE(tier, tier_order.end());
+        EXPECT_GE(static_cast<std::size_t>(tier - tier_order.begin()), last_tier) << "candidates out of tier order";
+        last_tier = static_cast<std::size_t>(tier - tier_order.begin());
+        const auto& scores = candidate.at("scores").as_object();
+        for (const char* dimension : {"appetite", "coverage", "financial", "pricing", "placement", "service"}) {
+            ASSERT_TRUE(scores.contains(dimension)) << dimension;
+            const std::string level(scores.at(dimension).at("level").as_string());
+            EXPECT_TRUE(level == "L1" || level == "L2" || level == "L3" || level == "L4") << level;
+        }
+        const std::string reasoning(candidate.at("reasoning").as_string());
+        const auto* rating = carrier.if_contains("am_best_rating");
+        if (rating != nullptr) {
+            EXPECT_NE(reasoning.find(std::string(rating->as_string())), std::string::npos)
+                << "the reasoning should cite the carrier's own rating: " << reasoning;
+        }
+        reasonings.insert(reasoning);
+    }
+    EXPECT_GT(reasonings.size(), candidates.size() / 2) << "reasoning reads the same for most carriers";
+}
+
+TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAndTheTraceSaysWhy) {
+    // Cannabis growers: the demo pool has many carriers prohibiting NAICS 111998.
+    boost::json::object prospect = kProspect;
+    prospect["naics"] = "111998";
+    prospect["line"] = "general_liability";
+    const ApiResponse accepted = submit_job({{"profile", prospect}, {"pool", "carriers:all"}});
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string id(accepted.body.at("eval_id").as_string());
+    const auto run = wait_for_run(client_, key_, id);
+    ASSERT_EQ(run.at("status").as_string(), "completed");
+    std::size_t prohibiting = 0;
+    for (const auto& [carrier_id, carrier] : carriers_) prohibiting += prohibits(carrier, "111998") ? 1 : 0;
+    ASSERT_GT(prohibiting, 0u);
+    for (const auto& candidate : run.at("candidates").as_array()) {
+        EXPECT_FALSE(prohibits(carriers_.at(std::string(candidate.at("carrier_id").as_string())), "111998"));
+    }
+    EXPECT_GE(run.at("output").at("filter_reasons").at("naics_prohibited").to_number<int64_t>(),
+              static_cast<int64_t>(1));
+    const auto stored = server_->app().store().get_run(id);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_NE(stored->trace_json.find("naics_prohibited"), std::string::npos);
+}
+
+TEST_F(EntityAnalysisTest, UnknownPoolIs422NamingThePool) {
+    const ApiResponse response = submit_job({{"profile", kProspect}, {"pool", "carriers:unknown"}});
+    EXPECT_EQ(response.status, 422);
+    EXPECT_EQ(response.body.at("error").at("code").as_string(), "unknown_pool");
+    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("carriers:unknown"),
+              std::string::npos);
+    // Pools belong to their organisation.
+    const std::string other = server_->create_key("another-brokerage");
+    EXPECT_EQ(submit_job({{"profile", kProspect}, {"pool", "carriers:all"}}, other).status, 422);
+}
+
+TEST_F(EntityAnalysisTest, ProfileWithoutEntityIs400NamingIt) {
+    boost::json::object prospect = kProspect;
+    prospect.erase("entity");
+    const ApiResponse response = submit_job({{"profile", prospect}, {"pool", "carriers:all"}});
+    EXPECT_EQ(response.status, 400);
+    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("profile.entity"),
+              std::string::npos);
+    EXPECT_EQ(response.body.at("error").at("details").at(0).at("pointer").as_string(), "/profile/entity");
+}
+
+TEST_F(EntityAnalysisTest, PoolsAreListedAndTheRunsApiTakesTheModernShape) {
+    const ApiResponse pools = call(client_, "GET", "/api/v1/pools", key_);
+    ASSERT_EQ(pools.status, 200);
+    ASSERT_EQ(pools.body.at("data").as_array().size(), 1u);
+    EXPECT_EQ(pools.body.at("data").at(0).at("name").as_string(), "carriers:all");
+    EXPECT_EQ(pools.body.at("data").at(0).at("carrier_count").to_number<std::size_t>(), carriers_.size());
+
+    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}}};
+    const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
+                                      boost::json::serialize(body));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    EXPECT_EQ(run.at("status").as_string(), "completed");
+    EXPECT_TRUE(run.at("candidates").is_array());
+}
+
+}  // namespace
+}  // namespace engined::testing
