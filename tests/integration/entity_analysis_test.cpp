@@ -161,6 +161,16 @@ TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAnd
     EXPECT_NE(stored->trace_json.find("naics_prohibited"), std::string::npos);
 }
 
+TEST_F(EntityAnalysisTest, TheEngineShipsRelease1_0AndRunsPinnedToIt) {
+    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}}, {"engine_version", "1.x"}};
+    const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
+                                      boost::json::serialize(body));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    EXPECT_EQ(run.at("engine_version").as_string(), "1.0");
+    EXPECT_EQ(run.at("status").as_string(), "completed");
+}
+
 TEST_F(EntityAnalysisTest, UnknownPoolIs422NamingThePool) {
     const ApiResponse response = submit_job({{"profile", kProspect}, {"pool", "carriers:unknown"}});
     EXPECT_EQ(response.status, 422);
