@@ -194,7 +194,7 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
         {"parameters", {slug_param}},
         {"get", {{"summary", "Engine contract (JSON); ?engine_version= pins it"}, {"responses", errors({{"200", json_response("contract", {{"type", "object"}})}})}}}};
     paths["/api/v1/jobs"] = {
-        {"post", {{"summary", "Evaluation-era submit (engine default)"},
+        {"post", {{"summary", "Evaluation-era submit: engine default, or entity-analysis for a {profile, pool} body (answers eval_id)"},
                   {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", ref("RunRequest")}}}}}}},
                   {"responses", errors({{"202", json_response("queued", {{"type", "object"}})}})}}}};
     paths["/api/v1/engines/{slug}/archive"] = {
@@ -211,6 +211,9 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
         {"parameters", {slug_param}},
         {"get", {{"summary", "Engine contract as a Markdown integration guide"},
                  {"responses", errors({{"200", {{"description", "guide"}, {"content", {{"text/markdown", {{"schema", {{"type", "string"}}}}}}}}}})}}}};
+    paths["/api/v1/pools"] = {
+        {"get", {{"summary", "The organisation's carrier pools"},
+                 {"responses", errors({{"200", json_response("pools", {{"type", "object"}})}})}}}};
     paths["/api/v1/openapi.json"] = {
         {"get", {{"summary", "This document"}, {"responses", errors({{"200", json_response("OpenAPI", {{"type", "object"}})}})}}}};
     paths["/api/v1/jobs/{job_id}"] = {

@@ -197,7 +197,7 @@ std::optional<std::size_t> utf8_length(std::string_view text) {
 
 std::string canonical_id(const boost::json::object& record) {
     const std::string id = string_field(required(record, "id"), "id");
-    if (!is_pool_identifier(id)) {
+    if (!is_carrier_id(id)) {
         throw FieldError("id " + quoted(id) + " is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
     }
     return id;
@@ -821,13 +821,21 @@ PoolFormat pool_format_for(const std::string& file_name) {
     throw std::invalid_argument(file_name + ": a pool file ends in .csv or .json");
 }
 
-bool is_pool_identifier(std::string_view text) {
-    const auto allowed = [](char c) {
+namespace {
+
+bool is_identifier(std::string_view text, bool colon_allowed) {
+    const auto allowed = [colon_allowed](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-               c == '-';
+               c == '-' || (colon_allowed && c == ':');
     };
     return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), allowed);
 }
+
+}  // namespace
+
+bool is_carrier_id(std::string_view text) { return is_identifier(text, false); }
+
+bool is_pool_name(std::string_view text) { return is_identifier(text, true); }
 
 boost::json::array parse_pool_file(std::string_view text, PoolFormat format) {
     if (text.size() > kMaxPoolFileBytes) {

@@ -21,8 +21,11 @@ inline constexpr std::size_t kMaxPoolFileBytes = 64u * 1024 * 1024;
 // By extension, case-insensitively (".csv", ".json"); std::invalid_argument otherwise.
 PoolFormat pool_format_for(const std::string& file_name);
 
-// Pool names and carrier ids share one grammar: 1 to 64 characters of A-Z a-z 0-9 _ . -
-bool is_pool_identifier(std::string_view text);
+// A carrier id: 1 to 64 characters of A-Z a-z 0-9 _ . -
+bool is_carrier_id(std::string_view text);
+
+// A pool name: the same characters plus ':', which namespaces pools ("carriers:all").
+bool is_pool_name(std::string_view text);
 
 // A pool file that cannot be accepted. what() is "line N: detail"; line() is 1-based: the CSV
 // row's first line, or where the offending carrier (or the syntax error) is in the JSON text.

@@ -88,20 +88,20 @@ TEST_F(PoolsCliTest, DemoPoolIsTheSameBytesForTheSameArguments) {
 }
 
 TEST_F(PoolsCliTest, ImportedDemoPoolIsListedAndShown) {
-    const Result imported = pools("import", {"--pool", "demo", generated_pool().string()});
+    const Result imported = pools("import", {"--pool", "carriers:all", generated_pool().string()});
     EXPECT_SUCCEEDS(imported);
-    EXPECT_TRUE(imported.out.starts_with("imported 1873 carriers into demo (snapshot ")) << imported.out;
+    EXPECT_TRUE(imported.out.starts_with("imported 1873 carriers into carriers:all (snapshot ")) << imported.out;
     const std::string snapshot = imported.out.substr(imported.out.find("snapshot ") + 9, 12);
 
     const Result listed = pools("list", {});
     EXPECT_SUCCEEDS(listed);
     EXPECT_TRUE(listed.out.starts_with("NAME")) << listed.out;
-    EXPECT_NE(listed.out.find("demo"), std::string::npos) << listed.out;
+    EXPECT_NE(listed.out.find("carriers:all"), std::string::npos) << listed.out;
     EXPECT_NE(listed.out.find("1873"), std::string::npos) << listed.out;
     EXPECT_NE(listed.out.find(snapshot), std::string::npos) << listed.out;
     EXPECT_NE(listed.out.find("demo.json"), std::string::npos) << listed.out;
 
-    const Result shown = pools("show", {"--pool", "demo", "--limit", "3"});
+    const Result shown = pools("show", {"--pool", "carriers:all", "--limit", "3"});
     EXPECT_SUCCEEDS(shown);
     EXPECT_NE(shown.out.find("demo_0001"), std::string::npos) << shown.out;
     EXPECT_NE(shown.out.find("demo_0003"), std::string::npos) << shown.out;
@@ -110,7 +110,7 @@ TEST_F(PoolsCliTest, ImportedDemoPoolIsListedAndShown) {
 }
 
 TEST_F(PoolsCliTest, MalformedCsvIsRefusedWithItsLineAndChangesNothing) {
-    EXPECT_SUCCEEDS(pools("import", {"--pool", "demo", generated_pool().string()}));
+    EXPECT_SUCCEEDS(pools("import", {"--pool", "carriers:all", generated_pool().string()}));
     const Result before = pools("list", {});
     EXPECT_SUCCEEDS(before);
 
@@ -119,7 +119,7 @@ TEST_F(PoolsCliTest, MalformedCsvIsRefusedWithItsLineAndChangesNothing) {
                        << "car_1,Harbor Mutual,NY,cyber:preferred,0,1000000\n"
                        << "car_2,Summit Specialty,NY;CA,cyber:preferred,5000,1000\n"
                        << "car_3,Keystone Casualty,TX,bop:acceptable,,\n";
-    const Result refused = pools("import", {"--pool", "demo", bad.string()});
+    const Result refused = pools("import", {"--pool", "carriers:all", bad.string()});
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
     EXPECT_EQ(refused.err, bad.string() + ":3: revenue_max (1000) is below revenue_min (5000)\n");
     EXPECT_EQ(refused.out, "");
@@ -132,7 +132,7 @@ TEST_F(PoolsCliTest, MalformedCsvIsRefusedWithItsLineAndChangesNothing) {
 TEST_F(PoolsCliTest, RefusedFileNeverCreatesAStore) {
     const auto bad = work_dir_ / "bad.json";
     std::ofstream(bad) << "[]";
-    const Result refused = pools("import", {"--pool", "demo", bad.string()});
+    const Result refused = pools("import", {"--pool", "carriers:all", bad.string()});
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
     EXPECT_EQ(refused.err, bad.string() + ":1: the pool has no carriers\n");
     EXPECT_FALSE(std::filesystem::exists(data_dir_));

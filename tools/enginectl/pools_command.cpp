@@ -37,8 +37,8 @@ store::Store open_existing_store(const Arguments& args) {
 
 std::string pool_name(const Arguments& args) {
     const std::string name = args.required("pool");
-    if (!pools::is_pool_identifier(name)) {
-        throw UsageError("--pool '" + name + "' is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
+    if (!pools::is_pool_name(name)) {
+        throw UsageError("--pool '" + name + "' is not 1 to 64 characters of A-Z a-z 0-9 _ . - :");
     }
     return name;
 }

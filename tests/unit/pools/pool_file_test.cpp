@@ -54,12 +54,18 @@ TEST(PoolFormat, ComesFromTheExtension) {
 }
 
 TEST(PoolIdentifier, AllowsLettersDigitsAndThreeMarksUpTo64) {
-    EXPECT_TRUE(is_pool_identifier("Car_0007.b-2"));
-    EXPECT_TRUE(is_pool_identifier(std::string(64, 'a')));
-    EXPECT_FALSE(is_pool_identifier(std::string(65, 'a')));
-    EXPECT_FALSE(is_pool_identifier(""));
-    EXPECT_FALSE(is_pool_identifier("car 7"));
-    EXPECT_FALSE(is_pool_identifier("car/7"));
+    EXPECT_TRUE(is_carrier_id("Car_0007.b-2"));
+    EXPECT_TRUE(is_carrier_id(std::string(64, 'a')));
+    EXPECT_FALSE(is_carrier_id(std::string(65, 'a')));
+    EXPECT_FALSE(is_carrier_id(""));
+    EXPECT_FALSE(is_carrier_id("car 7"));
+    EXPECT_FALSE(is_carrier_id("car/7"));
+    EXPECT_FALSE(is_carrier_id("car:7"));
+    // Pool names may be namespaced with ':' ("carriers:all"), otherwise the same rule.
+    EXPECT_TRUE(is_pool_name("carriers:all"));
+    EXPECT_TRUE(is_pool_name(std::string(64, ':')));
+    EXPECT_FALSE(is_pool_name(std::string(65, 'a')));
+    EXPECT_FALSE(is_pool_name("carriers all"));
 }
 
 TEST(PoolCsv, FullRowBecomesTheCanonicalCarrier) {
