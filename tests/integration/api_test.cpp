@@ -5,6 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+
 #include <regex>
 #include <mutex>
 #include <set>
@@ -393,6 +400,7 @@ protected:
         config.body_limit_bytes = 4096;
         config.header_limit_bytes = 2048;
         config.json_max_depth = 8;
+        config.read_timeout_s = 2;
         return config;
     }
     TestServer server_{small_limits()};
@@ -420,6 +428,40 @@ TEST_F(LimitsTest, OversizedHeadersAreRefused) {
     const auto response = client_.request("GET", "/health", "", {{"X-Padding", std::string(4096, 'a')}});
     EXPECT_EQ(response.status, 431);
     EXPECT_NE(response.body.find("headers_too_large"), std::string::npos);
+}
+
+TEST_F(LimitsTest, SlowClientIsCutOffAtTheReadTimeoutWhileOthersAreServed) {
+    namespace net = boost::asio;
+    net::io_context ioc;
+    net::ip::tcp::socket slow(ioc);
+    slow.connect({net::ip::make_address("127.0.0.1"), server_.port()});
+    // Without blocking: has the server closed the connection (end of stream or reset)?
+    const auto closed_by_server = [&slow] {
+        slow.non_blocking(true);
+        char byte = 0;
+        boost::system::error_code ec;
+        slow.read_some(net::buffer(&byte, 1), ec);
+        slow.non_blocking(false);
+        return ec && ec != net::error::would_block;
+    };
+    // One byte every 250 ms: the whole request would take ~14 s; the server allows 2 s.
+    const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: abcdefghijklmnopqrstuvwxyz\r\n\r\n";
+    const auto started = std::chrono::steady_clock::now();
+    bool cut_off = false;
+    for (std::size_t i = 0; i < request.size() && !cut_off; ++i) {
+        boost::system::error_code ec;
+        net::write(slow, net::buffer(&request[i], 1), ec);
+        // Meanwhile other clients are served at once.
+        if (i == 3) {
+            EXPECT_EQ(server_.client().request("GET", "/health").status, 200);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        cut_off = ec || closed_by_server();
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    EXPECT_TRUE(cut_off) << "the slow client was never disconnected";
+    EXPECT_GE(elapsed, std::chrono::milliseconds(1500));
+    EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 TEST_F(LimitsTest, JsonNestedAtTheLimitParsesAndDeeperIsInvalidRequest) {
