@@ -4,14 +4,19 @@
 
 #include "scoring_host.hpp"
 
+// The unit tests' ScoringHost over a real engined::lua::Sandbox (needs engined_lua).
+#include "../../tests/unit/placement/lua_scoring_host.hpp"
+
 #include <benchmark/benchmark.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -112,6 +117,54 @@ void run_ranking(benchmark::State& state, RankingStrategy strategy, bool lua_dim
     state.counters["packages_total"] = std::pow(static_cast<double>(state.range(0)), 3);
 }
 
+// A real Lua scorecard: weights() for the four default dimensions plus household_fit (the same
+// weights as the configuration), and a household_fit level from the number of providers.
+// scored() reports how many packages the run handed to score_household_fit.
+constexpr std::string_view kScorecard = R"(
+local calls = 0
+
+function scored() return calls end
+
+function weights(bucket, input)
+  return {pricing_competitiveness = 0.4, coverage_completeness = 0.25, carrier_quality = 0.2,
+          simplicity = 0.15, household_fit = 0.2}
+end
+
+function score_household_fit(package, ctx)
+  calls = calls + 1
+  local providers = package.provider_count
+  local level = math.max(1.0, 4.0 - (providers - 1))
+  return {level = level, reason = providers .. " provider(s) for " .. #package.offerings .. " lines"}
+end
+)";
+
+// The search with the scorecard run by the Lua interpreter. With the dimension off, the
+// configuration has only the four default dimensions, so the same scorecard is asked for its
+// weights and nothing else; with it on, score_household_fit is called for each package scored.
+// The host is built per run, as the worker's sandbox is re-entered per run (begin_run).
+void run_with_lua_scorecard(benchmark::State& state, bool lua_dimension) {
+    const json::object body = request(static_cast<int>(state.range(0)));
+    const json::object engine_config = config(lua_dimension);
+    double examined = 0;
+    double scored = 0;
+    for (auto _ : state) {
+        test::LuaScoringHost host(kScorecard);
+        const PlacementResult result = run_placement(body, engine_config, host, RankingStrategy::search);
+        if (result.failed()) {
+            throw std::runtime_error("placement run failed: " + json::serialize(result.body));
+        }
+        const json::object& output = result.body.at("output").as_object();
+        if (output.at("weights_source") != "lua") {
+            throw std::runtime_error("the scorecard's weights were not used");
+        }
+        examined = output.at("packages_examined").to_number<double>();
+        scored = host.call("scored", json::array{}).to_number<double>();
+    }
+    state.counters["packages_examined"] = examined;
+    state.counters["lua_calls"] = scored;
+    state.counters["packages_total"] = std::pow(static_cast<double>(state.range(0)), 3);
+}
+
 void BM_Search(benchmark::State& state) { run_ranking(state, RankingStrategy::search, false); }
 void BM_SearchWithLuaDimension(benchmark::State& state) { run_ranking(state, RankingStrategy::search, true); }
 void BM_Exhaustive(benchmark::State& state) { run_ranking(state, RankingStrategy::exhaustive, false); }
@@ -121,6 +174,12 @@ BENCHMARK(BM_Search)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond
 BENCHMARK(BM_SearchWithLuaDimension)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Exhaustive)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExhaustiveWithLuaDimension)->Arg(10)->Unit(benchmark::kMillisecond);
+
+void BM_SearchLuaScorecardDimensionOff(benchmark::State& state) { run_with_lua_scorecard(state, false); }
+void BM_SearchLuaScorecardDimensionOn(benchmark::State& state) { run_with_lua_scorecard(state, true); }
+
+BENCHMARK(BM_SearchLuaScorecardDimensionOff)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SearchLuaScorecardDimensionOn)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
