@@ -139,6 +139,14 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                         return json_response(200, runs.get(caller, std::string(request.path_param("run_id")), std::nullopt));
                     });
 
+    // The audit record of a run; /traces/{id} is the URL the evaluation-era `audit` field names.
+    for (const char* pattern : {"/api/v1/runs/{run_id}/defensibility-packet", "/traces/{run_id}"}) {
+        router.add_sync(Method::get, pattern, auth::kScopeRunsRead,
+                        [&runs](const Request& request, const auth::Principal& caller) {
+                            return json_response(200, runs.defensibility_packet(caller, std::string(request.path_param("run_id"))));
+                        });
+    }
+
     router.add_sync(Method::get, "/api/v1/pools", auth::kScopeRunsRead,
                     [&runs](const Request&, const auth::Principal& caller) {
                         return json_response(200, runs.list_pools(caller));

@@ -3,6 +3,7 @@
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
+#include "runs/defensibility.hpp"
 #include "runs/run_view.hpp"
 #include "versions/pin.hpp"
 
@@ -139,15 +140,35 @@ boost::json::object RunService::list_pools(const auth::Principal& caller) const 
     return {{"data", std::move(data)}};
 }
 
-boost::json::object RunService::get(const auth::Principal& caller, const std::string& run_id,
-                                    const std::optional<std::string>& engine_slug) const {
-    const auto run = store_.get_run(run_id);
+store::Run RunService::visible_run(const auth::Principal& caller, const std::string& run_id,
+                                   const std::optional<std::string>& engine_slug) const {
+    auto run = store_.get_run(run_id);
     // Another organisation's or environment's run is indistinguishable from a missing one.
     if (!run || run->organization != caller.organization || run->environment != caller.environment ||
         (engine_slug && run->engine_slug != *engine_slug)) {
         throw ApiError::not_found("run '" + run_id + "' does not exist");
     }
-    return run_to_json(*run);
+    return std::move(*run);
+}
+
+boost::json::object RunService::get(const auth::Principal& caller, const std::string& run_id,
+                                    const std::optional<std::string>& engine_slug) const {
+    return run_to_json(visible_run(caller, run_id, engine_slug));
+}
+
+boost::json::object RunService::defensibility_packet(const auth::Principal& caller, const std::string& run_id) const {
+    const store::Run run = visible_run(caller, run_id, std::nullopt);
+    std::optional<std::string> content_hash;
+    if (run.engine_version) {
+        const auto version = versions::parse_pin(*run.engine_version);
+        const auto engine = store_.find_engine(caller.organization, run.engine_slug);
+        if (version && version->minor && engine) {
+            if (const auto release = store_.find_release(engine->organization, run.engine_slug, version->major, *version->minor)) {
+                content_hash = release->content_hash;
+            }
+        }
+    }
+    return runs::defensibility_packet(run, content_hash);
 }
 
 boost::json::object RunService::list(const auth::Principal& caller, const std::string& engine_slug,

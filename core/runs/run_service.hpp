@@ -45,6 +45,9 @@ public:
     // A fresh run id: `prefix` marks runs submitted through an older API shape (e.g. "eval_").
     static std::string new_run_id(const std::string& prefix = "");
 
+    // The run's defensibility packet (runs/defensibility.hpp); ApiError(404) as for get().
+    boost::json::object defensibility_packet(const auth::Principal& caller, const std::string& run_id) const;
+
     // {"data": [{name, carrier_count, snapshot, source, imported_at}]} of the caller's pools.
     boost::json::object list_pools(const auth::Principal& caller) const;
 
@@ -57,6 +60,8 @@ public:
                              const ListParams& params) const;
 
 private:
+    store::Run visible_run(const auth::Principal& caller, const std::string& run_id,
+                           const std::optional<std::string>& engine_slug) const;
     std::optional<boost::json::object> resolve_pool(const auth::Principal& caller,
                                                     const boost::json::object& input) const;
 

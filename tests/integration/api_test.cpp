@@ -13,6 +13,7 @@
 #include <chrono>
 
 #include <regex>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -114,6 +115,48 @@ TEST_F(ApiTest, MissingRequiredLinesCompletesWithZeroSolutionsAndADiagnostic) {
     EXPECT_NE(diagnostic.find("auto"), std::string::npos) << diagnostic;
     EXPECT_NE(diagnostic.find("umbrella"), std::string::npos) << diagnostic;
     EXPECT_EQ(run.at("output").at("solutions_count").to_number<int>(), 0);
+}
+
+TEST_F(ApiTest, DefensibilityPacketExplainsTheRun) {
+    const auto run = run_fixture("brokerage_tx_multicarrier");
+    const std::string id(run.at("run_id").as_string());
+    const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + id + "/defensibility-packet", key_);
+    ASSERT_EQ(packet.status, 200) << packet.raw.body;
+    const auto& body = packet.body.as_object();
+    EXPECT_EQ(body.at("version").to_number<int>(), 1);
+    EXPECT_EQ(body.at("run").at("run_id").as_string(), id);
+    EXPECT_EQ(body.at("provenance_coverage").as_string(), "present");
+    EXPECT_TRUE(body.at("model_calls").as_array().empty());
+    EXPECT_TRUE(body.at("external_calls").as_array().empty());
+
+    std::vector<std::string> stages;
+    for (const auto& event : body.at("events").as_array()) {
+        stages.push_back(std::string(event.at("stage").as_string()));
+        if (event.as_object().contains("duration_ms")) {
+            EXPECT_GE(event.at("duration_ms").to_number<double>(), 0.0);
+        }
+    }
+    EXPECT_EQ(stages, (std::vector<std::string>{"VALIDATE", "FILTER", "ASSEMBLE", "EVALUATE", "RANK"}));
+
+    std::map<std::string, std::string> reasons;  // dropped offering → reason
+    for (const auto& item : body.at("provenance").at("dropped").as_array()) {
+        if (item.as_object().contains("offering_id") && !item.as_object().contains("umbrella_id")) {
+            reasons[std::string(item.at("offering_id").as_string())] = std::string(item.at("reason").as_string());
+        }
+    }
+    EXPECT_EQ(reasons["ql_kemp_auto_001"], "quote_expired");
+    EXPECT_EQ(reasons["ql_natw_auto_001"], "excluded_state");
+    EXPECT_EQ(reasons["ql_neptune_flood_001"], "category_not_requested");
+    EXPECT_EQ(body.at("provenance").at("weights_source").as_string(), "lua");
+    const auto& results = body.at("provenance").at("results").as_array();
+    ASSERT_EQ(results.size(), run.at("solutions").as_array().size());
+    EXPECT_TRUE(results.at(0).at("dimensions").as_object().contains("pricing_competitiveness"));
+    EXPECT_EQ(body.at("output"), run.at("output"));
+
+    // The legacy audit URL serves the same packet; another organisation gets 404.
+    const ApiResponse trace = call(client_, "GET", "/traces/" + id, key_);
+    EXPECT_EQ(trace.body, packet.body);
+    EXPECT_EQ(call(client_, "GET", "/traces/" + id, server_->create_key("nosy")).status, 404);
 }
 
 TEST_F(ApiTest, BadJsonIsInvalidRequest) {
@@ -251,6 +294,11 @@ TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroAndOneOne) {
         const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
         EXPECT_EQ(run.at("engine_version").as_string(), expected);
         EXPECT_EQ(run.at("status").as_string(), "completed");
+        // The packet names the exact release by its content hash.
+        const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + std::string(run.at("run_id").as_string()) +
+                                                            "/defensibility-packet", key_);
+        const ApiResponse release = call(client_, "GET", std::string("/api/v1/engines/default/versions/") + expected, key_);
+        EXPECT_EQ(packet.body.at("run").at("content_hash"), release.body.at("content_hash"));
     }
     // The built-in engine starts out exactly at its newest shipped release.
     const std::string admin = server_->create_key("acme", "test", {"runs:read", "engines:admin"});

@@ -156,9 +156,18 @@ TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAnd
     }
     EXPECT_GE(run.at("output").at("filter_reasons").at("naics_prohibited").to_number<int64_t>(),
               static_cast<int64_t>(1));
-    const auto stored = server_->app().store().get_run(id);
-    ASSERT_TRUE(stored.has_value());
-    EXPECT_NE(stored->trace_json.find("naics_prohibited"), std::string::npos);
+    // The evaluation's `audit` URL explains each exclusion.
+    const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + id, key_);
+    const ApiResponse packet = call(client_, "GET", std::string(job.body.at("audit").as_string()), key_);
+    ASSERT_EQ(packet.status, 200) << packet.raw.body;
+    std::size_t explained = 0;
+    for (const auto& item : packet.body.at("provenance").at("dropped").as_array()) {
+        const auto* carrier_id = item.as_object().if_contains("carrier_id");
+        if (carrier_id == nullptr || item.at("reason").as_string() != "naics_prohibited") continue;
+        EXPECT_TRUE(prohibits(carriers_.at(std::string(carrier_id->as_string())), "111998"));
+        ++explained;
+    }
+    EXPECT_GT(explained, 0u);
 }
 
 TEST_F(EntityAnalysisTest, TheEngineShipsRelease1_0AndRunsPinnedToIt) {
