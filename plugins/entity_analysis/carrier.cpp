@@ -1,7 +1,6 @@
 #include "carrier.hpp"
 
-#include "json_fields.hpp"
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 
 #include <boost/json/parse.hpp>
 

@@ -1,7 +1,6 @@
 #include "config.hpp"
 
-#include "json_fields.hpp"
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 #include <cmath>

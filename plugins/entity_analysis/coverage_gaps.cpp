@@ -1,6 +1,6 @@
 #include "coverage_gaps.hpp"
 
-#include "json_fields.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 #include <array>

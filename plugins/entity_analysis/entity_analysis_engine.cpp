@@ -4,12 +4,11 @@
 #include "config.hpp"
 #include "coverage_gaps.hpp"
 #include "filter.hpp"
-#include "json_fields.hpp"
 #include "prospect.hpp"
 #include "rank.hpp"
 #include "reasoning.hpp"
-#include "run_failure.hpp"
 #include "scorecard.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 #include <array>

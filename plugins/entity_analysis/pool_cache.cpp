@@ -1,6 +1,6 @@
 #include "pool_cache.hpp"
 
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 
 namespace engined::entity_analysis {
 

@@ -1,7 +1,6 @@
 #include "prospect.hpp"
 
-#include "json_fields.hpp"
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "scorecard.hpp"
 
-#include "json_fields.hpp"
+#include "sdk_names.hpp"
 
 #include <cmath>
 #include <string>
@@ -72,21 +72,6 @@ Weights configured_weights(const EngineConfig& config) {
 }
 
 }  // namespace
-
-RunFailure run_failure_for(const ScriptFailure& failure, std::string_view function) {
-    const std::string where = "scorecard function " + std::string(function) + ": ";
-    json::array details{json::object{{"function", function}}};
-    switch (failure.kind()) {
-        case ScriptFailure::Kind::budget_exceeded:
-            return RunFailure("lua_budget_exceeded", where + failure.what(), std::move(details));
-        case ScriptFailure::Kind::memory_exceeded:
-            return RunFailure("lua_memory_exceeded", where + failure.what(), std::move(details));
-        case ScriptFailure::Kind::error:
-        case ScriptFailure::Kind::no_such_function:
-            break;
-    }
-    return RunFailure("lua_error", where + failure.what(), std::move(details));
-}
 
 Weights resolve_weights(const json::object& input, const EngineConfig& config, ScoringHost& host) {
     const json::value returned = call_optional(host, kWeightsFunction, json::array{input});

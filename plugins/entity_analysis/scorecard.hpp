@@ -4,8 +4,8 @@
 #pragma once
 
 #include "config.hpp"
-#include "run_failure.hpp"
 #include "scoring_host.hpp"
+#include "sdk_names.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -37,9 +37,5 @@ Weights resolve_weights(const boost::json::object& input, const EngineConfig& co
 // tiers(), else parameters.tier_thresholds. Throws RunFailure: invalid_tiers (not three
 // ascending levels in (1, 4]), lua_error, lua_budget_exceeded, lua_memory_exceeded.
 Tiers resolve_tiers(const EngineConfig& config, ScoringHost& host);
-
-// The failed-run body for `failure` raised by the scorecard function `function`:
-// lua_budget_exceeded, lua_memory_exceeded, or lua_error for anything else.
-RunFailure run_failure_for(const ScriptFailure& failure, std::string_view function);
 
 }  // namespace engined::entity_analysis

@@ -1,39 +1,17 @@
-// The services the entity-analysis logic needs from its host during one run: the Lua scorecard,
-// the audit trace, a monotonic clock for stage durations and the carrier pools. The engine is
-// written against this interface rather than the C ABI so that it can be unit-tested with a real
-// Lua sandbox and an in-memory pool, with no plugin loading. It reads no wall clock: a run is a
-// function of its request, configuration and pool.
+// The services the entity-analysis logic needs from its host during one run: the SDK's
+// scorecard, audit trace and monotonic clock, plus the carrier pools. It reads no wall clock:
+// a run is a function of its request, configuration and pool.
 #pragma once
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
+#include "script_host.hpp"
 
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace engined::entity_analysis {
 
-// A scorecard call that did not return a value.
-class ScriptFailure : public std::runtime_error {
-public:
-    enum class Kind {
-        error,             // the script raised an error (or returned something unusable)
-        budget_exceeded,   // the run's instruction budget or wall-clock ceiling is spent
-        memory_exceeded,   // the run's Lua memory cap was reached
-        no_such_function,  // the scorecard defines no such global function
-    };
-
-    ScriptFailure(Kind kind, const std::string& message)
-        : std::runtime_error(message), kind_(kind) {}
-
-    Kind kind() const noexcept { return kind_; }
-
-private:
-    Kind kind_;
-};
+using plugin_sdk::ScriptFailure;
 
 // The host holds no dataset of that kind and id.
 class DatasetMissing : public std::runtime_error {
@@ -41,23 +19,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-class ScoringHost {
+class ScoringHost : public plugin_sdk::ScriptHost {
 public:
-    virtual ~ScoringHost() = default;
-
-    // Whether the run's scorecard defines a global function `name`.
-    virtual bool has_function(std::string_view name) = 0;
-
-    // Calls the scorecard's global `name` with `args` (one element per argument) and returns
-    // its first result (null when none). Throws ScriptFailure.
-    virtual boost::json::value call(std::string_view name, const boost::json::array& args) = 0;
-
-    // Records an audit event for `stage` ("FILTER", "ASSESS", "RANK").
-    virtual void trace(std::string_view stage, boost::json::object event) = 0;
-
-    // A monotonic clock in nanoseconds, for stage durations.
-    virtual std::int64_t monotonic_ns() = 0;
-
     // The JSON text of the immutable dataset `kind` ("pool") with content hash `id`.
     // Throws DatasetMissing when the host has none.
     virtual std::string load_dataset(std::string_view kind, std::string_view id) = 0;

@@ -1,9 +1,7 @@
 #include "adjust.hpp"
 
 #include "evaluate.hpp"
-#include "json_fields.hpp"
-#include "run_failure.hpp"
-#include "script_failures.hpp"
+#include "sdk_names.hpp"
 
 namespace engined::placement {
 

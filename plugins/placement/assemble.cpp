@@ -1,6 +1,6 @@
 #include "assemble.hpp"
 
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 #include <limits>

@@ -1,8 +1,8 @@
 #include "coverage_gaps.hpp"
 
-#include "json_fields.hpp"
 #include "offering.hpp"
 #include "scorers.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -6,12 +6,11 @@
 #include "coverage_gaps.hpp"
 #include "evaluate.hpp"
 #include "filter.hpp"
-#include "json_fields.hpp"
 #include "offering.hpp"
 #include "package_space.hpp"
 #include "quotes.hpp"
 #include "rank.hpp"
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 #include "search.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "quotes.hpp"
 
-#include "json_fields.hpp"
+#include "sdk_names.hpp"
 
 #include <boost/json/object.hpp>
 

@@ -1,7 +1,7 @@
 #include "scorers.hpp"
 
 #include "config.hpp"
-#include "json_fields.hpp"
+#include "sdk_names.hpp"
 
 #include <algorithm>
 #include <cmath>

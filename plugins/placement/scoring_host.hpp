@@ -1,57 +1,19 @@
-// The services the placement logic needs from its host during one run: the Lua scorecard,
-// the audit trace and the clock. The engine is written against this interface rather than the
-// C ABI so that it can be unit-tested with a real Lua sandbox and no plugin loading.
+// The services the placement logic needs from its host during one run: the SDK's scorecard,
+// audit trace and monotonic clock, plus the run's reference time.
 #pragma once
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
+#include "script_host.hpp"
 
 #include <cstdint>
-#include <stdexcept>
-#include <string>
-#include <string_view>
 
 namespace engined::placement {
 
-// A scorecard call that did not return a value.
-class ScriptFailure : public std::runtime_error {
+using plugin_sdk::ScriptFailure;
+
+class ScoringHost : public plugin_sdk::ScriptHost {
 public:
-    enum class Kind {
-        error,             // the script raised an error (or returned something unusable)
-        budget_exceeded,   // the run's instruction budget or wall-clock ceiling is spent
-        memory_exceeded,   // the run's Lua memory cap was reached
-        no_such_function,  // the scorecard defines no such global function
-    };
-
-    ScriptFailure(Kind kind, const std::string& message)
-        : std::runtime_error(message), kind_(kind) {}
-
-    Kind kind() const noexcept { return kind_; }
-
-private:
-    Kind kind_;
-};
-
-class ScoringHost {
-public:
-    virtual ~ScoringHost() = default;
-
-    // Whether the run's scorecard defines a global function `name`.
-    virtual bool has_function(std::string_view name) = 0;
-
-    // Calls the scorecard's global `name` with `args` (one element per argument) and returns
-    // its first result (null when none). Throws ScriptFailure.
-    virtual boost::json::value call(std::string_view name, const boost::json::array& args) = 0;
-
-    // Records an audit event for `stage` ("FILTER", "ASSEMBLE", "EVALUATE", "RANK").
-    virtual void trace(std::string_view stage, boost::json::object event) = 0;
-
     // The run's reference time in milliseconds since the Unix epoch; fixed for the whole run.
     virtual std::int64_t now_unix_ms() = 0;
-
-    // A monotonic clock in nanoseconds, for stage durations.
-    virtual std::int64_t monotonic_ns() = 0;
 };
 
 }  // namespace engined::placement

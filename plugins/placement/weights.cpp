@@ -1,8 +1,6 @@
 #include "weights.hpp"
 
-#include "json_fields.hpp"
-#include "run_failure.hpp"
-#include "script_failures.hpp"
+#include "sdk_names.hpp"
 
 #include <cmath>
 

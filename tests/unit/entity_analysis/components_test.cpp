@@ -7,7 +7,7 @@
 #include "pool_cache.hpp"
 #include "prospect.hpp"
 #include "rank.hpp"
-#include "run_failure.hpp"
+#include "sdk_names.hpp"
 
 #include "test_support.hpp"
 

@@ -4,16 +4,12 @@
 #include "config.hpp"
 #include "entity_analysis_engine.hpp"
 
+#include "json_schema.hpp"
 #include "lua_scoring_host.hpp"
 #include "test_support.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <valijson/adapters/boost_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 #include <string>
 
@@ -22,33 +18,7 @@ namespace {
 
 namespace json = boost::json;
 
-class Contract {
-public:
-    explicit Contract(std::string_view relative_path) : document_(test::read_json_object(relative_path)) {
-        valijson::SchemaParser parser;
-        parser.populateSchema(valijson::adapters::BoostJsonAdapter(document_), schema_);
-    }
-
-    // Every failure, one per line; empty when `value` satisfies the schema.
-    std::string violations(const json::value& value) const {
-        valijson::Validator validator;
-        valijson::ValidationResults results;
-        validator.validate(schema_, valijson::adapters::BoostJsonAdapter(value), &results);
-        std::string report;
-        valijson::ValidationResults::Error error;
-        while (results.popError(error)) {
-            for (const std::string& step : error.context) {
-                report += step;
-            }
-            report += ": " + error.description + "\n";
-        }
-        return report;
-    }
-
-private:
-    json::value document_;
-    valijson::Schema schema_;
-};
+using plugin_sdk::test::Contract;
 
 constexpr std::string_view kRequestSchema = "contracts/entity_analysis/request.schema.json";
 constexpr std::string_view kResponseSchema = "contracts/entity_analysis/response.schema.json";

@@ -1,58 +1,27 @@
-// ScoringHost over a real engined::lua::Sandbox, with a stepping clock, an in-memory trace and
-// pools served from memory: what the host gives the entity-analysis plugin, without the C ABI
-// in between.
+// ScoringHost over a real engined::lua::Sandbox (the SDK's test host) with pools served from
+// memory: what the host gives the entity-analysis plugin, without the C ABI in between.
 #pragma once
 
-#include "lua/sandbox.hpp"
+#include "lua_test_host.hpp"
 #include "scoring_host.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 
-#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace engined::entity_analysis::test {
 
-struct TraceEvent {
-    std::string stage;
-    boost::json::object event;
-};
-
-class LuaScoringHost final : public ScoringHost {
+class LuaScoringHost final : public plugin_sdk::test::LuaTestHost<ScoringHost> {
 public:
-    explicit LuaScoringHost(std::string_view scorecard_source, lua::Limits limits = {})
-        : sandbox_(scorecard_source, "scorecard.lua", limits) {
-        sandbox_.begin_run();
-    }
+    using LuaTestHost::LuaTestHost;
 
     // Serves `pool` as the dataset ("pool", snapshot).
     void add_pool(const std::string& snapshot, const boost::json::array& pool) {
         pools_[snapshot] = boost::json::serialize(pool);
     }
-
-    bool has_function(std::string_view name) override { return sandbox_.has_function(name); }
-
-    boost::json::value call(std::string_view name, const boost::json::array& args) override {
-        try {
-            return sandbox_.call(name, args);
-        } catch (const lua::LuaError& error) {
-            throw ScriptFailure(failure_kind(error.kind()), error.what());
-        }
-    }
-
-    void trace(std::string_view stage, boost::json::object event) override {
-        events_.push_back({std::string(stage), std::move(event)});
-    }
-
-    // Advances one millisecond per reading, so that durations are deterministic.
-    std::int64_t monotonic_ns() override { return monotonic_ns_ += 1'000'000; }
 
     std::string load_dataset(std::string_view kind, std::string_view id) override {
         ++dataset_loads_;
@@ -65,40 +34,8 @@ public:
 
     int dataset_loads() const { return dataset_loads_; }
 
-    // Forgets the trace and starts a fresh Lua run, as the host does between runs.
-    void next_run() {
-        events_.clear();
-        sandbox_.begin_run();
-    }
-
-    std::vector<boost::json::object> events(std::string_view stage, std::string_view kind) const {
-        std::vector<boost::json::object> matching;
-        for (const TraceEvent& traced : events_) {
-            const auto* event_kind = traced.event.if_contains("event");
-            if (traced.stage == stage && event_kind != nullptr && event_kind->as_string() == kind) {
-                matching.push_back(traced.event);
-            }
-        }
-        return matching;
-    }
-
 private:
-    static ScriptFailure::Kind failure_kind(lua::FailureKind kind) {
-        switch (kind) {
-            case lua::FailureKind::budget_exceeded: return ScriptFailure::Kind::budget_exceeded;
-            case lua::FailureKind::memory_exceeded: return ScriptFailure::Kind::memory_exceeded;
-            case lua::FailureKind::no_such_function: return ScriptFailure::Kind::no_such_function;
-            case lua::FailureKind::compile_error:
-            case lua::FailureKind::script_error:
-            case lua::FailureKind::bad_value: break;
-        }
-        return ScriptFailure::Kind::error;
-    }
-
-    lua::Sandbox sandbox_;
     std::map<std::string, std::string> pools_;
-    std::vector<TraceEvent> events_;
-    std::int64_t monotonic_ns_ = 0;
     int dataset_loads_ = 0;
 };
 

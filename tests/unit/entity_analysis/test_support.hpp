@@ -2,35 +2,21 @@
 // default scorecard, contracts), a deterministic carrier-pool builder and run requests.
 #pragma once
 
+#include "source_tree.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace engined::entity_analysis::test {
 
-inline std::string read_source_file(std::string_view relative_path) {
-    const std::string path = std::string(ENGINED_SOURCE_DIR) + "/" + std::string(relative_path);
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        throw std::runtime_error("cannot read " + path);
-    }
-    std::ostringstream contents;
-    contents << file.rdbuf();
-    return contents.str();
-}
-
-inline boost::json::object read_json_object(std::string_view relative_path) {
-    return boost::json::parse(read_source_file(relative_path)).as_object();
-}
+using plugin_sdk::test::read_json_object;
+using plugin_sdk::test::read_source_file;
 
 inline boost::json::object preset_config() {
     return read_json_object("contracts/entity_analysis/engine.json");

@@ -2,31 +2,17 @@
 // configuration, the default scorecard and the contracts.
 #pragma once
 
-#include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
+#include "source_tree.hpp"
 
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
+#include <boost/json/object.hpp>
+
 #include <string>
 #include <string_view>
 
 namespace engined::placement::test {
 
-inline std::string read_source_file(std::string_view relative_path) {
-    const std::string path = std::string(ENGINED_SOURCE_DIR) + "/" + std::string(relative_path);
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        throw std::runtime_error("cannot read " + path);
-    }
-    std::ostringstream contents;
-    contents << file.rdbuf();
-    return contents.str();
-}
-
-inline boost::json::object read_json_object(std::string_view relative_path) {
-    return boost::json::parse(read_source_file(relative_path)).as_object();
-}
+using plugin_sdk::test::read_json_object;
+using plugin_sdk::test::read_source_file;
 
 inline boost::json::object golden_input(std::string_view name) {
     return read_json_object("tests/golden/placement/" + std::string(name) + ".input.json");

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string_view>
 
-namespace engined::entity_analysis {
+namespace engined::plugin_sdk {
 
 const boost::json::object* find_object(const boost::json::object& parent, std::string_view key);
 const boost::json::array* find_array(const boost::json::object& parent, std::string_view key);
@@ -32,4 +32,4 @@ boost::json::value json_count(std::uint64_t count);
 // `value` rounded half away from zero to two decimals.
 double round2(double value);
 
-}  // namespace engined::entity_analysis
+}  // namespace engined::plugin_sdk

@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace engined::placement {
+namespace engined::plugin_sdk {
 
 RunFailure run_failure_for(const ScriptFailure& failure, std::string_view function) {
     const std::string where = "scorecard function " + std::string(function) + ": ";
@@ -26,4 +26,4 @@ void fail_run_on_breach(const ScriptFailure& failure, std::string_view function)
     }
 }
 
-}  // namespace engined::placement
+}  // namespace engined::plugin_sdk

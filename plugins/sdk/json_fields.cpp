@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace engined::placement {
+namespace engined::plugin_sdk {
 
 namespace json = boost::json;
 
@@ -65,4 +65,4 @@ json::value rounded_number(double value) {
     return rounded;
 }
 
-}  // namespace engined::placement
+}  // namespace engined::plugin_sdk

@@ -1,4 +1,4 @@
-// A run that cannot produce a result. Stages throw it; run_entity_analysis turns it into the
+// A run that cannot produce a result. Stages throw it; the engine turns it into the
 // {"code", "message", "details"} body of a failed run.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-namespace engined::entity_analysis {
+namespace engined::plugin_sdk {
 
 class RunFailure : public std::runtime_error {
 public:
@@ -23,4 +23,4 @@ private:
     boost::json::array details_;
 };
 
-}  // namespace engined::entity_analysis
+}  // namespace engined::plugin_sdk

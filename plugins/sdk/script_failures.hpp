@@ -4,11 +4,11 @@
 #pragma once
 
 #include "run_failure.hpp"
-#include "scoring_host.hpp"
+#include "script_host.hpp"
 
 #include <string_view>
 
-namespace engined::placement {
+namespace engined::plugin_sdk {
 
 // The failed-run body for `failure` raised by the scorecard function `function`:
 // lua_budget_exceeded, lua_memory_exceeded, or lua_error for anything else.
@@ -17,4 +17,4 @@ RunFailure run_failure_for(const ScriptFailure& failure, std::string_view functi
 // Throws run_failure_for(failure) when `failure` is a budget or memory breach.
 void fail_run_on_breach(const ScriptFailure& failure, std::string_view function);
 
-}  // namespace engined::placement
+}  // namespace engined::plugin_sdk
