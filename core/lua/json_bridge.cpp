@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace engined::lua {
 namespace {
@@ -97,16 +99,24 @@ boost::json::value table_to_json(lua_State* L, int table, int depth) {
     }
 
     if (string_keys == entries) {
-        boost::json::object object;
-        object.reserve(static_cast<std::size_t>(entries));
+        // Members in byte order of their keys: `next` order follows the state's hash seed, which
+        // differs between processes, and a run's output must be the same bytes in every one.
+        // (Sorted here rather than looked up again: no Lua allocation may happen outside a
+        // protected call.)
+        std::vector<std::pair<boost::json::string_view, boost::json::value>> members;
+        members.reserve(static_cast<std::size_t>(entries));
         lua_pushnil(L);
         while (lua_next(L, table) != 0) {
             std::size_t length = 0;
             const char* key = lua_tolstring(L, -2, &length);
-            object.insert_or_assign(boost::json::string_view(key, length),
-                                    to_json_at_depth(L, -1, depth));
+            members.emplace_back(boost::json::string_view(key, length), to_json_at_depth(L, -1, depth));
             lua_pop(L, 1);
         }
+        std::sort(members.begin(), members.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        boost::json::object object;
+        object.reserve(members.size());
+        for (auto& [key, member] : members) object.insert_or_assign(key, std::move(member));
         return object;
     }
     if (positive_integer_keys == entries && largest_integer_key == entries) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <lua.hpp>
 #include <optional>
@@ -317,6 +318,143 @@ int wrap_coroutine(lua_State* L) {
     return 1;
 }
 
+// Charges work done in C (not counted by the hook) to the run's instruction budget.
+void charge_instructions(lua_State* L, std::uint64_t units) {
+    Interpreter& vm = interpreter_of(L);
+    vm.instructions += units;
+    if (vm.instructions > vm.limits.instruction_budget) {
+        vm.note_breach(Breach::instructions);
+    }
+    raise_if_breached(L);
+}
+
+// One key of a table in the order `pairs` visits it. Lua 5.4 seeds its string hash per state
+// from addresses, so the stock `pairs` order changes between processes; this order depends on
+// the keys' values alone: positive integers ascending, then the other numbers ascending, then
+// strings by bytes, then false and true, then the remaining keys (tables, functions, ...) in the
+// order `next` gave them, which has no meaning across states.
+struct OrderedKey {
+    enum Rank : int { positive_integer, other_number, string, boolean, other };
+    Rank rank = other;
+    bool is_integer = false;
+    lua_Integer integer = 0;
+    lua_Number number = 0;
+    const char* text = nullptr;  // anchored by the snapshot table of the keys
+    std::size_t length = 0;
+    lua_Integer slot = 0;        // the key's position in that snapshot
+
+    bool operator<(const OrderedKey& other_key) const {
+        if (rank != other_key.rank) return rank < other_key.rank;
+        switch (rank) {
+            case positive_integer:
+            case boolean:
+                return integer < other_key.integer;
+            case other_number:
+                if (is_integer && other_key.is_integer) return integer < other_key.integer;
+                if (number != other_key.number) return number < other_key.number;
+                return is_integer && !other_key.is_integer;
+            case string: {
+                const int order = std::memcmp(text, other_key.text, std::min(length, other_key.length));
+                return order != 0 ? order < 0 : length < other_key.length;
+            }
+            case other:
+                break;
+        }
+        return slot < other_key.slot;
+    }
+};
+
+OrderedKey ordered_key(lua_State* L, int index, lua_Integer slot) {
+    OrderedKey key;
+    key.slot = slot;
+    switch (lua_type(L, index)) {
+        case LUA_TNUMBER:
+            key.is_integer = lua_isinteger(L, index) != 0;
+            key.integer = key.is_integer ? lua_tointeger(L, index) : 0;
+            key.number = lua_tonumber(L, index);
+            key.rank = key.is_integer && key.integer > 0 ? OrderedKey::positive_integer : OrderedKey::other_number;
+            break;
+        case LUA_TSTRING:
+            key.rank = OrderedKey::string;
+            key.text = lua_tolstring(L, index, &key.length);
+            break;
+        case LUA_TBOOLEAN:
+            key.rank = OrderedKey::boolean;
+            key.integer = lua_toboolean(L, index);
+            break;
+        default:
+            break;
+    }
+    return key;
+}
+
+// The iterator `pairs` returns. Upvalues: the table, the snapshot of its keys, their order
+// (userdata of OrderedKey) and the position reached. A key removed during the traversal is
+// skipped; a key added is not visited (adding keys while traversing is undefined in stock Lua).
+int next_in_order(lua_State* L) {
+    const auto* order = static_cast<const OrderedKey*>(lua_touserdata(L, lua_upvalueindex(3)));
+    // The snapshot may hold fewer keys than the order has room for: a weak table can lose
+    // entries to a collection between counting and copying its keys.
+    const auto count = static_cast<lua_Integer>(lua_rawlen(L, lua_upvalueindex(2)));
+    lua_Integer position = lua_tointeger(L, lua_upvalueindex(4));
+    while (position < count) {
+        lua_rawgeti(L, lua_upvalueindex(2), order[position++].slot);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) {
+            lua_pushinteger(L, position);
+            lua_replace(L, lua_upvalueindex(4));
+            return 2;
+        }
+        lua_pop(L, 2);
+    }
+    lua_pushinteger(L, position);
+    lua_replace(L, lua_upvalueindex(4));
+    return 0;
+}
+
+// `pairs` with an order independent of the hash seed (see OrderedKey), so that a scorecard that
+// sums floats or breaks ties in `pairs` order gives the same bytes in every process. A value
+// with a `__pairs` metamethod, or a non-table, gets the stock `pairs` (the guard's upvalue).
+// The snapshot lives in Lua memory (under the cap) and the sort is charged to the budget.
+int ordered_pairs(lua_State* L) {
+    luaL_checkany(L, 1);
+    if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL || lua_type(L, 1) != LUA_TTABLE) {
+        lua_settop(L, 1);
+        return call_guarded(L);
+    }
+    lua_settop(L, 1);
+    lua_Integer count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        lua_pop(L, 1);
+        ++count;
+    }
+    std::uint64_t comparisons_per_key = 1;
+    while ((lua_Integer{1} << comparisons_per_key) < count) ++comparisons_per_key;
+    charge_instructions(L, static_cast<std::uint64_t>(count) * (1 + comparisons_per_key));
+
+    lua_pushvalue(L, 1);
+    lua_createtable(L, static_cast<int>(std::min<lua_Integer>(count, std::numeric_limits<int>::max())), 0);
+    const int keys = lua_gettop(L);
+    auto* order = static_cast<OrderedKey*>(
+        lua_newuserdatauv(L, static_cast<std::size_t>(count) * sizeof(OrderedKey), 0));
+    lua_Integer slot = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0 && slot < count) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++slot);
+        order[slot - 1] = ordered_key(L, -1, slot);
+    }
+    lua_settop(L, keys + 1);
+    std::sort(order, order + slot, [](const OrderedKey& a, const OrderedKey& b) { return a < b; });
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, next_in_order, 4);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
 void remove_field(lua_State* L, int table, const char* name) {
     table = lua_absindex(L, table);
     lua_pushnil(L);
@@ -362,6 +500,7 @@ int install_sandbox(lua_State* L) {
     }
     guard_field(L, globals, "rawset", guarded_rawset);
     guard_field(L, globals, "setmetatable", guarded_setmetatable);
+    guard_field(L, globals, "pairs", ordered_pairs);
     set_function(L, globals, "pcall", protected_call);
     set_function(L, globals, "xpcall", protected_call_with_handler);
 

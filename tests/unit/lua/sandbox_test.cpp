@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace engined::lua {
 namespace {
@@ -386,6 +389,163 @@ TEST(Sandbox, InstructionCounterGrowsAcrossCalls) {
     EXPECT_GT(sandbox->instructions_used(), after_first);
     sandbox->begin_run();
     EXPECT_LT(sandbox->instructions_used(), after_first);
+}
+
+// Sixty string keys, visited by `visit` through `iterate` (pairs or next) and joined by commas.
+constexpr std::string_view kKeyOrderScript = R"(
+    local function table_of_keys()
+        local t = {}
+        for i = 1, 60 do t["key" .. i] = i end
+        return t
+    end
+    function visit_pairs()
+        local seen = {}
+        for k in pairs(table_of_keys()) do seen[#seen + 1] = k end
+        return table.concat(seen, ",")
+    end
+    function visit_next()
+        local seen = {}
+        for k in next, table_of_keys() do seen[#seen + 1] = k end
+        return table.concat(seen, ",")
+    end
+)";
+
+// The orders `function_name` gives in `states` sandboxes alive at once (so each has its own
+// address, hence its own string hash seed).
+std::set<std::string> orders_across_states(std::string_view function_name, int states) {
+    std::vector<std::unique_ptr<Sandbox>> sandboxes;
+    std::set<std::string> orders;
+    for (int i = 0; i < states; ++i) {
+        sandboxes.push_back(started(kKeyOrderScript));
+        orders.insert(std::string(sandboxes.back()->call(function_name, {}).as_string()));
+    }
+    return orders;
+}
+
+TEST(SandboxPairs, StockTraversalOrderDiffersBetweenStates) {
+    // `next` keeps Lua's own order: this is what `pairs` used to give, and why it changed.
+    EXPECT_GT(orders_across_states("visit_next", 40).size(), 1u);
+}
+
+TEST(SandboxPairs, OrderIsTheSameInEveryStateAndSortsStringKeysByBytes) {
+    const std::set<std::string> orders = orders_across_states("visit_pairs", 40);
+    ASSERT_EQ(orders.size(), 1u);
+    std::vector<std::string> keys;
+    for (int i = 1; i <= 60; ++i) keys.push_back("key" + std::to_string(i));
+    std::sort(keys.begin(), keys.end());
+    std::string expected;
+    for (const std::string& key : keys) expected += (expected.empty() ? "" : ",") + key;
+    EXPECT_EQ(*orders.begin(), expected);
+}
+
+TEST(SandboxPairs, NumbersThenStringsThenBooleans) {
+    auto sandbox = started(R"(
+        function visit()
+            local t = {b = 1, a = 1, [true] = 1, [false] = 1, [3] = 1, [1] = 1, [2] = 1,
+                       [10] = 1, [0] = 1, [-2] = 1, [0.5] = 1, [-1.5] = 1, [""] = 1}
+            local seen = {}
+            for k, v in pairs(t) do
+                assert(v == 1)
+                seen[#seen + 1] = tostring(k)
+            end
+            return table.concat(seen, " ")
+        end
+    )");
+    EXPECT_EQ(sandbox->call("visit", {}), json::value("1 2 3 10 -2 -1.5 0 0.5  a b false true"));
+}
+
+TEST(SandboxPairs, PairsMetamethodAndRemovalDuringTraversalKeepStockSemantics) {
+    auto sandbox = started(R"(
+        function custom()
+            local t = setmetatable({}, {__pairs = function(self)
+                return function(_, k) if k == nil then return "only", 1 end end, self, nil
+            end})
+            local seen = {}
+            for k, v in pairs(t) do seen[#seen + 1] = k .. "=" .. v end
+            return table.concat(seen, ",")
+        end
+        function remove_while_visiting()
+            local t = {a = 1, b = 2, c = 3, d = 4}
+            local seen = {}
+            for k in pairs(t) do
+                seen[#seen + 1] = k
+                t.c = nil
+                t[k] = nil
+            end
+            return table.concat(seen, ",") .. ";" .. tostring(next(t))
+        end
+        function not_a_table() for _ in pairs(42) do end end
+    )");
+    EXPECT_EQ(sandbox->call("custom", {}), json::value("only=1"));
+    EXPECT_EQ(sandbox->call("remove_while_visiting", {}), json::value("a,b,d;nil"));
+    const LuaError error = failure_of([&] { sandbox->call("not_a_table", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::script_error);
+    EXPECT_NE(std::string(error.what()).find("table expected"), std::string::npos) << error.what();
+}
+
+constexpr std::string_view kLargeTableScript = R"(
+    local T = {}
+    function build(n) for i = 1, n do T[i + 0.5] = true end end
+    function snapshot() local iterate = pairs(T) return 1 end
+)";
+
+// The sort in C is charged as (1 + ceil(log2 n)) instructions per key.
+TEST(SandboxPairs, SortingIsChargedToTheInstructionBudgetAtAndPastTheLimit) {
+    constexpr int kKeys = 4096;
+    constexpr uint64_t kCharge = kKeys * (1 + 12);
+    Limits generous = small_limits();
+    generous.instruction_budget = 100'000'000;
+    auto measured = started(kLargeTableScript, generous);
+    measured->call("build", {kKeys});
+    const uint64_t before = measured->instructions_used();
+    measured->call("snapshot", {});
+    const uint64_t after = measured->instructions_used();
+    EXPECT_GE(after - before, kCharge);
+    EXPECT_LT(after - before, kCharge + 2000);
+
+    Limits at_limit = small_limits();
+    at_limit.instruction_budget = after;
+    auto at = started(kLargeTableScript, at_limit);
+    at->call("build", {kKeys});
+    EXPECT_EQ(at->call("snapshot", {}), json::value(1));
+
+    Limits past_limit = small_limits();
+    past_limit.instruction_budget = after - 1;
+    auto past = started(kLargeTableScript, past_limit);
+    past->call("build", {kKeys});
+    EXPECT_EQ(failure_kind(*past, "snapshot"), FailureKind::budget_exceeded);
+}
+
+TEST(SandboxPairs, TheKeySnapshotCountsAgainstTheMemoryCap) {
+    constexpr int kKeys = 65536;
+    Limits roomy = small_limits();
+    roomy.memory_bytes = 16u * 1024u * 1024u;
+    auto fits = started(kLargeTableScript, roomy);
+    fits->call("build", {kKeys});
+    EXPECT_EQ(fits->call("snapshot", {}), json::value(1));
+
+    // 4 MiB hold the table (2 MiB of nodes) but not its snapshot as well (64 bytes per key).
+    auto too_big = started(kLargeTableScript);
+    too_big->call("build", {kKeys});
+    EXPECT_EQ(failure_kind(*too_big, "snapshot"), FailureKind::memory_exceeded);
+}
+
+TEST(Sandbox, ObjectsReturnedFromLuaHaveTheirMembersInKeyOrder) {
+    auto sandbox = started(R"(
+        function object()
+            local t = {}
+            for i = 1, 40 do t["m" .. i] = i end
+            t.a = {z = 1, y = 2}
+            return t
+        end
+    )");
+    const json::value result = sandbox->call("object", {});
+    std::string previous;
+    for (const auto& member : result.as_object()) {
+        EXPECT_LT(previous, std::string(member.key())) << json::serialize(result);
+        previous = member.key();
+    }
+    EXPECT_EQ(json::serialize(result.at("a")), R"({"y":2,"z":1})");
 }
 
 TEST(ScriptCache, SharesSandboxesBySource) {
