@@ -147,6 +147,12 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                         });
     }
 
+    // Executes the run again on this request's thread and stores nothing: a read.
+    router.add_sync(Method::post, "/api/v1/runs/{run_id}/replay", auth::kScopeRunsRead,
+                    [&runs](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, runs.replay(caller, std::string(request.path_param("run_id"))));
+                    });
+
     router.add_sync(Method::get, "/api/v1/pools", auth::kScopeRunsRead,
                     [&runs](const Request&, const auth::Principal& caller) {
                         return json_response(200, runs.list_pools(caller));

@@ -89,9 +89,9 @@ struct App::Impl {
         }
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
-        executor.emplace(*store, plugins, lua_limits(config));
+        executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION);
         workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
-        runs.emplace(*store, *engines, [this](const std::string& id) { workers->enqueue(id); });
+        runs.emplace(*store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); });
         const http::JsonLimits json_limits{config.json_max_depth};
         router.set_idempotency_ledger(idempotency_ledger);
         api::register_routes(router, *runs, json_limits);

@@ -124,6 +124,7 @@ boost::json::object defensibility_packet(const store::Run& run, const std::optio
     for (const char* bulky : {"output", "solutions", "candidates", "error_details"}) identity.erase(bulky);
     identity["config_hash"] = run.config_hash;
     identity["content_hash"] = release_content_hash ? boost::json::value(*release_content_hash) : boost::json::value(nullptr);
+    identity["fingerprint_components"] = run.fingerprint_json ? stored(*run.fingerprint_json) : boost::json::value(nullptr);
 
     return {{"version", kPacketFormatVersion},
             {"run", std::move(identity)},

@@ -4,6 +4,8 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "plugin/run_host.hpp"
+#include "runs/fingerprint.hpp"
+#include "runs/run_view.hpp"
 
 #include <boost/json.hpp>
 
@@ -57,8 +59,7 @@ store::RunOutcome outcome_from_result(const std::string& result_json, const std:
     outcome.stage = stage && stage->is_string() ? std::string(stage->get_string()) : "RANK";
     const auto* output = result.if_contains("output");
     outcome.output_json = output ? boost::json::serialize(*output) : "{}";
-    const char* results_key = engine_type == "entity_analysis" ? "candidates" : "solutions";
-    const auto* results = result.if_contains(results_key);
+    const auto* results = result.if_contains(results_key(engine_type));
     outcome.results_json = results ? boost::json::serialize(*results) : "[]";
     outcome.error_details_json = "null";
     return outcome;
@@ -67,8 +68,8 @@ store::RunOutcome outcome_from_result(const std::string& result_json, const std:
 }  // namespace
 
 RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins,
-                         lua::Limits limits)
-    : store_(store), plugins_(plugins), limits_(limits) {}
+                         lua::Limits limits, std::string platform_version)
+    : store_(store), plugins_(plugins), limits_(limits), platform_version_(std::move(platform_version)) {}
 
 store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     store::RunOutcome outcome;
@@ -83,42 +84,49 @@ store::RunOutcome RunExecutor::execute(const store::Run& run) const {
 }
 
 store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
-    {
-        const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
-        if (plugin == nullptr) {
-            return failed("VALIDATE", "engine_unavailable",
-                          "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
-        }
-        const auto config_json = store_.config_json(run.config_hash);
-        if (!config_json) {
-            return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
-        }
-        const boost::json::value config = parse_internal_json(*config_json);
-        lua::Sandbox* sandbox = nullptr;
-        if (const auto* source = config.as_object().if_contains("lua_source"); source && source->is_string()) {
-            // One cache per worker thread: a compiled scorecard is reused by every run of its version.
-            thread_local lua::ScriptCache cache(limits_);
-            try {
-                sandbox = &cache.get(source->get_string(), "scorecard.lua");
-                sandbox->begin_run();
-            } catch (const lua::LuaError& error) {
-                return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
-            }
-        }
-        plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {
-            return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
-        });
-        plugin::PluginOutcome result = host.execute(*plugin, run.request_json, *config_json);
-        if (!result.ok) {
-            store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,
-                                               result.failure.details_json);
-            failure.trace_json = trace_to_json(host.trace());
-            return failure;
-        }
-        store::RunOutcome success = outcome_from_result(result.result_json, run.engine_type);
-        success.trace_json = trace_to_json(host.trace());
-        return success;
+    const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
+    if (plugin == nullptr) {
+        return failed("VALIDATE", "engine_unavailable",
+                      "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
     }
+    const FingerprintComponents components =
+        fingerprint_components(store_, run, plugin->binary_sha256, platform_version_);
+    store::RunOutcome outcome = execute_plugin(run, *plugin);
+    outcome.fingerprint = fingerprint_of(components);
+    outcome.fingerprint_json = compact_json(to_json(components));
+    return outcome;
+}
+
+store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const {
+    const auto config_json = store_.config_json(run.config_hash);
+    if (!config_json) {
+        return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
+    }
+    const boost::json::value config = parse_internal_json(*config_json);
+    lua::Sandbox* sandbox = nullptr;
+    if (const auto* source = config.as_object().if_contains("lua_source"); source && source->is_string()) {
+        // One cache per worker thread: a compiled scorecard is reused by every run of its version.
+        thread_local lua::ScriptCache cache(limits_);
+        try {
+            sandbox = &cache.get(source->get_string(), "scorecard.lua");
+            sandbox->begin_run();
+        } catch (const lua::LuaError& error) {
+            return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
+        }
+    }
+    plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {
+        return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
+    });
+    plugin::PluginOutcome result = host.execute(plugin, run.request_json, *config_json);
+    if (!result.ok) {
+        store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,
+                                           result.failure.details_json);
+        failure.trace_json = trace_to_json(host.trace());
+        return failure;
+    }
+    store::RunOutcome success = outcome_from_result(result.result_json, run.engine_type);
+    success.trace_json = trace_to_json(host.trace());
+    return success;
 }
 
 }  // namespace engined::runs

@@ -7,22 +7,30 @@
 #include "plugin/plugin_registry.hpp"
 #include "store/store.hpp"
 
+#include <string>
+
 namespace engined::runs {
 
 class RunExecutor {
 public:
-    RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins, lua::Limits limits);
+    // `platform_version`: engined's version, one component of every run's fingerprint.
+    RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins, lua::Limits limits,
+                std::string platform_version);
 
     // Never throws: every fault (missing plugin, Lua breach, plugin failure) becomes a `failed`
-    // outcome for this run alone. Compiled scorecards are cached per calling thread.
+    // outcome for this run alone. Compiled scorecards are cached per calling thread. Stores
+    // nothing: the same call executes a queued run and replays a finished one. The outcome
+    // carries the run's fingerprint (runs/fingerprint.hpp) once the plugin is found.
     store::RunOutcome execute(const store::Run& run) const;
 
 private:
     store::RunOutcome execute_stages(const store::Run& run) const;
+    store::RunOutcome execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const;
 
     const store::Store& store_;
     const plugin::PluginRegistry& plugins_;
     lua::Limits limits_;
+    std::string platform_version_;
 };
 
 }  // namespace engined::runs

@@ -4,6 +4,8 @@
 #include "common/crypto.hpp"
 #include "common/time.hpp"
 #include "runs/defensibility.hpp"
+#include "runs/fingerprint.hpp"
+#include "runs/replay.hpp"
 #include "runs/run_view.hpp"
 #include "versions/pin.hpp"
 
@@ -54,8 +56,9 @@ std::optional<std::string> read_webhook_url(const boost::json::object& body) {
 
 }  // namespace
 
-RunService::RunService(store::Store& store, const engines::EngineService& engines, Enqueue enqueue)
-    : store_(store), engines_(engines), enqueue_(std::move(enqueue)) {}
+RunService::RunService(store::Store& store, const engines::EngineService& engines, const RunExecutor& executor,
+                       Enqueue enqueue)
+    : store_(store), engines_(engines), executor_(executor), enqueue_(std::move(enqueue)) {}
 
 std::string RunService::new_run_id(const std::string& prefix) { return prefix + uuid_v4(); }
 
@@ -158,17 +161,17 @@ boost::json::object RunService::get(const auth::Principal& caller, const std::st
 
 boost::json::object RunService::defensibility_packet(const auth::Principal& caller, const std::string& run_id) const {
     const store::Run run = visible_run(caller, run_id, std::nullopt);
-    std::optional<std::string> content_hash;
-    if (run.engine_version) {
-        const auto version = versions::parse_pin(*run.engine_version);
-        const auto engine = store_.find_engine(caller.organization, run.engine_slug);
-        if (version && version->minor && engine) {
-            if (const auto release = store_.find_release(engine->organization, run.engine_slug, version->major, *version->minor)) {
-                content_hash = release->content_hash;
-            }
-        }
+    return runs::defensibility_packet(run, pinned_release_content_hash(store_, run));
+}
+
+boost::json::object RunService::replay(const auth::Principal& caller, const std::string& run_id) const {
+    const store::Run run = visible_run(caller, run_id, std::nullopt);
+    if (!store::is_terminal(run.status)) {
+        throw ApiError(409, "run_not_terminal",
+                       "run '" + run_id + "' is still " + std::string(store::to_string(run.status)) +
+                           "; only a completed, degraded or failed run can be replayed");
     }
-    return runs::defensibility_packet(run, content_hash);
+    return replay_report(run, executor_.execute(run));
 }
 
 boost::json::object RunService::list(const auth::Principal& caller, const std::string& engine_slug,

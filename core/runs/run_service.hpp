@@ -1,9 +1,10 @@
-// The runs use cases behind the API: submit (validate, record durably, queue), get and list,
-// always within the caller's organisation and environment.
+// The runs use cases behind the API: submit (validate, record durably, queue), get, list and
+// replay, always within the caller's organisation and environment.
 #pragma once
 
 #include "auth/principal.hpp"
 #include "engines/engine_service.hpp"
+#include "runs/run_executor.hpp"
 #include "store/store.hpp"
 
 #include <boost/json/object.hpp>
@@ -28,7 +29,8 @@ public:
     // Called once the run is durable (error == nullptr) or could not be recorded.
     using Accepted = std::function<void(std::exception_ptr error)>;
 
-    RunService(store::Store& store, const engines::EngineService& engines, Enqueue enqueue);
+    RunService(store::Store& store, const engines::EngineService& engines, const RunExecutor& executor,
+               Enqueue enqueue);
 
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the engine's
     // contract and records the run as `queued`. Throws ApiError for anything the caller must fix
@@ -47,6 +49,11 @@ public:
 
     // The run's defensibility packet (runs/defensibility.hpp); ApiError(404) as for get().
     boost::json::object defensibility_packet(const auth::Principal& caller, const std::string& run_id) const;
+
+    // Executes the stored run again, synchronously and storing nothing, and compares it with
+    // the stored outcome (runs/replay.hpp). ApiError(404) as for get(); ApiError(409,
+    // run_not_terminal) while the run is queued or processing.
+    boost::json::object replay(const auth::Principal& caller, const std::string& run_id) const;
 
     // {"data": [{name, carrier_count, snapshot, source, imported_at}]} of the caller's pools.
     boost::json::object list_pools(const auth::Principal& caller) const;
@@ -67,6 +74,7 @@ private:
 
     store::Store& store_;
     const engines::EngineService& engines_;
+    const RunExecutor& executor_;
     Enqueue enqueue_;
 };
 

@@ -36,7 +36,7 @@ boost::json::object run_to_json(const store::Run& run) {
     out["stage"] = run.stage;
     out["environment"] = run.environment;
     out["output"] = stored_json(run.output_json);
-    out[run.engine_type == "entity_analysis" ? "candidates" : "solutions"] = stored_json(run.results_json);
+    out[results_key(run.engine_type)] = stored_json(run.results_json);
     if (run.error_code) {
         out["error"] = {{"code", *run.error_code}, {"message", run.error_message.value_or("")}};
         out["error_details"] = stored_json(run.error_details_json);
@@ -53,7 +53,12 @@ boost::json::object run_to_json(const store::Run& run) {
     } else {
         out["duration_ms"] = nullptr;
     }
+    out["fingerprint"] = optional_string(run.fingerprint);
     return out;
+}
+
+const char* results_key(std::string_view engine_type) {
+    return engine_type == "entity_analysis" ? "candidates" : "solutions";
 }
 
 }  // namespace engined::runs

@@ -214,6 +214,11 @@ constexpr std::array kMigrations{
             PRIMARY KEY (organization, environment, idempotency_key)
         );
     )sql"},
+    Migration{7, R"sql(
+        -- What a run's output depends on, hashed when it ends: replaying a run compares with it.
+        ALTER TABLE runs ADD COLUMN fingerprint TEXT;
+        ALTER TABLE runs ADD COLUMN fingerprint_json TEXT;
+    )sql"},
 };
 
 constexpr bool versions_ascend() {
@@ -293,7 +298,8 @@ constexpr const char* kMarkProcessing = R"sql(
 constexpr const char* kFinishRun = R"sql(
     UPDATE runs
        SET status = ?2, stage = ?3, output_json = ?4, results_json = ?5, error_code = ?6,
-           error_message = ?7, error_details_json = ?8, trace_json = ?9, completed_at_ms = ?10
+           error_message = ?7, error_details_json = ?8, trace_json = ?9, completed_at_ms = ?10,
+           fingerprint = ?11, fingerprint_json = ?12
      WHERE id = ?1 AND status IN ('queued', 'processing')
 )sql";
 
@@ -305,7 +311,7 @@ constexpr const char* kRunStatus = "SELECT status FROM runs WHERE id = ?1";
     "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "     \
     "       api_key_id, output_json, results_json, error_code, error_message, "              \
     "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "        \
-    "       completed_at_ms "                                                                \
+    "       completed_at_ms, fingerprint, fingerprint_json "                                 \
     "  FROM runs "
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
@@ -735,6 +741,8 @@ Run read_run(const Query& row) {
     run.created_at_ms = row.integer(21);
     run.started_at_ms = row.optional_integer(22);
     run.completed_at_ms = row.optional_integer(23);
+    run.fingerprint = row.optional_text(24);
+    run.fingerprint_json = row.optional_text(25);
     return run;
 }
 
@@ -902,6 +910,8 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                             .bind(8, outcome.error_details_json)
                             .bind(9, outcome.trace_json)
                             .bind(10, outcome.completed_at_ms)
+                            .bind_optional(11, outcome.fingerprint)
+                            .bind_optional(12, outcome.fingerprint_json)
                             .run();
     if (changed == 0) refuse_transition(connection, "finish_run", run_id);
 }

@@ -88,6 +88,10 @@ struct RunOutcome {
     std::string error_details_json = "[]";
     std::string trace_json = "[]";
     int64_t completed_at_ms = 0;
+    // The reproducibility fingerprint (SHA-256 hex) and the JSON object of what it hashes;
+    // none when the run failed before its plugin was found.
+    std::optional<std::string> fingerprint;
+    std::optional<std::string> fingerprint_json;
 };
 
 struct Run {
@@ -115,6 +119,8 @@ struct Run {
     int64_t created_at_ms = 0;
     std::optional<int64_t> started_at_ms;
     std::optional<int64_t> completed_at_ms;
+    std::optional<std::string> fingerprint;       // none until terminal (see RunOutcome)
+    std::optional<std::string> fingerprint_json;
 };
 
 struct RunPageQuery {

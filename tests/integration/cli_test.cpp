@@ -9,6 +9,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
+
 #include <fstream>
 
 extern char** environ;
@@ -148,6 +150,33 @@ TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
     const CliResult run = enginectl({"runs", "submit", "--wait", (golden_dir() / "auto_only_ny.input.json").string()});
     EXPECT_SUCCEEDS(run);
     EXPECT_NE(run.out.find("Progressive"), std::string::npos) << run.out;
+}
+
+TEST_F(EnginectlTest, RunsReplayExitsZeroWhenIdenticalAndOneWhenNot) {
+    const CliResult submitted = enginectl({"runs", "submit", "--engine-version", "1.1",
+                                           (golden_dir() / "brokerage_tx_multicarrier.input.json").string()});
+    EXPECT_SUCCEEDS(submitted);
+    const std::string run_id = submitted.out.substr(0, submitted.out.find('\n'));
+    EXPECT_SUCCEEDS(enginectl({"runs", "wait", run_id}));
+
+    const CliResult identical = enginectl({"runs", "replay", run_id});
+    EXPECT_SUCCEEDS(identical);
+    EXPECT_NE(identical.out.find("run " + run_id + ": identical"), std::string::npos) << identical.out;
+    EXPECT_NE(identical.out.find(" (same)"), std::string::npos) << identical.out;
+
+    // The stored ranking altered behind the server's back no longer reproduces.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
+    const std::string sql = "UPDATE runs SET results_json = '[]' WHERE id = '" + run_id + "'";
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+    const CliResult different = enginectl({"runs", "replay", run_id});
+    EXPECT_EQ(different.exit_code, 1) << different.out << different.err;
+    EXPECT_NE(different.out.find("DIFFERENT, first difference at '/solutions/0'"), std::string::npos) << different.out;
+
+    const CliResult missing = enginectl({"runs", "replay", "no-such-run"});
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("not_found: "), std::string::npos) << missing.err;
 }
 
 TEST_F(EnginectlTest, ApiErrorsPrintTheirCodeAndExitOne) {

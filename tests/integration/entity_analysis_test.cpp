@@ -180,6 +180,22 @@ TEST_F(EntityAnalysisTest, TheEngineShipsRelease1_0AndRunsPinnedToIt) {
     EXPECT_EQ(run.at("status").as_string(), "completed");
 }
 
+TEST_F(EntityAnalysisTest, ARunOnTheDemoPoolReplaysIdentical) {
+    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}}, {"engine_version", "1.0"}};
+    const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
+                                      boost::json::serialize(body));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string run_id(accepted.body.at("run_id").as_string());
+    const auto run = wait_for_run(client_, key_, run_id);
+    ASSERT_EQ(run.at("status").as_string(), "completed");
+    ASSERT_FALSE(run.at("candidates").as_array().empty());
+    const ApiResponse replayed = call(client_, "POST", "/api/v1/runs/" + run_id + "/replay", key_);
+    ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
+    EXPECT_EQ(replayed.body.at("identical"), true) << replayed.raw.body;
+    EXPECT_EQ(replayed.body.at("replay_fingerprint"), run.at("fingerprint"));
+    EXPECT_EQ(replayed.body.at("output_sha256").at("original"), replayed.body.at("output_sha256").at("replay"));
+}
+
 TEST_F(EntityAnalysisTest, UnknownPoolIs422NamingThePool) {
     const ApiResponse response = submit_job({{"profile", kProspect}, {"pool", "carriers:unknown"}});
     EXPECT_EQ(response.status, 422);

@@ -87,6 +87,8 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
   runs submit        [--engine SLUG] [--engine-version PIN] [--wait] [--timeout SECONDS] FILE
   runs show|get      RUN_ID
   runs wait          [--timeout SECONDS] RUN_ID
+  runs replay        RUN_ID                executes a finished run again, storing nothing, and
+                                           compares it byte for byte; exit 0 identical, 1 not
 
   Every engines, config, versions, contract and runs command talks to a server and takes
   --url URL (default $ENGINED_URL, else http://127.0.0.1:8080) and

@@ -1,4 +1,5 @@
-// enginectl runs: submit a run body, wait for it with progress, and show it as a table.
+// enginectl runs: submit a run body, wait for it with progress, show it as a table, and replay
+// a finished run to check that it reproduces.
 #include "commands.hpp"
 
 #include "api_client.hpp"
@@ -49,6 +50,30 @@ int show_finished(const boost::json::object& run) {
 
 double timeout_of(const Arguments& args) { return std::stod(args.optional("timeout", "60")); }
 
+std::string text_or(const boost::json::value& value, const std::string& fallback) {
+    return value.is_string() ? std::string(value.get_string()) : fallback;
+}
+
+// The replay report in a few lines; identical is the command's success.
+int show_replay(const boost::json::object& report) {
+    const bool identical = report.at("identical").as_bool();
+    const auto& stored = report.at("fingerprint");
+    const std::string replay_fingerprint = text_or(report.at("replay_fingerprint"), "none");
+    const char* fingerprint_note = !stored.is_string()                         ? ""
+                                   : stored.get_string() == replay_fingerprint ? " (same)"
+                                                                               : " (differs: the plugin or engined changed since the run)";
+    const auto& digests = report.at("output_sha256").as_object();
+    std::cout << "run " << text_or(report.at("run_id"), "?") << ": "
+              << (identical ? "identical"
+                            : "DIFFERENT, first difference at '" + text_or(report.at("first_difference"), "") + "'")
+              << "\n"
+              << "  fingerprint         " << text_or(stored, "none recorded") << "\n"
+              << "  replay fingerprint  " << replay_fingerprint << fingerprint_note << "\n"
+              << "  output sha256       " << text_or(digests.at("original"), "") << " (stored)\n"
+              << "                      " << text_or(digests.at("replay"), "") << " (replay)\n";
+    return identical ? 0 : 1;
+}
+
 }  // namespace
 
 int runs_command(const std::string& action, const Arguments& args) {
@@ -78,6 +103,11 @@ int runs_command(const std::string& action, const Arguments& args) {
         const std::string run_id = args.positional_exactly(1, "RUN_ID")[0];
         ApiClient api(args);
         return show_finished(wait_for(api, run_id, timeout_of(args)));
+    }
+    if (action == "replay") {
+        const std::string run_id = args.positional_exactly(1, "RUN_ID")[0];
+        ApiClient api(args);
+        return show_replay(api.call("POST", "/api/v1/runs/" + url_component(run_id) + "/replay"));
     }
     throw UsageError("unknown runs action '" + action + "'");
 }

@@ -26,7 +26,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite_store.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 5;
+constexpr int kLatestSchemaVersion = 7;
+// Every step applied, in order; the runner accepts gaps between versions.
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,7";
 
 namespace fs = std::filesystem;
 
@@ -154,6 +156,8 @@ RunOutcome completed_outcome() {
     outcome.error_details_json = "[]";
     outcome.trace_json = R"([{"stage":"VALIDATE","ms":1}])";
     outcome.completed_at_ms = 1'700'000'000'500;
+    outcome.fingerprint = std::string(64, 'f');
+    outcome.fingerprint_json = R"({"platform_version":"0.1.0"})";
     return outcome;
 }
 
@@ -203,7 +207,9 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
         reopened.ping();
     }
     RawDb raw(dir.db());
-    EXPECT_EQ(raw.count("schema_migrations"), kLatestSchemaVersion);
+    EXPECT_EQ(raw.scalar("SELECT group_concat(version) FROM "
+                         "(SELECT version FROM schema_migrations ORDER BY version)"),
+              kAppliedMigrations);
     EXPECT_EQ(raw.scalar("SELECT applied_at_ms FROM schema_migrations"), first_applied_at);
     for (const char* table : {"api_keys", "engine_configs", "runs"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
@@ -254,6 +260,8 @@ TEST(Store, InsertedRunReadsBackWithEveryField) {
     EXPECT_EQ(run->created_at_ms, 1'700'000'123'456);
     EXPECT_EQ(run->started_at_ms, std::nullopt);
     EXPECT_EQ(run->completed_at_ms, std::nullopt);
+    EXPECT_EQ(run->fingerprint, std::nullopt);
+    EXPECT_EQ(run->fingerprint_json, std::nullopt);
 
     const auto bare = store.get_run("run-bare");
     ASSERT_TRUE(bare.has_value());
@@ -317,6 +325,8 @@ TEST(Store, LifecycleCountsAttemptsAndRecordsTheOutcome) {
     EXPECT_EQ(run->error_details_json, "[]");
     EXPECT_EQ(run->trace_json, outcome.trace_json);
     EXPECT_EQ(run->completed_at_ms, outcome.completed_at_ms);
+    EXPECT_EQ(run->fingerprint, outcome.fingerprint);
+    EXPECT_EQ(run->fingerprint_json, outcome.fingerprint_json);
     EXPECT_EQ(run->attempts, 2);
 
     // Terminal runs are never claimed again.
@@ -782,7 +792,7 @@ TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
     RawDb raw(dir.db());
     EXPECT_EQ(raw.scalar("SELECT group_concat(version) FROM "
                          "(SELECT version FROM schema_migrations ORDER BY version)"),
-              "1,2,3,4,5");
+              kAppliedMigrations);
     for (const char* table : {"engines", "engine_releases"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
                                          "'table' AND name = '") + table + "'"),

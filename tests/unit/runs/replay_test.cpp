@@ -1,0 +1,88 @@
+// Comparing a replayed outcome with the stored run: the bytes compared, the report, and the
+// JSON Pointer of the first difference.
+#include "runs/replay.hpp"
+
+#include "common/crypto.hpp"
+
+#include <gtest/gtest.h>
+
+namespace engined::runs {
+namespace {
+
+store::Run stored_run(const std::string& engine_type) {
+    store::Run run;
+    run.id = "run-1";
+    run.engine_type = engine_type;
+    run.status = store::RunStatus::completed;
+    run.output_json = R"({"top_score":1.46,"weights":{"a":0.5,"b":0.5}})";
+    run.results_json = R"([{"rank":1,"id":"x"},{"rank":2,"id":"y"}])";
+    run.trace_json = R"([{"stage":"FILTER","at_ms":0.25}])";
+    run.fingerprint = std::string(64, 'f');
+    return run;
+}
+
+store::RunOutcome same_outcome(const store::Run& run) {
+    store::RunOutcome outcome;
+    outcome.status = run.status;
+    outcome.output_json = run.output_json;
+    outcome.results_json = run.results_json;
+    outcome.trace_json = R"([{"stage":"FILTER","at_ms":0.75}])";
+    outcome.fingerprint = std::string(64, 'e');
+    return outcome;
+}
+
+TEST(Replay, ComparedDocumentHoldsStatusOutputAndTheEnginesResultsVerbatim) {
+    EXPECT_EQ(compared_document(stored_run("placement")),
+              R"({"status":"completed","output":{"top_score":1.46,"weights":{"a":0.5,"b":0.5}},)"
+              R"("solutions":[{"rank":1,"id":"x"},{"rank":2,"id":"y"}]})");
+    const store::Run entity = stored_run("entity_analysis");
+    EXPECT_EQ(compared_document(entity), compared_document("entity_analysis", same_outcome(entity)));
+    EXPECT_NE(compared_document(entity).find(R"("candidates":[)"), std::string::npos);
+}
+
+TEST(Replay, IdenticalOutcomeWithADifferentTraceIsIdentical) {
+    const store::Run run = stored_run("placement");
+    const boost::json::object report = replay_report(run, same_outcome(run));
+    EXPECT_EQ(report.at("run_id"), "run-1");
+    EXPECT_EQ(report.at("identical"), true);
+    EXPECT_EQ(report.at("fingerprint"), boost::json::value(std::string(64, 'f')));
+    EXPECT_EQ(report.at("replay_fingerprint"), boost::json::value(std::string(64, 'e')));
+    const std::string digest = sha256_hex(compared_document(run));
+    EXPECT_EQ(report.at("output_sha256").at("original"), boost::json::value(digest));
+    EXPECT_EQ(report.at("output_sha256").at("replay"), boost::json::value(digest));
+    EXPECT_TRUE(report.at("first_difference").is_null());
+}
+
+TEST(Replay, EachComparedPartPointsAtItsFirstDifference) {
+    const store::Run run = stored_run("placement");
+    auto differing = [&](auto change) {
+        store::RunOutcome outcome = same_outcome(run);
+        change(outcome);
+        const boost::json::object report = replay_report(run, outcome);
+        EXPECT_EQ(report.at("identical"), false);
+        EXPECT_NE(report.at("output_sha256").at("original"), report.at("output_sha256").at("replay"));
+        return std::string(report.at("first_difference").as_string());
+    };
+    EXPECT_EQ(differing([](auto& o) { o.status = store::RunStatus::degraded; }), "/status");
+    EXPECT_EQ(differing([](auto& o) { o.output_json = R"({"top_score":1.47,"weights":{"a":0.5,"b":0.5}})"; }),
+              "/output/top_score");
+    // Same members in another order: the bytes differ, and so does the member at that position.
+    EXPECT_EQ(differing([](auto& o) { o.output_json = R"({"top_score":1.46,"weights":{"b":0.5,"a":0.5}})"; }),
+              "/output/weights/a");
+    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x"},{"rank":2,"id":"z"}])"; }),
+              "/solutions/1/id");
+    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x"}])"; }), "/solutions/1");
+    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x","extra":true},{"rank":2,"id":"y"}])"; }),
+              "/solutions/0/extra");
+    // 0.5 and 5e-1 are the same number to JSON, not the same bytes.
+    EXPECT_EQ(differing([](auto& o) { o.output_json = R"({"top_score":1.46,"weights":{"a":0.5,"b":5e-1}})"; }),
+              "");
+}
+
+TEST(Replay, PointerTokensAreEscaped) {
+    EXPECT_EQ(first_difference(R"({"a/b":{"c~d":1}})", R"({"a/b":{"c~d":2}})"), "/a~1b/c~0d");
+    EXPECT_EQ(first_difference(R"({"a":1})", R"({"a":1})"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace engined::runs
