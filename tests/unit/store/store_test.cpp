@@ -221,6 +221,36 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
 }
 
+// A database from before fingerprints: its finished runs read back without one, and runs
+// finished after the upgrade keep theirs.
+TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
+    TempDir dir;
+    {
+        Store store(options_for(dir));
+        ASSERT_EQ(insert(store, make_run("run-before")), nullptr);
+        RunOutcome outcome = completed_outcome();
+        outcome.fingerprint.reset();
+        outcome.fingerprint_json.reset();
+        ASSERT_EQ(finish(store, "run-before", outcome), nullptr);
+    }
+    {
+        RawDb raw(dir.db());
+        raw.exec("ALTER TABLE runs DROP COLUMN fingerprint");
+        raw.exec("ALTER TABLE runs DROP COLUMN fingerprint_json");
+        raw.exec("DELETE FROM schema_migrations WHERE version = 7");
+    }
+    Store upgraded(options_for(dir));
+    EXPECT_EQ(upgraded.schema_version(), kLatestSchemaVersion);
+    const auto before = upgraded.get_run("run-before");
+    ASSERT_TRUE(before.has_value());
+    EXPECT_EQ(before->status, RunStatus::completed);
+    EXPECT_EQ(before->fingerprint, std::nullopt);
+    EXPECT_EQ(before->fingerprint_json, std::nullopt);
+    ASSERT_EQ(insert(upgraded, make_run("run-after")), nullptr);
+    ASSERT_EQ(finish(upgraded, "run-after", completed_outcome()), nullptr);
+    EXPECT_EQ(upgraded.get_run("run-after")->fingerprint, completed_outcome().fingerprint);
+}
+
 TEST(Store, InsertedRunReadsBackWithEveryField) {
     TempDir dir;
     Store store(options_for(dir));
