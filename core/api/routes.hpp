@@ -1,11 +1,12 @@
 // core/api — the public HTTP API: which route calls which use case, and how bodies and answers
-// are shaped. Knows http/, runs/ and engines/; knows nothing of SQL, plugins or Lua.
+// are shaped. Knows http/, runs/, engines/ and webhooks/; knows nothing of SQL, plugins or Lua.
 #pragma once
 
 #include "http/json_body.hpp"
 #include "http/router.hpp"
 #include "engines/engine_service.hpp"
 #include "runs/run_service.hpp"
+#include "webhooks/webhook_service.hpp"
 
 namespace engined::api {
 
@@ -15,5 +16,9 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
 // Engines, configuration, versions, contracts and the OpenAPI document.
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
                             const http::JsonLimits& json_limits, const std::string& server_version);
+
+// Webhook endpoints, secrets and deliveries.
+void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,
+                             const http::JsonLimits& json_limits);
 
 }  // namespace engined::api

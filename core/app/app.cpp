@@ -14,6 +14,8 @@
 #include "runs/run_executor.hpp"
 #include "runs/run_service.hpp"
 #include "store/store.hpp"
+#include "webhooks/dispatcher.hpp"
+#include "webhooks/webhook_service.hpp"
 
 #include <unistd.h>
 
@@ -46,6 +48,29 @@ http::ServerOptions server_options(const Config& config) {
     options.header_limit_bytes = config.header_limit_bytes;
     options.read_timeout = std::chrono::seconds(config.read_timeout_s);
     options.write_timeout = std::chrono::seconds(config.write_timeout_s);
+    return options;
+}
+
+net::OutboundPolicy outbound_policy(const Config& config) {
+    net::OutboundPolicy policy;
+    policy.allowed_hosts = config.webhook_allowed_hosts;
+    policy.ca_file = config.webhook_ca_file.string();
+    policy.total_timeout = std::chrono::milliseconds(config.webhook_timeout_ms);
+    policy.connect_timeout = std::min(policy.connect_timeout, policy.total_timeout);
+    return policy;
+}
+
+webhooks::DispatcherOptions dispatcher_options(const Config& config) {
+    webhooks::DispatcherOptions options;
+    options.workers = config.webhook_workers;
+    options.disable_after = config.webhook_disable_after;
+    options.platform_version = ENGINED_VERSION;
+    if (!config.webhook_retry_schedule_s.empty()) {
+        options.retry_schedule.clear();
+        for (const double seconds : config.webhook_retry_schedule_s) {
+            options.retry_schedule.emplace_back(static_cast<int64_t>(seconds * 1000));
+        }
+    }
     return options;
 }
 
@@ -90,12 +115,16 @@ struct App::Impl {
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
         executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION);
-        workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
+        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config));
+        webhooks.emplace(*store, [this] { dispatcher->wake(); });
+        workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers,
+                        [this] { dispatcher->wake(); });
         runs.emplace(*store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); });
         const http::JsonLimits json_limits{config.json_max_depth};
         router.set_idempotency_ledger(idempotency_ledger);
         api::register_routes(router, *runs, json_limits);
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION);
+        api::register_webhook_routes(router, *webhooks, json_limits);
         server.emplace(router, server_options(config));
     }
 
@@ -131,6 +160,8 @@ struct App::Impl {
     plugin::PluginRegistry plugins;
     std::optional<engines::EngineService> engines;
     std::optional<runs::RunExecutor> executor;
+    std::optional<webhooks::Dispatcher> dispatcher;
+    std::optional<webhooks::WebhookService> webhooks;
     std::optional<queue::WorkerPool> workers;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;
@@ -143,6 +174,7 @@ App::~App() { stop(); }
 
 void App::start() {
     impl_->workers->start();
+    impl_->dispatcher->start();
     impl_->server->start();
     log::info("engined listening", {{"address", impl_->config.host() + ":" + std::to_string(port())},
                                     {"data_dir", impl_->config.data_dir.string()},
@@ -157,6 +189,7 @@ void App::stop() {
     impl_->server->stop();
     impl_->server->wait();
     impl_->workers->stop();
+    impl_->dispatcher->stop();
 }
 
 store::Store& App::store() { return *impl_->store; }

@@ -23,6 +23,21 @@ Number parse_number(const std::string& text, const std::string& name, Number min
     return value;
 }
 
+// "a, b,c" → {"a", "b", "c"}; empty items are dropped.
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        std::string item = text.substr(start, comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) items.push_back(std::move(item));
+        start = comma + 1;
+    }
+    return items;
+}
+
 // One table of settings: flag name, environment variable, config-file key and how to apply it.
 struct Setting {
     const char* flag;
@@ -57,6 +72,24 @@ const std::vector<Setting>& settings() {
              }
          }},
         {"--rate-burst", "ENGINED_RATE_BURST", "rate_limit_burst", [](Config& c, const std::string& v, const std::string& n) { c.rate_limit_burst = parse_number<int64_t>(v, n, 1); }},
+        {"--webhook-allowed-hosts", "ENGINED_WEBHOOK_ALLOWED_HOSTS", "webhook_allowed_hosts", [](Config& c, const std::string& v, const std::string&) { c.webhook_allowed_hosts = split_list(v); }},
+        {"--webhook-retry-schedule", "ENGINED_WEBHOOK_RETRY_SCHEDULE", "webhook_retry_schedule", [](Config& c, const std::string& v, const std::string& n) {
+             c.webhook_retry_schedule_s.clear();
+             for (const std::string& step : split_list(v)) {
+                 try {
+                     std::size_t used = 0;
+                     const double seconds = std::stod(step, &used);
+                     if (used != step.size() || !(seconds >= 0)) throw std::invalid_argument(step);
+                     c.webhook_retry_schedule_s.push_back(seconds);
+                 } catch (const std::logic_error&) {
+                     throw std::invalid_argument(n + " must be comma-separated delays in seconds (e.g. 30,120,600), got '" + v + "'");
+                 }
+             }
+         }},
+        {"--webhook-disable-after", "ENGINED_WEBHOOK_DISABLE_AFTER", "webhook_disable_after", [](Config& c, const std::string& v, const std::string& n) { c.webhook_disable_after = parse_number<int>(v, n, 0); }},
+        {"--webhook-workers", "ENGINED_WEBHOOK_WORKERS", "webhook_workers", [](Config& c, const std::string& v, const std::string& n) { c.webhook_workers = parse_number<int>(v, n, 1); }},
+        {"--webhook-timeout-ms", "ENGINED_WEBHOOK_TIMEOUT_MS", "webhook_timeout_ms", [](Config& c, const std::string& v, const std::string& n) { c.webhook_timeout_ms = parse_number<int>(v, n, 100); }},
+        {"--webhook-ca-file", "ENGINED_WEBHOOK_CA_FILE", "webhook_ca_file", [](Config& c, const std::string& v, const std::string&) { c.webhook_ca_file = v; }},
         {"--sync", "ENGINED_SYNC", "sync",
          [](Config& c, const std::string& v, const std::string& n) {
              if (v != "full" && v != "normal") throw std::invalid_argument(n + " must be 'full' or 'normal', got '" + v + "'");
@@ -82,7 +115,16 @@ void apply_file(Config& config, const std::filesystem::path& path) {
         if (it == table.end()) {
             throw std::invalid_argument("config file " + path.string() + ": unknown setting '" + std::string(key) + "'");
         }
-        const std::string text_value = value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value);
+        auto as_text = [](const boost::json::value& item) {
+            return item.is_string() ? std::string(item.get_string()) : boost::json::serialize(item);
+        };
+        // A list setting may be written as a JSON array or as a comma-separated string.
+        std::string text_value;
+        if (value.is_array()) {
+            for (const auto& item : value.get_array()) text_value += (text_value.empty() ? "" : ",") + as_text(item);
+        } else {
+            text_value = as_text(value);
+        }
         it->apply(config, text_value, std::string(key) + " in " + path.string());
     }
 }

@@ -29,6 +29,13 @@ struct Config {
     bool sync_full = true;  // fsync every group commit
     double rate_limit_per_second = 50;  // default per-key token bucket (keys may set their own)
     int64_t rate_limit_burst = 100;
+    // Webhook delivery (docs/webhooks.md).
+    std::vector<std::string> webhook_allowed_hosts;  // exempt from the private-address guard
+    std::vector<double> webhook_retry_schedule_s;    // empty: the default (~23 h over 8 retries)
+    int webhook_disable_after = 50;                  // consecutive failed attempts; 0: never
+    int webhook_workers = 2;
+    int webhook_timeout_ms = 10000;
+    std::filesystem::path webhook_ca_file;           // extra trust anchors for https receivers
 
     std::string host() const;
     uint16_t port() const;

@@ -19,8 +19,8 @@ store::Completion log_failure(std::string what, std::string run_id) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(store::Store& store, Execute execute, int workers)
-    : store_(store), execute_(std::move(execute)), worker_count_(std::max(1, workers)) {}
+WorkerPool::WorkerPool(store::Store& store, Execute execute, int workers, Finished finished)
+    : store_(store), execute_(std::move(execute)), finished_(std::move(finished)), worker_count_(std::max(1, workers)) {}
 
 WorkerPool::~WorkerPool() { stop(); }
 
@@ -85,7 +85,12 @@ void WorkerPool::run_one(const std::string& run_id) {
         // the claim is durable before (or with) the result; a crash in between re-runs the run.
         store_.mark_processing(run_id, *run->started_at_ms, log_failure("claiming a run failed", run_id));
         store::RunOutcome outcome = execute_(*run);
-        store_.finish_run(run_id, std::move(outcome), log_failure("storing a run outcome failed", run_id));
+        store_.finish_run(run_id, std::move(outcome),
+                          [report = log_failure("storing a run outcome failed", run_id),
+                           finished = finished_](std::exception_ptr error) {
+                              report(error);
+                              if (!error && finished) finished();
+                          });
     } catch (const std::exception& error) {
         log::error("run could not be processed", {{"run_id", run_id}, {"detail", error.what()}});
     }

@@ -19,8 +19,11 @@ namespace engined::queue {
 class WorkerPool {
 public:
     using Execute = std::function<store::RunOutcome(const store::Run&)>;
+    // Told once a run's terminal outcome committed; runs on the store's writer thread, so it
+    // must only signal (e.g. wake the webhook dispatcher), never block.
+    using Finished = std::function<void()>;
 
-    WorkerPool(store::Store& store, Execute execute, int workers);
+    WorkerPool(store::Store& store, Execute execute, int workers, Finished finished = {});
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
@@ -40,6 +43,7 @@ private:
 
     store::Store& store_;
     Execute execute_;
+    Finished finished_;
     int worker_count_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;

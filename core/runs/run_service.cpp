@@ -3,6 +3,7 @@
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
+#include "net/url.hpp"
 #include "runs/defensibility.hpp"
 #include "runs/fingerprint.hpp"
 #include "runs/replay.hpp"
@@ -18,7 +19,6 @@ namespace {
 
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
-constexpr std::size_t kMaxWebhookUrlLength = 2048;
 
 // Cursors are opaque to clients; they carry the sequence number to continue below.
 std::string encode_cursor(int64_t seq) { return "c" + std::to_string(seq); }
@@ -43,13 +43,15 @@ std::optional<std::string> read_pin(const boost::json::object& body) {
     return std::string(pin->get_string());
 }
 
-std::optional<std::string> read_webhook_url(const boost::json::object& body) {
+// The URL's form is checked here (https in live); where it resolves is checked at each delivery.
+std::optional<std::string> read_webhook_url(const boost::json::object& body, const std::string& environment) {
     const auto* url = body.if_contains("webhook_url");
     if (url == nullptr || url->is_null()) return std::nullopt;
-    if (!url->is_string() || url->get_string().size() > kMaxWebhookUrlLength ||
-        !(url->get_string().starts_with("https://") || url->get_string().starts_with("http://"))) {
-        throw ApiError::invalid_request("webhook_url must be an http(s) URL of at most 2048 characters",
-                                        {{"/webhook_url", "expected an http(s) URL"}});
+    if (!url->is_string()) {
+        throw ApiError::invalid_request("webhook_url must be an http(s) URL", {{"/webhook_url", "expected an http(s) URL"}});
+    }
+    if (const auto problem = net::check_webhook_url(url->get_string(), environment == "live")) {
+        throw ApiError::invalid_request("webhook_url is not acceptable: " + *problem, {{"/webhook_url", *problem}});
     }
     return std::string(url->get_string());
 }
@@ -78,7 +80,13 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     const auto pin = read_pin(fields);
     // Resolved once, here: the run keeps this version whatever is published while it waits.
     const engines::ResolvedEngine target = engines_.resolve(caller, engine_slug, pin);
-    const auto webhook_url = read_webhook_url(fields);
+    const auto webhook_url = read_webhook_url(fields, caller.environment);
+    if (webhook_url && !store_.find_signing_secret(caller.organization, caller.environment)) {
+        throw ApiError(422, "webhook_secret_missing",
+                       "deliveries to a run's webhook_url are signed with the environment's signing secret; "
+                       "create it first with POST /api/v1/webhooks/signing-secret/rotate",
+                       {{"/webhook_url", "no signing secret in this environment"}});
+    }
 
     // The contract covers what the engine reads: the input and, when given, the offerings.
     boost::json::object document{{"input", *input}};

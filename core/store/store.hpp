@@ -180,6 +180,80 @@ struct PoolSummary {
     int64_t imported_at_ms = 0;
 };
 
+// --- Webhooks (SPEC §4). Endpoints belong to an organisation and environment; the outbox holds
+// one delivery per (event, destination), written in the transaction that ends the run.
+
+// A write would make more endpoints active in one environment than allowed: nothing was stored.
+class TooManyActiveEndpoints : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct WebhookEndpoint {
+    std::string id;  // "we_<hex>"
+    std::string organization;
+    std::string environment;
+    std::string url;
+    std::string description;
+    std::vector<std::string> events;  // run.completed | run.failed
+    bool active = true;
+    std::optional<std::string> auth_token;  // sent as a bearer token to the receiver
+    std::string secret;                      // whsec_…: signs every delivery
+    std::optional<std::string> previous_secret;  // still signs until previous_secret_expires_at_ms
+    std::optional<int64_t> previous_secret_expires_at_ms;
+    int consecutive_failures = 0;  // failed attempts since the last success
+    std::optional<std::string> disabled_reason;  // set when the platform disabled it
+    int64_t created_at_ms = 0;
+    int64_t updated_at_ms = 0;
+};
+
+// The environment's secret signing deliveries to runs' own `webhook_url`s.
+struct SigningSecret {
+    std::string secret;
+    std::optional<std::string> previous_secret;
+    std::optional<int64_t> previous_secret_expires_at_ms;
+    int64_t rotated_at_ms = 0;
+};
+
+enum class DeliveryStatus { pending, delivered, failed };
+std::string_view to_string(DeliveryStatus status);
+
+struct WebhookDelivery {
+    std::string id;          // "dlv_<hex>": X-Nexio-Delivery, the same on every attempt
+    std::string event_id;    // "evt_<hex>": shared by every destination of one event
+    std::string event_type;  // run.completed | run.failed
+    int64_t event_created_at_ms = 0;
+    std::string run_id;
+    std::string organization;
+    std::string environment;
+    std::optional<std::string> endpoint_id;  // none: the run's own webhook_url
+    std::string url;
+    DeliveryStatus status = DeliveryStatus::pending;
+    int attempts = 0;
+    std::optional<int64_t> next_attempt_at_ms;  // while pending
+    std::optional<int> last_status_code;
+    std::optional<std::string> last_error;
+    int64_t created_at_ms = 0;
+    int64_t updated_at_ms = 0;
+};
+
+struct DeliveryAttempt {
+    std::string delivery_id;
+    int attempt = 0;  // 1-based
+    int64_t started_at_ms = 0;
+    int64_t duration_ms = 0;
+    std::optional<int> status_code;  // none: no HTTP answer (refused, timeout, TLS…)
+    std::string error;               // empty on success
+};
+
+// What an attempt decided: delivered, try again at `next_attempt_at_ms`, or give up.
+struct AttemptVerdict {
+    DeliveryStatus status = DeliveryStatus::pending;
+    std::optional<int64_t> next_attempt_at_ms;
+    bool success = false;          // resets the endpoint's failure streak
+    int disable_endpoint_after = 0;  // a failure streak this long disables the endpoint (0: never)
+};
+
 // Called once the write's transaction committed (nullptr) or failed (the error). Runs on the
 // writer thread: keep it short and never call back into a blocking Store write from it.
 // Errors: StoreUnavailable when the database failed (the whole batch failed with it);
@@ -258,6 +332,41 @@ public:
     std::vector<PoolSummary> list_pools(std::string_view organization) const;
     std::optional<PoolSummary> pool_snapshot(std::string_view organization, std::string_view name) const;
     std::optional<std::string> pool_carriers(std::string_view snapshot) const;
+
+    // --- Webhook endpoints and secrets: synchronous writes through the writer.
+    // Throws TooManyActiveEndpoints when the write would leave more than `max_active` active
+    // endpoints in the endpoint's organisation and environment.
+    void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active);
+    // Replaces the stored endpoint of that id (same organisation and environment); false when absent.
+    bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active);
+    // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
+    bool delete_webhook_endpoint(std::string_view organization, std::string_view environment,
+                                 std::string_view id, int64_t at_ms);
+    std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment,
+                                                         std::string_view id) const;
+    std::vector<WebhookEndpoint> list_webhook_endpoints(std::string_view organization,
+                                                        std::string_view environment) const;
+    void put_signing_secret(std::string_view organization, std::string_view environment, const SigningSecret& secret);
+    std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment) const;
+
+    // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
+    // Leases up to `limit` pending deliveries due at `now_ms` until `lease_until_ms` (so no
+    // other sender takes them meanwhile) and returns them, oldest due first.
+    std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms, std::size_t limit);
+    // Leases taken before a restart are void: their deliveries are due again.
+    void release_delivery_leases();
+    // Records the attempt and applies the verdict (and the endpoint's failure streak) in one write.
+    // Returns true when this attempt disabled the endpoint.
+    bool record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict, int64_t at_ms);
+    // Newest first; `endpoint_id` empty: every delivery of the environment.
+    std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment,
+                                                 std::string_view endpoint_id, int limit) const;
+    std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment,
+                                                 std::string_view delivery_id) const;
+    std::vector<DeliveryAttempt> list_delivery_attempts(std::string_view delivery_id) const;
+    // Makes a delivery pending and due at `now_ms` again (a manual re-send). False when absent.
+    bool retry_delivery(std::string_view organization, std::string_view environment,
+                        std::string_view delivery_id, int64_t now_ms);
 
     // --- Reads, on a pooled read connection of the calling thread.
     std::optional<Run> get_run(std::string_view run_id) const;

@@ -1,18 +1,11 @@
 // Durability across a crash: engined as a child process is SIGKILLed with accepted runs still
 // queued; after a restart on the same data directory every accepted run completes exactly once.
+#include "child_engined.hpp"
 #include "test_server.hpp"
 
-#include "auth/api_keys.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
-
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <mutex>
@@ -21,70 +14,6 @@
 
 namespace engined::testing {
 namespace {
-
-uint16_t free_loopback_port() {
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor acceptor(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
-}
-
-class ChildEngined {
-public:
-    ChildEngined(const std::filesystem::path& data_dir, uint16_t port) {
-        const std::string binary = std::string(ENGINED_BINARY_DIR) + "/engined";
-        const std::string listen = "127.0.0.1:" + std::to_string(port);
-        const std::string data = data_dir.string();
-        const std::string log = (data_dir / "engined.log").string();
-        pid_ = fork();
-        if (pid_ == 0) {
-            FILE* out = std::freopen(log.c_str(), "a", stderr);
-            (void)out;
-            // One worker keeps a backlog of queued runs at the moment of the kill.
-            execl(binary.c_str(), binary.c_str(), "--listen", listen.c_str(), "--data-dir", data.c_str(),
-                  "--resources-dir", ENGINED_SOURCE_DIR, "--workers", "1", "--rate-limit", "1000000",
-                  "--rate-burst", "1000000", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            try {
-                http::Client probe("127.0.0.1", port);
-                if (probe.request("GET", "/health").status == 200) return;
-            } catch (const std::exception&) {
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        throw std::runtime_error("engined did not become healthy; see " + log);
-    }
-
-    void kill_hard() {
-        ::kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-
-    int terminate_gracefully() {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return status;
-    }
-
-    ~ChildEngined() {
-        if (pid_ > 0) kill_hard();
-    }
-
-private:
-    pid_t pid_ = -1;
-};
-
-std::string create_key_in(const std::filesystem::path& data_dir) {
-    store::Options options;
-    options.path = (data_dir / "engined.sqlite3").string();
-    store::Store store(options);
-    return auth::issue_key(store, "acme", "test", {}).key;
-}
 
 TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
     const auto data_dir = fresh_temp_dir("engined-crash");

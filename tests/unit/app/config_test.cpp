@@ -37,6 +37,31 @@ TEST(Config, ConfigFileMayComeFromTheEnvironment) {
     EXPECT_EQ(config.data_dir, "/srv/engined");
 }
 
+TEST(Config, WebhookListsComeAsCommaSeparatedTextOrJsonArrays) {
+    const auto file = std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
+    std::ofstream(file) << R"({"webhook_allowed_hosts": ["hooks.internal", "127.0.0.1"], "webhook_retry_schedule": [1, 2.5]})";
+    Config config = load_config({"--config", file.string()}, {});
+    EXPECT_EQ(config.webhook_allowed_hosts, (std::vector<std::string>{"hooks.internal", "127.0.0.1"}));
+    EXPECT_EQ(config.webhook_retry_schedule_s, (std::vector<double>{1, 2.5}));
+    config = load_config({"--config", file.string(), "--webhook-allowed-hosts", " a.example , b.example,"},
+                         {{"ENGINED_WEBHOOK_RETRY_SCHEDULE", "30,120"}});
+    std::filesystem::remove(file);
+    EXPECT_EQ(config.webhook_allowed_hosts, (std::vector<std::string>{"a.example", "b.example"}));
+    EXPECT_EQ(config.webhook_retry_schedule_s, (std::vector<double>{30, 120}));
+    EXPECT_TRUE(load_config({}, {}).webhook_retry_schedule_s.empty()) << "empty: the built-in schedule";
+    EXPECT_EQ(load_config({}, {}).webhook_disable_after, 50);
+    EXPECT_EQ(load_config({"--webhook-disable-after", "0"}, {}).webhook_disable_after, 0);
+    for (const char* bad : {"30,soon", "-1", "1,,x"}) {
+        try {
+            load_config({"--webhook-retry-schedule", bad}, {});
+            ADD_FAILURE() << bad;
+        } catch (const std::invalid_argument& error) {
+            EXPECT_NE(std::string(error.what()).find("--webhook-retry-schedule"), std::string::npos) << error.what();
+        }
+    }
+    EXPECT_THROW(load_config({"--webhook-timeout-ms", "99"}, {}), std::invalid_argument);
+}
+
 TEST(Config, RejectsMistakesNamingTheSetting) {
     auto message_of = [](const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
         try {

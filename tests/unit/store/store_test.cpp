@@ -27,8 +27,8 @@ namespace {
 
 // Every migration in core/store/sqlite_store.cpp, applied in order.
 constexpr int kLatestSchemaVersion = 7;
-// Every step applied, in order; the runner accepts gaps between versions.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,7";
+// Every step applied, in order.
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7";
 
 namespace fs = std::filesystem;
 
@@ -1113,6 +1113,133 @@ TEST(PoolStore, SnapshotsAreImmutable) {
     EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM pool_snapshots"), "pool snapshots are immutable");
     Store store(options_for(dir));
     EXPECT_EQ(store.pool_carriers(snapshot), R"([{"id":"a"}])");
+}
+
+
+// --- Webhooks
+
+WebhookEndpoint make_endpoint(std::string id, std::vector<std::string> events = {"run.completed", "run.failed"},
+                              bool active = true) {
+    WebhookEndpoint endpoint;
+    endpoint.id = std::move(id);
+    endpoint.organization = "org_a";
+    endpoint.environment = "test";
+    endpoint.url = "https://hooks.example.com/" + endpoint.id;
+    endpoint.events = std::move(events);
+    endpoint.active = active;
+    endpoint.secret = "whsec_test";
+    endpoint.created_at_ms = 1'700'000'000'000;
+    endpoint.updated_at_ms = endpoint.created_at_ms;
+    return endpoint;
+}
+
+TEST(WebhookOutbox, FinishingARunWritesItsDeliveriesInTheSameWrite) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    store.insert_webhook_endpoint(make_endpoint("we_paused", {"run.completed"}, false), 10);
+    store.insert_webhook_endpoint(make_endpoint("we_failures", {"run.failed"}), 10);
+    NewRun run = make_run("run_hooked");
+    run.webhook_url = "https://client.example.com/run";
+    ASSERT_FALSE(insert(store, run));
+    ASSERT_FALSE(insert(store, make_run("run_other_env", "org_a", "live")));
+    RawDb raw(dir.db());
+    EXPECT_EQ(raw.count("webhook_deliveries"), 0) << "nothing is sent before the run ends";
+
+    ASSERT_FALSE(finish(store, "run_hooked", completed_outcome()));
+    ASSERT_FALSE(finish(store, "run_other_env", completed_outcome()));
+    EXPECT_EQ(raw.count("webhook_deliveries"), 2);
+    EXPECT_EQ(raw.scalar("SELECT group_concat(coalesce(endpoint_id, url), ' ') FROM "
+                         "(SELECT * FROM webhook_deliveries ORDER BY endpoint_id)"),
+              "https://client.example.com/run we_all");
+    EXPECT_EQ(raw.scalar("SELECT count(DISTINCT event_id) FROM webhook_deliveries"), "1");
+    EXPECT_EQ(raw.scalar("SELECT DISTINCT event_type FROM webhook_deliveries"), "run.completed");
+
+    // A refused finish adds nothing: the deliveries exist exactly when the terminal status does.
+    EXPECT_TRUE(holds<std::logic_error>(finish(store, "run_hooked", failed_outcome())));
+    EXPECT_EQ(raw.count("webhook_deliveries"), 2);
+
+    ASSERT_FALSE(insert(store, make_run("run_failing")));
+    ASSERT_FALSE(finish(store, "run_failing", failed_outcome()));
+    EXPECT_EQ(raw.scalar("SELECT group_concat(endpoint_id, ' ') FROM "
+                         "(SELECT endpoint_id FROM webhook_deliveries WHERE event_type = 'run.failed' ORDER BY endpoint_id)"),
+              "we_all we_failures");
+}
+
+TEST(WebhookOutbox, LeasesAreExclusiveUntilReleasedAtRestart) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    for (const char* id : {"run_1", "run_2"}) {
+        ASSERT_FALSE(insert(store, make_run(id)));
+        ASSERT_FALSE(finish(store, id, completed_outcome()));
+    }
+    const int64_t now = completed_outcome().completed_at_ms + 1;
+    EXPECT_TRUE(store.lease_due_deliveries(now - 10, now + 60'000, 10).empty()) << "not due yet";
+    const auto leased = store.lease_due_deliveries(now, now + 60'000, 10);
+    ASSERT_EQ(leased.size(), 2u);
+    EXPECT_EQ(leased[0].run_id, "run_1");
+    EXPECT_EQ(leased[0].endpoint_id, "we_all");
+    EXPECT_TRUE(store.lease_due_deliveries(now, now + 60'000, 10).empty()) << "leased deliveries are taken";
+    EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 10).size(), 2u) << "an expired lease frees them";
+    store.release_delivery_leases();
+    EXPECT_EQ(store.lease_due_deliveries(now, now + 60'000, 1).size(), 1u);
+}
+
+TEST(WebhookOutbox, AFailureStreakDisablesTheEndpointAndFailsItsPendingDeliveries) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    for (const char* id : {"run_1", "run_2"}) {
+        ASSERT_FALSE(insert(store, make_run(id)));
+        ASSERT_FALSE(finish(store, id, completed_outcome()));
+    }
+    const auto deliveries = store.list_deliveries("org_a", "test", "we_all", 10);
+    ASSERT_EQ(deliveries.size(), 2u);
+    const std::string first = deliveries[1].id;  // newest first
+    const AttemptVerdict retry{DeliveryStatus::pending, int64_t{5}, false, 2};
+    EXPECT_FALSE(store.record_delivery_attempt({first, 1, 1, 3, 500, "HTTP 500"}, retry, 4));
+    EXPECT_TRUE(store.record_delivery_attempt({first, 2, 6, 3, std::nullopt, "timed_out"}, retry, 9));
+    const auto endpoint = store.find_webhook_endpoint("org_a", "test", "we_all");
+    EXPECT_FALSE(endpoint->active);
+    EXPECT_EQ(endpoint->consecutive_failures, 2);
+    EXPECT_EQ(endpoint->disabled_reason, "disabled after 2 consecutive failed delivery attempts");
+    for (const auto& delivery : store.list_deliveries("org_a", "test", "we_all", 10)) {
+        EXPECT_EQ(delivery.status, DeliveryStatus::failed) << delivery.id;
+    }
+    const auto attempts = store.list_delivery_attempts(first);
+    ASSERT_EQ(attempts.size(), 2u);
+    EXPECT_EQ(attempts[0].status_code, 500);
+    EXPECT_EQ(attempts[1].status_code, std::nullopt);
+    EXPECT_EQ(attempts[1].error, "timed_out");
+    // Re-activated and re-sent by hand, a success ends the streak.
+    WebhookEndpoint reactivated = *endpoint;
+    reactivated.active = true;
+    reactivated.consecutive_failures = 0;
+    ASSERT_TRUE(store.update_webhook_endpoint(reactivated, 10));
+    ASSERT_TRUE(store.retry_delivery("org_a", "test", first, 20));
+    EXPECT_FALSE(store.retry_delivery("org_b", "test", first, 20)) << "another organisation's delivery";
+    ASSERT_EQ(store.lease_due_deliveries(20, 100, 10).size(), 1u);
+    EXPECT_FALSE(store.record_delivery_attempt({first, 3, 21, 2, 200, ""}, {DeliveryStatus::delivered, std::nullopt, true, 2}, 23));
+    EXPECT_EQ(store.find_delivery("org_a", "test", first)->status, DeliveryStatus::delivered);
+}
+
+TEST(WebhookEndpoints, TheActiveLimitHoldsForWhatIsStored) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.insert_webhook_endpoint(make_endpoint("we_1"), 2);
+    store.insert_webhook_endpoint(make_endpoint("we_2"), 2);
+    EXPECT_THROW(store.insert_webhook_endpoint(make_endpoint("we_3"), 2), TooManyActiveEndpoints);
+    store.insert_webhook_endpoint(make_endpoint("we_paused", {"run.completed"}, false), 2);
+    WebhookEndpoint paused = *store.find_webhook_endpoint("org_a", "test", "we_paused");
+    paused.active = true;
+    EXPECT_THROW(store.update_webhook_endpoint(paused, 2), TooManyActiveEndpoints);
+    EXPECT_FALSE(store.find_webhook_endpoint("org_a", "test", "we_paused")->active) << "the refused update left nothing";
+    EXPECT_EQ(store.list_webhook_endpoints("org_a", "test").size(), 3u);
+    EXPECT_TRUE(store.list_webhook_endpoints("org_a", "live").empty());
+    EXPECT_TRUE(store.delete_webhook_endpoint("org_a", "test", "we_1", 1));
+    EXPECT_FALSE(store.delete_webhook_endpoint("org_a", "test", "we_1", 1));
+    EXPECT_TRUE(store.update_webhook_endpoint(paused, 2));
 }
 
 }  // namespace

@@ -1,0 +1,211 @@
+#include "webhooks/dispatcher.hpp"
+
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "runs/run_view.hpp"
+#include "webhooks/webhook_service.hpp"
+#include "webhooks/signature.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+namespace engined::webhooks {
+namespace {
+
+constexpr int64_t kLongestRetryAfterMs = 24LL * 60 * 60 * 1000;
+
+// Retry-After as delta-seconds or an HTTP-date; nullopt when absent or unreadable.
+std::optional<int64_t> retry_after_ms(const std::optional<std::string>& header, int64_t now_ms) {
+    if (!header || header->empty()) return std::nullopt;
+    int64_t seconds = 0;
+    const auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), seconds);
+    if (ec == std::errc() && end == header->data() + header->size() && seconds >= 0) return seconds * 1000;
+    std::tm parts{};
+    if (strptime(header->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts) == nullptr) return std::nullopt;
+    const int64_t at_ms = static_cast<int64_t>(timegm(&parts)) * 1000;
+    return std::max<int64_t>(0, at_ms - now_ms);
+}
+
+std::string attempt_error(const net::OutboundResult& result) {
+    if (result.failure == net::OutboundFailure::none) {
+        return result.status >= 200 && result.status < 300 ? "" : "HTTP " + std::to_string(result.status);
+    }
+    return std::string(net::to_string(result.failure)) + (result.detail.empty() ? "" : ": " + result.detail);
+}
+
+// No retry can succeed where the URL itself is refused.
+bool is_permanent(net::OutboundFailure failure) {
+    return failure == net::OutboundFailure::invalid_url || failure == net::OutboundFailure::refused_address;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(store::Store& store, net::OutboundPolicy policy, DispatcherOptions options,
+                       AttemptObserver observer)
+    : store_(store),
+      client_(policy),
+      options_(std::move(options)),
+      observer_(std::move(observer)),
+      // Longer than any attempt can take: a live lease always belongs to a sender at work.
+      lease_(policy.total_timeout + std::chrono::seconds(60)),
+      jitter_(std::random_device{}()) {}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::start() {
+    store_.release_delivery_leases();
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = false;
+    }
+    for (int i = 0; i < std::max(1, options_.workers); ++i) senders_.emplace_back([this] { send_loop(); });
+}
+
+void Dispatcher::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        ++wake_generation_;
+    }
+    wakeup_.notify_all();
+}
+
+void Dispatcher::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wakeup_.notify_all();
+    for (auto& sender : senders_) {
+        if (sender.joinable()) sender.join();
+    }
+    senders_.clear();
+}
+
+void Dispatcher::send_loop() {
+    for (;;) {
+        uint64_t seen_generation = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            seen_generation = wake_generation_;
+        }
+        std::vector<store::WebhookDelivery> due;
+        try {
+            const int64_t now = now_unix_ms();
+            due = store_.lease_due_deliveries(now, now + lease_.count(), 1);
+        } catch (const std::exception& error) {
+            log::error("webhook outbox unavailable", {{"detail", error.what()}});
+        }
+        if (due.empty()) {
+            std::unique_lock lock(mutex_);
+            wakeup_.wait_for(lock, options_.poll_interval,
+                             [&] { return stopping_ || wake_generation_ != seen_generation; });
+            continue;
+        }
+        attempt(due.front());
+    }
+}
+
+std::string Dispatcher::event_body(const store::WebhookDelivery& delivery, const store::Run& run) {
+    boost::json::object event{{"id", delivery.event_id},
+                              {"type", delivery.event_type},
+                              {"webhook_version", kWebhookVersion},
+                              {"created_at", format_rfc3339_ms(delivery.event_created_at_ms)},
+                              {"data", {{"run", runs::run_to_json(run)}}}};
+    return boost::json::serialize(event);
+}
+
+void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
+    const int64_t started = now_unix_ms();
+    const int attempt_number = delivery.attempts + 1;
+    net::OutboundResult result;
+    std::string url = delivery.url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<std::string> secrets;
+    const auto run = store_.get_run(delivery.run_id);
+    if (delivery.endpoint_id) {
+        const auto endpoint = store_.find_webhook_endpoint(delivery.organization, delivery.environment, *delivery.endpoint_id);
+        if (endpoint) {
+            // The endpoint's URL as it is now: an integrator who moved the receiver gets the retries there.
+            url = endpoint->url;
+            secrets = valid_secrets(endpoint->secret, endpoint->previous_secret,
+                                    endpoint->previous_secret_expires_at_ms, started);
+            if (endpoint->auth_token) headers.emplace_back("Authorization", "Bearer " + *endpoint->auth_token);
+        }
+    } else if (const auto signing = store_.find_signing_secret(delivery.organization, delivery.environment)) {
+        secrets = valid_secrets(signing->secret, signing->previous_secret, signing->previous_secret_expires_at_ms, started);
+    }
+    if (!run || secrets.empty()) {
+        result.failure = net::OutboundFailure::invalid_url;
+        result.detail = !run ? "the run no longer exists" : "no secret to sign with (endpoint deleted or no signing secret)";
+    } else {
+        const std::string body = event_body(delivery, *run);
+        const int64_t timestamp = started / 1000;
+        headers.emplace_back("Content-Type", "application/json");
+        headers.emplace_back("User-Agent", "engined-webhooks/" + options_.platform_version);
+        headers.emplace_back("X-Nexio-Event", delivery.event_type);
+        headers.emplace_back("X-Nexio-Delivery", delivery.id);
+        headers.emplace_back("X-Nexio-Timestamp", std::to_string(timestamp));
+        headers.emplace_back("X-Nexio-Webhook-Version", kWebhookVersion);
+        headers.emplace_back("X-Nexio-Signature", signature_header(timestamp, body, secrets));
+        result = client_.post({url, std::move(headers), body});
+    }
+    const int64_t finished = now_unix_ms();
+    const store::AttemptVerdict verdict = verdict_for(result, attempt_number, finished);
+    const store::DeliveryAttempt record{delivery.id, attempt_number, started, finished - started,
+                                        result.failure == net::OutboundFailure::none ? std::optional<int>(result.status)
+                                                                                     : std::nullopt,
+                                        attempt_error(result)};
+    try {
+        if (store_.record_delivery_attempt(record, verdict, finished)) {
+            log::warn("webhook endpoint disabled", {{"endpoint_id", delivery.endpoint_id.value_or("")},
+                                                    {"organization", delivery.organization},
+                                                    {"environment", delivery.environment},
+                                                    {"consecutive_failures", options_.disable_after}});
+        }
+    } catch (const std::exception& error) {
+        // The lease runs out and the delivery is attempted again: at least once, never lost.
+        log::error("webhook attempt not recorded", {{"delivery_id", delivery.id}, {"detail", error.what()}});
+        return;
+    }
+    if (verdict.status == store::DeliveryStatus::failed) {
+        log::warn("webhook delivery failed", {{"delivery_id", delivery.id}, {"url", url},
+                                              {"attempts", attempt_number}, {"detail", record.error}});
+    }
+    if (observer_) observer_(delivery, verdict.status);
+}
+
+store::AttemptVerdict Dispatcher::verdict_for(const net::OutboundResult& result, int attempt_number, int64_t now_ms) {
+    store::AttemptVerdict verdict;
+    verdict.disable_endpoint_after = options_.disable_after;
+    if (result.failure == net::OutboundFailure::none && result.status >= 200 && result.status < 300) {
+        verdict.status = store::DeliveryStatus::delivered;
+        verdict.success = true;
+        return verdict;
+    }
+    const auto retry_index = static_cast<std::size_t>(attempt_number - 1);
+    if (is_permanent(result.failure) || retry_index >= options_.retry_schedule.size()) {
+        verdict.status = store::DeliveryStatus::failed;
+        return verdict;
+    }
+    // ±20 % jitter spreads the retries of many deliveries that failed together.
+    double factor = 1.0;
+    {
+        std::lock_guard lock(mutex_);
+        factor = std::uniform_real_distribution<double>(0.8, 1.2)(jitter_);
+    }
+    int64_t delay = static_cast<int64_t>(static_cast<double>(options_.retry_schedule[retry_index].count()) * factor);
+    if (const auto asked = retry_after_ms(result.retry_after, now_ms)) {
+        // The receiver's Retry-After is honoured, up to a day: a receiver cannot park its
+        // deliveries forever.
+        delay = std::max(delay, std::min<int64_t>(*asked, kLongestRetryAfterMs));
+    }
+    verdict.status = store::DeliveryStatus::pending;
+    verdict.next_attempt_at_ms = now_ms + delay;
+    return verdict;
+}
+
+}  // namespace engined::webhooks

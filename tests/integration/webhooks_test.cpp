@@ -1,0 +1,396 @@
+// Webhooks end to end: endpoints over the API, signed deliveries to a real receiver on loopback,
+// retries under one delivery id, the address guard and its allow-list, secret rotation, limits,
+// disabling a failing endpoint, and delivery after a kill -9.
+#include "child_engined.hpp"
+#include "test_server.hpp"
+#include "webhook_receiver.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <functional>
+#include <sstream>
+#include <thread>
+
+namespace engined::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Written here from the documented scheme, independently of the server's code.
+std::string hmac_hex(const std::string& key, const std::string& message) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+         message.size(), digest, &length);
+    std::ostringstream hex;
+    for (unsigned int i = 0; i < length; ++i) {
+        static const char* digits = "0123456789abcdef";
+        hex << digits[digest[i] >> 4] << digits[digest[i] & 15];
+    }
+    return hex.str();
+}
+
+// "t=…,v1=…,v1=…" → t and every v1.
+std::pair<std::string, std::vector<std::string>> parse_signature(const std::string& header) {
+    std::pair<std::string, std::vector<std::string>> parsed;
+    std::stringstream items(header);
+    for (std::string item; std::getline(items, item, ',');) {
+        if (item.starts_with("t=")) parsed.first = item.substr(2);
+        if (item.starts_with("v1=")) parsed.second.push_back(item.substr(3));
+    }
+    return parsed;
+}
+
+bool signed_with(const WebhookReceiver::Received& request, const std::string& secret) {
+    const auto [timestamp, signatures] = parse_signature(request.headers.at("x-nexio-signature"));
+    const std::string expected = hmac_hex(secret, timestamp + "." + request.body);
+    return std::find(signatures.begin(), signatures.end(), expected) != signatures.end();
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+app::Config webhook_config(std::vector<std::string> allowed_hosts = {"127.0.0.1"},
+                           std::vector<double> schedule = {0.05, 0.05, 0.05, 0.05}, int disable_after = 50) {
+    app::Config config;
+    config.webhook_allowed_hosts = std::move(allowed_hosts);
+    config.webhook_retry_schedule_s = std::move(schedule);
+    config.webhook_disable_after = disable_after;
+    config.webhook_timeout_ms = 2000;
+    return config;
+}
+
+std::string endpoint_body(const std::string& url, const std::string& extra = "") {
+    return R"({"url":")" + url + R"(","description":"orders service")" + extra + "}";
+}
+
+std::string submit_run(http::Client& client, const std::string& key, const std::string& extra_fields = "") {
+    std::string body = read_text(golden_dir() / "auto_only_ny.input.json");
+    if (!extra_fields.empty()) body.insert(body.find('{') + 1, extra_fields + ",");
+    const ApiResponse response = call(client, "POST", "/api/v1/engines/default/runs", key, body);
+    if (response.status != 202) throw std::runtime_error("submit answered " + response.raw.body);
+    return std::string(response.body.at("run_id").as_string());
+}
+
+boost::json::array deliveries_of(http::Client& client, const std::string& key, const std::string& endpoint_id) {
+    const ApiResponse response = call(client, "GET", "/api/v1/webhooks/" + endpoint_id + "/deliveries", key);
+    if (response.status != 200) throw std::runtime_error("deliveries answered " + response.raw.body);
+    return response.body.at("data").as_array();
+}
+
+std::string delivery_status(http::Client& client, const std::string& key, const std::string& endpoint_id) {
+    const auto deliveries = deliveries_of(client, key, endpoint_id);
+    return deliveries.empty() ? "" : std::string(deliveries[0].at("status").as_string());
+}
+
+TEST(Webhooks, DeliversASignedRunCompletedEventToAnEndpoint) {
+    WebhookReceiver receiver;
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+
+    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key,
+                                     endpoint_body(receiver.url(), R"(,"auth_token":"tok_123")"));
+    ASSERT_EQ(created.status, 201) << created.raw.body;
+    const std::string secret(created.body.at("secret").as_string());
+    const std::string endpoint_id(created.body.at("id").as_string());
+    EXPECT_TRUE(secret.starts_with("whsec_"));
+    EXPECT_EQ(created.body.at("events"), boost::json::parse(R"(["run.completed","run.failed"])"));
+    // The secret is shown once: never in later answers.
+    const ApiResponse listed = call(client, "GET", "/api/v1/webhooks", key);
+    EXPECT_EQ(listed.raw.body.find(secret), std::string::npos);
+    EXPECT_EQ(listed.raw.body.find("tok_123"), std::string::npos);
+    EXPECT_EQ(listed.body.at("data").as_array().size(), 1u);
+
+    const std::string run_id = submit_run(client, key);
+    ASSERT_TRUE(receiver.wait_for(1, 10s));
+    const auto request = receiver.received().front();
+    EXPECT_EQ(request.target, "/hooks");
+    EXPECT_EQ(request.headers.at("x-nexio-event"), "run.completed");
+    EXPECT_TRUE(request.headers.at("x-nexio-delivery").starts_with("dlv_"));
+    EXPECT_FALSE(request.headers.at("x-nexio-webhook-version").empty());
+    EXPECT_EQ(request.headers.at("authorization"), "Bearer tok_123");
+    EXPECT_TRUE(request.headers.at("user-agent").starts_with("engined-webhooks/"));
+    EXPECT_EQ(request.headers.at("content-type"), "application/json");
+    const auto [timestamp, signatures] = parse_signature(request.headers.at("x-nexio-signature"));
+    EXPECT_EQ(timestamp, request.headers.at("x-nexio-timestamp"));
+    ASSERT_EQ(signatures.size(), 1u);
+    EXPECT_TRUE(signed_with(request, secret));
+    EXPECT_FALSE(signed_with(request, "whsec_wrong"));
+
+    const auto event = boost::json::parse(request.body).as_object();
+    EXPECT_TRUE(event.at("id").as_string().starts_with("evt_"));
+    EXPECT_EQ(event.at("type"), "run.completed");
+    EXPECT_EQ(event.at("webhook_version").as_string(), request.headers.at("x-nexio-webhook-version"));
+    EXPECT_EQ(event.at("data").at("run").at("run_id"), run_id.c_str());
+    EXPECT_EQ(event.at("data").at("run").at("status"), "completed");
+    EXPECT_FALSE(event.at("data").at("run").at("solutions").as_array().empty());
+
+    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    const auto delivery = deliveries_of(client, key, endpoint_id)[0].as_object();
+    EXPECT_EQ(delivery.at("id").as_string(), request.headers.at("x-nexio-delivery"));
+    EXPECT_EQ(delivery.at("event_id"), event.at("id"));
+    EXPECT_EQ(delivery.at("run_id"), run_id.c_str());
+    ASSERT_EQ(delivery.at("attempts").as_array().size(), 1u);
+    EXPECT_EQ(delivery.at("attempts").as_array()[0].at("status_code"), 200);
+}
+
+TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {
+    WebhookReceiver receiver;
+    receiver.script({{500}, {500}}, {200});
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+    ASSERT_EQ(created.status, 201);
+    const std::string endpoint_id(created.body.at("id").as_string());
+    const std::string secret(created.body.at("secret").as_string());
+
+    submit_run(client, key);
+    ASSERT_TRUE(receiver.wait_for(3, 10s));
+    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    std::this_thread::sleep_for(300ms);  // several retry periods: nothing more may come
+    const auto requests = receiver.received();
+    ASSERT_EQ(requests.size(), 3u);
+    int successes = 0;
+    for (const auto& request : requests) {
+        EXPECT_EQ(request.headers.at("x-nexio-delivery"), requests[0].headers.at("x-nexio-delivery"));
+        EXPECT_EQ(request.body, requests[0].body) << "every attempt carries the same event";
+        EXPECT_TRUE(signed_with(request, secret));
+        successes += request.answered == 200;
+    }
+    EXPECT_EQ(successes, 1);
+
+    const auto deliveries = deliveries_of(client, key, endpoint_id);
+    ASSERT_EQ(deliveries.size(), 1u);
+    const auto& attempts = deliveries[0].at("attempts").as_array();
+    ASSERT_EQ(attempts.size(), 3u);
+    EXPECT_EQ(attempts[0].at("status_code"), 500);
+    EXPECT_EQ(attempts[0].at("error"), "HTTP 500");
+    EXPECT_EQ(attempts[1].at("status_code"), 500);
+    EXPECT_EQ(attempts[2].at("status_code"), 200);
+    EXPECT_EQ(deliveries[0].at("attempt_count"), 3);
+}
+
+TEST(Webhooks, HonoursRetryAfter) {
+    WebhookReceiver receiver;
+    receiver.script({{503, "1"}}, {200});
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url())).status, 201);
+    submit_run(client, key);
+    ASSERT_TRUE(receiver.wait_for(2, 10s));
+    const auto requests = receiver.received();
+    // The schedule says 50 ms; the receiver asked for 1 s.
+    EXPECT_GE(requests[1].at - requests[0].at, 900ms);
+}
+
+TEST(Webhooks, ANameResolvingToLoopbackIsRefusedUnlessAllowListed) {
+    WebhookReceiver receiver;
+    {
+        TestServer guarded(webhook_config({}));
+        const std::string key = guarded.create_key("acme");
+        auto client = guarded.client();
+        const ApiResponse created =
+            call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url("localhost")));
+        ASSERT_EQ(created.status, 201) << created.raw.body;
+        const std::string endpoint_id(created.body.at("id").as_string());
+        submit_run(client, key);
+        ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
+        const auto delivery = deliveries_of(client, key, endpoint_id)[0];
+        EXPECT_NE(delivery.at("last_error").as_string().find("refused_address"), std::string::npos)
+            << delivery.at("last_error").as_string();
+        EXPECT_EQ(delivery.at("attempts").as_array().size(), 1u) << "a refused address is not retried";
+        EXPECT_TRUE(receiver.received().empty());
+    }
+    TestServer allowed(webhook_config({"localhost"}));
+    const std::string key = allowed.create_key("acme");
+    auto client = allowed.client();
+    ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url("localhost"))).status, 201);
+    submit_run(client, key);
+    ASSERT_TRUE(receiver.wait_for(1, 10s));
+}
+
+TEST(Webhooks, ARunsOwnUrlIsSignedWithTheEnvironmentSecret) {
+    WebhookReceiver receiver;
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    const std::string field = R"("webhook_url":")" + receiver.url() + R"(")";
+    const std::string body = "{" + field + "," + read_text(golden_dir() / "auto_only_ny.input.json").substr(1);
+    const ApiResponse refused = call(client, "POST", "/api/v1/engines/default/runs", key, body);
+    EXPECT_EQ(refused.status, 422);
+    EXPECT_EQ(refused.body.at("error").at("code"), "webhook_secret_missing");
+
+    const ApiResponse rotated = call(client, "POST", "/api/v1/webhooks/signing-secret/rotate", key);
+    ASSERT_EQ(rotated.status, 200) << rotated.raw.body;
+    const std::string secret(rotated.body.at("secret").as_string());
+    const std::string run_id = submit_run(client, key, field);
+    ASSERT_TRUE(receiver.wait_for(1, 10s));
+    const auto request = receiver.received().front();
+    EXPECT_TRUE(signed_with(request, secret));
+    EXPECT_EQ(boost::json::parse(request.body).at("data").at("run").at("run_id"), run_id.c_str());
+}
+
+TEST(Webhooks, ARotatedSecretKeepsSigningBesideTheNewOne) {
+    WebhookReceiver receiver;
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+    const std::string endpoint_id(created.body.at("id").as_string());
+    const std::string old_secret(created.body.at("secret").as_string());
+    const ApiResponse rotated = call(client, "POST", "/api/v1/webhooks/" + endpoint_id + "/rotate-secret", key);
+    ASSERT_EQ(rotated.status, 200) << rotated.raw.body;
+    const std::string new_secret(rotated.body.at("secret").as_string());
+    EXPECT_NE(new_secret, old_secret);
+    EXPECT_FALSE(rotated.body.at("previous_secret_expires_at").is_null());
+
+    submit_run(client, key);
+    ASSERT_TRUE(receiver.wait_for(1, 10s));
+    const auto request = receiver.received().front();
+    EXPECT_EQ(parse_signature(request.headers.at("x-nexio-signature")).second.size(), 2u);
+    EXPECT_TRUE(signed_with(request, new_secret));
+    EXPECT_TRUE(signed_with(request, old_secret));
+}
+
+TEST(Webhooks, AtMostTenActiveEndpointsPerEnvironment) {
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    const std::string live_key = server.create_key("acme", "live");
+    auto client = server.client();
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/" + std::to_string(i))).status, 201);
+    }
+    const ApiResponse eleventh = call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/x"));
+    EXPECT_EQ(eleventh.status, 422);
+    EXPECT_EQ(eleventh.body.at("error").at("code"), "too_many_webhooks");
+    // An inactive endpoint does not count, until it is activated.
+    const ApiResponse paused = call(client, "POST", "/api/v1/webhooks", key,
+                                    endpoint_body("https://hooks.example.com/p", R"(,"active":false)"));
+    ASSERT_EQ(paused.status, 201);
+    const std::string paused_id(paused.body.at("id").as_string());
+    EXPECT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + paused_id, key, R"({"active":true})").status, 422);
+    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array().size(), 11u);
+    // Deleting one makes room.
+    const std::string first(call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array()[0].at("id").as_string());
+    EXPECT_EQ(call(client, "DELETE", "/api/v1/webhooks/" + first, key).status, 200);
+    EXPECT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + paused_id, key, R"({"active":true})").status, 200);
+    // Environments are counted apart; live requires https.
+    EXPECT_EQ(call(client, "POST", "/api/v1/webhooks", live_key, endpoint_body("https://hooks.example.com/live")).status, 201);
+    const ApiResponse plain = call(client, "POST", "/api/v1/webhooks", live_key, endpoint_body("http://hooks.example.com/live"));
+    EXPECT_EQ(plain.status, 422);
+    EXPECT_EQ(plain.body.at("error").at("code"), "invalid_webhook_url");
+}
+
+TEST(Webhooks, EndpointsAreValidatedAndPrivateToTheirEnvironment) {
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    const std::string other = server.create_key("globex");
+    const std::string live_key = server.create_key("acme", "live");
+    auto client = server.client();
+    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/a"));
+    const std::string id(created.body.at("id").as_string());
+    for (const std::string& stranger : {other, live_key}) {
+        EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/" + id, stranger).status, 404);
+        EXPECT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + id, stranger, R"({"description":"x"})").status, 404);
+        EXPECT_EQ(call(client, "DELETE", "/api/v1/webhooks/" + id, stranger).status, 404);
+        EXPECT_EQ(call(client, "GET", "/api/v1/webhooks", stranger).body.at("data").as_array().size(), 0u);
+    }
+    const std::vector<std::pair<std::string, std::string>> bad{
+        {R"({"description":"no url"})", "/url"},
+        {R"({"url":"ftp://hooks.example.com"})", "/url"},
+        {R"({"url":"https://user:pw@hooks.example.com"})", "/url"},
+        {R"({"url":"https://hooks.example.com","events":[]})", "/events"},
+        {R"({"url":"https://hooks.example.com","events":["run.started"]})", "/events/0"},
+        {R"({"url":"https://hooks.example.com","active":"yes"})", "/active"},
+        {R"({"url":"https://hooks.example.com","secret":"whsec_mine"})", "/secret"},
+    };
+    for (const auto& [body, pointer] : bad) {
+        const ApiResponse refused = call(client, "POST", "/api/v1/webhooks", key, body);
+        EXPECT_TRUE(refused.status == 400 || refused.status == 422) << body;
+        EXPECT_EQ(refused.body.at("error").at("details").as_array()[0].at("pointer"), pointer.c_str()) << body;
+    }
+    const ApiResponse patched = call(client, "PATCH", "/api/v1/webhooks/" + id, key, R"({"events":["run.failed"]})");
+    ASSERT_EQ(patched.status, 200);
+    EXPECT_EQ(patched.body.at("events"), boost::json::parse(R"(["run.failed"])"));
+    EXPECT_EQ(patched.body.at("url"), "https://hooks.example.com/a");
+}
+
+TEST(Webhooks, AnEndpointThatKeepsFailingIsDisabledAndCanBeRetriedAfterwards) {
+    WebhookReceiver receiver;
+    receiver.script({}, {500});
+    TestServer server(webhook_config({"127.0.0.1"}, {0.02, 0.02, 0.02, 0.02, 0.02}, 3));
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+    const std::string endpoint_id(created.body.at("id").as_string());
+    submit_run(client, key);
+    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
+    const ApiResponse endpoint = call(client, "GET", "/api/v1/webhooks/" + endpoint_id, key);
+    EXPECT_EQ(endpoint.body.at("active"), false);
+    EXPECT_NE(endpoint.body.at("disabled_reason").as_string().find("3 consecutive failed"), std::string::npos);
+    const auto delivery = deliveries_of(client, key, endpoint_id)[0];
+    EXPECT_EQ(delivery.at("attempts").as_array().size(), 3u);
+    EXPECT_NE(delivery.at("last_error").as_string().find("endpoint disabled"), std::string::npos);
+    EXPECT_EQ(receiver.received().size(), 3u);
+
+    // A manual re-send needs the endpoint active again; it keeps the delivery's id.
+    const std::string delivery_id(delivery.at("id").as_string());
+    const std::string retry = "/api/v1/webhooks/" + endpoint_id + "/deliveries/" + delivery_id + "/retry";
+    EXPECT_EQ(call(client, "POST", retry, key).status, 409);
+    receiver.script({}, {200});
+    ASSERT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + endpoint_id, key, R"({"active":true})").status, 200);
+    ASSERT_EQ(call(client, "POST", retry, key).status, 202);
+    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    EXPECT_EQ(receiver.received().back().headers.at("x-nexio-delivery"), delivery_id);
+    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/" + endpoint_id, key).body.at("consecutive_failures"), 0);
+}
+
+TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
+    WebhookReceiver receiver;
+    receiver.script({{500}}, {200});
+    const auto data_dir = fresh_temp_dir("engined-webhook-crash");
+    const std::vector<std::string> flags{"--webhook-allowed-hosts", "127.0.0.1", "--webhook-retry-schedule", "1.5"};
+    std::string key;
+    std::string first_delivery;
+    {
+        const uint16_t port = free_loopback_port();
+        ChildEngined engined(data_dir, port, flags);
+        key = create_key_in(data_dir);
+        http::Client client("127.0.0.1", port);
+        const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+        ASSERT_EQ(created.status, 201);
+        const std::string endpoint_id(created.body.at("id").as_string());
+        submit_run(client, key);
+        ASSERT_TRUE(receiver.wait_for(1, 10s));
+        first_delivery = receiver.received()[0].headers.at("x-nexio-delivery");
+        ASSERT_TRUE(eventually([&] { return deliveries_of(client, key, endpoint_id)[0].at("attempt_count") == 1; }));
+        engined.kill_hard();  // the retry is over a second away: the delivery waits in the outbox
+    }
+    EXPECT_EQ(receiver.received().size(), 1u);
+    const uint16_t port = free_loopback_port();
+    ChildEngined restarted(data_dir, port, flags);
+    ASSERT_TRUE(receiver.wait_for(2, 15s));
+    const auto requests = receiver.received();
+    EXPECT_EQ(requests[1].headers.at("x-nexio-delivery"), first_delivery);
+    EXPECT_EQ(boost::json::parse(requests[1].body).at("id"), boost::json::parse(requests[0].body).at("id"));
+    EXPECT_EQ(requests[1].answered, 200);
+    http::Client client("127.0.0.1", port);
+    const auto endpoints = call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array();
+    const std::string endpoint_id(endpoints[0].at("id").as_string());
+    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    EXPECT_EQ(restarted.terminate_gracefully(), 0);
+}
+
+}  // namespace
+}  // namespace engined::testing
