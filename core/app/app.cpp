@@ -90,7 +90,8 @@ struct App::Impl {
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
         executor.emplace(*store, plugins, lua_limits(config));
-        workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
+        workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers,
+                        config.max_run_attempts);
         runs.emplace(*store, *engines, [this](const std::string& id) { workers->enqueue(id); });
         const http::JsonLimits json_limits{config.json_max_depth};
         router.set_idempotency_ledger(idempotency_ledger);
