@@ -1,4 +1,4 @@
-#include "child_engined.hpp"
+#include "chaos/child_engined.hpp"
 
 #include "auth/api_keys.hpp"
 #include "common/crypto.hpp"

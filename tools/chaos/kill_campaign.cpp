@@ -11,7 +11,7 @@
 // Exit status: 0 when nothing was lost or duplicated and every answer was expected; 1 when the
 // campaign found a fault; 2 on bad arguments or when it could not run.
 
-#include "child_engined.hpp"
+#include "chaos/child_engined.hpp"
 #include "http/client.hpp"
 
 #include <boost/json.hpp>

@@ -9,7 +9,7 @@
 // Each submission is a POST (with an Idempotency-Key, as careful clients send) followed by a GET
 // of the run. Exit status: 0 flat, 1 RSS grew more than 5% or requests failed, 2 could not run.
 
-#include "child_engined.hpp"
+#include "chaos/child_engined.hpp"
 #include "http/client.hpp"
 
 #include <boost/json.hpp>
