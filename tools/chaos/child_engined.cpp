@@ -8,16 +8,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+extern char** environ;
 
 namespace engined::chaos {
 
@@ -62,12 +66,17 @@ ChildEngined::ChildEngined(const Launch& launch, uint16_t port) : port_(port) {
     argv.push_back(nullptr);
     const std::string log = (launch.data_dir / "engined.log").string();
 
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-        if (std::freopen(log.c_str(), "a", stderr) == nullptr) _exit(126);
-        execv(argv[0], argv.data());
-        _exit(127);
+    // posix_spawn, not fork: the caller may have threads running (submitters), and a forked
+    // child of a threaded process may not allocate before exec.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+        pid_ = -1;
+        throw std::runtime_error("cannot start " + launch.binary.string() + ": " + std::strerror(spawned));
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
