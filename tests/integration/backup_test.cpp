@@ -93,7 +93,7 @@ TEST(Backup, CopyWhileServingHoldsEveryRunCommittedBeforeItBegan) {
 
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_NE(result.out.find("integrity ok"), std::string::npos) << result.out;
-    EXPECT_GT(accepted_during, 0) << "no submission overlapped the backup";
+    EXPECT_GT(accepted_during, 0) << "no submission was answered once the backup began";
 
     store::Options options;
     options.path = backup_file.string();
