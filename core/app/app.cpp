@@ -118,7 +118,7 @@ struct App::Impl {
         dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config));
         webhooks.emplace(*store, [this] { dispatcher->wake(); });
         workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers,
-                        [this] { dispatcher->wake(); });
+                        config.max_run_attempts, [this] { dispatcher->wake(); });
         runs.emplace(*store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); });
         const http::JsonLimits json_limits{config.json_max_depth};
         router.set_idempotency_ledger(idempotency_ledger);

@@ -54,6 +54,7 @@ const std::vector<Setting>& settings() {
         {"--plugins-dir", "ENGINED_PLUGINS_DIR", "plugins_dir", [](Config& c, const std::string& v, const std::string&) { c.plugins_dir = v; }},
         {"--http-threads", "ENGINED_HTTP_THREADS", "http_threads", [](Config& c, const std::string& v, const std::string& n) { c.http_threads = parse_number<int>(v, n, 1); }},
         {"--workers", "ENGINED_WORKERS", "workers", [](Config& c, const std::string& v, const std::string& n) { c.workers = parse_number<int>(v, n, 1); }},
+        {"--max-run-attempts", "ENGINED_MAX_RUN_ATTEMPTS", "max_run_attempts", [](Config& c, const std::string& v, const std::string& n) { c.max_run_attempts = parse_number<int>(v, n, 1); }},
         {"--body-limit", "ENGINED_BODY_LIMIT", "body_limit_bytes", [](Config& c, const std::string& v, const std::string& n) { c.body_limit_bytes = parse_number<std::size_t>(v, n, 1); }},
         {"--header-limit", "ENGINED_HEADER_LIMIT", "header_limit_bytes", [](Config& c, const std::string& v, const std::string& n) { c.header_limit_bytes = parse_number<std::size_t>(v, n, 1); }},
         {"--json-max-depth", "ENGINED_JSON_MAX_DEPTH", "json_max_depth", [](Config& c, const std::string& v, const std::string& n) { c.json_max_depth = parse_number<std::size_t>(v, n, 1); }},
@@ -179,7 +180,8 @@ Config load_config(const std::vector<std::string>& args, const std::map<std::str
 }
 
 std::string usage() {
-    std::string text = "usage: engined [--config FILE] [options]\noptions (each also ENGINED_<NAME> and a config-file key):\n";
+    std::string text = "usage: engined [--config FILE] [options]\n"
+                       "       engined backup --data-dir DIR --to FILE   (online copy of the store)\noptions (each also ENGINED_<NAME> and a config-file key):\n";
     for (const Setting& setting : settings()) {
         text += std::string("  ") + setting.flag + " VALUE   (" + setting.env + ", \"" + setting.key + "\")\n";
     }

@@ -18,6 +18,7 @@ struct Config {
     std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins
     int http_threads = 2;
     int workers = 2;
+    int max_run_attempts = 3;  // claims of one run that never finished before it is failed
     std::size_t body_limit_bytes = 1024 * 1024;
     std::size_t header_limit_bytes = 16 * 1024;
     std::size_t json_max_depth = 64;

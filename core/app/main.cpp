@@ -1,5 +1,7 @@
-// engined: serve the API until SIGTERM or SIGINT, then shut down gracefully.
+// engined: serve the API until SIGTERM or SIGINT, then shut down gracefully; or, as
+// `engined backup`, copy a serving engined's store online.
 #include "app/app.hpp"
+#include "app/backup_command.hpp"
 #include "common/log.hpp"
 
 #include <csignal>
@@ -16,6 +18,12 @@ int main(int argc, char** argv) {
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
         std::cout << app::usage();
         return 0;
+    }
+    // A write past the file-size limit must fail like a full disk (the store answers 503 and
+    // recovers), not kill the process with SIGXFSZ.
+    std::signal(SIGXFSZ, SIG_IGN);
+    if (!args.empty() && args[0] == "backup") {
+        return app::run_backup_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
     }
     std::map<std::string, std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {

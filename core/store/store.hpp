@@ -377,6 +377,14 @@ public:
     // A cheap round trip proving the database answers (for readiness).
     void ping() const;
 
+    // An online copy of the whole database into `path` (replaced if it exists), consistent as
+    // of the moment the copy began; writers go on meanwhile (WAL: the copy is a reader). The
+    // copy is written beside `path`, checked with PRAGMA integrity_check, then renamed into
+    // place, so `path` is never a partial copy. Returns the pages copied. Throws
+    // StoreUnavailable when the database cannot be read or the copy cannot be written or
+    // fails the check (nothing is left at `path` then).
+    int64_t backup_to(const std::string& path) const;
+
     // Group-commit figures since open: how many transactions carried how many writes.
     struct WriterStats {
         uint64_t transactions = 0;

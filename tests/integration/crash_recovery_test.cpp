@@ -1,6 +1,5 @@
 // Durability across a crash: engined as a child process is SIGKILLed with accepted runs still
 // queued; after a restart on the same data directory every accepted run completes exactly once.
-#include "child_engined.hpp"
 #include "test_server.hpp"
 
 #include "store/store.hpp"
@@ -21,9 +20,9 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
     std::set<std::string> accepted;
     std::string key;
     {
-        const uint16_t port = free_loopback_port();
-        ChildEngined engined(data_dir, port);
-        key = create_key_in(data_dir);
+        const uint16_t port = chaos::free_loopback_port();
+        chaos::ChildEngined engined(child_launch(data_dir), port);
+        key = chaos::create_key(data_dir);
         // Four concurrent clients: group commit accepts runs far faster than one worker ends them,
         // so a backlog is certain at the moment of the kill.
         std::mutex mutex;
@@ -55,19 +54,19 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
         EXPECT_FALSE(store.unfinished_run_ids().empty()) << "the kill came too late to leave runs pending";
     }
 
-    const uint16_t port = free_loopback_port();
-    ChildEngined restarted(data_dir, port);
+    const uint16_t port = chaos::free_loopback_port();
+    chaos::ChildEngined restarted(child_launch(data_dir), port);
     http::Client client("127.0.0.1", port);
     for (const std::string& run_id : accepted) {
         const auto run = wait_for_run(client, key, run_id, 60);
         EXPECT_EQ(run.at("status").as_string(), "completed") << run_id;
     }
-    EXPECT_EQ(restarted.terminate_gracefully(), 0);
+    EXPECT_EQ(restarted.terminate(), 0);
 
     store::Options options;
     options.path = (data_dir / "engined.sqlite3").string();
     store::Store store(options);
-    store::RunPageQuery query{"acme", "test", "default", std::nullopt, std::nullopt, 1000};
+    store::RunPageQuery query{"chaos", "test", "default", std::nullopt, std::nullopt, 1000};
     const auto page = store.list_runs(query);
     EXPECT_EQ(page.runs.size(), 200u);
     for (const store::Run& run : page.runs) {

@@ -11,20 +11,6 @@
 
 namespace engined::testing {
 
-std::filesystem::path fresh_temp_dir(const std::string& prefix) {
-    auto dir = std::filesystem::temp_directory_path() / (prefix + "-" + random_hex(6));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE_DIR) / "tests" / "golden" / "placement"; }
 
 TestServer::TestServer(app::Config config) : data_dir_(fresh_temp_dir("engined-it")) {
@@ -49,6 +35,13 @@ std::string TestServer::create_key(const std::string& organization, const std::s
                                    const std::vector<std::string>& scopes, std::optional<double> rate_per_second,
                                    std::optional<int64_t> rate_burst) {
     return auth::issue_key(app_->store(), organization, environment, scopes, rate_per_second, rate_burst).key;
+}
+
+chaos::ChildEngined::Launch child_launch(const std::filesystem::path& data_dir,
+                                         const std::vector<std::string>& extra_args) {
+    std::vector<std::string> args{"--workers", "1", "--rate-limit", "1000000", "--rate-burst", "1000000"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return {std::filesystem::path(ENGINED_BINARY_DIR) / "engined", data_dir, ENGINED_SOURCE_DIR, std::move(args)};
 }
 
 ApiResponse call(http::Client& client, const std::string& method, const std::string& target,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "app/app.hpp"
+#include "chaos/child_engined.hpp"
 #include "http/client.hpp"
 
 #include <boost/json.hpp>
@@ -15,8 +16,8 @@
 
 namespace engined::testing {
 
-std::filesystem::path fresh_temp_dir(const std::string& prefix);
-std::string read_text(const std::filesystem::path& path);
+using chaos::fresh_temp_dir;
+using chaos::read_text;
 std::filesystem::path golden_dir();  // tests/golden/placement
 
 class TestServer {
@@ -41,6 +42,11 @@ private:
     std::filesystem::path data_dir_;
     std::unique_ptr<app::App> app_;
 };
+
+// How tests start build/engined as a child process (to kill it, or restart it on the same data):
+// one worker, so that a backlog forms, no practical rate limit, and `extra_args`.
+chaos::ChildEngined::Launch child_launch(const std::filesystem::path& data_dir,
+                                         const std::vector<std::string>& extra_args = {});
 
 // Sends with `key` as a bearer token; parses the JSON body (null when not JSON).
 struct ApiResponse {

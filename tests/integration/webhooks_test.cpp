@@ -1,7 +1,6 @@
 // Webhooks end to end: endpoints over the API, signed deliveries to a real receiver on loopback,
 // retries under one delivery id, the address guard and its allow-list, secret rotation, limits,
 // disabling a failing endpoint, and delivery after a kill -9.
-#include "child_engined.hpp"
 #include "test_server.hpp"
 #include "webhook_receiver.hpp"
 
@@ -364,9 +363,9 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     std::string key;
     std::string first_delivery;
     {
-        const uint16_t port = free_loopback_port();
-        ChildEngined engined(data_dir, port, flags);
-        key = create_key_in(data_dir);
+        const uint16_t port = chaos::free_loopback_port();
+        chaos::ChildEngined engined(child_launch(data_dir, flags), port);
+        key = chaos::create_key(data_dir);
         http::Client client("127.0.0.1", port);
         const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
         ASSERT_EQ(created.status, 201);
@@ -378,8 +377,8 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
         engined.kill_hard();  // the retry is over a second away: the delivery waits in the outbox
     }
     EXPECT_EQ(receiver.received().size(), 1u);
-    const uint16_t port = free_loopback_port();
-    ChildEngined restarted(data_dir, port, flags);
+    const uint16_t port = chaos::free_loopback_port();
+    chaos::ChildEngined restarted(child_launch(data_dir, flags), port);
     ASSERT_TRUE(receiver.wait_for(2, 15s));
     const auto requests = receiver.received();
     EXPECT_EQ(requests[1].headers.at("x-nexio-delivery"), first_delivery);
@@ -389,7 +388,7 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     const auto endpoints = call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array();
     const std::string endpoint_id(endpoints[0].at("id").as_string());
     ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
-    EXPECT_EQ(restarted.terminate_gracefully(), 0);
+    EXPECT_EQ(restarted.terminate(), 0);
 }
 
 }  // namespace

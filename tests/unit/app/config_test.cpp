@@ -15,6 +15,12 @@ TEST(Config, DefaultsServeLoopback8080OnData) {
     EXPECT_EQ(config.port(), 8080);
     EXPECT_EQ(config.data_dir, "./data");
     EXPECT_TRUE(config.sync_full);
+    EXPECT_EQ(config.max_run_attempts, 3);
+}
+
+TEST(Config, MaxRunAttemptsIsAtLeastOne) {
+    EXPECT_EQ(load_config({"--max-run-attempts", "1"}, {}).max_run_attempts, 1);
+    EXPECT_THROW(load_config({"--max-run-attempts", "0"}, {}), std::invalid_argument);
 }
 
 TEST(Config, FlagsBeatEnvironmentWhichBeatsTheFileWhichBeatsDefaults) {

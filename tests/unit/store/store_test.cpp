@@ -732,6 +732,57 @@ TEST(Store, ReadOnlyFileIsRefusedAtOpen) {
     EXPECT_THROW(Store{options_for(dir)}, StoreUnavailable);
 }
 
+TEST(Store, BackupCopiesTheCommittedStateWhileWritesGoOn) {
+    TempDir dir;
+    Store store(options_for(dir));
+    for (int i = 0; i < 200; ++i) ASSERT_EQ(insert(store, make_run("before-" + std::to_string(i))), nullptr);
+
+    // Writers keep committing during the copy; the copy is one consistent snapshot.
+    std::atomic<bool> copying{true};
+    std::atomic<int> written_during{0};
+    std::thread writer([&] {
+        for (int i = 0; copying; ++i) {
+            if (insert(store, make_run("during-" + std::to_string(i))) == nullptr) ++written_during;
+        }
+    });
+    while (written_during == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const std::string backup = (dir.path() / "backup.sqlite3").string();
+    std::ofstream(backup) << "an older backup, replaced whole";
+    const int64_t pages = store.backup_to(backup);
+    copying = false;
+    writer.join();
+
+    EXPECT_GT(pages, 0);
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry.path();
+    }
+    RawDb copy(backup);
+    EXPECT_EQ(copy.scalar("PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(copy.scalar("SELECT count(*) FROM runs WHERE id LIKE 'before-%'"), "200");
+    Options reopened;
+    reopened.path = backup;
+    Store restored(reopened);
+    EXPECT_EQ(restored.schema_version(), kLatestSchemaVersion);
+    EXPECT_TRUE(restored.get_run("before-199").has_value());
+}
+
+TEST(Store, FailedBackupLeavesNothingAtTheDestination) {
+    TempDir dir;
+    Store store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("kept")), nullptr);
+    const fs::path missing_folder = dir.path() / "no-such-folder" / "backup.sqlite3";
+    EXPECT_THROW(store.backup_to(missing_folder.string()), StoreUnavailable);
+    EXPECT_FALSE(fs::exists(missing_folder.parent_path()));
+    // A destination that is a folder: the copy is written, but cannot be moved into place.
+    const fs::path folder = dir.path() / "a-folder";
+    fs::create_directories(folder / "inside");
+    EXPECT_THROW(store.backup_to(folder.string()), StoreUnavailable);
+    EXPECT_TRUE(fs::is_directory(folder / "inside"));
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry.path();
+    }
+}
+
 TEST(Store, ClosingDrainsPendingWrites) {
     TempDir dir;
     constexpr int kWrites = 500;

@@ -1,0 +1,54 @@
+// tools/chaos — fault and endurance campaigns against a real engined run as a child process on
+// loopback: kill -9 at random moments (engined-chaos) and a steady load for minutes while its
+// memory is sampled (engined-soak). This header: what both share.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace engined::chaos {
+
+// A fresh folder under the system's temp directory.
+std::filesystem::path fresh_temp_dir(const std::string& prefix);
+std::string read_text(const std::filesystem::path& path);
+uint16_t free_loopback_port();
+
+// Issues a runs:write,runs:read key for organisation `chaos` (environment test) straight into
+// the store of `data_dir`, with no rate limit worth the name; returns the key.
+std::string create_key(const std::filesystem::path& data_dir);
+
+// engined on 127.0.0.1:<port> with `data_dir`; stderr is appended to <data_dir>/engined.log.
+class ChildEngined {
+public:
+    struct Launch {
+        std::filesystem::path binary;
+        std::filesystem::path data_dir;
+        std::filesystem::path resources_dir;
+        std::vector<std::string> extra_args;
+    };
+
+    // Starts it and waits (up to 30 s) until GET /health answers; throws std::runtime_error.
+    ChildEngined(const Launch& launch, uint16_t port);
+    ~ChildEngined();  // kills it if still running
+    ChildEngined(const ChildEngined&) = delete;
+    ChildEngined& operator=(const ChildEngined&) = delete;
+
+    pid_t pid() const { return pid_; }
+    uint16_t port() const { return port_; }
+    void kill_hard();
+    // SIGTERM and wait; returns the exit status (as waitpid reports it).
+    int terminate();
+
+private:
+    pid_t pid_ = -1;
+    uint16_t port_ = 0;
+};
+
+// Resident set size of a process from /proc/<pid>/status, in KiB; -1 when it cannot be read.
+long resident_kib(pid_t pid);
+
+}  // namespace engined::chaos
