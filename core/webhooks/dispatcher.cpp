@@ -105,7 +105,13 @@ void Dispatcher::send_loop() {
                              [&] { return stopping_ || wake_generation_ != seen_generation; });
             continue;
         }
-        attempt(due.front());
+        try {
+            attempt(due.front());
+        } catch (const std::exception& error) {
+            // A store that stopped answering mid-attempt: the lease lapses and the delivery is
+            // attempted again later.
+            log::error("webhook attempt failed", {{"delivery_id", due.front().id}, {"detail", error.what()}});
+        }
     }
 }
 
@@ -138,9 +144,12 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
     } else if (const auto signing = store_.find_signing_secret(delivery.organization, delivery.environment)) {
         secrets = valid_secrets(signing->secret, signing->previous_secret, signing->previous_secret_expires_at_ms, started);
     }
-    if (!run || secrets.empty()) {
-        result.failure = net::OutboundFailure::invalid_url;
-        result.detail = !run ? "the run no longer exists" : "no secret to sign with (endpoint deleted or no signing secret)";
+    // Nothing can be sent without the event's run or a secret to sign it: the delivery ends.
+    std::string not_sent;
+    if (!run) {
+        not_sent = "not sent: the run no longer exists";
+    } else if (secrets.empty()) {
+        not_sent = "not sent: no secret to sign with (endpoint deleted, or no signing secret)";
     } else {
         const std::string body = event_body(delivery, *run);
         const int64_t timestamp = started / 1000;
@@ -154,11 +163,13 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
         result = client_.post({url, std::move(headers), body});
     }
     const int64_t finished = now_unix_ms();
-    const store::AttemptVerdict verdict = verdict_for(result, attempt_number, finished);
+    store::AttemptVerdict verdict{store::DeliveryStatus::failed, std::nullopt, false, options_.disable_after};
+    if (not_sent.empty()) verdict = verdict_for(result, attempt_number, finished);
     const store::DeliveryAttempt record{delivery.id, attempt_number, started, finished - started,
-                                        result.failure == net::OutboundFailure::none ? std::optional<int>(result.status)
-                                                                                     : std::nullopt,
-                                        attempt_error(result)};
+                                        result.failure == net::OutboundFailure::none && not_sent.empty()
+                                            ? std::optional<int>(result.status)
+                                            : std::nullopt,
+                                        not_sent.empty() ? attempt_error(result) : not_sent};
     try {
         if (store_.record_delivery_attempt(record, verdict, finished)) {
             log::warn("webhook endpoint disabled", {{"endpoint_id", delivery.endpoint_id.value_or("")},
