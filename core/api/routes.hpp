@@ -5,7 +5,11 @@
 #include "http/json_body.hpp"
 #include "http/router.hpp"
 #include "engines/engine_service.hpp"
+#include "metrics/registry.hpp"
 #include "runs/run_service.hpp"
+
+#include <cstddef>
+#include <functional>
 
 namespace engined::api {
 
@@ -15,5 +19,14 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
 // Engines, configuration, versions, contracts and the OpenAPI document.
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
                             const http::JsonLimits& json_limits, const std::string& server_version);
+
+// What GET /ready checks.
+struct ReadinessChecks {
+    std::function<void()> ping_store;              // throws when the store cannot answer
+    std::function<std::size_t()> plugins_loaded;   // engine plugins serving runs
+};
+
+// GET /metrics (`metrics` rendered as Prometheus text) and GET /ready; neither needs a key.
+void register_operation_routes(http::Router& router, const metrics::Registry& metrics, ReadinessChecks readiness);
 
 }  // namespace engined::api

@@ -9,9 +9,11 @@
 #include "common/log.hpp"
 #include "engines/engine_service.hpp"
 #include "http/server.hpp"
+#include "metrics/registry.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "queue/worker_pool.hpp"
 #include "runs/run_executor.hpp"
+#include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
 #include "store/store.hpp"
 
@@ -44,12 +46,15 @@ http::ServerOptions server_options(const Config& config) {
     options.threads = config.http_threads;
     options.body_limit_bytes = config.body_limit_bytes;
     options.header_limit_bytes = config.header_limit_bytes;
+    options.max_url_bytes = config.max_url_bytes;
+    options.max_connections = config.max_connections;
+    options.access_log = config.access_log;
     options.read_timeout = std::chrono::seconds(config.read_timeout_s);
     options.write_timeout = std::chrono::seconds(config.write_timeout_s);
     return options;
 }
 
-std::unique_ptr<store::Store> open_store(const Config& config) {
+std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry& metrics) {
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec) {
@@ -58,6 +63,10 @@ std::unique_ptr<store::Store> open_store(const Config& config) {
     store::Options options;
     options.path = (config.data_dir / "engined.sqlite3").string();
     options.synchronous_full = config.sync_full;
+    metrics::Histogram& batch_size = metrics.histogram(
+        "engined_store_commit_batch_size", "Writes per group-committed store transaction",
+        metrics::exponential_buckets(static_cast<double>(options.max_batch)));
+    options.on_commit = [&batch_size](std::size_t writes) { batch_size.observe(static_cast<double>(writes)); };
     return std::make_unique<store::Store>(options);
 }
 
@@ -75,7 +84,7 @@ std::filesystem::path find_resources_dir(const std::filesystem::path& configured
 struct App::Impl {
     explicit Impl(Config c)
         : config(std::move(c)),
-          store(open_store(config)),
+          store(open_store(config, metrics)),
           resources_dir(find_resources_dir(config.resources_dir)),
           authenticator(*store),
           router([this](const http::Request& request) {
@@ -89,14 +98,21 @@ struct App::Impl {
         }
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
-        executor.emplace(*store, plugins, lua_limits(config));
+        executor.emplace(*store, plugins, lua_limits(config), run_metrics);
         workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers);
-        runs.emplace(*store, *engines, [this](const std::string& id) { workers->enqueue(id); });
-        const http::JsonLimits json_limits{config.json_max_depth};
+        runs.emplace(
+            *store, *engines, [this](const std::string& id) { workers->enqueue(id); },
+            [this] { return workers->depth(); }, runs::SubmitLimits{config.max_offerings, config.max_queue_depth},
+            run_metrics);
+        metrics.gauge_callback("engined_queue_depth", "Runs accepted but not yet claimed by a worker",
+                               [this] { return static_cast<double>(workers->depth()); });
+        const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
         api::register_routes(router, *runs, json_limits);
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION);
-        server.emplace(router, server_options(config));
+        api::register_operation_routes(router, metrics,
+                                       {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        server.emplace(router, server_options(config), metrics);
     }
 
     // Every authenticated request spends a token of its key's bucket; the counters ride along
@@ -122,6 +138,8 @@ struct App::Impl {
     }
 
     Config config;
+    metrics::Registry metrics;  // first in, last out: every other part may hold its series
+    runs::RunMetrics run_metrics{metrics};
     auth::RateLimiter rate_limiter;
     std::unique_ptr<store::Store> store;
     std::filesystem::path resources_dir;

@@ -3,6 +3,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -20,6 +21,18 @@ struct Field {
 };
 
 void write(std::string_view level, std::string_view message, std::initializer_list<Field> fields = {});
+
+// Writes one line already formatted as a JSON object (no trailing newline), e.g. the access log,
+// which formats its fields itself to stay cheap on every request.
+void write_line(std::string_view json_object);
+
+// Where lines go instead of stderr (each without its newline), e.g. a test capturing them;
+// an empty sink restores stderr. Safe to switch while other threads log.
+using Sink = std::function<void(std::string_view line)>;
+void set_sink(Sink sink);
+
+// "2026-11-23T14:47:11.769Z" for the current time, as every line's `ts` carries it.
+std::string timestamp_now();
 
 inline void info(std::string_view message, std::initializer_list<Field> fields = {}) {
     write("info", message, fields);

@@ -67,8 +67,8 @@ store::RunOutcome outcome_from_result(const std::string& result_json, const std:
 }  // namespace
 
 RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins,
-                         lua::Limits limits)
-    : store_(store), plugins_(plugins), limits_(limits) {}
+                         lua::Limits limits, RunMetrics& metrics)
+    : store_(store), plugins_(plugins), limits_(limits), metrics_(metrics) {}
 
 store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     store::RunOutcome outcome;
@@ -79,6 +79,7 @@ store::RunOutcome RunExecutor::execute(const store::Run& run) const {
         outcome = failed("EVALUATE", "internal", "the run could not be executed: " + std::string(error.what()));
     }
     outcome.completed_at_ms = now_unix_ms();
+    metrics_.finished(run, outcome);
     return outcome;
 }
 
@@ -102,6 +103,7 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
                 sandbox = &cache.get(source->get_string(), "scorecard.lua");
                 sandbox->begin_run();
             } catch (const lua::LuaError& error) {
+                metrics_.lua_error(error.kind());
                 return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
             }
         }
@@ -109,6 +111,8 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
             return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
         });
         plugin::PluginOutcome result = host.execute(*plugin, run.request_json, *config_json);
+        if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());
+        for (const lua::FailureKind kind : host.lua_failures()) metrics_.lua_error(kind);
         if (!result.ok) {
             store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,
                                                result.failure.details_json);

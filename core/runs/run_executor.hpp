@@ -5,16 +5,19 @@
 
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "runs/run_metrics.hpp"
 #include "store/store.hpp"
 
 namespace engined::runs {
 
 class RunExecutor {
 public:
-    RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins, lua::Limits limits);
+    RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins, lua::Limits limits,
+                RunMetrics& metrics);
 
     // Never throws: every fault (missing plugin, Lua breach, plugin failure) becomes a `failed`
-    // outcome for this run alone. Compiled scorecards are cached per calling thread.
+    // outcome for this run alone. Compiled scorecards are cached per calling thread. The outcome,
+    // the Lua instructions spent and any Lua failure are counted in the metrics.
     store::RunOutcome execute(const store::Run& run) const;
 
 private:
@@ -23,6 +26,7 @@ private:
     const store::Store& store_;
     const plugin::PluginRegistry& plugins_;
     lua::Limits limits_;
+    RunMetrics& metrics_;
 };
 
 }  // namespace engined::runs
