@@ -9,8 +9,9 @@ std::string version_label(const std::optional<std::string>& version) { return ve
 
 RunMetrics::RunMetrics(metrics::Registry& registry)
     : registry_(registry),
-      lua_instructions_(registry.counter("engined_lua_instructions_total",
-                                         "Lua VM instructions spent by runs, in steps of 1000 (the budget check's interval)")) {}
+      lua_instructions_(registry.counter(
+          "engined_lua_instructions_total",
+          "Lua VM instructions charged to runs' budgets, in steps of 1000 (the budget check's interval)")) {}
 
 void RunMetrics::submitted(const std::string& engine, const std::optional<std::string>& version) {
     registry_.counter("engined_runs_submitted_total", "Runs accepted (202) and stored",
