@@ -365,7 +365,11 @@ private:
             method = request_->method();
             path = request_->path();
         } else if (parser_ && parser_->is_header_done()) {
-            method = to_method(parser_->get().method());
+            // Refused at the transport level (413): the request line was read, the body not.
+            const auto& message = parser_->get();
+            method = to_method(message.method());
+            const std::string_view target(message.target().data(), message.target().size());
+            path = target.substr(0, target.find('?'));
         }
         const int route_index = request_ ? request_->route_index() : -1;
         shared_.instruments(route_index, method).record(status_, seconds);
