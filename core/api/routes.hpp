@@ -5,8 +5,12 @@
 #include "http/json_body.hpp"
 #include "http/router.hpp"
 #include "engines/engine_service.hpp"
+#include "metrics/registry.hpp"
 #include "runs/run_service.hpp"
 #include "webhooks/webhook_service.hpp"
+
+#include <cstddef>
+#include <functional>
 
 namespace engined::api {
 
@@ -20,5 +24,14 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
 // Webhook endpoints, secrets and deliveries.
 void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,
                              const http::JsonLimits& json_limits);
+
+// What GET /ready checks.
+struct ReadinessChecks {
+    std::function<void()> ping_store;              // throws when the store cannot answer
+    std::function<std::size_t()> plugins_loaded;   // engine plugins serving runs
+};
+
+// GET /metrics (`metrics` rendered as Prometheus text) and GET /ready; neither needs a key.
+void register_operation_routes(http::Router& router, const metrics::Registry& metrics, ReadinessChecks readiness);
 
 }  // namespace engined::api

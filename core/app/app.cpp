@@ -9,9 +9,11 @@
 #include "common/log.hpp"
 #include "engines/engine_service.hpp"
 #include "http/server.hpp"
+#include "metrics/registry.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "queue/worker_pool.hpp"
 #include "runs/run_executor.hpp"
+#include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
 #include "store/store.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -46,6 +48,9 @@ http::ServerOptions server_options(const Config& config) {
     options.threads = config.http_threads;
     options.body_limit_bytes = config.body_limit_bytes;
     options.header_limit_bytes = config.header_limit_bytes;
+    options.max_url_bytes = config.max_url_bytes;
+    options.max_connections = config.max_connections;
+    options.access_log = config.access_log;
     options.read_timeout = std::chrono::seconds(config.read_timeout_s);
     options.write_timeout = std::chrono::seconds(config.write_timeout_s);
     return options;
@@ -74,7 +79,7 @@ webhooks::DispatcherOptions dispatcher_options(const Config& config) {
     return options;
 }
 
-std::unique_ptr<store::Store> open_store(const Config& config) {
+std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry& metrics) {
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec) {
@@ -83,6 +88,10 @@ std::unique_ptr<store::Store> open_store(const Config& config) {
     store::Options options;
     options.path = (config.data_dir / "engined.sqlite3").string();
     options.synchronous_full = config.sync_full;
+    metrics::Histogram& batch_size = metrics.histogram(
+        "engined_store_commit_batch_size", "Writes per group-committed store transaction",
+        metrics::exponential_buckets(static_cast<double>(options.max_batch)));
+    options.on_commit = [&batch_size](std::size_t writes) { batch_size.observe(static_cast<double>(writes)); };
     return std::make_unique<store::Store>(options);
 }
 
@@ -100,7 +109,7 @@ std::filesystem::path find_resources_dir(const std::filesystem::path& configured
 struct App::Impl {
     explicit Impl(Config c)
         : config(std::move(c)),
-          store(open_store(config)),
+          store(open_store(config, metrics)),
           resources_dir(find_resources_dir(config.resources_dir)),
           authenticator(*store),
           router([this](const http::Request& request) {
@@ -114,18 +123,31 @@ struct App::Impl {
         }
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
-        executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION);
+        executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION, run_metrics);
         dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config));
         webhooks.emplace(*store, [this] { dispatcher->wake(); });
-        workers.emplace(*store, [this](const store::Run& run) { return executor->execute(run); }, config.workers,
-                        config.max_run_attempts, [this] { dispatcher->wake(); });
-        runs.emplace(*store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); });
-        const http::JsonLimits json_limits{config.json_max_depth};
+        workers.emplace(
+            *store,
+            [this](const store::Run& run) {
+                store::RunOutcome outcome = executor->execute(run);
+                run_metrics.finished(run, outcome);
+                return outcome;
+            },
+            config.workers, config.max_run_attempts, [this] { dispatcher->wake(); });
+        runs.emplace(
+            *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
+            [this] { return workers->depth(); }, runs::SubmitLimits{config.max_offerings, config.max_queue_depth},
+            run_metrics);
+        metrics.gauge_callback("engined_queue_depth", "Runs accepted but not yet claimed by a worker",
+                               [this] { return static_cast<double>(workers->depth()); });
+        const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
         api::register_routes(router, *runs, json_limits);
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION);
         api::register_webhook_routes(router, *webhooks, json_limits);
-        server.emplace(router, server_options(config));
+        api::register_operation_routes(router, metrics,
+                                       {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        server.emplace(router, server_options(config), metrics);
     }
 
     // Every authenticated request spends a token of its key's bucket; the counters ride along
@@ -151,6 +173,8 @@ struct App::Impl {
     }
 
     Config config;
+    metrics::Registry metrics;  // first in, last out: every other part may hold its series
+    runs::RunMetrics run_metrics{metrics};
     auth::RateLimiter rate_limiter;
     std::unique_ptr<store::Store> store;
     std::filesystem::path resources_dir;

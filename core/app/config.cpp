@@ -58,6 +58,11 @@ const std::vector<Setting>& settings() {
         {"--body-limit", "ENGINED_BODY_LIMIT", "body_limit_bytes", [](Config& c, const std::string& v, const std::string& n) { c.body_limit_bytes = parse_number<std::size_t>(v, n, 1); }},
         {"--header-limit", "ENGINED_HEADER_LIMIT", "header_limit_bytes", [](Config& c, const std::string& v, const std::string& n) { c.header_limit_bytes = parse_number<std::size_t>(v, n, 1); }},
         {"--json-max-depth", "ENGINED_JSON_MAX_DEPTH", "json_max_depth", [](Config& c, const std::string& v, const std::string& n) { c.json_max_depth = parse_number<std::size_t>(v, n, 1); }},
+        {"--json-max-elements", "ENGINED_JSON_MAX_ELEMENTS", "json_max_elements", [](Config& c, const std::string& v, const std::string& n) { c.json_max_elements = parse_number<std::size_t>(v, n, 1); }},
+        {"--max-url-bytes", "ENGINED_MAX_URL_BYTES", "max_url_bytes", [](Config& c, const std::string& v, const std::string& n) { c.max_url_bytes = parse_number<std::size_t>(v, n, 1); }},
+        {"--max-connections", "ENGINED_MAX_CONNECTIONS", "max_connections", [](Config& c, const std::string& v, const std::string& n) { c.max_connections = parse_number<std::size_t>(v, n, 1); }},
+        {"--max-offerings", "ENGINED_MAX_OFFERINGS", "max_offerings", [](Config& c, const std::string& v, const std::string& n) { c.max_offerings = parse_number<std::size_t>(v, n, 1); }},
+        {"--max-queue-depth", "ENGINED_MAX_QUEUE_DEPTH", "max_queue_depth", [](Config& c, const std::string& v, const std::string& n) { c.max_queue_depth = parse_number<std::size_t>(v, n, 1); }},
         {"--read-timeout", "ENGINED_READ_TIMEOUT", "read_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.read_timeout_s = parse_number<int>(v, n, 1); }},
         {"--write-timeout", "ENGINED_WRITE_TIMEOUT", "write_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.write_timeout_s = parse_number<int>(v, n, 1); }},
         {"--lua-instruction-budget", "ENGINED_LUA_INSTRUCTION_BUDGET", "lua_instruction_budget", [](Config& c, const std::string& v, const std::string& n) { c.lua_instruction_budget = parse_number<uint64_t>(v, n, 1000); }},
@@ -95,6 +100,11 @@ const std::vector<Setting>& settings() {
          [](Config& c, const std::string& v, const std::string& n) {
              if (v != "full" && v != "normal") throw std::invalid_argument(n + " must be 'full' or 'normal', got '" + v + "'");
              c.sync_full = v == "full";
+         }},
+        {"--access-log", "ENGINED_ACCESS_LOG", "access_log",
+         [](Config& c, const std::string& v, const std::string& n) {
+             if (v != "on" && v != "off") throw std::invalid_argument(n + " must be 'on' or 'off', got '" + v + "'");
+             c.access_log = v == "on";
          }},
     };
     return table;

@@ -22,6 +22,12 @@ struct Config {
     std::size_t body_limit_bytes = 1024 * 1024;
     std::size_t header_limit_bytes = 16 * 1024;
     std::size_t json_max_depth = 64;
+    std::size_t json_max_elements = 100'000;  // values in one request body
+    std::size_t max_url_bytes = 8192;
+    std::size_t max_connections = 1024;
+    std::size_t max_offerings = 500;          // per run
+    std::size_t max_queue_depth = 10'000;     // runs accepted but not yet claimed by a worker
+    bool access_log = true;                   // one JSON line per request on stderr
     int read_timeout_s = 30;
     int write_timeout_s = 30;
     uint64_t lua_instruction_budget = 50'000'000;

@@ -1,4 +1,5 @@
-// Request bodies as JSON: one parser with the nesting and size limits, one error for bad JSON.
+// Request bodies as JSON: one parser with the nesting and element-count limits, one error for
+// bad JSON.
 #pragma once
 
 #include "http/message.hpp"
@@ -11,6 +12,8 @@ namespace engined::http {
 
 struct JsonLimits {
     std::size_t max_depth = 64;
+    // Values in the whole document: every object, array, string, number, boolean and null.
+    std::size_t max_elements = 100'000;
 };
 
 // Parses the request body; throws ApiError(400 invalid_request) naming what is wrong and where.

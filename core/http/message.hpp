@@ -56,6 +56,18 @@ public:
         path_params_ = std::move(params);
     }
 
+    // Set by the router: the matched route (its index in the routing table and its pattern, e.g.
+    // "/api/v1/runs/{run_id}"; -1 and empty when none matched) and the authenticated caller's key
+    // id (empty when none). The session reads them back for the access log and the metrics.
+    int route_index() const noexcept { return route_index_; }
+    std::string_view route_pattern() const noexcept { return route_pattern_; }
+    void set_route(int index, std::string_view pattern) {
+        route_index_ = index;
+        route_pattern_ = pattern;
+    }
+    const std::string& key_id() const noexcept { return key_id_; }
+    void set_key_id(std::string key_id) { key_id_ = std::move(key_id); }
+
     // Set by the router for a POST carrying an Idempotency-Key that has no answer yet.
     const std::optional<IdempotencyToken>& idempotency() const noexcept { return idempotency_; }
     void set_idempotency(IdempotencyToken token) { idempotency_ = std::move(token); }
@@ -68,6 +80,9 @@ private:
     HeaderLookup headers_;
     std::string request_id_;
     std::vector<std::pair<std::string, std::string>> path_params_;
+    int route_index_ = -1;
+    std::string_view route_pattern_;  // points into the router's table
+    std::string key_id_;
     std::optional<IdempotencyToken> idempotency_;
 };
 

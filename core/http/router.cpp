@@ -14,7 +14,14 @@ Router::Router(Authenticator authenticate, Admission admit)
     : authenticate_(std::move(authenticate)), admit_(std::move(admit)) {}
 
 void Router::add(Method method, std::string pattern, std::string scope, Handler handler) {
-    routes_.push_back({method, split_path(pattern), std::move(scope), std::move(handler)});
+    auto segments = split_path(pattern);
+    routes_.push_back({method, std::move(pattern), std::move(segments), std::move(scope), std::move(handler)});
+}
+
+std::vector<Router::RouteName> Router::routes() const {
+    std::vector<RouteName> names;
+    for (const Route& route : routes_) names.push_back({route.method, route.pattern});
+    return names;
 }
 
 void Router::add_sync(Method method, std::string pattern, std::string scope, SyncHandler handler) {
@@ -75,11 +82,13 @@ void Router::dispatch(Request& request, const Responder& responder) const {
             throw ApiError::not_found("no route matches " + std::string(request.path()));
         }
         request.bind_path_params(std::move(params));
+        request.set_route(static_cast<int>(found - routes_.data()), found->pattern);
         if (found->scope.empty()) {
             found->handler(request, auth::Principal{}, responder);
             return;
         }
         const auth::Principal principal = authenticate_(request);
+        request.set_key_id(principal.key_id);
         const auto headers = admit_ ? admit_(principal) : std::vector<std::pair<std::string, std::string>>{};
         Responder answer = headers.empty() ? responder : Responder([responder, headers](Response response) {
             response.headers.insert(response.headers.end(), headers.begin(), headers.end());

@@ -49,12 +49,21 @@ public:
     void add_sync(Method method, std::string pattern, std::string scope, SyncHandler handler);
 
     // Finds the route, authenticates, checks the scope and runs the handler. Every failure,
-    // synchronous or not, reaches `responder` as the error envelope.
+    // synchronous or not, reaches `responder` as the error envelope. Records the matched route
+    // and the caller's key id on `request`.
     void dispatch(Request& request, const Responder& responder) const;
+
+    // Every route's method and pattern, in the order of Request::route_index().
+    struct RouteName {
+        Method method;
+        std::string pattern;
+    };
+    std::vector<RouteName> routes() const;
 
 private:
     struct Route {
         Method method;
+        std::string pattern;
         std::vector<std::string> segments;  // "{name}" binds a value
         std::string scope;
         Handler handler;

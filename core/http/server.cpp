@@ -13,7 +13,10 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <random>
 #include <condition_variable>
@@ -63,12 +66,81 @@ std::string request_id_for(std::string_view supplied) {
     return prefix + buf;
 }
 
-// What sessions share with the server: the routing table, the limits and the drain state.
+// The series one route's answers are counted in. Each is looked up in the registry on the
+// route's first answer (with that status), then kept: an answer costs a few atomic operations,
+// and routes never called add nothing to /metrics.
+class RouteInstruments {
+public:
+    RouteInstruments(metrics::Registry& registry, std::string route, Method method)
+        : registry_(registry), route_(std::move(route)), method_(to_string(method)) {}
+
+    void record(int status, double seconds) {
+        metrics::Histogram* duration = duration_.load(std::memory_order_acquire);
+        if (duration == nullptr) {
+            duration = &registry_.histogram("engined_http_request_duration_seconds",
+                                            "Time from a request's last byte read to its answer's last byte written",
+                                            metrics::duration_buckets(), {{"route", route_}});
+            duration_.store(duration, std::memory_order_release);
+        }
+        duration->observe(seconds);
+        const auto slot = static_cast<std::size_t>(std::clamp(status, kFirstStatus, kLastStatus) - kFirstStatus);
+        metrics::Counter* counter = by_status_[slot].load(std::memory_order_acquire);
+        if (counter == nullptr) {
+            counter = &registry_.counter("engined_http_requests_total", "HTTP requests answered",
+                                         {{"route", route_}, {"method", std::string(method_)},
+                                          {"status", std::to_string(status)}});
+            by_status_[slot].store(counter, std::memory_order_release);
+        }
+        counter->inc();
+    }
+
+private:
+    static constexpr int kFirstStatus = 100;
+    static constexpr int kLastStatus = 599;
+
+    metrics::Registry& registry_;
+    std::string route_;
+    std::string_view method_;
+    std::atomic<metrics::Histogram*> duration_{nullptr};
+    std::array<std::atomic<metrics::Counter*>, kLastStatus - kFirstStatus + 1> by_status_{};
+};
+
+constexpr std::size_t kMethodCount = static_cast<std::size_t>(Method::other) + 1;
+
+// What sessions share with the server: the routing table, the limits, the drain state and the
+// instruments.
 struct SharedState {
-    SharedState(const Router& r, const ServerOptions& o) : router(r), options(o) {}
+    SharedState(const Router& r, const ServerOptions& o, metrics::Registry& m)
+        : router(r),
+          options(o),
+          metrics(m),
+          connections_open(m.gauge("engined_http_connections_open", "HTTP connections being served")),
+          connections_refused(m.counter("engined_http_connections_refused_total",
+                                        "HTTP connections answered 503 because --max-connections were open")) {}
+
+    // Called before serving: the routing table is complete by then.
+    void create_route_instruments() {
+        for (const Router::RouteName& route : router.routes()) {
+            by_route.push_back(std::make_unique<RouteInstruments>(metrics, route.pattern, route.method));
+        }
+        for (std::size_t i = 0; i < kMethodCount; ++i) {
+            unmatched[i] = std::make_unique<RouteInstruments>(metrics, "unmatched", static_cast<Method>(i));
+        }
+    }
+
+    RouteInstruments& instruments(int route_index, Method method) {
+        if (route_index >= 0 && static_cast<std::size_t>(route_index) < by_route.size()) return *by_route[route_index];
+        return *unmatched[static_cast<std::size_t>(method)];
+    }
 
     const Router& router;
     const ServerOptions& options;
+    metrics::Registry& metrics;
+    metrics::Gauge& connections_open;
+    metrics::Counter& connections_refused;
+    std::vector<std::unique_ptr<RouteInstruments>> by_route;
+    std::array<std::unique_ptr<RouteInstruments>, kMethodCount> unmatched;
+    std::atomic<std::size_t> open_connections{0};
     std::atomic<bool> draining{false};
     std::atomic<int> in_flight{0};
     std::mutex mutex;
@@ -82,9 +154,92 @@ struct SharedState {
     }
 };
 
+// JSON string content: quotes, backslashes and control bytes escaped; bytes from 0x7f up too
+// (as a \\u escape), so that a line stays valid UTF-8 whatever a client put in its request line.
+void append_json_escaped(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (byte < 0x20 || byte >= 0x7f) {
+            out += "\\u00";
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0xf];
+        } else {
+            out += c;
+        }
+    }
+}
+
+struct AccessRecord {
+    std::string_view request_id;
+    std::string_view key_id;
+    Method method;
+    std::string_view route;
+    std::string_view path;
+    int status;
+    std::chrono::nanoseconds duration;
+    std::size_t bytes_out;
+};
+
+void append_integer(std::string& out, uint64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, end);
+}
+
+// Formatted by hand rather than through a JSON object: this runs for every request.
+void write_access_log(const AccessRecord& record) {
+    thread_local std::string line;
+    line.clear();
+    line += R"({"ts":")";
+    log::append_timestamp_now(line);
+    line += R"(","level":"info","msg":"request","request_id":")";
+    append_json_escaped(line, record.request_id);
+    line += R"(","key_id":")";
+    append_json_escaped(line, record.key_id);
+    line += R"(","method":")";
+    line += to_string(record.method);
+    line += R"(","route":")";
+    append_json_escaped(line, record.route);
+    line += R"(","path":")";
+    append_json_escaped(line, record.path);
+    line += R"(","status":)";
+    append_integer(line, static_cast<uint64_t>(record.status));
+    // Milliseconds with three decimals, from whole microseconds.
+    const auto micros = static_cast<uint64_t>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::microseconds>(record.duration).count()));
+    line += R"(,"duration_ms":)";
+    append_integer(line, micros / 1000);
+    line += '.';
+    line += static_cast<char>('0' + micros / 100 % 10);
+    line += static_cast<char>('0' + micros / 10 % 10);
+    line += static_cast<char>('0' + micros % 10);
+    line += R"(,"bytes_out":)";
+    append_integer(line, record.bytes_out);
+    line += '}';
+    log::write_line_batched(line);
+}
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, SharedState& shared) : stream_(std::move(socket)), shared_(shared) {}
+    using Clock = std::chrono::steady_clock;
+
+    // A session over the connection limit reads one request, answers 503 and closes.
+    enum class Admission { served, over_limit };
+
+    Session(tcp::socket&& socket, SharedState& shared, Admission admission)
+        : stream_(std::move(socket)), shared_(shared), over_limit_(admission == Admission::over_limit) {
+        if (!over_limit_) shared_.connections_open.add(1);
+    }
+
+    ~Session() {
+        if (over_limit_) return;
+        shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        shared_.connections_open.add(-1);
+    }
 
     void run() {
         net::dispatch(stream_.get_executor(),
@@ -93,6 +248,7 @@ public:
 
 private:
     void do_read() {
+        request_.reset();
         parser_.emplace();
         parser_->body_limit(shared_.options.body_limit_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit_bytes));
@@ -125,29 +281,45 @@ private:
     }
 
     void handle() {
+        started_ = Clock::now();
         auto& message = parser_->get();
-        keep_alive_ = message.keep_alive() && !shared_.draining.load();
+        keep_alive_ = message.keep_alive() && !shared_.draining.load() && !over_limit_;
         version_ = message.version();
         request_id_ = request_id_for(message["X-Request-Id"]);
         shared_.in_flight.fetch_add(1);
+        request_.emplace(
+            to_method(message.method()), message.target(), message.body(),
+            [&message](std::string_view name) -> std::string_view {
+                const auto it = message.find(beast::string_view(name.data(), name.size()));
+                if (it == message.end()) return {};
+                return {it->value().data(), it->value().size()};
+            },
+            request_id_);
+        if (over_limit_) {
+            return write(error_response(
+                ApiError::unavailable("the server is serving its limit of " +
+                                      std::to_string(shared_.options.max_connections) +
+                                      " connections; retry shortly")
+                    .with_header("Retry-After", "1")));
+        }
+        if (message.target().size() > shared_.options.max_url_bytes) {
+            return write(error_response(ApiError(414, "uri_too_long",
+                                                 "request URL is " + std::to_string(message.target().size()) +
+                                                     " bytes, over the limit of " +
+                                                     std::to_string(shared_.options.max_url_bytes))));
+        }
         auto self = shared_from_this();
         Responder responder([self](Response response) {
             net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
                 self->write(std::move(response));
             });
         });
-        Request request(to_method(message.method()), message.target(), message.body(),
-                        [&message](std::string_view name) -> std::string_view {
-                            const auto it = message.find(beast::string_view(name.data(), name.size()));
-                            if (it == message.end()) return {};
-                            return {it->value().data(), it->value().size()};
-                        },
-                        request_id_);
-        shared_.router.dispatch(request, responder);
+        shared_.router.dispatch(*request_, responder);
     }
 
     // A transport-level refusal: answer once, then close (the rest of the request is unread).
     void reject(const ApiError& error) {
+        started_ = Clock::now();
         keep_alive_ = false;
         version_ = 11;
         request_id_ = request_id_for({});
@@ -161,6 +333,7 @@ private:
             log::error("request failed", {{"request_id", request_id_}, {"status", response.status},
                                           {"body", response.body}});
         }
+        status_ = response.status;
         auto& out = response_.emplace(static_cast<bhttp::status>(response.status), version_);
         out.set(bhttp::field::server, "engined");
         out.set(bhttp::field::content_type, response.content_type);
@@ -174,11 +347,36 @@ private:
                            beast::bind_front_handler(&Session::on_write, shared_from_this()));
     }
 
-    void on_write(beast::error_code ec, std::size_t) {
+    void on_write(beast::error_code ec, std::size_t bytes_written) {
         response_.reset();
+        account(bytes_written);
         shared_.request_done();
         if (ec || !keep_alive_) return do_close();
         do_read();
+    }
+
+    // The answer's line in the metrics and the access log.
+    void account(std::size_t bytes_written) {
+        const auto elapsed = Clock::now() - started_;
+        const double seconds = std::chrono::duration<double>(elapsed).count();
+        Method method = Method::other;
+        std::string_view path;
+        if (request_) {
+            method = request_->method();
+            path = request_->path();
+        } else if (parser_ && parser_->is_header_done()) {
+            // Refused at the transport level (413): the request line was read, the body not.
+            const auto& message = parser_->get();
+            method = to_method(message.method());
+            const std::string_view target(message.target().data(), message.target().size());
+            path = target.substr(0, target.find('?'));
+        }
+        const int route_index = request_ ? request_->route_index() : -1;
+        shared_.instruments(route_index, method).record(status_, seconds);
+        if (!shared_.options.access_log) return;
+        const std::string_view route = route_index >= 0 ? request_->route_pattern() : std::string_view("unmatched");
+        write_access_log({request_id_, request_ ? std::string_view(request_->key_id()) : std::string_view(), method,
+                          route, path, status_, elapsed, bytes_written});
     }
 
     void do_close() {
@@ -189,9 +387,14 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     SharedState& shared_;
+    const bool over_limit_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    // The request being answered: the router records its route and caller on it.
+    std::optional<Request> request_;
     std::optional<bhttp::response<bhttp::string_body>> response_;
     std::string request_id_;
+    Clock::time_point started_;
+    int status_ = 0;
     unsigned version_ = 11;
     bool keep_alive_ = false;
 };
@@ -199,8 +402,8 @@ private:
 }  // namespace
 
 struct Server::Impl {
-    Impl(const Router& router, ServerOptions opts)
-        : options(std::move(opts)), shared(router, options), ioc(options.threads), acceptor(ioc) {}
+    Impl(const Router& router, ServerOptions opts, metrics::Registry& metrics)
+        : options(std::move(opts)), shared(router, options, metrics), ioc(options.threads), acceptor(ioc) {}
 
     void do_accept() {
         acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -208,7 +411,15 @@ struct Server::Impl {
             if (ec) {
                 log::warn("accept failed", {{"detail", ec.message()}});
             } else {
-                std::make_shared<Session>(std::move(socket), shared)->run();
+                // Accepts are serial, so the count cannot pass the limit between check and add.
+                auto admission = Session::Admission::served;
+                if (shared.open_connections.load(std::memory_order_relaxed) >= options.max_connections) {
+                    admission = Session::Admission::over_limit;
+                    shared.connections_refused.inc();
+                } else {
+                    shared.open_connections.fetch_add(1, std::memory_order_relaxed);
+                }
+                std::make_shared<Session>(std::move(socket), shared, admission)->run();
             }
             do_accept();
         });
@@ -222,8 +433,8 @@ struct Server::Impl {
     std::once_flag stopped;
 };
 
-Server::Server(const Router& router, ServerOptions options)
-    : impl_(std::make_unique<Impl>(router, std::move(options))) {}
+Server::Server(const Router& router, ServerOptions options, metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(router, std::move(options), metrics)) {}
 
 Server::~Server() {
     stop();
@@ -242,6 +453,7 @@ void Server::start() {
                                  std::to_string(impl_->options.port) + ": " + ec.message());
     }
     acceptor.listen(net::socket_base::max_listen_connections);
+    impl_->shared.create_route_instruments();
     impl_->do_accept();
     const int count = std::max(1, impl_->options.threads);
     for (int i = 0; i < count; ++i) {

@@ -1,8 +1,10 @@
 // The HTTP/1.1 server: an acceptor and one session object per connection (Boost.Beast), run by
-// a pool of threads. Sessions enforce the transport limits; routing happens in Router.
+// a pool of threads. Sessions enforce the transport limits, count every answer in the metrics
+// and write the access log; routing happens in Router.
 #pragma once
 
 #include "http/router.hpp"
+#include "metrics/registry.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -18,6 +20,9 @@ struct ServerOptions {
     int threads = 2;
     std::size_t body_limit_bytes = 1024 * 1024;
     std::size_t header_limit_bytes = 16 * 1024;
+    std::size_t max_url_bytes = 8192;      // request target (path and query); beyond: 414
+    std::size_t max_connections = 1024;    // open at once; one more is answered 503 and closed
+    bool access_log = true;                // one JSON line per request through core/common/log
     std::chrono::seconds read_timeout{30};   // whole request, including a slow client's headers
     std::chrono::seconds write_timeout{30};
     std::chrono::seconds drain_timeout{10};  // graceful shutdown: wait this long for in-flight work
@@ -25,7 +30,8 @@ struct ServerOptions {
 
 class Server {
 public:
-    Server(const Router& router, ServerOptions options);
+    // `metrics` receives the engined_http_* series and must outlive the server.
+    Server(const Router& router, ServerOptions options, metrics::Registry& metrics);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -596,6 +596,18 @@ std::string error_text(lua_State* L) {
 
 }  // namespace
 
+std::string_view to_string(FailureKind kind) {
+    switch (kind) {
+        case FailureKind::compile_error: return "compile_error";
+        case FailureKind::script_error: return "script_error";
+        case FailureKind::budget_exceeded: return "budget_exceeded";
+        case FailureKind::memory_exceeded: return "memory_exceeded";
+        case FailureKind::no_such_function: return "no_such_function";
+        case FailureKind::bad_value: return "bad_value";
+    }
+    return "unknown";
+}
+
 struct Sandbox::State final : Interpreter {
     using Interpreter::Interpreter;
 

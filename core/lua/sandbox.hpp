@@ -36,6 +36,9 @@ enum class FailureKind {
     bad_value,         // a value cannot cross between JSON and Lua (cycles, functions, NaN, ...)
 };
 
+// "compile_error", "budget_exceeded", ...: the enumerator's name.
+std::string_view to_string(FailureKind kind);
+
 class LuaError : public std::runtime_error {
 public:
     LuaError(FailureKind kind, const std::string& message)

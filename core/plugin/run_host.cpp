@@ -125,6 +125,11 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
         return ENGINED_OK;
     } catch (const lua::LuaError& error) {
         fill_buffer(result, error.what());
+        try {
+            self->lua_failures_.push_back(error.kind());
+        } catch (...) {
+            // Only the metrics would miss it; the plugin still hears of the failure.
+        }
         return status_for(error.kind());
     } catch (const std::exception& error) {
         fill_buffer(result, error.what());

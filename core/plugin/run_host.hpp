@@ -13,6 +13,7 @@
 
 namespace engined::lua {
 class Sandbox;
+enum class FailureKind;
 }
 
 namespace engined::plugin {
@@ -53,6 +54,8 @@ public:
                           std::string_view config_json);
 
     const std::vector<TraceEvent>& trace() const noexcept { return trace_; }
+    // The failures the plugin's Lua calls raised, in order (whatever the plugin made of them).
+    const std::vector<lua::FailureKind>& lua_failures() const noexcept { return lua_failures_; }
 
 private:
     static int lua_has_function(void* host, const char* function);
@@ -69,6 +72,7 @@ private:
     int64_t reference_unix_ms_;
     int64_t started_ns_;
     std::vector<TraceEvent> trace_;
+    std::vector<lua::FailureKind> lua_failures_;
 };
 
 // Copies `text` into a malloc'ed buffer (the host's release_buffer frees it).

@@ -68,8 +68,8 @@ store::RunOutcome outcome_from_result(const std::string& result_json, const std:
 }  // namespace
 
 RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins,
-                         lua::Limits limits, std::string platform_version)
-    : store_(store), plugins_(plugins), limits_(limits), platform_version_(std::move(platform_version)) {}
+                         lua::Limits limits, std::string platform_version, RunMetrics& metrics)
+    : store_(store), plugins_(plugins), limits_(limits), platform_version_(std::move(platform_version)), metrics_(metrics) {}
 
 store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     store::RunOutcome outcome;
@@ -111,6 +111,7 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
             sandbox = &cache.get(source->get_string(), "scorecard.lua");
             sandbox->begin_run();
         } catch (const lua::LuaError& error) {
+            metrics_.lua_error(error.kind());
             return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
         }
     }
@@ -118,6 +119,8 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
         return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
     });
     plugin::PluginOutcome result = host.execute(plugin, run.request_json, *config_json);
+    if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());
+    for (const lua::FailureKind kind : host.lua_failures()) metrics_.lua_error(kind);
     if (!result.ok) {
         store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,
                                            result.failure.details_json);

@@ -5,6 +5,7 @@
 
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "runs/run_metrics.hpp"
 #include "store/store.hpp"
 
 #include <string>
@@ -15,12 +16,13 @@ class RunExecutor {
 public:
     // `platform_version`: engined's version, one component of every run's fingerprint.
     RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins, lua::Limits limits,
-                std::string platform_version);
+                std::string platform_version, RunMetrics& metrics);
 
     // Never throws: every fault (missing plugin, Lua breach, plugin failure) becomes a `failed`
     // outcome for this run alone. Compiled scorecards are cached per calling thread. Stores
     // nothing: the same call executes a queued run and replays a finished one. The outcome
-    // carries the run's fingerprint (runs/fingerprint.hpp) once the plugin is found.
+    // carries the run's fingerprint (runs/fingerprint.hpp) once the plugin is found; the Lua
+    // instructions spent and any Lua failure are counted in the metrics.
     store::RunOutcome execute(const store::Run& run) const;
 
 private:
@@ -31,6 +33,7 @@ private:
     const plugin::PluginRegistry& plugins_;
     lua::Limits limits_;
     std::string platform_version_;
+    RunMetrics& metrics_;
 };
 
 }  // namespace engined::runs

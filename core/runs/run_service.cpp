@@ -59,14 +59,26 @@ std::optional<std::string> read_webhook_url(const boost::json::object& body, con
 }  // namespace
 
 RunService::RunService(store::Store& store, const engines::EngineService& engines, const RunExecutor& executor,
-                       Enqueue enqueue)
-    : store_(store), engines_(engines), executor_(executor), enqueue_(std::move(enqueue)) {}
+                       Enqueue enqueue, QueueDepth queue_depth, SubmitLimits limits, RunMetrics& metrics)
+    : store_(store),
+      engines_(engines),
+      executor_(executor),
+      enqueue_(std::move(enqueue)),
+      queue_depth_(std::move(queue_depth)),
+      limits_(limits),
+      metrics_(metrics) {}
 
 std::string RunService::new_run_id(const std::string& prefix) { return prefix + uuid_v4(); }
 
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
                         const boost::json::value& body, const std::string& run_id,
                         std::optional<store::IdempotencyRecord> idempotency, Accepted accepted) {
+    // Refused before any work: a full queue would only grow while the workers catch up.
+    if (const std::size_t depth = queue_depth_(); depth >= limits_.max_queue_depth) {
+        throw ApiError::unavailable("the run queue is full (" + std::to_string(depth) +
+                                    " runs waiting for a worker); retry shortly")
+            .with_header("Retry-After", "5");
+    }
     if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
     const boost::json::object& fields = body.get_object();
     const auto* input = fields.if_contains("input");
@@ -90,7 +102,16 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
 
     // The contract covers what the engine reads: the input and, when given, the offerings.
     boost::json::object document{{"input", *input}};
-    if (const auto* offerings = fields.if_contains("offerings")) document["offerings"] = *offerings;
+    if (const auto* offerings = fields.if_contains("offerings")) {
+        if (offerings->is_array() && offerings->get_array().size() > limits_.max_offerings) {
+            const std::string limit = std::to_string(limits_.max_offerings);
+            throw ApiError::contract_violation(
+                "a run may carry at most " + limit + " offerings; this one has " +
+                    std::to_string(offerings->get_array().size()),
+                {{"/offerings", "at most " + limit + " items allowed"}});
+        }
+        document["offerings"] = *offerings;
+    }
     auto violations = target.request_contract->validate(boost::json::value(document));
     if (!violations.empty()) {
         // Built before the details are moved into the error: argument order is unspecified.
@@ -118,8 +139,12 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.webhook_url = webhook_url;
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
-    store_.insert_run(std::move(run), [this, run_id, accepted = std::move(accepted)](std::exception_ptr error) {
-        if (!error) enqueue_(run_id);
+    store_.insert_run(std::move(run), [this, run_id, engine = target.engine.slug, version = target.version,
+                                       accepted = std::move(accepted)](std::exception_ptr error) {
+        if (!error) {
+            enqueue_(run_id);
+            metrics_.submitted(engine, version);
+        }
         accepted(error);
     });
 }

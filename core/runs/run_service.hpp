@@ -5,6 +5,7 @@
 #include "auth/principal.hpp"
 #include "engines/engine_service.hpp"
 #include "runs/run_executor.hpp"
+#include "runs/run_metrics.hpp"
 #include "store/store.hpp"
 
 #include <boost/json/object.hpp>
@@ -23,18 +24,27 @@ struct ListParams {
     std::optional<std::string> limit;
 };
 
+// What one submission may ask of the server.
+struct SubmitLimits {
+    std::size_t max_offerings = 500;       // per run; beyond: 422 contract_violation at /offerings
+    std::size_t max_queue_depth = 10'000;  // runs accepted but not yet claimed; at it: 503
+};
+
 class RunService {
 public:
     using Enqueue = std::function<void(const std::string& run_id)>;
+    // Runs accepted but not yet claimed by a worker.
+    using QueueDepth = std::function<std::size_t()>;
     // Called once the run is durable (error == nullptr) or could not be recorded.
     using Accepted = std::function<void(std::exception_ptr error)>;
 
     RunService(store::Store& store, const engines::EngineService& engines, const RunExecutor& executor,
-               Enqueue enqueue);
+               Enqueue enqueue, QueueDepth queue_depth, SubmitLimits limits, RunMetrics& metrics);
 
-    // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the engine's
-    // contract and records the run as `queued`. Throws ApiError for anything the caller must fix
-    // (nothing is recorded then); otherwise reports through `accepted`, after the commit.
+    // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the limits and
+    // the engine's contract and records the run as `queued`. Throws ApiError for anything the
+    // caller must fix, or 503 unavailable (with Retry-After) while the queue is full (nothing is
+    // recorded then); otherwise reports through `accepted`, after the commit.
     // `run_id` is minted by the caller (so that it can prepare its answer); `idempotency`, when
     // set, is stored in the run's own transaction (a second submission with the key gets
     // store::IdempotencyKeyTaken through `accepted`). An `input.pool` naming a carrier pool is
@@ -76,6 +86,9 @@ private:
     const engines::EngineService& engines_;
     const RunExecutor& executor_;
     Enqueue enqueue_;
+    QueueDepth queue_depth_;
+    SubmitLimits limits_;
+    RunMetrics& metrics_;
 };
 
 }  // namespace engined::runs

@@ -1081,6 +1081,7 @@ struct Store::Impl {
             if (batch.size() > largest_batch.load(std::memory_order_relaxed)) {
                 largest_batch.store(batch.size(), std::memory_order_relaxed);
             }
+            if (options.on_commit) options.on_commit(batch.size());
         } catch (const StoreUnavailable&) {
             writer.rollback_if_open();
             std::fill(outcomes.begin(), outcomes.end(), std::current_exception());

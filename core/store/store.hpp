@@ -267,6 +267,9 @@ struct Options {
     int busy_timeout_ms = 5000;
     std::size_t max_batch = 512;       // most writes grouped into one transaction
     bool synchronous_full = true;      // fsync on every commit (durability of a 202)
+    // Told the number of writes of every committed transaction, on the writer thread (keep it
+    // short and non-blocking; it must not throw). E.g. the batch-size histogram of the metrics.
+    std::function<void(std::size_t writes)> on_commit = {};
 };
 
 class Store {

@@ -23,6 +23,51 @@ TEST(Config, MaxRunAttemptsIsAtLeastOne) {
     EXPECT_THROW(load_config({"--max-run-attempts", "0"}, {}), std::invalid_argument);
 }
 
+TEST(Config, DefaultLimitsAndAccessLog) {
+    const Config config = load_config({}, {});
+    EXPECT_EQ(config.max_connections, 1024u);
+    EXPECT_EQ(config.max_url_bytes, 8192u);
+    EXPECT_EQ(config.json_max_elements, 100'000u);
+    EXPECT_EQ(config.max_offerings, 500u);
+    EXPECT_EQ(config.max_queue_depth, 10'000u);
+    EXPECT_TRUE(config.access_log);
+}
+
+TEST(Config, LimitsAndTheAccessLogComeFromEverySource) {
+    const auto file = std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
+    std::ofstream(file) << R"({"max_connections": 10, "max_url_bytes": 2048, "json_max_elements": 500,
+                               "max_offerings": 50, "max_queue_depth": 100, "access_log": "off"})";
+    const Config from_file = load_config({"--config", file.string()}, {});
+    std::filesystem::remove(file);
+    EXPECT_EQ(from_file.max_connections, 10u);
+    EXPECT_EQ(from_file.max_url_bytes, 2048u);
+    EXPECT_EQ(from_file.json_max_elements, 500u);
+    EXPECT_EQ(from_file.max_offerings, 50u);
+    EXPECT_EQ(from_file.max_queue_depth, 100u);
+    EXPECT_FALSE(from_file.access_log);
+
+    const Config from_environment = load_config(
+        {}, {{"ENGINED_MAX_CONNECTIONS", "11"}, {"ENGINED_MAX_URL_BYTES", "4096"}, {"ENGINED_JSON_MAX_ELEMENTS", "600"},
+             {"ENGINED_MAX_OFFERINGS", "60"}, {"ENGINED_MAX_QUEUE_DEPTH", "200"}, {"ENGINED_ACCESS_LOG", "off"}});
+    EXPECT_EQ(from_environment.max_connections, 11u);
+    EXPECT_EQ(from_environment.max_url_bytes, 4096u);
+    EXPECT_EQ(from_environment.json_max_elements, 600u);
+    EXPECT_EQ(from_environment.max_offerings, 60u);
+    EXPECT_EQ(from_environment.max_queue_depth, 200u);
+    EXPECT_FALSE(from_environment.access_log);
+
+    const Config from_flags =
+        load_config({"--max-connections", "12", "--max-url-bytes=1024", "--json-max-elements", "700",
+                     "--max-offerings", "70", "--max-queue-depth", "300", "--access-log", "on"},
+                    {{"ENGINED_ACCESS_LOG", "off"}});
+    EXPECT_EQ(from_flags.max_connections, 12u);
+    EXPECT_EQ(from_flags.max_url_bytes, 1024u);
+    EXPECT_EQ(from_flags.json_max_elements, 700u);
+    EXPECT_EQ(from_flags.max_offerings, 70u);
+    EXPECT_EQ(from_flags.max_queue_depth, 300u);
+    EXPECT_TRUE(from_flags.access_log);
+}
+
 TEST(Config, FlagsBeatEnvironmentWhichBeatsTheFileWhichBeatsDefaults) {
     const auto file = std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
     std::ofstream(file) << R"({"listen": "127.0.0.1:9001", "workers": 3, "http_threads": 5, "sync": "normal"})";
@@ -84,6 +129,12 @@ TEST(Config, RejectsMistakesNamingTheSetting) {
     EXPECT_NE(message_of({"--workers"}, {}).find("needs a value"), std::string::npos);
     EXPECT_NE(message_of({}, {{"ENGINED_SYNC", "sometimes"}}).find("ENGINED_SYNC"), std::string::npos);
     EXPECT_NE(message_of({"--config", "/nonexistent/engined.json"}, {}).find("cannot read"), std::string::npos);
+    EXPECT_NE(message_of({"--max-connections", "0"}, {}).find("--max-connections"), std::string::npos);
+    EXPECT_NE(message_of({"--max-queue-depth", "-1"}, {}).find("--max-queue-depth"), std::string::npos);
+    EXPECT_NE(message_of({"--max-offerings", "0"}, {}).find("--max-offerings"), std::string::npos);
+    EXPECT_NE(message_of({"--max-url-bytes", "x"}, {}).find("--max-url-bytes"), std::string::npos);
+    EXPECT_NE(message_of({"--json-max-elements", "0"}, {}).find("--json-max-elements"), std::string::npos);
+    EXPECT_NE(message_of({"--access-log", "yes"}, {}).find("'on' or 'off'"), std::string::npos);
 }
 
 }  // namespace

@@ -108,5 +108,26 @@ TEST(Responder, AnswersOnlyOnce) {
     EXPECT_EQ(answers, 1);
 }
 
+TEST_F(RouterTest, RecordsTheMatchedRoutePatternAndTheCallersKey) {
+    const Responder ignore([](Response) {});
+    Request matched = make_request(Method::get, "/runs/r1/items/i2", "good");
+    router_.dispatch(matched, ignore);
+    EXPECT_EQ(matched.route_pattern(), "/runs/{run_id}/items/{item}");
+    ASSERT_GE(matched.route_index(), 0);
+    EXPECT_EQ(router_.routes().at(static_cast<std::size_t>(matched.route_index())).pattern,
+              "/runs/{run_id}/items/{item}");
+    EXPECT_EQ(matched.key_id(), "key_1");
+
+    Request anonymous = make_request(Method::get, "/public");
+    router_.dispatch(anonymous, ignore);
+    EXPECT_EQ(anonymous.route_pattern(), "/public");
+    EXPECT_EQ(anonymous.key_id(), "");
+
+    Request unmatched = make_request(Method::get, "/nowhere", "good");
+    router_.dispatch(unmatched, ignore);
+    EXPECT_EQ(unmatched.route_index(), -1);
+    EXPECT_EQ(unmatched.route_pattern(), "");
+}
+
 }  // namespace
 }  // namespace engined::http
