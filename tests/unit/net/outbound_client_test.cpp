@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 namespace engined::net {
 namespace {
@@ -38,6 +40,17 @@ TEST(OutboundClient, RefusesLoopbackLiteralWithoutAllowListAndConnectsNowhere) {
     EXPECT_EQ(to_string(result.failure), "refused_address");
     EXPECT_NE(result.detail.find("127.0.0.1 is a loopback address"), std::string::npos) << result.detail;
     EXPECT_EQ(result.status, 0);
+    EXPECT_EQ(receiver.connections(), 0u);
+}
+
+TEST(OutboundClient, RefusesIpv6LiteralsEmbeddingLoopback) {
+    LoopbackReceiver receiver(http_response(204, ""));
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    for (const char* host : {"[::ffff:127.0.0.1]", "[::127.0.0.1]", "[::1]"}) {
+        const auto result = client.post(post_to(url_of(receiver, host)));
+        EXPECT_EQ(to_string(result.failure), "refused_address") << host;
+        EXPECT_NE(result.detail.find("loopback"), std::string::npos) << result.detail;
+    }
     EXPECT_EQ(receiver.connections(), 0u);
 }
 
@@ -74,6 +87,15 @@ TEST(OutboundClient, HostAndContentLengthAreTheClientsOwn) {
     EXPECT_EQ(seen.values("Content-Length"), std::vector<std::string>{"14"});
     EXPECT_TRUE(seen.values("Transfer-Encoding").empty());
     EXPECT_EQ(seen.body, R"({"id":"evt_1"})");
+}
+
+TEST(OutboundClient, AnEmptyBodyIsSentWithContentLengthZero) {
+    LoopbackReceiver receiver(http_response(200, ""));
+    const auto result = OutboundClient(allowing({"127.0.0.1"})).post({url_of(receiver), {}, ""});
+    ASSERT_EQ(to_string(result.failure), "none") << result.detail;
+    const auto seen = receiver.requests().at(0);
+    EXPECT_EQ(seen.method, "POST");
+    EXPECT_EQ(seen.values("Content-Length"), std::vector<std::string>{"0"});
 }
 
 TEST(OutboundClient, RefusesHeadersThatWouldBreakTheRequest) {
@@ -221,6 +243,27 @@ TEST(OutboundClient, HttpsDeliversWithTheTestCa) {
     }
     ASSERT_EQ(receiver.requests().size(), 2u);
     EXPECT_EQ(receiver.requests()[0].body, R"({"id":"evt_1"})");
+}
+
+TEST(OutboundClient, OneClientServesConcurrentPosts) {
+    LoopbackReceiver receiver(http_response(200, "ok"), localhost_identity);
+    OutboundPolicy policy = allowing({"localhost"});
+    policy.ca_file = tls_dir + "ca.pem";
+    const OutboundClient client(policy);
+    constexpr int threads = 4;
+    constexpr int posts_per_thread = 5;
+    std::atomic<int> delivered{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < threads; ++t) {
+        senders.emplace_back([&] {
+            for (int i = 0; i < posts_per_thread; ++i) {
+                if (client.post(post_to(url_of(receiver, "localhost", "https"))).status == 200) ++delivered;
+            }
+        });
+    }
+    for (auto& sender : senders) sender.join();
+    EXPECT_EQ(delivered.load(), threads * posts_per_thread);
+    EXPECT_EQ(receiver.requests().size(), static_cast<std::size_t>(threads * posts_per_thread));
 }
 
 TEST(OutboundClient, HttpsRefusesACertificateForAnotherName) {
