@@ -34,7 +34,7 @@ using boost::system::error_code;
 
 std::string milliseconds_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
-[[maybe_unused]] std::string endpoint_text(const tcp::endpoint& endpoint) {
+std::string endpoint_text(const tcp::endpoint& endpoint) {
     const auto address = endpoint.address();
     const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
     return host + ":" + std::to_string(endpoint.port());
@@ -179,9 +179,12 @@ public:
         for (const auto& endpoint : endpoints_) {
             const AddressClass kind = classify(endpoint.address());
             if (kind == AddressClass::public_unicast) continue;
-            std::string detail = endpoint.address().to_string() + " is a " + std::string(to_string(kind)) + " address";
-            if (!ip_literal(url_.host)) detail = url_.host + " resolves to " + detail;
-            return fail(OutboundFailure::refused_address, detail + " and the host is not allow-listed");
+            const std::string address = endpoint.address().to_string();
+            const std::string kind_text = "a " + std::string(to_string(kind)) + " address";
+            return fail(OutboundFailure::refused_address,
+                        (ip_literal(url_.host) ? address + " is " + kind_text
+                                               : url_.host + " resolves to " + address + ", " + kind_text) +
+                            "; the host is not allow-listed");
         }
         return true;
     }
@@ -210,7 +213,7 @@ public:
             co_return;
         }
         if (ec) {
-            std::string detail = "TLS handshake with " + result_.remote_address + " failed: " + ec.message();
+            std::string detail = "TLS handshake with " + peer_ + " failed: " + ec.message();
             const long verify = SSL_get_verify_result(stream.native_handle());
             if (verify != X509_V_OK) detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
             fail(OutboundFailure::tls_failed, detail);
@@ -240,6 +243,7 @@ private:
                                                                 std::to_string(url_.port) + ": " + ec.message());
         }
         result_.remote_address = endpoint.address().to_string();
+        peer_ = endpoint_text(endpoint);
         co_return true;
     }
 
@@ -249,7 +253,7 @@ private:
         error_code ec;
         co_await http::async_write(stream, request_, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
-            read_failed(ec, "sending the request to " + result_.remote_address);
+            read_failed(ec, "sending the request to " + peer_);
             co_return;
         }
         http::response_parser<http::string_body> parser;
@@ -267,7 +271,7 @@ private:
             }
         }
         result_.body = std::move(response.body());
-        if (ec) read_failed(ec, "reading the response from " + result_.remote_address);
+        if (ec) read_failed(ec, "reading the response from " + peer_);
     }
 
     void read_failed(const error_code& ec, const std::string& while_doing) const {
@@ -291,6 +295,7 @@ private:
     Url url_;
     http::request<http::string_body> request_;
     std::vector<tcp::endpoint> endpoints_;
+    std::string peer_;  // the connected endpoint, for failure details
 };
 
 }  // namespace

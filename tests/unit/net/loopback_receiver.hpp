@@ -1,0 +1,64 @@
+// A webhook receiver for the outbound client's tests: listens on 127.0.0.1 port 0 (plain or
+// TLS), records each request it reads and answers with a fixed raw response — or never answers.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace engined::net {
+
+struct ReceivedRequest {
+    std::string method;
+    std::string target;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    // Every value of a header, case-insensitive name.
+    std::vector<std::string> values(std::string_view name) const;
+};
+
+struct TlsIdentity {
+    std::string certificate_file;  // PEM chain
+    std::string key_file;
+};
+
+class LoopbackReceiver {
+public:
+    // An empty `raw_response` never answers: the connection stays open and silent.
+    explicit LoopbackReceiver(std::string raw_response, std::optional<TlsIdentity> tls = std::nullopt);
+    ~LoopbackReceiver();
+    LoopbackReceiver(const LoopbackReceiver&) = delete;
+    LoopbackReceiver& operator=(const LoopbackReceiver&) = delete;
+
+    uint16_t port() const { return port_; }
+    std::size_t connections() const;
+    std::vector<ReceivedRequest> requests() const;
+
+private:
+    void accept_next();
+    void serve(boost::asio::ip::tcp::socket socket);
+
+    std::string raw_response_;
+    std::optional<boost::asio::ssl::context> tls_;
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    uint16_t port_ = 0;
+    mutable std::mutex mutex_;
+    std::size_t connections_ = 0;
+    std::vector<ReceivedRequest> requests_;
+    std::thread thread_;
+};
+
+// "HTTP/1.1 <status> X\r\n<extra headers>Content-Length: ..\r\n\r\n<body>"
+std::string http_response(int status, std::string_view body, std::string_view extra_headers = {});
+
+}  // namespace engined::net
