@@ -65,6 +65,22 @@ net::OutboundPolicy outbound_policy(const Config& config) {
     return policy;
 }
 
+// Every delivery attempt, by what it decided: delivered, retrying (another attempt is
+// scheduled) or failed (the delivery was given up).
+webhooks::AttemptObserver count_webhook_attempts(metrics::Registry& registry) {
+    const char* help = "Webhook delivery attempts by outcome";
+    auto& delivered = registry.counter("engined_webhook_attempts_total", help, {{"outcome", "delivered"}});
+    auto& retrying = registry.counter("engined_webhook_attempts_total", help, {{"outcome", "retrying"}});
+    auto& failed = registry.counter("engined_webhook_attempts_total", help, {{"outcome", "failed"}});
+    return [&delivered, &retrying, &failed](const store::WebhookDelivery&, store::DeliveryStatus outcome) {
+        switch (outcome) {
+            case store::DeliveryStatus::delivered: delivered.inc(); break;
+            case store::DeliveryStatus::pending: retrying.inc(); break;
+            case store::DeliveryStatus::failed: failed.inc(); break;
+        }
+    };
+}
+
 webhooks::DispatcherOptions dispatcher_options(const Config& config) {
     webhooks::DispatcherOptions options;
     options.workers = config.webhook_workers;
@@ -124,7 +140,7 @@ struct App::Impl {
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
         executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION, run_metrics);
-        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config));
+        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config), count_webhook_attempts(metrics));
         webhooks.emplace(*store, [this] { dispatcher->wake(); });
         workers.emplace(
             *store,

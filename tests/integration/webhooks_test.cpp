@@ -1,6 +1,7 @@
 // Webhooks end to end: endpoints over the API, signed deliveries to a real receiver on loopback,
 // retries under one delivery id, the address guard and its allow-list, secret rotation, limits,
 // disabling a failing endpoint, and delivery after a kill -9.
+#include "prometheus_text.hpp"
 #include "test_server.hpp"
 #include "webhook_receiver.hpp"
 
@@ -177,6 +178,11 @@ TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {
     EXPECT_EQ(attempts[1].at("status_code"), 500);
     EXPECT_EQ(attempts[2].at("status_code"), 200);
     EXPECT_EQ(deliveries[0].at("attempt_count"), 3);
+
+    const Exposition metrics = parse_prometheus_text(client.request("GET", "/metrics").body);
+    EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "retrying"}}), 2);
+    EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "delivered"}}), 1);
+    EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "failed"}}), 0);
 }
 
 TEST(Webhooks, HonoursRetryAfter) {
