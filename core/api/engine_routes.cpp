@@ -1,6 +1,7 @@
 // Routes of the operator's lifecycle: engines, configuration, versions and contracts (SPEC §5).
 #include "api/routes.hpp"
 
+#include "api/json_response.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "engines/contract_guide.hpp"
@@ -13,10 +14,6 @@ namespace {
 using http::Method;
 using http::Request;
 using http::Response;
-
-Response json_response(int status, const boost::json::value& body) {
-    return Response::json(status, compact_json(body));
-}
 
 std::string slug_of(const Request& request) { return std::string(request.path_param("slug")); }
 

@@ -1,5 +1,6 @@
 #include "api/routes.hpp"
 
+#include "api/json_response.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
@@ -21,10 +22,6 @@ using http::Response;
 constexpr const char* kLegacyEngineSlug = "default";
 constexpr const char* kLegacyPoolEngineSlug = "entity-analysis";
 constexpr const char* kEvaluationIdPrefix = "eval_";
-
-Response json_response(int status, const boost::json::object& body) {
-    return Response::json(status, compact_json(body));
-}
 
 std::optional<std::string> query_value(const Request& request, std::string_view name) {
     std::string value;

@@ -1,6 +1,7 @@
 // Routes of webhook management (SPEC §4): endpoints, their secrets and their delivery log.
 #include "api/routes.hpp"
 
+#include "api/json_response.hpp"
 #include "common/json_text.hpp"
 
 #include <boost/json.hpp>
@@ -11,10 +12,6 @@ namespace {
 using http::Method;
 using http::Request;
 using http::Response;
-
-Response json_response(int status, const boost::json::value& body) {
-    return Response::json(status, compact_json(body));
-}
 
 std::string id_of(const Request& request) { return std::string(request.path_param("webhook_id")); }
 

@@ -105,4 +105,19 @@ std::string pretty_json(const boost::json::value& value) {
     return out;
 }
 
+std::string json_pointer_token(std::string_view name) {
+    std::string token;
+    token.reserve(name.size());
+    for (const char c : name) {
+        if (c == '~') {
+            token += "~0";
+        } else if (c == '/') {
+            token += "~1";
+        } else {
+            token += c;
+        }
+    }
+    return token;
+}
+
 }  // namespace engined

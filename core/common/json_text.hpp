@@ -27,4 +27,7 @@ std::string canonical_json(const boost::json::value& value);
 // The same ordering, indented for files people read and diff (versions/ bundles).
 std::string pretty_json(const boost::json::value& value);
 
+// A member name as one JSON Pointer token (RFC 6901): '~' becomes "~0", '/' becomes "~1".
+std::string json_pointer_token(std::string_view name);
+
 }  // namespace engined

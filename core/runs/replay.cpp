@@ -17,19 +17,6 @@ std::string document(std::string_view engine_type, std::string_view status, cons
            results_key(engine_type) + R"(":)" + results_json + "}";
 }
 
-std::string pointer_token(std::string_view key) {
-    std::string token;
-    for (const char c : key) {
-        if (c == '~') {
-            token += "~0";
-        } else if (c == '/') {
-            token += "~1";
-        } else {
-            token += c;
-        }
-    }
-    return "/" + token;
-}
 
 std::optional<std::string> difference(const boost::json::value& a, const boost::json::value& b,
                                       const std::string& pointer) {
@@ -40,11 +27,11 @@ std::optional<std::string> difference(const boost::json::value& a, const boost::
         auto l = left.begin();
         auto r = right.begin();
         for (; l != left.end() && r != right.end(); ++l, ++r) {
-            if (l->key() != r->key()) return pointer + pointer_token(l->key());
-            if (auto found = difference(l->value(), r->value(), pointer + pointer_token(l->key()))) return found;
+            if (l->key() != r->key()) return pointer + "/" + json_pointer_token(l->key());
+            if (auto found = difference(l->value(), r->value(), pointer + "/" + json_pointer_token(l->key()))) return found;
         }
-        if (l != left.end()) return pointer + pointer_token(l->key());
-        if (r != right.end()) return pointer + pointer_token(r->key());
+        if (l != left.end()) return pointer + "/" + json_pointer_token(l->key());
+        if (r != right.end()) return pointer + "/" + json_pointer_token(r->key());
         return std::nullopt;
     }
     if (a.is_array()) {

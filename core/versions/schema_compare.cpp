@@ -1,5 +1,7 @@
 #include "versions/schema_compare.hpp"
 
+#include "common/json_text.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -38,18 +40,9 @@ struct Location {
     Location member() const { return {pointer + "/*", "additional properties of " + label}; }
 };
 
-std::string escape_pointer_token(std::string_view name) {
-    std::string token;
-    for (char c : name) {
-        if (c == '~') token += "~0";
-        else if (c == '/') token += "~1";
-        else token += c;
-    }
-    return token;
-}
 
 Location Location::property(std::string_view name) const {
-    return {pointer + "/" + escape_pointer_token(name), "'" + std::string(name) + "'"};
+    return {pointer + "/" + json_pointer_token(name), "'" + std::string(name) + "'"};
 }
 
 // An absent sub-schema constrains nothing. One shared node, so that its address is a stable

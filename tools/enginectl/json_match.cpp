@@ -1,5 +1,7 @@
 #include "json_match.hpp"
 
+#include "common/json_text.hpp"
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -8,19 +10,6 @@
 namespace engined::cli {
 namespace {
 
-std::string pointer_token(std::string_view key) {
-    std::string token;
-    for (const char c : key) {
-        if (c == '~') {
-            token += "~0";
-        } else if (c == '/') {
-            token += "~1";
-        } else {
-            token += c;
-        }
-    }
-    return token;
-}
 
 std::optional<std::string> difference_at(const boost::json::value& expected, const boost::json::value& actual,
                                          double tolerance, const std::string& pointer) {
@@ -36,12 +25,12 @@ std::optional<std::string> difference_at(const boost::json::value& expected, con
         const auto& want = expected.get_object();
         const auto& got = actual.get_object();
         for (const auto& [key, value] : want) {
-            const std::string at = pointer + "/" + pointer_token(key);
+            const std::string at = pointer + "/" + json_pointer_token(key);
             if (!got.contains(key)) return at;
             if (auto difference = difference_at(value, got.at(key), tolerance, at)) return difference;
         }
         for (const auto& [key, value] : got) {
-            if (!want.contains(key)) return pointer + "/" + pointer_token(key);
+            if (!want.contains(key)) return pointer + "/" + json_pointer_token(key);
         }
         return std::nullopt;
     }
