@@ -2,6 +2,7 @@
 
 #include "common/api_error.hpp"
 #include "common/log.hpp"
+#include "http/beast_request.hpp"
 #include "http/error_envelope.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -29,19 +30,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-Method to_method(bhttp::verb verb) {
-    switch (verb) {
-        case bhttp::verb::get: return Method::get;
-        case bhttp::verb::post: return Method::post;
-        case bhttp::verb::put: return Method::put;
-        case bhttp::verb::patch: return Method::patch;
-        case bhttp::verb::delete_: return Method::del;
-        case bhttp::verb::head: return Method::head;
-        case bhttp::verb::options: return Method::options;
-        default: return Method::other;
-    }
-}
 
 // Echo a caller's X-Request-Id when it is short printable ASCII; otherwise mint one. Minting uses
 // a per-process random prefix and a counter: unique, and cheap enough for every request.
@@ -136,13 +124,7 @@ private:
                 self->write(std::move(response));
             });
         });
-        Request request(to_method(message.method()), message.target(), message.body(),
-                        [&message](std::string_view name) -> std::string_view {
-                            const auto it = message.find(beast::string_view(name.data(), name.size()));
-                            if (it == message.end()) return {};
-                            return {it->value().data(), it->value().size()};
-                        },
-                        request_id_);
+        Request request = make_request(message, request_id_);
         shared_.router.dispatch(request, responder);
     }
 
