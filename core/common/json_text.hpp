@@ -27,4 +27,9 @@ std::string canonical_json(const boost::json::value& value);
 // The same ordering, indented for files people read and diff (versions/ bundles).
 std::string pretty_json(const boost::json::value& value);
 
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. The
+// serialisers copy string bytes as they are, so text taken from a request line or header (not
+// checked like a JSON body) passes through this before it goes into an answer.
+std::string valid_utf8(std::string_view text);
+
 }  // namespace engined
