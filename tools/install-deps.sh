@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
+# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh.
 # valijson is header-only; its Debian package drags in ~70 adapter packages, so its .deb is
 # unpacked into .deps/ instead (still from Debian's registry).
 set -euo pipefail
@@ -7,7 +8,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev wrk)
+  googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
+  clang libclang-rt-14-dev)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -234,4 +234,6 @@ void App::stop() {
 
 store::Store& App::store() { return *impl_->store; }
 
+const http::Router& App::router() const { return impl_->router; }
+
 }  // namespace engined::app

@@ -9,6 +9,9 @@
 namespace engined::store {
 class Store;
 }
+namespace engined::http {
+class Router;
+}
 
 namespace engined::app {
 
@@ -28,6 +31,9 @@ public:
     void stop();
 
     store::Store& store();
+    // The routing table the listener serves, for dispatching requests in-process (the HTTP fuzz
+    // harness) without a socket; usable before start().
+    const http::Router& router() const;
 
 private:
     struct Impl;

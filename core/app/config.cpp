@@ -120,7 +120,10 @@ void apply_file(Config& config, const std::filesystem::path& path) {
     if (ec || !doc.is_object()) {
         throw std::invalid_argument("config file " + path.string() + " must hold a JSON object");
     }
-    for (const auto& [key, value] : doc.get_object()) {
+    // Not a structured binding: clang 14 (the fuzzing build) cannot capture one in a lambda.
+    for (const auto& member : doc.get_object()) {
+        const boost::json::string_view key = member.key();
+        const boost::json::value& value = member.value();
         const auto& table = settings();
         const auto it = std::find_if(table.begin(), table.end(), [&](const Setting& s) { return key == s.key; });
         if (it == table.end()) {

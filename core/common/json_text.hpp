@@ -30,4 +30,9 @@ std::string pretty_json(const boost::json::value& value);
 // A member name as one JSON Pointer token (RFC 6901): '~' becomes "~0", '/' becomes "~1".
 std::string json_pointer_token(std::string_view name);
 
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. The
+// serialisers copy string bytes as they are, so text taken from a request line or header (not
+// checked like a JSON body) passes through this before it goes into an answer.
+std::string valid_utf8(std::string_view text);
+
 }  // namespace engined

@@ -13,10 +13,11 @@ namespace engined::http {
 Response error_response(const ApiError& error) {
     boost::json::array details;
     for (const ErrorDetail& detail : error.details()) {
-        details.push_back({{"pointer", detail.pointer}, {"message", detail.message}});
+        details.push_back({{"pointer", valid_utf8(detail.pointer)}, {"message", valid_utf8(detail.message)}});
     }
+    // Messages quote what the caller sent, and a path or query may hold any bytes.
     boost::json::object body{
-        {"error", {{"code", error.code()}, {"message", error.what()}, {"details", std::move(details)}}}};
+        {"error", {{"code", error.code()}, {"message", valid_utf8(error.what())}, {"details", std::move(details)}}}};
     Response response = Response::json(error.http_status(), compact_json(body));
     response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
     return response;

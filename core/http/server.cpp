@@ -2,6 +2,7 @@
 
 #include "common/api_error.hpp"
 #include "common/log.hpp"
+#include "http/beast_request.hpp"
 #include "http/error_envelope.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -32,19 +33,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-Method to_method(bhttp::verb verb) {
-    switch (verb) {
-        case bhttp::verb::get: return Method::get;
-        case bhttp::verb::post: return Method::post;
-        case bhttp::verb::put: return Method::put;
-        case bhttp::verb::patch: return Method::patch;
-        case bhttp::verb::delete_: return Method::del;
-        case bhttp::verb::head: return Method::head;
-        case bhttp::verb::options: return Method::options;
-        default: return Method::other;
-    }
-}
 
 // Echo a caller's X-Request-Id when it is short printable ASCII; otherwise mint one. Minting uses
 // a per-process random prefix and a counter: unique, and cheap enough for every request.
@@ -287,14 +275,7 @@ private:
         version_ = message.version();
         request_id_ = request_id_for(message["X-Request-Id"]);
         shared_.in_flight.fetch_add(1);
-        request_.emplace(
-            to_method(message.method()), message.target(), message.body(),
-            [&message](std::string_view name) -> std::string_view {
-                const auto it = message.find(beast::string_view(name.data(), name.size()));
-                if (it == message.end()) return {};
-                return {it->value().data(), it->value().size()};
-            },
-            request_id_);
+        request_.emplace(make_request(message, request_id_));
         if (over_limit_) {
             return write(error_response(
                 ApiError::unavailable("the server is serving its limit of " +

@@ -23,20 +23,32 @@ void check_string(boost::json::string_view text, std::size_t max_string_bytes) {
     }
 }
 
-void check_at_depth(const boost::json::value& value, std::size_t max_string_bytes, int depth) {
-    if (depth > kMaxNestingDepth) {
+// `depth`: the containers around `value`. Counted as table_to_json counts tables, so that what
+// may enter Lua may also come back out.
+void check_container_depth(int depth) {
+    if (depth >= kMaxNestingDepth) {
         refuse("JSON nesting deeper than " + std::to_string(kMaxNestingDepth) + " levels");
     }
+}
+
+void check_at_depth(const boost::json::value& value, std::size_t max_string_bytes, int depth) {
     switch (value.kind()) {
         case boost::json::kind::string:
             check_string(value.get_string(), max_string_bytes);
             break;
+        case boost::json::kind::double_:
+            // JSON text has no Infinity, but a parser turns an out-of-range literal (1e999) into one;
+            // a script could not return it either.
+            if (!std::isfinite(value.get_double())) refuse("a non-finite number cannot cross into Lua");
+            break;
         case boost::json::kind::array:
+            check_container_depth(depth);
             for (const auto& element : value.get_array()) {
                 check_at_depth(element, max_string_bytes, depth + 1);
             }
             break;
         case boost::json::kind::object:
+            check_container_depth(depth);
             for (const auto& [key, member] : value.get_object()) {
                 check_string(key, max_string_bytes);
                 check_at_depth(member, max_string_bytes, depth + 1);

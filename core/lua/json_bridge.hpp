@@ -17,7 +17,8 @@ namespace engined::lua {
 inline constexpr int kMaxNestingDepth = 64;
 
 // Throws LuaError(bad_value) when `value` may not enter Lua: a string or key longer than
-// `max_string_bytes`, or nesting deeper than kMaxNestingDepth.
+// `max_string_bytes`, a non-finite number, or more than kMaxNestingDepth nested arrays/objects.
+// Whatever it admits, to_json converts back.
 void check_enters_lua(const boost::json::value& value, std::size_t max_string_bytes);
 
 // Pushes a value that passed check_enters_lua. Allocates in Lua, so it may raise a Lua error:

@@ -5,8 +5,9 @@
 namespace engined::versions {
 namespace {
 
+// from_chars refuses what overflows an int, however many leading zeros come first.
 std::optional<int> parse_number(std::string_view digits) {
-    if (digits.empty() || digits.size() > 9) return std::nullopt;
+    if (digits.empty()) return std::nullopt;
     int value = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
     if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;

@@ -1,6 +1,8 @@
 #include "http/router.hpp"
 
 #include "common/api_error.hpp"
+#include "common/json_text.hpp"
+#include "http/error_envelope.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -127,6 +129,30 @@ TEST_F(RouterTest, RecordsTheMatchedRoutePatternAndTheCallersKey) {
     router_.dispatch(unmatched, ignore);
     EXPECT_EQ(unmatched.route_index(), -1);
     EXPECT_EQ(unmatched.route_pattern(), "");
+}
+
+// Error messages quote what the caller sent; a query or path may hold any bytes, and the answer
+// must stay JSON (found by fuzz_http_request: GET .../runs?status=queued\xB1...).
+TEST(ErrorEnvelope, BytesThatAreNotUtf8AreReplacedSoTheAnswerStaysJson) {
+    const Response response = error_response(
+        ApiError::invalid_request("bad \xB1 value", {{"status\xFF", "got 'queued\xB1\xB1' and 'caf\xC3\xA9'"}}));
+    boost::system::error_code ec;
+    const boost::json::value body = boost::json::parse(response.body, ec);
+    ASSERT_FALSE(ec) << response.body;
+    EXPECT_EQ(body.at("error").at("message").as_string(), "bad \uFFFD value");
+    const auto& detail = body.at("error").at("details").as_array().at(0);
+    EXPECT_EQ(detail.at("pointer").as_string(), "status\uFFFD");
+    EXPECT_EQ(detail.at("message").as_string(), "got 'queued\uFFFD\uFFFD' and 'caf\u00E9'");
+}
+
+TEST(ValidUtf8, KeepsWellFormedTextAndReplacesEachBadByte) {
+    EXPECT_EQ(valid_utf8("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+    EXPECT_EQ(valid_utf8(std::string_view("a\0b", 3)), std::string_view("a\0b", 3));
+    const std::string replacement = "\xEF\xBF\xBD";
+    EXPECT_EQ(valid_utf8("\xC0\xAF"), replacement + replacement);      // overlong '/'
+    EXPECT_EQ(valid_utf8("\xED\xA0\x80"), replacement + replacement + replacement);  // a surrogate
+    EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), replacement + replacement + replacement + replacement);  // past U+10FFFF
+    EXPECT_EQ(valid_utf8("x\xE2\x82"), "x" + replacement + replacement);  // truncated at the end
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "lua/json_bridge.hpp"
 #include "lua/sandbox.hpp"
 
 #include <gtest/gtest.h>
@@ -5,6 +6,7 @@
 #include <boost/json.hpp>
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -341,6 +343,36 @@ TEST(Sandbox, ValuesWithoutAJsonFormAreRefused) {
                                  "sparse", "float_key", "coroutine_value"}) {
         EXPECT_EQ(failure_kind(*sandbox, function), FailureKind::bad_value) << function;
     }
+}
+
+json::value nested_arrays(int levels) {
+    json::value value = json::array{};
+    for (int level = 1; level < levels; ++level) value = json::array{value};
+    return value;
+}
+
+// What may enter Lua comes back out: the depth limit counts the same way in both directions,
+// and a value past it is refused before the script runs.
+TEST(Sandbox, NestingAtTheLimitRoundTripsAndPastItIsRefusedOnEntry) {
+    auto sandbox = started(R"(
+        calls = 0
+        function echo(v) calls = calls + 1 return v end
+        function count() return calls end
+    )");
+    json::value expected = json::object{};  // the innermost empty array comes back as {}
+    for (int level = 1; level < kMaxNestingDepth; ++level) expected = json::array{expected};
+    EXPECT_EQ(sandbox->call("echo", {nested_arrays(kMaxNestingDepth)}), expected);
+    EXPECT_EQ(failure_kind(*sandbox, "echo", {nested_arrays(kMaxNestingDepth + 1)}), FailureKind::bad_value);
+    EXPECT_EQ(sandbox->call("count", {}), json::value(1));
+}
+
+// Boost.JSON parses an out-of-range literal such as 1e999 to infinity; it cannot come back.
+TEST(Sandbox, NonFiniteNumbersAreRefusedBeforeLua) {
+    auto sandbox = started("calls = 0 function count(v) calls = calls + 1 return calls end");
+    EXPECT_EQ(failure_kind(*sandbox, "count", {json::parse("[1e999]")}), FailureKind::bad_value);
+    EXPECT_EQ(failure_kind(*sandbox, "count", {json::object{{"low", -std::numeric_limits<double>::infinity()}}}),
+              FailureKind::bad_value);
+    EXPECT_EQ(sandbox->call("count", {1e308}), json::value(1));
 }
 
 TEST(Sandbox, OversizeInputStringsAreRefusedBeforeLua) {
