@@ -2,6 +2,7 @@
 // `engined backup`, copy a serving engined's store online.
 #include "app/app.hpp"
 #include "app/backup_command.hpp"
+#include "app/malloc_thresholds.hpp"
 #include "common/log.hpp"
 
 #include <csignal>
@@ -14,6 +15,8 @@ extern char** environ;
 
 int main(int argc, char** argv) {
     using namespace engined;
+    // First, before anything large is allocated and freed: RSS must stay flat under steady load.
+    app::pin_malloc_thresholds();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
         std::cout << app::usage();
