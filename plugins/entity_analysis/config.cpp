@@ -13,24 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string pointer(std::string_view parent, std::string_view key) {
-    return std::string(parent) + "/" + std::string(key);
-}
-
-std::string pointer(std::string_view parent, std::size_t index) {
-    return std::string(parent) + "/" + std::to_string(index);
-}
-
-std::optional<std::uint64_t> as_positive_integer(const json::value& value) {
-    if (value.is_uint64() && value.get_uint64() > 0) {
-        return value.get_uint64();
-    }
-    if (value.is_int64() && value.get_int64() > 0) {
-        return static_cast<std::uint64_t>(value.get_int64());
-    }
-    return std::nullopt;
-}
-
 // Reads a configuration in one pass, collecting every problem instead of stopping at the first,
 // so that an operator fixes them all in one edit.
 class ConfigReader {
@@ -69,7 +51,7 @@ private:
         }
         std::set<std::string_view> seen;
         for (std::size_t i = 0; i < dimensions->size(); ++i) {
-            const std::string path = pointer("/scoring_dimensions", i);
+            const std::string path = json_pointer("/scoring_dimensions", i);
             const json::object* entry = (*dimensions)[i].if_object();
             const auto key = entry ? find_string(*entry, "key") : std::nullopt;
             const auto dimension = key ? dimension_from_key(*key) : std::nullopt;
@@ -102,7 +84,7 @@ private:
             return;
         }
         for (std::size_t i = 0; i < profiles->size(); ++i) {
-            const std::string path = pointer("/appetite_weight_profiles", i);
+            const std::string path = json_pointer("/appetite_weight_profiles", i);
             const json::object* entry = (*profiles)[i].if_object();
             if (entry == nullptr) {
                 problem(path, "must be an object");
@@ -134,7 +116,7 @@ private:
         const std::size_t problems_before = problems_.size();
         double sum = 0.0;
         for (std::size_t d = 0; d < kDimensionCount; ++d) {
-            const std::string weight_path = pointer(path + "/weights", kDimensionKeys[d]);
+            const std::string weight_path = json_pointer(path + "/weights", kDimensionKeys[d]);
             const json::value* weight = weights->if_contains(kDimensionKeys[d]);
             const auto value = weight ? as_number(*weight) : std::nullopt;
             if (weight == nullptr) {
@@ -200,7 +182,7 @@ private:
             const json::value* value = thresholds->if_contains(key);
             const auto number = value ? as_number(*value) : std::nullopt;
             if (!number) {
-                problem(pointer("/parameters/tier_thresholds", key), "must be a number (an aggregate level)");
+                problem(json_pointer("/parameters/tier_thresholds", key), "must be a number (an aggregate level)");
             } else {
                 *target = *number;
             }
@@ -220,7 +202,7 @@ private:
         if (const auto value = as_positive_integer(*member)) {
             out = static_cast<std::size_t>(*value);
         } else {
-            problem(pointer("/parameters", key), "must be an integer >= 1");
+            problem(json_pointer("/parameters", key), "must be an integer >= 1");
         }
     }
 

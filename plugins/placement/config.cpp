@@ -18,44 +18,11 @@ namespace {
 constexpr std::array kDeterministicDimensions = {kPricingCompetitiveness, kCoverageCompleteness,
                                                  kCarrierQuality, kSimplicity};
 
-// RFC 6901 escaping of one reference token.
-std::string pointer_token(std::string_view key) {
-    std::string token;
-    for (const char c : key) {
-        if (c == '~') {
-            token += "~0";
-        } else if (c == '/') {
-            token += "~1";
-        } else {
-            token += c;
-        }
-    }
-    return token;
-}
-
-std::string pointer(std::string_view parent, std::string_view key) {
-    return std::string(parent) + "/" + pointer_token(key);
-}
-
-std::string pointer(std::string_view parent, std::size_t index) {
-    return std::string(parent) + "/" + std::to_string(index);
-}
-
 // A Lua dimension is scored by the global `score_<key>`, so its key must be a name suffix.
 bool is_lua_name_suffix(std::string_view key) {
     return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     });
-}
-
-std::optional<std::uint64_t> as_positive_integer(const json::value& value) {
-    if (value.is_uint64() && value.get_uint64() > 0) {
-        return value.get_uint64();
-    }
-    if (value.is_int64() && value.get_int64() > 0) {
-        return static_cast<std::uint64_t>(value.get_int64());
-    }
-    return std::nullopt;
 }
 
 // Reads a configuration in one pass, collecting every problem instead of stopping at the first,
@@ -95,7 +62,7 @@ private:
         }
         std::set<std::string, std::less<>> seen_keys;
         for (std::size_t i = 0; i < dimensions->size(); ++i) {
-            const std::string path = pointer("/scoring_dimensions", i);
+            const std::string path = json_pointer("/scoring_dimensions", i);
             const json::object* entry = (*dimensions)[i].if_object();
             if (entry == nullptr) {
                 problem(path, "must be an object");
@@ -157,7 +124,7 @@ private:
             return;
         }
         for (std::size_t i = 0; i < profiles->size(); ++i) {
-            const std::string path = pointer("/appetite_weight_profiles", i);
+            const std::string path = json_pointer("/appetite_weight_profiles", i);
             const json::object* entry = (*profiles)[i].if_object();
             if (entry == nullptr) {
                 problem(path, "must be an object");
@@ -191,7 +158,7 @@ private:
         const std::size_t problems_before = problems_.size();
         double enabled_sum = 0.0;
         for (const ScoringDimension& dimension : config_.enabled_dimensions()) {
-            const std::string weight_path = pointer(path + "/weights", dimension.key);
+            const std::string weight_path = json_pointer(path + "/weights", dimension.key);
             const json::value* weight = weights->if_contains(dimension.key);
             if (weight == nullptr) {
                 problem(weight_path, "missing weight for enabled dimension '" + dimension.key + "'");
@@ -262,7 +229,7 @@ private:
         if (const auto value = as_positive_integer(*member)) {
             out = static_cast<Count>(*value);
         } else {
-            problem(pointer("/parameters", key), "must be an integer >= 1");
+            problem(json_pointer("/parameters", key), "must be an integer >= 1");
         }
     }
 

@@ -65,4 +65,33 @@ json::value rounded_number(double value) {
     return rounded;
 }
 
+std::optional<std::uint64_t> as_positive_integer(const boost::json::value& value) {
+    if (value.is_uint64() && value.get_uint64() > 0) {
+        return value.get_uint64();
+    }
+    if (value.is_int64() && value.get_int64() > 0) {
+        return static_cast<std::uint64_t>(value.get_int64());
+    }
+    return std::nullopt;
+}
+
+std::string json_pointer(std::string_view parent, std::string_view key) {
+    std::string pointer(parent);
+    pointer += '/';
+    for (const char c : key) {
+        if (c == '~') {
+            pointer += "~0";
+        } else if (c == '/') {
+            pointer += "~1";
+        } else {
+            pointer += c;
+        }
+    }
+    return pointer;
+}
+
+std::string json_pointer(std::string_view parent, std::size_t index) {
+    return std::string(parent) + "/" + std::to_string(index);
+}
+
 }  // namespace engined::plugin_sdk

@@ -7,7 +7,9 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace engined::plugin_sdk {
@@ -20,6 +22,14 @@ std::optional<bool> find_bool(const boost::json::object& parent, std::string_vie
 // Any JSON number (signed, unsigned or double) as a double.
 std::optional<double> as_number(const boost::json::value& value);
 std::optional<double> find_number(const boost::json::object& parent, std::string_view key);
+
+// A JSON integer greater than zero (signed or unsigned), else nullopt.
+std::optional<std::uint64_t> as_positive_integer(const boost::json::value& value);
+
+// `parent` extended by one member (escaped per RFC 6901) or one array index: where a
+// configuration problem lies, for the operator.
+std::string json_pointer(std::string_view parent, std::string_view key);
+std::string json_pointer(std::string_view parent, std::size_t index);
 
 // `value` rounded to two decimals, written as an integer when it has no fraction so that
 // money and levels read naturally ("1445", not "1.445E3").

@@ -5,12 +5,25 @@
 
 #include <sys/types.h>
 
+#include <charconv>
 #include <cstdint>
+#include <stdexcept>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace engined::chaos {
+
+// A command-line number: whole, at least `min_value`; std::invalid_argument naming the flag.
+template <typename Number>
+Number parse_number(const std::string& text, const std::string& name, Number min_value) {
+    Number value{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
+        throw std::invalid_argument(name + " must be a whole number >= " + std::to_string(min_value));
+    }
+    return value;
+}
 
 // A fresh folder under the system's temp directory.
 std::filesystem::path fresh_temp_dir(const std::string& prefix);

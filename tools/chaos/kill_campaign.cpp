@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -55,16 +54,6 @@ struct Options {
     bool keep = false;
 };
 
-template <typename Number>
-Number parse_number(const std::string& text, const std::string& name, Number min_value) {
-    Number value{};
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
-        throw std::invalid_argument(name + " must be a whole number >= " + std::to_string(min_value));
-    }
-    return value;
-}
-
 Options parse_options(int argc, char** argv) {
     Options options;
     options.engined = fs::canonical("/proc/self/exe").parent_path() / "engined";
@@ -76,11 +65,11 @@ Options parse_options(int argc, char** argv) {
         }
         if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
         const std::string value = argv[++i];
-        if (name == "--kills") options.kills = parse_number<int>(value, name, 0);
-        else if (name == "--submissions") options.submissions = parse_number<int>(value, name, 1);
-        else if (name == "--seed") options.seed = parse_number<uint64_t>(value, name, 0);
+        if (name == "--kills") options.kills = chaos::parse_number<int>(value, name, 0);
+        else if (name == "--submissions") options.submissions = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--seed") options.seed = chaos::parse_number<uint64_t>(value, name, 0);
         else if (name == "--engined") options.engined = value;
-        else if (name == "--threads") options.threads = parse_number<int>(value, name, 1);
+        else if (name == "--threads") options.threads = chaos::parse_number<int>(value, name, 1);
         else if (name == "--resources-dir") options.resources_dir = value;
         else if (name == "--body") options.body = value;
         else throw std::invalid_argument("unknown option '" + name + "'");

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,15 +44,6 @@ struct Options {
     bool keep = false;
 };
 
-int parse_int(const std::string& text, const std::string& name, int min_value) {
-    int value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
-        throw std::invalid_argument(name + " must be a whole number >= " + std::to_string(min_value));
-    }
-    return value;
-}
-
 Options parse_options(int argc, char** argv) {
     Options options;
     options.engined = fs::canonical("/proc/self/exe").parent_path() / "engined";
@@ -65,10 +55,10 @@ Options parse_options(int argc, char** argv) {
         }
         if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
         const std::string value = argv[++i];
-        if (name == "--rate") options.rate = parse_int(value, name, 1);
-        else if (name == "--duration") options.duration_s = parse_int(value, name, 1);
-        else if (name == "--warmup") options.warmup_s = parse_int(value, name, 0);
-        else if (name == "--threads") options.threads = parse_int(value, name, 1);
+        if (name == "--rate") options.rate = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--duration") options.duration_s = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--warmup") options.warmup_s = chaos::parse_number<int>(value, name, 0);
+        else if (name == "--threads") options.threads = chaos::parse_number<int>(value, name, 1);
         else if (name == "--engined") options.engined = value;
         else if (name == "--resources-dir") options.resources_dir = value;
         else if (name == "--body") options.body = value;
