@@ -28,7 +28,7 @@ void BoundedExecutor::serve() {
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and nothing left to run
+            if (stopping_) return;
             task = std::move(queue_.front());
             queue_.pop_front();
         }
@@ -43,11 +43,17 @@ void BoundedExecutor::serve() {
 }
 
 void BoundedExecutor::stop() {
+    std::deque<Task> dropped;  // destroyed outside the lock: a task's captures may do work when released
     {
         std::lock_guard lock(mutex_);
         if (stopping_ && threads_.empty()) return;
         stopping_ = true;
+        dropped.swap(queue_);
+        for (const Task& task : dropped) {
+            if (--held_[task.key] == 0) held_.erase(task.key);
+        }
     }
+    dropped.clear();
     wake_.notify_all();
     for (std::thread& thread : threads_) {
         if (thread.joinable()) thread.join();

@@ -33,7 +33,8 @@ public:
     // `queue` tasks wait (queue_full). A task must not throw: what it throws is dropped.
     Admission submit(const std::string& key, std::function<void()> task);
 
-    // Runs every accepted task, then joins the threads; later submits answer queue_full.
+    // Lets running tasks finish and drops those not started (their answers could no longer be
+    // sent: the server stops first), then joins the threads; later submits answer queue_full.
     void stop();
 
     const Limits& limits() const noexcept { return limits_; }

@@ -57,22 +57,33 @@ TEST(BoundedExecutor, AFullQueueRefusesUntilATaskStarts) {
     ASSERT_EQ(pool.submit("k", running.task()), Admission::accepted);
     started.wait();
     std::atomic<int> ran{0};
+    std::promise<void> both_ran;
     EXPECT_EQ(pool.submit("k", [&ran] { ++ran; }), Admission::accepted);
-    EXPECT_EQ(pool.submit("other", [&ran] { ++ran; }), Admission::accepted);  // the queue is full now
+    EXPECT_EQ(pool.submit("other", [&] { if (++ran == 2) both_ran.set_value(); }), Admission::accepted);  // full now
     EXPECT_EQ(pool.submit("third", [&ran] { ++ran; }), Admission::queue_full);
     EXPECT_EQ(pool.submit("k", [&ran] { ++ran; }), Admission::queue_full);
     running.open.set_value();
-    pool.stop();
+    both_ran.get_future().wait();
     EXPECT_EQ(ran.load(), 2);
 }
 
-TEST(BoundedExecutor, StopRunsEveryAcceptedTaskThenRefuses) {
-    std::atomic<int> ran{0};
-    BoundedExecutor pool({.threads = 2, .queue = 100, .per_key = 100});
-    for (int i = 0; i < 50; ++i) ASSERT_EQ(pool.submit("k", [&ran] { ++ran; }), Admission::accepted);
-    pool.stop();
-    EXPECT_EQ(ran.load(), 50);
-    EXPECT_EQ(pool.submit("k", [&ran] { ++ran; }), Admission::queue_full);
+TEST(BoundedExecutor, StopFinishesRunningTasksDropsWaitingOnesThenRefuses) {
+    BoundedExecutor pool({.threads = 1, .queue = 10, .per_key = 10});
+    Gate running;
+    auto started = running.started.get_future();
+    ASSERT_EQ(pool.submit("k", running.task()), Admission::accepted);
+    started.wait();
+    std::atomic<bool> finished{false};
+    auto waiting_task_released = std::make_shared<int>(0);
+    std::weak_ptr<int> waiting_task(waiting_task_released);
+    ASSERT_EQ(pool.submit("k", [held = std::move(waiting_task_released), &finished] { finished = true; }),
+              Admission::accepted);
+    std::thread stopper([&pool] { pool.stop(); });
+    while (!waiting_task.expired()) std::this_thread::yield();  // dropped before the running task ends
+    running.open.set_value();
+    stopper.join();
+    EXPECT_FALSE(finished.load());
+    EXPECT_EQ(pool.submit("k", [] {}), Admission::queue_full);
 }
 
 TEST(BoundedExecutor, ATaskThatThrowsLeavesThePoolServing) {
