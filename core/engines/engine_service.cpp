@@ -108,37 +108,38 @@ boost::json::object EngineService::create(const auth::Principal& caller, const b
         throw ApiError::invalid_request("copy_from_version needs copy_from: the engine whose release to copy",
                                         {{"/copy_from", "is required with copy_from_version"}});
     }
-    std::optional<ResolvedEngine> source;
+    std::optional<store::EngineRecord> source;
+    std::string source_config_hash;
     if (!source_slug.empty()) {
-        auto found = store_.find_engine(caller.organization, source_slug);
-        if (!found) {
+        source = store_.find_engine(caller.organization, source_slug);
+        if (!source) {
             throw ApiError::invalid_request("copy_from names engine '" + source_slug + "', which does not exist",
                                             {{"/copy_from", "unknown engine"}});
         }
-        source = at_version(std::move(*found), source_pin.empty() ? std::nullopt : std::optional(source_pin));
+        source_config_hash = source_pin.empty() ? source->config_hash : find_release(*source, source_pin).config_hash;
     }
-    const std::string label = source && !fields.contains("label") ? source->engine.label
+    const std::string label = source && !fields.contains("label") ? source->label
                                                                    : string_field(fields, "label", true, 1, kMaxLabel);
     const std::string description = source && !fields.contains("description")
-                                        ? source->engine.description
+                                        ? source->description
                                         : string_field(fields, "description", false, 0, kMaxDescription);
     const std::string engine_type = source && !fields.contains("engine_type")
-                                        ? source->engine.engine_type
+                                        ? source->engine_type
                                         : string_field(fields, "engine_type", true, 1, 100);
     if (plugins_.find(engine_type) == nullptr) {
         throw ApiError::invalid_request("engine_type '" + engine_type + "' is not installed on this server",
                                         {{"/engine_type", "unknown engine type"}});
     }
-    if (source && source->engine.engine_type != engine_type) {
+    if (source && source->engine_type != engine_type) {
         throw ApiError::invalid_request("engine_type '" + engine_type + "' differs from the type '" +
-                                            source->engine.engine_type + "' of engine '" + source_slug + "'",
+                                            source->engine_type + "' of engine '" + source_slug + "'",
                                         {{"/engine_type", "must match the copied engine's type"}});
     }
     if (store_.find_engine(caller.organization, slug)) {
         throw ApiError(409, "conflict", "an engine with slug '" + slug + "' already exists");
     }
     const std::string config_json =
-        source ? source->config_json : canonical_json(load_preset_config(resources_dir_, engine_type));
+        source ? load_config(source_config_hash) : canonical_json(load_preset_config(resources_dir_, engine_type));
     const int64_t now = now_unix_ms();
     store::EngineRecord engine;
     engine.id = "eng_" + random_hex(8);
