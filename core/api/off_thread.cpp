@@ -1,6 +1,7 @@
 #include "api/off_thread.hpp"
 
 #include "common/api_error.hpp"
+#include "common/bounded_executor.hpp"
 
 #include <string>
 

@@ -4,10 +4,13 @@
 #pragma once
 
 #include "auth/principal.hpp"
-#include "common/bounded_executor.hpp"
 #include "http/message.hpp"
 
 #include <functional>
+
+namespace engined {
+class BoundedExecutor;
+}
 
 namespace engined::api {
 

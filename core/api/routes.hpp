@@ -2,7 +2,6 @@
 // are shaped. Knows http/, runs/, engines/ and webhooks/; knows nothing of SQL, plugins or Lua.
 #pragma once
 
-#include "common/bounded_executor.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
 #include "engines/engine_service.hpp"
@@ -12,6 +11,10 @@
 
 #include <cstddef>
 #include <functional>
+
+namespace engined {
+class BoundedExecutor;
+}
 
 namespace engined::api {
 
