@@ -2,6 +2,7 @@
 #include "api/routes.hpp"
 
 #include "api/json_response.hpp"
+#include "api/off_thread.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "engines/contract_guide.hpp"
@@ -26,7 +27,8 @@ std::optional<std::string> pin_of(const Request& request) {
 }  // namespace
 
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
-                            const http::JsonLimits& json_limits, const std::string& server_version) {
+                            const http::JsonLimits& json_limits, const std::string& server_version,
+                            BoundedExecutor& checks) {
     const std::string admin = auth::kScopeEnginesAdmin;
     const std::string read = auth::kScopeRunsRead;
 
@@ -49,34 +51,47 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                     [&engines](const Request& request, const auth::Principal& caller) {
                         return json_response(200, engines.get_config(caller, slug_of(request)));
                     });
-    router.add_sync(Method::put, "/api/v1/engines/{slug}/config", admin,
-                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, engines.put_config(caller, slug_of(request),
-                                                                     http::parse_json_body(request, json_limits)));
-                    });
-    router.add_sync(Method::post, "/api/v1/engines/{slug}/config/validate", admin,
-                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
-                        // A body that is not even JSON is a verdict too, not an error.
-                        boost::json::value body;
-                        try {
-                            body = http::parse_json_body(request, json_limits);
-                        } catch (const ApiError& error) {
-                            return json_response(200, boost::json::object{
-                                                          {"valid", false},
-                                                          {"errors", {{{"path", ""}, {"message", error.what()}}}}});
-                        }
-                        return json_response(200, engines.validate_config(caller, slug_of(request), body));
-                    });
+    // The checks of a configuration compile its schemas and run its Lua, and publishing compares
+    // schemas: all on the check pool. Bodies are parsed here, within the JSON limits.
+    router.add(Method::put, "/api/v1/engines/{slug}/config", admin,
+               [&engines, &checks, json_limits](const Request& request, const auth::Principal& caller,
+                                                http::Responder responder) {
+                   answer_off_thread(checks, caller, responder,
+                                     [&engines, caller, slug = slug_of(request),
+                                      body = http::parse_json_body(request, json_limits)] {
+                                         return json_response(200, engines.put_config(caller, slug, body));
+                                     });
+               });
+    router.add(Method::post, "/api/v1/engines/{slug}/config/validate", admin,
+               [&engines, &checks, json_limits](const Request& request, const auth::Principal& caller,
+                                                http::Responder responder) {
+                   // A body that is not even JSON is a verdict too, not an error.
+                   boost::json::value body;
+                   try {
+                       body = http::parse_json_body(request, json_limits);
+                   } catch (const ApiError& error) {
+                       return responder.respond(json_response(
+                           200, boost::json::object{{"valid", false},
+                                                    {"errors", {{{"path", ""}, {"message", error.what()}}}}}));
+                   }
+                   answer_off_thread(checks, caller, responder,
+                                     [&engines, caller, slug = slug_of(request), body = std::move(body)] {
+                                         return json_response(200, engines.validate_config(caller, slug, body));
+                                     });
+               });
 
-    router.add_sync(Method::post, "/api/v1/engines/{slug}/versions", admin,
-                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
-                        const boost::json::value body = request.body().empty()
-                                                            ? boost::json::value(boost::json::object{})
-                                                            : http::parse_json_body(request, json_limits);
-                        bool created = false;
-                        const auto release = engines.publish(caller, slug_of(request), body, created);
-                        return json_response(created ? 201 : 200, release);
-                    });
+    router.add(Method::post, "/api/v1/engines/{slug}/versions", admin,
+               [&engines, &checks, json_limits](const Request& request, const auth::Principal& caller,
+                                                http::Responder responder) {
+                   boost::json::value body = request.body().empty() ? boost::json::value(boost::json::object{})
+                                                                    : http::parse_json_body(request, json_limits);
+                   answer_off_thread(checks, caller, responder,
+                                     [&engines, caller, slug = slug_of(request), body = std::move(body)] {
+                                         bool created = false;
+                                         const auto release = engines.publish(caller, slug, body, created);
+                                         return json_response(created ? 201 : 200, release);
+                                     });
+               });
     router.add_sync(Method::get, "/api/v1/engines/{slug}/versions", read,
                     [&engines](const Request& request, const auth::Principal& caller) {
                         return json_response(200, boost::json::object{{"data", engines.list_versions(caller, slug_of(request))}});

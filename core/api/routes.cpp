@@ -1,6 +1,7 @@
 #include "api/routes.hpp"
 
 #include "api/json_response.hpp"
+#include "api/off_thread.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
@@ -106,7 +107,8 @@ void submit_and_answer(runs::RunService& runs, const Request& request, const aut
 
 }  // namespace
 
-void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits) {
+void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
+                     BoundedExecutor& checks) {
     router.add_sync(Method::get, "/health", "", [](const Request&, const auth::Principal&) {
         return Response::json(200, R"({"status":"ok"})");
     });
@@ -144,11 +146,15 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                         });
     }
 
-    // Executes the run again on this request's thread and stores nothing: a read.
-    router.add_sync(Method::post, "/api/v1/runs/{run_id}/replay", auth::kScopeRunsRead,
-                    [&runs](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, runs.replay(caller, std::string(request.path_param("run_id"))));
-                    });
+    // Executes the run again and stores nothing: a read, but one that runs the engine, so on the
+    // check pool.
+    router.add(Method::post, "/api/v1/runs/{run_id}/replay", auth::kScopeRunsRead,
+               [&runs, &checks](const Request& request, const auth::Principal& caller, http::Responder responder) {
+                   answer_off_thread(checks, caller, responder,
+                                     [&runs, caller, run_id = std::string(request.path_param("run_id"))] {
+                                         return json_response(200, runs.replay(caller, run_id));
+                                     });
+               });
 
     router.add_sync(Method::get, "/api/v1/pools", auth::kScopeRunsRead,
                     [&runs](const Request&, const auth::Principal& caller) {

@@ -12,14 +12,21 @@
 #include <cstddef>
 #include <functional>
 
+namespace engined {
+class BoundedExecutor;
+}
+
 namespace engined::api {
 
-// Health, runs and the evaluation-era jobs API.
-void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits);
+// Health, runs and the evaluation-era jobs API. Replays run on `checks` (api/off_thread.hpp).
+void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
+                     BoundedExecutor& checks);
 
-// Engines, configuration, versions, contracts and the OpenAPI document.
+// Engines, configuration, versions, contracts and the OpenAPI document. Validate, PUT config and
+// publish run on `checks`.
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
-                            const http::JsonLimits& json_limits, const std::string& server_version);
+                            const http::JsonLimits& json_limits, const std::string& server_version,
+                            BoundedExecutor& checks);
 
 // Webhook endpoints, secrets and deliveries.
 void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,

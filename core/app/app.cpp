@@ -5,6 +5,7 @@
 #include "auth/api_keys.hpp"
 #include "auth/rate_limiter.hpp"
 #include "common/api_error.hpp"
+#include "common/bounded_executor.hpp"
 #include "common/time.hpp"
 #include "common/log.hpp"
 #include "engines/engine_service.hpp"
@@ -158,8 +159,9 @@ struct App::Impl {
                                [this] { return static_cast<double>(workers->depth()); });
         const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
-        api::register_routes(router, *runs, json_limits);
-        api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION);
+        checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue, config.checks_per_key});
+        api::register_routes(router, *runs, json_limits, *checks);
+        api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks);
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_operation_routes(router, metrics,
                                        {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
@@ -205,6 +207,8 @@ struct App::Impl {
     std::optional<queue::WorkerPool> workers;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;
+    // After the server: it is stopped, and destroyed, before the sessions its tasks answer.
+    std::optional<BoundedExecutor> checks;
     bool stopped = false;
 };
 
@@ -228,6 +232,7 @@ void App::stop() {
     impl_->stopped = true;
     impl_->server->stop();
     impl_->server->wait();
+    impl_->checks->stop();
     impl_->workers->stop();
     impl_->dispatcher->stop();
 }

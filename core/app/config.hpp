@@ -27,6 +27,10 @@ struct Config {
     std::size_t max_connections = 1024;
     std::size_t max_offerings = 500;          // per run
     std::size_t max_queue_depth = 10'000;     // runs accepted but not yet claimed by a worker
+    // The check pool: replays, configuration validate, PUT config and publish (api/off_thread.hpp).
+    std::size_t check_threads = 2;
+    std::size_t check_queue = 32;     // waiting for a check thread
+    std::size_t checks_per_key = 2;   // queued or running for one API key
     bool access_log = true;                   // one JSON line per request on stderr
     int read_timeout_s = 30;
     int write_timeout_s = 30;

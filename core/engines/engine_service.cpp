@@ -63,6 +63,17 @@ store::EngineRecord EngineService::find(const auth::Principal& caller, const std
     return *engine;
 }
 
+store::EngineRecord EngineService::find_own(const auth::Principal& caller, const std::string& slug) const {
+    store::EngineRecord engine = find(caller, slug);
+    // A built-in engine is shared by every organisation: a change by one would change everyone's runs and pins.
+    if (engine.organization.empty()) {
+        throw ApiError(403, "builtin_engine_read_only",
+                       "built-in engine '" + slug + "' is read-only; copy it into an engine of your organisation "
+                       "with POST /api/v1/engines {\"slug\": \"...\", \"copy_from\": \"" + slug + "\"} and change the copy");
+    }
+    return engine;
+}
+
 std::string EngineService::load_config(const std::string& hash) const {
     auto config = store_.config_json(hash);
     if (!config) throw ApiError::internal("configuration " + hash + " is missing from the store");
@@ -89,18 +100,46 @@ boost::json::object EngineService::create(const auth::Principal& caller, const b
         throw ApiError::invalid_request("slug must be 3-50 characters matching ^[a-z0-9][a-z0-9-]*[a-z0-9]$",
                                         {{"/slug", "got '" + slug + "'"}});
     }
-    const std::string label = string_field(fields, "label", true, 1, kMaxLabel);
-    const std::string description = string_field(fields, "description", false, 0, kMaxDescription);
-    const std::string engine_type = string_field(fields, "engine_type", true, 1, 100);
+    // With copy_from, the new engine starts from another engine the caller sees (its current
+    // configuration, or the release copy_from_version names) instead of its type's preset.
+    const std::string source_slug = string_field(fields, "copy_from", false, 1, 200);
+    const std::string source_pin = string_field(fields, "copy_from_version", false, 1, 50);
+    if (!source_pin.empty() && source_slug.empty()) {
+        throw ApiError::invalid_request("copy_from_version needs copy_from: the engine whose release to copy",
+                                        {{"/copy_from", "is required with copy_from_version"}});
+    }
+    std::optional<store::EngineRecord> source;
+    std::string source_config_hash;
+    if (!source_slug.empty()) {
+        source = store_.find_engine(caller.organization, source_slug);
+        if (!source) {
+            throw ApiError::invalid_request("copy_from names engine '" + source_slug + "', which does not exist",
+                                            {{"/copy_from", "unknown engine"}});
+        }
+        source_config_hash = source_pin.empty() ? source->config_hash : find_release(*source, source_pin).config_hash;
+    }
+    const std::string label = source && !fields.contains("label") ? source->label
+                                                                   : string_field(fields, "label", true, 1, kMaxLabel);
+    const std::string description = source && !fields.contains("description")
+                                        ? source->description
+                                        : string_field(fields, "description", false, 0, kMaxDescription);
+    const std::string engine_type = source && !fields.contains("engine_type")
+                                        ? source->engine_type
+                                        : string_field(fields, "engine_type", true, 1, 100);
     if (plugins_.find(engine_type) == nullptr) {
         throw ApiError::invalid_request("engine_type '" + engine_type + "' is not installed on this server",
                                         {{"/engine_type", "unknown engine type"}});
     }
+    if (source && source->engine_type != engine_type) {
+        throw ApiError::invalid_request("engine_type '" + engine_type + "' differs from the type '" +
+                                            source->engine_type + "' of engine '" + source_slug + "'",
+                                        {{"/engine_type", "must match the copied engine's type"}});
+    }
     if (store_.find_engine(caller.organization, slug)) {
         throw ApiError(409, "conflict", "an engine with slug '" + slug + "' already exists");
     }
-    const boost::json::value preset = load_preset_config(resources_dir_, engine_type);
-    const std::string config_json = canonical_json(preset);
+    const std::string config_json =
+        source ? load_config(source_config_hash) : canonical_json(load_preset_config(resources_dir_, engine_type));
     const int64_t now = now_unix_ms();
     store::EngineRecord engine;
     engine.id = "eng_" + random_hex(8);
@@ -131,10 +170,7 @@ boost::json::object EngineService::get(const auth::Principal& caller, const std:
 }
 
 boost::json::object EngineService::archive(const auth::Principal& caller, const std::string& slug) {
-    store::EngineRecord engine = find(caller, slug);
-    if (engine.organization.empty()) {
-        throw ApiError(409, "conflict", "built-in engine '" + slug + "' cannot be archived");
-    }
+    store::EngineRecord engine = find_own(caller, slug);
     engine.updated_at_ms = now_unix_ms();
     store_.set_engine_status(engine.organization, slug, "archived", engine.updated_at_ms);
     engine.status = "archived";
@@ -153,7 +189,7 @@ boost::json::object EngineService::get_config(const auth::Principal& caller, con
 
 boost::json::object EngineService::put_config(const auth::Principal& caller, const std::string& slug,
                                               const boost::json::value& body) {
-    const store::EngineRecord engine = find(caller, slug);
+    const store::EngineRecord engine = find_own(caller, slug);
     if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
     const boost::json::value& config = config_of(body);
     auto errors = check_config(engine.engine_type, config);

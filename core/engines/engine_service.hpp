@@ -1,7 +1,8 @@
 // The engines use cases: create, list, archive; read, replace and dry-run a configuration;
 // publish immutable versions and resolve pins; describe an engine's contract. Built-in engines
-// (`default`, `entity-analysis`) are shared by every organisation and seeded from their presets;
-// release bundles in versions/ are imported at start-up. Knows the store and the plugins, not HTTP.
+// (`default`, `entity-analysis`) are shared by every organisation, seeded from their presets and
+// read-only to API keys (an organisation changes a copy); release bundles in versions/ are
+// imported at start-up. Knows the store and the plugins, not HTTP.
 #pragma once
 
 #include "auth/principal.hpp"
@@ -41,6 +42,7 @@ public:
     // Throws std::runtime_error naming the file when a bundle differs from the stored release.
     void bootstrap();
 
+    // A new engine of the caller's organisation: its type's preset, or a copy of `copy_from`.
     boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
     boost::json::array list(const auth::Principal& caller) const;
     boost::json::object get(const auth::Principal& caller, const std::string& slug) const;
@@ -77,6 +79,8 @@ public:
 
 private:
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
+    // find() for a change: ApiError(403, builtin_engine_read_only) for a built-in engine.
+    store::EngineRecord find_own(const auth::Principal& caller, const std::string& slug) const;
     ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin) const;
     std::string load_config(const std::string& hash) const;
     std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,

@@ -205,7 +205,7 @@ void EngineService::import_bundle_file(const std::filesystem::path& file, const 
 
 boost::json::object EngineService::publish(const auth::Principal& caller, const std::string& slug,
                                            const boost::json::value& body, bool& created) {
-    const store::EngineRecord engine = find(caller, slug);
+    const store::EngineRecord engine = find_own(caller, slug);
     if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
     std::string changelog;
     if (body.is_object()) {

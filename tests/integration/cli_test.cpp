@@ -98,6 +98,19 @@ TestServer* EnginectlTest::server_ = nullptr;
 
 #define EXPECT_SUCCEEDS(result) EXPECT_EQ((result).exit_code, 0) << (result).out << (result).err
 
+TEST_F(EnginectlTest, ABuiltInEngineIsChangedThroughACopy) {
+    const CliResult refused = enginectl({"versions", "publish", "default"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("builtin_engine_read_only"), std::string::npos) << refused.err;
+    const CliResult copied = enginectl({"engines", "copy", "default", "--slug", "cli-default", "--version", "1.0"});
+    EXPECT_SUCCEEDS(copied);
+    EXPECT_NE(copied.out.find("a copy of default 1.0"), std::string::npos) << copied.out;
+    const CliResult published = enginectl({"versions", "publish", "cli-default"});
+    EXPECT_SUCCEEDS(published);
+    const CliResult listed = enginectl({"engines", "list"});
+    EXPECT_NE(listed.out.find("cli-default"), std::string::npos) << listed.out;
+}
+
 TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
     const CliResult created =
         enginectl({"engines", "create", "--slug", "cli-auto", "--label", "CLI auto", "--type", "placement"});

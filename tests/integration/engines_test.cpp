@@ -243,7 +243,8 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
     EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/archive").body.at("status").as_string(), "archived");
     EXPECT_EQ(api("POST", "/api/v1/engines/home-auto/runs", b3).status, 409);
     EXPECT_EQ(api("GET", "/api/v1/engines/home-auto").status, 200);
-    EXPECT_EQ(api("POST", "/api/v1/engines/default/archive").status, 409);
+    const ApiResponse builtin_archive = api("POST", "/api/v1/engines/default/archive");
+    EXPECT_EQ(builtin_archive.status, 403) << builtin_archive.raw.body;
 }
 
 TEST_F(EngineLifecycleTest, AnotherOrganisationDoesNotSeeTheEngine) {
@@ -265,6 +266,159 @@ std::filesystem::path resources_copy() {
     return dir;
 }
 
+// A scorecard whose adjust() vetoes every package: runs complete with no solutions.
+boost::json::object vetoing_everything(boost::json::object config) {
+    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
+                           "\nfunction adjust(package, ctx) return {veto = true, reason = \"vetoed\"} end\n";
+    return config;
+}
+
+std::string error_code(const ApiResponse& response) {
+    return response.body.is_object() ? std::string(response.body.at("error").at("code").as_string()) : "";
+}
+
+class BuiltinEngineTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        server_ = new TestServer();
+        admin_ = server_->create_key("initech", "test", {"runs:write", "runs:read", "engines:admin"});
+        bystander_ = server_->create_key("umbrella", "test", {"runs:write", "runs:read", "engines:admin"});
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+
+    ApiResponse api(const std::string& method, const std::string& target, const boost::json::value& body = nullptr,
+                    const std::string& key = admin_) {
+        return call(client_, method, target, key, body.is_null() ? std::string() : boost::json::serialize(body));
+    }
+
+    // Runs the Texas fixture on `engine` (pinned to `pin` when set); returns the finished run.
+    boost::json::object run_on(const std::string& engine, const std::string& key, const std::string& pin = "") {
+        auto body = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
+        if (!pin.empty()) body["engine_version"] = pin;
+        const ApiResponse accepted = api("POST", "/api/v1/engines/" + engine + "/runs", body, key);
+        EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
+        return wait_for_run(client_, key, std::string(accepted.body.at("run_id").as_string()));
+    }
+
+    static TestServer* server_;
+    static std::string admin_;
+    static std::string bystander_;
+    http::Client client_ = server_->client();
+};
+
+TestServer* BuiltinEngineTest::server_ = nullptr;
+std::string BuiltinEngineTest::admin_;
+std::string BuiltinEngineTest::bystander_;
+
+TEST_F(BuiltinEngineTest, EveryChangeToABuiltInEngineIsRefusedAndChangesNothing) {
+    const ApiResponse listed = api("GET", "/api/v1/engines");
+    ASSERT_EQ(listed.status, 200) << listed.raw.body;
+    std::vector<std::string> builtins;
+    for (const auto& engine : listed.body.at("data").as_array()) {
+        if (engine.at("built_in").as_bool()) builtins.emplace_back(engine.at("slug").as_string());
+    }
+    ASSERT_FALSE(builtins.empty());
+    for (const std::string& slug : builtins) {
+        SCOPED_TRACE(slug);
+        const std::string engine = "/api/v1/engines/" + slug;
+        const ApiResponse before = api("GET", engine + "/config");
+        ASSERT_EQ(before.status, 200) << before.raw.body;
+        const ApiResponse versions_before = api("GET", engine + "/versions");
+        const boost::json::object changed{{"config", vetoing_everything(before.body.at("config").as_object())}};
+
+        const ApiResponse put = api("PUT", engine + "/config", changed);
+        EXPECT_EQ(put.status, 403) << put.raw.body;
+        EXPECT_EQ(error_code(put), "builtin_engine_read_only");
+        EXPECT_NE(put.raw.body.find("copy_from"), std::string::npos) << put.raw.body;
+        const ApiResponse publish = api("POST", engine + "/versions", boost::json::object{{"changelog", "mine now"}});
+        EXPECT_EQ(publish.status, 403) << publish.raw.body;
+        EXPECT_EQ(error_code(publish), "builtin_engine_read_only");
+        const ApiResponse archive = api("POST", engine + "/archive");
+        EXPECT_EQ(archive.status, 403) << archive.raw.body;
+        EXPECT_EQ(error_code(archive), "builtin_engine_read_only");
+        // A dry run changes nothing and stays open.
+        const ApiResponse validate = api("POST", engine + "/config/validate", changed);
+        EXPECT_EQ(validate.status, 200) << validate.raw.body;
+        EXPECT_EQ(validate.body.at("valid"), true) << validate.raw.body;
+
+        const ApiResponse after = api("GET", engine + "/config");
+        EXPECT_EQ(after.body.at("config_hash"), before.body.at("config_hash"));
+        EXPECT_EQ(after.body.at("config"), before.body.at("config"));
+        EXPECT_EQ(api("GET", engine + "/versions").body, versions_before.body);
+        EXPECT_EQ(api("GET", engine).body.at("status"), "active");
+    }
+    // Another organisation's runs and pins are what they were.
+    const boost::json::object unpinned = run_on("default", bystander_);
+    EXPECT_EQ(unpinned.at("status"), "completed") << boost::json::serialize(unpinned);
+    EXPECT_FALSE(unpinned.at("solutions").as_array().empty());
+    EXPECT_EQ(run_on("default", bystander_, "1.x").at("engine_version"), "1.1");
+}
+
+TEST_F(BuiltinEngineTest, AnOrganisationChangesItsOwnCopyOfABuiltInEngine) {
+    const ApiResponse builtin_config = api("GET", "/api/v1/engines/default/config");
+    const ApiResponse copied = api("POST", "/api/v1/engines", boost::json::object{{"slug", "my-default"}, {"copy_from", "default"}});
+    ASSERT_EQ(copied.status, 201) << copied.raw.body;
+    EXPECT_EQ(copied.body.at("engine_type"), "placement");
+    EXPECT_EQ(copied.body.at("built_in"), false);
+    EXPECT_EQ(copied.body.at("label"), api("GET", "/api/v1/engines/default").body.at("label"));
+    const ApiResponse copy_config = api("GET", "/api/v1/engines/my-default/config");
+    EXPECT_EQ(copy_config.body.at("config_hash"), builtin_config.body.at("config_hash"));
+
+    // The organisation edits and publishes its copy; its runs use it.
+    const boost::json::object vetoing = vetoing_everything(copy_config.body.at("config").as_object());
+    const ApiResponse put = api("PUT", "/api/v1/engines/my-default/config", boost::json::object{{"config", vetoing}});
+    ASSERT_EQ(put.status, 200) << put.raw.body;
+    const ApiResponse published = api("POST", "/api/v1/engines/my-default/versions", boost::json::object{{"changelog", "veto"}});
+    ASSERT_EQ(published.status, 201) << published.raw.body;
+    EXPECT_EQ(published.body.at("version"), "1.0");
+    for (const std::string pin : {"", "1.x"}) {
+        const boost::json::object own = run_on("my-default", admin_, pin);
+        EXPECT_EQ(own.at("status"), "completed") << boost::json::serialize(own);
+        EXPECT_TRUE(own.at("solutions").as_array().empty()) << boost::json::serialize(own.at("solutions"));
+    }
+    // Everyone else, and the organisation itself on `default`, still get the built-in engine.
+    for (const std::string& key : {admin_, bystander_}) {
+        const boost::json::object shared = run_on("default", key, "1.x");
+        EXPECT_EQ(shared.at("engine_version"), "1.1");
+        EXPECT_FALSE(shared.at("solutions").as_array().empty());
+    }
+    EXPECT_EQ(api("GET", "/api/v1/engines/my-default", nullptr, bystander_).status, 404);
+    EXPECT_EQ(api("GET", "/api/v1/engines/default/config").body.at("config_hash"), builtin_config.body.at("config_hash"));
+
+    // A copy of a release: exactly that version's configuration.
+    const ApiResponse from_release = api("POST", "/api/v1/engines", boost::json::object{{"slug", "default-one-zero"},
+                                                                                        {"label", "Pinned copy"},
+                                                                                        {"copy_from", "default"},
+                                                                                        {"copy_from_version", "1.0"}});
+    ASSERT_EQ(from_release.status, 201) << from_release.raw.body;
+    EXPECT_EQ(from_release.body.at("label"), "Pinned copy");
+    EXPECT_EQ(api("GET", "/api/v1/engines/default-one-zero/config").body.at("config"),
+              api("GET", "/api/v1/engines/default/versions/1.0").body.at("config"));
+}
+
+TEST_F(BuiltinEngineTest, ACopyNeedsAnEngineTheCallerSeesOfTheSameType) {
+    const auto create = [&](boost::json::object body, const std::string& key = admin_) {
+        body["slug"] = "copy-attempt";
+        return api("POST", "/api/v1/engines", body, key);
+    };
+    const ApiResponse unknown = create({{"copy_from", "no-such-engine"}});
+    EXPECT_EQ(unknown.status, 400) << unknown.raw.body;
+    EXPECT_EQ(unknown.body.at("error").at("details").at(0).at("pointer"), "/copy_from");
+    const ApiResponse mistyped = create({{"copy_from", "default"}, {"engine_type", "entity_analysis"}});
+    EXPECT_EQ(mistyped.status, 400) << mistyped.raw.body;
+    EXPECT_EQ(create({{"copy_from", ""}}).status, 400);
+    const ApiResponse version_alone = create({{"copy_from_version", "1.0"}, {"label", "x"}, {"engine_type", "placement"}});
+    EXPECT_EQ(version_alone.status, 400) << version_alone.raw.body;
+    EXPECT_EQ(create({{"copy_from", "default"}, {"copy_from_version", "7.0"}}).status, 422);
+    // Another organisation's engine is not there to copy.
+    ASSERT_EQ(create({{"label", "private"}, {"engine_type", "placement"}}, bystander_).status, 201);
+    EXPECT_EQ(create({{"copy_from", "copy-attempt"}}).status, 400);
+    EXPECT_EQ(api("GET", "/api/v1/engines/copy-attempt").status, 404);
+}
+
 TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
     const auto resources = resources_copy();
     app::Config config;
@@ -274,10 +428,14 @@ TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
         TestServer server(config);
         const std::string admin = server.create_key("ops", "test", {"runs:read", "engines:admin"});
         http::Client client = server.client();
-        ASSERT_EQ(call(client, "POST", "/api/v1/engines/default/versions", admin, R"({"changelog":"shipped"})").status, 201);
-        const ApiResponse bundle = call(client, "GET", "/api/v1/engines/default/versions/1.0/bundle", admin);
+        // The operator prepares the release on the organisation's copy and ships its bundle as the built-in's.
+        ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug":"next-default","copy_from":"default"})").status, 201);
+        ASSERT_EQ(call(client, "POST", "/api/v1/engines/next-default/versions", admin, R"({"changelog":"shipped"})").status, 201);
+        const ApiResponse bundle = call(client, "GET", "/api/v1/engines/next-default/versions/1.0/bundle", admin);
         ASSERT_EQ(bundle.status, 200) << bundle.raw.body;
-        bundle_text = bundle.raw.body;
+        auto shipped = bundle.body.as_object();
+        shipped["engine"].as_object()["slug"] = "default";
+        bundle_text = pretty_json(shipped);
     }
     const auto bundle_file = resources / "versions" / "default" / "1.0.json";
     std::filesystem::create_directories(bundle_file.parent_path());

@@ -1,4 +1,5 @@
-// enginectl engines: list an organisation's engines, create one, archive one.
+// enginectl engines: list an organisation's engines, create one (from its type's preset, or as
+// a copy of another engine, e.g. a read-only built-in one), archive one.
 #include "commands.hpp"
 
 #include "api_client.hpp"
@@ -36,6 +37,19 @@ int engines_command(const std::string& action, const Arguments& args) {
         const auto engine = api.call("POST", "/api/v1/engines", boost::json::serialize(body));
         std::cout << "created engine " << cell_text(engine.if_contains("slug")) << " ("
                   << cell_text(engine.if_contains("engine_type")) << "), configured from its preset\n";
+        return 0;
+    }
+    if (action == "copy") {
+        const std::string source = args.positional_exactly(1, "SOURCE_SLUG (and --slug, optionally --version, --label, --description)")[0];
+        boost::json::object body{{"slug", args.required("slug")}, {"copy_from", source}};
+        if (args.has("version")) body["copy_from_version"] = args.required("version");
+        if (args.has("label")) body["label"] = args.required("label");
+        if (args.has("description")) body["description"] = args.required("description");
+        ApiClient api(args);
+        const auto engine = api.call("POST", "/api/v1/engines", boost::json::serialize(body));
+        std::cout << "created engine " << cell_text(engine.if_contains("slug")) << " ("
+                  << cell_text(engine.if_contains("engine_type")) << "), a copy of " << source
+                  << (args.has("version") ? " " + args.required("version") : std::string()) << "\n";
         return 0;
     }
     if (action == "archive") {

@@ -71,6 +71,9 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
 
   engines list
   engines create     --slug SLUG --label LABEL --type ENGINE_TYPE [--description TEXT]
+  engines copy       SOURCE --slug SLUG [--version PIN] [--label LABEL] [--description TEXT]
+                     a new engine of your organisation starting from SOURCE (e.g. the
+                     read-only built-in `default`), at its release PIN when given
   engines archive    SLUG
 
   config get         SLUG                  prints the configuration object

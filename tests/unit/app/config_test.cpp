@@ -113,6 +113,25 @@ TEST(Config, WebhookListsComeAsCommaSeparatedTextOrJsonArrays) {
     EXPECT_THROW(load_config({"--webhook-timeout-ms", "99"}, {}), std::invalid_argument);
 }
 
+TEST(Config, TheCheckPoolIsSizedFromEverySource) {
+    const Config defaults = load_config({}, {});
+    EXPECT_EQ(defaults.check_threads, 2u);
+    EXPECT_EQ(defaults.check_queue, 32u);
+    EXPECT_EQ(defaults.checks_per_key, 2u);
+    const Config set = load_config({"--check-threads", "4", "--checks-per-key", "1"}, {{"ENGINED_CHECK_QUEUE", "8"}});
+    EXPECT_EQ(set.check_threads, 4u);
+    EXPECT_EQ(set.check_queue, 8u);
+    EXPECT_EQ(set.checks_per_key, 1u);
+    for (const char* flag : {"--check-threads", "--check-queue", "--checks-per-key"}) {
+        try {
+            load_config({flag, "0"}, {});
+            ADD_FAILURE() << flag << " 0 was accepted";
+        } catch (const std::invalid_argument& error) {
+            EXPECT_NE(std::string(error.what()).find(flag), std::string::npos) << error.what();
+        }
+    }
+}
+
 TEST(Config, RejectsMistakesNamingTheSetting) {
     auto message_of = [](const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
         try {

@@ -1,0 +1,58 @@
+// BoundedExecutor: a few threads of its own, a bounded queue and a cap per key, for work a
+// request asks for that may take long (replays, configuration checks). It keeps that work off
+// the threads that serve requests, and bounds how much of it waits, and how much one key holds.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace engined {
+
+class BoundedExecutor {
+public:
+    struct Limits {
+        std::size_t threads = 2;
+        std::size_t queue = 32;    // tasks accepted but not yet started
+        std::size_t per_key = 2;   // tasks of one key queued or running
+    };
+    enum class Admission { accepted, queue_full, key_busy };
+
+    explicit BoundedExecutor(Limits limits);
+    ~BoundedExecutor();
+    BoundedExecutor(const BoundedExecutor&) = delete;
+    BoundedExecutor& operator=(const BoundedExecutor&) = delete;
+
+    // Queues `task` under `key` unless that key already holds `per_key` tasks (key_busy) or
+    // `queue` tasks wait (queue_full). A task must not throw: what it throws is dropped.
+    Admission submit(const std::string& key, std::function<void()> task);
+
+    // Lets running tasks finish and drops those not started (their answers could no longer be
+    // sent: the server stops first), then joins the threads; later submits answer queue_full.
+    void stop();
+
+    const Limits& limits() const noexcept { return limits_; }
+
+private:
+    struct Task {
+        std::string key;
+        std::function<void()> run;
+    };
+    void serve();
+
+    const Limits limits_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Task> queue_;
+    std::unordered_map<std::string, std::size_t> held_;  // key → tasks queued or running
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace engined
