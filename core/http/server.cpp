@@ -305,13 +305,24 @@ private:
     void on_first_bytes(beast::error_code ec, std::size_t bytes) {
         if (ec) return do_close();  // idle timeout, the client left, or shutdown: nothing to answer
         buffer_.commit(bytes);
-        read_header();
+        stream_.expires_after(shared_.options.read_timeout);
+        // A request's header usually arrives whole in its first read: parse it here rather than
+        // through another asynchronous step, and wait for more only when it did not.
+        beast::error_code parse_error;
+        buffer_.consume(parser_->put(buffer_.data(), parse_error));
+        if (parse_error && parse_error != bhttp::error::need_more) return on_read(parse_error, 0);
+        if (!parser_->is_header_done()) return continue_header();
+        on_header({}, 0);
     }
 
     void read_header() {
         // One deadline for the whole request from its first byte: a client that trickles bytes
         // is cut off.
         stream_.expires_after(shared_.options.read_timeout);
+        continue_header();
+    }
+
+    void continue_header() {
         bhttp::async_read_header(stream_, buffer_, *parser_,
                                  beast::bind_front_handler(&Session::on_header, shared_from_this()));
     }

@@ -214,6 +214,21 @@ TEST(IdleConnections, ARequestUnderWayHasTheReadTimeoutNotTheIdleOne) {
     EXPECT_EQ(status_of(slow.read_response()), 200);
 }
 
+// engined's own client (enginectl, tests, benchmarks) replaces the connection the server closed
+// before it sends a request that must not be repeated.
+TEST(IdleConnections, TheClientSendsAPostOnAFreshConnectionAfterTheServerClosedItsIdleOne) {
+    app::Config config;
+    config.idle_timeout_s = 1;
+    TestServer server(config);
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    ASSERT_EQ(client.request("GET", "/health").status, 200);
+    std::this_thread::sleep_for(1500ms);  // the server closes the kept-alive connection meanwhile
+    const ApiResponse accepted = call(client, "POST", "/api/v1/engines/default/runs", key,
+                                      read_text(golden_dir() / "pure_bundle_ca.input.json"));
+    EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
+}
+
 TEST(ConnectionsPerAddress, OneAddressPastItsLimitIsAnswered503WhileOtherAddressesAreServed) {
     app::Config config;
     config.max_connections_per_address = 2;
