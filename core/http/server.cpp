@@ -305,7 +305,7 @@ private:
     void on_first_bytes(beast::error_code ec, std::size_t bytes) {
         if (ec) return do_close();  // idle timeout, the client left, or shutdown: nothing to answer
         buffer_.commit(bytes);
-        stream_.expires_after(shared_.options.read_timeout);
+        stream_.expires_after(request_deadline());
         // A request's header usually arrives whole in its first read: parse it here rather than
         // through another asynchronous step, and wait for more only when it did not.
         beast::error_code parse_error;
@@ -318,8 +318,15 @@ private:
     void read_header() {
         // One deadline for the whole request from its first byte: a client that trickles bytes
         // is cut off.
-        stream_.expires_after(shared_.options.read_timeout);
+        stream_.expires_after(request_deadline());
         continue_header();
+    }
+
+    // A connection over a limit is only told to come back: it gets no longer to send its one
+    // request than an idle connection gets, so refused sockets cannot pile up.
+    std::chrono::seconds request_deadline() const {
+        return admission_ == Admission::served ? shared_.options.read_timeout
+                                               : std::min(shared_.options.read_timeout, shared_.options.idle_timeout);
     }
 
     void continue_header() {

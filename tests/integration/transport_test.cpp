@@ -274,6 +274,27 @@ TEST(ConnectionsPerAddress, OneAddressPastItsLimitIsAnswered503WhileOtherAddress
     EXPECT_EQ(status, 200);
 }
 
+// A connection over the limit is only told to come back: trickling its request does not keep it
+// open past the idle timeout (a served one would have the read timeout).
+TEST(ConnectionsPerAddress, AConnectionOverTheLimitHasOnlyTheIdleTimeoutToSendItsRequest) {
+    app::Config config;
+    config.max_connections_per_address = 1;
+    config.idle_timeout_s = 1;
+    TestServer server(config);
+    RawConnection held(server.port());
+    held.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_EQ(status_of(held.read_response()), 200);
+
+    RawConnection refused(server.port());
+    refused.send("GET /health HTTP/1.1\r\n");
+    bool closed = false;
+    EXPECT_EQ(refused.read_until_closed(closed), "");
+    EXPECT_TRUE(closed);
+    RawConnection elsewhere(server.port(), "127.0.0.2");
+    elsewhere.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_EQ(status_of(elsewhere.read_response()), 200);
+}
+
 TEST(ConnectionsPerAddress, ZeroSwitchesTheLimitOff) {
     app::Config config;
     config.max_connections_per_address = 0;  // behind a load balancer: every connection from one address
