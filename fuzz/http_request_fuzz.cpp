@@ -17,6 +17,7 @@
 #include "auth/api_keys.hpp"
 #include "common/crypto.hpp"
 #include "http/beast_request.hpp"
+#include "http/framing.hpp"
 #include "http/router.hpp"
 
 #include <boost/beast/http/parser.hpp>
@@ -73,7 +74,7 @@ std::string with_key(std::string_view input, const std::string& key) {
 }
 
 // The parsed request, or nullopt where a session would refuse it before routing (malformed,
-// incomplete, over a limit).
+// ambiguously framed, incomplete, over a limit).
 std::optional<http::BeastRequest> parse(const std::string& text, const app::Config& config) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.eager(true);
@@ -85,6 +86,7 @@ std::optional<http::BeastRequest> parse(const std::string& text, const app::Conf
         const std::size_t used = parser.put(rest, ec);
         if (ec == bhttp::error::need_more) break;
         if (ec) return std::nullopt;
+        if (parser.is_header_done() && http::framing_error(parser.get().base())) return std::nullopt;
         rest += used;
     }
     if (!parser.is_done()) {

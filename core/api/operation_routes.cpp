@@ -9,14 +9,16 @@
 
 namespace engined::api {
 
-void register_operation_routes(http::Router& router, const metrics::Registry& metrics, ReadinessChecks readiness) {
+void register_metrics_route(http::Router& router, const metrics::Registry& metrics) {
     router.add_sync(http::Method::get, "/metrics", "", [&metrics](const http::Request&, const auth::Principal&) {
         http::Response response;
         response.content_type = std::string(metrics::Registry::kContentType);
         response.body = metrics.render();
         return response;
     });
+}
 
+void register_operation_routes(http::Router& router, ReadinessChecks readiness) {
     // Ready: the store answers and at least one engine plugin can run what is submitted.
     router.add_sync(http::Method::get, "/ready", "",
                     [readiness = std::move(readiness)](const http::Request&, const auth::Principal&) {

@@ -38,7 +38,11 @@ struct ReadinessChecks {
     std::function<std::size_t()> plugins_loaded;   // engine plugins serving runs
 };
 
-// GET /metrics (`metrics` rendered as Prometheus text) and GET /ready; neither needs a key.
-void register_operation_routes(http::Router& router, const metrics::Registry& metrics, ReadinessChecks readiness);
+// GET /ready; needs no key.
+void register_operation_routes(http::Router& router, ReadinessChecks readiness);
+
+// GET /metrics: `metrics` rendered as Prometheus text, without a key. Registered only on the
+// metrics listener (--metrics-listen), never on the public one.
+void register_metrics_route(http::Router& router, const metrics::Registry& metrics);
 
 }  // namespace engined::api

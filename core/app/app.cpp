@@ -42,16 +42,18 @@ lua::Limits lua_limits(const Config& config) {
     return limits;
 }
 
-http::ServerOptions server_options(const Config& config) {
+http::ServerOptions server_options(const Config& config, const ListenAddress& address) {
     http::ServerOptions options;
-    options.host = config.host();
-    options.port = config.port();
+    options.host = address.host;
+    options.port = address.port;
     options.threads = config.http_threads;
     options.body_limit_bytes = config.body_limit_bytes;
     options.header_limit_bytes = config.header_limit_bytes;
     options.max_url_bytes = config.max_url_bytes;
     options.max_connections = config.max_connections;
+    options.max_connections_per_address = config.max_connections_per_address;
     options.access_log = config.access_log;
+    options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
     options.read_timeout = std::chrono::seconds(config.read_timeout_s);
     options.write_timeout = std::chrono::seconds(config.write_timeout_s);
     return options;
@@ -130,7 +132,10 @@ struct App::Impl {
           resources_dir(find_resources_dir(config.resources_dir)),
           authenticator(*store),
           router([this](const http::Request& request) {
-              return authenticator.authenticate(request.header("Authorization"), request.header("X-API-Key"));
+              const http::HeaderField authorization = request.header_field("Authorization");
+              const http::HeaderField x_api_key = request.header_field("X-API-Key");
+              return authenticator.authenticate({authorization.value, authorization.count},
+                                                {x_api_key.value, x_api_key.count});
           },
                  [this](const auth::Principal& caller) { return admit(caller); }) {
         const auto plugins_dir = config.plugins_dir.empty() ? executable_dir() / "plugins" : config.plugins_dir;
@@ -163,9 +168,14 @@ struct App::Impl {
         api::register_routes(router, *runs, json_limits, *checks);
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks);
         api::register_webhook_routes(router, *webhooks, json_limits);
-        api::register_operation_routes(router, metrics,
-                                       {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
-        server.emplace(router, server_options(config), metrics);
+        api::register_operation_routes(router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        server.emplace(router, server_options(config, parse_listen_address(config.listen, "listen address")), metrics);
+        if (!config.metrics_listen.empty()) {
+            api::register_metrics_route(metrics_router, metrics);
+            http::ServerOptions options = server_options(config, parse_listen_address(config.metrics_listen, "metrics listen address"));
+            options.threads = 1;  // a scraper's few requests
+            metrics_server.emplace(metrics_router, options);
+        }
     }
 
     // Every authenticated request spends a token of its key's bucket; the counters ride along
@@ -209,6 +219,11 @@ struct App::Impl {
     std::optional<http::Server> server;
     // After the server: it is stopped, and destroyed, before the sessions its tasks answer.
     std::optional<BoundedExecutor> checks;
+    // The metrics listener routes GET /metrics only; no route of it needs a key.
+    http::Router metrics_router{[](const http::Request&) -> auth::Principal {
+        throw ApiError::unauthorized("the metrics listener takes no API keys");
+    }};
+    std::optional<http::Server> metrics_server;
     bool stopped = false;
 };
 
@@ -223,9 +238,20 @@ void App::start() {
     log::info("engined listening", {{"address", impl_->config.host() + ":" + std::to_string(port())},
                                     {"data_dir", impl_->config.data_dir.string()},
                                     {"resources_dir", impl_->resources_dir.string()}});
+    if (impl_->metrics_server) {
+        impl_->metrics_server->start();
+        log::info("metrics listening",
+                  {{"address", parse_listen_address(impl_->config.metrics_listen, "metrics listen address").host + ":" +
+                                   std::to_string(*metrics_port())}});
+    }
 }
 
 uint16_t App::port() const { return impl_->server->port(); }
+
+std::optional<uint16_t> App::metrics_port() const {
+    if (!impl_->metrics_server) return std::nullopt;
+    return impl_->metrics_server->port();
+}
 
 void App::stop() {
     if (impl_->stopped) return;
@@ -233,6 +259,10 @@ void App::stop() {
     impl_->server->stop();
     impl_->server->wait();
     impl_->checks->stop();
+    if (impl_->metrics_server) {
+        impl_->metrics_server->stop();
+        impl_->metrics_server->wait();
+    }
     impl_->workers->stop();
     impl_->dispatcher->stop();
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace engined::store {
 class Store;
@@ -27,6 +28,8 @@ public:
     // Resumes unfinished runs and starts serving.
     void start();
     uint16_t port() const;
+    // The metrics listener's bound port; nullopt when --metrics-listen is not set.
+    std::optional<uint16_t> metrics_port() const;
     // Graceful: stop accepting, finish in-flight requests and the runs in hand, flush the store.
     void stop();
 

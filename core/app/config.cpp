@@ -49,6 +49,10 @@ struct Setting {
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> table = {
         {"--listen", "ENGINED_LISTEN", "listen", [](Config& c, const std::string& v, const std::string&) { c.listen = v; }},
+        {"--metrics-listen", "ENGINED_METRICS_LISTEN", "metrics_listen", [](Config& c, const std::string& v, const std::string& n) {
+             if (!v.empty()) parse_listen_address(v, n);
+             c.metrics_listen = v;
+         }},
         {"--data-dir", "ENGINED_DATA_DIR", "data_dir", [](Config& c, const std::string& v, const std::string&) { c.data_dir = v; }},
         {"--resources-dir", "ENGINED_RESOURCES_DIR", "resources_dir", [](Config& c, const std::string& v, const std::string&) { c.resources_dir = v; }},
         {"--plugins-dir", "ENGINED_PLUGINS_DIR", "plugins_dir", [](Config& c, const std::string& v, const std::string&) { c.plugins_dir = v; }},
@@ -61,11 +65,13 @@ const std::vector<Setting>& settings() {
         {"--json-max-elements", "ENGINED_JSON_MAX_ELEMENTS", "json_max_elements", [](Config& c, const std::string& v, const std::string& n) { c.json_max_elements = parse_number<std::size_t>(v, n, 1); }},
         {"--max-url-bytes", "ENGINED_MAX_URL_BYTES", "max_url_bytes", [](Config& c, const std::string& v, const std::string& n) { c.max_url_bytes = parse_number<std::size_t>(v, n, 1); }},
         {"--max-connections", "ENGINED_MAX_CONNECTIONS", "max_connections", [](Config& c, const std::string& v, const std::string& n) { c.max_connections = parse_number<std::size_t>(v, n, 1); }},
+        {"--max-connections-per-address", "ENGINED_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address", [](Config& c, const std::string& v, const std::string& n) { c.max_connections_per_address = parse_number<std::size_t>(v, n, 0); }},
         {"--max-offerings", "ENGINED_MAX_OFFERINGS", "max_offerings", [](Config& c, const std::string& v, const std::string& n) { c.max_offerings = parse_number<std::size_t>(v, n, 1); }},
         {"--max-queue-depth", "ENGINED_MAX_QUEUE_DEPTH", "max_queue_depth", [](Config& c, const std::string& v, const std::string& n) { c.max_queue_depth = parse_number<std::size_t>(v, n, 1); }},
         {"--check-threads", "ENGINED_CHECK_THREADS", "check_threads", [](Config& c, const std::string& v, const std::string& n) { c.check_threads = parse_number<std::size_t>(v, n, 1); }},
         {"--check-queue", "ENGINED_CHECK_QUEUE", "check_queue", [](Config& c, const std::string& v, const std::string& n) { c.check_queue = parse_number<std::size_t>(v, n, 1); }},
         {"--checks-per-key", "ENGINED_CHECKS_PER_KEY", "checks_per_key", [](Config& c, const std::string& v, const std::string& n) { c.checks_per_key = parse_number<std::size_t>(v, n, 1); }},
+        {"--idle-timeout", "ENGINED_IDLE_TIMEOUT", "idle_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.idle_timeout_s = parse_number<int>(v, n, 1); }},
         {"--read-timeout", "ENGINED_READ_TIMEOUT", "read_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.read_timeout_s = parse_number<int>(v, n, 1); }},
         {"--write-timeout", "ENGINED_WRITE_TIMEOUT", "write_timeout_s", [](Config& c, const std::string& v, const std::string& n) { c.write_timeout_s = parse_number<int>(v, n, 1); }},
         {"--lua-instruction-budget", "ENGINED_LUA_INSTRUCTION_BUDGET", "lua_instruction_budget", [](Config& c, const std::string& v, const std::string& n) { c.lua_instruction_budget = parse_number<uint64_t>(v, n, 1000); }},
@@ -148,15 +154,17 @@ void apply_file(Config& config, const std::filesystem::path& path) {
 
 }  // namespace
 
+ListenAddress parse_listen_address(const std::string& text, const std::string& setting) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        throw std::invalid_argument(setting + " must be HOST:PORT, got '" + text + "'");
+    }
+    return {text.substr(0, colon), parse_number<uint16_t>(text.substr(colon + 1), setting + " port", 0)};
+}
+
 std::string Config::host() const { return listen.substr(0, listen.rfind(':')); }
 
-uint16_t Config::port() const {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-        throw std::invalid_argument("listen address must be HOST:PORT, got '" + listen + "'");
-    }
-    return parse_number<uint16_t>(listen.substr(colon + 1), "listen port", 0);
-}
+uint16_t Config::port() const { return parse_listen_address(listen, "listen address").port; }
 
 Config load_config(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment) {
     Config config;

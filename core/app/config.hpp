@@ -13,6 +13,8 @@ namespace engined::app {
 
 struct Config {
     std::string listen = "127.0.0.1:8080";
+    // HOST:PORT of a second listener that serves only GET /metrics; empty: metrics are not served.
+    std::string metrics_listen;
     std::filesystem::path data_dir = "./data";
     std::filesystem::path resources_dir;  // empty: the first of ./ and <binary>/.. holding contracts/
     std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins
@@ -25,6 +27,7 @@ struct Config {
     std::size_t json_max_elements = 100'000;  // values in one request body
     std::size_t max_url_bytes = 8192;
     std::size_t max_connections = 1024;
+    std::size_t max_connections_per_address = 64;  // 0: no limit (behind a load balancer)
     std::size_t max_offerings = 500;          // per run
     std::size_t max_queue_depth = 10'000;     // runs accepted but not yet claimed by a worker
     // The check pool: replays, configuration validate, PUT config and publish (api/off_thread.hpp).
@@ -32,6 +35,7 @@ struct Config {
     std::size_t check_queue = 32;     // waiting for a check thread
     std::size_t checks_per_key = 2;   // queued or running for one API key
     bool access_log = true;                   // one JSON line per request on stderr
+    int idle_timeout_s = 5;  // a connection with no request under way is closed after it
     int read_timeout_s = 30;
     int write_timeout_s = 30;
     uint64_t lua_instruction_budget = 50'000'000;
@@ -51,6 +55,15 @@ struct Config {
     std::string host() const;
     uint16_t port() const;
 };
+
+// A listener address: `HOST:PORT`, HOST an IP address.
+struct ListenAddress {
+    std::string host;
+    uint16_t port = 0;
+};
+
+// Throws std::invalid_argument naming `setting` when `text` is not HOST:PORT.
+ListenAddress parse_listen_address(const std::string& text, const std::string& setting);
 
 // Parses `args` (without argv[0]) over `environment` over the --config file over defaults.
 // Throws std::invalid_argument with a message naming the setting and its source.

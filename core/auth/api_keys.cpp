@@ -6,6 +6,8 @@
 #include "store/store.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <stdexcept>
 
 namespace engined::auth {
@@ -32,6 +34,23 @@ std::string environment_of(std::string_view key) {
         if (key.size() > prefix.size() && key.substr(0, prefix.size()) == prefix) return environment;
     }
     return {};
+}
+
+// The key of `Authorization: Bearer <key>` (the scheme case-insensitive); nullopt for any other form.
+std::optional<std::string_view> bearer_key(std::string_view authorization) {
+    constexpr std::string_view bearer = "Bearer ";
+    if (authorization.size() <= bearer.size() ||
+        !std::equal(bearer.begin(), bearer.end(), authorization.begin(),
+                    [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        return std::nullopt;
+    }
+    return authorization.substr(bearer.size());
+}
+
+void require_single(const PresentedHeader& header, const char* name) {
+    if (header.count <= 1) return;
+    throw ApiError::invalid_request(std::string("send one ") + name + " header, not " + std::to_string(header.count),
+                                    {{name, "sent " + std::to_string(header.count) + " times"}});
 }
 
 }  // namespace
@@ -72,17 +91,22 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
     return issued;
 }
 
-Principal KeyAuthenticator::authenticate(std::string_view authorization,
-                                         std::string_view x_api_key) const {
-    std::string_view key = x_api_key;
-    if (key.empty() && !authorization.empty()) {
-        constexpr std::string_view bearer = "Bearer ";
-        if (authorization.size() <= bearer.size() ||
-            !std::equal(bearer.begin(), bearer.end(), authorization.begin(),
-                        [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-            throw ApiError::unauthorized("the Authorization header must be 'Bearer <API key>'");
+Principal KeyAuthenticator::authenticate(PresentedHeader authorization, PresentedHeader x_api_key) const {
+    // One credential per request: were two accepted, a proxy in front of engined could check one
+    // while engined acts on the other.
+    require_single(authorization, "Authorization");
+    require_single(x_api_key, "X-API-Key");
+    std::string_view key = x_api_key.value;
+    if (authorization.count == 1 && x_api_key.count == 1) {
+        if (bearer_key(authorization.value) != x_api_key.value) {
+            throw ApiError::invalid_request(
+                "Authorization and X-API-Key name different keys; send one of them",
+                {{"Authorization", "differs from X-API-Key"}, {"X-API-Key", "differs from Authorization"}});
         }
-        key = authorization.substr(bearer.size());
+    } else if (authorization.count == 1) {
+        const auto bearer = bearer_key(authorization.value);
+        if (!bearer) throw ApiError::unauthorized("the Authorization header must be 'Bearer <API key>'");
+        key = *bearer;
     }
     if (key.empty()) {
         throw ApiError::unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");

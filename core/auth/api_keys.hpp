@@ -32,12 +32,21 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
                     std::optional<double> rate_per_second = std::nullopt,
                     std::optional<int64_t> rate_burst = std::nullopt);
 
+// A credential header as the request carried it: its first field's value and how many fields of
+// that name came (0: absent).
+struct PresentedHeader {
+    std::string_view value;
+    std::size_t count = 0;
+};
+
 class KeyAuthenticator {
 public:
     explicit KeyAuthenticator(const store::Store& store) : store_(store) {}
 
-    // From `Authorization: Bearer <key>` or `X-API-Key: <key>`; throws ApiError(401).
-    Principal authenticate(std::string_view authorization, std::string_view x_api_key) const;
+    // From `Authorization: Bearer <key>` or `X-API-Key: <key>` (both: they must name the same
+    // key). Throws ApiError 400 for a header sent twice or two headers naming different keys,
+    // 401 for a missing, malformed, unknown or revoked key.
+    Principal authenticate(PresentedHeader authorization, PresentedHeader x_api_key) const;
 
 private:
     const store::Store& store_;

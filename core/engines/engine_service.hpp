@@ -24,6 +24,10 @@
 
 namespace engined::engines {
 
+// Whether `slug` is one of the built-in engines every organisation shares (`default`,
+// `entity-analysis`); no organisation can create an engine with such a slug.
+bool is_builtin_engine(std::string_view slug);
+
 // What a run executes: an engine at a resolved version (or its current configuration).
 struct ResolvedEngine {
     store::EngineRecord engine;

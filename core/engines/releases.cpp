@@ -91,6 +91,11 @@ std::string read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
+bool is_builtin_engine(std::string_view slug) {
+    return std::any_of(std::begin(kBuiltinEngines), std::end(kBuiltinEngines),
+                       [slug](const BuiltinEngine& builtin) { return slug == builtin.slug; });
+}
+
 void EngineService::bootstrap() {
     for (const BuiltinEngine& builtin : kBuiltinEngines) {
         if (plugins_.find(builtin.engine_type) == nullptr) continue;

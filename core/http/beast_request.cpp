@@ -1,5 +1,7 @@
 #include "http/beast_request.hpp"
 
+#include <iterator>
+
 namespace engined::http {
 
 Method to_method(boost::beast::http::verb beast_method) {
@@ -18,10 +20,11 @@ Method to_method(boost::beast::http::verb beast_method) {
 
 Request make_request(const BeastRequest& message, std::string request_id) {
     return Request(to_method(message.method()), message.target(), message.body(),
-                   [&message](std::string_view name) -> std::string_view {
-                       const auto it = message.find(boost::beast::string_view(name.data(), name.size()));
-                       if (it == message.end()) return {};
-                       return {it->value().data(), it->value().size()};
+                   [&message](std::string_view name) -> HeaderField {
+                       const auto [first, end] = message.equal_range(boost::beast::string_view(name.data(), name.size()));
+                       if (first == end) return {};
+                       return {{first->value().data(), first->value().size()},
+                               static_cast<std::size_t>(std::distance(first, end))};
                    },
                    std::move(request_id));
 }

@@ -6,8 +6,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cerrno>
 #include <optional>
 #include <strings.h>
+#include <sys/socket.h>
 
 namespace engined::http {
 namespace {
@@ -15,6 +17,14 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+// Whether the server closed a kept-alive connection while it sat idle: then the only thing left
+// to read is the end of the stream (or an error), and nothing has been sent on it yet.
+bool closed_while_idle(tcp::socket& socket) {
+    char byte = 0;
+    const ssize_t peeked = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
 }  // namespace
 
 std::string ClientResponse::header(const std::string& name) const {
@@ -76,6 +86,11 @@ ClientResponse Client::request(const std::string& method, const std::string& tar
     }
     req.prepare_payload();
     req.keep_alive(true);
+    // Servers close idle connections; finding out before sending lets any method start afresh.
+    if (impl_->stream && closed_while_idle(impl_->stream->socket())) {
+        impl_->stream.reset();
+        impl_->buffer.clear();
+    }
     // A kept-alive connection the server closed in the meantime fails the next request; it is
     // retried once on a new connection, but only when repeating it cannot act twice.
     const bool retryable = impl_->stream.has_value() &&

@@ -21,8 +21,9 @@ struct ClientResponse {
 
 class Client {
 public:
-    // Connects lazily. A GET or HEAD on a kept-alive connection the server has closed is retried
-    // once on a new connection; other methods report the failure (they may have taken effect).
+    // Connects lazily. A kept-alive connection the server closed while it was idle is replaced
+    // before sending. A GET or HEAD whose connection fails during the exchange is retried once on
+    // a new connection; other methods report the failure (they may have taken effect).
     Client(std::string host, uint16_t port);
     ~Client();
     Client(Client&&) noexcept;

@@ -29,11 +29,23 @@ struct IdempotencyToken {
     std::shared_ptr<std::atomic<bool>> answered_durably = std::make_shared<std::atomic<bool>>(false);
 };
 
+// A header as the request carried it: the first field's value (empty when absent) and how many
+// fields of that name came. A lookup that knows only values (tests) reports a non-empty one as
+// sent once.
+struct HeaderField {
+    HeaderField() = default;
+    HeaderField(std::string_view first_value) : value(first_value), count(first_value.empty() ? 0 : 1) {}
+    HeaderField(std::string_view first_value, std::size_t fields) : value(first_value), count(fields) {}
+
+    std::string_view value;
+    std::size_t count = 0;
+};
+
 // A parsed request as handlers see it. Views point into the session's buffers and are valid
 // only until the handler returns; an asynchronous handler copies what it keeps.
 class Request {
 public:
-    using HeaderLookup = std::function<std::string_view(std::string_view)>;
+    using HeaderLookup = std::function<HeaderField(std::string_view)>;
 
     Request(Method method, std::string_view target, std::string_view body, HeaderLookup headers,
             std::string request_id);
@@ -45,7 +57,9 @@ public:
     const std::string& request_id() const noexcept { return request_id_; }
 
     // Empty when absent.
-    std::string_view header(std::string_view name) const { return headers_(name); }
+    std::string_view header(std::string_view name) const { return headers_(name).value; }
+    // With how many times it was sent, for headers that must come at most once.
+    HeaderField header_field(std::string_view name) const { return headers_(name); }
 
     // The percent-decoded value of query parameter `name`, or nullopt-like empty + false.
     bool query_param(std::string_view name, std::string& value) const;

@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "http/beast_request.hpp"
 #include "http/error_envelope.hpp"
+#include "http/framing.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace engined::http {
@@ -95,6 +97,48 @@ private:
 
 constexpr std::size_t kMethodCount = static_cast<std::size_t>(Method::other) + 1;
 
+// Connections open per client address, for --max-connections-per-address. An IPv6 client is
+// counted per /64 (the block one subscriber is usually given, so it cannot step around the limit
+// by changing its low bits); an IPv4-mapped IPv6 address counts as its IPv4 address.
+class ConnectionsPerAddress {
+public:
+    explicit ConnectionsPerAddress(std::size_t limit) : limit_(limit) {}
+
+    // The key `address` is counted under; empty when there is no limit to count against.
+    std::string key_of(const net::ip::address& address) const {
+        if (limit_ == 0) return {};
+        if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
+            const auto bytes = address.to_v6().to_bytes();
+            return std::string(reinterpret_cast<const char*>(bytes.data()), 8);
+        }
+        const auto bytes = address.is_v4() ? address.to_v4().to_bytes()
+                                           : net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_bytes();
+        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+
+    // Counts one more connection from `key` unless it holds the limit already.
+    bool try_acquire(const std::string& key) {
+        if (key.empty()) return true;
+        std::lock_guard lock(mutex_);
+        std::size_t& open = open_[key];
+        if (open >= limit_) return false;
+        ++open;
+        return true;
+    }
+
+    void release(const std::string& key) {
+        if (key.empty()) return;
+        std::lock_guard lock(mutex_);
+        const auto it = open_.find(key);
+        if (it != open_.end() && --it->second == 0) open_.erase(it);
+    }
+
+private:
+    const std::size_t limit_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::size_t> open_;
+};
+
 // What sessions share with the server: the routing table, the limits, the drain state and the
 // instruments.
 struct SharedState {
@@ -102,9 +146,16 @@ struct SharedState {
         : router(r),
           options(o),
           metrics(m),
+          per_address(o.max_connections_per_address),
           connections_open(m.gauge("engined_http_connections_open", "HTTP connections being served")),
-          connections_refused(m.counter("engined_http_connections_refused_total",
-                                        "HTTP connections answered 503 because --max-connections were open")) {}
+          refused_at_server_limit(m.counter("engined_http_connections_refused_total", kRefusedHelp,
+                                            {{"limit", "server"}})),
+          refused_at_address_limit(m.counter("engined_http_connections_refused_total", kRefusedHelp,
+                                             {{"limit", "address"}})) {}
+
+    static constexpr const char* kRefusedHelp =
+        "HTTP connections answered 503 because --max-connections (limit=server) or "
+        "--max-connections-per-address (limit=address) were open";
 
     // Called before serving: the routing table is complete by then.
     void create_route_instruments() {
@@ -124,8 +175,10 @@ struct SharedState {
     const Router& router;
     const ServerOptions& options;
     metrics::Registry& metrics;
+    ConnectionsPerAddress per_address;
     metrics::Gauge& connections_open;
-    metrics::Counter& connections_refused;
+    metrics::Counter& refused_at_server_limit;
+    metrics::Counter& refused_at_address_limit;
     std::vector<std::unique_ptr<RouteInstruments>> by_route;
     std::array<std::unique_ptr<RouteInstruments>, kMethodCount> unmatched;
     std::atomic<std::size_t> open_connections{0};
@@ -215,17 +268,19 @@ class Session : public std::enable_shared_from_this<Session> {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // A session over the connection limit reads one request, answers 503 and closes.
-    enum class Admission { served, over_limit };
+    // A session over a connection limit reads one request, answers 503 and closes.
+    enum class Admission { served, over_server_limit, over_address_limit };
 
-    Session(tcp::socket&& socket, SharedState& shared, Admission admission)
-        : stream_(std::move(socket)), shared_(shared), over_limit_(admission == Admission::over_limit) {
-        if (!over_limit_) shared_.connections_open.add(1);
+    // A served session holds one of the server's connections and one of `address_key`'s.
+    Session(tcp::socket&& socket, SharedState& shared, Admission admission, std::string address_key)
+        : stream_(std::move(socket)), shared_(shared), admission_(admission), address_key_(std::move(address_key)) {
+        if (admission_ == Admission::served) shared_.connections_open.add(1);
     }
 
     ~Session() {
-        if (over_limit_) return;
+        if (admission_ != Admission::served) return;
         shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        shared_.per_address.release(address_key_);
         shared_.connections_open.add(-1);
     }
 
@@ -240,8 +295,51 @@ private:
         parser_.emplace();
         parser_->body_limit(shared_.options.body_limit_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit_bytes));
-        // One deadline for the whole request: a client that trickles bytes is cut off.
-        stream_.expires_after(shared_.options.read_timeout);
+        if (buffer_.size() > 0) return read_header();  // a pipelined request has begun already
+        // Nothing asked yet: an idle connection gets less time than a request being sent.
+        stream_.expires_after(shared_.options.idle_timeout);
+        stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadChunkBytes)),
+                                beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    }
+
+    void on_first_bytes(beast::error_code ec, std::size_t bytes) {
+        if (ec) return do_close();  // idle timeout, the client left, or shutdown: nothing to answer
+        buffer_.commit(bytes);
+        stream_.expires_after(request_deadline());
+        // A request's header usually arrives whole in its first read: parse it here rather than
+        // through another asynchronous step, and wait for more only when it did not.
+        beast::error_code parse_error;
+        buffer_.consume(parser_->put(buffer_.data(), parse_error));
+        if (parse_error && parse_error != bhttp::error::need_more) return on_read(parse_error, 0);
+        if (!parser_->is_header_done()) return continue_header();
+        on_header({}, 0);
+    }
+
+    void read_header() {
+        // One deadline for the whole request from its first byte: a client that trickles bytes
+        // is cut off.
+        stream_.expires_after(request_deadline());
+        continue_header();
+    }
+
+    // A connection over a limit is only told to come back: it gets no longer to send its one
+    // request than an idle connection gets, so refused sockets cannot pile up.
+    std::chrono::seconds request_deadline() const {
+        return admission_ == Admission::served ? shared_.options.read_timeout
+                                               : std::min(shared_.options.read_timeout, shared_.options.idle_timeout);
+    }
+
+    void continue_header() {
+        bhttp::async_read_header(stream_, buffer_, *parser_,
+                                 beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    }
+
+    // The body is read only once its framing is unambiguous: otherwise its bytes could be taken
+    // for a request of their own.
+    void on_header(beast::error_code ec, std::size_t bytes) {
+        if (ec) return on_read(ec, bytes);
+        if (auto refusal = framing_error(parser_->get().base())) return reject(*refusal);
+        if (parser_->is_done()) return handle();
         bhttp::async_read(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
@@ -271,16 +369,23 @@ private:
     void handle() {
         started_ = Clock::now();
         auto& message = parser_->get();
-        keep_alive_ = message.keep_alive() && !shared_.draining.load() && !over_limit_;
+        keep_alive_ = message.keep_alive() && !shared_.draining.load() && admission_ == Admission::served;
         version_ = message.version();
         request_id_ = request_id_for(message["X-Request-Id"]);
         shared_.in_flight.fetch_add(1);
         request_.emplace(make_request(message, request_id_));
-        if (over_limit_) {
+        if (admission_ == Admission::over_server_limit) {
             return write(error_response(
                 ApiError::unavailable("the server is serving its limit of " +
                                       std::to_string(shared_.options.max_connections) +
                                       " connections; retry shortly")
+                    .with_header("Retry-After", "1")));
+        }
+        if (admission_ == Admission::over_address_limit) {
+            return write(error_response(
+                ApiError::unavailable("this client address holds its limit of " +
+                                      std::to_string(shared_.options.max_connections_per_address) +
+                                      " open connections; reuse one or retry shortly")
                     .with_header("Retry-After", "1")));
         }
         if (message.target().size() > shared_.options.max_url_bytes) {
@@ -365,10 +470,13 @@ private:
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
+    static constexpr std::size_t kReadChunkBytes = 64 * 1024;
+
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     SharedState& shared_;
-    const bool over_limit_;
+    const Admission admission_;
+    const std::string address_key_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     // The request being answered: the router records its route and caller on it.
     std::optional<Request> request_;
@@ -383,8 +491,12 @@ private:
 }  // namespace
 
 struct Server::Impl {
-    Impl(const Router& router, ServerOptions opts, metrics::Registry& metrics)
-        : options(std::move(opts)), shared(router, options, metrics), ioc(options.threads), acceptor(ioc) {}
+    Impl(const Router& router, ServerOptions opts, metrics::Registry* metrics)
+        : options(std::move(opts)),
+          unrecorded(metrics != nullptr ? nullptr : std::make_unique<metrics::Registry>()),
+          shared(router, options, metrics != nullptr ? *metrics : *unrecorded),
+          ioc(options.threads),
+          acceptor(ioc) {}
 
     void do_accept() {
         acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -393,20 +505,29 @@ struct Server::Impl {
                 log::warn("accept failed", {{"detail", ec.message()}});
             } else {
                 // Accepts are serial, so the count cannot pass the limit between check and add.
+                beast::error_code peer_error;
+                const auto peer = socket.remote_endpoint(peer_error);
+                std::string address_key = peer_error ? std::string() : shared.per_address.key_of(peer.address());
                 auto admission = Session::Admission::served;
                 if (shared.open_connections.load(std::memory_order_relaxed) >= options.max_connections) {
-                    admission = Session::Admission::over_limit;
-                    shared.connections_refused.inc();
+                    admission = Session::Admission::over_server_limit;
+                    shared.refused_at_server_limit.inc();
+                } else if (!shared.per_address.try_acquire(address_key)) {
+                    admission = Session::Admission::over_address_limit;
+                    shared.refused_at_address_limit.inc();
                 } else {
                     shared.open_connections.fetch_add(1, std::memory_order_relaxed);
                 }
-                std::make_shared<Session>(std::move(socket), shared, admission)->run();
+                std::make_shared<Session>(std::move(socket), shared, admission, std::move(address_key))
+                    ->run();
             }
             do_accept();
         });
     }
 
     ServerOptions options;
+    // Takes the series of a server that records none; never rendered.
+    std::unique_ptr<metrics::Registry> unrecorded;
     SharedState shared;
     net::io_context ioc;
     tcp::acceptor acceptor;
@@ -415,7 +536,10 @@ struct Server::Impl {
 };
 
 Server::Server(const Router& router, ServerOptions options, metrics::Registry& metrics)
-    : impl_(std::make_unique<Impl>(router, std::move(options), metrics)) {}
+    : impl_(std::make_unique<Impl>(router, std::move(options), &metrics)) {}
+
+Server::Server(const Router& router, ServerOptions options)
+    : impl_(std::make_unique<Impl>(router, std::move(options), nullptr)) {}
 
 Server::~Server() {
     stop();

@@ -133,7 +133,7 @@ struct Registry::Family {
     std::map<std::string, Series> series;  // by rendered labels
 };
 
-Registry::Registry() = default;
+Registry::Registry(std::size_t max_series_per_family) : max_series_per_family_(max_series_per_family) {}
 Registry::~Registry() = default;
 
 Registry::Family& Registry::family(std::string_view name, std::string_view help, int type,
@@ -158,18 +158,27 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
     return found;
 }
 
+std::string Registry::series_key(const Family& family, const Labels& labels, std::string key) const {
+    if (family.series.size() < max_series_per_family_ || family.series.count(key) != 0) return key;
+    Labels overflow = labels;
+    for (auto& label : overflow) label.second = "overflow";
+    return render_labels(overflow);
+}
+
 Counter& Registry::counter(std::string_view name, std::string_view help, Labels labels) {
-    const std::string key = render_labels(labels);
+    std::string key = render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
-    auto& series = family(name, help, counter_type, nullptr).series[key];
+    Family& found = family(name, help, counter_type, nullptr);
+    auto& series = found.series[series_key(found, labels, std::move(key))];
     if (!series.counter) series.counter = std::make_unique<Counter>();
     return *series.counter;
 }
 
 Gauge& Registry::gauge(std::string_view name, std::string_view help, Labels labels) {
-    const std::string key = render_labels(labels);
+    std::string key = render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
-    auto& series = family(name, help, gauge_type, nullptr).series[key];
+    Family& found = family(name, help, gauge_type, nullptr);
+    auto& series = found.series[series_key(found, labels, std::move(key))];
     if (series.sample) throw std::invalid_argument("metrics: '" + std::string(name) + "' is sampled by a callback");
     if (!series.gauge) series.gauge = std::make_unique<Gauge>();
     return *series.gauge;
@@ -177,19 +186,21 @@ Gauge& Registry::gauge(std::string_view name, std::string_view help, Labels labe
 
 Histogram& Registry::histogram(std::string_view name, std::string_view help, std::vector<double> buckets,
                                Labels labels) {
-    const std::string key = render_labels(labels);
     auto fresh = std::make_unique<Histogram>(buckets);  // validates the buckets outside the lock
+    std::string key = render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
-    auto& series = family(name, help, histogram_type, &buckets).series[key];
+    Family& found = family(name, help, histogram_type, &buckets);
+    auto& series = found.series[series_key(found, labels, std::move(key))];
     if (!series.histogram) series.histogram = std::move(fresh);
     return *series.histogram;
 }
 
 void Registry::gauge_callback(std::string_view name, std::string_view help, std::function<double()> sample,
                               Labels labels) {
-    const std::string key = render_labels(labels);
+    std::string key = render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
-    auto& series = family(name, help, gauge_type, nullptr).series[key];
+    Family& found = family(name, help, gauge_type, nullptr);
+    auto& series = found.series[series_key(found, labels, std::move(key))];
     if (series.gauge) throw std::invalid_argument("metrics: '" + std::string(name) + "' is a set gauge already");
     series.sample = std::move(sample);
 }

@@ -65,13 +65,19 @@ std::vector<double> exponential_buckets(double largest);
 
 class Registry {
 public:
-    Registry();
+    // Label sets one family may hold. Past it, a new label set is counted in the family's
+    // overflow series (every label value "overflow"), so label values taken from requests cannot
+    // grow the exposition without bound.
+    static constexpr std::size_t kMaxSeriesPerFamily = 1000;
+
+    explicit Registry(std::size_t max_series_per_family = kMaxSeriesPerFamily);
     ~Registry();
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    // The same name and labels return the same series; references stay valid for the registry's
-    // life. A lookup takes a lock: callers on hot paths keep the reference. Throws
+    // The same name and labels return the same series (the overflow series once the family holds
+    // its limit of label sets); references stay valid for the registry's life. A lookup takes a
+    // lock: callers on hot paths keep the reference. Throws
     // std::invalid_argument for a malformed name or label name, or a name already registered as
     // another type (or, for histograms, with other buckets).
     Counter& counter(std::string_view name, std::string_view help, Labels labels = {});
@@ -91,7 +97,11 @@ public:
 private:
     struct Family;
     Family& family(std::string_view name, std::string_view help, int type, const std::vector<double>* buckets);
+    // `key` (the rendered `labels`) when `family` has or may add that series, else the key of its
+    // overflow series.
+    std::string series_key(const Family& family, const Labels& labels, std::string key) const;
 
+    const std::size_t max_series_per_family_;
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
 };

@@ -1,9 +1,18 @@
 #include "runs/run_metrics.hpp"
 
+#include "engines/engine_service.hpp"
+
 namespace engined::runs {
 namespace {
 
-std::string version_label(const std::optional<std::string>& version) { return version.value_or("current"); }
+// Organisations' own engines are all counted as "custom": their slugs are private to the
+// organisation, and their number (and their versions') has no bound.
+constexpr const char* kCustomEngineLabel = "custom";
+
+metrics::Labels engine_labels(const std::string& engine, const std::optional<std::string>& version) {
+    if (!engines::is_builtin_engine(engine)) return {{"engine", kCustomEngineLabel}, {"version", kCustomEngineLabel}};
+    return {{"engine", engine}, {"version", version.value_or("current")}};
+}
 
 }  // namespace
 
@@ -14,22 +23,20 @@ RunMetrics::RunMetrics(metrics::Registry& registry)
           "Lua VM instructions charged to runs' budgets, in steps of 1000 (the budget check's interval)")) {}
 
 void RunMetrics::submitted(const std::string& engine, const std::optional<std::string>& version) {
-    registry_.counter("engined_runs_submitted_total", "Runs accepted (202) and stored",
-                      {{"engine", engine}, {"version", version_label(version)}})
+    registry_.counter("engined_runs_submitted_total", "Runs accepted (202) and stored", engine_labels(engine, version))
         .inc();
 }
 
 void RunMetrics::finished(const store::Run& run, const store::RunOutcome& outcome) {
-    const std::string version = version_label(run.engine_version);
-    registry_.counter("engined_runs_finished_total", "Runs that reached a terminal status",
-                      {{"engine", run.engine_slug}, {"version", version},
-                       {"status", std::string(store::to_string(outcome.status))}})
-        .inc();
-    if (!run.started_at_ms) return;
-    registry_
-        .histogram("engined_run_duration_seconds", "Time from a worker claiming a run to its outcome",
-                   metrics::duration_buckets(), {{"engine", run.engine_slug}, {"version", version}})
-        .observe(static_cast<double>(outcome.completed_at_ms - *run.started_at_ms) / 1000.0);
+    metrics::Labels labels = engine_labels(run.engine_slug, run.engine_version);
+    if (run.started_at_ms) {
+        registry_
+            .histogram("engined_run_duration_seconds", "Time from a worker claiming a run to its outcome",
+                       metrics::duration_buckets(), labels)
+            .observe(static_cast<double>(outcome.completed_at_ms - *run.started_at_ms) / 1000.0);
+    }
+    labels.emplace_back("status", std::string(store::to_string(outcome.status)));
+    registry_.counter("engined_runs_finished_total", "Runs that reached a terminal status", std::move(labels)).inc();
 }
 
 void RunMetrics::lua_error(lua::FailureKind kind) {

@@ -1,6 +1,7 @@
 // The runs' series in the metrics registry: submissions and outcomes per engine and version, run
 // durations, the queue's depth and what Lua scorecards spent. The `version` label is the resolved
-// version ("1.2") or "current" for a run of the engine's current configuration.
+// version ("1.2") or "current" for a run of the engine's current configuration; organisations' own
+// engines are labelled engine="custom", version="custom".
 #pragma once
 
 #include "lua/sandbox.hpp"

@@ -28,7 +28,8 @@ boost::json::object fixture(const std::string& name = "pure_bundle_ca") {
 
 std::string submit_body(boost::json::object body) { return boost::json::serialize(body); }
 
-Exposition scrape(http::Client& client) {
+Exposition scrape(const TestServer& server) {
+    auto client = server.metrics_client();
     const http::ClientResponse response = client.request("GET", "/metrics");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
@@ -64,7 +65,7 @@ TEST(Metrics, RunsOverHttpShowUpInAWellFormedExposition) {
     for (const std::string& id : run_ids) EXPECT_EQ(wait_for_run(client, key, id).at("status").as_string(), "completed");
     EXPECT_EQ(call(client, "GET", "/no/such/route", key).status, 404);
 
-    const Exposition metrics = scrape(client);
+    const Exposition metrics = scrape(server);
     EXPECT_EQ(metrics.value("engined_http_requests_total",
                             {{"route", "/api/v1/engines/{slug}/runs"}, {"method", "POST"}, {"status", "202"}}),
               3.0);
@@ -126,8 +127,9 @@ TEST(ConnectionLimit, OneConnectionPastTheLimitIsAnswered503AndClosedWhileOthers
         status = fresh.request("GET", "/health").status;
         if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (status == 200) {
-            const Exposition metrics = scrape(fresh);
-            EXPECT_GE(metrics.value("engined_http_connections_refused_total").value_or(0), 1.0);
+            const Exposition metrics = scrape(server);
+            EXPECT_GE(metrics.value("engined_http_connections_refused_total", {{"limit", "server"}}).value_or(0), 1.0);
+            EXPECT_EQ(metrics.value("engined_http_connections_refused_total", {{"limit", "address"}}), 0.0);
             EXPECT_EQ(metrics.value("engined_http_connections_open"), 3.0);
         }
     }
@@ -232,15 +234,47 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
     EXPECT_EQ(refused.body.at("error").at("code").as_string(), "unavailable");
     EXPECT_FALSE(refused.raw.header("Retry-After").empty());
     EXPECT_EQ(api("GET", "/api/v1/engines/slow/runs").body.at("data").as_array().size(), 2u);
-    EXPECT_EQ(scrape(client).value("engined_queue_depth"), 1.0);
+    EXPECT_EQ(scrape(server).value("engined_queue_depth"), 1.0);
 
     // The stalled run fails on the wall clock; its Lua failure is counted.
     EXPECT_EQ(wait_for_run(client, admin, first_id).at("status").as_string(), "failed");
-    const Exposition metrics = scrape(client);
+    const Exposition metrics = scrape(server);
     EXPECT_GE(metrics.value("engined_lua_errors_total", {{"kind", "budget_exceeded"}}).value_or(0), 1.0);
     EXPECT_GT(metrics.value("engined_lua_instructions_total").value_or(0), 1e6);
-    EXPECT_EQ(metrics.value("engined_runs_finished_total", {{"engine", "slow"}, {"version", "current"}, {"status", "failed"}}),
+    // "slow" is the organisation's own engine: counted as custom, its slug never shown.
+    EXPECT_EQ(metrics.value("engined_runs_finished_total", {{"engine", "custom"}, {"version", "custom"}, {"status", "failed"}}),
               1.0);
+}
+
+TEST(Metrics, OnlyTheMetricsListenerServesThemAndOrganisationsEngineSlugsNeverAppear) {
+    TestServer server;
+    const std::string admin = server.create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    auto client = server.client();
+    const ApiResponse public_metrics = call(client, "GET", "/metrics", "");
+    EXPECT_EQ(public_metrics.status, 404) << public_metrics.raw.body;
+    EXPECT_EQ(public_metrics.body.at("error").at("code").as_string(), "not_found");
+    EXPECT_EQ(call(client, "GET", "/metrics", admin).status, 404);  // not with a key either
+
+    ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin,
+                   R"({"slug": "acme-secret-pricing", "label": "Secret", "engine_type": "placement"})").status,
+              201);
+    const ApiResponse accepted =
+        call(client, "POST", "/api/v1/engines/acme-secret-pricing/runs", admin, submit_body(fixture()));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    wait_for_run(client, admin, std::string(accepted.body.at("run_id").as_string()));
+
+    auto metrics_client = server.metrics_client();
+    const http::ClientResponse scraped = metrics_client.request("GET", "/metrics");
+    ASSERT_EQ(scraped.status, 200);
+    EXPECT_EQ(scraped.body.find("acme-secret-pricing"), std::string::npos);
+    const Exposition metrics = parse_prometheus_text(scraped.body);
+    EXPECT_EQ(metrics.value("engined_runs_submitted_total", {{"engine", "custom"}, {"version", "custom"}}), 1.0);
+    // The metrics listener serves nothing else, and its scrapes are not counted.
+    EXPECT_EQ(metrics_client.request("GET", "/health").status, 404);
+    EXPECT_EQ(parse_prometheus_text(metrics_client.request("GET", "/metrics").body)
+                  .sum("engined_http_requests_total", {{"route", "/metrics"}}),
+              0.0);
+    EXPECT_EQ(client.request("GET", "/health").status, 200);
 }
 
 class AccessLog : public ::testing::Test {

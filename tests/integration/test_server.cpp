@@ -15,6 +15,8 @@ std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE
 
 TestServer::TestServer(app::Config config) : data_dir_(fresh_temp_dir("engined-it")) {
     config.listen = "127.0.0.1:0";
+    // Metrics are only served on their own listener; tests read them there.
+    if (config.metrics_listen.empty()) config.metrics_listen = "127.0.0.1:0";
     // Tests poll hard; the ones about rate limits give their keys limits of their own.
     config.rate_limit_per_second = 1e9;
     config.rate_limit_burst = 1'000'000'000;

@@ -37,6 +37,8 @@ public:
                            std::optional<int64_t> rate_burst = std::nullopt);
 
     http::Client client() const { return http::Client("127.0.0.1", port()); }
+    // A client of the metrics listener (tests always open one on loopback; see the constructor).
+    http::Client metrics_client() const { return http::Client("127.0.0.1", app_->metrics_port().value()); }
 
 private:
     std::filesystem::path data_dir_;

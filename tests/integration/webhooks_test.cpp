@@ -179,7 +179,7 @@ TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {
     EXPECT_EQ(attempts[2].at("status_code"), 200);
     EXPECT_EQ(deliveries[0].at("attempt_count"), 3);
 
-    const Exposition metrics = parse_prometheus_text(client.request("GET", "/metrics").body);
+    const Exposition metrics = parse_prometheus_text(server.metrics_client().request("GET", "/metrics").body);
     EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "retrying"}}), 2);
     EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "delivered"}}), 1);
     EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "failed"}}), 0);

@@ -22,7 +22,8 @@ http::Response get(const http::Router& router, std::string_view path) {
 
 http::Router router_with(const metrics::Registry& registry, ReadinessChecks checks) {
     http::Router router([](const http::Request&) -> auth::Principal { throw ApiError::unauthorized("no keys here"); });
-    register_operation_routes(router, registry, std::move(checks));
+    register_operation_routes(router, std::move(checks));
+    register_metrics_route(router, registry);
     return router;
 }
 
@@ -61,6 +62,14 @@ TEST(Readiness, NoPluginIs503NamingTheCheck) {
     EXPECT_EQ(response.status, 503);
     EXPECT_EQ(boost::json::parse(response.body).at("error").at("details").at(0).at("pointer").as_string(),
               "/checks/plugins");
+}
+
+TEST(MetricsRoute, IsNotAmongTheOperationRoutes) {
+    metrics::Registry registry;
+    http::Router router([](const http::Request&) -> auth::Principal { throw ApiError::unauthorized("no keys here"); });
+    register_operation_routes(router, {[] {}, [] { return std::size_t{1}; }});
+    EXPECT_EQ(get(router, "/metrics").status, 404);
+    EXPECT_EQ(get(router, "/ready").status, 200);
 }
 
 TEST(MetricsRoute, RendersTheRegistryAsPrometheusTextWithoutAKey) {

@@ -33,6 +33,32 @@ TEST(Config, DefaultLimitsAndAccessLog) {
     EXPECT_TRUE(config.access_log);
 }
 
+TEST(Config, ConnectionHoggingDefaultsAndSettings) {
+    const Config defaults = load_config({}, {});
+    EXPECT_EQ(defaults.max_connections_per_address, 64u);
+    EXPECT_EQ(defaults.idle_timeout_s, 5);
+    EXPECT_LT(defaults.idle_timeout_s, defaults.read_timeout_s);
+    const Config set = load_config({"--max-connections-per-address", "0", "--idle-timeout=2"}, {});
+    EXPECT_EQ(set.max_connections_per_address, 0u);  // off, behind a load balancer
+    EXPECT_EQ(set.idle_timeout_s, 2);
+    EXPECT_EQ(load_config({}, {{"ENGINED_MAX_CONNECTIONS_PER_ADDRESS", "8"}}).max_connections_per_address, 8u);
+    EXPECT_THROW(load_config({"--idle-timeout", "0"}, {}), std::invalid_argument);
+    EXPECT_THROW(load_config({"--max-connections-per-address", "-1"}, {}), std::invalid_argument);
+}
+
+TEST(Config, MetricsAreServedOnlyOnTheirOwnListenerWhenOneIsNamed) {
+    EXPECT_EQ(load_config({}, {}).metrics_listen, "");
+    EXPECT_EQ(load_config({"--metrics-listen", "127.0.0.1:9464"}, {}).metrics_listen, "127.0.0.1:9464");
+    EXPECT_EQ(load_config({}, {{"ENGINED_METRICS_LISTEN", "127.0.0.1:0"}}).metrics_listen, "127.0.0.1:0");
+    try {
+        load_config({"--metrics-listen", "9464"}, {});
+        ADD_FAILURE() << "accepted a metrics address without a host";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string(error.what()).find("--metrics-listen must be HOST:PORT"), std::string::npos) << error.what();
+    }
+    EXPECT_THROW(load_config({"--metrics-listen", "127.0.0.1:99999"}, {}), std::invalid_argument);
+}
+
 TEST(Config, LimitsAndTheAccessLogComeFromEverySource) {
     const auto file = std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
     std::ofstream(file) << R"({"max_connections": 10, "max_url_bytes": 2048, "json_max_elements": 500,

@@ -12,6 +12,9 @@
 namespace engined::auth {
 namespace {
 
+// A header the request carried once (none when empty).
+PresentedHeader sent(std::string_view value) { return {value, value.empty() ? 0u : 1u}; }
+
 class ApiKeysTest : public ::testing::Test {
 protected:
     ApiKeysTest() {
@@ -46,9 +49,12 @@ TEST_F(ApiKeysTest, OnlyTheHashIsStored) {
 TEST_F(ApiKeysTest, AuthenticatesBearerAndXApiKeyWithOrganisationEnvironmentAndScopes) {
     const IssuedKey issued = issue_key(*store_, "acme", "live", {"runs:read"});
     const KeyAuthenticator authenticator(*store_);
-    for (const Principal& principal : {authenticator.authenticate("Bearer " + issued.key, ""),
-                                       authenticator.authenticate("", issued.key),
-                                       authenticator.authenticate("bearer " + issued.key, "")}) {
+    const std::string bearer = "Bearer " + issued.key;
+    const std::string lower_case_bearer = "bearer " + issued.key;
+    for (const Principal& principal : {authenticator.authenticate(sent(bearer), sent("")),
+                                       authenticator.authenticate(sent(""), sent(issued.key)),
+                                       authenticator.authenticate(sent(lower_case_bearer), sent("")),
+                                       authenticator.authenticate(sent(bearer), sent(issued.key))}) {
         EXPECT_EQ(principal.key_id, issued.id);
         EXPECT_EQ(principal.organization, "acme");
         EXPECT_EQ(principal.environment, "live");
@@ -59,7 +65,7 @@ TEST_F(ApiKeysTest, AuthenticatesBearerAndXApiKeyWithOrganisationEnvironmentAndS
 
 TEST_F(ApiKeysTest, DefaultScopesAreRunsReadAndWrite) {
     const IssuedKey issued = issue_key(*store_, "acme", "test", {});
-    const Principal principal = KeyAuthenticator(*store_).authenticate("", issued.key);
+    const Principal principal = KeyAuthenticator(*store_).authenticate(sent(""), sent(issued.key));
     EXPECT_TRUE(principal.has_scope("runs:read"));
     EXPECT_TRUE(principal.has_scope("runs:write"));
     EXPECT_FALSE(principal.has_scope("engines:admin"));
@@ -70,7 +76,7 @@ TEST_F(ApiKeysTest, MissingMalformedUnknownAndRevokedKeysAreUnauthorized) {
     const KeyAuthenticator authenticator(*store_);
     auto expect_401 = [&](std::string_view authorization, std::string_view x_api_key) {
         try {
-            authenticator.authenticate(authorization, x_api_key);
+            authenticator.authenticate(sent(authorization), sent(x_api_key));
             ADD_FAILURE() << "accepted " << authorization << x_api_key;
         } catch (const ApiError& error) {
             EXPECT_EQ(error.http_status(), 401);
@@ -84,6 +90,33 @@ TEST_F(ApiKeysTest, MissingMalformedUnknownAndRevokedKeysAreUnauthorized) {
     expect_401("", "nx_test_" + std::string(64, 'a'));
     ASSERT_TRUE(store_->revoke_api_key(issued.id, 1));
     expect_401("", issued.key);
+}
+
+// Two credentials are refused before either is looked up: a proxy in front could have checked
+// one while engined would act on the other.
+TEST_F(ApiKeysTest, TwoCredentialsAreAnInvalidRequestUnlessBothNameTheSameKey) {
+    const IssuedKey first = issue_key(*store_, "acme", "test", {});
+    const IssuedKey second = issue_key(*store_, "other", "test", {});
+    const KeyAuthenticator authenticator(*store_);
+    const std::string bearer_first = "Bearer " + first.key;
+    auto expect_400 = [&](PresentedHeader authorization, PresentedHeader x_api_key, const std::string& pointer) {
+        try {
+            authenticator.authenticate(authorization, x_api_key);
+            ADD_FAILURE() << "accepted " << authorization.value << " / " << x_api_key.value;
+        } catch (const ApiError& error) {
+            EXPECT_EQ(error.http_status(), 400) << error.what();
+            EXPECT_EQ(error.code(), "invalid_request");
+            ASSERT_FALSE(error.details().empty());
+            EXPECT_EQ(error.details()[0].pointer, pointer);
+        }
+    };
+    expect_400({bearer_first, 2}, {}, "Authorization");
+    expect_400({}, {first.key, 2}, "X-API-Key");
+    expect_400(sent(bearer_first), sent(second.key), "Authorization");
+    expect_400(sent("Basic dXNlcjpwYXNz"), sent(first.key), "Authorization");
+    expect_400({bearer_first, 2}, sent(first.key), "Authorization");
+    // The same key in both is one credential.
+    EXPECT_EQ(authenticator.authenticate(sent(bearer_first), sent(first.key)).key_id, first.id);
 }
 
 TEST_F(ApiKeysTest, RefusesBadOrganisationEnvironmentOrScope) {

@@ -27,6 +27,25 @@ TEST(MetricsRegistry, RendersHelpAndTypeOncePerFamilyAndEverySeries) {
               "temperature -1.5\n");
 }
 
+TEST(MetricsRegistry, AFamilyHoldsAtMostItsLimitOfLabelSetsAndFoldsTheRestIntoOneOverflowSeries) {
+    Registry registry(3);
+    for (const char* route : {"a", "b", "c"}) registry.counter("hits_total", "Hits", {{"route", route}}).inc();
+    // At the limit, known label sets keep their own series; new ones share the overflow series.
+    registry.counter("hits_total", "Hits", {{"route", "a"}}).inc();
+    Counter& overflow = registry.counter("hits_total", "Hits", {{"route", "d"}});
+    overflow.inc();
+    EXPECT_EQ(&registry.counter("hits_total", "Hits", {{"route", "e"}}), &overflow);
+    registry.counter("hits_total", "Hits", {{"route", "e"}}).inc(2);
+    registry.histogram("wait_seconds", "Waits", {1}, {{"route", "x"}}).observe(0.5);  // another family: its own room
+    const auto exposition = parse_prometheus_text(registry.render());
+    EXPECT_EQ(exposition.value("hits_total", {{"route", "a"}}), 2.0);
+    EXPECT_EQ(exposition.value("hits_total", {{"route", "c"}}), 1.0);
+    EXPECT_EQ(exposition.value("hits_total", {{"route", "overflow"}}), 3.0);
+    EXPECT_FALSE(exposition.value("hits_total", {{"route", "d"}}));
+    EXPECT_EQ(exposition.families.at("hits_total").samples.size(), 4u);
+    EXPECT_EQ(exposition.value("wait_seconds_count", {{"route", "x"}}), 1.0);
+}
+
 TEST(MetricsRegistry, SameNameAndLabelsIsTheSameSeries) {
     Registry registry;
     Counter& first = registry.counter("hits_total", "Hits", {{"route", "/x"}});
