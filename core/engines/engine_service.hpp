@@ -76,6 +76,8 @@ public:
     std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config) const;
 
 private:
+    // The request and response schemas' problems (contracts' bounds), each at its pointer.
+    static std::vector<ErrorDetail> schema_errors(const boost::json::value& config);
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
     ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin) const;
     std::string load_config(const std::string& hash) const;
