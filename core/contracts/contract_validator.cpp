@@ -51,9 +51,9 @@ std::uint64_t document_units(const boost::json::value& value) {
 }
 
 std::string first_problem(const std::vector<ErrorDetail>& problems) {
-    return problems.empty() ? "invalid JSON Schema"
-                            : "invalid JSON Schema: " + (problems.front().pointer.empty() ? "" : problems.front().pointer + " ") +
-                                  problems.front().message;
+    if (problems.empty()) return "invalid JSON Schema";
+    const ErrorDetail& first = problems.front();
+    return first.pointer.empty() ? first.message : first.pointer + ": " + first.message;
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ ContractValidator::ContractValidator(const boost::json::value& schema) : impl_(s
     try {
         compile_schema(std::move(view), impl_->compiled);
     } catch (const std::exception& error) {
-        throw InvalidSchema({ErrorDetail{"", error.what()}});
+        throw InvalidSchema({ErrorDetail{"", std::string("invalid JSON Schema: ") + error.what()}});
     }
 }
 
