@@ -135,6 +135,16 @@ TEST(SchemaBounds, OnlyLocalResolvableReferencesToSubschemasAreAccepted) {
     EXPECT_TRUE(escaped.validate(json::parse(R"({"x": 3})")).empty());
 }
 
+TEST(SchemaBounds, AnIdKeywordIsNotTakenForABaseUri) {
+    // Under a base URI, valijson matched a nested "id" against a URN grammar with std::regex,
+    // which a long value sent into a stack overflow.
+    std::string urn = "urn:example";
+    for (int i = 0; i < 50000; ++i) urn += ":b";
+    const ContractValidator validator(
+        json::object{{"id", "base"}, {"properties", {{"a", {{"id", urn}, {"type", "integer"}}}}}});
+    EXPECT_EQ(validator.validate(json::parse(R"({"a": "x"})")).size(), 1u);
+}
+
 // ---- patterns under RE2 ----
 
 TEST(SchemaBounds, APatternOverAHundredThousandCharactersCompletes) {
