@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(build-essential cmake pkg-config git ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev
+  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev libre2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
   clang libclang-rt-14-dev)
 

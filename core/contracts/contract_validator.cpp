@@ -1,13 +1,13 @@
 #include "contracts/contract_validator.hpp"
 
+#include "contracts/bounded_keywords.hpp"
+#include "contracts/schema_view.hpp"
+
 #include <valijson/adapters/boost_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
 #include <algorithm>
-#include <stdexcept>
 
 namespace engined::contracts {
 namespace {
@@ -28,20 +28,51 @@ bool is_wrapper(const valijson::ValidationResults::Error& error,
     });
 }
 
+// Values of the document plus 64-byte units of its strings and member names.
+std::uint64_t document_units(const boost::json::value& value) {
+    switch (value.kind()) {
+    case boost::json::kind::string:
+        return 1 + value.get_string().size() / 64;
+    case boost::json::kind::array: {
+        std::uint64_t units = 1;
+        for (const auto& item : value.get_array()) units += document_units(item);
+        return units;
+    }
+    case boost::json::kind::object: {
+        std::uint64_t units = 1;
+        for (const auto& member : value.get_object()) {
+            units += member.key().size() / 64 + document_units(member.value());
+        }
+        return units;
+    }
+    default:
+        return 1;
+    }
+}
+
+std::string first_problem(const std::vector<ErrorDetail>& problems) {
+    if (problems.empty()) return "invalid JSON Schema";
+    const ErrorDetail& first = problems.front();
+    return first.pointer.empty() ? first.message : first.pointer + ": " + first.message;
+}
+
 }  // namespace
 
+InvalidSchema::InvalidSchema(std::vector<ErrorDetail> problems)
+    : std::invalid_argument(first_problem(problems)), problems_(std::move(problems)) {}
+
 struct ContractValidator::Impl {
-    valijson::Schema schema;
+    CompiledSchema compiled;
 };
 
 ContractValidator::ContractValidator(const boost::json::value& schema) : impl_(std::make_unique<Impl>()) {
-    if (!schema.is_object()) throw std::invalid_argument("a JSON Schema must be an object");
+    if (!schema.is_object()) throw InvalidSchema({ErrorDetail{"", "a JSON Schema must be an object"}});
+    SchemaView view = make_schema_view(schema);
+    if (!view.problems.empty()) throw InvalidSchema(std::move(view.problems));
     try {
-        valijson::SchemaParser parser;
-        valijson::adapters::BoostJsonAdapter adapter(schema);
-        parser.populateSchema(adapter, impl_->schema);
+        compile_schema(std::move(view), impl_->compiled);
     } catch (const std::exception& error) {
-        throw std::invalid_argument(std::string("invalid JSON Schema: ") + error.what());
+        throw InvalidSchema({ErrorDetail{"", std::string("invalid JSON Schema: ") + error.what()}});
     }
 }
 
@@ -52,7 +83,12 @@ std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& d
     valijson::Validator validator;
     valijson::ValidationResults results;
     valijson::adapters::BoostJsonAdapter adapter(document);
-    if (validator.validate(impl_->schema, adapter, &results)) return {};
+    try {
+        WorkBudget budget(kBaseValidationSteps + kStepsPerDocumentUnit * document_units(document));
+        if (validator.validate(impl_->compiled.root, adapter, &results)) return {};
+    } catch (const WorkBoundExceeded& error) {
+        return {{"", error.what()}};
+    }
 
     std::vector<valijson::ValidationResults::Error> errors;
     valijson::ValidationResults::Error error;

@@ -42,6 +42,13 @@ std::string string_field(const boost::json::object& body, const char* name, bool
     return std::string(value->get_string());
 }
 
+// A schema's problems located within the configuration.
+std::vector<ErrorDetail> prefixed(const std::string& pointer, const std::vector<ErrorDetail>& problems) {
+    std::vector<ErrorDetail> located;
+    for (const auto& problem : problems) located.push_back({pointer + problem.pointer, problem.message});
+    return located;
+}
+
 // PUT and validate take {"config": {...}}, the shape GET answers with.
 const boost::json::value& config_of(const boost::json::value& body) {
     const auto* config = body.is_object() ? body.get_object().if_contains("config") : nullptr;
@@ -87,7 +94,15 @@ std::shared_ptr<const contracts::ContractValidator> EngineService::request_contr
     if (!slot) {
         // Parsed once per configuration: every run of a version reuses it.
         const boost::json::value config = parse_internal_json(config_json);
-        slot = std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
+        try {
+            slot = std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
+        } catch (const contracts::InvalidSchema& refused) {
+            // Stored before the schema bounds existed: refused here rather than run.
+            contracts_.erase(config_hash);
+            throw ApiError(422, "invalid_config",
+                           "the engine's request_schema is not usable; PUT a corrected configuration",
+                           prefixed("/request_schema", refused.problems()));
+        }
     }
     return slot;
 }
@@ -222,21 +237,9 @@ boost::json::object EngineService::validate_config(const auth::Principal& caller
 
 std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_type,
                                                      const boost::json::value& config) const {
-    std::vector<ErrorDetail> errors;
     if (!config.is_object()) return {{"", "a configuration must be a JSON object"}};
     const auto& fields = config.get_object();
-    for (const char* schema : {"request_schema", "response_schema"}) {
-        const auto* value = fields.if_contains(schema);
-        if (value == nullptr) {
-            errors.push_back({std::string("/") + schema, "is required"});
-            continue;
-        }
-        try {
-            contracts::ContractValidator check(*value);
-        } catch (const std::invalid_argument& error) {
-            errors.push_back({std::string("/") + schema, error.what()});
-        }
-    }
+    std::vector<ErrorDetail> errors = schema_errors(config);
     const auto* source = fields.if_contains("lua_source");
     if (source == nullptr || !source->is_string()) {
         errors.push_back({"/lua_source", "is required: the Lua scorecard source as a string"});
@@ -256,6 +259,26 @@ std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_t
         }
     }
     for (auto& error : plugin_config_errors(plugins_, engine_type, config)) errors.push_back(std::move(error));
+    return errors;
+}
+
+std::vector<ErrorDetail> EngineService::schema_errors(const boost::json::value& config) {
+    std::vector<ErrorDetail> errors;
+    const auto* fields = config.if_object();
+    for (const char* schema : {"request_schema", "response_schema"}) {
+        const auto* value = fields ? fields->if_contains(schema) : nullptr;
+        if (value == nullptr) {
+            errors.push_back({std::string("/") + schema, "is required"});
+            continue;
+        }
+        try {
+            contracts::ContractValidator check(*value);
+        } catch (const contracts::InvalidSchema& refused) {
+            for (auto& problem : prefixed(std::string("/") + schema, refused.problems())) {
+                errors.push_back(std::move(problem));
+            }
+        }
+    }
     return errors;
 }
 

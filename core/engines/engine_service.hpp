@@ -82,6 +82,8 @@ public:
     std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config) const;
 
 private:
+    // The request and response schemas' problems (contracts' bounds), each at its pointer.
+    static std::vector<ErrorDetail> schema_errors(const boost::json::value& config);
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
     // find() for a change: ApiError(403, builtin_engine_read_only) for a built-in engine.
     store::EngineRecord find_own(const auth::Principal& caller, const std::string& slug) const;

@@ -231,6 +231,12 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
         return answer;
     }
     const boost::json::value config = parse_internal_json(load_config(engine.config_hash));
+    // A configuration stored before the schema bounds existed is refused here, not released.
+    if (auto errors = schema_errors(config); !errors.empty()) {
+        const std::string message = "the configuration cannot be released: its schemas are not usable (" +
+                                    std::to_string(errors.size()) + " problem(s)); PUT a corrected configuration";
+        throw ApiError(422, "invalid_config", message, std::move(errors));
+    }
     store::ReleaseRecord release;
     release.organization = engine.organization;
     release.engine_slug = slug;
