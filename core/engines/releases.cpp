@@ -210,7 +210,7 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     std::string changelog;
     if (body.is_object()) {
         if (const auto* text = body.get_object().if_contains("changelog"); text && !text->is_null()) {
-            if (!text->is_string() || text->get_string().size() > kMaxChangelog) {
+            if (!text->is_string() || utf8_length(text->get_string()) > kMaxChangelog) {
                 throw ApiError::invalid_request("changelog must be a string of at most 2000 characters",
                                                 {{"/changelog", "bad type or length"}});
             }
