@@ -282,7 +282,7 @@ boost::json::value EngineService::export_version(const auth::Principal& caller, 
     const store::EngineRecord engine = find(caller, slug);
     const auto numbers = exact_version(version);
     if (!numbers) {
-        throw ApiError::invalid_request("version must be \"<major>.<minor>\", got \"" + version + "\"",
+        throw ApiError::invalid_request("version must be \"<major>.<minor>\" without leading zeros, got \"" + version + "\"",
                                         {{"version", "expected <major>.<minor>"}});
     }
     const auto release = store_.find_release(engine.organization, slug, numbers->first, numbers->second);
