@@ -76,8 +76,8 @@ RunFailure failure_from(std::string_view json_text) {
     const boost::json::object* object = ec ? nullptr : doc.if_object();
     const boost::json::string* code = object ? object->contains("code") ? object->at("code").if_string() : nullptr : nullptr;
     if (code == nullptr) {
-        return non_finite_failure(json_text)
-            .value_or(RunFailure{"plugin_fault", "the engine plugin reported a failure without a well-formed error", "[]"});
+        return non_finite_failure(json_text).value_or(
+            RunFailure{"plugin_fault", "the engine plugin reported a failure without a well-formed error", "[]"});
     }
     RunFailure failure{std::string(*code), "", "[]"};
     if (const auto* message = object->if_contains("message"); message && message->is_string()) {
@@ -126,7 +126,8 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
         boost::system::error_code ec;
         const boost::json::value doc = parse_internal_json(text, ec);
         if (ec || !doc.is_object()) {
-            outcome.failure = non_finite_failure(text).value_or(RunFailure{"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"});
+            outcome.failure = non_finite_failure(text).value_or(
+                RunFailure{"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"});
             return outcome;
         }
         outcome.ok = true;
@@ -187,27 +188,33 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
 void RunHost::trace_event(void* host, const char* stage, const char* event_json, size_t len) {
     auto* self = static_cast<RunHost*>(host);
     try {
+        const std::string_view stage_name = stage ? stage : "";
+        const std::size_t bytes = stage_name.size() + len;
         if (self->trace_.size() >= self->limits_.max_trace_events ||
-            len > self->limits_.max_trace_bytes - self->trace_bytes_) {
+            bytes > self->limits_.max_trace_bytes - self->trace_bytes_) {
             ++self->dropped_trace_events_;
-            self->dropped_trace_bytes_ += len;
+            self->dropped_trace_bytes_ += bytes;
             return;
         }
-        self->trace_.push_back({stage ? stage : "", std::string(event_json, len), steady_ns() - self->started_ns_});
-        self->trace_bytes_ += len;
+        self->trace_.push_back({std::string(stage_name), std::string(event_json, len), steady_ns() - self->started_ns_});
+        self->trace_bytes_ += bytes;
     } catch (...) {
         // Losing one audit event must not take down the run's host; the run itself still reports.
     }
 }
 
-void RunHost::note_dropped_trace_events() {
+void RunHost::note_dropped_trace_events() noexcept {
     if (dropped_trace_events_ == 0) return;
-    const boost::json::object note{{"event", "trace_truncated"},
-                                   {"dropped_events", dropped_trace_events_},
-                                   {"dropped_bytes", dropped_trace_bytes_},
-                                   {"max_events", limits_.max_trace_events},
-                                   {"max_bytes", limits_.max_trace_bytes}};
-    trace_.push_back({"TRACE", boost::json::serialize(note), steady_ns() - started_ns_});
+    try {
+        const boost::json::object note{{"event", "trace_truncated"},
+                                       {"dropped_events", dropped_trace_events_},
+                                       {"dropped_bytes", dropped_trace_bytes_},
+                                       {"max_events", limits_.max_trace_events},
+                                       {"max_bytes", limits_.max_trace_bytes}};
+        trace_.push_back({"TRACE", boost::json::serialize(note), steady_ns() - started_ns_});
+    } catch (...) {
+        // Out of memory for the note: the trace is still bounded, only the count of what it lacks is lost.
+    }
 }
 
 int64_t RunHost::now_unix_ms(void* host) { return static_cast<RunHost*>(host)->reference_unix_ms_; }

@@ -50,7 +50,7 @@ struct OutputLimits {
     std::size_t max_error_message_bytes = kMaxErrorMessageBytes;
     // The run's error details (a JSON array); past it they are replaced by one entry saying so.
     std::size_t max_error_details_bytes = 65'536;
-    // Events in a run's trace, and the bytes of their JSON.
+    // Events in a run's trace, and the bytes of their stage names and JSON.
     std::size_t max_trace_events = 10'000;
     std::size_t max_trace_bytes = 8u * 1024u * 1024u;
 };
@@ -89,7 +89,7 @@ private:
     static void release_buffer(void* host, engined_buffer* buffer);
     static engined_status load_dataset(void* host, const char* kind, const char* id, engined_buffer* result);
     // Closes the trace with one "trace_truncated" event when events were dropped.
-    void note_dropped_trace_events();
+    void note_dropped_trace_events() noexcept;
 
     lua::Sandbox* sandbox_;
     DatasetLoader datasets_;

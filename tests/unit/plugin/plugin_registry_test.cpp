@@ -194,13 +194,13 @@ TEST(RunHostOutputs, TraceEventsPastTheCountCapAreDroppedAndCounted) {
     const auto note = boost::json::parse(trace.back().event_json);
     EXPECT_EQ(note.at("event").as_string(), "trace_truncated");
     EXPECT_EQ(note.at("dropped_events").to_number<int>(), 2);
-    EXPECT_EQ(note.at("dropped_bytes").to_number<int>(), 40);
+    EXPECT_EQ(note.at("dropped_bytes").to_number<int>(), 2 * (4 + 20));  // stage "TEST" and the event
 }
 
 TEST(RunHostOutputs, TraceEventsPastTheByteCapAreDroppedAndCounted) {
     lua::Sandbox sandbox("function run() return 1 end", "test.lua");
     sandbox.begin_run();
-    const OutputLimits limits{.max_trace_bytes = 100};
+    const OutputLimits limits{.max_trace_bytes = 108};  // two events of stage "TEST" (4) and 50 bytes
     std::vector<TraceEvent> trace;
     ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":2,"event_bytes":50})", &sandbox, limits, &trace).ok);
     EXPECT_EQ(trace.size(), 2u);
@@ -210,7 +210,7 @@ TEST(RunHostOutputs, TraceEventsPastTheByteCapAreDroppedAndCounted) {
     ASSERT_EQ(trace.size(), 3u);
     const auto note = boost::json::parse(trace.back().event_json);
     EXPECT_EQ(note.at("dropped_events").to_number<int>(), 1);
-    EXPECT_EQ(note.at("dropped_bytes").to_number<int>(), 50);
+    EXPECT_EQ(note.at("dropped_bytes").to_number<int>(), 54);
 }
 
 TEST(RunHostOutputs, ANonFiniteNumberInAnAnswerIsARunErrorOfItsOwn) {
