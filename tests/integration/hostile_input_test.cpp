@@ -177,6 +177,28 @@ end)");
     expect_healthy();
 }
 
+TEST_F(HostileInputTest, ValidateCutsAHugeScorecardErrorAndKeepsTextAfterANul) {
+    const ApiResponse current = api("GET", "/api/v1/engines/default/config");
+    ASSERT_EQ(current.status, 200) << current.raw.body;
+    boost::json::object config = current.body.at("config").as_object();
+    auto verdict_for = [&](const std::string& lua_source) {
+        config["lua_source"] = lua_source;
+        const ApiResponse validated = api("POST", "/api/v1/engines/default/config/validate",
+                                          boost::json::serialize(boost::json::object{{"config", config}}));
+        EXPECT_EQ(validated.status, 200) << validated.raw.body.substr(0, 500);
+        for (const auto& error : validated.body.at("errors").as_array()) {
+            if (error.at("path") == "/lua_source") return std::string(error.at("message").as_string());
+        }
+        return std::string("no /lua_source error");
+    };
+    // At the cap (8192 bytes) the message is whole; past it, cut with the marker.
+    EXPECT_EQ(verdict_for("error(string.rep('x', 8192), 0)"), std::string(8192, 'x'));
+    EXPECT_EQ(verdict_for("error(string.rep('x', 14000000), 0)"),
+              std::string(8192, 'x') + "\xE2\x80\xA6[truncated 13991808 bytes]");
+    EXPECT_EQ(verdict_for(R"(error("before\0after", 0))"), std::string("before\0after", 12));
+    expect_healthy();
+}
+
 mode_t permission_bits(const std::filesystem::path& path) {
     struct stat status {};
     if (::stat(path.c_str(), &status) != 0) throw std::runtime_error("stat " + path.string());
