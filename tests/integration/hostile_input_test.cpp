@@ -144,6 +144,16 @@ TEST_F(HostileInputTest, LabelsCountCharactersNotBytes) {
                                         R"(","engine_type":"placement"})");
     EXPECT_EQ(refused.status, 400) << refused.raw.body;
     EXPECT_EQ(refused.body.at("error").at("details").at(0).at("pointer"), "/label");
+
+    std::string changelog;
+    for (int i = 0; i < 2000; ++i) changelog += "\xC3\xA9";  // 2000 characters, 4000 bytes
+    const ApiResponse too_long = api("POST", "/api/v1/engines/label-chars/versions",
+                                     R"({"changelog":")" + changelog + "\xC3\xA9" + R"("})");
+    EXPECT_EQ(too_long.status, 400) << too_long.raw.body;
+    EXPECT_EQ(too_long.body.at("error").at("details").at(0).at("pointer"), "/changelog");
+    const ApiResponse published =
+        api("POST", "/api/v1/engines/label-chars/versions", R"({"changelog":")" + changelog + R"("})");
+    EXPECT_EQ(published.status, 201) << published.raw.body.substr(0, 500);
     expect_healthy();
 }
 
