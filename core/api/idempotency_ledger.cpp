@@ -25,7 +25,8 @@ void StoreIdempotencyLedger::remember(const auth::Principal& caller, const http:
     // Stored before the answer leaves, so that a retry right after it is already replayed.
     std::promise<void> stored;
     store_.remember_idempotency({caller.organization, caller.environment, token.key, token.request_hash,
-                                 response.status, response.body, location, now_unix_ms()},
+                                 response.status, response.replay_body.value_or(response.body), location,
+                                 now_unix_ms()},
                                 [&stored](std::exception_ptr error) {
                                     if (error) {
                                         stored.set_exception(error);

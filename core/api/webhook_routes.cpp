@@ -15,6 +15,17 @@ using http::Response;
 
 std::string id_of(const Request& request) { return std::string(request.path_param("webhook_id")); }
 
+// A secret is shown in the first answer only: a repeat with the same Idempotency-Key answers the
+// same object with "secret": null and a note, so the idempotency store never holds a secret.
+Response answer_with_secret(int status, boost::json::object answer) {
+    Response response = json_response(status, answer);
+    answer["secret"] = nullptr;
+    answer["secret_note"] =
+        "the secret is shown only in the first answer to this request; rotate it if it was not kept";
+    response.replay_body = compact_json(answer);
+    return response;
+}
+
 }  // namespace
 
 void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,
@@ -24,7 +35,7 @@ void register_webhook_routes(http::Router& router, webhooks::WebhookService& web
 
     router.add_sync(Method::post, "/api/v1/webhooks", write,
                     [&webhooks, json_limits](const Request& request, const auth::Principal& caller) {
-                        return json_response(201, webhooks.create(caller, http::parse_json_body(request, json_limits)));
+                        return answer_with_secret(201, webhooks.create(caller, http::parse_json_body(request, json_limits)));
                     });
     router.add_sync(Method::get, "/api/v1/webhooks", read, [&webhooks](const Request&, const auth::Principal& caller) {
         return json_response(200, webhooks.list(caller));
@@ -45,11 +56,11 @@ void register_webhook_routes(http::Router& router, webhooks::WebhookService& web
                     });
     router.add_sync(Method::post, "/api/v1/webhooks/{webhook_id}/rotate-secret", write,
                     [&webhooks](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, webhooks.rotate_secret(caller, id_of(request)));
+                        return answer_with_secret(200, webhooks.rotate_secret(caller, id_of(request)));
                     });
     router.add_sync(Method::post, "/api/v1/webhooks/signing-secret/rotate", write,
                     [&webhooks](const Request&, const auth::Principal& caller) {
-                        return json_response(200, webhooks.rotate_signing_secret(caller));
+                        return answer_with_secret(200, webhooks.rotate_signing_secret(caller));
                     });
     router.add_sync(Method::get, "/api/v1/webhooks/{webhook_id}/deliveries", read,
                     [&webhooks](const Request& request, const auth::Principal& caller) {

@@ -100,7 +100,11 @@ webhooks::DispatcherOptions dispatcher_options(const Config& config) {
 
 std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry& metrics) {
     std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
+    // Owner only: the folder holds the database, its -wal and -shm files and any backups there.
+    if (std::filesystem::create_directories(config.data_dir, ec)) {
+        std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, ec);
+    }
     if (ec) {
         throw store::StoreUnavailable("cannot create data directory " + config.data_dir.string() + ": " + ec.message());
     }

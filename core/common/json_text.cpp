@@ -86,6 +86,16 @@ boost::json::value parse_internal_json(std::string_view text) {
     return value;
 }
 
+std::optional<std::size_t> non_finite_number_at(std::string_view text) {
+    boost::json::parser parser({}, internal_options());
+    boost::system::error_code ec;
+    const std::size_t offset = parser.write(text.data(), text.size(), ec);
+    if (!ec) return std::nullopt;
+    const std::string_view rest = text.substr(offset);  // after any '-': the parser took it
+    if (rest.starts_with("Infinity") || rest.starts_with("NaN")) return offset;
+    return std::nullopt;
+}
+
 std::string compact_json(const boost::json::value& value) {
     std::string out;
     write(value, out, Layout{0, false}, 0);
@@ -158,6 +168,22 @@ std::string valid_utf8(std::string_view text) {
         }
     }
     return out;
+}
+
+std::size_t utf8_length(std::string_view text) {
+    std::size_t length = 0;
+    for (const char c : text) {
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++length;  // every byte but continuations
+    }
+    return length;
+}
+
+std::string truncated_text(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return std::string(text);
+    std::size_t cut = max_bytes;
+    // Back off to the lead byte of the character the cut would split (at most 3 continuation bytes).
+    for (int steps = 0; steps < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++steps) --cut;
+    return std::string(text.substr(0, cut)) + "\xE2\x80\xA6[truncated " + std::to_string(text.size() - cut) + " bytes]";
 }
 
 }  // namespace engined

@@ -6,6 +6,8 @@
 #include <boost/json/value.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +17,11 @@ boost::json::value parse_internal_json(std::string_view text, boost::system::err
 
 // Throws boost::system::system_error when `text` is not JSON.
 boost::json::value parse_internal_json(std::string_view text);
+
+// Where `text` stops being JSON because a serialiser wrote a double that is not finite
+// (Boost.JSON writes Infinity, -Infinity and NaN, which no JSON parser reads back): the byte
+// offset; nullopt when `text` parses or fails for another reason.
+std::optional<std::size_t> non_finite_number_at(std::string_view text);
 
 // Serialises in member order, numbers in their shortest round-trip form ("0.25"): what the API
 // answers with.
@@ -34,5 +41,18 @@ std::string json_pointer_token(std::string_view name);
 // serialisers copy string bytes as they are, so text taken from a request line or header (not
 // checked like a JSON body) passes through this before it goes into an answer.
 std::string valid_utf8(std::string_view text);
+
+// Characters (Unicode code points) in UTF-8 `text`: what a length limit on a JSON string counts,
+// so that a label in Greek or with emoji gets the same limit as one in ASCII.
+std::size_t utf8_length(std::string_view text);
+
+// `text` cut to at most `max_bytes` bytes at a character boundary, followed by the marker
+// "…[truncated N bytes]" naming how many bytes were cut; unchanged when it fits. Bounds error
+// messages and reasons that scripts and plugins hand back, so a run's stored answer stays small.
+std::string truncated_text(std::string_view text, std::size_t max_bytes);
+
+// The longest error message the server keeps or answers with before truncated_text cuts it: a
+// run's error, a configuration check's verdict.
+inline constexpr std::size_t kMaxErrorMessageBytes = 8192;
 
 }  // namespace engined

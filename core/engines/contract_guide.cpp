@@ -1,6 +1,7 @@
 #include "engines/contract_guide.hpp"
 
 #include "common/json_text.hpp"
+#include "versions/pin.hpp"
 
 #include <boost/json.hpp>
 
@@ -147,7 +148,7 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
                              {"properties",
                               {{"input", property("input")},
                                {"offerings", property("offerings")},
-                               {"engine_version", {{"type", "string"}, {"pattern", "^\\d+\\.(\\d+|x)$"}}},
+                               {"engine_version", {{"type", "string"}, {"pattern", versions::kPinGrammar}}},
                                {"webhook_url", {{"type", "string"}}}}}};
     schemas["Run"] = {{"type", "object"},
                       {"required", {"run_id", "engine", "status"}},

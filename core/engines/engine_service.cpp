@@ -33,7 +33,8 @@ std::string string_field(const boost::json::object& body, const char* name, bool
         }
         return {};
     }
-    if (!value->is_string() || value->get_string().size() < min_length || value->get_string().size() > max_length) {
+    const std::size_t length = value->is_string() ? utf8_length(value->get_string()) : 0;
+    if (!value->is_string() || length < min_length || length > max_length) {
         throw ApiError::invalid_request(std::string("field '") + name + "' must be a string of " +
                                             std::to_string(min_length) + "-" + std::to_string(max_length) +
                                             " characters",
@@ -255,7 +256,7 @@ std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_t
                 }
             }
         } catch (const lua::LuaError& error) {
-            errors.push_back({"/lua_source", error.what()});
+            errors.push_back({"/lua_source", truncated_text(error.message(), kMaxErrorMessageBytes)});
         }
     }
     for (auto& error : plugin_config_errors(plugins_, engine_type, config)) errors.push_back(std::move(error));

@@ -215,7 +215,7 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     std::string changelog;
     if (body.is_object()) {
         if (const auto* text = body.get_object().if_contains("changelog"); text && !text->is_null()) {
-            if (!text->is_string() || text->get_string().size() > kMaxChangelog) {
+            if (!text->is_string() || utf8_length(text->get_string()) > kMaxChangelog) {
                 throw ApiError::invalid_request("changelog must be a string of at most 2000 characters",
                                                 {{"/changelog", "bad type or length"}});
             }
@@ -293,7 +293,7 @@ boost::json::value EngineService::export_version(const auth::Principal& caller, 
     const store::EngineRecord engine = find(caller, slug);
     const auto numbers = exact_version(version);
     if (!numbers) {
-        throw ApiError::invalid_request("version must be \"<major>.<minor>\", got \"" + version + "\"",
+        throw ApiError::invalid_request("version must be \"<major>.<minor>\" without leading zeros, got \"" + version + "\"",
                                         {{"version", "expected <major>.<minor>"}});
     }
     const auto release = store_.find_release(engine.organization, slug, numbers->first, numbers->second);

@@ -105,6 +105,9 @@ struct Response {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    // What a repeat with the same Idempotency-Key answers instead of `body`, when the first answer
+    // shows something only once (a secret): only this is kept in the idempotency store.
+    std::optional<std::string> replay_body;
 
     static Response json(int status, std::string body);
 };

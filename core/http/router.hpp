@@ -33,6 +33,7 @@ public:
     virtual ~IdempotencyLedger() = default;
     virtual std::optional<Stored> find(const auth::Principal& caller, const std::string& key) = 0;
     // Called on the thread that answers, before the answer is sent.
+    // Keeps `response` with its replay_body (when set) in place of its body.
     virtual void remember(const auth::Principal& caller, const IdempotencyToken& token, const Response& response) = 0;
 };
 

@@ -42,11 +42,14 @@ std::string_view to_string(FailureKind kind);
 class LuaError : public std::runtime_error {
 public:
     LuaError(FailureKind kind, const std::string& message)
-        : std::runtime_error(message), kind_(kind) {}
+        : std::runtime_error(message), kind_(kind), message_(message) {}
     FailureKind kind() const noexcept { return kind_; }
+    // The whole message: what() is a C string and stops at the first NUL a script put in it.
+    const std::string& message() const noexcept { return message_; }
 
 private:
     FailureKind kind_;
+    std::string message_;
 };
 
 // One compiled script in its own lua_State. Not thread-safe: a worker thread owns it.

@@ -121,4 +121,8 @@ std::string host_header(const Url& url) {
     return out;
 }
 
+std::string url_without_query(std::string_view url) {
+    return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
 }  // namespace engined::net

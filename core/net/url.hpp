@@ -34,4 +34,8 @@ std::optional<std::string> check_webhook_url(std::string_view text, bool require
 // scheme's default.
 std::string host_header(const Url& url);
 
+// `url` without its query string (and anything after it): what logs show of an integrator's
+// URL, whose query may carry a token.
+std::string url_without_query(std::string_view url);
+
 }  // namespace engined::net

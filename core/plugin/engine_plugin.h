@@ -58,13 +58,20 @@ typedef struct engined_host_services {
     /*
      * Calls the scorecard's global `function` with the values of `args_json` (a JSON array) as
      * arguments. On ENGINED_OK, *result holds the JSON text of the first return value (`null` when
-     * none). On any other status, *result holds a one-line message. Budget and memory breaches
-     * are sticky: once either is reported, every later call in the run reports it too.
+     * none). On any other status, *result holds a one-line message (`size` bytes, which may
+     * include NUL bytes). Budget and memory breaches are sticky: once either is reported, every
+     * later call in the run reports it too. The host bounds what it hands back: the message, and
+     * each string in a returned value, is cut past the host's limit (4096 bytes by default) at a
+     * character boundary and ends with U+2026 (an ellipsis) and "[truncated N bytes]".
      */
     engined_status (*lua_call)(void* host, const char* function, const char* args_json,
                                size_t args_len, engined_buffer* result);
 
-    /* Records an audit event for `stage` ("FILTER", "ASSEMBLE", ...); `event_json` is an object. */
+    /*
+     * Records an audit event for `stage` ("FILTER", "ASSEMBLE", ...); `event_json` is an object.
+     * A run's trace is bounded (by default 10,000 events and 8 MiB): later events are dropped and
+     * counted in a last "trace_truncated" event.
+     */
     void (*trace_event)(void* host, const char* stage, const char* event_json, size_t event_len);
 
     /* The run's reference time, milliseconds since the Unix epoch (fixed for the whole run). */

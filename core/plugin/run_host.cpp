@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace engined::plugin {
 namespace {
@@ -27,13 +28,56 @@ engined_status status_for(lua::FailureKind kind) {
     }
 }
 
+// Every string in `value` (not the member names) cut to `max_bytes`: a scorecard's reasons and
+// messages reach the run's output through the plugin.
+void truncate_strings(boost::json::value& value, std::size_t max_bytes) {
+    std::vector<boost::json::value*> pending{&value};
+    while (!pending.empty()) {
+        boost::json::value* next = pending.back();
+        pending.pop_back();
+        if (auto* text = next->if_string(); text && text->size() > max_bytes) {
+            *text = truncated_text(*text, max_bytes);
+        } else if (auto* array = next->if_array()) {
+            for (auto& item : *array) pending.push_back(&item);
+        } else if (auto* object = next->if_object()) {
+            for (auto& member : *object) pending.push_back(&member.value());
+        }
+    }
+}
+
+// The failure as the run will store it: message and details within `limits`.
+RunFailure bounded(RunFailure failure, const OutputLimits& limits) {
+    failure.message = truncated_text(failure.message, limits.max_error_message_bytes);
+    if (failure.details_json.size() > limits.max_error_details_bytes) {
+        failure.details_json = boost::json::serialize(boost::json::array{boost::json::object{
+            {"message", "the details were left out: " + std::to_string(failure.details_json.size()) +
+                            " bytes of JSON, more than the " + std::to_string(limits.max_error_details_bytes) +
+                            " a run keeps"}}});
+    }
+    return failure;
+}
+
+// A plugin whose arithmetic overflowed (weights near 1e308, sums past the largest double) hands
+// back Infinity or NaN: a failure of the run's numbers, not of the plugin.
+std::optional<RunFailure> non_finite_failure(std::string_view json_text) {
+    const auto offset = non_finite_number_at(json_text);
+    if (!offset) return std::nullopt;
+    return RunFailure{"non_finite_number",
+                      "the engine computed a number beyond the range of a double (Infinity or NaN, at byte " +
+                          std::to_string(*offset) +
+                          " of its answer); the request, configuration or scorecard holds values too large "
+                          "for the engine's arithmetic",
+                      "[]"};
+}
+
 RunFailure failure_from(std::string_view json_text) {
     boost::system::error_code ec;
     const boost::json::value doc = parse_internal_json(json_text, ec);
     const boost::json::object* object = ec ? nullptr : doc.if_object();
     const boost::json::string* code = object ? object->contains("code") ? object->at("code").if_string() : nullptr : nullptr;
     if (code == nullptr) {
-        return {"plugin_fault", "the engine plugin reported a failure without a well-formed error", "[]"};
+        return non_finite_failure(json_text).value_or(
+            RunFailure{"plugin_fault", "the engine plugin reported a failure without a well-formed error", "[]"});
     }
     RunFailure failure{std::string(*code), "", "[]"};
     if (const auto* message = object->if_contains("message"); message && message->is_string()) {
@@ -56,9 +100,10 @@ void fill_buffer(engined_buffer* buffer, std::string_view text) {
     }
 }
 
-RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets)
+RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets, OutputLimits limits)
     : sandbox_(sandbox),
       datasets_(std::move(datasets)),
+      limits_(limits),
       reference_unix_ms_(reference_unix_ms),
       started_ns_(steady_ns()) {}
 
@@ -74,13 +119,15 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
     const engined_status status = plugin.descriptor->execute(&services, &request, &out);
     const std::string text = out.data ? std::string(out.data, out.size) : std::string();
     plugin.descriptor->release_buffer(&out);
+    note_dropped_trace_events();
 
     PluginOutcome outcome;
     if (status == ENGINED_OK) {
         boost::system::error_code ec;
         const boost::json::value doc = parse_internal_json(text, ec);
         if (ec || !doc.is_object()) {
-            outcome.failure = {"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"};
+            outcome.failure = non_finite_failure(text).value_or(
+                RunFailure{"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"});
             return outcome;
         }
         outcome.ok = true;
@@ -88,7 +135,7 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
         return outcome;
     }
     if (status == ENGINED_RUN_FAILED) {
-        outcome.failure = failure_from(text);
+        outcome.failure = bounded(failure_from(text), limits_);
         return outcome;
     }
     outcome.failure = {"plugin_fault",
@@ -120,11 +167,12 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
             fill_buffer(result, "lua_call arguments must be a JSON array");
             return ENGINED_LUA_ERROR;
         }
-        const boost::json::value value = self->sandbox_->call(function, args.get_array());
+        boost::json::value value = self->sandbox_->call(function, args.get_array());
+        truncate_strings(value, self->limits_.max_script_text_bytes);
         fill_buffer(result, boost::json::serialize(value));
         return ENGINED_OK;
     } catch (const lua::LuaError& error) {
-        fill_buffer(result, error.what());
+        fill_buffer(result, truncated_text(error.message(), self->limits_.max_script_text_bytes));
         try {
             self->lua_failures_.push_back(error.kind());
         } catch (...) {
@@ -140,9 +188,32 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
 void RunHost::trace_event(void* host, const char* stage, const char* event_json, size_t len) {
     auto* self = static_cast<RunHost*>(host);
     try {
-        self->trace_.push_back({stage ? stage : "", std::string(event_json, len), steady_ns() - self->started_ns_});
+        const std::string_view stage_name = stage ? stage : "";
+        const std::size_t bytes = stage_name.size() + len;
+        if (self->trace_.size() >= self->limits_.max_trace_events ||
+            bytes > self->limits_.max_trace_bytes - self->trace_bytes_) {
+            ++self->dropped_trace_events_;
+            self->dropped_trace_bytes_ += bytes;
+            return;
+        }
+        self->trace_.push_back({std::string(stage_name), std::string(event_json, len), steady_ns() - self->started_ns_});
+        self->trace_bytes_ += bytes;
     } catch (...) {
         // Losing one audit event must not take down the run's host; the run itself still reports.
+    }
+}
+
+void RunHost::note_dropped_trace_events() noexcept {
+    if (dropped_trace_events_ == 0) return;
+    try {
+        const boost::json::object note{{"event", "trace_truncated"},
+                                       {"dropped_events", dropped_trace_events_},
+                                       {"dropped_bytes", dropped_trace_bytes_},
+                                       {"max_events", limits_.max_trace_events},
+                                       {"max_bytes", limits_.max_trace_bytes}};
+        trace_.push_back({"TRACE", boost::json::serialize(note), steady_ns() - started_ns_});
+    } catch (...) {
+        // Out of memory for the note: the trace is still bounded, only the count of what it lacks is lost.
     }
 }
 

@@ -2,8 +2,10 @@
 // Lua sandbox, trace and clock, and the call itself with every fault contained.
 #pragma once
 
+#include "common/json_text.hpp"
 #include "plugin/plugin_registry.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -37,6 +39,22 @@ struct PluginOutcome {
     RunFailure failure;       // when not ok
 };
 
+// How much one run may hand back, so that a script or plugin cannot make a run's stored answer
+// (and every page that lists it) arbitrarily large. Text past a cap is cut at a character
+// boundary with the marker "…[truncated N bytes]"; trace events past a cap are dropped and
+// counted in a last event.
+struct OutputLimits {
+    // A Lua error message, and each string a scorecard returns, as the plugin receives them.
+    std::size_t max_script_text_bytes = 4096;
+    // The run's error message, which a plugin may build around a script's message.
+    std::size_t max_error_message_bytes = kMaxErrorMessageBytes;
+    // The run's error details (a JSON array); past it they are replaced by one entry saying so.
+    std::size_t max_error_details_bytes = 65'536;
+    // Events in a run's trace, and the bytes of their stage names and JSON.
+    std::size_t max_trace_events = 10'000;
+    std::size_t max_trace_bytes = 8u * 1024u * 1024u;
+};
+
 // Reads an immutable dataset by kind and content id (e.g. "pool", a snapshot hash).
 using DatasetLoader = std::function<std::optional<std::string>(std::string_view kind, std::string_view id)>;
 
@@ -44,7 +62,8 @@ class RunHost {
 public:
     // `sandbox` may be null when the engine has no Lua scorecard; it must have begun its run.
     // `datasets` may be empty when the run refers to none.
-    RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets = {});
+    RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets = {},
+            OutputLimits limits = {});
     RunHost(const RunHost&) = delete;
     RunHost& operator=(const RunHost&) = delete;
 
@@ -53,7 +72,10 @@ public:
     PluginOutcome execute(const LoadedPlugin& plugin, std::string_view request_json,
                           std::string_view config_json);
 
+    // The events recorded within OutputLimits; dropped_trace_events() more did not fit.
     const std::vector<TraceEvent>& trace() const noexcept { return trace_; }
+    std::size_t dropped_trace_events() const noexcept { return dropped_trace_events_; }
+    std::size_t dropped_trace_bytes() const noexcept { return dropped_trace_bytes_; }
     // The failures the plugin's Lua calls raised, in order (whatever the plugin made of them).
     const std::vector<lua::FailureKind>& lua_failures() const noexcept { return lua_failures_; }
 
@@ -66,12 +88,18 @@ private:
     static int64_t monotonic_ns(void* host);
     static void release_buffer(void* host, engined_buffer* buffer);
     static engined_status load_dataset(void* host, const char* kind, const char* id, engined_buffer* result);
+    // Closes the trace with one "trace_truncated" event when events were dropped.
+    void note_dropped_trace_events() noexcept;
 
     lua::Sandbox* sandbox_;
     DatasetLoader datasets_;
+    OutputLimits limits_;
     int64_t reference_unix_ms_;
     int64_t started_ns_;
     std::vector<TraceEvent> trace_;
+    std::size_t trace_bytes_ = 0;
+    std::size_t dropped_trace_events_ = 0;
+    std::size_t dropped_trace_bytes_ = 0;
     std::vector<lua::FailureKind> lua_failures_;
 };
 

@@ -77,7 +77,9 @@ store::RunOutcome RunExecutor::execute(const store::Run& run) const {
         outcome = execute_stages(run);
     } catch (const std::exception& error) {
         log::error("run execution fault", {{"run_id", run.id}, {"detail", error.what()}});
-        outcome = failed("EVALUATE", "internal", "the run could not be executed: " + std::string(error.what()));
+        outcome = failed("EVALUATE", "internal",
+                         truncated_text("the run could not be executed: " + std::string(error.what()),
+                                        kMaxErrorMessageBytes));
     }
     outcome.completed_at_ms = now_unix_ms();
     return outcome;
@@ -112,7 +114,8 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
             sandbox->begin_run();
         } catch (const lua::LuaError& error) {
             metrics_.lua_error(error.kind());
-            return failed("EVALUATE", lua_failure_code(error.kind()), error.what());
+            return failed("EVALUATE", lua_failure_code(error.kind()),
+                          truncated_text(error.message(), kMaxErrorMessageBytes));
         }
     }
     plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {

@@ -9,12 +9,18 @@
 #include <boost/json.hpp>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -662,7 +668,26 @@ private:
     std::string_view operation_;
 };
 
+// The database holds key hashes, webhook secrets and every request: readable by engined's user
+// only. Creates a missing file 0600 and takes group and other access away from an existing one
+// (owner bits stay, so a read-only file is still refused below). SQLite gives the -wal and -shm
+// files it creates the main file's mode; existing ones are tightened the same way.
+void restrict_to_owner(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    if (fd < 0) fail("open " + path, std::strerror(errno));
+    struct stat status {};
+    const bool tightened = ::fstat(fd, &status) == 0 && ::fchmod(fd, status.st_mode & S_IRWXU) == 0;
+    const int error = errno;
+    ::close(fd);
+    if (!tightened) fail("restrict access to " + path, std::strerror(error));
+    for (const char* companion : {"-wal", "-shm"}) {
+        const std::string companion_path = path + companion;
+        if (::stat(companion_path.c_str(), &status) == 0) ::chmod(companion_path.c_str(), status.st_mode & S_IRWXU);
+    }
+}
+
 Connection open_writer(const Options& options) {
+    restrict_to_owner(options.path);
     Connection connection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                           options.busy_timeout_ms);
     // SQLite quietly falls back to read-only when it cannot write the file; every write would
@@ -1474,6 +1499,7 @@ int64_t Store::backup_to(const std::string& path) const {
             source.exec("PRAGMA query_only = ON", operation);
             source.exec("BEGIN", operation);
             source.pragma("SELECT count(*) FROM sqlite_schema", operation);
+            restrict_to_owner(partial);
             Connection destination(partial, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                    impl_->options.busy_timeout_ms);
             copy_database(source, destination, operation, pages);

@@ -263,7 +263,9 @@ struct AttemptVerdict {
 using Completion = std::function<void(std::exception_ptr)>;
 
 struct Options {
-    std::string path;                  // the SQLite file; its directory must exist
+    // The SQLite file; its directory must exist. Created 0600 (an existing file loses any group and
+    // other access), and so are its -wal and -shm files.
+    std::string path;
     int busy_timeout_ms = 5000;
     std::size_t max_batch = 512;       // most writes grouped into one transaction
     bool synchronous_full = true;      // fsync on every commit (durability of a 202)
@@ -383,7 +385,7 @@ public:
     // An online copy of the whole database into `path` (replaced if it exists), consistent as
     // of the moment the copy began; writers go on meanwhile (WAL: the copy is a reader). The
     // copy is written beside `path`, checked with PRAGMA integrity_check, then renamed into
-    // place, so `path` is never a partial copy. Returns the pages copied. Throws
+    // place, so `path` is never a partial copy; it is readable by its owner only (0600). Returns the pages copied. Throws
     // StoreUnavailable when the database cannot be read or the copy cannot be written or
     // fails the check (nothing is left at `path` then).
     int64_t backup_to(const std::string& path) const;

@@ -13,9 +13,10 @@ struct Pin {
     std::optional<int> minor;  // none: "<major>.x"
 };
 
-inline constexpr const char* kPinGrammar = "^\\d+\\.(\\d+|x)$";
+inline constexpr const char* kPinGrammar = "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*|x)$";
 
-// nullopt when `text` does not match ^\d+\.(\d+|x)$ (or a number does not fit an int).
+// nullopt when `text` does not match kPinGrammar (no leading zeros, so one version has one
+// spelling) or a number does not fit an int.
 std::optional<Pin> parse_pin(std::string_view text);
 
 }  // namespace engined::versions

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "net/url.hpp"
 #include "runs/run_view.hpp"
 #include "webhooks/webhook_service.hpp"
 #include "webhooks/signature.hpp"
@@ -183,7 +184,7 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
         return;
     }
     if (verdict.status == store::DeliveryStatus::failed) {
-        log::warn("webhook delivery failed", {{"delivery_id", delivery.id}, {"url", url},
+        log::warn("webhook delivery failed", {{"delivery_id", delivery.id}, {"url", net::url_without_query(url)},
                                               {"attempts", attempt_number}, {"detail", record.error}});
     }
     if (observer_) observer_(delivery, verdict.status);

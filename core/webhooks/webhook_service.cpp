@@ -2,6 +2,7 @@
 
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "net/url.hpp"
 #include "webhooks/signature.hpp"
@@ -114,7 +115,7 @@ std::vector<std::string> read_events(const boost::json::value& value) {
 }
 
 std::string read_description(const boost::json::value& value) {
-    if (!value.is_string() || value.get_string().size() > kMaxDescriptionLength) {
+    if (!value.is_string() || utf8_length(value.get_string()) > kMaxDescriptionLength) {
         throw ApiError::invalid_request("description must be a string of at most 500 characters",
                                         {{"/description", "expected a string of at most 500 characters"}});
     }

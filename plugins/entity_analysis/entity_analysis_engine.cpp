@@ -317,7 +317,7 @@ AnalysisResult run_entity_analysis(const json::object& request, const json::obje
         return {AnalysisResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
         return {AnalysisResult::Outcome::failed,
-                json::object{{"code", failure.code()}, {"message", failure.what()}, {"details", failure.details()}}};
+                json::object{{"code", failure.code()}, {"message", failure.message()}, {"details", failure.details()}}};
     }
 }
 

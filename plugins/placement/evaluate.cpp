@@ -140,7 +140,7 @@ Assessment PackageScorer::assess_with_script(const ScoringDimension& dimension, 
         returned = host_.call(function, json::array{package_for_script(package), context_});
     } catch (const ScriptFailure& failure) {
         fail_run_on_breach(failure, function);
-        leave_out(dimension, function + " failed: " + failure.what());
+        leave_out(dimension, function + " failed: " + failure.message());
     }
     const json::object* table = returned.if_object();
     const auto level = table ? find_number(*table, "level") : std::nullopt;

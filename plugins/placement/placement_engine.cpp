@@ -474,7 +474,7 @@ PlacementResult run_placement(const json::object& request, const json::object& c
         return {PlacementResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
         return {PlacementResult::Outcome::failed,
-                json::object{{"code", failure.code()}, {"message", failure.what()}, {"details", failure.details()}}};
+                json::object{{"code", failure.code()}, {"message", failure.message()}, {"details", failure.details()}}};
     }
 }
 

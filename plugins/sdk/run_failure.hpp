@@ -13,13 +13,16 @@ namespace engined::plugin_sdk {
 class RunFailure : public std::runtime_error {
 public:
     RunFailure(std::string code, const std::string& message, boost::json::array details = {})
-        : std::runtime_error(message), code_(std::move(code)), details_(std::move(details)) {}
+        : std::runtime_error(message), code_(std::move(code)), message_(message), details_(std::move(details)) {}
 
     const std::string& code() const noexcept { return code_; }
+    // The whole message: what() is a C string and stops at the first NUL a script put in it.
+    const std::string& message() const noexcept { return message_; }
     const boost::json::array& details() const noexcept { return details_; }
 
 private:
     std::string code_;
+    std::string message_;
     boost::json::array details_;
 };
 

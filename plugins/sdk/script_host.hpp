@@ -26,12 +26,15 @@ public:
     };
 
     ScriptFailure(Kind kind, const std::string& message)
-        : std::runtime_error(message), kind_(kind) {}
+        : std::runtime_error(message), kind_(kind), message_(message) {}
 
     Kind kind() const noexcept { return kind_; }
+    // The whole message: what() is a C string and stops at the first NUL a script put in it.
+    const std::string& message() const noexcept { return message_; }
 
 private:
     Kind kind_;
+    std::string message_;
 };
 
 class ScriptHost {

@@ -269,7 +269,7 @@ TEST_F(ApiTest, PinGrammarIsEnforcedAtSubmit) {
         body["engine_version"] = pin;
         const ApiResponse response = submit(boost::json::serialize(body));
         EXPECT_EQ(response.status, 400) << pin;
-        EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("^\\d+\\.(\\d+|x)$"),
+        EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("^(0|[1-9]\\d*)\\.(0|[1-9]\\d*|x)$"),
                   std::string::npos)
             << response.raw.body;
     }

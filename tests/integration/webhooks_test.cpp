@@ -1,6 +1,7 @@
 // Webhooks end to end: endpoints over the API, signed deliveries to a real receiver on loopback,
 // retries under one delivery id, the address guard and its allow-list, secret rotation, limits,
 // disabling a failing endpoint, and delivery after a kill -9.
+#include "common/log.hpp"
 #include "prometheus_text.hpp"
 #include "test_server.hpp"
 #include "webhook_receiver.hpp"
@@ -8,8 +9,10 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include <functional>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -359,6 +362,95 @@ TEST(Webhooks, AnEndpointThatKeepsFailingIsDisabledAndCanBeRetriedAfterwards) {
     ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
     EXPECT_EQ(receiver.received().back().headers.at("x-nexio-delivery"), delivery_id);
     EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/" + endpoint_id, key).body.at("consecutive_failures"), 0);
+}
+
+// One POST with an Idempotency-Key, sent twice: the first answer and its replay.
+std::pair<ApiResponse, ApiResponse> posted_twice(http::Client& client, const std::string& key, const std::string& target,
+                                                 const std::string& body, const std::string& idempotency_key) {
+    auto once = [&] {
+        ApiResponse response;
+        response.raw = client.request("POST", target, body,
+                                      {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idempotency_key}});
+        response.status = response.raw.status;
+        response.body = boost::json::parse(response.raw.body);
+        return response;
+    };
+    ApiResponse first = once();
+    return {std::move(first), once()};
+}
+
+TEST(Webhooks, AnIdempotentReplayShowsNoSecretAndTheStoreKeepsNone) {
+    WebhookReceiver receiver;
+    TestServer server(webhook_config());
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    const auto [created, created_again] =
+        posted_twice(client, key, "/api/v1/webhooks", endpoint_body(receiver.url()), "create-hook");
+    ASSERT_EQ(created.status, 201) << created.raw.body;
+    const std::string id(created.body.at("id").as_string());
+    const auto [rotated, rotated_again] =
+        posted_twice(client, key, "/api/v1/webhooks/" + id + "/rotate-secret", "", "rotate-hook");
+    const auto [signing, signing_again] =
+        posted_twice(client, key, "/api/v1/webhooks/signing-secret/rotate", "", "rotate-signing");
+    for (const auto* pair : {&created, &rotated, &signing}) {
+        EXPECT_TRUE(pair->body.at("secret").as_string().starts_with("whsec_")) << pair->raw.body;
+    }
+    for (const auto* replay : {&created_again, &rotated_again, &signing_again}) {
+        EXPECT_EQ(replay->raw.header("Idempotent-Replayed"), "true");
+        EXPECT_TRUE(replay->body.at("secret").is_null()) << replay->raw.body;
+        EXPECT_NE(replay->body.at("secret_note").as_string().find("shown only in the first answer"), std::string::npos);
+    }
+    EXPECT_EQ(created_again.status, 201);
+    EXPECT_EQ(created_again.body.at("id"), created.body.at("id"));
+    EXPECT_EQ(signing_again.body.at("environment"), signing.body.at("environment"));
+    // Nothing the replay store holds carries a secret.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((server.data_dir() / "engined.sqlite3").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT response_body FROM idempotency_records", -1, &statement, nullptr), SQLITE_OK);
+    int records = 0;
+    while (sqlite3_step(statement) == SQLITE_ROW) {
+        ++records;
+        const std::string stored(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
+        EXPECT_EQ(stored.find("whsec_"), std::string::npos) << stored;
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    EXPECT_EQ(records, 3);
+    EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
+}
+
+TEST(Webhooks, AFailedDeliveryIsLoggedWithoutTheUrlsQuery) {
+    WebhookReceiver receiver;
+    receiver.script({}, {500});
+    std::mutex lines_mutex;
+    std::vector<std::string> lines;
+    log::set_sink([&](std::string_view line) {
+        std::lock_guard lock(lines_mutex);
+        lines.emplace_back(line);
+    });
+    {
+        TestServer server(webhook_config({"127.0.0.1"}, {0.02}));
+        const std::string key = server.create_key("acme");
+        auto client = server.client();
+        const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key,
+                                         endpoint_body(receiver.url() + "?token=s3cret-in-query"));
+        ASSERT_EQ(created.status, 201) << created.raw.body;
+        submit_run(client, key);
+        const std::string endpoint_id(created.body.at("id").as_string());
+        ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
+        EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
+    }
+    log::set_sink({});
+    std::lock_guard lock(lines_mutex);
+    int failures_logged = 0;
+    for (const std::string& line : lines) {
+        EXPECT_EQ(line.find("s3cret-in-query"), std::string::npos) << line;
+        if (line.find("webhook delivery failed") == std::string::npos) continue;
+        ++failures_logged;
+        EXPECT_EQ(boost::json::parse(line).at("url").as_string(), receiver.url());
+    }
+    EXPECT_EQ(failures_logged, 1);
 }
 
 TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {

@@ -131,5 +131,11 @@ TEST(CheckWebhookUrl, ReportsParseErrors) {
     EXPECT_NE(refused->find("userinfo"), std::string::npos);
 }
 
+TEST(UrlWithoutQuery, DropsTheQueryForLogs) {
+    EXPECT_EQ(url_without_query("https://hooks.example.com/in?token=secret&x=1"), "https://hooks.example.com/in");
+    EXPECT_EQ(url_without_query("https://hooks.example.com/in"), "https://hooks.example.com/in");
+    EXPECT_EQ(url_without_query("http://127.0.0.1:8080/?"), "http://127.0.0.1:8080/");
+}
+
 }  // namespace
 }  // namespace engined::net

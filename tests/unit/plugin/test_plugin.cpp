@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -18,6 +19,83 @@ engined_status validate(const char*, size_t, engined_buffer* out) {
     return ENGINED_OK;
 }
 
+#if VARIANT == 6
+void fill(engined_buffer* out, const std::string& text) {
+    out->size = text.size();
+    out->data = static_cast<char*>(std::malloc(text.size() + 1));
+    std::memcpy(out->data, text.data(), text.size() + 1);
+}
+
+// `text` as a JSON string literal, every byte kept (a NUL as \u0000).
+std::string quoted(const char* text, size_t size) {
+    std::string out = "\"";
+    for (size_t i = 0; i < size; ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+// The number after "name": in the request, or 0.
+long request_number(const engined_run_request* request, const char* name) {
+    const std::string body(request->request_json, request->request_len);
+    const size_t at = body.find(std::string("\"") + name + "\":");
+    return at == std::string::npos ? 0 : std::strtol(body.c_str() + at + std::strlen(name) + 3, nullptr, 10);
+}
+
+bool request_mode(const engined_run_request* request, const char* mode) {
+    const std::string body(request->request_json, request->request_len);
+    return body.find(std::string("\"mode\":\"") + mode + "\"") != std::string::npos;
+}
+
+// Modes: "lua" calls the scorecard's run() and answers its result (or fails the run with its
+// error message), after tracing "trace_events" events of "event_bytes" bytes each;
+// "failure" fails the run with a message of "message_bytes" bytes and details (a JSON array) of
+// "details_bytes" bytes; "non_finite" answers an
+// infinite number, "non_finite_failure" fails with a NaN in the details.
+engined_status execute(const engined_host_services* host, const engined_run_request* request, engined_buffer* out) {
+    if (request_mode(request, "non_finite")) {
+        fill(out, std::string(R"({"status":"completed","output":{"score":-Infinity}})"));
+        return ENGINED_OK;
+    }
+    if (request_mode(request, "non_finite_failure")) {
+        fill(out, std::string(R"({"code":"custom","message":"m","details":[NaN]})"));
+        return ENGINED_RUN_FAILED;
+    }
+    if (request_mode(request, "failure")) {
+        const std::string message(static_cast<size_t>(request_number(request, "message_bytes")), 'm');
+        const long details_bytes = request_number(request, "details_bytes");
+        const std::string details =
+            details_bytes < 4 ? "[]" : "[\"" + std::string(static_cast<size_t>(details_bytes - 4), 'd') + "\"]";
+        fill(out, R"({"code":"custom","message":)" + quoted(message.data(), message.size()) + R"(,"details":)" +
+                      details + "}");
+        return ENGINED_RUN_FAILED;
+    }
+    const long events = request_number(request, "trace_events");
+    const long event_bytes = request_number(request, "event_bytes");
+    const std::string event = R"({"pad":")" + std::string(static_cast<size_t>(event_bytes < 10 ? 0 : event_bytes - 10), 'e') + R"("})";
+    for (long i = 0; i < events; ++i) host->trace_event(host->host, "TEST", event.data(), event.size());
+    engined_buffer result{nullptr, 0};
+    const engined_status status = host->lua_call(host->host, "run", "[]", 2, &result);
+    const std::string text(result.data, result.size);
+    host->release_buffer(host->host, &result);
+    if (status != ENGINED_OK) {
+        fill(out, R"({"code":"lua_error","message":)" + quoted(text.data(), text.size()) + R"(,"details":[]})");
+        return ENGINED_RUN_FAILED;
+    }
+    fill(out, R"({"status":"completed","output":{"returned":)" + text + "}}");
+    return ENGINED_OK;
+}
+#else
 engined_status execute(const engined_host_services* host, const engined_run_request*, engined_buffer* out) {
 #if VARIANT == 3
     (void)host;
@@ -45,6 +123,7 @@ engined_status execute(const engined_host_services* host, const engined_run_requ
     return ENGINED_OK;
 #endif
 }
+#endif
 
 void release(engined_buffer* buffer) {
     std::free(buffer->data);

@@ -1,6 +1,7 @@
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -764,6 +765,36 @@ TEST(Store, BackupCopiesTheCommittedStateWhileWritesGoOn) {
     Store restored(reopened);
     EXPECT_EQ(restored.schema_version(), kLatestSchemaVersion);
     EXPECT_TRUE(restored.get_run("before-199").has_value());
+}
+
+mode_t permission_bits(const fs::path& path) {
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0) throw std::runtime_error("stat " + path.string());
+    return status.st_mode & 07777;
+}
+
+TEST(Store, TheDatabaseItsWalAndShmAndBackupsAreReadableByTheOwnerOnly) {
+    TempDir dir;
+    const mode_t previous = ::umask(022);  // the usual umask, which would leave them world-readable
+    {
+        Store store(options_for(dir));
+        ASSERT_EQ(insert(store, make_run("secret")), nullptr);
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            EXPECT_EQ(permission_bits(dir.db() + suffix), 0600u) << suffix;
+        }
+        const fs::path backup = dir.path() / "backup.sqlite3";
+        store.backup_to(backup.string());
+        EXPECT_EQ(permission_bits(backup), 0600u);
+    }
+    ::umask(previous);
+}
+
+TEST(Store, AnExistingDatabaseLosesGroupAndOtherAccessOnOpen) {
+    TempDir dir;
+    { Store store(options_for(dir)); }
+    ASSERT_EQ(::chmod(dir.db().c_str(), 0664), 0);
+    Store store(options_for(dir));
+    EXPECT_EQ(permission_bits(dir.db()), 0600u);
 }
 
 TEST(Store, FailedBackupLeavesNothingAtTheDestination) {

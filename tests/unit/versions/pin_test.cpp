@@ -17,19 +17,20 @@ TEST(Pin, ExactAndNewestMinorForms) {
     EXPECT_TRUE(parse_pin("0.0").has_value());
 }
 
-// The grammar allows leading zeros; only the value must fit an int.
-TEST(Pin, NumbersUpToTheLargestIntWithLeadingZeros) {
-    const auto padded = parse_pin("0000000001.02");
-    ASSERT_TRUE(padded.has_value());
-    EXPECT_EQ(padded->major, 1);
-    EXPECT_EQ(padded->minor, 2);
+// One version has one spelling: leading zeros are refused; the value must fit an int.
+TEST(Pin, NumbersUpToTheLargestIntWithoutLeadingZeros) {
+    for (const char* padded : {"01.0", "1.00", "0000000001.0", "1.02", "00.x", "0.00", "007.x"}) {
+        EXPECT_FALSE(parse_pin(padded).has_value()) << "'" << padded << "'";
+    }
+    for (const char* single : {"0.0", "10.0", "1.10", "0.x", "100.x"}) {
+        EXPECT_TRUE(parse_pin(single).has_value()) << "'" << single << "'";
+    }
     const auto largest = parse_pin("2147483647.2147483647");
     ASSERT_TRUE(largest.has_value());
     EXPECT_EQ(largest->major, 2147483647);
     EXPECT_EQ(largest->minor, 2147483647);
     EXPECT_FALSE(parse_pin("2147483648.1").has_value());
     EXPECT_FALSE(parse_pin("1.2147483648").has_value());
-    EXPECT_FALSE(parse_pin("00000000002147483648.x").has_value());
 }
 
 TEST(Pin, RejectsEverythingOutsideTheGrammar) {
