@@ -197,15 +197,142 @@ TEST(Sandbox, HugeStringRepIsRefused) {
     EXPECT_EQ(sandbox->call("small", {}), json::value("ab,ab,ab"));
 }
 
-TEST(Sandbox, PatternMatchingOnOversizeSubjectsIsRefused) {
+// The matcher charges its steps instead of refusing long subjects (formerly capped at
+// max_string_bytes).
+TEST(Sandbox, PatternMatchingOnLongSubjectsIsChargedNotRefused) {
     Limits limits = small_limits();
     limits.max_string_bytes = 1000;
     auto sandbox = started(R"(
-        function find(n) return string.find(string.rep("a", n), "b") end
+        function find(n) return string.find(string.rep("a", n) .. "b", "b") end
     )",
                            limits);
-    EXPECT_EQ(failure_kind(*sandbox, "find", {1001}), FailureKind::script_error);
-    EXPECT_EQ(sandbox->call("find", {1000}), json::value(nullptr));
+    EXPECT_EQ(sandbox->call("find", {100'000}), json::value(100'001));
+    EXPECT_GT(sandbox->instructions_used(), 100'000u);
+}
+
+// Each of these is one C library call (or a loop of cheap-looking ones) that stock Lua runs for
+// seconds to minutes without executing a VM instruction the hook could count.
+struct HostileCall {
+    const char* name;
+    const char* body;
+    FailureKind expected;
+};
+
+const HostileCall kHostileCalls[] = {
+    {"rep of an empty string", "return #string.rep('', 1e9)", FailureKind::budget_exceeded},
+    {"rep of an empty string with an empty separator", "return #string.rep('', 1e9, '')", FailureKind::budget_exceeded},
+    {"rep past the memory cap", "return #string.rep('ab', 1e9, ',')", FailureKind::memory_exceeded},
+    {"table.move of a huge range", "return #table.move({}, 1, 1e8, 2)", FailureKind::budget_exceeded},
+    {"table.move into another table", "return #table.move({}, -1e12, 1e12, 1, {})", FailureKind::budget_exceeded},
+    {"backtracking find", "return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b')", FailureKind::budget_exceeded},
+    {"backtracking match", "return (('a'):rep(60000)):match(('a*'):rep(20) .. 'b')", FailureKind::budget_exceeded},
+    {"backtracking gmatch", "for m in (('a'):rep(60000)):gmatch(('a*'):rep(20) .. 'b') do end", FailureKind::budget_exceeded},
+    {"backtracking gsub", "return (('a'):rep(60000)):gsub(('a*'):rep(20) .. 'b', '')", FailureKind::budget_exceeded},
+    {"lazy expansion", "return (('a'):rep(60000)):find(('a-'):rep(20) .. 'b')", FailureKind::budget_exceeded},
+    {"long bracket class", "return (('b'):rep(60000)):find('[' .. ('a'):rep(60000) .. ']')", FailureKind::budget_exceeded},
+    {"balanced match over and over", "return (('('):rep(60000)):gsub('%b()', '')", FailureKind::budget_exceeded},
+    {"plain find of a near miss", "return (('a'):rep(200000)):find(('a'):rep(100000) .. 'b', 1, true)",
+     FailureKind::budget_exceeded},
+    {"table.concat of a huge range", "return table.concat(setmetatable({}, {__index = function() return '' end}), '', 1, 1e9)",
+     FailureKind::budget_exceeded},
+    {"table.unpack of a huge range", "return select('#', table.unpack({}, 1, 1e8))", FailureKind::budget_exceeded},
+    {"table.insert under a huge length",
+     "table.insert(setmetatable({}, {__len = function() return 1e9 end}), 1, 'x')", FailureKind::budget_exceeded},
+    {"table.remove under a huge length",
+     "return table.remove(setmetatable({}, {__len = function() return 1e9 end}), 1)", FailureKind::budget_exceeded},
+    {"table.sort under a huge length",
+     "table.sort(setmetatable({}, {__len = function() return 1e8 end, __index = function() return 1 end}))",
+     FailureKind::budget_exceeded},
+    {"format of a large string, over and over",
+     "local s = ('x'):rep(1e6) for i = 1, 1e6 do string.format('%s', s) end", FailureKind::budget_exceeded},
+    {"upper of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:upper() end",
+     FailureKind::budget_exceeded},
+    {"sub of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:sub(2) end",
+     FailureKind::budget_exceeded},
+    {"utf8.len of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do utf8.len(s) end",
+     FailureKind::budget_exceeded},
+    {"utf8.codes over continuation bytes, over and over",
+     "local s = ('\x80'):rep(1e6) local next_code = utf8.codes(s, true) for i = 1, 1e6 do next_code(s, 0) end",
+     FailureKind::budget_exceeded},
+    {"tonumber of a long numeral, over and over", "local s = ('1'):rep(1e6) for i = 1, 1e6 do tonumber(s) end",
+     FailureKind::budget_exceeded},
+    {"string.pack padding past the memory cap", "return #string.pack('c2000000000', '')", FailureKind::memory_exceeded},
+};
+
+TEST(SandboxLibraryBounds, EveryHostileCallEndsWithABreach) {
+    for (const HostileCall& hostile : kHostileCalls) {
+        SCOPED_TRACE(hostile.name);
+        auto sandbox = started(std::string("function attack() ") + hostile.body + " end");
+        const LuaError error = failure_of([&] { sandbox->call("attack", {}); });
+        EXPECT_EQ(error.kind(), hostile.expected) << error.what();
+    }
+}
+
+TEST(SandboxLibraryBounds, PcallCannotSwallowABreachInsideALibraryCall) {
+    auto sandbox = started(R"(
+        function attack()
+            local ok = pcall(string.find, ('a'):rep(60000), ('a*'):rep(20) .. 'b')
+            local moved = pcall(table.move, {}, 1, 1e8, 2)
+            return "swallowed"
+        end
+        function answer() return 42 end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "attack"), FailureKind::budget_exceeded);
+    EXPECT_EQ(failure_kind(*sandbox, "answer"), FailureKind::budget_exceeded);
+}
+
+TEST(SandboxLibraryBounds, TheWallClockIsCheckedInsideThePatternMatcher) {
+    Limits limits = small_limits();
+    limits.instruction_budget = UINT64_MAX;
+    limits.wall_clock = std::chrono::milliseconds(50);
+    auto sandbox = started("function attack() return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b') end", limits);
+    const LuaError error = failure_of([&] { sandbox->call("attack", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::budget_exceeded);
+    EXPECT_NE(std::string(error.what()).find("wall-clock"), std::string::npos) << error.what();
+}
+
+// The instructions a run of `body` spends with a generous budget: a budget of exactly that lets
+// the run finish, one less stops it.
+void expect_charge_is_the_limit(const std::string& body) {
+    SCOPED_TRACE(body);
+    const std::string source = "function work() " + body + " end";
+    Limits generous = small_limits();
+    generous.instruction_budget = 1'000'000'000;
+    auto measured = started(source, generous);
+    const json::value result = measured->call("work", {});
+    const uint64_t used = measured->instructions_used();
+
+    Limits at_limit = small_limits();
+    at_limit.instruction_budget = used;
+    EXPECT_EQ(started(source, at_limit)->call("work", {}), result);
+
+    Limits past_limit = small_limits();
+    past_limit.instruction_budget = used - 1;
+    auto past = started(source, past_limit);
+    EXPECT_EQ(failure_kind(*past, "work"), FailureKind::budget_exceeded);
+}
+
+TEST(SandboxLibraryBounds, LibraryWorkIsChargedToTheBudgetAtAndPastTheLimit) {
+    expect_charge_is_the_limit("return (('a'):rep(100)):find(('a*'):rep(2) .. 'b')");
+    expect_charge_is_the_limit("return #string.rep('', 1500000)");
+    expect_charge_is_the_limit("return #table.move({}, 1, 1500000, 2)");
+    expect_charge_is_the_limit("return select('#', table.unpack({}, 1, 100000))");
+    expect_charge_is_the_limit("return (('ab'):rep(100000)):gsub('b', 'cc')");
+}
+
+TEST(SandboxLibraryBounds, ChargesGrowWithTheWork) {
+    Limits generous = small_limits();
+    generous.instruction_budget = 1'000'000'000;
+    auto charged = [&](const std::string& body) {
+        auto sandbox = started("function work() " + body + " end", generous);
+        sandbox->call("work", {});
+        return sandbox->instructions_used();
+    };
+    EXPECT_GE(charged("string.rep('', 1000000)"), 1'000'000u);
+    EXPECT_GE(charged("table.move({}, 1, 1000000, 2)"), 1'000'000u);
+    EXPECT_GT(charged("(('a'):rep(2000)):find('a*b')"), 10 * charged("(('a'):rep(200)):find('a*b')"));
+    // An ordinary call stays cheap.
+    EXPECT_LT(charged("return string.format('%d of %d', 2, 3) .. ('x'):rep(3)"), 100u);
 }
 
 TEST(Sandbox, UnsafeFunctionsAreAbsent) {
