@@ -35,4 +35,8 @@ std::string json_pointer_token(std::string_view name);
 // checked like a JSON body) passes through this before it goes into an answer.
 std::string valid_utf8(std::string_view text);
 
+// The offset of the first byte of `text` that is not part of well-formed UTF-8, or npos when
+// all of it is.
+std::size_t invalid_utf8_offset(std::string_view text);
+
 }  // namespace engined

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "common/json_text.hpp"
 #include "lua/json_bridge.hpp"
 #include "lua/library_bounds.hpp"
 #include "lua/work_meter.hpp"
@@ -529,13 +530,15 @@ private:
     int top_;
 };
 
-// The error object at the top of the stack as text, without running any metamethod.
+// The error object at the top of the stack as text, without running any metamethod. A message
+// is any bytes a script chose (or a compile error quoting the source); it travels on as JSON
+// text, so bytes that are not UTF-8 become U+FFFD.
 std::string error_text(lua_State* L) {
     switch (lua_type(L, -1)) {
         case LUA_TSTRING: {
             std::size_t length = 0;
             const char* text = lua_tolstring(L, -1, &length);
-            return std::string(text, length);
+            return valid_utf8(std::string_view(text, length));
         }
         case LUA_TNUMBER:
             return lua_isinteger(L, -1) ? std::to_string(lua_tointeger(L, -1))

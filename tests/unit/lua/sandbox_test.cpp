@@ -658,6 +658,38 @@ TEST(Sandbox, OversizeInputStringsAreRefusedBeforeLua) {
     EXPECT_EQ(sandbox->call("count", {json::string(oversize.substr(1))}), json::value(1));
 }
 
+TEST(Sandbox, StringsThatAreNotUtf8AreRefusedOnTheWayOut) {
+    auto sandbox = started(R"(
+        function value() return "ok \xff" end
+        function key() return {["\xc3"] = 1} end
+        function nested() return {reasons = {"fine", string.char(0xe2, 0x82)}} end
+        function cut() return ("\u{20ac}"):sub(1, 2) end
+        function surrogate() return "\xed\xa0\x80" end
+        function fine() return {["h\u{e4}user"] = "\u{20ac} 5", plain = "a\0b"} end
+    )");
+    for (const char* function : {"value", "key", "nested", "cut", "surrogate"}) {
+        SCOPED_TRACE(function);
+        const LuaError error = failure_of([&] { sandbox->call(function, {}); });
+        EXPECT_EQ(error.kind(), FailureKind::bad_value);
+        EXPECT_NE(std::string(error.what()).find("is not valid UTF-8"), std::string::npos) << error.what();
+    }
+    EXPECT_EQ(sandbox->call("fine", {}), json::parse(R"({"h\u00e4user": "\u20ac 5", "plain": "a\u0000b"})"));
+}
+
+TEST(Sandbox, ErrorMessagesAreMadeValidUtf8) {
+    auto sandbox = started(R"(
+        function raise() error("bad \xff\xfe byte", 0) end
+    )");
+    const LuaError error = failure_of([&] { sandbox->call("raise", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::script_error);
+    EXPECT_EQ(std::string(error.what()), "bad \xEF\xBF\xBD\xEF\xBF\xBD byte");
+
+    // The compiler quotes the offending token, bytes and all.
+    const LuaError compile = failure_of([] { Sandbox("x = 1 \"\xff\"", "scorecard"); });
+    EXPECT_EQ(compile.kind(), FailureKind::compile_error);
+    EXPECT_EQ(std::string(compile.what()), "scorecard:1: unexpected symbol near '\"\xEF\xBF\xBD\"'");
+}
+
 TEST(Sandbox, MissingFunctionsAreReported) {
     auto sandbox = started("not_a_function = 1 function present() end");
     EXPECT_TRUE(sandbox->has_function("present"));
