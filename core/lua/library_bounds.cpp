@@ -37,7 +37,8 @@ void charge_arguments(lua_State* L) {
     charge_work(L, 1 + static_cast<std::uint64_t>(arguments) + string_bytes_of(L, 1, arguments) / kBytesPerInstruction);
 }
 
-// string.lower/upper/reverse/char, utf8.char, tonumber: work proportional to the arguments.
+// string.lower/upper/reverse/char, utf8.char, tonumber, arithmetic on strings: work
+// proportional to the arguments.
 int charged_by_arguments(lua_State* L) {
     charge_arguments(L);
     return call_guarded(L);
@@ -242,6 +243,11 @@ void bound_string_library(lua_State* L, int string_table) {
     guard_fields(L, string_table, {"sub", "byte"}, charged_by_result);
     guard_field(L, string_table, "unpack", guarded_unpack_string);
     guard_field(L, string_table, "rep", guarded_rep);
+}
+
+void bound_string_arithmetic(lua_State* L, int string_metatable) {
+    guard_fields(L, string_metatable, {"__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv", "__unm"},
+                 charged_by_arguments);
 }
 
 void bound_table_library(lua_State* L, int table_table) {

@@ -22,6 +22,8 @@ void install_budgeted_pattern_matching(lua_State* L, int string_table);
 // Puts charging guards in front of the other functions of the string, table and utf8 tables and
 // of the base library table `globals` whose work grows with their arguments.
 void bound_string_library(lua_State* L, int string_table);
+// The string metatable's arithmetic metamethods ("10" + 1) convert the whole string.
+void bound_string_arithmetic(lua_State* L, int string_metatable);
 void bound_table_library(lua_State* L, int table_table);
 void bound_utf8_library(lua_State* L, int utf8_table);
 void bound_base_library(lua_State* L, int globals);

@@ -464,6 +464,7 @@ int install_sandbox(lua_State* L) {
     // The string metatable (its __index is the real string table) must stay out of reach.
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
+    bound_string_arithmetic(L, -1);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);

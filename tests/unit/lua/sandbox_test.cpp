@@ -256,6 +256,8 @@ const HostileCall kHostileCalls[] = {
      FailureKind::budget_exceeded},
     {"tonumber of a long numeral, over and over", "local s = ('1'):rep(1e6) for i = 1, 1e6 do tonumber(s) end",
      FailureKind::budget_exceeded},
+    {"arithmetic on a long numeral string, over and over",
+     "local s = ('1'):rep(1e6) for i = 1, 1e6 do local n = s + 0 end", FailureKind::budget_exceeded},
     {"string.pack padding past the memory cap", "return #string.pack('c2000000000', '')", FailureKind::memory_exceeded},
 };
 
@@ -448,6 +450,8 @@ const char* const kOrdinaryCalls[] = {
     "collect(utf8.codes('häé'))",
     "pcall(function() for p, c in utf8.codes('a\\xffb') do end end)",
     "tonumber('0x10'), tonumber('10', 2), tonumber('z', 36), tonumber('nope')",
+    "'10' + 1, '3' * '4', -'2', '7' // 2, '2' ^ 10, '7' % '4', '1' - 1, '9' / 3",
+    "pcall(function() return 'x' + 1 end)",
 };
 
 std::string stock_results(const std::string& expression) {
