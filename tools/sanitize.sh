@@ -9,7 +9,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 ci_binaries=(common_test http_test lua_test store_test versions_test contracts_test auth_test plugin_test
-  fuzz_pin_replay fuzz_schema_compare_replay fuzz_lua_marshalling_replay fuzz_config_schema_replay)
+  fuzz_pin_replay fuzz_schema_compare_replay fuzz_lua_marshalling_replay fuzz_config_schema_replay
+  fuzz_lua_scorecard_replay)
 build_targets=(all)
 ctest_selection=()
 if [ "${1:-}" = "--ci" ]; then

@@ -130,36 +130,45 @@ std::string json_pointer_token(std::string_view name) {
     return token;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at text[i], or 0 when the byte there
+// does not start one. Per RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (lead < 0x80) {
+        return 1;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        if (lead == 0xE0) low = 0xA0;
+        if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        if (lead == 0xF0) low = 0x90;
+        if (lead == 0xF4) high = 0x8F;
+    }
+    if (length == 0 || i + length > text.size()) return 0;
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto byte = static_cast<unsigned char>(text[i + k]);
+        if (k == 1 ? byte < low || byte > high : byte < 0x80 || byte > 0xBF) return 0;
+    }
+    return length;
+}
+
+}  // namespace
+
 std::string valid_utf8(std::string_view text) {
     static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        // Sequence length and the range of the second byte, per RFC 3629 (no overlongs, no
-        // surrogates, nothing past U+10FFFF).
-        std::size_t length = 0;
-        unsigned char low = 0x80, high = 0xBF;
-        if (lead < 0x80) {
-            length = 1;
-        } else if (lead >= 0xC2 && lead <= 0xDF) {
-            length = 2;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            length = 3;
-            if (lead == 0xE0) low = 0xA0;
-            if (lead == 0xED) high = 0x9F;
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            length = 4;
-            if (lead == 0xF0) low = 0x90;
-            if (lead == 0xF4) high = 0x8F;
-        }
-        bool well_formed = length > 0 && i + length <= text.size();
-        for (std::size_t k = 1; well_formed && k < length; ++k) {
-            const auto byte = static_cast<unsigned char>(text[i + k]);
-            well_formed = k == 1 ? byte >= low && byte <= high : byte >= 0x80 && byte <= 0xBF;
-        }
-        if (well_formed) {
+        const std::size_t length = utf8_sequence_length(text, i);
+        if (length > 0) {
             out.append(text.substr(i, length));
             i += length;
         } else {
@@ -184,6 +193,16 @@ std::string truncated_text(std::string_view text, std::size_t max_bytes) {
     // Back off to the lead byte of the character the cut would split (at most 3 continuation bytes).
     for (int steps = 0; steps < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++steps) --cut;
     return std::string(text.substr(0, cut)) + "\xE2\x80\xA6[truncated " + std::to_string(text.size() - cut) + " bytes]";
+}
+
+std::size_t invalid_utf8_offset(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const std::size_t length = utf8_sequence_length(text, i);
+        if (length == 0) return i;
+        i += length;
+    }
+    return std::string_view::npos;
 }
 
 }  // namespace engined

@@ -55,4 +55,8 @@ std::string truncated_text(std::string_view text, std::size_t max_bytes);
 // run's error, a configuration check's verdict.
 inline constexpr std::size_t kMaxErrorMessageBytes = 8192;
 
+// The offset of the first byte of `text` that is not part of well-formed UTF-8, or npos when
+// all of it is.
+std::size_t invalid_utf8_offset(std::string_view text);
+
 }  // namespace engined

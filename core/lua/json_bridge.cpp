@@ -11,10 +11,24 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_text.hpp"
+
 namespace engined::lua {
 namespace {
 
 [[noreturn]] void refuse(const std::string& why) { throw LuaError(FailureKind::bad_value, why); }
+
+// JSON text is UTF-8; a Lua string is any bytes. What a script builds byte by byte (string.char,
+// "\xff", a cut through a multi-byte character) is refused rather than passed on as text that
+// no JSON reader would take back.
+boost::json::string_view utf8_text(const char* text, std::size_t length, const char* what) {
+    const std::string_view bytes(text, length);
+    if (const std::size_t offset = invalid_utf8_offset(bytes); offset != std::string_view::npos) {
+        refuse(std::string(what) + " is not valid UTF-8 (byte " + std::to_string(offset + 1) + " of " +
+               std::to_string(length) + ")");
+    }
+    return bytes;
+}
 
 void check_string(boost::json::string_view text, std::size_t max_string_bytes) {
     if (text.size() > max_string_bytes) {
@@ -80,7 +94,7 @@ boost::json::value to_json_at_depth(lua_State* L, int index, int depth) {
         case LUA_TSTRING: {
             std::size_t length = 0;
             const char* text = lua_tolstring(L, index, &length);
-            return boost::json::string(text, length);
+            return boost::json::string(utf8_text(text, length, "a string returned from Lua"));
         }
         case LUA_TTABLE:
             return table_to_json(L, lua_absindex(L, index), depth + 1);
@@ -121,7 +135,7 @@ boost::json::value table_to_json(lua_State* L, int table, int depth) {
         while (lua_next(L, table) != 0) {
             std::size_t length = 0;
             const char* key = lua_tolstring(L, -2, &length);
-            members.emplace_back(boost::json::string_view(key, length), to_json_at_depth(L, -1, depth));
+            members.emplace_back(utf8_text(key, length, "a table key returned from Lua"), to_json_at_depth(L, -1, depth));
             lua_pop(L, 1);
         }
         std::sort(members.begin(), members.end(),

@@ -11,7 +11,10 @@
 #include <optional>
 #include <string>
 
+#include "common/json_text.hpp"
 #include "lua/json_bridge.hpp"
+#include "lua/library_bounds.hpp"
+#include "lua/work_meter.hpp"
 
 namespace engined::lua {
 namespace {
@@ -81,6 +84,8 @@ struct Interpreter {
     std::optional<AllocationRequest> refused_once;
 
     std::uint64_t instructions = 0;
+    // Instructions charged since the wall clock was last read.
+    std::uint64_t unclocked_instructions = 0;
     Clock::time_point deadline = Clock::time_point::max();
     Breach breach = Breach::none;
 
@@ -138,25 +143,19 @@ void raise_if_breached(lua_State* L) {
     }
 }
 
-// Lua copies the hook into every thread it creates, so coroutines are charged to the same
-// budget. Raising from here leaves the thread with hooks off, hence the guards below.
-void count_hook(lua_State* L, lua_Debug*) {
-    Interpreter& vm = interpreter_of(L);
-    vm.instructions += kHookInterval;
-    if (vm.breach == Breach::none) {
-        if (vm.instructions > vm.limits.instruction_budget) {
-            vm.breach = Breach::instructions;
-        } else if (Clock::now() >= vm.deadline) {
-            vm.breach = Breach::wall_clock;
-        } else {
-            return;
-        }
+void check_limits(Interpreter& vm) {
+    if (vm.breach != Breach::none) return;
+    if (vm.instructions > vm.limits.instruction_budget) {
+        vm.breach = Breach::instructions;
+    } else if (vm.unclocked_instructions >= kHookInterval) {
+        vm.unclocked_instructions = 0;
+        if (Clock::now() >= vm.deadline) vm.breach = Breach::wall_clock;
     }
-    raise_breach(L, vm);
 }
 
-// The library function a guard stands in front of, kept as the guard's first upvalue.
-int call_guarded(lua_State* L) { return lua_tocfunction(L, lua_upvalueindex(1))(L); }
+// Lua copies the hook into every thread it creates, so coroutines are charged to the same
+// budget. Raising from here leaves the thread with hooks off, hence the guards below.
+void count_hook(lua_State* L, lua_Debug*) { charge_work(L, kHookInterval); }
 
 int refuse_library_write(lua_State* L) { return luaL_error(L, "library tables are read-only"); }
 
@@ -187,37 +186,6 @@ int guarded_setmetatable(lua_State* L) {
         if (finalizer) {
             return luaL_error(L, "__gc metamethods are not allowed");
         }
-    }
-    return call_guarded(L);
-}
-
-// Refused before the allocation so that a huge request costs nothing.
-int guarded_rep(lua_State* L) {
-    std::size_t length = 0;
-    std::size_t separator_length = 0;
-    luaL_checklstring(L, 1, &length);
-    const lua_Integer count = luaL_checkinteger(L, 2);
-    luaL_optlstring(L, 3, "", &separator_length);
-    const std::size_t unit = length + separator_length;
-    if (count > 0 && unit > 0) {
-        Interpreter& vm = interpreter_of(L);
-        if (static_cast<lua_Unsigned>(count) > vm.headroom() / unit) {
-            vm.note_breach(Breach::memory);
-            return raise_breach(L, vm);
-        }
-    }
-    return call_guarded(L);
-}
-
-// A pattern match is one C call the hook cannot interrupt; bounding the subject bounds the
-// backtracking.
-int guarded_pattern_function(lua_State* L) {
-    std::size_t length = 0;
-    luaL_checklstring(L, 1, &length);
-    const std::size_t limit = interpreter_of(L).limits.max_string_bytes;
-    if (length > limit) {
-        return luaL_error(L, "pattern matching on a string of %I bytes (limit %I)",
-                          static_cast<lua_Integer>(length), static_cast<lua_Integer>(limit));
     }
     return call_guarded(L);
 }
@@ -316,16 +284,6 @@ int wrap_coroutine(lua_State* L) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushcclosure(L, resume_wrapped_coroutine, 2);
     return 1;
-}
-
-// Charges work done in C (not counted by the hook) to the run's instruction budget.
-void charge_instructions(lua_State* L, std::uint64_t units) {
-    Interpreter& vm = interpreter_of(L);
-    vm.instructions += units;
-    if (vm.instructions > vm.limits.instruction_budget) {
-        vm.note_breach(Breach::instructions);
-    }
-    raise_if_breached(L);
 }
 
 // One key of a table in the order `pairs` visits it. Lua 5.4 seeds its string hash per state
@@ -431,7 +389,7 @@ int ordered_pairs(lua_State* L) {
     }
     std::uint64_t comparisons_per_key = 1;
     while ((lua_Integer{1} << comparisons_per_key) < count) ++comparisons_per_key;
-    charge_instructions(L, static_cast<std::uint64_t>(count) * (1 + comparisons_per_key));
+    charge_work(L, static_cast<std::uint64_t>(count) * (1 + comparisons_per_key));
 
     lua_pushvalue(L, 1);
     lua_createtable(L, static_cast<int>(std::min<lua_Integer>(count, std::numeric_limits<int>::max())), 0);
@@ -458,13 +416,6 @@ int ordered_pairs(lua_State* L) {
 void remove_field(lua_State* L, int table, const char* name) {
     table = lua_absindex(L, table);
     lua_pushnil(L);
-    lua_setfield(L, table, name);
-}
-
-void guard_field(lua_State* L, int table, const char* name, lua_CFunction guard) {
-    table = lua_absindex(L, table);
-    lua_getfield(L, table, name);
-    lua_pushcclosure(L, guard, 1);
     lua_setfield(L, table, name);
 }
 
@@ -501,19 +452,19 @@ int install_sandbox(lua_State* L) {
     guard_field(L, globals, "rawset", guarded_rawset);
     guard_field(L, globals, "setmetatable", guarded_setmetatable);
     guard_field(L, globals, "pairs", ordered_pairs);
+    bound_base_library(L, globals);
     set_function(L, globals, "pcall", protected_call);
     set_function(L, globals, "xpcall", protected_call_with_handler);
 
     open_library(L, globals, LUA_STRLIBNAME, luaopen_string);
     remove_field(L, -1, "dump");
-    guard_field(L, -1, "rep", guarded_rep);
-    for (const char* pattern_function : {"find", "match", "gmatch", "gsub"}) {
-        guard_field(L, -1, pattern_function, guarded_pattern_function);
-    }
+    install_budgeted_pattern_matching(L, -1);
+    bound_string_library(L, -1);
     lua_pop(L, 1);
     // The string metatable (its __index is the real string table) must stay out of reach.
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
+    bound_string_arithmetic(L, -1);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
@@ -524,8 +475,10 @@ int install_sandbox(lua_State* L) {
     lua_pop(L, 1);
 
     open_library(L, globals, LUA_TABLIBNAME, luaopen_table);
+    bound_table_library(L, -1);
     lua_pop(L, 1);
     open_library(L, globals, LUA_UTF8LIBNAME, luaopen_utf8);
+    bound_utf8_library(L, -1);
     lua_pop(L, 1);
 
     open_library(L, globals, LUA_COLIBNAME, luaopen_coroutine);
@@ -578,13 +531,15 @@ private:
     int top_;
 };
 
-// The error object at the top of the stack as text, without running any metamethod.
+// The error object at the top of the stack as text, without running any metamethod. A message
+// is any bytes a script chose (or a compile error quoting the source); it travels on as JSON
+// text, so bytes that are not UTF-8 become U+FFFD.
 std::string error_text(lua_State* L) {
     switch (lua_type(L, -1)) {
         case LUA_TSTRING: {
             std::size_t length = 0;
             const char* text = lua_tolstring(L, -1, &length);
-            return std::string(text, length);
+            return valid_utf8(std::string_view(text, length));
         }
         case LUA_TNUMBER:
             return lua_isinteger(L, -1) ? std::to_string(lua_tointeger(L, -1))
@@ -595,6 +550,23 @@ std::string error_text(lua_State* L) {
 }
 
 }  // namespace
+
+void charge_work(lua_State* L, std::uint64_t units) {
+    Interpreter& vm = interpreter_of(L);
+    vm.instructions += units;
+    vm.unclocked_instructions += units;
+    check_limits(vm);
+    if (vm.breach != Breach::none) raise_breach(L, vm);
+}
+
+std::size_t memory_headroom(lua_State* L) { return interpreter_of(L).headroom(); }
+
+void raise_memory_breach(lua_State* L) {
+    Interpreter& vm = interpreter_of(L);
+    vm.note_breach(Breach::memory);
+    raise_breach(L, vm);
+    std::abort();  // lua_error does not return
+}
 
 std::string_view to_string(FailureKind kind) {
     switch (kind) {
@@ -688,6 +660,7 @@ void Sandbox::begin_run() {
     state.breach = Breach::none;
     state.refused_once.reset();
     state.instructions = 0;
+    state.unclocked_instructions = 0;
     state.deadline = Clock::now() + state.limits.wall_clock;
     state.set_memory_cap(state.limits.memory_bytes);
 

@@ -17,11 +17,13 @@
 namespace engined::lua {
 
 struct Limits {
-    // VM instructions a run may spend, across every call and coroutine of that run.
+    // VM instructions a run may spend, across every call and coroutine of that run; work done
+    // inside C library calls (pattern matching, string.rep, table.move, ...) is charged to it.
     uint64_t instruction_budget = 50'000'000;
     // Bytes the run's Lua allocations may add on top of the compiled script.
     std::size_t memory_bytes = 32u * 1024u * 1024u;
-    // Wall-clock ceiling for a run, checked by the count hook (catches long C calls).
+    // Wall-clock ceiling for a run, checked by the count hook and wherever a library function
+    // charges its work in C, every 1000 instructions charged.
     std::chrono::milliseconds wall_clock{2000};
     // Longest string handed from JSON into Lua; longer input is refused before Lua sees it.
     std::size_t max_string_bytes = 64u * 1024u;

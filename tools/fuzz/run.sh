@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-all_targets=(fuzz_http_request fuzz_pin fuzz_schema_compare fuzz_lua_marshalling fuzz_config_schema)
+all_targets=(fuzz_http_request fuzz_pin fuzz_schema_compare fuzz_lua_marshalling fuzz_config_schema fuzz_lua_scorecard)
 budget=30
 targets=()
 while [ $# -gt 0 ]; do

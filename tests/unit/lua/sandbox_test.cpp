@@ -197,15 +197,288 @@ TEST(Sandbox, HugeStringRepIsRefused) {
     EXPECT_EQ(sandbox->call("small", {}), json::value("ab,ab,ab"));
 }
 
-TEST(Sandbox, PatternMatchingOnOversizeSubjectsIsRefused) {
+// The matcher charges its steps instead of refusing long subjects (formerly capped at
+// max_string_bytes).
+TEST(Sandbox, PatternMatchingOnLongSubjectsIsChargedNotRefused) {
     Limits limits = small_limits();
     limits.max_string_bytes = 1000;
     auto sandbox = started(R"(
-        function find(n) return string.find(string.rep("a", n), "b") end
+        function find(n) return string.find(string.rep("a", n) .. "b", "b") end
     )",
                            limits);
-    EXPECT_EQ(failure_kind(*sandbox, "find", {1001}), FailureKind::script_error);
-    EXPECT_EQ(sandbox->call("find", {1000}), json::value(nullptr));
+    EXPECT_EQ(sandbox->call("find", {100'000}), json::value(100'001));
+    EXPECT_GT(sandbox->instructions_used(), 100'000u);
+}
+
+// Each of these is one C library call (or a loop of cheap-looking ones) that stock Lua runs for
+// seconds to minutes without executing a VM instruction the hook could count.
+struct HostileCall {
+    const char* name;
+    const char* body;
+    FailureKind expected;
+};
+
+const HostileCall kHostileCalls[] = {
+    {"rep of an empty string", "return #string.rep('', 1e9)", FailureKind::budget_exceeded},
+    {"rep of an empty string with an empty separator", "return #string.rep('', 1e9, '')", FailureKind::budget_exceeded},
+    {"rep past the memory cap", "return #string.rep('ab', 1e9, ',')", FailureKind::memory_exceeded},
+    {"table.move of a huge range", "return #table.move({}, 1, 1e8, 2)", FailureKind::budget_exceeded},
+    {"table.move into another table", "return #table.move({}, -1e12, 1e12, 1, {})", FailureKind::budget_exceeded},
+    {"backtracking find", "return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b')", FailureKind::budget_exceeded},
+    {"backtracking match", "return (('a'):rep(60000)):match(('a*'):rep(20) .. 'b')", FailureKind::budget_exceeded},
+    {"backtracking gmatch", "for m in (('a'):rep(60000)):gmatch(('a*'):rep(20) .. 'b') do end", FailureKind::budget_exceeded},
+    {"backtracking gsub", "return (('a'):rep(60000)):gsub(('a*'):rep(20) .. 'b', '')", FailureKind::budget_exceeded},
+    {"lazy expansion", "return (('a'):rep(60000)):find(('a-'):rep(20) .. 'b')", FailureKind::budget_exceeded},
+    {"long bracket class", "return (('b'):rep(60000)):find('[' .. ('a'):rep(60000) .. ']')", FailureKind::budget_exceeded},
+    {"balanced match over and over", "return (('('):rep(60000)):gsub('%b()', '')", FailureKind::budget_exceeded},
+    {"plain find of a near miss", "return (('a'):rep(200000)):find(('a'):rep(100000) .. 'b', 1, true)",
+     FailureKind::budget_exceeded},
+    {"table.concat of a huge range", "return table.concat(setmetatable({}, {__index = function() return '' end}), '', 1, 1e9)",
+     FailureKind::budget_exceeded},
+    {"table.unpack of a huge range", "return select('#', table.unpack({}, 1, 1e8))", FailureKind::budget_exceeded},
+    {"table.insert under a huge length",
+     "table.insert(setmetatable({}, {__len = function() return 1e9 end}), 1, 'x')", FailureKind::budget_exceeded},
+    {"table.remove under a huge length",
+     "return table.remove(setmetatable({}, {__len = function() return 1e9 end}), 1)", FailureKind::budget_exceeded},
+    {"table.sort under a huge length",
+     "table.sort(setmetatable({}, {__len = function() return 1e8 end, __index = function() return 1 end}))",
+     FailureKind::budget_exceeded},
+    {"format of a large string, over and over",
+     "local s = ('x'):rep(1e6) for i = 1, 1e6 do string.format('%s', s) end", FailureKind::budget_exceeded},
+    {"upper of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:upper() end",
+     FailureKind::budget_exceeded},
+    {"sub of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:sub(2) end",
+     FailureKind::budget_exceeded},
+    {"utf8.len of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do utf8.len(s) end",
+     FailureKind::budget_exceeded},
+    {"utf8.codes over continuation bytes, over and over",
+     "local s = ('\\x80'):rep(1e6) local next_code = utf8.codes(s, true) for i = 1, 1e6 do next_code(s, 0) end",
+     FailureKind::budget_exceeded},
+    {"tonumber of a long numeral, over and over", "local s = ('1'):rep(1e6) for i = 1, 1e6 do tonumber(s) end",
+     FailureKind::budget_exceeded},
+    {"arithmetic on a long numeral string, over and over",
+     "local s = ('1'):rep(1e6) for i = 1, 1e6 do local n = s + 0 end", FailureKind::budget_exceeded},
+    {"string.pack padding past the memory cap", "return #string.pack('c2000000000', '')", FailureKind::memory_exceeded},
+};
+
+TEST(SandboxLibraryBounds, EveryHostileCallEndsWithABreach) {
+    for (const HostileCall& hostile : kHostileCalls) {
+        SCOPED_TRACE(hostile.name);
+        auto sandbox = started(std::string("function attack() ") + hostile.body + " end");
+        const LuaError error = failure_of([&] { sandbox->call("attack", {}); });
+        EXPECT_EQ(error.kind(), hostile.expected) << error.what();
+    }
+}
+
+TEST(SandboxLibraryBounds, PcallCannotSwallowABreachInsideALibraryCall) {
+    auto sandbox = started(R"(
+        function attack()
+            local ok = pcall(string.find, ('a'):rep(60000), ('a*'):rep(20) .. 'b')
+            local moved = pcall(table.move, {}, 1, 1e8, 2)
+            return "swallowed"
+        end
+        function answer() return 42 end
+    )");
+    EXPECT_EQ(failure_kind(*sandbox, "attack"), FailureKind::budget_exceeded);
+    EXPECT_EQ(failure_kind(*sandbox, "answer"), FailureKind::budget_exceeded);
+}
+
+TEST(SandboxLibraryBounds, TheWallClockIsCheckedInsideThePatternMatcher) {
+    Limits limits = small_limits();
+    limits.instruction_budget = UINT64_MAX;
+    limits.wall_clock = std::chrono::milliseconds(50);
+    auto sandbox = started("function attack() return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b') end", limits);
+    const LuaError error = failure_of([&] { sandbox->call("attack", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::budget_exceeded);
+    EXPECT_NE(std::string(error.what()).find("wall-clock"), std::string::npos) << error.what();
+}
+
+// The instructions a run of `body` spends with a generous budget: a budget of exactly that lets
+// the run finish, one less stops it.
+void expect_charge_is_the_limit(const std::string& body) {
+    SCOPED_TRACE(body);
+    const std::string source = "function work() " + body + " end";
+    Limits generous = small_limits();
+    generous.instruction_budget = 1'000'000'000;
+    auto measured = started(source, generous);
+    json::value result;
+    try {
+        result = measured->call("work", {});
+    } catch (const LuaError& error) {
+        FAIL() << error.what();
+    }
+    const uint64_t used = measured->instructions_used();
+
+    Limits at_limit = small_limits();
+    at_limit.instruction_budget = used;
+    EXPECT_EQ(started(source, at_limit)->call("work", {}), result);
+
+    Limits past_limit = small_limits();
+    past_limit.instruction_budget = used - 1;
+    auto past = started(source, past_limit);
+    EXPECT_EQ(failure_kind(*past, "work"), FailureKind::budget_exceeded);
+}
+
+TEST(SandboxLibraryBounds, LibraryWorkIsChargedToTheBudgetAtAndPastTheLimit) {
+    expect_charge_is_the_limit("return (('a'):rep(100)):find(('a*'):rep(2) .. 'b')");
+    expect_charge_is_the_limit("return #string.rep('', 1500000)");
+    expect_charge_is_the_limit("return #table.move({}, 1, 1500000, 2)");
+    expect_charge_is_the_limit("return select('#', table.unpack({}, 1, 20000))");
+    expect_charge_is_the_limit("return (('ab'):rep(100000)):gsub('b', 'cc')");
+}
+
+TEST(SandboxLibraryBounds, ChargesGrowWithTheWork) {
+    Limits generous = small_limits();
+    generous.instruction_budget = 1'000'000'000;
+    auto charged = [&](const std::string& body) {
+        auto sandbox = started("function work() " + body + " end", generous);
+        sandbox->call("work", {});
+        return sandbox->instructions_used();
+    };
+    EXPECT_GE(charged("string.rep('', 1000000)"), 1'000'000u);
+    EXPECT_GE(charged("table.move({}, 1, 1000000, 2)"), 1'000'000u);
+    EXPECT_GT(charged("(('a'):rep(2000)):find('a*b')"), 10 * charged("(('a'):rep(200)):find('a*b')"));
+    // An ordinary call stays cheap.
+    EXPECT_LT(charged("return string.format('%d of %d', 2, 3) .. ('x'):rep(3)"), 100u);
+}
+
+// Every result of a call, with its type, as one string: what the stock and the bounded
+// functions must agree on.
+constexpr const char* kShowResults = R"(
+    local function show(...)
+        local parts = {}
+        for i = 1, select('#', ...) do
+            local value = select(i, ...)
+            if type(value) == 'table' then
+                local items = {}
+                for j = 1, #value do items[j] = tostring(value[j]) end
+                value = '{' .. table.concat(items, ',') .. '}'
+            end
+            parts[i] = type(value) .. ':' .. tostring(value)
+        end
+        return table.concat(parts, '|')
+    end
+    local function collect(...)
+        local all = {}
+        for a, b in ... do all[#all + 1] = tostring(a) .. (b and ('/' .. tostring(b)) or '') end
+        return all
+    end
+)";
+
+// Ordinary uses of the guarded and re-implemented functions, errors included.
+const char* const kOrdinaryCalls[] = {
+    "string.find('hello world', 'o w')",
+    "string.find('hello world', 'o', 6)",
+    "string.find('hello world', 'l+')",
+    "string.find('hello', 'l', -2)",
+    "string.find('hello', '', 10)",
+    "string.find('a.b', '.', 1, true)",
+    "string.find('key = value', '(%w+)%s*=%s*(%w+)')",
+    "string.find('  x', '^%s*()')",
+    "string.find('hello', '^h')",
+    "string.find('hello', '^e')",
+    "string.find('hello', 'o$')",
+    "string.find('a$b', '$b')",
+    "string.match('2024-01-15', '(%d+)-(%d+)-(%d+)')",
+    "string.match('f(a(b)c)d', '%b()')",
+    "string.match('THE (quick) fox', '%f[%a]%a+')",
+    "string.match('hello', '()ll()')",
+    "string.match('[x]', '%[(.-)%]')",
+    "string.match('aaa', 'a-b')",
+    "string.match('aaab', 'a-b')",
+    "string.match('abc', '[^%s]+')",
+    "string.match('a-z', '[a%-z]+')",
+    "string.match('xyz', '[x-y]+')",
+    "string.match('hello hello', '(h%a+) %1')",
+    "string.match('  trim  ', '^%s*(.-)%s*$')",
+    "string.match('abc', '.', 5)",
+    "string.match('abc', 'b?c')",
+    "string.match('\\0a\\0', '%z')",
+    "collect(string.gmatch('one two  three', '%a+'))",
+    "collect(string.gmatch('k1=v1, k2=v2', '(%w+)=(%w+)'))",
+    "collect(string.gmatch('abc', ''))",
+    "collect(string.gmatch('hello world', 'o', 6))",
+    "string.gsub('hello world', 'o', '0')",
+    "string.gsub('hello world', 'o', '0', 1)",
+    "string.gsub('hello world', '(%w+)', '<%1>')",
+    "string.gsub('hello', '', '-')",
+    "string.gsub('abc', '%w', '%0%0')",
+    "string.gsub('abc', 'b', '%%')",
+    "string.gsub('$name is $age', '%$(%w+)', {name = 'Ann', age = 7})",
+    "string.gsub('$name is $missing', '%$(%w+)', {name = 'Ann'})",
+    "string.gsub('hello world', '%w+', function(w) return w:upper() end)",
+    "string.gsub('hello world', '%w+', function(w) if w == 'world' then return false end return '<' .. w .. '>' end)",
+    "string.gsub('abc', '()', '%1')",
+    "string.gsub('  x  ', '^%s+', '')",
+    "pcall(string.find, 'a', '[a')",
+    "pcall(string.find, 'a', '%')",
+    "pcall(string.match, 'a', '(()')",
+    "pcall(string.gsub, 'a', 'a', '%2')",
+    "pcall(string.gsub, 'a', '(a)', {a = {}})",
+    "pcall(string.match, 'a', '%f')",
+    "pcall(string.rep)",
+    "string.rep('ab', 3, ',')",
+    "string.rep('ab', 0)",
+    "string.rep('ab', -1, ',')",
+    "string.rep('', 5, '')",
+    "string.rep('', 3, ',')",
+    "string.rep('x', 1)",
+    "string.format('%5.2f|%-4d|%q|%s|%x', 3.14159, 42, 'a\\nb', {}, 255):gsub('0x%x+', 'addr')",
+    "string.upper('MiXeD'), string.lower('MiXeD'), string.reverse('abc')",
+    "string.sub('hello', 2, -2), string.byte('abc', 1, -1), string.char(72, 105)",
+    "string.unpack('<i4 z', string.pack('<i4 z', 7, 'zz'))",
+    "table.concat({1, 2, 3}, ', ')",
+    "table.concat({1, 2, 3}, ', ', 2, 3)",
+    "table.concat({}, ',')",
+    "pcall(table.concat, {1, {}, 3})",
+    "table.move({1, 2, 3}, 1, 3, 2)",
+    "table.move({1, 2, 3}, 2, 3, 1)",
+    "table.move({1, 2, 3}, 1, 3, 1, {9, 9, 9, 9})",
+    "table.move({1, 2, 3}, 1, 0, 2)",
+    "table.unpack({1, 2, 3})",
+    "table.unpack({1, 2, 3}, 2)",
+    "table.unpack({1, 2, 3}, 2, 5)",
+    "(function() local t = {1, 2, 3} table.insert(t, 2, 'x') table.insert(t, 'y') return t end)()",
+    "(function() local t = {1, 2, 3} local r = table.remove(t, 1) return r, t end)()",
+    "(function() local t = {1, 2, 3} local r = table.remove(t) return r, t end)()",
+    "pcall(table.insert, {1, 2}, 5, 'x')",
+    "(function() local t = {5, 2, 8, 1} table.sort(t) return t end)()",
+    "(function() local t = {5, 2, 8, 1} table.sort(t, function(a, b) return a > b end) return t end)()",
+    "table.pack(1, nil, 3).n",
+    "utf8.char(72, 228, 8364), utf8.codepoint('häé', 1, -1)",
+    "utf8.len('häé'), utf8.len('\\xff'), utf8.offset('häé', 3), utf8.offset('häé', -1)",
+    "collect(utf8.codes('häé'))",
+    "pcall(function() for p, c in utf8.codes('a\\xffb') do end end)",
+    "tonumber('0x10'), tonumber('10', 2), tonumber('z', 36), tonumber('nope')",
+    "'10' + 1, '3' * '4', -'2', '7' // 2, '2' ^ 10, '7' % '4', '1' - 1, '9' / 3",
+    "pcall(function() return 'x' + 1 end)",
+};
+
+std::string stock_results(const std::string& expression) {
+    lua_State* L = luaL_newstate();
+    luaL_openlibs(L);
+    const std::string chunk = std::string(kShowResults) + " return show(" + expression + ")";
+    std::string shown;
+    // Named as the sandbox names its chunk, so that error positions read the same.
+    if (luaL_loadbuffer(L, chunk.data(), chunk.size(), "=scorecard") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        shown = std::string("error: ") + lua_tostring(L, -1);
+    } else {
+        std::size_t length = 0;
+        const char* text = lua_tolstring(L, -1, &length);
+        shown.assign(text, length);
+    }
+    lua_close(L);
+    return shown;
+}
+
+TEST(SandboxLibraryBounds, OrdinaryCallsGiveTheStockResults) {
+    for (const char* expression : kOrdinaryCalls) {
+        SCOPED_TRACE(expression);
+        auto sandbox = started(std::string(kShowResults) + " function shown() return show(" + expression + ") end");
+        const std::string expected = stock_results(expression);
+        ASSERT_EQ(expected.rfind("error: ", 0), std::string::npos) << expected;
+        EXPECT_EQ(sandbox->call("shown", {}), json::value(expected));
+    }
 }
 
 TEST(Sandbox, UnsafeFunctionsAreAbsent) {
@@ -387,6 +660,38 @@ TEST(Sandbox, OversizeInputStringsAreRefusedBeforeLua) {
     EXPECT_EQ(failure_kind(*sandbox, "count", {json::object{{oversize, 1}}}),
               FailureKind::bad_value);
     EXPECT_EQ(sandbox->call("count", {json::string(oversize.substr(1))}), json::value(1));
+}
+
+TEST(Sandbox, StringsThatAreNotUtf8AreRefusedOnTheWayOut) {
+    auto sandbox = started(R"(
+        function value() return "ok \xff" end
+        function key() return {["\xc3"] = 1} end
+        function nested() return {reasons = {"fine", string.char(0xe2, 0x82)}} end
+        function cut() return ("\u{20ac}"):sub(1, 2) end
+        function surrogate() return "\xed\xa0\x80" end
+        function fine() return {["h\u{e4}user"] = "\u{20ac} 5", plain = "a\0b"} end
+    )");
+    for (const char* function : {"value", "key", "nested", "cut", "surrogate"}) {
+        SCOPED_TRACE(function);
+        const LuaError error = failure_of([&] { sandbox->call(function, {}); });
+        EXPECT_EQ(error.kind(), FailureKind::bad_value);
+        EXPECT_NE(std::string(error.what()).find("is not valid UTF-8"), std::string::npos) << error.what();
+    }
+    EXPECT_EQ(sandbox->call("fine", {}), json::parse(R"({"h\u00e4user": "\u20ac 5", "plain": "a\u0000b"})"));
+}
+
+TEST(Sandbox, ErrorMessagesAreMadeValidUtf8) {
+    auto sandbox = started(R"(
+        function raise() error("bad \xff\xfe byte", 0) end
+    )");
+    const LuaError error = failure_of([&] { sandbox->call("raise", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::script_error);
+    EXPECT_EQ(std::string(error.what()), "bad \xEF\xBF\xBD\xEF\xBF\xBD byte");
+
+    // The compiler quotes the offending token, bytes and all.
+    const LuaError compile = failure_of([] { Sandbox("x = 1 \"\xff\"", "scorecard"); });
+    EXPECT_EQ(compile.kind(), FailureKind::compile_error);
+    EXPECT_EQ(std::string(compile.what()), "scorecard:1: unexpected symbol near '\"\xEF\xBF\xBD\"'");
 }
 
 TEST(Sandbox, MissingFunctionsAreReported) {

@@ -1,0 +1,1 @@
+function weights( return 1 end
