@@ -27,10 +27,6 @@ protected:
         return call(client_, method, target, admin_, body);
     }
 
-    void expect_healthy() {
-        const ApiResponse health = call(client_, "GET", "/health", "");
-        EXPECT_EQ(health.status, 200) << health.raw.body;
-    }
 
     // A placement engine `slug` of acme whose scorecard is `lua_source`.
     void create_engine_with_scorecard(const std::string& slug, const std::string& lua_source) {
@@ -77,7 +73,7 @@ TEST_F(HostileInputTest, ANumberBeyondADoubleIsRefusedAtSubmitWithItsPointer) {
     const auto& error = refused.body.at("error");
     EXPECT_EQ(error.at("code"), "invalid_request");
     EXPECT_EQ(error.at("details").at(0).at("pointer"), "/offerings/0/attributes/line_premium_annual");
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(HostileInputTest, TheLargestDoubleIsAcceptedAndAnOverflowInTheRunIsANamedRunError) {
@@ -86,7 +82,7 @@ TEST_F(HostileInputTest, TheLargestDoubleIsAcceptedAndAnOverflowInTheRunIsANamed
     ASSERT_FALSE(run.empty());
     EXPECT_EQ(run.at("status"), "failed") << boost::json::serialize(run);
     EXPECT_EQ(run.at("error").at("code"), "non_finite_number") << boost::json::serialize(run);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(HostileInputTest, WeightsNearTheLargestDoubleFailTheRunAsNonFiniteNumber) {
@@ -98,7 +94,7 @@ end)");
     ASSERT_FALSE(run.empty());
     EXPECT_EQ(run.at("status"), "failed") << boost::json::serialize(run);
     EXPECT_EQ(run.at("error").at("code"), "non_finite_number") << boost::json::serialize(run);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(HostileInputTest, BytesAfterTheJsonBodyAreRefused) {
@@ -107,7 +103,7 @@ TEST_F(HostileInputTest, BytesAfterTheJsonBodyAreRefused) {
         const ApiResponse refused = api("POST", "/api/v1/engines/default/runs", body + tail);
         EXPECT_EQ(refused.status, 400) << refused.raw.body;
         EXPECT_EQ(refused.body.at("error").at("code"), "invalid_request");
-        expect_healthy();
+        expect_health_answers(server_->port());
     }
     EXPECT_EQ(api("POST", "/api/v1/engines/default/runs", body + " \n").status, 202);
 }
@@ -124,7 +120,7 @@ TEST_F(HostileInputTest, VersionsWithLeadingZerosAreRefusedInPinsAndPaths) {
             const ApiResponse path = api("GET", "/api/v1/engines/default/versions/" + std::string(pin) + suffix);
             EXPECT_EQ(path.status, 400) << pin << suffix << ": " << path.raw.body;
         }
-        expect_healthy();
+        expect_health_answers(server_->port());
     }
     std::string exact = body;
     exact.insert(exact.find('{') + 1, R"("engine_version":"1.0",)");
@@ -154,7 +150,7 @@ TEST_F(HostileInputTest, LabelsCountCharactersNotBytes) {
     const ApiResponse published =
         api("POST", "/api/v1/engines/label-chars/versions", R"({"changelog":")" + changelog + R"("})");
     EXPECT_EQ(published.status, 201) << published.raw.body.substr(0, 500);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(HostileInputTest, AHugeLuaErrorIsCutInTheRunAndItsPage) {
@@ -172,7 +168,7 @@ end)");
     const ApiResponse page = api("GET", "/api/v1/engines/huge-error/runs?limit=10");
     ASSERT_EQ(page.status, 200);
     EXPECT_LT(page.raw.body.size(), 64u * 1024u);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(HostileInputTest, AnErrorMessageKeepsTheTextAfterAnEmbeddedNul) {
@@ -184,7 +180,7 @@ end)");
     ASSERT_FALSE(run.empty());
     EXPECT_EQ(run.at("error").at("message").as_string(),
               std::string("scorecard function weights: before\0after", 40));
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(HostileInputTest, ValidateCutsAHugeScorecardErrorAndKeepsTextAfterANul) {
@@ -206,7 +202,7 @@ TEST_F(HostileInputTest, ValidateCutsAHugeScorecardErrorAndKeepsTextAfterANul) {
     EXPECT_EQ(verdict_for("error(string.rep('x', 14000000), 0)"),
               std::string(8192, 'x') + "\xE2\x80\xA6[truncated 13991808 bytes]");
     EXPECT_EQ(verdict_for(R"(error("before\0after", 0))"), std::string("before\0after", 12));
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 mode_t permission_bits(const std::filesystem::path& path) {

@@ -72,11 +72,6 @@ protected:
         return accepted.status == 202 ? std::string(accepted.body.at("run_id").as_string()) : std::string();
     }
 
-    void expect_healthy() {
-        http::Client fresh = server_->client();
-        const ApiResponse health = call(fresh, "GET", "/health", "");
-        EXPECT_EQ(health.status, 200) << health.raw.body;
-    }
 
     static TestServer* server_;
     static std::string admin_;
@@ -102,7 +97,7 @@ TEST_F(LuaLimitsTest, AScorecardStuckInACLibraryCallFailsItsRunWithTheBudgetErro
 
         const boost::json::object completed = wait_for_run(client_, admin_, ordinary);
         EXPECT_EQ(completed.at("status").as_string(), "completed") << boost::json::serialize(completed);
-        expect_healthy();
+        expect_health_answers(server_->port());
     }
 }
 
@@ -127,10 +122,10 @@ TEST_F(LuaLimitsTest, ValidatingAScorecardStuckInACLibraryCallAnswersWithTheBudg
             EXPECT_NE(std::string(error.at("message").as_string()).find("budget exceeded"), std::string::npos)
                 << verdict.raw.body;
         }
-        expect_healthy();
+        expect_health_answers(server_->port());
         const ApiResponse refused = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
         EXPECT_EQ(refused.status, 422) << refused.raw.body;
-        expect_healthy();
+        expect_health_answers(server_->port());
     }
 }
 
@@ -141,7 +136,7 @@ TEST_F(LuaLimitsTest, WeightsReturningBytesThatAreNotUtf8FailTheRunAsALuaError) 
     EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_error") << boost::json::serialize(failed);
     EXPECT_NE(std::string(failed.at("error").at("message").as_string()).find("not valid UTF-8"), std::string::npos)
         << boost::json::serialize(failed);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 TEST_F(LuaLimitsTest, ALuaErrorMessageWithBytesThatAreNotUtf8IsKeptReadable) {
@@ -152,7 +147,7 @@ TEST_F(LuaLimitsTest, ALuaErrorMessageWithBytesThatAreNotUtf8IsKeptReadable) {
     EXPECT_NE(std::string(failed.at("error").at("message").as_string()).find("caf\xEF\xBF\xBD closed"),
               std::string::npos)
         << boost::json::serialize(failed);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 }  // namespace

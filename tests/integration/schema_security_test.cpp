@@ -44,11 +44,6 @@ protected:
         return response.body.at("config").as_object();
     }
 
-    void expect_healthy() {
-        http::Client fresh = server_->client();
-        const auto health = fresh.request("GET", "/health");
-        EXPECT_EQ(health.status, 200) << health.body;
-    }
 
     static bool lists(const json::value& details, const std::string& pointer_prefix, const char* pointer_field) {
         if (!details.is_array()) return false;
@@ -67,7 +62,7 @@ protected:
         ASSERT_EQ(verdict.status, 200) << verdict.raw.body;
         EXPECT_EQ(verdict.body.at("valid"), json::value(false)) << verdict.raw.body;
         EXPECT_TRUE(lists(verdict.body.at("errors"), pointer, "path")) << pointer << " in " << verdict.raw.body;
-        expect_healthy();
+        expect_health_answers(server_->port());
 
         const ApiResponse put = api("PUT", "/api/v1/engines/hostile/config", json::object{{"config", config}});
         EXPECT_EQ(put.status, 422) << put.raw.body;
@@ -75,7 +70,7 @@ protected:
         EXPECT_TRUE(lists(put.body.at("error").at("details"), pointer, "pointer"))
             << pointer << " in " << put.raw.body;
         EXPECT_EQ(json::serialize(current_config()), stored_before);
-        expect_healthy();
+        expect_health_answers(server_->port());
     }
 
     static json::object with_request_schema(json::object config, json::value schema) {
@@ -139,13 +134,13 @@ TEST_F(HostileSchemaTest, AStoredCyclicSchemaIsRefusedByPublishAndSubmit) {
     EXPECT_EQ(published.body.at("error").at("code"), json::value("invalid_config")) << published.raw.body;
     EXPECT_TRUE(lists(published.body.at("error").at("details"), "/request_schema/definitions/a", "pointer"))
         << published.raw.body;
-    expect_healthy();
+    expect_health_answers(server_->port());
 
     auto body = json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
     const ApiResponse submitted = call(client_, "POST", "/api/v1/engines/legacy/runs", legacy_admin, json::serialize(body));
     EXPECT_EQ(submitted.status, 422) << submitted.raw.body;
     EXPECT_EQ(submitted.body.at("error").at("code"), json::value("invalid_config")) << submitted.raw.body;
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 // Patterns that sent std::regex into a stack overflow or exponential backtracking, at submit.
@@ -165,18 +160,18 @@ TEST_F(HostileSchemaTest, HostilePatternsAtSubmitGetTheirAnswer) {
     std::string alternation(100000, 'a');
     for (std::size_t i = 0; i < alternation.size(); i += 2) alternation[i] = 'b';
     EXPECT_EQ(submit("alternation", alternation).status, 202);
-    expect_healthy();
+    expect_health_answers(server_->port());
     const ApiResponse refused = submit("alternation", alternation + "c");
     EXPECT_EQ(refused.status, 422) << refused.raw.body.substr(0, 500);
     EXPECT_TRUE(lists(refused.body.at("error").at("details"), "/input/alternation", "pointer"))
         << refused.raw.body.substr(0, 500);
-    expect_healthy();
+    expect_health_answers(server_->port());
 
     const ApiResponse backtracking = submit("nested", std::string(10000, 'a') + "!");
     EXPECT_EQ(backtracking.status, 422) << backtracking.raw.body.substr(0, 500);
     EXPECT_TRUE(lists(backtracking.body.at("error").at("details"), "/input/nested", "pointer"))
         << backtracking.raw.body.substr(0, 500);
-    expect_healthy();
+    expect_health_answers(server_->port());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include "auth/api_keys.hpp"
 #include "common/crypto.hpp"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -71,6 +73,12 @@ boost::json::object wait_for_run(http::Client& client, const std::string& key, c
         if (std::chrono::steady_clock::now() > deadline) return run;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+}
+
+void expect_health_answers(uint16_t port) {
+    http::Client client("127.0.0.1", port);
+    const http::ClientResponse health = client.request("GET", "/health");
+    EXPECT_EQ(health.status, 200) << "the server no longer answers /health: " << health.body;
 }
 
 }  // namespace engined::testing

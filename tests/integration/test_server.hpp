@@ -59,6 +59,9 @@ struct ApiResponse {
 ApiResponse call(http::Client& client, const std::string& method, const std::string& target,
                  const std::string& key, const std::string& body = {});
 
+// GET /health over a fresh connection answers 200: the server survived what a test just sent.
+void expect_health_answers(uint16_t port);
+
 // Polls the run until it is terminal (or `timeout_s` passed); returns the last run object.
 boost::json::object wait_for_run(http::Client& client, const std::string& key, const std::string& run_id,
                                  double timeout_s = 10);

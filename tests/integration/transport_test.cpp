@@ -83,11 +83,6 @@ boost::json::value error_of(const std::string& response) {
     return boost::json::parse(response.substr(response.find("\r\n\r\n") + 4)).at("error");
 }
 
-void expect_health_answers(uint16_t port) {
-    auto client = http::Client("127.0.0.1", port);
-    EXPECT_EQ(client.request("GET", "/health").status, 200) << "the server no longer answers /health";
-}
-
 const std::string kSmuggled = "GET /api/v1/smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
 
 struct SmugglingCase {
