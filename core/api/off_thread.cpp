@@ -3,19 +3,26 @@
 #include "common/api_error.hpp"
 #include "common/bounded_executor.hpp"
 
+#include <memory>
 #include <string>
 
 namespace engined::api {
 
 void answer_off_thread(BoundedExecutor& pool, const auth::Principal& caller, const http::Responder& responder,
                        std::function<http::Response()> work) {
-    const auto admission = pool.submit(caller.key_id, [responder, work = std::move(work)] {
-        try {
-            responder.respond(work());
-        } catch (...) {
-            responder.fail(std::current_exception());
-        }
-    });
+    // The answer leaves after the key's place is given back, so a client that sends its next
+    // check as soon as it has this answer is not refused for the one just answered.
+    auto answer = std::make_shared<std::function<void()>>();
+    const auto admission = pool.submit(
+        caller.key_id,
+        [answer, responder, work = std::move(work)] {
+            try {
+                *answer = [responder, response = work()] { responder.respond(response); };
+            } catch (...) {
+                *answer = [responder, failure = std::current_exception()] { responder.fail(failure); };
+            }
+        },
+        [answer] { (*answer)(); });
     switch (admission) {
         case BoundedExecutor::Admission::accepted:
             return;

@@ -9,14 +9,15 @@ BoundedExecutor::BoundedExecutor(Limits limits) : limits_(limits) {
 
 BoundedExecutor::~BoundedExecutor() { stop(); }
 
-BoundedExecutor::Admission BoundedExecutor::submit(const std::string& key, std::function<void()> task) {
+BoundedExecutor::Admission BoundedExecutor::submit(const std::string& key, std::function<void()> task,
+                                                   std::function<void()> after_release) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || queue_.size() >= limits_.queue) return Admission::queue_full;
         std::size_t& held = held_[key];
         if (held >= limits_.per_key) return Admission::key_busy;
         ++held;
-        queue_.push_back({key, std::move(task)});
+        queue_.push_back({key, std::move(task), std::move(after_release)});
     }
     wake_.notify_one();
     return Admission::accepted;
@@ -37,8 +38,15 @@ void BoundedExecutor::serve() {
         } catch (...) {
             // Tasks answer their own failures; one that throws anyway must not end the thread.
         }
-        std::lock_guard lock(mutex_);
-        if (--held_[task.key] == 0) held_.erase(task.key);
+        {
+            std::lock_guard lock(mutex_);
+            if (--held_[task.key] == 0) held_.erase(task.key);
+        }
+        if (!task.after_release) continue;
+        try {
+            task.after_release();
+        } catch (...) {
+        }
     }
 }
 

@@ -30,8 +30,10 @@ public:
     BoundedExecutor& operator=(const BoundedExecutor&) = delete;
 
     // Queues `task` under `key` unless that key already holds `per_key` tasks (key_busy) or
-    // `queue` tasks wait (queue_full). A task must not throw: what it throws is dropped.
-    Admission submit(const std::string& key, std::function<void()> task);
+    // `queue` tasks wait (queue_full). `after_release` runs on the same thread once the task's
+    // place is given back: a task answers its caller there, so that a caller who has its answer
+    // may submit again at once. Neither may throw: what they throw is dropped.
+    Admission submit(const std::string& key, std::function<void()> task, std::function<void()> after_release = {});
 
     // Lets running tasks finish and drops those not started (their answers could no longer be
     // sent: the server stops first), then joins the threads; later submits answer queue_full.
@@ -43,6 +45,7 @@ private:
     struct Task {
         std::string key;
         std::function<void()> run;
+        std::function<void()> after_release;
     };
     void serve();
 

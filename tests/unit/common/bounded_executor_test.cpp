@@ -50,6 +50,19 @@ TEST(BoundedExecutor, AKeyHoldsAtMostItsShareQueuedOrRunning) {
     ran.get_future().wait();
 }
 
+// A caller answered from after_release submits its next task at once: the key's place is free.
+TEST(BoundedExecutor, AfterReleaseRunsOnceTheKeysPlaceIsGivenBack) {
+    BoundedExecutor pool({.threads = 1, .queue = 10, .per_key = 1});
+    std::promise<Admission> next;
+    std::promise<void> ran;
+    ASSERT_EQ(pool.submit(
+                  "key-a", [] {},
+                  [&] { next.set_value(pool.submit("key-a", [&ran] { ran.set_value(); })); }),
+              Admission::accepted);
+    EXPECT_EQ(next.get_future().get(), Admission::accepted);
+    ran.get_future().wait();
+}
+
 TEST(BoundedExecutor, AFullQueueRefusesUntilATaskStarts) {
     BoundedExecutor pool({.threads = 1, .queue = 2, .per_key = 100});
     Gate running;
