@@ -142,6 +142,38 @@ TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
     EXPECT_EQ(replayed.body.at("replay_fingerprint"), run.at("fingerprint"));
 }
 
+// The fingerprint covers the run's reference time (format 2); a run fingerprinted in format 1,
+// before it did, keeps its fingerprint and its replay is fingerprinted in format 1 too.
+TEST_F(ReplayTest, FingerprintCoversTheReferenceTimeAndFormat1RunsStillVerify) {
+    const boost::json::object run =
+        run_to_end(boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json")).as_object());
+    ASSERT_EQ(run.at("status"), "completed");
+    const std::string run_id = text_of(run.at("run_id"));
+    const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + run_id + "/defensibility-packet", key_);
+    ASSERT_EQ(packet.status, 200) << packet.raw.body;
+    boost::json::object components = packet.body.at("run").at("fingerprint_components").as_object();
+    EXPECT_EQ(components.at("format"), 2);
+    EXPECT_EQ(components.at("reference_time"), run.at("created_at"));
+
+    components.erase("format");
+    components.erase("reference_time");
+    const std::string format1 = sha256_hex(canonical_json(components));
+    ASSERT_NE(format1, text_of(run.at("fingerprint")));
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
+        const std::string sql = "UPDATE runs SET fingerprint = '" + format1 + "', fingerprint_json = '" +
+                                boost::json::serialize(components) + "' WHERE id = '" + run_id + "'";
+        EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+        sqlite3_close(raw);
+    }
+    const ApiResponse replayed = replay(run_id);
+    ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
+    EXPECT_EQ(replayed.body.at("identical"), true);
+    EXPECT_EQ(text_of(replayed.body.at("fingerprint")), format1);
+    EXPECT_EQ(text_of(replayed.body.at("replay_fingerprint")), format1);
+}
+
 TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {
     const boost::json::object run = run_to_end(boost::json::parse(read_text(golden_dir() / "quotes_only_oh.input.json")).as_object());
     const std::string run_id = text_of(run.at("run_id"));
