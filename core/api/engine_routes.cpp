@@ -28,7 +28,7 @@ std::optional<std::string> pin_of(const Request& request) {
 
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
                             const http::JsonLimits& json_limits, const std::string& server_version,
-                            BoundedExecutor& checks) {
+                            BoundedExecutor& checks, const http::Links& links) {
     const std::string admin = auth::kScopeEnginesAdmin;
     const std::string read = auth::kScopeRunsRead;
 
@@ -121,9 +121,9 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                         return response;
                     });
     router.add_sync(Method::get, "/api/v1/openapi.json", read,
-                    [&engines, server_version](const Request&, const auth::Principal& caller) {
+                    [&engines, &links, server_version](const Request& request, const auth::Principal& caller) {
                         return json_response(200, engines::openapi_document(engines.contract(caller, "default", std::nullopt),
-                                                                            server_version));
+                                                                            server_version, links.for_request(request, "")));
                     });
 }
 

@@ -57,7 +57,7 @@ boost::json::value evaluation_as_run(const boost::json::object& job) {
 }
 
 // The evaluation-era answer: {eval_id, status, pool_size, filtered, candidates, audit}.
-boost::json::object evaluation_view(const boost::json::object& run) {
+boost::json::object evaluation_view(const boost::json::object& run, const Request& request, const http::Links& links) {
     const auto* output = run.at("output").if_object();
     auto from_output = [&](const char* key) {
         const auto* value = output ? output->if_contains(key) : nullptr;
@@ -69,31 +69,33 @@ boost::json::object evaluation_view(const boost::json::object& run) {
             {"pool_size", from_output("pool_size")},
             {"filtered", from_output("filtered")},
             {"candidates", run.contains("candidates") ? run.at("candidates") : boost::json::value(nullptr)},
-            {"audit", "/traces/" + id},
+            {"audit", links.for_request(request, "/traces/" + id)},
             {"error", run.at("error")},
             {"created_at", run.at("created_at")},
             {"completed_at", run.at("completed_at")}};
 }
 
 // Submits under a fresh id and answers 202 once the run is durable: the id under each of
-// `id_fields`, the status, and a Location under `location_prefix`. With an Idempotency-Key, that
-// answer is stored in the run's own transaction, so a repeat of the request replays it.
+// `id_fields`, the status, and an absolute Location under `location_prefix`. With an
+// Idempotency-Key, that answer is stored in the run's own transaction, so a repeat of the request
+// replays it.
 void submit_and_answer(runs::RunService& runs, const Request& request, const auth::Principal& caller,
                        const std::string& engine_slug, const boost::json::value& body, http::Responder responder,
-                       const std::string& location_prefix, const std::vector<std::string>& id_fields,
-                       const std::string& id_prefix = "") {
+                       const http::Links& links, const std::string& location_prefix,
+                       const std::vector<std::string>& id_fields, const std::string& id_prefix = "") {
     const std::string run_id = runs::RunService::new_run_id(id_prefix);
     boost::json::object answer_body;
     for (const std::string& field : id_fields) answer_body[field] = run_id;
     answer_body["status"] = "queued";
     Response answer = json_response(202, answer_body);
-    answer.headers.emplace_back("Location", location_prefix + run_id);
+    const std::string location = links.for_request(request, location_prefix + run_id);
+    answer.headers.emplace_back("Location", location);
 
     std::optional<store::IdempotencyRecord> record;
     std::shared_ptr<std::atomic<bool>> answered_durably;
     if (const auto& token = request.idempotency()) {
         record = store::IdempotencyRecord{caller.organization, caller.environment, token->key, token->request_hash,
-                                          answer.status, answer.body, location_prefix + run_id, now_unix_ms()};
+                                          answer.status, answer.body, location, now_unix_ms()};
         answered_durably = token->answered_durably;
     }
     runs.submit(caller, engine_slug, body, run_id, std::move(record),
@@ -108,15 +110,16 @@ void submit_and_answer(runs::RunService& runs, const Request& request, const aut
 }  // namespace
 
 void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
-                     BoundedExecutor& checks) {
+                     BoundedExecutor& checks, const http::Links& links) {
     router.add_sync(Method::get, "/health", "", [](const Request&, const auth::Principal&) {
         return Response::json(200, R"({"status":"ok"})");
     });
 
     router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
-               [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
+               [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
+                                            http::Responder responder) {
                    submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
-                                     http::parse_json_body(request, json_limits), std::move(responder),
+                                     http::parse_json_body(request, json_limits), std::move(responder), links,
                                      "/api/v1/runs/", {"run_id"});
                });
 
@@ -164,23 +167,26 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
     // The evaluation-era jobs API: a body of the older {profile, pool} shape runs the
     // entity-analysis engine under an `eval_` id; anything else runs the `default` engine.
     router.add(Method::post, "/api/v1/jobs", auth::kScopeRunsWrite,
-               [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
+               [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
+                                            http::Responder responder) {
                    const boost::json::value body = http::parse_json_body(request, json_limits);
                    if (body.is_object() && body.get_object().contains("profile")) {
                        submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
-                                         evaluation_as_run(body.get_object()), responder, "/api/v1/jobs/",
+                                         evaluation_as_run(body.get_object()), responder, links, "/api/v1/jobs/",
                                          {"eval_id"}, kEvaluationIdPrefix);
                        return;
                    }
-                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder, "/api/v1/jobs/",
-                                     {"run_id", "job_id"});
+                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder, links,
+                                     "/api/v1/jobs/", {"run_id", "job_id"});
                });
 
     router.add_sync(Method::get, "/api/v1/jobs/{job_id}", auth::kScopeRunsRead,
-                    [&runs](const Request& request, const auth::Principal& caller) {
+                    [&runs, &links](const Request& request, const auth::Principal& caller) {
                         const std::string id(request.path_param("job_id"));
                         boost::json::object run = runs.get(caller, id, std::nullopt);
-                        if (id.starts_with(kEvaluationIdPrefix)) return json_response(200, evaluation_view(run));
+                        if (id.starts_with(kEvaluationIdPrefix)) {
+                            return json_response(200, evaluation_view(run, request, links));
+                        }
                         run["job_id"] = run["run_id"];
                         return json_response(200, run);
                     });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "http/json_body.hpp"
+#include "http/links.hpp"
 #include "http/router.hpp"
 #include "engines/engine_service.hpp"
 #include "metrics/registry.hpp"
@@ -18,15 +19,16 @@ class BoundedExecutor;
 
 namespace engined::api {
 
-// Health, runs and the evaluation-era jobs API. Replays run on `checks` (api/off_thread.hpp).
+// Health, runs and the evaluation-era jobs API. Replays run on `checks` (api/off_thread.hpp);
+// `Location` headers and `audit` URLs are absolute through `links`.
 void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
-                     BoundedExecutor& checks);
+                     BoundedExecutor& checks, const http::Links& links);
 
-// Engines, configuration, versions, contracts and the OpenAPI document. Validate, PUT config and
-// publish run on `checks`.
+// Engines, configuration, versions, contracts and the OpenAPI document (its server URL through
+// `links`). Validate, PUT config and publish run on `checks`.
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
                             const http::JsonLimits& json_limits, const std::string& server_version,
-                            BoundedExecutor& checks);
+                            BoundedExecutor& checks, const http::Links& links);
 
 // Webhook endpoints, secrets and deliveries.
 void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,

@@ -9,6 +9,7 @@
 #include "common/time.hpp"
 #include "common/log.hpp"
 #include "engines/engine_service.hpp"
+#include "http/links.hpp"
 #include "http/server.hpp"
 #include "metrics/registry.hpp"
 #include "plugin/plugin_registry.hpp"
@@ -169,8 +170,8 @@ struct App::Impl {
         const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue, config.checks_per_key});
-        api::register_routes(router, *runs, json_limits, *checks);
-        api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks);
+        api::register_routes(router, *runs, json_limits, *checks, links);
+        api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks, links);
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_operation_routes(router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
         server.emplace(router, server_options(config, parse_listen_address(config.listen, "listen address")), metrics);
@@ -213,6 +214,7 @@ struct App::Impl {
     auth::KeyAuthenticator authenticator;
     api::StoreIdempotencyLedger idempotency_ledger{*store};
     http::Router router;
+    http::Links links{config.public_url, config.host(), config.port()};
     plugin::PluginRegistry plugins;
     std::optional<engines::EngineService> engines;
     std::optional<runs::RunExecutor> executor;
@@ -239,6 +241,7 @@ void App::start() {
     impl_->workers->start();
     impl_->dispatcher->start();
     impl_->server->start();
+    impl_->links.set_listen_port(port());  // chosen at bind time when configured as 0
     log::info("engined listening", {{"address", impl_->config.host() + ":" + std::to_string(port())},
                                     {"data_dir", impl_->config.data_dir.string()},
                                     {"resources_dir", impl_->resources_dir.string()}});

@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "http/links.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -49,6 +51,17 @@ struct Setting {
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> table = {
         {"--listen", "ENGINED_LISTEN", "listen", [](Config& c, const std::string& v, const std::string&) { c.listen = v; }},
+        {"--public-url", "ENGINED_PUBLIC_URL", "public_url", [](Config& c, const std::string& v, const std::string& n) {
+             if (v.empty()) {
+                 c.public_url.clear();
+                 return;
+             }
+             const auto url = http::normalised_public_url(v);
+             if (!url) {
+                 throw std::invalid_argument(n + " must be an absolute http(s) URL without user info, query or fragment, got '" + v + "'");
+             }
+             c.public_url = *url;
+         }},
         {"--metrics-listen", "ENGINED_METRICS_LISTEN", "metrics_listen", [](Config& c, const std::string& v, const std::string& n) {
              if (!v.empty()) parse_listen_address(v, n);
              c.metrics_listen = v;

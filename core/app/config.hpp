@@ -13,6 +13,9 @@ namespace engined::app {
 
 struct Config {
     std::string listen = "127.0.0.1:8080";
+    // The base of absolute links in answers (http/links.hpp), normalised; empty: each answer's
+    // links use the request's Host, and webhook deliveries the listen address.
+    std::string public_url;
     // HOST:PORT of a second listener that serves only GET /metrics; empty: metrics are not served.
     std::string metrics_listen;
     std::filesystem::path data_dir = "./data";

@@ -98,7 +98,8 @@ std::string contract_markdown(const boost::json::object& contract) {
     return out.str();
 }
 
-boost::json::object openapi_document(const boost::json::object& contract, const std::string& server_version) {
+boost::json::object openapi_document(const boost::json::object& contract, const std::string& server_version,
+                                     const std::string& server_url) {
     const boost::json::object error_schema = {
         {"type", "object"},
         {"required", {"error"}},
@@ -222,7 +223,7 @@ boost::json::object openapi_document(const boost::json::object& contract, const 
         {"get", {{"summary", "Evaluation-era run status"}, {"responses", errors({{"200", json_response("run", ref("Run"))}})}}}};
     return {{"openapi", "3.0.3"},
             {"info", {{"title", "engined API"}, {"version", server_version}}},
-            {"servers", {{{"url", "/"}}}},
+            {"servers", {{{"url", server_url}}}},
             {"security", {{{"bearer", boost::json::array{}}}, {{"apiKey", boost::json::array{}}}}},
             {"paths", std::move(paths)},
             {"components",

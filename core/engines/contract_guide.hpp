@@ -11,7 +11,9 @@ namespace engined::engines {
 // `contract` as EngineService::contract answers it.
 std::string contract_markdown(const boost::json::object& contract);
 
-// OpenAPI 3.0 for every route, with the run request body typed by `contract` (the default engine's).
-boost::json::object openapi_document(const boost::json::object& contract, const std::string& server_version);
+// OpenAPI 3.0 for every route, with the run request body typed by `contract` (the default engine's)
+// and `server_url` (absolute, without a trailing slash) as its one server.
+boost::json::object openapi_document(const boost::json::object& contract, const std::string& server_version,
+                                     const std::string& server_url);
 
 }  // namespace engined::engines

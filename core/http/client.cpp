@@ -25,6 +25,13 @@ bool closed_while_idle(tcp::socket& socket) {
     const ssize_t peeked = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
+
+// host[:port] as RFC 9110 §7.2 asks: the port unless it is http's default, an IPv6 address in
+// brackets. The server builds absolute links from it.
+std::string host_header(const std::string& host, uint16_t port) {
+    const std::string name = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return port == 80 ? name : name + ":" + std::to_string(port);
+}
 }  // namespace
 
 std::string ClientResponse::header(const std::string& name) const {
@@ -77,7 +84,7 @@ ClientResponse Client::request(const std::string& method, const std::string& tar
                                const std::string& body,
                                const std::vector<std::pair<std::string, std::string>>& headers) {
     bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
-    req.set(bhttp::field::host, impl_->host);
+    req.set(bhttp::field::host, host_header(impl_->host, impl_->port));
     req.set(bhttp::field::user_agent, "engined-client");
     for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty()) {

@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "common/json_text.hpp"
+#include "common/time.hpp"
 #include "versions/pin.hpp"
 
 #include <boost/json.hpp>
@@ -9,10 +10,15 @@
 namespace engined::runs {
 
 boost::json::object to_json(const FingerprintComponents& components) {
-    return {{"input_sha256", components.input_sha256},
-            {"version_content_hash", components.version_content_hash},
-            {"plugin_sha256", components.plugin_sha256},
-            {"platform_version", components.platform_version}};
+    boost::json::object json{{"input_sha256", components.input_sha256},
+                             {"version_content_hash", components.version_content_hash},
+                             {"plugin_sha256", components.plugin_sha256},
+                             {"platform_version", components.platform_version}};
+    if (components.format >= 2) {
+        json["reference_time"] = format_rfc3339_ms(components.reference_unix_ms);
+        json["format"] = components.format;
+    }
+    return json;
 }
 
 std::string fingerprint_of(const FingerprintComponents& components) {
@@ -29,11 +35,22 @@ std::optional<std::string> pinned_release_content_hash(const store::Store& store
     return release->content_hash;
 }
 
+int fingerprint_format(const store::Run& run) {
+    if (!run.fingerprint_json) return kFingerprintFormat;
+    const boost::json::value stored = parse_internal_json(*run.fingerprint_json);
+    const auto* format = stored.is_object() ? stored.get_object().if_contains("format") : nullptr;
+    if (format == nullptr) return 1;
+    return format->is_int64() ? static_cast<int>(format->get_int64()) : kFingerprintFormat;
+}
+
 FingerprintComponents fingerprint_components(const store::Store& store, const store::Run& run,
                                              const std::string& plugin_sha256, const std::string& platform_version) {
     return {sha256_hex(canonical_json(parse_internal_json(run.request_json))),
-            pinned_release_content_hash(store, run).value_or("config:" + run.config_hash), plugin_sha256,
-            platform_version};
+            pinned_release_content_hash(store, run).value_or("config:" + run.config_hash),
+            plugin_sha256,
+            platform_version,
+            run.created_at_ms,
+            fingerprint_format(run)};
 }
 
 }  // namespace engined::runs

@@ -1,25 +1,36 @@
 // The reproducibility fingerprint of a run: one SHA-256 over everything its output depends on —
-// the request, the exact engine version, the plugin binary that executed it and the platform.
-// Two executions with equal fingerprints must give byte-identical status, output and results.
+// the request, the exact engine version, the plugin binary that executed it, the platform and
+// the run's reference time. Two executions with equal fingerprints must give byte-identical
+// status, output and results.
 #pragma once
 
 #include "store/store.hpp"
 
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 namespace engined::runs {
+
+// Format 1 hashed the first four components only, so two runs of one request at different
+// reference times (quote expiry is judged against it) could share a fingerprint yet differ.
+// Format 2 adds the format number and the reference time. A run keeps the format it was
+// fingerprinted with: its replay is fingerprinted the same way.
+inline constexpr int kFingerprintFormat = 2;
 
 struct FingerprintComponents {
     std::string input_sha256;          // of the canonical JSON of the stored request
     std::string version_content_hash;  // the pinned release's content hash, or "config:<config_hash>"
     std::string plugin_sha256;         // of the plugin library file that executed the run
     std::string platform_version;      // engined's version
+    std::int64_t reference_unix_ms = 0;  // the run's reference time (its created_at); format 2 on
+    int format = kFingerprintFormat;
 };
 
-// {"input_sha256", "version_content_hash", "plugin_sha256", "platform_version"}
+// Format 1: {"input_sha256", "version_content_hash", "plugin_sha256", "platform_version"};
+// format 2 adds "reference_time" (RFC 3339, milliseconds) and "format": 2.
 boost::json::object to_json(const FingerprintComponents& components);
 
 // SHA-256 (lower-case hex) of the canonical JSON of to_json(components).
@@ -29,8 +40,12 @@ std::string fingerprint_of(const FingerprintComponents& components);
 // configuration (or when that release is not in the store).
 std::optional<std::string> pinned_release_content_hash(const store::Store& store, const store::Run& run);
 
-// The components of `run` executed by the plugin whose file hashes to `plugin_sha256`.
-// Throws store::StoreUnavailable.
+// The fingerprint format of `run`: the one its stored fingerprint was made with (format 1 when
+// its components carry no "format"), else kFingerprintFormat.
+int fingerprint_format(const store::Run& run);
+
+// The components of `run` executed by the plugin whose file hashes to `plugin_sha256`, in the
+// run's fingerprint format. Throws store::StoreUnavailable.
 FingerprintComponents fingerprint_components(const store::Store& store, const store::Run& run,
                                              const std::string& plugin_sha256, const std::string& platform_version);
 

@@ -19,16 +19,16 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     return joined;
 }
 
-std::optional<std::string_view> expiry_problem(const Offering& offering, std::int64_t now_unix_ms) {
+std::optional<std::string_view> expiry_problem(const Offering& offering, const FilterCriteria& criteria) {
     if (offering.quote_expires_at == nullptr || offering.quote_expires_at->is_null()) {
         return std::nullopt;
     }
     const auto* text = offering.quote_expires_at->if_string();
-    const auto expires_ms = text ? parse_rfc3339_ms(*text) : std::nullopt;
+    const auto expires_ms = text ? parse_quote_expiry_ms(*text, criteria.state) : std::nullopt;
     if (!expires_ms) {
         return filter_reason::kInvalidQuoteExpiry;
     }
-    if (*expires_ms < now_unix_ms) {
+    if (*expires_ms < criteria.now_unix_ms) {
         return filter_reason::kQuoteExpired;
     }
     return std::nullopt;
@@ -40,7 +40,7 @@ std::optional<std::string_view> ineligibility(const Offering& offering, const Fi
     if (criteria.state && std::find(excluded.begin(), excluded.end(), *criteria.state) != excluded.end()) {
         return filter_reason::kExcludedState;
     }
-    if (const auto problem = expiry_problem(offering, criteria.now_unix_ms)) {
+    if (const auto problem = expiry_problem(offering, criteria)) {
         return problem;
     }
     if (!offering.line_premium || !(*offering.line_premium > 0.0)) {

@@ -67,7 +67,7 @@ TEST_F(ApiTest, SubmitAnswers202WithLocationAndTheRunIsDurablyQueued) {
     ASSERT_EQ(response.status, 202) << response.raw.body;
     const std::string run_id(response.body.at("run_id").as_string());
     EXPECT_EQ(response.body.at("status").as_string(), "queued");
-    EXPECT_EQ(response.raw.header("Location"), "/api/v1/runs/" + run_id);
+    EXPECT_EQ(response.raw.header("Location"), server_->origin() + "/api/v1/runs/" + run_id);
     EXPECT_TRUE(server_->app().store().get_run(run_id).has_value());
 }
 
@@ -310,7 +310,7 @@ TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {
     const ApiResponse accepted = call(client_, "POST", "/api/v1/jobs", key_, read_text(golden_dir() / "auto_only_ny.input.json"));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
     const std::string id(accepted.body.at("job_id").as_string());
-    EXPECT_EQ(accepted.raw.header("Location"), "/api/v1/jobs/" + id);
+    EXPECT_EQ(accepted.raw.header("Location"), server_->origin() + "/api/v1/jobs/" + id);
     wait_for_run(client_, key_, id);
     const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + id, key_);
     ASSERT_EQ(job.status, 200);

@@ -98,7 +98,7 @@ TEST_F(EntityAnalysisTest, ProfessionalLiabilityProspectInCaliforniaAgainstTheDe
     const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + eval_id, key_);
     ASSERT_EQ(job.status, 200) << job.raw.body;
     EXPECT_EQ(job.body.at("status").as_string(), "completed") << job.raw.body.substr(0, 600);
-    EXPECT_EQ(job.body.at("audit").as_string(), "/traces/" + eval_id);
+    EXPECT_EQ(job.body.at("audit").as_string(), server_->origin() + "/traces/" + eval_id);
     const auto pool_size = job.body.at("pool_size").to_number<int64_t>();
     EXPECT_EQ(pool_size, static_cast<int64_t>(carriers_.size()));
 
@@ -158,7 +158,9 @@ TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAnd
               static_cast<int64_t>(1));
     // The evaluation's `audit` URL explains each exclusion.
     const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + id, key_);
-    const ApiResponse packet = call(client_, "GET", std::string(job.body.at("audit").as_string()), key_);
+    const std::string audit(job.body.at("audit").as_string());
+    ASSERT_TRUE(audit.starts_with(server_->origin() + "/")) << audit;
+    const ApiResponse packet = call(client_, "GET", audit.substr(server_->origin().size()), key_);
     ASSERT_EQ(packet.status, 200) << packet.raw.body;
     std::size_t explained = 0;
     for (const auto& item : packet.body.at("provenance").at("dropped").as_array()) {

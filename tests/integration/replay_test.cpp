@@ -40,6 +40,15 @@ protected:
         return call(client_, "POST", "/api/v1/runs/" + run_id + "/replay", key);
     }
 
+    // Changes the store behind the server's back, waiting out the server's own writes.
+    static void alter_store(const std::string& sql) {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
+        sqlite3_busy_timeout(raw, 5000);
+        EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+        sqlite3_close(raw);
+    }
+
     static std::vector<std::filesystem::path> golden_inputs() {
         std::vector<std::filesystem::path> inputs;
         for (const auto& entry : std::filesystem::directory_iterator(golden_dir())) {
@@ -125,14 +134,7 @@ TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
     const boost::json::object run = run_to_end(body);
     ASSERT_EQ(run.at("status"), "completed");
     const std::string run_id = text_of(run.at("run_id"));
-    {
-        sqlite3* raw = nullptr;
-        ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
-        const std::string sql = "UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99) WHERE id = '" +
-                                run_id + "'";
-        EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
-        sqlite3_close(raw);
-    }
+    alter_store("UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99) WHERE id = '" + run_id + "'");
     const ApiResponse replayed = replay(run_id);
     ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
     EXPECT_EQ(replayed.body.at("identical"), false);
@@ -140,6 +142,32 @@ TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
     EXPECT_NE(replayed.body.at("output_sha256").at("original"), replayed.body.at("output_sha256").at("replay"));
     // The fingerprint covers what produced the output, not the output: it still matches.
     EXPECT_EQ(replayed.body.at("replay_fingerprint"), run.at("fingerprint"));
+}
+
+// The fingerprint covers the run's reference time (format 2); a run fingerprinted in format 1,
+// before it did, keeps its fingerprint and its replay is fingerprinted in format 1 too.
+TEST_F(ReplayTest, FingerprintCoversTheReferenceTimeAndFormat1RunsStillVerify) {
+    const boost::json::object run =
+        run_to_end(boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json")).as_object());
+    ASSERT_EQ(run.at("status"), "completed");
+    const std::string run_id = text_of(run.at("run_id"));
+    const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + run_id + "/defensibility-packet", key_);
+    ASSERT_EQ(packet.status, 200) << packet.raw.body;
+    boost::json::object components = packet.body.at("run").at("fingerprint_components").as_object();
+    EXPECT_EQ(components.at("format"), 2);
+    EXPECT_EQ(components.at("reference_time"), run.at("created_at"));
+
+    components.erase("format");
+    components.erase("reference_time");
+    const std::string format1 = sha256_hex(canonical_json(components));
+    ASSERT_NE(format1, text_of(run.at("fingerprint")));
+    alter_store("UPDATE runs SET fingerprint = '" + format1 + "', fingerprint_json = '" +
+                boost::json::serialize(components) + "' WHERE id = '" + run_id + "'");
+    const ApiResponse replayed = replay(run_id);
+    ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
+    EXPECT_EQ(replayed.body.at("identical"), true);
+    EXPECT_EQ(text_of(replayed.body.at("fingerprint")), format1);
+    EXPECT_EQ(text_of(replayed.body.at("replay_fingerprint")), format1);
 }
 
 TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {

@@ -26,6 +26,8 @@ public:
     ~TestServer();
 
     uint16_t port() const { return app_->port(); }
+    // Where links in answers to client() point when no public URL is configured.
+    std::string origin() const { return "http://127.0.0.1:" + std::to_string(port()); }
     const std::filesystem::path& data_dir() const { return data_dir_; }
     app::App& app() { return *app_; }
 

@@ -106,6 +106,31 @@ TEST(Config, FlagsBeatEnvironmentWhichBeatsTheFileWhichBeatsDefaults) {
     EXPECT_FALSE(config.sync_full);       // file
 }
 
+TEST(Config, PublicUrlComesFromEverySourceNormalised) {
+    EXPECT_EQ(load_config({}, {}).public_url, "");
+    EXPECT_EQ(load_config({"--public-url", "https://api.example.com/"}, {}).public_url, "https://api.example.com");
+    EXPECT_EQ(load_config({}, {{"ENGINED_PUBLIC_URL", "HTTP://10.0.0.5:8080/engined//"}}).public_url,
+              "http://10.0.0.5:8080/engined");
+    const auto file = std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
+    std::ofstream(file) << R"({"public_url": "https://engined.example.org"})";
+    const Config from_file = load_config({"--config", file.string()}, {});
+    std::filesystem::remove(file);
+    EXPECT_EQ(from_file.public_url, "https://engined.example.org");
+}
+
+TEST(Config, PublicUrlMustBeAnAbsoluteHttpUrlWithoutQueryOrFragment) {
+    for (const char* bad : {"api.example.com", "/engined", "ftp://api.example.com", "https://", "https://api.example.com?x=1",
+                            "https://api.example.com/#top", "https://user:pw@api.example.com", "https://api example.com",
+                            "https://api.example.com:0", "https://api.example.com:65536", "https://api.example.com/a b"}) {
+        try {
+            load_config({"--public-url", bad}, {});
+            ADD_FAILURE() << bad << " was accepted";
+        } catch (const std::invalid_argument& error) {
+            EXPECT_NE(std::string(error.what()).find("--public-url"), std::string::npos) << error.what();
+        }
+    }
+}
+
 TEST(Config, ConfigFileMayComeFromTheEnvironment) {
     const auto file = std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
     std::ofstream(file) << R"({"data_dir": "/srv/engined"})";

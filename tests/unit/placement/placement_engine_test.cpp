@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace engined::placement {
@@ -454,6 +455,22 @@ TEST(PlacementEngine, InvalidQuoteExpiryIsFiltered) {
     const PlacementResult result = run(request);
     EXPECT_EQ(output_of(result).at("filter_reasons").at("invalid_quote_expiry"), 1);
     EXPECT_EQ(solutions_of(result).size(), 2u);
+}
+
+// The reference time is 2026-11-23T12:00:00Z: 07:00 in New York, 04:00 in Los Angeles.
+TEST(PlacementEngine, DateOnlyQuoteExpiryCountsToTheEndOfThatDayInTheInsuredsState) {
+    for (const char* state : {"NY", "CA"}) {
+        for (const auto& [expiry, expired] :
+             {std::pair{"2026-11-22", true}, std::pair{"2026-11-23", false}, std::pair{"2026-12-31", false}}) {
+            json::object request = test::golden_input("auto_only_ny");
+            request["input"].as_object()["address"].as_object()["state"] = state;
+            request["offerings"].as_array()[0].as_object()["attributes"].as_object()["quote_expires_at"] = expiry;
+            const PlacementResult result = run(request);
+            const json::object& reasons = output_of(result).at("filter_reasons").as_object();
+            EXPECT_FALSE(reasons.contains("invalid_quote_expiry")) << state << " " << expiry;
+            EXPECT_EQ(reasons.contains("quote_expired"), expired) << state << " " << expiry;
+        }
+    }
 }
 
 TEST(PlacementEngine, OfferingWithoutPremiumIsFiltered) {

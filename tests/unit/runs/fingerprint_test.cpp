@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 
 namespace engined::runs {
@@ -15,18 +16,48 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const FingerprintComponents kComponents{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'), "1.4.0"};
+// 2026-11-23T12:00:00Z
+constexpr std::int64_t kReferenceMs = 1'795'435'200'000;
+const FingerprintComponents kComponents{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'), "1.4.0",
+                                        kReferenceMs};
+const FingerprintComponents kFormat1Components{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'),
+                                               "1.4.0", kReferenceMs, 1};
 
-TEST(Fingerprint, IsTheSha256OfTheCanonicalComponents) {
+TEST(Fingerprint, IsTheSha256OfTheCanonicalComponentsWithTheFormatAndReferenceTime) {
     const std::string expected = sha256_hex(
-        R"({"input_sha256":")" + kComponents.input_sha256 + R"(","platform_version":"1.4.0","plugin_sha256":")" +
-        kComponents.plugin_sha256 + R"(","version_content_hash":")" + kComponents.version_content_hash + R"("})");
+        R"({"format":2,"input_sha256":")" + kComponents.input_sha256 +
+        R"(","platform_version":"1.4.0","plugin_sha256":")" + kComponents.plugin_sha256 +
+        R"(","reference_time":"2026-11-23T12:00:00.000Z","version_content_hash":")" +
+        kComponents.version_content_hash + R"("})");
     EXPECT_EQ(fingerprint_of(kComponents), expected);
-    EXPECT_EQ(fingerprint_of(kComponents), fingerprint_of(FingerprintComponents(kComponents)));
-    EXPECT_EQ(boost::json::serialize(to_json(kComponents)),
-              R"({"input_sha256":")" + kComponents.input_sha256 + R"(","version_content_hash":")" +
-                  kComponents.version_content_hash + R"(","plugin_sha256":")" + kComponents.plugin_sha256 +
+    EXPECT_EQ(kComponents.format, kFingerprintFormat);
+}
+
+TEST(Fingerprint, ChangesWhenOnlyTheReferenceTimeChanges) {
+    FingerprintComponents later = kComponents;
+    later.reference_unix_ms += 1;
+    EXPECT_NE(fingerprint_of(later), fingerprint_of(kComponents));
+    EXPECT_EQ(to_json(later).at("reference_time"), "2026-11-23T12:00:00.001Z");
+}
+
+// Runs fingerprinted before the reference time was covered keep their hash, byte for byte.
+TEST(Fingerprint, Format1IsTheSha256OfTheFourOriginalComponents) {
+    const std::string expected = sha256_hex(
+        R"({"input_sha256":")" + kFormat1Components.input_sha256 + R"(","platform_version":"1.4.0","plugin_sha256":")" +
+        kFormat1Components.plugin_sha256 + R"(","version_content_hash":")" + kFormat1Components.version_content_hash + R"("})");
+    EXPECT_EQ(fingerprint_of(kFormat1Components), expected);
+    EXPECT_EQ(fingerprint_of(kFormat1Components), fingerprint_of(FingerprintComponents(kFormat1Components)));
+    EXPECT_EQ(boost::json::serialize(to_json(kFormat1Components)),
+              R"({"input_sha256":")" + kFormat1Components.input_sha256 + R"(","version_content_hash":")" +
+                  kFormat1Components.version_content_hash + R"(","plugin_sha256":")" + kFormat1Components.plugin_sha256 +
                   R"(","platform_version":"1.4.0"})");
+}
+
+TEST(Fingerprint, Format1IgnoresTheReferenceTime) {
+    FingerprintComponents later = kFormat1Components;
+    later.reference_unix_ms += 86'400'000;
+    EXPECT_EQ(fingerprint_of(later), fingerprint_of(kFormat1Components));
+    EXPECT_NE(fingerprint_of(kFormat1Components), fingerprint_of(kComponents));
 }
 
 TEST(Fingerprint, ChangingAnyComponentChangesIt) {
@@ -71,7 +102,17 @@ store::Run run_of(std::string request_json, std::optional<std::string> engine_ve
     run.engine_version = std::move(engine_version);
     run.request_json = std::move(request_json);
     run.config_hash = sha256_hex(kConfig);
+    run.created_at_ms = kReferenceMs;
     return run;
+}
+
+TEST(FingerprintFormat, IsTheOneTheRunWasFingerprintedWith) {
+    store::Run run = run_of("{}", std::nullopt);
+    EXPECT_EQ(fingerprint_format(run), kFingerprintFormat);  // not fingerprinted yet
+    run.fingerprint_json = boost::json::serialize(to_json(kFormat1Components));
+    EXPECT_EQ(fingerprint_format(run), 1);
+    run.fingerprint_json = boost::json::serialize(to_json(kComponents));
+    EXPECT_EQ(fingerprint_format(run), 2);
 }
 
 TEST(FingerprintComponents, ComeFromTheCanonicalRequestThePinnedReleaseAndTheCaller) {
@@ -109,6 +150,9 @@ TEST(FingerprintComponents, ComeFromTheCanonicalRequestThePinnedReleaseAndTheCal
     EXPECT_NE(fingerprint_components(*store, run_of(R"({"input":{"a":[3,2],"b":1}})", "1.1"), "plugin-hash", "9.9.9")
                   .input_sha256,
               pinned.input_sha256);
+
+    EXPECT_EQ(pinned.format, kFingerprintFormat);
+    EXPECT_EQ(pinned.reference_unix_ms, kReferenceMs);
 
     const auto unreleased = fingerprint_components(*store, run_of(R"({"input":{}})", std::nullopt), "p", "v");
     EXPECT_EQ(unreleased.version_content_hash, "config:" + sha256_hex(kConfig));
