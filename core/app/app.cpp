@@ -16,6 +16,7 @@
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
+#include "runs/run_view.hpp"
 #include "store/store.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/webhook_service.hpp"
@@ -89,6 +90,7 @@ webhooks::DispatcherOptions dispatcher_options(const Config& config) {
     options.workers = config.webhook_workers;
     options.disable_after = config.webhook_disable_after;
     options.platform_version = ENGINED_VERSION;
+    options.evaluation_result = [](const store::Run& run) { return api::evaluation_view(runs::run_to_json(run)); };
     if (!config.webhook_retry_schedule_s.empty()) {
         options.retry_schedule.clear();
         for (const double seconds : config.webhook_retry_schedule_s) {
