@@ -33,6 +33,9 @@ std::optional<std::string> query_value(const Request& request, std::string_view 
 // {profile, pool, webhook_url, ...} → the run body {input: {profile, pool, ...}, webhook_url}.
 boost::json::value evaluation_as_run(const boost::json::object& job) {
     const auto* profile = job.if_contains("profile");
+    if (profile == nullptr) {
+        throw ApiError::invalid_request("missing field profile: the prospect to evaluate", {{"/profile", "is required"}});
+    }
     if (!profile->is_object()) {
         throw ApiError::invalid_request("field profile must be an object describing the prospect",
                                         {{"/profile", "expected an object"}});
@@ -58,6 +61,12 @@ boost::json::value evaluation_as_run(const boost::json::object& job) {
     }
     run["input"] = std::move(input);
     return run;
+}
+
+// The evaluation shape names a profile or a pool at the top level; the run shape has `input`.
+bool is_evaluation_shape(const boost::json::value& body) {
+    const auto* job = body.if_object();
+    return job != nullptr && (job->contains("profile") || (job->contains("pool") && !job->contains("input")));
 }
 
 // A refusal of the run built by evaluation_as_run, told in terms of the body as sent: its
@@ -229,7 +238,7 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
     router.add(Method::post, "/api/v1/jobs", auth::kScopeRunsWrite,
                [&runs, json_limits](const Request& request, const auth::Principal& caller, http::Responder responder) {
                    const boost::json::value body = http::parse_json_body(request, json_limits);
-                   if (body.is_object() && body.get_object().contains("profile")) {
+                   if (is_evaluation_shape(body)) {
                        try {
                            submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
                                              evaluation_as_run(body.get_object()), responder, "/api/v1/jobs/",

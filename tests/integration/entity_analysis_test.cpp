@@ -282,6 +282,9 @@ TEST_F(EntityAnalysisTest, AMalformedProfileIs400PointingIntoTheBodyAsSent) {
     const ApiResponse not_an_object = submit_job({{"profile", "Harbor Design Partners LLP"}, {"pool", "carriers:all"}});
     EXPECT_EQ(not_an_object.status, 400) << not_an_object.raw.body;
     EXPECT_EQ(error_of(not_an_object).at("details").at(0).at("pointer"), "/profile");
+    const ApiResponse no_profile = submit_job({{"pool", "carriers:all"}});
+    EXPECT_EQ(no_profile.status, 400) << no_profile.raw.body;
+    EXPECT_EQ(error_of(no_profile).at("details").at(0).at("pointer"), "/profile");
     const ApiResponse pool_not_a_string = submit_job({{"profile", kProspect}, {"pool", 7}});
     EXPECT_EQ(pool_not_a_string.status, 400) << pool_not_a_string.raw.body;
     EXPECT_EQ(error_of(pool_not_a_string).at("details").at(0).at("pointer"), "/pool");
