@@ -5,6 +5,7 @@
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
+#include "runs/run_view.hpp"
 
 #include <boost/json.hpp>
 
@@ -22,7 +23,6 @@ using http::Response;
 
 constexpr const char* kLegacyEngineSlug = "default";
 constexpr const char* kLegacyPoolEngineSlug = "entity-analysis";
-constexpr const char* kEvaluationIdPrefix = "eval_";
 
 std::optional<std::string> query_value(const Request& request, std::string_view name) {
     std::string value;
@@ -33,7 +33,14 @@ std::optional<std::string> query_value(const Request& request, std::string_view 
 // {profile, pool, webhook_url, ...} → the run body {input: {profile, pool, ...}, webhook_url}.
 boost::json::value evaluation_as_run(const boost::json::object& job) {
     const auto* profile = job.if_contains("profile");
-    const auto* entity = profile && profile->is_object() ? profile->get_object().if_contains("entity") : nullptr;
+    if (profile == nullptr) {
+        throw ApiError::invalid_request("missing field profile: the prospect to evaluate", {{"/profile", "is required"}});
+    }
+    if (!profile->is_object()) {
+        throw ApiError::invalid_request("field profile must be an object describing the prospect",
+                                        {{"/profile", "expected an object"}});
+    }
+    const auto* entity = profile->get_object().if_contains("entity");
     if (entity == nullptr || !entity->is_string() || entity->get_string().empty()) {
         throw ApiError::invalid_request("missing field profile.entity: the prospect's legal name is required",
                                         {{"/profile/entity", "is required (a non-empty string)"}});
@@ -56,8 +63,71 @@ boost::json::value evaluation_as_run(const boost::json::object& job) {
     return run;
 }
 
+// The evaluation shape names a profile or a pool at the top level; the run shape has `input`.
+bool is_evaluation_shape(const boost::json::value& body) {
+    const auto* job = body.if_object();
+    return job != nullptr && (job->contains("profile") || (job->contains("pool") && !job->contains("input")));
+}
+
+// A refusal of the run built by evaluation_as_run, told in terms of the body as sent: its
+// pointers lose the `/input` the evaluation never had (`/input/profile/state` is
+// `/profile/state`), and what the contract refuses is a malformed request, 400 invalid_request,
+// as the evaluation-era API answers it. Well-formed but unprocessable (an unknown pool) stays 422.
+ApiError as_sent(const ApiError& error) {
+    constexpr std::string_view kInput = "/input";
+    std::vector<ErrorDetail> details;
+    for (ErrorDetail detail : error.details()) {
+        if (detail.pointer == kInput || detail.pointer.starts_with(std::string(kInput) + "/")) {
+            detail.pointer.erase(0, kInput.size());
+        }
+        details.push_back(std::move(detail));
+    }
+    if (error.code() == "contract_violation" && !details.empty()) {
+        const std::string message = "malformed evaluation request (" + std::to_string(details.size()) +
+                                    " problem(s); first: " + details.front().pointer + ": " +
+                                    details.front().message + ")";
+        return ApiError::invalid_request(message, std::move(details));
+    }
+    ApiError translated(error.http_status(), error.code(), error.what(), std::move(details));
+    for (const auto& [name, value] : error.headers()) translated.with_header(name, value);
+    return translated;
+}
+
+// The legacy jobs API speaks the reference's four statuses: a degraded run succeeded (with the
+// warning in output.degradation_reason), and the reference's polling loop stops only on
+// completed or failed.
+boost::json::value legacy_status(const boost::json::value& status) {
+    return status == "degraded" ? boost::json::value("completed") : status;
+}
+
+// Entity-analysis candidates as the evaluation era shows them: `scores` maps each dimension to
+// its level ("appetite": "L1") and `score_reasons` holds the reason behind each level.
+boost::json::value evaluation_candidates(const boost::json::value& candidates) {
+    const auto* list = candidates.if_array();
+    if (list == nullptr) return nullptr;
+    boost::json::array shown;
+    shown.reserve(list->size());
+    for (const auto& entry : *list) {
+        boost::json::object candidate = entry.as_object();
+        if (const auto* scores = candidate.if_contains("scores"); scores != nullptr && scores->is_object()) {
+            boost::json::object levels;
+            boost::json::object reasons;
+            for (const auto& [dimension, score] : scores->get_object()) {
+                levels[dimension] = score.at("level");
+                reasons[dimension] = score.at("reason");
+            }
+            candidate["scores"] = std::move(levels);
+            candidate["score_reasons"] = std::move(reasons);
+        }
+        shown.push_back(std::move(candidate));
+    }
+    return shown;
+}
+
+}  // namespace
+
 // The evaluation-era answer: {eval_id, status, pool_size, filtered, candidates, audit}.
-boost::json::object evaluation_view(const boost::json::object& run, const Request& request, const http::Links& links) {
+boost::json::object evaluation_view(const boost::json::object& run, const std::string& audit_url) {
     const auto* output = run.at("output").if_object();
     auto from_output = [&](const char* key) {
         const auto* value = output ? output->if_contains(key) : nullptr;
@@ -65,15 +135,17 @@ boost::json::object evaluation_view(const boost::json::object& run, const Reques
     };
     const std::string id(run.at("run_id").as_string());
     return {{"eval_id", id},
-            {"status", run.at("status")},
+            {"status", legacy_status(run.at("status"))},
             {"pool_size", from_output("pool_size")},
             {"filtered", from_output("filtered")},
-            {"candidates", run.contains("candidates") ? run.at("candidates") : boost::json::value(nullptr)},
-            {"audit", links.for_request(request, "/traces/" + id)},
+            {"candidates", run.contains("candidates") ? evaluation_candidates(run.at("candidates")) : boost::json::value(nullptr)},
+            {"audit", audit_url},
             {"error", run.at("error")},
             {"created_at", run.at("created_at")},
             {"completed_at", run.at("completed_at")}};
 }
+
+namespace {
 
 // Submits under a fresh id and answers 202 once the run is durable: the id under each of
 // `id_fields`, the status, and an absolute Location under `location_prefix`. With an
@@ -170,10 +242,14 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
                                             http::Responder responder) {
                    const boost::json::value body = http::parse_json_body(request, json_limits);
-                   if (body.is_object() && body.get_object().contains("profile")) {
-                       submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
-                                         evaluation_as_run(body.get_object()), responder, links, "/api/v1/jobs/",
-                                         {"eval_id"}, kEvaluationIdPrefix);
+                   if (is_evaluation_shape(body)) {
+                       try {
+                           submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
+                                             evaluation_as_run(body.get_object()), responder, links, "/api/v1/jobs/",
+                                             {"eval_id"}, std::string(runs::kEvaluationIdPrefix));
+                       } catch (const ApiError& error) {
+                           throw as_sent(error);
+                       }
                        return;
                    }
                    submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder, links,
@@ -184,10 +260,11 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                     [&runs, &links](const Request& request, const auth::Principal& caller) {
                         const std::string id(request.path_param("job_id"));
                         boost::json::object run = runs.get(caller, id, std::nullopt);
-                        if (id.starts_with(kEvaluationIdPrefix)) {
-                            return json_response(200, evaluation_view(run, request, links));
+                        if (runs::is_evaluation(id)) {
+                            return json_response(200, evaluation_view(run, links.for_request(request, "/traces/" + id)));
                         }
                         run["job_id"] = run["run_id"];
+                        run["status"] = legacy_status(run["status"]);
                         return json_response(200, run);
                     });
 }

@@ -24,6 +24,12 @@ namespace engined::api {
 void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
                      BoundedExecutor& checks, const http::Links& links);
 
+// A run (the run object of runs::run_to_json) as the evaluation-era API answers it, at
+// GET /api/v1/jobs/{eval_id} and to an evaluation's own webhook_url: {eval_id, status (one of
+// queued, processing, completed, failed), pool_size, filtered, candidates (scores as levels,
+// reasons in score_reasons), audit (`audit_url`, absolute), error, created_at, completed_at}.
+boost::json::object evaluation_view(const boost::json::object& run, const std::string& audit_url);
+
 // Engines, configuration, versions, contracts and the OpenAPI document (its server URL through
 // `links`). Validate, PUT config and publish run on `checks`.
 void register_engine_routes(http::Router& router, engines::EngineService& engines,

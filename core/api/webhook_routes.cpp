@@ -40,6 +40,13 @@ void register_webhook_routes(http::Router& router, webhooks::WebhookService& web
     router.add_sync(Method::get, "/api/v1/webhooks", read, [&webhooks](const Request&, const auth::Principal& caller) {
         return json_response(200, webhooks.list(caller));
     });
+    // Before /api/v1/webhooks/{webhook_id}, which would take "signing-secret" for an id.
+    router.add_sync(Method::get, "/api/v1/webhooks/signing-secret", auth::kScopeEnginesAdmin,
+                    [&webhooks](const Request&, const auth::Principal& caller) {
+                        Response response = json_response(200, webhooks.reveal_signing_secret(caller));
+                        response.headers.emplace_back("Cache-Control", "no-store");
+                        return response;
+                    });
     router.add_sync(Method::get, "/api/v1/webhooks/{webhook_id}", read,
                     [&webhooks](const Request& request, const auth::Principal& caller) {
                         return json_response(200, webhooks.get(caller, id_of(request)));

@@ -17,6 +17,7 @@
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
+#include "runs/run_view.hpp"
 #include "store/store.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/webhook_service.hpp"
@@ -85,11 +86,15 @@ webhooks::AttemptObserver count_webhook_attempts(metrics::Registry& registry) {
     };
 }
 
-webhooks::DispatcherOptions dispatcher_options(const Config& config) {
+webhooks::DispatcherOptions dispatcher_options(const Config& config, const http::Links& links) {
     webhooks::DispatcherOptions options;
     options.workers = config.webhook_workers;
     options.disable_after = config.webhook_disable_after;
     options.platform_version = ENGINED_VERSION;
+    // Sent later, off any request: its audit link is under the public URL, else the listen address.
+    options.evaluation_result = [&links](const store::Run& run) {
+        return api::evaluation_view(runs::run_to_json(run), links.detached("/traces/" + run.id));
+    };
     if (!config.webhook_retry_schedule_s.empty()) {
         options.retry_schedule.clear();
         for (const double seconds : config.webhook_retry_schedule_s) {
@@ -151,7 +156,7 @@ struct App::Impl {
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
         executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION, run_metrics);
-        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config), count_webhook_attempts(metrics));
+        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config, links), count_webhook_attempts(metrics));
         webhooks.emplace(*store, [this] { dispatcher->wake(); });
         workers.emplace(
             *store,

@@ -92,13 +92,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     const auto pin = read_pin(fields);
     // Resolved once, here: the run keeps this version whatever is published while it waits.
     const engines::ResolvedEngine target = engines_.resolve(caller, engine_slug, pin);
+    // Signed at delivery with the environment's signing secret, created then if need be.
     const auto webhook_url = read_webhook_url(fields, caller.environment);
-    if (webhook_url && !store_.find_signing_secret(caller.organization, caller.environment)) {
-        throw ApiError(422, "webhook_secret_missing",
-                       "deliveries to a run's webhook_url are signed with the environment's signing secret; "
-                       "create it first with POST /api/v1/webhooks/signing-secret/rotate",
-                       {{"/webhook_url", "no signing secret in this environment"}});
-    }
 
     // The contract covers what the engine reads: the input and, when given, the offerings.
     boost::json::object document{{"input", *input}};

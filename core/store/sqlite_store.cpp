@@ -1587,6 +1587,14 @@ constexpr const char* kPutSigningSecret = R"sql(
            rotated_at_ms = excluded.rotated_at_ms
 )sql";
 
+// The first secret of an environment; one already there stays (two first needs at once keep one).
+constexpr const char* kAddSigningSecret = R"sql(
+    INSERT INTO webhook_signing_secrets (organization, environment, secret, previous_secret,
+                                         previous_secret_expires_at_ms, rotated_at_ms)
+    VALUES (?1, ?2, ?3, NULL, NULL, ?4)
+    ON CONFLICT (organization, environment) DO NOTHING
+)sql";
+
 constexpr const char* kFindSigningSecret = R"sql(
     SELECT secret, previous_secret, previous_secret_expires_at_ms, rotated_at_ms
       FROM webhook_signing_secrets WHERE organization = ?1 AND environment = ?2
@@ -1887,6 +1895,26 @@ void Store::put_signing_secret(std::string_view organization, std::string_view e
             .bind(6, secret.rotated_at_ms)
             .run();
     });
+}
+
+SigningSecret Store::add_signing_secret(std::string_view organization, std::string_view environment,
+                                        const SigningSecret& first) {
+    std::optional<SigningSecret> stored;
+    impl_->write_and_wait([&](Connection& c) {
+        Query(c, kAddSigningSecret, "add_signing_secret")
+            .bind(1, organization)
+            .bind(2, environment)
+            .bind(3, first.secret)
+            .bind(4, first.rotated_at_ms)
+            .run();
+        Query query(c, kFindSigningSecret, "find_signing_secret");
+        query.bind(1, organization).bind(2, environment);
+        if (query.next()) {
+            stored = SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2), query.integer(3)};
+        }
+    });
+    if (!stored) throw StoreUnavailable("the webhook signing secret was not stored");
+    return *stored;
 }
 
 std::optional<SigningSecret> Store::find_signing_secret(std::string_view organization,

@@ -353,6 +353,9 @@ public:
                                                         std::string_view environment) const;
     void put_signing_secret(std::string_view organization, std::string_view environment, const SigningSecret& secret);
     std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment) const;
+    // Stores `first` unless the environment has a secret already; returns the one stored.
+    SigningSecret add_signing_secret(std::string_view organization, std::string_view environment,
+                                     const SigningSecret& first);
 
     // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
     // Leases up to `limit` pending deliveries due at `now_ms` until `lease_until_ms` (so no

@@ -1,5 +1,6 @@
 #include "webhooks/dispatcher.hpp"
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "net/url.hpp"
@@ -125,6 +126,14 @@ std::string Dispatcher::event_body(const store::WebhookDelivery& delivery, const
     return boost::json::serialize(event);
 }
 
+std::string Dispatcher::body_of(const store::WebhookDelivery& delivery, const store::Run& run) const {
+    if (!delivery.endpoint_id && runs::is_evaluation(run.id) && options_.evaluation_result) {
+        // Written as the API writes it: the same bytes GET /api/v1/jobs/{eval_id} answers.
+        return compact_json(options_.evaluation_result(run));
+    }
+    return event_body(delivery, run);
+}
+
 void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
     const int64_t started = now_unix_ms();
     const int attempt_number = delivery.attempts + 1;
@@ -142,17 +151,18 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
                                     endpoint->previous_secret_expires_at_ms, started);
             if (endpoint->auth_token) headers.emplace_back("Authorization", "Bearer " + *endpoint->auth_token);
         }
-    } else if (const auto signing = store_.find_signing_secret(delivery.organization, delivery.environment)) {
-        secrets = valid_secrets(signing->secret, signing->previous_secret, signing->previous_secret_expires_at_ms, started);
+    } else {
+        const store::SigningSecret signing = signing_secret_of(store_, delivery.organization, delivery.environment);
+        secrets = valid_secrets(signing.secret, signing.previous_secret, signing.previous_secret_expires_at_ms, started);
     }
     // Nothing can be sent without the event's run or a secret to sign it: the delivery ends.
     std::string not_sent;
     if (!run) {
         not_sent = "not sent: the run no longer exists";
     } else if (secrets.empty()) {
-        not_sent = "not sent: no secret to sign with (endpoint deleted, or no signing secret)";
+        not_sent = "not sent: the endpoint was deleted";
     } else {
-        const std::string body = event_body(delivery, *run);
+        const std::string body = body_of(delivery, *run);
         const int64_t timestamp = started / 1000;
         headers.emplace_back("Content-Type", "application/json");
         headers.emplace_back("User-Agent", "engined-webhooks/" + options_.platform_version);

@@ -7,6 +7,8 @@
 #include "net/outbound_client.hpp"
 #include "store/store.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -31,6 +33,9 @@ struct DispatcherOptions {
     int disable_after = 50;
     std::chrono::milliseconds poll_interval{500};
     std::string platform_version;
+    // The body POSTed to an evaluation's own webhook_url: the flat result of the evaluation-era
+    // API (api::evaluation_view), not the event envelope. Deliveries to endpoints keep the envelope.
+    std::function<boost::json::object(const store::Run&)> evaluation_result;
 };
 
 // What happened to one attempt, for metrics: delivered, retrying or failed (given up).
@@ -55,6 +60,8 @@ public:
     static std::string event_body(const store::WebhookDelivery& delivery, const store::Run& run);
 
 private:
+    // What this delivery POSTs: the event body, or the evaluation result (see DispatcherOptions).
+    std::string body_of(const store::WebhookDelivery& delivery, const store::Run& run) const;
     void send_loop();
     void attempt(const store::WebhookDelivery& delivery);
     store::AttemptVerdict verdict_for(const net::OutboundResult& result, int attempt_number, int64_t now_ms);

@@ -3,6 +3,7 @@
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
 #include "common/json_text.hpp"
+#include "common/log.hpp"
 #include "common/time.hpp"
 #include "net/url.hpp"
 #include "webhooks/signature.hpp"
@@ -163,6 +164,13 @@ ApiError too_many_endpoints() {
                     {{"/active", "limit of active endpoints reached"}});
 }
 
+boost::json::object signing_secret_to_json(const store::SigningSecret& secret, const std::string& environment) {
+    return {{"secret", secret.secret},
+            {"environment", environment},
+            {"previous_secret_expires_at", optional_time(secret.previous_secret_expires_at_ms)},
+            {"rotated_at", format_rfc3339_ms(secret.rotated_at_ms)}};
+}
+
 int parse_limit(const std::string& text) {
     if (text.empty()) return 20;
     int limit = 0;
@@ -180,6 +188,15 @@ std::vector<std::string> valid_secrets(const std::string& secret, const std::opt
     std::vector<std::string> secrets{secret};
     if (previous && previous_expires_at_ms && *previous_expires_at_ms > now_ms) secrets.push_back(*previous);
     return secrets;
+}
+
+store::SigningSecret signing_secret_of(store::Store& store, const std::string& organization,
+                                       const std::string& environment) {
+    if (auto current = store.find_signing_secret(organization, environment)) return std::move(*current);
+    const store::SigningSecret created =
+        store.add_signing_secret(organization, environment, {new_secret(), std::nullopt, std::nullopt, now_unix_ms()});
+    log::info("webhook signing secret created", {{"organization", organization}, {"environment", environment}});
+    return created;
 }
 
 WebhookService::WebhookService(store::Store& store, std::function<void()> wake)
@@ -260,10 +277,16 @@ boost::json::object WebhookService::rotate_signing_secret(const auth::Principal&
         secret.previous_secret_expires_at_ms = now + kSecretOverlapMs;
     }
     store_.put_signing_secret(caller.organization, caller.environment, secret);
-    return {{"secret", secret.secret},
-            {"environment", caller.environment},
-            {"previous_secret_expires_at", optional_time(secret.previous_secret_expires_at_ms)},
-            {"rotated_at", format_rfc3339_ms(now)}};
+    return signing_secret_to_json(secret, caller.environment);
+}
+
+boost::json::object WebhookService::reveal_signing_secret(const auth::Principal& caller) {
+    const store::SigningSecret secret = signing_secret_of(store_, caller.organization, caller.environment);
+    // No audit trail of its own exists yet: this line is the record of who saw the secret.
+    log::info("webhook signing secret revealed", {{"organization", caller.organization},
+                                                   {"environment", caller.environment},
+                                                   {"key_id", caller.key_id}});
+    return signing_secret_to_json(secret, caller.environment);
 }
 
 boost::json::object WebhookService::list_deliveries(const auth::Principal& caller, const std::string& endpoint_id,

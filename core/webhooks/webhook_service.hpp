@@ -35,6 +35,9 @@ public:
     boost::json::object rotate_secret(const auth::Principal& caller, const std::string& id);
     // Creates or rotates the secret that signs deliveries to runs' own `webhook_url`.
     boost::json::object rotate_signing_secret(const auth::Principal& caller);
+    // Reveals the environment's current signing secret (created now if it has none yet) and
+    // logs who asked.
+    boost::json::object reveal_signing_secret(const auth::Principal& caller);
 
     // Newest first, each with its attempts; `limit` as a query string (1-100, default 20).
     boost::json::object list_deliveries(const auth::Principal& caller, const std::string& endpoint_id,
@@ -50,6 +53,11 @@ private:
     store::Store& store_;
     std::function<void()> wake_;
 };
+
+// The environment's secret for runs' own `webhook_url`s, created on first need (the first
+// delivery to sign, or the first caller asking for it): a run's own URL needs no set-up.
+store::SigningSecret signing_secret_of(store::Store& store, const std::string& organization,
+                                       const std::string& environment);
 
 // The signing secrets valid at `now_ms`: the current one, then the previous while it overlaps.
 std::vector<std::string> valid_secrets(const std::string& secret, const std::optional<std::string>& previous,

@@ -318,6 +318,50 @@ TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {
     EXPECT_EQ(job.body.at("status").as_string(), "completed");
 }
 
+// The reference's polling loop stops only on completed or failed: through the legacy jobs
+// routes a degraded run (a Lua dimension that errored and was left out) reads completed, with
+// the warning in output.degradation_reason.
+TEST_F(ApiTest, ADegradedRunReadsCompletedOnTheLegacyJobsRoutes) {
+    const std::string admin = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    const ApiResponse copied = call(client_, "POST", "/api/v1/engines", admin,
+                                    R"({"slug": "household-rules", "copy_from": "default"})");
+    ASSERT_EQ(copied.status, 201) << copied.raw.body;
+    auto config = call(client_, "GET", "/api/v1/engines/household-rules/config", admin).body.at("config").as_object();
+    config["scoring_dimensions"].as_array().push_back(
+        {{"key", "household_fit"}, {"label", "Household fit"}, {"method", "lua"}, {"enabled", true}});
+    for (auto& profile : config["appetite_weight_profiles"].as_array()) {
+        profile.at("weights").as_object()["household_fit"] = 0.2;
+    }
+    config["lua_source"] = R"(function score_household_fit(package, ctx) error("no household data") end)";
+    const ApiResponse put = call(client_, "PUT", "/api/v1/engines/household-rules/config", admin,
+                                 boost::json::serialize(boost::json::object{{"config", config}}));
+    ASSERT_EQ(put.status, 200) << put.raw.body;
+
+    const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/household-rules/runs", key_,
+                                      read_text(golden_dir() / "auto_only_ny.input.json"));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string id(accepted.body.at("run_id").as_string());
+    const auto run = wait_for_run(client_, key_, id);
+    ASSERT_EQ(run.at("status"), "degraded") << boost::json::serialize(run);
+
+    // The reference's client: at most 10 polls, until completed or failed.
+    const std::set<std::string> reference_statuses{"queued", "processing", "completed", "failed"};
+    ApiResponse job;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        job = call(client_, "GET", "/api/v1/jobs/" + id, key_);
+        ASSERT_EQ(job.status, 200) << job.raw.body;
+        ASSERT_TRUE(reference_statuses.contains(std::string(job.body.at("status").as_string()))) << job.raw.body;
+        if (job.body.at("status") == "completed" || job.body.at("status") == "failed") break;
+    }
+    EXPECT_EQ(job.body.at("status"), "completed");
+    EXPECT_EQ(job.body.at("output").at("degradation_reason"), run.at("output").at("degradation_reason"));
+    EXPECT_NE(std::string(job.body.at("output").at("degradation_reason").as_string()).find("household_fit"),
+              std::string::npos);
+    EXPECT_EQ(job.body.at("solutions"), run.at("solutions"));
+    // The engines API keeps the fifth status.
+    EXPECT_EQ(call(client_, "GET", "/api/v1/runs/" + id, key_).body.at("status"), "degraded");
+}
+
 TEST_F(ApiTest, RequestIdIsEchoedOrGenerated) {
     const auto echoed = client_.request("GET", "/health", "", {{"X-Request-Id", "trace-42"}});
     EXPECT_EQ(echoed.header("X-Request-Id"), "trace-42");

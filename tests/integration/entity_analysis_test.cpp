@@ -124,7 +124,7 @@ TEST_F(EntityAnalysisTest, ProfessionalLiabilityProspectInCaliforniaAgainstTheDe
         const auto& scores = candidate.at("scores").as_object();
         for (const char* dimension : {"appetite", "coverage", "financial", "pricing", "placement", "service"}) {
             ASSERT_TRUE(scores.contains(dimension)) << dimension;
-            const std::string level(scores.at(dimension).at("level").as_string());
+            const std::string level(scores.at(dimension).as_string());
             EXPECT_TRUE(level == "L1" || level == "L2" || level == "L3" || level == "L4") << level;
         }
         const std::string reasoning(candidate.at("reasoning").as_string());
@@ -233,6 +233,80 @@ TEST_F(EntityAnalysisTest, PoolsAreListedAndTheRunsApiTakesTheModernShape) {
     const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
     EXPECT_EQ(run.at("status").as_string(), "completed");
     EXPECT_TRUE(run.at("candidates").is_array());
+}
+
+// The reference's webhook payload: "scores": {"appetite": "L1", ...}. The reasons behind the
+// levels are kept, beside them in score_reasons; the runs API keeps the engine's own shape.
+TEST_F(EntityAnalysisTest, EvaluationScoresAreLevelsWithTheirReasonsApart) {
+    const ApiResponse accepted = submit_job({{"profile", kProspect}, {"pool", "carriers:all"}});
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string eval_id(accepted.body.at("eval_id").as_string());
+    const auto run = wait_for_run(client_, key_, eval_id);
+    const ApiResponse job = call(client_, "GET", "/api/v1/jobs/" + eval_id, key_);
+    ASSERT_EQ(job.status, 200) << job.raw.body;
+    const auto& shown = job.body.at("candidates").as_array();
+    const auto& engine_candidates = run.at("candidates").as_array();
+    ASSERT_FALSE(shown.empty());
+    ASSERT_EQ(shown.size(), engine_candidates.size());
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        const auto& scores = shown[i].at("scores").as_object();
+        const auto& reasons = shown[i].at("score_reasons").as_object();
+        const auto& engine_scores = engine_candidates[i].at("scores").as_object();
+        EXPECT_EQ(scores.size(), 6u);
+        EXPECT_EQ(reasons.size(), 6u);
+        for (const auto& [dimension, detail] : engine_scores) {
+            EXPECT_EQ(scores.at(dimension), detail.at("level")) << dimension;
+            EXPECT_EQ(reasons.at(dimension), detail.at("reason")) << dimension;
+            EXPECT_FALSE(reasons.at(dimension).as_string().empty()) << dimension;
+        }
+        EXPECT_EQ(shown[i].at("tier"), engine_candidates[i].at("tier"));
+        EXPECT_EQ(shown[i].at("reasoning"), engine_candidates[i].at("reasoning"));
+    }
+}
+
+// Reference: 400 for malformed or missing fields, 422 for valid-but-unprocessable (an unknown
+// pool); the pointers name the body as sent.
+TEST_F(EntityAnalysisTest, AMalformedProfileIs400PointingIntoTheBodyAsSent) {
+    const auto error_of = [](const ApiResponse& response) { return response.body.at("error").as_object(); };
+    for (const auto& [field, value] : std::vector<std::pair<std::string, boost::json::value>>{
+             {"state", "California"}, {"naics", "54-13"}, {"line", "pet_insurance"}, {"revenue", "a lot"}}) {
+        SCOPED_TRACE(field);
+        boost::json::object prospect = kProspect;
+        prospect[field] = value;
+        const ApiResponse response = submit_job({{"profile", prospect}, {"pool", "carriers:all"}});
+        EXPECT_EQ(response.status, 400) << response.raw.body;
+        const auto error = error_of(response);
+        EXPECT_EQ(error.at("code"), "invalid_request");
+        ASSERT_FALSE(error.at("details").as_array().empty()) << response.raw.body;
+        EXPECT_EQ(error.at("details").at(0).at("pointer"), ("/profile/" + field).c_str()) << response.raw.body;
+        EXPECT_EQ(std::string(error.at("message").as_string()).find("/input"), std::string::npos) << response.raw.body;
+    }
+    const ApiResponse not_an_object = submit_job({{"profile", "Harbor Design Partners LLP"}, {"pool", "carriers:all"}});
+    EXPECT_EQ(not_an_object.status, 400) << not_an_object.raw.body;
+    EXPECT_EQ(error_of(not_an_object).at("details").at(0).at("pointer"), "/profile");
+    const ApiResponse no_profile = submit_job({{"pool", "carriers:all"}});
+    EXPECT_EQ(no_profile.status, 400) << no_profile.raw.body;
+    EXPECT_EQ(error_of(no_profile).at("details").at(0).at("pointer"), "/profile");
+    const ApiResponse pool_not_a_string = submit_job({{"profile", kProspect}, {"pool", 7}});
+    EXPECT_EQ(pool_not_a_string.status, 400) << pool_not_a_string.raw.body;
+    EXPECT_EQ(error_of(pool_not_a_string).at("details").at(0).at("pointer"), "/pool");
+
+    // Well-formed but unprocessable stays 422, pointing at /pool.
+    const ApiResponse unknown = submit_job({{"profile", kProspect}, {"pool", "carriers:unknown"}});
+    EXPECT_EQ(unknown.status, 422) << unknown.raw.body;
+    EXPECT_EQ(error_of(unknown).at("code"), "unknown_pool");
+    EXPECT_EQ(error_of(unknown).at("details").at(0).at("pointer"), "/pool");
+
+    // The engines API keeps its own answer for the same input: 422 at /input/profile/state.
+    boost::json::object prospect = kProspect;
+    prospect["state"] = "California";
+    const ApiResponse run = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
+                                 boost::json::serialize(boost::json::object{
+                                     {"input", {{"profile", prospect}, {"pool", "carriers:all"}}}}));
+    EXPECT_EQ(run.status, 422) << run.raw.body;
+    EXPECT_EQ(error_of(run).at("code"), "contract_violation");
+    EXPECT_EQ(error_of(run).at("details").at(0).at("pointer"), "/input/profile/state");
+    EXPECT_EQ(call(client_, "GET", "/health", "").status, 200);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // disabling a failing endpoint, and delivery after a kill -9.
 #include "common/log.hpp"
 #include "prometheus_text.hpp"
+#include "store/store.hpp"
 #include "test_server.hpp"
 #include "webhook_receiver.hpp"
 
@@ -234,11 +235,6 @@ TEST(Webhooks, ARunsOwnUrlIsSignedWithTheEnvironmentSecret) {
     const std::string key = server.create_key("acme");
     auto client = server.client();
     const std::string field = R"("webhook_url":")" + receiver.url() + R"(")";
-    const std::string body = "{" + field + "," + read_text(golden_dir() / "auto_only_ny.input.json").substr(1);
-    const ApiResponse refused = call(client, "POST", "/api/v1/engines/default/runs", key, body);
-    EXPECT_EQ(refused.status, 422);
-    EXPECT_EQ(refused.body.at("error").at("code"), "webhook_secret_missing");
-
     const ApiResponse rotated = call(client, "POST", "/api/v1/webhooks/signing-secret/rotate", key);
     ASSERT_EQ(rotated.status, 200) << rotated.raw.body;
     const std::string secret(rotated.body.at("secret").as_string());
@@ -487,6 +483,138 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     const std::string endpoint_id(endpoints[0].at("id").as_string());
     ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
     EXPECT_EQ(restarted.terminate(), 0);
+}
+
+// Three carriers writing professional liability in California, as an imported pool stores them.
+constexpr const char* kCaliforniaPool = R"([
+  {"id": "c1", "name": "Hartford Financial", "am_best_rating": "A+", "financial_size": "XV", "states": ["*"],
+   "lines": [{"line": "professional_liability", "appetite": "preferred"}], "pricing_index": 0.9,
+   "commission": 0.15, "claims_satisfaction": 0.9, "quote_turnaround_days": 3},
+  {"id": "c2", "name": "Coastal Mutual", "am_best_rating": "A-", "financial_size": "VIII", "states": ["CA"],
+   "lines": [{"line": "professional_liability", "appetite": "acceptable"}], "pricing_index": 1.05},
+  {"id": "c3", "name": "Lone Star Casualty", "am_best_rating": "A", "states": ["TX"],
+   "lines": [{"line": "professional_liability", "appetite": "preferred"}]}
+])";
+
+// The evaluation example of the public reference, as written but for where it is delivered:
+// tests send nothing beyond loopback, so webhook_url names the local receiver.
+std::string reference_evaluation_example(const std::string& webhook_url) {
+    return R"({
+    "profile": {
+      "entity": "acme-manufacturing",
+      "state": "CA",
+      "line": "professional_liability",
+      "revenue": 12000000
+    },
+    "pool": "carriers:all",
+    "webhook_url": ")" + webhook_url + R"("
+  })";
+}
+
+TEST(Webhooks, TheReferenceEvaluationExampleIsAcceptedOnAFreshInstallAndItsResultArrivesFlatAndSigned) {
+    WebhookReceiver receiver;
+    TestServer server(webhook_config());
+    server.app().store().replace_pool("acme", "carriers:all", kCaliforniaPool, "pool.json", 1);
+    const std::string key = server.create_key("acme");
+    const std::string admin = server.create_key("acme", "test", {"runs:read", "engines:admin"});
+    auto client = server.client();
+
+    // Sent as the reference sends it: X-API-Key, no signing secret set up beforehand.
+    const http::ClientResponse accepted = client.request(
+        "POST", "/api/v1/jobs", reference_evaluation_example(receiver.url("127.0.0.1", "/hooks/nexio")),
+        {{"Content-Type", "application/json"}, {"X-API-Key", key}});
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    const auto answer = boost::json::parse(accepted.body).as_object();
+    EXPECT_EQ(answer.at("status"), "queued");
+    const std::string eval_id(answer.at("eval_id").as_string());
+    EXPECT_TRUE(eval_id.starts_with("eval_"));
+
+    ASSERT_TRUE(receiver.wait_for(1, 10s));
+    const auto request = receiver.received().front();
+    EXPECT_EQ(request.target, "/hooks/nexio");
+    // The flat evaluation result the reference documents, not the event envelope.
+    const auto result = boost::json::parse(request.body).as_object();
+    EXPECT_FALSE(result.contains("data"));
+    EXPECT_EQ(result.at("eval_id"), eval_id.c_str());
+    EXPECT_EQ(result.at("status"), "completed");
+    EXPECT_EQ(result.at("pool_size"), 3);
+    EXPECT_EQ(result.at("filtered"), 1);  // Lone Star writes Texas only
+    ASSERT_EQ(result.at("candidates").as_array().size(), 2u);
+    const auto& best = result.at("candidates").at(0);
+    EXPECT_EQ(best.at("name"), "Hartford Financial");
+    EXPECT_TRUE(best.at("tier").is_string());
+    EXPECT_TRUE(best.at("confidence").is_string());
+    EXPECT_EQ(best.at("scores").at("appetite"), "L1");
+    EXPECT_TRUE(best.at("reasoning").is_string());
+    EXPECT_TRUE(std::string(result.at("audit").as_string()).ends_with("/traces/" + eval_id));
+    // The same bytes GET /api/v1/jobs/{eval_id} answers.
+    EXPECT_EQ(request.body, call(client, "GET", "/api/v1/jobs/" + eval_id, key).raw.body);
+
+    // The secret was created on first need and is revealed to engines:admin, the same each time.
+    const ApiResponse revealed = call(client, "GET", "/api/v1/webhooks/signing-secret", admin);
+    ASSERT_EQ(revealed.status, 200) << revealed.raw.body;
+    EXPECT_EQ(revealed.raw.header("Cache-Control"), "no-store");
+    EXPECT_EQ(revealed.body.at("environment"), "test");
+    const std::string secret(revealed.body.at("secret").as_string());
+    EXPECT_TRUE(secret.starts_with("whsec_"));
+    EXPECT_TRUE(signed_with(request, secret));
+    EXPECT_FALSE(signed_with(request, "whsec_wrong"));
+    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/signing-secret", admin).body.at("secret"), secret.c_str());
+
+    // A run of the engines API keeps the event envelope, signed with the same secret.
+    const std::string run_id = submit_run(client, key, R"("webhook_url":")" + receiver.url() + R"(")");
+    ASSERT_TRUE(receiver.wait_for(2, 10s));
+    const auto event_request = receiver.received().at(1);
+    EXPECT_TRUE(signed_with(event_request, secret));
+    const auto event = boost::json::parse(event_request.body).as_object();
+    EXPECT_EQ(event.at("type"), "run.completed");
+    EXPECT_EQ(event.at("data").at("run").at("run_id"), run_id.c_str());
+    EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
+}
+
+TEST(Webhooks, TheSigningSecretIsRevealedOnlyToEnginesAdminInItsOwnEnvironment) {
+    TestServer server(webhook_config());
+    const std::string runs_only = server.create_key("acme");
+    const std::string test_admin = server.create_key("acme", "test", {"engines:admin"});
+    const std::string live_admin = server.create_key("acme", "live", {"engines:admin"});
+    auto client = server.client();
+
+    const ApiResponse refused = call(client, "GET", "/api/v1/webhooks/signing-secret", runs_only);
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_EQ(refused.body.at("error").at("code"), "forbidden");
+    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/signing-secret", "").status, 401);
+
+    // Revealing is recorded: who, for which organisation and environment.
+    std::vector<std::string> lines;
+    std::mutex lines_mutex;
+    log::set_sink([&](std::string_view line) {
+        std::lock_guard lock(lines_mutex);
+        lines.emplace_back(line);
+    });
+    const ApiResponse test_secret = call(client, "GET", "/api/v1/webhooks/signing-secret", test_admin);
+    const ApiResponse live_secret = call(client, "GET", "/api/v1/webhooks/signing-secret", live_admin);
+    log::set_sink({});
+    ASSERT_EQ(test_secret.status, 200) << test_secret.raw.body;
+    ASSERT_EQ(live_secret.status, 200) << live_secret.raw.body;
+    EXPECT_NE(test_secret.body.at("secret"), live_secret.body.at("secret"));
+    EXPECT_EQ(live_secret.body.at("environment"), "live");
+    std::size_t revealed = 0;
+    for (const std::string& line : lines) {
+        if (line.find("webhook signing secret revealed") == std::string::npos) continue;
+        ++revealed;
+        EXPECT_NE(line.find(R"("organization":"acme")"), std::string::npos) << line;
+        EXPECT_NE(line.find(R"("key_id")"), std::string::npos) << line;
+        EXPECT_EQ(line.find("whsec_"), std::string::npos) << "the log must not hold the secret: " << line;
+    }
+    EXPECT_EQ(revealed, 2u);
+
+    // After a rotation it reveals the new secret.
+    const ApiResponse rotated = call(client, "POST", "/api/v1/webhooks/signing-secret/rotate", runs_only);
+    ASSERT_EQ(rotated.status, 200) << rotated.raw.body;
+    const ApiResponse after = call(client, "GET", "/api/v1/webhooks/signing-secret", test_admin);
+    EXPECT_EQ(after.body.at("secret"), rotated.body.at("secret"));
+    EXPECT_NE(after.body.at("secret"), test_secret.body.at("secret"));
+    EXPECT_FALSE(after.body.at("previous_secret_expires_at").is_null());
 }
 
 }  // namespace

@@ -1324,5 +1324,24 @@ TEST(WebhookEndpoints, TheActiveLimitHoldsForWhatIsStored) {
     EXPECT_TRUE(store.update_webhook_endpoint(paused, 2));
 }
 
+// Two first needs at once (a delivery and a reveal) must end with one secret, the one both use.
+TEST(WebhookSigningSecrets, TheFirstSecretOfAnEnvironmentStaysAndIsReturnedToEveryLaterAdd) {
+    TempDir dir;
+    Store store(options_for(dir));
+    EXPECT_FALSE(store.find_signing_secret("org_a", "test"));
+    const SigningSecret first = store.add_signing_secret("org_a", "test", {"whsec_first", std::nullopt, std::nullopt, 1});
+    EXPECT_EQ(first.secret, "whsec_first");
+    const SigningSecret second = store.add_signing_secret("org_a", "test", {"whsec_second", std::nullopt, std::nullopt, 2});
+    EXPECT_EQ(second.secret, "whsec_first");
+    EXPECT_EQ(second.rotated_at_ms, 1);
+    EXPECT_EQ(store.find_signing_secret("org_a", "test")->secret, "whsec_first");
+    // Each environment has its own.
+    EXPECT_EQ(store.add_signing_secret("org_a", "live", {"whsec_live", std::nullopt, std::nullopt, 3}).secret, "whsec_live");
+    // A rotation replaces it as before.
+    store.put_signing_secret("org_a", "test", {"whsec_rotated", std::string("whsec_first"), 10, 4});
+    EXPECT_EQ(store.add_signing_secret("org_a", "test", {"whsec_other", std::nullopt, std::nullopt, 5}).secret,
+              "whsec_rotated");
+}
+
 }  // namespace
 }  // namespace engined::store
