@@ -58,8 +58,8 @@ std::optional<std::size_t> best_at(const std::vector<RankedSolution>& solutions,
 // Among the other solutions:
 //  - `best_value`: the best pricing level among those no listed solution beats on price without
 //    being worse covered (a dearer package no better covered than another is never "value");
-//  - `best_coverage`: the best coverage level;
-//  - `simplest`: the best simplicity level.
+//  - `best_coverage`: the best coverage level among those better covered than the recommended one;
+//  - `simplest`: the best simplicity level among those simpler than the recommended one.
 // A label is not awarded when every listed solution ties on its dimension: none is better at it.
 // Ties go to the better rank. The labels are given in that order and each at most once: a
 // solution best at several takes the first, and the later label goes to no one. Every other
@@ -81,11 +81,18 @@ void assign_cluster_labels(std::vector<RankedSolution>& solutions) {
             solutions[*best].cluster_label = label;
         }
     };
-    const auto any = [](const Package&) { return true; };
+    const Package& recommended = *solutions.front().package;
+    const auto better_than_recommended = [&](std::string_view dimension) {
+        return [&recommended, dimension](const Package& package) {
+            const auto level = level_of(package, dimension);
+            const auto reference = level_of(recommended, dimension);
+            return level && reference && *level < *reference;
+        };
+    };
     give(kPricingCompetitiveness, cluster_label::kBestValue,
          [&](const Package& package) { return !is_dominated(package, solutions); });
-    give(kCoverageCompleteness, cluster_label::kBestCoverage, any);
-    give(kSimplicity, cluster_label::kSimplest, any);
+    give(kCoverageCompleteness, cluster_label::kBestCoverage, better_than_recommended(kCoverageCompleteness));
+    give(kSimplicity, cluster_label::kSimplest, better_than_recommended(kSimplicity));
 }
 
 // Moves the best-covered package to the front when it is priced within `price_cap`.

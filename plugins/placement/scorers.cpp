@@ -113,8 +113,9 @@ constexpr std::string_view kBestQuote = "the best quote";
 
 // The dwelling limit against the replacement cost, but never better than against the current
 // policy or the best quote: supplying the replacement cost can only reveal underinsurance, never
-// hide a shortfall against the other references. Under the coinsurance threshold the check is the
-// worst level, so an underinsured dwelling never scores better than one insured to value.
+// hide a shortfall against the other references. Under the coinsurance threshold the check, and
+// the package's coverage level with it, is the worst level, so an underinsured dwelling never
+// scores better on coverage than one insured to value.
 std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted, const Market& market,
                                             const CoverageLimits& current, const BestQuoted& best) {
     const auto other = first_known({{current.dwelling, kCurrentPolicy}, {best.dwelling, kBestQuote}});
@@ -132,6 +133,7 @@ std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted,
     CoverageCheck check = limit_check("home dwelling limit", *quoted, *replacement);
     if (*quoted < kCoinsuranceThreshold * replacement->amount) {
         check.level = kWorstLevel;
+        check.fails_coinsurance = true;
         check.reason += ", under the " + format_percent(kCoinsuranceThreshold) + " coinsurance threshold";
     }
     if (against_other && against_other->level > check.level) {
@@ -266,6 +268,9 @@ std::vector<CoverageCheck> coverage_checks(const Offering& offering, const Marke
 }
 
 double CoverageTally::level() const {
+    if (fails_coinsurance_) {
+        return kWorstLevel;
+    }
     return count_ == 0 ? kNeutralLevel : sum_ / static_cast<double>(count_);
 }
 
@@ -333,7 +338,7 @@ Assessment assess_coverage(const Package& package, const Market& market) {
     }
     CoverageTally tally;
     for (const CoverageCheck& check : checks) {
-        tally.add(check.level);
+        tally.add(check.level, check.fails_coinsurance);
     }
     if (tally.empty()) {
         return {tally.level(), "no limits quoted"};

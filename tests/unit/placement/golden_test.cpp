@@ -95,12 +95,12 @@ std::string line_diff(const std::string& expected, const std::string& actual) {
             script.push_back({' ', i + 1, &a[i]});
             ++i;
             ++j;
-        } else if (j < b.size() && (i == a.size() || common[i][j + 1] >= common[i + 1][j])) {
-            script.push_back({'+', j + 1, &b[j]});
-            ++j;
-        } else {
+        } else if (i < a.size() && (j == b.size() || common[i + 1][j] >= common[i][j + 1])) {
             script.push_back({'-', i + 1, &a[i]});
             ++i;
+        } else {
+            script.push_back({'+', j + 1, &b[j]});
+            ++j;
         }
     }
     constexpr std::size_t kContext = 2;

@@ -245,7 +245,24 @@ TEST(UnderinsuredDwelling, ScoresWorseOnCoverageThanFullReplacementCostEvenWithA
     ASSERT_NE(full, nullptr);
     ASSERT_NE(under, nullptr);
     EXPECT_LT(coverage_level(*full), coverage_level(*under));
+    EXPECT_EQ(coverage_level(*under), 4.0);  // the coinsurance shortfall pins the package's coverage
     EXPECT_EQ(offering_ids(solutions_of(result)[0]), std::vector<std::string>{"full"});
+}
+
+TEST(UnderinsuredDwelling, PinsTheWholePackagesCoverageWhateverTheOtherLines) {
+    // Underinsured home with the best auto quote still scores the worst coverage, as a package.
+    const PlacementResult result = run(request(
+        json::array{"home", "auto"},
+        json::array{line("under", "Travelers", "home", 2000, {{"dwelling_limit", 470000}}),
+                    line("full", "Travelers", "home", 2600, {{"dwelling_limit", 600000}}),
+                    line("auto", "Travelers", "auto", 1500, {{"limit_combined_single", 500000}})},
+        {{"residence", json::object{{"replacement_cost", 600000}}}}));
+    const json::value* under = solution_with(result, {"under", "auto"});
+    const json::value* full = solution_with(result, {"full", "auto"});
+    ASSERT_NE(under, nullptr);
+    ASSERT_NE(full, nullptr);
+    EXPECT_EQ(coverage_level(*under), 4.0);
+    EXPECT_EQ(coverage_level(*full), 1.0);
 }
 
 // --- item: labels a broker can check --------------------------------------------------------
@@ -292,7 +309,23 @@ TEST(ClusterLabels, BestCoverageIsNotAwardedWhenAllTieOnCoverage) {
     const auto labels = labels_of(label_solutions({&a, &b, &c}));
     EXPECT_EQ(std::count(labels.begin(), labels.end(), cluster_label::kBestCoverage), 0);
     EXPECT_EQ(labels[0], cluster_label::kRecommended);
-    EXPECT_EQ(labels[1], cluster_label::kSimplest);  // b and c are dominated: no best_value
+    // b and c are dominated (no best_value) and no simpler than a (no simplest).
+    EXPECT_EQ(labels[1], cluster_label::kAlternative);
+    EXPECT_EQ(labels[2], cluster_label::kAlternative);
+}
+
+TEST(ClusterLabels, BestCoverageAndSimplestMustBeatTheRecommendedPackage) {
+    const Package first = scored(1000, 1.2, 1.2, 1.0);
+    const Package same_cover = scored(900, 1.0, 1.2, 2.0);  // cheaper, as well covered, less simple
+    const Package worse = scored(1100, 1.5, 1.8, 3.0);
+    const auto labels = labels_of(label_solutions({&first, &same_cover, &worse}));
+    EXPECT_EQ(labels, (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kBestValue,
+                                                     cluster_label::kAlternative}));
+    const Package cheaper = scored(900, 1.0, 1.5, 1.0);
+    const Package better_cover = scored(1300, 2.0, 1.0, 1.0);
+    const auto with_better = labels_of(label_solutions({&first, &cheaper, &better_cover}));
+    EXPECT_EQ(with_better, (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kBestValue,
+                                                          cluster_label::kBestCoverage}));
 }
 
 TEST(ClusterLabels, NoLabelForADimensionOnWhichAllTie) {
