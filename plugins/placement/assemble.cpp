@@ -182,14 +182,14 @@ std::optional<std::string_view> umbrella_violation(const std::vector<const Offer
 PackagePricer::PackagePricer(const std::vector<Offering>& all_offerings, double unbundling_surcharge)
     : unbundling_surcharge_(unbundling_surcharge) {
     for (const Offering& offering : all_offerings) {
-        if (offering.package_id) {
-            ++lines_in_bundle_[*offering.package_id];
+        if (offering.bundle_key) {
+            ++lines_in_bundle_[*offering.bundle_key];
         }
     }
 }
 
-std::size_t PackagePricer::lines_in_bundle(std::string_view package_id) const {
-    const auto found = lines_in_bundle_.find(package_id);
+std::size_t PackagePricer::lines_in_bundle(std::string_view bundle_key) const {
+    const auto found = lines_in_bundle_.find(bundle_key);
     return found == lines_in_bundle_.end() ? 0 : found->second;
 }
 
@@ -198,20 +198,31 @@ void PackagePricer::price(Package& package) const {
     double line_sum = 0.0;
     for (const Offering* offering : package.offerings) {
         line_sum += offering->line_premium.value_or(0.0);
-        if (offering->package_id) {
-            ++taken_from_bundle[*offering->package_id];
+        if (offering->bundle_key) {
+            ++taken_from_bundle[*offering->bundle_key];
         }
     }
-    const bool splits_a_bundle = std::any_of(taken_from_bundle.begin(), taken_from_bundle.end(),
-                                             [&](const auto& taken) { return taken.second < lines_in_bundle(taken.first); });
+    const auto is_split = [&](std::string_view bundle_key) {
+        const auto taken = taken_from_bundle.find(bundle_key);
+        return taken != taken_from_bundle.end() && taken->second < lines_in_bundle(bundle_key);
+    };
+    // Only the lines taken from a bundle the package splits lose its multi-policy discount; a
+    // bundle the package takes whole keeps it.
+    double split_lines = 0.0;
+    for (const Offering* offering : package.offerings) {
+        if (offering->bundle_key && is_split(*offering->bundle_key)) {
+            split_lines += offering->line_premium.value_or(0.0);
+        }
+    }
+    const bool splits_a_bundle = split_lines > 0.0;
     if (const auto bundle_premium = whole_bundle_premium(package, taken_from_bundle, splits_a_bundle)) {
         package.is_original_bundle = true;
-        package.package_id = *package.offerings.front()->package_id;
+        package.package_id = package.offerings.front()->package_id;
         package.est_cost_low = package.est_cost_high = *bundle_premium;
         return;
     }
     package.est_cost_low = line_sum;
-    package.est_cost_high = splits_a_bundle ? line_sum * (1.0 + unbundling_surcharge_) : line_sum;
+    package.est_cost_high = line_sum + split_lines * unbundling_surcharge_;
 }
 
 Package make_package(std::vector<const Offering*> offerings, std::vector<std::uint32_t> position,

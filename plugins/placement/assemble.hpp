@@ -40,17 +40,18 @@ bool breaks_provider_rule(const Offering& umbrella, const Offering& underlying);
 std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella, const Offering& underlying);
 
 // Prices packages. A package that is exactly one quoted bundle costs the bundle's premium. Any
-// other package costs the sum of its line premiums, and when it takes only part of a quoted
-// bundle it may lose that bundle's multi-policy discount: est_cost_high adds the configured
-// unbundling surcharge for that case.
+// other package costs the sum of its line premiums, and the lines it takes from a quoted bundle
+// it splits may lose that bundle's multi-policy discount: est_cost_high adds the configured
+// unbundling surcharge on those lines' premiums (not on a bundle the package takes whole).
+// Bundles are identified by Offering::bundle_key.
 class PackagePricer {
 public:
     PackagePricer(const std::vector<Offering>& all_offerings, double unbundling_surcharge);
 
     void price(Package& package) const;
 
-    // How many offerings of the run (eligible or not, any category) carry `package_id`.
-    std::size_t lines_in_bundle(std::string_view package_id) const;
+    // How many offerings of the run (eligible or not, any category) carry `bundle_key`.
+    std::size_t lines_in_bundle(std::string_view bundle_key) const;
 
 private:
     double unbundling_surcharge_;

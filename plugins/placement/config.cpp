@@ -212,6 +212,14 @@ private:
                 problem("/parameters/unbundling_surcharge", "must be a fraction between 0 and 1");
             }
         }
+        if (const json::value* ratio = parameters->if_contains("coverage_first_price_ratio")) {
+            const auto value = as_number(*ratio);
+            if (value && *value >= 1.0 && *value <= 10.0) {
+                out.coverage_first_price_ratio = *value;
+            } else {
+                problem("/parameters/coverage_first_price_ratio", "must be a number between 1 and 10");
+            }
+        }
         read_count(*parameters, "max_solutions_default", out.max_solutions_default);
         read_count(*parameters, "max_solutions_limit", out.max_solutions_limit);
         read_count(*parameters, "max_packages_examined", out.max_packages_examined);

@@ -40,6 +40,9 @@ struct WeightProfile {
 struct EngineParameters {
     // Share of the line premiums a customer loses when a quoted bundle is split.
     double unbundling_surcharge = 0.12;
+    // Under the coverage_first bucket, the best-covered solution goes first when its price is at
+    // most this multiple of the cheapest package's.
+    double coverage_first_price_ratio = 1.25;
     std::size_t max_solutions_default = 10;
     std::size_t max_solutions_limit = 50;
     // Packages the ranking may examine (score) before refusing the run: a safety limit for

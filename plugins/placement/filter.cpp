@@ -1,5 +1,7 @@
 #include "filter.hpp"
 
+#include "assemble.hpp"
+#include "sdk_names.hpp"
 #include "timestamp.hpp"
 
 #include <algorithm>
@@ -34,6 +36,19 @@ std::optional<std::string_view> expiry_problem(const Offering& offering, const F
     return std::nullopt;
 }
 
+// The umbrella minimum a current policy fails. A limit the current policy does not state is not
+// held against the umbrella: unlike a quote, the request describes the policy only in part.
+std::optional<std::string_view> current_underlying_problem(const Offering& umbrella,
+                                                           const std::vector<Offering>& current_underlying) {
+    for (const Offering& current : current_underlying) {
+        const auto violation = underlying_limit_violation(umbrella, current);
+        if (violation && *violation != umbrella_rejection::kUnderlyingLimitsUnknown) {
+            return violation;
+        }
+    }
+    return std::nullopt;
+}
+
 // The first rule `offering` breaks, in a fixed order so that the recorded reason is stable.
 std::optional<std::string_view> ineligibility(const Offering& offering, const FilterCriteria& criteria) {
     const auto& excluded = offering.excluded_states;
@@ -46,10 +61,32 @@ std::optional<std::string_view> ineligibility(const Offering& offering, const Fi
     if (!offering.line_premium || !(*offering.line_premium > 0.0)) {
         return filter_reason::kMissingPremium;
     }
+    if (offering.category == "umbrella") {
+        return current_underlying_problem(offering, criteria.current_underlying);
+    }
     return std::nullopt;
 }
 
 }  // namespace
+
+std::vector<Offering> current_underlying_policies(const boost::json::object* current_coverage,
+                                                  const std::vector<std::string>& requested_lines) {
+    std::vector<Offering> policies;
+    if (current_coverage == nullptr) {
+        return policies;
+    }
+    for (const std::string_view line : {"auto", "home"}) {
+        const boost::json::object* policy = find_object(*current_coverage, line);
+        if (policy == nullptr || std::find(requested_lines.begin(), requested_lines.end(), line) != requested_lines.end()) {
+            continue;
+        }
+        Offering& current = policies.emplace_back();
+        current.id = "current_coverage." + std::string(line);
+        current.category = std::string(line);
+        current.limits = read_coverage_limits(*policy);
+    }
+    return policies;
+}
 
 std::vector<std::string> FilterResult::lines_without_offering(const std::vector<std::string>& lines) const {
     std::vector<std::string> missing;

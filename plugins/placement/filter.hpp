@@ -4,6 +4,8 @@
 
 #include "offering.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,7 +26,9 @@ inline constexpr std::string_view kMissingPremium = "missing_premium";
 
 struct FilteredOffering {
     const Offering* offering;
-    std::string_view reason;  // one of filter_reason
+    // One of filter_reason, or for an umbrella the umbrella_rejection reason its minimum
+    // underlying limits give against the insured's current policies.
+    std::string_view reason;
 };
 
 struct FilterResult {
@@ -42,7 +46,15 @@ struct FilterCriteria {
     std::vector<std::string> requested_lines;
     std::optional<std::string> state;  // the insured's address.state
     std::int64_t now_unix_ms = 0;      // quotes expiring before this are stale
+    // input.current_coverage limits of the underlying lines (auto, home) the run does not place:
+    // an umbrella must sit on them as they are, so its minimum underlying limits apply to them.
+    std::vector<Offering> current_underlying;
 };
+
+// The current policies in `current_coverage` (input.current_coverage) of the underlying lines
+// not in `requested_lines`, as offerings carrying their limits.
+std::vector<Offering> current_underlying_policies(const boost::json::object* current_coverage,
+                                                  const std::vector<std::string>& requested_lines);
 
 FilterResult filter_offerings(const std::vector<Offering>& offerings, const FilterCriteria& criteria);
 

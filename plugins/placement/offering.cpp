@@ -2,6 +2,8 @@
 
 #include "sdk_names.hpp"
 
+#include <charconv>
+
 namespace engined::placement {
 
 namespace json = boost::json;
@@ -11,6 +13,20 @@ namespace {
 std::optional<std::string> optional_string(const json::object& parent, std::string_view key) {
     const auto value = find_string(parent, key);
     return value ? std::optional<std::string>(*value) : std::nullopt;
+}
+
+// Keys of quoted bundles: a package_id as given, or the carrier and the package premium joined by
+// a separator no provider key or number contains.
+std::optional<std::string> bundle_key_of(const Offering& offering) {
+    if (offering.package_id) {
+        return "id:" + *offering.package_id;
+    }
+    if (!offering.package_premium || !(*offering.package_premium > 0.0)) {
+        return std::nullopt;
+    }
+    char premium[32];
+    const auto written = std::to_chars(premium, premium + sizeof premium, *offering.package_premium);
+    return "carrier:" + offering.provider_key + '\x1f' + std::string(premium, written.ptr);
 }
 
 UmbrellaRequirements read_umbrella_requirements(const json::object& constraints) {
@@ -58,6 +74,7 @@ Offering read_offering(const json::object& source, std::size_t index) {
         offering.package_premium = find_number(*attributes, "package_premium_annual");
         offering.quote_expires_at = attributes->if_contains("quote_expires_at");
     }
+    offering.bundle_key = bundle_key_of(offering);
     if (const json::object* coverage = find_object(source, "coverage")) {
         offering.limits = read_coverage_limits(*coverage);
     }

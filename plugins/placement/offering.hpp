@@ -47,6 +47,10 @@ struct Offering {
     std::optional<std::string> quality_rating;
     std::optional<std::string> quote_id;
     std::optional<std::string> package_id;
+    // The quoted bundle the line belongs to: its package_id, else (the reference makes package_id
+    // a passthrough) its carrier and package premium, since lines a carrier quoted at one
+    // package premium are that carrier's original bundle.
+    std::optional<std::string> bundle_key;
     std::optional<double> line_premium;     // attributes.line_premium_annual, when a number
     std::optional<double> package_premium;  // attributes.package_premium_annual, when a number
     CoverageLimits limits;

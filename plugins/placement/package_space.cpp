@@ -165,14 +165,14 @@ void PackageSpace::find_whole_bundles() {
         bundle_of_.emplace_back(filtered_.eligible_by_line[line].size(), -1);
         for (std::uint32_t position = 0; position < filtered_.eligible_by_line[line].size(); ++position) {
             const Offering& candidate = offering(line, position);
-            if (candidate.package_id && pricer_.lines_in_bundle(*candidate.package_id) == lines_.size()) {
-                members[*candidate.package_id].emplace_back(line, position);
+            if (candidate.bundle_key && pricer_.lines_in_bundle(*candidate.bundle_key) == lines_.size()) {
+                members[*candidate.bundle_key].emplace_back(line, position);
             }
         }
     }
-    for (const auto& [package_id, offerings] : members) {
+    for (const auto& [bundle_key, offerings] : members) {
         const int bundle = static_cast<int>(whole_bundle_ids_.size());
-        whole_bundle_ids_.push_back(package_id);
+        whole_bundle_ids_.push_back(bundle_key);
         std::vector<std::uint32_t> position(lines_.size());
         std::vector<bool> covered(lines_.size(), false);
         for (const auto& [line, at] : offerings) {

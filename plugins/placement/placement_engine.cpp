@@ -232,7 +232,9 @@ private:
 
     void match_quotes(const json::object& input, const RunSpec& spec, PackageScorer& scorer, Matching& matching) {
         offerings_ = read_offerings(offering_source(input));
-        const FilterCriteria criteria{spec.requested_lines, spec.state, host_.now_unix_ms()};
+        const FilterCriteria criteria{
+            spec.requested_lines, spec.state, host_.now_unix_ms(),
+            current_underlying_policies(find_object(input, "current_coverage"), spec.requested_lines)};
         matching.filtered = filter(offerings_, criteria);
         matching.diagnostic = filter_diagnostic(offerings_, criteria, matching.filtered);
         if (matching.diagnostic) {
@@ -248,6 +250,8 @@ private:
             trace_rank(spec, matching);
         }
     }
+
+    static constexpr std::string_view kCoverageFirstBucket = "coverage_first";
 
     static constexpr std::string_view kNoValidPackage =
         "every package breaks an umbrella carrier's rules; see output.umbrella_rejections";
@@ -285,10 +289,18 @@ private:
                 break;
             }
         }
-        matching.solutions = label_solutions(survivors);
+        matching.solutions = label_solutions(std::move(survivors), coverage_first_price_cap(spec, market));
         matching.vetoed_count = adjuster.vetoed_count();
         matching.packages_examined = search.packages_examined();
         trace_evaluate(spec, scorer, matching.packages_examined, evaluate_started);
+    }
+
+    // Under the coverage_first bucket, how dear the best-covered solution may be and still go first.
+    std::optional<double> coverage_first_price_cap(const RunSpec& spec, const Market& market) const {
+        if (spec.bucket != kCoverageFirstBucket) {
+            return std::nullopt;
+        }
+        return market.cheapest * config_.parameters.coverage_first_price_ratio;
     }
 
     static std::vector<Package> best_packages(TopPackageSearch& search, std::size_t keep) {
@@ -327,7 +339,8 @@ private:
         matching.ranked = std::move(assembled.packages);
         matching.packages_examined = matching.ranked.size();
         PackageAdjuster adjuster(host_, scorer.context());
-        matching.solutions = label_solutions(adjuster.survivors(matching.ranked, spec.max_solutions));
+        matching.solutions = label_solutions(adjuster.survivors(matching.ranked, spec.max_solutions),
+                                             coverage_first_price_cap(spec, market));
         matching.vetoed_count = adjuster.vetoed_count();
         trace_evaluate(spec, scorer, matching.packages_examined, evaluate_started);
     }

@@ -4,6 +4,7 @@
 #include "package.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -28,7 +29,11 @@ struct RankedSolution {
 // finally the enumeration order (Package::position), so that the order is total.
 bool ranks_before(const Package& a, const Package& b);
 
-// `ranked` (already in ranking order) as solutions: ranks from 1 and cluster labels.
-std::vector<RankedSolution> label_solutions(const std::vector<const Package*>& ranked);
+// `ranked` (already in ranking order) as solutions: ranks from 1 and cluster labels. With a
+// `coverage_first_price_cap` (the coverage_first bucket: coverage_first_price_ratio times the
+// cheapest package's est_cost_low), the best-covered solution (lowest coverage level, ties to
+// the better rank) goes first when its est_cost_low is within the cap; the others keep their order.
+std::vector<RankedSolution> label_solutions(std::vector<const Package*> ranked,
+                                            std::optional<double> coverage_first_price_cap = std::nullopt);
 
 }  // namespace engined::placement

@@ -18,6 +18,9 @@ constexpr double kBestLevel = 1.0;
 constexpr double kWorstLevel = 4.0;
 // Levels lost per unit of limit shortfall: 80% of the reference limit is 2.0, 60% is 3.0.
 constexpr double kLimitShortfallSlope = 5.0;
+// The coinsurance threshold: a dwelling insured for less than this share of its replacement cost
+// is paid only in proportion on every partial loss, so the check takes the worst level.
+constexpr double kCoinsuranceThreshold = 0.8;
 // A higher deductible costs less than a lower limit: twice the lowest quoted is 2.0.
 constexpr double kDeductibleSlope = 2.0;
 // Smallest premium spread, as a share of the cheapest package, that the pricing scale spans.
@@ -108,6 +111,37 @@ constexpr std::string_view kReplacementCost = "the replacement cost";
 constexpr std::string_view kCurrentPolicy = "the current policy";
 constexpr std::string_view kBestQuote = "the best quote";
 
+// The dwelling limit against the replacement cost, but never better than against the current
+// policy or the best quote: supplying the replacement cost can only reveal underinsurance, never
+// hide a shortfall against the other references. Under the coinsurance threshold the check, and
+// the package's coverage level with it, is the worst level, so an underinsured dwelling never
+// scores better on coverage than one insured to value.
+std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted, const Market& market,
+                                            const CoverageLimits& current, const BestQuoted& best) {
+    const auto other = first_known({{current.dwelling, kCurrentPolicy}, {best.dwelling, kBestQuote}});
+    if (!quoted) {
+        return std::nullopt;
+    }
+    std::optional<CoverageCheck> against_other;
+    if (other) {
+        against_other = limit_check("home dwelling limit", *quoted, *other);
+    }
+    const auto replacement = first_known({{market.replacement_cost, kReplacementCost}});
+    if (!replacement) {
+        return against_other;
+    }
+    CoverageCheck check = limit_check("home dwelling limit", *quoted, *replacement);
+    if (*quoted < kCoinsuranceThreshold * replacement->amount) {
+        check.level = kWorstLevel;
+        check.fails_coinsurance = true;
+        check.reason += ", under the " + format_percent(kCoinsuranceThreshold) + " coinsurance threshold";
+    }
+    if (against_other && against_other->level > check.level) {
+        return against_other;
+    }
+    return check;
+}
+
 void check_line(std::vector<CoverageCheck>& checks, const Offering& offering, const Market& market) {
     const std::string& line = offering.category;
     const CoverageLimits& quoted = offering.limits;
@@ -117,10 +151,9 @@ void check_line(std::vector<CoverageCheck>& checks, const Offering& offering, co
     const BestQuoted best = best_it == market.best_quoted.end() ? BestQuoted{} : best_it->second;
 
     if (line == "home") {
-        add_limit_check(checks, "home dwelling limit", quoted.dwelling,
-                        first_known({{market.replacement_cost, kReplacementCost},
-                                     {current.dwelling, kCurrentPolicy},
-                                     {best.dwelling, kBestQuote}}));
+        if (auto dwelling = dwelling_check(quoted.dwelling, market, current, best)) {
+            checks.push_back(std::move(*dwelling));
+        }
         add_limit_check(checks, "home liability limit", quoted.personal_liability,
                         first_known({{current.personal_liability, kCurrentPolicy},
                                      {best.personal_liability, kBestQuote}}));
@@ -235,6 +268,9 @@ std::vector<CoverageCheck> coverage_checks(const Offering& offering, const Marke
 }
 
 double CoverageTally::level() const {
+    if (fails_coinsurance_) {
+        return kWorstLevel;
+    }
     return count_ == 0 ? kNeutralLevel : sum_ / static_cast<double>(count_);
 }
 
@@ -302,7 +338,7 @@ Assessment assess_coverage(const Package& package, const Market& market) {
     }
     CoverageTally tally;
     for (const CoverageCheck& check : checks) {
-        tally.add(check.level);
+        tally.add(check.level, check.fails_coinsurance);
     }
     if (tally.empty()) {
         return {tally.level(), "no limits quoted"};

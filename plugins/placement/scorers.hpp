@@ -65,18 +65,23 @@ struct Market {
 struct CoverageCheck {
     double level;
     std::string reason;
+    // A dwelling insured under the coinsurance threshold of its replacement cost: every partial
+    // loss would be paid only in proportion, so the whole package takes the worst coverage level.
+    bool fails_coinsurance = false;
 };
 
 // The checks one offering contributes to its package's coverage level; they depend on the
 // offering and the market only, never on the package's other lines.
 std::vector<CoverageCheck> coverage_checks(const Offering& offering, const Market& market);
 
-// The coverage level as a running mean of check levels, added in package order.
+// The coverage level as a running mean of check levels, added in package order; the worst
+// level when any check fails the coinsurance threshold.
 class CoverageTally {
 public:
-    void add(double check_level) {
+    void add(double check_level, bool fails_coinsurance) {
         sum_ += check_level;
         ++count_;
+        fails_coinsurance_ = fails_coinsurance_ || fails_coinsurance;
     }
     bool empty() const { return count_ == 0; }
     double level() const;
@@ -84,6 +89,7 @@ public:
 private:
     double sum_ = 0.0;
     std::size_t count_ = 0;
+    bool fails_coinsurance_ = false;
 };
 
 // The carrier-quality level as a premium-weighted mean, added line by line in package order.

@@ -11,6 +11,7 @@ namespace engined::placement {
 namespace {
 
 constexpr double kBestLevel = 1.0;
+constexpr double kWorstLevel = 4.0;
 
 }  // namespace
 
@@ -34,6 +35,7 @@ TopPackageSearch::TopPackageSearch(const PackageSpace& space, const Market& mark
             for (const CoverageCheck& check : coverage_checks(offering, market)) {
                 f.coverage_levels.push_back(check.level);
                 f.coverage_excess += check.level - kBestLevel;
+                f.fails_coinsurance = f.fails_coinsurance || check.fails_coinsurance;
             }
             f.carrier_excess = f.premium * (rating_level_or_neutral(offering) - kBestLevel);
             f.provider = provider_ids.emplace(offering.provider_key, static_cast<int>(provider_ids.size())).first->second;
@@ -119,7 +121,8 @@ TopPackageSearch::Remaining TopPackageSearch::remaining_for(const UmbrellaBranch
 //    chosen so far plus the cheapest candidate of every remaining line;
 //  - coverage: the mean of the checks, 1 + (sum of level excesses) / (number of checks), at
 //    least the excesses so far plus the smallest per remaining line over the most checks per
-//    remaining line; 2.5 (no checks at all) is also possible while no check is certain;
+//    remaining line; 2.5 (no checks at all) is also possible while no check is certain; the
+//    worst level once a chosen dwelling fails the coinsurance threshold (which pins it there);
 //  - carrier quality: the premium-weighted mean rating, 1 + (sum of premium x excess) / (sum of
 //    premiums), bounded the same way;
 //  - simplicity: non-decreasing in the provider count, at least the providers chosen so far.
@@ -132,6 +135,9 @@ double TopPackageSearch::lower_bound(const Partial& partial, const Remaining& re
                                       : kBestLevel + coverage_excess / static_cast<double>(most_checks);
     if (partial.coverage_count + remaining.min_coverage_count[depth] == 0) {
         lower.coverage = std::min(lower.coverage, kNeutralLevel);
+    }
+    if (partial.coinsurance_failures > 0) {
+        lower.coverage = kWorstLevel;
     }
     lower.carrier = kBestLevel + (partial.carrier_excess + remaining.min_carrier_excess[depth]) /
                                      (partial.premium + remaining.max_premium[depth]);
@@ -163,6 +169,7 @@ void TopPackageSearch::descend(const UmbrellaBranch& branch, const Remaining& re
         partial.premium += f.premium;
         partial.coverage_excess += f.coverage_excess;
         partial.coverage_count += f.coverage_levels.size();
+        partial.coinsurance_failures += f.fails_coinsurance ? 1 : 0;
         partial.carrier_excess += f.carrier_excess;
         if (new_provider) {
             partial.providers.push_back(f.provider);
@@ -177,6 +184,7 @@ void TopPackageSearch::descend(const UmbrellaBranch& branch, const Remaining& re
         partial.premium = premium;
         partial.coverage_excess = coverage_excess;
         partial.coverage_count = coverage_count;
+        partial.coinsurance_failures -= f.fails_coinsurance ? 1 : 0;
         partial.carrier_excess = carrier_excess;
     }
 }
@@ -193,7 +201,7 @@ void TopPackageSearch::examine(const std::vector<std::uint32_t>& position) {
         const OfferingFacts& f = facts(line, position[line]);
         cost += f.premium;
         for (const double level : f.coverage_levels) {
-            coverage.add(level);
+            coverage.add(level, f.fails_coinsurance);
         }
         carrier.add(space_.offering(line, position[line]));
         if (std::find(providers.begin(), providers.end(), f.provider) == providers.end()) {

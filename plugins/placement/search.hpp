@@ -40,6 +40,7 @@ private:
         double premium = 0.0;
         std::vector<double> coverage_levels;  // its coverage checks, in check order
         double coverage_excess = 0.0;         // sum of (level - 1) over its checks
+        bool fails_coinsurance = false;       // pins the package's coverage to the worst level
         double carrier_excess = 0.0;          // premium x (carrier level - 1)
         int provider = 0;                     // dense id of its provider_key
     };
@@ -49,6 +50,7 @@ private:
         double premium = 0.0;
         double coverage_excess = 0.0;
         std::size_t coverage_count = 0;
+        std::size_t coinsurance_failures = 0;
         double carrier_excess = 0.0;
         std::vector<int> providers;  // distinct
         std::vector<std::uint32_t> position;

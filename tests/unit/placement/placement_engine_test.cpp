@@ -96,11 +96,18 @@ TEST_P(GoldenInput, IsDeterministic) {
 }
 
 TEST_P(GoldenInput, RanksBySortKeys) {
-    const PlacementResult result = run(with_max_solutions(test::golden_input(GetParam()), 50));
+    const json::object request = with_max_solutions(test::golden_input(GetParam()), 50);
+    const PlacementResult result = run(request);
     const json::array& solutions = solutions_of(result);
+    // Under coverage_first, rank 1 may be the best-covered package moved up; the rest keep order.
+    const bool coverage_first = request.at("input").as_object().if_contains("appetite_bucket") != nullptr &&
+                                request.at("input").at("appetite_bucket") == "coverage_first";
     using SortKey = std::tuple<double, double, std::int64_t, std::vector<std::string>>;
     std::vector<SortKey> keys;
     for (const json::value& solution : solutions) {
+        if (coverage_first && &solution == &solutions.front()) {
+            continue;
+        }
         std::vector<std::string> ids;
         for (const json::value& offering : solution.at("offerings").as_array()) {
             ids.push_back(text(offering.at("id")));
@@ -241,13 +248,21 @@ TEST_F(Brokerage, PricesOriginalBundlesAtThePackagePremium) {
 }
 
 TEST_F(Brokerage, AddsTheLostDiscountWhenABundleIsSplit) {
-    // Openly home (its own one-line quote) under Travelers auto and umbrella, split from pkg_trvl_1.
+    // Openly home (its own one-line quote, kept whole) under Travelers auto and umbrella, split
+    // from pkg_trvl_1: only the split lines lose the discount.
     const json::value* split = solution_with({"ql_open_home_001", "ql_trvl_auto_001", "ql_trvl_umbrella_001"});
     ASSERT_NE(split, nullptr);
     EXPECT_EQ(split->at("is_original_bundle"), false);
     EXPECT_EQ(split->at("package_id"), nullptr);
     EXPECT_EQ(number(split->at("est_cost_low")), 2480 + 3010 + 410);
-    EXPECT_DOUBLE_EQ(number(split->at("est_cost_high")), (2480 + 3010 + 410) * 1.12);
+    EXPECT_DOUBLE_EQ(number(split->at("est_cost_high")), 2480 + (3010 + 410) * 1.12);
+
+    // Travelers home split from pkg_trvl_1 with Progressive's whole pkg_prog_1: the surcharge is on
+    // the home line alone, not on the intact Progressive bundle.
+    const json::value* mixed = solution_with({"ql_trvl_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});
+    ASSERT_NE(mixed, nullptr);
+    EXPECT_EQ(number(mixed->at("est_cost_low")), 3150 + 2210 + 350);
+    EXPECT_DOUBLE_EQ(number(mixed->at("est_cost_high")), 3150 * 1.12 + 2210 + 350);
 
     // Progressive auto and umbrella are all of pkg_prog_1: nothing is split, nothing is lost.
     const json::value* intact = solution_with({"ql_open_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});

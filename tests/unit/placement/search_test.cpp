@@ -59,9 +59,12 @@ private:
         const std::string provider_name = "Carrier " + std::to_string(provider);
         json::object attributes{{"line_premium_annual", pick(1, 12) * 100}};
         if (chance(0.6)) {
-            // Bundles per carrier and bundle number, so lines of one carrier often share one.
+            // Bundles per carrier and bundle number, so lines of one carrier often share one;
+            // half of them known by their package premium alone (no package_id).
             const std::string bundle = "pkg_" + std::to_string(provider) + "_" + std::to_string(pick(0, 1));
-            attributes["package_id"] = bundle;
+            if (chance(0.5)) {
+                attributes["package_id"] = bundle;
+            }
             attributes["package_premium_annual"] = 500 + (std::hash<std::string>{}(bundle) % 20) * 100;
         }
         json::object coverage;
