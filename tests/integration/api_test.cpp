@@ -184,7 +184,7 @@ TEST_F(ApiTest, ContractViolationListsEachFailureWithItsPointer) {
     }
     EXPECT_TRUE(pointers.count("/input/address/state")) << response.raw.body;
     EXPECT_TRUE(pointers.count("/input/appetite_bucket")) << response.raw.body;
-    EXPECT_TRUE(pointers.count("/offerings/1")) << response.raw.body;
+    EXPECT_TRUE(pointers.count("/offerings/1/id")) << response.raw.body;
     const std::string message(response.body.at("error").at("message").as_string());
     EXPECT_NE(message.find(std::to_string(pointers.size()) + " problem(s)"), std::string::npos) << message;
 }
