@@ -136,12 +136,30 @@ std::string carriers_of(const Package& package) {
 // coverage{...} and attributes{quote_id, line_premium_annual, ..., passthrough}, so a client reads
 // a solution's lines in the shape it sent them. provider_name is filled from provider_id when the
 // offering has none, because every solution line names its carrier.
-json::object solution_offering(const Offering& offering) {
+json::object submitted_offering(const Offering& offering) {
     json::object echoed = *offering.source;
     if (!echoed.contains("provider_name")) {
         echoed["provider_name"] = offering.provider_name;
     }
     return echoed;
+}
+
+// The line summary of the configurations published before the submitted shape (1.x).
+json::object offering_summary(const Offering& offering) {
+    return {
+        {"id", offering.id},
+        {"provider_id", optional_value(offering.provider_id)},
+        {"provider_name", offering.provider_name},
+        {"category", offering.category},
+        {"quote_id", optional_value(offering.quote_id)},
+        {"line_premium_annual", offering.line_premium ? rounded_number(*offering.line_premium) : json::value(nullptr)},
+        {"quality_rating", optional_value(offering.quality_rating)},
+    };
+}
+
+json::object solution_offering(const Offering& offering, EngineParameters::SolutionOfferings shape) {
+    return shape == EngineParameters::SolutionOfferings::submitted ? submitted_offering(offering)
+                                                                   : offering_summary(offering);
 }
 
 json::object scorecard_json(const Scorecard& scorecard) {
@@ -157,7 +175,7 @@ json::object scorecard_json(const Scorecard& scorecard) {
     return {{"overall_level", rounded_number(scorecard.overall_level)}, {"dimensions", std::move(dimensions)}};
 }
 
-json::object solution_json(const RankedSolution& solution) {
+json::object solution_json(const RankedSolution& solution, EngineParameters::SolutionOfferings shape) {
     const Package& package = *solution.package;
     json::array providers;
     for (const std::string& provider : package.providers) {
@@ -165,7 +183,7 @@ json::object solution_json(const RankedSolution& solution) {
     }
     json::array offerings;
     for (const Offering* offering : package.offerings) {
-        offerings.push_back(solution_offering(*offering));
+        offerings.push_back(solution_offering(*offering, shape));
     }
     return {
         {"rank", json_count(solution.rank)},
@@ -445,7 +463,7 @@ private:
         }
         json::array solutions_json;
         for (const RankedSolution& solution : matching.solutions) {
-            solutions_json.push_back(solution_json(solution));
+            solutions_json.push_back(solution_json(solution, config_.parameters.solution_offerings));
         }
         return {
             {"status", evaluation.degradation_reason ? "degraded" : "completed"},

@@ -193,6 +193,10 @@ TEST_F(ApiTest, QuoteMatchingWithoutStateIsRefusedUnlessPinnedToOneX) {
     const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
     EXPECT_EQ(run.at("status").as_string(), "completed") << boost::json::serialize(run);
     EXPECT_EQ(run.at("engine_version").as_string(), "1.1");
+    // 1.x keeps the response contract it was released with: the flattened line summary.
+    const auto& pinned_line = run.at("solutions").as_array().at(0).at("offerings").as_array().at(0);
+    EXPECT_TRUE(pinned_line.at("line_premium_annual").is_number()) << boost::json::serialize(pinned_line);
+    EXPECT_FALSE(pinned_line.as_object().contains("attributes"));
 
     auto in_texas = unpinned;
     in_texas["input"].as_object()["address"].as_object()["state"] = "TX";

@@ -633,6 +633,21 @@ TEST(PlacementEngine, SolutionOfferingsKeepTheSubmittedShape) {
     }
 }
 
+// A configuration without parameters.solution_offerings (the 1.x releases) keeps the line
+// summary its response contract describes.
+TEST(PlacementEngine, ConfigurationsWithoutTheParameterKeepTheLineSummary) {
+    json::object config = test::preset_config();
+    config["parameters"].as_object().erase("solution_offerings");
+    LuaScoringHost host(test::default_scorecard());
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config);
+    ASSERT_FALSE(solutions_of(result).empty());
+    const json::object& line = line_of(solutions_of(result).at(0), "auto");
+    EXPECT_EQ(number(line.at("line_premium_annual")), 1445);
+    EXPECT_EQ(line.at("quote_id"), nullptr);
+    EXPECT_FALSE(line.contains("attributes"));
+    EXPECT_FALSE(line.contains("coverage"));
+}
+
 TEST(PlacementEngine, OfferingsConvertedFromQuotesCarryTheirAttributes) {
     const PlacementResult result = run(test::golden_input("quotes_only_oh"));
     ASSERT_FALSE(solutions_of(result).empty());
