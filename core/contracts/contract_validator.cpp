@@ -28,6 +28,22 @@ bool is_wrapper(const valijson::ValidationResults::Error& error,
     });
 }
 
+// valijson reports a missing required member at the object that lacks it, worded
+// "Missing required property 'name'."; the client is pointed at the member itself
+// (/input/address/state), where it has to add the value.
+std::vector<std::string> missing_member_context(const valijson::ValidationResults::Error& error) {
+    constexpr std::string_view kPrefix = "Missing required property '";
+    constexpr std::string_view kSuffix = "'.";
+    const std::string_view description = error.description;
+    std::vector<std::string> context = error.context;
+    if (description.size() > kPrefix.size() + kSuffix.size() && description.starts_with(kPrefix) &&
+        description.ends_with(kSuffix)) {
+        const auto name = description.substr(kPrefix.size(), description.size() - kPrefix.size() - kSuffix.size());
+        context.push_back("[" + std::string(name) + "]");
+    }
+    return context;
+}
+
 // Values of the document plus 64-byte units of its strings and member names.
 std::uint64_t document_units(const boost::json::value& value) {
     switch (value.kind()) {
@@ -97,7 +113,7 @@ std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& d
     std::vector<ErrorDetail> details;
     for (const auto& candidate : errors) {
         if (is_wrapper(candidate, errors)) continue;
-        ErrorDetail detail{to_json_pointer(candidate.context), candidate.description};
+        ErrorDetail detail{to_json_pointer(missing_member_context(candidate)), candidate.description};
         const bool duplicate = std::any_of(details.begin(), details.end(), [&](const ErrorDetail& d) {
             return d.pointer == detail.pointer && d.message == detail.message;
         });

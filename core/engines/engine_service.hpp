@@ -92,8 +92,12 @@ private:
     std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,
                                                                          const std::string& config_json) const;
     store::ReleaseRecord find_release(const store::EngineRecord& engine, const std::string& pin) const;
-    void import_bundle(const std::filesystem::path& file);
-    void import_bundle_file(const std::filesystem::path& file, const std::string& where);
+    // True when the bundle was imported now, false when its release was already stored.
+    bool import_bundle(const std::filesystem::path& file);
+    bool import_bundle_file(const std::filesystem::path& file, const std::string& where);
+    // A built-in engine of an existing install moves to its newest release once a new bundle of
+    // it is shipped, so that unpinned runs follow what the new version ships.
+    void adopt_newest_release(const std::string& slug);
 
     store::Store& store_;
     const plugin::PluginRegistry& plugins_;

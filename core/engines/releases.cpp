@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace engined::engines {
@@ -97,8 +98,11 @@ bool is_builtin_engine(std::string_view slug) {
 }
 
 void EngineService::bootstrap() {
+    // Built-in engines seeded by an earlier start: a release shipped since reaches them below.
+    std::set<std::string> seeded_before;
     for (const BuiltinEngine& builtin : kBuiltinEngines) {
         if (plugins_.find(builtin.engine_type) == nullptr) continue;
+        if (store_.find_engine("", builtin.slug)) seeded_before.insert(builtin.slug);
         const boost::json::value preset = load_preset_config(resources_dir_, builtin.engine_type);
         const auto errors = check_config(builtin.engine_type, preset);
         if (!errors.empty()) {
@@ -134,13 +138,33 @@ void EngineService::bootstrap() {
         return std::tuple(a.parent_path(), va.value_or(std::pair{0, 0})) <
                std::tuple(b.parent_path(), vb.value_or(std::pair{0, 0}));
     });
-    for (const auto& file : bundles) import_bundle(file);
+    std::set<std::string> shipped_now;
+    for (const auto& file : bundles) {
+        if (import_bundle(file)) shipped_now.insert(file.parent_path().filename().string());
+    }
+    // A new install starts from the preset (the newest bundle's configuration when shipped as
+    // documented); an existing one takes the newest release once a bundle newer than it lands.
+    for (const std::string& slug : shipped_now) {
+        if (seeded_before.contains(slug)) adopt_newest_release(slug);
+    }
 }
 
-void EngineService::import_bundle(const std::filesystem::path& file) {
+void EngineService::adopt_newest_release(const std::string& slug) {
+    const auto releases = store_.list_releases("", slug);
+    if (releases.empty()) return;
+    const store::ReleaseRecord& newest = releases.back();
+    const auto engine = store_.find_engine("", slug);
+    if (!engine || engine->config_hash == newest.config_hash) return;
+    const std::string version = version_name(newest.major, newest.minor);
+    store_.update_engine_config("", slug, newest.config_hash, load_config(newest.config_hash), "release:" + version,
+                                now_unix_ms());
+    log::info("built-in engine moved to its newest release", {{"engine", slug}, {"version", version}});
+}
+
+bool EngineService::import_bundle(const std::filesystem::path& file) {
     const std::string where = "versions/" + file.parent_path().filename().string() + "/" + file.filename().string();
     try {
-        import_bundle_file(file, where);
+        return import_bundle_file(file, where);
     } catch (const BundleRefused&) {
         throw;
     } catch (const std::exception& error) {
@@ -149,7 +173,7 @@ void EngineService::import_bundle(const std::filesystem::path& file) {
     }
 }
 
-void EngineService::import_bundle_file(const std::filesystem::path& file, const std::string& where) {
+bool EngineService::import_bundle_file(const std::filesystem::path& file, const std::string& where) {
     auto refuse = [&](const std::string& why) { return BundleRefused("release bundle " + where + ": " + why); };
     boost::system::error_code ec;
     const boost::json::value bundle = parse_internal_json(read_file(file), ec);
@@ -172,7 +196,7 @@ void EngineService::import_bundle_file(const std::filesystem::path& file, const 
                          "); released versions are immutable: restore the file or export it again with "
                          "`enginectl versions export`");
         }
-        return;
+        return false;
     }
     const std::string engine_type(engine_info->at("engine_type").as_string());
     const auto errors = check_config(engine_type, *config);
@@ -206,6 +230,7 @@ void EngineService::import_bundle_file(const std::filesystem::path& file, const 
     release.released_at_ms = parse_rfc3339_ms(fields.at("released_at").as_string()).value_or(now);
     store_.insert_release(release, config_json);
     log::info("release bundle imported", {{"file", where}});
+    return true;
 }
 
 boost::json::object EngineService::publish(const auth::Principal& caller, const std::string& slug,

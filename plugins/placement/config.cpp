@@ -223,6 +223,13 @@ private:
         read_count(*parameters, "max_solutions_default", out.max_solutions_default);
         read_count(*parameters, "max_solutions_limit", out.max_solutions_limit);
         read_count(*parameters, "max_packages_examined", out.max_packages_examined);
+        if (const json::value* shape = parameters->if_contains("solution_offerings")) {
+            if (*shape == json::value("submitted")) {
+                out.solution_offerings = EngineParameters::SolutionOfferings::submitted;
+            } else if (*shape != json::value("summary")) {
+                problem("/parameters/solution_offerings", "must be \"submitted\" or \"summary\"");
+            }
+        }
         if (out.max_solutions_default > out.max_solutions_limit) {
             problem("/parameters/max_solutions_default", "must not exceed max_solutions_limit");
         }

@@ -48,6 +48,11 @@ struct EngineParameters {
     // Packages the ranking may examine (score) before refusing the run: a safety limit for
     // inputs on which the bounded search cannot prune.
     std::uint64_t max_packages_examined = 5'000'000;
+    // How solutions list their offerings: `submitted` keeps each offering as sent (the public API
+    // reference's shape); `summary`, the default, is the flattened line summary the 1.x releases
+    // were published with, so configurations without the parameter keep their response contract.
+    enum class SolutionOfferings { summary, submitted };
+    SolutionOfferings solution_offerings = SolutionOfferings::summary;
 };
 
 struct EngineConfig {

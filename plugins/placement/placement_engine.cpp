@@ -39,9 +39,11 @@ struct RunSpec {
     bool coverage_analysis = false;            // report gaps in the current coverage
 };
 
-// input.request_config's quote_matching and coverage_analysis; a flag left out is off when the
-// other is given. With neither, a current_portfolio asks for coverage analysis, anything else
-// for quote matching.
+// input.request_config's quote_matching and coverage_analysis, as the reference documents them.
+// With neither, a current_portfolio asks for coverage analysis, anything else for quote matching.
+// Otherwise quote matching stays on unless turned off explicitly (coverage_analysis: true alone
+// is a dual run), and a request that turns both off falls back to quote matching rather than
+// asking for nothing.
 void read_routing(const json::object& input, RunSpec& spec) {
     const json::object* request_config = find_object(input, "request_config");
     const auto matching = request_config ? find_bool(*request_config, "quote_matching") : std::nullopt;
@@ -51,12 +53,8 @@ void read_routing(const json::object& input, RunSpec& spec) {
         spec.quote_matching = !spec.coverage_analysis;
         return;
     }
-    spec.quote_matching = matching.value_or(false);
     spec.coverage_analysis = analysis.value_or(false);
-    if (!spec.quote_matching && !spec.coverage_analysis) {
-        throw RunFailure("invalid_request",
-                         "input.request_config turns off both quote_matching and coverage_analysis; nothing to do");
-    }
+    spec.quote_matching = matching.value_or(true) || !spec.coverage_analysis;
 }
 
 std::string_view mode_name(const RunSpec& spec) {
@@ -125,16 +123,29 @@ json::array offering_ids(const std::vector<const Offering*>& offerings) {
     return ids;
 }
 
-// A short name for the recommended solution: its providers, and whether it is a quoted bundle.
-std::string solution_title(const Package& package) {
-    std::string title;
+// The recommended solution's carriers, for a one-line summary: "Chubb + Progressive".
+std::string carriers_of(const Package& package) {
+    std::string carriers;
     for (const std::string& provider : package.providers) {
-        title += (title.empty() ? "" : " + ") + provider;
+        carriers += (carriers.empty() ? "" : " + ") + provider;
     }
-    return package.is_original_bundle ? title + " (original bundle)" : title;
+    return carriers;
 }
 
-json::object solution_offering(const Offering& offering) {
+// The offering as it was submitted (or converted from input.quotes): id, provider_*, category,
+// coverage{...} and attributes{quote_id, line_premium_annual, ..., passthrough}, so a client reads
+// a solution's lines in the shape it sent them. provider_name is filled from provider_id when the
+// offering has none, because every solution line names its carrier.
+json::object submitted_offering(const Offering& offering) {
+    json::object echoed = *offering.source;
+    if (!echoed.contains("provider_name")) {
+        echoed["provider_name"] = offering.provider_name;
+    }
+    return echoed;
+}
+
+// The line summary of the configurations published before the submitted shape (1.x).
+json::object offering_summary(const Offering& offering) {
     return {
         {"id", offering.id},
         {"provider_id", optional_value(offering.provider_id)},
@@ -144,6 +155,11 @@ json::object solution_offering(const Offering& offering) {
         {"line_premium_annual", offering.line_premium ? rounded_number(*offering.line_premium) : json::value(nullptr)},
         {"quality_rating", optional_value(offering.quality_rating)},
     };
+}
+
+json::object solution_offering(const Offering& offering, EngineParameters::SolutionOfferings shape) {
+    return shape == EngineParameters::SolutionOfferings::submitted ? submitted_offering(offering)
+                                                                   : offering_summary(offering);
 }
 
 json::object scorecard_json(const Scorecard& scorecard) {
@@ -159,7 +175,7 @@ json::object scorecard_json(const Scorecard& scorecard) {
     return {{"overall_level", rounded_number(scorecard.overall_level)}, {"dimensions", std::move(dimensions)}};
 }
 
-json::object solution_json(const RankedSolution& solution) {
+json::object solution_json(const RankedSolution& solution, EngineParameters::SolutionOfferings shape) {
     const Package& package = *solution.package;
     json::array providers;
     for (const std::string& provider : package.providers) {
@@ -167,7 +183,7 @@ json::object solution_json(const RankedSolution& solution) {
     }
     json::array offerings;
     for (const Offering* offering : package.offerings) {
-        offerings.push_back(solution_offering(*offering));
+        offerings.push_back(solution_offering(*offering, shape));
     }
     return {
         {"rank", json_count(solution.rank)},
@@ -439,7 +455,8 @@ private:
             {"requirement_count", json_count(spec.requested_lines.size())},
             {"solutions_count", json_count(matching.solutions.size())},
             {"tolerance_bucket", spec.bucket},
-            {"top_label", top ? json::value(solution_title(*top)) : json::value(nullptr)},
+            {"top_label", top ? json::value(matching.solutions.front().cluster_label) : json::value(nullptr)},
+            {"top_carriers", top ? json::value(carriers_of(*top)) : json::value(nullptr)},
             {"top_score", top ? rounded_number(top->scorecard.overall_level) : json::value(nullptr)},
             {"filtered_count", json_count(matching.filtered.filtered.size())},
             {"filter_reasons", counts(matching.filtered.reason_counts)},
@@ -459,7 +476,7 @@ private:
         }
         json::array solutions_json;
         for (const RankedSolution& solution : matching.solutions) {
-            solutions_json.push_back(solution_json(solution));
+            solutions_json.push_back(solution_json(solution, config_.parameters.solution_offerings));
         }
         return {
             {"status", evaluation.degradation_reason ? "degraded" : "completed"},

@@ -117,6 +117,96 @@ TEST_F(ApiTest, MissingRequiredLinesCompletesWithZeroSolutionsAndADiagnostic) {
     EXPECT_EQ(run.at("output").at("solutions_count").to_number<int>(), 0);
 }
 
+// The reference's key fields: solutions[*].offerings[*].attributes.line_premium_annual, each line
+// as submitted; output.top_label is the recommended solution's cluster label.
+TEST_F(ApiTest, SolutionsKeepTheReferenceOfferingShape) {
+    const auto submitted = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
+    std::map<std::string, boost::json::value> by_id;
+    for (const auto& offering : submitted.at("offerings").as_array()) {
+        by_id[std::string(offering.at("id").as_string())] = offering;
+    }
+    const auto run = run_fixture("brokerage_tx_multicarrier");
+    ASSERT_EQ(run.at("status").as_string(), "completed") << boost::json::serialize(run);
+    const auto& solutions = run.at("solutions").as_array();
+    ASSERT_FALSE(solutions.empty());
+    for (const auto& solution : solutions) {
+        for (const auto& offering : solution.at("offerings").as_array()) {
+            EXPECT_EQ(offering, by_id.at(std::string(offering.at("id").as_string())));
+            EXPECT_TRUE(offering.at("attributes").at("line_premium_annual").is_number());
+            EXPECT_TRUE(offering.at("coverage").is_object());
+        }
+    }
+    EXPECT_EQ(run.at("output").at("top_label").as_string(), "recommended");
+    std::string carriers;
+    for (const auto& provider : solutions.at(0).at("providers").as_array()) {
+        carriers += (carriers.empty() ? "" : " + ") + std::string(provider.as_string());
+    }
+    EXPECT_EQ(run.at("output").at("top_carriers").as_string(), carriers);
+}
+
+TEST_F(ApiTest, RoutingFlagsFollowTheReference) {
+    const auto routed = [&](const char* request_config) {
+        auto body = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
+        body["input"].as_object()["request_config"] = boost::json::parse(request_config);
+        const ApiResponse accepted = submit(boost::json::serialize(body));
+        EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
+        return wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    };
+    const auto analysis_alone = routed(R"({"coverage_analysis": true})");
+    EXPECT_EQ(analysis_alone.at("output").at("mode").as_string(), "dual");
+    EXPECT_FALSE(analysis_alone.at("solutions").as_array().empty());
+    const auto both_off = routed(R"({"coverage_analysis": false, "quote_matching": false})");
+    EXPECT_EQ(both_off.at("status").as_string(), "completed") << boost::json::serialize(both_off);
+    EXPECT_EQ(both_off.at("output").at("mode").as_string(), "quote_matching");
+    EXPECT_FALSE(both_off.at("solutions").as_array().empty());
+    const auto gap_only = routed(R"({"coverage_analysis": true, "quote_matching": false})");
+    EXPECT_EQ(gap_only.at("output").at("mode").as_string(), "coverage_analysis");
+    EXPECT_TRUE(gap_only.at("solutions").as_array().empty());
+}
+
+// The current configuration (release 2.0) needs input.address.state for quote matching; the
+// frozen "1.x" releases still run without it.
+TEST_F(ApiTest, QuoteMatchingWithoutStateIsRefusedUnlessPinnedToOneX) {
+    auto pinned = boost::json::parse(read_text(golden_dir() / "missing_state_tx.input.json")).as_object();
+    ASSERT_EQ(pinned.at("engine_version").as_string(), "1.x");
+    auto unpinned = pinned;
+    unpinned.erase("engine_version");
+
+    const ApiResponse refused = submit(boost::json::serialize(unpinned));
+    ASSERT_EQ(refused.status, 422) << refused.raw.body;
+    EXPECT_EQ(refused.body.at("error").at("code").as_string(), "contract_violation");
+    const auto& details = refused.body.at("error").at("details").as_array();
+    ASSERT_EQ(details.size(), 1u) << refused.raw.body;
+    EXPECT_EQ(details.at(0).at("pointer").as_string(), "/input/address/state");
+
+    auto dual = unpinned;
+    dual["input"].as_object()["request_config"] = boost::json::parse(R"({"coverage_analysis": true})");
+    EXPECT_EQ(submit(boost::json::serialize(dual)).status, 422);
+    auto gap_only = unpinned;
+    gap_only["input"].as_object()["request_config"] =
+        boost::json::parse(R"({"coverage_analysis": true, "quote_matching": false})");
+    EXPECT_EQ(submit(boost::json::serialize(gap_only)).status, 202);
+    EXPECT_EQ(call(client_, "GET", "/health", "").status, 200);
+
+    const ApiResponse accepted = submit(boost::json::serialize(pinned));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    EXPECT_EQ(run.at("status").as_string(), "completed") << boost::json::serialize(run);
+    EXPECT_EQ(run.at("engine_version").as_string(), "1.1");
+    // 1.x keeps the response contract it was released with: the flattened line summary.
+    const auto& pinned_line = run.at("solutions").as_array().at(0).at("offerings").as_array().at(0);
+    EXPECT_TRUE(pinned_line.at("line_premium_annual").is_number()) << boost::json::serialize(pinned_line);
+    EXPECT_FALSE(pinned_line.as_object().contains("attributes"));
+
+    auto in_texas = unpinned;
+    in_texas["input"].as_object()["address"].as_object()["state"] = "TX";
+    const ApiResponse current = submit(boost::json::serialize(in_texas));
+    ASSERT_EQ(current.status, 202) << current.raw.body;
+    const auto current_run = wait_for_run(client_, key_, std::string(current.body.at("run_id").as_string()));
+    EXPECT_TRUE(current_run.at("engine_version").is_null());
+    EXPECT_EQ(current_run.at("output").at("filter_reasons").at("excluded_state").to_number<int>(), 1);
+}
+
 TEST_F(ApiTest, DefensibilityPacketExplainsTheRun) {
     const auto run = run_fixture("brokerage_tx_multicarrier");
     const std::string id(run.at("run_id").as_string());
@@ -184,7 +274,7 @@ TEST_F(ApiTest, ContractViolationListsEachFailureWithItsPointer) {
     }
     EXPECT_TRUE(pointers.count("/input/address/state")) << response.raw.body;
     EXPECT_TRUE(pointers.count("/input/appetite_bucket")) << response.raw.body;
-    EXPECT_TRUE(pointers.count("/offerings/1")) << response.raw.body;
+    EXPECT_TRUE(pointers.count("/offerings/1/id")) << response.raw.body;
     const std::string message(response.body.at("error").at("message").as_string());
     EXPECT_NE(message.find(std::to_string(pointers.size()) + " problem(s)"), std::string::npos) << message;
 }
@@ -280,13 +370,13 @@ TEST_F(ApiTest, PinGrammarIsEnforcedAtSubmit) {
     EXPECT_EQ(response.body.at("error").at("code").as_string(), "unknown_engine_version");
 }
 
-TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroAndOneOne) {
+TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroOneOneAndTwoZero) {
     const ApiResponse versions = call(client_, "GET", "/api/v1/engines/default/versions", key_);
     ASSERT_EQ(versions.status, 200) << versions.raw.body;
     std::vector<std::string> names;
     for (const auto& release : versions.body.at("data").as_array()) names.push_back(std::string(release.at("version").as_string()));
-    EXPECT_EQ(names, (std::vector<std::string>{"1.1", "1.0"}));
-    for (const auto& [pin, expected] : {std::pair{"1.x", "1.1"}, std::pair{"1.0", "1.0"}}) {
+    EXPECT_EQ(names, (std::vector<std::string>{"2.0", "1.1", "1.0"}));
+    for (const auto& [pin, expected] : {std::pair{"1.x", "1.1"}, std::pair{"1.0", "1.0"}, std::pair{"2.x", "2.0"}}) {
         auto body = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
         body["engine_version"] = pin;
         const ApiResponse accepted = submit(boost::json::serialize(body));
@@ -300,9 +390,11 @@ TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroAndOneOne) {
         const ApiResponse release = call(client_, "GET", std::string("/api/v1/engines/default/versions/") + expected, key_);
         EXPECT_EQ(packet.body.at("run").at("content_hash"), release.body.at("content_hash"));
     }
-    // The built-in engine starts out exactly at its newest shipped release.
+    // The built-in engine starts out exactly at its newest shipped release, a major one: unpinned
+    // runs use the 2.0 contract.
     const ApiResponse current = call(client_, "GET", "/api/v1/engines/default/config", key_);
-    const ApiResponse newest = call(client_, "GET", "/api/v1/engines/default/versions/1.1", key_);
+    const ApiResponse newest = call(client_, "GET", "/api/v1/engines/default/versions/2.0", key_);
+    EXPECT_EQ(newest.body.at("bump").as_string(), "major");
     EXPECT_EQ(current.body.at("config"), newest.body.at("config"));
 }
 

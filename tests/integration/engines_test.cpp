@@ -4,6 +4,7 @@
 #include "test_server.hpp"
 
 #include "common/json_text.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -472,6 +473,56 @@ TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
             EXPECT_NE(std::string(error.what()).find("versions/default/1.0.json"), std::string::npos) << error.what();
             EXPECT_NE(std::string(error.what()).find("immutable"), std::string::npos) << error.what();
         }
+    }
+    std::filesystem::remove_all(resources);
+}
+
+// An install seeded before release 2.0 shipped: its built-in engine keeps the configuration of
+// its time until a start imports the 2.0 bundle, and then follows it.
+TEST(ReleaseBundles, AnExistingInstallMovesToANewlyShippedNewestRelease) {
+    const auto resources = resources_copy();
+    const std::filesystem::path shipped = std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "default";
+    std::filesystem::create_directories(resources / "versions" / "default");
+    for (const char* version : {"1.0.json", "1.1.json"}) {
+        std::filesystem::copy_file(shipped / version, resources / "versions" / "default" / version);
+    }
+    // The preset of 1.1's time: its configuration split back into the preset files.
+    auto old_config = boost::json::parse(read_text(shipped / "1.1.json")).at("config").as_object();
+    const auto contract_dir = resources / "contracts" / "placement";
+    std::ofstream(contract_dir / "request.schema.json", std::ios::trunc) << pretty_json(old_config.at("request_schema"));
+    std::ofstream(contract_dir / "response.schema.json", std::ios::trunc) << pretty_json(old_config.at("response_schema"));
+    std::ofstream(contract_dir / "example_request.json", std::ios::trunc) << pretty_json(old_config.at("example_request"));
+    std::ofstream(contract_dir / "example_response.json", std::ios::trunc) << pretty_json(old_config.at("example_response"));
+    std::ofstream(resources / "scripts" / "lua" / "placement" / "scorecard.lua", std::ios::trunc)
+        << std::string(old_config.at("lua_source").as_string());
+    for (const char* part : {"request_schema", "response_schema", "example_request", "example_response", "lua_source"}) {
+        old_config.erase(part);
+    }
+    std::ofstream(contract_dir / "engine.json", std::ios::trunc) << pretty_json(old_config);
+
+    app::Config config;
+    config.resources_dir = resources;
+    TestServer server(config);
+    const auto release_hash = [&](store::Store& store, int major, int minor) {
+        return store.find_release("", "default", major, minor)->config_hash;
+    };
+    ASSERT_EQ(server.app().store().find_engine("", "default")->config_hash, release_hash(server.app().store(), 1, 1));
+
+    app::Config same_data = config;
+    same_data.data_dir = server.data_dir();
+    same_data.listen = "127.0.0.1:0";
+    same_data.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+    server.app().stop();
+    {
+        app::App restarted(same_data);  // nothing new shipped: the engine stays where it is
+        EXPECT_EQ(restarted.store().find_engine("", "default")->config_hash, release_hash(restarted.store(), 1, 1));
+    }
+    std::filesystem::copy_file(shipped / "2.0.json", resources / "versions" / "default" / "2.0.json");
+    {
+        app::App upgraded(same_data);
+        const auto engine = upgraded.store().find_engine("", "default");
+        EXPECT_EQ(engine->config_hash, release_hash(upgraded.store(), 2, 0));
+        EXPECT_EQ(engine->config_updated_by, "release:2.0");
     }
     std::filesystem::remove_all(resources);
 }

@@ -41,14 +41,15 @@ TEST(ContractValidator, ReportsOneLeafPerFailureWithJsonPointers) {
     EXPECT_EQ(errors.size(), 3u) << ::testing::PrintToString(pointers);
     EXPECT_NE(std::find(pointers.begin(), pointers.end(), "/input/state"), pointers.end());
     EXPECT_NE(std::find(pointers.begin(), pointers.end(), "/input/bucket"), pointers.end());
-    EXPECT_NE(std::find(pointers.begin(), pointers.end(), "/offerings/1"), pointers.end());
+    EXPECT_NE(std::find(pointers.begin(), pointers.end(), "/offerings/1/id"), pointers.end());
 }
 
-TEST(ContractValidator, MissingRequiredFieldIsReportedAtItsParent) {
+// The client is pointed at the member to add, not at the object that lacks it.
+TEST(ContractValidator, MissingRequiredFieldIsReportedAtItsOwnPointer) {
     const ContractValidator validator(boost::json::parse(kSchema));
     const auto errors = validator.validate(boost::json::parse(R"({"input":{}})"));
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].pointer, "/input");
+    EXPECT_EQ(errors[0].pointer, "/input/state");
     EXPECT_NE(errors[0].message.find("state"), std::string::npos);
 }
 

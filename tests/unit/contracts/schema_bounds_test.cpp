@@ -67,7 +67,7 @@ TEST(SchemaBounds, RecursionThroughNestedValuesIsAllowedAndValidates) {
     EXPECT_TRUE(tree.validate(document).empty());
     const auto errors = tree.validate(json::parse(R"({"name": "a", "children": [{"children": []}]})"));
     ASSERT_EQ(errors.size(), 1u) << listed(errors);
-    EXPECT_EQ(errors[0].pointer, "/children/0");
+    EXPECT_EQ(errors[0].pointer, "/children/0/name");
 }
 
 // A root and `links` definitions, each referring to the next: a chain of links + 1 schemas

@@ -112,6 +112,18 @@ TEST(ConfigCheck, ReportsEveryProblemWithItsPointer) {
                                                "/parameters/max_packages_examined"}));
 }
 
+TEST(ConfigCheck, SolutionOfferingsIsSubmittedOrSummary) {
+    json::object config = test::preset_config();
+    for (const char* shape : {"submitted", "summary"}) {
+        config["parameters"].as_object()["solution_offerings"] = shape;
+        EXPECT_TRUE(check_config(config).empty()) << shape;
+    }
+    config["parameters"].as_object()["solution_offerings"] = "flat";
+    const std::vector<ConfigProblem> problems = check_config(config);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].path, "/parameters/solution_offerings");
+}
+
 TEST(ConfigCheck, RequiresWeightsForLuaDimensions) {
     json::object config = test::preset_config();
     config["scoring_dimensions"].as_array().push_back(

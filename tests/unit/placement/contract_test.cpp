@@ -59,6 +59,42 @@ TEST(PlacementContract, RequestSchemaRefusesMalformedRuns) {
     }
 }
 
+// Quote matching and dual runs need input.address.state; only a gap-only run goes without.
+TEST(PlacementContract, RequestSchemaRequiresStateUnlessGapOnly) {
+    const Contract request("contracts/placement/request.schema.json");
+    json::object body = test::golden_input("missing_state_tx");
+    body.erase("engine_version");
+    json::object& input = body["input"].as_object();
+    EXPECT_NE(request.violations(body).find("Missing required property 'state'"), std::string::npos);
+
+    input["request_config"] = json::object{{"coverage_analysis", true}, {"quote_matching", true}};
+    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos) << "a dual run needs it";
+    input["request_config"] = json::object{{"coverage_analysis", true}};
+    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos) << "coverage_analysis alone is dual";
+    input["request_config"] = json::object{{"coverage_analysis", false}, {"quote_matching", false}};
+    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos) << "falls back to quote matching";
+
+    input["request_config"] = json::object{{"coverage_analysis", true}, {"quote_matching", false}};
+    EXPECT_EQ(request.violations(body), "");
+    input.erase("request_config");
+    input["current_portfolio"] = json::object{};
+    EXPECT_EQ(request.violations(body), "") << "a portfolio without flags is gap-only";
+    input["address"].as_object()["state"] = "TX";
+    input.erase("current_portfolio");
+    EXPECT_EQ(request.violations(body), "");
+    input.erase("address");
+    EXPECT_NE(request.violations(body).find("'address'"), std::string::npos);
+}
+
+// "1.x" is frozen: the newest 1.x release still takes a request without a state.
+TEST(PlacementContract, FrozenOneXContractAcceptsARequestWithoutState) {
+    const json::object bundle = test::read_json_object("versions/default/1.1.json");
+    const Contract request(bundle.at("config").at("request_schema").as_object());
+    json::object body = test::golden_input("missing_state_tx");
+    body.erase("engine_version");
+    EXPECT_EQ(request.violations(body), "");
+}
+
 TEST(PlacementContract, PresetConfigurationIsValid) {
     for (const ConfigProblem& problem : check_config(test::preset_config())) {
         ADD_FAILURE() << problem.path << ": " << problem.message;

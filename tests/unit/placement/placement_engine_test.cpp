@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <tuple>
@@ -131,7 +132,8 @@ TEST(PlacementEngine, AutoOnlyNyRanksProgressiveFirstUnderBalanced) {
     EXPECT_EQ(solutions[0].at("cluster_label"), "recommended");
     EXPECT_EQ(output_of(result).at("tolerance_bucket"), "balanced");
     EXPECT_EQ(output_of(result).at("weights_source"), "lua");
-    EXPECT_EQ(output_of(result).at("top_label"), "Progressive");
+    EXPECT_EQ(output_of(result).at("top_label"), "recommended");
+    EXPECT_EQ(output_of(result).at("top_carriers"), "Progressive");
     EXPECT_EQ(output_of(result).at("top_score"), solutions[0].at("scorecard").at("overall_level"));
     EXPECT_EQ(output_of(result).at("diagnostic"), nullptr);
 }
@@ -314,7 +316,7 @@ TEST(PlacementEngine, QuotesOnlyRunConvertsQuotesAndUsesItsBucket) {
     const json::value& top = solutions_of(result)[0];
     EXPECT_EQ(top.at("package_id"), "pkg_erie_1");
     EXPECT_EQ(number(top.at("est_cost_low")), 3610);
-    EXPECT_EQ(line_of(top, "home").at("quote_id"), "qt_erie_home");
+    EXPECT_EQ(line_of(top, "home").at("attributes").at("quote_id"), "qt_erie_home");
     EXPECT_EQ(line_of(top, "home").at("provider_id"), "erie");
 }
 
@@ -582,7 +584,7 @@ TEST_F(Brokerage, CoverageAnalysisReportsTheThreeGaps) {
 
 TEST(PlacementEngine, CoverageAnalysisOnlyRunHasNoSolutions) {
     json::object request = test::golden_input("brokerage_tx_multicarrier");
-    request["input"].as_object()["request_config"] = json::object{{"coverage_analysis", true}};
+    request["input"].as_object()["request_config"] = json::object{{"coverage_analysis", true}, {"quote_matching", false}};
     const PlacementResult result = run(request);
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
     EXPECT_EQ(result.body.at("status"), "completed");
@@ -608,6 +610,130 @@ TEST(PlacementEngine, WithoutFlagsOrPortfolioTheRunMatchesQuotes) {
     const PlacementResult result = run(test::golden_input("auto_only_ny"));
     EXPECT_EQ(output_of(result).at("mode"), "quote_matching");
     EXPECT_FALSE(output_of(result).contains("coverage_gaps"));
+}
+
+// The reference's routing table: quote matching stays on unless turned off explicitly.
+json::object routed(json::object request_config) {
+    json::object request = test::golden_input("brokerage_tx_multicarrier");
+    request["input"].as_object()["request_config"] = std::move(request_config);
+    return request;
+}
+
+TEST(PlacementEngine, CoverageAnalysisAloneKeepsQuoteMatchingOn) {
+    const PlacementResult result = run(routed({{"coverage_analysis", true}}));
+    ASSERT_FALSE(result.failed()) << json::serialize(result.body);
+    EXPECT_EQ(output_of(result).at("mode"), "dual");
+    EXPECT_FALSE(solutions_of(result).empty());
+    EXPECT_EQ(output_of(result).at("coverage_gaps").as_array().size(), 3u);
+}
+
+TEST(PlacementEngine, BothFlagsOffFallsBackToQuoteMatching) {
+    for (json::object flags : {json::object{{"quote_matching", false}, {"coverage_analysis", false}},
+                               json::object{{"quote_matching", false}}}) {
+        const PlacementResult result = run(routed(flags));
+        ASSERT_FALSE(result.failed()) << json::serialize(flags) << json::serialize(result.body);
+        EXPECT_EQ(output_of(result).at("mode"), "quote_matching") << json::serialize(flags);
+        EXPECT_FALSE(solutions_of(result).empty());
+        EXPECT_FALSE(output_of(result).contains("coverage_gaps"));
+    }
+}
+
+TEST(PlacementEngine, QuoteMatchingTrueAloneMatchesQuotesOnly) {
+    const PlacementResult result = run(routed({{"quote_matching", true}}));
+    EXPECT_EQ(output_of(result).at("mode"), "quote_matching");
+    EXPECT_FALSE(output_of(result).contains("coverage_gaps"));
+}
+
+// solutions[*].offerings[*] read as the reference's key-fields table:
+// offerings[*].attributes.line_premium_annual, with coverage and passthrough attributes kept.
+TEST(PlacementEngine, SolutionOfferingsKeepTheSubmittedShape) {
+    const json::object request = test::golden_input("brokerage_tx_multicarrier");
+    std::map<std::string, json::object, std::less<>> submitted;
+    for (const json::value& offering : request.at("offerings").as_array()) {
+        submitted[text(offering.at("id"))] = offering.as_object();
+    }
+    const PlacementResult result = run(with_max_solutions(request, 50));
+    ASSERT_FALSE(solutions_of(result).empty());
+    for (const json::value& solution : solutions_of(result)) {
+        for (const json::value& offering : solution.at("offerings").as_array()) {
+            const json::object& sent = submitted.at(text(offering.at("id")));
+            EXPECT_EQ(offering.as_object(), sent);
+            EXPECT_TRUE(offering.at("attributes").as_object().contains("line_premium_annual"));
+            EXPECT_FALSE(offering.as_object().contains("line_premium_annual"));
+            EXPECT_FALSE(offering.as_object().contains("quote_id"));
+        }
+    }
+}
+
+// A configuration without parameters.solution_offerings (the 1.x releases) keeps the line
+// summary its response contract describes.
+TEST(PlacementEngine, ConfigurationsWithoutTheParameterKeepTheLineSummary) {
+    json::object config = test::preset_config();
+    config["parameters"].as_object().erase("solution_offerings");
+    LuaScoringHost host(test::default_scorecard());
+    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config);
+    ASSERT_FALSE(solutions_of(result).empty());
+    const json::object& line = line_of(solutions_of(result).at(0), "auto");
+    EXPECT_EQ(number(line.at("line_premium_annual")), 1445);
+    EXPECT_EQ(line.at("quote_id"), nullptr);
+    EXPECT_FALSE(line.contains("attributes"));
+    EXPECT_FALSE(line.contains("coverage"));
+}
+
+TEST(PlacementEngine, OfferingsConvertedFromQuotesCarryTheirAttributes) {
+    const PlacementResult result = run(test::golden_input("quotes_only_oh"));
+    ASSERT_FALSE(solutions_of(result).empty());
+    EXPECT_EQ(output_of(result).at("offerings_source"), "input.quotes");
+    for (const json::value& offering : solutions_of(result).at(0).at("offerings").as_array()) {
+        const json::object& attributes = offering.at("attributes").as_object();
+        EXPECT_TRUE(attributes.at("line_premium_annual").is_number()) << json::serialize(offering);
+        EXPECT_TRUE(attributes.at("quote_id").is_string()) << json::serialize(offering);
+        EXPECT_TRUE(offering.at("provider_name").is_string());
+        EXPECT_TRUE(offering.at("provider_id").is_string());
+    }
+}
+
+TEST(PlacementEngine, OfferingWithoutProviderNameIsNamedByItsProviderId) {
+    json::object request = test::golden_input("auto_only_ny");
+    for (json::value& offering : request["offerings"].as_array()) {
+        offering.as_object().erase("provider_name");
+    }
+    const PlacementResult result = run(request);
+    ASSERT_FALSE(solutions_of(result).empty());
+    const json::object& line = line_of(solutions_of(result).at(0), "auto");
+    EXPECT_EQ(line.at("provider_name"), line.at("provider_id"));
+}
+
+// top_label is the rank-1 package's cluster label; its carriers have a field of their own.
+TEST(PlacementEngine, TopLabelIsTheClusterLabelAndCarriersStandApart) {
+    const PlacementResult result = run(test::golden_input("brokerage_tx_multicarrier"));
+    const json::array& solutions = solutions_of(result);
+    ASSERT_FALSE(solutions.empty());
+    EXPECT_EQ(output_of(result).at("top_label"), solutions[0].at("cluster_label"));
+    EXPECT_EQ(output_of(result).at("top_label"), "recommended");
+    std::string carriers;
+    for (const json::value& provider : solutions[0].at("providers").as_array()) {
+        carriers += (carriers.empty() ? "" : " + ") + text(provider);
+    }
+    EXPECT_EQ(text(output_of(result).at("top_carriers")), carriers);
+    EXPECT_EQ(text(output_of(result).at("top_carriers")).find("original bundle"), std::string::npos);
+}
+
+TEST(PlacementEngine, RunWithoutSolutionsHasNoTopLabelOrCarriers) {
+    const PlacementResult result = run(test::golden_input("missing_required_lines_ny"));
+    EXPECT_EQ(output_of(result).at("top_label"), nullptr);
+    EXPECT_EQ(output_of(result).at("top_carriers"), nullptr);
+}
+
+// Without a state the engine cannot apply excluded_states: what a "1.x" pin still allows (the
+// current contract refuses such a request; see contract_test.cpp).
+TEST(PlacementEngine, WithoutStateExcludedCarriersStayInTheRanking) {
+    json::object request = test::golden_input("missing_state_tx");
+    const PlacementResult unknown_state = run(request);
+    EXPECT_EQ(output_of(unknown_state).at("filter_reasons").as_object().count("excluded_state"), 0u);
+    request["input"].as_object()["address"].as_object()["state"] = "TX";
+    const PlacementResult in_texas = run(request);
+    EXPECT_EQ(output_of(in_texas).at("filter_reasons").at("excluded_state"), 1);
 }
 
 // Three home offerings on which the buckets disagree: the cheapest (thin limits, weak carrier,

@@ -13,12 +13,16 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace engined::plugin_sdk::test {
 
 class Contract {
 public:
-    explicit Contract(std::string_view relative_path) : document_(read_json_object(relative_path)) {
+    explicit Contract(std::string_view relative_path) : Contract(read_json_object(relative_path)) {}
+
+    // A schema held in a document, such as a release bundle's config.request_schema.
+    explicit Contract(boost::json::object document) : document_(std::move(document)) {
         valijson::SchemaParser parser;
         parser.populateSchema(valijson::adapters::BoostJsonAdapter(document_), schema_);
     }
