@@ -65,7 +65,14 @@ TEST(Metrics, RunsOverHttpShowUpInAWellFormedExposition) {
     for (const std::string& id : run_ids) EXPECT_EQ(wait_for_run(client, key, id).at("status").as_string(), "completed");
     EXPECT_EQ(call(client, "GET", "/no/such/route", key).status, 404);
 
-    const Exposition metrics = scrape(server);
+    // A request is counted once its answer is written, which may be just after the client read it.
+    Exposition metrics = scrape(server);
+    for (int attempt = 0; attempt < 50 && metrics.value("engined_http_requests_total",
+                                                         {{"route", "unmatched"}, {"method", "GET"}, {"status", "404"}}) != 1.0;
+         ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        metrics = scrape(server);
+    }
     EXPECT_EQ(metrics.value("engined_http_requests_total",
                             {{"route", "/api/v1/engines/{slug}/runs"}, {"method", "POST"}, {"status", "202"}}),
               3.0);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 
 namespace engined::contracts {
 namespace {
@@ -118,6 +119,30 @@ TEST(SchemaBounds, ALongChainOfReferencesThroughNestedValuesCompilesAndValidates
     json::value document = json::object{};
     for (int level = 0; level < 60; ++level) document = json::object{{"next", document}};
     EXPECT_TRUE(chain.validate(document).empty());
+}
+
+TEST(SchemaBounds, TheDeepestValidationTheBoundsAdmitFitsAThreadsStack) {
+    // Each level of the document passes the longest same-value chain the bound allows (an allOf
+    // and a $ref per link) before the next: validation recurses through document depth x chain.
+    const std::size_t links = kMaxSameValueChain / 2 - 1;
+    json::object definitions;
+    for (std::size_t i = 0; i + 1 < links; ++i) {
+        definitions["c" + std::to_string(i)] = json::object{{"allOf", {{{"$ref", "#/definitions/c" + std::to_string(i + 1)}}}}};
+    }
+    definitions["c" + std::to_string(links - 1)] =
+        json::object{{"properties", {{"next", {{"$ref", "#/definitions/c0"}}}}}, {"required", {"next"}}};
+    const ContractValidator chain(json::object{{"$ref", "#/definitions/c0"}, {"definitions", std::move(definitions)}});
+    json::value document = json::object{};
+    for (int level = 0; level < 63; ++level) document = json::object{{"next", document}};
+    // The innermost object lacks `next`: the failure is found at the bottom of the deepest descent.
+    std::string pointer;
+    for (int level = 0; level < 63; ++level) pointer += "/next";
+    std::thread worker([&] {
+        const auto errors = chain.validate(document);
+        ASSERT_FALSE(errors.empty());
+        EXPECT_EQ(errors.front().pointer, pointer + "/next");
+    });
+    worker.join();
 }
 
 // ---- references ----
