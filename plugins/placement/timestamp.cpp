@@ -150,19 +150,29 @@ int offset_at_end_of_day(const std::optional<std::string>& state, int year, std:
     return 0;
 }
 
-// "YYYY-MM-DD" alone: the year and days since the epoch.
-std::optional<std::pair<int, std::int64_t>> parse_date_only(std::string_view text) {
-    std::size_t pos = 0;
+struct CivilDate {
+    int year;
+    int month;
+    int day;
+};
+
+// "YYYY-MM-DD" at `pos`, a day the calendar has; `pos` moves past it.
+std::optional<CivilDate> read_date(std::string_view text, std::size_t& pos) {
     const auto year = read_digits(text, pos, 4);
     if (!year || !expect(text, pos, "-")) return std::nullopt;
     const auto month = read_digits(text, pos, 2);
     if (!month || !expect(text, pos, "-")) return std::nullopt;
     const auto day = read_digits(text, pos, 2);
-    if (!day || pos != text.size() || *month < 1 || *month > 12 || *day < 1 ||
-        *day > days_in_month(*year, *month)) {
-        return std::nullopt;
-    }
-    return std::pair{*year, days_from_civil(*year, *month, *day)};
+    if (!day || *month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) return std::nullopt;
+    return CivilDate{*year, *month, *day};
+}
+
+// "YYYY-MM-DD" alone: the year and days since the epoch.
+std::optional<std::pair<int, std::int64_t>> parse_date_only(std::string_view text) {
+    std::size_t pos = 0;
+    const auto date = read_date(text, pos);
+    if (!date || pos != text.size()) return std::nullopt;
+    return std::pair{date->year, days_from_civil(date->year, date->month, date->day)};
 }
 
 }  // namespace
@@ -177,13 +187,9 @@ std::optional<std::int64_t> parse_quote_expiry_ms(std::string_view text, const s
 
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
     std::size_t pos = 0;
-    const auto year = read_digits(text, pos, 4);
-    if (!year || !expect(text, pos, "-")) return std::nullopt;
-    const auto month = read_digits(text, pos, 2);
-    if (!month || !expect(text, pos, "-")) return std::nullopt;
-    const auto day = read_digits(text, pos, 2);
+    const auto date = read_date(text, pos);
     // RFC 3339 §5.6 allows a space or lower-case "t" between date and time.
-    if (!day || !expect(text, pos, "Tt ")) return std::nullopt;
+    if (!date || !expect(text, pos, "Tt ")) return std::nullopt;
     const auto hour = read_digits(text, pos, 2);
     if (!hour || !expect(text, pos, ":")) return std::nullopt;
     const auto minute = read_digits(text, pos, 2);
@@ -199,11 +205,8 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
     if (!millisecond || !offset || pos != text.size()) return std::nullopt;
 
     // A leap second (":60") is legal; it counts as the next second's start.
-    if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month) ||
-        *hour > 23 || *minute > 59 || *second > 60) {
-        return std::nullopt;
-    }
-    const std::int64_t seconds = days_from_civil(*year, *month, *day) * 86400 + *hour * 3600 +
+    if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+    const std::int64_t seconds = days_from_civil(date->year, date->month, date->day) * 86400 + *hour * 3600 +
                                  *minute * 60 + *second - std::int64_t{*offset} * 60;
     return seconds * 1000 + *millisecond;
 }
