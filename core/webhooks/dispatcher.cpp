@@ -128,7 +128,8 @@ std::string Dispatcher::event_body(const store::WebhookDelivery& delivery, const
 
 std::string Dispatcher::body_of(const store::WebhookDelivery& delivery, const store::Run& run) const {
     if (!delivery.endpoint_id && runs::is_evaluation(run.id) && options_.evaluation_result) {
-        // Written as the API writes it: the same bytes GET /api/v1/jobs/{eval_id} answers.
+        // Written as the API writes it: the fields GET /api/v1/jobs/{eval_id} answers, with an audit
+        // link under the public URL (a delivery answers no request whose Host could be used).
         return compact_json(options_.evaluation_result(run));
     }
     return event_body(delivery, run);
