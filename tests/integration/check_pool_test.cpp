@@ -89,6 +89,28 @@ protected:
         EXPECT_LT(waited, std::chrono::milliseconds(kLuaWallClockMs * 6 / 10));
     }
 
+    // Waits for every answer: the replays served (200) and the ones refused, each of which must
+    // be `status` with `code` and Retry-After: 1.
+    struct Tally {
+        int served = 0;
+        int refused = 0;
+    };
+    static Tally tally(std::vector<std::future<ApiResponse>>& answers, int status, std::string_view code) {
+        Tally counted;
+        for (auto& pending : answers) {
+            const ApiResponse answer = pending.get();
+            if (answer.status == 200) {
+                ++counted.served;
+                continue;
+            }
+            ++counted.refused;
+            EXPECT_EQ(answer.status, status) << answer.raw.body;
+            EXPECT_EQ(answer.body.at("error").at("code").as_string(), code) << answer.raw.body;
+            EXPECT_EQ(answer.raw.header("Retry-After"), "1");
+        }
+        return counted;
+    }
+
     static TestServer* server_;
     static boost::json::object* base_config_;
     static std::string* slow_run_;
@@ -121,31 +143,17 @@ TEST_F(CheckPoolTest, SlowReplaysAndValidationsLeaveHealthAnswering) {
             EXPECT_EQ(answer.body.at("errors").at(0).at("path"), "/lua_source") << answer.raw.body;
         }
     }
-    http::Client client = server_->client();
-    EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
+    expect_health_answers(server_->port());
 }
 
 TEST_F(CheckPoolTest, AKeyPastItsShareIsRefusedWith429) {
     const std::string greedy = new_key();
     auto answers = start_together({replay(greedy), replay(greedy), replay(greedy)});
     expect_health_answers_promptly();
-    int replayed = 0;
-    int refused = 0;
-    for (auto& pending : answers) {
-        const ApiResponse answer = pending.get();
-        if (answer.status == 200) {
-            ++replayed;
-            continue;
-        }
-        ++refused;
-        EXPECT_EQ(answer.status, 429) << answer.raw.body;
-        EXPECT_EQ(answer.body.at("error").at("code"), "too_many_concurrent_requests") << answer.raw.body;
-        EXPECT_EQ(answer.raw.header("Retry-After"), "1");
-    }
-    EXPECT_EQ(replayed, 2);  // at the limit
-    EXPECT_EQ(refused, 1);   // past it
-    http::Client client = server_->client();
-    EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
+    const Tally counted = tally(answers, 429, "too_many_concurrent_requests");
+    EXPECT_EQ(counted.served, 2);   // at the limit
+    EXPECT_EQ(counted.refused, 1);  // past it
+    expect_health_answers(server_->port());
 }
 
 TEST_F(CheckPoolTest, AFullQueueIsRefusedWith503) {
@@ -158,24 +166,11 @@ TEST_F(CheckPoolTest, AFullQueueIsRefusedWith503) {
     }
     auto answers = start_together(requests);
     expect_health_answers_promptly();
-    int replayed = 0;
-    int refused = 0;
-    for (auto& pending : answers) {
-        const ApiResponse answer = pending.get();
-        if (answer.status == 200) {
-            ++replayed;
-            continue;
-        }
-        ++refused;
-        EXPECT_EQ(answer.status, 503) << answer.raw.body;
-        EXPECT_EQ(answer.body.at("error").at("code"), "unavailable") << answer.raw.body;
-        EXPECT_EQ(answer.raw.header("Retry-After"), "1");
-    }
-    EXPECT_GE(refused, 2);
-    EXPECT_GE(replayed, 2);
-    EXPECT_LE(replayed, 6);
-    http::Client client = server_->client();
-    EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
+    const Tally counted = tally(answers, 503, "unavailable");
+    EXPECT_GE(counted.refused, 2);
+    EXPECT_GE(counted.served, 2);
+    EXPECT_LE(counted.served, 6);
+    expect_health_answers(server_->port());
 }
 
 }  // namespace
