@@ -163,8 +163,12 @@ class Console:
         return self.wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, selector))).text
 
     def wait_text(self, selector, needle):
+        """Waits until the element's text, as the DOM holds it (before any CSS text-transform), contains needle."""
+        def shows(browser):
+            return any(needle in (found.get_attribute("textContent") or "")
+                       for found in browser.find_elements(By.CSS_SELECTOR, selector))
         try:
-            self.wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, selector), needle))
+            self.wait.until(shows)
         except TimeoutException:
             raise ScenarioFailed("%r never showed %r; it shows %r" % (selector, needle, self.page_text(selector)))
 
@@ -213,10 +217,15 @@ def scenario_sign_in_shows_organisation_and_environment(console, env):
 
 
 def scenario_keyboard_reaches_the_sections(console, env):
-    console.browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    # The skip link takes the keyboard to the page's content without changing the route.
+    console.browser.execute_script("document.querySelector('.skip-link').focus()")
+    ActionChains(console.browser).send_keys(Keys.ENTER).perform()
+    check(console.browser.switch_to.active_element.get_attribute("id") == "main", "the skip link did not focus the content")
+    check(console.browser.current_url.endswith("#/engines"), "the skip link changed the route: " + console.browser.current_url)
+    # From the content, Shift+Tab walks back through the header to the sections.
     reached = []
-    for _ in range(6):
-        ActionChains(console.browser).send_keys(Keys.TAB).perform()
+    for _ in range(8):
+        ActionChains(console.browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
         reached.append(console.browser.switch_to.active_element.get_attribute("href") or "")
         if reached[-1].endswith("#/runs"):
             break
@@ -338,7 +347,13 @@ def scenario_narrow_window(console, env):
     console.wait_text("main", "Ranked solutions")
     overflow = console.browser.execute_script(
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    check(overflow <= 1, "the narrow page scrolls sideways by %spx" % overflow)
+    wide = console.browser.execute_script(
+        "const width = document.documentElement.clientWidth;"
+        "return [...document.querySelectorAll('body *')].filter((e) => !e.parentElement.closest('.table-wrap, pre, .diff')"
+        "  && (e.getBoundingClientRect().right > width + 1 || (e.scrollWidth > e.clientWidth + 1"
+        "      && getComputedStyle(e).overflowX === 'visible')))"
+        "  .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));")
+    check(overflow <= 1, "the narrow page scrolls sideways by %spx; widest: %s" % (overflow, wide))
     check(console.browser.find_element(By.ID, "environment-badge").is_displayed(), "no environment badge when narrow")
     console.shoot("12-run-narrow")
     console.browser.set_window_size(1280, 900)
