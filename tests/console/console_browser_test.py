@@ -455,6 +455,9 @@ def main():
                   file=sys.stderr)
             return 1
     os.makedirs(args.screenshots, exist_ok=True)
+    for old in os.listdir(args.screenshots):  # a previous run's pictures would mislead the reader
+        if old.endswith(".png"):
+            os.remove(os.path.join(args.screenshots, old))
     data_dir = tempfile.mkdtemp(prefix="engined-console-")
     engined = receiver = browser = console = None
     current = "start-up"

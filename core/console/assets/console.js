@@ -34,6 +34,16 @@
     main.replaceChildren(...nodes.flat(Infinity).filter(Boolean));
   }
 
+  // A page renders through the view of the navigation that opened it: if the user went
+  // elsewhere while its requests were in flight, its late answer is dropped.
+  let navigation = 0;
+  function renderer() {
+    const opened = navigation;
+    return (...nodes) => {
+      if (opened === navigation) show(...nodes);
+    };
+  }
+
   function table(headings, rows, options = {}) {
     return el("div", {class: "table-wrap"},
       el("table", {"aria-label": options.label},
@@ -200,6 +210,7 @@
   // ---- Engines -------------------------------------------------------------------------------
 
   async function enginesPage() {
+    const view = renderer();
     const engines = (await get("/api/v1/engines")).data;
     const releases = await Promise.all(engines.map((engine) =>
       get(`/api/v1/engines/${encode(engine.slug)}/versions`).then((answer) => answer.data, () => null)));
@@ -216,12 +227,13 @@
         el("td", {}, el("a", {href: `#/engines/${encode(engine.slug)}/contract`}, "Contract"), " · ",
           el("a", {href: `#/runs?engine=${encode(engine.slug)}`}, "Runs")));
     });
-    show(heading("Engines", "The engines this key's organisation can run: the built-in ones and its own."),
+    view(heading("Engines", "The engines this key's organisation can run: the built-in ones and its own."),
       engines.length ? table(["Slug", "Label", "Type", "Status", "Newest release", "Open"], rows, {label: "Engines"})
         : empty("No engines are available to this key."));
   }
 
   async function enginePage(slug) {
+    const view = renderer();
     const [engine, config, versions] = await Promise.all([
       get(`/api/v1/engines/${encode(slug)}`),
       get(`/api/v1/engines/${encode(slug)}/config`),
@@ -230,7 +242,7 @@
     const current = config.config || {};
     const dimensions = Array.isArray(current.scoring_dimensions) ? current.scoring_dimensions : [];
     const profiles = Array.isArray(current.appetite_weight_profiles) ? current.appetite_weight_profiles : [];
-    show(heading(engine.label || engine.slug, engine.description, [{text: "Engines", href: "#/engines"}, {text: engine.slug}]),
+    view(heading(engine.label || engine.slug, engine.description, [{text: "Engines", href: "#/engines"}, {text: engine.slug}]),
       el("div", {class: "toolbar"},
         el("a", {class: "button", href: `#/engines/${encode(slug)}/contract`}, "Contract"),
         el("a", {class: "button secondary", href: `#/engines/${encode(slug)}/versions`}, "Versions"),
@@ -305,6 +317,7 @@
   }
 
   async function contractPage(slug, params) {
+    const view = renderer();
     const version = params.get("version") || "";
     const query = version ? `?engine_version=${encode(version)}` : "";
     const [contract, versions, guide] = await Promise.all([
@@ -347,13 +360,15 @@
     versions.data.map((release) => el("option", {value: release.version, selected: release.version === version},
       `${release.version} (${release.bump})`)));
     const fields = schemaFields(contract.request_schema);
-    show(heading(`Contract of ${slug}`, "What a request to this engine must look like, and a guide to hand to a coding agent.",
+    view(heading(`Contract of ${slug}`, "What a request to this engine must look like, and a guide to hand to a coding agent.",
       [{text: "Engines", href: "#/engines"}, {text: slug, href: `#/engines/${encode(slug)}`}, {text: "Contract"}]),
     el("div", {class: "toolbar"},
       el("label", {for: "contract-version"}, "Version", picker),
       copyButton, guideButton, openApiButton, confirmation),
-    el("p", {class: "muted"}, "Submitting with ", el("code", {}, `"engine_version": "${contract.engine_version || "…"}"`),
-      contract.engine_version ? " pins this contract." : " pins a release; without it the current configuration runs."),
+    contract.engine_version
+      ? el("p", {class: "muted"}, "Submit with ", el("code", {}, `"engine_version": "${contract.engine_version}"`), " to keep this contract.")
+      : el("p", {class: "muted"}, "Runs submitted without ", el("code", {}, "engine_version"),
+        " use this, the current configuration; pin a release to keep a contract."),
     el("h2", {}, "Request fields"),
     fields.length ? table(["Path", "Type", "Required", "Allowed values", "Description", "Example"], fields.map((field) => el("tr", {},
       el("td", {class: "mono wrap-anywhere"}, field.path),
@@ -415,10 +430,11 @@
   }
 
   async function versionsPage(slug, params) {
+    const view = renderer();
     const versions = (await get(`/api/v1/engines/${encode(slug)}/versions`)).data;
     const crumbs = [{text: "Engines", href: "#/engines"}, {text: slug, href: `#/engines/${encode(slug)}`}, {text: "Versions"}];
     if (!versions.length) {
-      show(heading(`Versions of ${slug}`, null, crumbs),
+      view(heading(`Versions of ${slug}`, null, crumbs),
         empty("No release yet. Publish the current configuration with POST /api/v1/engines/{slug}/versions to make 1.0."));
       return;
     }
@@ -441,7 +457,7 @@
         `&to=${encode(compare.querySelector("#diff-to").value)}`;
     }}, picker("diff-from", "Compare", from), picker("diff-to", "with", to), el("button", {type: "submit", class: "button"}, "Show differences"));
     const diffArea = el("div", {id: "version-diff"}, el("p", {class: "muted"}, "Loading the two releases…"));
-    show(heading(`Versions of ${slug}`, "Each release and why the comparator numbered it as it did.", crumbs),
+    view(heading(`Versions of ${slug}`, "Each release and why the comparator numbered it as it did.", crumbs),
       table(["Version", "Bump", "Released", "Changelog", "Comparator's reasons"], rows, {label: "Releases"}),
       el("h2", {}, "Side-by-side"), compare, diffArea);
     const [a, b] = await Promise.all([from, to].map((version) => get(`/api/v1/engines/${encode(slug)}/versions/${encode(version)}`)));
@@ -477,9 +493,10 @@
   }
 
   async function runsPage(params) {
+    const view = renderer();
     const engines = (await get("/api/v1/engines")).data;
     if (!engines.length) {
-      show(heading("Runs"), empty("No engines are available to this key."));
+      view(heading("Runs"), empty("No engines are available to this key."));
       return;
     }
     const slug = params.get("engine") || engines[0].slug;
@@ -513,7 +530,7 @@
       el("td", {}, when(run.created_at)),
       el("td", {class: "number"}, typeof run.duration_ms === "number" ? `${run.duration_ms} ms` : "—"),
       el("td", {}, runSummary(run))));
-    show(heading("Runs", "Newest first. Only the runs of this key's organisation and environment are listed."),
+    view(heading("Runs", "Newest first. Only the runs of this key's organisation and environment are listed."),
       el("div", {class: "toolbar"},
         filter("runs-engine", "Engine", "engine", engines.map((engine) => [engine.slug, engine.slug]), slug),
         filter("runs-status", "Status", "status", [["", "Any status"], ...STATUSES.map((name) => [name, name])], status),
@@ -609,6 +626,7 @@
   }
 
   async function runPage(runId) {
+    const view = renderer();
     const [run, packet] = await Promise.all([
       get(`/api/v1/runs/${encode(runId)}`),
       get(`/api/v1/runs/${encode(runId)}/defensibility-packet`),
@@ -630,7 +648,7 @@
       }
     }}, "Replay");
     const terminal = ["completed", "degraded", "failed"].includes(run.status);
-    show(heading(`Run ${run.run_id}`, null, [{text: "Runs", href: `#/runs?engine=${encode(run.engine)}`}, {text: run.run_id}]),
+    view(heading(`Run ${run.run_id}`, null, [{text: "Runs", href: `#/runs?engine=${encode(run.engine)}`}, {text: run.run_id}]),
       el("section", {class: "panel"}, facts([
         ["Status", statusBadge(run.status)],
         ["Engine", el("a", {href: `#/engines/${encode(run.engine)}`}, run.engine)],
@@ -659,8 +677,9 @@
   // ---- Webhooks ------------------------------------------------------------------------------
 
   async function webhooksPage() {
+    const view = renderer();
     const endpoints = (await get("/api/v1/webhooks")).data;
-    show(heading("Webhooks", "Endpoints that receive this environment's run events."),
+    view(heading("Webhooks", "Endpoints that receive this environment's run events."),
       endpoints.length ? table(["Endpoint", "Events", "State", "Failures", "Created"], endpoints.map((endpoint) => el("tr", {},
         el("td", {class: "wrap-anywhere"}, el("a", {href: `#/webhooks/${encode(endpoint.id)}`}, endpoint.url),
           endpoint.description ? el("div", {class: "muted"}, endpoint.description) : null),
@@ -673,6 +692,7 @@
   }
 
   async function webhookPage(webhookId) {
+    const view = renderer();
     const [endpoint, deliveries] = await Promise.all([
       get(`/api/v1/webhooks/${encode(webhookId)}`),
       get(`/api/v1/webhooks/${encode(webhookId)}/deliveries`),
@@ -698,7 +718,7 @@
           event.target.disabled = false;
         }
       }}, "Re-send"))));
-    show(heading(endpoint.url, endpoint.description, [{text: "Webhooks", href: "#/webhooks"}, {text: endpoint.id}]),
+    view(heading(endpoint.url, endpoint.description, [{text: "Webhooks", href: "#/webhooks"}, {text: endpoint.id}]),
       el("section", {class: "panel"}, facts([
         ["Events", (endpoint.events || []).join(", ")],
         ["State", statusBadge(endpoint.active ? "active" : "disabled")],
@@ -713,8 +733,9 @@
   // ---- Pools ---------------------------------------------------------------------------------
 
   async function poolsPage() {
+    const view = renderer();
     const pools = (await get("/api/v1/pools")).data;
-    show(heading("Pools", "Carrier pools of this organisation (both environments see them); each run keeps the snapshot it used."),
+    view(heading("Pools", "Carrier pools of this organisation (both environments see them); each run keeps the snapshot it used."),
       pools.length ? table(["Pool", {text: "Carriers", numeric: true}, "Snapshot", "Imported from", "Imported"], pools.map((pool) => el("tr", {},
         el("td", {class: "mono"}, pool.name),
         el("td", {class: "number"}, Number(pool.carrier_count).toLocaleString()),
@@ -737,8 +758,6 @@
     [/^webhooks\/([^/]+)$/, (id) => ["webhooks", webhookPage(id)]],
     [/^pools$/, () => ["pools", poolsPage()]],
   ];
-
-  let navigation = 0;
 
   async function route() {
     if (!sessionStorage.getItem(KEY_STORAGE)) {
