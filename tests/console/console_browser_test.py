@@ -81,8 +81,8 @@ class Engined:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read().decode())
 
-    def submit_and_wait(self, key, body):
-        status, accepted = self.call("POST", "/api/v1/engines/default/runs", key, body)
+    def submit_and_wait(self, key, body, engine="default"):
+        status, accepted = self.call("POST", "/api/v1/engines/%s/runs" % engine, key, body)
         check(status == 202, "submit answered %s: %s" % (status, accepted))
         deadline = time.monotonic() + WAIT_S
         while True:
@@ -322,23 +322,37 @@ def scenario_provider_names_are_text_not_html(console, env):
     console.shoot("08-run-hostile-provider")
 
 
+def scenario_evaluation_shows_candidates(console, env):
+    run = env["evaluation_run"]
+    console.go("#/runs/" + run["run_id"])
+    console.wait_text("main", "Candidates (%d)" % len(run["candidates"]))
+    first_row = console.browser.find_element(By.CSS_SELECTOR, "table[aria-label='Candidates'] tbody tr")
+    first = run["candidates"][0]
+    row = first_row.get_attribute("textContent")
+    for expected in (first["name"], first["tier"], first["scores"]["appetite"]["level"], first["scores"]["appetite"]["reason"]):
+        check(expected in row, "rank 1's row lacks %r: %r" % (expected, row))
+    console.shoot("09-evaluation")
+    console.go("#/runs?engine=entity-analysis")
+    console.wait_text("main table", run["run_id"])
+
+
 def scenario_webhooks_and_deliveries(console, env):
     console.go("#/webhooks")
     console.wait_text("main table", env["receiver"].url)
-    console.shoot("09-webhooks")
+    console.shoot("10-webhooks")
     console.go("#/webhooks/" + env["webhook_id"])
     console.wait_text("main", "Recent deliveries")
     console.wait_text("main table", "200")
     resend = console.browser.find_element(By.XPATH, "//main//table//button[normalize-space()='Re-send']")
     resend.click()
     console.wait_text("#resend-result", "queued to be sent again")
-    console.shoot("10-webhook-deliveries")
+    console.shoot("11-webhook-deliveries")
 
 
 def scenario_pools(console, env):
     console.go("#/pools")
     console.wait_text("main table", "carriers:demo")
-    console.shoot("11-pools")
+    console.shoot("12-pools")
 
 
 def scenario_narrow_window(console, env):
@@ -355,7 +369,7 @@ def scenario_narrow_window(console, env):
         "  .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));")
     check(overflow <= 1, "the narrow page scrolls sideways by %spx; widest: %s" % (overflow, wide))
     check(console.browser.find_element(By.ID, "environment-badge").is_displayed(), "no environment badge when narrow")
-    console.shoot("12-run-narrow")
+    console.shoot("13-run-narrow")
     console.browser.set_window_size(1280, 900)
 
 
@@ -372,7 +386,7 @@ def scenario_another_organisation_sees_nothing(console, env):
     console.wait_text("main", "No carrier pool yet")
     console.go("#/webhooks")
     console.wait_text("main", "No webhook endpoint yet")
-    console.shoot("13-other-organisation")
+    console.shoot("14-other-organisation")
 
 
 SCENARIOS = [
@@ -385,6 +399,7 @@ SCENARIOS = [
     scenario_runs_list_finds_the_submitted_run,
     scenario_run_page_shows_rank_one,
     scenario_provider_names_are_text_not_html,
+    scenario_evaluation_shows_candidates,
     scenario_webhooks_and_deliveries,
     scenario_pools,
     scenario_narrow_window,
@@ -398,7 +413,7 @@ def prepare(engined, args, receiver):
     status, endpoint = engined.call("POST", "/api/v1/webhooks", key, {"url": receiver.url, "description": "console test receiver"})
     check(status == 201, "creating the webhook answered %s: %s" % (status, endpoint))
     pool = os.path.join(engined.data_dir, "demo-pool.json")
-    subprocess.run([args.demo_pool, "--out", pool, "--count", "40"], check=True, capture_output=True)
+    subprocess.run([args.demo_pool, "--out", pool, "--count", "300"], check=True, capture_output=True)
     subprocess.run([args.enginectl, "pools", "import", "--data-dir", engined.data_dir, "--org", "acme", "--pool",
                     "carriers:demo", pool], check=True, capture_output=True)
     with open(os.path.join(args.source_dir, "tests", "golden", "placement", "brokerage_tx_multicarrier.input.json")) as fixture:
@@ -411,6 +426,12 @@ def prepare(engined, args, receiver):
                               "attributes": {"line_premium_annual": 1000}}]}
     xss_run = engined.submit_and_wait(key, hostile)
     check(xss_run["solutions"] and xss_run["solutions"][0]["providers"] == [XSS_PROVIDER], "hostile run: %s" % xss_run)
+    with open(os.path.join(args.source_dir, "contracts", "entity_analysis", "example_request.json")) as example:
+        evaluation = json.load(example)
+    evaluation["input"]["pool"] = "carriers:demo"
+    evaluation_run = engined.submit_and_wait(key, evaluation, engine="entity-analysis")
+    check(evaluation_run["status"] == "completed" and evaluation_run["candidates"],
+          "the evaluation run: %s" % json.dumps(evaluation_run)[:500])
     deadline = time.monotonic() + WAIT_S
     while True:
         status, deliveries = engined.call("GET", "/api/v1/webhooks/%s/deliveries" % endpoint["id"], key)
@@ -419,7 +440,7 @@ def prepare(engined, args, receiver):
         check(time.monotonic() < deadline, "no delivery reached the receiver: %s" % deliveries)
         time.sleep(0.2)
     return {"engined": engined, "key": key, "other_key": other_key, "run": run, "pinned_run": pinned_run,
-            "xss_run": xss_run, "receiver": receiver, "webhook_id": endpoint["id"]}
+            "xss_run": xss_run, "evaluation_run": evaluation_run, "receiver": receiver, "webhook_id": endpoint["id"]}
 
 
 def report_failure(scenario, console, engined):

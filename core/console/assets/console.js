@@ -550,8 +550,9 @@
     return match ? Number(match[1]) : null;
   }
 
-  function scorecardChart(dimensions) {
-    const chart = el("div", {class: "chart", "aria-label": "Scorecard"});
+  // `compact`: inside a table cell, where the bar gets a fixed width.
+  function scorecardChart(dimensions, compact) {
+    const chart = el("div", {class: compact ? "chart compact" : "chart", "aria-label": "Scorecard"});
     for (const [name, dimension] of Object.entries(dimensions || {})) {
       const info = typeof dimension === "object" && dimension !== null ? dimension : {level: dimension};
       const level = levelNumber(info.level);
@@ -587,13 +588,16 @@
       scorecardChart(scorecard.dimensions));
   }
 
+  const TIER_BADGES = {STRONG_FIT: "status-completed", GOOD_FIT: "status-completed", MODERATE_FIT: "status-degraded",
+    WEAK_FIT: "status-failed"};
+
   function candidateRows(candidates) {
     return table(["Rank", "Carrier", "Tier", "Confidence", "L-scores", "Reasoning"], candidates.map((candidate) => el("tr", {},
       el("td", {class: "number"}, candidate.rank),
       el("td", {}, candidate.name || candidate.carrier_id, el("div", {class: "muted mono"}, candidate.carrier_id || "")),
-      el("td", {}, candidate.tier ? badge(candidate.tier, "") : "—"),
+      el("td", {}, candidate.tier ? badge(candidate.tier, TIER_BADGES[candidate.tier] || "") : "—"),
       el("td", {}, candidate.confidence || "—"),
-      el("td", {}, scorecardChart(candidate.scores)),
+      el("td", {}, scorecardChart(candidate.scores, true)),
       el("td", {}, candidate.reasoning || ""))), {label: "Candidates"});
   }
 
