@@ -301,6 +301,12 @@ def scenario_run_page_shows_rank_one(console, env):
     console.wait_text("main", "Stage timeline")
     console.wait_text("main", "FILTER")
     check(console.text_of("#fingerprint") == run["fingerprint"], "fingerprint differs")
+    status, packet = env["engined"].call("GET", "/api/v1/runs/%s/defensibility-packet" % run["run_id"], env["key"])
+    dropped = packet["provenance"]["dropped"]
+    check(status == 200 and dropped, "the fixture run left nothing out: %s" % packet.get("provenance"))
+    rows = console.browser.find_elements(By.CSS_SELECTOR, "table[aria-label='Dropped'] tbody tr")
+    check(len(rows) == len(dropped), "%d dropped rows shown, the packet has %d" % (len(rows), len(dropped)))
+    check(dropped[0]["reason"] in rows[0].get_attribute("textContent"), "the first dropped row lacks its reason")
     console.browser.find_element(By.ID, "replay").click()
     console.wait_text("#replay-result", "Identical")
     console.shoot("07-run")
