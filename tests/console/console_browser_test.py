@@ -164,9 +164,10 @@ class Console:
 
     def wait_text(self, selector, needle):
         """Waits until the element's text, as the DOM holds it (before any CSS text-transform), contains needle."""
-        def shows(browser):
-            return any(needle in (found.get_attribute("textContent") or "")
-                       for found in browser.find_elements(By.CSS_SELECTOR, selector))
+        def shows(browser):  # one script, so that a page re-rendering meanwhile leaves no stale element
+            return browser.execute_script(
+                "return [...document.querySelectorAll(arguments[0])].some((e) => e.textContent.includes(arguments[1]))",
+                selector, needle)
         try:
             self.wait.until(shows)
         except TimeoutException:
