@@ -32,6 +32,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 XSS_PROVIDER = "<img src=x onerror=alert(1)>"
 WAIT_S = 30  # generous: the machine running the suite may be busy
+RUNS_PER_PAGE = 25  # the console's page of runs
 
 
 class Engined:
@@ -63,6 +64,10 @@ class Engined:
     def log_text(self):
         with open(self.log_path, errors="replace") as log:
             return log.read()
+
+    def revoke_key(self, key_id):
+        subprocess.run([self.args.enginectl, "keys", "revoke", "--data-dir", self.data_dir, key_id],
+                       check=True, capture_output=True)
 
     def create_key(self, organization, environment="test"):
         out = subprocess.run([self.args.enginectl, "keys", "create", "--data-dir", self.data_dir, "--org", organization,
@@ -274,11 +279,19 @@ def scenario_versions_with_side_by_side_diff(console, env):
     console.shoot("05-versions")
 
 
-def scenario_runs_list_finds_the_submitted_run(console, env):
+def scenario_runs_list_pages_to_the_submitted_run(console, env):
     run = env["run"]
     console.go("#/runs?engine=default")
-    console.wait_text("main table", run["run_id"])
+    console.wait_text("main table", env["newest_run_id"])
+    first_page = console.browser.execute_script(
+        "return [...document.querySelectorAll('main table tbody tr td:first-child')].map((cell) => cell.textContent)")
+    check(len(first_page) == RUNS_PER_PAGE and first_page[0] == env["newest_run_id"],
+          "first page: %d rows, first %r" % (len(first_page), first_page[:1]))
+    check(run["run_id"] not in first_page, "the oldest run is on the first page")
     console.shoot("06-runs")
+    console.browser.find_element(By.ID, "next-page").click()
+    console.wait_text("main table", run["run_id"])
+    check(env["newest_run_id"] not in console.page_text("main table"), "the second page repeats the first")
     # Filtered by a version the run did not use: it is not listed.
     console.go("#/runs?engine=default&version=1.0")
     console.wait_text("main", "No run matches these filters")
@@ -380,8 +393,20 @@ def scenario_narrow_window(console, env):
     console.browser.set_window_size(1280, 900)
 
 
-def scenario_another_organisation_sees_nothing(console, env):
+def scenario_a_key_revoked_meanwhile_returns_to_sign_in(console, env):
     console.browser.find_element(By.ID, "sign-out").click()
+    key = env["engined"].create_key("acme")
+    console.sign_in(key)
+    console.heading("Engines")
+    status, me = env["engined"].call("GET", "/api/v1/me", key)
+    env["engined"].revoke_key(me["key_id"])
+    console.go("#/pools")
+    console.wait_text("#sign-in-message", "not accepted")
+    check(console.browser.execute_script("return sessionStorage.length") == 0, "the revoked key stayed in sessionStorage")
+    check(not console.browser.find_element(By.ID, "identity").is_displayed(), "the badge stays after the key was refused")
+
+
+def scenario_another_organisation_sees_nothing(console, env):
     console.sign_in(env["other_key"])
     console.heading("Engines")
     console.wait_text("#organization", "globex")
@@ -403,13 +428,14 @@ SCENARIOS = [
     scenario_engine_page,
     scenario_copy_for_agents_puts_contract_md_on_the_clipboard,
     scenario_versions_with_side_by_side_diff,
-    scenario_runs_list_finds_the_submitted_run,
+    scenario_runs_list_pages_to_the_submitted_run,
     scenario_run_page_shows_rank_one,
     scenario_provider_names_are_text_not_html,
     scenario_evaluation_shows_candidates,
     scenario_webhooks_and_deliveries,
     scenario_pools,
     scenario_narrow_window,
+    scenario_a_key_revoked_meanwhile_returns_to_sign_in,
     scenario_another_organisation_sees_nothing,
 ]
 
@@ -433,6 +459,12 @@ def prepare(engined, args, receiver):
                               "attributes": {"line_premium_annual": 1000}}]}
     xss_run = engined.submit_and_wait(key, hostile)
     check(xss_run["solutions"] and xss_run["solutions"][0]["providers"] == [XSS_PROVIDER], "hostile run: %s" % xss_run)
+    # Enough newer runs that the fixture run is on the listing's second page (the console shows 25 a page).
+    newer = []
+    for _ in range(RUNS_PER_PAGE - 2):
+        status, accepted = engined.call("POST", "/api/v1/engines/default/runs", key, hostile)
+        check(status == 202, "submit answered %s: %s" % (status, accepted))
+        newer.append(accepted["run_id"])
     with open(os.path.join(args.source_dir, "contracts", "entity_analysis", "example_request.json")) as example:
         evaluation = json.load(example)
     evaluation["input"]["pool"] = "carriers:demo"
@@ -447,7 +479,7 @@ def prepare(engined, args, receiver):
         check(time.monotonic() < deadline, "no delivery reached the receiver: %s" % deliveries)
         time.sleep(0.2)
     return {"engined": engined, "key": key, "other_key": other_key, "run": run, "pinned_run": pinned_run,
-            "xss_run": xss_run, "evaluation_run": evaluation_run, "receiver": receiver, "webhook_id": endpoint["id"]}
+            "xss_run": xss_run, "newest_run_id": newer[-1], "evaluation_run": evaluation_run, "receiver": receiver, "webhook_id": endpoint["id"]}
 
 
 def report_failure(scenario, console, engined):
