@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
-# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh.
+# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; chromium, chromium-driver and
+# python3-selenium run the web console's browser test (tests/console/).
 # valijson is header-only; its Debian package drags in ~70 adapter packages, so its .deb is
 # unpacked into .deps/ instead (still from Debian's registry).
 set -euo pipefail
@@ -9,7 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev libre2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  chromium chromium-driver python3-selenium)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -187,6 +187,16 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
         return Response::json(200, R"({"status":"ok"})");
     });
 
+    // Who the key is: what the console shows beside every page (organisation, environment badge).
+    router.add_sync(Method::get, "/api/v1/me", http::Router::kAnyValidKey,
+                    [](const Request&, const auth::Principal& caller) {
+                        boost::json::array scopes(caller.scopes.begin(), caller.scopes.end());
+                        return json_response(200, boost::json::object{{"key_id", caller.key_id},
+                                                                      {"organization", caller.organization},
+                                                                      {"environment", caller.environment},
+                                                                      {"scopes", std::move(scopes)}});
+                    });
+
     router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
                [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
                                             http::Responder responder) {
@@ -198,7 +208,7 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
     router.add_sync(Method::get, "/api/v1/engines/{slug}/runs", auth::kScopeRunsRead,
                     [&runs](const Request& request, const auth::Principal& caller) {
                         runs::ListParams params{query_value(request, "status"), query_value(request, "cursor"),
-                                                query_value(request, "limit")};
+                                                query_value(request, "limit"), query_value(request, "engine_version")};
                         return json_response(200, runs.list(caller, std::string(request.path_param("slug")), params));
                     });
 

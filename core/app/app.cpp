@@ -8,6 +8,7 @@
 #include "common/bounded_executor.hpp"
 #include "common/time.hpp"
 #include "common/log.hpp"
+#include "console/console_routes.hpp"
 #include "engines/engine_service.hpp"
 #include "http/links.hpp"
 #include "http/server.hpp"
@@ -179,6 +180,7 @@ struct App::Impl {
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks, links);
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_operation_routes(router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        console::register_console_routes(router);
         server.emplace(router, server_options(config, parse_listen_address(config.listen, "listen address")), metrics);
         if (!config.metrics_listen.empty()) {
             api::register_metrics_route(metrics_router, metrics);

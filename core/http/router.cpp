@@ -95,7 +95,7 @@ void Router::dispatch(Request& request, const Responder& responder) const {
             responder.respond(std::move(response));
         });
         try {
-            if (!principal.has_scope(found->scope)) {
+            if (found->scope != kAnyValidKey && !principal.has_scope(found->scope)) {
                 throw ApiError::forbidden("this API key lacks the scope '" + found->scope + "'");
             }
             if (request.method() == Method::post && ledger_ != nullptr && !request.header("Idempotency-Key").empty()) {

@@ -45,7 +45,9 @@ public:
     // answer 409 idempotency_conflict (another body).
     void set_idempotency_ledger(IdempotencyLedger& ledger) { ledger_ = &ledger; }
 
-    // `scope` empty: the route is public (no key needed).
+    // `scope` empty: the route is public (no key needed); kAnyValidKey: any valid key, whatever
+    // its scopes.
+    static constexpr const char* kAnyValidKey = "*";
     void add(Method method, std::string pattern, std::string scope, Handler handler);
     void add_sync(Method method, std::string pattern, std::string scope, SyncHandler handler);
 

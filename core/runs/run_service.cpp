@@ -228,6 +228,14 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
                 {{"status", "got '" + *params.status + "'"}});
         }
     }
+    if (params.engine_version) {
+        const auto version = versions::parse_pin(*params.engine_version);
+        if (!version || !version->minor) {
+            throw ApiError::invalid_request("engine_version must be an exact version such as \"1.2\"",
+                                            {{"engine_version", "got '" + *params.engine_version + "'"}});
+        }
+        query.engine_version = *params.engine_version;
+    }
     if (params.cursor) {
         query.before_seq = decode_cursor(*params.cursor);
         if (!query.before_seq) {

@@ -22,6 +22,7 @@ struct ListParams {
     std::optional<std::string> status;
     std::optional<std::string> cursor;
     std::optional<std::string> limit;
+    std::optional<std::string> engine_version;  // an exact version, "<major>.<minor>"
 };
 
 // What one submission may ask of the server.

@@ -392,13 +392,14 @@ constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
 // A page is read one row longer than asked: the extra row only says whether another page follows.
 constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
      WHERE organization = ?1 AND environment = ?2 AND engine_slug = ?3 AND seq < ?4
+       AND (?7 IS NULL OR engine_version = ?7)
      ORDER BY seq DESC
      LIMIT ?5
 )sql";
 
 constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
      WHERE organization = ?1 AND environment = ?2 AND engine_slug = ?3 AND status = ?6
-       AND seq < ?4
+       AND seq < ?4 AND (?7 IS NULL OR engine_version = ?7)
      ORDER BY seq DESC
      LIMIT ?5
 )sql";
@@ -1426,6 +1427,7 @@ RunPage Store::list_runs(const RunPageQuery& request) const {
         .bind(4, request.before_seq.value_or(std::numeric_limits<int64_t>::max()))
         .bind(5, static_cast<int64_t>(request.limit) + 1);
     if (request.status) query.bind(6, to_string(*request.status));
+    query.bind_optional(7, request.engine_version);
     RunPage page;
     while (query.next()) page.runs.push_back(read_run(query));
     if (page.runs.size() > static_cast<std::size_t>(request.limit)) {

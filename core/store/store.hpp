@@ -128,6 +128,7 @@ struct RunPageQuery {
     std::string environment;
     std::string engine_slug;
     std::optional<RunStatus> status;
+    std::optional<std::string> engine_version;  // exact, e.g. "1.2"
     std::optional<int64_t> before_seq;  // exclusive; newest first
     int limit = 20;
 };

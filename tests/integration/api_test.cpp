@@ -353,6 +353,60 @@ TEST_F(ApiTest, ListingIsNewestFirstWithCursorPaginationAndStatusFilter) {
     EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?limit=101", key).status, 400);
 }
 
+TEST_F(ApiTest, ListingFiltersByExactEngineVersion) {
+    const std::string key = server_->create_key("version-filter");
+    std::map<std::string, std::vector<std::string>> by_version;
+    for (const char* pin : {"1.0", "2.0", "1.0", "1.x"}) {
+        auto body = boost::json::parse(kMinimalBody).as_object();
+        body["engine_version"] = pin;
+        const ApiResponse accepted = submit(boost::json::serialize(body), key);
+        ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+        const auto run = wait_for_run(client_, key, std::string(accepted.body.at("run_id").as_string()));
+        auto& newest_first = by_version[std::string(run.at("engine_version").as_string())];
+        newest_first.insert(newest_first.begin(), std::string(run.at("run_id").as_string()));
+    }
+    ASSERT_EQ(by_version["1.0"].size(), 2u);
+    for (const auto& [version, newest_first] : by_version) {
+        for (const std::string status : {"", "&status=completed"}) {
+            const ApiResponse listed = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=" + version + status, key);
+            ASSERT_EQ(listed.status, 200) << listed.raw.body;
+            std::vector<std::string> ids;
+            for (const auto& run : listed.body.at("data").as_array()) ids.push_back(std::string(run.at("run_id").as_string()));
+            EXPECT_EQ(ids, newest_first) << version << status;
+        }
+    }
+    const ApiResponse none = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=9.9", key);
+    ASSERT_EQ(none.status, 200);
+    EXPECT_TRUE(none.body.at("data").as_array().empty());
+    // A page of one: the cursor keeps the filter's rows only.
+    const ApiResponse first = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=1.0&limit=1", key);
+    ASSERT_TRUE(first.body.at("has_more").as_bool());
+    const ApiResponse second = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=1.0&limit=1&cursor=" +
+                                                     std::string(first.body.at("next_cursor").as_string()), key);
+    EXPECT_EQ(second.body.at("data").at(0).at("run_id").as_string(), by_version["1.0"][1]);
+    EXPECT_FALSE(second.body.at("has_more").as_bool());
+    for (const char* bad : {"1.x", "1", "v1.0", "01.0", ""}) {
+        const ApiResponse refused = call(client_, "GET", std::string("/api/v1/engines/default/runs?engine_version=") + bad, key);
+        EXPECT_EQ(refused.status, 400) << bad;
+        EXPECT_EQ(refused.body.at("error").at("code").as_string(), "invalid_request") << bad;
+    }
+}
+
+TEST_F(ApiTest, MeDescribesTheCallingKeyWhateverItsScopes) {
+    const std::string admin_only = server_->create_key("acme", "live", {"engines:admin"});
+    const ApiResponse me = call(client_, "GET", "/api/v1/me", admin_only);
+    ASSERT_EQ(me.status, 200) << me.raw.body;
+    EXPECT_EQ(me.body.at("organization").as_string(), "acme");
+    EXPECT_EQ(me.body.at("environment").as_string(), "live");
+    EXPECT_EQ(me.body.at("scopes"), boost::json::parse(R"(["engines:admin"])"));
+    EXPECT_TRUE(me.body.at("key_id").as_string().starts_with("key_")) << me.raw.body;
+    EXPECT_EQ(me.body.as_object().size(), 4u) << me.raw.body;
+    EXPECT_EQ(call(client_, "GET", "/api/v1/me", "").status, 401);
+    const ApiResponse wrong = call(client_, "GET", "/api/v1/me", "nx_test_" + std::string(64, '0'));
+    EXPECT_EQ(wrong.status, 401);
+    EXPECT_EQ(wrong.body.at("error").at("code").as_string(), "unauthorized");
+}
+
 TEST_F(ApiTest, PinGrammarIsEnforcedAtSubmit) {
     for (const char* pin : {"1", "1.0.0", "v1.2", "x.1"}) {
         auto body = boost::json::parse(kMinimalBody).as_object();

@@ -46,6 +46,9 @@ protected:
         router_.add_sync(Method::post, "/runs", "runs:write", [](const Request&, const auth::Principal&) {
             return Response::json(202, "{}");
         });
+        router_.add_sync(Method::get, "/whoami", Router::kAnyValidKey, [](const Request&, const auth::Principal& caller) {
+            return Response::json(200, caller.key_id);
+        });
         router_.add_sync(Method::get, "/boom", "", [](const Request&, const auth::Principal&) -> Response {
             throw std::runtime_error("secret internals");
         });
@@ -71,6 +74,19 @@ TEST_F(RouterTest, MissingScopeIs403NamingTheScope) {
     const Response response = dispatch(router_, make_request(Method::post, "/runs", "good"));
     EXPECT_EQ(response.status, 403);
     EXPECT_NE(response.body.find("runs:write"), std::string::npos);
+}
+
+// A route for any valid key admits a key whatever its scopes (this one lacks runs:write), and
+// still refuses a caller without a valid key.
+TEST_F(RouterTest, AnyValidKeyRoutesAuthenticateButCheckNoScope) {
+    const Response answered = dispatch(router_, make_request(Method::get, "/whoami", "good"));
+    EXPECT_EQ(answered.status, 200);
+    EXPECT_EQ(answered.body, "key_1");
+    for (const char* key : {"", "bad"}) {
+        const Response refused = dispatch(router_, make_request(Method::get, "/whoami", key));
+        EXPECT_EQ(refused.status, 401) << key;
+        EXPECT_EQ(error_code_of(refused), "unauthorized") << key;
+    }
 }
 
 TEST_F(RouterTest, UnknownPathIs404AndKnownPathWithOtherMethodIs405) {
