@@ -62,6 +62,8 @@ const BreachDescription& describe(Breach breach) {
     return kBreaches[static_cast<std::size_t>(breach) - 1];
 }
 
+using LinesRun = std::vector<std::vector<std::uint8_t>>;
+
 struct AllocationRequest {
     void* block;
     std::size_t old_size;
@@ -113,8 +115,10 @@ struct Interpreter {
     RunLog log;
     std::size_t log_bytes = 0;
 
-    // One flag per line of the source, set by the line hook once count_lines() turned it on.
-    std::vector<std::uint8_t> lines_run;
+    // Per function (told apart by the line it is defined on, 0 for the top level) one flag per
+    // line of the source, set by the line hook once count_lines() turned it on. A line can hold
+    // code of two functions: `end` of `function f() ... end` closes f and creates it at the top level.
+    LinesRun lines_run;
     int source_lines = 0;
 
     int chunk_ref = LUA_NOREF;
@@ -192,8 +196,17 @@ void count_and_line_hook(lua_State* L, lua_Debug* event) {
         return;
     }
     auto& lines_run = interpreter_of(L).lines_run;
+    lua_getinfo(L, "S", event);
+    const auto function = static_cast<std::size_t>(std::max(event->linedefined, 0));
     const auto line = static_cast<std::size_t>(event->currentline);
-    if (line < lines_run.size()) lines_run[line] = 1;
+    if (function >= lines_run.size() || line >= lines_run.size()) return;
+    try {
+        auto& lines = lines_run[function];
+        if (lines.empty()) lines.resize(lines_run.size());
+        lines[line] = 1;
+    } catch (const std::bad_alloc&) {
+        // A coverage report short of memory misses a line; the run itself goes on.
+    }
 }
 
 // log(...): off, it returns at once; capturing, it keeps its arguments as one line (separated by
@@ -815,7 +828,7 @@ const RunLog& Sandbox::run_log() const noexcept { return state_->log; }
 
 void Sandbox::count_lines() {
     State& state = *state_;
-    state.lines_run.assign(static_cast<std::size_t>(state.source_lines) + 1, 0);
+    state.lines_run.assign(static_cast<std::size_t>(state.source_lines) + 1, {});
     lua_sethook(state.L, count_and_line_hook, LUA_MASKCOUNT | LUA_MASKLINE, kHookInterval);
 }
 
@@ -823,7 +836,7 @@ namespace {
 
 // Adds the function at the top of the stack, and the local functions it reaches through its
 // upvalues, to `found` (once per prototype, told apart by where they are defined).
-void collect_function(lua_State* L, const std::string& name, const std::vector<std::uint8_t>& lines_run,
+void collect_function(lua_State* L, const std::string& name, const LinesRun& lines_run,
                       std::vector<FunctionCoverage>& found) {
     if (lua_iscfunction(L, -1) || !lua_checkstack(L, 4)) return;
     lua_Debug info;
@@ -837,16 +850,25 @@ void collect_function(lua_State* L, const std::string& name, const std::vector<s
         return;
     }
     FunctionCoverage function{name, info.linedefined, info.lastlinedefined, {}, {}};
+    static const std::vector<std::uint8_t> kNoneRun;
+    const auto defined_at = static_cast<std::size_t>(std::max(info.linedefined, 0));
+    const std::vector<std::uint8_t>& ran = defined_at < lines_run.size() ? lines_run[defined_at] : kNoneRun;
     lua_pushnil(L);
     while (lua_next(L, -2) != 0) {
         lua_pop(L, 1);
         function.lines.push_back(static_cast<int>(lua_tointeger(L, -1)));
     }
     lua_pop(L, 1);
+    // A function's closing `end` holds only the implicit return, which no call reaches when the
+    // body ends with a `return`: that line counts only once it ran.
+    const auto closing_line = static_cast<std::size_t>(info.lastlinedefined);
+    if (info.lastlinedefined > info.linedefined && (closing_line >= ran.size() || ran[closing_line] == 0)) {
+        std::erase(function.lines, info.lastlinedefined);
+    }
     std::sort(function.lines.begin(), function.lines.end());
     for (const int line : function.lines) {
         const auto at = static_cast<std::size_t>(line);
-        if (at >= lines_run.size() || lines_run[at] == 0) function.uncovered.push_back(line);
+        if (at >= ran.size() || ran[at] == 0) function.uncovered.push_back(line);
     }
     found.push_back(std::move(function));
     for (int upvalue = 1; const char* upvalue_name = lua_getupvalue(L, -1, upvalue); ++upvalue) {
@@ -876,7 +898,7 @@ std::vector<FunctionCoverage> Sandbox::line_coverage() const {
                 const std::string name = lua_tostring(vm, -2);
                 if (lua_type(vm, -1) == LUA_TFUNCTION) {
                     collect_function(vm, name, state.lines_run, found);
-                } else if (lua_type(vm, -1) == LUA_TTABLE) {
+                } else if (lua_type(vm, -1) == LUA_TTABLE && !lua_rawequal(vm, -1, environment)) {
                     const int table = lua_gettop(vm);
                     lua_pushnil(vm);
                     while (lua_next(vm, table) != 0) {
