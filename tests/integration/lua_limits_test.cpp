@@ -55,13 +55,14 @@ protected:
 
     // The scorecard's weights() does `statement` first; self_test() is left out, so that the
     // configuration can be stored and the statement meets a run.
-    void put_weights_doing(const std::string& statement) {
+    void put_weights_doing(const std::string& statement, bool debug = false) {
         const std::string lua = "function self_test() return true end\n"
                                 "local weights_before = weights\n"
                                 "function weights(bucket, input)\n  " + statement +
                                 "\n  return weights_before(bucket, input)\nend";
-        const ApiResponse response =
-            api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config_with(lua)}});
+        boost::json::object config = config_with(lua);
+        config["debug"] = debug;
+        const ApiResponse response = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
         ASSERT_EQ(response.status, 200) << response.raw.body;
     }
 
@@ -148,6 +149,35 @@ TEST_F(LuaLimitsTest, ALuaErrorMessageWithBytesThatAreNotUtf8IsKeptReadable) {
               std::string::npos)
         << boost::json::serialize(failed);
     expect_health_answers(server_->port());
+}
+
+TEST_F(LuaLimitsTest, TheDebugFlagKeepsTheScorecardsLogLinesInTheRunsAuditRecord) {
+    put_weights_doing("log('weights for', bucket, {n = 1})", true);
+    const std::string logged = submit("hostile");
+    ASSERT_EQ(wait_for_run(client_, admin_, logged).at("status").as_string(), "completed");
+    const ApiResponse packet = api("GET", "/api/v1/runs/" + logged + "/defensibility-packet");
+    ASSERT_EQ(packet.status, 200) << packet.raw.body;
+    const auto& lines = packet.body.at("script_log").as_array();
+    ASSERT_FALSE(lines.empty()) << packet.raw.body;
+    EXPECT_EQ(lines[0].at("event").as_string(), "log");
+    EXPECT_EQ(lines[0].at("function").as_string(), "weights");
+    EXPECT_EQ(lines[0].at("message").as_string(), "weights for balanced {n=1}") << packet.raw.body;
+
+    // Debug off: log() is still callable and keeps nothing.
+    put_weights_doing("log('weights for', bucket, {n = 1})");
+    const std::string quiet = submit("hostile");
+    ASSERT_EQ(wait_for_run(client_, admin_, quiet).at("status").as_string(), "completed");
+    const ApiResponse quiet_packet = api("GET", "/api/v1/runs/" + quiet + "/defensibility-packet");
+    ASSERT_EQ(quiet_packet.status, 200) << quiet_packet.raw.body;
+    EXPECT_TRUE(quiet_packet.body.at("script_log").as_array().empty()) << quiet_packet.raw.body;
+}
+
+TEST_F(LuaLimitsTest, ADebugFlagThatIsNotTrueOrFalseIsRefused) {
+    boost::json::object config = config_with("");
+    config["debug"] = "yes";
+    const ApiResponse refused = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+    EXPECT_EQ(refused.status, 422) << refused.raw.body;
+    EXPECT_NE(refused.raw.body.find("/debug"), std::string::npos) << refused.raw.body;
 }
 
 }  // namespace
