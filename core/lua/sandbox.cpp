@@ -13,6 +13,7 @@
 
 #include "common/json_text.hpp"
 #include "lua/json_bridge.hpp"
+#include "lua/key_order.hpp"
 #include "lua/library_bounds.hpp"
 #include "lua/value_text.hpp"
 #include "lua/work_meter.hpp"
@@ -364,66 +365,6 @@ int wrap_coroutine(lua_State* L) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushcclosure(L, resume_wrapped_coroutine, 2);
     return 1;
-}
-
-// One key of a table in the order `pairs` visits it. Lua 5.4 seeds its string hash per state
-// from addresses, so the stock `pairs` order changes between processes; this order depends on
-// the keys' values alone: positive integers ascending, then the other numbers ascending, then
-// strings by bytes, then false and true, then the remaining keys (tables, functions, ...) in the
-// order `next` gave them, which has no meaning across states.
-struct OrderedKey {
-    enum Rank : int { positive_integer, other_number, string, boolean, other };
-    Rank rank = other;
-    bool is_integer = false;
-    lua_Integer integer = 0;
-    lua_Number number = 0;
-    const char* text = nullptr;  // anchored by the snapshot table of the keys
-    std::size_t length = 0;
-    lua_Integer slot = 0;        // the key's position in that snapshot
-
-    bool operator<(const OrderedKey& other_key) const {
-        if (rank != other_key.rank) return rank < other_key.rank;
-        switch (rank) {
-            case positive_integer:
-            case boolean:
-                return integer < other_key.integer;
-            case other_number:
-                if (is_integer && other_key.is_integer) return integer < other_key.integer;
-                if (number != other_key.number) return number < other_key.number;
-                return is_integer && !other_key.is_integer;
-            case string: {
-                const int order = std::memcmp(text, other_key.text, std::min(length, other_key.length));
-                return order != 0 ? order < 0 : length < other_key.length;
-            }
-            case other:
-                break;
-        }
-        return slot < other_key.slot;
-    }
-};
-
-OrderedKey ordered_key(lua_State* L, int index, lua_Integer slot) {
-    OrderedKey key;
-    key.slot = slot;
-    switch (lua_type(L, index)) {
-        case LUA_TNUMBER:
-            key.is_integer = lua_isinteger(L, index) != 0;
-            key.integer = key.is_integer ? lua_tointeger(L, index) : 0;
-            key.number = lua_tonumber(L, index);
-            key.rank = key.is_integer && key.integer > 0 ? OrderedKey::positive_integer : OrderedKey::other_number;
-            break;
-        case LUA_TSTRING:
-            key.rank = OrderedKey::string;
-            key.text = lua_tolstring(L, index, &key.length);
-            break;
-        case LUA_TBOOLEAN:
-            key.rank = OrderedKey::boolean;
-            key.integer = lua_toboolean(L, index);
-            break;
-        default:
-            break;
-    }
-    return key;
 }
 
 // The iterator `pairs` returns. Upvalues: the table, the snapshot of its keys, their order

@@ -1,5 +1,7 @@
 #include "lua/value_text.hpp"
 
+#include "lua/key_order.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -76,44 +78,6 @@ void append_quoted(BoundedText& out, std::string_view text) {
     out.append("\"");
 }
 
-// A table key in the order `pairs` visits keys in the sandbox: positive integers, other numbers,
-// strings by bytes, booleans, then the rest.
-struct ShownKey {
-    int rank = 4;
-    double number = 0;
-    std::string_view text;  // anchored by the table
-    lua_Integer slot = 0;   // the key's place in the traversal, to fetch it again
-
-    bool operator<(const ShownKey& other) const {
-        if (rank != other.rank) return rank < other.rank;
-        if (number != other.number) return number < other.number;
-        if (text != other.text) return text < other.text;
-        return slot < other.slot;
-    }
-};
-
-ShownKey shown_key(lua_State* L, int index, lua_Integer slot) {
-    ShownKey key;
-    key.slot = slot;
-    switch (lua_type(L, index)) {
-        case LUA_TNUMBER:
-            key.number = lua_tonumber(L, index);
-            key.rank = lua_isinteger(L, index) && lua_tointeger(L, index) > 0 ? 0 : 1;
-            break;
-        case LUA_TSTRING:
-            key.rank = 2;
-            key.text = string_at(L, index);
-            break;
-        case LUA_TBOOLEAN:
-            key.rank = 3;
-            key.number = lua_toboolean(L, index);
-            break;
-        default:
-            break;
-    }
-    return key;
-}
-
 void append_value(lua_State* L, int index, int depth, bool quote_strings, BoundedText& out);
 
 void append_key(lua_State* L, int index, BoundedText& out) {
@@ -135,12 +99,12 @@ void append_table(lua_State* L, int index, int depth, BoundedText& out) {
         return;
     }
     index = lua_absindex(L, index);
-    std::vector<ShownKey> keys;
+    std::vector<OrderedKey> keys;
     lua_Integer slot = 0;
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
         lua_pop(L, 1);
-        keys.push_back(shown_key(L, -1, ++slot));
+        keys.push_back(ordered_key(L, -1, ++slot));
     }
     const std::size_t total = keys.size();
     const std::size_t shown = std::min(total, kShownTableFields);
@@ -158,7 +122,8 @@ void append_table(lua_State* L, int index, int depth, BoundedText& out) {
     while (found < wanted.size() && (walking = lua_next(L, index) != 0)) {
         if (++slot == wanted[found].first) {
             const std::size_t place = wanted[found++].second;
-            const bool in_sequence = keys[place].rank == 0 && keys[place].number == static_cast<double>(place + 1);
+            const bool in_sequence = keys[place].rank == OrderedKey::positive_integer &&
+                                     keys[place].integer == static_cast<lua_Integer>(place + 1);
             BoundedText field(out.room());
             if (!in_sequence) append_key(L, -2, field);
             append_value(L, -1, depth + 1, true, field);
