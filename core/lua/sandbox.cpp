@@ -36,7 +36,7 @@ constexpr std::size_t kMaxArguments = 256;
 enum class Breach : int { none, instructions, wall_clock, memory };
 
 // "scorecard.lua:12": the innermost line of script code on `L`'s stack, or "" when none runs.
-// Reads only the call frames (no allocation), so it is safe inside the allocator.
+// Reads only the call frames and allocates nothing in Lua, so it is safe inside the allocator.
 std::string script_line(lua_State* L) {
     if (L == nullptr) return {};
     lua_Debug frame;
