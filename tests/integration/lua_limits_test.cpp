@@ -55,14 +55,13 @@ protected:
 
     // The scorecard's weights() does `statement` first; self_test() is left out, so that the
     // configuration can be stored and the statement meets a run.
-    void put_weights_doing(const std::string& statement, bool debug = false) {
+    void put_weights_doing(const std::string& statement) {
         const std::string lua = "function self_test() return true end\n"
                                 "local weights_before = weights\n"
                                 "function weights(bucket, input)\n  " + statement +
                                 "\n  return weights_before(bucket, input)\nend";
-        boost::json::object config = config_with(lua);
-        config["debug"] = debug;
-        const ApiResponse response = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+        const ApiResponse response =
+            api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config_with(lua)}});
         ASSERT_EQ(response.status, 200) << response.raw.body;
     }
 
@@ -152,24 +151,36 @@ TEST_F(LuaLimitsTest, ALuaErrorMessageWithBytesThatAreNotUtf8IsKeptReadable) {
 }
 
 TEST_F(LuaLimitsTest, TheDebugFlagKeepsTheScorecardsLogLinesInTheRunsAuditRecord) {
-    put_weights_doing("log('weights for', bucket, {n = 1})", true);
-    const std::string logged = submit("hostile");
-    ASSERT_EQ(wait_for_run(client_, admin_, logged).at("status").as_string(), "completed");
-    const ApiResponse packet = api("GET", "/api/v1/runs/" + logged + "/defensibility-packet");
-    ASSERT_EQ(packet.status, 200) << packet.raw.body;
-    const auto& lines = packet.body.at("script_log").as_array();
-    ASSERT_FALSE(lines.empty()) << packet.raw.body;
+    // The shipped scorecard (earlier tests leave theirs wrapped in failing weights), logging.
+    const ApiResponse shipped = api("GET", "/api/v1/engines/default/config");
+    ASSERT_EQ(shipped.status, 200) << shipped.raw.body;
+    boost::json::object config = shipped.body.at("config").as_object();
+    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
+                           "\nlocal shipped_weights = weights\n"
+                           "function weights(bucket, input)\n"
+                           "  log('weights for', bucket, {n = 1})\n"
+                           "  return shipped_weights(bucket, input)\n"
+                           "end\n";
+    auto run_with_debug = [&](bool debug) {
+        config["debug"] = debug;
+        const ApiResponse put = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+        EXPECT_EQ(put.status, 200) << put.raw.body;
+        const std::string run_id = submit("hostile");
+        const boost::json::object run = wait_for_run(client_, admin_, run_id);
+        EXPECT_EQ(run.at("status").as_string(), "completed") << boost::json::serialize(run);
+        const ApiResponse packet = api("GET", "/api/v1/runs/" + run_id + "/defensibility-packet");
+        EXPECT_EQ(packet.status, 200) << packet.raw.body;
+        return packet.body.at("script_log").as_array();
+    };
+
+    const boost::json::array lines = run_with_debug(true);
+    ASSERT_FALSE(lines.empty());
     EXPECT_EQ(lines[0].at("event").as_string(), "log");
     EXPECT_EQ(lines[0].at("function").as_string(), "weights");
-    EXPECT_EQ(lines[0].at("message").as_string(), "weights for balanced {n=1}") << packet.raw.body;
+    EXPECT_EQ(lines[0].at("message").as_string(), "weights for balanced {n=1}") << boost::json::serialize(lines);
 
     // Debug off: log() is still callable and keeps nothing.
-    put_weights_doing("log('weights for', bucket, {n = 1})");
-    const std::string quiet = submit("hostile");
-    ASSERT_EQ(wait_for_run(client_, admin_, quiet).at("status").as_string(), "completed");
-    const ApiResponse quiet_packet = api("GET", "/api/v1/runs/" + quiet + "/defensibility-packet");
-    ASSERT_EQ(quiet_packet.status, 200) << quiet_packet.raw.body;
-    EXPECT_TRUE(quiet_packet.body.at("script_log").as_array().empty()) << quiet_packet.raw.body;
+    EXPECT_TRUE(run_with_debug(false).empty());
 }
 
 TEST_F(LuaLimitsTest, ADebugFlagThatIsNotTrueOrFalseIsRefused) {

@@ -4,6 +4,7 @@
 // host services and Lua sandbox as a server run; the scorecard's log(...) lines are captured.
 #include "commands.hpp"
 
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
@@ -174,14 +175,14 @@ int eval_command(const Arguments& args) {
     }
     const Evaluation evaluation = evaluate(plugin, draft, request_json);
     if (args.has("json")) {
-        std::cout << boost::json::serialize(evaluation.report) << "\n";
+        std::cout << compact_json(evaluation.report) << "\n";
         return evaluation.ok ? 0 : 1;
     }
     for (const auto& line : evaluation.report.at("log").as_array()) {
         std::cerr << "log: " << line.as_string().c_str() << "\n";
     }
     if (evaluation.ok) {
-        std::cout << boost::json::serialize(evaluation.report.at("result")) << "\n";
+        std::cout << compact_json(evaluation.report.at("result")) << "\n";
         return 0;
     }
     const auto& error = evaluation.report.at("error").as_object();

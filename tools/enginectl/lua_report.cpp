@@ -1,5 +1,7 @@
 #include "lua_report.hpp"
 
+#include "common/json_text.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -169,7 +171,7 @@ void print_json(const TestReport& report, std::ostream& out) {
                                  {"failed", report.count(false)},
                                  {"cases", std::move(cases)}};
     if (report.coverage_requested) document["coverage"] = std::move(coverage);
-    out << boost::json::serialize(document) << "\n";
+    out << compact_json(document) << "\n";
 }
 
 void write_junit(const TestReport& report, const std::string& path) {
