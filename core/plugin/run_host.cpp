@@ -120,6 +120,7 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
     const std::string text = out.data ? std::string(out.data, out.size) : std::string();
     plugin.descriptor->release_buffer(&out);
     trace_script_log("");
+    note_dropped_log_lines();
     note_dropped_trace_events();
 
     PluginOutcome outcome;
@@ -161,8 +162,10 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
         fill_buffer(result, "this engine configuration has no Lua scorecard");
         return ENGINED_LUA_NO_SUCH_FUNCTION;
     }
-    // Lines the scorecard logged during the call (only a capturing run has any) join the trace
-    // in the order they were written, however the call ends.
+    // Lines the scorecard logged (only a capturing run has any) join the trace in the order they
+    // were written: those of the top level or an earlier call first, then the call's own, however
+    // it ends.
+    self->trace_script_log("");
     struct TraceLogOnExit {
         RunHost& host;
         const char* function;
@@ -221,13 +224,19 @@ void RunHost::trace_script_log(std::string_view function) noexcept {
             const std::string text = boost::json::serialize(event);
             trace_event(this, "LUA", text.data(), text.size());
         }
-        if (function.empty() && log.dropped_lines > 0) {
-            const std::string text = boost::json::serialize(
-                boost::json::object{{"event", "log_truncated"}, {"dropped_lines", log.dropped_lines}});
-            trace_event(this, "LUA", text.data(), text.size());
-        }
     } catch (...) {
         // As for any trace event: a lost log line must not take down the run's host.
+    }
+}
+
+void RunHost::note_dropped_log_lines() noexcept {
+    if (sandbox_ == nullptr || sandbox_->run_log().dropped_lines == 0) return;
+    try {
+        const std::string text = boost::json::serialize(
+            boost::json::object{{"event", "log_truncated"}, {"dropped_lines", sandbox_->run_log().dropped_lines}});
+        trace_event(this, "LUA", text.data(), text.size());
+    } catch (...) {
+        // Only the count of the dropped lines is lost.
     }
 }
 

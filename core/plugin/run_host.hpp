@@ -89,9 +89,10 @@ private:
     static void release_buffer(void* host, engined_buffer* buffer);
     static engined_status load_dataset(void* host, const char* kind, const char* id, engined_buffer* result);
     // Adds the log(...) lines the scorecard wrote since the last time to the trace (stage "LUA",
-    // "event": "log", naming `function` when they came from a call to it); with "" (the run's end)
-    // also one "log_truncated" event counting the lines the run's log limits dropped.
+    // "event": "log", naming `function` unless it is "": the top level, or between calls).
     void trace_script_log(std::string_view function) noexcept;
+    // One "log_truncated" event counting the lines the run's log limits dropped, if any.
+    void note_dropped_log_lines() noexcept;
     // Closes the trace with one "trace_truncated" event when events were dropped.
     void note_dropped_trace_events() noexcept;
 
