@@ -276,14 +276,15 @@ TEST_F(LuaTestCommand, AnEmptySuiteFails) {
     std::filesystem::create_directories(scripts_ / "rules" / "tests");
     const CliResult no_files = lua_test();
     EXPECT_EQ(no_files.exit_code, 1) << no_files.out << no_files.err;
-    EXPECT_NE(no_files.out.find("FAIL rules/scorecard.lua: (tests): tests/ holds no *.json test file"),
+    EXPECT_NE(no_files.out.find("FAIL rules/scorecard.lua: tests/ holds no *.json test file"),
               std::string::npos)
         << no_files.out;
 
     write_cases("empty.json", "");
     const CliResult no_cases = lua_test();
     EXPECT_EQ(no_cases.exit_code, 1) << no_cases.out << no_cases.err;
-    EXPECT_NE(no_cases.out.find("\"cases\" is empty"), std::string::npos) << no_cases.out;
+    EXPECT_NE(no_cases.out.find("FAIL rules/empty.json: not a usable test file: \"cases\" is empty"), std::string::npos)
+        << no_cases.out;
     EXPECT_NE(no_cases.out.find("0 passed, 1 failed"), std::string::npos) << no_cases.out;
 }
 
@@ -292,7 +293,7 @@ TEST_F(LuaTestCommand, ATopLevelErrorIsReportedOnceNotPerCase) {
     write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase + "," + kLoggingCase);
     const CliResult result = lua_test();
     EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
-    EXPECT_NE(result.out.find("FAIL rules/scorecard.lua: (top level): the top level raised: rules/scorecard.lua:1: "
+    EXPECT_NE(result.out.find("FAIL rules/scorecard.lua: the top level raised: rules/scorecard.lua:1: "
                               "broken at load"),
               std::string::npos)
         << result.out;

@@ -153,7 +153,7 @@ std::vector<CaseResult> run_test_file(lua::Sandbox& sandbox, const fs::path& fil
         if (listed->get_array().empty()) throw std::invalid_argument("\"cases\" is empty");
         for (std::size_t i = 0; i < listed->get_array().size(); ++i) cases.push_back(parse_case(listed->get_array()[i], i));
     } catch (const std::exception& error) {
-        return {CaseResult{suite, "(file)", "not a usable test file: " + std::string(error.what()), {}, 0}};
+        return {CaseResult{suite, "", "not a usable test file: " + std::string(error.what()), {}, 0}};
     }
     std::vector<CaseResult> results;
     for (const TestCase& test : cases) {
@@ -195,7 +195,7 @@ std::optional<ScorecardResults> run_engine_type(const fs::path& folder, const Op
     scorecard.name = folder.filename().string() + "/scorecard.lua";
     std::optional<lua::Sandbox> sandbox;
     if (auto failure = load_scorecard(sandbox, script, scorecard.name, options.coverage)) {
-        scorecard.cases.push_back({scorecard.name, "(top level)", std::move(failure), {}, 0});
+        scorecard.cases.push_back({scorecard.name, "", std::move(failure), {}, 0});
         return scorecard;
     }
     std::vector<fs::path> files;
@@ -203,7 +203,7 @@ std::optional<ScorecardResults> run_engine_type(const fs::path& folder, const Op
         if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
     }
     if (files.empty()) {
-        scorecard.cases.push_back({scorecard.name, "(tests)", "tests/ holds no *.json test file", {}, 0});
+        scorecard.cases.push_back({scorecard.name, "", "tests/ holds no *.json test file", {}, 0});
     }
     for (const fs::path& file : sorted(files)) {
         const std::string suite = folder.filename().string() + "/" + file.filename().string();

@@ -43,7 +43,8 @@ std::string no_case_selected(const TestReport& report) {
 }
 
 void print_case(const CaseResult& result, std::ostream& out) {
-    out << (result.failure ? "FAIL " : "PASS ") << result.suite << ": " << result.name;
+    out << (result.failure ? "FAIL " : "PASS ") << result.suite;
+    if (!result.name.empty()) out << ": " << result.name;
     if (result.failure) out << ": " << *result.failure;
     out << "\n";
     for (const std::string& line : result.log) out << "  log: " << line << "\n";
@@ -188,7 +189,7 @@ void write_junit(const TestReport& report, const std::string& path) {
         xml += "  <testsuite name=\"" + xml_escaped(suite) + "\" tests=\"" + std::to_string(results.size()) +
                "\" failures=\"" + std::to_string(failures) + "\">\n";
         for (const CaseResult* result : results) {
-            xml += "    <testcase classname=\"" + xml_escaped(suite) + "\" name=\"" + xml_escaped(result->name) + "\">\n";
+            xml += "    <testcase classname=\"" + xml_escaped(suite) + "\" name=\"" + xml_escaped(result->name.empty() ? suite : result->name) + "\">\n";
             if (result->failure) {
                 xml += "      <failure message=\"" + xml_escaped(*result->failure) + "\"/>\n";
             }
