@@ -1005,6 +1005,22 @@ function many() local t = {} for i = 1, 500 do t["field" .. i] = string.rep("x",
     EXPECT_EQ(many.substr(many.size() - 3), "…");
 }
 
+TEST(SandboxErrorObject, FieldsAndNestingAreShownUpToTheirLimitsAndMarkedPastThem) {
+    auto sandbox = started(R"(
+function fields(n) local t = {} for i = 1, n do t[i] = i end error(t) end
+function nested() error({a = {b = {c = 1}}}) end
+function deeper() error({a = {b = {c = {d = 1}}}}) end
+)");
+    const std::string at_limit = failure_of([&] { sandbox->call("fields", {32}); }).message();
+    EXPECT_EQ(at_limit.find("…"), std::string::npos) << at_limit;
+    EXPECT_EQ(at_limit.substr(at_limit.size() - 5), ", 32}") << at_limit;
+    const std::string past_limit = failure_of([&] { sandbox->call("fields", {33}); }).message();
+    const std::string marked = ", 32, …}";
+    EXPECT_EQ(past_limit.substr(past_limit.size() - marked.size()), marked) << past_limit;
+    EXPECT_EQ(failure_of([&] { sandbox->call("nested", {}); }).message(), "{a={b={c=1}}}");
+    EXPECT_EQ(failure_of([&] { sandbox->call("deeper", {}); }).message(), "{a={b={c={…}}}}");
+}
+
 TEST(SandboxCoverage, LinesNoRunReachedAreListedPerFunction) {
     auto sandbox = std::make_unique<Sandbox>(R"(local function clamp(x)
   if x > 1 then
