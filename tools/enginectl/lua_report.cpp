@@ -142,7 +142,10 @@ void print_text(const TestReport& report, std::ostream& out) {
         for (const CaseResult& result : scorecard.cases) print_case(result, out);
     }
     if (report.coverage_requested) {
-        for (const ScorecardResults& scorecard : report.scorecards) print_coverage(report, scorecard, out);
+        // A scorecard that failed to load has no coverage to show; its failure is listed above.
+        for (const ScorecardResults& scorecard : report.scorecards) {
+            if (!scorecard.coverage.empty()) print_coverage(report, scorecard, out);
+        }
     }
     if (report.count(true) + report.count(false) == 0) out << no_case_selected(report) << "\n";
     out << report.count(true) << " passed, " << report.count(false) << " failed\n";
@@ -161,7 +164,7 @@ void print_json(const TestReport& report, std::ostream& out) {
             if (result.failure) entry["message"] = *result.failure;
             cases.push_back(std::move(entry));
         }
-        if (report.coverage_requested) {
+        if (report.coverage_requested && !scorecard.coverage.empty()) {
             boost::json::object entry = coverage_json(scorecard);
             entry["below_minimum"] = below_minimum(report, scorecard);
             coverage.push_back(std::move(entry));
