@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <fstream>
 
 extern char** environ;
@@ -440,6 +441,28 @@ TEST_F(EnginectlTest, EvalReportsAFailedRunAndAnInvalidConfiguration) {
         run_enginectl({"eval", "--config", (work_dir_ / "config.json").string(), input_path.string()}, {}, work_dir_);
     EXPECT_EQ(no_type.exit_code, 2) << no_type.out << no_type.err;
     EXPECT_NE(no_type.err.find("--engine-type TYPE"), std::string::npos) << no_type.err;
+}
+
+TEST_F(EnginectlTest, EvalHandsAPoolFileToTheEntityAnalysisPlugin) {
+    const auto pool = work_dir_ / "pool.json";
+    const std::string generate = std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --out " + pool.string() + " > /dev/null";
+    ASSERT_EQ(std::system(generate.c_str()), 0);
+    write_text(work_dir_ / "input.json", R"({"input": {"profile": {"entity": "Harbor Design Partners LLP", "state": "CA",
+        "line": "professional_liability", "naics": "541310", "revenue": 12000000, "employees": 60,
+        "years_in_business": 14}, "pool": "carriers:all"}})");
+    const std::string bundle = (std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "entity-analysis" / "1.0.json").string();
+    const CliResult ranked =
+        run_enginectl({"eval", "--config", bundle, "--pool", pool.string(), (work_dir_ / "input.json").string()}, {}, work_dir_);
+    EXPECT_SUCCEEDS(ranked);
+    const boost::json::value answer = boost::json::parse(ranked.out);
+    EXPECT_EQ(answer.at("status"), "completed") << ranked.out;
+    EXPECT_EQ(answer.at("output").at("pool"), "carriers:all") << ranked.out;
+    EXPECT_FALSE(answer.at("candidates").as_array().empty()) << ranked.out;
+
+    // Without the pool the plugin is told no snapshot exists, as on a server without it.
+    const CliResult missing = run_enginectl({"eval", "--config", bundle, (work_dir_ / "input.json").string()}, {}, work_dir_);
+    EXPECT_EQ(missing.exit_code, 1) << missing.out << missing.err;
+    EXPECT_NE(missing.err.find("the run failed: dataset_missing"), std::string::npos) << missing.err;
 }
 
 }  // namespace

@@ -4,11 +4,13 @@
 // host services and Lua sandbox as a server run; the scorecard's log(...) lines are captured.
 #include "commands.hpp"
 
+#include "common/crypto.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "plugin/run_host.hpp"
+#include "pools/pool_file.hpp"
 
 #include <boost/json.hpp>
 
@@ -94,6 +96,37 @@ std::vector<std::string> config_problems(const plugin::LoadedPlugin& plugin, con
     return problems;
 }
 
+// A carrier pool given with --pool FILE, checked as `pools import` checks it and handed to the
+// plugin as a server hands a stored pool: the run body names it by content hash.
+struct PoolDataset {
+    std::string snapshot;
+    std::string carriers_json;
+};
+
+PoolDataset read_pool(const std::string& path) {
+    try {
+        const std::string carriers =
+            canonical_json(pools::parse_pool_file(read_text_file(path), pools::pool_format_for(path)));
+        return {sha256_hex(carriers), carriers};
+    } catch (const pools::PoolFileError& error) {
+        throw std::runtime_error(path + ":" + std::to_string(error.line()) + ": " + error.detail());
+    } catch (const std::invalid_argument& error) {
+        throw std::runtime_error(path + ": " + error.what());
+    }
+}
+
+// The run body with the pool that `input.pool` names, as the server stores it for the run.
+std::string with_pool(boost::json::object body, const PoolDataset& pool) {
+    const auto* input = body.if_contains("input");
+    const auto* name = input && input->is_object() ? input->get_object().if_contains("pool") : nullptr;
+    if (name == nullptr || !name->is_string()) {
+        throw std::runtime_error("--pool needs a run body whose input names the pool (\"input\": {\"pool\": NAME, ...})");
+    }
+    const std::size_t size = boost::json::parse(pool.carriers_json).as_array().size();
+    body["pool"] = {{"name", *name}, {"snapshot", pool.snapshot}, {"size", size}};
+    return boost::json::serialize(body);
+}
+
 boost::json::array trace_json(const plugin::RunHost& host) {
     boost::json::array events;
     for (const plugin::TraceEvent& event : host.trace()) {
@@ -110,7 +143,8 @@ struct Evaluation {
     bool ok = false;
 };
 
-Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, const std::string& request_json) {
+Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, const std::string& request_json,
+                    const std::optional<PoolDataset>& pool) {
     const std::string config_json = boost::json::serialize(draft.config);
     Evaluation evaluation;
     std::optional<lua::Sandbox> sandbox;
@@ -126,7 +160,11 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
                                         {"message", error.message()}}}};
         return evaluation;
     }
-    plugin::RunHost host(sandbox ? &*sandbox : nullptr, now_unix_ms());
+    plugin::RunHost host(sandbox ? &*sandbox : nullptr, now_unix_ms(),
+                         [&pool](std::string_view kind, std::string_view id) -> std::optional<std::string> {
+                             if (pool && kind == "pool" && id == pool->snapshot) return pool->carriers_json;
+                             return std::nullopt;
+                         });
     const plugin::PluginOutcome outcome = host.execute(plugin, request_json, config_json);
     evaluation.ok = outcome.ok;
     evaluation.report["ok"] = outcome.ok;
@@ -153,10 +191,16 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
 int eval_command(const Arguments& args) {
     const std::string input_path = args.positional_exactly(1, "INPUT.json (the run body)")[0];
     const Draft draft = read_draft(args.required("config"), args.optional("engine-type", ""));
-    const std::string request_json = read_text_file(input_path);
+    std::string request_json = read_text_file(input_path);
     boost::system::error_code ec;
-    if (!boost::json::parse(request_json, ec).is_object() || ec) {
+    const boost::json::value body = boost::json::parse(request_json, ec);
+    if (ec || !body.is_object()) {
         throw std::runtime_error(input_path + " must hold the run body, a JSON object such as {\"input\": {...}}");
+    }
+    std::optional<PoolDataset> pool;
+    if (args.has("pool")) {
+        pool = read_pool(args.required("pool"));
+        request_json = with_pool(body.get_object(), *pool);
     }
     plugin::PluginRegistry registry;
     const plugin::LoadedPlugin& plugin = load_plugin(registry, plugins_dir(args), draft.engine_type);
@@ -173,7 +217,7 @@ int eval_command(const Arguments& args) {
         }
         return 1;
     }
-    const Evaluation evaluation = evaluate(plugin, draft, request_json);
+    const Evaluation evaluation = evaluate(plugin, draft, request_json, pool);
     if (args.has("json")) {
         std::cout << compact_json(evaluation.report) << "\n";
         return evaluation.ok ? 0 : 1;

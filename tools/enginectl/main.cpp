@@ -102,7 +102,7 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
                                            DIR/<engine type>/scorecard.lua (DIR: scripts/lua);
                                            --run keeps the cases whose "FILE: NAME" matches the
                                            regular expression; --coverage lists the lines no case ran
-  eval               --config FILE [--engine-type TYPE] [--plugins-dir DIR] [--json] INPUT.json
+  eval               --config FILE [--engine-type TYPE] [--pool FILE] [--plugins-dir DIR] [--json] INPUT.json
                                            runs the engine plugin in this process on the run body
                                            INPUT.json with the draft configuration FILE (or a
                                            release bundle); no server needed
