@@ -241,6 +241,9 @@ std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_t
     if (!config.is_object()) return {{"", "a configuration must be a JSON object"}};
     const auto& fields = config.get_object();
     std::vector<ErrorDetail> errors = schema_errors(config);
+    if (const auto* debug = fields.if_contains("debug"); debug != nullptr && !debug->is_bool()) {
+        errors.push_back({"/debug", "must be true or false (true keeps the scorecard's log(...) lines in each run's trace)"});
+    }
     const auto* source = fields.if_contains("lua_source");
     if (source == nullptr || !source->is_string()) {
         errors.push_back({"/lua_source", "is required: the Lua scorecard source as a string"});

@@ -13,7 +13,9 @@
 
 #include "common/json_text.hpp"
 #include "lua/json_bridge.hpp"
+#include "lua/key_order.hpp"
 #include "lua/library_bounds.hpp"
+#include "lua/value_text.hpp"
 #include "lua/work_meter.hpp"
 
 namespace engined::lua {
@@ -25,10 +27,26 @@ using Clock = std::chrono::steady_clock;
 // granularity fine without calling the clock too often.
 constexpr int kHookInterval = 1000;
 
+// How much of a table raised as an error object its message shows.
+constexpr std::size_t kErrorObjectBytes = 1024;
+
 // Arguments of one call; they all sit on the Lua stack at once.
 constexpr std::size_t kMaxArguments = 256;
 
 enum class Breach : int { none, instructions, wall_clock, memory };
+
+// "scorecard.lua:12": the innermost line of script code on `L`'s stack, or "" when none runs.
+// Reads only the call frames and allocates nothing in Lua, so it is safe inside the allocator.
+std::string script_line(lua_State* L) {
+    if (L == nullptr) return {};
+    lua_Debug frame;
+    for (int level = 0; lua_getstack(L, level, &frame) != 0; ++level) {
+        if (lua_getinfo(L, "Sl", &frame) != 0 && frame.currentline > 0) {
+            return std::string(frame.short_src) + ":" + std::to_string(frame.currentline);
+        }
+    }
+    return {};
+}
 
 struct BreachDescription {
     FailureKind kind;
@@ -44,6 +62,8 @@ constexpr std::array<BreachDescription, 3> kBreaches{{
 const BreachDescription& describe(Breach breach) {
     return kBreaches[static_cast<std::size_t>(breach) - 1];
 }
+
+using LinesRun = std::vector<std::vector<std::uint8_t>>;
 
 struct AllocationRequest {
     void* block;
@@ -65,9 +85,11 @@ struct Interpreter {
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
 
-    void note_breach(Breach kind) {
+    // `running` is the thread that was executing, whose innermost script line the breach names.
+    void note_breach(Breach kind, lua_State* running) {
         if (breach == Breach::none) {
             breach = kind;
+            breach_line = script_line(running);
         }
     }
 
@@ -88,6 +110,17 @@ struct Interpreter {
     std::uint64_t unclocked_instructions = 0;
     Clock::time_point deadline = Clock::time_point::max();
     Breach breach = Breach::none;
+    std::string breach_line;
+
+    bool capture_log = false;
+    RunLog log;
+    std::size_t log_bytes = 0;
+
+    // Per function (told apart by the line it is defined on, 0 for the top level) one flag per
+    // line of the source, set by the line hook once count_lines() turned it on. A line can hold
+    // code of two functions: `end` of `function f() ... end` closes f and creates it at the top level.
+    LinesRun lines_run;
+    int source_lines = 0;
 
     int chunk_ref = LUA_NOREF;
     int environment_ref = LUA_NOREF;
@@ -114,7 +147,7 @@ void* allocate(void* user_data, void* block, std::size_t old_size, std::size_t n
     if (grows && new_size - held > vm.headroom()) {
         const AllocationRequest request{block, old_size, new_size};
         if (vm.refused_once == request) {
-            vm.note_breach(Breach::memory);
+            vm.note_breach(Breach::memory, vm.L);
         }
         vm.refused_once = request;
         return nullptr;
@@ -143,19 +176,67 @@ void raise_if_breached(lua_State* L) {
     }
 }
 
-void check_limits(Interpreter& vm) {
+void check_limits(lua_State* L, Interpreter& vm) {
     if (vm.breach != Breach::none) return;
     if (vm.instructions > vm.limits.instruction_budget) {
-        vm.breach = Breach::instructions;
+        vm.note_breach(Breach::instructions, L);
     } else if (vm.unclocked_instructions >= kHookInterval) {
         vm.unclocked_instructions = 0;
-        if (Clock::now() >= vm.deadline) vm.breach = Breach::wall_clock;
+        if (Clock::now() >= vm.deadline) vm.note_breach(Breach::wall_clock, L);
     }
 }
 
 // Lua copies the hook into every thread it creates, so coroutines are charged to the same
 // budget. Raising from here leaves the thread with hooks off, hence the guards below.
 void count_hook(lua_State* L, lua_Debug*) { charge_work(L, kHookInterval); }
+
+// The count hook plus a note of every line run, for coverage (Sandbox::count_lines).
+void count_and_line_hook(lua_State* L, lua_Debug* event) {
+    if (event->event != LUA_HOOKLINE) {
+        count_hook(L, event);
+        return;
+    }
+    auto& lines_run = interpreter_of(L).lines_run;
+    lua_getinfo(L, "S", event);
+    const auto function = static_cast<std::size_t>(std::max(event->linedefined, 0));
+    const auto line = static_cast<std::size_t>(event->currentline);
+    if (function >= lines_run.size() || line >= lines_run.size()) return;
+    try {
+        auto& lines = lines_run[function];
+        if (lines.empty()) lines.resize(lines_run.size());
+        lines[line] = 1;
+    } catch (const std::bad_alloc&) {
+        // A coverage report short of memory misses a line; the run itself goes on.
+    }
+}
+
+// log(...): off, it returns at once; capturing, it keeps its arguments as one line (separated by
+// spaces, tables shown with their fields) while the run's log has room, else counts the line.
+// Building the line is charged to the budget like any other C work.
+int log_line(lua_State* L) {
+    Interpreter& vm = interpreter_of(L);
+    if (!vm.capture_log) return 0;
+    const int arguments = lua_gettop(L);
+    const std::size_t room = vm.limits.max_log_bytes - std::min(vm.log_bytes, vm.limits.max_log_bytes);
+    if (vm.log.lines.size() >= vm.limits.max_log_lines || room == 0) {
+        ++vm.log.dropped_lines;
+        return 0;
+    }
+    std::string line;
+    for (int argument = 1; argument <= arguments && line.size() <= room; ++argument) {
+        if (argument > 1) line += ' ';
+        line += value_text(L, argument, room + 1 - std::min(line.size(), room), false);
+    }
+    if (line.size() > room) {
+        ++vm.log.dropped_lines;
+        return 0;
+    }
+    const std::size_t bytes = line.size();
+    vm.log_bytes += bytes;
+    vm.log.lines.push_back(valid_utf8(line));
+    charge_bytes(L, bytes);
+    return 0;
+}
 
 int refuse_library_write(lua_State* L) { return luaL_error(L, "library tables are read-only"); }
 
@@ -196,7 +277,7 @@ int finish_protected_call(lua_State* L, int status, lua_KContext extra_slots) {
     }
     Interpreter& vm = interpreter_of(L);
     if (status == LUA_ERRMEM) {
-        vm.note_breach(Breach::memory);
+        vm.note_breach(Breach::memory, L);
     }
     if (vm.breach != Breach::none) {
         return raise_breach(L, vm);
@@ -284,66 +365,6 @@ int wrap_coroutine(lua_State* L) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushcclosure(L, resume_wrapped_coroutine, 2);
     return 1;
-}
-
-// One key of a table in the order `pairs` visits it. Lua 5.4 seeds its string hash per state
-// from addresses, so the stock `pairs` order changes between processes; this order depends on
-// the keys' values alone: positive integers ascending, then the other numbers ascending, then
-// strings by bytes, then false and true, then the remaining keys (tables, functions, ...) in the
-// order `next` gave them, which has no meaning across states.
-struct OrderedKey {
-    enum Rank : int { positive_integer, other_number, string, boolean, other };
-    Rank rank = other;
-    bool is_integer = false;
-    lua_Integer integer = 0;
-    lua_Number number = 0;
-    const char* text = nullptr;  // anchored by the snapshot table of the keys
-    std::size_t length = 0;
-    lua_Integer slot = 0;        // the key's position in that snapshot
-
-    bool operator<(const OrderedKey& other_key) const {
-        if (rank != other_key.rank) return rank < other_key.rank;
-        switch (rank) {
-            case positive_integer:
-            case boolean:
-                return integer < other_key.integer;
-            case other_number:
-                if (is_integer && other_key.is_integer) return integer < other_key.integer;
-                if (number != other_key.number) return number < other_key.number;
-                return is_integer && !other_key.is_integer;
-            case string: {
-                const int order = std::memcmp(text, other_key.text, std::min(length, other_key.length));
-                return order != 0 ? order < 0 : length < other_key.length;
-            }
-            case other:
-                break;
-        }
-        return slot < other_key.slot;
-    }
-};
-
-OrderedKey ordered_key(lua_State* L, int index, lua_Integer slot) {
-    OrderedKey key;
-    key.slot = slot;
-    switch (lua_type(L, index)) {
-        case LUA_TNUMBER:
-            key.is_integer = lua_isinteger(L, index) != 0;
-            key.integer = key.is_integer ? lua_tointeger(L, index) : 0;
-            key.number = lua_tonumber(L, index);
-            key.rank = key.is_integer && key.integer > 0 ? OrderedKey::positive_integer : OrderedKey::other_number;
-            break;
-        case LUA_TSTRING:
-            key.rank = OrderedKey::string;
-            key.text = lua_tolstring(L, index, &key.length);
-            break;
-        case LUA_TBOOLEAN:
-            key.rank = OrderedKey::boolean;
-            key.integer = lua_toboolean(L, index);
-            break;
-        default:
-            break;
-    }
-    return key;
 }
 
 // The iterator `pairs` returns. Upvalues: the table, the snapshot of its keys, their order
@@ -455,6 +476,7 @@ int install_sandbox(lua_State* L) {
     bound_base_library(L, globals);
     set_function(L, globals, "pcall", protected_call);
     set_function(L, globals, "xpcall", protected_call_with_handler);
+    set_function(L, globals, "log", log_line);
 
     open_library(L, globals, LUA_STRLIBNAME, luaopen_string);
     remove_field(L, -1, "dump");
@@ -544,6 +566,8 @@ std::string error_text(lua_State* L) {
         case LUA_TNUMBER:
             return lua_isinteger(L, -1) ? std::to_string(lua_tointeger(L, -1))
                                         : std::to_string(lua_tonumber(L, -1));
+        case LUA_TTABLE:
+            return valid_utf8(value_text(L, -1, kErrorObjectBytes, true));
         default:
             return std::string("(error object is a ") + luaL_typename(L, -1) + " value)";
     }
@@ -555,7 +579,7 @@ void charge_work(lua_State* L, std::uint64_t units) {
     Interpreter& vm = interpreter_of(L);
     vm.instructions += units;
     vm.unclocked_instructions += units;
-    check_limits(vm);
+    check_limits(L, vm);
     if (vm.breach != Breach::none) raise_breach(L, vm);
 }
 
@@ -563,7 +587,7 @@ std::size_t memory_headroom(lua_State* L) { return interpreter_of(L).headroom();
 
 void raise_memory_breach(lua_State* L) {
     Interpreter& vm = interpreter_of(L);
-    vm.note_breach(Breach::memory);
+    vm.note_breach(Breach::memory, L);
     raise_breach(L, vm);
     std::abort();  // lua_error does not return
 }
@@ -585,7 +609,8 @@ struct Sandbox::State final : Interpreter {
 
     [[noreturn]] void throw_breach() const {
         const BreachDescription& description = describe(breach);
-        throw LuaError(description.kind, chunk_name + ": " + description.message);
+        throw LuaError(description.kind, chunk_name + ": " + description.message +
+                                             (breach_line.empty() ? "" : " at " + breach_line));
     }
 
     void throw_if_breached() const {
@@ -597,7 +622,7 @@ struct Sandbox::State final : Interpreter {
     // Turns the status of a protected call that ran script code into the matching LuaError.
     void throw_on_failure(int status) {
         if (status == LUA_ERRMEM) {
-            note_breach(Breach::memory);
+            note_breach(Breach::memory, L);
         }
         throw_if_breached();
         if (status != LUA_OK) {
@@ -614,6 +639,7 @@ struct Sandbox::State final : Interpreter {
 Sandbox::Sandbox(std::string_view source, std::string_view chunk_name, Limits limits)
     : state_(std::make_unique<State>(limits, chunk_name)) {
     State& state = *state_;
+    state.source_lines = static_cast<int>(std::count(source.begin(), source.end(), '\n')) + 1;
     state.L = lua_newstate(allocate, &state);
     if (state.L == nullptr) {
         throw LuaError(FailureKind::memory_exceeded,
@@ -649,7 +675,7 @@ Sandbox::Sandbox(std::string_view source, std::string_view chunk_name, Limits li
 
 Sandbox::~Sandbox() = default;
 
-void Sandbox::begin_run() {
+void Sandbox::begin_run(RunOptions options) {
     State& state = *state_;
     lua_State* L = state.L;
     const StackGuard stack(L);
@@ -658,6 +684,10 @@ void Sandbox::begin_run() {
         lua_gc(L, LUA_GCCOLLECT);
     }
     state.breach = Breach::none;
+    state.breach_line.clear();
+    state.capture_log = options.capture_log;
+    state.log = RunLog{};
+    state.log_bytes = 0;
     state.refused_once.reset();
     state.instructions = 0;
     state.unclocked_instructions = 0;
@@ -734,5 +764,101 @@ boost::json::value Sandbox::call(std::string_view name, const boost::json::array
 }
 
 std::uint64_t Sandbox::instructions_used() const noexcept { return state_->instructions; }
+
+const RunLog& Sandbox::run_log() const noexcept { return state_->log; }
+
+void Sandbox::count_lines() {
+    State& state = *state_;
+    state.lines_run.assign(static_cast<std::size_t>(state.source_lines) + 1, {});
+    lua_sethook(state.L, count_and_line_hook, LUA_MASKCOUNT | LUA_MASKLINE, kHookInterval);
+}
+
+namespace {
+
+// Adds the function at the top of the stack, and the local functions it reaches through its
+// upvalues, to `found` (once per prototype, told apart by where they are defined).
+void collect_function(lua_State* L, const std::string& name, const LinesRun& lines_run,
+                      std::vector<FunctionCoverage>& found) {
+    if (lua_iscfunction(L, -1) || !lua_checkstack(L, 4)) return;
+    lua_Debug info;
+    lua_pushvalue(L, -1);
+    lua_getinfo(L, ">SL", &info);  // pushes the table of lines holding code
+    const bool known = std::any_of(found.begin(), found.end(), [&](const FunctionCoverage& function) {
+        return function.first_line == info.linedefined && function.last_line == info.lastlinedefined;
+    });
+    if (known) {
+        lua_pop(L, 1);
+        return;
+    }
+    FunctionCoverage function{name, info.linedefined, info.lastlinedefined, {}, {}};
+    static const std::vector<std::uint8_t> kNoneRun;
+    const auto defined_at = static_cast<std::size_t>(std::max(info.linedefined, 0));
+    const std::vector<std::uint8_t>& ran = defined_at < lines_run.size() ? lines_run[defined_at] : kNoneRun;
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        function.lines.push_back(static_cast<int>(lua_tointeger(L, -1)));
+    }
+    lua_pop(L, 1);
+    // A function's closing `end` holds only the implicit return, which no call reaches when the
+    // body ends with a `return`: that line counts only once it ran.
+    const auto closing_line = static_cast<std::size_t>(info.lastlinedefined);
+    if (info.lastlinedefined > info.linedefined && (closing_line >= ran.size() || ran[closing_line] == 0)) {
+        std::erase(function.lines, info.lastlinedefined);
+    }
+    std::sort(function.lines.begin(), function.lines.end());
+    for (const int line : function.lines) {
+        const auto at = static_cast<std::size_t>(line);
+        if (at >= ran.size() || ran[at] == 0) function.uncovered.push_back(line);
+    }
+    found.push_back(std::move(function));
+    for (int upvalue = 1; const char* upvalue_name = lua_getupvalue(L, -1, upvalue); ++upvalue) {
+        if (lua_type(L, -1) == LUA_TFUNCTION) {
+            collect_function(L, std::string("local ") + upvalue_name, lines_run, found);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+}  // namespace
+
+std::vector<FunctionCoverage> Sandbox::line_coverage() const {
+    const State& state = *state_;
+    lua_State* L = state.L;
+    const StackGuard stack(L);
+    std::vector<FunctionCoverage> found;
+    auto collect = [&](lua_State* vm) {
+        lua_rawgeti(vm, LUA_REGISTRYINDEX, state.chunk_ref);
+        collect_function(vm, "top level", state.lines_run, found);
+        lua_pop(vm, 1);
+        if (lua_rawgeti(vm, LUA_REGISTRYINDEX, state.environment_ref) != LUA_TTABLE) return 0;
+        const int environment = lua_gettop(vm);
+        lua_pushnil(vm);
+        while (lua_next(vm, environment) != 0) {
+            if (lua_type(vm, -2) == LUA_TSTRING) {
+                const std::string name = lua_tostring(vm, -2);
+                if (lua_type(vm, -1) == LUA_TFUNCTION) {
+                    collect_function(vm, name, state.lines_run, found);
+                } else if (lua_type(vm, -1) == LUA_TTABLE && !lua_rawequal(vm, -1, environment)) {
+                    const int table = lua_gettop(vm);
+                    lua_pushnil(vm);
+                    while (lua_next(vm, table) != 0) {
+                        if (lua_type(vm, -2) == LUA_TSTRING && lua_type(vm, -1) == LUA_TFUNCTION) {
+                            collect_function(vm, name + "." + lua_tostring(vm, -2), state.lines_run, found);
+                        }
+                        lua_pop(vm, 1);
+                    }
+                }
+            }
+            lua_pop(vm, 1);
+        }
+        return 0;
+    };
+    run_protected(L, collect, 0);
+    std::sort(found.begin(), found.end(), [](const FunctionCoverage& a, const FunctionCoverage& b) {
+        return a.first_line < b.first_line;
+    });
+    return found;
+}
 
 }  // namespace engined::lua

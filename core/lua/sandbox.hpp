@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace engined::lua {
 
@@ -27,6 +28,32 @@ struct Limits {
     std::chrono::milliseconds wall_clock{2000};
     // Longest string handed from JSON into Lua; longer input is refused before Lua sees it.
     std::size_t max_string_bytes = 64u * 1024u;
+    // What a capturing run keeps of its log(...) lines: so many lines, so many bytes in all.
+    // Lines past either cap are counted, not kept.
+    std::size_t max_log_lines = 100;
+    std::size_t max_log_bytes = 16u * 1024u;
+};
+
+// How one run treats the script's log(...) calls. Off (the server's default), log is a call that
+// returns at once and keeps nothing; on (an engine's debug flag, `enginectl lua test`), each call
+// keeps one line of text within Limits::max_log_lines and max_log_bytes.
+struct RunOptions {
+    bool capture_log = false;
+};
+
+// The log(...) lines one capturing run kept, and how many more it dropped past the caps.
+struct RunLog {
+    std::vector<std::string> lines;
+    std::size_t dropped_lines = 0;
+};
+
+// The lines of one function of the script that hold code, and those no counted run reached.
+struct FunctionCoverage {
+    std::string name;  // "weights", "M.rank", "local clamp", or "top level" for the chunk
+    int first_line = 0;
+    int last_line = 0;
+    std::vector<int> lines;
+    std::vector<int> uncovered;
 };
 
 enum class FailureKind {
@@ -65,9 +92,22 @@ public:
     Sandbox(const Sandbox&) = delete;
     Sandbox& operator=(const Sandbox&) = delete;
 
-    // Starts a run: resets the budgets, builds a fresh environment and executes the chunk in it
-    // (which defines the script's functions). Throws LuaError if the chunk itself fails.
-    void begin_run();
+    // Starts a run: resets the budgets and the log, builds a fresh environment and executes the
+    // chunk in it (which defines the script's functions). Throws LuaError if the chunk fails.
+    void begin_run(RunOptions options = {});
+
+    // The log(...) lines of the current run (empty unless it captures them).
+    const RunLog& run_log() const noexcept;
+
+    // Counts, from now on, every line of the script a run executes, for coverage reports of
+    // authoring tools. A line hook fires on every line and costs the VM far more than the count
+    // hook: the server never turns it on.
+    void count_lines();
+
+    // Per function the current run's environment reaches (its global functions, functions kept
+    // in global tables, and the local functions they use as upvalues, plus the top level): the
+    // lines holding code and those not executed since count_lines().
+    std::vector<FunctionCoverage> line_coverage() const;
 
     // Whether the current run's environment holds a global function `name`.
     bool has_function(std::string_view name) const;

@@ -119,6 +119,8 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
     const engined_status status = plugin.descriptor->execute(&services, &request, &out);
     const std::string text = out.data ? std::string(out.data, out.size) : std::string();
     plugin.descriptor->release_buffer(&out);
+    trace_script_log("");
+    note_dropped_log_lines();
     note_dropped_trace_events();
 
     PluginOutcome outcome;
@@ -160,6 +162,15 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
         fill_buffer(result, "this engine configuration has no Lua scorecard");
         return ENGINED_LUA_NO_SUCH_FUNCTION;
     }
+    // Lines the scorecard logged (only a capturing run has any) join the trace in the order they
+    // were written: those of the top level or an earlier call first, then the call's own, however
+    // it ends.
+    self->trace_script_log("");
+    struct TraceLogOnExit {
+        RunHost& host;
+        const char* function;
+        ~TraceLogOnExit() { host.trace_script_log(function); }
+    } trace_log{*self, function};
     try {
         boost::system::error_code ec;
         const boost::json::value args = parse_internal_json(std::string_view(args_json, args_len), ec);
@@ -200,6 +211,32 @@ void RunHost::trace_event(void* host, const char* stage, const char* event_json,
         self->trace_bytes_ += bytes;
     } catch (...) {
         // Losing one audit event must not take down the run's host; the run itself still reports.
+    }
+}
+
+void RunHost::trace_script_log(std::string_view function) noexcept {
+    if (sandbox_ == nullptr) return;
+    const lua::RunLog& log = sandbox_->run_log();
+    try {
+        for (; traced_log_lines_ < log.lines.size(); ++traced_log_lines_) {
+            boost::json::object event{{"event", "log"}, {"message", log.lines[traced_log_lines_]}};
+            if (!function.empty()) event["function"] = function;
+            const std::string text = boost::json::serialize(event);
+            trace_event(this, "LUA", text.data(), text.size());
+        }
+    } catch (...) {
+        // As for any trace event: a lost log line must not take down the run's host.
+    }
+}
+
+void RunHost::note_dropped_log_lines() noexcept {
+    if (sandbox_ == nullptr || sandbox_->run_log().dropped_lines == 0) return;
+    try {
+        const std::string text = boost::json::serialize(
+            boost::json::object{{"event", "log_truncated"}, {"dropped_lines", sandbox_->run_log().dropped_lines}});
+        trace_event(this, "LUA", text.data(), text.size());
+    } catch (...) {
+        // Only the count of the dropped lines is lost.
     }
 }
 

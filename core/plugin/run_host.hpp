@@ -88,6 +88,11 @@ private:
     static int64_t monotonic_ns(void* host);
     static void release_buffer(void* host, engined_buffer* buffer);
     static engined_status load_dataset(void* host, const char* kind, const char* id, engined_buffer* result);
+    // Adds the log(...) lines the scorecard wrote since the last time to the trace (stage "LUA",
+    // "event": "log", naming `function` unless it is "": the top level, or between calls).
+    void trace_script_log(std::string_view function) noexcept;
+    // One "log_truncated" event counting the lines the run's log limits dropped, if any.
+    void note_dropped_log_lines() noexcept;
     // Closes the trace with one "trace_truncated" event when events were dropped.
     void note_dropped_trace_events() noexcept;
 
@@ -100,6 +105,7 @@ private:
     std::size_t trace_bytes_ = 0;
     std::size_t dropped_trace_events_ = 0;
     std::size_t dropped_trace_bytes_ = 0;
+    std::size_t traced_log_lines_ = 0;
     std::vector<lua::FailureKind> lua_failures_;
 };
 

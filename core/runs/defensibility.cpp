@@ -109,6 +109,19 @@ boost::json::array level_inputs(const boost::json::value& results) {
     return out;
 }
 
+// The scorecard's log(...) lines (and the count of those its limits dropped), which the trace
+// holds only when the engine's debug flag was on for the run.
+boost::json::array script_log(const boost::json::array& trace) {
+    boost::json::array lines;
+    for (const auto& entry : trace) {
+        const auto* fields = entry.if_object();
+        const auto* stage = fields ? fields->if_contains("stage") : nullptr;
+        if (stage == nullptr || *stage != "LUA") continue;
+        if (const auto* event = fields->if_contains("event"); event && event->is_object()) lines.push_back(*event);
+    }
+    return lines;
+}
+
 }  // namespace
 
 boost::json::object defensibility_packet(const store::Run& run, const std::optional<std::string>& release_content_hash) {
@@ -135,6 +148,7 @@ boost::json::object defensibility_packet(const store::Run& run, const std::optio
               {"weights_source", from_output("weights_source")},
               {"results", level_inputs(stored(run.results_json))}}},
             {"provenance_coverage", "present"},
+            {"script_log", script_log(trace)},
             {"model_calls", boost::json::array{}},
             {"external_calls", boost::json::array{}},
             {"redaction", {{"fields_redacted", boost::json::array{}}}},

@@ -111,7 +111,9 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
         thread_local lua::ScriptCache cache(limits_);
         try {
             sandbox = &cache.get(source->get_string(), "scorecard.lua");
-            sandbox->begin_run();
+            // The engine's debug flag: the scorecard's log(...) lines join the run's trace.
+            const auto* debug = config.as_object().if_contains("debug");
+            sandbox->begin_run(lua::RunOptions{.capture_log = debug != nullptr && debug->is_bool() && debug->get_bool()});
         } catch (const lua::LuaError& error) {
             metrics_.lua_error(error.kind());
             return failed("EVALUATE", lua_failure_code(error.kind()),

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <fstream>
 
 extern char** environ;
@@ -213,6 +214,255 @@ TEST_F(EnginectlTest, LuaTestFailsOnAWrongExpectation) {
     EXPECT_NE(result.out.find("FAIL placement/wrong.json: wrong"), std::string::npos) << result.out;
     EXPECT_NE(result.out.find("/pricing_competitiveness"), std::string::npos) << result.out;
     EXPECT_NE(result.out.find("1 passed, 1 failed"), std::string::npos) << result.out;
+}
+
+// A scorecard written for the authoring tests: it logs, raises a table for one bucket and has
+// a branch (line 6) that only the "cautious" bucket reaches.
+constexpr const char* kAuthoringScorecard = R"(function weights(bucket)
+  log("bucket", bucket)
+  if bucket == "bad" then
+    error({code = 42})
+  elseif bucket == "cautious" then
+    return {price = 0.5, cover = 0.5}
+  end
+  return {price = 1}
+end
+)";
+
+class LuaTestCommand : public EnginectlTest {
+protected:
+    std::filesystem::path scripts_ = work_dir_ / "lua";
+
+    void write_scorecard(const std::string& source) { write_text(scripts_ / "rules" / "scorecard.lua", source); }
+    void write_cases(const std::string& file, const std::string& cases) {
+        write_text(scripts_ / "rules" / "tests" / file, "{\"cases\": [" + cases + "]}");
+    }
+    CliResult lua_test(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{"lua", "test", scripts_.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return enginectl(args);
+    }
+};
+
+constexpr const char* kLoggingCase =
+    R"({"name": "plain bucket", "call": "weights", "args": ["plain"], "expect": {"price": 1}})";
+constexpr const char* kRaisingCase =
+    R"({"name": "bad bucket raises", "call": "weights", "args": ["bad"], "expect_error": "code=42"})";
+
+TEST_F(LuaTestCommand, ShowsEachCasesLogLinesAndAcceptsAnExpectedError) {
+    write_scorecard(kAuthoringScorecard);
+    write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase);
+    const CliResult passed = lua_test();
+    EXPECT_SUCCEEDS(passed);
+    EXPECT_NE(passed.out.find("PASS rules/cases.json: plain bucket\n  log: bucket plain\n"), std::string::npos)
+        << passed.out;
+    EXPECT_NE(passed.out.find("PASS rules/cases.json: bad bucket raises"), std::string::npos) << passed.out;
+    EXPECT_NE(passed.out.find("2 passed, 0 failed"), std::string::npos) << passed.out;
+
+    write_cases("cases.json", R"({"name": "expects an error", "call": "weights", "args": ["plain"], "expect_error": ""},
+        {"name": "expects another error", "call": "weights", "args": ["bad"], "expect_error": "code=7"})");
+    const CliResult failed = lua_test();
+    EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+    EXPECT_NE(failed.out.find("FAIL rules/cases.json: expects an error: weights() returned {\"price\":1} but was "
+                              "expected to raise an error"),
+              std::string::npos)
+        << failed.out;
+    EXPECT_NE(failed.out.find("weights() raised: {code=42} (expected an error containing \"code=7\")"),
+              std::string::npos)
+        << failed.out;
+}
+
+TEST_F(LuaTestCommand, AnEmptySuiteFails) {
+    write_scorecard(kAuthoringScorecard);
+    std::filesystem::create_directories(scripts_ / "rules" / "tests");
+    const CliResult no_files = lua_test();
+    EXPECT_EQ(no_files.exit_code, 1) << no_files.out << no_files.err;
+    EXPECT_NE(no_files.out.find("FAIL rules/scorecard.lua: tests/ holds no *.json test file"),
+              std::string::npos)
+        << no_files.out;
+
+    write_cases("empty.json", "");
+    const CliResult no_cases = lua_test();
+    EXPECT_EQ(no_cases.exit_code, 1) << no_cases.out << no_cases.err;
+    EXPECT_NE(no_cases.out.find("FAIL rules/empty.json: not a usable test file: \"cases\" is empty"), std::string::npos)
+        << no_cases.out;
+    EXPECT_NE(no_cases.out.find("0 passed, 1 failed"), std::string::npos) << no_cases.out;
+}
+
+TEST_F(LuaTestCommand, ATopLevelErrorIsReportedOnceNotPerCase) {
+    write_scorecard(std::string("error('broken at load')\n") + kAuthoringScorecard);
+    write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase + "," + kLoggingCase);
+    const CliResult result = lua_test();
+    EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+    EXPECT_NE(result.out.find("FAIL rules/scorecard.lua: the top level raised: rules/scorecard.lua:1: "
+                              "broken at load"),
+              std::string::npos)
+        << result.out;
+    std::size_t failures = 0;
+    for (auto at = result.out.find("FAIL "); at != std::string::npos; at = result.out.find("FAIL ", at + 1)) ++failures;
+    EXPECT_EQ(failures, 1u) << result.out;
+    EXPECT_NE(result.out.find("0 passed, 1 failed"), std::string::npos) << result.out;
+}
+
+TEST_F(LuaTestCommand, RunSelectsCasesByPatternAndAPatternMatchingNothingFails) {
+    write_scorecard(kAuthoringScorecard);
+    write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase);
+    const CliResult selected = lua_test({"--run", "raises$"});
+    EXPECT_SUCCEEDS(selected);
+    EXPECT_EQ(selected.out.find("plain bucket"), std::string::npos) << selected.out;
+    EXPECT_NE(selected.out.find("1 passed, 0 failed"), std::string::npos) << selected.out;
+
+    const CliResult none = lua_test({"--run", "no such case"});
+    EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
+    EXPECT_NE(none.out.find("no case matches --run no such case"), std::string::npos) << none.out;
+
+    const CliResult invalid = lua_test({"--run", "("});
+    EXPECT_EQ(invalid.exit_code, 2) << invalid.out << invalid.err;
+    EXPECT_NE(invalid.err.find("--run is not a valid regular expression"), std::string::npos) << invalid.err;
+}
+
+TEST_F(LuaTestCommand, WritesJUnitXmlAndJson) {
+    write_scorecard(kAuthoringScorecard);
+    write_cases("cases.json", std::string(kLoggingCase) + "," +
+                                  R"({"name": "wrong <answer>", "call": "weights", "args": ["plain"], "expect": {"price": 2}})");
+    const auto junit = work_dir_ / "report.xml";
+    const CliResult result = lua_test({"--junit", junit.string()});
+    EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+    const std::string xml = read_text(junit);
+    EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"enginectl lua test\" tests=\"2\" "
+                        "failures=\"1\">",
+                        0),
+              0u)
+        << xml;
+    EXPECT_NE(xml.find("<testsuite name=\"rules/cases.json\" tests=\"2\" failures=\"1\">"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("<testcase classname=\"rules/cases.json\" name=\"wrong &lt;answer&gt;\">\n      <failure "
+                       "message=\"expected {&quot;price&quot;:2} got {&quot;price&quot;:1}"),
+              std::string::npos)
+        << xml;
+    EXPECT_NE(xml.find("<system-out>bucket plain&#10;</system-out>"), std::string::npos) << xml;
+
+    const CliResult json = lua_test({"--json"});
+    EXPECT_EQ(json.exit_code, 1) << json.out << json.err;
+    const boost::json::value report = boost::json::parse(json.out);
+    EXPECT_EQ(report.at("ok"), false);
+    EXPECT_EQ(report.at("passed"), 1);
+    EXPECT_EQ(report.at("failed"), 1);
+    EXPECT_EQ(report.at("cases").at(0).at("log").at(0), "bucket plain");
+    EXPECT_EQ(report.at("cases").at(1).at("status"), "failed");
+}
+
+TEST_F(LuaTestCommand, CoverageListsTheLinesNoCaseRanAndEnforcesTheMinimum) {
+    write_scorecard(kAuthoringScorecard);
+    write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase);
+    const CliResult partial = lua_test({"--coverage"});
+    EXPECT_SUCCEEDS(partial);
+    // weights holds code on lines 2-6 and 8: the "cautious" branch (line 6) never ran.
+    EXPECT_NE(partial.out.find("  weights (lines 1-9): 83.3% (5/6), not run: 6\n"), std::string::npos) << partial.out;
+
+    const CliResult below = lua_test({"--coverage", "--min", "90"});
+    EXPECT_EQ(below.exit_code, 1) << below.out << below.err;
+    EXPECT_NE(below.out.find("coverage of rules/scorecard.lua is below --min 90.0%"), std::string::npos) << below.out;
+
+    write_cases("more.json", R"({"name": "cautious", "call": "weights", "args": ["cautious"], "expect_sum": 1})");
+    const CliResult full = lua_test({"--coverage", "--min", "100"});
+    EXPECT_SUCCEEDS(full);
+    EXPECT_NE(full.out.find("coverage rules/scorecard.lua: 100.0%"), std::string::npos) << full.out;
+
+    const CliResult bad_minimum = lua_test({"--coverage", "--min", "101"});
+    EXPECT_EQ(bad_minimum.exit_code, 2) << bad_minimum.out << bad_minimum.err;
+}
+
+TEST_F(LuaTestCommand, TheShippedScorecardsTestsCoverAtLeastNinetyPercent) {
+    const CliResult shipped =
+        enginectl({"lua", "test", (std::filesystem::path(ENGINED_SOURCE_DIR) / "scripts" / "lua").string(), "--coverage",
+                   "--min", "90"});
+    EXPECT_SUCCEEDS(shipped);
+}
+
+// A release bundle of the shipped default engine, its scorecard changed to log and, for the
+// bucket "bad", to raise.
+std::string logging_bundle() {
+    boost::json::object bundle =
+        boost::json::parse(read_text(std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "default" / "1.0.json"))
+            .as_object();
+    auto& config = bundle.at("config").as_object();
+    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
+                           "\nlocal shipped_weights = weights\n"
+                           "function weights(bucket, input)\n"
+                           "  log('eval sees', bucket)\n"
+                           "  if bucket == 'bad' then error({code = 42}) end\n"
+                           "  return shipped_weights(bucket, input)\n"
+                           "end\n";
+    return boost::json::serialize(bundle);
+}
+
+TEST_F(EnginectlTest, EvalRunsTheEnginePluginOnADraftConfigurationWithoutAServer) {
+    write_text(work_dir_ / "bundle.json", logging_bundle());
+    const auto input = golden_dir() / "brokerage_tx_multicarrier.input.json";
+    // No server: the URL points nowhere.
+    const CliResult result = run_enginectl({"eval", "--config", (work_dir_ / "bundle.json").string(), input.string()},
+                                           {"ENGINED_URL=http://127.0.0.1:1"}, work_dir_);
+    EXPECT_SUCCEEDS(result);
+    const boost::json::value answer = boost::json::parse(result.out);
+    EXPECT_EQ(answer.at("status"), "completed") << result.out;
+    EXPECT_FALSE(answer.at("solutions").as_array().empty()) << result.out;
+    EXPECT_NE(result.err.find("log: eval sees balanced"), std::string::npos) << result.err;
+
+    const CliResult json = run_enginectl(
+        {"eval", "--json", "--config", (work_dir_ / "bundle.json").string(), "--engine-type", "placement", input.string()},
+        {}, work_dir_);
+    EXPECT_SUCCEEDS(json);
+    const boost::json::value report = boost::json::parse(json.out);
+    EXPECT_EQ(report.at("ok"), true);
+    EXPECT_EQ(report.at("result").at("status"), "completed");
+    EXPECT_EQ(report.at("log").at(0), "eval sees balanced");
+}
+
+TEST_F(EnginectlTest, EvalReportsAFailedRunAndAnInvalidConfiguration) {
+    const auto input_path = golden_dir() / "brokerage_tx_multicarrier.input.json";
+    boost::json::object body = boost::json::parse(read_text(input_path)).as_object();
+    body.at("input").as_object()["appetite_bucket"] = "bad";
+    write_text(work_dir_ / "input.json", boost::json::serialize(body));
+    write_text(work_dir_ / "bundle.json", logging_bundle());
+    const CliResult failed =
+        run_enginectl({"eval", "--config", (work_dir_ / "bundle.json").string(), (work_dir_ / "input.json").string()},
+                      {}, work_dir_);
+    EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+    EXPECT_NE(failed.err.find("{code=42}"), std::string::npos) << failed.err;
+
+    write_text(work_dir_ / "config.json", R"({"parameters": "not an object"})");
+    const CliResult invalid = run_enginectl({"eval", "--config", (work_dir_ / "config.json").string(), "--engine-type",
+                                             "placement", input_path.string()},
+                                            {}, work_dir_);
+    EXPECT_EQ(invalid.exit_code, 1) << invalid.out << invalid.err;
+    EXPECT_NE(invalid.err.find("the configuration is not valid for placement"), std::string::npos) << invalid.err;
+
+    const CliResult no_type =
+        run_enginectl({"eval", "--config", (work_dir_ / "config.json").string(), input_path.string()}, {}, work_dir_);
+    EXPECT_EQ(no_type.exit_code, 2) << no_type.out << no_type.err;
+    EXPECT_NE(no_type.err.find("--engine-type TYPE"), std::string::npos) << no_type.err;
+}
+
+TEST_F(EnginectlTest, EvalHandsAPoolFileToTheEntityAnalysisPlugin) {
+    const auto pool = work_dir_ / "pool.json";
+    const std::string generate = std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --out " + pool.string() + " > /dev/null";
+    ASSERT_EQ(std::system(generate.c_str()), 0);
+    write_text(work_dir_ / "input.json", R"({"input": {"profile": {"entity": "Harbor Design Partners LLP", "state": "CA",
+        "line": "professional_liability", "naics": "541310", "revenue": 12000000, "employees": 60,
+        "years_in_business": 14}, "pool": "carriers:all"}})");
+    const std::string bundle = (std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "entity-analysis" / "1.0.json").string();
+    const CliResult ranked =
+        run_enginectl({"eval", "--config", bundle, "--pool", pool.string(), (work_dir_ / "input.json").string()}, {}, work_dir_);
+    EXPECT_SUCCEEDS(ranked);
+    const boost::json::value answer = boost::json::parse(ranked.out);
+    EXPECT_EQ(answer.at("status"), "completed") << ranked.out;
+    EXPECT_EQ(answer.at("output").at("pool"), "carriers:all") << ranked.out;
+    EXPECT_FALSE(answer.at("candidates").as_array().empty()) << ranked.out;
+
+    // Without the pool the plugin is told no snapshot exists, as on a server without it.
+    const CliResult missing = run_enginectl({"eval", "--config", bundle, (work_dir_ / "input.json").string()}, {}, work_dir_);
+    EXPECT_EQ(missing.exit_code, 1) << missing.out << missing.err;
+    EXPECT_NE(missing.err.find("the run failed: dataset_missing"), std::string::npos) << missing.err;
 }
 
 }  // namespace

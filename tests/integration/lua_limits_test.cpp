@@ -150,5 +150,46 @@ TEST_F(LuaLimitsTest, ALuaErrorMessageWithBytesThatAreNotUtf8IsKeptReadable) {
     expect_health_answers(server_->port());
 }
 
+TEST_F(LuaLimitsTest, TheDebugFlagKeepsTheScorecardsLogLinesInTheRunsAuditRecord) {
+    // The shipped scorecard (earlier tests leave theirs wrapped in failing weights), logging.
+    const ApiResponse shipped = api("GET", "/api/v1/engines/default/config");
+    ASSERT_EQ(shipped.status, 200) << shipped.raw.body;
+    boost::json::object config = shipped.body.at("config").as_object();
+    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
+                           "\nlocal shipped_weights = weights\n"
+                           "function weights(bucket, input)\n"
+                           "  log('weights for', bucket, {n = 1})\n"
+                           "  return shipped_weights(bucket, input)\n"
+                           "end\n";
+    auto run_with_debug = [&](bool debug) {
+        config["debug"] = debug;
+        const ApiResponse put = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+        EXPECT_EQ(put.status, 200) << put.raw.body;
+        const std::string run_id = submit("hostile");
+        const boost::json::object run = wait_for_run(client_, admin_, run_id);
+        EXPECT_EQ(run.at("status").as_string(), "completed") << boost::json::serialize(run);
+        const ApiResponse packet = api("GET", "/api/v1/runs/" + run_id + "/defensibility-packet");
+        EXPECT_EQ(packet.status, 200) << packet.raw.body;
+        return packet.body.at("script_log").as_array();
+    };
+
+    const boost::json::array lines = run_with_debug(true);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines[0].at("event").as_string(), "log");
+    EXPECT_EQ(lines[0].at("function").as_string(), "weights");
+    EXPECT_EQ(lines[0].at("message").as_string(), "weights for balanced {n=1}") << boost::json::serialize(lines);
+
+    // Debug off: log() is still callable and keeps nothing.
+    EXPECT_TRUE(run_with_debug(false).empty());
+}
+
+TEST_F(LuaLimitsTest, ADebugFlagThatIsNotTrueOrFalseIsRefused) {
+    boost::json::object config = config_with("");
+    config["debug"] = "yes";
+    const ApiResponse refused = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+    EXPECT_EQ(refused.status, 422) << refused.raw.body;
+    EXPECT_NE(refused.raw.body.find("/debug"), std::string::npos) << refused.raw.body;
+}
+
 }  // namespace
 }  // namespace engined::testing

@@ -44,5 +44,7 @@ int versions_command(const std::string& action, const Arguments& args);
 int contract_command(const std::string& action, const Arguments& args);
 int lua_command(const std::string& action, const Arguments& args);
 int pools_command(const std::string& action, const Arguments& args);
+// enginectl eval: one action, no sub-command.
+int eval_command(const Arguments& args);
 
 }  // namespace engined::cli

@@ -97,8 +97,15 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
   --url URL (default $ENGINED_URL, else http://127.0.0.1:8080) and
   --key KEY (default $ENGINED_KEY, else $ENGINED_API_KEY).
 
-  lua test           [DIR]                 runs DIR/<engine type>/tests/*.json against
-                                           DIR/<engine type>/scorecard.lua (DIR: scripts/lua)
+  lua test           [DIR] [--run PATTERN] [--junit FILE] [--coverage [--min PCT]] [--json]
+                                           runs DIR/<engine type>/tests/*.json against
+                                           DIR/<engine type>/scorecard.lua (DIR: scripts/lua);
+                                           --run keeps the cases whose "FILE: NAME" matches the
+                                           regular expression; --coverage lists the lines no case ran
+  eval               --config FILE [--engine-type TYPE] [--pool FILE] [--plugins-dir DIR] [--json] INPUT.json
+                                           runs the engine plugin in this process on the run body
+                                           INPUT.json with the draft configuration FILE (or a
+                                           release bundle); no server needed
 )";
 
 }  // namespace
@@ -112,8 +119,10 @@ int main(int argc, char** argv) {
     }
     const std::string family = args[0];
     const std::string action = args[1];
+    const std::vector<std::string> switches{"wait", "md", "json", "coverage"};
     try {
-        const Arguments rest(std::vector<std::string>(args.begin() + 2, args.end()), {"wait", "md"});
+        if (family == "eval") return eval_command(Arguments(std::vector<std::string>(args.begin() + 1, args.end()), switches));
+        const Arguments rest(std::vector<std::string>(args.begin() + 2, args.end()), switches);
         if (family == "keys") return keys_command(action, rest);
         if (family == "runs") return runs_command(action, rest);
         if (family == "engines") return engines_command(action, rest);

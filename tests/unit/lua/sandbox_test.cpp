@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -900,6 +901,163 @@ TEST(ScriptCache, CompileErrorsPropagate) {
     EXPECT_EQ(failure_of([&] { cache.get("function (", "broken"); }).kind(),
               FailureKind::compile_error);
     EXPECT_EQ(cache.size(), 0u);
+}
+
+}  // namespace
+}  // namespace engined::lua
+
+namespace engined::lua {
+namespace {
+
+constexpr std::string_view kLogging = R"(
+function note(...) log(...) return true end
+function note_times(n, text) for i = 1, n do log(text) end return n end
+)";
+
+TEST(SandboxLog, LogKeepsNothingUnlessTheRunCapturesIt) {
+    auto sandbox = started(kLogging);
+    EXPECT_EQ(sandbox->call("note", {"score", 42}), json::value(true));
+    EXPECT_TRUE(sandbox->run_log().lines.empty());
+    EXPECT_EQ(sandbox->run_log().dropped_lines, 0u);
+
+    sandbox->begin_run(RunOptions{.capture_log = true});
+    sandbox->call("note", {"score", 42, 0.5, json::object{{"b", "x"}, {"a", 1}}, json::array{1, 2}});
+    ASSERT_EQ(sandbox->run_log().lines.size(), 1u);
+    EXPECT_EQ(sandbox->run_log().lines[0], R"(score 42 0.5 {a=1, b="x"} {1, 2})");
+
+    // Each run starts with an empty log.
+    sandbox->begin_run();
+    EXPECT_TRUE(sandbox->run_log().lines.empty());
+}
+
+TEST(SandboxLog, LinesAreKeptUpToTheLineLimitAndCountedPastIt) {
+    Limits limits = small_limits();
+    limits.max_log_lines = 3;
+    auto sandbox = started(kLogging, limits);
+    sandbox->begin_run(RunOptions{.capture_log = true});
+    sandbox->call("note_times", {3, "x"});
+    EXPECT_EQ(sandbox->run_log().lines, (std::vector<std::string>{"x", "x", "x"}));
+    EXPECT_EQ(sandbox->run_log().dropped_lines, 0u);
+
+    sandbox->begin_run(RunOptions{.capture_log = true});
+    sandbox->call("note_times", {5, "x"});
+    EXPECT_EQ(sandbox->run_log().lines.size(), 3u);
+    EXPECT_EQ(sandbox->run_log().dropped_lines, 2u);
+}
+
+TEST(SandboxLog, LinesAreKeptUpToTheByteLimitAndCountedPastIt) {
+    Limits limits = small_limits();
+    limits.max_log_bytes = 10;
+    auto sandbox = started(kLogging, limits);
+    sandbox->begin_run(RunOptions{.capture_log = true});
+    sandbox->call("note_times", {2, "12345"});
+    EXPECT_EQ(sandbox->run_log().lines, (std::vector<std::string>{"12345", "12345"}));
+    EXPECT_EQ(sandbox->run_log().dropped_lines, 0u);
+
+    sandbox->begin_run(RunOptions{.capture_log = true});
+    sandbox->call("note_times", {1, "12345678901"});
+    sandbox->call("note_times", {1, "1234567890"});
+    EXPECT_EQ(sandbox->run_log().lines, (std::vector<std::string>{"1234567890"}));
+    EXPECT_EQ(sandbox->run_log().dropped_lines, 1u);
+}
+
+TEST(SandboxLog, HugeTablesAreShownBounded) {
+    Limits limits = small_limits();
+    limits.max_log_bytes = 100'000;
+    auto sandbox = started("function big() local t = {} for i = 1, 5000 do t['k' .. i] = i end log(t) end", limits);
+    sandbox->begin_run(RunOptions{.capture_log = true});
+    sandbox->call("big", {});
+    ASSERT_EQ(sandbox->run_log().lines.size(), 1u);
+    const std::string& line = sandbox->run_log().lines[0];
+    EXPECT_EQ(line.rfind("{k1=1, k10=10, k100=100, k1000=1000, k1001=1001", 0), 0u) << line;
+    EXPECT_NE(line.find(", …}"), std::string::npos) << line;
+    EXPECT_LT(line.size(), 1000u);
+}
+
+TEST(SandboxBreachLine, InstructionBudgetNamesTheLineThatRan) {
+    auto sandbox = started("local n = 0\nfunction spin()\n  while true do n = n + 1 end\nend\n");
+    const LuaError error = failure_of([&] { sandbox->call("spin", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::budget_exceeded);
+    EXPECT_EQ(error.message(), "scorecard: instruction budget exceeded at scorecard:3");
+    // Sticky: later calls report the same breach and line.
+    EXPECT_EQ(failure_of([&] { sandbox->call("spin", {}); }).message(), error.message());
+}
+
+TEST(SandboxBreachLine, MemoryCapNamesTheLineThatAllocated) {
+    auto sandbox = started("function grow()\n  local t = {}\n  for i = 1, 1e9 do\n    t[i] = i\n  end\nend\n");
+    const LuaError error = failure_of([&] { sandbox->call("grow", {}); });
+    EXPECT_EQ(error.kind(), FailureKind::memory_exceeded);
+    EXPECT_EQ(error.message(), "scorecard: memory limit exceeded at scorecard:4");
+}
+
+TEST(SandboxErrorObject, TablesShowTheirFields) {
+    auto sandbox = started(R"(
+function plain() error({code = 42}) end
+function mixed() error({"first", "second", code = 7, ["two words"] = {nested = true}}) end
+function many() local t = {} for i = 1, 500 do t["field" .. i] = string.rep("x", 50) end error(t) end
+)");
+    EXPECT_EQ(failure_of([&] { sandbox->call("plain", {}); }).message(), "{code=42}");
+    EXPECT_EQ(failure_of([&] { sandbox->call("mixed", {}); }).message(),
+              R"({"first", "second", code=7, ["two words"]={nested=true}})");
+    const std::string many = failure_of([&] { sandbox->call("many", {}); }).message();
+    EXPECT_EQ(many.rfind("{field1=\"xxx", 0), 0u) << many;
+    EXPECT_LE(many.size(), 1024u + std::string_view("…").size());
+    EXPECT_EQ(many.substr(many.size() - 3), "…");
+}
+
+TEST(SandboxErrorObject, FieldsAndNestingAreShownUpToTheirLimitsAndMarkedPastThem) {
+    auto sandbox = started(R"(
+function fields(n) local t = {} for i = 1, n do t[i] = i end error(t) end
+function nested() error({a = {b = {c = 1}}}) end
+function deeper() error({a = {b = {c = {d = 1}}}}) end
+)");
+    const std::string at_limit = failure_of([&] { sandbox->call("fields", {32}); }).message();
+    EXPECT_EQ(at_limit.find("…"), std::string::npos) << at_limit;
+    EXPECT_EQ(at_limit.substr(at_limit.size() - 5), ", 32}") << at_limit;
+    const std::string past_limit = failure_of([&] { sandbox->call("fields", {33}); }).message();
+    const std::string marked = ", 32, …}";
+    EXPECT_EQ(past_limit.substr(past_limit.size() - marked.size()), marked) << past_limit;
+    EXPECT_EQ(failure_of([&] { sandbox->call("nested", {}); }).message(), "{a={b={c=1}}}");
+    EXPECT_EQ(failure_of([&] { sandbox->call("deeper", {}); }).message(), "{a={b={c={…}}}}");
+}
+
+TEST(SandboxCoverage, LinesNoRunReachedAreListedPerFunction) {
+    auto sandbox = std::make_unique<Sandbox>(R"(local function clamp(x)
+  if x > 1 then
+    return 1
+  end
+  return x
+end
+function score(x)
+  return clamp(x)
+end
+function unused()
+  return 0
+end
+)",
+                                              "scorecard", small_limits());
+    sandbox->count_lines();
+    sandbox->begin_run();
+    sandbox->call("score", {0.5});
+    std::map<std::string, FunctionCoverage> by_name;
+    for (auto& function : sandbox->line_coverage()) by_name[function.name] = function;
+    ASSERT_TRUE(by_name.count("local clamp")) << by_name.size();
+    EXPECT_EQ(by_name["local clamp"].first_line, 1);
+    EXPECT_EQ(by_name["local clamp"].uncovered, (std::vector<int>{3}));
+    EXPECT_EQ(by_name["score"].uncovered, std::vector<int>{});
+    // The `end` after a `return` holds only the implicit return no call reaches: not counted.
+    EXPECT_EQ(by_name["score"].lines, (std::vector<int>{8}));
+    EXPECT_EQ(by_name["unused"].uncovered, (std::vector<int>{11}));
+    EXPECT_TRUE(by_name["top level"].uncovered.empty());
+
+    // Counts add up across runs until the sandbox goes away.
+    sandbox->begin_run();
+    sandbox->call("score", {2});
+    for (auto& function : sandbox->line_coverage()) {
+        if (function.name == "local clamp") {
+            EXPECT_TRUE(function.uncovered.empty());
+        }
+    }
 }
 
 }  // namespace

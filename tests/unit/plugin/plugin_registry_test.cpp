@@ -93,6 +93,37 @@ TEST(RunHost, ReportsABudgetBreachToThePlugin) {
     EXPECT_EQ(result.at("output").at("lua_status").to_number<int>(), ENGINED_LUA_BUDGET_EXCEEDED);
 }
 
+TEST(RunHost, TheScorecardsLogLinesJoinTheTraceWithinTheLogLimits) {
+    lua::Limits limits;
+    limits.max_log_lines = 2;
+    lua::Sandbox sandbox("log('loaded')\nfunction add(a, b) log('adding', a, b) log('again') return a + b end",
+                         "test.lua", limits);
+    sandbox.begin_run(lua::RunOptions{.capture_log = true});
+    PluginRegistry registry;
+    ASSERT_EQ(registry.load(test_plugin("good")), "");
+    RunHost host(&sandbox, 0);
+    ASSERT_TRUE(host.execute(*registry.find("test_engine"), "{}", "{}").ok);
+    std::vector<std::string> logged;
+    for (const TraceEvent& event : host.trace()) {
+        if (event.stage == "LUA") logged.push_back(event.event_json);
+    }
+    EXPECT_EQ(logged, (std::vector<std::string>{
+                          R"({"event":"log","message":"loaded"})",
+                          R"({"event":"log","message":"adding 2 3","function":"add"})",
+                          R"({"event":"log_truncated","dropped_lines":1})",
+                      }));
+}
+
+TEST(RunHost, ARunThatDoesNotCaptureItsLogTracesNoLines) {
+    lua::Sandbox sandbox("function add(a, b) log('adding', a, b) return a + b end", "test.lua");
+    sandbox.begin_run();
+    PluginRegistry registry;
+    ASSERT_EQ(registry.load(test_plugin("good")), "");
+    RunHost host(&sandbox, 0);
+    ASSERT_TRUE(host.execute(*registry.find("test_engine"), "{}", "{}").ok);
+    for (const TraceEvent& event : host.trace()) EXPECT_NE(event.stage, "LUA") << event.event_json;
+}
+
 TEST(RunHost, GarbageFromAPluginFailsTheRunNotTheHost) {
     const PluginOutcome outcome = run_test_plugin("garbage", nullptr);
     EXPECT_FALSE(outcome.ok);
