@@ -3,6 +3,7 @@
 
 #include "api/json_response.hpp"
 #include "api/off_thread.hpp"
+#include "api/openapi.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "engines/contract_guide.hpp"
@@ -120,10 +121,14 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                         response.body = engines::contract_markdown(engines.contract(caller, slug_of(request), pin_of(request)));
                         return response;
                     });
-    router.add_sync(Method::get, "/api/v1/openapi.json", read,
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/openapi.json", read,
                     [&engines, &links, server_version](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, engines::openapi_document(engines.contract(caller, "default", std::nullopt),
-                                                                            server_version, links.for_request(request, "")));
+                        return json_response(200, engine_openapi(engines.contract(caller, slug_of(request), pin_of(request)),
+                                                                 server_version, links.for_request(request, "")));
+                    });
+    router.add_sync(Method::get, "/api/v1/openapi.json", read,
+                    [&links, server_version](const Request& request, const auth::Principal&) {
+                        return json_response(200, platform_openapi(server_version, links.for_request(request, "")));
                     });
 }
 

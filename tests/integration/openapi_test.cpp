@@ -1,0 +1,160 @@
+// The OpenAPI documents as served: the platform document names every route the routers serve
+// (a route added without documentation fails here), every operation has an operationId and real
+// answer schemas, and a real validator (swagger-parser, from npm) accepts the platform document and
+// the built-in engines' documents.
+#include "test_server.hpp"
+
+#include "http/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+namespace engined::testing {
+namespace {
+
+class OpenApiTest : public ::testing::Test {
+protected:
+    boost::json::object get_document(const std::string& target) {
+        http::Client client = server_.client();
+        const ApiResponse answer = call(client, "GET", target, key_);
+        EXPECT_EQ(answer.status, 200) << target << ": " << answer.raw.body;
+        return answer.body.is_object() ? answer.body.as_object() : boost::json::object{};
+    }
+
+    TestServer server_;
+    const std::string key_ = server_.create_key("acme");
+};
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+const std::set<std::string> kHttpMethods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"};
+
+// "get /api/v1/runs/{run_id}" for every operation of `document`.
+std::set<std::string> documented_operations(const boost::json::object& document) {
+    std::set<std::string> operations;
+    for (const auto& [path, item] : document.at("paths").as_object()) {
+        for (const auto& [method, operation] : item.as_object()) {
+            if (kHttpMethods.contains(std::string(method))) operations.insert(std::string(method) + " " + std::string(path));
+        }
+    }
+    return operations;
+}
+
+TEST_F(OpenApiTest, PlatformDocumentNamesEveryRouteTheRoutersServe) {
+    std::set<std::string> served;
+    for (const http::Router* router : {&server_.app().router(), &server_.app().metrics_router()}) {
+        for (const auto& route : router->routes()) served.insert(lower(http::to_string(route.method)) + " " + route.pattern);
+    }
+    const std::set<std::string> documented = documented_operations(get_document("/api/v1/openapi.json"));
+    for (const auto& operation : served) EXPECT_TRUE(documented.contains(operation)) << "undocumented route: " << operation;
+    for (const auto& operation : documented) EXPECT_TRUE(served.contains(operation)) << "documented, not served: " << operation;
+    for (const char* expected : {"get /ready", "get /metrics", "post /api/v1/runs/{run_id}/replay",
+                                 "get /api/v1/runs/{run_id}/defensibility-packet", "post /api/v1/webhooks",
+                                 "get /api/v1/engines/{slug}/openapi.json"}) {
+        EXPECT_TRUE(documented.contains(expected)) << expected;
+    }
+}
+
+TEST_F(OpenApiTest, EveryOperationHasAUniqueOperationIdAndTypedAnswers) {
+    const boost::json::object document = get_document("/api/v1/openapi.json");
+    EXPECT_EQ(document.at("openapi").as_string(), "3.0.3");
+    std::set<std::string> ids;
+    for (const auto& [path, item] : document.at("paths").as_object()) {
+        for (const auto& [method, operation] : item.as_object()) {
+            if (!kHttpMethods.contains(std::string(method))) continue;
+            const std::string where = std::string(method) + " " + std::string(path);
+            ASSERT_TRUE(operation.as_object().contains("operationId")) << where;
+            EXPECT_TRUE(ids.insert(std::string(operation.at("operationId").as_string())).second) << "duplicate id at " << where;
+            for (const auto& [status, response] : operation.at("responses").as_object()) {
+                const boost::json::value* content = response.as_object().if_contains("content");
+                if (response.as_object().contains("$ref")) continue;
+                ASSERT_NE(content, nullptr) << where << " " << status;
+            }
+        }
+    }
+    // The 202 of a submit is the accepted body, with its Location; a 429 says when to come back.
+    const auto& submit = document.at("paths").at("/api/v1/engines/{slug}/runs").at("post");
+    EXPECT_EQ(submit.at("responses").at("202").at("content").at("application/json").at("schema").at("$ref").as_string(),
+              "#/components/schemas/Accepted");
+    EXPECT_TRUE(submit.at("responses").at("202").at("headers").as_object().contains("Location"));
+    EXPECT_EQ(submit.at("responses").at("429").at("$ref").as_string(), "#/components/responses/TooManyRequests");
+    const auto& components = document.at("components");
+    const auto& accepted = components.at("schemas").at("Accepted").at("properties");
+    EXPECT_TRUE(accepted.as_object().contains("run_id"));
+    EXPECT_EQ(accepted.at("status").at("enum").as_array().at(0).as_string(), "queued");
+    EXPECT_TRUE(components.at("responses").at("TooManyRequests").at("headers").as_object().contains("Retry-After"));
+    EXPECT_TRUE(components.at("schemas").at("Error").at("properties").at("error").at("properties").as_object().contains("details"));
+    EXPECT_TRUE(components.at("schemas").at("Run").at("properties").as_object().contains("solutions"));
+    // Public routes need no key.
+    EXPECT_TRUE(document.at("paths").at("/ready").at("get").at("security").as_array().empty());
+}
+
+TEST_F(OpenApiTest, EngineDocumentCarriesItsContractConvertedForOpenApi30) {
+    const boost::json::object document = get_document("/api/v1/engines/entity-analysis/openapi.json");
+    EXPECT_TRUE(document.at("paths").as_object().contains("/api/v1/engines/entity-analysis/runs"));
+    const std::string text = boost::json::serialize(document);
+    // The contract's draft-07 keywords are gone or converted.
+    for (const char* draft_only : {"\"$schema\"", "\"$id\"", "\"definitions\"", "\"type\":[", "\"type\":\"null\"", "\"const\""}) {
+        EXPECT_EQ(text.find(draft_only), std::string::npos) << draft_only;
+    }
+    const auto& schemas = document.at("components").at("schemas");
+    EXPECT_EQ(schemas.at("RunRequest").at("properties").at("input").at("$ref").as_string(),
+              "#/components/schemas/Request_input");
+    EXPECT_TRUE(schemas.at("Request_input").at("properties").as_object().contains("pool")) << schemas.at("Request_input");
+    EXPECT_EQ(get_document("/api/v1/engines/default/openapi.json").at("info").at("title").as_string(),
+              "engined engine default (current configuration)");
+    http::Client client = server_.client();
+    EXPECT_EQ(call(client, "GET", "/api/v1/engines/no-such-engine/openapi.json", key_).status, 404);
+    EXPECT_EQ(call(client, "GET", "/api/v1/engines/default/openapi.json?engine_version=1.0.0", key_).status, 400);
+}
+
+// Runs the npm validator on `files`; returns its exit status and output.
+std::pair<int, std::string> run_validator(const std::vector<std::filesystem::path>& files) {
+    std::string command = "node '" + std::string(ENGINED_SOURCE_DIR) + "/tools/openapi/validate.js'";
+    for (const auto& file : files) command += " '" + file.string() + "'";
+    command += " 2>&1";
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return {-1, "popen failed"};
+    char buffer[4096];
+    while (const std::size_t got = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, got);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST_F(OpenApiTest, RealValidatorAcceptsThePlatformAndEngineDocuments) {
+    if (std::system("node --version >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "node is not installed (tools/install-deps.sh installs nodejs and the validator)";
+    }
+    const std::filesystem::path dir = fresh_temp_dir("openapi");
+    std::vector<std::filesystem::path> files;
+    for (const char* target : {"/api/v1/openapi.json", "/api/v1/engines/default/openapi.json",
+                               "/api/v1/engines/entity-analysis/openapi.json"}) {
+        files.push_back(dir / ("doc" + std::to_string(files.size()) + ".json"));
+        std::ofstream(files.back()) << boost::json::serialize(get_document(target));
+    }
+    const auto [status, output] = run_validator(files);
+    ASSERT_NE(status, 2) << output;
+    EXPECT_EQ(status, 0) << output;
+
+    // The validator does refuse what OpenAPI 3.0 does not have: the `type` arrays of draft-07.
+    boost::json::object broken = get_document("/api/v1/openapi.json");
+    broken["components"].as_object()["schemas"].as_object()["Run"].as_object()["properties"].as_object()["webhook_url"] =
+        boost::json::object{{"type", {"string", "null"}}};
+    const std::filesystem::path broken_file = dir / "broken.json";
+    std::ofstream(broken_file) << boost::json::serialize(broken);
+    const auto [broken_status, broken_output] = run_validator({broken_file});
+    EXPECT_EQ(broken_status, 1) << broken_output;
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace engined::testing
