@@ -25,6 +25,15 @@ std::optional<std::string> pin_of(const Request& request) {
     return pin;
 }
 
+// ?full=1 asks for the whole contract guide; absent or 0, the compact one.
+engines::GuideDetail guide_detail_of(const Request& request) {
+    std::string full;
+    if (!request.query_param("full", full) || full == "0") return engines::GuideDetail::compact;
+    if (full == "1") return engines::GuideDetail::full;
+    throw ApiError::invalid_request("query parameter full must be 1 (the whole guide) or 0 (the compact one)",
+                                    {{"full", "expected 1 or 0"}});
+}
+
 }  // namespace
 
 void register_engine_routes(http::Router& router, engines::EngineService& engines,
@@ -116,9 +125,11 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                     });
     router.add_sync(Method::get, "/api/v1/engines/{slug}/contract.md", read,
                     [&engines](const Request& request, const auth::Principal& caller) {
+                        const engines::GuideDetail detail = guide_detail_of(request);
                         Response response;
                         response.content_type = "text/markdown; charset=utf-8";
-                        response.body = engines::contract_markdown(engines.contract(caller, slug_of(request), pin_of(request)));
+                        response.body =
+                            engines::contract_markdown(engines.contract(caller, slug_of(request), pin_of(request)), detail);
                         return response;
                     });
     router.add_sync(Method::get, "/api/v1/engines/{slug}/openapi.json", read,

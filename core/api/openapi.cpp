@@ -512,7 +512,7 @@ boost::json::object platform_openapi(const std::string& server_version, const st
     Operation guide = paths.add(Method::get, "/api/v1/engines/{slug}/contract.md", "getEngineContractGuide",
                                 "Engine contract as a compact Markdown integration guide", read);
     pinned(guide)
-        .query("full", {{"type", "string"}, {"enum", {"1"}}}, "1: keep the full examples and schemas")
+        .query("full", {{"type", "string"}, {"enum", {"0", "1"}}}, "1: keep the full examples and schemas")
         .answers_text(200, "The guide", "text/markdown")
         .fails({400, 404, 422});
     Operation engine_document = paths.add(Method::get, "/api/v1/engines/{slug}/openapi.json", "getEngineOpenApi",

@@ -8,7 +8,11 @@
 
 namespace engined::engines {
 
+// How much of the contract the guide shows: `compact` (the default, small enough for an agent's
+// prompt) abbreviates the examples and leaves out the response schema; `full` keeps everything.
+enum class GuideDetail { compact, full };
+
 // `contract` as EngineService::contract answers it.
-std::string contract_markdown(const boost::json::object& contract);
+std::string contract_markdown(const boost::json::object& contract, GuideDetail detail);
 
 }  // namespace engined::engines

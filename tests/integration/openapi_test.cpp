@@ -1,7 +1,8 @@
-// The OpenAPI documents as served: the platform document names every route the routers serve
-// (a route added without documentation fails here), every operation has an operationId and real
-// answer schemas, and a real validator (swagger-parser, from npm) accepts the platform document and
-// the built-in engines' documents.
+// What an integrator (or an agent) reads about the API, as served. The OpenAPI documents: the
+// platform document names every route the routers serve (a route added without documentation fails
+// here), every operation has an operationId and real answer schemas, and a real validator
+// (swagger-parser, from npm) accepts the platform document and the built-in engines' documents.
+// The contract guide: compact by default, whole with ?full=1.
 #include "test_server.hpp"
 
 #include "http/router.hpp"
@@ -16,7 +17,7 @@
 namespace engined::testing {
 namespace {
 
-class OpenApiTest : public ::testing::Test {
+class IntegratorDocumentsTest : public ::testing::Test {
 protected:
     boost::json::object get_document(const std::string& target) {
         http::Client client = server_.client();
@@ -48,7 +49,7 @@ std::set<std::string> documented_operations(const boost::json::object& document)
     return operations;
 }
 
-TEST_F(OpenApiTest, PlatformDocumentNamesEveryRouteTheRoutersServe) {
+TEST_F(IntegratorDocumentsTest, PlatformDocumentNamesEveryRouteTheRoutersServe) {
     std::set<std::string> served;
     for (const http::Router* router : {&server_.app().router(), &server_.app().metrics_router()}) {
         for (const auto& route : router->routes()) served.insert(lower(http::to_string(route.method)) + " " + route.pattern);
@@ -63,7 +64,7 @@ TEST_F(OpenApiTest, PlatformDocumentNamesEveryRouteTheRoutersServe) {
     }
 }
 
-TEST_F(OpenApiTest, EveryOperationHasAUniqueOperationIdAndTypedAnswers) {
+TEST_F(IntegratorDocumentsTest, EveryOperationHasAUniqueOperationIdAndTypedAnswers) {
     const boost::json::object document = get_document("/api/v1/openapi.json");
     EXPECT_EQ(document.at("openapi").as_string(), "3.0.3");
     std::set<std::string> ids;
@@ -97,7 +98,7 @@ TEST_F(OpenApiTest, EveryOperationHasAUniqueOperationIdAndTypedAnswers) {
     EXPECT_TRUE(document.at("paths").at("/ready").at("get").at("security").as_array().empty());
 }
 
-TEST_F(OpenApiTest, EngineDocumentCarriesItsContractConvertedForOpenApi30) {
+TEST_F(IntegratorDocumentsTest, EngineDocumentCarriesItsContractConvertedForOpenApi30) {
     const boost::json::object document = get_document("/api/v1/engines/entity-analysis/openapi.json");
     EXPECT_TRUE(document.at("paths").as_object().contains("/api/v1/engines/entity-analysis/runs"));
     const std::string text = boost::json::serialize(document);
@@ -130,7 +131,7 @@ std::pair<int, std::string> run_validator(const std::vector<std::filesystem::pat
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-TEST_F(OpenApiTest, RealValidatorAcceptsThePlatformAndEngineDocuments) {
+TEST_F(IntegratorDocumentsTest, RealValidatorAcceptsThePlatformAndEngineDocuments) {
     if (std::system("node --version >/dev/null 2>&1") != 0) {
         GTEST_SKIP() << "node is not installed (tools/install-deps.sh installs nodejs and the validator)";
     }
@@ -154,6 +155,49 @@ TEST_F(OpenApiTest, RealValidatorAcceptsThePlatformAndEngineDocuments) {
     const auto [broken_status, broken_output] = run_validator({broken_file});
     EXPECT_EQ(broken_status, 1) << broken_output;
     std::filesystem::remove_all(dir);
+}
+
+TEST_F(IntegratorDocumentsTest, ContractGuideIsCompactAndSaysHowToPinRetryAndDeduplicate) {
+    http::Client client = server_.client();
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + key_}};
+    const http::ClientResponse compact = client.request("GET", "/api/v1/engines/default/contract.md", "", auth);
+    ASSERT_EQ(compact.status, 200) << compact.body;
+    RecordProperty("compact_bytes", static_cast<int>(compact.body.size()));
+    EXPECT_LE(compact.body.size(), 15000u) << "the default engine's compact guide grew past 15 KB";
+    for (const char* part : {"## Which version to pin", "\"MAJOR.MINOR\"", "\"MAJOR.x\"", "Omitted or `null`",
+                             "current configuration", "Idempotency-Key", "idempotency_conflict", "429", "Retry-After",
+                             "doubling the wait", "## Request schema", "coverage_types", "## Example request",
+                             "## Example response", " more\"", "full=1"}) {
+        EXPECT_NE(compact.body.find(part), std::string::npos) << part;
+    }
+    EXPECT_EQ(compact.body.find("## Response schema"), std::string::npos);
+    EXPECT_EQ(client.request("GET", "/api/v1/engines/default/contract.md?full=0", "", auth).body, compact.body);
+
+    const http::ClientResponse pinned = client.request("GET", "/api/v1/engines/default/contract.md?engine_version=1.x", "", auth);
+    ASSERT_EQ(pinned.status, 200) << pinned.body;
+    EXPECT_NE(pinned.body.find("describes release 1.1"), std::string::npos);
+    EXPECT_NE(pinned.body.find("contract.md?engine_version=1.1&full=1"), std::string::npos);
+}
+
+TEST_F(IntegratorDocumentsTest, FullContractGuideKeepsEveryExampleAndTheResponseSchema) {
+    http::Client client = server_.client();
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + key_}};
+    const http::ClientResponse full = client.request("GET", "/api/v1/engines/default/contract.md?full=1", "", auth);
+    ASSERT_EQ(full.status, 200) << full.body;
+    RecordProperty("full_bytes", static_cast<int>(full.body.size()));
+    EXPECT_GT(full.body.size(), 15u * 1024);
+    EXPECT_NE(full.body.find("## Response schema"), std::string::npos);
+    EXPECT_EQ(full.body.find(" more\""), std::string::npos) << "nothing is abbreviated";
+    // Every offering of the shipped example request is there, the last one included.
+    const auto example = boost::json::parse(read_text(std::filesystem::path(ENGINED_SOURCE_DIR) /
+                                                      "contracts/placement/example_request.json"));
+    const auto& offerings = example.at("offerings").as_array();
+    ASSERT_GT(offerings.size(), 1u);
+    EXPECT_NE(full.body.find(std::string(offerings.back().at("id").as_string())), std::string::npos);
+
+    const ApiResponse refused = call(client, "GET", "/api/v1/engines/default/contract.md?full=yes", key_);
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_NE(refused.raw.body.find("full must be 1"), std::string::npos) << refused.raw.body;
 }
 
 }  // namespace
