@@ -35,8 +35,9 @@ bool is_plain_keyword(std::string_view key) {
 
 std::string_view type_name(const value& type) { return type.is_string() ? std::string_view(type.get_string()) : ""; }
 
-// `type` as OpenAPI 3.0 spells it: one type name, `nullable` for null, `anyOf` for several types.
-void convert_type(const value& type, object& out) {
+// `type` as OpenAPI 3.0 spells it: one type name, `nullable` for null. Several types come back as
+// alternatives for an `anyOf`, which the caller places beside any other.
+array convert_type(const value& type, object& out) {
     array names;
     if (type.is_array()) {
         names = type.get_array();
@@ -51,15 +52,22 @@ void convert_type(const value& type, object& out) {
             non_null.push_back(name);
         }
     }
+    array alternatives;
     if (non_null.size() == 1) {
         out["type"] = non_null.front();
     } else if (non_null.size() > 1) {
-        array alternatives;
         for (const value& name : non_null) alternatives.push_back(object{{"type", name}});
-        out["anyOf"] = std::move(alternatives);
     } else if (out.contains("nullable")) {
         out["enum"] = array{nullptr};  // only null
     }
+    return alternatives;
+}
+
+// Adds `schema` to the `allOf` of `out`: how constraints that would collide stand side by side.
+void add_to_all_of(object& out, value schema) {
+    array all_of = out.contains("allOf") ? out["allOf"].get_array() : array{};
+    all_of.push_back(std::move(schema));
+    out["allOf"] = std::move(all_of);
 }
 
 // A definition's component name: OpenAPI 3.0 allows only letters, digits, '.', '-' and '_' there.
@@ -85,11 +93,12 @@ value convert(const value& schema, const std::string& prefix) {
     const object& in = schema.get_object();
 
     object out;
+    array type_alternatives;
     for (const auto& [key, member] : in) {
         if (is_plain_keyword(key)) {
             out[key] = member;
         } else if (key == "type") {
-            convert_type(member, out);
+            type_alternatives = convert_type(member, out);
         } else if (key == "properties" && member.is_object()) {
             object properties;
             for (const auto& [name, property] : member.get_object()) properties[name] = convert(property, prefix);
@@ -105,12 +114,21 @@ value convert(const value& schema, const std::string& prefix) {
             out[key] = member;
         } else if (key == "items") {
             // A tuple (an array of schemas) has no OpenAPI 3.0 form: each item is one of them.
-            out[key] = member.is_array() ? value(object{{"anyOf", convert_each(member.get_array(), prefix)}})
-                                         : convert(member, prefix);
+            const bool tuple = member.is_array() && !member.get_array().empty();
+            out[key] = tuple ? value(object{{"anyOf", convert_each(member.get_array(), prefix)}})
+                             : convert(member.is_array() ? value(true) : member, prefix);
         } else if (key == "const" && !in.contains("enum")) {
             out["enum"] = array{member};
         } else if (key == "examples" && member.is_array() && !member.get_array().empty() && !in.contains("example")) {
             out["example"] = member.get_array().front();
+        }
+    }
+    if (!type_alternatives.empty()) {
+        object one_of_the_types{{"anyOf", std::move(type_alternatives)}};
+        if (out.contains("anyOf")) {
+            add_to_all_of(out, std::move(one_of_the_types));
+        } else {
+            out["anyOf"] = std::move(one_of_the_types["anyOf"]);
         }
     }
     // Draft-06+ numeric exclusive bounds; draft-04's booleans were copied with the plain keywords.
@@ -133,10 +151,8 @@ value convert(const value& schema, const std::string& prefix) {
         const std::string_view name = target.substr(std::min(target.size(), kDefinitions.size()));
         if (target.starts_with(kDefinitions) && !name.empty() && name.find('/') == std::string_view::npos) {
             object reference{{"$ref", "#/components/schemas/" + component_name(prefix, name)}};
-            if (out.empty()) return reference;
-            array all_of = out.contains("allOf") ? out["allOf"].get_array() : array{};
-            all_of.push_back(std::move(reference));
-            out["allOf"] = std::move(all_of);
+            if (out.empty() && type_alternatives.empty()) return reference;
+            add_to_all_of(out, std::move(reference));
         }
     }
     return out;
@@ -173,9 +189,7 @@ public:
         return *this;
     }
     Operation& query(std::string_view name, object schema, std::string_view description) {
-        array& parameters = json_["parameters"].is_array() ? json_["parameters"].get_array()
-                                                           : json_["parameters"].emplace_array();
-        parameters.push_back(object{{"name", name}, {"in", "query"}, {"required", false}, {"description", description},
+        parameters().push_back(object{{"name", name}, {"in", "query"}, {"required", false}, {"description", description},
                                     {"schema", std::move(schema)}});
         return *this;
     }
@@ -196,9 +210,7 @@ public:
         return *this;
     }
     Operation& idempotent() {
-        array& parameters = json_["parameters"].is_array() ? json_["parameters"].get_array()
-                                                           : json_["parameters"].emplace_array();
-        parameters.push_back(ref("parameters", "IdempotencyKey"));
+        parameters().push_back(ref("parameters", "IdempotencyKey"));
         return fails({409});
     }
 
@@ -218,6 +230,9 @@ public:
 
 private:
     object& responses() { return json_["responses"].as_object(); }
+    array& parameters() {
+        return json_["parameters"].is_array() ? json_["parameters"].get_array() : json_["parameters"].emplace_array();
+    }
     object& json_;
 };
 

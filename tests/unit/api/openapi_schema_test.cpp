@@ -18,6 +18,10 @@ TEST(OpenApiSchemaTest, NullInTypeBecomesNullable) {
     EXPECT_EQ(converted(R"({"type": "null"})"), boost::json::parse(R"({"nullable": true, "enum": [null]})"));
     EXPECT_EQ(converted(R"({"type": ["integer", "string", "null"]})"),
               boost::json::parse(R"({"nullable": true, "anyOf": [{"type": "integer"}, {"type": "string"}]})"));
+    // Beside an anyOf of its own, the types become one more constraint.
+    EXPECT_EQ(converted(R"({"type": ["integer", "string"], "anyOf": [{"minimum": 1}, {"minLength": 1}]})"),
+              boost::json::parse(R"({"anyOf": [{"minimum": 1}, {"minLength": 1}],
+                                     "allOf": [{"anyOf": [{"type": "integer"}, {"type": "string"}]}]})"));
 }
 
 TEST(OpenApiSchemaTest, DraftOnlyKeywordsAreConvertedOrDropped) {
@@ -31,6 +35,7 @@ TEST(OpenApiSchemaTest, DraftOnlyKeywordsAreConvertedOrDropped) {
                                      "maximum": 10, "exclusiveMaximum": true})"));
     EXPECT_EQ(converted(R"({"items": [{"type": "string"}, true], "additionalProperties": false})"),
               boost::json::parse(R"({"items": {"anyOf": [{"type": "string"}, {}]}, "additionalProperties": false})"));
+    EXPECT_EQ(converted(R"({"items": []})"), boost::json::parse(R"({"items": {}})"));
     EXPECT_EQ(converted(R"({"not": false, "x-unit": "usd"})"), boost::json::parse(R"({"not": {"not": {}}, "x-unit": "usd"})"));
 }
 
