@@ -157,6 +157,46 @@ TEST_F(IntegratorDocumentsTest, RealValidatorAcceptsThePlatformAndEngineDocument
     std::filesystem::remove_all(dir);
 }
 
+// An operator's engine whose request schema uses what draft-07 has and OpenAPI 3.0 lacks: its
+// document still passes the validator and keeps the constraints OpenAPI 3.0 can say.
+TEST_F(IntegratorDocumentsTest, RealValidatorAcceptsAnEngineWithDraft07OnlyKeywords) {
+    if (std::system("node --version >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "node is not installed (tools/install-deps.sh installs nodejs and the validator)";
+    }
+    const std::string admin = server_.create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    http::Client client = server_.client();
+    ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug": "draft7", "copy_from": "default"})").status, 201);
+    boost::json::object config = call(client, "GET", "/api/v1/engines/draft7/config", admin).body.at("config").as_object();
+    auto& definitions = config["request_schema"].as_object()["definitions"].as_object();
+    definitions["broker code"] = boost::json::parse(R"({"$id": "#broker", "type": ["string", "null"], "pattern": "^[A-Z]{3}$"})");
+    definitions["input"].as_object()["properties"].as_object()["broker"] = boost::json::parse(R"({
+        "$comment": "operator-authored", "$ref": "#/definitions/broker code", "description": "The placing broker"})");
+    definitions["input"].as_object()["properties"].as_object()["channel"] = boost::json::parse(R"({
+        "const": "direct", "examples": ["direct"]})");
+    definitions["input"].as_object()["properties"].as_object()["share"] = boost::json::parse(R"({
+        "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+        "if": {"minimum": 0.5}, "then": {"multipleOf": 0.25}})");
+    definitions["input"].as_object()["properties"].as_object()["tags"] = boost::json::parse(R"({
+        "type": "array", "items": [{"type": "string"}, {"type": "integer"}], "additionalItems": false,
+        "contains": {"type": "string"}, "propertyNames": {"maxLength": 3}})");
+    const ApiResponse put = call(client, "PUT", "/api/v1/engines/draft7/config", admin,
+                                 boost::json::serialize(boost::json::object{{"config", config}}));
+    ASSERT_EQ(put.status, 200) << put.raw.body;
+
+    const boost::json::object document = get_document("/api/v1/engines/draft7/openapi.json");
+    const auto& schemas = document.at("components").at("schemas");
+    EXPECT_EQ(schemas.at("Request_broker_code"),
+              boost::json::parse(R"({"type": "string", "nullable": true, "pattern": "^[A-Z]{3}$"})"));
+    const auto& properties = schemas.at("Request_input").at("properties");
+    EXPECT_EQ(properties.at("channel"), boost::json::parse(R"({"enum": ["direct"], "example": "direct"})"));
+    EXPECT_EQ(properties.at("share").at("exclusiveMinimum"), true);
+    const std::filesystem::path dir = fresh_temp_dir("openapi-draft7");
+    std::ofstream(dir / "draft7.json") << boost::json::serialize(document);
+    const auto [status, output] = run_validator({dir / "draft7.json"});
+    EXPECT_EQ(status, 0) << output;
+    std::filesystem::remove_all(dir);
+}
+
 TEST_F(IntegratorDocumentsTest, ContractGuideIsCompactAndSaysHowToPinRetryAndDeduplicate) {
     http::Client client = server_.client();
     const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + key_}};
