@@ -20,15 +20,41 @@ using http::Method;
 
 // ---- JSON Schema (draft-07) → OpenAPI 3.0 Schema Object ------------------------------------
 
-// Keywords an OpenAPI 3.0 Schema Object shares with JSON Schema and whose value is copied as is.
-constexpr std::array<std::string_view, 19> kPlainKeywords = {
-    "title",     "description", "format",   "default",   "multipleOf", "maximum",  "minimum",
-    "maxLength", "minLength",   "pattern",  "maxItems",  "minItems",   "uniqueItems",
-    "maxProperties", "minProperties", "readOnly", "writeOnly", "deprecated", "example"};
+// Keywords an OpenAPI 3.0 Schema Object shares with JSON Schema, copied as they are when their
+// value has the kind OpenAPI 3.0 requires (a validator ignores a mistyped annotation; OpenAPI's
+// own schema refuses it, so it is dropped).
+enum class ValueKind { any, string, boolean, number, count };
 
-bool is_plain_keyword(std::string_view key) {
-    for (std::string_view plain : kPlainKeywords) {
-        if (plain == key) return true;
+struct PlainKeyword {
+    std::string_view name;
+    ValueKind kind;
+};
+
+constexpr std::array<PlainKeyword, 19> kPlainKeywords = {{
+    {"title", ValueKind::string},        {"description", ValueKind::string},  {"format", ValueKind::string},
+    {"pattern", ValueKind::string},      {"default", ValueKind::any},         {"example", ValueKind::any},
+    {"multipleOf", ValueKind::number},   {"maximum", ValueKind::number},      {"minimum", ValueKind::number},
+    {"maxLength", ValueKind::count},     {"minLength", ValueKind::count},     {"maxItems", ValueKind::count},
+    {"minItems", ValueKind::count},      {"maxProperties", ValueKind::count}, {"minProperties", ValueKind::count},
+    {"uniqueItems", ValueKind::boolean}, {"readOnly", ValueKind::boolean},    {"writeOnly", ValueKind::boolean},
+    {"deprecated", ValueKind::boolean},
+}};
+
+bool has_kind(const value& member, ValueKind kind) {
+    switch (kind) {
+        case ValueKind::any: return true;
+        case ValueKind::string: return member.is_string();
+        case ValueKind::boolean: return member.is_bool();
+        case ValueKind::number: return member.is_number();
+        case ValueKind::count: return member.is_uint64() || (member.is_int64() && member.get_int64() >= 0);
+    }
+    return false;
+}
+
+// Whether `key` is copied as is: a plain keyword of the right kind, or an `x-` extension.
+bool is_plain_keyword(std::string_view key, const value& member) {
+    for (const PlainKeyword& plain : kPlainKeywords) {
+        if (plain.name == key) return has_kind(member, plain.kind);
     }
     return key.starts_with("x-");
 }
@@ -95,7 +121,7 @@ value convert(const value& schema, const std::string& prefix) {
     object out;
     array type_alternatives;
     for (const auto& [key, member] : in) {
-        if (is_plain_keyword(key)) {
+        if (is_plain_keyword(key, member)) {
             out[key] = member;
         } else if (key == "type") {
             type_alternatives = convert_type(member, out);

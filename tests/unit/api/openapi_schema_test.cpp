@@ -36,6 +36,10 @@ TEST(OpenApiSchemaTest, DraftOnlyKeywordsAreConvertedOrDropped) {
     EXPECT_EQ(converted(R"({"items": [{"type": "string"}, true], "additionalProperties": false})"),
               boost::json::parse(R"({"items": {"anyOf": [{"type": "string"}, {}]}, "additionalProperties": false})"));
     EXPECT_EQ(converted(R"({"items": []})"), boost::json::parse(R"({"items": {}})"));
+    // Annotations of a kind OpenAPI 3.0 refuses are dropped; the rest is kept.
+    EXPECT_EQ(converted(R"({"description": 7, "title": "t", "maxLength": -1, "minLength": 2, "uniqueItems": "yes",
+                           "default": [1], "minimum": "0"})"),
+              boost::json::parse(R"({"title": "t", "minLength": 2, "default": [1]})"));
     EXPECT_EQ(converted(R"({"not": false, "x-unit": "usd"})"), boost::json::parse(R"({"not": {"not": {}}, "x-unit": "usd"})"));
 }
 
