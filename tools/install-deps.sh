@@ -2,6 +2,9 @@
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
 # clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; chromium, chromium-driver and
 # python3-selenium run the web console's browser test (tests/console/).
+# nodejs and npm run the OpenAPI validator of the test suite (@apidevtools/swagger-parser), which
+# npm installs into .deps/node at the versions tools/openapi/package-lock.json pins. A node and npm
+# already on the PATH (e.g. another distribution's nodejs) are used as they are.
 # valijson is header-only; its Debian package drags in ~70 adapter packages, so its .deb is
 # unpacked into .deps/ instead (still from Debian's registry).
 set -euo pipefail
@@ -20,6 +23,7 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 valijson_dir="$root/.deps/valijson"
 if [ ${#missing[@]} -gt 0 ] || [ ! -f "$valijson_dir/usr/share/cmake/valijson/valijsonConfig.cmake" ]; then
   echo "install-deps: apt-get update"
@@ -36,5 +40,13 @@ if [ ! -f "$valijson_dir/usr/share/cmake/valijson/valijsonConfig.cmake" ]; then
   mkdir -p "$valijson_dir"
   dpkg -x "$tmp"/libvalijson-dev_*.deb "$valijson_dir"
   rm -rf "$tmp"
+fi
+node_dir="$root/.deps/node"
+if ! cmp -s "$root/tools/openapi/package-lock.json" "$node_dir/package-lock.json" \
+    || [ ! -d "$node_dir/node_modules/@apidevtools/swagger-parser" ]; then
+  echo "install-deps: installing the OpenAPI validator into .deps/node"
+  mkdir -p "$node_dir"
+  cp "$root/tools/openapi/package.json" "$root/tools/openapi/package-lock.json" "$node_dir/"
+  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 echo "install-deps: all dependencies present"

@@ -3,6 +3,7 @@
 
 #include "api/json_response.hpp"
 #include "api/off_thread.hpp"
+#include "api/openapi.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "engines/contract_guide.hpp"
@@ -22,6 +23,15 @@ std::optional<std::string> pin_of(const Request& request) {
     std::string pin;
     if (!request.query_param("engine_version", pin)) return std::nullopt;
     return pin;
+}
+
+// ?full=1 asks for the whole contract guide; absent or 0, the compact one.
+engines::GuideDetail guide_detail_of(const Request& request) {
+    std::string full;
+    if (!request.query_param("full", full) || full == "0") return engines::GuideDetail::compact;
+    if (full == "1") return engines::GuideDetail::full;
+    throw ApiError::invalid_request("query parameter full must be 1 (the whole guide) or 0 (the compact one)",
+                                    {{"full", "expected 1 or 0"}});
 }
 
 }  // namespace
@@ -115,15 +125,21 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                     });
     router.add_sync(Method::get, "/api/v1/engines/{slug}/contract.md", read,
                     [&engines](const Request& request, const auth::Principal& caller) {
+                        const engines::GuideDetail detail = guide_detail_of(request);
                         Response response;
                         response.content_type = "text/markdown; charset=utf-8";
-                        response.body = engines::contract_markdown(engines.contract(caller, slug_of(request), pin_of(request)));
+                        response.body =
+                            engines::contract_markdown(engines.contract(caller, slug_of(request), pin_of(request)), detail);
                         return response;
                     });
-    router.add_sync(Method::get, "/api/v1/openapi.json", read,
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/openapi.json", read,
                     [&engines, &links, server_version](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, engines::openapi_document(engines.contract(caller, "default", std::nullopt),
-                                                                            server_version, links.for_request(request, "")));
+                        return json_response(200, engine_openapi(engines.contract(caller, slug_of(request), pin_of(request)),
+                                                                 server_version, links.for_request(request, "")));
+                    });
+    router.add_sync(Method::get, "/api/v1/openapi.json", read,
+                    [&links, server_version](const Request& request, const auth::Principal&) {
+                        return json_response(200, platform_openapi(server_version, links.for_request(request, "")));
                     });
 }
 

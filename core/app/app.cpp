@@ -285,4 +285,6 @@ store::Store& App::store() { return *impl_->store; }
 
 const http::Router& App::router() const { return impl_->router; }
 
+const http::Router& App::metrics_router() const { return impl_->metrics_router; }
+
 }  // namespace engined::app

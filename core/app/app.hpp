@@ -37,6 +37,8 @@ public:
     // The routing table the listener serves, for dispatching requests in-process (the HTTP fuzz
     // harness) without a socket; usable before start().
     const http::Router& router() const;
+    // The metrics listener's routing table (GET /metrics once --metrics-listen is set).
+    const http::Router& metrics_router() const;
 
 private:
     struct Impl;

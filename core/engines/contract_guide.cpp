@@ -1,7 +1,6 @@
 #include "engines/contract_guide.hpp"
 
 #include "common/json_text.hpp"
-#include "versions/pin.hpp"
 
 #include <boost/json.hpp>
 
@@ -16,59 +15,76 @@ std::string text_of(const boost::json::object& object, const char* key) {
     return value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value);
 }
 
-// "#/definitions/x" → "#/components/schemas/<prefix>x", at every depth.
-boost::json::value rewrite_refs(const boost::json::value& value, const std::string& prefix_name) {
-    if (value.is_array()) {
-        boost::json::array out;
-        for (const auto& item : value.get_array()) out.push_back(rewrite_refs(item, prefix_name));
-        return out;
-    }
-    if (!value.is_object()) return value;
-    boost::json::object out;
-    for (const auto& [key, member] : value.get_object()) {
-        constexpr std::string_view prefix = "#/definitions/";
-        if (key == "$ref" && member.is_string() && member.get_string().starts_with(prefix)) {
-            out[key] = "#/components/schemas/" + prefix_name + std::string(member.get_string().subview(prefix.size()));
-        } else {
-            out[key] = rewrite_refs(member, prefix_name);
-        }
-    }
-    return out;
-}
-
 void json_block(std::ostringstream& out, const boost::json::value& value) {
     std::string text = pretty_json(value);
     out << "```json\n" << text << "```\n\n";
 }
 
-}  // namespace
+// `value` with every array cut to its first `kept` elements and a "… N more" string after them,
+// so that an example shows each shape once.
+constexpr std::size_t kExampleItemsKept = 1;
 
-std::string contract_markdown(const boost::json::object& contract) {
-    const std::string slug = text_of(contract, "engine");
-    const std::string version = text_of(contract, "engine_version");
+boost::json::value abbreviated(const boost::json::value& value) {
+    if (const auto* items = value.if_array()) {
+        boost::json::array out;
+        for (std::size_t i = 0; i < items->size() && i < kExampleItemsKept; ++i) out.push_back(abbreviated((*items)[i]));
+        if (items->size() > kExampleItemsKept) {
+            out.push_back(boost::json::string("… " + std::to_string(items->size() - kExampleItemsKept) + " more"));
+        }
+        return out;
+    }
+    if (const auto* members = value.if_object()) {
+        boost::json::object out;
+        for (const auto& [key, member] : *members) out[key] = abbreviated(member);
+        return out;
+    }
+    return value;
+}
+
+const boost::json::value& member_or_null(const boost::json::object& contract, const char* key) {
+    static const boost::json::value null_value;
+    const auto* found = contract.if_contains(key);
+    return found ? *found : null_value;
+}
+
+void submitting(std::ostringstream& out, const std::string& slug, const std::string& version) {
     const std::string pin_field = version.empty() ? "" : ", \"engine_version\": \"" + version + "\"";
-    std::ostringstream out;
-    out << "# Engine `" << slug << "`" << (version.empty() ? " (current configuration)" : " version " + version) << "\n\n"
-        << "Engine type: `" << text_of(contract, "engine_type") << "`. This guide is generated from the engine's "
-        << "contract; every run request is validated against the schema below before it is queued.\n\n"
-        << "## Submitting a run\n\n"
+    out << "## Submitting a run\n\n"
         << "```\nPOST /api/v1/engines/" << slug << "/runs\nAuthorization: Bearer nx_test_…\n"
-        << "Content-Type: application/json\n\n{\"input\": {…}, \"offerings\": [ … ]" << pin_field << "}\n```\n\n"
-        << "The answer is `202 {\"run_id\": \"…\", \"status\": \"queued\"}` with a `Location` header. "
-        << (version.empty() ? "Pin `engine_version` (`\"<major>.<minor>\"` or `\"<major>.x\"`) to keep this behaviour "
-                              "fixed; without it the engine's current configuration runs.\n\n"
-                            : "Keep `engine_version` pinned to get exactly this behaviour forever.\n\n")
-        << "Errors use `{\"error\": {\"code\", \"message\", \"details\"}}`: `invalid_request` (400), `unauthorized` (401), "
-        << "`forbidden` (403, the key lacks `runs:write`), `not_found` (404), `conflict` (409, the engine is archived), "
-        << "`contract_violation` (422, one detail per failure with its JSON Pointer), `unknown_engine_version` (422), "
-        << "`unavailable` (503, retry after `Retry-After`).\n\n"
+        << "Content-Type: application/json\nIdempotency-Key: <a fresh UUID per logical request>\n\n"
+        << "{\"input\": {…}, \"offerings\": [ … ]" << pin_field << "}\n```\n\n"
+        << "The answer is `202 {\"run_id\": \"…\", \"status\": \"queued\"}` with a `Location` header.\n\n"
+        << "## Which version to pin\n\n"
+        << "- `\"engine_version\": \"MAJOR.MINOR\"` (e.g. `\"1.2\"`): exactly that release, forever. Use it when "
+           "results must be reproducible.\n"
+        << "- `\"engine_version\": \"MAJOR.x\"` (e.g. `\"1.x\"`): the newest release of that major at submit time; "
+           "a new major (a breaking change of the contract) never reaches you. The usual choice.\n"
+        << "- Omitted or `null`: the engine's current configuration, which its operator may change at any time.\n\n"
+        << (version.empty() ? "This guide describes the current configuration; ask for `?engine_version=` to see a "
+                              "release's.\n\n"
+                            : "This guide describes release " + version + ".\n\n")
+        << "## Retries and idempotency\n\n"
+        << "Send an `Idempotency-Key` header (1–255 printable ASCII characters) with every submit and reuse it "
+           "when you retry: within 24 hours the same request answers the first answer again (same `run_id`, "
+           "header `Idempotent-Replayed: true`) and creates no second run; the same key with another body answers "
+           "`409 idempotency_conflict`. Use a new key for a corrected request.\n\n"
+        << "`429` (`rate_limited`, or `too_many_concurrent_requests`) and `503 unavailable` did nothing: wait the "
+           "`Retry-After` header's seconds, then retry with the same key, doubling the wait on each further refusal "
+           "(with some jitter, capped at about a minute). Every answer carries `X-RateLimit-Limit`, "
+           "`X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds at which the bucket is full).\n\n"
+        << "Errors use `{\"error\": {\"code\", \"message\", \"details\"}}`: `invalid_request` (400), `unauthorized` "
+           "(401), `forbidden` (403, the key lacks `runs:write`), `not_found` (404), `conflict` (409, the engine is "
+           "archived), `idempotency_conflict` (409), `contract_violation` (422, one detail per failure with its "
+           "JSON Pointer), `unknown_engine_version` (422), `rate_limited` (429), `unavailable` (503). Do not retry "
+           "a 4xx other than 429 unchanged.\n\n"
         << "## Polling for the result\n\n"
         << "`GET /api/v1/runs/{run_id}` until `status` is `completed`, `degraded` or `failed`. Poll first after "
-        << "2 s, then multiply the interval by 1.5 up to a 30 s cap (engined usually finishes in milliseconds, so "
-        << "the first poll normally finds the run done). `degraded` succeeded with a warning in "
-        << "`output.degradation_reason`; `failed` carries `error` and `error_details`.\n\n"
-        << "## Request schema\n\n";
-    json_block(out, contract.at("request_schema"));
+           "2 s, then multiply the interval by 1.5 up to a 30 s cap (engined usually finishes in milliseconds, so "
+           "the first poll normally finds the run done). `degraded` succeeded with a warning in "
+           "`output.degradation_reason`; `failed` carries `error` and `error_details`.\n\n";
+}
+
+void scoring(std::ostringstream& out, const boost::json::object& contract) {
     out << "## Scoring dimensions\n\nLevels run from 1.0 (best) to 4.0 (worst); a lower overall level ranks higher.\n\n"
         << "| key | label | method | enabled |\n| --- | --- | --- | --- |\n";
     if (const auto* dimensions = contract.if_contains("scoring_dimensions"); dimensions && dimensions->is_array()) {
@@ -89,148 +105,47 @@ std::string contract_markdown(const boost::json::object& contract) {
                 << canonical_json(p.contains("weights") ? p.at("weights") : boost::json::value(nullptr)) << "` |\n";
         }
     }
-    out << "\n## Example request\n\n";
-    json_block(out, contract.contains("example_request") ? contract.at("example_request") : boost::json::value(nullptr));
-    out << "## Example response\n\n";
-    json_block(out, contract.contains("example_response") ? contract.at("example_response") : boost::json::value(nullptr));
-    out << "## Response schema\n\n";
-    json_block(out, contract.at("response_schema"));
-    return out.str();
+    out << "\n";
 }
 
-boost::json::object openapi_document(const boost::json::object& contract, const std::string& server_version,
-                                     const std::string& server_url) {
-    const boost::json::object error_schema = {
-        {"type", "object"},
-        {"required", {"error"}},
-        {"properties",
-         {{"error",
-           {{"type", "object"},
-            {"required", {"code", "message", "details"}},
-            {"properties",
-             {{"code", {{"type", "string"}}},
-              {"message", {{"type", "string"}}},
-              {"details", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}}}}}};
-    auto json_response = [](const char* description, boost::json::value schema) {
-        return boost::json::object{{"description", description},
-                                   {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
+}  // namespace
+
+std::string contract_markdown(const boost::json::object& contract, GuideDetail detail) {
+    const std::string slug = text_of(contract, "engine");
+    const std::string version = text_of(contract, "engine_version");
+    const bool full = detail == GuideDetail::full;
+    const std::string pin_query = version.empty() ? "" : "engine_version=" + version;
+    std::ostringstream out;
+    out << "# Engine `" << slug << "`" << (version.empty() ? " (current configuration)" : " version " + version) << "\n\n"
+        << "Engine type: `" << text_of(contract, "engine_type") << "`. This guide is generated from the engine's "
+        << "contract; every run request is validated against the request schema before it is queued. "
+        << (full ? "This is the full guide."
+                 : "JSON is compact, examples are abbreviated (arrays show their first element and `\"… N more\"`) "
+                   "and the response schema is left out: `GET /api/v1/engines/" + slug + "/contract.md?" + pin_query +
+                       (pin_query.empty() ? "" : "&") + "full=1` has everything, `…/contract` the JSON and "
+                       "`…/openapi.json` the OpenAPI 3.0 description.")
+        << "\n\n";
+    submitting(out, slug, version);
+    // The full guide indents its JSON for people; the compact one spends no bytes on whitespace.
+    const auto block = [&](const boost::json::value& value) {
+        if (full) return json_block(out, value);
+        out << "```json\n" << compact_json(value) << "\n```\n\n";
     };
-    auto ref = [](const char* name) { return boost::json::object{{"$ref", std::string("#/components/schemas/") + name}}; };
-    auto errors = [&](boost::json::object responses) {
-        for (const char* status : {"400", "401", "403", "404", "422", "429", "500", "503"}) {
-            responses[status] = json_response("error", ref("Error"));
-        }
-        return responses;
+    const auto example = [&](const char* key) {
+        return full ? member_or_null(contract, key) : abbreviated(member_or_null(contract, key));
     };
-    const boost::json::value slug_param = {{"name", "slug"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
-    const boost::json::value run_param = {{"name", "run_id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
-    // The engine's schemas keep their definitions in components, where OpenAPI resolves them;
-    // response definitions are prefixed so that the two contracts never collide.
-    boost::json::object schemas{{"Error", error_schema}};
-    auto adopt = [&](const char* schema_key, const std::string& prefix_name) {
-        const auto* source = contract.if_contains(schema_key);
-        boost::json::value rewritten = source ? rewrite_refs(*source, prefix_name) : boost::json::object{};
-        if (!rewritten.is_object()) rewritten = boost::json::object{};
-        if (auto* definitions = rewritten.get_object().if_contains("definitions"); definitions && definitions->is_object()) {
-            for (const auto& [name, schema] : definitions->get_object()) schemas[prefix_name + std::string(name)] = schema;
-            rewritten.get_object().erase("definitions");
-        }
-        return rewritten.get_object();
-    };
-    const boost::json::object request_schema = adopt("request_schema", "");
-    const boost::json::object response_schema = adopt("response_schema", "Response_");
-    const auto* properties = request_schema.if_contains("properties");
-    auto property = [&](const char* name) {
-        const auto* found = properties && properties->is_object() ? properties->get_object().if_contains(name) : nullptr;
-        return found ? *found : boost::json::value(boost::json::object{});
-    };
-    schemas["RunRequest"] = {{"type", "object"},
-                             {"required", {"input"}},
-                             {"properties",
-                              {{"input", property("input")},
-                               {"offerings", property("offerings")},
-                               {"engine_version", {{"type", "string"}, {"pattern", versions::kPinGrammar}}},
-                               {"webhook_url", {{"type", "string"}}}}}};
-    schemas["Run"] = {{"type", "object"},
-                      {"required", {"run_id", "engine", "status"}},
-                      {"properties",
-                       {{"run_id", {{"type", "string"}}},
-                        {"status", {{"type", "string"}, {"enum", {"queued", "processing", "completed", "degraded", "failed"}}}},
-                        {"output", response_schema}}}};
-    const boost::json::value version_param = {{"name", "version"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
-    boost::json::object paths;
-    paths["/health"] = {{"get", {{"summary", "Liveness"}, {"security", boost::json::array{}},
-                                 {"responses", {{"200", json_response("ok", {{"type", "object"}})}}}}}};
-    paths["/api/v1/engines/{slug}/runs"] = {
-        {"parameters", {slug_param}},
-        {"post", {{"summary", "Submit a run"},
-                  {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", ref("RunRequest")}}}}}}},
-                  {"responses", errors({{"202", json_response("queued", {{"type", "object"}})}})}}},
-        {"get", {{"summary", "List runs, newest first"}, {"responses", errors({{"200", json_response("page", {{"type", "object"}})}})}}}};
-    paths["/api/v1/runs/{run_id}"] = {
-        {"parameters", {run_param}},
-        {"get", {{"summary", "Get a run"}, {"responses", errors({{"200", json_response("run", ref("Run"))}})}}}};
-    paths["/api/v1/engines/{slug}/runs/{run_id}"] = {
-        {"parameters", {slug_param, run_param}},
-        {"get", {{"summary", "Get a run of an engine"}, {"responses", errors({{"200", json_response("run", ref("Run"))}})}}}};
-    paths["/api/v1/engines"] = {
-        {"get", {{"summary", "List engines"}, {"responses", errors({{"200", json_response("engines", {{"type", "object"}})}})}}},
-        {"post", {{"summary", "Create an engine"}, {"responses", errors({{"201", json_response("engine", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}"] = {
-        {"parameters", {slug_param}},
-        {"get", {{"summary", "Get an engine"}, {"responses", errors({{"200", json_response("engine", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/config"] = {
-        {"parameters", {slug_param}},
-        {"get", {{"summary", "Current configuration"}, {"responses", errors({{"200", json_response("config", {{"type", "object"}})}})}}},
-        {"put", {{"summary", "Replace the configuration"}, {"responses", errors({{"200", json_response("config", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/config/validate"] = {
-        {"parameters", {slug_param}},
-        {"post", {{"summary", "Dry-run a configuration"}, {"responses", {{"200", json_response("verdict", {{"type", "object"}})}}}}}};
-    paths["/api/v1/engines/{slug}/versions"] = {
-        {"parameters", {slug_param}},
-        {"get", {{"summary", "List releases"}, {"responses", errors({{"200", json_response("releases", {{"type", "object"}})}})}}},
-        {"post", {{"summary", "Publish the current configuration (200 when it is already released)"},
-                  {"responses", errors({{"201", json_response("release", {{"type", "object"}})},
-                                        {"200", json_response("already released", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/contract"] = {
-        {"parameters", {slug_param}},
-        {"get", {{"summary", "Engine contract (JSON); ?engine_version= pins it"}, {"responses", errors({{"200", json_response("contract", {{"type", "object"}})}})}}}};
-    paths["/api/v1/jobs"] = {
-        {"post", {{"summary", "Evaluation-era submit: engine default, or entity-analysis for a {profile, pool} body (answers eval_id)"},
-                  {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", ref("RunRequest")}}}}}}},
-                  {"responses", errors({{"202", json_response("queued", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/archive"] = {
-        {"parameters", {slug_param}},
-        {"post", {{"summary", "Archive an engine"}, {"responses", errors({{"200", json_response("engine", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/versions/{version}"] = {
-        {"parameters", {slug_param, version_param}},
-        {"get", {{"summary", "Show a release"}, {"responses", errors({{"200", json_response("release", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/versions/{version}/bundle"] = {
-        {"parameters", {slug_param, version_param}},
-        {"get", {{"summary", "A release's canonical bundle, as versions/ holds it"},
-                 {"responses", errors({{"200", json_response("bundle", {{"type", "object"}})}})}}}};
-    paths["/api/v1/engines/{slug}/contract.md"] = {
-        {"parameters", {slug_param}},
-        {"get", {{"summary", "Engine contract as a Markdown integration guide"},
-                 {"responses", errors({{"200", {{"description", "guide"}, {"content", {{"text/markdown", {{"schema", {{"type", "string"}}}}}}}}}})}}}};
-    paths["/api/v1/pools"] = {
-        {"get", {{"summary", "The organisation's carrier pools"},
-                 {"responses", errors({{"200", json_response("pools", {{"type", "object"}})}})}}}};
-    paths["/api/v1/openapi.json"] = {
-        {"get", {{"summary", "This document"}, {"responses", errors({{"200", json_response("OpenAPI", {{"type", "object"}})}})}}}};
-    paths["/api/v1/jobs/{job_id}"] = {
-        {"parameters", {{{"name", "job_id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}}},
-        {"get", {{"summary", "Evaluation-era run status"}, {"responses", errors({{"200", json_response("run", ref("Run"))}})}}}};
-    return {{"openapi", "3.0.3"},
-            {"info", {{"title", "engined API"}, {"version", server_version}}},
-            {"servers", {{{"url", server_url}}}},
-            {"security", {{{"bearer", boost::json::array{}}}, {{"apiKey", boost::json::array{}}}}},
-            {"paths", std::move(paths)},
-            {"components",
-             {{"securitySchemes",
-               {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
-                {"apiKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}},
-              {"schemas", std::move(schemas)}}}};
+    out << "## Request schema\n\n";
+    block(member_or_null(contract, "request_schema"));
+    scoring(out, contract);
+    out << "## Example request\n\n";
+    block(example("example_request"));
+    out << "## Example response\n\n";
+    block(example("example_response"));
+    if (full) {
+        out << "## Response schema\n\n";
+        json_block(out, member_or_null(contract, "response_schema"));
+    }
+    return out.str();
 }
 
 }  // namespace engined::engines

@@ -1,5 +1,5 @@
 // An engine contract rendered for people and tools: one Markdown integration guide to paste
-// into a developer's or agent's context, and the OpenAPI description of the whole API.
+// into a developer's or agent's context (the OpenAPI documents are api/openapi.hpp's).
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -8,12 +8,11 @@
 
 namespace engined::engines {
 
-// `contract` as EngineService::contract answers it.
-std::string contract_markdown(const boost::json::object& contract);
+// How much of the contract the guide shows: `compact` (the default, small enough for an agent's
+// prompt) abbreviates the examples and leaves out the response schema; `full` keeps everything.
+enum class GuideDetail { compact, full };
 
-// OpenAPI 3.0 for every route, with the run request body typed by `contract` (the default engine's)
-// and `server_url` (absolute, without a trailing slash) as its one server.
-boost::json::object openapi_document(const boost::json::object& contract, const std::string& server_version,
-                                     const std::string& server_url);
+// `contract` as EngineService::contract answers it.
+std::string contract_markdown(const boost::json::object& contract, GuideDetail detail);
 
 }  // namespace engined::engines

@@ -66,18 +66,22 @@ TestServer* EngineLifecycleTest::server_ = nullptr;
 std::string EngineLifecycleTest::admin_;
 
 // Every "$ref" in an OpenAPI document must name one of its component schemas.
-void expect_refs_resolve(const boost::json::value& node, const boost::json::object& schemas) {
+// Every "$ref" of an OpenAPI document names a component the document holds.
+void expect_refs_resolve(const boost::json::value& node, const boost::json::object& components) {
     if (node.is_array()) {
-        for (const auto& item : node.get_array()) expect_refs_resolve(item, schemas);
+        for (const auto& item : node.get_array()) expect_refs_resolve(item, components);
     } else if (node.is_object()) {
         for (const auto& [key, value] : node.get_object()) {
             if (key == "$ref" && value.is_string()) {
                 const std::string target(value.get_string());
-                const std::string prefix = "#/components/schemas/";
+                const std::string prefix = "#/components/";
                 ASSERT_EQ(target.rfind(prefix, 0), 0u) << target;
-                EXPECT_TRUE(schemas.contains(target.substr(prefix.size()))) << target;
+                const std::string kind = target.substr(prefix.size(), target.find('/', prefix.size()) - prefix.size());
+                const std::string name = target.substr(prefix.size() + kind.size() + 1);
+                ASSERT_TRUE(components.contains(kind)) << target;
+                EXPECT_TRUE(components.at(kind).as_object().contains(name)) << target;
             } else {
-                expect_refs_resolve(value, schemas);
+                expect_refs_resolve(value, components);
             }
         }
     }
@@ -223,11 +227,18 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
     const ApiResponse contract = api("GET", "/api/v1/engines/home-auto/contract?engine_version=2.0");
     ASSERT_EQ(contract.status, 200);
     EXPECT_NE(boost::json::serialize(contract.body.at("request_schema")).find("policy_holder"), std::string::npos);
-    const ApiResponse openapi = api("GET", "/api/v1/openapi.json");
-    ASSERT_EQ(openapi.status, 200);
-    EXPECT_EQ(openapi.body.at("openapi").as_string(), "3.0.3");
-    EXPECT_TRUE(openapi.body.at("paths").as_object().contains("/api/v1/engines/{slug}/runs"));
-    expect_refs_resolve(openapi.body, openapi.body.at("components").at("schemas").as_object());
+    // The engine's OpenAPI document follows the pin the way the contract does.
+    for (const auto& [pin, has_policy_holder] : {std::pair{"2.0", true}, {"1.x", false}}) {
+        const ApiResponse openapi = api("GET", std::string("/api/v1/engines/home-auto/openapi.json?engine_version=") + pin);
+        ASSERT_EQ(openapi.status, 200) << openapi.raw.body;
+        EXPECT_EQ(openapi.body.at("openapi").as_string(), "3.0.3");
+        EXPECT_TRUE(openapi.body.at("paths").as_object().contains("/api/v1/engines/home-auto/runs"));
+        EXPECT_EQ(boost::json::serialize(openapi.body.at("components")).find("policy_holder") != std::string::npos,
+                  has_policy_holder)
+            << pin;
+        expect_refs_resolve(openapi.body, openapi.body.at("components").as_object());
+    }
+    EXPECT_EQ(api("GET", "/api/v1/engines/home-auto/openapi.json?engine_version=7.x").status, 422);
 
     // An Idempotency-Key on a non-run POST replays its first answer instead of acting twice.
     const auto create_once = [&] {

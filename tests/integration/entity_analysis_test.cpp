@@ -3,7 +3,6 @@
 #include "test_server.hpp"
 
 #include "common/json_text.hpp"
-#include "pools/pool_file.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -13,16 +12,6 @@
 
 namespace engined::testing {
 namespace {
-
-// The shipped generator's default pool, parsed the way `enginectl pools import` does.
-std::string demo_pool_json() {
-    const auto file = fresh_temp_dir("engined-pool") / "demo.json";
-    const std::string command = std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --out " + file.string();
-    if (std::system(command.c_str()) != 0) throw std::runtime_error("the demo pool generator failed");
-    const std::string carriers = canonical_json(pools::parse_pool_file(read_text(file), pools::PoolFormat::json));
-    std::filesystem::remove_all(file.parent_path());
-    return carriers;
-}
 
 class EntityAnalysisTest : public ::testing::Test {
 protected:

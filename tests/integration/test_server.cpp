@@ -2,10 +2,13 @@
 
 #include "auth/api_keys.hpp"
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
+#include "pools/pool_file.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -14,6 +17,16 @@
 namespace engined::testing {
 
 std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE_DIR) / "tests" / "golden" / "placement"; }
+
+std::string demo_pool_json() {
+    const auto file = fresh_temp_dir("engined-pool") / "demo.json";
+    const std::string command =
+        std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --seed 1873 --count 1873 --out " + file.string();
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("the demo pool generator failed");
+    const std::string carriers = canonical_json(pools::parse_pool_file(read_text(file), pools::PoolFormat::json));
+    std::filesystem::remove_all(file.parent_path());
+    return carriers;
+}
 
 TestServer::TestServer(app::Config config) : data_dir_(fresh_temp_dir("engined-it")) {
     config.listen = "127.0.0.1:0";

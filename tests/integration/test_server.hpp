@@ -20,6 +20,11 @@ using chaos::fresh_temp_dir;
 using chaos::read_text;
 std::filesystem::path golden_dir();  // tests/golden/placement
 
+// The shipped demo pool (build/engined-demo-pool with its seed and count given explicitly, so the
+// bytes never depend on the generator's defaults), parsed the way `enginectl pools import` does:
+// the canonical carriers JSON to hand to Store::replace_pool.
+std::string demo_pool_json();
+
 class TestServer {
 public:
     explicit TestServer(app::Config overrides = {});
