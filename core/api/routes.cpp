@@ -166,7 +166,7 @@ void submit_and_answer(runs::RunService& runs, const Request& request, const aut
     std::optional<store::IdempotencyRecord> record;
     std::shared_ptr<std::atomic<bool>> answered_durably;
     if (const auto& token = request.idempotency()) {
-        record = store::IdempotencyRecord{caller.organization, caller.environment, token->key, token->request_hash,
+        record = store::IdempotencyRecord{caller.organization, caller.environment_id, token->key, token->request_hash,
                                           answer.status, answer.body, location, now_unix_ms()};
         answered_durably = token->answered_durably;
     }
