@@ -158,11 +158,16 @@ boost::json::object EnvironmentService::update(const auth::Principal& caller, co
     if (!caller.has_scope(auth::kScopeEnginesAdmin)) {
         throw ApiError::forbidden("this API key lacks the scope 'engines:admin'");
     }
+    return environment_to_json(set_pins(store_, caller.organization, slug, body));
+}
+
+store::Environment set_pins(store::Store& store, const std::string& organization, const std::string& slug,
+                            const boost::json::value& body) {
     const auto* fields = body.if_object();
     if (fields == nullptr || fields->empty()) {
         throw ApiError::invalid_request("send an object with pinned_engine_version and/or engine_pins");
     }
-    store::Environment environment = find_environment(store_, caller.organization, slug);
+    store::Environment environment = find_environment(store, organization, slug);
     for (const auto& [key, value] : *fields) {
         if (key == "pinned_engine_version") {
             environment.pinned_engine_version = read_pin(value, "/pinned_engine_version");
@@ -174,8 +179,8 @@ boost::json::object EnvironmentService::update(const auth::Principal& caller, co
         }
     }
     environment.updated_at_ms = now_unix_ms();
-    if (!store_.update_environment_pins(environment)) throw ApiError::not_found("environment '" + slug + "' does not exist");
-    return environment_to_json(environment);
+    if (!store.update_environment_pins(environment)) throw ApiError::not_found("environment '" + slug + "' does not exist");
+    return environment;
 }
 
 void EnvironmentService::remove(const auth::Principal& caller, const std::string& slug) {

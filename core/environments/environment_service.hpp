@@ -27,6 +27,10 @@ boost::json::object environment_to_json(const store::Environment& environment);
 store::Environment create_environment(store::Store& store, const std::string& organization, const std::string& slug);
 void delete_environment(store::Store& store, const std::string& organization, const std::string& slug);
 store::Environment find_environment(store::Store& store, const std::string& organization, const std::string& slug);
+// Applies any of pinned_engine_version ("1.x" or null) and engine_pins ({"engine-slug": "2.x"},
+// replacing the map; null clears it) and returns the environment as stored.
+store::Environment set_pins(store::Store& store, const std::string& organization, const std::string& slug,
+                            const boost::json::value& fields);
 
 class EnvironmentService {
 public:
