@@ -325,7 +325,7 @@ ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller, con
                                               const std::optional<std::string>& pin) const {
     std::optional<std::string> chosen = pin;
     std::optional<std::string> source = pin ? std::optional<std::string>("request") : std::nullopt;
-    if (!chosen) {
+    if (!chosen && caller.engine_pins_json != "{}") {
         const boost::json::value pins = parse_internal_json(caller.engine_pins_json);
         if (const auto* engine_pin = pins.as_object().if_contains(slug); engine_pin && engine_pin->is_string()) {
             chosen = std::string(engine_pin->get_string());

@@ -113,8 +113,7 @@ store::Environment create_environment(store::Store& store, const std::string& or
     return environment;
 }
 
-store::Environment find_environment(store::Store& store, const std::string& organization, const std::string& slug) {
-    store.ensure_builtin_environments(organization, now_unix_ms());
+store::Environment find_environment(const store::Store& store, const std::string& organization, const std::string& slug) {
     auto environment = store.find_environment(organization, slug);
     if (!environment) throw ApiError::not_found("environment '" + slug + "' does not exist");
     return std::move(*environment);
@@ -139,8 +138,8 @@ boost::json::object EnvironmentService::create(const auth::Principal& caller, co
     return environment_to_json(create_environment(store_, caller.organization, read_slug(body)));
 }
 
+// A caller's organisation has its built-in environments: they were added with its first key.
 boost::json::object EnvironmentService::list(const auth::Principal& caller) const {
-    store_.ensure_builtin_environments(caller.organization, now_unix_ms());
     boost::json::array data;
     for (const store::Environment& environment : store_.list_environments(caller.organization)) {
         data.push_back(environment_to_json(environment));

@@ -49,9 +49,10 @@ int environments_command(const std::string& action, const Arguments& args) {
     const std::string organization = args.required("org");
     const bool json = args.has("json");
     store::Store store = open_store(args);
+    // An organisation without keys yet has its built-in environments from now on.
+    store.ensure_builtin_environments(organization, now_unix_ms());
     if (action == "list") {
         args.positional_exactly(0, "no positional arguments");
-        store.ensure_builtin_environments(organization, now_unix_ms());
         const auto environments = store.list_environments(organization);
         if (json) {
             boost::json::array data;
