@@ -1,4 +1,4 @@
-// Routes of environment management (issue 13 / reference §4.9): create, list, show, pin, delete.
+// Routes of environment management (reference §4.9): create, list, show, pin, delete.
 #include "api/routes.hpp"
 
 #include "api/json_response.hpp"
