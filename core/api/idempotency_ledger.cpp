@@ -9,7 +9,7 @@ namespace engined::api {
 
 std::optional<http::IdempotencyLedger::Stored> StoreIdempotencyLedger::find(const auth::Principal& caller,
                                                                              const std::string& key) {
-    const auto record = store_.find_idempotency(caller.organization, caller.environment, key, now_unix_ms());
+    const auto record = store_.find_idempotency(caller.organization, caller.environment_id, key, now_unix_ms());
     if (!record) return std::nullopt;
     http::Response response = http::Response::json(record->status, record->response_body);
     if (!record->location.empty()) response.headers.emplace_back("Location", record->location);
@@ -24,7 +24,7 @@ void StoreIdempotencyLedger::remember(const auth::Principal& caller, const http:
     }
     // Stored before the answer leaves, so that a retry right after it is already replayed.
     std::promise<void> stored;
-    store_.remember_idempotency({caller.organization, caller.environment, token.key, token.request_hash,
+    store_.remember_idempotency({caller.organization, caller.environment_id, token.key, token.request_hash,
                                  response.status, response.replay_body.value_or(response.body), location,
                                  now_unix_ms()},
                                 [&stored](std::exception_ptr error) {

@@ -2,6 +2,7 @@
 
 #include "auth/principal.hpp"
 #include "http/message.hpp"
+#include "http/router.hpp"
 #include "versions/pin.hpp"
 
 #include <boost/json.hpp>
@@ -280,6 +281,8 @@ public:
         object operation{{"operationId", operation_id}, {"summary", summary}, {"responses", object{}}};
         if (scope.empty()) {
             operation["security"] = array{};
+        } else if (scope == http::Router::kAnyValidKey) {
+            operation["description"] = "Needs a valid API key, whatever its scopes.";
         } else {
             operation["description"] = "Needs an API key with the scope `" + std::string(scope) + "`.";
         }
@@ -364,7 +367,10 @@ object run_schema(object results) {
                       {"engine_version_pin", nullable_string()},
                       {"status", {{"type", "string"}, {"enum", array(std::begin(kRunStatuses), std::end(kRunStatuses))}}},
                       {"stage", string_schema()},
-                      {"environment", {{"type", "string"}, {"enum", {"test", "live"}}}},
+                      {"environment", {{"type", "string"}, {"description", "The slug of the key's environment"}}},
+                      {"environment_id", string_schema()},
+                      {"engine_version_pin_source",
+                       {{"type", "string"}, {"nullable", true}, {"enum", {"request", "engine_pin", "environment", nullptr}}}},
                       {"error", {{"type", "object"}, {"nullable", true}, {"properties", {{"code", string_schema()}, {"message", string_schema()}}}}},
                       {"error_details", {{"type", "array"}, {"nullable", true}, {"items", object{}}}},
                       {"webhook_url", nullable_string()},
@@ -438,6 +444,8 @@ void add_run_routes(Paths& paths, const std::string& engine_path) {
         .query("status", {{"type", "string"}, {"enum", array(std::begin(kRunStatuses), std::end(kRunStatuses))}},
                "Only runs in this status")
         .query("cursor", string_schema(), "The next_cursor of the previous page")
+        .query("engine_version", {{"type", "string"}, {"pattern", "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$"}},
+               "Only runs that executed this exact release")
         .answers(200, "A page of runs", schema_ref("RunPage"))
         .fails({400, 404});
     paths.add(Method::get, engine_path + "/runs/{run_id}", "getEngineRun", "Get a run of this engine",
@@ -475,6 +483,40 @@ boost::json::object platform_openapi(const std::string& server_version, const st
         .fails({503});
     paths.add(Method::get, "/metrics", "getMetrics", "Prometheus text; only on the metrics listener", "")
         .answers_text(200, "Prometheus exposition format 0.0.4", "text/plain");
+
+    paths.add(Method::get, "/console", "getConsoleRoot", "The web console's page", "")
+        .answers_text(200, "The console page", "text/html");
+    paths.add(Method::get, "/console/{file}", "getConsoleFile", "The web console's page, style sheet and script", "")
+        .answers_text(200, "The file", "text/html")
+        .fails({404});
+    paths.add(Method::get, "/api/v1/me", "getCaller", "The calling key: organisation, environment, scopes",
+              http::Router::kAnyValidKey)
+        .answers(200, "The key", schema_ref("Caller"));
+
+    // Environments
+    const std::string environments_admin = auth::kScopeEnvironmentsAdmin;
+    paths.add(Method::post, "/api/v1/environments", "createEnvironment", "Create a named environment (live key)",
+              environments_admin)
+        .body("EnvironmentCreate")
+        .idempotent()
+        .answers(201, "Created", schema_ref("Environment"))
+        .fails({400, 422});
+    paths.add(Method::get, "/api/v1/environments", "listEnvironments", "The organisation's environments",
+              environments_admin)
+        .answers(200, "The environments", data_list("Environment"));
+    paths.add(Method::get, "/api/v1/environments/{slug}", "getEnvironment", "Get an environment", environments_admin)
+        .answers(200, "The environment", schema_ref("Environment"))
+        .fails({404});
+    paths.add(Method::patch, "/api/v1/environments/{slug}", "updateEnvironment",
+              "Set the environment's default pins (live key with engines:admin)", environments_admin)
+        .body("EnvironmentUpdate")
+        .answers(200, "The environment", schema_ref("Environment"))
+        .fails({400, 404, 422});
+    paths.add(Method::del, "/api/v1/environments/{slug}", "deleteEnvironment",
+              "Delete an environment that has no active keys", environments_admin)
+        .answers(200, "Deleted", object_schema({"slug", "deleted"}, {{"slug", string_schema()},
+                                                                    {"deleted", {{"type", "boolean"}}}}))
+        .fails({404, 409});
 
     // Runs
     add_run_routes(paths, "/api/v1/engines/{slug}");
@@ -722,6 +764,25 @@ boost::json::object platform_openapi(const std::string& server_version, const st
                                          {"created_at", time_schema()},
                                          {"updated_at", time_schema()},
                                          {"attempts", array_of(object{{"type", "object"}})}});
+    schemas["Caller"] = object_schema({"key_id", "organization", "environment", "environment_id", "scopes"},
+                                      {{"key_id", string_schema()},
+                                       {"organization", string_schema()},
+                                       {"environment", string_schema()},
+                                       {"environment_id", string_schema()},
+                                       {"scopes", array_of(string_schema())}});
+    const object pins{{"type", "object"}, {"additionalProperties", string_schema()}};
+    schemas["Environment"] = object_schema({"id", "slug", "kind"},
+                                           {{"id", {{"type", "string"}, {"format", "uuid"}}},
+                                            {"slug", string_schema()},
+                                            {"kind", {{"type", "string"}, {"enum", {"environment"}}}},
+                                            {"built_in", {{"type", "boolean"}}},
+                                            {"pinned_engine_version", string_schema()},
+                                            {"engine_pins", pins},
+                                            {"created_at", time_schema()},
+                                            {"updated_at", time_schema()}});
+    schemas["EnvironmentCreate"] = object_schema({"slug"}, {{"slug", {{"type", "string"}, {"pattern", "^[a-z0-9_]{1,16}$"}}}});
+    schemas["EnvironmentUpdate"] = object_schema({}, {{"pinned_engine_version", nullable_string()},
+                                                      {"engine_pins", pins}});
     schemas["SigningSecret"] = object_schema({"secret"}, {{"secret", string_schema()},
                                                           {"environment", string_schema()},
                                                           {"previous_secret_expires_at", nullable_time()},

@@ -166,7 +166,7 @@ void submit_and_answer(runs::RunService& runs, const Request& request, const aut
     std::optional<store::IdempotencyRecord> record;
     std::shared_ptr<std::atomic<bool>> answered_durably;
     if (const auto& token = request.idempotency()) {
-        record = store::IdempotencyRecord{caller.organization, caller.environment, token->key, token->request_hash,
+        record = store::IdempotencyRecord{caller.organization, caller.environment_id, token->key, token->request_hash,
                                           answer.status, answer.body, location, now_unix_ms()};
         answered_durably = token->answered_durably;
     }
@@ -194,6 +194,7 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                         return json_response(200, boost::json::object{{"key_id", caller.key_id},
                                                                       {"organization", caller.organization},
                                                                       {"environment", caller.environment},
+                                                                      {"environment_id", caller.environment_id},
                                                                       {"scopes", std::move(scopes)}});
                     });
 

@@ -6,6 +6,7 @@
 #include "http/links.hpp"
 #include "http/router.hpp"
 #include "engines/engine_service.hpp"
+#include "environments/environment_service.hpp"
 #include "metrics/registry.hpp"
 #include "runs/run_service.hpp"
 #include "webhooks/webhook_service.hpp"
@@ -37,6 +38,11 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                             BoundedExecutor& checks, const http::Links& links);
 
 // Webhook endpoints, secrets and deliveries.
+// Environments: create, list, show, pin (PATCH) and delete (environments:admin; pins need
+// engines:admin; changes need a live key).
+void register_environment_routes(http::Router& router, environments::EnvironmentService& environments,
+                                 const http::JsonLimits& json_limits);
+
 void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,
                              const http::JsonLimits& json_limits);
 

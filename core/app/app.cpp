@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "console/console_routes.hpp"
 #include "engines/engine_service.hpp"
+#include "environments/environment_service.hpp"
 #include "http/links.hpp"
 #include "http/server.hpp"
 #include "metrics/registry.hpp"
@@ -179,6 +180,7 @@ struct App::Impl {
         api::register_routes(router, *runs, json_limits, *checks, links);
         api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks, links);
         api::register_webhook_routes(router, *webhooks, json_limits);
+        api::register_environment_routes(router, environments, json_limits);
         api::register_operation_routes(router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
         console::register_console_routes(router);
         server.emplace(router, server_options(config, parse_listen_address(config.listen, "listen address")), metrics);
@@ -227,6 +229,7 @@ struct App::Impl {
     std::optional<runs::RunExecutor> executor;
     std::optional<webhooks::Dispatcher> dispatcher;
     std::optional<webhooks::WebhookService> webhooks;
+    environments::EnvironmentService environments{*store};
     std::optional<queue::WorkerPool> workers;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;

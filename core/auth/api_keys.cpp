@@ -16,7 +16,8 @@ namespace {
 constexpr std::size_t kSecretBytes = 32;
 
 bool known_scope(const std::string& scope) {
-    return scope == kScopeRunsWrite || scope == kScopeRunsRead || scope == kScopeEnginesAdmin;
+    return scope == kScopeRunsWrite || scope == kScopeRunsRead || scope == kScopeEnginesAdmin ||
+           scope == kScopeEnvironmentsAdmin;
 }
 
 bool valid_organization(const std::string& organization) {
@@ -27,13 +28,16 @@ bool valid_organization(const std::string& organization) {
            });
 }
 
-// "nx_test_…" → "test"; empty when the key is not of either form.
-std::string environment_of(std::string_view key) {
-    for (const char* environment : {"test", "live"}) {
-        const std::string prefix = std::string("nx_") + environment + "_";
-        if (key.size() > prefix.size() && key.substr(0, prefix.size()) == prefix) return environment;
-    }
-    return {};
+// Whether `key` has the form nx_<slug>_<64 hex>. Only a shape check: the environment is the
+// stored record's (a slug such as `test_x` makes `nx_test_x_…` keys, which are not `test` keys).
+bool well_formed(std::string_view key) {
+    constexpr std::string_view prefix = "nx_";
+    const std::size_t secret_chars = 2 * kSecretBytes;
+    if (key.size() < prefix.size() + 2 + secret_chars || !key.starts_with(prefix)) return false;
+    const std::string_view secret = key.substr(key.size() - secret_chars);
+    const std::string_view slug = key.substr(prefix.size(), key.size() - prefix.size() - secret_chars - 1);
+    return key[key.size() - secret_chars - 1] == '_' && valid_environment_slug(slug) &&
+           std::all_of(secret.begin(), secret.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
 // The key of `Authorization: Bearer <key>` (the scheme case-insensitive); nullopt for any other form.
@@ -55,6 +59,12 @@ void require_single(const PresentedHeader& header, const char* name) {
 
 }  // namespace
 
+bool valid_environment_slug(std::string_view slug) {
+    return !slug.empty() && slug.size() <= 16 && std::all_of(slug.begin(), slug.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+           });
+}
+
 std::vector<std::string> default_scopes() { return {kScopeRunsWrite, kScopeRunsRead}; }
 
 IssuedKey issue_key(store::Store& store, const std::string& organization,
@@ -66,24 +76,29 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
     if (!valid_organization(organization)) {
         throw std::invalid_argument("organisation must be 1-64 characters of letters, digits, '-', '_' or '.'");
     }
-    if (environment != "test" && environment != "live") {
-        throw std::invalid_argument("environment must be 'test' or 'live', not '" + environment + "'");
+    store.ensure_builtin_environments(organization, now_unix_ms());
+    const auto scope = store.find_environment(organization, environment);
+    if (!scope) {
+        throw std::invalid_argument("environment '" + environment + "' does not exist in organisation '" +
+                                    organization + "' (test, live, or one created with `enginectl environments create`)");
     }
     for (const std::string& scope : scopes) {
         if (!known_scope(scope)) {
             throw std::invalid_argument("unknown scope '" + scope +
-                                        "' (known: runs:write, runs:read, engines:admin)");
+                                        "' (known: runs:write, runs:read, engines:admin, environments:admin)");
         }
     }
     IssuedKey issued;
-    issued.key = "nx_" + environment + "_" + random_hex(kSecretBytes);
+    const std::string prefix = "nx_" + environment + "_";
+    issued.key = prefix + random_hex(kSecretBytes);
     issued.id = "key_" + random_hex(8);
     store::ApiKey record;
     record.id = issued.id;
     record.organization = organization;
     record.environment = environment;
+    record.environment_id = scope->id;
     record.scopes = scopes.empty() ? default_scopes() : scopes;
-    record.display_prefix = issued.key.substr(0, 12);
+    record.display_prefix = issued.key.substr(0, prefix.size() + 4);
     record.created_at_ms = now_unix_ms();
     record.rate_per_second = rate_per_second;
     record.rate_burst = rate_burst;
@@ -111,15 +126,16 @@ Principal KeyAuthenticator::authenticate(PresentedHeader authorization, Presente
     if (key.empty()) {
         throw ApiError::unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
     }
-    if (environment_of(key).empty()) {
-        throw ApiError::unauthorized("malformed API key: keys look like nx_test_<secret> or nx_live_<secret>");
+    if (!well_formed(key)) {
+        throw ApiError::unauthorized("malformed API key: keys look like nx_<environment>_<secret>, e.g. nx_test_<secret>");
     }
     const auto record = store_.find_api_key(sha256_hex(key));
     if (!record || record->revoked_at_ms) {
         throw ApiError::unauthorized("the API key is not valid or has been revoked");
     }
-    return Principal{record->id, record->organization, record->environment, record->scopes,
-                     record->rate_per_second, record->rate_burst};
+    return Principal{record->id, record->organization, record->environment, record->environment_id, record->scopes,
+                     record->rate_per_second, record->rate_burst, record->pinned_engine_version,
+                     record->engine_pins_json};
 }
 
 }  // namespace engined::auth

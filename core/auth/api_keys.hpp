@@ -1,5 +1,6 @@
-// API keys: `nx_test_<secret>` / `nx_live_<secret>`, 32 random bytes from OpenSSL, stored only as
-// their SHA-256 with the organisation, environment and scopes they grant.
+// API keys: `nx_<environment slug>_<secret>` (`nx_test_…`, `nx_live_…`, `nx_dev_…`), 32 random
+// bytes from OpenSSL, stored only as their SHA-256 with the organisation, environment (by id) and
+// scopes they grant.
 #pragma once
 
 #include "auth/principal.hpp"
@@ -21,10 +22,14 @@ struct IssuedKey {
     std::string id;
 };
 
+// An environment slug's shape: 1-16 lowercase letters, digits and underscores.
+bool valid_environment_slug(std::string_view slug);
+
 // The scopes a key gets when none are named.
 std::vector<std::string> default_scopes();
 
-// Throws std::invalid_argument naming the bad organisation, environment or scope.
+// Throws std::invalid_argument naming the bad organisation, environment or scope. `environment` is
+// a slug of the organisation's (its built-in test and live are created on first need).
 // `rate_per_second` / `rate_burst` set the key's own rate limit (both positive); unset, the
 // server's default applies.
 IssuedKey issue_key(store::Store& store, const std::string& organization,

@@ -310,6 +310,46 @@ ResolvedEngine EngineService::at_version(store::EngineRecord engine, const std::
     return resolved;
 }
 
+std::optional<store::ReleaseRecord> EngineService::matching_release(const store::EngineRecord& engine,
+                                                                   const versions::Pin& pin,
+                                                                   std::string* available) const {
+    std::optional<store::ReleaseRecord> match;
+    for (auto& release : store_.list_releases(engine.organization, engine.slug)) {
+        if (available) *available += (available->empty() ? "" : ", ") + version_name(release.major, release.minor);
+        if (release.major != pin.major) continue;
+        if (pin.minor ? release.minor == *pin.minor : (!match || release.minor > match->minor)) {
+            match = std::move(release);
+        }
+    }
+    return match;
+}
+
+ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller, const std::string& slug,
+                                              const std::optional<std::string>& pin) const {
+    std::optional<std::string> chosen = pin;
+    std::optional<std::string> source = pin ? std::optional<std::string>("request") : std::nullopt;
+    if (!chosen && caller.engine_pins_json != "{}") {
+        const boost::json::value pins = parse_internal_json(caller.engine_pins_json);
+        if (const auto* engine_pin = pins.as_object().if_contains(slug); engine_pin && engine_pin->is_string()) {
+            chosen = std::string(engine_pin->get_string());
+            source = "engine_pin";
+        }
+    }
+    if (!chosen && caller.pinned_engine_version) {
+        // The environment's default pins only the engines that have a release matching it.
+        const store::EngineRecord engine = find(caller, slug);
+        const auto parsed = versions::parse_pin(*caller.pinned_engine_version);
+        if (parsed && matching_release(engine, *parsed, nullptr)) {
+            chosen = caller.pinned_engine_version;
+            source = "environment";
+        }
+    }
+    ResolvedEngine resolved = resolve(caller, slug, chosen);
+    resolved.pin = std::move(chosen);
+    resolved.pin_source = std::move(source);
+    return resolved;
+}
+
 store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engine, const std::string& pin) const {
     const auto parsed = versions::parse_pin(pin);
     if (!parsed) {
@@ -318,15 +358,8 @@ store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engi
                 ": use \"<major>.<minor>\" for an exact release or \"<major>.x\" for the newest minor",
             {{"/engine_version", "does not match " + std::string(versions::kPinGrammar)}});
     }
-    std::optional<store::ReleaseRecord> match;
     std::string available;
-    for (auto& release : store_.list_releases(engine.organization, engine.slug)) {
-        available += (available.empty() ? "" : ", ") + version_name(release.major, release.minor);
-        if (release.major != parsed->major) continue;
-        if (parsed->minor ? release.minor == *parsed->minor : (!match || release.minor > match->minor)) {
-            match = std::move(release);
-        }
-    }
+    auto match = matching_release(engine, *parsed, &available);
     if (!match) {
         throw ApiError::unknown_engine_version("engine '" + engine.slug + "' has no release matching \"" + pin +
                                                "\" (released: " + (available.empty() ? "none" : available) + ")");

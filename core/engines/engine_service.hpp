@@ -9,6 +9,7 @@
 #include "contracts/contract_validator.hpp"
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "versions/pin.hpp"
 #include "store/store.hpp"
 
 #include <boost/json/array.hpp>
@@ -32,6 +33,8 @@ bool is_builtin_engine(std::string_view slug);
 struct ResolvedEngine {
     store::EngineRecord engine;
     std::optional<std::string> version;  // "1.1" when a pin resolved to a release
+    std::optional<std::string> pin;         // the pin it resolved ("1.x"), none for the current configuration
+    std::optional<std::string> pin_source;  // request | engine_pin | environment (resolve_for_run only)
     std::string config_json;
     std::string config_hash;
     std::shared_ptr<const contracts::ContractValidator> request_contract;
@@ -77,6 +80,11 @@ public:
     // unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when archived.
     ResolvedEngine resolve(const auth::Principal& caller, const std::string& slug,
                            const std::optional<std::string>& pin) const;
+    // resolve() for a run of the caller's environment: an explicit `pin` wins, else the
+    // environment's pin for this engine (engine_pins), else its pinned_engine_version when the
+    // engine has a release matching it, else the current configuration. Says which in pin_source.
+    ResolvedEngine resolve_for_run(const auth::Principal& caller, const std::string& slug,
+                                   const std::optional<std::string>& pin) const;
 
     // Every error of a configuration, each with its JSON Pointer; empty when usable.
     std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config) const;
@@ -92,6 +100,9 @@ private:
     std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,
                                                                          const std::string& config_json) const;
     store::ReleaseRecord find_release(const store::EngineRecord& engine, const std::string& pin) const;
+    // The newest release matching `pin`, if any; lists every release into `available` when given.
+    std::optional<store::ReleaseRecord> matching_release(const store::EngineRecord& engine, const versions::Pin& pin,
+                                                         std::string* available) const;
     // True when the bundle was imported now, false when its release was already stored.
     bool import_bundle(const std::filesystem::path& file);
     bool import_bundle_file(const std::filesystem::path& file, const std::string& where);

@@ -91,7 +91,7 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     }
     const auto pin = read_pin(fields);
     // Resolved once, here: the run keeps this version whatever is published while it waits.
-    const engines::ResolvedEngine target = engines_.resolve(caller, engine_slug, pin);
+    const engines::ResolvedEngine target = engines_.resolve_for_run(caller, engine_slug, pin);
     // Signed at delivery with the environment's signing secret, created then if need be.
     const auto webhook_url = read_webhook_url(fields, caller.environment);
 
@@ -124,10 +124,12 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.idempotency = std::move(idempotency);
     run.organization = caller.organization;
     run.environment = caller.environment;
+    run.environment_id = caller.environment_id;
     run.engine_slug = target.engine.slug;
     run.engine_type = target.engine.engine_type;
     run.engine_version = target.version;
-    run.engine_version_pin = pin;
+    run.engine_version_pin = target.pin;
+    run.engine_version_pin_source = target.pin_source;
     run.request_json = boost::json::serialize(stored_request);
     run.config_hash = target.config_hash;
     run.config_json = target.config_json;
@@ -175,7 +177,7 @@ store::Run RunService::visible_run(const auth::Principal& caller, const std::str
                                    const std::optional<std::string>& engine_slug) const {
     auto run = store_.get_run(run_id);
     // Another organisation's or environment's run is indistinguishable from a missing one.
-    if (!run || run->organization != caller.organization || run->environment != caller.environment ||
+    if (!run || run->organization != caller.organization || run->environment_id != caller.environment_id ||
         (engine_slug && run->engine_slug != *engine_slug)) {
         throw ApiError::not_found("run '" + run_id + "' does not exist");
     }
@@ -207,7 +209,7 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
     engines_.get(caller, engine_slug);
     store::RunPageQuery query;
     query.organization = caller.organization;
-    query.environment = caller.environment;
+    query.environment_id = caller.environment_id;
     query.engine_slug = engine_slug;
     query.limit = kDefaultPageSize;
     if (params.limit) {

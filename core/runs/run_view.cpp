@@ -32,9 +32,11 @@ boost::json::object run_to_json(const store::Run& run) {
     out["engine_type"] = run.engine_type;
     out["engine_version"] = optional_string(run.engine_version);
     out["engine_version_pin"] = optional_string(run.engine_version_pin);
+    out["engine_version_pin_source"] = optional_string(run.engine_version_pin_source);
     out["status"] = store::to_string(run.status);
     out["stage"] = run.stage;
     out["environment"] = run.environment;
+    out["environment_id"] = run.environment_id;
     out["output"] = stored_json(run.output_json);
     out[results_key(run.engine_type)] = stored_json(run.results_json);
     if (run.error_code) {

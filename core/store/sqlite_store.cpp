@@ -292,6 +292,76 @@ constexpr std::array kMigrations{
         ALTER TABLE runs ADD COLUMN fingerprint TEXT;
         ALTER TABLE runs ADD COLUMN fingerprint_json TEXT;
     )sql"},
+    Migration{8, R"sql(
+        -- Named environments. `test` and `live` are built in to every organisation; every
+        -- environment-scoped row names its environment by id, so a deleted and re-created slug
+        -- starts empty. A deleted environment keeps its row (its runs still name it).
+        CREATE TABLE environments (
+            id                    TEXT PRIMARY KEY,
+            organization          TEXT NOT NULL,
+            slug                  TEXT NOT NULL,
+            built_in              INTEGER NOT NULL,
+            pinned_engine_version TEXT,
+            engine_pins_json      TEXT NOT NULL DEFAULT '{}',
+            created_at_ms         INTEGER NOT NULL,
+            updated_at_ms         INTEGER NOT NULL,
+            deleted_at_ms         INTEGER
+        );
+        CREATE UNIQUE INDEX environments_current_slug
+            ON environments (organization, slug) WHERE deleted_at_ms IS NULL;
+
+        INSERT INTO environments (id, organization, slug, built_in, created_at_ms, updated_at_ms)
+        SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89AB', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), known.organization, built_in.slug, 1,
+               CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+               CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+          FROM (SELECT organization FROM api_keys UNION SELECT organization FROM runs
+                UNION SELECT organization FROM idempotency_records
+                UNION SELECT organization FROM webhook_endpoints
+                UNION SELECT organization FROM webhook_signing_secrets
+                UNION SELECT organization FROM webhook_deliveries) AS known
+         CROSS JOIN (SELECT 'test' AS slug UNION ALL SELECT 'live') AS built_in;
+
+        -- Keys and runs keep their environment's slug (for display) beside its id; the slug
+        -- column loses its test/live CHECK by being re-created.
+        ALTER TABLE api_keys ADD COLUMN environment_id TEXT NOT NULL DEFAULT '';
+        UPDATE api_keys SET environment_id = (SELECT e.id FROM environments e
+            WHERE e.organization = api_keys.organization AND e.slug = api_keys.environment);
+        ALTER TABLE api_keys ADD COLUMN environment_slug TEXT NOT NULL DEFAULT '';
+        UPDATE api_keys SET environment_slug = environment;
+        ALTER TABLE api_keys DROP COLUMN environment;
+        ALTER TABLE api_keys RENAME COLUMN environment_slug TO environment;
+        CREATE INDEX api_keys_by_environment ON api_keys (environment_id) WHERE revoked_at_ms IS NULL;
+
+        DROP INDEX runs_listing;
+        DROP INDEX runs_listing_by_status;
+        ALTER TABLE runs ADD COLUMN environment_id TEXT NOT NULL DEFAULT '';
+        UPDATE runs SET environment_id = (SELECT e.id FROM environments e
+            WHERE e.organization = runs.organization AND e.slug = runs.environment);
+        ALTER TABLE runs ADD COLUMN environment_slug TEXT NOT NULL DEFAULT '';
+        UPDATE runs SET environment_slug = environment;
+        ALTER TABLE runs DROP COLUMN environment;
+        ALTER TABLE runs RENAME COLUMN environment_slug TO environment;
+        -- Where a run's version pin came from: request | engine_pin | environment (NULL: none).
+        ALTER TABLE runs ADD COLUMN engine_version_pin_source TEXT;
+        UPDATE runs SET engine_version_pin_source = 'request' WHERE engine_version_pin IS NOT NULL;
+        CREATE INDEX runs_listing ON runs (organization, environment_id, engine_slug, seq DESC);
+        CREATE INDEX runs_listing_by_status
+            ON runs (organization, environment_id, engine_slug, status, seq DESC);
+
+        ALTER TABLE idempotency_records RENAME COLUMN environment TO environment_id;
+        UPDATE idempotency_records SET environment_id = (SELECT e.id FROM environments e
+            WHERE e.organization = idempotency_records.organization AND e.slug = idempotency_records.environment_id);
+        ALTER TABLE webhook_endpoints RENAME COLUMN environment TO environment_id;
+        UPDATE webhook_endpoints SET environment_id = (SELECT e.id FROM environments e
+            WHERE e.organization = webhook_endpoints.organization AND e.slug = webhook_endpoints.environment_id);
+        ALTER TABLE webhook_signing_secrets RENAME COLUMN environment TO environment_id;
+        UPDATE webhook_signing_secrets SET environment_id = (SELECT e.id FROM environments e
+            WHERE e.organization = webhook_signing_secrets.organization
+              AND e.slug = webhook_signing_secrets.environment_id);
+        ALTER TABLE webhook_deliveries RENAME COLUMN environment TO environment_id;
+        UPDATE webhook_deliveries SET environment_id = (SELECT e.id FROM environments e
+            WHERE e.organization = webhook_deliveries.organization AND e.slug = webhook_deliveries.environment_id);
+    )sql"},
 };
 
 constexpr bool versions_ascend() {
@@ -339,10 +409,10 @@ constexpr const char* kPoolCarriers = "SELECT carriers_json FROM pool_snapshots 
 
 // A record older than the window may be taken over; a live one may not (no row changes then).
 constexpr const char* kRememberIdempotency = R"sql(
-    INSERT INTO idempotency_records (organization, environment, idempotency_key, request_hash,
+    INSERT INTO idempotency_records (organization, environment_id, idempotency_key, request_hash,
                                      status, response_body, location, created_at_ms)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-    ON CONFLICT (organization, environment, idempotency_key) DO UPDATE
+    ON CONFLICT (organization, environment_id, idempotency_key) DO UPDATE
        SET request_hash = excluded.request_hash, status = excluded.status,
            response_body = excluded.response_body, location = excluded.location,
            created_at_ms = excluded.created_at_ms
@@ -351,14 +421,14 @@ constexpr const char* kRememberIdempotency = R"sql(
 
 constexpr const char* kFindIdempotency = R"sql(
     SELECT request_hash, status, response_body, location, created_at_ms FROM idempotency_records
-     WHERE organization = ?1 AND environment = ?2 AND idempotency_key = ?3 AND created_at_ms >= ?4
+     WHERE organization = ?1 AND environment_id = ?2 AND idempotency_key = ?3 AND created_at_ms >= ?4
 )sql";
 
 constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
                       engine_version_pin, status, stage, request_json, config_hash, webhook_url,
-                      api_key_id, created_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12)
+                      api_key_id, created_at_ms, environment_id, engine_version_pin_source)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14)
 )sql";
 
 constexpr const char* kMarkProcessing = R"sql(
@@ -384,21 +454,22 @@ constexpr const char* kRunStatus = "SELECT status FROM runs WHERE id = ?1";
     "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "     \
     "       api_key_id, output_json, results_json, error_code, error_message, "              \
     "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "        \
-    "       completed_at_ms, fingerprint, fingerprint_json "                                 \
+    "       completed_at_ms, fingerprint, fingerprint_json, environment_id, "               \
+    "       engine_version_pin_source "                                                      \
     "  FROM runs "
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
 
 // A page is read one row longer than asked: the extra row only says whether another page follows.
 constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
-     WHERE organization = ?1 AND environment = ?2 AND engine_slug = ?3 AND seq < ?4
+     WHERE organization = ?1 AND environment_id = ?2 AND engine_slug = ?3 AND seq < ?4
        AND (?7 IS NULL OR engine_version = ?7)
      ORDER BY seq DESC
      LIMIT ?5
 )sql";
 
 constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
-     WHERE organization = ?1 AND environment = ?2 AND engine_slug = ?3 AND status = ?6
+     WHERE organization = ?1 AND environment_id = ?2 AND engine_slug = ?3 AND status = ?6
        AND seq < ?4 AND (?7 IS NULL OR engine_version = ?7)
      ORDER BY seq DESC
      LIMIT ?5
@@ -416,26 +487,72 @@ constexpr const char* kPing = "SELECT max(version) FROM schema_migrations";
 
 constexpr const char* kInsertApiKey = R"sql(
     INSERT INTO api_keys (id, key_hash, organization, environment, scopes, display_prefix,
-                          created_at_ms, rate_per_second, rate_burst)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                          created_at_ms, rate_per_second, rate_burst, environment_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 )sql";
 
 constexpr const char* kRevokeApiKey = R"sql(
     UPDATE api_keys SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL
 )sql";
 
-// read_api_key() maps the columns in this order.
-#define ENGINED_SELECT_API_KEY                                                                 \
-    "SELECT id, organization, environment, scopes, display_prefix, created_at_ms, "          \
-    "       revoked_at_ms, rate_per_second, rate_burst "                                    \
-    "  FROM api_keys "
+// read_api_key() maps the columns in this order. The environment's default pins come in the same
+// read, so a submission needs no second one.
+#define ENGINED_SELECT_API_KEY                                                                     \
+    "SELECT k.id, k.organization, k.environment, k.scopes, k.display_prefix, k.created_at_ms, "  \
+    "       k.revoked_at_ms, k.rate_per_second, k.rate_burst, k.environment_id, "               \
+    "       e.pinned_engine_version, coalesce(e.engine_pins_json, '{}') "                        \
+    "  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id "
 
-constexpr const char* kFindApiKey = ENGINED_SELECT_API_KEY "WHERE key_hash = ?1";
-constexpr const char* kListApiKeys = ENGINED_SELECT_API_KEY "ORDER BY created_at_ms, id";
+constexpr const char* kFindApiKey = ENGINED_SELECT_API_KEY "WHERE k.key_hash = ?1";
+constexpr const char* kListApiKeys = ENGINED_SELECT_API_KEY "ORDER BY k.created_at_ms, k.id";
 constexpr const char* kListApiKeysOfOrganization =
-    ENGINED_SELECT_API_KEY "WHERE organization = ?1 ORDER BY created_at_ms, id";
+    ENGINED_SELECT_API_KEY "WHERE k.organization = ?1 ORDER BY k.created_at_ms, k.id";
 
 #undef ENGINED_SELECT_API_KEY
+
+constexpr const char* kEnsureBuiltinEnvironment = R"sql(
+    INSERT INTO environments (id, organization, slug, built_in, created_at_ms, updated_at_ms)
+    VALUES (lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89AB', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), ?1, ?2, 1, ?3, ?3)
+    ON CONFLICT DO NOTHING
+)sql";
+
+constexpr const char* kInsertEnvironment = R"sql(
+    INSERT INTO environments (id, organization, slug, built_in, pinned_engine_version,
+                              engine_pins_json, created_at_ms, updated_at_ms)
+    VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?6)
+)sql";
+
+constexpr const char* kCountNamedEnvironments = R"sql(
+    SELECT count(*) FROM environments WHERE organization = ?1 AND built_in = 0 AND deleted_at_ms IS NULL
+)sql";
+
+// read_environment() maps the columns in this order.
+#define ENGINED_SELECT_ENVIRONMENT                                                              \
+    "SELECT id, organization, slug, built_in, pinned_engine_version, engine_pins_json, "       \
+    "       created_at_ms, updated_at_ms FROM environments "
+
+constexpr const char* kListEnvironments = ENGINED_SELECT_ENVIRONMENT
+    "WHERE organization = ?1 AND deleted_at_ms IS NULL "
+    "ORDER BY built_in DESC, slug = 'live', created_at_ms, slug";
+constexpr const char* kFindEnvironment = ENGINED_SELECT_ENVIRONMENT
+    "WHERE organization = ?1 AND slug = ?2 AND deleted_at_ms IS NULL";
+
+#undef ENGINED_SELECT_ENVIRONMENT
+
+constexpr const char* kUpdateEnvironmentPins = R"sql(
+    UPDATE environments SET pinned_engine_version = ?3, engine_pins_json = ?4, updated_at_ms = ?5
+     WHERE organization = ?1 AND slug = ?2 AND deleted_at_ms IS NULL
+)sql";
+
+constexpr const char* kActiveKeysOfEnvironment = R"sql(
+    SELECT count(*) FROM api_keys k JOIN environments e ON e.id = k.environment_id
+     WHERE e.organization = ?1 AND e.slug = ?2 AND e.deleted_at_ms IS NULL AND k.revoked_at_ms IS NULL
+)sql";
+
+constexpr const char* kDeleteEnvironment = R"sql(
+    UPDATE environments SET deleted_at_ms = ?3, updated_at_ms = ?3
+     WHERE organization = ?1 AND slug = ?2 AND built_in = 0 AND deleted_at_ms IS NULL
+)sql";
 
 constexpr const char* kInsertEngine = R"sql(
     INSERT INTO engines (id, organization, slug, label, description, engine_type, status,
@@ -836,6 +953,8 @@ Run read_run(const Query& row) {
     run.completed_at_ms = row.optional_integer(23);
     run.fingerprint = row.optional_text(24);
     run.fingerprint_json = row.optional_text(25);
+    run.environment_id = row.text(26);
+    run.engine_version_pin_source = row.optional_text(27);
     return run;
 }
 
@@ -855,7 +974,23 @@ ApiKey read_api_key(const Query& row) {
     key.revoked_at_ms = row.optional_integer(6);
     key.rate_per_second = row.optional_real(7);
     key.rate_burst = row.optional_integer(8);
+    key.environment_id = row.text(9);
+    key.pinned_engine_version = row.optional_text(10);
+    key.engine_pins_json = row.text(11);
     return key;
+}
+
+Environment read_environment(const Query& row) {
+    Environment environment;
+    environment.id = row.text(0);
+    environment.organization = row.text(1);
+    environment.slug = row.text(2);
+    environment.built_in = row.integer(3) != 0;
+    environment.pinned_engine_version = row.optional_text(4);
+    environment.engine_pins_json = row.text(5);
+    environment.created_at_ms = row.integer(6);
+    environment.updated_at_ms = row.integer(7);
+    return environment;
 }
 
 EngineRecord read_engine(const Query& row) {
@@ -946,7 +1081,7 @@ void bind_engine(Query& query, const EngineRecord& engine) {
 void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record) {
     const int changed = Query(connection, kRememberIdempotency, "remember_idempotency")
                             .bind(1, record.organization)
-                            .bind(2, record.environment)
+                            .bind(2, record.environment_id)
                             .bind(3, record.key)
                             .bind(4, record.request_hash)
                             .bind(5, static_cast<int64_t>(record.status))
@@ -974,6 +1109,8 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
         .bind_optional(10, run.webhook_url)
         .bind(11, run.api_key_id)
         .bind(12, run.created_at_ms)
+        .bind(13, run.environment_id)
+        .bind_optional(14, run.engine_version_pin_source)
         .run();
 }
 
@@ -1190,6 +1327,7 @@ void Store::insert_api_key(const ApiKey& key, std::string_view key_hash) {
             .bind(7, key.created_at_ms)
             .bind_optional(8, key.rate_per_second)
             .bind_optional(9, key.rate_burst)
+            .bind(10, key.environment_id)
             .run();
     });
 }
@@ -1219,6 +1357,88 @@ bool Store::revoke_api_key(std::string_view key_id, int64_t at_ms) {
         revoked = revoke.bind(1, key_id).bind(2, at_ms).run() > 0;
     });
     return revoked;
+}
+
+void Store::ensure_builtin_environments(std::string_view organization, int64_t at_ms) {
+    impl_->write_and_wait([&](Connection& c) {
+        for (const char* slug : {"test", "live"}) {
+            Query(c, kEnsureBuiltinEnvironment, "ensure_builtin_environments")
+                .bind(1, organization)
+                .bind(2, slug)
+                .bind(3, at_ms)
+                .run();
+        }
+    });
+}
+
+void Store::insert_environment(const Environment& environment, int max_named) {
+    impl_->write_and_wait([&](Connection& c) {
+        Query(c, kInsertEnvironment, "insert_environment")
+            .bind(1, environment.id)
+            .bind(2, environment.organization)
+            .bind(3, environment.slug)
+            .bind_optional(4, environment.pinned_engine_version)
+            .bind(5, environment.engine_pins_json)
+            .bind(6, environment.created_at_ms)
+            .run();
+        Query count(c, kCountNamedEnvironments, "count named environments");
+        count.bind(1, environment.organization);
+        count.next();
+        if (count.integer(0) > max_named) {
+            throw TooManyEnvironments("an organisation may have at most " + std::to_string(max_named) +
+                                      " environments besides test and live");
+        }
+    });
+}
+
+std::vector<Environment> Store::list_environments(std::string_view organization) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kListEnvironments, "list_environments");
+    query.bind(1, organization);
+    std::vector<Environment> environments;
+    while (query.next()) environments.push_back(read_environment(query));
+    return environments;
+}
+
+std::optional<Environment> Store::find_environment(std::string_view organization, std::string_view slug) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kFindEnvironment, "find_environment");
+    query.bind(1, organization).bind(2, slug);
+    if (!query.next()) return std::nullopt;
+    return read_environment(query);
+}
+
+bool Store::update_environment_pins(const Environment& environment) {
+    int changed = 0;
+    impl_->write_and_wait([&](Connection& c) {
+        changed = Query(c, kUpdateEnvironmentPins, "update_environment_pins")
+                      .bind(1, environment.organization)
+                      .bind(2, environment.slug)
+                      .bind_optional(3, environment.pinned_engine_version)
+                      .bind(4, environment.engine_pins_json)
+                      .bind(5, environment.updated_at_ms)
+                      .run();
+    });
+    return changed > 0;
+}
+
+bool Store::delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms) {
+    int changed = 0;
+    impl_->write_and_wait([&](Connection& c) {
+        Query active(c, kActiveKeysOfEnvironment, "delete_environment (keys)");
+        active.bind(1, organization).bind(2, slug);
+        active.next();
+        if (const int64_t keys = active.integer(0); keys > 0) {
+            throw EnvironmentHasActiveKeys("environment '" + std::string(slug) + "' still has " +
+                                           std::to_string(keys) + " active key(s)");
+        }
+        changed = Query(c, kDeleteEnvironment, "delete_environment")
+                      .bind(1, organization)
+                      .bind(2, slug)
+                      .bind(3, at_ms)
+                      .run();
+    });
+    return changed > 0;
 }
 
 void Store::insert_engine(const EngineRecord& engine, std::string_view config_json) {
@@ -1314,13 +1534,13 @@ std::optional<EngineRecord> Store::find_engine(std::string_view organization,
     return read_engine(query);
 }
 
-std::optional<IdempotencyRecord> Store::find_idempotency(std::string_view organization, std::string_view environment,
+std::optional<IdempotencyRecord> Store::find_idempotency(std::string_view organization, std::string_view environment_id,
                                                          std::string_view key, int64_t now_ms) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindIdempotency, "find_idempotency");
-    query.bind(1, organization).bind(2, environment).bind(3, key).bind(4, now_ms - kIdempotencyWindowMs);
+    query.bind(1, organization).bind(2, environment_id).bind(3, key).bind(4, now_ms - kIdempotencyWindowMs);
     if (!query.next()) return std::nullopt;
-    return IdempotencyRecord{std::string(organization), std::string(environment), std::string(key),
+    return IdempotencyRecord{std::string(organization), std::string(environment_id), std::string(key),
                              query.text(0), static_cast<int>(query.integer(1)), query.text(2), query.text(3),
                              query.integer(4)};
 }
@@ -1422,7 +1642,7 @@ RunPage Store::list_runs(const RunPageQuery& request) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, request.status ? kListRunsByStatus : kListRuns, "list_runs");
     query.bind(1, request.organization)
-        .bind(2, request.environment)
+        .bind(2, request.environment_id)
         .bind(3, request.engine_slug)
         .bind(4, request.before_seq.value_or(std::numeric_limits<int64_t>::max()))
         .bind(5, static_cast<int64_t>(request.limit) + 1);
@@ -1536,20 +1756,20 @@ namespace {
 
 // read_endpoint() maps the columns in this order.
 #define ENGINED_SELECT_ENDPOINT                                                                  \
-    "SELECT id, organization, environment, url, description, events, active, auth_token, "     \
+    "SELECT id, organization, environment_id, url, description, events, active, auth_token, "     \
     "       secret, previous_secret, previous_secret_expires_at_ms, consecutive_failures, "    \
     "       disabled_reason, created_at_ms, updated_at_ms "                                    \
     "  FROM webhook_endpoints "
 
 constexpr const char* kFindEndpoint =
-    ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment = ?2 AND id = ?3";
+    ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment_id = ?2 AND id = ?3";
 constexpr const char* kListEndpoints =
-    ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment = ?2 ORDER BY created_at_ms, id";
+    ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment_id = ?2 ORDER BY created_at_ms, id";
 
 #undef ENGINED_SELECT_ENDPOINT
 
 constexpr const char* kInsertEndpoint = R"sql(
-    INSERT INTO webhook_endpoints (id, organization, environment, url, description, events, active,
+    INSERT INTO webhook_endpoints (id, organization, environment_id, url, description, events, active,
                                    auth_token, secret, previous_secret, previous_secret_expires_at_ms,
                                    consecutive_failures, disabled_reason, created_at_ms, updated_at_ms)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -1561,15 +1781,15 @@ constexpr const char* kUpdateEndpoint = R"sql(
        SET url = ?4, description = ?5, events = ?6, active = ?7, auth_token = ?8, secret = ?9,
            previous_secret = ?10, previous_secret_expires_at_ms = ?11, consecutive_failures = ?12,
            disabled_reason = ?13, updated_at_ms = ?15
-     WHERE id = ?1 AND organization = ?2 AND environment = ?3
+     WHERE id = ?1 AND organization = ?2 AND environment_id = ?3
 )sql";
 
 constexpr const char* kCountActiveEndpoints = R"sql(
-    SELECT count(*) FROM webhook_endpoints WHERE organization = ?1 AND environment = ?2 AND active = 1
+    SELECT count(*) FROM webhook_endpoints WHERE organization = ?1 AND environment_id = ?2 AND active = 1
 )sql";
 
 constexpr const char* kDeleteEndpoint = R"sql(
-    DELETE FROM webhook_endpoints WHERE organization = ?1 AND environment = ?2 AND id = ?3
+    DELETE FROM webhook_endpoints WHERE organization = ?1 AND environment_id = ?2 AND id = ?3
 )sql";
 
 constexpr const char* kFailEndpointDeliveries = R"sql(
@@ -1580,10 +1800,10 @@ constexpr const char* kFailEndpointDeliveries = R"sql(
 )sql";
 
 constexpr const char* kPutSigningSecret = R"sql(
-    INSERT INTO webhook_signing_secrets (organization, environment, secret, previous_secret,
+    INSERT INTO webhook_signing_secrets (organization, environment_id, secret, previous_secret,
                                          previous_secret_expires_at_ms, rotated_at_ms)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-    ON CONFLICT (organization, environment) DO UPDATE
+    ON CONFLICT (organization, environment_id) DO UPDATE
        SET secret = excluded.secret, previous_secret = excluded.previous_secret,
            previous_secret_expires_at_ms = excluded.previous_secret_expires_at_ms,
            rotated_at_ms = excluded.rotated_at_ms
@@ -1591,43 +1811,43 @@ constexpr const char* kPutSigningSecret = R"sql(
 
 // The first secret of an environment; one already there stays (two first needs at once keep one).
 constexpr const char* kAddSigningSecret = R"sql(
-    INSERT INTO webhook_signing_secrets (organization, environment, secret, previous_secret,
+    INSERT INTO webhook_signing_secrets (organization, environment_id, secret, previous_secret,
                                          previous_secret_expires_at_ms, rotated_at_ms)
     VALUES (?1, ?2, ?3, NULL, NULL, ?4)
-    ON CONFLICT (organization, environment) DO NOTHING
+    ON CONFLICT (organization, environment_id) DO NOTHING
 )sql";
 
 constexpr const char* kFindSigningSecret = R"sql(
     SELECT secret, previous_secret, previous_secret_expires_at_ms, rotated_at_ms
-      FROM webhook_signing_secrets WHERE organization = ?1 AND environment = ?2
+      FROM webhook_signing_secrets WHERE organization = ?1 AND environment_id = ?2
 )sql";
 
 // One delivery per active endpoint subscribed to the event, plus one to the run's own URL; all
 // share the event's id. ?1 run, ?2 event id, ?3 event type, ?4 event time.
 constexpr const char* kAddEndpointDeliveries = R"sql(
     INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
-                                    organization, environment, endpoint_id, url, status,
+                                    organization, environment_id, endpoint_id, url, status,
                                     next_attempt_at_ms, created_at_ms, updated_at_ms)
-    SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, r.id, r.organization, r.environment,
+    SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, r.id, r.organization, r.environment_id,
            e.id, e.url, 'pending', ?4, ?4, ?4
       FROM runs r
-      JOIN webhook_endpoints e ON e.organization = r.organization AND e.environment = r.environment
+      JOIN webhook_endpoints e ON e.organization = r.organization AND e.environment_id = r.environment_id
      WHERE r.id = ?1 AND e.active = 1
        AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE json_each.value = ?3)
 )sql";
 
 constexpr const char* kAddRunUrlDelivery = R"sql(
     INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
-                                    organization, environment, endpoint_id, url, status,
+                                    organization, environment_id, endpoint_id, url, status,
                                     next_attempt_at_ms, created_at_ms, updated_at_ms)
-    SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, id, organization, environment,
+    SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, id, organization, environment_id,
            NULL, webhook_url, 'pending', ?4, ?4, ?4
       FROM runs WHERE id = ?1 AND webhook_url IS NOT NULL
 )sql";
 
 // read_delivery() maps the columns in this order.
 #define ENGINED_SELECT_DELIVERY                                                                  \
-    "SELECT id, event_id, event_type, event_created_at_ms, run_id, organization, environment, " \
+    "SELECT id, event_id, event_type, event_created_at_ms, run_id, organization, environment_id, " \
     "       endpoint_id, url, status, attempts, next_attempt_at_ms, last_status_code, "         \
     "       last_error, created_at_ms, updated_at_ms "                                          \
     "  FROM webhook_deliveries "
@@ -1646,11 +1866,11 @@ constexpr const char* kLeaseDueDeliveries = R"sql(
 )sql";
 constexpr const char* kDeliveryById = ENGINED_SELECT_DELIVERY "WHERE id = ?1";
 constexpr const char* kFindDelivery =
-    ENGINED_SELECT_DELIVERY "WHERE organization = ?1 AND environment = ?2 AND id = ?3";
+    ENGINED_SELECT_DELIVERY "WHERE organization = ?1 AND environment_id = ?2 AND id = ?3";
 constexpr const char* kListDeliveries = ENGINED_SELECT_DELIVERY
-    "WHERE organization = ?1 AND environment = ?2 ORDER BY seq DESC LIMIT ?3";
+    "WHERE organization = ?1 AND environment_id = ?2 ORDER BY seq DESC LIMIT ?3";
 constexpr const char* kListEndpointDeliveries = ENGINED_SELECT_DELIVERY
-    "WHERE organization = ?1 AND environment = ?2 AND endpoint_id = ?4 ORDER BY seq DESC LIMIT ?3";
+    "WHERE organization = ?1 AND environment_id = ?2 AND endpoint_id = ?4 ORDER BY seq DESC LIMIT ?3";
 
 #undef ENGINED_SELECT_DELIVERY
 
@@ -1695,7 +1915,7 @@ constexpr const char* kListDeliveryAttempts = R"sql(
 constexpr const char* kRetryDelivery = R"sql(
     UPDATE webhook_deliveries
        SET status = 'pending', next_attempt_at_ms = ?4, leased_until_ms = NULL, updated_at_ms = ?4
-     WHERE organization = ?1 AND environment = ?2 AND id = ?3
+     WHERE organization = ?1 AND environment_id = ?2 AND id = ?3
 )sql";
 
 std::string events_to_json(const std::vector<std::string>& events) {
@@ -1719,7 +1939,7 @@ WebhookEndpoint read_endpoint(const Query& row) {
     WebhookEndpoint endpoint;
     endpoint.id = row.text(0);
     endpoint.organization = row.text(1);
-    endpoint.environment = row.text(2);
+    endpoint.environment_id = row.text(2);
     endpoint.url = row.text(3);
     endpoint.description = row.text(4);
     endpoint.events = events_from_json(row.text(5));
@@ -1738,7 +1958,7 @@ WebhookEndpoint read_endpoint(const Query& row) {
 void bind_endpoint(Query& query, const WebhookEndpoint& endpoint) {
     query.bind(1, endpoint.id)
         .bind(2, endpoint.organization)
-        .bind(3, endpoint.environment)
+        .bind(3, endpoint.environment_id)
         .bind(4, endpoint.url)
         .bind(5, endpoint.description)
         .bind(6, events_to_json(endpoint.events))
@@ -1756,7 +1976,7 @@ void bind_endpoint(Query& query, const WebhookEndpoint& endpoint) {
 // Called inside the endpoint's own write, after it changed: the limit holds for what is stored.
 void check_active_limit(Connection& connection, const WebhookEndpoint& endpoint, int max_active) {
     Query count(connection, kCountActiveEndpoints, "count active webhook endpoints");
-    count.bind(1, endpoint.organization).bind(2, endpoint.environment);
+    count.bind(1, endpoint.organization).bind(2, endpoint.environment_id);
     count.next();
     if (count.integer(0) > max_active) {
         throw TooManyActiveEndpoints("at most " + std::to_string(max_active) +
@@ -1787,7 +2007,7 @@ WebhookDelivery read_delivery(const Query& row) {
     delivery.event_created_at_ms = row.integer(3);
     delivery.run_id = row.text(4);
     delivery.organization = row.text(5);
-    delivery.environment = row.text(6);
+    delivery.environment_id = row.text(6);
     delivery.endpoint_id = row.optional_text(7);
     delivery.url = row.text(8);
     delivery.status = parse_delivery_status(row.text(9));
@@ -1845,13 +2065,13 @@ bool Store::update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_act
     return changed > 0;
 }
 
-bool Store::delete_webhook_endpoint(std::string_view organization, std::string_view environment,
+bool Store::delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
                                     std::string_view id, int64_t at_ms) {
     int changed = 0;
     impl_->write_and_wait([&](Connection& c) {
         changed = Query(c, kDeleteEndpoint, "delete_webhook_endpoint")
                       .bind(1, organization)
-                      .bind(2, environment)
+                      .bind(2, environment_id)
                       .bind(3, id)
                       .run();
         if (changed > 0) {
@@ -1866,31 +2086,31 @@ bool Store::delete_webhook_endpoint(std::string_view organization, std::string_v
 }
 
 std::optional<WebhookEndpoint> Store::find_webhook_endpoint(std::string_view organization,
-                                                            std::string_view environment,
+                                                            std::string_view environment_id,
                                                             std::string_view id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindEndpoint, "find_webhook_endpoint");
-    query.bind(1, organization).bind(2, environment).bind(3, id);
+    query.bind(1, organization).bind(2, environment_id).bind(3, id);
     if (!query.next()) return std::nullopt;
     return read_endpoint(query);
 }
 
 std::vector<WebhookEndpoint> Store::list_webhook_endpoints(std::string_view organization,
-                                                           std::string_view environment) const {
+                                                           std::string_view environment_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kListEndpoints, "list_webhook_endpoints");
-    query.bind(1, organization).bind(2, environment);
+    query.bind(1, organization).bind(2, environment_id);
     std::vector<WebhookEndpoint> endpoints;
     while (query.next()) endpoints.push_back(read_endpoint(query));
     return endpoints;
 }
 
-void Store::put_signing_secret(std::string_view organization, std::string_view environment,
+void Store::put_signing_secret(std::string_view organization, std::string_view environment_id,
                                const SigningSecret& secret) {
     impl_->write_and_wait([&](Connection& c) {
         Query(c, kPutSigningSecret, "put_signing_secret")
             .bind(1, organization)
-            .bind(2, environment)
+            .bind(2, environment_id)
             .bind(3, secret.secret)
             .bind_optional(4, secret.previous_secret)
             .bind_optional(5, secret.previous_secret_expires_at_ms)
@@ -1899,18 +2119,18 @@ void Store::put_signing_secret(std::string_view organization, std::string_view e
     });
 }
 
-SigningSecret Store::add_signing_secret(std::string_view organization, std::string_view environment,
+SigningSecret Store::add_signing_secret(std::string_view organization, std::string_view environment_id,
                                         const SigningSecret& first) {
     std::optional<SigningSecret> stored;
     impl_->write_and_wait([&](Connection& c) {
         Query(c, kAddSigningSecret, "add_signing_secret")
             .bind(1, organization)
-            .bind(2, environment)
+            .bind(2, environment_id)
             .bind(3, first.secret)
             .bind(4, first.rotated_at_ms)
             .run();
         Query query(c, kFindSigningSecret, "find_signing_secret");
-        query.bind(1, organization).bind(2, environment);
+        query.bind(1, organization).bind(2, environment_id);
         if (query.next()) {
             stored = SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2), query.integer(3)};
         }
@@ -1920,10 +2140,10 @@ SigningSecret Store::add_signing_secret(std::string_view organization, std::stri
 }
 
 std::optional<SigningSecret> Store::find_signing_secret(std::string_view organization,
-                                                        std::string_view environment) const {
+                                                        std::string_view environment_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindSigningSecret, "find_signing_secret");
-    query.bind(1, organization).bind(2, environment);
+    query.bind(1, organization).bind(2, environment_id);
     if (!query.next()) return std::nullopt;
     return SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2), query.integer(3)};
 }
@@ -2005,22 +2225,22 @@ bool Store::record_delivery_attempt(const DeliveryAttempt& attempt, const Attemp
     return disabled;
 }
 
-std::vector<WebhookDelivery> Store::list_deliveries(std::string_view organization, std::string_view environment,
+std::vector<WebhookDelivery> Store::list_deliveries(std::string_view organization, std::string_view environment_id,
                                                     std::string_view endpoint_id, int limit) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, endpoint_id.empty() ? kListDeliveries : kListEndpointDeliveries, "list_deliveries");
-    query.bind(1, organization).bind(2, environment).bind(3, static_cast<int64_t>(limit));
+    query.bind(1, organization).bind(2, environment_id).bind(3, static_cast<int64_t>(limit));
     if (!endpoint_id.empty()) query.bind(4, endpoint_id);
     std::vector<WebhookDelivery> deliveries;
     while (query.next()) deliveries.push_back(read_delivery(query));
     return deliveries;
 }
 
-std::optional<WebhookDelivery> Store::find_delivery(std::string_view organization, std::string_view environment,
+std::optional<WebhookDelivery> Store::find_delivery(std::string_view organization, std::string_view environment_id,
                                                     std::string_view delivery_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindDelivery, "find_delivery");
-    query.bind(1, organization).bind(2, environment).bind(3, delivery_id);
+    query.bind(1, organization).bind(2, environment_id).bind(3, delivery_id);
     if (!query.next()) return std::nullopt;
     return read_delivery(query);
 }
@@ -2037,13 +2257,13 @@ std::vector<DeliveryAttempt> Store::list_delivery_attempts(std::string_view deli
     return attempts;
 }
 
-bool Store::retry_delivery(std::string_view organization, std::string_view environment,
+bool Store::retry_delivery(std::string_view organization, std::string_view environment_id,
                            std::string_view delivery_id, int64_t now_ms) {
     int changed = 0;
     impl_->write_and_wait([&](Connection& c) {
         changed = Query(c, kRetryDelivery, "retry_delivery")
                       .bind(1, organization)
-                      .bind(2, environment)
+                      .bind(2, environment_id)
                       .bind(3, delivery_id)
                       .bind(4, now_ms)
                       .run();

@@ -24,13 +24,17 @@ public:
 struct ApiKey {
     std::string id;              // "key_<16 hex>"
     std::string organization;
-    std::string environment;     // "test" | "live"
+    std::string environment;     // the environment's slug ("test", "live", "dev", …)
+    std::string environment_id;  // what the key is scoped to; the slug only names it
     std::vector<std::string> scopes;
     std::string display_prefix;  // the first characters of the key, for listings
     int64_t created_at_ms = 0;
     std::optional<int64_t> revoked_at_ms;
     std::optional<double> rate_per_second;  // none: the server's default rate limit
     std::optional<int64_t> rate_burst;
+    // The environment's default pins as of the read (see Environment); never written with the key.
+    std::optional<std::string> pinned_engine_version;
+    std::string engine_pins_json = "{}";
 };
 
 enum class RunStatus { queued, processing, completed, degraded, failed };
@@ -42,7 +46,7 @@ bool is_terminal(RunStatus status);
 // organisation and environment when the same key comes again.
 struct IdempotencyRecord {
     std::string organization;
-    std::string environment;
+    std::string environment_id;
     std::string key;
     std::string request_hash;  // SHA-256 over method, path and the canonical body
     int status = 0;
@@ -63,11 +67,13 @@ public:
 struct NewRun {
     std::string id;
     std::string organization;
-    std::string environment;
+    std::string environment;     // slug, for display
+    std::string environment_id;  // what isolates the run
     std::string engine_slug;
     std::string engine_type;
     std::optional<std::string> engine_version;      // resolved release, or none (current config)
-    std::optional<std::string> engine_version_pin;  // as the client sent it
+    std::optional<std::string> engine_version_pin;  // as the client sent it, or the environment's
+    std::optional<std::string> engine_version_pin_source;  // request | engine_pin | environment
     std::string request_json;                       // {"input":..., "offerings":...}
     std::string config_hash;                        // SHA-256 of config_json
     std::string config_json;                        // stored once per distinct hash
@@ -98,11 +104,13 @@ struct Run {
     int64_t seq = 0;  // insertion order; the pagination cursor
     std::string id;
     std::string organization;
-    std::string environment;
+    std::string environment;     // slug
+    std::string environment_id;
     std::string engine_slug;
     std::string engine_type;
     std::optional<std::string> engine_version;
     std::optional<std::string> engine_version_pin;
+    std::optional<std::string> engine_version_pin_source;  // request | engine_pin | environment
     RunStatus status = RunStatus::queued;
     std::string stage;
     std::string request_json;
@@ -125,7 +133,7 @@ struct Run {
 
 struct RunPageQuery {
     std::string organization;
-    std::string environment;
+    std::string environment_id;
     std::string engine_slug;
     std::optional<RunStatus> status;
     std::optional<std::string> engine_version;  // exact, e.g. "1.2"
@@ -181,6 +189,31 @@ struct PoolSummary {
     int64_t imported_at_ms = 0;
 };
 
+// --- Environments. `test` and `live` are built in to every organisation; others are named by
+// the organisation. Each has an id that every environment-scoped row carries.
+struct Environment {
+    std::string id;  // a UUID v4, never reused
+    std::string organization;
+    std::string slug;
+    bool built_in = false;
+    std::optional<std::string> pinned_engine_version;  // the default pin of its runs ("1.x")
+    std::string engine_pins_json = "{}";                // {"engine-slug": "2.x"}: per-engine overrides
+    int64_t created_at_ms = 0;
+    int64_t updated_at_ms = 0;
+};
+
+// A write would give an organisation more named environments than allowed: nothing was stored.
+class TooManyEnvironments : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// An environment cannot be deleted while keys of it are active: nothing was changed.
+class EnvironmentHasActiveKeys : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // --- Webhooks (SPEC §4). Endpoints belong to an organisation and environment; the outbox holds
 // one delivery per (event, destination), written in the transaction that ends the run.
 
@@ -193,7 +226,7 @@ public:
 struct WebhookEndpoint {
     std::string id;  // "we_<hex>"
     std::string organization;
-    std::string environment;
+    std::string environment_id;
     std::string url;
     std::string description;
     std::vector<std::string> events;  // run.completed | run.failed
@@ -226,7 +259,7 @@ struct WebhookDelivery {
     int64_t event_created_at_ms = 0;
     std::string run_id;
     std::string organization;
-    std::string environment;
+    std::string environment_id;
     std::optional<std::string> endpoint_id;  // none: the run's own webhook_url
     std::string url;
     DeliveryStatus status = DeliveryStatus::pending;
@@ -298,6 +331,21 @@ public:
     std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const;
     bool revoke_api_key(std::string_view key_id, int64_t at_ms);
 
+    // --- Environments: synchronous writes through the writer. Deleted environments are kept
+    // (their runs name them) but are found by none of these.
+    // Adds the organisation's built-in `test` and `live` when absent.
+    void ensure_builtin_environments(std::string_view organization, int64_t at_ms);
+    // Throws std::invalid_argument when the slug exists, TooManyEnvironments when the organisation
+    // would have more than `max_named` environments besides the built-in ones.
+    void insert_environment(const Environment& environment, int max_named);
+    // test, live, then the named ones by creation.
+    std::vector<Environment> list_environments(std::string_view organization) const;
+    std::optional<Environment> find_environment(std::string_view organization, std::string_view slug) const;
+    // Replaces the default pins; false when absent.
+    bool update_environment_pins(const Environment& environment);
+    // False when absent; throws EnvironmentHasActiveKeys while unrevoked keys of it exist.
+    bool delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms);
+
     // --- Engines and releases: synchronous writes through the writer.
     // Throws std::invalid_argument when (organization, slug) exists.
     void insert_engine(const EngineRecord& engine, std::string_view config_json);
@@ -325,7 +373,7 @@ public:
 
     // --- Idempotency. find ignores records older than the window; remember keeps a live record
     // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.
-    std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment,
+    std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment_id,
                                                       std::string_view key, int64_t now_ms) const;
     // Group-committed like run writes; `done` gets IdempotencyKeyTaken when a live record exists.
     void remember_idempotency(IdempotencyRecord record, Completion done);
@@ -346,16 +394,16 @@ public:
     // Replaces the stored endpoint of that id (same organisation and environment); false when absent.
     bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active);
     // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
-    bool delete_webhook_endpoint(std::string_view organization, std::string_view environment,
+    bool delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
                                  std::string_view id, int64_t at_ms);
-    std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment,
+    std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment_id,
                                                          std::string_view id) const;
     std::vector<WebhookEndpoint> list_webhook_endpoints(std::string_view organization,
-                                                        std::string_view environment) const;
-    void put_signing_secret(std::string_view organization, std::string_view environment, const SigningSecret& secret);
-    std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment) const;
+                                                        std::string_view environment_id) const;
+    void put_signing_secret(std::string_view organization, std::string_view environment_id, const SigningSecret& secret);
+    std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment_id) const;
     // Stores `first` unless the environment has a secret already; returns the one stored.
-    SigningSecret add_signing_secret(std::string_view organization, std::string_view environment,
+    SigningSecret add_signing_secret(std::string_view organization, std::string_view environment_id,
                                      const SigningSecret& first);
 
     // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
@@ -368,13 +416,13 @@ public:
     // Returns true when this attempt disabled the endpoint.
     bool record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict, int64_t at_ms);
     // Newest first; `endpoint_id` empty: every delivery of the environment.
-    std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment,
+    std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment_id,
                                                  std::string_view endpoint_id, int limit) const;
-    std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment,
+    std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment_id,
                                                  std::string_view delivery_id) const;
     std::vector<DeliveryAttempt> list_delivery_attempts(std::string_view delivery_id) const;
     // Makes a delivery pending and due at `now_ms` again (a manual re-send). False when absent.
-    bool retry_delivery(std::string_view organization, std::string_view environment,
+    bool retry_delivery(std::string_view organization, std::string_view environment_id,
                         std::string_view delivery_id, int64_t now_ms);
 
     // --- Reads, on a pooled read connection of the calling thread.

@@ -144,7 +144,7 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
     std::vector<std::string> secrets;
     const auto run = store_.get_run(delivery.run_id);
     if (delivery.endpoint_id) {
-        const auto endpoint = store_.find_webhook_endpoint(delivery.organization, delivery.environment, *delivery.endpoint_id);
+        const auto endpoint = store_.find_webhook_endpoint(delivery.organization, delivery.environment_id, *delivery.endpoint_id);
         if (endpoint) {
             // The endpoint's URL as it is now: an integrator who moved the receiver gets the retries there.
             url = endpoint->url;
@@ -153,7 +153,7 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
             if (endpoint->auth_token) headers.emplace_back("Authorization", "Bearer " + *endpoint->auth_token);
         }
     } else {
-        const store::SigningSecret signing = signing_secret_of(store_, delivery.organization, delivery.environment);
+        const store::SigningSecret signing = signing_secret_of(store_, delivery.organization, delivery.environment_id);
         secrets = valid_secrets(signing.secret, signing.previous_secret, signing.previous_secret_expires_at_ms, started);
     }
     // Nothing can be sent without the event's run or a secret to sign it: the delivery ends.
@@ -186,7 +186,7 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
         if (store_.record_delivery_attempt(record, verdict, finished)) {
             log::warn("webhook endpoint disabled", {{"endpoint_id", delivery.endpoint_id.value_or("")},
                                                     {"organization", delivery.organization},
-                                                    {"environment", delivery.environment},
+                                                    {"environment_id", delivery.environment_id},
                                                     {"consecutive_failures", options_.disable_after}});
         }
     } catch (const std::exception& error) {

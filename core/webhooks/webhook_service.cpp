@@ -141,9 +141,9 @@ std::optional<std::string> read_auth_token(const boost::json::value& value) {
     return std::string(value.get_string());
 }
 
-// Applies the fields present in `fields` to `endpoint`.
-void apply_fields(store::WebhookEndpoint& endpoint, const boost::json::object& fields) {
-    if (const auto* url = fields.if_contains("url")) endpoint.url = read_url(*url, endpoint.environment);
+// Applies the fields present in `fields` to `endpoint`, an endpoint of environment `environment`.
+void apply_fields(store::WebhookEndpoint& endpoint, const boost::json::object& fields, const std::string& environment) {
+    if (const auto* url = fields.if_contains("url")) endpoint.url = read_url(*url, environment);
     if (const auto* events = fields.if_contains("events")) endpoint.events = read_events(*events);
     if (const auto* description = fields.if_contains("description")) endpoint.description = read_description(*description);
     if (const auto* token = fields.if_contains("auth_token")) endpoint.auth_token = read_auth_token(*token);
@@ -191,11 +191,11 @@ std::vector<std::string> valid_secrets(const std::string& secret, const std::opt
 }
 
 store::SigningSecret signing_secret_of(store::Store& store, const std::string& organization,
-                                       const std::string& environment) {
-    if (auto current = store.find_signing_secret(organization, environment)) return std::move(*current);
+                                       const std::string& environment_id) {
+    if (auto current = store.find_signing_secret(organization, environment_id)) return std::move(*current);
     const store::SigningSecret created =
-        store.add_signing_secret(organization, environment, {new_secret(), std::nullopt, std::nullopt, now_unix_ms()});
-    log::info("webhook signing secret created", {{"organization", organization}, {"environment", environment}});
+        store.add_signing_secret(organization, environment_id, {new_secret(), std::nullopt, std::nullopt, now_unix_ms()});
+    log::info("webhook signing secret created", {{"organization", organization}, {"environment_id", environment_id}});
     return created;
 }
 
@@ -211,12 +211,12 @@ boost::json::object WebhookService::create(const auth::Principal& caller, const 
     store::WebhookEndpoint endpoint;
     endpoint.id = "we_" + random_hex(12);
     endpoint.organization = caller.organization;
-    endpoint.environment = caller.environment;
+    endpoint.environment_id = caller.environment_id;
     endpoint.events = kEventTypes;
     endpoint.secret = new_secret();
     endpoint.created_at_ms = now;
     endpoint.updated_at_ms = now;
-    apply_fields(endpoint, fields);
+    apply_fields(endpoint, fields, caller.environment);
     try {
         store_.insert_webhook_endpoint(endpoint, kMaxActiveEndpoints);
     } catch (const store::TooManyActiveEndpoints&) {
@@ -229,7 +229,7 @@ boost::json::object WebhookService::create(const auth::Principal& caller, const 
 
 boost::json::object WebhookService::list(const auth::Principal& caller) const {
     boost::json::array data;
-    for (const auto& endpoint : store_.list_webhook_endpoints(caller.organization, caller.environment)) {
+    for (const auto& endpoint : store_.list_webhook_endpoints(caller.organization, caller.environment_id)) {
         data.push_back(endpoint_to_json(endpoint));
     }
     return {{"data", std::move(data)}};
@@ -242,7 +242,7 @@ boost::json::object WebhookService::get(const auth::Principal& caller, const std
 boost::json::object WebhookService::update(const auth::Principal& caller, const std::string& id,
                                            const boost::json::value& body) {
     store::WebhookEndpoint endpoint = visible_endpoint(caller, id);
-    apply_fields(endpoint, body_object(body));
+    apply_fields(endpoint, body_object(body), caller.environment);
     endpoint.updated_at_ms = now_unix_ms();
     store_update(endpoint);
     // A re-activated endpoint's held deliveries are due again.
@@ -251,7 +251,7 @@ boost::json::object WebhookService::update(const auth::Principal& caller, const 
 }
 
 void WebhookService::remove(const auth::Principal& caller, const std::string& id) {
-    if (!store_.delete_webhook_endpoint(caller.organization, caller.environment, id, now_unix_ms())) {
+    if (!store_.delete_webhook_endpoint(caller.organization, caller.environment_id, id, now_unix_ms())) {
         throw ApiError::not_found("no webhook endpoint '" + id + "'");
     }
 }
@@ -272,16 +272,16 @@ boost::json::object WebhookService::rotate_secret(const auth::Principal& caller,
 boost::json::object WebhookService::rotate_signing_secret(const auth::Principal& caller) {
     const int64_t now = now_unix_ms();
     store::SigningSecret secret{new_secret(), std::nullopt, std::nullopt, now};
-    if (const auto current = store_.find_signing_secret(caller.organization, caller.environment)) {
+    if (const auto current = store_.find_signing_secret(caller.organization, caller.environment_id)) {
         secret.previous_secret = current->secret;
         secret.previous_secret_expires_at_ms = now + kSecretOverlapMs;
     }
-    store_.put_signing_secret(caller.organization, caller.environment, secret);
+    store_.put_signing_secret(caller.organization, caller.environment_id, secret);
     return signing_secret_to_json(secret, caller.environment);
 }
 
 boost::json::object WebhookService::reveal_signing_secret(const auth::Principal& caller) {
-    const store::SigningSecret secret = signing_secret_of(store_, caller.organization, caller.environment);
+    const store::SigningSecret secret = signing_secret_of(store_, caller.organization, caller.environment_id);
     // No audit trail of its own exists yet: this line is the record of who saw the secret.
     log::info("webhook signing secret revealed", {{"organization", caller.organization},
                                                    {"environment", caller.environment},
@@ -294,7 +294,7 @@ boost::json::object WebhookService::list_deliveries(const auth::Principal& calle
     visible_endpoint(caller, endpoint_id);
     boost::json::array data;
     for (const auto& delivery :
-         store_.list_deliveries(caller.organization, caller.environment, endpoint_id, parse_limit(limit))) {
+         store_.list_deliveries(caller.organization, caller.environment_id, endpoint_id, parse_limit(limit))) {
         data.push_back(delivery_to_json(delivery, store_.list_delivery_attempts(delivery.id)));
     }
     return {{"data", std::move(data)}};
@@ -303,7 +303,7 @@ boost::json::object WebhookService::list_deliveries(const auth::Principal& calle
 boost::json::object WebhookService::retry_delivery(const auth::Principal& caller, const std::string& endpoint_id,
                                                    const std::string& delivery_id) {
     const store::WebhookEndpoint endpoint = visible_endpoint(caller, endpoint_id);
-    const auto delivery = store_.find_delivery(caller.organization, caller.environment, delivery_id);
+    const auto delivery = store_.find_delivery(caller.organization, caller.environment_id, delivery_id);
     if (!delivery || delivery->endpoint_id != endpoint_id) {
         throw ApiError::not_found("no delivery '" + delivery_id + "' for webhook endpoint '" + endpoint_id + "'");
     }
@@ -311,14 +311,14 @@ boost::json::object WebhookService::retry_delivery(const auth::Principal& caller
         throw ApiError(409, "endpoint_inactive",
                        "webhook endpoint '" + endpoint_id + "' is not active; activate it to re-send deliveries");
     }
-    store_.retry_delivery(caller.organization, caller.environment, delivery_id, now_unix_ms());
+    store_.retry_delivery(caller.organization, caller.environment_id, delivery_id, now_unix_ms());
     if (wake_) wake_();
-    const auto retried = store_.find_delivery(caller.organization, caller.environment, delivery_id);
+    const auto retried = store_.find_delivery(caller.organization, caller.environment_id, delivery_id);
     return delivery_to_json(*retried, store_.list_delivery_attempts(delivery_id));
 }
 
 store::WebhookEndpoint WebhookService::visible_endpoint(const auth::Principal& caller, const std::string& id) const {
-    auto endpoint = store_.find_webhook_endpoint(caller.organization, caller.environment, id);
+    auto endpoint = store_.find_webhook_endpoint(caller.organization, caller.environment_id, id);
     if (!endpoint) throw ApiError::not_found("no webhook endpoint '" + id + "'");
     return *endpoint;
 }

@@ -57,7 +57,7 @@ private:
 // The environment's secret for runs' own `webhook_url`s, created on first need (the first
 // delivery to sign, or the first caller asking for it): a run's own URL needs no set-up.
 store::SigningSecret signing_secret_of(store::Store& store, const std::string& organization,
-                                       const std::string& environment);
+                                       const std::string& environment_id);
 
 // The signing secrets valid at `now_ms`: the current one, then the previous while it overlaps.
 std::vector<std::string> valid_secrets(const std::string& secret, const std::optional<std::string>& previous,

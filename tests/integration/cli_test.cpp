@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 
 extern char** environ;
 
@@ -197,6 +198,49 @@ TEST_F(EnginectlTest, ApiErrorsPrintTheirCodeAndExitOne) {
     const CliResult missing = enginectl({"config", "get", "no-such-engine"});
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_NE(missing.err.find("not_found: "), std::string::npos) << missing.err;
+}
+
+// Environments created in the store of a running server: their keys carry the slug and
+// authenticate as the environment; the API's rules hold for the operator too.
+TEST_F(EnginectlTest, EnvironmentsAreManagedInTheStoreAndTheirKeysAuthenticateAsThem) {
+    const std::string dir = server_->data_dir().string();
+    auto environments = [&](const std::string& action, std::vector<std::string> extra) {
+        std::vector<std::string> args{"environments", action, "--data-dir", dir, "--org", "cli-org"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return enginectl(args);
+    };
+    const CliResult created = environments("create", {"cli_dev"});
+    EXPECT_SUCCEEDS(created);
+    EXPECT_TRUE(std::regex_search(created.out, std::regex("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"))) << created.out;
+    const CliResult reserved = environments("create", {"internal"});
+    EXPECT_EQ(reserved.exit_code, 1);
+    EXPECT_NE(reserved.err.find("reserved"), std::string::npos) << reserved.err;
+
+    const CliResult listed = environments("list", {"--json"});
+    EXPECT_SUCCEEDS(listed);
+    const auto data = boost::json::parse(listed.out).at("data").as_array();
+    ASSERT_EQ(data.size(), 3u);
+    EXPECT_EQ(data[2].at("slug"), "cli_dev");
+
+    const CliResult minted = enginectl({"keys", "create", "--data-dir", dir, "--org", "cli-org", "--env", "cli_dev"});
+    EXPECT_SUCCEEDS(minted);
+    const std::string key = minted.out.substr(0, minted.out.find('\n'));
+    ASSERT_TRUE(key.starts_with("nx_cli_dev_")) << key;
+    auto client = server_->client();
+    const ApiResponse accepted = call(client, "POST", "/api/v1/engines/default/runs", key,
+                                      read_text(golden_dir() / "auto_only_ny.input.json"));
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const ApiResponse run = call(client, "GET", "/api/v1/runs/" + std::string(accepted.body.at("run_id").as_string()), key);
+    EXPECT_EQ(run.body.at("environment"), "cli_dev");
+    EXPECT_EQ(run.body.at("environment_id"), data[2].at("id"));
+
+    const CliResult refused = environments("delete", {"cli_dev"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("active key"), std::string::npos) << refused.err;
+    EXPECT_SUCCEEDS(environments("pin", {"cli_dev", "--version", "1.x"}));
+    const CliResult shown = environments("show", {"cli_dev", "--json"});
+    EXPECT_SUCCEEDS(shown);
+    EXPECT_EQ(boost::json::parse(shown.out).at("pinned_engine_version"), "1.x");
 }
 
 TEST_F(EnginectlTest, LuaTestFailsOnAWrongExpectation) {

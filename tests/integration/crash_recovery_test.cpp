@@ -81,7 +81,8 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
     store::Options options;
     options.path = (data_dir / "engined.sqlite3").string();
     store::Store store(options);
-    store::RunPageQuery query{"chaos", "test", "default", std::nullopt, std::nullopt, 1000};
+    const std::string test_environment = store.find_environment("chaos", "test").value().id;
+    store::RunPageQuery query{"chaos", test_environment, "default", std::nullopt, std::nullopt, 1000};
     const auto page = store.list_runs(query);
     EXPECT_EQ(page.runs.size(), accepted.size());
     for (const store::Run& run : page.runs) {

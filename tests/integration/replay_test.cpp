@@ -197,6 +197,7 @@ TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {
     queued.id = "queued-" + random_hex(4);
     queued.organization = "replay-org";
     queued.environment = "test";
+    queued.environment_id = server_->app().store().find_environment("replay-org", "test")->id;
     queued.engine_slug = "default";
     queued.engine_type = "placement";
     queued.request_json = R"({"input":{}})";

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace engined::store {
+class Store;
+}
+
 namespace engined::cli {
 
 // Thrown for a usage mistake; main prints it with the usage text and exits 2.
@@ -33,6 +37,9 @@ private:
     std::vector<std::string> positional_;
 };
 
+// The store of the server whose data directory --data-dir names (created if need be).
+store::Store open_store(const Arguments& args);
+
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);
 
@@ -44,6 +51,7 @@ int versions_command(const std::string& action, const Arguments& args);
 int contract_command(const std::string& action, const Arguments& args);
 int lua_command(const std::string& action, const Arguments& args);
 int pools_command(const std::string& action, const Arguments& args);
+int environments_command(const std::string& action, const Arguments& args);
 // enginectl eval: one action, no sub-command.
 int eval_command(const Arguments& args);
 

@@ -10,7 +10,6 @@
 #include <sstream>
 
 namespace engined::cli {
-namespace {
 
 store::Store open_store(const Arguments& args) {
     const std::filesystem::path data_dir = args.required("data-dir");
@@ -19,6 +18,8 @@ store::Store open_store(const Arguments& args) {
     options.path = (data_dir / "engined.sqlite3").string();
     return store::Store(options);
 }
+
+namespace {
 
 std::vector<std::string> split_scopes(const std::string& text) {
     std::vector<std::string> scopes;
@@ -68,10 +69,10 @@ int keys_command(const std::string& action, const Arguments& args) {
     if (action == "list") {
         store::Store store = open_store(args);
         const auto org = args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
-        std::cout << "ID                    PREFIX        ORG              ENV   SCOPES                         CREATED                   REVOKED\n";
+        std::cout << "ID                    PREFIX                ORG              ENV              SCOPES                         CREATED                   REVOKED\n";
         for (const store::ApiKey& key : store.list_api_keys(org)) {
             char line[512];
-            std::snprintf(line, sizeof line, "%-21s %-13s %-16s %-5s %-30s %-25s %s\n", key.id.c_str(),
+            std::snprintf(line, sizeof line, "%-21s %-21s %-16s %-16s %-30s %-25s %s\n", key.id.c_str(),
                           (key.display_prefix + "…").c_str(), key.organization.c_str(), key.environment.c_str(),
                           join(key.scopes).c_str(), format_rfc3339_ms(key.created_at_ms).c_str(),
                           key.revoked_at_ms ? format_rfc3339_ms(*key.revoked_at_ms).c_str() : "-");

@@ -57,11 +57,18 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
 
-  keys create  --data-dir DIR --org ORG --env test|live [--scopes runs:write,runs:read,engines:admin]
+  keys create  --data-dir DIR --org ORG --env SLUG [--scopes runs:write,runs:read,engines:admin,environments:admin]
+               (SLUG: test, live or a created environment; the key reads nx_<SLUG>_…)
                [--rate REQUESTS_PER_SECOND --burst N]   (the key's own rate limit; default: the server's)
                prints the new key alone on the last line (it is shown only once)
   keys list    --data-dir DIR [--org ORG]
   keys revoke  --data-dir DIR KEY_ID
+
+  environments create --data-dir DIR --org ORG SLUG    (1-16 of a-z 0-9 _; at most five besides test and live)
+  environments list   --data-dir DIR --org ORG [--json]
+  environments show   --data-dir DIR --org ORG SLUG [--json]
+  environments pin    --data-dir DIR --org ORG SLUG [--version 1.x|none] [--engine-pins '{"ENGINE":"2.x"}'|none]
+  environments delete --data-dir DIR --org ORG SLUG    (refused while the environment has active keys)
 
   pools import --data-dir DIR --org ORG --pool NAME FILE
                FILE is .csv or .json; checked whole before the pool is replaced, else
@@ -131,6 +138,7 @@ int main(int argc, char** argv) {
         if (family == "contract") return contract_command(action, rest);
         if (family == "lua") return lua_command(action, rest);
         if (family == "pools") return pools_command(action, rest);
+        if (family == "environments") return environments_command(action, rest);
         throw UsageError("unknown command family '" + family + "'");
     } catch (const UsageError& error) {
         std::cerr << "enginectl: " << error.what() << "\n\n" << kUsage;

@@ -18,7 +18,7 @@ Request make_request(Method method, std::string_view target, std::string_view ke
 
 auth::Principal authenticate(const Request& request) {
     if (request.header("X-API-Key") != "good") throw ApiError::unauthorized("bad key");
-    return {"key_1", "acme", "test", {"runs:read"}, std::nullopt, std::nullopt};
+    return {"key_1", "acme", "test", "env_test", {"runs:read"}, std::nullopt, std::nullopt, std::nullopt, "{}"};
 }
 
 Response dispatch(const Router& router, Request request) {

@@ -15,6 +15,7 @@
 #include <future>
 #include <latch>
 #include <memory>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -27,9 +28,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite_store.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 7;
+constexpr int kLatestSchemaVersion = 8;
 // Every step applied, in order.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7";
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8";
 
 namespace fs = std::filesystem;
 
@@ -99,6 +100,8 @@ NewRun make_run(std::string id, std::string organization = "org_a",
     NewRun run;
     run.id = std::move(id);
     run.organization = std::move(organization);
+    // The store treats an environment id as opaque: here it is the slug itself.
+    run.environment_id = environment;
     run.environment = std::move(environment);
     run.engine_slug = std::move(slug);
     run.engine_type = "placement";
@@ -250,6 +253,126 @@ TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
     ASSERT_EQ(insert(upgraded, make_run("run-after")), nullptr);
     ASSERT_EQ(finish(upgraded, "run-after", completed_outcome()), nullptr);
     EXPECT_EQ(upgraded.get_run("run-after")->fingerprint, completed_outcome().fingerprint);
+}
+
+// A store written before named environments: its test and live rows become rows of the
+// organisation's built-in environments, each found by that environment's id.
+TEST(Store, AStoreFromBeforeEnvironmentsKeepsItsTestAndLiveRows) {
+    TempDir dir;
+    {
+        std::ifstream fixture(std::string(ENGINED_SOURCE_DIR) + "/tests/data/store/schema_v7_with_test_and_live_rows.sql");
+        ASSERT_TRUE(fixture.good());
+        const std::string sql((std::istreambuf_iterator<char>(fixture)), std::istreambuf_iterator<char>());
+        RawDb raw(dir.db());
+        raw.exec(sql);
+    }
+    Store upgraded(options_for(dir));
+    EXPECT_EQ(upgraded.schema_version(), kLatestSchemaVersion);
+
+    const auto environments = upgraded.list_environments("acme");
+    ASSERT_EQ(environments.size(), 2u);
+    const auto test = upgraded.find_environment("acme", "test");
+    const auto live = upgraded.find_environment("acme", "live");
+    ASSERT_TRUE(test && live);
+    EXPECT_TRUE(test->built_in);
+    EXPECT_NE(test->id, live->id);
+    EXPECT_TRUE(std::regex_match(test->id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"))) << test->id;
+
+    const auto test_key = upgraded.find_api_key("hash-test-key");
+    ASSERT_TRUE(test_key);
+    EXPECT_EQ(test_key->environment, "test");
+    EXPECT_EQ(test_key->environment_id, test->id);
+    EXPECT_EQ(upgraded.find_api_key("hash-live-key")->environment_id, live->id);
+
+    const auto run = upgraded.get_run("run-test");
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->environment, "test");
+    EXPECT_EQ(run->environment_id, test->id);
+    EXPECT_EQ(run->engine_version_pin, "1.x");
+    EXPECT_EQ(run->engine_version_pin_source, "request");
+    RunPageQuery query;
+    query.organization = "acme";
+    query.environment_id = live->id;
+    query.engine_slug = "default";
+    const RunPage page = upgraded.list_runs(query);
+    ASSERT_EQ(page.runs.size(), 1u);
+    EXPECT_EQ(page.runs.front().id, "run-live");
+
+    EXPECT_TRUE(upgraded.find_idempotency("acme", test->id, "idem-1", 1'700'000'000'005));
+    EXPECT_FALSE(upgraded.find_idempotency("acme", live->id, "idem-1", 1'700'000'000'005));
+    EXPECT_TRUE(upgraded.find_webhook_endpoint("acme", test->id, "we_test"));
+    EXPECT_FALSE(upgraded.find_webhook_endpoint("acme", live->id, "we_test"));
+    EXPECT_EQ(upgraded.find_signing_secret("acme", live->id)->secret, "whsec_live");
+    EXPECT_FALSE(upgraded.find_signing_secret("acme", test->id));
+
+    // The slug column no longer holds only test or live.
+    NewRun named = make_run("run-named", "acme", "dev", "default");
+    EXPECT_EQ(insert(upgraded, named), nullptr);
+}
+
+Environment named_environment(std::string slug, std::string organization = "org_a") {
+    Environment environment;
+    environment.id = "env_" + slug + "_" + organization;
+    environment.organization = std::move(organization);
+    environment.slug = std::move(slug);
+    environment.created_at_ms = environment.updated_at_ms = 1'700'000'000'000;
+    return environment;
+}
+
+TEST(Store, EnvironmentsAreBuiltInOnceAndNamedOnesAreLimited) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.ensure_builtin_environments("org_a", 1);
+    const std::string test_id = store.find_environment("org_a", "test")->id;
+    store.ensure_builtin_environments("org_a", 2);
+    EXPECT_EQ(store.find_environment("org_a", "test")->id, test_id) << "built-in ids are stable";
+    EXPECT_FALSE(store.find_environment("org_b", "test"));
+
+    for (int i = 0; i < 2; ++i) store.insert_environment(named_environment("env" + std::to_string(i)), 2);
+    EXPECT_THROW(store.insert_environment(named_environment("env2"), 2), TooManyEnvironments);
+    EXPECT_FALSE(store.find_environment("org_a", "env2")) << "the refused insert left nothing";
+    Environment duplicate = named_environment("env0");
+    duplicate.id = "env_other";
+    EXPECT_THROW(store.insert_environment(duplicate, 5), std::invalid_argument);
+    EXPECT_EQ(store.list_environments("org_a").size(), 4u);
+    EXPECT_EQ(store.list_environments("org_a").front().slug, "test") << "built-in first";
+}
+
+TEST(Store, AnEnvironmentWithActiveKeysIsNotDeletedAndARecreatedOneHasANewId) {
+    TempDir dir;
+    Store store(options_for(dir));
+    store.insert_environment(named_environment("dev"), 5);
+    ApiKey key;
+    key.id = "key_dev";
+    key.organization = "org_a";
+    key.environment = "dev";
+    key.environment_id = "env_dev_org_a";
+    key.scopes = {"runs:read"};
+    key.display_prefix = "nx_dev_abcd";
+    store.insert_api_key(key, "hash-dev");
+    EXPECT_THROW(store.delete_environment("org_a", "dev", 5), EnvironmentHasActiveKeys);
+    EXPECT_TRUE(store.find_environment("org_a", "dev"));
+    ASSERT_TRUE(store.revoke_api_key("key_dev", 6));
+    EXPECT_TRUE(store.delete_environment("org_a", "dev", 7));
+    EXPECT_FALSE(store.find_environment("org_a", "dev"));
+    EXPECT_FALSE(store.delete_environment("org_a", "dev", 8));
+
+    Environment again = named_environment("dev");
+    again.id = "env_dev_again";
+    store.insert_environment(again, 5);
+    EXPECT_EQ(store.find_environment("org_a", "dev")->id, "env_dev_again");
+
+    Environment pinned = *store.find_environment("org_a", "dev");
+    pinned.pinned_engine_version = "1.x";
+    pinned.engine_pins_json = R"({"home":"2.x"})";
+    ASSERT_TRUE(store.update_environment_pins(pinned));
+    EXPECT_EQ(store.find_environment("org_a", "dev")->pinned_engine_version, "1.x");
+    key.id = "key_dev2";
+    key.environment_id = "env_dev_again";
+    store.insert_api_key(key, "hash-dev2");
+    const auto found = store.find_api_key("hash-dev2");
+    EXPECT_EQ(found->pinned_engine_version, "1.x") << "a key reads its environment's pins with it";
+    EXPECT_EQ(found->engine_pins_json, R"({"home":"2.x"})");
 }
 
 TEST(Store, InsertedRunReadsBackWithEveryField) {
@@ -424,7 +547,7 @@ TEST(Store, ListRunsPagesNewestFirstWithinOneEngineOfOneTenant) {
 
     RunPageQuery query;
     query.organization = "org_a";
-    query.environment = "test";
+    query.environment_id = "test";
     query.engine_slug = "placement";
     query.limit = 5;
     std::vector<std::string> seen;
@@ -474,7 +597,7 @@ TEST(Store, ListRunsFiltersByStatus) {
 
     RunPageQuery query;
     query.organization = "org_a";
-    query.environment = "test";
+    query.environment_id = "test";
     query.engine_slug = "placement";
     query.status = RunStatus::failed;
     query.limit = 3;
@@ -1205,7 +1328,7 @@ WebhookEndpoint make_endpoint(std::string id, std::vector<std::string> events = 
     WebhookEndpoint endpoint;
     endpoint.id = std::move(id);
     endpoint.organization = "org_a";
-    endpoint.environment = "test";
+    endpoint.environment_id = "test";
     endpoint.url = "https://hooks.example.com/" + endpoint.id;
     endpoint.events = std::move(events);
     endpoint.active = active;
