@@ -82,7 +82,11 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
     options.path = (data_dir / "engined.sqlite3").string();
     store::Store store(options);
     const std::string test_environment = store.find_environment("chaos", "test").value().id;
-    store::RunPageQuery query{"chaos", test_environment, "default", std::nullopt, std::nullopt, 1000};
+    store::RunPageQuery query;
+    query.organization = "chaos";
+    query.environment_id = test_environment;
+    query.engine_slug = "default";
+    query.limit = 1000;
     const auto page = store.list_runs(query);
     EXPECT_EQ(page.runs.size(), accepted.size());
     for (const store::Run& run : page.runs) {
