@@ -1,40 +1,50 @@
 // enginectl — the operator's and integrator's command line. Each command family lives in its
-// own file; all share this small argument reader.
+// own file and declares its actions (common/cli_args.hpp); main.cpp reads the command line
+// against the declaration before the family runs the action.
 #pragma once
 
-#include <cstddef>
-#include <map>
-#include <stdexcept>
+#include "common/cli_args.hpp"
+
+#include <boost/json/fwd.hpp>
+
 #include <string>
 #include <vector>
 
 namespace engined::cli {
 
-// Thrown for a usage mistake; main prints it with the usage text and exits 2.
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
+// One family ("keys", "runs", …): its actions' declarations and what runs them.
+struct Family {
+    std::string name;
+    std::string summary;
+    std::vector<CommandSpec> (*actions)();
+    int (*run)(const std::string& action, const Arguments& args);
 };
 
-// "--name value" / "--name=value" options, "--flag" switches and positional arguments.
-class Arguments {
-public:
-    Arguments(const std::vector<std::string>& args, const std::vector<std::string>& switches);
+// Every family, in the order `enginectl --help` lists them.
+const std::vector<Family>& families();
 
-    std::string required(const std::string& name) const;
-    std::string optional(const std::string& name, const std::string& fallback) const;
-    bool has(const std::string& name) const { return options_.count(name) > 0; }
-    const std::vector<std::string>& positional() const { return positional_; }
-    // Exactly as many positional arguments as `names` lists (e.g. "SLUG FILE"), or a UsageError.
-    const std::vector<std::string>& positional_exactly(std::size_t count, const std::string& names) const;
-
-private:
-    std::map<std::string, std::string> options_;
-    std::vector<std::string> positional_;
-};
+// A declaration of `enginectl FAMILY ACTION`.
+CommandSpec action_spec(const std::string& family, const std::string& action, const std::string& summary,
+                        std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals = {});
+// The same, for an action that talks to a server: adds --url and --key.
+CommandSpec server_action_spec(const std::string& family, const std::string& action, const std::string& summary,
+                               std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals = {});
+// --json: print the command's data as JSON on stdout instead of text.
+OptionSpec json_switch();
+// Prints `value` as indented JSON: what --json prints.
+void print_json(const boost::json::value& value);
 
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);
+
+std::vector<CommandSpec> keys_actions();
+std::vector<CommandSpec> runs_actions();
+std::vector<CommandSpec> engines_actions();
+std::vector<CommandSpec> config_actions();
+std::vector<CommandSpec> versions_actions();
+std::vector<CommandSpec> contract_actions();
+std::vector<CommandSpec> lua_actions();
+std::vector<CommandSpec> pools_actions();
 
 int keys_command(const std::string& action, const Arguments& args);
 int runs_command(const std::string& action, const Arguments& args);

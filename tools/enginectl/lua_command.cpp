@@ -161,9 +161,15 @@ bool run_engine_type(const fs::path& folder, Tally& tally) {
 
 }  // namespace
 
+std::vector<CommandSpec> lua_actions() {
+    return {
+        action_spec("lua", "test", "run DIR/<engine type>/tests/*.json against DIR/<engine type>/scorecard.lua", {},
+                    {{"DIR", "the scorecards' folder (default: scripts/lua)", true}}),
+    };
+}
+
 int lua_command(const std::string& action, const Arguments& args) {
     if (action != "test") throw UsageError("unknown lua action '" + action + "'");
-    if (args.positional().size() > 1) throw UsageError("expected at most one DIR");
     const fs::path root = args.positional().empty() ? fs::path("scripts/lua") : fs::path(args.positional()[0]);
     if (!fs::is_directory(root)) throw std::runtime_error(root.string() + " is not a directory");
     std::vector<fs::path> folders;
