@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
-# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh.
+# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; dpkg-dev and file for
+# CPack's .deb (dependencies from dpkg-shlibdeps), systemd for `systemd-analyze verify` of the
+# service unit (tests/packaging).
 # valijson is header-only; its Debian package drags in ~70 adapter packages, so its .deb is
 # unpacked into .deps/ instead (still from Debian's registry).
 set -euo pipefail
@@ -9,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev libre2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev dpkg-dev file systemd)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
