@@ -130,11 +130,22 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry
 
 std::filesystem::path find_resources_dir(const std::filesystem::path& configured) {
     if (!configured.empty()) return configured;
-    for (const auto& candidate : {std::filesystem::current_path(), executable_dir().parent_path()}) {
+    // The working directory (a checkout), the build tree's parent (build/engined in a checkout),
+    // then an installation's share/engined beside bin/ (packaging/CMakeLists.txt).
+    const auto installed = executable_dir().parent_path();
+    for (const auto& candidate : {std::filesystem::current_path(), installed, installed / "share" / "engined"}) {
         if (std::filesystem::is_directory(candidate / "contracts")) return candidate;
     }
-    throw std::runtime_error("cannot find the contracts/ folder in the current directory or beside the binary; "
-                             "start engined from the repository root or pass --resources-dir");
+    throw std::runtime_error("cannot find the contracts/ folder in the current directory, beside the binary or in "
+                             "its ../share/engined; start engined from the repository root or pass --resources-dir");
+}
+
+std::filesystem::path find_plugins_dir(const std::filesystem::path& configured) {
+    if (!configured.empty()) return configured;
+    // build/plugins in the build tree, lib/engined/plugins in an installation.
+    const auto beside = executable_dir() / "plugins";
+    const auto installed = executable_dir().parent_path() / "lib" / "engined" / "plugins";
+    return std::filesystem::is_directory(beside) || !std::filesystem::is_directory(installed) ? beside : installed;
 }
 
 struct App::Impl {
@@ -150,7 +161,7 @@ struct App::Impl {
                                                 {x_api_key.value, x_api_key.count});
           },
                  [this](const auth::Principal& caller) { return admit(caller); }) {
-        const auto plugins_dir = config.plugins_dir.empty() ? executable_dir() / "plugins" : config.plugins_dir;
+        const auto plugins_dir = find_plugins_dir(config.plugins_dir);
         plugins.load_directory(plugins_dir);
         if (plugins.plugins().empty()) {
             throw std::runtime_error("no engine plugin could be loaded from " + plugins_dir.string());

@@ -46,7 +46,12 @@ private:
 };
 
 // The folder holding contracts/, scripts/lua/ and versions/: `configured` when set, else the
-// current directory or the parent of the binary's directory (a build tree inside the repo).
+// current directory, the parent of the binary's directory (a build tree inside the repo) or
+// ../share/engined beside the binary (an installation).
 std::filesystem::path find_resources_dir(const std::filesystem::path& configured);
+
+// `configured` when set, else build/plugins beside a build-tree binary or lib/engined/plugins of
+// an installation.
+std::filesystem::path find_plugins_dir(const std::filesystem::path& configured);
 
 }  // namespace engined::app

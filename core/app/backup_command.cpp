@@ -1,5 +1,6 @@
 #include "app/backup_command.hpp"
 
+#include "common/cli_args.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -9,31 +10,30 @@
 namespace engined::app {
 namespace {
 
-constexpr const char* kUsage = "usage: engined backup --data-dir DIR --to FILE\n";
+const cli::CommandSpec& backup_spec() {
+    static const cli::CommandSpec spec{
+        "engined backup",
+        "Copies the store of an engined that may be serving from DIR at the same time, and verifies the copy.",
+        {{"data-dir", "DIR", "the data folder holding engined.sqlite3", cli::ValueKind::kText, {}, true},
+         {"to", "FILE", "where to write the copy", cli::ValueKind::kText, {}, true}},
+        {},
+        {}};
+    return spec;
+}
 
 }  // namespace
 
 int run_backup_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-    // Flags as the server takes them: `--name value` or `--name=value`.
-    std::map<std::string, std::string> flags{{"--data-dir", ""}, {"--to", ""}};
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& given = args[i];
-        std::string name = given;
-        std::string value;
-        if (const auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        } else if (i + 1 < args.size()) {
-            value = args[++i];
+    std::map<std::string, std::string> flags;
+    try {
+        const cli::Arguments parsed(args, backup_spec());
+        if (parsed.help_requested()) {
+            out << backup_spec().help();
+            return 0;
         }
-        if (!flags.count(name) || value.empty()) {
-            err << "engined backup: unknown option or missing value '" << given << "'\n" << kUsage;
-            return 2;
-        }
-        flags[name] = value;
-    }
-    if (flags["--data-dir"].empty() || flags["--to"].empty()) {
-        err << kUsage;
+        flags = {{"--data-dir", parsed.required("data-dir")}, {"--to", parsed.required("to")}};
+    } catch (const cli::UsageError& error) {
+        err << "engined backup: " << error.what() << "\n" << backup_spec().short_usage();
         return 2;
     }
     const std::filesystem::path database = std::filesystem::path(flags["--data-dir"]) / "engined.sqlite3";

@@ -180,49 +180,45 @@ std::string Config::host() const { return listen.substr(0, listen.rfind(':')); }
 uint16_t Config::port() const { return parse_listen_address(listen, "listen address").port; }
 
 Config load_config(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment) {
+    const cli::Arguments flags(args, command_spec());
     Config config;
-    std::vector<std::pair<const Setting*, std::string>> flags;
     std::string config_file;
     if (auto it = environment.find("ENGINED_CONFIG"); it != environment.end()) config_file = it->second;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string name = args[i];
-        std::string value;
-        const auto eq = name.find('=');
-        if (eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        } else if (i + 1 < args.size()) {
-            value = args[++i];
-        } else {
-            throw std::invalid_argument(name + " needs a value\n" + usage());
-        }
-        if (name == "--config") {
-            config_file = value;
-            continue;
-        }
-        const auto& table = settings();
-        const auto it = std::find_if(table.begin(), table.end(), [&](const Setting& s) { return name == s.flag; });
-        if (it == table.end()) throw std::invalid_argument("unknown option '" + name + "'\n" + usage());
-        flags.emplace_back(&*it, value);
-    }
+    config_file = flags.optional("config", config_file);
     if (!config_file.empty()) apply_file(config, config_file);
     for (const Setting& setting : settings()) {
         if (auto it = environment.find(setting.env); it != environment.end()) {
             setting.apply(config, it->second, setting.env);
         }
     }
-    for (const auto& [setting, value] : flags) setting->apply(config, value, setting->flag);
+    for (const Setting& setting : settings()) {
+        const std::string name = std::string(setting.flag).substr(2);
+        if (flags.has(name)) setting.apply(config, flags.required(name), setting.flag);
+    }
     config.port();
     return config;
 }
 
-std::string usage() {
-    std::string text = "usage: engined [--config FILE] [options]\n"
-                       "       engined backup --data-dir DIR --to FILE   (online copy of the store)\noptions (each also ENGINED_<NAME> and a config-file key):\n";
-    for (const Setting& setting : settings()) {
-        text += std::string("  ") + setting.flag + " VALUE   (" + setting.env + ", \"" + setting.key + "\")\n";
-    }
-    return text;
+const cli::CommandSpec& command_spec() {
+    static const cli::CommandSpec spec = [] {
+        cli::CommandSpec declared{
+            "engined",
+            "Serves the API until SIGTERM or SIGINT. Each setting is also an ENGINED_<NAME> environment\n"
+            "variable and a key of the --config file; flags win over the environment, which wins over the file.",
+            {{"config", "FILE", "a JSON object of settings (also ENGINED_CONFIG)"}},
+            {},
+            "\n  engined backup --data-dir DIR --to FILE   copies a serving engined's store online\n"
+            "  engined --version                        prints the version\n"};
+        for (const Setting& setting : settings()) {
+            declared.options.push_back(
+                {std::string(setting.flag).substr(2), "VALUE", std::string(setting.env) + ", \"" + setting.key + "\""});
+        }
+        declared.options.push_back({"version", "", "print the version and exit"});
+        return declared;
+    }();
+    return spec;
 }
+
+std::string version() { return ENGINED_VERSION; }
 
 }  // namespace engined::app

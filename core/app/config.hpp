@@ -2,6 +2,8 @@
 // overridden in order by a JSON config file, ENGINED_* environment variables and flags.
 #pragma once
 
+#include "common/cli_args.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -19,8 +21,8 @@ struct Config {
     // HOST:PORT of a second listener that serves only GET /metrics; empty: metrics are not served.
     std::string metrics_listen;
     std::filesystem::path data_dir = "./data";
-    std::filesystem::path resources_dir;  // empty: the first of ./ and <binary>/.. holding contracts/
-    std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins
+    std::filesystem::path resources_dir;  // empty: ./, <binary>/.. or <binary>/../share/engined
+    std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins or <binary>/../lib/engined/plugins
     int http_threads = 2;
     int workers = 2;
     int max_run_attempts = 3;  // claims of one run that never finished before it is failed
@@ -69,9 +71,14 @@ struct ListenAddress {
 ListenAddress parse_listen_address(const std::string& text, const std::string& setting);
 
 // Parses `args` (without argv[0]) over `environment` over the --config file over defaults.
-// Throws std::invalid_argument with a message naming the setting and its source.
+// Throws std::invalid_argument with a message naming the setting and its source; a
+// cli::UsageError (one) for an unknown flag or a flag without its value.
 Config load_config(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment);
 
-std::string usage();
+// engined's command line: every setting's flag, --config, --version and --help.
+const cli::CommandSpec& command_spec();
+
+// The release engined was built as, e.g. "0.9.0".
+std::string version();
 
 }  // namespace engined::app

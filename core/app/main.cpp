@@ -18,15 +18,25 @@ int main(int argc, char** argv) {
     // First, before anything large is allocated and freed: RSS must stay flat under steady load.
     app::pin_malloc_thresholds();
     std::vector<std::string> args(argv + 1, argv + argc);
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-        std::cout << app::usage();
-        return 0;
-    }
     // A write past the file-size limit must fail like a full disk (the store answers 503 and
     // recovers), not kill the process with SIGXFSZ.
     std::signal(SIGXFSZ, SIG_IGN);
     if (!args.empty() && args[0] == "backup") {
         return app::run_backup_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
+    }
+    try {
+        const cli::Arguments flags(args, app::command_spec());
+        if (flags.help_requested()) {
+            std::cout << app::command_spec().help();
+            return 0;
+        }
+        if (flags.has("version")) {
+            std::cout << "engined " << app::version() << "\n";
+            return 0;
+        }
+    } catch (const cli::UsageError& error) {
+        std::cerr << "engined: " << error.what() << "\n" << app::command_spec().short_usage();
+        return 2;
     }
     std::map<std::string, std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {

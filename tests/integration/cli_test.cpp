@@ -11,6 +11,9 @@
 
 #include <sqlite3.h>
 
+#include <boost/asio/ip/tcp.hpp>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -46,11 +49,12 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
     return pointers;
 }
 
-// Runs build/enginectl with `args`; stdout and stderr go to files so that neither pipe can fill
-// up while we wait. posix_spawn, not fork: the test process runs server threads.
-CliResult run_enginectl(std::vector<std::string> args, const std::vector<std::string>& settings,
-                        const std::filesystem::path& work_dir) {
-    const std::string binary = std::string(ENGINED_BINARY_DIR) + "/enginectl";
+// Runs build/<program> (enginectl or engined) with `args`; stdout and stderr go to files so that
+// neither pipe can fill up while we wait. posix_spawn, not fork: the test process runs server
+// threads.
+CliResult run_program(const std::string& program, std::vector<std::string> args,
+                      const std::vector<std::string>& settings, const std::filesystem::path& work_dir) {
+    const std::string binary = std::string(ENGINED_BINARY_DIR) + "/" + program;
     const std::string out_file = (work_dir / "stdout.txt").string();
     const std::string err_file = (work_dir / "stderr.txt").string();
     args.insert(args.begin(), binary);
@@ -88,7 +92,19 @@ protected:
 
     CliResult enginectl(const std::vector<std::string>& args) {
         const std::string url = "http://127.0.0.1:" + std::to_string(server_->port());
-        return run_enginectl(args, {"ENGINED_URL=" + url, "ENGINED_KEY=" + key_}, work_dir_);
+        return run_program("enginectl", args, {"ENGINED_URL=" + url, "ENGINED_KEY=" + key_}, work_dir_);
+    }
+
+    // The number of runs the server's store holds: what a refused command must leave unchanged.
+    static int stored_runs() {
+        sqlite3* raw = nullptr;
+        EXPECT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
+        sqlite3_stmt* statement = nullptr;
+        sqlite3_prepare_v2(raw, "SELECT COUNT(*) FROM runs", -1, &statement, nullptr);
+        const int count = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : -1;
+        sqlite3_finalize(statement);
+        sqlite3_close(raw);
+        return count;
     }
 
     static TestServer* server_;
@@ -444,7 +460,7 @@ TEST_F(EnginectlTest, EvalRunsTheEnginePluginOnADraftConfigurationWithoutAServer
     write_text(work_dir_ / "bundle.json", logging_bundle());
     const auto input = golden_dir() / "brokerage_tx_multicarrier.input.json";
     // No server: the URL points nowhere.
-    const CliResult result = run_enginectl({"eval", "--config", (work_dir_ / "bundle.json").string(), input.string()},
+    const CliResult result = run_program("enginectl", {"eval", "--config", (work_dir_ / "bundle.json").string(), input.string()},
                                            {"ENGINED_URL=http://127.0.0.1:1"}, work_dir_);
     EXPECT_SUCCEEDS(result);
     const boost::json::value answer = boost::json::parse(result.out);
@@ -452,8 +468,7 @@ TEST_F(EnginectlTest, EvalRunsTheEnginePluginOnADraftConfigurationWithoutAServer
     EXPECT_FALSE(answer.at("solutions").as_array().empty()) << result.out;
     EXPECT_NE(result.err.find("log: eval sees balanced"), std::string::npos) << result.err;
 
-    const CliResult json = run_enginectl(
-        {"eval", "--json", "--config", (work_dir_ / "bundle.json").string(), "--engine-type", "placement", input.string()},
+    const CliResult json = run_program("enginectl", {"eval", "--json", "--config", (work_dir_ / "bundle.json").string(), "--engine-type", "placement", input.string()},
         {}, work_dir_);
     EXPECT_SUCCEEDS(json);
     const boost::json::value report = boost::json::parse(json.out);
@@ -469,20 +484,20 @@ TEST_F(EnginectlTest, EvalReportsAFailedRunAndAnInvalidConfiguration) {
     write_text(work_dir_ / "input.json", boost::json::serialize(body));
     write_text(work_dir_ / "bundle.json", logging_bundle());
     const CliResult failed =
-        run_enginectl({"eval", "--config", (work_dir_ / "bundle.json").string(), (work_dir_ / "input.json").string()},
+        run_program("enginectl", {"eval", "--config", (work_dir_ / "bundle.json").string(), (work_dir_ / "input.json").string()},
                       {}, work_dir_);
     EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
     EXPECT_NE(failed.err.find("{code=42}"), std::string::npos) << failed.err;
 
     write_text(work_dir_ / "config.json", R"({"parameters": "not an object"})");
-    const CliResult invalid = run_enginectl({"eval", "--config", (work_dir_ / "config.json").string(), "--engine-type",
+    const CliResult invalid = run_program("enginectl", {"eval", "--config", (work_dir_ / "config.json").string(), "--engine-type",
                                              "placement", input_path.string()},
                                             {}, work_dir_);
     EXPECT_EQ(invalid.exit_code, 1) << invalid.out << invalid.err;
     EXPECT_NE(invalid.err.find("the configuration is not valid for placement"), std::string::npos) << invalid.err;
 
     const CliResult no_type =
-        run_enginectl({"eval", "--config", (work_dir_ / "config.json").string(), input_path.string()}, {}, work_dir_);
+        run_program("enginectl", {"eval", "--config", (work_dir_ / "config.json").string(), input_path.string()}, {}, work_dir_);
     EXPECT_EQ(no_type.exit_code, 2) << no_type.out << no_type.err;
     EXPECT_NE(no_type.err.find("--engine-type TYPE"), std::string::npos) << no_type.err;
 }
@@ -496,7 +511,7 @@ TEST_F(EnginectlTest, EvalHandsAPoolFileToTheEntityAnalysisPlugin) {
         "years_in_business": 14}, "pool": "carriers:all"}})");
     const std::string bundle = (std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "entity-analysis" / "1.0.json").string();
     const CliResult ranked =
-        run_enginectl({"eval", "--config", bundle, "--pool", pool.string(), (work_dir_ / "input.json").string()}, {}, work_dir_);
+        run_program("enginectl", {"eval", "--config", bundle, "--pool", pool.string(), (work_dir_ / "input.json").string()}, {}, work_dir_);
     EXPECT_SUCCEEDS(ranked);
     const boost::json::value answer = boost::json::parse(ranked.out);
     EXPECT_EQ(answer.at("status"), "completed") << ranked.out;
@@ -504,9 +519,214 @@ TEST_F(EnginectlTest, EvalHandsAPoolFileToTheEntityAnalysisPlugin) {
     EXPECT_FALSE(answer.at("candidates").as_array().empty()) << ranked.out;
 
     // Without the pool the plugin is told no snapshot exists, as on a server without it.
-    const CliResult missing = run_enginectl({"eval", "--config", bundle, (work_dir_ / "input.json").string()}, {}, work_dir_);
+    const CliResult missing = run_program("enginectl", {"eval", "--config", bundle, (work_dir_ / "input.json").string()}, {}, work_dir_);
     EXPECT_EQ(missing.exit_code, 1) << missing.out << missing.err;
     EXPECT_NE(missing.err.find("the run failed: dataset_missing"), std::string::npos) << missing.err;
+}
+
+// --- Strict command lines: a usage mistake exits 2 with the action's short usage on stderr,
+// before the command does anything.
+
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+boost::json::value parsed_json(const CliResult& result) {
+    boost::system::error_code ec;
+    boost::json::value value = boost::json::parse(result.out, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << result.out << result.err;
+    return value;
+}
+
+TEST_F(EnginectlTest, AnUnknownFlagIsRefusedBeforeAnythingIsPublished) {
+    EXPECT_SUCCEEDS(enginectl({"engines", "copy", "default", "--slug", "cli-strict"}));
+    const CliResult typo = enginectl({"versions", "publish", "cli-strict", "--changelg", "typo"});
+    EXPECT_EQ(typo.exit_code, 2) << typo.out << typo.err;
+    EXPECT_NE(typo.err.find("enginectl: unknown option --changelg\n"), std::string::npos) << typo.err;
+    // The short usage: this action's line and where the help is, not every command.
+    EXPECT_NE(typo.err.find("usage: enginectl versions publish [--changelog TEXT]"), std::string::npos) << typo.err;
+    EXPECT_LE(line_count(typo.err), 3u) << typo.err;
+    EXPECT_EQ(typo.out, "");
+
+    const CliResult dry_run = enginectl({"versions", "publish", "cli-strict", "--dry-run", "yes"});
+    EXPECT_EQ(dry_run.exit_code, 2) << dry_run.out << dry_run.err;
+    EXPECT_NE(dry_run.err.find("unknown option --dry-run"), std::string::npos) << dry_run.err;
+
+    const CliResult listed = enginectl({"versions", "list", "cli-strict", "--json"});
+    EXPECT_SUCCEEDS(listed);
+    EXPECT_TRUE(parsed_json(listed).at("data").as_array().empty()) << listed.out;
+}
+
+TEST_F(EnginectlTest, ASwitchGivenAValueIsRefused) {
+    EXPECT_SUCCEEDS(enginectl({"engines", "copy", "default", "--slug", "cli-switch"}));
+    const CliResult spaced = enginectl({"versions", "publish", "cli-switch", "--json", "yes"});
+    EXPECT_EQ(spaced.exit_code, 2) << spaced.out << spaced.err;
+    EXPECT_NE(spaced.err.find("--json is a switch and takes no value (got 'yes')"), std::string::npos) << spaced.err;
+    const CliResult joined = enginectl({"versions", "publish", "cli-switch", "--json=no"});
+    EXPECT_EQ(joined.exit_code, 2) << joined.out << joined.err;
+    EXPECT_NE(joined.err.find("--json is a switch and takes no value"), std::string::npos) << joined.err;
+    const CliResult listed = enginectl({"versions", "list", "cli-switch", "--json"});
+    EXPECT_TRUE(parsed_json(listed).at("data").as_array().empty()) << listed.out;
+}
+
+TEST_F(EnginectlTest, HelpGoesToStdoutForEveryFamilyAndAction) {
+    const CliResult overview = enginectl({"--help"});
+    EXPECT_SUCCEEDS(overview);
+    EXPECT_EQ(overview.err, "");
+    for (const char* family : {"keys", "pools", "engines", "config", "versions", "contract", "runs", "lua"}) {
+        EXPECT_NE(overview.out.find(std::string("\n") + family + " — "), std::string::npos) << family;
+        const CliResult family_help = enginectl({family, "--help"});
+        EXPECT_SUCCEEDS(family_help);
+        EXPECT_EQ(family_help.out.rfind(std::string("usage: enginectl ") + family + " ACTION", 0), 0u)
+            << family_help.out;
+        EXPECT_EQ(family_help.err, "");
+    }
+    const CliResult engines = enginectl({"engines", "-h"});
+    EXPECT_SUCCEEDS(engines);
+    EXPECT_NE(engines.out.find("enginectl engines copy"), std::string::npos) << engines.out;
+
+    // After an action, even after other arguments: that action's help alone.
+    const CliResult publish = enginectl({"versions", "publish", "some-engine", "--help"});
+    EXPECT_SUCCEEDS(publish);
+    EXPECT_EQ(publish.out.rfind("usage: enginectl versions publish [--changelog TEXT] [--json] [--url URL] [--key KEY] SLUG", 0), 0u)
+        << publish.out;
+    EXPECT_NE(publish.out.find("  --changelog TEXT"), std::string::npos) << publish.out;
+    EXPECT_EQ(publish.out.find("runs submit"), std::string::npos) << publish.out;
+    EXPECT_EQ(publish.err, "");
+    const CliResult submit = enginectl({"runs", "submit", "-h"});
+    EXPECT_SUCCEEDS(submit);
+    EXPECT_NE(submit.out.find("--timeout SECONDS"), std::string::npos) << submit.out;
+}
+
+TEST_F(EnginectlTest, UsageMistakesPrintTheShortUsageOnStderr) {
+    const CliResult no_action = enginectl({"engines"});
+    EXPECT_EQ(no_action.exit_code, 2);
+    EXPECT_NE(no_action.err.find("engines needs an action"), std::string::npos) << no_action.err;
+    EXPECT_EQ(no_action.err.find("keys create"), std::string::npos) << no_action.err;
+    const CliResult unknown_action = enginectl({"engines", "destroy"});
+    EXPECT_EQ(unknown_action.exit_code, 2);
+    EXPECT_NE(unknown_action.err.find("unknown engines action 'destroy'"), std::string::npos) << unknown_action.err;
+    const CliResult missing_value = enginectl({"runs", "wait", "run-1", "--timeout"});
+    EXPECT_EQ(missing_value.exit_code, 2);
+    EXPECT_NE(missing_value.err.find("--timeout needs a value: SECONDS"), std::string::npos) << missing_value.err;
+    EXPECT_LE(line_count(missing_value.err), 3u) << missing_value.err;
+    const CliResult extra = enginectl({"engines", "list", "surplus"});
+    EXPECT_EQ(extra.exit_code, 2);
+    EXPECT_NE(extra.err.find("takes no positional arguments, got 'surplus'"), std::string::npos) << extra.err;
+}
+
+TEST_F(EnginectlTest, ATimeoutThatIsNotANumberIsRefusedBeforeSubmitting) {
+    const int runs_before = stored_runs();
+    const CliResult refused = enginectl(
+        {"runs", "submit", "--wait", "--timeout", "abc", (golden_dir() / "auto_only_ny.input.json").string()});
+    EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("--timeout takes a positive number, got 'abc'"), std::string::npos) << refused.err;
+    EXPECT_EQ(refused.err.find("stod"), std::string::npos) << refused.err;
+    EXPECT_EQ(refused.err.find("submitted"), std::string::npos) << refused.err;
+    const CliResult zero = enginectl({"runs", "wait", "--timeout", "0", "run-1"});
+    EXPECT_EQ(zero.exit_code, 2) << zero.err;
+    EXPECT_EQ(stored_runs(), runs_before);
+}
+
+TEST_F(EnginectlTest, AConnectionErrorIsInPlainWords) {
+    // A port that was just free: nothing listens on it.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const std::string url = "http://127.0.0.1:" + std::to_string(probe.local_endpoint().port());
+    probe.close();
+    const CliResult refused = run_program("enginectl", {"engines", "list", "--url", url}, {"ENGINED_KEY=" + key_}, work_dir_);
+    EXPECT_EQ(refused.exit_code, 1) << refused.err;
+    EXPECT_EQ(refused.err, "enginectl: cannot reach engined at " + url + ": Connection refused\n");
+    const CliResult bad_port = enginectl({"engines", "list", "--url", "http://127.0.0.1:http"});
+    EXPECT_EQ(bad_port.exit_code, 2) << bad_port.err;
+    EXPECT_NE(bad_port.err.find("--url must be http://HOST[:PORT]"), std::string::npos) << bad_port.err;
+}
+
+TEST_F(EnginectlTest, KeysCreateRefusesAFolderWithoutAStore) {
+    const auto missing = work_dir_ / "no-such-data";
+    const CliResult refused = enginectl({"keys", "create", "--data-dir", missing.string(), "--org", "o", "--env", "test"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("no engined store in " + missing.string()), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("Start engined with --data-dir"), std::string::npos) << refused.err;
+    EXPECT_FALSE(std::filesystem::exists(missing));
+    std::filesystem::create_directories(missing);
+    const CliResult empty = enginectl({"keys", "list", "--data-dir", missing.string()});
+    EXPECT_EQ(empty.exit_code, 1) << empty.out << empty.err;
+    EXPECT_FALSE(std::filesystem::exists(missing / "engined.sqlite3"));
+
+    const CliResult created = enginectl(
+        {"keys", "create", "--data-dir", missing.string(), "--create-store", "--org", "o", "--env", "live", "--json"});
+    EXPECT_SUCCEEDS(created);
+    const auto issued = parsed_json(created).as_object();
+    EXPECT_EQ(issued.at("environment").as_string(), "live");
+    EXPECT_TRUE(std::filesystem::is_regular_file(missing / "engined.sqlite3"));
+    const CliResult listed = enginectl({"keys", "list", "--data-dir", missing.string(), "--json"});
+    EXPECT_SUCCEEDS(listed);
+    const auto keys = parsed_json(listed).at("data").as_array();
+    ASSERT_EQ(keys.size(), 1u) << listed.out;
+    EXPECT_EQ(keys[0].at("id"), issued.at("id"));
+    EXPECT_TRUE(keys[0].at("revoked_at").is_null());
+    const CliResult revoked =
+        enginectl({"keys", "revoke", "--data-dir", missing.string(), "--json", std::string(issued.at("id").as_string())});
+    EXPECT_SUCCEEDS(revoked);
+    EXPECT_EQ(parsed_json(revoked).at("revoked"), issued.at("id"));
+}
+
+TEST_F(EnginectlTest, EveryServerCommandThatPrintsDataPrintsJson) {
+    const auto object_of = [&](const std::vector<std::string>& args) {
+        const CliResult result = enginectl(args);
+        EXPECT_SUCCEEDS(result);
+        const boost::json::value value = parsed_json(result);
+        EXPECT_TRUE(value.is_object()) << result.out;
+        return value.is_object() ? value.get_object() : boost::json::object{};
+    };
+    EXPECT_EQ(object_of({"engines", "create", "--slug", "cli-json", "--label", "JSON", "--type", "placement", "--json"})
+                  .at("slug"), "cli-json");
+    EXPECT_TRUE(object_of({"engines", "list", "--json"}).at("data").is_array());
+    EXPECT_EQ(object_of({"engines", "copy", "default", "--slug", "cli-json-copy", "--json"}).at("slug"), "cli-json-copy");
+    const auto config = object_of({"config", "get", "cli-json", "--json"});
+    const auto config_file = work_dir_ / "config.json";
+    write_text(config_file, boost::json::serialize(config));
+    EXPECT_EQ(object_of({"config", "validate", "cli-json", config_file.string(), "--json"}).at("valid"), true);
+    EXPECT_TRUE(object_of({"config", "put", "cli-json", config_file.string(), "--json"}).contains("config_hash"));
+    EXPECT_EQ(object_of({"versions", "publish", "cli-json", "--changelog", "first", "--json"}).at("version"), "1.0");
+    EXPECT_EQ(object_of({"versions", "list", "cli-json", "--json"}).at("data").as_array().size(), 1u);
+    EXPECT_EQ(object_of({"versions", "show", "cli-json", "1.0", "--json"}).at("version"), "1.0");
+    const auto exported =
+        object_of({"versions", "export", "cli-json", "1.0", "--out", (work_dir_ / "versions").string(), "--json"});
+    EXPECT_TRUE(std::filesystem::exists(std::string(exported.at("file").as_string())));
+    EXPECT_FALSE(object_of({"contract", "show", "cli-json", "--json"}).empty());
+    const CliResult both = enginectl({"contract", "show", "cli-json", "--md", "--json"});
+    EXPECT_EQ(both.exit_code, 2) << both.err;
+
+    const std::string input = (golden_dir() / "auto_only_ny.input.json").string();
+    const auto accepted = object_of({"runs", "submit", "--engine", "cli-json", "--json", input});
+    const std::string run_id(accepted.at("run_id").as_string());
+    EXPECT_EQ(object_of({"runs", "wait", run_id, "--json"}).at("status"), "completed");
+    EXPECT_EQ(object_of({"runs", "show", run_id, "--json"}).at("run_id").as_string(), run_id);
+    EXPECT_EQ(object_of({"runs", "submit", "--engine", "cli-json", "--wait", "--json", input}).at("status"), "completed");
+    EXPECT_EQ(object_of({"runs", "replay", run_id, "--json"}).at("identical"), true);
+    EXPECT_EQ(object_of({"engines", "archive", "cli-json-copy", "--json"}).at("status"), "archived");
+}
+
+// --- engined's own command line.
+
+TEST_F(EnginectlTest, EnginedAnswersVersionAndHelpAndRefusesUnknownFlags) {
+    const CliResult version = run_program("engined", {"--version"}, {}, work_dir_);
+    EXPECT_EQ(version.exit_code, 0) << version.err;
+    EXPECT_EQ(version.out.rfind("engined ", 0), 0u) << version.out;
+    EXPECT_EQ(line_count(version.out), 1u) << version.out;
+    const CliResult help = run_program("engined", {"--data-dir", "x", "--help"}, {}, work_dir_);
+    EXPECT_EQ(help.exit_code, 0) << help.err;
+    EXPECT_EQ(help.out.rfind("usage: engined [options]\n", 0), 0u) << help.out;
+    EXPECT_NE(help.out.find("  --config FILE "), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("  --metrics-listen VALUE"), std::string::npos) << help.out;
+    EXPECT_EQ(help.err, "");
+    const CliResult unknown = run_program("engined", {"--listne", "127.0.0.1:0"}, {}, work_dir_);
+    EXPECT_EQ(unknown.exit_code, 2);
+    EXPECT_EQ(unknown.err.rfind("engined: unknown option --listne\nusage: engined ", 0), 0u) << unknown.err;
+    EXPECT_LE(line_count(unknown.err), 3u) << unknown.err;
+    const CliResult backup_help = run_program("engined", {"backup", "--help"}, {}, work_dir_);
+    EXPECT_EQ(backup_help.exit_code, 0) << backup_help.err;
+    EXPECT_EQ(backup_help.out.rfind("usage: engined backup --data-dir DIR --to FILE", 0), 0u) << backup_help.out;
 }
 
 }  // namespace

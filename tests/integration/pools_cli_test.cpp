@@ -109,6 +109,31 @@ TEST_F(PoolsCliTest, ImportedDemoPoolIsListedAndShown) {
     EXPECT_NE(shown.out.find("(3 of 1873 carriers"), std::string::npos) << shown.out;
 }
 
+TEST_F(PoolsCliTest, PoolCommandsPrintJson) {
+    const Result imported = pools("import", {"--pool", "carriers:all", "--json", generated_pool().string()});
+    EXPECT_SUCCEEDS(imported);
+    const auto pool = boost::json::parse(imported.out).as_object();
+    EXPECT_EQ(pool.at("name"), "carriers:all");
+    EXPECT_EQ(pool.at("carrier_count"), 1873);
+    EXPECT_EQ(pool.at("source"), "demo.json");
+
+    const Result listed = pools("list", {"--json"});
+    EXPECT_SUCCEEDS(listed);
+    const auto data = boost::json::parse(listed.out).at("data").as_array();
+    ASSERT_EQ(data.size(), 1u) << listed.out;
+    EXPECT_EQ(data[0].at("snapshot"), pool.at("snapshot"));
+
+    // --limit at its bound (1) and past it (0, refused before the store is read).
+    const Result shown = pools("show", {"--pool", "carriers:all", "--limit", "1", "--json"});
+    EXPECT_SUCCEEDS(shown);
+    const auto carriers = boost::json::parse(shown.out).at("carriers").as_array();
+    ASSERT_EQ(carriers.size(), 1u) << shown.out;
+    EXPECT_EQ(carriers[0].at("id"), "demo_0001");
+    const Result zero = pools("show", {"--pool", "carriers:all", "--limit", "0"});
+    EXPECT_EQ(zero.exit_code, 2) << zero.err;
+    EXPECT_NE(zero.err.find("--limit takes a whole number of at least 1, got '0'"), std::string::npos) << zero.err;
+}
+
 TEST_F(PoolsCliTest, MalformedCsvIsRefusedWithItsLineAndChangesNothing) {
     EXPECT_SUCCEEDS(pools("import", {"--pool", "carriers:all", generated_pool().string()}));
     const Result before = pools("list", {});

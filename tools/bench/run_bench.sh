@@ -74,7 +74,7 @@ wait_ready "$bare_port" "${pids[-1]}" "$work/bare.log"
 
 # The key is issued before engined opens the store, as an operator would. Its own rate limit is
 # far above what the driver sends: the limiter still runs on every request, but never refuses.
-key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --org bench --env test \
+key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --create-store --org bench --env test \
   --rate 1000000 --burst 1000000 \
   2>"$work/enginectl.log" | tail -n 1) || { cat "$work/enginectl.log" >&2; exit 1; }
 

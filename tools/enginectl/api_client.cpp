@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <boost/system/system_error.hpp>
+
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -21,7 +24,13 @@ Endpoint parse_url(const std::string& url) {
     rest = rest.substr(0, rest.find('/'));
     const auto colon = rest.rfind(':');
     if (colon == std::string::npos) return {rest, 80};
-    return {rest.substr(0, colon), static_cast<uint16_t>(std::stoi(rest.substr(colon + 1)))};
+    const std::string port_text = rest.substr(colon + 1);
+    uint16_t port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || colon == 0) {
+        throw UsageError("--url must be http://HOST[:PORT] with a port from 1 to 65535 (got '" + url + "')");
+    }
+    return {rest.substr(0, colon), port};
 }
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -58,15 +67,22 @@ std::string describe_failure(const http::ClientResponse& response) {
 
 ApiClient::ApiClient(const Arguments& args)
     : key_(args.optional("key", env_or("ENGINED_KEY", env_or("ENGINED_API_KEY", "")))),
-      client_([&args] {
-          const Endpoint endpoint = parse_url(args.optional("url", env_or("ENGINED_URL", "http://127.0.0.1:8080")));
+      url_(args.optional("url", env_or("ENGINED_URL", "http://127.0.0.1:8080"))),
+      client_([this] {
+          const Endpoint endpoint = parse_url(url_);
           return http::Client(endpoint.host, endpoint.port);
       }()) {
     if (key_.empty()) throw UsageError("no API key: pass --key or set ENGINED_KEY");
 }
 
 http::ClientResponse ApiClient::send(const std::string& method, const std::string& target, const std::string& body) {
-    http::ClientResponse response = client_.request(method, target, body, {{"Authorization", "Bearer " + key_}});
+    http::ClientResponse response;
+    try {
+        response = client_.request(method, target, body, {{"Authorization", "Bearer " + key_}});
+    } catch (const boost::system::system_error& error) {
+        // The code's own words: what() appends Boost's source location, which tells a user nothing.
+        throw std::runtime_error("cannot reach engined at " + url_ + ": " + error.code().message());
+    }
     if (response.status >= 400) throw std::runtime_error(describe_failure(response));
     return response;
 }

@@ -29,6 +29,7 @@ private:
     http::ClientResponse send(const std::string& method, const std::string& target, const std::string& body);
 
     std::string key_;
+    std::string url_;
     http::Client client_;
 };
 

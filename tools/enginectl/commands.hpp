@@ -1,10 +1,12 @@
 // enginectl — the operator's and integrator's command line. Each command family lives in its
-// own file; all share this small argument reader.
+// own file and declares its actions (common/cli_args.hpp); main.cpp reads the command line
+// against the declaration before the family runs the action.
 #pragma once
 
-#include <cstddef>
-#include <map>
-#include <stdexcept>
+#include "common/cli_args.hpp"
+
+#include <boost/json/fwd.hpp>
+
 #include <string>
 #include <vector>
 
@@ -14,34 +16,47 @@ class Store;
 
 namespace engined::cli {
 
-// Thrown for a usage mistake; main prints it with the usage text and exits 2.
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
+// One family ("keys", "runs", …): its actions' declarations and what runs them.
+struct Family {
+    std::string name;
+    std::string summary;
+    std::vector<CommandSpec> (*actions)();
+    int (*run)(const std::string& action, const Arguments& args);
 };
 
-// "--name value" / "--name=value" options, "--flag" switches and positional arguments.
-class Arguments {
-public:
-    Arguments(const std::vector<std::string>& args, const std::vector<std::string>& switches);
+// Every family, in the order `enginectl --help` lists them.
+const std::vector<Family>& families();
 
-    std::string required(const std::string& name) const;
-    std::string optional(const std::string& name, const std::string& fallback) const;
-    bool has(const std::string& name) const { return options_.count(name) > 0; }
-    const std::vector<std::string>& positional() const { return positional_; }
-    // Exactly as many positional arguments as `names` lists (e.g. "SLUG FILE"), or a UsageError.
-    const std::vector<std::string>& positional_exactly(std::size_t count, const std::string& names) const;
+// A declaration of `enginectl FAMILY ACTION`.
+CommandSpec action_spec(const std::string& family, const std::string& action, const std::string& summary,
+                        std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals = {});
+// The same, for an action that talks to a server: adds --url and --key.
+CommandSpec server_action_spec(const std::string& family, const std::string& action, const std::string& summary,
+                               std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals = {});
+// --json: print the command's data as JSON on stdout instead of text.
+OptionSpec json_switch();
+// Prints `value` as indented JSON: what --json prints.
+void print_json(const boost::json::value& value);
 
-private:
-    std::map<std::string, std::string> options_;
-    std::vector<std::string> positional_;
-};
-
-// The store of the server whose data directory --data-dir names (created if need be).
+// The store of the server whose data directory --data-dir names; only --create-store makes one.
 store::Store open_store(const Arguments& args);
+// --data-dir DIR, required by every command that works on a server's store directly.
+OptionSpec data_dir_option();
 
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);
+
+std::vector<CommandSpec> keys_actions();
+std::vector<CommandSpec> runs_actions();
+std::vector<CommandSpec> engines_actions();
+std::vector<CommandSpec> config_actions();
+std::vector<CommandSpec> versions_actions();
+std::vector<CommandSpec> contract_actions();
+std::vector<CommandSpec> lua_actions();
+std::vector<CommandSpec> pools_actions();
+std::vector<CommandSpec> environments_actions();
+// One unnamed action: `enginectl eval [options] INPUT.json`.
+std::vector<CommandSpec> eval_actions();
 
 int keys_command(const std::string& action, const Arguments& args);
 int runs_command(const std::string& action, const Arguments& args);
@@ -52,7 +67,6 @@ int contract_command(const std::string& action, const Arguments& args);
 int lua_command(const std::string& action, const Arguments& args);
 int pools_command(const std::string& action, const Arguments& args);
 int environments_command(const std::string& action, const Arguments& args);
-// enginectl eval: one action, no sub-command.
-int eval_command(const Arguments& args);
+int eval_command(const std::string& action, const Arguments& args);
 
 }  // namespace engined::cli

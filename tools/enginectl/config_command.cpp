@@ -24,6 +24,21 @@ std::string config_body(const std::string& file) {
 
 }  // namespace
 
+std::vector<CommandSpec> config_actions() {
+    const PositionalSpec slug{"SLUG", "the engine"};
+    const PositionalSpec file{"FILE", "a JSON file holding the configuration object"};
+    return {
+        server_action_spec("config", "get", "print the engine's configuration object (JSON either way)",
+                           {json_switch()}, {slug}),
+        server_action_spec("config", "put", "replace the engine's draft configuration with FILE's", {json_switch()},
+                           {slug, file}),
+        server_action_spec("config", "validate",
+                           "check FILE as the engine's configuration; prints \"valid\" or one \"PATH: message\" "
+                           "per problem",
+                           {json_switch()}, {slug, file}),
+    };
+}
+
 int config_command(const std::string& action, const Arguments& args) {
     if (action == "get") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
@@ -36,6 +51,10 @@ int config_command(const std::string& action, const Arguments& args) {
         const std::string body = config_body(positional[1]);
         ApiClient api(args);
         const auto saved = api.call("PUT", config_target(positional[0]), body);
+        if (args.has("json")) {
+            print_json(saved);
+            return 0;
+        }
         std::cout << "saved the configuration of " << positional[0] << " ("
                   << saved.at("config_hash").as_string().c_str() << "); publish it to make a version\n";
         return 0;
@@ -45,6 +64,10 @@ int config_command(const std::string& action, const Arguments& args) {
         const std::string body = config_body(positional[1]);
         ApiClient api(args);
         const auto verdict = api.call("POST", config_target(positional[0]) + "/validate", body);
+        if (args.has("json")) {
+            print_json(verdict);
+            return verdict.at("valid").as_bool() ? 0 : 1;
+        }
         if (verdict.at("valid").as_bool()) {
             std::cout << "valid\n";
             return 0;

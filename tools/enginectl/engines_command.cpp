@@ -11,11 +11,39 @@
 
 namespace engined::cli {
 
+std::vector<CommandSpec> engines_actions() {
+    const OptionSpec label{"label", "LABEL", "the engine's display name"};
+    const OptionSpec description{"description", "TEXT", "what the engine is for"};
+    return {
+        server_action_spec("engines", "list", "list the organisation's engines and the built-in ones", {json_switch()}),
+        server_action_spec("engines", "create", "create an engine configured from its type's preset",
+                           {{"slug", "SLUG", "the new engine's slug", ValueKind::kText, {}, true},
+                            {"label", "LABEL", "the engine's display name", ValueKind::kText, {}, true},
+                            {"type", "ENGINE_TYPE", "the engine type, e.g. placement", ValueKind::kText, {}, true},
+                            description,
+                            json_switch()}),
+        server_action_spec("engines", "copy",
+                           "create an engine of your organisation starting from SOURCE (e.g. the read-only "
+                           "built-in default)",
+                           {{"slug", "SLUG", "the new engine's slug", ValueKind::kText, {}, true},
+                            {"version", "PIN", "start from this release of SOURCE (default: its draft)"},
+                            label,
+                            description,
+                            json_switch()},
+                           {{"SOURCE", "the engine to copy"}}),
+        server_action_spec("engines", "archive", "archive an engine; it accepts no new runs", {json_switch()},
+                           {{"SLUG", "the engine to archive"}}),
+    };
+}
+
 int engines_command(const std::string& action, const Arguments& args) {
     if (action == "list") {
-        args.positional_exactly(0, "no positional arguments");
         ApiClient api(args);
         const auto listed = api.call("GET", "/api/v1/engines");
+        if (args.has("json")) {
+            print_json(listed);
+            return 0;
+        }
         std::vector<TableRow> rows;
         for (const auto& engine : listed.at("data").as_array()) {
             const auto& e = engine.as_object();
@@ -28,25 +56,32 @@ int engines_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "create") {
-        args.positional_exactly(0, "only options: --slug, --label, --type, --description");
         boost::json::object body{{"slug", args.required("slug")},
                                  {"label", args.required("label")},
                                  {"engine_type", args.required("type")}};
         if (args.has("description")) body["description"] = args.required("description");
         ApiClient api(args);
         const auto engine = api.call("POST", "/api/v1/engines", boost::json::serialize(body));
+        if (args.has("json")) {
+            print_json(engine);
+            return 0;
+        }
         std::cout << "created engine " << cell_text(engine.if_contains("slug")) << " ("
                   << cell_text(engine.if_contains("engine_type")) << "), configured from its preset\n";
         return 0;
     }
     if (action == "copy") {
-        const std::string source = args.positional_exactly(1, "SOURCE_SLUG (and --slug, optionally --version, --label, --description)")[0];
+        const std::string source = args.positional()[0];
         boost::json::object body{{"slug", args.required("slug")}, {"copy_from", source}};
         if (args.has("version")) body["copy_from_version"] = args.required("version");
         if (args.has("label")) body["label"] = args.required("label");
         if (args.has("description")) body["description"] = args.required("description");
         ApiClient api(args);
         const auto engine = api.call("POST", "/api/v1/engines", boost::json::serialize(body));
+        if (args.has("json")) {
+            print_json(engine);
+            return 0;
+        }
         std::cout << "created engine " << cell_text(engine.if_contains("slug")) << " ("
                   << cell_text(engine.if_contains("engine_type")) << "), a copy of " << source
                   << (args.has("version") ? " " + args.required("version") : std::string()) << "\n";
@@ -55,7 +90,11 @@ int engines_command(const std::string& action, const Arguments& args) {
     if (action == "archive") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
         ApiClient api(args);
-        api.call("POST", "/api/v1/engines/" + url_component(slug) + "/archive");
+        const auto archived = api.call("POST", "/api/v1/engines/" + url_component(slug) + "/archive");
+        if (args.has("json")) {
+            print_json(archived);
+            return 0;
+        }
         std::cout << "archived engine " << slug << "; it accepts no new runs\n";
         return 0;
     }

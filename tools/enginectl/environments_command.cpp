@@ -45,6 +45,25 @@ boost::json::object pin_fields(const Arguments& args) {
 
 }  // namespace
 
+std::vector<CommandSpec> environments_actions() {
+    const OptionSpec org{"org", "ORG", "the organisation", ValueKind::kText, {}, true};
+    const PositionalSpec slug{"SLUG", "the environment's slug"};
+    return {
+        action_spec("environments", "create",
+                    "create an environment (1-16 of a-z 0-9 _; at most five besides test and live); prints its id",
+                    {data_dir_option(), org}, {slug}),
+        action_spec("environments", "list", "list the organisation's environments", {data_dir_option(), org, json_switch()}),
+        action_spec("environments", "show", "show one environment", {data_dir_option(), org, json_switch()}, {slug}),
+        action_spec("environments", "pin", "set or clear the environment's default pins",
+                    {data_dir_option(), org,
+                     {"version", "PIN", "the default pin of every engine (\"1.x\", \"1.2\"), or none to clear it"},
+                     {"engine-pins", "JSON", "per-engine pins such as '{\"home-auto\":\"2.x\"}', or none to clear them"}},
+                    {slug}),
+        action_spec("environments", "delete", "delete an environment (refused while it has active keys)",
+                    {data_dir_option(), org}, {slug}),
+    };
+}
+
 int environments_command(const std::string& action, const Arguments& args) {
     const std::string organization = args.required("org");
     const bool json = args.has("json");

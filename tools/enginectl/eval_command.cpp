@@ -188,7 +188,18 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
 
 }  // namespace
 
-int eval_command(const Arguments& args) {
+std::vector<CommandSpec> eval_actions() {
+    return {{"enginectl eval",
+             "run the engine plugin in this process on a run body with a draft configuration; no server needed",
+             {{"config", "FILE", "the draft configuration, or a release bundle", ValueKind::kText, {}, true},
+              {"engine-type", "TYPE", "the engine type (taken from FILE when it is a release bundle)"},
+              {"pool", "FILE", "a carrier pool file for engines that rank a pool"},
+              {"plugins-dir", "DIR", "the engine plugins' folder (default: $ENGINED_PLUGINS_DIR, else plugins/ beside enginectl)"},
+              json_switch()},
+             {{"INPUT.json", "the run body"}}}};
+}
+
+int eval_command(const std::string&, const Arguments& args) {
     const std::string input_path = args.positional_exactly(1, "INPUT.json (the run body)")[0];
     const Draft draft = read_draft(args.required("config"), args.optional("engine-type", ""));
     std::string request_json = read_text_file(input_path);

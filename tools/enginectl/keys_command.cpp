@@ -5,17 +5,28 @@
 #include "common/time.hpp"
 #include "store/store.hpp"
 
+#include <boost/json.hpp>
+
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
 namespace engined::cli {
 
+// The store engined serves from DIR. A mistyped --data-dir must not quietly become a new, empty
+// store that the server never reads: only --create-store makes one.
 store::Store open_store(const Arguments& args) {
     const std::filesystem::path data_dir = args.required("data-dir");
-    std::filesystem::create_directories(data_dir);
+    const std::filesystem::path file = data_dir / "engined.sqlite3";
+    if (args.has("create-store")) {
+        std::filesystem::create_directories(data_dir);
+    } else if (!std::filesystem::is_regular_file(file)) {
+        throw std::runtime_error("no engined store in " + data_dir.string() + " (" + file.filename().string() +
+                                 " is missing). Start engined with --data-dir " + data_dir.string() +
+                                 " once to create it, or pass --create-store to create it here");
+    }
     store::Options options;
-    options.path = (data_dir / "engined.sqlite3").string();
+    options.path = file.string();
     return store::Store(options);
 }
 
@@ -31,23 +42,41 @@ std::vector<std::string> split_scopes(const std::string& text) {
     return scopes;
 }
 
-double parse_positive(const std::string& text, const char* option) {
-    try {
-        std::size_t used = 0;
-        const double value = std::stod(text, &used);
-        if (used == text.size() && value > 0) return value;
-    } catch (const std::logic_error&) {
-    }
-    throw UsageError(std::string(option) + " must be a positive number, got '" + text + "'");
-}
-
 std::string join(const std::vector<std::string>& parts) {
     std::string out;
     for (const auto& part : parts) out += (out.empty() ? "" : ",") + part;
     return out;
 }
 
+boost::json::array json_strings(const std::vector<std::string>& items) {
+    boost::json::array out;
+    for (const auto& item : items) out.emplace_back(item);
+    return out;
+}
+
 }  // namespace
+
+OptionSpec data_dir_option() {
+    return {"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)", ValueKind::kText, {}, true};
+}
+
+std::vector<CommandSpec> keys_actions() {
+    return {
+        action_spec("keys", "create", "create an API key; the key alone is printed last (it is shown only once)",
+                    {data_dir_option(),
+                     {"org", "ORG", "the organisation the key acts for", ValueKind::kText, {}, true},
+                     {"env", "SLUG", "the key's environment: test, live or one created with environments create", ValueKind::kText, {}, true},
+                     {"scopes", "LIST", "comma-separated, e.g. runs:write,runs:read,engines:admin"},
+                     {"rate", "PER_SECOND", "the key's own rate limit (default: the server's)",
+                      ValueKind::kPositiveNumber},
+                     {"burst", "N", "the key's own burst (default: the server's)", ValueKind::kCount},
+                     {"create-store", "", "create the store in DIR when there is none yet"},
+                     json_switch()}),
+        action_spec("keys", "list", "list API keys", {data_dir_option(), {"org", "ORG", "only this organisation's"}, json_switch()}),
+        action_spec("keys", "revoke", "revoke an API key", {data_dir_option(), json_switch()},
+                    {{"KEY_ID", "the key's id, as keys list shows it"}}),
+    };
+}
 
 int keys_command(const std::string& action, const Arguments& args) {
     if (action == "create") {
@@ -55,22 +84,45 @@ int keys_command(const std::string& action, const Arguments& args) {
         const std::string environment = args.required("env");
         const auto scopes = split_scopes(args.optional("scopes", ""));
         store::Store store = open_store(args);
-        const auto rate = args.has("rate") ? std::optional<double>(parse_positive(args.required("rate"), "--rate"))
-                                           : std::nullopt;
-        const auto burst = args.has("burst")
-                               ? std::optional<int64_t>(static_cast<int64_t>(parse_positive(args.required("burst"), "--burst")))
-                               : std::nullopt;
+        const auto rate = args.has("rate") ? std::optional<double>(args.number("rate", 0)) : std::nullopt;
+        const auto burst =
+            args.has("burst") ? std::optional<int64_t>(static_cast<int64_t>(args.number("burst", 0))) : std::nullopt;
         const auth::IssuedKey issued = auth::issue_key(store, organization, environment, scopes, rate, burst);
         std::cerr << "created key " << issued.id << " for organisation " << organization << " (" << environment
                   << "); store it now, it is not shown again\n";
-        std::cout << issued.key << "\n";
+        if (args.has("json")) {
+            print_json(boost::json::object{{"id", issued.id},
+                                           {"key", issued.key},
+                                           {"organization", organization},
+                                           {"environment", environment},
+                                           {"scopes", json_strings(scopes)}});
+        } else {
+            std::cout << issued.key << "\n";
+        }
         return 0;
     }
     if (action == "list") {
         store::Store store = open_store(args);
         const auto org = args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
+        const auto keys = store.list_api_keys(org);
+        if (args.has("json")) {
+            boost::json::array data;
+            for (const store::ApiKey& key : keys) {
+                data.push_back(boost::json::object{
+                    {"id", key.id},
+                    {"prefix", key.display_prefix},
+                    {"organization", key.organization},
+                    {"environment", key.environment},
+                    {"scopes", json_strings(key.scopes)},
+                    {"created_at", format_rfc3339_ms(key.created_at_ms)},
+                    {"revoked_at", key.revoked_at_ms ? boost::json::value(format_rfc3339_ms(*key.revoked_at_ms))
+                                                     : boost::json::value(nullptr)}});
+            }
+            print_json(boost::json::object{{"data", std::move(data)}});
+            return 0;
+        }
         std::cout << "ID                    PREFIX                ORG              ENV              SCOPES                         CREATED                   REVOKED\n";
-        for (const store::ApiKey& key : store.list_api_keys(org)) {
+        for (const store::ApiKey& key : keys) {
             char line[512];
             std::snprintf(line, sizeof line, "%-21s %-21s %-16s %-16s %-30s %-25s %s\n", key.id.c_str(),
                           (key.display_prefix + "…").c_str(), key.organization.c_str(), key.environment.c_str(),
@@ -81,13 +133,16 @@ int keys_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "revoke") {
-        if (args.positional().size() != 1) throw UsageError("keys revoke takes one KEY_ID");
         store::Store store = open_store(args);
         if (!store.revoke_api_key(args.positional()[0], now_unix_ms())) {
             std::cerr << "enginectl: no active key with id " << args.positional()[0] << "\n";
             return 1;
         }
-        std::cout << "revoked " << args.positional()[0] << "\n";
+        if (args.has("json")) {
+            print_json(boost::json::object{{"revoked", args.positional()[0]}});
+        } else {
+            std::cout << "revoked " << args.positional()[0] << "\n";
+        }
         return 0;
     }
     throw UsageError("unknown keys action '" + action + "'");

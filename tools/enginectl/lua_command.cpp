@@ -242,9 +242,20 @@ std::optional<double> minimum_coverage(const Arguments& args) {
 
 }  // namespace
 
+std::vector<CommandSpec> lua_actions() {
+    return {
+        action_spec("lua", "test", "run DIR/<engine type>/tests/*.json against DIR/<engine type>/scorecard.lua",
+                    {{"run", "PATTERN", "only the cases whose \"FILE: NAME\" matches this regular expression"},
+                     {"junit", "FILE", "also write the results as JUnit XML to FILE"},
+                     {"coverage", "", "report line coverage per function and list the lines no case ran"},
+                     {"min", "PCT", "fail when line coverage is below PCT (0-100; implies --coverage)"},
+                     json_switch()},
+                    {{"DIR", "the scorecards' folder (default: scripts/lua)", true}}),
+    };
+}
+
 int lua_command(const std::string& action, const Arguments& args) {
     if (action != "test") throw UsageError("unknown lua action '" + action + "'");
-    if (args.positional().size() > 1) throw UsageError("expected at most one DIR");
     const Options options = options_from(args);
     const std::optional<double> minimum = minimum_coverage(args);
     const fs::path root = args.positional().empty() ? fs::path("scripts/lua") : fs::path(args.positional()[0]);

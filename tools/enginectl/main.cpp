@@ -1,5 +1,9 @@
 #include "commands.hpp"
 
+#include "common/json_text.hpp"
+
+#include <boost/json/value.hpp>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -7,41 +11,38 @@
 
 namespace engined::cli {
 
-Arguments::Arguments(const std::vector<std::string>& args, const std::vector<std::string>& switches) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        if (arg.rfind("--", 0) != 0) {
-            positional_.push_back(arg);
-            continue;
-        }
-        const auto eq = arg.find('=');
-        if (eq != std::string::npos) {
-            options_[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
-        } else if (std::find(switches.begin(), switches.end(), arg.substr(2)) != switches.end()) {
-            options_[arg.substr(2)] = "true";
-        } else if (i + 1 < args.size()) {
-            options_[arg.substr(2)] = args[++i];
-        } else {
-            throw UsageError(arg + " needs a value");
-        }
-    }
+const std::vector<Family>& families() {
+    static const std::vector<Family> all = {
+        {"keys", "API keys, created directly in a server's store", keys_actions, keys_command},
+        {"pools", "carrier pools in a server's store", pools_actions, pools_command},
+        {"engines", "an organisation's engines", engines_actions, engines_command},
+        {"config", "an engine's draft configuration", config_actions, config_command},
+        {"versions", "an engine's published versions", versions_actions, versions_command},
+        {"contract", "what an engine accepts and answers", contract_actions, contract_command},
+        {"runs", "runs: submit, wait, show, replay", runs_actions, runs_command},
+        {"environments", "an organisation's environments, in a server's store", environments_actions,
+         environments_command},
+        {"lua", "Lua scorecard tests, without a server", lua_actions, lua_command},
+        {"eval", "an engine run in this process, without a server", eval_actions, eval_command},
+    };
+    return all;
 }
 
-std::string Arguments::required(const std::string& name) const {
-    const auto it = options_.find(name);
-    if (it == options_.end()) throw UsageError("missing --" + name);
-    return it->second;
+CommandSpec action_spec(const std::string& family, const std::string& action, const std::string& summary,
+                        std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals) {
+    return {"enginectl " + family + " " + action, summary, std::move(options), std::move(positionals), {}};
 }
 
-std::string Arguments::optional(const std::string& name, const std::string& fallback) const {
-    const auto it = options_.find(name);
-    return it == options_.end() ? fallback : it->second;
+CommandSpec server_action_spec(const std::string& family, const std::string& action, const std::string& summary,
+                               std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals) {
+    options.push_back({"url", "URL", "the server (default $ENGINED_URL, else http://127.0.0.1:8080)"});
+    options.push_back({"key", "KEY", "the API key (default $ENGINED_KEY, else $ENGINED_API_KEY)"});
+    return action_spec(family, action, summary, std::move(options), std::move(positionals));
 }
 
-const std::vector<std::string>& Arguments::positional_exactly(std::size_t count, const std::string& names) const {
-    if (positional_.size() != count) throw UsageError("expected " + names);
-    return positional_;
-}
+OptionSpec json_switch() { return {"json", "", "print the result as JSON on stdout"}; }
+
+void print_json(const boost::json::value& value) { std::cout << pretty_json(value); }
 
 std::string read_text_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -55,94 +56,77 @@ std::string read_text_file(const std::string& path) {
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
+using namespace engined::cli;
 
-  keys create  --data-dir DIR --org ORG --env SLUG [--scopes runs:write,runs:read,engines:admin,environments:admin]
-               (SLUG: test, live or a created environment; the key reads nx_<SLUG>_…)
-               [--rate REQUESTS_PER_SECOND --burst N]   (the key's own rate limit; default: the server's)
-               prints the new key alone on the last line (it is shown only once)
-  keys list    --data-dir DIR [--org ORG]
-  keys revoke  --data-dir DIR KEY_ID
+bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h" || arg == "help"; }
 
-  environments create --data-dir DIR --org ORG SLUG    (1-16 of a-z 0-9 _; at most five besides test and live)
-  environments list   --data-dir DIR --org ORG [--json]
-  environments show   --data-dir DIR --org ORG SLUG [--json]
-  environments pin    --data-dir DIR --org ORG SLUG [--version 1.x|none] [--engine-pins '{"ENGINE":"2.x"}'|none]
-  environments delete --data-dir DIR --org ORG SLUG    (refused while the environment has active keys)
+std::string overview() {
+    std::string text = "usage: enginectl FAMILY ACTION [options]\n\n";
+    for (const Family& family : families()) {
+        text += family.name + " — " + family.summary + "\n";
+        for (const CommandSpec& action : family.actions()) {
+            std::string name = action.name.substr(std::string("enginectl ").size());
+            text += "  " + name + std::string(name.size() < 20 ? 20 - name.size() : 1, ' ') + action.summary + "\n";
+        }
+    }
+    return text +
+           "\nRun 'enginectl FAMILY ACTION --help' for an action's options. Commands that talk to a server\n"
+           "take --url (default $ENGINED_URL, else http://127.0.0.1:8080) and --key (default $ENGINED_KEY);\n"
+           "commands that print data take --json. Exit status: 0 done, 1 failed, 2 usage mistake.\n";
+}
 
-  pools import --data-dir DIR --org ORG --pool NAME FILE
-               FILE is .csv or .json; checked whole before the pool is replaced, else
-               "FILE:LINE: message" and nothing changes
-  pools list   --data-dir DIR --org ORG
-  pools show   --data-dir DIR --org ORG --pool NAME [--limit 20]
+std::string family_usage(const Family& family) {
+    std::string text = "usage: enginectl " + family.name + " ACTION [options]   (" + family.summary + ")\n\n";
+    for (const CommandSpec& action : family.actions()) text += "  " + action.usage_line() + "\n";
+    return text + "\nRun 'enginectl " + family.name + " ACTION --help' for an action's options.\n";
+}
 
-  engines list
-  engines create     --slug SLUG --label LABEL --type ENGINE_TYPE [--description TEXT]
-  engines copy       SOURCE --slug SLUG [--version PIN] [--label LABEL] [--description TEXT]
-                     a new engine of your organisation starting from SOURCE (e.g. the
-                     read-only built-in `default`), at its release PIN when given
-  engines archive    SLUG
-
-  config get         SLUG                  prints the configuration object
-  config put         SLUG FILE             FILE holds the configuration object
-  config validate    SLUG FILE             prints "valid" or one "PATH: message" per problem
-
-  versions publish   SLUG [--changelog TEXT]
-  versions list      SLUG
-  versions show      SLUG VERSION
-  versions export    SLUG VERSION [--out DIR]   writes DIR/SLUG/VERSION.json (DIR: versions)
-
-  contract show      SLUG [--md] [--version PIN]
-
-  runs submit        [--engine SLUG] [--engine-version PIN] [--wait] [--timeout SECONDS] FILE
-  runs show|get      RUN_ID
-  runs wait          [--timeout SECONDS] RUN_ID
-  runs replay        RUN_ID                executes a finished run again, storing nothing, and
-                                           compares it byte for byte; exit 0 identical, 1 not
-
-  Every engines, config, versions, contract and runs command talks to a server and takes
-  --url URL (default $ENGINED_URL, else http://127.0.0.1:8080) and
-  --key KEY (default $ENGINED_KEY, else $ENGINED_API_KEY).
-
-  lua test           [DIR] [--run PATTERN] [--junit FILE] [--coverage [--min PCT]] [--json]
-                                           runs DIR/<engine type>/tests/*.json against
-                                           DIR/<engine type>/scorecard.lua (DIR: scripts/lua);
-                                           --run keeps the cases whose "FILE: NAME" matches the
-                                           regular expression; --coverage lists the lines no case ran
-  eval               --config FILE [--engine-type TYPE] [--pool FILE] [--plugins-dir DIR] [--json] INPUT.json
-                                           runs the engine plugin in this process on the run body
-                                           INPUT.json with the draft configuration FILE (or a
-                                           release bundle); no server needed
-)";
+int usage_mistake(const std::string& message, const std::string& usage) {
+    std::cerr << "enginectl: " << message << "\n" << usage;
+    return 2;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    using namespace engined::cli;
-    std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() < 2 || args[0] == "--help" || args[0] == "help") {
-        std::cerr << kUsage;
-        return args.empty() ? 2 : (args[0] == "--help" || args[0] == "help" ? 0 : 2);
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) return usage_mistake("no command given", "usage: enginectl FAMILY ACTION [options]\nRun 'enginectl --help' for the commands.\n");
+    if (is_help(args[0])) {
+        std::cout << overview();
+        return 0;
     }
-    const std::string family = args[0];
-    const std::string action = args[1];
-    const std::vector<std::string> switches{"wait", "md", "json", "coverage"};
+    const auto& all = families();
+    const auto family = std::find_if(all.begin(), all.end(), [&](const Family& f) { return f.name == args[0]; });
+    if (family == all.end()) {
+        return usage_mistake("unknown command family '" + args[0] + "'",
+                             "usage: enginectl FAMILY ACTION [options]\nRun 'enginectl --help' for the commands.\n");
+    }
+    const std::vector<CommandSpec> actions = family->actions();
+    // A family of one unnamed action (`enginectl eval …`) reads its options right after its name.
+    const bool single_action = actions.size() == 1 && actions.front().name == "enginectl " + family->name;
+    if (!single_action) {
+        if (args.size() < 2) return usage_mistake(family->name + " needs an action", family_usage(*family));
+        if (is_help(args[1])) {
+            std::cout << family_usage(*family);
+            return 0;
+        }
+    }
+    const std::string action = single_action ? std::string() : args[1];
+    const auto spec = std::find_if(actions.begin(), actions.end(), [&](const CommandSpec& a) {
+        return a.name == "enginectl " + family->name + (single_action ? "" : " " + action);
+    });
+    if (spec == actions.end()) {
+        return usage_mistake("unknown " + family->name + " action '" + action + "'", family_usage(*family));
+    }
     try {
-        if (family == "eval") return eval_command(Arguments(std::vector<std::string>(args.begin() + 1, args.end()), switches));
-        const Arguments rest(std::vector<std::string>(args.begin() + 2, args.end()), switches);
-        if (family == "keys") return keys_command(action, rest);
-        if (family == "runs") return runs_command(action, rest);
-        if (family == "engines") return engines_command(action, rest);
-        if (family == "config") return config_command(action, rest);
-        if (family == "versions") return versions_command(action, rest);
-        if (family == "contract") return contract_command(action, rest);
-        if (family == "lua") return lua_command(action, rest);
-        if (family == "pools") return pools_command(action, rest);
-        if (family == "environments") return environments_command(action, rest);
-        throw UsageError("unknown command family '" + family + "'");
+        const Arguments parsed(std::vector<std::string>(args.begin() + (single_action ? 1 : 2), args.end()), *spec);
+        if (parsed.help_requested()) {
+            std::cout << spec->help();
+            return 0;
+        }
+        return family->run(action, parsed);
     } catch (const UsageError& error) {
-        std::cerr << "enginectl: " << error.what() << "\n\n" << kUsage;
-        return 2;
+        return usage_mistake(error.what(), spec->short_usage());
     } catch (const std::exception& error) {
         std::cerr << "enginectl: " << error.what() << "\n";
         return 1;

@@ -43,6 +43,14 @@ std::string pool_name(const Arguments& args) {
     return name;
 }
 
+boost::json::object pool_json(const store::PoolSummary& pool) {
+    return {{"name", pool.name},
+            {"carrier_count", pool.carrier_count},
+            {"snapshot", pool.snapshot},
+            {"imported_at", format_rfc3339_ms(pool.imported_at_ms)},
+            {"source", pool.source}};
+}
+
 // The whole file is parsed and validated before the store is even opened, so a refused file
 // leaves the pool (and the store) exactly as it was.
 int import_pool(const Arguments& args) {
@@ -72,6 +80,10 @@ int import_pool(const Arguments& args) {
     const std::string source = std::filesystem::path(file).filename().string();
     const store::PoolSummary pool =
         store.replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
+    if (args.has("json")) {
+        print_json(pool_json(pool));
+        return 0;
+    }
     std::cout << "imported " << pool.carrier_count << " carriers into " << pool.name << " (snapshot "
               << pool.snapshot.substr(0, kShortHash) << ")\n";
     return 0;
@@ -80,8 +92,15 @@ int import_pool(const Arguments& args) {
 int list_pools(const Arguments& args) {
     const std::string organization = args.required("org");
     const store::Store store = open_existing_store(args);
+    const auto pools = store.list_pools(organization);
+    if (args.has("json")) {
+        boost::json::array data;
+        for (const store::PoolSummary& pool : pools) data.push_back(pool_json(pool));
+        print_json(boost::json::object{{"data", std::move(data)}});
+        return 0;
+    }
     std::vector<TableRow> rows;
-    for (const store::PoolSummary& pool : store.list_pools(organization)) {
+    for (const store::PoolSummary& pool : pools) {
         rows.push_back({pool.name, std::to_string(pool.carrier_count), pool.snapshot.substr(0, kShortHash),
                         format_rfc3339_ms(pool.imported_at_ms), pool.source});
     }
@@ -105,18 +124,7 @@ std::string lines_cell(const boost::json::object& carrier) {
     return out.empty() ? "-" : out;
 }
 
-std::size_t limit_of(const Arguments& args) {
-    const std::string text = args.optional("limit", "20");
-    std::size_t used = 0;
-    unsigned long limit = 0;
-    try {
-        limit = std::stoul(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size() || limit == 0) throw UsageError("--limit takes a positive whole number");
-    return limit;
-}
+std::size_t limit_of(const Arguments& args) { return static_cast<std::size_t>(args.number("limit", 20)); }
 
 int show_pool(const Arguments& args) {
     const std::string organization = args.required("org");
@@ -131,6 +139,13 @@ int show_pool(const Arguments& args) {
     const auto text = store.pool_carriers(pool->snapshot);
     if (!text) throw std::runtime_error("the store has no snapshot " + pool->snapshot + " for pool " + name);
     const auto carriers = parse_internal_json(*text).as_array();
+    if (args.has("json")) {
+        boost::json::array shown(carriers.begin(), carriers.begin() + std::min(limit, carriers.size()));
+        boost::json::object answer = pool_json(*pool);
+        answer["carriers"] = std::move(shown);
+        print_json(answer);
+        return 0;
+    }
     std::vector<TableRow> rows;
     for (std::size_t i = 0; i < carriers.size() && i < limit; ++i) {
         const auto& carrier = carriers[i].as_object();
@@ -145,6 +160,23 @@ int show_pool(const Arguments& args) {
 }
 
 }  // namespace
+
+std::vector<CommandSpec> pools_actions() {
+    const OptionSpec data_dir{"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)",
+                              ValueKind::kText, {}, true};
+    const OptionSpec org{"org", "ORG", "the organisation owning the pool", ValueKind::kText, {}, true};
+    const OptionSpec pool{"pool", "NAME", "the pool, e.g. carriers:all", ValueKind::kText, {}, true};
+    return {
+        action_spec("pools", "import",
+                    "replace the pool with FILE (.csv or .json), checked whole first: else \"FILE:LINE: message\" "
+                    "and nothing changes",
+                    {data_dir, org, pool, json_switch()}, {{"FILE", "the carriers, .csv or .json"}}),
+        action_spec("pools", "list", "list the organisation's pools", {data_dir, org, json_switch()}),
+        action_spec("pools", "show", "show a pool's carriers",
+                    {data_dir, org, pool, {"limit", "N", "show at most N carriers (default 20)", ValueKind::kCount},
+                     json_switch()}),
+    };
+}
 
 int pools_command(const std::string& action, const Arguments& args) {
     if (action == "import") return import_pool(args);

@@ -42,21 +42,37 @@ boost::json::object wait_for(ApiClient& api, const std::string& run_id, double t
     }
 }
 
+void show_run(const boost::json::object& run, const Arguments& args) {
+    if (args.has("json")) {
+        print_json(run);
+    } else {
+        std::cout << render_run(run);
+    }
+}
+
 // Prints the finished run; a failed run is the command's failure too.
-int show_finished(const boost::json::object& run) {
-    std::cout << render_run(run);
+int show_finished(const boost::json::object& run, const Arguments& args) {
+    show_run(run, args);
     return run.at("status").as_string() == "failed" ? 1 : 0;
 }
 
-double timeout_of(const Arguments& args) { return std::stod(args.optional("timeout", "60")); }
+double timeout_of(const Arguments& args) { return args.number("timeout", 60); }
+
+OptionSpec timeout_option() {
+    return {"timeout", "SECONDS", "how long to wait for the run to finish (default 60)", ValueKind::kPositiveNumber};
+}
 
 std::string text_or(const boost::json::value& value, const std::string& fallback) {
     return value.is_string() ? std::string(value.get_string()) : fallback;
 }
 
 // The replay report in a few lines; identical is the command's success.
-int show_replay(const boost::json::object& report) {
+int show_replay(const boost::json::object& report, const Arguments& args) {
     const bool identical = report.at("identical").as_bool();
+    if (args.has("json")) {
+        print_json(report);
+        return identical ? 0 : 1;
+    }
     const auto& stored = report.at("fingerprint");
     const std::string replay_fingerprint = text_or(report.at("replay_fingerprint"), "none");
     const char* fingerprint_note = !stored.is_string()                         ? ""
@@ -76,10 +92,35 @@ int show_replay(const boost::json::object& report) {
 
 }  // namespace
 
+std::vector<CommandSpec> runs_actions() {
+    const PositionalSpec run_id{"RUN_ID", "the run's id, as submit printed it"};
+    return {
+        server_action_spec("runs", "submit", "submit the run body in FILE; prints the run id, or the finished run with --wait",
+                           {{"engine", "SLUG", "the engine to run (default: default)"},
+                            {"engine-version", "PIN", "the engine version to pin, e.g. 1 or 1.2"},
+                            {"wait", "", "wait for the run to finish and print it"},
+                            timeout_option(),
+                            json_switch()},
+                           {{"FILE", "a JSON file holding the run body"}}),
+        server_action_spec("runs", "show", "print a run", {json_switch()}, {run_id}),
+        server_action_spec("runs", "get", "print a run (the same as show)", {json_switch()}, {run_id}),
+        server_action_spec("runs", "wait", "wait for a run to finish and print it", {timeout_option(), json_switch()},
+                           {run_id}),
+        server_action_spec("runs", "replay",
+                           "execute a finished run again, storing nothing, and compare it byte for byte; exit 0 "
+                           "identical, 1 not",
+                           {json_switch()}, {run_id}),
+    };
+}
+
 int runs_command(const std::string& action, const Arguments& args) {
     if (action == "submit") {
         const std::string file = args.positional_exactly(1, "FILE with the run body")[0];
-        boost::json::value body = boost::json::parse(read_text_file(file));
+        boost::system::error_code ec;
+        boost::json::value body = boost::json::parse(read_text_file(file), ec);
+        if (ec || !body.is_object()) {
+            throw std::runtime_error(file + " does not hold a JSON object" + (ec ? ": " + ec.message() : ""));
+        }
         if (args.has("engine-version")) body.as_object()["engine_version"] = args.required("engine-version");
         ApiClient api(args);
         const std::string engine = args.optional("engine", "default");
@@ -88,26 +129,30 @@ int runs_command(const std::string& action, const Arguments& args) {
         const std::string run_id(accepted.at("run_id").as_string());
         std::cerr << "submitted run " << run_id << "\n";
         if (!args.has("wait")) {
-            std::cout << run_id << "\n";
+            if (args.has("json")) {
+                print_json(accepted);
+            } else {
+                std::cout << run_id << "\n";
+            }
             return 0;
         }
-        return show_finished(wait_for(api, run_id, timeout_of(args)));
+        return show_finished(wait_for(api, run_id, timeout_of(args)), args);
     }
     if (action == "show" || action == "get") {
         const std::string run_id = args.positional_exactly(1, "RUN_ID")[0];
         ApiClient api(args);
-        std::cout << render_run(api.call("GET", "/api/v1/runs/" + url_component(run_id)));
+        show_run(api.call("GET", "/api/v1/runs/" + url_component(run_id)), args);
         return 0;
     }
     if (action == "wait") {
         const std::string run_id = args.positional_exactly(1, "RUN_ID")[0];
         ApiClient api(args);
-        return show_finished(wait_for(api, run_id, timeout_of(args)));
+        return show_finished(wait_for(api, run_id, timeout_of(args)), args);
     }
     if (action == "replay") {
         const std::string run_id = args.positional_exactly(1, "RUN_ID")[0];
         ApiClient api(args);
-        return show_replay(api.call("POST", "/api/v1/runs/" + url_component(run_id) + "/replay"));
+        return show_replay(api.call("POST", "/api/v1/runs/" + url_component(run_id) + "/replay"), args);
     }
     throw UsageError("unknown runs action '" + action + "'");
 }

@@ -50,19 +50,42 @@ std::filesystem::path write_bundle(const std::filesystem::path& out_dir, const s
 
 }  // namespace
 
+std::vector<CommandSpec> versions_actions() {
+    const PositionalSpec slug{"SLUG", "the engine"};
+    const PositionalSpec version{"VERSION", "MAJOR.MINOR, e.g. 1.0"};
+    return {
+        server_action_spec("versions", "publish", "publish the engine's configuration as an immutable version",
+                           {{"changelog", "TEXT", "what changed, shown in versions list"}, json_switch()}, {slug}),
+        server_action_spec("versions", "list", "list the engine's versions", {json_switch()}, {slug}),
+        server_action_spec("versions", "show", "print one version (JSON either way)", {json_switch()},
+                           {slug, version}),
+        server_action_spec("versions", "export", "write the release bundle to DIR/SLUG/VERSION.json",
+                           {{"out", "DIR", "where to write (default: versions)"}, json_switch()}, {slug, version}),
+    };
+}
+
 int versions_command(const std::string& action, const Arguments& args) {
     if (action == "publish") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
         boost::json::object body;
         if (args.has("changelog")) body["changelog"] = args.required("changelog");
         ApiClient api(args);
-        print_published(slug, api.call("POST", versions_target(slug), boost::json::serialize(body)));
+        const auto release = api.call("POST", versions_target(slug), boost::json::serialize(body));
+        if (args.has("json")) {
+            print_json(release);
+        } else {
+            print_published(slug, release);
+        }
         return 0;
     }
     if (action == "list") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
         ApiClient api(args);
         const auto listed = api.call("GET", versions_target(slug));
+        if (args.has("json")) {
+            print_json(listed);
+            return 0;
+        }
         std::vector<TableRow> rows;
         for (const auto& release : listed.at("data").as_array()) {
             const auto& r = release.as_object();
@@ -86,8 +109,13 @@ int versions_command(const std::string& action, const Arguments& args) {
         // are safe as file names by the time they are used.
         const std::string bundle =
             api.fetch(versions_target(positional[0]) + "/" + url_component(positional[1]) + "/bundle");
-        std::cout << write_bundle(args.optional("out", "versions"), positional[0], positional[1], bundle).string()
-                  << "\n";
+        const std::string file =
+            write_bundle(args.optional("out", "versions"), positional[0], positional[1], bundle).string();
+        if (args.has("json")) {
+            print_json(boost::json::object{{"file", file}});
+        } else {
+            std::cout << file << "\n";
+        }
         return 0;
     }
     throw UsageError("unknown versions action '" + action + "'");

@@ -195,7 +195,7 @@ TEST(Config, RejectsMistakesNamingTheSetting) {
     EXPECT_NE(message_of({"--workers", "0"}, {}).find("--workers"), std::string::npos);
     EXPECT_NE(message_of({"--listen", "8080"}, {}).find("HOST:PORT"), std::string::npos);
     EXPECT_NE(message_of({"--listen", "127.0.0.1:99999"}, {}).find("port"), std::string::npos);
-    EXPECT_NE(message_of({"--bogus", "1"}, {}).find("unknown option '--bogus'"), std::string::npos);
+    EXPECT_EQ(message_of({"--bogus", "1"}, {}), "unknown option --bogus");
     EXPECT_NE(message_of({"--workers"}, {}).find("needs a value"), std::string::npos);
     EXPECT_NE(message_of({}, {{"ENGINED_SYNC", "sometimes"}}).find("ENGINED_SYNC"), std::string::npos);
     EXPECT_NE(message_of({"--config", "/nonexistent/engined.json"}, {}).find("cannot read"), std::string::npos);
