@@ -6,7 +6,11 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <sstream>
 
 namespace engined::plugin {
@@ -17,6 +21,26 @@ std::string file_sha256(const std::filesystem::path& path) {
     std::ostringstream bytes;
     bytes << in.rdbuf();
     return sha256_hex(bytes.str());
+}
+
+struct ResultsKeys {
+    std::shared_mutex mutex;
+    std::map<std::string, std::string, std::less<>> by_engine_type;
+};
+
+ResultsKeys& results_keys() {
+    static ResultsKeys keys;
+    return keys;
+}
+
+// The smallest descriptor this host serves: the required fields of ABI 3.0 (every one before the
+// optional validate_dataset).
+constexpr std::size_t kMinimumDescriptorSize = offsetof(engined_engine_descriptor, validate_dataset);
+
+// Why a plugin of another major version is refused, naming both versions and what to do.
+std::string other_major(uint32_t plugin_major) {
+    return "built for plugin ABI " + std::to_string(plugin_major) + "; this host serves ABI " +
+           std::to_string(ENGINED_PLUGIN_ABI_VERSION) + ": rebuild it against this engine_plugin.h";
 }
 
 }  // namespace
@@ -39,23 +63,44 @@ std::string PluginRegistry::load(const std::filesystem::path& path) {
     if (entry == nullptr) return refuse("has no entry point '" ENGINED_PLUGIN_ENTRY_SYMBOL "'");
     const engined_engine_descriptor* descriptor = entry(ENGINED_PLUGIN_ABI_VERSION);
     if (descriptor == nullptr) {
+        // A plugin of an older major declines this host; asked in its own terms it says which one
+        // it speaks (every major's descriptor starts with abi_version), so the refusal can name it.
+        const engined_engine_descriptor* older = entry(ENGINED_PLUGIN_ABI_VERSION - 1);
+        if (older != nullptr && older->abi_version == ENGINED_PLUGIN_ABI_VERSION - 1) {
+            return refuse(other_major(older->abi_version));
+        }
         return refuse("declined host ABI version " + std::to_string(ENGINED_PLUGIN_ABI_VERSION));
     }
-    if (descriptor->abi_version != ENGINED_PLUGIN_ABI_VERSION) {
-        return refuse("speaks plugin ABI version " + std::to_string(descriptor->abi_version) +
-                      ", this host speaks " + std::to_string(ENGINED_PLUGIN_ABI_VERSION));
+    if (descriptor->abi_version != ENGINED_PLUGIN_ABI_VERSION) return refuse(other_major(descriptor->abi_version));
+    if (descriptor->struct_size < kMinimumDescriptorSize) {
+        return refuse("has a descriptor of " + std::to_string(descriptor->struct_size) +
+                      " bytes, smaller than ABI " + std::to_string(ENGINED_PLUGIN_ABI_VERSION) + ".0 defines");
     }
     if (descriptor->engine_type == nullptr || descriptor->execute == nullptr ||
-        descriptor->validate_config == nullptr || descriptor->release_buffer == nullptr) {
-        return refuse("has an incomplete descriptor (engine_type, execute, validate_config and release_buffer are required)");
+        descriptor->validate_config == nullptr || descriptor->release_buffer == nullptr ||
+        descriptor->config_new == nullptr || descriptor->config_free == nullptr) {
+        return refuse("has an incomplete descriptor (engine_type, validate_config, config_new, config_free, "
+                      "execute and release_buffer are required)");
+    }
+    const std::string_view results_key = descriptor->results_key ? descriptor->results_key : "";
+    if (results_key != "solutions" && results_key != "candidates") {
+        return refuse("declares results key '" + std::string(results_key) +
+                      "'; it must be \"solutions\" or \"candidates\"");
     }
     if (find(descriptor->engine_type) != nullptr) {
         return refuse(std::string("duplicates engine type '") + descriptor->engine_type + "'");
     }
     handles_.push_back(handle);
-    plugins_.push_back({descriptor->engine_type,
-                        descriptor->plugin_version ? descriptor->plugin_version : "",
-                        path, file_sha256(path), descriptor});
+    const auto validate_dataset = ENGINED_HAS_FIELD(descriptor, engined_engine_descriptor, validate_dataset)
+                                      ? descriptor->validate_dataset
+                                      : nullptr;
+    plugins_.push_back({descriptor->engine_type, descriptor->plugin_version ? descriptor->plugin_version : "",
+                        std::string(results_key), path, file_sha256(path), descriptor, validate_dataset});
+    {
+        ResultsKeys& keys = results_keys();
+        const std::unique_lock lock(keys.mutex);
+        keys.by_engine_type.insert_or_assign(descriptor->engine_type, std::string(results_key));
+    }
     return {};
 }
 
@@ -85,6 +130,13 @@ const LoadedPlugin* PluginRegistry::find(std::string_view engine_type) const {
         if (plugin.engine_type == engine_type) return &plugin;
     }
     return nullptr;
+}
+
+std::string results_key_of(std::string_view engine_type) {
+    ResultsKeys& keys = results_keys();
+    const std::shared_lock lock(keys.mutex);
+    const auto found = keys.by_engine_type.find(engine_type);
+    return found == keys.by_engine_type.end() ? "solutions" : found->second;
 }
 
 }  // namespace engined::plugin

@@ -14,9 +14,13 @@ namespace engined::plugin {
 struct LoadedPlugin {
     std::string engine_type;
     std::string plugin_version;
+    // The descriptor's results key: "solutions" or "candidates".
+    std::string results_key;
     std::filesystem::path path;
     std::string binary_sha256;  // of the .so file, for reproducibility fingerprints
     const engined_engine_descriptor* descriptor = nullptr;
+    // The descriptor's optional dataset validator, NULL when absent or past its struct_size.
+    decltype(engined_engine_descriptor::validate_dataset) validate_dataset = nullptr;
 };
 
 class PluginRegistry {
@@ -27,7 +31,9 @@ public:
     PluginRegistry& operator=(const PluginRegistry&) = delete;
 
     // Loads one shared library. Returns an empty string on success, otherwise why it was refused
-    // (not loadable, no entry point, wrong ABI version, duplicate engine type).
+    // (not loadable, no entry point, another ABI major version, an incomplete descriptor, an
+    // unknown results key, duplicate engine type). Policy of engine_plugin.h: a plugin of this
+    // major version is served whatever its minor version; one built for another major is refused.
     std::string load(const std::filesystem::path& path);
 
     // Loads every *.so of `directory`; each refusal is logged as one line naming the file.
@@ -40,5 +46,11 @@ private:
     std::vector<LoadedPlugin> plugins_;
     std::vector<void*> handles_;
 };
+
+// Where runs of `engine_type` keep their ranked results: the results key its plugin declared
+// when loaded in this process, "solutions" for an engine type no plugin declared. Process-wide
+// because every rendering of a stored run (API, webhooks, replay) names the key without holding
+// the registry.
+std::string results_key_of(std::string_view engine_type);
 
 }  // namespace engined::plugin

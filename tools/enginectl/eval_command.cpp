@@ -8,6 +8,7 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "lua/sandbox.hpp"
+#include "plugin/config_handle.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "plugin/run_host.hpp"
 #include "pools/pool_file.hpp"
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <variant>
 
 namespace engined::cli {
 namespace {
@@ -165,7 +167,11 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
                              if (pool && kind == "pool" && id == pool->snapshot) return pool->carriers_json;
                              return std::nullopt;
                          });
-    const plugin::PluginOutcome outcome = host.execute(plugin, request_json, config_json);
+    auto handle = plugin::ConfigHandle::create(plugin, config_json);
+    const plugin::PluginOutcome outcome =
+        std::holds_alternative<plugin::ConfigHandle>(handle)
+            ? host.execute(std::get<plugin::ConfigHandle>(handle), request_json)
+            : plugin::PluginOutcome{.failure = std::get<plugin::RunFailure>(handle)};
     evaluation.ok = outcome.ok;
     evaluation.report["ok"] = outcome.ok;
     if (outcome.ok) {
