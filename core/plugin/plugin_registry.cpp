@@ -1,7 +1,10 @@
 #include "plugin/plugin_registry.hpp"
 
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
+
+#include <boost/json.hpp>
 
 #include <dlfcn.h>
 
@@ -130,6 +133,32 @@ const LoadedPlugin* PluginRegistry::find(std::string_view engine_type) const {
         if (plugin.engine_type == engine_type) return &plugin;
     }
     return nullptr;
+}
+
+std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin, std::string_view kind,
+                                                            std::string_view records_json) {
+    if (plugin.validate_dataset == nullptr) return std::nullopt;
+    const std::string kind_name(kind);
+    engined_buffer out{nullptr, 0};
+    const engined_status status = plugin.validate_dataset(kind_name.c_str(), records_json.data(), records_json.size(), &out);
+    const std::string text = out.data ? std::string(out.data, out.size) : std::string();
+    plugin.descriptor->release_buffer(&out);
+    if (status == ENGINED_DATASET_NOT_FOUND) return std::nullopt;
+    const std::vector<DatasetProblem> unreadable{
+        {-1, "the " + plugin.engine_type + " plugin could not check the dataset"}};
+    boost::system::error_code ec;
+    const boost::json::value answer = parse_internal_json(text, ec);
+    const auto* errors = !ec && status == ENGINED_OK && answer.is_object() ? answer.get_object().if_contains("errors") : nullptr;
+    if (errors == nullptr || !errors->is_array()) return unreadable;
+    std::vector<DatasetProblem> problems;
+    for (const auto& error : errors->get_array()) {
+        const auto* fields = error.if_object();
+        const auto* index = fields ? fields->if_contains("index") : nullptr;
+        const auto* message = fields ? fields->if_contains("message") : nullptr;
+        if (message == nullptr || !message->is_string()) return unreadable;
+        problems.push_back({index && index->is_int64() ? index->get_int64() : -1, std::string(message->get_string())});
+    }
+    return problems;
 }
 
 std::string results_key_of(std::string_view engine_type) {

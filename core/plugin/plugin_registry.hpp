@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace engined::plugin {
@@ -46,6 +48,20 @@ private:
     std::vector<LoadedPlugin> plugins_;
     std::vector<void*> handles_;
 };
+
+// One reason a plugin's validate_dataset refuses a dataset: the record (its index in the records
+// array; -1 for the dataset as a whole) and why.
+struct DatasetProblem {
+    long long index = -1;
+    std::string message;
+};
+
+// What `plugin` makes of the records of a dataset of family `kind` (a JSON array): its problems,
+// empty when its runs can read every record; nullopt when the plugin reads no datasets of that
+// kind (no validator, or one that does not know the kind). A validator that answers garbage is
+// reported as one problem of the whole dataset.
+std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin, std::string_view kind,
+                                                            std::string_view records_json);
 
 // Where runs of `engine_type` keep their ranked results: the results key its plugin declared
 // when loaded in this process, "solutions" for an engine type no plugin declared. Process-wide

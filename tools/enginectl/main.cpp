@@ -70,9 +70,10 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
   environments pin    --data-dir DIR --org ORG SLUG [--version 1.x|none] [--engine-pins '{"ENGINE":"2.x"}'|none]
   environments delete --data-dir DIR --org ORG SLUG    (refused while the environment has active keys)
 
-  pools import --data-dir DIR --org ORG --pool NAME FILE
-               FILE is .csv or .json; checked whole before the pool is replaced, else
-               "FILE:LINE: message" and nothing changes
+  pools import --data-dir DIR --org ORG --pool NAME FILE [--engine-type entity_analysis] [--plugins-dir DIR]
+               FILE is .csv or .json; checked whole, then by the plugin of the engine type
+               that reads it, before the pool is replaced, else "FILE:LINE: message" (or
+               "FILE: carrier N: message") and nothing changes
   pools list   --data-dir DIR --org ORG
   pools show   --data-dir DIR --org ORG --pool NAME [--limit 20]
 

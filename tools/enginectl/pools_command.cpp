@@ -1,6 +1,7 @@
 // enginectl pools: import carrier pools from CSV or JSON files into a server's store, list them
 // and show their carriers. Works on the store directly, like `keys`.
 #include "commands.hpp"
+#include "engine_plugins.hpp"
 #include "table.hpp"
 
 #include "common/json_text.hpp"
@@ -67,6 +68,17 @@ int import_pool(const Arguments& args) {
         std::cerr << file << ":" << error.line() << ": " << error.detail() << "\n";
         return 1;
     }
+    // The engine type whose runs read the pool has the last word on its records.
+    const std::string engine_type = args.optional("engine-type", "entity_analysis");
+    plugin::PluginRegistry registry;
+    const auto problems = plugin::dataset_problems(load_plugin(registry, plugins_dir(args), engine_type), "pool",
+                                                   canonical_json(carriers));
+    if (!problems) throw UsageError("engine type '" + engine_type + "' reads no carrier pools");
+    for (const plugin::DatasetProblem& problem : *problems) {
+        std::cerr << file << ": " << (problem.index >= 0 ? "carrier " + std::to_string(problem.index) + ": " : "")
+                  << problem.message << "\n";
+    }
+    if (!problems->empty()) return 1;
     std::filesystem::create_directories(args.required("data-dir"));
     store::Store store = open_store(store_file(args));
     const std::string source = std::filesystem::path(file).filename().string();
