@@ -138,7 +138,6 @@ TEST_F(PoolsCliTest, RefusedFileNeverCreatesAStore) {
     EXPECT_FALSE(std::filesystem::exists(data_dir_));
 }
 
-
 TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnythingIsStored) {
     const auto file = generated_pool();
     const Result placement = pools("import", {"--pool", "carriers:all", "--engine-type", "placement", file.string()});
