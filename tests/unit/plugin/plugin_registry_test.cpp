@@ -104,6 +104,17 @@ TEST(ConfigHandle, IsFreedOnceWhenItsLastUserLetsGoEvenIfEvictedDuringARun) {
     EXPECT_EQ(live_configs(path), 2);
 }
 
+TEST(ConfigHandle, AConfigurationThePluginCannotPrepareIsItsFailureAndHoldsNothing) {
+    PluginRegistry registry;
+    ASSERT_EQ(registry.load(test_plugin("good")), "");
+    auto handle = ConfigHandle::create(*registry.find("test_engine"), R"({"refuse":true})");
+    const auto* failure = std::get_if<RunFailure>(&handle);
+    ASSERT_NE(failure, nullptr);
+    EXPECT_EQ(failure->code, "config_refused");
+    EXPECT_EQ(failure->message, "this configuration cannot be prepared");
+    EXPECT_EQ(live_configs(test_plugin("good")), 0);
+}
+
 TEST(ConfigHandle, TheLastUserLettingGoFreesTheEvictedHandle) {
     PluginRegistry registry;
     ASSERT_EQ(registry.load(test_plugin("good")), "");

@@ -138,7 +138,13 @@ void release(engined_buffer* buffer) {
 int live_configs = 0;
 
 // (The ABI-2 variant below has no use for the ABI-3 functions.)
-[[maybe_unused]] engined_status config_new(const char*, size_t, engined_config** config, engined_buffer*) {
+// A configuration holding "refuse" cannot be prepared: every run of it fails with this answer.
+[[maybe_unused]] engined_status config_new(const char* config_json, size_t config_len, engined_config** config,
+                                           engined_buffer* out) {
+    if (std::string(config_json, config_len).find("refuse") != std::string::npos) {
+        fill(out, R"({"code":"config_refused","message":"this configuration cannot be prepared","details":[]})");
+        return ENGINED_RUN_FAILED;
+    }
     ++live_configs;
     *config = reinterpret_cast<engined_config*>(new int(live_configs));
     return ENGINED_OK;
