@@ -1,5 +1,6 @@
 // core/plugin — loads engine plugins (dlopen), checks the ABI handshake, and runs a plugin with
 // the host services of engine_plugin.h. Knows the plugin ABI and the Lua host, not HTTP or SQL.
+// plugin_registry.hpp: the loaded plugins, the results key each declares and their dataset checks.
 #pragma once
 
 #include "plugin/engine_plugin.h"

@@ -1,6 +1,7 @@
 // The C ABI side of an engine plugin (core/plugin/engine_plugin.h): the host's service table
-// as a ScriptHost, the buffers handed across, and validate_config/execute bodies that turn JSON
-// text into Boost.JSON values and make sure no C++ exception reaches the host. A plugin's
+// as a ScriptHost, the buffers handed across, the configuration handle (the configuration parsed
+// once by config_new), and validate_config/execute bodies that turn JSON text into Boost.JSON
+// values and make sure no C++ exception reaches the host. A plugin's
 // plugin_entry.cpp supplies only its engine: the config check, the run and the descriptor.
 #pragma once
 
