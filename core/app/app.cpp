@@ -140,14 +140,6 @@ std::filesystem::path find_resources_dir(const std::filesystem::path& configured
                              "its ../share/engined; start engined from the repository root or pass --resources-dir");
 }
 
-std::filesystem::path find_plugins_dir(const std::filesystem::path& configured) {
-    if (!configured.empty()) return configured;
-    // build/plugins in the build tree, lib/engined/plugins in an installation.
-    const auto beside = executable_dir() / "plugins";
-    const auto installed = executable_dir().parent_path() / "lib" / "engined" / "plugins";
-    return std::filesystem::is_directory(beside) || !std::filesystem::is_directory(installed) ? beside : installed;
-}
-
 struct App::Impl {
     explicit Impl(Config c)
         : config(std::move(c)),
@@ -161,7 +153,7 @@ struct App::Impl {
                                                 {x_api_key.value, x_api_key.count});
           },
                  [this](const auth::Principal& caller) { return admit(caller); }) {
-        const auto plugins_dir = find_plugins_dir(config.plugins_dir);
+        const auto plugins_dir = plugin::find_plugins_dir(config.plugins_dir);
         plugins.load_directory(plugins_dir);
         if (plugins.plugins().empty()) {
             throw std::runtime_error("no engine plugin could be loaded from " + plugins_dir.string());

@@ -50,8 +50,5 @@ private:
 // ../share/engined beside the binary (an installation).
 std::filesystem::path find_resources_dir(const std::filesystem::path& configured);
 
-// `configured` when set, else build/plugins beside a build-tree binary or lib/engined/plugins of
-// an installation.
-std::filesystem::path find_plugins_dir(const std::filesystem::path& configured);
 
 }  // namespace engined::app

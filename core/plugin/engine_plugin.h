@@ -9,6 +9,36 @@
  * `release_buffer`; a buffer filled by a host service is released with the host's
  * `release_buffer`. Pointers handed to a call are valid only for the duration of that call.
  * No C++ exception may cross this boundary in either direction.
+ *
+ * Configuration handles. The host turns each engine configuration into a handle once, with
+ * `config_new`, and passes that handle to every `execute` of a run resolved to that
+ * configuration; `config_free` releases it. A handle belongs to the plugin (its content is the
+ * plugin's own, e.g. the parsed configuration); the host only keeps the pointer. The host keeps
+ * a bounded number of handles, shared by all of its workers, and calls `config_free` exactly once
+ * per handle, after every `execute` that received it has returned.
+ *
+ * Threading. The host calls a plugin from several worker threads at once:
+ *   - `execute` may run concurrently with itself, also for the same handle: a plugin treats a
+ *     handle as read-only once `config_new` returned it (or guards what it changes itself);
+ *   - `validate_config`, `validate_dataset`, `config_new` and `config_free` may run concurrently
+ *     with each other and with `execute` on other handles;
+ *   - the host services of one run (`engined_host_services`) are called only from the thread that
+ *     runs that `execute`; they and the Lua state behind them are never shared across threads.
+ *
+ * Versioning policy. ENGINED_PLUGIN_ABI_VERSION is the major version; ENGINED_PLUGIN_ABI_MINOR the
+ * minor one.
+ *   - A minor change is additive: a new field appended to the end of `engined_host_services` or
+ *     `engined_engine_descriptor` (a new host service, a new optional plugin function). Both
+ *     structs start with `abi_version` and `struct_size`, so each side sees which fields the other
+ *     was built with: a plugin uses a host service only when ENGINED_HAS_FIELD says the host's table
+ *     has it, and the host treats a descriptor field past the plugin's struct_size as absent (NULL).
+ *     A plugin built for an older minor therefore keeps loading, and a newer plugin on an older host
+ *     too, as long as it can do without what that host lacks.
+ *   - A major change (a field removed, moved or retyped; a call whose meaning changes) bumps
+ *     ENGINED_PLUGIN_ABI_VERSION. The host serves plugins of its own major version only: a plugin
+ *     built for another major is refused at load time with a log line naming both versions
+ *     ("plugin refused", e.g. "built for plugin ABI 2; this host serves ABI 3: rebuild it against
+ *     this engine_plugin.h"); engined starts without that engine type.
  */
 #ifndef ENGINED_ENGINE_PLUGIN_H
 #define ENGINED_ENGINE_PLUGIN_H
@@ -20,9 +50,19 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change to the structs or functions below.
- * 2: host service load_dataset (carrier pools and other large, immutable inputs). */
-#define ENGINED_PLUGIN_ABI_VERSION 2u
+/* The major version, bumped on any incompatible change to the structs or functions below.
+ * 2: host service load_dataset (carrier pools and other large, immutable inputs).
+ * 3: configuration handles (config_new, config_free; execute takes the handle), the results key
+ *    and the dataset validator in the descriptor, struct_size in both tables. */
+#define ENGINED_PLUGIN_ABI_VERSION 3u
+
+/* The minor version, bumped on each additive change (see the versioning policy above). */
+#define ENGINED_PLUGIN_ABI_MINOR 0u
+
+/* Whether the table `table` (a pointer to a struct starting with abi_version and struct_size)
+ * was built with `field`, i.e. whether reading it is safe. */
+#define ENGINED_HAS_FIELD(table, type, field) \
+    ((table)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
 
 /* The one symbol every plugin exports (see engined_plugin_entry_fn). */
 #define ENGINED_PLUGIN_ENTRY_SYMBOL "engined_plugin_entry"
@@ -50,6 +90,8 @@ typedef enum engined_status {
  */
 typedef struct engined_host_services {
     uint32_t abi_version;
+    /* sizeof(engined_host_services) as the host was built: which services it has. */
+    uint32_t struct_size;
     void* host;
 
     /* Whether the run's Lua scorecard defines a global function called `function` (1) or not (0). */
@@ -97,17 +139,22 @@ typedef struct engined_run_request {
     /* The run body as accepted by the API: {"input": {...}, "offerings": [...]}. */
     const char* request_json;
     size_t request_len;
-    /* The engine configuration the run resolved to (parameters, dimensions, weight profiles). */
-    const char* config_json;
-    size_t config_len;
 } engined_run_request;
+
+/* A configuration as the plugin prepared it (config_new); opaque to the host. */
+typedef struct engined_config engined_config;
 
 typedef struct engined_engine_descriptor {
     uint32_t abi_version;
+    /* sizeof(engined_engine_descriptor) as the plugin was built: which fields it has. */
+    uint32_t struct_size;
     /* e.g. "placement"; static storage. */
     const char* engine_type;
     /* The plugin's own version string; static storage. */
     const char* plugin_version;
+    /* Where a run's ranked results are in the execute result and in the API's run object:
+     * "solutions" or "candidates"; static storage. */
+    const char* results_key;
 
     /*
      * Checks an engine configuration for this engine type. Always fills *out with
@@ -117,21 +164,46 @@ typedef struct engined_engine_descriptor {
                                       engined_buffer* out);
 
     /*
-     * Executes one run. On ENGINED_OK, *out holds the result:
+     * Prepares a configuration (one the host validated with validate_config) for any number of
+     * runs. On ENGINED_OK, *config holds the plugin's handle and *out is left empty. On
+     * ENGINED_RUN_FAILED, *config is NULL and *out holds {"code": "...", "message": "...",
+     * "details": [...]}, which fails every run resolved to this configuration.
+     */
+    engined_status (*config_new)(const char* config_json, size_t config_len, engined_config** config,
+                                 engined_buffer* out);
+
+    /* Releases a handle config_new returned; called once, when no execute uses it any more. */
+    void (*config_free)(engined_config* config);
+
+    /*
+     * Executes one run with the handle of the configuration it resolved to. On ENGINED_OK, *out
+     * holds the result:
      *   {"status": "completed" | "degraded", "stage": "...", "output": {...},
-     *    "solutions": [...] or "candidates": [...]}
+     *    "<results_key>": [...]}
      * On ENGINED_RUN_FAILED, *out holds {"code": "...", "message": "...", "details": [...]}.
      */
-    engined_status (*execute)(const engined_host_services* host, const engined_run_request* request,
-                              engined_buffer* out);
+    engined_status (*execute)(const engined_host_services* host, const engined_config* config,
+                              const engined_run_request* request, engined_buffer* out);
 
     /* Releases a buffer this plugin filled. */
     void (*release_buffer)(engined_buffer* buffer);
+
+    /*
+     * Optional (NULL when the engine reads no datasets). Checks the records of a dataset of
+     * family `kind` (e.g. "pool") that runs of this engine type will read, before the host
+     * accepts it: `records_json` is the JSON array of records the operator's file parsed into.
+     * Fills *out with {"errors":[{"index": <record, or -1 for the whole dataset>, "message": "..."}]}
+     * (empty when the engine can read every record) and returns ENGINED_OK;
+     * ENGINED_DATASET_NOT_FOUND (*out empty) when the engine reads no datasets of that kind.
+     */
+    engined_status (*validate_dataset)(const char* kind, const char* records_json, size_t records_len,
+                                       engined_buffer* out);
 } engined_engine_descriptor;
 
 /*
- * The entry point. The host passes the ABI version it speaks; a plugin returns its descriptor
- * (whose abi_version the host checks) or NULL when it cannot serve that host.
+ * The entry point. The host passes the ABI (major) version it speaks; a plugin returns its
+ * descriptor (whose abi_version and struct_size the host checks) or NULL when it cannot serve
+ * that host. The pointer stays valid until the library is unloaded.
  */
 typedef const engined_engine_descriptor* (*engined_plugin_entry_fn)(uint32_t host_abi_version);
 

@@ -1,12 +1,15 @@
 // core/plugin — loads engine plugins (dlopen), checks the ABI handshake, and runs a plugin with
 // the host services of engine_plugin.h. Knows the plugin ABI and the Lua host, not HTTP or SQL.
+// plugin_registry.hpp: the loaded plugins, the results key each declares and their dataset checks.
 #pragma once
 
 #include "plugin/engine_plugin.h"
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace engined::plugin {
@@ -14,9 +17,13 @@ namespace engined::plugin {
 struct LoadedPlugin {
     std::string engine_type;
     std::string plugin_version;
+    // The descriptor's results key: "solutions" or "candidates".
+    std::string results_key;
     std::filesystem::path path;
     std::string binary_sha256;  // of the .so file, for reproducibility fingerprints
     const engined_engine_descriptor* descriptor = nullptr;
+    // The descriptor's optional dataset validator, NULL when absent or past its struct_size.
+    decltype(engined_engine_descriptor::validate_dataset) validate_dataset = nullptr;
 };
 
 class PluginRegistry {
@@ -27,7 +34,9 @@ public:
     PluginRegistry& operator=(const PluginRegistry&) = delete;
 
     // Loads one shared library. Returns an empty string on success, otherwise why it was refused
-    // (not loadable, no entry point, wrong ABI version, duplicate engine type).
+    // (not loadable, no entry point, another ABI major version, an incomplete descriptor, an
+    // unknown results key, duplicate engine type). Policy of engine_plugin.h: a plugin of this
+    // major version is served whatever its minor version; one built for another major is refused.
     std::string load(const std::filesystem::path& path);
 
     // Loads every *.so of `directory`; each refusal is logged as one line naming the file.
@@ -40,5 +49,29 @@ private:
     std::vector<LoadedPlugin> plugins_;
     std::vector<void*> handles_;
 };
+
+// One reason a plugin's validate_dataset refuses a dataset: the record (its index in the records
+// array; -1 for the dataset as a whole) and why.
+struct DatasetProblem {
+    long long index = -1;
+    std::string message;
+};
+
+// What `plugin` makes of the records of a dataset of family `kind` (a JSON array): its problems,
+// empty when its runs can read every record; nullopt when the plugin reads no datasets of that
+// kind (no validator, or one that does not know the kind). A validator that answers garbage is
+// reported as one problem of the whole dataset.
+std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin, std::string_view kind,
+                                                            std::string_view records_json);
+
+// Where runs of `engine_type` keep their ranked results: the results key its plugin declared
+// when loaded in this process, "solutions" for an engine type no plugin declared. Process-wide
+// because every rendering of a stored run (API, webhooks, replay) names the key without holding
+// the registry.
+std::string results_key_of(std::string_view engine_type);
+
+// `configured` when set, else plugins/ beside a build-tree binary or lib/engined/plugins of an
+// installation (relative to the running executable: engined and enginectl alike).
+std::filesystem::path find_plugins_dir(const std::filesystem::path& configured);
 
 }  // namespace engined::plugin

@@ -1,6 +1,7 @@
 #include "plugin/run_host.hpp"
 
 #include "common/json_text.hpp"
+#include "plugin/config_handle.hpp"
 #include "lua/sandbox.hpp"
 
 #include <boost/json.hpp>
@@ -91,6 +92,10 @@ RunFailure failure_from(std::string_view json_text) {
 
 }  // namespace
 
+RunFailure failure_from_plugin(std::string_view json_text, const OutputLimits& limits) {
+    return bounded(failure_from(json_text), limits);
+}
+
 void fill_buffer(engined_buffer* buffer, std::string_view text) {
     buffer->data = static_cast<char*>(std::malloc(text.size() + 1));
     buffer->size = buffer->data ? text.size() : 0;
@@ -107,16 +112,15 @@ RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader
       reference_unix_ms_(reference_unix_ms),
       started_ns_(steady_ns()) {}
 
-PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view request_json,
-                               std::string_view config_json) {
-    const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION, this, &RunHost::lua_has_function,
-                                         &RunHost::lua_call, &RunHost::trace_event,
+PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view request_json) {
+    const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION, sizeof(engined_host_services), this,
+                                         &RunHost::lua_has_function, &RunHost::lua_call, &RunHost::trace_event,
                                          &RunHost::now_unix_ms, &RunHost::monotonic_ns,
                                          &RunHost::release_buffer, &RunHost::load_dataset};
-    const engined_run_request request{request_json.data(), request_json.size(), config_json.data(),
-                                      config_json.size()};
+    const engined_run_request request{request_json.data(), request_json.size()};
+    const LoadedPlugin& plugin = config.plugin();
     engined_buffer out{nullptr, 0};
-    const engined_status status = plugin.descriptor->execute(&services, &request, &out);
+    const engined_status status = plugin.descriptor->execute(&services, config.get(), &request, &out);
     const std::string text = out.data ? std::string(out.data, out.size) : std::string();
     plugin.descriptor->release_buffer(&out);
     trace_script_log("");
@@ -137,7 +141,7 @@ PluginOutcome RunHost::execute(const LoadedPlugin& plugin, std::string_view requ
         return outcome;
     }
     if (status == ENGINED_RUN_FAILED) {
-        outcome.failure = bounded(failure_from(text), limits_);
+        outcome.failure = failure_from_plugin(text, limits_);
         return outcome;
     }
     outcome.failure = {"plugin_fault",

@@ -58,6 +58,8 @@ struct OutputLimits {
 // Reads an immutable dataset by kind and content id (e.g. "pool", a snapshot hash).
 using DatasetLoader = std::function<std::optional<std::string>(std::string_view kind, std::string_view id)>;
 
+class ConfigHandle;
+
 class RunHost {
 public:
     // `sandbox` may be null when the engine has no Lua scorecard; it must have begun its run.
@@ -67,10 +69,9 @@ public:
     RunHost(const RunHost&) = delete;
     RunHost& operator=(const RunHost&) = delete;
 
-    // Calls the plugin's execute with this host's services. Never throws; a plugin that returns
-    // garbage or an unknown status fails the run, not the server.
-    PluginOutcome execute(const LoadedPlugin& plugin, std::string_view request_json,
-                          std::string_view config_json);
+    // Calls the execute of the handle's plugin with this host's services and the handle. Never
+    // throws; a plugin that returns garbage or an unknown status fails the run, not the server.
+    PluginOutcome execute(const ConfigHandle& config, std::string_view request_json);
 
     // The events recorded within OutputLimits; dropped_trace_events() more did not fit.
     const std::vector<TraceEvent>& trace() const noexcept { return trace_; }
@@ -108,6 +109,9 @@ private:
     std::size_t traced_log_lines_ = 0;
     std::vector<lua::FailureKind> lua_failures_;
 };
+
+// A plugin's failure body {"code","message","details"} as the run keeps it, within `limits`.
+RunFailure failure_from_plugin(std::string_view json_text, const OutputLimits& limits = {});
 
 // Copies `text` into a malloc'ed buffer (the host's release_buffer frees it).
 void fill_buffer(engined_buffer* buffer, std::string_view text);

@@ -3,6 +3,7 @@
 #include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "plugin/config_handle.hpp"
 #include "plugin/run_host.hpp"
 #include "runs/fingerprint.hpp"
 #include "runs/run_view.hpp"
@@ -10,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <optional>
+#include <variant>
 
 namespace engined::runs {
 namespace {
@@ -49,7 +51,7 @@ std::string trace_to_json(const std::vector<plugin::TraceEvent>& events) {
     return boost::json::serialize(out);
 }
 
-store::RunOutcome outcome_from_result(const std::string& result_json, const std::string& engine_type) {
+store::RunOutcome outcome_from_result(const std::string& result_json, const std::string& results_key) {
     const boost::json::object result = parse_internal_json(result_json).as_object();
     store::RunOutcome outcome;
     const auto* status = result.if_contains("status");
@@ -59,7 +61,7 @@ store::RunOutcome outcome_from_result(const std::string& result_json, const std:
     outcome.stage = stage && stage->is_string() ? std::string(stage->get_string()) : "RANK";
     const auto* output = result.if_contains("output");
     outcome.output_json = output ? boost::json::serialize(*output) : "{}";
-    const auto* results = result.if_contains(results_key(engine_type));
+    const auto* results = result.if_contains(results_key);
     outcome.results_json = results ? boost::json::serialize(*results) : "[]";
     outcome.error_details_json = "null";
     return outcome;
@@ -67,9 +69,23 @@ store::RunOutcome outcome_from_result(const std::string& result_json, const std:
 
 }  // namespace
 
+struct RunExecutor::PreparedConfig {
+    // The plugin's handle, or why the plugin refused the configuration (every run of it fails so).
+    std::variant<plugin::ConfigHandle, plugin::RunFailure> handle;
+    // The host's part of the configuration: the scorecard and whether its log joins the trace.
+    std::optional<std::string> lua_source;
+    bool capture_log = false;
+};
+
 RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins,
-                         lua::Limits limits, std::string platform_version, RunMetrics& metrics)
-    : store_(store), plugins_(plugins), limits_(limits), platform_version_(std::move(platform_version)), metrics_(metrics) {}
+                         lua::Limits limits, std::string platform_version, RunMetrics& metrics,
+                         std::size_t prepared_configs)
+    : store_(store),
+      plugins_(plugins),
+      limits_(limits),
+      platform_version_(std::move(platform_version)),
+      metrics_(metrics),
+      prepared_(prepared_configs) {}
 
 store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     store::RunOutcome outcome;
@@ -99,21 +115,39 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
     return outcome;
 }
 
+std::shared_ptr<const RunExecutor::PreparedConfig> RunExecutor::prepared_config(
+    const store::Run& run, const plugin::LoadedPlugin& plugin) const {
+    return prepared_.get_or_make(plugin.engine_type + '/' + run.config_hash,
+                                 [&]() -> std::shared_ptr<const PreparedConfig> {
+        const auto config_json = store_.config_json(run.config_hash);
+        if (!config_json) return nullptr;
+        const boost::json::value config = parse_internal_json(*config_json);
+        const auto* source = config.as_object().if_contains("lua_source");
+        const auto* debug = config.as_object().if_contains("debug");
+        return std::make_shared<const PreparedConfig>(PreparedConfig{
+            plugin::ConfigHandle::create(plugin, *config_json),
+            source && source->is_string() ? std::optional<std::string>(source->get_string()) : std::nullopt,
+            debug != nullptr && debug->is_bool() && debug->get_bool()});
+    });
+}
+
 store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const {
-    const auto config_json = store_.config_json(run.config_hash);
-    if (!config_json) {
+    // Held for the whole run: an eviction meanwhile frees the plugin's handle only after it.
+    const std::shared_ptr<const PreparedConfig> config = prepared_config(run, plugin);
+    if (!config) {
         return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
     }
-    const boost::json::value config = parse_internal_json(*config_json);
+    if (const auto* refused = std::get_if<plugin::RunFailure>(&config->handle)) {
+        return failed("EVALUATE", refused->code, refused->message, refused->details_json);
+    }
     lua::Sandbox* sandbox = nullptr;
-    if (const auto* source = config.as_object().if_contains("lua_source"); source && source->is_string()) {
+    if (config->lua_source) {
         // One cache per worker thread: a compiled scorecard is reused by every run of its version.
         thread_local lua::ScriptCache cache(limits_);
         try {
-            sandbox = &cache.get(source->get_string(), "scorecard.lua");
+            sandbox = &cache.get(*config->lua_source, "scorecard.lua");
             // The engine's debug flag: the scorecard's log(...) lines join the run's trace.
-            const auto* debug = config.as_object().if_contains("debug");
-            sandbox->begin_run(lua::RunOptions{.capture_log = debug != nullptr && debug->is_bool() && debug->get_bool()});
+            sandbox->begin_run(lua::RunOptions{.capture_log = config->capture_log});
         } catch (const lua::LuaError& error) {
             metrics_.lua_error(error.kind());
             return failed("EVALUATE", lua_failure_code(error.kind()),
@@ -123,7 +157,7 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
     plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {
         return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
     });
-    plugin::PluginOutcome result = host.execute(plugin, run.request_json, *config_json);
+    plugin::PluginOutcome result = host.execute(std::get<plugin::ConfigHandle>(config->handle), run.request_json);
     if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());
     for (const lua::FailureKind kind : host.lua_failures()) metrics_.lua_error(kind);
     if (!result.ok) {
@@ -132,7 +166,7 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
         failure.trace_json = trace_to_json(host.trace());
         return failure;
     }
-    store::RunOutcome success = outcome_from_result(result.result_json, run.engine_type);
+    store::RunOutcome success = outcome_from_result(result.result_json, plugin.results_key);
     success.trace_json = trace_to_json(host.trace());
     return success;
 }

@@ -2,6 +2,7 @@
 
 #include "common/json_text.hpp"
 #include "common/time.hpp"
+#include "plugin/plugin_registry.hpp"
 
 #include <boost/json.hpp>
 
@@ -59,8 +60,6 @@ boost::json::object run_to_json(const store::Run& run) {
     return out;
 }
 
-const char* results_key(std::string_view engine_type) {
-    return engine_type == "entity_analysis" ? "candidates" : "solutions";
-}
+std::string results_key(std::string_view engine_type) { return plugin::results_key_of(engine_type); }
 
 }  // namespace engined::runs

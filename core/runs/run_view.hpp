@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace engined::runs {
@@ -17,7 +18,8 @@ boost::json::object run_to_json(const store::Run& run);
 inline constexpr std::string_view kEvaluationIdPrefix = "eval_";
 inline bool is_evaluation(std::string_view run_id) { return run_id.starts_with(kEvaluationIdPrefix); }
 
-// Where an engine type's ranked results go: "candidates" for entity analysis, else "solutions".
-const char* results_key(std::string_view engine_type);
+// Where an engine type's ranked results go: the results key its plugin declares
+// (plugin::results_key_of).
+std::string results_key(std::string_view engine_type);
 
 }  // namespace engined::runs

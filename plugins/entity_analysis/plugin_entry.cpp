@@ -5,6 +5,7 @@
 #include "entity_analysis_engine.hpp"
 #include "host_abi.hpp"
 #include "pool_cache.hpp"
+#include "run_failure.hpp"
 #include "scoring_host.hpp"
 
 #include <cstddef>
@@ -37,14 +38,39 @@ engined_status validate_config(const char* config_json, std::size_t config_len, 
     return plugin_sdk::validate_config("entity_analysis", config_json, config_len, out, &check_config);
 }
 
-engined_status execute(const engined_host_services* services, const engined_run_request* request,
-                       engined_buffer* out) noexcept {
-    const bool services_ok = plugin_sdk::services_complete(services) && services->load_dataset != nullptr;
-    return plugin_sdk::execute("entity_analysis", services_ok, request, out,
+engined_status execute(const engined_host_services* services, const engined_config* config,
+                       const engined_run_request* request, engined_buffer* out) noexcept {
+    const bool services_ok = plugin_sdk::services_complete(services) && ENGINED_HAS_FIELD(services, engined_host_services, load_dataset) &&
+                             services->load_dataset != nullptr;
+    return plugin_sdk::execute("entity_analysis", services_ok, config, request, out,
                                [services](const json::object& run_body, const json::object& config) {
                                    HostServices host(*services);
                                    return run_entity_analysis(run_body, config, host, shared_pool_cache());
                                });
+}
+
+// The carrier pools this engine reads: every record must be a carrier it can read.
+engined_status validate_dataset(const char* kind, const char* records_json, std::size_t records_len,
+                                engined_buffer* out) noexcept {
+    if (out == nullptr) {
+        return ENGINED_RUN_FAILED;
+    }
+    *out = engined_buffer{nullptr, 0};
+    if (kind == nullptr || std::string_view(kind) != "pool") {
+        return ENGINED_DATASET_NOT_FOUND;
+    }
+    try {
+        json::array errors;
+        try {
+            parse_pool(std::string_view(records_json == nullptr ? "" : records_json, records_len));
+        } catch (const plugin_sdk::RunFailure& failure) {
+            errors.push_back(json::object{{"index", -1}, {"message", failure.message()}});
+        }
+        return plugin_sdk::fill(out, json::serialize(json::object{{"errors", std::move(errors)}})) ? ENGINED_OK
+                                                                                                  : ENGINED_RUN_FAILED;
+    } catch (...) {
+        return ENGINED_RUN_FAILED;
+    }
 }
 
 }  // namespace
@@ -55,11 +81,16 @@ namespace {
 // Every function in the table is noexcept: nothing thrown inside the plugin reaches the host.
 constexpr engined_engine_descriptor kDescriptor{
     .abi_version = ENGINED_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(engined_engine_descriptor),
     .engine_type = "entity_analysis",
     .plugin_version = ENGINED_ENTITY_ANALYSIS_VERSION,
+    .results_key = "candidates",
     .validate_config = &engined::entity_analysis::validate_config,
+    .config_new = &engined::plugin_sdk::config_new,
+    .config_free = &engined::plugin_sdk::config_free,
     .execute = &engined::entity_analysis::execute,
     .release_buffer = &engined::plugin_sdk::release_buffer,
+    .validate_dataset = &engined::entity_analysis::validate_dataset,
 };
 
 }  // namespace

@@ -24,9 +24,9 @@ engined_status validate_config(const char* config_json, std::size_t config_len, 
     return plugin_sdk::validate_config("placement", config_json, config_len, out, &check_config);
 }
 
-engined_status execute(const engined_host_services* services, const engined_run_request* request,
-                       engined_buffer* out) noexcept {
-    return plugin_sdk::execute("placement", plugin_sdk::services_complete(services), request, out,
+engined_status execute(const engined_host_services* services, const engined_config* config,
+                       const engined_run_request* request, engined_buffer* out) noexcept {
+    return plugin_sdk::execute("placement", plugin_sdk::services_complete(services), config, request, out,
                                [services](const json::object& run_body, const json::object& config) {
                                    HostServices host(*services);
                                    return run_placement(run_body, config, host);
@@ -41,11 +41,16 @@ namespace {
 // Every function in the table is noexcept: nothing thrown inside the plugin reaches the host.
 constexpr engined_engine_descriptor kDescriptor{
     .abi_version = ENGINED_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(engined_engine_descriptor),
     .engine_type = "placement",
     .plugin_version = ENGINED_PLACEMENT_VERSION,
+    .results_key = "solutions",
     .validate_config = &engined::placement::validate_config,
+    .config_new = &engined::plugin_sdk::config_new,
+    .config_free = &engined::plugin_sdk::config_free,
     .execute = &engined::placement::execute,
     .release_buffer = &engined::plugin_sdk::release_buffer,
+    .validate_dataset = nullptr,  // placement reads no datasets
 };
 
 }  // namespace

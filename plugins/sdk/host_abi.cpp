@@ -39,6 +39,7 @@ HostBuffer::~HostBuffer() {
 
 bool services_complete(const engined_host_services* services) {
     return services != nullptr && services->abi_version == ENGINED_PLUGIN_ABI_VERSION &&
+           ENGINED_HAS_FIELD(services, engined_host_services, release_buffer) &&
            services->lua_has_function != nullptr && services->lua_call != nullptr &&
            services->trace_event != nullptr && services->now_unix_ms != nullptr &&
            services->monotonic_ns != nullptr && services->release_buffer != nullptr;
@@ -94,6 +95,27 @@ std::optional<json::object> parse_object(const char* text, std::size_t length) {
     }
     return std::move(parsed.get_object());
 }
+
+engined_status config_new(const char* config_json, std::size_t config_len, engined_config** config,
+                          engined_buffer* out) noexcept {
+    if (config == nullptr || out == nullptr) {
+        return ENGINED_RUN_FAILED;
+    }
+    *config = nullptr;
+    *out = engined_buffer{nullptr, 0};
+    try {
+        auto parsed = parse_object(config_json, config_len);
+        if (!parsed) {
+            return fail_run(out, "invalid_config", "the engine configuration is not a JSON object");
+        }
+        *config = new engined_config{std::move(*parsed)};
+        return ENGINED_OK;
+    } catch (...) {
+        return fail_run(out, "plugin_fault", "out of memory");
+    }
+}
+
+void config_free(engined_config* config) noexcept { delete config; }
 
 void release_buffer(engined_buffer* buffer) noexcept {
     if (buffer != nullptr) {

@@ -1,6 +1,7 @@
 // The C ABI side of an engine plugin (core/plugin/engine_plugin.h): the host's service table
-// as a ScriptHost, the buffers handed across, and validate_config/execute bodies that turn JSON
-// text into Boost.JSON values and make sure no C++ exception reaches the host. A plugin's
+// as a ScriptHost, the buffers handed across, the configuration handle (the configuration parsed
+// once by config_new), and validate_config/execute bodies that turn JSON text into Boost.JSON
+// values and make sure no C++ exception reaches the host. A plugin's
 // plugin_entry.cpp supplies only its engine: the config check, the run and the descriptor.
 #pragma once
 
@@ -18,6 +19,12 @@
 #include <optional>
 #include <string_view>
 #include <utility>
+
+// An SDK plugin's configuration handle (engine_plugin.h: config_new): the configuration parsed
+// once, read-only afterwards, so that concurrent runs may share it.
+struct engined_config {
+    boost::json::object object;
+};
 
 namespace engined::plugin_sdk {
 
@@ -121,30 +128,34 @@ engined_status validate_config(std::string_view plugin, const char* config_json,
     }
 }
 
+// The descriptor's config_new: the configuration parsed into a handle, or an invalid_config
+// failure when it is not a JSON object.
+engined_status config_new(const char* config_json, std::size_t config_len, engined_config** config,
+                          engined_buffer* out) noexcept;
+
+// The descriptor's config_free.
+void config_free(engined_config* config) noexcept;
+
 // The descriptor's execute for the engine `plugin`: refuses an incomplete service table
-// (`services_ok`) or a missing request, parses the run body and configuration, and fills `out`
-// with `run(run_body, config).body` (a failed run when its failed()). Whatever `run` throws
-// becomes a plugin_fault.
+// (`services_ok`), a missing handle or request, parses the run body, and fills `out` with
+// `run(run_body, config).body` (a failed run when its failed()). Whatever `run` throws becomes a
+// plugin_fault.
 template <class Run>
-engined_status execute(std::string_view plugin, bool services_ok, const engined_run_request* request,
-                       engined_buffer* out, Run run) noexcept {
+engined_status execute(std::string_view plugin, bool services_ok, const engined_config* config,
+                       const engined_run_request* request, engined_buffer* out, Run run) noexcept {
     if (out == nullptr) {
         return ENGINED_RUN_FAILED;
     }
     *out = engined_buffer{nullptr, 0};
     try {
-        if (!services_ok || request == nullptr) {
-            return fail_run(out, "plugin_fault", "the host passed no request or an incomplete service table");
+        if (!services_ok || config == nullptr || request == nullptr) {
+            return fail_run(out, "plugin_fault", "the host passed no request, no configuration or an incomplete service table");
         }
         const auto run_body = parse_object(request->request_json, request->request_len);
         if (!run_body) {
             return fail_run(out, "invalid_request", "the run body is not a JSON object");
         }
-        const auto config = parse_object(request->config_json, request->config_len);
-        if (!config) {
-            return fail_run(out, "invalid_config", "the engine configuration is not a JSON object");
-        }
-        const auto result = run(*run_body, *config);
+        const auto result = run(*run_body, config->object);
         if (!fill(out, boost::json::serialize(result.body))) {
             return fail_run(out, "plugin_fault", "out of memory");
         }

@@ -163,5 +163,17 @@ TEST_F(PoolsCliTest, RefusedFileNeverCreatesAStore) {
     EXPECT_FALSE(std::filesystem::exists(data_dir_));
 }
 
+TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnythingIsStored) {
+    const auto file = generated_pool();
+    const Result placement = pools("import", {"--pool", "carriers:all", "--engine-type", "placement", file.string()});
+    EXPECT_NE(placement.exit_code, 0);
+    EXPECT_NE(placement.err.find("engine type 'placement' reads no carrier pools"), std::string::npos) << placement.err;
+    const Result unknown = pools("import", {"--pool", "carriers:all", "--engine-type", "nope", file.string()});
+    EXPECT_NE(unknown.exit_code, 0);
+    EXPECT_NE(unknown.err.find("no plugin for engine type 'nope'"), std::string::npos) << unknown.err;
+    EXPECT_FALSE(std::filesystem::exists(data_dir_));
+    EXPECT_SUCCEEDS(pools("import", {"--pool", "carriers:all", "--engine-type", "entity_analysis", file.string()}));
+}
+
 }  // namespace
 }  // namespace engined::testing

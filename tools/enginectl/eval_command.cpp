@@ -3,11 +3,13 @@
 // `opa eval`). The engine plugin is loaded from the plugins folder and executed with the same
 // host services and Lua sandbox as a server run; the scorecard's log(...) lines are captured.
 #include "commands.hpp"
+#include "engine_plugins.hpp"
 
 #include "common/crypto.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "lua/sandbox.hpp"
+#include "plugin/config_handle.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "plugin/run_host.hpp"
 #include "pools/pool_file.hpp"
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <variant>
 
 namespace engined::cli {
 namespace {
@@ -51,27 +54,6 @@ Draft read_draft(const std::string& path, const std::string& engine_type) {
         throw UsageError("say which engine type runs the configuration: --engine-type TYPE (e.g. placement)");
     }
     return draft;
-}
-
-fs::path plugins_dir(const Arguments& args) {
-    if (args.has("plugins-dir")) return args.required("plugins-dir");
-    if (const char* configured = std::getenv("ENGINED_PLUGINS_DIR"); configured && *configured) return configured;
-    std::error_code ec;
-    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    return (ec ? fs::current_path() : self.parent_path()) / "plugins";
-}
-
-// The plugin for `engine_type` among the *.so files of `folder` (each loaded until it is found).
-const plugin::LoadedPlugin& load_plugin(plugin::PluginRegistry& registry, const fs::path& folder,
-                                        const std::string& engine_type) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(folder, ec)) {
-        if (entry.path().extension() != ".so") continue;
-        registry.load(entry.path());
-        if (const auto* found = registry.find(engine_type)) return *found;
-    }
-    throw std::runtime_error("no plugin for engine type '" + engine_type + "' in " + folder.string() +
-                             " (--plugins-dir DIR or $ENGINED_PLUGINS_DIR names the folder)");
 }
 
 // The plugin's own check of the configuration; the problems as "PATH: message" lines.
@@ -165,7 +147,13 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
                              if (pool && kind == "pool" && id == pool->snapshot) return pool->carriers_json;
                              return std::nullopt;
                          });
-    const plugin::PluginOutcome outcome = host.execute(plugin, request_json, config_json);
+    auto handle = plugin::ConfigHandle::create(plugin, config_json);
+    plugin::PluginOutcome outcome;
+    if (auto* prepared = std::get_if<plugin::ConfigHandle>(&handle)) {
+        outcome = host.execute(*prepared, request_json);
+    } else {
+        outcome.failure = std::get<plugin::RunFailure>(handle);
+    }
     evaluation.ok = outcome.ok;
     evaluation.report["ok"] = outcome.ok;
     if (outcome.ok) {
@@ -194,7 +182,7 @@ std::vector<CommandSpec> eval_actions() {
              {{"config", "FILE", "the draft configuration, or a release bundle", ValueKind::kText, {}, true},
               {"engine-type", "TYPE", "the engine type (taken from FILE when it is a release bundle)"},
               {"pool", "FILE", "a carrier pool file for engines that rank a pool"},
-              {"plugins-dir", "DIR", "the engine plugins' folder (default: $ENGINED_PLUGINS_DIR, else plugins/ beside enginectl)"},
+              {"plugins-dir", "DIR", "the engine plugins' folder (default: $ENGINED_PLUGINS_DIR, else where engined looks)"},
               json_switch()},
              {{"INPUT.json", "the run body"}}}};
 }

@@ -1,6 +1,7 @@
 // enginectl pools: import carrier pools from CSV or JSON files into a server's store, list them
 // and show their carriers. Works on the store directly, like `keys`.
 #include "commands.hpp"
+#include "engine_plugins.hpp"
 #include "table.hpp"
 
 #include "common/json_text.hpp"
@@ -75,6 +76,17 @@ int import_pool(const Arguments& args) {
         std::cerr << file << ":" << error.line() << ": " << error.detail() << "\n";
         return 1;
     }
+    // The engine type whose runs read the pool has the last word on its records.
+    const std::string engine_type = args.optional("engine-type", "entity_analysis");
+    plugin::PluginRegistry registry;
+    const auto problems = plugin::dataset_problems(load_plugin(registry, plugins_dir(args), engine_type), "pool",
+                                                   canonical_json(carriers));
+    if (!problems) throw UsageError("engine type '" + engine_type + "' reads no carrier pools");
+    for (const plugin::DatasetProblem& problem : *problems) {
+        std::cerr << file << ": " << (problem.index >= 0 ? "carrier " + std::to_string(problem.index) + ": " : "")
+                  << problem.message << "\n";
+    }
+    if (!problems->empty()) return 1;
     std::filesystem::create_directories(args.required("data-dir"));
     store::Store store = open_store(store_file(args));
     const std::string source = std::filesystem::path(file).filename().string();
@@ -170,7 +182,11 @@ std::vector<CommandSpec> pools_actions() {
         action_spec("pools", "import",
                     "replace the pool with FILE (.csv or .json), checked whole first: else \"FILE:LINE: message\" "
                     "and nothing changes",
-                    {data_dir, org, pool, json_switch()}, {{"FILE", "the carriers, .csv or .json"}}),
+                    {data_dir, org, pool,
+                     {"engine-type", "TYPE", "the engine type whose plugin checks the records (default entity_analysis)"},
+                     {"plugins-dir", "DIR", "the engine plugins' folder (default: where engined looks)"},
+                     json_switch()},
+                    {{"FILE", "the carriers, .csv or .json"}}),
         action_spec("pools", "list", "list the organisation's pools", {data_dir, org, json_switch()}),
         action_spec("pools", "show", "show a pool's carriers",
                     {data_dir, org, pool, {"limit", "N", "show at most N carriers (default 20)", ValueKind::kCount},

@@ -1,10 +1,15 @@
+#include "plugin/config_handle.hpp"
 #include "plugin/plugin_registry.hpp"
 #include "plugin/run_host.hpp"
 
+#include "common/shared_lru_cache.hpp"
 #include "lua/sandbox.hpp"
 
 #include <boost/json.hpp>
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <variant>
 
 namespace engined::plugin {
 namespace {
@@ -13,20 +18,103 @@ std::filesystem::path test_plugin(const std::string& name) {
     return std::filesystem::path(TEST_PLUGIN_DIR) / ("test_plugin_" + name + ".so");
 }
 
-TEST(PluginRegistry, LoadsTheShippedPlacementPlugin) {
+// The plugin's handle for an empty configuration; the test plugins accept any.
+ConfigHandle prepared(const LoadedPlugin& plugin) {
+    auto handle = ConfigHandle::create(plugin, "{}");
+    if (auto* failure = std::get_if<RunFailure>(&handle)) throw std::runtime_error(failure->message);
+    return std::move(std::get<ConfigHandle>(handle));
+}
+
+// How many configuration handles the test plugin at `path` holds (its test_plugin_live_configs).
+int live_configs(const std::filesystem::path& path) {
+    void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (module == nullptr) throw std::runtime_error(path.string() + " is not loaded");
+    const auto count = reinterpret_cast<int (*)()>(dlsym(module, "test_plugin_live_configs"));
+    const int live = count();
+    dlclose(module);
+    return live;
+}
+
+TEST(PluginRegistry, LoadsTheShippedPluginsWithTheirResultsKeys) {
     PluginRegistry registry;
-    const auto path = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "placement.so";
-    EXPECT_EQ(registry.load(path), "");
+    const auto folder = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+    EXPECT_EQ(registry.load(folder / "placement.so"), "");
+    EXPECT_EQ(registry.load(folder / "entity_analysis.so"), "");
     const LoadedPlugin* plugin = registry.find("placement");
     ASSERT_NE(plugin, nullptr);
     EXPECT_EQ(plugin->binary_sha256.size(), 64u);
+    EXPECT_EQ(plugin->results_key, "solutions");
+    EXPECT_EQ(registry.find("entity_analysis")->results_key, "candidates");
+    EXPECT_EQ(results_key_of("entity_analysis"), "candidates");
+    EXPECT_EQ(results_key_of("placement"), "solutions");
 }
 
-TEST(PluginRegistry, RefusesAWrongAbiVersionNamingBothVersions) {
+TEST(PluginRegistry, RefusesAnotherMajorVersionNamingBothVersions) {
     PluginRegistry registry;
     const std::string why = registry.load(test_plugin("wrong_abi"));
-    EXPECT_NE(why.find("ABI version " + std::to_string(ENGINED_PLUGIN_ABI_VERSION + 1)), std::string::npos) << why;
+    EXPECT_NE(why.find("built for plugin ABI " + std::to_string(ENGINED_PLUGIN_ABI_VERSION + 1) +
+                       "; this host serves ABI " + std::to_string(ENGINED_PLUGIN_ABI_VERSION)),
+              std::string::npos)
+        << why;
     EXPECT_EQ(registry.find("test_engine"), nullptr);
+}
+
+TEST(PluginRegistry, RefusesAPluginBuiltForAbi2NamingItsVersionAndTheRemedy) {
+    PluginRegistry registry;
+    const std::string why = registry.load(test_plugin("abi2"));
+    EXPECT_EQ(why, "built for plugin ABI 2; this host serves ABI 3: rebuild it against this engine_plugin.h");
+    EXPECT_EQ(registry.find("test_engine"), nullptr);
+}
+
+TEST(PluginRegistry, ServesAPluginOfAnEarlierMinorVersionWithoutTheFieldsItLacks) {
+    PluginRegistry registry;
+    ASSERT_EQ(registry.load(test_plugin("older_minor")), "");
+    const LoadedPlugin& plugin = *registry.find("test_engine");
+    EXPECT_EQ(plugin.validate_dataset, nullptr);
+    lua::Sandbox sandbox("function add(a, b) return a + b end", "test.lua");
+    sandbox.begin_run();
+    RunHost host(&sandbox, 0);
+    EXPECT_TRUE(host.execute(prepared(plugin), "{}").ok);
+}
+
+TEST(PluginRegistry, ServesAPluginOfALaterMinorVersion) {
+    PluginRegistry registry;
+    EXPECT_EQ(registry.load(test_plugin("newer_minor")), "");
+    EXPECT_NE(registry.find("test_engine"), nullptr);
+}
+
+TEST(ConfigHandle, IsFreedOnlyWhenItsLastUserLetsGoEvenIfEvictedDuringARun) {
+    PluginRegistry registry;
+    ASSERT_EQ(registry.load(test_plugin("good")), "");
+    const LoadedPlugin& plugin = *registry.find("test_engine");
+    const auto path = test_plugin("good");
+    SharedLruCache<ConfigHandle> handles(1);
+    auto make = [&] { return std::make_shared<const ConfigHandle>(prepared(plugin)); };
+    std::shared_ptr<const ConfigHandle> running = handles.get_or_make("first", make);
+    EXPECT_EQ(live_configs(path), 1);
+    EXPECT_EQ(handles.get_or_make("first", make), running);  // prepared once, not per run
+    EXPECT_EQ(live_configs(path), 1);
+    handles.get_or_make("second", make);  // past the capacity: "first" is evicted while in use
+    EXPECT_EQ(handles.get("first"), nullptr);
+    EXPECT_EQ(live_configs(path), 2);
+    lua::Sandbox sandbox("function add(a, b) return a + b end", "test.lua");
+    sandbox.begin_run();
+    RunHost host(&sandbox, 0);
+    EXPECT_TRUE(host.execute(*running, "{}").ok);
+    EXPECT_EQ(live_configs(path), 2);
+    running.reset();  // the run is over: its evicted handle goes, the cached one stays
+    EXPECT_EQ(live_configs(path), 1);
+}
+
+TEST(ConfigHandle, AConfigurationThePluginCannotPrepareIsItsFailureAndHoldsNothing) {
+    PluginRegistry registry;
+    ASSERT_EQ(registry.load(test_plugin("good")), "");
+    auto handle = ConfigHandle::create(*registry.find("test_engine"), R"({"refuse":true})");
+    const auto* failure = std::get_if<RunFailure>(&handle);
+    ASSERT_NE(failure, nullptr);
+    EXPECT_EQ(failure->code, "config_refused");
+    EXPECT_EQ(failure->message, "this configuration cannot be prepared");
+    EXPECT_EQ(live_configs(test_plugin("good")), 0);
 }
 
 TEST(PluginRegistry, RefusesAPluginThatDeclinesTheHost) {
@@ -60,7 +148,7 @@ PluginOutcome run_test_plugin(const std::string& name, lua::Sandbox* sandbox) {
     const std::string refusal = registry.load(test_plugin(name));
     if (!refusal.empty()) throw std::runtime_error(name + " refused: " + refusal);
     RunHost host(sandbox, 0);
-    return host.execute(*registry.find("test_engine"), "{}", "{}");
+    return host.execute(prepared(*registry.find("test_engine")), "{}");
 }
 
 TEST(RunHost, ServesLuaToThePlugin) {
@@ -102,7 +190,7 @@ TEST(RunHost, TheScorecardsLogLinesJoinTheTraceWithinTheLogLimits) {
     PluginRegistry registry;
     ASSERT_EQ(registry.load(test_plugin("good")), "");
     RunHost host(&sandbox, 0);
-    ASSERT_TRUE(host.execute(*registry.find("test_engine"), "{}", "{}").ok);
+    ASSERT_TRUE(host.execute(prepared(*registry.find("test_engine")), "{}").ok);
     std::vector<std::string> logged;
     for (const TraceEvent& event : host.trace()) {
         if (event.stage == "LUA") logged.push_back(event.event_json);
@@ -120,7 +208,7 @@ TEST(RunHost, ARunThatDoesNotCaptureItsLogTracesNoLines) {
     PluginRegistry registry;
     ASSERT_EQ(registry.load(test_plugin("good")), "");
     RunHost host(&sandbox, 0);
-    ASSERT_TRUE(host.execute(*registry.find("test_engine"), "{}", "{}").ok);
+    ASSERT_TRUE(host.execute(prepared(*registry.find("test_engine")), "{}").ok);
     for (const TraceEvent& event : host.trace()) EXPECT_NE(event.stage, "LUA") << event.event_json;
 }
 
@@ -145,7 +233,7 @@ PluginOutcome run_scripted(const std::string& request, lua::Sandbox* sandbox, co
     const std::string refusal = registry.load(test_plugin("scripted"));
     if (!refusal.empty()) throw std::runtime_error("scripted refused: " + refusal);
     RunHost host(sandbox, 0, {}, limits);
-    PluginOutcome outcome = host.execute(*registry.find("test_engine"), request, "{}");
+    PluginOutcome outcome = host.execute(prepared(*registry.find("test_engine")), request);
     if (trace != nullptr) *trace = host.trace();
     return outcome;
 }

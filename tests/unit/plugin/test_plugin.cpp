@@ -14,7 +14,7 @@ void fill(engined_buffer* out, const char* text) {
     std::memcpy(out->data, text, out->size + 1);
 }
 
-engined_status validate(const char*, size_t, engined_buffer* out) {
+[[maybe_unused]] engined_status validate(const char*, size_t, engined_buffer* out) {
     fill(out, R"({"errors":[]})");
     return ENGINED_OK;
 }
@@ -62,7 +62,8 @@ bool request_mode(const engined_run_request* request, const char* mode) {
 // "failure" fails the run with a message of "message_bytes" bytes and details (a JSON array) of
 // "details_bytes" bytes; "non_finite" answers an
 // infinite number, "non_finite_failure" fails with a NaN in the details.
-engined_status execute(const engined_host_services* host, const engined_run_request* request, engined_buffer* out) {
+engined_status execute(const engined_host_services* host, const engined_config*, const engined_run_request* request,
+                       engined_buffer* out) {
     if (request_mode(request, "non_finite")) {
         fill(out, std::string(R"({"status":"completed","output":{"score":-Infinity}})"));
         return ENGINED_OK;
@@ -96,7 +97,8 @@ engined_status execute(const engined_host_services* host, const engined_run_requ
     return ENGINED_OK;
 }
 #else
-engined_status execute(const engined_host_services* host, const engined_run_request*, engined_buffer* out) {
+[[maybe_unused]] engined_status execute(const engined_host_services* host, const engined_config*,
+                                        const engined_run_request*, engined_buffer* out) {
 #if VARIANT == 3
     (void)host;
     fill(out, "this is not JSON");
@@ -131,15 +133,62 @@ void release(engined_buffer* buffer) {
     buffer->size = 0;
 }
 
+// Configurations this module prepared and has not freed yet: the host frees each handle once,
+// after its last run (read by the tests through test_plugin_live_configs).
+int live_configs = 0;
+
+// (The ABI-2 variant below has no use for the ABI-3 functions.)
+// A configuration holding "refuse" cannot be prepared: every run of it fails with this answer.
+[[maybe_unused]] engined_status config_new(const char* config_json, size_t config_len, engined_config** config,
+                                           engined_buffer* out) {
+    if (std::string(config_json, config_len).find("refuse") != std::string::npos) {
+        fill(out, R"({"code":"config_refused","message":"this configuration cannot be prepared","details":[]})");
+        return ENGINED_RUN_FAILED;
+    }
+    ++live_configs;
+    *config = reinterpret_cast<engined_config*>(new int(live_configs));
+    return ENGINED_OK;
+}
+
+[[maybe_unused]] void config_free(engined_config* config) {
+    --live_configs;
+    delete reinterpret_cast<int*>(config);
+}
+
+#if VARIANT == 7
+// A descriptor laid out as ABI 2 had it, which this host must refuse naming both versions.
+struct abi2_descriptor {
+    uint32_t abi_version;
+    const char* engine_type;
+    const char* plugin_version;
+    void* validate_config;
+    void* execute;
+    void (*release_buffer)(engined_buffer*);
+};
+const abi2_descriptor descriptor = {2u, "test_engine", "0.0.1", nullptr, nullptr, &release};
+static_assert(offsetof(abi2_descriptor, abi_version) == offsetof(engined_engine_descriptor, abi_version));
+#else
 const engined_engine_descriptor descriptor = {
 #if VARIANT == 1
     ENGINED_PLUGIN_ABI_VERSION + 1,
 #else
     ENGINED_PLUGIN_ABI_VERSION,
 #endif
-    "test_engine", "0.0.1", &validate, &execute, &release};
+#if VARIANT == 8
+    // Built for an earlier minor version: without the fields after release_buffer.
+    static_cast<uint32_t>(offsetof(engined_engine_descriptor, validate_dataset)),
+#elif VARIANT == 9
+    // Built for a later minor version, whose descriptor has grown (the host ignores the rest).
+    static_cast<uint32_t>(sizeof(engined_engine_descriptor) + 16),
+#else
+    sizeof(engined_engine_descriptor),
+#endif
+    "test_engine", "0.0.1", "solutions", &validate, &config_new, &config_free, &execute, &release, nullptr};
+#endif
 
 }  // namespace
+
+extern "C" __attribute__((visibility("default"))) int test_plugin_live_configs() { return live_configs; }
 
 #if VARIANT != 5
 extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor* engined_plugin_entry(
@@ -147,6 +196,9 @@ extern "C" __attribute__((visibility("default"))) const engined_engine_descripto
 #if VARIANT == 2
     (void)host_abi_version;
     return nullptr;
+#elif VARIANT == 7
+    // As an ABI-2 build answers: its descriptor for host version 2, nothing for any other.
+    return host_abi_version == 2u ? reinterpret_cast<const engined_engine_descriptor*>(&descriptor) : nullptr;
 #else
     (void)host_abi_version;
     return &descriptor;

@@ -3,8 +3,11 @@
 #include "runs/replay.hpp"
 
 #include "common/crypto.hpp"
+#include "plugin/plugin_registry.hpp"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 namespace engined::runs {
 namespace {
@@ -35,6 +38,8 @@ TEST(Replay, ComparedDocumentHoldsStatusOutputAndTheEnginesResultsVerbatim) {
     EXPECT_EQ(compared_document(stored_run("placement")),
               R"({"status":"completed","output":{"top_score":1.46,"weights":{"a":0.5,"b":0.5}},)"
               R"("solutions":[{"rank":1,"id":"x"},{"rank":2,"id":"y"}]})");
+    plugin::PluginRegistry plugins;  // the engine's plugin declares where its results go
+    ASSERT_EQ(plugins.load(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "entity_analysis.so"), "");
     const store::Run entity = stored_run("entity_analysis");
     EXPECT_EQ(compared_document(entity), compared_document("entity_analysis", same_outcome(entity)));
     EXPECT_NE(compared_document(entity).find(R"("candidates":[)"), std::string::npos);

@@ -1,0 +1,82 @@
+// A third-party engine type built from engine_plugin.h alone (third_party_plugin.c), served by
+// the host like a shipped one: its configuration handle, its results key, its dataset check.
+#include "plugin/config_handle.hpp"
+#include "plugin/plugin_registry.hpp"
+#include "plugin/run_host.hpp"
+#include "runs/run_view.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <variant>
+
+namespace engined::plugin {
+namespace {
+
+const LoadedPlugin& shortlist(PluginRegistry& registry) {
+    const std::string refusal = registry.load(THIRD_PARTY_PLUGIN);
+    if (!refusal.empty()) throw std::runtime_error("shortlist refused: " + refusal);
+    return *registry.find("shortlist");
+}
+
+TEST(ThirdPartyPlugin, DeclaresCandidatesAsItsResultsKey) {
+    PluginRegistry registry;
+    EXPECT_EQ(shortlist(registry).results_key, "candidates");
+}
+
+TEST(ThirdPartyPlugin, RunsWithAHandlePreparedOnceAndAnswersCandidates) {
+    PluginRegistry registry;
+    auto handle = ConfigHandle::create(shortlist(registry), R"({"top":3})");
+    ASSERT_TRUE(std::holds_alternative<ConfigHandle>(handle));
+    for (int run = 0; run < 2; ++run) {  // one handle, any number of runs
+        RunHost host(nullptr, 0);
+        const PluginOutcome outcome = host.execute(std::get<ConfigHandle>(handle), "{}");
+        ASSERT_TRUE(outcome.ok) << outcome.failure.message;
+        const auto result = boost::json::parse(outcome.result_json).as_object();
+        EXPECT_EQ(result.at("candidates").as_array().size(), 3u);
+        EXPECT_FALSE(result.contains("solutions"));
+    }
+}
+
+TEST(ThirdPartyPlugin, TheApiRunObjectCarriesItsResultsUnderCandidates) {
+    PluginRegistry registry;
+    shortlist(registry);
+    store::Run run;
+    run.engine_type = "shortlist";
+    run.results_json = R"([{"rank":1}])";
+    const boost::json::object view = runs::run_to_json(run);
+    EXPECT_EQ(view.at("candidates"), boost::json::parse(R"([{"rank":1}])"));
+    EXPECT_FALSE(view.contains("solutions"));
+}
+
+TEST(ThirdPartyPlugin, ChecksTheRecordsOfItsDatasets) {
+    PluginRegistry registry;
+    const LoadedPlugin& plugin = shortlist(registry);
+    const auto accepted = dataset_problems(plugin, "roster", R"([{"id":"a"},{"id":"b"}])");
+    ASSERT_TRUE(accepted.has_value());
+    EXPECT_TRUE(accepted->empty());
+    const auto refused = dataset_problems(plugin, "roster", R"([{"id":"a"},{"name":"b"},{"name":"c"}])");
+    ASSERT_TRUE(refused.has_value());
+    ASSERT_EQ(refused->size(), 1u);
+    EXPECT_EQ(refused->front().message, "2 of 3 roster records have no id");
+    EXPECT_FALSE(dataset_problems(plugin, "pool", "[]").has_value());  // not a dataset it reads
+}
+
+TEST(ShippedPlugins, EntityAnalysisChecksCarrierPoolsAndPlacementReadsNone) {
+    PluginRegistry registry;
+    const auto folder = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+    ASSERT_EQ(registry.load(folder / "entity_analysis.so"), "");
+    ASSERT_EQ(registry.load(folder / "placement.so"), "");
+    const LoadedPlugin& entity_analysis = *registry.find("entity_analysis");
+    const auto good = dataset_problems(entity_analysis, "pool", R"([{"id":"c1","name":"One","states":["CA"],"lines":[]}])");
+    ASSERT_TRUE(good.has_value());
+    EXPECT_TRUE(good->empty());
+    const auto bad = dataset_problems(entity_analysis, "pool", R"([{"name":"no id"}])");
+    ASSERT_TRUE(bad.has_value());
+    ASSERT_EQ(bad->size(), 1u);
+    EXPECT_NE(bad->front().message.find("has no id"), std::string::npos) << bad->front().message;
+    EXPECT_FALSE(dataset_problems(*registry.find("placement"), "pool", "[]").has_value());
+}
+
+}  // namespace
+}  // namespace engined::plugin
