@@ -27,6 +27,11 @@ store::RunOutcome failed(std::string stage, std::string code, std::string messag
     return outcome;
 }
 
+store::RunOutcome no_plugin(const store::Run& run) {
+    return failed("VALIDATE", "engine_unavailable",
+                  "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
+}
+
 std::string lua_failure_code(lua::FailureKind kind) {
     switch (kind) {
         case lua::FailureKind::budget_exceeded: return "lua_budget_exceeded";
@@ -71,10 +76,11 @@ RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry
                          lua::Limits limits, std::string platform_version, RunMetrics& metrics)
     : store_(store), plugins_(plugins), limits_(limits), platform_version_(std::move(platform_version)), metrics_(metrics) {}
 
-store::RunOutcome RunExecutor::execute(const store::Run& run) const {
+template <typename Stages>
+store::RunOutcome RunExecutor::guarded(const store::Run& run, Stages&& stages) const {
     store::RunOutcome outcome;
     try {
-        outcome = execute_stages(run);
+        outcome = stages();
     } catch (const std::exception& error) {
         log::error("run execution fault", {{"run_id", run.id}, {"detail", error.what()}});
         outcome = failed("EVALUATE", "internal",
@@ -85,26 +91,39 @@ store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     return outcome;
 }
 
+store::RunOutcome RunExecutor::execute(const store::Run& run) const {
+    return guarded(run, [&] { return execute_stages(run); });
+}
+
+store::RunOutcome RunExecutor::execute_with_config(const store::Run& run, const std::string& config_json) const {
+    return guarded(run, [&] {
+        const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
+        if (plugin == nullptr) {
+            return no_plugin(run);
+        }
+        return execute_plugin(run, *plugin, config_json);
+    });
+}
+
 store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
     const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
     if (plugin == nullptr) {
-        return failed("VALIDATE", "engine_unavailable",
-                      "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
+        return no_plugin(run);
     }
     const FingerprintComponents components =
         fingerprint_components(store_, run, plugin->binary_sha256, platform_version_);
-    store::RunOutcome outcome = execute_plugin(run, *plugin);
+    const auto config_json = store_.config_json(run.config_hash);
+    store::RunOutcome outcome =
+        config_json ? execute_plugin(run, *plugin, *config_json)
+                    : failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
     outcome.fingerprint = fingerprint_of(components);
     outcome.fingerprint_json = compact_json(to_json(components));
     return outcome;
 }
 
-store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const {
-    const auto config_json = store_.config_json(run.config_hash);
-    if (!config_json) {
-        return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
-    }
-    const boost::json::value config = parse_internal_json(*config_json);
+store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin,
+                                              const std::string& config_json) const {
+    const boost::json::value config = parse_internal_json(config_json);
     lua::Sandbox* sandbox = nullptr;
     if (const auto* source = config.as_object().if_contains("lua_source"); source && source->is_string()) {
         // One cache per worker thread: a compiled scorecard is reused by every run of its version.
@@ -123,7 +142,7 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
     plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {
         return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
     });
-    plugin::PluginOutcome result = host.execute(plugin, run.request_json, *config_json);
+    plugin::PluginOutcome result = host.execute(plugin, run.request_json, config_json);
     if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());
     for (const lua::FailureKind kind : host.lua_failures()) metrics_.lua_error(kind);
     if (!result.ok) {

@@ -25,9 +25,17 @@ public:
     // instructions spent and any Lua failure are counted in the metrics.
     store::RunOutcome execute(const store::Run& run) const;
 
+    // The run's stored request executed under another configuration (a preview of a candidate):
+    // never throws, stores nothing, carries no fingerprint (it is not the run's).
+    store::RunOutcome execute_with_config(const store::Run& run, const std::string& config_json) const;
+
 private:
     store::RunOutcome execute_stages(const store::Run& run) const;
-    store::RunOutcome execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const;
+    store::RunOutcome execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin,
+                                     const std::string& config_json) const;
+    // Runs `stages`, turning any exception into a failed outcome and stamping completed_at_ms.
+    template <typename Stages>
+    store::RunOutcome guarded(const store::Run& run, Stages&& stages) const;
 
     const store::Store& store_;
     const plugin::PluginRegistry& plugins_;

@@ -33,7 +33,7 @@ class CheckPoolTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer(pool_config());
-        const std::string admin = server_->create_key("slowco", "test", {"runs:write", "runs:read", "engines:admin"});
+        const std::string admin = server_->create_key("slowco", "live", {"runs:write", "runs:read", "engines:admin"});
         http::Client client = server_->client();
         ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug":"slow","copy_from":"default"})").status, 201);
         auto config = call(client, "GET", "/api/v1/engines/slow/config", admin).body.at("config").as_object();
@@ -59,7 +59,7 @@ protected:
         server_ = nullptr;
     }
 
-    static std::string new_key() { return server_->create_key("slowco", "test", {"runs:read", "engines:admin"}); }
+    static std::string new_key() { return server_->create_key("slowco", "live", {"runs:read", "engines:admin"}); }
 
     // Each request on its own connection, all at once.
     using Request = std::function<ApiResponse(http::Client&)>;

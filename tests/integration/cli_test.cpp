@@ -92,7 +92,7 @@ protected:
     }
 
     static TestServer* server_;
-    const std::string key_ = server_->create_key("cli-org", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string key_ = server_->create_key("cli-org", "live", {"runs:write", "runs:read", "engines:admin"});
     const std::filesystem::path work_dir_ = fresh_temp_dir("enginectl-it");
 };
 

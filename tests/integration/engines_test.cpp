@@ -17,7 +17,7 @@ class EngineLifecycleTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     }
     static void TearDownTestSuite() {
         delete server_;
@@ -260,7 +260,7 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
 }
 
 TEST_F(EngineLifecycleTest, AnotherOrganisationDoesNotSeeTheEngine) {
-    const std::string other = server_->create_key("globex", "test", {"runs:read", "engines:admin"});
+    const std::string other = server_->create_key("globex", "live", {"runs:read", "engines:admin"});
     const ApiResponse created = api("POST", "/api/v1/engines",
                                     boost::json::object{{"slug", "acme-only"}, {"label", "x"}, {"engine_type", "placement"}});
     ASSERT_EQ(created.status, 201) << created.raw.body;
@@ -293,8 +293,8 @@ class BuiltinEngineTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("initech", "test", {"runs:write", "runs:read", "engines:admin"});
-        bystander_ = server_->create_key("umbrella", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("initech", "live", {"runs:write", "runs:read", "engines:admin"});
+        bystander_ = server_->create_key("umbrella", "live", {"runs:write", "runs:read", "engines:admin"});
     }
     static void TearDownTestSuite() {
         delete server_;
@@ -438,7 +438,7 @@ TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
     std::string bundle_text;
     {
         TestServer server(config);
-        const std::string admin = server.create_key("ops", "test", {"runs:read", "engines:admin"});
+        const std::string admin = server.create_key("ops", "live", {"runs:read", "engines:admin"});
         http::Client client = server.client();
         // The operator prepares the release on the organisation's copy and ships its bundle as the built-in's.
         ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug":"next-default","copy_from":"default"})").status, 201);

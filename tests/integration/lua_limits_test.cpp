@@ -28,7 +28,7 @@ class LuaLimitsTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
         http::Client client = server_->client();
         const ApiResponse created =
             call(client, "POST", "/api/v1/engines", admin_,

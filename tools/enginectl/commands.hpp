@@ -2,6 +2,8 @@
 // own file; all share this small argument reader.
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include <cstddef>
 #include <map>
 #include <stdexcept>
@@ -52,6 +54,9 @@ int contract_command(const std::string& action, const Arguments& args);
 int lua_command(const std::string& action, const Arguments& args);
 int pools_command(const std::string& action, const Arguments& args);
 int environments_command(const std::string& action, const Arguments& args);
+// A configuration diff (engines/config_diff.hpp) as one line per change, Lua lines under theirs.
+void print_diff(const boost::json::object& diff);
+
 // enginectl eval: one action, no sub-command.
 int eval_command(const Arguments& args);
 

@@ -85,9 +85,22 @@ constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
 
   config get         SLUG                  prints the configuration object
   config put         SLUG FILE             FILE holds the configuration object
-  config validate    SLUG FILE             prints "valid" or one "PATH: message" per problem
+  config validate    SLUG FILE             prints "valid" or one "PATH: message" per problem, then warnings
+  config preview     SLUG [--runs N] [--config FILE]
+                                           re-executes the newest N recorded runs (default 200,
+                                           at most 1000) under FILE (default: the current
+                                           configuration) and prints what changed, most first
+  config diff        SLUG [VERSION]        what the current configuration changes against VERSION
+                                           (default: the newest release)
 
-  versions publish   SLUG [--changelog TEXT]
+  versions publish   SLUG [--changelog TEXT] [--config-hash HASH] [--dry-run]
+                          [--max-top1-change SHARE] [--force]
+                                           --dry-run prints the plan (version, reasons, diff) and
+                                           publishes nothing; --config-hash refuses unless HASH is
+                                           still the current configuration;
+                                           --max-top1-change refuses when a preview of the
+                                           current configuration changes the top-1 solution of
+                                           more than SHARE of the runs, unless --force
   versions list      SLUG
   versions show      SLUG VERSION
   versions export    SLUG VERSION [--out DIR]   writes DIR/SLUG/VERSION.json (DIR: versions)
@@ -126,7 +139,7 @@ int main(int argc, char** argv) {
     }
     const std::string family = args[0];
     const std::string action = args[1];
-    const std::vector<std::string> switches{"wait", "md", "json", "coverage"};
+    const std::vector<std::string> switches{"wait", "md", "json", "coverage", "dry-run", "force"};
     try {
         if (family == "eval") return eval_command(Arguments(std::vector<std::string>(args.begin() + 1, args.end()), switches));
         const Arguments rest(std::vector<std::string>(args.begin() + 2, args.end()), switches);
