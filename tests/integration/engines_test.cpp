@@ -172,6 +172,8 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
     auto& input_schema = breaking["request_schema"].as_object()["definitions"].as_object()["input"].as_object();
     input_schema["required"].as_array().push_back("policy_holder");
     input_schema["properties"].as_object()["policy_holder"] = {{"type", "string"}};
+    // The contract's example must satisfy the new schema, or the configuration is refused.
+    breaking["example_request"].as_object()["input"].as_object()["policy_holder"] = "Dana Reyes";
     put_config(breaking);
     const auto v20 = publish(201, "policy holder required");
     EXPECT_EQ(v20.at("version").as_string(), "2.0");
