@@ -4,6 +4,7 @@
 #include "api/json_response.hpp"
 #include "api/off_thread.hpp"
 #include "api/openapi.hpp"
+#include "api/preview_jobs.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
 #include "engines/contract_guide.hpp"
@@ -129,17 +130,36 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                                      });
                });
 
-    // Re-executes recorded runs under a candidate: reads only, but runs the engine, so on the check pool.
+    // Re-executes recorded runs under a candidate: reads only, but runs the engine, so on the
+    // check pool; more than 200 runs become a job to poll.
+    auto preview_jobs = std::make_shared<PreviewJobs>(runs, checks);
     router.add(Method::post, "/api/v1/engines/{slug}/config/preview", admin,
-               [&runs, &checks, json_limits](const Request& request, const auth::Principal& caller,
-                                             http::Responder responder) {
+               [&runs, &checks, &links, json_limits, preview_jobs](const Request& request, const auth::Principal& caller,
+                                                                  http::Responder responder) {
                    boost::json::value body = request.body().empty() ? boost::json::value(boost::json::object{})
                                                                     : http::parse_json_body(request, json_limits);
+                   const auto* runs_asked = body.is_object() ? body.get_object().if_contains("runs") : nullptr;
+                   if (runs_asked != nullptr && runs_asked->is_int64() && runs_asked->get_int64() > kSynchronousPreviewRuns &&
+                       runs_asked->get_int64() <= engined::runs::kMaxPreviewRuns) {
+                       const std::string slug = slug_of(request);
+                       const boost::json::object job = preview_jobs->start(caller, slug, std::move(body));
+                       Response accepted = json_response(202, job);
+                       accepted.headers.emplace_back(
+                           "Location", links.for_request(request, "/api/v1/engines/" + slug + "/config/preview/" +
+                                                                      std::string(job.at("job_id").as_string())));
+                       return responder.respond(accepted);
+                   }
                    answer_off_thread(checks, caller, responder,
                                      [&runs, caller, slug = slug_of(request), body = std::move(body)] {
                                          return json_response(200, runs.preview_config(caller, slug, body));
                                      });
                });
+
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/config/preview/{job_id}", admin,
+                    [preview_jobs](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, preview_jobs->get(caller, slug_of(request),
+                                                                    std::string(request.path_param("job_id"))));
+                    });
 
     router.add(Method::post, "/api/v1/engines/{slug}/versions", admin,
                [&engines, &runs, &checks, json_limits](const Request& request, const auth::Principal& caller,

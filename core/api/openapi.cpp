@@ -581,7 +581,12 @@ boost::json::object platform_openapi(const std::string& server_version, const st
               "Re-execute recorded runs under a candidate configuration (stores nothing)", admin)
         .body("PreviewRequest", false)
         .answers(200, "The ranking diff", schema_ref("Preview"))
+        .answers(202, "More than 200 runs: a job to poll at Location", schema_ref("PreviewJob"))
         .fails({400, 404, 422});
+    paths.add(Method::get, "/api/v1/engines/{slug}/config/preview/{job_id}", "getEngineConfigPreviewJob",
+              "A preview job: running, completed (with the preview) or failed", admin)
+        .answers(200, "The job", schema_ref("PreviewJob"))
+        .fails({404});
     paths.add(Method::post, "/api/v1/engines/{slug}/versions/plan", "planEngineVersion",
               "What publishing now would mint: version, reasons, diff (mints nothing)", admin)
         .answers(200, "The plan", schema_ref("ReleasePlan"))
@@ -735,6 +740,11 @@ boost::json::object platform_openapi(const std::string& server_version, const st
                                                             {"sample", {{"type", "object"}}},
                                                             {"summary", {{"type", "object"}}},
                                                             {"data", array_of({{"type", "object"}})}});
+    schemas["PreviewJob"] = object_schema({"job_id", "status"}, {{"job_id", string_schema()},
+                                                                 {"engine", string_schema()},
+                                                                 {"status", {{"type", "string"}, {"enum", {"running", "completed", "failed"}}}},
+                                                                 {"result", schema_ref("Preview")},
+                                                                 {"error", {{"type", "object"}}}});
     schemas["ReleasePlan"] = object_schema({"version", "bump"}, {{"engine", string_schema()},
                                                                 {"version", string_schema()},
                                                                 {"bump", string_schema()},

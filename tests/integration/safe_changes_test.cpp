@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace engined::testing {
 namespace {
@@ -306,10 +308,22 @@ protected:
         return config;
     }
 
+    // Polls a preview job until it is no longer running (the machine may be loaded: up to 60 s).
+    boost::json::object poll_job(const std::string& job_id) {
+        for (int attempt = 0; attempt < 600; ++attempt) {
+            const ApiResponse polled = api("GET", "/api/v1/engines/ranker/config/preview/" + job_id);
+            EXPECT_EQ(polled.status, 200) << polled.raw.body;
+            if (polled.status != 200 || polled.body.at("status") != "running") return polled.body.as_object();
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return {};
+    }
+
     static std::string first_run_;
 };
 
 std::string ConfigPreviewTest::first_run_;
+
 
 TEST_F(ConfigPreviewTest, TheCurrentConfigurationChangesNothing) {
     const ApiResponse answer = preview({});
@@ -360,7 +374,7 @@ TEST_F(ConfigPreviewTest, TheSampleIsTheCallersEnvironmentAndBounded) {
     ASSERT_EQ(sandbox.status, 200) << sandbox.raw.body;
     EXPECT_EQ(sandbox.body.at("summary").at("runs"), 0);
 
-    EXPECT_EQ(preview({{"runs", 1000}}).status, 200);
+    EXPECT_EQ(preview({{"runs", 200}}).status, 200);
     for (const boost::json::value& bad : {boost::json::value(0), boost::json::value(1001), boost::json::value("ten")}) {
         const ApiResponse refused = preview({{"runs", bad}});
         EXPECT_EQ(refused.status, 400) << refused.raw.body;
@@ -390,6 +404,43 @@ TEST_F(ConfigPreviewTest, PublishRefusesPastTheTop1GateUnlessForced) {
     const ApiResponse forced =
         api("POST", "/api/v1/engines/ranker/versions", boost::json::object{{"max_top1_change", 0.0}, {"force", true}});
     EXPECT_EQ(forced.status, 201) << forced.raw.body;
+}
+
+TEST_F(ConfigPreviewTest, MoreThan200RunsBecomeAJobToPollOfTheCallersEnvironment) {
+    const ApiResponse started = preview({{"runs", 201}});
+    ASSERT_EQ(started.status, 202) << started.raw.body;
+    const std::string job_id(started.body.at("job_id").as_string());
+    EXPECT_NE(header_value(started.raw, "Location").find("/api/v1/engines/ranker/config/preview/" + job_id), std::string::npos);
+    const boost::json::object done = poll_job(job_id);
+    ASSERT_EQ(done.at("status"), "completed") << boost::json::serialize(done);
+    EXPECT_EQ(done.at("result").at("summary").at("runs"), kRecordedRuns);
+    // Another environment's key does not see it.
+    EXPECT_EQ(api("GET", "/api/v1/engines/ranker/config/preview/" + job_id, nullptr, test_admin_).status, 404);
+    EXPECT_EQ(api("GET", "/api/v1/engines/ranker/config/preview/preview_nope").status, 404);
+    // A job's own bad candidate fails the job, saying why.
+    boost::json::object broken = weighing_only("carrier_quality");
+    broken["lua_source"] = "function (";
+    const ApiResponse failing = preview({{"runs", 300}, {"config", broken}});
+    ASSERT_EQ(failing.status, 202) << failing.raw.body;
+    const boost::json::object failed = poll_job(std::string(failing.body.at("job_id").as_string()));
+    EXPECT_EQ(failed.at("status"), "failed");
+    EXPECT_EQ(failed.at("error").at("code"), "invalid_config");
+}
+
+TEST_F(ConfigPreviewTest, AtMost16PreviewJobsAreHeld) {
+    // The jobs above count until they expire: fill the registry to its bound, then one more is refused.
+    int started = 0;
+    ApiResponse answer;
+    while ((answer = preview({{"runs", 1000}})).status == 202) {
+        ++started;
+        ASSERT_LE(started, 16);
+        poll_job(std::string(answer.body.at("job_id").as_string()));
+    }
+    EXPECT_EQ(answer.status, 503) << answer.raw.body;
+    EXPECT_NE(std::string(answer.body.at("error").at("message").as_string()).find("16 preview jobs"), std::string::npos);
+    EXPECT_EQ(started, 16 - 2);  // the two jobs of the test before are still held
+    // Up to 200 runs still answer at once.
+    EXPECT_EQ(preview({{"runs", 200}}).status, 200);
 }
 
 }  // namespace
