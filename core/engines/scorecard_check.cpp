@@ -106,7 +106,14 @@ void check_weights(lua::Sandbox& sandbox, const json::value& config, const std::
         if (scripted) {
             // A fresh run per bucket, with the input weights() sees when a run names no household facts.
             sandbox.begin_run();
-            returned = sandbox.call("weights", json::array{json::string(bucket), json::object{}});
+            try {
+                returned = sandbox.call("weights", json::array{json::string(bucket), json::object{}});
+            } catch (const lua::LuaError& error) {
+                verdict.errors.push_back({"/lua_source", "weights(\"" + bucket + "\", {}) failed: " +
+                                                             truncated_text(error.message(), kMaxErrorMessageBytes)});
+                // The other buckets would most likely fail alike, each spending the Lua limits again.
+                return;
+            }
             if (returned.is_array() && returned.get_array().empty()) returned = json::object{};
         }
         if (returned.is_null()) {

@@ -126,6 +126,17 @@ TEST_F(SafeChangesTest, AnEnabledLuaDimensionWithoutItsScoreFunctionIsAnError) {
     EXPECT_TRUE(has_error(verdict, "/scoring_dimensions/", "no score_loyalty function")) << boost::json::serialize(verdict);
 }
 
+TEST_F(SafeChangesTest, AWeightsHookThatRaisesIsRefusedNamingTheBucket) {
+    boost::json::object config = current_config();
+    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
+                           "\nfunction weights(bucket, input)\n  return input.address.state == 'TX' and {} or {}\nend\n"
+                           "function self_test() return true end\n";
+    const boost::json::object verdict = validate(config);
+    EXPECT_FALSE(verdict.at("valid").as_bool());
+    const std::string bucket(config.at("appetite_weight_profiles").at(0).at("bucket").as_string());
+    EXPECT_TRUE(has_error(verdict, "/lua_source", "weights(\"" + bucket + "\", {}) failed: ")) << boost::json::serialize(verdict);
+}
+
 TEST_F(SafeChangesTest, AFailingSelfTestSaysWhatItReturned) {
     boost::json::object config = current_config();
     config["lua_source"] = std::string(config.at("lua_source").as_string()) +
