@@ -244,9 +244,10 @@ EngineService::ReleasePlan EngineService::plan_release(const store::EngineRecord
         return plan;
     }
     plan.config = parse_internal_json(load_config(engine.config_hash));
-    // A configuration stored before the schema bounds existed is refused here, not released.
-    if (auto errors = schema_errors(plan.config); !errors.empty()) {
-        const std::string message = "the configuration cannot be released: its schemas are not usable (" +
+    // A configuration stored before today's checks existed (schema bounds, the scorecard's hooks,
+    // the examples) is refused here, not released.
+    if (auto errors = check_config(engine.engine_type, plan.config); !errors.empty()) {
+        const std::string message = "the configuration cannot be released: it is not usable (" +
                                     std::to_string(errors.size()) + " problem(s)); PUT a corrected configuration";
         throw ApiError(422, "invalid_config", message, std::move(errors));
     }

@@ -3,6 +3,11 @@
 // configuration hash, and production changes reserved to live keys.
 #include "test_server.hpp"
 
+#include "common/crypto.hpp"
+#include "common/json_text.hpp"
+#include "common/time.hpp"
+#include "store/store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -165,6 +170,25 @@ TEST_F(SafeChangesTest, AnExampleResponseThatViolatesTheResponseSchemaIsAnError)
     const boost::json::object verdict = validate(config);
     EXPECT_FALSE(verdict.at("valid").as_bool());
     EXPECT_TRUE(has_error(verdict, "/example_response/status", "response_schema")) << boost::json::serialize(verdict);
+}
+
+TEST_F(SafeChangesTest, AStoredConfigurationThatFailsTodaysChecksIsNeitherPlannedNorPublished) {
+    // Stored by an older server, which did not check examples: the example lacks a required field.
+    ASSERT_EQ(api("POST", "/api/v1/engines", boost::json::object{{"slug", "legacy"}, {"label", "Legacy"}, {"engine_type", "placement"}})
+                  .status,
+              201);
+    boost::json::object config = current_config();
+    require_broker_id(config);
+    const std::string config_json = canonical_json(config);
+    ASSERT_TRUE(server_->app().store().update_engine_config("safeco", "legacy", sha256_hex(config_json), config_json,
+                                                            "api_key:older-server", now_unix_ms()));
+    for (const char* target : {"/api/v1/engines/legacy/versions/plan", "/api/v1/engines/legacy/versions"}) {
+        const ApiResponse refused = api("POST", target, boost::json::object{});
+        EXPECT_EQ(refused.status, 422) << target << refused.raw.body;
+        EXPECT_EQ(refused.body.at("error").at("code"), "invalid_config");
+        EXPECT_NE(refused.raw.body.find("/example_request"), std::string::npos) << refused.raw.body;
+    }
+    EXPECT_TRUE(api("GET", "/api/v1/engines/legacy/versions").body.at("data").as_array().empty());
 }
 
 TEST_F(SafeChangesTest, ConfiguredWeightsTheScorecardOverridesWarnAndTheContractShowsWhatRunsUse) {
