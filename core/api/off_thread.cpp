@@ -23,6 +23,10 @@ void answer_off_thread(BoundedExecutor& pool, const auth::Principal& caller, con
             }
         },
         [answer] { (*answer)(); });
+    refuse_unless_accepted(pool, admission);
+}
+
+void refuse_unless_accepted(const BoundedExecutor& pool, BoundedExecutor::Admission admission) {
     switch (admission) {
         case BoundedExecutor::Admission::accepted:
             return;

@@ -8,9 +8,7 @@
 
 #include <functional>
 
-namespace engined {
-class BoundedExecutor;
-}
+#include "common/bounded_executor.hpp"
 
 namespace engined::api {
 
@@ -20,5 +18,8 @@ namespace engined::api {
 // holds its share), each with Retry-After, when the pool refuses.
 void answer_off_thread(BoundedExecutor& pool, const auth::Principal& caller, const http::Responder& responder,
                        std::function<http::Response()> work);
+
+// The ApiError 503 / 429 above for a refused admission; nothing when accepted.
+void refuse_unless_accepted(const BoundedExecutor& pool, BoundedExecutor::Admission admission);
 
 }  // namespace engined::api

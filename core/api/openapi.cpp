@@ -248,6 +248,7 @@ public:
             case 403: return ref("responses", "Forbidden");
             case 404: return ref("responses", "NotFound");
             case 409: return ref("responses", "Conflict");
+            case 412: return ref("responses", "PreconditionFailed");
             case 422: return ref("responses", "Unprocessable");
             case 429: return ref("responses", "TooManyRequests");
             case 503: return ref("responses", "Unavailable");
@@ -328,10 +329,13 @@ object common_responses() {
     const object retry_after{{"Retry-After", ref("headers", "RetryAfter")}};
     return {{"BadRequest", error("invalid_request: the request is malformed; details point at the problem")},
             {"Unauthorized", error("unauthorized: no key, or an unknown or revoked one")},
-            {"Forbidden", error("forbidden: the key lacks the route's scope")},
+            {"Forbidden", error("forbidden: the key lacks the route's scope, or a change needs a live key")},
+            {"PreconditionFailed", error("precondition_failed: the configuration is no longer the one named "
+                                         "(If-Match or config_hash); nothing was changed")},
             {"NotFound", error("not_found: no such resource for the caller")},
             {"Conflict", error("conflict, idempotency_conflict or run_not_terminal")},
-            {"Unprocessable", error("contract_violation, unknown_engine_version, unknown_pool, invalid_config, …")},
+            {"Unprocessable", error("contract_violation, unknown_engine_version, unknown_pool, invalid_config, "
+                                    "preview_gate_exceeded, …")},
             {"TooManyRequests", error("rate_limited or too_many_concurrent_requests: wait Retry-After seconds, then "
                                       "retry with backoff; nothing was done",
                                       {{"Retry-After", ref("headers", "RetryAfter")},
@@ -562,23 +566,38 @@ boost::json::object platform_openapi(const std::string& server_version, const st
     paths.add(Method::get, "/api/v1/engines/{slug}/config", "getEngineConfig", "Current configuration", read)
         .answers(200, "The configuration", schema_ref("EngineConfig"))
         .fails({404});
-    paths.add(Method::put, "/api/v1/engines/{slug}/config", "putEngineConfig", "Replace the configuration", admin)
+    paths.add(Method::put, "/api/v1/engines/{slug}/config", "putEngineConfig",
+              "Replace the configuration (live key; If-Match: the ETag of GET)", admin)
         .body("EngineConfig")
         .answers(200, "Stored", schema_ref("EngineConfig"))
-        .fails({400, 404, 409, 422});
+        .fails({400, 404, 409, 412, 422});
     paths.add(Method::post, "/api/v1/engines/{slug}/config/validate", "validateEngineConfig",
               "Dry-run a configuration (always 200, stores nothing)", admin)
         .body("EngineConfig")
         .idempotent()
         .answers(200, "The verdict", schema_ref("ConfigVerdict"))
         .fails({404});
+    paths.add(Method::post, "/api/v1/engines/{slug}/config/preview", "previewEngineConfig",
+              "Re-execute recorded runs under a candidate configuration (stores nothing)", admin)
+        .body("PreviewRequest", false)
+        .answers(200, "The ranking diff", schema_ref("Preview"))
+        .answers(202, "More than 200 runs: a job to poll at Location", schema_ref("PreviewJob"))
+        .fails({400, 404, 422});
+    paths.add(Method::get, "/api/v1/engines/{slug}/config/preview/{job_id}", "getEngineConfigPreviewJob",
+              "A preview job: running, completed (with the preview) or failed", admin)
+        .answers(200, "The job", schema_ref("PreviewJob"))
+        .fails({404});
+    paths.add(Method::post, "/api/v1/engines/{slug}/versions/plan", "planEngineVersion",
+              "What publishing now would mint: version, reasons, diff (mints nothing)", admin)
+        .answers(200, "The plan", schema_ref("ReleasePlan"))
+        .fails({404, 422});
     paths.add(Method::post, "/api/v1/engines/{slug}/versions", "publishEngineVersion",
               "Publish the current configuration (200 when it is already released)", admin)
         .body("PublishRequest", false)
         .idempotent()
         .answers(201, "Released", schema_ref("Release"))
         .answers(200, "Already released", schema_ref("Release"))
-        .fails({400, 404});
+        .fails({400, 404, 412, 422});
     paths.add(Method::get, "/api/v1/engines/{slug}/versions", "listEngineVersions", "List releases", read)
         .answers(200, "The releases", data_list("Release"))
         .fails({404});
@@ -703,10 +722,37 @@ boost::json::object platform_openapi(const std::string& server_version, const st
                                                        {"copy_from", string_schema()},
                                                        {"copy_from_version", string_schema()}});
     schemas["EngineConfig"] = object_schema({"config"}, {{"config", {{"type", "object"}}}});
+    const object located = object_schema({}, {{"path", string_schema()}, {"message", string_schema()}});
     schemas["ConfigVerdict"] = object_schema({"valid"}, {{"valid", {{"type", "boolean"}}},
-                                                         {"errors", array_of(object_schema({}, {{"path", string_schema()},
-                                                                                                {"message", string_schema()}}))}});
-    schemas["PublishRequest"] = object_schema({}, {{"changelog", {{"type", "string"}, {"maxLength", 2000}}}});
+                                                         {"errors", array_of(located)},
+                                                         {"warnings", array_of(located)}});
+    schemas["PublishRequest"] = object_schema({}, {{"changelog", {{"type", "string"}, {"maxLength", 2000}}},
+                                                   {"config_hash", string_schema()},
+                                                   {"max_top1_change", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+                                                   {"force", {{"type", "boolean"}}}});
+    schemas["PreviewRequest"] = object_schema({}, {{"config", {{"type", "object"}}},
+                                                   {"runs", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
+                                                   {"engine_version", nullable_string()},
+                                                   {"since", nullable_time()},
+                                                   {"until", nullable_time()}});
+    schemas["Preview"] = object_schema({"summary", "data"}, {{"engine", string_schema()},
+                                                            {"config_hash", string_schema()},
+                                                            {"sample", {{"type", "object"}}},
+                                                            {"summary", {{"type", "object"}}},
+                                                            {"data", array_of({{"type", "object"}})}});
+    schemas["PreviewJob"] = object_schema({"job_id", "status"}, {{"job_id", string_schema()},
+                                                                 {"engine", string_schema()},
+                                                                 {"status", {{"type", "string"}, {"enum", {"running", "completed", "failed"}}}},
+                                                                 {"result", schema_ref("Preview")},
+                                                                 {"error", {{"type", "object"}}}});
+    schemas["ReleasePlan"] = object_schema({"version", "bump"}, {{"engine", string_schema()},
+                                                                {"version", string_schema()},
+                                                                {"bump", string_schema()},
+                                                                {"already_released", {{"type", "boolean"}}},
+                                                                {"reasons", array_of({{"type", "object"}})},
+                                                                {"config_hash", string_schema()},
+                                                                {"base_version", nullable_string()},
+                                                                {"diff", {{"type", "object"}}}});
     schemas["Release"] = object_schema({"engine", "version"},
                                        {{"engine", string_schema()},
                                         {"version", string_schema()},

@@ -33,7 +33,9 @@ boost::json::object evaluation_view(const boost::json::object& run, const std::s
 
 // Engines, configuration, versions, contracts and the OpenAPI document (its server URL through
 // `links`). Validate, PUT config and publish run on `checks`.
-void register_engine_routes(http::Router& router, engines::EngineService& engines,
+// Previews of a candidate configuration on recorded runs (and publish's preview gate) go
+// through `runs`.
+void register_engine_routes(http::Router& router, engines::EngineService& engines, const runs::RunService& runs,
                             const http::JsonLimits& json_limits, const std::string& server_version,
                             BoundedExecutor& checks, const http::Links& links);
 

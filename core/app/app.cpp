@@ -181,7 +181,7 @@ struct App::Impl {
         router.set_idempotency_ledger(idempotency_ledger);
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue, config.checks_per_key});
         api::register_routes(router, *runs, json_limits, *checks, links);
-        api::register_engine_routes(router, *engines, json_limits, ENGINED_VERSION, *checks, links);
+        api::register_engine_routes(router, *engines, *runs, json_limits, ENGINED_VERSION, *checks, links);
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_environment_routes(router, environments, json_limits);
         api::register_operation_routes(router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});

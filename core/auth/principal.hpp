@@ -39,4 +39,9 @@ struct Principal {
     }
 };
 
+// Changes to what production executes (environments, configuration, releases, archiving) are
+// made with a live key only; test and other environments' keys may read, validate and plan.
+// ApiError 403 naming `action` and the key's environment otherwise.
+void require_live_key(const Principal& caller, const std::string& action);
+
 }  // namespace engined::auth

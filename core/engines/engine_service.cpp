@@ -6,6 +6,7 @@
 #include "common/time.hpp"
 #include "engines/engine_json.hpp"
 #include "engines/presets.hpp"
+#include "engines/scorecard_check.hpp"
 #include "versions/pin.hpp"
 
 #include <boost/json.hpp>
@@ -59,7 +60,50 @@ const boost::json::value& config_of(const boost::json::value& body) {
     return *config;
 }
 
+std::string unquoted(std::string_view tag) {
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+    return std::string(tag);
+}
+
+// The configured weight profiles with the weights runs actually use: a scorecard's weights()
+// overrides the configured ones, and the contract advertises what ranks.
+boost::json::value profiles_as_run(boost::json::value profiles, const boost::json::array& effective) {
+    if (!profiles.is_array()) return profiles;
+    for (auto& profile : profiles.get_array()) {
+        if (!profile.is_object()) continue;
+        for (const auto& used : effective) {
+            if (used.at("bucket") != profile.get_object()["bucket"]) continue;
+            profile.get_object()["weights"] = used.at("weights");
+            profile.get_object()["weights_source"] = used.at("source");
+        }
+    }
+    return profiles;
+}
+
+boost::json::array details_json(const std::vector<ErrorDetail>& details) {
+    boost::json::array listed;
+    for (const auto& detail : details) listed.push_back({{"path", detail.pointer}, {"message", detail.message}});
+    return listed;
+}
+
 }  // namespace
+
+bool config_hash_matches(std::string_view expected, const std::string& config_hash) {
+    // If-Match may list several entity tags; "*" matches any configuration.
+    while (!expected.empty()) {
+        const auto comma = expected.find(',');
+        std::string_view tag = expected.substr(0, comma);
+        while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+        while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+        if (tag == "*" || unquoted(tag) == config_hash) return true;
+        if (comma == std::string_view::npos) break;
+        expected.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+std::string config_etag(const std::string& config_hash) { return "\"" + config_hash + "\""; }
 
 EngineService::EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                              std::filesystem::path resources_dir, lua::Limits lua_limits)
@@ -186,6 +230,7 @@ boost::json::object EngineService::get(const auth::Principal& caller, const std:
 }
 
 boost::json::object EngineService::archive(const auth::Principal& caller, const std::string& slug) {
+    auth::require_live_key(caller, "archiving an engine");
     store::EngineRecord engine = find_own(caller, slug);
     engine.updated_at_ms = now_unix_ms();
     store_.set_engine_status(engine.organization, slug, "archived", engine.updated_at_ms);
@@ -204,10 +249,15 @@ boost::json::object EngineService::get_config(const auth::Principal& caller, con
 }
 
 boost::json::object EngineService::put_config(const auth::Principal& caller, const std::string& slug,
-                                              const boost::json::value& body) {
+                                              const boost::json::value& body, const std::optional<std::string>& if_match) {
+    auth::require_live_key(caller, "changing an engine's configuration");
+    const boost::json::value& config = config_of(body);
+    // Held from the If-Match comparison to the write, so that two writers holding the same hash
+    // cannot both succeed on this server.
+    std::lock_guard writes(config_writes_mutex_);
     const store::EngineRecord engine = find_own(caller, slug);
     if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
-    const boost::json::value& config = config_of(body);
+    if (if_match) require_config_hash(engine, *if_match, "If-Match");
     auto errors = check_config(engine.engine_type, config);
     if (!errors.empty()) {
         // Worded before the details are moved into the error: argument order is unspecified.
@@ -221,47 +271,42 @@ boost::json::object EngineService::put_config(const auth::Principal& caller, con
     return get_config(caller, slug);
 }
 
+void EngineService::require_config_hash(const store::EngineRecord& engine, const std::string& expected,
+                                        const std::string& where) {
+    if (config_hash_matches(expected, engine.config_hash)) return;
+    throw ApiError(412, "precondition_failed",
+                   "the configuration of engine '" + engine.slug + "' changed since it was read (now " +
+                       engine.config_hash + "); GET it again, review the change and retry",
+                   {{where, "expected " + expected + ", current " + engine.config_hash}});
+}
+
 boost::json::object EngineService::validate_config(const auth::Principal& caller, const std::string& slug,
                                                    const boost::json::value& body) const {
     const store::EngineRecord engine = find(caller, slug);
     std::vector<ErrorDetail> errors;
+    std::vector<ErrorDetail> warnings;
     const auto* config = body.is_object() ? body.get_object().if_contains("config") : nullptr;
     if (config == nullptr) {
         errors.push_back({"/config", "is required: the body must be {\"config\": {...}}"});
     } else {
-        errors = check_config(engine.engine_type, *config);
+        errors = check_config(engine.engine_type, *config, &warnings);
     }
-    boost::json::array listed;
-    for (const auto& error : errors) listed.push_back({{"path", error.pointer}, {"message", error.message}});
-    return {{"valid", errors.empty()}, {"errors", std::move(listed)}};
+    return {{"valid", errors.empty()}, {"errors", details_json(errors)}, {"warnings", details_json(warnings)}};
 }
 
 std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_type,
-                                                     const boost::json::value& config) const {
+                                                     const boost::json::value& config,
+                                                     std::vector<ErrorDetail>* warnings) const {
     if (!config.is_object()) return {{"", "a configuration must be a JSON object"}};
     const auto& fields = config.get_object();
     std::vector<ErrorDetail> errors = schema_errors(config);
+    for (auto& error : example_errors(config)) errors.push_back(std::move(error));
     if (const auto* debug = fields.if_contains("debug"); debug != nullptr && !debug->is_bool()) {
         errors.push_back({"/debug", "must be true or false (true keeps the scorecard's log(...) lines in each run's trace)"});
     }
-    const auto* source = fields.if_contains("lua_source");
-    if (source == nullptr || !source->is_string()) {
-        errors.push_back({"/lua_source", "is required: the Lua scorecard source as a string"});
-    } else {
-        try {
-            lua::Sandbox sandbox(source->get_string(), "scorecard.lua", lua_limits_);
-            sandbox.begin_run();
-            // A scorecard may prove itself: self_test() must return true.
-            if (sandbox.has_function("self_test")) {
-                const boost::json::value passed = sandbox.call("self_test", {});
-                if (!(passed.is_bool() && passed.get_bool())) {
-                    errors.push_back({"/lua_source", "self_test() did not return true"});
-                }
-            }
-        } catch (const lua::LuaError& error) {
-            errors.push_back({"/lua_source", truncated_text(error.message(), kMaxErrorMessageBytes)});
-        }
-    }
+    ScorecardVerdict scorecard = check_scorecard(config, lua_limits_);
+    for (auto& error : scorecard.errors) errors.push_back(std::move(error));
+    if (warnings != nullptr) *warnings = std::move(scorecard.warnings);
     for (auto& error : plugin_config_errors(plugins_, engine_type, config)) errors.push_back(std::move(error));
     return errors;
 }
@@ -284,6 +329,20 @@ std::vector<ErrorDetail> EngineService::schema_errors(const boost::json::value& 
         }
     }
     return errors;
+}
+
+boost::json::array EngineService::effective_weights(const std::string& config_hash,
+                                                   const boost::json::value& config) const {
+    {
+        std::lock_guard lock(contracts_mutex_);
+        if (const auto cached = effective_weights_.find(config_hash); cached != effective_weights_.end()) {
+            return cached->second;
+        }
+    }
+    // Computed outside the lock: it runs the scorecard, once per configuration.
+    boost::json::array weights = check_scorecard(config, lua_limits_).effective_weights;
+    std::lock_guard lock(contracts_mutex_);
+    return effective_weights_.emplace(config_hash, std::move(weights)).first->second;
 }
 
 ResolvedEngine EngineService::resolve(const auth::Principal& caller, const std::string& slug,
@@ -383,7 +442,8 @@ boost::json::object EngineService::contract(const auth::Principal& caller, const
             {"request_schema", field("request_schema")},
             {"response_schema", field("response_schema")},
             {"scoring_dimensions", field("scoring_dimensions")},
-            {"appetite_weight_profiles", field("appetite_weight_profiles")},
+            {"appetite_weight_profiles", profiles_as_run(field("appetite_weight_profiles"),
+                                                         effective_weights(resolved.config_hash, config))},
             {"default_appetite_bucket", field("default_appetite_bucket")},
             {"example_request", field("example_request")},
             {"example_response", field("example_response")}};

@@ -17,6 +17,7 @@
 #include <boost/json/value.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,11 @@
 #include <unordered_map>
 
 namespace engined::engines {
+
+// A configuration's entity tag (ETag of GET .../config): its hash, quoted.
+std::string config_etag(const std::string& config_hash);
+// Whether an If-Match value (one or more entity tags, quoted or not, or "*") names `config_hash`.
+bool config_hash_matches(std::string_view expected, const std::string& config_hash);
 
 // Whether `slug` is one of the built-in engines every organisation shares (`default`,
 // `entity-analysis`); no organisation can create an engine with such a slug.
@@ -56,15 +62,24 @@ public:
     boost::json::object archive(const auth::Principal& caller, const std::string& slug);
 
     boost::json::object get_config(const auth::Principal& caller, const std::string& slug) const;
+    // Live keys only. With `if_match` (the If-Match header), ApiError 412 unless it names the
+    // current configuration's hash.
     boost::json::object put_config(const auth::Principal& caller, const std::string& slug,
-                                   const boost::json::value& body);
-    // Always an answer: {"valid": bool, "errors": [{"path", "message"}]}.
+                                   const boost::json::value& body, const std::optional<std::string>& if_match);
+    // Always an answer: {"valid": bool, "errors": [{"path", "message"}], "warnings": [...]}.
     boost::json::object validate_config(const auth::Principal& caller, const std::string& slug,
                                         const boost::json::value& body) const;
 
+    // What publishing now would do, minting nothing: {version, bump, reasons, config_hash,
+    // base_version, already_released, diff}. Any key with engines:admin may plan.
+    boost::json::object plan(const auth::Principal& caller, const std::string& slug) const;
     // {release fields..., already_released}; `created` tells whether a new version was minted.
+    // Live keys only; the body's `config_hash` (the configuration reviewed) must be the current one.
+    // `gate`, when set, is called once the publish is allowed and before anything is minted; it
+    // refuses by throwing ApiError (the preview gate, max_top1_change).
     boost::json::object publish(const auth::Principal& caller, const std::string& slug,
-                                const boost::json::value& body, bool& created);
+                                const boost::json::value& body, bool& created,
+                                const std::function<void()>& gate = {});
     boost::json::array list_versions(const auth::Principal& caller, const std::string& slug) const;
     boost::json::object get_version(const auth::Principal& caller, const std::string& slug,
                                     const std::string& version) const;
@@ -86,12 +101,25 @@ public:
     ResolvedEngine resolve_for_run(const auth::Principal& caller, const std::string& slug,
                                    const std::optional<std::string>& pin) const;
 
-    // Every error of a configuration, each with its JSON Pointer; empty when usable.
-    std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config) const;
+    // Every error of a configuration, each with its JSON Pointer; empty when usable. Runs the
+    // scorecard's hooks as a run does (scorecard_check.hpp); its warnings go to `warnings`.
+    std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config,
+                                          std::vector<ErrorDetail>* warnings = nullptr) const;
 
 private:
     // The request and response schemas' problems (contracts' bounds), each at its pointer.
     static std::vector<ErrorDetail> schema_errors(const boost::json::value& config);
+    // ApiError 412 precondition_failed, located at `where`, unless `expected` names the engine's configuration.
+    static void require_config_hash(const store::EngineRecord& engine, const std::string& expected,
+                                    const std::string& where);
+    // What publishing `engine`'s current configuration would mint next to its newest release.
+    struct ReleasePlan {
+        std::optional<store::ReleaseRecord> newest;
+        bool already_released = false;
+        store::ReleaseRecord release;  // major, minor, bump, reasons_json, is_breaking_from_previous_major
+        boost::json::value config;
+    };
+    ReleasePlan plan_release(const store::EngineRecord& engine) const;
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
     // find() for a change: ApiError(403, builtin_engine_read_only) for a built-in engine.
     store::EngineRecord find_own(const auth::Principal& caller, const std::string& slug) const;
@@ -100,6 +128,8 @@ private:
     std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,
                                                                          const std::string& config_json) const;
     store::ReleaseRecord find_release(const store::EngineRecord& engine, const std::string& pin) const;
+    // Per appetite bucket, the weights runs of this configuration use (ScorecardVerdict::effective_weights).
+    boost::json::array effective_weights(const std::string& config_hash, const boost::json::value& config) const;
     // The newest release matching `pin`, if any; lists every release into `available` when given.
     std::optional<store::ReleaseRecord> matching_release(const store::EngineRecord& engine, const versions::Pin& pin,
                                                          std::string* available) const;
@@ -114,8 +144,10 @@ private:
     const plugin::PluginRegistry& plugins_;
     std::filesystem::path resources_dir_;
     lua::Limits lua_limits_;
+    std::mutex config_writes_mutex_;
     mutable std::mutex contracts_mutex_;
     mutable std::unordered_map<std::string, std::shared_ptr<const contracts::ContractValidator>> contracts_;
+    mutable std::unordered_map<std::string, boost::json::array> effective_weights_;
 };
 
 }  // namespace engined::engines

@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "engines/engine_json.hpp"
+#include "engines/config_diff.hpp"
 #include "engines/presets.hpp"
 #include "versions/pin.hpp"
 #include "versions/schema_compare.hpp"
@@ -233,8 +234,64 @@ bool EngineService::import_bundle_file(const std::filesystem::path& file, const 
     return true;
 }
 
+EngineService::ReleasePlan EngineService::plan_release(const store::EngineRecord& engine) const {
+    ReleasePlan plan;
+    auto releases = store_.list_releases(engine.organization, engine.slug);
+    if (!releases.empty()) plan.newest = std::move(releases.back());
+    if (plan.newest && plan.newest->config_hash == engine.config_hash) {
+        plan.already_released = true;
+        plan.release = *plan.newest;
+        return plan;
+    }
+    plan.config = parse_internal_json(load_config(engine.config_hash));
+    // A configuration stored before today's checks existed (schema bounds, the scorecard's hooks,
+    // the examples) is refused here, not released.
+    if (auto errors = check_config(engine.engine_type, plan.config); !errors.empty()) {
+        const std::string message = "the configuration cannot be released: it is not usable (" +
+                                    std::to_string(errors.size()) + " problem(s)); PUT a corrected configuration";
+        throw ApiError(422, "invalid_config", message, std::move(errors));
+    }
+    store::ReleaseRecord& release = plan.release;
+    release.organization = engine.organization;
+    release.engine_slug = engine.slug;
+    release.config_hash = engine.config_hash;
+    if (!plan.newest) {
+        release.bump = "initial";
+    } else {
+        const boost::json::array reasons =
+            breaking_reasons(parse_internal_json(load_config(plan.newest->config_hash)), plan.config);
+        const bool breaking = !reasons.empty();
+        release.major = breaking ? plan.newest->major + 1 : plan.newest->major;
+        release.minor = breaking ? 0 : plan.newest->minor + 1;
+        release.bump = breaking ? "major" : "minor";
+        release.is_breaking_from_previous_major = breaking;
+        release.reasons_json = canonical_json(reasons);
+    }
+    return plan;
+}
+
+boost::json::object EngineService::plan(const auth::Principal& caller, const std::string& slug) const {
+    const store::EngineRecord engine = find(caller, slug);
+    const ReleasePlan plan = plan_release(engine);
+    const boost::json::value base =
+        plan.newest ? parse_internal_json(load_config(plan.newest->config_hash)) : boost::json::value(nullptr);
+    const boost::json::value& current = plan.already_released ? base : plan.config;
+    return {{"engine", slug},
+            {"version", version_name(plan.release.major, plan.release.minor)},
+            {"bump", plan.already_released ? "none" : plan.release.bump},
+            {"already_released", plan.already_released},
+            {"reasons", plan.already_released ? boost::json::value(boost::json::array{})
+                                              : parse_internal_json(plan.release.reasons_json)},
+            {"config_hash", engine.config_hash},
+            {"base_version", plan.newest ? boost::json::value(version_name(plan.newest->major, plan.newest->minor))
+                                         : boost::json::value(nullptr)},
+            {"diff", config_diff(base, current)}};
+}
+
 boost::json::object EngineService::publish(const auth::Principal& caller, const std::string& slug,
-                                           const boost::json::value& body, bool& created) {
+                                           const boost::json::value& body, bool& created,
+                                           const std::function<void()>& gate) {
+    auth::require_live_key(caller, "publishing a version");
     const store::EngineRecord engine = find_own(caller, slug);
     if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
     std::string changelog;
@@ -246,45 +303,32 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
             }
             changelog = std::string(text->get_string());
         }
+        // The configuration the operator reviewed (plan, diff): publishing another one is refused.
+        if (const auto* reviewed = body.get_object().if_contains("config_hash"); reviewed && !reviewed->is_null()) {
+            if (!reviewed->is_string()) {
+                throw ApiError::invalid_request("config_hash must be the configuration hash a plan or GET .../config answered",
+                                                {{"/config_hash", "expected a string"}});
+            }
+            require_config_hash(engine, std::string(reviewed->get_string()), "/config_hash");
+        }
     }
-    const auto releases = store_.list_releases(engine.organization, slug);
-    const store::ReleaseRecord* newest = releases.empty() ? nullptr : &releases.back();
-    if (newest != nullptr && newest->config_hash == engine.config_hash) {
+    ReleasePlan plan = plan_release(engine);
+    if (!plan.already_released && gate) gate();
+    if (plan.already_released) {
         created = false;
-        boost::json::object answer = release_to_json(*newest);
+        boost::json::object answer = release_to_json(*plan.newest);
         answer["already_released"] = true;
         return answer;
     }
-    const boost::json::value config = parse_internal_json(load_config(engine.config_hash));
-    // A configuration stored before the schema bounds existed is refused here, not released.
-    if (auto errors = schema_errors(config); !errors.empty()) {
-        const std::string message = "the configuration cannot be released: its schemas are not usable (" +
-                                    std::to_string(errors.size()) + " problem(s)); PUT a corrected configuration";
-        throw ApiError(422, "invalid_config", message, std::move(errors));
-    }
-    store::ReleaseRecord release;
-    release.organization = engine.organization;
-    release.engine_slug = slug;
-    release.config_hash = engine.config_hash;
+    store::ReleaseRecord& release = plan.release;
     release.changelog = changelog;
     release.published_by = "api_key:" + caller.key_id;
     release.released_at_ms = now_unix_ms();
-    if (newest == nullptr) {
-        release.bump = "initial";
-    } else {
-        const boost::json::array reasons = breaking_reasons(parse_internal_json(load_config(newest->config_hash)), config);
-        const bool breaking = !reasons.empty();
-        release.major = breaking ? newest->major + 1 : newest->major;
-        release.minor = breaking ? 0 : newest->minor + 1;
-        release.bump = breaking ? "major" : "minor";
-        release.is_breaking_from_previous_major = breaking;
-        release.reasons_json = canonical_json(reasons);
-    }
-    const boost::json::value bundle = make_bundle(engine, release, config);
+    const boost::json::value bundle = make_bundle(engine, release, plan.config);
     release.bundle_json = canonical_json(bundle);
     release.content_hash = sha256_hex(release.bundle_json);
     try {
-        store_.insert_release(release, canonical_json(config));
+        store_.insert_release(release, canonical_json(plan.config));
     } catch (const std::invalid_argument&) {
         throw ApiError(409, "conflict", "version " + version_name(release.major, release.minor) +
                                             " was published concurrently; publish again");

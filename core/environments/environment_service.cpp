@@ -18,13 +18,6 @@ namespace {
 constexpr std::array<std::string_view, 8> kReservedSlugs{"live", "test",  "internal", "admin",
                                                          "api",  "nexio", "draft",    "all"};
 
-void require_live(const auth::Principal& caller, const char* action) {
-    if (caller.environment != "live") {
-        throw ApiError::forbidden(std::string(action) + " needs a live key (nx_live_…); this key belongs to '" +
-                                  caller.environment + "'");
-    }
-}
-
 std::string read_slug(const boost::json::value& body) {
     const auto* fields = body.if_object();
     const auto* slug = fields ? fields->if_contains("slug") : nullptr;
@@ -134,7 +127,7 @@ void delete_environment(store::Store& store, const std::string& organization, co
 }
 
 boost::json::object EnvironmentService::create(const auth::Principal& caller, const boost::json::value& body) {
-    require_live(caller, "creating an environment");
+    auth::require_live_key(caller, "creating an environment");
     return environment_to_json(create_environment(store_, caller.organization, read_slug(body)));
 }
 
@@ -153,7 +146,7 @@ boost::json::object EnvironmentService::get(const auth::Principal& caller, const
 
 boost::json::object EnvironmentService::update(const auth::Principal& caller, const std::string& slug,
                                                const boost::json::value& body) {
-    require_live(caller, "pinning an environment");
+    auth::require_live_key(caller, "pinning an environment");
     if (!caller.has_scope(auth::kScopeEnginesAdmin)) {
         throw ApiError::forbidden("this API key lacks the scope 'engines:admin'");
     }
@@ -183,7 +176,7 @@ store::Environment set_pins(store::Store& store, const std::string& organization
 }
 
 void EnvironmentService::remove(const auth::Principal& caller, const std::string& slug) {
-    require_live(caller, "deleting an environment");
+    auth::require_live_key(caller, "deleting an environment");
     delete_environment(store_, caller.organization, slug);
 }
 

@@ -1,5 +1,6 @@
 #include "runs/run_executor.hpp"
 
+#include "common/crypto.hpp"
 #include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -10,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <variant>
 
@@ -27,6 +29,11 @@ store::RunOutcome failed(std::string stage, std::string code, std::string messag
     outcome.error_message = std::move(message);
     outcome.error_details_json = std::move(details_json);
     return outcome;
+}
+
+store::RunOutcome no_plugin(const store::Run& run) {
+    return failed("VALIDATE", "engine_unavailable",
+                  "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
 }
 
 std::string lua_failure_code(lua::FailureKind kind) {
@@ -87,10 +94,11 @@ RunExecutor::RunExecutor(const store::Store& store, const plugin::PluginRegistry
       metrics_(metrics),
       prepared_(prepared_configs) {}
 
-store::RunOutcome RunExecutor::execute(const store::Run& run) const {
+template <typename Stages>
+store::RunOutcome RunExecutor::guarded(const store::Run& run, Stages&& stages) const {
     store::RunOutcome outcome;
     try {
-        outcome = execute_stages(run);
+        outcome = stages();
     } catch (const std::exception& error) {
         log::error("run execution fault", {{"run_id", run.id}, {"detail", error.what()}});
         outcome = failed("EVALUATE", "internal",
@@ -101,25 +109,41 @@ store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     return outcome;
 }
 
+store::RunOutcome RunExecutor::execute(const store::Run& run) const {
+    return guarded(run, [&] { return execute_stages(run); });
+}
+
+store::RunOutcome RunExecutor::execute_with_config(const store::Run& run, const std::string& config_json) const {
+    return guarded(run, [&] {
+        const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
+        if (plugin == nullptr) {
+            return no_plugin(run);
+        }
+        // A candidate is prepared once for all the runs a preview executes under it.
+        return execute_plugin(run, *plugin, prepared_config(*plugin, "candidate:" + sha256_hex(config_json),
+                                                   [&] { return std::optional<std::string>(config_json); }));
+    });
+}
+
 store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
     const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
     if (plugin == nullptr) {
-        return failed("VALIDATE", "engine_unavailable",
-                      "no plugin for engine type '" + run.engine_type + "' is loaded on this server");
+        return no_plugin(run);
     }
     const FingerprintComponents components =
         fingerprint_components(store_, run, plugin->binary_sha256, platform_version_);
-    store::RunOutcome outcome = execute_plugin(run, *plugin);
+    store::RunOutcome outcome = execute_plugin(
+        run, *plugin, prepared_config(*plugin, run.config_hash, [&] { return store_.config_json(run.config_hash); }));
     outcome.fingerprint = fingerprint_of(components);
     outcome.fingerprint_json = compact_json(to_json(components));
     return outcome;
 }
 
 std::shared_ptr<const RunExecutor::PreparedConfig> RunExecutor::prepared_config(
-    const store::Run& run, const plugin::LoadedPlugin& plugin) const {
-    return prepared_.get_or_make(plugin.engine_type + '/' + run.config_hash,
-                                 [&]() -> std::shared_ptr<const PreparedConfig> {
-        const auto config_json = store_.config_json(run.config_hash);
+    const plugin::LoadedPlugin& plugin, const std::string& config_key,
+    const std::function<std::optional<std::string>()>& read_config) const {
+    return prepared_.get_or_make(plugin.engine_type + '/' + config_key, [&]() -> std::shared_ptr<const PreparedConfig> {
+        const auto config_json = read_config();
         if (!config_json) return nullptr;
         const boost::json::value config = parse_internal_json(*config_json);
         const auto* source = config.as_object().if_contains("lua_source");
@@ -131,9 +155,9 @@ std::shared_ptr<const RunExecutor::PreparedConfig> RunExecutor::prepared_config(
     });
 }
 
-store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const {
-    // Held for the whole run: an eviction meanwhile frees the plugin's handle only after it.
-    const std::shared_ptr<const PreparedConfig> config = prepared_config(run, plugin);
+// `config` is held for the whole run: an eviction meanwhile frees the plugin's handle only after it.
+store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin,
+                                              const std::shared_ptr<const PreparedConfig>& config) const {
     if (!config) {
         return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
     }

@@ -10,7 +10,9 @@
 #include "store/store.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace engined::runs {
@@ -34,14 +36,27 @@ public:
     // instructions spent and any Lua failure are counted in the metrics.
     store::RunOutcome execute(const store::Run& run) const;
 
-private:
-    store::RunOutcome execute_stages(const store::Run& run) const;
-    store::RunOutcome execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin) const;
+    // The run's stored request executed under another configuration (a preview of a candidate):
+    // never throws, stores nothing, carries no fingerprint (it is not the run's).
+    store::RunOutcome execute_with_config(const store::Run& run, const std::string& config_json) const;
 
-    // A configuration as runs use it: read from the store, parsed and handed to the plugin's
-    // config_new once per (engine type, configuration hash), not once per run.
+private:
+    // A configuration as runs use it: read, parsed and handed to the plugin's config_new once per
+    // (engine type, configuration), not once per run.
     struct PreparedConfig;
-    std::shared_ptr<const PreparedConfig> prepared_config(const store::Run& run, const plugin::LoadedPlugin& plugin) const;
+
+    store::RunOutcome execute_stages(const store::Run& run) const;
+    store::RunOutcome execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin,
+                                     const std::shared_ptr<const PreparedConfig>& config) const;
+    // Runs `stages`, turning any exception into a failed outcome and stamping completed_at_ms.
+    template <typename Stages>
+    store::RunOutcome guarded(const store::Run& run, Stages&& stages) const;
+
+    // Cached under `config_key` (a configuration hash); `read_config` is called on a miss and
+    // answers nullopt when the configuration is gone (nothing is cached then).
+    std::shared_ptr<const PreparedConfig> prepared_config(
+        const plugin::LoadedPlugin& plugin, const std::string& config_key,
+        const std::function<std::optional<std::string>()>& read_config) const;
 
     const store::Store& store_;
     const plugin::PluginRegistry& plugins_;

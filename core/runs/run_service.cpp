@@ -2,10 +2,12 @@
 
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "net/url.hpp"
 #include "runs/defensibility.hpp"
 #include "runs/fingerprint.hpp"
+#include "runs/config_preview.hpp"
 #include "runs/replay.hpp"
 #include "runs/run_view.hpp"
 #include "versions/pin.hpp"
@@ -202,6 +204,101 @@ boost::json::object RunService::replay(const auth::Principal& caller, const std:
                            "; only a completed, degraded or failed run can be replayed");
     }
     return replay_report(run, executor_.execute(run));
+}
+
+namespace {
+
+// The preview's sample, read from its body.
+struct PreviewSample {
+    int runs = kDefaultPreviewRuns;
+    std::optional<std::string> engine_version;
+    std::optional<int64_t> since_ms;
+    std::optional<int64_t> until_ms;
+};
+
+std::optional<int64_t> preview_time(const boost::json::object& body, const char* name) {
+    const auto* value = body.if_contains(name);
+    if (value == nullptr || value->is_null()) return std::nullopt;
+    const auto parsed = value->is_string() ? parse_rfc3339_ms(value->get_string()) : std::nullopt;
+    if (!parsed) {
+        throw ApiError::invalid_request(std::string(name) + " must be an RFC 3339 time such as \"2026-11-23T15:18:34Z\"",
+                                        {{std::string("/") + name, "expected an RFC 3339 time"}});
+    }
+    return parsed;
+}
+
+PreviewSample preview_sample(const boost::json::object& body) {
+    PreviewSample sample;
+    if (const auto* runs = body.if_contains("runs"); runs && !runs->is_null()) {
+        if (!runs->is_int64() || runs->get_int64() < 1 || runs->get_int64() > kMaxPreviewRuns) {
+            throw ApiError::invalid_request("runs must be an integer from 1 to " + std::to_string(kMaxPreviewRuns),
+                                            {{"/runs", "expected 1-" + std::to_string(kMaxPreviewRuns)}});
+        }
+        sample.runs = static_cast<int>(runs->get_int64());
+    }
+    if (const auto* version = body.if_contains("engine_version"); version && !version->is_null()) {
+        const auto pin = version->is_string() ? versions::parse_pin(version->get_string()) : std::nullopt;
+        if (!pin || !pin->minor) {
+            throw ApiError::invalid_request("engine_version must be an exact version such as \"1.2\": the sample is its runs",
+                                            {{"/engine_version", "expected <major>.<minor>"}});
+        }
+        sample.engine_version = std::string(version->get_string());
+    }
+    sample.since_ms = preview_time(body, "since");
+    sample.until_ms = preview_time(body, "until");
+    return sample;
+}
+
+}  // namespace
+
+boost::json::object RunService::preview_config(const auth::Principal& caller, const std::string& engine_slug,
+                                               const boost::json::value& body) const {
+    if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
+    const auto& fields = body.get_object();
+    const PreviewSample sample = preview_sample(fields);
+    boost::json::object current = engines_.get_config(caller, engine_slug);
+    const auto* candidate = fields.if_contains("config");
+    std::string config_json = canonical_json(current.at("config"));
+    if (candidate != nullptr && !candidate->is_null()) {
+        auto errors = engines_.check_config(std::string(current.at("engine_type").as_string()), *candidate);
+        if (!errors.empty()) {
+            const std::string message = "the candidate configuration is not usable (" + std::to_string(errors.size()) +
+                                        " problem(s)); POST it to .../config/validate for the full list";
+            throw ApiError(422, "invalid_config", message, std::move(errors));
+        }
+        config_json = canonical_json(*candidate);
+    }
+    store::RunPageQuery query;
+    query.organization = caller.organization;
+    query.environment_id = caller.environment_id;
+    query.engine_slug = engine_slug;
+    query.engine_version = sample.engine_version;
+    query.limit = kMaxPageSize;
+    std::vector<boost::json::object> compared;
+    // Newest first, page by page, until the sample is full or the window is passed.
+    while (compared.size() < static_cast<std::size_t>(sample.runs)) {
+        const store::RunPage page = store_.list_runs(query);
+        for (const store::Run& run : page.runs) {
+            if (sample.since_ms && run.created_at_ms < *sample.since_ms) break;
+            if (!store::is_terminal(run.status) || (sample.until_ms && run.created_at_ms > *sample.until_ms)) continue;
+            compared.push_back(compare_run(run, executor_.execute_with_config(run, config_json)));
+            if (compared.size() == static_cast<std::size_t>(sample.runs)) break;
+        }
+        const bool window_passed = sample.since_ms && !page.runs.empty() && page.runs.back().created_at_ms < *sample.since_ms;
+        if (!page.next_before_seq || window_passed) break;
+        query.before_seq = page.next_before_seq;
+    }
+    boost::json::object sampled{{"runs", sample.runs}};
+    sampled["engine_version"] = sample.engine_version ? boost::json::value(*sample.engine_version) : nullptr;
+    sampled["since"] = sample.since_ms ? boost::json::value(format_rfc3339_ms(*sample.since_ms)) : nullptr;
+    sampled["until"] = sample.until_ms ? boost::json::value(format_rfc3339_ms(*sample.until_ms)) : nullptr;
+    boost::json::array data;
+    for (auto& run : compared) data.push_back(run);
+    return {{"engine", engine_slug},
+            {"config_hash", sha256_hex(config_json)},
+            {"sample", std::move(sampled)},
+            {"summary", summarize_preview(compared)},
+            {"data", std::move(data)}};
 }
 
 boost::json::object RunService::list(const auth::Principal& caller, const std::string& engine_slug,

@@ -66,6 +66,16 @@ public:
     // run_not_terminal) while the run is queued or processing.
     boost::json::object replay(const auth::Principal& caller, const std::string& run_id) const;
 
+    // A candidate configuration (body.config; default the engine's current one) previewed on a
+    // sample of the engine's terminal runs of the caller's organisation and environment: the
+    // newest body.runs (default 200, at most 1,000), optionally of one body.engine_version and
+    // within body.since / body.until (RFC 3339). Re-executes each stored request under the
+    // candidate, synchronously and storing nothing, and answers {engine, config_hash, sample,
+    // summary, data} (runs/config_preview.hpp). ApiError 400 for a bad field, 422 invalid_config
+    // for an unusable candidate.
+    boost::json::object preview_config(const auth::Principal& caller, const std::string& engine_slug,
+                                       const boost::json::value& body) const;
+
     // {"data": [{name, carrier_count, snapshot, source, imported_at}]} of the caller's pools.
     boost::json::object list_pools(const auth::Principal& caller) const;
 

@@ -471,7 +471,7 @@ TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {
 // routes a degraded run (a Lua dimension that errored and was left out) reads completed, with
 // the warning in output.degradation_reason.
 TEST_F(ApiTest, ADegradedRunReadsCompletedOnTheLegacyJobsRoutes) {
-    const std::string admin = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     const ApiResponse copied = call(client_, "POST", "/api/v1/engines", admin,
                                     R"({"slug": "household-rules", "copy_from": "default"})");
     ASSERT_EQ(copied.status, 201) << copied.raw.body;

@@ -33,14 +33,18 @@ class CheckPoolTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer(pool_config());
-        const std::string admin = server_->create_key("slowco", "test", {"runs:write", "runs:read", "engines:admin"});
+        const std::string admin = server_->create_key("slowco", "live", {"runs:write", "runs:read", "engines:admin"});
         http::Client client = server_->client();
         ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug":"slow","copy_from":"default"})").status, 201);
         auto config = call(client, "GET", "/api/v1/engines/slow/config", admin).body.at("config").as_object();
         base_config_ = new boost::json::object(config);
-        // Every run loops in weights() until the wall clock; the configuration checks still pass.
+        // Every run loops in weights() until the wall clock; the configuration checks (which call
+        // weights() with an empty input) still pass.
         config["lua_source"] = std::string(config.at("lua_source").as_string()) +
-                               "\nfunction weights(bucket, input) while true do end end\n"
+                               "\nlocal shipped_weights = weights\n"
+                               "function weights(bucket, input)\n"
+                               "  if next(input) ~= nil then while true do end end\n"
+                               "  return shipped_weights(bucket, input)\nend\n"
                                "function self_test() return true end\n";
         const ApiResponse put = call(client, "PUT", "/api/v1/engines/slow/config", admin,
                                      body_of(boost::json::object{{"config", config}}));
@@ -59,7 +63,7 @@ protected:
         server_ = nullptr;
     }
 
-    static std::string new_key() { return server_->create_key("slowco", "test", {"runs:read", "engines:admin"}); }
+    static std::string new_key() { return server_->create_key("slowco", "live", {"runs:read", "engines:admin"}); }
 
     // Each request on its own connection, all at once.
     using Request = std::function<ApiResponse(http::Client&)>;

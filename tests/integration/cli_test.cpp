@@ -108,7 +108,7 @@ protected:
     }
 
     static TestServer* server_;
-    const std::string key_ = server_->create_key("cli-org", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string key_ = server_->create_key("cli-org", "live", {"runs:write", "runs:read", "engines:admin"});
     const std::filesystem::path work_dir_ = fresh_temp_dir("enginectl-it");
 };
 
@@ -548,7 +548,8 @@ TEST_F(EnginectlTest, AnUnknownFlagIsRefusedBeforeAnythingIsPublished) {
 
     const CliResult dry_run = enginectl({"versions", "publish", "cli-strict", "--dry-run", "yes"});
     EXPECT_EQ(dry_run.exit_code, 2) << dry_run.out << dry_run.err;
-    EXPECT_NE(dry_run.err.find("unknown option --dry-run"), std::string::npos) << dry_run.err;
+    EXPECT_NE(dry_run.err.find("--dry-run is a switch and takes no value (got 'yes')"), std::string::npos)
+        << dry_run.err;
 
     const CliResult listed = enginectl({"versions", "list", "cli-strict", "--json"});
     EXPECT_SUCCEEDS(listed);
@@ -586,7 +587,8 @@ TEST_F(EnginectlTest, HelpGoesToStdoutForEveryFamilyAndAction) {
     // After an action, even after other arguments: that action's help alone.
     const CliResult publish = enginectl({"versions", "publish", "some-engine", "--help"});
     EXPECT_SUCCEEDS(publish);
-    EXPECT_EQ(publish.out.rfind("usage: enginectl versions publish [--changelog TEXT] [--json] [--url URL] [--key KEY] SLUG", 0), 0u)
+    EXPECT_EQ(publish.out.rfind("usage: enginectl versions publish [--changelog TEXT] [--dry-run] [--config-hash HASH] "
+                                   "[--max-top1-change SHARE] [--force] [--json] [--url URL] [--key KEY] SLUG", 0), 0u)
         << publish.out;
     EXPECT_NE(publish.out.find("  --changelog TEXT"), std::string::npos) << publish.out;
     EXPECT_EQ(publish.out.find("runs submit"), std::string::npos) << publish.out;
@@ -727,6 +729,54 @@ TEST_F(EnginectlTest, EnginedAnswersVersionAndHelpAndRefusesUnknownFlags) {
     const CliResult backup_help = run_program("engined", {"backup", "--help"}, {}, work_dir_);
     EXPECT_EQ(backup_help.exit_code, 0) << backup_help.err;
     EXPECT_EQ(backup_help.out.rfind("usage: engined backup --data-dir DIR --to FILE", 0), 0u) << backup_help.out;
+}
+
+TEST_F(EnginectlTest, PlanDiffPreviewAndAGatedPublishBeforeAChangeReachesAVersion) {
+    EXPECT_SUCCEEDS(enginectl({"engines", "create", "--slug", "cli-safe", "--label", "CLI safe", "--type", "placement"}));
+    EXPECT_SUCCEEDS(enginectl({"versions", "publish", "cli-safe"}));
+    const std::string fixture = (golden_dir() / "brokerage_tx_multicarrier.input.json").string();
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_SUCCEEDS(enginectl({"runs", "submit", "--engine", "cli-safe", "--wait", fixture}));
+    }
+
+    // The change under review: weigh carrier quality alone.
+    auto config = boost::json::parse(enginectl({"config", "get", "cli-safe"}).out).as_object();
+    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
+                           "\nfunction weights(bucket, input)\n  return {pricing_competitiveness = 0, "
+                           "coverage_completeness = 0, carrier_quality = 1, simplicity = 0}\nend\n";
+    const auto config_file = work_dir_ / "quality.json";
+    write_text(config_file, boost::json::serialize(config));
+
+    const CliResult previewed = enginectl({"config", "preview", "cli-safe", "--runs", "3", "--config", config_file.string()});
+    EXPECT_SUCCEEDS(previewed);
+    EXPECT_NE(previewed.out.find("previewed 3 runs of cli-safe"), std::string::npos) << previewed.out;
+    EXPECT_NE(previewed.out.find("top-1 changed: 3 (share 1)"), std::string::npos) << previewed.out;
+    EXPECT_NE(previewed.out.find("TOP-1 CHANGED"), std::string::npos) << previewed.out;
+    const CliResult unchanged = enginectl({"config", "preview", "cli-safe"});
+    EXPECT_SUCCEEDS(unchanged);
+    EXPECT_NE(unchanged.out.find("no run changed"), std::string::npos) << unchanged.out;
+
+    EXPECT_SUCCEEDS(enginectl({"config", "put", "cli-safe", config_file.string()}));
+    const CliResult plan = enginectl({"versions", "publish", "cli-safe", "--dry-run"});
+    EXPECT_SUCCEEDS(plan);
+    EXPECT_NE(plan.out.find("would publish cli-safe 1.1 (bump: minor)"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("[lua] /lua_source changed"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("    + function weights(bucket, input)"), std::string::npos) << plan.out;
+    const CliResult diff = enginectl({"config", "diff", "cli-safe", "1.0"});
+    EXPECT_SUCCEEDS(diff);
+    EXPECT_NE(diff.out.find("[lua] /lua_source changed"), std::string::npos) << diff.out;
+    // Planning minted nothing.
+    EXPECT_EQ(enginectl({"versions", "list", "cli-safe"}).out.find("1.1"), std::string::npos);
+
+    const CliResult stale = enginectl({"versions", "publish", "cli-safe", "--config-hash", "0000"});
+    EXPECT_EQ(stale.exit_code, 1) << stale.out;
+    EXPECT_NE(stale.err.find("precondition_failed"), std::string::npos) << stale.err;
+    const CliResult gated = enginectl({"versions", "publish", "cli-safe", "--max-top1-change", "0.5"});
+    EXPECT_EQ(gated.exit_code, 1) << gated.out;
+    EXPECT_NE(gated.err.find("preview_gate_exceeded"), std::string::npos) << gated.err;
+    const CliResult forced = enginectl({"versions", "publish", "cli-safe", "--max-top1-change", "0.5", "--force"});
+    EXPECT_SUCCEEDS(forced);
+    EXPECT_EQ(forced.out, "published cli-safe 1.1 (bump: minor)\n");
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ class EngineLifecycleTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     }
     static void TearDownTestSuite() {
         delete server_;
@@ -172,6 +172,8 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
     auto& input_schema = breaking["request_schema"].as_object()["definitions"].as_object()["input"].as_object();
     input_schema["required"].as_array().push_back("policy_holder");
     input_schema["properties"].as_object()["policy_holder"] = {{"type", "string"}};
+    // The contract's example must satisfy the new schema, or the configuration is refused.
+    breaking["example_request"].as_object()["input"].as_object()["policy_holder"] = "Dana Reyes";
     put_config(breaking);
     const auto v20 = publish(201, "policy holder required");
     EXPECT_EQ(v20.at("version").as_string(), "2.0");
@@ -260,7 +262,7 @@ TEST_F(EngineLifecycleTest, FromCreationToPinnedMajorVersions) {
 }
 
 TEST_F(EngineLifecycleTest, AnotherOrganisationDoesNotSeeTheEngine) {
-    const std::string other = server_->create_key("globex", "test", {"runs:read", "engines:admin"});
+    const std::string other = server_->create_key("globex", "live", {"runs:read", "engines:admin"});
     const ApiResponse created = api("POST", "/api/v1/engines",
                                     boost::json::object{{"slug", "acme-only"}, {"label", "x"}, {"engine_type", "placement"}});
     ASSERT_EQ(created.status, 201) << created.raw.body;
@@ -293,8 +295,8 @@ class BuiltinEngineTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("initech", "test", {"runs:write", "runs:read", "engines:admin"});
-        bystander_ = server_->create_key("umbrella", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("initech", "live", {"runs:write", "runs:read", "engines:admin"});
+        bystander_ = server_->create_key("umbrella", "live", {"runs:write", "runs:read", "engines:admin"});
     }
     static void TearDownTestSuite() {
         delete server_;
@@ -438,7 +440,7 @@ TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
     std::string bundle_text;
     {
         TestServer server(config);
-        const std::string admin = server.create_key("ops", "test", {"runs:read", "engines:admin"});
+        const std::string admin = server.create_key("ops", "live", {"runs:read", "engines:admin"});
         http::Client client = server.client();
         // The operator prepares the release on the organisation's copy and ships its bundle as the built-in's.
         ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug":"next-default","copy_from":"default"})").status, 201);

@@ -59,7 +59,7 @@ TEST(GrafanaDashboard, EveryQueriedSeriesIsOneEnginedExports) {
     // Traffic that brings the run, queue and Lua families into being: a run whose scorecard
     // raises an error, which the Lua error family counts.
     TestServer server;
-    const std::string key = server.create_key("grafana-org", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string key = server.create_key("grafana-org", "live", {"runs:write", "runs:read", "engines:admin"});
     http::Client client = server.client();
     const auto created = call(client, "POST", "/api/v1/engines", key,
                               R"({"slug": "grafana", "copy_from": "default"})");

@@ -16,7 +16,7 @@ class HostileInputTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     }
     static void TearDownTestSuite() {
         delete server_;
@@ -156,6 +156,8 @@ TEST_F(HostileInputTest, LabelsCountCharactersNotBytes) {
 TEST_F(HostileInputTest, AHugeLuaErrorIsCutInTheRunAndItsPage) {
     create_engine_with_scorecard("huge-error", R"(
 function weights(bucket, input)
+  -- Validation calls weights() with an empty input: only a run fails.
+  if next(input) == nil then return nil end
   error(string.rep("x", 14000000), 0)
 end)");
     const boost::json::object run = run_fixture("huge-error");
@@ -174,6 +176,8 @@ end)");
 TEST_F(HostileInputTest, AnErrorMessageKeepsTheTextAfterAnEmbeddedNul) {
     create_engine_with_scorecard("nul-error", R"(
 function weights(bucket, input)
+  -- Validation calls weights() with an empty input: only a run fails.
+  if next(input) == nil then return nil end
   error("before\0after", 0)
 end)");
     const boost::json::object run = run_fixture("nul-error");

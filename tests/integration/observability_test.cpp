@@ -205,7 +205,7 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
     config.lua_wall_clock_ms = 1500;
     config.lua_instruction_budget = 1'000'000'000'000;
     TestServer server(config);
-    const std::string admin = server.create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin = server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     auto client = server.client();
     auto api = [&](const std::string& method, const std::string& target, const boost::json::value& body = nullptr) {
         return call(client, method, target, admin, body.is_null() ? std::string() : boost::json::serialize(body));
@@ -255,7 +255,7 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
 
 TEST(Metrics, OnlyTheMetricsListenerServesThemAndOrganisationsEngineSlugsNeverAppear) {
     TestServer server;
-    const std::string admin = server.create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin = server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     auto client = server.client();
     const ApiResponse public_metrics = call(client, "GET", "/metrics", "");
     EXPECT_EQ(public_metrics.status, 404) << public_metrics.raw.body;

@@ -163,7 +163,7 @@ TEST_F(IntegratorDocumentsTest, RealValidatorAcceptsAnEngineWithDraft07OnlyKeywo
     if (std::system("node --version >/dev/null 2>&1") != 0) {
         GTEST_SKIP() << "node is not installed (tools/install-deps.sh installs nodejs and the validator)";
     }
-    const std::string admin = server_.create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin = server_.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     http::Client client = server_.client();
     ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug": "draft7", "copy_from": "default"})").status, 201);
     boost::json::object config = call(client, "GET", "/api/v1/engines/draft7/config", admin).body.at("config").as_object();

@@ -21,7 +21,7 @@ class HostileSchemaTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer();
-        admin_ = server_->create_key("acme", "test", {"runs:write", "runs:read", "engines:admin"});
+        admin_ = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
         http::Client client = server_->client();
         const ApiResponse created = call(client, "POST", "/api/v1/engines", admin_,
                                          json::serialize(json::object{{"slug", "hostile"},
@@ -117,7 +117,7 @@ TEST_F(HostileSchemaTest, APatternRe2CannotCompileIsRefusedAtItsKeyword) {
 // A configuration stored before these bounds existed (written straight into the store): publish
 // and submit refuse it with the pointer instead of running it.
 TEST_F(HostileSchemaTest, AStoredCyclicSchemaIsRefusedByPublishAndSubmit) {
-    const std::string legacy_admin = server_->create_key("legacy", "test", {"runs:write", "runs:read", "engines:admin"});
+    const std::string legacy_admin = server_->create_key("legacy", "live", {"runs:write", "runs:read", "engines:admin"});
     ASSERT_EQ(call(client_, "POST", "/api/v1/engines", legacy_admin,
                    json::serialize(json::object{{"slug", "legacy"}, {"label", "Legacy"}, {"engine_type", "placement"}}))
                   .status,

@@ -69,4 +69,7 @@ int pools_command(const std::string& action, const Arguments& args);
 int environments_command(const std::string& action, const Arguments& args);
 int eval_command(const std::string& action, const Arguments& args);
 
+// A configuration diff (engines/config_diff.hpp) as one line per change, Lua lines under theirs.
+void print_diff(const boost::json::object& diff);
+
 }  // namespace engined::cli

@@ -20,19 +20,36 @@ std::string versions_target(const std::string& slug) {
     return "/api/v1/engines/" + url_component(slug) + "/versions";
 }
 
-void print_published(const std::string& slug, const boost::json::object& release) {
-    const std::string version(release.at("version").as_string());
-    if (release.at("already_released").as_bool()) {
-        std::cout << slug << " " << version << " already holds the current configuration; nothing published\n";
+double parse_share(const std::string& text) {
+    try {
+        std::size_t used = 0;
+        const double share = std::stod(text, &used);
+        if (used == text.size() && share >= 0 && share <= 1) return share;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--max-top1-change must be a number from 0 to 1, got '" + text + "'");
+}
+
+// A publish's answer, or with `planned` a plan's: the number, the bump, and why a major bump
+// happened (the breaking changes between the two contracts); a plan adds its diff.
+void print_release(const std::string& slug, const boost::json::object& answer, bool planned) {
+    const std::string version(answer.at("version").as_string());
+    if (answer.at("already_released").as_bool()) {
+        std::cout << slug << " " << version << " already holds the current configuration; "
+                  << (planned ? "publishing would mint nothing" : "nothing published") << "\n";
         return;
     }
-    std::cout << "published " << slug << " " << version << " (bump: " << release.at("bump").as_string().c_str()
-              << ")\n";
-    // Why a major bump happened: the breaking changes between the two contracts.
-    for (const auto& reason : release.at("reasons").as_array()) {
+    std::cout << (planned ? "would publish " : "published ") << slug << " " << version
+              << " (bump: " << answer.at("bump").as_string().c_str() << ")";
+    if (planned) std::cout << " from configuration " << answer.at("config_hash").as_string().c_str();
+    std::cout << "\n";
+    for (const auto& reason : answer.at("reasons").as_array()) {
         std::cout << "  " << reason.at("pointer").as_string().c_str() << ": "
                   << reason.at("message").as_string().c_str() << "\n";
     }
+    if (!planned) return;
+    print_diff(answer.at("diff").as_object());
+    std::cout << "publish exactly this with --config-hash " << answer.at("config_hash").as_string().c_str() << "\n";
 }
 
 // Writes the bundle byte-for-byte: its content hash is over this exact text.
@@ -55,7 +72,14 @@ std::vector<CommandSpec> versions_actions() {
     const PositionalSpec version{"VERSION", "MAJOR.MINOR, e.g. 1.0"};
     return {
         server_action_spec("versions", "publish", "publish the engine's configuration as an immutable version",
-                           {{"changelog", "TEXT", "what changed, shown in versions list"}, json_switch()}, {slug}),
+                           {{"changelog", "TEXT", "what changed, shown in versions list"},
+                            {"dry-run", "", "print the plan (version, reasons, diff) and publish nothing"},
+                            {"config-hash", "HASH", "refuse unless HASH is still the current configuration"},
+                            {"max-top1-change", "SHARE",
+                             "refuse when a preview changes the top-1 solution of more than SHARE (0-1) of the runs"},
+                            {"force", "", "publish past --max-top1-change"},
+                            json_switch()},
+                           {slug}),
         server_action_spec("versions", "list", "list the engine's versions", {json_switch()}, {slug}),
         server_action_spec("versions", "show", "print one version (JSON either way)", {json_switch()},
                            {slug, version}),
@@ -67,14 +91,19 @@ std::vector<CommandSpec> versions_actions() {
 int versions_command(const std::string& action, const Arguments& args) {
     if (action == "publish") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
+        ApiClient api(args);
+        const bool planned = args.has("dry-run");
         boost::json::object body;
         if (args.has("changelog")) body["changelog"] = args.required("changelog");
-        ApiClient api(args);
-        const auto release = api.call("POST", versions_target(slug), boost::json::serialize(body));
+        if (args.has("config-hash")) body["config_hash"] = args.required("config-hash");
+        if (args.has("max-top1-change")) body["max_top1_change"] = parse_share(args.required("max-top1-change"));
+        if (args.has("force")) body["force"] = true;
+        const auto answer = planned ? api.call("POST", versions_target(slug) + "/plan")
+                                    : api.call("POST", versions_target(slug), boost::json::serialize(body));
         if (args.has("json")) {
-            print_json(release);
+            print_json(answer);
         } else {
-            print_published(slug, release);
+            print_release(slug, answer, planned);
         }
         return 0;
     }
