@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace engined::store {
-class Store;
+class SqliteStore;
 }
 
 namespace engined::cli {
@@ -38,7 +38,7 @@ private:
 };
 
 // The store of the server whose data directory --data-dir names (created if need be).
-store::Store open_store(const Arguments& args);
+store::SqliteStore open_store(const Arguments& args);
 
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);

@@ -5,7 +5,7 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "environments/environment_service.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <boost/json.hpp>
 
@@ -48,7 +48,7 @@ boost::json::object pin_fields(const Arguments& args) {
 int environments_command(const std::string& action, const Arguments& args) {
     const std::string organization = args.required("org");
     const bool json = args.has("json");
-    store::Store store = open_store(args);
+    store::SqliteStore store = open_store(args);
     // An organisation without keys yet has its built-in environments from now on.
     store.ensure_builtin_environments(organization, now_unix_ms());
     if (action == "list") {

@@ -3,7 +3,7 @@
 
 #include "auth/api_keys.hpp"
 #include "common/time.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -11,12 +11,12 @@
 
 namespace engined::cli {
 
-store::Store open_store(const Arguments& args) {
+store::SqliteStore open_store(const Arguments& args) {
     const std::filesystem::path data_dir = args.required("data-dir");
     std::filesystem::create_directories(data_dir);
-    store::Options options;
+    store::SqliteOptions options;
     options.path = (data_dir / "engined.sqlite3").string();
-    return store::Store(options);
+    return store::SqliteStore(options);
 }
 
 namespace {
@@ -54,7 +54,7 @@ int keys_command(const std::string& action, const Arguments& args) {
         const std::string organization = args.required("org");
         const std::string environment = args.required("env");
         const auto scopes = split_scopes(args.optional("scopes", ""));
-        store::Store store = open_store(args);
+        store::SqliteStore store = open_store(args);
         const auto rate = args.has("rate") ? std::optional<double>(parse_positive(args.required("rate"), "--rate"))
                                            : std::nullopt;
         const auto burst = args.has("burst")
@@ -67,7 +67,7 @@ int keys_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "list") {
-        store::Store store = open_store(args);
+        store::SqliteStore store = open_store(args);
         const auto org = args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
         std::cout << "ID                    PREFIX                ORG              ENV              SCOPES                         CREATED                   REVOKED\n";
         for (const store::ApiKey& key : store.list_api_keys(org)) {
@@ -82,7 +82,7 @@ int keys_command(const std::string& action, const Arguments& args) {
     }
     if (action == "revoke") {
         if (args.positional().size() != 1) throw UsageError("keys revoke takes one KEY_ID");
-        store::Store store = open_store(args);
+        store::SqliteStore store = open_store(args);
         if (!store.revoke_api_key(args.positional()[0], now_unix_ms())) {
             std::cerr << "enginectl: no active key with id " << args.positional()[0] << "\n";
             return 1;

@@ -6,7 +6,7 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "pools/pool_file.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <boost/json.hpp>
 
@@ -22,14 +22,14 @@ std::filesystem::path store_file(const Arguments& args) {
     return std::filesystem::path(args.required("data-dir")) / "engined.sqlite3";
 }
 
-store::Store open_store(const std::filesystem::path& file) {
-    store::Options options;
+store::SqliteStore open_store(const std::filesystem::path& file) {
+    store::SqliteOptions options;
     options.path = file.string();
-    return store::Store(options);
+    return store::SqliteStore(options);
 }
 
 // Reading never creates a store: a mistyped --data-dir is an error, not an empty listing.
-store::Store open_existing_store(const Arguments& args) {
+store::SqliteStore open_existing_store(const Arguments& args) {
     const auto file = store_file(args);
     if (!std::filesystem::exists(file)) throw std::runtime_error("no engined store at " + file.string());
     return open_store(file);
@@ -68,7 +68,7 @@ int import_pool(const Arguments& args) {
         return 1;
     }
     std::filesystem::create_directories(args.required("data-dir"));
-    store::Store store = open_store(store_file(args));
+    store::SqliteStore store = open_store(store_file(args));
     const std::string source = std::filesystem::path(file).filename().string();
     const store::PoolSummary pool =
         store.replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
@@ -79,7 +79,7 @@ int import_pool(const Arguments& args) {
 
 int list_pools(const Arguments& args) {
     const std::string organization = args.required("org");
-    const store::Store store = open_existing_store(args);
+    const store::SqliteStore store = open_existing_store(args);
     std::vector<TableRow> rows;
     for (const store::PoolSummary& pool : store.list_pools(organization)) {
         rows.push_back({pool.name, std::to_string(pool.carrier_count), pool.snapshot.substr(0, kShortHash),
@@ -122,7 +122,7 @@ int show_pool(const Arguments& args) {
     const std::string organization = args.required("org");
     const std::string name = pool_name(args);
     const std::size_t limit = limit_of(args);
-    const store::Store store = open_existing_store(args);
+    const store::SqliteStore store = open_existing_store(args);
     const auto pool = store.pool_snapshot(organization, name);
     if (!pool) {
         std::cerr << "enginectl: organisation " << organization << " has no pool named " << name << "\n";
