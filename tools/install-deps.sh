@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
 # clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; chromium, chromium-driver and
-# python3-selenium run the web console's browser test (tests/console/).
+# python3-selenium run the web console's browser test (tests/console/). libpq-dev builds the
+# PostgreSQL store; postgresql is the throwaway server tools/with-postgres.sh starts for the tests.
 # nodejs and npm run the OpenAPI validator of the test suite (@apidevtools/swagger-parser), which
 # npm installs into .deps/node at the versions tools/openapi/package-lock.json pins. A node and npm
 # already on the PATH (e.g. another distribution's nodejs) are used as they are.
@@ -11,7 +12,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(build-essential cmake pkg-config git ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev libre2-dev
+  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev postgresql libssl-dev libre2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
   clang libclang-rt-14-dev
   chromium chromium-driver python3-selenium)

@@ -82,7 +82,7 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
     options.path = (data_dir / "engined.sqlite3").string();
     store::SqliteStore store(options);
     const std::string test_environment = store.find_environment("chaos", "test").value().id;
-    store::RunPageQuery query{"chaos", test_environment, "default", std::nullopt, std::nullopt, 1000};
+    store::RunPageQuery query{"chaos", test_environment, "default", std::nullopt, std::nullopt, std::nullopt, 1000};
     const auto page = store.list_runs(query);
     EXPECT_EQ(page.runs.size(), accepted.size());
     for (const store::Run& run : page.runs) {

@@ -38,12 +38,6 @@ constexpr const char* kSetEngineStatus = R"sql(
     UPDATE engines SET status = ?3, updated_at_ms = ?4 WHERE organization = ?1 AND slug = ?2
 )sql";
 
-// read_engine() maps the columns in this order.
-#define ENGINED_SELECT_ENGINE                                                                  \
-    "SELECT id, organization, slug, label, description, engine_type, status, config_hash, "  \
-    "       config_updated_by, config_updated_at_ms, created_at_ms, updated_at_ms "          \
-    "  FROM engines "
-
 constexpr const char* kGetEngine = ENGINED_SELECT_ENGINE "WHERE organization = ?1 AND slug = ?2";
 // '' sorts before any organisation: its own engine comes first, the built-in one otherwise.
 constexpr const char* kFindEngine = ENGINED_SELECT_ENGINE R"sql(
@@ -54,8 +48,6 @@ constexpr const char* kFindEngine = ENGINED_SELECT_ENGINE R"sql(
 constexpr const char* kListEngines =
     ENGINED_SELECT_ENGINE "WHERE organization IN (?1, '') ORDER BY organization, slug";
 
-#undef ENGINED_SELECT_ENGINE
-
 constexpr const char* kInsertRelease = R"sql(
     INSERT INTO engine_releases (organization, engine_slug, major, minor, config_hash,
                                  content_hash, bundle_json, changelog, bump,
@@ -64,54 +56,10 @@ constexpr const char* kInsertRelease = R"sql(
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
 )sql";
 
-// read_release() maps the columns in this order.
-#define ENGINED_SELECT_RELEASE                                                                 \
-    "SELECT organization, engine_slug, major, minor, config_hash, content_hash, "            \
-    "       bundle_json, changelog, bump, is_breaking_from_previous_major, reasons_json, "   \
-    "       published_by, released_at_ms "                                                   \
-    "  FROM engine_releases "
-
 constexpr const char* kListReleases = ENGINED_SELECT_RELEASE
     "WHERE organization = ?1 AND engine_slug = ?2 ORDER BY major, minor";
 constexpr const char* kFindRelease = ENGINED_SELECT_RELEASE
     "WHERE organization = ?1 AND engine_slug = ?2 AND major = ?3 AND minor = ?4";
-
-#undef ENGINED_SELECT_RELEASE
-
-EngineRecord read_engine(const Query& row) {
-    EngineRecord engine;
-    engine.id = row.text(0);
-    engine.organization = row.text(1);
-    engine.slug = row.text(2);
-    engine.label = row.text(3);
-    engine.description = row.text(4);
-    engine.engine_type = row.text(5);
-    engine.status = row.text(6);
-    engine.config_hash = row.text(7);
-    engine.config_updated_by = row.text(8);
-    engine.config_updated_at_ms = row.integer(9);
-    engine.created_at_ms = row.integer(10);
-    engine.updated_at_ms = row.integer(11);
-    return engine;
-}
-
-ReleaseRecord read_release(const Query& row) {
-    ReleaseRecord release;
-    release.organization = row.text(0);
-    release.engine_slug = row.text(1);
-    release.major = static_cast<int>(row.integer(2));
-    release.minor = static_cast<int>(row.integer(3));
-    release.config_hash = row.text(4);
-    release.content_hash = row.text(5);
-    release.bundle_json = row.text(6);
-    release.changelog = row.text(7);
-    release.bump = row.text(8);
-    release.is_breaking_from_previous_major = row.integer(9) != 0;
-    release.reasons_json = row.text(10);
-    release.published_by = row.text(11);
-    release.released_at_ms = row.integer(12);
-    return release;
-}
 
 // For kInsertEngine and kEnsureBuiltinEngine, which take the same parameters.
 void bind_engine(Query& query, const EngineRecord& engine) {

@@ -21,18 +21,11 @@ constexpr const char* kCountNamedEnvironments = R"sql(
     SELECT count(*) FROM environments WHERE organization = ?1 AND built_in = 0 AND deleted_at_ms IS NULL
 )sql";
 
-// read_environment() maps the columns in this order.
-#define ENGINED_SELECT_ENVIRONMENT                                                              \
-    "SELECT id, organization, slug, built_in, pinned_engine_version, engine_pins_json, "       \
-    "       created_at_ms, updated_at_ms FROM environments "
-
 constexpr const char* kListEnvironments = ENGINED_SELECT_ENVIRONMENT
     "WHERE organization = ?1 AND deleted_at_ms IS NULL "
     "ORDER BY built_in DESC, slug = 'live', created_at_ms, slug";
 constexpr const char* kFindEnvironment = ENGINED_SELECT_ENVIRONMENT
     "WHERE organization = ?1 AND slug = ?2 AND deleted_at_ms IS NULL";
-
-#undef ENGINED_SELECT_ENVIRONMENT
 
 constexpr const char* kUpdateEnvironmentPins = R"sql(
     UPDATE environments SET pinned_engine_version = ?3, engine_pins_json = ?4, updated_at_ms = ?5
@@ -48,19 +41,6 @@ constexpr const char* kDeleteEnvironment = R"sql(
     UPDATE environments SET deleted_at_ms = ?3, updated_at_ms = ?3
      WHERE organization = ?1 AND slug = ?2 AND built_in = 0 AND deleted_at_ms IS NULL
 )sql";
-
-Environment read_environment(const Query& row) {
-    Environment environment;
-    environment.id = row.text(0);
-    environment.organization = row.text(1);
-    environment.slug = row.text(2);
-    environment.built_in = row.integer(3) != 0;
-    environment.pinned_engine_version = row.optional_text(4);
-    environment.engine_pins_json = row.text(5);
-    environment.created_at_ms = row.integer(6);
-    environment.updated_at_ms = row.integer(7);
-    return environment;
-}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // another's (a run's configuration, idempotency record and webhook deliveries).
 #pragma once
 
+#include "store/rows.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/writer.hpp"
 

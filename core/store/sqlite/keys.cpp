@@ -15,42 +15,10 @@ constexpr const char* kRevokeApiKey = R"sql(
     UPDATE api_keys SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL
 )sql";
 
-// read_api_key() maps the columns in this order. The environment's default pins come in the same
-// read, so a submission needs no second one.
-#define ENGINED_SELECT_API_KEY                                                                     \
-    "SELECT k.id, k.organization, k.environment, k.scopes, k.display_prefix, k.created_at_ms, "  \
-    "       k.revoked_at_ms, k.rate_per_second, k.rate_burst, k.environment_id, "               \
-    "       e.pinned_engine_version, coalesce(e.engine_pins_json, '{}') "                        \
-    "  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id "
-
 constexpr const char* kFindApiKey = ENGINED_SELECT_API_KEY "WHERE k.key_hash = ?1";
 constexpr const char* kListApiKeys = ENGINED_SELECT_API_KEY "ORDER BY k.created_at_ms, k.id";
 constexpr const char* kListApiKeysOfOrganization =
     ENGINED_SELECT_API_KEY "WHERE k.organization = ?1 ORDER BY k.created_at_ms, k.id";
-
-#undef ENGINED_SELECT_API_KEY
-
-ApiKey read_api_key(const Query& row) {
-    ApiKey key;
-    key.id = row.text(0);
-    key.organization = row.text(1);
-    key.environment = row.text(2);
-    const std::string scopes = row.text(3);
-    for (std::size_t start = 0; start < scopes.size();) {
-        const std::size_t comma = std::min(scopes.find(',', start), scopes.size());
-        if (comma > start) key.scopes.push_back(scopes.substr(start, comma - start));
-        start = comma + 1;
-    }
-    key.display_prefix = row.text(4);
-    key.created_at_ms = row.integer(5);
-    key.revoked_at_ms = row.optional_integer(6);
-    key.rate_per_second = row.optional_real(7);
-    key.rate_burst = row.optional_integer(8);
-    key.environment_id = row.text(9);
-    key.pinned_engine_version = row.optional_text(10);
-    key.engine_pins_json = row.text(11);
-    return key;
-}
 
 }  // namespace
 

@@ -21,17 +21,9 @@ constexpr const char* kReplacePool = R"sql(
            imported_at_ms = excluded.imported_at_ms
 )sql";
 
-#define ENGINED_SELECT_POOL                                                              \
-    "SELECT p.name, s.carrier_count, p.snapshot, p.source, p.imported_at_ms "           \
-    "FROM pools p JOIN pool_snapshots s ON s.hash = p.snapshot "
-
 constexpr const char* kListPools = ENGINED_SELECT_POOL "WHERE p.organization = ?1 ORDER BY p.name";
 constexpr const char* kFindPool = ENGINED_SELECT_POOL "WHERE p.organization = ?1 AND p.name = ?2";
 constexpr const char* kPoolCarriers = "SELECT carriers_json FROM pool_snapshots WHERE hash = ?1";
-
-PoolSummary read_pool(const Query& row) {
-    return {row.text(0), row.integer(1), row.text(2), row.text(3), row.integer(4)};
-}
 
 // The store keeps JSON opaque, but a pool's size is part of its summary: count the array's
 // elements without interpreting them.

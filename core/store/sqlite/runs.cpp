@@ -33,16 +33,6 @@ constexpr const char* kFinishRun = R"sql(
 
 constexpr const char* kRunStatus = "SELECT status FROM runs WHERE id = ?1";
 
-// Shared by every query returning whole runs; read_run() maps the columns in this order.
-#define ENGINED_SELECT_RUN                                                                     \
-    "SELECT seq, id, organization, environment, engine_slug, engine_type, engine_version, "  \
-    "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "     \
-    "       api_key_id, output_json, results_json, error_code, error_message, "              \
-    "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "        \
-    "       completed_at_ms, fingerprint, fingerprint_json, environment_id, "               \
-    "       engine_version_pin_source "                                                      \
-    "  FROM runs "
-
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
 
 // A page is read one row longer than asked: the extra row only says whether another page follows.
@@ -60,47 +50,9 @@ constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
      LIMIT ?5
 )sql";
 
-#undef ENGINED_SELECT_RUN
-
 constexpr const char* kUnfinishedRuns = R"sql(
     SELECT id FROM runs WHERE status IN ('queued', 'processing') ORDER BY seq
 )sql";
-
-Run read_run(const Query& row) {
-    Run run;
-    run.seq = row.integer(0);
-    run.id = row.text(1);
-    run.organization = row.text(2);
-    run.environment = row.text(3);
-    run.engine_slug = row.text(4);
-    run.engine_type = row.text(5);
-    run.engine_version = row.optional_text(6);
-    run.engine_version_pin = row.optional_text(7);
-    const std::string status = row.text(8);
-    const auto parsed = parse_run_status(status);
-    if (!parsed) fail("read run " + run.id, "unknown status '" + status + "'");
-    run.status = *parsed;
-    run.stage = row.text(9);
-    run.request_json = row.text(10);
-    run.config_hash = row.text(11);
-    run.webhook_url = row.optional_text(12);
-    run.api_key_id = row.text(13);
-    run.output_json = row.text(14);
-    run.results_json = row.text(15);
-    run.error_code = row.optional_text(16);
-    run.error_message = row.optional_text(17);
-    run.error_details_json = row.text(18);
-    run.trace_json = row.text(19);
-    run.attempts = static_cast<int>(row.integer(20));
-    run.created_at_ms = row.integer(21);
-    run.started_at_ms = row.optional_integer(22);
-    run.completed_at_ms = row.optional_integer(23);
-    run.fingerprint = row.optional_text(24);
-    run.fingerprint_json = row.optional_text(25);
-    run.environment_id = row.text(26);
-    run.engine_version_pin_source = row.optional_text(27);
-    return run;
-}
 
 // Why an UPDATE guarded by the run's status changed nothing: the run is missing or it is past
 // the state the write expects.

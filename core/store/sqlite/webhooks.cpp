@@ -8,19 +8,10 @@ namespace engined::store::sqlite {
 
 namespace {
 
-// read_endpoint() maps the columns in this order.
-#define ENGINED_SELECT_ENDPOINT                                                                  \
-    "SELECT id, organization, environment_id, url, description, events, active, auth_token, "     \
-    "       secret, previous_secret, previous_secret_expires_at_ms, consecutive_failures, "    \
-    "       disabled_reason, created_at_ms, updated_at_ms "                                    \
-    "  FROM webhook_endpoints "
-
 constexpr const char* kFindEndpoint =
     ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment_id = ?2 AND id = ?3";
 constexpr const char* kListEndpoints =
     ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment_id = ?2 ORDER BY created_at_ms, id";
-
-#undef ENGINED_SELECT_ENDPOINT
 
 constexpr const char* kInsertEndpoint = R"sql(
     INSERT INTO webhook_endpoints (id, organization, environment_id, url, description, events, active,
@@ -174,28 +165,6 @@ constexpr const char* kRetryDelivery = R"sql(
      WHERE organization = ?1 AND environment_id = ?2 AND id = ?3
 )sql";
 
-
-
-WebhookEndpoint read_endpoint(const Query& row) {
-    WebhookEndpoint endpoint;
-    endpoint.id = row.text(0);
-    endpoint.organization = row.text(1);
-    endpoint.environment_id = row.text(2);
-    endpoint.url = row.text(3);
-    endpoint.description = row.text(4);
-    endpoint.events = events_from_json(row.text(5));
-    endpoint.active = row.integer(6) != 0;
-    endpoint.auth_token = row.optional_text(7);
-    endpoint.secret = row.text(8);
-    endpoint.previous_secret = row.optional_text(9);
-    endpoint.previous_secret_expires_at_ms = row.optional_integer(10);
-    endpoint.consecutive_failures = static_cast<int>(row.integer(11));
-    endpoint.disabled_reason = row.optional_text(12);
-    endpoint.created_at_ms = row.integer(13);
-    endpoint.updated_at_ms = row.integer(14);
-    return endpoint;
-}
-
 void bind_endpoint(Query& query, const WebhookEndpoint& endpoint) {
     query.bind(1, endpoint.id)
         .bind(2, endpoint.organization)
@@ -225,34 +194,8 @@ void check_active_limit(Connection& connection, const WebhookEndpoint& endpoint,
     }
 }
 
-
-std::optional<int> optional_int(const std::optional<int64_t>& value) {
-    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
-}
-
 std::optional<int64_t> optional_int64(const std::optional<int>& value) {
     return value ? std::optional<int64_t>(*value) : std::nullopt;
-}
-
-WebhookDelivery read_delivery(const Query& row) {
-    WebhookDelivery delivery;
-    delivery.id = row.text(0);
-    delivery.event_id = row.text(1);
-    delivery.event_type = row.text(2);
-    delivery.event_created_at_ms = row.integer(3);
-    delivery.run_id = row.text(4);
-    delivery.organization = row.text(5);
-    delivery.environment_id = row.text(6);
-    delivery.endpoint_id = row.optional_text(7);
-    delivery.url = row.text(8);
-    delivery.status = parse_delivery_status(row.text(9));
-    delivery.attempts = static_cast<int>(row.integer(10));
-    delivery.next_attempt_at_ms = row.optional_integer(11);
-    delivery.last_status_code = optional_int(row.optional_integer(12));
-    delivery.last_error = row.optional_text(13);
-    delivery.created_at_ms = row.integer(14);
-    delivery.updated_at_ms = row.integer(15);
-    return delivery;
 }
 
 }  // namespace
