@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "http/links.hpp"
+#include "store/store_url.hpp"
 
 #include <boost/json.hpp>
 
@@ -67,6 +68,14 @@ const std::vector<Setting>& settings() {
              c.metrics_listen = v;
          }},
         {"--data-dir", "ENGINED_DATA_DIR", "data_dir", [](Config& c, const std::string& v, const std::string&) { c.data_dir = v; }},
+        {"--store", "ENGINED_STORE", "store", [](Config& c, const std::string& v, const std::string& n) {
+             try {
+                 store::parse_store_url(v);
+             } catch (const std::invalid_argument& error) {
+                 throw std::invalid_argument(n + ": " + error.what());
+             }
+             c.store = v;
+         }},
         {"--resources-dir", "ENGINED_RESOURCES_DIR", "resources_dir", [](Config& c, const std::string& v, const std::string&) { c.resources_dir = v; }},
         {"--plugins-dir", "ENGINED_PLUGINS_DIR", "plugins_dir", [](Config& c, const std::string& v, const std::string&) { c.plugins_dir = v; }},
         {"--http-threads", "ENGINED_HTTP_THREADS", "http_threads", [](Config& c, const std::string& v, const std::string& n) { c.http_threads = parse_number<int>(v, n, 1); }},
@@ -218,7 +227,8 @@ Config load_config(const std::vector<std::string>& args, const std::map<std::str
 
 std::string usage() {
     std::string text = "usage: engined [--config FILE] [options]\n"
-                       "       engined backup --data-dir DIR --to FILE   (online copy of the store)\noptions (each also ENGINED_<NAME> and a config-file key):\n";
+                       "       engined backup --data-dir DIR --to FILE   (online copy of the store)\n"
+                       "       engined migrate --store URL               (apply the store's migrations)\noptions (each also ENGINED_<NAME> and a config-file key):\n";
     for (const Setting& setting : settings()) {
         text += std::string("  ") + setting.flag + " VALUE   (" + setting.env + ", \"" + setting.key + "\")\n";
     }

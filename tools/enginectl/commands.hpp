@@ -4,12 +4,13 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace engined::store {
-class SqliteStore;
+class Store;
 }
 
 namespace engined::cli {
@@ -37,8 +38,9 @@ private:
     std::vector<std::string> positional_;
 };
 
-// The store of the server whose data directory --data-dir names (created if need be).
-store::SqliteStore open_store(const Arguments& args);
+// The store --store URL names (sqlite:PATH or postgresql://…), else that of the server whose data
+// directory --data-dir names (created if need be).
+std::unique_ptr<store::Store> open_store(const Arguments& args);
 
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);

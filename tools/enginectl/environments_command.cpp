@@ -5,7 +5,7 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "environments/environment_service.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/store.hpp"
 
 #include <boost/json.hpp>
 
@@ -48,12 +48,12 @@ boost::json::object pin_fields(const Arguments& args) {
 int environments_command(const std::string& action, const Arguments& args) {
     const std::string organization = args.required("org");
     const bool json = args.has("json");
-    store::SqliteStore store = open_store(args);
+    const auto store = open_store(args);
     // An organisation without keys yet has its built-in environments from now on.
-    store.ensure_builtin_environments(organization, now_unix_ms());
+    store->ensure_builtin_environments(organization, now_unix_ms());
     if (action == "list") {
         args.positional_exactly(0, "no positional arguments");
-        const auto environments = store.list_environments(organization);
+        const auto environments = store->list_environments(organization);
         if (json) {
             boost::json::array data;
             for (const auto& environment : environments) data.push_back(environments::environment_to_json(environment));
@@ -65,7 +65,7 @@ int environments_command(const std::string& action, const Arguments& args) {
     }
     const std::string slug = args.positional_exactly(1, "SLUG").front();
     if (action == "show") {
-        const store::Environment environment = environments::find_environment(store, organization, slug);
+        const store::Environment environment = environments::find_environment(*store, organization, slug);
         if (json) {
             std::cout << compact_json(environments::environment_to_json(environment)) << "\n";
         } else {
@@ -74,18 +74,18 @@ int environments_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "create") {
-        const store::Environment environment = environments::create_environment(store, organization, slug);
+        const store::Environment environment = environments::create_environment(*store, organization, slug);
         std::cerr << "created environment " << slug << " for organisation " << organization
                   << "; mint its keys with: enginectl keys create --env " << slug << "\n";
         std::cout << environment.id << "\n";
         return 0;
     }
     if (action == "pin") {
-        print_table({environments::set_pins(store, organization, slug, pin_fields(args))});
+        print_table({environments::set_pins(*store, organization, slug, pin_fields(args))});
         return 0;
     }
     if (action == "delete") {
-        environments::delete_environment(store, organization, slug);
+        environments::delete_environment(*store, organization, slug);
         std::cerr << "deleted environment " << slug << " of organisation " << organization << "\n";
         return 0;
     }

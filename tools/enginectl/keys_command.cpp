@@ -3,7 +3,7 @@
 
 #include "auth/api_keys.hpp"
 #include "common/time.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/store_url.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -11,12 +11,11 @@
 
 namespace engined::cli {
 
-store::SqliteStore open_store(const Arguments& args) {
+std::unique_ptr<store::Store> open_store(const Arguments& args) {
+    if (args.has("store")) return store::open_store(store::parse_store_url(args.required("store")));
     const std::filesystem::path data_dir = args.required("data-dir");
     std::filesystem::create_directories(data_dir);
-    store::SqliteOptions options;
-    options.path = (data_dir / "engined.sqlite3").string();
-    return store::SqliteStore(options);
+    return store::open_store(store::resolve_store_url("", data_dir));
 }
 
 namespace {
@@ -54,23 +53,23 @@ int keys_command(const std::string& action, const Arguments& args) {
         const std::string organization = args.required("org");
         const std::string environment = args.required("env");
         const auto scopes = split_scopes(args.optional("scopes", ""));
-        store::SqliteStore store = open_store(args);
+        const auto store = open_store(args);
         const auto rate = args.has("rate") ? std::optional<double>(parse_positive(args.required("rate"), "--rate"))
                                            : std::nullopt;
         const auto burst = args.has("burst")
                                ? std::optional<int64_t>(static_cast<int64_t>(parse_positive(args.required("burst"), "--burst")))
                                : std::nullopt;
-        const auth::IssuedKey issued = auth::issue_key(store, organization, environment, scopes, rate, burst);
+        const auth::IssuedKey issued = auth::issue_key(*store, organization, environment, scopes, rate, burst);
         std::cerr << "created key " << issued.id << " for organisation " << organization << " (" << environment
                   << "); store it now, it is not shown again\n";
         std::cout << issued.key << "\n";
         return 0;
     }
     if (action == "list") {
-        store::SqliteStore store = open_store(args);
+        const auto store = open_store(args);
         const auto org = args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
         std::cout << "ID                    PREFIX                ORG              ENV              SCOPES                         CREATED                   REVOKED\n";
-        for (const store::ApiKey& key : store.list_api_keys(org)) {
+        for (const store::ApiKey& key : store->list_api_keys(org)) {
             char line[512];
             std::snprintf(line, sizeof line, "%-21s %-21s %-16s %-16s %-30s %-25s %s\n", key.id.c_str(),
                           (key.display_prefix + "…").c_str(), key.organization.c_str(), key.environment.c_str(),
@@ -82,8 +81,8 @@ int keys_command(const std::string& action, const Arguments& args) {
     }
     if (action == "revoke") {
         if (args.positional().size() != 1) throw UsageError("keys revoke takes one KEY_ID");
-        store::SqliteStore store = open_store(args);
-        if (!store.revoke_api_key(args.positional()[0], now_unix_ms())) {
+        const auto store = open_store(args);
+        if (!store->revoke_api_key(args.positional()[0], now_unix_ms())) {
             std::cerr << "enginectl: no active key with id " << args.positional()[0] << "\n";
             return 1;
         }

@@ -57,6 +57,9 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: enginectl <family> <action> [options]
 
+  (keys, environments and pools work on a server's store: --data-dir DIR names the SQLite store
+   under DIR; --store URL instead names any store, sqlite:PATH or postgresql://USER@HOST:PORT/DB)
+
   keys create  --data-dir DIR --org ORG --env SLUG [--scopes runs:write,runs:read,engines:admin,environments:admin]
                (SLUG: test, live or a created environment; the key reads nx_<SLUG>_…)
                [--rate REQUESTS_PER_SECOND --burst N]   (the key's own rate limit; default: the server's)

@@ -6,7 +6,7 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "pools/pool_file.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/store.hpp"
 
 #include <boost/json.hpp>
 
@@ -18,21 +18,13 @@ namespace {
 
 constexpr std::size_t kShortHash = 12;
 
-std::filesystem::path store_file(const Arguments& args) {
-    return std::filesystem::path(args.required("data-dir")) / "engined.sqlite3";
-}
-
-store::SqliteStore open_store(const std::filesystem::path& file) {
-    store::SqliteOptions options;
-    options.path = file.string();
-    return store::SqliteStore(options);
-}
-
 // Reading never creates a store: a mistyped --data-dir is an error, not an empty listing.
-store::SqliteStore open_existing_store(const Arguments& args) {
-    const auto file = store_file(args);
-    if (!std::filesystem::exists(file)) throw std::runtime_error("no engined store at " + file.string());
-    return open_store(file);
+std::unique_ptr<store::Store> open_existing_store(const Arguments& args) {
+    if (!args.has("store")) {
+        const auto file = std::filesystem::path(args.required("data-dir")) / "engined.sqlite3";
+        if (!std::filesystem::exists(file)) throw std::runtime_error("no engined store at " + file.string());
+    }
+    return open_store(args);
 }
 
 std::string pool_name(const Arguments& args) {
@@ -67,11 +59,10 @@ int import_pool(const Arguments& args) {
         std::cerr << file << ":" << error.line() << ": " << error.detail() << "\n";
         return 1;
     }
-    std::filesystem::create_directories(args.required("data-dir"));
-    store::SqliteStore store = open_store(store_file(args));
+    const auto store = open_store(args);
     const std::string source = std::filesystem::path(file).filename().string();
     const store::PoolSummary pool =
-        store.replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
+        store->replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
     std::cout << "imported " << pool.carrier_count << " carriers into " << pool.name << " (snapshot "
               << pool.snapshot.substr(0, kShortHash) << ")\n";
     return 0;
@@ -79,9 +70,9 @@ int import_pool(const Arguments& args) {
 
 int list_pools(const Arguments& args) {
     const std::string organization = args.required("org");
-    const store::SqliteStore store = open_existing_store(args);
+    const auto store = open_existing_store(args);
     std::vector<TableRow> rows;
-    for (const store::PoolSummary& pool : store.list_pools(organization)) {
+    for (const store::PoolSummary& pool : store->list_pools(organization)) {
         rows.push_back({pool.name, std::to_string(pool.carrier_count), pool.snapshot.substr(0, kShortHash),
                         format_rfc3339_ms(pool.imported_at_ms), pool.source});
     }
@@ -122,13 +113,13 @@ int show_pool(const Arguments& args) {
     const std::string organization = args.required("org");
     const std::string name = pool_name(args);
     const std::size_t limit = limit_of(args);
-    const store::SqliteStore store = open_existing_store(args);
-    const auto pool = store.pool_snapshot(organization, name);
+    const auto store = open_existing_store(args);
+    const auto pool = store->pool_snapshot(organization, name);
     if (!pool) {
         std::cerr << "enginectl: organisation " << organization << " has no pool named " << name << "\n";
         return 1;
     }
-    const auto text = store.pool_carriers(pool->snapshot);
+    const auto text = store->pool_carriers(pool->snapshot);
     if (!text) throw std::runtime_error("the store has no snapshot " + pool->snapshot + " for pool " + name);
     const auto carriers = parse_internal_json(*text).as_array();
     std::vector<TableRow> rows;
