@@ -5,12 +5,11 @@
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "postgres_database.hpp"
 #include "store_test_support.hpp"
 
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -20,51 +19,16 @@
 namespace engined::store {
 namespace {
 
-// Runs one statement on a libpq connection opened for it; throws with the server's message.
-void pg_exec(const std::string& url, const std::string& sql) {
-    PGconn* connection = PQconnectdb(url.c_str());
-    PGresult* result = PQexec(connection, sql.c_str());
-    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
-    const std::string message = PQerrorMessage(connection);
-    PQclear(result);
-    PQfinish(connection);
-    if (!ok) throw std::runtime_error(message);
-}
-
-// The URL with its database name replaced: postgresql://user@host/DB?params.
-std::string with_database(const std::string& url, const std::string& database) {
-    const std::size_t query = url.find('?');
-    const std::size_t slash = url.rfind('/', query);
-    return url.substr(0, slash + 1) + database + (query == std::string::npos ? "" : url.substr(query));
-}
-
 struct SqliteBackend {
     static constexpr const char* kName = "sqlite";
     TempDir dir;
     std::unique_ptr<Store> open() { return std::make_unique<SqliteStore>(SqliteOptions{dir.db()}); }
 };
 
-// A database of its own per test, dropped afterwards.
 struct PostgresBackend {
     static constexpr const char* kName = "postgresql";
-    std::string admin_url;
-    std::string url;
-    std::string database = "engined_test_" + random_hex(6);
-
-    PostgresBackend() {
-        const char* server = std::getenv("ENGINED_TEST_POSTGRES_URL");
-        if (server == nullptr || *server == '\0') return;
-        admin_url = server;
-        pg_exec(admin_url, "CREATE DATABASE " + database);
-        url = with_database(admin_url, database);
-    }
-    ~PostgresBackend() {
-        if (url.empty()) return;
-        try {
-            pg_exec(admin_url, "DROP DATABASE " + database + " WITH (FORCE)");
-        } catch (...) {
-        }
-    }
+    testing::PostgresTestDatabase database;
+    std::string url = database.url();
     std::unique_ptr<Store> open() { return std::make_unique<PostgresStore>(PostgresOptions{url}); }
 };
 
@@ -74,8 +38,7 @@ protected:
     void SetUp() override {
         if constexpr (std::is_same_v<Backend, PostgresBackend>) {
             if (backend_.url.empty()) {
-                GTEST_SKIP() << "ENGINED_TEST_POSTGRES_URL is not set: run through tools/with-postgres.sh "
-                                "(tools/test.sh does) to test the PostgreSQL backend";
+                GTEST_SKIP() << testing::kPostgresSkipReason;
             }
         }
         store_ = backend_.open();
@@ -418,7 +381,7 @@ TYPED_TEST(StoreContract, AsynchronousWritesAreGroupedAndCounted) {
 class PostgresSchema : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (backend_.url.empty()) GTEST_SKIP() << "ENGINED_TEST_POSTGRES_URL is not set (see tools/with-postgres.sh)";
+        if (backend_.url.empty()) GTEST_SKIP() << testing::kPostgresSkipReason;
     }
     PostgresBackend backend_;
 };
@@ -435,7 +398,7 @@ TEST_F(PostgresSchema, ReleasesConfigurationsAndSnapshotsAreImmutableByTrigger) 
     for (const char* sql : {"UPDATE engine_releases SET changelog = 'x'", "DELETE FROM engine_releases",
                             "UPDATE engine_configs SET config_json = '{}'", "DELETE FROM pool_snapshots"}) {
         try {
-            pg_exec(backend_.url, sql);
+            testing::postgres_exec(backend_.url, sql);
             ADD_FAILURE() << sql << " was allowed";
         } catch (const std::runtime_error& error) {
             EXPECT_NE(std::string(error.what()).find("immutable"), std::string::npos) << error.what();
@@ -449,7 +412,7 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
         PostgresStore again(PostgresOptions{backend_.url});
         EXPECT_EQ(again.schema_version(), 8) << "a second start applies nothing";
     }
-    pg_exec(backend_.url, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
+    testing::postgres_exec(backend_.url, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";
