@@ -421,6 +421,36 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     }
 }
 
+// The server ends every session of the store (as a restart does): the writes and reads in flight
+// fail StoreUnavailable, nothing of them is half-written, and the next ones reconnect by themselves.
+TEST_F(PostgresSchema, ALostConnectionFailsTransientlyAndTheStoreReconnects) {
+    PostgresStore store(PostgresOptions{backend_.url});
+    ASSERT_FALSE(insert(store, make_run("run_before")));
+    ASSERT_TRUE(store.get_run("run_before"));
+    testing::postgres_exec(backend_.url,
+                           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+
+    const std::exception_ptr during = insert(store, make_run("run_during"));
+    EXPECT_TRUE(!during || holds<StoreUnavailable>(during)) << "a lost session is the database's failure";
+    ASSERT_FALSE(insert(store, make_run("run_after"))) << "the writer reconnected";
+
+    std::optional<store::Run> read;
+    for (int attempt = 0; attempt < 2 && !read; ++attempt) {
+        try {
+            read = store.get_run("run_after");
+        } catch (const StoreUnavailable&) {
+            // The pooled connection the read took was one the server ended; it is re-established.
+        }
+    }
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->status, RunStatus::queued);
+    EXPECT_TRUE(store.get_run("run_before"));
+    if (during) {
+        EXPECT_EQ(store.get_run("run_during"), std::nullopt) << "nothing of the failed write stays";
+    }
+}
+
 TEST(PostgresStoreOpen, AnUnreachableServerIsStoreUnavailable) {
     EXPECT_THROW(PostgresStore(PostgresOptions{"postgresql://nobody@/engined?host=/nonexistent-socket-dir"}),
                  StoreUnavailable);
