@@ -3,7 +3,8 @@
 # clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; chromium, chromium-driver and
 # python3-selenium run the web console's browser test (tests/console/); dpkg-dev and file are for
 # CPack's .deb (dependencies from dpkg-shlibdeps), systemd for `systemd-analyze verify` of the
-# service unit (tests/packaging).
+# service unit (tests/packaging). libpq-dev builds the PostgreSQL store; postgresql is the
+# throwaway server tools/with-postgres.sh starts for the tests.
 # nodejs and npm run the OpenAPI validator of the test suite (@apidevtools/swagger-parser), which
 # npm installs into .deps/node at the versions tools/openapi/package-lock.json pins. A node and npm
 # already on the PATH (e.g. another distribution's nodejs) are used as they are.
@@ -13,7 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(build-essential cmake pkg-config git ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libssl-dev libre2-dev
+  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev postgresql libssl-dev libre2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
   clang libclang-rt-14-dev dpkg-dev file systemd
   chromium chromium-driver python3-selenium)

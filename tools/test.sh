@@ -14,7 +14,8 @@ stage() { echo "test.sh: $1 ($(( SECONDS - stage_start ))s since start)"; }
 stage_start=$SECONDS
 
 ./tools/build.sh
-(cd build && ctest --output-on-failure -j2 --timeout 600)
+# Beside a throwaway PostgreSQL, so that the store suites run against both backends.
+./tools/with-postgres.sh bash -c 'cd build && ctest --output-on-failure -j2 --timeout 600'
 stage "release build and suite passed"
 
 if [ "$fuzz_budget" != 0 ]; then

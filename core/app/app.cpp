@@ -20,7 +20,7 @@
 #include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
 #include "runs/run_view.hpp"
-#include "store/store.hpp"
+#include "store/store_url.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/webhook_service.hpp"
 
@@ -116,14 +116,13 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry
     if (ec) {
         throw store::StoreUnavailable("cannot create data directory " + config.data_dir.string() + ": " + ec.message());
     }
-    store::Options options;
-    options.path = (config.data_dir / "engined.sqlite3").string();
+    store::OpenOptions options;
     options.synchronous_full = config.sync_full;
     metrics::Histogram& batch_size = metrics.histogram(
         "engined_store_commit_batch_size", "Writes per group-committed store transaction",
-        metrics::exponential_buckets(static_cast<double>(options.max_batch)));
+        metrics::exponential_buckets(static_cast<double>(store::kDefaultMaxBatch)));
     options.on_commit = [&batch_size](std::size_t writes) { batch_size.observe(static_cast<double>(writes)); };
-    return std::make_unique<store::Store>(options);
+    return store::open_store(store::resolve_store_url(config.store, config.data_dir), std::move(options));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "app/backup_command.hpp"
 
 #include "common/cli_args.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -44,9 +44,9 @@ int run_backup_command(const std::vector<std::string>& args, std::ostream& out, 
     }
     try {
         const auto started = std::chrono::steady_clock::now();
-        store::Options options;
+        store::SqliteOptions options;
         options.path = database.string();
-        const store::Store store(options);
+        const store::SqliteStore store(options);
         const int64_t pages = store.backup_to(flags["--to"]);
         const auto elapsed_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "http/links.hpp"
+#include "store/store_url.hpp"
 
 #include <boost/json.hpp>
 
@@ -67,6 +68,14 @@ const std::vector<Setting>& settings() {
              c.metrics_listen = v;
          }},
         {"--data-dir", "ENGINED_DATA_DIR", "data_dir", [](Config& c, const std::string& v, const std::string&) { c.data_dir = v; }},
+        {"--store", "ENGINED_STORE", "store", [](Config& c, const std::string& v, const std::string& n) {
+             try {
+                 store::parse_store_url(v);
+             } catch (const std::invalid_argument& error) {
+                 throw std::invalid_argument(n + ": " + error.what());
+             }
+             c.store = v;
+         }},
         {"--resources-dir", "ENGINED_RESOURCES_DIR", "resources_dir", [](Config& c, const std::string& v, const std::string&) { c.resources_dir = v; }},
         {"--plugins-dir", "ENGINED_PLUGINS_DIR", "plugins_dir", [](Config& c, const std::string& v, const std::string&) { c.plugins_dir = v; }},
         {"--http-threads", "ENGINED_HTTP_THREADS", "http_threads", [](Config& c, const std::string& v, const std::string& n) { c.http_threads = parse_number<int>(v, n, 1); }},
@@ -208,6 +217,7 @@ const cli::CommandSpec& command_spec() {
             {{"config", "FILE", "a JSON object of settings (also ENGINED_CONFIG)"}},
             {},
             "\n  engined backup --data-dir DIR --to FILE   copies a serving engined's store online\n"
+            "  engined migrate --store URL|--data-dir DIR applies the store's migrations\n"
             "  engined --version                        prints the version\n"};
         for (const Setting& setting : settings()) {
             declared.options.push_back(

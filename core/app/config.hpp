@@ -21,6 +21,9 @@ struct Config {
     // HOST:PORT of a second listener that serves only GET /metrics; empty: metrics are not served.
     std::string metrics_listen;
     std::filesystem::path data_dir = "./data";
+    // sqlite:PATH or postgresql://USER@HOST:PORT/DB (store/store_url.hpp); empty: the SQLite file
+    // under data_dir.
+    std::string store;
     std::filesystem::path resources_dir;  // empty: ./, <binary>/.. or <binary>/../share/engined
     std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins or <binary>/../lib/engined/plugins
     int http_threads = 2;

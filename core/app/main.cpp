@@ -1,7 +1,9 @@
 // engined: serve the API until SIGTERM or SIGINT, then shut down gracefully; or, as
-// `engined backup`, copy a serving engined's store online.
+// `engined backup`, copy a serving engined's store online; or, as `engined migrate`, apply the
+// store's migrations.
 #include "app/app.hpp"
 #include "app/backup_command.hpp"
+#include "app/migrate_command.hpp"
 #include "app/malloc_thresholds.hpp"
 #include "common/log.hpp"
 
@@ -23,6 +25,9 @@ int main(int argc, char** argv) {
     std::signal(SIGXFSZ, SIG_IGN);
     if (!args.empty() && args[0] == "backup") {
         return app::run_backup_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
+    }
+    if (!args.empty() && args[0] == "migrate") {
+        return app::run_migrate_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
     }
     try {
         const cli::Arguments flags(args, app::command_spec());

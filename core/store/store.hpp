@@ -1,8 +1,21 @@
-// core/store — durable state of engined: API keys, runs and the engine configurations runs
-// executed with. Owns the SQLite schema, its migrations and the group-committing writer.
-// Knows nothing of HTTP or of engines' semantics: JSON columns are opaque text here.
+// core/store — the durable state of engined, as an interface: API keys, environments, runs and
+// the engine configurations they executed with, engines and releases, carrier pools, idempotency
+// records, webhook endpoints and their delivery outbox. Backend-neutral record types; the
+// backends live in core/store/<backend>/ (sqlite/: the embedded default). Knows nothing of HTTP
+// or of engines' semantics: JSON is opaque text here.
+//
+// Durability and completion contract, for every backend:
+// - A write is durable once it is committed to the database so that a crash of the process (and,
+//   with the default settings, of the machine) keeps it; only then does its Completion run, or a
+//   synchronous write return. A caller answers 202 only after that.
+// - A Completion runs exactly once, on a thread of the store (never the caller's, never under a
+//   caller's lock): keep it short and never call back into a blocking Store write from it.
+// - A write either happens whole or not at all; a failed write leaves nothing behind.
+// - Reads are safe from any thread, concurrently with writes, and see every write whose
+//   completion has run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -284,175 +297,157 @@ struct DeliveryAttempt {
 struct AttemptVerdict {
     DeliveryStatus status = DeliveryStatus::pending;
     std::optional<int64_t> next_attempt_at_ms;
-    bool success = false;          // resets the endpoint's failure streak
-    int disable_endpoint_after = 0;  // a failure streak this long disables the endpoint (0: never)
+    bool success = false;  // resets the endpoint's failure streak
 };
 
-// Called once the write's transaction committed (nullptr) or failed (the error). Runs on the
-// writer thread: keep it short and never call back into a blocking Store write from it.
-// Errors: StoreUnavailable when the database failed (the whole batch failed with it);
+// Called once the write is durable (nullptr) or failed (the error). Runs on a thread of the store
+// (see the contract above): keep it short and never call back into a blocking Store write from it.
+// Errors: StoreUnavailable when the database failed (every write sharing its transaction failed with it);
 // std::invalid_argument when the write broke a constraint (e.g. a duplicate run id);
 // std::out_of_range for an unknown run; std::logic_error when the run is already past the
 // state the write needs (e.g. finishing a terminal run). Only StoreUnavailable is transient.
 using Completion = std::function<void(std::exception_ptr)>;
 
-struct Options {
-    // The SQLite file; its directory must exist. Created 0600 (an existing file loses any group and
-    // other access), and so are its -wal and -shm files.
-    std::string path;
-    int busy_timeout_ms = 5000;
-    std::size_t max_batch = 512;       // most writes grouped into one transaction
-    bool synchronous_full = true;      // fsync on every commit (durability of a 202)
-    // Told the number of writes of every committed transaction, on the writer thread (keep it
-    // short and non-blocking; it must not throw). E.g. the batch-size histogram of the metrics.
-    std::function<void(std::size_t writes)> on_commit = {};
-};
+// The most asynchronous writes a backend groups into one transaction, unless configured otherwise.
+inline constexpr std::size_t kDefaultMaxBatch = 512;
 
 class Store {
 public:
-    // Opens (creating if needed) and migrates the database. Throws StoreUnavailable.
-    explicit Store(Options options);
-    // Drains pending writes, then closes.
-    ~Store();
+    Store() = default;
+    // A backend drains accepted writes before it closes.
+    virtual ~Store() = default;
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    int schema_version() const;
+    virtual int schema_version() const = 0;
 
-    // --- Group-committed writes: queued to one writer thread; many callers share one
-    // transaction and one fsync. `done` runs after COMMIT (or with the failure).
-    void insert_run(NewRun run, Completion done);
-    void mark_processing(std::string run_id, int64_t started_at_ms, Completion done);
-    void finish_run(std::string run_id, RunOutcome outcome, Completion done);
+    // --- Asynchronous writes: `done` runs once the write is durable (or with the failure).
+    // Backends group concurrent writes into shared transactions.
+    virtual void insert_run(NewRun run, Completion done) = 0;
+    virtual void mark_processing(std::string run_id, int64_t started_at_ms, Completion done) = 0;
+    virtual void finish_run(std::string run_id, RunOutcome outcome, Completion done) = 0;
 
-    // --- Keys: synchronous (they go through the writer and wait for its commit).
-    void insert_api_key(const ApiKey& key, std::string_view key_hash);
-    std::optional<ApiKey> find_api_key(std::string_view key_hash) const;
-    std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const;
-    bool revoke_api_key(std::string_view key_id, int64_t at_ms);
+    // --- Keys: synchronous (they return once the write is durable).
+    virtual void insert_api_key(const ApiKey& key, std::string_view key_hash) = 0;
+    virtual std::optional<ApiKey> find_api_key(std::string_view key_hash) const = 0;
+    virtual std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const = 0;
+    virtual bool revoke_api_key(std::string_view key_id, int64_t at_ms) = 0;
 
-    // --- Environments: synchronous writes through the writer. Deleted environments are kept
+    // --- Environments: synchronous writes. Deleted environments are kept
     // (their runs name them) but are found by none of these.
     // Adds the organisation's built-in `test` and `live` when absent.
-    void ensure_builtin_environments(std::string_view organization, int64_t at_ms);
+    virtual void ensure_builtin_environments(std::string_view organization, int64_t at_ms) = 0;
     // Throws std::invalid_argument when the slug exists, TooManyEnvironments when the organisation
     // would have more than `max_named` environments besides the built-in ones.
-    void insert_environment(const Environment& environment, int max_named);
+    virtual void insert_environment(const Environment& environment, int max_named) = 0;
     // test, live, then the named ones by creation.
-    std::vector<Environment> list_environments(std::string_view organization) const;
-    std::optional<Environment> find_environment(std::string_view organization, std::string_view slug) const;
+    virtual std::vector<Environment> list_environments(std::string_view organization) const = 0;
+    virtual std::optional<Environment> find_environment(std::string_view organization, std::string_view slug) const = 0;
     // Replaces the default pins; false when absent.
-    bool update_environment_pins(const Environment& environment);
+    virtual bool update_environment_pins(const Environment& environment) = 0;
     // False when absent; throws EnvironmentHasActiveKeys while unrevoked keys of it exist.
-    bool delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms);
+    virtual bool delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms) = 0;
 
-    // --- Engines and releases: synchronous writes through the writer.
+    // --- Engines and releases: synchronous writes.
     // Throws std::invalid_argument when (organization, slug) exists.
-    void insert_engine(const EngineRecord& engine, std::string_view config_json);
+    virtual void insert_engine(const EngineRecord& engine, std::string_view config_json) = 0;
     // Inserts the built-in engine if absent and returns the stored record. An existing one is
     // left as it is: its configuration is the operator's once seeded, and a new preset reaches
     // it through the configuration API or a release bundle, never silently at a restart.
-    EngineRecord ensure_builtin_engine(const EngineRecord& engine, std::string_view config_json);
+    virtual EngineRecord ensure_builtin_engine(const EngineRecord& engine, std::string_view config_json) = 0;
     // False when the engine does not exist.
-    bool update_engine_config(std::string_view organization, std::string_view slug,
+    virtual bool update_engine_config(std::string_view organization, std::string_view slug,
                               std::string_view config_hash, std::string_view config_json,
-                              std::string_view updated_by, int64_t at_ms);
-    bool set_engine_status(std::string_view organization, std::string_view slug,
-                           std::string_view status, int64_t at_ms);
+                              std::string_view updated_by, int64_t at_ms) = 0;
+    virtual bool set_engine_status(std::string_view organization, std::string_view slug,
+                           std::string_view status, int64_t at_ms) = 0;
     // Throws std::invalid_argument when that version exists already.
-    void insert_release(const ReleaseRecord& release, std::string_view config_json);
+    virtual void insert_release(const ReleaseRecord& release, std::string_view config_json) = 0;
 
     // The organisation's own engine of that slug, else the built-in one.
-    std::optional<EngineRecord> find_engine(std::string_view organization, std::string_view slug) const;
+    virtual std::optional<EngineRecord> find_engine(std::string_view organization, std::string_view slug) const = 0;
     // Built-in engines first, then the organisation's, each by slug.
-    std::vector<EngineRecord> list_engines(std::string_view organization) const;
+    virtual std::vector<EngineRecord> list_engines(std::string_view organization) const = 0;
     // Oldest first (by major, then minor).
-    std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const;
-    std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
-                                              int major, int minor) const;
+    virtual std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const = 0;
+    virtual std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
+                                              int major, int minor) const = 0;
 
     // --- Idempotency. find ignores records older than the window; remember keeps a live record
     // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.
-    std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment_id,
-                                                      std::string_view key, int64_t now_ms) const;
+    virtual std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment_id,
+                                                      std::string_view key, int64_t now_ms) const = 0;
     // Group-committed like run writes; `done` gets IdempotencyKeyTaken when a live record exists.
-    void remember_idempotency(IdempotencyRecord record, Completion done);
+    virtual void remember_idempotency(IdempotencyRecord record, Completion done) = 0;
 
     // --- Carrier pools. `carriers_json` is the canonical JSON array of carrier objects; the
     // pool then points at its snapshot (content-addressed, immutable) in one write, so a
     // re-import replaces a pool whole or not at all. Returns the new summary.
-    PoolSummary replace_pool(std::string_view organization, std::string_view name,
-                             std::string_view carriers_json, std::string_view source, int64_t at_ms);
-    std::vector<PoolSummary> list_pools(std::string_view organization) const;
-    std::optional<PoolSummary> pool_snapshot(std::string_view organization, std::string_view name) const;
-    std::optional<std::string> pool_carriers(std::string_view snapshot) const;
+    virtual PoolSummary replace_pool(std::string_view organization, std::string_view name,
+                             std::string_view carriers_json, std::string_view source, int64_t at_ms) = 0;
+    virtual std::vector<PoolSummary> list_pools(std::string_view organization) const = 0;
+    virtual std::optional<PoolSummary> pool_snapshot(std::string_view organization, std::string_view name) const = 0;
+    virtual std::optional<std::string> pool_carriers(std::string_view snapshot) const = 0;
 
-    // --- Webhook endpoints and secrets: synchronous writes through the writer.
+    // --- Webhook endpoints and secrets: synchronous writes.
     // Throws TooManyActiveEndpoints when the write would leave more than `max_active` active
     // endpoints in the endpoint's organisation and environment.
-    void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active);
+    virtual void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) = 0;
     // Replaces the stored endpoint of that id (same organisation and environment); false when absent.
-    bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active);
+    virtual bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) = 0;
     // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
-    bool delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                 std::string_view id, int64_t at_ms);
-    std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                                         std::string_view id) const;
-    std::vector<WebhookEndpoint> list_webhook_endpoints(std::string_view organization,
-                                                        std::string_view environment_id) const;
-    void put_signing_secret(std::string_view organization, std::string_view environment_id, const SigningSecret& secret);
-    std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment_id) const;
+    virtual bool delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
+                                 std::string_view id, int64_t at_ms) = 0;
+    virtual std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment_id,
+                                                         std::string_view id) const = 0;
+    virtual std::vector<WebhookEndpoint> list_webhook_endpoints(std::string_view organization,
+                                                        std::string_view environment_id) const = 0;
+    virtual void put_signing_secret(std::string_view organization, std::string_view environment_id, const SigningSecret& secret) = 0;
+    virtual std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment_id) const = 0;
     // Stores `first` unless the environment has a secret already; returns the one stored.
-    SigningSecret add_signing_secret(std::string_view organization, std::string_view environment_id,
-                                     const SigningSecret& first);
+    virtual SigningSecret add_signing_secret(std::string_view organization, std::string_view environment_id,
+                                     const SigningSecret& first) = 0;
 
     // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
     // Leases up to `limit` pending deliveries due at `now_ms` until `lease_until_ms` (so no
     // other sender takes them meanwhile) and returns them, oldest due first.
-    std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms, std::size_t limit);
+    virtual std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms, std::size_t limit) = 0;
     // Leases taken before a restart are void: their deliveries are due again.
-    void release_delivery_leases();
+    virtual void release_delivery_leases() = 0;
     // Records the attempt and applies the verdict (and the endpoint's failure streak) in one write.
-    // Returns true when this attempt disabled the endpoint.
-    bool record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict, int64_t at_ms);
+    // Returns the endpoint's failure streak after it (0 after a success); none for a run's own URL
+    // or an endpoint deleted meanwhile. Whether a streak disables the endpoint is the caller's policy.
+    virtual std::optional<int> record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict,
+                                                       int64_t at_ms) = 0;
+    // Makes an active endpoint inactive with `reason` and fails its pending deliveries, in one write.
+    // False when it is absent or inactive already (of two callers at once, one disables it).
+    virtual bool disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason, int64_t at_ms) = 0;
     // Newest first; `endpoint_id` empty: every delivery of the environment.
-    std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment_id,
-                                                 std::string_view endpoint_id, int limit) const;
-    std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment_id,
-                                                 std::string_view delivery_id) const;
-    std::vector<DeliveryAttempt> list_delivery_attempts(std::string_view delivery_id) const;
+    virtual std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment_id,
+                                                 std::string_view endpoint_id, int limit) const = 0;
+    virtual std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment_id,
+                                                 std::string_view delivery_id) const = 0;
+    virtual std::vector<DeliveryAttempt> list_delivery_attempts(std::string_view delivery_id) const = 0;
     // Makes a delivery pending and due at `now_ms` again (a manual re-send). False when absent.
-    bool retry_delivery(std::string_view organization, std::string_view environment_id,
-                        std::string_view delivery_id, int64_t now_ms);
+    virtual bool retry_delivery(std::string_view organization, std::string_view environment_id,
+                        std::string_view delivery_id, int64_t now_ms) = 0;
 
-    // --- Reads, on a pooled read connection of the calling thread.
-    std::optional<Run> get_run(std::string_view run_id) const;
-    RunPage list_runs(const RunPageQuery& query) const;
-    std::optional<std::string> config_json(std::string_view config_hash) const;
+    // --- Reads: on the calling thread; they see every write whose completion has run.
+    virtual std::optional<Run> get_run(std::string_view run_id) const = 0;
+    virtual RunPage list_runs(const RunPageQuery& query) const = 0;
+    virtual std::optional<std::string> config_json(std::string_view config_hash) const = 0;
     // Runs left queued or processing (e.g. by a crash), oldest first.
-    std::vector<std::string> unfinished_run_ids() const;
+    virtual std::vector<std::string> unfinished_run_ids() const = 0;
     // A cheap round trip proving the database answers (for readiness).
-    void ping() const;
+    virtual void ping() const = 0;
 
-    // An online copy of the whole database into `path` (replaced if it exists), consistent as
-    // of the moment the copy began; writers go on meanwhile (WAL: the copy is a reader). The
-    // copy is written beside `path`, checked with PRAGMA integrity_check, then renamed into
-    // place, so `path` is never a partial copy; it is readable by its owner only (0600). Returns the pages copied. Throws
-    // StoreUnavailable when the database cannot be read or the copy cannot be written or
-    // fails the check (nothing is left at `path` then).
-    int64_t backup_to(const std::string& path) const;
-
-    // Group-commit figures since open: how many transactions carried how many writes.
+    // Write figures since open: how many transactions carried how many writes.
     struct WriterStats {
         uint64_t transactions = 0;
         uint64_t writes = 0;
         uint64_t largest_batch = 0;
     };
-    WriterStats writer_stats() const;
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    virtual WriterStats writer_stats() const = 0;
 };
 
 }  // namespace engined::store

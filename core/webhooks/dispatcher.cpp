@@ -175,7 +175,7 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
         result = client_.post({url, std::move(headers), body});
     }
     const int64_t finished = now_unix_ms();
-    store::AttemptVerdict verdict{store::DeliveryStatus::failed, std::nullopt, false, options_.disable_after};
+    store::AttemptVerdict verdict{store::DeliveryStatus::failed, std::nullopt, false};
     if (not_sent.empty()) verdict = verdict_for(result, attempt_number, finished);
     const store::DeliveryAttempt record{delivery.id, attempt_number, started, finished - started,
                                         result.failure == net::OutboundFailure::none && not_sent.empty()
@@ -183,11 +183,9 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
                                             : std::nullopt,
                                         not_sent.empty() ? attempt_error(result) : not_sent};
     try {
-        if (store_.record_delivery_attempt(record, verdict, finished)) {
-            log::warn("webhook endpoint disabled", {{"endpoint_id", delivery.endpoint_id.value_or("")},
-                                                    {"organization", delivery.organization},
-                                                    {"environment_id", delivery.environment_id},
-                                                    {"consecutive_failures", options_.disable_after}});
+        const std::optional<int> streak = store_.record_delivery_attempt(record, verdict, finished);
+        if (streak && options_.disable_after > 0 && *streak >= options_.disable_after) {
+            disable_endpoint(delivery, *streak, finished);
         }
     } catch (const std::exception& error) {
         // The lease runs out and the delivery is attempted again: at least once, never lost.
@@ -201,9 +199,20 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
     if (observer_) observer_(delivery, verdict.status);
 }
 
+// The endpoint failed `streak` attempts in a row, at least the configured limit: it stops
+// receiving (its pending deliveries fail) until its owner turns it back on.
+void Dispatcher::disable_endpoint(const store::WebhookDelivery& delivery, int streak, int64_t now_ms) {
+    const std::string reason =
+        "disabled after " + std::to_string(options_.disable_after) + " consecutive failed delivery attempts";
+    if (!store_.disable_webhook_endpoint(*delivery.endpoint_id, reason, now_ms)) return;  // another sender did
+    log::warn("webhook endpoint disabled", {{"endpoint_id", *delivery.endpoint_id},
+                                            {"organization", delivery.organization},
+                                            {"environment_id", delivery.environment_id},
+                                            {"consecutive_failures", streak}});
+}
+
 store::AttemptVerdict Dispatcher::verdict_for(const net::OutboundResult& result, int attempt_number, int64_t now_ms) {
     store::AttemptVerdict verdict;
-    verdict.disable_endpoint_after = options_.disable_after;
     if (result.failure == net::OutboundFailure::none && result.status >= 200 && result.status < 300) {
         verdict.status = store::DeliveryStatus::delivered;
         verdict.success = true;

@@ -65,6 +65,7 @@ private:
     void send_loop();
     void attempt(const store::WebhookDelivery& delivery);
     store::AttemptVerdict verdict_for(const net::OutboundResult& result, int attempt_number, int64_t now_ms);
+    void disable_endpoint(const store::WebhookDelivery& delivery, int streak, int64_t now_ms);
 
     store::Store& store_;
     net::OutboundClient client_;

@@ -2,7 +2,7 @@
 // began, while submissions go on during the copy.
 #include "test_server.hpp"
 
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -95,9 +95,9 @@ TEST(Backup, CopyWhileServingHoldsEveryRunCommittedBeforeItBegan) {
     EXPECT_NE(result.out.find("integrity ok"), std::string::npos) << result.out;
     EXPECT_GT(accepted_during, 0) << "no submission was answered once the backup began";
 
-    store::Options options;
+    store::SqliteOptions options;
     options.path = backup_file.string();
-    store::Store restored(options);
+    store::SqliteStore restored(options);
     int missing = 0;
     for (const std::string& run_id : committed_before) {
         if (!restored.get_run(run_id)) ++missing;

@@ -2,7 +2,7 @@
 // queued; after a restart on the same data directory every accepted run completes exactly once.
 #include "test_server.hpp"
 
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -63,9 +63,9 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
         ASSERT_EQ(accepted.size(), 200u * static_cast<std::size_t>(bursts));
     }
     {
-        store::Options options;
+        store::SqliteOptions options;
         options.path = (data_dir / "engined.sqlite3").string();
-        store::Store store(options);
+        store::SqliteStore store(options);
         EXPECT_FALSE(store.unfinished_run_ids().empty()) << "the kill came too late to leave runs pending";
     }
 
@@ -78,9 +78,9 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
     }
     EXPECT_EQ(restarted.terminate(), 0);
 
-    store::Options options;
+    store::SqliteOptions options;
     options.path = (data_dir / "engined.sqlite3").string();
-    store::Store store(options);
+    store::SqliteStore store(options);
     const std::string test_environment = store.find_environment("chaos", "test").value().id;
     store::RunPageQuery query;
     query.organization = "chaos";

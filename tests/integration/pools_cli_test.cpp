@@ -56,6 +56,8 @@ protected:
 
     Result pools(const std::string& action, std::vector<std::string> args) {
         args.insert(args.begin(), {"pools", action, "--data-dir", data_dir_.string(), "--org", "acme"});
+        // Only an import may make the store (as engined would at its first start).
+        if (action == "import") args.push_back("--create-store");
         return run("enginectl", args, work_dir_);
     }
 

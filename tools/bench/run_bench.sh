@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The benchmarks of docs/performance.md in one command, from the repository root after a build:
 #
-#   tools/bench/run_bench.sh [BUILD_DIR]      (default: build)
+#   tools/bench/run_bench.sh [--store URL] [BUILD_DIR]      (default: build)
+#
+# --store URL: engined (and the key) on that store, e.g. postgresql://USER@HOST/DB (an empty
+# database, or one engined migrated); default: a SQLite file in a fresh data directory.
 #
 # 1. GET /health throughput: wrk against bench_bare_server (the baseline) and against engined,
 #    both with 2 HTTP threads, alternating for a few rounds so that a burst of outside load hits
@@ -12,6 +15,11 @@
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_CONCURRENCY and BENCH_SECONDS override the defaults below.
 set -euo pipefail
 
+store_args=()
+if [[ "${1:-}" == "--store" ]]; then
+  store_args=(--store "$2")
+  shift 2
+fi
 build_dir=${1:-build}
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo_root"
@@ -74,12 +82,12 @@ wait_ready "$bare_port" "${pids[-1]}" "$work/bare.log"
 
 # The key is issued before engined opens the store, as an operator would. Its own rate limit is
 # far above what the driver sends: the limiter still runs on every request, but never refuses.
-key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --create-store --org bench --env test \
+key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --create-store "${store_args[@]}" --org bench --env test \
   --rate 1000000 --burst 1000000 \
   2>"$work/enginectl.log" | tail -n 1) || { cat "$work/enginectl.log" >&2; exit 1; }
 
 engined_port=$(free_port)
-"$build_dir/engined" --listen "127.0.0.1:$engined_port" --data-dir "$work/data" \
+"$build_dir/engined" --listen "127.0.0.1:$engined_port" --data-dir "$work/data" "${store_args[@]}" \
   --http-threads "$http_threads" >"$work/engined.log" 2>&1 &
 pids+=($!)
 wait_ready "$engined_port" "${pids[-1]}" "$work/engined.log"

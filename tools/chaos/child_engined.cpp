@@ -3,7 +3,7 @@
 #include "auth/api_keys.hpp"
 #include "common/crypto.hpp"
 #include "http/client.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -46,9 +46,9 @@ uint16_t free_loopback_port() {
 }
 
 std::string create_key(const std::filesystem::path& data_dir) {
-    store::Options options;
+    store::SqliteOptions options;
     options.path = (data_dir / "engined.sqlite3").string();
-    store::Store store(options);
+    store::SqliteStore store(options);
     return auth::issue_key(store, "chaos", "test", {}, 1e9, 1'000'000'000).key;
 }
 

@@ -7,6 +7,8 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <memory>
+
 #include <string>
 #include <vector>
 
@@ -38,10 +40,12 @@ OptionSpec json_switch();
 // Prints `value` as indented JSON: what --json prints.
 void print_json(const boost::json::value& value);
 
-// The store of the server whose data directory --data-dir names; only --create-store makes one.
-store::Store open_store(const Arguments& args);
-// --data-dir DIR, required by every command that works on a server's store directly.
+// The store --store URL names (sqlite:PATH or postgresql://…), else the SQLite store of the
+// server whose data folder --data-dir names; only --create-store makes a new one.
+std::unique_ptr<store::Store> open_store(const Arguments& args);
+// --data-dir DIR and --store URL: how every command that works on a server's store directly names it.
 OptionSpec data_dir_option();
+OptionSpec store_option();
 
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);

@@ -51,28 +51,28 @@ std::vector<CommandSpec> environments_actions() {
     return {
         action_spec("environments", "create",
                     "create an environment (1-16 of a-z 0-9 _; at most five besides test and live); prints its id",
-                    {data_dir_option(), org}, {slug}),
-        action_spec("environments", "list", "list the organisation's environments", {data_dir_option(), org, json_switch()}),
-        action_spec("environments", "show", "show one environment", {data_dir_option(), org, json_switch()}, {slug}),
+                    {data_dir_option(), store_option(), org}, {slug}),
+        action_spec("environments", "list", "list the organisation's environments", {data_dir_option(), store_option(), org, json_switch()}),
+        action_spec("environments", "show", "show one environment", {data_dir_option(), store_option(), org, json_switch()}, {slug}),
         action_spec("environments", "pin", "set or clear the environment's default pins",
-                    {data_dir_option(), org,
+                    {data_dir_option(), store_option(), org,
                      {"version", "PIN", "the default pin of every engine (\"1.x\", \"1.2\"), or none to clear it"},
                      {"engine-pins", "JSON", "per-engine pins such as '{\"home-auto\":\"2.x\"}', or none to clear them"}},
                     {slug}),
         action_spec("environments", "delete", "delete an environment (refused while it has active keys)",
-                    {data_dir_option(), org}, {slug}),
+                    {data_dir_option(), store_option(), org}, {slug}),
     };
 }
 
 int environments_command(const std::string& action, const Arguments& args) {
     const std::string organization = args.required("org");
     const bool json = args.has("json");
-    store::Store store = open_store(args);
+    const auto store = open_store(args);
     // An organisation without keys yet has its built-in environments from now on.
-    store.ensure_builtin_environments(organization, now_unix_ms());
+    store->ensure_builtin_environments(organization, now_unix_ms());
     if (action == "list") {
         args.positional_exactly(0, "no positional arguments");
-        const auto environments = store.list_environments(organization);
+        const auto environments = store->list_environments(organization);
         if (json) {
             boost::json::array data;
             for (const auto& environment : environments) data.push_back(environments::environment_to_json(environment));
@@ -84,7 +84,7 @@ int environments_command(const std::string& action, const Arguments& args) {
     }
     const std::string slug = args.positional_exactly(1, "SLUG").front();
     if (action == "show") {
-        const store::Environment environment = environments::find_environment(store, organization, slug);
+        const store::Environment environment = environments::find_environment(*store, organization, slug);
         if (json) {
             std::cout << compact_json(environments::environment_to_json(environment)) << "\n";
         } else {
@@ -93,18 +93,18 @@ int environments_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "create") {
-        const store::Environment environment = environments::create_environment(store, organization, slug);
+        const store::Environment environment = environments::create_environment(*store, organization, slug);
         std::cerr << "created environment " << slug << " for organisation " << organization
                   << "; mint its keys with: enginectl keys create --env " << slug << "\n";
         std::cout << environment.id << "\n";
         return 0;
     }
     if (action == "pin") {
-        print_table({environments::set_pins(store, organization, slug, pin_fields(args))});
+        print_table({environments::set_pins(*store, organization, slug, pin_fields(args))});
         return 0;
     }
     if (action == "delete") {
-        environments::delete_environment(store, organization, slug);
+        environments::delete_environment(*store, organization, slug);
         std::cerr << "deleted environment " << slug << " of organisation " << organization << "\n";
         return 0;
     }

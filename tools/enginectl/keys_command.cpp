@@ -3,7 +3,7 @@
 
 #include "auth/api_keys.hpp"
 #include "common/time.hpp"
-#include "store/store.hpp"
+#include "store/store_url.hpp"
 
 #include <boost/json.hpp>
 
@@ -13,9 +13,12 @@
 
 namespace engined::cli {
 
-// The store engined serves from DIR. A mistyped --data-dir must not quietly become a new, empty
-// store that the server never reads: only --create-store makes one.
-store::Store open_store(const Arguments& args) {
+// The store --store URL names (sqlite:PATH or postgresql://…), else the SQLite store engined serves
+// from --data-dir DIR. A mistyped --data-dir must not quietly become a new, empty store that the
+// server never reads: only --create-store makes one.
+std::unique_ptr<store::Store> open_store(const Arguments& args) {
+    if (args.has("store")) return store::open_store(store::parse_store_url(args.required("store")));
+    if (!args.has("data-dir")) throw UsageError("give --data-dir DIR (the server's data folder) or --store URL");
     const std::filesystem::path data_dir = args.required("data-dir");
     const std::filesystem::path file = data_dir / "engined.sqlite3";
     if (args.has("create-store")) {
@@ -25,9 +28,7 @@ store::Store open_store(const Arguments& args) {
                                  " is missing). Start engined with --data-dir " + data_dir.string() +
                                  " once to create it, or pass --create-store to create it here");
     }
-    store::Options options;
-    options.path = file.string();
-    return store::Store(options);
+    return store::open_store(store::resolve_store_url("", data_dir));
 }
 
 namespace {
@@ -56,14 +57,16 @@ boost::json::array json_strings(const std::vector<std::string>& items) {
 
 }  // namespace
 
-OptionSpec data_dir_option() {
-    return {"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)", ValueKind::kText, {}, true};
+OptionSpec data_dir_option() { return {"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)"}; }
+
+OptionSpec store_option() {
+    return {"store", "URL", "the store instead of --data-dir: sqlite:PATH or postgresql://USER@HOST:PORT/DB"};
 }
 
 std::vector<CommandSpec> keys_actions() {
     return {
         action_spec("keys", "create", "create an API key; the key alone is printed last (it is shown only once)",
-                    {data_dir_option(),
+                    {data_dir_option(), store_option(),
                      {"org", "ORG", "the organisation the key acts for", ValueKind::kText, {}, true},
                      {"env", "SLUG", "the key's environment: test, live or one created with environments create", ValueKind::kText, {}, true},
                      {"scopes", "LIST", "comma-separated, e.g. runs:write,runs:read,engines:admin"},
@@ -72,8 +75,8 @@ std::vector<CommandSpec> keys_actions() {
                      {"burst", "N", "the key's own burst (default: the server's)", ValueKind::kCount},
                      {"create-store", "", "create the store in DIR when there is none yet"},
                      json_switch()}),
-        action_spec("keys", "list", "list API keys", {data_dir_option(), {"org", "ORG", "only this organisation's"}, json_switch()}),
-        action_spec("keys", "revoke", "revoke an API key", {data_dir_option(), json_switch()},
+        action_spec("keys", "list", "list API keys", {data_dir_option(), store_option(), {"org", "ORG", "only this organisation's"}, json_switch()}),
+        action_spec("keys", "revoke", "revoke an API key", {data_dir_option(), store_option(), json_switch()},
                     {{"KEY_ID", "the key's id, as keys list shows it"}}),
     };
 }
@@ -83,11 +86,11 @@ int keys_command(const std::string& action, const Arguments& args) {
         const std::string organization = args.required("org");
         const std::string environment = args.required("env");
         const auto scopes = split_scopes(args.optional("scopes", ""));
-        store::Store store = open_store(args);
+        const auto store = open_store(args);
         const auto rate = args.has("rate") ? std::optional<double>(args.number("rate", 0)) : std::nullopt;
         const auto burst =
             args.has("burst") ? std::optional<int64_t>(static_cast<int64_t>(args.number("burst", 0))) : std::nullopt;
-        const auth::IssuedKey issued = auth::issue_key(store, organization, environment, scopes, rate, burst);
+        const auth::IssuedKey issued = auth::issue_key(*store, organization, environment, scopes, rate, burst);
         std::cerr << "created key " << issued.id << " for organisation " << organization << " (" << environment
                   << "); store it now, it is not shown again\n";
         if (args.has("json")) {
@@ -102,9 +105,9 @@ int keys_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "list") {
-        store::Store store = open_store(args);
+        const auto store = open_store(args);
         const auto org = args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
-        const auto keys = store.list_api_keys(org);
+        const auto keys = store->list_api_keys(org);
         if (args.has("json")) {
             boost::json::array data;
             for (const store::ApiKey& key : keys) {
@@ -133,8 +136,8 @@ int keys_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "revoke") {
-        store::Store store = open_store(args);
-        if (!store.revoke_api_key(args.positional()[0], now_unix_ms())) {
+        const auto store = open_store(args);
+        if (!store->revoke_api_key(args.positional()[0], now_unix_ms())) {
             std::cerr << "enginectl: no active key with id " << args.positional()[0] << "\n";
             return 1;
         }

@@ -19,23 +19,6 @@ namespace {
 
 constexpr std::size_t kShortHash = 12;
 
-std::filesystem::path store_file(const Arguments& args) {
-    return std::filesystem::path(args.required("data-dir")) / "engined.sqlite3";
-}
-
-store::Store open_store(const std::filesystem::path& file) {
-    store::Options options;
-    options.path = file.string();
-    return store::Store(options);
-}
-
-// Reading never creates a store: a mistyped --data-dir is an error, not an empty listing.
-store::Store open_existing_store(const Arguments& args) {
-    const auto file = store_file(args);
-    if (!std::filesystem::exists(file)) throw std::runtime_error("no engined store at " + file.string());
-    return open_store(file);
-}
-
 std::string pool_name(const Arguments& args) {
     const std::string name = args.required("pool");
     if (!pools::is_pool_name(name)) {
@@ -87,11 +70,10 @@ int import_pool(const Arguments& args) {
                   << problem.message << "\n";
     }
     if (!problems->empty()) return 1;
-    std::filesystem::create_directories(args.required("data-dir"));
-    store::Store store = open_store(store_file(args));
+    const auto store = open_store(args);
     const std::string source = std::filesystem::path(file).filename().string();
     const store::PoolSummary pool =
-        store.replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
+        store->replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
     if (args.has("json")) {
         print_json(pool_json(pool));
         return 0;
@@ -103,8 +85,8 @@ int import_pool(const Arguments& args) {
 
 int list_pools(const Arguments& args) {
     const std::string organization = args.required("org");
-    const store::Store store = open_existing_store(args);
-    const auto pools = store.list_pools(organization);
+    const auto store = open_store(args);
+    const auto pools = store->list_pools(organization);
     if (args.has("json")) {
         boost::json::array data;
         for (const store::PoolSummary& pool : pools) data.push_back(pool_json(pool));
@@ -142,13 +124,13 @@ int show_pool(const Arguments& args) {
     const std::string organization = args.required("org");
     const std::string name = pool_name(args);
     const std::size_t limit = limit_of(args);
-    const store::Store store = open_existing_store(args);
-    const auto pool = store.pool_snapshot(organization, name);
+    const auto store = open_store(args);
+    const auto pool = store->pool_snapshot(organization, name);
     if (!pool) {
         std::cerr << "enginectl: organisation " << organization << " has no pool named " << name << "\n";
         return 1;
     }
-    const auto text = store.pool_carriers(pool->snapshot);
+    const auto text = store->pool_carriers(pool->snapshot);
     if (!text) throw std::runtime_error("the store has no snapshot " + pool->snapshot + " for pool " + name);
     const auto carriers = parse_internal_json(*text).as_array();
     if (args.has("json")) {
@@ -174,22 +156,21 @@ int show_pool(const Arguments& args) {
 }  // namespace
 
 std::vector<CommandSpec> pools_actions() {
-    const OptionSpec data_dir{"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)",
-                              ValueKind::kText, {}, true};
     const OptionSpec org{"org", "ORG", "the organisation owning the pool", ValueKind::kText, {}, true};
     const OptionSpec pool{"pool", "NAME", "the pool, e.g. carriers:all", ValueKind::kText, {}, true};
     return {
         action_spec("pools", "import",
                     "replace the pool with FILE (.csv or .json), checked whole first: else \"FILE:LINE: message\" "
                     "and nothing changes",
-                    {data_dir, org, pool,
+                    {data_dir_option(), store_option(), org, pool,
+                     {"create-store", "", "create the store in DIR when there is none yet"},
                      {"engine-type", "TYPE", "the engine type whose plugin checks the records (default entity_analysis)"},
                      {"plugins-dir", "DIR", "the engine plugins' folder (default: where engined looks)"},
                      json_switch()},
                     {{"FILE", "the carriers, .csv or .json"}}),
-        action_spec("pools", "list", "list the organisation's pools", {data_dir, org, json_switch()}),
+        action_spec("pools", "list", "list the organisation's pools", {data_dir_option(), store_option(), org, json_switch()}),
         action_spec("pools", "show", "show a pool's carriers",
-                    {data_dir, org, pool, {"limit", "N", "show at most N carriers (default 20)", ValueKind::kCount},
+                    {data_dir_option(), store_option(), org, pool, {"limit", "N", "show at most N carriers (default 20)", ValueKind::kCount},
                      json_switch()}),
     };
 }

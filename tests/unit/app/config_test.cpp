@@ -183,15 +183,17 @@ TEST(Config, TheCheckPoolIsSizedFromEverySource) {
     }
 }
 
+// Why load_config refused these settings, or "accepted".
+std::string message_of(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    try {
+        load_config(args, env);
+    } catch (const std::invalid_argument& error) {
+        return std::string(error.what());
+    }
+    return std::string("accepted");
+}
+
 TEST(Config, RejectsMistakesNamingTheSetting) {
-    auto message_of = [](const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-        try {
-            load_config(args, env);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("accepted");
-    };
     EXPECT_NE(message_of({"--workers", "0"}, {}).find("--workers"), std::string::npos);
     EXPECT_NE(message_of({"--listen", "8080"}, {}).find("HOST:PORT"), std::string::npos);
     EXPECT_NE(message_of({"--listen", "127.0.0.1:99999"}, {}).find("port"), std::string::npos);
@@ -205,6 +207,21 @@ TEST(Config, RejectsMistakesNamingTheSetting) {
     EXPECT_NE(message_of({"--max-url-bytes", "x"}, {}).find("--max-url-bytes"), std::string::npos);
     EXPECT_NE(message_of({"--json-max-elements", "0"}, {}).find("--json-max-elements"), std::string::npos);
     EXPECT_NE(message_of({"--access-log", "yes"}, {}).find("'on' or 'off'"), std::string::npos);
+}
+
+TEST(Config, TheStoreIsAUrlOfEitherBackendFromFlagEnvironmentOrFile) {
+    EXPECT_EQ(load_config({}, {}).store, "") << "unset: the SQLite file under --data-dir";
+    EXPECT_EQ(load_config({"--store", "sqlite:/var/lib/engined/store.sqlite3"}, {}).store,
+              "sqlite:/var/lib/engined/store.sqlite3");
+    EXPECT_EQ(load_config({}, {{"ENGINED_STORE", "postgresql://engined@db:5432/engined"}}).store,
+              "postgresql://engined@db:5432/engined");
+    EXPECT_EQ(load_config({"--store", "postgres://a@b/c"}, {{"ENGINED_STORE", "sqlite:x"}}).store, "postgres://a@b/c")
+        << "the flag wins";
+    for (const char* bad : {"mysql://engined@db/engined", "sqlite:", "/var/lib/engined.sqlite3"}) {
+        EXPECT_NE(message_of({"--store", bad}, {}).find("sqlite:PATH or postgresql://"), std::string::npos) << bad;
+    }
+    EXPECT_EQ(message_of({"--store", "mysql://user:secret@db/x"}, {}).find("secret"), std::string::npos)
+        << "a refused URL's password is not echoed";
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ class ApiKeysTest : public ::testing::Test {
 protected:
     ApiKeysTest() {
         std::filesystem::create_directories(dir_);
-        store_ = std::make_unique<store::Store>(store::Options{(dir_ / "keys.sqlite3").string()});
+        store_ = std::make_unique<store::SqliteStore>(store::SqliteOptions{(dir_ / "keys.sqlite3").string()});
     }
     ~ApiKeysTest() override {
         store_.reset();

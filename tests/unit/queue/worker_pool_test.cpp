@@ -3,6 +3,7 @@
 #include "queue/worker_pool.hpp"
 
 #include "common/crypto.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -26,7 +27,7 @@ class StoreInTempDir {
 public:
     StoreInTempDir() : dir_(fs::temp_directory_path() / ("engined-queue-" + random_hex(8))) {
         fs::create_directories(dir_);
-        store::Options options;
+        store::SqliteOptions options;
         options.path = (dir_ / "engined.sqlite3").string();
         store_.emplace(options);
     }
@@ -40,7 +41,7 @@ public:
 
 private:
     fs::path dir_;
-    std::optional<store::Store> store_;
+    std::optional<store::SqliteStore> store_;
 };
 
 void wait_for(const std::function<void(store::Completion)>& start) {

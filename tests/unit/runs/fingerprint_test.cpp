@@ -3,6 +3,7 @@
 #include "runs/fingerprint.hpp"
 
 #include "common/crypto.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -75,7 +76,7 @@ class TempStore {
 public:
     TempStore() : dir_(fs::temp_directory_path() / ("engined-fingerprint-" + random_hex(8))) {
         fs::create_directories(dir_);
-        store::Options options;
+        store::SqliteOptions options;
         options.path = (dir_ / "engined.sqlite3").string();
         store_.emplace(options);
     }
@@ -88,7 +89,7 @@ public:
 
 private:
     fs::path dir_;
-    std::optional<store::Store> store_;
+    std::optional<store::SqliteStore> store_;
 };
 
 constexpr const char* kConfig = R"({"pack_key":"home"})";

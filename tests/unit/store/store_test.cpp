@@ -1,4 +1,4 @@
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -23,36 +23,15 @@
 #include <vector>
 
 #include "common/crypto.hpp"
+#include "store_test_support.hpp"
 
 namespace engined::store {
 namespace {
 
-// Every migration in core/store/sqlite_store.cpp, applied in order.
+// Every migration in core/store/sqlite/migrations.cpp, applied in order.
 constexpr int kLatestSchemaVersion = 8;
 // Every step applied, in order.
 constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8";
-
-namespace fs = std::filesystem;
-
-// A fresh directory per test, removed with everything SQLite left in it.
-class TempDir {
-public:
-    TempDir() : path_(fs::temp_directory_path() / ("engined-store-" + random_hex(8))) {
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-    std::string db() const { return (path_ / "engined.db").string(); }
-
-private:
-    fs::path path_;
-};
 
 // A direct connection to the file, to look at it the way the store does not.
 class RawDb {
@@ -89,97 +68,10 @@ private:
     sqlite3* db_ = nullptr;
 };
 
-Options options_for(const TempDir& dir) {
-    Options options;
+SqliteOptions options_for(const TempDir& dir) {
+    SqliteOptions options;
     options.path = dir.db();
     return options;
-}
-
-NewRun make_run(std::string id, std::string organization = "org_a",
-                std::string environment = "test", std::string slug = "placement") {
-    NewRun run;
-    run.id = std::move(id);
-    run.organization = std::move(organization);
-    // The store treats an environment id as opaque: here it is the slug itself.
-    run.environment_id = environment;
-    run.environment = std::move(environment);
-    run.engine_slug = std::move(slug);
-    run.engine_type = "placement";
-    run.request_json = R"({"input":{"state":"CA"}})";
-    run.config_json = R"({"pack_key":"insurance-personal-lines"})";
-    run.config_hash = sha256_hex(run.config_json);
-    run.api_key_id = "key_0123456789abcdef";
-    run.created_at_ms = 1'700'000'000'000;
-    return run;
-}
-
-// Adapts a Completion to a future: the test thread waits for the writer's verdict.
-struct Outcome {
-    std::promise<std::exception_ptr> promise;
-    std::future<std::exception_ptr> future = promise.get_future();
-    Completion completion() {
-        return [this](std::exception_ptr error) { promise.set_value(error); };
-    }
-    std::exception_ptr get() { return future.get(); }
-};
-
-std::exception_ptr insert(Store& store, NewRun run) {
-    Outcome outcome;
-    store.insert_run(std::move(run), outcome.completion());
-    return outcome.get();
-}
-std::exception_ptr mark_processing(Store& store, const std::string& id, int64_t at) {
-    Outcome outcome;
-    store.mark_processing(id, at, outcome.completion());
-    return outcome.get();
-}
-std::exception_ptr finish(Store& store, const std::string& id, RunOutcome result) {
-    Outcome outcome;
-    store.finish_run(id, std::move(result), outcome.completion());
-    return outcome.get();
-}
-
-template <typename Expected>
-bool holds(std::exception_ptr error) {
-    if (!error) return false;
-    try {
-        std::rethrow_exception(error);
-    } catch (const Expected&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
-
-RunOutcome completed_outcome() {
-    RunOutcome outcome;
-    outcome.status = RunStatus::completed;
-    outcome.stage = "RANK";
-    outcome.output_json = R"({"diagnostic":null})";
-    outcome.results_json = R"([{"carrier":"acme"}])";
-    outcome.error_details_json = "[]";
-    outcome.trace_json = R"([{"stage":"VALIDATE","ms":1}])";
-    outcome.completed_at_ms = 1'700'000'000'500;
-    outcome.fingerprint = std::string(64, 'f');
-    outcome.fingerprint_json = R"({"platform_version":"0.1.0"})";
-    return outcome;
-}
-
-RunOutcome failed_outcome() {
-    RunOutcome outcome;
-    outcome.status = RunStatus::failed;
-    outcome.stage = "EVALUATE";
-    outcome.error_code = "lua_error";
-    outcome.error_message = "scorecard.lua:3: attempt to index a nil value";
-    outcome.error_details_json = R"([{"line":3}])";
-    outcome.completed_at_ms = 1'700'000'000'900;
-    return outcome;
-}
-
-std::vector<std::string> ids_of(const std::vector<Run>& runs) {
-    std::vector<std::string> ids;
-    for (const Run& run : runs) ids.push_back(run.id);
-    return ids;
 }
 
 TEST(RunStatusHelpers, RoundTripAndTerminality) {
@@ -199,14 +91,14 @@ TEST(RunStatusHelpers, RoundTripAndTerminality) {
 
 TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     TempDir dir;
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), kLatestSchemaVersion); }
+    { EXPECT_EQ(SqliteStore(options_for(dir)).schema_version(), kLatestSchemaVersion); }
     std::string first_applied_at;
     {
         RawDb raw(dir.db());
         first_applied_at = raw.scalar("SELECT applied_at_ms FROM schema_migrations");
     }
     {
-        Store reopened(options_for(dir));
+        SqliteStore reopened(options_for(dir));
         EXPECT_EQ(reopened.schema_version(), kLatestSchemaVersion);
         reopened.ping();
     }
@@ -230,7 +122,7 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
 TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
     TempDir dir;
     {
-        Store store(options_for(dir));
+        SqliteStore store(options_for(dir));
         ASSERT_EQ(insert(store, make_run("run-before")), nullptr);
         RunOutcome outcome = completed_outcome();
         outcome.fingerprint.reset();
@@ -243,7 +135,7 @@ TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
         raw.exec("ALTER TABLE runs DROP COLUMN fingerprint_json");
         raw.exec("DELETE FROM schema_migrations WHERE version = 7");
     }
-    Store upgraded(options_for(dir));
+    SqliteStore upgraded(options_for(dir));
     EXPECT_EQ(upgraded.schema_version(), kLatestSchemaVersion);
     const auto before = upgraded.get_run("run-before");
     ASSERT_TRUE(before.has_value());
@@ -266,7 +158,7 @@ TEST(Store, AStoreFromBeforeEnvironmentsKeepsItsTestAndLiveRows) {
         RawDb raw(dir.db());
         raw.exec(sql);
     }
-    Store upgraded(options_for(dir));
+    SqliteStore upgraded(options_for(dir));
     EXPECT_EQ(upgraded.schema_version(), kLatestSchemaVersion);
 
     const auto environments = upgraded.list_environments("acme");
@@ -321,7 +213,7 @@ Environment named_environment(std::string slug, std::string organization = "org_
 
 TEST(Store, EnvironmentsAreBuiltInOnceAndNamedOnesAreLimited) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.ensure_builtin_environments("org_a", 1);
     const std::string test_id = store.find_environment("org_a", "test")->id;
     store.ensure_builtin_environments("org_a", 2);
@@ -340,7 +232,7 @@ TEST(Store, EnvironmentsAreBuiltInOnceAndNamedOnesAreLimited) {
 
 TEST(Store, AnEnvironmentWithActiveKeysIsNotDeletedAndARecreatedOneHasANewId) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.insert_environment(named_environment("dev"), 5);
     ApiKey key;
     key.id = "key_dev";
@@ -377,7 +269,7 @@ TEST(Store, AnEnvironmentWithActiveKeysIsNotDeletedAndARecreatedOneHasANewId) {
 
 TEST(Store, InsertedRunReadsBackWithEveryField) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
 
     NewRun full = make_run("run-full", "org_b", "live", "home");
     full.engine_type = "entity-analysis";
@@ -429,7 +321,7 @@ TEST(Store, InsertedRunReadsBackWithEveryField) {
 
 TEST(Store, ConfigIsStoredOncePerHash) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const NewRun first = make_run("run-1");
     NewRun second = make_run("run-2");
     // Same hash, other text: the hash is the identity, the first text stays.
@@ -451,7 +343,7 @@ TEST(Store, ConfigIsStoredOncePerHash) {
 
 TEST(Store, LifecycleCountsAttemptsAndRecordsTheOutcome) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
 
     ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'100), nullptr);
@@ -494,7 +386,7 @@ TEST(Store, LifecycleCountsAttemptsAndRecordsTheOutcome) {
 
 TEST(Store, SecondFinishFailsAndKeepsTheFirstResult) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
     ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'100), nullptr);
 
@@ -521,7 +413,7 @@ TEST(Store, SecondFinishFailsAndKeepsTheFirstResult) {
 
 TEST(Store, FinishWithANonTerminalStatusIsRefused) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
     RunOutcome outcome = completed_outcome();
     outcome.status = RunStatus::processing;
@@ -531,7 +423,7 @@ TEST(Store, FinishWithANonTerminalStatusIsRefused) {
 
 TEST(Store, ListRunsPagesNewestFirstWithinOneEngineOfOneTenant) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     std::vector<std::string> mine;
     for (int i = 0; i < 23; ++i) {
         const std::string id = "mine-" + std::to_string(i);
@@ -581,7 +473,7 @@ TEST(Store, ListRunsPagesNewestFirstWithinOneEngineOfOneTenant) {
 
 TEST(Store, ListRunsFiltersByStatus) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     std::vector<std::string> failed;
     for (int i = 0; i < 12; ++i) {
         const std::string id = "run-" + std::to_string(i);
@@ -618,7 +510,7 @@ TEST(Store, ListRunsFiltersByStatus) {
 TEST(Store, UnfinishedRunsSurviveARestartInSubmissionOrder) {
     TempDir dir;
     {
-        Store store(options_for(dir));
+        SqliteStore store(options_for(dir));
         for (const char* id : {"run-a", "run-b", "run-c", "run-d"}) {
             ASSERT_EQ(insert(store, make_run(id)), nullptr);
         }
@@ -627,7 +519,7 @@ TEST(Store, UnfinishedRunsSurviveARestartInSubmissionOrder) {
         ASSERT_EQ(finish(store, "run-c", completed_outcome()), nullptr);
         // Closed with run-a queued and run-b processing, as a crash would leave them.
     }
-    Store reopened(options_for(dir));
+    SqliteStore reopened(options_for(dir));
     EXPECT_EQ(reopened.unfinished_run_ids(),
               (std::vector<std::string>{"run-a", "run-b", "run-d"}));
     EXPECT_EQ(reopened.get_run("run-b")->status, RunStatus::processing);
@@ -635,7 +527,7 @@ TEST(Store, UnfinishedRunsSurviveARestartInSubmissionOrder) {
 
 TEST(Store, ConcurrentWritesShareTransactions) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     constexpr int kThreads = 8;
     constexpr int kPerThread = 250;
     std::atomic<int> succeeded{0};
@@ -672,7 +564,7 @@ TEST(Store, ConcurrentWritesShareTransactions) {
 
 TEST(Store, DuplicateRunIdFailsOnlyItsOwnWrite) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("warm-up")), nullptr);
 
     // Holding the write lock from outside keeps the writer waiting in BEGIN, so the writes
@@ -700,7 +592,7 @@ TEST(Store, DuplicateRunIdFailsOnlyItsOwnWrite) {
 
 TEST(Store, ApiKeysInsertFindListRevoke) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ApiKey key;
     key.id = "key_00000000000000a1";
     key.organization = "org_a";
@@ -751,7 +643,7 @@ TEST(Store, ApiKeysInsertFindListRevoke) {
 
 TEST(Store, ReadsProceedWhileTheDatabaseIsWriteLocked) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
     RawDb blocker(dir.db());
     blocker.exec("BEGIN IMMEDIATE");
@@ -765,9 +657,9 @@ TEST(Store, ReadsProceedWhileTheDatabaseIsWriteLocked) {
 
 TEST(Store, LockedDatabaseFailsTheWholeBatchAndWritesNothing) {
     TempDir dir;
-    Options options = options_for(dir);
+    SqliteOptions options = options_for(dir);
     options.busy_timeout_ms = 100;
-    Store store(options);
+    SqliteStore store(options);
     RawDb blocker(dir.db());
     blocker.exec("BEGIN IMMEDIATE");
 
@@ -795,7 +687,7 @@ TEST(Store, LockedDatabaseFailsTheWholeBatchAndWritesNothing) {
 // batch's WAL frames are appended.
 TEST(Store, WriteFailureAtCommitFailsTheBatchAndLeavesNoPartialRows) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("before")), nullptr);
 
     std::uintmax_t largest = 0;
@@ -831,34 +723,34 @@ TEST(Store, WriteFailureAtCommitFailsTheBatchAndLeavesNoPartialRows) {
 
 TEST(Store, OpenFailuresThrowStoreUnavailable) {
     TempDir dir;
-    Options missing_directory;
+    SqliteOptions missing_directory;
     missing_directory.path = (dir.path() / "no-such-dir" / "engined.db").string();
-    EXPECT_THROW(Store{missing_directory}, StoreUnavailable);
+    EXPECT_THROW(SqliteStore{missing_directory}, StoreUnavailable);
 
-    Options not_a_database = options_for(dir);
+    SqliteOptions not_a_database = options_for(dir);
     std::ofstream(not_a_database.path) << std::string(8192, 'g');
-    EXPECT_THROW(Store{not_a_database}, StoreUnavailable);
+    EXPECT_THROW(SqliteStore{not_a_database}, StoreUnavailable);
 
-    Options a_directory;
+    SqliteOptions a_directory;
     a_directory.path = dir.path().string();
-    EXPECT_THROW(Store{a_directory}, StoreUnavailable);
+    EXPECT_THROW(SqliteStore{a_directory}, StoreUnavailable);
 }
 
 TEST(Store, ReadOnlyFileIsRefusedAtOpen) {
     TempDir dir;
-    { Store store(options_for(dir)); }
+    { SqliteStore store(options_for(dir)); }
     fs::permissions(dir.db(), fs::perms::owner_read | fs::perms::group_read |
                                   fs::perms::others_read);
     if (::access(dir.db().c_str(), W_OK) == 0) {
         GTEST_SKIP() << "permission bits do not bind this user (root); the disk-full and "
                         "locked-database tests cover failing writes";
     }
-    EXPECT_THROW(Store{options_for(dir)}, StoreUnavailable);
+    EXPECT_THROW(SqliteStore{options_for(dir)}, StoreUnavailable);
 }
 
 TEST(Store, BackupCopiesTheCommittedStateWhileWritesGoOn) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     for (int i = 0; i < 200; ++i) ASSERT_EQ(insert(store, make_run("before-" + std::to_string(i))), nullptr);
 
     // Writers keep committing during the copy; the copy is one consistent snapshot.
@@ -883,9 +775,9 @@ TEST(Store, BackupCopiesTheCommittedStateWhileWritesGoOn) {
     RawDb copy(backup);
     EXPECT_EQ(copy.scalar("PRAGMA integrity_check"), "ok");
     EXPECT_EQ(copy.scalar("SELECT count(*) FROM runs WHERE id LIKE 'before-%'"), "200");
-    Options reopened;
+    SqliteOptions reopened;
     reopened.path = backup;
-    Store restored(reopened);
+    SqliteStore restored(reopened);
     EXPECT_EQ(restored.schema_version(), kLatestSchemaVersion);
     EXPECT_TRUE(restored.get_run("before-199").has_value());
 }
@@ -900,7 +792,7 @@ TEST(Store, TheDatabaseItsWalAndShmAndBackupsAreReadableByTheOwnerOnly) {
     TempDir dir;
     const mode_t previous = ::umask(022);  // the usual umask, which would leave them world-readable
     {
-        Store store(options_for(dir));
+        SqliteStore store(options_for(dir));
         ASSERT_EQ(insert(store, make_run("secret")), nullptr);
         for (const char* suffix : {"", "-wal", "-shm"}) {
             EXPECT_EQ(permission_bits(dir.db() + suffix), 0600u) << suffix;
@@ -914,15 +806,15 @@ TEST(Store, TheDatabaseItsWalAndShmAndBackupsAreReadableByTheOwnerOnly) {
 
 TEST(Store, AnExistingDatabaseLosesGroupAndOtherAccessOnOpen) {
     TempDir dir;
-    { Store store(options_for(dir)); }
+    { SqliteStore store(options_for(dir)); }
     ASSERT_EQ(::chmod(dir.db().c_str(), 0664), 0);
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     EXPECT_EQ(permission_bits(dir.db()), 0600u);
 }
 
 TEST(Store, FailedBackupLeavesNothingAtTheDestination) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("kept")), nullptr);
     const fs::path missing_folder = dir.path() / "no-such-folder" / "backup.sqlite3";
     EXPECT_THROW(store.backup_to(missing_folder.string()), StoreUnavailable);
@@ -942,7 +834,7 @@ TEST(Store, ClosingDrainsPendingWrites) {
     constexpr int kWrites = 500;
     std::atomic<int> succeeded{0};
     {
-        Store store(options_for(dir));
+        SqliteStore store(options_for(dir));
         for (int i = 0; i < kWrites; ++i) {
             store.insert_run(make_run("run-" + std::to_string(i)), [&](std::exception_ptr error) {
                 if (!error) succeeded.fetch_add(1);
@@ -950,7 +842,7 @@ TEST(Store, ClosingDrainsPendingWrites) {
         }
     }
     EXPECT_EQ(succeeded.load(), kWrites);
-    Store reopened(options_for(dir));
+    SqliteStore reopened(options_for(dir));
     EXPECT_EQ(reopened.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
 }
 
@@ -1022,8 +914,8 @@ std::string write_from_outside(const std::string& path, const char* sql) {
 
 TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
     TempDir dir;
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), kLatestSchemaVersion); }
-    { EXPECT_EQ(Store(options_for(dir)).schema_version(), kLatestSchemaVersion); }
+    { EXPECT_EQ(SqliteStore(options_for(dir)).schema_version(), kLatestSchemaVersion); }
+    { EXPECT_EQ(SqliteStore(options_for(dir)).schema_version(), kLatestSchemaVersion); }
     RawDb raw(dir.db());
     EXPECT_EQ(raw.scalar("SELECT group_concat(version) FROM "
                          "(SELECT version FROM schema_migrations ORDER BY version)"),
@@ -1040,7 +932,7 @@ TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
 
 TEST(EngineStore, OwnEngineShadowsTheBuiltInOneOfItsSlug) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const std::string builtin_config = R"({"pack_key":"builtin"})";
     const std::string own_config = R"({"pack_key":"own"})";
     EngineRecord builtin_default = make_engine("", "default", builtin_config);
@@ -1103,7 +995,7 @@ TEST(EngineStore, OwnEngineShadowsTheBuiltInOneOfItsSlug) {
 
 TEST(EngineStore, ConfigurationAndStatusUpdates) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const std::string first = R"({"pack_key":"first"})";
     const std::string second = R"({"pack_key":"second"})";
     store.insert_engine(make_engine("org_a", "home", first), first);
@@ -1141,7 +1033,7 @@ TEST(EngineStore, ConfigurationAndStatusUpdates) {
 
 TEST(EngineStore, EnsureBuiltinEngineInsertsOnceAndNeverOverwrites) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const std::string v1 = R"({"pack_key":"v1"})";
     const std::string v2 = R"({"pack_key":"v2"})";
     const EngineRecord original = make_engine("", "default", v1);
@@ -1179,7 +1071,7 @@ TEST(EngineStore, EnsureBuiltinEngineInsertsOnceAndNeverOverwrites) {
 
 TEST(EngineStore, ReleasesInsertListAndFind) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const std::string config = R"({"pack_key":"home"})";
     const std::string config2 = R"({"pack_key":"home2"})";
     store.insert_release(make_release("org_a", "home", 1, 0, config), config);
@@ -1240,7 +1132,7 @@ TEST(EngineStore, ReleasesInsertListAndFind) {
 
 TEST(EngineStore, ReleasesAndConfigurationsAreImmutableForAnyWriter) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const std::string config = R"({"pack_key":"home"})";
     store.insert_engine(make_engine("org_a", "home", config), config);
     store.insert_release(make_release("org_a", "home", 1, 0, config), config);
@@ -1267,7 +1159,7 @@ TEST(EngineStore, ReleasesAndConfigurationsAreImmutableForAnyWriter) {
 
 TEST(PoolStore, ReplacePoolPointsAtANewSnapshotAndKeepsTheOldOne) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     const std::string first = R"([{"id":"a"},{"id":"b"}])";
     const std::string second = R"([{"id":"a"}])";
     const PoolSummary imported = store.replace_pool("acme", "carriers:all", first, "pool.csv", kAt);
@@ -1287,7 +1179,7 @@ TEST(PoolStore, ReplacePoolPointsAtANewSnapshotAndKeepsTheOldOne) {
 
 TEST(PoolStore, PoolsBelongToTheirOrganisation) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt);
     store.replace_pool("acme", "carriers:west", R"([{"id":"w"}])", "f", kAt);
     EXPECT_FALSE(store.pool_snapshot("globex", "carriers:all").has_value());
@@ -1300,7 +1192,7 @@ TEST(PoolStore, PoolsBelongToTheirOrganisation) {
 
 TEST(PoolStore, RefusesAnythingButANonEmptyArrayAndLeavesThePoolUnchanged) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt);
     EXPECT_THROW(store.replace_pool("acme", "carriers:all", R"({"id":"a"})", "g", kAt + 1), std::invalid_argument);
     EXPECT_THROW(store.replace_pool("acme", "carriers:all", "[]", "g", kAt + 1), std::invalid_argument);
@@ -1311,12 +1203,12 @@ TEST(PoolStore, SnapshotsAreImmutable) {
     TempDir dir;
     std::string snapshot;
     {
-        Store store(options_for(dir));
+        SqliteStore store(options_for(dir));
         snapshot = store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt).snapshot;
     }
     EXPECT_EQ(write_from_outside(dir.db(), "UPDATE pool_snapshots SET carriers_json = '[]'"), "pool snapshots are immutable");
     EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM pool_snapshots"), "pool snapshots are immutable");
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     EXPECT_EQ(store.pool_carriers(snapshot), R"([{"id":"a"}])");
 }
 
@@ -1340,7 +1232,7 @@ WebhookEndpoint make_endpoint(std::string id, std::vector<std::string> events = 
 
 TEST(WebhookOutbox, FinishingARunWritesItsDeliveriesInTheSameWrite) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
     store.insert_webhook_endpoint(make_endpoint("we_paused", {"run.completed"}, false), 10);
     store.insert_webhook_endpoint(make_endpoint("we_failures", {"run.failed"}), 10);
@@ -1373,7 +1265,7 @@ TEST(WebhookOutbox, FinishingARunWritesItsDeliveriesInTheSameWrite) {
 
 TEST(WebhookOutbox, LeasesAreExclusiveUntilReleasedAtRestart) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
     for (const char* id : {"run_1", "run_2"}) {
         ASSERT_FALSE(insert(store, make_run(id)));
@@ -1391,9 +1283,9 @@ TEST(WebhookOutbox, LeasesAreExclusiveUntilReleasedAtRestart) {
     EXPECT_EQ(store.lease_due_deliveries(now, now + 60'000, 1).size(), 1u);
 }
 
-TEST(WebhookOutbox, AFailureStreakDisablesTheEndpointAndFailsItsPendingDeliveries) {
+TEST(WebhookOutbox, AttemptsCountTheFailureStreakAndDisablingFailsPendingDeliveries) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
     for (const char* id : {"run_1", "run_2"}) {
         ASSERT_FALSE(insert(store, make_run(id)));
@@ -1402,9 +1294,14 @@ TEST(WebhookOutbox, AFailureStreakDisablesTheEndpointAndFailsItsPendingDeliverie
     const auto deliveries = store.list_deliveries("org_a", "test", "we_all", 10);
     ASSERT_EQ(deliveries.size(), 2u);
     const std::string first = deliveries[1].id;  // newest first
-    const AttemptVerdict retry{DeliveryStatus::pending, int64_t{5}, false, 2};
-    EXPECT_FALSE(store.record_delivery_attempt({first, 1, 1, 3, 500, "HTTP 500"}, retry, 4));
-    EXPECT_TRUE(store.record_delivery_attempt({first, 2, 6, 3, std::nullopt, "timed_out"}, retry, 9));
+    const AttemptVerdict retry{DeliveryStatus::pending, int64_t{5}, false};
+    EXPECT_EQ(store.record_delivery_attempt({first, 1, 1, 3, 500, "HTTP 500"}, retry, 4), 1);
+    EXPECT_EQ(store.record_delivery_attempt({first, 2, 6, 3, std::nullopt, "timed_out"}, retry, 9), 2);
+    EXPECT_TRUE(store.find_webhook_endpoint("org_a", "test", "we_all")->active) << "the store keeps no disabling policy";
+    const std::string reason = "disabled after 2 consecutive failed delivery attempts";
+    EXPECT_TRUE(store.disable_webhook_endpoint("we_all", reason, 10));
+    EXPECT_FALSE(store.disable_webhook_endpoint("we_all", reason, 11)) << "an inactive endpoint is disabled once";
+    EXPECT_FALSE(store.disable_webhook_endpoint("we_missing", reason, 11));
     const auto endpoint = store.find_webhook_endpoint("org_a", "test", "we_all");
     EXPECT_FALSE(endpoint->active);
     EXPECT_EQ(endpoint->consecutive_failures, 2);
@@ -1425,13 +1322,14 @@ TEST(WebhookOutbox, AFailureStreakDisablesTheEndpointAndFailsItsPendingDeliverie
     ASSERT_TRUE(store.retry_delivery("org_a", "test", first, 20));
     EXPECT_FALSE(store.retry_delivery("org_b", "test", first, 20)) << "another organisation's delivery";
     ASSERT_EQ(store.lease_due_deliveries(20, 100, 10).size(), 1u);
-    EXPECT_FALSE(store.record_delivery_attempt({first, 3, 21, 2, 200, ""}, {DeliveryStatus::delivered, std::nullopt, true, 2}, 23));
+    EXPECT_EQ(store.record_delivery_attempt({first, 3, 21, 2, 200, ""}, {DeliveryStatus::delivered, std::nullopt, true}, 23), 0);
+    EXPECT_EQ(store.find_webhook_endpoint("org_a", "test", "we_all")->consecutive_failures, 0);
     EXPECT_EQ(store.find_delivery("org_a", "test", first)->status, DeliveryStatus::delivered);
 }
 
 TEST(WebhookEndpoints, TheActiveLimitHoldsForWhatIsStored) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     store.insert_webhook_endpoint(make_endpoint("we_1"), 2);
     store.insert_webhook_endpoint(make_endpoint("we_2"), 2);
     EXPECT_THROW(store.insert_webhook_endpoint(make_endpoint("we_3"), 2), TooManyActiveEndpoints);
@@ -1450,7 +1348,7 @@ TEST(WebhookEndpoints, TheActiveLimitHoldsForWhatIsStored) {
 // Two first needs at once (a delivery and a reveal) must end with one secret, the one both use.
 TEST(WebhookSigningSecrets, TheFirstSecretOfAnEnvironmentStaysAndIsReturnedToEveryLaterAdd) {
     TempDir dir;
-    Store store(options_for(dir));
+    SqliteStore store(options_for(dir));
     EXPECT_FALSE(store.find_signing_secret("org_a", "test"));
     const SigningSecret first = store.add_signing_secret("org_a", "test", {"whsec_first", std::nullopt, std::nullopt, 1});
     EXPECT_EQ(first.secret, "whsec_first");

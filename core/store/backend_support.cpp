@@ -1,0 +1,41 @@
+// core/store: the column encodings the backends share (see backend_support.hpp).
+#include "store/backend_support.hpp"
+
+#include <boost/json.hpp>
+
+namespace engined::store {
+
+std::string events_to_json(const std::vector<std::string>& events) {
+    boost::json::array array;
+    for (const std::string& event : events) array.emplace_back(event);
+    return boost::json::serialize(array);
+}
+
+std::vector<std::string> events_from_json(const std::string& text) {
+    std::vector<std::string> events;
+    boost::system::error_code ec;
+    const boost::json::value parsed = boost::json::parse(text, ec);
+    if (ec || !parsed.is_array()) throw StoreUnavailable("read webhook endpoint: events are not a JSON array");
+    for (const auto& event : parsed.get_array()) {
+        if (event.is_string()) events.emplace_back(event.get_string());
+    }
+    return events;
+}
+
+DeliveryStatus parse_delivery_status(const std::string& text) {
+    if (text == "pending") return DeliveryStatus::pending;
+    if (text == "delivered") return DeliveryStatus::delivered;
+    if (text == "failed") return DeliveryStatus::failed;
+    throw StoreUnavailable("read webhook delivery: unknown status '" + text + "'");
+}
+
+int64_t count_array_elements(std::string_view json_array) {
+    boost::system::error_code ec;
+    const boost::json::value parsed = boost::json::parse(json_array, ec);
+    if (ec || !parsed.is_array() || parsed.get_array().empty()) {
+        throw std::invalid_argument("replace_pool: carriers must be a non-empty JSON array");
+    }
+    return static_cast<int64_t>(parsed.get_array().size());
+}
+
+}  // namespace engined::store

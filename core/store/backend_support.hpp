@@ -1,0 +1,26 @@
+// core/store/backend_support — the few column encodings every backend shares, so that each is
+// written once: an endpoint's event list (a JSON array in a text column), a delivery's status,
+// and a pool's carrier count. Included only by the backends.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engined::store {
+
+std::string events_to_json(const std::vector<std::string>& events);
+// Throws StoreUnavailable when the stored text is not a JSON array.
+std::vector<std::string> events_from_json(const std::string& text);
+
+// Throws StoreUnavailable for a status no backend writes.
+DeliveryStatus parse_delivery_status(const std::string& text);
+
+// The store keeps JSON opaque, but a pool's size is part of its summary: counts the array's
+// elements without interpreting them. Throws std::invalid_argument unless a non-empty array.
+int64_t count_array_elements(std::string_view json_array);
+
+}  // namespace engined::store

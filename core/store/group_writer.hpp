@@ -1,0 +1,162 @@
+// core/store/group_writer — the group-committing writer both backends use for their
+// asynchronous writes: one thread owns one write connection; every write pending when it wakes
+// shares one transaction (one fsync on SQLite, one commit round trip on PostgreSQL), each in its
+// own savepoint. Included only by the backends.
+//
+// `Connection` provides begin_group(), savepoint(), release_savepoint(), rollback_to_savepoint(),
+// commit_group() (each throwing StoreUnavailable when the database fails) and
+// rollback_if_open() noexcept.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace engined::store {
+
+template <class Connection>
+class GroupWriter {
+public:
+    // A write waiting for the writer thread: its statements, and whom to tell how they ended.
+    struct PendingWrite {
+        std::function<void(Connection&)> apply;
+        Completion done;
+    };
+
+    // Takes the (opened, migrated) write connection and starts the writer thread.
+    GroupWriter(Connection connection, std::size_t max_batch, std::function<void(std::size_t)> on_commit)
+        : connection_(std::move(connection)),
+          max_batch_(max_batch),
+          on_commit_(std::move(on_commit)),
+          thread_([this] { write_loop(); }) {}
+
+    // Drains whatever was accepted, then stops the thread.
+    ~GroupWriter() {
+        {
+            std::lock_guard lock(queue_mutex_);
+            stopping_ = true;
+        }
+        queue_ready_.notify_one();
+        thread_.join();
+    }
+    GroupWriter(const GroupWriter&) = delete;
+    GroupWriter& operator=(const GroupWriter&) = delete;
+
+    // Throws StoreUnavailable once the writer is stopping.
+    void enqueue(PendingWrite write) {
+        {
+            std::lock_guard lock(queue_mutex_);
+            if (stopping_) throw StoreUnavailable("store is closing");
+            queue_.push_back(std::move(write));
+        }
+        queue_ready_.notify_one();
+    }
+
+    // For the synchronous writes: the caller blocks until the writer's commit (or failure).
+    void write_and_wait(std::function<void(Connection&)> apply) {
+        auto committed = std::make_shared<std::promise<void>>();
+        std::future<void> result = committed->get_future();
+        enqueue({std::move(apply), [committed](std::exception_ptr error) {
+                     if (error) {
+                         committed->set_exception(error);
+                     } else {
+                         committed->set_value();
+                     }
+                 }});
+        result.get();
+    }
+
+    Store::WriterStats stats() const {
+        return {transactions_.load(std::memory_order_relaxed), writes_.load(std::memory_order_relaxed),
+                largest_batch_.load(std::memory_order_relaxed)};
+    }
+
+private:
+    void write_loop() {
+        std::vector<PendingWrite> batch;
+        for (;;) {
+            {
+                std::unique_lock lock(queue_mutex_);
+                queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                // Stopping still drains: whatever was accepted gets committed.
+                if (queue_.empty()) return;
+                const std::size_t take = std::min(queue_.size(), max_batch_);
+                for (std::size_t i = 0; i < take; ++i) {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+            }
+            commit(batch);
+            batch.clear();
+        }
+    }
+
+    // One transaction for the whole batch, one savepoint per write: a write that breaks a
+    // constraint or a state rule is undone alone, while a failure of the database itself
+    // (BEGIN, COMMIT, I/O, a lost connection) fails every write of the batch and leaves nothing behind.
+    void commit(std::vector<PendingWrite>& batch) {
+        std::vector<std::exception_ptr> outcomes(batch.size());
+        try {
+            connection_.begin_group();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                connection_.savepoint();
+                try {
+                    batch[i].apply(connection_);
+                    connection_.release_savepoint();
+                } catch (const StoreUnavailable&) {
+                    throw;
+                } catch (...) {
+                    outcomes[i] = std::current_exception();
+                    connection_.rollback_to_savepoint();
+                }
+            }
+            connection_.commit_group();
+            transactions_.fetch_add(1, std::memory_order_relaxed);
+            writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+            if (batch.size() > largest_batch_.load(std::memory_order_relaxed)) {
+                largest_batch_.store(batch.size(), std::memory_order_relaxed);
+            }
+            if (on_commit_) on_commit_(batch.size());
+        } catch (const StoreUnavailable&) {
+            connection_.rollback_if_open();
+            std::fill(outcomes.begin(), outcomes.end(), std::current_exception());
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!batch[i].done) continue;
+            // A throwing completion is its caller's bug; it must not stop the writer, which
+            // every other caller depends on.
+            try {
+                batch[i].done(std::move(outcomes[i]));
+            } catch (...) {
+            }
+        }
+    }
+
+    Connection connection_;  // touched only by the writer thread once it runs
+    const std::size_t max_batch_;
+    const std::function<void(std::size_t)> on_commit_;
+
+    std::mutex queue_mutex_;
+    std::condition_variable queue_ready_;
+    std::deque<PendingWrite> queue_;
+    bool stopping_ = false;
+
+    std::atomic<uint64_t> transactions_{0};
+    std::atomic<uint64_t> writes_{0};
+    std::atomic<uint64_t> largest_batch_{0};
+
+    // Last: started once everything it uses exists, joined before any of it goes.
+    std::thread thread_;
+};
+
+}  // namespace engined::store

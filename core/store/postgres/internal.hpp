@@ -1,0 +1,45 @@
+// core/store/postgres/internal — what the PostgreSQL backend's files share: the store's state
+// (options, the connection pool, the group writer) and the statement bodies one concern's write
+// runs inside another's (a run's configuration, idempotency record and webhook deliveries).
+#pragma once
+
+#include "store/rows.hpp"
+#include "store/group_writer.hpp"
+#include "store/postgres/connection.hpp"
+#include "store/postgres/postgres_store.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace engined::store::postgres {
+
+using Writer = GroupWriter<Connection>;
+
+}  // namespace engined::store::postgres
+
+namespace engined::store {
+
+struct PostgresStore::Impl {
+    explicit Impl(PostgresOptions opts);
+
+    const PostgresOptions options;
+    int schema_version = 0;  // set while the writer's connection is migrated, before any write
+    postgres::ConnectionPool pool;
+    postgres::Writer writer;
+};
+
+}  // namespace engined::store
+
+namespace engined::store::postgres {
+
+// Content-addressed: a hash already stored keeps its first text.
+void insert_config(Connection& connection, std::string_view hash, std::string_view config_json,
+                   std::string_view operation);
+
+// Throws IdempotencyKeyTaken when a live record holds the key.
+void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record);
+
+// In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
+void add_run_event_deliveries(Connection& connection, const std::string& run_id, const RunOutcome& outcome);
+
+}  // namespace engined::store::postgres

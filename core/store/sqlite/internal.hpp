@@ -1,0 +1,38 @@
+// core/store/sqlite/internal — what the SQLite backend's files share: the store's state (options,
+// the writer, the read connections) and the few statement bodies one concern's write runs inside
+// another's (a run's configuration, idempotency record and webhook deliveries).
+#pragma once
+
+#include "store/rows.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/writer.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace engined::store {
+
+struct SqliteStore::Impl {
+    explicit Impl(SqliteOptions opts);
+
+    const SqliteOptions options;
+    int schema_version = 0;  // set while the writer's connection is migrated, before any write
+    sqlite::ReaderPool readers;
+    sqlite::Writer writer;
+};
+
+}  // namespace engined::store
+
+namespace engined::store::sqlite {
+
+// Content-addressed: a hash already stored keeps its first text.
+void insert_config(Connection& connection, std::string_view hash, std::string_view config_json,
+                   std::string_view operation);
+
+// Throws IdempotencyKeyTaken when a live record holds the key.
+void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record);
+
+// In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
+void add_run_event_deliveries(Connection& connection, const std::string& run_id, const RunOutcome& outcome);
+
+}  // namespace engined::store::sqlite

@@ -1,0 +1,38 @@
+// core/store/store_url — which backend a store URL names, and opening it: `sqlite:PATH` (the
+// embedded default, one file) or `postgresql://USER@HOST:PORT/DB` (also `postgres://`; any libpq
+// connection URI), for several engined nodes on one database.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace engined::store {
+
+struct StoreUrl {
+    enum class Backend { sqlite, postgresql };
+    Backend backend = Backend::sqlite;
+    std::string location;  // the SQLite file, or the libpq URI as given
+};
+
+// Throws std::invalid_argument naming both accepted forms when `url` is neither.
+StoreUrl parse_store_url(std::string_view url);
+
+// The store `url` names; empty: the SQLite file engined.sqlite3 under `data_dir`, as before
+// stores had URLs. Never prints the URI's password.
+StoreUrl resolve_store_url(std::string_view url, const std::filesystem::path& data_dir);
+
+struct OpenOptions {
+    bool synchronous_full = true;  // SQLite only: fsync on every commit
+    std::function<void(std::size_t writes)> on_commit = {};
+};
+
+// Opens (creating if need be) and migrates the store. Throws StoreUnavailable.
+std::unique_ptr<Store> open_store(const StoreUrl& url, OpenOptions options = {});
+
+}  // namespace engined::store

@@ -1,0 +1,102 @@
+// engined and enginectl on a PostgreSQL store (--store postgresql://…), end to end over loopback:
+// keys minted by enginectl in the database authenticate at the server, runs are accepted,
+// executed, listed with the cursor and replayed under an Idempotency-Key. Needs the throwaway
+// server of tools/with-postgres.sh; without it the tests skip, saying why.
+#include "test_server.hpp"
+
+#include "postgres_database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace engined::testing {
+namespace {
+
+const std::string kRunBody =
+    R"({"input":{"coverage_types":["auto"],"address":{"state":"NY","zip_code":"11231"}},
+        "offerings":[{"id":"o1","provider_name":"Acme","category":"auto",
+                      "attributes":{"line_premium_annual":1000}}]})";
+
+class PostgresStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (database_.url().empty()) GTEST_SKIP() << kPostgresSkipReason;
+        app::Config config;
+        config.store = database_.url();
+        server_ = std::make_unique<TestServer>(config);
+        client_ = std::make_unique<http::Client>("127.0.0.1", server_->port());
+    }
+
+    PostgresTestDatabase database_;
+    std::unique_ptr<TestServer> server_;
+    std::unique_ptr<http::Client> client_;
+};
+
+// The last line enginectl printed on stdout, and its exit status.
+std::pair<int, std::string> enginectl_last_line(const std::string& arguments) {
+    const auto out = fresh_temp_dir("enginectl-pg") / "out.txt";
+    const std::string command = std::string(ENGINED_BINARY_DIR) + "/enginectl " + arguments + " > " + out.string() +
+                                " 2>/dev/null";
+    const int status = std::system(command.c_str());
+    std::ifstream file(out);
+    std::string line;
+    std::string last;
+    while (std::getline(file, line)) {
+        if (!line.empty()) last = line;
+    }
+    std::filesystem::remove_all(out.parent_path());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, last};
+}
+
+TEST_F(PostgresStoreTest, AKeyMintedByEnginectlRunsAndListsRuns) {
+    const auto [status, key] =
+        enginectl_last_line("keys create --store '" + database_.url() + "' --org pg-org --env test");
+    ASSERT_EQ(status, 0);
+    ASSERT_EQ(key.rfind("nx_test_", 0), 0u) << "the key on the last line: " << key;
+
+    std::vector<std::string> submitted;
+    for (int i = 0; i < 3; ++i) {
+        const ApiResponse accepted = call(*client_, "POST", "/api/v1/engines/default/runs", key, kRunBody);
+        ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+        submitted.push_back(std::string(accepted.body.at("run_id").as_string()));
+    }
+    for (const auto& id : submitted) {
+        EXPECT_EQ(wait_for_run(*client_, key, id, 30).at("status").as_string(), "completed") << id;
+    }
+    std::vector<std::string> listed;
+    std::string target = "/api/v1/engines/default/runs?limit=2";
+    for (int page = 0; page < 3; ++page) {
+        const ApiResponse response = call(*client_, "GET", target, key);
+        ASSERT_EQ(response.status, 200) << response.raw.body;
+        for (const auto& run : response.body.at("data").as_array()) listed.push_back(std::string(run.at("run_id").as_string()));
+        if (!response.body.at("has_more").as_bool()) break;
+        target = "/api/v1/engines/default/runs?limit=2&cursor=" + std::string(response.body.at("next_cursor").as_string());
+    }
+    EXPECT_EQ(listed, std::vector<std::string>(submitted.rbegin(), submitted.rend()));
+    EXPECT_EQ(call(*client_, "GET", "/ready", "").status, 200);
+
+    const auto [listed_status, last_key] = enginectl_last_line("keys list --store '" + database_.url() + "' --org pg-org");
+    EXPECT_EQ(listed_status, 0);
+    EXPECT_NE(last_key.find("pg-org"), std::string::npos) << last_key;
+}
+
+TEST_F(PostgresStoreTest, AnIdempotencyKeyMakesOneRunAcrossRetries) {
+    const std::string key = server_->create_key("pg-idem");
+    std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + key},
+                                                             {"Content-Type", "application/json"},
+                                                             {"Idempotency-Key", "retry-1"}};
+    const auto first = client_->request("POST", "/api/v1/engines/default/runs", kRunBody, headers);
+    const auto again = client_->request("POST", "/api/v1/engines/default/runs", kRunBody, headers);
+    EXPECT_EQ(first.status, 202) << first.body;
+    EXPECT_EQ(again.status, 202) << again.body;
+    EXPECT_EQ(first.body, again.body) << "the first answer, replayed";
+}
+
+}  // namespace
+}  // namespace engined::testing

@@ -1,0 +1,460 @@
+// The store's behaviour, once for every backend: the same typed suite runs against SQLite (a file
+// in a temporary directory) and PostgreSQL (a fresh database on the server that
+// ENGINED_TEST_POSTGRES_URL names; tools/with-postgres.sh starts one, and tools/test.sh always
+// does). Without the variable the PostgreSQL half skips, saying so.
+#include "store/postgres/postgres_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+#include "postgres_database.hpp"
+#include "store_test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace engined::store {
+namespace {
+
+struct SqliteBackend {
+    static constexpr const char* kName = "sqlite";
+    TempDir dir;
+    std::unique_ptr<Store> open() { return std::make_unique<SqliteStore>(SqliteOptions{dir.db()}); }
+};
+
+struct PostgresBackend {
+    static constexpr const char* kName = "postgresql";
+    testing::PostgresTestDatabase database;
+    std::string url = database.url();
+    std::unique_ptr<Store> open() { return std::make_unique<PostgresStore>(PostgresOptions{url}); }
+};
+
+template <class Backend>
+class StoreContract : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if constexpr (std::is_same_v<Backend, PostgresBackend>) {
+            if (backend_.url.empty()) {
+                GTEST_SKIP() << testing::kPostgresSkipReason;
+            }
+        }
+        store_ = backend_.open();
+    }
+
+    Store& store() { return *store_; }
+
+    Backend backend_;
+    std::unique_ptr<Store> store_;
+};
+
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+struct BackendNames {
+    template <class Backend>
+    static std::string GetName(int) { return Backend::kName; }
+};
+TYPED_TEST_SUITE(StoreContract, Backends, BackendNames);
+
+ApiKey make_key(const std::string& id, const std::string& environment_id = "test") {
+    ApiKey key;
+    key.id = id;
+    key.organization = "org_a";
+    key.environment = "test";
+    key.environment_id = environment_id;
+    key.scopes = {"runs:write", "runs:read"};
+    key.display_prefix = "nx_test_" + id.substr(4, 4);
+    key.created_at_ms = 1'700'000'000'000;
+    return key;
+}
+
+EngineRecord make_engine(const std::string& slug, const std::string& config_json) {
+    EngineRecord engine;
+    engine.id = "eng_" + slug;
+    engine.organization = "org_a";
+    engine.slug = slug;
+    engine.label = "Engine " + slug;
+    engine.engine_type = "placement";
+    engine.config_hash = sha256_hex(config_json);
+    engine.config_updated_by = "key_1";
+    engine.config_updated_at_ms = 1;
+    engine.created_at_ms = 1;
+    engine.updated_at_ms = 1;
+    return engine;
+}
+
+WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
+    WebhookEndpoint endpoint;
+    endpoint.id = id;
+    endpoint.organization = "org_a";
+    endpoint.environment_id = "test";
+    endpoint.url = "https://hooks.example.com/" + id;
+    endpoint.events = {"run.completed", "run.failed"};
+    endpoint.active = active;
+    endpoint.secret = "whsec_" + id;
+    endpoint.created_at_ms = 1;
+    endpoint.updated_at_ms = 1;
+    return endpoint;
+}
+
+TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
+    EXPECT_EQ(this->store().schema_version(), 8);
+    this->store().ping();
+}
+
+TYPED_TEST(StoreContract, ARunGoesFromQueuedToItsOutcomeOnce) {
+    Store& store = this->store();
+    NewRun run = make_run("run_1");
+    run.webhook_url = "https://hooks.example.com/mine";
+    run.engine_version = "1.2";
+    ASSERT_FALSE(insert(store, run));
+    auto stored = store.get_run("run_1");
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->status, RunStatus::queued);
+    EXPECT_EQ(stored->request_json, run.request_json);
+    EXPECT_EQ(stored->engine_version, "1.2");
+    EXPECT_EQ(stored->output_json, "null");
+    EXPECT_EQ(store.config_json(run.config_hash), run.config_json);
+    EXPECT_EQ(store.unfinished_run_ids(), std::vector<std::string>{"run_1"});
+
+    ASSERT_FALSE(mark_processing(store, "run_1", 1'700'000'000'100));
+    EXPECT_EQ(store.get_run("run_1")->attempts, 1);
+    ASSERT_FALSE(finish(store, "run_1", completed_outcome()));
+    stored = store.get_run("run_1");
+    EXPECT_EQ(stored->status, RunStatus::completed);
+    EXPECT_EQ(stored->results_json, completed_outcome().results_json);
+    EXPECT_EQ(stored->fingerprint, completed_outcome().fingerprint);
+    EXPECT_EQ(stored->started_at_ms, 1'700'000'000'100);
+    EXPECT_TRUE(store.unfinished_run_ids().empty());
+
+    EXPECT_TRUE(holds<std::logic_error>(finish(store, "run_1", failed_outcome()))) << "the outcome is written once";
+    EXPECT_EQ(store.get_run("run_1")->status, RunStatus::completed);
+    EXPECT_TRUE(holds<std::out_of_range>(mark_processing(store, "run_missing", 1)));
+    EXPECT_TRUE(holds<std::invalid_argument>(insert(store, make_run("run_1")))) << "a duplicate id";
+    RunOutcome not_terminal = completed_outcome();
+    not_terminal.status = RunStatus::processing;
+    ASSERT_FALSE(insert(store, make_run("run_2")));
+    EXPECT_TRUE(holds<std::invalid_argument>(finish(store, "run_2", not_terminal)));
+    EXPECT_EQ(store.get_run("run_missing"), std::nullopt);
+}
+
+TYPED_TEST(StoreContract, TheListingCursorPagesNewestFirstAndFilters) {
+    Store& store = this->store();
+    for (int i = 1; i <= 5; ++i) ASSERT_FALSE(insert(store, make_run("run_" + std::to_string(i))));
+    ASSERT_FALSE(insert(store, make_run("run_other", "org_b")));
+    ASSERT_FALSE(finish(store, "run_2", failed_outcome()));
+
+    RunPageQuery query{"org_a", "test", "placement", std::nullopt, std::nullopt, std::nullopt, 2};
+    RunPage page = store.list_runs(query);
+    EXPECT_EQ(ids_of(page.runs), (std::vector<std::string>{"run_5", "run_4"}));
+    ASSERT_TRUE(page.next_before_seq);
+    query.before_seq = page.next_before_seq;
+    page = store.list_runs(query);
+    EXPECT_EQ(ids_of(page.runs), (std::vector<std::string>{"run_3", "run_2"}));
+    query.before_seq = page.next_before_seq;
+    page = store.list_runs(query);
+    EXPECT_EQ(ids_of(page.runs), std::vector<std::string>{"run_1"});
+    EXPECT_FALSE(page.next_before_seq) << "the last page says no more follow";
+
+    query.before_seq.reset();
+    query.status = RunStatus::failed;
+    EXPECT_EQ(ids_of(store.list_runs(query).runs), std::vector<std::string>{"run_2"});
+    query.status.reset();
+    query.engine_version = "9.9";
+    EXPECT_TRUE(store.list_runs(query).runs.empty());
+    query.limit = 0;
+    EXPECT_THROW(store.list_runs(query), std::invalid_argument);
+}
+
+TYPED_TEST(StoreContract, KeysAreFoundByHashAndRevokedOnce) {
+    Store& store = this->store();
+    ApiKey key = make_key("key_0000000000000001");
+    key.rate_per_second = 2.5;
+    key.rate_burst = 10;
+    store.insert_api_key(key, "hash_1");
+    store.insert_api_key(make_key("key_0000000000000002"), "hash_2");
+    const auto found = store.find_api_key("hash_1");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->scopes, key.scopes);
+    EXPECT_EQ(found->rate_per_second, 2.5);
+    EXPECT_EQ(found->rate_burst, 10);
+    EXPECT_EQ(store.find_api_key("hash_missing"), std::nullopt);
+    EXPECT_THROW(store.insert_api_key(make_key("key_0000000000000003"), "hash_1"), std::invalid_argument);
+    EXPECT_EQ(store.list_api_keys(std::string("org_a")).size(), 2u);
+    EXPECT_TRUE(store.list_api_keys(std::string("org_b")).empty());
+    EXPECT_TRUE(store.revoke_api_key(key.id, 5));
+    EXPECT_FALSE(store.revoke_api_key(key.id, 6)) << "revoked once";
+    EXPECT_EQ(store.find_api_key("hash_1")->revoked_at_ms, 5);
+}
+
+TYPED_TEST(StoreContract, EnvironmentsAreLimitedAndKeptWhileKeysAreActive) {
+    Store& store = this->store();
+    store.ensure_builtin_environments("org_a", 1);
+    store.ensure_builtin_environments("org_a", 2);
+    auto environments = store.list_environments("org_a");
+    ASSERT_EQ(environments.size(), 2u);
+    EXPECT_EQ(environments[0].slug, "test");
+    EXPECT_EQ(environments[1].slug, "live");
+    EXPECT_NE(environments[0].id, environments[1].id);
+
+    Environment staging{"env-staging", "org_a", "staging", false, std::string("1.x"), "{}", 3, 3};
+    store.insert_environment(staging, 2);
+    store.insert_environment({"env-qa", "org_a", "qa", false, std::nullopt, "{}", 4, 4}, 2);
+    EXPECT_THROW(store.insert_environment({"env-dev", "org_a", "dev", false, std::nullopt, "{}", 5, 5}, 2),
+                 TooManyEnvironments)
+        << "past the limit";
+    EXPECT_EQ(store.find_environment("org_a", "dev"), std::nullopt) << "nothing of the refused write stays";
+    EXPECT_THROW(store.insert_environment({"env-qa2", "org_a", "qa", false, std::nullopt, "{}", 6, 6}, 5),
+                 std::invalid_argument);
+
+    staging.pinned_engine_version = "2.x";
+    staging.updated_at_ms = 7;
+    EXPECT_TRUE(store.update_environment_pins(staging));
+    EXPECT_EQ(store.find_environment("org_a", "staging")->pinned_engine_version, "2.x");
+
+    store.insert_api_key(make_key("key_0000000000000009", "env-staging"), "hash_staging");
+    EXPECT_EQ(store.find_api_key("hash_staging")->pinned_engine_version, "2.x") << "keys read their environment's pins";
+    EXPECT_THROW(store.delete_environment("org_a", "staging", 8), EnvironmentHasActiveKeys);
+    ASSERT_TRUE(store.revoke_api_key("key_0000000000000009", 9));
+    EXPECT_TRUE(store.delete_environment("org_a", "staging", 10));
+    EXPECT_FALSE(store.delete_environment("org_a", "staging", 11));
+    EXPECT_FALSE(store.delete_environment("org_a", "test", 11)) << "built-in environments stay";
+}
+
+TYPED_TEST(StoreContract, EnginesKeepTheirReleasesImmutable) {
+    Store& store = this->store();
+    const std::string config = R"({"version":1})";
+    const EngineRecord engine = make_engine("quotes", config);
+    store.insert_engine(engine, config);
+    EXPECT_THROW(store.insert_engine(engine, config), std::invalid_argument);
+
+    EngineRecord builtin = make_engine("default", config);
+    builtin.organization = "";
+    builtin.id = "eng_builtin";
+    EXPECT_EQ(store.ensure_builtin_engine(builtin, config).id, "eng_builtin");
+    builtin.label = "changed";
+    EXPECT_EQ(store.ensure_builtin_engine(builtin, config).label, "Engine default") << "seeded once";
+    const auto engines = store.list_engines("org_a");
+    ASSERT_EQ(engines.size(), 2u);
+    EXPECT_EQ(engines[0].slug, "default");
+    EXPECT_EQ(store.find_engine("org_b", "default")->id, "eng_builtin");
+    EXPECT_EQ(store.find_engine("org_b", "quotes"), std::nullopt);
+
+    const std::string next = R"({"version":2})";
+    EXPECT_TRUE(store.update_engine_config("org_a", "quotes", sha256_hex(next), next, "key_2", 5));
+    EXPECT_FALSE(store.update_engine_config("org_a", "missing", sha256_hex("{}"), "{}", "key_2", 5));
+    EXPECT_EQ(store.config_json(sha256_hex("{}")), std::nullopt) << "an unknown engine leaves no configuration";
+    EXPECT_TRUE(store.set_engine_status("org_a", "quotes", "archived", 6));
+    EXPECT_EQ(store.find_engine("org_a", "quotes")->status, "archived");
+
+    ReleaseRecord release{"org_a", "quotes", 1, 0, sha256_hex(next), "content", "{}", "first", "initial",
+                          false, "[]", "key_2", 7};
+    store.insert_release(release, next);
+    EXPECT_THROW(store.insert_release(release, next), std::invalid_argument) << "a version is released once";
+    release.minor = 1;
+    release.bump = "minor";
+    store.insert_release(release, next);
+    const auto releases = store.list_releases("org_a", "quotes");
+    ASSERT_EQ(releases.size(), 2u);
+    EXPECT_EQ(releases[1].minor, 1);
+    EXPECT_EQ(store.find_release("org_a", "quotes", 1, 0)->changelog, "first");
+    EXPECT_EQ(store.find_release("org_a", "quotes", 2, 0), std::nullopt);
+}
+
+TYPED_TEST(StoreContract, PoolsPointAtContentAddressedSnapshots) {
+    Store& store = this->store();
+    const std::string carriers = R"([{"id":"a"},{"id":"b"}])";
+    const PoolSummary summary = store.replace_pool("org_a", "west", carriers, "west.csv", 5);
+    EXPECT_EQ(summary.carrier_count, 2);
+    EXPECT_EQ(summary.snapshot, sha256_hex(carriers));
+    EXPECT_EQ(store.pool_carriers(summary.snapshot), carriers);
+    store.replace_pool("org_a", "west", R"([{"id":"c"}])", "west2.csv", 6);
+    EXPECT_EQ(store.pool_snapshot("org_a", "west")->carrier_count, 1);
+    EXPECT_EQ(store.pool_carriers(summary.snapshot), carriers) << "an old snapshot stays";
+    EXPECT_THROW(store.replace_pool("org_a", "east", "[]", "east.csv", 7), std::invalid_argument);
+    EXPECT_EQ(store.list_pools("org_a").size(), 1u);
+    EXPECT_TRUE(store.list_pools("org_b").empty());
+}
+
+TYPED_TEST(StoreContract, AnIdempotencyKeyMakesOneRun) {
+    Store& store = this->store();
+    const IdempotencyRecord record{"org_a", "test", "key-1", "hash", 202, R"({"id":"run_1"})", "/runs/run_1",
+                                   1'700'000'000'000};
+    NewRun first = make_run("run_1");
+    first.idempotency = record;
+    ASSERT_FALSE(insert(store, first));
+    NewRun second = make_run("run_2");
+    second.idempotency = record;
+    EXPECT_TRUE(holds<IdempotencyKeyTaken>(insert(store, second)));
+    EXPECT_EQ(store.get_run("run_2"), std::nullopt) << "nothing of the refused write stays";
+    const auto found = store.find_idempotency("org_a", "test", "key-1", record.created_at_ms + 1);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->response_body, record.response_body);
+    EXPECT_EQ(store.find_idempotency("org_a", "test", "key-1", record.created_at_ms + kIdempotencyWindowMs + 1),
+              std::nullopt)
+        << "past the window";
+
+    Outcome taken;
+    store.remember_idempotency(record, taken.completion());
+    EXPECT_TRUE(holds<IdempotencyKeyTaken>(taken.get()));
+    IdempotencyRecord later = record;
+    later.created_at_ms += kIdempotencyWindowMs + 1;
+    later.response_body = "{}";
+    Outcome taken_over;
+    store.remember_idempotency(later, taken_over.completion());
+    EXPECT_FALSE(taken_over.get()) << "an expired record may be taken over";
+}
+
+TYPED_TEST(StoreContract, TheActiveEndpointLimitHoldsAtAndPastIt) {
+    Store& store = this->store();
+    store.insert_webhook_endpoint(make_endpoint("we_1"), 2);
+    store.insert_webhook_endpoint(make_endpoint("we_2"), 2);
+    EXPECT_THROW(store.insert_webhook_endpoint(make_endpoint("we_3"), 2), TooManyActiveEndpoints);
+    EXPECT_EQ(store.find_webhook_endpoint("org_a", "test", "we_3"), std::nullopt);
+    store.insert_webhook_endpoint(make_endpoint("we_paused", false), 2);
+    WebhookEndpoint paused = *store.find_webhook_endpoint("org_a", "test", "we_paused");
+    paused.active = true;
+    EXPECT_THROW(store.update_webhook_endpoint(paused, 2), TooManyActiveEndpoints);
+    EXPECT_FALSE(store.find_webhook_endpoint("org_a", "test", "we_paused")->active);
+    EXPECT_EQ(store.list_webhook_endpoints("org_a", "test").size(), 3u);
+    EXPECT_TRUE(store.delete_webhook_endpoint("org_a", "test", "we_1", 5));
+    EXPECT_TRUE(store.update_webhook_endpoint(paused, 2));
+    EXPECT_FALSE(store.delete_webhook_endpoint("org_a", "test", "we_1", 6));
+}
+
+TYPED_TEST(StoreContract, TheOutboxLeasesEachDeliveryToOneSender) {
+    Store& store = this->store();
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    NewRun run = make_run("run_1");
+    run.webhook_url = "https://hooks.example.com/own";
+    ASSERT_FALSE(insert(store, run));
+    ASSERT_FALSE(finish(store, "run_1", completed_outcome()));
+    const int64_t now = completed_outcome().completed_at_ms + 1;
+    EXPECT_TRUE(store.lease_due_deliveries(now - 10, now + 60'000, 10).empty()) << "not due yet";
+    const auto leased = store.lease_due_deliveries(now, now + 60'000, 10);
+    ASSERT_EQ(leased.size(), 2u);
+    EXPECT_EQ(leased[0].event_id, leased[1].event_id) << "one event, one id for every destination";
+    EXPECT_EQ(leased[0].event_type, "run.completed");
+    EXPECT_TRUE(store.lease_due_deliveries(now, now + 60'000, 10).empty()) << "leased deliveries are taken";
+    EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 1).size(), 1u) << "an expired lease frees them";
+
+    const std::string endpoint_delivery = leased[0].endpoint_id ? leased[0].id : leased[1].id;
+    const AttemptVerdict retry{DeliveryStatus::pending, now + 5, false};
+    EXPECT_EQ(store.record_delivery_attempt({endpoint_delivery, 1, now, 3, 500, "HTTP 500"}, retry, now + 3), 1);
+    EXPECT_EQ(store.record_delivery_attempt({endpoint_delivery, 2, now, 3, std::nullopt, "timed_out"}, retry, now + 4),
+              2);
+    EXPECT_TRUE(store.disable_webhook_endpoint("we_all", "disabled after 2 consecutive failed delivery attempts", 9));
+    EXPECT_FALSE(store.disable_webhook_endpoint("we_all", "again", 10)) << "disabled once";
+    EXPECT_EQ(store.find_delivery("org_a", "test", endpoint_delivery)->status, DeliveryStatus::failed);
+    EXPECT_EQ(store.list_delivery_attempts(endpoint_delivery).size(), 2u);
+    EXPECT_EQ(store.list_deliveries("org_a", "test", "we_all", 10).size(), 1u);
+    EXPECT_EQ(store.list_deliveries("org_a", "test", "", 10).size(), 2u);
+    EXPECT_TRUE(store.retry_delivery("org_a", "test", endpoint_delivery, now + 20));
+    EXPECT_FALSE(store.retry_delivery("org_b", "test", endpoint_delivery, now + 20)) << "another organisation's";
+
+    EXPECT_FALSE(store.find_signing_secret("org_a", "test"));
+    const SigningSecret first = store.add_signing_secret("org_a", "test", {"whsec_1", std::nullopt, std::nullopt, 1});
+    EXPECT_EQ(store.add_signing_secret("org_a", "test", {"whsec_2", std::nullopt, std::nullopt, 2}).secret, first.secret);
+    store.put_signing_secret("org_a", "test", {"whsec_3", std::string("whsec_1"), int64_t{99}, 3});
+    EXPECT_EQ(store.find_signing_secret("org_a", "test")->previous_secret, "whsec_1");
+}
+
+TYPED_TEST(StoreContract, AsynchronousWritesAreGroupedAndCounted) {
+    Store& store = this->store();
+    constexpr int kWrites = 40;
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    for (int i = 0; i < kWrites; ++i) {
+        outcomes.push_back(std::make_unique<Outcome>());
+        store.insert_run(make_run("run_" + std::to_string(i)), outcomes.back()->completion());
+    }
+    for (auto& outcome : outcomes) EXPECT_FALSE(outcome->get());
+    const Store::WriterStats stats = store.writer_stats();
+    EXPECT_EQ(stats.writes, static_cast<uint64_t>(kWrites));
+    EXPECT_LE(stats.transactions, static_cast<uint64_t>(kWrites));
+    EXPECT_GE(stats.largest_batch, 1u);
+    EXPECT_EQ(store.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+}
+
+// --- PostgreSQL only: what the interface does not show.
+
+class PostgresSchema : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (backend_.url.empty()) GTEST_SKIP() << testing::kPostgresSkipReason;
+    }
+    PostgresBackend backend_;
+};
+
+TEST_F(PostgresSchema, ReleasesConfigurationsAndSnapshotsAreImmutableByTrigger) {
+    {
+        PostgresStore store(PostgresOptions{backend_.url});
+        const std::string config = R"({"version":1})";
+        store.insert_engine(make_engine("quotes", config), config);
+        store.insert_release({"org_a", "quotes", 1, 0, sha256_hex(config), "c", "{}", "", "initial", false, "[]", "k", 1},
+                             config);
+        store.replace_pool("org_a", "west", R"([{"id":"a"}])", "west.csv", 1);
+    }
+    for (const char* sql : {"UPDATE engine_releases SET changelog = 'x'", "DELETE FROM engine_releases",
+                            "UPDATE engine_configs SET config_json = '{}'", "DELETE FROM pool_snapshots"}) {
+        try {
+            testing::postgres_exec(backend_.url, sql);
+            ADD_FAILURE() << sql << " was allowed";
+        } catch (const std::runtime_error& error) {
+            EXPECT_NE(std::string(error.what()).find("immutable"), std::string::npos) << error.what();
+        }
+    }
+}
+
+TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
+    { PostgresStore first(PostgresOptions{backend_.url}); }
+    {
+        PostgresStore again(PostgresOptions{backend_.url});
+        EXPECT_EQ(again.schema_version(), 8) << "a second start applies nothing";
+    }
+    testing::postgres_exec(backend_.url, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
+    try {
+        PostgresStore newer(PostgresOptions{backend_.url});
+        ADD_FAILURE() << "a newer schema was served";
+    } catch (const StoreUnavailable& error) {
+        EXPECT_NE(std::string(error.what()).find("newer"), std::string::npos) << error.what();
+    }
+}
+
+// The server ends every session of the store (as a restart does): the writes and reads in flight
+// fail StoreUnavailable, nothing of them is half-written, and the next ones reconnect by themselves.
+TEST_F(PostgresSchema, ALostConnectionFailsTransientlyAndTheStoreReconnects) {
+    PostgresStore store(PostgresOptions{backend_.url});
+    ASSERT_FALSE(insert(store, make_run("run_before")));
+    ASSERT_TRUE(store.get_run("run_before"));
+    testing::postgres_exec(backend_.url,
+                           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+
+    const std::exception_ptr during = insert(store, make_run("run_during"));
+    EXPECT_TRUE(!during || holds<StoreUnavailable>(during)) << "a lost session is the database's failure";
+    ASSERT_FALSE(insert(store, make_run("run_after"))) << "the writer reconnected";
+
+    std::optional<store::Run> read;
+    for (int attempt = 0; attempt < 2 && !read; ++attempt) {
+        try {
+            read = store.get_run("run_after");
+        } catch (const StoreUnavailable&) {
+            // The pooled connection the read took was one the server ended; it is re-established.
+        }
+    }
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->status, RunStatus::queued);
+    EXPECT_TRUE(store.get_run("run_before"));
+    if (during) {
+        EXPECT_EQ(store.get_run("run_during"), std::nullopt) << "nothing of the failed write stays";
+    }
+}
+
+TEST(PostgresStoreOpen, AnUnreachableServerIsStoreUnavailable) {
+    EXPECT_THROW(PostgresStore(PostgresOptions{"postgresql://nobody@/engined?host=/nonexistent-socket-dir"}),
+                 StoreUnavailable);
+}
+
+}  // namespace
+}  // namespace engined::store

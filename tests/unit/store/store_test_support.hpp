@@ -1,0 +1,127 @@
+// Helpers shared by the store's test suites: a temporary directory, runs and outcomes to store,
+// and the asynchronous writes adapted to return their verdict.
+#pragma once
+
+#include "store/store.hpp"
+
+#include "common/crypto.hpp"
+
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace engined::store {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed with everything SQLite left in it.
+class TempDir {
+public:
+    TempDir() : path_(fs::temp_directory_path() / ("engined-store-" + random_hex(8))) {
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const fs::path& path() const { return path_; }
+    std::string db() const { return (path_ / "engined.db").string(); }
+
+private:
+    fs::path path_;
+};
+
+inline NewRun make_run(std::string id, std::string organization = "org_a",
+                std::string environment = "test", std::string slug = "placement") {
+    NewRun run;
+    run.id = std::move(id);
+    run.organization = std::move(organization);
+    // The store treats an environment id as opaque: here it is the slug itself.
+    run.environment_id = environment;
+    run.environment = std::move(environment);
+    run.engine_slug = std::move(slug);
+    run.engine_type = "placement";
+    run.request_json = R"({"input":{"state":"CA"}})";
+    run.config_json = R"({"pack_key":"insurance-personal-lines"})";
+    run.config_hash = sha256_hex(run.config_json);
+    run.api_key_id = "key_0123456789abcdef";
+    run.created_at_ms = 1'700'000'000'000;
+    return run;
+}
+
+// Adapts a Completion to a future: the test thread waits for the writer's verdict.
+struct Outcome {
+    std::promise<std::exception_ptr> promise;
+    std::future<std::exception_ptr> future = promise.get_future();
+    Completion completion() {
+        return [this](std::exception_ptr error) { promise.set_value(error); };
+    }
+    std::exception_ptr get() { return future.get(); }
+};
+
+inline std::exception_ptr insert(Store& store, NewRun run) {
+    Outcome outcome;
+    store.insert_run(std::move(run), outcome.completion());
+    return outcome.get();
+}
+inline std::exception_ptr mark_processing(Store& store, const std::string& id, int64_t at) {
+    Outcome outcome;
+    store.mark_processing(id, at, outcome.completion());
+    return outcome.get();
+}
+inline std::exception_ptr finish(Store& store, const std::string& id, RunOutcome result) {
+    Outcome outcome;
+    store.finish_run(id, std::move(result), outcome.completion());
+    return outcome.get();
+}
+
+template <typename Expected>
+bool holds(std::exception_ptr error) {
+    if (!error) return false;
+    try {
+        std::rethrow_exception(error);
+    } catch (const Expected&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+inline RunOutcome completed_outcome() {
+    RunOutcome outcome;
+    outcome.status = RunStatus::completed;
+    outcome.stage = "RANK";
+    outcome.output_json = R"({"diagnostic":null})";
+    outcome.results_json = R"([{"carrier":"acme"}])";
+    outcome.error_details_json = "[]";
+    outcome.trace_json = R"([{"stage":"VALIDATE","ms":1}])";
+    outcome.completed_at_ms = 1'700'000'000'500;
+    outcome.fingerprint = std::string(64, 'f');
+    outcome.fingerprint_json = R"({"platform_version":"0.1.0"})";
+    return outcome;
+}
+
+inline RunOutcome failed_outcome() {
+    RunOutcome outcome;
+    outcome.status = RunStatus::failed;
+    outcome.stage = "EVALUATE";
+    outcome.error_code = "lua_error";
+    outcome.error_message = "scorecard.lua:3: attempt to index a nil value";
+    outcome.error_details_json = R"([{"line":3}])";
+    outcome.completed_at_ms = 1'700'000'000'900;
+    return outcome;
+}
+
+inline std::vector<std::string> ids_of(const std::vector<Run>& runs) {
+    std::vector<std::string> ids;
+    for (const Run& run : runs) ids.push_back(run.id);
+    return ids;
+}
+
+}  // namespace engined::store
