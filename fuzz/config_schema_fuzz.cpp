@@ -24,26 +24,32 @@ std::optional<boost::json::value> parsed(std::string_view text) {
     return value;
 }
 
-bool is_pointer(const std::string& pointer) { return pointer.empty() || pointer.front() == '/'; }
+bool is_pointer(const std::string& pointer) {
+    return pointer.empty() || pointer.front() == '/';
+}
 
 void check(const boost::json::value& schema, const boost::json::value& document) {
     std::optional<engined::contracts::ContractValidator> validator;
     try {
         validator.emplace(schema);
     } catch (const engined::contracts::InvalidSchema& refused) {
-        engined::fuzz::require(!refused.problems().empty(), kTarget, "a schema refused without a problem");
+        engined::fuzz::require(!refused.problems().empty(), kTarget,
+                               "a schema refused without a problem");
         for (const auto& problem : refused.problems()) {
             engined::fuzz::require(is_pointer(problem.pointer) && !problem.message.empty(), kTarget,
-                                   "a problem without a pointer or message: [" + problem.pointer + "] " + problem.message);
+                                   "a problem without a pointer or message: [" + problem.pointer +
+                                       "] " + problem.message);
         }
         return;
     }
     const auto errors = validator->validate(document);
     for (const auto& error : errors) {
-        engined::fuzz::require(is_pointer(error.pointer), kTarget, "an error pointer that is not one: " + error.pointer);
+        engined::fuzz::require(is_pointer(error.pointer), kTarget,
+                               "an error pointer that is not one: " + error.pointer);
     }
     const auto again = validator->validate(document);
-    engined::fuzz::require(again.size() == errors.size(), kTarget, "two validations of one document differ");
+    engined::fuzz::require(again.size() == errors.size(), kTarget,
+                           "two validations of one document differ");
 }
 
 }  // namespace
@@ -52,10 +58,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text = engined::fuzz::as_text(data, size);
     const auto separator = text.find('\0');
     const auto config = parsed(text.substr(0, separator));
-    const auto document = separator == std::string_view::npos ? config : parsed(text.substr(separator + 1));
+    const auto document =
+        separator == std::string_view::npos ? config : parsed(text.substr(separator + 1));
     if (!config || !document) return 0;
     const auto* fields = config->if_object();
-    const bool is_configuration = fields && (fields->contains("request_schema") || fields->contains("response_schema"));
+    const bool is_configuration =
+        fields && (fields->contains("request_schema") || fields->contains("response_schema"));
     if (!is_configuration) {
         check(*config, *document);
         return 0;

@@ -19,7 +19,8 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
 
 inline void require(bool holds, std::string_view target, const std::string& what) {
     if (holds) return;
-    std::fprintf(stderr, "%.*s: invariant broken: %s\n", static_cast<int>(target.size()), target.data(), what.c_str());
+    std::fprintf(stderr, "%.*s: invariant broken: %s\n", static_cast<int>(target.size()),
+                 target.data(), what.c_str());
     std::abort();
 }
 

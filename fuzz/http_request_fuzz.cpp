@@ -37,7 +37,8 @@ constexpr std::string_view kTarget = "fuzz_http_request";
 constexpr std::string_view kKeyPlaceholder = "@API_KEY@";
 
 struct Fixture {
-    Fixture() : data_dir(std::filesystem::temp_directory_path() / ("engined-fuzz-" + random_hex(6))) {
+    Fixture()
+        : data_dir(std::filesystem::temp_directory_path() / ("engined-fuzz-" + random_hex(6))) {
         config.data_dir = data_dir;
         config.listen = "127.0.0.1:0";
         config.resources_dir = ENGINED_SOURCE_DIR;
@@ -46,7 +47,9 @@ struct Fixture {
         config.rate_limit_per_second = 1e9;
         config.rate_limit_burst = 1'000'000'000;
         app = std::make_unique<app::App>(config);
-        key = auth::issue_key(app->store(), "fuzz", "test", {auth::kScopeRunsRead, auth::kScopeRunsWrite}).key;
+        key = auth::issue_key(app->store(), "fuzz", "test",
+                              {auth::kScopeRunsRead, auth::kScopeRunsWrite})
+                  .key;
     }
     ~Fixture() {
         app.reset();
@@ -67,7 +70,8 @@ Fixture& fixture() {
 
 std::string with_key(std::string_view input, const std::string& key) {
     std::string text(input);
-    for (auto at = text.find(kKeyPlaceholder); at != std::string::npos; at = text.find(kKeyPlaceholder, at + key.size())) {
+    for (auto at = text.find(kKeyPlaceholder); at != std::string::npos;
+         at = text.find(kKeyPlaceholder, at + key.size())) {
         text.replace(at, kKeyPlaceholder.size(), key);
     }
     return text;
@@ -86,7 +90,8 @@ std::optional<http::BeastRequest> parse(const std::string& text, const app::Conf
         const std::size_t used = parser.put(rest, ec);
         if (ec == bhttp::error::need_more) break;
         if (ec) return std::nullopt;
-        if (parser.is_header_done() && http::framing_error(parser.get().base())) return std::nullopt;
+        if (parser.is_header_done() && http::framing_error(parser.get().base()))
+            return std::nullopt;
         rest += used;
     }
     if (!parser.is_done()) {
@@ -108,15 +113,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::Request request = http::make_request(*message, "req_fuzz");
     auto answer = std::make_shared<std::promise<http::Response>>();
     auto answered = answer->get_future();
-    const http::Responder responder([answer](http::Response response) { answer->set_value(std::move(response)); });
+    const http::Responder responder(
+        [answer](http::Response response) { answer->set_value(std::move(response)); });
     fixed.app->router().dispatch(request, responder);
-    require(answered.wait_for(std::chrono::seconds(5)) == std::future_status::ready, kTarget, "no answer within 5 s");
+    require(answered.wait_for(std::chrono::seconds(5)) == std::future_status::ready, kTarget,
+            "no answer within 5 s");
 
     const http::Response response = answered.get();
     if (std::getenv("ENGINED_FUZZ_TRACE") != nullptr) {
         std::fprintf(stderr, "%d %.200s\n", response.status, response.body.c_str());
     }
-    require(response.status >= 200 && response.status < 600, kTarget, "status " + std::to_string(response.status));
+    require(response.status >= 200 && response.status < 600, kTarget,
+            "status " + std::to_string(response.status));
     require(response.status != 500, kTarget, "answered 500: " + response.body);
     if (response.content_type == "application/json") {
         boost::system::error_code ec;

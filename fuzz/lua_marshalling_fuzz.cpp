@@ -27,7 +27,8 @@ constexpr std::string_view kTarget = "fuzz_lua_marshalling";
 std::optional<json::value> expected_after_trip(const json::value& value) {
     switch (value.kind()) {
         case json::kind::uint64:
-            if (value.get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            if (value.get_uint64() >
+                static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
                 return json::value(static_cast<double>(value.get_uint64()));
             }
             return json::value(static_cast<std::int64_t>(value.get_uint64()));
@@ -63,7 +64,8 @@ std::optional<json::value> expected_after_trip(const json::value& value) {
 }
 
 engined::lua::Sandbox& identity_sandbox() {
-    static engined::lua::Sandbox sandbox("function identity(value) return value end", "fuzz_identity");
+    static engined::lua::Sandbox sandbox("function identity(value) return value end",
+                                         "fuzz_identity");
     return sandbox;
 }
 
@@ -81,7 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         engined::lua::check_enters_lua(input, limits.max_string_bytes);
     } catch (const LuaError& refused) {
-        require(refused.kind() == FailureKind::bad_value, kTarget, "check_enters_lua refused with another kind");
+        require(refused.kind() == FailureKind::bad_value, kTarget,
+                "check_enters_lua refused with another kind");
         return 0;
     }
 
@@ -93,14 +96,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         returned = sandbox.call("identity", json::array{input});
     } catch (const LuaError& refused) {
         if (refused.kind() == FailureKind::memory_exceeded) return 0;
-        require(refused.kind() == FailureKind::bad_value, kTarget, std::string("unexpected failure: ") + refused.what());
-        require(!expected, kTarget, "refused a value that has a documented conversion: " + json::serialize(input) +
-                                        " (" + refused.what() + ")");
+        require(refused.kind() == FailureKind::bad_value, kTarget,
+                std::string("unexpected failure: ") + refused.what());
+        require(!expected, kTarget,
+                "refused a value that has a documented conversion: " + json::serialize(input) +
+                    " (" + refused.what() + ")");
         return 0;
     }
-    require(expected.has_value(), kTarget, "accepted a value with a hole: " + json::serialize(input));
+    require(expected.has_value(), kTarget,
+            "accepted a value with a hole: " + json::serialize(input));
     require(*returned == *expected, kTarget,
-            "trip changed " + json::serialize(input) + " into " + json::serialize(*returned) + ", expected " +
-                json::serialize(*expected));
+            "trip changed " + json::serialize(input) + " into " + json::serialize(*returned) +
+                ", expected " + json::serialize(*expected));
     return 0;
 }

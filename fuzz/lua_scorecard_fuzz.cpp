@@ -38,8 +38,10 @@ struct ScorecardCall {
 };
 
 const ScorecardCall kCalls[] = {
-    {"weights", R"(["balanced", {"coverage_types": ["home", "auto"], "address": {"state": "TX"}}])"},
-    {"adjust", R"([{"offerings": [{"category": "home", "quality_rating": "A-"}], "providers": ["Openly"],
+    {"weights",
+     R"(["balanced", {"coverage_types": ["home", "auto"], "address": {"state": "TX"}}])"},
+    {"adjust",
+     R"([{"offerings": [{"category": "home", "quality_rating": "A-"}], "providers": ["Openly"],
                    "provider_count": 1, "est_cost_low": 1200, "est_cost_high": 1500},
                   {"bucket": "balanced", "state": "TX"}])"},
     {"self_test", "[]"},
@@ -63,8 +65,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         sandbox.emplace(engined::fuzz::as_text(data, size), "scorecard.lua", limits);
     } catch (const LuaError& refused) {
-        require(refused.kind() == FailureKind::compile_error || refused.kind() == FailureKind::memory_exceeded,
-                kTarget, std::string("compiling failed with ") + std::string(to_string(refused.kind())));
+        require(refused.kind() == FailureKind::compile_error ||
+                    refused.kind() == FailureKind::memory_exceeded,
+                kTarget,
+                std::string("compiling failed with ") + std::string(to_string(refused.kind())));
         require_readable(refused.what(), "a compile error");
         return 0;
     }
@@ -73,8 +77,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         sandbox->begin_run();
     } catch (const LuaError& failed) {
-        require(failed.kind() == FailureKind::script_error || is_breach(failed.kind()), kTarget,
-                std::string("the top-level code failed with ") + std::string(to_string(failed.kind())));
+        require(
+            failed.kind() == FailureKind::script_error || is_breach(failed.kind()), kTarget,
+            std::string("the top-level code failed with ") + std::string(to_string(failed.kind())));
         require_readable(failed.what(), "an error message");
         if (is_breach(failed.kind())) breach = failed.kind();
     }
@@ -82,18 +87,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const ScorecardCall& call : kCalls) {
         if (!breach && !sandbox->has_function(call.function)) continue;
         try {
-            const json::value result = sandbox->call(call.function, json::parse(call.arguments).as_array());
+            const json::value result =
+                sandbox->call(call.function, json::parse(call.arguments).as_array());
             require(!breach, kTarget, std::string(call.function) + " succeeded after a breach");
             require(sandbox->instructions_used() <= limits.instruction_budget, kTarget,
                     std::string(call.function) + " succeeded past the instruction budget (" +
                         std::to_string(sandbox->instructions_used()) + " instructions)");
             require_readable(json::serialize(result), "a result");
         } catch (const LuaError& failed) {
-            require(failed.kind() != FailureKind::compile_error, kTarget, "a call failed with compile_error");
+            require(failed.kind() != FailureKind::compile_error, kTarget,
+                    "a call failed with compile_error");
             require_readable(failed.what(), "an error message");
             if (breach) {
                 require(failed.kind() == *breach, kTarget,
-                        std::string("a breach was not sticky: ") + std::string(to_string(failed.kind())));
+                        std::string("a breach was not sticky: ") +
+                            std::string(to_string(failed.kind())));
             } else if (is_breach(failed.kind())) {
                 breach = failed.kind();
             }

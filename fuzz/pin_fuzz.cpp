@@ -18,7 +18,8 @@ constexpr std::string_view kTarget = "fuzz_pin";
 constexpr std::size_t kLongestChecked = 256;
 
 std::string printed(const Pin& pin) {
-    return std::to_string(pin.major) + "." + (pin.minor ? std::to_string(*pin.minor) : std::string("x"));
+    return std::to_string(pin.major) + "." +
+           (pin.minor ? std::to_string(*pin.minor) : std::string("x"));
 }
 
 bool fits_int(std::string_view digits) {
@@ -37,14 +38,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string owned(text);
     std::smatch parts;
     const bool grammatical = std::regex_match(owned, parts, grammar);
-    const std::string_view major_text = grammatical ? text.substr(0, text.find('.')) : std::string_view{};
-    const std::string_view minor_text = grammatical ? text.substr(text.find('.') + 1) : std::string_view{};
-    const bool expected = grammatical && fits_int(major_text) && (minor_text == "x" || fits_int(minor_text));
+    const std::string_view major_text =
+        grammatical ? text.substr(0, text.find('.')) : std::string_view{};
+    const std::string_view minor_text =
+        grammatical ? text.substr(text.find('.') + 1) : std::string_view{};
+    const bool expected =
+        grammatical && fits_int(major_text) && (minor_text == "x" || fits_int(minor_text));
     require(pin.has_value() == expected, kTarget,
             std::string(expected ? "refused" : "accepted") + " '" + owned + "'");
     if (!pin) return 0;
 
-    require(printed(*pin) == owned, kTarget, "'" + owned + "' printed back as '" + printed(*pin) + "'");
+    require(printed(*pin) == owned, kTarget,
+            "'" + owned + "' printed back as '" + printed(*pin) + "'");
     const auto again = engined::versions::parse_pin(printed(*pin));
     require(again && again->major == pin->major && again->minor == pin->minor, kTarget,
             "'" + printed(*pin) + "' does not parse back to the same pin");

@@ -41,9 +41,12 @@ int main(int argc, char** argv) {
         }
         for (const auto& file : inputs_under(path)) {
             std::ifstream in(file, std::ios::binary);
-            const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            std::cout << "replaying " << file.string() << " (" << bytes.size() << " bytes)" << std::endl;
-            LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+            const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                          std::istreambuf_iterator<char>());
+            std::cout << "replaying " << file.string() << " (" << bytes.size() << " bytes)"
+                      << std::endl;
+            LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                   bytes.size());
             ++replayed;
         }
     }

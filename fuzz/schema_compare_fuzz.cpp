@@ -24,13 +24,15 @@ std::optional<boost::json::value> parsed(std::string_view text) {
 
 std::string listed(const std::vector<engined::versions::BreakingChange>& changes) {
     std::string text;
-    for (const auto& change : changes) text += " [" + change.pointer + " " + change.rule + ": " + change.message + "]";
+    for (const auto& change : changes)
+        text += " [" + change.pointer + " " + change.rule + ": " + change.message + "]";
     return text;
 }
 
 void require_unchanged(const boost::json::value& schema) {
     const auto changes = engined::versions::breaking_changes(schema, schema);
-    engined::fuzz::require(changes.empty(), kTarget, "a schema compared with itself breaks:" + listed(changes));
+    engined::fuzz::require(changes.empty(), kTarget,
+                           "a schema compared with itself breaks:" + listed(changes));
 }
 
 }  // namespace
@@ -39,15 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text = engined::fuzz::as_text(data, size);
     const auto separator = text.find('\0');
     const auto before = parsed(text.substr(0, separator));
-    const auto after = separator == std::string_view::npos ? before : parsed(text.substr(separator + 1));
+    const auto after =
+        separator == std::string_view::npos ? before : parsed(text.substr(separator + 1));
     if (!before || !after) return 0;
 
     require_unchanged(*before);
     require_unchanged(*after);
     const auto changes = engined::versions::breaking_changes(*before, *after);
-    const bool sorted = std::is_sorted(changes.begin(), changes.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.pointer, a.rule, a.message) < std::tie(b.pointer, b.rule, b.message);
-    });
+    const bool sorted =
+        std::is_sorted(changes.begin(), changes.end(), [](const auto& a, const auto& b) {
+            return std::tie(a.pointer, a.rule, a.message) < std::tie(b.pointer, b.rule, b.message);
+        });
     engined::fuzz::require(sorted, kTarget, "changes out of order:" + listed(changes));
     return 0;
 }

@@ -16,8 +16,8 @@ namespace engined::api {
 // `responder`. `work` must own what it reads: the request is gone by the time it runs. Throws
 // ApiError 503 `unavailable` (pool queue full) or 429 `too_many_concurrent_requests` (the key
 // holds its share), each with Retry-After, when the pool refuses.
-void answer_off_thread(BoundedExecutor& pool, const auth::Principal& caller, const http::Responder& responder,
-                       std::function<http::Response()> work);
+void answer_off_thread(BoundedExecutor& pool, const auth::Principal& caller,
+                       const http::Responder& responder, std::function<http::Response()> work);
 
 // The ApiError 503 / 429 above for a refused admission; nothing when accepted.
 void refuse_unless_accepted(const BoundedExecutor& pool, BoundedExecutor::Admission admission);

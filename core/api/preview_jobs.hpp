@@ -27,15 +27,18 @@ inline constexpr std::chrono::minutes kPreviewJobTtl{10};
 
 class PreviewJobs {
 public:
-    PreviewJobs(const runs::RunService& runs, BoundedExecutor& checks) : runs_(runs), checks_(checks) {}
+    PreviewJobs(const runs::RunService& runs, BoundedExecutor& checks)
+        : runs_(runs), checks_(checks) {}
 
     // Queues the preview; {"job_id", "status": "running"}. ApiError 503 while kMaxPreviewJobs
     // jobs are held, and 503 / 429 when the check pool refuses (api/off_thread.hpp).
-    boost::json::object start(const auth::Principal& caller, const std::string& slug, boost::json::value body);
+    boost::json::object start(const auth::Principal& caller, const std::string& slug,
+                              boost::json::value body);
 
     // {"job_id", "engine", "status": running | completed | failed, "result" (the preview) |
     // "error" ({code, message, details})}. ApiError 404 for an unknown, expired or foreign job.
-    boost::json::object get(const auth::Principal& caller, const std::string& slug, const std::string& job_id);
+    boost::json::object get(const auth::Principal& caller, const std::string& slug,
+                            const std::string& job_id);
 
 private:
     struct Job;

@@ -34,7 +34,8 @@ std::optional<std::string> query_value(const Request& request, std::string_view 
 boost::json::value evaluation_as_run(const boost::json::object& job) {
     const auto* profile = job.if_contains("profile");
     if (profile == nullptr) {
-        throw ApiError::invalid_request("missing field profile: the prospect to evaluate", {{"/profile", "is required"}});
+        throw ApiError::invalid_request("missing field profile: the prospect to evaluate",
+                                        {{"/profile", "is required"}});
     }
     if (!profile->is_object()) {
         throw ApiError::invalid_request("field profile must be an object describing the prospect",
@@ -42,13 +43,15 @@ boost::json::value evaluation_as_run(const boost::json::object& job) {
     }
     const auto* entity = profile->get_object().if_contains("entity");
     if (entity == nullptr || !entity->is_string() || entity->get_string().empty()) {
-        throw ApiError::invalid_request("missing field profile.entity: the prospect's legal name is required",
-                                        {{"/profile/entity", "is required (a non-empty string)"}});
+        throw ApiError::invalid_request(
+            "missing field profile.entity: the prospect's legal name is required",
+            {{"/profile/entity", "is required (a non-empty string)"}});
     }
     const auto* pool = job.if_contains("pool");
     if (pool == nullptr || !pool->is_string()) {
-        throw ApiError::invalid_request("missing field pool: name the carrier pool, e.g. \"carriers:all\"",
-                                        {{"/pool", "is required (a string)"}});
+        throw ApiError::invalid_request(
+            "missing field pool: name the carrier pool, e.g. \"carriers:all\"",
+            {{"/pool", "is required (a string)"}});
     }
     boost::json::object input;
     boost::json::object run;
@@ -66,7 +69,8 @@ boost::json::value evaluation_as_run(const boost::json::object& job) {
 // The evaluation shape names a profile or a pool at the top level; the run shape has `input`.
 bool is_evaluation_shape(const boost::json::value& body) {
     const auto* job = body.if_object();
-    return job != nullptr && (job->contains("profile") || (job->contains("pool") && !job->contains("input")));
+    return job != nullptr &&
+           (job->contains("profile") || (job->contains("pool") && !job->contains("input")));
 }
 
 // A refusal of the run built by evaluation_as_run, told in terms of the body as sent: its
@@ -83,9 +87,9 @@ ApiError as_sent(const ApiError& error) {
         details.push_back(std::move(detail));
     }
     if (error.code() == "contract_violation" && !details.empty()) {
-        const std::string message = "malformed evaluation request (" + std::to_string(details.size()) +
-                                    " problem(s); first: " + details.front().pointer + ": " +
-                                    details.front().message + ")";
+        const std::string message =
+            "malformed evaluation request (" + std::to_string(details.size()) +
+            " problem(s); first: " + details.front().pointer + ": " + details.front().message + ")";
         return ApiError::invalid_request(message, std::move(details));
     }
     ApiError translated(error.http_status(), error.code(), error.what(), std::move(details));
@@ -109,7 +113,8 @@ boost::json::value evaluation_candidates(const boost::json::value& candidates) {
     shown.reserve(list->size());
     for (const auto& entry : *list) {
         boost::json::object candidate = entry.as_object();
-        if (const auto* scores = candidate.if_contains("scores"); scores != nullptr && scores->is_object()) {
+        if (const auto* scores = candidate.if_contains("scores");
+            scores != nullptr && scores->is_object()) {
             boost::json::object levels;
             boost::json::object reasons;
             for (const auto& [dimension, score] : scores->get_object()) {
@@ -138,7 +143,8 @@ boost::json::object evaluation_view(const boost::json::object& run, const std::s
             {"status", legacy_status(run.at("status"))},
             {"pool_size", from_output("pool_size")},
             {"filtered", from_output("filtered")},
-            {"candidates", run.contains("candidates") ? evaluation_candidates(run.at("candidates")) : boost::json::value(nullptr)},
+            {"candidates", run.contains("candidates") ? evaluation_candidates(run.at("candidates"))
+                                                      : boost::json::value(nullptr)},
             {"audit", audit_url},
             {"error", run.at("error")},
             {"created_at", run.at("created_at")},
@@ -151,10 +157,12 @@ namespace {
 // `id_fields`, the status, and an absolute Location under `location_prefix`. With an
 // Idempotency-Key, that answer is stored in the run's own transaction, so a repeat of the request
 // replays it.
-void submit_and_answer(runs::RunService& runs, const Request& request, const auth::Principal& caller,
-                       const std::string& engine_slug, const boost::json::value& body, http::Responder responder,
+void submit_and_answer(runs::RunService& runs, const Request& request,
+                       const auth::Principal& caller, const std::string& engine_slug,
+                       const boost::json::value& body, http::Responder responder,
                        const http::Links& links, const std::string& location_prefix,
-                       const std::vector<std::string>& id_fields, const std::string& id_prefix = "") {
+                       const std::vector<std::string>& id_fields,
+                       const std::string& id_prefix = "") {
     const std::string run_id = runs::RunService::new_run_id(id_prefix);
     boost::json::object answer_body;
     for (const std::string& field : id_fields) answer_body[field] = run_id;
@@ -166,23 +174,26 @@ void submit_and_answer(runs::RunService& runs, const Request& request, const aut
     std::optional<store::IdempotencyRecord> record;
     std::shared_ptr<std::atomic<bool>> answered_durably;
     if (const auto& token = request.idempotency()) {
-        record = store::IdempotencyRecord{caller.organization, caller.environment_id, token->key, token->request_hash,
-                                          answer.status, answer.body, location, now_unix_ms()};
+        record = store::IdempotencyRecord{
+            caller.organization, caller.environment_id, token->key, token->request_hash,
+            answer.status,       answer.body,           location,   now_unix_ms()};
         answered_durably = token->answered_durably;
     }
-    runs.submit(caller, engine_slug, body, run_id, std::move(record),
-                [responder, answer = std::move(answer), answered_durably](std::exception_ptr error) {
-                    // Runs on the store's writer thread: the router must not write from here.
-                    if (answered_durably) answered_durably->store(true);
-                    if (error) return responder.fail(error);
-                    responder.respond(answer);
-                });
+    runs.submit(
+        caller, engine_slug, body, run_id, std::move(record),
+        [responder, answer = std::move(answer), answered_durably](std::exception_ptr error) {
+            // Runs on the store's writer thread: the router must not write from here.
+            if (answered_durably) answered_durably->store(true);
+            if (error) return responder.fail(error);
+            responder.respond(answer);
+        });
 }
 
 }  // namespace
 
-void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
-                     BoundedExecutor& checks, const http::Links& links) {
+void register_routes(http::Router& router, runs::RunService& runs,
+                     const http::JsonLimits& json_limits, BoundedExecutor& checks,
+                     const http::Links& links) {
     router.add_sync(Method::get, "/health", "", [](const Request&, const auth::Principal&) {
         return Response::json(200, R"({"status":"ok"})");
     });
@@ -191,55 +202,66 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
     router.add_sync(Method::get, "/api/v1/me", http::Router::kAnyValidKey,
                     [](const Request&, const auth::Principal& caller) {
                         boost::json::array scopes(caller.scopes.begin(), caller.scopes.end());
-                        return json_response(200, boost::json::object{{"key_id", caller.key_id},
-                                                                      {"organization", caller.organization},
-                                                                      {"environment", caller.environment},
-                                                                      {"environment_id", caller.environment_id},
-                                                                      {"scopes", std::move(scopes)}});
+                        return json_response(
+                            200, boost::json::object{{"key_id", caller.key_id},
+                                                     {"organization", caller.organization},
+                                                     {"environment", caller.environment},
+                                                     {"environment_id", caller.environment_id},
+                                                     {"scopes", std::move(scopes)}});
                     });
 
     router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
                [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
                                             http::Responder responder) {
                    submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
-                                     http::parse_json_body(request, json_limits), std::move(responder), links,
-                                     "/api/v1/runs/", {"run_id"});
+                                     http::parse_json_body(request, json_limits),
+                                     std::move(responder), links, "/api/v1/runs/", {"run_id"});
                });
 
-    router.add_sync(Method::get, "/api/v1/engines/{slug}/runs", auth::kScopeRunsRead,
-                    [&runs](const Request& request, const auth::Principal& caller) {
-                        runs::ListParams params{query_value(request, "status"), query_value(request, "cursor"),
-                                                query_value(request, "limit"), query_value(request, "engine_version")};
-                        return json_response(200, runs.list(caller, std::string(request.path_param("slug")), params));
-                    });
+    router.add_sync(
+        Method::get, "/api/v1/engines/{slug}/runs", auth::kScopeRunsRead,
+        [&runs](const Request& request, const auth::Principal& caller) {
+            runs::ListParams params{query_value(request, "status"), query_value(request, "cursor"),
+                                    query_value(request, "limit"),
+                                    query_value(request, "engine_version")};
+            return json_response(
+                200, runs.list(caller, std::string(request.path_param("slug")), params));
+        });
 
     router.add_sync(Method::get, "/api/v1/engines/{slug}/runs/{run_id}", auth::kScopeRunsRead,
                     [&runs](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, runs.get(caller, std::string(request.path_param("run_id")),
-                                                           std::string(request.path_param("slug"))));
+                        return json_response(
+                            200, runs.get(caller, std::string(request.path_param("run_id")),
+                                          std::string(request.path_param("slug"))));
                     });
 
-    router.add_sync(Method::get, "/api/v1/runs/{run_id}", auth::kScopeRunsRead,
-                    [&runs](const Request& request, const auth::Principal& caller) {
-                        return json_response(200, runs.get(caller, std::string(request.path_param("run_id")), std::nullopt));
-                    });
+    router.add_sync(
+        Method::get, "/api/v1/runs/{run_id}", auth::kScopeRunsRead,
+        [&runs](const Request& request, const auth::Principal& caller) {
+            return json_response(
+                200, runs.get(caller, std::string(request.path_param("run_id")), std::nullopt));
+        });
 
     // The audit record of a run; /traces/{id} is the URL the evaluation-era `audit` field names.
     for (const char* pattern : {"/api/v1/runs/{run_id}/defensibility-packet", "/traces/{run_id}"}) {
         router.add_sync(Method::get, pattern, auth::kScopeRunsRead,
                         [&runs](const Request& request, const auth::Principal& caller) {
-                            return json_response(200, runs.defensibility_packet(caller, std::string(request.path_param("run_id"))));
+                            return json_response(
+                                200, runs.defensibility_packet(
+                                         caller, std::string(request.path_param("run_id"))));
                         });
     }
 
     // Executes the run again and stores nothing: a read, but one that runs the engine, so on the
     // check pool.
     router.add(Method::post, "/api/v1/runs/{run_id}/replay", auth::kScopeRunsRead,
-               [&runs, &checks](const Request& request, const auth::Principal& caller, http::Responder responder) {
-                   answer_off_thread(checks, caller, responder,
-                                     [&runs, caller, run_id = std::string(request.path_param("run_id"))] {
-                                         return json_response(200, runs.replay(caller, run_id));
-                                     });
+               [&runs, &checks](const Request& request, const auth::Principal& caller,
+                                http::Responder responder) {
+                   answer_off_thread(
+                       checks, caller, responder,
+                       [&runs, caller, run_id = std::string(request.path_param("run_id"))] {
+                           return json_response(200, runs.replay(caller, run_id));
+                       });
                });
 
     router.add_sync(Method::get, "/api/v1/pools", auth::kScopeRunsRead,
@@ -256,15 +278,16 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                    if (is_evaluation_shape(body)) {
                        try {
                            submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
-                                             evaluation_as_run(body.get_object()), responder, links, "/api/v1/jobs/",
-                                             {"eval_id"}, std::string(runs::kEvaluationIdPrefix));
+                                             evaluation_as_run(body.get_object()), responder, links,
+                                             "/api/v1/jobs/", {"eval_id"},
+                                             std::string(runs::kEvaluationIdPrefix));
                        } catch (const ApiError& error) {
                            throw as_sent(error);
                        }
                        return;
                    }
-                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder, links,
-                                     "/api/v1/jobs/", {"run_id", "job_id"});
+                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder,
+                                     links, "/api/v1/jobs/", {"run_id", "job_id"});
                });
 
     router.add_sync(Method::get, "/api/v1/jobs/{job_id}", auth::kScopeRunsRead,
@@ -272,7 +295,9 @@ void register_routes(http::Router& router, runs::RunService& runs, const http::J
                         const std::string id(request.path_param("job_id"));
                         boost::json::object run = runs.get(caller, id, std::nullopt);
                         if (runs::is_evaluation(id)) {
-                            return json_response(200, evaluation_view(run, links.for_request(request, "/traces/" + id)));
+                            return json_response(
+                                200,
+                                evaluation_view(run, links.for_request(request, "/traces/" + id)));
                         }
                         run["job_id"] = run["run_id"];
                         run["status"] = legacy_status(run["status"]);

@@ -22,8 +22,9 @@ namespace engined::api {
 
 // Health, runs and the evaluation-era jobs API. Replays run on `checks` (api/off_thread.hpp);
 // `Location` headers and `audit` URLs are absolute through `links`.
-void register_routes(http::Router& router, runs::RunService& runs, const http::JsonLimits& json_limits,
-                     BoundedExecutor& checks, const http::Links& links);
+void register_routes(http::Router& router, runs::RunService& runs,
+                     const http::JsonLimits& json_limits, BoundedExecutor& checks,
+                     const http::Links& links);
 
 // A run (the run object of runs::run_to_json) as the evaluation-era API answers it, at
 // GET /api/v1/jobs/{eval_id} and to an evaluation's own webhook_url: {eval_id, status (one of
@@ -35,14 +36,16 @@ boost::json::object evaluation_view(const boost::json::object& run, const std::s
 // `links`). Validate, PUT config and publish run on `checks`.
 // Previews of a candidate configuration on recorded runs (and publish's preview gate) go
 // through `runs`.
-void register_engine_routes(http::Router& router, engines::EngineService& engines, const runs::RunService& runs,
-                            const http::JsonLimits& json_limits, const std::string& server_version,
-                            BoundedExecutor& checks, const http::Links& links);
+void register_engine_routes(http::Router& router, engines::EngineService& engines,
+                            const runs::RunService& runs, const http::JsonLimits& json_limits,
+                            const std::string& server_version, BoundedExecutor& checks,
+                            const http::Links& links);
 
 // Webhook endpoints, secrets and deliveries.
 // Environments: create, list, show, pin (PATCH) and delete (environments:admin; pins need
 // engines:admin; changes need a live key).
-void register_environment_routes(http::Router& router, environments::EnvironmentService& environments,
+void register_environment_routes(http::Router& router,
+                                 environments::EnvironmentService& environments,
                                  const http::JsonLimits& json_limits);
 
 void register_webhook_routes(http::Router& router, webhooks::WebhookService& webhooks,
@@ -50,8 +53,8 @@ void register_webhook_routes(http::Router& router, webhooks::WebhookService& web
 
 // What GET /ready checks.
 struct ReadinessChecks {
-    std::function<void()> ping_store;              // throws when the store cannot answer
-    std::function<std::size_t()> plugins_loaded;   // engine plugins serving runs
+    std::function<void()> ping_store;             // throws when the store cannot answer
+    std::function<std::size_t()> plugins_loaded;  // engine plugins serving runs
 };
 
 // GET /ready; needs no key.

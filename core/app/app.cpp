@@ -76,14 +76,24 @@ net::OutboundPolicy outbound_policy(const Config& config) {
 // scheduled) or failed (the delivery was given up).
 webhooks::AttemptObserver count_webhook_attempts(metrics::Registry& registry) {
     const char* help = "Webhook delivery attempts by outcome";
-    auto& delivered = registry.counter("engined_webhook_attempts_total", help, {{"outcome", "delivered"}});
-    auto& retrying = registry.counter("engined_webhook_attempts_total", help, {{"outcome", "retrying"}});
-    auto& failed = registry.counter("engined_webhook_attempts_total", help, {{"outcome", "failed"}});
-    return [&delivered, &retrying, &failed](const store::WebhookDelivery&, store::DeliveryStatus outcome) {
+    auto& delivered =
+        registry.counter("engined_webhook_attempts_total", help, {{"outcome", "delivered"}});
+    auto& retrying =
+        registry.counter("engined_webhook_attempts_total", help, {{"outcome", "retrying"}});
+    auto& failed =
+        registry.counter("engined_webhook_attempts_total", help, {{"outcome", "failed"}});
+    return [&delivered, &retrying, &failed](const store::WebhookDelivery&,
+                                            store::DeliveryStatus outcome) {
         switch (outcome) {
-            case store::DeliveryStatus::delivered: delivered.inc(); break;
-            case store::DeliveryStatus::pending: retrying.inc(); break;
-            case store::DeliveryStatus::failed: failed.inc(); break;
+            case store::DeliveryStatus::delivered:
+                delivered.inc();
+                break;
+            case store::DeliveryStatus::pending:
+                retrying.inc();
+                break;
+            case store::DeliveryStatus::failed:
+                failed.inc();
+                break;
         }
     };
 }
@@ -114,15 +124,19 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry
                                      std::filesystem::perm_options::replace, ec);
     }
     if (ec) {
-        throw store::StoreUnavailable("cannot create data directory " + config.data_dir.string() + ": " + ec.message());
+        throw store::StoreUnavailable("cannot create data directory " + config.data_dir.string() +
+                                      ": " + ec.message());
     }
     store::OpenOptions options;
     options.synchronous_full = config.sync_full;
     metrics::Histogram& batch_size = metrics.histogram(
         "engined_store_commit_batch_size", "Writes per group-committed store transaction",
         metrics::exponential_buckets(static_cast<double>(store::kDefaultMaxBatch)));
-    options.on_commit = [&batch_size](std::size_t writes) { batch_size.observe(static_cast<double>(writes)); };
-    return store::open_store(store::resolve_store_url(config.store, config.data_dir), std::move(options));
+    options.on_commit = [&batch_size](std::size_t writes) {
+        batch_size.observe(static_cast<double>(writes));
+    };
+    return store::open_store(store::resolve_store_url(config.store, config.data_dir),
+                             std::move(options));
 }
 
 }  // namespace
@@ -132,11 +146,13 @@ std::filesystem::path find_resources_dir(const std::filesystem::path& configured
     // The working directory (a checkout), the build tree's parent (build/engined in a checkout),
     // then an installation's share/engined beside bin/ (packaging/CMakeLists.txt).
     const auto installed = executable_dir().parent_path();
-    for (const auto& candidate : {std::filesystem::current_path(), installed, installed / "share" / "engined"}) {
+    for (const auto& candidate :
+         {std::filesystem::current_path(), installed, installed / "share" / "engined"}) {
         if (std::filesystem::is_directory(candidate / "contracts")) return candidate;
     }
-    throw std::runtime_error("cannot find the contracts/ folder in the current directory, beside the binary or in "
-                             "its ../share/engined; start engined from the repository root or pass --resources-dir");
+    throw std::runtime_error(
+        "cannot find the contracts/ folder in the current directory, beside the binary or in "
+        "its ../share/engined; start engined from the repository root or pass --resources-dir");
 }
 
 struct App::Impl {
@@ -145,22 +161,25 @@ struct App::Impl {
           store(open_store(config, metrics)),
           resources_dir(find_resources_dir(config.resources_dir)),
           authenticator(*store),
-          router([this](const http::Request& request) {
-              const http::HeaderField authorization = request.header_field("Authorization");
-              const http::HeaderField x_api_key = request.header_field("X-API-Key");
-              return authenticator.authenticate({authorization.value, authorization.count},
-                                                {x_api_key.value, x_api_key.count});
-          },
-                 [this](const auth::Principal& caller) { return admit(caller); }) {
+          router(
+              [this](const http::Request& request) {
+                  const http::HeaderField authorization = request.header_field("Authorization");
+                  const http::HeaderField x_api_key = request.header_field("X-API-Key");
+                  return authenticator.authenticate({authorization.value, authorization.count},
+                                                    {x_api_key.value, x_api_key.count});
+              },
+              [this](const auth::Principal& caller) { return admit(caller); }) {
         const auto plugins_dir = plugin::find_plugins_dir(config.plugins_dir);
         plugins.load_directory(plugins_dir);
         if (plugins.plugins().empty()) {
-            throw std::runtime_error("no engine plugin could be loaded from " + plugins_dir.string());
+            throw std::runtime_error("no engine plugin could be loaded from " +
+                                     plugins_dir.string());
         }
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
         executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION, run_metrics);
-        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config, links), count_webhook_attempts(metrics));
+        dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config, links),
+                           count_webhook_attempts(metrics));
         webhooks.emplace(*store, [this] { dispatcher->wake(); });
         workers.emplace(
             *store,
@@ -172,23 +191,30 @@ struct App::Impl {
             config.workers, config.max_run_attempts, [this] { dispatcher->wake(); });
         runs.emplace(
             *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
-            [this] { return workers->depth(); }, runs::SubmitLimits{config.max_offerings, config.max_queue_depth},
-            run_metrics);
-        metrics.gauge_callback("engined_queue_depth", "Runs accepted but not yet claimed by a worker",
+            [this] { return workers->depth(); },
+            runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
+        metrics.gauge_callback("engined_queue_depth",
+                               "Runs accepted but not yet claimed by a worker",
                                [this] { return static_cast<double>(workers->depth()); });
         const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
-        checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue, config.checks_per_key});
+        checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue,
+                                               config.checks_per_key});
         api::register_routes(router, *runs, json_limits, *checks, links);
-        api::register_engine_routes(router, *engines, *runs, json_limits, ENGINED_VERSION, *checks, links);
+        api::register_engine_routes(router, *engines, *runs, json_limits, ENGINED_VERSION, *checks,
+                                    links);
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_environment_routes(router, environments, json_limits);
-        api::register_operation_routes(router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        api::register_operation_routes(
+            router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
         console::register_console_routes(router);
-        server.emplace(router, server_options(config, parse_listen_address(config.listen, "listen address")), metrics);
+        server.emplace(
+            router, server_options(config, parse_listen_address(config.listen, "listen address")),
+            metrics);
         if (!config.metrics_listen.empty()) {
             api::register_metrics_route(metrics_router, metrics);
-            http::ServerOptions options = server_options(config, parse_listen_address(config.metrics_listen, "metrics listen address"));
+            http::ServerOptions options = server_options(
+                config, parse_listen_address(config.metrics_listen, "metrics listen address"));
             options.threads = 1;  // a scraper's few requests
             metrics_server.emplace(metrics_router, options);
         }
@@ -206,9 +232,9 @@ struct App::Impl {
             {"X-RateLimit-Remaining", std::to_string(decision.remaining)},
             {"X-RateLimit-Reset", std::to_string(decision.reset_unix_s)}};
         if (!decision.allowed) {
-            ApiError refusal = ApiError::rate_limited("rate limit of this API key exceeded (" +
-                                                      std::to_string(decision.limit) + " requests burst); retry after " +
-                                                      std::to_string(decision.retry_after_s) + " s");
+            ApiError refusal = ApiError::rate_limited(
+                "rate limit of this API key exceeded (" + std::to_string(decision.limit) +
+                " requests burst); retry after " + std::to_string(decision.retry_after_s) + " s");
             for (auto& [name, value] : headers) refusal.with_header(name, value);
             refusal.with_header("Retry-After", std::to_string(decision.retry_after_s));
             throw refusal;
@@ -247,25 +273,32 @@ struct App::Impl {
 
 App::App(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
-App::~App() { stop(); }
+App::~App() {
+    stop();
+}
 
 void App::start() {
     impl_->workers->start();
     impl_->dispatcher->start();
     impl_->server->start();
     impl_->links.set_listen_port(port());  // chosen at bind time when configured as 0
-    log::info("engined listening", {{"address", impl_->config.host() + ":" + std::to_string(port())},
-                                    {"data_dir", impl_->config.data_dir.string()},
-                                    {"resources_dir", impl_->resources_dir.string()}});
+    log::info("engined listening",
+              {{"address", impl_->config.host() + ":" + std::to_string(port())},
+               {"data_dir", impl_->config.data_dir.string()},
+               {"resources_dir", impl_->resources_dir.string()}});
     if (impl_->metrics_server) {
         impl_->metrics_server->start();
-        log::info("metrics listening",
-                  {{"address", parse_listen_address(impl_->config.metrics_listen, "metrics listen address").host + ":" +
-                                   std::to_string(*metrics_port())}});
+        log::info(
+            "metrics listening",
+            {{"address",
+              parse_listen_address(impl_->config.metrics_listen, "metrics listen address").host +
+                  ":" + std::to_string(*metrics_port())}});
     }
 }
 
-uint16_t App::port() const { return impl_->server->port(); }
+uint16_t App::port() const {
+    return impl_->server->port();
+}
 
 std::optional<uint16_t> App::metrics_port() const {
     if (!impl_->metrics_server) return std::nullopt;
@@ -286,10 +319,16 @@ void App::stop() {
     impl_->dispatcher->stop();
 }
 
-store::Store& App::store() { return *impl_->store; }
+store::Store& App::store() {
+    return *impl_->store;
+}
 
-const http::Router& App::router() const { return impl_->router; }
+const http::Router& App::router() const {
+    return impl_->router;
+}
 
-const http::Router& App::metrics_router() const { return impl_->metrics_router; }
+const http::Router& App::metrics_router() const {
+    return impl_->metrics_router;
+}
 
 }  // namespace engined::app

@@ -50,5 +50,4 @@ private:
 // ../share/engined beside the binary (an installation).
 std::filesystem::path find_resources_dir(const std::filesystem::path& configured);
 
-
 }  // namespace engined::app

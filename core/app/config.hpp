@@ -25,7 +25,8 @@ struct Config {
     // under data_dir.
     std::string store;
     std::filesystem::path resources_dir;  // empty: ./, <binary>/.. or <binary>/../share/engined
-    std::filesystem::path plugins_dir;    // empty: <binary dir>/plugins or <binary>/../lib/engined/plugins
+    std::filesystem::path
+        plugins_dir;  // empty: <binary dir>/plugins or <binary>/../lib/engined/plugins
     int http_threads = 2;
     int workers = 2;
     int max_run_attempts = 3;  // claims of one run that never finished before it is failed
@@ -36,20 +37,20 @@ struct Config {
     std::size_t max_url_bytes = 8192;
     std::size_t max_connections = 1024;
     std::size_t max_connections_per_address = 64;  // 0: no limit (behind a load balancer)
-    std::size_t max_offerings = 500;          // per run
-    std::size_t max_queue_depth = 10'000;     // runs accepted but not yet claimed by a worker
+    std::size_t max_offerings = 500;               // per run
+    std::size_t max_queue_depth = 10'000;          // runs accepted but not yet claimed by a worker
     // The check pool: replays, configuration validate, PUT config and publish (api/off_thread.hpp).
     std::size_t check_threads = 2;
-    std::size_t check_queue = 32;     // waiting for a check thread
-    std::size_t checks_per_key = 2;   // queued or running for one API key
-    bool access_log = true;                   // one JSON line per request on stderr
-    int idle_timeout_s = 5;  // a connection with no request under way is closed after it
+    std::size_t check_queue = 32;    // waiting for a check thread
+    std::size_t checks_per_key = 2;  // queued or running for one API key
+    bool access_log = true;          // one JSON line per request on stderr
+    int idle_timeout_s = 5;          // a connection with no request under way is closed after it
     int read_timeout_s = 30;
     int write_timeout_s = 30;
     uint64_t lua_instruction_budget = 50'000'000;
     std::size_t lua_memory_bytes = 32u * 1024u * 1024u;
     int lua_wall_clock_ms = 2000;
-    bool sync_full = true;  // fsync every group commit
+    bool sync_full = true;              // fsync every group commit
     double rate_limit_per_second = 50;  // default per-key token bucket (keys may set their own)
     int64_t rate_limit_burst = 100;
     // Webhook delivery (docs/webhooks.md).
@@ -58,7 +59,7 @@ struct Config {
     int webhook_disable_after = 50;                  // consecutive failed attempts; 0: never
     int webhook_workers = 2;
     int webhook_timeout_ms = 10000;
-    std::filesystem::path webhook_ca_file;           // extra trust anchors for https receivers
+    std::filesystem::path webhook_ca_file;  // extra trust anchors for https receivers
 
     std::string host() const;
     uint16_t port() const;
@@ -76,7 +77,8 @@ ListenAddress parse_listen_address(const std::string& text, const std::string& s
 // Parses `args` (without argv[0]) over `environment` over the --config file over defaults.
 // Throws std::invalid_argument with a message naming the setting and its source; a
 // cli::UsageError (one) for an unknown flag or a flag without its value.
-Config load_config(const std::vector<std::string>& args, const std::map<std::string, std::string>& environment);
+Config load_config(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& environment);
 
 // engined's command line: every setting's flag, --config, --version and --help.
 const cli::CommandSpec& command_spec();

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     std::map<std::string, std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string text(*entry);
-        if (const auto eq = text.find('='); eq != std::string::npos) environment[text.substr(0, eq)] = text.substr(eq + 1);
+        if (const auto eq = text.find('='); eq != std::string::npos)
+            environment[text.substr(0, eq)] = text.substr(eq + 1);
     }
 
     // Block the signals in every thread; this thread alone waits for them.

@@ -11,7 +11,8 @@ namespace {
 const cli::CommandSpec& migrate_spec() {
     static const cli::CommandSpec spec{
         "engined migrate",
-        "Applies the store's migrations (before a rolling upgrade, or to prepare an empty database).",
+        "Applies the store's migrations (before a rolling upgrade, or to prepare an empty "
+        "database).",
         {{"store", "URL", "the store: sqlite:PATH or postgresql://USER@HOST:PORT/DB"},
          {"data-dir", "DIR", "instead of --store: the SQLite store under DIR"}},
         {},
@@ -21,7 +22,8 @@ const cli::CommandSpec& migrate_spec() {
 
 }  // namespace
 
-int run_migrate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int run_migrate_command(const std::vector<std::string>& args, std::ostream& out,
+                        std::ostream& err) {
     std::string url;
     std::string data_dir;
     try {
@@ -32,7 +34,8 @@ int run_migrate_command(const std::vector<std::string>& args, std::ostream& out,
         }
         url = parsed.optional("store", "");
         data_dir = parsed.optional("data-dir", "");
-        if (url.empty() == data_dir.empty()) throw cli::UsageError("give exactly one of --store URL and --data-dir DIR");
+        if (url.empty() == data_dir.empty())
+            throw cli::UsageError("give exactly one of --store URL and --data-dir DIR");
     } catch (const cli::UsageError& error) {
         err << "engined migrate: " << error.what() << "\n" << migrate_spec().short_usage();
         return 2;

@@ -35,9 +35,11 @@ bool well_formed(std::string_view key) {
     const std::size_t secret_chars = 2 * kSecretBytes;
     if (key.size() < prefix.size() + 2 + secret_chars || !key.starts_with(prefix)) return false;
     const std::string_view secret = key.substr(key.size() - secret_chars);
-    const std::string_view slug = key.substr(prefix.size(), key.size() - prefix.size() - secret_chars - 1);
+    const std::string_view slug =
+        key.substr(prefix.size(), key.size() - prefix.size() - secret_chars - 1);
     return key[key.size() - secret_chars - 1] == '_' && valid_environment_slug(slug) &&
-           std::all_of(secret.begin(), secret.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+           std::all_of(secret.begin(), secret.end(),
+                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
 // The key of `Authorization: Bearer <key>` (the scheme case-insensitive); nullopt for any other form.
@@ -53,19 +55,22 @@ std::optional<std::string_view> bearer_key(std::string_view authorization) {
 
 void require_single(const PresentedHeader& header, const char* name) {
     if (header.count <= 1) return;
-    throw ApiError::invalid_request(std::string("send one ") + name + " header, not " + std::to_string(header.count),
-                                    {{name, "sent " + std::to_string(header.count) + " times"}});
+    throw ApiError::invalid_request(
+        std::string("send one ") + name + " header, not " + std::to_string(header.count),
+        {{name, "sent " + std::to_string(header.count) + " times"}});
 }
 
 }  // namespace
 
 bool valid_environment_slug(std::string_view slug) {
     return !slug.empty() && slug.size() <= 16 && std::all_of(slug.begin(), slug.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-           });
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
 }
 
-std::vector<std::string> default_scopes() { return {kScopeRunsWrite, kScopeRunsRead}; }
+std::vector<std::string> default_scopes() {
+    return {kScopeRunsWrite, kScopeRunsRead};
+}
 
 IssuedKey issue_key(store::Store& store, const std::string& organization,
                     const std::string& environment, const std::vector<std::string>& scopes,
@@ -74,18 +79,21 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
         throw std::invalid_argument("a key's rate limit and burst must be positive");
     }
     if (!valid_organization(organization)) {
-        throw std::invalid_argument("organisation must be 1-64 characters of letters, digits, '-', '_' or '.'");
+        throw std::invalid_argument(
+            "organisation must be 1-64 characters of letters, digits, '-', '_' or '.'");
     }
     store.ensure_builtin_environments(organization, now_unix_ms());
     const auto scope = store.find_environment(organization, environment);
     if (!scope) {
-        throw std::invalid_argument("environment '" + environment + "' does not exist in organisation '" +
-                                    organization + "' (test, live, or one created with `enginectl environments create`)");
+        throw std::invalid_argument(
+            "environment '" + environment + "' does not exist in organisation '" + organization +
+            "' (test, live, or one created with `enginectl environments create`)");
     }
     for (const std::string& scope : scopes) {
         if (!known_scope(scope)) {
-            throw std::invalid_argument("unknown scope '" + scope +
-                                        "' (known: runs:write, runs:read, engines:admin, environments:admin)");
+            throw std::invalid_argument(
+                "unknown scope '" + scope +
+                "' (known: runs:write, runs:read, engines:admin, environments:admin)");
         }
     }
     IssuedKey issued;
@@ -106,7 +114,8 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
     return issued;
 }
 
-Principal KeyAuthenticator::authenticate(PresentedHeader authorization, PresentedHeader x_api_key) const {
+Principal KeyAuthenticator::authenticate(PresentedHeader authorization,
+                                         PresentedHeader x_api_key) const {
     // One credential per request: were two accepted, a proxy in front of engined could check one
     // while engined acts on the other.
     require_single(authorization, "Authorization");
@@ -116,25 +125,35 @@ Principal KeyAuthenticator::authenticate(PresentedHeader authorization, Presente
         if (bearer_key(authorization.value) != x_api_key.value) {
             throw ApiError::invalid_request(
                 "Authorization and X-API-Key name different keys; send one of them",
-                {{"Authorization", "differs from X-API-Key"}, {"X-API-Key", "differs from Authorization"}});
+                {{"Authorization", "differs from X-API-Key"},
+                 {"X-API-Key", "differs from Authorization"}});
         }
     } else if (authorization.count == 1) {
         const auto bearer = bearer_key(authorization.value);
-        if (!bearer) throw ApiError::unauthorized("the Authorization header must be 'Bearer <API key>'");
+        if (!bearer)
+            throw ApiError::unauthorized("the Authorization header must be 'Bearer <API key>'");
         key = *bearer;
     }
     if (key.empty()) {
-        throw ApiError::unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
+        throw ApiError::unauthorized(
+            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
     }
     if (!well_formed(key)) {
-        throw ApiError::unauthorized("malformed API key: keys look like nx_<environment>_<secret>, e.g. nx_test_<secret>");
+        throw ApiError::unauthorized(
+            "malformed API key: keys look like nx_<environment>_<secret>, e.g. nx_test_<secret>");
     }
     const auto record = store_.find_api_key(sha256_hex(key));
     if (!record || record->revoked_at_ms) {
         throw ApiError::unauthorized("the API key is not valid or has been revoked");
     }
-    return Principal{record->id, record->organization, record->environment, record->environment_id, record->scopes,
-                     record->rate_per_second, record->rate_burst, record->pinned_engine_version,
+    return Principal{record->id,
+                     record->organization,
+                     record->environment,
+                     record->environment_id,
+                     record->scopes,
+                     record->rate_per_second,
+                     record->rate_burst,
+                     record->pinned_engine_version,
                      record->engine_pins_json};
 }
 

@@ -17,8 +17,12 @@ ApiError ApiError::invalid_request(std::string message, std::vector<ErrorDetail>
 ApiError ApiError::unauthorized(std::string message) {
     return {401, "unauthorized", std::move(message)};
 }
-ApiError ApiError::forbidden(std::string message) { return {403, "forbidden", std::move(message)}; }
-ApiError ApiError::not_found(std::string message) { return {404, "not_found", std::move(message)}; }
+ApiError ApiError::forbidden(std::string message) {
+    return {403, "forbidden", std::move(message)};
+}
+ApiError ApiError::not_found(std::string message) {
+    return {404, "not_found", std::move(message)};
+}
 ApiError ApiError::method_not_allowed(std::string message) {
     return {405, "method_not_allowed", std::move(message)};
 }
@@ -37,6 +41,8 @@ ApiError ApiError::rate_limited(std::string message) {
 ApiError ApiError::unavailable(std::string message) {
     return {503, "unavailable", std::move(message)};
 }
-ApiError ApiError::internal(std::string message) { return {500, "internal", std::move(message)}; }
+ApiError ApiError::internal(std::string message) {
+    return {500, "internal", std::move(message)};
+}
 
 }  // namespace engined

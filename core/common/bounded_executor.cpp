@@ -7,9 +7,12 @@ BoundedExecutor::BoundedExecutor(Limits limits) : limits_(limits) {
     for (std::size_t i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { serve(); });
 }
 
-BoundedExecutor::~BoundedExecutor() { stop(); }
+BoundedExecutor::~BoundedExecutor() {
+    stop();
+}
 
-BoundedExecutor::Admission BoundedExecutor::submit(const std::string& key, std::function<void()> task,
+BoundedExecutor::Admission BoundedExecutor::submit(const std::string& key,
+                                                   std::function<void()> task,
                                                    std::function<void()> after_release) {
     {
         std::lock_guard lock(mutex_);
@@ -45,13 +48,13 @@ void BoundedExecutor::serve() {
         if (!task.after_release) continue;
         try {
             task.after_release();
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 }
 
 void BoundedExecutor::stop() {
-    std::deque<Task> dropped;  // destroyed outside the lock: a task's captures may do work when released
+    std::deque<Task>
+        dropped;  // destroyed outside the lock: a task's captures may do work when released
     {
         std::lock_guard lock(mutex_);
         if (stopping_ && threads_.empty()) return;

@@ -19,8 +19,8 @@ class BoundedExecutor {
 public:
     struct Limits {
         std::size_t threads = 2;
-        std::size_t queue = 32;    // tasks accepted but not yet started
-        std::size_t per_key = 2;   // tasks of one key queued or running
+        std::size_t queue = 32;   // tasks accepted but not yet started
+        std::size_t per_key = 2;  // tasks of one key queued or running
     };
     enum class Admission { accepted, queue_full, key_busy };
 
@@ -33,7 +33,8 @@ public:
     // `queue` tasks wait (queue_full). `after_release` runs on the same thread once the task's
     // place is given back: a task answers its caller there, so that a caller who has its answer
     // may submit again at once. Neither may throw: what they throw is dropped.
-    Admission submit(const std::string& key, std::function<void()> task, std::function<void()> after_release = {});
+    Admission submit(const std::string& key, std::function<void()> task,
+                     std::function<void()> after_release = {});
 
     // Lets running tasks finish and drops those not started (their answers could no longer be
     // sent: the server stops first), then joins the threads; later submits answer queue_full.

@@ -7,12 +7,15 @@
 namespace engined::cli {
 namespace {
 
-bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
+bool is_help(const std::string& arg) {
+    return arg == "--help" || arg == "-h";
+}
 
 // Words people put after a switch thinking it takes one; refused so that "--dry-run no" cannot
 // mean the opposite of what it says.
 bool is_boolean_word(const std::string& arg) {
-    static const std::vector<std::string> words = {"yes", "no", "true", "false", "on", "off", "1", "0"};
+    static const std::vector<std::string> words = {"yes", "no",  "true", "false",
+                                                   "on",  "off", "1",    "0"};
     return std::find(words.begin(), words.end(), arg) != words.end();
 }
 
@@ -57,8 +60,10 @@ void check_value(const OptionSpec& option, const std::string& value) {
             }
             return;
         case ValueKind::kChoice:
-            if (std::find(option.choices.begin(), option.choices.end(), value) == option.choices.end()) {
-                throw UsageError(flag + " takes one of " + value_usage(option) + ", got '" + value + "'");
+            if (std::find(option.choices.begin(), option.choices.end(), value) ==
+                option.choices.end()) {
+                throw UsageError(flag + " takes one of " + value_usage(option) + ", got '" + value +
+                                 "'");
             }
             return;
     }
@@ -71,7 +76,8 @@ std::string CommandSpec::usage_line() const {
     constexpr std::size_t kMostOptionsListed = 8;
     std::string line = name;
     for (const auto& option : options) {
-        if (option.required || options.size() <= kMostOptionsListed) line += " " + option_usage(option);
+        if (option.required || options.size() <= kMostOptionsListed)
+            line += " " + option_usage(option);
     }
     if (options.size() > kMostOptionsListed) line += " [options]";
     for (const auto& positional : positionals) line += " " + positional_usage(positional);
@@ -119,15 +125,16 @@ Arguments::Arguments(const std::vector<std::string>& args, const CommandSpec& sp
         }
         const auto eq = arg.find('=');
         const std::string flag = arg.substr(0, eq);
-        const auto option = std::find_if(spec.options.begin(), spec.options.end(),
-                                         [&](const OptionSpec& o) { return "--" + o.name == flag; });
+        const auto option =
+            std::find_if(spec.options.begin(), spec.options.end(),
+                         [&](const OptionSpec& o) { return "--" + o.name == flag; });
         if (option == spec.options.end()) throw UsageError("unknown option " + flag);
         const std::string& name = option->name;
         if (value_usage(*option).empty()) {
             if (eq != std::string::npos) throw UsageError(flag + " is a switch and takes no value");
             if (i + 1 < args.size() && is_boolean_word(args[i + 1])) {
-                throw UsageError(flag + " is a switch and takes no value (got '" + args[i + 1] + "'): give " + flag +
-                                 " alone, or leave it out");
+                throw UsageError(flag + " is a switch and takes no value (got '" + args[i + 1] +
+                                 "'): give " + flag + " alone, or leave it out");
             }
             options_[name] = "true";
             continue;
@@ -144,18 +151,20 @@ Arguments::Arguments(const std::vector<std::string>& args, const CommandSpec& sp
         options_[name] = value;
     }
     for (const auto& option : spec.options) {
-        if (option.required && !options_.count(option.name)) throw UsageError("missing --" + option.name);
+        if (option.required && !options_.count(option.name))
+            throw UsageError("missing --" + option.name);
     }
-    const auto least = static_cast<std::size_t>(std::count_if(spec.positionals.begin(), spec.positionals.end(),
-                                                              [](const PositionalSpec& p) { return !p.optional; }));
+    const auto least = static_cast<std::size_t>(
+        std::count_if(spec.positionals.begin(), spec.positionals.end(),
+                      [](const PositionalSpec& p) { return !p.optional; }));
     if (positional_.size() < least || positional_.size() > spec.positionals.size()) {
         std::string names;
         for (const auto& positional : spec.positionals) names += " " + positional_usage(positional);
         if (spec.positionals.empty()) {
             throw UsageError("takes no positional arguments, got '" + positional_.front() + "'");
         }
-        throw UsageError("expected" + names + ", got " + std::to_string(positional_.size()) + " positional argument" +
-                         (positional_.size() == 1 ? "" : "s"));
+        throw UsageError("expected" + names + ", got " + std::to_string(positional_.size()) +
+                         " positional argument" + (positional_.size() == 1 ? "" : "s"));
     }
 }
 
@@ -179,7 +188,8 @@ double Arguments::number(const std::string& name, double fallback) const {
     return value;
 }
 
-const std::vector<std::string>& Arguments::positional_exactly(std::size_t count, const std::string& names) const {
+const std::vector<std::string>& Arguments::positional_exactly(std::size_t count,
+                                                              const std::string& names) const {
     if (positional_.size() != count) throw UsageError("expected " + names);
     return positional_;
 }

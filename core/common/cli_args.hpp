@@ -74,7 +74,8 @@ public:
     bool has(const std::string& name) const { return options_.count(name) > 0; }
     const std::vector<std::string>& positional() const { return positional_; }
     // Exactly as many positional arguments as `names` lists (e.g. "SLUG FILE"), or a UsageError.
-    const std::vector<std::string>& positional_exactly(std::size_t count, const std::string& names) const;
+    const std::vector<std::string>& positional_exactly(std::size_t count,
+                                                       const std::string& names) const;
 
 private:
     std::map<std::string, std::string> options_;

@@ -182,7 +182,8 @@ std::string valid_utf8(std::string_view text) {
 std::size_t utf8_length(std::string_view text) {
     std::size_t length = 0;
     for (const char c : text) {
-        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++length;  // every byte but continuations
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+            ++length;  // every byte but continuations
     }
     return length;
 }
@@ -191,8 +192,11 @@ std::string truncated_text(std::string_view text, std::size_t max_bytes) {
     if (text.size() <= max_bytes) return std::string(text);
     std::size_t cut = max_bytes;
     // Back off to the lead byte of the character the cut would split (at most 3 continuation bytes).
-    for (int steps = 0; steps < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++steps) --cut;
-    return std::string(text.substr(0, cut)) + "\xE2\x80\xA6[truncated " + std::to_string(text.size() - cut) + " bytes]";
+    for (int steps = 0;
+         steps < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++steps)
+        --cut;
+    return std::string(text.substr(0, cut)) + "\xE2\x80\xA6[truncated " +
+           std::to_string(text.size() - cut) + " bytes]";
 }
 
 std::size_t invalid_utf8_offset(std::string_view text) {

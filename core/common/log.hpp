@@ -20,7 +20,8 @@ struct Field {
     boost::json::value value;
 };
 
-void write(std::string_view level, std::string_view message, std::initializer_list<Field> fields = {});
+void write(std::string_view level, std::string_view message,
+           std::initializer_list<Field> fields = {});
 
 // Writes one line already formatted as a JSON object (no trailing newline), now.
 void write_line(std::string_view json_object);

@@ -68,7 +68,8 @@ private:
     const std::size_t capacity_;
     mutable std::mutex mutex_;
     std::list<Entry> order_;  // most recently used first
-    std::unordered_map<std::string_view, typename std::list<Entry>::iterator> index_;  // keys live in order_
+    std::unordered_map<std::string_view, typename std::list<Entry>::iterator>
+        index_;  // keys live in order_
 };
 
 }  // namespace engined

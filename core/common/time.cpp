@@ -37,7 +37,8 @@ std::string format_rfc3339_ms(int64_t unix_ms) {
     using namespace std::chrono;
     const sys_days day{days{unix_ms >= 0 ? unix_ms / 86400000 : (unix_ms - 86399999) / 86400000}};
     const year_month_day ymd{day};
-    const int64_t ms_of_day = unix_ms - static_cast<int64_t>(day.time_since_epoch().count()) * 86400000;
+    const int64_t ms_of_day =
+        unix_ms - static_cast<int64_t>(day.time_since_epoch().count()) * 86400000;
     char buf[32];
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
                   unsigned(ymd.month()), unsigned(ymd.day()), int(ms_of_day / 3600000),
@@ -47,10 +48,10 @@ std::string format_rfc3339_ms(int64_t unix_ms) {
 
 std::optional<int64_t> parse_rfc3339_ms(std::string_view t) {
     int year, month, day, hour, minute, second;
-    if (!read_digits(t, 0, 4, year) || t.size() < 20 || t[4] != '-' || !read_digits(t, 5, 2, month) ||
-        t[7] != '-' || !read_digits(t, 8, 2, day) || (t[10] != 'T' && t[10] != 't') ||
-        !read_digits(t, 11, 2, hour) || t[13] != ':' || !read_digits(t, 14, 2, minute) ||
-        t[16] != ':' || !read_digits(t, 17, 2, second)) {
+    if (!read_digits(t, 0, 4, year) || t.size() < 20 || t[4] != '-' ||
+        !read_digits(t, 5, 2, month) || t[7] != '-' || !read_digits(t, 8, 2, day) ||
+        (t[10] != 'T' && t[10] != 't') || !read_digits(t, 11, 2, hour) || t[13] != ':' ||
+        !read_digits(t, 14, 2, minute) || t[16] != ':' || !read_digits(t, 17, 2, second)) {
         return std::nullopt;
     }
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
@@ -84,7 +85,8 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view t) {
         return std::nullopt;
     }
     if (pos != t.size()) return std::nullopt;
-    const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    const int64_t days =
+        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
     const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
     return seconds * 1000 + millis;
 }

@@ -16,7 +16,8 @@ namespace {
 // Scripts and styles come only from the console's own files: no inline script, no inline style,
 // no framing, and the page talks to this server only.
 constexpr const char* kContentSecurityPolicy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src "
+    "'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 constexpr std::string_view kIndex = "index.html";
@@ -58,8 +59,9 @@ http::Response answer(const ServedAsset& asset, const http::Request& request) {
 void register_console_routes(http::Router& router) {
     auto served = std::make_shared<std::vector<std::pair<std::string_view, ServedAsset>>>();
     for (const EmbeddedAsset& asset : kEmbeddedAssets) {
-        served->emplace_back(asset.name, ServedAsset{asset.bytes, content_type_of(asset.name),
-                                                     "\"" + sha256_hex(asset.bytes).substr(0, 32) + "\""});
+        served->emplace_back(asset.name,
+                             ServedAsset{asset.bytes, content_type_of(asset.name),
+                                         "\"" + sha256_hex(asset.bytes).substr(0, 32) + "\""});
     }
     auto find = [served](std::string_view name) -> const ServedAsset& {
         for (const auto& [asset_name, asset] : *served) {
@@ -68,9 +70,10 @@ void register_console_routes(http::Router& router) {
         throw ApiError::not_found("the console has no file '" + std::string(name) + "'");
     };
 
-    router.add_sync(http::Method::get, "/console", "", [find](const http::Request& request, const auth::Principal&) {
-        return answer(find(kIndex), request);
-    });
+    router.add_sync(http::Method::get, "/console", "",
+                    [find](const http::Request& request, const auth::Principal&) {
+                        return answer(find(kIndex), request);
+                    });
     router.add_sync(http::Method::get, "/console/{file}", "",
                     [find](const http::Request& request, const auth::Principal&) {
                         return answer(find(request.path_param("file")), request);

@@ -14,17 +14,22 @@ namespace {
 
 thread_local WorkBudget* current_budget = nullptr;
 
-std::uint64_t reading_cost(std::size_t bytes) { return 1 + bytes / 64; }
+std::uint64_t reading_cost(std::size_t bytes) {
+    return 1 + bytes / 64;
+}
 
 // valijson copies a constraint into its own storage; these are what every constraint here shares.
 template <typename Derived>
 class BoundedConstraint : public valijson::constraints::PolyConstraint {
 private:
-    Constraint* cloneInto(void* place) const override { return new (place) Derived(static_cast<const Derived&>(*this)); }
+    Constraint* cloneInto(void* place) const override {
+        return new (place) Derived(static_cast<const Derived&>(*this));
+    }
     size_t sizeOf() const override { return sizeof(Derived); }
 };
 
-void report(valijson::ValidationResults* results, const std::vector<std::string>& context, const std::string& message) {
+void report(valijson::ValidationResults* results, const std::vector<std::string>& context,
+            const std::string& message) {
     if (results != nullptr) results->pushError(context, message);
 }
 
@@ -32,7 +37,8 @@ class PatternConstraint : public BoundedConstraint<PatternConstraint> {
 public:
     explicit PatternConstraint(std::shared_ptr<const re2::RE2> regex) : regex_(std::move(regex)) {}
 
-    bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+    bool validate(const valijson::adapters::Adapter& target,
+                  const std::vector<std::string>& context,
                   valijson::ValidationResults* results) const override {
         if (!target.isString()) return true;
         const std::string text = target.getString();
@@ -64,7 +70,8 @@ class FormatConstraint : public BoundedConstraint<FormatConstraint> {
 public:
     explicit FormatConstraint(std::string format) : format_(std::move(format)) {}
 
-    bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+    bool validate(const valijson::adapters::Adapter& target,
+                  const std::vector<std::string>& context,
                   valijson::ValidationResults* results) const override {
         if (!target.isString()) return true;
         const bool date = format_ == "date";
@@ -74,7 +81,8 @@ public:
         const std::string text = target.getString();
         WorkBudget::charge(reading_cost(text.size()));
         static const re2::RE2 kDate(R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01]))");
-        static const re2::RE2 kTime(R"(([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
+        static const re2::RE2 kTime(
+            R"(([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
         static const re2::RE2 kDateTime(
             R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
         bool valid = false;
@@ -103,7 +111,9 @@ public:
 
     bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>&,
                   valijson::ValidationResults*) const override {
-        const std::uint64_t size = target.isArray() ? target.getArraySize() : target.isObject() ? target.getObjectSize() : 0;
+        const std::uint64_t size = target.isArray()    ? target.getArraySize()
+                                   : target.isObject() ? target.getObjectSize()
+                                                       : 0;
         std::uint64_t steps = 1 + static_cast<std::uint64_t>(kind_ >> 2);
         if (kind_ & 1) steps += size;
         if ((kind_ & 2) && target.isArray() && size > 1) steps += size * (size - 1) / 32;
@@ -117,24 +127,33 @@ private:
 
 class MembersConstraint : public BoundedConstraint<MembersConstraint> {
 public:
-    MembersConstraint(const CompiledSchema& compiled, const MembersRule& rule) : compiled_(&compiled), rule_(&rule) {}
+    MembersConstraint(const CompiledSchema& compiled, const MembersRule& rule)
+        : compiled_(&compiled), rule_(&rule) {}
 
-    bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+    bool validate(const valijson::adapters::Adapter& target,
+                  const std::vector<std::string>& context,
                   valijson::ValidationResults* results) const override {
         if (!target.isObject()) return true;
         bool validated = true;
-        target.applyToObject([&](const std::string& name, const valijson::adapters::Adapter& value) {
-            bool matched = std::find(rule_->named.begin(), rule_->named.end(), name) != rule_->named.end();
+        target.applyToObject([&](const std::string& name,
+                                 const valijson::adapters::Adapter& value) {
+            bool matched =
+                std::find(rule_->named.begin(), rule_->named.end(), name) != rule_->named.end();
             for (const auto& pattern : rule_->patterns) {
                 WorkBudget::charge(reading_cost(name.size()));
                 if (!re2::RE2::PartialMatch(name, *pattern.regex)) continue;
                 matched = true;
-                validated = apply(pattern.schema, "the schema of properties matching '" + pattern.regex->pattern() + "'",
-                                  name, value, context, results) && validated;
+                validated =
+                    apply(pattern.schema,
+                          "the schema of properties matching '" + pattern.regex->pattern() + "'",
+                          name, value, context, results) &&
+                    validated;
                 if (!validated && results == nullptr) return false;
             }
             if (!matched && rule_->additional) {
-                validated = apply(*rule_->additional, "additionalProperties", name, value, context, results) && validated;
+                validated = apply(*rule_->additional, "additionalProperties", name, value, context,
+                                  results) &&
+                            validated;
             }
             return validated || results != nullptr;
         });
@@ -151,9 +170,10 @@ private:
         const auto& member = dynamic_cast<const valijson::adapters::BoostJsonAdapter&>(value);
         std::vector<std::string> member_context = context;
         member_context.push_back("[" + name + "]");
-        std::unordered_map<std::string, std::regex> unused_regex_cache;  // no std::regex keyword is left
-        valijson::ValidationVisitor<valijson::adapters::BoostJsonAdapter> visitor(member, member_context, true,
-                                                                                 results, unused_regex_cache);
+        std::unordered_map<std::string, std::regex>
+            unused_regex_cache;  // no std::regex keyword is left
+        valijson::ValidationVisitor<valijson::adapters::BoostJsonAdapter> visitor(
+            member, member_context, true, results, unused_regex_cache);
         if (visitor.validateSchema(*compiled_->member_schemas.at(schema_pointer))) return true;
         report(results, member_context, "Failed to validate against " + what + ".");
         return false;
@@ -166,7 +186,8 @@ private:
 class PatternBuilder : public valijson::ConstraintBuilder {
 public:
     explicit PatternBuilder(const CompiledSchema& compiled) : compiled_(compiled) {}
-    valijson::constraints::Constraint* make(const valijson::adapters::Adapter& value) const override {
+    valijson::constraints::Constraint* make(
+        const valijson::adapters::Adapter& value) const override {
         return new PatternConstraint(compiled_.patterns.at(value.getInteger()));
     }
 
@@ -176,14 +197,16 @@ private:
 
 class FormatBuilder : public valijson::ConstraintBuilder {
 public:
-    valijson::constraints::Constraint* make(const valijson::adapters::Adapter& value) const override {
+    valijson::constraints::Constraint* make(
+        const valijson::adapters::Adapter& value) const override {
         return new FormatConstraint(value.getString());
     }
 };
 
 class StepBuilder : public valijson::ConstraintBuilder {
 public:
-    valijson::constraints::Constraint* make(const valijson::adapters::Adapter& value) const override {
+    valijson::constraints::Constraint* make(
+        const valijson::adapters::Adapter& value) const override {
         return new StepConstraint(value.getInteger());
     }
 };
@@ -191,7 +214,8 @@ public:
 class MembersBuilder : public valijson::ConstraintBuilder {
 public:
     explicit MembersBuilder(const CompiledSchema& compiled) : compiled_(compiled) {}
-    valijson::constraints::Constraint* make(const valijson::adapters::Adapter& value) const override {
+    valijson::constraints::Constraint* make(
+        const valijson::adapters::Adapter& value) const override {
         return new MembersConstraint(compiled_, compiled_.member_rules.at(value.getInteger()));
     }
 
@@ -199,7 +223,8 @@ private:
     const CompiledSchema& compiled_;
 };
 
-void parse(const boost::json::value& document, const CompiledSchema& compiled, valijson::Schema& into) {
+void parse(const boost::json::value& document, const CompiledSchema& compiled,
+           valijson::Schema& into) {
     valijson::SchemaParser parser;
     // The parser owns and deletes its builders.
     parser.addConstraintBuilder(kPatternKeyword, new PatternBuilder(compiled));
@@ -215,13 +240,16 @@ WorkBudget::WorkBudget(std::uint64_t steps) : limit_(steps), left_(steps), outer
     current_budget = this;
 }
 
-WorkBudget::~WorkBudget() { current_budget = outer_; }
+WorkBudget::~WorkBudget() {
+    current_budget = outer_;
+}
 
 void WorkBudget::charge(std::uint64_t steps) {
     WorkBudget* budget = current_budget;
     if (budget == nullptr) return;
     if (steps > budget->left_) {
-        throw WorkBoundExceeded("validating this document takes more than the " + std::to_string(budget->limit_) +
+        throw WorkBoundExceeded("validating this document takes more than the " +
+                                std::to_string(budget->limit_) +
                                 " steps its size allows against this schema");
     }
     budget->left_ -= steps;

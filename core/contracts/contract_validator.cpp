@@ -42,7 +42,8 @@ std::vector<std::string> missing_member_context(const valijson::ValidationResult
     std::vector<std::string> context = error.context;
     if (description.size() > kPrefix.size() + kSuffix.size() && description.starts_with(kPrefix) &&
         description.ends_with(kSuffix)) {
-        const auto name = description.substr(kPrefix.size(), description.size() - kPrefix.size() - kSuffix.size());
+        const auto name = description.substr(kPrefix.size(),
+                                             description.size() - kPrefix.size() - kSuffix.size());
         context.push_back("[" + std::string(name) + "]");
     }
     return context;
@@ -51,22 +52,22 @@ std::vector<std::string> missing_member_context(const valijson::ValidationResult
 // Values of the document plus 64-byte units of its strings and member names.
 std::uint64_t document_units(const boost::json::value& value) {
     switch (value.kind()) {
-    case boost::json::kind::string:
-        return 1 + value.get_string().size() / 64;
-    case boost::json::kind::array: {
-        std::uint64_t units = 1;
-        for (const auto& item : value.get_array()) units += document_units(item);
-        return units;
-    }
-    case boost::json::kind::object: {
-        std::uint64_t units = 1;
-        for (const auto& member : value.get_object()) {
-            units += member.key().size() / 64 + document_units(member.value());
+        case boost::json::kind::string:
+            return 1 + value.get_string().size() / 64;
+        case boost::json::kind::array: {
+            std::uint64_t units = 1;
+            for (const auto& item : value.get_array()) units += document_units(item);
+            return units;
         }
-        return units;
-    }
-    default:
-        return 1;
+        case boost::json::kind::object: {
+            std::uint64_t units = 1;
+            for (const auto& member : value.get_object()) {
+                units += member.key().size() / 64 + document_units(member.value());
+            }
+            return units;
+        }
+        default:
+            return 1;
     }
 }
 
@@ -97,9 +98,15 @@ void on_compile_stack(Work&& work) {
     pthread_attr_setstacksize(&attributes, kCompileStackBytes);
     pthread_t thread;
     const int started = pthread_create(
-        &thread, &attributes, [](void* run) -> void* { (*static_cast<decltype(body)*>(run))(); return nullptr; }, &body);
+        &thread, &attributes,
+        [](void* run) -> void* {
+            (*static_cast<decltype(body)*>(run))();
+            return nullptr;
+        },
+        &body);
     pthread_attr_destroy(&attributes);
-    if (started != 0) throw std::system_error(started, std::generic_category(), "starting the schema compiler");
+    if (started != 0)
+        throw std::system_error(started, std::generic_category(), "starting the schema compiler");
     pthread_join(thread, nullptr);
     if (failure) std::rethrow_exception(failure);
 }
@@ -113,15 +120,18 @@ struct ContractValidator::Impl {
     CompiledSchema compiled;
 };
 
-ContractValidator::ContractValidator(const boost::json::value& schema) : impl_(std::make_unique<Impl>()) {
-    if (!schema.is_object()) throw InvalidSchema({ErrorDetail{"", "a JSON Schema must be an object"}});
+ContractValidator::ContractValidator(const boost::json::value& schema)
+    : impl_(std::make_unique<Impl>()) {
+    if (!schema.is_object())
+        throw InvalidSchema({ErrorDetail{"", "a JSON Schema must be an object"}});
     on_compile_stack([&] {
         SchemaView view = make_schema_view(schema);
         if (!view.problems.empty()) throw InvalidSchema(std::move(view.problems));
         try {
             compile_schema(std::move(view), impl_->compiled);
         } catch (const std::exception& error) {
-            throw InvalidSchema({ErrorDetail{"", std::string("invalid JSON Schema: ") + error.what()}});
+            throw InvalidSchema(
+                {ErrorDetail{"", std::string("invalid JSON Schema: ") + error.what()}});
         }
     });
 }
@@ -147,10 +157,12 @@ std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& d
     std::vector<ErrorDetail> details;
     for (const auto& candidate : errors) {
         if (is_wrapper(candidate, errors)) continue;
-        ErrorDetail detail{to_json_pointer(missing_member_context(candidate)), candidate.description};
-        const bool duplicate = std::any_of(details.begin(), details.end(), [&](const ErrorDetail& d) {
-            return d.pointer == detail.pointer && d.message == detail.message;
-        });
+        ErrorDetail detail{to_json_pointer(missing_member_context(candidate)),
+                           candidate.description};
+        const bool duplicate =
+            std::any_of(details.begin(), details.end(), [&](const ErrorDetail& d) {
+                return d.pointer == detail.pointer && d.message == detail.message;
+            });
         if (!duplicate) details.push_back(std::move(detail));
     }
     return details;
@@ -169,9 +181,12 @@ std::string to_json_pointer(const std::vector<std::string>& context) {
         }
         pointer += '/';
         for (char c : token) {
-            if (c == '~') pointer += "~0";
-            else if (c == '/') pointer += "~1";
-            else pointer += c;
+            if (c == '~')
+                pointer += "~0";
+            else if (c == '/')
+                pointer += "~1";
+            else
+                pointer += c;
         }
     }
     return pointer;

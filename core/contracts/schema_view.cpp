@@ -21,14 +21,22 @@ enum class Holds { nothing, schema, schema_array, schema_map, items, dependencie
 
 Holds holds(std::string_view keyword) {
     static const std::unordered_map<std::string_view, Holds> kinds = {
-        {"additionalItems", Holds::schema},   {"additionalProperties", Holds::schema},
-        {"contains", Holds::schema},          {"propertyNames", Holds::schema},
-        {"not", Holds::schema},               {"if", Holds::schema},
-        {"then", Holds::schema},              {"else", Holds::schema},
-        {"allOf", Holds::schema_array},       {"anyOf", Holds::schema_array},
-        {"oneOf", Holds::schema_array},       {"properties", Holds::schema_map},
-        {"patternProperties", Holds::schema_map}, {"definitions", Holds::schema_map},
-        {"items", Holds::items},              {"dependencies", Holds::dependencies},
+        {"additionalItems", Holds::schema},
+        {"additionalProperties", Holds::schema},
+        {"contains", Holds::schema},
+        {"propertyNames", Holds::schema},
+        {"not", Holds::schema},
+        {"if", Holds::schema},
+        {"then", Holds::schema},
+        {"else", Holds::schema},
+        {"allOf", Holds::schema_array},
+        {"anyOf", Holds::schema_array},
+        {"oneOf", Holds::schema_array},
+        {"properties", Holds::schema_map},
+        {"patternProperties", Holds::schema_map},
+        {"definitions", Holds::schema_map},
+        {"items", Holds::items},
+        {"dependencies", Holds::dependencies},
     };
     const auto found = kinds.find(keyword);
     return found == kinds.end() ? Holds::nothing : found->second;
@@ -36,14 +44,15 @@ Holds holds(std::string_view keyword) {
 
 // Keywords whose subschemas apply to the very value their schema applies to.
 bool applies_to_same_value(std::string_view keyword) {
-    return keyword == "allOf" || keyword == "anyOf" || keyword == "oneOf" || keyword == "not" || keyword == "if" ||
-           keyword == "then" || keyword == "else" || keyword == "dependencies";
+    return keyword == "allOf" || keyword == "anyOf" || keyword == "oneOf" || keyword == "not" ||
+           keyword == "if" || keyword == "then" || keyword == "else" || keyword == "dependencies";
 }
 
 // Keywords whose subschemas apply to the members or items of the value.
 bool descends(std::string_view keyword) {
-    return keyword == "properties" || keyword == "patternProperties" || keyword == "additionalProperties" ||
-           keyword == "items" || keyword == "additionalItems" || keyword == "contains" || keyword == "propertyNames";
+    return keyword == "properties" || keyword == "patternProperties" ||
+           keyword == "additionalProperties" || keyword == "items" ||
+           keyword == "additionalItems" || keyword == "contains" || keyword == "propertyNames";
 }
 
 // A subschema that fans out (applies other subschemas) or compares items pairwise starts with a
@@ -61,7 +70,9 @@ std::int64_t step_kind(const json::object& schema) {
             const auto* many = member.value().if_array();
             const auto* map = member.value().if_object();
             same_value += many ? static_cast<std::int64_t>(many->size())
-                               : map && member.key() == "dependencies" ? static_cast<std::int64_t>(map->size()) : 1;
+                          : map && member.key() == "dependencies"
+                              ? static_cast<std::int64_t>(map->size())
+                              : 1;
         }
         goes_down = goes_down || descends(member.key());
     }
@@ -74,9 +85,12 @@ std::int64_t step_kind(const json::object& schema) {
 std::string escape_token(std::string_view token) {
     std::string out;
     for (char c : token) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
     }
     return out;
 }
@@ -90,7 +104,8 @@ std::optional<std::vector<std::string>> split_fragment(std::string_view fragment
         }
         if (i + 2 >= fragment.size()) return std::nullopt;
         const std::string hex(fragment.substr(i + 1, 2));
-        if (!std::isxdigit(static_cast<unsigned char>(hex[0])) || !std::isxdigit(static_cast<unsigned char>(hex[1]))) {
+        if (!std::isxdigit(static_cast<unsigned char>(hex[0])) ||
+            !std::isxdigit(static_cast<unsigned char>(hex[1]))) {
             return std::nullopt;
         }
         decoded += static_cast<char>(std::stoi(hex, nullptr, 16));
@@ -102,7 +117,8 @@ std::optional<std::vector<std::string>> split_fragment(std::string_view fragment
     std::size_t start = 1;
     while (true) {
         const std::size_t end = decoded.find('/', start);
-        std::string raw = decoded.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::string raw =
+            decoded.substr(start, end == std::string::npos ? std::string::npos : end - start);
         std::string token;
         for (std::size_t i = 0; i < raw.size(); ++i) {
             if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
@@ -123,7 +139,8 @@ std::optional<std::vector<std::string>> split_fragment(std::string_view fragment
 // prepended to allOf; these two functions are the single statement of that mapping.
 std::string view_keyword(const json::object& schema, std::string_view keyword) {
     if (keyword == "patternProperties") return kPatternSchemasKeyword;
-    if (keyword == "additionalProperties" && schema.contains("patternProperties")) return kAdditionalSchemaKeyword;
+    if (keyword == "additionalProperties" && schema.contains("patternProperties"))
+        return kAdditionalSchemaKeyword;
     return std::string(keyword);
 }
 
@@ -154,7 +171,9 @@ private:
         std::vector<std::string> same_value;  // pointers of subschemas applied to the same value
     };
 
-    void refuse(std::string pointer, std::string message) { problems_.push_back({std::move(pointer), std::move(message)}); }
+    void refuse(std::string pointer, std::string message) {
+        problems_.push_back({std::move(pointer), std::move(message)});
+    }
 
     // The subschema at `tokens`, or nullopt when they do not lead to one (a "$ref" into "enum"…).
     std::optional<Located> locate(const std::vector<std::string>& tokens) const {
@@ -165,44 +184,49 @@ private:
         for (const std::string& token : tokens) {
             at.pointer += "/" + escape_token(token);
             switch (holding) {
-            case Holds::schema: {
-                if (!at.node->is_object() || !at.node->get_object().contains(token)) return std::nullopt;
-                owner = &at.node->get_object();
-                keyword = token;
-                holding = holds(token);
-                at.view_pointer += "/" + escape_token(view_keyword(*owner, token));
-                at.node = &owner->at(token);
-                if (holding == Holds::items) holding = at.node->is_array() ? Holds::schema_array : Holds::schema;
-                if (holding == Holds::nothing) return std::nullopt;
-                if (holding == Holds::schema) continue;
-                break;
-            }
-            case Holds::schema_array: {
-                if (!at.node->is_array() || token.empty() || token.size() > 9 ||
-                    !std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-                    return std::nullopt;
+                case Holds::schema: {
+                    if (!at.node->is_object() || !at.node->get_object().contains(token))
+                        return std::nullopt;
+                    owner = &at.node->get_object();
+                    keyword = token;
+                    holding = holds(token);
+                    at.view_pointer += "/" + escape_token(view_keyword(*owner, token));
+                    at.node = &owner->at(token);
+                    if (holding == Holds::items)
+                        holding = at.node->is_array() ? Holds::schema_array : Holds::schema;
+                    if (holding == Holds::nothing) return std::nullopt;
+                    if (holding == Holds::schema) continue;
+                    break;
                 }
-                const std::size_t index = std::stoul(token);
-                if (index >= at.node->get_array().size()) return std::nullopt;
-                at.view_pointer += "/" + std::to_string(view_index(*owner, keyword, index));
-                at.node = &at.node->get_array()[index];
-                holding = Holds::schema;
-                continue;
-            }
-            case Holds::schema_map:
-            case Holds::dependencies: {
-                if (!at.node->is_object() || !at.node->get_object().contains(token)) return std::nullopt;
-                at.view_pointer += "/" + escape_token(token);
-                at.node = &at.node->get_object().at(token);
-                if (holding == Holds::dependencies && at.node->is_array()) return std::nullopt;
-                holding = Holds::schema;
-                continue;
-            }
-            default:
-                return std::nullopt;
+                case Holds::schema_array: {
+                    if (!at.node->is_array() || token.empty() || token.size() > 9 ||
+                        !std::all_of(token.begin(), token.end(),
+                                     [](char c) { return c >= '0' && c <= '9'; })) {
+                        return std::nullopt;
+                    }
+                    const std::size_t index = std::stoul(token);
+                    if (index >= at.node->get_array().size()) return std::nullopt;
+                    at.view_pointer += "/" + std::to_string(view_index(*owner, keyword, index));
+                    at.node = &at.node->get_array()[index];
+                    holding = Holds::schema;
+                    continue;
+                }
+                case Holds::schema_map:
+                case Holds::dependencies: {
+                    if (!at.node->is_object() || !at.node->get_object().contains(token))
+                        return std::nullopt;
+                    at.view_pointer += "/" + escape_token(token);
+                    at.node = &at.node->get_object().at(token);
+                    if (holding == Holds::dependencies && at.node->is_array()) return std::nullopt;
+                    holding = Holds::schema;
+                    continue;
+                }
+                default:
+                    return std::nullopt;
             }
         }
-        if (holding != Holds::schema || !(at.node->is_object() || at.node->is_bool())) return std::nullopt;
+        if (holding != Holds::schema || !(at.node->is_object() || at.node->is_bool()))
+            return std::nullopt;
         return at;
     }
 
@@ -214,13 +238,16 @@ private:
         }
         const std::string_view text = ref.get_string();
         if (text.empty() || text.front() != '#') {
-            refuse(where, "only local references (\"#\" or \"#/...\") are allowed: this server fetches no other schema");
+            refuse(where,
+                   "only local references (\"#\" or \"#/...\") are allowed: this server fetches no "
+                   "other schema");
             return std::nullopt;
         }
         const auto tokens = split_fragment(text.substr(1));
         const auto target = tokens ? locate(*tokens) : std::nullopt;
         if (!target) {
-            refuse(where, "\"" + std::string(text) + "\" does not point at a subschema of this schema");
+            refuse(where,
+                   "\"" + std::string(text) + "\" does not point at a subschema of this schema");
             return std::nullopt;
         }
         nodes_[at].same_value.push_back(target->pointer);
@@ -241,7 +268,8 @@ private:
     json::value walk(const json::value& schema, const std::string& pointer) {
         if (nodes_.size() >= kMaxSchemaNodes) {
             if (!too_many_reported_) {
-                refuse(pointer, "the schema has more than " + std::to_string(kMaxSchemaNodes) + " subschemas");
+                refuse(pointer, "the schema has more than " + std::to_string(kMaxSchemaNodes) +
+                                    " subschemas");
                 too_many_reported_ = true;
             }
             return nullptr;
@@ -261,7 +289,8 @@ private:
             if (key.rfind("x-engined-", 0) == 0) {
                 refuse(at, "keywords starting with \"x-engined-\" are reserved");
             } else if (key == "$ref") {
-                if (auto fragment = resolve_ref(value, pointer)) view["$ref"] = std::move(*fragment);
+                if (auto fragment = resolve_ref(value, pointer))
+                    view["$ref"] = std::move(*fragment);
             } else if (key == "id" && value.is_string()) {
                 // Draft 7 names it "$id"; valijson would take "id" as a base URI. It identifies
                 // nothing here, since only local references are followed.
@@ -271,8 +300,10 @@ private:
                     patterns_->push_back(std::move(compiled));
                 }
             } else if (key == "format") {
-                if (!value.is_string()) refuse(at, "must be a string");
-                else view[kFormatKeyword] = value;
+                if (!value.is_string())
+                    refuse(at, "must be a string");
+                else
+                    view[kFormatKeyword] = value;
             } else {
                 view[view_keyword(object, key)] = walk_keyword(object, key, value, pointer, at);
             }
@@ -290,51 +321,54 @@ private:
         return view;
     }
 
-    json::value walk_keyword(const json::object& object, const std::string& key, const json::value& value,
-                             const std::string& pointer, const std::string& at) {
+    json::value walk_keyword(const json::object& object, const std::string& key,
+                             const json::value& value, const std::string& pointer,
+                             const std::string& at) {
         Holds holding = holds(key);
-        if (holding == Holds::items) holding = value.is_array() ? Holds::schema_array : Holds::schema;
+        if (holding == Holds::items)
+            holding = value.is_array() ? Holds::schema_array : Holds::schema;
         const bool same_value = applies_to_same_value(key) && !object.contains("$ref");
         auto child = [&](const json::value& sub, const std::string& sub_pointer) {
             if (same_value) nodes_[pointer].same_value.push_back(sub_pointer);
             return walk(sub, sub_pointer);
         };
         switch (holding) {
-        case Holds::nothing:
-            return value;
-        case Holds::schema:
-            return child(value, at);
-        case Holds::schema_array: {
-            if (!value.is_array()) {
-                refuse(at, "must be an array of schemas");
-                return nullptr;
-            }
-            json::array out;
-            for (std::size_t i = 0; i < value.get_array().size(); ++i) {
-                out.push_back(child(value.get_array()[i], at + "/" + std::to_string(i)));
-            }
-            return out;
-        }
-        case Holds::schema_map:
-        case Holds::dependencies: {
-            if (!value.is_object()) {
-                refuse(at, "must be an object");
-                return nullptr;
-            }
-            json::object out;
-            for (const auto& entry : value.get_object()) {
-                const std::string sub_pointer = at + "/" + escape_token(entry.key());
-                if (key == "patternProperties") pattern_at(json::value(entry.key()), sub_pointer);
-                if (holding == Holds::dependencies && entry.value().is_array()) {
-                    out[entry.key()] = entry.value();
-                } else {
-                    out[entry.key()] = child(entry.value(), sub_pointer);
+            case Holds::nothing:
+                return value;
+            case Holds::schema:
+                return child(value, at);
+            case Holds::schema_array: {
+                if (!value.is_array()) {
+                    refuse(at, "must be an array of schemas");
+                    return nullptr;
                 }
+                json::array out;
+                for (std::size_t i = 0; i < value.get_array().size(); ++i) {
+                    out.push_back(child(value.get_array()[i], at + "/" + std::to_string(i)));
+                }
+                return out;
             }
-            return out;
-        }
-        default:
-            return value;
+            case Holds::schema_map:
+            case Holds::dependencies: {
+                if (!value.is_object()) {
+                    refuse(at, "must be an object");
+                    return nullptr;
+                }
+                json::object out;
+                for (const auto& entry : value.get_object()) {
+                    const std::string sub_pointer = at + "/" + escape_token(entry.key());
+                    if (key == "patternProperties")
+                        pattern_at(json::value(entry.key()), sub_pointer);
+                    if (holding == Holds::dependencies && entry.value().is_array()) {
+                        out[entry.key()] = entry.value();
+                    } else {
+                        out[entry.key()] = child(entry.value(), sub_pointer);
+                    }
+                }
+                return out;
+            }
+            default:
+                return value;
         }
     }
 
@@ -347,12 +381,14 @@ private:
         for (const auto& entry : pattern_properties.get_object()) {
             std::string ignored;
             auto compiled = compile_pattern(std::string(entry.key()), ignored);
-            const auto target = locate_pointer(pointer + "/patternProperties/" + escape_token(entry.key()));
+            const auto target =
+                locate_pointer(pointer + "/patternProperties/" + escape_token(entry.key()));
             if (!compiled || !target) return nullptr;
             rule.patterns.push_back({std::move(compiled), target->view_pointer});
         }
         if (object.contains("additionalProperties")) {
-            if (const auto target = locate_pointer(pointer + "/additionalProperties")) rule.additional = target->view_pointer;
+            if (const auto target = locate_pointer(pointer + "/additionalProperties"))
+                rule.additional = target->view_pointer;
         }
         if (const auto* named = object.if_contains("properties"); named && named->is_object()) {
             for (const auto& entry : named->get_object()) rule.named.emplace_back(entry.key());
@@ -376,9 +412,11 @@ private:
 
     bool chain_from(const std::string& pointer, std::size_t depth, std::vector<std::string> path) {
         if (depth > kMaxSameValueChain) {
-            refuse(path.front(), "applies more than " + std::to_string(kMaxSameValueChain) +
-                                     " nested $ref/allOf/anyOf/oneOf/not/if/then/else/dependencies to the same "
-                                     "value (through " + pointer + ")");
+            refuse(path.front(),
+                   "applies more than " + std::to_string(kMaxSameValueChain) +
+                       " nested $ref/allOf/anyOf/oneOf/not/if/then/else/dependencies to the same "
+                       "value (through " +
+                       pointer + ")");
             return false;
         }
         on_path_.insert(pointer);
@@ -388,7 +426,8 @@ private:
                 std::string cycle;
                 const auto start = std::find(path.begin(), path.end(), next);
                 for (auto it = start; it != path.end(); ++it) cycle += *it + " -> ";
-                refuse(next, "is part of a $ref/allOf cycle that never reaches a nested value: " + cycle + next);
+                refuse(next, "is part of a $ref/allOf cycle that never reaches a nested value: " +
+                                 cycle + next);
                 return false;
             }
             if (!height_.contains(next)) {
@@ -397,9 +436,11 @@ private:
                 if (!chain_from(next, depth + 1, std::move(longer))) return false;
             }
             if (depth + height_[next] > kMaxSameValueChain) {
-                refuse(path.front(), "applies more than " + std::to_string(kMaxSameValueChain) +
-                                         " nested $ref/allOf/anyOf/oneOf/not/if/then/else/dependencies to the "
-                                         "same value (through " + next + ")");
+                refuse(path.front(),
+                       "applies more than " + std::to_string(kMaxSameValueChain) +
+                           " nested $ref/allOf/anyOf/oneOf/not/if/then/else/dependencies to the "
+                           "same value (through " +
+                           next + ")");
                 return false;
             }
             height = std::max(height, height_[next] + 1);
@@ -425,8 +466,10 @@ private:
 std::string fragment_of(const std::string& pointer) {
     std::string out = "#";
     for (char c : pointer) {
-        if (c == '%') out += "%25";
-        else out += c;
+        if (c == '%')
+            out += "%25";
+        else
+            out += c;
     }
     return out;
 }
@@ -443,8 +486,9 @@ std::shared_ptr<const re2::RE2> compile_pattern(const std::string& pattern, std:
         return nullptr;
     }
     if (compiled->ProgramSize() > kMaxPatternProgramSize) {
-        error = "the pattern is too complex: its RE2 program has " + std::to_string(compiled->ProgramSize()) +
-                " instructions, at most " + std::to_string(kMaxPatternProgramSize);
+        error = "the pattern is too complex: its RE2 program has " +
+                std::to_string(compiled->ProgramSize()) + " instructions, at most " +
+                std::to_string(kMaxPatternProgramSize);
         return nullptr;
     }
     return compiled;

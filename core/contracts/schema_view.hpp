@@ -59,7 +59,7 @@ struct MembersRule {
 std::string fragment_of(const std::string& pointer);
 
 struct SchemaView {
-    boost::json::value document;        // what valijson compiles; valid only when `problems` is empty
+    boost::json::value document;  // what valijson compiles; valid only when `problems` is empty
     std::vector<ErrorDetail> problems;  // each with the JSON Pointer into the schema as sent
     // Referred to by index from the rewritten document's own keywords.
     std::vector<std::shared_ptr<const re2::RE2>> patterns;

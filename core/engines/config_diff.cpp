@@ -17,7 +17,8 @@ constexpr std::size_t kMaxLuaLines = 100;
 
 std::string section_of(std::string_view field) {
     if (field == "request_schema" || field == "response_schema") return std::string(field);
-    if (field == "scoring_dimensions" || field == "appetite_weight_profiles" || field == "default_appetite_bucket") {
+    if (field == "scoring_dimensions" || field == "appetite_weight_profiles" ||
+        field == "default_appetite_bucket") {
         return "weights";
     }
     if (field == "lua_source") return "lua";
@@ -26,7 +27,9 @@ std::string section_of(std::string_view field) {
 
 class Differ {
 public:
-    json::object finish() && { return {{"changes", std::move(changes_)}, {"truncated", truncated_}}; }
+    json::object finish() && {
+        return {{"changes", std::move(changes_)}, {"truncated", truncated_}};
+    }
 
     void field(std::string_view name, const json::value* before, const json::value* after) {
         const std::string pointer = "/" + json_pointer_token(name);
@@ -47,17 +50,28 @@ private:
         changes_.push_back(std::move(change));
     }
 
-    void walk(const std::string& section, const std::string& pointer, const json::value* before, const json::value* after) {
+    void walk(const std::string& section, const std::string& pointer, const json::value* before,
+              const json::value* after) {
         if (before == nullptr && after == nullptr) return;
-        if (before == nullptr) return add({{"section", section}, {"pointer", pointer}, {"change", "added"}, {"after", *after}});
-        if (after == nullptr) return add({{"section", section}, {"pointer", pointer}, {"change", "removed"}, {"before", *before}});
+        if (before == nullptr)
+            return add({{"section", section},
+                        {"pointer", pointer},
+                        {"change", "added"},
+                        {"after", *after}});
+        if (after == nullptr)
+            return add({{"section", section},
+                        {"pointer", pointer},
+                        {"change", "removed"},
+                        {"before", *before}});
         if (*before == *after) return;
         if (before->is_object() && after->is_object()) {
             for (const auto& [key, value] : before->get_object()) {
-                walk(section, pointer + "/" + json_pointer_token(key), &value, after->get_object().if_contains(key));
+                walk(section, pointer + "/" + json_pointer_token(key), &value,
+                     after->get_object().if_contains(key));
             }
             for (const auto& [key, value] : after->get_object()) {
-                if (!before->get_object().contains(key)) walk(section, pointer + "/" + json_pointer_token(key), nullptr, &value);
+                if (!before->get_object().contains(key))
+                    walk(section, pointer + "/" + json_pointer_token(key), nullptr, &value);
             }
             return;
         }
@@ -65,12 +79,16 @@ private:
             const auto& left = before->get_array();
             const auto& right = after->get_array();
             for (std::size_t i = 0; i < std::max(left.size(), right.size()); ++i) {
-                walk(section, pointer + "/" + std::to_string(i), i < left.size() ? &left[i] : nullptr,
-                     i < right.size() ? &right[i] : nullptr);
+                walk(section, pointer + "/" + std::to_string(i),
+                     i < left.size() ? &left[i] : nullptr, i < right.size() ? &right[i] : nullptr);
             }
             return;
         }
-        add({{"section", section}, {"pointer", pointer}, {"change", "changed"}, {"before", *before}, {"after", *after}});
+        add({{"section", section},
+             {"pointer", pointer},
+             {"change", "changed"},
+             {"before", *before},
+             {"after", *after}});
     }
 
     // Lines are compared as multisets: enough to review what a scorecard edit removed and added.
@@ -96,7 +114,10 @@ private:
                 ++count[line];
             }
         });
-        add({{"section", "lua"}, {"pointer", pointer}, {"change", "changed"}, {"lines_removed", std::move(removed)},
+        add({{"section", "lua"},
+             {"pointer", pointer},
+             {"change", "changed"},
+             {"lines_removed", std::move(removed)},
              {"lines_added", std::move(added)}});
     }
 

@@ -7,7 +7,9 @@
 
 namespace engined::engines {
 
-std::string version_name(int major, int minor) { return std::to_string(major) + "." + std::to_string(minor); }
+std::string version_name(int major, int minor) {
+    return std::to_string(major) + "." + std::to_string(minor);
+}
 
 boost::json::object engine_to_json(const store::EngineRecord& engine) {
     return {{"id", engine.id},

@@ -37,17 +37,19 @@ std::string string_field(const boost::json::object& body, const char* name, bool
     const std::size_t length = value->is_string() ? utf8_length(value->get_string()) : 0;
     if (!value->is_string() || length < min_length || length > max_length) {
         throw ApiError::invalid_request(std::string("field '") + name + "' must be a string of " +
-                                            std::to_string(min_length) + "-" + std::to_string(max_length) +
-                                            " characters",
+                                            std::to_string(min_length) + "-" +
+                                            std::to_string(max_length) + " characters",
                                         {{std::string("/") + name, "bad length or type"}});
     }
     return std::string(value->get_string());
 }
 
 // A schema's problems located within the configuration.
-std::vector<ErrorDetail> prefixed(const std::string& pointer, const std::vector<ErrorDetail>& problems) {
+std::vector<ErrorDetail> prefixed(const std::string& pointer,
+                                  const std::vector<ErrorDetail>& problems) {
     std::vector<ErrorDetail> located;
-    for (const auto& problem : problems) located.push_back({pointer + problem.pointer, problem.message});
+    for (const auto& problem : problems)
+        located.push_back({pointer + problem.pointer, problem.message});
     return located;
 }
 
@@ -55,20 +57,23 @@ std::vector<ErrorDetail> prefixed(const std::string& pointer, const std::vector<
 const boost::json::value& config_of(const boost::json::value& body) {
     const auto* config = body.is_object() ? body.get_object().if_contains("config") : nullptr;
     if (config == nullptr) {
-        throw ApiError::invalid_request("the body must be {\"config\": {...}}", {{"/config", "is required"}});
+        throw ApiError::invalid_request("the body must be {\"config\": {...}}",
+                                        {{"/config", "is required"}});
     }
     return *config;
 }
 
 std::string unquoted(std::string_view tag) {
     if (tag.starts_with("W/")) tag.remove_prefix(2);
-    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"')
+        tag = tag.substr(1, tag.size() - 2);
     return std::string(tag);
 }
 
 // The configured weight profiles with the weights runs actually use: a scorecard's weights()
 // overrides the configured ones, and the contract advertises what ranks.
-boost::json::value profiles_as_run(boost::json::value profiles, const boost::json::array& effective) {
+boost::json::value profiles_as_run(boost::json::value profiles,
+                                   const boost::json::array& effective) {
     if (!profiles.is_array()) return profiles;
     for (auto& profile : profiles.get_array()) {
         if (!profile.is_object()) continue;
@@ -83,7 +88,8 @@ boost::json::value profiles_as_run(boost::json::value profiles, const boost::jso
 
 boost::json::array details_json(const std::vector<ErrorDetail>& details) {
     boost::json::array listed;
-    for (const auto& detail : details) listed.push_back({{"path", detail.pointer}, {"message", detail.message}});
+    for (const auto& detail : details)
+        listed.push_back({{"path", detail.pointer}, {"message", detail.message}});
     return listed;
 }
 
@@ -103,25 +109,34 @@ bool config_hash_matches(std::string_view expected, const std::string& config_ha
     return false;
 }
 
-std::string config_etag(const std::string& config_hash) { return "\"" + config_hash + "\""; }
+std::string config_etag(const std::string& config_hash) {
+    return "\"" + config_hash + "\"";
+}
 
 EngineService::EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                              std::filesystem::path resources_dir, lua::Limits lua_limits)
-    : store_(store), plugins_(plugins), resources_dir_(std::move(resources_dir)), lua_limits_(lua_limits) {}
+    : store_(store),
+      plugins_(plugins),
+      resources_dir_(std::move(resources_dir)),
+      lua_limits_(lua_limits) {}
 
-store::EngineRecord EngineService::find(const auth::Principal& caller, const std::string& slug) const {
+store::EngineRecord EngineService::find(const auth::Principal& caller,
+                                        const std::string& slug) const {
     auto engine = store_.find_engine(caller.organization, slug);
     if (!engine) throw ApiError::not_found("engine '" + slug + "' does not exist");
     return *engine;
 }
 
-store::EngineRecord EngineService::find_own(const auth::Principal& caller, const std::string& slug) const {
+store::EngineRecord EngineService::find_own(const auth::Principal& caller,
+                                            const std::string& slug) const {
     store::EngineRecord engine = find(caller, slug);
     // A built-in engine is shared by every organisation: a change by one would change everyone's runs and pins.
     if (engine.organization.empty()) {
         throw ApiError(403, "builtin_engine_read_only",
-                       "built-in engine '" + slug + "' is read-only; copy it into an engine of your organisation "
-                       "with POST /api/v1/engines {\"slug\": \"...\", \"copy_from\": \"" + slug + "\"} and change the copy");
+                       "built-in engine '" + slug +
+                           "' is read-only; copy it into an engine of your organisation "
+                           "with POST /api/v1/engines {\"slug\": \"...\", \"copy_from\": \"" +
+                           slug + "\"} and change the copy");
     }
     return engine;
 }
@@ -140,66 +155,79 @@ std::shared_ptr<const contracts::ContractValidator> EngineService::request_contr
         // Parsed once per configuration: every run of a version reuses it.
         const boost::json::value config = parse_internal_json(config_json);
         try {
-            slot = std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
+            slot =
+                std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
         } catch (const contracts::InvalidSchema& refused) {
             // Stored before the schema bounds existed: refused here rather than run.
             contracts_.erase(config_hash);
-            throw ApiError(422, "invalid_config",
-                           "the engine's request_schema is not usable; PUT a corrected configuration",
-                           prefixed("/request_schema", refused.problems()));
+            throw ApiError(
+                422, "invalid_config",
+                "the engine's request_schema is not usable; PUT a corrected configuration",
+                prefixed("/request_schema", refused.problems()));
         }
     }
     return slot;
 }
 
-boost::json::object EngineService::create(const auth::Principal& caller, const boost::json::value& body) {
-    if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
+boost::json::object EngineService::create(const auth::Principal& caller,
+                                          const boost::json::value& body) {
+    if (!body.is_object())
+        throw ApiError::invalid_request("the request body must be a JSON object");
     const auto& fields = body.get_object();
     const std::string slug = string_field(fields, "slug", true, 1, 200);
     if (!valid_slug(slug)) {
-        throw ApiError::invalid_request("slug must be 3-50 characters matching ^[a-z0-9][a-z0-9-]*[a-z0-9]$",
-                                        {{"/slug", "got '" + slug + "'"}});
+        throw ApiError::invalid_request(
+            "slug must be 3-50 characters matching ^[a-z0-9][a-z0-9-]*[a-z0-9]$",
+            {{"/slug", "got '" + slug + "'"}});
     }
     // With copy_from, the new engine starts from another engine the caller sees (its current
     // configuration, or the release copy_from_version names) instead of its type's preset.
     const std::string source_slug = string_field(fields, "copy_from", false, 1, 200);
     const std::string source_pin = string_field(fields, "copy_from_version", false, 1, 50);
     if (!source_pin.empty() && source_slug.empty()) {
-        throw ApiError::invalid_request("copy_from_version needs copy_from: the engine whose release to copy",
-                                        {{"/copy_from", "is required with copy_from_version"}});
+        throw ApiError::invalid_request(
+            "copy_from_version needs copy_from: the engine whose release to copy",
+            {{"/copy_from", "is required with copy_from_version"}});
     }
     std::optional<store::EngineRecord> source;
     std::string source_config_hash;
     if (!source_slug.empty()) {
         source = store_.find_engine(caller.organization, source_slug);
         if (!source) {
-            throw ApiError::invalid_request("copy_from names engine '" + source_slug + "', which does not exist",
-                                            {{"/copy_from", "unknown engine"}});
+            throw ApiError::invalid_request(
+                "copy_from names engine '" + source_slug + "', which does not exist",
+                {{"/copy_from", "unknown engine"}});
         }
-        source_config_hash = source_pin.empty() ? source->config_hash : find_release(*source, source_pin).config_hash;
+        source_config_hash = source_pin.empty() ? source->config_hash
+                                                : find_release(*source, source_pin).config_hash;
     }
-    const std::string label = source && !fields.contains("label") ? source->label
-                                                                   : string_field(fields, "label", true, 1, kMaxLabel);
-    const std::string description = source && !fields.contains("description")
-                                        ? source->description
-                                        : string_field(fields, "description", false, 0, kMaxDescription);
+    const std::string label = source && !fields.contains("label")
+                                  ? source->label
+                                  : string_field(fields, "label", true, 1, kMaxLabel);
+    const std::string description =
+        source && !fields.contains("description")
+            ? source->description
+            : string_field(fields, "description", false, 0, kMaxDescription);
     const std::string engine_type = source && !fields.contains("engine_type")
                                         ? source->engine_type
                                         : string_field(fields, "engine_type", true, 1, 100);
     if (plugins_.find(engine_type) == nullptr) {
-        throw ApiError::invalid_request("engine_type '" + engine_type + "' is not installed on this server",
-                                        {{"/engine_type", "unknown engine type"}});
+        throw ApiError::invalid_request(
+            "engine_type '" + engine_type + "' is not installed on this server",
+            {{"/engine_type", "unknown engine type"}});
     }
     if (source && source->engine_type != engine_type) {
-        throw ApiError::invalid_request("engine_type '" + engine_type + "' differs from the type '" +
-                                            source->engine_type + "' of engine '" + source_slug + "'",
+        throw ApiError::invalid_request("engine_type '" + engine_type +
+                                            "' differs from the type '" + source->engine_type +
+                                            "' of engine '" + source_slug + "'",
                                         {{"/engine_type", "must match the copied engine's type"}});
     }
     if (store_.find_engine(caller.organization, slug)) {
         throw ApiError(409, "conflict", "an engine with slug '" + slug + "' already exists");
     }
     const std::string config_json =
-        source ? load_config(source_config_hash) : canonical_json(load_preset_config(resources_dir_, engine_type));
+        source ? load_config(source_config_hash)
+               : canonical_json(load_preset_config(resources_dir_, engine_type));
     const int64_t now = now_unix_ms();
     store::EngineRecord engine;
     engine.id = "eng_" + random_hex(8);
@@ -221,11 +249,13 @@ boost::json::object EngineService::create(const auth::Principal& caller, const b
 
 boost::json::array EngineService::list(const auth::Principal& caller) const {
     boost::json::array out;
-    for (const auto& engine : store_.list_engines(caller.organization)) out.push_back(engine_to_json(engine));
+    for (const auto& engine : store_.list_engines(caller.organization))
+        out.push_back(engine_to_json(engine));
     return out;
 }
 
-boost::json::object EngineService::get(const auth::Principal& caller, const std::string& slug) const {
+boost::json::object EngineService::get(const auth::Principal& caller,
+                                       const std::string& slug) const {
     return engine_to_json(find(caller, slug));
 }
 
@@ -238,7 +268,8 @@ boost::json::object EngineService::archive(const auth::Principal& caller, const 
     return engine_to_json(engine);
 }
 
-boost::json::object EngineService::get_config(const auth::Principal& caller, const std::string& slug) const {
+boost::json::object EngineService::get_config(const auth::Principal& caller,
+                                              const std::string& slug) const {
     const store::EngineRecord engine = find(caller, slug);
     return {{"config", parse_internal_json(load_config(engine.config_hash))},
             {"engine_type", engine.engine_type},
@@ -248,21 +279,25 @@ boost::json::object EngineService::get_config(const auth::Principal& caller, con
             {"config_updated_by", engine.config_updated_by}};
 }
 
-boost::json::object EngineService::put_config(const auth::Principal& caller, const std::string& slug,
-                                              const boost::json::value& body, const std::optional<std::string>& if_match) {
+boost::json::object EngineService::put_config(const auth::Principal& caller,
+                                              const std::string& slug,
+                                              const boost::json::value& body,
+                                              const std::optional<std::string>& if_match) {
     auth::require_live_key(caller, "changing an engine's configuration");
     const boost::json::value& config = config_of(body);
     // Held from the If-Match comparison to the write, so that two writers holding the same hash
     // cannot both succeed on this server.
     std::lock_guard writes(config_writes_mutex_);
     const store::EngineRecord engine = find_own(caller, slug);
-    if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
+    if (engine.status == "archived")
+        throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
     if (if_match) require_config_hash(engine, *if_match, "If-Match");
     auto errors = check_config(engine.engine_type, config);
     if (!errors.empty()) {
         // Worded before the details are moved into the error: argument order is unspecified.
-        const std::string message = "the configuration is not usable (" + std::to_string(errors.size()) +
-                                    " problem(s)); POST it to .../config/validate for the full list";
+        const std::string message =
+            "the configuration is not usable (" + std::to_string(errors.size()) +
+            " problem(s)); POST it to .../config/validate for the full list";
         throw ApiError(422, "invalid_config", message, std::move(errors));
     }
     const std::string config_json = canonical_json(config);
@@ -271,16 +306,18 @@ boost::json::object EngineService::put_config(const auth::Principal& caller, con
     return get_config(caller, slug);
 }
 
-void EngineService::require_config_hash(const store::EngineRecord& engine, const std::string& expected,
-                                        const std::string& where) {
+void EngineService::require_config_hash(const store::EngineRecord& engine,
+                                        const std::string& expected, const std::string& where) {
     if (config_hash_matches(expected, engine.config_hash)) return;
     throw ApiError(412, "precondition_failed",
-                   "the configuration of engine '" + engine.slug + "' changed since it was read (now " +
-                       engine.config_hash + "); GET it again, review the change and retry",
+                   "the configuration of engine '" + engine.slug +
+                       "' changed since it was read (now " + engine.config_hash +
+                       "); GET it again, review the change and retry",
                    {{where, "expected " + expected + ", current " + engine.config_hash}});
 }
 
-boost::json::object EngineService::validate_config(const auth::Principal& caller, const std::string& slug,
+boost::json::object EngineService::validate_config(const auth::Principal& caller,
+                                                   const std::string& slug,
                                                    const boost::json::value& body) const {
     const store::EngineRecord engine = find(caller, slug);
     std::vector<ErrorDetail> errors;
@@ -291,7 +328,9 @@ boost::json::object EngineService::validate_config(const auth::Principal& caller
     } else {
         errors = check_config(engine.engine_type, *config, &warnings);
     }
-    return {{"valid", errors.empty()}, {"errors", details_json(errors)}, {"warnings", details_json(warnings)}};
+    return {{"valid", errors.empty()},
+            {"errors", details_json(errors)},
+            {"warnings", details_json(warnings)}};
 }
 
 std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_type,
@@ -302,12 +341,15 @@ std::vector<ErrorDetail> EngineService::check_config(const std::string& engine_t
     std::vector<ErrorDetail> errors = schema_errors(config);
     for (auto& error : example_errors(config)) errors.push_back(std::move(error));
     if (const auto* debug = fields.if_contains("debug"); debug != nullptr && !debug->is_bool()) {
-        errors.push_back({"/debug", "must be true or false (true keeps the scorecard's log(...) lines in each run's trace)"});
+        errors.push_back({"/debug",
+                          "must be true or false (true keeps the scorecard's log(...) lines in "
+                          "each run's trace)"});
     }
     ScorecardVerdict scorecard = check_scorecard(config, lua_limits_);
     for (auto& error : scorecard.errors) errors.push_back(std::move(error));
     if (warnings != nullptr) *warnings = std::move(scorecard.warnings);
-    for (auto& error : plugin_config_errors(plugins_, engine_type, config)) errors.push_back(std::move(error));
+    for (auto& error : plugin_config_errors(plugins_, engine_type, config))
+        errors.push_back(std::move(error));
     return errors;
 }
 
@@ -332,10 +374,11 @@ std::vector<ErrorDetail> EngineService::schema_errors(const boost::json::value& 
 }
 
 boost::json::array EngineService::effective_weights(const std::string& config_hash,
-                                                   const boost::json::value& config) const {
+                                                    const boost::json::value& config) const {
     {
         std::lock_guard lock(contracts_mutex_);
-        if (const auto cached = effective_weights_.find(config_hash); cached != effective_weights_.end()) {
+        if (const auto cached = effective_weights_.find(config_hash);
+            cached != effective_weights_.end()) {
             return cached->second;
         }
     }
@@ -349,12 +392,14 @@ ResolvedEngine EngineService::resolve(const auth::Principal& caller, const std::
                                       const std::optional<std::string>& pin) const {
     store::EngineRecord engine = find(caller, slug);
     if (engine.status == "archived") {
-        throw ApiError(409, "conflict", "engine '" + slug + "' is archived and accepts no new runs");
+        throw ApiError(409, "conflict",
+                       "engine '" + slug + "' is archived and accepts no new runs");
     }
     return at_version(std::move(engine), pin);
 }
 
-ResolvedEngine EngineService::at_version(store::EngineRecord engine, const std::optional<std::string>& pin) const {
+ResolvedEngine EngineService::at_version(store::EngineRecord engine,
+                                         const std::optional<std::string>& pin) const {
     ResolvedEngine resolved;
     resolved.engine = std::move(engine);
     if (pin) {
@@ -369,12 +414,13 @@ ResolvedEngine EngineService::at_version(store::EngineRecord engine, const std::
     return resolved;
 }
 
-std::optional<store::ReleaseRecord> EngineService::matching_release(const store::EngineRecord& engine,
-                                                                   const versions::Pin& pin,
-                                                                   std::string* available) const {
+std::optional<store::ReleaseRecord> EngineService::matching_release(
+    const store::EngineRecord& engine, const versions::Pin& pin, std::string* available) const {
     std::optional<store::ReleaseRecord> match;
     for (auto& release : store_.list_releases(engine.organization, engine.slug)) {
-        if (available) *available += (available->empty() ? "" : ", ") + version_name(release.major, release.minor);
+        if (available)
+            *available +=
+                (available->empty() ? "" : ", ") + version_name(release.major, release.minor);
         if (release.major != pin.major) continue;
         if (pin.minor ? release.minor == *pin.minor : (!match || release.minor > match->minor)) {
             match = std::move(release);
@@ -383,13 +429,15 @@ std::optional<store::ReleaseRecord> EngineService::matching_release(const store:
     return match;
 }
 
-ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller, const std::string& slug,
+ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller,
+                                              const std::string& slug,
                                               const std::optional<std::string>& pin) const {
     std::optional<std::string> chosen = pin;
     std::optional<std::string> source = pin ? std::optional<std::string>("request") : std::nullopt;
     if (!chosen && caller.engine_pins_json != "{}") {
         const boost::json::value pins = parse_internal_json(caller.engine_pins_json);
-        if (const auto* engine_pin = pins.as_object().if_contains(slug); engine_pin && engine_pin->is_string()) {
+        if (const auto* engine_pin = pins.as_object().if_contains(slug);
+            engine_pin && engine_pin->is_string()) {
             chosen = std::string(engine_pin->get_string());
             source = "engine_pin";
         }
@@ -409,19 +457,22 @@ ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller, con
     return resolved;
 }
 
-store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engine, const std::string& pin) const {
+store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engine,
+                                                 const std::string& pin) const {
     const auto parsed = versions::parse_pin(pin);
     if (!parsed) {
         throw ApiError::invalid_request(
             "engine_version \"" + pin + "\" does not match " + versions::kPinGrammar +
-                ": use \"<major>.<minor>\" for an exact release or \"<major>.x\" for the newest minor",
+                ": use \"<major>.<minor>\" for an exact release or \"<major>.x\" for the newest "
+                "minor",
             {{"/engine_version", "does not match " + std::string(versions::kPinGrammar)}});
     }
     std::string available;
     auto match = matching_release(engine, *parsed, &available);
     if (!match) {
-        throw ApiError::unknown_engine_version("engine '" + engine.slug + "' has no release matching \"" + pin +
-                                               "\" (released: " + (available.empty() ? "none" : available) + ")");
+        throw ApiError::unknown_engine_version(
+            "engine '" + engine.slug + "' has no release matching \"" + pin +
+            "\" (released: " + (available.empty() ? "none" : available) + ")");
     }
     return *match;
 }
@@ -438,12 +489,14 @@ boost::json::object EngineService::contract(const auth::Principal& caller, const
     };
     return {{"engine", slug},
             {"engine_type", resolved.engine.engine_type},
-            {"engine_version", resolved.version ? boost::json::value(*resolved.version) : boost::json::value(nullptr)},
+            {"engine_version", resolved.version ? boost::json::value(*resolved.version)
+                                                : boost::json::value(nullptr)},
             {"request_schema", field("request_schema")},
             {"response_schema", field("response_schema")},
             {"scoring_dimensions", field("scoring_dimensions")},
-            {"appetite_weight_profiles", profiles_as_run(field("appetite_weight_profiles"),
-                                                         effective_weights(resolved.config_hash, config))},
+            {"appetite_weight_profiles",
+             profiles_as_run(field("appetite_weight_profiles"),
+                             effective_weights(resolved.config_hash, config))},
             {"default_appetite_bucket", field("default_appetite_bucket")},
             {"example_request", field("example_request")},
             {"example_response", field("example_response")}};

@@ -39,8 +39,10 @@ bool is_builtin_engine(std::string_view slug);
 struct ResolvedEngine {
     store::EngineRecord engine;
     std::optional<std::string> version;  // "1.1" when a pin resolved to a release
-    std::optional<std::string> pin;         // the pin it resolved ("1.x"), none for the current configuration
-    std::optional<std::string> pin_source;  // request | engine_pin | environment (resolve_for_run only)
+    std::optional<std::string>
+        pin;  // the pin it resolved ("1.x"), none for the current configuration
+    std::optional<std::string>
+        pin_source;  // request | engine_pin | environment (resolve_for_run only)
     std::string config_json;
     std::string config_hash;
     std::shared_ptr<const contracts::ContractValidator> request_contract;
@@ -65,7 +67,8 @@ public:
     // Live keys only. With `if_match` (the If-Match header), ApiError 412 unless it names the
     // current configuration's hash.
     boost::json::object put_config(const auth::Principal& caller, const std::string& slug,
-                                   const boost::json::value& body, const std::optional<std::string>& if_match);
+                                   const boost::json::value& body,
+                                   const std::optional<std::string>& if_match);
     // Always an answer: {"valid": bool, "errors": [{"path", "message"}], "warnings": [...]}.
     boost::json::object validate_config(const auth::Principal& caller, const std::string& slug,
                                         const boost::json::value& body) const;
@@ -103,7 +106,8 @@ public:
 
     // Every error of a configuration, each with its JSON Pointer; empty when usable. Runs the
     // scorecard's hooks as a run does (scorecard_check.hpp); its warnings go to `warnings`.
-    std::vector<ErrorDetail> check_config(const std::string& engine_type, const boost::json::value& config,
+    std::vector<ErrorDetail> check_config(const std::string& engine_type,
+                                          const boost::json::value& config,
                                           std::vector<ErrorDetail>* warnings = nullptr) const;
 
 private:
@@ -116,22 +120,27 @@ private:
     struct ReleasePlan {
         std::optional<store::ReleaseRecord> newest;
         bool already_released = false;
-        store::ReleaseRecord release;  // major, minor, bump, reasons_json, is_breaking_from_previous_major
+        store::ReleaseRecord
+            release;  // major, minor, bump, reasons_json, is_breaking_from_previous_major
         boost::json::value config;
     };
     ReleasePlan plan_release(const store::EngineRecord& engine) const;
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
     // find() for a change: ApiError(403, builtin_engine_read_only) for a built-in engine.
     store::EngineRecord find_own(const auth::Principal& caller, const std::string& slug) const;
-    ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin) const;
+    ResolvedEngine at_version(store::EngineRecord engine,
+                              const std::optional<std::string>& pin) const;
     std::string load_config(const std::string& hash) const;
-    std::shared_ptr<const contracts::ContractValidator> request_contract(const std::string& config_hash,
-                                                                         const std::string& config_json) const;
-    store::ReleaseRecord find_release(const store::EngineRecord& engine, const std::string& pin) const;
+    std::shared_ptr<const contracts::ContractValidator> request_contract(
+        const std::string& config_hash, const std::string& config_json) const;
+    store::ReleaseRecord find_release(const store::EngineRecord& engine,
+                                      const std::string& pin) const;
     // Per appetite bucket, the weights runs of this configuration use (ScorecardVerdict::effective_weights).
-    boost::json::array effective_weights(const std::string& config_hash, const boost::json::value& config) const;
+    boost::json::array effective_weights(const std::string& config_hash,
+                                         const boost::json::value& config) const;
     // The newest release matching `pin`, if any; lists every release into `available` when given.
-    std::optional<store::ReleaseRecord> matching_release(const store::EngineRecord& engine, const versions::Pin& pin,
+    std::optional<store::ReleaseRecord> matching_release(const store::EngineRecord& engine,
+                                                         const versions::Pin& pin,
                                                          std::string* available) const;
     // True when the bundle was imported now, false when its release was already stored.
     bool import_bundle(const std::filesystem::path& file);
@@ -146,7 +155,8 @@ private:
     lua::Limits lua_limits_;
     std::mutex config_writes_mutex_;
     mutable std::mutex contracts_mutex_;
-    mutable std::unordered_map<std::string, std::shared_ptr<const contracts::ContractValidator>> contracts_;
+    mutable std::unordered_map<std::string, std::shared_ptr<const contracts::ContractValidator>>
+        contracts_;
     mutable std::unordered_map<std::string, boost::json::array> effective_weights_;
 };
 

@@ -26,10 +26,12 @@ boost::json::value read_json(const std::filesystem::path& path) {
 
 }  // namespace
 
-boost::json::object load_preset_config(const std::filesystem::path& resources_dir, const std::string& engine_type) {
+boost::json::object load_preset_config(const std::filesystem::path& resources_dir,
+                                       const std::string& engine_type) {
     const auto contract_dir = resources_dir / "contracts" / engine_type;
     boost::json::value preset = read_json(contract_dir / "engine.json");
-    if (!preset.is_object()) throw std::runtime_error((contract_dir / "engine.json").string() + " must hold an object");
+    if (!preset.is_object())
+        throw std::runtime_error((contract_dir / "engine.json").string() + " must hold an object");
     boost::json::object config = std::move(preset.get_object());
     config["request_schema"] = read_json(contract_dir / "request.schema.json");
     config["response_schema"] = read_json(contract_dir / "response.schema.json");
@@ -37,14 +39,17 @@ boost::json::object load_preset_config(const std::filesystem::path& resources_di
         const auto path = contract_dir / (std::string(example) + ".json");
         if (std::filesystem::exists(path)) config[example] = read_json(path);
     }
-    config["lua_source"] = read_file(resources_dir / "scripts" / "lua" / engine_type / "scorecard.lua");
+    config["lua_source"] =
+        read_file(resources_dir / "scripts" / "lua" / engine_type / "scorecard.lua");
     return config;
 }
 
-std::vector<ErrorDetail> plugin_config_errors(const plugin::PluginRegistry& plugins, const std::string& engine_type,
+std::vector<ErrorDetail> plugin_config_errors(const plugin::PluginRegistry& plugins,
+                                              const std::string& engine_type,
                                               const boost::json::value& config) {
     const plugin::LoadedPlugin* plugin = plugins.find(engine_type);
-    if (plugin == nullptr) return {{"", "engine type '" + engine_type + "' is not installed on this server"}};
+    if (plugin == nullptr)
+        return {{"", "engine type '" + engine_type + "' is not installed on this server"}};
     const std::string text = boost::json::serialize(config);
     engined_buffer out{nullptr, 0};
     plugin->descriptor->validate_config(text.data(), text.size(), &out);
@@ -52,7 +57,8 @@ std::vector<ErrorDetail> plugin_config_errors(const plugin::PluginRegistry& plug
     plugin->descriptor->release_buffer(&out);
     boost::system::error_code ec;
     const boost::json::value verdict = boost::json::parse(verdict_text, ec);
-    const auto* errors = ec || !verdict.is_object() ? nullptr : verdict.get_object().if_contains("errors");
+    const auto* errors =
+        ec || !verdict.is_object() ? nullptr : verdict.get_object().if_contains("errors");
     if (errors == nullptr || !errors->is_array()) {
         return {{"", "plugin '" + engine_type + "' answered validate_config with malformed JSON"}};
     }
@@ -61,8 +67,9 @@ std::vector<ErrorDetail> plugin_config_errors(const plugin::PluginRegistry& plug
         if (!error.is_object()) continue;
         const auto* path = error.get_object().if_contains("path");
         const auto* message = error.get_object().if_contains("message");
-        details.push_back({path && path->is_string() ? std::string(path->get_string()) : "",
-                           message && message->is_string() ? std::string(message->get_string()) : "invalid"});
+        details.push_back(
+            {path && path->is_string() ? std::string(path->get_string()) : "",
+             message && message->is_string() ? std::string(message->get_string()) : "invalid"});
     }
     return details;
 }

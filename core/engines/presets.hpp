@@ -17,10 +17,12 @@ namespace engined::engines {
 // contracts/<type>/engine.json + request/response schemas + examples, and
 // scripts/lua/<type>/scorecard.lua, as one configuration object. Throws std::runtime_error
 // naming the file that is missing or bad.
-boost::json::object load_preset_config(const std::filesystem::path& resources_dir, const std::string& engine_type);
+boost::json::object load_preset_config(const std::filesystem::path& resources_dir,
+                                       const std::string& engine_type);
 
 // The errors the engine type's plugin finds in `config` (validate_config), as JSON Pointers.
-std::vector<ErrorDetail> plugin_config_errors(const plugin::PluginRegistry& plugins, const std::string& engine_type,
+std::vector<ErrorDetail> plugin_config_errors(const plugin::PluginRegistry& plugins,
+                                              const std::string& engine_type,
                                               const boost::json::value& config);
 
 }  // namespace engined::engines

@@ -52,7 +52,8 @@ std::optional<std::pair<int, int>> exact_version(const std::string& text) {
     return std::pair{pin->major, *pin->minor};
 }
 
-boost::json::array breaking_reasons(const boost::json::value& before, const boost::json::value& after) {
+boost::json::array breaking_reasons(const boost::json::value& before,
+                                    const boost::json::value& after) {
     boost::json::array reasons;
     for (const char* side : {"request", "response"}) {
         const std::string key = std::string(side) + "_schema";
@@ -66,7 +67,8 @@ boost::json::array breaking_reasons(const boost::json::value& before, const boos
     return reasons;
 }
 
-boost::json::object make_bundle(const store::EngineRecord& engine, const store::ReleaseRecord& release,
+boost::json::object make_bundle(const store::EngineRecord& engine,
+                                const store::ReleaseRecord& release,
                                 const boost::json::value& config) {
     return {{"bundle_format", kBundleFormat},
             {"engine",
@@ -107,8 +109,9 @@ void EngineService::bootstrap() {
         const boost::json::value preset = load_preset_config(resources_dir_, builtin.engine_type);
         const auto errors = check_config(builtin.engine_type, preset);
         if (!errors.empty()) {
-            throw std::runtime_error("the preset configuration of engine '" + std::string(builtin.slug) +
-                                     "' is unusable: " + errors.front().pointer + " " + errors.front().message);
+            throw std::runtime_error(
+                "the preset configuration of engine '" + std::string(builtin.slug) +
+                "' is unusable: " + errors.front().pointer + " " + errors.front().message);
         }
         const std::string config_json = canonical_json(preset);
         const int64_t now = now_unix_ms();
@@ -157,13 +160,15 @@ void EngineService::adopt_newest_release(const std::string& slug) {
     const auto engine = store_.find_engine("", slug);
     if (!engine || engine->config_hash == newest.config_hash) return;
     const std::string version = version_name(newest.major, newest.minor);
-    store_.update_engine_config("", slug, newest.config_hash, load_config(newest.config_hash), "release:" + version,
-                                now_unix_ms());
-    log::info("built-in engine moved to its newest release", {{"engine", slug}, {"version", version}});
+    store_.update_engine_config("", slug, newest.config_hash, load_config(newest.config_hash),
+                                "release:" + version, now_unix_ms());
+    log::info("built-in engine moved to its newest release",
+              {{"engine", slug}, {"version", version}});
 }
 
 bool EngineService::import_bundle(const std::filesystem::path& file) {
-    const std::string where = "versions/" + file.parent_path().filename().string() + "/" + file.filename().string();
+    const std::string where =
+        "versions/" + file.parent_path().filename().string() + "/" + file.filename().string();
     try {
         return import_bundle_file(file, where);
     } catch (const BundleRefused&) {
@@ -174,8 +179,11 @@ bool EngineService::import_bundle(const std::filesystem::path& file) {
     }
 }
 
-bool EngineService::import_bundle_file(const std::filesystem::path& file, const std::string& where) {
-    auto refuse = [&](const std::string& why) { return BundleRefused("release bundle " + where + ": " + why); };
+bool EngineService::import_bundle_file(const std::filesystem::path& file,
+                                       const std::string& where) {
+    auto refuse = [&](const std::string& why) {
+        return BundleRefused("release bundle " + where + ": " + why);
+    };
     boost::system::error_code ec;
     const boost::json::value bundle = parse_internal_json(read_file(file), ec);
     if (ec || !bundle.is_object()) throw refuse("is not a JSON object");
@@ -183,25 +191,30 @@ bool EngineService::import_bundle_file(const std::filesystem::path& file, const 
     const auto version = exact_version(file.stem().string());
     const auto* engine_info = fields.if_contains("engine");
     const auto* config = fields.if_contains("config");
-    if (!version || !fields.contains("version") || fields.at("version") != boost::json::value(file.stem().string()) ||
+    if (!version || !fields.contains("version") ||
+        fields.at("version") != boost::json::value(file.stem().string()) ||
         engine_info == nullptr || !engine_info->is_object() || config == nullptr ||
         engine_info->at("slug") != boost::json::value(file.parent_path().filename().string())) {
-        throw refuse("its name must be <slug>/<major>.<minor>.json and match its engine.slug and version");
+        throw refuse(
+            "its name must be <slug>/<major>.<minor>.json and match its engine.slug and version");
     }
     const std::string slug = file.parent_path().filename().string();
     const std::string content_hash = sha256_hex(canonical_json(bundle));
     if (const auto stored = store_.find_release("", slug, version->first, version->second)) {
         if (stored->content_hash != content_hash) {
-            throw refuse("differs from the stored release " + slug + " " + file.stem().string() + " (content hash " +
-                         content_hash + ", stored " + stored->content_hash +
-                         "); released versions are immutable: restore the file or export it again with "
-                         "`enginectl versions export`");
+            throw refuse(
+                "differs from the stored release " + slug + " " + file.stem().string() +
+                " (content hash " + content_hash + ", stored " + stored->content_hash +
+                "); released versions are immutable: restore the file or export it again with "
+                "`enginectl versions export`");
         }
         return false;
     }
     const std::string engine_type(engine_info->at("engine_type").as_string());
     const auto errors = check_config(engine_type, *config);
-    if (!errors.empty()) throw refuse("its configuration is unusable: " + errors.front().pointer + " " + errors.front().message);
+    if (!errors.empty())
+        throw refuse("its configuration is unusable: " + errors.front().pointer + " " +
+                     errors.front().message);
     const std::string config_json = canonical_json(*config);
     const int64_t now = now_unix_ms();
     if (!store_.find_engine("", slug)) {
@@ -225,7 +238,8 @@ bool EngineService::import_bundle_file(const std::filesystem::path& file, const 
     release.bundle_json = canonical_json(bundle);
     release.changelog = std::string(fields.at("changelog").as_string());
     release.bump = std::string(fields.at("bump").as_string());
-    release.is_breaking_from_previous_major = fields.at("is_breaking_from_previous_major").as_bool();
+    release.is_breaking_from_previous_major =
+        fields.at("is_breaking_from_previous_major").as_bool();
     release.reasons_json = canonical_json(fields.at("reasons"));
     release.published_by = std::string(fields.at("published_by").as_string());
     release.released_at_ms = parse_rfc3339_ms(fields.at("released_at").as_string()).value_or(now);
@@ -248,7 +262,8 @@ EngineService::ReleasePlan EngineService::plan_release(const store::EngineRecord
     // the examples) is refused here, not released.
     if (auto errors = check_config(engine.engine_type, plan.config); !errors.empty()) {
         const std::string message = "the configuration cannot be released: it is not usable (" +
-                                    std::to_string(errors.size()) + " problem(s)); PUT a corrected configuration";
+                                    std::to_string(errors.size()) +
+                                    " problem(s)); PUT a corrected configuration";
         throw ApiError(422, "invalid_config", message, std::move(errors));
     }
     store::ReleaseRecord& release = plan.release;
@@ -258,8 +273,8 @@ EngineService::ReleasePlan EngineService::plan_release(const store::EngineRecord
     if (!plan.newest) {
         release.bump = "initial";
     } else {
-        const boost::json::array reasons =
-            breaking_reasons(parse_internal_json(load_config(plan.newest->config_hash)), plan.config);
+        const boost::json::array reasons = breaking_reasons(
+            parse_internal_json(load_config(plan.newest->config_hash)), plan.config);
         const bool breaking = !reasons.empty();
         release.major = breaking ? plan.newest->major + 1 : plan.newest->major;
         release.minor = breaking ? 0 : plan.newest->minor + 1;
@@ -270,11 +285,13 @@ EngineService::ReleasePlan EngineService::plan_release(const store::EngineRecord
     return plan;
 }
 
-boost::json::object EngineService::plan(const auth::Principal& caller, const std::string& slug) const {
+boost::json::object EngineService::plan(const auth::Principal& caller,
+                                        const std::string& slug) const {
     const store::EngineRecord engine = find(caller, slug);
     const ReleasePlan plan = plan_release(engine);
-    const boost::json::value base =
-        plan.newest ? parse_internal_json(load_config(plan.newest->config_hash)) : boost::json::value(nullptr);
+    const boost::json::value base = plan.newest
+                                        ? parse_internal_json(load_config(plan.newest->config_hash))
+                                        : boost::json::value(nullptr);
     const boost::json::value& current = plan.already_released ? base : plan.config;
     return {{"engine", slug},
             {"version", version_name(plan.release.major, plan.release.minor)},
@@ -283,8 +300,9 @@ boost::json::object EngineService::plan(const auth::Principal& caller, const std
             {"reasons", plan.already_released ? boost::json::value(boost::json::array{})
                                               : parse_internal_json(plan.release.reasons_json)},
             {"config_hash", engine.config_hash},
-            {"base_version", plan.newest ? boost::json::value(version_name(plan.newest->major, plan.newest->minor))
-                                         : boost::json::value(nullptr)},
+            {"base_version",
+             plan.newest ? boost::json::value(version_name(plan.newest->major, plan.newest->minor))
+                         : boost::json::value(nullptr)},
             {"diff", config_diff(base, current)}};
 }
 
@@ -293,21 +311,26 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
                                            const std::function<void()>& gate) {
     auth::require_live_key(caller, "publishing a version");
     const store::EngineRecord engine = find_own(caller, slug);
-    if (engine.status == "archived") throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
+    if (engine.status == "archived")
+        throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
     std::string changelog;
     if (body.is_object()) {
-        if (const auto* text = body.get_object().if_contains("changelog"); text && !text->is_null()) {
+        if (const auto* text = body.get_object().if_contains("changelog");
+            text && !text->is_null()) {
             if (!text->is_string() || utf8_length(text->get_string()) > kMaxChangelog) {
-                throw ApiError::invalid_request("changelog must be a string of at most 2000 characters",
-                                                {{"/changelog", "bad type or length"}});
+                throw ApiError::invalid_request(
+                    "changelog must be a string of at most 2000 characters",
+                    {{"/changelog", "bad type or length"}});
             }
             changelog = std::string(text->get_string());
         }
         // The configuration the operator reviewed (plan, diff): publishing another one is refused.
-        if (const auto* reviewed = body.get_object().if_contains("config_hash"); reviewed && !reviewed->is_null()) {
+        if (const auto* reviewed = body.get_object().if_contains("config_hash");
+            reviewed && !reviewed->is_null()) {
             if (!reviewed->is_string()) {
-                throw ApiError::invalid_request("config_hash must be the configuration hash a plan or GET .../config answered",
-                                                {{"/config_hash", "expected a string"}});
+                throw ApiError::invalid_request(
+                    "config_hash must be the configuration hash a plan or GET .../config answered",
+                    {{"/config_hash", "expected a string"}});
             }
             require_config_hash(engine, std::string(reviewed->get_string()), "/config_hash");
         }
@@ -330,8 +353,9 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     try {
         store_.insert_release(release, canonical_json(plan.config));
     } catch (const std::invalid_argument&) {
-        throw ApiError(409, "conflict", "version " + version_name(release.major, release.minor) +
-                                            " was published concurrently; publish again");
+        throw ApiError(409, "conflict",
+                       "version " + version_name(release.major, release.minor) +
+                           " was published concurrently; publish again");
     }
     created = true;
     boost::json::object answer = release_to_json(release);
@@ -339,33 +363,40 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     return answer;
 }
 
-boost::json::array EngineService::list_versions(const auth::Principal& caller, const std::string& slug) const {
+boost::json::array EngineService::list_versions(const auth::Principal& caller,
+                                                const std::string& slug) const {
     const store::EngineRecord engine = find(caller, slug);
     auto releases = store_.list_releases(engine.organization, slug);
     boost::json::array out;
-    for (auto it = releases.rbegin(); it != releases.rend(); ++it) out.push_back(release_to_json(*it));
+    for (auto it = releases.rbegin(); it != releases.rend(); ++it)
+        out.push_back(release_to_json(*it));
     return out;
 }
 
-boost::json::object EngineService::get_version(const auth::Principal& caller, const std::string& slug,
+boost::json::object EngineService::get_version(const auth::Principal& caller,
+                                               const std::string& slug,
                                                const std::string& version) const {
     boost::json::value bundle = export_version(caller, slug, version);
     const store::EngineRecord engine = find(caller, slug);
     const auto numbers = exact_version(version);
-    boost::json::object answer = release_to_json(*store_.find_release(engine.organization, slug, numbers->first, numbers->second));
+    boost::json::object answer = release_to_json(
+        *store_.find_release(engine.organization, slug, numbers->first, numbers->second));
     answer["config"] = bundle.at("config");
     return answer;
 }
 
-boost::json::value EngineService::export_version(const auth::Principal& caller, const std::string& slug,
+boost::json::value EngineService::export_version(const auth::Principal& caller,
+                                                 const std::string& slug,
                                                  const std::string& version) const {
     const store::EngineRecord engine = find(caller, slug);
     const auto numbers = exact_version(version);
     if (!numbers) {
-        throw ApiError::invalid_request("version must be \"<major>.<minor>\" without leading zeros, got \"" + version + "\"",
-                                        {{"version", "expected <major>.<minor>"}});
+        throw ApiError::invalid_request(
+            "version must be \"<major>.<minor>\" without leading zeros, got \"" + version + "\"",
+            {{"version", "expected <major>.<minor>"}});
     }
-    const auto release = store_.find_release(engine.organization, slug, numbers->first, numbers->second);
+    const auto release =
+        store_.find_release(engine.organization, slug, numbers->first, numbers->second);
     if (!release) throw ApiError::not_found("engine '" + slug + "' has no version " + version);
     return parse_internal_json(release->bundle_json);
 }

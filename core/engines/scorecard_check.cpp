@@ -42,7 +42,8 @@ std::vector<Dimension> enabled_dimensions(const json::value& config) {
         const auto* fields = entry.if_object();
         const auto* on = fields ? fields->if_contains("enabled") : nullptr;
         if (on != nullptr && on->is_bool() && !on->get_bool()) continue;
-        enabled.push_back({string_of(entry, "key"), string_of(entry, "method"), "/scoring_dimensions/" + std::to_string(i)});
+        enabled.push_back({string_of(entry, "key"), string_of(entry, "method"),
+                           "/scoring_dimensions/" + std::to_string(i)});
     }
     return enabled;
 }
@@ -91,47 +92,57 @@ bool same_weights(const json::object& a, const json::object& b) {
     return true;
 }
 
-void check_weights(lua::Sandbox& sandbox, const json::value& config, const std::vector<Dimension>& enabled,
-                   ScorecardVerdict& verdict) {
+void check_weights(lua::Sandbox& sandbox, const json::value& config,
+                   const std::vector<Dimension>& enabled, ScorecardVerdict& verdict) {
     const auto* profiles = array_field(config, "appetite_weight_profiles");
     if (profiles == nullptr) return;
     const bool scripted = sandbox.has_function("weights");
     for (std::size_t i = 0; i < profiles->size(); ++i) {
         const std::string bucket = string_of((*profiles)[i], "bucket");
-        const std::string profile_pointer = "/appetite_weight_profiles/" + std::to_string(i) + "/weights";
-        const auto* configured = (*profiles)[i].is_object() ? (*profiles)[i].get_object().if_contains("weights") : nullptr;
+        const std::string profile_pointer =
+            "/appetite_weight_profiles/" + std::to_string(i) + "/weights";
+        const auto* configured = (*profiles)[i].is_object()
+                                     ? (*profiles)[i].get_object().if_contains("weights")
+                                     : nullptr;
         const json::object configured_weights =
-            configured && configured->is_object() ? enabled_weights(configured->get_object(), enabled) : json::object{};
+            configured && configured->is_object()
+                ? enabled_weights(configured->get_object(), enabled)
+                : json::object{};
         json::value returned;
         if (scripted) {
             // A fresh run per bucket, with the input weights() sees when a run names no household facts.
             sandbox.begin_run();
             try {
-                returned = sandbox.call("weights", json::array{json::string(bucket), json::object{}});
+                returned =
+                    sandbox.call("weights", json::array{json::string(bucket), json::object{}});
             } catch (const lua::LuaError& error) {
-                verdict.errors.push_back({"/lua_source", "weights(\"" + bucket + "\", {}) failed: " +
-                                                             truncated_text(error.message(), kMaxErrorMessageBytes)});
+                verdict.errors.push_back(
+                    {"/lua_source", "weights(\"" + bucket + "\", {}) failed: " +
+                                        truncated_text(error.message(), kMaxErrorMessageBytes)});
                 // The other buckets would most likely fail alike, each spending the Lua limits again.
                 return;
             }
             if (returned.is_array() && returned.get_array().empty()) returned = json::object{};
         }
         if (returned.is_null()) {
-            verdict.effective_weights.push_back({{"bucket", bucket}, {"source", "config"}, {"weights", configured_weights}});
+            verdict.effective_weights.push_back(
+                {{"bucket", bucket}, {"source", "config"}, {"weights", configured_weights}});
             continue;
         }
         if (const std::string problem = weights_problem(returned, enabled); !problem.empty()) {
-            verdict.errors.push_back({"/lua_source", "weights(\"" + bucket + "\") is unusable: " + problem +
-                                                         "; every run of bucket '" + bucket +
-                                                         "' would fail invalid_weights"});
+            verdict.errors.push_back({"/lua_source", "weights(\"" + bucket + "\") is unusable: " +
+                                                         problem + "; every run of bucket '" +
+                                                         bucket + "' would fail invalid_weights"});
             continue;
         }
         json::object used = enabled_weights(returned.get_object(), enabled);
         if (!same_weights(used, configured_weights)) {
-            verdict.warnings.push_back({profile_pointer, "the scorecard's weights() overrides these weights for bucket '" +
-                                                             bucket + "'; runs use " + compact_json(used)});
+            verdict.warnings.push_back(
+                {profile_pointer, "the scorecard's weights() overrides these weights for bucket '" +
+                                      bucket + "'; runs use " + compact_json(used)});
         }
-        verdict.effective_weights.push_back({{"bucket", bucket}, {"source", "lua"}, {"weights", std::move(used)}});
+        verdict.effective_weights.push_back(
+            {{"bucket", bucket}, {"source", "lua"}, {"weights", std::move(used)}});
     }
 }
 
@@ -142,7 +153,8 @@ ScorecardVerdict check_scorecard(const json::value& config, const lua::Limits& l
     const auto* fields = config.if_object();
     const auto* source = fields ? fields->if_contains("lua_source") : nullptr;
     if (source == nullptr || !source->is_string()) {
-        verdict.errors.push_back({"/lua_source", "is required: the Lua scorecard source as a string"});
+        verdict.errors.push_back(
+            {"/lua_source", "is required: the Lua scorecard source as a string"});
         return verdict;
     }
     try {
@@ -153,21 +165,24 @@ ScorecardVerdict check_scorecard(const json::value& config, const lua::Limits& l
             const json::value passed = sandbox.call("self_test", {});
             if (!(passed.is_bool() && passed.get_bool())) {
                 verdict.errors.push_back(
-                    {"/lua_source", "self_test() did not return true; it returned " +
-                                        truncated_text(passed.is_null() ? "nil" : compact_json(passed), 200)});
+                    {"/lua_source",
+                     "self_test() did not return true; it returned " +
+                         truncated_text(passed.is_null() ? "nil" : compact_json(passed), 200)});
             }
         }
         const auto enabled = enabled_dimensions(config);
         for (const Dimension& dimension : enabled) {
             if (dimension.method == "lua" && !sandbox.has_function("score_" + dimension.key)) {
-                verdict.errors.push_back({dimension.pointer, "enabled Lua dimension '" + dimension.key +
-                                                                 "' has no score_" + dimension.key +
-                                                                 " function in lua_source; every run would fail"});
+                verdict.errors.push_back(
+                    {dimension.pointer, "enabled Lua dimension '" + dimension.key +
+                                            "' has no score_" + dimension.key +
+                                            " function in lua_source; every run would fail"});
             }
         }
         check_weights(sandbox, config, enabled, verdict);
     } catch (const lua::LuaError& error) {
-        verdict.errors.push_back({"/lua_source", truncated_text(error.message(), kMaxErrorMessageBytes)});
+        verdict.errors.push_back(
+            {"/lua_source", truncated_text(error.message(), kMaxErrorMessageBytes)});
     }
     return verdict;
 }
@@ -190,15 +205,18 @@ std::vector<ErrorDetail> example_errors(const json::value& config) {
             // Reported with the schema's own errors.
         }
     };
-    if (const auto* request = fields->if_contains("example_request"); request && request->is_object()) {
+    if (const auto* request = fields->if_contains("example_request");
+        request && request->is_object()) {
         // Validated as a run's request is: its input and, when given, its offerings.
         json::object document;
         for (const char* part : {"input", "offerings"}) {
-            if (const auto* value = request->get_object().if_contains(part)) document[part] = *value;
+            if (const auto* value = request->get_object().if_contains(part))
+                document[part] = *value;
         }
         check("request_schema", "example_request", document);
     }
-    if (const auto* response = fields->if_contains("example_response")) check("response_schema", "example_response", *response);
+    if (const auto* response = fields->if_contains("example_response"))
+        check("response_schema", "example_response", *response);
     return errors;
 }
 

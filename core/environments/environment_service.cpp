@@ -22,11 +22,15 @@ std::string read_slug(const boost::json::value& body) {
     const auto* fields = body.if_object();
     const auto* slug = fields ? fields->if_contains("slug") : nullptr;
     if (slug == nullptr || !slug->is_string()) {
-        throw ApiError::invalid_request("missing field slug: name the environment, e.g. {\"slug\": \"dev\"}",
-                                        {{"/slug", "is required (a string)"}});
+        throw ApiError::invalid_request(
+            "missing field slug: name the environment, e.g. {\"slug\": \"dev\"}",
+            {{"/slug", "is required (a string)"}});
     }
     for (const auto& [key, value] : *fields) {
-        if (key != "slug") throw ApiError::invalid_request("unknown field '" + std::string(key) + "'", {{"/" + std::string(key), "not a field of an environment"}});
+        if (key != "slug")
+            throw ApiError::invalid_request(
+                "unknown field '" + std::string(key) + "'",
+                {{"/" + std::string(key), "not a field of an environment"}});
     }
     return std::string(slug->get_string());
 }
@@ -35,7 +39,8 @@ std::optional<std::string> read_pin(const boost::json::value& value, const std::
     if (value.is_null()) return std::nullopt;
     if (!value.is_string() || !versions::parse_pin(value.get_string())) {
         throw ApiError::invalid_request(pointer + " must be null or a version pin matching " +
-                                            std::string(versions::kPinGrammar) + ", e.g. \"1.x\" or \"1.3\"",
+                                            std::string(versions::kPinGrammar) +
+                                            ", e.g. \"1.x\" or \"1.3\"",
                                         {{pointer, "expected a pin such as \"1.x\""}});
     }
     return std::string(value.get_string());
@@ -44,14 +49,16 @@ std::optional<std::string> read_pin(const boost::json::value& value, const std::
 std::string read_engine_pins(const boost::json::value& value) {
     if (value.is_null()) return "{}";
     if (!value.is_object()) {
-        throw ApiError::invalid_request("engine_pins must be an object mapping engine slugs to pins",
-                                        {{"/engine_pins", "expected an object"}});
+        throw ApiError::invalid_request(
+            "engine_pins must be an object mapping engine slugs to pins",
+            {{"/engine_pins", "expected an object"}});
     }
     for (const auto& [engine, pin] : value.get_object()) {
         const std::string pointer = "/engine_pins/" + std::string(engine);
         if (engine.empty() || !read_pin(pin, pointer)) {
-            throw ApiError::invalid_request("every entry of engine_pins maps an engine slug to a pin such as \"2.x\"",
-                                            {{pointer, "expected a pin"}});
+            throw ApiError::invalid_request(
+                "every entry of engine_pins maps an engine slug to a pin such as \"2.x\"",
+                {{pointer, "expected a pin"}});
         }
     }
     return compact_json(value);
@@ -68,21 +75,25 @@ boost::json::object environment_to_json(const store::Environment& environment) {
                             {"slug", environment.slug},
                             {"kind", "environment"},
                             {"built_in", environment.built_in}};
-    if (environment.pinned_engine_version) out["pinned_engine_version"] = *environment.pinned_engine_version;
+    if (environment.pinned_engine_version)
+        out["pinned_engine_version"] = *environment.pinned_engine_version;
     out["engine_pins"] = parse_internal_json(environment.engine_pins_json);
     out["created_at"] = format_rfc3339_ms(environment.created_at_ms);
     out["updated_at"] = format_rfc3339_ms(environment.updated_at_ms);
     return out;
 }
 
-store::Environment create_environment(store::Store& store, const std::string& organization, const std::string& slug) {
+store::Environment create_environment(store::Store& store, const std::string& organization,
+                                      const std::string& slug) {
     if (!auth::valid_environment_slug(slug)) {
-        throw ApiError::invalid_request("slug must be 1-16 lowercase letters, digits or underscores",
-                                        {{"/slug", "got '" + slug + "'"}});
+        throw ApiError::invalid_request(
+            "slug must be 1-16 lowercase letters, digits or underscores",
+            {{"/slug", "got '" + slug + "'"}});
     }
     if (is_reserved_slug(slug)) {
-        const std::string why = slug == "live" ? "an organisation has exactly one live environment, built in"
-                                               : "'" + slug + "' is reserved";
+        const std::string why = slug == "live"
+                                    ? "an organisation has exactly one live environment, built in"
+                                    : "'" + slug + "' is reserved";
         throw ApiError(422, "reserved_environment_slug",
                        why + " (reserved: live, test, internal, admin, api, nexio, draft, all)",
                        {{"/slug", "reserved"}});
@@ -101,20 +112,24 @@ store::Environment create_environment(store::Store& store, const std::string& or
                            " environments besides test and live; delete one first",
                        {{"/slug", "limit of environments reached"}});
     } catch (const std::invalid_argument&) {
-        throw ApiError(409, "environment_exists", "environment '" + slug + "' exists already", {{"/slug", "taken"}});
+        throw ApiError(409, "environment_exists", "environment '" + slug + "' exists already",
+                       {{"/slug", "taken"}});
     }
     return environment;
 }
 
-store::Environment find_environment(const store::Store& store, const std::string& organization, const std::string& slug) {
+store::Environment find_environment(const store::Store& store, const std::string& organization,
+                                    const std::string& slug) {
     auto environment = store.find_environment(organization, slug);
     if (!environment) throw ApiError::not_found("environment '" + slug + "' does not exist");
     return std::move(*environment);
 }
 
-void delete_environment(store::Store& store, const std::string& organization, const std::string& slug) {
+void delete_environment(store::Store& store, const std::string& organization,
+                        const std::string& slug) {
     if (find_environment(store, organization, slug).built_in) {
-        throw ApiError(409, "built_in_environment", "environment '" + slug + "' is built in and cannot be deleted");
+        throw ApiError(409, "built_in_environment",
+                       "environment '" + slug + "' is built in and cannot be deleted");
     }
     try {
         if (!store.delete_environment(organization, slug, now_unix_ms())) {
@@ -126,7 +141,8 @@ void delete_environment(store::Store& store, const std::string& organization, co
     }
 }
 
-boost::json::object EnvironmentService::create(const auth::Principal& caller, const boost::json::value& body) {
+boost::json::object EnvironmentService::create(const auth::Principal& caller,
+                                               const boost::json::value& body) {
     auth::require_live_key(caller, "creating an environment");
     return environment_to_json(create_environment(store_, caller.organization, read_slug(body)));
 }
@@ -140,11 +156,13 @@ boost::json::object EnvironmentService::list(const auth::Principal& caller) cons
     return {{"data", std::move(data)}};
 }
 
-boost::json::object EnvironmentService::get(const auth::Principal& caller, const std::string& slug) const {
+boost::json::object EnvironmentService::get(const auth::Principal& caller,
+                                            const std::string& slug) const {
     return environment_to_json(find_environment(store_, caller.organization, slug));
 }
 
-boost::json::object EnvironmentService::update(const auth::Principal& caller, const std::string& slug,
+boost::json::object EnvironmentService::update(const auth::Principal& caller,
+                                               const std::string& slug,
                                                const boost::json::value& body) {
     auth::require_live_key(caller, "pinning an environment");
     if (!caller.has_scope(auth::kScopeEnginesAdmin)) {
@@ -153,11 +171,12 @@ boost::json::object EnvironmentService::update(const auth::Principal& caller, co
     return environment_to_json(set_pins(store_, caller.organization, slug, body));
 }
 
-store::Environment set_pins(store::Store& store, const std::string& organization, const std::string& slug,
-                            const boost::json::value& body) {
+store::Environment set_pins(store::Store& store, const std::string& organization,
+                            const std::string& slug, const boost::json::value& body) {
     const auto* fields = body.if_object();
     if (fields == nullptr || fields->empty()) {
-        throw ApiError::invalid_request("send an object with pinned_engine_version and/or engine_pins");
+        throw ApiError::invalid_request(
+            "send an object with pinned_engine_version and/or engine_pins");
     }
     store::Environment environment = find_environment(store, organization, slug);
     for (const auto& [key, value] : *fields) {
@@ -166,12 +185,14 @@ store::Environment set_pins(store::Store& store, const std::string& organization
         } else if (key == "engine_pins") {
             environment.engine_pins_json = read_engine_pins(value);
         } else {
-            throw ApiError::invalid_request("unknown field '" + std::string(key) + "'",
-                                            {{"/" + std::string(key), "not a field of an environment"}});
+            throw ApiError::invalid_request(
+                "unknown field '" + std::string(key) + "'",
+                {{"/" + std::string(key), "not a field of an environment"}});
         }
     }
     environment.updated_at_ms = now_unix_ms();
-    if (!store.update_environment_pins(environment)) throw ApiError::not_found("environment '" + slug + "' does not exist");
+    if (!store.update_environment_pins(environment))
+        throw ApiError::not_found("environment '" + slug + "' does not exist");
     return environment;
 }
 

@@ -24,15 +24,18 @@ bool is_reserved_slug(std::string_view slug);
 boost::json::object environment_to_json(const store::Environment& environment);
 
 // The operator's side: no caller, an organisation named outright.
-store::Environment create_environment(store::Store& store, const std::string& organization, const std::string& slug);
-void delete_environment(store::Store& store, const std::string& organization, const std::string& slug);
+store::Environment create_environment(store::Store& store, const std::string& organization,
+                                      const std::string& slug);
+void delete_environment(store::Store& store, const std::string& organization,
+                        const std::string& slug);
 // ApiError 404 when absent. An organisation's built-in environments exist once it has a key
 // (store::Store::ensure_builtin_environments adds them otherwise).
-store::Environment find_environment(const store::Store& store, const std::string& organization, const std::string& slug);
+store::Environment find_environment(const store::Store& store, const std::string& organization,
+                                    const std::string& slug);
 // Applies any of pinned_engine_version ("1.x" or null) and engine_pins ({"engine-slug": "2.x"},
 // replacing the map; null clears it) and returns the environment as stored.
-store::Environment set_pins(store::Store& store, const std::string& organization, const std::string& slug,
-                            const boost::json::value& fields);
+store::Environment set_pins(store::Store& store, const std::string& organization,
+                            const std::string& slug, const boost::json::value& fields);
 
 class EnvironmentService {
 public:
@@ -44,7 +47,8 @@ public:
     boost::json::object get(const auth::Principal& caller, const std::string& slug) const;
     // Live keys with engines:admin only. Any of pinned_engine_version ("1.x" or null) and
     // engine_pins ({"engine-slug": "2.x"}, replacing the map; null clears it).
-    boost::json::object update(const auth::Principal& caller, const std::string& slug, const boost::json::value& body);
+    boost::json::object update(const auth::Principal& caller, const std::string& slug,
+                               const boost::json::value& body);
     // Live keys only; refused while the environment has active keys, and for test and live.
     void remove(const auth::Principal& caller, const std::string& slug);
 

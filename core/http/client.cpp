@@ -75,7 +75,8 @@ struct Client::Impl {
     beast::flat_buffer buffer;
 };
 
-Client::Client(std::string host, uint16_t port) : impl_(std::make_unique<Impl>(std::move(host), port)) {}
+Client::Client(std::string host, uint16_t port)
+    : impl_(std::make_unique<Impl>(std::move(host), port)) {}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
@@ -88,7 +89,8 @@ ClientResponse Client::request(const std::string& method, const std::string& tar
     req.set(bhttp::field::user_agent, "engined-client");
     for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty()) {
-        if (req[bhttp::field::content_type].empty()) req.set(bhttp::field::content_type, "application/json");
+        if (req[bhttp::field::content_type].empty())
+            req.set(bhttp::field::content_type, "application/json");
         req.body() = body;
     }
     req.prepare_payload();

@@ -7,17 +7,19 @@
 
 #include <boost/json.hpp>
 
-
 namespace engined::http {
 
 Response error_response(const ApiError& error) {
     boost::json::array details;
     for (const ErrorDetail& detail : error.details()) {
-        details.push_back({{"pointer", valid_utf8(detail.pointer)}, {"message", valid_utf8(detail.message)}});
+        details.push_back(
+            {{"pointer", valid_utf8(detail.pointer)}, {"message", valid_utf8(detail.message)}});
     }
     // Messages quote what the caller sent, and a path or query may hold any bytes.
-    boost::json::object body{
-        {"error", {{"code", error.code()}, {"message", valid_utf8(error.what())}, {"details", std::move(details)}}}};
+    boost::json::object body{{"error",
+                              {{"code", error.code()},
+                               {"message", valid_utf8(error.what())},
+                               {"details", std::move(details)}}}};
     Response response = Response::json(error.http_status(), compact_json(body));
     response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
     return response;
@@ -30,9 +32,10 @@ Response error_response(std::exception_ptr error) {
         return error_response(api_error);
     } catch (const store::IdempotencyKeyTaken&) {
         // Two requests with one key raced: the first one's write won; this one made nothing.
-        return error_response(ApiError(409, "idempotency_conflict",
-                                       "another request with this Idempotency-Key is being processed or was "
-                                       "answered; retry with the same key to receive its answer"));
+        return error_response(
+            ApiError(409, "idempotency_conflict",
+                     "another request with this Idempotency-Key is being processed or was "
+                     "answered; retry with the same key to receive its answer"));
     } catch (const store::StoreUnavailable& unavailable) {
         log::error("store unavailable", {{"detail", unavailable.what()}});
         Response response = error_response(ApiError::unavailable(

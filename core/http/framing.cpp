@@ -20,8 +20,8 @@ ApiError bad_framing(const std::string& message, const char* header) {
 std::optional<ApiError> framing_error(const BeastRequest::header_type& header) {
     const auto lengths = header.equal_range(bhttp::field::content_length);
     const auto length_fields = std::distance(lengths.first, lengths.second);
-    if (length_fields > 1 ||
-        (length_fields == 1 && lengths.first->value().find(',') != boost::beast::string_view::npos)) {
+    if (length_fields > 1 || (length_fields == 1 && lengths.first->value().find(',') !=
+                                                        boost::beast::string_view::npos)) {
         return bad_framing("Content-Length must be sent once, as one number", "Content-Length");
     }
 
@@ -33,7 +33,8 @@ std::optional<ApiError> framing_error(const BeastRequest::header_type& header) {
                            "Transfer-Encoding");
     }
     if (header.version() < 11) {
-        return bad_framing("Transfer-Encoding is not allowed in an HTTP/1.0 request", "Transfer-Encoding");
+        return bad_framing("Transfer-Encoding is not allowed in an HTTP/1.0 request",
+                           "Transfer-Encoding");
     }
     std::size_t codings = 0;
     std::size_t chunked = 0;
@@ -47,11 +48,13 @@ std::optional<ApiError> framing_error(const BeastRequest::header_type& header) {
     }
     // chunked applied twice, or not last, leaves the body's end unknown.
     if (chunked != 1 || !boost::beast::iequals(last, "chunked")) {
-        return bad_framing("the final Transfer-Encoding must be chunked, applied once", "Transfer-Encoding");
+        return bad_framing("the final Transfer-Encoding must be chunked, applied once",
+                           "Transfer-Encoding");
     }
     if (codings > 1) {
         return ApiError(501, "not_implemented",
-                        "Transfer-Encoding other than chunked alone is not supported; send the body uncompressed",
+                        "Transfer-Encoding other than chunked alone is not supported; send the "
+                        "body uncompressed",
                         {{"Transfer-Encoding", "only chunked is supported"}});
     }
     return std::nullopt;

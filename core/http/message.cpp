@@ -33,21 +33,32 @@ std::string percent_decode(std::string_view in) {
 
 std::string_view to_string(Method method) {
     switch (method) {
-        case Method::get: return "GET";
-        case Method::post: return "POST";
-        case Method::put: return "PUT";
-        case Method::patch: return "PATCH";
-        case Method::del: return "DELETE";
-        case Method::head: return "HEAD";
-        case Method::options: return "OPTIONS";
-        case Method::other: break;
+        case Method::get:
+            return "GET";
+        case Method::post:
+            return "POST";
+        case Method::put:
+            return "PUT";
+        case Method::patch:
+            return "PATCH";
+        case Method::del:
+            return "DELETE";
+        case Method::head:
+            return "HEAD";
+        case Method::options:
+            return "OPTIONS";
+        case Method::other:
+            break;
     }
     return "OTHER";
 }
 
 Request::Request(Method method, std::string_view target, std::string_view body,
                  HeaderLookup headers, std::string request_id)
-    : method_(method), body_(body), headers_(std::move(headers)), request_id_(std::move(request_id)) {
+    : method_(method),
+      body_(body),
+      headers_(std::move(headers)),
+      request_id_(std::move(request_id)) {
     const auto question = target.find('?');
     path_ = target.substr(0, question);
     if (question != std::string_view::npos) query_ = target.substr(question + 1);
@@ -61,7 +72,8 @@ bool Request::query_param(std::string_view name, std::string& value) const {
         rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
         const auto eq = pair.find('=');
         if (percent_decode(pair.substr(0, eq)) == name) {
-            value = eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
+            value =
+                eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
             return true;
         }
     }
@@ -82,6 +94,8 @@ Response Response::json(int status, std::string body) {
     return response;
 }
 
-void Responder::fail(std::exception_ptr error) const { respond(error_response(error)); }
+void Responder::fail(std::exception_ptr error) const {
+    respond(error_response(error));
+}
 
 }  // namespace engined::http

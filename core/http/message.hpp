@@ -26,7 +26,8 @@ std::string_view to_string(Method method);
 struct IdempotencyToken {
     std::string key;
     std::string request_hash;
-    std::shared_ptr<std::atomic<bool>> answered_durably = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<std::atomic<bool>> answered_durably =
+        std::make_shared<std::atomic<bool>>(false);
 };
 
 // A header as the request carried it: the first field's value (empty when absent) and how many
@@ -34,8 +35,10 @@ struct IdempotencyToken {
 // sent once.
 struct HeaderField {
     HeaderField() = default;
-    HeaderField(std::string_view first_value) : value(first_value), count(first_value.empty() ? 0 : 1) {}
-    HeaderField(std::string_view first_value, std::size_t fields) : value(first_value), count(fields) {}
+    HeaderField(std::string_view first_value)
+        : value(first_value), count(first_value.empty() ? 0 : 1) {}
+    HeaderField(std::string_view first_value, std::size_t fields)
+        : value(first_value), count(fields) {}
 
     std::string_view value;
     std::size_t count = 0;

@@ -15,7 +15,8 @@ Router::Router(Authenticator authenticate, Admission admit)
 
 void Router::add(Method method, std::string pattern, std::string scope, Handler handler) {
     auto segments = split_path(pattern);
-    routes_.push_back({method, std::move(pattern), std::move(segments), std::move(scope), std::move(handler)});
+    routes_.push_back(
+        {method, std::move(pattern), std::move(segments), std::move(scope), std::move(handler)});
 }
 
 std::vector<Router::RouteName> Router::routes() const {
@@ -77,7 +78,8 @@ void Router::dispatch(Request& request, const Responder& responder) const {
         if (found == nullptr) {
             if (path_known) {
                 throw ApiError::method_not_allowed(std::string(to_string(request.method())) +
-                                                   " is not supported on " + std::string(request.path()));
+                                                   " is not supported on " +
+                                                   std::string(request.path()));
             }
             throw ApiError::not_found("no route matches " + std::string(request.path()));
         }
@@ -89,16 +91,19 @@ void Router::dispatch(Request& request, const Responder& responder) const {
         }
         const auth::Principal principal = authenticate_(request);
         request.set_key_id(principal.key_id);
-        const auto headers = admit_ ? admit_(principal) : std::vector<std::pair<std::string, std::string>>{};
-        Responder answer = headers.empty() ? responder : Responder([responder, headers](Response response) {
-            response.headers.insert(response.headers.end(), headers.begin(), headers.end());
-            responder.respond(std::move(response));
-        });
+        const auto headers =
+            admit_ ? admit_(principal) : std::vector<std::pair<std::string, std::string>>{};
+        Responder answer =
+            headers.empty() ? responder : Responder([responder, headers](Response response) {
+                response.headers.insert(response.headers.end(), headers.begin(), headers.end());
+                responder.respond(std::move(response));
+            });
         try {
             if (found->scope != kAnyValidKey && !principal.has_scope(found->scope)) {
                 throw ApiError::forbidden("this API key lacks the scope '" + found->scope + "'");
             }
-            if (request.method() == Method::post && ledger_ != nullptr && !request.header("Idempotency-Key").empty()) {
+            if (request.method() == Method::post && ledger_ != nullptr &&
+                !request.header("Idempotency-Key").empty()) {
                 answer = guard_idempotency(request, principal, answer);
                 if (!request.idempotency()) return;  // replayed
             }
@@ -111,9 +116,11 @@ void Router::dispatch(Request& request, const Responder& responder) const {
     }
 }
 
-Responder Router::guard_idempotency(Request& request, const auth::Principal& caller, const Responder& answer) const {
+Responder Router::guard_idempotency(Request& request, const auth::Principal& caller,
+                                    const Responder& answer) const {
     const std::string key(request.header("Idempotency-Key"));
-    if (key.size() > 255 || !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    if (key.size() > 255 ||
+        !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
         throw ApiError::invalid_request("Idempotency-Key must be 1-255 printable ASCII characters",
                                         {{"Idempotency-Key", "malformed"}});
     }
@@ -121,7 +128,8 @@ Responder Router::guard_idempotency(Request& request, const auth::Principal& cal
     if (const auto stored = ledger_->find(caller, key)) {
         if (stored->request_hash != token.request_hash) {
             throw ApiError(409, "idempotency_conflict",
-                           "Idempotency-Key '" + key + "' was used with a different request in the last 24 hours");
+                           "Idempotency-Key '" + key +
+                               "' was used with a different request in the last 24 hours");
         }
         Response replay = stored->response;
         replay.headers.emplace_back("Idempotent-Replayed", "true");
@@ -131,7 +139,8 @@ Responder Router::guard_idempotency(Request& request, const auth::Principal& cal
     request.set_idempotency(token);
     // Server failures are not remembered: the client may retry them with the same key.
     return Responder([answer, token, caller, ledger = ledger_](Response response) {
-        if (response.status < 500 && !token.answered_durably->load()) ledger->remember(caller, token, response);
+        if (response.status < 500 && !token.answered_durably->load())
+            ledger->remember(caller, token, response);
         answer.respond(std::move(response));
     });
 }
@@ -140,8 +149,8 @@ std::string Router::request_fingerprint(const Request& request) {
     // Equal JSON bodies hash equal whatever their key order or spacing.
     boost::system::error_code ec;
     const boost::json::value body = parse_internal_json(request.body(), ec);
-    return sha256_hex(std::string(to_string(request.method())) + " " + std::string(request.path()) + "\n" +
-                      (ec ? std::string(request.body()) : canonical_json(body)));
+    return sha256_hex(std::string(to_string(request.method())) + " " + std::string(request.path()) +
+                      "\n" + (ec ? std::string(request.body()) : canonical_json(body)));
 }
 
 }  // namespace engined::http

@@ -21,7 +21,8 @@ using Authenticator = std::function<auth::Principal(const Request&)>;
 
 // Admits an authenticated caller: returns headers every answer to the request carries (e.g. the
 // rate-limit counters), or throws ApiError (e.g. 429) to refuse it.
-using Admission = std::function<std::vector<std::pair<std::string, std::string>>(const auth::Principal&)>;
+using Admission =
+    std::function<std::vector<std::pair<std::string, std::string>>(const auth::Principal&)>;
 
 // Where answers to POSTs with an Idempotency-Key are kept (the store, wired by the app).
 class IdempotencyLedger {
@@ -34,7 +35,8 @@ public:
     virtual std::optional<Stored> find(const auth::Principal& caller, const std::string& key) = 0;
     // Called on the thread that answers, before the answer is sent.
     // Keeps `response` with its replay_body (when set) in place of its body.
-    virtual void remember(const auth::Principal& caller, const IdempotencyToken& token, const Response& response) = 0;
+    virtual void remember(const auth::Principal& caller, const IdempotencyToken& token,
+                          const Response& response) = 0;
 };
 
 class Router {
@@ -74,7 +76,8 @@ private:
     static std::vector<std::string> split_path(std::string_view path);
     static std::string request_fingerprint(const Request& request);
     // The responder to answer with: it records the answer under the request's key.
-    Responder guard_idempotency(Request& request, const auth::Principal& caller, const Responder& answer) const;
+    Responder guard_idempotency(Request& request, const auth::Principal& caller,
+                                const Responder& answer) const;
     static bool match(const Route& route, const std::vector<std::string>& segments,
                       std::vector<std::pair<std::string, std::string>>& params);
 

@@ -39,9 +39,9 @@ using tcp = net::ip::tcp;
 // Echo a caller's X-Request-Id when it is short printable ASCII; otherwise mint one. Minting uses
 // a per-process random prefix and a counter: unique, and cheap enough for every request.
 std::string request_id_for(std::string_view supplied) {
-    const bool usable = !supplied.empty() && supplied.size() <= 128 &&
-                        std::all_of(supplied.begin(), supplied.end(),
-                                    [](char c) { return c > 0x20 && c < 0x7f; });
+    const bool usable =
+        !supplied.empty() && supplied.size() <= 128 &&
+        std::all_of(supplied.begin(), supplied.end(), [](char c) { return c > 0x20 && c < 0x7f; });
     if (usable) return std::string(supplied);
     static const std::string prefix = [] {
         std::random_device device;
@@ -67,17 +67,20 @@ public:
     void record(int status, double seconds) {
         metrics::Histogram* duration = duration_.load(std::memory_order_acquire);
         if (duration == nullptr) {
-            duration = &registry_.histogram("engined_http_request_duration_seconds",
-                                            "Time from a request's last byte read to its answer's last byte written",
-                                            metrics::duration_buckets(), {{"route", route_}});
+            duration = &registry_.histogram(
+                "engined_http_request_duration_seconds",
+                "Time from a request's last byte read to its answer's last byte written",
+                metrics::duration_buckets(), {{"route", route_}});
             duration_.store(duration, std::memory_order_release);
         }
         duration->observe(seconds);
-        const auto slot = static_cast<std::size_t>(std::clamp(status, kFirstStatus, kLastStatus) - kFirstStatus);
+        const auto slot =
+            static_cast<std::size_t>(std::clamp(status, kFirstStatus, kLastStatus) - kFirstStatus);
         metrics::Counter* counter = by_status_[slot].load(std::memory_order_acquire);
         if (counter == nullptr) {
             counter = &registry_.counter("engined_http_requests_total", "HTTP requests answered",
-                                         {{"route", route_}, {"method", std::string(method_)},
+                                         {{"route", route_},
+                                          {"method", std::string(method_)},
                                           {"status", std::to_string(status)}});
             by_status_[slot].store(counter, std::memory_order_release);
         }
@@ -111,8 +114,10 @@ public:
             const auto bytes = address.to_v6().to_bytes();
             return std::string(reinterpret_cast<const char*>(bytes.data()), 8);
         }
-        const auto bytes = address.is_v4() ? address.to_v4().to_bytes()
-                                           : net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_bytes();
+        const auto bytes =
+            address.is_v4()
+                ? address.to_v4().to_bytes()
+                : net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_bytes();
         return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     }
 
@@ -147,7 +152,8 @@ struct SharedState {
           options(o),
           metrics(m),
           per_address(o.max_connections_per_address),
-          connections_open(m.gauge("engined_http_connections_open", "HTTP connections being served")),
+          connections_open(
+              m.gauge("engined_http_connections_open", "HTTP connections being served")),
           refused_at_server_limit(m.counter("engined_http_connections_refused_total", kRefusedHelp,
                                             {{"limit", "server"}})),
           refused_at_address_limit(m.counter("engined_http_connections_refused_total", kRefusedHelp,
@@ -160,15 +166,18 @@ struct SharedState {
     // Called before serving: the routing table is complete by then.
     void create_route_instruments() {
         for (const Router::RouteName& route : router.routes()) {
-            by_route.push_back(std::make_unique<RouteInstruments>(metrics, route.pattern, route.method));
+            by_route.push_back(
+                std::make_unique<RouteInstruments>(metrics, route.pattern, route.method));
         }
         for (std::size_t i = 0; i < kMethodCount; ++i) {
-            unmatched[i] = std::make_unique<RouteInstruments>(metrics, "unmatched", static_cast<Method>(i));
+            unmatched[i] =
+                std::make_unique<RouteInstruments>(metrics, "unmatched", static_cast<Method>(i));
         }
     }
 
     RouteInstruments& instruments(int route_index, Method method) {
-        if (route_index >= 0 && static_cast<std::size_t>(route_index) < by_route.size()) return *by_route[route_index];
+        if (route_index >= 0 && static_cast<std::size_t>(route_index) < by_route.size())
+            return *by_route[route_index];
         return *unmatched[static_cast<std::size_t>(method)];
     }
 
@@ -273,7 +282,10 @@ public:
 
     // A served session holds one of the server's connections and one of `address_key`'s.
     Session(tcp::socket&& socket, SharedState& shared, Admission admission, std::string address_key)
-        : stream_(std::move(socket)), shared_(shared), admission_(admission), address_key_(std::move(address_key)) {
+        : stream_(std::move(socket)),
+          shared_(shared),
+          admission_(admission),
+          address_key_(std::move(address_key)) {
         if (admission_ == Admission::served) shared_.connections_open.add(1);
     }
 
@@ -298,8 +310,9 @@ private:
         if (buffer_.size() > 0) return read_header();  // a pipelined request has begun already
         // Nothing asked yet: an idle connection gets less time than a request being sent.
         stream_.expires_after(shared_.options.idle_timeout);
-        stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadChunkBytes)),
-                                beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+        stream_.async_read_some(
+            buffer_.prepare(beast::read_size(buffer_, kReadChunkBytes)),
+            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
     }
 
     void on_first_bytes(beast::error_code ec, std::size_t bytes) {
@@ -325,13 +338,15 @@ private:
     // A connection over a limit is only told to come back: it gets no longer to send its one
     // request than an idle connection gets, so refused sockets cannot pile up.
     std::chrono::seconds request_deadline() const {
-        return admission_ == Admission::served ? shared_.options.read_timeout
-                                               : std::min(shared_.options.read_timeout, shared_.options.idle_timeout);
+        return admission_ == Admission::served
+                   ? shared_.options.read_timeout
+                   : std::min(shared_.options.read_timeout, shared_.options.idle_timeout);
     }
 
     void continue_header() {
-        bhttp::async_read_header(stream_, buffer_, *parser_,
-                                 beast::bind_front_handler(&Session::on_header, shared_from_this()));
+        bhttp::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&Session::on_header, shared_from_this()));
     }
 
     // The body is read only once its framing is unambiguous: otherwise its bytes could be taken
@@ -357,7 +372,8 @@ private:
         if (ec == bhttp::error::header_limit) {
             return reject(ApiError(431, "headers_too_large",
                                    "request headers exceed the limit of " +
-                                       std::to_string(shared_.options.header_limit_bytes) + " bytes"));
+                                       std::to_string(shared_.options.header_limit_bytes) +
+                                       " bytes"));
         }
         if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
             return reject(ApiError::invalid_request("malformed HTTP request: " + ec.message()));
@@ -369,7 +385,8 @@ private:
     void handle() {
         started_ = Clock::now();
         auto& message = parser_->get();
-        keep_alive_ = message.keep_alive() && !shared_.draining.load() && admission_ == Admission::served;
+        keep_alive_ =
+            message.keep_alive() && !shared_.draining.load() && admission_ == Admission::served;
         version_ = message.version();
         request_id_ = request_id_for(message["X-Request-Id"]);
         shared_.in_flight.fetch_add(1);
@@ -389,16 +406,17 @@ private:
                     .with_header("Retry-After", "1")));
         }
         if (message.target().size() > shared_.options.max_url_bytes) {
-            return write(error_response(ApiError(414, "uri_too_long",
-                                                 "request URL is " + std::to_string(message.target().size()) +
-                                                     " bytes, over the limit of " +
-                                                     std::to_string(shared_.options.max_url_bytes))));
+            return write(error_response(ApiError(
+                414, "uri_too_long",
+                "request URL is " + std::to_string(message.target().size()) +
+                    " bytes, over the limit of " + std::to_string(shared_.options.max_url_bytes))));
         }
         auto self = shared_from_this();
         Responder responder([self](Response response) {
-            net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-                self->write(std::move(response));
-            });
+            net::dispatch(self->stream_.get_executor(),
+                          [self, response = std::move(response)]() mutable {
+                              self->write(std::move(response));
+                          });
         });
         shared_.router.dispatch(*request_, responder);
     }
@@ -416,7 +434,8 @@ private:
     void write(Response response) {
         // Server-side failures are logged with the request id the client was given.
         if (response.status >= 500) {
-            log::error("request failed", {{"request_id", request_id_}, {"status", response.status},
+            log::error("request failed", {{"request_id", request_id_},
+                                          {"status", response.status},
                                           {"body", response.body}});
         }
         status_ = response.status;
@@ -460,9 +479,11 @@ private:
         const int route_index = request_ ? request_->route_index() : -1;
         shared_.instruments(route_index, method).record(status_, seconds);
         if (!shared_.options.access_log) return;
-        const std::string_view route = route_index >= 0 ? request_->route_pattern() : std::string_view("unmatched");
-        write_access_log({request_id_, request_ ? std::string_view(request_->key_id()) : std::string_view(), method,
-                          route, path, status_, elapsed, bytes_written});
+        const std::string_view route =
+            route_index >= 0 ? request_->route_pattern() : std::string_view("unmatched");
+        write_access_log({request_id_,
+                          request_ ? std::string_view(request_->key_id()) : std::string_view(),
+                          method, route, path, status_, elapsed, bytes_written});
     }
 
     void do_close() {
@@ -499,30 +520,34 @@ struct Server::Impl {
           acceptor(ioc) {}
 
     void do_accept() {
-        acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-            if (ec) {
-                log::warn("accept failed", {{"detail", ec.message()}});
-            } else {
-                // Accepts are serial, so the count cannot pass the limit between check and add.
-                beast::error_code peer_error;
-                const auto peer = socket.remote_endpoint(peer_error);
-                std::string address_key = peer_error ? std::string() : shared.per_address.key_of(peer.address());
-                auto admission = Session::Admission::served;
-                if (shared.open_connections.load(std::memory_order_relaxed) >= options.max_connections) {
-                    admission = Session::Admission::over_server_limit;
-                    shared.refused_at_server_limit.inc();
-                } else if (!shared.per_address.try_acquire(address_key)) {
-                    admission = Session::Admission::over_address_limit;
-                    shared.refused_at_address_limit.inc();
+        acceptor.async_accept(
+            net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+                if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+                if (ec) {
+                    log::warn("accept failed", {{"detail", ec.message()}});
                 } else {
-                    shared.open_connections.fetch_add(1, std::memory_order_relaxed);
+                    // Accepts are serial, so the count cannot pass the limit between check and add.
+                    beast::error_code peer_error;
+                    const auto peer = socket.remote_endpoint(peer_error);
+                    std::string address_key =
+                        peer_error ? std::string() : shared.per_address.key_of(peer.address());
+                    auto admission = Session::Admission::served;
+                    if (shared.open_connections.load(std::memory_order_relaxed) >=
+                        options.max_connections) {
+                        admission = Session::Admission::over_server_limit;
+                        shared.refused_at_server_limit.inc();
+                    } else if (!shared.per_address.try_acquire(address_key)) {
+                        admission = Session::Admission::over_address_limit;
+                        shared.refused_at_address_limit.inc();
+                    } else {
+                        shared.open_connections.fetch_add(1, std::memory_order_relaxed);
+                    }
+                    std::make_shared<Session>(std::move(socket), shared, admission,
+                                              std::move(address_key))
+                        ->run();
                 }
-                std::make_shared<Session>(std::move(socket), shared, admission, std::move(address_key))
-                    ->run();
-            }
-            do_accept();
-        });
+                do_accept();
+            });
     }
 
     ServerOptions options;
@@ -566,7 +591,9 @@ void Server::start() {
     }
 }
 
-uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+uint16_t Server::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
 
 void Server::stop() {
     std::call_once(impl_->stopped, [this] {

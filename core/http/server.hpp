@@ -20,16 +20,16 @@ struct ServerOptions {
     int threads = 2;
     std::size_t body_limit_bytes = 1024 * 1024;
     std::size_t header_limit_bytes = 16 * 1024;
-    std::size_t max_url_bytes = 8192;      // request target (path and query); beyond: 414
-    std::size_t max_connections = 1024;    // open at once; one more is answered 503 and closed
+    std::size_t max_url_bytes = 8192;    // request target (path and query); beyond: 414
+    std::size_t max_connections = 1024;  // open at once; one more is answered 503 and closed
     // Open at once from one client address (IPv6: one /64); one more is answered 503 and closed.
     // 0: no per-address limit (behind a load balancer, every connection comes from its address).
     std::size_t max_connections_per_address = 64;
-    bool access_log = true;                // one JSON line per request through core/common/log
+    bool access_log = true;  // one JSON line per request through core/common/log
     // A connection with no request under way (before its first byte, or between keep-alive
     // requests) is closed after this long, so idle sockets cannot hold the connection slots.
     std::chrono::seconds idle_timeout{5};
-    std::chrono::seconds read_timeout{30};   // whole request from its first byte, headers included
+    std::chrono::seconds read_timeout{30};  // whole request from its first byte, headers included
     std::chrono::seconds write_timeout{30};
     std::chrono::seconds drain_timeout{10};  // graceful shutdown: wait this long for in-flight work
 };

@@ -16,7 +16,9 @@
 namespace engined::lua {
 namespace {
 
-[[noreturn]] void refuse(const std::string& why) { throw LuaError(FailureKind::bad_value, why); }
+[[noreturn]] void refuse(const std::string& why) {
+    throw LuaError(FailureKind::bad_value, why);
+}
 
 // JSON text is UTF-8; a Lua string is any bytes. What a script builds byte by byte (string.char,
 // "\xff", a cut through a multi-byte character) is refused rather than passed on as text that
@@ -24,8 +26,8 @@ namespace {
 boost::json::string_view utf8_text(const char* text, std::size_t length, const char* what) {
     const std::string_view bytes(text, length);
     if (const std::size_t offset = invalid_utf8_offset(bytes); offset != std::string_view::npos) {
-        refuse(std::string(what) + " is not valid UTF-8 (byte " + std::to_string(offset + 1) + " of " +
-               std::to_string(length) + ")");
+        refuse(std::string(what) + " is not valid UTF-8 (byte " + std::to_string(offset + 1) +
+               " of " + std::to_string(length) + ")");
     }
     return bytes;
 }
@@ -53,7 +55,8 @@ void check_at_depth(const boost::json::value& value, std::size_t max_string_byte
         case boost::json::kind::double_:
             // JSON text has no Infinity, but a parser turns an out-of-range literal (1e999) into one;
             // a script could not return it either.
-            if (!std::isfinite(value.get_double())) refuse("a non-finite number cannot cross into Lua");
+            if (!std::isfinite(value.get_double()))
+                refuse("a non-finite number cannot cross into Lua");
             break;
         case boost::json::kind::array:
             check_container_depth(depth);
@@ -135,7 +138,8 @@ boost::json::value table_to_json(lua_State* L, int table, int depth) {
         while (lua_next(L, table) != 0) {
             std::size_t length = 0;
             const char* key = lua_tolstring(L, -2, &length);
-            members.emplace_back(utf8_text(key, length, "a table key returned from Lua"), to_json_at_depth(L, -1, depth));
+            members.emplace_back(utf8_text(key, length, "a table key returned from Lua"),
+                                 to_json_at_depth(L, -1, depth));
             lua_pop(L, 1);
         }
         std::sort(members.begin(), members.end(),
@@ -222,6 +226,8 @@ void push_json(lua_State* L, const boost::json::value& value) {
     }
 }
 
-boost::json::value to_json(lua_State* L, int index) { return to_json_at_depth(L, index, 0); }
+boost::json::value to_json(lua_State* L, int index) {
+    return to_json_at_depth(L, index, 0);
+}
 
 }  // namespace engined::lua

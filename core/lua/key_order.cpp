@@ -10,7 +10,8 @@ OrderedKey ordered_key(lua_State* L, int index, lua_Integer slot) {
             key.is_integer = lua_isinteger(L, index) != 0;
             key.integer = key.is_integer ? lua_tointeger(L, index) : 0;
             key.number = lua_tonumber(L, index);
-            key.rank = key.is_integer && key.integer > 0 ? OrderedKey::positive_integer : OrderedKey::other_number;
+            key.rank = key.is_integer && key.integer > 0 ? OrderedKey::positive_integer
+                                                         : OrderedKey::other_number;
             break;
         case LUA_TSTRING:
             key.rank = OrderedKey::string;

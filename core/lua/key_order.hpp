@@ -22,7 +22,7 @@ struct OrderedKey {
     lua_Number number = 0;
     const char* text = nullptr;  // anchored by the table the key belongs to (or a copy of it)
     std::size_t length = 0;
-    lua_Integer slot = 0;        // the key's position in the traversal that found it
+    lua_Integer slot = 0;  // the key's position in the traversal that found it
 
     bool operator<(const OrderedKey& other_key) const {
         if (rank != other_key.rank) return rank < other_key.rank;
@@ -35,7 +35,8 @@ struct OrderedKey {
                 if (number != other_key.number) return number < other_key.number;
                 return is_integer && !other_key.is_integer;
             case string: {
-                const int order = std::memcmp(text, other_key.text, std::min(length, other_key.length));
+                const int order =
+                    std::memcmp(text, other_key.text, std::min(length, other_key.length));
                 return order != 0 ? order < 0 : length < other_key.length;
             }
             case other:

@@ -34,7 +34,8 @@ int charge_results(lua_State* L, int results) {
 // Charges the arguments (one per value, plus their string bytes) before the call.
 void charge_arguments(lua_State* L) {
     const int arguments = lua_gettop(L);
-    charge_work(L, 1 + static_cast<std::uint64_t>(arguments) + string_bytes_of(L, 1, arguments) / kBytesPerInstruction);
+    charge_work(L, 1 + static_cast<std::uint64_t>(arguments) +
+                       string_bytes_of(L, 1, arguments) / kBytesPerInstruction);
 }
 
 // string.lower/upper/reverse/char, utf8.char, tonumber, arithmetic on strings: work
@@ -52,7 +53,9 @@ int charged_by_arguments_and_result(lua_State* L) {
 }
 
 // string.sub, string.byte, utf8.codepoint: work proportional to what they return.
-int charged_by_result(lua_State* L) { return charge_results(L, call_guarded(L)); }
+int charged_by_result(lua_State* L) {
+    return charge_results(L, call_guarded(L));
+}
 
 // string.unpack: one unit per format byte before; a 'z' option scans the data for its end.
 int guarded_unpack_string(lua_State* L) {
@@ -93,7 +96,8 @@ int guarded_rep(lua_State* L) {
 // #t the way the table functions read it, without calling __len twice for a plain table.
 lua_Integer length_of(lua_State* L, int index) {
     if (lua_type(L, index) == LUA_TTABLE) {
-        if (luaL_getmetafield(L, index, "__len") == LUA_TNIL) return static_cast<lua_Integer>(lua_rawlen(L, index));
+        if (luaL_getmetafield(L, index, "__len") == LUA_TNIL)
+            return static_cast<lua_Integer>(lua_rawlen(L, index));
         lua_pop(L, 1);
     }
     return luaL_len(L, index);
@@ -111,7 +115,9 @@ bool table_like(lua_State* L, int index) {
 // Elements in [first, last], saturated; 0 for an empty range.
 std::uint64_t range_size(lua_Integer first, lua_Integer last) {
     if (last < first) return 0;
-    return static_cast<std::uint64_t>(static_cast<lua_Unsigned>(last) - static_cast<lua_Unsigned>(first)) + 1;
+    return static_cast<std::uint64_t>(static_cast<lua_Unsigned>(last) -
+                                      static_cast<lua_Unsigned>(first)) +
+           1;
 }
 
 // table.move(a1, f, e, t [,a2]): one unit per element moved, before moving any.
@@ -125,8 +131,8 @@ int guarded_move(lua_State* L) {
 // table.unpack(list [,i [,j]]): one unit per value pushed, before pushing any.
 int guarded_unpack_table(lua_State* L) {
     const lua_Integer first = luaL_optinteger(L, 2, 1);
-    const lua_Integer last = lua_isnoneornil(L, 3) ? (table_like(L, 1) ? length_of(L, 1) : 0)
-                                                   : luaL_checkinteger(L, 3);
+    const lua_Integer last =
+        lua_isnoneornil(L, 3) ? (table_like(L, 1) ? length_of(L, 1) : 0) : luaL_checkinteger(L, 3);
     charge_work(L, range_size(first, last));
     return call_guarded(L);
 }
@@ -166,7 +172,8 @@ int guarded_sort(lua_State* L) {
         const lua_Integer count = length_of(L, 1);
         if (count > 1) {
             std::uint64_t depth = 1;
-            while (depth < 64 && (std::uint64_t{1} << depth) < static_cast<std::uint64_t>(count)) ++depth;
+            while (depth < 64 && (std::uint64_t{1} << depth) < static_cast<std::uint64_t>(count))
+                ++depth;
             charge_work(L, static_cast<std::uint64_t>(count) * depth);
         }
     }
@@ -197,8 +204,10 @@ int guarded_offset(lua_State* L) {
     lua_Integer start = luaL_optinteger(L, 3, n >= 0 ? 1 : size + 1);
     if (start < 0) start = std::max<lua_Integer>(0, size + start + 1);
     const int results = call_guarded(L);
-    const lua_Integer stop = lua_isinteger(L, -results) ? lua_tointeger(L, -results) : (n >= 0 ? size + 1 : 1);
-    charge_work(L, 1 + range_size(std::min(start, stop), std::max(start, stop)) / kBytesPerInstruction);
+    const lua_Integer stop =
+        lua_isinteger(L, -results) ? lua_tointeger(L, -results) : (n >= 0 ? size + 1 : 1);
+    charge_work(
+        L, 1 + range_size(std::min(start, stop), std::max(start, stop)) / kBytesPerInstruction);
     return results;
 }
 
@@ -208,7 +217,8 @@ int charged_code_iterator(lua_State* L) {
     luaL_checklstring(L, 1, &length);
     const lua_Integer from = lua_tointeger(L, 2);
     const int results = call_guarded(L);
-    const lua_Integer to = results > 0 ? lua_tointeger(L, -results) : static_cast<lua_Integer>(length);
+    const lua_Integer to =
+        results > 0 ? lua_tointeger(L, -results) : static_cast<lua_Integer>(length);
     charge_work(L, 1 + range_size(from, to) / kBytesPerInstruction);
     return results;
 }
@@ -222,13 +232,16 @@ int guarded_codes(lua_State* L) {
     return results;
 }
 
-void guard_fields(lua_State* L, int table, std::initializer_list<const char*> names, lua_CFunction guard) {
+void guard_fields(lua_State* L, int table, std::initializer_list<const char*> names,
+                  lua_CFunction guard) {
     for (const char* name : names) guard_field(L, table, name, guard);
 }
 
 }  // namespace
 
-int call_guarded(lua_State* L) { return lua_tocfunction(L, lua_upvalueindex(1))(L); }
+int call_guarded(lua_State* L) {
+    return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
 
 void guard_field(lua_State* L, int table, const char* name, lua_CFunction guard) {
     table = lua_absindex(L, table);
@@ -246,7 +259,8 @@ void bound_string_library(lua_State* L, int string_table) {
 }
 
 void bound_string_arithmetic(lua_State* L, int string_metatable) {
-    guard_fields(L, string_metatable, {"__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv", "__unm"},
+    guard_fields(L, string_metatable,
+                 {"__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv", "__unm"},
                  charged_by_arguments);
 }
 
@@ -268,6 +282,8 @@ void bound_utf8_library(lua_State* L, int utf8_table) {
     guard_field(L, utf8_table, "codes", guarded_codes);
 }
 
-void bound_base_library(lua_State* L, int globals) { guard_field(L, globals, "tonumber", charged_by_arguments); }
+void bound_base_library(lua_State* L, int globals) {
+    guard_field(L, globals, "tonumber", charged_by_arguments);
+}
 
 }  // namespace engined::lua

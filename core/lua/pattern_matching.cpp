@@ -34,7 +34,7 @@ namespace {
 
 static_assert(LUA_VERSION_NUM == 504, "the pattern matcher is Lua 5.4's");
 
-constexpr int kMaxCaptures = 32;  // LUA_MAXCAPTURES
+constexpr int kMaxCaptures = 32;     // LUA_MAXCAPTURES
 constexpr int kMaxMatchDepth = 200;  // MAXCCALLS: recursion depth of match()
 constexpr ptrdiff_t kCapUnfinished = -1;
 constexpr ptrdiff_t kCapPosition = -2;
@@ -45,15 +45,17 @@ constexpr const char* kSpecials = "^$*+?.([%-";
 // one charge.
 constexpr std::uint64_t kStepsPerCharge = 256;
 
-inline int uchar(char c) { return static_cast<unsigned char>(c); }
+inline int uchar(char c) {
+    return static_cast<unsigned char>(c);
+}
 
 struct MatchState {
     const char* src_init;  // start of the subject
     const char* src_end;   // end ('\0') of the subject
     const char* p_end;     // end ('\0') of the pattern
     lua_State* L;
-    int matchdepth;        // recursion left before "pattern too complex"
-    unsigned char level;   // captures, finished or not
+    int matchdepth;       // recursion left before "pattern too complex"
+    unsigned char level;  // captures, finished or not
     std::uint64_t uncharged_steps;
     struct {
         const char* init;
@@ -110,18 +112,41 @@ const char* classend(MatchState* ms, const char* p) {
 int match_class(int c, int cl) {
     int res;
     switch (std::tolower(cl)) {
-        case 'a': res = std::isalpha(c); break;
-        case 'c': res = std::iscntrl(c); break;
-        case 'd': res = std::isdigit(c); break;
-        case 'g': res = std::isgraph(c); break;
-        case 'l': res = std::islower(c); break;
-        case 'p': res = std::ispunct(c); break;
-        case 's': res = std::isspace(c); break;
-        case 'u': res = std::isupper(c); break;
-        case 'w': res = std::isalnum(c); break;
-        case 'x': res = std::isxdigit(c); break;
-        case 'z': res = (c == 0); break;  // deprecated option
-        default: return (cl == c);
+        case 'a':
+            res = std::isalpha(c);
+            break;
+        case 'c':
+            res = std::iscntrl(c);
+            break;
+        case 'd':
+            res = std::isdigit(c);
+            break;
+        case 'g':
+            res = std::isgraph(c);
+            break;
+        case 'l':
+            res = std::islower(c);
+            break;
+        case 'p':
+            res = std::ispunct(c);
+            break;
+        case 's':
+            res = std::isspace(c);
+            break;
+        case 'u':
+            res = std::isupper(c);
+            break;
+        case 'w':
+            res = std::isalnum(c);
+            break;
+        case 'x':
+            res = std::isxdigit(c);
+            break;
+        case 'z':
+            res = (c == 0);
+            break;  // deprecated option
+        default:
+            return (cl == c);
     }
     return (std::islower(cl) ? res : !res);
 }
@@ -153,10 +178,14 @@ int singlematch(MatchState* ms, const char* s, const char* p, const char* ep) {
     if (s >= ms->src_end) return 0;
     const int c = uchar(*s);
     switch (*p) {
-        case '.': return 1;  // matches any char
-        case kEscape: return match_class(c, uchar(*(p + 1)));
-        case '[': return matchbracketclass(ms, c, p, ep - 1);
-        default: return (uchar(*p) == c);
+        case '.':
+            return 1;  // matches any char
+        case kEscape:
+            return match_class(c, uchar(*(p + 1)));
+        case '[':
+            return matchbracketclass(ms, c, p, ep - 1);
+        default:
+            return (uchar(*p) == c);
     }
 }
 
@@ -229,7 +258,8 @@ const char* match_capture(MatchState* ms, const char* s, int l) {
     l = check_capture(ms, l);
     const auto len = static_cast<std::size_t>(ms->capture[l].len);
     count_steps(ms, len / kBytesPerInstruction);
-    if (static_cast<std::size_t>(ms->src_end - s) >= len && std::memcmp(ms->capture[l].init, s, len) == 0)
+    if (static_cast<std::size_t>(ms->src_end - s) >= len &&
+        std::memcmp(ms->capture[l].init, s, len) == 0)
         return s + len;
     return nullptr;
 }
@@ -240,7 +270,7 @@ init:  // using goto's to optimize tail recursion
     count_steps(ms, 1);
     if (p != ms->p_end) {  // end of pattern?
         switch (*p) {
-            case '(': {  // start capture
+            case '(': {               // start capture
                 if (*(p + 1) == ')')  // position capture?
                     s = start_capture(ms, s, p + 2, kCapPosition);
                 else
@@ -252,8 +282,8 @@ init:  // using goto's to optimize tail recursion
                 break;
             }
             case '$': {
-                if ((p + 1) != ms->p_end)  // is the '$' the last char in pattern?
-                    goto dflt;             // no; go to default
+                if ((p + 1) != ms->p_end)              // is the '$' the last char in pattern?
+                    goto dflt;                         // no; go to default
                 s = (s == ms->src_end) ? s : nullptr;  // check end of string
                 break;
             }
@@ -264,7 +294,7 @@ init:  // using goto's to optimize tail recursion
                         if (s != nullptr) {
                             p += 4;
                             goto init;  // return match(ms, s, p + 4);
-                        }  // else fail (s == nullptr)
+                        }               // else fail (s == nullptr)
                         break;
                     }
                     case 'f': {  // frontier?
@@ -280,8 +310,16 @@ init:  // using goto's to optimize tail recursion
                         s = nullptr;  // match failed
                         break;
                     }
-                    case '0': case '1': case '2': case '3': case '4':
-                    case '5': case '6': case '7': case '8': case '9': {  // capture results (%0-%9)?
+                    case '0':
+                    case '1':
+                    case '2':
+                    case '3':
+                    case '4':
+                    case '5':
+                    case '6':
+                    case '7':
+                    case '8':
+                    case '9': {  // capture results (%0-%9)?
                         s = match_capture(ms, s, uchar(*(p + 1)));
                         if (s != nullptr) {
                             p += 2;
@@ -295,7 +333,7 @@ init:  // using goto's to optimize tail recursion
                 break;
             }
             default:
-            dflt : {  // pattern class plus optional suffix
+            dflt : {                               // pattern class plus optional suffix
                 const char* ep = classend(ms, p);  // points to optional suffix
                 // does not match at least once?
                 if (!singlematch(ms, s, p, ep)) {
@@ -303,9 +341,9 @@ init:  // using goto's to optimize tail recursion
                         p = ep + 1;
                         goto init;  // return match(ms, s, ep + 1);
                     }
-                    s = nullptr;  // '+' or no suffix: fail
-                } else {  // matched once
-                    switch (*ep) {  // handle optional suffix
+                    s = nullptr;     // '+' or no suffix: fail
+                } else {             // matched once
+                    switch (*ep) {   // handle optional suffix
                         case '?': {  // optional
                             const char* res = match(ms, s + 1, ep + 1);
                             if (res != nullptr) {
@@ -341,7 +379,7 @@ init:  // using goto's to optimize tail recursion
 
 // A plain search compares up to the whole needle at every candidate position.
 const char* lmemfind(lua_State* L, const char* s1, std::size_t l1, const char* s2, std::size_t l2) {
-    if (l2 == 0) return s1;      // empty strings are everywhere
+    if (l2 == 0) return s1;       // empty strings are everywhere
     if (l2 > l1) return nullptr;  // avoids a negative 'l1'
     const char* init;             // to search for a '*s2' inside 's1'
     l2--;                         // 1st char will be checked by 'memchr'
@@ -402,12 +440,13 @@ bool nospecials(const char* p, std::size_t l) {
     std::size_t upto = 0;
     do {
         if (std::strpbrk(p + upto, kSpecials)) return false;  // pattern has a special character
-        upto += std::strlen(p + upto) + 1;                      // may have more after \0
+        upto += std::strlen(p + upto) + 1;                    // may have more after \0
     } while (upto <= l);
     return true;
 }
 
-void prepstate(MatchState* ms, lua_State* L, const char* s, std::size_t ls, const char* p, std::size_t lp) {
+void prepstate(MatchState* ms, lua_State* L, const char* s, std::size_t ls, const char* p,
+               std::size_t lp) {
     ms->L = L;
     ms->matchdepth = kMaxMatchDepth;
     ms->src_init = s;
@@ -436,7 +475,7 @@ int str_find_aux(lua_State* L, bool find) {
     const char* s = luaL_checklstring(L, 1, &ls);
     const char* p = luaL_checklstring(L, 2, &lp);
     const std::size_t init = posrelatI(luaL_optinteger(L, 3, 1), ls) - 1;
-    if (init > ls) {  // start after string's end?
+    if (init > ls) {       // start after string's end?
         luaL_pushfail(L);  // cannot find anything
         return 1;
     }
@@ -477,9 +516,13 @@ int str_find_aux(lua_State* L, bool find) {
     return 1;
 }
 
-int str_find(lua_State* L) { return str_find_aux(L, true); }
+int str_find(lua_State* L) {
+    return str_find_aux(L, true);
+}
 
-int str_match(lua_State* L) { return str_find_aux(L, false); }
+int str_match(lua_State* L) {
+    return str_find_aux(L, false);
+}
 
 // State of a gmatch iterator.
 struct GMatchState {
@@ -531,7 +574,7 @@ void add_s(MatchState* ms, luaL_Buffer* b, const char* s, const char* e) {
     const char* p;
     while ((p = static_cast<const char*>(std::memchr(news, kEscape, l))) != nullptr) {
         luaL_addlstring(b, news, static_cast<std::size_t>(p - news));
-        p++;  // skip ESC
+        p++;                  // skip ESC
         if (*p == kEscape) {  // '%%'
             luaL_addchar(b, *p);
         } else if (*p == '0') {  // '%0'
@@ -567,7 +610,7 @@ bool add_value(MatchState* ms, luaL_Buffer* b, const char* s, const char* e, int
             lua_call(L, n, 1);
             break;
         }
-        case LUA_TTABLE: {  // index the table
+        case LUA_TTABLE: {                 // index the table
             push_onecapture(ms, 0, s, e);  // first capture is the index
             lua_gettable(L, 3);
             break;
@@ -597,16 +640,18 @@ int str_gsub(lua_State* L) {
     std::size_t srcl, lp;
     const char* src = luaL_checklstring(L, 1, &srcl);  // subject
     const char* p = luaL_checklstring(L, 2, &lp);      // pattern
-    const char* lastmatch = nullptr;                    // end of last match
-    const int tr = lua_type(L, 3);                      // replacement type
-    const lua_Integer max_s = luaL_optinteger(L, 4, static_cast<lua_Integer>(srcl) + 1);  // max replacements
+    const char* lastmatch = nullptr;                   // end of last match
+    const int tr = lua_type(L, 3);                     // replacement type
+    const lua_Integer max_s =
+        luaL_optinteger(L, 4, static_cast<lua_Integer>(srcl) + 1);  // max replacements
     const bool anchor = (*p == '^');
     lua_Integer n = 0;     // replacement count
     bool changed = false;  // change flag
     MatchState ms;
     luaL_Buffer b;
-    luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
-                     "string/function/table");
+    luaL_argexpected(
+        L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
+        "string/function/table");
     luaL_buffinit(L, &b);
     if (anchor) {
         p++;
@@ -628,9 +673,9 @@ int str_gsub(lua_State* L) {
         if (anchor) break;
     }
     charge_steps(&ms);
-    if (!changed) {  // no changes?
+    if (!changed) {           // no changes?
         lua_pushvalue(L, 1);  // return original string
-    } else {  // something changed
+    } else {                  // something changed
         const auto rest = static_cast<std::size_t>(ms.src_end - src);
         charge_bytes(L, rest);
         luaL_addlstring(&b, src, rest);
@@ -644,7 +689,8 @@ int str_gsub(lua_State* L) {
 
 void install_budgeted_pattern_matching(lua_State* L, int string_table) {
     string_table = lua_absindex(L, string_table);
-    const luaL_Reg functions[] = {{"find", str_find}, {"match", str_match}, {"gmatch", gmatch}, {"gsub", str_gsub}};
+    const luaL_Reg functions[] = {
+        {"find", str_find}, {"match", str_match}, {"gmatch", gmatch}, {"gsub", str_gsub}};
     for (const luaL_Reg& function : functions) {
         lua_pushcfunction(L, function.func);
         lua_setfield(L, string_table, function.name);

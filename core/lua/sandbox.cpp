@@ -188,7 +188,9 @@ void check_limits(lua_State* L, Interpreter& vm) {
 
 // Lua copies the hook into every thread it creates, so coroutines are charged to the same
 // budget. Raising from here leaves the thread with hooks off, hence the guards below.
-void count_hook(lua_State* L, lua_Debug*) { charge_work(L, kHookInterval); }
+void count_hook(lua_State* L, lua_Debug*) {
+    charge_work(L, kHookInterval);
+}
 
 // The count hook plus a note of every line run, for coverage (Sandbox::count_lines).
 void count_and_line_hook(lua_State* L, lua_Debug* event) {
@@ -217,7 +219,8 @@ int log_line(lua_State* L) {
     Interpreter& vm = interpreter_of(L);
     if (!vm.capture_log) return 0;
     const int arguments = lua_gettop(L);
-    const std::size_t room = vm.limits.max_log_bytes - std::min(vm.log_bytes, vm.limits.max_log_bytes);
+    const std::size_t room =
+        vm.limits.max_log_bytes - std::min(vm.log_bytes, vm.limits.max_log_bytes);
     if (vm.log.lines.size() >= vm.limits.max_log_lines || room == 0) {
         ++vm.log.dropped_lines;
         return 0;
@@ -238,7 +241,9 @@ int log_line(lua_State* L) {
     return 0;
 }
 
-int refuse_library_write(lua_State* L) { return luaL_error(L, "library tables are read-only"); }
+int refuse_library_write(lua_State* L) {
+    return luaL_error(L, "library tables are read-only");
+}
 
 bool is_library_proxy(lua_State* L, int index) {
     if (lua_getmetatable(L, index) == 0) {
@@ -413,7 +418,8 @@ int ordered_pairs(lua_State* L) {
     charge_work(L, static_cast<std::uint64_t>(count) * (1 + comparisons_per_key));
 
     lua_pushvalue(L, 1);
-    lua_createtable(L, static_cast<int>(std::min<lua_Integer>(count, std::numeric_limits<int>::max())), 0);
+    lua_createtable(
+        L, static_cast<int>(std::min<lua_Integer>(count, std::numeric_limits<int>::max())), 0);
     const int keys = lua_gettop(L);
     auto* order = static_cast<OrderedKey*>(
         lua_newuserdatauv(L, static_cast<std::size_t>(count) * sizeof(OrderedKey), 0));
@@ -583,7 +589,9 @@ void charge_work(lua_State* L, std::uint64_t units) {
     if (vm.breach != Breach::none) raise_breach(L, vm);
 }
 
-std::size_t memory_headroom(lua_State* L) { return interpreter_of(L).headroom(); }
+std::size_t memory_headroom(lua_State* L) {
+    return interpreter_of(L).headroom();
+}
 
 void raise_memory_breach(lua_State* L) {
     Interpreter& vm = interpreter_of(L);
@@ -594,12 +602,18 @@ void raise_memory_breach(lua_State* L) {
 
 std::string_view to_string(FailureKind kind) {
     switch (kind) {
-        case FailureKind::compile_error: return "compile_error";
-        case FailureKind::script_error: return "script_error";
-        case FailureKind::budget_exceeded: return "budget_exceeded";
-        case FailureKind::memory_exceeded: return "memory_exceeded";
-        case FailureKind::no_such_function: return "no_such_function";
-        case FailureKind::bad_value: return "bad_value";
+        case FailureKind::compile_error:
+            return "compile_error";
+        case FailureKind::script_error:
+            return "script_error";
+        case FailureKind::budget_exceeded:
+            return "budget_exceeded";
+        case FailureKind::memory_exceeded:
+            return "memory_exceeded";
+        case FailureKind::no_such_function:
+            return "no_such_function";
+        case FailureKind::bad_value:
+            return "bad_value";
     }
     return "unknown";
 }
@@ -763,9 +777,13 @@ boost::json::value Sandbox::call(std::string_view name, const boost::json::array
     return to_json(L, -1);
 }
 
-std::uint64_t Sandbox::instructions_used() const noexcept { return state_->instructions; }
+std::uint64_t Sandbox::instructions_used() const noexcept {
+    return state_->instructions;
+}
 
-const RunLog& Sandbox::run_log() const noexcept { return state_->log; }
+const RunLog& Sandbox::run_log() const noexcept {
+    return state_->log;
+}
 
 void Sandbox::count_lines() {
     State& state = *state_;
@@ -783,9 +801,11 @@ void collect_function(lua_State* L, const std::string& name, const LinesRun& lin
     lua_Debug info;
     lua_pushvalue(L, -1);
     lua_getinfo(L, ">SL", &info);  // pushes the table of lines holding code
-    const bool known = std::any_of(found.begin(), found.end(), [&](const FunctionCoverage& function) {
-        return function.first_line == info.linedefined && function.last_line == info.lastlinedefined;
-    });
+    const bool known =
+        std::any_of(found.begin(), found.end(), [&](const FunctionCoverage& function) {
+            return function.first_line == info.linedefined &&
+                   function.last_line == info.lastlinedefined;
+        });
     if (known) {
         lua_pop(L, 1);
         return;
@@ -793,7 +813,8 @@ void collect_function(lua_State* L, const std::string& name, const LinesRun& lin
     FunctionCoverage function{name, info.linedefined, info.lastlinedefined, {}, {}};
     static const std::vector<std::uint8_t> kNoneRun;
     const auto defined_at = static_cast<std::size_t>(std::max(info.linedefined, 0));
-    const std::vector<std::uint8_t>& ran = defined_at < lines_run.size() ? lines_run[defined_at] : kNoneRun;
+    const std::vector<std::uint8_t>& ran =
+        defined_at < lines_run.size() ? lines_run[defined_at] : kNoneRun;
     lua_pushnil(L);
     while (lua_next(L, -2) != 0) {
         lua_pop(L, 1);
@@ -803,7 +824,8 @@ void collect_function(lua_State* L, const std::string& name, const LinesRun& lin
     // A function's closing `end` holds only the implicit return, which no call reaches when the
     // body ends with a `return`: that line counts only once it ran.
     const auto closing_line = static_cast<std::size_t>(info.lastlinedefined);
-    if (info.lastlinedefined > info.linedefined && (closing_line >= ran.size() || ran[closing_line] == 0)) {
+    if (info.lastlinedefined > info.linedefined &&
+        (closing_line >= ran.size() || ran[closing_line] == 0)) {
         std::erase(function.lines, info.lastlinedefined);
     }
     std::sort(function.lines.begin(), function.lines.end());
@@ -844,7 +866,8 @@ std::vector<FunctionCoverage> Sandbox::line_coverage() const {
                     lua_pushnil(vm);
                     while (lua_next(vm, table) != 0) {
                         if (lua_type(vm, -2) == LUA_TSTRING && lua_type(vm, -1) == LUA_TFUNCTION) {
-                            collect_function(vm, name + "." + lua_tostring(vm, -2), state.lines_run, found);
+                            collect_function(vm, name + "." + lua_tostring(vm, -2), state.lines_run,
+                                             found);
                         }
                         lua_pop(vm, 1);
                     }

@@ -46,7 +46,8 @@ std::string number_text(lua_State* L, int index) {
     const lua_Integer integer = lua_tointegerx(L, index, &is_integer);
     if (lua_isinteger(L, index) && is_integer) return std::to_string(integer);
     char buffer[64];
-    std::snprintf(buffer, sizeof buffer, LUA_NUMBER_FMT, static_cast<LUAI_UACNUMBER>(lua_tonumber(L, index)));
+    std::snprintf(buffer, sizeof buffer, LUA_NUMBER_FMT,
+                  static_cast<LUAI_UACNUMBER>(lua_tonumber(L, index)));
     // Lua prints a float with an integral value as "2.0", not "2".
     if (std::strpbrk(buffer, ".eEn") == nullptr) std::strcat(buffer, ".0");
     return buffer;
@@ -60,8 +61,9 @@ std::string_view string_at(lua_State* L, int index) {
 
 bool is_identifier(std::string_view text) {
     if (text.empty() || std::isdigit(static_cast<unsigned char>(text.front()))) return false;
-    return std::all_of(text.begin(), text.end(),
-                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
 }
 
 void append_quoted(BoundedText& out, std::string_view text) {
@@ -112,7 +114,8 @@ void append_table(lua_State* L, int index, int depth, BoundedText& out) {
     keys.resize(shown);
     // The shown keys by slot, each with its place in the output.
     std::vector<std::pair<lua_Integer, std::size_t>> wanted;
-    for (std::size_t place = 0; place < shown; ++place) wanted.emplace_back(keys[place].slot, place);
+    for (std::size_t place = 0; place < shown; ++place)
+        wanted.emplace_back(keys[place].slot, place);
     std::sort(wanted.begin(), wanted.end());
     std::vector<std::string> fields(shown);
     std::size_t found = 0;

@@ -19,7 +19,9 @@ inline constexpr std::uint64_t kBytesPerInstruction = 16;
 void charge_work(lua_State* L, std::uint64_t units);
 
 // The same, for `bytes` bytes of C work.
-inline void charge_bytes(lua_State* L, std::uint64_t bytes) { charge_work(L, bytes / kBytesPerInstruction); }
+inline void charge_bytes(lua_State* L, std::uint64_t bytes) {
+    charge_work(L, bytes / kBytesPerInstruction);
+}
 
 // Bytes the run may still allocate before its memory cap.
 std::size_t memory_headroom(lua_State* L);

@@ -15,10 +15,12 @@ constexpr std::string_view kTypeNames[] = {"counter", "gauge", "histogram"};
 bool valid_name(std::string_view name, bool allow_colon) {
     if (name.empty()) return false;
     auto head = [&](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+               (allow_colon && c == ':');
     };
     if (!head(name.front())) return false;
-    return std::all_of(name.begin() + 1, name.end(), [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+    return std::all_of(name.begin() + 1, name.end(),
+                       [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
 }
 
 void append_number(std::string& out, double value) {
@@ -31,8 +33,9 @@ void append_number(std::string& out, double value) {
         const double magnitude = std::fabs(value);
         const bool plain = magnitude == 0 || (magnitude >= 1e-4 && magnitude < 1e15);
         char buf[64];
-        const auto result = plain ? std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed)
-                                  : std::to_chars(buf, buf + sizeof buf, value);
+        const auto result =
+            plain ? std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed)
+                  : std::to_chars(buf, buf + sizeof buf, value);
         out.append(buf, result.ptr);
     }
 }
@@ -68,8 +71,8 @@ std::string render_labels(const Labels& labels) {
     return out;
 }
 
-void append_sample(std::string& out, std::string_view name, std::string_view suffix, std::string_view labels,
-                   double value) {
+void append_sample(std::string& out, std::string_view name, std::string_view suffix,
+                   std::string_view labels, double value) {
     out += name;
     out += suffix;
     if (!labels.empty()) {
@@ -85,17 +88,23 @@ void append_sample(std::string& out, std::string_view name, std::string_view suf
 }  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : upper_bounds_(std::move(upper_bounds)), counts_(new std::atomic<uint64_t>[upper_bounds_.size() + 1]) {
-    if (upper_bounds_.empty() || std::adjacent_find(upper_bounds_.begin(), upper_bounds_.end(),
-                                                    std::greater_equal<>()) != upper_bounds_.end() ||
-        !std::all_of(upper_bounds_.begin(), upper_bounds_.end(), [](double b) { return std::isfinite(b); })) {
-        throw std::invalid_argument("metrics: histogram buckets must be finite and strictly increasing");
+    : upper_bounds_(std::move(upper_bounds)),
+      counts_(new std::atomic<uint64_t>[upper_bounds_.size() + 1]) {
+    if (upper_bounds_.empty() ||
+        std::adjacent_find(upper_bounds_.begin(), upper_bounds_.end(), std::greater_equal<>()) !=
+            upper_bounds_.end() ||
+        !std::all_of(upper_bounds_.begin(), upper_bounds_.end(),
+                     [](double b) { return std::isfinite(b); })) {
+        throw std::invalid_argument(
+            "metrics: histogram buckets must be finite and strictly increasing");
     }
-    for (std::size_t i = 0; i <= upper_bounds_.size(); ++i) counts_[i].store(0, std::memory_order_relaxed);
+    for (std::size_t i = 0; i <= upper_bounds_.size(); ++i)
+        counts_[i].store(0, std::memory_order_relaxed);
 }
 
 void Histogram::observe(double v) noexcept {
-    const auto bucket = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), v) - upper_bounds_.begin();
+    const auto bucket =
+        std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), v) - upper_bounds_.begin();
     counts_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
     sum_.fetch_add(v, std::memory_order_relaxed);
 }
@@ -133,12 +142,14 @@ struct Registry::Family {
     std::map<std::string, Series> series;  // by rendered labels
 };
 
-Registry::Registry(std::size_t max_series_per_family) : max_series_per_family_(max_series_per_family) {}
+Registry::Registry(std::size_t max_series_per_family)
+    : max_series_per_family_(max_series_per_family) {}
 Registry::~Registry() = default;
 
 Registry::Family& Registry::family(std::string_view name, std::string_view help, int type,
                                    const std::vector<double>* buckets) {
-    if (!valid_name(name, true)) throw std::invalid_argument("metrics: invalid metric name '" + std::string(name) + "'");
+    if (!valid_name(name, true))
+        throw std::invalid_argument("metrics: invalid metric name '" + std::string(name) + "'");
     auto it = families_.find(name);
     if (it == families_.end()) {
         auto created = std::make_unique<Family>();
@@ -153,12 +164,14 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
                                     std::string(kTypeNames[found.type]));
     }
     if (buckets != nullptr && found.buckets != *buckets) {
-        throw std::invalid_argument("metrics: histogram '" + std::string(name) + "' already has other buckets");
+        throw std::invalid_argument("metrics: histogram '" + std::string(name) +
+                                    "' already has other buckets");
     }
     return found;
 }
 
-std::string Registry::series_key(const Family& family, const Labels& labels, std::string key) const {
+std::string Registry::series_key(const Family& family, const Labels& labels,
+                                 std::string key) const {
     if (family.series.size() < max_series_per_family_ || family.series.count(key) != 0) return key;
     Labels overflow = labels;
     for (auto& label : overflow) label.second = "overflow";
@@ -166,7 +179,8 @@ std::string Registry::series_key(const Family& family, const Labels& labels, std
 }
 
 Counter& Registry::counter(std::string_view name, std::string_view help, Labels labels) {
-    std::string key = render_labels(labels);  // validates the label names before anything is created
+    std::string key =
+        render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
     Family& found = family(name, help, counter_type, nullptr);
     auto& series = found.series[series_key(found, labels, std::move(key))];
@@ -175,19 +189,23 @@ Counter& Registry::counter(std::string_view name, std::string_view help, Labels 
 }
 
 Gauge& Registry::gauge(std::string_view name, std::string_view help, Labels labels) {
-    std::string key = render_labels(labels);  // validates the label names before anything is created
+    std::string key =
+        render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
     Family& found = family(name, help, gauge_type, nullptr);
     auto& series = found.series[series_key(found, labels, std::move(key))];
-    if (series.sample) throw std::invalid_argument("metrics: '" + std::string(name) + "' is sampled by a callback");
+    if (series.sample)
+        throw std::invalid_argument("metrics: '" + std::string(name) +
+                                    "' is sampled by a callback");
     if (!series.gauge) series.gauge = std::make_unique<Gauge>();
     return *series.gauge;
 }
 
-Histogram& Registry::histogram(std::string_view name, std::string_view help, std::vector<double> buckets,
-                               Labels labels) {
+Histogram& Registry::histogram(std::string_view name, std::string_view help,
+                               std::vector<double> buckets, Labels labels) {
     auto fresh = std::make_unique<Histogram>(buckets);  // validates the buckets outside the lock
-    std::string key = render_labels(labels);  // validates the label names before anything is created
+    std::string key =
+        render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
     Family& found = family(name, help, histogram_type, &buckets);
     auto& series = found.series[series_key(found, labels, std::move(key))];
@@ -195,13 +213,15 @@ Histogram& Registry::histogram(std::string_view name, std::string_view help, std
     return *series.histogram;
 }
 
-void Registry::gauge_callback(std::string_view name, std::string_view help, std::function<double()> sample,
-                              Labels labels) {
-    std::string key = render_labels(labels);  // validates the label names before anything is created
+void Registry::gauge_callback(std::string_view name, std::string_view help,
+                              std::function<double()> sample, Labels labels) {
+    std::string key =
+        render_labels(labels);  // validates the label names before anything is created
     std::lock_guard lock(mutex_);
     Family& found = family(name, help, gauge_type, nullptr);
     auto& series = found.series[series_key(found, labels, std::move(key))];
-    if (series.gauge) throw std::invalid_argument("metrics: '" + std::string(name) + "' is a set gauge already");
+    if (series.gauge)
+        throw std::invalid_argument("metrics: '" + std::string(name) + "' is a set gauge already");
     series.sample = std::move(sample);
 }
 
@@ -233,10 +253,12 @@ std::string Registry::render() const {
                     with_le += "+Inf";
                 }
                 with_le += '"';
-                append_sample(out, name, "_bucket", with_le, static_cast<double>(snapshot.cumulative[i]));
+                append_sample(out, name, "_bucket", with_le,
+                              static_cast<double>(snapshot.cumulative[i]));
             }
             append_sample(out, name, "_sum", labels, snapshot.sum);
-            append_sample(out, name, "_count", labels, static_cast<double>(snapshot.cumulative.back()));
+            append_sample(out, name, "_count", labels,
+                          static_cast<double>(snapshot.cumulative.back()));
         }
     }
     return out;

@@ -86,8 +86,8 @@ public:
                          Labels labels = {});
     // A gauge whose value is sampled by `sample` at render time (queue depth, store figures...).
     // `sample` runs under the registry's lock: it must not call back into the registry.
-    void gauge_callback(std::string_view name, std::string_view help, std::function<double()> sample,
-                        Labels labels = {});
+    void gauge_callback(std::string_view name, std::string_view help,
+                        std::function<double()> sample, Labels labels = {});
 
     // Every family in name order, HELP and TYPE once each, series in label order.
     std::string render() const;
@@ -96,7 +96,8 @@ public:
 
 private:
     struct Family;
-    Family& family(std::string_view name, std::string_view help, int type, const std::vector<double>* buckets);
+    Family& family(std::string_view name, std::string_view help, int type,
+                   const std::vector<double>* buckets);
     // `key` (the rendered `labels`) when `family` has or may add that series, else the key of its
     // overflow series.
     std::string series_key(const Family& family, const Labels& labels, std::string key) const;

@@ -32,11 +32,14 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-std::string milliseconds_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+std::string milliseconds_text(std::chrono::milliseconds ms) {
+    return std::to_string(ms.count()) + " ms";
+}
 
 std::string endpoint_text(const tcp::endpoint& endpoint) {
     const auto address = endpoint.address();
-    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    const std::string host =
+        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
     return host + ":" + std::to_string(endpoint.port());
 }
 
@@ -48,12 +51,14 @@ std::optional<asio::ip::address> ip_literal(const std::string& host) {
 }
 
 bool is_token_char(unsigned char c) {
-    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    return std::isalnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 // Header names are RFC 9110 tokens; values may not break the header block.
 std::optional<std::string> check_header(const std::string& name, const std::string& value) {
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return is_token_char(c); })) {
+    if (name.empty() ||
+        !std::all_of(name.begin(), name.end(), [](unsigned char c) { return is_token_char(c); })) {
         return "request header name '" + name + "' is not a valid token";
     }
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
@@ -81,15 +86,24 @@ struct VerifyHostName {
 
 std::string_view to_string(OutboundFailure f) {
     switch (f) {
-        case OutboundFailure::none: return "none";
-        case OutboundFailure::invalid_url: return "invalid_url";
-        case OutboundFailure::refused_address: return "refused_address";
-        case OutboundFailure::resolve_failed: return "resolve_failed";
-        case OutboundFailure::connect_failed: return "connect_failed";
-        case OutboundFailure::tls_failed: return "tls_failed";
-        case OutboundFailure::timed_out: return "timed_out";
-        case OutboundFailure::response_too_large: return "response_too_large";
-        case OutboundFailure::protocol_error: return "protocol_error";
+        case OutboundFailure::none:
+            return "none";
+        case OutboundFailure::invalid_url:
+            return "invalid_url";
+        case OutboundFailure::refused_address:
+            return "refused_address";
+        case OutboundFailure::resolve_failed:
+            return "resolve_failed";
+        case OutboundFailure::connect_failed:
+            return "connect_failed";
+        case OutboundFailure::tls_failed:
+            return "tls_failed";
+        case OutboundFailure::timed_out:
+            return "timed_out";
+        case OutboundFailure::response_too_large:
+            return "response_too_large";
+        case OutboundFailure::protocol_error:
+            return "protocol_error";
     }
     return "unknown";
 }
@@ -109,15 +123,18 @@ struct OutboundClient::Impl {
 
     bool is_allowed(const std::string& host) const {
         const auto host_address = ip_literal(host);
-        return std::any_of(policy.allowed_hosts.begin(), policy.allowed_hosts.end(), [&](const std::string& entry) {
-            std::string_view name = entry;
-            if (name.starts_with('[') && name.ends_with(']')) name = name.substr(1, name.size() - 2);
-            if (host_address) {
-                const auto entry_address = ip_literal(std::string(name));
-                if (entry_address) return *entry_address == *host_address;
-            }
-            return name.size() == host.size() && strncasecmp(name.data(), host.data(), host.size()) == 0;
-        });
+        return std::any_of(policy.allowed_hosts.begin(), policy.allowed_hosts.end(),
+                           [&](const std::string& entry) {
+                               std::string_view name = entry;
+                               if (name.starts_with('[') && name.ends_with(']'))
+                                   name = name.substr(1, name.size() - 2);
+                               if (host_address) {
+                                   const auto entry_address = ip_literal(std::string(name));
+                                   if (entry_address) return *entry_address == *host_address;
+                               }
+                               return name.size() == host.size() &&
+                                      strncasecmp(name.data(), host.data(), host.size()) == 0;
+                           });
     }
 
     OutboundPolicy policy;
@@ -136,15 +153,18 @@ public:
 
     bool prepare(const OutboundRequest& request) {
         auto parsed = parse_url(request.url);
-        if (auto* error = std::get_if<std::string>(&parsed)) return fail(OutboundFailure::invalid_url, *error);
+        if (auto* error = std::get_if<std::string>(&parsed))
+            return fail(OutboundFailure::invalid_url, *error);
         url_ = std::move(std::get<Url>(parsed));
 
         request_ = {http::verb::post, url_.target, 11};
         for (const auto& [name, value] : request.headers) {
-            if (auto error = check_header(name, value)) return fail(OutboundFailure::protocol_error, *error);
+            if (auto error = check_header(name, value))
+                return fail(OutboundFailure::protocol_error, *error);
             request_.insert(name, value);
         }
-        if (request_.find(http::field::user_agent) == request_.end()) request_.set(http::field::user_agent, "engined");
+        if (request_.find(http::field::user_agent) == request_.end())
+            request_.set(http::field::user_agent, "engined");
         request_.set(http::field::host, host_header(url_));
         request_.set(http::field::connection, "close");
         request_.erase(http::field::transfer_encoding);
@@ -163,14 +183,19 @@ public:
         tcp::resolver resolver(ioc);
         error_code ec;
         // No AI_ADDRCONFIG: a host with only loopback configured must still resolve allow-listed names.
-        const auto results = resolver.resolve(url_.host, std::to_string(url_.port), tcp::resolver::numeric_service, ec);
+        const auto results = resolver.resolve(url_.host, std::to_string(url_.port),
+                                              tcp::resolver::numeric_service, ec);
         if (Clock::now() >= deadline_) {
-            return fail(OutboundFailure::timed_out,
-                        "resolving " + url_.host + " took longer than " + milliseconds_text(policy_.total_timeout));
+            return fail(OutboundFailure::timed_out, "resolving " + url_.host +
+                                                        " took longer than " +
+                                                        milliseconds_text(policy_.total_timeout));
         }
-        if (ec) return fail(OutboundFailure::resolve_failed, "cannot resolve " + url_.host + ": " + ec.message());
+        if (ec)
+            return fail(OutboundFailure::resolve_failed,
+                        "cannot resolve " + url_.host + ": " + ec.message());
         for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
-        if (endpoints_.empty()) return fail(OutboundFailure::resolve_failed, url_.host + " has no addresses");
+        if (endpoints_.empty())
+            return fail(OutboundFailure::resolve_failed, url_.host + " has no addresses");
         return true;
     }
 
@@ -181,10 +206,11 @@ public:
             if (kind == AddressClass::public_unicast) continue;
             const std::string address = endpoint.address().to_string();
             const std::string kind_text = "a " + std::string(to_string(kind)) + " address";
-            return fail(OutboundFailure::refused_address,
-                        (ip_literal(url_.host) ? address + " is " + kind_text
-                                               : url_.host + " resolves to " + address + ", " + kind_text) +
-                            "; the host is not allow-listed");
+            return fail(
+                OutboundFailure::refused_address,
+                (ip_literal(url_.host) ? address + " is " + kind_text
+                                       : url_.host + " resolves to " + address + ", " + kind_text) +
+                    "; the host is not allow-listed");
         }
         return true;
     }
@@ -199,7 +225,8 @@ public:
     asio::awaitable<void> over_tls(ssl::context& context) {
         beast::ssl_stream<beast::tcp_stream> stream(co_await asio::this_coro::executor, context);
         if (!co_await connect(beast::get_lowest_layer(stream))) co_return;
-        if (!ip_literal(url_.host) && SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str()) != 1) {
+        if (!ip_literal(url_.host) &&
+            SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str()) != 1) {
             fail(OutboundFailure::tls_failed, "cannot set the TLS server name " + url_.host);
             co_return;
         }
@@ -207,15 +234,18 @@ public:
         stream.set_verify_callback(VerifyHostName{ssl::host_name_verification(url_.host)});
         beast::get_lowest_layer(stream).expires_at(deadline_);
         error_code ec;
-        co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+        co_await stream.async_handshake(ssl::stream_base::client,
+                                        asio::redirect_error(asio::use_awaitable, ec));
         if (ec == beast::error::timeout) {
-            fail(OutboundFailure::timed_out, "TLS handshake not complete within " + milliseconds_text(policy_.total_timeout));
+            fail(OutboundFailure::timed_out,
+                 "TLS handshake not complete within " + milliseconds_text(policy_.total_timeout));
             co_return;
         }
         if (ec) {
             std::string detail = "TLS handshake with " + peer_ + " failed: " + ec.message();
             const long verify = SSL_get_verify_result(stream.native_handle());
-            if (verify != X509_V_OK) detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+            if (verify != X509_V_OK)
+                detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
             fail(OutboundFailure::tls_failed, detail);
             co_return;
         }
@@ -232,15 +262,17 @@ private:
     asio::awaitable<bool> connect(beast::tcp_stream& stream) {
         stream.expires_at(std::min(Clock::now() + policy_.connect_timeout, deadline_));
         error_code ec;
-        const tcp::endpoint endpoint =
-            co_await stream.async_connect(endpoints_, asio::redirect_error(asio::use_awaitable, ec));
+        const tcp::endpoint endpoint = co_await stream.async_connect(
+            endpoints_, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == beast::error::timeout) {
-            co_return fail(OutboundFailure::timed_out, "connecting to " + url_.host + " port " +
-                                                           std::to_string(url_.port) + " timed out");
+            co_return fail(
+                OutboundFailure::timed_out,
+                "connecting to " + url_.host + " port " + std::to_string(url_.port) + " timed out");
         }
         if (ec) {
-            co_return fail(OutboundFailure::connect_failed, "cannot connect to " + url_.host + " port " +
-                                                                std::to_string(url_.port) + ": " + ec.message());
+            co_return fail(OutboundFailure::connect_failed,
+                           "cannot connect to " + url_.host + " port " + std::to_string(url_.port) +
+                               ": " + ec.message());
         }
         result_.remote_address = endpoint.address().to_string();
         peer_ = endpoint_text(endpoint);
@@ -258,11 +290,12 @@ private:
         }
         http::response_parser<http::string_body> parser;
         parser.body_limit(policy_.max_response_bytes);
-        parser.header_limit(static_cast<std::uint32_t>(
-            std::min<std::size_t>(policy_.max_response_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+            policy_.max_response_header_bytes, std::numeric_limits<std::uint32_t>::max())));
         parser.get().result(0);  // 0 until a status line is parsed
         beast::flat_buffer buffer;
-        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
         auto& response = parser.get();
         result_.status = static_cast<int>(response.result_int());
         if (parser.is_header_done()) {
@@ -283,7 +316,8 @@ private:
                  "response body exceeds " + std::to_string(policy_.max_response_bytes) + " bytes");
         } else if (ec == http::error::header_limit) {
             fail(OutboundFailure::response_too_large,
-                 "response header exceeds " + std::to_string(policy_.max_response_header_bytes) + " bytes");
+                 "response header exceeds " + std::to_string(policy_.max_response_header_bytes) +
+                     " bytes");
         } else {
             fail(OutboundFailure::protocol_error, while_doing + " failed: " + ec.message());
         }
@@ -300,14 +334,16 @@ private:
 
 }  // namespace
 
-OutboundClient::OutboundClient(OutboundPolicy policy) : impl_(std::make_shared<const Impl>(std::move(policy))) {}
+OutboundClient::OutboundClient(OutboundPolicy policy)
+    : impl_(std::make_shared<const Impl>(std::move(policy))) {}
 
 OutboundResult OutboundClient::post(const OutboundRequest& request) const {
     const auto start = Clock::now();
     OutboundResult result;
     try {
         Exchange exchange(impl_->policy, result, start);
-        if (exchange.prepare(request) && exchange.resolve() && exchange.vet(impl_->is_allowed(exchange.url().host))) {
+        if (exchange.prepare(request) && exchange.resolve() &&
+            exchange.vet(impl_->is_allowed(exchange.url().host))) {
             const bool tls = exchange.url().scheme == "https";
             if (tls && impl_->trust_error) {
                 result.failure = OutboundFailure::tls_failed;

@@ -22,8 +22,8 @@ struct OutboundPolicy {
     // every https post with tls_failed naming it.
     std::string ca_file;
     std::chrono::milliseconds connect_timeout{5000};
-    std::chrono::milliseconds total_timeout{15000};  // resolve + connect + TLS + write + read
-    std::size_t max_response_bytes = 64 * 1024;       // larger bodies fail as response_too_large
+    std::chrono::milliseconds total_timeout{15000};     // resolve + connect + TLS + write + read
+    std::size_t max_response_bytes = 64 * 1024;         // larger bodies fail as response_too_large
     std::size_t max_response_header_bytes = 16 * 1024;  // larger headers fail as response_too_large
 };
 
@@ -51,11 +51,11 @@ std::string_view to_string(OutboundFailure f);
 
 struct OutboundResult {
     OutboundFailure failure = OutboundFailure::none;  // none: an HTTP answer was read (any status)
-    std::string detail;                                // human-readable, for the delivery log
-    int status = 0;                                    // 0 when no status line was read
-    std::string body;                                  // at most max_response_bytes
-    std::optional<std::string> retry_after;            // the Retry-After header, raw
-    std::string remote_address;                        // the vetted address actually connected to
+    std::string detail;                               // human-readable, for the delivery log
+    int status = 0;                                   // 0 when no status line was read
+    std::string body;                                 // at most max_response_bytes
+    std::optional<std::string> retry_after;           // the Retry-After header, raw
+    std::string remote_address;                       // the vetted address actually connected to
     std::chrono::milliseconds elapsed{0};
 };
 

@@ -19,7 +19,8 @@ std::string lower(std::string_view text) {
 // a fully qualified name). Anything else (percent-encoding, '%' zone ids, ...) is refused.
 bool is_host_name(std::string_view host) {
     if (host.ends_with('.')) host.remove_suffix(1);
-    if (host.empty() || host.front() == '.' || host.find("..") != std::string_view::npos) return false;
+    if (host.empty() || host.front() == '.' || host.find("..") != std::string_view::npos)
+        return false;
     return std::all_of(host.begin(), host.end(), [](unsigned char c) {
         return std::isalnum(c) || c == '-' || c == '_' || c == '.';
     });
@@ -43,7 +44,8 @@ std::variant<Url, std::string> parse_url(std::string_view text) {
         return "URL is longer than " + std::to_string(max_url_length) + " characters";
     }
     for (unsigned char c : text) {
-        if (c <= 0x20 || c == 0x7f) return std::string("URL contains whitespace or control characters");
+        if (c <= 0x20 || c == 0x7f)
+            return std::string("URL contains whitespace or control characters");
         if (c >= 0x80) return std::string("URL contains non-ASCII characters");
     }
     const auto scheme_end = text.find("://");
@@ -61,14 +63,17 @@ std::variant<Url, std::string> parse_url(std::string_view text) {
     std::string_view rest = text.substr(scheme_end + 3);
     const auto authority_end = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, authority_end);
-    const std::string_view target = authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
-    if (authority.find('@') != std::string_view::npos) return std::string("URL has userinfo (user:password@)");
+    const std::string_view target =
+        authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
+    if (authority.find('@') != std::string_view::npos)
+        return std::string("URL has userinfo (user:password@)");
 
     std::string_view port_text;
     bool has_port = false;
     if (authority.starts_with('[')) {
         const auto close = authority.find(']');
-        if (close == std::string_view::npos) return std::string("URL has an unterminated IPv6 literal");
+        if (close == std::string_view::npos)
+            return std::string("URL has an unterminated IPv6 literal");
         const std::string literal(authority.substr(1, close - 1));
         boost::system::error_code ec;
         boost::asio::ip::make_address_v6(literal, ec);
@@ -78,7 +83,8 @@ std::variant<Url, std::string> parse_url(std::string_view text) {
         url.host = lower(literal);
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
-            if (!after.starts_with(':')) return std::string("URL has characters after the IPv6 literal");
+            if (!after.starts_with(':'))
+                return std::string("URL has characters after the IPv6 literal");
             has_port = true;
             port_text = after.substr(1);
         }
@@ -90,26 +96,31 @@ std::variant<Url, std::string> parse_url(std::string_view text) {
             port_text = authority.substr(colon + 1);
         }
         if (host.empty()) return std::string("URL has no host");
-        if (!is_host_name(host)) return "URL host '" + std::string(host) + "' is not a valid host name";
+        if (!is_host_name(host))
+            return "URL host '" + std::string(host) + "' is not a valid host name";
         url.host = lower(host);
     }
     if (url.host.empty()) return std::string("URL has no host");
 
     if (has_port) {
         const auto port = parse_port(port_text);
-        if (!port) return "URL port '" + std::string(port_text) + "' is not a number from 1 to 65535";
+        if (!port)
+            return "URL port '" + std::string(port_text) + "' is not a number from 1 to 65535";
         url.port = *port;
     } else {
         url.port = url.scheme == "https" ? 443 : 80;
     }
-    url.target = target.empty() ? "/" : target.starts_with('?') ? "/" + std::string(target) : std::string(target);
+    url.target = target.empty()            ? "/"
+                 : target.starts_with('?') ? "/" + std::string(target)
+                                           : std::string(target);
     return url;
 }
 
 std::optional<std::string> check_webhook_url(std::string_view text, bool require_https) {
     auto parsed = parse_url(text);
     if (auto* error = std::get_if<std::string>(&parsed)) return std::move(*error);
-    if (require_https && std::get<Url>(parsed).scheme != "https") return std::string("URL must use https");
+    if (require_https && std::get<Url>(parsed).scheme != "https")
+        return std::string("URL must use https");
     return std::nullopt;
 }
 

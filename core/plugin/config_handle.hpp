@@ -14,7 +14,8 @@ class ConfigHandle {
 public:
     // The plugin's handle for `config_json`, or why the plugin could not prepare it (which fails
     // every run resolved to that configuration). Never throws for what the plugin answers.
-    static std::variant<ConfigHandle, RunFailure> create(const LoadedPlugin& plugin, std::string_view config_json);
+    static std::variant<ConfigHandle, RunFailure> create(const LoadedPlugin& plugin,
+                                                         std::string_view config_json);
 
     ConfigHandle(ConfigHandle&& other) noexcept;
     ConfigHandle& operator=(ConfigHandle&&) = delete;
@@ -28,7 +29,8 @@ public:
     const engined_config* get() const noexcept { return config_; }
 
 private:
-    ConfigHandle(const LoadedPlugin& plugin, engined_config* config) noexcept : plugin_(&plugin), config_(config) {}
+    ConfigHandle(const LoadedPlugin& plugin, engined_config* config) noexcept
+        : plugin_(&plugin), config_(config) {}
 
     const LoadedPlugin* plugin_;
     engined_config* config_;

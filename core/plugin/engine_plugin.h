@@ -132,7 +132,8 @@ typedef struct engined_host_services {
      * Content never changes for an id, so a plugin may cache what it parsed, keyed by id.
      * ENGINED_DATASET_NOT_FOUND when the host has no such dataset (*result holds a message).
      */
-    engined_status (*load_dataset)(void* host, const char* kind, const char* id, engined_buffer* result);
+    engined_status (*load_dataset)(void* host, const char* kind, const char* id,
+                                   engined_buffer* result);
 } engined_host_services;
 
 typedef struct engined_run_request {
@@ -169,8 +170,8 @@ typedef struct engined_engine_descriptor {
      * ENGINED_RUN_FAILED, *config is NULL and *out holds {"code": "...", "message": "...",
      * "details": [...]}, which fails every run resolved to this configuration.
      */
-    engined_status (*config_new)(const char* config_json, size_t config_len, engined_config** config,
-                                 engined_buffer* out);
+    engined_status (*config_new)(const char* config_json, size_t config_len,
+                                 engined_config** config, engined_buffer* out);
 
     /* Releases a handle config_new returned; called once, when no execute uses it any more. */
     void (*config_free)(engined_config* config);
@@ -196,8 +197,8 @@ typedef struct engined_engine_descriptor {
      * (empty when the engine can read every record) and returns ENGINED_OK;
      * ENGINED_DATASET_NOT_FOUND (*out empty) when the engine reads no datasets of that kind.
      */
-    engined_status (*validate_dataset)(const char* kind, const char* records_json, size_t records_len,
-                                       engined_buffer* out);
+    engined_status (*validate_dataset)(const char* kind, const char* records_json,
+                                       size_t records_len, engined_buffer* out);
 } engined_engine_descriptor;
 
 /*

@@ -61,7 +61,8 @@ struct DatasetProblem {
 // empty when its runs can read every record; nullopt when the plugin reads no datasets of that
 // kind (no validator, or one that does not know the kind). A validator that answers garbage is
 // reported as one problem of the whole dataset.
-std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin, std::string_view kind,
+std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin,
+                                                            std::string_view kind,
                                                             std::string_view records_json);
 
 // Where runs of `engine_type` keep their ranked results: the results key its plugin declared

@@ -22,10 +22,14 @@ int64_t steady_ns() {
 
 engined_status status_for(lua::FailureKind kind) {
     switch (kind) {
-        case lua::FailureKind::budget_exceeded: return ENGINED_LUA_BUDGET_EXCEEDED;
-        case lua::FailureKind::memory_exceeded: return ENGINED_LUA_MEMORY_EXCEEDED;
-        case lua::FailureKind::no_such_function: return ENGINED_LUA_NO_SUCH_FUNCTION;
-        default: return ENGINED_LUA_ERROR;
+        case lua::FailureKind::budget_exceeded:
+            return ENGINED_LUA_BUDGET_EXCEEDED;
+        case lua::FailureKind::memory_exceeded:
+            return ENGINED_LUA_MEMORY_EXCEEDED;
+        case lua::FailureKind::no_such_function:
+            return ENGINED_LUA_NO_SUCH_FUNCTION;
+        default:
+            return ENGINED_LUA_ERROR;
     }
 }
 
@@ -51,9 +55,10 @@ RunFailure bounded(RunFailure failure, const OutputLimits& limits) {
     failure.message = truncated_text(failure.message, limits.max_error_message_bytes);
     if (failure.details_json.size() > limits.max_error_details_bytes) {
         failure.details_json = boost::json::serialize(boost::json::array{boost::json::object{
-            {"message", "the details were left out: " + std::to_string(failure.details_json.size()) +
-                            " bytes of JSON, more than the " + std::to_string(limits.max_error_details_bytes) +
-                            " a run keeps"}}});
+            {"message",
+             "the details were left out: " + std::to_string(failure.details_json.size()) +
+                 " bytes of JSON, more than the " + std::to_string(limits.max_error_details_bytes) +
+                 " a run keeps"}}});
     }
     return failure;
 }
@@ -63,22 +68,25 @@ RunFailure bounded(RunFailure failure, const OutputLimits& limits) {
 std::optional<RunFailure> non_finite_failure(std::string_view json_text) {
     const auto offset = non_finite_number_at(json_text);
     if (!offset) return std::nullopt;
-    return RunFailure{"non_finite_number",
-                      "the engine computed a number beyond the range of a double (Infinity or NaN, at byte " +
-                          std::to_string(*offset) +
-                          " of its answer); the request, configuration or scorecard holds values too large "
-                          "for the engine's arithmetic",
-                      "[]"};
+    return RunFailure{
+        "non_finite_number",
+        "the engine computed a number beyond the range of a double (Infinity or NaN, at byte " +
+            std::to_string(*offset) +
+            " of its answer); the request, configuration or scorecard holds values too large "
+            "for the engine's arithmetic",
+        "[]"};
 }
 
 RunFailure failure_from(std::string_view json_text) {
     boost::system::error_code ec;
     const boost::json::value doc = parse_internal_json(json_text, ec);
     const boost::json::object* object = ec ? nullptr : doc.if_object();
-    const boost::json::string* code = object ? object->contains("code") ? object->at("code").if_string() : nullptr : nullptr;
+    const boost::json::string* code =
+        object ? object->contains("code") ? object->at("code").if_string() : nullptr : nullptr;
     if (code == nullptr) {
         return non_finite_failure(json_text).value_or(
-            RunFailure{"plugin_fault", "the engine plugin reported a failure without a well-formed error", "[]"});
+            RunFailure{"plugin_fault",
+                       "the engine plugin reported a failure without a well-formed error", "[]"});
     }
     RunFailure failure{std::string(*code), "", "[]"};
     if (const auto* message = object->if_contains("message"); message && message->is_string()) {
@@ -105,7 +113,8 @@ void fill_buffer(engined_buffer* buffer, std::string_view text) {
     }
 }
 
-RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets, OutputLimits limits)
+RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader datasets,
+                 OutputLimits limits)
     : sandbox_(sandbox),
       datasets_(std::move(datasets)),
       limits_(limits),
@@ -113,14 +122,21 @@ RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader
       started_ns_(steady_ns()) {}
 
 PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view request_json) {
-    const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION, sizeof(engined_host_services), this,
-                                         &RunHost::lua_has_function, &RunHost::lua_call, &RunHost::trace_event,
-                                         &RunHost::now_unix_ms, &RunHost::monotonic_ns,
-                                         &RunHost::release_buffer, &RunHost::load_dataset};
+    const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION,
+                                         sizeof(engined_host_services),
+                                         this,
+                                         &RunHost::lua_has_function,
+                                         &RunHost::lua_call,
+                                         &RunHost::trace_event,
+                                         &RunHost::now_unix_ms,
+                                         &RunHost::monotonic_ns,
+                                         &RunHost::release_buffer,
+                                         &RunHost::load_dataset};
     const engined_run_request request{request_json.data(), request_json.size()};
     const LoadedPlugin& plugin = config.plugin();
     engined_buffer out{nullptr, 0};
-    const engined_status status = plugin.descriptor->execute(&services, config.get(), &request, &out);
+    const engined_status status =
+        plugin.descriptor->execute(&services, config.get(), &request, &out);
     const std::string text = out.data ? std::string(out.data, out.size) : std::string();
     plugin.descriptor->release_buffer(&out);
     trace_script_log("");
@@ -133,7 +149,8 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
         const boost::json::value doc = parse_internal_json(text, ec);
         if (ec || !doc.is_object()) {
             outcome.failure = non_finite_failure(text).value_or(
-                RunFailure{"plugin_fault", "the engine plugin returned a result that is not a JSON object", "[]"});
+                RunFailure{"plugin_fault",
+                           "the engine plugin returned a result that is not a JSON object", "[]"});
             return outcome;
         }
         outcome.ok = true;
@@ -145,14 +162,18 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
         return outcome;
     }
     outcome.failure = {"plugin_fault",
-                       "the engine plugin returned an unknown status " + std::to_string(status), "[]"};
+                       "the engine plugin returned an unknown status " + std::to_string(status),
+                       "[]"};
     return outcome;
 }
 
 int RunHost::lua_has_function(void* host, const char* function) {
     auto* self = static_cast<RunHost*>(host);
     try {
-        return self->sandbox_ != nullptr && function != nullptr && self->sandbox_->has_function(function) ? 1 : 0;
+        return self->sandbox_ != nullptr && function != nullptr &&
+                       self->sandbox_->has_function(function)
+                   ? 1
+                   : 0;
     } catch (...) {
         return 0;
     }
@@ -177,7 +198,8 @@ engined_status RunHost::lua_call(void* host, const char* function, const char* a
     } trace_log{*self, function};
     try {
         boost::system::error_code ec;
-        const boost::json::value args = parse_internal_json(std::string_view(args_json, args_len), ec);
+        const boost::json::value args =
+            parse_internal_json(std::string_view(args_json, args_len), ec);
         if (ec || !args.is_array()) {
             fill_buffer(result, "lua_call arguments must be a JSON array");
             return ENGINED_LUA_ERROR;
@@ -211,7 +233,8 @@ void RunHost::trace_event(void* host, const char* stage, const char* event_json,
             self->dropped_trace_bytes_ += bytes;
             return;
         }
-        self->trace_.push_back({std::string(stage_name), std::string(event_json, len), steady_ns() - self->started_ns_});
+        self->trace_.push_back({std::string(stage_name), std::string(event_json, len),
+                                steady_ns() - self->started_ns_});
         self->trace_bytes_ += bytes;
     } catch (...) {
         // Losing one audit event must not take down the run's host; the run itself still reports.
@@ -236,8 +259,8 @@ void RunHost::trace_script_log(std::string_view function) noexcept {
 void RunHost::note_dropped_log_lines() noexcept {
     if (sandbox_ == nullptr || sandbox_->run_log().dropped_lines == 0) return;
     try {
-        const std::string text = boost::json::serialize(
-            boost::json::object{{"event", "log_truncated"}, {"dropped_lines", sandbox_->run_log().dropped_lines}});
+        const std::string text = boost::json::serialize(boost::json::object{
+            {"event", "log_truncated"}, {"dropped_lines", sandbox_->run_log().dropped_lines}});
         trace_event(this, "LUA", text.data(), text.size());
     } catch (...) {
         // Only the count of the dropped lines is lost.
@@ -258,22 +281,28 @@ void RunHost::note_dropped_trace_events() noexcept {
     }
 }
 
-int64_t RunHost::now_unix_ms(void* host) { return static_cast<RunHost*>(host)->reference_unix_ms_; }
+int64_t RunHost::now_unix_ms(void* host) {
+    return static_cast<RunHost*>(host)->reference_unix_ms_;
+}
 
-int64_t RunHost::monotonic_ns(void*) { return steady_ns(); }
+int64_t RunHost::monotonic_ns(void*) {
+    return steady_ns();
+}
 
 void RunHost::release_buffer(void*, engined_buffer* buffer) {
     std::free(buffer->data);
     *buffer = {nullptr, 0};
 }
 
-engined_status RunHost::load_dataset(void* host, const char* kind, const char* id, engined_buffer* result) {
+engined_status RunHost::load_dataset(void* host, const char* kind, const char* id,
+                                     engined_buffer* result) {
     auto* self = static_cast<RunHost*>(host);
     *result = {nullptr, 0};
     try {
         const auto text = self->datasets_ && kind && id ? self->datasets_(kind, id) : std::nullopt;
         if (!text) {
-            fill_buffer(result, std::string("no ") + (kind ? kind : "dataset") + " with id " + (id ? id : "(null)"));
+            fill_buffer(result, std::string("no ") + (kind ? kind : "dataset") + " with id " +
+                                    (id ? id : "(null)"));
             return ENGINED_DATASET_NOT_FOUND;
         }
         fill_buffer(result, *text);

@@ -16,7 +16,7 @@
 namespace engined::lua {
 class Sandbox;
 enum class FailureKind;
-}
+}  // namespace engined::lua
 
 namespace engined::plugin {
 
@@ -56,7 +56,8 @@ struct OutputLimits {
 };
 
 // Reads an immutable dataset by kind and content id (e.g. "pool", a snapshot hash).
-using DatasetLoader = std::function<std::optional<std::string>(std::string_view kind, std::string_view id)>;
+using DatasetLoader =
+    std::function<std::optional<std::string>(std::string_view kind, std::string_view id)>;
 
 class ConfigHandle;
 
@@ -88,7 +89,8 @@ private:
     static int64_t now_unix_ms(void* host);
     static int64_t monotonic_ns(void* host);
     static void release_buffer(void* host, engined_buffer* buffer);
-    static engined_status load_dataset(void* host, const char* kind, const char* id, engined_buffer* result);
+    static engined_status load_dataset(void* host, const char* kind, const char* id,
+                                       engined_buffer* result);
     // Adds the log(...) lines the scorecard wrote since the last time to the trace (stage "LUA",
     // "event": "log", naming `function` unless it is "": the top level, or between calls).
     void trace_script_log(std::string_view function) noexcept;

@@ -48,17 +48,26 @@ constexpr std::array<FieldSpec, 17> kFields{{
     {"synthetic", FieldKind::flag},
 }};
 
-constexpr std::array<std::string_view, 17> kRatings{"A++", "A+", "A",   "A-",  "B++", "B+", "B", "B-", "C++",
-                                                    "C+",  "C",  "C-",  "D",   "E",   "F",  "S", "NR"};
-constexpr std::array<std::string_view, 15> kFinancialSizes{"I",   "II",  "III", "IV",  "V",    "VI",  "VII", "VIII",
-                                                           "IX",  "X",   "XI",  "XII", "XIII", "XIV", "XV"};
+constexpr std::array<std::string_view, 17> kRatings{"A++", "A+", "A",   "A-", "B++", "B+",
+                                                    "B",   "B-", "C++", "C+", "C",   "C-",
+                                                    "D",   "E",  "F",   "S",  "NR"};
+constexpr std::array<std::string_view, 15> kFinancialSizes{
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"};
 constexpr std::array<std::string_view, 51> kStates{
-    "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "IA", "ID", "IL", "IN", "KS",
-    "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV",
-    "NY", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY"};
-constexpr std::array<std::string_view, 10> kLines{
-    "general_liability", "professional_liability", "workers_compensation", "commercial_property", "commercial_auto",
-    "cyber",             "directors_officers",     "umbrella",             "bop",                 "epli"};
+    "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "IA",
+    "ID", "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS",
+    "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA",
+    "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY"};
+constexpr std::array<std::string_view, 10> kLines{"general_liability",
+                                                  "professional_liability",
+                                                  "workers_compensation",
+                                                  "commercial_property",
+                                                  "commercial_auto",
+                                                  "cyber",
+                                                  "directors_officers",
+                                                  "umbrella",
+                                                  "bop",
+                                                  "epli"};
 constexpr std::array<std::string_view, 3> kAppetites{"preferred", "acceptable", "excluded"};
 
 struct Range {
@@ -101,15 +110,17 @@ std::string_view trim(std::string_view text) {
 std::string quoted(std::string_view text) {
     constexpr std::size_t kShown = 60;
     if (text.size() <= kShown) return "'" + std::string(text) + "'";
-    return "'" + std::string(text.substr(0, kShown)) + "...' (" + std::to_string(text.size()) + " characters)";
+    return "'" + std::string(text.substr(0, kShown)) + "...' (" + std::to_string(text.size()) +
+           " characters)";
 }
 
 // 1000, not 1e+03: the way the number was most likely written.
 std::string number_text(double number) {
     char buffer[32];
     const bool whole = std::fabs(number) < 1e15 && number == std::floor(number);
-    const auto result = whole ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<int64_t>(number))
-                              : std::to_chars(buffer, buffer + sizeof buffer, number);
+    const auto result =
+        whole ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<int64_t>(number))
+              : std::to_chars(buffer, buffer + sizeof buffer, number);
     return std::string(buffer, result.ptr);
 }
 
@@ -124,12 +135,18 @@ boost::json::value canonical_number(double number) {
 
 std::string kind_name(const boost::json::value& value) {
     switch (value.kind()) {
-        case boost::json::kind::string: return "a string";
-        case boost::json::kind::bool_: return "a boolean";
-        case boost::json::kind::array: return "an array";
-        case boost::json::kind::object: return "an object";
-        case boost::json::kind::null: return "null";
-        default: return "a number";
+        case boost::json::kind::string:
+            return "a string";
+        case boost::json::kind::bool_:
+            return "a boolean";
+        case boost::json::kind::array:
+            return "an array";
+        case boost::json::kind::object:
+            return "an object";
+        case boost::json::kind::null:
+            return "null";
+        default:
+            return "a number";
     }
 }
 
@@ -146,17 +163,20 @@ const boost::json::value& required(const boost::json::object& record, std::strin
 }
 
 std::string string_field(const boost::json::value& value, std::string_view field) {
-    if (!value.is_string()) throw FieldError(std::string(field) + ": expected a string, got " + kind_name(value));
+    if (!value.is_string())
+        throw FieldError(std::string(field) + ": expected a string, got " + kind_name(value));
     return std::string(value.get_string());
 }
 
 const boost::json::array& array_field(const boost::json::value& value, std::string_view field) {
-    if (!value.is_array()) throw FieldError(std::string(field) + ": expected an array, got " + kind_name(value));
+    if (!value.is_array())
+        throw FieldError(std::string(field) + ": expected an array, got " + kind_name(value));
     return value.get_array();
 }
 
 double number_field(const boost::json::value& value, std::string_view field) {
-    if (!value.is_number()) throw FieldError(std::string(field) + ": expected a number, got " + kind_name(value));
+    if (!value.is_number())
+        throw FieldError(std::string(field) + ": expected a number, got " + kind_name(value));
     return value.to_number<double>();
 }
 
@@ -210,7 +230,8 @@ std::string canonical_name(const boost::json::object& record) {
     if (!length) throw FieldError("name is not valid UTF-8");
     if (*length == 0) throw FieldError("name is empty");
     if (*length > kMaxNameCodePoints) {
-        throw FieldError("name is " + std::to_string(*length) + " characters long, at most 200 allowed");
+        throw FieldError("name is " + std::to_string(*length) +
+                         " characters long, at most 200 allowed");
     }
     const bool has_control = std::any_of(name.begin(), name.end(), [](char c) {
         return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
@@ -226,7 +247,8 @@ void copy_choice(const boost::json::object& record, std::string_view field,
     if (value == nullptr) return;
     const std::string text = string_field(*value, field);
     if (!is_one_of(choices, text)) {
-        throw FieldError(std::string(field) + " " + quoted(text) + " is not one of " + list_text(choices));
+        throw FieldError(std::string(field) + " " + quoted(text) + " is not one of " +
+                         list_text(choices));
     }
     out[field] = text;
 }
@@ -253,9 +275,11 @@ boost::json::array to_array(const std::vector<std::string>& values) {
 
 boost::json::array canonical_states(const boost::json::object& record) {
     const auto states = string_set(array_field(required(record, "states"), "states"), "states");
-    if (states.empty()) throw FieldError("states is empty; expected state codes, or [\"*\"] for all states");
+    if (states.empty())
+        throw FieldError("states is empty; expected state codes, or [\"*\"] for all states");
     const bool all = std::find(states.begin(), states.end(), "*") != states.end();
-    if (all && states.size() > 1) throw FieldError("states: '*' (all states) cannot be combined with state codes");
+    if (all && states.size() > 1)
+        throw FieldError("states: '*' (all states) cannot be combined with state codes");
     for (const auto& state : states) {
         if (state != "*" && !is_one_of(kStates, state)) {
             throw FieldError("states: " + quoted(state) +
@@ -266,29 +290,37 @@ boost::json::array canonical_states(const boost::json::object& record) {
 }
 
 boost::json::object canonical_line(const boost::json::value& item) {
-    if (!item.is_object()) throw FieldError("lines: expected {\"line\", \"appetite\"} objects, got " + kind_name(item));
+    if (!item.is_object())
+        throw FieldError("lines: expected {\"line\", \"appetite\"} objects, got " +
+                         kind_name(item));
     const auto& entry = item.get_object();
     for (const auto& member : entry) {
         if (member.key() != "line" && member.key() != "appetite") {
-            throw FieldError("lines: unknown field " + quoted(member.key()) + " (expected line and appetite)");
+            throw FieldError("lines: unknown field " + quoted(member.key()) +
+                             " (expected line and appetite)");
         }
     }
     const std::string line = string_field(required(entry, "line"), "lines.line");
-    if (!is_one_of(kLines, line)) throw FieldError("lines: " + quoted(line) + " is not one of " + list_text(kLines));
+    if (!is_one_of(kLines, line))
+        throw FieldError("lines: " + quoted(line) + " is not one of " + list_text(kLines));
     const std::string appetite = string_field(required(entry, "appetite"), "lines.appetite");
     if (!is_one_of(kAppetites, appetite)) {
-        throw FieldError("lines: appetite " + quoted(appetite) + " for " + line + " is not one of " + list_text(kAppetites));
+        throw FieldError("lines: appetite " + quoted(appetite) + " for " + line +
+                         " is not one of " + list_text(kAppetites));
     }
     return {{"line", line}, {"appetite", appetite}};
 }
 
 boost::json::array canonical_lines(const boost::json::object& record) {
     const auto& items = array_field(required(record, "lines"), "lines");
-    if (items.empty()) throw FieldError("lines is empty; expected at least one line with its appetite");
+    if (items.empty())
+        throw FieldError("lines is empty; expected at least one line with its appetite");
     std::vector<boost::json::object> lines;
     for (const auto& item : items) {
         auto line = canonical_line(item);
-        const auto same = [&](const boost::json::object& other) { return other.at("line") == line.at("line"); };
+        const auto same = [&](const boost::json::object& other) {
+            return other.at("line") == line.at("line");
+        };
         if (std::any_of(lines.begin(), lines.end(), same)) {
             throw FieldError("lines names " + std::string(line.at("line").get_string()) + " twice");
         }
@@ -305,9 +337,11 @@ std::vector<std::string> naics_set(const boost::json::object& record, std::strin
     if (value == nullptr) return {};
     auto codes = string_set(array_field(*value, field), field);
     for (const auto& code : codes) {
-        const bool digits = std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!digits || code.size() < 2 || code.size() > 6) {
-            throw FieldError(std::string(field) + ": " + quoted(code) + " is not a NAICS code (2 to 6 digits)");
+            throw FieldError(std::string(field) + ": " + quoted(code) +
+                             " is not a NAICS code (2 to 6 digits)");
         }
     }
     return codes;
@@ -329,12 +363,14 @@ std::optional<double> bound(const boost::json::object& record, std::string_view 
     const auto* value = given(record, field);
     if (value == nullptr) return std::nullopt;
     const double number = number_field(*value, field);
-    if (number < 0) throw FieldError(std::string(field) + " (" + number_text(number) + ") is negative");
+    if (number < 0)
+        throw FieldError(std::string(field) + " (" + number_text(number) + ") is negative");
     return number;
 }
 
 // A band [min, max]; either end absent is unbounded.
-void copy_band(const boost::json::object& record, const std::string& prefix, boost::json::object& out) {
+void copy_band(const boost::json::object& record, const std::string& prefix,
+               boost::json::object& out) {
     const auto min = bound(record, prefix + "_min");
     const auto max = bound(record, prefix + "_max");
     if (min && max && *max < *min) {
@@ -358,8 +394,9 @@ void copy_ranged(const boost::json::object& record, const Range& range, boost::j
 
 void refuse_unknown_fields(const boost::json::object& record) {
     for (const auto& member : record) {
-        const auto known = std::any_of(kFields.begin(), kFields.end(),
-                                       [&](const FieldSpec& field) { return field.name == member.key(); });
+        const auto known = std::any_of(kFields.begin(), kFields.end(), [&](const FieldSpec& field) {
+            return field.name == member.key();
+        });
         if (!known) throw FieldError("unknown field " + quoted(member.key()));
     }
 }
@@ -378,7 +415,8 @@ boost::json::object canonical_carrier(const boost::json::object& record) {
     copy_band(record, "employees", out);
     for (const auto& range : kRanges) copy_ranged(record, range, out);
     if (const auto* synthetic = given(record, "synthetic")) {
-        if (!synthetic->is_bool()) throw FieldError("synthetic: expected true or false, got " + kind_name(*synthetic));
+        if (!synthetic->is_bool())
+            throw FieldError("synthetic: expected true or false, got " + kind_name(*synthetic));
         out["synthetic"] = synthetic->get_bool();
     }
     return out;
@@ -389,7 +427,8 @@ boost::json::object canonical_carrier(const boost::json::object& record) {
 class PoolBuilder {
 public:
     // Refuses the carrier that would take the pool past its limit, before validating it.
-    void make_room(std::size_t line, const std::string& where, std::optional<std::size_t> index) const {
+    void make_room(std::size_t line, const std::string& where,
+                   std::optional<std::size_t> index) const {
         if (carriers_.size() >= kMaxPoolCarriers) {
             throw PoolFileError(line, where + "a pool holds at most 100000 carriers", index);
         }
@@ -400,7 +439,9 @@ public:
         const std::string id(carrier.at("id").get_string());
         const auto [seen, inserted] = line_of_id_.emplace(id, line);
         if (!inserted) {
-            throw PoolFileError(line, where + "id '" + id + "' repeats line " + std::to_string(seen->second), index);
+            throw PoolFileError(
+                line, where + "id '" + id + "' repeats line " + std::to_string(seen->second),
+                index);
         }
         carriers_.emplace_back(std::move(carrier));
     }
@@ -440,8 +481,9 @@ public:
             row.line = line_;
             row.cells.clear();
             read_row(row.cells);
-            const bool blank = std::all_of(row.cells.begin(), row.cells.end(),
-                                           [](const std::string& cell) { return trim(cell).empty(); });
+            const bool blank =
+                std::all_of(row.cells.begin(), row.cells.end(),
+                            [](const std::string& cell) { return trim(cell).empty(); });
             if (!blank) return true;
         }
         return false;
@@ -466,7 +508,9 @@ private:
         const auto end = std::min(text_.find_first_of(",\r\n", pos_), text_.size());
         std::string cell(text_.substr(pos_, end - pos_));
         if (cell.find('"') != std::string::npos) {
-            throw PoolFileError(line_, "a quote inside an unquoted cell; quote the whole cell and double the quote");
+            throw PoolFileError(
+                line_,
+                "a quote inside an unquoted cell; quote the whole cell and double the quote");
         }
         pos_ = end;
         return cell;
@@ -476,7 +520,8 @@ private:
         const std::size_t opened_on = line_;
         std::string cell;
         for (++pos_;; ++pos_) {
-            if (pos_ >= text_.size()) throw PoolFileError(opened_on, "a quoted cell is never closed");
+            if (pos_ >= text_.size())
+                throw PoolFileError(opened_on, "a quoted cell is never closed");
             const char c = text_[pos_];
             if (c == '"' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
                 cell += '"';
@@ -489,8 +534,10 @@ private:
                 cell += c;
             }
         }
-        if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\r' && text_[pos_] != '\n') {
-            throw PoolFileError(line_, "text after a closing quote; a quoted cell ends at a comma or line end");
+        if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\r' &&
+            text_[pos_] != '\n') {
+            throw PoolFileError(
+                line_, "text after a closing quote; a quoted cell ends at a comma or line end");
         }
         return cell;
     }
@@ -523,10 +570,12 @@ boost::json::value csv_lines(std::string_view cell) {
     for (const auto& item : split_list(cell)) {
         const auto colon = item.find(':');
         if (colon == std::string::npos) {
-            throw FieldError("lines: " + quoted(item) + " is not line:appetite (e.g. cyber:preferred)");
+            throw FieldError("lines: " + quoted(item) +
+                             " is not line:appetite (e.g. cyber:preferred)");
         }
-        lines.push_back(boost::json::object{{"line", trim(std::string_view(item).substr(0, colon))},
-                                            {"appetite", trim(std::string_view(item).substr(colon + 1))}});
+        lines.push_back(
+            boost::json::object{{"line", trim(std::string_view(item).substr(0, colon))},
+                                {"appetite", trim(std::string_view(item).substr(colon + 1))}});
     }
     return lines;
 }
@@ -534,7 +583,8 @@ boost::json::value csv_lines(std::string_view cell) {
 boost::json::value csv_number(std::string_view cell, std::string_view field) {
     double number = 0;
     const auto result = std::from_chars(cell.data(), cell.data() + cell.size(), number);
-    if (result.ec != std::errc() || result.ptr != cell.data() + cell.size() || !std::isfinite(number)) {
+    if (result.ec != std::errc() || result.ptr != cell.data() + cell.size() ||
+        !std::isfinite(number)) {
         throw FieldError(std::string(field) + ": expected a number, got " + quoted(cell));
     }
     return number;
@@ -542,7 +592,8 @@ boost::json::value csv_number(std::string_view cell, std::string_view field) {
 
 boost::json::value csv_flag(std::string_view cell, std::string_view field) {
     std::string lower(cell);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (lower == "true") return true;
     if (lower == "false") return false;
     throw FieldError(std::string(field) + ": expected true or false, got " + quoted(cell));
@@ -550,11 +601,16 @@ boost::json::value csv_flag(std::string_view cell, std::string_view field) {
 
 boost::json::value csv_value(std::string_view cell, const FieldSpec& field) {
     switch (field.kind) {
-        case FieldKind::list: return to_array(split_list(cell));
-        case FieldKind::lines: return csv_lines(cell);
-        case FieldKind::number: return csv_number(cell, field.name);
-        case FieldKind::flag: return csv_flag(cell, field.name);
-        case FieldKind::text: break;
+        case FieldKind::list:
+            return to_array(split_list(cell));
+        case FieldKind::lines:
+            return csv_lines(cell);
+        case FieldKind::number:
+            return csv_number(cell, field.name);
+        case FieldKind::flag:
+            return csv_flag(cell, field.name);
+        case FieldKind::text:
+            break;
     }
     return boost::json::string(cell);
 }
@@ -569,10 +625,11 @@ std::vector<const FieldSpec*> csv_columns(const CsvRow& header) {
     std::vector<const FieldSpec*> columns;
     for (const auto& cell : header.cells) {
         const auto name = trim(cell);
-        const auto* spec = std::find_if(kFields.begin(), kFields.end(), [&](const auto& f) { return f.name == name; });
+        const auto* spec = std::find_if(kFields.begin(), kFields.end(),
+                                        [&](const auto& f) { return f.name == name; });
         if (spec == kFields.end()) {
-            throw PoolFileError(header.line,
-                                "unknown column " + quoted(name) + "; columns are " + column_names());
+            throw PoolFileError(
+                header.line, "unknown column " + quoted(name) + "; columns are " + column_names());
         }
         if (std::find(columns.begin(), columns.end(), spec) != columns.end()) {
             throw PoolFileError(header.line, "column " + quoted(name) + " appears twice");
@@ -580,16 +637,20 @@ std::vector<const FieldSpec*> csv_columns(const CsvRow& header) {
         columns.push_back(spec);
     }
     for (const std::string_view needed : {"id", "name", "states", "lines"}) {
-        const bool present =
-            std::any_of(columns.begin(), columns.end(), [&](const auto* column) { return column->name == needed; });
-        if (!present) throw PoolFileError(header.line, "the header has no '" + std::string(needed) + "' column");
+        const bool present = std::any_of(columns.begin(), columns.end(), [&](const auto* column) {
+            return column->name == needed;
+        });
+        if (!present)
+            throw PoolFileError(header.line,
+                                "the header has no '" + std::string(needed) + "' column");
     }
     return columns;
 }
 
 boost::json::object csv_record(const CsvRow& row, const std::vector<const FieldSpec*>& columns) {
     if (row.cells.size() != columns.size()) {
-        throw PoolFileError(row.line, "the row has " + std::to_string(row.cells.size()) + " cells, the header names " +
+        throw PoolFileError(row.line, "the row has " + std::to_string(row.cells.size()) +
+                                          " cells, the header names " +
                                           std::to_string(columns.size()) + " columns");
     }
     boost::json::object record;
@@ -603,7 +664,8 @@ boost::json::object csv_record(const CsvRow& row, const std::vector<const FieldS
 boost::json::array parse_csv(std::string_view text) {
     CsvReader reader(text);
     CsvRow row;
-    if (!reader.next(row)) throw PoolFileError(1, "the file is empty; expected a header row naming the columns");
+    if (!reader.next(row))
+        throw PoolFileError(1, "the file is empty; expected a header row naming the columns");
     const auto columns = csv_columns(row);
     PoolBuilder pool;
     while (reader.next(row)) {
@@ -628,8 +690,9 @@ public:
         }
     }
     std::size_t line_of(std::size_t offset) const {
-        return 1 + static_cast<std::size_t>(std::lower_bound(newlines_.begin(), newlines_.end(), offset) -
-                                            newlines_.begin());
+        return 1 + static_cast<std::size_t>(
+                       std::lower_bound(newlines_.begin(), newlines_.end(), offset) -
+                       newlines_.begin());
     }
 
 private:
@@ -662,7 +725,8 @@ public:
         }
         ++pos_;
         const auto raw = text_.substr(start, pos_ - start);
-        if (raw.find('\\') == std::string_view::npos) return std::string(raw.substr(1, raw.size() - 2));
+        if (raw.find('\\') == std::string_view::npos)
+            return std::string(raw.substr(1, raw.size() - 2));
         return std::string(boost::json::parse(raw).get_string());
     }
 
@@ -680,7 +744,8 @@ public:
         } else if (c == '[') {
             for_each_element([&](std::size_t) { skip_value(); });
         } else {
-            while (pos_ < text_.size() && std::string_view(",]} \t\r\n").find(text_[pos_]) == std::string_view::npos) {
+            while (pos_ < text_.size() &&
+                   std::string_view(",]} \t\r\n").find(text_[pos_]) == std::string_view::npos) {
                 ++pos_;
             }
         }
@@ -718,7 +783,9 @@ public:
 
 private:
     void skip_whitespace() {
-        while (pos_ < text_.size() && std::string_view(" \t\r\n").find(text_[pos_]) != std::string_view::npos) ++pos_;
+        while (pos_ < text_.size() &&
+               std::string_view(" \t\r\n").find(text_[pos_]) != std::string_view::npos)
+            ++pos_;
     }
 
     std::string_view text_;
@@ -730,7 +797,8 @@ boost::json::value parse_json_text(std::string_view text, const LineIndex& lines
     boost::system::error_code ec;
     const std::size_t used = parser.write_some(text.data(), text.size(), ec);
     if (ec) throw PoolFileError(lines.line_of(used), "JSON syntax error: " + ec.message());
-    if (used < text.size()) throw PoolFileError(lines.line_of(used), "text after the end of the JSON value");
+    if (used < text.size())
+        throw PoolFileError(lines.line_of(used), "text after the end of the JSON value");
     parser.finish(ec);
     if (ec) throw PoolFileError(lines.line_of(text.size()), "JSON syntax error: " + ec.message());
     return parser.release();
@@ -743,7 +811,8 @@ const boost::json::array& carriers_of(const boost::json::value& document) {
     if (document.is_object()) {
         for (const auto& member : document.get_object()) {
             if (member.key() != "carriers") {
-                throw PoolFileError(1, "unknown top-level field " + quoted(member.key()) + "; " + kJsonShape);
+                throw PoolFileError(
+                    1, "unknown top-level field " + quoted(member.key()) + "; " + kJsonShape);
             }
         }
         const auto* carriers = document.get_object().if_contains("carriers");
@@ -765,7 +834,8 @@ std::vector<std::size_t> carrier_offsets(std::string_view text, const LineIndex&
                 const std::size_t index = offsets.size() - 1;
                 const std::string where = "carriers[" + std::to_string(index) + "]: ";
                 throw PoolFileError(lines.line_of(repeated.offset),
-                                    where + "field " + quoted(repeated.key) + " appears twice", index);
+                                    where + "field " + quoted(repeated.key) + " appears twice",
+                                    index);
             }
         });
     };
@@ -793,7 +863,8 @@ boost::json::array parse_json(std::string_view text) {
         const std::size_t line = lines.line_of(offsets[i]);
         const std::string where = "carriers[" + std::to_string(i) + "]: ";
         pool.make_room(line, where, i);
-        if (!carriers[i].is_object()) throw PoolFileError(line, where + "expected a carrier object", i);
+        if (!carriers[i].is_object())
+            throw PoolFileError(line, where + "expected a carrier object", i);
         try {
             pool.add(canonical_carrier(carriers[i].get_object()), line, where, i);
         } catch (const FieldError& error) {
@@ -805,7 +876,8 @@ boost::json::array parse_json(std::string_view text) {
 
 }  // namespace
 
-PoolFileError::PoolFileError(std::size_t line, std::string detail, std::optional<std::size_t> carrier_index)
+PoolFileError::PoolFileError(std::size_t line, std::string detail,
+                             std::optional<std::size_t> carrier_index)
     : std::runtime_error("line " + std::to_string(line) + ": " + detail),
       line_(line),
       detail_(std::move(detail)),
@@ -825,17 +897,21 @@ namespace {
 
 bool is_identifier(std::string_view text, bool colon_allowed) {
     const auto allowed = [colon_allowed](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-               c == '-' || (colon_allowed && c == ':');
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-' || (colon_allowed && c == ':');
     };
     return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), allowed);
 }
 
 }  // namespace
 
-bool is_carrier_id(std::string_view text) { return is_identifier(text, false); }
+bool is_carrier_id(std::string_view text) {
+    return is_identifier(text, false);
+}
 
-bool is_pool_name(std::string_view text) { return is_identifier(text, true); }
+bool is_pool_name(std::string_view text) {
+    return is_identifier(text, true);
+}
 
 boost::json::array parse_pool_file(std::string_view text, PoolFormat format) {
     if (text.size() > kMaxPoolFileBytes) {

@@ -31,7 +31,8 @@ bool is_pool_name(std::string_view text);
 // row's first line, or where the offending carrier (or the syntax error) is in the JSON text.
 class PoolFileError : public std::runtime_error {
 public:
-    PoolFileError(std::size_t line, std::string detail, std::optional<std::size_t> carrier_index = std::nullopt);
+    PoolFileError(std::size_t line, std::string detail,
+                  std::optional<std::size_t> carrier_index = std::nullopt);
 
     std::size_t line() const { return line_; }
     const std::string& detail() const { return detail_; }

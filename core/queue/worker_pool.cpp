@@ -32,14 +32,17 @@ store::RunOutcome crashed(int attempts) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(store::Store& store, Execute execute, int workers, int max_attempts, Finished finished)
+WorkerPool::WorkerPool(store::Store& store, Execute execute, int workers, int max_attempts,
+                       Finished finished)
     : store_(store),
       execute_(std::move(execute)),
       finished_(std::move(finished)),
       worker_count_(std::max(1, workers)),
       max_attempts_(std::max(1, max_attempts)) {}
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+    stop();
+}
 
 void WorkerPool::start() {
     const auto unfinished = store_.unfinished_run_ids();
@@ -113,14 +116,16 @@ void WorkerPool::run_one(const std::string& run_id) {
         auto run = store_.get_run(run_id);
         if (!run || store::is_terminal(run->status)) return;
         if (run->attempts >= max_attempts_) {
-            log::error("run stopped the server too often", {{"run_id", run_id}, {"attempts", run->attempts}});
+            log::error("run stopped the server too often",
+                       {{"run_id", run_id}, {"attempts", run->attempts}});
             store_outcome(run_id, crashed(run->attempts));
             return;
         }
         run->started_at_ms = now_unix_ms();
         // The claim and the outcome travel through the same ordered, group-committed writer, so
         // the claim is durable before (or with) the result; a crash in between re-runs the run.
-        store_.mark_processing(run_id, *run->started_at_ms, log_failure("claiming a run failed", run_id));
+        store_.mark_processing(run_id, *run->started_at_ms,
+                               log_failure("claiming a run failed", run_id));
         store_outcome(run_id, execute_(*run));
     } catch (const std::exception& error) {
         log::error("run could not be processed", {{"run_id", run_id}, {"detail", error.what()}});
@@ -134,9 +139,10 @@ void WorkerPool::store_outcome(std::string run_id, store::RunOutcome outcome) {
     }
     // Copied, not moved: the store consumes its argument, and a refused outcome must survive.
     try {
-        store_.finish_run(run_id, outcome, [this, run_id, outcome](std::exception_ptr error) mutable {
-            settle(std::move(run_id), std::move(outcome), error);
-        });
+        store_.finish_run(run_id, outcome,
+                          [this, run_id, outcome](std::exception_ptr error) mutable {
+                              settle(std::move(run_id), std::move(outcome), error);
+                          });
     } catch (...) {
         settle(std::move(run_id), std::move(outcome), std::current_exception());
     }
@@ -150,7 +156,9 @@ void WorkerPool::settle(std::string run_id, store::RunOutcome outcome, std::exce
         } catch (const store::StoreUnavailable& unavailable) {
             keep = true;
             log::error("storing a run outcome failed",
-                       {{"run_id", run_id}, {"detail", unavailable.what()}, {"retry_in_ms", kOutcomeRetryDelay.count()}});
+                       {{"run_id", run_id},
+                        {"detail", unavailable.what()},
+                        {"retry_in_ms", kOutcomeRetryDelay.count()}});
         } catch (const std::exception& e) {
             log::error("storing a run outcome failed", {{"run_id", run_id}, {"detail", e.what()}});
         }
@@ -158,7 +166,8 @@ void WorkerPool::settle(std::string run_id, store::RunOutcome outcome, std::exce
     {
         std::lock_guard lock(mutex_);
         if (keep && !stopping_) {
-            unsaved_.push_back({std::move(run_id), std::move(outcome), Clock::now() + kOutcomeRetryDelay});
+            unsaved_.push_back(
+                {std::move(run_id), std::move(outcome), Clock::now() + kOutcomeRetryDelay});
         }
         --storing_;
     }

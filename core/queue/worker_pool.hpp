@@ -27,7 +27,8 @@ public:
 
     // A run already claimed `max_attempts` times never finished: each claim ended with the
     // process (a crash, a kill). It is stored failed (`run_crashed`) instead of run again.
-    WorkerPool(store::Store& store, Execute execute, int workers, int max_attempts, Finished finished = {});
+    WorkerPool(store::Store& store, Execute execute, int workers, int max_attempts,
+               Finished finished = {});
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;

@@ -18,7 +18,8 @@ namespace json = boost::json;
 std::string identity(const json::value& solution) {
     if (!solution.is_object()) return compact_json(solution);
     json::object offered = solution.get_object();
-    for (const char* ranking : {"rank", "scorecard", "cluster_label", "overall_level", "score"}) offered.erase(ranking);
+    for (const char* ranking : {"rank", "scorecard", "cluster_label", "overall_level", "score"})
+        offered.erase(ranking);
     return canonical_json(offered);
 }
 
@@ -26,7 +27,8 @@ std::optional<double> overall_level(const json::value& solution) {
     const auto* fields = solution.if_object();
     if (fields == nullptr) return std::nullopt;
     const json::value* level = fields->if_contains("overall_level");
-    if (const auto* scorecard = fields->if_contains("scorecard"); level == nullptr && scorecard && scorecard->is_object()) {
+    if (const auto* scorecard = fields->if_contains("scorecard");
+        level == nullptr && scorecard && scorecard->is_object()) {
         level = scorecard->get_object().if_contains("overall_level");
     }
     if (level == nullptr) return std::nullopt;
@@ -62,14 +64,18 @@ double kendall_tau(const std::vector<std::string>& before, const std::vector<std
     for (std::size_t i = 0; i < n; ++i) {
         for (std::size_t j = i + 1; j < n; ++j) {
             ++pairs;
-            if (moved[i] < moved[j]) ++balance;
-            else if (moved[i] > moved[j]) --balance;
+            if (moved[i] < moved[j])
+                ++balance;
+            else if (moved[i] > moved[j])
+                --balance;
         }
     }
     return static_cast<double>(balance) / static_cast<double>(pairs);
 }
 
-json::value level_or_null(const std::optional<double>& level) { return level ? json::value(*level) : json::value(nullptr); }
+json::value level_or_null(const std::optional<double>& level) {
+    return level ? json::value(*level) : json::value(nullptr);
+}
 
 // Most changed first: newly failing, then a changed top 1, then the lowest tau.
 bool more_changed(const json::object& a, const json::object& b) {
@@ -93,9 +99,12 @@ json::object compare_run(const store::Run& stored, const store::RunOutcome& cand
     long lost = 0;
     for (const auto& solution : after_set) gained += before_set.contains(solution) ? 0 : 1;
     for (const auto& solution : before_set) lost += after_set.contains(solution) ? 0 : 1;
-    const auto level_before = before_solutions.empty() ? std::nullopt : overall_level(before_solutions.front());
-    const auto level_after = after_solutions.empty() ? std::nullopt : overall_level(after_solutions.front());
-    const bool top1_changed = (before.empty() != after.empty()) || (!before.empty() && before.front() != after.front());
+    const auto level_before =
+        before_solutions.empty() ? std::nullopt : overall_level(before_solutions.front());
+    const auto level_after =
+        after_solutions.empty() ? std::nullopt : overall_level(after_solutions.front());
+    const bool top1_changed =
+        (before.empty() != after.empty()) || (!before.empty() && before.front() != after.front());
     const bool was_failed = stored.status == store::RunStatus::failed;
     const bool now_failed = candidate.status == store::RunStatus::failed;
     return {{"run_id", stored.id},
@@ -105,14 +114,16 @@ json::object compare_run(const store::Run& stored, const store::RunOutcome& cand
             {"kendall_tau", kendall_tau(before, after)},
             {"overall_level_before", level_or_null(level_before)},
             {"overall_level_after", level_or_null(level_after)},
-            {"overall_level_delta", level_before && level_after ? json::value(*level_after - *level_before)
-                                                                : json::value(nullptr)},
+            {"overall_level_delta", level_before && level_after
+                                        ? json::value(*level_after - *level_before)
+                                        : json::value(nullptr)},
             {"solutions_gained", gained},
             {"solutions_lost", lost},
             {"newly_failing", now_failed && !was_failed},
             {"newly_degraded", candidate.status == store::RunStatus::degraded &&
                                    stored.status == store::RunStatus::completed},
-            {"error_code", candidate.error_code ? json::value(*candidate.error_code) : json::value(nullptr)}};
+            {"error_code",
+             candidate.error_code ? json::value(*candidate.error_code) : json::value(nullptr)}};
 }
 
 json::object summarize_preview(const std::vector<json::object>& compared) {
@@ -128,14 +139,16 @@ json::object summarize_preview(const std::vector<json::object>& compared) {
     }
     std::vector<json::object> changed;
     for (const auto& run : compared) {
-        const bool moved = run.at("top1_changed").as_bool() || run.at("newly_failing").as_bool() ||
-                           run.at("newly_degraded").as_bool() || run.at("kendall_tau").to_number<double>() < 1.0 ||
-                           run.at("solutions_gained").as_int64() > 0 || run.at("solutions_lost").as_int64() > 0;
+        const bool moved =
+            run.at("top1_changed").as_bool() || run.at("newly_failing").as_bool() ||
+            run.at("newly_degraded").as_bool() || run.at("kendall_tau").to_number<double>() < 1.0 ||
+            run.at("solutions_gained").as_int64() > 0 || run.at("solutions_lost").as_int64() > 0;
         if (moved) changed.push_back(run);
     }
     std::stable_sort(changed.begin(), changed.end(), more_changed);
     json::array most_changed;
-    for (std::size_t i = 0; i < changed.size() && i < kMostChangedRuns; ++i) most_changed.push_back(changed[i]);
+    for (std::size_t i = 0; i < changed.size() && i < kMostChangedRuns; ++i)
+        most_changed.push_back(changed[i]);
     const double count = static_cast<double>(compared.size());
     return {{"runs", compared.size()},
             {"top1_changed", top1},

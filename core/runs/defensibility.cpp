@@ -68,7 +68,8 @@ boost::json::array dropped(const boost::json::array& trace) {
             item["stage"] = entry.as_object().at("stage");
             out.push_back(std::move(item));
         }
-        if (const auto* exclusions = fields.if_contains("exclusions"); exclusions && exclusions->is_array()) {
+        if (const auto* exclusions = fields.if_contains("exclusions");
+            exclusions && exclusions->is_array()) {
             for (const auto& exclusion : exclusions->as_array()) {
                 if (!exclusion.is_object()) continue;
                 boost::json::object item = exclusion.as_object();
@@ -88,19 +89,27 @@ boost::json::array level_inputs(const boost::json::value& results) {
         if (!result.is_object()) continue;
         const auto& fields = result.as_object();
         boost::json::object item;
-        for (const char* key : {"rank", "carrier_id", "name", "tier", "cluster_label", "aggregate_level"}) {
+        for (const char* key :
+             {"rank", "carrier_id", "name", "tier", "cluster_label", "aggregate_level"}) {
             if (const auto* value = fields.if_contains(key)) item[key] = *value;
         }
-        if (const auto* offerings = fields.if_contains("offerings"); offerings && offerings->is_array()) {
+        if (const auto* offerings = fields.if_contains("offerings");
+            offerings && offerings->is_array()) {
             boost::json::array ids;
             for (const auto& offering : offerings->as_array()) {
-                if (offering.is_object() && offering.as_object().contains("id")) ids.push_back(offering.at("id"));
+                if (offering.is_object() && offering.as_object().contains("id"))
+                    ids.push_back(offering.at("id"));
             }
             item["offering_ids"] = std::move(ids);
         }
-        if (const auto* scorecard = fields.if_contains("scorecard"); scorecard && scorecard->is_object()) {
-            item["overall_level"] = scorecard->as_object().contains("overall_level") ? scorecard->at("overall_level") : nullptr;
-            item["dimensions"] = scorecard->as_object().contains("dimensions") ? scorecard->at("dimensions") : nullptr;
+        if (const auto* scorecard = fields.if_contains("scorecard");
+            scorecard && scorecard->is_object()) {
+            item["overall_level"] = scorecard->as_object().contains("overall_level")
+                                        ? scorecard->at("overall_level")
+                                        : nullptr;
+            item["dimensions"] = scorecard->as_object().contains("dimensions")
+                                     ? scorecard->at("dimensions")
+                                     : nullptr;
         } else if (const auto* scores = fields.if_contains("scores")) {
             item["dimensions"] = *scores;
         }
@@ -117,16 +126,19 @@ boost::json::array script_log(const boost::json::array& trace) {
         const auto* fields = entry.if_object();
         const auto* stage = fields ? fields->if_contains("stage") : nullptr;
         if (stage == nullptr || *stage != "LUA") continue;
-        if (const auto* event = fields->if_contains("event"); event && event->is_object()) lines.push_back(*event);
+        if (const auto* event = fields->if_contains("event"); event && event->is_object())
+            lines.push_back(*event);
     }
     return lines;
 }
 
 }  // namespace
 
-boost::json::object defensibility_packet(const store::Run& run, const std::optional<std::string>& release_content_hash) {
+boost::json::object defensibility_packet(const store::Run& run,
+                                         const std::optional<std::string>& release_content_hash) {
     const boost::json::value trace_value = stored(run.trace_json);
-    const boost::json::array trace = trace_value.is_array() ? trace_value.as_array() : boost::json::array{};
+    const boost::json::array trace =
+        trace_value.is_array() ? trace_value.as_array() : boost::json::array{};
     const boost::json::value output = stored(run.output_json);
     const auto* output_fields = output.if_object();
     auto from_output = [&](const char* key) {
@@ -134,10 +146,13 @@ boost::json::object defensibility_packet(const store::Run& run, const std::optio
         return value ? *value : boost::json::value(nullptr);
     };
     boost::json::object identity = run_to_json(run);
-    for (const char* bulky : {"output", "solutions", "candidates", "error_details"}) identity.erase(bulky);
+    for (const char* bulky : {"output", "solutions", "candidates", "error_details"})
+        identity.erase(bulky);
     identity["config_hash"] = run.config_hash;
-    identity["content_hash"] = release_content_hash ? boost::json::value(*release_content_hash) : boost::json::value(nullptr);
-    identity["fingerprint_components"] = run.fingerprint_json ? stored(*run.fingerprint_json) : boost::json::value(nullptr);
+    identity["content_hash"] = release_content_hash ? boost::json::value(*release_content_hash)
+                                                    : boost::json::value(nullptr);
+    identity["fingerprint_components"] =
+        run.fingerprint_json ? stored(*run.fingerprint_json) : boost::json::value(nullptr);
 
     return {{"version", kPacketFormatVersion},
             {"run", std::move(identity)},

@@ -15,6 +15,7 @@ namespace engined::runs {
 inline constexpr int kPacketFormatVersion = 1;
 
 // `release_content_hash`: the content hash of the release the run was pinned to, when it was.
-boost::json::object defensibility_packet(const store::Run& run, const std::optional<std::string>& release_content_hash);
+boost::json::object defensibility_packet(const store::Run& run,
+                                         const std::optional<std::string>& release_content_hash);
 
 }  // namespace engined::runs

@@ -21,10 +21,11 @@ namespace engined::runs {
 inline constexpr int kFingerprintFormat = 2;
 
 struct FingerprintComponents {
-    std::string input_sha256;          // of the canonical JSON of the stored request
-    std::string version_content_hash;  // the pinned release's content hash, or "config:<config_hash>"
-    std::string plugin_sha256;         // of the plugin library file that executed the run
-    std::string platform_version;      // engined's version
+    std::string input_sha256;  // of the canonical JSON of the stored request
+    std::string
+        version_content_hash;      // the pinned release's content hash, or "config:<config_hash>"
+    std::string plugin_sha256;     // of the plugin library file that executed the run
+    std::string platform_version;  // engined's version
     std::int64_t reference_unix_ms = 0;  // the run's reference time (its created_at); format 2 on
     int format = kFingerprintFormat;
 };
@@ -38,7 +39,8 @@ std::string fingerprint_of(const FingerprintComponents& components);
 
 // The content hash of the release `run` was pinned to; none for a run of an unreleased
 // configuration (or when that release is not in the store).
-std::optional<std::string> pinned_release_content_hash(const store::Store& store, const store::Run& run);
+std::optional<std::string> pinned_release_content_hash(const store::Store& store,
+                                                       const store::Run& run);
 
 // The fingerprint format of `run`: the one its stored fingerprint was made with (format 1 when
 // its components carry no "format"), else kFingerprintFormat.
@@ -47,6 +49,7 @@ int fingerprint_format(const store::Run& run);
 // The components of `run` executed by the plugin whose file hashes to `plugin_sha256`, in the
 // run's fingerprint format. Throws store::StoreUnavailable.
 FingerprintComponents fingerprint_components(const store::Store& store, const store::Run& run,
-                                             const std::string& plugin_sha256, const std::string& platform_version);
+                                             const std::string& plugin_sha256,
+                                             const std::string& platform_version);
 
 }  // namespace engined::runs

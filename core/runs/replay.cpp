@@ -11,12 +11,11 @@
 namespace engined::runs {
 namespace {
 
-std::string document(std::string_view engine_type, std::string_view status, const std::string& output_json,
-                     const std::string& results_json) {
+std::string document(std::string_view engine_type, std::string_view status,
+                     const std::string& output_json, const std::string& results_json) {
     return R"({"status":")" + std::string(status) + R"(","output":)" + output_json + R"(,")" +
            results_key(engine_type) + R"(":)" + results_json + "}";
 }
-
 
 std::optional<std::string> difference(const boost::json::value& a, const boost::json::value& b,
                                       const std::string& pointer) {
@@ -28,7 +27,9 @@ std::optional<std::string> difference(const boost::json::value& a, const boost::
         auto r = right.begin();
         for (; l != left.end() && r != right.end(); ++l, ++r) {
             if (l->key() != r->key()) return pointer + "/" + json_pointer_token(l->key());
-            if (auto found = difference(l->value(), r->value(), pointer + "/" + json_pointer_token(l->key()))) return found;
+            if (auto found = difference(l->value(), r->value(),
+                                        pointer + "/" + json_pointer_token(l->key())))
+                return found;
         }
         if (l != left.end()) return pointer + "/" + json_pointer_token(l->key());
         if (r != right.end()) return pointer + "/" + json_pointer_token(r->key());
@@ -39,7 +40,8 @@ std::optional<std::string> difference(const boost::json::value& a, const boost::
         const auto& right = b.get_array();
         const std::size_t common = std::min(left.size(), right.size());
         for (std::size_t i = 0; i < common; ++i) {
-            if (auto found = difference(left[i], right[i], pointer + "/" + std::to_string(i))) return found;
+            if (auto found = difference(left[i], right[i], pointer + "/" + std::to_string(i)))
+                return found;
         }
         if (left.size() != right.size()) return pointer + "/" + std::to_string(common);
         return std::nullopt;
@@ -55,14 +57,17 @@ boost::json::value optional_string(const std::optional<std::string>& value) {
 }  // namespace
 
 std::string compared_document(const std::string& engine_type, const store::RunOutcome& outcome) {
-    return document(engine_type, store::to_string(outcome.status), outcome.output_json, outcome.results_json);
+    return document(engine_type, store::to_string(outcome.status), outcome.output_json,
+                    outcome.results_json);
 }
 
 std::string compared_document(const store::Run& run) {
-    return document(run.engine_type, store::to_string(run.status), run.output_json, run.results_json);
+    return document(run.engine_type, store::to_string(run.status), run.output_json,
+                    run.results_json);
 }
 
-std::optional<std::string> first_difference(const std::string& original, const std::string& replay) {
+std::optional<std::string> first_difference(const std::string& original,
+                                            const std::string& replay) {
     if (original == replay) return std::nullopt;
     boost::system::error_code original_error;
     boost::system::error_code replay_error;

@@ -38,10 +38,14 @@ store::RunOutcome no_plugin(const store::Run& run) {
 
 std::string lua_failure_code(lua::FailureKind kind) {
     switch (kind) {
-        case lua::FailureKind::budget_exceeded: return "lua_budget_exceeded";
-        case lua::FailureKind::memory_exceeded: return "lua_memory_exceeded";
-        case lua::FailureKind::compile_error: return "lua_compile_error";
-        default: return "lua_error";
+        case lua::FailureKind::budget_exceeded:
+            return "lua_budget_exceeded";
+        case lua::FailureKind::memory_exceeded:
+            return "lua_memory_exceeded";
+        case lua::FailureKind::compile_error:
+            return "lua_compile_error";
+        default:
+            return "lua_error";
     }
 }
 
@@ -58,7 +62,8 @@ std::string trace_to_json(const std::vector<plugin::TraceEvent>& events) {
     return boost::json::serialize(out);
 }
 
-store::RunOutcome outcome_from_result(const std::string& result_json, const std::string& results_key) {
+store::RunOutcome outcome_from_result(const std::string& result_json,
+                                      const std::string& results_key) {
     const boost::json::object result = parse_internal_json(result_json).as_object();
     store::RunOutcome outcome;
     const auto* status = result.if_contains("status");
@@ -101,9 +106,10 @@ store::RunOutcome RunExecutor::guarded(const store::Run& run, Stages&& stages) c
         outcome = stages();
     } catch (const std::exception& error) {
         log::error("run execution fault", {{"run_id", run.id}, {"detail", error.what()}});
-        outcome = failed("EVALUATE", "internal",
-                         truncated_text("the run could not be executed: " + std::string(error.what()),
-                                        kMaxErrorMessageBytes));
+        outcome =
+            failed("EVALUATE", "internal",
+                   truncated_text("the run could not be executed: " + std::string(error.what()),
+                                  kMaxErrorMessageBytes));
     }
     outcome.completed_at_ms = now_unix_ms();
     return outcome;
@@ -113,15 +119,18 @@ store::RunOutcome RunExecutor::execute(const store::Run& run) const {
     return guarded(run, [&] { return execute_stages(run); });
 }
 
-store::RunOutcome RunExecutor::execute_with_config(const store::Run& run, const std::string& config_json) const {
+store::RunOutcome RunExecutor::execute_with_config(const store::Run& run,
+                                                   const std::string& config_json) const {
     return guarded(run, [&] {
         const plugin::LoadedPlugin* plugin = plugins_.find(run.engine_type);
         if (plugin == nullptr) {
             return no_plugin(run);
         }
         // A candidate is prepared once for all the runs a preview executes under it.
-        return execute_plugin(run, *plugin, prepared_config(*plugin, "candidate:" + sha256_hex(config_json),
-                                                   [&] { return std::optional<std::string>(config_json); }));
+        return execute_plugin(run, *plugin,
+                              prepared_config(*plugin, "candidate:" + sha256_hex(config_json), [&] {
+                                  return std::optional<std::string>(config_json);
+                              }));
     });
 }
 
@@ -132,8 +141,10 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
     }
     const FingerprintComponents components =
         fingerprint_components(store_, run, plugin->binary_sha256, platform_version_);
-    store::RunOutcome outcome = execute_plugin(
-        run, *plugin, prepared_config(*plugin, run.config_hash, [&] { return store_.config_json(run.config_hash); }));
+    store::RunOutcome outcome =
+        execute_plugin(run, *plugin, prepared_config(*plugin, run.config_hash, [&] {
+                           return store_.config_json(run.config_hash);
+                       }));
     outcome.fingerprint = fingerprint_of(components);
     outcome.fingerprint_json = compact_json(to_json(components));
     return outcome;
@@ -142,24 +153,28 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
 std::shared_ptr<const RunExecutor::PreparedConfig> RunExecutor::prepared_config(
     const plugin::LoadedPlugin& plugin, const std::string& config_key,
     const std::function<std::optional<std::string>()>& read_config) const {
-    return prepared_.get_or_make(plugin.engine_type + '/' + config_key, [&]() -> std::shared_ptr<const PreparedConfig> {
-        const auto config_json = read_config();
-        if (!config_json) return nullptr;
-        const boost::json::value config = parse_internal_json(*config_json);
-        const auto* source = config.as_object().if_contains("lua_source");
-        const auto* debug = config.as_object().if_contains("debug");
-        return std::make_shared<const PreparedConfig>(PreparedConfig{
-            plugin::ConfigHandle::create(plugin, *config_json),
-            source && source->is_string() ? std::optional<std::string>(source->get_string()) : std::nullopt,
-            debug != nullptr && debug->is_bool() && debug->get_bool()});
-    });
+    return prepared_.get_or_make(
+        plugin.engine_type + '/' + config_key, [&]() -> std::shared_ptr<const PreparedConfig> {
+            const auto config_json = read_config();
+            if (!config_json) return nullptr;
+            const boost::json::value config = parse_internal_json(*config_json);
+            const auto* source = config.as_object().if_contains("lua_source");
+            const auto* debug = config.as_object().if_contains("debug");
+            return std::make_shared<const PreparedConfig>(PreparedConfig{
+                plugin::ConfigHandle::create(plugin, *config_json),
+                source && source->is_string() ? std::optional<std::string>(source->get_string())
+                                              : std::nullopt,
+                debug != nullptr && debug->is_bool() && debug->get_bool()});
+        });
 }
 
 // `config` is held for the whole run: an eviction meanwhile frees the plugin's handle only after it.
-store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugin::LoadedPlugin& plugin,
-                                              const std::shared_ptr<const PreparedConfig>& config) const {
+store::RunOutcome RunExecutor::execute_plugin(
+    const store::Run& run, const plugin::LoadedPlugin& plugin,
+    const std::shared_ptr<const PreparedConfig>& config) const {
     if (!config) {
-        return failed("VALIDATE", "internal", "the run's engine configuration is missing from the store");
+        return failed("VALIDATE", "internal",
+                      "the run's engine configuration is missing from the store");
     }
     if (const auto* refused = std::get_if<plugin::RunFailure>(&config->handle)) {
         return failed("EVALUATE", refused->code, refused->message, refused->details_json);
@@ -178,10 +193,12 @@ store::RunOutcome RunExecutor::execute_plugin(const store::Run& run, const plugi
                           truncated_text(error.message(), kMaxErrorMessageBytes));
         }
     }
-    plugin::RunHost host(sandbox, run.created_at_ms, [this](std::string_view kind, std::string_view id) {
-        return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
-    });
-    plugin::PluginOutcome result = host.execute(std::get<plugin::ConfigHandle>(config->handle), run.request_json);
+    plugin::RunHost host(sandbox, run.created_at_ms,
+                         [this](std::string_view kind, std::string_view id) {
+                             return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
+                         });
+    plugin::PluginOutcome result =
+        host.execute(std::get<plugin::ConfigHandle>(config->handle), run.request_json);
     if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());
     for (const lua::FailureKind kind : host.lua_failures()) metrics_.lua_error(kind);
     if (!result.ok) {

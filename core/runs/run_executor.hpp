@@ -25,8 +25,8 @@ class RunExecutor {
 public:
     // `platform_version`: engined's version, one component of every run's fingerprint.
     // `prepared_configs`: see kDefaultPreparedConfigs; past it the least recently used goes.
-    RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins, lua::Limits limits,
-                std::string platform_version, RunMetrics& metrics,
+    RunExecutor(const store::Store& store, const plugin::PluginRegistry& plugins,
+                lua::Limits limits, std::string platform_version, RunMetrics& metrics,
                 std::size_t prepared_configs = kDefaultPreparedConfigs);
 
     // Never throws: every fault (missing plugin, Lua breach, plugin failure) becomes a `failed`
@@ -38,7 +38,8 @@ public:
 
     // The run's stored request executed under another configuration (a preview of a candidate):
     // never throws, stores nothing, carries no fingerprint (it is not the run's).
-    store::RunOutcome execute_with_config(const store::Run& run, const std::string& config_json) const;
+    store::RunOutcome execute_with_config(const store::Run& run,
+                                          const std::string& config_json) const;
 
 private:
     // A configuration as runs use it: read, parsed and handed to the plugin's config_new once per

@@ -9,8 +9,10 @@ namespace {
 // organisation, and their number (and their versions') has no bound.
 constexpr const char* kCustomEngineLabel = "custom";
 
-metrics::Labels engine_labels(const std::string& engine, const std::optional<std::string>& version) {
-    if (!engines::is_builtin_engine(engine)) return {{"engine", kCustomEngineLabel}, {"version", kCustomEngineLabel}};
+metrics::Labels engine_labels(const std::string& engine,
+                              const std::optional<std::string>& version) {
+    if (!engines::is_builtin_engine(engine))
+        return {{"engine", kCustomEngineLabel}, {"version", kCustomEngineLabel}};
     return {{"engine", engine}, {"version", version.value_or("current")}};
 }
 
@@ -18,12 +20,14 @@ metrics::Labels engine_labels(const std::string& engine, const std::optional<std
 
 RunMetrics::RunMetrics(metrics::Registry& registry)
     : registry_(registry),
-      lua_instructions_(registry.counter(
-          "engined_lua_instructions_total",
-          "Lua VM instructions charged to runs' budgets, in steps of 1000 (the budget check's interval)")) {}
+      lua_instructions_(registry.counter("engined_lua_instructions_total",
+                                         "Lua VM instructions charged to runs' budgets, in steps "
+                                         "of 1000 (the budget check's interval)")) {}
 
 void RunMetrics::submitted(const std::string& engine, const std::optional<std::string>& version) {
-    registry_.counter("engined_runs_submitted_total", "Runs accepted (202) and stored", engine_labels(engine, version))
+    registry_
+        .counter("engined_runs_submitted_total", "Runs accepted (202) and stored",
+                 engine_labels(engine, version))
         .inc();
 }
 
@@ -31,17 +35,23 @@ void RunMetrics::finished(const store::Run& run, const store::RunOutcome& outcom
     metrics::Labels labels = engine_labels(run.engine_slug, run.engine_version);
     if (run.started_at_ms) {
         registry_
-            .histogram("engined_run_duration_seconds", "Time from a worker claiming a run to its outcome",
+            .histogram("engined_run_duration_seconds",
+                       "Time from a worker claiming a run to its outcome",
                        metrics::duration_buckets(), labels)
             .observe(static_cast<double>(outcome.completed_at_ms - *run.started_at_ms) / 1000.0);
     }
     labels.emplace_back("status", std::string(store::to_string(outcome.status)));
-    registry_.counter("engined_runs_finished_total", "Runs that reached a terminal status", std::move(labels)).inc();
+    registry_
+        .counter("engined_runs_finished_total", "Runs that reached a terminal status",
+                 std::move(labels))
+        .inc();
 }
 
 void RunMetrics::lua_error(lua::FailureKind kind) {
-    registry_.counter("engined_lua_errors_total", "Lua failures raised while running scorecards, by kind",
-                      {{"kind", std::string(lua::to_string(kind))}})
+    registry_
+        .counter("engined_lua_errors_total",
+                 "Lua failures raised while running scorecards, by kind",
+                 {{"kind", std::string(lua::to_string(kind))}})
         .inc();
 }
 

@@ -23,7 +23,9 @@ constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 
 // Cursors are opaque to clients; they carry the sequence number to continue below.
-std::string encode_cursor(int64_t seq) { return "c" + std::to_string(seq); }
+std::string encode_cursor(int64_t seq) {
+    return "c" + std::to_string(seq);
+}
 
 std::optional<int64_t> decode_cursor(const std::string& cursor) {
     if (cursor.size() < 2 || cursor[0] != 'c') return std::nullopt;
@@ -39,29 +41,34 @@ std::optional<std::string> read_pin(const boost::json::object& body) {
     if (pin == nullptr || pin->is_null()) return std::nullopt;
     if (!pin->is_string()) {
         throw ApiError::invalid_request("engine_version must be a string matching " +
-                                            std::string(versions::kPinGrammar) + ", e.g. \"1.3\" or \"1.x\"",
+                                            std::string(versions::kPinGrammar) +
+                                            ", e.g. \"1.3\" or \"1.x\"",
                                         {{"/engine_version", "expected a string"}});
     }
     return std::string(pin->get_string());
 }
 
 // The URL's form is checked here (https in live); where it resolves is checked at each delivery.
-std::optional<std::string> read_webhook_url(const boost::json::object& body, const std::string& environment) {
+std::optional<std::string> read_webhook_url(const boost::json::object& body,
+                                            const std::string& environment) {
     const auto* url = body.if_contains("webhook_url");
     if (url == nullptr || url->is_null()) return std::nullopt;
     if (!url->is_string()) {
-        throw ApiError::invalid_request("webhook_url must be an http(s) URL", {{"/webhook_url", "expected an http(s) URL"}});
+        throw ApiError::invalid_request("webhook_url must be an http(s) URL",
+                                        {{"/webhook_url", "expected an http(s) URL"}});
     }
     if (const auto problem = net::check_webhook_url(url->get_string(), environment == "live")) {
-        throw ApiError::invalid_request("webhook_url is not acceptable: " + *problem, {{"/webhook_url", *problem}});
+        throw ApiError::invalid_request("webhook_url is not acceptable: " + *problem,
+                                        {{"/webhook_url", *problem}});
     }
     return std::string(url->get_string());
 }
 
 }  // namespace
 
-RunService::RunService(store::Store& store, const engines::EngineService& engines, const RunExecutor& executor,
-                       Enqueue enqueue, QueueDepth queue_depth, SubmitLimits limits, RunMetrics& metrics)
+RunService::RunService(store::Store& store, const engines::EngineService& engines,
+                       const RunExecutor& executor, Enqueue enqueue, QueueDepth queue_depth,
+                       SubmitLimits limits, RunMetrics& metrics)
     : store_(store),
       engines_(engines),
       executor_(executor),
@@ -70,7 +77,9 @@ RunService::RunService(store::Store& store, const engines::EngineService& engine
       limits_(limits),
       metrics_(metrics) {}
 
-std::string RunService::new_run_id(const std::string& prefix) { return prefix + uuid_v4(); }
+std::string RunService::new_run_id(const std::string& prefix) {
+    return prefix + uuid_v4();
+}
 
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
                         const boost::json::value& body, const std::string& run_id,
@@ -81,7 +90,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
                                     " runs waiting for a worker); retry shortly")
             .with_header("Retry-After", "5");
     }
-    if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
+    if (!body.is_object())
+        throw ApiError::invalid_request("the request body must be a JSON object");
     const boost::json::object& fields = body.get_object();
     const auto* input = fields.if_contains("input");
     if (input == nullptr) {
@@ -89,7 +99,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
                                         {{"/input", "is required"}});
     }
     if (!input->is_object()) {
-        throw ApiError::invalid_request("field 'input' must be an object", {{"/input", "expected an object"}});
+        throw ApiError::invalid_request("field 'input' must be an object",
+                                        {{"/input", "expected an object"}});
     }
     const auto pin = read_pin(fields);
     // Resolved once, here: the run keeps this version whatever is published while it waits.
@@ -112,9 +123,10 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     auto violations = target.request_contract->validate(boost::json::value(document));
     if (!violations.empty()) {
         // Built before the details are moved into the error: argument order is unspecified.
-        const std::string message = "the request does not match the contract of engine '" + engine_slug +
-                                    "' (" + std::to_string(violations.size()) + " problem(s); first: " +
-                                    violations.front().pointer + ": " + violations.front().message + ")";
+        const std::string message = "the request does not match the contract of engine '" +
+                                    engine_slug + "' (" + std::to_string(violations.size()) +
+                                    " problem(s); first: " + violations.front().pointer + ": " +
+                                    violations.front().message + ")";
         throw ApiError::contract_violation(message, std::move(violations));
     }
 
@@ -138,29 +150,32 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.webhook_url = webhook_url;
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
-    store_.insert_run(std::move(run), [this, run_id, engine = target.engine.slug, version = target.version,
-                                       accepted = std::move(accepted)](std::exception_ptr error) {
-        if (!error) {
-            enqueue_(run_id);
-            metrics_.submitted(engine, version);
-        }
-        accepted(error);
-    });
+    store_.insert_run(std::move(run),
+                      [this, run_id, engine = target.engine.slug, version = target.version,
+                       accepted = std::move(accepted)](std::exception_ptr error) {
+                          if (!error) {
+                              enqueue_(run_id);
+                              metrics_.submitted(engine, version);
+                          }
+                          accepted(error);
+                      });
 }
 
-std::optional<boost::json::object> RunService::resolve_pool(const auth::Principal& caller,
-                                                           const boost::json::object& input) const {
+std::optional<boost::json::object> RunService::resolve_pool(
+    const auth::Principal& caller, const boost::json::object& input) const {
     const auto* name = input.if_contains("pool");
     if (name == nullptr || !name->is_string()) return std::nullopt;
     const std::string pool_name(name->get_string());
     const auto pool = store_.pool_snapshot(caller.organization, pool_name);
     if (!pool) {
         throw ApiError(422, "unknown_pool",
-                       "pool '" + pool_name + "' does not exist for this organisation; import it with "
-                       "`enginectl pools import` (GET /api/v1/pools lists the pools)",
+                       "pool '" + pool_name +
+                           "' does not exist for this organisation; import it with "
+                           "`enginectl pools import` (GET /api/v1/pools lists the pools)",
                        {{"/input/pool", "unknown pool '" + pool_name + "'"}});
     }
-    return boost::json::object{{"name", pool->name}, {"snapshot", pool->snapshot}, {"size", pool->carrier_count}};
+    return boost::json::object{
+        {"name", pool->name}, {"snapshot", pool->snapshot}, {"size", pool->carrier_count}};
 }
 
 boost::json::object RunService::list_pools(const auth::Principal& caller) const {
@@ -179,7 +194,8 @@ store::Run RunService::visible_run(const auth::Principal& caller, const std::str
                                    const std::optional<std::string>& engine_slug) const {
     auto run = store_.get_run(run_id);
     // Another organisation's or environment's run is indistinguishable from a missing one.
-    if (!run || run->organization != caller.organization || run->environment_id != caller.environment_id ||
+    if (!run || run->organization != caller.organization ||
+        run->environment_id != caller.environment_id ||
         (engine_slug && run->engine_slug != *engine_slug)) {
         throw ApiError::not_found("run '" + run_id + "' does not exist");
     }
@@ -191,16 +207,19 @@ boost::json::object RunService::get(const auth::Principal& caller, const std::st
     return run_to_json(visible_run(caller, run_id, engine_slug));
 }
 
-boost::json::object RunService::defensibility_packet(const auth::Principal& caller, const std::string& run_id) const {
+boost::json::object RunService::defensibility_packet(const auth::Principal& caller,
+                                                     const std::string& run_id) const {
     const store::Run run = visible_run(caller, run_id, std::nullopt);
     return runs::defensibility_packet(run, pinned_release_content_hash(store_, run));
 }
 
-boost::json::object RunService::replay(const auth::Principal& caller, const std::string& run_id) const {
+boost::json::object RunService::replay(const auth::Principal& caller,
+                                       const std::string& run_id) const {
     const store::Run run = visible_run(caller, run_id, std::nullopt);
     if (!store::is_terminal(run.status)) {
         throw ApiError(409, "run_not_terminal",
-                       "run '" + run_id + "' is still " + std::string(store::to_string(run.status)) +
+                       "run '" + run_id + "' is still " +
+                           std::string(store::to_string(run.status)) +
                            "; only a completed, degraded or failed run can be replayed");
     }
     return replay_report(run, executor_.execute(run));
@@ -221,8 +240,9 @@ std::optional<int64_t> preview_time(const boost::json::object& body, const char*
     if (value == nullptr || value->is_null()) return std::nullopt;
     const auto parsed = value->is_string() ? parse_rfc3339_ms(value->get_string()) : std::nullopt;
     if (!parsed) {
-        throw ApiError::invalid_request(std::string(name) + " must be an RFC 3339 time such as \"2026-11-23T15:18:34Z\"",
-                                        {{std::string("/") + name, "expected an RFC 3339 time"}});
+        throw ApiError::invalid_request(
+            std::string(name) + " must be an RFC 3339 time such as \"2026-11-23T15:18:34Z\"",
+            {{std::string("/") + name, "expected an RFC 3339 time"}});
     }
     return parsed;
 }
@@ -231,16 +251,19 @@ PreviewSample preview_sample(const boost::json::object& body) {
     PreviewSample sample;
     if (const auto* runs = body.if_contains("runs"); runs && !runs->is_null()) {
         if (!runs->is_int64() || runs->get_int64() < 1 || runs->get_int64() > kMaxPreviewRuns) {
-            throw ApiError::invalid_request("runs must be an integer from 1 to " + std::to_string(kMaxPreviewRuns),
-                                            {{"/runs", "expected 1-" + std::to_string(kMaxPreviewRuns)}});
+            throw ApiError::invalid_request(
+                "runs must be an integer from 1 to " + std::to_string(kMaxPreviewRuns),
+                {{"/runs", "expected 1-" + std::to_string(kMaxPreviewRuns)}});
         }
         sample.runs = static_cast<int>(runs->get_int64());
     }
     if (const auto* version = body.if_contains("engine_version"); version && !version->is_null()) {
-        const auto pin = version->is_string() ? versions::parse_pin(version->get_string()) : std::nullopt;
+        const auto pin =
+            version->is_string() ? versions::parse_pin(version->get_string()) : std::nullopt;
         if (!pin || !pin->minor) {
-            throw ApiError::invalid_request("engine_version must be an exact version such as \"1.2\": the sample is its runs",
-                                            {{"/engine_version", "expected <major>.<minor>"}});
+            throw ApiError::invalid_request(
+                "engine_version must be an exact version such as \"1.2\": the sample is its runs",
+                {{"/engine_version", "expected <major>.<minor>"}});
         }
         sample.engine_version = std::string(version->get_string());
     }
@@ -251,19 +274,23 @@ PreviewSample preview_sample(const boost::json::object& body) {
 
 }  // namespace
 
-boost::json::object RunService::preview_config(const auth::Principal& caller, const std::string& engine_slug,
+boost::json::object RunService::preview_config(const auth::Principal& caller,
+                                               const std::string& engine_slug,
                                                const boost::json::value& body) const {
-    if (!body.is_object()) throw ApiError::invalid_request("the request body must be a JSON object");
+    if (!body.is_object())
+        throw ApiError::invalid_request("the request body must be a JSON object");
     const auto& fields = body.get_object();
     const PreviewSample sample = preview_sample(fields);
     boost::json::object current = engines_.get_config(caller, engine_slug);
     const auto* candidate = fields.if_contains("config");
     std::string config_json = canonical_json(current.at("config"));
     if (candidate != nullptr && !candidate->is_null()) {
-        auto errors = engines_.check_config(std::string(current.at("engine_type").as_string()), *candidate);
+        auto errors =
+            engines_.check_config(std::string(current.at("engine_type").as_string()), *candidate);
         if (!errors.empty()) {
-            const std::string message = "the candidate configuration is not usable (" + std::to_string(errors.size()) +
-                                        " problem(s)); POST it to .../config/validate for the full list";
+            const std::string message =
+                "the candidate configuration is not usable (" + std::to_string(errors.size()) +
+                " problem(s)); POST it to .../config/validate for the full list";
             throw ApiError(422, "invalid_config", message, std::move(errors));
         }
         config_json = canonical_json(*candidate);
@@ -280,18 +307,24 @@ boost::json::object RunService::preview_config(const auth::Principal& caller, co
         const store::RunPage page = store_.list_runs(query);
         for (const store::Run& run : page.runs) {
             if (sample.since_ms && run.created_at_ms < *sample.since_ms) break;
-            if (!store::is_terminal(run.status) || (sample.until_ms && run.created_at_ms > *sample.until_ms)) continue;
+            if (!store::is_terminal(run.status) ||
+                (sample.until_ms && run.created_at_ms > *sample.until_ms))
+                continue;
             compared.push_back(compare_run(run, executor_.execute_with_config(run, config_json)));
             if (compared.size() == static_cast<std::size_t>(sample.runs)) break;
         }
-        const bool window_passed = sample.since_ms && !page.runs.empty() && page.runs.back().created_at_ms < *sample.since_ms;
+        const bool window_passed = sample.since_ms && !page.runs.empty() &&
+                                   page.runs.back().created_at_ms < *sample.since_ms;
         if (!page.next_before_seq || window_passed) break;
         query.before_seq = page.next_before_seq;
     }
     boost::json::object sampled{{"runs", sample.runs}};
-    sampled["engine_version"] = sample.engine_version ? boost::json::value(*sample.engine_version) : nullptr;
-    sampled["since"] = sample.since_ms ? boost::json::value(format_rfc3339_ms(*sample.since_ms)) : nullptr;
-    sampled["until"] = sample.until_ms ? boost::json::value(format_rfc3339_ms(*sample.until_ms)) : nullptr;
+    sampled["engine_version"] =
+        sample.engine_version ? boost::json::value(*sample.engine_version) : nullptr;
+    sampled["since"] =
+        sample.since_ms ? boost::json::value(format_rfc3339_ms(*sample.since_ms)) : nullptr;
+    sampled["until"] =
+        sample.until_ms ? boost::json::value(format_rfc3339_ms(*sample.until_ms)) : nullptr;
     boost::json::array data;
     for (auto& run : compared) data.push_back(run);
     return {{"engine", engine_slug},
@@ -313,9 +346,11 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
         int limit = 0;
         const auto& text = *params.limit;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-        if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > kMaxPageSize) {
-            throw ApiError::invalid_request("limit must be an integer from 1 to " + std::to_string(kMaxPageSize),
-                                            {{"limit", "got '" + text + "'"}});
+        if (ec != std::errc() || end != text.data() + text.size() || limit < 1 ||
+            limit > kMaxPageSize) {
+            throw ApiError::invalid_request(
+                "limit must be an integer from 1 to " + std::to_string(kMaxPageSize),
+                {{"limit", "got '" + text + "'"}});
         }
         query.limit = limit;
     }
@@ -330,16 +365,18 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
     if (params.engine_version) {
         const auto version = versions::parse_pin(*params.engine_version);
         if (!version || !version->minor) {
-            throw ApiError::invalid_request("engine_version must be an exact version such as \"1.2\"",
-                                            {{"engine_version", "got '" + *params.engine_version + "'"}});
+            throw ApiError::invalid_request(
+                "engine_version must be an exact version such as \"1.2\"",
+                {{"engine_version", "got '" + *params.engine_version + "'"}});
         }
         query.engine_version = *params.engine_version;
     }
     if (params.cursor) {
         query.before_seq = decode_cursor(*params.cursor);
         if (!query.before_seq) {
-            throw ApiError::invalid_request("cursor is not one this API issued; pass next_cursor unchanged",
-                                            {{"cursor", "unrecognised"}});
+            throw ApiError::invalid_request(
+                "cursor is not one this API issued; pass next_cursor unchanged",
+                {{"cursor", "unrecognised"}});
         }
     }
     const store::RunPage page = store_.list_runs(query);
@@ -347,8 +384,9 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
     for (const store::Run& run : page.runs) data.push_back(run_to_json(run));
     return {{"data", std::move(data)},
             {"has_more", page.next_before_seq.has_value()},
-            {"next_cursor", page.next_before_seq ? boost::json::value(encode_cursor(*page.next_before_seq))
-                                                 : boost::json::value(nullptr)}};
+            {"next_cursor", page.next_before_seq
+                                ? boost::json::value(encode_cursor(*page.next_before_seq))
+                                : boost::json::value(nullptr)}};
 }
 
 }  // namespace engined::runs

@@ -39,8 +39,9 @@ public:
     // Called once the run is durable (error == nullptr) or could not be recorded.
     using Accepted = std::function<void(std::exception_ptr error)>;
 
-    RunService(store::Store& store, const engines::EngineService& engines, const RunExecutor& executor,
-               Enqueue enqueue, QueueDepth queue_depth, SubmitLimits limits, RunMetrics& metrics);
+    RunService(store::Store& store, const engines::EngineService& engines,
+               const RunExecutor& executor, Enqueue enqueue, QueueDepth queue_depth,
+               SubmitLimits limits, RunMetrics& metrics);
 
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the limits and
     // the engine's contract and records the run as `queued`. Throws ApiError for anything the
@@ -59,7 +60,8 @@ public:
     static std::string new_run_id(const std::string& prefix = "");
 
     // The run's defensibility packet (runs/defensibility.hpp); ApiError(404) as for get().
-    boost::json::object defensibility_packet(const auth::Principal& caller, const std::string& run_id) const;
+    boost::json::object defensibility_packet(const auth::Principal& caller,
+                                             const std::string& run_id) const;
 
     // Executes the stored run again, synchronously and storing nothing, and compares it with
     // the stored outcome (runs/replay.hpp). ApiError(404) as for get(); ApiError(409,
@@ -73,7 +75,8 @@ public:
     // candidate, synchronously and storing nothing, and answers {engine, config_hash, sample,
     // summary, data} (runs/config_preview.hpp). ApiError 400 for a bad field, 422 invalid_config
     // for an unusable candidate.
-    boost::json::object preview_config(const auth::Principal& caller, const std::string& engine_slug,
+    boost::json::object preview_config(const auth::Principal& caller,
+                                       const std::string& engine_slug,
                                        const boost::json::value& body) const;
 
     // {"data": [{name, carrier_count, snapshot, source, imported_at}]} of the caller's pools.

@@ -60,6 +60,8 @@ boost::json::object run_to_json(const store::Run& run) {
     return out;
 }
 
-std::string results_key(std::string_view engine_type) { return plugin::results_key_of(engine_type); }
+std::string results_key(std::string_view engine_type) {
+    return plugin::results_key_of(engine_type);
+}
 
 }  // namespace engined::runs

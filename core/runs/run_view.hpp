@@ -16,7 +16,9 @@ boost::json::object run_to_json(const store::Run& run);
 // Runs submitted through the evaluation shape of POST /api/v1/jobs carry this id prefix; the
 // legacy API answers them, and POSTs them to their own webhook_url, as evaluation results.
 inline constexpr std::string_view kEvaluationIdPrefix = "eval_";
-inline bool is_evaluation(std::string_view run_id) { return run_id.starts_with(kEvaluationIdPrefix); }
+inline bool is_evaluation(std::string_view run_id) {
+    return run_id.starts_with(kEvaluationIdPrefix);
+}
 
 // Where an engine type's ranked results go: the results key its plugin declares
 // (plugin::results_key_of).

@@ -15,7 +15,8 @@ std::vector<std::string> events_from_json(const std::string& text) {
     std::vector<std::string> events;
     boost::system::error_code ec;
     const boost::json::value parsed = boost::json::parse(text, ec);
-    if (ec || !parsed.is_array()) throw StoreUnavailable("read webhook endpoint: events are not a JSON array");
+    if (ec || !parsed.is_array())
+        throw StoreUnavailable("read webhook endpoint: events are not a JSON array");
     for (const auto& event : parsed.get_array()) {
         if (event.is_string()) events.emplace_back(event.get_string());
     }

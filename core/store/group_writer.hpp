@@ -34,7 +34,8 @@ public:
     };
 
     // Takes the (opened, migrated) write connection and starts the writer thread.
-    GroupWriter(Connection connection, std::size_t max_batch, std::function<void(std::size_t)> on_commit)
+    GroupWriter(Connection connection, std::size_t max_batch,
+                std::function<void(std::size_t)> on_commit)
         : connection_(std::move(connection)),
           max_batch_(max_batch),
           on_commit_(std::move(on_commit)),
@@ -77,7 +78,8 @@ public:
     }
 
     Store::WriterStats stats() const {
-        return {transactions_.load(std::memory_order_relaxed), writes_.load(std::memory_order_relaxed),
+        return {transactions_.load(std::memory_order_relaxed),
+                writes_.load(std::memory_order_relaxed),
                 largest_batch_.load(std::memory_order_relaxed)};
     }
 
@@ -137,8 +139,7 @@ private:
             // every other caller depends on.
             try {
                 batch[i].done(std::move(outcomes[i]));
-            } catch (...) {
-            }
+            } catch (...) {}
         }
     }
 

@@ -12,38 +12,38 @@
 
 // Each table's columns, in the order its reader below maps them; a backend's statements select
 // them with their own placeholders after this text.
-#define ENGINED_SELECT_RUN                                                                     \
-    "SELECT seq, id, organization, environment, engine_slug, engine_type, engine_version, "  \
-    "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "     \
-    "       api_key_id, output_json, results_json, error_code, error_message, "              \
-    "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "        \
+#define ENGINED_SELECT_RUN                                                                  \
+    "SELECT seq, id, organization, environment, engine_slug, engine_type, engine_version, " \
+    "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "    \
+    "       api_key_id, output_json, results_json, error_code, error_message, "             \
+    "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "       \
     "       completed_at_ms, fingerprint, fingerprint_json, environment_id, "               \
-    "       engine_version_pin_source "                                                      \
+    "       engine_version_pin_source "                                                     \
     "  FROM runs "
-#define ENGINED_SELECT_ENGINE                                                                  \
-    "SELECT id, organization, slug, label, description, engine_type, status, config_hash, "  \
-    "       config_updated_by, config_updated_at_ms, created_at_ms, updated_at_ms "          \
+#define ENGINED_SELECT_ENGINE                                                               \
+    "SELECT id, organization, slug, label, description, engine_type, status, config_hash, " \
+    "       config_updated_by, config_updated_at_ms, created_at_ms, updated_at_ms "         \
     "  FROM engines "
-#define ENGINED_SELECT_RELEASE                                                                 \
-    "SELECT organization, engine_slug, major, minor, config_hash, content_hash, "            \
-    "       bundle_json, changelog, bump, is_breaking_from_previous_major, reasons_json, "   \
-    "       published_by, released_at_ms "                                                   \
+#define ENGINED_SELECT_RELEASE                                                             \
+    "SELECT organization, engine_slug, major, minor, config_hash, content_hash, "          \
+    "       bundle_json, changelog, bump, is_breaking_from_previous_major, reasons_json, " \
+    "       published_by, released_at_ms "                                                 \
     "  FROM engine_releases "
-#define ENGINED_SELECT_ENVIRONMENT                                                              \
-    "SELECT id, organization, slug, built_in, pinned_engine_version, engine_pins_json, "       \
+#define ENGINED_SELECT_ENVIRONMENT                                                       \
+    "SELECT id, organization, slug, built_in, pinned_engine_version, engine_pins_json, " \
     "       created_at_ms, updated_at_ms FROM environments "
-#define ENGINED_SELECT_ENDPOINT                                                                  \
-    "SELECT id, organization, environment_id, url, description, events, active, auth_token, "     \
-    "       secret, previous_secret, previous_secret_expires_at_ms, consecutive_failures, "    \
-    "       disabled_reason, created_at_ms, updated_at_ms "                                    \
+#define ENGINED_SELECT_ENDPOINT                                                               \
+    "SELECT id, organization, environment_id, url, description, events, active, auth_token, " \
+    "       secret, previous_secret, previous_secret_expires_at_ms, consecutive_failures, "   \
+    "       disabled_reason, created_at_ms, updated_at_ms "                                   \
     "  FROM webhook_endpoints "
-#define ENGINED_SELECT_API_KEY                                                                     \
-    "SELECT k.id, k.organization, k.environment, k.scopes, k.display_prefix, k.created_at_ms, "  \
+#define ENGINED_SELECT_API_KEY                                                                  \
+    "SELECT k.id, k.organization, k.environment, k.scopes, k.display_prefix, k.created_at_ms, " \
     "       k.revoked_at_ms, k.rate_per_second, k.rate_burst, k.environment_id, "               \
-    "       e.pinned_engine_version, coalesce(e.engine_pins_json, '{}') "                        \
+    "       e.pinned_engine_version, coalesce(e.engine_pins_json, '{}') "                       \
     "  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id "
-#define ENGINED_SELECT_POOL                                                              \
-    "SELECT p.name, s.carrier_count, p.snapshot, p.source, p.imported_at_ms "           \
+#define ENGINED_SELECT_POOL                                                   \
+    "SELECT p.name, s.carrier_count, p.snapshot, p.source, p.imported_at_ms " \
     "FROM pools p JOIN pool_snapshots s ON s.hash = p.snapshot "
 
 namespace engined::store {

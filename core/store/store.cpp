@@ -7,8 +7,8 @@ namespace engined::store {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kStatusNames{
-    "queued", "processing", "completed", "degraded", "failed"};
+constexpr std::array<std::string_view, 5> kStatusNames{"queued", "processing", "completed",
+                                                       "degraded", "failed"};
 
 }  // namespace
 
@@ -30,9 +30,12 @@ bool is_terminal(RunStatus status) {
 
 std::string_view to_string(DeliveryStatus status) {
     switch (status) {
-        case DeliveryStatus::pending: return "pending";
-        case DeliveryStatus::delivered: return "delivered";
-        case DeliveryStatus::failed: return "failed";
+        case DeliveryStatus::pending:
+            return "pending";
+        case DeliveryStatus::delivered:
+            return "delivered";
+        case DeliveryStatus::failed:
+            return "failed";
     }
     return "pending";
 }

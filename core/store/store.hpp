@@ -35,7 +35,7 @@ public:
 };
 
 struct ApiKey {
-    std::string id;              // "key_<16 hex>"
+    std::string id;  // "key_<16 hex>"
     std::string organization;
     std::string environment;     // the environment's slug ("test", "live", "dev", …)
     std::string environment_id;  // what the key is scoped to; the slug only names it
@@ -64,7 +64,7 @@ struct IdempotencyRecord {
     std::string request_hash;  // SHA-256 over method, path and the canonical body
     int status = 0;
     std::string response_body;
-    std::string location;      // the Location header, or empty
+    std::string location;  // the Location header, or empty
     int64_t created_at_ms = 0;
 };
 
@@ -87,9 +87,9 @@ struct NewRun {
     std::optional<std::string> engine_version;      // resolved release, or none (current config)
     std::optional<std::string> engine_version_pin;  // as the client sent it, or the environment's
     std::optional<std::string> engine_version_pin_source;  // request | engine_pin | environment
-    std::string request_json;                       // {"input":..., "offerings":...}
-    std::string config_hash;                        // SHA-256 of config_json
-    std::string config_json;                        // stored once per distinct hash
+    std::string request_json;                              // {"input":..., "offerings":...}
+    std::string config_hash;                               // SHA-256 of config_json
+    std::string config_json;                               // stored once per distinct hash
     std::optional<std::string> webhook_url;
     std::string api_key_id;
     int64_t created_at_ms = 0;
@@ -98,10 +98,10 @@ struct NewRun {
 };
 
 struct RunOutcome {
-    RunStatus status = RunStatus::completed;       // completed | degraded | failed
-    std::string stage;                             // last stage reached
+    RunStatus status = RunStatus::completed;  // completed | degraded | failed
+    std::string stage;                        // last stage reached
     std::string output_json = "{}";
-    std::string results_json = "[]";              // solutions or candidates
+    std::string results_json = "[]";  // solutions or candidates
     std::optional<std::string> error_code;
     std::optional<std::string> error_message;
     std::string error_details_json = "[]";
@@ -117,7 +117,7 @@ struct Run {
     int64_t seq = 0;  // insertion order; the pagination cursor
     std::string id;
     std::string organization;
-    std::string environment;     // slug
+    std::string environment;  // slug
     std::string environment_id;
     std::string engine_slug;
     std::string engine_type;
@@ -130,17 +130,17 @@ struct Run {
     std::string config_hash;
     std::optional<std::string> webhook_url;
     std::string api_key_id;
-    std::string output_json;          // "null" until terminal
-    std::string results_json;         // "null" until terminal
+    std::string output_json;   // "null" until terminal
+    std::string results_json;  // "null" until terminal
     std::optional<std::string> error_code;
     std::optional<std::string> error_message;
-    std::string error_details_json;   // "null" unless failed
-    std::string trace_json;           // "null" until terminal
-    int attempts = 0;                 // times a worker claimed it (more than 1 after a crash)
+    std::string error_details_json;  // "null" unless failed
+    std::string trace_json;          // "null" until terminal
+    int attempts = 0;                // times a worker claimed it (more than 1 after a crash)
     int64_t created_at_ms = 0;
     std::optional<int64_t> started_at_ms;
     std::optional<int64_t> completed_at_ms;
-    std::optional<std::string> fingerprint;       // none until terminal (see RunOutcome)
+    std::optional<std::string> fingerprint;  // none until terminal (see RunOutcome)
     std::optional<std::string> fingerprint_json;
 };
 
@@ -150,7 +150,7 @@ struct RunPageQuery {
     std::string engine_slug;
     std::optional<RunStatus> status;
     std::optional<std::string> engine_version;  // exact, e.g. "1.2"
-    std::optional<int64_t> before_seq;  // exclusive; newest first
+    std::optional<int64_t> before_seq;          // exclusive; newest first
     int limit = 20;
 };
 
@@ -162,14 +162,14 @@ struct RunPage {
 // An engine as the store keeps it. Built-in engines (`default`, `entity-analysis`) belong to the
 // operator and are shared by every organisation: their `organization` is empty.
 struct EngineRecord {
-    std::string id;                  // "eng_<hex>"
-    std::string organization;        // "" for built-in engines
+    std::string id;            // "eng_<hex>"
+    std::string organization;  // "" for built-in engines
     std::string slug;
     std::string label;
     std::string description;
-    std::string engine_type;         // placement | entity_analysis
-    std::string status = "active";   // active | archived
-    std::string config_hash;         // the current (unreleased) configuration
+    std::string engine_type;        // placement | entity_analysis
+    std::string status = "active";  // active | archived
+    std::string config_hash;        // the current (unreleased) configuration
     std::string config_updated_by;
     int64_t config_updated_at_ms = 0;
     int64_t created_at_ms = 0;
@@ -186,7 +186,7 @@ struct ReleaseRecord {
     std::string content_hash;  // SHA-256 of the canonical bundle
     std::string bundle_json;   // the canonical bundle, as exported to versions/
     std::string changelog;
-    std::string bump;          // initial | minor | major
+    std::string bump;  // initial | minor | major
     bool is_breaking_from_previous_major = false;
     std::string reasons_json = "[]";
     std::string published_by;
@@ -210,7 +210,7 @@ struct Environment {
     std::string slug;
     bool built_in = false;
     std::optional<std::string> pinned_engine_version;  // the default pin of its runs ("1.x")
-    std::string engine_pins_json = "{}";                // {"engine-slug": "2.x"}: per-engine overrides
+    std::string engine_pins_json = "{}";  // {"engine-slug": "2.x"}: per-engine overrides
     int64_t created_at_ms = 0;
     int64_t updated_at_ms = 0;
 };
@@ -244,11 +244,11 @@ struct WebhookEndpoint {
     std::string description;
     std::vector<std::string> events;  // run.completed | run.failed
     bool active = true;
-    std::optional<std::string> auth_token;  // sent as a bearer token to the receiver
-    std::string secret;                      // whsec_…: signs every delivery
+    std::optional<std::string> auth_token;       // sent as a bearer token to the receiver
+    std::string secret;                          // whsec_…: signs every delivery
     std::optional<std::string> previous_secret;  // still signs until previous_secret_expires_at_ms
     std::optional<int64_t> previous_secret_expires_at_ms;
-    int consecutive_failures = 0;  // failed attempts since the last success
+    int consecutive_failures = 0;                // failed attempts since the last success
     std::optional<std::string> disabled_reason;  // set when the platform disabled it
     int64_t created_at_ms = 0;
     int64_t updated_at_ms = 0;
@@ -330,7 +330,8 @@ public:
     // --- Keys: synchronous (they return once the write is durable).
     virtual void insert_api_key(const ApiKey& key, std::string_view key_hash) = 0;
     virtual std::optional<ApiKey> find_api_key(std::string_view key_hash) const = 0;
-    virtual std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const = 0;
+    virtual std::vector<ApiKey> list_api_keys(
+        const std::optional<std::string>& organization) const = 0;
     virtual bool revoke_api_key(std::string_view key_id, int64_t at_ms) = 0;
 
     // --- Environments: synchronous writes. Deleted environments are kept
@@ -342,11 +343,13 @@ public:
     virtual void insert_environment(const Environment& environment, int max_named) = 0;
     // test, live, then the named ones by creation.
     virtual std::vector<Environment> list_environments(std::string_view organization) const = 0;
-    virtual std::optional<Environment> find_environment(std::string_view organization, std::string_view slug) const = 0;
+    virtual std::optional<Environment> find_environment(std::string_view organization,
+                                                        std::string_view slug) const = 0;
     // Replaces the default pins; false when absent.
     virtual bool update_environment_pins(const Environment& environment) = 0;
     // False when absent; throws EnvironmentHasActiveKeys while unrevoked keys of it exist.
-    virtual bool delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms) = 0;
+    virtual bool delete_environment(std::string_view organization, std::string_view slug,
+                                    int64_t at_ms) = 0;
 
     // --- Engines and releases: synchronous writes.
     // Throws std::invalid_argument when (organization, slug) exists.
@@ -354,29 +357,35 @@ public:
     // Inserts the built-in engine if absent and returns the stored record. An existing one is
     // left as it is: its configuration is the operator's once seeded, and a new preset reaches
     // it through the configuration API or a release bundle, never silently at a restart.
-    virtual EngineRecord ensure_builtin_engine(const EngineRecord& engine, std::string_view config_json) = 0;
+    virtual EngineRecord ensure_builtin_engine(const EngineRecord& engine,
+                                               std::string_view config_json) = 0;
     // False when the engine does not exist.
     virtual bool update_engine_config(std::string_view organization, std::string_view slug,
-                              std::string_view config_hash, std::string_view config_json,
-                              std::string_view updated_by, int64_t at_ms) = 0;
+                                      std::string_view config_hash, std::string_view config_json,
+                                      std::string_view updated_by, int64_t at_ms) = 0;
     virtual bool set_engine_status(std::string_view organization, std::string_view slug,
-                           std::string_view status, int64_t at_ms) = 0;
+                                   std::string_view status, int64_t at_ms) = 0;
     // Throws std::invalid_argument when that version exists already.
     virtual void insert_release(const ReleaseRecord& release, std::string_view config_json) = 0;
 
     // The organisation's own engine of that slug, else the built-in one.
-    virtual std::optional<EngineRecord> find_engine(std::string_view organization, std::string_view slug) const = 0;
+    virtual std::optional<EngineRecord> find_engine(std::string_view organization,
+                                                    std::string_view slug) const = 0;
     // Built-in engines first, then the organisation's, each by slug.
     virtual std::vector<EngineRecord> list_engines(std::string_view organization) const = 0;
     // Oldest first (by major, then minor).
-    virtual std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const = 0;
-    virtual std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
-                                              int major, int minor) const = 0;
+    virtual std::vector<ReleaseRecord> list_releases(std::string_view organization,
+                                                     std::string_view slug) const = 0;
+    virtual std::optional<ReleaseRecord> find_release(std::string_view organization,
+                                                      std::string_view slug, int major,
+                                                      int minor) const = 0;
 
     // --- Idempotency. find ignores records older than the window; remember keeps a live record
     // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.
-    virtual std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment_id,
-                                                      std::string_view key, int64_t now_ms) const = 0;
+    virtual std::optional<IdempotencyRecord> find_idempotency(std::string_view organization,
+                                                              std::string_view environment_id,
+                                                              std::string_view key,
+                                                              int64_t now_ms) const = 0;
     // Group-committed like run writes; `done` gets IdempotencyKeyTaken when a live record exists.
     virtual void remember_idempotency(IdempotencyRecord record, Completion done) = 0;
 
@@ -384,9 +393,11 @@ public:
     // pool then points at its snapshot (content-addressed, immutable) in one write, so a
     // re-import replaces a pool whole or not at all. Returns the new summary.
     virtual PoolSummary replace_pool(std::string_view organization, std::string_view name,
-                             std::string_view carriers_json, std::string_view source, int64_t at_ms) = 0;
+                                     std::string_view carriers_json, std::string_view source,
+                                     int64_t at_ms) = 0;
     virtual std::vector<PoolSummary> list_pools(std::string_view organization) const = 0;
-    virtual std::optional<PoolSummary> pool_snapshot(std::string_view organization, std::string_view name) const = 0;
+    virtual std::optional<PoolSummary> pool_snapshot(std::string_view organization,
+                                                     std::string_view name) const = 0;
     virtual std::optional<std::string> pool_carriers(std::string_view snapshot) const = 0;
 
     // --- Webhook endpoints and secrets: synchronous writes.
@@ -396,41 +407,54 @@ public:
     // Replaces the stored endpoint of that id (same organisation and environment); false when absent.
     virtual bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) = 0;
     // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
-    virtual bool delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                 std::string_view id, int64_t at_ms) = 0;
-    virtual std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                                         std::string_view id) const = 0;
-    virtual std::vector<WebhookEndpoint> list_webhook_endpoints(std::string_view organization,
-                                                        std::string_view environment_id) const = 0;
-    virtual void put_signing_secret(std::string_view organization, std::string_view environment_id, const SigningSecret& secret) = 0;
-    virtual std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment_id) const = 0;
+    virtual bool delete_webhook_endpoint(std::string_view organization,
+                                         std::string_view environment_id, std::string_view id,
+                                         int64_t at_ms) = 0;
+    virtual std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization,
+                                                                 std::string_view environment_id,
+                                                                 std::string_view id) const = 0;
+    virtual std::vector<WebhookEndpoint> list_webhook_endpoints(
+        std::string_view organization, std::string_view environment_id) const = 0;
+    virtual void put_signing_secret(std::string_view organization, std::string_view environment_id,
+                                    const SigningSecret& secret) = 0;
+    virtual std::optional<SigningSecret> find_signing_secret(
+        std::string_view organization, std::string_view environment_id) const = 0;
     // Stores `first` unless the environment has a secret already; returns the one stored.
-    virtual SigningSecret add_signing_secret(std::string_view organization, std::string_view environment_id,
-                                     const SigningSecret& first) = 0;
+    virtual SigningSecret add_signing_secret(std::string_view organization,
+                                             std::string_view environment_id,
+                                             const SigningSecret& first) = 0;
 
     // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
     // Leases up to `limit` pending deliveries due at `now_ms` until `lease_until_ms` (so no
     // other sender takes them meanwhile) and returns them, oldest due first.
-    virtual std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms, std::size_t limit) = 0;
+    virtual std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms,
+                                                              int64_t lease_until_ms,
+                                                              std::size_t limit) = 0;
     // Leases taken before a restart are void: their deliveries are due again.
     virtual void release_delivery_leases() = 0;
     // Records the attempt and applies the verdict (and the endpoint's failure streak) in one write.
     // Returns the endpoint's failure streak after it (0 after a success); none for a run's own URL
     // or an endpoint deleted meanwhile. Whether a streak disables the endpoint is the caller's policy.
-    virtual std::optional<int> record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict,
+    virtual std::optional<int> record_delivery_attempt(const DeliveryAttempt& attempt,
+                                                       const AttemptVerdict& verdict,
                                                        int64_t at_ms) = 0;
     // Makes an active endpoint inactive with `reason` and fails its pending deliveries, in one write.
     // False when it is absent or inactive already (of two callers at once, one disables it).
-    virtual bool disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason, int64_t at_ms) = 0;
+    virtual bool disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason,
+                                          int64_t at_ms) = 0;
     // Newest first; `endpoint_id` empty: every delivery of the environment.
-    virtual std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment_id,
-                                                 std::string_view endpoint_id, int limit) const = 0;
-    virtual std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment_id,
-                                                 std::string_view delivery_id) const = 0;
-    virtual std::vector<DeliveryAttempt> list_delivery_attempts(std::string_view delivery_id) const = 0;
+    virtual std::vector<WebhookDelivery> list_deliveries(std::string_view organization,
+                                                         std::string_view environment_id,
+                                                         std::string_view endpoint_id,
+                                                         int limit) const = 0;
+    virtual std::optional<WebhookDelivery> find_delivery(std::string_view organization,
+                                                         std::string_view environment_id,
+                                                         std::string_view delivery_id) const = 0;
+    virtual std::vector<DeliveryAttempt> list_delivery_attempts(
+        std::string_view delivery_id) const = 0;
     // Makes a delivery pending and due at `now_ms` again (a manual re-send). False when absent.
     virtual bool retry_delivery(std::string_view organization, std::string_view environment_id,
-                        std::string_view delivery_id, int64_t now_ms) = 0;
+                                std::string_view delivery_id, int64_t now_ms) = 0;
 
     // --- Reads: on the calling thread; they see every write whose completion has run.
     virtual std::optional<Run> get_run(std::string_view run_id) const = 0;

@@ -14,13 +14,16 @@ StoreUrl parse_store_url(std::string_view url) {
         return {StoreUrl::Backend::sqlite, std::string(url.substr(kSqlite.size()))};
     }
     for (std::string_view scheme : {"postgresql://", "postgres://"}) {
-        if (url.substr(0, scheme.size()) == scheme) return {StoreUrl::Backend::postgresql, std::string(url)};
+        if (url.substr(0, scheme.size()) == scheme)
+            return {StoreUrl::Backend::postgresql, std::string(url)};
     }
     // Only the scheme of a URL is echoed: what follows may hold a password.
     const std::size_t scheme_end = url.find("://");
-    const std::string shown =
-        scheme_end == std::string_view::npos ? std::string(url) : std::string(url.substr(0, scheme_end + 3)) + "…";
-    throw std::invalid_argument("a store is sqlite:PATH or postgresql://USER@HOST:PORT/DB, got '" + shown + "'");
+    const std::string shown = scheme_end == std::string_view::npos
+                                  ? std::string(url)
+                                  : std::string(url.substr(0, scheme_end + 3)) + "…";
+    throw std::invalid_argument("a store is sqlite:PATH or postgresql://USER@HOST:PORT/DB, got '" +
+                                shown + "'");
 }
 
 StoreUrl resolve_store_url(std::string_view url, const std::filesystem::path& data_dir) {

@@ -25,8 +25,9 @@ constexpr int kMaxCompareDepth = 64;
 
 // A schema with $ref and allOf resolved away.
 struct Schema {
-    bool rejects_all = false;               // the boolean schema false (or an allOf containing it)
-    const json::value* identity = nullptr;  // the node reached after following $refs, to spot cycles
+    bool rejects_all = false;  // the boolean schema false (or an allOf containing it)
+    const json::value* identity =
+        nullptr;  // the node reached after following $refs, to spot cycles
     json::object keywords;
 };
 
@@ -39,7 +40,6 @@ struct Location {
     Location item() const { return {pointer + "/*", "items of " + label}; }
     Location member() const { return {pointer + "/*", "additional properties of " + label}; }
 };
-
 
 Location Location::property(std::string_view name) const {
     return {pointer + "/" + json_pointer_token(name), "'" + std::string(name) + "'"};
@@ -76,8 +76,10 @@ void merge_properties(json::object& into, const json::value& incoming) {
     if (!slot.is_object()) slot = json::object();
     json::object& properties = slot.get_object();
     for (const auto& [name, schema] : incoming.get_object()) {
-        if (auto* existing = properties.if_contains(name)) *existing = json::object{{"allOf", json::array{*existing, schema}}};
-        else properties.emplace(name, schema);
+        if (auto* existing = properties.if_contains(name))
+            *existing = json::object{{"allOf", json::array{*existing, schema}}};
+        else
+            properties.emplace(name, schema);
     }
 }
 
@@ -87,7 +89,8 @@ void merge_required(json::object& into, const json::value& incoming) {
     if (!slot.is_array()) slot = json::array();
     json::array& required = slot.get_array();
     for (const auto& name : incoming.get_array()) {
-        if (std::find(required.begin(), required.end(), name) == required.end()) required.push_back(name);
+        if (std::find(required.begin(), required.end(), name) == required.end())
+            required.push_back(name);
     }
 }
 
@@ -95,9 +98,12 @@ void merge_required(json::object& into, const json::value& incoming) {
 // which is exact for the usual allOf that composes an object from shared parts.
 void merge_into(json::object& into, const json::object& incoming) {
     for (const auto& [key, value] : incoming) {
-        if (key == "properties") merge_properties(into, value);
-        else if (key == "required") merge_required(into, value);
-        else if (!into.contains(key)) into.emplace(key, value);
+        if (key == "properties")
+            merge_properties(into, value);
+        else if (key == "required")
+            merge_required(into, value);
+        else if (!into.contains(key))
+            into.emplace(key, value);
     }
 }
 
@@ -133,7 +139,9 @@ Schema normalize(const json::value& node, const json::value& root, int depth = 0
 
 using Changes = std::vector<BreakingChange>;
 
-std::string text_of(const json::value& value) { return json::serialize(value); }
+std::string text_of(const json::value& value) {
+    return json::serialize(value);
+}
 
 std::string list_of(const json::array& values) {
     if (values.empty()) return "no value";
@@ -178,7 +186,8 @@ std::string describe(const std::set<std::string>& types) {
     return text + "]";
 }
 
-void check_type(const json::object& before, const json::object& after, const Location& at, Changes& out) {
+void check_type(const json::object& before, const json::object& after, const Location& at,
+                Changes& out) {
     const auto after_types = type_set(after);
     if (!after_types) return;
     const auto before_types = type_set(before);
@@ -189,7 +198,9 @@ void check_type(const json::object& before, const json::object& after, const Loc
     }
     const auto admitted_after = [&](const std::string& name) { return admits(*after_types, name); };
     if (std::all_of(before_types->begin(), before_types->end(), admitted_after)) return;
-    const auto admitted_before = [&](const std::string& name) { return admits(*before_types, name); };
+    const auto admitted_before = [&](const std::string& name) {
+        return admits(*before_types, name);
+    };
     const bool narrowed = std::all_of(after_types->begin(), after_types->end(), admitted_before);
     out.push_back({at.pointer, narrowed ? "type_narrowed" : "type_changed",
                    "type of " + at.label + (narrowed ? " narrowed" : " changed") + " from " +
@@ -203,27 +214,32 @@ std::optional<json::array> allowed_values(const json::object& schema) {
         values = choices->get_array();
     }
     if (const json::value* only = schema.if_contains("const")) {
-        const bool consistent = !values || std::find(values->begin(), values->end(), *only) != values->end();
+        const bool consistent =
+            !values || std::find(values->begin(), values->end(), *only) != values->end();
         values = consistent ? json::array{*only} : json::array{};
     }
     return values;
 }
 
-void check_values(const json::object& before, const json::object& after, const Location& at, Changes& out) {
+void check_values(const json::object& before, const json::object& after, const Location& at,
+                  Changes& out) {
     const auto after_values = allowed_values(after);
     if (!after_values) return;
     const auto before_values = allowed_values(before);
     if (!before_values) {
-        out.push_back({at.pointer, "enum_value_removed",
-                       "values of " + at.label + " are now restricted to " + list_of(*after_values)});
+        out.push_back(
+            {at.pointer, "enum_value_removed",
+             "values of " + at.label + " are now restricted to " + list_of(*after_values)});
         return;
     }
     json::array removed;
     for (const auto& value : *before_values) {
-        if (std::find(after_values->begin(), after_values->end(), value) == after_values->end()) removed.push_back(value);
+        if (std::find(after_values->begin(), after_values->end(), value) == after_values->end())
+            removed.push_back(value);
     }
     if (removed.empty()) return;
-    out.push_back({at.pointer, "enum_value_removed", "values of " + at.label + " no longer include " + list_of(removed)});
+    out.push_back({at.pointer, "enum_value_removed",
+                   "values of " + at.label + " no longer include " + list_of(removed)});
 }
 
 // A numeric range end: draft 7's minimum/exclusiveMinimum (or maximum/exclusiveMaximum) folded
@@ -234,7 +250,8 @@ struct Bound {
     std::string text;  // "> 0", "<= 50"
 };
 
-std::optional<Bound> bound_at(const json::object& schema, std::string_view keyword, bool exclusive, std::string_view op) {
+std::optional<Bound> bound_at(const json::object& schema, std::string_view keyword, bool exclusive,
+                              std::string_view op) {
     const auto value = number_at(schema, keyword);
     if (!value) return std::nullopt;
     return Bound{*value, exclusive, std::string(op) + " " + text_of(*schema.if_contains(keyword))};
@@ -243,83 +260,97 @@ std::optional<Bound> bound_at(const json::object& schema, std::string_view keywo
 // `lower`: a larger value binds tighter; otherwise a smaller one. At equal values exclusive binds.
 bool binds_tighter(const Bound& candidate, const std::optional<Bound>& than, bool lower) {
     if (!than) return true;
-    if (candidate.value != than->value) return lower ? candidate.value > than->value : candidate.value < than->value;
+    if (candidate.value != than->value)
+        return lower ? candidate.value > than->value : candidate.value < than->value;
     return candidate.exclusive && !than->exclusive;
 }
 
 std::optional<Bound> range_end(const json::object& schema, bool lower) {
-    auto inclusive = lower ? bound_at(schema, "minimum", false, ">=") : bound_at(schema, "maximum", false, "<=");
-    auto exclusive = lower ? bound_at(schema, "exclusiveMinimum", true, ">") : bound_at(schema, "exclusiveMaximum", true, "<");
+    auto inclusive =
+        lower ? bound_at(schema, "minimum", false, ">=") : bound_at(schema, "maximum", false, "<=");
+    auto exclusive = lower ? bound_at(schema, "exclusiveMinimum", true, ">")
+                           : bound_at(schema, "exclusiveMaximum", true, "<");
     if (exclusive && binds_tighter(*exclusive, inclusive, lower)) return exclusive;
     return inclusive;
 }
 
-void check_range_end(const json::object& before, const json::object& after, bool lower, const Location& at, Changes& out) {
+void check_range_end(const json::object& before, const json::object& after, bool lower,
+                     const Location& at, Changes& out) {
     const auto after_end = range_end(after, lower);
     if (!after_end) return;
     const auto before_end = range_end(before, lower);
     if (!binds_tighter(*after_end, before_end, lower)) return;
     const std::string what = (lower ? "lower bound of " : "upper bound of ") + at.label;
     out.push_back({at.pointer, "constraint_tightened",
-                   before_end ? what + (lower ? " raised" : " lowered") + " from " + before_end->text + " to " + after_end->text
+                   before_end ? what + (lower ? " raised" : " lowered") + " from " +
+                                    before_end->text + " to " + after_end->text
                               : what + " set to " + after_end->text + " where there was none"});
 }
 
 // Length and size limits: an absent minimum is 0, an absent maximum unbounded.
-void check_count(const json::object& before, const json::object& after, std::string_view keyword, bool is_minimum,
-                 const Location& at, Changes& out) {
+void check_count(const json::object& before, const json::object& after, std::string_view keyword,
+                 bool is_minimum, const Location& at, Changes& out) {
     const auto after_limit = number_at(after, keyword);
     if (!after_limit) return;
     const auto before_limit = number_at(before, keyword);
-    const bool tightened = is_minimum ? *after_limit > before_limit.value_or(0) : !before_limit || *after_limit < *before_limit;
+    const bool tightened = is_minimum ? *after_limit > before_limit.value_or(0)
+                                      : !before_limit || *after_limit < *before_limit;
     if (!tightened) return;
     const std::string what = std::string(keyword) + " of " + at.label;
     const std::string after_text = text_of(*after.if_contains(keyword));
     out.push_back({at.pointer, "constraint_tightened",
-                   before_limit ? what + (is_minimum ? " raised" : " lowered") + " from " + text_of(*before.if_contains(keyword)) +
-                                      " to " + after_text
+                   before_limit ? what + (is_minimum ? " raised" : " lowered") + " from " +
+                                      text_of(*before.if_contains(keyword)) + " to " + after_text
                                 : what + " set to " + after_text + " where there was none"});
 }
 
 // Keywords where any new or different value may reject old data (regex inclusion is undecidable
 // in practice, and formats are not ordered).
-void check_exact(const json::object& before, const json::object& after, std::string_view keyword, const Location& at,
-                 Changes& out) {
+void check_exact(const json::object& before, const json::object& after, std::string_view keyword,
+                 const Location& at, Changes& out) {
     const json::value* after_value = after.if_contains(keyword);
     if (!after_value) return;
     const json::value* before_value = before.if_contains(keyword);
     if (before_value && *before_value == *after_value) return;
     const std::string what = std::string(keyword) + " of " + at.label;
-    out.push_back({at.pointer, "constraint_tightened",
-                   before_value ? what + " changed from " + text_of(*before_value) + " to " + text_of(*after_value)
-                                : what + " set to " + text_of(*after_value) + " where there was none"});
+    out.push_back(
+        {at.pointer, "constraint_tightened",
+         before_value
+             ? what + " changed from " + text_of(*before_value) + " to " + text_of(*after_value)
+             : what + " set to " + text_of(*after_value) + " where there was none"});
 }
 
-void check_unique_items(const json::object& before, const json::object& after, const Location& at, Changes& out) {
+void check_unique_items(const json::object& before, const json::object& after, const Location& at,
+                        Changes& out) {
     const auto is_true = [](const json::object& schema) {
         const json::value* unique = schema.if_contains("uniqueItems");
         return unique && unique->is_bool() && unique->get_bool();
     };
     if (is_true(after) && !is_true(before)) {
-        out.push_back({at.pointer, "constraint_tightened", "items of " + at.label + " must now be unique"});
+        out.push_back(
+            {at.pointer, "constraint_tightened", "items of " + at.label + " must now be unique"});
     }
 }
 
 // Every multiple of the old divisor stays valid when the old divisor is a whole multiple of the new.
-void check_multiple_of(const json::object& before, const json::object& after, const Location& at, Changes& out) {
+void check_multiple_of(const json::object& before, const json::object& after, const Location& at,
+                       Changes& out) {
     const auto after_divisor = number_at(after, "multipleOf");
     if (!after_divisor || *after_divisor <= 0) return;
     const auto before_divisor = number_at(before, "multipleOf");
     if (before_divisor) {
         const double ratio = *before_divisor / *after_divisor;
-        if (std::abs(ratio - std::round(ratio)) <= 1e-9 * std::max(1.0, std::abs(ratio)) && std::round(ratio) >= 1) return;
+        if (std::abs(ratio - std::round(ratio)) <= 1e-9 * std::max(1.0, std::abs(ratio)) &&
+            std::round(ratio) >= 1)
+            return;
     }
     check_exact(before, after, "multipleOf", at, out);
 }
 
 std::set<std::string> required_names(const json::object& schema) {
     std::set<std::string> names;
-    if (const json::value* required = schema.if_contains("required"); required && required->is_array()) {
+    if (const json::value* required = schema.if_contains("required");
+        required && required->is_array()) {
         for (const auto& name : required->get_array()) {
             if (name.is_string()) names.emplace(name.get_string());
         }
@@ -327,21 +358,26 @@ std::set<std::string> required_names(const json::object& schema) {
     return names;
 }
 
-void check_required(const json::object& before, const json::object& after, const Location& at, Changes& out) {
+void check_required(const json::object& before, const json::object& after, const Location& at,
+                    Changes& out) {
     const auto already = required_names(before);
     for (const auto& name : required_names(after)) {
         if (already.contains(name)) continue;
-        out.push_back({at.property(name).pointer, "property_newly_required", "property '" + name + "' is newly required"});
+        out.push_back({at.property(name).pointer, "property_newly_required",
+                       "property '" + name + "' is newly required"});
     }
 }
 
-void check_keywords(const json::object& before, const json::object& after, const Location& at, Changes& out) {
+void check_keywords(const json::object& before, const json::object& after, const Location& at,
+                    Changes& out) {
     check_type(before, after, at, out);
     check_values(before, after, at, out);
     check_range_end(before, after, true, at, out);
     check_range_end(before, after, false, at, out);
-    for (const auto* keyword : {"minLength", "minItems", "minProperties"}) check_count(before, after, keyword, true, at, out);
-    for (const auto* keyword : {"maxLength", "maxItems", "maxProperties"}) check_count(before, after, keyword, false, at, out);
+    for (const auto* keyword : {"minLength", "minItems", "minProperties"})
+        check_count(before, after, keyword, true, at, out);
+    for (const auto* keyword : {"maxLength", "maxItems", "maxProperties"})
+        check_count(before, after, keyword, false, at, out);
     check_exact(before, after, "pattern", at, out);
     check_exact(before, after, "format", at, out);
     check_unique_items(before, after, at, out);
@@ -371,7 +407,8 @@ private:
     void compare_schemas(const Schema& before, const Schema& after, const Location& at) {
         if (before.rejects_all) return;  // nothing was accepted, so nothing can be lost
         if (after.rejects_all) {
-            changes_.push_back({at.pointer, "constraint_tightened", at.label + " no longer accepts any value"});
+            changes_.push_back(
+                {at.pointer, "constraint_tightened", at.label + " no longer accepts any value"});
             return;
         }
         // A pair already being compared further up is a recursive schema: its changes are reported there.
@@ -386,27 +423,32 @@ private:
         active_.erase(visit);
     }
 
-    void compare_properties(const json::object& before, const json::object& after, const Location& at) {
+    void compare_properties(const json::object& before, const json::object& after,
+                            const Location& at) {
         const json::object* before_properties = object_at(before, "properties");
         if (!before_properties) return;
         const json::object* after_properties = object_at(after, "properties");
         for (const auto& [name, before_schema] : *before_properties) {
             const Location field = at.property(name);
-            if (const json::value* after_schema = after_properties ? after_properties->if_contains(name) : nullptr) {
+            if (const json::value* after_schema =
+                    after_properties ? after_properties->if_contains(name) : nullptr) {
                 compare(before_schema, *after_schema, field);
                 continue;
             }
             // Dropping a property that was forbidden (schema false) only loosens.
             if (normalize(before_schema, before_root_).rejects_all) continue;
-            changes_.push_back({field.pointer, "property_removed", "property " + field.label + " was removed"});
+            changes_.push_back(
+                {field.pointer, "property_removed", "property " + field.label + " was removed"});
         }
     }
 
-    void compare_additional_properties(const json::object& before, const json::object& after, const Location& at) {
+    void compare_additional_properties(const json::object& before, const json::object& after,
+                                       const Location& at) {
         const json::value* after_extra = after.if_contains("additionalProperties");
         if (!after_extra) return;
         const json::value* before_extra = before.if_contains("additionalProperties");
-        const Schema before_schema = normalize(before_extra ? *before_extra : unconstrained(), before_root_);
+        const Schema before_schema =
+            normalize(before_extra ? *before_extra : unconstrained(), before_root_);
         const Schema after_schema = normalize(*after_extra, after_root_);
         if (after_schema.rejects_all && !before_schema.rejects_all) {
             changes_.push_back({at.pointer, "additional_properties_closed",
@@ -424,7 +466,8 @@ private:
         const json::value* before_items = before.if_contains("items");
         if (after_items->is_array() || (before_items && before_items->is_array())) {
             if (!before_items || *before_items != *after_items) {
-                changes_.push_back({at.pointer, "items_changed", "per-position item schemas of " + at.label + " changed"});
+                changes_.push_back({at.pointer, "items_changed",
+                                    "per-position item schemas of " + at.label + " changed"});
             }
             return;
         }
@@ -440,13 +483,18 @@ private:
 
 }  // namespace
 
-std::vector<BreakingChange> breaking_changes(const boost::json::value& before, const boost::json::value& after) {
+std::vector<BreakingChange> breaking_changes(const boost::json::value& before,
+                                             const boost::json::value& after) {
     Comparer comparer(before, after);
     comparer.compare(before, after, Location{"", "the document"});
     Changes changes = comparer.take();
-    const auto key = [](const BreakingChange& change) { return std::tie(change.pointer, change.rule, change.message); };
-    std::sort(changes.begin(), changes.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
-    changes.erase(std::unique(changes.begin(), changes.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+    const auto key = [](const BreakingChange& change) {
+        return std::tie(change.pointer, change.rule, change.message);
+    };
+    std::sort(changes.begin(), changes.end(),
+              [&](const auto& a, const auto& b) { return key(a) < key(b); });
+    changes.erase(std::unique(changes.begin(), changes.end(),
+                              [&](const auto& a, const auto& b) { return key(a) == key(b); }),
                   changes.end());
     return changes;
 }

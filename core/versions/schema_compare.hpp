@@ -12,8 +12,9 @@
 namespace engined::versions {
 
 struct BreakingChange {
-    std::string pointer;  // JSON Pointer into the new document's data shape ("/input/address/zip_code",
-                          // "/*" for any array item or additional member); "" for the root
+    std::string
+        pointer;  // JSON Pointer into the new document's data shape ("/input/address/zip_code",
+                  // "/*" for any array item or additional member); "" for the root
     std::string rule;     // property_removed, type_changed, type_narrowed, property_newly_required,
                           // enum_value_removed, additional_properties_closed, constraint_tightened,
                           // items_changed
@@ -24,6 +25,7 @@ struct BreakingChange {
 // means the change is minor (or there is none). Local "$ref"s ("#/definitions/…") are followed
 // and "allOf" members are merged into one schema; keywords outside the rules (anyOf, oneOf, not,
 // if/then/else, dependencies, …) are not compared.
-std::vector<BreakingChange> breaking_changes(const boost::json::value& before, const boost::json::value& after);
+std::vector<BreakingChange> breaking_changes(const boost::json::value& before,
+                                             const boost::json::value& after);
 
 }  // namespace engined::versions

@@ -23,24 +23,31 @@ constexpr int64_t kLongestRetryAfterMs = 24LL * 60 * 60 * 1000;
 std::optional<int64_t> retry_after_ms(const std::optional<std::string>& header, int64_t now_ms) {
     if (!header || header->empty()) return std::nullopt;
     int64_t seconds = 0;
-    const auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), seconds);
-    if (ec == std::errc() && end == header->data() + header->size() && seconds >= 0) return seconds * 1000;
+    const auto [end, ec] =
+        std::from_chars(header->data(), header->data() + header->size(), seconds);
+    if (ec == std::errc() && end == header->data() + header->size() && seconds >= 0)
+        return seconds * 1000;
     std::tm parts{};
-    if (strptime(header->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts) == nullptr) return std::nullopt;
+    if (strptime(header->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts) == nullptr)
+        return std::nullopt;
     const int64_t at_ms = static_cast<int64_t>(timegm(&parts)) * 1000;
     return std::max<int64_t>(0, at_ms - now_ms);
 }
 
 std::string attempt_error(const net::OutboundResult& result) {
     if (result.failure == net::OutboundFailure::none) {
-        return result.status >= 200 && result.status < 300 ? "" : "HTTP " + std::to_string(result.status);
+        return result.status >= 200 && result.status < 300
+                   ? ""
+                   : "HTTP " + std::to_string(result.status);
     }
-    return std::string(net::to_string(result.failure)) + (result.detail.empty() ? "" : ": " + result.detail);
+    return std::string(net::to_string(result.failure)) +
+           (result.detail.empty() ? "" : ": " + result.detail);
 }
 
 // No retry can succeed where the URL itself is refused.
 bool is_permanent(net::OutboundFailure failure) {
-    return failure == net::OutboundFailure::invalid_url || failure == net::OutboundFailure::refused_address;
+    return failure == net::OutboundFailure::invalid_url ||
+           failure == net::OutboundFailure::refused_address;
 }
 
 }  // namespace
@@ -55,7 +62,9 @@ Dispatcher::Dispatcher(store::Store& store, net::OutboundPolicy policy, Dispatch
       lease_(policy.total_timeout + std::chrono::seconds(60)),
       jitter_(std::random_device{}()) {}
 
-Dispatcher::~Dispatcher() { stop(); }
+Dispatcher::~Dispatcher() {
+    stop();
+}
 
 void Dispatcher::start() {
     store_.release_delivery_leases();
@@ -63,7 +72,8 @@ void Dispatcher::start() {
         std::lock_guard lock(mutex_);
         stopping_ = false;
     }
-    for (int i = 0; i < std::max(1, options_.workers); ++i) senders_.emplace_back([this] { send_loop(); });
+    for (int i = 0; i < std::max(1, options_.workers); ++i)
+        senders_.emplace_back([this] { send_loop(); });
 }
 
 void Dispatcher::wake() {
@@ -112,7 +122,8 @@ void Dispatcher::send_loop() {
         } catch (const std::exception& error) {
             // A store that stopped answering mid-attempt: the lease lapses and the delivery is
             // attempted again later.
-            log::error("webhook attempt failed", {{"delivery_id", due.front().id}, {"detail", error.what()}});
+            log::error("webhook attempt failed",
+                       {{"delivery_id", due.front().id}, {"detail", error.what()}});
         }
     }
 }
@@ -126,7 +137,8 @@ std::string Dispatcher::event_body(const store::WebhookDelivery& delivery, const
     return boost::json::serialize(event);
 }
 
-std::string Dispatcher::body_of(const store::WebhookDelivery& delivery, const store::Run& run) const {
+std::string Dispatcher::body_of(const store::WebhookDelivery& delivery,
+                                const store::Run& run) const {
     if (!delivery.endpoint_id && runs::is_evaluation(run.id) && options_.evaluation_result) {
         // Written as the API writes it: the fields GET /api/v1/jobs/{eval_id} answers, with an audit
         // link under the public URL (a delivery answers no request whose Host could be used).
@@ -144,17 +156,21 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
     std::vector<std::string> secrets;
     const auto run = store_.get_run(delivery.run_id);
     if (delivery.endpoint_id) {
-        const auto endpoint = store_.find_webhook_endpoint(delivery.organization, delivery.environment_id, *delivery.endpoint_id);
+        const auto endpoint = store_.find_webhook_endpoint(
+            delivery.organization, delivery.environment_id, *delivery.endpoint_id);
         if (endpoint) {
             // The endpoint's URL as it is now: an integrator who moved the receiver gets the retries there.
             url = endpoint->url;
             secrets = valid_secrets(endpoint->secret, endpoint->previous_secret,
                                     endpoint->previous_secret_expires_at_ms, started);
-            if (endpoint->auth_token) headers.emplace_back("Authorization", "Bearer " + *endpoint->auth_token);
+            if (endpoint->auth_token)
+                headers.emplace_back("Authorization", "Bearer " + *endpoint->auth_token);
         }
     } else {
-        const store::SigningSecret signing = signing_secret_of(store_, delivery.organization, delivery.environment_id);
-        secrets = valid_secrets(signing.secret, signing.previous_secret, signing.previous_secret_expires_at_ms, started);
+        const store::SigningSecret signing =
+            signing_secret_of(store_, delivery.organization, delivery.environment_id);
+        secrets = valid_secrets(signing.secret, signing.previous_secret,
+                                signing.previous_secret_expires_at_ms, started);
     }
     // Nothing can be sent without the event's run or a secret to sign it: the delivery ends.
     std::string not_sent;
@@ -177,11 +193,15 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
     const int64_t finished = now_unix_ms();
     store::AttemptVerdict verdict{store::DeliveryStatus::failed, std::nullopt, false};
     if (not_sent.empty()) verdict = verdict_for(result, attempt_number, finished);
-    const store::DeliveryAttempt record{delivery.id, attempt_number, started, finished - started,
-                                        result.failure == net::OutboundFailure::none && not_sent.empty()
-                                            ? std::optional<int>(result.status)
-                                            : std::nullopt,
-                                        not_sent.empty() ? attempt_error(result) : not_sent};
+    const store::DeliveryAttempt record{
+        delivery.id,
+        attempt_number,
+        started,
+        finished - started,
+        result.failure == net::OutboundFailure::none && not_sent.empty()
+            ? std::optional<int>(result.status)
+            : std::nullopt,
+        not_sent.empty() ? attempt_error(result) : not_sent};
     try {
         const std::optional<int> streak = store_.record_delivery_attempt(record, verdict, finished);
         if (streak && options_.disable_after > 0 && *streak >= options_.disable_after) {
@@ -189,31 +209,38 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
         }
     } catch (const std::exception& error) {
         // The lease runs out and the delivery is attempted again: at least once, never lost.
-        log::error("webhook attempt not recorded", {{"delivery_id", delivery.id}, {"detail", error.what()}});
+        log::error("webhook attempt not recorded",
+                   {{"delivery_id", delivery.id}, {"detail", error.what()}});
         return;
     }
     if (verdict.status == store::DeliveryStatus::failed) {
-        log::warn("webhook delivery failed", {{"delivery_id", delivery.id}, {"url", net::url_without_query(url)},
-                                              {"attempts", attempt_number}, {"detail", record.error}});
+        log::warn("webhook delivery failed", {{"delivery_id", delivery.id},
+                                              {"url", net::url_without_query(url)},
+                                              {"attempts", attempt_number},
+                                              {"detail", record.error}});
     }
     if (observer_) observer_(delivery, verdict.status);
 }
 
 // The endpoint failed `streak` attempts in a row, at least the configured limit: it stops
 // receiving (its pending deliveries fail) until its owner turns it back on.
-void Dispatcher::disable_endpoint(const store::WebhookDelivery& delivery, int streak, int64_t now_ms) {
-    const std::string reason =
-        "disabled after " + std::to_string(options_.disable_after) + " consecutive failed delivery attempts";
-    if (!store_.disable_webhook_endpoint(*delivery.endpoint_id, reason, now_ms)) return;  // another sender did
+void Dispatcher::disable_endpoint(const store::WebhookDelivery& delivery, int streak,
+                                  int64_t now_ms) {
+    const std::string reason = "disabled after " + std::to_string(options_.disable_after) +
+                               " consecutive failed delivery attempts";
+    if (!store_.disable_webhook_endpoint(*delivery.endpoint_id, reason, now_ms))
+        return;  // another sender did
     log::warn("webhook endpoint disabled", {{"endpoint_id", *delivery.endpoint_id},
                                             {"organization", delivery.organization},
                                             {"environment_id", delivery.environment_id},
                                             {"consecutive_failures", streak}});
 }
 
-store::AttemptVerdict Dispatcher::verdict_for(const net::OutboundResult& result, int attempt_number, int64_t now_ms) {
+store::AttemptVerdict Dispatcher::verdict_for(const net::OutboundResult& result, int attempt_number,
+                                              int64_t now_ms) {
     store::AttemptVerdict verdict;
-    if (result.failure == net::OutboundFailure::none && result.status >= 200 && result.status < 300) {
+    if (result.failure == net::OutboundFailure::none && result.status >= 200 &&
+        result.status < 300) {
         verdict.status = store::DeliveryStatus::delivered;
         verdict.success = true;
         return verdict;
@@ -229,7 +256,8 @@ store::AttemptVerdict Dispatcher::verdict_for(const net::OutboundResult& result,
         std::lock_guard lock(mutex_);
         factor = std::uniform_real_distribution<double>(0.8, 1.2)(jitter_);
     }
-    int64_t delay = static_cast<int64_t>(static_cast<double>(options_.retry_schedule[retry_index].count()) * factor);
+    int64_t delay = static_cast<int64_t>(
+        static_cast<double>(options_.retry_schedule[retry_index].count()) * factor);
     if (const auto asked = retry_after_ms(result.retry_after, now_ms)) {
         // The receiver's Retry-After is honoured, up to a day: a receiver cannot park its
         // deliveries forever.

@@ -27,8 +27,9 @@ struct DispatcherOptions {
     // Delay before retry 1, 2, …; a delivery failing once more than it has delays is given up.
     // The default spans about 23 hours.
     std::vector<std::chrono::milliseconds> retry_schedule{
-        std::chrono::seconds(30), std::chrono::minutes(2),  std::chrono::minutes(10), std::chrono::minutes(30),
-        std::chrono::hours(1),    std::chrono::hours(3),    std::chrono::hours(6),    std::chrono::hours(12)};
+        std::chrono::seconds(30), std::chrono::minutes(2), std::chrono::minutes(10),
+        std::chrono::minutes(30), std::chrono::hours(1),   std::chrono::hours(3),
+        std::chrono::hours(6),    std::chrono::hours(12)};
     // An endpoint failing this many attempts in a row is disabled (0: never).
     int disable_after = 50;
     std::chrono::milliseconds poll_interval{500};
@@ -39,7 +40,8 @@ struct DispatcherOptions {
 };
 
 // What happened to one attempt, for metrics: delivered, retrying or failed (given up).
-using AttemptObserver = std::function<void(const store::WebhookDelivery&, store::DeliveryStatus outcome)>;
+using AttemptObserver =
+    std::function<void(const store::WebhookDelivery&, store::DeliveryStatus outcome)>;
 
 class Dispatcher {
 public:
@@ -64,7 +66,8 @@ private:
     std::string body_of(const store::WebhookDelivery& delivery, const store::Run& run) const;
     void send_loop();
     void attempt(const store::WebhookDelivery& delivery);
-    store::AttemptVerdict verdict_for(const net::OutboundResult& result, int attempt_number, int64_t now_ms);
+    store::AttemptVerdict verdict_for(const net::OutboundResult& result, int attempt_number,
+                                      int64_t now_ms);
     void disable_endpoint(const store::WebhookDelivery& delivery, int streak, int64_t now_ms);
 
     store::Store& store_;

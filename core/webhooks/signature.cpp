@@ -9,13 +9,16 @@
 
 namespace engined::webhooks {
 
-std::string new_secret() { return "whsec_" + random_hex(32); }
+std::string new_secret() {
+    return "whsec_" + random_hex(32);
+}
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length) == nullptr) {
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
+             &length) == nullptr) {
         throw std::runtime_error("HMAC-SHA256 failed");
     }
     static constexpr char kHex[] = "0123456789abcdef";
@@ -28,13 +31,15 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
     return hex;
 }
 
-std::string signature_header(int64_t unix_s, std::string_view body, const std::vector<std::string>& secrets) {
+std::string signature_header(int64_t unix_s, std::string_view body,
+                             const std::vector<std::string>& secrets) {
     const std::string timestamp = std::to_string(unix_s);
     std::string signed_payload;
     signed_payload.reserve(timestamp.size() + 1 + body.size());
     signed_payload.append(timestamp).append(".").append(body);
     std::string header = "t=" + timestamp;
-    for (const std::string& secret : secrets) header += ",v1=" + hmac_sha256_hex(secret, signed_payload);
+    for (const std::string& secret : secrets)
+        header += ",v1=" + hmac_sha256_hex(secret, signed_payload);
     return header;
 }
 

@@ -29,7 +29,8 @@ public:
     boost::json::object get(const auth::Principal& caller, const std::string& id) const;
     // Any of url, events, description, active, auth_token. Re-activating an endpoint the
     // platform disabled clears its failure streak.
-    boost::json::object update(const auth::Principal& caller, const std::string& id, const boost::json::value& body);
+    boost::json::object update(const auth::Principal& caller, const std::string& id,
+                               const boost::json::value& body);
     void remove(const auth::Principal& caller, const std::string& id);
     // A new secret, shown once; the previous one keeps signing for 24 hours.
     boost::json::object rotate_secret(const auth::Principal& caller, const std::string& id);
@@ -40,14 +41,17 @@ public:
     boost::json::object reveal_signing_secret(const auth::Principal& caller);
 
     // Newest first, each with its attempts; `limit` as a query string (1-100, default 20).
-    boost::json::object list_deliveries(const auth::Principal& caller, const std::string& endpoint_id,
+    boost::json::object list_deliveries(const auth::Principal& caller,
+                                        const std::string& endpoint_id,
                                         const std::string& limit) const;
     // Sends the delivery again (same X-Nexio-Delivery); 202 body: the delivery.
-    boost::json::object retry_delivery(const auth::Principal& caller, const std::string& endpoint_id,
+    boost::json::object retry_delivery(const auth::Principal& caller,
+                                       const std::string& endpoint_id,
                                        const std::string& delivery_id);
 
 private:
-    store::WebhookEndpoint visible_endpoint(const auth::Principal& caller, const std::string& id) const;
+    store::WebhookEndpoint visible_endpoint(const auth::Principal& caller,
+                                            const std::string& id) const;
     void store_update(const store::WebhookEndpoint& endpoint);
 
     store::Store& store_;
@@ -60,7 +64,9 @@ store::SigningSecret signing_secret_of(store::Store& store, const std::string& o
                                        const std::string& environment_id);
 
 // The signing secrets valid at `now_ms`: the current one, then the previous while it overlaps.
-std::vector<std::string> valid_secrets(const std::string& secret, const std::optional<std::string>& previous,
-                                       const std::optional<int64_t>& previous_expires_at_ms, int64_t now_ms);
+std::vector<std::string> valid_secrets(const std::string& secret,
+                                       const std::optional<std::string>& previous,
+                                       const std::optional<int64_t>& previous_expires_at_ms,
+                                       int64_t now_ms);
 
 }  // namespace engined::webhooks

@@ -9,14 +9,14 @@ namespace engined::entity_analysis {
 namespace {
 
 // Thresholds of the levels; docs/entity-analysis.md lists them.
-constexpr double kCheapPricing = 0.92;       // at or under: L1
-constexpr double kMarketPricing = 1.0;       // at or under: L2
-constexpr double kDearPricing = 1.08;        // at or under: L3, above: L4
-constexpr int kSmallBalanceSheet = 7;        // financial size under VII costs a level
+constexpr double kCheapPricing = 0.92;  // at or under: L1
+constexpr double kMarketPricing = 1.0;  // at or under: L2
+constexpr double kDearPricing = 1.08;   // at or under: L3, above: L4
+constexpr int kSmallBalanceSheet = 7;   // financial size under VII costs a level
 constexpr double kGoodCommission = 0.15;
 constexpr double kQuickQuoteDays = 5;
-constexpr double kSlowQuoteDays = 10;        // slower costs a service level
-constexpr double kBandMarginShare = 0.2;     // revenue within the outer 20% of a band is near its edge
+constexpr double kSlowQuoteDays = 10;     // slower costs a service level
+constexpr double kBandMarginShare = 0.2;  // revenue within the outer 20% of a band is near its edge
 constexpr double kExcellentClaims = 0.85;
 constexpr double kGoodClaims = 0.75;
 constexpr double kFairClaims = 0.6;
@@ -70,8 +70,11 @@ int appetite(const Carrier& carrier, const AssessContext& context, std::string* 
     if (reason != nullptr) {
         const std::vector<Line> lines = written_requested_lines(carrier, context.prospect);
         std::string text = worst == Appetite::preferred ? "preferred" : "acceptable";
-        text += lines.empty() ? " appetite (no line requested)" : " appetite for " + join_lines(lines);
-        text += avoided.empty() ? "" : "; avoids NAICS " + avoided + " (prospect " + *context.prospect.naics + ")";
+        text +=
+            lines.empty() ? " appetite (no line requested)" : " appetite for " + join_lines(lines);
+        text += avoided.empty()
+                    ? ""
+                    : "; avoids NAICS " + avoided + " (prospect " + *context.prospect.naics + ")";
         *reason = text;
     }
     return level;
@@ -89,16 +92,18 @@ int coverage(const Carrier& carrier, const AssessContext& context, std::string* 
     if (requested > 0) {
         level = written == requested ? 1 : (2 * written >= requested ? 2 : 3);
     }
-    const bool fills_gaps = !context.gap_lines.empty() && 2 * gaps_written >= context.gap_lines.size();
+    const bool fills_gaps =
+        !context.gap_lines.empty() && 2 * gaps_written >= context.gap_lines.size();
     level = clamp_level(level - (fills_gaps ? 1 : 0));
     if (reason != nullptr) {
         std::string text = requested == 0   ? "no line requested"
                            : requested == 1 ? "writes the requested line"
-                                            : "writes " + std::to_string(written) + " of " + std::to_string(requested) +
-                                                  " requested lines";
+                                            : "writes " + std::to_string(written) + " of " +
+                                                  std::to_string(requested) + " requested lines";
         if (!context.gap_lines.empty()) {
-            text += "; " + std::to_string(gaps_written) + " of " + std::to_string(context.gap_lines.size()) +
-                    " coverage-gap line" + (context.gap_lines.size() == 1 ? "" : "s");
+            text += "; " + std::to_string(gaps_written) + " of " +
+                    std::to_string(context.gap_lines.size()) + " coverage-gap line" +
+                    (context.gap_lines.size() == 1 ? "" : "s");
         }
         *reason = text;
     }
@@ -108,15 +113,20 @@ int coverage(const Carrier& carrier, const AssessContext& context, std::string* 
 int financial(const Carrier& carrier, std::string* reason) {
     if (!carrier.rating_rank) {
         if (reason != nullptr) {
-            *reason = carrier.am_best_rating ? "rating " + *carrier.am_best_rating + " is not an AM Best grade"
-                                             : "no AM Best rating on file";
+            *reason = carrier.am_best_rating
+                          ? "rating " + *carrier.am_best_rating + " is not an AM Best grade"
+                          : "no AM Best rating on file";
         }
         return 4;
     }
     // A++/A+ L1, A/A- L2, B++/B+ L3, lower L4.
     const int rank = *carrier.rating_rank;
     const bool small = carrier.size_class && *carrier.size_class < kSmallBalanceSheet;
-    const int level = clamp_level((rank <= 1 ? 1 : rank <= 3 ? 2 : rank <= 5 ? 3 : 4) + (small ? 1 : 0));
+    const int level = clamp_level((rank <= 1   ? 1
+                                   : rank <= 3 ? 2
+                                   : rank <= 5 ? 3
+                                               : 4) +
+                                  (small ? 1 : 0));
     if (reason != nullptr) {
         *reason = rating_phrase(carrier) + (small ? ", a small balance sheet" : "");
     }
@@ -145,10 +155,12 @@ BandFit band_fit(const Carrier& carrier, const Prospect& prospect) {
     if (!prospect.revenue) {
         return {false, "band fit unknown (no revenue)"};
     }
-    if (!carrier.revenue_min || !carrier.revenue_max || *carrier.revenue_max <= *carrier.revenue_min) {
+    if (!carrier.revenue_min || !carrier.revenue_max ||
+        *carrier.revenue_max <= *carrier.revenue_min) {
         return {true, "revenue inside an open band"};
     }
-    const double position = (*prospect.revenue - *carrier.revenue_min) / (*carrier.revenue_max - *carrier.revenue_min);
+    const double position =
+        (*prospect.revenue - *carrier.revenue_min) / (*carrier.revenue_max - *carrier.revenue_min);
     const std::string band = money(*carrier.revenue_min) + "-" + money(*carrier.revenue_max);
     if (position >= kBandMarginShare && position <= 1.0 - kBandMarginShare) {
         return {true, "revenue mid-band (" + band + ")"};
@@ -158,13 +170,16 @@ BandFit band_fit(const Carrier& carrier, const Prospect& prospect) {
 
 int placement(const Carrier& carrier, const AssessContext& context, std::string* reason) {
     const bool good_commission = carrier.commission && *carrier.commission >= kGoodCommission;
-    const bool quick = carrier.quote_turnaround_days && *carrier.quote_turnaround_days <= kQuickQuoteDays;
+    const bool quick =
+        carrier.quote_turnaround_days && *carrier.quote_turnaround_days <= kQuickQuoteDays;
     const BandFit band = band_fit(carrier, context.prospect);
     const int favourable = (good_commission ? 1 : 0) + (quick ? 1 : 0) + (band.comfortable ? 1 : 0);
     if (reason != nullptr) {
-        std::string text = carrier.commission ? percent(*carrier.commission) + " commission" : "commission unknown";
-        text += carrier.quote_turnaround_days ? ", quotes in " + days(*carrier.quote_turnaround_days)
-                                              : ", turnaround unknown";
+        std::string text = carrier.commission ? percent(*carrier.commission) + " commission"
+                                              : "commission unknown";
+        text += carrier.quote_turnaround_days
+                    ? ", quotes in " + days(*carrier.quote_turnaround_days)
+                    : ", turnaround unknown";
         *reason = text + ", " + band.words;
     }
     return 4 - favourable;
@@ -176,23 +191,33 @@ int service(const Carrier& carrier, std::string* reason) {
         const double s = *carrier.claims_satisfaction;
         level = s >= kExcellentClaims ? 1 : s >= kGoodClaims ? 2 : s >= kFairClaims ? 3 : 4;
     }
-    const bool slow = carrier.quote_turnaround_days && *carrier.quote_turnaround_days > kSlowQuoteDays;
+    const bool slow =
+        carrier.quote_turnaround_days && *carrier.quote_turnaround_days > kSlowQuoteDays;
     if (reason != nullptr) {
-        std::string text = carrier.claims_satisfaction ? "claims satisfaction " + decimal2(*carrier.claims_satisfaction)
-                                                       : "claims satisfaction unknown";
-        *reason = text + (slow ? ", slow to quote (" + days(*carrier.quote_turnaround_days) + ")" : "");
+        std::string text = carrier.claims_satisfaction
+                               ? "claims satisfaction " + decimal2(*carrier.claims_satisfaction)
+                               : "claims satisfaction unknown";
+        *reason =
+            text + (slow ? ", slow to quote (" + days(*carrier.quote_turnaround_days) + ")" : "");
     }
     return clamp_level(level + (slow ? 1 : 0));
 }
 
-int score(Dimension dimension, const Carrier& carrier, const AssessContext& context, std::string* reason) {
+int score(Dimension dimension, const Carrier& carrier, const AssessContext& context,
+          std::string* reason) {
     switch (dimension) {
-        case Dimension::appetite: return appetite(carrier, context, reason);
-        case Dimension::coverage: return coverage(carrier, context, reason);
-        case Dimension::financial: return financial(carrier, reason);
-        case Dimension::pricing: return pricing(carrier, reason);
-        case Dimension::placement: return placement(carrier, context, reason);
-        case Dimension::service: return service(carrier, reason);
+        case Dimension::appetite:
+            return appetite(carrier, context, reason);
+        case Dimension::coverage:
+            return coverage(carrier, context, reason);
+        case Dimension::financial:
+            return financial(carrier, reason);
+        case Dimension::pricing:
+            return pricing(carrier, reason);
+        case Dimension::placement:
+            return placement(carrier, context, reason);
+        case Dimension::service:
+            return service(carrier, reason);
     }
     return 4;
 }
@@ -223,7 +248,8 @@ std::string rating_phrase(const Carrier& carrier) {
     if (!carrier.am_best_rating) {
         return "unrated";
     }
-    return *carrier.am_best_rating + (carrier.financial_size ? " (" + *carrier.financial_size + ")" : "") + " rated";
+    return *carrier.am_best_rating +
+           (carrier.financial_size ? " (" + *carrier.financial_size + ")" : "") + " rated";
 }
 
 std::string pricing_phrase(const Carrier& carrier) {
@@ -234,7 +260,8 @@ std::string pricing_phrase(const Carrier& carrier) {
     if (points == 0) {
         return "pricing at market";
     }
-    return "pricing " + std::to_string(std::labs(points)) + "% " + (points > 0 ? "under" : "over") + " market";
+    return "pricing " + std::to_string(std::labs(points)) + "% " + (points > 0 ? "under" : "over") +
+           " market";
 }
 
 Appetite requested_appetite(const Carrier& carrier, const Prospect& prospect) {
@@ -262,8 +289,9 @@ std::string avoided_prefix(const Carrier& carrier, const Prospect& prospect) {
     if (!prospect.naics) {
         return {};
     }
-    const auto found = std::find_if(carrier.avoided_naics.begin(), carrier.avoided_naics.end(),
-                                    [&](const std::string& prefix) { return naics_matches(*prospect.naics, prefix); });
+    const auto found = std::find_if(
+        carrier.avoided_naics.begin(), carrier.avoided_naics.end(),
+        [&](const std::string& prefix) { return naics_matches(*prospect.naics, prefix); });
     return found == carrier.avoided_naics.end() ? std::string() : *found;
 }
 

@@ -12,11 +12,11 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 14> kAmBestGrades = {"A++", "A+", "A",  "A-", "B++", "B+", "B",
-                                                            "B-",  "C++", "C+", "C", "C-", "D",  "E"};
+constexpr std::array<std::string_view, 14> kAmBestGrades = {
+    "A++", "A+", "A", "A-", "B++", "B+", "B", "B-", "C++", "C+", "C", "C-", "D", "E"};
 
-constexpr std::array<std::string_view, 15> kSizeClasses = {"I",  "II",  "III",  "IV",  "V",   "VI",  "VII", "VIII",
-                                                           "IX", "X",   "XI",   "XII", "XIII", "XIV", "XV"};
+constexpr std::array<std::string_view, 15> kSizeClasses = {
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"};
 
 [[noreturn]] void invalid_pool(const std::string& problem) {
     throw RunFailure("dataset_invalid", "the carrier pool cannot be read: " + problem);
@@ -69,7 +69,8 @@ void read_lines(const json::object& record, Carrier& carrier) {
         if (line) {
             // A written line without a readable appetite is written, as acceptable.
             carrier.appetite[static_cast<std::size_t>(*line)] =
-                appetite ? appetite_from_name(*appetite).value_or(Appetite::acceptable) : Appetite::acceptable;
+                appetite ? appetite_from_name(*appetite).value_or(Appetite::acceptable)
+                         : Appetite::acceptable;
         }
     }
 }
@@ -83,9 +84,11 @@ Carrier read_carrier(const json::object& record, std::size_t index) {
     carrier.id = *id;
     carrier.name = optional_string(record, "name").value_or(carrier.id);
     carrier.am_best_rating = optional_string(record, "am_best_rating");
-    carrier.rating_rank = carrier.am_best_rating ? am_best_rank(*carrier.am_best_rating) : std::nullopt;
+    carrier.rating_rank =
+        carrier.am_best_rating ? am_best_rank(*carrier.am_best_rating) : std::nullopt;
     carrier.financial_size = optional_string(record, "financial_size");
-    carrier.size_class = carrier.financial_size ? financial_size_class(*carrier.financial_size) : std::nullopt;
+    carrier.size_class =
+        carrier.financial_size ? financial_size_class(*carrier.financial_size) : std::nullopt;
     read_states(record, carrier);
     read_lines(record, carrier);
     carrier.prohibited_naics = string_list(record, "prohibited_naics");
@@ -114,13 +117,16 @@ bool Carrier::writes_state(std::string_view code) const {
 
 std::optional<int> am_best_rank(std::string_view rating) {
     const auto found = std::find(kAmBestGrades.begin(), kAmBestGrades.end(), rating);
-    return found == kAmBestGrades.end() ? std::nullopt : std::optional(static_cast<int>(found - kAmBestGrades.begin()));
+    return found == kAmBestGrades.end()
+               ? std::nullopt
+               : std::optional(static_cast<int>(found - kAmBestGrades.begin()));
 }
 
 std::optional<int> financial_size_class(std::string_view roman) {
     const auto found = std::find(kSizeClasses.begin(), kSizeClasses.end(), roman);
-    return found == kSizeClasses.end() ? std::nullopt
-                                       : std::optional(static_cast<int>(found - kSizeClasses.begin()) + 1);
+    return found == kSizeClasses.end()
+               ? std::nullopt
+               : std::optional(static_cast<int>(found - kSizeClasses.begin()) + 1);
 }
 
 Pool parse_pool(std::string_view json_text) {

@@ -20,19 +20,19 @@ struct Carrier {
     std::string id;
     std::string name;
     std::optional<std::string> am_best_rating;  // "A++" ... as written in the pool
-    std::optional<int> rating_rank;             // 0 = A++, 1 = A+, ... (nullopt: not an AM Best grade)
-    std::optional<std::string> financial_size;  // "I" ... "XV"
-    std::optional<int> size_class;              // 1 ... 15
-    bool all_states = false;                    // states holds "*"
-    std::bitset<kStateIndexCount> states;       // by state_index
+    std::optional<int> rating_rank;  // 0 = A++, 1 = A+, ... (nullopt: not an AM Best grade)
+    std::optional<std::string> financial_size;    // "I" ... "XV"
+    std::optional<int> size_class;                // 1 ... 15
+    bool all_states = false;                      // states holds "*"
+    std::bitset<kStateIndexCount> states;         // by state_index
     std::array<Appetite, kLineCount> appetite{};  // by Line
     std::vector<std::string> prohibited_naics;
     std::vector<std::string> avoided_naics;
     std::optional<double> revenue_min, revenue_max;
     std::optional<double> employees_min, employees_max;
-    std::optional<double> pricing_index;          // 1.0 = market, lower is cheaper
-    std::optional<double> commission;             // fraction
-    std::optional<double> claims_satisfaction;    // 0-1
+    std::optional<double> pricing_index;        // 1.0 = market, lower is cheaper
+    std::optional<double> commission;           // fraction
+    std::optional<double> claims_satisfaction;  // 0-1
     std::optional<double> quote_turnaround_days;
     bool synthetic = false;
 

@@ -56,18 +56,22 @@ private:
             const auto key = entry ? find_string(*entry, "key") : std::nullopt;
             const auto dimension = key ? dimension_from_key(*key) : std::nullopt;
             if (!dimension) {
-                problem(path + "/key", "must be one of appetite, coverage, financial, pricing, placement, service");
+                problem(
+                    path + "/key",
+                    "must be one of appetite, coverage, financial, pricing, placement, service");
                 continue;
             }
             if (!seen.insert(kDimensionKeys[static_cast<std::size_t>(*dimension)]).second) {
                 problem(path + "/key", "duplicate dimension key '" + std::string(*key) + "'");
             }
             if (find_string(*entry, "method").value_or("deterministic") != "deterministic") {
-                problem(path + "/method", "must be \"deterministic\": the engine scores every dimension itself");
+                problem(path + "/method",
+                        "must be \"deterministic\": the engine scores every dimension itself");
             }
             if (!find_bool(*entry, "enabled").value_or(true)) {
-                problem(path + "/enabled", "must be true: every carrier is scored on all six dimensions; give the "
-                                           "dimension a weight of 0 to leave it out of the aggregate");
+                problem(path + "/enabled",
+                        "must be true: every carrier is scored on all six dimensions; give the "
+                        "dimension a weight of 0 to leave it out of the aggregate");
             }
         }
         for (const std::string_view key : kDimensionKeys) {
@@ -80,7 +84,8 @@ private:
     void read_weight_profiles() {
         const json::array* profiles = find_array(source_, "appetite_weight_profiles");
         if (profiles == nullptr || profiles->empty()) {
-            problem("/appetite_weight_profiles", "must be a non-empty array of {bucket, label, weights}");
+            problem("/appetite_weight_profiles",
+                    "must be a non-empty array of {bucket, label, weights}");
             return;
         }
         for (std::size_t i = 0; i < profiles->size(); ++i) {
@@ -96,7 +101,8 @@ private:
         }
     }
 
-    std::optional<WeightProfile> read_weight_profile(const json::object& entry, const std::string& path) {
+    std::optional<WeightProfile> read_weight_profile(const json::object& entry,
+                                                     const std::string& path) {
         const auto bucket = find_string(entry, "bucket");
         if (!bucket || bucket->empty()) {
             problem(path + "/bucket", "must be a non-empty string");
@@ -106,7 +112,8 @@ private:
             problem(path + "/bucket", "duplicate bucket '" + std::string(*bucket) + "'");
             return std::nullopt;
         }
-        WeightProfile profile{.bucket = std::string(*bucket), .label = std::string(find_string(entry, "label").value_or(*bucket)),
+        WeightProfile profile{.bucket = std::string(*bucket),
+                              .label = std::string(find_string(entry, "label").value_or(*bucket)),
                               .weights = {}};
         const json::object* weights = find_object(entry, "weights");
         if (weights == nullptr) {
@@ -120,7 +127,8 @@ private:
             const json::value* weight = weights->if_contains(kDimensionKeys[d]);
             const auto value = weight ? as_number(*weight) : std::nullopt;
             if (weight == nullptr) {
-                problem(weight_path, "missing weight for dimension '" + std::string(kDimensionKeys[d]) + "'");
+                problem(weight_path,
+                        "missing weight for dimension '" + std::string(kDimensionKeys[d]) + "'");
             } else if (!value || !std::isfinite(*value) || *value < 0.0) {
                 problem(weight_path, "must be a finite number >= 0");
             } else {
@@ -131,7 +139,8 @@ private:
         if (problems_.size() == problems_before && !(sum > 0.0)) {
             problem(path + "/weights", "the weights must not all be 0");
         }
-        return problems_.size() == problems_before ? std::optional(std::move(profile)) : std::nullopt;
+        return problems_.size() == problems_before ? std::optional(std::move(profile))
+                                                   : std::nullopt;
     }
 
     void read_default_bucket() {
@@ -173,16 +182,19 @@ private:
         }
         const json::object* thresholds = member->if_object();
         if (thresholds == nullptr) {
-            problem("/parameters/tier_thresholds", "must be an object {STRONG_FIT, GOOD_FIT, MODERATE_FIT}");
+            problem("/parameters/tier_thresholds",
+                    "must be an object {STRONG_FIT, GOOD_FIT, MODERATE_FIT}");
             return;
         }
         const std::size_t problems_before = problems_.size();
-        for (const auto& [key, target] : {std::pair{kStrongFit, &out.strong_fit}, std::pair{kGoodFit, &out.good_fit},
-                                          std::pair{kModerateFit, &out.moderate_fit}}) {
+        for (const auto& [key, target] :
+             {std::pair{kStrongFit, &out.strong_fit}, std::pair{kGoodFit, &out.good_fit},
+              std::pair{kModerateFit, &out.moderate_fit}}) {
             const json::value* value = thresholds->if_contains(key);
             const auto number = value ? as_number(*value) : std::nullopt;
             if (!number) {
-                problem(json_pointer("/parameters/tier_thresholds", key), "must be a number (an aggregate level)");
+                problem(json_pointer("/parameters/tier_thresholds", key),
+                        "must be a number (an aggregate level)");
             } else {
                 *target = *number;
             }
@@ -216,8 +228,9 @@ private:
 
 std::optional<Dimension> dimension_from_key(std::string_view key) {
     const auto found = std::find(kDimensionKeys.begin(), kDimensionKeys.end(), key);
-    return found == kDimensionKeys.end() ? std::nullopt
-                                         : std::optional(static_cast<Dimension>(found - kDimensionKeys.begin()));
+    return found == kDimensionKeys.end()
+               ? std::nullopt
+               : std::optional(static_cast<Dimension>(found - kDimensionKeys.begin()));
 }
 
 const WeightProfile* EngineConfig::weight_profile(std::string_view bucket) const {
@@ -228,13 +241,16 @@ const WeightProfile* EngineConfig::weight_profile(std::string_view bucket) const
 
 std::vector<std::string> threshold_problems(const TierThresholds& thresholds) {
     std::vector<std::string> problems;
-    for (const double threshold : {thresholds.strong_fit, thresholds.good_fit, thresholds.moderate_fit}) {
+    for (const double threshold :
+         {thresholds.strong_fit, thresholds.good_fit, thresholds.moderate_fit}) {
         if (!std::isfinite(threshold) || threshold <= 1.0 || threshold > 4.0) {
-            problems.emplace_back("every threshold must be an aggregate level above 1 and at most 4");
+            problems.emplace_back(
+                "every threshold must be an aggregate level above 1 and at most 4");
             break;
         }
     }
-    if (!(thresholds.strong_fit < thresholds.good_fit && thresholds.good_fit < thresholds.moderate_fit)) {
+    if (!(thresholds.strong_fit < thresholds.good_fit &&
+          thresholds.good_fit < thresholds.moderate_fit)) {
         problems.emplace_back("thresholds must ascend: STRONG_FIT < GOOD_FIT < MODERATE_FIT");
     }
     return problems;
@@ -258,7 +274,8 @@ EngineConfig parse_config(const json::object& config) {
         details.push_back(json::object{{"path", p.path}, {"message", p.message}});
     }
     throw RunFailure("invalid_config",
-                     "the engine configuration is invalid: " + problems.front().path + " " + problems.front().message,
+                     "the engine configuration is invalid: " + problems.front().path + " " +
+                         problems.front().message,
                      std::move(details));
 }
 

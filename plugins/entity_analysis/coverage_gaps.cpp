@@ -32,43 +32,99 @@ struct Sector {
 const std::vector<Sector>& sectors() {
     using enum Line;
     static const std::vector<Sector> table = {
-        {"23", "23", "construction",
-         {{general_liability, Severity::high}, {commercial_auto, Severity::high}, {umbrella, Severity::medium}}},
-        {"31", "33", "manufacturing",
-         {{general_liability, Severity::high}, {commercial_property, Severity::high}, {umbrella, Severity::medium}}},
-        {"42", "42", "wholesale trade",
-         {{general_liability, Severity::high}, {commercial_property, Severity::high}, {commercial_auto, Severity::medium}}},
-        {"44", "45", "retail trade",
-         {{general_liability, Severity::high}, {commercial_property, Severity::medium}, {cyber, Severity::low}}},
-        {"48", "49", "transportation and warehousing",
-         {{commercial_auto, Severity::high}, {general_liability, Severity::high}, {umbrella, Severity::medium}}},
-        {"51", "51", "information",
-         {{cyber, Severity::high}, {professional_liability, Severity::medium}, {general_liability, Severity::medium}}},
-        {"52", "52", "finance and insurance",
-         {{professional_liability, Severity::high}, {cyber, Severity::high}, {directors_officers, Severity::medium},
+        {"23",
+         "23",
+         "construction",
+         {{general_liability, Severity::high},
+          {commercial_auto, Severity::high},
+          {umbrella, Severity::medium}}},
+        {"31",
+         "33",
+         "manufacturing",
+         {{general_liability, Severity::high},
+          {commercial_property, Severity::high},
+          {umbrella, Severity::medium}}},
+        {"42",
+         "42",
+         "wholesale trade",
+         {{general_liability, Severity::high},
+          {commercial_property, Severity::high},
+          {commercial_auto, Severity::medium}}},
+        {"44",
+         "45",
+         "retail trade",
+         {{general_liability, Severity::high},
+          {commercial_property, Severity::medium},
+          {cyber, Severity::low}}},
+        {"48",
+         "49",
+         "transportation and warehousing",
+         {{commercial_auto, Severity::high},
+          {general_liability, Severity::high},
+          {umbrella, Severity::medium}}},
+        {"51",
+         "51",
+         "information",
+         {{cyber, Severity::high},
+          {professional_liability, Severity::medium},
+          {general_liability, Severity::medium}}},
+        {"52",
+         "52",
+         "finance and insurance",
+         {{professional_liability, Severity::high},
+          {cyber, Severity::high},
+          {directors_officers, Severity::medium},
           {epli, Severity::low}}},
-        {"53", "53", "real estate",
-         {{commercial_property, Severity::high}, {general_liability, Severity::high}, {umbrella, Severity::low}}},
-        {"54", "54", "professional, scientific and technical services",
-         {{professional_liability, Severity::high}, {general_liability, Severity::medium}, {cyber, Severity::medium},
+        {"53",
+         "53",
+         "real estate",
+         {{commercial_property, Severity::high},
+          {general_liability, Severity::high},
+          {umbrella, Severity::low}}},
+        {"54",
+         "54",
+         "professional, scientific and technical services",
+         {{professional_liability, Severity::high},
+          {general_liability, Severity::medium},
+          {cyber, Severity::medium},
           {epli, Severity::low}}},
-        {"56", "56", "administrative and support services",
-         {{general_liability, Severity::high}, {epli, Severity::medium}, {commercial_auto, Severity::low}}},
-        {"61", "61", "educational services",
-         {{general_liability, Severity::high}, {professional_liability, Severity::medium},
+        {"56",
+         "56",
+         "administrative and support services",
+         {{general_liability, Severity::high},
+          {epli, Severity::medium},
+          {commercial_auto, Severity::low}}},
+        {"61",
+         "61",
+         "educational services",
+         {{general_liability, Severity::high},
+          {professional_liability, Severity::medium},
           {directors_officers, Severity::low}}},
-        {"62", "62", "health care and social assistance",
-         {{professional_liability, Severity::high}, {general_liability, Severity::high}, {cyber, Severity::medium}}},
-        {"72", "72", "accommodation and food services",
-         {{general_liability, Severity::high}, {commercial_property, Severity::high}, {umbrella, Severity::low}}},
-        {"81", "81", "other services",
+        {"62",
+         "62",
+         "health care and social assistance",
+         {{professional_liability, Severity::high},
+          {general_liability, Severity::high},
+          {cyber, Severity::medium}}},
+        {"72",
+         "72",
+         "accommodation and food services",
+         {{general_liability, Severity::high},
+          {commercial_property, Severity::high},
+          {umbrella, Severity::low}}},
+        {"81",
+         "81",
+         "other services",
          {{general_liability, Severity::high}, {bop, Severity::medium}}},
     };
     return table;
 }
 
-const Sector kAnyBusiness{"", "", "any business",
-                          {{Line::general_liability, Severity::high}, {Line::commercial_property, Severity::medium}}};
+const Sector kAnyBusiness{
+    "",
+    "",
+    "any business",
+    {{Line::general_liability, Severity::high}, {Line::commercial_property, Severity::medium}}};
 
 const Sector& sector_of(const Prospect& prospect) {
     if (!prospect.naics) {
@@ -100,9 +156,12 @@ std::size_t size_band(const Prospect& prospect) {
 std::optional<double> minimum_limit(Line line, std::size_t band) {
     using Minimums = std::array<double, 3>;
     static const std::map<Line, Minimums> table = {
-        {Line::general_liability, {1e6, 2e6, 5e6}},      {Line::professional_liability, {1e6, 2e6, 5e6}},
-        {Line::directors_officers, {1e6, 3e6, 5e6}},     {Line::cyber, {1e6, 2e6, 5e6}},
-        {Line::epli, {1e6, 1e6, 2e6}},                   {Line::commercial_auto, {1e6, 1e6, 1e6}},
+        {Line::general_liability, {1e6, 2e6, 5e6}},
+        {Line::professional_liability, {1e6, 2e6, 5e6}},
+        {Line::directors_officers, {1e6, 3e6, 5e6}},
+        {Line::cyber, {1e6, 2e6, 5e6}},
+        {Line::epli, {1e6, 1e6, 2e6}},
+        {Line::commercial_auto, {1e6, 1e6, 1e6}},
         {Line::umbrella, {1e6, 5e6, 10e6}},
     };
     const auto found = table.find(line);
@@ -119,9 +178,12 @@ std::string money(double amount) {
 
 std::string_view severity_name(Severity severity) {
     switch (severity) {
-        case Severity::high: return "high";
-        case Severity::medium: return "medium";
-        case Severity::low: return "low";
+        case Severity::high:
+            return "high";
+        case Severity::medium:
+            return "medium";
+        case Severity::low:
+            return "low";
     }
     return "low";
 }
@@ -154,7 +216,8 @@ bool holds(const std::vector<Held>& held, Line line) {
     return std::any_of(held.begin(), held.end(), [&](const Held& h) { return h.line == line; });
 }
 
-void missing_line_gaps(const Prospect& prospect, const std::vector<Held>& held, std::vector<CoverageGap>& gaps) {
+void missing_line_gaps(const Prospect& prospect, const std::vector<Held>& held,
+                       std::vector<CoverageGap>& gaps) {
     const Sector& sector = sector_of(prospect);
     std::vector<TypicalLine> typical = sector.lines;
     // Workers' compensation is statutory for employers in nearly every state.
@@ -166,39 +229,46 @@ void missing_line_gaps(const Prospect& prospect, const std::vector<Held>& held, 
             continue;
         }
         const bool statutory = expected.line == Line::workers_compensation;
-        const std::string who = statutory ? "an employer" : std::string(sector.label) + " businesses";
-        gaps.push_back({expected.line, expected.severity, "missing_line",
-                        "no " + std::string(line_label(expected.line)) + " in the current cover; " +
-                            (statutory ? "it is statutory for " + who : who + " typically carry it"),
-                        "add " + std::string(line_label(expected.line)) +
-                            " (the coverage score counts which candidates write it)"});
+        const std::string who =
+            statutory ? "an employer" : std::string(sector.label) + " businesses";
+        gaps.push_back(
+            {expected.line, expected.severity, "missing_line",
+             "no " + std::string(line_label(expected.line)) + " in the current cover; " +
+                 (statutory ? "it is statutory for " + who : who + " typically carry it"),
+             "add " + std::string(line_label(expected.line)) +
+                 " (the coverage score counts which candidates write it)"});
     }
 }
 
-void limit_gaps(const Prospect& prospect, const std::vector<Held>& held, std::vector<CoverageGap>& gaps) {
+void limit_gaps(const Prospect& prospect, const std::vector<Held>& held,
+                std::vector<CoverageGap>& gaps) {
     const std::size_t band = size_band(prospect);
     for (const Held& policy : held) {
         const auto minimum = minimum_limit(policy.line, band);
         if (!policy.limit || !minimum || *policy.limit >= *minimum) {
             continue;
         }
-        gaps.push_back({policy.line, *policy.limit < *minimum / 2 ? Severity::high : Severity::medium,
-                        "limit_below_minimum",
-                        std::string(line_label(policy.line)) + " limit " + money(*policy.limit) + " is below the " +
-                            money(*minimum) + " a business of this size should carry",
-                        "raise the " + std::string(line_label(policy.line)) + " limit to at least " + money(*minimum)});
+        gaps.push_back(
+            {policy.line, *policy.limit < *minimum / 2 ? Severity::high : Severity::medium,
+             "limit_below_minimum",
+             std::string(line_label(policy.line)) + " limit " + money(*policy.limit) +
+                 " is below the " + money(*minimum) + " a business of this size should carry",
+             "raise the " + std::string(line_label(policy.line)) + " limit to at least " +
+                 money(*minimum)});
     }
 }
 
 }  // namespace
 
-std::vector<CoverageGap> coverage_gaps(const Prospect& prospect, const json::object* current_portfolio) {
+std::vector<CoverageGap> coverage_gaps(const Prospect& prospect,
+                                       const json::object* current_portfolio) {
     const std::vector<Held> held = held_lines(prospect, current_portfolio);
     std::vector<CoverageGap> gaps;
     missing_line_gaps(prospect, held, gaps);
     limit_gaps(prospect, held, gaps);
-    std::stable_sort(gaps.begin(), gaps.end(),
-                     [](const CoverageGap& a, const CoverageGap& b) { return a.severity < b.severity; });
+    std::stable_sort(gaps.begin(), gaps.end(), [](const CoverageGap& a, const CoverageGap& b) {
+        return a.severity < b.severity;
+    });
     return gaps;
 }
 

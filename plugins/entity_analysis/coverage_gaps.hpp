@@ -26,7 +26,8 @@ struct CoverageGap {
 // The gaps of the prospect's cover: the lines of input.current_portfolio ({lines: [{line,
 // limit, carrier}]}) together with the lines it is shopping for now. High first, then medium,
 // then low; table order within a severity.
-std::vector<CoverageGap> coverage_gaps(const Prospect& prospect, const boost::json::object* current_portfolio);
+std::vector<CoverageGap> coverage_gaps(const Prospect& prospect,
+                                       const boost::json::object* current_portfolio);
 
 // The lines the gaps find missing, in gap order.
 std::vector<Line> missing_lines(const std::vector<CoverageGap>& gaps);

@@ -37,11 +37,13 @@ struct RunSpec {
     std::string pool_name;           // input.pool (or the host's pool.name)
     std::string snapshot;            // the host's pool.snapshot
     std::size_t max_candidates = 0;  // input.request_config.max_candidates, capped
-    bool gap_analysis = false;       // request_config.gap_analysis, else whether current_portfolio is given
+    bool gap_analysis =
+        false;  // request_config.gap_analysis, else whether current_portfolio is given
 };
 
 std::size_t max_candidates(const json::object* request_config, const EngineParameters& parameters) {
-    const json::value* requested = request_config ? request_config->if_contains("max_candidates") : nullptr;
+    const json::value* requested =
+        request_config ? request_config->if_contains("max_candidates") : nullptr;
     const auto count = requested ? as_number(*requested) : std::nullopt;
     if (!count || *count < 1) {
         return std::min(parameters.max_candidates_default, parameters.max_candidates_limit);
@@ -49,22 +51,26 @@ std::size_t max_candidates(const json::object* request_config, const EngineParam
     return std::min(static_cast<std::size_t>(*count), parameters.max_candidates_limit);
 }
 
-RunSpec read_run_spec(const json::object& request, const json::object& input, const EngineConfig& config) {
+RunSpec read_run_spec(const json::object& request, const json::object& input,
+                      const EngineConfig& config) {
     RunSpec spec;
     const json::object* request_config = find_object(input, "request_config");
     spec.max_candidates = max_candidates(request_config, config.parameters);
-    const auto gap_flag = request_config ? find_bool(*request_config, "gap_analysis") : std::nullopt;
+    const auto gap_flag =
+        request_config ? find_bool(*request_config, "gap_analysis") : std::nullopt;
     spec.gap_analysis = gap_flag.value_or(input.contains("current_portfolio"));
 
     const json::object* pool = find_object(request, "pool");
-    spec.pool_name = std::string(find_string(input, "pool").value_or(pool ? find_string(*pool, "name").value_or("") : ""));
+    spec.pool_name = std::string(
+        find_string(input, "pool").value_or(pool ? find_string(*pool, "name").value_or("") : ""));
     const auto snapshot = pool ? find_string(*pool, "snapshot") : std::nullopt;
     if (!snapshot || snapshot->empty()) {
-        throw RunFailure("dataset_missing",
-                         spec.pool_name.empty()
-                             ? "the run names no carrier pool: input.pool is required (e.g. \"carriers:all\")"
-                             : "the carrier pool '" + spec.pool_name + "' was not resolved to a snapshot",
-                         json::array{json::object{{"pool", spec.pool_name}}});
+        throw RunFailure(
+            "dataset_missing",
+            spec.pool_name.empty()
+                ? "the run names no carrier pool: input.pool is required (e.g. \"carriers:all\")"
+                : "the carrier pool '" + spec.pool_name + "' was not resolved to a snapshot",
+            json::array{json::object{{"pool", spec.pool_name}}});
     }
     spec.snapshot = *snapshot;
     return spec;
@@ -79,7 +85,9 @@ json::object weights_json(const DimensionWeights& weights) {
 }
 
 json::object thresholds_json(const TierThresholds& thresholds) {
-    return {{kStrongFit, thresholds.strong_fit}, {kGoodFit, thresholds.good_fit}, {kModerateFit, thresholds.moderate_fit}};
+    return {{kStrongFit, thresholds.strong_fit},
+            {kGoodFit, thresholds.good_fit},
+            {kModerateFit, thresholds.moderate_fit}};
 }
 
 json::array names(const std::vector<std::string_view>& items) {
@@ -101,7 +109,8 @@ struct Assessment {
 // One analysis run: the stages in order, each tracing what it decided.
 class AnalysisRun {
 public:
-    AnalysisRun(const json::object& request, const json::object& config, ScoringHost& host, PoolCache& pools)
+    AnalysisRun(const json::object& request, const json::object& config, ScoringHost& host,
+                PoolCache& pools)
         : request_(request), config_(parse_config(config)), host_(host), pools_(pools) {}
 
     json::object execute() {
@@ -111,7 +120,8 @@ public:
         const LoadedPool loaded = load(spec);
         const FilterResult filtered = filter(*loaded.pool, prospect);
         const std::vector<CoverageGap> gaps =
-            spec.gap_analysis ? coverage_gaps(prospect, find_object(input, "current_portfolio")) : std::vector<CoverageGap>{};
+            spec.gap_analysis ? coverage_gaps(prospect, find_object(input, "current_portfolio"))
+                              : std::vector<CoverageGap>{};
         const AssessContext context{.prospect = prospect, .gap_lines = missing_lines(gaps)};
         const Completeness facts = completeness(prospect);
         const Confidence confidence = profile_confidence(facts);
@@ -129,7 +139,8 @@ public:
             {"eligible_count", json_count(assessment.ranked.size())},
             {"candidates_count", json_count(candidates.size())},
             {"confidence", confidence_name(confidence)},
-            {"profile_facts", json::object{{"present", names(facts.present)}, {"missing", names(facts.missing)}}},
+            {"profile_facts",
+             json::object{{"present", names(facts.present)}, {"missing", names(facts.missing)}}},
             {"weights", weights_json(assessment.weights.by_dimension)},
             {"weights_source", assessment.weights.source},
             {"tier_thresholds", thresholds_json(assessment.tiers.thresholds)},
@@ -137,10 +148,13 @@ public:
             {"tier_counts", tier_counts_json(assessment)},
             {"gap_analysis", spec.gap_analysis},
             {"coverage_gaps", gaps_json(gaps)},
-            {"diagnostic", assessment.ranked.empty() ? json::value(diagnostic(spec, *loaded.pool, filtered))
-                                                     : json::value(nullptr)},
+            {"diagnostic", assessment.ranked.empty()
+                               ? json::value(diagnostic(spec, *loaded.pool, filtered))
+                               : json::value(nullptr)},
         };
-        return {{"status", "completed"}, {"stage", kStageRank}, {"output", std::move(output)},
+        return {{"status", "completed"},
+                {"stage", kStageRank},
+                {"output", std::move(output)},
                 {"candidates", std::move(candidates)}};
     }
 
@@ -172,15 +186,19 @@ private:
     FilterResult filter(const Pool& pool, const Prospect& prospect) {
         const std::int64_t started = host_.monotonic_ns();
         FilterResult filtered = filter_carriers(pool, prospect);
-        for (std::size_t first = 0; first < filtered.excluded.size(); first += kExclusionsPerEvent) {
-            const std::size_t last = std::min(first + kExclusionsPerEvent, filtered.excluded.size());
+        for (std::size_t first = 0; first < filtered.excluded.size();
+             first += kExclusionsPerEvent) {
+            const std::size_t last =
+                std::min(first + kExclusionsPerEvent, filtered.excluded.size());
             json::array exclusions;
             exclusions.reserve(last - first);
             for (std::size_t i = first; i < last; ++i) {
-                exclusions.push_back(json::object{{"carrier_id", filtered.excluded[i].carrier->id},
-                                                  {"reason", filter_reason_name(filtered.excluded[i].reason)}});
+                exclusions.push_back(
+                    json::object{{"carrier_id", filtered.excluded[i].carrier->id},
+                                 {"reason", filter_reason_name(filtered.excluded[i].reason)}});
             }
-            host_.trace(kStageFilter, {{"event", "carriers_excluded"}, {"exclusions", std::move(exclusions)}});
+            host_.trace(kStageFilter,
+                        {{"event", "carriers_excluded"}, {"exclusions", std::move(exclusions)}});
         }
         host_.trace(kStageFilter, {{"event", "filter_summary"},
                                    {"pool_size", json_count(pool.carriers.size())},
@@ -195,30 +213,35 @@ private:
         json::object counts;
         for (std::size_t r = 0; r < kFilterReasonCount; ++r) {
             if (filtered.reason_counts[r] > 0) {
-                counts[filter_reason_name(static_cast<FilterReason>(r))] = json_count(filtered.reason_counts[r]);
+                counts[filter_reason_name(static_cast<FilterReason>(r))] =
+                    json_count(filtered.reason_counts[r]);
             }
         }
         return counts;
     }
 
-    static std::string diagnostic(const RunSpec& spec, const Pool& pool, const FilterResult& filtered) {
+    static std::string diagnostic(const RunSpec& spec, const Pool& pool,
+                                  const FilterResult& filtered) {
         if (pool.carriers.empty()) {
             return "the pool '" + spec.pool_name + "' holds no carriers";
         }
-        const auto most = std::max_element(filtered.reason_counts.begin(), filtered.reason_counts.end());
+        const auto most =
+            std::max_element(filtered.reason_counts.begin(), filtered.reason_counts.end());
         const auto reason = static_cast<FilterReason>(most - filtered.reason_counts.begin());
-        return "no carrier of the " + std::to_string(pool.carriers.size()) + " in pool '" + spec.pool_name +
-               "' is eligible; the most common reason is " + std::string(filter_reason_name(reason)) + " (" +
-               std::to_string(*most) + "); see output.filter_reasons";
+        return "no carrier of the " + std::to_string(pool.carriers.size()) + " in pool '" +
+               spec.pool_name + "' is eligible; the most common reason is " +
+               std::string(filter_reason_name(reason)) + " (" + std::to_string(*most) +
+               "); see output.filter_reasons";
     }
 
-    json::object candidate_json(std::size_t rank, const Ranked& entry, std::string_view tier, Confidence profile,
-                                const AssessContext& context) const {
+    json::object candidate_json(std::size_t rank, const Ranked& entry, std::string_view tier,
+                                Confidence profile, const AssessContext& context) const {
         const Carrier& carrier = *entry.carrier;
         const Scores scores = explain_scores(carrier, context);
         json::object scores_json;
         for (std::size_t d = 0; d < kDimensionCount; ++d) {
-            scores_json[kDimensionKeys[d]] = json::object{{"level", level_name(scores[d].level)}, {"reason", scores[d].reason}};
+            scores_json[kDimensionKeys[d]] =
+                json::object{{"level", level_name(scores[d].level)}, {"reason", scores[d].reason}};
         }
         const auto optional = [](const std::optional<std::string>& text) {
             return text ? json::value(*text) : json::value(nullptr);
@@ -239,7 +262,8 @@ private:
     }
 
     // The levels and aggregate of every eligible carrier, under the run's weights and tiers.
-    Assessment assess(const RunSpec& spec, const FilterResult& filtered, const AssessContext& context) {
+    Assessment assess(const RunSpec& spec, const FilterResult& filtered,
+                      const AssessContext& context) {
         const std::int64_t started = host_.monotonic_ns();
         Assessment assessment{
             .weights = resolve_weights(json::object{{"profile", prospect_json(context.prospect)},
@@ -257,19 +281,21 @@ private:
             assessment.ranked.push_back({carrier, levels, aggregate});
             ++assessment.tier_counts[tier_index(tier_of(aggregate, assessment.tiers.thresholds))];
         }
-        host_.trace(kStageAssess, {{"event", "assess_summary"},
-                                   {"eligible", json_count(assessment.ranked.size())},
-                                   {"weights", weights_json(assessment.weights.by_dimension)},
-                                   {"weights_source", assessment.weights.source},
-                                   {"tier_thresholds", thresholds_json(assessment.tiers.thresholds)},
-                                   {"tiers_source", assessment.tiers.source},
-                                   {"gap_lines", json_count(context.gap_lines.size())},
-                                   {"duration_ms", elapsed_ms(started)}});
+        host_.trace(kStageAssess,
+                    {{"event", "assess_summary"},
+                     {"eligible", json_count(assessment.ranked.size())},
+                     {"weights", weights_json(assessment.weights.by_dimension)},
+                     {"weights_source", assessment.weights.source},
+                     {"tier_thresholds", thresholds_json(assessment.tiers.thresholds)},
+                     {"tiers_source", assessment.tiers.source},
+                     {"gap_lines", json_count(context.gap_lines.size())},
+                     {"duration_ms", elapsed_ms(started)}});
         return assessment;
     }
 
     // The best max_candidates carriers, in order, explained.
-    json::array rank(const RunSpec& spec, Assessment& assessment, Confidence confidence, const AssessContext& context) {
+    json::array rank(const RunSpec& spec, Assessment& assessment, Confidence confidence,
+                     const AssessContext& context) {
         sort_ranked(assessment.ranked, spec.max_candidates);
         const std::size_t shown = std::min(spec.max_candidates, assessment.ranked.size());
         json::array candidates;
@@ -291,7 +317,8 @@ private:
     }
 
     static std::size_t tier_index(std::string_view tier) {
-        return static_cast<std::size_t>(std::find(kTiers.begin(), kTiers.end(), tier) - kTiers.begin());
+        return static_cast<std::size_t>(std::find(kTiers.begin(), kTiers.end(), tier) -
+                                        kTiers.begin());
     }
 
     static json::object tier_counts_json(const Assessment& assessment) {
@@ -310,14 +337,15 @@ private:
 
 }  // namespace
 
-AnalysisResult run_entity_analysis(const json::object& request, const json::object& config, ScoringHost& host,
-                                   PoolCache& pools) {
+AnalysisResult run_entity_analysis(const json::object& request, const json::object& config,
+                                   ScoringHost& host, PoolCache& pools) {
     try {
         AnalysisRun run(request, config, host, pools);
         return {AnalysisResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
-        return {AnalysisResult::Outcome::failed,
-                json::object{{"code", failure.code()}, {"message", failure.message()}, {"details", failure.details()}}};
+        return {AnalysisResult::Outcome::failed, json::object{{"code", failure.code()},
+                                                              {"message", failure.message()},
+                                                              {"details", failure.details()}}};
     }
 }
 

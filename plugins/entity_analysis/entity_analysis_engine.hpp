@@ -29,7 +29,8 @@ struct AnalysisResult {
 // (invalid_request, invalid_config, dataset_missing, dataset_invalid, invalid_weights,
 // invalid_tiers, lua_error, lua_budget_exceeded, lua_memory_exceeded) yields a failed result;
 // anything else thrown is a defect and propagates to the caller.
-AnalysisResult run_entity_analysis(const boost::json::object& request, const boost::json::object& config,
-                                   ScoringHost& host, PoolCache& pools);
+AnalysisResult run_entity_analysis(const boost::json::object& request,
+                                   const boost::json::object& config, ScoringHost& host,
+                                   PoolCache& pools);
 
 }  // namespace engined::entity_analysis

@@ -9,7 +9,7 @@ namespace engined::entity_analysis {
 namespace {
 
 constexpr std::array<std::string_view, kFilterReasonCount> kReasonNames = {
-    "state_not_written", "line_not_written", "line_excluded",
+    "state_not_written", "line_not_written",    "line_excluded",
     "naics_prohibited",  "revenue_out_of_band", "employees_out_of_band"};
 
 bool outside(std::optional<double> value, std::optional<double> low, std::optional<double> high) {
@@ -44,8 +44,10 @@ std::optional<FilterReason> ineligibility(const Carrier& carrier, const Prospect
     if (const auto problem = line_problem(carrier, prospect.lines)) {
         return problem;
     }
-    if (prospect.naics && std::any_of(carrier.prohibited_naics.begin(), carrier.prohibited_naics.end(),
-                                      [&](const std::string& prefix) { return naics_matches(*prospect.naics, prefix); })) {
+    if (prospect.naics &&
+        std::any_of(
+            carrier.prohibited_naics.begin(), carrier.prohibited_naics.end(),
+            [&](const std::string& prefix) { return naics_matches(*prospect.naics, prefix); })) {
         return FilterReason::naics_prohibited;
     }
     if (outside(prospect.revenue, carrier.revenue_min, carrier.revenue_max)) {

@@ -36,7 +36,8 @@ std::string_view line_label(Line line) {
 }
 
 std::optional<Line> line_from_name(std::string_view name) {
-    const auto found = std::find_if(kLines.begin(), kLines.end(), [&](const LineNames& l) { return l.name == name; });
+    const auto found = std::find_if(kLines.begin(), kLines.end(),
+                                    [&](const LineNames& l) { return l.name == name; });
     return found == kLines.end() ? std::nullopt : std::optional(found->line);
 }
 

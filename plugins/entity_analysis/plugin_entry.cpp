@@ -25,8 +25,8 @@ public:
         const std::string kind_name(kind);
         const std::string dataset_id(id);
         plugin_sdk::HostBuffer result(services_);
-        const engined_status status =
-            services_.load_dataset(services_.host, kind_name.c_str(), dataset_id.c_str(), result.get());
+        const engined_status status = services_.load_dataset(services_.host, kind_name.c_str(),
+                                                             dataset_id.c_str(), result.get());
         if (status != ENGINED_OK) {
             throw DatasetMissing(std::string(result.text()));
         }
@@ -34,19 +34,23 @@ public:
     }
 };
 
-engined_status validate_config(const char* config_json, std::size_t config_len, engined_buffer* out) noexcept {
-    return plugin_sdk::validate_config("entity_analysis", config_json, config_len, out, &check_config);
+engined_status validate_config(const char* config_json, std::size_t config_len,
+                               engined_buffer* out) noexcept {
+    return plugin_sdk::validate_config("entity_analysis", config_json, config_len, out,
+                                       &check_config);
 }
 
 engined_status execute(const engined_host_services* services, const engined_config* config,
                        const engined_run_request* request, engined_buffer* out) noexcept {
-    const bool services_ok = plugin_sdk::services_complete(services) && ENGINED_HAS_FIELD(services, engined_host_services, load_dataset) &&
+    const bool services_ok = plugin_sdk::services_complete(services) &&
+                             ENGINED_HAS_FIELD(services, engined_host_services, load_dataset) &&
                              services->load_dataset != nullptr;
-    return plugin_sdk::execute("entity_analysis", services_ok, config, request, out,
-                               [services](const json::object& run_body, const json::object& config) {
-                                   HostServices host(*services);
-                                   return run_entity_analysis(run_body, config, host, shared_pool_cache());
-                               });
+    return plugin_sdk::execute(
+        "entity_analysis", services_ok, config, request, out,
+        [services](const json::object& run_body, const json::object& config) {
+            HostServices host(*services);
+            return run_entity_analysis(run_body, config, host, shared_pool_cache());
+        });
 }
 
 // The carrier pools this engine reads: every record must be a carrier it can read.
@@ -66,8 +70,9 @@ engined_status validate_dataset(const char* kind, const char* records_json, std:
         } catch (const plugin_sdk::RunFailure& failure) {
             errors.push_back(json::object{{"index", -1}, {"message", failure.message()}});
         }
-        return plugin_sdk::fill(out, json::serialize(json::object{{"errors", std::move(errors)}})) ? ENGINED_OK
-                                                                                                  : ENGINED_RUN_FAILED;
+        return plugin_sdk::fill(out, json::serialize(json::object{{"errors", std::move(errors)}}))
+                   ? ENGINED_OK
+                   : ENGINED_RUN_FAILED;
     } catch (...) {
         return ENGINED_RUN_FAILED;
     }
@@ -95,7 +100,7 @@ constexpr engined_engine_descriptor kDescriptor{
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor* engined_plugin_entry(
-    uint32_t host_abi_version) {
+extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor*
+engined_plugin_entry(uint32_t host_abi_version) {
     return host_abi_version == ENGINED_PLUGIN_ABI_VERSION ? &kDescriptor : nullptr;
 }

@@ -14,7 +14,8 @@ std::shared_ptr<const Pool> PoolCache::find(std::string_view snapshot) {
     return found->second->second;
 }
 
-std::shared_ptr<const Pool> PoolCache::insert(const std::string& snapshot, std::shared_ptr<const Pool> pool) {
+std::shared_ptr<const Pool> PoolCache::insert(const std::string& snapshot,
+                                              std::shared_ptr<const Pool> pool) {
     const std::lock_guard lock(mutex_);
     if (const auto found = index_.find(snapshot); found != index_.end()) {
         entries_.splice(entries_.begin(), entries_, found->second);
@@ -47,9 +48,10 @@ LoadedPool load_pool(const std::string& snapshot, ScoringHost& host, PoolCache& 
     try {
         text = host.load_dataset("pool", snapshot);
     } catch (const DatasetMissing& missing) {
-        throw RunFailure("dataset_missing", "the carrier pool snapshot " + snapshot + " is not available: " +
-                                                missing.what(),
-                         boost::json::array{boost::json::object{{"snapshot", snapshot}}});
+        throw RunFailure(
+            "dataset_missing",
+            "the carrier pool snapshot " + snapshot + " is not available: " + missing.what(),
+            boost::json::array{boost::json::object{{"snapshot", snapshot}}});
     }
     auto parsed = std::make_shared<const Pool>(parse_pool(text));
     return {cache.insert(snapshot, std::move(parsed)), false};

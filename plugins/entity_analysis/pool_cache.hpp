@@ -21,13 +21,15 @@ class PoolCache {
 public:
     static constexpr std::size_t kDefaultCapacity = 8;
 
-    explicit PoolCache(std::size_t capacity = kDefaultCapacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+    explicit PoolCache(std::size_t capacity = kDefaultCapacity)
+        : capacity_(capacity == 0 ? 1 : capacity) {}
 
     // The pool cached for `snapshot` (now the most recently used), or null.
     std::shared_ptr<const Pool> find(std::string_view snapshot);
 
     // Caches `pool` for `snapshot` unless another run cached it first, and returns the cached one.
-    std::shared_ptr<const Pool> insert(const std::string& snapshot, std::shared_ptr<const Pool> pool);
+    std::shared_ptr<const Pool> insert(const std::string& snapshot,
+                                       std::shared_ptr<const Pool> pool);
 
     std::size_t size() const;
 

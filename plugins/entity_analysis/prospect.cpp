@@ -11,7 +11,8 @@ namespace json = boost::json;
 namespace {
 
 [[noreturn]] void invalid(const std::string& field, const std::string& problem) {
-    throw RunFailure("invalid_request", "input." + field + " " + problem, json::array{json::object{{"path", "input." + field}}});
+    throw RunFailure("invalid_request", "input." + field + " " + problem,
+                     json::array{json::object{{"path", "input." + field}}});
 }
 
 void add_line(Prospect& prospect, const std::string& where, const json::value& value) {
@@ -51,7 +52,9 @@ void read_state(const json::object& profile, const std::string& name, Prospect& 
         return;
     }
     std::string code(*state);
-    std::transform(code.begin(), code.end(), code.begin(), [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
+    std::transform(code.begin(), code.end(), code.begin(), [](char c) {
+        return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    });
     if (!state_index(code)) {
         invalid(where, "must be a two-letter state code");
     }
@@ -68,8 +71,10 @@ Prospect read_prospect(const json::object& input) {
         profile = find_object(input, "prospect");
     }
     if (profile == nullptr) {
-        invalid("profile", "is required: the prospect to analyse ({entity, state, line, naics, revenue, ...}); "
-                           "input.prospect is accepted too");
+        invalid(
+            "profile",
+            "is required: the prospect to analyse ({entity, state, line, naics, revenue, ...}); "
+            "input.prospect is accepted too");
     }
     Prospect prospect;
     const auto entity = find_string(*profile, "entity");

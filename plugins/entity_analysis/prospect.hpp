@@ -14,10 +14,10 @@ namespace engined::entity_analysis {
 
 struct Prospect {
     std::string entity;
-    std::optional<std::string> state;   // `state`, else primary_address.state
-    std::vector<Line> lines;            // `line` and `lines`, first occurrence of each
-    std::optional<std::string> naics;   // 2-6 digits
-    std::optional<double> revenue;      // USD
+    std::optional<std::string> state;  // `state`, else primary_address.state
+    std::vector<Line> lines;           // `line` and `lines`, first occurrence of each
+    std::optional<std::string> naics;  // 2-6 digits
+    std::optional<double> revenue;     // USD
     std::optional<double> employees;
     std::optional<double> years_in_business;
     std::optional<double> claims_last_5_years;

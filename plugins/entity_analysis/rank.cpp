@@ -8,16 +8,20 @@ namespace engined::entity_analysis {
 
 std::string_view confidence_name(Confidence confidence) {
     switch (confidence) {
-        case Confidence::high: return "HIGH";
-        case Confidence::medium: return "MEDIUM";
-        case Confidence::low: return "LOW";
+        case Confidence::high:
+            return "HIGH";
+        case Confidence::medium:
+            return "MEDIUM";
+        case Confidence::low:
+            return "LOW";
     }
     return "LOW";
 }
 
 Confidence profile_confidence(const Completeness& completeness) {
     const auto has = [&](std::string_view fact) {
-        return std::find(completeness.present.begin(), completeness.present.end(), fact) != completeness.present.end();
+        return std::find(completeness.present.begin(), completeness.present.end(), fact) !=
+               completeness.present.end();
     };
     const std::size_t present = completeness.present.size();
     if (present >= 5 && has("naics") && has("revenue")) {
@@ -27,9 +31,12 @@ Confidence profile_confidence(const Completeness& completeness) {
 }
 
 Confidence candidate_confidence(Confidence profile, const Carrier& carrier) {
-    const int known = (carrier.rating_rank ? 1 : 0) + (carrier.pricing_index ? 1 : 0) + (carrier.commission ? 1 : 0) +
-                      (carrier.claims_satisfaction ? 1 : 0) + (carrier.quote_turnaround_days ? 1 : 0);
-    const Confidence record = known == 5 ? Confidence::high : known >= 3 ? Confidence::medium : Confidence::low;
+    const int known = (carrier.rating_rank ? 1 : 0) + (carrier.pricing_index ? 1 : 0) +
+                      (carrier.commission ? 1 : 0) + (carrier.claims_satisfaction ? 1 : 0) +
+                      (carrier.quote_turnaround_days ? 1 : 0);
+    const Confidence record = known == 5   ? Confidence::high
+                              : known >= 3 ? Confidence::medium
+                                           : Confidence::low;
     return std::max(profile, record);
 }
 
@@ -52,9 +59,11 @@ std::string_view tier_of(double aggregate, const TierThresholds& thresholds) {
 
 void sort_ranked(std::vector<Ranked>& ranked, std::size_t count) {
     const auto key = [](const Ranked& r) {
-        return std::tuple(r.aggregate, std::string_view(r.carrier->name), std::string_view(r.carrier->id));
+        return std::tuple(r.aggregate, std::string_view(r.carrier->name),
+                          std::string_view(r.carrier->id));
     };
-    const auto middle = ranked.begin() + static_cast<std::ptrdiff_t>(std::min(count, ranked.size()));
+    const auto middle =
+        ranked.begin() + static_cast<std::ptrdiff_t>(std::min(count, ranked.size()));
     std::partial_sort(ranked.begin(), middle, ranked.end(),
                       [&](const Ranked& a, const Ranked& b) { return key(a) < key(b); });
 }

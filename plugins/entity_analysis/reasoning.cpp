@@ -28,7 +28,8 @@ std::string joined_labels(const std::vector<Line>& lines) {
 // "Preferred appetite for professional liability in CA, though it avoids NAICS 5411"
 std::string appetite_clause(const Carrier& carrier, const Prospect& prospect) {
     const std::vector<Line> lines = written_requested_lines(carrier, prospect);
-    std::string clause = requested_appetite(carrier, prospect) == Appetite::preferred ? "Preferred" : "Acceptable";
+    std::string clause =
+        requested_appetite(carrier, prospect) == Appetite::preferred ? "Preferred" : "Acceptable";
     clause += " appetite";
     if (!lines.empty()) {
         clause += " for " + joined_labels(lines);
@@ -49,12 +50,15 @@ std::string second_sentence(const Prospect& prospect, const Scores& scores) {
         return capitalised(scores[static_cast<std::size_t>(Dimension::coverage)].reason) + ".";
     }
     constexpr std::array kSupporting = {Dimension::placement, Dimension::service};
-    const auto weakest = *std::max_element(kSupporting.begin(), kSupporting.end(), [&](Dimension a, Dimension b) {
-        return scores[static_cast<std::size_t>(a)].level < scores[static_cast<std::size_t>(b)].level;
-    });
+    const auto weakest =
+        *std::max_element(kSupporting.begin(), kSupporting.end(), [&](Dimension a, Dimension b) {
+            return scores[static_cast<std::size_t>(a)].level <
+                   scores[static_cast<std::size_t>(b)].level;
+        });
     const Score& weak = scores[static_cast<std::size_t>(weakest)];
     if (weak.level >= 3) {
-        return "Held back on " + std::string(kDimensionKeys[static_cast<std::size_t>(weakest)]) + ": " + weak.reason + ".";
+        return "Held back on " + std::string(kDimensionKeys[static_cast<std::size_t>(weakest)]) +
+               ": " + weak.reason + ".";
     }
     return capitalised(scores[static_cast<std::size_t>(Dimension::service)].reason) + "; " +
            scores[static_cast<std::size_t>(Dimension::placement)].reason + ".";
@@ -63,8 +67,8 @@ std::string second_sentence(const Prospect& prospect, const Scores& scores) {
 }  // namespace
 
 std::string reasoning(const Carrier& carrier, const Prospect& prospect, const Scores& scores) {
-    return appetite_clause(carrier, prospect) + "; " + rating_phrase(carrier) + " with " + pricing_phrase(carrier) +
-           ". " + second_sentence(prospect, scores);
+    return appetite_clause(carrier, prospect) + "; " + rating_phrase(carrier) + " with " +
+           pricing_phrase(carrier) + ". " + second_sentence(prospect, scores);
 }
 
 }  // namespace engined::entity_analysis

@@ -43,11 +43,13 @@ Weights checked_weights(const json::object& weights, std::string_view source) {
     for (std::size_t d = 0; d < kDimensionCount; ++d) {
         const json::value* weight = weights.if_contains(kDimensionKeys[d]);
         if (weight == nullptr) {
-            invalid_weights(source, "no weight for dimension '" + std::string(kDimensionKeys[d]) + "'");
+            invalid_weights(source,
+                            "no weight for dimension '" + std::string(kDimensionKeys[d]) + "'");
         }
         const auto value = as_number(*weight);
         if (!value || !std::isfinite(*value) || *value < 0.0) {
-            invalid_weights(source, "the weight of '" + std::string(kDimensionKeys[d]) + "' must be a finite number >= 0");
+            invalid_weights(source, "the weight of '" + std::string(kDimensionKeys[d]) +
+                                        "' must be a finite number >= 0");
         }
         checked.by_dimension[d] = *value;
         sum += *value;
@@ -61,7 +63,8 @@ Weights checked_weights(const json::object& weights, std::string_view source) {
 Weights configured_weights(const EngineConfig& config) {
     const WeightProfile* profile = config.weight_profile(config.default_appetite_bucket);
     if (profile == nullptr) {
-        invalid_weights(source::kConfig, "no appetite_weight_profiles entry for the default bucket");
+        invalid_weights(source::kConfig,
+                        "no appetite_weight_profiles entry for the default bucket");
     }
     return {.by_dimension = profile->weights, .source = source::kConfig};
 }
@@ -91,12 +94,13 @@ Tiers resolve_tiers(const EngineConfig& config, ScoringHost& host) {
     }
     const json::object* table = returned.if_object();
     if (table == nullptr) {
-        invalid_tiers("must return a table {STRONG_FIT = level, GOOD_FIT = level, MODERATE_FIT = level}");
+        invalid_tiers(
+            "must return a table {STRONG_FIT = level, GOOD_FIT = level, MODERATE_FIT = level}");
     }
     TierThresholds thresholds;
-    for (const auto& [key, target] : {std::pair{kStrongFit, &thresholds.strong_fit},
-                                      std::pair{kGoodFit, &thresholds.good_fit},
-                                      std::pair{kModerateFit, &thresholds.moderate_fit}}) {
+    for (const auto& [key, target] :
+         {std::pair{kStrongFit, &thresholds.strong_fit}, std::pair{kGoodFit, &thresholds.good_fit},
+          std::pair{kModerateFit, &thresholds.moderate_fit}}) {
         const json::value* value = table->if_contains(key);
         const auto number = value ? as_number(*value) : std::nullopt;
         if (!number) {
@@ -104,7 +108,8 @@ Tiers resolve_tiers(const EngineConfig& config, ScoringHost& host) {
         }
         *target = *number;
     }
-    if (const std::vector<std::string> problems = threshold_problems(thresholds); !problems.empty()) {
+    if (const std::vector<std::string> problems = threshold_problems(thresholds);
+        !problems.empty()) {
         invalid_tiers(problems.front());
     }
     return {.thresholds = thresholds, .source = source::kLua};

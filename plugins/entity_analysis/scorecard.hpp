@@ -14,8 +14,9 @@
 namespace engined::entity_analysis {
 
 namespace source {
-inline constexpr std::string_view kLua = "lua";        // the scorecard's function
-inline constexpr std::string_view kConfig = "config";  // the configuration (appetite_weight_profiles, parameters)
+inline constexpr std::string_view kLua = "lua";  // the scorecard's function
+inline constexpr std::string_view kConfig =
+    "config";  // the configuration (appetite_weight_profiles, parameters)
 }  // namespace source
 
 struct Weights {
@@ -32,7 +33,8 @@ struct Tiers {
 // the profile of the configuration's default_appetite_bucket. Throws RunFailure: invalid_weights
 // (a weight missing, negative or not a number, or all zero), lua_error, lua_budget_exceeded,
 // lua_memory_exceeded.
-Weights resolve_weights(const boost::json::object& input, const EngineConfig& config, ScoringHost& host);
+Weights resolve_weights(const boost::json::object& input, const EngineConfig& config,
+                        ScoringHost& host);
 
 // tiers(), else parameters.tier_thresholds. Throws RunFailure: invalid_tiers (not three
 // ascending levels in (1, 4]), lua_error, lua_budget_exceeded, lua_memory_exceeded.

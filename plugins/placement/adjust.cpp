@@ -24,7 +24,8 @@ json::array offering_ids(const Package& package) {
 PackageAdjuster::PackageAdjuster(ScoringHost& host, const json::object& context)
     : host_(host), context_(context), defined_(host.has_function(kAdjustFunction)) {}
 
-std::vector<const Package*> PackageAdjuster::survivors(const std::vector<Package>& ranked, std::size_t wanted) {
+std::vector<const Package*> PackageAdjuster::survivors(const std::vector<Package>& ranked,
+                                                       std::size_t wanted) {
     std::vector<const Package*> kept;
     for (const Package& package : ranked) {
         if (kept.size() == wanted) {
@@ -72,7 +73,8 @@ std::optional<std::string> PackageAdjuster::veto_reason(const Package& package) 
     const json::object* table = returned.if_object();
     const auto veto = table ? find_bool(*table, "veto") : std::nullopt;
     if (!veto) {
-        throw RunFailure("lua_error", "adjust must return nil or {veto = true|false, reason = \"...\"}");
+        throw RunFailure("lua_error",
+                         "adjust must return nil or {veto = true|false, reason = \"...\"}");
     }
     if (!*veto) {
         return std::nullopt;

@@ -13,7 +13,8 @@ constexpr std::string_view kAuto = "auto";
 constexpr std::string_view kHome = "home";
 constexpr std::string_view kUmbrella = "umbrella";
 
-const Offering* offering_for(const std::vector<const Offering*>& offerings, std::string_view category) {
+const Offering* offering_for(const std::vector<const Offering*>& offerings,
+                             std::string_view category) {
     const auto found = std::find_if(offerings.begin(), offerings.end(),
                                     [&](const Offering* o) { return o->category == category; });
     return found == offerings.end() ? nullptr : *found;
@@ -39,15 +40,18 @@ std::optional<std::string_view> auto_bi_violation(const UmbrellaRequirements& re
                    : std::optional(umbrella_rejection::kAutoBodilyInjuryBelowMinimum);
     }
     const bool person_known = !required.min_auto_bi_per_person || underlying.auto_bi_per_person;
-    const bool accident_known = !required.min_auto_bi_per_accident || underlying.auto_bi_per_accident;
+    const bool accident_known =
+        !required.min_auto_bi_per_accident || underlying.auto_bi_per_accident;
     if (!person_known || !accident_known) {
         return umbrella_rejection::kUnderlyingLimitsUnknown;
     }
-    const bool person_ok = !required.min_auto_bi_per_person || *underlying.auto_bi_per_person >= per_person;
+    const bool person_ok =
+        !required.min_auto_bi_per_person || *underlying.auto_bi_per_person >= per_person;
     const bool accident_ok =
         !required.min_auto_bi_per_accident || *underlying.auto_bi_per_accident >= per_accident;
-    return person_ok && accident_ok ? std::nullopt
-                                    : std::optional(umbrella_rejection::kAutoBodilyInjuryBelowMinimum);
+    return person_ok && accident_ok
+               ? std::nullopt
+               : std::optional(umbrella_rejection::kAutoBodilyInjuryBelowMinimum);
 }
 
 // A CSL minimum is met by a CSL, or by split limits paying as much per accident.
@@ -80,16 +84,17 @@ std::optional<std::string_view> home_liability_violation(const UmbrellaRequireme
 
 // The bundle premium when the package is one whole quoted bundle with a consistent, positive
 // package premium.
-std::optional<double> whole_bundle_premium(const Package& package,
-                                           const std::map<std::string_view, std::size_t>& taken_from_bundle,
-                                           bool splits_a_bundle) {
+std::optional<double> whole_bundle_premium(
+    const Package& package, const std::map<std::string_view, std::size_t>& taken_from_bundle,
+    bool splits_a_bundle) {
     if (splits_a_bundle || taken_from_bundle.size() != 1 ||
         taken_from_bundle.begin()->second != package.offerings.size()) {
         return std::nullopt;
     }
     const auto premium = package.offerings.front()->package_premium;
-    const bool consistent = std::all_of(package.offerings.begin(), package.offerings.end(),
-                                        [&](const Offering* o) { return o->package_premium == premium; });
+    const bool consistent =
+        std::all_of(package.offerings.begin(), package.offerings.end(),
+                    [&](const Offering* o) { return o->package_premium == premium; });
     return premium && *premium > 0.0 && consistent ? premium : std::nullopt;
 }
 
@@ -141,10 +146,12 @@ void refuse_too_many_packages(std::uint64_t packages, std::uint64_t cap) {
 }
 
 bool breaks_provider_rule(const Offering& umbrella, const Offering& underlying) {
-    return umbrella.umbrella_requirements.same_provider && underlying.provider_key != umbrella.provider_key;
+    return umbrella.umbrella_requirements.same_provider &&
+           underlying.provider_key != umbrella.provider_key;
 }
 
-std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella, const Offering& underlying) {
+std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella,
+                                                           const Offering& underlying) {
     const UmbrellaRequirements& required = umbrella.umbrella_requirements;
     if (underlying.category == kAuto) {
         if (auto violation = auto_bi_violation(required, underlying.limits)) {
@@ -179,7 +186,8 @@ std::optional<std::string_view> umbrella_violation(const std::vector<const Offer
     return std::nullopt;
 }
 
-PackagePricer::PackagePricer(const std::vector<Offering>& all_offerings, double unbundling_surcharge)
+PackagePricer::PackagePricer(const std::vector<Offering>& all_offerings,
+                             double unbundling_surcharge)
     : unbundling_surcharge_(unbundling_surcharge) {
     for (const Offering& offering : all_offerings) {
         if (offering.bundle_key) {
@@ -215,7 +223,8 @@ void PackagePricer::price(Package& package) const {
         }
     }
     const bool splits_a_bundle = split_lines > 0.0;
-    if (const auto bundle_premium = whole_bundle_premium(package, taken_from_bundle, splits_a_bundle)) {
+    if (const auto bundle_premium =
+            whole_bundle_premium(package, taken_from_bundle, splits_a_bundle)) {
         package.is_original_bundle = true;
         package.package_id = package.offerings.front()->package_id;
         package.est_cost_low = package.est_cost_high = *bundle_premium;

@@ -19,9 +19,12 @@ namespace engined::placement {
 // Why an umbrella carrier would not write over a package's underlying lines.
 namespace umbrella_rejection {
 inline constexpr std::string_view kProviderMismatch = "underlying_provider_mismatch";
-inline constexpr std::string_view kAutoBodilyInjuryBelowMinimum = "underlying_auto_bi_below_minimum";
-inline constexpr std::string_view kAutoCombinedSingleBelowMinimum = "underlying_auto_csl_below_minimum";
-inline constexpr std::string_view kHomeLiabilityBelowMinimum = "underlying_home_liability_below_minimum";
+inline constexpr std::string_view kAutoBodilyInjuryBelowMinimum =
+    "underlying_auto_bi_below_minimum";
+inline constexpr std::string_view kAutoCombinedSingleBelowMinimum =
+    "underlying_auto_csl_below_minimum";
+inline constexpr std::string_view kHomeLiabilityBelowMinimum =
+    "underlying_home_liability_below_minimum";
 inline constexpr std::string_view kUnderlyingLimitsUnknown = "underlying_limits_unknown";
 }  // namespace umbrella_rejection
 
@@ -37,7 +40,8 @@ std::optional<std::string_view> umbrella_violation(const std::vector<const Offer
 // The rules as they bear on one underlying offering: every rule is a condition on the umbrella
 // and a single other line, which is what lets the search count and prune without enumerating.
 bool breaks_provider_rule(const Offering& umbrella, const Offering& underlying);
-std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella, const Offering& underlying);
+std::optional<std::string_view> underlying_limit_violation(const Offering& umbrella,
+                                                           const Offering& underlying);
 
 // Prices packages. A package that is exactly one quoted bundle costs the bundle's premium. Any
 // other package costs the sum of its line premiums, and the lines it takes from a quoted bundle

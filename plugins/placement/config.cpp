@@ -21,7 +21,8 @@ constexpr std::array kDeterministicDimensions = {kPricingCompetitiveness, kCover
 // A Lua dimension is scored by the global `score_<key>`, so its key must be a name suffix.
 bool is_lua_name_suffix(std::string_view key) {
     return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
     });
 }
 
@@ -57,7 +58,8 @@ private:
     void read_dimensions() {
         const json::array* dimensions = find_array(source_, "scoring_dimensions");
         if (dimensions == nullptr || dimensions->empty()) {
-            problem("/scoring_dimensions", "must be a non-empty array of {key, label, method, enabled}");
+            problem("/scoring_dimensions",
+                    "must be a non-empty array of {key, label, method, enabled}");
             return;
         }
         std::set<std::string, std::less<>> seen_keys;
@@ -83,7 +85,8 @@ private:
         }
     }
 
-    std::optional<ScoringDimension> read_dimension(const json::object& entry, const std::string& path) {
+    std::optional<ScoringDimension> read_dimension(const json::object& entry,
+                                                   const std::string& path) {
         ScoringDimension dimension;
         const auto key = find_string(entry, "key");
         if (!key || key->empty()) {
@@ -98,8 +101,9 @@ private:
         if (method == "lua") {
             dimension.method = ScoringMethod::lua;
             if (!is_lua_name_suffix(dimension.key)) {
-                problem(path + "/key", "a lua dimension key may hold only letters, digits and '_' "
-                                       "(it is scored by score_<key>)");
+                problem(path + "/key",
+                        "a lua dimension key may hold only letters, digits and '_' "
+                        "(it is scored by score_<key>)");
                 return std::nullopt;
             }
         } else if (method == "deterministic") {
@@ -136,7 +140,8 @@ private:
         }
     }
 
-    std::optional<WeightProfile> read_weight_profile(const json::object& entry, const std::string& path) {
+    std::optional<WeightProfile> read_weight_profile(const json::object& entry,
+                                                     const std::string& path) {
         WeightProfile profile;
         const auto bucket = find_string(entry, "bucket");
         if (!bucket || bucket->empty()) {
@@ -161,7 +166,8 @@ private:
             const std::string weight_path = json_pointer(path + "/weights", dimension.key);
             const json::value* weight = weights->if_contains(dimension.key);
             if (weight == nullptr) {
-                problem(weight_path, "missing weight for enabled dimension '" + dimension.key + "'");
+                problem(weight_path,
+                        "missing weight for enabled dimension '" + dimension.key + "'");
                 continue;
             }
             const auto value = as_number(*weight);
@@ -175,7 +181,8 @@ private:
         if (problems_.size() == problems_before && !(enabled_sum > 0.0)) {
             problem(path + "/weights", "weights of the enabled dimensions must not all be 0");
         }
-        return problems_.size() == problems_before ? std::optional(std::move(profile)) : std::nullopt;
+        return problems_.size() == problems_before ? std::optional(std::move(profile))
+                                                   : std::nullopt;
     }
 
     void read_default_bucket() {
@@ -217,7 +224,8 @@ private:
             if (value && *value >= 1.0 && *value <= 10.0) {
                 out.coverage_first_price_ratio = *value;
             } else {
-                problem("/parameters/coverage_first_price_ratio", "must be a number between 1 and 10");
+                problem("/parameters/coverage_first_price_ratio",
+                        "must be a number between 1 and 10");
             }
         }
         read_count(*parameters, "max_solutions_default", out.max_solutions_default);

@@ -28,9 +28,12 @@ enum class Severity { high, medium, low };
 
 std::string_view severity_name(Severity severity) {
     switch (severity) {
-        case Severity::high: return "high";
-        case Severity::medium: return "medium";
-        case Severity::low: return "low";
+        case Severity::high:
+            return "high";
+        case Severity::medium:
+            return "medium";
+        case Severity::low:
+            return "low";
     }
     return "low";
 }
@@ -81,21 +84,23 @@ Policies current_policies(const json::object& input) {
     return policies;
 }
 
-void home_gaps(std::vector<Gap>& gaps, const CoverageLimits& home, std::optional<double> replacement_cost) {
+void home_gaps(std::vector<Gap>& gaps, const CoverageLimits& home,
+               std::optional<double> replacement_cost) {
     if (home.dwelling && replacement_cost && *home.dwelling < *replacement_cost) {
         const double share = *home.dwelling / *replacement_cost;
         gaps.push_back({share < kCoinsuranceShare ? Severity::high : Severity::medium, "home",
                         "dwelling_below_replacement_cost",
                         "dwelling limit " + format_money(*home.dwelling) + " is " +
-                            std::to_string(std::llround(share * 100)) + "% of the " + format_money(*replacement_cost) +
-                            " replacement cost",
+                            std::to_string(std::llround(share * 100)) + "% of the " +
+                            format_money(*replacement_cost) + " replacement cost",
                         "raise the dwelling limit to at least " + format_money(*replacement_cost)});
     }
     if (home.personal_liability && *home.personal_liability < kHomeLiabilityFloor) {
-        gaps.push_back({Severity::medium, "home", "home_liability_below_300k",
-                        "personal liability " + format_money(*home.personal_liability) + " is below " +
-                            format_money(kHomeLiabilityFloor),
-                        "raise personal liability to at least " + format_money(kHomeLiabilityFloor)});
+        gaps.push_back(
+            {Severity::medium, "home", "home_liability_below_300k",
+             "personal liability " + format_money(*home.personal_liability) + " is below " +
+                 format_money(kHomeLiabilityFloor),
+             "raise personal liability to at least " + format_money(kHomeLiabilityFloor)});
     }
 }
 
@@ -108,31 +113,35 @@ void auto_gaps(std::vector<Gap>& gaps, const CoverageLimits& auto_policy) {
     } else if (auto_policy.auto_bi_per_person && auto_policy.auto_bi_per_accident &&
                (*auto_policy.auto_bi_per_person < kAutoPerPersonFloor ||
                 *auto_policy.auto_bi_per_accident < kAutoPerAccidentFloor)) {
-        current = thousands(*auto_policy.auto_bi_per_person) + "/" + thousands(*auto_policy.auto_bi_per_accident) +
-                  " bodily injury";
+        current = thousands(*auto_policy.auto_bi_per_person) + "/" +
+                  thousands(*auto_policy.auto_bi_per_accident) + " bodily injury";
     }
     if (current) {
-        gaps.push_back({Severity::high, "auto", "auto_liability_below_250_500",
-                        "auto liability is " + *current + ", under 250/500",
-                        "raise auto bodily-injury limits to at least 250/500 (or a $500,000 combined single "
-                        "limit), the minimum an umbrella requires underneath"});
+        gaps.push_back(
+            {Severity::high, "auto", "auto_liability_below_250_500",
+             "auto liability is " + *current + ", under 250/500",
+             "raise auto bodily-injury limits to at least 250/500 (or a $500,000 combined single "
+             "limit), the minimum an umbrella requires underneath"});
     }
 }
 
 void umbrella_gap(std::vector<Gap>& gaps, const Policies& policies) {
     const bool has_liability_lines = policies.contains("home") || policies.contains("auto");
     if (has_liability_lines && !policies.contains("umbrella")) {
-        gaps.push_back({Severity::medium, "umbrella", "no_umbrella",
-                        "no umbrella policy over the home and auto liability limits",
-                        "add a personal umbrella of at least $1,000,000 once the underlying limits meet its "
-                        "minimums"});
+        gaps.push_back(
+            {Severity::medium, "umbrella", "no_umbrella",
+             "no umbrella policy over the home and auto liability limits",
+             "add a personal umbrella of at least $1,000,000 once the underlying limits meet its "
+             "minimums"});
     }
 }
 
-void missing_line_gaps(std::vector<Gap>& gaps, const Policies& policies, const std::vector<std::string>& lines) {
+void missing_line_gaps(std::vector<Gap>& gaps, const Policies& policies,
+                       const std::vector<std::string>& lines) {
     for (const std::string& line : lines) {
         if (line != "umbrella" && !policies.contains(line)) {
-            gaps.push_back({Severity::low, line, "no_current_policy", "no current " + line + " policy on file",
+            gaps.push_back({Severity::low, line, "no_current_policy",
+                            "no current " + line + " policy on file",
                             "place a " + line + " policy from the quotes"});
         }
     }
@@ -140,7 +149,8 @@ void missing_line_gaps(std::vector<Gap>& gaps, const Policies& policies, const s
 
 }  // namespace
 
-json::array coverage_gaps(const json::object& input, const std::vector<std::string>& requested_lines) {
+json::array coverage_gaps(const json::object& input,
+                          const std::vector<std::string>& requested_lines) {
     const Policies policies = current_policies(input);
     std::optional<double> replacement_cost;
     if (const json::object* residence = find_object(input, "residence")) {
@@ -155,7 +165,8 @@ json::array coverage_gaps(const json::object& input, const std::vector<std::stri
     }
     umbrella_gap(gaps, policies);
     missing_line_gaps(gaps, policies, requested_lines);
-    std::stable_sort(gaps.begin(), gaps.end(), [](const Gap& a, const Gap& b) { return a.severity < b.severity; });
+    std::stable_sort(gaps.begin(), gaps.end(),
+                     [](const Gap& a, const Gap& b) { return a.severity < b.severity; });
 
     json::array report;
     for (const Gap& gap : gaps) {

@@ -14,6 +14,7 @@ namespace engined::placement {
 // object by line, or an array of policies naming their `line` or `category`). Each gap is
 // {line, severity: high|medium|low, gap, detail, recommendation}; high first, then medium, then
 // low, in line order within a severity.
-boost::json::array coverage_gaps(const boost::json::object& input, const std::vector<std::string>& requested_lines);
+boost::json::array coverage_gaps(const boost::json::object& input,
+                                 const std::vector<std::string>& requested_lines);
 
 }  // namespace engined::placement

@@ -64,7 +64,8 @@ json::object package_for_script(const Package& package) {
         {"est_cost_low", round2(package.est_cost_low)},
         {"est_cost_high", round2(package.est_cost_high)},
         {"is_original_bundle", package.is_original_bundle},
-        {"package_id", package.package_id ? json::value(*package.package_id) : json::value(nullptr)},
+        {"package_id",
+         package.package_id ? json::value(*package.package_id) : json::value(nullptr)},
     };
 }
 
@@ -80,8 +81,9 @@ PackageScorer::PackageScorer(const EvaluationRequest& request, ScoringHost& host
 }
 
 bool PackageScorer::has_script_dimensions() const {
-    return std::any_of(active_.begin(), active_.end(),
-                       [](const ActiveDimension& a) { return a.dimension.method == ScoringMethod::lua; });
+    return std::any_of(active_.begin(), active_.end(), [](const ActiveDimension& a) {
+        return a.dimension.method == ScoringMethod::lua;
+    });
 }
 
 // The weighted mean of the active dimensions' levels in configured order. Every overall level
@@ -98,12 +100,14 @@ double PackageScorer::weighted_level(LevelOf&& level_of) const {
 }
 
 double PackageScorer::overall_level(const DeterministicLevels& levels) const {
-    return weighted_level([&](const ScoringDimension& d) { return round2(deterministic_level(d.key, levels)); });
+    return weighted_level(
+        [&](const ScoringDimension& d) { return round2(deterministic_level(d.key, levels)); });
 }
 
 double PackageScorer::overall_lower_bound(const DeterministicLevels& lower) const {
     return weighted_level([&](const ScoringDimension& d) {
-        const double level = d.method == ScoringMethod::lua ? kMinLevel : deterministic_level(d.key, lower);
+        const double level =
+            d.method == ScoringMethod::lua ? kMinLevel : deterministic_level(d.key, lower);
         return round2(level - kBoundSlack);
     });
 }
@@ -127,10 +131,12 @@ void PackageScorer::score(Package& package, const Market& market) {
     // recompute it from the published scorecard.
     std::size_t next = 0;
     const auto& dimensions = package.scorecard.dimensions;
-    package.scorecard.overall_level = weighted_level([&](const ScoringDimension&) { return dimensions[next++].level; });
+    package.scorecard.overall_level =
+        weighted_level([&](const ScoringDimension&) { return dimensions[next++].level; });
 }
 
-Assessment PackageScorer::assess_with_script(const ScoringDimension& dimension, const Package& package) {
+Assessment PackageScorer::assess_with_script(const ScoringDimension& dimension,
+                                             const Package& package) {
     const std::string function = "score_" + dimension.key;
     if (!host_.has_function(function)) {
         leave_out(dimension, function + " is not defined in the scorecard");
@@ -152,19 +158,22 @@ Assessment PackageScorer::assess_with_script(const ScoringDimension& dimension, 
 
 void PackageScorer::leave_out(const ScoringDimension& dimension, const std::string& problem) {
     left_out_.emplace(dimension.key, problem);
-    std::erase_if(active_, [&](const ActiveDimension& a) { return a.dimension.key == dimension.key; });
+    std::erase_if(active_,
+                  [&](const ActiveDimension& a) { return a.dimension.key == dimension.key; });
     const bool any_weight = std::any_of(active_.begin(), active_.end(),
                                         [](const ActiveDimension& a) { return a.weight > 0.0; });
     if (!any_weight) {
-        throw RunFailure("invalid_weights", "bucket '" + bucket_ +
-                                                "' gives weight only to dimensions left out of the run: " +
-                                                *evaluation().degradation_reason);
+        throw RunFailure("invalid_weights",
+                         "bucket '" + bucket_ +
+                             "' gives weight only to dimensions left out of the run: " +
+                             *evaluation().degradation_reason);
     }
     throw DimensionLeftOut();
 }
 
 Evaluation PackageScorer::evaluation() const {
-    Evaluation evaluation{.weights = weights_, .dimensions_left_out = {}, .degradation_reason = std::nullopt};
+    Evaluation evaluation{
+        .weights = weights_, .dimensions_left_out = {}, .degradation_reason = std::nullopt};
     for (const std::string& key : configured_order_) {
         const auto found = left_out_.find(key);
         if (found == left_out_.end()) {
@@ -178,7 +187,8 @@ Evaluation PackageScorer::evaluation() const {
     return evaluation;
 }
 
-void evaluate_packages(std::vector<Package>& packages, const Market& market, PackageScorer& scorer) {
+void evaluate_packages(std::vector<Package>& packages, const Market& market,
+                       PackageScorer& scorer) {
     for (;;) {
         try {
             for (Package& package : packages) {

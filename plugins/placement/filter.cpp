@@ -21,7 +21,8 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     return joined;
 }
 
-std::optional<std::string_view> expiry_problem(const Offering& offering, const FilterCriteria& criteria) {
+std::optional<std::string_view> expiry_problem(const Offering& offering,
+                                               const FilterCriteria& criteria) {
     if (offering.quote_expires_at == nullptr || offering.quote_expires_at->is_null()) {
         return std::nullopt;
     }
@@ -38,8 +39,8 @@ std::optional<std::string_view> expiry_problem(const Offering& offering, const F
 
 // The umbrella minimum a current policy fails. A limit the current policy does not state is not
 // held against the umbrella: unlike a quote, the request describes the policy only in part.
-std::optional<std::string_view> current_underlying_problem(const Offering& umbrella,
-                                                           const std::vector<Offering>& current_underlying) {
+std::optional<std::string_view> current_underlying_problem(
+    const Offering& umbrella, const std::vector<Offering>& current_underlying) {
     for (const Offering& current : current_underlying) {
         const auto violation = underlying_limit_violation(umbrella, current);
         if (violation && *violation != umbrella_rejection::kUnderlyingLimitsUnknown) {
@@ -50,9 +51,11 @@ std::optional<std::string_view> current_underlying_problem(const Offering& umbre
 }
 
 // The first rule `offering` breaks, in a fixed order so that the recorded reason is stable.
-std::optional<std::string_view> ineligibility(const Offering& offering, const FilterCriteria& criteria) {
+std::optional<std::string_view> ineligibility(const Offering& offering,
+                                              const FilterCriteria& criteria) {
     const auto& excluded = offering.excluded_states;
-    if (criteria.state && std::find(excluded.begin(), excluded.end(), *criteria.state) != excluded.end()) {
+    if (criteria.state &&
+        std::find(excluded.begin(), excluded.end(), *criteria.state) != excluded.end()) {
         return filter_reason::kExcludedState;
     }
     if (const auto problem = expiry_problem(offering, criteria)) {
@@ -77,7 +80,8 @@ std::vector<Offering> current_underlying_policies(const boost::json::object* cur
     }
     for (const std::string_view line : {"auto", "home"}) {
         const boost::json::object* policy = find_object(*current_coverage, line);
-        if (policy == nullptr || std::find(requested_lines.begin(), requested_lines.end(), line) != requested_lines.end()) {
+        if (policy == nullptr || std::find(requested_lines.begin(), requested_lines.end(), line) !=
+                                     requested_lines.end()) {
             continue;
         }
         Offering& current = policies.emplace_back();
@@ -88,7 +92,8 @@ std::vector<Offering> current_underlying_policies(const boost::json::object* cur
     return policies;
 }
 
-std::vector<std::string> FilterResult::lines_without_offering(const std::vector<std::string>& lines) const {
+std::vector<std::string> FilterResult::lines_without_offering(
+    const std::vector<std::string>& lines) const {
     std::vector<std::string> missing;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         if (eligible_by_line[i].empty()) {
@@ -98,27 +103,32 @@ std::vector<std::string> FilterResult::lines_without_offering(const std::vector<
     return missing;
 }
 
-FilterResult filter_offerings(const std::vector<Offering>& offerings, const FilterCriteria& criteria) {
+FilterResult filter_offerings(const std::vector<Offering>& offerings,
+                              const FilterCriteria& criteria) {
     const auto& lines = criteria.requested_lines;
     FilterResult result;
     result.eligible_by_line.resize(lines.size());
     for (const Offering& offering : offerings) {
         const auto line = std::find(lines.begin(), lines.end(), offering.category);
-        const auto reason = line == lines.end() ? std::optional(filter_reason::kCategoryNotRequested)
-                                                : ineligibility(offering, criteria);
+        const auto reason = line == lines.end()
+                                ? std::optional(filter_reason::kCategoryNotRequested)
+                                : ineligibility(offering, criteria);
         if (reason) {
             result.filtered.push_back({&offering, *reason});
             ++result.reason_counts[std::string(*reason)];
         } else {
-            result.eligible_by_line[static_cast<std::size_t>(line - lines.begin())].push_back(&offering);
+            result.eligible_by_line[static_cast<std::size_t>(line - lines.begin())].push_back(
+                &offering);
         }
     }
     return result;
 }
 
 std::optional<std::string> filter_diagnostic(const std::vector<Offering>& offerings,
-                                             const FilterCriteria& criteria, const FilterResult& result) {
-    const std::vector<std::string> missing = result.lines_without_offering(criteria.requested_lines);
+                                             const FilterCriteria& criteria,
+                                             const FilterResult& result) {
+    const std::vector<std::string> missing =
+        result.lines_without_offering(criteria.requested_lines);
     if (missing.empty()) {
         return std::nullopt;
     }

@@ -56,10 +56,12 @@ struct FilterCriteria {
 std::vector<Offering> current_underlying_policies(const boost::json::object* current_coverage,
                                                   const std::vector<std::string>& requested_lines);
 
-FilterResult filter_offerings(const std::vector<Offering>& offerings, const FilterCriteria& criteria);
+FilterResult filter_offerings(const std::vector<Offering>& offerings,
+                              const FilterCriteria& criteria);
 
 // Why no package can be assembled, for output.diagnostic; nullopt when every line has an offering.
 std::optional<std::string> filter_diagnostic(const std::vector<Offering>& offerings,
-                                             const FilterCriteria& criteria, const FilterResult& result);
+                                             const FilterCriteria& criteria,
+                                             const FilterResult& result);
 
 }  // namespace engined::placement

@@ -25,7 +25,8 @@ std::optional<std::string> bundle_key_of(const Offering& offering) {
         return std::nullopt;
     }
     char premium[32];
-    const auto written = std::to_chars(premium, premium + sizeof premium, *offering.package_premium);
+    const auto written =
+        std::to_chars(premium, premium + sizeof premium, *offering.package_premium);
     return "carrier:" + offering.provider_key + '\x1f' + std::string(premium, written.ptr);
 }
 
@@ -35,7 +36,8 @@ UmbrellaRequirements read_umbrella_requirements(const json::object& constraints)
         .min_auto_bi_per_accident = find_number(constraints, "min_underlying_auto_bi_per_accident"),
         .min_auto_combined_single = find_number(constraints, "min_underlying_auto_csl"),
         .min_home_liability = find_number(constraints, "min_underlying_home_liability"),
-        .same_provider = find_bool(constraints, "requires_underlying_same_provider").value_or(false),
+        .same_provider =
+            find_bool(constraints, "requires_underlying_same_provider").value_or(false),
     };
 }
 
@@ -63,7 +65,8 @@ Offering read_offering(const json::object& source, std::size_t index) {
     offering.id = *id;
     offering.category = *category;
     offering.provider_id = optional_string(source, "provider_id");
-    offering.provider_name = find_string(source, "provider_name").value_or(offering.provider_id.value_or(""));
+    offering.provider_name =
+        find_string(source, "provider_name").value_or(offering.provider_id.value_or(""));
     offering.provider_key = offering.provider_id.value_or(offering.provider_name);
     offering.quality_rating = optional_string(source, "quality_rating");
 
@@ -109,7 +112,8 @@ std::vector<Offering> read_offerings(const json::array& offerings) {
     for (std::size_t i = 0; i < offerings.size(); ++i) {
         const json::object* source = offerings[i].if_object();
         if (source == nullptr) {
-            throw RunFailure("invalid_request", "offerings[" + std::to_string(i) + "] must be an object");
+            throw RunFailure("invalid_request",
+                             "offerings[" + std::to_string(i) + "] must be an object");
         }
         read.push_back(read_offering(*source, i));
     }

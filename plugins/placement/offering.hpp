@@ -14,13 +14,13 @@ namespace engined::placement {
 
 // Limit fields shared by quoted coverage and the insured's current policies.
 struct CoverageLimits {
-    std::optional<double> dwelling;                 // home: dwelling_limit
-    std::optional<double> personal_liability;       // home: personal_liability_limit
-    std::optional<double> auto_combined_single;     // auto: limit_combined_single
-    std::optional<double> auto_bi_per_person;       // auto: limit_bodily_injury_per_person
-    std::optional<double> auto_bi_per_accident;     // auto: limit_bodily_injury_per_accident
-    std::optional<double> umbrella;                 // umbrella: limit
-    std::optional<double> deductible;               // deductible_default
+    std::optional<double> dwelling;              // home: dwelling_limit
+    std::optional<double> personal_liability;    // home: personal_liability_limit
+    std::optional<double> auto_combined_single;  // auto: limit_combined_single
+    std::optional<double> auto_bi_per_person;    // auto: limit_bodily_injury_per_person
+    std::optional<double> auto_bi_per_accident;  // auto: limit_bodily_injury_per_accident
+    std::optional<double> umbrella;              // umbrella: limit
+    std::optional<double> deductible;            // deductible_default
 
     // The most the auto policy pays for one accident: its CSL, else its per-accident BI limit.
     std::optional<double> auto_per_accident() const;

@@ -22,12 +22,15 @@ std::uint64_t saturating_sum(std::uint64_t a, std::uint64_t b) {
     return b > kSaturated - a ? kSaturated : a + b;
 }
 
-std::optional<std::size_t> line_index(const std::vector<std::string>& lines, std::string_view line) {
+std::optional<std::size_t> line_index(const std::vector<std::string>& lines,
+                                      std::string_view line) {
     const auto found = std::find(lines.begin(), lines.end(), line);
-    return found == lines.end() ? std::nullopt : std::optional(static_cast<std::size_t>(found - lines.begin()));
+    return found == lines.end() ? std::nullopt
+                                : std::optional(static_cast<std::size_t>(found - lines.begin()));
 }
 
-void add_count(std::map<std::string, std::size_t, std::less<>>& counts, std::string_view reason, std::uint64_t count) {
+void add_count(std::map<std::string, std::size_t, std::less<>>& counts, std::string_view reason,
+               std::uint64_t count) {
     if (count > 0) {
         auto& total = counts[std::string(reason)];
         total = saturating_sum(total, count);
@@ -63,12 +66,16 @@ LineTally tally_line(const Offering& umbrella, const std::vector<const Offering*
 }  // namespace
 
 bool UmbrellaBranch::has_packages() const {
-    return std::none_of(candidates.begin(), candidates.end(), [](const auto& c) { return c.empty(); });
+    return std::none_of(candidates.begin(), candidates.end(),
+                        [](const auto& c) { return c.empty(); });
 }
 
-PackageSpace::PackageSpace(const std::vector<std::string>& requested_lines, const FilterResult& filtered,
-                           const PackagePricer& pricer)
-    : lines_(requested_lines), filtered_(filtered), pricer_(pricer), umbrella_line_(line_index(requested_lines, kUmbrella)) {
+PackageSpace::PackageSpace(const std::vector<std::string>& requested_lines,
+                           const FilterResult& filtered, const PackagePricer& pricer)
+    : lines_(requested_lines),
+      filtered_(filtered),
+      pricer_(pricer),
+      umbrella_line_(line_index(requested_lines, kUmbrella)) {
     for (const auto& eligible : filtered.eligible_by_line) {
         std::vector<std::uint32_t> order(eligible.size());
         std::iota(order.begin(), order.end(), 0u);
@@ -99,15 +106,17 @@ void PackageSpace::add_branch(const Offering* umbrella, std::uint32_t umbrella_p
         } else {
             for (const std::uint32_t position : by_premium_[line]) {
                 const Offering& underlying = offering(line, position);
-                const bool wrong_provider = umbrella != nullptr && breaks_provider_rule(*umbrella, underlying);
+                const bool wrong_provider =
+                    umbrella != nullptr && breaks_provider_rule(*umbrella, underlying);
                 const auto violation = umbrella == nullptr || wrong_provider
                                            ? std::nullopt
                                            : underlying_limit_violation(*umbrella, underlying);
                 if (!wrong_provider && !violation) {
                     accepted.push_back(position);
                 } else if (traced_.size() < kMaxTracedRejections) {
-                    traced_.push_back({umbrella, &underlying,
-                                       wrong_provider ? umbrella_rejection::kProviderMismatch : *violation});
+                    traced_.push_back(
+                        {umbrella, &underlying,
+                         wrong_provider ? umbrella_rejection::kProviderMismatch : *violation});
                 }
             }
         }
@@ -125,7 +134,7 @@ void PackageSpace::count_rejections(const Offering& umbrella) {
     const auto home_line = line_index(lines_, "home");
     std::uint64_t all = 1;
     std::uint64_t right_provider = 1;
-    std::uint64_t other_lines = 1;  // right-provider choices on lines without limit rules
+    std::uint64_t other_lines = 1;   // right-provider choices on lines without limit rules
     std::vector<LineTally> limited;  // auto, then home, when requested
     for (std::size_t line = 0; line < lines_.size(); ++line) {
         if (line == *umbrella_line_) {
@@ -150,7 +159,8 @@ void PackageSpace::count_rejections(const Offering& umbrella) {
         std::uint64_t rest = other_lines;
         for (std::size_t j = 0; j < limited.size(); ++j) {
             if (j != i) {
-                rest = saturating_product(rest, j < i ? limited[j].within_limits : limited[j].right_provider);
+                rest = saturating_product(
+                    rest, j < i ? limited[j].within_limits : limited[j].right_provider);
             }
         }
         for (const auto& [reason, count] : limited[i].by_limit_violation) {
@@ -163,9 +173,11 @@ void PackageSpace::find_whole_bundles() {
     std::map<std::string_view, std::vector<std::pair<std::size_t, std::uint32_t>>> members;
     for (std::size_t line = 0; line < lines_.size(); ++line) {
         bundle_of_.emplace_back(filtered_.eligible_by_line[line].size(), -1);
-        for (std::uint32_t position = 0; position < filtered_.eligible_by_line[line].size(); ++position) {
+        for (std::uint32_t position = 0; position < filtered_.eligible_by_line[line].size();
+             ++position) {
             const Offering& candidate = offering(line, position);
-            if (candidate.bundle_key && pricer_.lines_in_bundle(*candidate.bundle_key) == lines_.size()) {
+            if (candidate.bundle_key &&
+                pricer_.lines_in_bundle(*candidate.bundle_key) == lines_.size()) {
                 members[*candidate.bundle_key].emplace_back(line, position);
             }
         }
@@ -180,8 +192,9 @@ void PackageSpace::find_whole_bundles() {
             position[line] = at;
             covered[line] = true;
         }
-        const bool one_per_line = offerings.size() == lines_.size() &&
-                                  std::all_of(covered.begin(), covered.end(), [](bool c) { return c; });
+        const bool one_per_line =
+            offerings.size() == lines_.size() &&
+            std::all_of(covered.begin(), covered.end(), [](bool c) { return c; });
         if (one_per_line && !umbrella_violation(package_at(position).offerings)) {
             whole_bundles_.push_back(std::move(position));
         }
@@ -230,7 +243,9 @@ std::optional<double> PackageSpace::extreme_cost(const UmbrellaBranch& branch, b
         return sum;
     };
     using Entry = std::pair<double, std::vector<std::uint32_t>>;
-    const auto later = [&](const Entry& a, const Entry& b) { return dearest ? a.first < b.first : a.first > b.first; };
+    const auto later = [&](const Entry& a, const Entry& b) {
+        return dearest ? a.first < b.first : a.first > b.first;
+    };
     std::priority_queue<Entry, std::vector<Entry>, decltype(later)> frontier(later);
     std::set<std::vector<std::uint32_t>> seen;
     const std::vector<std::uint32_t> first(line_count, 0);

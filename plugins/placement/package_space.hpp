@@ -41,14 +41,18 @@ public:
 
     std::size_t line_count() const { return lines_.size(); }
     std::optional<std::size_t> umbrella_line() const { return umbrella_line_; }
-    std::size_t eligible_count(std::size_t line) const { return filtered_.eligible_by_line[line].size(); }
+    std::size_t eligible_count(std::size_t line) const {
+        return filtered_.eligible_by_line[line].size();
+    }
     const std::vector<UmbrellaBranch>& branches() const { return branches_; }
     const Offering& offering(std::size_t line, std::uint32_t position) const {
         return *filtered_.eligible_by_line[line][position];
     }
 
     std::uint64_t valid_packages() const { return valid_packages_; }
-    const std::map<std::string, std::size_t, std::less<>>& umbrella_rejections() const { return rejections_; }
+    const std::map<std::string, std::size_t, std::less<>>& umbrella_rejections() const {
+        return rejections_;
+    }
     const std::vector<RejectedPairing>& traced_rejections() const { return traced_; }
 
     // Valid packages that take every line of one quoted bundle, as positions per line. There is
@@ -77,7 +81,8 @@ private:
     const PackagePricer& pricer_;
     std::optional<std::size_t> umbrella_line_;
     std::vector<std::vector<std::uint32_t>> by_premium_;  // per line, positions cheapest first
-    std::vector<std::vector<int>> bundle_of_;  // per line and position: index into whole_bundle_ids_, or -1
+    std::vector<std::vector<int>>
+        bundle_of_;  // per line and position: index into whole_bundle_ids_, or -1
     std::vector<std::string_view> whole_bundle_ids_;
     std::vector<UmbrellaBranch> branches_;
     std::uint64_t valid_packages_ = 0;

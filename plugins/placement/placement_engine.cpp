@@ -46,8 +46,10 @@ struct RunSpec {
 // asking for nothing.
 void read_routing(const json::object& input, RunSpec& spec) {
     const json::object* request_config = find_object(input, "request_config");
-    const auto matching = request_config ? find_bool(*request_config, "quote_matching") : std::nullopt;
-    const auto analysis = request_config ? find_bool(*request_config, "coverage_analysis") : std::nullopt;
+    const auto matching =
+        request_config ? find_bool(*request_config, "quote_matching") : std::nullopt;
+    const auto analysis =
+        request_config ? find_bool(*request_config, "coverage_analysis") : std::nullopt;
     if (!matching && !analysis) {
         spec.coverage_analysis = input.contains("current_portfolio");
         spec.quote_matching = !spec.coverage_analysis;
@@ -69,24 +71,29 @@ std::vector<std::string> requested_lines(const json::object& input) {
     std::vector<std::string> lines;
     if (coverage_types != nullptr) {
         for (const json::value& type : *coverage_types) {
-            if (type.is_string() && std::find(lines.begin(), lines.end(), type.get_string()) == lines.end()) {
+            if (type.is_string() &&
+                std::find(lines.begin(), lines.end(), type.get_string()) == lines.end()) {
                 lines.emplace_back(type.get_string());
             }
         }
     }
     if (lines.empty()) {
-        throw RunFailure("invalid_request", "input.coverage_types must list at least one line, e.g. [\"home\", \"auto\"]");
+        throw RunFailure(
+            "invalid_request",
+            "input.coverage_types must list at least one line, e.g. [\"home\", \"auto\"]");
     }
     return lines;
 }
 
 std::size_t max_solutions(const json::object& input, const EngineParameters& parameters) {
     const json::object* request_config = find_object(input, "request_config");
-    const json::value* requested = request_config ? request_config->if_contains("max_solutions") : nullptr;
+    const json::value* requested =
+        request_config ? request_config->if_contains("max_solutions") : nullptr;
     if (requested == nullptr || !requested->is_int64() || requested->get_int64() < 1) {
         return std::min(parameters.max_solutions_default, parameters.max_solutions_limit);
     }
-    return std::min(static_cast<std::size_t>(requested->get_int64()), parameters.max_solutions_limit);
+    return std::min(static_cast<std::size_t>(requested->get_int64()),
+                    parameters.max_solutions_limit);
 }
 
 RunSpec read_run_spec(const json::object& input, const EngineConfig& config) {
@@ -152,12 +159,14 @@ json::object offering_summary(const Offering& offering) {
         {"provider_name", offering.provider_name},
         {"category", offering.category},
         {"quote_id", optional_value(offering.quote_id)},
-        {"line_premium_annual", offering.line_premium ? rounded_number(*offering.line_premium) : json::value(nullptr)},
+        {"line_premium_annual",
+         offering.line_premium ? rounded_number(*offering.line_premium) : json::value(nullptr)},
         {"quality_rating", optional_value(offering.quality_rating)},
     };
 }
 
-json::object solution_offering(const Offering& offering, EngineParameters::SolutionOfferings shape) {
+json::object solution_offering(const Offering& offering,
+                               EngineParameters::SolutionOfferings shape) {
     return shape == EngineParameters::SolutionOfferings::submitted ? submitted_offering(offering)
                                                                    : offering_summary(offering);
 }
@@ -172,10 +181,12 @@ json::object scorecard_json(const Scorecard& scorecard) {
             {"reason", score.reason},
         };
     }
-    return {{"overall_level", rounded_number(scorecard.overall_level)}, {"dimensions", std::move(dimensions)}};
+    return {{"overall_level", rounded_number(scorecard.overall_level)},
+            {"dimensions", std::move(dimensions)}};
 }
 
-json::object solution_json(const RankedSolution& solution, EngineParameters::SolutionOfferings shape) {
+json::object solution_json(const RankedSolution& solution,
+                           EngineParameters::SolutionOfferings shape) {
     const Package& package = *solution.package;
     json::array providers;
     for (const std::string& provider : package.providers) {
@@ -215,14 +226,18 @@ struct Matching {
 // One placement run: the stages in order, each tracing what it decided.
 class PlacementRun {
 public:
-    PlacementRun(const json::object& request, const json::object& config, ScoringHost& host, RankingStrategy strategy)
+    PlacementRun(const json::object& request, const json::object& config, ScoringHost& host,
+                 RankingStrategy strategy)
         : request_(request), config_(parse_config(config)), host_(host), strategy_(strategy) {}
 
     json::object execute() {
         const json::object& input = run_input();
         const RunSpec spec = read_run_spec(input, config_);
-        json::array gaps = spec.coverage_analysis ? coverage_gaps(input, spec.requested_lines) : json::array{};
-        PackageScorer scorer({.input = input, .requested_lines = spec.requested_lines, .bucket = spec.bucket,
+        json::array gaps =
+            spec.coverage_analysis ? coverage_gaps(input, spec.requested_lines) : json::array{};
+        PackageScorer scorer({.input = input,
+                              .requested_lines = spec.requested_lines,
+                              .bucket = spec.bucket,
                               .config = config_},
                              host_);
         Matching matching;
@@ -246,11 +261,13 @@ private:
         return input->get_object();
     }
 
-    void match_quotes(const json::object& input, const RunSpec& spec, PackageScorer& scorer, Matching& matching) {
+    void match_quotes(const json::object& input, const RunSpec& spec, PackageScorer& scorer,
+                      Matching& matching) {
         offerings_ = read_offerings(offering_source(input));
         const FilterCriteria criteria{
             spec.requested_lines, spec.state, host_.now_unix_ms(),
-            current_underlying_policies(find_object(input, "current_coverage"), spec.requested_lines)};
+            current_underlying_policies(find_object(input, "current_coverage"),
+                                        spec.requested_lines)};
         matching.filtered = filter(offerings_, criteria);
         matching.diagnostic = filter_diagnostic(offerings_, criteria, matching.filtered);
         if (matching.diagnostic) {
@@ -305,14 +322,16 @@ private:
                 break;
             }
         }
-        matching.solutions = label_solutions(std::move(survivors), coverage_first_price_cap(spec, market));
+        matching.solutions =
+            label_solutions(std::move(survivors), coverage_first_price_cap(spec, market));
         matching.vetoed_count = adjuster.vetoed_count();
         matching.packages_examined = search.packages_examined();
         trace_evaluate(spec, scorer, matching.packages_examined, evaluate_started);
     }
 
     // Under the coverage_first bucket, how dear the best-covered solution may be and still go first.
-    std::optional<double> coverage_first_price_cap(const RunSpec& spec, const Market& market) const {
+    std::optional<double> coverage_first_price_cap(const RunSpec& spec,
+                                                   const Market& market) const {
         if (spec.bucket != kCoverageFirstBucket) {
             return std::nullopt;
         }
@@ -330,11 +349,13 @@ private:
     }
 
     // The reference: every package assembled, scored and sorted.
-    void exhaustive_ranking(const json::object& input, const RunSpec& spec, const PackagePricer& pricer,
-                            PackageScorer& scorer, Matching& matching) {
+    void exhaustive_ranking(const json::object& input, const RunSpec& spec,
+                            const PackagePricer& pricer, PackageScorer& scorer,
+                            Matching& matching) {
         const std::int64_t started = host_.monotonic_ns();
-        AssembleResult assembled = assemble_packages(spec.requested_lines, matching.filtered, pricer,
-                                                     config_.parameters.max_packages_examined);
+        AssembleResult assembled =
+            assemble_packages(spec.requested_lines, matching.filtered, pricer,
+                              config_.parameters.max_packages_examined);
         matching.combinations_total = assembled.combinations_total;
         matching.umbrella_rejections = assembled.umbrella_rejections;
         for (const RejectedPackage& rejected : assembled.traced_rejections) {
@@ -355,15 +376,17 @@ private:
         matching.ranked = std::move(assembled.packages);
         matching.packages_examined = matching.ranked.size();
         PackageAdjuster adjuster(host_, scorer.context());
-        matching.solutions = label_solutions(adjuster.survivors(matching.ranked, spec.max_solutions),
-                                             coverage_first_price_cap(spec, market));
+        matching.solutions =
+            label_solutions(adjuster.survivors(matching.ranked, spec.max_solutions),
+                            coverage_first_price_cap(spec, market));
         matching.vetoed_count = adjuster.vetoed_count();
         trace_evaluate(spec, scorer, matching.packages_examined, evaluate_started);
     }
 
     // The run's offerings; converted from input.quotes when the run brings none.
     const json::array& offering_source(const json::object& input) {
-        if (const json::array* offerings = find_array(request_, "offerings"); offerings && !offerings->empty()) {
+        if (const json::array* offerings = find_array(request_, "offerings");
+            offerings && !offerings->empty()) {
             offerings_source_ = "offerings";
             return *offerings;
         }
@@ -388,7 +411,8 @@ private:
         }
         json::object eligible_by_line;
         for (std::size_t i = 0; i < criteria.requested_lines.size(); ++i) {
-            eligible_by_line[criteria.requested_lines[i]] = json_count(filtered.eligible_by_line[i].size());
+            eligible_by_line[criteria.requested_lines[i]] =
+                json_count(filtered.eligible_by_line[i].size());
         }
         host_.trace(kStageFilter, {{"event", "filter_summary"},
                                    {"offerings_source", offerings_source_},
@@ -400,37 +424,42 @@ private:
         return filtered;
     }
 
-    void trace_assemble(const Matching& matching, std::uint64_t valid_packages, std::int64_t started) {
-        host_.trace(kStageAssemble, {{"event", "assemble_summary"},
-                                     {"combinations_total", json_count(matching.combinations_total)},
-                                     {"valid_packages", json_count(valid_packages)},
-                                     {"umbrella_rejections", counts(matching.umbrella_rejections)},
-                                     {"duration_ms", elapsed_ms(started)}});
+    void trace_assemble(const Matching& matching, std::uint64_t valid_packages,
+                        std::int64_t started) {
+        host_.trace(kStageAssemble,
+                    {{"event", "assemble_summary"},
+                     {"combinations_total", json_count(matching.combinations_total)},
+                     {"valid_packages", json_count(valid_packages)},
+                     {"umbrella_rejections", counts(matching.umbrella_rejections)},
+                     {"duration_ms", elapsed_ms(started)}});
     }
 
-    void trace_evaluate(const RunSpec& spec, const PackageScorer& scorer, std::uint64_t examined, std::int64_t started) {
+    void trace_evaluate(const RunSpec& spec, const PackageScorer& scorer, std::uint64_t examined,
+                        std::int64_t started) {
         const Evaluation evaluation = scorer.evaluation();
         json::array left_out;
         for (const std::string& dimension : evaluation.dimensions_left_out) {
             left_out.push_back(json::string(dimension));
         }
-        host_.trace(kStageEvaluate, {{"event", "evaluate_summary"},
-                                     {"appetite_bucket", spec.bucket},
-                                     {"weights", weights_json(evaluation.weights)},
-                                     {"weights_source", evaluation.weights.source},
-                                     {"dimensions_left_out", std::move(left_out)},
-                                     {"degradation_reason", optional_value(evaluation.degradation_reason)},
-                                     {"packages_examined", json_count(examined)},
-                                     {"duration_ms", elapsed_ms(started)}});
+        host_.trace(kStageEvaluate,
+                    {{"event", "evaluate_summary"},
+                     {"appetite_bucket", spec.bucket},
+                     {"weights", weights_json(evaluation.weights)},
+                     {"weights_source", evaluation.weights.source},
+                     {"dimensions_left_out", std::move(left_out)},
+                     {"degradation_reason", optional_value(evaluation.degradation_reason)},
+                     {"packages_examined", json_count(examined)},
+                     {"duration_ms", elapsed_ms(started)}});
     }
 
     void trace_rank(const RunSpec& spec, const Matching& matching) {
         json::array ranking;
         for (const RankedSolution& solution : matching.solutions) {
-            ranking.push_back(json::object{{"rank", json_count(solution.rank)},
-                                           {"cluster_label", solution.cluster_label},
-                                           {"overall_level", rounded_number(solution.package->scorecard.overall_level)},
-                                           {"offering_ids", offering_ids(solution.package->offerings)}});
+            ranking.push_back(json::object{
+                {"rank", json_count(solution.rank)},
+                {"cluster_label", solution.cluster_label},
+                {"overall_level", rounded_number(solution.package->scorecard.overall_level)},
+                {"offering_ids", offering_ids(solution.package->offerings)}});
         }
         host_.trace(kStageRank, {{"event", "rank_summary"},
                                  {"max_solutions", json_count(spec.max_solutions)},
@@ -448,16 +477,19 @@ private:
 
     json::object result(const RunSpec& spec, const Matching& matching, const Evaluation& evaluation,
                         json::array gaps) const {
-        const Package* top = matching.solutions.empty() ? nullptr : matching.solutions.front().package;
+        const Package* top =
+            matching.solutions.empty() ? nullptr : matching.solutions.front().package;
         json::object output{
             {"diagnostic", optional_value(matching.diagnostic)},
             {"mode", mode_name(spec)},
             {"requirement_count", json_count(spec.requested_lines.size())},
             {"solutions_count", json_count(matching.solutions.size())},
             {"tolerance_bucket", spec.bucket},
-            {"top_label", top ? json::value(matching.solutions.front().cluster_label) : json::value(nullptr)},
+            {"top_label",
+             top ? json::value(matching.solutions.front().cluster_label) : json::value(nullptr)},
             {"top_carriers", top ? json::value(carriers_of(*top)) : json::value(nullptr)},
-            {"top_score", top ? rounded_number(top->scorecard.overall_level) : json::value(nullptr)},
+            {"top_score",
+             top ? rounded_number(top->scorecard.overall_level) : json::value(nullptr)},
             {"filtered_count", json_count(matching.filtered.filtered.size())},
             {"filter_reasons", counts(matching.filtered.reason_counts)},
             {"combinations_total", json_count(matching.combinations_total)},
@@ -476,7 +508,8 @@ private:
         }
         json::array solutions_json;
         for (const RankedSolution& solution : matching.solutions) {
-            solutions_json.push_back(solution_json(solution, config_.parameters.solution_offerings));
+            solutions_json.push_back(
+                solution_json(solution, config_.parameters.solution_offerings));
         }
         return {
             {"status", evaluation.degradation_reason ? "degraded" : "completed"},
@@ -497,14 +530,15 @@ private:
 
 }  // namespace
 
-PlacementResult run_placement(const json::object& request, const json::object& config, ScoringHost& host,
-                              RankingStrategy strategy) {
+PlacementResult run_placement(const json::object& request, const json::object& config,
+                              ScoringHost& host, RankingStrategy strategy) {
     try {
         PlacementRun run(request, config, host, strategy);
         return {PlacementResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
-        return {PlacementResult::Outcome::failed,
-                json::object{{"code", failure.code()}, {"message", failure.message()}, {"details", failure.details()}}};
+        return {PlacementResult::Outcome::failed, json::object{{"code", failure.code()},
+                                                               {"message", failure.message()},
+                                                               {"details", failure.details()}}};
     }
 }
 

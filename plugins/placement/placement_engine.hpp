@@ -32,6 +32,7 @@ enum class RankingStrategy { search, exhaustive };
 // weights, too many packages to examine, a Lua error or budget breach) yields a failed result;
 // anything else thrown is a defect and propagates to the caller.
 PlacementResult run_placement(const boost::json::object& request, const boost::json::object& config,
-                              ScoringHost& host, RankingStrategy strategy = RankingStrategy::search);
+                              ScoringHost& host,
+                              RankingStrategy strategy = RankingStrategy::search);
 
 }  // namespace engined::placement

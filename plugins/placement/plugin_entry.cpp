@@ -20,17 +20,19 @@ public:
     std::int64_t now_unix_ms() override { return services_.now_unix_ms(services_.host); }
 };
 
-engined_status validate_config(const char* config_json, std::size_t config_len, engined_buffer* out) noexcept {
+engined_status validate_config(const char* config_json, std::size_t config_len,
+                               engined_buffer* out) noexcept {
     return plugin_sdk::validate_config("placement", config_json, config_len, out, &check_config);
 }
 
 engined_status execute(const engined_host_services* services, const engined_config* config,
                        const engined_run_request* request, engined_buffer* out) noexcept {
-    return plugin_sdk::execute("placement", plugin_sdk::services_complete(services), config, request, out,
-                               [services](const json::object& run_body, const json::object& config) {
-                                   HostServices host(*services);
-                                   return run_placement(run_body, config, host);
-                               });
+    return plugin_sdk::execute(
+        "placement", plugin_sdk::services_complete(services), config, request, out,
+        [services](const json::object& run_body, const json::object& config) {
+            HostServices host(*services);
+            return run_placement(run_body, config, host);
+        });
 }
 
 }  // namespace
@@ -55,7 +57,7 @@ constexpr engined_engine_descriptor kDescriptor{
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor* engined_plugin_entry(
-    uint32_t host_abi_version) {
+extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor*
+engined_plugin_entry(uint32_t host_abi_version) {
     return host_abi_version == ENGINED_PLUGIN_ABI_VERSION ? &kDescriptor : nullptr;
 }

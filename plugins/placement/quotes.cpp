@@ -14,7 +14,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kOfferingObjects = {"coverage", "constraints", "attributes"};
+constexpr std::array<std::string_view, 3> kOfferingObjects = {"coverage", "constraints",
+                                                              "attributes"};
 constexpr std::array<std::string_view, 3> kOfferingScalars = {"quality_rating", "pricing_tier",
                                                               "commission"};
 
@@ -60,7 +61,8 @@ void place_member(std::string_view key, const json::value& value, json::object& 
         if (value.is_string()) {
             offering["provider_id"] = slug(value.get_string());
         }
-    } else if (is_one_of(key, kOfferingScalars) || (is_one_of(key, kOfferingObjects) && key != "attributes")) {
+    } else if (is_one_of(key, kOfferingScalars) ||
+               (is_one_of(key, kOfferingObjects) && key != "attributes")) {
         offering[key] = value;
     } else if (key == "attributes" && value.is_object()) {
         for (const auto& member : value.get_object()) {
@@ -104,7 +106,8 @@ json::array offerings_from_quotes(const json::array& quotes) {
         }
         for (const auto& member : *quote) {
             if (is_line(member.key(), member.value())) {
-                offerings.push_back(offering_for_line(*quote, member.key(), member.value().get_object(), i));
+                offerings.push_back(
+                    offering_for_line(*quote, member.key(), member.value().get_object(), i));
             }
         }
     }

@@ -24,7 +24,8 @@ bool is_dominated(const Package& package, const std::vector<RankedSolution>& sol
     const auto coverage = level_of(package, kCoverageCompleteness);
     return std::any_of(solutions.begin(), solutions.end(), [&](const RankedSolution& other) {
         return round2(other.package->est_cost_low) < round2(package.est_cost_low) &&
-               level_of(*other.package, kCoverageCompleteness).value_or(0.0) <= coverage.value_or(0.0);
+               level_of(*other.package, kCoverageCompleteness).value_or(0.0) <=
+                   coverage.value_or(0.0);
     });
 }
 
@@ -40,8 +41,8 @@ bool all_tie(const std::vector<RankedSolution>& solutions, std::string_view dime
 // The solution after the first that is best at `dimension` (lowest level, ties to the better
 // rank) among those `eligible` accepts; nullopt when there is none.
 template <typename Eligible>
-std::optional<std::size_t> best_at(const std::vector<RankedSolution>& solutions, std::string_view dimension,
-                                   Eligible&& eligible) {
+std::optional<std::size_t> best_at(const std::vector<RankedSolution>& solutions,
+                                   std::string_view dimension, Eligible&& eligible) {
     std::optional<std::size_t> best;
     double best_level = 0.0;
     for (std::size_t i = 1; i < solutions.size(); ++i) {
@@ -91,7 +92,8 @@ void assign_cluster_labels(std::vector<RankedSolution>& solutions) {
     };
     give(kPricingCompetitiveness, cluster_label::kBestValue,
          [&](const Package& package) { return !is_dominated(package, solutions); });
-    give(kCoverageCompleteness, cluster_label::kBestCoverage, better_than_recommended(kCoverageCompleteness));
+    give(kCoverageCompleteness, cluster_label::kBestCoverage,
+         better_than_recommended(kCoverageCompleteness));
     give(kSimplicity, cluster_label::kSimplest, better_than_recommended(kSimplicity));
 }
 
@@ -122,10 +124,12 @@ bool ranks_before(const Package& a, const Package& b) {
         return key(a) < key(b);
     }
     const auto by_id = [](const Offering* x, const Offering* y) { return x->id < y->id; };
-    if (std::lexicographical_compare(a.offerings.begin(), a.offerings.end(), b.offerings.begin(), b.offerings.end(), by_id)) {
+    if (std::lexicographical_compare(a.offerings.begin(), a.offerings.end(), b.offerings.begin(),
+                                     b.offerings.end(), by_id)) {
         return true;
     }
-    if (std::lexicographical_compare(b.offerings.begin(), b.offerings.end(), a.offerings.begin(), a.offerings.end(), by_id)) {
+    if (std::lexicographical_compare(b.offerings.begin(), b.offerings.end(), a.offerings.begin(),
+                                     a.offerings.end(), by_id)) {
         return false;
     }
     return a.position < b.position;

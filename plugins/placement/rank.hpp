@@ -33,7 +33,8 @@ bool ranks_before(const Package& a, const Package& b);
 // `coverage_first_price_cap` (the coverage_first bucket: coverage_first_price_ratio times the
 // cheapest package's est_cost_low), the best-covered solution (lowest coverage level, ties to
 // the better rank) goes first when its est_cost_low is within the cap; the others keep their order.
-std::vector<RankedSolution> label_solutions(std::vector<const Package*> ranked,
-                                            std::optional<double> coverage_first_price_cap = std::nullopt);
+std::vector<RankedSolution> label_solutions(
+    std::vector<const Package*> ranked,
+    std::optional<double> coverage_first_price_cap = std::nullopt);
 
 }  // namespace engined::placement

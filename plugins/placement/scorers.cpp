@@ -72,7 +72,8 @@ struct Reference {
     std::string_view name;  // "the replacement cost", "the current policy", "the best quote"
 };
 
-std::optional<Reference> first_known(std::initializer_list<std::pair<std::optional<double>, std::string_view>> options) {
+std::optional<Reference> first_known(
+    std::initializer_list<std::pair<std::optional<double>, std::string_view>> options) {
     for (const auto& [amount, name] : options) {
         if (amount && *amount > 0.0) {
             return Reference{*amount, name};
@@ -84,11 +85,12 @@ std::optional<Reference> first_known(std::initializer_list<std::pair<std::option
 CoverageCheck limit_check(std::string_view what, double quoted, const Reference& reference) {
     const double ratio = quoted / reference.amount;
     if (ratio >= 1.0) {
-        return {kBestLevel, std::string(what) + " " + format_money(quoted) + " meets " + std::string(reference.name)};
+        return {kBestLevel, std::string(what) + " " + format_money(quoted) + " meets " +
+                                std::string(reference.name)};
     }
     return {clamp_level(kBestLevel + kLimitShortfallSlope * (1.0 - ratio)),
-            std::string(what) + " " + format_money(quoted) + " is " + format_percent(ratio) + " of " +
-                std::string(reference.name) + " (" + format_money(reference.amount) + ")"};
+            std::string(what) + " " + format_money(quoted) + " is " + format_percent(ratio) +
+                " of " + std::string(reference.name) + " (" + format_money(reference.amount) + ")"};
 }
 
 CoverageCheck deductible_check(std::string_view line, double deductible, double lowest) {
@@ -101,7 +103,8 @@ CoverageCheck deductible_check(std::string_view line, double deductible, double 
 }
 
 void add_limit_check(std::vector<CoverageCheck>& checks, std::string_view what,
-                     const std::optional<double>& quoted, const std::optional<Reference>& reference) {
+                     const std::optional<double>& quoted,
+                     const std::optional<Reference>& reference) {
     if (quoted && reference) {
         checks.push_back(limit_check(what, *quoted, *reference));
     }
@@ -116,9 +119,11 @@ constexpr std::string_view kBestQuote = "the best quote";
 // hide a shortfall against the other references. Under the coinsurance threshold the check, and
 // the package's coverage level with it, is the worst level, so an underinsured dwelling never
 // scores better on coverage than one insured to value.
-std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted, const Market& market,
-                                            const CoverageLimits& current, const BestQuoted& best) {
-    const auto other = first_known({{current.dwelling, kCurrentPolicy}, {best.dwelling, kBestQuote}});
+std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted,
+                                            const Market& market, const CoverageLimits& current,
+                                            const BestQuoted& best) {
+    const auto other =
+        first_known({{current.dwelling, kCurrentPolicy}, {best.dwelling, kBestQuote}});
     if (!quoted) {
         return std::nullopt;
     }
@@ -134,7 +139,8 @@ std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted,
     if (*quoted < kCoinsuranceThreshold * replacement->amount) {
         check.level = kWorstLevel;
         check.fails_coinsurance = true;
-        check.reason += ", under the " + format_percent(kCoinsuranceThreshold) + " coinsurance threshold";
+        check.reason +=
+            ", under the " + format_percent(kCoinsuranceThreshold) + " coinsurance threshold";
     }
     if (against_other && against_other->level > check.level) {
         return against_other;
@@ -142,11 +148,13 @@ std::optional<CoverageCheck> dwelling_check(const std::optional<double>& quoted,
     return check;
 }
 
-void check_line(std::vector<CoverageCheck>& checks, const Offering& offering, const Market& market) {
+void check_line(std::vector<CoverageCheck>& checks, const Offering& offering,
+                const Market& market) {
     const std::string& line = offering.category;
     const CoverageLimits& quoted = offering.limits;
     const auto current_it = market.current_limits.find(line);
-    const CoverageLimits current = current_it == market.current_limits.end() ? CoverageLimits{} : current_it->second;
+    const CoverageLimits current =
+        current_it == market.current_limits.end() ? CoverageLimits{} : current_it->second;
     const auto best_it = market.best_quoted.find(line);
     const BestQuoted best = best_it == market.best_quoted.end() ? BestQuoted{} : best_it->second;
 
@@ -162,8 +170,9 @@ void check_line(std::vector<CoverageCheck>& checks, const Offering& offering, co
                         first_known({{current.auto_per_accident(), kCurrentPolicy},
                                      {best.auto_per_accident, kBestQuote}}));
     } else if (line == "umbrella") {
-        add_limit_check(checks, "umbrella limit", quoted.umbrella,
-                        first_known({{current.umbrella, kCurrentPolicy}, {best.umbrella, kBestQuote}}));
+        add_limit_check(
+            checks, "umbrella limit", quoted.umbrella,
+            first_known({{current.umbrella, kCurrentPolicy}, {best.umbrella, kBestQuote}}));
     }
     if (quoted.deductible && best.lowest_deductible) {
         checks.push_back(deductible_check(line, *quoted.deductible, *best.lowest_deductible));
@@ -179,7 +188,7 @@ std::optional<double> rating_level(std::string_view rating) {
         double level;
     };
     constexpr Grade kGrades[] = {
-        {"A++", 1.0}, {"A+", 1.25}, {"A", 1.5},  {"A-", 2.0},  {"B++", 2.5}, {"B+", 3.0},
+        {"A++", 1.0}, {"A+", 1.25}, {"A", 1.5},   {"A-", 2.0}, {"B++", 2.5}, {"B+", 3.0},
         {"B", 3.5},   {"B-", 3.5},  {"C++", 4.0}, {"C+", 4.0}, {"C", 4.0},   {"C-", 4.0},
         {"D", 4.0},   {"E", 4.0},   {"F", 4.0},   {"S", 4.0},
     };
@@ -219,7 +228,8 @@ std::string format_money(double amount) {
     return grouped;
 }
 
-Market Market::of_request(const json::object& input, const std::vector<std::string>& requested_lines) {
+Market Market::of_request(const json::object& input,
+                          const std::vector<std::string>& requested_lines) {
     Market market;
     market.line_count = requested_lines.size();
     const json::object* current_coverage = find_object(input, "current_coverage");
@@ -227,7 +237,8 @@ Market Market::of_request(const json::object& input, const std::vector<std::stri
     if (current_coverage != nullptr) {
         for (const auto& member : *current_coverage) {
             if (member.value().is_object()) {
-                market.current_limits.emplace(member.key(), read_coverage_limits(member.value().get_object()));
+                market.current_limits.emplace(member.key(),
+                                              read_coverage_limits(member.value().get_object()));
             }
         }
     }
@@ -275,7 +286,8 @@ double CoverageTally::level() const {
 }
 
 double rating_level_or_neutral(const Offering& offering) {
-    const auto level = offering.quality_rating ? rating_level(*offering.quality_rating) : std::nullopt;
+    const auto level =
+        offering.quality_rating ? rating_level(*offering.quality_rating) : std::nullopt;
     return level.value_or(kNeutralLevel);
 }
 
@@ -294,7 +306,8 @@ double pricing_level(double cost, const Market& market) {
     // The scale runs from the cheapest to the dearest package, but spans at least
     // kMinimumPriceSpan of the cheapest premium: when every package costs about the same, a few
     // percent must not be worth several levels.
-    const double span = std::max(market.dearest - market.cheapest, market.cheapest * kMinimumPriceSpan);
+    const double span =
+        std::max(market.dearest - market.cheapest, market.cheapest * kMinimumPriceSpan);
     const double position = span > 0.0 ? (cost - market.cheapest) / span : 0.0;
     const double level = clamp_level(kBestLevel + (kWorstLevel - kBestLevel) * position);
     if (!market.current_total_premium) {
@@ -321,12 +334,15 @@ Assessment assess_pricing(const Package& package, const Market& market) {
     } else if (cost <= market.cheapest) {
         reason += "the cheapest of " + std::to_string(market.package_count) + " packages";
     } else {
-        reason += format_percent((cost - market.cheapest) / market.cheapest) + " above the cheapest package";
+        reason += format_percent((cost - market.cheapest) / market.cheapest) +
+                  " above the cheapest package";
     }
     if (market.current_total_premium) {
-        const double change = (cost - *market.current_total_premium) / *market.current_total_premium;
-        reason += "; " + format_percent(std::fabs(change)) + (change <= 0.0 ? " below " : " above ") +
-                  "the current " + format_money(*market.current_total_premium);
+        const double change =
+            (cost - *market.current_total_premium) / *market.current_total_premium;
+        reason += "; " + format_percent(std::fabs(change)) +
+                  (change <= 0.0 ? " below " : " above ") + "the current " +
+                  format_money(*market.current_total_premium);
     }
     return {pricing_level(cost, market), reason};
 }
@@ -344,12 +360,13 @@ Assessment assess_coverage(const Package& package, const Market& market) {
         return {tally.level(), "no limits quoted"};
     }
     // The weakest check is the one worth telling the client about.
-    const auto weakest = std::max_element(checks.begin(), checks.end(),
-                                          [](const CoverageCheck& a, const CoverageCheck& b) { return a.level < b.level; });
-    const std::string reason = weakest->level > kBestLevel
-                                   ? weakest->reason
-                                   : "every limit and deductible check met (" +
-                                         std::to_string(checks.size()) + ")";
+    const auto weakest = std::max_element(
+        checks.begin(), checks.end(),
+        [](const CoverageCheck& a, const CoverageCheck& b) { return a.level < b.level; });
+    const std::string reason =
+        weakest->level > kBestLevel
+            ? weakest->reason
+            : "every limit and deductible check met (" + std::to_string(checks.size()) + ")";
     return {tally.level(), reason};
 }
 
@@ -364,10 +381,11 @@ Assessment assess_carrier_quality(const Package& package) {
 Assessment assess_simplicity(const Package& package, const Market& market) {
     const double level = simplicity_level(package.provider_count, market);
     if (package.provider_count <= 1) {
-        return {level, package.is_original_bundle ? "one provider, original bundle" : "one provider"};
+        return {level,
+                package.is_original_bundle ? "one provider, original bundle" : "one provider"};
     }
-    return {level, std::to_string(package.provider_count) + " providers for " + std::to_string(market.line_count) +
-                       " lines"};
+    return {level, std::to_string(package.provider_count) + " providers for " +
+                       std::to_string(market.line_count) + " lines"};
 }
 
 Assessment assess(std::string_view dimension_key, const Package& package, const Market& market) {

@@ -47,11 +47,13 @@ struct Market {
     // since a partial total would make any new line look expensive.
     std::optional<double> current_total_premium;
     std::optional<double> replacement_cost;  // input.residence.replacement_cost
-    std::map<std::string, CoverageLimits, std::less<>> current_limits;  // input.current_coverage.<line>
-    std::map<std::string, BestQuoted, std::less<>> best_quoted;         // by line
+    std::map<std::string, CoverageLimits, std::less<>>
+        current_limits;                                          // input.current_coverage.<line>
+    std::map<std::string, BestQuoted, std::less<>> best_quoted;  // by line
 
     // The facts that come from the request alone; the package-wide facts are left at zero.
-    static Market of_request(const boost::json::object& input, const std::vector<std::string>& requested_lines);
+    static Market of_request(const boost::json::object& input,
+                             const std::vector<std::string>& requested_lines);
 
     // Every package-wide fact, from the packages themselves (the exhaustive path).
     static Market survey(const std::vector<Package>& packages, const boost::json::object& input,

@@ -15,8 +15,8 @@ constexpr double kWorstLevel = 4.0;
 
 }  // namespace
 
-TopPackageSearch::TopPackageSearch(const PackageSpace& space, const Market& market, PackageScorer& scorer,
-                                   std::uint64_t max_packages_examined)
+TopPackageSearch::TopPackageSearch(const PackageSpace& space, const Market& market,
+                                   PackageScorer& scorer, std::uint64_t max_packages_examined)
     : space_(space), market_(market), scorer_(scorer), max_examined_(max_packages_examined) {
     const auto umbrella = space.umbrella_line();
     if (umbrella) {
@@ -38,7 +38,9 @@ TopPackageSearch::TopPackageSearch(const PackageSpace& space, const Market& mark
                 f.fails_coinsurance = f.fails_coinsurance || check.fails_coinsurance;
             }
             f.carrier_excess = f.premium * (rating_level_or_neutral(offering) - kBestLevel);
-            f.provider = provider_ids.emplace(offering.provider_key, static_cast<int>(provider_ids.size())).first->second;
+            f.provider =
+                provider_ids.emplace(offering.provider_key, static_cast<int>(provider_ids.size()))
+                    .first->second;
         }
     }
 }
@@ -73,7 +75,8 @@ std::vector<Package> TopPackageSearch::best(std::size_t keep) {
         partial.position.assign(space_.line_count(), 0);
         descend(space_.branches()[index], remaining[index], 0, partial);
     }
-    std::sort_heap(kept_.begin(), kept_.end(), [](const Package& a, const Package& b) { return ranks_before(a, b); });
+    std::sort_heap(kept_.begin(), kept_.end(),
+                   [](const Package& a, const Package& b) { return ranks_before(a, b); });
     return std::move(kept_);
 }
 
@@ -126,13 +129,15 @@ TopPackageSearch::Remaining TopPackageSearch::remaining_for(const UmbrellaBranch
 //  - carrier quality: the premium-weighted mean rating, 1 + (sum of premium x excess) / (sum of
 //    premiums), bounded the same way;
 //  - simplicity: non-decreasing in the provider count, at least the providers chosen so far.
-double TopPackageSearch::lower_bound(const Partial& partial, const Remaining& remaining, std::size_t depth) const {
+double TopPackageSearch::lower_bound(const Partial& partial, const Remaining& remaining,
+                                     std::size_t depth) const {
     DeterministicLevels lower;
     lower.pricing = pricing_level(partial.premium + remaining.min_premium[depth], market_);
     const double coverage_excess = partial.coverage_excess + remaining.min_coverage_excess[depth];
     const std::size_t most_checks = partial.coverage_count + remaining.max_coverage_count[depth];
-    lower.coverage = most_checks == 0 ? kNeutralLevel
-                                      : kBestLevel + coverage_excess / static_cast<double>(most_checks);
+    lower.coverage = most_checks == 0
+                         ? kNeutralLevel
+                         : kBestLevel + coverage_excess / static_cast<double>(most_checks);
     if (partial.coverage_count + remaining.min_coverage_count[depth] == 0) {
         lower.coverage = std::min(lower.coverage, kNeutralLevel);
     }
@@ -141,7 +146,8 @@ double TopPackageSearch::lower_bound(const Partial& partial, const Remaining& re
     }
     lower.carrier = kBestLevel + (partial.carrier_excess + remaining.min_carrier_excess[depth]) /
                                      (partial.premium + remaining.max_premium[depth]);
-    lower.simplicity = simplicity_level(std::max<std::size_t>(partial.providers.size(), 1), market_);
+    lower.simplicity =
+        simplicity_level(std::max<std::size_t>(partial.providers.size(), 1), market_);
     return scorer_.overall_lower_bound(lower);
 }
 
@@ -149,8 +155,8 @@ bool TopPackageSearch::can_skip(double lower_bound) const {
     return kept_.size() == keep_ && lower_bound > kept_.front().scorecard.overall_level;
 }
 
-void TopPackageSearch::descend(const UmbrellaBranch& branch, const Remaining& remaining, std::size_t depth,
-                               Partial& partial) {
+void TopPackageSearch::descend(const UmbrellaBranch& branch, const Remaining& remaining,
+                               std::size_t depth, Partial& partial) {
     if (depth == line_order_.size()) {
         if (!space_.is_whole_bundle(partial.position)) {
             examine(partial.position);
@@ -164,8 +170,8 @@ void TopPackageSearch::descend(const UmbrellaBranch& branch, const Remaining& re
         const double coverage_excess = partial.coverage_excess;
         const std::size_t coverage_count = partial.coverage_count;
         const double carrier_excess = partial.carrier_excess;
-        const bool new_provider =
-            std::find(partial.providers.begin(), partial.providers.end(), f.provider) == partial.providers.end();
+        const bool new_provider = std::find(partial.providers.begin(), partial.providers.end(),
+                                            f.provider) == partial.providers.end();
         partial.premium += f.premium;
         partial.coverage_excess += f.coverage_excess;
         partial.coverage_count += f.coverage_levels.size();
@@ -175,7 +181,8 @@ void TopPackageSearch::descend(const UmbrellaBranch& branch, const Remaining& re
             partial.providers.push_back(f.provider);
         }
         partial.position[line] = position;
-        if (depth + 1 == line_order_.size() || !can_skip(lower_bound(partial, remaining, depth + 1))) {
+        if (depth + 1 == line_order_.size() ||
+            !can_skip(lower_bound(partial, remaining, depth + 1))) {
             descend(branch, remaining, depth + 1, partial);
         }
         if (new_provider) {

@@ -66,10 +66,13 @@ private:
         std::vector<double> min_carrier_excess;
     };
 
-    const OfferingFacts& facts(std::size_t line, std::uint32_t position) const { return facts_[line][position]; }
+    const OfferingFacts& facts(std::size_t line, std::uint32_t position) const {
+        return facts_[line][position];
+    }
     Remaining remaining_for(const UmbrellaBranch& branch) const;
     double lower_bound(const Partial& partial, const Remaining& remaining, std::size_t depth) const;
-    void descend(const UmbrellaBranch& branch, const Remaining& remaining, std::size_t depth, Partial& partial);
+    void descend(const UmbrellaBranch& branch, const Remaining& remaining, std::size_t depth,
+                 Partial& partial);
     void examine(const std::vector<std::uint32_t>& position);
     void offer(Package package);
     bool can_skip(double lower_bound) const;

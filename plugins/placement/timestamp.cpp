@@ -163,7 +163,8 @@ std::optional<CivilDate> read_date(std::string_view text, std::size_t& pos) {
     const auto month = read_digits(text, pos, 2);
     if (!month || !expect(text, pos, "-")) return std::nullopt;
     const auto day = read_digits(text, pos, 2);
-    if (!day || *month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) return std::nullopt;
+    if (!day || *month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month))
+        return std::nullopt;
     return CivilDate{*year, *month, *day};
 }
 
@@ -177,7 +178,8 @@ std::optional<std::pair<int, std::int64_t>> parse_date_only(std::string_view tex
 
 }  // namespace
 
-std::optional<std::int64_t> parse_quote_expiry_ms(std::string_view text, const std::optional<std::string>& state) {
+std::optional<std::int64_t> parse_quote_expiry_ms(std::string_view text,
+                                                  const std::optional<std::string>& state) {
     const auto date = parse_date_only(text);
     if (!date) return parse_rfc3339_ms(text);
     const auto [year, day] = *date;
@@ -206,8 +208,8 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
 
     // A leap second (":60") is legal; it counts as the next second's start.
     if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-    const std::int64_t seconds = days_from_civil(date->year, date->month, date->day) * 86400 + *hour * 3600 +
-                                 *minute * 60 + *second - std::int64_t{*offset} * 60;
+    const std::int64_t seconds = days_from_civil(date->year, date->month, date->day) * 86400 +
+                                 *hour * 3600 + *minute * 60 + *second - std::int64_t{*offset} * 60;
     return seconds * 1000 + *millisecond;
 }
 

@@ -18,6 +18,7 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 // "2026-12-31" as the end of that day (23:59:59.999) in the civil time of `state` (a US state or
 // territory code: its most populous zone, with US daylight saving where the state observes it;
 // UTC when the state is absent or unknown). nullopt when `text` is neither.
-std::optional<std::int64_t> parse_quote_expiry_ms(std::string_view text, const std::optional<std::string>& state);
+std::optional<std::int64_t> parse_quote_expiry_ms(std::string_view text,
+                                                  const std::optional<std::string>& state);
 
 }  // namespace engined::placement

@@ -12,22 +12,24 @@ namespace {
 
 constexpr std::string_view kWeightsFunction = "weights";
 
-[[noreturn]] void invalid_weights(std::string_view bucket, std::string_view source, const std::string& problem) {
+[[noreturn]] void invalid_weights(std::string_view bucket, std::string_view source,
+                                  const std::string& problem) {
     throw RunFailure("invalid_weights",
-                     "weights for bucket '" + std::string(bucket) + "' from " + std::string(source) +
-                         ": " + problem,
+                     "weights for bucket '" + std::string(bucket) + "' from " +
+                         std::string(source) + ": " + problem,
                      json::array{json::object{{"bucket", bucket}, {"source", source}}});
 }
 
 // Checks that `weights` gives every enabled dimension a finite weight >= 0, not all zero.
-Weights checked_weights(const json::object& weights, std::string_view source, std::string_view bucket,
-                        const EngineConfig& config) {
+Weights checked_weights(const json::object& weights, std::string_view source,
+                        std::string_view bucket, const EngineConfig& config) {
     Weights checked{.by_dimension = {}, .source = source};
     double sum = 0.0;
     for (const ScoringDimension& dimension : config.enabled_dimensions()) {
         const json::value* weight = weights.if_contains(dimension.key);
         if (weight == nullptr) {
-            invalid_weights(bucket, source, "no weight for enabled dimension '" + dimension.key + "'");
+            invalid_weights(bucket, source,
+                            "no weight for enabled dimension '" + dimension.key + "'");
         }
         const auto value = as_number(*weight);
         if (!value || !std::isfinite(*value) || *value < 0.0) {
@@ -46,7 +48,8 @@ Weights checked_weights(const json::object& weights, std::string_view source, st
 Weights configured_weights(std::string_view bucket, const EngineConfig& config) {
     const WeightProfile* profile = config.weight_profile(bucket);
     if (profile == nullptr) {
-        invalid_weights(bucket, weights_source::kConfig, "no appetite_weight_profiles entry for this bucket");
+        invalid_weights(bucket, weights_source::kConfig,
+                        "no appetite_weight_profiles entry for this bucket");
     }
     json::object weights;
     for (const auto& [key, weight] : profile->weights) {
@@ -75,14 +78,15 @@ json::object weights_input(const json::object& input) {
 
 }  // namespace
 
-Weights resolve_weights(std::string_view bucket, const json::object& input, const EngineConfig& config,
-                        ScoringHost& host) {
+Weights resolve_weights(std::string_view bucket, const json::object& input,
+                        const EngineConfig& config, ScoringHost& host) {
     if (!host.has_function(kWeightsFunction)) {
         return configured_weights(bucket, config);
     }
     json::value returned;
     try {
-        returned = host.call(kWeightsFunction, json::array{json::string(bucket), weights_input(input)});
+        returned =
+            host.call(kWeightsFunction, json::array{json::string(bucket), weights_input(input)});
     } catch (const ScriptFailure& failure) {
         throw run_failure_for(failure, kWeightsFunction);
     }
@@ -94,7 +98,8 @@ Weights resolve_weights(std::string_view bucket, const json::object& input, cons
         returned = json::object{};
     }
     if (!returned.is_object()) {
-        invalid_weights(bucket, weights_source::kLua, "weights() must return a table of {dimension = weight}");
+        invalid_weights(bucket, weights_source::kLua,
+                        "weights() must return a table of {dimension = weight}");
     }
     return checked_weights(returned.get_object(), weights_source::kLua, bucket, config);
 }

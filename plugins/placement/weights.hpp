@@ -13,8 +13,9 @@
 namespace engined::placement {
 
 namespace weights_source {
-inline constexpr std::string_view kLua = "lua";        // the scorecard's weights(bucket, input)
-inline constexpr std::string_view kConfig = "config";  // the configuration's appetite_weight_profiles
+inline constexpr std::string_view kLua = "lua";  // the scorecard's weights(bucket, input)
+inline constexpr std::string_view kConfig =
+    "config";  // the configuration's appetite_weight_profiles
 }  // namespace weights_source
 
 struct Weights {

@@ -22,10 +22,14 @@ json::parse_options host_json_options() {
 
 ScriptFailure::Kind failure_kind(engined_status status) {
     switch (status) {
-        case ENGINED_LUA_BUDGET_EXCEEDED: return ScriptFailure::Kind::budget_exceeded;
-        case ENGINED_LUA_MEMORY_EXCEEDED: return ScriptFailure::Kind::memory_exceeded;
-        case ENGINED_LUA_NO_SUCH_FUNCTION: return ScriptFailure::Kind::no_such_function;
-        default: return ScriptFailure::Kind::error;
+        case ENGINED_LUA_BUDGET_EXCEEDED:
+            return ScriptFailure::Kind::budget_exceeded;
+        case ENGINED_LUA_MEMORY_EXCEEDED:
+            return ScriptFailure::Kind::memory_exceeded;
+        case ENGINED_LUA_NO_SUCH_FUNCTION:
+            return ScriptFailure::Kind::no_such_function;
+        default:
+            return ScriptFailure::Kind::error;
     }
 }
 
@@ -50,19 +54,22 @@ bool host_has_function(const engined_host_services& services, std::string_view n
     return services.lua_has_function(services.host, function.c_str()) != 0;
 }
 
-json::value host_call(const engined_host_services& services, std::string_view name, const json::array& args) {
+json::value host_call(const engined_host_services& services, std::string_view name,
+                      const json::array& args) {
     const std::string function(name);
     const std::string args_json = json::serialize(args);
     HostBuffer result(services);
-    const engined_status status =
-        services.lua_call(services.host, function.c_str(), args_json.data(), args_json.size(), result.get());
+    const engined_status status = services.lua_call(
+        services.host, function.c_str(), args_json.data(), args_json.size(), result.get());
     if (status != ENGINED_OK) {
         throw ScriptFailure(failure_kind(status), std::string(result.text()));
     }
-    return result.text().empty() ? json::value(nullptr) : json::parse(result.text(), {}, host_json_options());
+    return result.text().empty() ? json::value(nullptr)
+                                 : json::parse(result.text(), {}, host_json_options());
 }
 
-void host_trace(const engined_host_services& services, std::string_view stage, const json::object& event) {
+void host_trace(const engined_host_services& services, std::string_view stage,
+                const json::object& event) {
     const std::string stage_name(stage);
     const std::string event_json = json::serialize(event);
     services.trace_event(services.host, stage_name.c_str(), event_json.data(), event_json.size());
@@ -77,9 +84,11 @@ bool fill(engined_buffer* out, std::string_view text) noexcept {
     return out->data != nullptr;
 }
 
-engined_status fail_run(engined_buffer* out, std::string_view code, std::string_view message) noexcept {
+engined_status fail_run(engined_buffer* out, std::string_view code,
+                        std::string_view message) noexcept {
     try {
-        fill(out, json::serialize(json::object{{"code", code}, {"message", message}, {"details", json::array{}}}));
+        fill(out, json::serialize(json::object{
+                      {"code", code}, {"message", message}, {"details", json::array{}}}));
     } catch (...) {
         fill(out, R"({"code":"plugin_fault","message":"out of memory","details":[]})");
     }
@@ -88,8 +97,9 @@ engined_status fail_run(engined_buffer* out, std::string_view code, std::string_
 
 std::optional<json::object> parse_object(const char* text, std::size_t length) {
     boost::system::error_code error;
-    json::value parsed = json::parse(std::string_view(text == nullptr ? "" : text, text == nullptr ? 0 : length),
-                                     error, {}, host_json_options());
+    json::value parsed =
+        json::parse(std::string_view(text == nullptr ? "" : text, text == nullptr ? 0 : length),
+                    error, {}, host_json_options());
     if (error || !parsed.is_object()) {
         return std::nullopt;
     }
@@ -115,7 +125,9 @@ engined_status config_new(const char* config_json, std::size_t config_len, engin
     }
 }
 
-void config_free(engined_config* config) noexcept { delete config; }
+void config_free(engined_config* config) noexcept {
+    delete config;
+}
 
 void release_buffer(engined_buffer* buffer) noexcept {
     if (buffer != nullptr) {
@@ -127,16 +139,22 @@ void release_buffer(engined_buffer* buffer) noexcept {
 void could_not_check(std::string_view plugin, engined_buffer* out) noexcept {
     // Built rather than a literal because it names the plugin; if even that fails, say less.
     try {
-        const std::string message = "the " + std::string(plugin) + " plugin could not check the configuration";
-        fill(out, json::serialize(json::object{{"errors", json::array{json::object{{"path", ""}, {"message", message}}}}}));
+        const std::string message =
+            "the " + std::string(plugin) + " plugin could not check the configuration";
+        fill(out, json::serialize(json::object{
+                      {"errors", json::array{json::object{{"path", ""}, {"message", message}}}}}));
     } catch (...) {
-        fill(out, R"({"errors":[{"path":"","message":"the plugin could not check the configuration"}]})");
+        fill(
+            out,
+            R"({"errors":[{"path":"","message":"the plugin could not check the configuration"}]})");
     }
 }
 
-engined_status plugin_fault(engined_buffer* out, std::string_view plugin, std::string_view what) noexcept {
+engined_status plugin_fault(engined_buffer* out, std::string_view plugin,
+                            std::string_view what) noexcept {
     try {
-        return fail_run(out, "plugin_fault", std::string(plugin) + " plugin fault: " + std::string(what));
+        return fail_run(out, "plugin_fault",
+                        std::string(plugin) + " plugin fault: " + std::string(what));
     } catch (...) {
         return fail_run(out, "plugin_fault", "out of memory");
     }

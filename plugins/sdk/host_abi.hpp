@@ -37,7 +37,9 @@ public:
     HostBuffer& operator=(const HostBuffer&) = delete;
 
     engined_buffer* get() { return &buffer_; }
-    std::string_view text() const { return {buffer_.data == nullptr ? "" : buffer_.data, buffer_.size}; }
+    std::string_view text() const {
+        return {buffer_.data == nullptr ? "" : buffer_.data, buffer_.size};
+    }
 
 private:
     const engined_host_services& services_;
@@ -68,7 +70,8 @@ protected:
 bool host_has_function(const engined_host_services& services, std::string_view name);
 boost::json::value host_call(const engined_host_services& services, std::string_view name,
                              const boost::json::array& args);
-void host_trace(const engined_host_services& services, std::string_view stage, const boost::json::object& event);
+void host_trace(const engined_host_services& services, std::string_view stage,
+                const boost::json::object& event);
 
 template <class Host>
 bool HostServices<Host>::has_function(std::string_view name) {
@@ -89,7 +92,8 @@ void HostServices<Host>::trace(std::string_view stage, boost::json::object event
 bool fill(engined_buffer* out, std::string_view text) noexcept;
 
 // Fills `out` with the failed-run body {code, message, details: []}; returns ENGINED_RUN_FAILED.
-engined_status fail_run(engined_buffer* out, std::string_view code, std::string_view message) noexcept;
+engined_status fail_run(engined_buffer* out, std::string_view code,
+                        std::string_view message) noexcept;
 
 // The JSON object in `text`, or nullopt when `text` is not one.
 std::optional<boost::json::object> parse_object(const char* text, std::size_t length);
@@ -101,13 +105,14 @@ void release_buffer(engined_buffer* buffer) noexcept;
 void could_not_check(std::string_view plugin, engined_buffer* out) noexcept;
 
 // Fills `out` with the plugin_fault body "<plugin> plugin fault: <what>"; returns ENGINED_RUN_FAILED.
-engined_status plugin_fault(engined_buffer* out, std::string_view plugin, std::string_view what) noexcept;
+engined_status plugin_fault(engined_buffer* out, std::string_view plugin,
+                            std::string_view what) noexcept;
 
 // The descriptor's validate_config for the engine `plugin`: `check(config)` returns the
 // engine's problems, each with a JSON Pointer `path` and a `message`.
 template <class Check>
-engined_status validate_config(std::string_view plugin, const char* config_json, std::size_t config_len,
-                               engined_buffer* out, Check check) noexcept {
+engined_status validate_config(std::string_view plugin, const char* config_json,
+                               std::size_t config_len, engined_buffer* out, Check check) noexcept {
     if (out == nullptr) {
         return ENGINED_RUN_FAILED;
     }
@@ -115,10 +120,12 @@ engined_status validate_config(std::string_view plugin, const char* config_json,
         boost::json::array errors;
         if (const auto config = parse_object(config_json, config_len)) {
             for (const auto& problem : check(*config)) {
-                errors.push_back(boost::json::object{{"path", problem.path}, {"message", problem.message}});
+                errors.push_back(
+                    boost::json::object{{"path", problem.path}, {"message", problem.message}});
             }
         } else {
-            errors.push_back(boost::json::object{{"path", ""}, {"message", "the configuration must be a JSON object"}});
+            errors.push_back(boost::json::object{
+                {"path", ""}, {"message", "the configuration must be a JSON object"}});
         }
         const boost::json::object problems{{"errors", std::move(errors)}};
         return fill(out, boost::json::serialize(problems)) ? ENGINED_OK : ENGINED_RUN_FAILED;
@@ -149,7 +156,9 @@ engined_status execute(std::string_view plugin, bool services_ok, const engined_
     *out = engined_buffer{nullptr, 0};
     try {
         if (!services_ok || config == nullptr || request == nullptr) {
-            return fail_run(out, "plugin_fault", "the host passed no request, no configuration or an incomplete service table");
+            return fail_run(
+                out, "plugin_fault",
+                "the host passed no request, no configuration or an incomplete service table");
         }
         const auto run_body = parse_object(request->request_json, request->request_len);
         if (!run_body) {

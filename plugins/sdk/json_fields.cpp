@@ -35,10 +35,14 @@ std::optional<bool> find_bool(const json::object& parent, std::string_view key) 
 
 std::optional<double> as_number(const json::value& value) {
     switch (value.kind()) {
-        case json::kind::int64: return static_cast<double>(value.get_int64());
-        case json::kind::uint64: return static_cast<double>(value.get_uint64());
-        case json::kind::double_: return value.get_double();
-        default: return std::nullopt;
+        case json::kind::int64:
+            return static_cast<double>(value.get_int64());
+        case json::kind::uint64:
+            return static_cast<double>(value.get_uint64());
+        case json::kind::double_:
+            return value.get_double();
+        default:
+            return std::nullopt;
     }
 }
 

@@ -16,7 +16,8 @@ namespace engined::plugin_sdk {
 
 const boost::json::object* find_object(const boost::json::object& parent, std::string_view key);
 const boost::json::array* find_array(const boost::json::object& parent, std::string_view key);
-std::optional<std::string_view> find_string(const boost::json::object& parent, std::string_view key);
+std::optional<std::string_view> find_string(const boost::json::object& parent,
+                                            std::string_view key);
 std::optional<bool> find_bool(const boost::json::object& parent, std::string_view key);
 
 // Any JSON number (signed, unsigned or double) as a double.

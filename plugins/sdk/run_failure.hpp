@@ -13,7 +13,10 @@ namespace engined::plugin_sdk {
 class RunFailure : public std::runtime_error {
 public:
     RunFailure(std::string code, const std::string& message, boost::json::array details = {})
-        : std::runtime_error(message), code_(std::move(code)), message_(message), details_(std::move(details)) {}
+        : std::runtime_error(message),
+          code_(std::move(code)),
+          message_(message),
+          details_(std::move(details)) {}
 
     const std::string& code() const noexcept { return code_; }
     // The whole message: what() is a C string and stops at the first NUL a script put in it.

@@ -72,18 +72,20 @@ TEST_F(ApiTest, SubmitAnswers202WithLocationAndTheRunIsDurablyQueued) {
 }
 
 TEST_F(ApiTest, EveryGoldenFixtureCompletes) {
-    for (const char* name : {"auto_only_ny", "brokerage_tx_multicarrier", "missing_required_lines_ny",
-                             "pure_bundle_ca", "quotes_only_oh"}) {
+    for (const char* name : {"auto_only_ny", "brokerage_tx_multicarrier",
+                             "missing_required_lines_ny", "pure_bundle_ca", "quotes_only_oh"}) {
         const auto run = run_fixture(name);
-        EXPECT_EQ(run.at("status").as_string(), "completed") << name << ": " << boost::json::serialize(run);
+        EXPECT_EQ(run.at("status").as_string(), "completed")
+            << name << ": " << boost::json::serialize(run);
     }
 }
 
 TEST_F(ApiTest, RunObjectCarriesTheDocumentedFields) {
     const auto run = run_fixture("pure_bundle_ca");
-    for (const char* field : {"run_id", "engine", "engine_version", "engine_version_pin", "status", "stage",
-                              "environment", "output", "solutions", "error", "error_details", "created_at",
-                              "started_at", "completed_at", "duration_ms"}) {
+    for (const char* field :
+         {"run_id", "engine", "engine_version", "engine_version_pin", "status", "stage",
+          "environment", "output", "solutions", "error", "error_details", "created_at",
+          "started_at", "completed_at", "duration_ms"}) {
         EXPECT_TRUE(run.contains(field)) << field;
     }
     EXPECT_EQ(run.at("engine").as_string(), "default");
@@ -93,9 +95,11 @@ TEST_F(ApiTest, RunObjectCarriesTheDocumentedFields) {
     EXPECT_FALSE(run.at("solutions").as_array().empty());
 
     // Numbers read as people write them ("1.46"), not in exponent form ("1.46E0").
-    const auto raw = client_.request("GET", "/api/v1/runs/" + std::string(run.at("run_id").as_string()), "",
-                                     {{"Authorization", "Bearer " + key_}});
-    EXPECT_FALSE(std::regex_search(raw.body, std::regex(R"([:,\[]-?[0-9]+(\.[0-9]+)?[eE])"))) << raw.body.substr(0, 400);
+    const auto raw =
+        client_.request("GET", "/api/v1/runs/" + std::string(run.at("run_id").as_string()), "",
+                        {{"Authorization", "Bearer " + key_}});
+    EXPECT_FALSE(std::regex_search(raw.body, std::regex(R"([:,\[]-?[0-9]+(\.[0-9]+)?[eE])")))
+        << raw.body.substr(0, 400);
 }
 
 TEST_F(ApiTest, AutoOnlyNewYorkRanksProgressiveFirstUnderBalanced) {
@@ -103,7 +107,8 @@ TEST_F(ApiTest, AutoOnlyNewYorkRanksProgressiveFirstUnderBalanced) {
     ASSERT_EQ(run.at("status").as_string(), "completed");
     const auto& first = run.at("solutions").as_array().at(0).as_object();
     EXPECT_EQ(first.at("rank").to_number<int>(), 1);
-    EXPECT_EQ(first.at("offerings").as_array().at(0).at("provider_name").as_string(), "Progressive");
+    EXPECT_EQ(first.at("offerings").as_array().at(0).at("provider_name").as_string(),
+              "Progressive");
     EXPECT_EQ(run.at("output").at("tolerance_bucket").as_string(), "balanced");
 }
 
@@ -120,7 +125,8 @@ TEST_F(ApiTest, MissingRequiredLinesCompletesWithZeroSolutionsAndADiagnostic) {
 // The reference's key fields: solutions[*].offerings[*].attributes.line_premium_annual, each line
 // as submitted; output.top_label is the recommended solution's cluster label.
 TEST_F(ApiTest, SolutionsKeepTheReferenceOfferingShape) {
-    const auto submitted = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
+    const auto submitted =
+        boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
     std::map<std::string, boost::json::value> by_id;
     for (const auto& offering : submitted.at("offerings").as_array()) {
         by_id[std::string(offering.at("id").as_string())] = offering;
@@ -146,7 +152,9 @@ TEST_F(ApiTest, SolutionsKeepTheReferenceOfferingShape) {
 
 TEST_F(ApiTest, RoutingFlagsFollowTheReference) {
     const auto routed = [&](const char* request_config) {
-        auto body = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json")).as_object();
+        auto body =
+            boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"))
+                .as_object();
         body["input"].as_object()["request_config"] = boost::json::parse(request_config);
         const ApiResponse accepted = submit(boost::json::serialize(body));
         EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
@@ -167,7 +175,8 @@ TEST_F(ApiTest, RoutingFlagsFollowTheReference) {
 // The current configuration (release 2.0) needs input.address.state for quote matching; the
 // frozen "1.x" releases still run without it.
 TEST_F(ApiTest, QuoteMatchingWithoutStateIsRefusedUnlessPinnedToOneX) {
-    auto pinned = boost::json::parse(read_text(golden_dir() / "missing_state_tx.input.json")).as_object();
+    auto pinned =
+        boost::json::parse(read_text(golden_dir() / "missing_state_tx.input.json")).as_object();
     ASSERT_EQ(pinned.at("engine_version").as_string(), "1.x");
     auto unpinned = pinned;
     unpinned.erase("engine_version");
@@ -180,7 +189,8 @@ TEST_F(ApiTest, QuoteMatchingWithoutStateIsRefusedUnlessPinnedToOneX) {
     EXPECT_EQ(details.at(0).at("pointer").as_string(), "/input/address/state");
 
     auto dual = unpinned;
-    dual["input"].as_object()["request_config"] = boost::json::parse(R"({"coverage_analysis": true})");
+    dual["input"].as_object()["request_config"] =
+        boost::json::parse(R"({"coverage_analysis": true})");
     EXPECT_EQ(submit(boost::json::serialize(dual)).status, 422);
     auto gap_only = unpinned;
     gap_only["input"].as_object()["request_config"] =
@@ -190,27 +200,32 @@ TEST_F(ApiTest, QuoteMatchingWithoutStateIsRefusedUnlessPinnedToOneX) {
 
     const ApiResponse accepted = submit(boost::json::serialize(pinned));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-    const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    const auto run =
+        wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
     EXPECT_EQ(run.at("status").as_string(), "completed") << boost::json::serialize(run);
     EXPECT_EQ(run.at("engine_version").as_string(), "1.1");
     // 1.x keeps the response contract it was released with: the flattened line summary.
     const auto& pinned_line = run.at("solutions").as_array().at(0).at("offerings").as_array().at(0);
-    EXPECT_TRUE(pinned_line.at("line_premium_annual").is_number()) << boost::json::serialize(pinned_line);
+    EXPECT_TRUE(pinned_line.at("line_premium_annual").is_number())
+        << boost::json::serialize(pinned_line);
     EXPECT_FALSE(pinned_line.as_object().contains("attributes"));
 
     auto in_texas = unpinned;
     in_texas["input"].as_object()["address"].as_object()["state"] = "TX";
     const ApiResponse current = submit(boost::json::serialize(in_texas));
     ASSERT_EQ(current.status, 202) << current.raw.body;
-    const auto current_run = wait_for_run(client_, key_, std::string(current.body.at("run_id").as_string()));
+    const auto current_run =
+        wait_for_run(client_, key_, std::string(current.body.at("run_id").as_string()));
     EXPECT_TRUE(current_run.at("engine_version").is_null());
-    EXPECT_EQ(current_run.at("output").at("filter_reasons").at("excluded_state").to_number<int>(), 1);
+    EXPECT_EQ(current_run.at("output").at("filter_reasons").at("excluded_state").to_number<int>(),
+              1);
 }
 
 TEST_F(ApiTest, DefensibilityPacketExplainsTheRun) {
     const auto run = run_fixture("brokerage_tx_multicarrier");
     const std::string id(run.at("run_id").as_string());
-    const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + id + "/defensibility-packet", key_);
+    const ApiResponse packet =
+        call(client_, "GET", "/api/v1/runs/" + id + "/defensibility-packet", key_);
     ASSERT_EQ(packet.status, 200) << packet.raw.body;
     const auto& body = packet.body.as_object();
     EXPECT_EQ(body.at("version").to_number<int>(), 1);
@@ -226,12 +241,14 @@ TEST_F(ApiTest, DefensibilityPacketExplainsTheRun) {
             EXPECT_GE(event.at("duration_ms").to_number<double>(), 0.0);
         }
     }
-    EXPECT_EQ(stages, (std::vector<std::string>{"VALIDATE", "FILTER", "ASSEMBLE", "EVALUATE", "RANK"}));
+    EXPECT_EQ(stages,
+              (std::vector<std::string>{"VALIDATE", "FILTER", "ASSEMBLE", "EVALUATE", "RANK"}));
 
     std::map<std::string, std::string> reasons;  // dropped offering → reason
     for (const auto& item : body.at("provenance").at("dropped").as_array()) {
         if (item.as_object().contains("offering_id") && !item.as_object().contains("umbrella_id")) {
-            reasons[std::string(item.at("offering_id").as_string())] = std::string(item.at("reason").as_string());
+            reasons[std::string(item.at("offering_id").as_string())] =
+                std::string(item.at("reason").as_string());
         }
     }
     EXPECT_EQ(reasons["ql_kemp_auto_001"], "quote_expired");
@@ -259,7 +276,8 @@ TEST_F(ApiTest, BadJsonIsInvalidRequest) {
 TEST_F(ApiTest, MissingInputIsInvalidRequestNamingTheField) {
     const ApiResponse response = submit(R"({"offerings": []})");
     EXPECT_EQ(response.status, 400);
-    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("input"), std::string::npos);
+    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("input"),
+              std::string::npos);
 }
 
 TEST_F(ApiTest, ContractViolationListsEachFailureWithItsPointer) {
@@ -276,7 +294,8 @@ TEST_F(ApiTest, ContractViolationListsEachFailureWithItsPointer) {
     EXPECT_TRUE(pointers.count("/input/appetite_bucket")) << response.raw.body;
     EXPECT_TRUE(pointers.count("/offerings/1/id")) << response.raw.body;
     const std::string message(response.body.at("error").at("message").as_string());
-    EXPECT_NE(message.find(std::to_string(pointers.size()) + " problem(s)"), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(pointers.size()) + " problem(s)"), std::string::npos)
+        << message;
 }
 
 TEST_F(ApiTest, NoKeyIsUnauthorized) {
@@ -286,7 +305,8 @@ TEST_F(ApiTest, NoKeyIsUnauthorized) {
 }
 
 TEST_F(ApiTest, KeyIsAcceptedAsXApiKeyToo) {
-    const auto raw = client_.request("GET", "/api/v1/engines/default/runs", "", {{"X-API-Key", key_}});
+    const auto raw =
+        client_.request("GET", "/api/v1/engines/default/runs", "", {{"X-API-Key", key_}});
     EXPECT_EQ(raw.status, 200) << raw.body;
 }
 
@@ -320,7 +340,8 @@ TEST_F(ApiTest, EngineScopedGetChecksTheEngine) {
     const ApiResponse accepted = submit(kMinimalBody);
     const std::string run_id(accepted.body.at("run_id").as_string());
     EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs/" + run_id, key_).status, 200);
-    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/entity-analysis/runs/" + run_id, key_).status, 404);
+    EXPECT_EQ(call(client_, "GET", "/api/v1/engines/entity-analysis/runs/" + run_id, key_).status,
+              404);
     EXPECT_EQ(submit(kMinimalBody, key_, "no-such-engine").status, 404);
 }
 
@@ -337,15 +358,19 @@ TEST_F(ApiTest, ListingIsNewestFirstWithCursorPaginationAndStatusFilter) {
     for (int page = 0; page < 5; ++page) {
         const ApiResponse response = call(client_, "GET", target, key);
         ASSERT_EQ(response.status, 200) << response.raw.body;
-        for (const auto& run : response.body.at("data").as_array()) listed.push_back(std::string(run.at("run_id").as_string()));
+        for (const auto& run : response.body.at("data").as_array())
+            listed.push_back(std::string(run.at("run_id").as_string()));
         if (!response.body.at("has_more").as_bool()) break;
-        target = "/api/v1/engines/default/runs?limit=2&cursor=" + std::string(response.body.at("next_cursor").as_string());
+        target = "/api/v1/engines/default/runs?limit=2&cursor=" +
+                 std::string(response.body.at("next_cursor").as_string());
     }
     EXPECT_EQ(listed, std::vector<std::string>(submitted.rbegin(), submitted.rend()));
 
-    const ApiResponse completed = call(client_, "GET", "/api/v1/engines/default/runs?status=completed&limit=100", key);
+    const ApiResponse completed =
+        call(client_, "GET", "/api/v1/engines/default/runs?status=completed&limit=100", key);
     EXPECT_EQ(completed.body.at("data").as_array().size(), 5u);
-    const ApiResponse queued = call(client_, "GET", "/api/v1/engines/default/runs?status=queued", key);
+    const ApiResponse queued =
+        call(client_, "GET", "/api/v1/engines/default/runs?status=queued", key);
     EXPECT_TRUE(queued.body.at("data").as_array().empty());
     EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?status=done", key).status, 400);
     EXPECT_EQ(call(client_, "GET", "/api/v1/engines/default/runs?cursor=bogus", key).status, 400);
@@ -361,32 +386,42 @@ TEST_F(ApiTest, ListingFiltersByExactEngineVersion) {
         body["engine_version"] = pin;
         const ApiResponse accepted = submit(boost::json::serialize(body), key);
         ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-        const auto run = wait_for_run(client_, key, std::string(accepted.body.at("run_id").as_string()));
+        const auto run =
+            wait_for_run(client_, key, std::string(accepted.body.at("run_id").as_string()));
         auto& newest_first = by_version[std::string(run.at("engine_version").as_string())];
         newest_first.insert(newest_first.begin(), std::string(run.at("run_id").as_string()));
     }
     ASSERT_EQ(by_version["1.0"].size(), 2u);
     for (const auto& [version, newest_first] : by_version) {
         for (const std::string status : {"", "&status=completed"}) {
-            const ApiResponse listed = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=" + version + status, key);
+            const ApiResponse listed =
+                call(client_, "GET",
+                     "/api/v1/engines/default/runs?engine_version=" + version + status, key);
             ASSERT_EQ(listed.status, 200) << listed.raw.body;
             std::vector<std::string> ids;
-            for (const auto& run : listed.body.at("data").as_array()) ids.push_back(std::string(run.at("run_id").as_string()));
+            for (const auto& run : listed.body.at("data").as_array())
+                ids.push_back(std::string(run.at("run_id").as_string()));
             EXPECT_EQ(ids, newest_first) << version << status;
         }
     }
-    const ApiResponse none = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=9.9", key);
+    const ApiResponse none =
+        call(client_, "GET", "/api/v1/engines/default/runs?engine_version=9.9", key);
     ASSERT_EQ(none.status, 200);
     EXPECT_TRUE(none.body.at("data").as_array().empty());
     // A page of one: the cursor keeps the filter's rows only.
-    const ApiResponse first = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=1.0&limit=1", key);
+    const ApiResponse first =
+        call(client_, "GET", "/api/v1/engines/default/runs?engine_version=1.0&limit=1", key);
     ASSERT_TRUE(first.body.at("has_more").as_bool());
-    const ApiResponse second = call(client_, "GET", "/api/v1/engines/default/runs?engine_version=1.0&limit=1&cursor=" +
-                                                     std::string(first.body.at("next_cursor").as_string()), key);
+    const ApiResponse second =
+        call(client_, "GET",
+             "/api/v1/engines/default/runs?engine_version=1.0&limit=1&cursor=" +
+                 std::string(first.body.at("next_cursor").as_string()),
+             key);
     EXPECT_EQ(second.body.at("data").at(0).at("run_id").as_string(), by_version["1.0"][1]);
     EXPECT_FALSE(second.body.at("has_more").as_bool());
     for (const char* bad : {"1.x", "1", "v1.0", "01.0", ""}) {
-        const ApiResponse refused = call(client_, "GET", std::string("/api/v1/engines/default/runs?engine_version=") + bad, key);
+        const ApiResponse refused = call(
+            client_, "GET", std::string("/api/v1/engines/default/runs?engine_version=") + bad, key);
         EXPECT_EQ(refused.status, 400) << bad;
         EXPECT_EQ(refused.body.at("error").at("code").as_string(), "invalid_request") << bad;
     }
@@ -416,7 +451,8 @@ TEST_F(ApiTest, PinGrammarIsEnforcedAtSubmit) {
         body["engine_version"] = pin;
         const ApiResponse response = submit(boost::json::serialize(body));
         EXPECT_EQ(response.status, 400) << pin;
-        EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("^(0|[1-9]\\d*)\\.(0|[1-9]\\d*|x)$"),
+        EXPECT_NE(std::string(response.body.at("error").at("message").as_string())
+                      .find("^(0|[1-9]\\d*)\\.(0|[1-9]\\d*|x)$"),
                   std::string::npos)
             << response.raw.body;
     }
@@ -431,20 +467,27 @@ TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroOneOneAndTwoZero) {
     const ApiResponse versions = call(client_, "GET", "/api/v1/engines/default/versions", key_);
     ASSERT_EQ(versions.status, 200) << versions.raw.body;
     std::vector<std::string> names;
-    for (const auto& release : versions.body.at("data").as_array()) names.push_back(std::string(release.at("version").as_string()));
+    for (const auto& release : versions.body.at("data").as_array())
+        names.push_back(std::string(release.at("version").as_string()));
     EXPECT_EQ(names, (std::vector<std::string>{"2.0", "1.1", "1.0"}));
-    for (const auto& [pin, expected] : {std::pair{"1.x", "1.1"}, std::pair{"1.0", "1.0"}, std::pair{"2.x", "2.0"}}) {
-        auto body = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
+    for (const auto& [pin, expected] :
+         {std::pair{"1.x", "1.1"}, std::pair{"1.0", "1.0"}, std::pair{"2.x", "2.0"}}) {
+        auto body =
+            boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
         body["engine_version"] = pin;
         const ApiResponse accepted = submit(boost::json::serialize(body));
         ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-        const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+        const auto run =
+            wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
         EXPECT_EQ(run.at("engine_version").as_string(), expected);
         EXPECT_EQ(run.at("status").as_string(), "completed");
         // The packet names the exact release by its content hash.
-        const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + std::string(run.at("run_id").as_string()) +
-                                                            "/defensibility-packet", key_);
-        const ApiResponse release = call(client_, "GET", std::string("/api/v1/engines/default/versions/") + expected, key_);
+        const ApiResponse packet = call(
+            client_, "GET",
+            "/api/v1/runs/" + std::string(run.at("run_id").as_string()) + "/defensibility-packet",
+            key_);
+        const ApiResponse release =
+            call(client_, "GET", std::string("/api/v1/engines/default/versions/") + expected, key_);
         EXPECT_EQ(packet.body.at("run").at("content_hash"), release.body.at("content_hash"));
     }
     // The built-in engine starts out exactly at its newest shipped release, a major one: unpinned
@@ -456,7 +499,8 @@ TEST_F(ApiTest, DefaultEngineShipsReleasesOneZeroOneOneAndTwoZero) {
 }
 
 TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {
-    const ApiResponse accepted = call(client_, "POST", "/api/v1/jobs", key_, read_text(golden_dir() / "auto_only_ny.input.json"));
+    const ApiResponse accepted = call(client_, "POST", "/api/v1/jobs", key_,
+                                      read_text(golden_dir() / "auto_only_ny.input.json"));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
     const std::string id(accepted.body.at("job_id").as_string());
     EXPECT_EQ(accepted.raw.header("Location"), server_->origin() + "/api/v1/jobs/" + id);
@@ -471,17 +515,23 @@ TEST_F(ApiTest, JobsApiRunsTheDefaultEngine) {
 // routes a degraded run (a Lua dimension that errored and was left out) reads completed, with
 // the warning in output.degradation_reason.
 TEST_F(ApiTest, ADegradedRunReadsCompletedOnTheLegacyJobsRoutes) {
-    const std::string admin = server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin =
+        server_->create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     const ApiResponse copied = call(client_, "POST", "/api/v1/engines", admin,
                                     R"({"slug": "household-rules", "copy_from": "default"})");
     ASSERT_EQ(copied.status, 201) << copied.raw.body;
-    auto config = call(client_, "GET", "/api/v1/engines/household-rules/config", admin).body.at("config").as_object();
-    config["scoring_dimensions"].as_array().push_back(
-        {{"key", "household_fit"}, {"label", "Household fit"}, {"method", "lua"}, {"enabled", true}});
+    auto config = call(client_, "GET", "/api/v1/engines/household-rules/config", admin)
+                      .body.at("config")
+                      .as_object();
+    config["scoring_dimensions"].as_array().push_back({{"key", "household_fit"},
+                                                       {"label", "Household fit"},
+                                                       {"method", "lua"},
+                                                       {"enabled", true}});
     for (auto& profile : config["appetite_weight_profiles"].as_array()) {
         profile.at("weights").as_object()["household_fit"] = 0.2;
     }
-    config["lua_source"] = R"(function score_household_fit(package, ctx) error("no household data") end)";
+    config["lua_source"] =
+        R"(function score_household_fit(package, ctx) error("no household data") end)";
     const ApiResponse put = call(client_, "PUT", "/api/v1/engines/household-rules/config", admin,
                                  boost::json::serialize(boost::json::object{{"config", config}}));
     ASSERT_EQ(put.status, 200) << put.raw.body;
@@ -499,12 +549,15 @@ TEST_F(ApiTest, ADegradedRunReadsCompletedOnTheLegacyJobsRoutes) {
     for (int attempt = 0; attempt < 10; ++attempt) {
         job = call(client_, "GET", "/api/v1/jobs/" + id, key_);
         ASSERT_EQ(job.status, 200) << job.raw.body;
-        ASSERT_TRUE(reference_statuses.contains(std::string(job.body.at("status").as_string()))) << job.raw.body;
+        ASSERT_TRUE(reference_statuses.contains(std::string(job.body.at("status").as_string())))
+            << job.raw.body;
         if (job.body.at("status") == "completed" || job.body.at("status") == "failed") break;
     }
     EXPECT_EQ(job.body.at("status"), "completed");
-    EXPECT_EQ(job.body.at("output").at("degradation_reason"), run.at("output").at("degradation_reason"));
-    EXPECT_NE(std::string(job.body.at("output").at("degradation_reason").as_string()).find("household_fit"),
+    EXPECT_EQ(job.body.at("output").at("degradation_reason"),
+              run.at("output").at("degradation_reason"));
+    EXPECT_NE(std::string(job.body.at("output").at("degradation_reason").as_string())
+                  .find("household_fit"),
               std::string::npos);
     EXPECT_EQ(job.body.at("solutions"), run.at("solutions"));
     // The engines API keeps the fifth status.
@@ -532,13 +585,15 @@ TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405InTheEnvelope) {
 TEST_F(ApiTest, RateLimitCountsDownAndRefusesPastTheBurst) {
     const std::string limited = server_->create_key("acme", "test", {}, 5.0, 5);
     for (int expected_remaining = 4; expected_remaining >= 0; --expected_remaining) {
-        const ApiResponse response = call(client_, "GET", "/api/v1/engines/default/runs?limit=1", limited);
+        const ApiResponse response =
+            call(client_, "GET", "/api/v1/engines/default/runs?limit=1", limited);
         ASSERT_EQ(response.status, 200) << response.raw.body;
         EXPECT_EQ(response.raw.header("X-RateLimit-Limit"), "5");
         EXPECT_EQ(response.raw.header("X-RateLimit-Remaining"), std::to_string(expected_remaining));
         EXPECT_FALSE(response.raw.header("X-RateLimit-Reset").empty());
     }
-    const ApiResponse refused = call(client_, "GET", "/api/v1/engines/default/runs?limit=1", limited);
+    const ApiResponse refused =
+        call(client_, "GET", "/api/v1/engines/default/runs?limit=1", limited);
     EXPECT_EQ(refused.status, 429);
     EXPECT_EQ(refused.body.at("error").at("code").as_string(), "rate_limited");
     EXPECT_GE(std::stoi(refused.raw.header("Retry-After")), 1);
@@ -551,11 +606,13 @@ TEST_F(ApiTest, RateLimitCountsDownAndRefusesPastTheBurst) {
     EXPECT_TRUE(client_.request("GET", "/health").header("X-RateLimit-Limit").empty());
 }
 
-ApiResponse post_with_key(http::Client& client, const std::string& target, const std::string& api_key,
-                          const std::string& idempotency_key, const std::string& body) {
+ApiResponse post_with_key(http::Client& client, const std::string& target,
+                          const std::string& api_key, const std::string& idempotency_key,
+                          const std::string& body) {
     ApiResponse response;
-    response.raw = client.request("POST", target, body,
-                                  {{"Authorization", "Bearer " + api_key}, {"Idempotency-Key", idempotency_key}});
+    response.raw = client.request(
+        "POST", target, body,
+        {{"Authorization", "Bearer " + api_key}, {"Idempotency-Key", idempotency_key}});
     response.status = response.raw.status;
     boost::system::error_code ec;
     response.body = boost::json::parse(response.raw.body, ec);
@@ -569,37 +626,46 @@ std::size_t runs_of(http::Client& client, const std::string& key) {
 
 TEST_F(ApiTest, SameIdempotencyKeyAndBodyReplaysTheFirstAnswer) {
     const std::string key = server_->create_key("idem-replay");
-    const ApiResponse first = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1", kMinimalBody);
+    const ApiResponse first =
+        post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1", kMinimalBody);
     ASSERT_EQ(first.status, 202) << first.raw.body;
     // The same JSON with other spacing and key order is the same request.
     const std::string reordered = boost::json::serialize(boost::json::parse(kMinimalBody));
-    const ApiResponse again = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1", reordered);
+    const ApiResponse again =
+        post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1", reordered);
     EXPECT_EQ(again.status, 202);
     EXPECT_EQ(again.body.at("run_id"), first.body.at("run_id"));
     EXPECT_EQ(again.raw.header("Location"), first.raw.header("Location"));
     EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
     EXPECT_EQ(runs_of(client_, key), 1u);
 
-    const ApiResponse other_body = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1",
-                                                 read_text(golden_dir() / "auto_only_ny.input.json"));
+    const ApiResponse other_body =
+        post_with_key(client_, "/api/v1/engines/default/runs", key, "k-1",
+                      read_text(golden_dir() / "auto_only_ny.input.json"));
     EXPECT_EQ(other_body.status, 409);
     EXPECT_EQ(other_body.body.at("error").at("code").as_string(), "idempotency_conflict");
     EXPECT_EQ(runs_of(client_, key), 1u);
 
     // Keys are per organisation and environment: another organisation's same key is its own.
     const std::string other_org = server_->create_key("idem-other");
-    EXPECT_NE(post_with_key(client_, "/api/v1/engines/default/runs", other_org, "k-1", kMinimalBody).body.at("run_id"),
+    EXPECT_NE(post_with_key(client_, "/api/v1/engines/default/runs", other_org, "k-1", kMinimalBody)
+                  .body.at("run_id"),
               first.body.at("run_id"));
 }
 
 TEST_F(ApiTest, RefusalsAreReplayedTooAndMalformedKeysRefused) {
     const std::string key = server_->create_key("idem-refusal");
-    const ApiResponse refused = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-bad", R"({"offerings":[]})");
+    const ApiResponse refused =
+        post_with_key(client_, "/api/v1/engines/default/runs", key, "k-bad", R"({"offerings":[]})");
     EXPECT_EQ(refused.status, 400);
-    const ApiResponse replayed = post_with_key(client_, "/api/v1/engines/default/runs", key, "k-bad", R"({"offerings":[]})");
+    const ApiResponse replayed =
+        post_with_key(client_, "/api/v1/engines/default/runs", key, "k-bad", R"({"offerings":[]})");
     EXPECT_EQ(replayed.status, 400);
     EXPECT_EQ(replayed.raw.header("Idempotent-Replayed"), "true");
-    EXPECT_EQ(post_with_key(client_, "/api/v1/engines/default/runs", key, std::string(256, 'k'), kMinimalBody).status, 400);
+    EXPECT_EQ(post_with_key(client_, "/api/v1/engines/default/runs", key, std::string(256, 'k'),
+                            kMinimalBody)
+                  .status,
+              400);
 }
 
 TEST_F(ApiTest, ConcurrentRequestsWithOneKeyCreateOneRun) {
@@ -612,7 +678,8 @@ TEST_F(ApiTest, ConcurrentRequestsWithOneKeyCreateOneRun) {
     for (int i = 0; i < 20; ++i) {
         clients.emplace_back([&] {
             http::Client client = server_->client();
-            const ApiResponse response = post_with_key(client, "/api/v1/engines/default/runs", key, "race-1", kMinimalBody);
+            const ApiResponse response =
+                post_with_key(client, "/api/v1/engines/default/runs", key, "race-1", kMinimalBody);
             std::lock_guard lock(mutex);
             if (response.status == 202) {
                 ++accepted;
@@ -627,7 +694,8 @@ TEST_F(ApiTest, ConcurrentRequestsWithOneKeyCreateOneRun) {
     EXPECT_EQ(run_ids.size(), 1u);
     EXPECT_EQ(runs_of(client_, key), 1u);
     // Once the first answer is stored, a retry replays it.
-    const ApiResponse retry = post_with_key(client_, "/api/v1/engines/default/runs", key, "race-1", kMinimalBody);
+    const ApiResponse retry =
+        post_with_key(client_, "/api/v1/engines/default/runs", key, "race-1", kMinimalBody);
     EXPECT_EQ(retry.status, 202);
     EXPECT_EQ(std::string(retry.body.at("run_id").as_string()), *run_ids.begin());
 }
@@ -658,13 +726,15 @@ TEST_F(LimitsTest, BodyAtTheLimitIsReadAndPastItIs413) {
 
     http::Client fresh = server_.client();
     const std::string past_limit = head + std::string(4097 - head.size() - tail.size(), 'x') + tail;
-    const ApiResponse too_large = call(fresh, "POST", "/api/v1/engines/default/runs", key_, past_limit);
+    const ApiResponse too_large =
+        call(fresh, "POST", "/api/v1/engines/default/runs", key_, past_limit);
     EXPECT_EQ(too_large.status, 413);
     EXPECT_EQ(too_large.body.at("error").at("code").as_string(), "payload_too_large");
 }
 
 TEST_F(LimitsTest, OversizedHeadersAreRefused) {
-    const auto response = client_.request("GET", "/health", "", {{"X-Padding", std::string(4096, 'a')}});
+    const auto response =
+        client_.request("GET", "/health", "", {{"X-Padding", std::string(4096, 'a')}});
     EXPECT_EQ(response.status, 431);
     EXPECT_NE(response.body.find("headers_too_large"), std::string::npos);
 }
@@ -684,7 +754,8 @@ TEST_F(LimitsTest, SlowClientIsCutOffAtTheReadTimeoutWhileOthersAreServed) {
         return ec && ec != net::error::would_block;
     };
     // One byte every 250 ms: the whole request would take ~14 s; the server allows 2 s.
-    const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: abcdefghijklmnopqrstuvwxyz\r\n\r\n";
+    const std::string request =
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: abcdefghijklmnopqrstuvwxyz\r\n\r\n";
     const auto started = std::chrono::steady_clock::now();
     bool cut_off = false;
     for (std::size_t i = 0; i < request.size() && !cut_off; ++i) {
@@ -709,12 +780,15 @@ TEST_F(LimitsTest, JsonNestedAtTheLimitParsesAndDeeperIsInvalidRequest) {
         for (int i = 0; i < depth - 2; ++i) inner = "[" + inner + "]";
         return R"({"input":{"deep":)" + inner + "}}";
     };
-    const ApiResponse at_limit = call(client_, "POST", "/api/v1/engines/default/runs", key_, nested(8));
+    const ApiResponse at_limit =
+        call(client_, "POST", "/api/v1/engines/default/runs", key_, nested(8));
     EXPECT_NE(at_limit.status, 400) << at_limit.raw.body;
-    const ApiResponse too_deep = call(client_, "POST", "/api/v1/engines/default/runs", key_, nested(9));
+    const ApiResponse too_deep =
+        call(client_, "POST", "/api/v1/engines/default/runs", key_, nested(9));
     EXPECT_EQ(too_deep.status, 400);
-    EXPECT_NE(std::string(too_deep.body.at("error").at("message").as_string()).find("deeper than 8"),
-              std::string::npos);
+    EXPECT_NE(
+        std::string(too_deep.body.at("error").at("message").as_string()).find("deeper than 8"),
+        std::string::npos);
 }
 
 }  // namespace

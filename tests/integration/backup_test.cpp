@@ -29,7 +29,8 @@ struct BackupResult {
 
 // build/engined backup ARGS…, output to files in `work_dir`. posix_spawn, not fork: this
 // process runs server threads.
-BackupResult run_backup(const std::vector<std::string>& args, const std::filesystem::path& work_dir) {
+BackupResult run_backup(const std::vector<std::string>& args,
+                        const std::filesystem::path& work_dir) {
     std::vector<std::string> command{std::string(ENGINED_BINARY_DIR) + "/engined", "backup"};
     command.insert(command.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -39,8 +40,10 @@ BackupResult run_backup(const std::vector<std::string>& args, const std::filesys
     const std::string err_file = (work_dir / "backup.err").string();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
     pid_t pid = 0;
     const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -67,7 +70,8 @@ TEST(Backup, CopyWhileServingHoldsEveryRunCommittedBeforeItBegan) {
         submitters.emplace_back([&] {
             http::Client client("127.0.0.1", server.port());
             while (!stop) {
-                const ApiResponse response = call(client, "POST", "/api/v1/engines/default/runs", key, body);
+                const ApiResponse response =
+                    call(client, "POST", "/api/v1/engines/default/runs", key, body);
                 if (response.status != 202) continue;
                 ++accepted;
                 // A 202 seen before the flag was set was committed before the backup began.
@@ -84,8 +88,8 @@ TEST(Backup, CopyWhileServingHoldsEveryRunCommittedBeforeItBegan) {
     while (accepted < 300) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     backup_started = true;
     const auto backup_file = work_dir / "engined-backup.sqlite3";
-    const BackupResult result =
-        run_backup({"--data-dir", server.data_dir().string(), "--to", backup_file.string()}, work_dir);
+    const BackupResult result = run_backup(
+        {"--data-dir", server.data_dir().string(), "--to", backup_file.string()}, work_dir);
     // Submissions go on for a moment after the copy too; none of them may be needed in it.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     stop = true;
@@ -102,15 +106,16 @@ TEST(Backup, CopyWhileServingHoldsEveryRunCommittedBeforeItBegan) {
     for (const std::string& run_id : committed_before) {
         if (!restored.get_run(run_id)) ++missing;
     }
-    EXPECT_EQ(missing, 0) << "of " << committed_before.size() << " runs committed before the backup";
+    EXPECT_EQ(missing, 0) << "of " << committed_before.size()
+                          << " runs committed before the backup";
     std::filesystem::remove_all(work_dir);
 }
 
 TEST(Backup, RefusesAFolderWithoutAStoreAndBadArguments) {
     const auto work_dir = fresh_temp_dir("engined-backup");
     const auto target = work_dir / "copy.sqlite3";
-    const BackupResult no_store =
-        run_backup({"--data-dir", (work_dir / "no-such-data").string(), "--to", target.string()}, work_dir);
+    const BackupResult no_store = run_backup(
+        {"--data-dir", (work_dir / "no-such-data").string(), "--to", target.string()}, work_dir);
     EXPECT_EQ(no_store.exit_code, 1);
     EXPECT_NE(no_store.err.find("no store at"), std::string::npos) << no_store.err;
     EXPECT_FALSE(std::filesystem::exists(target));

@@ -27,16 +27,23 @@ app::Config pool_config() {
     return config;
 }
 
-std::string body_of(const boost::json::value& value) { return boost::json::serialize(value); }
+std::string body_of(const boost::json::value& value) {
+    return boost::json::serialize(value);
+}
 
 class CheckPoolTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         server_ = new TestServer(pool_config());
-        const std::string admin = server_->create_key("slowco", "live", {"runs:write", "runs:read", "engines:admin"});
+        const std::string admin =
+            server_->create_key("slowco", "live", {"runs:write", "runs:read", "engines:admin"});
         http::Client client = server_->client();
-        ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin, R"({"slug":"slow","copy_from":"default"})").status, 201);
-        auto config = call(client, "GET", "/api/v1/engines/slow/config", admin).body.at("config").as_object();
+        ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin,
+                       R"({"slug":"slow","copy_from":"default"})")
+                      .status,
+                  201);
+        auto config =
+            call(client, "GET", "/api/v1/engines/slow/config", admin).body.at("config").as_object();
         base_config_ = new boost::json::object(config);
         // Every run loops in weights() until the wall clock; the configuration checks (which call
         // weights() with an empty input) still pass.
@@ -49,10 +56,12 @@ protected:
         const ApiResponse put = call(client, "PUT", "/api/v1/engines/slow/config", admin,
                                      body_of(boost::json::object{{"config", config}}));
         ASSERT_EQ(put.status, 200) << put.raw.body;
-        const ApiResponse accepted = call(client, "POST", "/api/v1/engines/slow/runs", admin,
-                                          read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
+        const ApiResponse accepted =
+            call(client, "POST", "/api/v1/engines/slow/runs", admin,
+                 read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
         ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-        const auto run = wait_for_run(client, admin, std::string(accepted.body.at("run_id").as_string()), 30);
+        const auto run =
+            wait_for_run(client, admin, std::string(accepted.body.at("run_id").as_string()), 30);
         ASSERT_EQ(run.at("status"), "failed") << body_of(run);
         slow_run_ = new std::string(run.at("run_id").as_string());
     }
@@ -63,11 +72,14 @@ protected:
         server_ = nullptr;
     }
 
-    static std::string new_key() { return server_->create_key("slowco", "live", {"runs:read", "engines:admin"}); }
+    static std::string new_key() {
+        return server_->create_key("slowco", "live", {"runs:read", "engines:admin"});
+    }
 
     // Each request on its own connection, all at once.
     using Request = std::function<ApiResponse(http::Client&)>;
-    static std::vector<std::future<ApiResponse>> start_together(const std::vector<Request>& requests) {
+    static std::vector<std::future<ApiResponse>> start_together(
+        const std::vector<Request>& requests) {
         std::vector<std::future<ApiResponse>> answers;
         for (const Request& request : requests) {
             answers.push_back(std::async(std::launch::async, [request] {
@@ -79,7 +91,9 @@ protected:
     }
 
     static Request replay(const std::string& key) {
-        return [key](http::Client& client) { return call(client, "POST", "/api/v1/runs/" + *slow_run_ + "/replay", key); };
+        return [key](http::Client& client) {
+            return call(client, "POST", "/api/v1/runs/" + *slow_run_ + "/replay", key);
+        };
     }
 
     // GET /health while slow work is in hand: it answers, and well before that work could end.
@@ -99,7 +113,8 @@ protected:
         int served = 0;
         int refused = 0;
     };
-    static Tally tally(std::vector<std::future<ApiResponse>>& answers, int status, std::string_view code) {
+    static Tally tally(std::vector<std::future<ApiResponse>>& answers, int status,
+                       std::string_view code) {
         Tally counted;
         for (auto& pending : answers) {
             const ApiResponse answer = pending.get();
@@ -128,7 +143,8 @@ TEST_F(CheckPoolTest, SlowReplaysAndValidationsLeaveHealthAnswering) {
     const std::string replayer = new_key();
     const std::string validator = new_key();
     boost::json::object looping = *base_config_;
-    looping["lua_source"] = std::string(looping.at("lua_source").as_string()) + "\nfunction self_test() while true do end end\n";
+    looping["lua_source"] = std::string(looping.at("lua_source").as_string()) +
+                            "\nfunction self_test() while true do end end\n";
     const Request validate = [&validator, looping](http::Client& client) {
         return call(client, "POST", "/api/v1/engines/slow/config/validate", validator,
                     body_of(boost::json::object{{"config", looping}}));

@@ -34,7 +34,8 @@ std::vector<std::string> child_environment(const std::vector<std::string>& setti
     std::vector<std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string variable(*entry);
-        const bool replaced = variable.rfind("ENGINED_URL=", 0) == 0 || variable.rfind("ENGINED_KEY=", 0) == 0 ||
+        const bool replaced = variable.rfind("ENGINED_URL=", 0) == 0 ||
+                              variable.rfind("ENGINED_KEY=", 0) == 0 ||
                               variable.rfind("ENGINED_API_KEY=", 0) == 0;
         if (!replaced) environment.push_back(variable);
     }
@@ -53,7 +54,8 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 // neither pipe can fill up while we wait. posix_spawn, not fork: the test process runs server
 // threads.
 CliResult run_program(const std::string& program, std::vector<std::string> args,
-                      const std::vector<std::string>& settings, const std::filesystem::path& work_dir) {
+                      const std::vector<std::string>& settings,
+                      const std::filesystem::path& work_dir) {
     const std::string binary = std::string(ENGINED_BINARY_DIR) + "/" + program;
     const std::string out_file = (work_dir / "stdout.txt").string();
     const std::string err_file = (work_dir / "stderr.txt").string();
@@ -64,10 +66,13 @@ CliResult run_program(const std::string& program, std::vector<std::string> args,
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
     pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+    const int spawned =
+        posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) throw std::runtime_error("cannot start " + binary);
     int status = 0;
@@ -92,7 +97,8 @@ protected:
 
     CliResult enginectl(const std::vector<std::string>& args) {
         const std::string url = "http://127.0.0.1:" + std::to_string(server_->port());
-        return run_program("enginectl", args, {"ENGINED_URL=" + url, "ENGINED_KEY=" + key_}, work_dir_);
+        return run_program("enginectl", args, {"ENGINED_URL=" + url, "ENGINED_KEY=" + key_},
+                           work_dir_);
     }
 
     // The number of runs the server's store holds: what a refused command must leave unchanged.
@@ -101,14 +107,16 @@ protected:
         EXPECT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
         sqlite3_stmt* statement = nullptr;
         sqlite3_prepare_v2(raw, "SELECT COUNT(*) FROM runs", -1, &statement, nullptr);
-        const int count = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : -1;
+        const int count =
+            sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : -1;
         sqlite3_finalize(statement);
         sqlite3_close(raw);
         return count;
     }
 
     static TestServer* server_;
-    const std::string key_ = server_->create_key("cli-org", "live", {"runs:write", "runs:read", "engines:admin"});
+    const std::string key_ =
+        server_->create_key("cli-org", "live", {"runs:write", "runs:read", "engines:admin"});
     const std::filesystem::path work_dir_ = fresh_temp_dir("enginectl-it");
 };
 
@@ -120,7 +128,8 @@ TEST_F(EnginectlTest, ABuiltInEngineIsChangedThroughACopy) {
     const CliResult refused = enginectl({"versions", "publish", "default"});
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
     EXPECT_NE(refused.err.find("builtin_engine_read_only"), std::string::npos) << refused.err;
-    const CliResult copied = enginectl({"engines", "copy", "default", "--slug", "cli-default", "--version", "1.0"});
+    const CliResult copied =
+        enginectl({"engines", "copy", "default", "--slug", "cli-default", "--version", "1.0"});
     EXPECT_SUCCEEDS(copied);
     EXPECT_NE(copied.out.find("a copy of default 1.0"), std::string::npos) << copied.out;
     const CliResult published = enginectl({"versions", "publish", "cli-default"});
@@ -130,8 +139,8 @@ TEST_F(EnginectlTest, ABuiltInEngineIsChangedThroughACopy) {
 }
 
 TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
-    const CliResult created =
-        enginectl({"engines", "create", "--slug", "cli-auto", "--label", "CLI auto", "--type", "placement"});
+    const CliResult created = enginectl(
+        {"engines", "create", "--slug", "cli-auto", "--label", "CLI auto", "--type", "placement"});
     EXPECT_SUCCEEDS(created);
     const CliResult listed = enginectl({"engines", "list"});
     EXPECT_SUCCEEDS(listed);
@@ -154,7 +163,8 @@ TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
     EXPECT_EQ(refused.exit_code, 1) << refused.out;
     EXPECT_NE(refused.out.find("/lua_source: "), std::string::npos) << refused.out;
 
-    const CliResult published = enginectl({"versions", "publish", "cli-auto", "--changelog", "first release"});
+    const CliResult published =
+        enginectl({"versions", "publish", "cli-auto", "--changelog", "first release"});
     EXPECT_SUCCEEDS(published);
     EXPECT_EQ(published.out, "published cli-auto 1.0 (bump: initial)\n");
     const CliResult versions = enginectl({"versions", "list", "cli-auto"});
@@ -164,7 +174,8 @@ TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
 
     // The exported file is the bundle byte-for-byte, where the server imports bundles from.
     const auto out_dir = work_dir_ / "versions";
-    const CliResult exported = enginectl({"versions", "export", "cli-auto", "1.0", "--out", out_dir.string()});
+    const CliResult exported =
+        enginectl({"versions", "export", "cli-auto", "1.0", "--out", out_dir.string()});
     EXPECT_SUCCEEDS(exported);
     const auto bundle_file = out_dir / "cli-auto" / "1.0.json";
     EXPECT_EQ(exported.out, bundle_file.string() + "\n");
@@ -172,38 +183,45 @@ TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
     const std::string bundle = read_text(bundle_file);
     EXPECT_EQ(boost::json::parse(bundle).at("version").as_string(), "1.0");
     http::Client client = server_->client();
-    EXPECT_EQ(bundle, call(client, "GET", "/api/v1/engines/cli-auto/versions/1.0/bundle", key_).raw.body);
+    EXPECT_EQ(bundle,
+              call(client, "GET", "/api/v1/engines/cli-auto/versions/1.0/bundle", key_).raw.body);
 
     const CliResult guide = enginectl({"contract", "show", "cli-auto", "--md", "--version", "1.x"});
     EXPECT_SUCCEEDS(guide);
     EXPECT_NE(guide.out.find("## Request schema"), std::string::npos) << guide.out;
 
-    const CliResult run = enginectl({"runs", "submit", "--wait", (golden_dir() / "auto_only_ny.input.json").string()});
+    const CliResult run = enginectl(
+        {"runs", "submit", "--wait", (golden_dir() / "auto_only_ny.input.json").string()});
     EXPECT_SUCCEEDS(run);
     EXPECT_NE(run.out.find("Progressive"), std::string::npos) << run.out;
 }
 
 TEST_F(EnginectlTest, RunsReplayExitsZeroWhenIdenticalAndOneWhenNot) {
-    const CliResult submitted = enginectl({"runs", "submit", "--engine-version", "1.1",
-                                           (golden_dir() / "brokerage_tx_multicarrier.input.json").string()});
+    const CliResult submitted =
+        enginectl({"runs", "submit", "--engine-version", "1.1",
+                   (golden_dir() / "brokerage_tx_multicarrier.input.json").string()});
     EXPECT_SUCCEEDS(submitted);
     const std::string run_id = submitted.out.substr(0, submitted.out.find('\n'));
     EXPECT_SUCCEEDS(enginectl({"runs", "wait", run_id}));
 
     const CliResult identical = enginectl({"runs", "replay", run_id});
     EXPECT_SUCCEEDS(identical);
-    EXPECT_NE(identical.out.find("run " + run_id + ": identical"), std::string::npos) << identical.out;
+    EXPECT_NE(identical.out.find("run " + run_id + ": identical"), std::string::npos)
+        << identical.out;
     EXPECT_NE(identical.out.find(" (same)"), std::string::npos) << identical.out;
 
     // The stored ranking altered behind the server's back no longer reproduces.
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
     const std::string sql = "UPDATE runs SET results_json = '[]' WHERE id = '" + run_id + "'";
-    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(raw);
     sqlite3_close(raw);
     const CliResult different = enginectl({"runs", "replay", run_id});
     EXPECT_EQ(different.exit_code, 1) << different.out << different.err;
-    EXPECT_NE(different.out.find("DIFFERENT, first difference at '/solutions/0'"), std::string::npos) << different.out;
+    EXPECT_NE(different.out.find("DIFFERENT, first difference at '/solutions/0'"),
+              std::string::npos)
+        << different.out;
 
     const CliResult missing = enginectl({"runs", "replay", "no-such-run"});
     EXPECT_EQ(missing.exit_code, 1);
@@ -221,13 +239,16 @@ TEST_F(EnginectlTest, ApiErrorsPrintTheirCodeAndExitOne) {
 TEST_F(EnginectlTest, EnvironmentsAreManagedInTheStoreAndTheirKeysAuthenticateAsThem) {
     const std::string dir = server_->data_dir().string();
     auto environments = [&](const std::string& action, std::vector<std::string> extra) {
-        std::vector<std::string> args{"environments", action, "--data-dir", dir, "--org", "cli-org"};
+        std::vector<std::string> args{"environments", action,   "--data-dir", dir,
+                                      "--org",        "cli-org"};
         args.insert(args.end(), extra.begin(), extra.end());
         return enginectl(args);
     };
     const CliResult created = environments("create", {"cli_dev"});
     EXPECT_SUCCEEDS(created);
-    EXPECT_TRUE(std::regex_search(created.out, std::regex("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"))) << created.out;
+    EXPECT_TRUE(
+        std::regex_search(created.out, std::regex("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-")))
+        << created.out;
     const CliResult reserved = environments("create", {"internal"});
     EXPECT_EQ(reserved.exit_code, 1);
     EXPECT_NE(reserved.err.find("reserved"), std::string::npos) << reserved.err;
@@ -238,7 +259,8 @@ TEST_F(EnginectlTest, EnvironmentsAreManagedInTheStoreAndTheirKeysAuthenticateAs
     ASSERT_EQ(data.size(), 3u);
     EXPECT_EQ(data[2].at("slug"), "cli_dev");
 
-    const CliResult minted = enginectl({"keys", "create", "--data-dir", dir, "--org", "cli-org", "--env", "cli_dev"});
+    const CliResult minted =
+        enginectl({"keys", "create", "--data-dir", dir, "--org", "cli-org", "--env", "cli_dev"});
     EXPECT_SUCCEEDS(minted);
     const std::string key = minted.out.substr(0, minted.out.find('\n'));
     ASSERT_TRUE(key.starts_with("nx_cli_dev_")) << key;
@@ -246,7 +268,8 @@ TEST_F(EnginectlTest, EnvironmentsAreManagedInTheStoreAndTheirKeysAuthenticateAs
     const ApiResponse accepted = call(client, "POST", "/api/v1/engines/default/runs", key,
                                       read_text(golden_dir() / "auto_only_ny.input.json"));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-    const ApiResponse run = call(client, "GET", "/api/v1/runs/" + std::string(accepted.body.at("run_id").as_string()), key);
+    const ApiResponse run = call(
+        client, "GET", "/api/v1/runs/" + std::string(accepted.body.at("run_id").as_string()), key);
     EXPECT_EQ(run.body.at("environment"), "cli_dev");
     EXPECT_EQ(run.body.at("environment_id"), data[2].at("id"));
 
@@ -262,7 +285,8 @@ TEST_F(EnginectlTest, EnvironmentsAreManagedInTheStoreAndTheirKeysAuthenticateAs
 TEST_F(EnginectlTest, LuaTestFailsOnAWrongExpectation) {
     const auto scripts = work_dir_ / "lua";
     write_text(scripts / "placement" / "scorecard.lua",
-               read_text(std::filesystem::path(ENGINED_SOURCE_DIR) / "scripts" / "lua" / "placement" / "scorecard.lua"));
+               read_text(std::filesystem::path(ENGINED_SOURCE_DIR) / "scripts" / "lua" /
+                         "placement" / "scorecard.lua"));
     write_text(scripts / "placement" / "tests" / "wrong.json", R"({"cases": [
         {"name": "right", "call": "weights", "args": ["simplicity", {}], "expect_sum": 1},
         {"name": "wrong", "call": "weights", "args": ["balanced", {}],
@@ -293,7 +317,9 @@ class LuaTestCommand : public EnginectlTest {
 protected:
     std::filesystem::path scripts_ = work_dir_ / "lua";
 
-    void write_scorecard(const std::string& source) { write_text(scripts_ / "rules" / "scorecard.lua", source); }
+    void write_scorecard(const std::string& source) {
+        write_text(scripts_ / "rules" / "scorecard.lua", source);
+    }
     void write_cases(const std::string& file, const std::string& cases) {
         write_text(scripts_ / "rules" / "tests" / file, "{\"cases\": [" + cases + "]}");
     }
@@ -314,21 +340,28 @@ TEST_F(LuaTestCommand, ShowsEachCasesLogLinesAndAcceptsAnExpectedError) {
     write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase);
     const CliResult passed = lua_test();
     EXPECT_SUCCEEDS(passed);
-    EXPECT_NE(passed.out.find("PASS rules/cases.json: plain bucket\n  log: bucket plain\n"), std::string::npos)
+    EXPECT_NE(passed.out.find("PASS rules/cases.json: plain bucket\n  log: bucket plain\n"),
+              std::string::npos)
         << passed.out;
-    EXPECT_NE(passed.out.find("PASS rules/cases.json: bad bucket raises"), std::string::npos) << passed.out;
+    EXPECT_NE(passed.out.find("PASS rules/cases.json: bad bucket raises"), std::string::npos)
+        << passed.out;
     EXPECT_NE(passed.out.find("2 passed, 0 failed"), std::string::npos) << passed.out;
 
-    write_cases("cases.json", R"({"name": "expects an error", "call": "weights", "args": ["plain"], "expect_error": ""},
+    write_cases(
+        "cases.json",
+        R"({"name": "expects an error", "call": "weights", "args": ["plain"], "expect_error": ""},
         {"name": "expects another error", "call": "weights", "args": ["bad"], "expect_error": "code=7"})");
     const CliResult failed = lua_test();
     EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
-    EXPECT_NE(failed.out.find("FAIL rules/cases.json: expects an error: weights() returned {\"price\":1} but was "
-                              "expected to raise an error"),
-              std::string::npos)
+    EXPECT_NE(
+        failed.out.find(
+            "FAIL rules/cases.json: expects an error: weights() returned {\"price\":1} but was "
+            "expected to raise an error"),
+        std::string::npos)
         << failed.out;
-    EXPECT_NE(failed.out.find("weights() raised: {code=42} (expected an error containing \"code=7\")"),
-              std::string::npos)
+    EXPECT_NE(
+        failed.out.find("weights() raised: {code=42} (expected an error containing \"code=7\")"),
+        std::string::npos)
         << failed.out;
 }
 
@@ -344,7 +377,9 @@ TEST_F(LuaTestCommand, AnEmptySuiteFails) {
     write_cases("empty.json", "");
     const CliResult no_cases = lua_test();
     EXPECT_EQ(no_cases.exit_code, 1) << no_cases.out << no_cases.err;
-    EXPECT_NE(no_cases.out.find("FAIL rules/empty.json: not a usable test file: \"cases\" is empty"), std::string::npos)
+    EXPECT_NE(
+        no_cases.out.find("FAIL rules/empty.json: not a usable test file: \"cases\" is empty"),
+        std::string::npos)
         << no_cases.out;
     EXPECT_NE(no_cases.out.find("0 passed, 1 failed"), std::string::npos) << no_cases.out;
 }
@@ -354,12 +389,15 @@ TEST_F(LuaTestCommand, ATopLevelErrorIsReportedOnceNotPerCase) {
     write_cases("cases.json", std::string(kLoggingCase) + "," + kRaisingCase + "," + kLoggingCase);
     const CliResult result = lua_test();
     EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
-    EXPECT_NE(result.out.find("FAIL rules/scorecard.lua: the top level raised: rules/scorecard.lua:1: "
-                              "broken at load"),
-              std::string::npos)
+    EXPECT_NE(
+        result.out.find("FAIL rules/scorecard.lua: the top level raised: rules/scorecard.lua:1: "
+                        "broken at load"),
+        std::string::npos)
         << result.out;
     std::size_t failures = 0;
-    for (auto at = result.out.find("FAIL "); at != std::string::npos; at = result.out.find("FAIL ", at + 1)) ++failures;
+    for (auto at = result.out.find("FAIL "); at != std::string::npos;
+         at = result.out.find("FAIL ", at + 1))
+        ++failures;
     EXPECT_EQ(failures, 1u) << result.out;
     EXPECT_NE(result.out.find("0 passed, 1 failed"), std::string::npos) << result.out;
 }
@@ -378,24 +416,31 @@ TEST_F(LuaTestCommand, RunSelectsCasesByPatternAndAPatternMatchingNothingFails) 
 
     const CliResult invalid = lua_test({"--run", "("});
     EXPECT_EQ(invalid.exit_code, 2) << invalid.out << invalid.err;
-    EXPECT_NE(invalid.err.find("--run is not a valid regular expression"), std::string::npos) << invalid.err;
+    EXPECT_NE(invalid.err.find("--run is not a valid regular expression"), std::string::npos)
+        << invalid.err;
 }
 
 TEST_F(LuaTestCommand, WritesJUnitXmlAndJson) {
     write_scorecard(kAuthoringScorecard);
-    write_cases("cases.json", std::string(kLoggingCase) + "," +
-                                  R"({"name": "wrong <answer>", "call": "weights", "args": ["plain"], "expect": {"price": 2}})");
+    write_cases(
+        "cases.json",
+        std::string(kLoggingCase) + "," +
+            R"({"name": "wrong <answer>", "call": "weights", "args": ["plain"], "expect": {"price": 2}})");
     const auto junit = work_dir_ / "report.xml";
     const CliResult result = lua_test({"--junit", junit.string()});
     EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
     const std::string xml = read_text(junit);
-    EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"enginectl lua test\" tests=\"2\" "
+    EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"enginectl "
+                        "lua test\" tests=\"2\" "
                         "failures=\"1\">",
                         0),
               0u)
         << xml;
-    EXPECT_NE(xml.find("<testsuite name=\"rules/cases.json\" tests=\"2\" failures=\"1\">"), std::string::npos) << xml;
-    EXPECT_NE(xml.find("<testcase classname=\"rules/cases.json\" name=\"wrong &lt;answer&gt;\">\n      <failure "
+    EXPECT_NE(xml.find("<testsuite name=\"rules/cases.json\" tests=\"2\" failures=\"1\">"),
+              std::string::npos)
+        << xml;
+    EXPECT_NE(xml.find("<testcase classname=\"rules/cases.json\" name=\"wrong &lt;answer&gt;\">\n  "
+                       "    <failure "
                        "message=\"expected {&quot;price&quot;:2} got {&quot;price&quot;:1}"),
               std::string::npos)
         << xml;
@@ -417,13 +462,19 @@ TEST_F(LuaTestCommand, CoverageListsTheLinesNoCaseRanAndEnforcesTheMinimum) {
     const CliResult partial = lua_test({"--coverage"});
     EXPECT_SUCCEEDS(partial);
     // weights holds code on lines 2-6 and 8: the "cautious" branch (line 6) never ran.
-    EXPECT_NE(partial.out.find("  weights (lines 1-9): 83.3% (5/6), not run: 6\n"), std::string::npos) << partial.out;
+    EXPECT_NE(partial.out.find("  weights (lines 1-9): 83.3% (5/6), not run: 6\n"),
+              std::string::npos)
+        << partial.out;
 
     const CliResult below = lua_test({"--coverage", "--min", "90"});
     EXPECT_EQ(below.exit_code, 1) << below.out << below.err;
-    EXPECT_NE(below.out.find("coverage of rules/scorecard.lua is below --min 90.0%"), std::string::npos) << below.out;
+    EXPECT_NE(below.out.find("coverage of rules/scorecard.lua is below --min 90.0%"),
+              std::string::npos)
+        << below.out;
 
-    write_cases("more.json", R"({"name": "cautious", "call": "weights", "args": ["cautious"], "expect_sum": 1})");
+    write_cases(
+        "more.json",
+        R"({"name": "cautious", "call": "weights", "args": ["cautious"], "expect_sum": 1})");
     const CliResult full = lua_test({"--coverage", "--min", "100"});
     EXPECT_SUCCEEDS(full);
     EXPECT_NE(full.out.find("coverage rules/scorecard.lua: 100.0%"), std::string::npos) << full.out;
@@ -433,9 +484,9 @@ TEST_F(LuaTestCommand, CoverageListsTheLinesNoCaseRanAndEnforcesTheMinimum) {
 }
 
 TEST_F(LuaTestCommand, TheShippedScorecardsTestsCoverAtLeastNinetyPercent) {
-    const CliResult shipped =
-        enginectl({"lua", "test", (std::filesystem::path(ENGINED_SOURCE_DIR) / "scripts" / "lua").string(), "--coverage",
-                   "--min", "90"});
+    const CliResult shipped = enginectl(
+        {"lua", "test", (std::filesystem::path(ENGINED_SOURCE_DIR) / "scripts" / "lua").string(),
+         "--coverage", "--min", "90"});
     EXPECT_SUCCEEDS(shipped);
 }
 
@@ -443,7 +494,8 @@ TEST_F(LuaTestCommand, TheShippedScorecardsTestsCoverAtLeastNinetyPercent) {
 // bucket "bad", to raise.
 std::string logging_bundle() {
     boost::json::object bundle =
-        boost::json::parse(read_text(std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "default" / "1.0.json"))
+        boost::json::parse(read_text(std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" /
+                                     "default" / "1.0.json"))
             .as_object();
     auto& config = bundle.at("config").as_object();
     config["lua_source"] = std::string(config.at("lua_source").as_string()) +
@@ -460,16 +512,20 @@ TEST_F(EnginectlTest, EvalRunsTheEnginePluginOnADraftConfigurationWithoutAServer
     write_text(work_dir_ / "bundle.json", logging_bundle());
     const auto input = golden_dir() / "brokerage_tx_multicarrier.input.json";
     // No server: the URL points nowhere.
-    const CliResult result = run_program("enginectl", {"eval", "--config", (work_dir_ / "bundle.json").string(), input.string()},
-                                           {"ENGINED_URL=http://127.0.0.1:1"}, work_dir_);
+    const CliResult result = run_program(
+        "enginectl", {"eval", "--config", (work_dir_ / "bundle.json").string(), input.string()},
+        {"ENGINED_URL=http://127.0.0.1:1"}, work_dir_);
     EXPECT_SUCCEEDS(result);
     const boost::json::value answer = boost::json::parse(result.out);
     EXPECT_EQ(answer.at("status"), "completed") << result.out;
     EXPECT_FALSE(answer.at("solutions").as_array().empty()) << result.out;
     EXPECT_NE(result.err.find("log: eval sees balanced"), std::string::npos) << result.err;
 
-    const CliResult json = run_program("enginectl", {"eval", "--json", "--config", (work_dir_ / "bundle.json").string(), "--engine-type", "placement", input.string()},
-        {}, work_dir_);
+    const CliResult json =
+        run_program("enginectl",
+                    {"eval", "--json", "--config", (work_dir_ / "bundle.json").string(),
+                     "--engine-type", "placement", input.string()},
+                    {}, work_dir_);
     EXPECT_SUCCEEDS(json);
     const boost::json::value report = boost::json::parse(json.out);
     EXPECT_EQ(report.at("ok"), true);
@@ -483,35 +539,46 @@ TEST_F(EnginectlTest, EvalReportsAFailedRunAndAnInvalidConfiguration) {
     body.at("input").as_object()["appetite_bucket"] = "bad";
     write_text(work_dir_ / "input.json", boost::json::serialize(body));
     write_text(work_dir_ / "bundle.json", logging_bundle());
-    const CliResult failed =
-        run_program("enginectl", {"eval", "--config", (work_dir_ / "bundle.json").string(), (work_dir_ / "input.json").string()},
-                      {}, work_dir_);
+    const CliResult failed = run_program("enginectl",
+                                         {"eval", "--config", (work_dir_ / "bundle.json").string(),
+                                          (work_dir_ / "input.json").string()},
+                                         {}, work_dir_);
     EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
     EXPECT_NE(failed.err.find("{code=42}"), std::string::npos) << failed.err;
 
     write_text(work_dir_ / "config.json", R"({"parameters": "not an object"})");
-    const CliResult invalid = run_program("enginectl", {"eval", "--config", (work_dir_ / "config.json").string(), "--engine-type",
-                                             "placement", input_path.string()},
-                                            {}, work_dir_);
+    const CliResult invalid = run_program("enginectl",
+                                          {"eval", "--config", (work_dir_ / "config.json").string(),
+                                           "--engine-type", "placement", input_path.string()},
+                                          {}, work_dir_);
     EXPECT_EQ(invalid.exit_code, 1) << invalid.out << invalid.err;
-    EXPECT_NE(invalid.err.find("the configuration is not valid for placement"), std::string::npos) << invalid.err;
+    EXPECT_NE(invalid.err.find("the configuration is not valid for placement"), std::string::npos)
+        << invalid.err;
 
     const CliResult no_type =
-        run_program("enginectl", {"eval", "--config", (work_dir_ / "config.json").string(), input_path.string()}, {}, work_dir_);
+        run_program("enginectl",
+                    {"eval", "--config", (work_dir_ / "config.json").string(), input_path.string()},
+                    {}, work_dir_);
     EXPECT_EQ(no_type.exit_code, 2) << no_type.out << no_type.err;
     EXPECT_NE(no_type.err.find("--engine-type TYPE"), std::string::npos) << no_type.err;
 }
 
 TEST_F(EnginectlTest, EvalHandsAPoolFileToTheEntityAnalysisPlugin) {
     const auto pool = work_dir_ / "pool.json";
-    const std::string generate = std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --out " + pool.string() + " > /dev/null";
+    const std::string generate = std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --out " +
+                                 pool.string() + " > /dev/null";
     ASSERT_EQ(std::system(generate.c_str()), 0);
-    write_text(work_dir_ / "input.json", R"({"input": {"profile": {"entity": "Harbor Design Partners LLP", "state": "CA",
+    write_text(work_dir_ / "input.json",
+               R"({"input": {"profile": {"entity": "Harbor Design Partners LLP", "state": "CA",
         "line": "professional_liability", "naics": "541310", "revenue": 12000000, "employees": 60,
         "years_in_business": 14}, "pool": "carriers:all"}})");
-    const std::string bundle = (std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "entity-analysis" / "1.0.json").string();
-    const CliResult ranked =
-        run_program("enginectl", {"eval", "--config", bundle, "--pool", pool.string(), (work_dir_ / "input.json").string()}, {}, work_dir_);
+    const std::string bundle =
+        (std::filesystem::path(ENGINED_SOURCE_DIR) / "versions" / "entity-analysis" / "1.0.json")
+            .string();
+    const CliResult ranked = run_program(
+        "enginectl",
+        {"eval", "--config", bundle, "--pool", pool.string(), (work_dir_ / "input.json").string()},
+        {}, work_dir_);
     EXPECT_SUCCEEDS(ranked);
     const boost::json::value answer = boost::json::parse(ranked.out);
     EXPECT_EQ(answer.at("status"), "completed") << ranked.out;
@@ -519,15 +586,20 @@ TEST_F(EnginectlTest, EvalHandsAPoolFileToTheEntityAnalysisPlugin) {
     EXPECT_FALSE(answer.at("candidates").as_array().empty()) << ranked.out;
 
     // Without the pool the plugin is told no snapshot exists, as on a server without it.
-    const CliResult missing = run_program("enginectl", {"eval", "--config", bundle, (work_dir_ / "input.json").string()}, {}, work_dir_);
+    const CliResult missing =
+        run_program("enginectl", {"eval", "--config", bundle, (work_dir_ / "input.json").string()},
+                    {}, work_dir_);
     EXPECT_EQ(missing.exit_code, 1) << missing.out << missing.err;
-    EXPECT_NE(missing.err.find("the run failed: dataset_missing"), std::string::npos) << missing.err;
+    EXPECT_NE(missing.err.find("the run failed: dataset_missing"), std::string::npos)
+        << missing.err;
 }
 
 // --- Strict command lines: a usage mistake exits 2 with the action's short usage on stderr,
 // before the command does anything.
 
-std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+std::size_t line_count(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
 
 boost::json::value parsed_json(const CliResult& result) {
     boost::system::error_code ec;
@@ -540,15 +612,19 @@ TEST_F(EnginectlTest, AnUnknownFlagIsRefusedBeforeAnythingIsPublished) {
     EXPECT_SUCCEEDS(enginectl({"engines", "copy", "default", "--slug", "cli-strict"}));
     const CliResult typo = enginectl({"versions", "publish", "cli-strict", "--changelg", "typo"});
     EXPECT_EQ(typo.exit_code, 2) << typo.out << typo.err;
-    EXPECT_NE(typo.err.find("enginectl: unknown option --changelg\n"), std::string::npos) << typo.err;
+    EXPECT_NE(typo.err.find("enginectl: unknown option --changelg\n"), std::string::npos)
+        << typo.err;
     // The short usage: this action's line and where the help is, not every command.
-    EXPECT_NE(typo.err.find("usage: enginectl versions publish [--changelog TEXT]"), std::string::npos) << typo.err;
+    EXPECT_NE(typo.err.find("usage: enginectl versions publish [--changelog TEXT]"),
+              std::string::npos)
+        << typo.err;
     EXPECT_LE(line_count(typo.err), 3u) << typo.err;
     EXPECT_EQ(typo.out, "");
 
     const CliResult dry_run = enginectl({"versions", "publish", "cli-strict", "--dry-run", "yes"});
     EXPECT_EQ(dry_run.exit_code, 2) << dry_run.out << dry_run.err;
-    EXPECT_NE(dry_run.err.find("--dry-run is a switch and takes no value (got 'yes')"), std::string::npos)
+    EXPECT_NE(dry_run.err.find("--dry-run is a switch and takes no value (got 'yes')"),
+              std::string::npos)
         << dry_run.err;
 
     const CliResult listed = enginectl({"versions", "list", "cli-strict", "--json"});
@@ -560,10 +636,13 @@ TEST_F(EnginectlTest, ASwitchGivenAValueIsRefused) {
     EXPECT_SUCCEEDS(enginectl({"engines", "copy", "default", "--slug", "cli-switch"}));
     const CliResult spaced = enginectl({"versions", "publish", "cli-switch", "--json", "yes"});
     EXPECT_EQ(spaced.exit_code, 2) << spaced.out << spaced.err;
-    EXPECT_NE(spaced.err.find("--json is a switch and takes no value (got 'yes')"), std::string::npos) << spaced.err;
+    EXPECT_NE(spaced.err.find("--json is a switch and takes no value (got 'yes')"),
+              std::string::npos)
+        << spaced.err;
     const CliResult joined = enginectl({"versions", "publish", "cli-switch", "--json=no"});
     EXPECT_EQ(joined.exit_code, 2) << joined.out << joined.err;
-    EXPECT_NE(joined.err.find("--json is a switch and takes no value"), std::string::npos) << joined.err;
+    EXPECT_NE(joined.err.find("--json is a switch and takes no value"), std::string::npos)
+        << joined.err;
     const CliResult listed = enginectl({"versions", "list", "cli-switch", "--json"});
     EXPECT_TRUE(parsed_json(listed).at("data").as_array().empty()) << listed.out;
 }
@@ -572,11 +651,14 @@ TEST_F(EnginectlTest, HelpGoesToStdoutForEveryFamilyAndAction) {
     const CliResult overview = enginectl({"--help"});
     EXPECT_SUCCEEDS(overview);
     EXPECT_EQ(overview.err, "");
-    for (const char* family : {"keys", "pools", "engines", "config", "versions", "contract", "runs", "lua"}) {
-        EXPECT_NE(overview.out.find(std::string("\n") + family + " — "), std::string::npos) << family;
+    for (const char* family :
+         {"keys", "pools", "engines", "config", "versions", "contract", "runs", "lua"}) {
+        EXPECT_NE(overview.out.find(std::string("\n") + family + " — "), std::string::npos)
+            << family;
         const CliResult family_help = enginectl({family, "--help"});
         EXPECT_SUCCEEDS(family_help);
-        EXPECT_EQ(family_help.out.rfind(std::string("usage: enginectl ") + family + " ACTION", 0), 0u)
+        EXPECT_EQ(family_help.out.rfind(std::string("usage: enginectl ") + family + " ACTION", 0),
+                  0u)
             << family_help.out;
         EXPECT_EQ(family_help.err, "");
     }
@@ -587,8 +669,12 @@ TEST_F(EnginectlTest, HelpGoesToStdoutForEveryFamilyAndAction) {
     // After an action, even after other arguments: that action's help alone.
     const CliResult publish = enginectl({"versions", "publish", "some-engine", "--help"});
     EXPECT_SUCCEEDS(publish);
-    EXPECT_EQ(publish.out.rfind("usage: enginectl versions publish [--changelog TEXT] [--dry-run] [--config-hash HASH] "
-                                   "[--max-top1-change SHARE] [--force] [--json] [--url URL] [--key KEY] SLUG", 0), 0u)
+    EXPECT_EQ(
+        publish.out.rfind(
+            "usage: enginectl versions publish [--changelog TEXT] [--dry-run] [--config-hash HASH] "
+            "[--max-top1-change SHARE] [--force] [--json] [--url URL] [--key KEY] SLUG",
+            0),
+        0u)
         << publish.out;
     EXPECT_NE(publish.out.find("  --changelog TEXT"), std::string::npos) << publish.out;
     EXPECT_EQ(publish.out.find("runs submit"), std::string::npos) << publish.out;
@@ -605,22 +691,26 @@ TEST_F(EnginectlTest, UsageMistakesPrintTheShortUsageOnStderr) {
     EXPECT_EQ(no_action.err.find("keys create"), std::string::npos) << no_action.err;
     const CliResult unknown_action = enginectl({"engines", "destroy"});
     EXPECT_EQ(unknown_action.exit_code, 2);
-    EXPECT_NE(unknown_action.err.find("unknown engines action 'destroy'"), std::string::npos) << unknown_action.err;
+    EXPECT_NE(unknown_action.err.find("unknown engines action 'destroy'"), std::string::npos)
+        << unknown_action.err;
     const CliResult missing_value = enginectl({"runs", "wait", "run-1", "--timeout"});
     EXPECT_EQ(missing_value.exit_code, 2);
-    EXPECT_NE(missing_value.err.find("--timeout needs a value: SECONDS"), std::string::npos) << missing_value.err;
+    EXPECT_NE(missing_value.err.find("--timeout needs a value: SECONDS"), std::string::npos)
+        << missing_value.err;
     EXPECT_LE(line_count(missing_value.err), 3u) << missing_value.err;
     const CliResult extra = enginectl({"engines", "list", "surplus"});
     EXPECT_EQ(extra.exit_code, 2);
-    EXPECT_NE(extra.err.find("takes no positional arguments, got 'surplus'"), std::string::npos) << extra.err;
+    EXPECT_NE(extra.err.find("takes no positional arguments, got 'surplus'"), std::string::npos)
+        << extra.err;
 }
 
 TEST_F(EnginectlTest, ATimeoutThatIsNotANumberIsRefusedBeforeSubmitting) {
     const int runs_before = stored_runs();
-    const CliResult refused = enginectl(
-        {"runs", "submit", "--wait", "--timeout", "abc", (golden_dir() / "auto_only_ny.input.json").string()});
+    const CliResult refused = enginectl({"runs", "submit", "--wait", "--timeout", "abc",
+                                         (golden_dir() / "auto_only_ny.input.json").string()});
     EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
-    EXPECT_NE(refused.err.find("--timeout takes a positive number, got 'abc'"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--timeout takes a positive number, got 'abc'"), std::string::npos)
+        << refused.err;
     EXPECT_EQ(refused.err.find("stod"), std::string::npos) << refused.err;
     EXPECT_EQ(refused.err.find("submitted"), std::string::npos) << refused.err;
     const CliResult zero = enginectl({"runs", "wait", "--timeout", "0", "run-1"});
@@ -634,19 +724,23 @@ TEST_F(EnginectlTest, AConnectionErrorIsInPlainWords) {
     boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
     const std::string url = "http://127.0.0.1:" + std::to_string(probe.local_endpoint().port());
     probe.close();
-    const CliResult refused = run_program("enginectl", {"engines", "list", "--url", url}, {"ENGINED_KEY=" + key_}, work_dir_);
+    const CliResult refused = run_program("enginectl", {"engines", "list", "--url", url},
+                                          {"ENGINED_KEY=" + key_}, work_dir_);
     EXPECT_EQ(refused.exit_code, 1) << refused.err;
     EXPECT_EQ(refused.err, "enginectl: cannot reach engined at " + url + ": Connection refused\n");
     const CliResult bad_port = enginectl({"engines", "list", "--url", "http://127.0.0.1:http"});
     EXPECT_EQ(bad_port.exit_code, 2) << bad_port.err;
-    EXPECT_NE(bad_port.err.find("--url must be http://HOST[:PORT]"), std::string::npos) << bad_port.err;
+    EXPECT_NE(bad_port.err.find("--url must be http://HOST[:PORT]"), std::string::npos)
+        << bad_port.err;
 }
 
 TEST_F(EnginectlTest, KeysCreateRefusesAFolderWithoutAStore) {
     const auto missing = work_dir_ / "no-such-data";
-    const CliResult refused = enginectl({"keys", "create", "--data-dir", missing.string(), "--org", "o", "--env", "test"});
+    const CliResult refused = enginectl(
+        {"keys", "create", "--data-dir", missing.string(), "--org", "o", "--env", "test"});
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
-    EXPECT_NE(refused.err.find("no engined store in " + missing.string()), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("no engined store in " + missing.string()), std::string::npos)
+        << refused.err;
     EXPECT_NE(refused.err.find("Start engined with --data-dir"), std::string::npos) << refused.err;
     EXPECT_FALSE(std::filesystem::exists(missing));
     std::filesystem::create_directories(missing);
@@ -654,8 +748,9 @@ TEST_F(EnginectlTest, KeysCreateRefusesAFolderWithoutAStore) {
     EXPECT_EQ(empty.exit_code, 1) << empty.out << empty.err;
     EXPECT_FALSE(std::filesystem::exists(missing / "engined.sqlite3"));
 
-    const CliResult created = enginectl(
-        {"keys", "create", "--data-dir", missing.string(), "--create-store", "--org", "o", "--env", "live", "--json"});
+    const CliResult created =
+        enginectl({"keys", "create", "--data-dir", missing.string(), "--create-store", "--org", "o",
+                   "--env", "live", "--json"});
     EXPECT_SUCCEEDS(created);
     const auto issued = parsed_json(created).as_object();
     EXPECT_EQ(issued.at("environment").as_string(), "live");
@@ -666,8 +761,8 @@ TEST_F(EnginectlTest, KeysCreateRefusesAFolderWithoutAStore) {
     ASSERT_EQ(keys.size(), 1u) << listed.out;
     EXPECT_EQ(keys[0].at("id"), issued.at("id"));
     EXPECT_TRUE(keys[0].at("revoked_at").is_null());
-    const CliResult revoked =
-        enginectl({"keys", "revoke", "--data-dir", missing.string(), "--json", std::string(issued.at("id").as_string())});
+    const CliResult revoked = enginectl({"keys", "revoke", "--data-dir", missing.string(), "--json",
+                                         std::string(issued.at("id").as_string())});
     EXPECT_SUCCEEDS(revoked);
     EXPECT_EQ(parsed_json(revoked).at("revoked"), issued.at("id"));
 }
@@ -680,20 +775,30 @@ TEST_F(EnginectlTest, EveryServerCommandThatPrintsDataPrintsJson) {
         EXPECT_TRUE(value.is_object()) << result.out;
         return value.is_object() ? value.get_object() : boost::json::object{};
     };
-    EXPECT_EQ(object_of({"engines", "create", "--slug", "cli-json", "--label", "JSON", "--type", "placement", "--json"})
-                  .at("slug"), "cli-json");
+    EXPECT_EQ(object_of({"engines", "create", "--slug", "cli-json", "--label", "JSON", "--type",
+                         "placement", "--json"})
+                  .at("slug"),
+              "cli-json");
     EXPECT_TRUE(object_of({"engines", "list", "--json"}).at("data").is_array());
-    EXPECT_EQ(object_of({"engines", "copy", "default", "--slug", "cli-json-copy", "--json"}).at("slug"), "cli-json-copy");
+    EXPECT_EQ(
+        object_of({"engines", "copy", "default", "--slug", "cli-json-copy", "--json"}).at("slug"),
+        "cli-json-copy");
     const auto config = object_of({"config", "get", "cli-json", "--json"});
     const auto config_file = work_dir_ / "config.json";
     write_text(config_file, boost::json::serialize(config));
-    EXPECT_EQ(object_of({"config", "validate", "cli-json", config_file.string(), "--json"}).at("valid"), true);
-    EXPECT_TRUE(object_of({"config", "put", "cli-json", config_file.string(), "--json"}).contains("config_hash"));
-    EXPECT_EQ(object_of({"versions", "publish", "cli-json", "--changelog", "first", "--json"}).at("version"), "1.0");
-    EXPECT_EQ(object_of({"versions", "list", "cli-json", "--json"}).at("data").as_array().size(), 1u);
+    EXPECT_EQ(
+        object_of({"config", "validate", "cli-json", config_file.string(), "--json"}).at("valid"),
+        true);
+    EXPECT_TRUE(object_of({"config", "put", "cli-json", config_file.string(), "--json"})
+                    .contains("config_hash"));
+    EXPECT_EQ(object_of({"versions", "publish", "cli-json", "--changelog", "first", "--json"})
+                  .at("version"),
+              "1.0");
+    EXPECT_EQ(object_of({"versions", "list", "cli-json", "--json"}).at("data").as_array().size(),
+              1u);
     EXPECT_EQ(object_of({"versions", "show", "cli-json", "1.0", "--json"}).at("version"), "1.0");
-    const auto exported =
-        object_of({"versions", "export", "cli-json", "1.0", "--out", (work_dir_ / "versions").string(), "--json"});
+    const auto exported = object_of({"versions", "export", "cli-json", "1.0", "--out",
+                                     (work_dir_ / "versions").string(), "--json"});
     EXPECT_TRUE(std::filesystem::exists(std::string(exported.at("file").as_string())));
     EXPECT_FALSE(object_of({"contract", "show", "cli-json", "--json"}).empty());
     const CliResult both = enginectl({"contract", "show", "cli-json", "--md", "--json"});
@@ -704,9 +809,12 @@ TEST_F(EnginectlTest, EveryServerCommandThatPrintsDataPrintsJson) {
     const std::string run_id(accepted.at("run_id").as_string());
     EXPECT_EQ(object_of({"runs", "wait", run_id, "--json"}).at("status"), "completed");
     EXPECT_EQ(object_of({"runs", "show", run_id, "--json"}).at("run_id").as_string(), run_id);
-    EXPECT_EQ(object_of({"runs", "submit", "--engine", "cli-json", "--wait", "--json", input}).at("status"), "completed");
+    EXPECT_EQ(object_of({"runs", "submit", "--engine", "cli-json", "--wait", "--json", input})
+                  .at("status"),
+              "completed");
     EXPECT_EQ(object_of({"runs", "replay", run_id, "--json"}).at("identical"), true);
-    EXPECT_EQ(object_of({"engines", "archive", "cli-json-copy", "--json"}).at("status"), "archived");
+    EXPECT_EQ(object_of({"engines", "archive", "cli-json-copy", "--json"}).at("status"),
+              "archived");
 }
 
 // --- engined's own command line.
@@ -724,15 +832,18 @@ TEST_F(EnginectlTest, EnginedAnswersVersionAndHelpAndRefusesUnknownFlags) {
     EXPECT_EQ(help.err, "");
     const CliResult unknown = run_program("engined", {"--listne", "127.0.0.1:0"}, {}, work_dir_);
     EXPECT_EQ(unknown.exit_code, 2);
-    EXPECT_EQ(unknown.err.rfind("engined: unknown option --listne\nusage: engined ", 0), 0u) << unknown.err;
+    EXPECT_EQ(unknown.err.rfind("engined: unknown option --listne\nusage: engined ", 0), 0u)
+        << unknown.err;
     EXPECT_LE(line_count(unknown.err), 3u) << unknown.err;
     const CliResult backup_help = run_program("engined", {"backup", "--help"}, {}, work_dir_);
     EXPECT_EQ(backup_help.exit_code, 0) << backup_help.err;
-    EXPECT_EQ(backup_help.out.rfind("usage: engined backup --data-dir DIR --to FILE", 0), 0u) << backup_help.out;
+    EXPECT_EQ(backup_help.out.rfind("usage: engined backup --data-dir DIR --to FILE", 0), 0u)
+        << backup_help.out;
 }
 
 TEST_F(EnginectlTest, PlanDiffPreviewAndAGatedPublishBeforeAChangeReachesAVersion) {
-    EXPECT_SUCCEEDS(enginectl({"engines", "create", "--slug", "cli-safe", "--label", "CLI safe", "--type", "placement"}));
+    EXPECT_SUCCEEDS(enginectl(
+        {"engines", "create", "--slug", "cli-safe", "--label", "CLI safe", "--type", "placement"}));
     EXPECT_SUCCEEDS(enginectl({"versions", "publish", "cli-safe"}));
     const std::string fixture = (golden_dir() / "brokerage_tx_multicarrier.input.json").string();
     for (int i = 0; i < 3; ++i) {
@@ -741,15 +852,18 @@ TEST_F(EnginectlTest, PlanDiffPreviewAndAGatedPublishBeforeAChangeReachesAVersio
 
     // The change under review: weigh carrier quality alone.
     auto config = boost::json::parse(enginectl({"config", "get", "cli-safe"}).out).as_object();
-    config["lua_source"] = std::string(config.at("lua_source").as_string()) +
-                           "\nfunction weights(bucket, input)\n  return {pricing_competitiveness = 0, "
-                           "coverage_completeness = 0, carrier_quality = 1, simplicity = 0}\nend\n";
+    config["lua_source"] =
+        std::string(config.at("lua_source").as_string()) +
+        "\nfunction weights(bucket, input)\n  return {pricing_competitiveness = 0, "
+        "coverage_completeness = 0, carrier_quality = 1, simplicity = 0}\nend\n";
     const auto config_file = work_dir_ / "quality.json";
     write_text(config_file, boost::json::serialize(config));
 
-    const CliResult previewed = enginectl({"config", "preview", "cli-safe", "--runs", "3", "--config", config_file.string()});
+    const CliResult previewed = enginectl(
+        {"config", "preview", "cli-safe", "--runs", "3", "--config", config_file.string()});
     EXPECT_SUCCEEDS(previewed);
-    EXPECT_NE(previewed.out.find("previewed 3 runs of cli-safe"), std::string::npos) << previewed.out;
+    EXPECT_NE(previewed.out.find("previewed 3 runs of cli-safe"), std::string::npos)
+        << previewed.out;
     EXPECT_NE(previewed.out.find("top-1 changed: 3 (share 1)"), std::string::npos) << previewed.out;
     EXPECT_NE(previewed.out.find("TOP-1 CHANGED"), std::string::npos) << previewed.out;
     const CliResult unchanged = enginectl({"config", "preview", "cli-safe"});
@@ -759,9 +873,11 @@ TEST_F(EnginectlTest, PlanDiffPreviewAndAGatedPublishBeforeAChangeReachesAVersio
     EXPECT_SUCCEEDS(enginectl({"config", "put", "cli-safe", config_file.string()}));
     const CliResult plan = enginectl({"versions", "publish", "cli-safe", "--dry-run"});
     EXPECT_SUCCEEDS(plan);
-    EXPECT_NE(plan.out.find("would publish cli-safe 1.1 (bump: minor)"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("would publish cli-safe 1.1 (bump: minor)"), std::string::npos)
+        << plan.out;
     EXPECT_NE(plan.out.find("[lua] /lua_source changed"), std::string::npos) << plan.out;
-    EXPECT_NE(plan.out.find("    + function weights(bucket, input)"), std::string::npos) << plan.out;
+    EXPECT_NE(plan.out.find("    + function weights(bucket, input)"), std::string::npos)
+        << plan.out;
     const CliResult diff = enginectl({"config", "diff", "cli-safe", "1.0"});
     EXPECT_SUCCEEDS(diff);
     EXPECT_NE(diff.out.find("[lua] /lua_source changed"), std::string::npos) << diff.out;
@@ -771,10 +887,12 @@ TEST_F(EnginectlTest, PlanDiffPreviewAndAGatedPublishBeforeAChangeReachesAVersio
     const CliResult stale = enginectl({"versions", "publish", "cli-safe", "--config-hash", "0000"});
     EXPECT_EQ(stale.exit_code, 1) << stale.out;
     EXPECT_NE(stale.err.find("precondition_failed"), std::string::npos) << stale.err;
-    const CliResult gated = enginectl({"versions", "publish", "cli-safe", "--max-top1-change", "0.5"});
+    const CliResult gated =
+        enginectl({"versions", "publish", "cli-safe", "--max-top1-change", "0.5"});
     EXPECT_EQ(gated.exit_code, 1) << gated.out;
     EXPECT_NE(gated.err.find("preview_gate_exceeded"), std::string::npos) << gated.err;
-    const CliResult forced = enginectl({"versions", "publish", "cli-safe", "--max-top1-change", "0.5", "--force"});
+    const CliResult forced =
+        enginectl({"versions", "publish", "cli-safe", "--max-top1-change", "0.5", "--force"});
     EXPECT_SUCCEEDS(forced);
     EXPECT_EQ(forced.out, "published cli-safe 1.1 (bump: minor)\n");
 }

@@ -62,11 +62,14 @@ TEST_F(ConsoleTest, StylesheetAndScriptHaveTheirContentTypes) {
 // no HTML parsed from strings.
 TEST_F(ConsoleTest, FilesNeedNothingThePolicyForbids) {
     const std::string page = client_.request("GET", "/console/").body;
-    EXPECT_FALSE(std::regex_search(page, std::regex("<script(?![^>]*\\bsrc=)", std::regex::ECMAScript)));
-    EXPECT_FALSE(std::regex_search(page, std::regex("\\s(on[a-z]+|style)\\s*=", std::regex::icase)));
+    EXPECT_FALSE(
+        std::regex_search(page, std::regex("<script(?![^>]*\\bsrc=)", std::regex::ECMAScript)));
+    EXPECT_FALSE(
+        std::regex_search(page, std::regex("\\s(on[a-z]+|style)\\s*=", std::regex::icase)));
     EXPECT_EQ(page.find("<style"), std::string::npos);
     const std::string script = client_.request("GET", "/console/console.js").body;
-    for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
+    for (const char* sink :
+         {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
         EXPECT_EQ(script.find(sink), std::string::npos) << sink;
     }
 }
@@ -78,14 +81,16 @@ TEST_F(ConsoleTest, UnchangedFilesAnswer304ToTheirETag) {
     const auto again = client_.request("GET", "/console/console.js", "", {{"If-None-Match", etag}});
     EXPECT_EQ(again.status, 304);
     EXPECT_TRUE(again.body.empty());
-    const auto changed = client_.request("GET", "/console/console.js", "", {{"If-None-Match", "\"other\""}});
+    const auto changed =
+        client_.request("GET", "/console/console.js", "", {{"If-None-Match", "\"other\""}});
     EXPECT_EQ(changed.status, 200);
     EXPECT_EQ(changed.body, first.body);
     EXPECT_NE(client_.request("GET", "/console/console.css").header("ETag"), etag);
 }
 
 TEST_F(ConsoleTest, UnknownFileIs404InTheErrorEnvelope) {
-    for (const char* target : {"/console/missing.js", "/console/..%2Fapp.cpp", "/console/index.html/x"}) {
+    for (const char* target :
+         {"/console/missing.js", "/console/..%2Fapp.cpp", "/console/index.html/x"}) {
         const ApiResponse response = call(client_, "GET", target, "");
         EXPECT_EQ(response.status, 404) << target;
         EXPECT_EQ(response.body.at("error").at("code").as_string(), "not_found") << target;

@@ -66,7 +66,8 @@ TEST(CrashRecovery, AcceptedRunsSurviveKillNineAndCompleteExactlyOnce) {
         store::SqliteOptions options;
         options.path = (data_dir / "engined.sqlite3").string();
         store::SqliteStore store(options);
-        EXPECT_FALSE(store.unfinished_run_ids().empty()) << "the kill came too late to leave runs pending";
+        EXPECT_FALSE(store.unfinished_run_ids().empty())
+            << "the kill came too late to leave runs pending";
     }
 
     const uint16_t port = chaos::free_loopback_port();

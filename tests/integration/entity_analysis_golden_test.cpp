@@ -17,15 +17,16 @@
 namespace engined::testing {
 namespace {
 
-constexpr std::string_view kUpdateCommand = "ENGINED_UPDATE_GOLDEN=1 ctest -L entity_analysis_golden_test";
+constexpr std::string_view kUpdateCommand =
+    "ENGINED_UPDATE_GOLDEN=1 ctest -L entity_analysis_golden_test";
 
 std::filesystem::path golden_directory() {
     return std::filesystem::path(ENGINED_SOURCE_DIR) / "tests" / "golden" / "entity_analysis";
 }
 
 // Members whose value is new on every run, by name, at any depth.
-const std::set<std::string, std::less<>> kVolatileMembers = {"eval_id", "run_id", "audit", "created_at",
-                                                             "started_at", "completed_at", "duration_ms"};
+const std::set<std::string, std::less<>> kVolatileMembers = {
+    "eval_id", "run_id", "audit", "created_at", "started_at", "completed_at", "duration_ms"};
 
 boost::json::value without_volatile_values(const boost::json::value& value) {
     if (const auto* items = value.if_array()) {
@@ -36,8 +37,10 @@ boost::json::value without_volatile_values(const boost::json::value& value) {
     if (const auto* members = value.if_object()) {
         boost::json::object out;
         for (const auto& [key, member] : *members) {
-            const bool is_volatile = kVolatileMembers.contains(std::string_view(key)) && !member.is_null();
-            out[key] = is_volatile ? boost::json::value("<" + std::string(key) + ">") : without_volatile_values(member);
+            const bool is_volatile =
+                kVolatileMembers.contains(std::string_view(key)) && !member.is_null();
+            out[key] = is_volatile ? boost::json::value("<" + std::string(key) + ">")
+                                   : without_volatile_values(member);
         }
         return out;
     }
@@ -46,11 +49,15 @@ boost::json::value without_volatile_values(const boost::json::value& value) {
 
 class EntityAnalysisGolden : public ::testing::Test {
 protected:
-    EntityAnalysisGolden() { server_.app().store().replace_pool("brokerage", "carriers:all", demo_pool_json(), "demo.json", 1); }
+    EntityAnalysisGolden() {
+        server_.app().store().replace_pool("brokerage", "carriers:all", demo_pool_json(),
+                                           "demo.json", 1);
+    }
 
     // The case's evaluation and run output, as the expected file holds them.
     std::string golden_output(const std::string& name) {
-        const std::string job = read_text(golden_directory() / (name + std::string(golden::kInputSuffix)));
+        const std::string job =
+            read_text(golden_directory() / (name + std::string(golden::kInputSuffix)));
         const ApiResponse accepted = call(client_, "POST", "/api/v1/jobs", key_, job);
         EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
         if (accepted.status != 202) return accepted.raw.body;
@@ -60,7 +67,8 @@ protected:
         const ApiResponse run = call(client_, "GET", "/api/v1/runs/" + eval_id, key_);
         EXPECT_EQ(evaluation.status, 200) << evaluation.raw.body;
         EXPECT_EQ(run.status, 200) << run.raw.body;
-        const boost::json::object golden{{"evaluation", evaluation.body}, {"output", run.body.at("output")}};
+        const boost::json::object golden{{"evaluation", evaluation.body},
+                                         {"output", run.body.at("output")}};
         return pretty_json(without_volatile_values(golden)) + "\n";
     }
 

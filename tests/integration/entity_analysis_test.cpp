@@ -19,7 +19,8 @@ protected:
         server_ = new TestServer();
         key_ = server_->create_key("brokerage");
         pool_json_ = demo_pool_json();
-        server_->app().store().replace_pool("brokerage", "carriers:all", pool_json_, "demo.json", 1);
+        server_->app().store().replace_pool("brokerage", "carriers:all", pool_json_, "demo.json",
+                                            1);
         const boost::json::value pool = boost::json::parse(pool_json_);
         for (const auto& carrier : pool.as_array()) {
             carriers_[std::string(carrier.at("id").as_string())] = carrier.as_object();
@@ -63,7 +64,8 @@ bool writes_state(const boost::json::object& carrier, const std::string& state) 
 
 bool writes_line(const boost::json::object& carrier, const std::string& line) {
     for (const auto& entry : carrier.at("lines").as_array()) {
-        if (entry.at("line").as_string() == line) return entry.at("appetite").as_string() != "excluded";
+        if (entry.at("line").as_string() == line)
+            return entry.at("appetite").as_string() != "excluded";
     }
     return false;
 }
@@ -93,7 +95,9 @@ TEST_F(EntityAnalysisTest, ProfessionalLiabilityProspectInCaliforniaAgainstTheDe
 
     const ApiResponse run = call(client_, "GET", "/api/v1/runs/" + eval_id, key_);
     const auto& output = run.body.at("output").as_object();
-    EXPECT_EQ(job.body.at("filtered").to_number<int64_t>() + output.at("eligible_count").to_number<int64_t>(), pool_size);
+    EXPECT_EQ(job.body.at("filtered").to_number<int64_t>() +
+                  output.at("eligible_count").to_number<int64_t>(),
+              pool_size);
 
     const auto& candidates = job.body.at("candidates").as_array();
     ASSERT_FALSE(candidates.empty());
@@ -106,12 +110,15 @@ TEST_F(EntityAnalysisTest, ProfessionalLiabilityProspectInCaliforniaAgainstTheDe
         EXPECT_TRUE(writes_state(carrier, "CA")) << candidate.at("carrier_id");
         EXPECT_TRUE(writes_line(carrier, "professional_liability")) << candidate.at("carrier_id");
         EXPECT_FALSE(prohibits(carrier, "541310")) << candidate.at("carrier_id");
-        const auto tier = std::find(tier_order.begin(), tier_order.end(), candidate.at("tier").as_string());
+        const auto tier =
+            std::find(tier_order.begin(), tier_order.end(), candidate.at("tier").as_string());
         ASSERT_NE(tier, tier_order.end());
-        EXPECT_GE(static_cast<std::size_t>(tier - tier_order.begin()), last_tier) << "candidates out of tier order";
+        EXPECT_GE(static_cast<std::size_t>(tier - tier_order.begin()), last_tier)
+            << "candidates out of tier order";
         last_tier = static_cast<std::size_t>(tier - tier_order.begin());
         const auto& scores = candidate.at("scores").as_object();
-        for (const char* dimension : {"appetite", "coverage", "financial", "pricing", "placement", "service"}) {
+        for (const char* dimension :
+             {"appetite", "coverage", "financial", "pricing", "placement", "service"}) {
             ASSERT_TRUE(scores.contains(dimension)) << dimension;
             const std::string level(scores.at(dimension).as_string());
             EXPECT_TRUE(level == "L1" || level == "L2" || level == "L3" || level == "L4") << level;
@@ -124,7 +131,8 @@ TEST_F(EntityAnalysisTest, ProfessionalLiabilityProspectInCaliforniaAgainstTheDe
         }
         reasonings.insert(reasoning);
     }
-    EXPECT_GT(reasonings.size(), candidates.size() / 2) << "reasoning reads the same for most carriers";
+    EXPECT_GT(reasonings.size(), candidates.size() / 2)
+        << "reasoning reads the same for most carriers";
 }
 
 TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAndTheTraceSaysWhy) {
@@ -138,10 +146,12 @@ TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAnd
     const auto run = wait_for_run(client_, key_, id);
     ASSERT_EQ(run.at("status").as_string(), "completed");
     std::size_t prohibiting = 0;
-    for (const auto& [carrier_id, carrier] : carriers_) prohibiting += prohibits(carrier, "111998") ? 1 : 0;
+    for (const auto& [carrier_id, carrier] : carriers_)
+        prohibiting += prohibits(carrier, "111998") ? 1 : 0;
     ASSERT_GT(prohibiting, 0u);
     for (const auto& candidate : run.at("candidates").as_array()) {
-        EXPECT_FALSE(prohibits(carriers_.at(std::string(candidate.at("carrier_id").as_string())), "111998"));
+        EXPECT_FALSE(
+            prohibits(carriers_.at(std::string(candidate.at("carrier_id").as_string())), "111998"));
     }
     EXPECT_GE(run.at("output").at("filter_reasons").at("naics_prohibited").to_number<int64_t>(),
               static_cast<int64_t>(1));
@@ -162,17 +172,20 @@ TEST_F(EntityAnalysisTest, CarriersProhibitingTheProspectsIndustryNeverAppearAnd
 }
 
 TEST_F(EntityAnalysisTest, TheEngineShipsRelease1_0AndRunsPinnedToIt) {
-    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}}, {"engine_version", "1.x"}};
+    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}},
+                                   {"engine_version", "1.x"}};
     const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
                                       boost::json::serialize(body));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-    const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    const auto run =
+        wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
     EXPECT_EQ(run.at("engine_version").as_string(), "1.0");
     EXPECT_EQ(run.at("status").as_string(), "completed");
 }
 
 TEST_F(EntityAnalysisTest, ARunOnTheDemoPoolReplaysIdentical) {
-    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}}, {"engine_version", "1.0"}};
+    const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}},
+                                   {"engine_version", "1.0"}};
     const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
                                       boost::json::serialize(body));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
@@ -184,15 +197,17 @@ TEST_F(EntityAnalysisTest, ARunOnTheDemoPoolReplaysIdentical) {
     ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
     EXPECT_EQ(replayed.body.at("identical"), true) << replayed.raw.body;
     EXPECT_EQ(replayed.body.at("replay_fingerprint"), run.at("fingerprint"));
-    EXPECT_EQ(replayed.body.at("output_sha256").at("original"), replayed.body.at("output_sha256").at("replay"));
+    EXPECT_EQ(replayed.body.at("output_sha256").at("original"),
+              replayed.body.at("output_sha256").at("replay"));
 }
 
 TEST_F(EntityAnalysisTest, UnknownPoolIs422NamingThePool) {
     const ApiResponse response = submit_job({{"profile", kProspect}, {"pool", "carriers:unknown"}});
     EXPECT_EQ(response.status, 422);
     EXPECT_EQ(response.body.at("error").at("code").as_string(), "unknown_pool");
-    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("carriers:unknown"),
-              std::string::npos);
+    EXPECT_NE(
+        std::string(response.body.at("error").at("message").as_string()).find("carriers:unknown"),
+        std::string::npos);
     // Pools belong to their organisation.
     const std::string other = server_->create_key("another-brokerage");
     EXPECT_EQ(submit_job({{"profile", kProspect}, {"pool", "carriers:all"}}, other).status, 422);
@@ -203,9 +218,11 @@ TEST_F(EntityAnalysisTest, ProfileWithoutEntityIs400NamingIt) {
     prospect.erase("entity");
     const ApiResponse response = submit_job({{"profile", prospect}, {"pool", "carriers:all"}});
     EXPECT_EQ(response.status, 400);
-    EXPECT_NE(std::string(response.body.at("error").at("message").as_string()).find("profile.entity"),
-              std::string::npos);
-    EXPECT_EQ(response.body.at("error").at("details").at(0).at("pointer").as_string(), "/profile/entity");
+    EXPECT_NE(
+        std::string(response.body.at("error").at("message").as_string()).find("profile.entity"),
+        std::string::npos);
+    EXPECT_EQ(response.body.at("error").at("details").at(0).at("pointer").as_string(),
+              "/profile/entity");
 }
 
 TEST_F(EntityAnalysisTest, PoolsAreListedAndTheRunsApiTakesTheModernShape) {
@@ -213,13 +230,15 @@ TEST_F(EntityAnalysisTest, PoolsAreListedAndTheRunsApiTakesTheModernShape) {
     ASSERT_EQ(pools.status, 200);
     ASSERT_EQ(pools.body.at("data").as_array().size(), 1u);
     EXPECT_EQ(pools.body.at("data").at(0).at("name").as_string(), "carriers:all");
-    EXPECT_EQ(pools.body.at("data").at(0).at("carrier_count").to_number<std::size_t>(), carriers_.size());
+    EXPECT_EQ(pools.body.at("data").at(0).at("carrier_count").to_number<std::size_t>(),
+              carriers_.size());
 
     const boost::json::object body{{"input", {{"prospect", kProspect}, {"pool", "carriers:all"}}}};
     const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
                                       boost::json::serialize(body));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
-    const auto run = wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
+    const auto run =
+        wait_for_run(client_, key_, std::string(accepted.body.at("run_id").as_string()));
     EXPECT_EQ(run.at("status").as_string(), "completed");
     EXPECT_TRUE(run.at("candidates").is_array());
 }
@@ -256,9 +275,14 @@ TEST_F(EntityAnalysisTest, EvaluationScoresAreLevelsWithTheirReasonsApart) {
 // Reference: 400 for malformed or missing fields, 422 for valid-but-unprocessable (an unknown
 // pool); the pointers name the body as sent.
 TEST_F(EntityAnalysisTest, AMalformedProfileIs400PointingIntoTheBodyAsSent) {
-    const auto error_of = [](const ApiResponse& response) { return response.body.at("error").as_object(); };
-    for (const auto& [field, value] : std::vector<std::pair<std::string, boost::json::value>>{
-             {"state", "California"}, {"naics", "54-13"}, {"line", "pet_insurance"}, {"revenue", "a lot"}}) {
+    const auto error_of = [](const ApiResponse& response) {
+        return response.body.at("error").as_object();
+    };
+    for (const auto& [field, value] :
+         std::vector<std::pair<std::string, boost::json::value>>{{"state", "California"},
+                                                                 {"naics", "54-13"},
+                                                                 {"line", "pet_insurance"},
+                                                                 {"revenue", "a lot"}}) {
         SCOPED_TRACE(field);
         boost::json::object prospect = kProspect;
         prospect[field] = value;
@@ -267,10 +291,13 @@ TEST_F(EntityAnalysisTest, AMalformedProfileIs400PointingIntoTheBodyAsSent) {
         const auto error = error_of(response);
         EXPECT_EQ(error.at("code"), "invalid_request");
         ASSERT_FALSE(error.at("details").as_array().empty()) << response.raw.body;
-        EXPECT_EQ(error.at("details").at(0).at("pointer"), ("/profile/" + field).c_str()) << response.raw.body;
-        EXPECT_EQ(std::string(error.at("message").as_string()).find("/input"), std::string::npos) << response.raw.body;
+        EXPECT_EQ(error.at("details").at(0).at("pointer"), ("/profile/" + field).c_str())
+            << response.raw.body;
+        EXPECT_EQ(std::string(error.at("message").as_string()).find("/input"), std::string::npos)
+            << response.raw.body;
     }
-    const ApiResponse not_an_object = submit_job({{"profile", "Harbor Design Partners LLP"}, {"pool", "carriers:all"}});
+    const ApiResponse not_an_object =
+        submit_job({{"profile", "Harbor Design Partners LLP"}, {"pool", "carriers:all"}});
     EXPECT_EQ(not_an_object.status, 400) << not_an_object.raw.body;
     EXPECT_EQ(error_of(not_an_object).at("details").at(0).at("pointer"), "/profile");
     const ApiResponse no_profile = submit_job({{"pool", "carriers:all"}});
@@ -289,9 +316,10 @@ TEST_F(EntityAnalysisTest, AMalformedProfileIs400PointingIntoTheBodyAsSent) {
     // The engines API keeps its own answer for the same input: 422 at /input/profile/state.
     boost::json::object prospect = kProspect;
     prospect["state"] = "California";
-    const ApiResponse run = call(client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
-                                 boost::json::serialize(boost::json::object{
-                                     {"input", {{"profile", prospect}, {"pool", "carriers:all"}}}}));
+    const ApiResponse run = call(
+        client_, "POST", "/api/v1/engines/entity-analysis/runs", key_,
+        boost::json::serialize(
+            boost::json::object{{"input", {{"profile", prospect}, {"pool", "carriers:all"}}}}));
     EXPECT_EQ(run.status, 422) << run.raw.body;
     EXPECT_EQ(error_of(run).at("code"), "contract_violation");
     EXPECT_EQ(error_of(run).at("details").at(0).at("pointer"), "/input/profile/state");

@@ -30,9 +30,13 @@ constexpr const char* kEvaluation =
     R"({"profile": {"entity": "acme-manufacturing", "state": "CA", "line": "professional_liability"},
         "pool": "carriers:all"})";
 
-std::string run_body() { return read_text(golden_dir() / "auto_only_ny.input.json"); }
+std::string run_body() {
+    return read_text(golden_dir() / "auto_only_ny.input.json");
+}
 
-std::string slug_body(const std::string& slug) { return boost::json::serialize(boost::json::object{{"slug", slug}}); }
+std::string slug_body(const std::string& slug) {
+    return boost::json::serialize(boost::json::object{{"slug", slug}});
+}
 
 std::string id_of(const ApiResponse& response, const char* field) {
     EXPECT_TRUE(response.body.is_object()) << response.raw.body;
@@ -68,24 +72,29 @@ TEST(Environments, SlugRulesReservedNamesAndTheLimitOfFiveNamedOnes) {
     EXPECT_TRUE(std::regex_match(id_of(dev, "id"), kUuidV4)) << id_of(dev, "id");
     EXPECT_EQ(dev.body.at("slug"), "dev");
     EXPECT_EQ(dev.body.at("kind"), "environment");
-    EXPECT_FALSE(dev.body.as_object().contains("pinned_engine_version")) << "omitted while no pin is set";
+    EXPECT_FALSE(dev.body.as_object().contains("pinned_engine_version"))
+        << "omitted while no pin is set";
 
     // 16 characters is the longest slug; 17 is refused.
     EXPECT_EQ(create("abcdefghij_12345", admin).status, 201);
     const ApiResponse too_long = create("abcdefghij_123456", admin);
     EXPECT_EQ(too_long.status, 400) << too_long.raw.body;
     EXPECT_EQ(too_long.body.at("error").at("code"), "invalid_request");
-    for (const char* bad : {"", "Dev", "de-v", "dév", "de v"}) EXPECT_EQ(create(bad, admin).status, 400) << bad;
+    for (const char* bad : {"", "Dev", "de-v", "dév", "de v"})
+        EXPECT_EQ(create(bad, admin).status, 400) << bad;
     EXPECT_EQ(call(client, "POST", "/api/v1/environments", admin, R"({"name":"dev"})").status, 400);
-    EXPECT_EQ(call(client, "POST", "/api/v1/environments", admin, R"({"slug":"qa","x":1})").status, 400);
+    EXPECT_EQ(call(client, "POST", "/api/v1/environments", admin, R"({"slug":"qa","x":1})").status,
+              400);
 
-    for (const char* reserved : {"live", "test", "internal", "admin", "api", "nexio", "draft", "all"}) {
+    for (const char* reserved :
+         {"live", "test", "internal", "admin", "api", "nexio", "draft", "all"}) {
         const ApiResponse refused = create(reserved, admin);
         EXPECT_EQ(refused.status, 422) << reserved;
         EXPECT_EQ(refused.body.at("error").at("code"), "reserved_environment_slug") << reserved;
     }
     // One live environment per organisation: the built-in one.
-    EXPECT_NE(std::string(create("live", admin).body.at("error").at("message").as_string()).find("exactly one live"),
+    EXPECT_NE(std::string(create("live", admin).body.at("error").at("message").as_string())
+                  .find("exactly one live"),
               std::string::npos);
 
     const ApiResponse duplicate = create("dev", admin);
@@ -93,7 +102,8 @@ TEST(Environments, SlugRulesReservedNamesAndTheLimitOfFiveNamedOnes) {
     EXPECT_EQ(duplicate.body.at("error").at("code"), "environment_exists");
 
     // Five named environments besides test and live; the sixth is refused and not stored.
-    for (const char* slug : {"staging", "prod", "qa"}) EXPECT_EQ(create(slug, admin).status, 201) << slug;
+    for (const char* slug : {"staging", "prod", "qa"})
+        EXPECT_EQ(create(slug, admin).status, 201) << slug;
     const ApiResponse sixth = create("production", admin);
     EXPECT_EQ(sixth.status, 422) << sixth.raw.body;
     EXPECT_EQ(sixth.body.at("error").at("code"), "too_many_environments");
@@ -106,25 +116,30 @@ TEST(Environments, SlugRulesReservedNamesAndTheLimitOfFiveNamedOnes) {
     EXPECT_EQ(data[0].at("slug"), "test");
     EXPECT_EQ(data[1].at("slug"), "live");
     EXPECT_TRUE(data[1].at("built_in").as_bool());
-    EXPECT_EQ(call(client, "GET", "/api/v1/environments/dev", admin).body.at("id"), dev.body.at("id"));
+    EXPECT_EQ(call(client, "GET", "/api/v1/environments/dev", admin).body.at("id"),
+              dev.body.at("id"));
     // Other organisations have their own, built in too.
     const std::string other = server.create_key("globex", "live", {"environments:admin"});
-    EXPECT_EQ(call(client, "GET", "/api/v1/environments", other).body.at("data").as_array().size(), 2u);
+    EXPECT_EQ(call(client, "GET", "/api/v1/environments", other).body.at("data").as_array().size(),
+              2u);
     EXPECT_EQ(call(client, "GET", "/api/v1/environments/dev", other).status, 404);
 
     // Who may: a live key with environments:admin or engines:admin.
-    const ApiResponse from_test = create("sandbox", server.create_key("globex", "test", {"environments:admin"}));
+    const ApiResponse from_test =
+        create("sandbox", server.create_key("globex", "test", {"environments:admin"}));
     EXPECT_EQ(from_test.status, 403);
     EXPECT_EQ(from_test.body.at("error").at("code"), "forbidden");
     EXPECT_EQ(create("sandbox", server.create_key("globex", "live")).status, 403);
-    EXPECT_EQ(create("sandbox", server.create_key("globex", "live", {"engines:admin"})).status, 201);
+    EXPECT_EQ(create("sandbox", server.create_key("globex", "live", {"engines:admin"})).status,
+              201);
 }
 
 TEST(Environments, KeysCarryTheSlugPrefixAndAuthenticateAsTheirStoredEnvironment) {
     TestServer server;
     auto client = server.client();
     const std::string admin = server.create_key("acme", "live", {"environments:admin"});
-    const ApiResponse created = call(client, "POST", "/api/v1/environments", admin, slug_body("test_x"));
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/environments", admin, slug_body("test_x"));
     ASSERT_EQ(created.status, 201);
 
     EXPECT_TRUE(server.create_key("acme", "live").starts_with("nx_live_"));
@@ -134,16 +149,19 @@ TEST(Environments, KeysCarryTheSlugPrefixAndAuthenticateAsTheirStoredEnvironment
     ASSERT_TRUE(key.starts_with("nx_test_x_")) << key;
     EXPECT_THROW(server.create_key("acme", "nowhere"), std::invalid_argument);
 
-    const ApiResponse accepted = call(client, "POST", "/api/v1/engines/default/runs", key, run_body());
+    const ApiResponse accepted =
+        call(client, "POST", "/api/v1/engines/default/runs", key, run_body());
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
     const boost::json::object run = wait_for_run(client, key, id_of(accepted, "run_id"));
     EXPECT_EQ(run.at("environment"), "test_x") << "not read as `test` from the prefix";
     EXPECT_EQ(run.at("environment_id"), created.body.at("id"));
-    EXPECT_EQ(call(client, "GET", "/api/v1/runs/" + id_of(accepted, "run_id"), test_key).status, 404);
+    EXPECT_EQ(call(client, "GET", "/api/v1/runs/" + id_of(accepted, "run_id"), test_key).status,
+              404);
 
     // The prefix proves nothing: the same secret under `nx_test_` is not a key.
     const std::string relabelled = "nx_test_" + key.substr(std::string("nx_test_x_").size());
-    EXPECT_EQ(call(client, "GET", "/api/v1/runs/" + id_of(accepted, "run_id"), relabelled).status, 401);
+    EXPECT_EQ(call(client, "GET", "/api/v1/runs/" + id_of(accepted, "run_id"), relabelled).status,
+              401);
 }
 
 // Each environment-scoped route answers 404 for another environment's object, including for a
@@ -154,7 +172,8 @@ TEST(Environments, EveryEnvironmentScopedRouteIsIsolatedByEnvironmentId) {
     auto client = server.client();
     server.app().store().replace_pool("acme", "carriers:all", kPool, "pool.json", 1);
     const std::string admin = server.create_key("acme", "live", {"environments:admin"});
-    const ApiResponse created = call(client, "POST", "/api/v1/environments", admin, slug_body("dev"));
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/environments", admin, slug_body("dev"));
     ASSERT_EQ(created.status, 201) << created.raw.body;
     const boost::json::value dev_environment_id = created.body.at("id");
     const std::vector<std::string> all_scopes{"runs:write", "runs:read", "engines:admin"};
@@ -162,22 +181,27 @@ TEST(Environments, EveryEnvironmentScopedRouteIsIsolatedByEnvironmentId) {
     const std::string test = server.create_key("acme", "test", all_scopes);
 
     // Objects of dev: an endpoint, a run (and its delivery), a job, an evaluation, a signing secret.
-    const ApiResponse endpoint = call(client, "POST", "/api/v1/webhooks", dev,
-                                      R"({"url":")" + receiver.url() + R"("})");
+    const ApiResponse endpoint =
+        call(client, "POST", "/api/v1/webhooks", dev, R"({"url":")" + receiver.url() + R"("})");
     ASSERT_EQ(endpoint.status, 201) << endpoint.raw.body;
     const std::string endpoint_id = id_of(endpoint, "id");
-    const std::string run_id = id_of(call(client, "POST", "/api/v1/engines/default/runs", dev, run_body()), "run_id");
+    const std::string run_id =
+        id_of(call(client, "POST", "/api/v1/engines/default/runs", dev, run_body()), "run_id");
     EXPECT_EQ(wait_for_run(client, dev, run_id).at("status"), "completed");
-    const std::string job_id = id_of(call(client, "POST", "/api/v1/jobs", dev, run_body()), "job_id");
-    const std::string eval_id = id_of(call(client, "POST", "/api/v1/jobs", dev, kEvaluation), "eval_id");
+    const std::string job_id =
+        id_of(call(client, "POST", "/api/v1/jobs", dev, run_body()), "job_id");
+    const std::string eval_id =
+        id_of(call(client, "POST", "/api/v1/jobs", dev, kEvaluation), "eval_id");
     ASSERT_FALSE(job_id.empty() || eval_id.empty());
     wait_for_run(client, dev, job_id);
     wait_for_run(client, dev, eval_id);
     ASSERT_TRUE(receiver.wait_for(1, 10s));
-    const ApiResponse deliveries = call(client, "GET", "/api/v1/webhooks/" + endpoint_id + "/deliveries", dev);
+    const ApiResponse deliveries =
+        call(client, "GET", "/api/v1/webhooks/" + endpoint_id + "/deliveries", dev);
     ASSERT_EQ(deliveries.status, 200) << deliveries.raw.body;
     ASSERT_FALSE(deliveries.body.at("data").as_array().empty());
-    const std::string delivery_id(deliveries.body.at("data").as_array().front().at("id").as_string());
+    const std::string delivery_id(
+        deliveries.body.at("data").as_array().front().at("id").as_string());
     const ApiResponse dev_secret = call(client, "GET", "/api/v1/webhooks/signing-secret", dev);
     ASSERT_EQ(dev_secret.status, 200);
     // The webhook payload names the environment too.
@@ -204,16 +228,24 @@ TEST(Environments, EveryEnvironmentScopedRouteIsIsolatedByEnvironmentId) {
             {"DELETE", "/api/v1/webhooks/" + endpoint_id},
         };
         for (const auto& [method, target] : routes) {
-            const ApiResponse answer = call(client, method, target, key, method == "PATCH" ? R"({"description":"x"})" : "");
-            EXPECT_EQ(answer.status, 404) << who << ": " << method << " " << target << " " << answer.raw.body;
+            const ApiResponse answer = call(client, method, target, key,
+                                            method == "PATCH" ? R"({"description":"x"})" : "");
+            EXPECT_EQ(answer.status, 404)
+                << who << ": " << method << " " << target << " " << answer.raw.body;
             if (answer.status == 404) {
                 EXPECT_EQ(answer.body.at("error").at("code"), "not_found") << target;
             }
         }
-        EXPECT_TRUE(call(client, "GET", "/api/v1/engines/default/runs", key).body.at("data").as_array().empty()) << who;
-        EXPECT_TRUE(call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array().empty()) << who;
+        EXPECT_TRUE(call(client, "GET", "/api/v1/engines/default/runs", key)
+                        .body.at("data")
+                        .as_array()
+                        .empty())
+            << who;
+        EXPECT_TRUE(call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array().empty())
+            << who;
         const ApiResponse secret = call(client, "GET", "/api/v1/webhooks/signing-secret", key);
-        EXPECT_NE(secret.body.at("secret"), dev_secret.body.at("secret")) << who << ": its own signing secret";
+        EXPECT_NE(secret.body.at("secret"), dev_secret.body.at("secret"))
+            << who << ": its own signing secret";
     };
     expect_hidden(test, "test");
 
@@ -221,7 +253,8 @@ TEST(Environments, EveryEnvironmentScopedRouteIsIsolatedByEnvironmentId) {
     auto submit_once = [&](const std::string& key) {
         const http::ClientResponse answer =
             client.request("POST", "/api/v1/engines/default/runs", run_body(),
-                           {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + key},
+                           {{"Content-Type", "application/json"},
+                            {"Authorization", "Bearer " + key},
                             {"Idempotency-Key", "order-42"}});
         EXPECT_EQ(answer.status, 202) << answer.body;
         return std::string(boost::json::parse(answer.body).at("run_id").as_string());
@@ -240,7 +273,8 @@ TEST(Environments, EveryEnvironmentScopedRouteIsIsolatedByEnvironmentId) {
     const ApiResponse refused = call(client, "DELETE", "/api/v1/environments/dev", admin);
     EXPECT_EQ(refused.status, 409) << refused.raw.body;
     EXPECT_EQ(refused.body.at("error").at("code"), "environment_has_active_keys");
-    EXPECT_EQ(call(client, "DELETE", "/api/v1/environments/dev", test).status, 403) << "a test key may not delete";
+    EXPECT_EQ(call(client, "DELETE", "/api/v1/environments/dev", test).status, 403)
+        << "a test key may not delete";
     EXPECT_EQ(call(client, "DELETE", "/api/v1/environments/test", admin).status, 409) << "built in";
     revoke_keys_of(server.app().store(), "acme", "dev");
     EXPECT_EQ(call(client, "GET", "/api/v1/runs/" + run_id, dev).status, 401) << "a revoked key";
@@ -257,23 +291,33 @@ TEST(Environments, EveryEnvironmentScopedRouteIsIsolatedByEnvironmentId) {
 TEST(Environments, TheDefaultPinResolvesRunsThatNameNoVersionAndAnExplicitVersionWins) {
     TestServer server;
     auto client = server.client();
-    const std::string live_admin = server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
+    const std::string live_admin =
+        server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     ASSERT_EQ(call(client, "POST", "/api/v1/engines", live_admin,
-                   R"({"slug":"home-auto","label":"Home and auto","engine_type":"placement"})").status, 201);
-    ASSERT_EQ(call(client, "POST", "/api/v1/engines/home-auto/versions", live_admin, R"({"changelog":"first"})").status,
+                   R"({"slug":"home-auto","label":"Home and auto","engine_type":"placement"})")
+                  .status,
+              201);
+    ASSERT_EQ(call(client, "POST", "/api/v1/engines/home-auto/versions", live_admin,
+                   R"({"changelog":"first"})")
+                  .status,
               201);
     ASSERT_EQ(call(client, "POST", "/api/v1/engines", live_admin,
-                   R"({"slug":"unreleased","label":"Never released","engine_type":"placement"})").status, 201);
-    ASSERT_EQ(call(client, "POST", "/api/v1/environments", live_admin, slug_body("staging")).status, 201);
+                   R"({"slug":"unreleased","label":"Never released","engine_type":"placement"})")
+                  .status,
+              201);
+    ASSERT_EQ(call(client, "POST", "/api/v1/environments", live_admin, slug_body("staging")).status,
+              201);
     const std::string staging = server.create_key("acme", "staging");
 
-    auto submit = [&](const std::string& key, const std::string& engine, const std::string& version = "") {
+    auto submit = [&](const std::string& key, const std::string& engine,
+                      const std::string& version = "") {
         auto body = boost::json::parse(run_body()).as_object();
         if (!version.empty()) body["engine_version"] = version;
-        const ApiResponse accepted =
-            call(client, "POST", "/api/v1/engines/" + engine + "/runs", key, boost::json::serialize(body));
+        const ApiResponse accepted = call(client, "POST", "/api/v1/engines/" + engine + "/runs",
+                                          key, boost::json::serialize(body));
         EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
-        return call(client, "GET", "/api/v1/runs/" + id_of(accepted, "run_id"), key).body.as_object();
+        return call(client, "GET", "/api/v1/runs/" + id_of(accepted, "run_id"), key)
+            .body.as_object();
     };
     auto patch = [&](const std::string& key, const std::string& body) {
         return call(client, "PATCH", "/api/v1/environments/staging", key, body);
@@ -297,7 +341,8 @@ TEST(Environments, TheDefaultPinResolvesRunsThatNameNoVersionAndAnExplicitVersio
     EXPECT_TRUE(unreleased.at("engine_version").is_null());
     EXPECT_TRUE(unreleased.at("engine_version_pin_source").is_null());
     // Other environments are not pinned.
-    EXPECT_TRUE(submit(server.create_key("acme", "test"), "home-auto").at("engine_version").is_null());
+    EXPECT_TRUE(
+        submit(server.create_key("acme", "test"), "home-auto").at("engine_version").is_null());
 
     // A per-engine pin overrides the default.
     ASSERT_EQ(patch(live_admin, R"({"engine_pins":{"home-auto":"1.0"}})").status, 200);
@@ -306,18 +351,27 @@ TEST(Environments, TheDefaultPinResolvesRunsThatNameNoVersionAndAnExplicitVersio
     EXPECT_EQ(by_engine_pin.at("engine_version_pin_source"), "engine_pin");
 
     // Who may pin, and what.
-    EXPECT_EQ(patch(server.create_key("acme", "test", {"engines:admin"}), R"({"pinned_engine_version":"1.x"})").status, 403);
-    EXPECT_EQ(patch(server.create_key("acme", "live", {"environments:admin"}), R"({"pinned_engine_version":"1.x"})").status,
+    EXPECT_EQ(patch(server.create_key("acme", "test", {"engines:admin"}),
+                    R"({"pinned_engine_version":"1.x"})")
+                  .status,
               403);
-    for (const char* bad : {R"({"pinned_engine_version":"1"})", R"({"pinned_engine_version":1})", R"({})",
-                            R"({"engine_pins":{"home-auto":"latest"}})", R"({"engine_pins":[]})", R"({"slug":"x"})"}) {
+    EXPECT_EQ(patch(server.create_key("acme", "live", {"environments:admin"}),
+                    R"({"pinned_engine_version":"1.x"})")
+                  .status,
+              403);
+    for (const char* bad : {R"({"pinned_engine_version":"1"})", R"({"pinned_engine_version":1})",
+                            R"({})", R"({"engine_pins":{"home-auto":"latest"}})",
+                            R"({"engine_pins":[]})", R"({"slug":"x"})"}) {
         const ApiResponse refused = patch(live_admin, bad);
         EXPECT_EQ(refused.status, 400) << bad;
         EXPECT_EQ(refused.body.at("error").at("code"), "invalid_request") << bad;
     }
-    EXPECT_EQ(call(client, "PATCH", "/api/v1/environments/nowhere", live_admin, R"({"pinned_engine_version":"1.x"})").status,
+    EXPECT_EQ(call(client, "PATCH", "/api/v1/environments/nowhere", live_admin,
+                   R"({"pinned_engine_version":"1.x"})")
+                  .status,
               404);
-    const ApiResponse cleared = patch(live_admin, R"({"pinned_engine_version":null,"engine_pins":null})");
+    const ApiResponse cleared =
+        patch(live_admin, R"({"pinned_engine_version":null,"engine_pins":null})");
     ASSERT_EQ(cleared.status, 200);
     EXPECT_FALSE(cleared.body.as_object().contains("pinned_engine_version"));
     EXPECT_TRUE(submit(staging, "home-auto").at("engine_version").is_null());

@@ -23,22 +23,24 @@ protected:
         server_ = nullptr;
     }
 
-    ApiResponse api(const std::string& method, const std::string& target, const std::string& body = {}) {
+    ApiResponse api(const std::string& method, const std::string& target,
+                    const std::string& body = {}) {
         return call(client_, method, target, admin_, body);
     }
 
-
     // A placement engine `slug` of acme whose scorecard is `lua_source`.
     void create_engine_with_scorecard(const std::string& slug, const std::string& lua_source) {
-        const ApiResponse created = api("POST", "/api/v1/engines",
-                                        R"({"slug":")" + slug + R"(","label":"Hostile","engine_type":"placement"})");
+        const ApiResponse created =
+            api("POST", "/api/v1/engines",
+                R"({"slug":")" + slug + R"(","label":"Hostile","engine_type":"placement"})");
         ASSERT_EQ(created.status, 201) << created.raw.body;
         const ApiResponse current = api("GET", "/api/v1/engines/" + slug + "/config");
         ASSERT_EQ(current.status, 200) << current.raw.body;
         boost::json::object config = current.body.at("config").as_object();
         config["lua_source"] = lua_source;
         const ApiResponse put =
-            api("PUT", "/api/v1/engines/" + slug + "/config", boost::json::serialize(boost::json::object{{"config", config}}));
+            api("PUT", "/api/v1/engines/" + slug + "/config",
+                boost::json::serialize(boost::json::object{{"config", config}}));
         ASSERT_EQ(put.status, 200) << put.raw.body;
     }
 
@@ -72,7 +74,8 @@ TEST_F(HostileInputTest, ANumberBeyondADoubleIsRefusedAtSubmitWithItsPointer) {
     ASSERT_EQ(refused.status, 400) << refused.raw.body;
     const auto& error = refused.body.at("error");
     EXPECT_EQ(error.at("code"), "invalid_request");
-    EXPECT_EQ(error.at("details").at(0).at("pointer"), "/offerings/0/attributes/line_premium_annual");
+    EXPECT_EQ(error.at("details").at(0).at("pointer"),
+              "/offerings/0/attributes/line_premium_annual");
     expect_health_answers(server_->port());
 }
 
@@ -99,7 +102,8 @@ end)");
 
 TEST_F(HostileInputTest, BytesAfterTheJsonBodyAreRefused) {
     const std::string body = read_text(golden_dir() / "auto_only_ny.input.json");
-    for (const std::string& tail : {std::string(1, '\0'), std::string("\0{}", 3), std::string("x")}) {
+    for (const std::string& tail :
+         {std::string(1, '\0'), std::string("\0{}", 3), std::string("x")}) {
         const ApiResponse refused = api("POST", "/api/v1/engines/default/runs", body + tail);
         EXPECT_EQ(refused.status, 400) << refused.raw.body;
         EXPECT_EQ(refused.body.at("error").at("code"), "invalid_request");
@@ -115,9 +119,11 @@ TEST_F(HostileInputTest, VersionsWithLeadingZerosAreRefusedInPinsAndPaths) {
         pinned.insert(pinned.find('{') + 1, "\"engine_version\":\"" + std::string(pin) + "\",");
         const ApiResponse refused = api("POST", "/api/v1/engines/default/runs", pinned);
         EXPECT_EQ(refused.status, 400) << pin << ": " << refused.raw.body;
-        EXPECT_EQ(refused.body.at("error").at("details").at(0).at("pointer"), "/engine_version") << pin;
+        EXPECT_EQ(refused.body.at("error").at("details").at(0).at("pointer"), "/engine_version")
+            << pin;
         for (const char* suffix : {"", "/bundle"}) {
-            const ApiResponse path = api("GET", "/api/v1/engines/default/versions/" + std::string(pin) + suffix);
+            const ApiResponse path =
+                api("GET", "/api/v1/engines/default/versions/" + std::string(pin) + suffix);
             EXPECT_EQ(path.status, 400) << pin << suffix << ": " << path.raw.body;
         }
         expect_health_answers(server_->port());
@@ -131,8 +137,9 @@ TEST_F(HostileInputTest, VersionsWithLeadingZerosAreRefusedInPinsAndPaths) {
 TEST_F(HostileInputTest, LabelsCountCharactersNotBytes) {
     std::string at_limit;
     for (int i = 0; i < 100; ++i) at_limit += "\xC3\xA9";  // "é": 100 characters, 200 bytes
-    const ApiResponse accepted = api("POST", "/api/v1/engines",
-                                     R"({"slug":"label-chars","label":")" + at_limit + R"(","engine_type":"placement"})");
+    const ApiResponse accepted =
+        api("POST", "/api/v1/engines",
+            R"({"slug":"label-chars","label":")" + at_limit + R"(","engine_type":"placement"})");
     ASSERT_EQ(accepted.status, 201) << accepted.raw.body;
     EXPECT_EQ(accepted.body.at("label").as_string(), at_limit);
     const ApiResponse refused = api("POST", "/api/v1/engines",
@@ -147,8 +154,8 @@ TEST_F(HostileInputTest, LabelsCountCharactersNotBytes) {
                                      R"({"changelog":")" + changelog + "\xC3\xA9" + R"("})");
     EXPECT_EQ(too_long.status, 400) << too_long.raw.body;
     EXPECT_EQ(too_long.body.at("error").at("details").at(0).at("pointer"), "/changelog");
-    const ApiResponse published =
-        api("POST", "/api/v1/engines/label-chars/versions", R"({"changelog":")" + changelog + R"("})");
+    const ApiResponse published = api("POST", "/api/v1/engines/label-chars/versions",
+                                      R"({"changelog":")" + changelog + R"("})");
     EXPECT_EQ(published.status, 201) << published.raw.body.substr(0, 500);
     expect_health_answers(server_->port());
 }
@@ -166,7 +173,8 @@ end)");
     EXPECT_EQ(run.at("error").at("code"), "lua_error");
     // The host hands the plugin 4096 bytes of the script's message and the marker.
     EXPECT_EQ(run.at("error").at("message").as_string(),
-              "scorecard function weights: " + std::string(4096, 'x') + "\xE2\x80\xA6[truncated 13995904 bytes]");
+              "scorecard function weights: " + std::string(4096, 'x') +
+                  "\xE2\x80\xA6[truncated 13995904 bytes]");
     const ApiResponse page = api("GET", "/api/v1/engines/huge-error/runs?limit=10");
     ASSERT_EQ(page.status, 200);
     EXPECT_LT(page.raw.body.size(), 64u * 1024u);
@@ -193,11 +201,13 @@ TEST_F(HostileInputTest, ValidateCutsAHugeScorecardErrorAndKeepsTextAfterANul) {
     boost::json::object config = current.body.at("config").as_object();
     auto verdict_for = [&](const std::string& lua_source) {
         config["lua_source"] = lua_source;
-        const ApiResponse validated = api("POST", "/api/v1/engines/default/config/validate",
-                                          boost::json::serialize(boost::json::object{{"config", config}}));
+        const ApiResponse validated =
+            api("POST", "/api/v1/engines/default/config/validate",
+                boost::json::serialize(boost::json::object{{"config", config}}));
         EXPECT_EQ(validated.status, 200) << validated.raw.body.substr(0, 500);
         for (const auto& error : validated.body.at("errors").as_array()) {
-            if (error.at("path") == "/lua_source") return std::string(error.at("message").as_string());
+            if (error.at("path") == "/lua_source")
+                return std::string(error.at("message").as_string());
         }
         return std::string("no /lua_source error");
     };

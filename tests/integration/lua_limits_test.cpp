@@ -32,8 +32,9 @@ protected:
         http::Client client = server_->client();
         const ApiResponse created =
             call(client, "POST", "/api/v1/engines", admin_,
-                 boost::json::serialize(boost::json::object{
-                     {"slug", "hostile"}, {"label", "Hostile scorecard"}, {"engine_type", "placement"}}));
+                 boost::json::serialize(boost::json::object{{"slug", "hostile"},
+                                                            {"label", "Hostile scorecard"},
+                                                            {"engine_type", "placement"}}));
         ASSERT_EQ(created.status, 201) << created.raw.body;
     }
     static void TearDownTestSuite() {
@@ -41,39 +42,46 @@ protected:
         server_ = nullptr;
     }
 
-    ApiResponse api(const std::string& method, const std::string& target, const boost::json::value& body = nullptr) {
-        return call(client_, method, target, admin_, body.is_null() ? std::string() : boost::json::serialize(body));
+    ApiResponse api(const std::string& method, const std::string& target,
+                    const boost::json::value& body = nullptr) {
+        return call(client_, method, target, admin_,
+                    body.is_null() ? std::string() : boost::json::serialize(body));
     }
 
     boost::json::object config_with(const std::string& extra_lua) {
         const ApiResponse response = api("GET", "/api/v1/engines/hostile/config");
         EXPECT_EQ(response.status, 200) << response.raw.body;
         boost::json::object config = response.body.at("config").as_object();
-        config["lua_source"] = std::string(config.at("lua_source").as_string()) + "\n" + extra_lua + "\n";
+        config["lua_source"] =
+            std::string(config.at("lua_source").as_string()) + "\n" + extra_lua + "\n";
         return config;
     }
 
     // The scorecard's weights() does `statement` first; self_test() is left out, so that the
     // configuration can be stored and the statement meets a run.
     void put_weights_doing(const std::string& statement) {
-        const std::string lua = "function self_test() return true end\n"
-                                "local weights_before = weights\n"
-                                "function weights(bucket, input)\n"
-                                // Validation calls weights() with an empty input; only a run's input reaches the statement.
-                                "  if next(input) ~= nil then\n    " + statement + "\n  end\n"
-                                "  return weights_before(bucket, input)\nend";
-        const ApiResponse response =
-            api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config_with(lua)}});
+        const std::string lua =
+            "function self_test() return true end\n"
+            "local weights_before = weights\n"
+            "function weights(bucket, input)\n"
+            // Validation calls weights() with an empty input; only a run's input reaches the statement.
+            "  if next(input) ~= nil then\n    " +
+            statement +
+            "\n  end\n"
+            "  return weights_before(bucket, input)\nend";
+        const ApiResponse response = api("PUT", "/api/v1/engines/hostile/config",
+                                         boost::json::object{{"config", config_with(lua)}});
         ASSERT_EQ(response.status, 200) << response.raw.body;
     }
 
     std::string submit(const std::string& slug) {
-        const auto body = boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
+        const auto body =
+            boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"));
         const ApiResponse accepted = api("POST", "/api/v1/engines/" + slug + "/runs", body);
         EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
-        return accepted.status == 202 ? std::string(accepted.body.at("run_id").as_string()) : std::string();
+        return accepted.status == 202 ? std::string(accepted.body.at("run_id").as_string())
+                                      : std::string();
     }
-
 
     static TestServer* server_;
     static std::string admin_;
@@ -83,7 +91,8 @@ protected:
 TestServer* LuaLimitsTest::server_ = nullptr;
 std::string LuaLimitsTest::admin_;
 
-TEST_F(LuaLimitsTest, AScorecardStuckInACLibraryCallFailsItsRunWithTheBudgetErrorAndOthersComplete) {
+TEST_F(LuaLimitsTest,
+       AScorecardStuckInACLibraryCallFailsItsRunWithTheBudgetErrorAndOthersComplete) {
     for (const Attack& attack : kAttacks) {
         SCOPED_TRACE(attack.name);
         put_weights_doing(attack.lua);
@@ -94,11 +103,13 @@ TEST_F(LuaLimitsTest, AScorecardStuckInACLibraryCallFailsItsRunWithTheBudgetErro
 
         const boost::json::object failed = wait_for_run(client_, admin_, hostile);
         ASSERT_EQ(failed.at("status").as_string(), "failed") << boost::json::serialize(failed);
-        EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_budget_exceeded") << boost::json::serialize(failed);
+        EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_budget_exceeded")
+            << boost::json::serialize(failed);
         EXPECT_EQ(failed.at("error_details").at(0).at("function").as_string(), "weights");
 
         const boost::json::object completed = wait_for_run(client_, admin_, ordinary);
-        EXPECT_EQ(completed.at("status").as_string(), "completed") << boost::json::serialize(completed);
+        EXPECT_EQ(completed.at("status").as_string(), "completed")
+            << boost::json::serialize(completed);
         expect_health_answers(server_->port());
     }
 }
@@ -106,8 +117,8 @@ TEST_F(LuaLimitsTest, AScorecardStuckInACLibraryCallFailsItsRunWithTheBudgetErro
 TEST_F(LuaLimitsTest, ValidatingAScorecardStuckInACLibraryCallAnswersWithTheBudgetError) {
     for (const Attack& attack : kAttacks) {
         SCOPED_TRACE(attack.name);
-        const boost::json::object config =
-            config_with(std::string("function self_test()\n  ") + attack.lua + "\n  return true\nend");
+        const boost::json::object config = config_with(std::string("function self_test()\n  ") +
+                                                       attack.lua + "\n  return true\nend");
         // Two at once: each holds an HTTP thread only as long as the Lua budget allows.
         auto validate = [&] {
             http::Client own = server_->client();
@@ -121,11 +132,13 @@ TEST_F(LuaLimitsTest, ValidatingAScorecardStuckInACLibraryCallAnswersWithTheBudg
             EXPECT_FALSE(verdict.body.at("valid").as_bool()) << verdict.raw.body;
             const auto& error = verdict.body.at("errors").at(0);
             EXPECT_EQ(error.at("path").as_string(), "/lua_source");
-            EXPECT_NE(std::string(error.at("message").as_string()).find("budget exceeded"), std::string::npos)
+            EXPECT_NE(std::string(error.at("message").as_string()).find("budget exceeded"),
+                      std::string::npos)
                 << verdict.raw.body;
         }
         expect_health_answers(server_->port());
-        const ApiResponse refused = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+        const ApiResponse refused =
+            api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
         EXPECT_EQ(refused.status, 422) << refused.raw.body;
         expect_health_answers(server_->port());
     }
@@ -135,8 +148,10 @@ TEST_F(LuaLimitsTest, WeightsReturningBytesThatAreNotUtf8FailTheRunAsALuaError) 
     put_weights_doing("if true then return {['caf\\xe9'] = 1} end");
     const boost::json::object failed = wait_for_run(client_, admin_, submit("hostile"));
     ASSERT_EQ(failed.at("status").as_string(), "failed") << boost::json::serialize(failed);
-    EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_error") << boost::json::serialize(failed);
-    EXPECT_NE(std::string(failed.at("error").at("message").as_string()).find("not valid UTF-8"), std::string::npos)
+    EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_error")
+        << boost::json::serialize(failed);
+    EXPECT_NE(std::string(failed.at("error").at("message").as_string()).find("not valid UTF-8"),
+              std::string::npos)
         << boost::json::serialize(failed);
     expect_health_answers(server_->port());
 }
@@ -145,9 +160,11 @@ TEST_F(LuaLimitsTest, ALuaErrorMessageWithBytesThatAreNotUtf8IsKeptReadable) {
     put_weights_doing("error('caf\\xe9 closed', 0)");
     const boost::json::object failed = wait_for_run(client_, admin_, submit("hostile"));
     ASSERT_EQ(failed.at("status").as_string(), "failed") << boost::json::serialize(failed);
-    EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_error") << boost::json::serialize(failed);
-    EXPECT_NE(std::string(failed.at("error").at("message").as_string()).find("caf\xEF\xBF\xBD closed"),
-              std::string::npos)
+    EXPECT_EQ(failed.at("error").at("code").as_string(), "lua_error")
+        << boost::json::serialize(failed);
+    EXPECT_NE(
+        std::string(failed.at("error").at("message").as_string()).find("caf\xEF\xBF\xBD closed"),
+        std::string::npos)
         << boost::json::serialize(failed);
     expect_health_answers(server_->port());
 }
@@ -165,7 +182,8 @@ TEST_F(LuaLimitsTest, TheDebugFlagKeepsTheScorecardsLogLinesInTheRunsAuditRecord
                            "end\n";
     auto run_with_debug = [&](bool debug) {
         config["debug"] = debug;
-        const ApiResponse put = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+        const ApiResponse put =
+            api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
         EXPECT_EQ(put.status, 200) << put.raw.body;
         const std::string run_id = submit("hostile");
         const boost::json::object run = wait_for_run(client_, admin_, run_id);
@@ -179,7 +197,8 @@ TEST_F(LuaLimitsTest, TheDebugFlagKeepsTheScorecardsLogLinesInTheRunsAuditRecord
     ASSERT_FALSE(lines.empty());
     EXPECT_EQ(lines[0].at("event").as_string(), "log");
     EXPECT_EQ(lines[0].at("function").as_string(), "weights");
-    EXPECT_EQ(lines[0].at("message").as_string(), "weights for balanced {n=1}") << boost::json::serialize(lines);
+    EXPECT_EQ(lines[0].at("message").as_string(), "weights for balanced {n=1}")
+        << boost::json::serialize(lines);
 
     // Debug off: log() is still callable and keeps nothing.
     EXPECT_TRUE(run_with_debug(false).empty());
@@ -188,7 +207,8 @@ TEST_F(LuaLimitsTest, TheDebugFlagKeepsTheScorecardsLogLinesInTheRunsAuditRecord
 TEST_F(LuaLimitsTest, ADebugFlagThatIsNotTrueOrFalseIsRefused) {
     boost::json::object config = config_with("");
     config["debug"] = "yes";
-    const ApiResponse refused = api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
+    const ApiResponse refused =
+        api("PUT", "/api/v1/engines/hostile/config", boost::json::object{{"config", config}});
     EXPECT_EQ(refused.status, 422) << refused.raw.body;
     EXPECT_NE(refused.raw.body.find("/debug"), std::string::npos) << refused.raw.body;
 }

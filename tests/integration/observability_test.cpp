@@ -26,7 +26,9 @@ boost::json::object fixture(const std::string& name = "pure_bundle_ca") {
     return boost::json::parse(read_text(golden_dir() / (name + ".input.json"))).as_object();
 }
 
-std::string submit_body(boost::json::object body) { return boost::json::serialize(body); }
+std::string submit_body(boost::json::object body) {
+    return boost::json::serialize(body);
+}
 
 Exposition scrape(const TestServer& server) {
     auto client = server.metrics_client();
@@ -58,34 +60,48 @@ TEST(Metrics, RunsOverHttpShowUpInAWellFormedExposition) {
     auto client = server.client();
     std::vector<std::string> run_ids;
     for (int i = 0; i < 3; ++i) {
-        const ApiResponse accepted = call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(fixture()));
+        const ApiResponse accepted =
+            call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(fixture()));
         ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
         run_ids.emplace_back(accepted.body.at("run_id").as_string());
     }
-    for (const std::string& id : run_ids) EXPECT_EQ(wait_for_run(client, key, id).at("status").as_string(), "completed");
+    for (const std::string& id : run_ids)
+        EXPECT_EQ(wait_for_run(client, key, id).at("status").as_string(), "completed");
     EXPECT_EQ(call(client, "GET", "/no/such/route", key).status, 404);
 
     // A request is counted once its answer is written, which may be just after the client read it.
     Exposition metrics = scrape(server);
-    for (int attempt = 0; attempt < 50 && metrics.value("engined_http_requests_total",
-                                                         {{"route", "unmatched"}, {"method", "GET"}, {"status", "404"}}) != 1.0;
+    for (int attempt = 0;
+         attempt < 50 &&
+         metrics.value("engined_http_requests_total",
+                       {{"route", "unmatched"}, {"method", "GET"}, {"status", "404"}}) != 1.0;
          ++attempt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         metrics = scrape(server);
     }
+    EXPECT_EQ(
+        metrics.value(
+            "engined_http_requests_total",
+            {{"route", "/api/v1/engines/{slug}/runs"}, {"method", "POST"}, {"status", "202"}}),
+        3.0);
     EXPECT_EQ(metrics.value("engined_http_requests_total",
-                            {{"route", "/api/v1/engines/{slug}/runs"}, {"method", "POST"}, {"status", "202"}}),
-              3.0);
-    EXPECT_EQ(metrics.value("engined_http_requests_total", {{"route", "unmatched"}, {"method", "GET"}, {"status", "404"}}),
+                            {{"route", "unmatched"}, {"method", "GET"}, {"status", "404"}}),
               1.0);
-    EXPECT_GE(metrics.value("engined_http_request_duration_seconds_count", {{"route", "/api/v1/engines/{slug}/runs"}})
+    EXPECT_GE(metrics
+                  .value("engined_http_request_duration_seconds_count",
+                         {{"route", "/api/v1/engines/{slug}/runs"}})
                   .value_or(0),
               3.0);
-    EXPECT_EQ(metrics.value("engined_runs_submitted_total", {{"engine", "default"}, {"version", "current"}}), 3.0);
-    EXPECT_EQ(metrics.value("engined_runs_finished_total",
-                            {{"engine", "default"}, {"version", "current"}, {"status", "completed"}}),
+    EXPECT_EQ(metrics.value("engined_runs_submitted_total",
+                            {{"engine", "default"}, {"version", "current"}}),
               3.0);
-    EXPECT_EQ(metrics.value("engined_run_duration_seconds_count", {{"engine", "default"}, {"version", "current"}}), 3.0);
+    EXPECT_EQ(
+        metrics.value("engined_runs_finished_total",
+                      {{"engine", "default"}, {"version", "current"}, {"status", "completed"}}),
+        3.0);
+    EXPECT_EQ(metrics.value("engined_run_duration_seconds_count",
+                            {{"engine", "default"}, {"version", "current"}}),
+              3.0);
     EXPECT_EQ(metrics.value("engined_queue_depth"), 0.0);
     // Charged in steps of 1000: this scorecard's calls stay below that (the queue test spends more).
     EXPECT_TRUE(metrics.value("engined_lua_instructions_total"));
@@ -113,10 +129,12 @@ TEST(ConnectionLimit, OneConnectionPastTheLimitIsAnswered503AndClosedWhileOthers
     std::vector<http::Client> held;
     for (int i = 0; i < 3; ++i) {
         held.push_back(server.client());
-        ASSERT_EQ(held.back().request("GET", "/health").status, 200) << "connection " << i + 1 << " of 3";
+        ASSERT_EQ(held.back().request("GET", "/health").status, 200)
+            << "connection " << i + 1 << " of 3";
     }
 
-    const std::string refused = exchange_until_closed(server.port(), "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    const std::string refused =
+        exchange_until_closed(server.port(), "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
     EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
     EXPECT_NE(refused.find("Retry-After: 1\r\n"), std::string::npos) << refused;
     EXPECT_NE(refused.find("\"code\":\"unavailable\""), std::string::npos) << refused;
@@ -135,8 +153,12 @@ TEST(ConnectionLimit, OneConnectionPastTheLimitIsAnswered503AndClosedWhileOthers
         if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (status == 200) {
             const Exposition metrics = scrape(server);
-            EXPECT_GE(metrics.value("engined_http_connections_refused_total", {{"limit", "server"}}).value_or(0), 1.0);
-            EXPECT_EQ(metrics.value("engined_http_connections_refused_total", {{"limit", "address"}}), 0.0);
+            EXPECT_GE(metrics.value("engined_http_connections_refused_total", {{"limit", "server"}})
+                          .value_or(0),
+                      1.0);
+            EXPECT_EQ(
+                metrics.value("engined_http_connections_refused_total", {{"limit", "address"}}),
+                0.0);
             EXPECT_EQ(metrics.value("engined_http_connections_open"), 3.0);
         }
     }
@@ -152,7 +174,8 @@ TEST(UrlLimit, AUrlAtTheLimitIsServedAndOneBytePastItIs414) {
     const ApiResponse past = call(client, "GET", at_limit + "a", "");
     EXPECT_EQ(past.status, 414) << past.raw.body;
     EXPECT_EQ(past.body.at("error").at("code").as_string(), "uri_too_long");
-    EXPECT_NE(std::string(past.body.at("error").at("message").as_string()).find("8192"), std::string::npos);
+    EXPECT_NE(std::string(past.body.at("error").at("message").as_string()).find("8192"),
+              std::string::npos);
     // The connection stays usable.
     EXPECT_EQ(client.request("GET", "/health").status, 200);
 }
@@ -166,13 +189,17 @@ TEST(JsonLimit, ABodyWithTooManyValuesIsInvalidRequestNamingTheLimit) {
     boost::json::object body = fixture();
     boost::json::array filler(1000, 1);
     body["input"].as_object()["filler"] = filler;
-    const ApiResponse refused = call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(body));
+    const ApiResponse refused =
+        call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(body));
     EXPECT_EQ(refused.status, 400) << refused.raw.body;
     EXPECT_EQ(refused.body.at("error").at("code").as_string(), "invalid_request");
-    EXPECT_NE(std::string(refused.body.at("error").at("message").as_string()).find("more than 1000 JSON values"),
+    EXPECT_NE(std::string(refused.body.at("error").at("message").as_string())
+                  .find("more than 1000 JSON values"),
               std::string::npos);
     // Within the limit, the same route takes the fixture.
-    EXPECT_EQ(call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(fixture())).status, 202);
+    EXPECT_EQ(
+        call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(fixture())).status,
+        202);
 }
 
 TEST(OfferingsLimit, RunsCarryAtMostMaxOfferings) {
@@ -183,16 +210,19 @@ TEST(OfferingsLimit, RunsCarryAtMostMaxOfferings) {
     auto client = server.client();
     boost::json::object body = fixture();  // three offerings
     ASSERT_EQ(body.at("offerings").as_array().size(), 3u);
-    const ApiResponse past = call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(body));
+    const ApiResponse past =
+        call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(body));
     EXPECT_EQ(past.status, 422) << past.raw.body;
     EXPECT_EQ(past.body.at("error").at("code").as_string(), "contract_violation");
     const auto& detail = past.body.at("error").at("details").as_array().at(0);
     EXPECT_EQ(detail.at("pointer").as_string(), "/offerings");
-    EXPECT_NE(std::string(past.body.at("error").at("message").as_string()).find("at most 2 offerings"),
-              std::string::npos);
+    EXPECT_NE(
+        std::string(past.body.at("error").at("message").as_string()).find("at most 2 offerings"),
+        std::string::npos);
 
     body["offerings"].as_array().pop_back();
-    const ApiResponse at_limit = call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(body));
+    const ApiResponse at_limit =
+        call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(body));
     EXPECT_EQ(at_limit.status, 202) << at_limit.raw.body;
 }
 
@@ -205,20 +235,28 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
     config.lua_wall_clock_ms = 1500;
     config.lua_instruction_budget = 1'000'000'000'000;
     TestServer server(config);
-    const std::string admin = server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin =
+        server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     auto client = server.client();
-    auto api = [&](const std::string& method, const std::string& target, const boost::json::value& body = nullptr) {
-        return call(client, method, target, admin, body.is_null() ? std::string() : boost::json::serialize(body));
+    auto api = [&](const std::string& method, const std::string& target,
+                   const boost::json::value& body = nullptr) {
+        return call(client, method, target, admin,
+                    body.is_null() ? std::string() : boost::json::serialize(body));
     };
-    ASSERT_EQ(api("POST", "/api/v1/engines",
-                  boost::json::object{{"slug", "slow"}, {"label", "Slow"}, {"engine_type", "placement"}}).status,
-              201);
-    boost::json::object engine_config = api("GET", "/api/v1/engines/slow/config").body.at("config").as_object();
-    engine_config["lua_source"] = std::string(engine_config.at("lua_source").as_string()) +
-                                  "\nlocal weights_before_stall = weights\nfunction weights(bucket, input)\n"
-                                  "  if input.address and input.address.stall then while true do end end\n"
-                                  "  return weights_before_stall(bucket, input)\nend\n";
-    const ApiResponse put = api("PUT", "/api/v1/engines/slow/config", boost::json::object{{"config", engine_config}});
+    ASSERT_EQ(
+        api("POST", "/api/v1/engines",
+            boost::json::object{{"slug", "slow"}, {"label", "Slow"}, {"engine_type", "placement"}})
+            .status,
+        201);
+    boost::json::object engine_config =
+        api("GET", "/api/v1/engines/slow/config").body.at("config").as_object();
+    engine_config["lua_source"] =
+        std::string(engine_config.at("lua_source").as_string()) +
+        "\nlocal weights_before_stall = weights\nfunction weights(bucket, input)\n"
+        "  if input.address and input.address.stall then while true do end end\n"
+        "  return weights_before_stall(bucket, input)\nend\n";
+    const ApiResponse put =
+        api("PUT", "/api/v1/engines/slow/config", boost::json::object{{"config", engine_config}});
     ASSERT_EQ(put.status, 200) << put.raw.body;
 
     boost::json::object stalling = fixture();
@@ -246,27 +284,32 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
     // The stalled run fails on the wall clock; its Lua failure is counted.
     EXPECT_EQ(wait_for_run(client, admin, first_id).at("status").as_string(), "failed");
     const Exposition metrics = scrape(server);
-    EXPECT_GE(metrics.value("engined_lua_errors_total", {{"kind", "budget_exceeded"}}).value_or(0), 1.0);
+    EXPECT_GE(metrics.value("engined_lua_errors_total", {{"kind", "budget_exceeded"}}).value_or(0),
+              1.0);
     EXPECT_GT(metrics.value("engined_lua_instructions_total").value_or(0), 1e6);
     // "slow" is the organisation's own engine: counted as custom, its slug never shown.
-    EXPECT_EQ(metrics.value("engined_runs_finished_total", {{"engine", "custom"}, {"version", "custom"}, {"status", "failed"}}),
+    EXPECT_EQ(metrics.value("engined_runs_finished_total",
+                            {{"engine", "custom"}, {"version", "custom"}, {"status", "failed"}}),
               1.0);
 }
 
 TEST(Metrics, OnlyTheMetricsListenerServesThemAndOrganisationsEngineSlugsNeverAppear) {
     TestServer server;
-    const std::string admin = server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
+    const std::string admin =
+        server.create_key("acme", "live", {"runs:write", "runs:read", "engines:admin"});
     auto client = server.client();
     const ApiResponse public_metrics = call(client, "GET", "/metrics", "");
     EXPECT_EQ(public_metrics.status, 404) << public_metrics.raw.body;
     EXPECT_EQ(public_metrics.body.at("error").at("code").as_string(), "not_found");
     EXPECT_EQ(call(client, "GET", "/metrics", admin).status, 404);  // not with a key either
 
-    ASSERT_EQ(call(client, "POST", "/api/v1/engines", admin,
-                   R"({"slug": "acme-secret-pricing", "label": "Secret", "engine_type": "placement"})").status,
-              201);
-    const ApiResponse accepted =
-        call(client, "POST", "/api/v1/engines/acme-secret-pricing/runs", admin, submit_body(fixture()));
+    ASSERT_EQ(
+        call(client, "POST", "/api/v1/engines", admin,
+             R"({"slug": "acme-secret-pricing", "label": "Secret", "engine_type": "placement"})")
+            .status,
+        201);
+    const ApiResponse accepted = call(client, "POST", "/api/v1/engines/acme-secret-pricing/runs",
+                                      admin, submit_body(fixture()));
     ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
     wait_for_run(client, admin, std::string(accepted.body.at("run_id").as_string()));
 
@@ -275,7 +318,9 @@ TEST(Metrics, OnlyTheMetricsListenerServesThemAndOrganisationsEngineSlugsNeverAp
     ASSERT_EQ(scraped.status, 200);
     EXPECT_EQ(scraped.body.find("acme-secret-pricing"), std::string::npos);
     const Exposition metrics = parse_prometheus_text(scraped.body);
-    EXPECT_EQ(metrics.value("engined_runs_submitted_total", {{"engine", "custom"}, {"version", "custom"}}), 1.0);
+    EXPECT_EQ(metrics.value("engined_runs_submitted_total",
+                            {{"engine", "custom"}, {"version", "custom"}}),
+              1.0);
     // The metrics listener serves nothing else, and its scrapes are not counted.
     EXPECT_EQ(metrics_client.request("GET", "/health").status, 404);
     EXPECT_EQ(parse_prometheus_text(metrics_client.request("GET", "/metrics").body)
@@ -302,9 +347,11 @@ protected:
             {
                 std::lock_guard lock(mutex_);
                 for (const std::string& line : lines_) {
-                    const boost::json::value parsed = boost::json::parse(line);  // every line is JSON
+                    const boost::json::value parsed =
+                        boost::json::parse(line);  // every line is JSON
                     const auto& object = parsed.as_object();
-                    if (object.at("msg").as_string() == "request" && object.at("request_id").as_string() == request_id) {
+                    if (object.at("msg").as_string() == "request" &&
+                        object.at("request_id").as_string() == request_id) {
                         return object;
                     }
                 }
@@ -322,8 +369,9 @@ TEST_F(AccessLog, OneJsonLinePerRequestWithRouteCallerAndOutcome) {
     TestServer server;
     const auth::IssuedKey key = auth::issue_key(server.app().store(), "acme", "test", {});
     auto client = server.client();
-    const auto answer = client.request("GET", "/api/v1/runs/run_missing?x=\"1\"", {},
-                                       {{"Authorization", "Bearer " + key.key}, {"X-Request-Id", "trace-\"quoted\""}});
+    const auto answer = client.request(
+        "GET", "/api/v1/runs/run_missing?x=\"1\"", {},
+        {{"Authorization", "Bearer " + key.key}, {"X-Request-Id", "trace-\"quoted\""}});
     ASSERT_EQ(answer.status, 404);
     const auto line = line_for("trace-\"quoted\"");
     ASSERT_TRUE(line) << "no access-log line";

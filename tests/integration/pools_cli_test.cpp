@@ -24,7 +24,8 @@ struct Result {
 
 // Runs build/<program> with `args`; stdout and stderr go to files so that neither pipe can
 // fill up while we wait.
-Result run(const std::string& program, std::vector<std::string> args, const std::filesystem::path& work_dir) {
+Result run(const std::string& program, std::vector<std::string> args,
+           const std::filesystem::path& work_dir) {
     const std::string binary = std::string(ENGINED_BINARY_DIR) + "/" + program;
     const std::string out_file = (work_dir / "stdout.txt").string();
     const std::string err_file = (work_dir / "stderr.txt").string();
@@ -35,8 +36,10 @@ Result run(const std::string& program, std::vector<std::string> args, const std:
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
     pid_t pid = 0;
     const int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -52,10 +55,13 @@ class PoolsCliTest : public ::testing::Test {
 protected:
     void TearDown() override { std::filesystem::remove_all(work_dir_); }
 
-    Result demo_pool(const std::vector<std::string>& args) { return run("engined-demo-pool", args, work_dir_); }
+    Result demo_pool(const std::vector<std::string>& args) {
+        return run("engined-demo-pool", args, work_dir_);
+    }
 
     Result pools(const std::string& action, std::vector<std::string> args) {
-        args.insert(args.begin(), {"pools", action, "--data-dir", data_dir_.string(), "--org", "acme"});
+        args.insert(args.begin(),
+                    {"pools", action, "--data-dir", data_dir_.string(), "--org", "acme"});
         // Only an import may make the store (as engined would at its first start).
         if (action == "import") args.push_back("--create-store");
         return run("enginectl", args, work_dir_);
@@ -85,14 +91,18 @@ TEST_F(PoolsCliTest, DemoPoolIsTheSameBytesForTheSameArguments) {
     const auto carriers = boost::json::parse(text).at("carriers").as_array();
     EXPECT_EQ(carriers.size(), 1873u);
     for (const auto& carrier : carriers) ASSERT_EQ(carrier.at("synthetic"), true) << carrier;
-    EXPECT_EQ(boost::json::parse(demo_pool({"--count", "1800", "--seed", "9"}).out).at("carriers").as_array().size(),
+    EXPECT_EQ(boost::json::parse(demo_pool({"--count", "1800", "--seed", "9"}).out)
+                  .at("carriers")
+                  .as_array()
+                  .size(),
               1800u);
 }
 
 TEST_F(PoolsCliTest, ImportedDemoPoolIsListedAndShown) {
     const Result imported = pools("import", {"--pool", "carriers:all", generated_pool().string()});
     EXPECT_SUCCEEDS(imported);
-    EXPECT_TRUE(imported.out.starts_with("imported 1873 carriers into carriers:all (snapshot ")) << imported.out;
+    EXPECT_TRUE(imported.out.starts_with("imported 1873 carriers into carriers:all (snapshot "))
+        << imported.out;
     const std::string snapshot = imported.out.substr(imported.out.find("snapshot ") + 9, 12);
 
     const Result listed = pools("list", {});
@@ -112,7 +122,8 @@ TEST_F(PoolsCliTest, ImportedDemoPoolIsListedAndShown) {
 }
 
 TEST_F(PoolsCliTest, PoolCommandsPrintJson) {
-    const Result imported = pools("import", {"--pool", "carriers:all", "--json", generated_pool().string()});
+    const Result imported =
+        pools("import", {"--pool", "carriers:all", "--json", generated_pool().string()});
     EXPECT_SUCCEEDS(imported);
     const auto pool = boost::json::parse(imported.out).as_object();
     EXPECT_EQ(pool.at("name"), "carriers:all");
@@ -133,7 +144,9 @@ TEST_F(PoolsCliTest, PoolCommandsPrintJson) {
     EXPECT_EQ(carriers[0].at("id"), "demo_0001");
     const Result zero = pools("show", {"--pool", "carriers:all", "--limit", "0"});
     EXPECT_EQ(zero.exit_code, 2) << zero.err;
-    EXPECT_NE(zero.err.find("--limit takes a whole number of at least 1, got '0'"), std::string::npos) << zero.err;
+    EXPECT_NE(zero.err.find("--limit takes a whole number of at least 1, got '0'"),
+              std::string::npos)
+        << zero.err;
 }
 
 TEST_F(PoolsCliTest, MalformedCsvIsRefusedWithItsLineAndChangesNothing) {
@@ -167,14 +180,20 @@ TEST_F(PoolsCliTest, RefusedFileNeverCreatesAStore) {
 
 TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnythingIsStored) {
     const auto file = generated_pool();
-    const Result placement = pools("import", {"--pool", "carriers:all", "--engine-type", "placement", file.string()});
+    const Result placement =
+        pools("import", {"--pool", "carriers:all", "--engine-type", "placement", file.string()});
     EXPECT_NE(placement.exit_code, 0);
-    EXPECT_NE(placement.err.find("engine type 'placement' reads no carrier pools"), std::string::npos) << placement.err;
-    const Result unknown = pools("import", {"--pool", "carriers:all", "--engine-type", "nope", file.string()});
+    EXPECT_NE(placement.err.find("engine type 'placement' reads no carrier pools"),
+              std::string::npos)
+        << placement.err;
+    const Result unknown =
+        pools("import", {"--pool", "carriers:all", "--engine-type", "nope", file.string()});
     EXPECT_NE(unknown.exit_code, 0);
-    EXPECT_NE(unknown.err.find("no plugin for engine type 'nope'"), std::string::npos) << unknown.err;
+    EXPECT_NE(unknown.err.find("no plugin for engine type 'nope'"), std::string::npos)
+        << unknown.err;
     EXPECT_FALSE(std::filesystem::exists(data_dir_));
-    EXPECT_SUCCEEDS(pools("import", {"--pool", "carriers:all", "--engine-type", "entity_analysis", file.string()}));
+    EXPECT_SUCCEEDS(pools(
+        "import", {"--pool", "carriers:all", "--engine-type", "entity_analysis", file.string()}));
 }
 
 }  // namespace

@@ -41,8 +41,8 @@ protected:
 // The last line enginectl printed on stdout, and its exit status.
 std::pair<int, std::string> enginectl_last_line(const std::string& arguments) {
     const auto out = fresh_temp_dir("enginectl-pg") / "out.txt";
-    const std::string command = std::string(ENGINED_BINARY_DIR) + "/enginectl " + arguments + " > " + out.string() +
-                                " 2>/dev/null";
+    const std::string command = std::string(ENGINED_BINARY_DIR) + "/enginectl " + arguments +
+                                " > " + out.string() + " 2>/dev/null";
     const int status = std::system(command.c_str());
     std::ifstream file(out);
     std::string line;
@@ -55,14 +55,15 @@ std::pair<int, std::string> enginectl_last_line(const std::string& arguments) {
 }
 
 TEST_F(PostgresStoreTest, AKeyMintedByEnginectlRunsAndListsRuns) {
-    const auto [status, key] =
-        enginectl_last_line("keys create --store '" + database_.url() + "' --org pg-org --env test");
+    const auto [status, key] = enginectl_last_line("keys create --store '" + database_.url() +
+                                                   "' --org pg-org --env test");
     ASSERT_EQ(status, 0);
     ASSERT_EQ(key.rfind("nx_test_", 0), 0u) << "the key on the last line: " << key;
 
     std::vector<std::string> submitted;
     for (int i = 0; i < 3; ++i) {
-        const ApiResponse accepted = call(*client_, "POST", "/api/v1/engines/default/runs", key, kRunBody);
+        const ApiResponse accepted =
+            call(*client_, "POST", "/api/v1/engines/default/runs", key, kRunBody);
         ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
         submitted.push_back(std::string(accepted.body.at("run_id").as_string()));
     }
@@ -74,14 +75,17 @@ TEST_F(PostgresStoreTest, AKeyMintedByEnginectlRunsAndListsRuns) {
     for (int page = 0; page < 3; ++page) {
         const ApiResponse response = call(*client_, "GET", target, key);
         ASSERT_EQ(response.status, 200) << response.raw.body;
-        for (const auto& run : response.body.at("data").as_array()) listed.push_back(std::string(run.at("run_id").as_string()));
+        for (const auto& run : response.body.at("data").as_array())
+            listed.push_back(std::string(run.at("run_id").as_string()));
         if (!response.body.at("has_more").as_bool()) break;
-        target = "/api/v1/engines/default/runs?limit=2&cursor=" + std::string(response.body.at("next_cursor").as_string());
+        target = "/api/v1/engines/default/runs?limit=2&cursor=" +
+                 std::string(response.body.at("next_cursor").as_string());
     }
     EXPECT_EQ(listed, std::vector<std::string>(submitted.rbegin(), submitted.rend()));
     EXPECT_EQ(call(*client_, "GET", "/ready", "").status, 200);
 
-    const auto [listed_status, last_key] = enginectl_last_line("keys list --store '" + database_.url() + "' --org pg-org");
+    const auto [listed_status, last_key] =
+        enginectl_last_line("keys list --store '" + database_.url() + "' --org pg-org");
     EXPECT_EQ(listed_status, 0);
     EXPECT_NE(last_key.find("pg-org"), std::string::npos) << last_key;
 }

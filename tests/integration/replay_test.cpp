@@ -32,7 +32,8 @@ protected:
 
     // Submits `body` to the default engine and waits for the run to end.
     boost::json::object run_to_end(const boost::json::object& body, const std::string& key = key_) {
-        const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/default/runs", key, boost::json::serialize(body));
+        const ApiResponse accepted = call(client_, "POST", "/api/v1/engines/default/runs", key,
+                                          boost::json::serialize(body));
         EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
         return wait_for_run(client_, key, std::string(accepted.body.at("run_id").as_string()));
     }
@@ -46,7 +47,8 @@ protected:
         sqlite3* raw = nullptr;
         ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
         sqlite3_busy_timeout(raw, 5000);
-        EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+        EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+            << sqlite3_errmsg(raw);
         sqlite3_close(raw);
     }
 
@@ -67,11 +69,14 @@ protected:
 TestServer* ReplayTest::server_ = nullptr;
 std::string ReplayTest::key_;
 
-std::string text_of(const boost::json::value& value) { return std::string(value.as_string()); }
+std::string text_of(const boost::json::value& value) {
+    return std::string(value.as_string());
+}
 
 TEST_F(ReplayTest, EveryGoldenInputPinnedToEachReleaseReplaysIdentical) {
     const auto inputs = golden_inputs();
-    ASSERT_GE(inputs.size(), 10u);  // the five original cases, the four ranking-rule cases and missing state
+    ASSERT_GE(inputs.size(),
+              10u);  // the five original cases, the four ranking-rule cases and missing state
     std::set<std::string> fingerprints;
     std::size_t runs = 0;
     for (const auto& input : inputs) {
@@ -80,10 +85,11 @@ TEST_F(ReplayTest, EveryGoldenInputPinnedToEachReleaseReplaysIdentical) {
             boost::json::object body = boost::json::parse(read_text(input)).as_object();
             body["engine_version"] = version;
             const auto* address = body.at("input").as_object().if_contains("address");
-            if (version == std::string_view("2.0") && !(address && address->as_object().contains("state"))) {
+            if (version == std::string_view("2.0") &&
+                !(address && address->as_object().contains("state"))) {
                 // 2.0 requires the state for quote matching: such an input is refused, not run.
-                const ApiResponse refused = call(client_, "POST", "/api/v1/engines/default/runs", key_,
-                                                 boost::json::serialize(body));
+                const ApiResponse refused = call(client_, "POST", "/api/v1/engines/default/runs",
+                                                 key_, boost::json::serialize(body));
                 EXPECT_EQ(refused.status, 422) << refused.raw.body;
                 continue;
             }
@@ -102,7 +108,8 @@ TEST_F(ReplayTest, EveryGoldenInputPinnedToEachReleaseReplaysIdentical) {
             EXPECT_EQ(report.at("identical"), true) << replayed.raw.body;
             EXPECT_EQ(report.at("fingerprint"), run.at("fingerprint"));
             EXPECT_EQ(report.at("replay_fingerprint"), run.at("fingerprint"));
-            EXPECT_EQ(report.at("output_sha256").at("original"), report.at("output_sha256").at("replay"));
+            EXPECT_EQ(report.at("output_sha256").at("original"),
+                      report.at("output_sha256").at("replay"));
             EXPECT_TRUE(report.at("first_difference").is_null());
         }
     }
@@ -111,27 +118,34 @@ TEST_F(ReplayTest, EveryGoldenInputPinnedToEachReleaseReplaysIdentical) {
 }
 
 TEST_F(ReplayTest, ThePacketShowsTheFingerprintAndWhatItHashes) {
-    boost::json::object body = boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json")).as_object();
-    const boost::json::object request{{"input", body.at("input")}, {"offerings", body.at("offerings")}};
+    boost::json::object body =
+        boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json")).as_object();
+    const boost::json::object request{{"input", body.at("input")},
+                                      {"offerings", body.at("offerings")}};
     body["engine_version"] = "1.1";
     const boost::json::object run = run_to_end(body);
-    const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + text_of(run.at("run_id")) + "/defensibility-packet", key_);
+    const ApiResponse packet =
+        call(client_, "GET", "/api/v1/runs/" + text_of(run.at("run_id")) + "/defensibility-packet",
+             key_);
     ASSERT_EQ(packet.status, 200) << packet.raw.body;
     const auto& section = packet.body.at("run").as_object();
     EXPECT_EQ(section.at("fingerprint"), run.at("fingerprint"));
     const auto& components = section.at("fingerprint_components").as_object();
     EXPECT_EQ(sha256_hex(canonical_json(components)), text_of(run.at("fingerprint")));
-    EXPECT_EQ(components.at("input_sha256"), boost::json::value(sha256_hex(canonical_json(request))));
+    EXPECT_EQ(components.at("input_sha256"),
+              boost::json::value(sha256_hex(canonical_json(request))));
     EXPECT_EQ(components.at("version_content_hash"), section.at("content_hash"));
     EXPECT_EQ(components.at("plugin_sha256"),
-              boost::json::value(sha256_hex(read_text(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "placement.so"))));
+              boost::json::value(sha256_hex(read_text(std::filesystem::path(ENGINED_BINARY_DIR) /
+                                                      "plugins" / "placement.so"))));
     EXPECT_FALSE(components.at("platform_version").as_string().empty());
 
     // Without a pin the configuration the run executed with stands for the version.
     body.erase("engine_version");
     const boost::json::object unpinned = run_to_end(body);
     const ApiResponse unpinned_packet =
-        call(client_, "GET", "/api/v1/runs/" + text_of(unpinned.at("run_id")) + "/defensibility-packet", key_);
+        call(client_, "GET",
+             "/api/v1/runs/" + text_of(unpinned.at("run_id")) + "/defensibility-packet", key_);
     const auto& unpinned_section = unpinned_packet.body.at("run").as_object();
     EXPECT_EQ(unpinned_section.at("fingerprint_components").at("version_content_hash"),
               boost::json::value("config:" + text_of(unpinned_section.at("config_hash"))));
@@ -140,17 +154,21 @@ TEST_F(ReplayTest, ThePacketShowsTheFingerprintAndWhatItHashes) {
 
 // The stored output altered behind the server's back: the replay says so, and where.
 TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
-    boost::json::object body = boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
+    boost::json::object body =
+        boost::json::parse(read_text(golden_dir() / "auto_only_ny.input.json")).as_object();
     body["engine_version"] = "1.0";
     const boost::json::object run = run_to_end(body);
     ASSERT_EQ(run.at("status"), "completed");
     const std::string run_id = text_of(run.at("run_id"));
-    alter_store("UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99) WHERE id = '" + run_id + "'");
+    alter_store(
+        "UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99) WHERE id = '" +
+        run_id + "'");
     const ApiResponse replayed = replay(run_id);
     ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
     EXPECT_EQ(replayed.body.at("identical"), false);
     EXPECT_EQ(replayed.body.at("first_difference"), "/output/top_score");
-    EXPECT_NE(replayed.body.at("output_sha256").at("original"), replayed.body.at("output_sha256").at("replay"));
+    EXPECT_NE(replayed.body.at("output_sha256").at("original"),
+              replayed.body.at("output_sha256").at("replay"));
     // The fingerprint covers what produced the output, not the output: it still matches.
     EXPECT_EQ(replayed.body.at("replay_fingerprint"), run.at("fingerprint"));
 }
@@ -158,11 +176,12 @@ TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
 // The fingerprint covers the run's reference time (format 2); a run fingerprinted in format 1,
 // before it did, keeps its fingerprint and its replay is fingerprinted in format 1 too.
 TEST_F(ReplayTest, FingerprintCoversTheReferenceTimeAndFormat1RunsStillVerify) {
-    const boost::json::object run =
-        run_to_end(boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json")).as_object());
+    const boost::json::object run = run_to_end(
+        boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json")).as_object());
     ASSERT_EQ(run.at("status"), "completed");
     const std::string run_id = text_of(run.at("run_id"));
-    const ApiResponse packet = call(client_, "GET", "/api/v1/runs/" + run_id + "/defensibility-packet", key_);
+    const ApiResponse packet =
+        call(client_, "GET", "/api/v1/runs/" + run_id + "/defensibility-packet", key_);
     ASSERT_EQ(packet.status, 200) << packet.raw.body;
     boost::json::object components = packet.body.at("run").at("fingerprint_components").as_object();
     EXPECT_EQ(components.at("format"), 2);
@@ -182,7 +201,8 @@ TEST_F(ReplayTest, FingerprintCoversTheReferenceTimeAndFormat1RunsStillVerify) {
 }
 
 TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {
-    const boost::json::object run = run_to_end(boost::json::parse(read_text(golden_dir() / "quotes_only_oh.input.json")).as_object());
+    const boost::json::object run = run_to_end(
+        boost::json::parse(read_text(golden_dir() / "quotes_only_oh.input.json")).as_object());
     const std::string run_id = text_of(run.at("run_id"));
 
     const ApiResponse foreign = replay(run_id, server_->create_key("other-org"));
@@ -190,7 +210,8 @@ TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {
     EXPECT_EQ(foreign.body.at("error").at("code"), "not_found");
     EXPECT_EQ(replay(run_id, server_->create_key("replay-org", "live")).status, 404);
     EXPECT_EQ(replay("no-such-run").status, 404);
-    EXPECT_EQ(replay(run_id, server_->create_key("replay-org", "test", {"runs:write"})).status, 403);
+    EXPECT_EQ(replay(run_id, server_->create_key("replay-org", "test", {"runs:write"})).status,
+              403);
 
     // Recorded without reaching the workers: it stays queued.
     store::NewRun queued;
@@ -206,7 +227,8 @@ TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {
     queued.api_key_id = "key_0000000000000000";
     queued.created_at_ms = 1;
     std::promise<std::exception_ptr> inserted;
-    server_->app().store().insert_run(queued, [&](std::exception_ptr error) { inserted.set_value(error); });
+    server_->app().store().insert_run(queued,
+                                      [&](std::exception_ptr error) { inserted.set_value(error); });
     ASSERT_EQ(inserted.get_future().get(), nullptr);
     const ApiResponse not_terminal = replay(queued.id);
     EXPECT_EQ(not_terminal.status, 409) << not_terminal.raw.body;

@@ -58,7 +58,9 @@ TEST(StoreFault, DiskFullAnswers503KeepsReadsWritesNothingAndResumesWhenSpaceRet
     const std::string key = chaos::create_key(data_dir);
     const std::string body = read_text(golden_dir() / "brokerage_tx_multicarrier.input.json");
     // One worker: runs are usually accepted faster than it ends them.
-    ChildEngined engined({std::filesystem::path(ENGINED_BINARY_DIR) / "engined", data_dir, ENGINED_SOURCE_DIR,
+    ChildEngined engined({std::filesystem::path(ENGINED_BINARY_DIR) / "engined",
+                          data_dir,
+                          ENGINED_SOURCE_DIR,
                           {"--workers", "1"}},
                          chaos::free_loopback_port());
 
@@ -84,9 +86,11 @@ TEST(StoreFault, DiskFullAnswers503KeepsReadsWritesNothingAndResumesWhenSpaceRet
                 http::Client submitter("127.0.0.1", engined.port());
                 for (int i = 0; i < 50; ++i) {
                     const auto response = submit(submitter, key, body,
-                                                 "before-" + std::to_string(round) + "-" + std::to_string(c) + "-" + std::to_string(i));
+                                                 "before-" + std::to_string(round) + "-" +
+                                                     std::to_string(c) + "-" + std::to_string(i));
                     std::lock_guard lock(mutex);
-                    if (response.status == 202) burst.insert(std::string(response.body.at("run_id").as_string()));
+                    if (response.status == 202)
+                        burst.insert(std::string(response.body.at("run_id").as_string()));
                 }
             });
         }
@@ -138,10 +142,13 @@ TEST(StoreFault, DiskFullAnswers503KeepsReadsWritesNothingAndResumesWhenSpaceRet
 
     const auto database = data_dir / "engined.sqlite3";
     EXPECT_EQ(scalar(database, "PRAGMA integrity_check"), "ok");
-    EXPECT_EQ(scalar(database, "SELECT count(*) FROM runs"), std::to_string(accepted_before.size() + kRefused));
+    EXPECT_EQ(scalar(database, "SELECT count(*) FROM runs"),
+              std::to_string(accepted_before.size() + kRefused));
     EXPECT_EQ(scalar(database, "SELECT count(*) FROM runs WHERE status <> 'completed'"), "0");
-    EXPECT_EQ(scalar(database, "SELECT count(*) FROM idempotency_records WHERE idempotency_key LIKE 'during-%'"),
-              std::to_string(kRefused));
+    EXPECT_EQ(
+        scalar(database,
+               "SELECT count(*) FROM idempotency_records WHERE idempotency_key LIKE 'during-%'"),
+        std::to_string(kRefused));
     std::filesystem::remove_all(data_dir);
 }
 

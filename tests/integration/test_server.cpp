@@ -16,14 +16,19 @@
 
 namespace engined::testing {
 
-std::filesystem::path golden_dir() { return std::filesystem::path(ENGINED_SOURCE_DIR) / "tests" / "golden" / "placement"; }
+std::filesystem::path golden_dir() {
+    return std::filesystem::path(ENGINED_SOURCE_DIR) / "tests" / "golden" / "placement";
+}
 
 std::string demo_pool_json() {
     const auto file = fresh_temp_dir("engined-pool") / "demo.json";
-    const std::string command =
-        std::string(ENGINED_BINARY_DIR) + "/engined-demo-pool --seed 1873 --count 1873 --out " + file.string();
-    if (std::system(command.c_str()) != 0) throw std::runtime_error("the demo pool generator failed");
-    const std::string carriers = canonical_json(pools::parse_pool_file(read_text(file), pools::PoolFormat::json));
+    const std::string command = std::string(ENGINED_BINARY_DIR) +
+                                "/engined-demo-pool --seed 1873 --count 1873 --out " +
+                                file.string();
+    if (std::system(command.c_str()) != 0)
+        throw std::runtime_error("the demo pool generator failed");
+    const std::string carriers =
+        canonical_json(pools::parse_pool_file(read_text(file), pools::PoolFormat::json));
     std::filesystem::remove_all(file.parent_path());
     return carriers;
 }
@@ -49,16 +54,21 @@ TestServer::~TestServer() {
 }
 
 std::string TestServer::create_key(const std::string& organization, const std::string& environment,
-                                   const std::vector<std::string>& scopes, std::optional<double> rate_per_second,
+                                   const std::vector<std::string>& scopes,
+                                   std::optional<double> rate_per_second,
                                    std::optional<int64_t> rate_burst) {
-    return auth::issue_key(app_->store(), organization, environment, scopes, rate_per_second, rate_burst).key;
+    return auth::issue_key(app_->store(), organization, environment, scopes, rate_per_second,
+                           rate_burst)
+        .key;
 }
 
 chaos::ChildEngined::Launch child_launch(const std::filesystem::path& data_dir,
                                          const std::vector<std::string>& extra_args) {
-    std::vector<std::string> args{"--workers", "1", "--rate-limit", "1000000", "--rate-burst", "1000000"};
+    std::vector<std::string> args{"--workers",    "1",      "--rate-limit", "1000000",
+                                  "--rate-burst", "1000000"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    return {std::filesystem::path(ENGINED_BINARY_DIR) / "engined", data_dir, ENGINED_SOURCE_DIR, std::move(args)};
+    return {std::filesystem::path(ENGINED_BINARY_DIR) / "engined", data_dir, ENGINED_SOURCE_DIR,
+            std::move(args)};
 }
 
 ApiResponse call(http::Client& client, const std::string& method, const std::string& target,
@@ -74,12 +84,14 @@ ApiResponse call(http::Client& client, const std::string& method, const std::str
     return response;
 }
 
-boost::json::object wait_for_run(http::Client& client, const std::string& key, const std::string& run_id,
-                                 double timeout_s) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+boost::json::object wait_for_run(http::Client& client, const std::string& key,
+                                 const std::string& run_id, double timeout_s) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     for (;;) {
         const ApiResponse response = call(client, "GET", "/api/v1/runs/" + run_id, key);
-        if (response.status != 200) throw std::runtime_error("GET run answered " + response.raw.body);
+        if (response.status != 200)
+            throw std::runtime_error("GET run answered " + response.raw.body);
         const auto& run = response.body.as_object();
         const auto status = run.at("status").as_string();
         if (status == "completed" || status == "degraded" || status == "failed") return run;

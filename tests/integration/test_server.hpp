@@ -45,7 +45,9 @@ public:
 
     http::Client client() const { return http::Client("127.0.0.1", port()); }
     // A client of the metrics listener (tests always open one on loopback; see the constructor).
-    http::Client metrics_client() const { return http::Client("127.0.0.1", app_->metrics_port().value()); }
+    http::Client metrics_client() const {
+        return http::Client("127.0.0.1", app_->metrics_port().value());
+    }
 
 private:
     std::filesystem::path data_dir_;
@@ -70,7 +72,7 @@ ApiResponse call(http::Client& client, const std::string& method, const std::str
 void expect_health_answers(uint16_t port);
 
 // Polls the run until it is terminal (or `timeout_s` passed); returns the last run object.
-boost::json::object wait_for_run(http::Client& client, const std::string& key, const std::string& run_id,
-                                 double timeout_s = 10);
+boost::json::object wait_for_run(http::Client& client, const std::string& key,
+                                 const std::string& run_id, double timeout_s = 10);
 
 }  // namespace engined::testing

@@ -28,7 +28,8 @@ using namespace std::chrono_literals;
 // One raw TCP connection to the server, from `local_address` (any 127.x.y.z is loopback).
 class RawConnection {
 public:
-    explicit RawConnection(uint16_t port, const std::string& local_address = "127.0.0.1") : socket_(ioc_) {
+    explicit RawConnection(uint16_t port, const std::string& local_address = "127.0.0.1")
+        : socket_(ioc_) {
         socket_.open(tcp::v4());
         socket_.bind({net::ip::make_address(local_address), 0});
         socket_.connect({net::ip::make_address("127.0.0.1"), port});
@@ -44,9 +45,11 @@ public:
         const std::size_t header_end = pending_.find("\r\n\r\n") + 4;
         std::size_t length = 0;
         const auto at = pending_.find("Content-Length: ");
-        if (at != std::string::npos && at < header_end) length = std::stoul(pending_.substr(at + 16));
+        if (at != std::string::npos && at < header_end)
+            length = std::stoul(pending_.substr(at + 16));
         if (pending_.size() < header_end + length) {
-            net::read(socket_, net::dynamic_buffer(pending_), net::transfer_exactly(header_end + length - pending_.size()));
+            net::read(socket_, net::dynamic_buffer(pending_),
+                      net::transfer_exactly(header_end + length - pending_.size()));
         }
         std::string response = pending_.substr(0, header_end + length);
         pending_.erase(0, header_end + length);
@@ -75,7 +78,9 @@ int status_of(const std::string& response) {
 
 std::size_t responses_in(const std::string& received) {
     std::size_t count = 0;
-    for (auto at = received.find("HTTP/1."); at != std::string::npos; at = received.find("HTTP/1.", at + 1)) ++count;
+    for (auto at = received.find("HTTP/1."); at != std::string::npos;
+         at = received.find("HTTP/1.", at + 1))
+        ++count;
     return count;
 }
 
@@ -111,8 +116,9 @@ TEST(RequestSmuggling, AmbiguousFramingIsAnswered400Or501OnceAndTheConnectionClo
     for (const SmugglingCase& attack : cases) {
         SCOPED_TRACE(attack.framing);
         RawConnection connection(server.port());
-        connection.send("POST /api/v1/engines/default/runs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + key +
-                        "\r\nContent-Type: application/json\r\n" + attack.framing + "\r\n" + kSmuggled);
+        connection.send(
+            "POST /api/v1/engines/default/runs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+            key + "\r\nContent-Type: application/json\r\n" + attack.framing + "\r\n" + kSmuggled);
         bool closed = false;
         const std::string received = connection.read_until_closed(closed);
         EXPECT_TRUE(closed) << "the connection stayed open";
@@ -120,13 +126,17 @@ TEST(RequestSmuggling, AmbiguousFramingIsAnswered400Or501OnceAndTheConnectionClo
         EXPECT_EQ(status_of(received), attack.status) << received;
         EXPECT_NE(received.find("Connection: close"), std::string::npos) << received;
         const auto error = error_of(received);
-        EXPECT_EQ(error.at("code").as_string(), attack.status == 400 ? "invalid_request" : "not_implemented");
+        EXPECT_EQ(error.at("code").as_string(),
+                  attack.status == 400 ? "invalid_request" : "not_implemented");
     }
     // The refusals name what was wrong.
     RawConnection connection(server.port());
-    connection.send("POST /api/v1/engines/default/runs HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n");
+    connection.send(
+        "POST /api/v1/engines/default/runs HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, "
+        "identity\r\n\r\n");
     const std::string refused = connection.read_response();
-    EXPECT_NE(std::string(error_of(refused).at("message").as_string()).find("final Transfer-Encoding must be chunked"),
+    EXPECT_NE(std::string(error_of(refused).at("message").as_string())
+                  .find("final Transfer-Encoding must be chunked"),
               std::string::npos)
         << refused;
     expect_health_answers(server.port());
@@ -139,9 +149,10 @@ TEST(RequestSmuggling, AChunkedBodyAloneIsStillServedOnAKeptAliveConnection) {
     std::ostringstream hex;
     hex << std::hex << body.size();
     RawConnection connection(server.port());
-    connection.send("POST /api/v1/engines/default/runs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + key +
-                    "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + hex.str() + "\r\n" +
-                    body + "\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+    connection.send(
+        "POST /api/v1/engines/default/runs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + key +
+        "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + hex.str() +
+        "\r\n" + body + "\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: t\r\n\r\n");
     const std::string accepted = connection.read_response();
     EXPECT_EQ(status_of(accepted), 202) << accepted;
     EXPECT_EQ(status_of(connection.read_response()), 200);  // the next request on the connection
@@ -159,8 +170,10 @@ TEST(Credentials, TwoKeysInOneRequestAre400AndOneKeyInBothHeadersIsServed) {
     const std::string key = server.create_key("acme");
     const std::string other = server.create_key("globex");
     const std::vector<std::pair<std::string, std::string>> refused = {
-        {"Authorization: Bearer " + key + "\r\nAuthorization: Bearer " + other + "\r\n", "Authorization"},
-        {"Authorization: Bearer " + key + "\r\nAuthorization: Bearer " + key + "\r\n", "Authorization"},
+        {"Authorization: Bearer " + key + "\r\nAuthorization: Bearer " + other + "\r\n",
+         "Authorization"},
+        {"Authorization: Bearer " + key + "\r\nAuthorization: Bearer " + key + "\r\n",
+         "Authorization"},
         {"X-API-Key: " + key + "\r\nX-API-Key: " + other + "\r\n", "X-API-Key"},
         {"Authorization: Bearer " + other + "\r\nX-API-Key: " + key + "\r\n", "Authorization"},
     };
@@ -172,7 +185,8 @@ TEST(Credentials, TwoKeysInOneRequestAre400AndOneKeyInBothHeadersIsServed) {
         EXPECT_EQ(error.at("code").as_string(), "invalid_request");
         EXPECT_EQ(error.at("details").at(0).at("pointer").as_string(), pointer);
     }
-    const std::string same = with_credentials(server.port(), "Authorization: Bearer " + key + "\r\nX-API-Key: " + key + "\r\n");
+    const std::string same = with_credentials(
+        server.port(), "Authorization: Bearer " + key + "\r\nX-API-Key: " + key + "\r\n");
     EXPECT_EQ(status_of(same), 200) << same;
     EXPECT_EQ(status_of(with_credentials(server.port(), "X-API-Key: " + key + "\r\n")), 200);
     expect_health_answers(server.port());
@@ -187,7 +201,8 @@ TEST(IdleConnections, AConnectionThatSendsNothingIsClosedAtTheIdleTimeout) {
     bool closed = false;
     EXPECT_EQ(silent.read_until_closed(closed), "");
     EXPECT_TRUE(closed);
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 8s) << "closed by the read timeout, not the idle one";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 8s)
+        << "closed by the read timeout, not the idle one";
 
     // Kept alive after an answer, it is closed the same way.
     RawConnection kept(server.port());
@@ -232,7 +247,8 @@ TEST(ConnectionsPerAddress, OneAddressPastItsLimitIsAnswered503WhileOtherAddress
     for (int i = 0; i < 2; ++i) {  // at the limit: served
         held.push_back(std::make_unique<RawConnection>(server.port()));
         held.back()->send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
-        ASSERT_EQ(status_of(held.back()->read_response()), 200) << "connection " << i + 1 << " of 2";
+        ASSERT_EQ(status_of(held.back()->read_response()), 200)
+            << "connection " << i + 1 << " of 2";
     }
 
     RawConnection past(server.port());  // one past the limit
@@ -243,7 +259,8 @@ TEST(ConnectionsPerAddress, OneAddressPastItsLimitIsAnswered503WhileOtherAddress
     EXPECT_EQ(status_of(refused), 503) << refused;
     EXPECT_NE(refused.find("Retry-After: 1\r\n"), std::string::npos) << refused;
     EXPECT_EQ(error_of(refused).at("code").as_string(), "unavailable");
-    EXPECT_NE(std::string(error_of(refused).at("message").as_string()).find("limit of 2"), std::string::npos);
+    EXPECT_NE(std::string(error_of(refused).at("message").as_string()).find("limit of 2"),
+              std::string::npos);
 
     // Another address is not affected, and the held connections keep being served.
     RawConnection elsewhere(server.port(), "127.0.0.2");
@@ -254,7 +271,8 @@ TEST(ConnectionsPerAddress, OneAddressPastItsLimitIsAnswered503WhileOtherAddress
         EXPECT_EQ(status_of(connection->read_response()), 200);
     }
     auto metrics_client = server.metrics_client();
-    const Exposition metrics = parse_prometheus_text(metrics_client.request("GET", "/metrics").body);
+    const Exposition metrics =
+        parse_prometheus_text(metrics_client.request("GET", "/metrics").body);
     EXPECT_EQ(metrics.value("engined_http_connections_refused_total", {{"limit", "address"}}), 1.0);
 
     // Once one closes, the address is served again (after the server has seen the close).
@@ -292,7 +310,8 @@ TEST(ConnectionsPerAddress, AConnectionOverTheLimitHasOnlyTheIdleTimeoutToSendIt
 
 TEST(ConnectionsPerAddress, ZeroSwitchesTheLimitOff) {
     app::Config config;
-    config.max_connections_per_address = 0;  // behind a load balancer: every connection from one address
+    config.max_connections_per_address =
+        0;  // behind a load balancer: every connection from one address
     TestServer server(config);
     std::vector<std::unique_ptr<RawConnection>> held;
     for (int i = 0; i < 80; ++i) {  // past the default of 64

@@ -43,7 +43,9 @@ void WebhookReceiver::script(std::vector<Answer> answers, Answer then) {
     then_ = std::move(then);
 }
 
-void WebhookReceiver::script(std::vector<Answer> answers) { script(std::move(answers), Answer{}); }
+void WebhookReceiver::script(std::vector<Answer> answers) {
+    script(std::move(answers), Answer{});
+}
 
 std::vector<WebhookReceiver::Received> WebhookReceiver::received() const {
     std::lock_guard lock(mutex_);
@@ -72,7 +74,8 @@ void WebhookReceiver::serve() {
         record.at = std::chrono::steady_clock::now();
         for (const auto& field : request) {
             std::string name(field.name_string());
-            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return std::tolower(c); });
             record.headers[name] = std::string(field.value());
         }
         Answer answer;

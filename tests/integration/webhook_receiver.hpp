@@ -39,7 +39,8 @@ public:
 
     uint16_t port() const { return port_; }
     // http://<host>:<port><path>
-    std::string url(const std::string& host = "127.0.0.1", const std::string& path = "/hooks") const;
+    std::string url(const std::string& host = "127.0.0.1",
+                    const std::string& path = "/hooks") const;
 
     // The next requests get these answers in order; afterwards every request gets `then`.
     void script(std::vector<Answer> answers, Answer then);

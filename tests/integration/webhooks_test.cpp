@@ -26,8 +26,8 @@ using namespace std::chrono_literals;
 std::string hmac_hex(const std::string& key, const std::string& message) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-         message.size(), digest, &length);
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
     std::ostringstream hex;
     for (unsigned int i = 0; i < length; ++i) {
         static const char* digits = "0123456789abcdef";
@@ -63,7 +63,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 app::Config webhook_config(std::vector<std::string> allowed_hosts = {"127.0.0.1"},
-                           std::vector<double> schedule = {0.05, 0.05, 0.05, 0.05}, int disable_after = 50) {
+                           std::vector<double> schedule = {0.05, 0.05, 0.05, 0.05},
+                           int disable_after = 50) {
     app::Config config;
     config.webhook_allowed_hosts = std::move(allowed_hosts);
     config.webhook_retry_schedule_s = std::move(schedule);
@@ -76,7 +77,8 @@ std::string endpoint_body(const std::string& url, const std::string& extra = "")
     return R"({"url":")" + url + R"(","description":"orders service")" + extra + "}";
 }
 
-std::string submit_run(http::Client& client, const std::string& key, const std::string& extra_fields = "") {
+std::string submit_run(http::Client& client, const std::string& key,
+                       const std::string& extra_fields = "") {
     std::string body = read_text(golden_dir() / "auto_only_ny.input.json");
     if (!extra_fields.empty()) body.insert(body.find('{') + 1, extra_fields + ",");
     const ApiResponse response = call(client, "POST", "/api/v1/engines/default/runs", key, body);
@@ -84,13 +86,17 @@ std::string submit_run(http::Client& client, const std::string& key, const std::
     return std::string(response.body.at("run_id").as_string());
 }
 
-boost::json::array deliveries_of(http::Client& client, const std::string& key, const std::string& endpoint_id) {
-    const ApiResponse response = call(client, "GET", "/api/v1/webhooks/" + endpoint_id + "/deliveries", key);
-    if (response.status != 200) throw std::runtime_error("deliveries answered " + response.raw.body);
+boost::json::array deliveries_of(http::Client& client, const std::string& key,
+                                 const std::string& endpoint_id) {
+    const ApiResponse response =
+        call(client, "GET", "/api/v1/webhooks/" + endpoint_id + "/deliveries", key);
+    if (response.status != 200)
+        throw std::runtime_error("deliveries answered " + response.raw.body);
     return response.body.at("data").as_array();
 }
 
-std::string delivery_status(http::Client& client, const std::string& key, const std::string& endpoint_id) {
+std::string delivery_status(http::Client& client, const std::string& key,
+                            const std::string& endpoint_id) {
     const auto deliveries = deliveries_of(client, key, endpoint_id);
     return deliveries.empty() ? "" : std::string(deliveries[0].at("status").as_string());
 }
@@ -133,12 +139,14 @@ TEST(Webhooks, DeliversASignedRunCompletedEventToAnEndpoint) {
     const auto event = boost::json::parse(request.body).as_object();
     EXPECT_TRUE(event.at("id").as_string().starts_with("evt_"));
     EXPECT_EQ(event.at("type"), "run.completed");
-    EXPECT_EQ(event.at("webhook_version").as_string(), request.headers.at("x-nexio-webhook-version"));
+    EXPECT_EQ(event.at("webhook_version").as_string(),
+              request.headers.at("x-nexio-webhook-version"));
     EXPECT_EQ(event.at("data").at("run").at("run_id"), run_id.c_str());
     EXPECT_EQ(event.at("data").at("run").at("status"), "completed");
     EXPECT_FALSE(event.at("data").at("run").at("solutions").as_array().empty());
 
-    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    ASSERT_TRUE(
+        eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
     const auto delivery = deliveries_of(client, key, endpoint_id)[0].as_object();
     EXPECT_EQ(delivery.at("id").as_string(), request.headers.at("x-nexio-delivery"));
     EXPECT_EQ(delivery.at("event_id"), event.at("id"));
@@ -153,20 +161,23 @@ TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {
     TestServer server(webhook_config());
     const std::string key = server.create_key("acme");
     auto client = server.client();
-    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
     ASSERT_EQ(created.status, 201);
     const std::string endpoint_id(created.body.at("id").as_string());
     const std::string secret(created.body.at("secret").as_string());
 
     submit_run(client, key);
     ASSERT_TRUE(receiver.wait_for(3, 10s));
-    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    ASSERT_TRUE(
+        eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
     std::this_thread::sleep_for(300ms);  // several retry periods: nothing more may come
     const auto requests = receiver.received();
     ASSERT_EQ(requests.size(), 3u);
     int successes = 0;
     for (const auto& request : requests) {
-        EXPECT_EQ(request.headers.at("x-nexio-delivery"), requests[0].headers.at("x-nexio-delivery"));
+        EXPECT_EQ(request.headers.at("x-nexio-delivery"),
+                  requests[0].headers.at("x-nexio-delivery"));
         EXPECT_EQ(request.body, requests[0].body) << "every attempt carries the same event";
         EXPECT_TRUE(signed_with(request, secret));
         successes += request.answered == 200;
@@ -183,7 +194,8 @@ TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {
     EXPECT_EQ(attempts[2].at("status_code"), 200);
     EXPECT_EQ(deliveries[0].at("attempt_count"), 3);
 
-    const Exposition metrics = parse_prometheus_text(server.metrics_client().request("GET", "/metrics").body);
+    const Exposition metrics =
+        parse_prometheus_text(server.metrics_client().request("GET", "/metrics").body);
     EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "retrying"}}), 2);
     EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "delivered"}}), 1);
     EXPECT_EQ(metrics.value("engined_webhook_attempts_total", {{"outcome", "failed"}}), 0);
@@ -195,7 +207,8 @@ TEST(Webhooks, HonoursRetryAfter) {
     TestServer server(webhook_config());
     const std::string key = server.create_key("acme");
     auto client = server.client();
-    ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url())).status, 201);
+    ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url())).status,
+              201);
     submit_run(client, key);
     ASSERT_TRUE(receiver.wait_for(2, 10s));
     const auto requests = receiver.received();
@@ -214,17 +227,22 @@ TEST(Webhooks, ANameResolvingToLoopbackIsRefusedUnlessAllowListed) {
         ASSERT_EQ(created.status, 201) << created.raw.body;
         const std::string endpoint_id(created.body.at("id").as_string());
         submit_run(client, key);
-        ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
+        ASSERT_TRUE(
+            eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
         const auto delivery = deliveries_of(client, key, endpoint_id)[0];
         EXPECT_NE(delivery.at("last_error").as_string().find("refused_address"), std::string::npos)
             << delivery.at("last_error").as_string();
-        EXPECT_EQ(delivery.at("attempts").as_array().size(), 1u) << "a refused address is not retried";
+        EXPECT_EQ(delivery.at("attempts").as_array().size(), 1u)
+            << "a refused address is not retried";
         EXPECT_TRUE(receiver.received().empty());
     }
     TestServer allowed(webhook_config({"localhost"}));
     const std::string key = allowed.create_key("acme");
     auto client = allowed.client();
-    ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url("localhost"))).status, 201);
+    ASSERT_EQ(
+        call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url("localhost")))
+            .status,
+        201);
     submit_run(client, key);
     ASSERT_TRUE(receiver.wait_for(1, 10s));
 }
@@ -250,10 +268,12 @@ TEST(Webhooks, ARotatedSecretKeepsSigningBesideTheNewOne) {
     TestServer server(webhook_config());
     const std::string key = server.create_key("acme");
     auto client = server.client();
-    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
     const std::string endpoint_id(created.body.at("id").as_string());
     const std::string old_secret(created.body.at("secret").as_string());
-    const ApiResponse rotated = call(client, "POST", "/api/v1/webhooks/" + endpoint_id + "/rotate-secret", key);
+    const ApiResponse rotated =
+        call(client, "POST", "/api/v1/webhooks/" + endpoint_id + "/rotate-secret", key);
     ASSERT_EQ(rotated.status, 200) << rotated.raw.body;
     const std::string new_secret(rotated.body.at("secret").as_string());
     EXPECT_NE(new_secret, old_secret);
@@ -273,25 +293,42 @@ TEST(Webhooks, AtMostTenActiveEndpointsPerEnvironment) {
     const std::string live_key = server.create_key("acme", "live");
     auto client = server.client();
     for (int i = 0; i < 10; ++i) {
-        ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/" + std::to_string(i))).status, 201);
+        ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key,
+                       endpoint_body("https://hooks.example.com/" + std::to_string(i)))
+                      .status,
+                  201);
     }
-    const ApiResponse eleventh = call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/x"));
+    const ApiResponse eleventh =
+        call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/x"));
     EXPECT_EQ(eleventh.status, 422);
     EXPECT_EQ(eleventh.body.at("error").at("code"), "too_many_webhooks");
     // An inactive endpoint does not count, until it is activated.
-    const ApiResponse paused = call(client, "POST", "/api/v1/webhooks", key,
-                                    endpoint_body("https://hooks.example.com/p", R"(,"active":false)"));
+    const ApiResponse paused =
+        call(client, "POST", "/api/v1/webhooks", key,
+             endpoint_body("https://hooks.example.com/p", R"(,"active":false)"));
     ASSERT_EQ(paused.status, 201);
     const std::string paused_id(paused.body.at("id").as_string());
-    EXPECT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + paused_id, key, R"({"active":true})").status, 422);
+    EXPECT_EQ(
+        call(client, "PATCH", "/api/v1/webhooks/" + paused_id, key, R"({"active":true})").status,
+        422);
     EXPECT_EQ(call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array().size(), 11u);
     // Deleting one makes room.
-    const std::string first(call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array()[0].at("id").as_string());
+    const std::string first(call(client, "GET", "/api/v1/webhooks", key)
+                                .body.at("data")
+                                .as_array()[0]
+                                .at("id")
+                                .as_string());
     EXPECT_EQ(call(client, "DELETE", "/api/v1/webhooks/" + first, key).status, 200);
-    EXPECT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + paused_id, key, R"({"active":true})").status, 200);
+    EXPECT_EQ(
+        call(client, "PATCH", "/api/v1/webhooks/" + paused_id, key, R"({"active":true})").status,
+        200);
     // Environments are counted apart; live requires https.
-    EXPECT_EQ(call(client, "POST", "/api/v1/webhooks", live_key, endpoint_body("https://hooks.example.com/live")).status, 201);
-    const ApiResponse plain = call(client, "POST", "/api/v1/webhooks", live_key, endpoint_body("http://hooks.example.com/live"));
+    EXPECT_EQ(call(client, "POST", "/api/v1/webhooks", live_key,
+                   endpoint_body("https://hooks.example.com/live"))
+                  .status,
+              201);
+    const ApiResponse plain = call(client, "POST", "/api/v1/webhooks", live_key,
+                                   endpoint_body("http://hooks.example.com/live"));
     EXPECT_EQ(plain.status, 422);
     EXPECT_EQ(plain.body.at("error").at("code"), "invalid_webhook_url");
 }
@@ -302,13 +339,19 @@ TEST(Webhooks, EndpointsAreValidatedAndPrivateToTheirEnvironment) {
     const std::string other = server.create_key("globex");
     const std::string live_key = server.create_key("acme", "live");
     auto client = server.client();
-    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/a"));
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/webhooks", key, endpoint_body("https://hooks.example.com/a"));
     const std::string id(created.body.at("id").as_string());
     for (const std::string& stranger : {other, live_key}) {
         EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/" + id, stranger).status, 404);
-        EXPECT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + id, stranger, R"({"description":"x"})").status, 404);
+        EXPECT_EQ(
+            call(client, "PATCH", "/api/v1/webhooks/" + id, stranger, R"({"description":"x"})")
+                .status,
+            404);
         EXPECT_EQ(call(client, "DELETE", "/api/v1/webhooks/" + id, stranger).status, 404);
-        EXPECT_EQ(call(client, "GET", "/api/v1/webhooks", stranger).body.at("data").as_array().size(), 0u);
+        EXPECT_EQ(
+            call(client, "GET", "/api/v1/webhooks", stranger).body.at("data").as_array().size(),
+            0u);
     }
     const std::vector<std::pair<std::string, std::string>> bad{
         {R"({"description":"no url"})", "/url"},
@@ -322,9 +365,12 @@ TEST(Webhooks, EndpointsAreValidatedAndPrivateToTheirEnvironment) {
     for (const auto& [body, pointer] : bad) {
         const ApiResponse refused = call(client, "POST", "/api/v1/webhooks", key, body);
         EXPECT_TRUE(refused.status == 400 || refused.status == 422) << body;
-        EXPECT_EQ(refused.body.at("error").at("details").as_array()[0].at("pointer"), pointer.c_str()) << body;
+        EXPECT_EQ(refused.body.at("error").at("details").as_array()[0].at("pointer"),
+                  pointer.c_str())
+            << body;
     }
-    const ApiResponse patched = call(client, "PATCH", "/api/v1/webhooks/" + id, key, R"({"events":["run.failed"]})");
+    const ApiResponse patched =
+        call(client, "PATCH", "/api/v1/webhooks/" + id, key, R"({"events":["run.failed"]})");
     ASSERT_EQ(patched.status, 200);
     EXPECT_EQ(patched.body.at("events"), boost::json::parse(R"(["run.failed"])"));
     EXPECT_EQ(patched.body.at("url"), "https://hooks.example.com/a");
@@ -336,13 +382,15 @@ TEST(Webhooks, AnEndpointThatKeepsFailingIsDisabledAndCanBeRetriedAfterwards) {
     TestServer server(webhook_config({"127.0.0.1"}, {0.02, 0.02, 0.02, 0.02, 0.02}, 3));
     const std::string key = server.create_key("acme");
     auto client = server.client();
-    const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
     const std::string endpoint_id(created.body.at("id").as_string());
     submit_run(client, key);
     ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
     const ApiResponse endpoint = call(client, "GET", "/api/v1/webhooks/" + endpoint_id, key);
     EXPECT_EQ(endpoint.body.at("active"), false);
-    EXPECT_NE(endpoint.body.at("disabled_reason").as_string().find("3 consecutive failed"), std::string::npos);
+    EXPECT_NE(endpoint.body.at("disabled_reason").as_string().find("3 consecutive failed"),
+              std::string::npos);
     const auto delivery = deliveries_of(client, key, endpoint_id)[0];
     EXPECT_EQ(delivery.at("attempts").as_array().size(), 3u);
     EXPECT_NE(delivery.at("last_error").as_string().find("endpoint disabled"), std::string::npos);
@@ -350,23 +398,31 @@ TEST(Webhooks, AnEndpointThatKeepsFailingIsDisabledAndCanBeRetriedAfterwards) {
 
     // A manual re-send needs the endpoint active again; it keeps the delivery's id.
     const std::string delivery_id(delivery.at("id").as_string());
-    const std::string retry = "/api/v1/webhooks/" + endpoint_id + "/deliveries/" + delivery_id + "/retry";
+    const std::string retry =
+        "/api/v1/webhooks/" + endpoint_id + "/deliveries/" + delivery_id + "/retry";
     EXPECT_EQ(call(client, "POST", retry, key).status, 409);
     receiver.script({}, {200});
-    ASSERT_EQ(call(client, "PATCH", "/api/v1/webhooks/" + endpoint_id, key, R"({"active":true})").status, 200);
+    ASSERT_EQ(
+        call(client, "PATCH", "/api/v1/webhooks/" + endpoint_id, key, R"({"active":true})").status,
+        200);
     ASSERT_EQ(call(client, "POST", retry, key).status, 202);
-    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    ASSERT_TRUE(
+        eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
     EXPECT_EQ(receiver.received().back().headers.at("x-nexio-delivery"), delivery_id);
-    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/" + endpoint_id, key).body.at("consecutive_failures"), 0);
+    EXPECT_EQ(
+        call(client, "GET", "/api/v1/webhooks/" + endpoint_id, key).body.at("consecutive_failures"),
+        0);
 }
 
 // One POST with an Idempotency-Key, sent twice: the first answer and its replay.
-std::pair<ApiResponse, ApiResponse> posted_twice(http::Client& client, const std::string& key, const std::string& target,
-                                                 const std::string& body, const std::string& idempotency_key) {
+std::pair<ApiResponse, ApiResponse> posted_twice(http::Client& client, const std::string& key,
+                                                 const std::string& target, const std::string& body,
+                                                 const std::string& idempotency_key) {
     auto once = [&] {
         ApiResponse response;
-        response.raw = client.request("POST", target, body,
-                                      {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idempotency_key}});
+        response.raw = client.request(
+            "POST", target, body,
+            {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idempotency_key}});
         response.status = response.raw.status;
         response.body = boost::json::parse(response.raw.body);
         return response;
@@ -394,16 +450,21 @@ TEST(Webhooks, AnIdempotentReplayShowsNoSecretAndTheStoreKeepsNone) {
     for (const auto* replay : {&created_again, &rotated_again, &signing_again}) {
         EXPECT_EQ(replay->raw.header("Idempotent-Replayed"), "true");
         EXPECT_TRUE(replay->body.at("secret").is_null()) << replay->raw.body;
-        EXPECT_NE(replay->body.at("secret_note").as_string().find("shown only in the first answer"), std::string::npos);
+        EXPECT_NE(replay->body.at("secret_note").as_string().find("shown only in the first answer"),
+                  std::string::npos);
     }
     EXPECT_EQ(created_again.status, 201);
     EXPECT_EQ(created_again.body.at("id"), created.body.at("id"));
     EXPECT_EQ(signing_again.body.at("environment"), signing.body.at("environment"));
     // Nothing the replay store holds carries a secret.
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((server.data_dir() / "engined.sqlite3").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open_v2((server.data_dir() / "engined.sqlite3").c_str(), &db,
+                              SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
     sqlite3_stmt* statement = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT response_body FROM idempotency_records", -1, &statement, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT response_body FROM idempotency_records", -1,
+                                 &statement, nullptr),
+              SQLITE_OK);
     int records = 0;
     while (sqlite3_step(statement) == SQLITE_ROW) {
         ++records;
@@ -434,7 +495,8 @@ TEST(Webhooks, AFailedDeliveryIsLoggedWithoutTheUrlsQuery) {
         ASSERT_EQ(created.status, 201) << created.raw.body;
         submit_run(client, key);
         const std::string endpoint_id(created.body.at("id").as_string());
-        ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
+        ASSERT_TRUE(
+            eventually([&] { return delivery_status(client, key, endpoint_id) == "failed"; }));
         EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
     }
     log::set_sink({});
@@ -453,7 +515,8 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     WebhookReceiver receiver;
     receiver.script({{500}}, {200});
     const auto data_dir = fresh_temp_dir("engined-webhook-crash");
-    const std::vector<std::string> flags{"--webhook-allowed-hosts", "127.0.0.1", "--webhook-retry-schedule", "1.5"};
+    const std::vector<std::string> flags{"--webhook-allowed-hosts", "127.0.0.1",
+                                         "--webhook-retry-schedule", "1.5"};
     std::string key;
     std::string first_delivery;
     {
@@ -461,13 +524,15 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
         chaos::ChildEngined engined(child_launch(data_dir, flags), port);
         key = chaos::create_key(data_dir);
         http::Client client("127.0.0.1", port);
-        const ApiResponse created = call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
+        const ApiResponse created =
+            call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
         ASSERT_EQ(created.status, 201);
         const std::string endpoint_id(created.body.at("id").as_string());
         submit_run(client, key);
         ASSERT_TRUE(receiver.wait_for(1, 10s));
         first_delivery = receiver.received()[0].headers.at("x-nexio-delivery");
-        ASSERT_TRUE(eventually([&] { return deliveries_of(client, key, endpoint_id)[0].at("attempt_count") == 1; }));
+        ASSERT_TRUE(eventually(
+            [&] { return deliveries_of(client, key, endpoint_id)[0].at("attempt_count") == 1; }));
         engined.kill_hard();  // the retry is over a second away: the delivery waits in the outbox
     }
     EXPECT_EQ(receiver.received().size(), 1u);
@@ -476,12 +541,14 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     ASSERT_TRUE(receiver.wait_for(2, 15s));
     const auto requests = receiver.received();
     EXPECT_EQ(requests[1].headers.at("x-nexio-delivery"), first_delivery);
-    EXPECT_EQ(boost::json::parse(requests[1].body).at("id"), boost::json::parse(requests[0].body).at("id"));
+    EXPECT_EQ(boost::json::parse(requests[1].body).at("id"),
+              boost::json::parse(requests[0].body).at("id"));
     EXPECT_EQ(requests[1].answered, 200);
     http::Client client("127.0.0.1", port);
     const auto endpoints = call(client, "GET", "/api/v1/webhooks", key).body.at("data").as_array();
     const std::string endpoint_id(endpoints[0].at("id").as_string());
-    ASSERT_TRUE(eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
+    ASSERT_TRUE(
+        eventually([&] { return delivery_status(client, key, endpoint_id) == "delivered"; }));
     EXPECT_EQ(restarted.terminate(), 0);
 }
 
@@ -507,11 +574,13 @@ std::string reference_evaluation_example(const std::string& webhook_url) {
       "revenue": 12000000
     },
     "pool": "carriers:all",
-    "webhook_url": ")" + webhook_url + R"("
+    "webhook_url": ")" +
+           webhook_url + R"("
   })";
 }
 
-TEST(Webhooks, TheReferenceEvaluationExampleIsAcceptedOnAFreshInstallAndItsResultArrivesFlatAndSigned) {
+TEST(Webhooks,
+     TheReferenceEvaluationExampleIsAcceptedOnAFreshInstallAndItsResultArrivesFlatAndSigned) {
     WebhookReceiver receiver;
     TestServer server(webhook_config());
     server.app().store().replace_pool("acme", "carriers:all", kCaliforniaPool, "pool.json", 1);
@@ -520,9 +589,10 @@ TEST(Webhooks, TheReferenceEvaluationExampleIsAcceptedOnAFreshInstallAndItsResul
     auto client = server.client();
 
     // Sent as the reference sends it: X-API-Key, no signing secret set up beforehand.
-    const http::ClientResponse accepted = client.request(
-        "POST", "/api/v1/jobs", reference_evaluation_example(receiver.url("127.0.0.1", "/hooks/nexio")),
-        {{"Content-Type", "application/json"}, {"X-API-Key", key}});
+    const http::ClientResponse accepted =
+        client.request("POST", "/api/v1/jobs",
+                       reference_evaluation_example(receiver.url("127.0.0.1", "/hooks/nexio")),
+                       {{"Content-Type", "application/json"}, {"X-API-Key", key}});
     ASSERT_EQ(accepted.status, 202) << accepted.body;
     const auto answer = boost::json::parse(accepted.body).as_object();
     EXPECT_EQ(answer.at("status"), "queued");
@@ -559,10 +629,12 @@ TEST(Webhooks, TheReferenceEvaluationExampleIsAcceptedOnAFreshInstallAndItsResul
     EXPECT_TRUE(secret.starts_with("whsec_"));
     EXPECT_TRUE(signed_with(request, secret));
     EXPECT_FALSE(signed_with(request, "whsec_wrong"));
-    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/signing-secret", admin).body.at("secret"), secret.c_str());
+    EXPECT_EQ(call(client, "GET", "/api/v1/webhooks/signing-secret", admin).body.at("secret"),
+              secret.c_str());
 
     // A run of the engines API keeps the event envelope, signed with the same secret.
-    const std::string run_id = submit_run(client, key, R"("webhook_url":")" + receiver.url() + R"(")");
+    const std::string run_id =
+        submit_run(client, key, R"("webhook_url":")" + receiver.url() + R"(")");
     ASSERT_TRUE(receiver.wait_for(2, 10s));
     const auto event_request = receiver.received().at(1);
     EXPECT_TRUE(signed_with(event_request, secret));
@@ -591,8 +663,10 @@ TEST(Webhooks, TheSigningSecretIsRevealedOnlyToEnginesAdminInItsOwnEnvironment) 
         std::lock_guard lock(lines_mutex);
         lines.emplace_back(line);
     });
-    const ApiResponse test_secret = call(client, "GET", "/api/v1/webhooks/signing-secret", test_admin);
-    const ApiResponse live_secret = call(client, "GET", "/api/v1/webhooks/signing-secret", live_admin);
+    const ApiResponse test_secret =
+        call(client, "GET", "/api/v1/webhooks/signing-secret", test_admin);
+    const ApiResponse live_secret =
+        call(client, "GET", "/api/v1/webhooks/signing-secret", live_admin);
     log::set_sink({});
     ASSERT_EQ(test_secret.status, 200) << test_secret.raw.body;
     ASSERT_EQ(live_secret.status, 200) << live_secret.raw.body;
@@ -604,12 +678,14 @@ TEST(Webhooks, TheSigningSecretIsRevealedOnlyToEnginesAdminInItsOwnEnvironment) 
         ++revealed;
         EXPECT_NE(line.find(R"("organization":"acme")"), std::string::npos) << line;
         EXPECT_NE(line.find(R"("key_id")"), std::string::npos) << line;
-        EXPECT_EQ(line.find("whsec_"), std::string::npos) << "the log must not hold the secret: " << line;
+        EXPECT_EQ(line.find("whsec_"), std::string::npos)
+            << "the log must not hold the secret: " << line;
     }
     EXPECT_EQ(revealed, 2u);
 
     // After a rotation it reveals the new secret.
-    const ApiResponse rotated = call(client, "POST", "/api/v1/webhooks/signing-secret/rotate", runs_only);
+    const ApiResponse rotated =
+        call(client, "POST", "/api/v1/webhooks/signing-secret/rotate", runs_only);
     ASSERT_EQ(rotated.status, 200) << rotated.raw.body;
     const ApiResponse after = call(client, "GET", "/api/v1/webhooks/signing-secret", test_admin);
     EXPECT_EQ(after.body.at("secret"), rotated.body.at("secret"));

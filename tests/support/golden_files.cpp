@@ -36,10 +36,12 @@ std::vector<std::string> lines_of(const std::string& text) {
 std::string line_diff(const std::string& expected, const std::string& actual) {
     const std::vector<std::string> a = lines_of(expected);
     const std::vector<std::string> b = lines_of(actual);
-    std::vector<std::vector<std::uint32_t>> common(a.size() + 1, std::vector<std::uint32_t>(b.size() + 1, 0));
+    std::vector<std::vector<std::uint32_t>> common(a.size() + 1,
+                                                   std::vector<std::uint32_t>(b.size() + 1, 0));
     for (std::size_t i = a.size(); i-- > 0;) {
         for (std::size_t j = b.size(); j-- > 0;) {
-            common[i][j] = a[i] == b[j] ? common[i + 1][j + 1] + 1 : std::max(common[i + 1][j], common[i][j + 1]);
+            common[i][j] = a[i] == b[j] ? common[i + 1][j + 1] + 1
+                                        : std::max(common[i + 1][j], common[i][j + 1]);
         }
     }
     struct Line {
@@ -107,15 +109,17 @@ void check(const fs::path& directory, const std::string& name, const std::string
     }
     std::ifstream file(expected_path, std::ios::binary);
     if (!file) {
-        ADD_FAILURE() << expected_path.filename().string() << " is missing; write it with " << update_command
-                      << " and review it before committing";
+        ADD_FAILURE() << expected_path.filename().string() << " is missing; write it with "
+                      << update_command << " and review it before committing";
         return;
     }
     std::ostringstream expected;
     expected << file.rdbuf();
     EXPECT_TRUE(expected.str() == actual)
-        << name << " differs from " << expected_path.filename().string() << " (- expected, + actual):\n"
-        << line_diff(expected.str(), actual) << "If the change is intended, rewrite it with " << update_command;
+        << name << " differs from " << expected_path.filename().string()
+        << " (- expected, + actual):\n"
+        << line_diff(expected.str(), actual) << "If the change is intended, rewrite it with "
+        << update_command;
 }
 
 }  // namespace engined::testing::golden

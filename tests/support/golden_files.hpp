@@ -20,8 +20,8 @@ std::vector<std::string> cases(const std::filesystem::path& directory);
 // Compares `actual` with <directory>/<name>.expected.json (a test failure with a line diff
 // naming `update_command` when they differ or the file is missing), or writes it when
 // ENGINED_UPDATE_GOLDEN=1.
-void check(const std::filesystem::path& directory, const std::string& name, const std::string& actual,
-           std::string_view update_command);
+void check(const std::filesystem::path& directory, const std::string& name,
+           const std::string& actual, std::string_view update_command);
 
 // A line diff of `expected` and `actual` ("-" expected only, "+" actual only) with two lines of
 // context around each change.

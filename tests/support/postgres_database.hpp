@@ -21,7 +21,8 @@ inline constexpr const char* kPostgresSkipReason =
 inline void postgres_exec(const std::string& url, const std::string& sql) {
     PGconn* connection = PQconnectdb(url.c_str());
     PGresult* result = PQexec(connection, sql.c_str());
-    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
+    const bool ok =
+        PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
     const std::string message = PQerrorMessage(connection);
     PQclear(result);
     PQfinish(connection);
@@ -38,14 +39,14 @@ public:
         // postgresql://user@host/DB?params: the same server, this database.
         const std::size_t query = admin_url_.find('?');
         const std::size_t slash = admin_url_.rfind('/', query);
-        url_ = admin_url_.substr(0, slash + 1) + name_ + (query == std::string::npos ? "" : admin_url_.substr(query));
+        url_ = admin_url_.substr(0, slash + 1) + name_ +
+               (query == std::string::npos ? "" : admin_url_.substr(query));
     }
     ~PostgresTestDatabase() {
         if (url_.empty()) return;
         try {
             postgres_exec(admin_url_, "DROP DATABASE " + name_ + " WITH (FORCE)");
-        } catch (...) {
-        }
+        } catch (...) {}
     }
     PostgresTestDatabase(const PostgresTestDatabase&) = delete;
     PostgresTestDatabase& operator=(const PostgresTestDatabase&) = delete;

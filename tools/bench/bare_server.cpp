@@ -112,7 +112,8 @@ private:
 };
 
 int usage(const char* message) {
-    std::fprintf(stderr, "%s\nusage: bench_bare_server --listen HOST:PORT [--threads N]\n", message);
+    std::fprintf(stderr, "%s\nusage: bench_bare_server --listen HOST:PORT [--threads N]\n",
+                 message);
     return 2;
 }
 
@@ -128,7 +129,8 @@ int main(int argc, char** argv) {
         if (name == "--listen") {
             listen = value;
         } else if (name == "--threads") {
-            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), threads);
+            const auto [end, ec] =
+                std::from_chars(value.data(), value.data() + value.size(), threads);
             if (ec != std::errc() || end != value.data() + value.size() || threads < 1) {
                 return usage("--threads must be a whole number >= 1");
             }
@@ -141,11 +143,13 @@ int main(int argc, char** argv) {
     unsigned short port = 0;
     const char* port_text = listen.c_str() + colon + 1;
     const auto [end, ec] = std::from_chars(port_text, listen.c_str() + listen.size(), port);
-    if (ec != std::errc() || end != listen.c_str() + listen.size()) return usage("bad port in --listen");
+    if (ec != std::errc() || end != listen.c_str() + listen.size())
+        return usage("bad port in --listen");
 
     try {
         net::io_context ioc(threads);
-        std::make_shared<Listener>(ioc, tcp::endpoint(net::ip::make_address(listen.substr(0, colon)), port))
+        std::make_shared<Listener>(
+            ioc, tcp::endpoint(net::ip::make_address(listen.substr(0, colon)), port))
             ->run();
         // SIGINT/SIGTERM stop the pool so the benchmark script's cleanup ends us promptly.
         net::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -49,9 +49,16 @@ private:
 };
 
 std::string pool_text(int size) {
-    constexpr std::array<const char*, 10> kLines = {"general_liability", "professional_liability", "workers_compensation",
-                                                    "commercial_property", "commercial_auto", "cyber",
-                                                    "directors_officers", "umbrella", "bop", "epli"};
+    constexpr std::array<const char*, 10> kLines = {"general_liability",
+                                                    "professional_liability",
+                                                    "workers_compensation",
+                                                    "commercial_property",
+                                                    "commercial_auto",
+                                                    "cyber",
+                                                    "directors_officers",
+                                                    "umbrella",
+                                                    "bop",
+                                                    "epli"};
     constexpr std::array<const char*, 3> kAppetites = {"preferred", "acceptable", "excluded"};
     constexpr std::array<const char*, 8> kRatings = {"A++", "A+", "A", "A-", "B++", "B+", "B", "A"};
     constexpr std::array<const char*, 8> kStates = {"CA", "NY", "TX", "FL", "IL", "WA", "OR", "NV"};
@@ -63,13 +70,15 @@ std::string pool_text(int size) {
             states.push_back("*");
         } else {
             for (int s = 0; s < 4; ++s) {
-                states.push_back(json::string(kStates[static_cast<std::size_t>(random.pick(0, 7))]));
+                states.push_back(
+                    json::string(kStates[static_cast<std::size_t>(random.pick(0, 7))]));
             }
         }
         json::array lines;
         for (int l = 0; l < 4; ++l) {
-            lines.push_back(json::object{{"line", kLines[static_cast<std::size_t>(random.pick(0, 9))]},
-                                         {"appetite", kAppetites[static_cast<std::size_t>(random.pick(0, 2))]}});
+            lines.push_back(json::object{
+                {"line", kLines[static_cast<std::size_t>(random.pick(0, 9))]},
+                {"appetite", kAppetites[static_cast<std::size_t>(random.pick(0, 2))]}});
         }
         pool.push_back(json::object{
             {"id", "carrier-" + std::to_string(i)},
@@ -93,14 +102,16 @@ std::string pool_text(int size) {
 }
 
 json::object request() {
-    return {{"input", json::object{{"profile", json::object{{"entity", "Harbor & Vine Legal LLP"},
-                                                             {"state", "CA"},
-                                                             {"lines", json::array{"professional_liability", "cyber"}},
-                                                             {"naics", "541110"},
-                                                             {"revenue", 12'000'000},
-                                                             {"employees", 48}}},
-                                   {"pool", "carriers:bench"},
-                                   {"request_config", json::object{{"max_candidates", 25}, {"gap_analysis", true}}}}},
+    return {{"input",
+             json::object{
+                 {"profile", json::object{{"entity", "Harbor & Vine Legal LLP"},
+                                          {"state", "CA"},
+                                          {"lines", json::array{"professional_liability", "cyber"}},
+                                          {"naics", "541110"},
+                                          {"revenue", 12'000'000},
+                                          {"employees", 48}}},
+                 {"pool", "carriers:bench"},
+                 {"request_config", json::object{{"max_candidates", 25}, {"gap_analysis", true}}}}},
             {"pool", json::object{{"name", "carriers:bench"}, {"snapshot", "bench"}}}};
 }
 
@@ -112,7 +123,8 @@ json::object config() {
         "appetite_weight_profiles": [{"bucket": "balanced", "weights": {"appetite": 0.25, "coverage": 0.2,
             "financial": 0.2, "pricing": 0.15, "placement": 0.1, "service": 0.1}}],
         "default_appetite_bucket": "balanced"
-    })").as_object();
+    })")
+        .as_object();
 }
 
 void evaluate(benchmark::State& state, bool parse_every_run) {
@@ -124,7 +136,8 @@ void evaluate(benchmark::State& state, bool parse_every_run) {
     std::int64_t eligible = 0;
     for (auto _ : state) {
         PoolCache fresh;
-        const AnalysisResult result = run_entity_analysis(body, configuration, host, parse_every_run ? fresh : cache);
+        const AnalysisResult result =
+            run_entity_analysis(body, configuration, host, parse_every_run ? fresh : cache);
         if (result.failed()) {
             throw std::runtime_error(json::serialize(result.body));
         }

@@ -28,11 +28,14 @@ using namespace engined::placement;
 class BenchHost final : public ScoringHost {
 public:
     explicit BenchHost(bool lua_dimension) : lua_dimension_(lua_dimension) {}
-    bool has_function(std::string_view name) override { return lua_dimension_ && name == "score_household_fit"; }
+    bool has_function(std::string_view name) override {
+        return lua_dimension_ && name == "score_household_fit";
+    }
     json::value call(std::string_view, const json::array& args) override {
         const double cost = args.at(0).at("est_cost_low").to_number<double>();
-        return json::object{{"level", 1.0 + static_cast<double>(static_cast<std::int64_t>(cost) % 7) / 2.0},
-                            {"reason", "household fit"}};
+        return json::object{
+            {"level", 1.0 + static_cast<double>(static_cast<std::int64_t>(cost) % 7) / 2.0},
+            {"reason", "household fit"}};
     }
     void trace(std::string_view, json::object) override {}
     std::int64_t now_unix_ms() override { return 0; }
@@ -43,12 +46,15 @@ private:
 };
 
 json::object offering(std::mt19937& random, const std::string& line, int index) {
-    const auto pick = [&](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+    const auto pick = [&](int low, int high) {
+        return std::uniform_int_distribution<int>(low, high)(random);
+    };
     const int provider = pick(0, 19);
     json::object coverage;
     json::object constraints;
     if (line == "home") {
-        coverage = {{"dwelling_limit", pick(40, 70) * 10'000}, {"personal_liability_limit", pick(1, 5) * 100'000},
+        coverage = {{"dwelling_limit", pick(40, 70) * 10'000},
+                    {"personal_liability_limit", pick(1, 5) * 100'000},
                     {"deductible_default", pick(1, 10) * 500}};
     } else if (line == "auto") {
         coverage = {{"limit_bodily_injury_per_person", pick(1, 5) * 50'000},
@@ -56,7 +62,8 @@ json::object offering(std::mt19937& random, const std::string& line, int index) 
                     {"deductible_default", pick(1, 4) * 250}};
     } else {
         coverage = {{"limit", pick(1, 3) * 1'000'000}};
-        constraints = {{"min_underlying_auto_bi_per_person", 100'000}, {"min_underlying_home_liability", 200'000}};
+        constraints = {{"min_underlying_auto_bi_per_person", 100'000},
+                       {"min_underlying_home_liability", 200'000}};
     }
     const char* ratings[] = {"A++", "A+", "A", "A-", "B++", "B+"};
     return {{"id", line + "_" + std::to_string(index)},
@@ -65,7 +72,8 @@ json::object offering(std::mt19937& random, const std::string& line, int index) 
             {"quality_rating", ratings[pick(0, 5)]},
             {"coverage", std::move(coverage)},
             {"constraints", std::move(constraints)},
-            {"attributes", json::object{{"line_premium_annual", line == "umbrella" ? pick(200, 900) : pick(1500, 4500)}}}};
+            {"attributes", json::object{{"line_premium_annual",
+                                         line == "umbrella" ? pick(200, 900) : pick(1500, 4500)}}}};
 }
 
 json::object request(int per_line) {
@@ -92,11 +100,15 @@ json::object config(bool lua_dimension) {
       "appetite_weight_profiles": [{"bucket": "balanced", "label": "Balanced", "weights": {
         "pricing_competitiveness": 0.4, "coverage_completeness": 0.25, "carrier_quality": 0.2, "simplicity": 0.15}}],
       "default_appetite_bucket": "balanced",
-      "parameters": {"max_packages_examined": 2000000000}})").as_object();
+      "parameters": {"max_packages_examined": 2000000000}})")
+                              .as_object();
     if (lua_dimension) {
-        config["scoring_dimensions"].as_array().push_back(
-            json::object{{"key", "household_fit"}, {"label", "Fit"}, {"method", "lua"}, {"enabled", true}});
-        config["appetite_weight_profiles"].as_array()[0].at("weights").as_object()["household_fit"] = 0.2;
+        config["scoring_dimensions"].as_array().push_back(json::object{
+            {"key", "household_fit"}, {"label", "Fit"}, {"method", "lua"}, {"enabled", true}});
+        config["appetite_weight_profiles"]
+            .as_array()[0]
+            .at("weights")
+            .as_object()["household_fit"] = 0.2;
     }
     return config;
 }
@@ -149,7 +161,8 @@ void run_with_lua_scorecard(benchmark::State& state, bool lua_dimension) {
     double scored = 0;
     for (auto _ : state) {
         test::LuaScoringHost host(kScorecard);
-        const PlacementResult result = run_placement(body, engine_config, host, RankingStrategy::search);
+        const PlacementResult result =
+            run_placement(body, engine_config, host, RankingStrategy::search);
         if (result.failed()) {
             throw std::runtime_error("placement run failed: " + json::serialize(result.body));
         }
@@ -165,18 +178,30 @@ void run_with_lua_scorecard(benchmark::State& state, bool lua_dimension) {
     state.counters["packages_total"] = std::pow(static_cast<double>(state.range(0)), 3);
 }
 
-void BM_Search(benchmark::State& state) { run_ranking(state, RankingStrategy::search, false); }
-void BM_SearchWithLuaDimension(benchmark::State& state) { run_ranking(state, RankingStrategy::search, true); }
-void BM_Exhaustive(benchmark::State& state) { run_ranking(state, RankingStrategy::exhaustive, false); }
-void BM_ExhaustiveWithLuaDimension(benchmark::State& state) { run_ranking(state, RankingStrategy::exhaustive, true); }
+void BM_Search(benchmark::State& state) {
+    run_ranking(state, RankingStrategy::search, false);
+}
+void BM_SearchWithLuaDimension(benchmark::State& state) {
+    run_ranking(state, RankingStrategy::search, true);
+}
+void BM_Exhaustive(benchmark::State& state) {
+    run_ranking(state, RankingStrategy::exhaustive, false);
+}
+void BM_ExhaustiveWithLuaDimension(benchmark::State& state) {
+    run_ranking(state, RankingStrategy::exhaustive, true);
+}
 
 BENCHMARK(BM_Search)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SearchWithLuaDimension)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Exhaustive)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExhaustiveWithLuaDimension)->Arg(10)->Unit(benchmark::kMillisecond);
 
-void BM_SearchLuaScorecardDimensionOff(benchmark::State& state) { run_with_lua_scorecard(state, false); }
-void BM_SearchLuaScorecardDimensionOn(benchmark::State& state) { run_with_lua_scorecard(state, true); }
+void BM_SearchLuaScorecardDimensionOff(benchmark::State& state) {
+    run_with_lua_scorecard(state, false);
+}
+void BM_SearchLuaScorecardDimensionOn(benchmark::State& state) {
+    run_with_lua_scorecard(state, true);
+}
 
 BENCHMARK(BM_SearchLuaScorecardDimensionOff)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SearchLuaScorecardDimensionOn)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);

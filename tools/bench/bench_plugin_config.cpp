@@ -37,7 +37,8 @@ struct Fixture {
     Fixture() {
         const std::string refusal = registry.load(ENGINED_BINARY_DIR "/plugins/placement.so");
         if (!refusal.empty()) throw std::runtime_error("placement refused: " + refusal);
-        const boost::json::value bundle = boost::json::parse(read_file(ENGINED_SOURCE_DIR "/versions/default/1.0.json"));
+        const boost::json::value bundle =
+            boost::json::parse(read_file(ENGINED_SOURCE_DIR "/versions/default/1.0.json"));
         config_json = boost::json::serialize(bundle.at("config"));
         lua_source = std::string(bundle.at("config").at("lua_source").as_string());
         request_json = read_file(ENGINED_SOURCE_DIR "/contracts/placement/example_request.json");
@@ -50,13 +51,16 @@ Fixture& fixture() {
     return shared;
 }
 
-plugin::ConfigHandle prepare(const plugin::LoadedPlugin& placement, const std::string& config_json) {
+plugin::ConfigHandle prepare(const plugin::LoadedPlugin& placement,
+                             const std::string& config_json) {
     auto handle = plugin::ConfigHandle::create(placement, config_json);
-    if (auto* failure = std::get_if<plugin::RunFailure>(&handle)) throw std::runtime_error(failure->message);
+    if (auto* failure = std::get_if<plugin::RunFailure>(&handle))
+        throw std::runtime_error(failure->message);
     return std::move(std::get<plugin::ConfigHandle>(handle));
 }
 
-void run_once(benchmark::State& state, engined::lua::Sandbox& sandbox, const plugin::ConfigHandle& config) {
+void run_once(benchmark::State& state, engined::lua::Sandbox& sandbox,
+              const plugin::ConfigHandle& config) {
     sandbox.begin_run();
     plugin::RunHost host(&sandbox, 0);
     const plugin::PluginOutcome outcome = host.execute(config, fixture().request_json);

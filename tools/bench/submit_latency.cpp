@@ -60,7 +60,8 @@ int parse_int(std::string_view text, std::string_view name, int min_value) {
     int value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
-        throw std::invalid_argument(std::string(name) + " must be a whole number >= " + std::to_string(min_value));
+        throw std::invalid_argument(std::string(name) +
+                                    " must be a whole number >= " + std::to_string(min_value));
     }
     return value;
 }
@@ -73,14 +74,22 @@ Options parse_options(int argc, char** argv) {
     for (int i = 1; i < argc; i += 2) {
         const std::string_view name = argv[i];
         const std::string_view value = argv[i + 1];
-        if (name == "--url") url = value;
-        else if (name == "--key") options.key = value;
-        else if (name == "--body") body_file = value;
-        else if (name == "--runs") options.runs = parse_int(value, name, 1);
-        else if (name == "--concurrency") options.concurrency = parse_int(value, name, 1);
-        else if (name == "--seconds") options.throughput_duration = std::chrono::seconds(parse_int(value, name, 1));
-        else if (name == "--poll-us") options.poll_interval = std::chrono::microseconds(parse_int(value, name, 0));
-        else throw std::invalid_argument("unknown option '" + std::string(name) + "'");
+        if (name == "--url")
+            url = value;
+        else if (name == "--key")
+            options.key = value;
+        else if (name == "--body")
+            body_file = value;
+        else if (name == "--runs")
+            options.runs = parse_int(value, name, 1);
+        else if (name == "--concurrency")
+            options.concurrency = parse_int(value, name, 1);
+        else if (name == "--seconds")
+            options.throughput_duration = std::chrono::seconds(parse_int(value, name, 1));
+        else if (name == "--poll-us")
+            options.poll_interval = std::chrono::microseconds(parse_int(value, name, 0));
+        else
+            throw std::invalid_argument("unknown option '" + std::string(name) + "'");
     }
     // Plain http://HOST:PORT only: the benchmark talks to a server on loopback.
     constexpr std::string_view scheme = "http://";
@@ -89,7 +98,8 @@ Options parse_options(int argc, char** argv) {
         throw std::invalid_argument("--url must be http://HOST:PORT");
     }
     options.host = url.substr(scheme.size(), colon - scheme.size());
-    options.port = static_cast<uint16_t>(parse_int(std::string_view(url).substr(colon + 1), "--url port", 1));
+    options.port =
+        static_cast<uint16_t>(parse_int(std::string_view(url).substr(colon + 1), "--url port", 1));
     if (options.key.empty()) throw std::invalid_argument("--key is required");
     std::ifstream in(body_file);
     if (!in) throw std::invalid_argument("cannot read --body '" + body_file + "'");
@@ -101,15 +111,16 @@ Options parse_options(int argc, char** argv) {
 
 // Nearest-rank percentile of an ascending sample.
 double percentile(const std::vector<double>& sorted, double p) {
-    const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
+    const auto rank =
+        static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
     return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
 void print_distribution(const char* label, std::vector<double> sample) {
     std::sort(sample.begin(), sample.end());
     std::printf("%-28s p50 %8.3f  p90 %8.3f  p99 %8.3f  max %8.3f ms  (n=%zu)\n", label,
-                percentile(sample, 50), percentile(sample, 90), percentile(sample, 99), sample.back(),
-                sample.size());
+                percentile(sample, 50), percentile(sample, 90), percentile(sample, 99),
+                sample.back(), sample.size());
 }
 
 double median(std::vector<double> sample) {
@@ -121,7 +132,8 @@ double median(std::vector<double> sample) {
 class RunDriver {
 public:
     explicit RunDriver(const Options& options)
-        : options_(options), client_(options.host, options.port),
+        : options_(options),
+          client_(options.host, options.port),
           headers_{{"Authorization", "Bearer " + options.key}} {}
 
     struct Result {
@@ -133,17 +145,21 @@ public:
     Result run_once() {
         Result result;
         const auto start = Clock::now();
-        const auto submitted = client_.request("POST", "/api/v1/engines/default/runs", options_.body, headers_);
+        const auto submitted =
+            client_.request("POST", "/api/v1/engines/default/runs", options_.body, headers_);
         result.accepted_ms = ms_since(start);
         if (submitted.status != 202) {
-            throw std::runtime_error("submit answered " + std::to_string(submitted.status) + ": " + submitted.body);
+            throw std::runtime_error("submit answered " + std::to_string(submitted.status) + ": " +
+                                     submitted.body);
         }
         const std::string target =
-            "/api/v1/runs/" + std::string(boost::json::parse(submitted.body).at("run_id").as_string());
+            "/api/v1/runs/" +
+            std::string(boost::json::parse(submitted.body).at("run_id").as_string());
         while (Clock::now() - start < kRunTimeout) {
             const auto polled = client_.request("GET", target, {}, headers_);
             if (polled.status != 200) {
-                throw std::runtime_error("poll answered " + std::to_string(polled.status) + ": " + polled.body);
+                throw std::runtime_error("poll answered " + std::to_string(polled.status) + ": " +
+                                         polled.body);
             }
             const auto view = boost::json::parse(polled.body);
             const std::string_view status = view.at("status").as_string();
@@ -152,7 +168,8 @@ public:
                 result.status = status;
                 return result;
             }
-            if (options_.poll_interval.count() > 0) std::this_thread::sleep_for(options_.poll_interval);
+            if (options_.poll_interval.count() > 0)
+                std::this_thread::sleep_for(options_.poll_interval);
         }
         result.completed_ms = ms_since(start);
         result.status = "timeout";
@@ -162,7 +179,8 @@ public:
     double health_round_trip_ms() {
         const auto start = Clock::now();
         const auto response = client_.request("GET", "/health");
-        if (response.status != 200) throw std::runtime_error("GET /health answered " + std::to_string(response.status));
+        if (response.status != 200)
+            throw std::runtime_error("GET /health answered " + std::to_string(response.status));
         return ms_since(start);
     }
 
@@ -197,7 +215,8 @@ int run_benchmark(const Options& options) {
     for (int i = 0; i < kWarmupRuns; ++i) {
         const auto warm = driver.run_once();
         if (warm.status != "completed" && warm.status != "degraded") {
-            std::fprintf(stderr, "bench_submit_latency: warm-up run ended '%s'; is the engine loaded?\n",
+            std::fprintf(stderr,
+                         "bench_submit_latency: warm-up run ended '%s'; is the engine loaded?\n",
                          warm.status.c_str());
             return 1;
         }
@@ -246,7 +265,8 @@ int run_benchmark(const Options& options) {
     }
     for (auto& thread : threads) thread.join();
     const double seconds = ms_since(start) / 1000.0;
-    for (const auto& error : errors) std::fprintf(stderr, "bench_submit_latency: %s\n", error.c_str());
+    for (const auto& error : errors)
+        std::fprintf(stderr, "bench_submit_latency: %s\n", error.c_str());
     if (load_completed.empty()) return 1;
     // Runs in flight at the deadline finish and count; the clock stops when the last one does.
     const int finished = count_of(load_statuses, "completed") + count_of(load_statuses, "degraded");
@@ -266,7 +286,8 @@ int main(int argc, char** argv) {
         options = parse_options(argc, argv);
     } catch (const std::exception& error) {
         std::fprintf(stderr,
-                     "bench_submit_latency: %s\nusage: bench_submit_latency --url http://HOST:PORT --key KEY "
+                     "bench_submit_latency: %s\nusage: bench_submit_latency --url http://HOST:PORT "
+                     "--key KEY "
                      "--body FILE [--runs N] [--concurrency C] [--seconds S] [--poll-us U]\n",
                      error.what());
         return 2;

@@ -76,7 +76,8 @@ ChildEngined::ChildEngined(const Launch& launch, uint16_t port) : port_(port) {
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) {
         pid_ = -1;
-        throw std::runtime_error("cannot start " + launch.binary.string() + ": " + std::strerror(spawned));
+        throw std::runtime_error("cannot start " + launch.binary.string() + ": " +
+                                 std::strerror(spawned));
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -88,8 +89,7 @@ ChildEngined::ChildEngined(const Launch& launch, uint16_t port) : port_(port) {
         try {
             http::Client probe("127.0.0.1", port);
             if (probe.request("GET", "/health").status == 200) return;
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     kill_hard();

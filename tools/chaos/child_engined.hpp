@@ -20,7 +20,8 @@ Number parse_number(const std::string& text, const std::string& name, Number min
     Number value{};
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
-        throw std::invalid_argument(name + " must be a whole number >= " + std::to_string(min_value));
+        throw std::invalid_argument(name +
+                                    " must be a whole number >= " + std::to_string(min_value));
     }
     return value;
 }

@@ -65,17 +65,26 @@ Options parse_options(int argc, char** argv) {
         }
         if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
         const std::string value = argv[++i];
-        if (name == "--kills") options.kills = chaos::parse_number<int>(value, name, 0);
-        else if (name == "--submissions") options.submissions = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--seed") options.seed = chaos::parse_number<uint64_t>(value, name, 0);
-        else if (name == "--engined") options.engined = value;
-        else if (name == "--threads") options.threads = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--resources-dir") options.resources_dir = value;
-        else if (name == "--body") options.body = value;
-        else throw std::invalid_argument("unknown option '" + name + "'");
+        if (name == "--kills")
+            options.kills = chaos::parse_number<int>(value, name, 0);
+        else if (name == "--submissions")
+            options.submissions = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--seed")
+            options.seed = chaos::parse_number<uint64_t>(value, name, 0);
+        else if (name == "--engined")
+            options.engined = value;
+        else if (name == "--threads")
+            options.threads = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--resources-dir")
+            options.resources_dir = value;
+        else if (name == "--body")
+            options.body = value;
+        else
+            throw std::invalid_argument("unknown option '" + name + "'");
     }
     if (options.body.empty()) {
-        options.body = options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json";
+        options.body =
+            options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json";
     }
     return options;
 }
@@ -98,27 +107,29 @@ private:
 };
 
 struct Tally {
-    std::atomic<int> accepted{0};          // logical submissions answered 202
-    std::atomic<int> posts{0};             // POSTs sent, retries included
-    std::atomic<int> lost_answers{0};      // POSTs whose answer never came (connection failed)
-    std::atomic<int> replayed{0};          // 202s replayed from the idempotency record
-    std::atomic<int> unavailable{0};       // 503 / 429 answers, retried
-    std::atomic<int> unexpected{0};        // any other answer: the campaign fails
+    std::atomic<int> accepted{0};      // logical submissions answered 202
+    std::atomic<int> posts{0};         // POSTs sent, retries included
+    std::atomic<int> lost_answers{0};  // POSTs whose answer never came (connection failed)
+    std::atomic<int> replayed{0};      // 202s replayed from the idempotency record
+    std::atomic<int> unavailable{0};   // 503 / 429 answers, retried
+    std::atomic<int> unexpected{0};    // any other answer: the campaign fails
     std::atomic<bool> deadline_hit{false};
     std::mutex mutex;
     std::vector<std::string> unexpected_samples;
 };
 
-void submit(const Options& options, const std::string& key, const std::string& body, const Target& target,
-            std::atomic<int>& next, std::vector<std::string>& run_ids, Tally& tally, Clock::time_point deadline) {
+void submit(const Options& options, const std::string& key, const std::string& body,
+            const Target& target, std::atomic<int>& next, std::vector<std::string>& run_ids,
+            Tally& tally, Clock::time_point deadline) {
     std::optional<http::Client> client;
-    const std::vector<std::pair<std::string, std::string>> base_headers{{"Authorization", "Bearer " + key},
-                                                                        {"Content-Type", "application/json"}};
+    const std::vector<std::pair<std::string, std::string>> base_headers{
+        {"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}};
     for (;;) {
         const int index = next.fetch_add(1);
         if (index >= options.submissions) return;
         auto headers = base_headers;
-        headers.emplace_back("Idempotency-Key", "chaos-" + std::to_string(options.seed) + "-" + std::to_string(index));
+        headers.emplace_back("Idempotency-Key",
+                             "chaos-" + std::to_string(options.seed) + "-" + std::to_string(index));
         for (;;) {
             if (Clock::now() > deadline || tally.deadline_hit) {
                 tally.deadline_hit = true;
@@ -127,9 +138,11 @@ void submit(const Options& options, const std::string& key, const std::string& b
             try {
                 if (!client) client.emplace("127.0.0.1", target.port());
                 ++tally.posts;
-                const http::ClientResponse response = client->request("POST", kSubmitPath, body, headers);
+                const http::ClientResponse response =
+                    client->request("POST", kSubmitPath, body, headers);
                 if (response.status == 202) {
-                    run_ids[index] = std::string(boost::json::parse(response.body).at("run_id").as_string());
+                    run_ids[index] =
+                        std::string(boost::json::parse(response.body).at("run_id").as_string());
                     if (response.header("Idempotent-Replayed") == "true") ++tally.replayed;
                     ++tally.accepted;
                     break;
@@ -142,7 +155,8 @@ void submit(const Options& options, const std::string& key, const std::string& b
                 ++tally.unexpected;
                 std::lock_guard lock(tally.mutex);
                 if (tally.unexpected_samples.size() < 5) {
-                    tally.unexpected_samples.push_back(std::to_string(response.status) + " " + response.body);
+                    tally.unexpected_samples.push_back(std::to_string(response.status) + " " +
+                                                       response.body);
                 }
                 break;
             } catch (const std::exception&) {
@@ -158,7 +172,9 @@ void submit(const Options& options, const std::string& key, const std::string& b
 // The submission counts (of accepted runs) at which the child is killed: spread at random over
 // the campaign, each followed by a random few milliseconds so kills land mid-request.
 std::vector<int> kill_points(const Options& options, std::mt19937_64& rng) {
-    std::uniform_int_distribution<int> at(options.submissions / 20, std::max(options.submissions / 20, options.submissions * 19 / 20));
+    std::uniform_int_distribution<int> at(
+        options.submissions / 20,
+        std::max(options.submissions / 20, options.submissions * 19 / 20));
     std::vector<int> points(options.kills);
     for (int& point : points) point = at(rng);
     std::sort(points.begin(), points.end());
@@ -169,16 +185,18 @@ std::vector<int> kill_points(const Options& options, std::mt19937_64& rng) {
 int unfinished_through_api(http::Client& client, const std::string& key) {
     int count = 0;
     for (const char* status : {"queued", "processing"}) {
-        const auto response = client.request("GET", std::string(kSubmitPath) + "?limit=1&status=" + status, {},
-                                             {{"Authorization", "Bearer " + key}});
-        if (response.status != 200) throw std::runtime_error("listing runs answered " + std::to_string(response.status));
+        const auto response =
+            client.request("GET", std::string(kSubmitPath) + "?limit=1&status=" + status, {},
+                           {{"Authorization", "Bearer " + key}});
+        if (response.status != 200)
+            throw std::runtime_error("listing runs answered " + std::to_string(response.status));
         count += static_cast<int>(boost::json::parse(response.body).at("data").as_array().size());
     }
     return count;
 }
 
 struct ApiCheck {
-    int missing = 0;       // 404: a 202 run id the server does not know
+    int missing = 0;  // 404: a 202 run id the server does not know
     int not_terminal = 0;
     std::map<std::string, int> statuses;
 };
@@ -195,12 +213,14 @@ ApiCheck check_through_api(const Options& options, const std::string& key, uint1
             ApiCheck mine;
             for (std::size_t i = next++; i < run_ids.size(); i = next++) {
                 if (run_ids[i].empty()) continue;
-                const auto response = client.request("GET", "/api/v1/runs/" + run_ids[i], {}, {{"Authorization", "Bearer " + key}});
+                const auto response = client.request("GET", "/api/v1/runs/" + run_ids[i], {},
+                                                     {{"Authorization", "Bearer " + key}});
                 if (response.status == 404) {
                     ++mine.missing;
                     continue;
                 }
-                const std::string status(boost::json::parse(response.body).at("status").as_string());
+                const std::string status(
+                    boost::json::parse(response.body).at("status").as_string());
                 ++mine.statuses[status];
                 if (status == "queued" || status == "processing") ++mine.not_terminal;
             }
@@ -248,13 +268,14 @@ private:
 int run_campaign(const Options& options) {
     const auto started = Clock::now();
     const auto deadline = started + kCampaignDeadline;
-    std::cout << "engined-chaos: seed " << options.seed << " (repeat with --seed " << options.seed << "), "
-              << options.kills << " kills over " << options.submissions << " submissions, " << options.threads
-              << " submitting threads" << std::endl;
+    std::cout << "engined-chaos: seed " << options.seed << " (repeat with --seed " << options.seed
+              << "), " << options.kills << " kills over " << options.submissions << " submissions, "
+              << options.threads << " submitting threads" << std::endl;
     const std::string body = chaos::read_text(options.body);
     const fs::path data_dir = chaos::fresh_temp_dir("engined-chaos");
     const std::string key = chaos::create_key(data_dir);
-    const chaos::ChildEngined::Launch launch{options.engined, data_dir, options.resources_dir, {"--workers", "2"}};
+    const chaos::ChildEngined::Launch launch{
+        options.engined, data_dir, options.resources_dir, {"--workers", "2"}};
 
     auto child = std::make_unique<chaos::ChildEngined>(launch, chaos::free_loopback_port());
     Target target;
@@ -275,7 +296,8 @@ int run_campaign(const Options& options) {
     std::string campaign_error;
     try {
         for (const int point : points) {
-            while (tally.accepted < point && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            while (tally.accepted < point && Clock::now() < deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
             std::this_thread::sleep_for(std::chrono::milliseconds(jitter_ms(rng)));
             child->kill_hard();
             ++kills;
@@ -312,7 +334,8 @@ int run_campaign(const Options& options) {
         accepted_ids.insert(id);
         if (!stored_ids.count(id)) ++accepted_missing_in_store;
     }
-    const long unfinished_in_store = db.number("SELECT count(*) FROM runs WHERE status IN ('queued', 'processing')");
+    const long unfinished_in_store =
+        db.number("SELECT count(*) FROM runs WHERE status IN ('queued', 'processing')");
     const long records = db.number("SELECT count(*) FROM idempotency_records");
     // A run no idempotency record points at was made by no logical submission.
     const long runs_without_record = db.number(
@@ -323,35 +346,52 @@ int run_campaign(const Options& options) {
     const long crashed = db.number("SELECT count(*) FROM runs WHERE error_code = 'run_crashed'");
     const double wall_s = std::chrono::duration<double>(Clock::now() - started).count();
 
-    const int lost = api.missing + api.not_terminal + accepted_missing_in_store + static_cast<int>(unfinished_in_store);
+    const int lost = api.missing + api.not_terminal + accepted_missing_in_store +
+                     static_cast<int>(unfinished_in_store);
     // Two 202s with one run id for different keys, or rows beyond one per submission.
-    const long duplicated = static_cast<long>(tally.accepted - static_cast<int>(accepted_ids.size())) +
-                            std::max(0L, static_cast<long>(stored_ids.size()) - static_cast<long>(accepted_ids.size())) +
-                            runs_without_record;
+    const long duplicated =
+        static_cast<long>(tally.accepted - static_cast<int>(accepted_ids.size())) +
+        std::max(0L,
+                 static_cast<long>(stored_ids.size()) - static_cast<long>(accepted_ids.size())) +
+        runs_without_record;
     std::string statuses;
-    for (const auto& [status, count] : api.statuses) statuses += status + " " + std::to_string(count) + "  ";
+    for (const auto& [status, count] : api.statuses)
+        statuses += status + " " + std::to_string(count) + "  ";
 
     std::printf("kills                               %d\n", kills);
     std::printf("logical submissions                 %d\n", options.submissions);
-    std::printf("202 answers                         %d (of them replayed from the idempotency record: %d)\n",
-                tally.accepted.load(), tally.replayed.load());
-    std::printf("POSTs sent                          %d (answers lost to a kill and retried with the same key: %d)\n",
-                tally.posts.load(), tally.lost_answers.load());
+    std::printf(
+        "202 answers                         %d (of them replayed from the idempotency record: "
+        "%d)\n",
+        tally.accepted.load(), tally.replayed.load());
+    std::printf(
+        "POSTs sent                          %d (answers lost to a kill and retried with the same "
+        "key: %d)\n",
+        tally.posts.load(), tally.lost_answers.load());
     std::printf("503/429 answers (retried)           %d\n", tally.unavailable.load());
     std::printf("unexpected answers                  %d\n", tally.unexpected.load());
-    std::printf("runs in the store                   %zu (idempotency records: %ld)\n", stored_ids.size(), records);
-    std::printf("runs re-executed after a crash      %ld (attempts > 1; most attempts %ld; failed run_crashed: %ld)\n",
-                reexecuted, most_attempts, crashed);
+    std::printf("runs in the store                   %zu (idempotency records: %ld)\n",
+                stored_ids.size(), records);
+    std::printf(
+        "runs re-executed after a crash      %ld (attempts > 1; most attempts %ld; failed "
+        "run_crashed: %ld)\n",
+        reexecuted, most_attempts, crashed);
     std::printf("run statuses (API)                  %s\n", statuses.c_str());
-    std::printf("lost                                %d (404 %d, not terminal %d, not in the store %d)\n", lost,
-                api.missing, api.not_terminal, accepted_missing_in_store);
-    std::printf("duplicated                          %ld (runs without a submission: %ld)\n", duplicated, runs_without_record);
-    std::printf("wall time                           %.1f s (submitting %.1f s)\n", wall_s, submit_s);
-    for (const std::string& sample : tally.unexpected_samples) std::printf("unexpected: %s\n", sample.c_str());
+    std::printf(
+        "lost                                %d (404 %d, not terminal %d, not in the store %d)\n",
+        lost, api.missing, api.not_terminal, accepted_missing_in_store);
+    std::printf("duplicated                          %ld (runs without a submission: %ld)\n",
+                duplicated, runs_without_record);
+    std::printf("wall time                           %.1f s (submitting %.1f s)\n", wall_s,
+                submit_s);
+    for (const std::string& sample : tally.unexpected_samples)
+        std::printf("unexpected: %s\n", sample.c_str());
 
-    const bool passed = lost == 0 && duplicated == 0 && tally.unexpected == 0 && !tally.deadline_hit &&
-                        tally.accepted == options.submissions && kills == options.kills && stop_status == 0;
-    if (tally.deadline_hit) std::printf("the campaign did not finish in time %s\n", campaign_error.c_str());
+    const bool passed = lost == 0 && duplicated == 0 && tally.unexpected == 0 &&
+                        !tally.deadline_hit && tally.accepted == options.submissions &&
+                        kills == options.kills && stop_status == 0;
+    if (tally.deadline_hit)
+        std::printf("the campaign did not finish in time %s\n", campaign_error.c_str());
     if (options.keep || !passed) {
         std::printf("data kept in %s\n", data_dir.c_str());
     } else {

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 constexpr double kGrowthLimitPercent = 5.0;
 
 struct Options {
-    int rate = 200;        // submissions per second
+    int rate = 200;  // submissions per second
     int duration_s = 600;
     int warmup_s = 60;
     int threads = 4;
@@ -55,20 +55,29 @@ Options parse_options(int argc, char** argv) {
         }
         if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
         const std::string value = argv[++i];
-        if (name == "--rate") options.rate = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--duration") options.duration_s = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--warmup") options.warmup_s = chaos::parse_number<int>(value, name, 0);
-        else if (name == "--threads") options.threads = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--engined") options.engined = value;
-        else if (name == "--resources-dir") options.resources_dir = value;
-        else if (name == "--body") options.body = value;
-        else throw std::invalid_argument("unknown option '" + name + "'");
+        if (name == "--rate")
+            options.rate = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--duration")
+            options.duration_s = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--warmup")
+            options.warmup_s = chaos::parse_number<int>(value, name, 0);
+        else if (name == "--threads")
+            options.threads = chaos::parse_number<int>(value, name, 1);
+        else if (name == "--engined")
+            options.engined = value;
+        else if (name == "--resources-dir")
+            options.resources_dir = value;
+        else if (name == "--body")
+            options.body = value;
+        else
+            throw std::invalid_argument("unknown option '" + name + "'");
     }
     if (options.duration_s <= options.warmup_s + 10) {
         throw std::invalid_argument("--duration must exceed --warmup by more than 10 s");
     }
     if (options.body.empty()) {
-        options.body = options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json";
+        options.body =
+            options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json";
     }
     return options;
 }
@@ -103,9 +112,10 @@ int run_soak(const Options& options) {
     const std::string body = chaos::read_text(options.body);
     const fs::path data_dir = chaos::fresh_temp_dir("engined-soak");
     const std::string key = chaos::create_key(data_dir);
-    chaos::ChildEngined child({options.engined, data_dir, options.resources_dir, {}}, chaos::free_loopback_port());
-    std::printf("engined-soak: %d submissions/s for %d s (warm-up %d s), engined pid %d\n", options.rate,
-                options.duration_s, options.warmup_s, static_cast<int>(child.pid()));
+    chaos::ChildEngined child({options.engined, data_dir, options.resources_dir, {}},
+                              chaos::free_loopback_port());
+    std::printf("engined-soak: %d submissions/s for %d s (warm-up %d s), engined pid %d\n",
+                options.rate, options.duration_s, options.warmup_s, static_cast<int>(child.pid()));
     std::fflush(stdout);
 
     const auto started = Clock::now();
@@ -115,12 +125,16 @@ int run_soak(const Options& options) {
     for (int t = 0; t < options.threads; ++t) {
         submitters.emplace_back([&, t] {
             http::Client client("127.0.0.1", child.port());
-            const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + key}};
+            const std::vector<std::pair<std::string, std::string>> auth{
+                {"Authorization", "Bearer " + key}};
             // Each thread keeps its own absolute schedule, so the total rate holds even when one
             // request is slow; a thread that falls behind catches up without bursting past it.
-            const auto period = std::chrono::duration<double>(static_cast<double>(options.threads) / options.rate);
-            auto due = started + std::chrono::duration_cast<Clock::duration>(period * (static_cast<double>(t) / options.threads));
-            for (long n = 0; due < end; ++n, due += std::chrono::duration_cast<Clock::duration>(period)) {
+            const auto period =
+                std::chrono::duration<double>(static_cast<double>(options.threads) / options.rate);
+            auto due = started + std::chrono::duration_cast<Clock::duration>(
+                                     period * (static_cast<double>(t) / options.threads));
+            for (long n = 0; due < end;
+                 ++n, due += std::chrono::duration_cast<Clock::duration>(period)) {
                 if (Clock::now() < due) {
                     std::this_thread::sleep_until(due);
                 } else if (Clock::now() - due > std::chrono::seconds(1)) {
@@ -129,16 +143,21 @@ int run_soak(const Options& options) {
                 try {
                     auto headers = auth;
                     headers.emplace_back("Content-Type", "application/json");
-                    headers.emplace_back("Idempotency-Key", "soak-" + std::to_string(t) + "-" + std::to_string(n));
-                    const auto submitted = client.request("POST", "/api/v1/engines/default/runs", body, headers);
+                    headers.emplace_back("Idempotency-Key",
+                                         "soak-" + std::to_string(t) + "-" + std::to_string(n));
+                    const auto submitted =
+                        client.request("POST", "/api/v1/engines/default/runs", body, headers);
                     if (submitted.status != 202) {
                         ++failed;
                         continue;
                     }
                     ++accepted;
-                    const std::string run_id(boost::json::parse(submitted.body).at("run_id").as_string());
-                    if (client.request("GET", "/api/v1/runs/" + run_id, {}, auth).status == 200) ++fetched;
-                    else ++failed;
+                    const std::string run_id(
+                        boost::json::parse(submitted.body).at("run_id").as_string());
+                    if (client.request("GET", "/api/v1/runs/" + run_id, {}, auth).status == 200)
+                        ++fetched;
+                    else
+                        ++failed;
                 } catch (const std::exception&) {
                     ++failed;
                     client = http::Client("127.0.0.1", child.port());
@@ -174,7 +193,8 @@ int run_soak(const Options& options) {
     double max_deviation = 0;
     long low = measured.front().rss_kib, high = measured.front().rss_kib;
     for (const Sample& s : measured) {
-        max_deviation = std::max(max_deviation, std::abs(static_cast<double>(s.rss_kib) - mean) / mean * 100);
+        max_deviation =
+            std::max(max_deviation, std::abs(static_cast<double>(s.rss_kib) - mean) / mean * 100);
         low = std::min(low, s.rss_kib);
         high = std::max(high, s.rss_kib);
     }
@@ -184,14 +204,17 @@ int run_soak(const Options& options) {
     const double growth_percent = (last - first) / first * 100;
     const double achieved = static_cast<double>(accepted.load()) / options.duration_s;
 
-    std::printf("submissions accepted                %ld (%.1f/s; target %d/s), runs fetched %ld\n", accepted.load(),
-                achieved, options.rate, fetched.load());
-    std::printf("failed requests                     %ld; requests sent over 1 s late %ld\n", failed.load(), behind.load());
-    std::printf("RSS at start of measurement         %ld KiB (after %d s warm-up)\n", measured.front().rss_kib, options.warmup_s);
-    std::printf("RSS after warm-up                   mean %.0f KiB, min %ld, max %ld, last %ld\n", mean, low, high,
-                measured.back().rss_kib);
+    std::printf("submissions accepted                %ld (%.1f/s; target %d/s), runs fetched %ld\n",
+                accepted.load(), achieved, options.rate, fetched.load());
+    std::printf("failed requests                     %ld; requests sent over 1 s late %ld\n",
+                failed.load(), behind.load());
+    std::printf("RSS at start of measurement         %ld KiB (after %d s warm-up)\n",
+                measured.front().rss_kib, options.warmup_s);
+    std::printf("RSS after warm-up                   mean %.0f KiB, min %ld, max %ld, last %ld\n",
+                mean, low, high, measured.back().rss_kib);
     std::printf("least-squares slope                 %+.1f KiB/min\n", fit.slope_per_s * 60);
-    std::printf("growth over the measured window     %+.2f %% (limit %.0f %%)\n", growth_percent, kGrowthLimitPercent);
+    std::printf("growth over the measured window     %+.2f %% (limit %.0f %%)\n", growth_percent,
+                kGrowthLimitPercent);
     std::printf("max deviation from the mean         %.2f %%\n", max_deviation);
 
     const bool passed = growth_percent <= kGrowthLimitPercent && failed == 0 && stop_status == 0;

@@ -19,16 +19,20 @@ struct Endpoint {
 
 Endpoint parse_url(const std::string& url) {
     const std::string scheme = "http://";
-    if (url.rfind(scheme, 0) != 0) throw UsageError("--url must start with http:// (got '" + url + "')");
+    if (url.rfind(scheme, 0) != 0)
+        throw UsageError("--url must start with http:// (got '" + url + "')");
     std::string rest = url.substr(scheme.size());
     rest = rest.substr(0, rest.find('/'));
     const auto colon = rest.rfind(':');
     if (colon == std::string::npos) return {rest, 80};
     const std::string port_text = rest.substr(colon + 1);
     uint16_t port = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || colon == 0) {
-        throw UsageError("--url must be http://HOST[:PORT] with a port from 1 to 65535 (got '" + url + "')");
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        colon == 0) {
+        throw UsageError("--url must be http://HOST[:PORT] with a port from 1 to 65535 (got '" +
+                         url + "')");
     }
     return {rest.substr(0, colon), port};
 }
@@ -57,7 +61,8 @@ std::string describe_failure(const http::ClientResponse& response) {
     if (const auto* details = fields.if_contains("details"); details && details->is_array()) {
         for (const auto& detail : details->get_array()) {
             if (!detail.is_object()) continue;
-            text += "\n  " + string_at(detail.get_object(), "pointer") + ": " + string_at(detail.get_object(), "message");
+            text += "\n  " + string_at(detail.get_object(), "pointer") + ": " +
+                    string_at(detail.get_object(), "message");
         }
     }
     return text;
@@ -75,7 +80,8 @@ ApiClient::ApiClient(const Arguments& args)
     if (key_.empty()) throw UsageError("no API key: pass --key or set ENGINED_KEY");
 }
 
-http::ClientResponse ApiClient::send(const std::string& method, const std::string& target, const std::string& body) {
+http::ClientResponse ApiClient::send(const std::string& method, const std::string& target,
+                                     const std::string& body) {
     http::ClientResponse response;
     try {
         response = client_.request(method, target, body, {{"Authorization", "Bearer " + key_}});
@@ -87,18 +93,22 @@ http::ClientResponse ApiClient::send(const std::string& method, const std::strin
     return response;
 }
 
-boost::json::object ApiClient::call(const std::string& method, const std::string& target, const std::string& body) {
+boost::json::object ApiClient::call(const std::string& method, const std::string& target,
+                                    const std::string& body) {
     const http::ClientResponse response = send(method, target, body);
     boost::system::error_code ec;
     const boost::json::value doc = boost::json::parse(response.body, ec);
     if (ec || !doc.is_object()) {
-        throw std::runtime_error("HTTP " + std::to_string(response.status) +
-                                 " answered with something other than a JSON object: " + response.body);
+        throw std::runtime_error(
+            "HTTP " + std::to_string(response.status) +
+            " answered with something other than a JSON object: " + response.body);
     }
     return doc.get_object();
 }
 
-std::string ApiClient::fetch(const std::string& target) { return send("GET", target, {}).body; }
+std::string ApiClient::fetch(const std::string& target) {
+    return send("GET", target, {}).body;
+}
 
 std::string url_component(const std::string& text) {
     std::string out;

@@ -20,13 +20,15 @@ public:
 
     // The JSON object the API answered. Throws std::runtime_error "<code>: <message>" (one line
     // per detail after it) when the API answered with an error.
-    boost::json::object call(const std::string& method, const std::string& target, const std::string& body = {});
+    boost::json::object call(const std::string& method, const std::string& target,
+                             const std::string& body = {});
 
     // The body exactly as sent (release bundles, contract.md); errors as for call().
     std::string fetch(const std::string& target);
 
 private:
-    http::ClientResponse send(const std::string& method, const std::string& target, const std::string& body);
+    http::ClientResponse send(const std::string& method, const std::string& target,
+                              const std::string& body);
 
     std::string key_;
     std::string url_;

@@ -30,11 +30,13 @@ struct Family {
 const std::vector<Family>& families();
 
 // A declaration of `enginectl FAMILY ACTION`.
-CommandSpec action_spec(const std::string& family, const std::string& action, const std::string& summary,
-                        std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals = {});
+CommandSpec action_spec(const std::string& family, const std::string& action,
+                        const std::string& summary, std::vector<OptionSpec> options,
+                        std::vector<PositionalSpec> positionals = {});
 // The same, for an action that talks to a server: adds --url and --key.
-CommandSpec server_action_spec(const std::string& family, const std::string& action, const std::string& summary,
-                               std::vector<OptionSpec> options, std::vector<PositionalSpec> positionals = {});
+CommandSpec server_action_spec(const std::string& family, const std::string& action,
+                               const std::string& summary, std::vector<OptionSpec> options,
+                               std::vector<PositionalSpec> positionals = {});
 // --json: print the command's data as JSON on stdout instead of text.
 OptionSpec json_switch();
 // Prints `value` as indented JSON: what --json prints.

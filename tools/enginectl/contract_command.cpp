@@ -13,11 +13,13 @@ namespace engined::cli {
 
 std::vector<CommandSpec> contract_actions() {
     return {
-        server_action_spec("contract", "show", "print what the engine accepts and answers (JSON, or the guide with --md)",
-                           {{"md", "", "the integrator's guide as Markdown instead of JSON"},
-                            {"version", "PIN", "the contract of this release (default: the draft)"},
-                            json_switch()},
-                           {{"SLUG", "the engine"}}),
+        server_action_spec(
+            "contract", "show",
+            "print what the engine accepts and answers (JSON, or the guide with --md)",
+            {{"md", "", "the integrator's guide as Markdown instead of JSON"},
+             {"version", "PIN", "the contract of this release (default: the draft)"},
+             json_switch()},
+            {{"SLUG", "the engine"}}),
     };
 }
 
@@ -26,7 +28,8 @@ int contract_command(const std::string& action, const Arguments& args) {
     const std::string slug = args.positional()[0];
     const bool markdown = args.has("md");
     if (markdown && args.has("json")) throw UsageError("--md and --json exclude each other");
-    std::string target = "/api/v1/engines/" + url_component(slug) + (markdown ? "/contract.md" : "/contract");
+    std::string target =
+        "/api/v1/engines/" + url_component(slug) + (markdown ? "/contract.md" : "/contract");
     if (args.has("version")) target += "?engine_version=" + url_component(args.required("version"));
     ApiClient api(args);
     if (markdown) {

@@ -10,7 +10,8 @@ namespace fs = std::filesystem;
 
 fs::path plugins_dir(const Arguments& args) {
     if (args.has("plugins-dir")) return args.required("plugins-dir");
-    if (const char* configured = std::getenv("ENGINED_PLUGINS_DIR"); configured && *configured) return configured;
+    if (const char* configured = std::getenv("ENGINED_PLUGINS_DIR"); configured && *configured)
+        return configured;
     return plugin::find_plugins_dir({});
 }
 
@@ -22,7 +23,8 @@ const plugin::LoadedPlugin& load_plugin(plugin::PluginRegistry& registry, const 
         registry.load(entry.path());
         if (const auto* found = registry.find(engine_type)) return *found;
     }
-    throw std::runtime_error("no plugin for engine type '" + engine_type + "' in " + folder.string() +
+    throw std::runtime_error("no plugin for engine type '" + engine_type + "' in " +
+                             folder.string() +
                              " (--plugins-dir DIR or $ENGINED_PLUGINS_DIR names the folder)");
 }
 

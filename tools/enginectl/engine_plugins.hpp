@@ -15,7 +15,8 @@ namespace engined::cli {
 std::filesystem::path plugins_dir(const Arguments& args);
 
 // The plugin for `engine_type` among the *.so files of `folder` (each loaded until it is found).
-const plugin::LoadedPlugin& load_plugin(plugin::PluginRegistry& registry, const std::filesystem::path& folder,
+const plugin::LoadedPlugin& load_plugin(plugin::PluginRegistry& registry,
+                                        const std::filesystem::path& folder,
                                         const std::string& engine_type);
 
 }  // namespace engined::cli

@@ -15,24 +15,28 @@ std::vector<CommandSpec> engines_actions() {
     const OptionSpec label{"label", "LABEL", "the engine's display name"};
     const OptionSpec description{"description", "TEXT", "what the engine is for"};
     return {
-        server_action_spec("engines", "list", "list the organisation's engines and the built-in ones", {json_switch()}),
-        server_action_spec("engines", "create", "create an engine configured from its type's preset",
-                           {{"slug", "SLUG", "the new engine's slug", ValueKind::kText, {}, true},
-                            {"label", "LABEL", "the engine's display name", ValueKind::kText, {}, true},
-                            {"type", "ENGINE_TYPE", "the engine type, e.g. placement", ValueKind::kText, {}, true},
-                            description,
-                            json_switch()}),
-        server_action_spec("engines", "copy",
-                           "create an engine of your organisation starting from SOURCE (e.g. the read-only "
-                           "built-in default)",
-                           {{"slug", "SLUG", "the new engine's slug", ValueKind::kText, {}, true},
-                            {"version", "PIN", "start from this release of SOURCE (default: its draft)"},
-                            label,
-                            description,
-                            json_switch()},
-                           {{"SOURCE", "the engine to copy"}}),
-        server_action_spec("engines", "archive", "archive an engine; it accepts no new runs", {json_switch()},
-                           {{"SLUG", "the engine to archive"}}),
+        server_action_spec("engines", "list",
+                           "list the organisation's engines and the built-in ones",
+                           {json_switch()}),
+        server_action_spec(
+            "engines", "create", "create an engine configured from its type's preset",
+            {{"slug", "SLUG", "the new engine's slug", ValueKind::kText, {}, true},
+             {"label", "LABEL", "the engine's display name", ValueKind::kText, {}, true},
+             {"type", "ENGINE_TYPE", "the engine type, e.g. placement", ValueKind::kText, {}, true},
+             description,
+             json_switch()}),
+        server_action_spec(
+            "engines", "copy",
+            "create an engine of your organisation starting from SOURCE (e.g. the read-only "
+            "built-in default)",
+            {{"slug", "SLUG", "the new engine's slug", ValueKind::kText, {}, true},
+             {"version", "PIN", "start from this release of SOURCE (default: its draft)"},
+             label,
+             description,
+             json_switch()},
+            {{"SOURCE", "the engine to copy"}}),
+        server_action_spec("engines", "archive", "archive an engine; it accepts no new runs",
+                           {json_switch()}, {{"SLUG", "the engine to archive"}}),
     };
 }
 
@@ -48,7 +52,8 @@ int engines_command(const std::string& action, const Arguments& args) {
         for (const auto& engine : listed.at("data").as_array()) {
             const auto& e = engine.as_object();
             const bool built_in = e.at("built_in").as_bool();
-            rows.push_back({cell_text(e.if_contains("slug")), cell_text(e.if_contains("engine_type")),
+            rows.push_back({cell_text(e.if_contains("slug")),
+                            cell_text(e.if_contains("engine_type")),
                             cell_text(e.if_contains("status")), built_in ? "yes" : "no",
                             cell_text(e.if_contains("label"))});
         }
@@ -67,7 +72,8 @@ int engines_command(const std::string& action, const Arguments& args) {
             return 0;
         }
         std::cout << "created engine " << cell_text(engine.if_contains("slug")) << " ("
-                  << cell_text(engine.if_contains("engine_type")) << "), configured from its preset\n";
+                  << cell_text(engine.if_contains("engine_type"))
+                  << "), configured from its preset\n";
         return 0;
     }
     if (action == "copy") {
@@ -90,7 +96,8 @@ int engines_command(const std::string& action, const Arguments& args) {
     if (action == "archive") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
         ApiClient api(args);
-        const auto archived = api.call("POST", "/api/v1/engines/" + url_component(slug) + "/archive");
+        const auto archived =
+            api.call("POST", "/api/v1/engines/" + url_component(slug) + "/archive");
         if (args.has("json")) {
             print_json(archived);
             return 0;

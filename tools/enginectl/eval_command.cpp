@@ -46,18 +46,23 @@ Draft read_draft(const std::string& path, const std::string& engine_type) {
     const auto* bundled = draft.config.if_contains("config");
     if (bundled != nullptr && bundled->is_object()) {
         const auto* engine = draft.config.if_contains("engine");
-        const auto* type = engine && engine->is_object() ? engine->get_object().if_contains("engine_type") : nullptr;
-        if (draft.engine_type.empty() && type && type->is_string()) draft.engine_type = std::string(type->get_string());
+        const auto* type = engine && engine->is_object()
+                               ? engine->get_object().if_contains("engine_type")
+                               : nullptr;
+        if (draft.engine_type.empty() && type && type->is_string())
+            draft.engine_type = std::string(type->get_string());
         draft.config = bundled->get_object();
     }
     if (draft.engine_type.empty()) {
-        throw UsageError("say which engine type runs the configuration: --engine-type TYPE (e.g. placement)");
+        throw UsageError(
+            "say which engine type runs the configuration: --engine-type TYPE (e.g. placement)");
     }
     return draft;
 }
 
 // The plugin's own check of the configuration; the problems as "PATH: message" lines.
-std::vector<std::string> config_problems(const plugin::LoadedPlugin& plugin, const std::string& config_json) {
+std::vector<std::string> config_problems(const plugin::LoadedPlugin& plugin,
+                                         const std::string& config_json) {
     engined_buffer out{nullptr, 0};
     plugin.descriptor->validate_config(config_json.data(), config_json.size(), &out);
     const std::string text = out.data ? std::string(out.data, out.size) : "{}";
@@ -65,15 +70,18 @@ std::vector<std::string> config_problems(const plugin::LoadedPlugin& plugin, con
     std::vector<std::string> problems;
     boost::system::error_code ec;
     const boost::json::value answer = boost::json::parse(text, ec);
-    const auto* errors = !ec && answer.is_object() ? answer.get_object().if_contains("errors") : nullptr;
-    if (errors == nullptr || !errors->is_array()) return {"the plugin could not check the configuration"};
+    const auto* errors =
+        !ec && answer.is_object() ? answer.get_object().if_contains("errors") : nullptr;
+    if (errors == nullptr || !errors->is_array())
+        return {"the plugin could not check the configuration"};
     for (const auto& error : errors->get_array()) {
         const auto* fields = error.if_object();
         if (fields == nullptr) continue;
         const auto* path = fields->if_contains("path");
         const auto* message = fields->if_contains("message");
-        problems.push_back((path && path->is_string() ? std::string(path->get_string()) : "") + ": " +
-                           (message && message->is_string() ? std::string(message->get_string()) : ""));
+        problems.push_back(
+            (path && path->is_string() ? std::string(path->get_string()) : "") + ": " +
+            (message && message->is_string() ? std::string(message->get_string()) : ""));
     }
     return problems;
 }
@@ -87,8 +95,8 @@ struct PoolDataset {
 
 PoolDataset read_pool(const std::string& path) {
     try {
-        const std::string carriers =
-            canonical_json(pools::parse_pool_file(read_text_file(path), pools::pool_format_for(path)));
+        const std::string carriers = canonical_json(
+            pools::parse_pool_file(read_text_file(path), pools::pool_format_for(path)));
         return {sha256_hex(carriers), carriers};
     } catch (const pools::PoolFileError& error) {
         throw std::runtime_error(path + ":" + std::to_string(error.line()) + ": " + error.detail());
@@ -100,9 +108,12 @@ PoolDataset read_pool(const std::string& path) {
 // The run body with the pool that `input.pool` names, as the server stores it for the run.
 std::string with_pool(boost::json::object body, const PoolDataset& pool) {
     const auto* input = body.if_contains("input");
-    const auto* name = input && input->is_object() ? input->get_object().if_contains("pool") : nullptr;
+    const auto* name =
+        input && input->is_object() ? input->get_object().if_contains("pool") : nullptr;
     if (name == nullptr || !name->is_string()) {
-        throw std::runtime_error("--pool needs a run body whose input names the pool (\"input\": {\"pool\": NAME, ...})");
+        throw std::runtime_error(
+            "--pool needs a run body whose input names the pool (\"input\": {\"pool\": NAME, "
+            "...})");
     }
     const std::size_t size = boost::json::parse(pool.carriers_json).as_array().size();
     body["pool"] = {{"name", *name}, {"snapshot", pool.snapshot}, {"size", size}};
@@ -125,8 +136,8 @@ struct Evaluation {
     bool ok = false;
 };
 
-Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, const std::string& request_json,
-                    const std::optional<PoolDataset>& pool) {
+Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft,
+                    const std::string& request_json, const std::optional<PoolDataset>& pool) {
     const std::string config_json = boost::json::serialize(draft.config);
     Evaluation evaluation;
     std::optional<lua::Sandbox> sandbox;
@@ -137,16 +148,19 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
             sandbox->begin_run(lua::RunOptions{.capture_log = true});
         }
     } catch (const lua::LuaError& error) {
-        evaluation.report = {{"ok", false},
-                             {"error", {{"code", std::string("lua_") + std::string(lua::to_string(error.kind()))},
-                                        {"message", error.message()}}}};
+        evaluation.report = {
+            {"ok", false},
+            {"error",
+             {{"code", std::string("lua_") + std::string(lua::to_string(error.kind()))},
+              {"message", error.message()}}}};
         return evaluation;
     }
-    plugin::RunHost host(sandbox ? &*sandbox : nullptr, now_unix_ms(),
-                         [&pool](std::string_view kind, std::string_view id) -> std::optional<std::string> {
-                             if (pool && kind == "pool" && id == pool->snapshot) return pool->carriers_json;
-                             return std::nullopt;
-                         });
+    plugin::RunHost host(
+        sandbox ? &*sandbox : nullptr, now_unix_ms(),
+        [&pool](std::string_view kind, std::string_view id) -> std::optional<std::string> {
+            if (pool && kind == "pool" && id == pool->snapshot) return pool->carriers_json;
+            return std::nullopt;
+        });
     auto handle = plugin::ConfigHandle::create(plugin, config_json);
     plugin::PluginOutcome outcome;
     if (auto* prepared = std::get_if<plugin::ConfigHandle>(&handle)) {
@@ -161,13 +175,15 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
     } else {
         boost::system::error_code ec;
         boost::json::value details = boost::json::parse(outcome.failure.details_json, ec);
-        evaluation.report["error"] = {{"code", outcome.failure.code},
-                                      {"message", outcome.failure.message},
-                                      {"details", ec ? boost::json::value(boost::json::array()) : std::move(details)}};
+        evaluation.report["error"] = {
+            {"code", outcome.failure.code},
+            {"message", outcome.failure.message},
+            {"details", ec ? boost::json::value(boost::json::array()) : std::move(details)}};
     }
     boost::json::array log;
     if (sandbox) {
-        for (const std::string& line : sandbox->run_log().lines) log.push_back(boost::json::string(line));
+        for (const std::string& line : sandbox->run_log().lines)
+            log.push_back(boost::json::string(line));
     }
     evaluation.report["log"] = std::move(log);
     evaluation.report["trace"] = trace_json(host);
@@ -177,14 +193,22 @@ Evaluation evaluate(const plugin::LoadedPlugin& plugin, const Draft& draft, cons
 }  // namespace
 
 std::vector<CommandSpec> eval_actions() {
-    return {{"enginectl eval",
-             "run the engine plugin in this process on a run body with a draft configuration; no server needed",
-             {{"config", "FILE", "the draft configuration, or a release bundle", ValueKind::kText, {}, true},
-              {"engine-type", "TYPE", "the engine type (taken from FILE when it is a release bundle)"},
-              {"pool", "FILE", "a carrier pool file for engines that rank a pool"},
-              {"plugins-dir", "DIR", "the engine plugins' folder (default: $ENGINED_PLUGINS_DIR, else where engined looks)"},
-              json_switch()},
-             {{"INPUT.json", "the run body"}}}};
+    return {
+        {"enginectl eval",
+         "run the engine plugin in this process on a run body with a draft configuration; no "
+         "server needed",
+         {{"config",
+           "FILE",
+           "the draft configuration, or a release bundle",
+           ValueKind::kText,
+           {},
+           true},
+          {"engine-type", "TYPE", "the engine type (taken from FILE when it is a release bundle)"},
+          {"pool", "FILE", "a carrier pool file for engines that rank a pool"},
+          {"plugins-dir", "DIR",
+           "the engine plugins' folder (default: $ENGINED_PLUGINS_DIR, else where engined looks)"},
+          json_switch()},
+         {{"INPUT.json", "the run body"}}}};
 }
 
 int eval_command(const std::string&, const Arguments& args) {
@@ -194,7 +218,8 @@ int eval_command(const std::string&, const Arguments& args) {
     boost::system::error_code ec;
     const boost::json::value body = boost::json::parse(request_json, ec);
     if (ec || !body.is_object()) {
-        throw std::runtime_error(input_path + " must hold the run body, a JSON object such as {\"input\": {...}}");
+        throw std::runtime_error(
+            input_path + " must hold the run body, a JSON object such as {\"input\": {...}}");
     }
     std::optional<PoolDataset> pool;
     if (args.has("pool")) {
@@ -202,16 +227,20 @@ int eval_command(const std::string&, const Arguments& args) {
         request_json = with_pool(body.get_object(), *pool);
     }
     plugin::PluginRegistry registry;
-    const plugin::LoadedPlugin& plugin = load_plugin(registry, plugins_dir(args), draft.engine_type);
-    const std::vector<std::string> problems = config_problems(plugin, boost::json::serialize(draft.config));
+    const plugin::LoadedPlugin& plugin =
+        load_plugin(registry, plugins_dir(args), draft.engine_type);
+    const std::vector<std::string> problems =
+        config_problems(plugin, boost::json::serialize(draft.config));
     if (!problems.empty()) {
         if (args.has("json")) {
             boost::json::array listed;
             for (const auto& problem : problems) listed.push_back(boost::json::string(problem));
-            std::cout << boost::json::serialize(boost::json::object{{"ok", false}, {"config_errors", std::move(listed)}})
+            std::cout << boost::json::serialize(boost::json::object{
+                             {"ok", false}, {"config_errors", std::move(listed)}})
                       << "\n";
         } else {
-            std::cerr << "enginectl: the configuration is not valid for " << draft.engine_type << ":\n";
+            std::cerr << "enginectl: the configuration is not valid for " << draft.engine_type
+                      << ":\n";
             for (const auto& problem : problems) std::cerr << "  " << problem << "\n";
         }
         return 1;

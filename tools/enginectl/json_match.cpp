@@ -10,9 +10,9 @@
 namespace engined::cli {
 namespace {
 
-
-std::optional<std::string> difference_at(const boost::json::value& expected, const boost::json::value& actual,
-                                         double tolerance, const std::string& pointer) {
+std::optional<std::string> difference_at(const boost::json::value& expected,
+                                         const boost::json::value& actual, double tolerance,
+                                         const std::string& pointer) {
     const auto expected_number = number_value(expected);
     const auto actual_number = number_value(actual);
     if (expected_number || actual_number) {
@@ -27,7 +27,8 @@ std::optional<std::string> difference_at(const boost::json::value& expected, con
         for (const auto& [key, value] : want) {
             const std::string at = pointer + "/" + json_pointer_token(key);
             if (!got.contains(key)) return at;
-            if (auto difference = difference_at(value, got.at(key), tolerance, at)) return difference;
+            if (auto difference = difference_at(value, got.at(key), tolerance, at))
+                return difference;
         }
         for (const auto& [key, value] : got) {
             if (!want.contains(key)) return pointer + "/" + json_pointer_token(key);
@@ -38,11 +39,13 @@ std::optional<std::string> difference_at(const boost::json::value& expected, con
         const auto& want = expected.get_array();
         const auto& got = actual.get_array();
         for (std::size_t i = 0; i < want.size() && i < got.size(); ++i) {
-            if (auto difference = difference_at(want[i], got[i], tolerance, pointer + "/" + std::to_string(i))) {
+            if (auto difference =
+                    difference_at(want[i], got[i], tolerance, pointer + "/" + std::to_string(i))) {
                 return difference;
             }
         }
-        if (want.size() != got.size()) return pointer + "/" + std::to_string(std::min(want.size(), got.size()));
+        if (want.size() != got.size())
+            return pointer + "/" + std::to_string(std::min(want.size(), got.size()));
         return std::nullopt;
     }
     return expected == actual ? std::nullopt : std::optional(pointer);
@@ -50,8 +53,8 @@ std::optional<std::string> difference_at(const boost::json::value& expected, con
 
 }  // namespace
 
-std::optional<std::string> first_difference(const boost::json::value& expected, const boost::json::value& actual,
-                                            double tolerance) {
+std::optional<std::string> first_difference(const boost::json::value& expected,
+                                            const boost::json::value& actual, double tolerance) {
     return difference_at(expected, actual, tolerance, "");
 }
 
@@ -65,12 +68,14 @@ std::string readable_json(const boost::json::value& value) {
     std::string out;
     if (value.is_object()) {
         for (const auto& [key, item] : value.get_object()) {
-            out += (out.empty() ? "{" : ",") + boost::json::serialize(boost::json::string(key)) + ":" + readable_json(item);
+            out += (out.empty() ? "{" : ",") + boost::json::serialize(boost::json::string(key)) +
+                   ":" + readable_json(item);
         }
         return out.empty() ? "{}" : out + "}";
     }
     if (value.is_array()) {
-        for (const auto& item : value.get_array()) out += (out.empty() ? "[" : ",") + readable_json(item);
+        for (const auto& item : value.get_array())
+            out += (out.empty() ? "[" : ",") + readable_json(item);
         return out.empty() ? "[]" : out + "]";
     }
     return boost::json::serialize(value);

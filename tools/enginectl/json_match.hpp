@@ -13,8 +13,8 @@ namespace engined::cli {
 // the whole value). Numbers match when within `tolerance` of each other whatever their JSON type
 // (Lua answers 1 where a test file says 1.0); objects match key by key, in any order; arrays
 // element by element.
-std::optional<std::string> first_difference(const boost::json::value& expected, const boost::json::value& actual,
-                                            double tolerance);
+std::optional<std::string> first_difference(const boost::json::value& expected,
+                                            const boost::json::value& actual, double tolerance);
 
 // Compact JSON with numbers as people write them (0.15, not boost's 1.5E-1), for messages.
 std::string readable_json(const boost::json::value& value);

@@ -18,15 +18,17 @@ namespace engined::cli {
 // server never reads: only --create-store makes one.
 std::unique_ptr<store::Store> open_store(const Arguments& args) {
     if (args.has("store")) return store::open_store(store::parse_store_url(args.required("store")));
-    if (!args.has("data-dir")) throw UsageError("give --data-dir DIR (the server's data folder) or --store URL");
+    if (!args.has("data-dir"))
+        throw UsageError("give --data-dir DIR (the server's data folder) or --store URL");
     const std::filesystem::path data_dir = args.required("data-dir");
     const std::filesystem::path file = data_dir / "engined.sqlite3";
     if (args.has("create-store")) {
         std::filesystem::create_directories(data_dir);
     } else if (!std::filesystem::is_regular_file(file)) {
-        throw std::runtime_error("no engined store in " + data_dir.string() + " (" + file.filename().string() +
-                                 " is missing). Start engined with --data-dir " + data_dir.string() +
-                                 " once to create it, or pass --create-store to create it here");
+        throw std::runtime_error(
+            "no engined store in " + data_dir.string() + " (" + file.filename().string() +
+            " is missing). Start engined with --data-dir " + data_dir.string() +
+            " once to create it, or pass --create-store to create it here");
     }
     return store::open_store(store::resolve_store_url("", data_dir));
 }
@@ -57,26 +59,42 @@ boost::json::array json_strings(const std::vector<std::string>& items) {
 
 }  // namespace
 
-OptionSpec data_dir_option() { return {"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)"}; }
+OptionSpec data_dir_option() {
+    return {"data-dir", "DIR", "the server's data folder (holding engined.sqlite3)"};
+}
 
 OptionSpec store_option() {
-    return {"store", "URL", "the store instead of --data-dir: sqlite:PATH or postgresql://USER@HOST:PORT/DB"};
+    return {"store", "URL",
+            "the store instead of --data-dir: sqlite:PATH or postgresql://USER@HOST:PORT/DB"};
 }
 
 std::vector<CommandSpec> keys_actions() {
     return {
-        action_spec("keys", "create", "create an API key; the key alone is printed last (it is shown only once)",
-                    {data_dir_option(), store_option(),
-                     {"org", "ORG", "the organisation the key acts for", ValueKind::kText, {}, true},
-                     {"env", "SLUG", "the key's environment: test, live or one created with environments create", ValueKind::kText, {}, true},
-                     {"scopes", "LIST", "comma-separated, e.g. runs:write,runs:read,engines:admin"},
-                     {"rate", "PER_SECOND", "the key's own rate limit (default: the server's)",
-                      ValueKind::kPositiveNumber},
-                     {"burst", "N", "the key's own burst (default: the server's)", ValueKind::kCount},
-                     {"create-store", "", "create the store in DIR when there is none yet"},
+        action_spec(
+            "keys", "create",
+            "create an API key; the key alone is printed last (it is shown only once)",
+            {data_dir_option(),
+             store_option(),
+             {"org", "ORG", "the organisation the key acts for", ValueKind::kText, {}, true},
+             {"env",
+              "SLUG",
+              "the key's environment: test, live or one created with environments create",
+              ValueKind::kText,
+              {},
+              true},
+             {"scopes", "LIST", "comma-separated, e.g. runs:write,runs:read,engines:admin"},
+             {"rate", "PER_SECOND", "the key's own rate limit (default: the server's)",
+              ValueKind::kPositiveNumber},
+             {"burst", "N", "the key's own burst (default: the server's)", ValueKind::kCount},
+             {"create-store", "", "create the store in DIR when there is none yet"},
+             json_switch()}),
+        action_spec("keys", "list", "list API keys",
+                    {data_dir_option(),
+                     store_option(),
+                     {"org", "ORG", "only this organisation's"},
                      json_switch()}),
-        action_spec("keys", "list", "list API keys", {data_dir_option(), store_option(), {"org", "ORG", "only this organisation's"}, json_switch()}),
-        action_spec("keys", "revoke", "revoke an API key", {data_dir_option(), store_option(), json_switch()},
+        action_spec("keys", "revoke", "revoke an API key",
+                    {data_dir_option(), store_option(), json_switch()},
                     {{"KEY_ID", "the key's id, as keys list shows it"}}),
     };
 }
@@ -87,12 +105,16 @@ int keys_command(const std::string& action, const Arguments& args) {
         const std::string environment = args.required("env");
         const auto scopes = split_scopes(args.optional("scopes", ""));
         const auto store = open_store(args);
-        const auto rate = args.has("rate") ? std::optional<double>(args.number("rate", 0)) : std::nullopt;
+        const auto rate =
+            args.has("rate") ? std::optional<double>(args.number("rate", 0)) : std::nullopt;
         const auto burst =
-            args.has("burst") ? std::optional<int64_t>(static_cast<int64_t>(args.number("burst", 0))) : std::nullopt;
-        const auth::IssuedKey issued = auth::issue_key(*store, organization, environment, scopes, rate, burst);
-        std::cerr << "created key " << issued.id << " for organisation " << organization << " (" << environment
-                  << "); store it now, it is not shown again\n";
+            args.has("burst")
+                ? std::optional<int64_t>(static_cast<int64_t>(args.number("burst", 0)))
+                : std::nullopt;
+        const auth::IssuedKey issued =
+            auth::issue_key(*store, organization, environment, scopes, rate, burst);
+        std::cerr << "created key " << issued.id << " for organisation " << organization << " ("
+                  << environment << "); store it now, it is not shown again\n";
         if (args.has("json")) {
             print_json(boost::json::object{{"id", issued.id},
                                            {"key", issued.key},
@@ -106,7 +128,8 @@ int keys_command(const std::string& action, const Arguments& args) {
     }
     if (action == "list") {
         const auto store = open_store(args);
-        const auto org = args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
+        const auto org =
+            args.has("org") ? std::optional<std::string>(args.required("org")) : std::nullopt;
         const auto keys = store->list_api_keys(org);
         if (args.has("json")) {
             boost::json::array data;
@@ -118,17 +141,20 @@ int keys_command(const std::string& action, const Arguments& args) {
                     {"environment", key.environment},
                     {"scopes", json_strings(key.scopes)},
                     {"created_at", format_rfc3339_ms(key.created_at_ms)},
-                    {"revoked_at", key.revoked_at_ms ? boost::json::value(format_rfc3339_ms(*key.revoked_at_ms))
-                                                     : boost::json::value(nullptr)}});
+                    {"revoked_at", key.revoked_at_ms
+                                       ? boost::json::value(format_rfc3339_ms(*key.revoked_at_ms))
+                                       : boost::json::value(nullptr)}});
             }
             print_json(boost::json::object{{"data", std::move(data)}});
             return 0;
         }
-        std::cout << "ID                    PREFIX                ORG              ENV              SCOPES                         CREATED                   REVOKED\n";
+        std::cout << "ID                    PREFIX                ORG              ENV             "
+                     " SCOPES                         CREATED                   REVOKED\n";
         for (const store::ApiKey& key : keys) {
             char line[512];
-            std::snprintf(line, sizeof line, "%-21s %-21s %-16s %-16s %-30s %-25s %s\n", key.id.c_str(),
-                          (key.display_prefix + "…").c_str(), key.organization.c_str(), key.environment.c_str(),
+            std::snprintf(line, sizeof line, "%-21s %-21s %-16s %-16s %-30s %-25s %s\n",
+                          key.id.c_str(), (key.display_prefix + "…").c_str(),
+                          key.organization.c_str(), key.environment.c_str(),
                           join(key.scopes).c_str(), format_rfc3339_ms(key.created_at_ms).c_str(),
                           key.revoked_at_ms ? format_rfc3339_ms(*key.revoked_at_ms).c_str() : "-");
             std::cout << line;

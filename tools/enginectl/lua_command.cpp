@@ -43,41 +43,52 @@ struct TestCase {
 
 TestCase parse_case(const boost::json::value& entry, std::size_t index) {
     const auto* fields = entry.if_object();
-    if (fields == nullptr) throw std::invalid_argument("case " + std::to_string(index) + " is not an object");
+    if (fields == nullptr)
+        throw std::invalid_argument("case " + std::to_string(index) + " is not an object");
     TestCase test;
     const auto* name = fields->if_contains("name");
-    test.name = name && name->is_string() ? std::string(name->get_string()) : "case " + std::to_string(index);
+    test.name = name && name->is_string() ? std::string(name->get_string())
+                                          : "case " + std::to_string(index);
     const auto* call = fields->if_contains("call");
-    if (call == nullptr || !call->is_string()) throw std::invalid_argument(test.name + ": \"call\" must name a function");
+    if (call == nullptr || !call->is_string())
+        throw std::invalid_argument(test.name + ": \"call\" must name a function");
     test.function = std::string(call->get_string());
     if (const auto* args = fields->if_contains("args")) {
-        if (!args->is_array()) throw std::invalid_argument(test.name + ": \"args\" must be an array");
+        if (!args->is_array())
+            throw std::invalid_argument(test.name + ": \"args\" must be an array");
         test.args = args->get_array();
     }
     if (const auto* expect = fields->if_contains("expect")) test.expect = *expect;
     if (const auto* sum = fields->if_contains("expect_sum")) {
         test.expect_sum = number_value(*sum);
-        if (!test.expect_sum) throw std::invalid_argument(test.name + ": \"expect_sum\" must be a number");
+        if (!test.expect_sum)
+            throw std::invalid_argument(test.name + ": \"expect_sum\" must be a number");
     }
     if (const auto* error = fields->if_contains("expect_error")) {
-        if (!error->is_string()) throw std::invalid_argument(test.name + ": \"expect_error\" must be a string");
+        if (!error->is_string())
+            throw std::invalid_argument(test.name + ": \"expect_error\" must be a string");
         if (test.expect || test.expect_sum) {
-            throw std::invalid_argument(test.name + ": \"expect_error\" cannot be combined with \"expect\" or \"expect_sum\"");
+            throw std::invalid_argument(
+                test.name +
+                ": \"expect_error\" cannot be combined with \"expect\" or \"expect_sum\"");
         }
         test.expect_error = std::string(error->get_string());
     }
     if (!test.expect && !test.expect_sum && !test.expect_error) {
-        throw std::invalid_argument(test.name + ": needs \"expect\", \"expect_sum\" or \"expect_error\"");
+        throw std::invalid_argument(test.name +
+                                    ": needs \"expect\", \"expect_sum\" or \"expect_error\"");
     }
     if (const auto* tolerance = fields->if_contains("tolerance")) {
         const auto value = number_value(*tolerance);
-        if (!value || *value < 0) throw std::invalid_argument(test.name + ": \"tolerance\" must be a number >= 0");
+        if (!value || *value < 0)
+            throw std::invalid_argument(test.name + ": \"tolerance\" must be a number >= 0");
         test.tolerance = *value;
     }
     return test;
 }
 
-std::optional<std::string> check_sum(const boost::json::value& answer, double expected, double tolerance) {
+std::optional<std::string> check_sum(const boost::json::value& answer, double expected,
+                                     double tolerance) {
     std::vector<const boost::json::value*> items;
     if (answer.is_object()) {
         for (const auto& [key, value] : answer.get_object()) items.push_back(&value);
@@ -91,8 +102,9 @@ std::optional<std::string> check_sum(const boost::json::value& answer, double ex
         all_numbers = all_numbers && number.has_value();
         sum += number.value_or(0);
     }
-    const std::string mismatch = "expected numbers adding up to " + readable_json(boost::json::value(expected)) +
-                                 " got " + readable_json(answer);
+    const std::string mismatch = "expected numbers adding up to " +
+                                 readable_json(boost::json::value(expected)) + " got " +
+                                 readable_json(answer);
     if (!all_numbers) return mismatch;
     if (std::fabs(sum - expected) <= tolerance) return std::nullopt;
     return mismatch + ", which add up to " + readable_json(boost::json::value(sum));
@@ -100,7 +112,8 @@ std::optional<std::string> check_sum(const boost::json::value& answer, double ex
 
 std::optional<std::string> check_answer(const TestCase& test, const boost::json::value& answer) {
     if (test.expect_error) {
-        return test.function + "() returned " + readable_json(answer) + " but was expected to raise an error" +
+        return test.function + "() returned " + readable_json(answer) +
+               " but was expected to raise an error" +
                (test.expect_error->empty() ? "" : " containing \"" + *test.expect_error + "\"");
     }
     if (test.expect) {
@@ -143,17 +156,20 @@ struct Selection {
 
 // The cases of one test file, or one failed result saying why the file is unusable. A file with
 // no cases is unusable: an empty suite proves nothing.
-std::vector<CaseResult> run_test_file(lua::Sandbox& sandbox, const fs::path& file, const std::string& suite,
-                                      const Selection& selection) {
+std::vector<CaseResult> run_test_file(lua::Sandbox& sandbox, const fs::path& file,
+                                      const std::string& suite, const Selection& selection) {
     std::vector<TestCase> cases;
     try {
         const boost::json::value doc = boost::json::parse(read_text_file(file.string()));
         const auto* listed = doc.is_object() ? doc.get_object().if_contains("cases") : nullptr;
-        if (listed == nullptr || !listed->is_array()) throw std::invalid_argument("expected {\"cases\": [...]}");
+        if (listed == nullptr || !listed->is_array())
+            throw std::invalid_argument("expected {\"cases\": [...]}");
         if (listed->get_array().empty()) throw std::invalid_argument("\"cases\" is empty");
-        for (std::size_t i = 0; i < listed->get_array().size(); ++i) cases.push_back(parse_case(listed->get_array()[i], i));
+        for (std::size_t i = 0; i < listed->get_array().size(); ++i)
+            cases.push_back(parse_case(listed->get_array()[i], i));
     } catch (const std::exception& error) {
-        return {CaseResult{suite, "", "not a usable test file: " + std::string(error.what()), {}, 0}};
+        return {
+            CaseResult{suite, "", "not a usable test file: " + std::string(error.what()), {}, 0}};
     }
     std::vector<CaseResult> results;
     for (const TestCase& test : cases) {
@@ -169,8 +185,9 @@ std::vector<fs::path> sorted(std::vector<fs::path> paths) {
 
 // The scorecard of one engine type, compiled, with its top level run once: a script that fails
 // there fails every case alike, so it is reported once instead.
-std::optional<std::string> load_scorecard(std::optional<lua::Sandbox>& sandbox, const fs::path& script,
-                                          const std::string& chunk_name, bool count_lines) {
+std::optional<std::string> load_scorecard(std::optional<lua::Sandbox>& sandbox,
+                                          const fs::path& script, const std::string& chunk_name,
+                                          bool count_lines) {
     try {
         sandbox.emplace(read_text_file(script.string()), chunk_name);
         if (count_lines) sandbox->count_lines();
@@ -200,7 +217,8 @@ std::optional<ScorecardResults> run_engine_type(const fs::path& folder, const Op
     }
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(tests)) {
-        if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+        if (entry.is_regular_file() && entry.path().extension() == ".json")
+            files.push_back(entry.path());
     }
     if (files.empty()) {
         scorecard.cases.push_back({scorecard.name, "", "tests/ holds no *.json test file", {}, 0});
@@ -221,7 +239,8 @@ Options options_from(const Arguments& args) {
         try {
             options.selection.pattern.emplace(args.required("run"));
         } catch (const std::regex_error& error) {
-            throw UsageError("--run is not a valid regular expression: " + std::string(error.what()));
+            throw UsageError("--run is not a valid regular expression: " +
+                             std::string(error.what()));
         }
     }
     options.coverage = args.has("coverage") || args.has("min");
@@ -235,8 +254,7 @@ std::optional<double> minimum_coverage(const Arguments& args) {
         std::size_t used = 0;
         const double percent = std::stod(text, &used);
         if (used == text.size() && percent >= 0 && percent <= 100) return percent;
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     throw UsageError("--min must be a percentage from 0 to 100, not '" + text + "'");
 }
 
@@ -244,13 +262,16 @@ std::optional<double> minimum_coverage(const Arguments& args) {
 
 std::vector<CommandSpec> lua_actions() {
     return {
-        action_spec("lua", "test", "run DIR/<engine type>/tests/*.json against DIR/<engine type>/scorecard.lua",
-                    {{"run", "PATTERN", "only the cases whose \"FILE: NAME\" matches this regular expression"},
-                     {"junit", "FILE", "also write the results as JUnit XML to FILE"},
-                     {"coverage", "", "report line coverage per function and list the lines no case ran"},
-                     {"min", "PCT", "fail when line coverage is below PCT (0-100; implies --coverage)"},
-                     json_switch()},
-                    {{"DIR", "the scorecards' folder (default: scripts/lua)", true}}),
+        action_spec(
+            "lua", "test",
+            "run DIR/<engine type>/tests/*.json against DIR/<engine type>/scorecard.lua",
+            {{"run", "PATTERN",
+              "only the cases whose \"FILE: NAME\" matches this regular expression"},
+             {"junit", "FILE", "also write the results as JUnit XML to FILE"},
+             {"coverage", "", "report line coverage per function and list the lines no case ran"},
+             {"min", "PCT", "fail when line coverage is below PCT (0-100; implies --coverage)"},
+             json_switch()},
+            {{"DIR", "the scorecards' folder (default: scripts/lua)", true}}),
     };
 }
 
@@ -258,7 +279,8 @@ int lua_command(const std::string& action, const Arguments& args) {
     if (action != "test") throw UsageError("unknown lua action '" + action + "'");
     const Options options = options_from(args);
     const std::optional<double> minimum = minimum_coverage(args);
-    const fs::path root = args.positional().empty() ? fs::path("scripts/lua") : fs::path(args.positional()[0]);
+    const fs::path root =
+        args.positional().empty() ? fs::path("scripts/lua") : fs::path(args.positional()[0]);
     if (!fs::is_directory(root)) throw std::runtime_error(root.string() + " is not a directory");
     std::vector<fs::path> folders;
     for (const auto& entry : fs::directory_iterator(root)) {
@@ -266,11 +288,13 @@ int lua_command(const std::string& action, const Arguments& args) {
     }
     TestReport report;
     for (const fs::path& folder : sorted(folders)) {
-        if (auto scorecard = run_engine_type(folder, options)) report.scorecards.push_back(std::move(*scorecard));
+        if (auto scorecard = run_engine_type(folder, options))
+            report.scorecards.push_back(std::move(*scorecard));
     }
     // A mistyped DIR must not pass as "0 failed".
     if (report.scorecards.empty()) {
-        throw std::runtime_error("no <engine type>/scorecard.lua with a tests/ folder under " + root.string());
+        throw std::runtime_error("no <engine type>/scorecard.lua with a tests/ folder under " +
+                                 root.string());
     }
     report.coverage_requested = options.coverage;
     report.minimum_coverage = minimum;

@@ -35,7 +35,8 @@ std::string line_ranges(const std::vector<int>& lines) {
 }
 
 bool below_minimum(const TestReport& report, const ScorecardResults& scorecard) {
-    return report.minimum_coverage && line_count(scorecard.coverage).percent() < *report.minimum_coverage;
+    return report.minimum_coverage &&
+           line_count(scorecard.coverage).percent() < *report.minimum_coverage;
 }
 
 std::string no_case_selected(const TestReport& report) {
@@ -53,20 +54,23 @@ void print_case(const CaseResult& result, std::ostream& out) {
     }
 }
 
-void print_coverage(const TestReport& report, const ScorecardResults& scorecard, std::ostream& out) {
+void print_coverage(const TestReport& report, const ScorecardResults& scorecard,
+                    std::ostream& out) {
     const LineCount total = line_count(scorecard.coverage);
-    out << "coverage " << scorecard.name << ": " << percent_text(total.percent()) << " of " << total.lines
-        << " lines\n";
+    out << "coverage " << scorecard.name << ": " << percent_text(total.percent()) << " of "
+        << total.lines << " lines\n";
     for (const lua::FunctionCoverage& function : scorecard.coverage) {
-        const LineCount own{function.lines.size(), function.lines.size() - function.uncovered.size()};
-        out << "  " << function.name << " (lines " << function.first_line << "-" << function.last_line
-            << "): " << percent_text(own.percent()) << " (" << own.covered << "/" << own.lines << ")";
+        const LineCount own{function.lines.size(),
+                            function.lines.size() - function.uncovered.size()};
+        out << "  " << function.name << " (lines " << function.first_line << "-"
+            << function.last_line << "): " << percent_text(own.percent()) << " (" << own.covered
+            << "/" << own.lines << ")";
         if (!function.uncovered.empty()) out << ", not run: " << line_ranges(function.uncovered);
         out << "\n";
     }
     if (below_minimum(report, scorecard)) {
-        out << "coverage of " << scorecard.name << " is below --min " << percent_text(*report.minimum_coverage)
-            << "\n";
+        out << "coverage of " << scorecard.name << " is below --min "
+            << percent_text(*report.minimum_coverage) << "\n";
     }
 }
 
@@ -92,16 +96,30 @@ std::string xml_escaped(const std::string& text) {
     std::string escaped;
     for (const char c : text) {
         switch (c) {
-            case '&': escaped += "&amp;"; break;
-            case '<': escaped += "&lt;"; break;
-            case '>': escaped += "&gt;"; break;
-            case '"': escaped += "&quot;"; break;
-            case '\n': escaped += "&#10;"; break;
-            case '\t': escaped += "&#9;"; break;
+            case '&':
+                escaped += "&amp;";
+                break;
+            case '<':
+                escaped += "&lt;";
+                break;
+            case '>':
+                escaped += "&gt;";
+                break;
+            case '"':
+                escaped += "&quot;";
+                break;
+            case '\n':
+                escaped += "&#10;";
+                break;
+            case '\t':
+                escaped += "&#9;";
+                break;
             default:
                 // Control characters have no place in XML 1.0, even escaped.
-                if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-                else escaped += ' ';
+                if (static_cast<unsigned char>(c) >= 0x20)
+                    escaped += c;
+                else
+                    escaped += ' ';
         }
     }
     return escaped;
@@ -122,18 +140,17 @@ LineCount line_count(const std::vector<lua::FunctionCoverage>& functions) {
 std::size_t TestReport::count(bool passed) const {
     std::size_t total = 0;
     for (const ScorecardResults& scorecard : scorecards) {
-        total += static_cast<std::size_t>(std::count_if(scorecard.cases.begin(), scorecard.cases.end(),
-                                                        [&](const CaseResult& result) {
-                                                            return result.failure.has_value() != passed;
-                                                        }));
+        total += static_cast<std::size_t>(std::count_if(
+            scorecard.cases.begin(), scorecard.cases.end(),
+            [&](const CaseResult& result) { return result.failure.has_value() != passed; }));
     }
     return total;
 }
 
 bool TestReport::passed() const {
-    const bool every_coverage = std::none_of(scorecards.begin(), scorecards.end(), [&](const ScorecardResults& scorecard) {
-        return below_minimum(*this, scorecard);
-    });
+    const bool every_coverage = std::none_of(
+        scorecards.begin(), scorecards.end(),
+        [&](const ScorecardResults& scorecard) { return below_minimum(*this, scorecard); });
     return count(false) == 0 && count(true) > 0 && every_coverage;
 }
 
@@ -184,15 +201,19 @@ void write_junit(const TestReport& report, const std::string& path) {
         for (const CaseResult& result : scorecard.cases) suites[result.suite].push_back(&result);
     }
     std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    xml += "<testsuites name=\"enginectl lua test\" tests=\"" + std::to_string(report.count(true) + report.count(false)) +
-           "\" failures=\"" + std::to_string(report.count(false)) + "\">\n";
+    xml += "<testsuites name=\"enginectl lua test\" tests=\"" +
+           std::to_string(report.count(true) + report.count(false)) + "\" failures=\"" +
+           std::to_string(report.count(false)) + "\">\n";
     for (const auto& [suite, results] : suites) {
-        const auto failures = std::count_if(results.begin(), results.end(),
-                                            [](const CaseResult* result) { return result->failure.has_value(); });
-        xml += "  <testsuite name=\"" + xml_escaped(suite) + "\" tests=\"" + std::to_string(results.size()) +
-               "\" failures=\"" + std::to_string(failures) + "\">\n";
+        const auto failures =
+            std::count_if(results.begin(), results.end(),
+                          [](const CaseResult* result) { return result->failure.has_value(); });
+        xml += "  <testsuite name=\"" + xml_escaped(suite) + "\" tests=\"" +
+               std::to_string(results.size()) + "\" failures=\"" + std::to_string(failures) +
+               "\">\n";
         for (const CaseResult* result : results) {
-            xml += "    <testcase classname=\"" + xml_escaped(suite) + "\" name=\"" + xml_escaped(result->name.empty() ? suite : result->name) + "\">\n";
+            xml += "    <testcase classname=\"" + xml_escaped(suite) + "\" name=\"" +
+                   xml_escaped(result->name.empty() ? suite : result->name) + "\">\n";
             if (result->failure) {
                 xml += "      <failure message=\"" + xml_escaped(*result->failure) + "\"/>\n";
             }

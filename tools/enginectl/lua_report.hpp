@@ -14,7 +14,7 @@ namespace engined::cli {
 
 struct CaseResult {
     std::string suite;  // "placement/weights.json", or the scorecard when the failure is its own
-    std::string name;                    // "" for a failure of the whole suite or scorecard
+    std::string name;   // "" for a failure of the whole suite or scorecard
     std::optional<std::string> failure;  // why it failed; nullopt when it passed
     std::vector<std::string> log;        // the run's log(...) lines
     std::size_t dropped_log_lines = 0;
@@ -29,7 +29,10 @@ struct ScorecardResults {
 struct LineCount {
     std::size_t lines = 0;
     std::size_t covered = 0;
-    double percent() const { return lines == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(lines); }
+    double percent() const {
+        return lines == 0 ? 100.0
+                          : 100.0 * static_cast<double>(covered) / static_cast<double>(lines);
+    }
 };
 
 struct TestReport {

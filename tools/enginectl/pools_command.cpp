@@ -48,7 +48,8 @@ int import_pool(const Arguments& args) {
         throw UsageError(error.what());
     }
     std::error_code unknown_size;  // an unreadable file is reported by the read below
-    if (std::filesystem::file_size(file, unknown_size) > pools::kMaxPoolFileBytes && !unknown_size) {
+    if (std::filesystem::file_size(file, unknown_size) > pools::kMaxPoolFileBytes &&
+        !unknown_size) {
         std::cerr << file << ":1: a pool file holds at most 64 MiB\n";
         return 1;
     }
@@ -62,11 +63,12 @@ int import_pool(const Arguments& args) {
     // The engine type whose runs read the pool has the last word on its records.
     const std::string engine_type = args.optional("engine-type", "entity_analysis");
     plugin::PluginRegistry registry;
-    const auto problems = plugin::dataset_problems(load_plugin(registry, plugins_dir(args), engine_type), "pool",
-                                                   canonical_json(carriers));
+    const auto problems = plugin::dataset_problems(
+        load_plugin(registry, plugins_dir(args), engine_type), "pool", canonical_json(carriers));
     if (!problems) throw UsageError("engine type '" + engine_type + "' reads no carrier pools");
     for (const plugin::DatasetProblem& problem : *problems) {
-        std::cerr << file << ": " << (problem.index >= 0 ? "carrier " + std::to_string(problem.index) + ": " : "")
+        std::cerr << file << ": "
+                  << (problem.index >= 0 ? "carrier " + std::to_string(problem.index) + ": " : "")
                   << problem.message << "\n";
     }
     if (!problems->empty()) return 1;
@@ -78,8 +80,8 @@ int import_pool(const Arguments& args) {
         print_json(pool_json(pool));
         return 0;
     }
-    std::cout << "imported " << pool.carrier_count << " carriers into " << pool.name << " (snapshot "
-              << pool.snapshot.substr(0, kShortHash) << ")\n";
+    std::cout << "imported " << pool.carrier_count << " carriers into " << pool.name
+              << " (snapshot " << pool.snapshot.substr(0, kShortHash) << ")\n";
     return 0;
 }
 
@@ -95,8 +97,9 @@ int list_pools(const Arguments& args) {
     }
     std::vector<TableRow> rows;
     for (const store::PoolSummary& pool : pools) {
-        rows.push_back({pool.name, std::to_string(pool.carrier_count), pool.snapshot.substr(0, kShortHash),
-                        format_rfc3339_ms(pool.imported_at_ms), pool.source});
+        rows.push_back({pool.name, std::to_string(pool.carrier_count),
+                        pool.snapshot.substr(0, kShortHash), format_rfc3339_ms(pool.imported_at_ms),
+                        pool.source});
     }
     std::cout << render_table({"NAME", "CARRIERS", "SNAPSHOT", "IMPORTED", "SOURCE"}, rows);
     return 0;
@@ -118,7 +121,9 @@ std::string lines_cell(const boost::json::object& carrier) {
     return out.empty() ? "-" : out;
 }
 
-std::size_t limit_of(const Arguments& args) { return static_cast<std::size_t>(args.number("limit", 20)); }
+std::size_t limit_of(const Arguments& args) {
+    return static_cast<std::size_t>(args.number("limit", 20));
+}
 
 int show_pool(const Arguments& args) {
     const std::string organization = args.required("org");
@@ -127,14 +132,18 @@ int show_pool(const Arguments& args) {
     const auto store = open_store(args);
     const auto pool = store->pool_snapshot(organization, name);
     if (!pool) {
-        std::cerr << "enginectl: organisation " << organization << " has no pool named " << name << "\n";
+        std::cerr << "enginectl: organisation " << organization << " has no pool named " << name
+                  << "\n";
         return 1;
     }
     const auto text = store->pool_carriers(pool->snapshot);
-    if (!text) throw std::runtime_error("the store has no snapshot " + pool->snapshot + " for pool " + name);
+    if (!text)
+        throw std::runtime_error("the store has no snapshot " + pool->snapshot + " for pool " +
+                                 name);
     const auto carriers = parse_internal_json(*text).as_array();
     if (args.has("json")) {
-        boost::json::array shown(carriers.begin(), carriers.begin() + std::min(limit, carriers.size()));
+        boost::json::array shown(carriers.begin(),
+                                 carriers.begin() + std::min(limit, carriers.size()));
         boost::json::object answer = pool_json(*pool);
         answer["carriers"] = std::move(shown);
         print_json(answer);
@@ -143,12 +152,15 @@ int show_pool(const Arguments& args) {
     std::vector<TableRow> rows;
     for (std::size_t i = 0; i < carriers.size() && i < limit; ++i) {
         const auto& carrier = carriers[i].as_object();
-        rows.push_back({std::string(carrier.at("id").as_string()), std::string(carrier.at("name").as_string()),
-                        cell_text(carrier.if_contains("am_best_rating")), states_cell(carrier), lines_cell(carrier)});
+        rows.push_back({std::string(carrier.at("id").as_string()),
+                        std::string(carrier.at("name").as_string()),
+                        cell_text(carrier.if_contains("am_best_rating")), states_cell(carrier),
+                        lines_cell(carrier)});
     }
     std::cout << render_table({"ID", "NAME", "RATING", "STATES", "LINES"}, rows);
     if (carriers.size() > limit) {
-        std::cout << "(" << limit << " of " << carriers.size() << " carriers; --limit N shows more)\n";
+        std::cout << "(" << limit << " of " << carriers.size()
+                  << " carriers; --limit N shows more)\n";
     }
     return 0;
 }
@@ -156,21 +168,34 @@ int show_pool(const Arguments& args) {
 }  // namespace
 
 std::vector<CommandSpec> pools_actions() {
-    const OptionSpec org{"org", "ORG", "the organisation owning the pool", ValueKind::kText, {}, true};
-    const OptionSpec pool{"pool", "NAME", "the pool, e.g. carriers:all", ValueKind::kText, {}, true};
+    const OptionSpec org{"org", "ORG", "the organisation owning the pool", ValueKind::kText,
+                         {},    true};
+    const OptionSpec pool{"pool",           "NAME", "the pool, e.g. carriers:all",
+                          ValueKind::kText, {},     true};
     return {
-        action_spec("pools", "import",
-                    "replace the pool with FILE (.csv or .json), checked whole first: else \"FILE:LINE: message\" "
-                    "and nothing changes",
-                    {data_dir_option(), store_option(), org, pool,
-                     {"create-store", "", "create the store in DIR when there is none yet"},
-                     {"engine-type", "TYPE", "the engine type whose plugin checks the records (default entity_analysis)"},
-                     {"plugins-dir", "DIR", "the engine plugins' folder (default: where engined looks)"},
-                     json_switch()},
-                    {{"FILE", "the carriers, .csv or .json"}}),
-        action_spec("pools", "list", "list the organisation's pools", {data_dir_option(), store_option(), org, json_switch()}),
+        action_spec(
+            "pools", "import",
+            "replace the pool with FILE (.csv or .json), checked whole first: else \"FILE:LINE: "
+            "message\" "
+            "and nothing changes",
+            {data_dir_option(),
+             store_option(),
+             org,
+             pool,
+             {"create-store", "", "create the store in DIR when there is none yet"},
+             {"engine-type", "TYPE",
+              "the engine type whose plugin checks the records (default entity_analysis)"},
+             {"plugins-dir", "DIR", "the engine plugins' folder (default: where engined looks)"},
+             json_switch()},
+            {{"FILE", "the carriers, .csv or .json"}}),
+        action_spec("pools", "list", "list the organisation's pools",
+                    {data_dir_option(), store_option(), org, json_switch()}),
         action_spec("pools", "show", "show a pool's carriers",
-                    {data_dir_option(), store_option(), org, pool, {"limit", "N", "show at most N carriers (default 20)", ValueKind::kCount},
+                    {data_dir_option(),
+                     store_option(),
+                     org,
+                     pool,
+                     {"limit", "N", "show at most N carriers (default 20)", ValueKind::kCount},
                      json_switch()}),
     };
 }

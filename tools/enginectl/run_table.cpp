@@ -31,7 +31,8 @@ std::string offerings_summary(const boost::json::value* offerings) {
         if (!offering.is_object()) continue;
         const auto& o = offering.get_object();
         if (!out.empty()) out += ", ";
-        out += cell_text(o.if_contains("category")) + ":" + cell_text(o.if_contains("provider_name"));
+        out +=
+            cell_text(o.if_contains("category")) + ":" + cell_text(o.if_contains("provider_name"));
     }
     return out;
 }
@@ -40,9 +41,10 @@ std::string offerings_summary(const boost::json::value* offerings) {
 
 std::string render_run(const boost::json::object& run) {
     std::ostringstream out;
-    out << "run " << cell_text(run.if_contains("run_id")) << "  engine " << cell_text(run.if_contains("engine"))
-        << "  status " << cell_text(run.if_contains("status")) << "  duration " << cell_text(run.if_contains("duration_ms"))
-        << " ms\n";
+    out << "run " << cell_text(run.if_contains("run_id")) << "  engine "
+        << cell_text(run.if_contains("engine")) << "  status "
+        << cell_text(run.if_contains("status")) << "  duration "
+        << cell_text(run.if_contains("duration_ms")) << " ms\n";
     if (const auto* error = run.if_contains("error"); error && error->is_object()) {
         out << "error " << cell_text(error->get_object().if_contains("code")) << ": "
             << cell_text(error->get_object().if_contains("message")) << "\n";
@@ -50,17 +52,19 @@ std::string render_run(const boost::json::object& run) {
     const auto* output = run.if_contains("output");
     if (output && output->is_object()) {
         const auto& o = output->get_object();
-        if (const auto* diagnostic = o.if_contains("diagnostic"); diagnostic && !diagnostic->is_null()) {
+        if (const auto* diagnostic = o.if_contains("diagnostic");
+            diagnostic && !diagnostic->is_null()) {
             out << "diagnostic: " << cell_text(diagnostic) << "\n";
         }
         out << "bucket " << cell_text(o.if_contains("tolerance_bucket")) << "  solutions "
             << cell_text(o.if_contains("solutions_count")) << "\n";
     }
     const auto* solutions = run.if_contains("solutions");
-    if (solutions == nullptr || !solutions->is_array() || solutions->get_array().empty()) return out.str();
+    if (solutions == nullptr || !solutions->is_array() || solutions->get_array().empty())
+        return out.str();
     char line[512];
-    std::snprintf(line, sizeof line, "%-4s %-14s %-7s %-21s %-9s %s\n", "RANK", "LABEL", "LEVEL", "EST. COST",
-                  "CARRIERS", "OFFERINGS");
+    std::snprintf(line, sizeof line, "%-4s %-14s %-7s %-21s %-9s %s\n", "RANK", "LABEL", "LEVEL",
+                  "EST. COST", "CARRIERS", "OFFERINGS");
     out << line;
     for (const auto& solution : solutions->get_array()) {
         if (!solution.is_object()) continue;
@@ -74,7 +78,8 @@ std::string render_run(const boost::json::object& run) {
         const std::string cost = low == high ? money(low) : money(low) + "-" + money(high);
         char level_text[16];
         std::snprintf(level_text, sizeof level_text, "%.2f", level);
-        std::snprintf(line, sizeof line, "%-4s %-14s %-7s %-21s %-9s %s\n", cell_text(s.if_contains("rank")).c_str(),
+        std::snprintf(line, sizeof line, "%-4s %-14s %-7s %-21s %-9s %s\n",
+                      cell_text(s.if_contains("rank")).c_str(),
                       cell_text(s.if_contains("cluster_label")).c_str(), level_text, cost.c_str(),
                       cell_text(s.if_contains("provider_count")).c_str(),
                       offerings_summary(s.if_contains("offerings")).c_str());

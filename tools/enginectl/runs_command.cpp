@@ -22,7 +22,8 @@ bool is_terminal(const boost::json::object& run) {
 // Polls the way the API guide recommends for slow runs, but starts fast: engined usually
 // finishes in milliseconds.
 boost::json::object wait_for(ApiClient& api, const std::string& run_id, double timeout_s) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     auto delay = std::chrono::milliseconds(5);
     std::string last_status;
     for (;;) {
@@ -56,10 +57,13 @@ int show_finished(const boost::json::object& run, const Arguments& args) {
     return run.at("status").as_string() == "failed" ? 1 : 0;
 }
 
-double timeout_of(const Arguments& args) { return args.number("timeout", 60); }
+double timeout_of(const Arguments& args) {
+    return args.number("timeout", 60);
+}
 
 OptionSpec timeout_option() {
-    return {"timeout", "SECONDS", "how long to wait for the run to finish (default 60)", ValueKind::kPositiveNumber};
+    return {"timeout", "SECONDS", "how long to wait for the run to finish (default 60)",
+            ValueKind::kPositiveNumber};
 }
 
 std::string text_or(const boost::json::value& value, const std::string& fallback) {
@@ -75,13 +79,15 @@ int show_replay(const boost::json::object& report, const Arguments& args) {
     }
     const auto& stored = report.at("fingerprint");
     const std::string replay_fingerprint = text_or(report.at("replay_fingerprint"), "none");
-    const char* fingerprint_note = !stored.is_string()                         ? ""
-                                   : stored.get_string() == replay_fingerprint ? " (same)"
-                                                                               : " (differs: the plugin or engined changed since the run)";
+    const char* fingerprint_note = !stored.is_string() ? ""
+                                   : stored.get_string() == replay_fingerprint
+                                       ? " (same)"
+                                       : " (differs: the plugin or engined changed since the run)";
     const auto& digests = report.at("output_sha256").as_object();
     std::cout << "run " << text_or(report.at("run_id"), "?") << ": "
               << (identical ? "identical"
-                            : "DIFFERENT, first difference at '" + text_or(report.at("first_difference"), "") + "'")
+                            : "DIFFERENT, first difference at '" +
+                                  text_or(report.at("first_difference"), "") + "'")
               << "\n"
               << "  fingerprint         " << text_or(stored, "none recorded") << "\n"
               << "  replay fingerprint  " << replay_fingerprint << fingerprint_note << "\n"
@@ -95,21 +101,25 @@ int show_replay(const boost::json::object& report, const Arguments& args) {
 std::vector<CommandSpec> runs_actions() {
     const PositionalSpec run_id{"RUN_ID", "the run's id, as submit printed it"};
     return {
-        server_action_spec("runs", "submit", "submit the run body in FILE; prints the run id, or the finished run with --wait",
-                           {{"engine", "SLUG", "the engine to run (default: default)"},
-                            {"engine-version", "PIN", "the engine version to pin, e.g. 1 or 1.2"},
-                            {"wait", "", "wait for the run to finish and print it"},
-                            timeout_option(),
-                            json_switch()},
-                           {{"FILE", "a JSON file holding the run body"}}),
+        server_action_spec(
+            "runs", "submit",
+            "submit the run body in FILE; prints the run id, or the finished run with --wait",
+            {{"engine", "SLUG", "the engine to run (default: default)"},
+             {"engine-version", "PIN", "the engine version to pin, e.g. 1 or 1.2"},
+             {"wait", "", "wait for the run to finish and print it"},
+             timeout_option(),
+             json_switch()},
+            {{"FILE", "a JSON file holding the run body"}}),
         server_action_spec("runs", "show", "print a run", {json_switch()}, {run_id}),
-        server_action_spec("runs", "get", "print a run (the same as show)", {json_switch()}, {run_id}),
-        server_action_spec("runs", "wait", "wait for a run to finish and print it", {timeout_option(), json_switch()},
+        server_action_spec("runs", "get", "print a run (the same as show)", {json_switch()},
                            {run_id}),
-        server_action_spec("runs", "replay",
-                           "execute a finished run again, storing nothing, and compare it byte for byte; exit 0 "
-                           "identical, 1 not",
-                           {json_switch()}, {run_id}),
+        server_action_spec("runs", "wait", "wait for a run to finish and print it",
+                           {timeout_option(), json_switch()}, {run_id}),
+        server_action_spec(
+            "runs", "replay",
+            "execute a finished run again, storing nothing, and compare it byte for byte; exit 0 "
+            "identical, 1 not",
+            {json_switch()}, {run_id}),
     };
 }
 
@@ -119,9 +129,11 @@ int runs_command(const std::string& action, const Arguments& args) {
         boost::system::error_code ec;
         boost::json::value body = boost::json::parse(read_text_file(file), ec);
         if (ec || !body.is_object()) {
-            throw std::runtime_error(file + " does not hold a JSON object" + (ec ? ": " + ec.message() : ""));
+            throw std::runtime_error(file + " does not hold a JSON object" +
+                                     (ec ? ": " + ec.message() : ""));
         }
-        if (args.has("engine-version")) body.as_object()["engine_version"] = args.required("engine-version");
+        if (args.has("engine-version"))
+            body.as_object()["engine_version"] = args.required("engine-version");
         ApiClient api(args);
         const std::string engine = args.optional("engine", "default");
         const auto accepted = api.call("POST", "/api/v1/engines/" + url_component(engine) + "/runs",
@@ -152,7 +164,8 @@ int runs_command(const std::string& action, const Arguments& args) {
     if (action == "replay") {
         const std::string run_id = args.positional_exactly(1, "RUN_ID")[0];
         ApiClient api(args);
-        return show_replay(api.call("POST", "/api/v1/runs/" + url_component(run_id) + "/replay"), args);
+        return show_replay(api.call("POST", "/api/v1/runs/" + url_component(run_id) + "/replay"),
+                           args);
     }
     throw UsageError("unknown runs action '" + action + "'");
 }

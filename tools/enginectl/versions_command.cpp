@@ -25,8 +25,7 @@ double parse_share(const std::string& text) {
         std::size_t used = 0;
         const double share = std::stod(text, &used);
         if (used == text.size() && share >= 0 && share <= 1) return share;
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     throw UsageError("--max-top1-change must be a number from 0 to 1, got '" + text + "'");
 }
 
@@ -41,7 +40,8 @@ void print_release(const std::string& slug, const boost::json::object& answer, b
     }
     std::cout << (planned ? "would publish " : "published ") << slug << " " << version
               << " (bump: " << answer.at("bump").as_string().c_str() << ")";
-    if (planned) std::cout << " from configuration " << answer.at("config_hash").as_string().c_str();
+    if (planned)
+        std::cout << " from configuration " << answer.at("config_hash").as_string().c_str();
     std::cout << "\n";
     for (const auto& reason : answer.at("reasons").as_array()) {
         std::cout << "  " << reason.at("pointer").as_string().c_str() << ": "
@@ -49,7 +49,8 @@ void print_release(const std::string& slug, const boost::json::object& answer, b
     }
     if (!planned) return;
     print_diff(answer.at("diff").as_object());
-    std::cout << "publish exactly this with --config-hash " << answer.at("config_hash").as_string().c_str() << "\n";
+    std::cout << "publish exactly this with --config-hash "
+              << answer.at("config_hash").as_string().c_str() << "\n";
 }
 
 // Writes the bundle byte-for-byte: its content hash is over this exact text.
@@ -71,20 +72,24 @@ std::vector<CommandSpec> versions_actions() {
     const PositionalSpec slug{"SLUG", "the engine"};
     const PositionalSpec version{"VERSION", "MAJOR.MINOR, e.g. 1.0"};
     return {
-        server_action_spec("versions", "publish", "publish the engine's configuration as an immutable version",
-                           {{"changelog", "TEXT", "what changed, shown in versions list"},
-                            {"dry-run", "", "print the plan (version, reasons, diff) and publish nothing"},
-                            {"config-hash", "HASH", "refuse unless HASH is still the current configuration"},
-                            {"max-top1-change", "SHARE",
-                             "refuse when a preview changes the top-1 solution of more than SHARE (0-1) of the runs"},
-                            {"force", "", "publish past --max-top1-change"},
-                            json_switch()},
+        server_action_spec(
+            "versions", "publish", "publish the engine's configuration as an immutable version",
+            {{"changelog", "TEXT", "what changed, shown in versions list"},
+             {"dry-run", "", "print the plan (version, reasons, diff) and publish nothing"},
+             {"config-hash", "HASH", "refuse unless HASH is still the current configuration"},
+             {"max-top1-change", "SHARE",
+              "refuse when a preview changes the top-1 solution of more than SHARE (0-1) of the "
+              "runs"},
+             {"force", "", "publish past --max-top1-change"},
+             json_switch()},
+            {slug}),
+        server_action_spec("versions", "list", "list the engine's versions", {json_switch()},
                            {slug}),
-        server_action_spec("versions", "list", "list the engine's versions", {json_switch()}, {slug}),
-        server_action_spec("versions", "show", "print one version (JSON either way)", {json_switch()},
-                           {slug, version}),
-        server_action_spec("versions", "export", "write the release bundle to DIR/SLUG/VERSION.json",
-                           {{"out", "DIR", "where to write (default: versions)"}, json_switch()}, {slug, version}),
+        server_action_spec("versions", "show", "print one version (JSON either way)",
+                           {json_switch()}, {slug, version}),
+        server_action_spec(
+            "versions", "export", "write the release bundle to DIR/SLUG/VERSION.json",
+            {{"out", "DIR", "where to write (default: versions)"}, json_switch()}, {slug, version}),
     };
 }
 
@@ -96,10 +101,12 @@ int versions_command(const std::string& action, const Arguments& args) {
         boost::json::object body;
         if (args.has("changelog")) body["changelog"] = args.required("changelog");
         if (args.has("config-hash")) body["config_hash"] = args.required("config-hash");
-        if (args.has("max-top1-change")) body["max_top1_change"] = parse_share(args.required("max-top1-change"));
+        if (args.has("max-top1-change"))
+            body["max_top1_change"] = parse_share(args.required("max-top1-change"));
         if (args.has("force")) body["force"] = true;
-        const auto answer = planned ? api.call("POST", versions_target(slug) + "/plan")
-                                    : api.call("POST", versions_target(slug), boost::json::serialize(body));
+        const auto answer =
+            planned ? api.call("POST", versions_target(slug) + "/plan")
+                    : api.call("POST", versions_target(slug), boost::json::serialize(body));
         if (args.has("json")) {
             print_json(answer);
         } else {
@@ -119,16 +126,19 @@ int versions_command(const std::string& action, const Arguments& args) {
         for (const auto& release : listed.at("data").as_array()) {
             const auto& r = release.as_object();
             rows.push_back({cell_text(r.if_contains("version")), cell_text(r.if_contains("bump")),
-                            cell_text(r.if_contains("released_at")), cell_text(r.if_contains("published_by")),
+                            cell_text(r.if_contains("released_at")),
+                            cell_text(r.if_contains("published_by")),
                             cell_text(r.if_contains("changelog"))});
         }
-        std::cout << render_table({"VERSION", "BUMP", "RELEASED", "PUBLISHED BY", "CHANGELOG"}, rows);
+        std::cout << render_table({"VERSION", "BUMP", "RELEASED", "PUBLISHED BY", "CHANGELOG"},
+                                  rows);
         return 0;
     }
     if (action == "show") {
         const auto& positional = args.positional_exactly(2, "SLUG VERSION");
         ApiClient api(args);
-        std::cout << pretty_json(api.call("GET", versions_target(positional[0]) + "/" + url_component(positional[1])));
+        std::cout << pretty_json(
+            api.call("GET", versions_target(positional[0]) + "/" + url_component(positional[1])));
         return 0;
     }
     if (action == "export") {
@@ -136,10 +146,11 @@ int versions_command(const std::string& action, const Arguments& args) {
         ApiClient api(args);
         // The server answers only for an existing engine and an exact "<major>.<minor>", so both
         // are safe as file names by the time they are used.
-        const std::string bundle =
-            api.fetch(versions_target(positional[0]) + "/" + url_component(positional[1]) + "/bundle");
+        const std::string bundle = api.fetch(versions_target(positional[0]) + "/" +
+                                             url_component(positional[1]) + "/bundle");
         const std::string file =
-            write_bundle(args.optional("out", "versions"), positional[0], positional[1], bundle).string();
+            write_bundle(args.optional("out", "versions"), positional[0], positional[1], bundle)
+                .string();
         if (args.has("json")) {
             print_json(boost::json::object{{"file", file}});
         } else {

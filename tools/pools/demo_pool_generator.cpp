@@ -45,8 +45,12 @@ public:
     // [0, 1) from the top 53 bits: exact in a double.
     double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
     double uniform(double low, double high) { return low + (high - low) * uniform(); }
-    std::size_t below(std::size_t count) { return static_cast<std::size_t>(uniform() * static_cast<double>(count)); }
-    int between(int low, int high) { return low + static_cast<int>(below(static_cast<std::size_t>(high - low + 1))); }
+    std::size_t below(std::size_t count) {
+        return static_cast<std::size_t>(uniform() * static_cast<double>(count));
+    }
+    int between(int low, int high) {
+        return low + static_cast<int>(below(static_cast<std::size_t>(high - low + 1)));
+    }
     bool chance(double probability) { return uniform() < probability; }
 
     // Irwin-Hall: the sum of twelve uniforms is close to normal and needs no log or cos.
@@ -85,16 +89,26 @@ const T& pick(Random& random, const std::array<Weighted<T>, N>& table) {
 
 // To the nearest 1/parts: dividing by the integer gives the double closest to k/parts, which
 // prints short ("0.69"), where multiplying by a step would give 0.6900000000000001.
-double round_to(double value, double parts) { return std::round(value * parts) / parts; }
-double clip(double value, double low, double high) { return value < low ? low : (value > high ? high : value); }
+double round_to(double value, double parts) {
+    return std::round(value * parts) / parts;
+}
+double clip(double value, double low, double high) {
+    return value < low ? low : (value > high ? high : value);
+}
 
 // --- Lines of business and what each kind of carrier writes.
 
 constexpr std::size_t kLineCount = 10;
-constexpr std::array<std::string_view, kLineCount> kLines{
-    "general_liability", "professional_liability", "workers_compensation", "commercial_property",
-    "commercial_auto",   "cyber",                  "directors_officers",   "umbrella",
-    "bop",               "epli"};
+constexpr std::array<std::string_view, kLineCount> kLines{"general_liability",
+                                                          "professional_liability",
+                                                          "workers_compensation",
+                                                          "commercial_property",
+                                                          "commercial_auto",
+                                                          "cyber",
+                                                          "directors_officers",
+                                                          "umbrella",
+                                                          "bop",
+                                                          "epli"};
 enum Line { gl, pl, wc, property, autos, cyber, dno, umbrella, bop, epli };
 
 // Percent chances that a line is preferred, acceptable or excluded; the rest: not mentioned.
@@ -120,61 +134,111 @@ struct Specialty {
 const std::array<Weighted<Specialty>, 9> kSpecialties{{
     // standard multiline
     {{gl,
-      {{{70, 28, 0}, {5, 25, 20}, {45, 40, 5}, {65, 30, 0}, {45, 40, 5}, {10, 40, 10}, {5, 20, 20}, {40, 45, 5},
-        {50, 35, 5}, {10, 40, 10}}},
+      {{{70, 28, 0},
+        {5, 25, 20},
+        {45, 40, 5},
+        {65, 30, 0},
+        {45, 40, 5},
+        {10, 40, 10},
+        {5, 20, 20},
+        {40, 45, 5},
+        {50, 35, 5},
+        {10, 40, 10}}},
       {{{Segment::small, 35}, {Segment::middle, 40}, {Segment::large, 15}, {Segment::all, 10}}},
-      {"Mutual", "Casualty", "General", "National"}, 0.10, 0.17},
+      {"Mutual", "Casualty", "General", "National"},
+      0.10,
+      0.17},
      28},
     // professional lines
     {{pl,
-      {{{5, 40, 20}, {95, 5, 0}, kOff, {0, 10, 40}, kOff, {50, 40, 0}, {70, 25, 0}, {5, 20, 30}, {5, 15, 30},
+      {{{5, 40, 20},
+        {95, 5, 0},
+        kOff,
+        {0, 10, 40},
+        kOff,
+        {50, 40, 0},
+        {70, 25, 0},
+        {5, 20, 30},
+        {5, 15, 30},
         {55, 35, 0}}},
       {{{Segment::small, 45}, {Segment::middle, 35}, {Segment::large, 15}, {Segment::all, 5}}},
-      {"Professional", "Specialty", "Indemnity", "Assurance"}, 0.12, 0.20},
+      {"Professional", "Specialty", "Indemnity", "Assurance"},
+      0.12,
+      0.20},
      14},
     // contractors' general liability
     {{gl,
-      {{{95, 5, 0}, {0, 10, 50}, {25, 40, 10}, {5, 25, 20}, {30, 40, 10}, {0, 5, 40}, kOff, {50, 40, 0},
-        {5, 20, 20}, {0, 10, 30}}},
+      {{{95, 5, 0},
+        {0, 10, 50},
+        {25, 40, 10},
+        {5, 25, 20},
+        {30, 40, 10},
+        {0, 5, 40},
+        kOff,
+        {50, 40, 0},
+        {5, 20, 20},
+        {0, 10, 30}}},
       {{{Segment::small, 55}, {Segment::middle, 35}, {Segment::large, 5}, {Segment::all, 5}}},
-      {"Casualty", "Builders", "Contractors", "Indemnity"}, 0.10, 0.18},
+      {"Casualty", "Builders", "Contractors", "Indemnity"},
+      0.10,
+      0.18},
      12},
     // workers' compensation monoline
     {{wc,
       {{kOff, kOff, {100, 0, 0}, kOff, kOff, kOff, kOff, kOff, kOff, kOff}},
       {{{Segment::small, 55}, {Segment::middle, 30}, {Segment::large, 10}, {Segment::all, 5}}},
-      {"Compensation", "Employers", "Mutual", "Workforce"}, 0.08, 0.12},
+      {"Compensation", "Employers", "Mutual", "Workforce"},
+      0.08,
+      0.12},
      10},
     // property
     {{property,
       {{{10, 40, 20}, kOff, kOff, {95, 5, 0}, kOff, kOff, kOff, {0, 20, 20}, {30, 40, 10}, kOff}},
       {{{Segment::small, 30}, {Segment::middle, 45}, {Segment::large, 20}, {Segment::all, 5}}},
-      {"Fire", "Fire & Marine", "Property", "Underwriters"}, 0.10, 0.18},
+      {"Fire", "Fire & Marine", "Property", "Underwriters"},
+      0.10,
+      0.18},
      8},
     // commercial auto
     {{autos,
       {{{5, 35, 20}, kOff, {5, 25, 20}, kOff, {95, 5, 0}, kOff, kOff, {25, 50, 5}, kOff, kOff}},
       {{{Segment::small, 45}, {Segment::middle, 40}, {Segment::large, 10}, {Segment::all, 5}}},
-      {"Transportation", "Fleet", "Motor", "Casualty"}, 0.08, 0.15},
+      {"Transportation", "Fleet", "Motor", "Casualty"},
+      0.08,
+      0.15},
      6},
     // cyber
     {{cyber,
       {{kOff, {40, 40, 5}, kOff, kOff, kOff, {100, 0, 0}, {15, 35, 10}, kOff, kOff, {10, 30, 10}}},
       {{{Segment::small, 40}, {Segment::middle, 40}, {Segment::large, 15}, {Segment::all, 5}}},
-      {"Cyber", "Digital Risk", "Specialty", "Assurance"}, 0.12, 0.20},
+      {"Cyber", "Digital Risk", "Specialty", "Assurance"},
+      0.12,
+      0.20},
      5},
     // small-business package
     {{bop,
-      {{{60, 35, 0}, {5, 30, 20}, {40, 40, 5}, {55, 40, 0}, {20, 45, 10}, {10, 45, 10}, {0, 15, 30}, {15, 45, 10},
-        {95, 5, 0}, {5, 40, 10}}},
+      {{{60, 35, 0},
+        {5, 30, 20},
+        {40, 40, 5},
+        {55, 40, 0},
+        {20, 45, 10},
+        {10, 45, 10},
+        {0, 15, 30},
+        {15, 45, 10},
+        {95, 5, 0},
+        {5, 40, 10}}},
       {{{Segment::small, 85}, {Segment::middle, 10}, {Segment::large, 0}, {Segment::all, 5}}},
-      {"Mutual", "Main Street", "Merchants", "Business"}, 0.12, 0.20},
+      {"Mutual", "Main Street", "Merchants", "Business"},
+      0.12,
+      0.20},
      12},
     // excess and umbrella
     {{umbrella,
       {{{10, 40, 10}, kOff, kOff, kOff, {0, 20, 30}, kOff, kOff, {100, 0, 0}, kOff, kOff}},
       {{{Segment::small, 10}, {Segment::middle, 45}, {Segment::large, 40}, {Segment::all, 5}}},
-      {"Excess", "Surplus Lines", "Excess & Surplus", "Specialty"}, 0.12, 0.20},
+      {"Excess", "Surplus Lines", "Excess & Surplus", "Specialty"},
+      0.12,
+      0.20},
      5},
 }};
 
@@ -191,7 +255,8 @@ boost::json::array line_appetites(Random& random, const Specialty& specialty) {
         } else if (roll < odds.preferred + odds.acceptable + odds.excluded) {
             appetite = "excluded";
         }
-        if (line == static_cast<std::size_t>(specialty.main_line) && appetite != "preferred") appetite = "acceptable";
+        if (line == static_cast<std::size_t>(specialty.main_line) && appetite != "preferred")
+            appetite = "acceptable";
         if (!appetite.empty()) lines.push_back({{"appetite", appetite}, {"line", kLines[line]}});
     }
     return lines;
@@ -212,11 +277,13 @@ const std::array<Weighted<std::vector<std::string_view>>, kRegionCount> kRegions
 }};
 
 enum class Footprint { national, multi_regional, regional, single_state };
-constexpr std::array<Weighted<Footprint>, 4> kFootprints{{
-    {Footprint::national, 33}, {Footprint::multi_regional, 15}, {Footprint::regional, 37},
-    {Footprint::single_state, 15}}};
+constexpr std::array<Weighted<Footprint>, 4> kFootprints{{{Footprint::national, 33},
+                                                          {Footprint::multi_regional, 15},
+                                                          {Footprint::regional, 37},
+                                                          {Footprint::single_state, 15}}};
 
-void add_region(Random& random, const std::vector<std::string_view>& region, std::set<std::string_view>& states) {
+void add_region(Random& random, const std::vector<std::string_view>& region,
+                std::set<std::string_view>& states) {
     states.insert(region[random.below(region.size())]);  // the home state, always written
     for (const auto state : region) {
         if (random.chance(0.85)) states.insert(state);
@@ -231,7 +298,8 @@ boost::json::array state_list(Random& random, Footprint footprint) {
         states.insert(home[random.below(home.size())]);
     } else {
         add_region(random, home, states);
-        if (footprint == Footprint::multi_regional) add_region(random, pick(random, kRegions), states);
+        if (footprint == Footprint::multi_regional)
+            add_region(random, pick(random, kRegions), states);
         for (int extra = random.between(0, 3); extra > 0; --extra) {
             const auto& region = kRegions[random.below(kRegionCount)].value;
             states.insert(region[random.below(region.size())]);
@@ -245,11 +313,20 @@ boost::json::array state_list(Random& random, Footprint footprint) {
 // --- Financial strength: size class first (larger for wider footprints), then a rating that
 // leans on it.
 
-constexpr std::array<std::string_view, 15> kSizes{"I",  "II", "III", "IV",   "V",   "VI",  "VII", "VIII",
-                                                  "IX", "X",  "XI",  "XII", "XIII", "XIV", "XV"};
+constexpr std::array<std::string_view, 15> kSizes{
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"};
 // Positions in kSizes, V (4) to XV (14), mostly VIII to XII as in the market.
-constexpr std::array<Weighted<int>, 11> kSizeIndex{{
-    {4, 3}, {5, 5}, {6, 9}, {7, 18}, {8, 19}, {9, 17}, {10, 12}, {11, 9}, {12, 4}, {13, 2}, {14, 2}}};
+constexpr std::array<Weighted<int>, 11> kSizeIndex{{{4, 3},
+                                                    {5, 5},
+                                                    {6, 9},
+                                                    {7, 18},
+                                                    {8, 19},
+                                                    {9, 17},
+                                                    {10, 12},
+                                                    {11, 9},
+                                                    {12, 4},
+                                                    {13, 2},
+                                                    {14, 2}}};
 
 int size_index(Random& random, Footprint footprint) {
     int index = pick(random, kSizeIndex);
@@ -259,9 +336,10 @@ int size_index(Random& random, Footprint footprint) {
 }
 
 // Best first; a notch is one step along this list.
-constexpr std::array<std::string_view, 8> kRatingScale{"A++", "A+", "A", "A-", "B++", "B+", "B", "B-"};
-constexpr std::array<Weighted<int>, 8> kRatingIndex{{
-    {0, 4}, {1, 13}, {2, 37}, {3, 28}, {4, 9}, {5, 5}, {6, 3}, {7, 1}}};
+constexpr std::array<std::string_view, 8> kRatingScale{"A++", "A+", "A", "A-",
+                                                       "B++", "B+", "B", "B-"};
+constexpr std::array<Weighted<int>, 8> kRatingIndex{
+    {{0, 4}, {1, 13}, {2, 37}, {3, 28}, {4, 9}, {5, 5}, {6, 3}, {7, 1}}};
 
 std::string_view rating(Random& random, int size) {
     int notch = pick(random, kRatingIndex);
@@ -295,7 +373,8 @@ const std::array<NaicsRule, 6> kAvoided{{
 }};
 
 template <std::size_t N>
-boost::json::array naics_codes(Random& random, const std::array<NaicsRule, N>& rules, std::string_view spared) {
+boost::json::array naics_codes(Random& random, const std::array<NaicsRule, N>& rules,
+                               std::string_view spared) {
     std::set<std::string_view> codes;
     for (const auto& rule : rules) {
         if (!random.chance(rule.chance)) continue;
@@ -318,18 +397,21 @@ Band band(Random& random, Segment segment) {
     constexpr int64_t M = 1'000'000;
     switch (segment) {
         case Segment::small:
-            return {random.chance(0.5) ? std::optional<int64_t>(0) : std::nullopt,
-                    std::array<int64_t, 5>{2'500'000, 5 * M, 10 * M, 15 * M, 25 * M}[random.below(5)], std::nullopt,
-                    std::array<int64_t, 4>{25, 50, 100, 250}[random.below(4)]};
+            return {
+                random.chance(0.5) ? std::optional<int64_t>(0) : std::nullopt,
+                std::array<int64_t, 5>{2'500'000, 5 * M, 10 * M, 15 * M, 25 * M}[random.below(5)],
+                std::nullopt, std::array<int64_t, 4>{25, 50, 100, 250}[random.below(4)]};
         case Segment::middle:
             return {std::array<int64_t, 3>{5 * M, 10 * M, 25 * M}[random.below(3)],
                     std::array<int64_t, 3>{250 * M, 500 * M, 1000 * M}[random.below(3)],
                     std::array<int64_t, 3>{25, 50, 100}[random.below(3)],
                     std::array<int64_t, 3>{1000, 2500, 5000}[random.below(3)]};
         case Segment::large:
-            return {std::array<int64_t, 3>{100 * M, 250 * M, 500 * M}[random.below(3)], std::nullopt,
-                    std::array<int64_t, 3>{250, 500, 1000}[random.below(3)], std::nullopt};
-        case Segment::all: break;
+            return {std::array<int64_t, 3>{100 * M, 250 * M, 500 * M}[random.below(3)],
+                    std::nullopt, std::array<int64_t, 3>{250, 500, 1000}[random.below(3)],
+                    std::nullopt};
+        case Segment::all:
+            break;
     }
     return {};
 }
@@ -344,20 +426,22 @@ void add_band(const Band& band, boost::json::object& carrier) {
 // --- Names: a place-like stem, the specialty's word, a company form.
 
 constexpr std::array<std::string_view, 40> kStems{
-    "Harbor",    "Summit",     "Granite",    "Keystone",  "Prairie",     "Cedar",      "Pinnacle",  "Meridian",
-    "Ironwood",  "Bluestem",   "Copperline", "Redwood",   "Northgate",   "Lakeshore",  "Tidewater", "Highland",
-    "Riverbend", "Stonebridge", "Fairhaven", "Brightwater", "Oakmont",   "Silverpine", "Windward",  "Crescent",
-    "Beacon",    "Anchor",     "Sentinel",   "Heritage",  "Frontier",    "Evergreen",  "Juniper",   "Bayview",
-    "Clearwater", "Hollowbrook", "Westbrook", "Northfield", "Ridgeview", "Maplewood",  "Sandstone", "Thornbury"};
-constexpr std::array<std::string_view, 25> kPrefixes{"Ash",   "Birch", "Copper", "Elm",   "Fox",  "Glen",  "Hart",
-                                                     "Iron",  "Kings", "Lark",   "Mill",  "North", "Oak",  "Pine",
-                                                     "Quarry", "Red",  "Silver", "Stone", "Thorn", "West", "Wood",
-                                                     "Brook", "Clay",  "Dover",  "Eagle"};
-constexpr std::array<std::string_view, 20> kSuffixes{"field", "ford",  "gate",  "haven", "hill",  "mont",  "ridge",
-                                                     "stead", "view",  "wood",  "brook", "crest", "dale",  "point",
-                                                     "port",  "side",  "water", "bridge", "land", "wick"};
-constexpr std::array<std::string_view, 7> kForms{"",      " Insurance Co.",   " Insurance Company", " Group",
-                                                 " Companies", " of America", " Insurance Exchange"};
+    "Harbor",     "Summit",    "Granite",   "Keystone",    "Prairie",    "Cedar",       "Pinnacle",
+    "Meridian",   "Ironwood",  "Bluestem",  "Copperline",  "Redwood",    "Northgate",   "Lakeshore",
+    "Tidewater",  "Highland",  "Riverbend", "Stonebridge", "Fairhaven",  "Brightwater", "Oakmont",
+    "Silverpine", "Windward",  "Crescent",  "Beacon",      "Anchor",     "Sentinel",    "Heritage",
+    "Frontier",   "Evergreen", "Juniper",   "Bayview",     "Clearwater", "Hollowbrook", "Westbrook",
+    "Northfield", "Ridgeview", "Maplewood", "Sandstone",   "Thornbury"};
+constexpr std::array<std::string_view, 25> kPrefixes{
+    "Ash",   "Birch", "Copper", "Elm",   "Fox",  "Glen",   "Hart", "Iron",   "Kings",
+    "Lark",  "Mill",  "North",  "Oak",   "Pine", "Quarry", "Red",  "Silver", "Stone",
+    "Thorn", "West",  "Wood",   "Brook", "Clay", "Dover",  "Eagle"};
+constexpr std::array<std::string_view, 20> kSuffixes{
+    "field", "ford",  "gate", "haven", "hill", "mont", "ridge", "stead",  "view", "wood",
+    "brook", "crest", "dale", "point", "port", "side", "water", "bridge", "land", "wick"};
+constexpr std::array<std::string_view, 7> kForms{
+    "",           " Insurance Co.", " Insurance Company", " Group",
+    " Companies", " of America",    " Insurance Exchange"};
 
 // One draw per statement: the operands of + may be evaluated in either order, which would
 // make the names depend on the compiler. A large --count runs out of combinations; the
@@ -382,7 +466,8 @@ std::string carrier_name(Random& random, const Specialty& specialty, std::size_t
 
 // --- One carrier, then the pool.
 
-boost::json::object carrier(Random& random, std::size_t number, std::size_t id_width, std::set<std::string>& names) {
+boost::json::object carrier(Random& random, std::size_t number, std::size_t id_width,
+                            std::set<std::string>& names) {
     const Specialty& specialty = pick(random, kSpecialties);
     const Footprint footprint = pick(random, kFootprints);
     const Segment segment = pick(random, specialty.segments);
@@ -398,15 +483,21 @@ boost::json::object carrier(Random& random, std::size_t number, std::size_t id_w
     out["financial_size"] = kSizes[static_cast<std::size_t>(size)];
     out["states"] = state_list(random, footprint);
     out["lines"] = line_appetites(random, specialty);
-    const std::string_view spared = specialty.main_line == autos ? "484" : "";  // truckers are their business
-    if (auto codes = naics_codes(random, kProhibited, ""); !codes.empty()) out["prohibited_naics"] = codes;
-    if (auto codes = naics_codes(random, kAvoided, spared); !codes.empty()) out["avoided_naics"] = codes;
+    const std::string_view spared =
+        specialty.main_line == autos ? "484" : "";  // truckers are their business
+    if (auto codes = naics_codes(random, kProhibited, ""); !codes.empty())
+        out["prohibited_naics"] = codes;
+    if (auto codes = naics_codes(random, kAvoided, spared); !codes.empty())
+        out["avoided_naics"] = codes;
     add_band(band(random, segment), out);
     out["pricing_index"] = round_to(clip(random.normal(1.0, 0.12), 0.5, 2.0), 100);
-    out["commission"] = round_to(random.uniform(specialty.commission_low, specialty.commission_high), 200);
-    const double quality = best_rating.substr(0, 2) == "A+" ? 0.04 : (best_rating[0] == 'B' ? -0.05 : 0.0);
-    out["claims_satisfaction"] = round_to(clip(random.normal(0.78 + quality, 0.07), 0.4, 0.98), 100);
-    const int turnaround = segment == Segment::large ? random.between(7, 21)
+    out["commission"] =
+        round_to(random.uniform(specialty.commission_low, specialty.commission_high), 200);
+    const double quality =
+        best_rating.substr(0, 2) == "A+" ? 0.04 : (best_rating[0] == 'B' ? -0.05 : 0.0);
+    out["claims_satisfaction"] =
+        round_to(clip(random.normal(0.78 + quality, 0.07), 0.4, 0.98), 100);
+    const int turnaround = segment == Segment::large    ? random.between(7, 21)
                            : segment == Segment::middle ? random.between(3, 10)
                                                         : random.between(1, 5);
     out["quote_turnaround_days"] = turnaround;
@@ -419,7 +510,8 @@ boost::json::array demo_pool(std::size_t count, uint64_t seed) {
     std::set<std::string> names;
     const std::size_t id_width = std::max<std::size_t>(4, std::to_string(count).size());
     boost::json::array carriers;
-    for (std::size_t i = 1; i <= count; ++i) carriers.push_back(carrier(random, i, id_width, names));
+    for (std::size_t i = 1; i <= count; ++i)
+        carriers.push_back(carrier(random, i, id_width, names));
     return carriers;
 }
 
@@ -448,12 +540,14 @@ uint64_t whole_number(const std::string& text, const std::string& option) {
 Options parse_options(const std::vector<std::string>& args) {
     Options options;
     for (std::size_t i = 0; i < args.size(); ++i) {
-        if (i + 1 >= args.size()) throw std::invalid_argument("unknown or incomplete option '" + args[i] + "'");
+        if (i + 1 >= args.size())
+            throw std::invalid_argument("unknown or incomplete option '" + args[i] + "'");
         const std::string& value = args[++i];
         if (args[i - 1] == "--count") {
             options.count = whole_number(value, "--count");
             if (options.count < 1 || options.count > kMaxCount) {
-                throw std::invalid_argument("--count is 1 to 50000 (a larger pool does not fit a pool file)");
+                throw std::invalid_argument(
+                    "--count is 1 to 50000 (a larger pool does not fit a pool file)");
             }
         } else if (args[i - 1] == "--seed") {
             options.seed = whole_number(value, "--seed");

@@ -17,7 +17,8 @@ namespace {
 // SQLSTATE class 23 (integrity constraint violation) and P0001 (raised by our triggers) are the
 // write's own fault; anything else is the database's.
 bool is_refusal(const char* state) {
-    return state != nullptr && (std::strncmp(state, "23", 2) == 0 || std::strcmp(state, "P0001") == 0);
+    return state != nullptr &&
+           (std::strncmp(state, "23", 2) == 0 || std::strcmp(state, "P0001") == 0);
 }
 
 }  // namespace
@@ -58,25 +59,30 @@ std::optional<double> Result::optional_real(int row, int column) const {
     return std::strtod(PQgetvalue(result_.get(), row, column), nullptr);
 }
 
-Connection::Connection(const std::string& url) : url_(url), connection_(PQconnectdb(url.c_str()), &PQfinish) {
+Connection::Connection(const std::string& url)
+    : url_(url), connection_(PQconnectdb(url.c_str()), &PQfinish) {
     if (!connection_ || PQstatus(connection_.get()) != CONNECTION_OK) {
-        fail("connect to PostgreSQL", connection_ ? PQerrorMessage(connection_.get()) : "out of memory");
+        fail("connect to PostgreSQL",
+             connection_ ? PQerrorMessage(connection_.get()) : "out of memory");
     }
     exec("SET client_min_messages = warning", "configure session");
 }
 
-Result Connection::exec(const char* sql, std::initializer_list<Param> params, std::string_view operation) {
+Result Connection::exec(const char* sql, std::initializer_list<Param> params,
+                        std::string_view operation) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const Param& param : params) values.push_back(param.data());
     // Without parameters the simple protocol runs the text as it is, several statements included
     // (a migration step).
-    Result result(values.empty() ? PQexec(connection_.get(), sql)
-                                 : PQexecParams(connection_.get(), sql, static_cast<int>(values.size()), nullptr,
-                                                values.data(), nullptr, nullptr, 0));
+    Result result(values.empty()
+                      ? PQexec(connection_.get(), sql)
+                      : PQexecParams(connection_.get(), sql, static_cast<int>(values.size()),
+                                     nullptr, values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = result.get() ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-    const std::string message = result.get() ? PQresultErrorMessage(result.get()) : PQerrorMessage(connection_.get());
+    const std::string message =
+        result.get() ? PQresultErrorMessage(result.get()) : PQerrorMessage(connection_.get());
     if (result.get() && is_refusal(PQresultErrorField(result.get(), PG_DIAG_SQLSTATE))) {
         throw std::invalid_argument(std::string(operation) + ": " + message);
     }

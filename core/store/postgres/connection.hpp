@@ -50,10 +50,16 @@ public:
     public:
         Row(const Result& result, int row) : result_(result), row_(row) {}
         std::string text(int column) const { return result_.text(row_, column); }
-        std::optional<std::string> optional_text(int column) const { return result_.optional_text(row_, column); }
+        std::optional<std::string> optional_text(int column) const {
+            return result_.optional_text(row_, column);
+        }
         int64_t integer(int column) const { return result_.integer(row_, column); }
-        std::optional<int64_t> optional_integer(int column) const { return result_.optional_integer(row_, column); }
-        std::optional<double> optional_real(int column) const { return result_.optional_real(row_, column); }
+        std::optional<int64_t> optional_integer(int column) const {
+            return result_.optional_integer(row_, column);
+        }
+        std::optional<double> optional_real(int column) const {
+            return result_.optional_real(row_, column);
+        }
 
     private:
         const Result& result_;
@@ -90,7 +96,9 @@ public:
     void begin_group();
     void savepoint() { exec("SAVEPOINT write", "savepoint"); }
     void release_savepoint() { exec("RELEASE SAVEPOINT write", "release savepoint"); }
-    void rollback_to_savepoint() { exec("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write", "roll back savepoint"); }
+    void rollback_to_savepoint() {
+        exec("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write", "roll back savepoint");
+    }
     void commit_group() { exec("COMMIT", "commit"); }
 
     // After a failed transaction; any error here adds nothing to the first one.

@@ -8,15 +8,16 @@ namespace {
 
 constexpr const char* kConfigJson = "SELECT config_json FROM engine_configs WHERE hash = $1";
 
-#define ENGINED_INSERT_ENGINE                                                                  \
-    "INSERT INTO engines (id, organization, slug, label, description, engine_type, status, "   \
+#define ENGINED_INSERT_ENGINE                                                                    \
+    "INSERT INTO engines (id, organization, slug, label, description, engine_type, status, "     \
     "                     config_hash, config_updated_by, config_updated_at_ms, created_at_ms, " \
-    "                     updated_at_ms) "                                                     \
+    "                     updated_at_ms) "                                                       \
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
 
 constexpr const char* kInsertEngine = ENGINED_INSERT_ENGINE;
 // Seeds a built-in engine once; afterwards its row is the operator's.
-constexpr const char* kEnsureBuiltinEngine = ENGINED_INSERT_ENGINE "ON CONFLICT (organization, slug) DO NOTHING";
+constexpr const char* kEnsureBuiltinEngine =
+    ENGINED_INSERT_ENGINE "ON CONFLICT (organization, slug) DO NOTHING";
 
 #undef ENGINED_INSERT_ENGINE
 
@@ -33,8 +34,8 @@ constexpr const char* kSetEngineStatus =
 
 constexpr const char* kGetEngine = ENGINED_SELECT_ENGINE "WHERE organization = $1 AND slug = $2";
 // '' sorts before any organisation: its own engine comes first, the built-in one otherwise.
-constexpr const char* kFindEngine =
-    ENGINED_SELECT_ENGINE "WHERE slug = $2 AND organization IN ($1, '') ORDER BY organization DESC LIMIT 1";
+constexpr const char* kFindEngine = ENGINED_SELECT_ENGINE
+    "WHERE slug = $2 AND organization IN ($1, '') ORDER BY organization DESC LIMIT 1";
 constexpr const char* kListEngines =
     ENGINED_SELECT_ENGINE "WHERE organization IN ($1, '') ORDER BY organization, slug";
 
@@ -48,23 +49,27 @@ constexpr const char* kInsertRelease = R"sql(
 
 constexpr const char* kListReleases =
     ENGINED_SELECT_RELEASE "WHERE organization = $1 AND engine_slug = $2 ORDER BY major, minor";
-constexpr const char* kFindRelease =
-    ENGINED_SELECT_RELEASE "WHERE organization = $1 AND engine_slug = $2 AND major = $3 AND minor = $4";
+constexpr const char* kFindRelease = ENGINED_SELECT_RELEASE
+    "WHERE organization = $1 AND engine_slug = $2 AND major = $3 AND minor = $4";
 
-void insert_engine_row(Connection& connection, const char* sql, const EngineRecord& engine, std::string_view operation) {
-    connection.exec(sql,
-                    {engine.id, engine.organization, engine.slug, engine.label, engine.description, engine.engine_type,
-                     engine.status, engine.config_hash, engine.config_updated_by, engine.config_updated_at_ms,
-                     engine.created_at_ms, engine.updated_at_ms},
-                    operation);
+void insert_engine_row(Connection& connection, const char* sql, const EngineRecord& engine,
+                       std::string_view operation) {
+    connection.exec(
+        sql,
+        {engine.id, engine.organization, engine.slug, engine.label, engine.description,
+         engine.engine_type, engine.status, engine.config_hash, engine.config_updated_by,
+         engine.config_updated_at_ms, engine.created_at_ms, engine.updated_at_ms},
+        operation);
 }
 
 }  // namespace
 
 void insert_config(Connection& connection, std::string_view hash, std::string_view config_json,
                    std::string_view operation) {
-    connection.exec("INSERT INTO engine_configs (hash, config_json) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
-                    {hash, config_json}, operation);
+    connection.exec(
+        "INSERT INTO engine_configs (hash, config_json) VALUES ($1, $2) ON CONFLICT (hash) DO "
+        "NOTHING",
+        {hash, config_json}, operation);
 }
 
 }  // namespace engined::store::postgres
@@ -82,14 +87,16 @@ void PostgresStore::insert_engine(const EngineRecord& engine, std::string_view c
     });
 }
 
-EngineRecord PostgresStore::ensure_builtin_engine(const EngineRecord& engine, std::string_view config_json) {
+EngineRecord PostgresStore::ensure_builtin_engine(const EngineRecord& engine,
+                                                  std::string_view config_json) {
     EngineRecord stored;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "ensure_builtin_engine", [&](Connection& c) {
         insert_config(c, engine.config_hash, config_json, "ensure_builtin_engine (config)");
         insert_engine_row(c, kEnsureBuiltinEngine, engine, "ensure_builtin_engine");
         // Read inside the write: the record returned is exactly what this write left.
-        const Result row = c.exec(kGetEngine, {engine.organization, engine.slug}, "ensure_builtin_engine (read back)");
+        const Result row = c.exec(kGetEngine, {engine.organization, engine.slug},
+                                  "ensure_builtin_engine (read back)");
         if (row.rows() == 0) throw std::logic_error("ensure_builtin_engine: no row after upsert");
         stored = read_engine(row.at(0));
     });
@@ -113,10 +120,12 @@ bool PostgresStore::update_engine_config(std::string_view organization, std::str
     return updated;
 }
 
-bool PostgresStore::set_engine_status(std::string_view organization, std::string_view slug, std::string_view status,
-                                      int64_t at_ms) {
+bool PostgresStore::set_engine_status(std::string_view organization, std::string_view slug,
+                                      std::string_view status, int64_t at_ms) {
     auto lease = impl_->pool.acquire();
-    return (*lease).exec(kSetEngineStatus, {organization, slug, status, at_ms}, "set_engine_status").changed() > 0;
+    return (*lease)
+               .exec(kSetEngineStatus, {organization, slug, status, at_ms}, "set_engine_status")
+               .changed() > 0;
 }
 
 void PostgresStore::insert_release(const ReleaseRecord& release, std::string_view config_json) {
@@ -124,15 +133,16 @@ void PostgresStore::insert_release(const ReleaseRecord& release, std::string_vie
     in_transaction(*lease, "insert_release", [&](Connection& c) {
         insert_config(c, release.config_hash, config_json, "insert_release (config)");
         c.exec(kInsertRelease,
-               {release.organization, release.engine_slug, release.major, release.minor, release.config_hash,
-                release.content_hash, release.bundle_json, release.changelog, release.bump,
-                release.is_breaking_from_previous_major, release.reasons_json, release.published_by,
-                release.released_at_ms},
+               {release.organization, release.engine_slug, release.major, release.minor,
+                release.config_hash, release.content_hash, release.bundle_json, release.changelog,
+                release.bump, release.is_breaking_from_previous_major, release.reasons_json,
+                release.published_by, release.released_at_ms},
                "insert_release");
     });
 }
 
-std::optional<EngineRecord> PostgresStore::find_engine(std::string_view organization, std::string_view slug) const {
+std::optional<EngineRecord> PostgresStore::find_engine(std::string_view organization,
+                                                       std::string_view slug) const {
     auto lease = impl_->pool.acquire();
     const Result row = (*lease).exec(kFindEngine, {organization, slug}, "find_engine");
     if (row.rows() == 0) return std::nullopt;
@@ -147,7 +157,8 @@ std::vector<EngineRecord> PostgresStore::list_engines(std::string_view organizat
     return engines;
 }
 
-std::vector<ReleaseRecord> PostgresStore::list_releases(std::string_view organization, std::string_view slug) const {
+std::vector<ReleaseRecord> PostgresStore::list_releases(std::string_view organization,
+                                                        std::string_view slug) const {
     auto lease = impl_->pool.acquire();
     const Result rows = (*lease).exec(kListReleases, {organization, slug}, "list_releases");
     std::vector<ReleaseRecord> releases;
@@ -155,10 +166,12 @@ std::vector<ReleaseRecord> PostgresStore::list_releases(std::string_view organiz
     return releases;
 }
 
-std::optional<ReleaseRecord> PostgresStore::find_release(std::string_view organization, std::string_view slug,
-                                                         int major, int minor) const {
+std::optional<ReleaseRecord> PostgresStore::find_release(std::string_view organization,
+                                                         std::string_view slug, int major,
+                                                         int minor) const {
     auto lease = impl_->pool.acquire();
-    const Result row = (*lease).exec(kFindRelease, {organization, slug, major, minor}, "find_release");
+    const Result row =
+        (*lease).exec(kFindRelease, {organization, slug, major, minor}, "find_release");
     if (row.rows() == 0) return std::nullopt;
     return read_release(row.at(0));
 }

@@ -18,7 +18,8 @@ constexpr const char* kInsertEnvironment = R"sql(
 )sql";
 
 // Taken before counting: two creations in one organisation at once count one after the other.
-constexpr const char* kLockOrganization = "SELECT pg_advisory_xact_lock(hashtext('environments:' || $1))";
+constexpr const char* kLockOrganization =
+    "SELECT pg_advisory_xact_lock(hashtext('environments:' || $1))";
 
 constexpr const char* kCountNamedEnvironments = R"sql(
     SELECT count(*) FROM environments WHERE organization = $1 AND built_in = 0 AND deleted_at_ms IS NULL
@@ -27,8 +28,8 @@ constexpr const char* kCountNamedEnvironments = R"sql(
 constexpr const char* kListEnvironments = ENGINED_SELECT_ENVIRONMENT
     "WHERE organization = $1 AND deleted_at_ms IS NULL "
     "ORDER BY built_in DESC, slug = 'live', created_at_ms, slug";
-constexpr const char* kFindEnvironment = ENGINED_SELECT_ENVIRONMENT
-    "WHERE organization = $1 AND slug = $2 AND deleted_at_ms IS NULL";
+constexpr const char* kFindEnvironment =
+    ENGINED_SELECT_ENVIRONMENT "WHERE organization = $1 AND slug = $2 AND deleted_at_ms IS NULL";
 
 constexpr const char* kUpdateEnvironmentPins = R"sql(
     UPDATE environments SET pinned_engine_version = $3, engine_pins_json = $4, updated_at_ms = $5
@@ -63,7 +64,8 @@ void PostgresStore::ensure_builtin_environments(std::string_view organization, i
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "ensure_builtin_environments", [&](Connection& c) {
         for (const char* slug : {"test", "live"}) {
-            c.exec(kEnsureBuiltinEnvironment, {organization, slug, at_ms}, "ensure_builtin_environments");
+            c.exec(kEnsureBuiltinEnvironment, {organization, slug, at_ms},
+                   "ensure_builtin_environments");
         }
     });
 }
@@ -73,12 +75,14 @@ void PostgresStore::insert_environment(const Environment& environment, int max_n
     in_transaction(*lease, "insert_environment", [&](Connection& c) {
         c.exec(kLockOrganization, {environment.organization}, "insert_environment");
         c.exec(kInsertEnvironment,
-               {environment.id, environment.organization, environment.slug, environment.pinned_engine_version,
-                environment.engine_pins_json, environment.created_at_ms},
+               {environment.id, environment.organization, environment.slug,
+                environment.pinned_engine_version, environment.engine_pins_json,
+                environment.created_at_ms},
                "insert_environment");
-        if (c.exec(kCountNamedEnvironments, {environment.organization}, "count named environments").integer(0, 0) >
-            max_named) {
-            throw TooManyEnvironments("an organisation may have at most " + std::to_string(max_named) +
+        if (c.exec(kCountNamedEnvironments, {environment.organization}, "count named environments")
+                .integer(0, 0) > max_named) {
+            throw TooManyEnvironments("an organisation may have at most " +
+                                      std::to_string(max_named) +
                                       " environments besides test and live");
         }
     });
@@ -92,7 +96,8 @@ std::vector<Environment> PostgresStore::list_environments(std::string_view organ
     return environments;
 }
 
-std::optional<Environment> PostgresStore::find_environment(std::string_view organization, std::string_view slug) const {
+std::optional<Environment> PostgresStore::find_environment(std::string_view organization,
+                                                           std::string_view slug) const {
     auto lease = impl_->pool.acquire();
     const Result row = (*lease).exec(kFindEnvironment, {organization, slug}, "find_environment");
     if (row.rows() == 0) return std::nullopt;
@@ -109,18 +114,21 @@ bool PostgresStore::update_environment_pins(const Environment& environment) {
                .changed() > 0;
 }
 
-bool PostgresStore::delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms) {
+bool PostgresStore::delete_environment(std::string_view organization, std::string_view slug,
+                                       int64_t at_ms) {
     int changed = 0;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "delete_environment", [&](Connection& c) {
         c.exec(kLockEnvironment, {organization, slug}, "delete_environment");
         if (const int64_t keys =
-                c.exec(kActiveKeysOfEnvironment, {organization, slug}, "delete_environment (keys)").integer(0, 0);
+                c.exec(kActiveKeysOfEnvironment, {organization, slug}, "delete_environment (keys)")
+                    .integer(0, 0);
             keys > 0) {
             throw EnvironmentHasActiveKeys("environment '" + std::string(slug) + "' still has " +
                                            std::to_string(keys) + " active key(s)");
         }
-        changed = c.exec(kDeleteEnvironment, {organization, slug, at_ms}, "delete_environment").changed();
+        changed =
+            c.exec(kDeleteEnvironment, {organization, slug, at_ms}, "delete_environment").changed();
     });
     return changed > 0;
 }

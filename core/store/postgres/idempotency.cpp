@@ -26,14 +26,16 @@ constexpr const char* kRememberIdempotency = R"sql(
 }  // namespace
 
 void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record) {
-    const int changed = connection
-                            .exec(kRememberIdempotency,
-                                  {record.organization, record.environment_id, record.key, record.request_hash,
-                                   record.status, record.response_body, record.location, record.created_at_ms,
-                                   record.created_at_ms - kIdempotencyWindowMs},
-                                  "remember_idempotency")
-                            .changed();
-    if (changed == 0) throw IdempotencyKeyTaken("idempotency key '" + record.key + "' is already in use");
+    const int changed =
+        connection
+            .exec(kRememberIdempotency,
+                  {record.organization, record.environment_id, record.key, record.request_hash,
+                   record.status, record.response_body, record.location, record.created_at_ms,
+                   record.created_at_ms - kIdempotencyWindowMs},
+                  "remember_idempotency")
+            .changed();
+    if (changed == 0)
+        throw IdempotencyKeyTaken("idempotency key '" + record.key + "' is already in use");
 }
 
 }  // namespace engined::store::postgres
@@ -44,20 +46,28 @@ namespace engined::store {
 using namespace postgres;
 
 std::optional<IdempotencyRecord> PostgresStore::find_idempotency(std::string_view organization,
-                                                                 std::string_view environment_id, std::string_view key,
+                                                                 std::string_view environment_id,
+                                                                 std::string_view key,
                                                                  int64_t now_ms) const {
     auto lease = impl_->pool.acquire();
-    const Result row = (*lease).exec(kFindIdempotency, {organization, environment_id, key, now_ms - kIdempotencyWindowMs},
-                                     "find_idempotency");
+    const Result row = (*lease).exec(
+        kFindIdempotency, {organization, environment_id, key, now_ms - kIdempotencyWindowMs},
+        "find_idempotency");
     if (row.rows() == 0) return std::nullopt;
-    return IdempotencyRecord{std::string(organization), std::string(environment_id), std::string(key),
-                             row.text(0, 0), static_cast<int>(row.integer(0, 1)), row.text(0, 2), row.text(0, 3),
+    return IdempotencyRecord{std::string(organization),
+                             std::string(environment_id),
+                             std::string(key),
+                             row.text(0, 0),
+                             static_cast<int>(row.integer(0, 1)),
+                             row.text(0, 2),
+                             row.text(0, 3),
                              row.integer(0, 4)};
 }
 
 void PostgresStore::remember_idempotency(IdempotencyRecord record, Completion done) {
     impl_->writer.enqueue(
-        {[record = std::move(record)](Connection& c) { apply_remember_idempotency(c, record); }, std::move(done)});
+        {[record = std::move(record)](Connection& c) { apply_remember_idempotency(c, record); },
+         std::move(done)});
 }
 
 }  // namespace engined::store

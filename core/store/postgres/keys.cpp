@@ -13,7 +13,8 @@ constexpr const char* kInsertApiKey = R"sql(
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 )sql";
 
-constexpr const char* kRevokeApiKey = "UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL";
+constexpr const char* kRevokeApiKey =
+    "UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL";
 
 constexpr const char* kFindApiKey = ENGINED_SELECT_API_KEY "WHERE k.key_hash = $1";
 constexpr const char* kListApiKeys = ENGINED_SELECT_API_KEY "ORDER BY k.created_at_ms, k.id";
@@ -40,8 +41,8 @@ void PostgresStore::insert_api_key(const ApiKey& key, std::string_view key_hash)
     }
     auto lease = impl_->pool.acquire();
     (*lease).exec(kInsertApiKey,
-                  {key.id, key_hash, key.organization, key.environment, scopes, key.display_prefix, key.created_at_ms,
-                   key.rate_per_second, key.rate_burst, key.environment_id},
+                  {key.id, key_hash, key.organization, key.environment, scopes, key.display_prefix,
+                   key.created_at_ms, key.rate_per_second, key.rate_burst, key.environment_id},
                   "insert_api_key");
 }
 
@@ -52,10 +53,12 @@ std::optional<ApiKey> PostgresStore::find_api_key(std::string_view key_hash) con
     return read_api_key(row.at(0));
 }
 
-std::vector<ApiKey> PostgresStore::list_api_keys(const std::optional<std::string>& organization) const {
+std::vector<ApiKey> PostgresStore::list_api_keys(
+    const std::optional<std::string>& organization) const {
     auto lease = impl_->pool.acquire();
-    const Result rows = organization ? (*lease).exec(kListApiKeysOfOrganization, {*organization}, "list_api_keys")
-                                     : (*lease).exec(kListApiKeys, "list_api_keys");
+    const Result rows =
+        organization ? (*lease).exec(kListApiKeysOfOrganization, {*organization}, "list_api_keys")
+                     : (*lease).exec(kListApiKeys, "list_api_keys");
     std::vector<ApiKey> keys;
     for (int i = 0; i < rows.rows(); ++i) keys.push_back(read_api_key(rows.at(i)));
     return keys;

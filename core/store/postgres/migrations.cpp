@@ -238,13 +238,16 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7254501)";
 
 }  // namespace
 
-int known_schema_version() { return kMigrations.back().version; }
+int known_schema_version() {
+    return kMigrations.back().version;
+}
 
 int recorded_schema_version(Connection& connection) {
-    const Result table = connection.exec("SELECT to_regclass('schema_migrations') IS NOT NULL", "read schema version");
+    const Result table = connection.exec("SELECT to_regclass('schema_migrations') IS NOT NULL",
+                                         "read schema version");
     if (table.text(0, 0) != "t") return 0;
-    const Result version =
-        connection.exec("SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version");
+    const Result version = connection.exec(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version");
     return static_cast<int>(version.integer(0, 0));
 }
 
@@ -261,8 +264,8 @@ int migrate(Connection& connection) {
         const int recorded = recorded_schema_version(c);
         if (recorded > known_schema_version()) {
             throw StoreUnavailable("the database's schema is version " + std::to_string(recorded) +
-                                   ", newer than this engined knows (" + std::to_string(known_schema_version()) +
-                                   "): upgrade engined");
+                                   ", newer than this engined knows (" +
+                                   std::to_string(known_schema_version()) + "): upgrade engined");
         }
         for (const Migration& step : kMigrations) {
             if (step.version <= recorded) continue;

@@ -38,12 +38,14 @@ namespace engined::store {
 using namespace postgres;
 
 PoolSummary PostgresStore::replace_pool(std::string_view organization, std::string_view name,
-                                        std::string_view carriers_json, std::string_view source, int64_t at_ms) {
-    const PoolSummary summary{std::string(name), count_array_elements(carriers_json), sha256_hex(carriers_json),
-                              std::string(source), at_ms};
+                                        std::string_view carriers_json, std::string_view source,
+                                        int64_t at_ms) {
+    const PoolSummary summary{std::string(name), count_array_elements(carriers_json),
+                              sha256_hex(carriers_json), std::string(source), at_ms};
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "replace_pool", [&](Connection& c) {
-        c.exec(kInsertPoolSnapshot, {summary.snapshot, carriers_json, summary.carrier_count}, "replace_pool (snapshot)");
+        c.exec(kInsertPoolSnapshot, {summary.snapshot, carriers_json, summary.carrier_count},
+               "replace_pool (snapshot)");
         c.exec(kReplacePool, {organization, name, summary.snapshot, source, at_ms}, "replace_pool");
     });
     return summary;
@@ -57,7 +59,8 @@ std::vector<PoolSummary> PostgresStore::list_pools(std::string_view organization
     return pools;
 }
 
-std::optional<PoolSummary> PostgresStore::pool_snapshot(std::string_view organization, std::string_view name) const {
+std::optional<PoolSummary> PostgresStore::pool_snapshot(std::string_view organization,
+                                                        std::string_view name) const {
     auto lease = impl_->pool.acquire();
     const Result row = (*lease).exec(kFindPool, {organization, name}, "pool_snapshot");
     if (row.rows() == 0) return std::nullopt;

@@ -29,8 +29,12 @@ PostgresStore::PostgresStore(PostgresOptions options) {
 
 PostgresStore::~PostgresStore() = default;
 
-int PostgresStore::schema_version() const { return impl_->schema_version; }
+int PostgresStore::schema_version() const {
+    return impl_->schema_version;
+}
 
-Store::WriterStats PostgresStore::writer_stats() const { return impl_->writer.stats(); }
+Store::WriterStats PostgresStore::writer_stats() const {
+    return impl_->writer.stats();
+}
 
 }  // namespace engined::store

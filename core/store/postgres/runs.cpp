@@ -41,43 +41,52 @@ constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
      LIMIT $5
 )sql";
 
-constexpr const char* kUnfinishedRuns = "SELECT id FROM runs WHERE status IN ('queued', 'processing') ORDER BY seq";
+constexpr const char* kUnfinishedRuns =
+    "SELECT id FROM runs WHERE status IN ('queued', 'processing') ORDER BY seq";
 
 // Why an UPDATE guarded by the run's status changed nothing: the run is missing or it is past
 // the state the write expects.
-[[noreturn]] void refuse_transition(Connection& connection, std::string_view operation, const std::string& run_id) {
+[[noreturn]] void refuse_transition(Connection& connection, std::string_view operation,
+                                    const std::string& run_id) {
     const Result status = connection.exec(kRunStatus, {run_id}, operation);
-    if (status.rows() == 0) throw std::out_of_range(std::string(operation) + ": no run '" + run_id + "'");
-    throw std::logic_error(std::string(operation) + ": run '" + run_id + "' is already " + status.text(0, 0));
+    if (status.rows() == 0)
+        throw std::out_of_range(std::string(operation) + ": no run '" + run_id + "'");
+    throw std::logic_error(std::string(operation) + ": run '" + run_id + "' is already " +
+                           status.text(0, 0));
 }
 
 void apply_insert_run(Connection& connection, const NewRun& run) {
     if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
     insert_config(connection, run.config_hash, run.config_json, "insert_run (config)");
     connection.exec(kInsertRun,
-                    {run.id, run.organization, run.environment, run.engine_slug, run.engine_type, run.engine_version,
-                     run.engine_version_pin, run.request_json, run.config_hash, run.webhook_url, run.api_key_id,
-                     run.created_at_ms, run.environment_id, run.engine_version_pin_source},
+                    {run.id, run.organization, run.environment, run.engine_slug, run.engine_type,
+                     run.engine_version, run.engine_version_pin, run.request_json, run.config_hash,
+                     run.webhook_url, run.api_key_id, run.created_at_ms, run.environment_id,
+                     run.engine_version_pin_source},
                     "insert_run");
 }
 
-void apply_mark_processing(Connection& connection, const std::string& run_id, int64_t started_at_ms) {
-    if (connection.exec(kMarkProcessing, {run_id, started_at_ms}, "mark_processing").changed() == 0) {
+void apply_mark_processing(Connection& connection, const std::string& run_id,
+                           int64_t started_at_ms) {
+    if (connection.exec(kMarkProcessing, {run_id, started_at_ms}, "mark_processing").changed() ==
+        0) {
         refuse_transition(connection, "mark_processing", run_id);
     }
 }
 
-void apply_finish_run(Connection& connection, const std::string& run_id, const RunOutcome& outcome) {
+void apply_finish_run(Connection& connection, const std::string& run_id,
+                      const RunOutcome& outcome) {
     if (!is_terminal(outcome.status)) {
         throw std::invalid_argument("finish_run: '" + std::string(to_string(outcome.status)) +
                                     "' is not a terminal status");
     }
-    const Result finished = connection.exec(
-        kFinishRun,
-        {run_id, to_string(outcome.status), outcome.stage, outcome.output_json, outcome.results_json,
-         outcome.error_code, outcome.error_message, outcome.error_details_json, outcome.trace_json,
-         outcome.completed_at_ms, outcome.fingerprint, outcome.fingerprint_json},
-        "finish_run");
+    const Result finished =
+        connection.exec(kFinishRun,
+                        {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
+                         outcome.results_json, outcome.error_code, outcome.error_message,
+                         outcome.error_details_json, outcome.trace_json, outcome.completed_at_ms,
+                         outcome.fingerprint, outcome.fingerprint_json},
+                        "finish_run");
     if (finished.changed() == 0) refuse_transition(connection, "finish_run", run_id);
     add_run_event_deliveries(connection, run_id, outcome);
 }
@@ -92,19 +101,20 @@ namespace engined::store {
 using namespace postgres;
 
 void PostgresStore::insert_run(NewRun run, Completion done) {
-    impl_->writer.enqueue({[run = std::move(run)](Connection& c) { apply_insert_run(c, run); }, std::move(done)});
+    impl_->writer.enqueue(
+        {[run = std::move(run)](Connection& c) { apply_insert_run(c, run); }, std::move(done)});
 }
 
 void PostgresStore::mark_processing(std::string run_id, int64_t started_at_ms, Completion done) {
-    impl_->writer.enqueue(
-        {[run_id = std::move(run_id), started_at_ms](Connection& c) { apply_mark_processing(c, run_id, started_at_ms); },
-         std::move(done)});
+    impl_->writer.enqueue({[run_id = std::move(run_id), started_at_ms](Connection& c) {
+                               apply_mark_processing(c, run_id, started_at_ms);
+                           },
+                           std::move(done)});
 }
 
 void PostgresStore::finish_run(std::string run_id, RunOutcome outcome, Completion done) {
-    impl_->writer.enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](Connection& c) {
-                               apply_finish_run(c, run_id, outcome);
-                           },
+    impl_->writer.enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](
+                               Connection& c) { apply_finish_run(c, run_id, outcome); },
                            std::move(done)});
 }
 
@@ -120,12 +130,12 @@ RunPage PostgresStore::list_runs(const RunPageQuery& request) const {
     auto lease = impl_->pool.acquire();
     const std::optional<std::string> status =
         request.status ? std::optional<std::string>(to_string(*request.status)) : std::nullopt;
-    const Result rows = (*lease).exec(
-        kListRuns,
-        {request.organization, request.environment_id, request.engine_slug,
-         request.before_seq.value_or(std::numeric_limits<int64_t>::max()), static_cast<int64_t>(request.limit) + 1,
-         status, request.engine_version},
-        "list_runs");
+    const Result rows =
+        (*lease).exec(kListRuns,
+                      {request.organization, request.environment_id, request.engine_slug,
+                       request.before_seq.value_or(std::numeric_limits<int64_t>::max()),
+                       static_cast<int64_t>(request.limit) + 1, status, request.engine_version},
+                      "list_runs");
     RunPage page;
     for (int i = 0; i < rows.rows(); ++i) page.runs.push_back(read_run(rows.at(i)));
     if (page.runs.size() > static_cast<std::size_t>(request.limit)) {

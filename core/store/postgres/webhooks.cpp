@@ -16,8 +16,8 @@ namespace {
 
 constexpr const char* kFindEndpoint =
     ENGINED_SELECT_ENDPOINT "WHERE organization = $1 AND environment_id = $2 AND id = $3";
-constexpr const char* kListEndpoints =
-    ENGINED_SELECT_ENDPOINT "WHERE organization = $1 AND environment_id = $2 ORDER BY created_at_ms, id";
+constexpr const char* kListEndpoints = ENGINED_SELECT_ENDPOINT
+    "WHERE organization = $1 AND environment_id = $2 ORDER BY created_at_ms, id";
 
 constexpr const char* kInsertEndpoint = R"sql(
     INSERT INTO webhook_endpoints (id, organization, environment_id, url, description, events, active,
@@ -41,7 +41,8 @@ constexpr const char* kLockEnvironmentEndpoints =
     "SELECT pg_advisory_xact_lock(hashtext('webhook_endpoints:' || $1 || ':' || $2))";
 
 constexpr const char* kCountActiveEndpoints =
-    "SELECT count(*) FROM webhook_endpoints WHERE organization = $1 AND environment_id = $2 AND active = 1";
+    "SELECT count(*) FROM webhook_endpoints WHERE organization = $1 AND environment_id = $2 AND "
+    "active = 1";
 
 constexpr const char* kDeleteEndpoint =
     "DELETE FROM webhook_endpoints WHERE organization = $1 AND environment_id = $2 AND id = $3";
@@ -76,32 +77,40 @@ constexpr const char* kFindSigningSecret = R"sql(
 )sql";
 
 // A delivery id: "dlv_" and 24 random hex digits, made by the database for each row.
-#define ENGINED_DELIVERY_ID "'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24)"
+#define ENGINED_DELIVERY_ID \
+    "'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24)"
 
 // One delivery per active endpoint subscribed to the event, plus one to the run's own URL; all
 // share the event's id. $1 run, $2 event id, $3 event type, $4 event time.
-constexpr const char* kAddEndpointDeliveries = "INSERT INTO webhook_deliveries (id, event_id, event_type, "
-    "event_created_at_ms, run_id, organization, environment_id, endpoint_id, url, status, next_attempt_at_ms, "
+constexpr const char* kAddEndpointDeliveries =
+    "INSERT INTO webhook_deliveries (id, event_id, event_type, "
+    "event_created_at_ms, run_id, organization, environment_id, endpoint_id, url, status, "
+    "next_attempt_at_ms, "
     "created_at_ms, updated_at_ms) "
-    "SELECT " ENGINED_DELIVERY_ID ", $2, $3, $4, r.id, r.organization, r.environment_id, e.id, e.url, 'pending', "
+    "SELECT " ENGINED_DELIVERY_ID
+    ", $2, $3, $4, r.id, r.organization, r.environment_id, e.id, e.url, 'pending', "
     "       $4, $4, $4 "
     "  FROM runs r "
-    "  JOIN webhook_endpoints e ON e.organization = r.organization AND e.environment_id = r.environment_id "
+    "  JOIN webhook_endpoints e ON e.organization = r.organization AND e.environment_id = "
+    "r.environment_id "
     " WHERE r.id = $1 AND e.active = 1 AND e.events::jsonb ? $3";
 
-constexpr const char* kAddRunUrlDelivery = "INSERT INTO webhook_deliveries (id, event_id, event_type, "
-    "event_created_at_ms, run_id, organization, environment_id, endpoint_id, url, status, next_attempt_at_ms, "
+constexpr const char* kAddRunUrlDelivery =
+    "INSERT INTO webhook_deliveries (id, event_id, event_type, "
+    "event_created_at_ms, run_id, organization, environment_id, endpoint_id, url, status, "
+    "next_attempt_at_ms, "
     "created_at_ms, updated_at_ms) "
-    "SELECT " ENGINED_DELIVERY_ID ", $2, $3, $4, id, organization, environment_id, NULL, webhook_url, 'pending', "
+    "SELECT " ENGINED_DELIVERY_ID
+    ", $2, $3, $4, id, organization, environment_id, NULL, webhook_url, 'pending', "
     "       $4, $4, $4 "
     "  FROM runs WHERE id = $1 AND webhook_url IS NOT NULL";
 
 #undef ENGINED_DELIVERY_ID
 
 // read_delivery() maps the columns in this order.
-#define ENGINED_DELIVERY_COLUMNS                                                                 \
-    "id, event_id, event_type, event_created_at_ms, run_id, organization, environment_id, "     \
-    "endpoint_id, url, status, attempts, next_attempt_at_ms, last_status_code, last_error, "   \
+#define ENGINED_DELIVERY_COLUMNS                                                             \
+    "id, event_id, event_type, event_created_at_ms, run_id, organization, environment_id, "  \
+    "endpoint_id, url, status, attempts, next_attempt_at_ms, last_status_code, last_error, " \
     "created_at_ms, updated_at_ms, seq "
 
 // SKIP LOCKED: a sender on another node leasing at the same moment takes other rows, never waits.
@@ -118,9 +127,11 @@ constexpr const char* kLeaseDueDeliveries = R"sql(
                    FOR UPDATE SKIP LOCKED)
     RETURNING )sql" ENGINED_DELIVERY_COLUMNS;
 
-constexpr const char* kFindDelivery = "SELECT " ENGINED_DELIVERY_COLUMNS
+constexpr const char* kFindDelivery =
+    "SELECT " ENGINED_DELIVERY_COLUMNS
     "FROM webhook_deliveries WHERE organization = $1 AND environment_id = $2 AND id = $3";
-constexpr const char* kListDeliveries = "SELECT " ENGINED_DELIVERY_COLUMNS
+constexpr const char* kListDeliveries =
+    "SELECT " ENGINED_DELIVERY_COLUMNS
     "FROM webhook_deliveries WHERE organization = $1 AND environment_id = $2 "
     "AND ($4::text IS NULL OR endpoint_id = $4) ORDER BY seq DESC LIMIT $3";
 
@@ -142,7 +153,8 @@ constexpr const char* kUpdateDeliveryAfterAttempt = R"sql(
     RETURNING endpoint_id
 )sql";
 
-constexpr const char* kEndpointSucceeded = "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1";
+constexpr const char* kEndpointSucceeded =
+    "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1";
 
 // The streak grows by one; whether it is long enough to disable the endpoint is its service's call.
 constexpr const char* kEndpointFailed = R"sql(
@@ -168,23 +180,25 @@ constexpr const char* kRetryDelivery = R"sql(
 )sql";
 
 // For kInsertEndpoint and kUpdateEndpoint, which take the same parameters; the rows changed.
-int write_endpoint(Connection& connection, const char* sql, const WebhookEndpoint& endpoint, std::string_view operation) {
+int write_endpoint(Connection& connection, const char* sql, const WebhookEndpoint& endpoint,
+                   std::string_view operation) {
     return connection
-                  .exec(sql,
-                        {endpoint.id, endpoint.organization, endpoint.environment_id, endpoint.url,
-                         endpoint.description, events_to_json(endpoint.events), endpoint.active, endpoint.auth_token,
-                         endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at_ms,
-                         endpoint.consecutive_failures, endpoint.disabled_reason, endpoint.created_at_ms,
-                         endpoint.updated_at_ms},
-                        operation)
-                  .changed();
+        .exec(sql,
+              {endpoint.id, endpoint.organization, endpoint.environment_id, endpoint.url,
+               endpoint.description, events_to_json(endpoint.events), endpoint.active,
+               endpoint.auth_token, endpoint.secret, endpoint.previous_secret,
+               endpoint.previous_secret_expires_at_ms, endpoint.consecutive_failures,
+               endpoint.disabled_reason, endpoint.created_at_ms, endpoint.updated_at_ms},
+              operation)
+        .changed();
 }
 
 // Called inside the endpoint's own write, after it changed and under the environment's lock:
 // the limit holds for what is stored.
 void check_active_limit(Connection& connection, const WebhookEndpoint& endpoint, int max_active) {
-    if (connection.exec(kCountActiveEndpoints, {endpoint.organization, endpoint.environment_id},
-                        "count active webhook endpoints")
+    if (connection
+            .exec(kCountActiveEndpoints, {endpoint.organization, endpoint.environment_id},
+                  "count active webhook endpoints")
             .integer(0, 0) > max_active) {
         throw TooManyActiveEndpoints("at most " + std::to_string(max_active) +
                                      " webhook endpoints may be active in one environment");
@@ -197,11 +211,13 @@ std::optional<int64_t> optional_int64(const std::optional<int>& value) {
 
 }  // namespace
 
-void add_run_event_deliveries(Connection& connection, const std::string& run_id, const RunOutcome& outcome) {
+void add_run_event_deliveries(Connection& connection, const std::string& run_id,
+                              const RunOutcome& outcome) {
     const char* type = outcome.status == RunStatus::failed ? "run.failed" : "run.completed";
     const std::string event_id = "evt_" + random_hex(12);
     for (const char* sql : {kAddEndpointDeliveries, kAddRunUrlDelivery}) {
-        connection.exec(sql, {run_id, event_id, type, outcome.completed_at_ms}, "finish_run (webhook deliveries)");
+        connection.exec(sql, {run_id, event_id, type, outcome.completed_at_ms},
+                        "finish_run (webhook deliveries)");
     }
 }
 
@@ -215,7 +231,8 @@ using namespace postgres;
 void PostgresStore::insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) {
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "insert_webhook_endpoint", [&](Connection& c) {
-        c.exec(kLockEnvironmentEndpoints, {endpoint.organization, endpoint.environment_id}, "insert_webhook_endpoint");
+        c.exec(kLockEnvironmentEndpoints, {endpoint.organization, endpoint.environment_id},
+               "insert_webhook_endpoint");
         write_endpoint(c, kInsertEndpoint, endpoint, "insert_webhook_endpoint");
         check_active_limit(c, endpoint, max_active);
     });
@@ -225,21 +242,26 @@ bool PostgresStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int
     int changed = 0;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "update_webhook_endpoint", [&](Connection& c) {
-        c.exec(kLockEnvironmentEndpoints, {endpoint.organization, endpoint.environment_id}, "update_webhook_endpoint");
+        c.exec(kLockEnvironmentEndpoints, {endpoint.organization, endpoint.environment_id},
+               "update_webhook_endpoint");
         changed = write_endpoint(c, kUpdateEndpoint, endpoint, "update_webhook_endpoint");
         check_active_limit(c, endpoint, max_active);
     });
     return changed > 0;
 }
 
-bool PostgresStore::delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                            std::string_view id, int64_t at_ms) {
+bool PostgresStore::delete_webhook_endpoint(std::string_view organization,
+                                            std::string_view environment_id, std::string_view id,
+                                            int64_t at_ms) {
     int changed = 0;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "delete_webhook_endpoint", [&](Connection& c) {
-        changed = c.exec(kDeleteEndpoint, {organization, environment_id, id}, "delete_webhook_endpoint").changed();
+        changed =
+            c.exec(kDeleteEndpoint, {organization, environment_id, id}, "delete_webhook_endpoint")
+                .changed();
         if (changed > 0) {
-            c.exec(kFailEndpointDeliveries, {id, "endpoint deleted", at_ms}, "delete_webhook_endpoint (deliveries)");
+            c.exec(kFailEndpointDeliveries, {id, "endpoint deleted", at_ms},
+                   "delete_webhook_endpoint (deliveries)");
         }
     });
     return changed > 0;
@@ -249,21 +271,24 @@ std::optional<WebhookEndpoint> PostgresStore::find_webhook_endpoint(std::string_
                                                                     std::string_view environment_id,
                                                                     std::string_view id) const {
     auto lease = impl_->pool.acquire();
-    const Result row = (*lease).exec(kFindEndpoint, {organization, environment_id, id}, "find_webhook_endpoint");
+    const Result row =
+        (*lease).exec(kFindEndpoint, {organization, environment_id, id}, "find_webhook_endpoint");
     if (row.rows() == 0) return std::nullopt;
     return read_endpoint(row.at(0));
 }
 
-std::vector<WebhookEndpoint> PostgresStore::list_webhook_endpoints(std::string_view organization,
-                                                                   std::string_view environment_id) const {
+std::vector<WebhookEndpoint> PostgresStore::list_webhook_endpoints(
+    std::string_view organization, std::string_view environment_id) const {
     auto lease = impl_->pool.acquire();
-    const Result rows = (*lease).exec(kListEndpoints, {organization, environment_id}, "list_webhook_endpoints");
+    const Result rows =
+        (*lease).exec(kListEndpoints, {organization, environment_id}, "list_webhook_endpoints");
     std::vector<WebhookEndpoint> endpoints;
     for (int i = 0; i < rows.rows(); ++i) endpoints.push_back(read_endpoint(rows.at(i)));
     return endpoints;
 }
 
-void PostgresStore::put_signing_secret(std::string_view organization, std::string_view environment_id,
+void PostgresStore::put_signing_secret(std::string_view organization,
+                                       std::string_view environment_id,
                                        const SigningSecret& secret) {
     auto lease = impl_->pool.acquire();
     (*lease).exec(kPutSigningSecret,
@@ -272,33 +297,42 @@ void PostgresStore::put_signing_secret(std::string_view organization, std::strin
                   "put_signing_secret");
 }
 
-SigningSecret PostgresStore::add_signing_secret(std::string_view organization, std::string_view environment_id,
+SigningSecret PostgresStore::add_signing_secret(std::string_view organization,
+                                                std::string_view environment_id,
                                                 const SigningSecret& first) {
     auto lease = impl_->pool.acquire();
-    (*lease).exec(kAddSigningSecret, {organization, environment_id, first.secret, first.rotated_at_ms},
+    (*lease).exec(kAddSigningSecret,
+                  {organization, environment_id, first.secret, first.rotated_at_ms},
                   "add_signing_secret");
-    const Result row = (*lease).exec(kFindSigningSecret, {organization, environment_id}, "find_signing_secret");
+    const Result row =
+        (*lease).exec(kFindSigningSecret, {organization, environment_id}, "find_signing_secret");
     if (row.rows() == 0) throw StoreUnavailable("the webhook signing secret was not stored");
-    return SigningSecret{row.text(0, 0), row.optional_text(0, 1), row.optional_integer(0, 2), row.integer(0, 3)};
+    return SigningSecret{row.text(0, 0), row.optional_text(0, 1), row.optional_integer(0, 2),
+                         row.integer(0, 3)};
 }
 
-std::optional<SigningSecret> PostgresStore::find_signing_secret(std::string_view organization,
-                                                                std::string_view environment_id) const {
+std::optional<SigningSecret> PostgresStore::find_signing_secret(
+    std::string_view organization, std::string_view environment_id) const {
     auto lease = impl_->pool.acquire();
-    const Result row = (*lease).exec(kFindSigningSecret, {organization, environment_id}, "find_signing_secret");
+    const Result row =
+        (*lease).exec(kFindSigningSecret, {organization, environment_id}, "find_signing_secret");
     if (row.rows() == 0) return std::nullopt;
-    return SigningSecret{row.text(0, 0), row.optional_text(0, 1), row.optional_integer(0, 2), row.integer(0, 3)};
+    return SigningSecret{row.text(0, 0), row.optional_text(0, 1), row.optional_integer(0, 2),
+                         row.integer(0, 3)};
 }
 
-std::vector<WebhookDelivery> PostgresStore::lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms,
+std::vector<WebhookDelivery> PostgresStore::lease_due_deliveries(int64_t now_ms,
+                                                                 int64_t lease_until_ms,
                                                                  std::size_t limit) {
     auto lease = impl_->pool.acquire();
-    const Result rows = (*lease).exec(kLeaseDueDeliveries, {now_ms, lease_until_ms, static_cast<int64_t>(limit)},
-                                      "lease_due_deliveries");
+    const Result rows =
+        (*lease).exec(kLeaseDueDeliveries, {now_ms, lease_until_ms, static_cast<int64_t>(limit)},
+                      "lease_due_deliveries");
     std::vector<std::tuple<int64_t, int64_t, WebhookDelivery>> due;
     for (int i = 0; i < rows.rows(); ++i) {
         WebhookDelivery delivery = read_delivery(rows.at(i));
-        due.emplace_back(delivery.next_attempt_at_ms.value_or(0), rows.integer(i, 16), std::move(delivery));
+        due.emplace_back(delivery.next_attempt_at_ms.value_or(0), rows.integer(i, 16),
+                         std::move(delivery));
     }
     // RETURNING keeps no order: oldest due first, as promised.
     std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
@@ -314,7 +348,8 @@ void PostgresStore::release_delivery_leases() {
     (*lease).exec(kReleaseDeliveryLeases, "release_delivery_leases");
 }
 
-std::optional<int> PostgresStore::record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict,
+std::optional<int> PostgresStore::record_delivery_attempt(const DeliveryAttempt& attempt,
+                                                          const AttemptVerdict& verdict,
                                                           int64_t at_ms) {
     std::optional<int> streak;
     auto lease = impl_->pool.acquire();
@@ -323,14 +358,16 @@ std::optional<int> PostgresStore::record_delivery_attempt(const DeliveryAttempt&
                {attempt.delivery_id, attempt.attempt, attempt.started_at_ms, attempt.duration_ms,
                 optional_int64(attempt.status_code), attempt.error},
                "record_delivery_attempt");
-        const Result updated =
-            c.exec(kUpdateDeliveryAfterAttempt,
-                   {attempt.delivery_id, to_string(verdict.status), attempt.attempt, verdict.next_attempt_at_ms,
-                    optional_int64(attempt.status_code),
-                    attempt.error.empty() ? std::nullopt : std::optional<std::string>(attempt.error), at_ms},
-                   "record_delivery_attempt (delivery)");
+        const Result updated = c.exec(
+            kUpdateDeliveryAfterAttempt,
+            {attempt.delivery_id, to_string(verdict.status), attempt.attempt,
+             verdict.next_attempt_at_ms, optional_int64(attempt.status_code),
+             attempt.error.empty() ? std::nullopt : std::optional<std::string>(attempt.error),
+             at_ms},
+            "record_delivery_attempt (delivery)");
         if (updated.rows() == 0) {
-            throw std::out_of_range("record_delivery_attempt: no delivery '" + attempt.delivery_id + "'");
+            throw std::out_of_range("record_delivery_attempt: no delivery '" + attempt.delivery_id +
+                                    "'");
         }
         const std::optional<std::string> endpoint_id = updated.optional_text(0, 0);
         if (!endpoint_id) return;
@@ -339,19 +376,25 @@ std::optional<int> PostgresStore::record_delivery_attempt(const DeliveryAttempt&
             streak = 0;
             return;
         }
-        const Result failed = c.exec(kEndpointFailed, {*endpoint_id, at_ms}, "record_delivery_attempt (endpoint)");
-        if (failed.rows() > 0) streak = static_cast<int>(failed.integer(0, 0));  // none: deleted meanwhile
+        const Result failed =
+            c.exec(kEndpointFailed, {*endpoint_id, at_ms}, "record_delivery_attempt (endpoint)");
+        if (failed.rows() > 0)
+            streak = static_cast<int>(failed.integer(0, 0));  // none: deleted meanwhile
     });
     return streak;
 }
 
-bool PostgresStore::disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason, int64_t at_ms) {
+bool PostgresStore::disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason,
+                                             int64_t at_ms) {
     bool disabled = false;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "disable_webhook_endpoint", [&](Connection& c) {
-        disabled = c.exec(kDisableEndpoint, {endpoint_id, reason, at_ms}, "disable_webhook_endpoint").changed() > 0;
+        disabled =
+            c.exec(kDisableEndpoint, {endpoint_id, reason, at_ms}, "disable_webhook_endpoint")
+                .changed() > 0;
         if (!disabled) return;
-        c.exec(kFailEndpointDeliveries, {endpoint_id, "endpoint disabled: " + std::string(reason), at_ms},
+        c.exec(kFailEndpointDeliveries,
+               {endpoint_id, "endpoint disabled: " + std::string(reason), at_ms},
                "disable_webhook_endpoint (deliveries)");
     });
     return disabled;
@@ -359,12 +402,13 @@ bool PostgresStore::disable_webhook_endpoint(std::string_view endpoint_id, std::
 
 std::vector<WebhookDelivery> PostgresStore::list_deliveries(std::string_view organization,
                                                             std::string_view environment_id,
-                                                            std::string_view endpoint_id, int limit) const {
+                                                            std::string_view endpoint_id,
+                                                            int limit) const {
     auto lease = impl_->pool.acquire();
     const std::optional<std::string> endpoint =
         endpoint_id.empty() ? std::nullopt : std::optional<std::string>(endpoint_id);
-    const Result rows =
-        (*lease).exec(kListDeliveries, {organization, environment_id, limit, endpoint}, "list_deliveries");
+    const Result rows = (*lease).exec(
+        kListDeliveries, {organization, environment_id, limit, endpoint}, "list_deliveries");
     std::vector<WebhookDelivery> deliveries;
     for (int i = 0; i < rows.rows(); ++i) deliveries.push_back(read_delivery(rows.at(i)));
     return deliveries;
@@ -374,18 +418,22 @@ std::optional<WebhookDelivery> PostgresStore::find_delivery(std::string_view org
                                                             std::string_view environment_id,
                                                             std::string_view delivery_id) const {
     auto lease = impl_->pool.acquire();
-    const Result row = (*lease).exec(kFindDelivery, {organization, environment_id, delivery_id}, "find_delivery");
+    const Result row =
+        (*lease).exec(kFindDelivery, {organization, environment_id, delivery_id}, "find_delivery");
     if (row.rows() == 0) return std::nullopt;
     return read_delivery(row.at(0));
 }
 
-std::vector<DeliveryAttempt> PostgresStore::list_delivery_attempts(std::string_view delivery_id) const {
+std::vector<DeliveryAttempt> PostgresStore::list_delivery_attempts(
+    std::string_view delivery_id) const {
     auto lease = impl_->pool.acquire();
-    const Result rows = (*lease).exec(kListDeliveryAttempts, {delivery_id}, "list_delivery_attempts");
+    const Result rows =
+        (*lease).exec(kListDeliveryAttempts, {delivery_id}, "list_delivery_attempts");
     std::vector<DeliveryAttempt> attempts;
     for (int i = 0; i < rows.rows(); ++i) {
-        attempts.push_back({rows.text(i, 0), static_cast<int>(rows.integer(i, 1)), rows.integer(i, 2),
-                            rows.integer(i, 3), optional_int(rows.optional_integer(i, 4)), rows.text(i, 5)});
+        attempts.push_back({rows.text(i, 0), static_cast<int>(rows.integer(i, 1)),
+                            rows.integer(i, 2), rows.integer(i, 3),
+                            optional_int(rows.optional_integer(i, 4)), rows.text(i, 5)});
     }
     return attempts;
 }
@@ -393,8 +441,10 @@ std::vector<DeliveryAttempt> PostgresStore::list_delivery_attempts(std::string_v
 bool PostgresStore::retry_delivery(std::string_view organization, std::string_view environment_id,
                                    std::string_view delivery_id, int64_t now_ms) {
     auto lease = impl_->pool.acquire();
-    return (*lease).exec(kRetryDelivery, {organization, environment_id, delivery_id, now_ms}, "retry_delivery").changed() >
-           0;
+    return (*lease)
+               .exec(kRetryDelivery, {organization, environment_id, delivery_id, now_ms},
+                     "retry_delivery")
+               .changed() > 0;
 }
 
 }  // namespace engined::store

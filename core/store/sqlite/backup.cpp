@@ -54,7 +54,8 @@ int64_t SqliteStore::backup_to(const std::string& path) const {
         {
             // A read transaction held across every step: each step copies from the same
             // snapshot, so commits made meanwhile neither restart the copy nor leak into it.
-            Connection source(impl_->options.path, SQLITE_OPEN_READWRITE, impl_->options.busy_timeout_ms);
+            Connection source(impl_->options.path, SQLITE_OPEN_READWRITE,
+                              impl_->options.busy_timeout_ms);
             source.exec("PRAGMA query_only = ON", operation);
             source.exec("BEGIN", operation);
             source.pragma("SELECT count(*) FROM sqlite_schema", operation);

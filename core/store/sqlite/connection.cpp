@@ -24,7 +24,8 @@ void restrict_to_owner(const std::string& path) {
     if (!tightened) fail("restrict access to " + path, std::strerror(error));
     for (const char* companion : {"-wal", "-shm"}) {
         const std::string companion_path = path + companion;
-        if (::stat(companion_path.c_str(), &status) == 0) ::chmod(companion_path.c_str(), status.st_mode & S_IRWXU);
+        if (::stat(companion_path.c_str(), &status) == 0)
+            ::chmod(companion_path.c_str(), status.st_mode & S_IRWXU);
     }
 }
 
@@ -40,9 +41,9 @@ Connection open_writer(const SqliteOptions& options) {
     const std::string mode = connection.pragma("PRAGMA journal_mode = WAL", "enable WAL");
     if (mode != "wal") fail("enable WAL", "journal mode stayed '" + mode + "'");
     // Debian builds SQLite with synchronous=FULL even in WAL: state the choice explicitly.
-    connection.exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
-                                             : "PRAGMA synchronous = NORMAL",
-                    "set synchronous");
+    connection.exec(
+        options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+        "set synchronous");
     connection.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
     return connection;
 }

@@ -151,8 +151,7 @@ public:
 
     // Runs a statement that returns no rows; how many rows it changed.
     int run() {
-        while (next()) {
-        }
+        while (next()) {}
         return sqlite3_changes(db_);
     }
 
@@ -218,8 +217,8 @@ public:
             }
         }
         // Opened outside the lock: it touches the file system.
-        auto connection = std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE,
-                                                       busy_timeout_ms_);
+        auto connection =
+            std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE, busy_timeout_ms_);
         // Read-write rather than read-only: a read-only connection cannot always set up the
         // WAL index. query_only keeps it from ever writing.
         connection->exec("PRAGMA query_only = ON", "open read connection");

@@ -24,8 +24,7 @@ constexpr const char* kEnsureBuiltinEngine = R"sql(
     ON CONFLICT (organization, slug) DO NOTHING
 )sql";
 
-constexpr const char* kEngineExists =
-    "SELECT 1 FROM engines WHERE organization = ?1 AND slug = ?2";
+constexpr const char* kEngineExists = "SELECT 1 FROM engines WHERE organization = ?1 AND slug = ?2";
 
 constexpr const char* kUpdateEngineConfig = R"sql(
     UPDATE engines
@@ -56,8 +55,8 @@ constexpr const char* kInsertRelease = R"sql(
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
 )sql";
 
-constexpr const char* kListReleases = ENGINED_SELECT_RELEASE
-    "WHERE organization = ?1 AND engine_slug = ?2 ORDER BY major, minor";
+constexpr const char* kListReleases =
+    ENGINED_SELECT_RELEASE "WHERE organization = ?1 AND engine_slug = ?2 ORDER BY major, minor";
 constexpr const char* kFindRelease = ENGINED_SELECT_RELEASE
     "WHERE organization = ?1 AND engine_slug = ?2 AND major = ?3 AND minor = ?4";
 
@@ -107,7 +106,7 @@ void SqliteStore::insert_engine(const EngineRecord& engine, std::string_view con
 }
 
 EngineRecord SqliteStore::ensure_builtin_engine(const EngineRecord& engine,
-                                          std::string_view config_json) {
+                                                std::string_view config_json) {
     EngineRecord stored;
     impl_->writer.write_and_wait([&](Connection& c) {
         insert_config(c, engine.config_hash, config_json, "ensure_builtin_engine (config)");
@@ -127,8 +126,8 @@ EngineRecord SqliteStore::ensure_builtin_engine(const EngineRecord& engine,
 }
 
 bool SqliteStore::update_engine_config(std::string_view organization, std::string_view slug,
-                                 std::string_view config_hash, std::string_view config_json,
-                                 std::string_view updated_by, int64_t at_ms) {
+                                       std::string_view config_hash, std::string_view config_json,
+                                       std::string_view updated_by, int64_t at_ms) {
     bool updated = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         // Checked first so that an unknown engine leaves no configuration behind: stored
@@ -150,7 +149,7 @@ bool SqliteStore::update_engine_config(std::string_view organization, std::strin
 }
 
 bool SqliteStore::set_engine_status(std::string_view organization, std::string_view slug,
-                              std::string_view status, int64_t at_ms) {
+                                    std::string_view status, int64_t at_ms) {
     bool updated = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query update(c, kSetEngineStatus, "set_engine_status");
@@ -182,7 +181,7 @@ void SqliteStore::insert_release(const ReleaseRecord& release, std::string_view 
 }
 
 std::optional<EngineRecord> SqliteStore::find_engine(std::string_view organization,
-                                               std::string_view slug) const {
+                                                     std::string_view slug) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindEngine, "find_engine");
     query.bind(1, organization).bind(2, slug);
@@ -200,7 +199,7 @@ std::vector<EngineRecord> SqliteStore::list_engines(std::string_view organizatio
 }
 
 std::vector<ReleaseRecord> SqliteStore::list_releases(std::string_view organization,
-                                                std::string_view slug) const {
+                                                      std::string_view slug) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kListReleases, "list_releases");
     query.bind(1, organization).bind(2, slug);
@@ -210,8 +209,8 @@ std::vector<ReleaseRecord> SqliteStore::list_releases(std::string_view organizat
 }
 
 std::optional<ReleaseRecord> SqliteStore::find_release(std::string_view organization,
-                                                 std::string_view slug, int major,
-                                                 int minor) const {
+                                                       std::string_view slug, int major,
+                                                       int minor) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindRelease, "find_release");
     query.bind(1, organization)

@@ -24,8 +24,8 @@ constexpr const char* kCountNamedEnvironments = R"sql(
 constexpr const char* kListEnvironments = ENGINED_SELECT_ENVIRONMENT
     "WHERE organization = ?1 AND deleted_at_ms IS NULL "
     "ORDER BY built_in DESC, slug = 'live', created_at_ms, slug";
-constexpr const char* kFindEnvironment = ENGINED_SELECT_ENVIRONMENT
-    "WHERE organization = ?1 AND slug = ?2 AND deleted_at_ms IS NULL";
+constexpr const char* kFindEnvironment =
+    ENGINED_SELECT_ENVIRONMENT "WHERE organization = ?1 AND slug = ?2 AND deleted_at_ms IS NULL";
 
 constexpr const char* kUpdateEnvironmentPins = R"sql(
     UPDATE environments SET pinned_engine_version = ?3, engine_pins_json = ?4, updated_at_ms = ?5
@@ -77,7 +77,8 @@ void SqliteStore::insert_environment(const Environment& environment, int max_nam
         count.bind(1, environment.organization);
         count.next();
         if (count.integer(0) > max_named) {
-            throw TooManyEnvironments("an organisation may have at most " + std::to_string(max_named) +
+            throw TooManyEnvironments("an organisation may have at most " +
+                                      std::to_string(max_named) +
                                       " environments besides test and live");
         }
     });
@@ -92,7 +93,8 @@ std::vector<Environment> SqliteStore::list_environments(std::string_view organiz
     return environments;
 }
 
-std::optional<Environment> SqliteStore::find_environment(std::string_view organization, std::string_view slug) const {
+std::optional<Environment> SqliteStore::find_environment(std::string_view organization,
+                                                         std::string_view slug) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindEnvironment, "find_environment");
     query.bind(1, organization).bind(2, slug);
@@ -114,7 +116,8 @@ bool SqliteStore::update_environment_pins(const Environment& environment) {
     return changed > 0;
 }
 
-bool SqliteStore::delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms) {
+bool SqliteStore::delete_environment(std::string_view organization, std::string_view slug,
+                                     int64_t at_ms) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query active(c, kActiveKeysOfEnvironment, "delete_environment (keys)");

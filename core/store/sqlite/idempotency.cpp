@@ -36,7 +36,8 @@ void apply_remember_idempotency(Connection& connection, const IdempotencyRecord&
                             .bind(8, record.created_at_ms)
                             .bind(9, record.created_at_ms - kIdempotencyWindowMs)
                             .run();
-    if (changed == 0) throw IdempotencyKeyTaken("idempotency key '" + record.key + "' is already in use");
+    if (changed == 0)
+        throw IdempotencyKeyTaken("idempotency key '" + record.key + "' is already in use");
 }
 
 }  // namespace engined::store::sqlite
@@ -46,20 +47,31 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::sqlite.
 using namespace sqlite;
 
-std::optional<IdempotencyRecord> SqliteStore::find_idempotency(std::string_view organization, std::string_view environment_id,
-                                                         std::string_view key, int64_t now_ms) const {
+std::optional<IdempotencyRecord> SqliteStore::find_idempotency(std::string_view organization,
+                                                               std::string_view environment_id,
+                                                               std::string_view key,
+                                                               int64_t now_ms) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindIdempotency, "find_idempotency");
-    query.bind(1, organization).bind(2, environment_id).bind(3, key).bind(4, now_ms - kIdempotencyWindowMs);
+    query.bind(1, organization)
+        .bind(2, environment_id)
+        .bind(3, key)
+        .bind(4, now_ms - kIdempotencyWindowMs);
     if (!query.next()) return std::nullopt;
-    return IdempotencyRecord{std::string(organization), std::string(environment_id), std::string(key),
-                             query.text(0), static_cast<int>(query.integer(1)), query.text(2), query.text(3),
+    return IdempotencyRecord{std::string(organization),
+                             std::string(environment_id),
+                             std::string(key),
+                             query.text(0),
+                             static_cast<int>(query.integer(1)),
+                             query.text(2),
+                             query.text(3),
                              query.integer(4)};
 }
 
 void SqliteStore::remember_idempotency(IdempotencyRecord record, Completion done) {
-    impl_->writer.enqueue({[record = std::move(record)](Connection& c) { apply_remember_idempotency(c, record); },
-                    std::move(done)});
+    impl_->writer.enqueue(
+        {[record = std::move(record)](Connection& c) { apply_remember_idempotency(c, record); },
+         std::move(done)});
 }
 
 }  // namespace engined::store

@@ -33,6 +33,7 @@ void insert_config(Connection& connection, std::string_view hash, std::string_vi
 void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record);
 
 // In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
-void add_run_event_deliveries(Connection& connection, const std::string& run_id, const RunOutcome& outcome);
+void add_run_event_deliveries(Connection& connection, const std::string& run_id,
+                              const RunOutcome& outcome);
 
 }  // namespace engined::store::sqlite

@@ -63,10 +63,10 @@ std::optional<ApiKey> SqliteStore::find_api_key(std::string_view key_hash) const
     return read_api_key(query);
 }
 
-std::vector<ApiKey> SqliteStore::list_api_keys(const std::optional<std::string>& organization) const {
+std::vector<ApiKey> SqliteStore::list_api_keys(
+    const std::optional<std::string>& organization) const {
     auto lease = impl_->readers.acquire();
-    Query query(*lease, organization ? kListApiKeysOfOrganization : kListApiKeys,
-                "list_api_keys");
+    Query query(*lease, organization ? kListApiKeysOfOrganization : kListApiKeys, "list_api_keys");
     if (organization) query.bind(1, *organization);
     std::vector<ApiKey> keys;
     while (query.next()) keys.push_back(read_api_key(query));

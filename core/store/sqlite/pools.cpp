@@ -38,8 +38,8 @@ namespace engined::store {
 using namespace sqlite;
 
 PoolSummary SqliteStore::replace_pool(std::string_view organization, std::string_view name,
-                               std::string_view carriers_json, std::string_view source,
-                               int64_t at_ms) {
+                                      std::string_view carriers_json, std::string_view source,
+                                      int64_t at_ms) {
     const PoolSummary summary{std::string(name), count_array_elements(carriers_json),
                               sha256_hex(carriers_json), std::string(source), at_ms};
     impl_->writer.write_and_wait([&](Connection& c) {
@@ -68,7 +68,8 @@ std::vector<PoolSummary> SqliteStore::list_pools(std::string_view organization) 
     return pools;
 }
 
-std::optional<PoolSummary> SqliteStore::pool_snapshot(std::string_view organization, std::string_view name) const {
+std::optional<PoolSummary> SqliteStore::pool_snapshot(std::string_view organization,
+                                                      std::string_view name) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindPool, "pool_snapshot");
     query.bind(1, organization).bind(2, name);

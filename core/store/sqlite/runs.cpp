@@ -131,22 +131,21 @@ namespace engined::store {
 using namespace sqlite;
 
 void SqliteStore::insert_run(NewRun run, Completion done) {
-    impl_->writer.enqueue({[run = std::move(run)](Connection& c) { apply_insert_run(c, run); },
-                    std::move(done)});
+    impl_->writer.enqueue(
+        {[run = std::move(run)](Connection& c) { apply_insert_run(c, run); }, std::move(done)});
 }
 
 void SqliteStore::mark_processing(std::string run_id, int64_t started_at_ms, Completion done) {
     impl_->writer.enqueue({[run_id = std::move(run_id), started_at_ms](Connection& c) {
-                        apply_mark_processing(c, run_id, started_at_ms);
-                    },
-                    std::move(done)});
+                               apply_mark_processing(c, run_id, started_at_ms);
+                           },
+                           std::move(done)});
 }
 
 void SqliteStore::finish_run(std::string run_id, RunOutcome outcome, Completion done) {
-    impl_->writer.enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](Connection& c) {
-                        apply_finish_run(c, run_id, outcome);
-                    },
-                    std::move(done)});
+    impl_->writer.enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](
+                               Connection& c) { apply_finish_run(c, run_id, outcome); },
+                           std::move(done)});
 }
 
 std::optional<Run> SqliteStore::get_run(std::string_view run_id) const {

@@ -27,8 +27,12 @@ SqliteStore::SqliteStore(SqliteOptions options) {
 
 SqliteStore::~SqliteStore() = default;
 
-int SqliteStore::schema_version() const { return impl_->schema_version; }
+int SqliteStore::schema_version() const {
+    return impl_->schema_version;
+}
 
-Store::WriterStats SqliteStore::writer_stats() const { return impl_->writer.stats(); }
+Store::WriterStats SqliteStore::writer_stats() const {
+    return impl_->writer.stats();
+}
 
 }  // namespace engined::store

@@ -18,8 +18,8 @@ struct SqliteOptions {
     // other access), and so are its -wal and -shm files.
     std::string path;
     int busy_timeout_ms = 5000;
-    std::size_t max_batch = kDefaultMaxBatch;       // most writes grouped into one transaction
-    bool synchronous_full = true;      // fsync on every commit (durability of a 202)
+    std::size_t max_batch = kDefaultMaxBatch;  // most writes grouped into one transaction
+    bool synchronous_full = true;              // fsync on every commit (durability of a 202)
     // Told the number of writes of every committed transaction, on the writer thread (keep it
     // short and non-blocking; it must not throw). E.g. the batch-size histogram of the metrics.
     std::function<void(std::size_t writes)> on_commit = {};
@@ -43,7 +43,8 @@ public:
     // --- Keys: synchronous (they go through the writer and wait for its commit).
     void insert_api_key(const ApiKey& key, std::string_view key_hash) override;
     std::optional<ApiKey> find_api_key(std::string_view key_hash) const override;
-    std::vector<ApiKey> list_api_keys(const std::optional<std::string>& organization) const override;
+    std::vector<ApiKey> list_api_keys(
+        const std::optional<std::string>& organization) const override;
     bool revoke_api_key(std::string_view key_id, int64_t at_ms) override;
 
     // --- Environments: synchronous writes through the writer. Deleted environments are kept
@@ -55,11 +56,13 @@ public:
     void insert_environment(const Environment& environment, int max_named) override;
     // test, live, then the named ones by creation.
     std::vector<Environment> list_environments(std::string_view organization) const override;
-    std::optional<Environment> find_environment(std::string_view organization, std::string_view slug) const override;
+    std::optional<Environment> find_environment(std::string_view organization,
+                                                std::string_view slug) const override;
     // Replaces the default pins; false when absent.
     bool update_environment_pins(const Environment& environment) override;
     // False when absent; throws EnvironmentHasActiveKeys while unrevoked keys of it exist.
-    bool delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms) override;
+    bool delete_environment(std::string_view organization, std::string_view slug,
+                            int64_t at_ms) override;
 
     // --- Engines and releases: synchronous writes through the writer.
     // Throws std::invalid_argument when (organization, slug) exists.
@@ -67,7 +70,8 @@ public:
     // Inserts the built-in engine if absent and returns the stored record. An existing one is
     // left as it is: its configuration is the operator's once seeded, and a new preset reaches
     // it through the configuration API or a release bundle, never silently at a restart.
-    EngineRecord ensure_builtin_engine(const EngineRecord& engine, std::string_view config_json) override;
+    EngineRecord ensure_builtin_engine(const EngineRecord& engine,
+                                       std::string_view config_json) override;
     // False when the engine does not exist.
     bool update_engine_config(std::string_view organization, std::string_view slug,
                               std::string_view config_hash, std::string_view config_json,
@@ -78,18 +82,22 @@ public:
     void insert_release(const ReleaseRecord& release, std::string_view config_json) override;
 
     // The organisation's own engine of that slug, else the built-in one.
-    std::optional<EngineRecord> find_engine(std::string_view organization, std::string_view slug) const override;
+    std::optional<EngineRecord> find_engine(std::string_view organization,
+                                            std::string_view slug) const override;
     // Built-in engines first, then the organisation's, each by slug.
     std::vector<EngineRecord> list_engines(std::string_view organization) const override;
     // Oldest first (by major, then minor).
-    std::vector<ReleaseRecord> list_releases(std::string_view organization, std::string_view slug) const override;
+    std::vector<ReleaseRecord> list_releases(std::string_view organization,
+                                             std::string_view slug) const override;
     std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
                                               int major, int minor) const override;
 
     // --- Idempotency. find ignores records older than the window; remember keeps a live record
     // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.
-    std::optional<IdempotencyRecord> find_idempotency(std::string_view organization, std::string_view environment_id,
-                                                      std::string_view key, int64_t now_ms) const override;
+    std::optional<IdempotencyRecord> find_idempotency(std::string_view organization,
+                                                      std::string_view environment_id,
+                                                      std::string_view key,
+                                                      int64_t now_ms) const override;
     // Group-committed like run writes; `done` gets IdempotencyKeyTaken when a live record exists.
     void remember_idempotency(IdempotencyRecord record, Completion done) override;
 
@@ -97,9 +105,11 @@ public:
     // pool then points at its snapshot (content-addressed, immutable) in one write, so a
     // re-import replaces a pool whole or not at all. Returns the new summary.
     PoolSummary replace_pool(std::string_view organization, std::string_view name,
-                             std::string_view carriers_json, std::string_view source, int64_t at_ms) override;
+                             std::string_view carriers_json, std::string_view source,
+                             int64_t at_ms) override;
     std::vector<PoolSummary> list_pools(std::string_view organization) const override;
-    std::optional<PoolSummary> pool_snapshot(std::string_view organization, std::string_view name) const override;
+    std::optional<PoolSummary> pool_snapshot(std::string_view organization,
+                                             std::string_view name) const override;
     std::optional<std::string> pool_carriers(std::string_view snapshot) const override;
 
     // --- Webhook endpoints and secrets: synchronous writes through the writer.
@@ -111,12 +121,15 @@ public:
     // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
     bool delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
                                  std::string_view id, int64_t at_ms) override;
-    std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization, std::string_view environment_id,
+    std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization,
+                                                         std::string_view environment_id,
                                                          std::string_view id) const override;
-    std::vector<WebhookEndpoint> list_webhook_endpoints(std::string_view organization,
-                                                        std::string_view environment_id) const override;
-    void put_signing_secret(std::string_view organization, std::string_view environment_id, const SigningSecret& secret) override;
-    std::optional<SigningSecret> find_signing_secret(std::string_view organization, std::string_view environment_id) const override;
+    std::vector<WebhookEndpoint> list_webhook_endpoints(
+        std::string_view organization, std::string_view environment_id) const override;
+    void put_signing_secret(std::string_view organization, std::string_view environment_id,
+                            const SigningSecret& secret) override;
+    std::optional<SigningSecret> find_signing_secret(
+        std::string_view organization, std::string_view environment_id) const override;
     // Stores `first` unless the environment has a secret already; returns the one stored.
     SigningSecret add_signing_secret(std::string_view organization, std::string_view environment_id,
                                      const SigningSecret& first) override;
@@ -124,23 +137,30 @@ public:
     // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
     // Leases up to `limit` pending deliveries due at `now_ms` until `lease_until_ms` (so no
     // other sender takes them meanwhile) and returns them, oldest due first.
-    std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms, std::size_t limit) override;
+    std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms,
+                                                      std::size_t limit) override;
     // Leases taken before a restart are void: their deliveries are due again.
     void release_delivery_leases() override;
     // Records the attempt and applies the verdict (and the endpoint's failure streak) in one write.
     // Returns the endpoint's failure streak after it (0 after a success); none for a run's own URL
     // or an endpoint deleted meanwhile. Whether a streak disables the endpoint is the caller's policy.
-    std::optional<int> record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict,
+    std::optional<int> record_delivery_attempt(const DeliveryAttempt& attempt,
+                                               const AttemptVerdict& verdict,
                                                int64_t at_ms) override;
     // Makes an active endpoint inactive with `reason` and fails its pending deliveries, in one write.
     // False when it is absent or inactive already (of two callers at once, one disables it).
-    bool disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason, int64_t at_ms) override;
+    bool disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason,
+                                  int64_t at_ms) override;
     // Newest first; `endpoint_id` empty: every delivery of the environment.
-    std::vector<WebhookDelivery> list_deliveries(std::string_view organization, std::string_view environment_id,
-                                                 std::string_view endpoint_id, int limit) const override;
-    std::optional<WebhookDelivery> find_delivery(std::string_view organization, std::string_view environment_id,
+    std::vector<WebhookDelivery> list_deliveries(std::string_view organization,
+                                                 std::string_view environment_id,
+                                                 std::string_view endpoint_id,
+                                                 int limit) const override;
+    std::optional<WebhookDelivery> find_delivery(std::string_view organization,
+                                                 std::string_view environment_id,
                                                  std::string_view delivery_id) const override;
-    std::vector<DeliveryAttempt> list_delivery_attempts(std::string_view delivery_id) const override;
+    std::vector<DeliveryAttempt> list_delivery_attempts(
+        std::string_view delivery_id) const override;
     // Makes a delivery pending and due at `now_ms` again (a manual re-send). False when absent.
     bool retry_delivery(std::string_view organization, std::string_view environment_id,
                         std::string_view delivery_id, int64_t now_ms) override;

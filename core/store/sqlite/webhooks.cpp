@@ -10,8 +10,8 @@ namespace {
 
 constexpr const char* kFindEndpoint =
     ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment_id = ?2 AND id = ?3";
-constexpr const char* kListEndpoints =
-    ENGINED_SELECT_ENDPOINT "WHERE organization = ?1 AND environment_id = ?2 ORDER BY created_at_ms, id";
+constexpr const char* kListEndpoints = ENGINED_SELECT_ENDPOINT
+    "WHERE organization = ?1 AND environment_id = ?2 ORDER BY created_at_ms, id";
 
 constexpr const char* kInsertEndpoint = R"sql(
     INSERT INTO webhook_endpoints (id, organization, environment_id, url, description, events, active,
@@ -91,10 +91,10 @@ constexpr const char* kAddRunUrlDelivery = R"sql(
 )sql";
 
 // read_delivery() maps the columns in this order.
-#define ENGINED_SELECT_DELIVERY                                                                  \
+#define ENGINED_SELECT_DELIVERY                                                                    \
     "SELECT id, event_id, event_type, event_created_at_ms, run_id, organization, environment_id, " \
-    "       endpoint_id, url, status, attempts, next_attempt_at_ms, last_status_code, "         \
-    "       last_error, created_at_ms, updated_at_ms "                                          \
+    "       endpoint_id, url, status, attempts, next_attempt_at_ms, last_status_code, "            \
+    "       last_error, created_at_ms, updated_at_ms "                                             \
     "  FROM webhook_deliveries "
 
 constexpr const char* kLeaseDueDeliveries = R"sql(
@@ -115,7 +115,8 @@ constexpr const char* kFindDelivery =
 constexpr const char* kListDeliveries = ENGINED_SELECT_DELIVERY
     "WHERE organization = ?1 AND environment_id = ?2 ORDER BY seq DESC LIMIT ?3";
 constexpr const char* kListEndpointDeliveries = ENGINED_SELECT_DELIVERY
-    "WHERE organization = ?1 AND environment_id = ?2 AND endpoint_id = ?4 ORDER BY seq DESC LIMIT ?3";
+    "WHERE organization = ?1 AND environment_id = ?2 AND endpoint_id = ?4 ORDER BY seq DESC LIMIT "
+    "?3";
 
 #undef ENGINED_SELECT_DELIVERY
 
@@ -201,7 +202,8 @@ std::optional<int64_t> optional_int64(const std::optional<int>& value) {
 }  // namespace
 
 // In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
-void add_run_event_deliveries(Connection& connection, const std::string& run_id, const RunOutcome& outcome) {
+void add_run_event_deliveries(Connection& connection, const std::string& run_id,
+                              const RunOutcome& outcome) {
     const char* type = outcome.status == RunStatus::failed ? "run.failed" : "run.completed";
     const std::string event_id = "evt_" + random_hex(12);
     for (const char* sql : {kAddEndpointDeliveries, kAddRunUrlDelivery}) {
@@ -241,8 +243,9 @@ bool SqliteStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int m
     return changed > 0;
 }
 
-bool SqliteStore::delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                    std::string_view id, int64_t at_ms) {
+bool SqliteStore::delete_webhook_endpoint(std::string_view organization,
+                                          std::string_view environment_id, std::string_view id,
+                                          int64_t at_ms) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         changed = Query(c, kDeleteEndpoint, "delete_webhook_endpoint")
@@ -262,8 +265,8 @@ bool SqliteStore::delete_webhook_endpoint(std::string_view organization, std::st
 }
 
 std::optional<WebhookEndpoint> SqliteStore::find_webhook_endpoint(std::string_view organization,
-                                                            std::string_view environment_id,
-                                                            std::string_view id) const {
+                                                                  std::string_view environment_id,
+                                                                  std::string_view id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindEndpoint, "find_webhook_endpoint");
     query.bind(1, organization).bind(2, environment_id).bind(3, id);
@@ -271,8 +274,8 @@ std::optional<WebhookEndpoint> SqliteStore::find_webhook_endpoint(std::string_vi
     return read_endpoint(query);
 }
 
-std::vector<WebhookEndpoint> SqliteStore::list_webhook_endpoints(std::string_view organization,
-                                                           std::string_view environment_id) const {
+std::vector<WebhookEndpoint> SqliteStore::list_webhook_endpoints(
+    std::string_view organization, std::string_view environment_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kListEndpoints, "list_webhook_endpoints");
     query.bind(1, organization).bind(2, environment_id);
@@ -282,7 +285,7 @@ std::vector<WebhookEndpoint> SqliteStore::list_webhook_endpoints(std::string_vie
 }
 
 void SqliteStore::put_signing_secret(std::string_view organization, std::string_view environment_id,
-                               const SigningSecret& secret) {
+                                     const SigningSecret& secret) {
     impl_->writer.write_and_wait([&](Connection& c) {
         Query(c, kPutSigningSecret, "put_signing_secret")
             .bind(1, organization)
@@ -295,8 +298,9 @@ void SqliteStore::put_signing_secret(std::string_view organization, std::string_
     });
 }
 
-SigningSecret SqliteStore::add_signing_secret(std::string_view organization, std::string_view environment_id,
-                                        const SigningSecret& first) {
+SigningSecret SqliteStore::add_signing_secret(std::string_view organization,
+                                              std::string_view environment_id,
+                                              const SigningSecret& first) {
     std::optional<SigningSecret> stored;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query(c, kAddSigningSecret, "add_signing_secret")
@@ -308,23 +312,27 @@ SigningSecret SqliteStore::add_signing_secret(std::string_view organization, std
         Query query(c, kFindSigningSecret, "find_signing_secret");
         query.bind(1, organization).bind(2, environment_id);
         if (query.next()) {
-            stored = SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2), query.integer(3)};
+            stored = SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2),
+                                   query.integer(3)};
         }
     });
     if (!stored) throw StoreUnavailable("the webhook signing secret was not stored");
     return *stored;
 }
 
-std::optional<SigningSecret> SqliteStore::find_signing_secret(std::string_view organization,
-                                                        std::string_view environment_id) const {
+std::optional<SigningSecret> SqliteStore::find_signing_secret(
+    std::string_view organization, std::string_view environment_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindSigningSecret, "find_signing_secret");
     query.bind(1, organization).bind(2, environment_id);
     if (!query.next()) return std::nullopt;
-    return SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2), query.integer(3)};
+    return SigningSecret{query.text(0), query.optional_text(1), query.optional_integer(2),
+                         query.integer(3)};
 }
 
-std::vector<WebhookDelivery> SqliteStore::lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms, std::size_t limit) {
+std::vector<WebhookDelivery> SqliteStore::lease_due_deliveries(int64_t now_ms,
+                                                               int64_t lease_until_ms,
+                                                               std::size_t limit) {
     std::vector<WebhookDelivery> leased;
     impl_->writer.write_and_wait([&](Connection& c) {
         std::vector<std::string> ids;
@@ -343,10 +351,12 @@ std::vector<WebhookDelivery> SqliteStore::lease_due_deliveries(int64_t now_ms, i
 }
 
 void SqliteStore::release_delivery_leases() {
-    impl_->writer.write_and_wait([](Connection& c) { Query(c, kReleaseDeliveryLeases, "release_delivery_leases").run(); });
+    impl_->writer.write_and_wait(
+        [](Connection& c) { Query(c, kReleaseDeliveryLeases, "release_delivery_leases").run(); });
 }
 
-std::optional<int> SqliteStore::record_delivery_attempt(const DeliveryAttempt& attempt, const AttemptVerdict& verdict,
+std::optional<int> SqliteStore::record_delivery_attempt(const DeliveryAttempt& attempt,
+                                                        const AttemptVerdict& verdict,
                                                         int64_t at_ms) {
     std::optional<int> streak;
     impl_->writer.write_and_wait([&](Connection& c) {
@@ -366,14 +376,19 @@ std::optional<int> SqliteStore::record_delivery_attempt(const DeliveryAttempt& a
                 .bind(3, static_cast<int64_t>(attempt.attempt))
                 .bind_optional(4, verdict.next_attempt_at_ms)
                 .bind_optional(5, optional_int64(attempt.status_code))
-                .bind_optional(6, attempt.error.empty() ? std::nullopt : std::optional<std::string>(attempt.error))
+                .bind_optional(6, attempt.error.empty() ? std::nullopt
+                                                        : std::optional<std::string>(attempt.error))
                 .bind(7, at_ms);
-            if (!update.next()) throw std::out_of_range("record_delivery_attempt: no delivery '" + attempt.delivery_id + "'");
+            if (!update.next())
+                throw std::out_of_range("record_delivery_attempt: no delivery '" +
+                                        attempt.delivery_id + "'");
             endpoint_id = update.optional_text(0);
         }
         if (!endpoint_id) return;
         if (verdict.success) {
-            Query(c, kEndpointSucceeded, "record_delivery_attempt (endpoint)").bind(1, *endpoint_id).run();
+            Query(c, kEndpointSucceeded, "record_delivery_attempt (endpoint)")
+                .bind(1, *endpoint_id)
+                .run();
             streak = 0;
             return;
         }
@@ -384,7 +399,8 @@ std::optional<int> SqliteStore::record_delivery_attempt(const DeliveryAttempt& a
     return streak;
 }
 
-bool SqliteStore::disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason, int64_t at_ms) {
+bool SqliteStore::disable_webhook_endpoint(std::string_view endpoint_id, std::string_view reason,
+                                           int64_t at_ms) {
     bool disabled = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         disabled = Query(c, kDisableEndpoint, "disable_webhook_endpoint")
@@ -402,10 +418,13 @@ bool SqliteStore::disable_webhook_endpoint(std::string_view endpoint_id, std::st
     return disabled;
 }
 
-std::vector<WebhookDelivery> SqliteStore::list_deliveries(std::string_view organization, std::string_view environment_id,
-                                                    std::string_view endpoint_id, int limit) const {
+std::vector<WebhookDelivery> SqliteStore::list_deliveries(std::string_view organization,
+                                                          std::string_view environment_id,
+                                                          std::string_view endpoint_id,
+                                                          int limit) const {
     auto lease = impl_->readers.acquire();
-    Query query(*lease, endpoint_id.empty() ? kListDeliveries : kListEndpointDeliveries, "list_deliveries");
+    Query query(*lease, endpoint_id.empty() ? kListDeliveries : kListEndpointDeliveries,
+                "list_deliveries");
     query.bind(1, organization).bind(2, environment_id).bind(3, static_cast<int64_t>(limit));
     if (!endpoint_id.empty()) query.bind(4, endpoint_id);
     std::vector<WebhookDelivery> deliveries;
@@ -413,8 +432,9 @@ std::vector<WebhookDelivery> SqliteStore::list_deliveries(std::string_view organ
     return deliveries;
 }
 
-std::optional<WebhookDelivery> SqliteStore::find_delivery(std::string_view organization, std::string_view environment_id,
-                                                    std::string_view delivery_id) const {
+std::optional<WebhookDelivery> SqliteStore::find_delivery(std::string_view organization,
+                                                          std::string_view environment_id,
+                                                          std::string_view delivery_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kFindDelivery, "find_delivery");
     query.bind(1, organization).bind(2, environment_id).bind(3, delivery_id);
@@ -422,20 +442,22 @@ std::optional<WebhookDelivery> SqliteStore::find_delivery(std::string_view organ
     return read_delivery(query);
 }
 
-std::vector<DeliveryAttempt> SqliteStore::list_delivery_attempts(std::string_view delivery_id) const {
+std::vector<DeliveryAttempt> SqliteStore::list_delivery_attempts(
+    std::string_view delivery_id) const {
     auto lease = impl_->readers.acquire();
     Query query(*lease, kListDeliveryAttempts, "list_delivery_attempts");
     query.bind(1, delivery_id);
     std::vector<DeliveryAttempt> attempts;
     while (query.next()) {
-        attempts.push_back({query.text(0), static_cast<int>(query.integer(1)), query.integer(2), query.integer(3),
-                            optional_int(query.optional_integer(4)), query.text(5)});
+        attempts.push_back({query.text(0), static_cast<int>(query.integer(1)), query.integer(2),
+                            query.integer(3), optional_int(query.optional_integer(4)),
+                            query.text(5)});
     }
     return attempts;
 }
 
 bool SqliteStore::retry_delivery(std::string_view organization, std::string_view environment_id,
-                           std::string_view delivery_id, int64_t now_ms) {
+                                 std::string_view delivery_id, int64_t now_ms) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         changed = Query(c, kRetryDelivery, "retry_delivery")

@@ -14,17 +14,25 @@ constexpr const char* kRollbackToSavepoint = "ROLLBACK TO write";
 
 }  // namespace
 
-void Connection::begin_group() { Query(*this, kBegin, "begin transaction").run(); }
+void Connection::begin_group() {
+    Query(*this, kBegin, "begin transaction").run();
+}
 
-void Connection::savepoint() { Query(*this, kSavepoint, "savepoint").run(); }
+void Connection::savepoint() {
+    Query(*this, kSavepoint, "savepoint").run();
+}
 
-void Connection::release_savepoint() { Query(*this, kRelease, "release savepoint").run(); }
+void Connection::release_savepoint() {
+    Query(*this, kRelease, "release savepoint").run();
+}
 
 void Connection::rollback_to_savepoint() {
     Query(*this, kRollbackToSavepoint, "roll back savepoint").run();
     Query(*this, kRelease, "release savepoint").run();
 }
 
-void Connection::commit_group() { Query(*this, kCommit, "commit").run(); }
+void Connection::commit_group() {
+    Query(*this, kCommit, "commit").run();
+}
 
 }  // namespace engined::store::sqlite

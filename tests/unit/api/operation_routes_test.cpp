@@ -14,14 +14,19 @@ namespace engined::api {
 namespace {
 
 http::Response get(const http::Router& router, std::string_view path) {
-    http::Request request(http::Method::get, path, {}, [](std::string_view) { return std::string_view{}; }, "req_t");
+    http::Request request(
+        http::Method::get, path, {}, [](std::string_view) { return std::string_view{}; }, "req_t");
     http::Response captured;
-    router.dispatch(request, http::Responder([&captured](http::Response response) { captured = std::move(response); }));
+    router.dispatch(request, http::Responder([&captured](http::Response response) {
+                        captured = std::move(response);
+                    }));
     return captured;
 }
 
 http::Router router_with(const metrics::Registry& registry, ReadinessChecks checks) {
-    http::Router router([](const http::Request&) -> auth::Principal { throw ApiError::unauthorized("no keys here"); });
+    http::Router router([](const http::Request&) -> auth::Principal {
+        throw ApiError::unauthorized("no keys here");
+    });
     register_operation_routes(router, std::move(checks));
     register_metrics_route(router, registry);
     return router;
@@ -45,7 +50,8 @@ TEST(Readiness, ReadyWhenTheStoreAnswersAndAPluginIsLoaded) {
 TEST(Readiness, AFailingStoreIs503NamingTheCheck) {
     metrics::Registry registry;
     const auto router = router_with(
-        registry, {[] { throw store::StoreUnavailable("disk I/O error"); }, [] { return std::size_t{2}; }});
+        registry,
+        {[] { throw store::StoreUnavailable("disk I/O error"); }, [] { return std::size_t{2}; }});
     const http::Response response = get(router, "/ready");
     EXPECT_EQ(response.status, 503);
     EXPECT_EQ(header(response, "Retry-After"), "5");
@@ -60,13 +66,16 @@ TEST(Readiness, NoPluginIs503NamingTheCheck) {
     const auto router = router_with(registry, {[] {}, [] { return std::size_t{0}; }});
     const http::Response response = get(router, "/ready");
     EXPECT_EQ(response.status, 503);
-    EXPECT_EQ(boost::json::parse(response.body).at("error").at("details").at(0).at("pointer").as_string(),
-              "/checks/plugins");
+    EXPECT_EQ(
+        boost::json::parse(response.body).at("error").at("details").at(0).at("pointer").as_string(),
+        "/checks/plugins");
 }
 
 TEST(MetricsRoute, IsNotAmongTheOperationRoutes) {
     metrics::Registry registry;
-    http::Router router([](const http::Request&) -> auth::Principal { throw ApiError::unauthorized("no keys here"); });
+    http::Router router([](const http::Request&) -> auth::Principal {
+        throw ApiError::unauthorized("no keys here");
+    });
     register_operation_routes(router, {[] {}, [] { return std::size_t{1}; }});
     EXPECT_EQ(get(router, "/metrics").status, 404);
     EXPECT_EQ(get(router, "/ready").status, 200);

@@ -24,7 +24,9 @@ void* allocate_touched(std::size_t bytes) {
 
 // Freeing a 4 MiB block would, with glibc's dynamic thresholds, move the mmap threshold to
 // 4 MiB and the trim threshold to 8 MiB.
-void allocate_and_free_a_large_block() { std::free(allocate_touched(4 * kMiB)); }
+void allocate_and_free_a_large_block() {
+    std::free(allocate_touched(4 * kMiB));
+}
 
 TEST(MallocThresholds, ALargeFreedBlockDoesNotMoveTheMmapThreshold) {
     pin_malloc_thresholds();
@@ -54,7 +56,9 @@ TEST(MallocThresholds, FreedArenaMemoryAboveTheThresholdGoesBackToTheSystem) {
     EXPECT_LE(arena_after, arena_before + 2 * kMallocThresholdBytes);
 }
 #else
-TEST(MallocThresholds, OnlyGlibcHasThem) { GTEST_SKIP() << "not glibc"; }
+TEST(MallocThresholds, OnlyGlibcHasThem) {
+    GTEST_SKIP() << "not glibc";
+}
 #endif
 
 }  // namespace

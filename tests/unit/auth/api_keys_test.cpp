@@ -13,28 +13,34 @@ namespace engined::auth {
 namespace {
 
 // A header the request carried once (none when empty).
-PresentedHeader sent(std::string_view value) { return {value, value.empty() ? 0u : 1u}; }
+PresentedHeader sent(std::string_view value) {
+    return {value, value.empty() ? 0u : 1u};
+}
 
 class ApiKeysTest : public ::testing::Test {
 protected:
     ApiKeysTest() {
         std::filesystem::create_directories(dir_);
-        store_ = std::make_unique<store::SqliteStore>(store::SqliteOptions{(dir_ / "keys.sqlite3").string()});
+        store_ = std::make_unique<store::SqliteStore>(
+            store::SqliteOptions{(dir_ / "keys.sqlite3").string()});
     }
     ~ApiKeysTest() override {
         store_.reset();
         std::filesystem::remove_all(dir_);
     }
 
-    std::filesystem::path dir_ = std::filesystem::temp_directory_path() / ("engined-keys-" + random_hex(6));
+    std::filesystem::path dir_ =
+        std::filesystem::temp_directory_path() / ("engined-keys-" + random_hex(6));
     std::unique_ptr<store::Store> store_;
 };
 
 TEST_F(ApiKeysTest, KeysCarryTheirEnvironmentAnd32RandomBytes) {
     const IssuedKey test_key = issue_key(*store_, "acme", "test", {});
     const IssuedKey live_key = issue_key(*store_, "acme", "live", {});
-    EXPECT_TRUE(std::regex_match(test_key.key, std::regex("^nx_test_[0-9a-f]{64}$"))) << test_key.key;
-    EXPECT_TRUE(std::regex_match(live_key.key, std::regex("^nx_live_[0-9a-f]{64}$"))) << live_key.key;
+    EXPECT_TRUE(std::regex_match(test_key.key, std::regex("^nx_test_[0-9a-f]{64}$")))
+        << test_key.key;
+    EXPECT_TRUE(std::regex_match(live_key.key, std::regex("^nx_live_[0-9a-f]{64}$")))
+        << live_key.key;
 }
 
 TEST_F(ApiKeysTest, OnlyTheHashIsStored) {
@@ -51,10 +57,11 @@ TEST_F(ApiKeysTest, AuthenticatesBearerAndXApiKeyWithOrganisationEnvironmentAndS
     const KeyAuthenticator authenticator(*store_);
     const std::string bearer = "Bearer " + issued.key;
     const std::string lower_case_bearer = "bearer " + issued.key;
-    for (const Principal& principal : {authenticator.authenticate(sent(bearer), sent("")),
-                                       authenticator.authenticate(sent(""), sent(issued.key)),
-                                       authenticator.authenticate(sent(lower_case_bearer), sent("")),
-                                       authenticator.authenticate(sent(bearer), sent(issued.key))}) {
+    for (const Principal& principal :
+         {authenticator.authenticate(sent(bearer), sent("")),
+          authenticator.authenticate(sent(""), sent(issued.key)),
+          authenticator.authenticate(sent(lower_case_bearer), sent("")),
+          authenticator.authenticate(sent(bearer), sent(issued.key))}) {
         EXPECT_EQ(principal.key_id, issued.id);
         EXPECT_EQ(principal.organization, "acme");
         EXPECT_EQ(principal.environment, "live");
@@ -99,7 +106,8 @@ TEST_F(ApiKeysTest, TwoCredentialsAreAnInvalidRequestUnlessBothNameTheSameKey) {
     const IssuedKey second = issue_key(*store_, "other", "test", {});
     const KeyAuthenticator authenticator(*store_);
     const std::string bearer_first = "Bearer " + first.key;
-    auto expect_400 = [&](PresentedHeader authorization, PresentedHeader x_api_key, const std::string& pointer) {
+    auto expect_400 = [&](PresentedHeader authorization, PresentedHeader x_api_key,
+                          const std::string& pointer) {
         try {
             authenticator.authenticate(authorization, x_api_key);
             ADD_FAILURE() << "accepted " << authorization.value << " / " << x_api_key.value;

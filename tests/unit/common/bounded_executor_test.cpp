@@ -36,9 +36,10 @@ TEST(BoundedExecutor, AKeyHoldsAtMostItsShareQueuedOrRunning) {
     auto started = running.started.get_future();
     ASSERT_EQ(pool.submit("key-a", running.task()), Admission::accepted);
     started.wait();
-    ASSERT_EQ(pool.submit("key-a", queued.task()), Admission::accepted);  // at the limit: one running, one queued
-    EXPECT_EQ(pool.submit("key-a", [] {}), Admission::key_busy);          // past it
-    EXPECT_EQ(pool.submit("key-b", [] {}), Admission::accepted);          // another key has its own share
+    ASSERT_EQ(pool.submit("key-a", queued.task()),
+              Admission::accepted);  // at the limit: one running, one queued
+    EXPECT_EQ(pool.submit("key-a", [] {}), Admission::key_busy);  // past it
+    EXPECT_EQ(pool.submit("key-b", [] {}), Admission::accepted);  // another key has its own share
 
     // A finished task gives its place back.
     auto second_started = queued.started.get_future();
@@ -72,7 +73,11 @@ TEST(BoundedExecutor, AFullQueueRefusesUntilATaskStarts) {
     std::atomic<int> ran{0};
     std::promise<void> both_ran;
     EXPECT_EQ(pool.submit("k", [&ran] { ++ran; }), Admission::accepted);
-    EXPECT_EQ(pool.submit("other", [&] { if (++ran == 2) both_ran.set_value(); }), Admission::accepted);  // full now
+    EXPECT_EQ(pool.submit("other",
+                          [&] {
+                              if (++ran == 2) both_ran.set_value();
+                          }),
+              Admission::accepted);  // full now
     EXPECT_EQ(pool.submit("third", [&ran] { ++ran; }), Admission::queue_full);
     EXPECT_EQ(pool.submit("k", [&ran] { ++ran; }), Admission::queue_full);
     running.open.set_value();
@@ -89,10 +94,12 @@ TEST(BoundedExecutor, StopFinishesRunningTasksDropsWaitingOnesThenRefuses) {
     std::atomic<bool> finished{false};
     auto waiting_task_released = std::make_shared<int>(0);
     std::weak_ptr<int> waiting_task(waiting_task_released);
-    ASSERT_EQ(pool.submit("k", [held = std::move(waiting_task_released), &finished] { finished = true; }),
-              Admission::accepted);
+    ASSERT_EQ(
+        pool.submit("k", [held = std::move(waiting_task_released), &finished] { finished = true; }),
+        Admission::accepted);
     std::thread stopper([&pool] { pool.stop(); });
-    while (!waiting_task.expired()) std::this_thread::yield();  // dropped before the running task ends
+    while (!waiting_task.expired())
+        std::this_thread::yield();  // dropped before the running task ends
     running.open.set_value();
     stopper.join();
     EXPECT_FALSE(finished.load());
@@ -104,7 +111,8 @@ TEST(BoundedExecutor, ATaskThatThrowsLeavesThePoolServing) {
     ASSERT_EQ(pool.submit("k", [] { throw std::runtime_error("boom"); }), Admission::accepted);
     std::promise<void> ran;
     // Retried until the thrown task has given the key's only place back.
-    while (pool.submit("k", [&ran] { ran.set_value(); }) != Admission::accepted) std::this_thread::yield();
+    while (pool.submit("k", [&ran] { ran.set_value(); }) != Admission::accepted)
+        std::this_thread::yield();
     ran.get_future().wait();
 }
 

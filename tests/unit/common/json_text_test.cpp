@@ -15,7 +15,8 @@ TEST(Utf8Length, CountsCharactersNotBytes) {
 TEST(TruncatedText, KeepsTextAtTheCapAndCutsPastItWithTheMarker) {
     EXPECT_EQ(truncated_text("abcd", 4), "abcd");
     EXPECT_EQ(truncated_text("abcde", 4), "abcd\xE2\x80\xA6[truncated 1 bytes]");
-    EXPECT_EQ(truncated_text(std::string("a\0bcd", 5), 3), std::string("a\0b", 3) + "\xE2\x80\xA6[truncated 2 bytes]");
+    EXPECT_EQ(truncated_text(std::string("a\0bcd", 5), 3),
+              std::string("a\0b", 3) + "\xE2\x80\xA6[truncated 2 bytes]");
 }
 
 TEST(TruncatedText, NeverSplitsACharacter) {
@@ -25,7 +26,8 @@ TEST(TruncatedText, NeverSplitsACharacter) {
         EXPECT_EQ(cut, "x\xE2\x80\xA6[truncated 4 bytes]") << cap;
         EXPECT_EQ(valid_utf8(cut), cut);
     }
-    EXPECT_EQ(truncated_text("x" + emoji + "y", 5), "x" + emoji + "\xE2\x80\xA6[truncated 1 bytes]");
+    EXPECT_EQ(truncated_text("x" + emoji + "y", 5),
+              "x" + emoji + "\xE2\x80\xA6[truncated 1 bytes]");
 }
 
 TEST(NonFiniteNumberAt, FindsWhatASerialiserWroteForAnInfinityOrNaN) {

@@ -7,7 +7,9 @@
 namespace engined {
 namespace {
 
-std::shared_ptr<const int> value(int v) { return std::make_shared<const int>(v); }
+std::shared_ptr<const int> value(int v) {
+    return std::make_shared<const int>(v);
+}
 
 TEST(SharedLruCache, KeepsUpToItsCapacityAndMakesEachKeyOnce) {
     SharedLruCache<int> cache(2);
@@ -24,7 +26,7 @@ TEST(SharedLruCache, PastItsCapacityEvictsTheLeastRecentlyUsed) {
     SharedLruCache<int> cache(2);
     cache.get_or_make("a", [] { return value(1); });
     cache.get_or_make("b", [] { return value(2); });
-    cache.get("a");                                    // "b" is now the least recently used
+    cache.get("a");                                   // "b" is now the least recently used
     cache.get_or_make("c", [] { return value(3); });  // one past the capacity
     EXPECT_EQ(cache.size(), 2u);
     EXPECT_EQ(cache.get("b"), nullptr);
@@ -44,7 +46,8 @@ TEST(SharedLruCache, AnEvictedValueLivesOnForWhoeverStillHoldsIt) {
 TEST(SharedLruCache, StoresNeitherANullValueNorAFailedMake) {
     SharedLruCache<int> cache(2);
     EXPECT_EQ(cache.get_or_make("a", [] { return std::shared_ptr<const int>(); }), nullptr);
-    EXPECT_THROW(cache.get_or_make("b", []() -> std::shared_ptr<const int> { throw std::runtime_error("x"); }),
+    EXPECT_THROW(cache.get_or_make(
+                     "b", []() -> std::shared_ptr<const int> { throw std::runtime_error("x"); }),
                  std::runtime_error);
     EXPECT_EQ(cache.size(), 0u);
 }

@@ -24,8 +24,9 @@ TEST(Rfc3339, RoundTripsFormattedValues) {
 }
 
 TEST(Rfc3339, RejectsMalformedText) {
-    for (const char* bad : {"", "2026-11-23", "2026-11-23 14:27:05Z", "2026-13-01T00:00:00Z",
-                            "2026-11-23T14:27:05", "2026-11-23T14:27:05.Z", "2026-11-23T14:27:05Zjunk"}) {
+    for (const char* bad :
+         {"", "2026-11-23", "2026-11-23 14:27:05Z", "2026-13-01T00:00:00Z", "2026-11-23T14:27:05",
+          "2026-11-23T14:27:05.Z", "2026-11-23T14:27:05Zjunk"}) {
         EXPECT_FALSE(parse_rfc3339_ms(bad).has_value()) << bad;
     }
 }

@@ -65,10 +65,12 @@ TEST(ContractValidator, PointerEscapesSlashAndTilde) {
 
 TEST(ContractValidator, EveryPlacementFixtureMatchesTheShippedContract) {
     const ContractValidator validator(read_json("contracts/placement/request.schema.json"));
-    for (const char* name : {"auto_only_ny", "brokerage_tx_multicarrier", "missing_required_lines_ny",
-                             "pure_bundle_ca", "quotes_only_oh"}) {
-        const auto errors = validator.validate(read_json(std::string("tests/golden/placement/") + name + ".input.json"));
-        EXPECT_TRUE(errors.empty()) << name << ": " << (errors.empty() ? "" : errors[0].pointer + " " + errors[0].message);
+    for (const char* name : {"auto_only_ny", "brokerage_tx_multicarrier",
+                             "missing_required_lines_ny", "pure_bundle_ca", "quotes_only_oh"}) {
+        const auto errors = validator.validate(
+            read_json(std::string("tests/golden/placement/") + name + ".input.json"));
+        EXPECT_TRUE(errors.empty())
+            << name << ": " << (errors.empty() ? "" : errors[0].pointer + " " + errors[0].message);
     }
 }
 
@@ -77,7 +79,8 @@ TEST(ContractValidator, ShippedExamplesMatchTheirSchemas) {
     const ContractValidator response(read_json("contracts/placement/response.schema.json"));
     EXPECT_TRUE(request.validate(read_json("contracts/placement/example_request.json")).empty());
     const auto errors = response.validate(read_json("contracts/placement/example_response.json"));
-    EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors[0].pointer + " " + errors[0].message);
+    EXPECT_TRUE(errors.empty()) << (errors.empty() ? ""
+                                                   : errors[0].pointer + " " + errors[0].message);
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ std::vector<ErrorDetail> problems_of(const json::value& schema) {
     return {};
 }
 
-bool has_problem(const std::vector<ErrorDetail>& problems, const std::string& pointer, const std::string& words) {
+bool has_problem(const std::vector<ErrorDetail>& problems, const std::string& pointer,
+                 const std::string& words) {
     return std::any_of(problems.begin(), problems.end(), [&](const ErrorDetail& problem) {
         return problem.pointer == pointer && problem.message.find(words) != std::string::npos;
     });
@@ -46,27 +47,34 @@ TEST(SchemaBounds, ARefToItselfIsRefusedWithThePointerOfTheCycle) {
 }
 
 TEST(SchemaBounds, ARefCycleThroughTwoDefinitionsIsRefused) {
-    const auto problems = problems_of(json::parse(R"({"properties": {"a": {"$ref": "#/definitions/p"}},
+    const auto problems =
+        problems_of(json::parse(R"({"properties": {"a": {"$ref": "#/definitions/p"}},
         "definitions": {"p": {"$ref": "#/definitions/q"}, "q": {"$ref": "#/definitions/p"}}})"));
     ASSERT_EQ(problems.size(), 1u) << listed(problems);
-    EXPECT_TRUE(problems[0].pointer == "/definitions/p" || problems[0].pointer == "/definitions/q") << listed(problems);
-    EXPECT_NE(problems[0].message.find("/definitions/p -> /definitions/q"), std::string::npos) << listed(problems);
+    EXPECT_TRUE(problems[0].pointer == "/definitions/p" || problems[0].pointer == "/definitions/q")
+        << listed(problems);
+    EXPECT_NE(problems[0].message.find("/definitions/p -> /definitions/q"), std::string::npos)
+        << listed(problems);
 }
 
 TEST(SchemaBounds, AnAllOfThatContainsItselfIsRefused) {
-    const auto problems = problems_of(json::parse(R"({"properties": {"x": {"$ref": "#/definitions/a"}},
+    const auto problems =
+        problems_of(json::parse(R"({"properties": {"x": {"$ref": "#/definitions/a"}},
         "definitions": {"a": {"allOf": [{"type": "object"}, {"$ref": "#/definitions/a"}]}}})"));
     EXPECT_TRUE(has_problem(problems, "/definitions/a", "cycle")) << listed(problems);
 }
 
 TEST(SchemaBounds, RecursionThroughNestedValuesIsAllowedAndValidates) {
-    const ContractValidator tree(json::parse(R"({"$ref": "#/definitions/node", "definitions": {"node": {
+    const ContractValidator tree(
+        json::parse(R"({"$ref": "#/definitions/node", "definitions": {"node": {
         "type": "object", "required": ["name"],
         "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/definitions/node"}}}}}})"));
     json::value document = json::parse(R"({"name": "leaf"})");
-    for (int level = 0; level < 20; ++level) document = json::object{{"name", "n"}, {"children", json::array{document}}};
+    for (int level = 0; level < 20; ++level)
+        document = json::object{{"name", "n"}, {"children", json::array{document}}};
     EXPECT_TRUE(tree.validate(document).empty());
-    const auto errors = tree.validate(json::parse(R"({"name": "a", "children": [{"children": []}]})"));
+    const auto errors =
+        tree.validate(json::parse(R"({"name": "a", "children": [{"children": []}]})"));
     ASSERT_EQ(errors.size(), 1u) << listed(errors);
     EXPECT_EQ(errors[0].pointer, "/children/0/name");
 }
@@ -77,8 +85,9 @@ json::value same_value_chain(std::size_t links) {
     json::object definitions;
     for (std::size_t i = 0; i < links; ++i) {
         definitions["d" + std::to_string(i)] =
-            i + 1 < links ? json::value(json::object{{"$ref", "#/definitions/d" + std::to_string(i + 1)}})
-                          : json::value(json::object{{"type", "string"}});
+            i + 1 < links
+                ? json::value(json::object{{"$ref", "#/definitions/d" + std::to_string(i + 1)}})
+                : json::value(json::object{{"type", "string"}});
     }
     return json::object{{"$ref", "#/definitions/d0"}, {"definitions", std::move(definitions)}};
 }
@@ -95,7 +104,8 @@ TEST(SchemaBounds, ASameValueChainAtTheBoundIsAcceptedAndOnePastItIsRefused) {
 
 json::value with_properties(std::size_t count) {
     json::object properties;
-    for (std::size_t i = 0; i < count; ++i) properties["p" + std::to_string(i)] = json::object{{"type", "integer"}};
+    for (std::size_t i = 0; i < count; ++i)
+        properties["p" + std::to_string(i)] = json::object{{"type", "integer"}};
     return json::object{{"properties", std::move(properties)}};
 }
 
@@ -103,7 +113,8 @@ TEST(SchemaBounds, SubschemasAtTheBoundAreAcceptedAndOnePastItAreRefused) {
     const ContractValidator at_bound(with_properties(kMaxSchemaNodes - 1));  // and the root
     EXPECT_EQ(at_bound.validate(json::parse(R"({"p7": "x"})")).size(), 1u);
     const auto problems = problems_of(with_properties(kMaxSchemaNodes));
-    EXPECT_TRUE(has_problem(problems, "/properties/p" + std::to_string(kMaxSchemaNodes - 1), "more than 2000 subschemas"))
+    EXPECT_TRUE(has_problem(problems, "/properties/p" + std::to_string(kMaxSchemaNodes - 1),
+                            "more than 2000 subschemas"))
         << listed(problems);
 }
 
@@ -113,9 +124,11 @@ TEST(SchemaBounds, ALongChainOfReferencesThroughNestedValuesCompilesAndValidates
     json::object definitions;
     for (std::size_t i = 0; i < links; ++i) {
         definitions["d" + std::to_string(i)] = json::object{
-            {"properties", {{"next", {{"$ref", "#/definitions/d" + std::to_string((i + 1) % links)}}}}}};
+            {"properties",
+             {{"next", {{"$ref", "#/definitions/d" + std::to_string((i + 1) % links)}}}}}};
     }
-    const ContractValidator chain(json::object{{"$ref", "#/definitions/d0"}, {"definitions", std::move(definitions)}});
+    const ContractValidator chain(
+        json::object{{"$ref", "#/definitions/d0"}, {"definitions", std::move(definitions)}});
     json::value document = json::object{};
     for (int level = 0; level < 60; ++level) document = json::object{{"next", document}};
     EXPECT_TRUE(chain.validate(document).empty());
@@ -127,11 +140,13 @@ TEST(SchemaBounds, TheDeepestValidationTheBoundsAdmitFitsAThreadsStack) {
     const std::size_t links = kMaxSameValueChain / 2 - 1;
     json::object definitions;
     for (std::size_t i = 0; i + 1 < links; ++i) {
-        definitions["c" + std::to_string(i)] = json::object{{"allOf", {{{"$ref", "#/definitions/c" + std::to_string(i + 1)}}}}};
+        definitions["c" + std::to_string(i)] =
+            json::object{{"allOf", {{{"$ref", "#/definitions/c" + std::to_string(i + 1)}}}}};
     }
-    definitions["c" + std::to_string(links - 1)] =
-        json::object{{"properties", {{"next", {{"$ref", "#/definitions/c0"}}}}}, {"required", {"next"}}};
-    const ContractValidator chain(json::object{{"$ref", "#/definitions/c0"}, {"definitions", std::move(definitions)}});
+    definitions["c" + std::to_string(links - 1)] = json::object{
+        {"properties", {{"next", {{"$ref", "#/definitions/c0"}}}}}, {"required", {"next"}}};
+    const ContractValidator chain(
+        json::object{{"$ref", "#/definitions/c0"}, {"definitions", std::move(definitions)}});
     json::value document = json::object{};
     for (int level = 0; level < 63; ++level) document = json::object{{"next", document}};
     // The innermost object lacks `next`: the failure is found at the bottom of the deepest descent.
@@ -148,12 +163,14 @@ TEST(SchemaBounds, TheDeepestValidationTheBoundsAdmitFitsAThreadsStack) {
 // ---- references ----
 
 TEST(SchemaBounds, OnlyLocalResolvableReferencesToSubschemasAreAccepted) {
-    EXPECT_TRUE(has_problem(problems_of(json::parse(R"({"$ref": "http://127.0.0.1/schema.json"})")), "/$ref",
-                            "only local references"));
-    EXPECT_TRUE(has_problem(problems_of(json::parse(R"({"properties": {"a": {"$ref": "#/definitions/none"}}})")),
-                            "/properties/a/$ref", "does not point at a subschema"));
-    EXPECT_TRUE(has_problem(problems_of(json::parse(R"({"enum": [{}], "properties": {"a": {"$ref": "#/enum/0"}}})")),
-                            "/properties/a/$ref", "does not point at a subschema"));
+    EXPECT_TRUE(has_problem(problems_of(json::parse(R"({"$ref": "http://127.0.0.1/schema.json"})")),
+                            "/$ref", "only local references"));
+    EXPECT_TRUE(has_problem(
+        problems_of(json::parse(R"({"properties": {"a": {"$ref": "#/definitions/none"}}})")),
+        "/properties/a/$ref", "does not point at a subschema"));
+    EXPECT_TRUE(has_problem(
+        problems_of(json::parse(R"({"enum": [{}], "properties": {"a": {"$ref": "#/enum/0"}}})")),
+        "/properties/a/$ref", "does not point at a subschema"));
     const ContractValidator escaped(json::parse(
         R"({"definitions": {"a/b%c": {"type": "integer"}}, "properties": {"x": {"$ref": "#/definitions/a~1b%25c"}}})"));
     EXPECT_EQ(escaped.validate(json::parse(R"({"x": "no"})")).size(), 1u);
@@ -173,7 +190,8 @@ TEST(SchemaBounds, AnIdKeywordIsNotTakenForABaseUri) {
 // ---- patterns under RE2 ----
 
 TEST(SchemaBounds, APatternOverAHundredThousandCharactersCompletes) {
-    const ContractValidator validator(json::parse(R"({"properties": {"s": {"type": "string", "pattern": "^(a|b)*$"}}})"));
+    const ContractValidator validator(
+        json::parse(R"({"properties": {"s": {"type": "string", "pattern": "^(a|b)*$"}}})"));
     std::string text(100000, 'a');
     for (std::size_t i = 0; i < text.size(); i += 3) text[i] = 'b';
     EXPECT_TRUE(validator.validate(json::object{{"s", text}}).empty());
@@ -183,7 +201,8 @@ TEST(SchemaBounds, APatternOverAHundredThousandCharactersCompletes) {
 }
 
 TEST(SchemaBounds, ANestedQuantifierAgainstTenThousandCharactersGetsItsAnswer) {
-    const ContractValidator validator(json::parse(R"({"properties": {"s": {"pattern": "^(a+)+$"}}})"));
+    const ContractValidator validator(
+        json::parse(R"({"properties": {"s": {"pattern": "^(a+)+$"}}})"));
     const std::string as(10000, 'a');
     EXPECT_TRUE(validator.validate(json::object{{"s", as}}).empty());
     const auto errors = validator.validate(json::object{{"s", as + "!"}});
@@ -194,11 +213,15 @@ TEST(SchemaBounds, ANestedQuantifierAgainstTenThousandCharactersGetsItsAnswer) {
 
 TEST(SchemaBounds, PatternsRe2CannotCompileAreRefusedAtTheirKeyword) {
     auto problems = problems_of(json::parse(R"({"properties": {"a": {"pattern": "(a)\\1"}}})"));
-    EXPECT_TRUE(has_problem(problems, "/properties/a/pattern", "RE2 cannot compile")) << listed(problems);
+    EXPECT_TRUE(has_problem(problems, "/properties/a/pattern", "RE2 cannot compile"))
+        << listed(problems);
     problems = problems_of(json::parse(R"j({"properties": {"a": {"pattern": "^(?=a)"}}})j"));
-    EXPECT_TRUE(has_problem(problems, "/properties/a/pattern", "without backreferences or lookaround")) << listed(problems);
+    EXPECT_TRUE(
+        has_problem(problems, "/properties/a/pattern", "without backreferences or lookaround"))
+        << listed(problems);
     problems = problems_of(json::parse(R"({"patternProperties": {"(?<=a)b": {}}})"));
-    EXPECT_TRUE(has_problem(problems, "/patternProperties/(?<=a)b", "RE2 cannot compile")) << listed(problems);
+    EXPECT_TRUE(has_problem(problems, "/patternProperties/(?<=a)b", "RE2 cannot compile"))
+        << listed(problems);
 }
 
 // The literal "aaa…" whose program has `size` instructions (RE2's own measure, growing with the
@@ -208,8 +231,10 @@ std::string pattern_of_program_size(int size) {
     std::size_t high = 8 * static_cast<std::size_t>(size);
     while (low < high) {
         const std::size_t middle = (low + high) / 2;
-        if (RE2(std::string(middle, 'a'), RE2::Quiet).ProgramSize() < size) low = middle + 1;
-        else high = middle;
+        if (RE2(std::string(middle, 'a'), RE2::Quiet).ProgramSize() < size)
+            low = middle + 1;
+        else
+            high = middle;
     }
     const std::string pattern(low, 'a');
     return RE2(pattern, RE2::Quiet).ProgramSize() == size ? pattern : std::string();
@@ -221,7 +246,8 @@ TEST(SchemaBounds, APatternAtTheProgramSizeBoundIsAcceptedAndOnePastItIsRefused)
     ASSERT_FALSE(at_bound.empty());
     ASSERT_FALSE(past.empty());
     EXPECT_TRUE(problems_of(json::object{{"pattern", at_bound}}).empty());
-    EXPECT_TRUE(has_problem(problems_of(json::object{{"pattern", past}}), "/pattern", "too complex"));
+    EXPECT_TRUE(
+        has_problem(problems_of(json::object{{"pattern", past}}), "/pattern", "too complex"));
 }
 
 TEST(SchemaBounds, PatternPropertiesStillApplyWithAdditionalProperties) {
@@ -230,7 +256,8 @@ TEST(SchemaBounds, PatternPropertiesStillApplyWithAdditionalProperties) {
         "properties": {"name": {"type": "string"}},
         "patternProperties": {"^x-": {"$ref": "#/definitions/count"}, "^x-big": {"minimum": 100}},
         "additionalProperties": false})"));
-    EXPECT_TRUE(validator.validate(json::parse(R"({"name": "a", "x-one": 1, "x-big": 150})")).empty());
+    EXPECT_TRUE(
+        validator.validate(json::parse(R"({"name": "a", "x-one": 1, "x-big": 150})")).empty());
     auto errors = validator.validate(json::parse(R"({"x-one": "s"})"));
     ASSERT_EQ(errors.size(), 1u) << listed(errors);
     EXPECT_EQ(errors[0].pointer, "/x-one");
@@ -250,19 +277,25 @@ TEST(SchemaBounds, PatternPropertiesStillApplyWithAdditionalProperties) {
 TEST(SchemaBounds, DateTimeAndDateTimeFormatsAreStillChecked) {
     const ContractValidator validator(json::parse(R"({"properties": {
         "d": {"format": "date"}, "t": {"format": "time"}, "dt": {"format": "date-time"}, "e": {"format": "email"}}})"));
-    EXPECT_TRUE(validator.validate(json::parse(
-        R"({"d": "2024-02-29", "t": "16:52:45.5+02:00", "dt": "2022-07-18T16:52:45Z", "e": "anything"})")).empty());
-    const auto errors = validator.validate(json::parse(R"({"d": "2023-02-29", "t": "25:00:00Z", "dt": "2022-07-18 16:52:45Z"})"));
+    EXPECT_TRUE(
+        validator
+            .validate(json::parse(
+                R"({"d": "2024-02-29", "t": "16:52:45.5+02:00", "dt": "2022-07-18T16:52:45Z", "e": "anything"})"))
+            .empty());
+    const auto errors = validator.validate(
+        json::parse(R"({"d": "2023-02-29", "t": "25:00:00Z", "dt": "2022-07-18 16:52:45Z"})"));
     ASSERT_EQ(errors.size(), 3u) << listed(errors);
     EXPECT_TRUE(has_problem(errors, "/d", "valid date"));
     EXPECT_TRUE(has_problem(errors, "/t", "valid time"));
     EXPECT_TRUE(has_problem(errors, "/dt", "valid date-time"));
     EXPECT_EQ(validator.validate(json::parse(R"({"d": "2024-04-31"})")).size(), 1u);
-    EXPECT_TRUE(validator.validate(json::parse(R"({"d": 20240101})")).empty());  // format applies to strings
+    EXPECT_TRUE(validator.validate(json::parse(R"({"d": 20240101})"))
+                    .empty());  // format applies to strings
 }
 
 TEST(SchemaBounds, ReservedKeywordsAreRefused) {
-    EXPECT_TRUE(has_problem(problems_of(json::parse(R"({"x-engined-step": 1})")), "/x-engined-step", "reserved"));
+    EXPECT_TRUE(has_problem(problems_of(json::parse(R"({"x-engined-step": 1})")), "/x-engined-step",
+                            "reserved"));
 }
 
 // ---- work per validation ----
@@ -273,8 +306,10 @@ json::value fanning_out(int levels, int fan_out) {
     for (int i = 0; i < levels; ++i) {
         json::array branches;
         for (int b = 0; b < fan_out; ++b) {
-            branches.push_back(i + 1 < levels ? json::value(json::object{{"$ref", "#/definitions/d" + std::to_string(i + 1)}})
-                                              : json::value(json::object{{"type", "string"}}));
+            branches.push_back(
+                i + 1 < levels
+                    ? json::value(json::object{{"$ref", "#/definitions/d" + std::to_string(i + 1)}})
+                    : json::value(json::object{{"type", "string"}}));
         }
         definitions["d" + std::to_string(i)] = json::object{{"anyOf", std::move(branches)}};
     }

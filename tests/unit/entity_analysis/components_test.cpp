@@ -53,15 +53,18 @@ TEST(EntityAnalysisConfig, EveryProblemIsReportedWithItsPath) {
     dimensions[1].as_object()["method"] = "lua";
     dimensions[2].as_object()["enabled"] = false;
     dimensions.pop_back();
-    config["appetite_weight_profiles"].as_array()[0].as_object()["weights"].as_object()["pricing"] = -1;
-    config["parameters"].as_object()["tier_thresholds"] = json::object{{"STRONG_FIT", 3}, {"GOOD_FIT", 2}, {"MODERATE_FIT", 3.5}};
+    config["appetite_weight_profiles"].as_array()[0].as_object()["weights"].as_object()["pricing"] =
+        -1;
+    config["parameters"].as_object()["tier_thresholds"] =
+        json::object{{"STRONG_FIT", 3}, {"GOOD_FIT", 2}, {"MODERATE_FIT", 3.5}};
     config["parameters"].as_object()["max_candidates_default"] = 600;
     config["schema_version"] = 2;
-    EXPECT_EQ(problem_paths(config),
-              (std::vector<std::string>{"/schema_version", "/scoring_dimensions/1/method", "/scoring_dimensions/2/enabled",
-                                        "/scoring_dimensions", "/appetite_weight_profiles/0/weights/pricing",
-                                        "/parameters/tier_thresholds",
-                                        "/parameters/max_candidates_default"}));
+    EXPECT_EQ(
+        problem_paths(config),
+        (std::vector<std::string>{
+            "/schema_version", "/scoring_dimensions/1/method", "/scoring_dimensions/2/enabled",
+            "/scoring_dimensions", "/appetite_weight_profiles/0/weights/pricing",
+            "/parameters/tier_thresholds", "/parameters/max_candidates_default"}));
 }
 
 TEST(EntityAnalysisConfig, AnInvalidConfigurationFailsTheRun) {
@@ -77,7 +80,8 @@ TEST(EntityAnalysisConfig, AnInvalidConfigurationFailsTheRun) {
 }
 
 TEST(EntityAnalysisPool, RecordsReadWithUnknownsLeftUnknown) {
-    const Carrier carrier = carrier_from(R"({"id": "c1", "name": "Alder", "am_best_rating": "A-", "financial_size": "IX",
+    const Carrier carrier = carrier_from(
+        R"({"id": "c1", "name": "Alder", "am_best_rating": "A-", "financial_size": "IX",
         "states": ["CA", "ny", "TX"], "lines": [{"line": "cyber", "appetite": "preferred"}, {"line": "marine", "appetite": "preferred"},
         {"line": "epli", "appetite": "excluded"}, {"line": "bop"}], "revenue_max": 5e6, "pricing_index": 0.9})");
     EXPECT_EQ(carrier.rating_rank, 3);
@@ -108,7 +112,8 @@ TEST(EntityAnalysisPool, AnUnreadablePoolIsRefused) {
 }
 
 TEST(EntityAnalysisFilter, RulesApplyInOrderAndUnknownFactsNeverExclude) {
-    const Carrier carrier = carrier_from(R"({"id": "c", "states": ["CA"], "lines": [{"line": "cyber", "appetite": "preferred"},
+    const Carrier carrier = carrier_from(
+        R"({"id": "c", "states": ["CA"], "lines": [{"line": "cyber", "appetite": "preferred"},
         {"line": "epli", "appetite": "excluded"}], "prohibited_naics": ["5411"], "revenue_min": 1e6, "revenue_max": 5e7,
         "employees_max": 100})");
     const auto reason = [&](std::string_view profile) {
@@ -121,29 +126,37 @@ TEST(EntityAnalysisFilter, RulesApplyInOrderAndUnknownFactsNeverExclude) {
     EXPECT_EQ(reason(R"({"entity": "x", "line": "umbrella"})"), "line_not_written");
     EXPECT_EQ(reason(R"({"entity": "x", "lines": ["epli", "cyber"]})"), "eligible");
     EXPECT_EQ(reason(R"({"entity": "x", "naics": "541110"})"), "naics_prohibited");
-    EXPECT_EQ(reason(R"({"entity": "x", "naics": "54"})"), "eligible");  // 54 is wider than the prohibited 5411
+    EXPECT_EQ(reason(R"({"entity": "x", "naics": "54"})"),
+              "eligible");  // 54 is wider than the prohibited 5411
     EXPECT_EQ(reason(R"({"entity": "x", "revenue": 60000000})"), "revenue_out_of_band");
     EXPECT_EQ(reason(R"({"entity": "x", "revenue": 500000})"), "revenue_out_of_band");
     EXPECT_EQ(reason(R"({"entity": "x", "employees": 101})"), "employees_out_of_band");
-    EXPECT_EQ(reason(R"({"entity": "x", "state": "ca", "revenue": 1000000, "employees": 100})"), "eligible");
+    EXPECT_EQ(reason(R"({"entity": "x", "state": "ca", "revenue": 1000000, "employees": 100})"),
+              "eligible");
 }
 
 TEST(EntityAnalysisProspect, TheStateMayComeFromThePrimaryAddress) {
-    const Prospect prospect = read_prospect(json::object{
-        {"prospect", {{"entity", "Acme"}, {"primary_address", {{"state", "tx"}}}, {"lines", {"cyber", "epli", "cyber"}}}}});
+    const Prospect prospect =
+        read_prospect(json::object{{"prospect",
+                                    {{"entity", "Acme"},
+                                     {"primary_address", {{"state", "tx"}}},
+                                     {"lines", {"cyber", "epli", "cyber"}}}}});
     EXPECT_EQ(prospect.state, "TX");
     EXPECT_EQ(prospect.lines, (std::vector<Line>{Line::cyber, Line::epli}));
-    for (const char* bad : {R"({"entity": "x", "naics": "5"})", R"({"entity": "x", "naics": 541110})",
-                            R"({"entity": "x", "state": "Texas"})", R"({"entity": ""})"}) {
+    for (const char* bad :
+         {R"({"entity": "x", "naics": "5"})", R"({"entity": "x", "naics": 541110})",
+          R"({"entity": "x", "state": "Texas"})", R"({"entity": ""})"}) {
         EXPECT_THROW(prospect_from(bad), RunFailure) << bad;
     }
 }
 
 TEST(EntityAnalysisAssess, LevelsFollowTheDocumentedThresholds) {
-    const Prospect prospect = prospect_from(R"({"entity": "x", "state": "CA", "lines": ["cyber", "epli"], "naics": "541110",
+    const Prospect prospect = prospect_from(
+        R"({"entity": "x", "state": "CA", "lines": ["cyber", "epli"], "naics": "541110",
         "revenue": 10000000})");
     const AssessContext context{.prospect = prospect, .gap_lines = {}};
-    const Carrier strong = carrier_from(R"({"id": "s", "am_best_rating": "A+", "financial_size": "XII",
+    const Carrier strong =
+        carrier_from(R"({"id": "s", "am_best_rating": "A+", "financial_size": "XII",
         "lines": [{"line": "cyber", "appetite": "preferred"}, {"line": "epli", "appetite": "preferred"}],
         "pricing_index": 0.9, "commission": 0.16, "quote_turnaround_days": 3, "claims_satisfaction": 0.9,
         "revenue_min": 0, "revenue_max": 20000000})");
@@ -159,10 +172,12 @@ TEST(EntityAnalysisAssess, LevelsFollowTheDocumentedThresholds) {
     EXPECT_EQ(scores[1].reason, "writes 1 of 2 requested lines");
     EXPECT_EQ(scores[2].reason, "B (IV) rated, a small balance sheet");
     EXPECT_EQ(scores[3].reason, "pricing 20% over market");
-    EXPECT_EQ(scores[4].reason, "5% commission, quotes in 12 days, revenue near the edge of its $9M-$100M band");
+    EXPECT_EQ(scores[4].reason,
+              "5% commission, quotes in 12 days, revenue near the edge of its $9M-$100M band");
     EXPECT_EQ(scores[5].reason, "claims satisfaction 0.50, slow to quote (12 days)");
 
-    const Carrier blank = carrier_from(R"({"id": "b", "lines": [{"line": "cyber", "appetite": "preferred"}]})");
+    const Carrier blank =
+        carrier_from(R"({"id": "b", "lines": [{"line": "cyber", "appetite": "preferred"}]})");
     EXPECT_EQ(explain_scores(blank, context)[2].reason, "no AM Best rating on file");
     EXPECT_EQ(explain_scores(blank, context)[3].reason, "no pricing index on file");
 }
@@ -171,19 +186,32 @@ TEST(EntityAnalysisRank, ConfidenceRules) {
     const auto confidence = [](std::string_view profile) {
         return confidence_name(profile_confidence(completeness(prospect_from(profile))));
     };
-    EXPECT_EQ(confidence(R"({"entity": "x", "naics": "54", "revenue": 1, "employees": 1, "state": "CA", "line": "cyber",
-        "years_in_business": 3})"), "HIGH");
-    EXPECT_EQ(confidence(R"({"entity": "x", "naics": "54", "revenue": 1, "employees": 1, "state": "CA", "line": "cyber"})"),
-              "HIGH");
-    EXPECT_EQ(confidence(R"({"entity": "x", "naics": "54", "revenue": 1, "state": "CA", "line": "cyber"})"), "MEDIUM");
-    EXPECT_EQ(confidence(R"({"entity": "x", "revenue": 1, "employees": 1, "state": "CA", "line": "cyber",
-        "years_in_business": 3})"), "MEDIUM");
-    EXPECT_EQ(confidence(R"({"entity": "x", "state": "CA", "line": "cyber", "naics": "54"})"), "MEDIUM");
+    EXPECT_EQ(
+        confidence(
+            R"({"entity": "x", "naics": "54", "revenue": 1, "employees": 1, "state": "CA", "line": "cyber",
+        "years_in_business": 3})"),
+        "HIGH");
+    EXPECT_EQ(
+        confidence(
+            R"({"entity": "x", "naics": "54", "revenue": 1, "employees": 1, "state": "CA", "line": "cyber"})"),
+        "HIGH");
+    EXPECT_EQ(
+        confidence(
+            R"({"entity": "x", "naics": "54", "revenue": 1, "state": "CA", "line": "cyber"})"),
+        "MEDIUM");
+    EXPECT_EQ(
+        confidence(R"({"entity": "x", "revenue": 1, "employees": 1, "state": "CA", "line": "cyber",
+        "years_in_business": 3})"),
+        "MEDIUM");
+    EXPECT_EQ(confidence(R"({"entity": "x", "state": "CA", "line": "cyber", "naics": "54"})"),
+              "MEDIUM");
     EXPECT_EQ(confidence(R"({"entity": "x", "state": "CA", "line": "cyber"})"), "LOW");
 
-    const Carrier full = carrier_from(R"({"id": "f", "am_best_rating": "A", "pricing_index": 1, "commission": 0.1,
+    const Carrier full =
+        carrier_from(R"({"id": "f", "am_best_rating": "A", "pricing_index": 1, "commission": 0.1,
         "claims_satisfaction": 0.8, "quote_turnaround_days": 4})");
-    const Carrier partial = carrier_from(R"({"id": "p", "am_best_rating": "A", "pricing_index": 1, "commission": 0.1})");
+    const Carrier partial = carrier_from(
+        R"({"id": "p", "am_best_rating": "A", "pricing_index": 1, "commission": 0.1})");
     EXPECT_EQ(candidate_confidence(Confidence::high, full), Confidence::high);
     EXPECT_EQ(candidate_confidence(Confidence::high, partial), Confidence::medium);
     EXPECT_EQ(candidate_confidence(Confidence::low, full), Confidence::low);

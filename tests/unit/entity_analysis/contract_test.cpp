@@ -41,7 +41,9 @@ TEST(EntityAnalysisContract, SchemasAvoidFormatChecks) {
 
 TEST(EntityAnalysisContract, ExampleRequestSatisfiesTheRequestSchema) {
     const Contract request(kRequestSchema);
-    EXPECT_EQ(request.violations(test::read_json_object("contracts/entity_analysis/example_request.json")), "");
+    EXPECT_EQ(request.violations(
+                  test::read_json_object("contracts/entity_analysis/example_request.json")),
+              "");
     // With the pool reference the host adds, too.
     EXPECT_EQ(request.violations(test::run_request({{"profile", test::law_firm()}})), "");
 }
@@ -52,8 +54,10 @@ TEST(EntityAnalysisContract, RequestSchemaRefusesMalformedRuns) {
         "profile": {"state": "California", "line": "marine", "naics": "5", "revenue": -1},
         "request_config": {"max_candidates": 501}}})");
     const std::string violations = request.violations(malformed);
-    for (const char* expected : {"'entity'", "[state]", "[line]", "[naics]", "[revenue]", "[max_candidates]", "'pool'"}) {
-        EXPECT_NE(violations.find(expected), std::string::npos) << expected << " in\n" << violations;
+    for (const char* expected :
+         {"'entity'", "[state]", "[line]", "[naics]", "[revenue]", "[max_candidates]", "'pool'"}) {
+        EXPECT_NE(violations.find(expected), std::string::npos) << expected << " in\n"
+                                                                << violations;
     }
     EXPECT_NE(request.violations(json::parse(R"({"input": {"pool": "carriers:all"}})")), "");
 }
@@ -67,10 +71,12 @@ TEST(EntityAnalysisContract, ResultsSatisfyTheResponseSchema) {
     alaska["state"] = "AK";
     alaska["line"] = "umbrella";
     for (const json::object& input :
-         {json::object{{"profile", test::law_firm()}, {"request_config", {{"max_candidates", 500}, {"gap_analysis", true}}}},
+         {json::object{{"profile", test::law_firm()},
+                       {"request_config", {{"max_candidates", 500}, {"gap_analysis", true}}}},
           json::object{{"prospect", {{"entity", "Acme"}}}}, json::object{{"profile", alaska}}}) {
         host.next_run();
-        const AnalysisResult result = run_entity_analysis(test::run_request(input), test::preset_config(), host, cache);
+        const AnalysisResult result =
+            run_entity_analysis(test::run_request(input), test::preset_config(), host, cache);
         ASSERT_FALSE(result.failed()) << json::serialize(result.body);
         EXPECT_EQ(response.violations(result.body), "") << json::serialize(input);
     }
@@ -79,7 +85,8 @@ TEST(EntityAnalysisContract, ResultsSatisfyTheResponseSchema) {
 TEST(EntityAnalysisContract, ExampleResponseIsTheResultOfTheExampleRequest) {
     const AnalysisResult result = example_result();
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
-    const json::value example = test::read_json_object("contracts/entity_analysis/example_response.json");
+    const json::value example =
+        test::read_json_object("contracts/entity_analysis/example_response.json");
     EXPECT_EQ(json::value(result.body), example) << json::serialize(result.body);
     EXPECT_EQ(Contract(kResponseSchema).violations(example), "");
 }

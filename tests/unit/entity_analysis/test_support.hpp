@@ -26,7 +26,8 @@ inline std::string default_scorecard() {
     return read_source_file("scripts/lua/entity_analysis/scorecard.lua");
 }
 
-inline constexpr std::string_view kSnapshot = "3f1c9a0e5b7d2468ace13579bdf02468ace13579bdf02468ace13579bdf02468";
+inline constexpr std::string_view kSnapshot =
+    "3f1c9a0e5b7d2468ace13579bdf02468ace13579bdf02468ace13579bdf02468";
 inline constexpr std::size_t kPoolSize = 300;
 
 // A fixed-sequence generator (64-bit LCG), so that the pool is the same on every platform.
@@ -51,9 +52,10 @@ private:
 // has no pricing, claims or turnaround figures.
 inline boost::json::array build_pool(std::size_t count, std::uint64_t seed = 7) {
     constexpr std::array<const char*, 8> kRatings = {"A++", "A+", "A", "A-", "B++", "B+", "B", "A"};
-    constexpr std::array<const char*, 11> kSizes = {"V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"};
-    constexpr std::array<const char*, 10> kNames = {"Alder", "Birch", "Cedar", "Dogwood", "Elm",
-                                                    "Fir",   "Gum",   "Hazel", "Ironwood", "Juniper"};
+    constexpr std::array<const char*, 11> kSizes = {"V",  "VI",  "VII",  "VIII", "IX", "X",
+                                                    "XI", "XII", "XIII", "XIV",  "XV"};
+    constexpr std::array<const char*, 10> kNames = {
+        "Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Gum", "Hazel", "Ironwood", "Juniper"};
     Sequence random(seed);
     boost::json::array pool;
     for (std::size_t i = 0; i < count; ++i) {
@@ -62,7 +64,8 @@ inline boost::json::array build_pool(std::size_t count, std::uint64_t seed = 7) 
         boost::json::object carrier{
             {"id", id},
             {"name", std::string(kNames[i % kNames.size()]) + " Mutual " + std::to_string(i)},
-            {"am_best_rating", kRatings[static_cast<std::size_t>(random.pick(0, kRatings.size() - 1))]},
+            {"am_best_rating",
+             kRatings[static_cast<std::size_t>(random.pick(0, kRatings.size() - 1))]},
             {"financial_size", kSizes[static_cast<std::size_t>(random.pick(0, kSizes.size() - 1))]},
             {"synthetic", true},
         };
@@ -73,18 +76,22 @@ inline boost::json::array build_pool(std::size_t count, std::uint64_t seed = 7) 
         } else {
             carrier["states"] = boost::json::array{"CA", "NV", "OR", "WA"};
         }
-        boost::json::array lines{boost::json::object{{"line", "general_liability"}, {"appetite", "acceptable"}}};
+        boost::json::array lines{
+            boost::json::object{{"line", "general_liability"}, {"appetite", "acceptable"}}};
         if (i % 13 == 0) {
-            lines.push_back(boost::json::object{{"line", "professional_liability"}, {"appetite", "excluded"}});
+            lines.push_back(
+                boost::json::object{{"line", "professional_liability"}, {"appetite", "excluded"}});
         } else if (i % 19 != 0) {
-            lines.push_back(boost::json::object{{"line", "professional_liability"},
-                                                {"appetite", random.pick(0, 1) == 0 ? "preferred" : "acceptable"}});
+            lines.push_back(boost::json::object{
+                {"line", "professional_liability"},
+                {"appetite", random.pick(0, 1) == 0 ? "preferred" : "acceptable"}});
         }
         if (random.pick(0, 2) == 0) {
             lines.push_back(boost::json::object{{"line", "cyber"}, {"appetite", "preferred"}});
         }
         carrier["lines"] = std::move(lines);
-        carrier["prohibited_naics"] = i % 7 == 0 ? boost::json::array{"5411"} : boost::json::array{"23"};
+        carrier["prohibited_naics"] =
+            i % 7 == 0 ? boost::json::array{"5411"} : boost::json::array{"23"};
         carrier["avoided_naics"] = i % 9 == 0 ? boost::json::array{"54"} : boost::json::array{};
         if (i % 17 == 0) {
             carrier["revenue_min"] = 50'000'000;
@@ -119,12 +126,14 @@ inline boost::json::object law_firm() {
 }
 
 // The stored run body: `input` and the pool reference the host adds when it resolves input.pool.
-inline boost::json::object run_request(boost::json::object input, std::string_view snapshot = kSnapshot) {
+inline boost::json::object run_request(boost::json::object input,
+                                       std::string_view snapshot = kSnapshot) {
     if (!input.contains("pool")) {
         input["pool"] = "carriers:all";
     }
     return {{"input", std::move(input)},
-            {"pool", boost::json::object{{"name", "carriers:all"}, {"snapshot", snapshot}, {"size", kPoolSize}}}};
+            {"pool", boost::json::object{
+                         {"name", "carriers:all"}, {"snapshot", snapshot}, {"size", kPoolSize}}}};
 }
 
 }  // namespace engined::entity_analysis::test

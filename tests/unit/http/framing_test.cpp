@@ -15,7 +15,8 @@ namespace bhttp = boost::beast::http;
 // The request line and `fields` parsed as Beast parses them in a session (header only).
 BeastRequest header_of(const std::string& fields, const std::string& version = "HTTP/1.1") {
     bhttp::request_parser<bhttp::string_body> parser;
-    const std::string text = "POST /api/v1/engines/default/runs " + version + "\r\nHost: t\r\n" + fields + "\r\n";
+    const std::string text =
+        "POST /api/v1/engines/default/runs " + version + "\r\nHost: t\r\n" + fields + "\r\n";
     boost::beast::error_code ec;
     parser.put(boost::asio::buffer(text), ec);
     EXPECT_FALSE(ec) << "Beast refused the header itself: " << ec.message();
@@ -24,7 +25,8 @@ BeastRequest header_of(const std::string& fields, const std::string& version = "
 }
 
 // The status and code of the refusal, or 0 when the framing is sound.
-std::pair<int, std::string> verdict(const std::string& fields, const std::string& version = "HTTP/1.1") {
+std::pair<int, std::string> verdict(const std::string& fields,
+                                    const std::string& version = "HTTP/1.1") {
     const auto refusal = framing_error(header_of(fields, version).base());
     if (!refusal) return {0, ""};
     return {refusal->http_status(), refusal->code()};
@@ -51,9 +53,11 @@ TEST(Framing, ATransferEncodingThatDoesNotEndInChunkedIsRefused) {
 TEST(Framing, TransferEncodingWithContentLengthIsRefusedWhateverTheCoding) {
     EXPECT_EQ(verdict("Transfer-Encoding: gzip\r\nContent-Length: 0\r\n"), kBadRequest);
     EXPECT_EQ(verdict("Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n"), kBadRequest);
-    const auto refusal = framing_error(header_of("Transfer-Encoding: identity\r\nContent-Length: 3\r\n").base());
+    const auto refusal =
+        framing_error(header_of("Transfer-Encoding: identity\r\nContent-Length: 3\r\n").base());
     ASSERT_TRUE(refusal);
-    EXPECT_NE(std::string(refusal->what()).find("Transfer-Encoding and Content-Length"), std::string::npos)
+    EXPECT_NE(std::string(refusal->what()).find("Transfer-Encoding and Content-Length"),
+              std::string::npos)
         << refusal->what();
     ASSERT_EQ(refusal->details().size(), 1u);
     EXPECT_EQ(refusal->details()[0].pointer, "Transfer-Encoding");
@@ -70,7 +74,8 @@ TEST(Framing, TransferEncodingInAnHttp10RequestIsRefused) {
 }
 
 TEST(Framing, OtherCodingsBeforeChunkedAreNotImplemented) {
-    EXPECT_EQ(verdict("Transfer-Encoding: gzip, chunked\r\n"), (std::pair<int, std::string>{501, "not_implemented"}));
+    EXPECT_EQ(verdict("Transfer-Encoding: gzip, chunked\r\n"),
+              (std::pair<int, std::string>{501, "not_implemented"}));
     EXPECT_EQ(verdict("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"),
               (std::pair<int, std::string>{501, "not_implemented"}));
 }

@@ -8,7 +8,8 @@ namespace engined::http {
 namespace {
 
 Request body_request(std::string_view body) {
-    return Request(Method::post, "/x", body, [](std::string_view) { return std::string_view{}; }, "req_test");
+    return Request(
+        Method::post, "/x", body, [](std::string_view) { return std::string_view{}; }, "req_test");
 }
 
 std::string refusal(std::string_view body, const JsonLimits& limits) {
@@ -26,7 +27,8 @@ TEST(JsonBody, CountsEveryValueAgainstTheElementLimit) {
     // {"a":[1,"x",null],"b":{"c":true}}: the object, the array, 1, "x", null, the inner object, true.
     const std::string body = R"({"a":[1,"x",null],"b":{"c":true}})";
     EXPECT_EQ(refusal(body, {.max_depth = 64, .max_elements = 7}), "accepted");
-    EXPECT_NE(refusal(body, {.max_depth = 64, .max_elements = 6}).find("more than 6 JSON values"), std::string::npos);
+    EXPECT_NE(refusal(body, {.max_depth = 64, .max_elements = 6}).find("more than 6 JSON values"),
+              std::string::npos);
 }
 
 TEST(JsonBody, TheDefaultElementLimitIsOneHundredThousand) {
@@ -34,15 +36,18 @@ TEST(JsonBody, TheDefaultElementLimitIsOneHundredThousand) {
     for (int i = 1; i < 99'999; ++i) at_limit += ",0";
     at_limit += "]";
     EXPECT_EQ(refusal(at_limit, {}), "accepted");
-    EXPECT_NE(refusal(at_limit.substr(0, at_limit.size() - 1) + ",0]", {}).find("100000"), std::string::npos);
+    EXPECT_NE(refusal(at_limit.substr(0, at_limit.size() - 1) + ",0]", {}).find("100000"),
+              std::string::npos);
 }
 
 TEST(JsonBody, DepthLimitStillApplies) {
-    EXPECT_NE(refusal("[[[1]]]", {.max_depth = 2, .max_elements = 100}).find("deeper than 2"), std::string::npos);
+    EXPECT_NE(refusal("[[[1]]]", {.max_depth = 2, .max_elements = 100}).find("deeper than 2"),
+              std::string::npos);
 }
 
 TEST(JsonBody, TheLargestDoubleIsAcceptedAndOneBeyondIsRefusedWithItsPointer) {
-    const auto document = parse_json_body(body_request(R"({"w":[1.7976931348623157e308,-1.7976931348623157e308]})"), {});
+    const auto document = parse_json_body(
+        body_request(R"({"w":[1.7976931348623157e308,-1.7976931348623157e308]})"), {});
     EXPECT_EQ(document.at("w").at(0).as_double(), 1.7976931348623157e308);
     for (const std::string body : {R"({"w":[1,1e309]})", R"({"w":[1,-1e400]})"}) {
         try {
@@ -68,8 +73,10 @@ TEST(JsonBody, TheOutOfRangePointerEscapesKeys) {
 
 TEST(JsonBody, BytesAfterTheValueAreRefused) {
     EXPECT_EQ(refusal(std::string("{\"a\":1} \n\t"), {}), "accepted");
-    EXPECT_NE(refusal(std::string("{\"a\":1}\0", 8), {}).find("1 bytes after its JSON value"), std::string::npos);
-    EXPECT_NE(refusal(std::string("{\"a\":1}\0{\"b\":2}", 15), {}).find("8 bytes after"), std::string::npos);
+    EXPECT_NE(refusal(std::string("{\"a\":1}\0", 8), {}).find("1 bytes after its JSON value"),
+              std::string::npos);
+    EXPECT_NE(refusal(std::string("{\"a\":1}\0{\"b\":2}", 15), {}).find("8 bytes after"),
+              std::string::npos);
 }
 
 }  // namespace

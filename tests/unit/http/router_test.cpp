@@ -11,19 +11,22 @@ namespace engined::http {
 namespace {
 
 Request make_request(Method method, std::string_view target, std::string_view key = {}) {
-    return Request(method, target, {},
-                   [key](std::string_view name) { return name == "X-API-Key" ? key : std::string_view{}; },
-                   "req_test");
+    return Request(
+        method, target, {},
+        [key](std::string_view name) { return name == "X-API-Key" ? key : std::string_view{}; },
+        "req_test");
 }
 
 auth::Principal authenticate(const Request& request) {
     if (request.header("X-API-Key") != "good") throw ApiError::unauthorized("bad key");
-    return {"key_1", "acme", "test", "env_test", {"runs:read"}, std::nullopt, std::nullopt, std::nullopt, "{}"};
+    return {"key_1",      "acme",       "test",       "env_test", {"runs:read"},
+            std::nullopt, std::nullopt, std::nullopt, "{}"};
 }
 
 Response dispatch(const Router& router, Request request) {
     Response captured;
-    router.dispatch(request, Responder([&captured](Response response) { captured = std::move(response); }));
+    router.dispatch(request,
+                    Responder([&captured](Response response) { captured = std::move(response); }));
     return captured;
 }
 
@@ -39,33 +42,40 @@ protected:
         });
         router_.add_sync(Method::get, "/runs/{run_id}/items/{item}", "runs:read",
                          [](const Request& request, const auth::Principal& caller) {
-                             return Response::json(200, std::string(request.path_param("run_id")) + "," +
-                                                            std::string(request.path_param("item")) + "," +
-                                                            caller.organization);
+                             return Response::json(
+                                 200, std::string(request.path_param("run_id")) + "," +
+                                          std::string(request.path_param("item")) + "," +
+                                          caller.organization);
                          });
-        router_.add_sync(Method::post, "/runs", "runs:write", [](const Request&, const auth::Principal&) {
-            return Response::json(202, "{}");
-        });
-        router_.add_sync(Method::get, "/whoami", Router::kAnyValidKey, [](const Request&, const auth::Principal& caller) {
-            return Response::json(200, caller.key_id);
-        });
-        router_.add_sync(Method::get, "/boom", "", [](const Request&, const auth::Principal&) -> Response {
-            throw std::runtime_error("secret internals");
-        });
+        router_.add_sync(
+            Method::post, "/runs", "runs:write",
+            [](const Request&, const auth::Principal&) { return Response::json(202, "{}"); });
+        router_.add_sync(Method::get, "/whoami", Router::kAnyValidKey,
+                         [](const Request&, const auth::Principal& caller) {
+                             return Response::json(200, caller.key_id);
+                         });
+        router_.add_sync(Method::get, "/boom", "",
+                         [](const Request&, const auth::Principal&) -> Response {
+                             throw std::runtime_error("secret internals");
+                         });
     }
     Router router_;
 };
 
 TEST_F(RouterTest, BindsPathParametersAndThePrincipal) {
-    const Response response = dispatch(router_, make_request(Method::get, "/runs/r1/items/i2?x=1", "good"));
+    const Response response =
+        dispatch(router_, make_request(Method::get, "/runs/r1/items/i2?x=1", "good"));
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, "r1,i2,acme");
 }
 
-TEST_F(RouterTest, PublicRoutesNeedNoKey) { EXPECT_EQ(dispatch(router_, make_request(Method::get, "/public")).status, 200); }
+TEST_F(RouterTest, PublicRoutesNeedNoKey) {
+    EXPECT_EQ(dispatch(router_, make_request(Method::get, "/public")).status, 200);
+}
 
 TEST_F(RouterTest, AuthenticationFailureIs401) {
-    const Response response = dispatch(router_, make_request(Method::get, "/runs/r1/items/i2", "bad"));
+    const Response response =
+        dispatch(router_, make_request(Method::get, "/runs/r1/items/i2", "bad"));
     EXPECT_EQ(response.status, 401);
     EXPECT_EQ(error_code_of(response), "unauthorized");
 }
@@ -105,7 +115,8 @@ TEST_F(RouterTest, UnexpectedExceptionsBecome500WithoutLeakingTheirText) {
 }
 
 TEST(Request, DecodesQueryParameters) {
-    const Request request = make_request(Method::get, "/x?status=completed&cursor=c%2012&empty=&plus=a+b");
+    const Request request =
+        make_request(Method::get, "/x?status=completed&cursor=c%2012&empty=&plus=a+b");
     std::string value;
     ASSERT_TRUE(request.query_param("status", value));
     EXPECT_EQ(value, "completed");
@@ -150,8 +161,8 @@ TEST_F(RouterTest, RecordsTheMatchedRoutePatternAndTheCallersKey) {
 // Error messages quote what the caller sent; a query or path may hold any bytes, and the answer
 // must stay JSON (found by fuzz_http_request: GET .../runs?status=queued\xB1...).
 TEST(ErrorEnvelope, BytesThatAreNotUtf8AreReplacedSoTheAnswerStaysJson) {
-    const Response response = error_response(
-        ApiError::invalid_request("bad \xB1 value", {{"status\xFF", "got 'queued\xB1\xB1' and 'caf\xC3\xA9'"}}));
+    const Response response = error_response(ApiError::invalid_request(
+        "bad \xB1 value", {{"status\xFF", "got 'queued\xB1\xB1' and 'caf\xC3\xA9'"}}));
     boost::system::error_code ec;
     const boost::json::value body = boost::json::parse(response.body, ec);
     ASSERT_FALSE(ec) << response.body;
@@ -162,12 +173,14 @@ TEST(ErrorEnvelope, BytesThatAreNotUtf8AreReplacedSoTheAnswerStaysJson) {
 }
 
 TEST(ValidUtf8, KeepsWellFormedTextAndReplacesEachBadByte) {
-    EXPECT_EQ(valid_utf8("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+    EXPECT_EQ(valid_utf8("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+              "plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
     EXPECT_EQ(valid_utf8(std::string_view("a\0b", 3)), std::string_view("a\0b", 3));
     const std::string replacement = "\xEF\xBF\xBD";
-    EXPECT_EQ(valid_utf8("\xC0\xAF"), replacement + replacement);      // overlong '/'
+    EXPECT_EQ(valid_utf8("\xC0\xAF"), replacement + replacement);                    // overlong '/'
     EXPECT_EQ(valid_utf8("\xED\xA0\x80"), replacement + replacement + replacement);  // a surrogate
-    EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), replacement + replacement + replacement + replacement);  // past U+10FFFF
+    EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"),
+              replacement + replacement + replacement + replacement);     // past U+10FFFF
     EXPECT_EQ(valid_utf8("x\xE2\x82"), "x" + replacement + replacement);  // truncated at the end
 }
 

@@ -221,45 +221,65 @@ struct HostileCall {
 
 const HostileCall kHostileCalls[] = {
     {"rep of an empty string", "return #string.rep('', 1e9)", FailureKind::budget_exceeded},
-    {"rep of an empty string with an empty separator", "return #string.rep('', 1e9, '')", FailureKind::budget_exceeded},
+    {"rep of an empty string with an empty separator", "return #string.rep('', 1e9, '')",
+     FailureKind::budget_exceeded},
     {"rep past the memory cap", "return #string.rep('ab', 1e9, ',')", FailureKind::memory_exceeded},
-    {"table.move of a huge range", "return #table.move({}, 1, 1e8, 2)", FailureKind::budget_exceeded},
-    {"table.move into another table", "return #table.move({}, -1e12, 1e12, 1, {})", FailureKind::budget_exceeded},
-    {"backtracking find", "return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b')", FailureKind::budget_exceeded},
-    {"backtracking match", "return (('a'):rep(60000)):match(('a*'):rep(20) .. 'b')", FailureKind::budget_exceeded},
-    {"backtracking gmatch", "for m in (('a'):rep(60000)):gmatch(('a*'):rep(20) .. 'b') do end", FailureKind::budget_exceeded},
-    {"backtracking gsub", "return (('a'):rep(60000)):gsub(('a*'):rep(20) .. 'b', '')", FailureKind::budget_exceeded},
-    {"lazy expansion", "return (('a'):rep(60000)):find(('a-'):rep(20) .. 'b')", FailureKind::budget_exceeded},
-    {"long bracket class", "return (('b'):rep(60000)):find('[' .. ('a'):rep(60000) .. ']')", FailureKind::budget_exceeded},
-    {"balanced match over and over", "return (('('):rep(60000)):gsub('%b()', '')", FailureKind::budget_exceeded},
-    {"plain find of a near miss", "return (('a'):rep(200000)):find(('a'):rep(100000) .. 'b', 1, true)",
+    {"table.move of a huge range", "return #table.move({}, 1, 1e8, 2)",
      FailureKind::budget_exceeded},
-    {"table.concat of a huge range", "return table.concat(setmetatable({}, {__index = function() return '' end}), '', 1, 1e9)",
+    {"table.move into another table", "return #table.move({}, -1e12, 1e12, 1, {})",
      FailureKind::budget_exceeded},
-    {"table.unpack of a huge range", "return select('#', table.unpack({}, 1, 1e8))", FailureKind::budget_exceeded},
+    {"backtracking find", "return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b')",
+     FailureKind::budget_exceeded},
+    {"backtracking match", "return (('a'):rep(60000)):match(('a*'):rep(20) .. 'b')",
+     FailureKind::budget_exceeded},
+    {"backtracking gmatch", "for m in (('a'):rep(60000)):gmatch(('a*'):rep(20) .. 'b') do end",
+     FailureKind::budget_exceeded},
+    {"backtracking gsub", "return (('a'):rep(60000)):gsub(('a*'):rep(20) .. 'b', '')",
+     FailureKind::budget_exceeded},
+    {"lazy expansion", "return (('a'):rep(60000)):find(('a-'):rep(20) .. 'b')",
+     FailureKind::budget_exceeded},
+    {"long bracket class", "return (('b'):rep(60000)):find('[' .. ('a'):rep(60000) .. ']')",
+     FailureKind::budget_exceeded},
+    {"balanced match over and over", "return (('('):rep(60000)):gsub('%b()', '')",
+     FailureKind::budget_exceeded},
+    {"plain find of a near miss",
+     "return (('a'):rep(200000)):find(('a'):rep(100000) .. 'b', 1, true)",
+     FailureKind::budget_exceeded},
+    {"table.concat of a huge range",
+     "return table.concat(setmetatable({}, {__index = function() return '' end}), '', 1, 1e9)",
+     FailureKind::budget_exceeded},
+    {"table.unpack of a huge range", "return select('#', table.unpack({}, 1, 1e8))",
+     FailureKind::budget_exceeded},
     {"table.insert under a huge length",
-     "table.insert(setmetatable({}, {__len = function() return 1e9 end}), 1, 'x')", FailureKind::budget_exceeded},
+     "table.insert(setmetatable({}, {__len = function() return 1e9 end}), 1, 'x')",
+     FailureKind::budget_exceeded},
     {"table.remove under a huge length",
-     "return table.remove(setmetatable({}, {__len = function() return 1e9 end}), 1)", FailureKind::budget_exceeded},
+     "return table.remove(setmetatable({}, {__len = function() return 1e9 end}), 1)",
+     FailureKind::budget_exceeded},
     {"table.sort under a huge length",
-     "table.sort(setmetatable({}, {__len = function() return 1e8 end, __index = function() return 1 end}))",
+     "table.sort(setmetatable({}, {__len = function() return 1e8 end, __index = function() return "
+     "1 end}))",
      FailureKind::budget_exceeded},
     {"format of a large string, over and over",
-     "local s = ('x'):rep(1e6) for i = 1, 1e6 do string.format('%s', s) end", FailureKind::budget_exceeded},
-    {"upper of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:upper() end",
+     "local s = ('x'):rep(1e6) for i = 1, 1e6 do string.format('%s', s) end",
      FailureKind::budget_exceeded},
-    {"sub of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:sub(2) end",
-     FailureKind::budget_exceeded},
-    {"utf8.len of a large string, over and over", "local s = ('x'):rep(1e6) for i = 1, 1e6 do utf8.len(s) end",
-     FailureKind::budget_exceeded},
+    {"upper of a large string, over and over",
+     "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:upper() end", FailureKind::budget_exceeded},
+    {"sub of a large string, over and over",
+     "local s = ('x'):rep(1e6) for i = 1, 1e6 do s:sub(2) end", FailureKind::budget_exceeded},
+    {"utf8.len of a large string, over and over",
+     "local s = ('x'):rep(1e6) for i = 1, 1e6 do utf8.len(s) end", FailureKind::budget_exceeded},
     {"utf8.codes over continuation bytes, over and over",
-     "local s = ('\\x80'):rep(1e6) local next_code = utf8.codes(s, true) for i = 1, 1e6 do next_code(s, 0) end",
+     "local s = ('\\x80'):rep(1e6) local next_code = utf8.codes(s, true) for i = 1, 1e6 do "
+     "next_code(s, 0) end",
      FailureKind::budget_exceeded},
-    {"tonumber of a long numeral, over and over", "local s = ('1'):rep(1e6) for i = 1, 1e6 do tonumber(s) end",
-     FailureKind::budget_exceeded},
+    {"tonumber of a long numeral, over and over",
+     "local s = ('1'):rep(1e6) for i = 1, 1e6 do tonumber(s) end", FailureKind::budget_exceeded},
     {"arithmetic on a long numeral string, over and over",
-     "local s = ('1'):rep(1e6) for i = 1, 1e6 do local n = s + 0 end", FailureKind::budget_exceeded},
-    {"string.pack padding past the memory cap", "return #string.pack('c2000000000', '')", FailureKind::memory_exceeded},
+     "local s = ('1'):rep(1e6) for i = 1, 1e6 do local n = s + 0 end",
+     FailureKind::budget_exceeded},
+    {"string.pack padding past the memory cap", "return #string.pack('c2000000000', '')",
+     FailureKind::memory_exceeded},
 };
 
 TEST(SandboxLibraryBounds, EveryHostileCallEndsWithABreach) {
@@ -288,7 +308,8 @@ TEST(SandboxLibraryBounds, TheWallClockIsCheckedInsideThePatternMatcher) {
     Limits limits = small_limits();
     limits.instruction_budget = UINT64_MAX;
     limits.wall_clock = std::chrono::milliseconds(50);
-    auto sandbox = started("function attack() return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b') end", limits);
+    auto sandbox = started(
+        "function attack() return (('a'):rep(60000)):find(('a*'):rep(20) .. 'b') end", limits);
     const LuaError error = failure_of([&] { sandbox->call("attack", {}); });
     EXPECT_EQ(error.kind(), FailureKind::budget_exceeded);
     EXPECT_NE(std::string(error.what()).find("wall-clock"), std::string::npos) << error.what();
@@ -338,7 +359,8 @@ TEST(SandboxLibraryBounds, ChargesGrowWithTheWork) {
     };
     EXPECT_GE(charged("string.rep('', 1000000)"), 1'000'000u);
     EXPECT_GE(charged("table.move({}, 1, 1000000, 2)"), 1'000'000u);
-    EXPECT_GT(charged("(('a'):rep(2000)):find('a*b')"), 10 * charged("(('a'):rep(200)):find('a*b')"));
+    EXPECT_GT(charged("(('a'):rep(2000)):find('a*b')"),
+              10 * charged("(('a'):rep(200)):find('a*b')"));
     // An ordinary call stays cheap.
     EXPECT_LT(charged("return string.format('%d of %d', 2, 3) .. ('x'):rep(3)"), 100u);
 }
@@ -408,7 +430,8 @@ const char* const kOrdinaryCalls[] = {
     "string.gsub('$name is $age', '%$(%w+)', {name = 'Ann', age = 7})",
     "string.gsub('$name is $missing', '%$(%w+)', {name = 'Ann'})",
     "string.gsub('hello world', '%w+', function(w) return w:upper() end)",
-    "string.gsub('hello world', '%w+', function(w) if w == 'world' then return false end return '<' .. w .. '>' end)",
+    "string.gsub('hello world', '%w+', function(w) if w == 'world' then return false end return "
+    "'<' .. w .. '>' end)",
     "string.gsub('abc', '()', '%1')",
     "string.gsub('  x  ', '^%s+', '')",
     "pcall(string.find, 'a', '[a')",
@@ -444,7 +467,8 @@ const char* const kOrdinaryCalls[] = {
     "(function() local t = {1, 2, 3} local r = table.remove(t) return r, t end)()",
     "pcall(table.insert, {1, 2}, 5, 'x')",
     "(function() local t = {5, 2, 8, 1} table.sort(t) return t end)()",
-    "(function() local t = {5, 2, 8, 1} table.sort(t, function(a, b) return a > b end) return t end)()",
+    "(function() local t = {5, 2, 8, 1} table.sort(t, function(a, b) return a > b end) return t "
+    "end)()",
     "table.pack(1, nil, 3).n",
     "utf8.char(72, 228, 8364), utf8.codepoint('häé', 1, -1)",
     "utf8.len('häé'), utf8.len('\\xff'), utf8.offset('häé', 3), utf8.offset('häé', -1)",
@@ -461,7 +485,8 @@ std::string stock_results(const std::string& expression) {
     const std::string chunk = std::string(kShowResults) + " return show(" + expression + ")";
     std::string shown;
     // Named as the sandbox names its chunk, so that error positions read the same.
-    if (luaL_loadbuffer(L, chunk.data(), chunk.size(), "=scorecard") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    if (luaL_loadbuffer(L, chunk.data(), chunk.size(), "=scorecard") != LUA_OK ||
+        lua_pcall(L, 0, 1, 0) != LUA_OK) {
         shown = std::string("error: ") + lua_tostring(L, -1);
     } else {
         std::size_t length = 0;
@@ -475,7 +500,8 @@ std::string stock_results(const std::string& expression) {
 TEST(SandboxLibraryBounds, OrdinaryCallsGiveTheStockResults) {
     for (const char* expression : kOrdinaryCalls) {
         SCOPED_TRACE(expression);
-        auto sandbox = started(std::string(kShowResults) + " function shown() return show(" + expression + ") end");
+        auto sandbox = started(std::string(kShowResults) + " function shown() return show(" +
+                               expression + ") end");
         const std::string expected = stock_results(expression);
         ASSERT_EQ(expected.rfind("error: ", 0), std::string::npos) << expected;
         EXPECT_EQ(sandbox->call("shown", {}), json::value(expected));
@@ -636,7 +662,8 @@ TEST(Sandbox, NestingAtTheLimitRoundTripsAndPastItIsRefusedOnEntry) {
     json::value expected = json::object{};  // the innermost empty array comes back as {}
     for (int level = 1; level < kMaxNestingDepth; ++level) expected = json::array{expected};
     EXPECT_EQ(sandbox->call("echo", {nested_arrays(kMaxNestingDepth)}), expected);
-    EXPECT_EQ(failure_kind(*sandbox, "echo", {nested_arrays(kMaxNestingDepth + 1)}), FailureKind::bad_value);
+    EXPECT_EQ(failure_kind(*sandbox, "echo", {nested_arrays(kMaxNestingDepth + 1)}),
+              FailureKind::bad_value);
     EXPECT_EQ(sandbox->call("count", {}), json::value(1));
 }
 
@@ -644,7 +671,8 @@ TEST(Sandbox, NestingAtTheLimitRoundTripsAndPastItIsRefusedOnEntry) {
 TEST(Sandbox, NonFiniteNumbersAreRefusedBeforeLua) {
     auto sandbox = started("calls = 0 function count(v) calls = calls + 1 return calls end");
     EXPECT_EQ(failure_kind(*sandbox, "count", {json::parse("[1e999]")}), FailureKind::bad_value);
-    EXPECT_EQ(failure_kind(*sandbox, "count", {json::object{{"low", -std::numeric_limits<double>::infinity()}}}),
+    EXPECT_EQ(failure_kind(*sandbox, "count",
+                           {json::object{{"low", -std::numeric_limits<double>::infinity()}}}),
               FailureKind::bad_value);
     EXPECT_EQ(sandbox->call("count", {1e308}), json::value(1));
 }
@@ -676,9 +704,11 @@ TEST(Sandbox, StringsThatAreNotUtf8AreRefusedOnTheWayOut) {
         SCOPED_TRACE(function);
         const LuaError error = failure_of([&] { sandbox->call(function, {}); });
         EXPECT_EQ(error.kind(), FailureKind::bad_value);
-        EXPECT_NE(std::string(error.what()).find("is not valid UTF-8"), std::string::npos) << error.what();
+        EXPECT_NE(std::string(error.what()).find("is not valid UTF-8"), std::string::npos)
+            << error.what();
     }
-    EXPECT_EQ(sandbox->call("fine", {}), json::parse(R"({"h\u00e4user": "\u20ac 5", "plain": "a\u0000b"})"));
+    EXPECT_EQ(sandbox->call("fine", {}),
+              json::parse(R"({"h\u00e4user": "\u20ac 5", "plain": "a\u0000b"})"));
 }
 
 TEST(Sandbox, ErrorMessagesAreMadeValidUtf8) {
@@ -692,7 +722,8 @@ TEST(Sandbox, ErrorMessagesAreMadeValidUtf8) {
     // The compiler quotes the offending token, bytes and all.
     const LuaError compile = failure_of([] { Sandbox("x = 1 \"\xff\"", "scorecard"); });
     EXPECT_EQ(compile.kind(), FailureKind::compile_error);
-    EXPECT_EQ(std::string(compile.what()), "scorecard:1: unexpected symbol near '\"\xEF\xBF\xBD\"'");
+    EXPECT_EQ(std::string(compile.what()),
+              "scorecard:1: unexpected symbol near '\"\xEF\xBF\xBD\"'");
 }
 
 TEST(Sandbox, MissingFunctionsAreReported) {
@@ -921,7 +952,8 @@ TEST(SandboxLog, LogKeepsNothingUnlessTheRunCapturesIt) {
     EXPECT_EQ(sandbox->run_log().dropped_lines, 0u);
 
     sandbox->begin_run(RunOptions{.capture_log = true});
-    sandbox->call("note", {"score", 42, 0.5, json::object{{"b", "x"}, {"a", 1}}, json::array{1, 2}});
+    sandbox->call("note",
+                  {"score", 42, 0.5, json::object{{"b", "x"}, {"a", 1}}, json::array{1, 2}});
     ASSERT_EQ(sandbox->run_log().lines.size(), 1u);
     EXPECT_EQ(sandbox->run_log().lines[0], R"(score 42 0.5 {a=1, b="x"} {1, 2})");
 
@@ -964,7 +996,8 @@ TEST(SandboxLog, LinesAreKeptUpToTheByteLimitAndCountedPastIt) {
 TEST(SandboxLog, HugeTablesAreShownBounded) {
     Limits limits = small_limits();
     limits.max_log_bytes = 100'000;
-    auto sandbox = started("function big() local t = {} for i = 1, 5000 do t['k' .. i] = i end log(t) end", limits);
+    auto sandbox = started(
+        "function big() local t = {} for i = 1, 5000 do t['k' .. i] = i end log(t) end", limits);
     sandbox->begin_run(RunOptions{.capture_log = true});
     sandbox->call("big", {});
     ASSERT_EQ(sandbox->run_log().lines.size(), 1u);
@@ -984,7 +1017,8 @@ TEST(SandboxBreachLine, InstructionBudgetNamesTheLineThatRan) {
 }
 
 TEST(SandboxBreachLine, MemoryCapNamesTheLineThatAllocated) {
-    auto sandbox = started("function grow()\n  local t = {}\n  for i = 1, 1e9 do\n    t[i] = i\n  end\nend\n");
+    auto sandbox =
+        started("function grow()\n  local t = {}\n  for i = 1, 1e9 do\n    t[i] = i\n  end\nend\n");
     const LuaError error = failure_of([&] { sandbox->call("grow", {}); });
     EXPECT_EQ(error.kind(), FailureKind::memory_exceeded);
     EXPECT_EQ(error.message(), "scorecard: memory limit exceeded at scorecard:4");
@@ -1035,7 +1069,7 @@ function unused()
   return 0
 end
 )",
-                                              "scorecard", small_limits());
+                                             "scorecard", small_limits());
     sandbox->count_lines();
     sandbox->begin_run();
     sandbox->call("score", {0.5});

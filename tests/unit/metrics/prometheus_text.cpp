@@ -9,7 +9,8 @@ namespace engined::testing {
 namespace {
 
 bool name_char(char c, bool first, bool colon) {
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
+    const bool letter =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
     return letter || (!first && c >= '0' && c <= '9');
 }
 
@@ -18,7 +19,8 @@ public:
     LineReader(std::string_view line, int number) : line_(line), number_(number) {}
 
     [[noreturn]] void fail(const std::string& what) const {
-        throw ExpositionError("line " + std::to_string(number_) + ": " + what + " in '" + std::string(line_) + "'");
+        throw ExpositionError("line " + std::to_string(number_) + ": " + what + " in '" +
+                              std::string(line_) + "'");
     }
 
     bool done() const { return pos_ >= line_.size(); }
@@ -49,10 +51,14 @@ public:
             }
             const char escaped = peek();
             ++pos_;
-            if (escaped == '\\') out += '\\';
-            else if (escaped == '"') out += '"';
-            else if (escaped == 'n') out += '\n';
-            else fail("invalid escape in a label value");
+            if (escaped == '\\')
+                out += '\\';
+            else if (escaped == '"')
+                out += '"';
+            else if (escaped == 'n')
+                out += '\n';
+            else
+                fail("invalid escape in a label value");
         }
     }
 
@@ -87,8 +93,8 @@ public:
         double value = 0;
         const char* begin = text.data() + (text.starts_with('+') ? 1 : 0);
         const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
-        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || std::isnan(value) ||
-            std::isinf(value)) {
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+            std::isnan(value) || std::isinf(value)) {
             fail("invalid float '" + std::string(text) + "'");
         }
         return value;
@@ -128,11 +134,13 @@ void check_histogram(const MetricFamily& family) {
         } else if (sample.name == family.name + "_sum") {
             groups[labels].sum = sample.value;
         } else {
-            throw ExpositionError(family.name + ": unexpected sample " + sample.name + " in a histogram");
+            throw ExpositionError(family.name + ": unexpected sample " + sample.name +
+                                  " in a histogram");
         }
     }
     for (const auto& [labels, group] : groups) {
-        const std::string where = family.name + " series with " + std::to_string(labels.size()) + " labels";
+        const std::string where =
+            family.name + " series with " + std::to_string(labels.size()) + " labels";
         if (group.buckets.empty() || !std::isinf(group.buckets.back().first)) {
             throw ExpositionError(where + ": the last bucket must be le=\"+Inf\"");
         }
@@ -180,7 +188,8 @@ double Exposition::sum(const std::string& name, const LabelSet& subset) const {
 
 Exposition parse_prometheus_text(std::string_view text) {
     Exposition out;
-    if (!text.empty() && !text.ends_with('\n')) throw ExpositionError("the exposition must end with a newline");
+    if (!text.empty() && !text.ends_with('\n'))
+        throw ExpositionError("the exposition must end with a newline");
     std::set<std::string> finished;  // families whose samples ended
     std::string current;             // the family of the previous sample
     std::set<std::pair<std::string, LabelSet>> seen;
@@ -207,7 +216,8 @@ Exposition parse_prometheus_text(std::string_view text) {
                 if (!rest.done()) rest.expect(' ');
                 family.help = std::string(rest.rest());
             } else {
-                if (family.type != "untyped" || !family.samples.empty()) reader.fail("TYPE repeated or after samples");
+                if (family.type != "untyped" || !family.samples.empty())
+                    reader.fail("TYPE repeated or after samples");
                 rest.expect(' ');
                 family.type = std::string(rest.rest());
                 if (!kTypes.count(family.type)) reader.fail("unknown type '" + family.type + "'");
@@ -224,7 +234,8 @@ Exposition parse_prometheus_text(std::string_view text) {
             reader.expect(' ');
             const std::string_view timestamp = reader.word();
             int64_t ms = 0;
-            const auto [ptr, ec] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), ms);
+            const auto [ptr, ec] =
+                std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), ms);
             if (ec != std::errc() || ptr != timestamp.data() + timestamp.size() || !reader.done()) {
                 reader.fail("trailing text after the value");
             }
@@ -235,13 +246,15 @@ Exposition parse_prometheus_text(std::string_view text) {
             if (sample.name.size() > s.size() && sample.name.ends_with(s)) {
                 const std::string base = sample.name.substr(0, sample.name.size() - s.size());
                 const auto it = out.families.find(base);
-                if (it != out.families.end() && (it->second.type == "histogram" || it->second.type == "summary")) {
+                if (it != out.families.end() &&
+                    (it->second.type == "histogram" || it->second.type == "summary")) {
                     family_name = base;
                 }
             }
         }
         if (family_name != current) {
-            if (finished.count(family_name)) reader.fail("samples of " + family_name + " are split");
+            if (finished.count(family_name))
+                reader.fail("samples of " + family_name + " are split");
             if (!current.empty()) finished.insert(current);
             current = family_name;
         }

@@ -28,19 +28,19 @@ TEST(PrometheusText, ReadsFamiliesLabelsAndSpecialValues) {
 
 TEST(PrometheusText, RefusesMalformedLines) {
     for (const char* bad : {
-             "9lives 1\n",                          // metric name
-             "x{1a=\"v\"} 1\n",                     // label name
-             "x{a=v} 1\n",                          // unquoted value
-             "x{a=\"v\\t\"} 1\n",                   // unknown escape
-             "x{a=\"v\"} one\n",                    // value
-             "x 1 2 3\n",                           // trailing text
-             "x 1",                                 // no final newline
-             "# TYPE x countr\nx 1\n",              // type
-             "x 1\n# TYPE x counter\n",             // TYPE after samples
-             "# HELP x a\n# HELP x b\nx 1\n",       // HELP twice
-             "x{a=\"1\"} 1\ny 1\nx{a=\"2\"} 1\n",   // family split
-             "x 1\nx 2\n",                          // duplicate series
-             "# TYPE c counter\nc -1\n",            // negative counter
+             "9lives 1\n",                         // metric name
+             "x{1a=\"v\"} 1\n",                    // label name
+             "x{a=v} 1\n",                         // unquoted value
+             "x{a=\"v\\t\"} 1\n",                  // unknown escape
+             "x{a=\"v\"} one\n",                   // value
+             "x 1 2 3\n",                          // trailing text
+             "x 1",                                // no final newline
+             "# TYPE x countr\nx 1\n",             // type
+             "x 1\n# TYPE x counter\n",            // TYPE after samples
+             "# HELP x a\n# HELP x b\nx 1\n",      // HELP twice
+             "x{a=\"1\"} 1\ny 1\nx{a=\"2\"} 1\n",  // family split
+             "x 1\nx 2\n",                         // duplicate series
+             "# TYPE c counter\nc -1\n",           // negative counter
          }) {
         EXPECT_THROW(parse_prometheus_text(bad), ExpositionError) << bad;
     }
@@ -48,18 +48,22 @@ TEST(PrometheusText, RefusesMalformedLines) {
 
 TEST(PrometheusText, ChecksHistogramConsistency) {
     const std::string head = "# TYPE h histogram\n";
-    EXPECT_NO_THROW(parse_prometheus_text(head +
-                                          "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"));
-    EXPECT_THROW(parse_prometheus_text(head + "h_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"),
+    EXPECT_NO_THROW(parse_prometheus_text(
+        head + "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"));
+    EXPECT_THROW(parse_prometheus_text(
+                     head + "h_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"),
                  ExpositionError);  // counts decrease
     EXPECT_THROW(parse_prometheus_text(head + "h_bucket{le=\"1\"} 1\nh_sum 3\nh_count 1\n"),
                  ExpositionError);  // no +Inf
-    EXPECT_THROW(parse_prometheus_text(head + "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 3\n"),
+    EXPECT_THROW(parse_prometheus_text(
+                     head + "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 3\n"),
                  ExpositionError);  // _count differs from +Inf
-    EXPECT_THROW(parse_prometheus_text(head + "h_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n"
-                                              "h_sum 1\nh_count 1\n"),
+    EXPECT_THROW(parse_prometheus_text(
+                     head + "h_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n"
+                            "h_sum 1\nh_count 1\n"),
                  ExpositionError);  // bounds out of order
-    EXPECT_THROW(parse_prometheus_text(head + "h_bucket{le=\"+Inf\"} 1\nh_count 1\n"), ExpositionError);  // no _sum
+    EXPECT_THROW(parse_prometheus_text(head + "h_bucket{le=\"+Inf\"} 1\nh_count 1\n"),
+                 ExpositionError);  // no _sum
 }
 
 }  // namespace

@@ -29,14 +29,16 @@ TEST(MetricsRegistry, RendersHelpAndTypeOncePerFamilyAndEverySeries) {
 
 TEST(MetricsRegistry, AFamilyHoldsAtMostItsLimitOfLabelSetsAndFoldsTheRestIntoOneOverflowSeries) {
     Registry registry(3);
-    for (const char* route : {"a", "b", "c"}) registry.counter("hits_total", "Hits", {{"route", route}}).inc();
+    for (const char* route : {"a", "b", "c"})
+        registry.counter("hits_total", "Hits", {{"route", route}}).inc();
     // At the limit, known label sets keep their own series; new ones share the overflow series.
     registry.counter("hits_total", "Hits", {{"route", "a"}}).inc();
     Counter& overflow = registry.counter("hits_total", "Hits", {{"route", "d"}});
     overflow.inc();
     EXPECT_EQ(&registry.counter("hits_total", "Hits", {{"route", "e"}}), &overflow);
     registry.counter("hits_total", "Hits", {{"route", "e"}}).inc(2);
-    registry.histogram("wait_seconds", "Waits", {1}, {{"route", "x"}}).observe(0.5);  // another family: its own room
+    registry.histogram("wait_seconds", "Waits", {1}, {{"route", "x"}})
+        .observe(0.5);  // another family: its own room
     const auto exposition = parse_prometheus_text(registry.render());
     EXPECT_EQ(exposition.value("hits_total", {{"route", "a"}}), 2.0);
     EXPECT_EQ(exposition.value("hits_total", {{"route", "c"}}), 1.0);
@@ -69,7 +71,8 @@ TEST(MetricsRegistry, EscapesLabelValuesAndHelp) {
 
 TEST(MetricsRegistry, HistogramBucketsAreCumulativeWithInfSumAndCount) {
     Registry registry;
-    Histogram& latency = registry.histogram("latency_seconds", "Latency", {0.125, 0.5, 1}, {{"route", "/r"}});
+    Histogram& latency =
+        registry.histogram("latency_seconds", "Latency", {0.125, 0.5, 1}, {{"route", "/r"}});
     for (const double v : {0.0625, 0.125, 0.25, 0.75, 3.0}) latency.observe(v);  // exact in binary
     EXPECT_EQ(registry.render(),
               "# HELP latency_seconds Latency\n"
@@ -145,7 +148,8 @@ TEST(MetricsRegistry, ConcurrentUpdatesAreExact) {
     const auto parsed = parse_prometheus_text(registry.render());
     EXPECT_EQ(parsed.value("ops_total"), double(kThreads) * kPerThread);
     EXPECT_EQ(parsed.value("sizes_count"), double(kThreads) * kPerThread);
-    EXPECT_EQ(parsed.value("sizes_bucket", {{"le", "1"}}), double(kThreads) * kPerThread / 10);  // 0 and 1
+    EXPECT_EQ(parsed.value("sizes_bucket", {{"le", "1"}}),
+              double(kThreads) * kPerThread / 10);  // 0 and 1
     EXPECT_EQ(parsed.value("level"), 0.0);
 }
 

@@ -94,7 +94,7 @@ TEST(AddressGuard, ClassifiesIpv4InIpv6ByTheIpv4Address) {
         {"::ffff:100.64.1.1", cgnat},
         {"::ffff:0.0.0.0", unspecified},
         {"::ffff:8.8.8.8", public_unicast},
-        {"::127.0.0.1", loopback},         // IPv4-compatible (deprecated form)
+        {"::127.0.0.1", loopback},  // IPv4-compatible (deprecated form)
         {"::192.168.1.1", private_network},
         {"::8.8.8.8", public_unicast},
     });
@@ -104,13 +104,13 @@ TEST(AddressGuard, TranslationPrefixesCarryingANonPublicIpv4AreReserved) {
     using enum AddressClass;
     expect_all({
         {"64:ff9b::127.0.0.1", reserved},
-        {"64:ff9b::a9fe:a9fe", reserved},       // 169.254.169.254
+        {"64:ff9b::a9fe:a9fe", reserved},  // 169.254.169.254
         {"64:ff9b::8.8.8.8", public_unicast},
-        {"2002:7f00:1::1", reserved},           // 6to4 of 127.0.0.1
-        {"2002:c0a8:101::1", reserved},         // 6to4 of 192.168.1.1
-        {"2002:0808:0808::1", public_unicast},  // 6to4 of 8.8.8.8
-        {"2001:0:0808:0808::f5f5:fefe", reserved},  // Teredo, client 10.10.1.1 (inverted)
-        {"2001:0:7f00:1::f7f7:f7f7", reserved},     // Teredo, server 127.0.0.1
+        {"2002:7f00:1::1", reserved},                     // 6to4 of 127.0.0.1
+        {"2002:c0a8:101::1", reserved},                   // 6to4 of 192.168.1.1
+        {"2002:0808:0808::1", public_unicast},            // 6to4 of 8.8.8.8
+        {"2001:0:0808:0808::f5f5:fefe", reserved},        // Teredo, client 10.10.1.1 (inverted)
+        {"2001:0:7f00:1::f7f7:f7f7", reserved},           // Teredo, server 127.0.0.1
         {"2001:0:0808:0808::f7f7:f7f7", public_unicast},  // Teredo, server 8.8.8.8, client 8.8.8.8
     });
 }

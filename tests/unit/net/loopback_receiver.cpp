@@ -25,18 +25,22 @@ asio::awaitable<void> exchange(Stream& stream, const std::string& raw_response, 
     boost::system::error_code ec;
     boost::beast::flat_buffer buffer;
     http::request_parser<http::string_body> parser;
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     const auto& message = parser.get();
-    ReceivedRequest request{std::string(message.method_string()), std::string(message.target()), {}, message.body()};
-    for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
+    ReceivedRequest request{
+        std::string(message.method_string()), std::string(message.target()), {}, message.body()};
+    for (const auto& field : message)
+        request.headers.emplace_back(field.name_string(), field.value());
     record(std::move(request));
     if (raw_response.empty()) {
         asio::steady_timer forever(co_await asio::this_coro::executor, std::chrono::hours(1));
         co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         co_return;
     }
-    co_await asio::async_write(stream, asio::buffer(raw_response), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(stream, asio::buffer(raw_response),
+                               asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace
@@ -44,13 +48,15 @@ asio::awaitable<void> exchange(Stream& stream, const std::string& raw_response, 
 std::vector<std::string> ReceivedRequest::values(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& [key, value] : headers) {
-        if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) out.push_back(value);
+        if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0)
+            out.push_back(value);
     }
     return out;
 }
 
 LoopbackReceiver::LoopbackReceiver(std::string raw_response, std::optional<TlsIdentity> tls)
-    : raw_response_(std::move(raw_response)), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    : raw_response_(std::move(raw_response)),
+      acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     if (tls) {
         tls_.emplace(asio::ssl::context::tls_server);
         tls_->use_certificate_chain_file(tls->certificate_file);
@@ -116,7 +122,8 @@ void LoopbackReceiver::serve(tcp::socket socket) {
 
 std::string http_response(int status, std::string_view body, std::string_view extra_headers) {
     return "HTTP/1.1 " + std::to_string(status) + " X\r\n" + std::string(extra_headers) +
-           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + std::string(body);
+           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           std::string(body);
 }
 
 }  // namespace engined::net

@@ -34,7 +34,8 @@ struct TlsIdentity {
 class LoopbackReceiver {
 public:
     // An empty `raw_response` never answers: the connection stays open and silent.
-    explicit LoopbackReceiver(std::string raw_response, std::optional<TlsIdentity> tls = std::nullopt);
+    explicit LoopbackReceiver(std::string raw_response,
+                              std::optional<TlsIdentity> tls = std::nullopt);
     ~LoopbackReceiver();
     LoopbackReceiver(const LoopbackReceiver&) = delete;
     LoopbackReceiver& operator=(const LoopbackReceiver&) = delete;

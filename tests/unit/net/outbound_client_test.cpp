@@ -26,19 +26,23 @@ OutboundPolicy allowing(std::vector<std::string> hosts) {
 }
 
 OutboundRequest post_to(std::string url) {
-    return {std::move(url), {{"Content-Type", "application/json"}, {"X-Nexio-Event", "run.completed"}}, R"({"id":"evt_1"})"};
+    return {std::move(url),
+            {{"Content-Type", "application/json"}, {"X-Nexio-Event", "run.completed"}},
+            R"({"id":"evt_1"})"};
 }
 
 std::string url_of(const LoopbackReceiver& receiver, std::string_view host = "127.0.0.1",
                    std::string_view scheme = "http") {
-    return std::string(scheme) + "://" + std::string(host) + ":" + std::to_string(receiver.port()) + "/hooks/in?k=1";
+    return std::string(scheme) + "://" + std::string(host) + ":" + std::to_string(receiver.port()) +
+           "/hooks/in?k=1";
 }
 
 TEST(OutboundClient, RefusesLoopbackLiteralWithoutAllowListAndConnectsNowhere) {
     LoopbackReceiver receiver(http_response(204, ""));
     const auto result = OutboundClient(OutboundPolicy{}).post(post_to(url_of(receiver)));
     EXPECT_EQ(to_string(result.failure), "refused_address");
-    EXPECT_NE(result.detail.find("127.0.0.1 is a loopback address"), std::string::npos) << result.detail;
+    EXPECT_NE(result.detail.find("127.0.0.1 is a loopback address"), std::string::npos)
+        << result.detail;
     EXPECT_EQ(result.status, 0);
     EXPECT_EQ(receiver.connections(), 0u);
 }
@@ -70,7 +74,8 @@ TEST(OutboundClient, DeliversToAnAllowListedLiteral) {
     EXPECT_EQ(seen.body, R"({"id":"evt_1"})");
     EXPECT_EQ(seen.values("Content-Type"), std::vector<std::string>{"application/json"});
     EXPECT_EQ(seen.values("X-Nexio-Event"), std::vector<std::string>{"run.completed"});
-    EXPECT_EQ(seen.values("Host"), std::vector<std::string>{"127.0.0.1:" + std::to_string(receiver.port())});
+    EXPECT_EQ(seen.values("Host"),
+              std::vector<std::string>{"127.0.0.1:" + std::to_string(receiver.port())});
     EXPECT_EQ(seen.values("Content-Length"), std::vector<std::string>{"14"});
 }
 
@@ -83,7 +88,8 @@ TEST(OutboundClient, HostAndContentLengthAreTheClientsOwn) {
     const auto result = OutboundClient(allowing({"127.0.0.1"})).post(request);
     ASSERT_EQ(to_string(result.failure), "none") << result.detail;
     const auto seen = receiver.requests().at(0);
-    EXPECT_EQ(seen.values("Host"), std::vector<std::string>{"127.0.0.1:" + std::to_string(receiver.port())});
+    EXPECT_EQ(seen.values("Host"),
+              std::vector<std::string>{"127.0.0.1:" + std::to_string(receiver.port())});
     EXPECT_EQ(seen.values("Content-Length"), std::vector<std::string>{"14"});
     EXPECT_TRUE(seen.values("Transfer-Encoding").empty());
     EXPECT_EQ(seen.body, R"({"id":"evt_1"})");
@@ -110,20 +116,24 @@ TEST(OutboundClient, RefusesHeadersThatWouldBreakTheRequest) {
 TEST(OutboundClient, AllowListNamesTheHostExactly) {
     LoopbackReceiver receiver(http_response(200, ""));
     const OutboundClient client(allowing({"localhost"}));
-    EXPECT_EQ(to_string(client.post(post_to(url_of(receiver, "127.0.0.1"))).failure), "refused_address");
-    EXPECT_EQ(to_string(client.post(post_to(url_of(receiver, "127.0.0.2"))).failure), "refused_address");
+    EXPECT_EQ(to_string(client.post(post_to(url_of(receiver, "127.0.0.1"))).failure),
+              "refused_address");
+    EXPECT_EQ(to_string(client.post(post_to(url_of(receiver, "127.0.0.2"))).failure),
+              "refused_address");
     EXPECT_EQ(receiver.connections(), 0u);
 }
 
 TEST(OutboundClient, RefusesANameResolvingToLoopbackUnlessAllowListed) {
     LoopbackReceiver receiver(http_response(202, "queued"));
-    const auto refused = OutboundClient(OutboundPolicy{}).post(post_to(url_of(receiver, "localhost")));
+    const auto refused =
+        OutboundClient(OutboundPolicy{}).post(post_to(url_of(receiver, "localhost")));
     EXPECT_EQ(to_string(refused.failure), "refused_address");
     EXPECT_NE(refused.detail.find("localhost resolves to"), std::string::npos) << refused.detail;
     EXPECT_NE(refused.detail.find("loopback"), std::string::npos) << refused.detail;
     EXPECT_EQ(receiver.connections(), 0u);
 
-    const auto delivered = OutboundClient(allowing({"LocalHost"})).post(post_to(url_of(receiver, "localhost")));
+    const auto delivered =
+        OutboundClient(allowing({"LocalHost"})).post(post_to(url_of(receiver, "localhost")));
     ASSERT_EQ(to_string(delivered.failure), "none") << delivered.detail;
     EXPECT_EQ(delivered.status, 202);
     EXPECT_EQ(delivered.remote_address, "127.0.0.1");
@@ -194,8 +204,9 @@ TEST(OutboundClient, ChunkedResponsePastTheCapIsTooLarge) {
     OutboundPolicy policy = allowing({"127.0.0.1"});
     policy.max_response_bytes = 1000;
     const std::string chunk(600, 'b');
-    LoopbackReceiver receiver("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n258\r\n" +
-                              chunk + "\r\n258\r\n" + chunk + "\r\n0\r\n\r\n");
+    LoopbackReceiver receiver(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n258\r\n" +
+        chunk + "\r\n258\r\n" + chunk + "\r\n0\r\n\r\n");
     const auto result = OutboundClient(policy).post(post_to(url_of(receiver)));
     EXPECT_EQ(to_string(result.failure), "response_too_large") << result.detail;
     EXPECT_EQ(result.status, 200);
@@ -205,7 +216,8 @@ TEST(OutboundClient, ChunkedResponsePastTheCapIsTooLarge) {
 TEST(OutboundClient, ResponseHeaderCapIsEnforced) {
     OutboundPolicy policy = allowing({"127.0.0.1"});
     policy.max_response_header_bytes = 1024;
-    LoopbackReceiver receiver(http_response(200, "", "X-Padding: " + std::string(2000, 'p') + "\r\n"));
+    LoopbackReceiver receiver(
+        http_response(200, "", "X-Padding: " + std::string(2000, 'p') + "\r\n"));
     const auto result = OutboundClient(policy).post(post_to(url_of(receiver)));
     EXPECT_EQ(to_string(result.failure), "response_too_large") << result.detail;
 }
@@ -224,7 +236,8 @@ TEST(OutboundClient, RefusesInvalidUrlsBeforeAnyNetworkWork) {
 
 TEST(OutboundClient, HttpsFailsAgainstAnUnknownCaWithTheSystemStore) {
     LoopbackReceiver receiver(http_response(200, "ok"), localhost_identity);
-    const auto result = OutboundClient(allowing({"localhost"})).post(post_to(url_of(receiver, "localhost", "https")));
+    const auto result = OutboundClient(allowing({"localhost"}))
+                            .post(post_to(url_of(receiver, "localhost", "https")));
     EXPECT_EQ(to_string(result.failure), "tls_failed");
     EXPECT_NE(result.detail.find("certificate verify failed"), std::string::npos) << result.detail;
     EXPECT_TRUE(receiver.requests().empty());
@@ -257,7 +270,8 @@ TEST(OutboundClient, OneClientServesConcurrentPosts) {
     for (int t = 0; t < threads; ++t) {
         senders.emplace_back([&] {
             for (int i = 0; i < posts_per_thread; ++i) {
-                if (client.post(post_to(url_of(receiver, "localhost", "https"))).status == 200) ++delivered;
+                if (client.post(post_to(url_of(receiver, "localhost", "https"))).status == 200)
+                    ++delivered;
             }
         });
     }
@@ -270,7 +284,8 @@ TEST(OutboundClient, HttpsRefusesACertificateForAnotherName) {
     LoopbackReceiver receiver(http_response(200, "ok"), wrong_name_identity);
     OutboundPolicy policy = allowing({"localhost"});
     policy.ca_file = tls_dir + "ca.pem";
-    const auto result = OutboundClient(policy).post(post_to(url_of(receiver, "localhost", "https")));
+    const auto result =
+        OutboundClient(policy).post(post_to(url_of(receiver, "localhost", "https")));
     EXPECT_EQ(to_string(result.failure), "tls_failed");
     EXPECT_NE(result.detail.find("hostname mismatch"), std::string::npos) << result.detail;
     EXPECT_TRUE(receiver.requests().empty());

@@ -82,9 +82,10 @@ TEST(ParseUrl, RefusesFragments) {
 }
 
 TEST(ParseUrl, RefusesBadPorts) {
-    for (const char* url : {"https://example.com:/", "https://example.com:0/", "https://example.com:65536/",
-                            "https://example.com:8o/", "https://example.com:-1/", "https://example.com:123456/",
-                            "http://[::1]:x/"}) {
+    for (const char* url :
+         {"https://example.com:/", "https://example.com:0/", "https://example.com:65536/",
+          "https://example.com:8o/", "https://example.com:-1/", "https://example.com:123456/",
+          "http://[::1]:x/"}) {
         EXPECT_NE(error_of(url).find("port"), std::string::npos) << url;
     }
     EXPECT_EQ(parsed("https://example.com:65535/").port, 65535);
@@ -109,11 +110,13 @@ TEST(ParseUrl, LengthLimitIsInclusive) {
 }
 
 TEST(ParseUrl, RefusesWhitespaceAndControlCharacters) {
-    for (std::string url : {"https://example.com/a b", "https://example.com/a\tb", "https://example.com/\r\nX: y",
-                            " https://example.com/", "https://example.com/\x7f"}) {
+    for (std::string url :
+         {"https://example.com/a b", "https://example.com/a\tb", "https://example.com/\r\nX: y",
+          " https://example.com/", "https://example.com/\x7f"}) {
         EXPECT_NE(error_of(url).find("whitespace or control"), std::string::npos) << url;
     }
-    EXPECT_NE(error_of(std::string("https://example.com/\0", 21)).find("control"), std::string::npos);
+    EXPECT_NE(error_of(std::string("https://example.com/\0", 21)).find("control"),
+              std::string::npos);
     EXPECT_NE(error_of("https://exämple.com/").find("non-ASCII"), std::string::npos);
 }
 
@@ -132,7 +135,8 @@ TEST(CheckWebhookUrl, ReportsParseErrors) {
 }
 
 TEST(UrlWithoutQuery, DropsTheQueryForLogs) {
-    EXPECT_EQ(url_without_query("https://hooks.example.com/in?token=secret&x=1"), "https://hooks.example.com/in");
+    EXPECT_EQ(url_without_query("https://hooks.example.com/in?token=secret&x=1"),
+              "https://hooks.example.com/in");
     EXPECT_EQ(url_without_query("https://hooks.example.com/in"), "https://hooks.example.com/in");
     EXPECT_EQ(url_without_query("http://127.0.0.1:8080/?"), "http://127.0.0.1:8080/");
 }

@@ -42,27 +42,38 @@ TEST(QuoteExpiry, DateOnlyEndsAtTheEndOfThatDayInTheStatesCivilTime) {
     const std::int64_t utc_end_of_dec_31 = *parse_rfc3339_ms("2027-01-01T00:00:00Z") - 1;
     constexpr std::int64_t kHourMs = 3'600'000;
     // Winter: standard time.
-    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("NY")), utc_end_of_dec_31 + 5 * kHourMs);
-    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("CA")), utc_end_of_dec_31 + 8 * kHourMs);
-    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("HI")), utc_end_of_dec_31 + 10 * kHourMs);
-    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("GU")), utc_end_of_dec_31 - 10 * kHourMs);
+    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("NY")),
+              utc_end_of_dec_31 + 5 * kHourMs);
+    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("CA")),
+              utc_end_of_dec_31 + 8 * kHourMs);
+    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("HI")),
+              utc_end_of_dec_31 + 10 * kHourMs);
+    EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("GU")),
+              utc_end_of_dec_31 - 10 * kHourMs);
     // Summer: daylight saving time where the state observes it (Arizona does not).
-    EXPECT_EQ(parse_quote_expiry_ms("2026-07-04", std::string("NY")), parse_rfc3339_ms("2026-07-04T23:59:59.999-04:00"));
-    EXPECT_EQ(parse_quote_expiry_ms("2026-07-04", std::string("CA")), parse_rfc3339_ms("2026-07-04T23:59:59.999-07:00"));
-    EXPECT_EQ(parse_quote_expiry_ms("2026-07-04", std::string("AZ")), parse_rfc3339_ms("2026-07-04T23:59:59.999-07:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-07-04", std::string("NY")),
+              parse_rfc3339_ms("2026-07-04T23:59:59.999-04:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-07-04", std::string("CA")),
+              parse_rfc3339_ms("2026-07-04T23:59:59.999-07:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-07-04", std::string("AZ")),
+              parse_rfc3339_ms("2026-07-04T23:59:59.999-07:00"));
     // 2026: daylight saving from Sunday 8 March to Sunday 1 November (02:00 local).
-    EXPECT_EQ(parse_quote_expiry_ms("2026-03-07", std::string("NY")), parse_rfc3339_ms("2026-03-07T23:59:59.999-05:00"));
-    EXPECT_EQ(parse_quote_expiry_ms("2026-03-08", std::string("NY")), parse_rfc3339_ms("2026-03-08T23:59:59.999-04:00"));
-    EXPECT_EQ(parse_quote_expiry_ms("2026-10-31", std::string("NY")), parse_rfc3339_ms("2026-10-31T23:59:59.999-04:00"));
-    EXPECT_EQ(parse_quote_expiry_ms("2026-11-01", std::string("NY")), parse_rfc3339_ms("2026-11-01T23:59:59.999-05:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-03-07", std::string("NY")),
+              parse_rfc3339_ms("2026-03-07T23:59:59.999-05:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-03-08", std::string("NY")),
+              parse_rfc3339_ms("2026-03-08T23:59:59.999-04:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-10-31", std::string("NY")),
+              parse_rfc3339_ms("2026-10-31T23:59:59.999-04:00"));
+    EXPECT_EQ(parse_quote_expiry_ms("2026-11-01", std::string("NY")),
+              parse_rfc3339_ms("2026-11-01T23:59:59.999-05:00"));
     // No state, or one outside the table: UTC.
     EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::nullopt), utc_end_of_dec_31);
     EXPECT_EQ(parse_quote_expiry_ms("2026-12-31", std::string("ZZ")), utc_end_of_dec_31);
 }
 
 TEST(QuoteExpiry, RefusesWhatIsNeitherADateNorADateTime) {
-    for (const char* text : {"", "2026-12-32", "2026-02-29", "2026-12-31junk", "2026-1-31", "31/12/2026",
-                             "2027-01-15T00:00:00"}) {
+    for (const char* text : {"", "2026-12-32", "2026-02-29", "2026-12-31junk", "2026-1-31",
+                             "31/12/2026", "2027-01-15T00:00:00"}) {
         EXPECT_FALSE(parse_quote_expiry_ms(text, std::string("NY")).has_value()) << text;
     }
     EXPECT_TRUE(parse_quote_expiry_ms("2028-02-29", std::string("NY")).has_value());
@@ -90,7 +101,8 @@ TEST(QuotesToOfferings, NamesLinesWithoutQuoteIdAfterTheirPackage) {
     const json::array offerings = offerings_from_quotes(json::parse(R"([
         {"package_id": "pkg_1", "carrier": "Acme", "umbrella": {"premium_annual": 300},
          "coverage": {"note": "a quote-level object that is not a line"}}
-    ])").as_array());
+    ])")
+                                                            .as_array());
     ASSERT_EQ(offerings.size(), 1u);
     EXPECT_EQ(offerings[0].at("id"), "pkg_1/umbrella");
     EXPECT_EQ(offerings[0].at("coverage").at("note"), "a quote-level object that is not a line");

@@ -21,7 +21,8 @@ namespace json = boost::json;
 using plugin_sdk::test::Contract;
 
 TEST(PlacementContract, SchemasAvoidFormatChecks) {
-    for (const char* path : {"contracts/placement/request.schema.json", "contracts/placement/response.schema.json"}) {
+    for (const char* path :
+         {"contracts/placement/request.schema.json", "contracts/placement/response.schema.json"}) {
         EXPECT_EQ(test::read_source_file(path).find("\"format\""), std::string::npos) << path;
     }
 }
@@ -42,7 +43,8 @@ TEST(PlacementContract, GoldenInputsAndResultsSatisfyTheContracts) {
 
 TEST(PlacementContract, ExampleRequestSatisfiesTheRequestSchema) {
     const Contract request("contracts/placement/request.schema.json");
-    EXPECT_EQ(request.violations(test::read_json_object("contracts/placement/example_request.json")), "");
+    EXPECT_EQ(
+        request.violations(test::read_json_object("contracts/placement/example_request.json")), "");
 }
 
 TEST(PlacementContract, RequestSchemaRefusesMalformedRuns) {
@@ -53,9 +55,10 @@ TEST(PlacementContract, RequestSchemaRefusesMalformedRuns) {
         "offerings": [{"id": "o1"}, {"id": "o2", "category": "auto", "attributes": {"line_premium_annual": -5}}]
     })");
     const std::string violations = request.violations(malformed);
-    for (const char* expected : {"[coverage_types]", "[state]", "[appetite_bucket]", "[max_solutions]",
-                                 "[offerings][0]", "[line_premium_annual]"}) {
-        EXPECT_NE(violations.find(expected), std::string::npos) << expected << " in\n" << violations;
+    for (const char* expected : {"[coverage_types]", "[state]", "[appetite_bucket]",
+                                 "[max_solutions]", "[offerings][0]", "[line_premium_annual]"}) {
+        EXPECT_NE(violations.find(expected), std::string::npos) << expected << " in\n"
+                                                                << violations;
     }
 }
 
@@ -65,14 +68,17 @@ TEST(PlacementContract, RequestSchemaRequiresStateUnlessGapOnly) {
     json::object body = test::golden_input("missing_state_tx");
     body.erase("engine_version");
     json::object& input = body["input"].as_object();
-    EXPECT_NE(request.violations(body).find("Missing required property 'state'"), std::string::npos);
+    EXPECT_NE(request.violations(body).find("Missing required property 'state'"),
+              std::string::npos);
 
     input["request_config"] = json::object{{"coverage_analysis", true}, {"quote_matching", true}};
     EXPECT_NE(request.violations(body).find("'state'"), std::string::npos) << "a dual run needs it";
     input["request_config"] = json::object{{"coverage_analysis", true}};
-    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos) << "coverage_analysis alone is dual";
+    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos)
+        << "coverage_analysis alone is dual";
     input["request_config"] = json::object{{"coverage_analysis", false}, {"quote_matching", false}};
-    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos) << "falls back to quote matching";
+    EXPECT_NE(request.violations(body).find("'state'"), std::string::npos)
+        << "falls back to quote matching";
 
     input["request_config"] = json::object{{"coverage_analysis", true}, {"quote_matching", false}};
     EXPECT_EQ(request.violations(body), "");

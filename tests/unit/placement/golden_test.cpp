@@ -23,7 +23,8 @@ namespace {
 namespace golden = testing::golden;
 
 constexpr std::string_view kGoldenDirectory = "tests/golden/placement";
-constexpr std::string_view kUpdateCommand = "ENGINED_UPDATE_GOLDEN=1 ctest -L placement_golden_test";
+constexpr std::string_view kUpdateCommand =
+    "ENGINED_UPDATE_GOLDEN=1 ctest -L placement_golden_test";
 
 std::filesystem::path golden_directory() {
     return std::filesystem::path(ENGINED_SOURCE_DIR) / kGoldenDirectory;

@@ -88,7 +88,8 @@ TEST_P(GoldenInput, Completes) {
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
     EXPECT_EQ(result.body.at("status"), "completed");
     EXPECT_EQ(result.body.at("stage"), "RANK");
-    EXPECT_EQ(output_of(result).at("solutions_count").to_number<std::size_t>(), solutions_of(result).size());
+    EXPECT_EQ(output_of(result).at("solutions_count").to_number<std::size_t>(),
+              solutions_of(result).size());
 }
 
 TEST_P(GoldenInput, IsDeterministic) {
@@ -101,8 +102,9 @@ TEST_P(GoldenInput, RanksBySortKeys) {
     const PlacementResult result = run(request);
     const json::array& solutions = solutions_of(result);
     // Under coverage_first, rank 1 may be the best-covered package moved up; the rest keep order.
-    const bool coverage_first = request.at("input").as_object().if_contains("appetite_bucket") != nullptr &&
-                                request.at("input").at("appetite_bucket") == "coverage_first";
+    const bool coverage_first =
+        request.at("input").as_object().if_contains("appetite_bucket") != nullptr &&
+        request.at("input").at("appetite_bucket") == "coverage_first";
     using SortKey = std::tuple<double, double, std::int64_t, std::vector<std::string>>;
     std::vector<SortKey> keys;
     for (const json::value& solution : solutions) {
@@ -113,7 +115,8 @@ TEST_P(GoldenInput, RanksBySortKeys) {
         for (const json::value& offering : solution.at("offerings").as_array()) {
             ids.push_back(text(offering.at("id")));
         }
-        keys.emplace_back(number(solution.at("scorecard").at("overall_level")), number(solution.at("est_cost_low")),
+        keys.emplace_back(number(solution.at("scorecard").at("overall_level")),
+                          number(solution.at("est_cost_low")),
                           solution.at("provider_count").to_number<std::int64_t>(), ids);
     }
     EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
@@ -145,7 +148,8 @@ TEST(PlacementEngine, MissingRequiredLinesCompleteWithDiagnostic) {
     EXPECT_TRUE(solutions_of(result).empty());
     EXPECT_EQ(output_of(result).at("requirement_count"), 3);
     EXPECT_EQ(output_of(result).at("top_score"), nullptr);
-    EXPECT_EQ(text(output_of(result).at("diagnostic")), "no eligible offering for required lines: auto, umbrella");
+    EXPECT_EQ(text(output_of(result).at("diagnostic")),
+              "no eligible offering for required lines: auto, umbrella");
 }
 
 TEST(PlacementEngine, CategoryMismatchIsDiagnosed) {
@@ -163,13 +167,15 @@ TEST(PlacementEngine, EverythingFilteredIsDiagnosed) {
         offering.as_object()["constraints"] = json::object{{"excluded_states", json::array{"NY"}}};
     }
     const PlacementResult result = run(request);
-    EXPECT_THAT(text(output_of(result).at("diagnostic")), HasSubstr("every offering was filtered out"));
+    EXPECT_THAT(text(output_of(result).at("diagnostic")),
+                HasSubstr("every offering was filtered out"));
     EXPECT_EQ(output_of(result).at("filter_reasons").at("excluded_state"), 3);
 }
 
 class Brokerage : public ::testing::Test {
 protected:
-    Brokerage() : host_(test::default_scorecard()), result_(run(brokerage_all_solutions(), host_)) {}
+    Brokerage()
+        : host_(test::default_scorecard()), result_(run(brokerage_all_solutions(), host_)) {}
 
     std::vector<std::string> filtered_with(std::string_view reason) const {
         std::vector<std::string> ids;
@@ -204,11 +210,13 @@ TEST_F(Brokerage, DropsTheExpiredKemperQuote) {
 }
 
 TEST_F(Brokerage, DropsNationwideExcludedInTexas) {
-    EXPECT_THAT(filtered_with("excluded_state"), ::testing::ElementsAre("ql_natw_home_001", "ql_natw_auto_001"));
+    EXPECT_THAT(filtered_with("excluded_state"),
+                ::testing::ElementsAre("ql_natw_home_001", "ql_natw_auto_001"));
 }
 
 TEST_F(Brokerage, IgnoresTheUnrequestedFloodLine) {
-    EXPECT_THAT(filtered_with("category_not_requested"), ::testing::ElementsAre("ql_neptune_flood_001"));
+    EXPECT_THAT(filtered_with("category_not_requested"),
+                ::testing::ElementsAre("ql_neptune_flood_001"));
     EXPECT_EQ(output_of(result_).at("filtered_count"), 4);
     for (const json::value& solution : solutions_of(result_)) {
         for (const json::value& offering : solution.at("offerings").as_array()) {
@@ -228,7 +236,11 @@ TEST_F(Brokerage, ChubbUmbrellaSitsOnlyOverChubbLines) {
         }
     }
     EXPECT_TRUE(chubb_umbrella_placed);
-    EXPECT_GT(output_of(result_).at("umbrella_rejections").at("underlying_provider_mismatch").to_number<int>(), 0);
+    EXPECT_GT(output_of(result_)
+                  .at("umbrella_rejections")
+                  .at("underlying_provider_mismatch")
+                  .to_number<int>(),
+              0);
 }
 
 TEST_F(Brokerage, UmbrellaMinimumsRejectSafecoAutoLimits) {
@@ -236,11 +248,16 @@ TEST_F(Brokerage, UmbrellaMinimumsRejectSafecoAutoLimits) {
     for (const json::value& solution : solutions_of(result_)) {
         EXPECT_NE(provider_of(solution, "auto"), "Safeco");
     }
-    EXPECT_GT(output_of(result_).at("umbrella_rejections").at("underlying_auto_bi_below_minimum").to_number<int>(), 0);
+    EXPECT_GT(output_of(result_)
+                  .at("umbrella_rejections")
+                  .at("underlying_auto_bi_below_minimum")
+                  .to_number<int>(),
+              0);
 }
 
 TEST_F(Brokerage, PricesOriginalBundlesAtThePackagePremium) {
-    const json::value* chubb = solution_with({"ql_chubb_home_001", "ql_chubb_auto_001", "ql_chubb_umbrella_001"});
+    const json::value* chubb =
+        solution_with({"ql_chubb_home_001", "ql_chubb_auto_001", "ql_chubb_umbrella_001"});
     ASSERT_NE(chubb, nullptr);
     EXPECT_EQ(chubb->at("is_original_bundle"), true);
     EXPECT_EQ(chubb->at("package_id"), "pkg_chubb_1");
@@ -252,7 +269,8 @@ TEST_F(Brokerage, PricesOriginalBundlesAtThePackagePremium) {
 TEST_F(Brokerage, AddsTheLostDiscountWhenABundleIsSplit) {
     // Openly home (its own one-line quote, kept whole) under Travelers auto and umbrella, split
     // from pkg_trvl_1: only the split lines lose the discount.
-    const json::value* split = solution_with({"ql_open_home_001", "ql_trvl_auto_001", "ql_trvl_umbrella_001"});
+    const json::value* split =
+        solution_with({"ql_open_home_001", "ql_trvl_auto_001", "ql_trvl_umbrella_001"});
     ASSERT_NE(split, nullptr);
     EXPECT_EQ(split->at("is_original_bundle"), false);
     EXPECT_EQ(split->at("package_id"), nullptr);
@@ -261,13 +279,15 @@ TEST_F(Brokerage, AddsTheLostDiscountWhenABundleIsSplit) {
 
     // Travelers home split from pkg_trvl_1 with Progressive's whole pkg_prog_1: the surcharge is on
     // the home line alone, not on the intact Progressive bundle.
-    const json::value* mixed = solution_with({"ql_trvl_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});
+    const json::value* mixed =
+        solution_with({"ql_trvl_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});
     ASSERT_NE(mixed, nullptr);
     EXPECT_EQ(number(mixed->at("est_cost_low")), 3150 + 2210 + 350);
     EXPECT_DOUBLE_EQ(number(mixed->at("est_cost_high")), 3150 * 1.12 + 2210 + 350);
 
     // Progressive auto and umbrella are all of pkg_prog_1: nothing is split, nothing is lost.
-    const json::value* intact = solution_with({"ql_open_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});
+    const json::value* intact =
+        solution_with({"ql_open_home_001", "ql_prog_auto_001", "ql_prog_umbrella_001"});
     ASSERT_NE(intact, nullptr);
     EXPECT_EQ(number(intact->at("est_cost_high")), number(intact->at("est_cost_low")));
 }
@@ -333,10 +353,12 @@ json::object many_auto_offerings(std::size_t count) {
             {"id", "auto_" + std::to_string(1000 + i)},
             {"provider_name", "Carrier " + std::to_string(i)},
             {"category", "auto"},
-            {"attributes", json::object{{"line_premium_annual", 1000 + 10 * static_cast<std::int64_t>(i)}}},
+            {"attributes",
+             json::object{{"line_premium_annual", 1000 + 10 * static_cast<std::int64_t>(i)}}},
         });
     }
-    return {{"input", json::object{{"coverage_types", json::array{"auto"}}}}, {"offerings", std::move(offerings)}};
+    return {{"input", json::object{{"coverage_types", json::array{"auto"}}}},
+            {"offerings", std::move(offerings)}};
 }
 
 TEST(PlacementEngine, MaxSolutionsDefaultsToTenAndIsCappedAtTheLimit) {
@@ -349,7 +371,8 @@ TEST(PlacementEngine, TooManyPackagesExaminedFailsTheRun) {
     json::object config = test::preset_config();
     config["parameters"].as_object()["max_packages_examined"] = 1;
     LuaScoringHost host(test::default_scorecard());
-    const PlacementResult result = run(test::golden_input("brokerage_tx_multicarrier"), host, config);
+    const PlacementResult result =
+        run(test::golden_input("brokerage_tx_multicarrier"), host, config);
     ASSERT_TRUE(result.failed());
     EXPECT_EQ(result.body.at("code"), "too_many_packages_examined");
     EXPECT_THAT(text(result.body.at("message")), HasSubstr("more than 1 packages"));
@@ -358,8 +381,10 @@ TEST(PlacementEngine, TooManyPackagesExaminedFailsTheRun) {
 // The preset with one more, Lua-scored dimension that every profile weighs.
 json::object config_with_lua_dimension() {
     json::object config = test::preset_config();
-    config["scoring_dimensions"].as_array().push_back(json::object{
-        {"key", "household_fit"}, {"label", "Household fit"}, {"method", "lua"}, {"enabled", true}});
+    config["scoring_dimensions"].as_array().push_back(json::object{{"key", "household_fit"},
+                                                                   {"label", "Household fit"},
+                                                                   {"method", "lua"},
+                                                                   {"enabled", true}});
     for (json::value& profile : config["appetite_weight_profiles"].as_array()) {
         profile.at("weights").as_object()["household_fit"] = 0.2;
     }
@@ -367,15 +392,18 @@ json::object config_with_lua_dimension() {
 }
 
 TEST(PlacementEngine, FailingLuaDimensionDegradesTheRun) {
-    LuaScoringHost host(R"(function score_household_fit(package, ctx) error("no household data") end)");
-    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config_with_lua_dimension());
+    LuaScoringHost host(
+        R"(function score_household_fit(package, ctx) error("no household data") end)");
+    const PlacementResult result =
+        run(test::golden_input("auto_only_ny"), host, config_with_lua_dimension());
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
     EXPECT_EQ(result.body.at("status"), "degraded");
     EXPECT_THAT(text(output_of(result).at("degradation_reason")),
                 AllOf(HasSubstr("household_fit"), HasSubstr("no household data")));
     EXPECT_EQ(output_of(result).at("weights_source"), "config");
     for (const json::value& solution : solutions_of(result)) {
-        EXPECT_FALSE(solution.at("scorecard").at("dimensions").as_object().contains("household_fit"));
+        EXPECT_FALSE(
+            solution.at("scorecard").at("dimensions").as_object().contains("household_fit"));
     }
 }
 
@@ -387,7 +415,8 @@ TEST(PlacementEngine, LuaDimensionScoresEveryPackage) {
           end
           return {level = 3.0, reason = "no household discount"}
         end)");
-    const PlacementResult result = run(test::golden_input("auto_only_ny"), host, config_with_lua_dimension());
+    const PlacementResult result =
+        run(test::golden_input("auto_only_ny"), host, config_with_lua_dimension());
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
     EXPECT_EQ(result.body.at("status"), "completed");
     for (const json::value& solution : solutions_of(result)) {
@@ -468,7 +497,8 @@ TEST(PlacementEngine, InvalidConfigurationFailsTheRun) {
 
 TEST(PlacementEngine, InvalidQuoteExpiryIsFiltered) {
     json::object request = test::golden_input("auto_only_ny");
-    request["offerings"].as_array()[0].as_object()["attributes"].as_object()["quote_expires_at"] = "next tuesday";
+    request["offerings"].as_array()[0].as_object()["attributes"].as_object()["quote_expires_at"] =
+        "next tuesday";
     const PlacementResult result = run(request);
     EXPECT_EQ(output_of(result).at("filter_reasons").at("invalid_quote_expiry"), 1);
     EXPECT_EQ(solutions_of(result).size(), 2u);
@@ -478,10 +508,14 @@ TEST(PlacementEngine, InvalidQuoteExpiryIsFiltered) {
 TEST(PlacementEngine, DateOnlyQuoteExpiryCountsToTheEndOfThatDayInTheInsuredsState) {
     for (const char* state : {"NY", "CA"}) {
         for (const auto& [expiry, expired] :
-             {std::pair{"2026-11-22", true}, std::pair{"2026-11-23", false}, std::pair{"2026-12-31", false}}) {
+             {std::pair{"2026-11-22", true}, std::pair{"2026-11-23", false},
+              std::pair{"2026-12-31", false}}) {
             json::object request = test::golden_input("auto_only_ny");
             request["input"].as_object()["address"].as_object()["state"] = state;
-            request["offerings"].as_array()[0].as_object()["attributes"].as_object()["quote_expires_at"] = expiry;
+            request["offerings"]
+                .as_array()[0]
+                .as_object()["attributes"]
+                .as_object()["quote_expires_at"] = expiry;
             const PlacementResult result = run(request);
             const json::object& reasons = output_of(result).at("filter_reasons").as_object();
             EXPECT_FALSE(reasons.contains("invalid_quote_expiry")) << state << " " << expiry;
@@ -492,7 +526,8 @@ TEST(PlacementEngine, DateOnlyQuoteExpiryCountsToTheEndOfThatDayInTheInsuredsSta
 
 TEST(PlacementEngine, OfferingWithoutPremiumIsFiltered) {
     json::object request = test::golden_input("auto_only_ny");
-    request["offerings"].as_array()[1].as_object()["attributes"].as_object().erase("line_premium_annual");
+    request["offerings"].as_array()[1].as_object()["attributes"].as_object().erase(
+        "line_premium_annual");
     const PlacementResult result = run(request);
     EXPECT_EQ(output_of(result).at("filter_reasons").at("missing_premium"), 1);
 }
@@ -508,7 +543,8 @@ TEST(PlacementEngine, LargePassThroughFieldDoesNotReachTheScorecard) {
     EXPECT_EQ(output_of(weighted).at("weights_source"), "lua");
     EXPECT_EQ(solutions_of(weighted).size(), 3u);
 
-    LuaScoringHost host("function score_household_fit(package, ctx) return {level = 2.0, reason = ctx.bucket} end");
+    LuaScoringHost host(
+        "function score_household_fit(package, ctx) return {level = 2.0, reason = ctx.bucket} end");
     const PlacementResult scored = run(request, host, config_with_lua_dimension());
     ASSERT_FALSE(scored.failed()) << json::serialize(scored.body);
     EXPECT_EQ(scored.body.at("status"), "completed");
@@ -522,10 +558,12 @@ TEST(PlacementEngine, LuaDimensionSeesASmallContext) {
           table.sort(fields)
           return {level = 1.0, reason = table.concat(fields, ",") .. ":" .. ctx.state}
         end)");
-    const PlacementResult result = run(test::golden_input("brokerage_tx_multicarrier"), host, config_with_lua_dimension());
+    const PlacementResult result =
+        run(test::golden_input("brokerage_tx_multicarrier"), host, config_with_lua_dimension());
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
-    EXPECT_EQ(solutions_of(result)[0].at("scorecard").at("dimensions").at("household_fit").at("reason"),
-              "bucket,coverage_types,current_coverage,residence,state:TX");
+    EXPECT_EQ(
+        solutions_of(result)[0].at("scorecard").at("dimensions").at("household_fit").at("reason"),
+        "bucket,coverage_types,current_coverage,residence,state:TX");
 }
 
 TEST(PlacementEngine, AdjustVetoDropsPackagesWithLuaVeto) {
@@ -572,7 +610,8 @@ TEST_F(Brokerage, CoverageAnalysisReportsTheThreeGaps) {
     const json::array& gaps = output.at("coverage_gaps").as_array();
     std::vector<std::string> found;
     for (const json::value& gap : gaps) {
-        found.push_back(text(gap.at("line")) + ":" + text(gap.at("gap")) + ":" + text(gap.at("severity")));
+        found.push_back(text(gap.at("line")) + ":" + text(gap.at("gap")) + ":" +
+                        text(gap.at("severity")));
         EXPECT_FALSE(gap.at("recommendation").as_string().empty());
     }
     EXPECT_EQ(found, (std::vector<std::string>{"home:dwelling_below_replacement_cost:high",
@@ -584,7 +623,8 @@ TEST_F(Brokerage, CoverageAnalysisReportsTheThreeGaps) {
 
 TEST(PlacementEngine, CoverageAnalysisOnlyRunHasNoSolutions) {
     json::object request = test::golden_input("brokerage_tx_multicarrier");
-    request["input"].as_object()["request_config"] = json::object{{"coverage_analysis", true}, {"quote_matching", false}};
+    request["input"].as_object()["request_config"] =
+        json::object{{"coverage_analysis", true}, {"quote_matching", false}};
     const PlacementResult result = run(request);
     ASSERT_FALSE(result.failed()) << json::serialize(result.body);
     EXPECT_EQ(result.body.at("status"), "completed");
@@ -628,8 +668,9 @@ TEST(PlacementEngine, CoverageAnalysisAloneKeepsQuoteMatchingOn) {
 }
 
 TEST(PlacementEngine, BothFlagsOffFallsBackToQuoteMatching) {
-    for (json::object flags : {json::object{{"quote_matching", false}, {"coverage_analysis", false}},
-                               json::object{{"quote_matching", false}}}) {
+    for (json::object flags :
+         {json::object{{"quote_matching", false}, {"coverage_analysis", false}},
+          json::object{{"quote_matching", false}}}) {
         const PlacementResult result = run(routed(flags));
         ASSERT_FALSE(result.failed()) << json::serialize(flags) << json::serialize(result.body);
         EXPECT_EQ(output_of(result).at("mode"), "quote_matching") << json::serialize(flags);
@@ -716,7 +757,8 @@ TEST(PlacementEngine, TopLabelIsTheClusterLabelAndCarriersStandApart) {
         carriers += (carriers.empty() ? "" : " + ") + text(provider);
     }
     EXPECT_EQ(text(output_of(result).at("top_carriers")), carriers);
-    EXPECT_EQ(text(output_of(result).at("top_carriers")).find("original bundle"), std::string::npos);
+    EXPECT_EQ(text(output_of(result).at("top_carriers")).find("original bundle"),
+              std::string::npos);
 }
 
 TEST(PlacementEngine, RunWithoutSolutionsHasNoTopLabelOrCarriers) {
@@ -730,7 +772,8 @@ TEST(PlacementEngine, RunWithoutSolutionsHasNoTopLabelOrCarriers) {
 TEST(PlacementEngine, WithoutStateExcludedCarriersStayInTheRanking) {
     json::object request = test::golden_input("missing_state_tx");
     const PlacementResult unknown_state = run(request);
-    EXPECT_EQ(output_of(unknown_state).at("filter_reasons").as_object().count("excluded_state"), 0u);
+    EXPECT_EQ(output_of(unknown_state).at("filter_reasons").as_object().count("excluded_state"),
+              0u);
     request["input"].as_object()["address"].as_object()["state"] = "TX";
     const PlacementResult in_texas = run(request);
     EXPECT_EQ(output_of(in_texas).at("filter_reasons").at("excluded_state"), 1);
@@ -739,21 +782,31 @@ TEST(PlacementEngine, WithoutStateExcludedCarriersStayInTheRanking) {
 // Three home offerings on which the buckets disagree: the cheapest (thin limits, weak carrier,
 // its own provider), the best covered (dearest, strong carrier), and a one-carrier bundle.
 json::object bucket_instance(std::string_view bucket) {
-    const auto offering = [](std::string id, std::string provider, std::string line, std::string rating,
-                             std::int64_t premium, json::object coverage, json::object attributes = {}) {
+    const auto offering = [](std::string id, std::string provider, std::string line,
+                             std::string rating, std::int64_t premium, json::object coverage,
+                             json::object attributes = {}) {
         attributes["line_premium_annual"] = premium;
-        return json::object{{"id", std::move(id)}, {"provider_name", std::move(provider)}, {"category", std::move(line)},
-                            {"quality_rating", std::move(rating)}, {"coverage", std::move(coverage)},
+        return json::object{{"id", std::move(id)},
+                            {"provider_name", std::move(provider)},
+                            {"category", std::move(line)},
+                            {"quality_rating", std::move(rating)},
+                            {"coverage", std::move(coverage)},
                             {"attributes", std::move(attributes)}};
     };
     const json::object bundle{{"package_id", "pkg_one"}, {"package_premium_annual", 3900}};
     json::array offerings{
-        offering("h_cheap", "Budget", "home", "B", 1200, {{"dwelling_limit", 400000}, {"deductible_default", 5000}}),
-        offering("h_best", "Premier", "home", "A++", 2600, {{"dwelling_limit", 700000}, {"deductible_default", 500}}),
-        offering("h_one", "OneCo", "home", "A-", 2100, {{"dwelling_limit", 550000}, {"deductible_default", 2500}}, bundle),
-        offering("a_cheap", "Budget2", "auto", "B", 1000, {{"limit_combined_single", 300000}, {"deductible_default", 1000}}),
-        offering("a_best", "Elite", "auto", "A++", 2200, {{"limit_combined_single", 1000000}, {"deductible_default", 250}}),
-        offering("a_one", "OneCo", "auto", "A-", 2000, {{"limit_combined_single", 500000}, {"deductible_default", 500}}, bundle),
+        offering("h_cheap", "Budget", "home", "B", 1200,
+                 {{"dwelling_limit", 400000}, {"deductible_default", 5000}}),
+        offering("h_best", "Premier", "home", "A++", 2600,
+                 {{"dwelling_limit", 700000}, {"deductible_default", 500}}),
+        offering("h_one", "OneCo", "home", "A-", 2100,
+                 {{"dwelling_limit", 550000}, {"deductible_default", 2500}}, bundle),
+        offering("a_cheap", "Budget2", "auto", "B", 1000,
+                 {{"limit_combined_single", 300000}, {"deductible_default", 1000}}),
+        offering("a_best", "Elite", "auto", "A++", 2200,
+                 {{"limit_combined_single", 1000000}, {"deductible_default", 250}}),
+        offering("a_one", "OneCo", "auto", "A-", 2000,
+                 {{"limit_combined_single", 500000}, {"deductible_default", 500}}, bundle),
     };
     return {{"input", json::object{{"coverage_types", json::array{"home", "auto"}},
                                    {"appetite_bucket", bucket},

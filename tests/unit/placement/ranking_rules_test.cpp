@@ -45,7 +45,8 @@ std::vector<std::string> offering_ids(const json::value& solution) {
     return ids;
 }
 
-const json::value* solution_with(const PlacementResult& result, const std::vector<std::string>& ids) {
+const json::value* solution_with(const PlacementResult& result,
+                                 const std::vector<std::string>& ids) {
     for (const json::value& solution : solutions_of(result)) {
         if (offering_ids(solution) == ids) {
             return &solution;
@@ -55,19 +56,28 @@ const json::value* solution_with(const PlacementResult& result, const std::vecto
 }
 
 double coverage_level(const json::value& solution) {
-    return solution.at("scorecard").at("dimensions").at("coverage_completeness").at("level").to_number<double>();
+    return solution.at("scorecard")
+        .at("dimensions")
+        .at("coverage_completeness")
+        .at("level")
+        .to_number<double>();
 }
 
 json::object line(std::string id, std::string provider, std::string category, double premium,
-                  json::object coverage = {}, json::object attributes = {}, json::object constraints = {}) {
+                  json::object coverage = {}, json::object attributes = {},
+                  json::object constraints = {}) {
     attributes["line_premium_annual"] = premium;
-    return {{"id", std::move(id)},           {"provider_name", std::move(provider)},
-            {"category", std::move(category)}, {"quality_rating", "A"},
-            {"coverage", std::move(coverage)}, {"attributes", std::move(attributes)},
+    return {{"id", std::move(id)},
+            {"provider_name", std::move(provider)},
+            {"category", std::move(category)},
+            {"quality_rating", "A"},
+            {"coverage", std::move(coverage)},
+            {"attributes", std::move(attributes)},
             {"constraints", std::move(constraints)}};
 }
 
-json::object request(json::array coverage_types, json::array offerings, json::object input_extra = {}) {
+json::object request(json::array coverage_types, json::array offerings,
+                     json::object input_extra = {}) {
     json::object input{{"coverage_types", std::move(coverage_types)},
                        {"address", json::object{{"state", "OH"}}},
                        {"request_config", json::object{{"max_solutions", 50}}}};
@@ -110,9 +120,10 @@ TEST(BundleByPackagePremium, SplittingItAddsTheSurchargeToTheSplitLineOnly) {
 
 TEST(BundleByPackagePremium, DifferentCarriersAtTheSamePremiumAreNoBundle) {
     const json::object same{{"package_premium_annual", 10500}};
-    const PlacementResult result = run(request(json::array{"home", "auto"},
-                                               json::array{line("trv_home", "Travelers", "home", 6240, {}, same),
-                                                           line("saf_auto", "Safeco", "auto", 5400, {}, same)}));
+    const PlacementResult result =
+        run(request(json::array{"home", "auto"},
+                    json::array{line("trv_home", "Travelers", "home", 6240, {}, same),
+                                line("saf_auto", "Safeco", "auto", 5400, {}, same)}));
     const json::value* mixed = solution_with(result, {"trv_home", "saf_auto"});
     ASSERT_NE(mixed, nullptr);
     EXPECT_EQ(mixed->at("is_original_bundle"), false);
@@ -123,10 +134,12 @@ TEST(BundleByPackagePremium, TheSearchAndTheExhaustiveRankingAgree) {
     const json::object config = test::preset_config();
     test::LuaScoringHost searched_host(test::default_scorecard());
     test::LuaScoringHost exhaustive_host(test::default_scorecard());
-    const PlacementResult searched = run_placement(travelers_bundle_by_premium(), config, searched_host);
-    const PlacementResult exhaustive =
-        run_placement(travelers_bundle_by_premium(), config, exhaustive_host, RankingStrategy::exhaustive);
-    EXPECT_EQ(json::serialize(searched.body.at("solutions")), json::serialize(exhaustive.body.at("solutions")));
+    const PlacementResult searched =
+        run_placement(travelers_bundle_by_premium(), config, searched_host);
+    const PlacementResult exhaustive = run_placement(travelers_bundle_by_premium(), config,
+                                                     exhaustive_host, RankingStrategy::exhaustive);
+    EXPECT_EQ(json::serialize(searched.body.at("solutions")),
+              json::serialize(exhaustive.body.at("solutions")));
 }
 
 // --- item: umbrella minimums against the current policies of lines not being placed --------
@@ -136,12 +149,15 @@ json::object umbrella_only(double current_bi_per_person, double current_bi_per_a
                                 {"min_underlying_auto_bi_per_accident", 500000}};
     return request(
         json::array{"umbrella"},
-        json::array{line("umb_strict", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimums),
-                    line("umb_open", "Erie", "umbrella", 520, {{"limit", 1000000}})},
+        json::array{
+            line("umb_strict", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimums),
+            line("umb_open", "Erie", "umbrella", 520, {{"limit", 1000000}})},
         {{"current_coverage",
-          json::object{{"auto", json::object{{"carrier", "Allstate"},
-                                             {"limit_bodily_injury_per_person", current_bi_per_person},
-                                             {"limit_bodily_injury_per_accident", current_bi_per_accident}}}}}});
+          json::object{
+              {"auto",
+               json::object{{"carrier", "Allstate"},
+                            {"limit_bodily_injury_per_person", current_bi_per_person},
+                            {"limit_bodily_injury_per_accident", current_bi_per_accident}}}}}});
 }
 
 TEST(UmbrellaOverCurrentPolicies, RejectsAnUmbrellaTheCurrentAutoLimitsDoNotMeet) {
@@ -161,24 +177,26 @@ TEST(UmbrellaOverCurrentPolicies, AcceptsLimitsAtTheMinimumAndRejectsOneDollarBe
 TEST(UmbrellaOverCurrentPolicies, AppliesHomeLiabilityMinimumsToTheCurrentHomePolicy) {
     const json::object minimum{{"min_underlying_home_liability", 300000}};
     const auto with_home_liability = [&](double liability) {
-        return request(json::array{"umbrella"},
-                       json::array{line("umb", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimum)},
-                       {{"current_coverage",
-                         json::object{{"home", json::object{{"personal_liability_limit", liability}}}}}});
+        return request(
+            json::array{"umbrella"},
+            json::array{line("umb", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimum)},
+            {{"current_coverage",
+              json::object{{"home", json::object{{"personal_liability_limit", liability}}}}}});
     };
     EXPECT_EQ(solutions_of(run(with_home_liability(300000))).size(), 1u);
     const PlacementResult below = run(with_home_liability(299999));
     EXPECT_TRUE(solutions_of(below).empty());
-    EXPECT_EQ(output_of(below).at("filter_reasons").at("underlying_home_liability_below_minimum"), 1);
+    EXPECT_EQ(output_of(below).at("filter_reasons").at("underlying_home_liability_below_minimum"),
+              1);
     EXPECT_FALSE(output_of(below).at("diagnostic").is_null());
 }
 
 TEST(UmbrellaOverCurrentPolicies, APolicyThatStatesNoLimitDoesNotRejectTheUmbrella) {
     const json::object minimums{{"min_underlying_auto_bi_per_person", 250000}};
-    const PlacementResult result = run(
-        request(json::array{"umbrella"},
-                json::array{line("umb", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimums)},
-                {{"current_coverage", json::object{{"auto", json::object{{"annual_premium", 2100}}}}}}));
+    const PlacementResult result = run(request(
+        json::array{"umbrella"},
+        json::array{line("umb", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimums)},
+        {{"current_coverage", json::object{{"auto", json::object{{"annual_premium", 2100}}}}}}));
     EXPECT_EQ(solutions_of(result).size(), 1u);
 }
 
@@ -188,10 +206,12 @@ TEST(UmbrellaOverCurrentPolicies, AQuotedUnderlyingLineIsJudgedByItsQuoteNotTheC
     const PlacementResult result = run(request(
         json::array{"auto", "umbrella"},
         json::array{line("auto_250_500", "Chubb", "auto", 2100,
-                         {{"limit_bodily_injury_per_person", 250000}, {"limit_bodily_injury_per_accident", 500000}}),
+                         {{"limit_bodily_injury_per_person", 250000},
+                          {"limit_bodily_injury_per_accident", 500000}}),
                     line("umb", "Chubb", "umbrella", 450, {{"limit", 1000000}}, {}, minimums)},
-        {{"current_coverage", json::object{{"auto", json::object{{"limit_bodily_injury_per_person", 50000},
-                                                                 {"limit_bodily_injury_per_accident", 100000}}}}}}));
+        {{"current_coverage",
+          json::object{{"auto", json::object{{"limit_bodily_injury_per_person", 50000},
+                                             {"limit_bodily_injury_per_accident", 100000}}}}}}));
     EXPECT_EQ(solutions_of(result).size(), 1u);
 }
 
@@ -203,7 +223,8 @@ Offering home_offering(std::vector<Offering>& storage, json::array& sources, dou
     return storage.back();
 }
 
-double dwelling_level(double dwelling, std::optional<double> replacement_cost, std::optional<double> best_quote) {
+double dwelling_level(double dwelling, std::optional<double> replacement_cost,
+                      std::optional<double> best_quote) {
     json::array sources;
     std::vector<Offering> storage;
     const Offering offering = home_offering(storage, sources, dwelling);
@@ -211,9 +232,9 @@ double dwelling_level(double dwelling, std::optional<double> replacement_cost, s
     market.replacement_cost = replacement_cost;
     market.best_quoted["home"].dwelling = best_quote;
     const std::vector<CoverageCheck> checks = coverage_checks(offering, market);
-    const auto dwelling_check = std::find_if(checks.begin(), checks.end(), [](const CoverageCheck& c) {
-        return c.reason.starts_with("home dwelling limit");
-    });
+    const auto dwelling_check = std::find_if(
+        checks.begin(), checks.end(),
+        [](const CoverageCheck& c) { return c.reason.starts_with("home dwelling limit"); });
     if (dwelling_check == checks.end()) {
         throw std::logic_error("no dwelling check");
     }
@@ -235,17 +256,20 @@ TEST(UnderinsuredDwelling, SupplyingTheReplacementCostNeverImprovesTheLevel) {
 }
 
 TEST(UnderinsuredDwelling, ScoresWorseOnCoverageThanFullReplacementCostEvenWithALowerDeductible) {
-    const PlacementResult result = run(request(
-        json::array{"home"},
-        json::array{line("full", "Travelers", "home", 2400, {{"dwelling_limit", 600000}, {"deductible_default", 2500}}),
-                    line("under", "Travelers", "home", 2400, {{"dwelling_limit", 450000}, {"deductible_default", 1000}})},
-        {{"residence", json::object{{"replacement_cost", 600000}}}}));
+    const PlacementResult result =
+        run(request(json::array{"home"},
+                    json::array{line("full", "Travelers", "home", 2400,
+                                     {{"dwelling_limit", 600000}, {"deductible_default", 2500}}),
+                                line("under", "Travelers", "home", 2400,
+                                     {{"dwelling_limit", 450000}, {"deductible_default", 1000}})},
+                    {{"residence", json::object{{"replacement_cost", 600000}}}}));
     const json::value* full = solution_with(result, {"full"});
     const json::value* under = solution_with(result, {"under"});
     ASSERT_NE(full, nullptr);
     ASSERT_NE(under, nullptr);
     EXPECT_LT(coverage_level(*full), coverage_level(*under));
-    EXPECT_EQ(coverage_level(*under), 4.0);  // the coinsurance shortfall pins the package's coverage
+    EXPECT_EQ(coverage_level(*under),
+              4.0);  // the coinsurance shortfall pins the package's coverage
     EXPECT_EQ(offering_ids(solutions_of(result)[0]), std::vector<std::string>{"full"});
 }
 
@@ -270,10 +294,14 @@ TEST(UnderinsuredDwelling, PinsTheWholePackagesCoverageWhateverTheOtherLines) {
 Package scored(double cost, double pricing, double coverage, double simplicity = 1.0) {
     Package package;
     package.est_cost_low = package.est_cost_high = cost;
-    for (const auto& [key, level] : {std::pair{kPricingCompetitiveness, pricing},
-                                     std::pair{kCoverageCompleteness, coverage}, std::pair{kSimplicity, simplicity}}) {
-        package.scorecard.dimensions.push_back(
-            {.key = std::string(key), .label = std::string(key), .level = level, .weight = 1.0, .reason = ""});
+    for (const auto& [key, level] :
+         {std::pair{kPricingCompetitiveness, pricing}, std::pair{kCoverageCompleteness, coverage},
+          std::pair{kSimplicity, simplicity}}) {
+        package.scorecard.dimensions.push_back({.key = std::string(key),
+                                                .label = std::string(key),
+                                                .level = level,
+                                                .weight = 1.0,
+                                                .reason = ""});
     }
     return package;
 }
@@ -319,20 +347,23 @@ TEST(ClusterLabels, BestCoverageAndSimplestMustBeatTheRecommendedPackage) {
     const Package same_cover = scored(900, 1.0, 1.2, 2.0);  // cheaper, as well covered, less simple
     const Package worse = scored(1100, 1.5, 1.8, 3.0);
     const auto labels = labels_of(label_solutions({&first, &same_cover, &worse}));
-    EXPECT_EQ(labels, (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kBestValue,
-                                                     cluster_label::kAlternative}));
+    EXPECT_EQ(labels,
+              (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kBestValue,
+                                             cluster_label::kAlternative}));
     const Package cheaper = scored(900, 1.0, 1.5, 1.0);
     const Package better_cover = scored(1300, 2.0, 1.0, 1.0);
     const auto with_better = labels_of(label_solutions({&first, &cheaper, &better_cover}));
-    EXPECT_EQ(with_better, (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kBestValue,
-                                                          cluster_label::kBestCoverage}));
+    EXPECT_EQ(with_better,
+              (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kBestValue,
+                                             cluster_label::kBestCoverage}));
 }
 
 TEST(ClusterLabels, NoLabelForADimensionOnWhichAllTie) {
     const Package a = scored(1000, 1.0, 1.8, 2.0);
     const Package b = scored(1000, 1.0, 1.8, 2.0);
     const auto labels = labels_of(label_solutions({&a, &b}));
-    EXPECT_EQ(labels, (std::vector<std::string_view>{cluster_label::kRecommended, cluster_label::kAlternative}));
+    EXPECT_EQ(labels, (std::vector<std::string_view>{cluster_label::kRecommended,
+                                                     cluster_label::kAlternative}));
 }
 
 TEST(ClusterLabels, BestCoverageGoesToTheBestCoveredAlternativeOtherwise) {
@@ -357,10 +388,12 @@ TEST(CoverageFirstOrder, PutsTheBestCoveredFirstWithinThePriceCap) {
 
 TEST(CoverageFirstOrder, OnlyTheCoverageFirstBucketReorders) {
     const auto request_with = [](std::string_view bucket) {
-        return request(json::array{"home"},
-                       json::array{line("cheap", "Budget", "home", 1000, {{"dwelling_limit", 450000}}),
-                                   line("covered", "Budget", "home", 1200, {{"dwelling_limit", 600000}})},
-                       {{"appetite_bucket", bucket}, {"residence", json::object{{"replacement_cost", 600000}}}});
+        return request(
+            json::array{"home"},
+            json::array{line("cheap", "Budget", "home", 1000, {{"dwelling_limit", 450000}}),
+                        line("covered", "Budget", "home", 1200, {{"dwelling_limit", 600000}})},
+            {{"appetite_bucket", bucket},
+             {"residence", json::object{{"replacement_cost", 600000}}}});
     };
     // Configured weights that ignore coverage (the scorecard defers to them), so that only the
     // coverage_first rule can put "covered" first.
@@ -372,13 +405,16 @@ TEST(CoverageFirstOrder, OnlyTheCoverageFirstBucketReorders) {
                                                       {"carrier_quality", 0.0},
                                                       {"simplicity", 0.0}};
     }
-    EXPECT_EQ(offering_ids(solutions_of(run(request_with("coverage_first"), cost_only, deferring_scorecard))[0]),
+    EXPECT_EQ(offering_ids(solutions_of(
+                  run(request_with("coverage_first"), cost_only, deferring_scorecard))[0]),
               std::vector<std::string>{"covered"});
-    EXPECT_EQ(offering_ids(solutions_of(run(request_with("balanced"), cost_only, deferring_scorecard))[0]),
+    EXPECT_EQ(offering_ids(
+                  solutions_of(run(request_with("balanced"), cost_only, deferring_scorecard))[0]),
               std::vector<std::string>{"cheap"});
     // A ratio under 1.2 puts the 1,200 package past the cap.
     cost_only["parameters"].as_object()["coverage_first_price_ratio"] = 1.19;
-    EXPECT_EQ(offering_ids(solutions_of(run(request_with("coverage_first"), cost_only, deferring_scorecard))[0]),
+    EXPECT_EQ(offering_ids(solutions_of(
+                  run(request_with("coverage_first"), cost_only, deferring_scorecard))[0]),
               std::vector<std::string>{"cheap"});
 }
 

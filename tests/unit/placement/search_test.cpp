@@ -61,11 +61,13 @@ private:
         if (chance(0.6)) {
             // Bundles per carrier and bundle number, so lines of one carrier often share one;
             // half of them known by their package premium alone (no package_id).
-            const std::string bundle = "pkg_" + std::to_string(provider) + "_" + std::to_string(pick(0, 1));
+            const std::string bundle =
+                "pkg_" + std::to_string(provider) + "_" + std::to_string(pick(0, 1));
             if (chance(0.5)) {
                 attributes["package_id"] = bundle;
             }
-            attributes["package_premium_annual"] = 500 + (std::hash<std::string>{}(bundle) % 20) * 100;
+            attributes["package_premium_annual"] =
+                500 + (std::hash<std::string>{}(bundle) % 20) * 100;
         }
         json::object coverage;
         json::object constraints;
@@ -102,7 +104,8 @@ private:
     }
 
     json::object current_coverage() {
-        return {{"home", json::object{{"annual_premium", pick(5, 30) * 100}, {"dwelling_limit", pick(4, 6) * 100'000}}},
+        return {{"home", json::object{{"annual_premium", pick(5, 30) * 100},
+                                      {"dwelling_limit", pick(4, 6) * 100'000}}},
                 {"auto", json::object{{"annual_premium", pick(5, 30) * 100},
                                       {"limit_bodily_injury_per_person", 100'000},
                                       {"limit_bodily_injury_per_accident", 300'000}}}};
@@ -119,8 +122,8 @@ std::string comparable(PlacementResult result) {
     return json::serialize(result.body);
 }
 
-PlacementResult run_with(const json::object& request, std::string_view scorecard, RankingStrategy strategy,
-                         const json::object& config) {
+PlacementResult run_with(const json::object& request, std::string_view scorecard,
+                         RankingStrategy strategy, const json::object& config) {
     LuaScoringHost host(scorecard);
     return run_placement(request, config, host, strategy);
 }
@@ -134,7 +137,8 @@ struct Exercised {
     unsigned pruned = 0;  // the search examined fewer packages than the exhaustive path
 };
 
-void count_features(const PlacementResult& searched, const PlacementResult& exhaustive, Exercised& exercised) {
+void count_features(const PlacementResult& searched, const PlacementResult& exhaustive,
+                    Exercised& exercised) {
     if (searched.failed()) {
         return;
     }
@@ -143,11 +147,12 @@ void count_features(const PlacementResult& searched, const PlacementResult& exha
     exercised.with_solutions += !solutions.empty();
     exercised.with_umbrella_rejections += !output.at("umbrella_rejections").as_object().empty();
     exercised.with_vetoes += output.at("vetoed_count") != 0;
-    exercised.with_original_bundle += std::any_of(solutions.begin(), solutions.end(), [](const json::value& s) {
-        return s.at("is_original_bundle") == true;
-    });
-    exercised.pruned += output.at("packages_examined").to_number<std::int64_t>() <
-                        exhaustive.body.at("output").at("packages_examined").to_number<std::int64_t>();
+    exercised.with_original_bundle +=
+        std::any_of(solutions.begin(), solutions.end(),
+                    [](const json::value& s) { return s.at("is_original_bundle") == true; });
+    exercised.pruned +=
+        output.at("packages_examined").to_number<std::int64_t>() <
+        exhaustive.body.at("output").at("packages_examined").to_number<std::int64_t>();
 }
 
 Exercised expect_same_ranking(unsigned first_seed, unsigned instances, std::string_view scorecard,
@@ -155,10 +160,13 @@ Exercised expect_same_ranking(unsigned first_seed, unsigned instances, std::stri
     Exercised exercised;
     for (unsigned seed = first_seed; seed < first_seed + instances; ++seed) {
         const json::object request = RandomInstance(seed).request();
-        const PlacementResult searched = run_with(request, scorecard, RankingStrategy::search, config);
-        const PlacementResult exhaustive = run_with(request, scorecard, RankingStrategy::exhaustive, config);
+        const PlacementResult searched =
+            run_with(request, scorecard, RankingStrategy::search, config);
+        const PlacementResult exhaustive =
+            run_with(request, scorecard, RankingStrategy::exhaustive, config);
         count_features(searched, exhaustive, exercised);
-        EXPECT_EQ(comparable(searched), comparable(exhaustive)) << "seed " << seed << "\nrequest " << json::serialize(request);
+        EXPECT_EQ(comparable(searched), comparable(exhaustive))
+            << "seed " << seed << "\nrequest " << json::serialize(request);
         if (::testing::Test::HasFailure()) {
             break;
         }
@@ -167,7 +175,8 @@ Exercised expect_same_ranking(unsigned first_seed, unsigned instances, std::stri
 }
 
 TEST(TopPackageSearch, MatchesTheExhaustiveRankingOnRandomInstances) {
-    const Exercised exercised = expect_same_ranking(1, 3000, test::default_scorecard(), test::preset_config());
+    const Exercised exercised =
+        expect_same_ranking(1, 3000, test::default_scorecard(), test::preset_config());
     EXPECT_GT(exercised.with_solutions, 2500u);
     EXPECT_GT(exercised.with_umbrella_rejections, 500u);
     EXPECT_GT(exercised.with_original_bundle, 100u);
@@ -189,8 +198,10 @@ constexpr std::string_view kScorecardWithLua = R"(
 
 json::object config_with_lua_dimension() {
     json::object config = test::preset_config();
-    config["scoring_dimensions"].as_array().push_back(json::object{
-        {"key", "household_fit"}, {"label", "Household fit"}, {"method", "lua"}, {"enabled", true}});
+    config["scoring_dimensions"].as_array().push_back(json::object{{"key", "household_fit"},
+                                                                   {"label", "Household fit"},
+                                                                   {"method", "lua"},
+                                                                   {"enabled", true}});
     for (json::value& profile : config["appetite_weight_profiles"].as_array()) {
         profile.at("weights").as_object()["household_fit"] = 0.3;
     }
@@ -198,7 +209,8 @@ json::object config_with_lua_dimension() {
 }
 
 TEST(TopPackageSearch, MatchesTheExhaustiveRankingWithALuaDimensionAndVetoes) {
-    const Exercised exercised = expect_same_ranking(100'000, 600, kScorecardWithLua, config_with_lua_dimension());
+    const Exercised exercised =
+        expect_same_ranking(100'000, 600, kScorecardWithLua, config_with_lua_dimension());
     EXPECT_GT(exercised.with_vetoes, 50u);
     EXPECT_GT(exercised.pruned, 20u);
 }
@@ -206,8 +218,10 @@ TEST(TopPackageSearch, MatchesTheExhaustiveRankingWithALuaDimensionAndVetoes) {
 TEST(TopPackageSearch, MatchesTheExhaustiveRankingOnTheGoldenInputs) {
     for (const std::string_view name : test::kGoldenInputs) {
         const json::object request = test::golden_input(name);
-        EXPECT_EQ(comparable(run_with(request, test::default_scorecard(), RankingStrategy::search, test::preset_config())),
-                  comparable(run_with(request, test::default_scorecard(), RankingStrategy::exhaustive, test::preset_config())))
+        EXPECT_EQ(comparable(run_with(request, test::default_scorecard(), RankingStrategy::search,
+                                      test::preset_config())),
+                  comparable(run_with(request, test::default_scorecard(),
+                                      RankingStrategy::exhaustive, test::preset_config())))
             << name;
     }
 }

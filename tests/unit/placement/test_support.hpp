@@ -27,8 +27,14 @@ inline std::string default_scorecard() {
 }
 
 inline constexpr std::string_view kGoldenInputs[] = {
-    "auto_only_ny",      "brokerage_tx_multicarrier",    "missing_required_lines_ny", "pure_bundle_ca",
-    "quotes_only_oh",    "bundle_by_package_premium_pa", "coverage_first_co",         "umbrella_only_nj",
+    "auto_only_ny",
+    "brokerage_tx_multicarrier",
+    "missing_required_lines_ny",
+    "pure_bundle_ca",
+    "quotes_only_oh",
+    "bundle_by_package_premium_pa",
+    "coverage_first_co",
+    "umbrella_only_nj",
     "underinsured_dwelling_ga",
 };
 

@@ -21,7 +21,8 @@ std::filesystem::path test_plugin(const std::string& name) {
 // The plugin's handle for an empty configuration; the test plugins accept any.
 ConfigHandle prepared(const LoadedPlugin& plugin) {
     auto handle = ConfigHandle::create(plugin, "{}");
-    if (auto* failure = std::get_if<RunFailure>(&handle)) throw std::runtime_error(failure->message);
+    if (auto* failure = std::get_if<RunFailure>(&handle))
+        throw std::runtime_error(failure->message);
     return std::move(std::get<ConfigHandle>(handle));
 }
 
@@ -62,7 +63,9 @@ TEST(PluginRegistry, RefusesAnotherMajorVersionNamingBothVersions) {
 TEST(PluginRegistry, RefusesAPluginBuiltForAbi2NamingItsVersionAndTheRemedy) {
     PluginRegistry registry;
     const std::string why = registry.load(test_plugin("abi2"));
-    EXPECT_EQ(why, "built for plugin ABI 2; this host serves ABI 3: rebuild it against this engine_plugin.h");
+    EXPECT_EQ(
+        why,
+        "built for plugin ABI 2; this host serves ABI 3: rebuild it against this engine_plugin.h");
     EXPECT_EQ(registry.find("test_engine"), nullptr);
 }
 
@@ -125,7 +128,8 @@ TEST(PluginRegistry, RefusesAPluginThatDeclinesTheHost) {
 TEST(PluginRegistry, RefusesALibraryWithoutEntryPointAndAMissingFile) {
     PluginRegistry registry;
     EXPECT_NE(registry.load(test_plugin("no_entry")).find("entry point"), std::string::npos);
-    EXPECT_NE(registry.load(test_plugin("does_not_exist")).find("cannot be loaded"), std::string::npos);
+    EXPECT_NE(registry.load(test_plugin("does_not_exist")).find("cannot be loaded"),
+              std::string::npos);
     EXPECT_TRUE(registry.plugins().empty());
 }
 
@@ -184,8 +188,9 @@ TEST(RunHost, ReportsABudgetBreachToThePlugin) {
 TEST(RunHost, TheScorecardsLogLinesJoinTheTraceWithinTheLogLimits) {
     lua::Limits limits;
     limits.max_log_lines = 2;
-    lua::Sandbox sandbox("log('loaded')\nfunction add(a, b) log('adding', a, b) log('again') return a + b end",
-                         "test.lua", limits);
+    lua::Sandbox sandbox(
+        "log('loaded')\nfunction add(a, b) log('adding', a, b) log('again') return a + b end",
+        "test.lua", limits);
     sandbox.begin_run(lua::RunOptions{.capture_log = true});
     PluginRegistry registry;
     ASSERT_EQ(registry.load(test_plugin("good")), "");
@@ -227,8 +232,8 @@ TEST(RunHost, APluginFailureKeepsItsCodeMessageAndDetails) {
 }
 
 // Runs the "scripted" test plugin with `request` and `limits`; `trace` receives the run's trace.
-PluginOutcome run_scripted(const std::string& request, lua::Sandbox* sandbox, const OutputLimits& limits,
-                           std::vector<TraceEvent>* trace = nullptr) {
+PluginOutcome run_scripted(const std::string& request, lua::Sandbox* sandbox,
+                           const OutputLimits& limits, std::vector<TraceEvent>* trace = nullptr) {
     PluginRegistry registry;
     const std::string refusal = registry.load(test_plugin("scripted"));
     if (!refusal.empty()) throw std::runtime_error("scripted refused: " + refusal);
@@ -251,12 +256,14 @@ TEST(RunHostOutputs, ALuaErrorMessageIsKeptUpToItsCapAndCutPastItWithAMarker) {
     ASSERT_FALSE(at_cap.ok);
     EXPECT_EQ(at_cap.failure.message, std::string(100, 'a'));
     const PluginOutcome past_cap = failing_script(R"(error(string.rep("a", 14000000), 0))", limits);
-    EXPECT_EQ(past_cap.failure.message, std::string(100, 'a') + "\xE2\x80\xA6[truncated 13999900 bytes]");
+    EXPECT_EQ(past_cap.failure.message,
+              std::string(100, 'a') + "\xE2\x80\xA6[truncated 13999900 bytes]");
 }
 
 TEST(RunHostOutputs, ACutNeverSplitsACharacter) {
     // 60 × "é" (2 bytes each): a cut at byte 101 would split the 51st.
-    const PluginOutcome outcome = failing_script(R"(error(string.rep("\u{e9}", 60), 0))", {.max_script_text_bytes = 101});
+    const PluginOutcome outcome =
+        failing_script(R"(error(string.rep("\u{e9}", 60), 0))", {.max_script_text_bytes = 101});
     std::string expected;
     for (int i = 0; i < 50; ++i) expected += "\xC3\xA9";
     EXPECT_EQ(outcome.failure.message, expected + "\xE2\x80\xA6[truncated 20 bytes]");
@@ -269,33 +276,41 @@ TEST(RunHostOutputs, AnErrorMessageKeepsTheTextAfterAnEmbeddedNul) {
 }
 
 TEST(RunHostOutputs, StringsAScorecardReturnsAreCutPastTheCap) {
-    lua::Sandbox sandbox(R"(function run() return {reason = string.rep("r", 101), kept = string.rep("k", 100)} end)",
-                         "test.lua");
+    lua::Sandbox sandbox(
+        R"(function run() return {reason = string.rep("r", 101), kept = string.rep("k", 100)} end)",
+        "test.lua");
     sandbox.begin_run();
-    const PluginOutcome outcome = run_scripted(R"({"mode":"lua"})", &sandbox, {.max_script_text_bytes = 100});
+    const PluginOutcome outcome =
+        run_scripted(R"({"mode":"lua"})", &sandbox, {.max_script_text_bytes = 100});
     ASSERT_TRUE(outcome.ok) << outcome.failure.message;
     const auto returned = boost::json::parse(outcome.result_json).at("output").at("returned");
     EXPECT_EQ(returned.at("kept").as_string(), std::string(100, 'k'));
-    EXPECT_EQ(returned.at("reason").as_string(), std::string(100, 'r') + "\xE2\x80\xA6[truncated 1 bytes]");
+    EXPECT_EQ(returned.at("reason").as_string(),
+              std::string(100, 'r') + "\xE2\x80\xA6[truncated 1 bytes]");
 }
 
 TEST(RunHostOutputs, APluginsErrorMessageIsCutPastItsCap) {
     const OutputLimits limits{.max_error_message_bytes = 50};
-    EXPECT_EQ(run_scripted(R"({"mode":"failure","message_bytes":50})", nullptr, limits).failure.message,
-              std::string(50, 'm'));
-    const PluginOutcome past = run_scripted(R"({"mode":"failure","message_bytes":51})", nullptr, limits);
+    EXPECT_EQ(
+        run_scripted(R"({"mode":"failure","message_bytes":50})", nullptr, limits).failure.message,
+        std::string(50, 'm'));
+    const PluginOutcome past =
+        run_scripted(R"({"mode":"failure","message_bytes":51})", nullptr, limits);
     EXPECT_EQ(past.failure.code, "custom");
     EXPECT_EQ(past.failure.message, std::string(50, 'm') + "\xE2\x80\xA6[truncated 1 bytes]");
 }
 
 TEST(RunHostOutputs, APluginsErrorDetailsAreReplacedPastTheirCap) {
     const OutputLimits limits{.max_error_details_bytes = 64};
-    const PluginOutcome at_cap = run_scripted(R"({"mode":"failure","details_bytes":64})", nullptr, limits);
+    const PluginOutcome at_cap =
+        run_scripted(R"({"mode":"failure","details_bytes":64})", nullptr, limits);
     EXPECT_EQ(at_cap.failure.details_json.size(), 64u);
-    const PluginOutcome past = run_scripted(R"({"mode":"failure","details_bytes":65})", nullptr, limits);
+    const PluginOutcome past =
+        run_scripted(R"({"mode":"failure","details_bytes":65})", nullptr, limits);
     const auto details = boost::json::parse(past.failure.details_json).as_array();
     ASSERT_EQ(details.size(), 1u);
-    EXPECT_NE(details[0].at("message").as_string().find("65 bytes of JSON, more than the 64"), std::string::npos);
+    EXPECT_NE(details[0].at("message").as_string().find("65 bytes of JSON, more than the 64"),
+              std::string::npos);
 }
 
 TEST(RunHostOutputs, TraceEventsPastTheCountCapAreDroppedAndCounted) {
@@ -303,29 +318,39 @@ TEST(RunHostOutputs, TraceEventsPastTheCountCapAreDroppedAndCounted) {
     sandbox.begin_run();
     const OutputLimits limits{.max_trace_events = 3};
     std::vector<TraceEvent> trace;
-    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":3,"event_bytes":20})", &sandbox, limits, &trace).ok);
+    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":3,"event_bytes":20})", &sandbox,
+                             limits, &trace)
+                    .ok);
     EXPECT_EQ(trace.size(), 3u);
     EXPECT_EQ(trace.back().stage, "TEST");
     sandbox.begin_run();
-    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":5,"event_bytes":20})", &sandbox, limits, &trace).ok);
+    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":5,"event_bytes":20})", &sandbox,
+                             limits, &trace)
+                    .ok);
     ASSERT_EQ(trace.size(), 4u);
     EXPECT_EQ(trace.back().stage, "TRACE");
     const auto note = boost::json::parse(trace.back().event_json);
     EXPECT_EQ(note.at("event").as_string(), "trace_truncated");
     EXPECT_EQ(note.at("dropped_events").to_number<int>(), 2);
-    EXPECT_EQ(note.at("dropped_bytes").to_number<int>(), 2 * (4 + 20));  // stage "TEST" and the event
+    EXPECT_EQ(note.at("dropped_bytes").to_number<int>(),
+              2 * (4 + 20));  // stage "TEST" and the event
 }
 
 TEST(RunHostOutputs, TraceEventsPastTheByteCapAreDroppedAndCounted) {
     lua::Sandbox sandbox("function run() return 1 end", "test.lua");
     sandbox.begin_run();
-    const OutputLimits limits{.max_trace_bytes = 108};  // two events of stage "TEST" (4) and 50 bytes
+    const OutputLimits limits{.max_trace_bytes =
+                                  108};  // two events of stage "TEST" (4) and 50 bytes
     std::vector<TraceEvent> trace;
-    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":2,"event_bytes":50})", &sandbox, limits, &trace).ok);
+    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":2,"event_bytes":50})", &sandbox,
+                             limits, &trace)
+                    .ok);
     EXPECT_EQ(trace.size(), 2u);
     EXPECT_EQ(trace.back().stage, "TEST");
     sandbox.begin_run();
-    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":3,"event_bytes":50})", &sandbox, limits, &trace).ok);
+    ASSERT_TRUE(run_scripted(R"({"mode":"lua","trace_events":3,"event_bytes":50})", &sandbox,
+                             limits, &trace)
+                    .ok);
     ASSERT_EQ(trace.size(), 3u);
     const auto note = boost::json::parse(trace.back().event_json);
     EXPECT_EQ(note.at("dropped_events").to_number<int>(), 1);

@@ -49,7 +49,9 @@ std::string quoted(const char* text, size_t size) {
 long request_number(const engined_run_request* request, const char* name) {
     const std::string body(request->request_json, request->request_len);
     const size_t at = body.find(std::string("\"") + name + "\":");
-    return at == std::string::npos ? 0 : std::strtol(body.c_str() + at + std::strlen(name) + 3, nullptr, 10);
+    return at == std::string::npos
+               ? 0
+               : std::strtol(body.c_str() + at + std::strlen(name) + 3, nullptr, 10);
 }
 
 bool request_mode(const engined_run_request* request, const char* mode) {
@@ -62,8 +64,8 @@ bool request_mode(const engined_run_request* request, const char* mode) {
 // "failure" fails the run with a message of "message_bytes" bytes and details (a JSON array) of
 // "details_bytes" bytes; "non_finite" answers an
 // infinite number, "non_finite_failure" fails with a NaN in the details.
-engined_status execute(const engined_host_services* host, const engined_config*, const engined_run_request* request,
-                       engined_buffer* out) {
+engined_status execute(const engined_host_services* host, const engined_config*,
+                       const engined_run_request* request, engined_buffer* out) {
     if (request_mode(request, "non_finite")) {
         fill(out, std::string(R"({"status":"completed","output":{"score":-Infinity}})"));
         return ENGINED_OK;
@@ -73,24 +75,31 @@ engined_status execute(const engined_host_services* host, const engined_config*,
         return ENGINED_RUN_FAILED;
     }
     if (request_mode(request, "failure")) {
-        const std::string message(static_cast<size_t>(request_number(request, "message_bytes")), 'm');
+        const std::string message(static_cast<size_t>(request_number(request, "message_bytes")),
+                                  'm');
         const long details_bytes = request_number(request, "details_bytes");
         const std::string details =
-            details_bytes < 4 ? "[]" : "[\"" + std::string(static_cast<size_t>(details_bytes - 4), 'd') + "\"]";
-        fill(out, R"({"code":"custom","message":)" + quoted(message.data(), message.size()) + R"(,"details":)" +
-                      details + "}");
+            details_bytes < 4
+                ? "[]"
+                : "[\"" + std::string(static_cast<size_t>(details_bytes - 4), 'd') + "\"]";
+        fill(out, R"({"code":"custom","message":)" + quoted(message.data(), message.size()) +
+                      R"(,"details":)" + details + "}");
         return ENGINED_RUN_FAILED;
     }
     const long events = request_number(request, "trace_events");
     const long event_bytes = request_number(request, "event_bytes");
-    const std::string event = R"({"pad":")" + std::string(static_cast<size_t>(event_bytes < 10 ? 0 : event_bytes - 10), 'e') + R"("})";
-    for (long i = 0; i < events; ++i) host->trace_event(host->host, "TEST", event.data(), event.size());
+    const std::string event =
+        R"({"pad":")" +
+        std::string(static_cast<size_t>(event_bytes < 10 ? 0 : event_bytes - 10), 'e') + R"("})";
+    for (long i = 0; i < events; ++i)
+        host->trace_event(host->host, "TEST", event.data(), event.size());
     engined_buffer result{nullptr, 0};
     const engined_status status = host->lua_call(host->host, "run", "[]", 2, &result);
     const std::string text(result.data, result.size);
     host->release_buffer(host->host, &result);
     if (status != ENGINED_OK) {
-        fill(out, R"({"code":"lua_error","message":)" + quoted(text.data(), text.size()) + R"(,"details":[]})");
+        fill(out, R"({"code":"lua_error","message":)" + quoted(text.data(), text.size()) +
+                      R"(,"details":[]})");
         return ENGINED_RUN_FAILED;
     }
     fill(out, R"({"status":"completed","output":{"returned":)" + text + "}}");
@@ -105,19 +114,24 @@ engined_status execute(const engined_host_services* host, const engined_config*,
     return ENGINED_OK;
 #elif VARIANT == 4
     (void)host;
-    fill(out, R"({"code":"custom_failure","message":"the engine refused this input","details":[{"pointer":"/input","message":"bad"}]})");
+    fill(
+        out,
+        R"({"code":"custom_failure","message":"the engine refused this input","details":[{"pointer":"/input","message":"bad"}]})");
     return ENGINED_RUN_FAILED;
 #else
     engined_buffer result{nullptr, 0};
     const char* args = "[2, 3]";
-    const engined_status status = host->lua_call(host->host, "add", args, std::strlen(args), &result);
+    const engined_status status =
+        host->lua_call(host->host, "add", args, std::strlen(args), &result);
     // On failure the result holds a message, not JSON: report only the status then.
     char text[256];
     if (status == ENGINED_OK) {
-        std::snprintf(text, sizeof text, R"({"status":"completed","output":{"sum":%.*s,"lua_status":0}})",
+        std::snprintf(text, sizeof text,
+                      R"({"status":"completed","output":{"sum":%.*s,"lua_status":0}})",
                       static_cast<int>(result.size), result.data);
     } else {
-        std::snprintf(text, sizeof text, R"({"status":"completed","output":{"sum":null,"lua_status":%d}})",
+        std::snprintf(text, sizeof text,
+                      R"({"status":"completed","output":{"sum":null,"lua_status":%d}})",
                       static_cast<int>(status));
     }
     host->release_buffer(host->host, &result);
@@ -139,10 +153,12 @@ int live_configs = 0;
 
 // (The ABI-2 variant below has no use for the ABI-3 functions.)
 // A configuration holding "refuse" cannot be prepared: every run of it fails with this answer.
-[[maybe_unused]] engined_status config_new(const char* config_json, size_t config_len, engined_config** config,
-                                           engined_buffer* out) {
+[[maybe_unused]] engined_status config_new(const char* config_json, size_t config_len,
+                                           engined_config** config, engined_buffer* out) {
     if (std::string(config_json, config_len).find("refuse") != std::string::npos) {
-        fill(out, R"({"code":"config_refused","message":"this configuration cannot be prepared","details":[]})");
+        fill(
+            out,
+            R"({"code":"config_refused","message":"this configuration cannot be prepared","details":[]})");
         return ENGINED_RUN_FAILED;
     }
     ++live_configs;
@@ -166,7 +182,8 @@ struct abi2_descriptor {
     void (*release_buffer)(engined_buffer*);
 };
 const abi2_descriptor descriptor = {2u, "test_engine", "0.0.1", nullptr, nullptr, &release};
-static_assert(offsetof(abi2_descriptor, abi_version) == offsetof(engined_engine_descriptor, abi_version));
+static_assert(offsetof(abi2_descriptor, abi_version) ==
+              offsetof(engined_engine_descriptor, abi_version));
 #else
 const engined_engine_descriptor descriptor = {
 #if VARIANT == 1
@@ -183,27 +200,33 @@ const engined_engine_descriptor descriptor = {
 #else
     sizeof(engined_engine_descriptor),
 #endif
-    "test_engine", "0.0.1", "solutions", &validate, &config_new, &config_free, &execute, &release, nullptr};
+    "test_engine", "0.0.1", "solutions", &validate, &config_new, &config_free, &execute, &release,
+    nullptr};
 #endif
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) int test_plugin_live_configs() { return live_configs; }
+extern "C" __attribute__((visibility("default"))) int test_plugin_live_configs() {
+    return live_configs;
+}
 
 #if VARIANT != 5
-extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor* engined_plugin_entry(
-    uint32_t host_abi_version) {
+extern "C" __attribute__((visibility("default"))) const engined_engine_descriptor*
+engined_plugin_entry(uint32_t host_abi_version) {
 #if VARIANT == 2
     (void)host_abi_version;
     return nullptr;
 #elif VARIANT == 7
     // As an ABI-2 build answers: its descriptor for host version 2, nothing for any other.
-    return host_abi_version == 2u ? reinterpret_cast<const engined_engine_descriptor*>(&descriptor) : nullptr;
+    return host_abi_version == 2u ? reinterpret_cast<const engined_engine_descriptor*>(&descriptor)
+                                  : nullptr;
 #else
     (void)host_abi_version;
     return &descriptor;
 #endif
 }
 #else
-extern "C" __attribute__((visibility("default"))) int not_an_engine_plugin() { return descriptor.abi_version != 0; }
+extern "C" __attribute__((visibility("default"))) int not_an_engine_plugin() {
+    return descriptor.abi_version != 0;
+}
 #endif

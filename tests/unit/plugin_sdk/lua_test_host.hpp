@@ -70,12 +70,16 @@ public:
 private:
     static ScriptFailure::Kind failure_kind(lua::FailureKind kind) {
         switch (kind) {
-            case lua::FailureKind::budget_exceeded: return ScriptFailure::Kind::budget_exceeded;
-            case lua::FailureKind::memory_exceeded: return ScriptFailure::Kind::memory_exceeded;
-            case lua::FailureKind::no_such_function: return ScriptFailure::Kind::no_such_function;
+            case lua::FailureKind::budget_exceeded:
+                return ScriptFailure::Kind::budget_exceeded;
+            case lua::FailureKind::memory_exceeded:
+                return ScriptFailure::Kind::memory_exceeded;
+            case lua::FailureKind::no_such_function:
+                return ScriptFailure::Kind::no_such_function;
             case lua::FailureKind::compile_error:
             case lua::FailureKind::script_error:
-            case lua::FailureKind::bad_value: break;
+            case lua::FailureKind::bad_value:
+                break;
         }
         return ScriptFailure::Kind::error;
     }

@@ -37,33 +37,42 @@ static long number_after(const char* text, size_t len, const char* name, long fa
     return fallback;
 }
 
-static engined_status validate_config(const char* config_json, size_t config_len, engined_buffer* out) {
+static engined_status validate_config(const char* config_json, size_t config_len,
+                                      engined_buffer* out) {
     const long top = number_after(config_json, config_len, "top", 1);
-    return fill(out, top >= 1 ? "{\"errors\":[]}"
-                              : "{\"errors\":[{\"path\":\"/top\",\"message\":\"must be at least 1\"}]}")
+    return fill(out, top >= 1
+                         ? "{\"errors\":[]}"
+                         : "{\"errors\":[{\"path\":\"/top\",\"message\":\"must be at least 1\"}]}")
                ? ENGINED_OK
                : ENGINED_RUN_FAILED;
 }
 
-static engined_status config_new(const char* config_json, size_t config_len, engined_config** config,
-                                 engined_buffer* out) {
+static engined_status config_new(const char* config_json, size_t config_len,
+                                 engined_config** config, engined_buffer* out) {
     *config = malloc(sizeof **config);
-    if (*config == NULL) return fill(out, "{\"code\":\"out_of_memory\",\"message\":\"no memory\",\"details\":[]}"), ENGINED_RUN_FAILED;
+    if (*config == NULL)
+        return fill(out, "{\"code\":\"out_of_memory\",\"message\":\"no memory\",\"details\":[]}"),
+               ENGINED_RUN_FAILED;
     (*config)->top = number_after(config_json, config_len, "top", 1);
     return ENGINED_OK;
 }
 
-static void config_free(engined_config* config) { free(config); }
+static void config_free(engined_config* config) {
+    free(config);
+}
 
 static engined_status execute(const engined_host_services* host, const engined_config* config,
                               const engined_run_request* request, engined_buffer* out) {
     (void)host;
     (void)request;
     char text[512];
-    int used = snprintf(text, sizeof text, "{\"status\":\"completed\",\"stage\":\"RANK\",\"output\":{\"top\":%ld},"
-                                           "\"candidates\":[", config->top);
+    int used = snprintf(text, sizeof text,
+                        "{\"status\":\"completed\",\"stage\":\"RANK\",\"output\":{\"top\":%ld},"
+                        "\"candidates\":[",
+                        config->top);
     for (long rank = 1; rank <= config->top && used < (int)sizeof text - 64; ++rank) {
-        used += snprintf(text + used, sizeof text - (size_t)used, "%s{\"rank\":%ld}", rank > 1 ? "," : "", rank);
+        used += snprintf(text + used, sizeof text - (size_t)used, "%s{\"rank\":%ld}",
+                         rank > 1 ? "," : "", rank);
     }
     snprintf(text + used, sizeof text - (size_t)used, "]}");
     return fill(out, text) ? ENGINED_OK : ENGINED_RUN_FAILED;
@@ -77,8 +86,8 @@ static void release_buffer(engined_buffer* buffer) {
 
 /* A roster is acceptable when each record has an "id": a crude scan is enough for this test
  * engine, which counts records as objects and ids as "id": members. */
-static engined_status validate_dataset(const char* kind, const char* records_json, size_t records_len,
-                                       engined_buffer* out) {
+static engined_status validate_dataset(const char* kind, const char* records_json,
+                                       size_t records_len, engined_buffer* out) {
     out->data = NULL;
     out->size = 0;
     if (strcmp(kind, "roster") != 0) return ENGINED_DATASET_NOT_FOUND;
@@ -91,16 +100,27 @@ static engined_status validate_dataset(const char* kind, const char* records_jso
     if (ids == records) {
         snprintf(text, sizeof text, "{\"errors\":[]}");
     } else {
-        snprintf(text, sizeof text, "{\"errors\":[{\"index\":-1,\"message\":\"%ld of %ld roster records have no id\"}]}",
-                 records - ids, records);
+        snprintf(
+            text, sizeof text,
+            "{\"errors\":[{\"index\":-1,\"message\":\"%ld of %ld roster records have no id\"}]}",
+            records - ids, records);
     }
     return fill(out, text) ? ENGINED_OK : ENGINED_RUN_FAILED;
 }
 
-static const engined_engine_descriptor descriptor = {
-    ENGINED_PLUGIN_ABI_VERSION, sizeof(engined_engine_descriptor), "shortlist", "1.0.0", "candidates",
-    validate_config, config_new, config_free, execute, release_buffer, validate_dataset};
+static const engined_engine_descriptor descriptor = {ENGINED_PLUGIN_ABI_VERSION,
+                                                     sizeof(engined_engine_descriptor),
+                                                     "shortlist",
+                                                     "1.0.0",
+                                                     "candidates",
+                                                     validate_config,
+                                                     config_new,
+                                                     config_free,
+                                                     execute,
+                                                     release_buffer,
+                                                     validate_dataset};
 
-__attribute__((visibility("default"))) const engined_engine_descriptor* engined_plugin_entry(uint32_t host_abi_version) {
+__attribute__((visibility("default"))) const engined_engine_descriptor* engined_plugin_entry(
+    uint32_t host_abi_version) {
     return host_abi_version == ENGINED_PLUGIN_ABI_VERSION ? &descriptor : NULL;
 }

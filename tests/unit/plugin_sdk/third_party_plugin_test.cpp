@@ -55,7 +55,8 @@ TEST(ThirdPartyPlugin, ChecksTheRecordsOfItsDatasets) {
     const auto accepted = dataset_problems(plugin, "roster", R"([{"id":"a"},{"id":"b"}])");
     ASSERT_TRUE(accepted.has_value());
     EXPECT_TRUE(accepted->empty());
-    const auto refused = dataset_problems(plugin, "roster", R"([{"id":"a"},{"name":"b"},{"name":"c"}])");
+    const auto refused =
+        dataset_problems(plugin, "roster", R"([{"id":"a"},{"name":"b"},{"name":"c"}])");
     ASSERT_TRUE(refused.has_value());
     ASSERT_EQ(refused->size(), 1u);
     EXPECT_EQ(refused->front().message, "2 of 3 roster records have no id");
@@ -68,7 +69,8 @@ TEST(ShippedPlugins, EntityAnalysisChecksCarrierPoolsAndPlacementReadsNone) {
     ASSERT_EQ(registry.load(folder / "entity_analysis.so"), "");
     ASSERT_EQ(registry.load(folder / "placement.so"), "");
     const LoadedPlugin& entity_analysis = *registry.find("entity_analysis");
-    const auto good = dataset_problems(entity_analysis, "pool", R"([{"id":"c1","name":"One","states":["CA"],"lines":[]}])");
+    const auto good = dataset_problems(entity_analysis, "pool",
+                                       R"([{"id":"c1","name":"One","states":["CA"],"lines":[]}])");
     ASSERT_TRUE(good.has_value());
     EXPECT_TRUE(good->empty());
     const auto bad = dataset_problems(entity_analysis, "pool", R"([{"name":"no id"}])");

@@ -13,36 +13,45 @@ namespace {
 constexpr const char* kHeader = "id,name,states,lines\n";
 constexpr const char* kRow = "car_1,Harbor Mutual,NY,cyber:preferred\n";
 
-std::string canonical(const boost::json::array& carriers) { return canonical_json(carriers); }
+std::string canonical(const boost::json::array& carriers) {
+    return canonical_json(carriers);
+}
 
 // One carrier object in JSON, with `extra` members (",\"x\": 1") added to a valid minimum.
 std::string json_carrier(const std::string& id, const std::string& extra = "") {
     return R"({"id": ")" + id + R"(", "name": "Harbor Mutual", "states": ["NY"],
-               "lines": [{"line": "cyber", "appetite": "preferred"}])" + extra + "}";
+               "lines": [{"line": "cyber", "appetite": "preferred"}])" +
+           extra + "}";
 }
 
 // Expects parse_pool_file to refuse `text` at `line` with a message containing `part`.
-void expect_refused(const std::string& text, PoolFormat format, std::size_t line, const std::string& part) {
+void expect_refused(const std::string& text, PoolFormat format, std::size_t line,
+                    const std::string& part) {
     try {
         parse_pool_file(text, format);
         ADD_FAILURE() << "accepted:\n" << text;
     } catch (const PoolFileError& error) {
         EXPECT_EQ(error.line(), line) << error.what();
-        EXPECT_NE(std::string(error.what()).find(part), std::string::npos) << error.what() << "\nexpected: " << part;
-        EXPECT_EQ(std::string(error.what()), "line " + std::to_string(line) + ": " + error.detail());
+        EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
+            << error.what() << "\nexpected: " << part;
+        EXPECT_EQ(std::string(error.what()),
+                  "line " + std::to_string(line) + ": " + error.detail());
     }
 }
 
 // A CSV with the minimal columns plus `column`, whose single row has `value` there.
 std::string csv_with(const std::string& column, const std::string& value) {
-    return "id,name,states,lines," + column + "\ncar_1,Harbor Mutual,NY,cyber:preferred," + value + "\n";
+    return "id,name,states,lines," + column + "\ncar_1,Harbor Mutual,NY,cyber:preferred," + value +
+           "\n";
 }
 
 void expect_csv_accepts(const std::string& column, const std::string& value) {
-    EXPECT_NO_THROW(parse_pool_file(csv_with(column, value), PoolFormat::csv)) << column << " = " << value;
+    EXPECT_NO_THROW(parse_pool_file(csv_with(column, value), PoolFormat::csv))
+        << column << " = " << value;
 }
 
-void expect_csv_refuses(const std::string& column, const std::string& value, const std::string& part) {
+void expect_csv_refuses(const std::string& column, const std::string& value,
+                        const std::string& part) {
     expect_refused(csv_with(column, value), PoolFormat::csv, 2, part);
 }
 
@@ -70,10 +79,13 @@ TEST(PoolIdentifier, AllowsLettersDigitsAndThreeMarksUpTo64) {
 
 TEST(PoolCsv, FullRowBecomesTheCanonicalCarrier) {
     const std::string text =
-        "synthetic,quote_turnaround_days,claims_satisfaction,commission,pricing_index,employees_max,employees_min,"
-        "revenue_max,revenue_min,avoided_naics,prohibited_naics,lines,states,financial_size,am_best_rating,name,id\n"
+        "synthetic,quote_turnaround_days,claims_satisfaction,commission,pricing_index,employees_"
+        "max,employees_min,"
+        "revenue_max,revenue_min,avoided_naics,prohibited_naics,lines,states,financial_size,am_"
+        "best_rating,name,id\n"
         "TRUE,3,0.82,0.125,1.05,250,10,50000000.0,1e6,7225;238160,453998;111998;21,"
-        "umbrella:excluded;general_liability:preferred,TX;CA;DC,VIII,A-,  Summit Specialty Insurance Co. ,car_1\n";
+        "umbrella:excluded;general_liability:preferred,TX;CA;DC,VIII,A-,  Summit Specialty "
+        "Insurance Co. ,car_1\n";
     const auto carriers = parse_pool_file(text, PoolFormat::csv);
     const auto expected = boost::json::parse(R"([{
         "id": "car_1", "name": "Summit Specialty Insurance Co.", "am_best_rating": "A-", "financial_size": "VIII",
@@ -89,10 +101,12 @@ TEST(PoolCsv, FullRowBecomesTheCanonicalCarrier) {
 
 TEST(PoolCsv, EmptyCellsAreAbsentFields) {
     const auto carriers = parse_pool_file(
-        "id,name,states,lines,am_best_rating,revenue_min,prohibited_naics\ncar_1,Harbor,*,bop:acceptable,,,\n",
+        "id,name,states,lines,am_best_rating,revenue_min,prohibited_naics\ncar_1,Harbor,*,bop:"
+        "acceptable,,,\n",
         PoolFormat::csv);
-    EXPECT_EQ(canonical(carriers),
-              R"([{"id":"car_1","lines":[{"appetite":"acceptable","line":"bop"}],"name":"Harbor","states":["*"]}])");
+    EXPECT_EQ(
+        canonical(carriers),
+        R"([{"id":"car_1","lines":[{"appetite":"acceptable","line":"bop"}],"name":"Harbor","states":["*"]}])");
 }
 
 TEST(PoolCsv, QuotedCellsHoldCommasQuotesAndLineBreaks) {
@@ -116,43 +130,50 @@ TEST(PoolCsv, RowLinesCountTheLinesInsideQuotedCells) {
 }
 
 TEST(PoolCsv, AcceptsCrLfAByteOrderMarkBlankRowsAndNoFinalNewline) {
-    const std::string text = "\xEF\xBB\xBFid,name,states,lines\r\n\r\ncar_1,Harbor,NY,cyber:preferred\r\n,,,\r\n"
-                             "car_2,Summit,CA,bop:preferred";
+    const std::string text =
+        "\xEF\xBB\xBFid,name,states,lines\r\n\r\ncar_1,Harbor,NY,cyber:preferred\r\n,,,\r\n"
+        "car_2,Summit,CA,bop:preferred";
     EXPECT_EQ(parse_pool_file(text, PoolFormat::csv).size(), 2u);
 }
 
 TEST(PoolCsv, RefusesBrokenQuoting) {
-    expect_refused(std::string(kHeader) + kRow + "car_2,\"Summit,NY,cyber:preferred\n", PoolFormat::csv, 3,
-                   "a quoted cell is never closed");
-    expect_refused(std::string(kHeader) + kRow + "car_2,Sum\"mit,NY,cyber:preferred\n", PoolFormat::csv, 3,
-                   "a quote inside an unquoted cell");
-    expect_refused(std::string(kHeader) + kRow + "car_2,\"Summit\" Co,NY,cyber:preferred\n", PoolFormat::csv, 3,
-                   "text after a closing quote");
+    expect_refused(std::string(kHeader) + kRow + "car_2,\"Summit,NY,cyber:preferred\n",
+                   PoolFormat::csv, 3, "a quoted cell is never closed");
+    expect_refused(std::string(kHeader) + kRow + "car_2,Sum\"mit,NY,cyber:preferred\n",
+                   PoolFormat::csv, 3, "a quote inside an unquoted cell");
+    expect_refused(std::string(kHeader) + kRow + "car_2,\"Summit\" Co,NY,cyber:preferred\n",
+                   PoolFormat::csv, 3, "text after a closing quote");
 }
 
 TEST(PoolCsv, HeaderNamesKnownColumnsOnceAndTheRequiredOnes) {
     const std::string row = "car_1,Harbor,NY,cyber:preferred,1\n";
-    expect_refused("id,name,states,lines,revnue_min\n" + row, PoolFormat::csv, 1, "unknown column 'revnue_min'");
-    expect_refused("id,name,states,lines,lines\n" + row, PoolFormat::csv, 1, "column 'lines' appears twice");
-    expect_refused("id,name,states\ncar_1,Harbor,NY\n", PoolFormat::csv, 1, "the header has no 'lines' column");
-    expect_refused("lines,states,name,revenue_min\ncyber:preferred,NY,Harbor,1\n", PoolFormat::csv, 1,
-                   "the header has no 'id' column");
+    expect_refused("id,name,states,lines,revnue_min\n" + row, PoolFormat::csv, 1,
+                   "unknown column 'revnue_min'");
+    expect_refused("id,name,states,lines,lines\n" + row, PoolFormat::csv, 1,
+                   "column 'lines' appears twice");
+    expect_refused("id,name,states\ncar_1,Harbor,NY\n", PoolFormat::csv, 1,
+                   "the header has no 'lines' column");
+    expect_refused("lines,states,name,revenue_min\ncyber:preferred,NY,Harbor,1\n", PoolFormat::csv,
+                   1, "the header has no 'id' column");
 }
 
 TEST(PoolCsv, EveryRowHasAsManyCellsAsTheHeader) {
     expect_refused(std::string(kHeader) + kRow + "car_2,Summit,NY\n", PoolFormat::csv, 3,
                    "the row has 3 cells, the header names 4 columns");
-    expect_refused(std::string(kHeader) + kRow + "car_2,Summit,NY,cyber:preferred,x\n", PoolFormat::csv, 3,
-                   "the row has 5 cells");
+    expect_refused(std::string(kHeader) + kRow + "car_2,Summit,NY,cyber:preferred,x\n",
+                   PoolFormat::csv, 3, "the row has 5 cells");
 }
 
 TEST(PoolRules, IdIsRequiredAndUpTo64IdentifierCharacters) {
-    EXPECT_NO_THROW(parse_pool_file(std::string(kHeader) + std::string(64, 'a') + ",Harbor,NY,cyber:preferred\n",
-                                    PoolFormat::csv));
-    expect_refused(std::string(kHeader) + std::string(65, 'a') + ",Harbor,NY,cyber:preferred\n", PoolFormat::csv, 2,
-                   "is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
-    expect_refused(std::string(kHeader) + "car 1,Harbor,NY,cyber:preferred\n", PoolFormat::csv, 2, "id 'car 1' is not");
-    expect_refused(std::string(kHeader) + ",Harbor,NY,cyber:preferred\n", PoolFormat::csv, 2, "id is required");
+    EXPECT_NO_THROW(parse_pool_file(
+        std::string(kHeader) + std::string(64, 'a') + ",Harbor,NY,cyber:preferred\n",
+        PoolFormat::csv));
+    expect_refused(std::string(kHeader) + std::string(65, 'a') + ",Harbor,NY,cyber:preferred\n",
+                   PoolFormat::csv, 2, "is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
+    expect_refused(std::string(kHeader) + "car 1,Harbor,NY,cyber:preferred\n", PoolFormat::csv, 2,
+                   "id 'car 1' is not");
+    expect_refused(std::string(kHeader) + ",Harbor,NY,cyber:preferred\n", PoolFormat::csv, 2,
+                   "id is required");
     expect_refused("[" + json_carrier("car_1").replace(2, 2, "ident") + "]", PoolFormat::json, 1,
                    "unknown field 'ident'");
 }
@@ -160,30 +181,32 @@ TEST(PoolRules, IdIsRequiredAndUpTo64IdentifierCharacters) {
 TEST(PoolRules, NameIsRequiredAndUpTo200Characters) {
     std::string accented;
     for (int i = 0; i < 200; ++i) accented += "\xC3\xA9";  // é: 200 characters, 400 bytes
-    EXPECT_NO_THROW(parse_pool_file(std::string(kHeader) + "car_1," + accented + ",NY,cyber:preferred\n",
-                                    PoolFormat::csv));
-    expect_refused(std::string(kHeader) + "car_1," + accented + "e,NY,cyber:preferred\n", PoolFormat::csv, 2,
-                   "name is 201 characters long, at most 200 allowed");
-    expect_refused(std::string(kHeader) + "car_1,\"  \",NY,cyber:preferred\n", PoolFormat::csv, 2, "name is required");
-    expect_refused(std::string(kHeader) + "car_1,Harbor\xC3,NY,cyber:preferred\n", PoolFormat::csv, 2,
-                   "name is not valid UTF-8");
-    expect_refused(std::string(kHeader) + "car_1,\"Harbor\nMutual\",NY,cyber:preferred\n", PoolFormat::csv, 2,
-                   "name contains a control character");
-    expect_refused(R"([{"id": "car_1", "name": 7, "states": ["NY"], "lines": []}])", PoolFormat::json, 1,
-                   "name: expected a string, got a number");
-    expect_refused(R"([{"id": "car_1", "name": "", "states": ["NY"], "lines": []}])", PoolFormat::json, 1,
-                   "name is empty");
+    EXPECT_NO_THROW(parse_pool_file(
+        std::string(kHeader) + "car_1," + accented + ",NY,cyber:preferred\n", PoolFormat::csv));
+    expect_refused(std::string(kHeader) + "car_1," + accented + "e,NY,cyber:preferred\n",
+                   PoolFormat::csv, 2, "name is 201 characters long, at most 200 allowed");
+    expect_refused(std::string(kHeader) + "car_1,\"  \",NY,cyber:preferred\n", PoolFormat::csv, 2,
+                   "name is required");
+    expect_refused(std::string(kHeader) + "car_1,Harbor\xC3,NY,cyber:preferred\n", PoolFormat::csv,
+                   2, "name is not valid UTF-8");
+    expect_refused(std::string(kHeader) + "car_1,\"Harbor\nMutual\",NY,cyber:preferred\n",
+                   PoolFormat::csv, 2, "name contains a control character");
+    expect_refused(R"([{"id": "car_1", "name": 7, "states": ["NY"], "lines": []}])",
+                   PoolFormat::json, 1, "name: expected a string, got a number");
+    expect_refused(R"([{"id": "car_1", "name": "", "states": ["NY"], "lines": []}])",
+                   PoolFormat::json, 1, "name is empty");
 }
 
 TEST(PoolRules, RatingAndFinancialSizeComeFromAmBestScales) {
-    for (const char* rating : {"A++", "A+", "A", "A-", "B++", "B+", "B", "B-", "C++", "C+", "C", "C-", "D", "E", "F",
-                               "S", "NR"}) {
+    for (const char* rating : {"A++", "A+", "A", "A-", "B++", "B+", "B", "B-", "C++", "C+", "C",
+                               "C-", "D", "E", "F", "S", "NR"}) {
         expect_csv_accepts("am_best_rating", rating);
     }
     expect_csv_refuses("am_best_rating", "AA", "am_best_rating 'AA' is not one of A++, A+,");
     expect_csv_refuses("am_best_rating", "a", "am_best_rating 'a' is not one of");
-    expect_csv_refuses("am_best_rating", std::string(1000, 'A'),
-                       "am_best_rating '" + std::string(60, 'A') + "...' (1000 characters) is not one of");
+    expect_csv_refuses(
+        "am_best_rating", std::string(1000, 'A'),
+        "am_best_rating '" + std::string(60, 'A') + "...' (1000 characters) is not one of");
     expect_csv_accepts("financial_size", "I");
     expect_csv_accepts("financial_size", "XV");
     expect_csv_refuses("financial_size", "XVI", "financial_size 'XVI' is not one of I, II,");
@@ -196,14 +219,16 @@ TEST(PoolRules, StatesAreUsCodesOrAStarAlone) {
     };
     EXPECT_NO_THROW(parse_pool_file(with_states("DC;WY;AK"), PoolFormat::csv));
     EXPECT_NO_THROW(parse_pool_file(with_states("*"), PoolFormat::csv));
-    expect_refused(with_states("*;NY"), PoolFormat::csv, 2, "'*' (all states) cannot be combined with state codes");
+    expect_refused(with_states("*;NY"), PoolFormat::csv, 2,
+                   "'*' (all states) cannot be combined with state codes");
     expect_refused(with_states("NY;XX"), PoolFormat::csv, 2, "states: 'XX' is not a US state code");
     expect_refused(with_states("ny"), PoolFormat::csv, 2, "states: 'ny' is not a US state code");
     expect_refused(with_states("NY;CA;NY"), PoolFormat::csv, 2, "states lists 'NY' twice");
     expect_refused(with_states(";"), PoolFormat::csv, 2, "states is empty");
-    expect_refused(R"([{"id": "a", "name": "A", "states": [], "lines": []}])", PoolFormat::json, 1, "states is empty");
-    expect_refused(R"([{"id": "a", "name": "A", "states": "NY", "lines": []}])", PoolFormat::json, 1,
-                   "states: expected an array, got a string");
+    expect_refused(R"([{"id": "a", "name": "A", "states": [], "lines": []}])", PoolFormat::json, 1,
+                   "states is empty");
+    expect_refused(R"([{"id": "a", "name": "A", "states": "NY", "lines": []}])", PoolFormat::json,
+                   1, "states: expected an array, got a string");
 }
 
 TEST(PoolRules, LinesAreKnownLinesWithAnAppetiteEachOnce) {
@@ -211,53 +236,63 @@ TEST(PoolRules, LinesAreKnownLinesWithAnAppetiteEachOnce) {
         return std::string(kHeader) + "car_1,Harbor,NY," + lines + "\n";
     };
     EXPECT_NO_THROW(parse_pool_file(
-        with_lines("general_liability:preferred;professional_liability:acceptable;workers_compensation:excluded;"
+        with_lines("general_liability:preferred;professional_liability:acceptable;workers_"
+                   "compensation:excluded;"
                    "commercial_property:preferred;commercial_auto:preferred;cyber:preferred;"
                    "directors_officers:preferred;umbrella:preferred;bop:preferred;epli:preferred"),
         PoolFormat::csv));
     expect_refused(with_lines("cyber"), PoolFormat::csv, 2, "lines: 'cyber' is not line:appetite");
     expect_refused(with_lines("marine:preferred"), PoolFormat::csv, 2,
                    "lines: 'marine' is not one of general_liability,");
-    expect_refused(with_lines("cyber:maybe"), PoolFormat::csv, 2, "appetite 'maybe' for cyber is not one of");
-    expect_refused(with_lines("cyber:preferred;cyber:excluded"), PoolFormat::csv, 2, "lines names cyber twice");
-    expect_refused(R"([{"id": "a", "name": "A", "states": ["NY"], "lines": []}])", PoolFormat::json, 1,
-                   "lines is empty");
+    expect_refused(with_lines("cyber:maybe"), PoolFormat::csv, 2,
+                   "appetite 'maybe' for cyber is not one of");
+    expect_refused(with_lines("cyber:preferred;cyber:excluded"), PoolFormat::csv, 2,
+                   "lines names cyber twice");
+    expect_refused(R"([{"id": "a", "name": "A", "states": ["NY"], "lines": []}])", PoolFormat::json,
+                   1, "lines is empty");
     expect_refused(R"([{"id": "a", "name": "A", "states": ["NY"],
                         "lines": [{"line": "bop", "apetite": "preferred"}]}])",
                    PoolFormat::json, 1, "lines: unknown field 'apetite'");
-    expect_refused(R"([{"id": "a", "name": "A", "states": ["NY"], "lines": ["bop"]}])", PoolFormat::json, 1,
+    expect_refused(R"([{"id": "a", "name": "A", "states": ["NY"], "lines": ["bop"]}])",
+                   PoolFormat::json, 1,
                    "lines: expected {\"line\", \"appetite\"} objects, got a string");
 }
 
 TEST(PoolRules, NaicsCodesHaveTwoToSixDigits) {
     expect_csv_accepts("prohibited_naics", "21");
     expect_csv_accepts("prohibited_naics", "453998");
-    expect_csv_refuses("prohibited_naics", "2", "prohibited_naics: '2' is not a NAICS code (2 to 6 digits)");
+    expect_csv_refuses("prohibited_naics", "2",
+                       "prohibited_naics: '2' is not a NAICS code (2 to 6 digits)");
     expect_csv_refuses("prohibited_naics", "4539981", "'4539981' is not a NAICS code");
     expect_csv_refuses("avoided_naics", "72a5", "avoided_naics: '72a5' is not a NAICS code");
     expect_csv_refuses("avoided_naics", "7225;7225", "avoided_naics lists '7225' twice");
-    expect_refused("[" + json_carrier("a", R"(, "prohibited_naics": [21])") + "]", PoolFormat::json, 1,
-                   "prohibited_naics: expected a string, got a number");
-    expect_refused("id,name,states,lines,prohibited_naics,avoided_naics\na,A,NY,bop:preferred,21;4811,4811\n",
-                   PoolFormat::csv, 2, "NAICS '4811' is in both prohibited_naics and avoided_naics");
+    expect_refused("[" + json_carrier("a", R"(, "prohibited_naics": [21])") + "]", PoolFormat::json,
+                   1, "prohibited_naics: expected a string, got a number");
+    expect_refused(
+        "id,name,states,lines,prohibited_naics,avoided_naics\na,A,NY,bop:preferred,21;4811,4811\n",
+        PoolFormat::csv, 2, "NAICS '4811' is in both prohibited_naics and avoided_naics");
 }
 
 TEST(PoolRules, BandsAreNonNegativeWithMinNotAboveMax) {
     const auto band = [](const std::string& min, const std::string& max) {
         return "id,name,states,lines,revenue_min,revenue_max,employees_min,employees_max\n"
-               "car_1,Harbor,NY,cyber:preferred," + min + "," + max + ",0,10\n";
+               "car_1,Harbor,NY,cyber:preferred," +
+               min + "," + max + ",0,10\n";
     };
     EXPECT_NO_THROW(parse_pool_file(band("5000", "5000"), PoolFormat::csv));
     EXPECT_NO_THROW(parse_pool_file(band("0", ""), PoolFormat::csv));
     EXPECT_NO_THROW(parse_pool_file(band("", "10"), PoolFormat::csv));
-    expect_refused(band("5000", "4999.5"), PoolFormat::csv, 2, "revenue_max (4999.5) is below revenue_min (5000)");
+    expect_refused(band("5000", "4999.5"), PoolFormat::csv, 2,
+                   "revenue_max (4999.5) is below revenue_min (5000)");
     expect_refused(band("-1", ""), PoolFormat::csv, 2, "revenue_min (-1) is negative");
     expect_refused(band("5k", ""), PoolFormat::csv, 2, "revenue_min: expected a number, got '5k'");
-    expect_refused(band("nan", ""), PoolFormat::csv, 2, "revenue_min: expected a number, got 'nan'");
-    expect_refused(band("inf", ""), PoolFormat::csv, 2, "revenue_min: expected a number, got 'inf'");
+    expect_refused(band("nan", ""), PoolFormat::csv, 2,
+                   "revenue_min: expected a number, got 'nan'");
+    expect_refused(band("inf", ""), PoolFormat::csv, 2,
+                   "revenue_min: expected a number, got 'inf'");
     expect_csv_refuses("employees_max", "-0.5", "employees_max (-0.5) is negative");
-    expect_refused("[" + json_carrier("a", R"(, "employees_min": 20, "employees_max": 19)") + "]", PoolFormat::json, 1,
-                   "employees_max (19) is below employees_min (20)");
+    expect_refused("[" + json_carrier("a", R"(, "employees_min": 20, "employees_max": 19)") + "]",
+                   PoolFormat::json, 1, "employees_max (19) is below employees_min (20)");
     expect_refused("[" + json_carrier("a", R"(, "revenue_min": "5000")") + "]", PoolFormat::json, 1,
                    "revenue_min: expected a number, got a string");
 }
@@ -293,19 +328,21 @@ TEST(PoolRules, SyntheticIsABoolean) {
 }
 
 TEST(PoolRules, JsonNullIsAnAbsentOptionalField) {
-    const auto carriers =
-        parse_pool_file("[" + json_carrier("a", R"(, "revenue_max": null, "am_best_rating": null)") + "]",
-                        PoolFormat::json);
+    const auto carriers = parse_pool_file(
+        "[" + json_carrier("a", R"(, "revenue_max": null, "am_best_rating": null)") + "]",
+        PoolFormat::json);
     EXPECT_FALSE(carriers[0].as_object().contains("revenue_max"));
-    expect_refused(R"([{"id": "a", "name": null, "states": ["NY"], "lines": []}])", PoolFormat::json, 1,
-                   "name is required");
+    expect_refused(R"([{"id": "a", "name": null, "states": ["NY"], "lines": []}])",
+                   PoolFormat::json, 1, "name is required");
 }
 
 TEST(PoolRules, IdsAreUniqueInThePool) {
     const std::string csv = std::string(kHeader) + "car_0007,Harbor,NY,cyber:preferred\n" +
-                            "car_0008,Summit,NY,cyber:preferred\n" + "car_0007,Again,NY,cyber:preferred\n";
+                            "car_0008,Summit,NY,cyber:preferred\n" +
+                            "car_0007,Again,NY,cyber:preferred\n";
     expect_refused(csv, PoolFormat::csv, 4, "line 4: id 'car_0007' repeats line 2");
-    const std::string json = "[\n" + json_carrier("car_0007") + ",\n" + json_carrier("car_0007") + "\n]";
+    const std::string json =
+        "[\n" + json_carrier("car_0007") + ",\n" + json_carrier("car_0007") + "\n]";
     expect_refused(json, PoolFormat::json, 4, "carriers[1]: id 'car_0007' repeats line 2");
 }
 
@@ -318,10 +355,12 @@ TEST(PoolRules, APoolHasAtLeastOneCarrier) {
 
 TEST(PoolRules, APoolHoldsAtMost100000Carriers) {
     std::string text = kHeader;
-    for (std::size_t i = 0; i < kMaxPoolCarriers; ++i) text += "c" + std::to_string(i) + ",C,NY,bop:preferred\n";
+    for (std::size_t i = 0; i < kMaxPoolCarriers; ++i)
+        text += "c" + std::to_string(i) + ",C,NY,bop:preferred\n";
     EXPECT_EQ(parse_pool_file(text, PoolFormat::csv).size(), kMaxPoolCarriers);
     text += "one_more,C,NY,bop:preferred\n";
-    expect_refused(text, PoolFormat::csv, kMaxPoolCarriers + 2, "a pool holds at most 100000 carriers");
+    expect_refused(text, PoolFormat::csv, kMaxPoolCarriers + 2,
+                   "a pool holds at most 100000 carriers");
 }
 
 TEST(PoolRules, AFileHoldsAtMost64MiB) {
@@ -342,11 +381,13 @@ TEST(PoolJson, BothShapesGiveTheSameCarriers) {
 }
 
 TEST(PoolJson, RefusesOtherShapes) {
-    expect_refused(R"({"carriers": [], "version": 2})", PoolFormat::json, 1, "unknown top-level field 'version'");
+    expect_refused(R"({"carriers": [], "version": 2})", PoolFormat::json, 1,
+                   "unknown top-level field 'version'");
     expect_refused(R"({"carrier": []})", PoolFormat::json, 1, "unknown top-level field 'carrier'");
     expect_refused(R"({"carriers": {}})", PoolFormat::json, 1, "expected an array of carriers");
     expect_refused("42", PoolFormat::json, 1, "expected an array of carriers");
-    expect_refused("[" + json_carrier("a") + ", 7]", PoolFormat::json, 2, "carriers[1]: expected a carrier object");
+    expect_refused("[" + json_carrier("a") + ", 7]", PoolFormat::json, 2,
+                   "carriers[1]: expected a carrier object");
 }
 
 // A pretty-printed pool: each carrier starts on the line after "  {" of the one before.
@@ -360,41 +401,52 @@ std::string pretty_pool(const std::vector<std::string>& carriers) {
 
 TEST(PoolJson, ReportsTheLineWhereTheBadCarrierStarts) {
     // json_carrier spans two lines, so carrier i starts on line 3 + 2i.
-    const std::string text = pretty_pool({json_carrier("a"), json_carrier("b"),
-                                          json_carrier("c", R"(, "revenue_min": 5000, "revenue_max": 1000)")});
+    const std::string text =
+        pretty_pool({json_carrier("a"), json_carrier("b"),
+                     json_carrier("c", R"(, "revenue_min": 5000, "revenue_max": 1000)")});
     try {
         parse_pool_file(text, PoolFormat::json);
         ADD_FAILURE() << "accepted";
     } catch (const PoolFileError& error) {
         EXPECT_EQ(error.line(), 7u);
         EXPECT_EQ(error.carrier_index(), 2u);
-        EXPECT_STREQ(error.what(), "line 7: carriers[2]: revenue_max (1000) is below revenue_min (5000)");
+        EXPECT_STREQ(error.what(),
+                     "line 7: carriers[2]: revenue_max (1000) is below revenue_min (5000)");
     }
 }
 
 TEST(PoolJson, ReportsTheLineOfASyntaxErrorAndOfARepeatedKey) {
-    expect_refused("[\n" + json_carrier("a") + ",\n{\"id\": \"b\",,}\n]", PoolFormat::json, 4, "JSON syntax error");
+    expect_refused("[\n" + json_carrier("a") + ",\n{\"id\": \"b\",,}\n]", PoolFormat::json, 4,
+                   "JSON syntax error");
     expect_refused("[\n" + json_carrier("a"), PoolFormat::json, 3, "JSON syntax error");
-    expect_refused("[" + json_carrier("a") + "] []", PoolFormat::json, 2, "text after the end of the JSON value");
-    expect_refused("[\n" + json_carrier("a") + ",\n" + json_carrier("b", ",\n\"name\": \"Twice\"") + "\n]",
-                   PoolFormat::json,
-                   6, "carriers[1]: field 'name' appears twice");
+    expect_refused("[" + json_carrier("a") + "] []", PoolFormat::json, 2,
+                   "text after the end of the JSON value");
+    expect_refused(
+        "[\n" + json_carrier("a") + ",\n" + json_carrier("b", ",\n\"name\": \"Twice\"") + "\n]",
+        PoolFormat::json, 6, "carriers[1]: field 'name' appears twice");
     expect_refused(R"({"carriers": [)" + json_carrier("a") + R"(],
-                       "carriers": []})", PoolFormat::json, 3, "\"carriers\" appears twice");
+                       "carriers": []})",
+                   PoolFormat::json, 3, "\"carriers\" appears twice");
 }
 
 TEST(PoolJson, CsvAndJsonOfTheSameCarriersAreEquivalent) {
     const std::string csv =
-        "id,name,am_best_rating,financial_size,states,lines,prohibited_naics,avoided_naics,revenue_min,revenue_max,"
-        "employees_min,employees_max,pricing_index,commission,claims_satisfaction,quote_turnaround_days,synthetic\n"
-        "car_2,\"Keystone Casualty, Inc.\",A,X,*,workers_compensation:preferred,21,,0,10000000,,50,0.93,0.1,0.8,2,"
+        "id,name,am_best_rating,financial_size,states,lines,prohibited_naics,avoided_naics,revenue_"
+        "min,revenue_max,"
+        "employees_min,employees_max,pricing_index,commission,claims_satisfaction,quote_turnaround_"
+        "days,synthetic\n"
+        "car_2,\"Keystone Casualty, "
+        "Inc.\",A,X,*,workers_compensation:preferred,21,,0,10000000,,50,0.93,0.1,0.8,2,"
         "true\n"
-        "car_1,Harbor Mutual,B++,VII,OH;PA,general_liability:preferred;umbrella:acceptable,,7225,,,5,,1,0.2,1,10,"
+        "car_1,Harbor "
+        "Mutual,B++,VII,OH;PA,general_liability:preferred;umbrella:acceptable,,7225,,,5,,1,0.2,1,"
+        "10,"
         "false\n";
     const auto from_csv = parse_pool_file(csv, PoolFormat::csv);
     const auto from_json = parse_pool_file(pretty_json(from_csv), PoolFormat::json);
     EXPECT_EQ(canonical(from_json), canonical(from_csv));
-    const auto again = parse_pool_file(R"({"carriers": )" + canonical(from_json) + "}", PoolFormat::json);
+    const auto again =
+        parse_pool_file(R"({"carriers": )" + canonical(from_json) + "}", PoolFormat::json);
     EXPECT_EQ(canonical(again), canonical(from_csv));
 }
 

@@ -65,7 +65,9 @@ void insert_run_claimed(store::Store& store, const std::string& id, int claims) 
     run.created_at_ms = 1'700'000'000'000;
     wait_for([&](store::Completion done) { store.insert_run(run, std::move(done)); });
     for (int i = 0; i < claims; ++i) {
-        wait_for([&](store::Completion done) { store.mark_processing(id, 1'700'000'000'000 + i, std::move(done)); });
+        wait_for([&](store::Completion done) {
+            store.mark_processing(id, 1'700'000'000'000 + i, std::move(done));
+        });
     }
 }
 
@@ -94,7 +96,13 @@ TEST(WorkerPool, RunClaimedAsOftenAsTheCapIsFailedAsCrashedWithoutRunningAgain) 
     StoreInTempDir store;
     insert_run_claimed(*store, "run_poison", 3);
     std::atomic<int> executions{0};
-    WorkerPool pool(*store, [&](const store::Run&) { ++executions; return completed(); }, 2, 3);
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            ++executions;
+            return completed();
+        },
+        2, 3);
     pool.start();
     const store::Run run = wait_until_terminal(*store, "run_poison");
     pool.stop();
@@ -111,7 +119,13 @@ TEST(WorkerPool, RunBelowTheCapRunsAgain) {
     StoreInTempDir store;
     insert_run_claimed(*store, "run_twice_crashed", 2);
     std::atomic<int> executions{0};
-    WorkerPool pool(*store, [&](const store::Run&) { ++executions; return completed(); }, 1, 3);
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            ++executions;
+            return completed();
+        },
+        1, 3);
     pool.start();
     const store::Run run = wait_until_terminal(*store, "run_twice_crashed");
     pool.stop();
@@ -126,7 +140,13 @@ TEST(WorkerPool, CapOfOneFailsAnyRunThatWasClaimedBefore) {
     insert_run_claimed(*store, "run_fresh", 0);
     insert_run_claimed(*store, "run_crashed_once", 1);
     std::atomic<int> executions{0};
-    WorkerPool pool(*store, [&](const store::Run&) { ++executions; return completed(); }, 1, 1);
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            ++executions;
+            return completed();
+        },
+        1, 1);
     pool.start();
     const store::Run fresh = wait_until_terminal(*store, "run_fresh");
     const store::Run crashed = wait_until_terminal(*store, "run_crashed_once");
@@ -135,7 +155,8 @@ TEST(WorkerPool, CapOfOneFailsAnyRunThatWasClaimedBefore) {
     EXPECT_EQ(executions.load(), 1);
     EXPECT_EQ(fresh.status, store::RunStatus::completed);
     EXPECT_EQ(crashed.error_code, "run_crashed");
-    EXPECT_EQ(crashed.error_message, "the run stopped the server 1 times; it was not retried again");
+    EXPECT_EQ(crashed.error_message,
+              "the run stopped the server 1 times; it was not retried again");
 }
 
 // A full disk while a run executes: its outcome cannot be stored then, and must be once the

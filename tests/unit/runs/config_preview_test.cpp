@@ -13,12 +13,15 @@ std::string solutions(const std::vector<std::pair<std::string, double>>& ranked)
     boost::json::array out;
     int rank = 1;
     for (const auto& [name, level] : ranked) {
-        out.push_back({{"rank", rank++}, {"offerings", {{{"id", name}}}}, {"scorecard", {{"overall_level", level}}}});
+        out.push_back({{"rank", rank++},
+                       {"offerings", {{{"id", name}}}},
+                       {"scorecard", {{"overall_level", level}}}});
     }
     return boost::json::serialize(out);
 }
 
-store::Run stored(const std::string& results, store::RunStatus status = store::RunStatus::completed) {
+store::Run stored(const std::string& results,
+                  store::RunStatus status = store::RunStatus::completed) {
     store::Run run;
     run.id = "run_1";
     run.status = status;
@@ -26,7 +29,8 @@ store::Run stored(const std::string& results, store::RunStatus status = store::R
     return run;
 }
 
-store::RunOutcome candidate(const std::string& results, store::RunStatus status = store::RunStatus::completed) {
+store::RunOutcome candidate(const std::string& results,
+                            store::RunStatus status = store::RunStatus::completed) {
     store::RunOutcome outcome;
     outcome.status = status;
     outcome.results_json = results;
@@ -45,7 +49,8 @@ TEST(ConfigPreview, TheSameRankingIsNoChange) {
 
 TEST(ConfigPreview, ARescoredSolutionKeepsItsIdentity) {
     // Only the scorecard moved: the same solutions in the same order.
-    const auto report = compare_run(stored(solutions({{"a", 1.2}, {"b", 1.5}})), candidate(solutions({{"a", 1.0}, {"b", 1.9}})));
+    const auto report = compare_run(stored(solutions({{"a", 1.2}, {"b", 1.5}})),
+                                    candidate(solutions({{"a", 1.0}, {"b", 1.9}})));
     EXPECT_FALSE(report.at("top1_changed").as_bool());
     EXPECT_EQ(report.at("kendall_tau").as_double(), 1.0);
     EXPECT_NEAR(report.at("overall_level_delta").as_double(), -0.2, 1e-12);
@@ -67,20 +72,24 @@ TEST(ConfigPreview, OneSwapOfFourLowersTauByAThird) {
 }
 
 TEST(ConfigPreview, SolutionsGainedAndLostAndANewFailure) {
-    auto report = compare_run(stored(solutions({{"a", 1}, {"b", 2}})), candidate(solutions({{"a", 1}, {"c", 2}, {"d", 3}})));
+    auto report = compare_run(stored(solutions({{"a", 1}, {"b", 2}})),
+                              candidate(solutions({{"a", 1}, {"c", 2}, {"d", 3}})));
     EXPECT_EQ(report.at("solutions_gained"), 2);
     EXPECT_EQ(report.at("solutions_lost"), 1);
 
-    report = compare_run(stored(solutions({{"a", 1}})), candidate("null", store::RunStatus::failed));
+    report =
+        compare_run(stored(solutions({{"a", 1}})), candidate("null", store::RunStatus::failed));
     EXPECT_TRUE(report.at("newly_failing").as_bool());
     EXPECT_TRUE(report.at("top1_changed").as_bool());
     EXPECT_TRUE(report.at("overall_level_delta").is_null());
     // A run that had failed already is not newly failing.
-    report = compare_run(stored("null", store::RunStatus::failed), candidate("null", store::RunStatus::failed));
+    report = compare_run(stored("null", store::RunStatus::failed),
+                         candidate("null", store::RunStatus::failed));
     EXPECT_FALSE(report.at("newly_failing").as_bool());
     EXPECT_FALSE(report.at("top1_changed").as_bool());
 
-    report = compare_run(stored(solutions({{"a", 1}})), candidate(solutions({{"a", 1}}), store::RunStatus::degraded));
+    report = compare_run(stored(solutions({{"a", 1}})),
+                         candidate(solutions({{"a", 1}}), store::RunStatus::degraded));
     EXPECT_TRUE(report.at("newly_degraded").as_bool());
 }
 

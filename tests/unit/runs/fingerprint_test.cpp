@@ -19,17 +19,17 @@ namespace fs = std::filesystem;
 
 // 2026-11-23T12:00:00Z
 constexpr std::int64_t kReferenceMs = 1'795'435'200'000;
-const FingerprintComponents kComponents{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'), "1.4.0",
-                                        kReferenceMs};
-const FingerprintComponents kFormat1Components{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'),
-                                               "1.4.0", kReferenceMs, 1};
+const FingerprintComponents kComponents{std::string(64, 'a'), std::string(64, 'b'),
+                                        std::string(64, 'c'), "1.4.0", kReferenceMs};
+const FingerprintComponents kFormat1Components{
+    std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'), "1.4.0", kReferenceMs, 1};
 
 TEST(Fingerprint, IsTheSha256OfTheCanonicalComponentsWithTheFormatAndReferenceTime) {
-    const std::string expected = sha256_hex(
-        R"({"format":2,"input_sha256":")" + kComponents.input_sha256 +
-        R"(","platform_version":"1.4.0","plugin_sha256":")" + kComponents.plugin_sha256 +
-        R"(","reference_time":"2026-11-23T12:00:00.000Z","version_content_hash":")" +
-        kComponents.version_content_hash + R"("})");
+    const std::string expected =
+        sha256_hex(R"({"format":2,"input_sha256":")" + kComponents.input_sha256 +
+                   R"(","platform_version":"1.4.0","plugin_sha256":")" + kComponents.plugin_sha256 +
+                   R"(","reference_time":"2026-11-23T12:00:00.000Z","version_content_hash":")" +
+                   kComponents.version_content_hash + R"("})");
     EXPECT_EQ(fingerprint_of(kComponents), expected);
     EXPECT_EQ(kComponents.format, kFingerprintFormat);
 }
@@ -44,13 +44,16 @@ TEST(Fingerprint, ChangesWhenOnlyTheReferenceTimeChanges) {
 // Runs fingerprinted before the reference time was covered keep their hash, byte for byte.
 TEST(Fingerprint, Format1IsTheSha256OfTheFourOriginalComponents) {
     const std::string expected = sha256_hex(
-        R"({"input_sha256":")" + kFormat1Components.input_sha256 + R"(","platform_version":"1.4.0","plugin_sha256":")" +
-        kFormat1Components.plugin_sha256 + R"(","version_content_hash":")" + kFormat1Components.version_content_hash + R"("})");
+        R"({"input_sha256":")" + kFormat1Components.input_sha256 +
+        R"(","platform_version":"1.4.0","plugin_sha256":")" + kFormat1Components.plugin_sha256 +
+        R"(","version_content_hash":")" + kFormat1Components.version_content_hash + R"("})");
     EXPECT_EQ(fingerprint_of(kFormat1Components), expected);
-    EXPECT_EQ(fingerprint_of(kFormat1Components), fingerprint_of(FingerprintComponents(kFormat1Components)));
+    EXPECT_EQ(fingerprint_of(kFormat1Components),
+              fingerprint_of(FingerprintComponents(kFormat1Components)));
     EXPECT_EQ(boost::json::serialize(to_json(kFormat1Components)),
-              R"({"input_sha256":")" + kFormat1Components.input_sha256 + R"(","version_content_hash":")" +
-                  kFormat1Components.version_content_hash + R"(","plugin_sha256":")" + kFormat1Components.plugin_sha256 +
+              R"({"input_sha256":")" + kFormat1Components.input_sha256 +
+                  R"(","version_content_hash":")" + kFormat1Components.version_content_hash +
+                  R"(","plugin_sha256":")" + kFormat1Components.plugin_sha256 +
                   R"(","platform_version":"1.4.0"})");
 }
 
@@ -139,23 +142,27 @@ TEST(FingerprintComponents, ComeFromTheCanonicalRequestThePinnedReleaseAndTheCal
     release.published_by = "user_1";
     (*store).insert_release(release, kConfig);
 
-    const auto pinned = fingerprint_components(*store, run_of(R"({"input":{"b":1,"a":[2,3]}})", "1.1"), "plugin-hash", "9.9.9");
+    const auto pinned = fingerprint_components(
+        *store, run_of(R"({"input":{"b":1,"a":[2,3]}})", "1.1"), "plugin-hash", "9.9.9");
     EXPECT_EQ(pinned.input_sha256, sha256_hex(R"({"input":{"a":[2,3],"b":1}})"));
     EXPECT_EQ(pinned.version_content_hash, release.content_hash);
     EXPECT_EQ(pinned.plugin_sha256, "plugin-hash");
     EXPECT_EQ(pinned.platform_version, "9.9.9");
     // Member order of the stored request does not matter; its content does.
-    EXPECT_EQ(fingerprint_components(*store, run_of(R"({"input":{"a":[2,3],"b":1}})", "1.1"), "plugin-hash", "9.9.9")
+    EXPECT_EQ(fingerprint_components(*store, run_of(R"({"input":{"a":[2,3],"b":1}})", "1.1"),
+                                     "plugin-hash", "9.9.9")
                   .input_sha256,
               pinned.input_sha256);
-    EXPECT_NE(fingerprint_components(*store, run_of(R"({"input":{"a":[3,2],"b":1}})", "1.1"), "plugin-hash", "9.9.9")
+    EXPECT_NE(fingerprint_components(*store, run_of(R"({"input":{"a":[3,2],"b":1}})", "1.1"),
+                                     "plugin-hash", "9.9.9")
                   .input_sha256,
               pinned.input_sha256);
 
     EXPECT_EQ(pinned.format, kFingerprintFormat);
     EXPECT_EQ(pinned.reference_unix_ms, kReferenceMs);
 
-    const auto unreleased = fingerprint_components(*store, run_of(R"({"input":{}})", std::nullopt), "p", "v");
+    const auto unreleased =
+        fingerprint_components(*store, run_of(R"({"input":{}})", std::nullopt), "p", "v");
     EXPECT_EQ(unreleased.version_content_hash, "config:" + sha256_hex(kConfig));
     EXPECT_EQ(pinned_release_content_hash(*store, run_of("{}", "1.1")), release.content_hash);
     EXPECT_EQ(pinned_release_content_hash(*store, run_of("{}", "1.2")), std::nullopt);

@@ -39,9 +39,12 @@ TEST(Replay, ComparedDocumentHoldsStatusOutputAndTheEnginesResultsVerbatim) {
               R"({"status":"completed","output":{"top_score":1.46,"weights":{"a":0.5,"b":0.5}},)"
               R"("solutions":[{"rank":1,"id":"x"},{"rank":2,"id":"y"}]})");
     plugin::PluginRegistry plugins;  // the engine's plugin declares where its results go
-    ASSERT_EQ(plugins.load(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "entity_analysis.so"), "");
+    ASSERT_EQ(
+        plugins.load(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "entity_analysis.so"),
+        "");
     const store::Run entity = stored_run("entity_analysis");
-    EXPECT_EQ(compared_document(entity), compared_document("entity_analysis", same_outcome(entity)));
+    EXPECT_EQ(compared_document(entity),
+              compared_document("entity_analysis", same_outcome(entity)));
     EXPECT_NE(compared_document(entity).find(R"("candidates":[)"), std::string::npos);
 }
 
@@ -65,22 +68,33 @@ TEST(Replay, EachComparedPartPointsAtItsFirstDifference) {
         change(outcome);
         const boost::json::object report = replay_report(run, outcome);
         EXPECT_EQ(report.at("identical"), false);
-        EXPECT_NE(report.at("output_sha256").at("original"), report.at("output_sha256").at("replay"));
+        EXPECT_NE(report.at("output_sha256").at("original"),
+                  report.at("output_sha256").at("replay"));
         return std::string(report.at("first_difference").as_string());
     };
     EXPECT_EQ(differing([](auto& o) { o.status = store::RunStatus::degraded; }), "/status");
-    EXPECT_EQ(differing([](auto& o) { o.output_json = R"({"top_score":1.47,"weights":{"a":0.5,"b":0.5}})"; }),
+    EXPECT_EQ(differing([](auto& o) {
+                  o.output_json = R"({"top_score":1.47,"weights":{"a":0.5,"b":0.5}})";
+              }),
               "/output/top_score");
     // Same members in another order: the bytes differ, and so does the member at that position.
-    EXPECT_EQ(differing([](auto& o) { o.output_json = R"({"top_score":1.46,"weights":{"b":0.5,"a":0.5}})"; }),
+    EXPECT_EQ(differing([](auto& o) {
+                  o.output_json = R"({"top_score":1.46,"weights":{"b":0.5,"a":0.5}})";
+              }),
               "/output/weights/a");
-    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x"},{"rank":2,"id":"z"}])"; }),
-              "/solutions/1/id");
-    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x"}])"; }), "/solutions/1");
-    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x","extra":true},{"rank":2,"id":"y"}])"; }),
+    EXPECT_EQ(
+        differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x"},{"rank":2,"id":"z"}])"; }),
+        "/solutions/1/id");
+    EXPECT_EQ(differing([](auto& o) { o.results_json = R"([{"rank":1,"id":"x"}])"; }),
+              "/solutions/1");
+    EXPECT_EQ(differing([](auto& o) {
+                  o.results_json = R"([{"rank":1,"id":"x","extra":true},{"rank":2,"id":"y"}])";
+              }),
               "/solutions/0/extra");
     // 0.5 and 5e-1 are the same number to JSON, not the same bytes.
-    EXPECT_EQ(differing([](auto& o) { o.output_json = R"({"top_score":1.46,"weights":{"a":0.5,"b":5e-1}})"; }),
+    EXPECT_EQ(differing([](auto& o) {
+                  o.output_json = R"({"top_score":1.46,"weights":{"a":0.5,"b":5e-1}})";
+              }),
               "");
 }
 

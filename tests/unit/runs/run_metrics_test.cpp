@@ -25,16 +25,24 @@ TEST(RunMetrics, BuiltInEnginesKeepTheirLabelsAndOrganisationsEnginesAreCountedA
     run_metrics.finished(run, outcome);
 
     const std::string text = registry.render();
-    EXPECT_NE(text.find(R"(engined_runs_submitted_total{engine="default",version="current"} 1)"), std::string::npos)
-        << text;
-    EXPECT_NE(text.find(R"(engined_runs_submitted_total{engine="entity-analysis",version="1.0"} 1)"), std::string::npos)
-        << text;
-    EXPECT_NE(text.find(R"(engined_runs_submitted_total{engine="custom",version="custom"} 2)"), std::string::npos)
-        << text;
-    EXPECT_NE(text.find(R"(engined_runs_finished_total{engine="custom",version="custom",status="completed"} 1)"),
+    EXPECT_NE(text.find(R"(engined_runs_submitted_total{engine="default",version="current"} 1)"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find(R"(engined_run_duration_seconds_count{engine="custom",version="custom"} 1)"), std::string::npos)
+    EXPECT_NE(
+        text.find(R"(engined_runs_submitted_total{engine="entity-analysis",version="1.0"} 1)"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find(R"(engined_runs_submitted_total{engine="custom",version="custom"} 2)"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            R"(engined_runs_finished_total{engine="custom",version="custom",status="completed"} 1)"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(R"(engined_run_duration_seconds_count{engine="custom",version="custom"} 1)"),
+        std::string::npos)
         << text;
     EXPECT_EQ(text.find("acme"), std::string::npos) << text;
     EXPECT_EQ(text.find("globex"), std::string::npos) << text;

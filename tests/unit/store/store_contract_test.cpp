@@ -53,7 +53,9 @@ protected:
 using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
 struct BackendNames {
     template <class Backend>
-    static std::string GetName(int) { return Backend::kName; }
+    static std::string GetName(int) {
+        return Backend::kName;
+    }
 };
 TYPED_TEST_SUITE(StoreContract, Backends, BackendNames);
 
@@ -128,7 +130,8 @@ TYPED_TEST(StoreContract, ARunGoesFromQueuedToItsOutcomeOnce) {
     EXPECT_EQ(stored->started_at_ms, 1'700'000'000'100);
     EXPECT_TRUE(store.unfinished_run_ids().empty());
 
-    EXPECT_TRUE(holds<std::logic_error>(finish(store, "run_1", failed_outcome()))) << "the outcome is written once";
+    EXPECT_TRUE(holds<std::logic_error>(finish(store, "run_1", failed_outcome())))
+        << "the outcome is written once";
     EXPECT_EQ(store.get_run("run_1")->status, RunStatus::completed);
     EXPECT_TRUE(holds<std::out_of_range>(mark_processing(store, "run_missing", 1)));
     EXPECT_TRUE(holds<std::invalid_argument>(insert(store, make_run("run_1")))) << "a duplicate id";
@@ -180,7 +183,8 @@ TYPED_TEST(StoreContract, KeysAreFoundByHashAndRevokedOnce) {
     EXPECT_EQ(found->rate_per_second, 2.5);
     EXPECT_EQ(found->rate_burst, 10);
     EXPECT_EQ(store.find_api_key("hash_missing"), std::nullopt);
-    EXPECT_THROW(store.insert_api_key(make_key("key_0000000000000003"), "hash_1"), std::invalid_argument);
+    EXPECT_THROW(store.insert_api_key(make_key("key_0000000000000003"), "hash_1"),
+                 std::invalid_argument);
     EXPECT_EQ(store.list_api_keys(std::string("org_a")).size(), 2u);
     EXPECT_TRUE(store.list_api_keys(std::string("org_b")).empty());
     EXPECT_TRUE(store.revoke_api_key(key.id, 5));
@@ -201,12 +205,15 @@ TYPED_TEST(StoreContract, EnvironmentsAreLimitedAndKeptWhileKeysAreActive) {
     Environment staging{"env-staging", "org_a", "staging", false, std::string("1.x"), "{}", 3, 3};
     store.insert_environment(staging, 2);
     store.insert_environment({"env-qa", "org_a", "qa", false, std::nullopt, "{}", 4, 4}, 2);
-    EXPECT_THROW(store.insert_environment({"env-dev", "org_a", "dev", false, std::nullopt, "{}", 5, 5}, 2),
-                 TooManyEnvironments)
+    EXPECT_THROW(
+        store.insert_environment({"env-dev", "org_a", "dev", false, std::nullopt, "{}", 5, 5}, 2),
+        TooManyEnvironments)
         << "past the limit";
-    EXPECT_EQ(store.find_environment("org_a", "dev"), std::nullopt) << "nothing of the refused write stays";
-    EXPECT_THROW(store.insert_environment({"env-qa2", "org_a", "qa", false, std::nullopt, "{}", 6, 6}, 5),
-                 std::invalid_argument);
+    EXPECT_EQ(store.find_environment("org_a", "dev"), std::nullopt)
+        << "nothing of the refused write stays";
+    EXPECT_THROW(
+        store.insert_environment({"env-qa2", "org_a", "qa", false, std::nullopt, "{}", 6, 6}, 5),
+        std::invalid_argument);
 
     staging.pinned_engine_version = "2.x";
     staging.updated_at_ms = 7;
@@ -214,7 +221,8 @@ TYPED_TEST(StoreContract, EnvironmentsAreLimitedAndKeptWhileKeysAreActive) {
     EXPECT_EQ(store.find_environment("org_a", "staging")->pinned_engine_version, "2.x");
 
     store.insert_api_key(make_key("key_0000000000000009", "env-staging"), "hash_staging");
-    EXPECT_EQ(store.find_api_key("hash_staging")->pinned_engine_version, "2.x") << "keys read their environment's pins";
+    EXPECT_EQ(store.find_api_key("hash_staging")->pinned_engine_version, "2.x")
+        << "keys read their environment's pins";
     EXPECT_THROW(store.delete_environment("org_a", "staging", 8), EnvironmentHasActiveKeys);
     ASSERT_TRUE(store.revoke_api_key("key_0000000000000009", 9));
     EXPECT_TRUE(store.delete_environment("org_a", "staging", 10));
@@ -234,7 +242,8 @@ TYPED_TEST(StoreContract, EnginesKeepTheirReleasesImmutable) {
     builtin.id = "eng_builtin";
     EXPECT_EQ(store.ensure_builtin_engine(builtin, config).id, "eng_builtin");
     builtin.label = "changed";
-    EXPECT_EQ(store.ensure_builtin_engine(builtin, config).label, "Engine default") << "seeded once";
+    EXPECT_EQ(store.ensure_builtin_engine(builtin, config).label, "Engine default")
+        << "seeded once";
     const auto engines = store.list_engines("org_a");
     ASSERT_EQ(engines.size(), 2u);
     EXPECT_EQ(engines[0].slug, "default");
@@ -243,15 +252,18 @@ TYPED_TEST(StoreContract, EnginesKeepTheirReleasesImmutable) {
 
     const std::string next = R"({"version":2})";
     EXPECT_TRUE(store.update_engine_config("org_a", "quotes", sha256_hex(next), next, "key_2", 5));
-    EXPECT_FALSE(store.update_engine_config("org_a", "missing", sha256_hex("{}"), "{}", "key_2", 5));
-    EXPECT_EQ(store.config_json(sha256_hex("{}")), std::nullopt) << "an unknown engine leaves no configuration";
+    EXPECT_FALSE(
+        store.update_engine_config("org_a", "missing", sha256_hex("{}"), "{}", "key_2", 5));
+    EXPECT_EQ(store.config_json(sha256_hex("{}")), std::nullopt)
+        << "an unknown engine leaves no configuration";
     EXPECT_TRUE(store.set_engine_status("org_a", "quotes", "archived", 6));
     EXPECT_EQ(store.find_engine("org_a", "quotes")->status, "archived");
 
-    ReleaseRecord release{"org_a", "quotes", 1, 0, sha256_hex(next), "content", "{}", "first", "initial",
-                          false, "[]", "key_2", 7};
+    ReleaseRecord release{"org_a", "quotes",  1,     0,    sha256_hex(next), "content", "{}",
+                          "first", "initial", false, "[]", "key_2",          7};
     store.insert_release(release, next);
-    EXPECT_THROW(store.insert_release(release, next), std::invalid_argument) << "a version is released once";
+    EXPECT_THROW(store.insert_release(release, next), std::invalid_argument)
+        << "a version is released once";
     release.minor = 1;
     release.bump = "minor";
     store.insert_release(release, next);
@@ -279,8 +291,9 @@ TYPED_TEST(StoreContract, PoolsPointAtContentAddressedSnapshots) {
 
 TYPED_TEST(StoreContract, AnIdempotencyKeyMakesOneRun) {
     Store& store = this->store();
-    const IdempotencyRecord record{"org_a", "test", "key-1", "hash", 202, R"({"id":"run_1"})", "/runs/run_1",
-                                   1'700'000'000'000};
+    const IdempotencyRecord record{
+        "org_a",       "test",           "key-1", "hash", 202, R"({"id":"run_1"})",
+        "/runs/run_1", 1'700'000'000'000};
     NewRun first = make_run("run_1");
     first.idempotency = record;
     ASSERT_FALSE(insert(store, first));
@@ -291,7 +304,8 @@ TYPED_TEST(StoreContract, AnIdempotencyKeyMakesOneRun) {
     const auto found = store.find_idempotency("org_a", "test", "key-1", record.created_at_ms + 1);
     ASSERT_TRUE(found);
     EXPECT_EQ(found->response_body, record.response_body);
-    EXPECT_EQ(store.find_idempotency("org_a", "test", "key-1", record.created_at_ms + kIdempotencyWindowMs + 1),
+    EXPECT_EQ(store.find_idempotency("org_a", "test", "key-1",
+                                     record.created_at_ms + kIdempotencyWindowMs + 1),
               std::nullopt)
         << "past the window";
 
@@ -336,26 +350,37 @@ TYPED_TEST(StoreContract, TheOutboxLeasesEachDeliveryToOneSender) {
     ASSERT_EQ(leased.size(), 2u);
     EXPECT_EQ(leased[0].event_id, leased[1].event_id) << "one event, one id for every destination";
     EXPECT_EQ(leased[0].event_type, "run.completed");
-    EXPECT_TRUE(store.lease_due_deliveries(now, now + 60'000, 10).empty()) << "leased deliveries are taken";
-    EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 1).size(), 1u) << "an expired lease frees them";
+    EXPECT_TRUE(store.lease_due_deliveries(now, now + 60'000, 10).empty())
+        << "leased deliveries are taken";
+    EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 1).size(), 1u)
+        << "an expired lease frees them";
 
     const std::string endpoint_delivery = leased[0].endpoint_id ? leased[0].id : leased[1].id;
     const AttemptVerdict retry{DeliveryStatus::pending, now + 5, false};
-    EXPECT_EQ(store.record_delivery_attempt({endpoint_delivery, 1, now, 3, 500, "HTTP 500"}, retry, now + 3), 1);
-    EXPECT_EQ(store.record_delivery_attempt({endpoint_delivery, 2, now, 3, std::nullopt, "timed_out"}, retry, now + 4),
+    EXPECT_EQ(store.record_delivery_attempt({endpoint_delivery, 1, now, 3, 500, "HTTP 500"}, retry,
+                                            now + 3),
+              1);
+    EXPECT_EQ(store.record_delivery_attempt(
+                  {endpoint_delivery, 2, now, 3, std::nullopt, "timed_out"}, retry, now + 4),
               2);
-    EXPECT_TRUE(store.disable_webhook_endpoint("we_all", "disabled after 2 consecutive failed delivery attempts", 9));
+    EXPECT_TRUE(store.disable_webhook_endpoint(
+        "we_all", "disabled after 2 consecutive failed delivery attempts", 9));
     EXPECT_FALSE(store.disable_webhook_endpoint("we_all", "again", 10)) << "disabled once";
-    EXPECT_EQ(store.find_delivery("org_a", "test", endpoint_delivery)->status, DeliveryStatus::failed);
+    EXPECT_EQ(store.find_delivery("org_a", "test", endpoint_delivery)->status,
+              DeliveryStatus::failed);
     EXPECT_EQ(store.list_delivery_attempts(endpoint_delivery).size(), 2u);
     EXPECT_EQ(store.list_deliveries("org_a", "test", "we_all", 10).size(), 1u);
     EXPECT_EQ(store.list_deliveries("org_a", "test", "", 10).size(), 2u);
     EXPECT_TRUE(store.retry_delivery("org_a", "test", endpoint_delivery, now + 20));
-    EXPECT_FALSE(store.retry_delivery("org_b", "test", endpoint_delivery, now + 20)) << "another organisation's";
+    EXPECT_FALSE(store.retry_delivery("org_b", "test", endpoint_delivery, now + 20))
+        << "another organisation's";
 
     EXPECT_FALSE(store.find_signing_secret("org_a", "test"));
-    const SigningSecret first = store.add_signing_secret("org_a", "test", {"whsec_1", std::nullopt, std::nullopt, 1});
-    EXPECT_EQ(store.add_signing_secret("org_a", "test", {"whsec_2", std::nullopt, std::nullopt, 2}).secret, first.secret);
+    const SigningSecret first =
+        store.add_signing_secret("org_a", "test", {"whsec_1", std::nullopt, std::nullopt, 1});
+    EXPECT_EQ(store.add_signing_secret("org_a", "test", {"whsec_2", std::nullopt, std::nullopt, 2})
+                  .secret,
+              first.secret);
     store.put_signing_secret("org_a", "test", {"whsec_3", std::string("whsec_1"), int64_t{99}, 3});
     EXPECT_EQ(store.find_signing_secret("org_a", "test")->previous_secret, "whsec_1");
 }
@@ -391,17 +416,20 @@ TEST_F(PostgresSchema, ReleasesConfigurationsAndSnapshotsAreImmutableByTrigger) 
         PostgresStore store(PostgresOptions{backend_.url});
         const std::string config = R"({"version":1})";
         store.insert_engine(make_engine("quotes", config), config);
-        store.insert_release({"org_a", "quotes", 1, 0, sha256_hex(config), "c", "{}", "", "initial", false, "[]", "k", 1},
+        store.insert_release({"org_a", "quotes", 1, 0, sha256_hex(config), "c", "{}", "", "initial",
+                              false, "[]", "k", 1},
                              config);
         store.replace_pool("org_a", "west", R"([{"id":"a"}])", "west.csv", 1);
     }
-    for (const char* sql : {"UPDATE engine_releases SET changelog = 'x'", "DELETE FROM engine_releases",
-                            "UPDATE engine_configs SET config_json = '{}'", "DELETE FROM pool_snapshots"}) {
+    for (const char* sql :
+         {"UPDATE engine_releases SET changelog = 'x'", "DELETE FROM engine_releases",
+          "UPDATE engine_configs SET config_json = '{}'", "DELETE FROM pool_snapshots"}) {
         try {
             testing::postgres_exec(backend_.url, sql);
             ADD_FAILURE() << sql << " was allowed";
         } catch (const std::runtime_error& error) {
-            EXPECT_NE(std::string(error.what()).find("immutable"), std::string::npos) << error.what();
+            EXPECT_NE(std::string(error.what()).find("immutable"), std::string::npos)
+                << error.what();
         }
     }
 }
@@ -412,7 +440,8 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
         PostgresStore again(PostgresOptions{backend_.url});
         EXPECT_EQ(again.schema_version(), 8) << "a second start applies nothing";
     }
-    testing::postgres_exec(backend_.url, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
+    testing::postgres_exec(backend_.url,
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";
@@ -432,7 +461,8 @@ TEST_F(PostgresSchema, ALostConnectionFailsTransientlyAndTheStoreReconnects) {
                            "WHERE datname = current_database() AND pid <> pg_backend_pid()");
 
     const std::exception_ptr during = insert(store, make_run("run_during"));
-    EXPECT_TRUE(!during || holds<StoreUnavailable>(during)) << "a lost session is the database's failure";
+    EXPECT_TRUE(!during || holds<StoreUnavailable>(during))
+        << "a lost session is the database's failure";
     ASSERT_FALSE(insert(store, make_run("run_after"))) << "the writer reconnected";
 
     std::optional<store::Run> read;
@@ -452,8 +482,9 @@ TEST_F(PostgresSchema, ALostConnectionFailsTransientlyAndTheStoreReconnects) {
 }
 
 TEST(PostgresStoreOpen, AnUnreachableServerIsStoreUnavailable) {
-    EXPECT_THROW(PostgresStore(PostgresOptions{"postgresql://nobody@/engined?host=/nonexistent-socket-dir"}),
-                 StoreUnavailable);
+    EXPECT_THROW(
+        PostgresStore(PostgresOptions{"postgresql://nobody@/engined?host=/nonexistent-socket-dir"}),
+        StoreUnavailable);
 }
 
 }  // namespace

@@ -109,7 +109,8 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     EXPECT_EQ(raw.scalar("SELECT applied_at_ms FROM schema_migrations"), first_applied_at);
     for (const char* table : {"api_keys", "engine_configs", "runs"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
-                                         "'table' AND name = '") + table + "'"),
+                                         "'table' AND name = '") +
+                             table + "'"),
                   "1")
             << table;
     }
@@ -152,9 +153,11 @@ TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
 TEST(Store, AStoreFromBeforeEnvironmentsKeepsItsTestAndLiveRows) {
     TempDir dir;
     {
-        std::ifstream fixture(std::string(ENGINED_SOURCE_DIR) + "/tests/data/store/schema_v7_with_test_and_live_rows.sql");
+        std::ifstream fixture(std::string(ENGINED_SOURCE_DIR) +
+                              "/tests/data/store/schema_v7_with_test_and_live_rows.sql");
         ASSERT_TRUE(fixture.good());
-        const std::string sql((std::istreambuf_iterator<char>(fixture)), std::istreambuf_iterator<char>());
+        const std::string sql((std::istreambuf_iterator<char>(fixture)),
+                              std::istreambuf_iterator<char>());
         RawDb raw(dir.db());
         raw.exec(sql);
     }
@@ -168,7 +171,10 @@ TEST(Store, AStoreFromBeforeEnvironmentsKeepsItsTestAndLiveRows) {
     ASSERT_TRUE(test && live);
     EXPECT_TRUE(test->built_in);
     EXPECT_NE(test->id, live->id);
-    EXPECT_TRUE(std::regex_match(test->id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"))) << test->id;
+    EXPECT_TRUE(std::regex_match(
+        test->id,
+        std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+        << test->id;
 
     const auto test_key = upgraded.find_api_key("hash-test-key");
     ASSERT_TRUE(test_key);
@@ -220,7 +226,8 @@ TEST(Store, EnvironmentsAreBuiltInOnceAndNamedOnesAreLimited) {
     EXPECT_EQ(store.find_environment("org_a", "test")->id, test_id) << "built-in ids are stable";
     EXPECT_FALSE(store.find_environment("org_b", "test"));
 
-    for (int i = 0; i < 2; ++i) store.insert_environment(named_environment("env" + std::to_string(i)), 2);
+    for (int i = 0; i < 2; ++i)
+        store.insert_environment(named_environment("env" + std::to_string(i)), 2);
     EXPECT_THROW(store.insert_environment(named_environment("env2"), 2), TooManyEnvironments);
     EXPECT_FALSE(store.find_environment("org_a", "env2")) << "the refused insert left nothing";
     Environment duplicate = named_environment("env0");
@@ -520,8 +527,7 @@ TEST(Store, UnfinishedRunsSurviveARestartInSubmissionOrder) {
         // Closed with run-a queued and run-b processing, as a crash would leave them.
     }
     SqliteStore reopened(options_for(dir));
-    EXPECT_EQ(reopened.unfinished_run_ids(),
-              (std::vector<std::string>{"run-a", "run-b", "run-d"}));
+    EXPECT_EQ(reopened.unfinished_run_ids(), (std::vector<std::string>{"run-a", "run-b", "run-d"}));
     EXPECT_EQ(reopened.get_run("run-b")->status, RunStatus::processing);
 }
 
@@ -538,12 +544,11 @@ TEST(Store, ConcurrentWritesShareTransactions) {
         for (int t = 0; t < kThreads; ++t) {
             threads.emplace_back([&, t] {
                 for (int i = 0; i < kPerThread; ++i) {
-                    store.insert_run(
-                        make_run("run-" + std::to_string(t) + "-" + std::to_string(i)),
-                        [&](std::exception_ptr error) {
-                            (error ? failed : succeeded).fetch_add(1);
-                            all_done.count_down();
-                        });
+                    store.insert_run(make_run("run-" + std::to_string(t) + "-" + std::to_string(i)),
+                                     [&](std::exception_ptr error) {
+                                         (error ? failed : succeeded).fetch_add(1);
+                                         all_done.count_down();
+                                     });
                 }
             });
         }
@@ -613,8 +618,7 @@ TEST(Store, ApiKeysInsertFindListRevoke) {
     // Same secret hash again: refused, nothing changes.
     ApiKey clash = key;
     clash.id = "key_00000000000000c3";
-    EXPECT_THROW(store.insert_api_key(clash, sha256_hex("nx_live_secret1")),
-                 std::invalid_argument);
+    EXPECT_THROW(store.insert_api_key(clash, sha256_hex("nx_live_secret1")), std::invalid_argument);
 
     auto found = store.find_api_key(sha256_hex("nx_live_secret1"));
     ASSERT_TRUE(found.has_value());
@@ -739,8 +743,8 @@ TEST(Store, OpenFailuresThrowStoreUnavailable) {
 TEST(Store, ReadOnlyFileIsRefusedAtOpen) {
     TempDir dir;
     { SqliteStore store(options_for(dir)); }
-    fs::permissions(dir.db(), fs::perms::owner_read | fs::perms::group_read |
-                                  fs::perms::others_read);
+    fs::permissions(dir.db(),
+                    fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
     if (::access(dir.db().c_str(), W_OK) == 0) {
         GTEST_SKIP() << "permission bits do not bind this user (root); the disk-full and "
                         "locked-database tests cover failing writes";
@@ -751,7 +755,8 @@ TEST(Store, ReadOnlyFileIsRefusedAtOpen) {
 TEST(Store, BackupCopiesTheCommittedStateWhileWritesGoOn) {
     TempDir dir;
     SqliteStore store(options_for(dir));
-    for (int i = 0; i < 200; ++i) ASSERT_EQ(insert(store, make_run("before-" + std::to_string(i))), nullptr);
+    for (int i = 0; i < 200; ++i)
+        ASSERT_EQ(insert(store, make_run("before-" + std::to_string(i))), nullptr);
 
     // Writers keep committing during the copy; the copy is one consistent snapshot.
     std::atomic<bool> copying{true};
@@ -770,7 +775,8 @@ TEST(Store, BackupCopiesTheCommittedStateWhileWritesGoOn) {
 
     EXPECT_GT(pages, 0);
     for (const auto& entry : fs::directory_iterator(dir.path())) {
-        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry.path();
+        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos)
+            << entry.path();
     }
     RawDb copy(backup);
     EXPECT_EQ(copy.scalar("PRAGMA integrity_check"), "ok");
@@ -825,7 +831,8 @@ TEST(Store, FailedBackupLeavesNothingAtTheDestination) {
     EXPECT_THROW(store.backup_to(folder.string()), StoreUnavailable);
     EXPECT_TRUE(fs::is_directory(folder / "inside"));
     for (const auto& entry : fs::directory_iterator(dir.path())) {
-        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry.path();
+        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos)
+            << entry.path();
     }
 }
 
@@ -922,12 +929,15 @@ TEST(EngineStore, MigrationTwoIsAppliedToFreshAndReopenedDatabases) {
               kAppliedMigrations);
     for (const char* table : {"engines", "engine_releases"}) {
         EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
-                                         "'table' AND name = '") + table + "'"),
+                                         "'table' AND name = '") +
+                             table + "'"),
                   "1")
             << table;
     }
-    EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'engine%'"),
-              "4");
+    EXPECT_EQ(
+        raw.scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'engine%'"),
+        "4");
 }
 
 TEST(EngineStore, OwnEngineShadowsTheBuiltInOneOfItsSlug) {
@@ -976,11 +986,10 @@ TEST(EngineStore, OwnEngineShadowsTheBuiltInOneOfItsSlug) {
     EXPECT_EQ(store.find_engine("org_a", "auto"), std::nullopt);
     EXPECT_EQ(store.find_engine("org_a", "missing"), std::nullopt);
 
-    EXPECT_EQ(keys_of(store.list_engines("org_a")),
-              (std::vector<EngineKey>{{"", "default"},
-                                      {"", "entity-analysis"},
-                                      {"org_a", "default"},
-                                      {"org_a", "home"}}));
+    EXPECT_EQ(
+        keys_of(store.list_engines("org_a")),
+        (std::vector<EngineKey>{
+            {"", "default"}, {"", "entity-analysis"}, {"org_a", "default"}, {"org_a", "home"}}));
     EXPECT_EQ(keys_of(store.list_engines("org_c")),
               (std::vector<EngineKey>{{"", "default"}, {"", "entity-analysis"}}));
 
@@ -1000,8 +1009,8 @@ TEST(EngineStore, ConfigurationAndStatusUpdates) {
     const std::string second = R"({"pack_key":"second"})";
     store.insert_engine(make_engine("org_a", "home", first), first);
 
-    EXPECT_TRUE(store.update_engine_config("org_a", "home", sha256_hex(second), second,
-                                           "user_2", kAt + 10));
+    EXPECT_TRUE(store.update_engine_config("org_a", "home", sha256_hex(second), second, "user_2",
+                                           kAt + 10));
     auto engine = store.find_engine("org_a", "home");
     EXPECT_EQ(engine->config_hash, sha256_hex(second));
     EXPECT_EQ(engine->config_updated_by, "user_2");
@@ -1087,8 +1096,7 @@ TEST(EngineStore, ReleasesInsertListAndFind) {
 
     EXPECT_EQ(versions_of(store.list_releases("org_a", "home")),
               (std::vector<std::string>{"1.0", "1.1", "1.10", "2.0"}));
-    EXPECT_EQ(versions_of(store.list_releases("org_b", "home")),
-              (std::vector<std::string>{"1.0"}));
+    EXPECT_EQ(versions_of(store.list_releases("org_b", "home")), (std::vector<std::string>{"1.0"}));
     EXPECT_TRUE(store.list_releases("org_c", "home").empty());
 
     const auto found = store.find_release("org_a", "home", 2, 0);
@@ -1165,7 +1173,8 @@ TEST(PoolStore, ReplacePoolPointsAtANewSnapshotAndKeepsTheOldOne) {
     const PoolSummary imported = store.replace_pool("acme", "carriers:all", first, "pool.csv", kAt);
     EXPECT_EQ(imported.carrier_count, 2);
     EXPECT_EQ(imported.snapshot, sha256_hex(first));
-    const PoolSummary replaced = store.replace_pool("acme", "carriers:all", second, "pool2.json", kAt + 1);
+    const PoolSummary replaced =
+        store.replace_pool("acme", "carriers:all", second, "pool2.json", kAt + 1);
     const auto found = store.pool_snapshot("acme", "carriers:all");
     ASSERT_TRUE(found.has_value());
     EXPECT_EQ(found->snapshot, replaced.snapshot);
@@ -1194,8 +1203,10 @@ TEST(PoolStore, RefusesAnythingButANonEmptyArrayAndLeavesThePoolUnchanged) {
     TempDir dir;
     SqliteStore store(options_for(dir));
     store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt);
-    EXPECT_THROW(store.replace_pool("acme", "carriers:all", R"({"id":"a"})", "g", kAt + 1), std::invalid_argument);
-    EXPECT_THROW(store.replace_pool("acme", "carriers:all", "[]", "g", kAt + 1), std::invalid_argument);
+    EXPECT_THROW(store.replace_pool("acme", "carriers:all", R"({"id":"a"})", "g", kAt + 1),
+                 std::invalid_argument);
+    EXPECT_THROW(store.replace_pool("acme", "carriers:all", "[]", "g", kAt + 1),
+                 std::invalid_argument);
     EXPECT_EQ(store.pool_snapshot("acme", "carriers:all")->source, "f");
 }
 
@@ -1206,16 +1217,18 @@ TEST(PoolStore, SnapshotsAreImmutable) {
         SqliteStore store(options_for(dir));
         snapshot = store.replace_pool("acme", "carriers:all", R"([{"id":"a"}])", "f", kAt).snapshot;
     }
-    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE pool_snapshots SET carriers_json = '[]'"), "pool snapshots are immutable");
-    EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM pool_snapshots"), "pool snapshots are immutable");
+    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE pool_snapshots SET carriers_json = '[]'"),
+              "pool snapshots are immutable");
+    EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM pool_snapshots"),
+              "pool snapshots are immutable");
     SqliteStore store(options_for(dir));
     EXPECT_EQ(store.pool_carriers(snapshot), R"([{"id":"a"}])");
 }
 
-
 // --- Webhooks
 
-WebhookEndpoint make_endpoint(std::string id, std::vector<std::string> events = {"run.completed", "run.failed"},
+WebhookEndpoint make_endpoint(std::string id,
+                              std::vector<std::string> events = {"run.completed", "run.failed"},
                               bool active = true) {
     WebhookEndpoint endpoint;
     endpoint.id = std::move(id);
@@ -1259,7 +1272,8 @@ TEST(WebhookOutbox, FinishingARunWritesItsDeliveriesInTheSameWrite) {
     ASSERT_FALSE(insert(store, make_run("run_failing")));
     ASSERT_FALSE(finish(store, "run_failing", failed_outcome()));
     EXPECT_EQ(raw.scalar("SELECT group_concat(endpoint_id, ' ') FROM "
-                         "(SELECT endpoint_id FROM webhook_deliveries WHERE event_type = 'run.failed' ORDER BY endpoint_id)"),
+                         "(SELECT endpoint_id FROM webhook_deliveries WHERE event_type = "
+                         "'run.failed' ORDER BY endpoint_id)"),
               "we_all we_failures");
 }
 
@@ -1277,8 +1291,10 @@ TEST(WebhookOutbox, LeasesAreExclusiveUntilReleasedAtRestart) {
     ASSERT_EQ(leased.size(), 2u);
     EXPECT_EQ(leased[0].run_id, "run_1");
     EXPECT_EQ(leased[0].endpoint_id, "we_all");
-    EXPECT_TRUE(store.lease_due_deliveries(now, now + 60'000, 10).empty()) << "leased deliveries are taken";
-    EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 10).size(), 2u) << "an expired lease frees them";
+    EXPECT_TRUE(store.lease_due_deliveries(now, now + 60'000, 10).empty())
+        << "leased deliveries are taken";
+    EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 10).size(), 2u)
+        << "an expired lease frees them";
     store.release_delivery_leases();
     EXPECT_EQ(store.lease_due_deliveries(now, now + 60'000, 1).size(), 1u);
 }
@@ -1296,11 +1312,14 @@ TEST(WebhookOutbox, AttemptsCountTheFailureStreakAndDisablingFailsPendingDeliver
     const std::string first = deliveries[1].id;  // newest first
     const AttemptVerdict retry{DeliveryStatus::pending, int64_t{5}, false};
     EXPECT_EQ(store.record_delivery_attempt({first, 1, 1, 3, 500, "HTTP 500"}, retry, 4), 1);
-    EXPECT_EQ(store.record_delivery_attempt({first, 2, 6, 3, std::nullopt, "timed_out"}, retry, 9), 2);
-    EXPECT_TRUE(store.find_webhook_endpoint("org_a", "test", "we_all")->active) << "the store keeps no disabling policy";
+    EXPECT_EQ(store.record_delivery_attempt({first, 2, 6, 3, std::nullopt, "timed_out"}, retry, 9),
+              2);
+    EXPECT_TRUE(store.find_webhook_endpoint("org_a", "test", "we_all")->active)
+        << "the store keeps no disabling policy";
     const std::string reason = "disabled after 2 consecutive failed delivery attempts";
     EXPECT_TRUE(store.disable_webhook_endpoint("we_all", reason, 10));
-    EXPECT_FALSE(store.disable_webhook_endpoint("we_all", reason, 11)) << "an inactive endpoint is disabled once";
+    EXPECT_FALSE(store.disable_webhook_endpoint("we_all", reason, 11))
+        << "an inactive endpoint is disabled once";
     EXPECT_FALSE(store.disable_webhook_endpoint("we_missing", reason, 11));
     const auto endpoint = store.find_webhook_endpoint("org_a", "test", "we_all");
     EXPECT_FALSE(endpoint->active);
@@ -1320,9 +1339,12 @@ TEST(WebhookOutbox, AttemptsCountTheFailureStreakAndDisablingFailsPendingDeliver
     reactivated.consecutive_failures = 0;
     ASSERT_TRUE(store.update_webhook_endpoint(reactivated, 10));
     ASSERT_TRUE(store.retry_delivery("org_a", "test", first, 20));
-    EXPECT_FALSE(store.retry_delivery("org_b", "test", first, 20)) << "another organisation's delivery";
+    EXPECT_FALSE(store.retry_delivery("org_b", "test", first, 20))
+        << "another organisation's delivery";
     ASSERT_EQ(store.lease_due_deliveries(20, 100, 10).size(), 1u);
-    EXPECT_EQ(store.record_delivery_attempt({first, 3, 21, 2, 200, ""}, {DeliveryStatus::delivered, std::nullopt, true}, 23), 0);
+    EXPECT_EQ(store.record_delivery_attempt({first, 3, 21, 2, 200, ""},
+                                            {DeliveryStatus::delivered, std::nullopt, true}, 23),
+              0);
     EXPECT_EQ(store.find_webhook_endpoint("org_a", "test", "we_all")->consecutive_failures, 0);
     EXPECT_EQ(store.find_delivery("org_a", "test", first)->status, DeliveryStatus::delivered);
 }
@@ -1337,7 +1359,8 @@ TEST(WebhookEndpoints, TheActiveLimitHoldsForWhatIsStored) {
     WebhookEndpoint paused = *store.find_webhook_endpoint("org_a", "test", "we_paused");
     paused.active = true;
     EXPECT_THROW(store.update_webhook_endpoint(paused, 2), TooManyActiveEndpoints);
-    EXPECT_FALSE(store.find_webhook_endpoint("org_a", "test", "we_paused")->active) << "the refused update left nothing";
+    EXPECT_FALSE(store.find_webhook_endpoint("org_a", "test", "we_paused")->active)
+        << "the refused update left nothing";
     EXPECT_EQ(store.list_webhook_endpoints("org_a", "test").size(), 3u);
     EXPECT_TRUE(store.list_webhook_endpoints("org_a", "live").empty());
     EXPECT_TRUE(store.delete_webhook_endpoint("org_a", "test", "we_1", 1));
@@ -1350,18 +1373,25 @@ TEST(WebhookSigningSecrets, TheFirstSecretOfAnEnvironmentStaysAndIsReturnedToEve
     TempDir dir;
     SqliteStore store(options_for(dir));
     EXPECT_FALSE(store.find_signing_secret("org_a", "test"));
-    const SigningSecret first = store.add_signing_secret("org_a", "test", {"whsec_first", std::nullopt, std::nullopt, 1});
+    const SigningSecret first =
+        store.add_signing_secret("org_a", "test", {"whsec_first", std::nullopt, std::nullopt, 1});
     EXPECT_EQ(first.secret, "whsec_first");
-    const SigningSecret second = store.add_signing_secret("org_a", "test", {"whsec_second", std::nullopt, std::nullopt, 2});
+    const SigningSecret second =
+        store.add_signing_secret("org_a", "test", {"whsec_second", std::nullopt, std::nullopt, 2});
     EXPECT_EQ(second.secret, "whsec_first");
     EXPECT_EQ(second.rotated_at_ms, 1);
     EXPECT_EQ(store.find_signing_secret("org_a", "test")->secret, "whsec_first");
     // Each environment has its own.
-    EXPECT_EQ(store.add_signing_secret("org_a", "live", {"whsec_live", std::nullopt, std::nullopt, 3}).secret, "whsec_live");
+    EXPECT_EQ(
+        store.add_signing_secret("org_a", "live", {"whsec_live", std::nullopt, std::nullopt, 3})
+            .secret,
+        "whsec_live");
     // A rotation replaces it as before.
     store.put_signing_secret("org_a", "test", {"whsec_rotated", std::string("whsec_first"), 10, 4});
-    EXPECT_EQ(store.add_signing_secret("org_a", "test", {"whsec_other", std::nullopt, std::nullopt, 5}).secret,
-              "whsec_rotated");
+    EXPECT_EQ(
+        store.add_signing_secret("org_a", "test", {"whsec_other", std::nullopt, std::nullopt, 5})
+            .secret,
+        "whsec_rotated");
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ private:
 };
 
 inline NewRun make_run(std::string id, std::string organization = "org_a",
-                std::string environment = "test", std::string slug = "placement") {
+                       std::string environment = "test", std::string slug = "placement") {
     NewRun run;
     run.id = std::move(id);
     run.organization = std::move(organization);

@@ -34,8 +34,8 @@ TEST(Pin, NumbersUpToTheLargestIntWithoutLeadingZeros) {
 }
 
 TEST(Pin, RejectsEverythingOutsideTheGrammar) {
-    for (const char* bad : {"", "1", "1.", ".1", "1.0.0", "v1.2", "1.X", "x.1", "1.x.1", "1.-1", "+1.2", " 1.2",
-                            "1.2 ", "1,2", "1.2a", "9999999999.1"}) {
+    for (const char* bad : {"", "1", "1.", ".1", "1.0.0", "v1.2", "1.X", "x.1", "1.x.1", "1.-1",
+                            "+1.2", " 1.2", "1.2 ", "1,2", "1.2a", "9999999999.1"}) {
         EXPECT_FALSE(parse_pin(bad).has_value()) << "'" << bad << "'";
     }
 }

@@ -28,9 +28,12 @@ TEST(Signature, SecretsAreFreshAndPrefixed) {
 }
 
 TEST(Signature, ThePreviousSecretSignsOnlyUntilItExpires) {
-    EXPECT_EQ(valid_secrets("new", std::string("old"), int64_t{1000}, 999), (std::vector<std::string>{"new", "old"}));
-    EXPECT_EQ(valid_secrets("new", std::string("old"), int64_t{1000}, 1000), (std::vector<std::string>{"new"}));
-    EXPECT_EQ(valid_secrets("new", std::nullopt, std::nullopt, 0), (std::vector<std::string>{"new"}));
+    EXPECT_EQ(valid_secrets("new", std::string("old"), int64_t{1000}, 999),
+              (std::vector<std::string>{"new", "old"}));
+    EXPECT_EQ(valid_secrets("new", std::string("old"), int64_t{1000}, 1000),
+              (std::vector<std::string>{"new"}));
+    EXPECT_EQ(valid_secrets("new", std::nullopt, std::nullopt, 0),
+              (std::vector<std::string>{"new"}));
 }
 
 }  // namespace
