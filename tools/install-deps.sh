@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
-# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; chromium, chromium-driver and
+# clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; clang-format checks the
+# sources' layout in tools/test.sh; chromium, chromium-driver and
 # python3-selenium run the web console's browser test (tests/console/); dpkg-dev and file are for
 # CPack's .deb (dependencies from dpkg-shlibdeps), systemd for `systemd-analyze verify` of the
 # service unit (tests/packaging). libpq-dev builds the PostgreSQL store; postgresql is the
@@ -16,7 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev postgresql libssl-dev libre2-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
-  clang libclang-rt-14-dev dpkg-dev file systemd
+  clang libclang-rt-14-dev clang-format dpkg-dev file systemd
   chromium chromium-driver python3-selenium)
 
 sudo_cmd=()

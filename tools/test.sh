@@ -13,6 +13,11 @@ fuzz_budget="${ENGINED_TEST_FUZZ_BUDGET:-20}"
 stage() { echo "test.sh: $1 ($(( SECONDS - stage_start ))s since start)"; }
 stage_start=$SECONDS
 
+./tools/install-deps.sh
+# Every C and C++ source laid out as .clang-format says (`clang-format -i FILE` fixes one).
+git ls-files -z '*.c' '*.cpp' '*.h' '*.hpp' | xargs -0 clang-format --dry-run -Werror
+stage "formatting checked"
+
 ./tools/build.sh
 # Beside a throwaway PostgreSQL, so that the store suites run against both backends.
 ./tools/with-postgres.sh bash -c 'cd build && ctest --output-on-failure -j2 --timeout 600'
