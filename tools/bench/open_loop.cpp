@@ -4,7 +4,7 @@
 //
 //   bench_open_loop --url http://127.0.0.1:PORT --metrics-url http://127.0.0.1:PORT --key KEY
 //                   --body FILE --pid ENGINED_PID [--runs N] [--rates R1,R2,…|max]
-//                   [--seconds S] [--connections C]
+//                   [--endpoint-rates R1,…|max] [--seconds S] [--connections C]
 //
 // Phases:
 //   1. light load (N runs, one in flight): each run carries a webhook_url pointing at a receiver
@@ -18,6 +18,9 @@
 //      engined_runs_finished_total on the metrics listener, engined's CPU from /proc/PID/stat,
 //      both at the start of the window, at its end and once every accepted run has finished.
 //      "max" keeps every connection busy instead of following a schedule.
+//   3. with --endpoint-rates: one webhook endpoint registered for the key's environment,
+//      delivering every run's event to the receiver, and the open loop again at those rates;
+//      a run counts once its delivery arrived, so the CPU per run includes the delivery.
 //
 // Everything talks to loopback only.
 
@@ -84,6 +87,8 @@ struct Options {
     std::vector<int> rates{2000};  // 0 = as fast as the connections allow
     std::chrono::seconds duration{5};
     int connections = 32;
+    // Rates to run again once one webhook endpoint receives every run's event (none: skipped).
+    std::vector<int> endpoint_rates;
 };
 
 int parse_int(std::string_view text, std::string_view name, int min_value) {
@@ -145,6 +150,8 @@ Options parse_options(int argc, char** argv) {
             options.rates = parse_rates(value);
         } else if (name == "--seconds") {
             options.duration = std::chrono::seconds(parse_int(value, name, 1));
+        } else if (name == "--endpoint-rates") {
+            options.endpoint_rates = parse_rates(value);
         } else if (name == "--connections") {
             options.connections = parse_int(value, name, 1);
         } else {
@@ -261,6 +268,12 @@ public:
 
     uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
+    // Deliveries received so far, of any run.
+    std::size_t received() {
+        std::lock_guard lock(mutex_);
+        return received_;
+    }
+
     std::optional<Clock::time_point> wait_for(const std::string& run_id) {
         std::unique_lock lock(mutex_);
         const bool arrived =
@@ -313,6 +326,7 @@ private:
         const auto* run_id = ec ? nullptr : event.find_pointer("/data/run/run_id", ec);
         if (run_id == nullptr || !run_id->is_string()) return;
         std::lock_guard lock(mutex_);
+        ++received_;
         arrivals_.emplace(std::string(run_id->get_string()), arrived_at);
         arrived_.notify_all();
     }
@@ -323,6 +337,7 @@ private:
     std::mutex mutex_;
     std::condition_variable arrived_;
     std::unordered_map<std::string, Clock::time_point> arrivals_;
+    std::size_t received_ = 0;
 };
 
 std::string with_webhook(const std::string& body, uint16_t port) {
@@ -332,8 +347,7 @@ std::string with_webhook(const std::string& body, uint16_t port) {
 }
 
 // Phase 1: one run in flight, the completion pushed to the receiver.
-int light_load(const Options& options) {
-    WebhookReceiver receiver;
+int light_load(const Options& options, WebhookReceiver& receiver) {
     const std::string body = with_webhook(options.body, receiver.port());
     Client client(options.api.host, options.api.port);
     const std::vector<std::pair<std::string, std::string>> headers{
@@ -523,8 +537,22 @@ std::optional<Sample> drained(Client& metrics, int pid, double target) {
     return std::nullopt;
 }
 
-int open_loop(const Options& options, int rate, Client& metrics) {
+// Waits until the receiver has `target` deliveries in all; the moment it did, or nothing.
+std::optional<Sample> delivered(WebhookReceiver& receiver, Client& metrics, int pid,
+                                std::size_t target) {
+    const auto deadline = Clock::now() + kDrainTimeout;
+    while (Clock::now() < deadline) {
+        if (receiver.received() >= target) return sample_now(metrics, pid);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+}
+
+// One window at `rate`. With `receiver`, an endpoint delivers every run's event there: the run
+// counts as done when its delivery has arrived, so the CPU per run includes delivering it.
+int open_loop(const Options& options, int rate, Client& metrics, WebhookReceiver* receiver) {
     OpenLoop load(options, rate);
+    const std::size_t received_before = receiver ? receiver->received() : 0;
     const Sample before = sample_now(metrics, options.pid);
     auto outcome = load.run();
     const Sample window_end = sample_now(metrics, options.pid);
@@ -532,9 +560,10 @@ int open_loop(const Options& options, int rate, Client& metrics) {
     const auto accepted = outcome.statuses[202];
 
     std::printf(
-        "\nopen loop: target %s, %d connections, %lld s\n",
+        "\nopen loop: target %s, %d connections, %lld s%s\n",
         rate == 0 ? "max (every connection busy)" : (std::to_string(rate) + " runs/s").c_str(),
-        options.connections, static_cast<long long>(options.duration.count()));
+        options.connections, static_cast<long long>(options.duration.count()),
+        receiver ? ", one webhook endpoint" : "");
     if (!outcome.failure.empty()) {
         std::fprintf(stderr, "bench_open_loop: connection failed: %s\n", outcome.failure.c_str());
         return 1;
@@ -547,20 +576,32 @@ int open_loop(const Options& options, int rate, Client& metrics) {
                 "during the window", static_cast<double>(accepted) / window,
                 (window_end.finished - before.finished) / window, window);
 
-    const auto done =
-        drained(metrics, options.pid, before.finished + static_cast<double>(accepted));
+    auto done = drained(metrics, options.pid, before.finished + static_cast<double>(accepted));
+    if (done && receiver) {
+        const std::size_t target = received_before + static_cast<std::size_t>(accepted);
+        done = delivered(*receiver, metrics, options.pid, target);
+        if (done) {
+            std::printf("%-30s %lld, last one %.2f s after the window\n", "webhook deliveries",
+                        accepted, seconds_between(outcome.stopped, done->at));
+        }
+    }
     if (!done) {
-        std::printf("%-30s not every accepted run finished within %lld s\n", "drain",
+        std::printf("%-30s not every accepted run %s within %lld s\n", "drain",
+                    receiver ? "was delivered" : "finished",
                     static_cast<long long>(kDrainTimeout.count()));
         return 1;
     }
     const double completed = done->finished - before.finished;
     const double engined_cpu = done->engined_cpu - before.engined_cpu;
     const double client_cpu = window_end.client_cpu - before.client_cpu;
-    std::printf("%-30s %.0f runs, last one %.2f s after the window\n", "completed", completed,
-                seconds_between(outcome.stopped, done->at));
-    std::printf("%-30s %.0f runs/s (accepted runs / time until the last finished)\n",
-                "sustained completed", completed / seconds_between(before.at, done->at));
+    if (!receiver) {
+        std::printf("%-30s %.0f runs, last one %.2f s after the window\n", "completed", completed,
+                    seconds_between(outcome.stopped, done->at));
+    }
+    std::printf("%-30s %.0f runs/s (accepted runs / time until the last %s)\n",
+                receiver ? "sustained delivered" : "sustained completed",
+                completed / seconds_between(before.at, done->at),
+                receiver ? "was delivered" : "finished");
     std::printf("%-30s %.3f ms per run (%.2f s over %.0f runs)\n", "engined CPU",
                 1000.0 * engined_cpu / completed, engined_cpu, completed);
     std::printf("%-30s %.3f ms per request, %.0f%% of one core during the window\n",
@@ -570,10 +611,31 @@ int open_loop(const Options& options, int rate, Client& metrics) {
     return 0;
 }
 
+// An endpoint of the key's environment that receives every run's event at `receiver`.
+void register_endpoint(const Options& options, const WebhookReceiver& receiver) {
+    Client client(options.api.host, options.api.port);
+    const std::string body = boost::json::serialize(boost::json::object{
+        {"url", "http://127.0.0.1:" + std::to_string(receiver.port()) + "/endpoint"},
+        {"description", "bench_open_loop receiver"}});
+    const auto response = client.request(
+        "POST", "/api/v1/webhooks", body,
+        {{"Authorization", "Bearer " + options.key}, {"Content-Type", "application/json"}});
+    if (response.status != 201) {
+        throw std::runtime_error("creating the webhook endpoint answered " +
+                                 std::to_string(response.status) + ": " + response.body);
+    }
+}
+
 int run_benchmark(const Options& options) {
-    int failures = light_load(options);
+    WebhookReceiver receiver;
+    int failures = light_load(options, receiver);
     Client metrics(options.metrics.host, options.metrics.port);
-    for (const int rate : options.rates) failures += open_loop(options, rate, metrics);
+    for (const int rate : options.rates) failures += open_loop(options, rate, metrics, nullptr);
+    if (!options.endpoint_rates.empty()) {
+        register_endpoint(options, receiver);
+        for (const int rate : options.endpoint_rates)
+            failures += open_loop(options, rate, metrics, &receiver);
+    }
     return failures == 0 ? 0 : 1;
 }
 
@@ -584,11 +646,12 @@ int main(int argc, char** argv) {
     try {
         options = parse_options(argc, argv);
     } catch (const std::exception& error) {
-        std::fprintf(stderr,
-                     "bench_open_loop: %s\nusage: bench_open_loop --url http://HOST:PORT "
-                     "--metrics-url http://HOST:PORT --key KEY --body FILE --pid PID [--runs N] "
-                     "[--rates R1,R2,…|max] [--seconds S] [--connections C]\n",
-                     error.what());
+        std::fprintf(
+            stderr,
+            "bench_open_loop: %s\nusage: bench_open_loop --url http://HOST:PORT "
+            "--metrics-url http://HOST:PORT --key KEY --body FILE --pid PID [--runs N] "
+            "[--rates R1,R2,…|max] [--endpoint-rates R1,…|max] [--seconds S] [--connections C]\n",
+            error.what());
         return 2;
     }
     try {

@@ -14,10 +14,12 @@
 #    submit→202 and submit→completed at light load (one run in flight, the completion pushed by
 #    the run's webhook to a receiver in the client), then fire-and-forget submits at each target
 #    rate with completions counted by engined's metrics and engined's CPU per run, set beside
-#    the bare server's CPU per /health request.
+#    the bare server's CPU per /health request; then, with one webhook endpoint delivering every
+#    run's event to the client's receiver, again at each of BENCH_ENDPOINT_RATES.
 # Everything listens on 127.0.0.1 only and is stopped on exit. Takes about 90 s.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_RATES (comma-separated runs/s, "max" = every connection busy),
-# BENCH_CONNECTIONS and BENCH_SECONDS override the defaults below. BENCH_POLLING=1 also runs
+# BENCH_ENDPOINT_RATES (empty: no endpoint windows), BENCH_CONNECTIONS and BENCH_SECONDS
+# override the defaults below. BENCH_POLLING=1 also runs
 # bench_submit_latency, the polling client of the earlier measurements, for comparison.
 set -euo pipefail
 
@@ -36,6 +38,7 @@ http_threads=2
 rounds=${BENCH_ROUNDS:-3}
 runs=${BENCH_RUNS:-200}
 rates=${BENCH_RATES:-500,1000,2000,max}
+endpoint_rates=${BENCH_ENDPOINT_RATES-200}
 connections=${BENCH_CONNECTIONS:-32}
 seconds=${BENCH_SECONDS:-5}
 
@@ -133,13 +136,14 @@ every_round=$(paste "$work/bare.wrk" "$work/engined.wrk" |
   awk '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), $5, $1 }')
 
 load_args=(--runs "$runs" --rates "$rates" --connections "$connections" --seconds "$seconds")
+[[ -n "$endpoint_rates" ]] && load_args+=(--endpoint-rates "$endpoint_rates")
 echo "bench_open_loop ${load_args[*]} ..." >&2
 runs_report=$(timeout 300 "$build_dir/bench_open_loop" --url "http://127.0.0.1:$engined_port" \
   --metrics-url "http://127.0.0.1:$metrics_port" --pid "$engined_pid" --key "$key" \
   --body "$body_file" "${load_args[@]}")
 # Each window's engined CPU per run beside the bare server's CPU per GET /health.
-per_run=$(awk -v bare="$bare_cpu_us" '/^open loop:/ { target = $4 }
-  /^engined CPU/ { printf "  %-8s %s ms per run = %.0f x a bare GET /health\n", target, $3, $3 * 1000 / bare }' \
+per_run=$(awk -v bare="$bare_cpu_us" '/^open loop:/ { target = $4 (/endpoint/ ? " + endpoint" : "") }
+  /^engined CPU/ { printf "  %-16s %s ms per run = %.0f x a bare GET /health\n", target, $3, $3 * 1000 / bare }' \
   <<<"$runs_report")
 
 polling_report=""
