@@ -24,6 +24,7 @@
 //
 // Everything talks to loopback only.
 
+#include "driver_common.hpp"
 #include "http/client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -62,6 +63,11 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using engined::bench::Endpoint;
+using engined::bench::parse_int;
+using engined::bench::parse_url;
+using engined::bench::percentile;
+using engined::bench::read_body;
 using engined::http::Client;
 
 constexpr const char* kSubmitTarget = "/api/v1/engines/default/runs";
@@ -71,11 +77,6 @@ constexpr std::chrono::seconds kDeliveryTimeout{10};
 constexpr std::chrono::seconds kDrainTimeout{60};
 // The open loop's scheduler wakes this often; runs falling due in between leave together.
 constexpr std::chrono::microseconds kScheduleTick{500};
-
-struct Endpoint {
-    std::string host;
-    uint16_t port = 0;
-};
 
 struct Options {
     Endpoint api;
@@ -90,27 +91,6 @@ struct Options {
     // Rates to run again once one webhook endpoint receives every run's event (none: skipped).
     std::vector<int> endpoint_rates;
 };
-
-int parse_int(std::string_view text, std::string_view name, int min_value) {
-    int value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
-        throw std::invalid_argument(std::string(name) +
-                                    " must be a whole number >= " + std::to_string(min_value));
-    }
-    return value;
-}
-
-// Plain http://HOST:PORT only: the benchmark talks to servers on loopback.
-Endpoint parse_url(std::string_view url, std::string_view name) {
-    constexpr std::string_view scheme = "http://";
-    const auto colon = url.rfind(':');
-    if (!url.starts_with(scheme) || colon < scheme.size()) {
-        throw std::invalid_argument(std::string(name) + " must be http://HOST:PORT");
-    }
-    return {std::string(url.substr(scheme.size(), colon - scheme.size())),
-            static_cast<uint16_t>(parse_int(url.substr(colon + 1), name, 1))};
-}
 
 std::vector<int> parse_rates(std::string_view text) {
     std::vector<int> rates;
@@ -161,11 +141,7 @@ Options parse_options(int argc, char** argv) {
     if (!have_api || !have_metrics) throw std::invalid_argument("--url and --metrics-url needed");
     if (options.key.empty()) throw std::invalid_argument("--key is required");
     if (options.pid == 0) throw std::invalid_argument("--pid (engined's process id) is required");
-    std::ifstream in(body_file);
-    if (!in) throw std::invalid_argument("cannot read --body '" + body_file + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
-    options.body = text.str();
+    options.body = read_body(body_file);
     return options;
 }
 
@@ -175,13 +151,6 @@ double us_between(Clock::time_point from, Clock::time_point to) {
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
-}
-
-// Nearest-rank percentile of an ascending sample.
-double percentile(const std::vector<double>& sorted, double p) {
-    const auto rank =
-        static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
-    return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
 void print_distribution_us(const char* label, std::vector<double> sample) {
@@ -642,22 +611,10 @@ int run_benchmark(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    Options options;
-    try {
-        options = parse_options(argc, argv);
-    } catch (const std::exception& error) {
-        std::fprintf(
-            stderr,
-            "bench_open_loop: %s\nusage: bench_open_loop --url http://HOST:PORT "
-            "--metrics-url http://HOST:PORT --key KEY --body FILE --pid PID [--runs N] "
-            "[--rates R1,R2,…|max] [--endpoint-rates R1,…|max] [--seconds S] [--connections C]\n",
-            error.what());
-        return 2;
-    }
-    try {
-        return run_benchmark(options);
-    } catch (const std::exception& error) {
-        std::fprintf(stderr, "bench_open_loop: %s\n", error.what());
-        return 1;
-    }
+    return engined::bench::driver_main(
+        argc, argv, "bench_open_loop",
+        "--url http://HOST:PORT --metrics-url http://HOST:PORT --key KEY --body FILE --pid PID "
+        "[--runs N] [--rates R1,R2,…|max] [--endpoint-rates R1,…|max] [--seconds S] "
+        "[--connections C]",
+        parse_options, run_benchmark);
 }
