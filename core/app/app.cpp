@@ -177,6 +177,10 @@ struct App::Impl {
         }
         engines.emplace(*store, plugins, resources_dir, lua_limits(config));
         engines->bootstrap();
+        std::vector<std::string> builtin_slugs;
+        for (const auto& builtin : engines->builtin_engines())
+            builtin_slugs.push_back(builtin.slug);
+        run_metrics.label_builtin_engines(std::move(builtin_slugs));
         executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION, run_metrics);
         dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config, links),
                            count_webhook_attempts(metrics));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "auth/principal.hpp"
+#include "engines/builtin_engines.hpp"
 #include "contracts/contract_validator.hpp"
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
@@ -31,10 +32,6 @@ std::string config_etag(const std::string& config_hash);
 // Whether an If-Match value (one or more entity tags, quoted or not, or "*") names `config_hash`.
 bool config_hash_matches(std::string_view expected, const std::string& config_hash);
 
-// Whether `slug` is one of the built-in engines every organisation shares (`default`,
-// `entity-analysis`); no organisation can create an engine with such a slug.
-bool is_builtin_engine(std::string_view slug);
-
 // What a run executes: an engine at a resolved version (or its current configuration).
 struct ResolvedEngine {
     store::EngineRecord engine;
@@ -53,9 +50,12 @@ public:
     EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                   std::filesystem::path resources_dir, lua::Limits lua_limits);
 
-    // Seeds the built-in engines whose plugin is loaded and imports versions/<slug>/<M>.<m>.json.
-    // Throws std::runtime_error naming the file when a bundle differs from the stored release.
+    // Seeds the built-in engines shipped in versions/<slug>/engine.json whose plugin is loaded
+    // and imports versions/<slug>/<M>.<m>.json. Throws std::runtime_error naming the file when
+    // a bundle differs from the stored release or an engine.json is malformed.
     void bootstrap();
+    // The built-in engines every organisation shares, as bootstrap() read them.
+    const std::vector<BuiltinEngine>& builtin_engines() const { return builtin_engines_; }
 
     // A new engine of the caller's organisation: its type's preset, or a copy of `copy_from`.
     boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
@@ -152,6 +152,7 @@ private:
     store::Store& store_;
     const plugin::PluginRegistry& plugins_;
     std::filesystem::path resources_dir_;
+    std::vector<BuiltinEngine> builtin_engines_;
     lua::Limits lua_limits_;
     std::mutex config_writes_mutex_;
     mutable std::mutex contracts_mutex_;

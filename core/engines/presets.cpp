@@ -17,14 +17,14 @@ std::string read_file(const std::filesystem::path& path) {
     return text.str();
 }
 
+}  // namespace
+
 boost::json::value read_json(const std::filesystem::path& path) {
     boost::system::error_code ec;
     boost::json::value value = boost::json::parse(read_file(path), ec);
     if (ec) throw std::runtime_error(path.string() + " is not valid JSON: " + ec.message());
     return value;
 }
-
-}  // namespace
 
 boost::json::object load_preset_config(const std::filesystem::path& resources_dir,
                                        const std::string& engine_type) {

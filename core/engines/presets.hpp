@@ -14,6 +14,10 @@
 
 namespace engined::engines {
 
+// A JSON file shipped with the product. Throws std::runtime_error naming it when it is missing
+// or not JSON.
+boost::json::value read_json(const std::filesystem::path& path);
+
 // contracts/<type>/engine.json + request/response schemas + examples, and
 // scripts/lua/<type>/scorecard.lua, as one configuration object. Throws std::runtime_error
 // naming the file that is missing or bad.

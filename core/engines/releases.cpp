@@ -31,20 +31,6 @@ public:
 };
 constexpr std::size_t kMaxChangelog = 2000;
 
-struct BuiltinEngine {
-    const char* slug;
-    const char* engine_type;
-    const char* label;
-    const char* description;
-};
-
-constexpr BuiltinEngine kBuiltinEngines[] = {
-    {"default", "placement", "Personal lines placement",
-     "Ranks carrier quotes for home, auto and umbrella into packages."},
-    {"entity-analysis", "entity_analysis", "Commercial entity analysis",
-     "Ranks a pool of carriers for a commercial prospect."},
-};
-
 // "1.3" → {1, 3}; nullopt for anything else (including "1.x").
 std::optional<std::pair<int, int>> exact_version(const std::string& text) {
     const auto pin = versions::parse_pin(text);
@@ -95,28 +81,24 @@ std::string read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-bool is_builtin_engine(std::string_view slug) {
-    return std::any_of(std::begin(kBuiltinEngines), std::end(kBuiltinEngines),
-                       [slug](const BuiltinEngine& builtin) { return slug == builtin.slug; });
-}
-
 void EngineService::bootstrap() {
+    builtin_engines_ = read_builtin_engines(resources_dir_);
     // Built-in engines seeded by an earlier start: a release shipped since reaches them below.
     std::set<std::string> seeded_before;
-    for (const BuiltinEngine& builtin : kBuiltinEngines) {
+    for (const BuiltinEngine& builtin : builtin_engines_) {
         if (plugins_.find(builtin.engine_type) == nullptr) continue;
         if (store_.find_engine("", builtin.slug)) seeded_before.insert(builtin.slug);
         const boost::json::value preset = load_preset_config(resources_dir_, builtin.engine_type);
         const auto errors = check_config(builtin.engine_type, preset);
         if (!errors.empty()) {
-            throw std::runtime_error(
-                "the preset configuration of engine '" + std::string(builtin.slug) +
-                "' is unusable: " + errors.front().pointer + " " + errors.front().message);
+            throw std::runtime_error("the preset configuration of engine '" + builtin.slug +
+                                     "' is unusable: " + errors.front().pointer + " " +
+                                     errors.front().message);
         }
         const std::string config_json = canonical_json(preset);
         const int64_t now = now_unix_ms();
         store::EngineRecord engine;
-        engine.id = "eng_" + std::string(builtin.slug);
+        engine.id = "eng_" + builtin.slug;
         engine.slug = builtin.slug;
         engine.label = builtin.label;
         engine.description = builtin.description;
@@ -132,7 +114,8 @@ void EngineService::bootstrap() {
     for (const auto& engine_dir : std::filesystem::directory_iterator(versions_dir)) {
         if (!engine_dir.is_directory()) continue;
         for (const auto& file : std::filesystem::directory_iterator(engine_dir)) {
-            if (file.path().extension() == ".json") bundles.push_back(file.path());
+            if (file.path().extension() == ".json" && file.path().filename() != kBuiltinEngineFile)
+                bundles.push_back(file.path());
         }
     }
     // Oldest first, so that each engine's releases are imported in the order they were made.

@@ -22,8 +22,22 @@ std::string compared_document(const store::Run& run);
 // at that position); "" when only their bytes differ; none when they are equal.
 std::optional<std::string> first_difference(const std::string& original, const std::string& replay);
 
-// {run_id, identical, fingerprint, replay_fingerprint, output_sha256: {original, replay},
-//  first_difference}
+// Why a replay matched or not. "identical"; else whether the run was recorded under something
+// other than what replayed it — "recorded_under_other_plugin" (plugin file hash),
+// "recorded_under_other_fingerprint_format", "recorded_under_other_platform" (engined version),
+// checked in that order — "unverifiable" (no fingerprint recorded), or "not_reproduced" (same
+// build, different outcome). `detail` says it in a sentence, e.g. "recorded under plugin
+// 77b0c1d2e3f4, replayed under plugin 9a1c…"; none when identical.
+struct ReplayVerdict {
+    std::string verdict;
+    std::optional<std::string> detail;
+};
+
+ReplayVerdict replay_verdict(const store::Run& run, const store::RunOutcome& replayed,
+                             bool identical);
+
+// {run_id, identical, verdict, verdict_detail, fingerprint, replay_fingerprint,
+//  output_sha256: {original, replay}, first_difference}
 boost::json::object replay_report(const store::Run& run, const store::RunOutcome& replayed);
 
 }  // namespace engined::runs

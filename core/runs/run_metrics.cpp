@@ -1,6 +1,6 @@
 #include "runs/run_metrics.hpp"
 
-#include "engines/engine_service.hpp"
+#include <algorithm>
 
 namespace engined::runs {
 namespace {
@@ -9,14 +9,19 @@ namespace {
 // organisation, and their number (and their versions') has no bound.
 constexpr const char* kCustomEngineLabel = "custom";
 
-metrics::Labels engine_labels(const std::string& engine,
-                              const std::optional<std::string>& version) {
-    if (!engines::is_builtin_engine(engine))
+}  // namespace
+
+void RunMetrics::label_builtin_engines(std::vector<std::string> slugs) {
+    builtin_engines_ = std::move(slugs);
+}
+
+metrics::Labels RunMetrics::engine_labels(const std::string& engine,
+                                          const std::optional<std::string>& version) const {
+    if (std::find(builtin_engines_.begin(), builtin_engines_.end(), engine) ==
+        builtin_engines_.end())
         return {{"engine", kCustomEngineLabel}, {"version", kCustomEngineLabel}};
     return {{"engine", engine}, {"version", version.value_or("current")}};
 }
-
-}  // namespace
 
 RunMetrics::RunMetrics(metrics::Registry& registry)
     : registry_(registry),

@@ -11,12 +11,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace engined::runs {
 
 class RunMetrics {
 public:
     explicit RunMetrics(metrics::Registry& registry);
+
+    // The built-in engines, counted under their own slug (every other engine is "custom"); set
+    // once at start-up, before any run is counted.
+    void label_builtin_engines(std::vector<std::string> slugs);
 
     void submitted(const std::string& engine, const std::optional<std::string>& version);
     // `run.started_at_ms` set: the duration started → completed is observed too.
@@ -25,7 +30,11 @@ public:
     void lua_error(lua::FailureKind kind);
 
 private:
+    metrics::Labels engine_labels(const std::string& engine,
+                                  const std::optional<std::string>& version) const;
+
     metrics::Registry& registry_;
+    std::vector<std::string> builtin_engines_;  // a handful: a scan beats a hash
     metrics::Counter& lua_instructions_;
 };
 

@@ -317,14 +317,22 @@ TEST_F(EngineLifecycleTest, AnotherOrganisationDoesNotSeeTheEngine) {
     EXPECT_EQ(api("GET", "/api/v1/engines/acme-only", nullptr, other).status, 404);
 }
 
-// A copy of the repository's resources whose versions/ the test may write.
+// A copy of the repository's resources whose versions/ the test may write: the built-in
+// engines (versions/<slug>/engine.json) without their release bundles.
 std::filesystem::path resources_copy() {
     const auto dir = fresh_temp_dir("engined-resources");
     for (const char* part : {"contracts", "scripts"}) {
         std::filesystem::copy(std::filesystem::path(ENGINED_SOURCE_DIR) / part, dir / part,
                               std::filesystem::copy_options::recursive);
     }
-    std::filesystem::create_directories(dir / "versions");
+    const auto shipped = std::filesystem::path(ENGINED_SOURCE_DIR) / "versions";
+    for (const auto& engine_dir : std::filesystem::directory_iterator(shipped)) {
+        const auto descriptor = engine_dir.path() / "engine.json";
+        if (!std::filesystem::exists(descriptor)) continue;
+        const auto copy = dir / "versions" / engine_dir.path().filename();
+        std::filesystem::create_directories(copy);
+        std::filesystem::copy_file(descriptor, copy / "engine.json");
+    }
     return dir;
 }
 
@@ -499,6 +507,55 @@ TEST_F(BuiltinEngineTest, ACopyNeedsAnEngineTheCallerSeesOfTheSameType) {
     ASSERT_EQ(create({{"label", "private"}, {"engine_type", "placement"}}, bystander_).status, 201);
     EXPECT_EQ(create({{"copy_from", "copy-attempt"}}).status, 400);
     EXPECT_EQ(api("GET", "/api/v1/engines/copy-attempt").status, 404);
+}
+
+// The built-in engines are the ones versions/ ships, not a list in code: one more folder with
+// an engine.json is one more engine every organisation runs (its type's preset configuration,
+// counted under its own slug in the metrics); a folder removed is an engine gone.
+TEST(BuiltinEngines, AreTheEnginesShippedInVersions) {
+    const auto resources = resources_copy();
+    std::filesystem::create_directories(resources / "versions" / "homeowners");
+    std::ofstream(resources / "versions" / "homeowners" / "engine.json")
+        << R"({"engine_type": "placement", "label": "Homeowners placement",)"
+        << R"( "description": "Home quotes only."})";
+    std::filesystem::remove_all(resources / "versions" / "entity-analysis");
+    app::Config config;
+    config.resources_dir = resources;
+    {
+        TestServer server(config);
+        const std::string key = server.create_key("anyone", "test");
+        http::Client client = server.client();
+        const ApiResponse engine = call(client, "GET", "/api/v1/engines/homeowners", key);
+        ASSERT_EQ(engine.status, 200) << engine.raw.body;
+        EXPECT_EQ(engine.body.at("label"), "Homeowners placement");
+        EXPECT_EQ(engine.body.at("engine_type"), "placement");
+        EXPECT_EQ(call(client, "GET", "/api/v1/engines/entity-analysis", key).status, 404);
+
+        const ApiResponse accepted = call(client, "POST", "/api/v1/engines/homeowners/runs", key,
+                                          read_text(golden_dir() / "auto_only_ny.input.json"));
+        ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+        EXPECT_EQ(wait_for_run(client, key, std::string(accepted.body.at("run_id").as_string()))
+                      .at("status"),
+                  "completed");
+        http::Client metrics = server.metrics_client();
+        const std::string text = metrics.request("GET", "/metrics").body;
+        EXPECT_NE(
+            text.find(R"(engined_runs_submitted_total{engine="homeowners",version="current"} 1)"),
+            std::string::npos)
+            << text;
+    }
+    // A malformed engine.json stops start-up naming the file.
+    std::ofstream(resources / "versions" / "homeowners" / "engine.json", std::ios::trunc)
+        << R"({"engine_type": "placement"})";
+    try {
+        TestServer refused(config);
+        ADD_FAILURE() << "an engine.json without label and description was accepted";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("versions/homeowners/engine.json"),
+                  std::string::npos)
+            << error.what();
+    }
+    std::filesystem::remove_all(resources);
 }
 
 TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {

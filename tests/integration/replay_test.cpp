@@ -108,6 +108,7 @@ TEST_F(ReplayTest, EveryGoldenInputPinnedToEachReleaseReplaysIdentical) {
             EXPECT_EQ(report.at("identical"), true) << replayed.raw.body;
             EXPECT_EQ(report.at("fingerprint"), run.at("fingerprint"));
             EXPECT_EQ(report.at("replay_fingerprint"), run.at("fingerprint"));
+            EXPECT_EQ(report.at("verdict"), "identical");
             EXPECT_EQ(report.at("output_sha256").at("original"),
                       report.at("output_sha256").at("replay"));
             EXPECT_TRUE(report.at("first_difference").is_null());
@@ -171,6 +172,30 @@ TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
               replayed.body.at("output_sha256").at("replay"));
     // The fingerprint covers what produced the output, not the output: it still matches.
     EXPECT_EQ(replayed.body.at("replay_fingerprint"), run.at("fingerprint"));
+    // Same plugin build and fingerprint format: nothing explains the difference.
+    EXPECT_EQ(replayed.body.at("verdict"), "not_reproduced");
+}
+
+// A run recorded under another plugin build (its file hash in the fingerprint components) that
+// replays differently says so, naming that build, rather than only "different".
+TEST_F(ReplayTest, ARunRecordedUnderAnotherPluginBuildSaysSo) {
+    const boost::json::object run = run_to_end(
+        boost::json::parse(read_text(golden_dir() / "brokerage_tx_multicarrier.input.json"))
+            .as_object());
+    ASSERT_EQ(run.at("status"), "completed");
+    const std::string run_id = text_of(run.at("run_id"));
+    const std::string other_build = "0123456789ab" + std::string(52, 'e');
+    alter_store(
+        "UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99), "
+        "fingerprint_json = json_set(fingerprint_json, '$.plugin_sha256', '" +
+        other_build + "') WHERE id = '" + run_id + "'");
+    const ApiResponse replayed = replay(run_id);
+    ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
+    EXPECT_EQ(replayed.body.at("identical"), false);
+    EXPECT_EQ(replayed.body.at("verdict"), "recorded_under_other_plugin");
+    const std::string detail = text_of(replayed.body.at("verdict_detail"));
+    EXPECT_TRUE(detail.starts_with("recorded under plugin 0123456789ab, replayed under plugin "))
+        << detail;
 }
 
 // The fingerprint covers the run's reference time (format 2); a run fingerprinted in format 1,
@@ -196,8 +221,20 @@ TEST_F(ReplayTest, FingerprintCoversTheReferenceTimeAndFormat1RunsStillVerify) {
     const ApiResponse replayed = replay(run_id);
     ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
     EXPECT_EQ(replayed.body.at("identical"), true);
+    EXPECT_EQ(replayed.body.at("verdict"), "identical");
     EXPECT_EQ(text_of(replayed.body.at("fingerprint")), format1);
     EXPECT_EQ(text_of(replayed.body.at("replay_fingerprint")), format1);
+
+    // Once its stored outcome no longer matches, the verdict names the older format.
+    alter_store(
+        "UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99) WHERE id = '" +
+        run_id + "'");
+    const ApiResponse differing = replay(run_id);
+    ASSERT_EQ(differing.status, 200) << differing.raw.body;
+    EXPECT_EQ(differing.body.at("verdict"), "recorded_under_other_fingerprint_format");
+    EXPECT_NE(
+        text_of(differing.body.at("verdict_detail")).find("recorded under fingerprint format 1"),
+        std::string::npos);
 }
 
 TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {

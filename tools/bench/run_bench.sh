@@ -8,11 +8,19 @@
 #
 # 1. GET /health throughput: wrk against bench_bare_server (the baseline) and against engined,
 #    both with 2 HTTP threads, alternating for a few rounds so that a burst of outside load hits
-#    both alike; prints the median requests/s of each and the ratio engined/bare.
-# 2. Runs: bench_submit_latency against the same engined (fresh data dir) with the placement
-#    fixture: 202 latency, submit→completed latency at light load, completed runs/s under load.
-# Everything listens on 127.0.0.1 only and is stopped on exit. Takes about 70 s.
-# BENCH_ROUNDS, BENCH_RUNS, BENCH_CONCURRENCY and BENCH_SECONDS override the defaults below.
+#    both alike; prints the median requests/s of each, the ratio engined/bare, and each server's
+#    CPU per request (/proc/PID/stat user+system time over the requests wrk completed).
+# 2. Runs: bench_open_loop against the same engined (fresh data dir) with the placement fixture:
+#    submit→202 and submit→completed at light load (one run in flight, the completion pushed by
+#    the run's webhook to a receiver in the client), then fire-and-forget submits at each target
+#    rate with completions counted by engined's metrics and engined's CPU per run, set beside
+#    the bare server's CPU per /health request; then, with one webhook endpoint delivering every
+#    run's event to the client's receiver, again at each of BENCH_ENDPOINT_RATES.
+# Everything listens on 127.0.0.1 only and is stopped on exit. Takes about 90 s.
+# BENCH_ROUNDS, BENCH_RUNS, BENCH_RATES (comma-separated runs/s, "max" = every connection busy),
+# BENCH_ENDPOINT_RATES (empty: no endpoint windows), BENCH_CONNECTIONS and BENCH_SECONDS
+# override the defaults below. BENCH_POLLING=1 also runs
+# bench_submit_latency, the polling client of the earlier measurements, for comparison.
 set -euo pipefail
 
 store_args=()
@@ -29,10 +37,12 @@ wrk_args=(-t1 -c32 -d10s --latency)
 http_threads=2
 rounds=${BENCH_ROUNDS:-3}
 runs=${BENCH_RUNS:-200}
-concurrency=${BENCH_CONCURRENCY:-4}
+rates=${BENCH_RATES:-500,1000,2000,max}
+endpoint_rates=${BENCH_ENDPOINT_RATES-200}
+connections=${BENCH_CONNECTIONS:-32}
 seconds=${BENCH_SECONDS:-5}
 
-for binary in bench_bare_server bench_submit_latency engined enginectl; do
+for binary in bench_bare_server bench_open_loop bench_submit_latency engined enginectl; do
   [[ -x "$build_dir/$binary" ]] || { echo "missing $build_dir/$binary: build first" >&2; exit 2; }
 done
 [[ -f "$build_dir/plugins/placement.so" ]] || { echo "missing $build_dir/plugins/placement.so" >&2; exit 2; }
@@ -65,20 +75,29 @@ wait_ready() {
   exit 1
 }
 
-# Prints "REQS_PER_S P50 P99" for one wrk run; fails if any response was not 2xx.
+# User + system CPU time of a process so far, in clock ticks (fields 14 and 15 of /proc/PID/stat,
+# counted after the command name).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
+# Prints "REQS_PER_S P50 P99 CPU_US_PER_REQUEST" for one wrk run against the server PID listening
+# on PORT; fails if any response was not 2xx.
 run_wrk() {
-  local port=$1 out
+  local port=$1 pid=$2 out before after
+  before=$(cpu_ticks "$pid")
   out=$(wrk "${wrk_args[@]}" "http://127.0.0.1:$port/health")
+  after=$(cpu_ticks "$pid")
   if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; echo "non-2xx answers from port $port" >&2; exit 1; fi
-  awk '/Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
-       END { print rps, p50, p99 }' <<<"$out"
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+    '/Requests\/sec:/ { rps = $2 } / requests in / { n = $1 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+     END { printf "%s %s %s %.1f\n", rps, p50, p99, ticks / hz * 1e6 / n }' <<<"$out"
 }
 
 bare_port=$(free_port)
 "$build_dir/bench_bare_server" --listen "127.0.0.1:$bare_port" --threads "$http_threads" \
   >"$work/bare.log" 2>&1 &
 pids+=($!)
-wait_ready "$bare_port" "${pids[-1]}" "$work/bare.log"
+bare_pid=$!
+wait_ready "$bare_port" "$bare_pid" "$work/bare.log"
 
 # The key is issued before engined opens the store, as an operator would. Its own rate limit is
 # far above what the driver sends: the limiter still runs on every request, but never refuses.
@@ -86,31 +105,53 @@ key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --create-store 
   --rate 1000000 --burst 1000000 \
   2>"$work/enginectl.log" | tail -n 1) || { cat "$work/enginectl.log" >&2; exit 1; }
 
+# Metrics on their own listener (the open loop counts completions there); 127.0.0.1 exempt from
+# the webhook address guard so that runs' webhooks reach the client's receiver.
 engined_port=$(free_port)
+metrics_port=$(free_port)
 "$build_dir/engined" --listen "127.0.0.1:$engined_port" --data-dir "$work/data" "${store_args[@]}" \
-  --http-threads "$http_threads" >"$work/engined.log" 2>&1 &
+  --http-threads "$http_threads" --metrics-listen "127.0.0.1:$metrics_port" \
+  --webhook-allowed-hosts 127.0.0.1 >"$work/engined.log" 2>&1 &
 pids+=($!)
-wait_ready "$engined_port" "${pids[-1]}" "$work/engined.log"
+engined_pid=$!
+wait_ready "$engined_port" "$engined_pid" "$work/engined.log"
 
 echo "wrk ${wrk_args[*]} GET /health, $http_threads server threads each, $rounds rounds ..." >&2
 : >"$work/bare.wrk"
 : >"$work/engined.wrk"
 for _ in $(seq "$rounds"); do
-  run_wrk "$bare_port" >>"$work/bare.wrk"
-  run_wrk "$engined_port" >>"$work/engined.wrk"
+  run_wrk "$bare_port" "$bare_pid" >>"$work/bare.wrk"
+  run_wrk "$engined_port" "$engined_pid" >>"$work/engined.wrk"
 done
-# The round with the median requests/s, as "REQS_PER_S P50 P99".
+# The round with the median requests/s, as "REQS_PER_S P50 P99 CPU_US".
 median_round() { sort -n -k1,1 "$1" | awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }'; }
-read -r bare_rps bare_p50 bare_p99 < <(median_round "$work/bare.wrk")
-read -r engined_rps engined_p50 engined_p99 < <(median_round "$work/engined.wrk")
+# The median of column 4, CPU µs per request, over the rounds.
+median_cpu() { sort -n -k4,4 "$1" | awk '{ cpu[NR] = $4 } END { print cpu[int((NR + 1) / 2)] }'; }
+read -r bare_rps bare_p50 bare_p99 _ < <(median_round "$work/bare.wrk")
+read -r engined_rps engined_p50 engined_p99 _ < <(median_round "$work/engined.wrk")
+bare_cpu_us=$(median_cpu "$work/bare.wrk")
+engined_cpu_us=$(median_cpu "$work/engined.wrk")
 ratio=$(awk -v a="$engined_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }')
 every_round=$(paste "$work/bare.wrk" "$work/engined.wrk" |
-  awk '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), $4, $1 }')
+  awk '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), $5, $1 }')
 
-submit_args=(--runs "$runs" --concurrency "$concurrency" --seconds "$seconds")
-echo "bench_submit_latency ${submit_args[*]} ..." >&2
-runs_report=$(timeout 60 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
-  --key "$key" --body "$body_file" "${submit_args[@]}")
+load_args=(--runs "$runs" --rates "$rates" --connections "$connections" --seconds "$seconds")
+[[ -n "$endpoint_rates" ]] && load_args+=(--endpoint-rates "$endpoint_rates")
+echo "bench_open_loop ${load_args[*]} ..." >&2
+runs_report=$(timeout 300 "$build_dir/bench_open_loop" --url "http://127.0.0.1:$engined_port" \
+  --metrics-url "http://127.0.0.1:$metrics_port" --pid "$engined_pid" --key "$key" \
+  --body "$body_file" "${load_args[@]}")
+# Each window's engined CPU per run beside the bare server's CPU per GET /health.
+per_run=$(awk -v bare="$bare_cpu_us" '/^open loop:/ { target = $4 (/endpoint/ ? " + endpoint" : "") }
+  /^engined CPU/ { printf "  %-16s %s ms per run = %.0f x a bare GET /health\n", target, $3, $3 * 1000 / bare }' \
+  <<<"$runs_report")
+
+polling_report=""
+if [[ "${BENCH_POLLING:-0}" == 1 ]]; then
+  echo "bench_submit_latency (polling client) ..." >&2
+  polling_report=$(timeout 60 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
+    --key "$key" --body "$body_file" --runs "$runs" --seconds "$seconds")
+fi
 
 cat <<SUMMARY
 
@@ -120,8 +161,15 @@ GET /health, wrk ${wrk_args[*]}, $http_threads server threads, median of $rounds
   engined                       $engined_rps req/s   p50 $engined_p50   p99 $engined_p99
   ratio engined / bare          $ratio   (target >= 0.9)
   each round, engined/bare      $every_round
+  CPU per request, median       bare $bare_cpu_us us, engined $engined_cpu_us us
 
-Runs: bench_submit_latency ${submit_args[*]}, POST /api/v1/engines/default/runs with $body_file
+Runs: bench_open_loop ${load_args[*]}, POST /api/v1/engines/default/runs with $body_file
 $runs_report
+
+engined CPU per run against the bare server's CPU per GET /health ($bare_cpu_us us)
+$per_run
+${polling_report:+
+Polling client: bench_submit_latency
+$polling_report}
 -----
 SUMMARY

@@ -13,6 +13,7 @@
 //
 // Polling resolution is one GET round trip plus U µs, so latencies are overstated by up to that.
 
+#include "driver_common.hpp"
 #include "http/client.hpp"
 
 #include <boost/json.hpp>
@@ -34,6 +35,10 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using engined::bench::parse_int;
+using engined::bench::parse_url;
+using engined::bench::percentile;
+using engined::bench::read_body;
 using engined::http::Client;
 
 constexpr int kWarmupRuns = 5;
@@ -54,16 +59,6 @@ struct Options {
 
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-int parse_int(std::string_view text, std::string_view name, int min_value) {
-    int value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min_value) {
-        throw std::invalid_argument(std::string(name) +
-                                    " must be a whole number >= " + std::to_string(min_value));
-    }
-    return value;
 }
 
 Options parse_options(int argc, char** argv) {
@@ -91,29 +86,12 @@ Options parse_options(int argc, char** argv) {
         else
             throw std::invalid_argument("unknown option '" + std::string(name) + "'");
     }
-    // Plain http://HOST:PORT only: the benchmark talks to a server on loopback.
-    constexpr std::string_view scheme = "http://";
-    const auto colon = url.rfind(':');
-    if (!url.starts_with(scheme) || colon < scheme.size()) {
-        throw std::invalid_argument("--url must be http://HOST:PORT");
-    }
-    options.host = url.substr(scheme.size(), colon - scheme.size());
-    options.port =
-        static_cast<uint16_t>(parse_int(std::string_view(url).substr(colon + 1), "--url port", 1));
+    const auto server = parse_url(url, "--url");
+    options.host = server.host;
+    options.port = server.port;
     if (options.key.empty()) throw std::invalid_argument("--key is required");
-    std::ifstream in(body_file);
-    if (!in) throw std::invalid_argument("cannot read --body '" + body_file + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
-    options.body = text.str();
+    options.body = read_body(body_file);
     return options;
-}
-
-// Nearest-rank percentile of an ascending sample.
-double percentile(const std::vector<double>& sorted, double p) {
-    const auto rank =
-        static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
-    return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
 void print_distribution(const char* label, std::vector<double> sample) {
@@ -281,21 +259,8 @@ int run_benchmark(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    Options options;
-    try {
-        options = parse_options(argc, argv);
-    } catch (const std::exception& error) {
-        std::fprintf(stderr,
-                     "bench_submit_latency: %s\nusage: bench_submit_latency --url http://HOST:PORT "
-                     "--key KEY "
-                     "--body FILE [--runs N] [--concurrency C] [--seconds S] [--poll-us U]\n",
-                     error.what());
-        return 2;
-    }
-    try {
-        return run_benchmark(options);
-    } catch (const std::exception& error) {
-        std::fprintf(stderr, "bench_submit_latency: %s\n", error.what());
-        return 1;
-    }
+    return engined::bench::driver_main(argc, argv, "bench_submit_latency",
+                                       "--url http://HOST:PORT --key KEY --body FILE [--runs N] "
+                                       "[--concurrency C] [--seconds S] [--poll-us U]",
+                                       parse_options, run_benchmark);
 }

@@ -88,8 +88,11 @@ int show_replay(const boost::json::object& report, const Arguments& args) {
               << (identical ? "identical"
                             : "DIFFERENT, first difference at '" +
                                   text_or(report.at("first_difference"), "") + "'")
-              << "\n"
-              << "  fingerprint         " << text_or(stored, "none recorded") << "\n"
+              << "\n";
+    // Why it differs: recorded under another plugin build, engined version or fingerprint format.
+    if (const auto* detail = report.if_contains("verdict_detail"); detail && detail->is_string())
+        std::cout << "  verdict             " << detail->get_string() << "\n";
+    std::cout << "  fingerprint         " << text_or(stored, "none recorded") << "\n"
               << "  replay fingerprint  " << replay_fingerprint << fingerprint_note << "\n"
               << "  output sha256       " << text_or(digests.at("original"), "") << " (stored)\n"
               << "                      " << text_or(digests.at("replay"), "") << " (replay)\n";

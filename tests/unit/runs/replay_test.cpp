@@ -4,7 +4,9 @@
 
 #include "common/crypto.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "runs/fingerprint.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -96,6 +98,80 @@ TEST(Replay, EachComparedPartPointsAtItsFirstDifference) {
                   o.output_json = R"({"top_score":1.46,"weights":{"a":0.5,"b":5e-1}})";
               }),
               "");
+}
+
+// Fingerprint components as the executor records them (format 2 unless told otherwise).
+std::string components(const std::string& plugin_sha256, const std::string& platform,
+                       std::optional<int> format = kFingerprintFormat) {
+    boost::json::object json{{"input_sha256", std::string(64, '1')},
+                             {"version_content_hash", "config:abc"},
+                             {"plugin_sha256", plugin_sha256},
+                             {"platform_version", platform}};
+    if (format) {
+        json["format"] = *format;
+        json["reference_time"] = "2026-11-23T12:00:00.000Z";
+    }
+    return boost::json::serialize(json);
+}
+
+TEST(ReplayVerdict, NamesWhatTheRunWasRecordedUnderWhenItDiffers) {
+    const std::string plugin_then = "77b0c1d2e3f4" + std::string(52, 'a');
+    const std::string plugin_now = "9a1c00112233" + std::string(52, 'b');
+    store::Run run = stored_run("placement");
+    run.fingerprint_json = components(plugin_then, "0.1.0");
+    store::RunOutcome replayed = same_outcome(run);
+    replayed.fingerprint_json = components(plugin_now, "0.1.0");
+
+    // Identical bytes are identical whatever recorded them.
+    boost::json::object report = replay_report(run, replayed);
+    EXPECT_EQ(report.at("verdict"), "identical");
+    EXPECT_TRUE(report.at("verdict_detail").is_null());
+
+    replayed.output_json = R"({"top_score":1.47,"weights":{"a":0.5,"b":0.5}})";
+    report = replay_report(run, replayed);
+    EXPECT_EQ(report.at("identical"), false);
+    EXPECT_EQ(report.at("verdict"), "recorded_under_other_plugin");
+    const std::string detail(report.at("verdict_detail").as_string());
+    EXPECT_NE(detail.find("recorded under plugin 77b0c1d2e3f4, replayed under plugin 9a1c00112233"),
+              std::string::npos)
+        << detail;
+
+    // The plugin is named first: it decides the output more than engined's version does.
+    replayed.fingerprint_json = components(plugin_now, "0.2.0");
+    EXPECT_EQ(replay_verdict(run, replayed, false).verdict, "recorded_under_other_plugin");
+
+    replayed.fingerprint_json = components(plugin_then, "0.2.0");
+    const ReplayVerdict platform = replay_verdict(run, replayed, false);
+    EXPECT_EQ(platform.verdict, "recorded_under_other_platform");
+    EXPECT_EQ(platform.detail, "recorded under engined 0.1.0, replayed under 0.2.0");
+}
+
+TEST(ReplayVerdict, AFormat1RunThatDiffersSaysItsFingerprintFormat) {
+    const std::string plugin = std::string(64, 'c');
+    store::Run run = stored_run("placement");
+    run.fingerprint_json = components(plugin, "0.1.0", std::nullopt);
+    store::RunOutcome replayed = same_outcome(run);
+    // Its replay is fingerprinted in format 1 too (see fingerprint_format).
+    replayed.fingerprint_json = components(plugin, "0.1.0", std::nullopt);
+    const ReplayVerdict verdict = replay_verdict(run, replayed, false);
+    EXPECT_EQ(verdict.verdict, "recorded_under_other_fingerprint_format");
+    ASSERT_TRUE(verdict.detail);
+    EXPECT_NE(verdict.detail->find("recorded under fingerprint format 1"), std::string::npos)
+        << *verdict.detail;
+    EXPECT_EQ(replay_verdict(run, replayed, true).verdict, "identical");
+}
+
+TEST(ReplayVerdict, TheSameBuildDifferingIsNotReproducedAndNoFingerprintIsUnverifiable) {
+    const std::string plugin = std::string(64, 'd');
+    store::Run run = stored_run("placement");
+    run.fingerprint_json = components(plugin, "0.1.0");
+    store::RunOutcome replayed = same_outcome(run);
+    replayed.fingerprint_json = components(plugin, "0.1.0");
+    EXPECT_EQ(replay_verdict(run, replayed, false).verdict, "not_reproduced");
+
+    run.fingerprint.reset();
+    run.fingerprint_json.reset();
+    EXPECT_EQ(replay_verdict(run, replayed, false).verdict, "unverifiable");
 }
 
 TEST(Replay, PointerTokensAreEscaped) {

@@ -10,6 +10,7 @@ namespace {
 TEST(RunMetrics, BuiltInEnginesKeepTheirLabelsAndOrganisationsEnginesAreCountedAsCustom) {
     metrics::Registry registry;
     RunMetrics run_metrics(registry);
+    run_metrics.label_builtin_engines({"default", "entity-analysis"});
     run_metrics.submitted("default", std::nullopt);
     run_metrics.submitted("entity-analysis", std::string("1.0"));
     run_metrics.submitted("acme-secret-pricing", std::nullopt);
