@@ -919,8 +919,8 @@ TEST_F(EnginectlTest, EveryOperatorActionIsReadBackFromTheAuditLog) {
     ASSERT_EQ(records.size(), expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
         const auto& record = records[i];
-        EXPECT_EQ(record.at("action"), expected[i].first) << i;
-        EXPECT_EQ(record.at("target"), expected[i].second) << i;
+        EXPECT_EQ(record.at("action").as_string(), expected[i].first) << i;
+        EXPECT_EQ(record.at("target").as_string(), expected[i].second) << i;
         EXPECT_EQ(record.at("position").as_int64(), static_cast<int64_t>(i) + 1);
         const std::string actor(record.at("actor").as_string());
         if (i < 13) {

@@ -5,6 +5,7 @@
 #include "test_server.hpp"
 
 #include "postgres_database.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 
