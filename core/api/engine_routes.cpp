@@ -102,6 +102,10 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                     [&engines](const Request& request, const auth::Principal& caller) {
                         return json_response(200, engines.archive(caller, slug_of(request)));
                     });
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/unarchive", admin,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.unarchive(caller, slug_of(request)));
+                    });
 
     router.add_sync(
         Method::get, "/api/v1/engines/{slug}/config", read,

@@ -687,6 +687,20 @@ boost::json::object platform_openapi(const std::string& server_version,
         .answers(200, "Archived", schema_ref("Engine"))
         .fails({404});
     paths
+        .add(Method::post, "/api/v1/engines/{slug}/unarchive", "unarchiveEngine",
+             "Take an archived engine back into service", admin)
+        .idempotent()
+        .answers(200, "Active again", schema_ref("Engine"))
+        .fails({404});
+    paths
+        .add(Method::get, "/api/v1/audit-log", "listAuditLog",
+             "The organisation's audit log of operator actions, newest first", admin)
+        .query("limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 200}, {"default", 50}},
+               "Page size")
+        .query("cursor", string_schema(), "The next_cursor of the previous page")
+        .answers(200, "A page of audit records", schema_ref("AuditPage"))
+        .fails({400});
+    paths
         .add(Method::get, "/api/v1/engines/{slug}/config", "getEngineConfig",
              "Current configuration", read)
         .answers(200, "The configuration", schema_ref("EngineConfig"))
@@ -818,6 +832,22 @@ boost::json::object platform_openapi(const std::string& server_version,
         .fails({404});
 
     object schemas = shared_schemas();
+    schemas["AuditRecord"] =
+        object_schema({"id", "position", "actor", "action", "target", "at", "mac"},
+                      {{"id", string_schema()},
+                       {"position", {{"type", "integer"}}},
+                       {"actor", string_schema()},
+                       {"action", string_schema()},
+                       {"target", string_schema()},
+                       {"before_hash", nullable_string()},
+                       {"after_hash", nullable_string()},
+                       {"at", time_schema()},
+                       {"previous_mac", nullable_string()},
+                       {"mac", string_schema()}});
+    schemas["AuditPage"] = object_schema({"data", "has_more", "next_cursor"},
+                                         {{"data", array_of(schema_ref("AuditRecord"))},
+                                          {"has_more", {{"type", "boolean"}}},
+                                          {"next_cursor", nullable_string()}});
     schemas["Run"] = run_schema(generic_results());
     schemas["RunRequest"] =
         run_request_schema(object{{"type", "object"}}, array_of(object{{"type", "object"}}));

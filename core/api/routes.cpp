@@ -1,6 +1,7 @@
 #include "api/routes.hpp"
 
 #include "api/json_response.hpp"
+#include "audit/audit_listing.hpp"
 #include "api/off_thread.hpp"
 #include "common/api_error.hpp"
 #include "common/json_text.hpp"
@@ -302,6 +303,16 @@ void register_routes(http::Router& router, runs::RunService& runs,
                         run["job_id"] = run["run_id"];
                         run["status"] = legacy_status(run["status"]);
                         return json_response(200, run);
+                    });
+}
+
+void register_audit_routes(http::Router& router, const store::Store& store) {
+    router.add_sync(Method::get, "/api/v1/audit-log", auth::kScopeEnginesAdmin,
+                    [&store](const Request& request, const auth::Principal& caller) {
+                        return json_response(200,
+                                             audit::list_audit_log(store, caller.organization,
+                                                                   query_value(request, "cursor"),
+                                                                   query_value(request, "limit")));
                     });
 }
 

@@ -1,5 +1,6 @@
 // core/api — the public HTTP API: which route calls which use case, and how bodies and answers
-// are shaped. Knows http/, runs/, engines/ and webhooks/; knows nothing of SQL, plugins or Lua.
+// are shaped. Knows http/, runs/, engines/, webhooks/ and audit/; knows nothing of SQL, plugins or
+// Lua.
 #pragma once
 
 #include "http/json_body.hpp"
@@ -40,6 +41,9 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                             const runs::RunService& runs, const http::JsonLimits& json_limits,
                             const std::string& server_version, BoundedExecutor& checks,
                             const http::Links& links);
+
+// GET /api/v1/audit-log: the caller's organisation's audit records, newest first (engines:admin).
+void register_audit_routes(http::Router& router, const store::Store& store);
 
 // Webhook endpoints, secrets and deliveries.
 // Environments: create, list, show, pin (PATCH) and delete (environments:admin; pins need

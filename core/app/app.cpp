@@ -2,6 +2,7 @@
 
 #include "api/idempotency_ledger.hpp"
 #include "api/routes.hpp"
+#include "audit/audit_key.hpp"
 #include "auth/api_keys.hpp"
 #include "auth/rate_limiter.hpp"
 #include "common/api_error.hpp"
@@ -159,6 +160,10 @@ struct App::Impl {
     explicit Impl(Config c)
         : config(std::move(c)),
           store(open_store(config, metrics)),
+          audit_trail(*store,
+                      audit::read_or_create_key(config.audit_key_file.empty()
+                                                    ? audit::default_key_file(config.data_dir)
+                                                    : config.audit_key_file)),
           resources_dir(find_resources_dir(config.resources_dir)),
           authenticator(*store),
           router(
@@ -175,7 +180,7 @@ struct App::Impl {
             throw std::runtime_error("no engine plugin could be loaded from " +
                                      plugins_dir.string());
         }
-        engines.emplace(*store, plugins, resources_dir, lua_limits(config));
+        engines.emplace(*store, plugins, resources_dir, lua_limits(config), audit_trail);
         engines->bootstrap();
         std::vector<std::string> builtin_slugs;
         for (const auto& builtin : engines->builtin_engines())
@@ -184,7 +189,8 @@ struct App::Impl {
         executor.emplace(*store, plugins, lua_limits(config), ENGINED_VERSION, run_metrics);
         dispatcher.emplace(*store, outbound_policy(config), dispatcher_options(config, links),
                            count_webhook_attempts(metrics));
-        webhooks.emplace(*store, [this] { dispatcher->wake(); });
+        webhooks.emplace(
+            *store, [this] { dispatcher->wake(); }, audit_trail);
         workers.emplace(
             *store,
             [this](const store::Run& run) {
@@ -209,6 +215,7 @@ struct App::Impl {
                                     links);
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_environment_routes(router, environments, json_limits);
+        api::register_audit_routes(router, *store);
         api::register_operation_routes(
             router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
         console::register_console_routes(router);
@@ -251,6 +258,7 @@ struct App::Impl {
     runs::RunMetrics run_metrics{metrics};
     auth::RateLimiter rate_limiter;
     std::unique_ptr<store::Store> store;
+    audit::AuditTrail audit_trail;
     std::filesystem::path resources_dir;
     auth::KeyAuthenticator authenticator;
     api::StoreIdempotencyLedger idempotency_ledger{*store};
@@ -261,7 +269,7 @@ struct App::Impl {
     std::optional<runs::RunExecutor> executor;
     std::optional<webhooks::Dispatcher> dispatcher;
     std::optional<webhooks::WebhookService> webhooks;
-    environments::EnvironmentService environments{*store};
+    environments::EnvironmentService environments{*store, audit_trail};
     std::optional<queue::WorkerPool> workers;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;

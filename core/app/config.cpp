@@ -84,6 +84,8 @@ const std::vector<Setting>& settings() {
              }
              c.store = v;
          }},
+        {"--audit-key-file", "ENGINED_AUDIT_KEY_FILE", "audit_key_file",
+         [](Config& c, const std::string& v, const std::string&) { c.audit_key_file = v; }},
         {"--resources-dir", "ENGINED_RESOURCES_DIR", "resources_dir",
          [](Config& c, const std::string& v, const std::string&) { c.resources_dir = v; }},
         {"--plugins-dir", "ENGINED_PLUGINS_DIR", "plugins_dir",

@@ -24,6 +24,9 @@ struct Config {
     // sqlite:PATH or postgresql://USER@HOST:PORT/DB (store/store_url.hpp); empty: the SQLite file
     // under data_dir.
     std::string store;
+    // The key that seals the audit log (core/audit), kept out of the database; empty: audit.key in
+    // data_dir, written (0600) at the first start. Every node of one store needs the same key.
+    std::filesystem::path audit_key_file;
     std::filesystem::path resources_dir;  // empty: ./, <binary>/.. or <binary>/../share/engined
     std::filesystem::path
         plugins_dir;  // empty: <binary dir>/plugins or <binary>/../lib/engined/plugins

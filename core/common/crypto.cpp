@@ -1,6 +1,7 @@
 #include "common/crypto.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -51,6 +52,17 @@ std::string sha256_hex(std::string_view data) {
         throw std::runtime_error("OpenSSL SHA-256 failed");
     }
     return to_hex(digest.data(), length);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
+             &length) == nullptr) {
+        throw std::runtime_error("HMAC-SHA256 failed");
+    }
+    return to_hex(digest, length);
 }
 
 }  // namespace engined

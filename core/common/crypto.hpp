@@ -1,4 +1,5 @@
-// Randomness and hashing from OpenSSL: identifiers, API key secrets, content hashes.
+// Randomness and hashing from OpenSSL: identifiers, API key secrets, content hashes, and the
+// HMAC that signs webhook deliveries and seals the audit log's chain.
 #pragma once
 
 #include <cstddef>
@@ -15,5 +16,8 @@ std::string uuid_v4();
 
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
+
+// Lower-case hex HMAC-SHA256 of `message` under `key`.
+std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 
 }  // namespace engined

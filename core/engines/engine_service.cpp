@@ -114,8 +114,10 @@ std::string config_etag(const std::string& config_hash) {
 }
 
 EngineService::EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
-                             std::filesystem::path resources_dir, lua::Limits lua_limits)
+                             std::filesystem::path resources_dir, lua::Limits lua_limits,
+                             audit::AuditTrail& audit)
     : store_(store),
+      audit_(audit),
       plugins_(plugins),
       resources_dir_(std::move(resources_dir)),
       lua_limits_(lua_limits) {}
@@ -244,6 +246,8 @@ boost::json::object EngineService::create(const auth::Principal& caller,
     } catch (const std::invalid_argument&) {
         throw ApiError(409, "conflict", "an engine with slug '" + slug + "' already exists");
     }
+    audit_.record(
+        {caller.organization, caller.key_id, "engine.create", slug, "", engine.config_hash});
     return engine_to_json(engine);
 }
 
@@ -261,10 +265,25 @@ boost::json::object EngineService::get(const auth::Principal& caller,
 
 boost::json::object EngineService::archive(const auth::Principal& caller, const std::string& slug) {
     auth::require_live_key(caller, "archiving an engine");
+    return set_status(caller, slug, "archived", "engine.archive");
+}
+
+boost::json::object EngineService::unarchive(const auth::Principal& caller,
+                                             const std::string& slug) {
+    auth::require_live_key(caller, "unarchiving an engine");
+    return set_status(caller, slug, "active", "engine.unarchive");
+}
+
+boost::json::object EngineService::set_status(const auth::Principal& caller,
+                                              const std::string& slug, const std::string& status,
+                                              const std::string& action) {
     store::EngineRecord engine = find_own(caller, slug);
+    const std::string before = engine.status;
     engine.updated_at_ms = now_unix_ms();
-    store_.set_engine_status(engine.organization, slug, "archived", engine.updated_at_ms);
-    engine.status = "archived";
+    store_.set_engine_status(engine.organization, slug, status, engine.updated_at_ms);
+    engine.status = status;
+    audit_.record({caller.organization, caller.key_id, action, slug, audit::state_hash(before),
+                   audit::state_hash(status)});
     return engine_to_json(engine);
 }
 
@@ -301,8 +320,11 @@ boost::json::object EngineService::put_config(const auth::Principal& caller,
         throw ApiError(422, "invalid_config", message, std::move(errors));
     }
     const std::string config_json = canonical_json(config);
-    store_.update_engine_config(engine.organization, slug, sha256_hex(config_json), config_json,
+    const std::string config_hash = sha256_hex(config_json);
+    store_.update_engine_config(engine.organization, slug, config_hash, config_json,
                                 "api_key:" + caller.key_id, now_unix_ms());
+    audit_.record({caller.organization, caller.key_id, "config.update", slug, engine.config_hash,
+                   config_hash});
     return get_config(caller, slug);
 }
 

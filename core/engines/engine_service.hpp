@@ -2,9 +2,11 @@
 // publish immutable versions and resolve pins; describe an engine's contract. Built-in engines
 // (`default`, `entity-analysis`) are shared by every organisation, seeded from their presets and
 // read-only to API keys (an organisation changes a copy); release bundles in versions/ are
-// imported at start-up. Knows the store and the plugins, not HTTP.
+// imported at start-up. Every change an operator makes is recorded on the audit trail. Knows the
+// store and the plugins, not HTTP.
 #pragma once
 
+#include "audit/audit_trail.hpp"
 #include "auth/principal.hpp"
 #include "engines/builtin_engines.hpp"
 #include "contracts/contract_validator.hpp"
@@ -48,7 +50,8 @@ struct ResolvedEngine {
 class EngineService {
 public:
     EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
-                  std::filesystem::path resources_dir, lua::Limits lua_limits);
+                  std::filesystem::path resources_dir, lua::Limits lua_limits,
+                  audit::AuditTrail& audit);
 
     // Seeds the built-in engines shipped in versions/<slug>/engine.json whose plugin is loaded
     // and imports versions/<slug>/<M>.<m>.json. Throws std::runtime_error naming the file when
@@ -61,7 +64,10 @@ public:
     boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
     boost::json::array list(const auth::Principal& caller) const;
     boost::json::object get(const auth::Principal& caller, const std::string& slug) const;
+    // Live keys only. Archiving stops new runs; unarchiving takes them again. Either is a no-op
+    // (still recorded) when the engine is in that state already.
     boost::json::object archive(const auth::Principal& caller, const std::string& slug);
+    boost::json::object unarchive(const auth::Principal& caller, const std::string& slug);
 
     boost::json::object get_config(const auth::Principal& caller, const std::string& slug) const;
     // Live keys only. With `if_match` (the If-Match header), ApiError 412 unless it names the
@@ -149,7 +155,12 @@ private:
     // it is shipped, so that unpinned runs follow what the new version ships.
     void adopt_newest_release(const std::string& slug);
 
+    // Archive or unarchive, recorded as `action`.
+    boost::json::object set_status(const auth::Principal& caller, const std::string& slug,
+                                   const std::string& status, const std::string& action);
+
     store::Store& store_;
+    audit::AuditTrail& audit_;
     const plugin::PluginRegistry& plugins_;
     std::filesystem::path resources_dir_;
     std::vector<BuiltinEngine> builtin_engines_;

@@ -341,6 +341,9 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
                            " was published concurrently; publish again");
     }
     created = true;
+    audit_.record({caller.organization, caller.key_id, "version.publish",
+                   slug + "@" + version_name(release.major, release.minor),
+                   plan.newest ? plan.newest->content_hash : std::string(), release.content_hash});
     boost::json::object answer = release_to_json(release);
     answer["already_released"] = false;
     return answer;

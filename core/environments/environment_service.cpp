@@ -64,6 +64,11 @@ std::string read_engine_pins(const boost::json::value& value) {
     return compact_json(value);
 }
 
+// An environment's pins, as one text whose hash stands for them in the audit log.
+std::string pins_state(const store::Environment& environment) {
+    return environment.pinned_engine_version.value_or("") + "\n" + environment.engine_pins_json;
+}
+
 }  // namespace
 
 bool is_reserved_slug(std::string_view slug) {
@@ -83,7 +88,8 @@ boost::json::object environment_to_json(const store::Environment& environment) {
     return out;
 }
 
-store::Environment create_environment(store::Store& store, const std::string& organization,
+store::Environment create_environment(store::Store& store, audit::AuditTrail& audit,
+                                      const std::string& actor, const std::string& organization,
                                       const std::string& slug) {
     if (!auth::valid_environment_slug(slug)) {
         throw ApiError::invalid_request(
@@ -115,6 +121,8 @@ store::Environment create_environment(store::Store& store, const std::string& or
         throw ApiError(409, "environment_exists", "environment '" + slug + "' exists already",
                        {{"/slug", "taken"}});
     }
+    audit.record({organization, actor, "environment.create", slug, "",
+                  audit::state_hash(pins_state(environment))});
     return environment;
 }
 
@@ -125,9 +133,10 @@ store::Environment find_environment(const store::Store& store, const std::string
     return std::move(*environment);
 }
 
-void delete_environment(store::Store& store, const std::string& organization,
-                        const std::string& slug) {
-    if (find_environment(store, organization, slug).built_in) {
+void delete_environment(store::Store& store, audit::AuditTrail& audit, const std::string& actor,
+                        const std::string& organization, const std::string& slug) {
+    const store::Environment environment = find_environment(store, organization, slug);
+    if (environment.built_in) {
         throw ApiError(409, "built_in_environment",
                        "environment '" + slug + "' is built in and cannot be deleted");
     }
@@ -139,12 +148,15 @@ void delete_environment(store::Store& store, const std::string& organization,
         throw ApiError(409, "environment_has_active_keys",
                        std::string(refusal.what()) + "; revoke them first (enginectl keys revoke)");
     }
+    audit.record({organization, actor, "environment.delete", slug,
+                  audit::state_hash(pins_state(environment)), ""});
 }
 
 boost::json::object EnvironmentService::create(const auth::Principal& caller,
                                                const boost::json::value& body) {
     auth::require_live_key(caller, "creating an environment");
-    return environment_to_json(create_environment(store_, caller.organization, read_slug(body)));
+    return environment_to_json(
+        create_environment(store_, audit_, caller.key_id, caller.organization, read_slug(body)));
 }
 
 // A caller's organisation has its built-in environments: they were added with its first key.
@@ -168,17 +180,20 @@ boost::json::object EnvironmentService::update(const auth::Principal& caller,
     if (!caller.has_scope(auth::kScopeEnginesAdmin)) {
         throw ApiError::forbidden("this API key lacks the scope 'engines:admin'");
     }
-    return environment_to_json(set_pins(store_, caller.organization, slug, body));
+    return environment_to_json(
+        set_pins(store_, audit_, caller.key_id, caller.organization, slug, body));
 }
 
-store::Environment set_pins(store::Store& store, const std::string& organization,
-                            const std::string& slug, const boost::json::value& body) {
+store::Environment set_pins(store::Store& store, audit::AuditTrail& audit, const std::string& actor,
+                            const std::string& organization, const std::string& slug,
+                            const boost::json::value& body) {
     const auto* fields = body.if_object();
     if (fields == nullptr || fields->empty()) {
         throw ApiError::invalid_request(
             "send an object with pinned_engine_version and/or engine_pins");
     }
     store::Environment environment = find_environment(store, organization, slug);
+    const std::string before = pins_state(environment);
     for (const auto& [key, value] : *fields) {
         if (key == "pinned_engine_version") {
             environment.pinned_engine_version = read_pin(value, "/pinned_engine_version");
@@ -193,12 +208,14 @@ store::Environment set_pins(store::Store& store, const std::string& organization
     environment.updated_at_ms = now_unix_ms();
     if (!store.update_environment_pins(environment))
         throw ApiError::not_found("environment '" + slug + "' does not exist");
+    audit.record({organization, actor, "environment.update", slug, audit::state_hash(before),
+                  audit::state_hash(pins_state(environment))});
     return environment;
 }
 
 void EnvironmentService::remove(const auth::Principal& caller, const std::string& slug) {
     auth::require_live_key(caller, "deleting an environment");
-    delete_environment(store_, caller.organization, slug);
+    delete_environment(store_, audit_, caller.key_id, caller.organization, slug);
 }
 
 }  // namespace engined::environments

@@ -1,8 +1,10 @@
 // core/environments — an organisation's environments: the built-in `test` and `live` and up to
 // five it names, their slug rules, deletion, and the default engine pins of their runs. Used by
-// the API (with a caller) and by enginectl (as the operator). Errors are ApiError.
+// the API (with a caller) and by enginectl (as the operator). Every change is recorded on the
+// audit trail as done by `actor` (a key id, or audit::cli_actor()). Errors are ApiError.
 #pragma once
 
+#include "audit/audit_trail.hpp"
 #include "auth/principal.hpp"
 #include "store/store.hpp"
 
@@ -24,22 +26,25 @@ bool is_reserved_slug(std::string_view slug);
 boost::json::object environment_to_json(const store::Environment& environment);
 
 // The operator's side: no caller, an organisation named outright.
-store::Environment create_environment(store::Store& store, const std::string& organization,
+store::Environment create_environment(store::Store& store, audit::AuditTrail& audit,
+                                      const std::string& actor, const std::string& organization,
                                       const std::string& slug);
-void delete_environment(store::Store& store, const std::string& organization,
-                        const std::string& slug);
+void delete_environment(store::Store& store, audit::AuditTrail& audit, const std::string& actor,
+                        const std::string& organization, const std::string& slug);
 // ApiError 404 when absent. An organisation's built-in environments exist once it has a key
 // (store::Store::ensure_builtin_environments adds them otherwise).
 store::Environment find_environment(const store::Store& store, const std::string& organization,
                                     const std::string& slug);
 // Applies any of pinned_engine_version ("1.x" or null) and engine_pins ({"engine-slug": "2.x"},
 // replacing the map; null clears it) and returns the environment as stored.
-store::Environment set_pins(store::Store& store, const std::string& organization,
-                            const std::string& slug, const boost::json::value& fields);
+store::Environment set_pins(store::Store& store, audit::AuditTrail& audit, const std::string& actor,
+                            const std::string& organization, const std::string& slug,
+                            const boost::json::value& fields);
 
 class EnvironmentService {
 public:
-    explicit EnvironmentService(store::Store& store) : store_(store) {}
+    EnvironmentService(store::Store& store, audit::AuditTrail& audit)
+        : store_(store), audit_(audit) {}
 
     // Live keys only. Body {"slug": "dev"}; 201 body: the environment.
     boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
@@ -54,6 +59,7 @@ public:
 
 private:
     store::Store& store_;
+    audit::AuditTrail& audit_;
 };
 
 }  // namespace engined::environments

@@ -3,6 +3,7 @@
 #include "common/api_error.hpp"
 #include "common/crypto.hpp"
 #include "common/json_text.hpp"
+#include "common/paging.hpp"
 #include "common/time.hpp"
 #include "net/url.hpp"
 #include "runs/defensibility.hpp"
@@ -21,19 +22,6 @@ namespace {
 
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
-
-// Cursors are opaque to clients; they carry the sequence number to continue below.
-std::string encode_cursor(int64_t seq) {
-    return "c" + std::to_string(seq);
-}
-
-std::optional<int64_t> decode_cursor(const std::string& cursor) {
-    if (cursor.size() < 2 || cursor[0] != 'c') return std::nullopt;
-    int64_t seq = 0;
-    const auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), seq);
-    if (ec != std::errc() || end != cursor.data() + cursor.size() || seq <= 0) return std::nullopt;
-    return seq;
-}
 
 // The pin as sent; its grammar and resolution are the engine service's.
 std::optional<std::string> read_pin(const boost::json::object& body) {
@@ -341,19 +329,7 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
     query.organization = caller.organization;
     query.environment_id = caller.environment_id;
     query.engine_slug = engine_slug;
-    query.limit = kDefaultPageSize;
-    if (params.limit) {
-        int limit = 0;
-        const auto& text = *params.limit;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-        if (ec != std::errc() || end != text.data() + text.size() || limit < 1 ||
-            limit > kMaxPageSize) {
-            throw ApiError::invalid_request(
-                "limit must be an integer from 1 to " + std::to_string(kMaxPageSize),
-                {{"limit", "got '" + text + "'"}});
-        }
-        query.limit = limit;
-    }
+    query.limit = parse_page_limit(params.limit, kDefaultPageSize, kMaxPageSize);
     if (params.status) {
         query.status = store::parse_run_status(*params.status);
         if (!query.status) {
@@ -371,21 +347,14 @@ boost::json::object RunService::list(const auth::Principal& caller, const std::s
         }
         query.engine_version = *params.engine_version;
     }
-    if (params.cursor) {
-        query.before_seq = decode_cursor(*params.cursor);
-        if (!query.before_seq) {
-            throw ApiError::invalid_request(
-                "cursor is not one this API issued; pass next_cursor unchanged",
-                {{"cursor", "unrecognised"}});
-        }
-    }
+    if (params.cursor) query.before_seq = decode_page_cursor(*params.cursor);
     const store::RunPage page = store_.list_runs(query);
     boost::json::array data;
     for (const store::Run& run : page.runs) data.push_back(run_to_json(run));
     return {{"data", std::move(data)},
             {"has_more", page.next_before_seq.has_value()},
             {"next_cursor", page.next_before_seq
-                                ? boost::json::value(encode_cursor(*page.next_before_seq))
+                                ? boost::json::value(encode_page_cursor(*page.next_before_seq))
                                 : boost::json::value(nullptr)}};
 }
 

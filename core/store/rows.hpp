@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 // Each table's columns, in the order its reader below maps them; a backend's statements select
 // them with their own placeholders after this text.
@@ -42,6 +43,9 @@
     "       k.revoked_at_ms, k.rate_per_second, k.rate_burst, k.environment_id, "               \
     "       e.pinned_engine_version, coalesce(e.engine_pins_json, '{}') "                       \
     "  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id "
+#define ENGINED_SELECT_AUDIT                                                                   \
+    "SELECT seq, id, organization, position, actor, action, target, before_hash, after_hash, " \
+    "       at_ms, previous_mac, mac FROM audit_log "
 #define ENGINED_SELECT_POOL                                                   \
     "SELECT p.name, s.carrier_count, p.snapshot, p.source, p.imported_at_ms " \
     "FROM pools p JOIN pool_snapshots s ON s.hash = p.snapshot "
@@ -209,6 +213,33 @@ WebhookDelivery read_delivery(const Row& row) {
     delivery.created_at_ms = row.integer(14);
     delivery.updated_at_ms = row.integer(15);
     return delivery;
+}
+
+// A page read with one row past `limit`: drops that row; the cursor to continue below when
+// there was one.
+template <class Record>
+std::optional<int64_t> close_page(std::vector<Record>& records, int limit) {
+    if (records.size() <= static_cast<std::size_t>(limit)) return std::nullopt;
+    records.pop_back();
+    return records.back().seq;
+}
+
+template <class Row>
+AuditRecord read_audit(const Row& row) {
+    AuditRecord record;
+    record.seq = row.integer(0);
+    record.id = row.text(1);
+    record.organization = row.text(2);
+    record.position = row.integer(3);
+    record.actor = row.text(4);
+    record.action = row.text(5);
+    record.target = row.text(6);
+    record.before_hash = row.text(7);
+    record.after_hash = row.text(8);
+    record.at_ms = row.integer(9);
+    record.previous_mac = row.text(10);
+    record.mac = row.text(11);
+    return record;
 }
 
 }  // namespace engined::store

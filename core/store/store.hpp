@@ -300,6 +300,38 @@ struct AttemptVerdict {
     bool success = false;  // resets the endpoint's failure streak
 };
 
+// --- The audit log: per organisation, an append-only chain of operator actions. core/audit seals
+// each record (its MAC covers its content and the previous record's MAC); the store keeps the
+// chain's order, serialises appends on the chain's head and refuses any UPDATE or DELETE.
+struct AuditRecord {
+    int64_t seq = 0;  // insertion order across organisations; the page cursor
+    std::string id;   // "aud_<hex>"
+    std::string organization;
+    int64_t position = 0;     // 1-based place in the organisation's chain
+    std::string actor;        // the API key id, or "cli:<OS user>" for enginectl on the store
+    std::string action;       // e.g. engine.create, config.update, key.revoke
+    std::string target;       // what the action changed: an engine slug, a key id, …
+    std::string before_hash;  // empty where the action has no before (or no after)
+    std::string after_hash;
+    int64_t at_ms = 0;
+    std::string previous_mac;  // the MAC of the record before it; empty for the first
+    std::string mac;
+};
+
+// Given a record whose position and previous_mac are set, returns its MAC.
+using AuditSeal = std::function<std::string(const AuditRecord& record)>;
+
+struct AuditPageQuery {
+    std::string organization;
+    std::optional<int64_t> before_seq;  // exclusive; newest first
+    int limit = 50;
+};
+
+struct AuditPage {
+    std::vector<AuditRecord> records;
+    std::optional<int64_t> next_before_seq;  // set when more records follow
+};
+
 // Called once the write is durable (nullptr) or failed (the error). Runs on a thread of the store
 // (see the contract above): keep it short and never call back into a blocking Store write from it.
 // Errors: StoreUnavailable when the database failed (every write sharing its transaction failed with it);
@@ -455,6 +487,17 @@ public:
     // Makes a delivery pending and due at `now_ms` again (a manual re-send). False when absent.
     virtual bool retry_delivery(std::string_view organization, std::string_view environment_id,
                                 std::string_view delivery_id, int64_t now_ms) = 0;
+
+    // --- The audit log. Appends `record` to its organisation's chain in one transaction holding
+    // the chain's head (so concurrent appends, also from other nodes, queue on it): its position
+    // and previous_mac come from the newest record, its MAC from `seal`. Returns it as stored.
+    virtual AuditRecord append_audit(AuditRecord record, const AuditSeal& seal) = 0;
+    // The organisation's records, newest first.
+    virtual AuditPage list_audit(const AuditPageQuery& query) const = 0;
+    // The organisation's whole chain, oldest first (for verification).
+    virtual std::vector<AuditRecord> audit_chain(std::string_view organization) const = 0;
+    // Every organisation with at least one record.
+    virtual std::vector<std::string> audit_organizations() const = 0;
 
     // --- Reads: on the calling thread; they see every write whose completion has run.
     virtual std::optional<Run> get_run(std::string_view run_id) const = 0;

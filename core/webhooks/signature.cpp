@@ -2,33 +2,12 @@
 
 #include "common/crypto.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <stdexcept>
 
 namespace engined::webhooks {
 
 std::string new_secret() {
     return "whsec_" + random_hex(32);
-}
-
-std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
-             &length) == nullptr) {
-        throw std::runtime_error("HMAC-SHA256 failed");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(length * 2);
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += kHex[digest[i] >> 4];
-        hex += kHex[digest[i] & 0x0f];
-    }
-    return hex;
 }
 
 std::string signature_header(int64_t unix_s, std::string_view body,

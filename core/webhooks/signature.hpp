@@ -14,9 +14,6 @@ namespace engined::webhooks {
 // A fresh "whsec_…" signing secret (32 random bytes, hex).
 std::string new_secret();
 
-// Lower-case hex HMAC-SHA256 of `message` under `key`.
-std::string hmac_sha256_hex(std::string_view key, std::string_view message);
-
 // "t=<unix_s>,v1=<hex>[,v1=<hex>…]": one v1 per secret, each the HMAC of "<t>.<body>", so a
 // receiver holding either secret during a rotation accepts the delivery.
 std::string signature_header(int64_t unix_s, std::string_view body,

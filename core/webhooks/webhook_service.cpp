@@ -203,6 +203,15 @@ int parse_limit(const std::string& text) {
     return limit;
 }
 
+// An endpoint's settings (not its secrets), as the hash that stands for them in the audit log.
+std::string endpoint_state_hash(const store::WebhookEndpoint& endpoint) {
+    std::string state = endpoint.url + "\n" + endpoint.description + "\n";
+    for (const std::string& event : endpoint.events) state += event + ",";
+    state += endpoint.active ? "\nactive\n" : "\ninactive\n";
+    state += endpoint.auth_token ? sha256_hex(*endpoint.auth_token) : std::string();
+    return audit::state_hash(state);
+}
+
 }  // namespace
 
 std::vector<std::string> valid_secrets(const std::string& secret,
@@ -226,8 +235,9 @@ store::SigningSecret signing_secret_of(store::Store& store, const std::string& o
     return created;
 }
 
-WebhookService::WebhookService(store::Store& store, std::function<void()> wake)
-    : store_(store), wake_(std::move(wake)) {}
+WebhookService::WebhookService(store::Store& store, std::function<void()> wake,
+                               audit::AuditTrail& audit)
+    : store_(store), wake_(std::move(wake)), audit_(audit) {}
 
 boost::json::object WebhookService::create(const auth::Principal& caller,
                                            const boost::json::value& body) {
@@ -251,6 +261,8 @@ boost::json::object WebhookService::create(const auth::Principal& caller,
     } catch (const store::TooManyActiveEndpoints&) {
         throw too_many_endpoints();
     }
+    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.create", endpoint.id, "",
+                   endpoint_state_hash(endpoint)});
     boost::json::object answer = endpoint_to_json(endpoint);
     answer["secret"] = endpoint.secret;
     return answer;
@@ -273,9 +285,12 @@ boost::json::object WebhookService::get(const auth::Principal& caller,
 boost::json::object WebhookService::update(const auth::Principal& caller, const std::string& id,
                                            const boost::json::value& body) {
     store::WebhookEndpoint endpoint = visible_endpoint(caller, id);
+    const std::string before = endpoint_state_hash(endpoint);
     apply_fields(endpoint, body_object(body), caller.environment);
     endpoint.updated_at_ms = now_unix_ms();
     store_update(endpoint);
+    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.update", id, before,
+                   endpoint_state_hash(endpoint)});
     // A re-activated endpoint's held deliveries are due again.
     if (endpoint.active && wake_) wake_();
     return endpoint_to_json(endpoint);
@@ -286,6 +301,7 @@ void WebhookService::remove(const auth::Principal& caller, const std::string& id
                                         now_unix_ms())) {
         throw ApiError::not_found("no webhook endpoint '" + id + "'");
     }
+    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.delete", id, "", ""});
 }
 
 boost::json::object WebhookService::rotate_secret(const auth::Principal& caller,
@@ -297,6 +313,9 @@ boost::json::object WebhookService::rotate_secret(const auth::Principal& caller,
     endpoint.secret = new_secret();
     endpoint.updated_at_ms = now;
     store_update(endpoint);
+    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.rotate_secret", id,
+                   audit::state_hash(*endpoint.previous_secret),
+                   audit::state_hash(endpoint.secret)});
     boost::json::object answer = endpoint_to_json(endpoint);
     answer["secret"] = endpoint.secret;
     return answer;
@@ -311,6 +330,10 @@ boost::json::object WebhookService::rotate_signing_secret(const auth::Principal&
         secret.previous_secret_expires_at_ms = now + kSecretOverlapMs;
     }
     store_.put_signing_secret(caller.organization, caller.environment_id, secret);
+    audit_.record({caller.organization, caller.key_id, "signing_secret.rotate",
+                   "environment:" + caller.environment,
+                   secret.previous_secret ? audit::state_hash(*secret.previous_secret) : "",
+                   audit::state_hash(secret.secret)});
     return signing_secret_to_json(secret, caller.environment);
 }
 

@@ -3,6 +3,7 @@
 // manual re-send. Always within the caller's organisation and environment; ApiError otherwise.
 #pragma once
 
+#include "audit/audit_trail.hpp"
 #include "auth/principal.hpp"
 #include "store/store.hpp"
 
@@ -21,7 +22,8 @@ inline constexpr int64_t kSecretOverlapMs = 24LL * 60 * 60 * 1000;
 class WebhookService {
 public:
     // `wake` tells the dispatcher that a delivery became due (a manual re-send).
-    WebhookService(store::Store& store, std::function<void()> wake);
+    // Endpoint changes and secret rotations are recorded on `audit`.
+    WebhookService(store::Store& store, std::function<void()> wake, audit::AuditTrail& audit);
 
     // 201 body: the endpoint with its `secret`, shown this once.
     boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
@@ -56,6 +58,7 @@ private:
 
     store::Store& store_;
     std::function<void()> wake_;
+    audit::AuditTrail& audit_;
 };
 
 // The environment's secret for runs' own `webhook_url`s, created on first need (the first

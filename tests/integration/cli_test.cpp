@@ -3,6 +3,14 @@
 // `lua test` failing on a wrong expectation.
 #include "test_server.hpp"
 
+#include "audit/audit_key.hpp"
+#include "audit/audit_trail.hpp"
+#include "audit/chain.hpp"
+#include "common/log.hpp"
+#include "postgres_database.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -66,6 +74,8 @@ CliResult run_program(const std::string& program, std::vector<std::string> args,
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    // Never the test's terminal: a command that would ask a question sees no terminal.
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0600);
     posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -813,9 +823,316 @@ TEST_F(EnginectlTest, EveryServerCommandThatPrintsDataPrintsJson) {
                   .at("status"),
               "completed");
     EXPECT_EQ(object_of({"runs", "replay", run_id, "--json"}).at("identical"), true);
-    EXPECT_EQ(object_of({"engines", "archive", "cli-json-copy", "--json"}).at("status"),
+    EXPECT_EQ(object_of({"engines", "archive", "cli-json-copy", "--yes", "--json"}).at("status"),
               "archived");
 }
+
+// --- The audit log: every operator action, over HTTP and through enginectl on the store, is
+// read back from GET /api/v1/audit-log, and the chain verifies.
+
+TEST_F(EnginectlTest, EveryOperatorActionIsReadBackFromTheAuditLog) {
+    const std::string org = "audit-org";
+    const std::string key =
+        server_->create_key(org, "live", {"runs:write", "runs:read", "engines:admin"});
+    auto client = server_->client();
+    const std::string key_id(call(client, "GET", "/api/v1/me", key).body.at("key_id").as_string());
+    const auto expect_status = [&](const std::string& method, const std::string& target,
+                                   const std::string& body, int status) {
+        const ApiResponse answer = call(client, method, target, key, body);
+        EXPECT_EQ(answer.status, status) << method << " " << target << ": " << answer.raw.body;
+        return answer.body;
+    };
+    expect_status("POST", "/api/v1/engines",
+                  R"({"slug":"audited","label":"Audited","engine_type":"placement"})", 201);
+    const auto config = expect_status("GET", "/api/v1/engines/audited/config", "", 200);
+    expect_status("PUT", "/api/v1/engines/audited/config",
+                  boost::json::serialize(boost::json::object{{"config", config.at("config")}}),
+                  200);
+    expect_status("POST", "/api/v1/engines/audited/versions", "{}", 201);
+    expect_status("POST", "/api/v1/engines/audited/archive", "", 200);
+    expect_status("POST", "/api/v1/engines/audited/unarchive", "", 200);
+    const auto endpoint = expect_status("POST", "/api/v1/webhooks",
+                                        R"({"url":"https://hooks.example.com/audit"})", 201);
+    const std::string endpoint_id(endpoint.at("id").as_string());
+    expect_status("PATCH", "/api/v1/webhooks/" + endpoint_id, R"({"description":"orders"})", 200);
+    expect_status("POST", "/api/v1/webhooks/" + endpoint_id + "/rotate-secret", "", 200);
+    expect_status("DELETE", "/api/v1/webhooks/" + endpoint_id, "", 200);
+    expect_status("POST", "/api/v1/webhooks/signing-secret/rotate", "", 200);
+    expect_status("POST", "/api/v1/environments", R"({"slug":"staging"})", 201);
+    expect_status("PATCH", "/api/v1/environments/staging", R"({"pinned_engine_version":"1.x"})",
+                  200);
+    expect_status("DELETE", "/api/v1/environments/staging", "", 200);
+
+    // The same store, written directly by enginectl as the operator.
+    const std::string data_dir = server_->data_dir().string();
+    const auto store_command = [&](std::vector<std::string> args) {
+        args.insert(args.end(), {"--data-dir", data_dir});
+        const CliResult result = enginectl(args);
+        EXPECT_SUCCEEDS(result);
+        return result;
+    };
+    const CliResult created =
+        store_command({"keys", "create", "--org", org, "--env", "test", "--json"});
+    const std::string cli_key_id(boost::json::parse(created.out).at("id").as_string());
+    store_command({"keys", "revoke", cli_key_id});
+    write_text(work_dir_ / "pool.json", demo_pool_json());
+    store_command({"pools", "import", "--org", org, "--pool", "carriers:all",
+                   (work_dir_ / "pool.json").string()});
+    store_command({"environments", "create", "--org", org, "qa"});
+    store_command({"environments", "pin", "--org", org, "--version", "1.x", "qa"});
+    store_command({"environments", "delete", "--org", org, "qa"});
+
+    // Read back newest first, two pages of the API's cursor.
+    std::vector<boost::json::object> records;
+    std::string target = "/api/v1/audit-log?limit=12";
+    for (int page = 0; page < 5 && !target.empty(); ++page) {
+        const auto listed = expect_status("GET", target, "", 200);
+        for (const auto& record : listed.at("data").as_array())
+            records.push_back(record.as_object());
+        target = listed.at("next_cursor").is_string()
+                     ? "/api/v1/audit-log?limit=12&cursor=" +
+                           std::string(listed.at("next_cursor").as_string())
+                     : "";
+    }
+    std::reverse(records.begin(), records.end());
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"engine.create", "audited"},
+        {"config.update", "audited"},
+        {"version.publish", "audited@1.0"},
+        {"engine.archive", "audited"},
+        {"engine.unarchive", "audited"},
+        {"webhook_endpoint.create", endpoint_id},
+        {"webhook_endpoint.update", endpoint_id},
+        {"webhook_endpoint.rotate_secret", endpoint_id},
+        {"webhook_endpoint.delete", endpoint_id},
+        {"signing_secret.rotate", "environment:live"},
+        {"environment.create", "staging"},
+        {"environment.update", "staging"},
+        {"environment.delete", "staging"},
+        {"key.create", cli_key_id},
+        {"key.revoke", cli_key_id},
+        {"pool.import", "carriers:all"},
+        {"environment.create", "qa"},
+        {"environment.update", "qa"},
+        {"environment.delete", "qa"},
+    };
+    ASSERT_EQ(records.size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const auto& record = records[i];
+        EXPECT_EQ(record.at("action").as_string(), expected[i].first) << i;
+        EXPECT_EQ(record.at("target").as_string(), expected[i].second) << i;
+        EXPECT_EQ(record.at("position").as_int64(), static_cast<int64_t>(i) + 1);
+        const std::string actor(record.at("actor").as_string());
+        if (i < 13) {
+            EXPECT_EQ(actor, key_id) << i;
+        } else {
+            EXPECT_TRUE(actor.starts_with("cli:")) << actor;
+        }
+        EXPECT_EQ(record.at("previous_mac"),
+                  i == 0 ? boost::json::value(nullptr) : records[i - 1].at("mac"));
+    }
+    // The configuration PUT back unchanged: before and after are the same hash, the engine's.
+    EXPECT_EQ(records[1].at("before_hash"), config.at("config_hash"));
+    EXPECT_EQ(records[1].at("after_hash"), config.at("config_hash"));
+    EXPECT_TRUE(records[0].at("before_hash").is_null()) << "a creation has no before";
+
+    // Other organisations see none of it; a key without engines:admin may not read it.
+    const std::string other =
+        server_->create_key("audit-other", "live", {"runs:read", "engines:admin"});
+    EXPECT_EQ(call(client, "GET", "/api/v1/audit-log", other).body.at("data").as_array().size(),
+              0u);
+    const std::string reader = server_->create_key(org, "live", {"runs:read"});
+    EXPECT_EQ(call(client, "GET", "/api/v1/audit-log", reader).status, 403);
+    EXPECT_EQ(call(client, "GET", "/api/v1/audit-log?cursor=bogus", key).status, 400);
+    EXPECT_EQ(call(client, "GET", "/api/v1/audit-log?limit=201", key).status, 400);
+    EXPECT_EQ(call(client, "GET", "/api/v1/audit-log?limit=200", key).status, 200);
+
+    const CliResult verified =
+        enginectl({"audit", "verify", "--data-dir", data_dir, "--org", org, "--head",
+                   std::string(records.back().at("mac").as_string())});
+    EXPECT_SUCCEEDS(verified);
+    EXPECT_NE(verified.out.find("audit-org: intact, 19 record(s)"), std::string::npos)
+        << verified.out;
+    const CliResult listed = enginectl({"audit", "list", "--data-dir", data_dir, "--org", org});
+    EXPECT_SUCCEEDS(listed);
+    EXPECT_NE(listed.out.find("engine.unarchive"), std::string::npos) << listed.out;
+
+    // The key engined generated at its first start is its owner's only.
+    const auto key_file = audit::default_key_file(server_->data_dir());
+    EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(EnginectlTest, ArchivingAsksForConfirmationAndCanBeUndone) {
+    ASSERT_EQ(enginectl({"engines", "copy", "default", "--slug", "cli-archived"}).exit_code, 0);
+    const CliResult refused = enginectl({"engines", "archive", "cli-archived"});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("pass --yes"), std::string::npos) << refused.err;
+    auto client = server_->client();
+    EXPECT_EQ(call(client, "GET", "/api/v1/engines/cli-archived", key_).body.at("status"), "active")
+        << "refused without confirmation: nothing changed";
+
+    const CliResult archived = enginectl({"engines", "archive", "cli-archived", "--yes"});
+    EXPECT_SUCCEEDS(archived);
+    EXPECT_NE(archived.out.find("enginectl engines unarchive cli-archived"), std::string::npos);
+    const std::string body = read_text(golden_dir() / "auto_only_ny.input.json");
+    EXPECT_EQ(call(client, "POST", "/api/v1/engines/cli-archived/runs", key_, body).status, 409);
+
+    const CliResult unarchived = enginectl({"engines", "unarchive", "cli-archived"});
+    EXPECT_SUCCEEDS(unarchived);
+    EXPECT_EQ(call(client, "GET", "/api/v1/engines/cli-archived", key_).body.at("status"),
+              "active");
+    EXPECT_EQ(call(client, "POST", "/api/v1/engines/cli-archived/runs", key_, body).status, 202);
+}
+
+// `enginectl audit verify` against a chain written by the audit trail, then tampered with from
+// outside: SQL on the SQLite file, or on PostgreSQL, after dropping the append-only triggers.
+class AuditVerifyTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        std::filesystem::create_directories(work_dir_);
+        if (GetParam() == "postgresql") {
+            if (postgres_.url().empty()) GTEST_SKIP() << kPostgresSkipReason;
+            store_url_ = postgres_.url();
+            store_ = std::make_unique<store::PostgresStore>(store::PostgresOptions{store_url_});
+        } else {
+            store_url_ = "sqlite:" + (work_dir_ / "engined.sqlite3").string();
+            store_ = std::make_unique<store::SqliteStore>(
+                store::SqliteOptions{(work_dir_ / "engined.sqlite3").string()});
+        }
+        key_ = audit::read_or_create_key(key_file_);
+        audit::AuditTrail trail(*store_, key_);
+        // The head each append logs, as an operator would keep it from the server's log.
+        log::set_sink([this](std::string_view line) {
+            const auto fields = boost::json::parse(line).as_object();
+            if (fields.at("msg") == "audit record appended")
+                logged_heads_.emplace_back(fields.at("head_mac").as_string());
+        });
+        for (const char* action : {"engine.create", "config.update", "version.publish",
+                                   "engine.archive", "engine.unarchive"}) {
+            trail.record({"acme", "key_0123", action, "quotes", "", ""});
+        }
+        log::set_sink({});
+        chain_ = store_->audit_chain("acme");
+        ASSERT_EQ(chain_.size(), 5u);
+        ASSERT_EQ(logged_heads_.size(), 5u);
+        EXPECT_EQ(logged_heads_.back(), chain_.back().mac) << "the log carries the newest MAC";
+    }
+    void TearDown() override { std::filesystem::remove_all(work_dir_); }
+
+    // SQL from outside engined, past the triggers (as a DBA could).
+    void tamper(const std::string& sql) {
+        if (GetParam() == "postgresql") {
+            postgres_exec(store_url_, "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log");
+            postgres_exec(store_url_, sql);
+            return;
+        }
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open((work_dir_ / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
+        char* error = nullptr;
+        const std::string all =
+            "DROP TRIGGER IF EXISTS audit_log_no_update; "
+            "DROP TRIGGER IF EXISTS audit_log_no_delete; " +
+            sql;
+        EXPECT_EQ(sqlite3_exec(raw, all.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+            << (error ? error : "");
+        sqlite3_free(error);
+        sqlite3_close(raw);
+    }
+
+    CliResult verify(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{"audit",    "verify",     "--store",
+                                      store_url_, "--key-file", key_file_.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_program("enginectl", args, {}, work_dir_);
+    }
+
+    const std::filesystem::path work_dir_ = fresh_temp_dir("audit-verify");
+    const std::filesystem::path key_file_ = work_dir_ / "audit.key";
+    PostgresTestDatabase postgres_;
+    std::string store_url_;
+    std::unique_ptr<store::Store> store_;
+    std::string key_;
+    std::vector<store::AuditRecord> chain_;
+    std::vector<std::string> logged_heads_;
+};
+
+TEST_P(AuditVerifyTest, AnIntactChainVerifies) {
+    const CliResult verified = verify({"--head", logged_heads_.back()});
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+    EXPECT_NE(verified.out.find("acme: intact, 5 record(s)"), std::string::npos) << verified.out;
+    const CliResult json = verify({"--json"});
+    EXPECT_EQ(boost::json::parse(json.out).at("intact"), true) << json.out;
+}
+
+TEST_P(AuditVerifyTest, EditingAnyFieldOfARecordIsNamed) {
+    tamper("UPDATE audit_log SET target = 'other' WHERE id = '" + chain_[2].id + "'");
+    const CliResult verified = verify();
+    EXPECT_EQ(verified.exit_code, 1) << verified.out << verified.err;
+    EXPECT_NE(
+        verified.out.find("record " + chain_[2].id + " (position 3, version.publish) was edited"),
+        std::string::npos)
+        << verified.out;
+}
+
+TEST_P(AuditVerifyTest, ADeletedMiddleRecordIsNamed) {
+    tamper("DELETE FROM audit_log WHERE id = '" + chain_[1].id + "'");
+    const CliResult verified = verify();
+    EXPECT_EQ(verified.exit_code, 1) << verified.out << verified.err;
+    EXPECT_NE(
+        verified.out.find("record " + chain_[2].id + " is at position 3 where 2 was expected"),
+        std::string::npos)
+        << verified.out;
+}
+
+TEST_P(AuditVerifyTest, AChainRecomputedWithoutTheKeyIsDetected) {
+    // The forger edits record 3 and re-seals it and every later record with a key of their own.
+    const std::string forged_key(64, 'f');
+    std::vector<store::AuditRecord> forged = chain_;
+    forged[2].target = "other";
+    for (std::size_t i = 2; i < forged.size(); ++i) {
+        forged[i].previous_mac = forged[i - 1].mac;
+        forged[i].mac = audit::seal(forged_key, forged[i]);
+        tamper("UPDATE audit_log SET target = '" + forged[i].target + "', previous_mac = '" +
+               forged[i].previous_mac + "', mac = '" + forged[i].mac + "' WHERE id = '" +
+               forged[i].id + "'");
+    }
+    const CliResult verified = verify();
+    EXPECT_EQ(verified.exit_code, 1) << verified.out << verified.err;
+    EXPECT_NE(verified.out.find("record " + chain_[2].id +
+                                " (position 3, version.publish) and "
+                                "the 2 after it do not verify with this key"),
+              std::string::npos)
+        << verified.out;
+    // The forger's own key verifies their chain: the MACs are what the key proves.
+    write_text(work_dir_ / "forged.key", forged_key);
+    const CliResult with_forged_key =
+        run_program("enginectl",
+                    {"audit", "verify", "--store", store_url_, "--key-file",
+                     (work_dir_ / "forged.key").string()},
+                    {}, work_dir_);
+    EXPECT_EQ(with_forged_key.exit_code, 1) << "records 1 and 2 were sealed with the real key";
+}
+
+TEST_P(AuditVerifyTest, DeletingTheNewestRecordsIsDetectedGivenTheLastLoggedHead) {
+    tamper("DELETE FROM audit_log WHERE position >= 4");
+    const CliResult without_head = verify();
+    EXPECT_EQ(without_head.exit_code, 0)
+        << "a shorter chain is consistent in itself: only the logged head shows the loss";
+    const CliResult with_head = verify({"--org", "acme", "--head", logged_heads_.back()});
+    EXPECT_EQ(with_head.exit_code, 1) << with_head.out << with_head.err;
+    EXPECT_NE(
+        with_head.out.find("the given head MAC is not in the chain, which ends at position 3"),
+        std::string::npos)
+        << with_head.out;
+    // An older logged head is still in the chain: nothing after it is known to be missing.
+    EXPECT_EQ(verify({"--org", "acme", "--head", logged_heads_[2]}).exit_code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditVerifyTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                             return info.param;
+                         });
 
 // --- engined's own command line.
 

@@ -5,6 +5,7 @@
 #include "test_server.hpp"
 
 #include "postgres_database.hpp"
+#include "store/store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -55,10 +56,15 @@ std::pair<int, std::string> enginectl_last_line(const std::string& arguments) {
 }
 
 TEST_F(PostgresStoreTest, AKeyMintedByEnginectlRunsAndListsRuns) {
-    const auto [status, key] = enginectl_last_line("keys create --store '" + database_.url() +
-                                                   "' --org pg-org --env test");
+    // The server's audit key: enginectl records the key's creation on the same chain.
+    const auto [status, key] = enginectl_last_line(
+        "keys create --store '" + database_.url() + "' --audit-key-file '" +
+        (server_->data_dir() / "audit.key").string() + "' --org pg-org --env test");
     ASSERT_EQ(status, 0);
     ASSERT_EQ(key.rfind("nx_test_", 0), 0u) << "the key on the last line: " << key;
+    const auto chain = server_->app().store().audit_chain("pg-org");
+    ASSERT_EQ(chain.size(), 1u);
+    EXPECT_EQ(chain[0].action, "key.create");
 
     std::vector<std::string> submitted;
     for (int i = 0; i < 3; ++i) {

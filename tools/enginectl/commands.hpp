@@ -16,6 +16,10 @@ namespace engined::store {
 class Store;
 }
 
+namespace engined::audit {
+class AuditTrail;
+}
+
 namespace engined::cli {
 
 // One family ("keys", "runs", …): its actions' declarations and what runs them.
@@ -48,6 +52,14 @@ std::unique_ptr<store::Store> open_store(const Arguments& args);
 // --data-dir DIR and --store URL: how every command that works on a server's store directly names it.
 OptionSpec data_dir_option();
 OptionSpec store_option();
+// --audit-key-file FILE: the key engined seals its audit log with.
+OptionSpec audit_key_option();
+// The audit key `option` names, else audit.key in --data-dir (with `create`, written there when
+// absent, as engined does at its first start), else $ENGINED_AUDIT_KEY_FILE; a UsageError
+// otherwise.
+std::string audit_key(const Arguments& args, const std::string& option, bool create);
+// The trail a command that changes a store directly records its action on, as cli:<OS user>.
+std::unique_ptr<audit::AuditTrail> open_audit_trail(store::Store& store, const Arguments& args);
 
 // The whole file, or std::runtime_error naming it.
 std::string read_text_file(const std::string& path);
@@ -61,6 +73,7 @@ std::vector<CommandSpec> contract_actions();
 std::vector<CommandSpec> lua_actions();
 std::vector<CommandSpec> pools_actions();
 std::vector<CommandSpec> environments_actions();
+std::vector<CommandSpec> audit_actions();
 // One unnamed action: `enginectl eval [options] INPUT.json`.
 std::vector<CommandSpec> eval_actions();
 
@@ -73,6 +86,7 @@ int contract_command(const std::string& action, const Arguments& args);
 int lua_command(const std::string& action, const Arguments& args);
 int pools_command(const std::string& action, const Arguments& args);
 int environments_command(const std::string& action, const Arguments& args);
+int audit_command(const std::string& action, const Arguments& args);
 int eval_command(const std::string& action, const Arguments& args);
 
 // A configuration diff (engines/config_diff.hpp) as one line per change, Lua lines under theirs.

@@ -1,5 +1,6 @@
 // enginectl engines: list an organisation's engines, create one (from its type's preset, or as
-// a copy of another engine, e.g. a read-only built-in one), archive one.
+// a copy of another engine, e.g. a read-only built-in one), archive one (after confirmation)
+// and take it back into service.
 #include "commands.hpp"
 
 #include "api_client.hpp"
@@ -7,9 +8,30 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
 #include <iostream>
+#include <string>
 
 namespace engined::cli {
+namespace {
+
+// Archiving refuses the engine's new runs at once: asked on a terminal, refused elsewhere
+// without --yes, so a script never archives by accident.
+bool archive_confirmed(const std::string& slug, const Arguments& args) {
+    if (args.has("yes")) return true;
+    if (::isatty(STDIN_FILENO) == 0) {
+        throw UsageError("archiving engine " + slug +
+                         " refuses its new runs: pass --yes to confirm (stdin is not a terminal)");
+    }
+    std::cerr << "archive engine " << slug
+              << "? its new runs will be refused until it is unarchived [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+}  // namespace
 
 std::vector<CommandSpec> engines_actions() {
     const OptionSpec label{"label", "LABEL", "the engine's display name"};
@@ -35,8 +57,14 @@ std::vector<CommandSpec> engines_actions() {
              description,
              json_switch()},
             {{"SOURCE", "the engine to copy"}}),
-        server_action_spec("engines", "archive", "archive an engine; it accepts no new runs",
-                           {json_switch()}, {{"SLUG", "the engine to archive"}}),
+        server_action_spec(
+            "engines", "archive",
+            "archive an engine; it accepts no new runs (asks first; --yes when not a terminal)",
+            {{"yes", "", "archive without asking"}, json_switch()},
+            {{"SLUG", "the engine to archive"}}),
+        server_action_spec("engines", "unarchive",
+                           "take an archived engine back into service; it accepts runs again",
+                           {json_switch()}, {{"SLUG", "the engine to unarchive"}}),
     };
 }
 
@@ -93,16 +121,24 @@ int engines_command(const std::string& action, const Arguments& args) {
                   << (args.has("version") ? " " + args.required("version") : std::string()) << "\n";
         return 0;
     }
-    if (action == "archive") {
+    if (action == "archive" || action == "unarchive") {
         const std::string slug = args.positional_exactly(1, "SLUG")[0];
+        if (action == "archive" && !archive_confirmed(slug, args)) {
+            std::cerr << "engine " << slug << " not archived\n";
+            return 1;
+        }
         ApiClient api(args);
-        const auto archived =
-            api.call("POST", "/api/v1/engines/" + url_component(slug) + "/archive");
+        const auto engine =
+            api.call("POST", "/api/v1/engines/" + url_component(slug) + "/" + action);
         if (args.has("json")) {
-            print_json(archived);
+            print_json(engine);
             return 0;
         }
-        std::cout << "archived engine " << slug << "; it accepts no new runs\n";
+        std::cout << action << "d engine " << slug
+                  << (action == "archive"
+                          ? "; it accepts no new runs (undo: enginectl engines unarchive " + slug +
+                                ")\n"
+                          : "; it accepts runs again\n");
         return 0;
     }
     throw UsageError("unknown engines action '" + action + "'");

@@ -2,6 +2,7 @@
 // directly in a server's store, with the rules the API applies (core/environments).
 #include "commands.hpp"
 
+#include "audit/audit_trail.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "environments/environment_service.hpp"
@@ -58,7 +59,7 @@ std::vector<CommandSpec> environments_actions() {
         action_spec("environments", "create",
                     "create an environment (1-16 of a-z 0-9 _; at most five besides test and "
                     "live); prints its id",
-                    {data_dir_option(), store_option(), org}, {slug}),
+                    {data_dir_option(), store_option(), org, audit_key_option()}, {slug}),
         action_spec("environments", "list", "list the organisation's environments",
                     {data_dir_option(), store_option(), org, json_switch()}),
         action_spec("environments", "show", "show one environment",
@@ -67,6 +68,7 @@ std::vector<CommandSpec> environments_actions() {
                     {data_dir_option(),
                      store_option(),
                      org,
+                     audit_key_option(),
                      {"version", "PIN",
                       "the default pin of every engine (\"1.x\", \"1.2\"), or none to clear it"},
                      {"engine-pins", "JSON",
@@ -74,7 +76,7 @@ std::vector<CommandSpec> environments_actions() {
                     {slug}),
         action_spec("environments", "delete",
                     "delete an environment (refused while it has active keys)",
-                    {data_dir_option(), store_option(), org}, {slug}),
+                    {data_dir_option(), store_option(), org, audit_key_option()}, {slug}),
     };
 }
 
@@ -109,19 +111,22 @@ int environments_command(const std::string& action, const Arguments& args) {
         return 0;
     }
     if (action == "create") {
-        const store::Environment environment =
-            environments::create_environment(*store, organization, slug);
+        const store::Environment environment = environments::create_environment(
+            *store, *open_audit_trail(*store, args), audit::cli_actor(), organization, slug);
         std::cerr << "created environment " << slug << " for organisation " << organization
                   << "; mint its keys with: enginectl keys create --env " << slug << "\n";
         std::cout << environment.id << "\n";
         return 0;
     }
     if (action == "pin") {
-        print_table({environments::set_pins(*store, organization, slug, pin_fields(args))});
+        print_table(
+            {environments::set_pins(*store, *open_audit_trail(*store, args), audit::cli_actor(),
+                                    organization, slug, pin_fields(args))});
         return 0;
     }
     if (action == "delete") {
-        environments::delete_environment(*store, organization, slug);
+        environments::delete_environment(*store, *open_audit_trail(*store, args),
+                                         audit::cli_actor(), organization, slug);
         std::cerr << "deleted environment " << slug << " of organisation " << organization << "\n";
         return 0;
     }

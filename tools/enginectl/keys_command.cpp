@@ -1,12 +1,15 @@
 // enginectl keys: create, list and revoke API keys directly in a server's store.
 #include "commands.hpp"
 
+#include "audit/audit_key.hpp"
+#include "audit/audit_trail.hpp"
 #include "auth/api_keys.hpp"
 #include "common/time.hpp"
 #include "store/store_url.hpp"
 
 #include <boost/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -68,6 +71,30 @@ OptionSpec store_option() {
             "the store instead of --data-dir: sqlite:PATH or postgresql://USER@HOST:PORT/DB"};
 }
 
+OptionSpec audit_key_option() {
+    return {"audit-key-file", "FILE",
+            "the key the server seals its audit log with (default: audit.key in --data-dir)"};
+}
+
+std::string audit_key(const Arguments& args, const std::string& option, bool create) {
+    if (args.has(option)) return audit::read_key(args.required(option));
+    if (args.has("data-dir")) {
+        const auto file = audit::default_key_file(args.required("data-dir"));
+        return create ? audit::read_or_create_key(file) : audit::read_key(file);
+    }
+    if (const char* file = std::getenv("ENGINED_AUDIT_KEY_FILE");
+        file != nullptr && *file != '\0') {
+        return audit::read_key(file);
+    }
+    throw UsageError("give --" + option +
+                     " FILE: the key the server seals its audit log with (with --store, the one "
+                     "every engined of that store is configured with)");
+}
+
+std::unique_ptr<audit::AuditTrail> open_audit_trail(store::Store& store, const Arguments& args) {
+    return std::make_unique<audit::AuditTrail>(store, audit_key(args, "audit-key-file", true));
+}
+
 std::vector<CommandSpec> keys_actions() {
     return {
         action_spec(
@@ -87,6 +114,7 @@ std::vector<CommandSpec> keys_actions() {
               ValueKind::kPositiveNumber},
              {"burst", "N", "the key's own burst (default: the server's)", ValueKind::kCount},
              {"create-store", "", "create the store in DIR when there is none yet"},
+             audit_key_option(),
              json_switch()}),
         action_spec("keys", "list", "list API keys",
                     {data_dir_option(),
@@ -94,7 +122,7 @@ std::vector<CommandSpec> keys_actions() {
                      {"org", "ORG", "only this organisation's"},
                      json_switch()}),
         action_spec("keys", "revoke", "revoke an API key",
-                    {data_dir_option(), store_option(), json_switch()},
+                    {data_dir_option(), store_option(), audit_key_option(), json_switch()},
                     {{"KEY_ID", "the key's id, as keys list shows it"}}),
     };
 }
@@ -111,8 +139,11 @@ int keys_command(const std::string& action, const Arguments& args) {
             args.has("burst")
                 ? std::optional<int64_t>(static_cast<int64_t>(args.number("burst", 0)))
                 : std::nullopt;
+        const auto trail = open_audit_trail(*store, args);
         const auth::IssuedKey issued =
             auth::issue_key(*store, organization, environment, scopes, rate, burst);
+        trail->record({organization, audit::cli_actor(), "key.create", issued.id, "",
+                       audit::state_hash(environment + "\n" + join(scopes))});
         std::cerr << "created key " << issued.id << " for organisation " << organization << " ("
                   << environment << "); store it now, it is not shown again\n";
         if (args.has("json")) {
@@ -163,10 +194,18 @@ int keys_command(const std::string& action, const Arguments& args) {
     }
     if (action == "revoke") {
         const auto store = open_store(args);
-        if (!store->revoke_api_key(args.positional()[0], now_unix_ms())) {
-            std::cerr << "enginectl: no active key with id " << args.positional()[0] << "\n";
+        const auto trail = open_audit_trail(*store, args);
+        const std::string& key_id = args.positional()[0];
+        std::string organization;
+        for (const store::ApiKey& key : store->list_api_keys(std::nullopt)) {
+            if (key.id == key_id) organization = key.organization;
+        }
+        if (!store->revoke_api_key(key_id, now_unix_ms())) {
+            std::cerr << "enginectl: no active key with id " << key_id << "\n";
             return 1;
         }
+        trail->record({organization, audit::cli_actor(), "key.revoke", key_id,
+                       audit::state_hash("active"), audit::state_hash("revoked")});
         if (args.has("json")) {
             print_json(boost::json::object{{"revoked", args.positional()[0]}});
         } else {

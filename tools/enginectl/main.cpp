@@ -22,6 +22,8 @@ const std::vector<Family>& families() {
         {"runs", "runs: submit, wait, show, replay", runs_actions, runs_command},
         {"environments", "an organisation's environments, in a server's store",
          environments_actions, environments_command},
+        {"audit", "the audit log of operator actions, in a server's store: list, verify",
+         audit_actions, audit_command},
         {"lua", "Lua scorecard tests, without a server", lua_actions, lua_command},
         {"eval", "an engine run in this process, without a server", eval_actions, eval_command},
     };

@@ -4,6 +4,7 @@
 #include "engine_plugins.hpp"
 #include "table.hpp"
 
+#include "audit/audit_trail.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "pools/pool_file.hpp"
@@ -73,9 +74,13 @@ int import_pool(const Arguments& args) {
     }
     if (!problems->empty()) return 1;
     const auto store = open_store(args);
+    const auto trail = open_audit_trail(*store, args);
     const std::string source = std::filesystem::path(file).filename().string();
+    const auto previous = store->pool_snapshot(organization, name);
     const store::PoolSummary pool =
         store->replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
+    trail->record({organization, audit::cli_actor(), "pool.import", name,
+                   previous ? previous->snapshot : std::string(), pool.snapshot});
     if (args.has("json")) {
         print_json(pool_json(pool));
         return 0;
@@ -186,6 +191,7 @@ std::vector<CommandSpec> pools_actions() {
              {"engine-type", "TYPE",
               "the engine type whose plugin checks the records (default entity_analysis)"},
              {"plugins-dir", "DIR", "the engine plugins' folder (default: where engined looks)"},
+             audit_key_option(),
              json_switch()},
             {{"FILE", "the carriers, .csv or .json"}}),
         action_spec("pools", "list", "list the organisation's pools",

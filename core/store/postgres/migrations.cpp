@@ -223,6 +223,29 @@ constexpr std::array kMigrations{
             PRIMARY KEY (delivery_id, attempt)
         );
     )sql"},
+    Migration{10, R"sql(
+        -- The audit log (see SQLite's step 10): append-only by trigger, sealed by the chain.
+        CREATE TABLE audit_log (
+            seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id           TEXT NOT NULL UNIQUE,
+            organization TEXT NOT NULL,
+            position     BIGINT NOT NULL,
+            actor        TEXT NOT NULL,
+            action       TEXT NOT NULL,
+            target       TEXT NOT NULL,
+            before_hash  TEXT NOT NULL,
+            after_hash   TEXT NOT NULL,
+            at_ms        BIGINT NOT NULL,
+            previous_mac TEXT NOT NULL,
+            mac          TEXT NOT NULL,
+            UNIQUE (organization, position)
+        );
+        CREATE INDEX audit_log_listing ON audit_log (organization, seq DESC);
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION engined_refuse_change('the audit log is append-only');
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION engined_refuse_change('the audit log is append-only');
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

@@ -164,6 +164,12 @@ public:
     bool retry_delivery(std::string_view organization, std::string_view environment_id,
                         std::string_view delivery_id, int64_t now_ms) override;
 
+    // --- The audit log (see Store).
+    AuditRecord append_audit(AuditRecord record, const AuditSeal& seal) override;
+    AuditPage list_audit(const AuditPageQuery& query) const override;
+    std::vector<AuditRecord> audit_chain(std::string_view organization) const override;
+    std::vector<std::string> audit_organizations() const override;
+
     // --- Reads, on a pooled read connection of the calling thread.
     std::optional<Run> get_run(std::string_view run_id) const override;
     RunPage list_runs(const RunPageQuery& query) const override;

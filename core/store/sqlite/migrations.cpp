@@ -310,6 +310,35 @@ constexpr std::array kMigrations{
         UPDATE webhook_deliveries SET environment_id = (SELECT e.id FROM environments e
             WHERE e.organization = webhook_deliveries.organization AND e.slug = webhook_deliveries.environment_id);
     )sql"},
+    Migration{10, R"sql(
+        -- The audit log: per organisation, a chain of operator actions, each record sealed with
+        -- an HMAC over its content and the previous record's MAC (core/audit). Append-only: the
+        -- triggers refuse any change; whoever drops them is caught by the chain's MACs.
+        CREATE TABLE audit_log (
+            seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+            id           TEXT NOT NULL UNIQUE,
+            organization TEXT NOT NULL,
+            position     INTEGER NOT NULL,
+            actor        TEXT NOT NULL,
+            action       TEXT NOT NULL,
+            target       TEXT NOT NULL,
+            before_hash  TEXT NOT NULL,
+            after_hash   TEXT NOT NULL,
+            at_ms        INTEGER NOT NULL,
+            previous_mac TEXT NOT NULL,
+            mac          TEXT NOT NULL,
+            UNIQUE (organization, position)
+        );
+        CREATE INDEX audit_log_listing ON audit_log (organization, seq DESC);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'the audit log is append-only');
+        END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'the audit log is append-only');
+        END;
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace engined::store {
@@ -101,7 +102,7 @@ WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
 }
 
 TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
-    EXPECT_EQ(this->store().schema_version(), 8);
+    EXPECT_EQ(this->store().schema_version(), 10);
     this->store().ping();
 }
 
@@ -403,6 +404,91 @@ TYPED_TEST(StoreContract, AsynchronousWritesAreGroupedAndCounted) {
 
 // --- PostgreSQL only: what the interface does not show.
 
+// --- The audit log. The seal here stands in for core/audit's HMAC: the store only orders the
+// chain and hands the seal the record with its position and previous MAC set.
+AuditRecord make_audit(const std::string& id, const std::string& organization) {
+    AuditRecord record;
+    record.id = id;
+    record.organization = organization;
+    record.actor = "key_" + id;
+    record.action = "config.update";
+    record.target = "quotes";
+    record.before_hash = "before-" + id;
+    record.after_hash = "after-" + id;
+    record.at_ms = 1'700'000'000'000;
+    return record;
+}
+
+std::string test_seal(const AuditRecord& record) {
+    return sha256_hex(record.id + "|" + std::to_string(record.position) + "|" +
+                      record.previous_mac);
+}
+
+TYPED_TEST(StoreContract, AuditRecordsFormOneChainPerOrganisation) {
+    Store& store = this->store();
+    const AuditRecord first = store.append_audit(make_audit("aud_1", "org_a"), test_seal);
+    const AuditRecord other = store.append_audit(make_audit("aud_2", "org_b"), test_seal);
+    const AuditRecord second = store.append_audit(make_audit("aud_3", "org_a"), test_seal);
+
+    EXPECT_EQ(first.position, 1);
+    EXPECT_EQ(first.previous_mac, "");
+    EXPECT_EQ(first.mac, test_seal(first));
+    EXPECT_EQ(other.position, 1) << "each organisation has a chain of its own";
+    EXPECT_EQ(second.position, 2);
+    EXPECT_EQ(second.previous_mac, first.mac);
+    EXPECT_LT(first.seq, second.seq);
+
+    const std::vector<AuditRecord> chain = store.audit_chain("org_a");
+    ASSERT_EQ(chain.size(), 2u);
+    EXPECT_EQ(chain[0].id, "aud_1");
+    EXPECT_EQ(chain[1].id, "aud_3");
+    EXPECT_EQ(chain[1].actor, "key_aud_3");
+    EXPECT_EQ(chain[1].action, "config.update");
+    EXPECT_EQ(chain[1].target, "quotes");
+    EXPECT_EQ(chain[1].before_hash, "before-aud_3");
+    EXPECT_EQ(chain[1].after_hash, "after-aud_3");
+    EXPECT_EQ(chain[1].at_ms, 1'700'000'000'000);
+    EXPECT_EQ(chain[1].mac, second.mac);
+    EXPECT_EQ(store.audit_organizations(), (std::vector<std::string>{"org_a", "org_b"}));
+
+    const AuditPage newest = store.list_audit({"org_a", std::nullopt, 1});
+    ASSERT_EQ(newest.records.size(), 1u);
+    EXPECT_EQ(newest.records[0].id, "aud_3");
+    ASSERT_TRUE(newest.next_before_seq);
+    const AuditPage rest = store.list_audit({"org_a", newest.next_before_seq, 1});
+    ASSERT_EQ(rest.records.size(), 1u);
+    EXPECT_EQ(rest.records[0].id, "aud_1");
+    EXPECT_FALSE(rest.next_before_seq);
+}
+
+// Appends from many threads (on PostgreSQL, many connections, as several nodes would) queue on
+// the chain's head: positions 1..N with no gap or twin, each sealed over its predecessor's MAC.
+TYPED_TEST(StoreContract, ConcurrentAuditAppendsSerialiseOnTheChainHead) {
+    Store& store = this->store();
+    constexpr int kThreads = 4;
+    constexpr int kEach = 10;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&store, t] {
+            for (int i = 0; i < kEach; ++i) {
+                store.append_audit(
+                    make_audit("aud_" + std::to_string(t) + "_" + std::to_string(i), "org_a"),
+                    test_seal);
+            }
+        });
+    }
+    for (std::thread& thread : threads) thread.join();
+    const std::vector<AuditRecord> chain = store.audit_chain("org_a");
+    ASSERT_EQ(chain.size(), static_cast<std::size_t>(kThreads * kEach));
+    std::string previous;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        EXPECT_EQ(chain[i].position, static_cast<int64_t>(i) + 1);
+        EXPECT_EQ(chain[i].previous_mac, previous);
+        EXPECT_EQ(chain[i].mac, test_seal(chain[i]));
+        previous = chain[i].mac;
+    }
+}
+
 class PostgresSchema : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -434,14 +520,34 @@ TEST_F(PostgresSchema, ReleasesConfigurationsAndSnapshotsAreImmutableByTrigger) 
     }
 }
 
+TEST_F(PostgresSchema, TheAuditLogRefusesUpdateDeleteAndTruncate) {
+    {
+        PostgresStore store(PostgresOptions{backend_.url});
+        store.append_audit(make_audit("aud_1", "org_a"), test_seal);
+    }
+    for (const char* sql : {"UPDATE audit_log SET action = 'engine.archive'",
+                            "DELETE FROM audit_log", "TRUNCATE audit_log"}) {
+        try {
+            testing::postgres_exec(backend_.url, sql);
+            ADD_FAILURE() << sql << " was allowed";
+        } catch (const std::runtime_error& error) {
+            EXPECT_NE(std::string(error.what()).find("append-only"), std::string::npos)
+                << error.what();
+        }
+    }
+    PostgresStore store(PostgresOptions{backend_.url});
+    ASSERT_EQ(store.audit_chain("org_a").size(), 1u);
+    EXPECT_EQ(store.audit_chain("org_a")[0].action, "config.update");
+}
+
 TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     { PostgresStore first(PostgresOptions{backend_.url}); }
     {
         PostgresStore again(PostgresOptions{backend_.url});
-        EXPECT_EQ(again.schema_version(), 8) << "a second start applies nothing";
+        EXPECT_EQ(again.schema_version(), 10) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
-                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (11, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";

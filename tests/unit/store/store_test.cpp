@@ -29,9 +29,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite/migrations.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 8;
+constexpr int kLatestSchemaVersion = 10;
 // Every step applied, in order.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8";
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,10";
 
 // A direct connection to the file, to look at it the way the store does not.
 class RawDb {
@@ -1136,6 +1136,28 @@ TEST(EngineStore, ReleasesInsertListAndFind) {
     EXPECT_THROW(store.insert_release(make_release("org_a", "home", 0, 1, config), config),
                  std::invalid_argument);
     EXPECT_EQ(store.list_releases("org_a", "home").size(), 4u);
+}
+
+// Any other writer of the file (sqlite3 on the command line) is refused too; a DBA who drops
+// the triggers is what the audit chain's MACs catch (enginectl audit verify).
+TEST(AuditStore, TheAuditLogRefusesUpdateAndDeleteFromAnyWriter) {
+    TempDir dir;
+    SqliteStore store(options_for(dir));
+    AuditRecord record;
+    record.id = "aud_1";
+    record.organization = "org_a";
+    record.actor = "key_1";
+    record.action = "engine.create";
+    record.target = "quotes";
+    store.append_audit(record, [](const AuditRecord&) { return std::string("mac"); });
+
+    EXPECT_EQ(write_from_outside(dir.db(), "UPDATE audit_log SET action = 'engine.archive'"),
+              "the audit log is append-only");
+    EXPECT_EQ(write_from_outside(dir.db(), "DELETE FROM audit_log"),
+              "the audit log is append-only");
+    const auto chain = store.audit_chain("org_a");
+    ASSERT_EQ(chain.size(), 1u);
+    EXPECT_EQ(chain[0].action, "engine.create");
 }
 
 TEST(EngineStore, ReleasesAndConfigurationsAreImmutableForAnyWriter) {

@@ -1,3 +1,4 @@
+#include "common/crypto.hpp"
 #include "webhooks/signature.hpp"
 #include "webhooks/webhook_service.hpp"
 

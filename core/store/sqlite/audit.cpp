@@ -1,0 +1,98 @@
+// SQLite backend: the audit log's chains. The single writer serialises appends; the chain's head
+// is read and the record inserted in one write, so no two records take one position.
+#include "store/sqlite/internal.hpp"
+
+#include <limits>
+
+namespace engined::store::sqlite {
+
+namespace {
+
+constexpr const char* kChainHead = R"sql(
+    SELECT position, mac FROM audit_log WHERE organization = ?1 ORDER BY position DESC LIMIT 1
+)sql";
+
+constexpr const char* kInsertAudit = R"sql(
+    INSERT INTO audit_log (id, organization, position, actor, action, target, before_hash,
+                           after_hash, at_ms, previous_mac, mac)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+    RETURNING seq
+)sql";
+
+constexpr const char* kListAudit =
+    ENGINED_SELECT_AUDIT "WHERE organization = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+constexpr const char* kAuditChain =
+    ENGINED_SELECT_AUDIT "WHERE organization = ?1 ORDER BY position";
+constexpr const char* kAuditOrganizations =
+    "SELECT DISTINCT organization FROM audit_log ORDER BY organization";
+
+}  // namespace
+
+}  // namespace engined::store::sqlite
+
+namespace engined::store {
+
+// The backend's internals (statements, row mapping) live in engined::store::sqlite.
+using namespace sqlite;
+
+AuditRecord SqliteStore::append_audit(AuditRecord record, const AuditSeal& seal) {
+    // The caller waits for the commit, so the lambda may refer to its arguments.
+    impl_->writer.write_and_wait([&](Connection& c) {
+        record.position = 1;
+        record.previous_mac.clear();
+        {
+            Query head(c, kChainHead, "append_audit");
+            head.bind(1, record.organization);
+            if (head.next()) {
+                record.position = head.integer(0) + 1;
+                record.previous_mac = head.text(1);
+            }
+        }
+        record.mac = seal(record);
+        Query insert(c, kInsertAudit, "append_audit");
+        insert.bind(1, record.id)
+            .bind(2, record.organization)
+            .bind(3, record.position)
+            .bind(4, record.actor)
+            .bind(5, record.action)
+            .bind(6, record.target)
+            .bind(7, record.before_hash)
+            .bind(8, record.after_hash)
+            .bind(9, record.at_ms)
+            .bind(10, record.previous_mac)
+            .bind(11, record.mac);
+        if (insert.next()) record.seq = insert.integer(0);
+    });
+    return record;
+}
+
+AuditPage SqliteStore::list_audit(const AuditPageQuery& query) const {
+    auto lease = impl_->readers.acquire();
+    Query select(*lease, kListAudit, "list_audit");
+    select.bind(1, query.organization)
+        .bind(2, query.before_seq.value_or(std::numeric_limits<int64_t>::max()))
+        .bind(3, static_cast<int64_t>(query.limit) + 1);
+    AuditPage page;
+    while (select.next()) page.records.push_back(read_audit(select));
+    page.next_before_seq = close_page(page.records, query.limit);
+    return page;
+}
+
+std::vector<AuditRecord> SqliteStore::audit_chain(std::string_view organization) const {
+    auto lease = impl_->readers.acquire();
+    Query select(*lease, kAuditChain, "audit_chain");
+    select.bind(1, organization);
+    std::vector<AuditRecord> chain;
+    while (select.next()) chain.push_back(read_audit(select));
+    return chain;
+}
+
+std::vector<std::string> SqliteStore::audit_organizations() const {
+    auto lease = impl_->readers.acquire();
+    Query select(*lease, kAuditOrganizations, "audit_organizations");
+    std::vector<std::string> organizations;
+    while (select.next()) organizations.push_back(select.text(0));
+    return organizations;
+}
+
+}  // namespace engined::store
