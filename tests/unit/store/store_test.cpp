@@ -29,7 +29,7 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite/migrations.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 8;
+constexpr int kLatestSchemaVersion = 11;
 // Every step applied, in order.
 constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8";
 
