@@ -68,12 +68,12 @@ protected:
         }
     }
 
-    // Submits `count` runs with `pin` and returns them as stored (their resolution is made at
+    // Submits `count` runs with `pin` (empty: none, so the environment's pins apply) and returns them as stored (their resolution is made at
     // submit, so the runs need not finish).
     std::vector<boost::json::object> submit(const std::string& slug, const std::string& pin,
                                             int count) {
         boost::json::object body = parse_internal_json(request_).as_object();
-        body["engine_version"] = pin;
+        if (!pin.empty()) body["engine_version"] = pin;
         const std::string text = boost::json::serialize(body);
         std::vector<std::string> ids;
         for (int i = 0; i < count; ++i) {
@@ -210,6 +210,20 @@ TEST_F(RolloutTest, AMinorRolledOutAfterPublishingTakesTheShareFromThePreviousMi
                   .status,
               201);
     expect_shared_by_run_id(submit("late", "1.x", 40), 25);
+
+    // The environment's pin "1.x" for this engine shares the same way.
+    ASSERT_EQ(api("PATCH", "/api/v1/environments/live",
+                  boost::json::object{{"engine_pins", {{"late", "1.x"}}}})
+                  .status,
+              200);
+    const auto by_environment = submit("late", "", 40);
+    expect_shared_by_run_id(by_environment, 25);
+    for (const auto& run : by_environment)
+        EXPECT_EQ(run.at("engine_version_pin_source"), "engine_pin");
+    ASSERT_EQ(
+        api("PATCH", "/api/v1/environments/live", boost::json::object{{"engine_pins", nullptr}})
+            .status,
+        200);
 }
 
 TEST_F(RolloutTest, PercentIsOneToNinetyNineAndRefusalsSayWhy) {
