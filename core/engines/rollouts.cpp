@@ -83,6 +83,7 @@ int EngineService::rollout_from(const RolloutTarget& target, int major, int mino
 boost::json::object EngineService::rollout(const auth::Principal& caller, const std::string& slug,
                                            const std::string& version,
                                            const boost::json::value& body, bool& created) {
+    RolloutTarget target = rollout_target(caller, slug, version, "rolling out a version");
     const auto* fields = body.if_object();
     const auto* percent_field = fields ? fields->if_contains("percent") : nullptr;
     if (percent_field == nullptr) {
@@ -90,7 +91,6 @@ boost::json::object EngineService::rollout(const auth::Principal& caller, const 
                                         {{"/percent", "is required"}});
     }
     const int percent = rollout_percent(*percent_field, "/percent");
-    RolloutTarget target = rollout_target(caller, slug, version, "rolling out a version");
     const int64_t now = now_unix_ms();
     const auto* open = open_rollout_of(target.rollouts, target.major);
     if (open != nullptr && open->to_minor == target.minor) {
