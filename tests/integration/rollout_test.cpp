@@ -235,7 +235,7 @@ TEST_F(RolloutTest, PercentIsOneToNinetyNineAndRefusalsSayWhy) {
         const ApiResponse refused = api("POST", rollout, boost::json::object{{"percent", percent}});
         EXPECT_EQ(refused.status, 422) << boost::json::serialize(percent);
         EXPECT_EQ(error_code(refused), "invalid_rollout_percent");
-        EXPECT_EQ(refused.body.at("error").at("details").at(0).at("path"), "/percent");
+        EXPECT_EQ(refused.body.at("error").at("details").at(0).at("pointer"), "/percent");
     }
     EXPECT_EQ(api("POST", rollout, boost::json::object{}).status, 400);
     EXPECT_EQ(api("GET", rollout).status, 404) << "nothing was opened";
