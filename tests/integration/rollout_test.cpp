@@ -249,6 +249,15 @@ TEST_F(RolloutTest, PercentIsOneToNinetyNineAndRefusalsSayWhy) {
     EXPECT_EQ(highest.body.at("percent"), 99);
     EXPECT_EQ(api("POST", rollout, boost::json::object{{"percent", 100}}).status, 422);
     EXPECT_EQ(api("GET", rollout).body.at("percent"), 99) << "a refused change changes nothing";
+    // Publishing into a rollout keeps the same bounds, and a refused publish mints nothing.
+    for (const int percent : {0, 100}) {
+        const ApiResponse refused = api("POST", "/api/v1/engines/bounds/versions",
+                                        boost::json::object{{"rollout_percent", percent}});
+        EXPECT_EQ(refused.status, 422) << refused.raw.body;
+        EXPECT_EQ(error_code(refused), "invalid_rollout_percent");
+        EXPECT_EQ(refused.body.at("error").at("details").at(0).at("pointer"), "/rollout_percent");
+    }
+    EXPECT_EQ(api("GET", "/api/v1/engines/bounds/versions").body.at("data").as_array().size(), 3u);
 
     // Only the newest minor rolls out; the first of a major has nothing to share runs with.
     const ApiResponse older = api("POST", "/api/v1/engines/bounds/versions/1.1/rollout",
