@@ -22,6 +22,10 @@ std::string slug_of(const Request& request) {
     return std::string(request.path_param("slug"));
 }
 
+std::string version_of(const Request& request) {
+    return std::string(request.path_param("version"));
+}
+
 std::optional<std::string> pin_of(const Request& request) {
     std::string pin;
     if (!request.query_param("engine_version", pin)) return std::nullopt;
@@ -228,6 +232,30 @@ void register_engine_routes(http::Router& router, engines::EngineService& engine
                         return json_response(
                             200, engines.get_version(caller, slug_of(request),
                                                      std::string(request.path_param("version"))));
+                    });
+    // Canary rollouts of a minor to the runs pinned "<major>.x" (docs/operators.md).
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/versions/{version}/rollout", admin,
+                    [&engines, json_limits](const Request& request, const auth::Principal& caller) {
+                        bool created = false;
+                        const boost::json::object rollout =
+                            engines.rollout(caller, slug_of(request), version_of(request),
+                                            http::parse_json_body(request, json_limits), created);
+                        return json_response(created ? 201 : 200, rollout);
+                    });
+    router.add_sync(Method::get, "/api/v1/engines/{slug}/versions/{version}/rollout", read,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.get_rollout(caller, slug_of(request),
+                                                                      version_of(request)));
+                    });
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/versions/{version}/rollout/promote",
+                    admin, [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.promote_rollout(caller, slug_of(request),
+                                                                          version_of(request)));
+                    });
+    router.add_sync(Method::post, "/api/v1/engines/{slug}/versions/{version}/rollout/abort", admin,
+                    [&engines](const Request& request, const auth::Principal& caller) {
+                        return json_response(200, engines.abort_rollout(caller, slug_of(request),
+                                                                        version_of(request)));
                     });
     router.add_sync(
         Method::get, "/api/v1/engines/{slug}/versions/{version}/bundle", read,

@@ -446,6 +446,12 @@ object run_schema(object results) {
          {{"type", "string"},
           {"nullable", true},
           {"enum", {"request", "engine_pin", "environment", nullptr}}}},
+        {"engine_version_rollout",
+         {{"type", "string"},
+          {"nullable", true},
+          {"enum", {"new", "previous", nullptr}},
+          {"description",
+           "The share of an open rollout a \"<major>.x\" pin gave the run; null otherwise"}}},
         {"error",
          {{"type", "object"},
           {"nullable", true},
@@ -743,7 +749,7 @@ boost::json::object platform_openapi(const std::string& server_version,
         .idempotent()
         .answers(201, "Released", schema_ref("Release"))
         .answers(200, "Already released", schema_ref("Release"))
-        .fails({400, 404, 412, 422});
+        .fails({400, 404, 409, 412, 422});
     paths
         .add(Method::get, "/api/v1/engines/{slug}/versions", "listEngineVersions", "List releases",
              read)
@@ -754,6 +760,33 @@ boost::json::object platform_openapi(const std::string& server_version,
              "Show a release", read)
         .answers(200, "The release", schema_ref("Release"))
         .fails({400, 404});
+    paths
+        .add(Method::post, "/api/v1/engines/{slug}/versions/{version}/rollout",
+             "rolloutEngineVersion",
+             "Roll a minor out to a share of the runs pinned \"<major>.x\" (live key); again: "
+             "change the share",
+             admin)
+        .body("RolloutRequest")
+        .answers(201, "Opened", schema_ref("Rollout"))
+        .answers(200, "The open rollout's share changed", schema_ref("Rollout"))
+        .fails({400, 403, 404, 409, 422});
+    paths
+        .add(Method::get, "/api/v1/engines/{slug}/versions/{version}/rollout",
+             "getEngineVersionRollout", "The version's newest rollout", read)
+        .answers(200, "The rollout", schema_ref("Rollout"))
+        .fails({404});
+    paths
+        .add(Method::post, "/api/v1/engines/{slug}/versions/{version}/rollout/promote",
+             "promoteEngineVersionRollout",
+             "Give the rolled-out minor every run pinned \"<major>.x\" (live key)", admin)
+        .answers(200, "Promoted", schema_ref("Rollout"))
+        .fails({400, 403, 404, 409});
+    paths
+        .add(Method::post, "/api/v1/engines/{slug}/versions/{version}/rollout/abort",
+             "abortEngineVersionRollout",
+             "Return every run pinned \"<major>.x\" to the previous minor (live key)", admin)
+        .answers(200, "Aborted", schema_ref("Rollout"))
+        .fails({400, 403, 404, 409});
     paths
         .add(Method::get, "/api/v1/engines/{slug}/versions/{version}/bundle",
              "getEngineVersionBundle", "A release's canonical bundle, as versions/ holds it", read)
@@ -928,7 +961,22 @@ boost::json::object platform_openapi(const std::string& server_version,
         {}, {{"changelog", {{"type", "string"}, {"maxLength", 2000}}},
              {"config_hash", string_schema()},
              {"max_top1_change", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
-             {"force", {{"type", "boolean"}}}});
+             {"force", {{"type", "boolean"}}},
+             {"rollout_percent", {{"type", "integer"}, {"minimum", 1}, {"maximum", 99}}}});
+    schemas["RolloutRequest"] = object_schema(
+        {"percent"}, {{"percent", {{"type", "integer"}, {"minimum", 1}, {"maximum", 99}}}});
+    schemas["Rollout"] =
+        object_schema({"engine", "version", "from_version", "percent", "state"},
+                      {{"engine", string_schema()},
+                       {"version", string_schema()},
+                       {"from_version", string_schema()},
+                       {"pin", string_schema()},
+                       {"percent", {{"type", "integer"}, {"minimum", 1}, {"maximum", 99}}},
+                       {"state", {{"type", "string"}, {"enum", {"open", "promoted", "aborted"}}}},
+                       {"opened_by", string_schema()},
+                       {"opened_at", time_schema()},
+                       {"updated_at", time_schema()},
+                       {"closed_at", nullable_time()}});
     schemas["PreviewRequest"] =
         object_schema({}, {{"config", {{"type", "object"}}},
                            {"runs", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
@@ -957,16 +1005,18 @@ boost::json::object platform_openapi(const std::string& server_version,
                                             {"config_hash", string_schema()},
                                             {"base_version", nullable_string()},
                                             {"diff", {{"type", "object"}}}});
-    schemas["Release"] = object_schema({"engine", "version"},
-                                       {{"engine", string_schema()},
-                                        {"version", string_schema()},
-                                        {"released_at", time_schema()},
-                                        {"changelog", string_schema()},
-                                        {"bump", string_schema()},
-                                        {"is_breaking_from_previous_major", {{"type", "boolean"}}},
-                                        {"reasons", {{"type", "array"}, {"items", object{}}}},
-                                        {"published_by", string_schema()},
-                                        {"content_hash", string_schema()}});
+    schemas["Release"] =
+        object_schema({"engine", "version"},
+                      {{"engine", string_schema()},
+                       {"version", string_schema()},
+                       {"released_at", time_schema()},
+                       {"changelog", string_schema()},
+                       {"bump", string_schema()},
+                       {"is_breaking_from_previous_major", {{"type", "boolean"}}},
+                       {"reasons", {{"type", "array"}, {"items", object{}}}},
+                       {"published_by", string_schema()},
+                       {"content_hash", string_schema()},
+                       {"rollout", {{"allOf", array{schema_ref("Rollout")}}, {"nullable", true}}}});
     schemas["Contract"] =
         object_schema({"engine", "engine_type", "request_schema", "response_schema"},
                       {{"engine", string_schema()},

@@ -5,6 +5,7 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "engines/engine_json.hpp"
+#include "engines/rollout_policy.hpp"
 #include "engines/presets.hpp"
 #include "engines/scorecard_check.hpp"
 #include "versions/pin.hpp"
@@ -200,8 +201,9 @@ boost::json::object EngineService::create(const auth::Principal& caller,
                 "copy_from names engine '" + source_slug + "', which does not exist",
                 {{"/copy_from", "unknown engine"}});
         }
-        source_config_hash = source_pin.empty() ? source->config_hash
-                                                : find_release(*source, source_pin).config_hash;
+        source_config_hash = source_pin.empty()
+                                 ? source->config_hash
+                                 : find_release(*source, source_pin).release.config_hash;
     }
     const std::string label = source && !fields.contains("label")
                                   ? source->label
@@ -411,23 +413,26 @@ boost::json::array EngineService::effective_weights(const std::string& config_ha
 }
 
 ResolvedEngine EngineService::resolve(const auth::Principal& caller, const std::string& slug,
-                                      const std::optional<std::string>& pin) const {
+                                      const std::optional<std::string>& pin,
+                                      std::optional<std::string_view> run_id) const {
     store::EngineRecord engine = find(caller, slug);
     if (engine.status == "archived") {
         throw ApiError(409, "conflict",
                        "engine '" + slug + "' is archived and accepts no new runs");
     }
-    return at_version(std::move(engine), pin);
+    return at_version(std::move(engine), pin, run_id);
 }
 
 ResolvedEngine EngineService::at_version(store::EngineRecord engine,
-                                         const std::optional<std::string>& pin) const {
+                                         const std::optional<std::string>& pin,
+                                         std::optional<std::string_view> run_id) const {
     ResolvedEngine resolved;
     resolved.engine = std::move(engine);
     if (pin) {
-        const store::ReleaseRecord release = find_release(resolved.engine, *pin);
-        resolved.version = version_name(release.major, release.minor);
-        resolved.config_hash = release.config_hash;
+        ReleaseMatch match = find_release(resolved.engine, *pin, run_id);
+        resolved.version = version_name(match.release.major, match.release.minor);
+        resolved.config_hash = match.release.config_hash;
+        resolved.rollout_share = std::move(match.rollout_share);
     } else {
         resolved.config_hash = resolved.engine.config_hash;
     }
@@ -436,24 +441,35 @@ ResolvedEngine EngineService::at_version(store::EngineRecord engine,
     return resolved;
 }
 
-std::optional<store::ReleaseRecord> EngineService::matching_release(
-    const store::EngineRecord& engine, const versions::Pin& pin, std::string* available) const {
-    std::optional<store::ReleaseRecord> match;
-    for (auto& release : store_.list_releases(engine.organization, engine.slug)) {
-        if (available)
+std::optional<EngineService::ReleaseMatch> EngineService::matching_release(
+    const store::EngineRecord& engine, const versions::Pin& pin, std::string* available,
+    std::optional<std::string_view> run_id) const {
+    const auto releases = store_.list_releases(engine.organization, engine.slug);
+    if (available) {
+        for (const auto& release : releases)
             *available +=
                 (available->empty() ? "" : ", ") + version_name(release.major, release.minor);
-        if (release.major != pin.major) continue;
-        if (pin.minor ? release.minor == *pin.minor : (!match || release.minor > match->minor)) {
-            match = std::move(release);
-        }
     }
-    return match;
+    if (pin.minor) {
+        for (const auto& release : releases) {
+            if (release.major == pin.major && release.minor == *pin.minor)
+                return ReleaseMatch{release, std::nullopt};
+        }
+        return std::nullopt;
+    }
+    // Rollouts are read only for range pins: exact pins never depend on them.
+    const RangeChoice choice = choose_in_range(
+        releases, store_.list_rollouts(engine.organization, engine.slug), pin.major, run_id);
+    if (choice.release == nullptr) return std::nullopt;
+    return ReleaseMatch{*choice.release, choice.rollout_share
+                                             ? std::optional<std::string>(*choice.rollout_share)
+                                             : std::nullopt};
 }
 
 ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller,
                                               const std::string& slug,
-                                              const std::optional<std::string>& pin) const {
+                                              const std::optional<std::string>& pin,
+                                              std::string_view run_id) const {
     std::optional<std::string> chosen = pin;
     std::optional<std::string> source = pin ? std::optional<std::string>("request") : std::nullopt;
     if (!chosen && caller.engine_pins_json != "{}") {
@@ -473,14 +489,15 @@ ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller,
             source = "environment";
         }
     }
-    ResolvedEngine resolved = resolve(caller, slug, chosen);
+    ResolvedEngine resolved = resolve(caller, slug, chosen, run_id);
     resolved.pin = std::move(chosen);
     resolved.pin_source = std::move(source);
     return resolved;
 }
 
-store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engine,
-                                                 const std::string& pin) const {
+EngineService::ReleaseMatch EngineService::find_release(
+    const store::EngineRecord& engine, const std::string& pin,
+    std::optional<std::string_view> run_id) const {
     const auto parsed = versions::parse_pin(pin);
     if (!parsed) {
         throw ApiError::invalid_request(
@@ -490,7 +507,7 @@ store::ReleaseRecord EngineService::find_release(const store::EngineRecord& engi
             {{"/engine_version", "does not match " + std::string(versions::kPinGrammar)}});
     }
     std::string available;
-    auto match = matching_release(engine, *parsed, &available);
+    auto match = matching_release(engine, *parsed, &available, run_id);
     if (!match) {
         throw ApiError::unknown_engine_version(
             "engine '" + engine.slug + "' has no release matching \"" + pin +

@@ -42,6 +42,8 @@ struct ResolvedEngine {
         pin;  // the pin it resolved ("1.x"), none for the current configuration
     std::optional<std::string>
         pin_source;  // request | engine_pin | environment (resolve_for_run only)
+    // "new" | "previous": the share of an open rollout a "<major>.x" pin gave this run.
+    std::optional<std::string> rollout_share;
     std::string config_json;
     std::string config_hash;
     std::shared_ptr<const contracts::ContractValidator> request_contract;
@@ -102,13 +104,30 @@ public:
 
     // For submissions: the engine at `pin` (none: its current configuration). ApiError 404 for an
     // unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when archived.
+    // A "<major>.x" pin under an open rollout resolves by `run_id` (rollout_policy.hpp).
     ResolvedEngine resolve(const auth::Principal& caller, const std::string& slug,
-                           const std::optional<std::string>& pin) const;
+                           const std::optional<std::string>& pin,
+                           std::optional<std::string_view> run_id = std::nullopt) const;
     // resolve() for a run of the caller's environment: an explicit `pin` wins, else the
     // environment's pin for this engine (engine_pins), else its pinned_engine_version when the
     // engine has a release matching it, else the current configuration. Says which in pin_source.
     ResolvedEngine resolve_for_run(const auth::Principal& caller, const std::string& slug,
-                                   const std::optional<std::string>& pin) const;
+                                   const std::optional<std::string>& pin,
+                                   std::string_view run_id) const;
+
+    // Canary rollouts of a release to the runs pinned "<major>.x" (rollouts.cpp). Opening (or
+    // changing the share of) an open rollout, promoting and aborting need a live key.
+    // `created` tells whether a rollout was opened (else its percent changed).
+    boost::json::object rollout(const auth::Principal& caller, const std::string& slug,
+                                const std::string& version, const boost::json::value& body,
+                                bool& created);
+    boost::json::object promote_rollout(const auth::Principal& caller, const std::string& slug,
+                                        const std::string& version);
+    boost::json::object abort_rollout(const auth::Principal& caller, const std::string& slug,
+                                      const std::string& version);
+    // The version's newest rollout; ApiError 404 when it never had one.
+    boost::json::object get_rollout(const auth::Principal& caller, const std::string& slug,
+                                    const std::string& version) const;
 
     // Every error of a configuration, each with its JSON Pointer; empty when usable. Runs the
     // scorecard's hooks as a run does (scorecard_check.hpp); its warnings go to `warnings`.
@@ -134,20 +153,44 @@ private:
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
     // find() for a change: ApiError(403, builtin_engine_read_only) for a built-in engine.
     store::EngineRecord find_own(const auth::Principal& caller, const std::string& slug) const;
-    ResolvedEngine at_version(store::EngineRecord engine,
-                              const std::optional<std::string>& pin) const;
+    ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin,
+                              std::optional<std::string_view> run_id = std::nullopt) const;
     std::string load_config(const std::string& hash) const;
     std::shared_ptr<const contracts::ContractValidator> request_contract(
         const std::string& config_hash, const std::string& config_json) const;
-    store::ReleaseRecord find_release(const store::EngineRecord& engine,
-                                      const std::string& pin) const;
+    // A release a pin matched, and the rollout share that chose it.
+    struct ReleaseMatch {
+        store::ReleaseRecord release;
+        std::optional<std::string> rollout_share;
+    };
+    ReleaseMatch find_release(const store::EngineRecord& engine, const std::string& pin,
+                              std::optional<std::string_view> run_id = std::nullopt) const;
     // Per appetite bucket, the weights runs of this configuration use (ScorecardVerdict::effective_weights).
     boost::json::array effective_weights(const std::string& config_hash,
                                          const boost::json::value& config) const;
-    // The newest release matching `pin`, if any; lists every release into `available` when given.
-    std::optional<store::ReleaseRecord> matching_release(const store::EngineRecord& engine,
-                                                         const versions::Pin& pin,
-                                                         std::string* available) const;
+    // The release matching `pin`, if any — for "<major>.x" the one rollout_policy chooses for
+    // `run_id`; lists every release into `available` when given.
+    std::optional<ReleaseMatch> matching_release(
+        const store::EngineRecord& engine, const versions::Pin& pin, std::string* available,
+        std::optional<std::string_view> run_id = std::nullopt) const;
+    // The engine's releases and rollouts for a rollout change, checked: live key, own engine, not
+    // archived, `version` released. Throws ApiError otherwise.
+    struct RolloutTarget {
+        store::EngineRecord engine;
+        std::vector<store::ReleaseRecord> releases;
+        std::vector<store::RolloutRecord> rollouts;
+        int major = 0;
+        int minor = 0;
+    };
+    RolloutTarget rollout_target(const auth::Principal& caller, const std::string& slug,
+                                 const std::string& version, const char* action) const;
+    // Closes `version`'s open rollout as `state` (promoted | aborted).
+    boost::json::object close_rollout(const auth::Principal& caller, const std::string& slug,
+                                      const std::string& version, const char* state);
+    // The minor a new rollout of major.minor replaces for range pins; ApiError 409 when none.
+    static int rollout_from(const RolloutTarget& target, int major, int minor);
+    // `percent` of a rollout body (1..99), located at `where`; ApiError 422 otherwise.
+    static int rollout_percent(const boost::json::value& percent, const std::string& where);
     // True when the bundle was imported now, false when its release was already stored.
     bool import_bundle(const std::filesystem::path& file);
     bool import_bundle_file(const std::filesystem::path& file, const std::string& where);

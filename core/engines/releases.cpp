@@ -9,6 +9,7 @@
 #include "engines/engine_json.hpp"
 #include "engines/config_diff.hpp"
 #include "engines/presets.hpp"
+#include "engines/rollout_policy.hpp"
 #include "versions/pin.hpp"
 #include "versions/schema_compare.hpp"
 
@@ -31,11 +32,11 @@ public:
 };
 constexpr std::size_t kMaxChangelog = 2000;
 
-// "1.3" → {1, 3}; nullopt for anything else (including "1.x").
-std::optional<std::pair<int, int>> exact_version(const std::string& text) {
-    const auto pin = versions::parse_pin(text);
-    if (!pin || !pin->minor) return std::nullopt;
-    return std::pair{pin->major, *pin->minor};
+// A version's newest rollout, or null.
+boost::json::value rollout_json(const std::vector<store::RolloutRecord>& rollouts, int major,
+                                int minor) {
+    const auto* newest = newest_rollout_of(rollouts, major, minor);
+    return newest ? boost::json::value(rollout_to_json(*newest)) : boost::json::value(nullptr);
 }
 
 boost::json::array breaking_reasons(const boost::json::value& before,
@@ -297,7 +298,13 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     if (engine.status == "archived")
         throw ApiError(409, "conflict", "engine '" + slug + "' is archived");
     std::string changelog;
+    std::optional<int> rollout_percent_now;
     if (body.is_object()) {
+        // Published straight into a rollout: "<major>.x" keeps its meaning for the other share.
+        if (const auto* percent = body.get_object().if_contains("rollout_percent");
+            percent && !percent->is_null()) {
+            rollout_percent_now = rollout_percent(*percent, "/rollout_percent");
+        }
         if (const auto* text = body.get_object().if_contains("changelog");
             text && !text->is_null()) {
             if (!text->is_string() || utf8_length(text->get_string()) > kMaxChangelog) {
@@ -327,6 +334,16 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
         return answer;
     }
     store::ReleaseRecord& release = plan.release;
+    RolloutTarget rollouts{engine, store_.list_releases(engine.organization, slug),
+                           store_.list_rollouts(engine.organization, slug), release.major,
+                           release.minor};
+    // A new minor would change what an open rollout shares runs between.
+    if (const auto* open = open_rollout_of(rollouts.rollouts, release.major)) {
+        throw ApiError(409, "rollout_open",
+                       "version " + version_name(open->major, open->to_minor) +
+                           " is rolling out to " + std::to_string(open->major) +
+                           ".x; promote or abort it before publishing another minor");
+    }
     release.changelog = changelog;
     release.published_by = "api_key:" + caller.key_id;
     release.released_at_ms = now_unix_ms();
@@ -334,7 +351,21 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     release.bundle_json = canonical_json(bundle);
     release.content_hash = sha256_hex(release.bundle_json);
     try {
-        store_.insert_release(release, canonical_json(plan.config));
+        if (rollout_percent_now) {
+            store::RolloutRecord rollout;
+            rollout.organization = engine.organization;
+            rollout.engine_slug = slug;
+            rollout.major = release.major;
+            rollout.from_minor = rollout_from(rollouts, release.major, release.minor);
+            rollout.to_minor = release.minor;
+            rollout.percent = *rollout_percent_now;
+            rollout.opened_by = release.published_by;
+            rollout.opened_at_ms = release.released_at_ms;
+            rollout.updated_at_ms = release.released_at_ms;
+            store_.insert_release_in_rollout(release, canonical_json(plan.config), rollout);
+        } else {
+            store_.insert_release(release, canonical_json(plan.config));
+        }
     } catch (const std::invalid_argument&) {
         throw ApiError(409, "conflict",
                        "version " + version_name(release.major, release.minor) +
@@ -344,8 +375,15 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     audit_.record({caller.organization, caller.key_id, "version.publish",
                    slug + "@" + version_name(release.major, release.minor),
                    plan.newest ? plan.newest->content_hash : std::string(), release.content_hash});
+    if (rollout_percent_now) {
+        audit_.record({caller.organization, caller.key_id, "version.rollout.open",
+                       slug + "@" + version_name(release.major, release.minor), std::string(),
+                       audit::state_hash(std::to_string(*rollout_percent_now))});
+    }
     boost::json::object answer = release_to_json(release);
     answer["already_released"] = false;
+    answer["rollout"] =
+        rollout_json(store_.list_rollouts(engine.organization, slug), release.major, release.minor);
     return answer;
 }
 
@@ -353,9 +391,13 @@ boost::json::array EngineService::list_versions(const auth::Principal& caller,
                                                 const std::string& slug) const {
     const store::EngineRecord engine = find(caller, slug);
     auto releases = store_.list_releases(engine.organization, slug);
+    const auto rollouts = store_.list_rollouts(engine.organization, slug);
     boost::json::array out;
-    for (auto it = releases.rbegin(); it != releases.rend(); ++it)
-        out.push_back(release_to_json(*it));
+    for (auto it = releases.rbegin(); it != releases.rend(); ++it) {
+        boost::json::object version = release_to_json(*it);
+        version["rollout"] = rollout_json(rollouts, it->major, it->minor);
+        out.push_back(std::move(version));
+    }
     return out;
 }
 
@@ -367,6 +409,8 @@ boost::json::object EngineService::get_version(const auth::Principal& caller,
     const auto numbers = exact_version(version);
     boost::json::object answer = release_to_json(
         *store_.find_release(engine.organization, slug, numbers->first, numbers->second));
+    answer["rollout"] = rollout_json(store_.list_rollouts(engine.organization, slug),
+                                     numbers->first, numbers->second);
     answer["config"] = bundle.at("config");
     return answer;
 }

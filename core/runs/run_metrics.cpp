@@ -29,11 +29,20 @@ RunMetrics::RunMetrics(metrics::Registry& registry)
                                          "Lua VM instructions charged to runs' budgets, in steps "
                                          "of 1000 (the budget check's interval)")) {}
 
-void RunMetrics::submitted(const std::string& engine, const std::optional<std::string>& version) {
+void RunMetrics::submitted(const std::string& engine, const std::optional<std::string>& version,
+                           const std::optional<std::string>& rollout_share) {
     registry_
         .counter("engined_runs_submitted_total", "Runs accepted (202) and stored",
                  engine_labels(engine, version))
         .inc();
+    if (rollout_share) {
+        registry_
+            .counter("engined_rollout_runs_submitted_total",
+                     "Runs a \"<major>.x\" pin resolved under an open rollout, by share: new "
+                     "(the rolled-out minor) or previous",
+                     {{"share", *rollout_share}})
+            .inc();
+    }
 }
 
 void RunMetrics::finished(const store::Run& run, const store::RunOutcome& outcome) {
@@ -45,11 +54,20 @@ void RunMetrics::finished(const store::Run& run, const store::RunOutcome& outcom
                        metrics::duration_buckets(), labels)
             .observe(static_cast<double>(outcome.completed_at_ms - *run.started_at_ms) / 1000.0);
     }
-    labels.emplace_back("status", std::string(store::to_string(outcome.status)));
+    const std::string status(store::to_string(outcome.status));
+    labels.emplace_back("status", status);
     registry_
         .counter("engined_runs_finished_total", "Runs that reached a terminal status",
                  std::move(labels))
         .inc();
+    if (run.engine_version_rollout) {
+        registry_
+            .counter("engined_rollout_runs_finished_total",
+                     "Runs resolved under an open rollout that reached a terminal status, by "
+                     "share (new | previous)",
+                     {{"share", *run.engine_version_rollout}, {"status", status}})
+            .inc();
+    }
 }
 
 void RunMetrics::lua_error(lua::FailureKind kind) {

@@ -92,7 +92,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     }
     const auto pin = read_pin(fields);
     // Resolved once, here: the run keeps this version whatever is published while it waits.
-    const engines::ResolvedEngine target = engines_.resolve_for_run(caller, engine_slug, pin);
+    const engines::ResolvedEngine target =
+        engines_.resolve_for_run(caller, engine_slug, pin, run_id);
     // Signed at delivery with the environment's signing secret, created then if need be.
     const auto webhook_url = read_webhook_url(fields, caller.environment);
 
@@ -132,21 +133,22 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.engine_version = target.version;
     run.engine_version_pin = target.pin;
     run.engine_version_pin_source = target.pin_source;
+    run.engine_version_rollout = target.rollout_share;
     run.request_json = boost::json::serialize(stored_request);
     run.config_hash = target.config_hash;
     run.config_json = target.config_json;
     run.webhook_url = webhook_url;
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
-    store_.insert_run(std::move(run),
-                      [this, run_id, engine = target.engine.slug, version = target.version,
-                       accepted = std::move(accepted)](std::exception_ptr error) {
-                          if (!error) {
-                              enqueue_(run_id);
-                              metrics_.submitted(engine, version);
-                          }
-                          accepted(error);
-                      });
+    store_.insert_run(std::move(run), [this, run_id, engine = target.engine.slug,
+                                       version = target.version, share = target.rollout_share,
+                                       accepted = std::move(accepted)](std::exception_ptr error) {
+        if (!error) {
+            enqueue_(run_id);
+            metrics_.submitted(engine, version, share);
+        }
+        accepted(error);
+    });
 }
 
 std::optional<boost::json::object> RunService::resolve_pool(

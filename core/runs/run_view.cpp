@@ -34,6 +34,7 @@ boost::json::object run_to_json(const store::Run& run) {
     out["engine_version"] = optional_string(run.engine_version);
     out["engine_version_pin"] = optional_string(run.engine_version_pin);
     out["engine_version_pin_source"] = optional_string(run.engine_version_pin_source);
+    out["engine_version_rollout"] = optional_string(run.engine_version_rollout);
     out["status"] = store::to_string(run.status);
     out["stage"] = run.stage;
     out["environment"] = run.environment;

@@ -19,7 +19,7 @@
     "       api_key_id, output_json, results_json, error_code, error_message, "             \
     "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "       \
     "       completed_at_ms, fingerprint, fingerprint_json, environment_id, "               \
-    "       engine_version_pin_source "                                                     \
+    "       engine_version_pin_source, engine_version_rollout "                             \
     "  FROM runs "
 #define ENGINED_SELECT_ENGINE                                                               \
     "SELECT id, organization, slug, label, description, engine_type, status, config_hash, " \
@@ -30,6 +30,10 @@
     "       bundle_json, changelog, bump, is_breaking_from_previous_major, reasons_json, " \
     "       published_by, released_at_ms "                                                 \
     "  FROM engine_releases "
+#define ENGINED_SELECT_ROLLOUT                                                                   \
+    "SELECT organization, engine_slug, major, from_minor, to_minor, percent, state, opened_by, " \
+    "       opened_at_ms, updated_at_ms, closed_at_ms "                                          \
+    "  FROM engine_rollouts "
 #define ENGINED_SELECT_ENVIRONMENT                                                       \
     "SELECT id, organization, slug, built_in, pinned_engine_version, engine_pins_json, " \
     "       created_at_ms, updated_at_ms FROM environments "
@@ -90,6 +94,7 @@ Run read_run(const Row& row) {
     run.fingerprint_json = row.optional_text(25);
     run.environment_id = row.text(26);
     run.engine_version_pin_source = row.optional_text(27);
+    run.engine_version_rollout = row.optional_text(28);
     return run;
 }
 
@@ -165,6 +170,23 @@ ReleaseRecord read_release(const Row& row) {
     release.published_by = row.text(11);
     release.released_at_ms = row.integer(12);
     return release;
+}
+
+template <class Row>
+RolloutRecord read_rollout(const Row& row) {
+    RolloutRecord rollout;
+    rollout.organization = row.text(0);
+    rollout.engine_slug = row.text(1);
+    rollout.major = static_cast<int>(row.integer(2));
+    rollout.from_minor = static_cast<int>(row.integer(3));
+    rollout.to_minor = static_cast<int>(row.integer(4));
+    rollout.percent = static_cast<int>(row.integer(5));
+    rollout.state = row.text(6);
+    rollout.opened_by = row.text(7);
+    rollout.opened_at_ms = row.integer(8);
+    rollout.updated_at_ms = row.integer(9);
+    rollout.closed_at_ms = row.optional_integer(10);
+    return rollout;
 }
 
 template <class Row>

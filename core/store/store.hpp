@@ -87,9 +87,11 @@ struct NewRun {
     std::optional<std::string> engine_version;      // resolved release, or none (current config)
     std::optional<std::string> engine_version_pin;  // as the client sent it, or the environment's
     std::optional<std::string> engine_version_pin_source;  // request | engine_pin | environment
-    std::string request_json;                              // {"input":..., "offerings":...}
-    std::string config_hash;                               // SHA-256 of config_json
-    std::string config_json;                               // stored once per distinct hash
+    // new | previous: the share of an open rollout a "<major>.x" pin gave the run; none otherwise.
+    std::optional<std::string> engine_version_rollout;
+    std::string request_json;  // {"input":..., "offerings":...}
+    std::string config_hash;   // SHA-256 of config_json
+    std::string config_json;   // stored once per distinct hash
     std::optional<std::string> webhook_url;
     std::string api_key_id;
     int64_t created_at_ms = 0;
@@ -124,6 +126,7 @@ struct Run {
     std::optional<std::string> engine_version;
     std::optional<std::string> engine_version_pin;
     std::optional<std::string> engine_version_pin_source;  // request | engine_pin | environment
+    std::optional<std::string> engine_version_rollout;     // new | previous (NewRun)
     RunStatus status = RunStatus::queued;
     std::string stage;
     std::string request_json;
@@ -191,6 +194,24 @@ struct ReleaseRecord {
     std::string reasons_json = "[]";
     std::string published_by;
     int64_t released_at_ms = 0;
+};
+
+// A canary rollout of one release of an engine's major: while `state` is "open", runs pinned
+// "<major>.x" get `to_minor` for `percent` % of run ids and `from_minor` otherwise. At most one
+// rollout per engine and major is open (the store refuses a second). Rows are kept: the newest
+// rollout of a release says whether range pins may resolve to it (aborted or open: held back).
+struct RolloutRecord {
+    std::string organization;  // the engine's
+    std::string engine_slug;
+    int major = 1;
+    int from_minor = 0;
+    int to_minor = 0;
+    int percent = 0;
+    std::string state = "open";  // open | promoted | aborted
+    std::string opened_by;
+    int64_t opened_at_ms = 0;
+    int64_t updated_at_ms = 0;  // last change of percent or state
+    std::optional<int64_t> closed_at_ms;
 };
 
 // A named carrier pool of an organisation, pointing at an immutable snapshot of its carriers.
@@ -411,6 +432,23 @@ public:
     virtual std::optional<ReleaseRecord> find_release(std::string_view organization,
                                                       std::string_view slug, int major,
                                                       int minor) const = 0;
+
+    // --- Rollouts: synchronous writes. Opening throws std::invalid_argument while another rollout
+    // of that engine and major is open (also when another node opened it meanwhile).
+    virtual void open_rollout(const RolloutRecord& rollout) = 0;
+    // insert_release and open_rollout in one write: the release is never visible without it.
+    virtual void insert_release_in_rollout(const ReleaseRecord& release,
+                                           std::string_view config_json,
+                                           const RolloutRecord& rollout) = 0;
+    // The open rollout of that major gets `percent`; false when none is open.
+    virtual bool set_rollout_percent(std::string_view organization, std::string_view slug,
+                                     int major, int percent, int64_t at_ms) = 0;
+    // The open rollout of that major becomes `state` (promoted | aborted); false when none is open.
+    virtual bool close_rollout(std::string_view organization, std::string_view slug, int major,
+                               std::string_view state, int64_t at_ms) = 0;
+    // Every rollout of the engine, oldest first.
+    virtual std::vector<RolloutRecord> list_rollouts(std::string_view organization,
+                                                     std::string_view slug) const = 0;
 
     // --- Idempotency. find ignores records older than the window; remember keeps a live record
     // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.

@@ -206,6 +206,48 @@ TEST_F(EnginectlTest, CreateConfigurePublishExportAndRun) {
     EXPECT_NE(run.out.find("Progressive"), std::string::npos) << run.out;
 }
 
+TEST_F(EnginectlTest, VersionsRolloutPromoteAndAbortAMinor) {
+    EXPECT_SUCCEEDS(enginectl(
+        {"engines", "create", "--slug", "cli-canary", "--label", "Canary", "--type", "placement"}));
+    EXPECT_SUCCEEDS(enginectl({"versions", "publish", "cli-canary"}));
+    auto config = boost::json::parse(enginectl({"config", "get", "cli-canary"}).out).as_object();
+    config["debug"] = true;
+    const auto config_file = work_dir_ / "config.json";
+    write_text(config_file, boost::json::serialize(config));
+    EXPECT_SUCCEEDS(enginectl({"config", "put", "cli-canary", config_file.string()}));
+    const CliResult published =
+        enginectl({"versions", "publish", "cli-canary", "--rollout-percent", "10"});
+    EXPECT_SUCCEEDS(published);
+    const CliResult listed = enginectl({"versions", "list", "cli-canary"});
+    EXPECT_NE(listed.out.find("open 10% from 1.0"), std::string::npos) << listed.out;
+
+    const CliResult widened =
+        enginectl({"versions", "rollout", "cli-canary", "1.1", "--percent", "40"});
+    EXPECT_SUCCEEDS(widened);
+    EXPECT_EQ(widened.out,
+              "cli-canary 1.1: rollout open, 40% of runs pinned 1.x (the others: 1.0)\n");
+    const CliResult too_much =
+        enginectl({"versions", "rollout", "cli-canary", "1.1", "--percent", "100"});
+    EXPECT_EQ(too_much.exit_code, 1);
+    EXPECT_NE(too_much.err.find("invalid_rollout_percent"), std::string::npos) << too_much.err;
+    const CliResult not_a_number =
+        enginectl({"versions", "rollout", "cli-canary", "1.1", "--percent", "ten"});
+    EXPECT_NE(not_a_number.exit_code, 0);
+    EXPECT_NE(not_a_number.err.find("--percent must be a whole number"), std::string::npos)
+        << not_a_number.err;
+
+    const CliResult aborted = enginectl({"versions", "abort", "cli-canary", "1.1", "--json"});
+    EXPECT_SUCCEEDS(aborted);
+    EXPECT_EQ(boost::json::parse(aborted.out).at("state"), "aborted");
+    EXPECT_SUCCEEDS(enginectl({"versions", "rollout", "cli-canary", "1.1", "--percent", "20"}));
+    const CliResult promoted = enginectl({"versions", "promote", "cli-canary", "1.1"});
+    EXPECT_SUCCEEDS(promoted);
+    EXPECT_NE(promoted.out.find("rollout promoted"), std::string::npos) << promoted.out;
+    const CliResult shown = enginectl({"versions", "rollout", "cli-canary", "1.1"});
+    EXPECT_SUCCEEDS(shown);
+    EXPECT_NE(shown.out.find("rollout promoted, 20%"), std::string::npos) << shown.out;
+}
+
 TEST_F(EnginectlTest, RunsReplayExitsZeroWhenIdenticalAndOneWhenNot) {
     const CliResult submitted =
         enginectl({"runs", "submit", "--engine-version", "1.1",
@@ -625,8 +667,7 @@ TEST_F(EnginectlTest, AnUnknownFlagIsRefusedBeforeAnythingIsPublished) {
     EXPECT_NE(typo.err.find("enginectl: unknown option --changelg\n"), std::string::npos)
         << typo.err;
     // The short usage: this action's line and where the help is, not every command.
-    EXPECT_NE(typo.err.find("usage: enginectl versions publish [--changelog TEXT]"),
-              std::string::npos)
+    EXPECT_NE(typo.err.find("usage: enginectl versions publish [options] SLUG"), std::string::npos)
         << typo.err;
     EXPECT_LE(line_count(typo.err), 3u) << typo.err;
     EXPECT_EQ(typo.out, "");
@@ -679,13 +720,13 @@ TEST_F(EnginectlTest, HelpGoesToStdoutForEveryFamilyAndAction) {
     // After an action, even after other arguments: that action's help alone.
     const CliResult publish = enginectl({"versions", "publish", "some-engine", "--help"});
     EXPECT_SUCCEEDS(publish);
-    EXPECT_EQ(
-        publish.out.rfind(
-            "usage: enginectl versions publish [--changelog TEXT] [--dry-run] [--config-hash HASH] "
-            "[--max-top1-change SHARE] [--force] [--json] [--url URL] [--key KEY] SLUG",
-            0),
-        0u)
+    // More than eight options: the usage line says [options] and the help lists each.
+    EXPECT_EQ(publish.out.rfind("usage: enginectl versions publish [options] SLUG", 0), 0u)
         << publish.out;
+    for (const char* option : {"--changelog TEXT", "--dry-run", "--config-hash HASH",
+                               "--max-top1-change SHARE", "--force", "--rollout-percent N"}) {
+        EXPECT_NE(publish.out.find(option), std::string::npos) << option << "\n" << publish.out;
+    }
     EXPECT_NE(publish.out.find("  --changelog TEXT"), std::string::npos) << publish.out;
     EXPECT_EQ(publish.out.find("runs submit"), std::string::npos) << publish.out;
     EXPECT_EQ(publish.err, "");

@@ -1,5 +1,6 @@
 // enginectl versions: publish an engine's configuration as an immutable version, list and show
-// versions, and export a release bundle into a versions/ tree the server imports at start-up.
+// versions, export a release bundle into a versions/ tree the server imports at start-up, and
+// roll a minor out to a share of the runs pinned "<major>.x" (rollout, promote, abort).
 #include "commands.hpp"
 
 #include "api_client.hpp"
@@ -9,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -53,6 +55,35 @@ void print_release(const std::string& slug, const boost::json::object& answer, b
               << answer.at("config_hash").as_string().c_str() << "\n";
 }
 
+// The integer given to --percent or --rollout-percent; its range (1-99) is the server's to check.
+int64_t parse_percent(const std::string& flag, const std::string& text) {
+    int64_t percent = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), percent);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+        throw UsageError("--" + flag + " must be a whole number from 1 to 99, got '" + text + "'");
+    }
+    return percent;
+}
+
+// "open 10% from 1.3", "promoted", "aborted" or "" for a version's newest rollout.
+std::string rollout_cell(const boost::json::value* rollout) {
+    if (rollout == nullptr || !rollout->is_object()) return "";
+    const auto& r = rollout->as_object();
+    const std::string state(r.at("state").as_string());
+    if (state != "open") return state;
+    return "open " + std::to_string(r.at("percent").to_number<int64_t>()) + "% from " +
+           std::string(r.at("from_version").as_string());
+}
+
+void print_rollout(const boost::json::object& rollout) {
+    std::cout << rollout.at("engine").as_string().c_str() << " "
+              << rollout.at("version").as_string().c_str() << ": rollout "
+              << rollout.at("state").as_string().c_str() << ", "
+              << rollout.at("percent").to_number<int64_t>() << "% of runs pinned "
+              << rollout.at("pin").as_string().c_str()
+              << " (the others: " << rollout.at("from_version").as_string().c_str() << ")\n";
+}
+
 // Writes the bundle byte-for-byte: its content hash is over this exact text.
 std::filesystem::path write_bundle(const std::filesystem::path& out_dir, const std::string& slug,
                                    const std::string& version, const std::string& bundle) {
@@ -81,8 +112,22 @@ std::vector<CommandSpec> versions_actions() {
               "refuse when a preview changes the top-1 solution of more than SHARE (0-1) of the "
               "runs"},
              {"force", "", "publish past --max-top1-change"},
+             {"rollout-percent", "N",
+              "publish a new minor straight into a rollout to N% (1-99) of the runs pinned "
+              "MAJOR.x"},
              json_switch()},
             {slug}),
+        server_action_spec(
+            "versions", "rollout",
+            "roll VERSION out to N% of the runs pinned MAJOR.x (again: change N); without "
+            "--percent, print its rollout",
+            {{"percent", "N", "the share of runs, 1-99"}, json_switch()}, {slug, version}),
+        server_action_spec("versions", "promote",
+                           "give the rolled-out VERSION every run pinned MAJOR.x", {json_switch()},
+                           {slug, version}),
+        server_action_spec("versions", "abort",
+                           "return every run pinned MAJOR.x to the version before VERSION",
+                           {json_switch()}, {slug, version}),
         server_action_spec("versions", "list", "list the engine's versions", {json_switch()},
                            {slug}),
         server_action_spec("versions", "show", "print one version (JSON either way)",
@@ -104,6 +149,9 @@ int versions_command(const std::string& action, const Arguments& args) {
         if (args.has("max-top1-change"))
             body["max_top1_change"] = parse_share(args.required("max-top1-change"));
         if (args.has("force")) body["force"] = true;
+        if (args.has("rollout-percent"))
+            body["rollout_percent"] =
+                parse_percent("rollout-percent", args.required("rollout-percent"));
         const auto answer =
             planned ? api.call("POST", versions_target(slug) + "/plan")
                     : api.call("POST", versions_target(slug), boost::json::serialize(body));
@@ -125,13 +173,13 @@ int versions_command(const std::string& action, const Arguments& args) {
         std::vector<TableRow> rows;
         for (const auto& release : listed.at("data").as_array()) {
             const auto& r = release.as_object();
-            rows.push_back({cell_text(r.if_contains("version")), cell_text(r.if_contains("bump")),
-                            cell_text(r.if_contains("released_at")),
-                            cell_text(r.if_contains("published_by")),
-                            cell_text(r.if_contains("changelog"))});
+            rows.push_back(
+                {cell_text(r.if_contains("version")), cell_text(r.if_contains("bump")),
+                 cell_text(r.if_contains("released_at")), cell_text(r.if_contains("published_by")),
+                 rollout_cell(r.if_contains("rollout")), cell_text(r.if_contains("changelog"))});
         }
-        std::cout << render_table({"VERSION", "BUMP", "RELEASED", "PUBLISHED BY", "CHANGELOG"},
-                                  rows);
+        std::cout << render_table(
+            {"VERSION", "BUMP", "RELEASED", "PUBLISHED BY", "ROLLOUT", "CHANGELOG"}, rows);
         return 0;
     }
     if (action == "show") {
@@ -155,6 +203,28 @@ int versions_command(const std::string& action, const Arguments& args) {
             print_json(boost::json::object{{"file", file}});
         } else {
             std::cout << file << "\n";
+        }
+        return 0;
+    }
+    if (action == "rollout" || action == "promote" || action == "abort") {
+        const auto& positional = args.positional_exactly(2, "SLUG VERSION");
+        ApiClient api(args);
+        const std::string target =
+            versions_target(positional[0]) + "/" + url_component(positional[1]) + "/rollout";
+        boost::json::object answer;
+        if (action != "rollout") {
+            answer = api.call("POST", target + "/" + action);
+        } else if (args.has("percent")) {
+            const boost::json::object body{
+                {"percent", parse_percent("percent", args.required("percent"))}};
+            answer = api.call("POST", target, boost::json::serialize(body));
+        } else {
+            answer = api.call("GET", target);
+        }
+        if (args.has("json")) {
+            print_json(answer);
+        } else {
+            print_rollout(answer);
         }
         return 0;
     }

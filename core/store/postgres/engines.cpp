@@ -52,6 +52,40 @@ constexpr const char* kListReleases =
 constexpr const char* kFindRelease = ENGINED_SELECT_RELEASE
     "WHERE organization = $1 AND engine_slug = $2 AND major = $3 AND minor = $4";
 
+constexpr const char* kInsertRollout = R"sql(
+    INSERT INTO engine_rollouts (organization, engine_slug, major, from_minor, to_minor, percent,
+                                 state, opened_by, opened_at_ms, updated_at_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $8)
+)sql";
+constexpr const char* kSetRolloutPercent = R"sql(
+    UPDATE engine_rollouts SET percent = $4, updated_at_ms = $5
+     WHERE organization = $1 AND engine_slug = $2 AND major = $3 AND state = 'open'
+)sql";
+constexpr const char* kCloseRollout = R"sql(
+    UPDATE engine_rollouts SET state = $4, updated_at_ms = $5, closed_at_ms = $5
+     WHERE organization = $1 AND engine_slug = $2 AND major = $3 AND state = 'open'
+)sql";
+constexpr const char* kListRollouts =
+    ENGINED_SELECT_ROLLOUT "WHERE organization = $1 AND engine_slug = $2 ORDER BY seq";
+
+void insert_release_row(Connection& connection, const ReleaseRecord& release,
+                        std::string_view config_json) {
+    insert_config(connection, release.config_hash, config_json, "insert_release (config)");
+    connection.exec(kInsertRelease,
+                    {release.organization, release.engine_slug, release.major, release.minor,
+                     release.config_hash, release.content_hash, release.bundle_json,
+                     release.changelog, release.bump, release.is_breaking_from_previous_major,
+                     release.reasons_json, release.published_by, release.released_at_ms},
+                    "insert_release");
+}
+
+void insert_rollout_row(Connection& connection, const RolloutRecord& rollout) {
+    connection.exec(kInsertRollout,
+                    {rollout.organization, rollout.engine_slug, rollout.major, rollout.from_minor,
+                     rollout.to_minor, rollout.percent, rollout.opened_by, rollout.opened_at_ms},
+                    "open_rollout");
+}
+
 void insert_engine_row(Connection& connection, const char* sql, const EngineRecord& engine,
                        std::string_view operation) {
     connection.exec(
@@ -130,15 +164,49 @@ bool PostgresStore::set_engine_status(std::string_view organization, std::string
 
 void PostgresStore::insert_release(const ReleaseRecord& release, std::string_view config_json) {
     auto lease = impl_->pool.acquire();
-    in_transaction(*lease, "insert_release", [&](Connection& c) {
-        insert_config(c, release.config_hash, config_json, "insert_release (config)");
-        c.exec(kInsertRelease,
-               {release.organization, release.engine_slug, release.major, release.minor,
-                release.config_hash, release.content_hash, release.bundle_json, release.changelog,
-                release.bump, release.is_breaking_from_previous_major, release.reasons_json,
-                release.published_by, release.released_at_ms},
-               "insert_release");
+    in_transaction(*lease, "insert_release",
+                   [&](Connection& c) { insert_release_row(c, release, config_json); });
+}
+
+void PostgresStore::open_rollout(const RolloutRecord& rollout) {
+    auto lease = impl_->pool.acquire();
+    insert_rollout_row(*lease, rollout);
+}
+
+void PostgresStore::insert_release_in_rollout(const ReleaseRecord& release,
+                                              std::string_view config_json,
+                                              const RolloutRecord& rollout) {
+    auto lease = impl_->pool.acquire();
+    in_transaction(*lease, "insert_release_in_rollout", [&](Connection& c) {
+        insert_rollout_row(c, rollout);
+        insert_release_row(c, release, config_json);
     });
+}
+
+bool PostgresStore::set_rollout_percent(std::string_view organization, std::string_view slug,
+                                        int major, int percent, int64_t at_ms) {
+    auto lease = impl_->pool.acquire();
+    return (*lease)
+               .exec(kSetRolloutPercent, {organization, slug, major, percent, at_ms},
+                     "set_rollout_percent")
+               .changed() > 0;
+}
+
+bool PostgresStore::close_rollout(std::string_view organization, std::string_view slug, int major,
+                                  std::string_view state, int64_t at_ms) {
+    auto lease = impl_->pool.acquire();
+    return (*lease)
+               .exec(kCloseRollout, {organization, slug, major, state, at_ms}, "close_rollout")
+               .changed() > 0;
+}
+
+std::vector<RolloutRecord> PostgresStore::list_rollouts(std::string_view organization,
+                                                        std::string_view slug) const {
+    auto lease = impl_->pool.acquire();
+    const Result rows = (*lease).exec(kListRollouts, {organization, slug}, "list_rollouts");
+    std::vector<RolloutRecord> rollouts;
+    for (int i = 0; i < rows.rows(); ++i) rollouts.push_back(read_rollout(rows.at(i)));
+    return rollouts;
 }
 
 std::optional<EngineRecord> PostgresStore::find_engine(std::string_view organization,

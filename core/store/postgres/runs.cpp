@@ -11,8 +11,9 @@ namespace {
 constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
                       engine_version_pin, status, stage, request_json, config_hash, webhook_url,
-                      api_key_id, created_at_ms, environment_id, engine_version_pin_source)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $12, $13, $14)
+                      api_key_id, created_at_ms, environment_id, engine_version_pin_source,
+                      engine_version_rollout)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $12, $13, $14, $15)
 )sql";
 
 constexpr const char* kMarkProcessing = R"sql(
@@ -62,7 +63,7 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
                     {run.id, run.organization, run.environment, run.engine_slug, run.engine_type,
                      run.engine_version, run.engine_version_pin, run.request_json, run.config_hash,
                      run.webhook_url, run.api_key_id, run.created_at_ms, run.environment_id,
-                     run.engine_version_pin_source},
+                     run.engine_version_pin_source, run.engine_version_rollout},
                     "insert_run");
 }
 

@@ -60,6 +60,55 @@ constexpr const char* kListReleases =
 constexpr const char* kFindRelease = ENGINED_SELECT_RELEASE
     "WHERE organization = ?1 AND engine_slug = ?2 AND major = ?3 AND minor = ?4";
 
+constexpr const char* kInsertRollout = R"sql(
+    INSERT INTO engine_rollouts (organization, engine_slug, major, from_minor, to_minor, percent,
+                                 state, opened_by, opened_at_ms, updated_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8)
+)sql";
+constexpr const char* kSetRolloutPercent = R"sql(
+    UPDATE engine_rollouts SET percent = ?4, updated_at_ms = ?5
+     WHERE organization = ?1 AND engine_slug = ?2 AND major = ?3 AND state = 'open'
+)sql";
+constexpr const char* kCloseRollout = R"sql(
+    UPDATE engine_rollouts SET state = ?4, updated_at_ms = ?5, closed_at_ms = ?5
+     WHERE organization = ?1 AND engine_slug = ?2 AND major = ?3 AND state = 'open'
+)sql";
+constexpr const char* kListRollouts =
+    ENGINED_SELECT_ROLLOUT "WHERE organization = ?1 AND engine_slug = ?2 ORDER BY seq";
+
+void insert_release_row(Connection& connection, const ReleaseRecord& release,
+                        std::string_view config_json) {
+    insert_config(connection, release.config_hash, config_json, "insert_release (config)");
+    Query(connection, kInsertRelease, "insert_release")
+        .bind(1, release.organization)
+        .bind(2, release.engine_slug)
+        .bind(3, static_cast<int64_t>(release.major))
+        .bind(4, static_cast<int64_t>(release.minor))
+        .bind(5, release.config_hash)
+        .bind(6, release.content_hash)
+        .bind(7, release.bundle_json)
+        .bind(8, release.changelog)
+        .bind(9, release.bump)
+        .bind(10, static_cast<int64_t>(release.is_breaking_from_previous_major))
+        .bind(11, release.reasons_json)
+        .bind(12, release.published_by)
+        .bind(13, release.released_at_ms)
+        .run();
+}
+
+void insert_rollout_row(Connection& connection, const RolloutRecord& rollout) {
+    Query(connection, kInsertRollout, "open_rollout")
+        .bind(1, rollout.organization)
+        .bind(2, rollout.engine_slug)
+        .bind(3, static_cast<int64_t>(rollout.major))
+        .bind(4, static_cast<int64_t>(rollout.from_minor))
+        .bind(5, static_cast<int64_t>(rollout.to_minor))
+        .bind(6, static_cast<int64_t>(rollout.percent))
+        .bind(7, rollout.opened_by)
+        .bind(8, rollout.opened_at_ms)
+        .run();
+}
+
 // For kInsertEngine and kEnsureBuiltinEngine, which take the same parameters.
 void bind_engine(Query& query, const EngineRecord& engine) {
     query.bind(1, engine.id)
@@ -160,24 +209,61 @@ bool SqliteStore::set_engine_status(std::string_view organization, std::string_v
 }
 
 void SqliteStore::insert_release(const ReleaseRecord& release, std::string_view config_json) {
+    impl_->writer.write_and_wait(
+        [&](Connection& c) { insert_release_row(c, release, config_json); });
+}
+
+void SqliteStore::open_rollout(const RolloutRecord& rollout) {
+    impl_->writer.write_and_wait([&](Connection& c) { insert_rollout_row(c, rollout); });
+}
+
+void SqliteStore::insert_release_in_rollout(const ReleaseRecord& release,
+                                            std::string_view config_json,
+                                            const RolloutRecord& rollout) {
     impl_->writer.write_and_wait([&](Connection& c) {
-        insert_config(c, release.config_hash, config_json, "insert_release (config)");
-        Query(c, kInsertRelease, "insert_release")
-            .bind(1, release.organization)
-            .bind(2, release.engine_slug)
-            .bind(3, static_cast<int64_t>(release.major))
-            .bind(4, static_cast<int64_t>(release.minor))
-            .bind(5, release.config_hash)
-            .bind(6, release.content_hash)
-            .bind(7, release.bundle_json)
-            .bind(8, release.changelog)
-            .bind(9, release.bump)
-            .bind(10, static_cast<int64_t>(release.is_breaking_from_previous_major))
-            .bind(11, release.reasons_json)
-            .bind(12, release.published_by)
-            .bind(13, release.released_at_ms)
-            .run();
+        insert_rollout_row(c, rollout);
+        insert_release_row(c, release, config_json);
     });
+}
+
+bool SqliteStore::set_rollout_percent(std::string_view organization, std::string_view slug,
+                                      int major, int percent, int64_t at_ms) {
+    int changed = 0;
+    impl_->writer.write_and_wait([&](Connection& c) {
+        changed = Query(c, kSetRolloutPercent, "set_rollout_percent")
+                      .bind(1, organization)
+                      .bind(2, slug)
+                      .bind(3, static_cast<int64_t>(major))
+                      .bind(4, static_cast<int64_t>(percent))
+                      .bind(5, at_ms)
+                      .run();
+    });
+    return changed > 0;
+}
+
+bool SqliteStore::close_rollout(std::string_view organization, std::string_view slug, int major,
+                                std::string_view state, int64_t at_ms) {
+    int changed = 0;
+    impl_->writer.write_and_wait([&](Connection& c) {
+        changed = Query(c, kCloseRollout, "close_rollout")
+                      .bind(1, organization)
+                      .bind(2, slug)
+                      .bind(3, static_cast<int64_t>(major))
+                      .bind(4, state)
+                      .bind(5, at_ms)
+                      .run();
+    });
+    return changed > 0;
+}
+
+std::vector<RolloutRecord> SqliteStore::list_rollouts(std::string_view organization,
+                                                      std::string_view slug) const {
+    auto lease = impl_->readers.acquire();
+    Query query(*lease, kListRollouts, "list_rollouts");
+    query.bind(1, organization).bind(2, slug);
+    std::vector<RolloutRecord> rollouts;
+    while (query.next()) rollouts.push_back(read_rollout(query));
+    return rollouts;
 }
 
 std::optional<EngineRecord> SqliteStore::find_engine(std::string_view organization,

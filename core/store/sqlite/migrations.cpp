@@ -339,6 +339,27 @@ constexpr std::array kMigrations{
             SELECT RAISE(ABORT, 'the audit log is append-only');
         END;
     )sql"},
+    // Canary rollouts of a release to the runs pinned "<major>.x"; at most one open per major.
+    Migration{11, R"sql(
+        ALTER TABLE runs ADD COLUMN engine_version_rollout TEXT;  -- new | previous (NULL: none)
+        CREATE TABLE engine_rollouts (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            organization  TEXT NOT NULL,
+            engine_slug   TEXT NOT NULL,
+            major         INTEGER NOT NULL,
+            from_minor    INTEGER NOT NULL,
+            to_minor      INTEGER NOT NULL,
+            percent       INTEGER NOT NULL CHECK (percent BETWEEN 1 AND 99),
+            state         TEXT NOT NULL CHECK (state IN ('open', 'promoted', 'aborted')),
+            opened_by     TEXT NOT NULL,
+            opened_at_ms  BIGINT NOT NULL,
+            updated_at_ms BIGINT NOT NULL,
+            closed_at_ms  BIGINT
+        );
+        CREATE INDEX engine_rollouts_by_engine ON engine_rollouts (organization, engine_slug, seq);
+        CREATE UNIQUE INDEX engine_rollouts_one_open
+            ON engine_rollouts (organization, engine_slug, major) WHERE state = 'open';
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

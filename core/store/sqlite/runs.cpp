@@ -12,8 +12,9 @@ namespace {
 constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
                       engine_version_pin, status, stage, request_json, config_hash, webhook_url,
-                      api_key_id, created_at_ms, environment_id, engine_version_pin_source)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                      api_key_id, created_at_ms, environment_id, engine_version_pin_source,
+                      engine_version_rollout)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 )sql";
 
 constexpr const char* kMarkProcessing = R"sql(
@@ -85,6 +86,7 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
         .bind(12, run.created_at_ms)
         .bind(13, run.environment_id)
         .bind_optional(14, run.engine_version_pin_source)
+        .bind_optional(15, run.engine_version_rollout)
         .run();
 }
 

@@ -92,6 +92,18 @@ public:
     std::optional<ReleaseRecord> find_release(std::string_view organization, std::string_view slug,
                                               int major, int minor) const override;
 
+    // --- Rollouts: synchronous writes; opening a second open rollout of a major throws
+    // std::invalid_argument.
+    void open_rollout(const RolloutRecord& rollout) override;
+    void insert_release_in_rollout(const ReleaseRecord& release, std::string_view config_json,
+                                   const RolloutRecord& rollout) override;
+    bool set_rollout_percent(std::string_view organization, std::string_view slug, int major,
+                             int percent, int64_t at_ms) override;
+    bool close_rollout(std::string_view organization, std::string_view slug, int major,
+                       std::string_view state, int64_t at_ms) override;
+    std::vector<RolloutRecord> list_rollouts(std::string_view organization,
+                                             std::string_view slug) const override;
+
     // --- Idempotency. find ignores records older than the window; remember keeps a live record
     // of the same key (the first answer wins) and throws IdempotencyKeyTaken then.
     std::optional<IdempotencyRecord> find_idempotency(std::string_view organization,

@@ -102,7 +102,7 @@ WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
 }
 
 TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
-    EXPECT_EQ(this->store().schema_version(), 10);
+    EXPECT_EQ(this->store().schema_version(), 11);
     this->store().ping();
 }
 
@@ -111,12 +111,14 @@ TYPED_TEST(StoreContract, ARunGoesFromQueuedToItsOutcomeOnce) {
     NewRun run = make_run("run_1");
     run.webhook_url = "https://hooks.example.com/mine";
     run.engine_version = "1.2";
+    run.engine_version_rollout = "new";
     ASSERT_FALSE(insert(store, run));
     auto stored = store.get_run("run_1");
     ASSERT_TRUE(stored);
     EXPECT_EQ(stored->status, RunStatus::queued);
     EXPECT_EQ(stored->request_json, run.request_json);
     EXPECT_EQ(stored->engine_version, "1.2");
+    EXPECT_EQ(stored->engine_version_rollout, "new");
     EXPECT_EQ(stored->output_json, "null");
     EXPECT_EQ(store.config_json(run.config_hash), run.config_json);
     EXPECT_EQ(store.unfinished_run_ids(), std::vector<std::string>{"run_1"});
@@ -273,6 +275,66 @@ TYPED_TEST(StoreContract, EnginesKeepTheirReleasesImmutable) {
     EXPECT_EQ(releases[1].minor, 1);
     EXPECT_EQ(store.find_release("org_a", "quotes", 1, 0)->changelog, "first");
     EXPECT_EQ(store.find_release("org_a", "quotes", 2, 0), std::nullopt);
+}
+
+RolloutRecord make_rollout(int from_minor, int to_minor, int percent) {
+    RolloutRecord rollout;
+    rollout.organization = "org_a";
+    rollout.engine_slug = "quotes";
+    rollout.major = 1;
+    rollout.from_minor = from_minor;
+    rollout.to_minor = to_minor;
+    rollout.percent = percent;
+    rollout.opened_by = "api_key:key_1";
+    rollout.opened_at_ms = 10;
+    return rollout;
+}
+
+TYPED_TEST(StoreContract, OneRolloutPerMajorIsOpenAndClosedOnce) {
+    Store& store = this->store();
+    store.open_rollout(make_rollout(0, 1, 10));
+    EXPECT_THROW(store.open_rollout(make_rollout(0, 2, 20)), std::invalid_argument)
+        << "a second open rollout of the same major";
+    RolloutRecord other_major = make_rollout(0, 1, 5);
+    other_major.major = 2;
+    store.open_rollout(other_major);
+
+    EXPECT_TRUE(store.set_rollout_percent("org_a", "quotes", 1, 25, 11));
+    EXPECT_FALSE(store.set_rollout_percent("org_a", "quotes", 3, 25, 11)) << "none open";
+    EXPECT_THROW(store.set_rollout_percent("org_a", "quotes", 1, 100, 11), std::invalid_argument)
+        << "percent is 1..99";
+    EXPECT_TRUE(store.close_rollout("org_a", "quotes", 1, "aborted", 12));
+    EXPECT_FALSE(store.close_rollout("org_a", "quotes", 1, "promoted", 13)) << "closed once";
+    store.open_rollout(make_rollout(0, 1, 30));  // the major is free again
+
+    const auto rollouts = store.list_rollouts("org_a", "quotes");
+    ASSERT_EQ(rollouts.size(), 3u);
+    EXPECT_EQ(rollouts[0].state, "aborted");
+    EXPECT_EQ(rollouts[0].percent, 25);
+    EXPECT_EQ(rollouts[0].updated_at_ms, 12);
+    EXPECT_EQ(rollouts[0].closed_at_ms, std::optional<int64_t>(12));
+    EXPECT_EQ(rollouts[1].major, 2);
+    EXPECT_EQ(rollouts[2].state, "open");
+    EXPECT_EQ(rollouts[2].closed_at_ms, std::nullopt);
+    EXPECT_EQ(rollouts[2].opened_by, "api_key:key_1");
+    EXPECT_TRUE(store.list_rollouts("org_b", "quotes").empty());
+}
+
+TYPED_TEST(StoreContract, AReleaseInARolloutIsWrittenWholeOrNotAtAll) {
+    Store& store = this->store();
+    const std::string config = R"({"version":1})";
+    ReleaseRecord release{"org_a",   "quotes", 1,  1,       sha256_hex(config),
+                          "content", "{}",     "", "minor", false,
+                          "[]",      "key_2",  7};
+    store.open_rollout(make_rollout(0, 2, 10));
+    EXPECT_THROW(store.insert_release_in_rollout(release, config, make_rollout(0, 1, 10)),
+                 std::invalid_argument);
+    EXPECT_EQ(store.find_release("org_a", "quotes", 1, 1), std::nullopt)
+        << "the refused rollout took its release with it";
+    ASSERT_TRUE(store.close_rollout("org_a", "quotes", 1, "aborted", 8));
+    store.insert_release_in_rollout(release, config, make_rollout(0, 1, 10));
+    EXPECT_TRUE(store.find_release("org_a", "quotes", 1, 1).has_value());
+    EXPECT_EQ(store.list_rollouts("org_a", "quotes").back().to_minor, 1);
 }
 
 TYPED_TEST(StoreContract, PoolsPointAtContentAddressedSnapshots) {
@@ -544,10 +606,10 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     { PostgresStore first(PostgresOptions{backend_.url}); }
     {
         PostgresStore again(PostgresOptions{backend_.url});
-        EXPECT_EQ(again.schema_version(), 10) << "a second start applies nothing";
+        EXPECT_EQ(again.schema_version(), 11) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
-                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (11, 0)");
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (12, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";
