@@ -87,8 +87,9 @@ key=$("$build_dir/enginectl" keys create --data-dir "$work/data" --create-store 
   2>"$work/enginectl.log" | tail -n 1) || { cat "$work/enginectl.log" >&2; exit 1; }
 
 engined_port=$(free_port)
+metrics_port=$(free_port)
 "$build_dir/engined" --listen "127.0.0.1:$engined_port" --data-dir "$work/data" "${store_args[@]}" \
-  --http-threads "$http_threads" >"$work/engined.log" 2>&1 &
+  --metrics-listen "127.0.0.1:$metrics_port" --http-threads "$http_threads" >"$work/engined.log" 2>&1 &
 pids+=($!)
 wait_ready "$engined_port" "${pids[-1]}" "$work/engined.log"
 
@@ -107,10 +108,28 @@ ratio=$(awk -v a="$engined_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }
 every_round=$(paste "$work/bare.wrk" "$work/engined.wrk" |
   awk '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), $4, $1 }')
 
+# The sum of every series of counter $1 on engined's metrics listener.
+metric_sum() {
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" |
+    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%.0f", sum }'
+}
+# What the runs benchmark costs the store: statements and round trips (a PostgreSQL store counts
+# them; SQLite has none), per run finished, the client's polls included.
+store_traffic() {
+  echo "$(metric_sum engined_store_statements_total) $(metric_sum engined_store_round_trips_total)" \
+    "$(metric_sum engined_runs_finished_total)"
+}
+read -r statements_before round_trips_before finished_before < <(store_traffic)
+
 submit_args=(--runs "$runs" --concurrency "$concurrency" --seconds "$seconds")
 echo "bench_submit_latency ${submit_args[*]} ..." >&2
 runs_report=$(timeout 60 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
   --key "$key" --body "$body_file" "${submit_args[@]}")
+store_name=${store_args[1]:-sqlite}
+read -r statements_after round_trips_after finished_after < <(store_traffic)
+per_run=$(awk -v s=$((statements_after - statements_before)) -v r=$((round_trips_after - round_trips_before)) \
+  -v f=$((finished_after - finished_before)) \
+  'BEGIN { if (f > 0 && s > 0) printf "%.1f statements in %.1f round trips per finished run (%d runs)", s / f, r / f, f }')
 
 cat <<SUMMARY
 
@@ -123,5 +142,6 @@ GET /health, wrk ${wrk_args[*]}, $http_threads server threads, median of $rounds
 
 Runs: bench_submit_latency ${submit_args[*]}, POST /api/v1/engines/default/runs with $body_file
 $runs_report
+Store traffic (${store_name%%://*}): ${per_run:-none counted}
 -----
 SUMMARY

@@ -1,6 +1,7 @@
 // PostgreSQL backend: libpq connections, parameters, results and the connection pool.
 #include "store/postgres/connection.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -86,21 +87,23 @@ Result Connection::checked(Result result, std::string_view operation) {
 
 Result Connection::exec(const char* sql, std::initializer_list<Param> params,
                         std::string_view operation) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const Param& param : params) values.push_back(param.data());
-    if (values.empty()) {
+    const bool deferred_plain = std::all_of(deferred_.begin(), deferred_.end(),
+                                            [](const Deferred& d) { return d.params.empty(); });
+    if (params.size() == 0 && deferred_plain) {
         // Without parameters the simple protocol runs the text as it is, several statements
         // included (a migration step, or the deferred bookkeeping ahead of a COMMIT).
         std::string text;
-        for (const char* deferred : deferred_) text.append(deferred).append("; ");
+        for (const Deferred& deferred : deferred_) text.append(deferred.sql).append("; ");
         text.append(sql);
         count_round_trip(deferred_.size() + 1);
         deferred_.clear();
         return checked(Result(PQexec(connection_.get(), text.c_str())), operation);
     }
     const std::string* name = prepared_name(sql);
-    if (name == nullptr || !deferred_.empty()) return exec_pipelined(sql, values, operation);
+    if (name == nullptr || !deferred_.empty()) return exec_pipelined(sql, params, operation);
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const Param& param : params) values.push_back(param.data());
     count_round_trip(1);
     return checked(
         Result(PQexecPrepared(connection_.get(), name->c_str(), static_cast<int>(values.size()),
@@ -108,44 +111,68 @@ Result Connection::exec(const char* sql, std::initializer_list<Param> params,
         operation);
 }
 
-Result Connection::exec_pipelined(const char* sql, const std::vector<const char*>& values,
+Result Connection::exec_pipelined(const char* sql, std::initializer_list<Param> params,
                                   std::string_view operation) {
     PGconn* const pg = connection_.get();
-    const std::vector<const char*> deferred = std::move(deferred_);
+    std::vector<Deferred> statements = std::move(deferred_);
     deferred_.clear();
-    const std::string* known = prepared_name(sql);
-    const std::string name = known ? *known : "s" + std::to_string(prepared_.size() + 1);
-    const int count = static_cast<int>(values.size());
-    bool sent = PQenterPipelineMode(pg) == 1;
-    for (const char* text : deferred) {
-        sent = sent && PQsendQueryParams(pg, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-    }
-    if (known == nullptr) sent = sent && PQsendPrepare(pg, name.c_str(), sql, count, nullptr) == 1;
-    sent = sent &&
-           PQsendQueryPrepared(pg, name.c_str(), count, values.data(), nullptr, nullptr, 0) == 1;
-    sent = sent && PQpipelineSync(pg) == 1;
-    count_round_trip(deferred.size() + 1);
+    statements.push_back({sql, params, operation});
 
-    // Every result is read, in order, up to the sync, even after a failure (the server skips
+    // What the server answers, in order: a preparation (to remember once it succeeded) or a
+    // statement's result.
+    struct Expected {
+        std::size_t statement;
+        const char* prepares = nullptr;  // the SQL text a successful answer prepared
+        std::string name;
+    };
+    std::vector<Expected> expected;
+    bool sent = PQenterPipelineMode(pg) == 1;
+    std::vector<const char*> values;
+    for (std::size_t i = 0; sent && i < statements.size(); ++i) {
+        const Deferred& statement = statements[i];
+        values.clear();
+        for (const Param& param : statement.params) values.push_back(param.data());
+        const int count = static_cast<int>(values.size());
+        if (count == 0) {
+            sent = PQsendQueryParams(pg, statement.sql, 0, nullptr, nullptr, nullptr, nullptr, 0);
+            expected.push_back({i, nullptr, {}});
+            continue;
+        }
+        const std::string* known = prepared_name(statement.sql);
+        const std::string name = known ? *known : "s" + std::to_string(++statement_names_);
+        if (known == nullptr) {
+            sent = PQsendPrepare(pg, name.c_str(), statement.sql, count, nullptr) == 1;
+            expected.push_back({i, statement.sql, name});
+        }
+        sent = sent && PQsendQueryPrepared(pg, name.c_str(), count, values.data(), nullptr, nullptr,
+                                           0) == 1;
+        expected.push_back({i, nullptr, {}});
+    }
+    sent = sent && PQpipelineSync(pg) == 1;
+    count_round_trip(statements.size());
+
+    // Every answer is read, in order, up to the sync, even after a failure (the server skips
     // what follows a failed statement and says so): the first failure is the answer.
-    const std::size_t expected = deferred.size() + (known == nullptr ? 2 : 1);
-    Result first_failure(nullptr);
+    Result failure(nullptr);
+    std::string_view failed_operation = operation;
     Result answer(nullptr);
-    bool prepared = false;
-    for (std::size_t i = 0; sent && i < expected; ++i) {
+    for (std::size_t i = 0; sent && i < expected.size(); ++i) {
         Result result(PQgetResult(pg));
         if (result.get() == nullptr) {
-            sent = false;  // the connection broke: no more results will come
+            sent = false;  // the connection broke: no more answers will come
             break;
         }
-        while (PGresult* extra = PQgetResult(pg)) PQclear(extra);  // up to the statement's end
+        while (PGresult* end = PQgetResult(pg)) PQclear(end);  // the statement's closing null
         const ExecStatusType status = PQresultStatus(result.get());
         const bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
-        if (!ok && first_failure.get() == nullptr && status != PGRES_PIPELINE_ABORTED) {
-            first_failure = std::move(result);
-        } else if (ok && known == nullptr && i == deferred.size()) {
-            prepared = true;
-        } else if (i + 1 == expected) {
+        if (!ok) {
+            if (failure.get() == nullptr && status != PGRES_PIPELINE_ABORTED) {
+                failure = std::move(result);
+                failed_operation = statements[expected[i].statement].operation;
+            }
+        } else if (expected[i].prepares != nullptr) {
+            prepared_.emplace(expected[i].prepares, expected[i].name);
+        } else if (i + 1 == expected.size()) {
             answer = std::move(result);
         }
     }
@@ -157,21 +184,20 @@ Result Connection::exec_pipelined(const char* sql, const std::vector<const char*
         // Nothing more can be trusted on this session: it is replaced before its next use.
         prepared_.clear();
         connection_.reset(PQconnectdb(url_.c_str()));
-        if (first_failure.get() == nullptr) fail(operation, "the connection to PostgreSQL broke");
+        if (failure.get() == nullptr) fail(operation, "the connection to PostgreSQL broke");
     }
-    if (prepared) prepared_.emplace(sql, name);
-    if (first_failure.get() != nullptr) return checked(std::move(first_failure), operation);
+    if (failure.get() != nullptr) return checked(std::move(failure), failed_operation);
     return checked(std::move(answer), operation);
 }
 
 void Connection::rollback_to_savepoint() {
     // A savepoint that was never sent has nothing to undo.
-    if (!deferred_.empty() && deferred_.back() == kSavepoint) {
+    if (!deferred_.empty() && deferred_.back().sql == kSavepoint) {
         deferred_.pop_back();
         return;
     }
-    deferred_.push_back("ROLLBACK TO SAVEPOINT write");
-    deferred_.push_back("RELEASE SAVEPOINT write");
+    deferred_.push_back({"ROLLBACK TO SAVEPOINT write", {}, "roll back savepoint"});
+    deferred_.push_back({"RELEASE SAVEPOINT write", {}, "roll back savepoint"});
 }
 
 void Connection::rollback_if_open() noexcept {

@@ -103,15 +103,24 @@ public:
     Result exec(const char* sql, std::initializer_list<Param> params, std::string_view operation);
     Result exec(const char* sql, std::string_view operation) { return exec(sql, {}, operation); }
 
+    // Sends `sql` with the next exec(), in the same round trip, when its result is not needed:
+    // its failure is that exec()'s (so a write's last statement is never deferred).
+    void exec_later(const char* sql, std::initializer_list<Param> params,
+                    std::string_view operation) {
+        deferred_.push_back({sql, params, operation});
+    }
+
     // BEGIN, sent with the transaction's first statement.
-    void begin() { deferred_.push_back("BEGIN"); }
+    void begin() { deferred_.push_back({"BEGIN", {}, "begin transaction"}); }
 
     // The group writer's verbs (store/group_writer.hpp). begin_group() re-establishes a session
     // the server dropped (a restart), so the writer resumes by itself once the database is back.
     // The savepoint verbs are sent with the statement that follows them.
     void begin_group();
-    void savepoint() { deferred_.push_back(kSavepoint); }
-    void release_savepoint() { deferred_.push_back("RELEASE SAVEPOINT write"); }
+    void savepoint() { deferred_.push_back({kSavepoint, {}, "savepoint"}); }
+    void release_savepoint() {
+        deferred_.push_back({"RELEASE SAVEPOINT write", {}, "release savepoint"});
+    }
     void rollback_to_savepoint();
     void commit_group() { exec("COMMIT", "commit"); }
 
@@ -123,11 +132,18 @@ public:
 private:
     static constexpr const char* kSavepoint = "SAVEPOINT write";
 
-    // The server-side name of `sql`'s prepared statement; empty when it is not prepared yet.
+    // A statement waiting to travel with the next one.
+    struct Deferred {
+        const char* sql;
+        std::vector<Param> params;
+        std::string_view operation;
+    };
+
+    // The server-side name of `sql`'s prepared statement; null when it is not prepared yet.
     const std::string* prepared_name(const char* sql) const;
-    // The deferred statements, the preparation of `sql` when it needs one, and `sql`, in one
-    // round trip; the result of `sql` or the first failure.
-    Result exec_pipelined(const char* sql, const std::vector<const char*>& values,
+    // The deferred statements and `sql`, each prepared first when it needs it, in one round trip;
+    // the result of `sql`, or the first failure.
+    Result exec_pipelined(const char* sql, std::initializer_list<Param> params,
                           std::string_view operation);
     // Throws for a failed result (see exec).
     Result checked(Result result, std::string_view operation);
@@ -138,8 +154,9 @@ private:
     std::string url_;
     const RoundTripObserver* observer_;
     std::unique_ptr<PGconn, decltype(&PQfinish)> connection_;
-    std::vector<const char*> deferred_;                      // texts without parameters
+    std::vector<Deferred> deferred_;
     std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
+    std::size_t statement_names_ = 0;  // names issued on this session: each is new
 };
 
 // Connections borrowed by one call each and given back; broken ones are dropped.
