@@ -136,6 +136,16 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry
     options.on_commit = [&batch_size](std::size_t writes) {
         batch_size.observe(static_cast<double>(writes));
     };
+    // What a run costs a networked store: its statements, and the round trips they took.
+    metrics::Counter& statements =
+        metrics.counter("engined_store_statements_total", "Statements sent to a PostgreSQL store");
+    metrics::Counter& round_trips = metrics.counter(
+        "engined_store_round_trips_total",
+        "Round trips to a PostgreSQL store (pipelining sends several statements in one)");
+    options.on_round_trip = [&statements, &round_trips](std::size_t sent) {
+        statements.inc(static_cast<double>(sent));
+        round_trips.inc();
+    };
     return store::open_store(store::resolve_store_url(config.store, config.data_dir),
                              std::move(options));
 }

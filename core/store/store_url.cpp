@@ -36,6 +36,7 @@ std::unique_ptr<Store> open_store(const StoreUrl& url, OpenOptions options) {
         PostgresOptions postgres;
         postgres.url = url.location;
         postgres.on_commit = std::move(options.on_commit);
+        postgres.on_round_trip = std::move(options.on_round_trip);
         return std::make_unique<PostgresStore>(std::move(postgres));
     }
     SqliteOptions sqlite;

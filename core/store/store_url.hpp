@@ -30,6 +30,8 @@ StoreUrl resolve_store_url(std::string_view url, const std::filesystem::path& da
 struct OpenOptions {
     bool synchronous_full = true;  // SQLite only: fsync on every commit
     std::function<void(std::size_t writes)> on_commit = {};
+    // PostgreSQL only: told the statements of every round trip to the server.
+    std::function<void(std::size_t statements)> on_round_trip = {};
 };
 
 // Opens (creating if need be) and migrates the store. Throws StoreUnavailable.

@@ -608,10 +608,7 @@ TEST(ReleaseBundles, AreImportedAtStartAndATamperedOneStopsStartUp) {
                   "1.0");
 
         // The same bundle on the next start is fine; a tampered one stops start-up naming the file.
-        app::Config same_data = config;
-        same_data.data_dir = server.data_dir();
-        same_data.listen = "127.0.0.1:0";
-        same_data.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+        const app::Config same_data = server.config();
         server.app().stop();
         EXPECT_NO_THROW(app::App restarted(same_data));
         auto tampered = boost::json::parse(bundle_text).as_object();
@@ -669,10 +666,7 @@ TEST(ReleaseBundles, AnExistingInstallMovesToANewlyShippedNewestRelease) {
     ASSERT_EQ(server.app().store().find_engine("", "default")->config_hash,
               release_hash(server.app().store(), 1, 1));
 
-    app::Config same_data = config;
-    same_data.data_dir = server.data_dir();
-    same_data.listen = "127.0.0.1:0";
-    same_data.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+    const app::Config same_data = server.config();
     server.app().stop();
     {
         app::App restarted(same_data);  // nothing new shipped: the engine stays where it is

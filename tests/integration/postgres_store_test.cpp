@@ -5,6 +5,7 @@
 #include "test_server.hpp"
 
 #include "postgres_database.hpp"
+#include "prometheus_text.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -106,6 +107,24 @@ TEST_F(PostgresStoreTest, AnIdempotencyKeyMakesOneRunAcrossRetries) {
     EXPECT_EQ(first.status, 202) << first.body;
     EXPECT_EQ(again.status, 202) << again.body;
     EXPECT_EQ(first.body, again.body) << "the first answer, replayed";
+}
+
+// The node counts what it sends the database: every statement, and the round trips they took. A
+// group's BEGIN, savepoints and COMMIT travel with its statements, so there are fewer round trips.
+TEST_F(PostgresStoreTest, StatementsAndRoundTripsAreCountedInTheMetrics) {
+    const std::string key = server_->create_key("pg-metrics");
+    const ApiResponse accepted =
+        call(*client_, "POST", "/api/v1/engines/default/runs", key, kRunBody);
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string run_id(accepted.body.at("run_id").as_string());
+    EXPECT_EQ(wait_for_run(*client_, key, run_id, 30).at("status").as_string(), "completed");
+
+    auto metrics_client = server_->metrics_client();
+    const auto exposition = parse_prometheus_text(metrics_client.request("GET", "/metrics").body);
+    const double statements = exposition.value("engined_store_statements_total").value_or(0);
+    const double round_trips = exposition.value("engined_store_round_trips_total").value_or(0);
+    EXPECT_GT(round_trips, 0);
+    EXPECT_LT(round_trips, statements);
 }
 
 }  // namespace

@@ -9,8 +9,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <future>
 #include <set>
@@ -42,15 +40,8 @@ protected:
         return call(client_, "POST", "/api/v1/runs/" + run_id + "/replay", key);
     }
 
-    // Changes the store behind the server's back, waiting out the server's own writes.
-    static void alter_store(const std::string& sql) {
-        sqlite3* raw = nullptr;
-        ASSERT_EQ(sqlite3_open((server_->data_dir() / "engined.sqlite3").c_str(), &raw), SQLITE_OK);
-        sqlite3_busy_timeout(raw, 5000);
-        EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-            << sqlite3_errmsg(raw);
-        sqlite3_close(raw);
-    }
+    // Changes the store behind the server's back.
+    static void alter_store(const std::string& sql) { server_->store().execute(sql); }
 
     static std::vector<std::filesystem::path> golden_inputs() {
         std::vector<std::filesystem::path> inputs;
@@ -161,9 +152,12 @@ TEST_F(ReplayTest, AnAlteredStoredOutcomeIsReportedWithItsFirstDifference) {
     const boost::json::object run = run_to_end(body);
     ASSERT_EQ(run.at("status"), "completed");
     const std::string run_id = text_of(run.at("run_id"));
-    alter_store(
-        "UPDATE runs SET output_json = json_set(output_json, '$.top_score', 9.99) WHERE id = '" +
-        run_id + "'");
+    const std::string where = " WHERE id = '" + run_id + "'";
+    auto output = boost::json::parse(
+                      server_->store().select_column("SELECT output_json FROM runs" + where).at(0))
+                      .as_object();
+    output["top_score"] = 9.99;
+    alter_store("UPDATE runs SET output_json = '" + boost::json::serialize(output) + "'" + where);
     const ApiResponse replayed = replay(run_id);
     ASSERT_EQ(replayed.status, 200) << replayed.raw.body;
     EXPECT_EQ(replayed.body.at("identical"), false);

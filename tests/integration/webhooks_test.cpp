@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sqlite3.h>
 
 #include <functional>
 #include <mutex>
@@ -457,23 +456,11 @@ TEST(Webhooks, AnIdempotentReplayShowsNoSecretAndTheStoreKeepsNone) {
     EXPECT_EQ(created_again.body.at("id"), created.body.at("id"));
     EXPECT_EQ(signing_again.body.at("environment"), signing.body.at("environment"));
     // Nothing the replay store holds carries a secret.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((server.data_dir() / "engined.sqlite3").c_str(), &db,
-                              SQLITE_OPEN_READONLY, nullptr),
-              SQLITE_OK);
-    sqlite3_stmt* statement = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT response_body FROM idempotency_records", -1,
-                                 &statement, nullptr),
-              SQLITE_OK);
-    int records = 0;
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-        ++records;
-        const std::string stored(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
+    const auto records =
+        server.store().select_column("SELECT response_body FROM idempotency_records");
+    for (const std::string& stored : records)
         EXPECT_EQ(stored.find("whsec_"), std::string::npos) << stored;
-    }
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    EXPECT_EQ(records, 3);
+    EXPECT_EQ(records.size(), 3u);
     EXPECT_EQ(call(client, "GET", "/health", "").status, 200);
 }
 
@@ -515,14 +502,15 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     WebhookReceiver receiver;
     receiver.script({{500}}, {200});
     const auto data_dir = fresh_temp_dir("engined-webhook-crash");
+    const TestStore store(data_dir);
     const std::vector<std::string> flags{"--webhook-allowed-hosts", "127.0.0.1",
                                          "--webhook-retry-schedule", "1.5"};
     std::string key;
     std::string first_delivery;
     {
         const uint16_t port = chaos::free_loopback_port();
-        chaos::ChildEngined engined(child_launch(data_dir, flags), port);
-        key = chaos::create_key(data_dir);
+        chaos::ChildEngined engined(child_launch(data_dir, flags, &store), port);
+        key = chaos::create_key(data_dir, store.url());
         http::Client client("127.0.0.1", port);
         const ApiResponse created =
             call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url()));
@@ -537,7 +525,7 @@ TEST(Webhooks, PendingDeliveriesAreSentAfterAKillNine) {
     }
     EXPECT_EQ(receiver.received().size(), 1u);
     const uint16_t port = chaos::free_loopback_port();
-    chaos::ChildEngined restarted(child_launch(data_dir, flags), port);
+    chaos::ChildEngined restarted(child_launch(data_dir, flags, &store), port);
     ASSERT_TRUE(receiver.wait_for(2, 15s));
     const auto requests = receiver.received();
     EXPECT_EQ(requests[1].headers.at("x-nexio-delivery"), first_delivery);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace engined::testing {
 
@@ -17,16 +18,26 @@ inline constexpr const char* kPostgresSkipReason =
     "ENGINED_TEST_POSTGRES_URL is not set: run through tools/with-postgres.sh (tools/test.sh does) "
     "to test against PostgreSQL";
 
-// Runs one statement on a connection opened for it; throws with the server's message.
-inline void postgres_exec(const std::string& url, const std::string& sql) {
+// Runs one statement on a connection opened for it; returns the first column of the rows it
+// selected (none for other statements), as text. Throws with the server's message.
+inline std::vector<std::string> postgres_select_column(const std::string& url,
+                                                       const std::string& sql) {
     PGconn* connection = PQconnectdb(url.c_str());
     PGresult* result = PQexec(connection, sql.c_str());
     const bool ok =
         PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
+    std::vector<std::string> column;
+    for (int row = 0; ok && row < PQntuples(result); ++row)
+        column.emplace_back(PQgetvalue(result, row, 0));
     const std::string message = PQerrorMessage(connection);
     PQclear(result);
     PQfinish(connection);
     if (!ok) throw std::runtime_error(message);
+    return column;
+}
+
+inline void postgres_exec(const std::string& url, const std::string& sql) {
+    postgres_select_column(url, sql);
 }
 
 class PostgresTestDatabase {

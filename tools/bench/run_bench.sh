@@ -16,6 +16,8 @@
 #    rate with completions counted by engined's metrics and engined's CPU per run, set beside
 #    the bare server's CPU per /health request; then, with one webhook endpoint delivering every
 #    run's event to the client's receiver, again at each of BENCH_ENDPOINT_RATES.
+#    On a PostgreSQL store, the statements and round trips a run costs (from engined's metrics):
+#    for 50 runs submitted one after another, and over the open-loop benchmark.
 # Everything listens on 127.0.0.1 only and is stopped on exit. Takes about 90 s.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_RATES (comma-separated runs/s, "max" = every connection busy),
 # BENCH_ENDPOINT_RATES (empty: no endpoint windows), BENCH_CONNECTIONS and BENCH_SECONDS
@@ -135,6 +137,39 @@ ratio=$(awk -v a="$engined_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }
 every_round=$(paste "$work/bare.wrk" "$work/engined.wrk" |
   awk '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), $5, $1 }')
 
+# The sum of every series of counter $1 on engined's metrics listener.
+metric_sum() {
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" |
+    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%.0f", sum }'
+}
+store_traffic() {
+  echo "$(metric_sum engined_store_statements_total) $(metric_sum engined_store_round_trips_total)" \
+    "$(metric_sum engined_runs_finished_total)"
+}
+# "S statements in R round trips per finished run" between two store_traffic readings.
+traffic_per_run() {
+  local s0 r0 f0 s1 r1 f1
+  read -r s0 r0 f0 <<<"$1"
+  read -r s1 r1 f1 <<<"$2"
+  awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v f=$((f1 - f0)) \
+    'BEGIN { if (f > 0 && s > 0) printf "%.1f statements in %.1f round trips per finished run (%d runs)", s / f, r / f, f }'
+}
+# What a run costs a PostgreSQL store (SQLite counts none) without the benchmark's polls: 50
+# runs submitted one after another, their ends watched on the metrics listener.
+traffic_runs=50
+before_runs=$(store_traffic)
+for _ in $(seq "$traffic_runs"); do
+  curl -sf -o /dev/null -H "Authorization: Bearer $key" -H "Content-Type: application/json" \
+    --data-binary @"$body_file" "http://127.0.0.1:$engined_port/api/v1/engines/default/runs"
+done
+for _ in $(seq 300); do
+  after_runs=$(store_traffic)
+  (( ${after_runs##* } - ${before_runs##* } >= traffic_runs )) && break
+  sleep 0.1
+done
+unpolled_traffic=$(traffic_per_run "$before_runs" "$after_runs")
+before_bench=$(store_traffic)
+
 load_args=(--runs "$runs" --rates "$rates" --connections "$connections" --seconds "$seconds")
 [[ -n "$endpoint_rates" ]] && load_args+=(--endpoint-rates "$endpoint_rates")
 echo "bench_open_loop ${load_args[*]} ..." >&2
@@ -152,6 +187,8 @@ if [[ "${BENCH_POLLING:-0}" == 1 ]]; then
   polling_report=$(timeout 60 "$build_dir/bench_submit_latency" --url "http://127.0.0.1:$engined_port" \
     --key "$key" --body "$body_file" --runs "$runs" --seconds "$seconds")
 fi
+store_name=${store_args[1]:-sqlite}
+polled_traffic=$(traffic_per_run "$before_bench" "$(store_traffic)")
 
 cat <<SUMMARY
 
@@ -171,5 +208,8 @@ $per_run
 ${polling_report:+
 Polling client: bench_submit_latency
 $polling_report}
+
+Store traffic (${store_name%%://*}): submit and execution alone: ${unpolled_traffic:-none counted}
+  over the open-loop benchmark: ${polled_traffic:-none counted}
 -----
 SUMMARY

@@ -3,7 +3,7 @@
 #include "auth/api_keys.hpp"
 #include "common/crypto.hpp"
 #include "http/client.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/store_url.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,11 +45,9 @@ uint16_t free_loopback_port() {
     return acceptor.local_endpoint().port();
 }
 
-std::string create_key(const std::filesystem::path& data_dir) {
-    store::SqliteOptions options;
-    options.path = (data_dir / "engined.sqlite3").string();
-    store::SqliteStore store(options);
-    return auth::issue_key(store, "chaos", "test", {}, 1e9, 1'000'000'000).key;
+std::string create_key(const std::filesystem::path& data_dir, const std::string& store_url) {
+    const auto store = store::open_store(store::resolve_store_url(store_url, data_dir));
+    return auth::issue_key(*store, "chaos", "test", {}, 1e9, 1'000'000'000).key;
 }
 
 ChildEngined::ChildEngined(const Launch& launch, uint16_t port) : port_(port) {

@@ -32,8 +32,9 @@ std::string read_text(const std::filesystem::path& path);
 uint16_t free_loopback_port();
 
 // Issues a runs:write,runs:read key for organisation `chaos` (environment test) straight into
-// the store of `data_dir`, with no rate limit worth the name; returns the key.
-std::string create_key(const std::filesystem::path& data_dir);
+// the store `store_url` names (empty: the SQLite file of `data_dir`), with no rate limit worth the
+// name; returns the key.
+std::string create_key(const std::filesystem::path& data_dir, const std::string& store_url = {});
 
 // engined on 127.0.0.1:<port> with `data_dir`; stderr is appended to <data_dir>/engined.log.
 class ChildEngined {

@@ -1,20 +1,24 @@
 // core/store/postgres/connection — one libpq connection (reconnecting after the server went
-// away), statements with text parameters, their results, and the pool of connections the
-// PostgreSQL backend's callers borrow. Used only inside core/store/postgres: nothing else
-// includes libpq-fe.h.
+// away), statements with text parameters (each SQL text prepared once per connection, its
+// transaction bookkeeping pipelined with the next statement), their results, the count of
+// statements and round trips, and the pool of connections the PostgreSQL backend's callers
+// borrow. Used only inside core/store/postgres: nothing else includes libpq-fe.h.
 #pragma once
 
 #include "store/store.hpp"
 
 #include <libpq-fe.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace engined::store::postgres {
@@ -81,24 +85,43 @@ private:
     std::unique_ptr<PGresult, decltype(&PQclear)> result_;
 };
 
+// Told the number of statements of every round trip a connection makes to the server (more than
+// one when statements are pipelined); called on the connection's thread.
+using RoundTripObserver = std::function<void(std::size_t statements)>;
+
 class Connection {
 public:
-    // Throws StoreUnavailable when the server cannot be reached.
-    explicit Connection(const std::string& url);
+    // Throws StoreUnavailable when the server cannot be reached. `observer` (may be null) must
+    // outlive the connection.
+    explicit Connection(const std::string& url, const RoundTripObserver* observer = nullptr);
 
     // Runs one statement. Throws std::invalid_argument when it broke a constraint or a trigger
     // refused it (the write's own fault), StoreUnavailable for anything else (the database's).
+    // A statement with parameters is prepared the first time its text runs on this connection and
+    // executed by name afterwards. Bookkeeping statements deferred by begin() and the savepoint
+    // verbs travel in the same round trip (pipelined), and fail it when they fail.
     Result exec(const char* sql, std::initializer_list<Param> params, std::string_view operation);
     Result exec(const char* sql, std::string_view operation) { return exec(sql, {}, operation); }
 
+    // Sends `sql` with the next exec(), in the same round trip, when its result is not needed:
+    // its failure is that exec()'s (so a write's last statement is never deferred).
+    void exec_later(const char* sql, std::initializer_list<Param> params,
+                    std::string_view operation) {
+        deferred_.push_back({sql, params, operation});
+    }
+
+    // BEGIN, sent with the transaction's first statement.
+    void begin() { deferred_.push_back({"BEGIN", {}, "begin transaction"}); }
+
     // The group writer's verbs (store/group_writer.hpp). begin_group() re-establishes a session
     // the server dropped (a restart), so the writer resumes by itself once the database is back.
+    // The savepoint verbs are sent with the statement that follows them.
     void begin_group();
-    void savepoint() { exec("SAVEPOINT write", "savepoint"); }
-    void release_savepoint() { exec("RELEASE SAVEPOINT write", "release savepoint"); }
-    void rollback_to_savepoint() {
-        exec("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write", "roll back savepoint");
+    void savepoint() { deferred_.push_back({kSavepoint, {}, "savepoint"}); }
+    void release_savepoint() {
+        deferred_.push_back({"RELEASE SAVEPOINT write", {}, "release savepoint"});
     }
+    void rollback_to_savepoint();
     void commit_group() { exec("COMMIT", "commit"); }
 
     // After a failed transaction; any error here adds nothing to the first one.
@@ -107,14 +130,41 @@ public:
     bool ensure_open() noexcept;
 
 private:
+    static constexpr const char* kSavepoint = "SAVEPOINT write";
+
+    // A statement waiting to travel with the next one.
+    struct Deferred {
+        const char* sql;
+        std::vector<Param> params;
+        std::string_view operation;
+    };
+
+    // The server-side name of `sql`'s prepared statement; null when it is not prepared yet.
+    const std::string* prepared_name(const char* sql) const;
+    // The deferred statements and `sql`, each prepared first when it needs it, in one round trip;
+    // the result of `sql`, or the first failure.
+    Result exec_pipelined(const char* sql, std::initializer_list<Param> params,
+                          std::string_view operation);
+    // Throws for a failed result (see exec).
+    Result checked(Result result, std::string_view operation);
+    void count_round_trip(std::size_t statements) const {
+        if (observer_ != nullptr && *observer_) (*observer_)(statements);
+    }
+
     std::string url_;
+    const RoundTripObserver* observer_;
     std::unique_ptr<PGconn, decltype(&PQfinish)> connection_;
+    std::vector<Deferred> deferred_;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
+    std::size_t statement_names_ = 0;  // names issued on this session: each is new
 };
 
 // Connections borrowed by one call each and given back; broken ones are dropped.
 class ConnectionPool {
 public:
-    explicit ConnectionPool(std::string url) : url_(std::move(url)) {}
+    // `observer` (may be null) must outlive the pool and its connections.
+    explicit ConnectionPool(std::string url, const RoundTripObserver* observer = nullptr)
+        : url_(std::move(url)), observer_(observer) {}
 
     class Lease {
     public:
@@ -139,6 +189,7 @@ private:
     void give_back(std::unique_ptr<Connection> connection);
 
     std::string url_;
+    const RoundTripObserver* observer_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Connection>> idle_;
 };
@@ -146,7 +197,7 @@ private:
 // Runs `body` inside BEGIN … COMMIT on `connection`, rolling back when it throws.
 template <class Body>
 void in_transaction(Connection& connection, std::string_view operation, Body&& body) {
-    connection.exec("BEGIN", operation);
+    connection.begin();
     try {
         body(connection);
         connection.exec("COMMIT", operation);

@@ -100,7 +100,7 @@ void insert_engine_row(Connection& connection, const char* sql, const EngineReco
 
 void insert_config(Connection& connection, std::string_view hash, std::string_view config_json,
                    std::string_view operation) {
-    connection.exec(
+    connection.exec_later(
         "INSERT INTO engine_configs (hash, config_json) VALUES ($1, $2) ON CONFLICT (hash) DO "
         "NOTHING",
         {hash, config_json}, operation);

@@ -32,7 +32,8 @@ struct PostgresStore::Impl {
 
 namespace engined::store::postgres {
 
-// Content-addressed: a hash already stored keeps its first text.
+// Content-addressed: a hash already stored keeps its first text. Sent with the statement that
+// follows it (Connection::exec_later): a write never ends with it.
 void insert_config(Connection& connection, std::string_view hash, std::string_view config_json,
                    std::string_view operation);
 

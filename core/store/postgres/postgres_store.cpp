@@ -10,7 +10,7 @@ namespace engined::store {
 namespace {
 
 postgres::Connection open_migrated(const PostgresOptions& options, int& schema_version) {
-    postgres::Connection connection(options.url);
+    postgres::Connection connection(options.url, &options.on_round_trip);
     schema_version = postgres::migrate(connection);
     return connection;
 }
@@ -19,7 +19,7 @@ postgres::Connection open_migrated(const PostgresOptions& options, int& schema_v
 
 PostgresStore::Impl::Impl(PostgresOptions opts)
     : options(std::move(opts)),
-      pool(options.url),
+      pool(options.url, &options.on_round_trip),
       writer(open_migrated(options, schema_version), options.max_batch, options.on_commit) {}
 
 PostgresStore::PostgresStore(PostgresOptions options) {

@@ -21,6 +21,9 @@ struct PostgresOptions {
         kDefaultMaxBatch;  // most asynchronous writes grouped into one transaction
     // As SqliteOptions::on_commit: told the writes of every committed group, on the writer thread.
     std::function<void(std::size_t writes)> on_commit = {};
+    // Told the statements sent in every round trip to the server (several when pipelined), on
+    // the calling thread: what a run costs the database, for the metrics.
+    std::function<void(std::size_t statements)> on_round_trip = {};
 };
 
 class PostgresStore final : public Store {

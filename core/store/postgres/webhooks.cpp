@@ -215,10 +215,10 @@ void add_run_event_deliveries(Connection& connection, const std::string& run_id,
                               const RunOutcome& outcome) {
     const char* type = outcome.status == RunStatus::failed ? "run.failed" : "run.completed";
     const std::string event_id = "evt_" + random_hex(12);
-    for (const char* sql : {kAddEndpointDeliveries, kAddRunUrlDelivery}) {
-        connection.exec(sql, {run_id, event_id, type, outcome.completed_at_ms},
-                        "finish_run (webhook deliveries)");
-    }
+    connection.exec_later(kAddEndpointDeliveries, {run_id, event_id, type, outcome.completed_at_ms},
+                          "finish_run (webhook deliveries)");
+    connection.exec(kAddRunUrlDelivery, {run_id, event_id, type, outcome.completed_at_ms},
+                    "finish_run (webhook deliveries)");
 }
 
 }  // namespace engined::store::postgres

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -464,6 +465,30 @@ TYPED_TEST(StoreContract, AsynchronousWritesAreGroupedAndCounted) {
     EXPECT_EQ(store.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
 }
 
+// A write the database refuses, in the middle of a group, is undone alone: the writes before and
+// after it in the same transaction commit.
+TYPED_TEST(StoreContract, ARefusedWriteInAGroupIsUndoneAlone) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, make_run("run_taken")));
+    constexpr int kWrites = 9;
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    for (int i = 0; i < kWrites; ++i) {
+        outcomes.push_back(std::make_unique<Outcome>());
+        const std::string id = i == kWrites / 2 ? "run_taken" : "run_" + std::to_string(i);
+        store.insert_run(make_run(id), outcomes.back()->completion());
+    }
+    for (int i = 0; i < kWrites; ++i) {
+        const std::exception_ptr error = outcomes[i]->get();
+        if (i == kWrites / 2) {
+            EXPECT_TRUE(holds<std::invalid_argument>(error)) << "the duplicate id is refused";
+        } else {
+            EXPECT_FALSE(error) << "write " << i;
+            EXPECT_TRUE(store.get_run("run_" + std::to_string(i))) << "write " << i;
+        }
+    }
+    EXPECT_EQ(store.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+}
+
 // --- PostgreSQL only: what the interface does not show.
 
 // --- The audit log. The seal here stands in for core/audit's HMAC: the store only orders the
@@ -646,6 +671,39 @@ TEST_F(PostgresSchema, ALostConnectionFailsTransientlyAndTheStoreReconnects) {
     EXPECT_TRUE(store.get_run("run_before"));
     if (during) {
         EXPECT_EQ(store.get_run("run_during"), std::nullopt) << "nothing of the failed write stays";
+    }
+}
+
+// Every statement is counted with the round trip that carried it. A group's bookkeeping (BEGIN,
+// the savepoints, COMMIT) rides with its statements instead of costing round trips of its own, and
+// a read is one round trip, its first preparation included.
+TEST_F(PostgresSchema, AGroupsBookkeepingTravelsWithItsStatements) {
+    std::atomic<uint64_t> statements{0};
+    std::atomic<uint64_t> round_trips{0};
+    PostgresOptions options{backend_.url};
+    options.on_round_trip = [&](std::size_t sent) {
+        statements += sent;
+        ++round_trips;
+    };
+    PostgresStore store(options);
+    const auto counted = [&](auto&& step) {
+        const uint64_t statements_before = statements;
+        const uint64_t round_trips_before = round_trips;
+        step();
+        return std::pair{statements - statements_before, round_trips - round_trips_before};
+    };
+
+    const auto [write_statements, write_round_trips] =
+        counted([&] { ASSERT_FALSE(insert(store, make_run("run_1"))); });
+    // BEGIN, SAVEPOINT, the insert(s), RELEASE and COMMIT.
+    EXPECT_GE(write_statements, 5u);
+    EXPECT_LE(write_round_trips, write_statements - 3) << "bookkeeping sent on its own";
+    store.list_api_keys(std::nullopt);  // opens the pooled read connection
+    for (int read = 0; read < 3; ++read) {
+        const auto [read_statements, read_round_trips] =
+            counted([&] { ASSERT_TRUE(store.get_run("run_1")); });
+        EXPECT_EQ(read_statements, 1u);
+        EXPECT_EQ(read_round_trips, 1u);
     }
 }
 
