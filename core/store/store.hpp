@@ -469,12 +469,11 @@ public:
 
     // --- The webhook outbox. finish_run() adds the deliveries of a run's terminal event.
     // Leases up to `limit` pending deliveries due at `now_ms` until `lease_until_ms` (so no
-    // other sender takes them meanwhile) and returns them, oldest due first.
+    // other sender, on any node, takes them meanwhile) and returns them, oldest due first. A
+    // lease is never voided: one whose sender died is taken over once it expired.
     virtual std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms,
                                                               int64_t lease_until_ms,
                                                               std::size_t limit) = 0;
-    // Leases taken before a restart are void: their deliveries are due again.
-    virtual void release_delivery_leases() = 0;
     // Records the attempt and applies the verdict (and the endpoint's failure streak) in one write.
     // Returns the endpoint's failure streak after it (0 after a success); none for a run's own URL
     // or an endpoint deleted meanwhile. Whether a streak disables the endpoint is the caller's policy.

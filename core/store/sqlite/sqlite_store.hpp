@@ -142,8 +142,6 @@ public:
     // other sender takes them meanwhile) and returns them, oldest due first.
     std::vector<WebhookDelivery> lease_due_deliveries(int64_t now_ms, int64_t lease_until_ms,
                                                       std::size_t limit) override;
-    // Leases taken before a restart are void: their deliveries are due again.
-    void release_delivery_leases() override;
     // Records the attempt and applies the verdict (and the endpoint's failure streak) in one write.
     // Returns the endpoint's failure streak after it (0 after a success); none for a run's own URL
     // or an endpoint deleted meanwhile. Whether a streak disables the endpoint is the caller's policy.

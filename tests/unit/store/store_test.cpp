@@ -1304,8 +1304,6 @@ TEST(WebhookOutbox, LeasesAreExclusiveUntilReleasedAtRestart) {
         << "leased deliveries are taken";
     EXPECT_EQ(store.lease_due_deliveries(now + 60'000, now + 120'000, 10).size(), 2u)
         << "an expired lease frees them";
-    store.release_delivery_leases();
-    EXPECT_EQ(store.lease_due_deliveries(now, now + 60'000, 1).size(), 1u);
 }
 
 TEST(WebhookOutbox, AttemptsCountTheFailureStreakAndDisablingFailsPendingDeliveries) {
