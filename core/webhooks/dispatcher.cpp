@@ -67,7 +67,6 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::start() {
-    store_.release_delivery_leases();
     {
         std::lock_guard lock(mutex_);
         stopping_ = false;

@@ -51,7 +51,8 @@ public:
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
-    // Voids leases left by a previous process, then starts the senders.
+    // Starts the senders. Leases other senders hold (on this database, any node) are left alone:
+    // a delivery whose sender died is sent once its lease expired.
     void start();
     // A delivery may have become due (a run ended, a manual re-send): look now.
     void wake();

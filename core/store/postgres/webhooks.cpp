@@ -137,9 +137,6 @@ constexpr const char* kListDeliveries =
 
 #undef ENGINED_DELIVERY_COLUMNS
 
-constexpr const char* kReleaseDeliveryLeases =
-    "UPDATE webhook_deliveries SET leased_until_ms = NULL WHERE leased_until_ms IS NOT NULL";
-
 constexpr const char* kInsertDeliveryAttempt = R"sql(
     INSERT INTO webhook_delivery_attempts (delivery_id, attempt, started_at_ms, duration_ms, status_code, error)
     VALUES ($1, $2, $3, $4, $5, $6)
@@ -341,11 +338,6 @@ std::vector<WebhookDelivery> PostgresStore::lease_due_deliveries(int64_t now_ms,
     std::vector<WebhookDelivery> leased;
     for (auto& entry : due) leased.push_back(std::move(std::get<2>(entry)));
     return leased;
-}
-
-void PostgresStore::release_delivery_leases() {
-    auto lease = impl_->pool.acquire();
-    (*lease).exec(kReleaseDeliveryLeases, "release_delivery_leases");
 }
 
 std::optional<int> PostgresStore::record_delivery_attempt(const DeliveryAttempt& attempt,

@@ -120,9 +120,6 @@ constexpr const char* kListEndpointDeliveries = ENGINED_SELECT_DELIVERY
 
 #undef ENGINED_SELECT_DELIVERY
 
-constexpr const char* kReleaseDeliveryLeases =
-    "UPDATE webhook_deliveries SET leased_until_ms = NULL WHERE leased_until_ms IS NOT NULL";
-
 constexpr const char* kInsertDeliveryAttempt = R"sql(
     INSERT INTO webhook_delivery_attempts (delivery_id, attempt, started_at_ms, duration_ms,
                                            status_code, error)
@@ -348,11 +345,6 @@ std::vector<WebhookDelivery> SqliteStore::lease_due_deliveries(int64_t now_ms,
         }
     });
     return leased;
-}
-
-void SqliteStore::release_delivery_leases() {
-    impl_->writer.write_and_wait(
-        [](Connection& c) { Query(c, kReleaseDeliveryLeases, "release_delivery_leases").run(); });
 }
 
 std::optional<int> SqliteStore::record_delivery_attempt(const DeliveryAttempt& attempt,
