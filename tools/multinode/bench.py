@@ -14,8 +14,10 @@ the end); the key is minted with enginectl before the nodes start. Per configura
               p50 / p99;
   sustained   --concurrency client threads, each submitting a run (round-robin) and polling it
               every 5 ms until it ends, for --seconds after a 2 s warm-up: completed runs/s and
-              submit->completed p50 / p99 under that load; on PostgreSQL also the database's
-              commits per completed run and its client connections while loaded.
+              submit->completed p50 / p99 under that load; on PostgreSQL also the transactions
+              the database committed per completed run (the client's polling reads included),
+              its WAL flushes to disk per run (what a commit waits for) and its client
+              connections while loaded.
 
 The client is this Python process on the same cores as the servers and the database: compare
 figures within one run. Nothing listens beyond 127.0.0.1.
@@ -112,7 +114,7 @@ class Driver:
 def measure(label, nodes, key, args, postgres=None, database=None):
     driver = Driver(nodes, key, BODY_FILE.read_text())
     accepted_ms, light_ms = driver.light_load(args.runs)
-    commits_before = postgres and _commits(postgres, database)
+    counters_before = postgres and _counters(postgres, database)
     connections = []
     sampler = None
     if postgres:
@@ -128,19 +130,25 @@ def measure(label, nodes, key, args, postgres=None, database=None):
            "runs/s": f"{rate:.0f}",
            "loaded p50": _ms(cluster.percentile(loaded_ms, 0.5)),
            "loaded p99": _ms(cluster.percentile(loaded_ms, 0.99)),
-           "commits/run": "", "db conns": ""}
+           "xacts/run": "", "WAL syncs/run": "", "db conns": ""}
     if postgres:
         sampler.join()
         time.sleep(2)  # the database publishes its counters at most once a second per session
-        row["commits/run"] = f"{(_commits(postgres, database) - commits_before) / ended:.1f}"
+        counters = _counters(postgres, database)
+        row["xacts/run"] = f"{(counters[0] - counters_before[0]) / ended:.1f}"
+        row["WAL syncs/run"] = f"{(counters[1] - counters_before[1]) / ended:.2f}"
         row["db conns"] = str(connections[0])
     print("  " + ", ".join(f"{k} {v}" for k, v in row.items()), flush=True)
     return row, rate
 
 
-def _commits(postgres, database):
-    return int(postgres.query(
-        f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{database}'")[0][0])
+def _counters(postgres, database):
+    """(transactions committed in the database, reads included; WAL flushes to disk, cluster-wide:
+    what bounds the commit rate)."""
+    row = postgres.query(
+        f"SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = '{database}'), "
+        "(SELECT wal_sync FROM pg_stat_wal)")[0]
+    return int(row[0]), int(row[1])
 
 
 def _connections(postgres, database):
