@@ -14,7 +14,8 @@ the end); the key is minted with enginectl before the nodes start. Per configura
               p50 / p99;
   sustained   --concurrency client threads, each submitting a run (round-robin) and polling it
               every 5 ms until it ends, for --seconds after a 2 s warm-up: completed runs/s and
-              submit->completed p50 / p99 under that load; on PostgreSQL also the transactions
+              submit->completed p50 / p99 under that load; the CPU the nodes, the database
+              server and this client spent per completed run; on PostgreSQL also the transactions
               the database committed per completed run (the client's polling reads included),
               its WAL flushes to disk per run (what a commit waits for) and its client
               connections while loaded.
@@ -25,6 +26,7 @@ figures within one run. Nothing listens beyond 127.0.0.1.
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -122,7 +124,9 @@ def measure(label, nodes, key, args, postgres=None, database=None):
                                                    connections.append(_connections(postgres,
                                                                                    database))))
         sampler.start()
+    cpu_before = _cpu(nodes, postgres)
     rate, loaded_ms, ended = driver.sustained(args.concurrency, args.seconds)
+    cpu_used = [after - before for after, before in zip(_cpu(nodes, postgres), cpu_before)]
     row = {"store": label, "nodes": len(nodes),
            "202 p50": _ms(cluster.percentile(accepted_ms, 0.5)),
            "light p50": _ms(cluster.percentile(light_ms, 0.5)),
@@ -130,6 +134,8 @@ def measure(label, nodes, key, args, postgres=None, database=None):
            "runs/s": f"{rate:.0f}",
            "loaded p50": _ms(cluster.percentile(loaded_ms, 0.5)),
            "loaded p99": _ms(cluster.percentile(loaded_ms, 0.99)),
+           "CPU ms/run engined, db, client": "/".join(f"{1000 * c / ended:.1f}"
+                                                        for c in cpu_used),
            "xacts/run": "", "WAL syncs/run": "", "db conns": ""}
     if postgres:
         sampler.join()
@@ -140,6 +146,14 @@ def measure(label, nodes, key, args, postgres=None, database=None):
         row["db conns"] = str(connections[0])
     print("  " + ", ".join(f"{k} {v}" for k, v in row.items()), flush=True)
     return row, rate
+
+
+def _cpu(nodes, postgres):
+    """CPU seconds used so far by the engined nodes, the database server and this client."""
+    times = os.times()
+    return (cluster.cpu_seconds(node.process.pid for node in nodes),
+            cluster.cpu_seconds(postgres.server_pids()) if postgres else 0.0,
+            times.user + times.system)
 
 
 def _counters(postgres, database):

@@ -11,7 +11,7 @@ endpoint delivering to a receiver in this process that records every event id. T
 scenario, a burst of --runs submissions with at most --in-flight in flight, spread round-robin
 over the nodes, each with its own Idempotency-Key (a submission whose answer was lost, or that was
 refused with 503/429, is sent again with the same key to the next node), each polled on any node
-until it ends; one third into the burst:
+until it ends; a quarter to half into the burst (the seed picks when, and which node):
 
   a  one node is killed with SIGKILL, then restarted;
   b  one node is stopped with SIGTERM (a drain) while the others keep serving; it is restarted
@@ -113,6 +113,7 @@ class Campaign:
         self.args = args
         self.work_dir = work_dir
         self.body = BODY_FILE.read_text()
+        self.rng = random.Random(args.seed)
         self.postgres = None
         self.nodes = []
         self.receiver = None
@@ -226,13 +227,17 @@ class Campaign:
         deadline = started + self.args.settle_timeout + self.args.runs / 10
         runs_before = self.count_runs()
         burst = Burst(self.args.runs)
-        clients = [threading.Thread(target=self.client_loop, args=(burst, letter, deadline))
-                   for _ in range(self.args.in_flight)]
+        clients = [threading.Thread(target=self.client_loop, args=(burst, letter, deadline),
+                                    daemon=True) for _ in range(self.args.in_flight)]
         for thread in clients:
             thread.start()
-        while burst.accepted < self.args.runs // 3 and time.monotonic() < deadline:
+        # Where the fault lands and which node it hits follow from the seed.
+        fault_at = round(self.args.runs * self.rng.uniform(0.25, 0.5))
+        victim = self.rng.choice(self.nodes)
+        while burst.accepted < fault_at and time.monotonic() < deadline:
             time.sleep(0.01)
-        victim = self.nodes[1]
+        print(f"  {letter}: the fault lands after {burst.accepted} accepted submissions"
+              + ("" if letter == "c" else f", on {victim.name}"), flush=True)
         notes = {}
         if letter == "a":
             victim.kill_hard()
@@ -384,7 +389,7 @@ class Campaign:
                 time.sleep(0.01)
             client.close()
 
-        threads = [threading.Thread(target=hammer, args=(node,))
+        threads = [threading.Thread(target=hammer, args=(node,), daemon=True)
                    for node in self.nodes for _ in range(2)]
         for thread in threads:
             thread.start()

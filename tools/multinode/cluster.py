@@ -10,6 +10,7 @@ only; nothing listens beyond 127.0.0.1.
 import http.client
 import http.server
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -59,6 +60,11 @@ class Postgres:
         """A new, empty database in the cluster; its URL."""
         self.query(f"CREATE DATABASE {name}")
         return self.url.replace("/engined?", f"/{name}?")
+
+    def server_pids(self):
+        """The postmaster and every process it started (backends, WAL writer, checkpointer)."""
+        postmaster = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+        return [postmaster] + [pid for pid, parent in _processes() if parent == postmaster]
 
     def query(self, sql):
         """The rows of one statement, each a list of its columns as text."""
@@ -130,6 +136,29 @@ class Node:
         except subprocess.TimeoutExpired:
             self.kill_hard()
             return None
+
+
+def cpu_seconds(pids):
+    """User plus system CPU the processes have used so far (those gone since count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _processes():
+    """(pid, parent pid) of every process on the machine."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            yield int(entry.name), int(fields[1])
 
 
 def mint_key(build_dir, org, store_url=None, data_dir=None, rate=1_000_000, burst=1_000_000):
