@@ -241,6 +241,7 @@ class Campaign:
         notes = {}
         if letter == "a":
             victim.kill_hard()
+            time.sleep(0.2)  # a commit the killed node had already sent still lands
             notes["processing_at_kill"] = {row[0] for row in self.postgres.query(
                 "SELECT id FROM runs WHERE status = 'processing'")}
             time.sleep(KILLED_DOWNTIME_S)
