@@ -173,7 +173,7 @@ class Campaign:
                 shift += 1
                 time.sleep(min(cluster.retry_after_s(response), 1.0))
                 continue
-            if status == 409 and b"idempotency_conflict" in data:
+            if status == 409 and b"being processed" in data:  # the first try is still under way
                 burst.count("conflicts")
                 time.sleep(0.1)
                 continue
