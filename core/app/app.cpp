@@ -188,7 +188,11 @@ struct App::Impl {
                 run_metrics.finished(run, outcome);
                 return outcome;
             },
-            config.workers, config.max_run_attempts, [this] { dispatcher->wake(); });
+            queue::QueueOptions{config.workers,
+                                config.max_run_attempts,
+                                std::chrono::seconds(config.run_lease_seconds),
+                                {}},
+            [this] { dispatcher->wake(); });
         runs.emplace(
             *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
             [this] { return workers->depth(); },

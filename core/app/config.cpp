@@ -100,6 +100,10 @@ const std::vector<Setting>& settings() {
          [](Config& c, const std::string& v, const std::string& n) {
              c.max_run_attempts = parse_number<int>(v, n, 1);
          }},
+        {"--run-lease-seconds", "ENGINED_RUN_LEASE_SECONDS", "run_lease_seconds",
+         [](Config& c, const std::string& v, const std::string& n) {
+             c.run_lease_seconds = parse_number<int>(v, n, 1);
+         }},
         {"--body-limit", "ENGINED_BODY_LIMIT", "body_limit_bytes",
          [](Config& c, const std::string& v, const std::string& n) {
              c.body_limit_bytes = parse_number<std::size_t>(v, n, 1);

@@ -30,6 +30,9 @@ struct Config {
     int http_threads = 2;
     int workers = 2;
     int max_run_attempts = 3;  // claims of one run that never finished before it is failed
+    // How long a claimed run stays leased to this node without a heartbeat; another node takes
+    // over a run whose lease expired.
+    int run_lease_seconds = 30;
     std::size_t body_limit_bytes = 1024 * 1024;
     std::size_t header_limit_bytes = 16 * 1024;
     std::size_t json_max_depth = 64;

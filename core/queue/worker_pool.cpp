@@ -1,21 +1,11 @@
 #include "queue/worker_pool.hpp"
 
+#include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 
 namespace engined::queue {
 namespace {
-
-store::Completion log_failure(std::string what, std::string run_id) {
-    return [what = std::move(what), run_id = std::move(run_id)](std::exception_ptr error) {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            log::error(what, {{"run_id", run_id}, {"detail", e.what()}});
-        }
-    };
-}
 
 store::RunOutcome crashed(int attempts) {
     store::RunOutcome outcome;
@@ -30,31 +20,42 @@ store::RunOutcome crashed(int attempts) {
     return outcome;
 }
 
+std::string describe(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
 }  // namespace
 
-WorkerPool::WorkerPool(store::Store& store, Execute execute, int workers, int max_attempts,
+WorkerPool::WorkerPool(store::Store& store, Execute execute, QueueOptions options,
                        Finished finished)
     : store_(store),
       execute_(std::move(execute)),
       finished_(std::move(finished)),
-      worker_count_(std::max(1, workers)),
-      max_attempts_(std::max(1, max_attempts)) {}
+      worker_count_(std::max(1, options.workers)),
+      max_attempts_(std::max(1, options.max_attempts)),
+      lease_(std::max(options.lease, std::chrono::milliseconds(3))),
+      owner_(options.owner.empty() ? "node_" + random_hex(8) : std::move(options.owner)) {}
 
 WorkerPool::~WorkerPool() {
     stop();
 }
 
 void WorkerPool::start() {
-    const auto unfinished = store_.unfinished_run_ids();
-    if (!unfinished.empty()) {
-        log::info("resuming unfinished runs", {{"count", unfinished.size()}});
-    }
     {
         std::lock_guard lock(mutex_);
         stopping_ = false;
-        pending_.insert(pending_.end(), unfinished.begin(), unfinished.end());
+        look_for_runs_ = true;
     }
+    log::info("run queue started",
+              {{"lease_owner", owner_}, {"lease_ms", static_cast<int64_t>(lease_.count())}});
     for (int i = 0; i < worker_count_; ++i) workers_.emplace_back([this] { work(); });
+    lease_keeper_ = std::thread([this] { keep_leases(); });
 }
 
 void WorkerPool::enqueue(std::string run_id) {
@@ -65,21 +66,33 @@ void WorkerPool::enqueue(std::string run_id) {
     ready_.notify_one();
 }
 
+void WorkerPool::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        look_for_runs_ = true;
+        ++wake_count_;
+    }
+    ready_.notify_one();
+}
+
 void WorkerPool::stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     ready_.notify_all();
+    timer_.notify_all();
     for (auto& worker : workers_) {
         if (worker.joinable()) worker.join();
     }
     workers_.clear();
+    if (lease_keeper_.joinable()) lease_keeper_.join();
     // The store calls back into this pool once each outcome is committed or refused: the pool
     // must outlive those calls.
     std::unique_lock lock(mutex_);
     settled_.wait(lock, [this] { return storing_ == 0; });
     unsaved_.clear();
+    pending_.clear();
 }
 
 std::size_t WorkerPool::depth() const {
@@ -91,44 +104,97 @@ void WorkerPool::work() {
     std::unique_lock lock(mutex_);
     for (;;) {
         if (stopping_) return;
-        if (!unsaved_.empty() && unsaved_.front().retry_at <= Clock::now()) {
+        const Clock::time_point now = Clock::now();
+        const bool may_claim = now >= claims_resume_at_;
+        if (!unsaved_.empty() && unsaved_.front().retry_at <= now) {
             UnsavedOutcome due = std::move(unsaved_.front());
             unsaved_.pop_front();
             lock.unlock();
             store_outcome(std::move(due.run_id), std::move(due.outcome));
             lock.lock();
-        } else if (!pending_.empty()) {
-            const std::string run_id = std::move(pending_.front());
+        } else if (may_claim && !pending_.empty()) {
+            std::string run_id = std::move(pending_.front());
             pending_.pop_front();
             lock.unlock();
-            run_one(run_id);
+            claim_and_run(std::move(run_id));
             lock.lock();
-        } else if (unsaved_.empty()) {
-            ready_.wait(lock);
+        } else if (may_claim && look_for_runs_) {
+            const uint64_t wakes_before = wake_count_;
+            lock.unlock();
+            const bool claimed = claim_and_run(std::nullopt);
+            lock.lock();
+            // Found nothing, and no wake-up came while it looked: rest until the next one.
+            if (!claimed && wake_count_ == wakes_before) look_for_runs_ = false;
         } else {
-            ready_.wait_until(lock, unsaved_.front().retry_at);
+            Clock::time_point until = Clock::time_point::max();
+            if (!unsaved_.empty()) until = unsaved_.front().retry_at;
+            if (!may_claim && (look_for_runs_ || !pending_.empty())) {
+                until = std::min(until, claims_resume_at_);
+            }
+            ready_.wait_until(lock, until);
         }
     }
 }
 
-void WorkerPool::run_one(const std::string& run_id) {
+bool WorkerPool::claim_and_run(std::optional<std::string> run_id) {
+    store::ClaimRequest request;
+    request.owner = owner_;
+    request.run_id = std::move(run_id);
+    request.now_ms = now_unix_ms();
+    request.lease_until_ms = request.now_ms + lease_.count();
+    request.max_attempts = max_attempts_;
+    std::optional<store::Claim> claim;
     try {
-        auto run = store_.get_run(run_id);
-        if (!run || store::is_terminal(run->status)) return;
-        if (run->attempts >= max_attempts_) {
-            log::error("run stopped the server too often",
-                       {{"run_id", run_id}, {"attempts", run->attempts}});
-            store_outcome(run_id, crashed(run->attempts));
-            return;
-        }
-        run->started_at_ms = now_unix_ms();
-        // The claim and the outcome travel through the same ordered, group-committed writer, so
-        // the claim is durable before (or with) the result; a crash in between re-runs the run.
-        store_.mark_processing(run_id, *run->started_at_ms,
-                               log_failure("claiming a run failed", run_id));
-        store_outcome(run_id, execute_(*run));
+        claim = store_.claim_run(request);
+    } catch (const store::StoreUnavailable& unavailable) {
+        log::error("claiming a run failed",
+                   {{"detail", unavailable.what()}, {"retry_in_ms", kStoreRetryDelay.count()}});
+        std::lock_guard lock(mutex_);
+        // A handed-over run stays queued in the store: the next look finds it.
+        look_for_runs_ = true;
+        claims_resume_at_ = Clock::now() + kStoreRetryDelay;
+        return false;
     } catch (const std::exception& error) {
-        log::error("run could not be processed", {{"run_id", run_id}, {"detail", error.what()}});
+        log::error("claiming a run failed", {{"detail", error.what()}});
+        return false;
+    }
+    if (!claim) return false;
+    const store::Run& run = claim->run;
+    if (claim->crashed) {
+        log::error("run stopped the server too often",
+                   {{"run_id", run.id}, {"attempts", run.attempts}});
+        store_outcome(run.id, crashed(run.attempts));
+        return true;
+    }
+    if (run.attempts > 1) {
+        log::info("run claimed again after its lease expired",
+                  {{"run_id", run.id}, {"attempts", run.attempts}});
+    }
+    try {
+        store_outcome(run.id, execute_(run));
+    } catch (const std::exception& error) {
+        log::error("run could not be processed", {{"run_id", run.id}, {"detail", error.what()}});
+    }
+    return true;
+}
+
+void WorkerPool::keep_leases() {
+    const auto period = lease_ / 3;
+    std::unique_lock lock(mutex_);
+    while (!timer_.wait_for(lock, period, [this] { return stopping_; })) {
+        lock.unlock();
+        try {
+            store_.extend_run_leases(
+                owner_, now_unix_ms() + lease_.count(), [](std::exception_ptr error) {
+                    if (!error) return;
+                    log::error("renewing run leases failed", {{"detail", describe(error)}});
+                });
+        } catch (const std::exception& error) {
+            log::error("renewing run leases failed", {{"detail", error.what()}});
+        }
+        // The safety net beside the wake-ups: runs whose lease expired, wake-ups missed.
+        wake();
+        lock.lock();
     }
 }
 
@@ -139,7 +205,7 @@ void WorkerPool::store_outcome(std::string run_id, store::RunOutcome outcome) {
     }
     // Copied, not moved: the store consumes its argument, and a refused outcome must survive.
     try {
-        store_.finish_run(run_id, outcome,
+        store_.finish_run(run_id, owner_, outcome,
                           [this, run_id, outcome](std::exception_ptr error) mutable {
                               settle(std::move(run_id), std::move(outcome), error);
                           });
@@ -155,10 +221,12 @@ void WorkerPool::settle(std::string run_id, store::RunOutcome outcome, std::exce
             std::rethrow_exception(error);
         } catch (const store::StoreUnavailable& unavailable) {
             keep = true;
-            log::error("storing a run outcome failed",
-                       {{"run_id", run_id},
-                        {"detail", unavailable.what()},
-                        {"retry_in_ms", kOutcomeRetryDelay.count()}});
+            log::error("storing a run outcome failed", {{"run_id", run_id},
+                                                        {"detail", unavailable.what()},
+                                                        {"retry_in_ms", kStoreRetryDelay.count()}});
+        } catch (const store::LeaseLost& lost) {
+            log::warn("run outcome dropped: another node took the run over",
+                      {{"run_id", run_id}, {"detail", lost.what()}});
         } catch (const std::exception& e) {
             log::error("storing a run outcome failed", {{"run_id", run_id}, {"detail", e.what()}});
         }
@@ -167,7 +235,7 @@ void WorkerPool::settle(std::string run_id, store::RunOutcome outcome, std::exce
         std::lock_guard lock(mutex_);
         if (keep && !stopping_) {
             unsaved_.push_back(
-                {std::move(run_id), std::move(outcome), Clock::now() + kOutcomeRetryDelay});
+                {std::move(run_id), std::move(outcome), Clock::now() + kStoreRetryDelay});
         }
         --storing_;
     }

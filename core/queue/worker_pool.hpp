@@ -1,7 +1,9 @@
-// core/queue — the durable queue's moving part: worker threads that claim committed runs, mark
-// them processing, execute them and store the terminal outcome. The queue itself is the store
-// (a run is `queued` there before anyone hears of it); this pool only holds ids in memory, and
-// on start re-reads every run a crash left queued or processing.
+// core/queue — the durable queue's moving part: worker threads that claim committed runs with a
+// lease, execute them and store the terminal outcome under that lease. The queue itself is the
+// store (a run is `queued` there before anyone hears of it, and every node on the same database
+// claims from it); this pool holds only the ids a local submit handed over, and a timer that
+// keeps its leases alive and looks for claimable runs now and then (a run submitted elsewhere,
+// a lease whose node died). The protocol: docs/architecture.md "The queue protocol".
 #pragma once
 
 #include "store/store.hpp"
@@ -12,11 +14,23 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace engined::queue {
+
+struct QueueOptions {
+    int workers = 2;
+    // A run already claimed `max_attempts` times never finished: each claim ended with its node
+    // (a crash, a kill). It is stored failed (`run_crashed`) instead of run again.
+    int max_attempts = 3;
+    // How long a claim holds a run without a heartbeat; the heartbeat renews it every third.
+    std::chrono::milliseconds lease{std::chrono::seconds(30)};
+    // This node's lease owner id; empty: a random one, new at every start.
+    std::string owner;
+};
 
 class WorkerPool {
 public:
@@ -25,26 +39,28 @@ public:
     // must only signal (e.g. wake the webhook dispatcher), never block.
     using Finished = std::function<void()>;
 
-    // A run already claimed `max_attempts` times never finished: each claim ended with the
-    // process (a crash, a kill). It is stored failed (`run_crashed`) instead of run again.
-    WorkerPool(store::Store& store, Execute execute, int workers, int max_attempts,
-               Finished finished = {});
+    WorkerPool(store::Store& store, Execute execute, QueueOptions options, Finished finished = {});
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // Queues every unfinished run found in the store, then starts the workers.
+    // Starts the workers, which first claim whatever is claimable, and the lease timer.
     void start();
-    // Hands a newly committed run to the workers. Thread-safe.
+    // Hands a run this node just committed to the workers, which claim that run. Thread-safe.
     void enqueue(std::string run_id);
-    // Lets each worker finish the run in hand; runs not yet started stay queued in the store,
-    // and outcomes the store could not take yet are dropped (those runs run again at start).
+    // Something may have become claimable (a submit on another node): a worker looks. Thread-safe.
+    void wake();
+    // Lets each worker finish the run in hand; runs not yet claimed stay queued in the store,
+    // and outcomes the store could not take yet are dropped (their leases expire and another
+    // claim runs them again).
     void stop();
 
+    const std::string& owner() const { return owner_; }
+    // Runs this node handed to its workers that no worker has claimed yet.
     std::size_t depth() const;
 
-    // How long an outcome the store refused (unavailable) waits before it is stored again.
-    static constexpr std::chrono::milliseconds kOutcomeRetryDelay{500};
+    // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
+    static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -55,9 +71,12 @@ private:
     };
 
     void work();
-    void run_one(const std::string& run_id);
-    // Stores the outcome; while the store is unavailable it is kept and stored again later, so
-    // a run executed during a store outage still ends once the store is back.
+    // Claims that run (or the next claimable one) and executes it; false when nothing was claimed.
+    bool claim_and_run(std::optional<std::string> run_id);
+    // Renews this node's leases every third of the lease, and looks for claimable runs as often.
+    void keep_leases();
+    // Stores the outcome under this node's lease; while the store is unavailable it is kept and
+    // stored again later, so a run executed during a store outage still ends once it is back.
     void store_outcome(std::string run_id, store::RunOutcome outcome);
     // How a store_outcome() ended: a refusal while the store is unavailable is kept for later.
     void settle(std::string run_id, store::RunOutcome outcome, std::exception_ptr error);
@@ -65,16 +84,24 @@ private:
     store::Store& store_;
     Execute execute_;
     Finished finished_;
-    int worker_count_;
-    int max_attempts_;
+    const int worker_count_;
+    const int max_attempts_;
+    const std::chrono::milliseconds lease_;
+    const std::string owner_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::condition_variable settled_;  // storing_ went down
+    std::condition_variable timer_;    // wakes keep_leases() to stop
     std::size_t storing_ = 0;          // outcomes handed to the store, not yet called back
     std::deque<std::string> pending_;
-    std::deque<UnsavedOutcome> unsaved_;  // oldest first, so the front is the next due
+    std::deque<UnsavedOutcome> unsaved_;    // oldest first, so the front is the next due
+    bool look_for_runs_ = false;            // a claim of the next claimable run may find one
+    uint64_t wake_count_ = 0;               // wake() calls, so a claim that found nothing knows
+                                            // whether a wake-up came meanwhile
+    Clock::time_point claims_resume_at_{};  // after the store refused a claim
     bool stopping_ = false;
     std::vector<std::thread> workers_;
+    std::thread lease_keeper_;
 };
 
 }  // namespace engined::queue

@@ -39,4 +39,23 @@ int64_t count_array_elements(std::string_view json_array) {
     return static_cast<int64_t>(parsed.get_array().size());
 }
 
+void require_terminal(const RunOutcome& outcome) {
+    if (!is_terminal(outcome.status)) {
+        throw std::invalid_argument("finish_run: '" + std::string(to_string(outcome.status)) +
+                                    "' is not a terminal status");
+    }
+}
+
+void throw_outcome_refusal(const std::string& run_id, const std::string& status,
+                           const std::optional<std::string>& lease_owner) {
+    if (status == "processing") {
+        throw LeaseLost("finish_run: run '" + run_id + "' is leased to " +
+                        lease_owner.value_or("no node") + " now; this outcome was dropped");
+    }
+    if (status == "queued") {
+        throw std::logic_error("finish_run: run '" + run_id + "' is queued, not claimed");
+    }
+    throw std::logic_error("finish_run: run '" + run_id + "' is already " + status);
+}
+
 }  // namespace engined::store

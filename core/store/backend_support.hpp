@@ -1,11 +1,13 @@
 // core/store/backend_support — the few column encodings every backend shares, so that each is
 // written once: an endpoint's event list (a JSON array in a text column), a delivery's status,
-// and a pool's carrier count. Included only by the backends.
+// a pool's carrier count, and the run outcome's rules (terminal only, lease-guarded). Included only
+// by the backends.
 #pragma once
 
 #include "store/store.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,5 +24,12 @@ DeliveryStatus parse_delivery_status(const std::string& text);
 // The store keeps JSON opaque, but a pool's size is part of its summary: counts the array's
 // elements without interpreting them. Throws std::invalid_argument unless a non-empty array.
 int64_t count_array_elements(std::string_view json_array);
+
+// Throws std::invalid_argument unless the outcome's status is terminal.
+void require_terminal(const RunOutcome& outcome);
+// Why a lease-guarded outcome stored nothing, given the run's stored status and lease holder:
+// throws LeaseLost while another node holds it, std::logic_error otherwise.
+[[noreturn]] void throw_outcome_refusal(const std::string& run_id, const std::string& status,
+                                        const std::optional<std::string>& lease_owner);
 
 }  // namespace engined::store

@@ -12,14 +12,14 @@
 
 // Each table's columns, in the order its reader below maps them; a backend's statements select
 // them with their own placeholders after this text.
-#define ENGINED_SELECT_RUN                                                                  \
-    "SELECT seq, id, organization, environment, engine_slug, engine_type, engine_version, " \
-    "       engine_version_pin, status, stage, request_json, config_hash, webhook_url, "    \
-    "       api_key_id, output_json, results_json, error_code, error_message, "             \
-    "       error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "       \
-    "       completed_at_ms, fingerprint, fingerprint_json, environment_id, "               \
-    "       engine_version_pin_source "                                                     \
-    "  FROM runs "
+#define ENGINED_RUN_COLUMNS                                                          \
+    "seq, id, organization, environment, engine_slug, engine_type, engine_version, " \
+    "engine_version_pin, status, stage, request_json, config_hash, webhook_url, "    \
+    "api_key_id, output_json, results_json, error_code, error_message, "             \
+    "error_details_json, trace_json, attempts, created_at_ms, started_at_ms, "       \
+    "completed_at_ms, fingerprint, fingerprint_json, environment_id, "               \
+    "engine_version_pin_source, lease_owner, leased_until_ms "
+#define ENGINED_SELECT_RUN "SELECT " ENGINED_RUN_COLUMNS " FROM runs "
 #define ENGINED_SELECT_ENGINE                                                               \
     "SELECT id, organization, slug, label, description, engine_type, status, config_hash, " \
     "       config_updated_by, config_updated_at_ms, created_at_ms, updated_at_ms "         \
@@ -51,6 +51,9 @@ namespace engined::store {
 inline std::optional<int> optional_int(const std::optional<int64_t>& value) {
     return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
 }
+
+// How many columns ENGINED_RUN_COLUMNS names: a statement's own columns follow them.
+inline constexpr int kRunColumnCount = 30;
 
 template <class Row>
 Run read_run(const Row& row) {
@@ -86,6 +89,8 @@ Run read_run(const Row& row) {
     run.fingerprint_json = row.optional_text(25);
     run.environment_id = row.text(26);
     run.engine_version_pin_source = row.optional_text(27);
+    run.lease_owner = row.optional_text(28);
+    run.leased_until_ms = row.optional_integer(29);
     return run;
 }
 

@@ -137,6 +137,9 @@ struct Run {
     std::string error_details_json;  // "null" unless failed
     std::string trace_json;          // "null" until terminal
     int attempts = 0;                // times a worker claimed it (more than 1 after a crash)
+    // The node holding the run while it is processing, and until when (see claim_run).
+    std::optional<std::string> lease_owner;
+    std::optional<int64_t> leased_until_ms;
     int64_t created_at_ms = 0;
     std::optional<int64_t> started_at_ms;
     std::optional<int64_t> completed_at_ms;
@@ -311,6 +314,37 @@ using Completion = std::function<void(std::exception_ptr)>;
 // The most asynchronous writes a backend groups into one transaction, unless configured otherwise.
 inline constexpr std::size_t kDefaultMaxBatch = 512;
 
+// --- The queue protocol (docs/architecture.md "The queue protocol"). A worker claims a run
+// with a lease: the run becomes `processing`, held by the claiming node (`owner`, random per
+// start) until `lease_until_ms`. A run is claimable while `queued`, or while `processing` under a
+// lease that expired (its node died, or lost the database for longer than the lease).
+struct ClaimRequest {
+    std::string owner;
+    std::optional<std::string>
+        run_id;  // that run only (handed over by a local submit), else the next due
+    int64_t now_ms = 0;
+    int64_t lease_until_ms = 0;
+    // A run claimed this many times without finishing is not claimed again for execution: the
+    // claim leases it with `crashed` set, its attempts unchanged, for the caller to store its failure.
+    int max_attempts = 3;
+};
+
+struct Claim {
+    Run run;  // as claimed: processing, leased to the owner, attempts counted
+    bool crashed = false;
+};
+
+struct QueueCounts {
+    int64_t queued = 0;
+    int64_t processing = 0;
+};
+
+// finish_run() by a node whose lease was taken over (or never held): nothing was stored.
+class LeaseLost : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
 class Store {
 public:
     Store() = default;
@@ -324,8 +358,17 @@ public:
     // --- Asynchronous writes: `done` runs once the write is durable (or with the failure).
     // Backends group concurrent writes into shared transactions.
     virtual void insert_run(NewRun run, Completion done) = 0;
-    virtual void mark_processing(std::string run_id, int64_t started_at_ms, Completion done) = 0;
-    virtual void finish_run(std::string run_id, RunOutcome outcome, Completion done) = 0;
+    // Lease-guarded: stored only while `lease_owner` holds the run (LeaseLost otherwise, or
+    // std::logic_error when it is terminal already).
+    virtual void finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
+                            Completion done) = 0;
+
+    // --- The queue protocol (see ClaimRequest). Synchronous: returns once the claim is durable;
+    // none when nothing (or not that run) is claimable. Concurrent claimers, on any node, never
+    // get the same run while its lease lasts.
+    virtual std::optional<Claim> claim_run(const ClaimRequest& request) = 0;
+    // Moves every lease `owner` holds on a processing run to `lease_until_ms` (the heartbeat).
+    virtual void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) = 0;
 
     // --- Keys: synchronous (they return once the write is durable).
     virtual void insert_api_key(const ApiKey& key, std::string_view key_hash) = 0;
@@ -460,8 +503,8 @@ public:
     virtual std::optional<Run> get_run(std::string_view run_id) const = 0;
     virtual RunPage list_runs(const RunPageQuery& query) const = 0;
     virtual std::optional<std::string> config_json(std::string_view config_hash) const = 0;
-    // Runs left queued or processing (e.g. by a crash), oldest first.
-    virtual std::vector<std::string> unfinished_run_ids() const = 0;
+    // Runs queued and processing, on every node: the queue's depth.
+    virtual QueueCounts queue_counts() const = 0;
     // A cheap round trip proving the database answers (for readiness).
     virtual void ping() const = 0;
 

@@ -223,6 +223,13 @@ constexpr std::array kMigrations{
             PRIMARY KEY (delivery_id, attempt)
         );
     )sql"},
+    // The queue protocol: a processing run is leased to one node until leased_until_ms; a run
+    // is claimable while queued or once its lease expired (found through runs_unfinished).
+    // Additive: an older node ignores the columns.
+    Migration{9, R"sql(
+        ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+        ALTER TABLE runs ADD COLUMN leased_until_ms BIGINT;
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

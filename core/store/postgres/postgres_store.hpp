@@ -36,8 +36,11 @@ public:
     // --- Group-committed writes: queued to one writer thread; many callers share one
     // transaction and one fsync. `done` runs after COMMIT (or with the failure).
     void insert_run(NewRun run, Completion done) override;
-    void mark_processing(std::string run_id, int64_t started_at_ms, Completion done) override;
-    void finish_run(std::string run_id, RunOutcome outcome, Completion done) override;
+    void finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
+                    Completion done) override;
+    // Through the writer, so a claim shares the transaction of the writes queued beside it.
+    std::optional<Claim> claim_run(const ClaimRequest& request) override;
+    void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) override;
 
     // --- Keys: synchronous (they go through the writer and wait for its commit).
     void insert_api_key(const ApiKey& key, std::string_view key_hash) override;
@@ -169,7 +172,7 @@ public:
     RunPage list_runs(const RunPageQuery& query) const override;
     std::optional<std::string> config_json(std::string_view config_hash) const override;
     // Runs left queued or processing (e.g. by a crash), oldest first.
-    std::vector<std::string> unfinished_run_ids() const override;
+    QueueCounts queue_counts() const override;
     // A cheap round trip proving the database answers (for readiness).
     void ping() const override;
 

@@ -15,21 +15,43 @@ constexpr const char* kInsertRun = R"sql(
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $12, $13, $14)
 )sql";
 
-constexpr const char* kMarkProcessing = R"sql(
+// One statement: the oldest claimable run is locked (skipping those another claimer holds
+// locked), leased and returned. A run at the attempts cap keeps its count and comes back with
+// `crashed` (the last column) set.
+constexpr const char* kClaimRun = R"sql(
     UPDATE runs
-       SET status = 'processing', stage = 'processing', started_at_ms = $2, attempts = attempts + 1
-     WHERE id = $1 AND status IN ('queued', 'processing')
+       SET status = 'processing', stage = 'processing', started_at_ms = $2,
+           attempts = CASE WHEN next.prior_attempts < $5 THEN next.prior_attempts + 1
+                           ELSE next.prior_attempts END,
+           lease_owner = $3, leased_until_ms = $4
+      FROM (SELECT id AS next_id, attempts AS prior_attempts FROM runs
+             WHERE (status = 'queued'
+                    OR (status = 'processing' AND coalesce(leased_until_ms, 0) < $2))
+               AND ($1::text IS NULL OR id = $1)
+             ORDER BY seq
+             LIMIT 1
+               FOR UPDATE SKIP LOCKED) AS next
+     WHERE id = next.next_id
+    RETURNING )sql" ENGINED_RUN_COLUMNS ", next.prior_attempts >= $5";
+
+constexpr const char* kExtendLeases = R"sql(
+    UPDATE runs SET leased_until_ms = $2 WHERE lease_owner = $1 AND status = 'processing'
 )sql";
 
 constexpr const char* kFinishRun = R"sql(
     UPDATE runs
        SET status = $2, stage = $3, output_json = $4, results_json = $5, error_code = $6,
            error_message = $7, error_details_json = $8, trace_json = $9, completed_at_ms = $10,
-           fingerprint = $11, fingerprint_json = $12
-     WHERE id = $1 AND status IN ('queued', 'processing')
+           fingerprint = $11, fingerprint_json = $12, leased_until_ms = NULL
+     WHERE id = $1 AND status = 'processing' AND lease_owner = $13
 )sql";
 
-constexpr const char* kRunStatus = "SELECT status FROM runs WHERE id = $1";
+constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = $1";
+
+constexpr const char* kQueueCounts = R"sql(
+    SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'processing')
+      FROM runs WHERE status IN ('queued', 'processing')
+)sql";
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = $1";
 
@@ -41,18 +63,12 @@ constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
      LIMIT $5
 )sql";
 
-constexpr const char* kUnfinishedRuns =
-    "SELECT id FROM runs WHERE status IN ('queued', 'processing') ORDER BY seq";
-
-// Why an UPDATE guarded by the run's status changed nothing: the run is missing or it is past
-// the state the write expects.
-[[noreturn]] void refuse_transition(Connection& connection, std::string_view operation,
-                                    const std::string& run_id) {
-    const Result status = connection.exec(kRunStatus, {run_id}, operation);
-    if (status.rows() == 0)
-        throw std::out_of_range(std::string(operation) + ": no run '" + run_id + "'");
-    throw std::logic_error(std::string(operation) + ": run '" + run_id + "' is already " +
-                           status.text(0, 0));
+// Why a lease-guarded outcome changed nothing: the run is missing, past processing, or
+// leased to another node.
+[[noreturn]] void refuse_outcome(Connection& connection, const std::string& run_id) {
+    const Result row = connection.exec(kRunStatus, {run_id}, "finish_run");
+    if (row.rows() == 0) throw std::out_of_range("finish_run: no run '" + run_id + "'");
+    throw_outcome_refusal(run_id, row.text(0, 0), row.optional_text(0, 1));
 }
 
 void apply_insert_run(Connection& connection, const NewRun& run) {
@@ -66,28 +82,26 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
                     "insert_run");
 }
 
-void apply_mark_processing(Connection& connection, const std::string& run_id,
-                           int64_t started_at_ms) {
-    if (connection.exec(kMarkProcessing, {run_id, started_at_ms}, "mark_processing").changed() ==
-        0) {
-        refuse_transition(connection, "mark_processing", run_id);
-    }
+std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest& request) {
+    const Result row = connection.exec(kClaimRun,
+                                       {request.run_id, request.now_ms, request.owner,
+                                        request.lease_until_ms, request.max_attempts},
+                                       "claim_run");
+    if (row.rows() == 0) return std::nullopt;
+    return Claim{read_run(row.at(0)), row.text(0, kRunColumnCount) == "t"};
 }
 
 void apply_finish_run(Connection& connection, const std::string& run_id,
-                      const RunOutcome& outcome) {
-    if (!is_terminal(outcome.status)) {
-        throw std::invalid_argument("finish_run: '" + std::string(to_string(outcome.status)) +
-                                    "' is not a terminal status");
-    }
+                      const std::string& lease_owner, const RunOutcome& outcome) {
+    require_terminal(outcome);
     const Result finished =
         connection.exec(kFinishRun,
                         {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
                          outcome.results_json, outcome.error_code, outcome.error_message,
                          outcome.error_details_json, outcome.trace_json, outcome.completed_at_ms,
-                         outcome.fingerprint, outcome.fingerprint_json},
+                         outcome.fingerprint, outcome.fingerprint_json, lease_owner},
                         "finish_run");
-    if (finished.changed() == 0) refuse_transition(connection, "finish_run", run_id);
+    if (finished.changed() == 0) refuse_outcome(connection, run_id);
     add_run_event_deliveries(connection, run_id, outcome);
 }
 
@@ -105,16 +119,26 @@ void PostgresStore::insert_run(NewRun run, Completion done) {
         {[run = std::move(run)](Connection& c) { apply_insert_run(c, run); }, std::move(done)});
 }
 
-void PostgresStore::mark_processing(std::string run_id, int64_t started_at_ms, Completion done) {
-    impl_->writer.enqueue({[run_id = std::move(run_id), started_at_ms](Connection& c) {
-                               apply_mark_processing(c, run_id, started_at_ms);
+void PostgresStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
+                               Completion done) {
+    impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
+                            outcome = std::move(outcome)](Connection& c) {
+                               apply_finish_run(c, run_id, lease_owner, outcome);
                            },
                            std::move(done)});
 }
 
-void PostgresStore::finish_run(std::string run_id, RunOutcome outcome, Completion done) {
-    impl_->writer.enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](
-                               Connection& c) { apply_finish_run(c, run_id, outcome); },
+std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
+    std::optional<Claim> claim;
+    impl_->writer.write_and_wait(
+        [&claim, &request](Connection& c) { claim = apply_claim_run(c, request); });
+    return claim;
+}
+
+void PostgresStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {
+    impl_->writer.enqueue({[owner = std::move(owner), lease_until_ms](Connection& c) {
+                               c.exec(kExtendLeases, {owner, lease_until_ms}, "extend_run_leases");
+                           },
                            std::move(done)});
 }
 
@@ -145,12 +169,10 @@ RunPage PostgresStore::list_runs(const RunPageQuery& request) const {
     return page;
 }
 
-std::vector<std::string> PostgresStore::unfinished_run_ids() const {
+QueueCounts PostgresStore::queue_counts() const {
     auto lease = impl_->pool.acquire();
-    const Result rows = (*lease).exec(kUnfinishedRuns, "unfinished_run_ids");
-    std::vector<std::string> ids;
-    for (int i = 0; i < rows.rows(); ++i) ids.push_back(rows.text(i, 0));
-    return ids;
+    const Result row = (*lease).exec(kQueueCounts, "queue_counts");
+    return {row.integer(0, 0), row.integer(0, 1)};
 }
 
 void PostgresStore::ping() const {

@@ -310,6 +310,13 @@ constexpr std::array kMigrations{
         UPDATE webhook_deliveries SET environment_id = (SELECT e.id FROM environments e
             WHERE e.organization = webhook_deliveries.organization AND e.slug = webhook_deliveries.environment_id);
     )sql"},
+    // The queue protocol: a processing run is leased to one node until leased_until_ms; a run
+    // is claimable while queued or once its lease expired (found through runs_unfinished).
+    // Additive: an older node ignores the columns.
+    Migration{9, R"sql(
+        ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+        ALTER TABLE runs ADD COLUMN leased_until_ms INTEGER;
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

@@ -16,22 +16,42 @@ constexpr const char* kInsertRun = R"sql(
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14)
 )sql";
 
-constexpr const char* kMarkProcessing = R"sql(
+// The claim runs on the one writer thread, so finding the oldest claimable run and leasing it
+// need no lock beyond the write transaction. A run at the attempts cap keeps its count.
+constexpr const char* kNextClaimable = R"sql(
+    SELECT id, attempts FROM runs
+     WHERE (status = 'queued' OR (status = 'processing' AND coalesce(leased_until_ms, 0) < ?2))
+       AND (?1 IS NULL OR id = ?1)
+     ORDER BY seq
+     LIMIT 1
+)sql";
+
+constexpr const char* kLeaseRun = R"sql(
     UPDATE runs
        SET status = 'processing', stage = 'processing', started_at_ms = ?2,
-           attempts = attempts + 1
-     WHERE id = ?1 AND status IN ('queued', 'processing')
+           attempts = CASE WHEN attempts < ?5 THEN attempts + 1 ELSE attempts END,
+           lease_owner = ?3, leased_until_ms = ?4
+     WHERE id = ?1
+    RETURNING )sql" ENGINED_RUN_COLUMNS;
+
+constexpr const char* kExtendLeases = R"sql(
+    UPDATE runs SET leased_until_ms = ?2 WHERE lease_owner = ?1 AND status = 'processing'
 )sql";
 
 constexpr const char* kFinishRun = R"sql(
     UPDATE runs
        SET status = ?2, stage = ?3, output_json = ?4, results_json = ?5, error_code = ?6,
            error_message = ?7, error_details_json = ?8, trace_json = ?9, completed_at_ms = ?10,
-           fingerprint = ?11, fingerprint_json = ?12
-     WHERE id = ?1 AND status IN ('queued', 'processing')
+           fingerprint = ?11, fingerprint_json = ?12, leased_until_ms = NULL
+     WHERE id = ?1 AND status = 'processing' AND lease_owner = ?13
 )sql";
 
-constexpr const char* kRunStatus = "SELECT status FROM runs WHERE id = ?1";
+constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = ?1";
+
+constexpr const char* kQueueCounts = R"sql(
+    SELECT coalesce(sum(status = 'queued'), 0), coalesce(sum(status = 'processing'), 0)
+      FROM runs WHERE status IN ('queued', 'processing')
+)sql";
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
 
@@ -50,21 +70,13 @@ constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
      LIMIT ?5
 )sql";
 
-constexpr const char* kUnfinishedRuns = R"sql(
-    SELECT id FROM runs WHERE status IN ('queued', 'processing') ORDER BY seq
-)sql";
-
-// Why an UPDATE guarded by the run's status changed nothing: the run is missing or it is past
-// the state the write expects.
-[[noreturn]] void refuse_transition(Connection& connection, std::string_view operation,
-                                    const std::string& run_id) {
-    Query query(connection, kRunStatus, operation);
+// Why a lease-guarded outcome changed nothing: the run is missing, past processing, or
+// leased to another node.
+[[noreturn]] void refuse_outcome(Connection& connection, const std::string& run_id) {
+    Query query(connection, kRunStatus, "finish_run");
     query.bind(1, run_id);
-    if (!query.next()) {
-        throw std::out_of_range(std::string(operation) + ": no run '" + run_id + "'");
-    }
-    throw std::logic_error(std::string(operation) + ": run '" + run_id + "' is already " +
-                           query.text(0));
+    if (!query.next()) throw std::out_of_range("finish_run: no run '" + run_id + "'");
+    throw_outcome_refusal(run_id, query.text(0), query.optional_text(1));
 }
 
 void apply_insert_run(Connection& connection, const NewRun& run) {
@@ -88,21 +100,29 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
         .run();
 }
 
-void apply_mark_processing(Connection& connection, const std::string& run_id,
-                           int64_t started_at_ms) {
-    const int changed = Query(connection, kMarkProcessing, "mark_processing")
-                            .bind(1, run_id)
-                            .bind(2, started_at_ms)
-                            .run();
-    if (changed == 0) refuse_transition(connection, "mark_processing", run_id);
+std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest& request) {
+    std::string run_id;
+    int prior_attempts = 0;
+    {
+        Query next(connection, kNextClaimable, "claim_run");
+        next.bind_optional(1, request.run_id).bind(2, request.now_ms);
+        if (!next.next()) return std::nullopt;
+        run_id = next.text(0);
+        prior_attempts = static_cast<int>(next.integer(1));
+    }
+    Query lease(connection, kLeaseRun, "claim_run");
+    lease.bind(1, run_id)
+        .bind(2, request.now_ms)
+        .bind(3, request.owner)
+        .bind(4, request.lease_until_ms)
+        .bind(5, static_cast<int64_t>(request.max_attempts));
+    if (!lease.next()) throw StoreUnavailable("claim_run: run '" + run_id + "' vanished");
+    return Claim{read_run(lease), prior_attempts >= request.max_attempts};
 }
 
 void apply_finish_run(Connection& connection, const std::string& run_id,
-                      const RunOutcome& outcome) {
-    if (!is_terminal(outcome.status)) {
-        throw std::invalid_argument("finish_run: '" + std::string(to_string(outcome.status)) +
-                                    "' is not a terminal status");
-    }
+                      const std::string& lease_owner, const RunOutcome& outcome) {
+    require_terminal(outcome);
     const int changed = Query(connection, kFinishRun, "finish_run")
                             .bind(1, run_id)
                             .bind(2, to_string(outcome.status))
@@ -116,8 +136,9 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                             .bind(10, outcome.completed_at_ms)
                             .bind_optional(11, outcome.fingerprint)
                             .bind_optional(12, outcome.fingerprint_json)
+                            .bind(13, lease_owner)
                             .run();
-    if (changed == 0) refuse_transition(connection, "finish_run", run_id);
+    if (changed == 0) refuse_outcome(connection, run_id);
     add_run_event_deliveries(connection, run_id, outcome);
 }
 
@@ -135,16 +156,29 @@ void SqliteStore::insert_run(NewRun run, Completion done) {
         {[run = std::move(run)](Connection& c) { apply_insert_run(c, run); }, std::move(done)});
 }
 
-void SqliteStore::mark_processing(std::string run_id, int64_t started_at_ms, Completion done) {
-    impl_->writer.enqueue({[run_id = std::move(run_id), started_at_ms](Connection& c) {
-                               apply_mark_processing(c, run_id, started_at_ms);
+void SqliteStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
+                             Completion done) {
+    impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
+                            outcome = std::move(outcome)](Connection& c) {
+                               apply_finish_run(c, run_id, lease_owner, outcome);
                            },
                            std::move(done)});
 }
 
-void SqliteStore::finish_run(std::string run_id, RunOutcome outcome, Completion done) {
-    impl_->writer.enqueue({[run_id = std::move(run_id), outcome = std::move(outcome)](
-                               Connection& c) { apply_finish_run(c, run_id, outcome); },
+std::optional<Claim> SqliteStore::claim_run(const ClaimRequest& request) {
+    std::optional<Claim> claim;
+    impl_->writer.write_and_wait(
+        [&claim, &request](Connection& c) { claim = apply_claim_run(c, request); });
+    return claim;
+}
+
+void SqliteStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {
+    impl_->writer.enqueue({[owner = std::move(owner), lease_until_ms](Connection& c) {
+                               Query(c, kExtendLeases, "extend_run_leases")
+                                   .bind(1, owner)
+                                   .bind(2, lease_until_ms)
+                                   .run();
+                           },
                            std::move(done)});
 }
 
@@ -176,12 +210,11 @@ RunPage SqliteStore::list_runs(const RunPageQuery& request) const {
     return page;
 }
 
-std::vector<std::string> SqliteStore::unfinished_run_ids() const {
+QueueCounts SqliteStore::queue_counts() const {
     auto lease = impl_->readers.acquire();
-    Query query(*lease, kUnfinishedRuns, "unfinished_run_ids");
-    std::vector<std::string> ids;
-    while (query.next()) ids.push_back(query.text(0));
-    return ids;
+    Query query(*lease, kQueueCounts, "queue_counts");
+    query.next();
+    return {query.integer(0), query.integer(1)};
 }
 
 void SqliteStore::ping() const {

@@ -16,6 +16,13 @@ TEST(Config, DefaultsServeLoopback8080OnData) {
     EXPECT_EQ(config.data_dir, "./data");
     EXPECT_TRUE(config.sync_full);
     EXPECT_EQ(config.max_run_attempts, 3);
+    EXPECT_EQ(config.run_lease_seconds, 30);
+}
+
+TEST(Config, RunLeaseIsAtLeastOneSecond) {
+    EXPECT_EQ(load_config({"--run-lease-seconds", "1"}, {}).run_lease_seconds, 1);
+    EXPECT_EQ(load_config({}, {{"ENGINED_RUN_LEASE_SECONDS", "90"}}).run_lease_seconds, 90);
+    EXPECT_THROW(load_config({"--run-lease-seconds", "0"}, {}), std::invalid_argument);
 }
 
 TEST(Config, MaxRunAttemptsIsAtLeastOne) {

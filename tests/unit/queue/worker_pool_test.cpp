@@ -3,6 +3,7 @@
 #include "queue/worker_pool.hpp"
 
 #include "common/crypto.hpp"
+#include "common/time.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -14,8 +15,10 @@
 #include <filesystem>
 #include <future>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace engined::queue {
 namespace {
@@ -50,7 +53,8 @@ void wait_for(const std::function<void(store::Completion)>& start) {
     if (auto error = done.get_future().get()) std::rethrow_exception(error);
 }
 
-// A queued run, then `claims` claims that never finished (as after that many crashes).
+// A queued run, then `claims` claims that never finished (as after that many crashes): each by a
+// node that died, its lease long expired.
 void insert_run_claimed(store::Store& store, const std::string& id, int claims) {
     store::NewRun run;
     run.id = id;
@@ -65,10 +69,21 @@ void insert_run_claimed(store::Store& store, const std::string& id, int claims) 
     run.created_at_ms = 1'700'000'000'000;
     wait_for([&](store::Completion done) { store.insert_run(run, std::move(done)); });
     for (int i = 0; i < claims; ++i) {
-        wait_for([&](store::Completion done) {
-            store.mark_processing(id, 1'700'000'000'000 + i, std::move(done));
-        });
+        const int64_t at = 1'700'000'000'000 + 2 * i;
+        ASSERT_TRUE(store.claim_run({"node_dead_" + std::to_string(i), id, at, at + 1, claims}));
     }
+}
+
+// A run held by another node that is alive: its lease ends a minute from now.
+void insert_run_held_elsewhere(store::Store& store, const std::string& id) {
+    insert_run_claimed(store, id, 0);
+    const int64_t now = now_unix_ms();
+    ASSERT_TRUE(store.claim_run({"node_alive", id, now, now + 60'000, 3}));
+}
+
+QueueOptions options(int workers, int max_attempts,
+                     std::chrono::milliseconds lease = std::chrono::seconds(30)) {
+    return QueueOptions{workers, max_attempts, lease, "node_here"};
 }
 
 store::RunOutcome completed() {
@@ -102,7 +117,7 @@ TEST(WorkerPool, RunClaimedAsOftenAsTheCapIsFailedAsCrashedWithoutRunningAgain) 
             ++executions;
             return completed();
         },
-        2, 3);
+        options(2, 3));
     pool.start();
     const store::Run run = wait_until_terminal(*store, "run_poison");
     pool.stop();
@@ -125,7 +140,7 @@ TEST(WorkerPool, RunBelowTheCapRunsAgain) {
             ++executions;
             return completed();
         },
-        1, 3);
+        options(1, 3));
     pool.start();
     const store::Run run = wait_until_terminal(*store, "run_twice_crashed");
     pool.stop();
@@ -146,7 +161,7 @@ TEST(WorkerPool, CapOfOneFailsAnyRunThatWasClaimedBefore) {
             ++executions;
             return completed();
         },
-        1, 1);
+        options(1, 1));
     pool.start();
     const store::Run fresh = wait_until_terminal(*store, "run_fresh");
     const store::Run crashed = wait_until_terminal(*store, "run_crashed_once");
@@ -178,15 +193,19 @@ TEST(WorkerPool, OutcomeRefusedByAnUnavailableStoreIsStoredOnceTheStoreRecovers)
             executed = true;
             return completed();
         },
-        1, 3);
+        options(1, 3));
     pool.start();
+    // The claim is durable before the run executes: the disk fills up after it.
+    while (store->get_run("run_outage")->status != store::RunStatus::processing) {
+        std::this_thread::sleep_for(1ms);
+    }
     rlimit limited = original;
     limited.rlim_cur = 0;
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
     disk_full.set_value();
     while (!executed) std::this_thread::sleep_for(1ms);
     // Well inside the retry delay: the outcome was refused and nothing was stored.
-    std::this_thread::sleep_for(WorkerPool::kOutcomeRetryDelay / 2);
+    std::this_thread::sleep_for(WorkerPool::kStoreRetryDelay / 2);
     const auto during = store->get_run("run_outage");
     setrlimit(RLIMIT_FSIZE, &original);
     std::signal(SIGXFSZ, previous_handler);
@@ -196,6 +215,118 @@ TEST(WorkerPool, OutcomeRefusedByAnUnavailableStoreIsStoredOnceTheStoreRecovers)
     const store::Run run = wait_until_terminal(*store, "run_outage");
     pool.stop();
     EXPECT_EQ(run.status, store::RunStatus::completed);
+}
+
+TEST(WorkerPool, ARunLeasedToALiveNodeIsNeverClaimedWhileLaterRunsAre) {
+    StoreInTempDir store;
+    insert_run_held_elsewhere(*store, "run_held");  // the oldest: a claim would take it first
+    insert_run_claimed(*store, "run_free", 0);
+    std::vector<std::string> executed;
+    std::mutex executed_mutex;
+    WorkerPool pool(
+        *store,
+        [&](const store::Run& run) {
+            std::lock_guard lock(executed_mutex);
+            executed.push_back(run.id);
+            return completed();
+        },
+        options(2, 3));
+    pool.start();
+    const store::Run free_run = wait_until_terminal(*store, "run_free");
+    pool.stop();
+
+    EXPECT_EQ(free_run.lease_owner, "node_here");
+    EXPECT_EQ(executed, std::vector<std::string>{"run_free"});
+    const auto held = store->get_run("run_held");
+    EXPECT_EQ(held->status, store::RunStatus::processing);
+    EXPECT_EQ(held->lease_owner, "node_alive");
+    EXPECT_EQ(held->attempts, 1);
+}
+
+TEST(WorkerPool, AHandedOverRunIsClaimedUnderTheSameLeaseRules) {
+    StoreInTempDir store;
+    insert_run_held_elsewhere(*store, "run_held");
+    std::atomic<int> executions{0};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            ++executions;
+            return completed();
+        },
+        options(1, 3));
+    pool.start();
+    insert_run_claimed(*store, "run_mine", 0);
+    pool.enqueue("run_held");
+    pool.enqueue("run_mine");
+    EXPECT_EQ(wait_until_terminal(*store, "run_mine").attempts, 1);
+    pool.stop();
+    EXPECT_EQ(executions.load(), 1);
+    EXPECT_EQ(store->get_run("run_held")->lease_owner, "node_alive");
+}
+
+TEST(WorkerPool, TheHeartbeatExtendsTheLeaseWhileARunExecutes) {
+    StoreInTempDir store;
+    insert_run_claimed(*store, "run_long", 0);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    WorkerPool pool(
+        *store,
+        [released](const store::Run&) {
+            released.wait();
+            return completed();
+        },
+        options(1, 3, 300ms));
+    pool.start();
+    std::optional<int64_t> first_lease;
+    while (!first_lease) {
+        first_lease = store->get_run("run_long")->leased_until_ms;
+        std::this_thread::sleep_for(5ms);
+    }
+    // Renewed every third of the lease, however long the run takes.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (store->get_run("run_long")->leased_until_ms <= *first_lease &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_GT(store->get_run("run_long")->leased_until_ms, *first_lease);
+    release.set_value();
+    const store::Run run = wait_until_terminal(*store, "run_long");
+    pool.stop();
+    EXPECT_EQ(run.status, store::RunStatus::completed);
+    EXPECT_EQ(run.attempts, 1);
+}
+
+// The node stalls past its lease (a pause, a lost database); another node takes the run over.
+// The stalled node's outcome is dropped: the run's outcome is the new holder's alone.
+TEST(WorkerPool, AnOutcomeFromAHolderWhoseLeaseWasTakenOverIsDropped) {
+    StoreInTempDir store;
+    insert_run_claimed(*store, "run_taken", 0);
+    std::atomic<int> finished{0};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run& run) {
+            const int64_t after_lease = *run.leased_until_ms + 1;
+            EXPECT_TRUE(
+                store->claim_run({"node_other", run.id, after_lease, after_lease + 60'000, 3}));
+            store::RunOutcome failed = completed();
+            failed.status = store::RunStatus::failed;
+            return failed;
+        },
+        options(1, 3), [&] { ++finished; });
+    pool.start();
+    std::optional<store::Run> run;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while ((!run || run->lease_owner != "node_other") &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+        run = store->get_run("run_taken");
+    }
+    pool.stop();  // waits for the outcome's verdict
+    run = store->get_run("run_taken");
+    EXPECT_EQ(run->status, store::RunStatus::processing);
+    EXPECT_EQ(run->lease_owner, "node_other");
+    EXPECT_EQ(run->attempts, 2);
+    EXPECT_EQ(finished.load(), 0);
 }
 
 }  // namespace

@@ -12,8 +12,10 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace engined::store {
@@ -101,7 +103,7 @@ WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
 }
 
 TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
-    EXPECT_EQ(this->store().schema_version(), 8);
+    EXPECT_EQ(this->store().schema_version(), 9);
     this->store().ping();
 }
 
@@ -118,22 +120,25 @@ TYPED_TEST(StoreContract, ARunGoesFromQueuedToItsOutcomeOnce) {
     EXPECT_EQ(stored->engine_version, "1.2");
     EXPECT_EQ(stored->output_json, "null");
     EXPECT_EQ(store.config_json(run.config_hash), run.config_json);
-    EXPECT_EQ(store.unfinished_run_ids(), std::vector<std::string>{"run_1"});
+    EXPECT_EQ(store.queue_counts().queued, 1);
 
-    ASSERT_FALSE(mark_processing(store, "run_1", 1'700'000'000'100));
+    ASSERT_TRUE(claim(store, "run_1", 1'700'000'000'100));
     EXPECT_EQ(store.get_run("run_1")->attempts, 1);
+    EXPECT_EQ(store.queue_counts().queued, 0);
+    EXPECT_EQ(store.queue_counts().processing, 1);
     ASSERT_FALSE(finish(store, "run_1", completed_outcome()));
     stored = store.get_run("run_1");
     EXPECT_EQ(stored->status, RunStatus::completed);
     EXPECT_EQ(stored->results_json, completed_outcome().results_json);
     EXPECT_EQ(stored->fingerprint, completed_outcome().fingerprint);
     EXPECT_EQ(stored->started_at_ms, 1'700'000'000'100);
-    EXPECT_TRUE(store.unfinished_run_ids().empty());
+    EXPECT_EQ(store.queue_counts().queued + store.queue_counts().processing, 0);
 
     EXPECT_TRUE(holds<std::logic_error>(finish(store, "run_1", failed_outcome())))
         << "the outcome is written once";
     EXPECT_EQ(store.get_run("run_1")->status, RunStatus::completed);
-    EXPECT_TRUE(holds<std::out_of_range>(mark_processing(store, "run_missing", 1)));
+    EXPECT_FALSE(claim(store, "run_missing", 1'700'000'000'100));
+    EXPECT_TRUE(holds<std::out_of_range>(finish(store, "run_missing", completed_outcome())));
     EXPECT_TRUE(holds<std::invalid_argument>(insert(store, make_run("run_1")))) << "a duplicate id";
     RunOutcome not_terminal = completed_outcome();
     not_terminal.status = RunStatus::processing;
@@ -398,7 +403,126 @@ TYPED_TEST(StoreContract, AsynchronousWritesAreGroupedAndCounted) {
     EXPECT_EQ(stats.writes, static_cast<uint64_t>(kWrites));
     EXPECT_LE(stats.transactions, static_cast<uint64_t>(kWrites));
     EXPECT_GE(stats.largest_batch, 1u);
-    EXPECT_EQ(store.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+    EXPECT_EQ(store.queue_counts().queued, kWrites);
+}
+
+// --- The queue protocol: claim, lease, heartbeat, takeover, lease-guarded outcome, poison cap.
+
+constexpr int64_t kNow = 1'700'000'000'100;
+
+TYPED_TEST(StoreContract, AClaimLeasesTheOldestQueuedRunToOneNode) {
+    Store& store = this->store();
+    for (const char* id : {"run_1", "run_2"}) ASSERT_FALSE(insert(store, make_run(id)));
+
+    const auto first = claim(store, std::nullopt, kNow, "node_a");
+    ASSERT_TRUE(first);
+    EXPECT_FALSE(first->crashed);
+    EXPECT_EQ(first->run.id, "run_1");
+    EXPECT_EQ(first->run.status, RunStatus::processing);
+    EXPECT_EQ(first->run.attempts, 1);
+    EXPECT_EQ(first->run.lease_owner, "node_a");
+    EXPECT_EQ(first->run.leased_until_ms, kNow + kTestLeaseMs);
+    EXPECT_EQ(first->run.request_json, make_run("run_1").request_json);
+    EXPECT_EQ(store.get_run("run_1")->lease_owner, "node_a");
+
+    EXPECT_EQ(claim(store, std::nullopt, kNow, "node_b")->run.id, "run_2");
+    EXPECT_FALSE(claim(store, std::nullopt, kNow, "node_c")) << "both runs are leased";
+    EXPECT_FALSE(claim(store, "run_1", kNow + kTestLeaseMs, "node_c"))
+        << "a lease holds up to its last millisecond";
+    EXPECT_EQ(store.queue_counts().processing, 2);
+}
+
+TYPED_TEST(StoreContract, AnExpiredLeaseIsTakenOverAndOnlyTheNewHolderStoresTheOutcome) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, make_run("run_1")));
+    ASSERT_TRUE(claim(store, "run_1", kNow, "node_a"));
+
+    const auto taken = claim(store, std::nullopt, kNow + kTestLeaseMs + 1, "node_b");
+    ASSERT_TRUE(taken) << "node_a's lease expired";
+    EXPECT_EQ(taken->run.attempts, 2);
+    EXPECT_EQ(taken->run.lease_owner, "node_b");
+
+    EXPECT_TRUE(holds<LeaseLost>(finish_as(store, "run_1", "node_a", failed_outcome())))
+        << "the holder whose lease was taken over cannot write the outcome";
+    EXPECT_EQ(store.get_run("run_1")->status, RunStatus::processing);
+    ASSERT_FALSE(finish_as(store, "run_1", "node_b", completed_outcome()));
+    EXPECT_EQ(store.get_run("run_1")->status, RunStatus::completed);
+    EXPECT_EQ(store.get_run("run_1")->attempts, 2);
+    const std::exception_ptr late = finish_as(store, "run_1", "node_a", failed_outcome());
+    EXPECT_TRUE(holds<std::logic_error>(late) && !holds<LeaseLost>(late)) << "written once";
+    EXPECT_EQ(store.get_run("run_1")->results_json, completed_outcome().results_json);
+}
+
+TYPED_TEST(StoreContract, TheHeartbeatExtendsOnlyItsOwnersLeases) {
+    Store& store = this->store();
+    for (const char* id : {"run_a", "run_b"}) ASSERT_FALSE(insert(store, make_run(id)));
+    ASSERT_TRUE(claim(store, "run_a", kNow, "node_a"));
+    ASSERT_TRUE(claim(store, "run_b", kNow, "node_b"));
+    Outcome extended;
+    store.extend_run_leases("node_a", kNow + 3 * kTestLeaseMs, extended.completion());
+    ASSERT_FALSE(extended.get());
+    EXPECT_EQ(store.get_run("run_a")->leased_until_ms, kNow + 3 * kTestLeaseMs);
+    EXPECT_EQ(store.get_run("run_b")->leased_until_ms, kNow + kTestLeaseMs);
+
+    const int64_t later = kNow + 2 * kTestLeaseMs;
+    const auto taken = claim(store, std::nullopt, later, "node_c");
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->run.id, "run_b") << "node_b stopped beating";
+    EXPECT_FALSE(claim(store, std::nullopt, later, "node_c")) << "node_a's run is still held";
+}
+
+TYPED_TEST(StoreContract, ARunClaimedAsOftenAsTheCapComesBackCrashedWithItsCountKept) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, make_run("run_1")));
+    constexpr int kCap = 2;
+    int64_t at = kNow;
+    for (int attempt = 1; attempt <= kCap; ++attempt) {
+        const auto claimed =
+            claim(store, std::nullopt, at, "node_" + std::to_string(attempt), kCap);
+        ASSERT_TRUE(claimed);
+        EXPECT_FALSE(claimed->crashed) << attempt;
+        EXPECT_EQ(claimed->run.attempts, attempt);
+        at += kTestLeaseMs + 1;  // each holder dies with its lease
+    }
+    const auto poisoned = claim(store, std::nullopt, at, "node_last", kCap);
+    ASSERT_TRUE(poisoned);
+    EXPECT_TRUE(poisoned->crashed);
+    EXPECT_EQ(poisoned->run.attempts, kCap);
+    EXPECT_EQ(poisoned->run.lease_owner, "node_last") << "held while its failure is stored";
+    RunOutcome crashed = failed_outcome();
+    crashed.error_code = "run_crashed";
+    ASSERT_FALSE(finish_as(store, "run_1", "node_last", crashed));
+    EXPECT_EQ(store.get_run("run_1")->error_code, "run_crashed");
+}
+
+// Two nodes on one database claim at once: every run is claimed by exactly one of them.
+TYPED_TEST(StoreContract, ConcurrentClaimersOnTwoNodesNeverShareARun) {
+    Store& store = this->store();
+    constexpr int kRuns = 60;
+    for (int i = 0; i < kRuns; ++i)
+        ASSERT_FALSE(insert(store, make_run("run_" + std::to_string(i))));
+    std::unique_ptr<Store> other_node = this->backend_.open();
+    std::vector<std::vector<std::string>> claimed(4);
+    std::vector<std::thread> claimers;
+    for (int t = 0; t < 4; ++t) {
+        Store& node = t % 2 == 0 ? store : *other_node;
+        claimers.emplace_back([&node, &ids = claimed[t], t] {
+            while (auto next = claim(node, std::nullopt, kNow, "node_" + std::to_string(t))) {
+                ids.push_back(next->run.id);
+            }
+        });
+    }
+    for (auto& claimer : claimers) claimer.join();
+    std::set<std::string> distinct;
+    std::size_t total = 0;
+    for (const auto& ids : claimed) {
+        total += ids.size();
+        distinct.insert(ids.begin(), ids.end());
+    }
+    EXPECT_EQ(total, static_cast<std::size_t>(kRuns));
+    EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kRuns));
+    for (int i = 0; i < kRuns; ++i)
+        EXPECT_EQ(store.get_run("run_" + std::to_string(i))->attempts, 1);
 }
 
 // --- PostgreSQL only: what the interface does not show.
@@ -438,10 +562,10 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     { PostgresStore first(PostgresOptions{backend_.url}); }
     {
         PostgresStore again(PostgresOptions{backend_.url});
-        EXPECT_EQ(again.schema_version(), 8) << "a second start applies nothing";
+        EXPECT_EQ(again.schema_version(), 9) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
-                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (9, 0)");
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (99, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";

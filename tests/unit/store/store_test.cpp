@@ -29,9 +29,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite/migrations.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 8;
+constexpr int kLatestSchemaVersion = 9;
 // Every step applied, in order.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8";
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9";
 
 // A direct connection to the file, to look at it the way the store does not.
 class RawDb {
@@ -353,18 +353,20 @@ TEST(Store, LifecycleCountsAttemptsAndRecordsTheOutcome) {
     SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
 
-    ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'100), nullptr);
+    ASSERT_TRUE(claim(store, "run-1", 1'700'000'000'100));
     auto run = store.get_run("run-1");
     EXPECT_EQ(run->status, RunStatus::processing);
     EXPECT_EQ(run->stage, "processing");
     EXPECT_EQ(run->attempts, 1);
     EXPECT_EQ(run->started_at_ms, 1'700'000'000'100);
 
-    // Claimed again after a crash: the attempt is counted, the start moves.
-    ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'200), nullptr);
+    // Claimed again once the lease expired (its node crashed): the attempt is counted, the
+    // start moves.
+    const int64_t after_lease = 1'700'000'000'101 + kTestLeaseMs;
+    ASSERT_TRUE(claim(store, "run-1", after_lease));
     run = store.get_run("run-1");
     EXPECT_EQ(run->attempts, 2);
-    EXPECT_EQ(run->started_at_ms, 1'700'000'000'200);
+    EXPECT_EQ(run->started_at_ms, after_lease);
 
     const RunOutcome outcome = completed_outcome();
     ASSERT_EQ(finish(store, "run-1", outcome), nullptr);
@@ -383,11 +385,11 @@ TEST(Store, LifecycleCountsAttemptsAndRecordsTheOutcome) {
     EXPECT_EQ(run->attempts, 2);
 
     // Terminal runs are never claimed again.
-    EXPECT_TRUE(holds<std::logic_error>(mark_processing(store, "run-1", 1'700'000'000'300)));
+    EXPECT_FALSE(claim(store, "run-1", after_lease + 2 * kTestLeaseMs));
     EXPECT_EQ(store.get_run("run-1")->attempts, 2);
     EXPECT_EQ(store.get_run("run-1")->status, RunStatus::completed);
 
-    EXPECT_TRUE(holds<std::out_of_range>(mark_processing(store, "run-missing", 1)));
+    EXPECT_FALSE(claim(store, "run-missing", 1));
     EXPECT_TRUE(holds<std::out_of_range>(finish(store, "run-missing", completed_outcome())));
 }
 
@@ -395,7 +397,7 @@ TEST(Store, SecondFinishFailsAndKeepsTheFirstResult) {
     TempDir dir;
     SqliteStore store(options_for(dir));
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
-    ASSERT_EQ(mark_processing(store, "run-1", 1'700'000'000'100), nullptr);
+    ASSERT_TRUE(claim(store, "run-1", 1'700'000'000'100));
 
     const RunOutcome first = failed_outcome();
     ASSERT_EQ(finish(store, "run-1", first), nullptr);
@@ -424,7 +426,7 @@ TEST(Store, FinishWithANonTerminalStatusIsRefused) {
     ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
     RunOutcome outcome = completed_outcome();
     outcome.status = RunStatus::processing;
-    EXPECT_TRUE(holds<std::invalid_argument>(finish(store, "run-1", outcome)));
+    EXPECT_TRUE(holds<std::invalid_argument>(finish_as(store, "run-1", kTestNode, outcome)));
     EXPECT_EQ(store.get_run("run-1")->status, RunStatus::queued);
 }
 
@@ -521,14 +523,21 @@ TEST(Store, UnfinishedRunsSurviveARestartInSubmissionOrder) {
         for (const char* id : {"run-a", "run-b", "run-c", "run-d"}) {
             ASSERT_EQ(insert(store, make_run(id)), nullptr);
         }
-        ASSERT_EQ(mark_processing(store, "run-b", 1'700'000'000'100), nullptr);
-        ASSERT_EQ(mark_processing(store, "run-c", 1'700'000'000'100), nullptr);
+        ASSERT_TRUE(claim(store, "run-b", 1'700'000'000'100));
+        ASSERT_TRUE(claim(store, "run-c", 1'700'000'000'100));
         ASSERT_EQ(finish(store, "run-c", completed_outcome()), nullptr);
         // Closed with run-a queued and run-b processing, as a crash would leave them.
     }
     SqliteStore reopened(options_for(dir));
-    EXPECT_EQ(reopened.unfinished_run_ids(), (std::vector<std::string>{"run-a", "run-b", "run-d"}));
+    EXPECT_EQ(reopened.queue_counts().queued, 2);
+    EXPECT_EQ(reopened.queue_counts().processing, 1);
     EXPECT_EQ(reopened.get_run("run-b")->status, RunStatus::processing);
+    // run-b's lease outlives the restart; until it expires the next claims take the queued runs.
+    const int64_t during_lease = 1'700'000'000'200;
+    EXPECT_EQ(claim(reopened, std::nullopt, during_lease)->run.id, "run-a");
+    EXPECT_EQ(claim(reopened, std::nullopt, during_lease)->run.id, "run-d");
+    EXPECT_FALSE(claim(reopened, std::nullopt, during_lease));
+    EXPECT_EQ(claim(reopened, std::nullopt, during_lease + kTestLeaseMs)->run.id, "run-b");
 }
 
 TEST(Store, ConcurrentWritesShareTransactions) {
@@ -850,7 +859,7 @@ TEST(Store, ClosingDrainsPendingWrites) {
     }
     EXPECT_EQ(succeeded.load(), kWrites);
     SqliteStore reopened(options_for(dir));
-    EXPECT_EQ(reopened.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+    EXPECT_EQ(reopened.queue_counts().queued, kWrites);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -70,15 +71,28 @@ inline std::exception_ptr insert(Store& store, NewRun run) {
     store.insert_run(std::move(run), outcome.completion());
     return outcome.get();
 }
-inline std::exception_ptr mark_processing(Store& store, const std::string& id, int64_t at) {
+// The lease owner a test's claims use unless they name another node.
+inline constexpr const char* kTestNode = "node_test";
+inline constexpr int64_t kTestLeaseMs = 30'000;
+
+// Claims `run_id` (none: the next claimable run) for `owner` at `at`, leased for kTestLeaseMs.
+inline std::optional<Claim> claim(Store& store, std::optional<std::string> run_id, int64_t at,
+                                  const std::string& owner = kTestNode, int max_attempts = 3) {
+    return store.claim_run(
+        ClaimRequest{owner, std::move(run_id), at, at + kTestLeaseMs, max_attempts});
+}
+inline std::exception_ptr finish_as(Store& store, const std::string& id, const std::string& owner,
+                                    RunOutcome result) {
     Outcome outcome;
-    store.mark_processing(id, at, outcome.completion());
+    store.finish_run(id, owner, std::move(result), outcome.completion());
     return outcome.get();
 }
+// Ends a run as a worker of kTestNode would: a queued run is claimed first (at the runs' creation
+// time, so that a run claimed by the test already keeps its lease), then the outcome is stored
+// under kTestNode's lease.
 inline std::exception_ptr finish(Store& store, const std::string& id, RunOutcome result) {
-    Outcome outcome;
-    store.finish_run(id, std::move(result), outcome.completion());
-    return outcome.get();
+    claim(store, id, 1'700'000'000'000);
+    return finish_as(store, id, kTestNode, std::move(result));
 }
 
 template <typename Expected>
