@@ -5,7 +5,8 @@
 # python3-selenium run the web console's browser test (tests/console/); dpkg-dev and file are for
 # CPack's .deb (dependencies from dpkg-shlibdeps), systemd for `systemd-analyze verify` of the
 # service unit (tests/packaging). libpq-dev builds the PostgreSQL store; postgresql is the
-# throwaway server tools/with-postgres.sh starts for the tests.
+# throwaway server tools/with-postgres.sh starts for the tests, and the multi-node campaign
+# (tools/multinode/, python3 from the selenium dependency) its own.
 # nodejs and npm run the OpenAPI validator of the test suite (@apidevtools/swagger-parser), which
 # npm installs into .deps/node at the versions tools/openapi/package-lock.json pins. A node and npm
 # already on the PATH (e.g. another distribution's nodejs) are used as they are.
