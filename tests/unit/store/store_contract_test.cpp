@@ -609,10 +609,8 @@ TYPED_TEST(StoreContract, ARefusedWriteInAGroupIsUndoneAlone) {
             EXPECT_TRUE(store.get_run("run_" + std::to_string(i))) << "write " << i;
         }
     }
-    EXPECT_EQ(store.unfinished_run_ids().size(), static_cast<std::size_t>(kWrites));
+    EXPECT_EQ(store.queue_counts().queued, kWrites);
 }
-
-// --- PostgreSQL only: what the interface does not show.
 
 // --- The audit log. The seal here stands in for core/audit's HMAC: the store only orders the
 // chain and hands the seal the record with its position and previous MAC set.
@@ -698,6 +696,8 @@ TYPED_TEST(StoreContract, ConcurrentAuditAppendsSerialiseOnTheChainHead) {
         previous = chain[i].mac;
     }
 }
+
+// --- PostgreSQL only: what the interface does not show.
 
 class PostgresSchema : public ::testing::Test {
 protected:
