@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // Each table's columns, in the order its reader below maps them; a backend's statements select
@@ -60,8 +61,17 @@ inline std::optional<int> optional_int(const std::optional<int64_t>& value) {
     return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
 }
 
-// How many columns ENGINED_RUN_COLUMNS names: a statement's own columns follow them.
-inline constexpr int kRunColumnCount = 30;
+// How many columns a comma-separated column list names.
+constexpr int count_columns(std::string_view columns) {
+    int count = 1;
+    for (const char c : columns) count += c == ',' ? 1 : 0;
+    return count;
+}
+
+// How many columns ENGINED_RUN_COLUMNS names: a statement's own columns follow them. Counted from
+// the list itself, so a column added there cannot shift a statement's own columns unnoticed.
+inline constexpr int kRunColumnCount = count_columns(ENGINED_RUN_COLUMNS);
+static_assert(kRunColumnCount == 31, "read_run maps 31 columns");
 
 template <class Row>
 Run read_run(const Row& row) {

@@ -174,12 +174,13 @@ def _ms(value):
     return f"{value:.1f}"
 
 
-def start_nodes(count, build_dir, work_dir, store_url):
+def start_nodes(count, build_dir, work_dir, store_url, audit_key_file=None):
     nodes = []
     for number in range(1, count + 1):
         node = cluster.Node(f"node{number}", build_dir, work_dir / f"node{number}", store_url,
                             ["--workers", "2", "--http-threads", "2", "--access-log", "off",
-                             "--max-connections-per-address", "0"])
+                             "--max-connections-per-address", "0"],
+                            audit_key_file=audit_key_file)
         nodes.append(node)
         node.start()
     return nodes
@@ -210,8 +211,9 @@ def main():
             database = f"bench{count}"
             url = postgres.create_database(database)
             cluster.migrate(args.build_dir, url)
-            key = cluster.mint_key(args.build_dir, "bench", store_url=url)
-            nodes = start_nodes(count, args.build_dir, work_dir / database, url)
+            audit_key = cluster.write_audit_key(work_dir / f"{database}.audit.key")
+            key = cluster.mint_key(args.build_dir, "bench", store_url=url, audit_key_file=audit_key)
+            nodes = start_nodes(count, args.build_dir, work_dir / database, url, audit_key)
             row, rate = measure("PostgreSQL", nodes, key, args, postgres, database)
             row["runs/s"] += f" ({rate / sqlite_rate:.2f}x)"
             rows.append(row)
