@@ -16,6 +16,7 @@
 #include "http/server.hpp"
 #include "metrics/registry.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "queue/queue_depth.hpp"
 #include "queue/worker_pool.hpp"
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
@@ -213,13 +214,14 @@ struct App::Impl {
                                 std::chrono::seconds(config.run_lease_seconds),
                                 {}},
             [this] { dispatcher->wake(); });
+        queue_depth.emplace(*store, [this] { return workers->depth(); });
         runs.emplace(
             *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
-            [this] { return workers->depth(); },
+            [this] { return queue_depth->depth(); },
             runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
         metrics.gauge_callback("engined_queue_depth",
-                               "Runs accepted but not yet claimed by a worker",
-                               [this] { return static_cast<double>(workers->depth()); });
+                               "Runs accepted on any node but not yet claimed by a worker",
+                               [this] { return static_cast<double>(queue_depth->depth()); });
         const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue,
@@ -230,8 +232,8 @@ struct App::Impl {
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_environment_routes(router, environments, json_limits);
         api::register_audit_routes(router, *store);
-        api::register_operation_routes(
-            router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        api::register_operation_routes(router, {[this] { return queue_depth->read(); },
+                                                [this] { return plugins.plugins().size(); }});
         console::register_console_routes(router);
         server.emplace(
             router, server_options(config, parse_listen_address(config.listen, "listen address")),
@@ -285,6 +287,7 @@ struct App::Impl {
     std::optional<webhooks::WebhookService> webhooks;
     environments::EnvironmentService environments{*store, audit_trail};
     std::optional<queue::WorkerPool> workers;
+    std::optional<queue::QueueDepth> queue_depth;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;
     // After the server: it is stopped, and destroyed, before the sessions its tasks answer.
