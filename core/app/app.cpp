@@ -21,6 +21,7 @@
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "runs/run_view.hpp"
 #include "store/store_url.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -214,6 +215,11 @@ struct App::Impl {
                                 std::chrono::seconds(config.run_lease_seconds),
                                 {}},
             [this] { dispatcher->wake(); });
+        // On PostgreSQL, a run submitted on another node reaches a worker here at once, not at
+        // the next look; on SQLite every submit is this node's own, handed over in-process.
+        if (auto* shared = dynamic_cast<store::PostgresStore*>(store.get())) {
+            submit_watch = shared->watch_submits([this] { workers->wake(); });
+        }
         queue_depth.emplace(*store, [this] { return workers->depth(); });
         runs.emplace(
             *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
@@ -287,6 +293,7 @@ struct App::Impl {
     std::optional<webhooks::WebhookService> webhooks;
     environments::EnvironmentService environments{*store, audit_trail};
     std::optional<queue::WorkerPool> workers;
+    std::unique_ptr<store::SubmitWatch> submit_watch;  // stopped before the workers it wakes
     std::optional<queue::QueueDepth> queue_depth;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;

@@ -129,5 +129,38 @@ TEST_F(PostgresStoreTest, StatementsAndRoundTripsAreCountedInTheMetrics) {
     EXPECT_LT(round_trips, statements);
 }
 
+// A run another node submitted reaches this node's workers at once: the notification on the
+// submit channel wakes them. The lease is 90 s, so their own look for claimable runs (every 30 s)
+// cannot explain it. The run, put back into the queue behind the server's back, and the NOTIFY
+// stand for the other node's submit.
+TEST(PostgresWakeUps, ARunSubmittedOnAnotherNodeIsClaimedWhenItsNotificationArrives) {
+    PostgresTestDatabase database;
+    if (database.url().empty()) GTEST_SKIP() << kPostgresSkipReason;
+    app::Config config;
+    config.store = database.url();
+    config.run_lease_seconds = 90;
+    TestServer server(config);
+    const std::string key = server.create_key("pg-wake");
+    auto client = server.client();
+    const ApiResponse accepted =
+        call(client, "POST", "/api/v1/engines/default/runs", key, kRunBody);
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string run_id(accepted.body.at("run_id").as_string());
+    ASSERT_EQ(wait_for_run(client, key, run_id, 20).at("status").as_string(), "completed");
+
+    postgres_exec(database.url(),
+                  "UPDATE runs SET status = 'queued', lease_owner = NULL, "
+                  "leased_until_ms = NULL, completed_at_ms = NULL WHERE id = '" +
+                      run_id + "'");
+    const auto notified = std::chrono::steady_clock::now();
+    postgres_exec(database.url(), "NOTIFY engined_runs, 'node_elsewhere'");
+    EXPECT_EQ(wait_for_run(client, key, run_id, 20).at("status").as_string(), "completed");
+    EXPECT_LT(std::chrono::steady_clock::now() - notified, std::chrono::seconds(20))
+        << "claimed at the notification, not at the look every third of the lease";
+    EXPECT_EQ(postgres_select_column(database.url(),
+                                     "SELECT attempts FROM runs WHERE id = '" + run_id + "'"),
+              std::vector<std::string>{"2"});
+}
+
 }  // namespace
 }  // namespace engined::testing
