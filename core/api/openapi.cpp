@@ -586,10 +586,14 @@ boost::json::object platform_openapi(const std::string& server_version,
                  object_schema({"status"}, {{"status", string_schema()}}));
     paths
         .add(Method::get, "/ready", "getReadiness",
-             "Readiness: the store answers and a plugin is loaded", "")
+             "Readiness: the store answers and a plugin is loaded; the queue on every node", "")
         .answers(200, "Ready",
                  object_schema({"status", "checks"},
-                               {{"status", string_schema()}, {"checks", {{"type", "object"}}}}))
+                               {{"status", string_schema()},
+                                {"checks", {{"type", "object"}}},
+                                {"queue", object_schema({"queued", "processing"},
+                                                        {{"queued", {{"type", "integer"}}},
+                                                         {"processing", {{"type", "integer"}}}})}}))
         .fails({503});
     paths
         .add(Method::get, "/metrics", "getMetrics", "Prometheus text; only on the metrics listener",

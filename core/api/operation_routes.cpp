@@ -20,12 +20,14 @@ void register_metrics_route(http::Router& router, const metrics::Registry& metri
 }
 
 void register_operation_routes(http::Router& router, ReadinessChecks readiness) {
-    // Ready: the store answers and at least one engine plugin can run what is submitted.
+    // Ready: the store answers and at least one engine plugin can run what is submitted. The
+    // store's answer is the queue on every node, which an operator reads here without a key.
     router.add_sync(
         http::Method::get, "/ready", "",
         [readiness = std::move(readiness)](const http::Request&, const auth::Principal&) {
+            store::QueueCounts queue;
             try {
-                readiness.ping_store();
+                queue = readiness.queue_counts();
             } catch (const std::exception& failure) {
                 throw ApiError(503, "unavailable", "not ready: the store does not answer",
                                {{"/checks/store", failure.what()}})
@@ -37,8 +39,10 @@ void register_operation_routes(http::Router& router, ReadinessChecks readiness) 
                                {{"/checks/plugins", "0 plugins loaded"}})
                     .with_header("Retry-After", "5");
             }
-            const boost::json::object body{{"status", "ready"},
-                                           {"checks", {{"store", "ok"}, {"plugins", plugins}}}};
+            const boost::json::object body{
+                {"status", "ready"},
+                {"checks", {{"store", "ok"}, {"plugins", plugins}}},
+                {"queue", {{"queued", queue.queued}, {"processing", queue.processing}}}};
             return http::Response::json(200, compact_json(body));
         });
 }

@@ -57,7 +57,8 @@ void register_webhook_routes(http::Router& router, webhooks::WebhookService& web
 
 // What GET /ready checks.
 struct ReadinessChecks {
-    std::function<void()> ping_store;             // throws when the store cannot answer
+    // Runs queued and processing on every node, read from the store; throws when it cannot answer.
+    std::function<store::QueueCounts()> queue_counts;
     std::function<std::size_t()> plugins_loaded;  // engine plugins serving runs
 };
 

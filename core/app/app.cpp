@@ -16,10 +16,12 @@
 #include "http/server.hpp"
 #include "metrics/registry.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "queue/queue_depth.hpp"
 #include "queue/worker_pool.hpp"
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "runs/run_view.hpp"
 #include "store/store_url.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -213,13 +215,19 @@ struct App::Impl {
                                 std::chrono::seconds(config.run_lease_seconds),
                                 {}},
             [this] { dispatcher->wake(); });
+        // On PostgreSQL, a run submitted on another node reaches a worker here at once, not at
+        // the next look; on SQLite every submit is this node's own, handed over in-process.
+        if (auto* shared = dynamic_cast<store::PostgresStore*>(store.get())) {
+            submit_watch = shared->watch_submits([this] { workers->wake(); });
+        }
+        queue_depth.emplace(*store, [this] { return workers->depth(); });
         runs.emplace(
             *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
-            [this] { return workers->depth(); },
+            [this] { return queue_depth->depth(); },
             runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
         metrics.gauge_callback("engined_queue_depth",
-                               "Runs accepted but not yet claimed by a worker",
-                               [this] { return static_cast<double>(workers->depth()); });
+                               "Runs accepted on any node but not yet claimed by a worker",
+                               [this] { return static_cast<double>(queue_depth->depth()); });
         const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue,
@@ -230,8 +238,8 @@ struct App::Impl {
         api::register_webhook_routes(router, *webhooks, json_limits);
         api::register_environment_routes(router, environments, json_limits);
         api::register_audit_routes(router, *store);
-        api::register_operation_routes(
-            router, {[this] { store->ping(); }, [this] { return plugins.plugins().size(); }});
+        api::register_operation_routes(router, {[this] { return queue_depth->read(); },
+                                                [this] { return plugins.plugins().size(); }});
         console::register_console_routes(router);
         server.emplace(
             router, server_options(config, parse_listen_address(config.listen, "listen address")),
@@ -285,6 +293,8 @@ struct App::Impl {
     std::optional<webhooks::WebhookService> webhooks;
     environments::EnvironmentService environments{*store, audit_trail};
     std::optional<queue::WorkerPool> workers;
+    std::unique_ptr<store::SubmitWatch> submit_watch;  // stopped before the workers it wakes
+    std::optional<queue::QueueDepth> queue_depth;
     std::optional<runs::RunService> runs;
     std::optional<http::Server> server;
     // After the server: it is stopped, and destroyed, before the sessions its tasks answer.

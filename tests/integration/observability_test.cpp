@@ -293,6 +293,48 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
               1.0);
 }
 
+// The queue limit counts runs queued on any node on the same store, not only this node's: a run
+// put back into the queue behind the server's back (as another node's submit would) is seen by
+// the next read of the store, which /ready makes at once.
+TEST(QueueLimit, RunsQueuedElsewhereOnTheStoreCountAndReadyShowsThem) {
+    app::Config config;
+    config.max_queue_depth = 1;
+    // The workers' own look for claimable runs comes every 100 s: the run put back stays queued.
+    config.run_lease_seconds = 300;
+    TestServer server(config);
+    const std::string key = server.create_key("acme", "live");
+    auto client = server.client();
+
+    // Depth 0, below the limit of 1: accepted and run.
+    const ApiResponse first =
+        call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(fixture()));
+    ASSERT_EQ(first.status, 202) << first.raw.body;
+    const std::string first_id(first.body.at("run_id").as_string());
+    ASSERT_EQ(wait_for_run(client, key, first_id).at("status").as_string(), "completed");
+    ApiResponse ready = call(client, "GET", "/ready", "");
+    ASSERT_EQ(ready.status, 200) << ready.raw.body;
+    EXPECT_EQ(ready.body.at("queue").at("queued").as_int64(), 0);
+    EXPECT_EQ(ready.body.at("queue").at("processing").as_int64(), 0);
+
+    server.store().execute(
+        "UPDATE runs SET status = 'queued', lease_owner = NULL, "
+        "leased_until_ms = NULL, completed_at_ms = NULL WHERE id = '" +
+        first_id + "'");
+    ready = call(client, "GET", "/ready", "");
+    ASSERT_EQ(ready.status, 200) << ready.raw.body;
+    EXPECT_EQ(ready.body.at("queue").at("queued").as_int64(), 1);
+
+    // Depth 1, at the limit: refused before anything is stored.
+    const ApiResponse refused =
+        call(client, "POST", "/api/v1/engines/default/runs", key, submit_body(fixture()));
+    EXPECT_EQ(refused.status, 503) << refused.raw.body;
+    EXPECT_NE(
+        std::string(refused.body.at("error").at("message").as_string()).find("1 runs waiting"),
+        std::string::npos);
+    EXPECT_EQ(scrape(server).value("engined_queue_depth"), 1.0);
+    EXPECT_EQ(server.store().select_column("SELECT id FROM runs").size(), 1u);
+}
+
 TEST(Metrics, OnlyTheMetricsListenerServesThemAndOrganisationsEngineSlugsNeverAppear) {
     TestServer server;
     const std::string admin =

@@ -6,6 +6,9 @@
 
 #include "postgres_database.hpp"
 #include "prometheus_text.hpp"
+#include "common/crypto.hpp"
+#include "common/time.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +17,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -127,6 +132,52 @@ TEST_F(PostgresStoreTest, StatementsAndRoundTripsAreCountedInTheMetrics) {
     const double round_trips = exposition.value("engined_store_round_trips_total").value_or(0);
     EXPECT_GT(round_trips, 0);
     EXPECT_LT(round_trips, statements);
+}
+
+// Two nodes on one database: a run submitted on a node that has no free worker (here, a node
+// with none: its store alone) is executed by the other node at once, woken by the submit's
+// NOTIFY. The lease is 90 s, so the other node's own look for claimable runs (every 30 s) cannot
+// explain it.
+TEST(PostgresWakeUps, ARunSubmittedOnANodeWithoutAFreeWorkerRunsAtOnceOnAnother) {
+    PostgresTestDatabase database;
+    if (database.url().empty()) GTEST_SKIP() << kPostgresSkipReason;
+    app::Config config;
+    config.store = database.url();
+    config.run_lease_seconds = 90;
+    TestServer server(config);
+    const std::string key = server.create_key("pg-wake");
+    auto client = server.client();
+    const ApiResponse accepted =
+        call(client, "POST", "/api/v1/engines/default/runs", key, kRunBody);
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string first_id(accepted.body.at("run_id").as_string());
+    ASSERT_EQ(wait_for_run(client, key, first_id, 20).at("status").as_string(), "completed");
+
+    // The other node submits the same request: its store's write, NOTIFY included.
+    store::PostgresStore busy_node(store::PostgresOptions{database.url()});
+    const std::optional<store::Run> first = busy_node.get_run(first_id);
+    ASSERT_TRUE(first);
+    store::NewRun run;
+    run.id = uuid_v4();
+    run.organization = first->organization;
+    run.environment = first->environment;
+    run.environment_id = first->environment_id;
+    run.engine_slug = first->engine_slug;
+    run.engine_type = first->engine_type;
+    run.engine_version = first->engine_version;
+    run.request_json = first->request_json;
+    run.config_hash = first->config_hash;
+    run.config_json = busy_node.config_json(first->config_hash).value();
+    run.api_key_id = first->api_key_id;
+    run.created_at_ms = now_unix_ms();
+    std::promise<std::exception_ptr> committed;
+    const auto submitted = std::chrono::steady_clock::now();
+    busy_node.insert_run(run, [&](std::exception_ptr error) { committed.set_value(error); });
+    ASSERT_FALSE(committed.get_future().get());
+
+    EXPECT_EQ(wait_for_run(client, key, run.id, 20).at("status").as_string(), "completed");
+    EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::seconds(20))
+        << "claimed at the notification, not at the look every third of the lease";
 }
 
 }  // namespace

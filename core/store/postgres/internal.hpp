@@ -26,6 +26,8 @@ struct PostgresStore::Impl {
     int schema_version = 0;  // set while the writer's connection is migrated, before any write
     postgres::ConnectionPool pool;
     postgres::Writer writer;
+    // This node's submits carry it in their NOTIFY, so its own listener ignores them.
+    const std::string submit_tag;
 };
 
 }  // namespace engined::store

@@ -1,6 +1,7 @@
 // PostgreSQL backend: runs — submission, the processing and terminal transitions, reads and the
 // listing cursor (seq, newest first).
 #include "store/postgres/internal.hpp"
+#include "store/postgres/submit_listener.hpp"
 
 #include <limits>
 
@@ -72,7 +73,9 @@ constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
     throw_outcome_refusal(run_id, row.text(0, 0), row.optional_text(0, 1));
 }
 
-void apply_insert_run(Connection& connection, const NewRun& run) {
+void apply_insert_run(Connection& connection, const NewRun& run, const std::string& submit_tag) {
+    // Delivered to the listeners at commit, and dropped with the write if it is undone.
+    connection.exec_later(kNotifySubmit, {submit_tag}, "insert_run (notify)");
     if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
     insert_config(connection, run.config_hash, run.config_json, "insert_run (config)");
     connection.exec(kInsertRun,
@@ -116,8 +119,10 @@ namespace engined::store {
 using namespace postgres;
 
 void PostgresStore::insert_run(NewRun run, Completion done) {
-    impl_->writer.enqueue(
-        {[run = std::move(run)](Connection& c) { apply_insert_run(c, run); }, std::move(done)});
+    impl_->writer.enqueue({[run = std::move(run), &tag = impl_->submit_tag](Connection& c) {
+                               apply_insert_run(c, run, tag);
+                           },
+                           std::move(done)});
 }
 
 void PostgresStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
@@ -168,6 +173,11 @@ RunPage PostgresStore::list_runs(const RunPageQuery& request) const {
         page.next_before_seq = page.runs.back().seq;
     }
     return page;
+}
+
+std::unique_ptr<SubmitWatch> PostgresStore::watch_submits(std::function<void()> wake) {
+    return std::make_unique<postgres::SubmitListener>(impl_->options.url, impl_->submit_tag,
+                                                      std::move(wake));
 }
 
 QueueCounts PostgresStore::queue_counts() const {

@@ -39,19 +39,24 @@ std::string header(const http::Response& response, const std::string& name) {
     return {};
 }
 
-TEST(Readiness, ReadyWhenTheStoreAnswersAndAPluginIsLoaded) {
+TEST(Readiness, ReadyWhenTheStoreAnswersAndAPluginIsLoadedWithTheStoresQueue) {
     metrics::Registry registry;
-    const auto router = router_with(registry, {[] {}, [] { return std::size_t{2}; }});
+    const auto router = router_with(registry, {[] {
+                                                   return store::QueueCounts{3, 1};
+                                               },
+                                               [] { return std::size_t{2}; }});
     const http::Response response = get(router, "/ready");
     EXPECT_EQ(response.status, 200);
-    EXPECT_EQ(response.body, R"({"status":"ready","checks":{"store":"ok","plugins":2}})");
+    EXPECT_EQ(
+        response.body,
+        R"({"status":"ready","checks":{"store":"ok","plugins":2},"queue":{"queued":3,"processing":1}})");
 }
 
 TEST(Readiness, AFailingStoreIs503NamingTheCheck) {
     metrics::Registry registry;
     const auto router = router_with(
-        registry,
-        {[] { throw store::StoreUnavailable("disk I/O error"); }, [] { return std::size_t{2}; }});
+        registry, {[]() -> store::QueueCounts { throw store::StoreUnavailable("disk I/O error"); },
+                   [] { return std::size_t{2}; }});
     const http::Response response = get(router, "/ready");
     EXPECT_EQ(response.status, 503);
     EXPECT_EQ(header(response, "Retry-After"), "5");
@@ -63,7 +68,8 @@ TEST(Readiness, AFailingStoreIs503NamingTheCheck) {
 
 TEST(Readiness, NoPluginIs503NamingTheCheck) {
     metrics::Registry registry;
-    const auto router = router_with(registry, {[] {}, [] { return std::size_t{0}; }});
+    const auto router =
+        router_with(registry, {[] { return store::QueueCounts{}; }, [] { return std::size_t{0}; }});
     const http::Response response = get(router, "/ready");
     EXPECT_EQ(response.status, 503);
     EXPECT_EQ(
@@ -76,7 +82,8 @@ TEST(MetricsRoute, IsNotAmongTheOperationRoutes) {
     http::Router router([](const http::Request&) -> auth::Principal {
         throw ApiError::unauthorized("no keys here");
     });
-    register_operation_routes(router, {[] {}, [] { return std::size_t{1}; }});
+    register_operation_routes(router,
+                              {[] { return store::QueueCounts{}; }, [] { return std::size_t{1}; }});
     EXPECT_EQ(get(router, "/metrics").status, 404);
     EXPECT_EQ(get(router, "/ready").status, 200);
 }
@@ -84,7 +91,8 @@ TEST(MetricsRoute, IsNotAmongTheOperationRoutes) {
 TEST(MetricsRoute, RendersTheRegistryAsPrometheusTextWithoutAKey) {
     metrics::Registry registry;
     registry.counter("engined_example_total", "An example").inc(4);
-    const auto router = router_with(registry, {[] {}, [] { return std::size_t{1}; }});
+    const auto router =
+        router_with(registry, {[] { return store::QueueCounts{}; }, [] { return std::size_t{1}; }});
     const http::Response response = get(router, "/metrics");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -1,5 +1,6 @@
 // The worker pool against a real store file: the poison-run cap and outcomes that outlive a
-// store outage.
+// store outage; and the queue's depth read from that store.
+#include "queue/queue_depth.hpp"
 #include "queue/worker_pool.hpp"
 
 #include "common/crypto.hpp"
@@ -327,6 +328,65 @@ TEST(WorkerPool, AnOutcomeFromAHolderWhoseLeaseWasTakenOverIsDropped) {
     EXPECT_EQ(run->lease_owner, "node_other");
     EXPECT_EQ(run->attempts, 2);
     EXPECT_EQ(finished.load(), 0);
+}
+
+// --- The queue's depth: the store's count, read once a refresh interval, plus local hand-overs.
+
+class ManualClock {
+public:
+    QueueDepth::Clock::time_point now() const { return now_; }
+    void advance(std::chrono::milliseconds by) { now_ += by; }
+
+private:
+    QueueDepth::Clock::time_point now_{std::chrono::hours(1)};
+};
+
+TEST(QueueDepth, ReadsTheStoreOnceARefreshIntervalAndCountsThisNodesHandOversMeanwhile) {
+    StoreInTempDir store;
+    insert_run_claimed(*store, "run_elsewhere_1", 0);
+    insert_run_claimed(*store, "run_elsewhere_2", 0);
+    std::atomic<std::size_t> local_pending = 0;
+    ManualClock clock;
+    QueueDepth depth(
+        *store, [&] { return local_pending.load(); }, 250ms, [&] { return clock.now(); });
+    EXPECT_EQ(depth.depth(), 2u);
+
+    // Runs queued on other nodes are seen at the next read, not before.
+    insert_run_claimed(*store, "run_elsewhere_3", 0);
+    insert_run_claimed(*store, "run_elsewhere_4", 0);
+    EXPECT_EQ(depth.depth(), 2u);
+    // A run this node committed and handed over counts at once, without a read.
+    insert_run_claimed(*store, "run_here", 0);
+    local_pending = 1;
+    EXPECT_EQ(depth.depth(), 3u);
+    clock.advance(249ms);
+    EXPECT_EQ(depth.depth(), 3u) << "read again before the interval ran out";
+
+    // At the interval: read again; the local hand-over is not counted twice.
+    clock.advance(1ms);
+    EXPECT_EQ(depth.depth(), 5u);
+    // Claimed here: the local figure drops at once.
+    ASSERT_TRUE(store->claim_run(
+        {"node_here", std::string("run_here"), now_unix_ms(), now_unix_ms() + 60'000, 3}));
+    local_pending = 0;
+    EXPECT_EQ(depth.depth(), 4u);
+    clock.advance(251ms);
+    EXPECT_EQ(depth.depth(), 4u);
+}
+
+TEST(QueueDepth, AReadForReadinessCountsEveryNodesQueuedAndProcessingRunsAndRefreshesTheDepth) {
+    StoreInTempDir store;
+    ManualClock clock;
+    QueueDepth depth(
+        *store, [] { return std::size_t{0}; }, 250ms, [&] { return clock.now(); });
+    EXPECT_EQ(depth.depth(), 0u);
+    insert_run_claimed(*store, "run_queued", 0);
+    insert_run_held_elsewhere(*store, "run_processing");
+
+    const store::QueueCounts counts = depth.read();
+    EXPECT_EQ(counts.queued, 1);
+    EXPECT_EQ(counts.processing, 1);
+    EXPECT_EQ(depth.depth(), 1u) << "the read refreshed the figure before the interval ran out";
 }
 
 }  // namespace

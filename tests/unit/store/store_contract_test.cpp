@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
@@ -698,6 +701,47 @@ TYPED_TEST(StoreContract, ConcurrentAuditAppendsSerialiseOnTheChainHead) {
 }
 
 // --- PostgreSQL only: what the interface does not show.
+
+// A submit on one node wakes the workers of the others: its transaction NOTIFYs, and every node's
+// watch LISTENs on a session of its own; a node's own submits do not wake it (it hands them over
+// in-process). When the server drops the listening session, the watch reconnects and goes on.
+TEST(PostgresSubmitWatch, ASubmitElsewhereWakesThisNodeAlsoAfterItsSessionWasDropped) {
+    testing::PostgresTestDatabase database;
+    if (database.url().empty()) GTEST_SKIP() << testing::kPostgresSkipReason;
+    PostgresStore here(PostgresOptions{database.url()});
+    PostgresStore elsewhere(PostgresOptions{database.url()});
+    std::mutex mutex;
+    std::condition_variable woken;
+    int wakes = 0;
+    const std::unique_ptr<SubmitWatch> watch = here.watch_submits([&] {
+        {
+            std::lock_guard lock(mutex);
+            ++wakes;
+        }
+        woken.notify_all();
+    });
+    // Generous: a bound only against hanging, never a measure of speed.
+    const auto reach = [&](int count) {
+        std::unique_lock lock(mutex);
+        return woken.wait_for(lock, std::chrono::seconds(30), [&] { return wakes >= count; });
+    };
+    ASSERT_TRUE(reach(1)) << "a watch wakes once it listens (submits may have come before)";
+
+    ASSERT_FALSE(insert(here, make_run("run_here")));
+    ASSERT_FALSE(insert(elsewhere, make_run("run_elsewhere")));
+    ASSERT_TRUE(reach(2)) << "the submit on the other node woke this one";
+    {
+        std::lock_guard lock(mutex);
+        EXPECT_EQ(wakes, 2) << "this node's own submit woke it too";
+    }
+
+    testing::postgres_exec(database.url(),
+                           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+    ASSERT_TRUE(reach(3)) << "the watch listens again after the server dropped its session";
+    ASSERT_FALSE(insert(elsewhere, make_run("run_after_reconnect")));
+    EXPECT_TRUE(reach(4)) << "a submit after the reconnect woke this node";
+}
 
 class PostgresSchema : public ::testing::Test {
 protected:
