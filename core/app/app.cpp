@@ -21,7 +21,6 @@
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
 #include "runs/run_service.hpp"
-#include "store/postgres/postgres_store.hpp"
 #include "runs/run_view.hpp"
 #include "store/store_url.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -217,9 +216,7 @@ struct App::Impl {
             [this] { dispatcher->wake(); });
         // On PostgreSQL, a run submitted on another node reaches a worker here at once, not at
         // the next look; on SQLite every submit is this node's own, handed over in-process.
-        if (auto* shared = dynamic_cast<store::PostgresStore*>(store.get())) {
-            submit_watch = shared->watch_submits([this] { workers->wake(); });
-        }
+        submit_watch = store->watch_submits([this] { workers->wake(); });
         queue_depth.emplace(*store, [this] { return workers->depth(); });
         runs.emplace(
             *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },

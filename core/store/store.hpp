@@ -398,6 +398,12 @@ public:
     using std::logic_error::logic_error;
 };
 
+// Held while a node hears of submits on other nodes; destroying it stops the wake-ups.
+class SubmitWatch {
+public:
+    virtual ~SubmitWatch() = default;
+};
+
 class Store {
 public:
     Store() = default;
@@ -585,6 +591,12 @@ public:
     virtual std::optional<std::string> config_json(std::string_view config_hash) const = 0;
     // Runs queued and processing, on every node: the queue's depth.
     virtual QueueCounts queue_counts() const = 0;
+    // Calls `wake` after another node on this store committed a submit, until the watch is
+    // destroyed; `wake` runs on the watch's thread and must not block. Null where no other node
+    // can submit (SQLite: every submit is this node's own, handed to its workers in-process).
+    virtual std::unique_ptr<SubmitWatch> watch_submits(std::function<void()> /*wake*/) {
+        return nullptr;
+    }
     // A cheap round trip proving the database answers (for readiness).
     virtual void ping() const = 0;
 

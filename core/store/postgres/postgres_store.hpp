@@ -14,12 +14,6 @@
 
 namespace engined::store {
 
-// Held while a node hears of submits on other nodes; destroying it stops the wake-ups.
-class SubmitWatch {
-public:
-    virtual ~SubmitWatch() = default;
-};
-
 struct PostgresOptions {
     // A libpq connection URI, e.g. postgresql://engined@db.internal:5432/engined.
     std::string url;
@@ -196,11 +190,9 @@ public:
     std::optional<Run> get_run(std::string_view run_id) const override;
     RunPage list_runs(const RunPageQuery& query) const override;
     std::optional<std::string> config_json(std::string_view config_hash) const override;
-    // Calls `wake` after another node on this database committed a submit, until the watch is
-    // destroyed: every submit NOTIFYs in its transaction, and the watch LISTENs on a session of
-    // its own (postgres/submit_listener.hpp). `wake` runs on the watch's thread and must not
-    // block. Only this backend has other nodes: on SQLite a submit is handed over in-process.
-    std::unique_ptr<SubmitWatch> watch_submits(std::function<void()> wake);
+    // Every submit NOTIFYs in its transaction, and the watch LISTENs on a session of its own
+    // (postgres/submit_listener.hpp).
+    std::unique_ptr<SubmitWatch> watch_submits(std::function<void()> wake) override;
     // Runs left queued or processing (e.g. by a crash), oldest first.
     QueueCounts queue_counts() const override;
     // A cheap round trip proving the database answers (for readiness).
