@@ -50,9 +50,11 @@ def main():
     node = None
     try:
         cluster.migrate(build_dir, postgres.url)
-        key = cluster.mint_key(build_dir, "outage", store_url=postgres.url)
+        audit_key = cluster.write_audit_key(work_dir / "audit.key")
+        key = cluster.mint_key(build_dir, "outage", store_url=postgres.url,
+                               audit_key_file=audit_key)
         node = cluster.Node("node", build_dir, work_dir / "node", postgres.url,
-                            ["--workers", "1", "--access-log", "off"])
+                            ["--workers", "1", "--access-log", "off"], audit_key_file=audit_key)
         node.start()
         client = cluster.Client(key)
 

@@ -126,14 +126,17 @@ class Campaign:
     def start(self):
         self.postgres = cluster.Postgres()
         cluster.migrate(self.args.build_dir, self.postgres.url)
-        self.key = cluster.mint_key(self.args.build_dir, ORG, store_url=self.postgres.url)
+        self.audit_key = cluster.write_audit_key(self.work_dir / "audit.key")
+        self.key = cluster.mint_key(self.args.build_dir, ORG, store_url=self.postgres.url,
+                                    audit_key_file=self.audit_key)
         node_args = ["--workers", "2", "--http-threads", "2", "--access-log", "off",
                      "--webhook-allowed-hosts", "127.0.0.1",
                      "--webhook-retry-schedule", "1,1,2,2,5,5,10,10",
                      "--max-connections-per-address", "0"] + self.args.engined_arg
         for number in range(1, self.args.nodes + 1):
             node = cluster.Node(f"node{number}", self.args.build_dir,
-                                self.work_dir / f"node{number}", self.postgres.url, node_args)
+                                self.work_dir / f"node{number}", self.postgres.url, node_args,
+                                audit_key_file=self.audit_key)
             node.start()  # one after another: the first seeds the built-in engines
             self.nodes.append(node)
         self.receiver = cluster.WebhookReceiver()
@@ -372,7 +375,7 @@ class Campaign:
         rate, seconds = self.args.rate, self.args.rate_seconds
         burst = max(1, round(rate))
         key = cluster.mint_key(self.args.build_dir, ORG + "-rate", store_url=self.postgres.url,
-                               rate=rate, burst=burst)
+                               rate=rate, burst=burst, audit_key_file=self.audit_key)
         counts = {"ok": 0, "limited": 0, "other": 0}
         lock = threading.Lock()
         stop_at = time.monotonic() + seconds

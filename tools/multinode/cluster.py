@@ -11,6 +11,7 @@ import http.client
 import http.server
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -81,8 +82,10 @@ def postgres_installed():
 class Node:
     """One engined process: its own data directory, a fresh free port at every start."""
 
-    def __init__(self, name, build_dir, data_dir, store_url=None, extra_args=()):
+    def __init__(self, name, build_dir, data_dir, store_url=None, extra_args=(),
+                 audit_key_file=None):
         self.name = name
+        self.audit_key_file = audit_key_file
         self.build_dir = Path(build_dir)
         self.data_dir = Path(data_dir)
         self.store_url = store_url
@@ -101,6 +104,8 @@ class Node:
                 "--data-dir", str(self.data_dir), "--resources-dir", str(REPO_ROOT)]
         if self.store_url:
             args += ["--store", self.store_url]
+        if self.audit_key_file:
+            args += ["--audit-key-file", str(self.audit_key_file)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(args + self.extra_args, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=log)
@@ -161,9 +166,22 @@ def _processes():
             yield int(entry.name), int(fields[1])
 
 
-def mint_key(build_dir, org, store_url=None, data_dir=None, rate=1_000_000, burst=1_000_000):
+def write_audit_key(path):
+    """A fresh audit key file (64 hex characters, mode 0600): every node of one store and
+    enginectl writing to it must seal the audit chain with the same key."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_hex(32) + "\n")
+    return path
+
+
+def mint_key(build_dir, org, store_url=None, data_dir=None, rate=1_000_000, burst=1_000_000,
+             audit_key_file=None):
     """A runs:read/runs:write key of `org` (environment test), issued straight into the store."""
     store = ["--store", store_url] if store_url else ["--data-dir", str(data_dir), "--create-store"]
+    if audit_key_file:
+        store += ["--audit-key-file", str(audit_key_file)]
     out = _run([str(Path(build_dir) / "enginectl"), "keys", "create", *store, "--org", org,
                 "--env", "test", "--rate", str(rate), "--burst", str(burst)])
     return out.strip().splitlines()[-1]
