@@ -31,6 +31,12 @@ RateDecision decide(const RateLimit& limit, bool allowed, double tokens, double 
     return decision;
 }
 
+// Tokens one lease asks for: a tenth of a second's worth, at least 1, at most the burst.
+int64_t lease_size(const RateLimit& limit) {
+    const auto tenth = static_cast<int64_t>(std::floor(limit.per_second * kLeaseSeconds));
+    return std::clamp<int64_t>(tenth, 1, std::max<int64_t>(1, limit.burst));
+}
+
 }  // namespace
 
 RateDecision RateLimiter::take(const std::string& key_id, const RateLimit& limit,
@@ -50,11 +56,6 @@ RateDecision RateLimiter::take(const std::string& key_id, const RateLimit& limit
     if (allowed) bucket.tokens -= 1.0;
     return decide(limit, allowed, bucket.tokens, (1.0 - bucket.tokens) / limit.per_second,
                   now_unix_ms);
-}
-
-int64_t SharedRateLimiter::lease_size(const RateLimit& limit) {
-    const auto tenth = static_cast<int64_t>(std::floor(limit.per_second * kLeaseSeconds));
-    return std::clamp<int64_t>(tenth, 1, std::max<int64_t>(1, limit.burst));
 }
 
 SharedRateLimiter::Lease& SharedRateLimiter::lease_of(const std::string& key_id) {

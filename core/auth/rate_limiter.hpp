@@ -4,9 +4,9 @@
 #pragma once
 
 #include <array>
-#include <memory>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -67,9 +67,6 @@ public:
     // store::StoreUnavailable when the database cannot be reached.
     RateDecision take(const std::string& key_id, const RateLimit& limit, Clock::time_point now,
                       int64_t now_unix_ms);
-
-    // Tokens one lease asks for: a tenth of a second's worth, at least 1, at most the burst.
-    static int64_t lease_size(const RateLimit& limit);
 
 private:
     struct Lease {
