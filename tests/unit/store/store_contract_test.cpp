@@ -783,7 +783,7 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
         EXPECT_EQ(again.schema_version(), 12) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
-                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (12, 0)");
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (13, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";
