@@ -255,8 +255,11 @@ struct App::Impl {
     std::vector<std::pair<std::string, std::string>> admit(const auth::Principal& caller) {
         const auth::RateLimit limit{caller.rate_per_second.value_or(config.rate_limit_per_second),
                                     caller.rate_burst.value_or(config.rate_limit_burst)};
+        const auto now = auth::RateLimiter::Clock::now();
         const auth::RateDecision decision =
-            rate_limiter.take(caller.key_id, limit, auth::RateLimiter::Clock::now(), now_unix_ms());
+            shared_rate_limiter
+                ? shared_rate_limiter->take(caller.key_id, limit, now, now_unix_ms())
+                : rate_limiter.take(caller.key_id, limit, now, now_unix_ms());
         std::vector<std::pair<std::string, std::string>> headers{
             {"X-RateLimit-Limit", std::to_string(decision.limit)},
             {"X-RateLimit-Remaining", std::to_string(decision.remaining)},
@@ -277,6 +280,11 @@ struct App::Impl {
     runs::RunMetrics run_metrics{metrics};
     auth::RateLimiter rate_limiter;
     std::unique_ptr<store::Store> store;
+    // Nodes on one PostgreSQL share each key's bucket through it; a SQLite node keeps its own.
+    std::optional<auth::SharedRateLimiter> shared_rate_limiter =
+        store->shared_rate_buckets()
+            ? std::optional<auth::SharedRateLimiter>(std::in_place, *store->shared_rate_buckets())
+            : std::nullopt;
     audit::AuditTrail audit_trail;
     std::filesystem::path resources_dir;
     auth::KeyAuthenticator authenticator;

@@ -404,6 +404,23 @@ public:
     virtual ~SubmitWatch() = default;
 };
 
+// Tokens taken from a key's rate bucket shared by every node on one database.
+struct RateTokenLease {
+    int64_t granted = 0;     // whole tokens taken, at most the number asked for
+    double tokens_left = 0;  // what the shared bucket holds after the take
+};
+
+// A key's token bucket kept in the database, so that nodes sharing it share the key's rate.
+// The bucket refills at `per_second` up to `burst` by the database's clock (one clock for all
+// nodes); a take is one atomic statement.
+class SharedRateBuckets {
+public:
+    virtual ~SharedRateBuckets() = default;
+    // Throws StoreUnavailable.
+    virtual RateTokenLease take_rate_tokens(std::string_view key_id, double per_second,
+                                            int64_t burst, int64_t wanted) = 0;
+};
+
 class Store {
 public:
     Store() = default;
@@ -599,6 +616,9 @@ public:
     }
     // A cheap round trip proving the database answers (for readiness).
     virtual void ping() const = 0;
+    // The rate buckets nodes share through this database; nullptr when one process owns the
+    // store (SQLite), whose buckets stay in that process's memory.
+    virtual SharedRateBuckets* shared_rate_buckets() = 0;
 
     // Write figures since open: how many transactions carried how many writes.
     struct WriterStats {

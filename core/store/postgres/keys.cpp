@@ -21,6 +21,29 @@ constexpr const char* kListApiKeys = ENGINED_SELECT_API_KEY "ORDER BY k.created_
 constexpr const char* kListApiKeysOfOrganization =
     ENGINED_SELECT_API_KEY "WHERE k.organization = $1 ORDER BY k.created_at_ms, k.id";
 
+// One atomic statement: the bucket (created full) refills by the database's clock since its last
+// take, up to the burst, then gives up to $4 whole tokens. RETURNING sees only the new row, so
+// the grant is kept in last_granted.
+#define ENGINED_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+#define ENGINED_REFILLED                                       \
+    "least($3::bigint, b.tokens + greatest(0, " ENGINED_NOW_MS \
+    " - b.refilled_at_ms) * "                                  \
+    "$2::float8 / 1000.0)"
+constexpr const char* kTakeRateTokens =
+    "INSERT INTO rate_buckets AS b (key_id, tokens, refilled_at_ms, last_granted) "
+    "VALUES ($1, $3::bigint - least($4::bigint, $3::bigint), " ENGINED_NOW_MS
+    ", least($4::bigint, $3::bigint)) "
+    "ON CONFLICT (key_id) DO UPDATE SET "
+    "tokens = " ENGINED_REFILLED " - least($4::bigint, floor(" ENGINED_REFILLED
+    ")::bigint), "
+    "refilled_at_ms = greatest(b.refilled_at_ms, " ENGINED_NOW_MS
+    "), "
+    "last_granted = least($4::bigint, floor(" ENGINED_REFILLED
+    ")::bigint) "
+    "RETURNING b.last_granted, b.tokens";
+#undef ENGINED_REFILLED
+#undef ENGINED_NOW_MS
+
 }  // namespace
 
 }  // namespace engined::store::postgres
@@ -67,6 +90,15 @@ std::vector<ApiKey> PostgresStore::list_api_keys(
 bool PostgresStore::revoke_api_key(std::string_view key_id, int64_t at_ms) {
     auto lease = impl_->pool.acquire();
     return (*lease).exec(kRevokeApiKey, {key_id, at_ms}, "revoke_api_key").changed() > 0;
+}
+
+RateTokenLease PostgresStore::take_rate_tokens(std::string_view key_id, double per_second,
+                                               int64_t burst, int64_t wanted) {
+    auto lease = impl_->pool.acquire();
+    const Result row =
+        (*lease).exec(kTakeRateTokens, {key_id, std::optional<double>(per_second), burst, wanted},
+                      "take_rate_tokens");
+    return {row.integer(0, 0), row.optional_real(0, 1).value_or(0)};
 }
 
 }  // namespace engined::store

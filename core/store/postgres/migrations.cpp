@@ -274,6 +274,15 @@ constexpr std::array kMigrations{
         CREATE UNIQUE INDEX engine_rollouts_one_open
             ON engine_rollouts (organization, engine_slug, major) WHERE state = 'open';
     )sql"},
+    // Per-key token buckets shared by every node (see keys.cpp, take_rate_tokens).
+    Migration{12, R"sql(
+        CREATE TABLE rate_buckets (
+            key_id         TEXT PRIMARY KEY,
+            tokens         DOUBLE PRECISION NOT NULL,
+            refilled_at_ms BIGINT NOT NULL,
+            last_granted   BIGINT NOT NULL
+        );
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

@@ -26,7 +26,7 @@ struct PostgresOptions {
     std::function<void(std::size_t statements)> on_round_trip = {};
 };
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public SharedRateBuckets {
 public:
     // Connects and migrates the database (see migrations.cpp). Throws StoreUnavailable when the
     // server cannot be reached or its schema is newer than this engined knows.
@@ -197,6 +197,9 @@ public:
     QueueCounts queue_counts() const override;
     // A cheap round trip proving the database answers (for readiness).
     void ping() const override;
+    SharedRateBuckets* shared_rate_buckets() override { return this; }
+    RateTokenLease take_rate_tokens(std::string_view key_id, double per_second, int64_t burst,
+                                    int64_t wanted) override;
 
     WriterStats writer_stats() const override;
 

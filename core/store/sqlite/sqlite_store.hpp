@@ -192,6 +192,8 @@ public:
     QueueCounts queue_counts() const override;
     // A cheap round trip proving the database answers (for readiness).
     void ping() const override;
+    // One process owns a SQLite file: its rate buckets stay in memory.
+    SharedRateBuckets* shared_rate_buckets() override { return nullptr; }
 
     // An online copy of the whole database into `path` (replaced if it exists), consistent as
     // of the moment the copy began; writers go on meanwhile (WAL: the copy is a reader). The

@@ -107,8 +107,34 @@ WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
 }
 
 TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
-    EXPECT_EQ(this->store().schema_version(), 11);
+    EXPECT_EQ(this->store().schema_version(), 12);
     this->store().ping();
+}
+
+// PostgreSQL: one bucket per key in the database, spent by every store (node) on it; a SQLite
+// file has one process, whose buckets stay in memory.
+TYPED_TEST(StoreContract, RateBucketsAreSharedByEveryNodeOnPostgresqlOnly) {
+    SharedRateBuckets* buckets = this->store().shared_rate_buckets();
+    if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+        EXPECT_EQ(buckets, nullptr);
+    } else {
+        ASSERT_NE(buckets, nullptr);
+        std::unique_ptr<Store> other_node = this->backend_.open();
+        SharedRateBuckets& other = *other_node->shared_rate_buckets();
+        // One token a thousand seconds: nothing refills while the test runs.
+        const double per_second = 0.001;
+        RateTokenLease first = buckets->take_rate_tokens("key_a", per_second, 10, 4);
+        EXPECT_EQ(first.granted, 4) << "a new bucket starts full";
+        EXPECT_NEAR(first.tokens_left, 6, 0.1);
+        RateTokenLease second = other.take_rate_tokens("key_a", per_second, 10, 10);
+        EXPECT_EQ(second.granted, 6) << "the other node gets what is left, not a bucket of its own";
+        EXPECT_LT(second.tokens_left, 1);
+        EXPECT_EQ(buckets->take_rate_tokens("key_a", per_second, 10, 1).granted, 0);
+        EXPECT_EQ(other.take_rate_tokens("key_b", per_second, 10, 10).granted, 10)
+            << "each key has its own bucket";
+        EXPECT_EQ(other.take_rate_tokens("key_c", per_second, 3, 10).granted, 3)
+            << "never more than the burst";
+    }
 }
 
 TYPED_TEST(StoreContract, ARunGoesFromQueuedToItsOutcomeOnce) {
@@ -798,10 +824,10 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     { PostgresStore first(PostgresOptions{backend_.url}); }
     {
         PostgresStore again(PostgresOptions{backend_.url});
-        EXPECT_EQ(again.schema_version(), 11) << "a second start applies nothing";
+        EXPECT_EQ(again.schema_version(), 12) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
-                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (12, 0)");
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (13, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";

@@ -29,9 +29,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite/migrations.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 11;
+constexpr int kLatestSchemaVersion = 12;
 // Every step applied, in order.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9,10,11";
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9,10,11,12";
 
 // A direct connection to the file, to look at it the way the store does not.
 class RawDb {
