@@ -6,6 +6,7 @@
 
 #include "common/json_text.hpp"
 #include "engines/rollout_policy.hpp"
+#include "prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -89,6 +90,15 @@ protected:
         return runs;
     }
 
+    // Runs the server counted under an open rollout for `share`, over every test of the suite so
+    // far (the counters are the server's, shared by the suite's tests).
+    double rollout_submitted(const std::string& share) const {
+        http::Client metrics = server_->metrics_client();
+        return parse_prometheus_text(metrics.request("GET", "/metrics", "", {}).body)
+            .value("engined_rollout_runs_submitted_total", {{"share", share}})
+            .value_or(0.0);
+    }
+
     static TestServer* server_;
     static std::string live_;
     static std::string test_admin_;
@@ -141,6 +151,8 @@ TEST_F(RolloutTest, ARangePinSharesRunsByRunIdUntilAbortOrPromoteAndExactPinsSta
     EXPECT_EQ(listed.body.at("data").at(0).at("rollout").at("state"), "open");
     EXPECT_TRUE(listed.body.at("data").at(1).at("rollout").is_null());
 
+    const double new_before = rollout_submitted("new");
+    const double previous_before = rollout_submitted("previous");
     const auto shared = submit("canary", "1.x", 200);
     ASSERT_EQ(shared.size(), 200u);
     const int new_share = expect_shared_by_run_id(shared, 10);
@@ -150,15 +162,8 @@ TEST_F(RolloutTest, ARangePinSharesRunsByRunIdUntilAbortOrPromoteAndExactPinsSta
     expect_all_at(submit("canary", "1.1", 20), "1.1");
 
     // The two shares side by side in the metrics.
-    http::Client metrics = server_->metrics_client();
-    const std::string exposition = metrics.request("GET", "/metrics", "", {}).body;
-    EXPECT_NE(exposition.find("engined_rollout_runs_submitted_total{share=\"new\"} " +
-                              std::to_string(new_share)),
-              std::string::npos)
-        << exposition;
-    EXPECT_NE(exposition.find("engined_rollout_runs_submitted_total{share=\"previous\"} " +
-                              std::to_string(200 - new_share)),
-              std::string::npos);
+    EXPECT_EQ(rollout_submitted("new") - new_before, new_share);
+    EXPECT_EQ(rollout_submitted("previous") - previous_before, 200 - new_share);
 
     // No other minor of 1.x while the rollout is open.
     ApiResponse config = api("GET", "/api/v1/engines/canary/config");

@@ -25,6 +25,37 @@ extern char** environ;
 
 namespace engined::chaos {
 
+std::vector<cli::OptionSpec> campaign_option_specs(std::vector<cli::OptionSpec> own,
+                                                   int default_threads) {
+    own.push_back({"engined", "PATH", "the engined binary (default: the one beside this tool)"});
+    own.push_back({"threads", "T",
+                   "submitting threads (default " + std::to_string(default_threads) + ")",
+                   cli::ValueKind::kCount});
+    own.push_back({"resources-dir", "DIR",
+                   "what engined serves: versions/, contracts/, plugins (default: the source "
+                   "tree this tool was built from)"});
+    own.push_back({"body", "FILE",
+                   "the run request submitted (default: the golden placement input "
+                   "brokerage_tx_multicarrier)"});
+    own.push_back({"keep", "", "keep the data directory even when the campaign passes"});
+    return own;
+}
+
+CampaignOptions read_campaign_options(const cli::Arguments& args, int default_threads) {
+    CampaignOptions options;
+    options.engined = args.optional(
+        "engined",
+        (std::filesystem::canonical("/proc/self/exe").parent_path() / "engined").string());
+    options.threads = static_cast<int>(args.number("threads", default_threads));
+    options.resources_dir = args.optional("resources-dir", ENGINED_SOURCE_DIR);
+    options.body = args.optional(
+        "body",
+        (options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json")
+            .string());
+    options.keep = args.has("keep");
+    return options;
+}
+
 std::filesystem::path fresh_temp_dir(const std::string& prefix) {
     auto dir = std::filesystem::temp_directory_path() / (prefix + "-" + random_hex(6));
     std::filesystem::create_directories(dir);

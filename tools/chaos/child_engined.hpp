@@ -3,6 +3,8 @@
 // memory is sampled (engined-soak). This header: what both share.
 #pragma once
 
+#include "common/cli_args.hpp"
+
 #include <sys/types.h>
 
 #include <charconv>
@@ -30,6 +32,24 @@ Number parse_number(const std::string& text, const std::string& name, Number min
 std::filesystem::path fresh_temp_dir(const std::string& prefix);
 std::string read_text(const std::filesystem::path& path);
 uint16_t free_loopback_port();
+
+// What every campaign takes: the engined binary, the resources it serves, the request body it
+// submits, how many threads submit, and whether the data directory is kept.
+struct CampaignOptions {
+    std::filesystem::path engined;
+    std::filesystem::path resources_dir;
+    std::filesystem::path body;
+    int threads = 0;
+    bool keep = false;
+};
+
+// The options every campaign declares, after the campaign's own; `default_threads` is named in
+// the help.
+std::vector<cli::OptionSpec> campaign_option_specs(std::vector<cli::OptionSpec> own,
+                                                   int default_threads);
+// Reads them: engined defaults to the binary beside this tool, resources to the source tree the
+// tool was built from, the body to a golden placement input there.
+CampaignOptions read_campaign_options(const cli::Arguments& args, int default_threads);
 
 // Issues a runs:write,runs:read key for organisation `chaos` (environment test) straight into
 // the store `store_url` names (empty: the SQLite file of `data_dir`), with no rate limit worth the

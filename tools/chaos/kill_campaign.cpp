@@ -6,7 +6,7 @@
 // terminal (0 lost) and the store must hold one run per submission (0 duplicated).
 //
 //   engined-chaos [--kills N] [--submissions M] [--seed S] [--engined PATH] [--threads T]
-//                 [--resources-dir DIR] [--body FILE] [--keep]
+//                 [--resources-dir DIR] [--body FILE] [--keep] [--help]
 //
 // Exit status: 0 when nothing was lost or duplicated and every answer was expected; 1 when the
 // campaign found a fault; 2 on bad arguments or when it could not run.
@@ -43,49 +43,42 @@ namespace fs = std::filesystem;
 constexpr std::chrono::minutes kCampaignDeadline{15};
 constexpr const char* kSubmitPath = "/api/v1/engines/default/runs";
 
-struct Options {
+struct Options : chaos::CampaignOptions {
     int kills = 20;
     int submissions = 50'000;
     uint64_t seed = std::random_device{}();
-    fs::path engined;
-    fs::path resources_dir = ENGINED_SOURCE_DIR;
-    fs::path body;
-    int threads = 8;
-    bool keep = false;
 };
 
-Options parse_options(int argc, char** argv) {
+constexpr int kDefaultThreads = 8;
+
+const cli::CommandSpec& command() {
+    static const cli::CommandSpec spec{
+        "engined-chaos",
+        "SIGKILLs engined at random moments under load; every accepted run must end, once",
+        chaos::campaign_option_specs(
+            {{"kills", "N", "SIGKILLs during the campaign (default 20; 0 runs without)"},
+             {"submissions", "M", "logical submissions in all (default 50000)",
+              cli::ValueKind::kCount},
+             {"seed", "S", "the random seed (default: drawn, and printed to repeat the run)"}},
+            kDefaultThreads)};
+    return spec;
+}
+
+// Nullopt when --help was asked for (and printed).
+std::optional<Options> parse_options(int argc, char** argv) {
+    const cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc), command());
+    if (args.help_requested()) {
+        std::cout << command().help();
+        return std::nullopt;
+    }
     Options options;
-    options.engined = fs::canonical("/proc/self/exe").parent_path() / "engined";
-    for (int i = 1; i < argc; ++i) {
-        const std::string name = argv[i];
-        if (name == "--keep") {
-            options.keep = true;
-            continue;
-        }
-        if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
-        const std::string value = argv[++i];
-        if (name == "--kills")
-            options.kills = chaos::parse_number<int>(value, name, 0);
-        else if (name == "--submissions")
-            options.submissions = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--seed")
-            options.seed = chaos::parse_number<uint64_t>(value, name, 0);
-        else if (name == "--engined")
-            options.engined = value;
-        else if (name == "--threads")
-            options.threads = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--resources-dir")
-            options.resources_dir = value;
-        else if (name == "--body")
-            options.body = value;
-        else
-            throw std::invalid_argument("unknown option '" + name + "'");
-    }
-    if (options.body.empty()) {
-        options.body =
-            options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json";
-    }
+    static_cast<chaos::CampaignOptions&>(options) =
+        chaos::read_campaign_options(args, kDefaultThreads);
+    if (args.has("kills"))
+        options.kills = chaos::parse_number<int>(args.required("kills"), "--kills", 0);
+    options.submissions = static_cast<int>(args.number("submissions", options.submissions));
+    if (args.has("seed"))
+        options.seed = chaos::parse_number<uint64_t>(args.required("seed"), "--seed", 0);
     return options;
 }
 
@@ -405,9 +398,10 @@ int run_campaign(const Options& options) {
 
 int main(int argc, char** argv) {
     try {
-        return run_campaign(parse_options(argc, argv));
-    } catch (const std::invalid_argument& error) {
-        std::cerr << "engined-chaos: " << error.what() << "\n";
+        const std::optional<Options> options = parse_options(argc, argv);
+        return options ? run_campaign(*options) : 0;
+    } catch (const cli::UsageError& error) {
+        std::cerr << "engined-chaos: " << error.what() << "\n" << command().short_usage();
         return 2;
     } catch (const std::exception& error) {
         std::cerr << "engined-chaos: " << error.what() << "\n";

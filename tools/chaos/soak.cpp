@@ -4,7 +4,7 @@
 // window.
 //
 //   engined-soak [--rate R] [--duration S] [--warmup S] [--engined PATH] [--threads T]
-//                [--resources-dir DIR] [--body FILE] [--keep]
+//                [--resources-dir DIR] [--body FILE] [--keep] [--help]
 //
 // Each submission is a POST (with an Idempotency-Key, as careful clients send) followed by a GET
 // of the run. Exit status: 0 flat, 1 RSS grew more than 5% or requests failed, 2 could not run.
@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -33,51 +34,42 @@ namespace fs = std::filesystem;
 
 constexpr double kGrowthLimitPercent = 5.0;
 
-struct Options {
+struct Options : chaos::CampaignOptions {
     int rate = 200;  // submissions per second
     int duration_s = 600;
     int warmup_s = 60;
-    int threads = 4;
-    fs::path engined;
-    fs::path resources_dir = ENGINED_SOURCE_DIR;
-    fs::path body;
-    bool keep = false;
 };
 
-Options parse_options(int argc, char** argv) {
+constexpr int kDefaultThreads = 4;
+
+const cli::CommandSpec& command() {
+    static const cli::CommandSpec spec{
+        "engined-soak",
+        "a steady submission rate for minutes; engined's resident memory must stay flat",
+        chaos::campaign_option_specs(
+            {{"rate", "R", "submissions per second (default 200)", cli::ValueKind::kCount},
+             {"duration", "S", "seconds in all (default 600)", cli::ValueKind::kCount},
+             {"warmup", "S", "seconds before memory is measured (default 60)"}},
+            kDefaultThreads)};
+    return spec;
+}
+
+// Nullopt when --help was asked for (and printed).
+std::optional<Options> parse_options(int argc, char** argv) {
+    const cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc), command());
+    if (args.help_requested()) {
+        std::cout << command().help();
+        return std::nullopt;
+    }
     Options options;
-    options.engined = fs::canonical("/proc/self/exe").parent_path() / "engined";
-    for (int i = 1; i < argc; ++i) {
-        const std::string name = argv[i];
-        if (name == "--keep") {
-            options.keep = true;
-            continue;
-        }
-        if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
-        const std::string value = argv[++i];
-        if (name == "--rate")
-            options.rate = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--duration")
-            options.duration_s = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--warmup")
-            options.warmup_s = chaos::parse_number<int>(value, name, 0);
-        else if (name == "--threads")
-            options.threads = chaos::parse_number<int>(value, name, 1);
-        else if (name == "--engined")
-            options.engined = value;
-        else if (name == "--resources-dir")
-            options.resources_dir = value;
-        else if (name == "--body")
-            options.body = value;
-        else
-            throw std::invalid_argument("unknown option '" + name + "'");
-    }
+    static_cast<chaos::CampaignOptions&>(options) =
+        chaos::read_campaign_options(args, kDefaultThreads);
+    options.rate = static_cast<int>(args.number("rate", options.rate));
+    options.duration_s = static_cast<int>(args.number("duration", options.duration_s));
+    if (args.has("warmup"))
+        options.warmup_s = chaos::parse_number<int>(args.required("warmup"), "--warmup", 0);
     if (options.duration_s <= options.warmup_s + 10) {
-        throw std::invalid_argument("--duration must exceed --warmup by more than 10 s");
-    }
-    if (options.body.empty()) {
-        options.body =
-            options.resources_dir / "tests/golden/placement/brokerage_tx_multicarrier.input.json";
+        throw cli::UsageError("--duration must exceed --warmup by more than 10 s");
     }
     return options;
 }
@@ -231,7 +223,11 @@ int run_soak(const Options& options) {
 
 int main(int argc, char** argv) {
     try {
-        return run_soak(parse_options(argc, argv));
+        const std::optional<Options> options = parse_options(argc, argv);
+        return options ? run_soak(*options) : 0;
+    } catch (const cli::UsageError& error) {
+        std::cerr << "engined-soak: " << error.what() << "\n" << command().short_usage();
+        return 2;
     } catch (const std::exception& error) {
         std::cerr << "engined-soak: " << error.what() << "\n";
         return 2;
