@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs what engined needs to build and test on Debian 12, only when something is missing.
+# `--runtime`: only what building and running engined needs (the quickstart), none of the test,
+# benchmark, fuzzing, packaging or browser tools below.
 # clang and libclang-rt-14-dev (libFuzzer) are for tools/fuzz/run.sh; clang-format checks the
 # sources' layout in tools/test.sh; chromium, chromium-driver and
 # python3-selenium run the web console's browser test (tests/console/); dpkg-dev and file are for
@@ -15,11 +17,20 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+runtime_only=false
+case "${1:-}" in
+  --runtime) runtime_only=true ;;
+  "") ;;
+  *) echo "usage: tools/install-deps.sh [--runtime]" >&2; exit 2 ;;
+esac
+
 packages=(build-essential cmake pkg-config git ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev postgresql libssl-dev libre2-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
-  clang libclang-rt-14-dev clang-format dpkg-dev file systemd
-  chromium chromium-driver python3-selenium)
+  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev libssl-dev libre2-dev)
+if ! $runtime_only; then
+  packages+=(postgresql googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
+    clang libclang-rt-14-dev clang-format dpkg-dev file systemd
+    chromium chromium-driver python3-selenium)
+fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -28,7 +39,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+if ! $runtime_only && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  missing+=(nodejs npm)
+fi
 valijson_dir="$root/.deps/valijson"
 if [ ${#missing[@]} -gt 0 ] || [ ! -f "$valijson_dir/usr/share/cmake/valijson/valijsonConfig.cmake" ]; then
   echo "install-deps: apt-get update"
@@ -47,8 +60,8 @@ if [ ! -f "$valijson_dir/usr/share/cmake/valijson/valijsonConfig.cmake" ]; then
   rm -rf "$tmp"
 fi
 node_dir="$root/.deps/node"
-if ! cmp -s "$root/tools/openapi/package-lock.json" "$node_dir/package-lock.json" \
-    || [ ! -d "$node_dir/node_modules/@apidevtools/swagger-parser" ]; then
+if ! $runtime_only && { ! cmp -s "$root/tools/openapi/package-lock.json" "$node_dir/package-lock.json" \
+    || [ ! -d "$node_dir/node_modules/@apidevtools/swagger-parser" ]; }; then
   echo "install-deps: installing the OpenAPI validator into .deps/node"
   mkdir -p "$node_dir"
   cp "$root/tools/openapi/package.json" "$root/tools/openapi/package-lock.json" "$node_dir/"

@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # Only what the quickstart runs; the test suite is built by tools/test.sh.
-./tools/build.sh engined_runtime
+./tools/build.sh --runtime engined_runtime
 
 listen="${ENGINED_LISTEN:-127.0.0.1:8080}"
 mkdir -p data
