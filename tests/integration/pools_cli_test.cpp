@@ -174,7 +174,7 @@ TEST_F(PoolsCliTest, RefusedFileNeverCreatesAStore) {
     std::ofstream(bad) << "[]";
     const Result refused = pools("import", {"--pool", "carriers:all", bad.string()});
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
-    EXPECT_EQ(refused.err, bad.string() + ":1: the pool has no carriers\n");
+    EXPECT_EQ(refused.err, bad.string() + ":1: the pool has no records\n");
     EXPECT_FALSE(std::filesystem::exists(data_dir_));
 }
 
@@ -183,8 +183,7 @@ TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnything
     const Result placement =
         pools("import", {"--pool", "carriers:all", "--engine-type", "placement", file.string()});
     EXPECT_NE(placement.exit_code, 0);
-    EXPECT_NE(placement.err.find("engine type 'placement' reads no carrier pools"),
-              std::string::npos)
+    EXPECT_NE(placement.err.find("engine type 'placement' reads no pools"), std::string::npos)
         << placement.err;
     const Result unknown =
         pools("import", {"--pool", "carriers:all", "--engine-type", "nope", file.string()});
