@@ -1,5 +1,7 @@
 #include "carrier_records.hpp"
 
+#include "lines.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -59,16 +61,6 @@ constexpr std::array<std::string_view, 51> kStates{
     "ID", "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS",
     "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA",
     "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY"};
-constexpr std::array<std::string_view, 10> kLines{"general_liability",
-                                                  "professional_liability",
-                                                  "workers_compensation",
-                                                  "commercial_property",
-                                                  "commercial_auto",
-                                                  "cyber",
-                                                  "directors_officers",
-                                                  "umbrella",
-                                                  "bop",
-                                                  "epli"};
 constexpr std::array<std::string_view, 3> kAppetites{"preferred", "acceptable", "excluded"};
 
 struct Range {
@@ -302,8 +294,8 @@ boost::json::object canonical_line(const boost::json::value& item) {
         }
     }
     const std::string line = string_field(required(entry, "line"), "lines.line");
-    if (!is_one_of(kLines, line))
-        throw FieldError("lines: " + quoted(line) + " is not one of " + list_text(kLines));
+    if (!line_from_name(line))
+        throw FieldError("lines: " + quoted(line) + " is not one of " + line_vocabulary());
     const std::string appetite = string_field(required(entry, "appetite"), "lines.appetite");
     if (!is_one_of(kAppetites, appetite)) {
         throw FieldError("lines: appetite " + quoted(appetite) + " for " + line +
@@ -338,9 +330,7 @@ std::vector<std::string> naics_set(const boost::json::object& record, std::strin
     if (value == nullptr) return {};
     auto codes = string_set(array_field(*value, field), field);
     for (const auto& code : codes) {
-        const bool digits =
-            std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (!digits || code.size() < 2 || code.size() > 6) {
+        if (!is_naics_code(code)) {
             throw FieldError(std::string(field) + ": " + quoted(code) +
                              " is not a NAICS code (2 to 6 digits)");
         }
