@@ -195,5 +195,26 @@ TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnything
         "import", {"--pool", "carriers:all", "--engine-type", "entity_analysis", file.string()}));
 }
 
+TEST_F(PoolsCliTest, AThirdPartyEngineTypeImportsAPoolOfItsOwnRecords) {
+    const auto file = work_dir_ / "weights.csv";
+    std::ofstream(file) << "id,weight\nB2,2.5\na1,1\n";
+    const std::vector<std::string> shortlist{"--engine-type", "shortlist", "--plugins-dir",
+                                             THIRD_PARTY_PLUGIN_DIR};
+    std::vector<std::string> import{"--pool", "weights"};
+    import.insert(import.end(), shortlist.begin(), shortlist.end());
+    import.push_back(file.string());
+    EXPECT_SUCCEEDS(pools("import", import));
+    const Result shown = pools("show", {"--pool", "weights", "--json"});
+    EXPECT_SUCCEEDS(shown);
+    EXPECT_EQ(boost::json::serialize(boost::json::parse(shown.out).at("carriers")),
+              R"([{"id":"a1","weight":1},{"id":"b2","weight":2.5}])");
+
+    // The same file is not a carrier pool: the entity_analysis plugin names the column.
+    const Result carriers = pools("import", {"--pool", "weights", file.string()});
+    EXPECT_EQ(carriers.exit_code, 1);
+    EXPECT_EQ(carriers.err.substr(0, file.string().size() + 28),
+              file.string() + ":1: unknown column 'weight';");
+}
+
 }  // namespace
 }  // namespace engined::testing
