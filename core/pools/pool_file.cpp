@@ -339,6 +339,8 @@ std::vector<std::string> csv_columns(const CsvRow& header) {
     std::vector<std::string> columns;
     for (const auto& cell : header.cells) {
         std::string name(trim(cell));
+        if (invalid_utf8_offset(name) != std::string::npos)
+            throw PoolFileError(header.line, "the header is not valid UTF-8");
         if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
             throw PoolFileError(header.line, "column " + quoted_text(name) + " appears twice");
         }
@@ -363,7 +365,13 @@ FramedRecords frame_csv(std::string_view text) {
                                               std::to_string(columns.size()) + " columns");
         }
         boost::json::object record;
-        for (std::size_t i = 0; i < columns.size(); ++i) record[columns[i]] = trim(row.cells[i]);
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            const auto cell = trim(row.cells[i]);
+            // JSON text, which carries the cell to the plugin, is UTF-8.
+            if (invalid_utf8_offset(cell) != std::string_view::npos)
+                throw PoolFileError(row.line, columns[i] + " is not valid UTF-8");
+            record[columns[i]] = cell;
+        }
         framed.records.emplace_back(std::move(record));
         framed.lines.push_back(row.line);
     }

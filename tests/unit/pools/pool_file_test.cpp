@@ -209,6 +209,13 @@ TEST(PoolRules, NameIsRequiredAndUpTo200Characters) {
                    PoolFormat::json, 1, "name is empty");
 }
 
+TEST(PoolCsv, EveryCellAndTheHeaderAreUtf8) {
+    expect_refused(std::string(kHeader) + "car_1,Harbor,NY;C\xC3,cyber:preferred\n",
+                   PoolFormat::csv, 2, "states is not valid UTF-8");
+    expect_refused("id,name\xC3,states,lines\n" + std::string(kRow), PoolFormat::csv, 1,
+                   "the header is not valid UTF-8");
+}
+
 TEST(PoolRules, RatingAndFinancialSizeComeFromAmBestScales) {
     for (const char* rating : {"A++", "A+", "A", "A-", "B++", "B+", "B", "B-", "C++", "C+", "C",
                                "C-", "D", "E", "F", "S", "NR"}) {
