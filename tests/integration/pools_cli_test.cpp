@@ -206,8 +206,8 @@ TEST_F(PoolsCliTest, AThirdPartyEngineTypeImportsAPoolOfItsOwnRecords) {
     EXPECT_SUCCEEDS(pools("import", import));
     const Result shown = pools("show", {"--pool", "weights", "--json"});
     EXPECT_SUCCEEDS(shown);
-    EXPECT_EQ(boost::json::serialize(boost::json::parse(shown.out).at("carriers")),
-              R"([{"id":"a1","weight":1},{"id":"b2","weight":2.5}])");
+    EXPECT_EQ(boost::json::parse(shown.out).at("carriers"),
+              boost::json::parse(R"([{"id":"a1","weight":1},{"id":"b2","weight":2.5}])"));
 
     // The same file is not a carrier pool: the entity_analysis plugin names the column.
     const Result carriers = pools("import", {"--pool", "weights", file.string()});
