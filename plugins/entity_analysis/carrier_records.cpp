@@ -173,7 +173,8 @@ double number_field(const boost::json::value& value, std::string_view field) {
     return value.to_number<double>();
 }
 
-// Code points in `text`, or nullopt when it is not UTF-8 (CSV files are not checked elsewhere).
+// Code points in `text`, or nullopt when it is not UTF-8 (JSON text is, but this engine does not
+// rely on every host having checked).
 std::optional<std::size_t> utf8_length(std::string_view text) {
     std::size_t count = 0;
     for (std::size_t i = 0; i < text.size(); ++count) {
