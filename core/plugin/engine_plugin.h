@@ -212,7 +212,7 @@ typedef struct engined_engine_descriptor {
      * struct_size ends before it). Turns the records of a dataset file of family `kind` into the
      * records runs of this engine type will read, before the host accepts the dataset. The host
      * reads the file's framing and hands over `records_json`, a JSON array with one element per
-     * record in file order, shaped by `format`:
+     * record in file order (at most 100,000, from a file of at most 64 MiB), shaped by `format`:
      *   "json": each element as the file's JSON gave it (any JSON value);
      *   "csv":  an object per data row mapping every column of the header row to the cell's text,
      *           trimmed ("" for an empty cell), so the plugin also sees which columns exist.
