@@ -20,8 +20,8 @@
  * Threading. The host calls a plugin from several worker threads at once:
  *   - `execute` may run concurrently with itself, also for the same handle: a plugin treats a
  *     handle as read-only once `config_new` returned it (or guards what it changes itself);
- *   - `validate_config`, `validate_dataset`, `config_new` and `config_free` may run concurrently
- *     with each other and with `execute` on other handles;
+ *   - `validate_config`, `validate_dataset`, `canonicalize_dataset`, `config_new` and
+ *     `config_free` may run concurrently with each other and with `execute` on other handles;
  *   - the host services of one run (`engined_host_services`) are called only from the thread that
  *     runs that `execute`; they and the Lua state behind them are never shared across threads.
  *
@@ -33,7 +33,9 @@
  *     was built with: a plugin uses a host service only when ENGINED_HAS_FIELD says the host's table
  *     has it, and the host treats a descriptor field past the plugin's struct_size as absent (NULL).
  *     A plugin built for an older minor therefore keeps loading, and a newer plugin on an older host
- *     too, as long as it can do without what that host lacks.
+ *     too, as long as it can do without what that host lacks. Where a newer field replaces an
+ *     older one's job, the host falls back to the older field for a plugin without the newer one
+ *     (3.0 plugins: see `canonicalize_dataset`).
  *   - A major change (a field removed, moved or retyped; a call whose meaning changes) bumps
  *     ENGINED_PLUGIN_ABI_VERSION. The host serves plugins of its own major version only: a plugin
  *     built for another major is refused at load time with a log line naming both versions
@@ -56,8 +58,10 @@ extern "C" {
  *    and the dataset validator in the descriptor, struct_size in both tables. */
 #define ENGINED_PLUGIN_ABI_VERSION 3u
 
-/* The minor version, bumped on each additive change (see the versioning policy above). */
-#define ENGINED_PLUGIN_ABI_MINOR 0u
+/* The minor version, bumped on each additive change (see the versioning policy above).
+ * 3.1: canonicalize_dataset in the descriptor (the plugin turns the records of a dataset file into
+ *      its canonical records; the host knows the file's framing, not the records' vocabulary). */
+#define ENGINED_PLUGIN_ABI_MINOR 1u
 
 /* Whether the table `table` (a pointer to a struct starting with abi_version and struct_size)
  * was built with `field`, i.e. whether reading it is safe. */
@@ -127,7 +131,8 @@ typedef struct engined_host_services {
 
     /*
      * Reads an immutable dataset the run refers to, as JSON text in *result. `kind` names the
-     * dataset family ("pool": a carrier pool, whose JSON is an array of carrier objects) and `id`
+     * dataset family ("pool": a pool, whose JSON is the array of records this engine type's
+     * canonicalize_dataset answered at import, in id order) and `id`
      * its content hash, which the host wrote into the run request (e.g. {"pool": {"snapshot": …}}).
      * Content never changes for an id, so a plugin may cache what it parsed, keyed by id.
      * ENGINED_DATASET_NOT_FOUND when the host has no such dataset (*result holds a message).
@@ -196,9 +201,35 @@ typedef struct engined_engine_descriptor {
      * Fills *out with {"errors":[{"index": <record, or -1 for the whole dataset>, "message": "..."}]}
      * (empty when the engine can read every record) and returns ENGINED_OK;
      * ENGINED_DATASET_NOT_FOUND (*out empty) when the engine reads no datasets of that kind.
+     * A host of ABI 3.1 or later calls it only for a plugin without `canonicalize_dataset`, and
+     * then stores the records as the file gave them.
      */
     engined_status (*validate_dataset)(const char* kind, const char* records_json,
                                        size_t records_len, engined_buffer* out);
+
+    /*
+     * Optional, ABI 3.1 (NULL when absent; absent too for a plugin built for 3.0, whose
+     * struct_size ends before it). Turns the records of a dataset file of family `kind` into the
+     * records runs of this engine type will read, before the host accepts the dataset. The host
+     * reads the file's framing and hands over `records_json`, a JSON array with one element per
+     * record in file order (at most 100,000, from a file of at most 64 MiB), shaped by `format`:
+     *   "json": each element as the file's JSON gave it (any JSON value);
+     *   "csv":  an object per data row mapping every column of the header row to the cell's text,
+     *           trimmed ("" for an empty cell), so the plugin also sees which columns exist.
+     * Fills *out with {"records": [...], "errors": [...]} and returns ENGINED_OK:
+     *   - "records": the canonical records, one per input record in the same order, each an
+     *     object with a string "id" (the host refuses repeated ids and stores the records sorted
+     *     by id, so that a dataset's content hash does not depend on the order of its rows);
+     *   - "errors": [{"index": <record, or -1 for the dataset as a whole, e.g. a CSV header>,
+     *     "message": "..."}], in record order; when not empty the host refuses the dataset,
+     *     naming the file line of the first one, and ignores "records".
+     * ENGINED_DATASET_NOT_FOUND (*out empty) when the engine reads no datasets of that kind.
+     * A host without this field (3.0) uses `validate_dataset`; a plugin that canonicalises
+     * should still offer `validate_dataset` for such hosts.
+     */
+    engined_status (*canonicalize_dataset)(const char* kind, const char* format,
+                                           const char* records_json, size_t records_len,
+                                           engined_buffer* out);
 } engined_engine_descriptor;
 
 /*

@@ -104,9 +104,14 @@ std::string PluginRegistry::load(const std::filesystem::path& path) {
         ENGINED_HAS_FIELD(descriptor, engined_engine_descriptor, validate_dataset)
             ? descriptor->validate_dataset
             : nullptr;
-    plugins_.push_back(
-        {descriptor->engine_type, descriptor->plugin_version ? descriptor->plugin_version : "",
-         std::string(results_key), path, file_sha256(path), descriptor, validate_dataset});
+    const auto canonicalize_dataset =
+        ENGINED_HAS_FIELD(descriptor, engined_engine_descriptor, canonicalize_dataset)
+            ? descriptor->canonicalize_dataset
+            : nullptr;
+    plugins_.push_back({descriptor->engine_type,
+                        descriptor->plugin_version ? descriptor->plugin_version : "",
+                        std::string(results_key), path, file_sha256(path), descriptor,
+                        validate_dataset, canonicalize_dataset});
     {
         ResultsKeys& keys = results_keys();
         const std::unique_lock lock(keys.mutex);
@@ -145,35 +150,92 @@ const LoadedPlugin* PluginRegistry::find(std::string_view engine_type) const {
     return nullptr;
 }
 
-std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin,
-                                                            std::string_view kind,
-                                                            std::string_view records_json) {
-    if (plugin.validate_dataset == nullptr) return std::nullopt;
-    const std::string kind_name(kind);
+namespace {
+
+// A dataset check's answer as the plugin filled it: its status and text (the buffer released).
+struct DatasetAnswer {
+    engined_status status;
+    std::string text;
+};
+
+template <typename Check>
+DatasetAnswer ask(const LoadedPlugin& plugin, Check check) {
     engined_buffer out{nullptr, 0};
-    const engined_status status =
-        plugin.validate_dataset(kind_name.c_str(), records_json.data(), records_json.size(), &out);
-    const std::string text = out.data ? std::string(out.data, out.size) : std::string();
+    const engined_status status = check(&out);
+    DatasetAnswer answer{status, out.data ? std::string(out.data, out.size) : std::string()};
     plugin.descriptor->release_buffer(&out);
-    if (status == ENGINED_DATASET_NOT_FOUND) return std::nullopt;
-    const std::vector<DatasetProblem> unreadable{
-        {-1, "the " + plugin.engine_type + " plugin could not check the dataset"}};
-    boost::system::error_code ec;
-    const boost::json::value answer = parse_internal_json(text, ec);
-    const auto* errors = !ec && status == ENGINED_OK && answer.is_object()
-                             ? answer.get_object().if_contains("errors")
-                             : nullptr;
-    if (errors == nullptr || !errors->is_array()) return unreadable;
+    return answer;
+}
+
+std::vector<DatasetProblem> unreadable(const LoadedPlugin& plugin) {
+    return {{-1, "the " + plugin.engine_type + " plugin could not check the dataset"}};
+}
+
+// The "errors" of a dataset check's answer; nullopt when they are not as engine_plugin.h says.
+std::optional<std::vector<DatasetProblem>> problems_in(const boost::json::object& answer) {
+    const auto* errors = answer.if_contains("errors");
+    if (errors == nullptr || !errors->is_array()) return std::nullopt;
     std::vector<DatasetProblem> problems;
     for (const auto& error : errors->get_array()) {
         const auto* fields = error.if_object();
         const auto* index = fields ? fields->if_contains("index") : nullptr;
         const auto* message = fields ? fields->if_contains("message") : nullptr;
-        if (message == nullptr || !message->is_string()) return unreadable;
+        if (message == nullptr || !message->is_string()) return std::nullopt;
         problems.push_back({index && index->is_int64() ? index->get_int64() : -1,
                             std::string(message->get_string())});
     }
     return problems;
+}
+
+// The answer's JSON object, or null when the plugin failed or answered something else.
+std::optional<boost::json::object> answer_object(const DatasetAnswer& answer) {
+    boost::system::error_code ec;
+    boost::json::value value = parse_internal_json(answer.text, ec);
+    if (ec || answer.status != ENGINED_OK || !value.is_object()) return std::nullopt;
+    return std::move(value.get_object());
+}
+
+}  // namespace
+
+std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin,
+                                                            std::string_view kind,
+                                                            std::string_view records_json) {
+    if (plugin.validate_dataset == nullptr) return std::nullopt;
+    const std::string kind_name(kind);
+    const DatasetAnswer answer = ask(plugin, [&](engined_buffer* out) {
+        return plugin.validate_dataset(kind_name.c_str(), records_json.data(), records_json.size(),
+                                       out);
+    });
+    if (answer.status == ENGINED_DATASET_NOT_FOUND) return std::nullopt;
+    const auto object = answer_object(answer);
+    auto problems = object ? problems_in(*object) : std::nullopt;
+    return problems ? std::move(*problems) : unreadable(plugin);
+}
+
+std::optional<CanonicalDataset> canonical_dataset(const LoadedPlugin& plugin, std::string_view kind,
+                                                  std::string_view format,
+                                                  std::string_view records_json) {
+    if (plugin.canonicalize_dataset == nullptr) {
+        // A plugin of ABI 3.0 (engine_plugin.h's policy): it validates, the records stay as given.
+        auto problems = dataset_problems(plugin, kind, records_json);
+        if (!problems) return std::nullopt;
+        return CanonicalDataset{std::move(*problems), std::nullopt};
+    }
+    const std::string kind_name(kind);
+    const std::string format_name(format);
+    const DatasetAnswer answer = ask(plugin, [&](engined_buffer* out) {
+        return plugin.canonicalize_dataset(kind_name.c_str(), format_name.c_str(),
+                                           records_json.data(), records_json.size(), out);
+    });
+    if (answer.status == ENGINED_DATASET_NOT_FOUND) return std::nullopt;
+    const auto object = answer_object(answer);
+    auto problems = object ? problems_in(*object) : std::nullopt;
+    if (!problems) return CanonicalDataset{unreadable(plugin), std::nullopt};
+    if (!problems->empty()) return CanonicalDataset{std::move(*problems), std::nullopt};
+    const auto* records = object->if_contains("records");
+    if (records == nullptr || !records->is_array())
+        return CanonicalDataset{unreadable(plugin), std::nullopt};
+    return CanonicalDataset{{}, boost::json::serialize(*records)};
 }
 
 std::string results_key_of(std::string_view engine_type) {

@@ -24,6 +24,9 @@ struct LoadedPlugin {
     const engined_engine_descriptor* descriptor = nullptr;
     // The descriptor's optional dataset validator, NULL when absent or past its struct_size.
     decltype(engined_engine_descriptor::validate_dataset) validate_dataset = nullptr;
+    // The descriptor's optional dataset canonicaliser (ABI 3.1), NULL when absent or past its
+    // struct_size (a plugin built for 3.0).
+    decltype(engined_engine_descriptor::canonicalize_dataset) canonicalize_dataset = nullptr;
 };
 
 class PluginRegistry {
@@ -64,6 +67,25 @@ struct DatasetProblem {
 std::optional<std::vector<DatasetProblem>> dataset_problems(const LoadedPlugin& plugin,
                                                             std::string_view kind,
                                                             std::string_view records_json);
+
+// The records of a dataset as the engine type will read them.
+struct CanonicalDataset {
+    // Why the engine refuses the dataset; empty when it accepts every record.
+    std::vector<DatasetProblem> problems;
+    // The canonical records (a JSON array, one per record given, in the same order) when the
+    // plugin canonicalised them; nullopt when it only validated them (a plugin of ABI 3.0): the
+    // records are then kept as given.
+    std::optional<std::string> records_json;
+};
+
+// What `plugin` makes of the records of a dataset file of family `kind`, framed as `format`
+// says ("json" or "csv", see canonicalize_dataset in engine_plugin.h): its canonicaliser's
+// answer, or, for a plugin of ABI 3.0, its validate_dataset's problems (csv records too are then
+// checked as given). nullopt when the plugin reads no datasets of that kind. An answer the host
+// cannot read is reported as one problem of the whole dataset.
+std::optional<CanonicalDataset> canonical_dataset(const LoadedPlugin& plugin, std::string_view kind,
+                                                  std::string_view format,
+                                                  std::string_view records_json);
 
 // Where runs of `engine_type` keep their ranked results: the results key its plugin declared
 // when loaded in this process, "solutions" for an engine type no plugin declared. Process-wide

@@ -1,12 +1,11 @@
 #include "pools/pool_file.hpp"
 
+#include "common/json_text.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
-#include <charconv>
-#include <cmath>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -14,89 +13,6 @@
 namespace engined::pools {
 
 namespace {
-
-// A carrier record that breaks a rule; the caller adds where it is in the file.
-class FieldError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-enum class FieldKind { text, list, lines, number, flag };
-
-struct FieldSpec {
-    std::string_view name;
-    FieldKind kind;
-};
-
-constexpr std::array<FieldSpec, 17> kFields{{
-    {"id", FieldKind::text},
-    {"name", FieldKind::text},
-    {"am_best_rating", FieldKind::text},
-    {"financial_size", FieldKind::text},
-    {"states", FieldKind::list},
-    {"lines", FieldKind::lines},
-    {"prohibited_naics", FieldKind::list},
-    {"avoided_naics", FieldKind::list},
-    {"revenue_min", FieldKind::number},
-    {"revenue_max", FieldKind::number},
-    {"employees_min", FieldKind::number},
-    {"employees_max", FieldKind::number},
-    {"pricing_index", FieldKind::number},
-    {"commission", FieldKind::number},
-    {"claims_satisfaction", FieldKind::number},
-    {"quote_turnaround_days", FieldKind::number},
-    {"synthetic", FieldKind::flag},
-}};
-
-constexpr std::array<std::string_view, 17> kRatings{"A++", "A+", "A",   "A-", "B++", "B+",
-                                                    "B",   "B-", "C++", "C+", "C",   "C-",
-                                                    "D",   "E",  "F",   "S",  "NR"};
-constexpr std::array<std::string_view, 15> kFinancialSizes{
-    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"};
-constexpr std::array<std::string_view, 51> kStates{
-    "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "IA",
-    "ID", "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS",
-    "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA",
-    "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY"};
-constexpr std::array<std::string_view, 10> kLines{"general_liability",
-                                                  "professional_liability",
-                                                  "workers_compensation",
-                                                  "commercial_property",
-                                                  "commercial_auto",
-                                                  "cyber",
-                                                  "directors_officers",
-                                                  "umbrella",
-                                                  "bop",
-                                                  "epli"};
-constexpr std::array<std::string_view, 3> kAppetites{"preferred", "acceptable", "excluded"};
-
-struct Range {
-    std::string_view field;
-    double min;
-    double max;
-    std::string_view text;  // as people write the range, "0.5 to 2.0"
-};
-
-constexpr std::array<Range, 4> kRanges{{
-    {"pricing_index", 0.5, 2.0, "0.5 to 2.0"},
-    {"commission", 0.0, 0.5, "0 to 0.5"},
-    {"claims_satisfaction", 0.0, 1.0, "0 to 1"},
-    {"quote_turnaround_days", 0.0, 60.0, "0 to 60"},
-}};
-
-constexpr std::size_t kMaxNameCodePoints = 200;
-
-template <std::size_t N>
-bool is_one_of(const std::array<std::string_view, N>& values, std::string_view text) {
-    return std::find(values.begin(), values.end(), text) != values.end();
-}
-
-template <std::size_t N>
-std::string list_text(const std::array<std::string_view, N>& values) {
-    std::string out;
-    for (const auto value : values) out += (out.empty() ? "" : ", ") + std::string(value);
-    return out;
-}
 
 std::string_view trim(std::string_view text) {
     constexpr std::string_view kSpace = " \t\r\n";  // a quoted cell may span lines
@@ -107,357 +23,12 @@ std::string_view trim(std::string_view text) {
 
 // A value from the file, quoted for a message; cut short so that one runaway cell (a missing
 // quote swallowing the rest of a file) cannot flood the terminal.
-std::string quoted(std::string_view text) {
+std::string quoted_text(std::string_view text) {
     constexpr std::size_t kShown = 60;
     if (text.size() <= kShown) return "'" + std::string(text) + "'";
     return "'" + std::string(text.substr(0, kShown)) + "...' (" + std::to_string(text.size()) +
            " characters)";
 }
-
-// 1000, not 1e+03: the way the number was most likely written.
-std::string number_text(double number) {
-    char buffer[32];
-    const bool whole = std::fabs(number) < 1e15 && number == std::floor(number);
-    const auto result =
-        whole ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<int64_t>(number))
-              : std::to_chars(buffer, buffer + sizeof buffer, number);
-    return std::string(buffer, result.ptr);
-}
-
-// Whole numbers become integers so that "5000" in a CSV cell and 5000.0 in JSON are one value.
-boost::json::value canonical_number(double number) {
-    constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
-    if (number == std::floor(number) && std::fabs(number) <= kExactIntegers) {
-        return static_cast<int64_t>(number);
-    }
-    return number;
-}
-
-std::string kind_name(const boost::json::value& value) {
-    switch (value.kind()) {
-        case boost::json::kind::string:
-            return "a string";
-        case boost::json::kind::bool_:
-            return "a boolean";
-        case boost::json::kind::array:
-            return "an array";
-        case boost::json::kind::object:
-            return "an object";
-        case boost::json::kind::null:
-            return "null";
-        default:
-            return "a number";
-    }
-}
-
-// Absent and null are the same: "not given".
-const boost::json::value* given(const boost::json::object& record, std::string_view field) {
-    const auto* value = record.if_contains(field);
-    return value == nullptr || value->is_null() ? nullptr : value;
-}
-
-const boost::json::value& required(const boost::json::object& record, std::string_view field) {
-    const auto* value = given(record, field);
-    if (value == nullptr) throw FieldError(std::string(field) + " is required");
-    return *value;
-}
-
-std::string string_field(const boost::json::value& value, std::string_view field) {
-    if (!value.is_string())
-        throw FieldError(std::string(field) + ": expected a string, got " + kind_name(value));
-    return std::string(value.get_string());
-}
-
-const boost::json::array& array_field(const boost::json::value& value, std::string_view field) {
-    if (!value.is_array())
-        throw FieldError(std::string(field) + ": expected an array, got " + kind_name(value));
-    return value.get_array();
-}
-
-double number_field(const boost::json::value& value, std::string_view field) {
-    if (!value.is_number())
-        throw FieldError(std::string(field) + ": expected a number, got " + kind_name(value));
-    return value.to_number<double>();
-}
-
-// Code points in `text`, or nullopt when it is not UTF-8 (CSV files are not checked elsewhere).
-std::optional<std::size_t> utf8_length(std::string_view text) {
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < text.size(); ++count) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t extra = 0;
-        unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-        if (lead < 0x80) {
-            extra = 0;
-        } else if (lead >= 0xC2 && lead <= 0xDF) {
-            extra = 1;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            extra = 2;
-            if (lead == 0xE0) low = 0xA0;   // overlong
-            if (lead == 0xED) high = 0x9F;  // surrogates
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            extra = 3;
-            if (lead == 0xF0) low = 0x90;   // overlong
-            if (lead == 0xF4) high = 0x8F;  // past U+10FFFF
-        } else {
-            return std::nullopt;
-        }
-        if (i + extra >= text.size()) return std::nullopt;  // cut short
-        for (std::size_t k = 1; k <= extra; ++k) {
-            const auto byte = static_cast<unsigned char>(text[i + k]);
-            const unsigned char min = k == 1 ? low : 0x80, max = k == 1 ? high : 0xBF;
-            if (byte < min || byte > max) return std::nullopt;
-        }
-        i += extra + 1;
-    }
-    return count;
-}
-
-// --- One carrier record: raw object in, canonical object out, FieldError on any broken rule.
-
-std::string canonical_id(const boost::json::object& record) {
-    const std::string id = string_field(required(record, "id"), "id");
-    if (!is_carrier_id(id)) {
-        throw FieldError("id " + quoted(id) + " is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
-    }
-    return id;
-}
-
-std::string canonical_name(const boost::json::object& record) {
-    const std::string raw = string_field(required(record, "name"), "name");
-    const std::string name(trim(raw));
-    const auto length = utf8_length(name);
-    if (!length) throw FieldError("name is not valid UTF-8");
-    if (*length == 0) throw FieldError("name is empty");
-    if (*length > kMaxNameCodePoints) {
-        throw FieldError("name is " + std::to_string(*length) +
-                         " characters long, at most 200 allowed");
-    }
-    const bool has_control = std::any_of(name.begin(), name.end(), [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
-    });
-    if (has_control) throw FieldError("name contains a control character (a line break or tab)");
-    return name;
-}
-
-template <std::size_t N>
-void copy_choice(const boost::json::object& record, std::string_view field,
-                 const std::array<std::string_view, N>& choices, boost::json::object& out) {
-    const auto* value = given(record, field);
-    if (value == nullptr) return;
-    const std::string text = string_field(*value, field);
-    if (!is_one_of(choices, text)) {
-        throw FieldError(std::string(field) + " " + quoted(text) + " is not one of " +
-                         list_text(choices));
-    }
-    out[field] = text;
-}
-
-// Each entry a string, none repeated; sorted, since the order carries no meaning.
-std::vector<std::string> string_set(const boost::json::array& items, std::string_view field) {
-    std::vector<std::string> values;
-    for (const auto& item : items) {
-        std::string text = string_field(item, field);
-        if (std::find(values.begin(), values.end(), text) != values.end()) {
-            throw FieldError(std::string(field) + " lists " + quoted(text) + " twice");
-        }
-        values.push_back(std::move(text));
-    }
-    std::sort(values.begin(), values.end());
-    return values;
-}
-
-boost::json::array to_array(const std::vector<std::string>& values) {
-    boost::json::array out;
-    for (const auto& value : values) out.emplace_back(value);
-    return out;
-}
-
-boost::json::array canonical_states(const boost::json::object& record) {
-    const auto states = string_set(array_field(required(record, "states"), "states"), "states");
-    if (states.empty())
-        throw FieldError("states is empty; expected state codes, or [\"*\"] for all states");
-    const bool all = std::find(states.begin(), states.end(), "*") != states.end();
-    if (all && states.size() > 1)
-        throw FieldError("states: '*' (all states) cannot be combined with state codes");
-    for (const auto& state : states) {
-        if (state != "*" && !is_one_of(kStates, state)) {
-            throw FieldError("states: " + quoted(state) +
-                             " is not a US state code (two capital letters, DC included) or '*'");
-        }
-    }
-    return to_array(states);
-}
-
-boost::json::object canonical_line(const boost::json::value& item) {
-    if (!item.is_object())
-        throw FieldError("lines: expected {\"line\", \"appetite\"} objects, got " +
-                         kind_name(item));
-    const auto& entry = item.get_object();
-    for (const auto& member : entry) {
-        if (member.key() != "line" && member.key() != "appetite") {
-            throw FieldError("lines: unknown field " + quoted(member.key()) +
-                             " (expected line and appetite)");
-        }
-    }
-    const std::string line = string_field(required(entry, "line"), "lines.line");
-    if (!is_one_of(kLines, line))
-        throw FieldError("lines: " + quoted(line) + " is not one of " + list_text(kLines));
-    const std::string appetite = string_field(required(entry, "appetite"), "lines.appetite");
-    if (!is_one_of(kAppetites, appetite)) {
-        throw FieldError("lines: appetite " + quoted(appetite) + " for " + line +
-                         " is not one of " + list_text(kAppetites));
-    }
-    return {{"line", line}, {"appetite", appetite}};
-}
-
-boost::json::array canonical_lines(const boost::json::object& record) {
-    const auto& items = array_field(required(record, "lines"), "lines");
-    if (items.empty())
-        throw FieldError("lines is empty; expected at least one line with its appetite");
-    std::vector<boost::json::object> lines;
-    for (const auto& item : items) {
-        auto line = canonical_line(item);
-        const auto same = [&](const boost::json::object& other) {
-            return other.at("line") == line.at("line");
-        };
-        if (std::any_of(lines.begin(), lines.end(), same)) {
-            throw FieldError("lines names " + std::string(line.at("line").get_string()) + " twice");
-        }
-        lines.push_back(std::move(line));
-    }
-    std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
-        return a.at("line").get_string() < b.at("line").get_string();
-    });
-    return boost::json::array(lines.begin(), lines.end());
-}
-
-std::vector<std::string> naics_set(const boost::json::object& record, std::string_view field) {
-    const auto* value = given(record, field);
-    if (value == nullptr) return {};
-    auto codes = string_set(array_field(*value, field), field);
-    for (const auto& code : codes) {
-        const bool digits =
-            std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (!digits || code.size() < 2 || code.size() > 6) {
-            throw FieldError(std::string(field) + ": " + quoted(code) +
-                             " is not a NAICS code (2 to 6 digits)");
-        }
-    }
-    return codes;
-}
-
-void copy_naics(const boost::json::object& record, boost::json::object& out) {
-    const auto prohibited = naics_set(record, "prohibited_naics");
-    const auto avoided = naics_set(record, "avoided_naics");
-    for (const auto& code : prohibited) {
-        if (std::binary_search(avoided.begin(), avoided.end(), code)) {
-            throw FieldError("NAICS '" + code + "' is in both prohibited_naics and avoided_naics");
-        }
-    }
-    if (!prohibited.empty()) out["prohibited_naics"] = to_array(prohibited);
-    if (!avoided.empty()) out["avoided_naics"] = to_array(avoided);
-}
-
-std::optional<double> bound(const boost::json::object& record, std::string_view field) {
-    const auto* value = given(record, field);
-    if (value == nullptr) return std::nullopt;
-    const double number = number_field(*value, field);
-    if (number < 0)
-        throw FieldError(std::string(field) + " (" + number_text(number) + ") is negative");
-    return number;
-}
-
-// A band [min, max]; either end absent is unbounded.
-void copy_band(const boost::json::object& record, const std::string& prefix,
-               boost::json::object& out) {
-    const auto min = bound(record, prefix + "_min");
-    const auto max = bound(record, prefix + "_max");
-    if (min && max && *max < *min) {
-        throw FieldError(prefix + "_max (" + number_text(*max) + ") is below " + prefix + "_min (" +
-                         number_text(*min) + ")");
-    }
-    if (min) out[prefix + "_min"] = canonical_number(*min);
-    if (max) out[prefix + "_max"] = canonical_number(*max);
-}
-
-void copy_ranged(const boost::json::object& record, const Range& range, boost::json::object& out) {
-    const auto* value = given(record, range.field);
-    if (value == nullptr) return;
-    const double number = number_field(*value, range.field);
-    if (number < range.min || number > range.max) {
-        throw FieldError(std::string(range.field) + " (" + number_text(number) + ") is outside " +
-                         std::string(range.text));
-    }
-    out[range.field] = canonical_number(number);
-}
-
-void refuse_unknown_fields(const boost::json::object& record) {
-    for (const auto& member : record) {
-        const auto known = std::any_of(kFields.begin(), kFields.end(), [&](const FieldSpec& field) {
-            return field.name == member.key();
-        });
-        if (!known) throw FieldError("unknown field " + quoted(member.key()));
-    }
-}
-
-boost::json::object canonical_carrier(const boost::json::object& record) {
-    refuse_unknown_fields(record);
-    boost::json::object out;
-    out["id"] = canonical_id(record);
-    out["name"] = canonical_name(record);
-    copy_choice(record, "am_best_rating", kRatings, out);
-    copy_choice(record, "financial_size", kFinancialSizes, out);
-    out["states"] = canonical_states(record);
-    out["lines"] = canonical_lines(record);
-    copy_naics(record, out);
-    copy_band(record, "revenue", out);
-    copy_band(record, "employees", out);
-    for (const auto& range : kRanges) copy_ranged(record, range, out);
-    if (const auto* synthetic = given(record, "synthetic")) {
-        if (!synthetic->is_bool())
-            throw FieldError("synthetic: expected true or false, got " + kind_name(*synthetic));
-        out["synthetic"] = synthetic->get_bool();
-    }
-    return out;
-}
-
-// --- The pool as a whole: unique ids, at least one carrier, at most kMaxPoolCarriers.
-
-class PoolBuilder {
-public:
-    // Refuses the carrier that would take the pool past its limit, before validating it.
-    void make_room(std::size_t line, const std::string& where,
-                   std::optional<std::size_t> index) const {
-        if (carriers_.size() >= kMaxPoolCarriers) {
-            throw PoolFileError(line, where + "a pool holds at most 100000 carriers", index);
-        }
-    }
-
-    void add(boost::json::object carrier, std::size_t line, const std::string& where,
-             std::optional<std::size_t> index) {
-        const std::string id(carrier.at("id").get_string());
-        const auto [seen, inserted] = line_of_id_.emplace(id, line);
-        if (!inserted) {
-            throw PoolFileError(
-                line, where + "id '" + id + "' repeats line " + std::to_string(seen->second),
-                index);
-        }
-        carriers_.emplace_back(std::move(carrier));
-    }
-
-    boost::json::array finish() {
-        if (carriers_.empty()) throw PoolFileError(1, "the pool has no carriers");
-        std::sort(carriers_.begin(), carriers_.end(), [](const auto& a, const auto& b) {
-            return a.as_object().at("id").get_string() < b.as_object().at("id").get_string();
-        });
-        return std::move(carriers_);
-    }
-
-private:
-    std::unordered_map<std::string, std::size_t> line_of_id_;
-    boost::json::array carriers_;
-};
 
 std::string_view without_bom(std::string_view text) {
     constexpr std::string_view kBom = "\xEF\xBB\xBF";
@@ -552,132 +123,6 @@ private:
     std::size_t pos_ = 0;
     std::size_t line_ = 1;
 };
-
-std::vector<std::string> split_list(std::string_view cell) {
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    while (start <= cell.size()) {
-        const auto end = std::min(cell.find(';', start), cell.size());
-        const auto item = trim(cell.substr(start, end - start));
-        if (!item.empty()) items.emplace_back(item);  // "NY;CA;" is a harmless trailing separator
-        start = end + 1;
-    }
-    return items;
-}
-
-boost::json::value csv_lines(std::string_view cell) {
-    boost::json::array lines;
-    for (const auto& item : split_list(cell)) {
-        const auto colon = item.find(':');
-        if (colon == std::string::npos) {
-            throw FieldError("lines: " + quoted(item) +
-                             " is not line:appetite (e.g. cyber:preferred)");
-        }
-        lines.push_back(
-            boost::json::object{{"line", trim(std::string_view(item).substr(0, colon))},
-                                {"appetite", trim(std::string_view(item).substr(colon + 1))}});
-    }
-    return lines;
-}
-
-boost::json::value csv_number(std::string_view cell, std::string_view field) {
-    double number = 0;
-    const auto result = std::from_chars(cell.data(), cell.data() + cell.size(), number);
-    if (result.ec != std::errc() || result.ptr != cell.data() + cell.size() ||
-        !std::isfinite(number)) {
-        throw FieldError(std::string(field) + ": expected a number, got " + quoted(cell));
-    }
-    return number;
-}
-
-boost::json::value csv_flag(std::string_view cell, std::string_view field) {
-    std::string lower(cell);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    if (lower == "true") return true;
-    if (lower == "false") return false;
-    throw FieldError(std::string(field) + ": expected true or false, got " + quoted(cell));
-}
-
-boost::json::value csv_value(std::string_view cell, const FieldSpec& field) {
-    switch (field.kind) {
-        case FieldKind::list:
-            return to_array(split_list(cell));
-        case FieldKind::lines:
-            return csv_lines(cell);
-        case FieldKind::number:
-            return csv_number(cell, field.name);
-        case FieldKind::flag:
-            return csv_flag(cell, field.name);
-        case FieldKind::text:
-            break;
-    }
-    return boost::json::string(cell);
-}
-
-std::string column_names() {
-    std::string out;
-    for (const auto& field : kFields) out += (out.empty() ? "" : ", ") + std::string(field.name);
-    return out;
-}
-
-std::vector<const FieldSpec*> csv_columns(const CsvRow& header) {
-    std::vector<const FieldSpec*> columns;
-    for (const auto& cell : header.cells) {
-        const auto name = trim(cell);
-        const auto* spec = std::find_if(kFields.begin(), kFields.end(),
-                                        [&](const auto& f) { return f.name == name; });
-        if (spec == kFields.end()) {
-            throw PoolFileError(
-                header.line, "unknown column " + quoted(name) + "; columns are " + column_names());
-        }
-        if (std::find(columns.begin(), columns.end(), spec) != columns.end()) {
-            throw PoolFileError(header.line, "column " + quoted(name) + " appears twice");
-        }
-        columns.push_back(spec);
-    }
-    for (const std::string_view needed : {"id", "name", "states", "lines"}) {
-        const bool present = std::any_of(columns.begin(), columns.end(), [&](const auto* column) {
-            return column->name == needed;
-        });
-        if (!present)
-            throw PoolFileError(header.line,
-                                "the header has no '" + std::string(needed) + "' column");
-    }
-    return columns;
-}
-
-boost::json::object csv_record(const CsvRow& row, const std::vector<const FieldSpec*>& columns) {
-    if (row.cells.size() != columns.size()) {
-        throw PoolFileError(row.line, "the row has " + std::to_string(row.cells.size()) +
-                                          " cells, the header names " +
-                                          std::to_string(columns.size()) + " columns");
-    }
-    boost::json::object record;
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-        const auto cell = trim(row.cells[i]);
-        if (!cell.empty()) record[columns[i]->name] = csv_value(cell, *columns[i]);
-    }
-    return record;
-}
-
-boost::json::array parse_csv(std::string_view text) {
-    CsvReader reader(text);
-    CsvRow row;
-    if (!reader.next(row))
-        throw PoolFileError(1, "the file is empty; expected a header row naming the columns");
-    const auto columns = csv_columns(row);
-    PoolBuilder pool;
-    while (reader.next(row)) {
-        pool.make_room(row.line, "", std::nullopt);
-        try {
-            pool.add(canonical_carrier(csv_record(row, columns)), row.line, "", std::nullopt);
-        } catch (const FieldError& error) {
-            throw PoolFileError(row.line, error.what());
-        }
-    }
-    return pool.finish();
-}
 
 // --- JSON.
 
@@ -812,7 +257,7 @@ const boost::json::array& carriers_of(const boost::json::value& document) {
         for (const auto& member : document.get_object()) {
             if (member.key() != "carriers") {
                 throw PoolFileError(
-                    1, "unknown top-level field " + quoted(member.key()) + "; " + kJsonShape);
+                    1, "unknown top-level field " + quoted_text(member.key()) + "; " + kJsonShape);
             }
         }
         const auto* carriers = document.get_object().if_contains("carriers");
@@ -834,7 +279,7 @@ std::vector<std::size_t> carrier_offsets(std::string_view text, const LineIndex&
                 const std::size_t index = offsets.size() - 1;
                 const std::string where = "carriers[" + std::to_string(index) + "]: ";
                 throw PoolFileError(lines.line_of(repeated.offset),
-                                    where + "field " + quoted(repeated.key) + " appears twice",
+                                    where + "field " + quoted_text(repeated.key) + " appears twice",
                                     index);
             }
         });
@@ -853,35 +298,160 @@ std::vector<std::size_t> carrier_offsets(std::string_view text, const LineIndex&
     return offsets;
 }
 
-boost::json::array parse_json(std::string_view text) {
+// --- The records of a file, framed; the engine type's plugin reads them.
+
+// A pool file's records as its framing gave them, with where each one is.
+struct FramedRecords {
+    std::string format;  // "csv" or "json", as canonicalize_dataset names them
+    boost::json::array records;
+    std::vector<std::size_t> lines;  // the line of each record
+    std::size_t header_line = 1;     // where a problem of the whole file is reported
+};
+
+bool numbered(const FramedRecords& framed) {
+    return framed.format == "json";
+}
+
+// How a message names the record: JSON records by position ("carriers[3]: "), CSV rows by line.
+std::string where(const FramedRecords& framed, std::size_t index) {
+    return numbered(framed) ? "carriers[" + std::to_string(index) + "]: " : "";
+}
+
+[[noreturn]] void refuse(const FramedRecords& framed, long long index, const std::string& why) {
+    if (index < 0 || static_cast<std::size_t>(index) >= framed.lines.size())
+        throw PoolFileError(framed.header_line, why);
+    const auto at = static_cast<std::size_t>(index);
+    throw PoolFileError(framed.lines[at], where(framed, at) + why,
+                        numbered(framed) ? std::optional<std::size_t>(at) : std::nullopt);
+}
+
+// Refuses the record that would take the file past the limit, before the engine reads any.
+void make_room(const FramedRecords& framed, std::size_t line) {
+    if (framed.records.size() >= kMaxPoolRecords) {
+        const std::size_t index = framed.records.size();
+        throw PoolFileError(line, where(framed, index) + "a pool holds at most 100000 records",
+                            numbered(framed) ? std::optional<std::size_t>(index) : std::nullopt);
+    }
+}
+
+// The header's column names, each once.
+std::vector<std::string> csv_columns(const CsvRow& header) {
+    std::vector<std::string> columns;
+    for (const auto& cell : header.cells) {
+        std::string name(trim(cell));
+        if (invalid_utf8_offset(name) != std::string::npos)
+            throw PoolFileError(header.line, "the header is not valid UTF-8");
+        if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
+            throw PoolFileError(header.line, "column " + quoted_text(name) + " appears twice");
+        }
+        columns.push_back(std::move(name));
+    }
+    return columns;
+}
+
+// Each data row as an object of every column to its trimmed cell ("" when empty).
+FramedRecords frame_csv(std::string_view text) {
+    CsvReader reader(text);
+    CsvRow row;
+    if (!reader.next(row))
+        throw PoolFileError(1, "the file is empty; expected a header row naming the columns");
+    FramedRecords framed{"csv", {}, {}, row.line};
+    const auto columns = csv_columns(row);
+    while (reader.next(row)) {
+        make_room(framed, row.line);
+        if (row.cells.size() != columns.size()) {
+            throw PoolFileError(row.line, "the row has " + std::to_string(row.cells.size()) +
+                                              " cells, the header names " +
+                                              std::to_string(columns.size()) + " columns");
+        }
+        boost::json::object record;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            const auto cell = trim(row.cells[i]);
+            // JSON text, which carries the cell to the plugin, is UTF-8.
+            if (invalid_utf8_offset(cell) != std::string_view::npos)
+                throw PoolFileError(row.line, columns[i] + " is not valid UTF-8");
+            record[columns[i]] = cell;
+        }
+        framed.records.emplace_back(std::move(record));
+        framed.lines.push_back(row.line);
+    }
+    return framed;
+}
+
+// The elements of the carriers array, each as the file wrote it.
+FramedRecords frame_json(std::string_view text) {
     const LineIndex lines(text);
     const boost::json::value document = parse_json_text(text, lines);
     const auto& carriers = carriers_of(document);
     const auto offsets = carrier_offsets(text, lines);
-    PoolBuilder pool;
+    FramedRecords framed{"json", {}, {}, 1};
     for (std::size_t i = 0; i < carriers.size(); ++i) {
         const std::size_t line = lines.line_of(offsets[i]);
-        const std::string where = "carriers[" + std::to_string(i) + "]: ";
-        pool.make_room(line, where, i);
-        if (!carriers[i].is_object())
-            throw PoolFileError(line, where + "expected a carrier object", i);
-        try {
-            pool.add(canonical_carrier(carriers[i].get_object()), line, where, i);
-        } catch (const FieldError& error) {
-            throw PoolFileError(line, where + error.what(), i);
+        make_room(framed, line);
+        framed.records.push_back(carriers[i]);
+        framed.lines.push_back(line);
+    }
+    return framed;
+}
+
+// The engine's records, checked for what every pool needs: one per record given, each an object
+// with a string id, no id twice. Sorted by id, so that a pool's content hash depends on its
+// records and not on the order of the rows.
+boost::json::array stored_records(const FramedRecords& framed, boost::json::array records,
+                                  const std::string& engine_type) {
+    if (records.size() != framed.records.size()) {
+        throw PoolFileError(framed.header_line, "the " + engine_type + " plugin answered " +
+                                                    std::to_string(records.size()) +
+                                                    " records for " +
+                                                    std::to_string(framed.records.size()));
+    }
+    std::unordered_map<std::string, std::size_t> line_of_id;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const auto* record = records[i].if_object();
+        const auto* id = record ? record->if_contains("id") : nullptr;
+        if (id == nullptr || !id->is_string()) {
+            refuse(framed, static_cast<long long>(i), "a record needs a string \"id\"");
+        }
+        const auto [seen, inserted] =
+            line_of_id.emplace(std::string(id->get_string()), framed.lines[i]);
+        if (!inserted) {
+            refuse(framed, static_cast<long long>(i),
+                   "id " + quoted_text(id->get_string()) + " repeats line " +
+                       std::to_string(seen->second));
         }
     }
-    return pool.finish();
+    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+        return a.as_object().at("id").get_string() < b.as_object().at("id").get_string();
+    });
+    return records;
+}
+
+boost::json::array canonical_records(FramedRecords framed, const plugin::LoadedPlugin& engine) {
+    if (framed.records.empty()) throw PoolFileError(1, "the pool has no records");
+    const auto answer = plugin::canonical_dataset(engine, "pool", framed.format,
+                                                  boost::json::serialize(framed.records));
+    if (!answer) throw EngineReadsNoPools(engine.engine_type);
+    if (!answer->problems.empty()) {
+        const plugin::DatasetProblem& first = answer->problems.front();
+        refuse(framed, first.index, first.message);
+    }
+    auto records = answer->records_json
+                       ? std::move(parse_internal_json(*answer->records_json).as_array())
+                       : framed.records;
+    return stored_records(framed, std::move(records), engine.engine_type);
 }
 
 }  // namespace
 
 PoolFileError::PoolFileError(std::size_t line, std::string detail,
-                             std::optional<std::size_t> carrier_index)
+                             std::optional<std::size_t> record_index)
     : std::runtime_error("line " + std::to_string(line) + ": " + detail),
       line_(line),
       detail_(std::move(detail)),
-      carrier_index_(carrier_index) {}
+      record_index_(record_index) {}
+
+EngineReadsNoPools::EngineReadsNoPools(const std::string& engine_type)
+    : std::runtime_error("engine type '" + engine_type + "' reads no pools") {}
 
 PoolFormat pool_format_for(const std::string& file_name) {
     const auto dot = file_name.rfind('.');
@@ -893,33 +463,23 @@ PoolFormat pool_format_for(const std::string& file_name) {
     throw std::invalid_argument(file_name + ": a pool file ends in .csv or .json");
 }
 
-namespace {
-
-bool is_identifier(std::string_view text, bool colon_allowed) {
-    const auto allowed = [colon_allowed](char c) {
+bool is_pool_name(std::string_view text) {
+    const auto allowed = [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-' || (colon_allowed && c == ':');
+               c == '_' || c == '.' || c == '-' || c == ':';
     };
     return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), allowed);
 }
 
-}  // namespace
-
-bool is_carrier_id(std::string_view text) {
-    return is_identifier(text, false);
-}
-
-bool is_pool_name(std::string_view text) {
-    return is_identifier(text, true);
-}
-
-boost::json::array parse_pool_file(std::string_view text, PoolFormat format) {
+boost::json::array parse_pool_file(std::string_view text, PoolFormat format,
+                                   const plugin::LoadedPlugin& engine) {
     if (text.size() > kMaxPoolFileBytes) {
         throw PoolFileError(1, "the file is " + std::to_string(text.size()) +
                                    " bytes; a pool file holds at most 64 MiB (67108864 bytes)");
     }
     text = without_bom(text);
-    return format == PoolFormat::csv ? parse_csv(text) : parse_json(text);
+    return canonical_records(format == PoolFormat::csv ? frame_csv(text) : frame_json(text),
+                             engine);
 }
 
 }  // namespace engined::pools

@@ -1,6 +1,6 @@
 // One carrier of a pool as the engine reads it, and the parsed pool. Optional fields that are
-// absent (or of the wrong type) read as unknown: the pool import validates the records, the
-// engine only refuses a pool it cannot read at all.
+// absent (or of the wrong type) read as unknown: at pool import this plugin's canonicaliser
+// (carrier_records.hpp) checks the records, the engine only refuses a pool it cannot read at all.
 #pragma once
 
 #include "lines.hpp"

@@ -1,12 +1,16 @@
 // The entity-analysis plugin's C ABI (core/plugin/engine_plugin.h): the SDK's adapter
 // (plugins/sdk/host_abi.hpp) around run_entity_analysis, with the engine's own host service,
-// the carrier pools, and the pool cache shared by every run of this module.
+// the carrier pools (their vocabulary: carrier_records.hpp), and the pool cache shared by every run of this module.
+#include "carrier_records.hpp"
 #include "config.hpp"
 #include "entity_analysis_engine.hpp"
 #include "host_abi.hpp"
 #include "pool_cache.hpp"
 #include "run_failure.hpp"
 #include "scoring_host.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <cstddef>
 #include <string>
@@ -53,9 +57,11 @@ engined_status execute(const engined_host_services* services, const engined_conf
         });
 }
 
-// The carrier pools this engine reads: every record must be a carrier it can read.
-engined_status validate_dataset(const char* kind, const char* records_json, std::size_t records_len,
-                                engined_buffer* out) noexcept {
+// The carrier pools this engine reads, as the host framed a pool file's records: {"records",
+// "errors"} of canonical_carriers; ENGINED_DATASET_NOT_FOUND for any other dataset family.
+engined_status carrier_pool(const char* kind, RecordSource source, const char* records_json,
+                            std::size_t records_len, engined_buffer* out,
+                            bool with_records) noexcept {
     if (out == nullptr) {
         return ENGINED_RUN_FAILED;
     }
@@ -64,18 +70,34 @@ engined_status validate_dataset(const char* kind, const char* records_json, std:
         return ENGINED_DATASET_NOT_FOUND;
     }
     try {
-        json::array errors;
-        try {
-            parse_pool(std::string_view(records_json == nullptr ? "" : records_json, records_len));
-        } catch (const plugin_sdk::RunFailure& failure) {
-            errors.push_back(json::object{{"index", -1}, {"message", failure.message()}});
+        boost::system::error_code ec;
+        const json::value records = json::parse(
+            std::string_view(records_json == nullptr ? "" : records_json, records_len), ec);
+        json::object answer;
+        if (ec || !records.is_array()) {
+            answer["errors"] = json::array{
+                json::object{{"index", -1}, {"message", "the records are not a JSON array"}}};
+        } else {
+            answer = canonical_carriers(records.get_array(), source);
         }
-        return plugin_sdk::fill(out, json::serialize(json::object{{"errors", std::move(errors)}}))
-                   ? ENGINED_OK
-                   : ENGINED_RUN_FAILED;
+        if (!with_records) answer.erase("records");
+        return plugin_sdk::fill(out, json::serialize(answer)) ? ENGINED_OK : ENGINED_RUN_FAILED;
     } catch (...) {
         return ENGINED_RUN_FAILED;
     }
+}
+
+engined_status canonicalize_dataset(const char* kind, const char* format, const char* records_json,
+                                    std::size_t records_len, engined_buffer* out) noexcept {
+    const bool csv = format != nullptr && std::string_view(format) == "csv";
+    return carrier_pool(kind, csv ? RecordSource::csv : RecordSource::json, records_json,
+                        records_len, out, true);
+}
+
+// For hosts of ABI 3.0, which store the records as given: the same rules, without the records.
+engined_status validate_dataset(const char* kind, const char* records_json, std::size_t records_len,
+                                engined_buffer* out) noexcept {
+    return carrier_pool(kind, RecordSource::json, records_json, records_len, out, false);
 }
 
 }  // namespace
@@ -96,6 +118,7 @@ constexpr engined_engine_descriptor kDescriptor{
     .execute = &engined::entity_analysis::execute,
     .release_buffer = &engined::plugin_sdk::release_buffer,
     .validate_dataset = &engined::entity_analysis::validate_dataset,
+    .canonicalize_dataset = &engined::entity_analysis::canonicalize_dataset,
 };
 
 }  // namespace

@@ -53,6 +53,7 @@ constexpr engined_engine_descriptor kDescriptor{
     .execute = &engined::placement::execute,
     .release_buffer = &engined::plugin_sdk::release_buffer,
     .validate_dataset = nullptr,  // placement reads no datasets
+    .canonicalize_dataset = nullptr,
 };
 
 }  // namespace

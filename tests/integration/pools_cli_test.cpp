@@ -174,7 +174,7 @@ TEST_F(PoolsCliTest, RefusedFileNeverCreatesAStore) {
     std::ofstream(bad) << "[]";
     const Result refused = pools("import", {"--pool", "carriers:all", bad.string()});
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
-    EXPECT_EQ(refused.err, bad.string() + ":1: the pool has no carriers\n");
+    EXPECT_EQ(refused.err, bad.string() + ":1: the pool has no records\n");
     EXPECT_FALSE(std::filesystem::exists(data_dir_));
 }
 
@@ -183,8 +183,7 @@ TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnything
     const Result placement =
         pools("import", {"--pool", "carriers:all", "--engine-type", "placement", file.string()});
     EXPECT_NE(placement.exit_code, 0);
-    EXPECT_NE(placement.err.find("engine type 'placement' reads no carrier pools"),
-              std::string::npos)
+    EXPECT_NE(placement.err.find("engine type 'placement' reads no pools"), std::string::npos)
         << placement.err;
     const Result unknown =
         pools("import", {"--pool", "carriers:all", "--engine-type", "nope", file.string()});
@@ -194,6 +193,27 @@ TEST_F(PoolsCliTest, TheEngineTypeThatReadsThePoolChecksItsRecordsBeforeAnything
     EXPECT_FALSE(std::filesystem::exists(data_dir_));
     EXPECT_SUCCEEDS(pools(
         "import", {"--pool", "carriers:all", "--engine-type", "entity_analysis", file.string()}));
+}
+
+TEST_F(PoolsCliTest, AThirdPartyEngineTypeImportsAPoolOfItsOwnRecords) {
+    const auto file = work_dir_ / "weights.csv";
+    std::ofstream(file) << "id,weight\nB2,2.5\na1,1\n";
+    const std::vector<std::string> shortlist{"--engine-type", "shortlist", "--plugins-dir",
+                                             THIRD_PARTY_PLUGIN_DIR};
+    std::vector<std::string> import{"--pool", "weights"};
+    import.insert(import.end(), shortlist.begin(), shortlist.end());
+    import.push_back(file.string());
+    EXPECT_SUCCEEDS(pools("import", import));
+    const Result shown = pools("show", {"--pool", "weights", "--json"});
+    EXPECT_SUCCEEDS(shown);
+    EXPECT_EQ(boost::json::parse(shown.out).at("carriers"),
+              boost::json::parse(R"([{"id":"a1","weight":1},{"id":"b2","weight":2.5}])"));
+
+    // The same file is not a carrier pool: the entity_analysis plugin names the column.
+    const Result carriers = pools("import", {"--pool", "weights", file.string()});
+    EXPECT_EQ(carriers.exit_code, 1);
+    EXPECT_EQ(carriers.err.substr(0, file.string().size() + 28),
+              file.string() + ":1: unknown column 'weight';");
 }
 
 }  // namespace

@@ -108,8 +108,12 @@ std::string demo_pool_json() {
                                 file.string();
     if (std::system(command.c_str()) != 0)
         throw std::runtime_error("the demo pool generator failed");
-    const std::string carriers =
-        canonical_json(pools::parse_pool_file(read_text(file), pools::PoolFormat::json));
+    plugin::PluginRegistry registry;
+    const std::string refusal =
+        registry.load(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "entity_analysis.so");
+    if (!refusal.empty()) throw std::runtime_error("the entity_analysis plugin " + refusal);
+    const std::string carriers = canonical_json(pools::parse_pool_file(
+        read_text(file), pools::PoolFormat::json, *registry.find("entity_analysis")));
     std::filesystem::remove_all(file.parent_path());
     return carriers;
 }

@@ -93,10 +93,10 @@ struct PoolDataset {
     std::string carriers_json;
 };
 
-PoolDataset read_pool(const std::string& path) {
+PoolDataset read_pool(const std::string& path, const plugin::LoadedPlugin& engine) {
     try {
         const std::string carriers = canonical_json(
-            pools::parse_pool_file(read_text_file(path), pools::pool_format_for(path)));
+            pools::parse_pool_file(read_text_file(path), pools::pool_format_for(path), engine));
         return {sha256_hex(carriers), carriers};
     } catch (const pools::PoolFileError& error) {
         throw std::runtime_error(path + ":" + std::to_string(error.line()) + ": " + error.detail());
@@ -221,14 +221,14 @@ int eval_command(const std::string&, const Arguments& args) {
         throw std::runtime_error(
             input_path + " must hold the run body, a JSON object such as {\"input\": {...}}");
     }
-    std::optional<PoolDataset> pool;
-    if (args.has("pool")) {
-        pool = read_pool(args.required("pool"));
-        request_json = with_pool(body.get_object(), *pool);
-    }
     plugin::PluginRegistry registry;
     const plugin::LoadedPlugin& plugin =
         load_plugin(registry, plugins_dir(args), draft.engine_type);
+    std::optional<PoolDataset> pool;
+    if (args.has("pool")) {
+        pool = read_pool(args.required("pool"), plugin);
+        request_json = with_pool(body.get_object(), *pool);
+    }
     const std::vector<std::string> problems =
         config_problems(plugin, boost::json::serialize(draft.config));
     if (!problems.empty()) {

@@ -1,5 +1,5 @@
-// enginectl pools: import carrier pools from CSV or JSON files into a server's store, list them
-// and show their carriers. Works on the store directly, like `keys`.
+// enginectl pools: import pools from CSV or JSON files into a server's store, their records
+// canonicalised by the plugin of the engine type that reads them; list pools and show their carriers. Works on the store directly, like `keys`.
 #include "commands.hpp"
 #include "engine_plugins.hpp"
 #include "table.hpp"
@@ -36,7 +36,7 @@ boost::json::object pool_json(const store::PoolSummary& pool) {
             {"source", pool.source}};
 }
 
-// The whole file is parsed and validated before the store is even opened, so a refused file
+// The whole file is parsed and canonicalised before the store is even opened, so a refused file
 // leaves the pool (and the store) exactly as it was.
 int import_pool(const Arguments& args) {
     const std::string organization = args.required("org");
@@ -54,25 +54,20 @@ int import_pool(const Arguments& args) {
         std::cerr << file << ":1: a pool file holds at most 64 MiB\n";
         return 1;
     }
+    // The engine type whose runs read the pool has the word on its records: its plugin
+    // canonicalises them.
+    const std::string engine_type = args.optional("engine-type", "entity_analysis");
+    plugin::PluginRegistry registry;
+    const plugin::LoadedPlugin& engine = load_plugin(registry, plugins_dir(args), engine_type);
     boost::json::array carriers;
     try {
-        carriers = pools::parse_pool_file(read_text_file(file), format);
+        carriers = pools::parse_pool_file(read_text_file(file), format, engine);
     } catch (const pools::PoolFileError& error) {
         std::cerr << file << ":" << error.line() << ": " << error.detail() << "\n";
         return 1;
+    } catch (const pools::EngineReadsNoPools& error) {
+        throw UsageError(error.what());
     }
-    // The engine type whose runs read the pool has the last word on its records.
-    const std::string engine_type = args.optional("engine-type", "entity_analysis");
-    plugin::PluginRegistry registry;
-    const auto problems = plugin::dataset_problems(
-        load_plugin(registry, plugins_dir(args), engine_type), "pool", canonical_json(carriers));
-    if (!problems) throw UsageError("engine type '" + engine_type + "' reads no carrier pools");
-    for (const plugin::DatasetProblem& problem : *problems) {
-        std::cerr << file << ": "
-                  << (problem.index >= 0 ? "carrier " + std::to_string(problem.index) + ": " : "")
-                  << problem.message << "\n";
-    }
-    if (!problems->empty()) return 1;
     const auto store = open_store(args);
     const auto trail = open_audit_trail(*store, args);
     const std::string source = std::filesystem::path(file).filename().string();
@@ -189,7 +184,7 @@ std::vector<CommandSpec> pools_actions() {
              pool,
              {"create-store", "", "create the store in DIR when there is none yet"},
              {"engine-type", "TYPE",
-              "the engine type whose plugin checks the records (default entity_analysis)"},
+              "the engine type whose plugin reads the records (default entity_analysis)"},
              {"plugins-dir", "DIR", "the engine plugins' folder (default: where engined looks)"},
              audit_key_option(),
              json_switch()},

@@ -582,7 +582,14 @@ int main(int argc, char** argv) {
         const boost::json::object pool{{"carriers", demo_pool(options.count, options.seed)}};
         const std::string text = engined::pretty_json(pool);
         // What this writes must import: a generator bug stops here, not at an operator's import.
-        engined::pools::parse_pool_file(text, engined::pools::PoolFormat::json);
+        // The carriers are the entity_analysis engine's, so its plugin (where engined finds
+        // plugins) reads them.
+        engined::plugin::PluginRegistry registry;
+        const std::string refusal =
+            registry.load(engined::plugin::find_plugins_dir({}) / "entity_analysis.so");
+        if (!refusal.empty()) throw std::runtime_error("the entity_analysis plugin " + refusal);
+        engined::pools::parse_pool_file(text, engined::pools::PoolFormat::json,
+                                        *registry.find("entity_analysis"));
         if (options.out.empty()) {
             std::cout << text;
         } else {

@@ -2,6 +2,7 @@
 // filter's rules, the levels, confidence, tiers and the pool cache.
 #include "assess.hpp"
 #include "carrier.hpp"
+#include "carrier_records.hpp"
 #include "config.hpp"
 #include "filter.hpp"
 #include "pool_cache.hpp"
@@ -77,6 +78,34 @@ TEST(EntityAnalysisConfig, AnInvalidConfigurationFailsTheRun) {
         EXPECT_EQ(failure.code(), "invalid_config");
         EXPECT_FALSE(failure.details().empty());
     }
+}
+
+TEST(EntityAnalysisCarrierRecords, AnIdIsLettersDigitsAndThreeMarksUpTo64) {
+    EXPECT_TRUE(is_carrier_id("Car_0007.b-2"));
+    EXPECT_TRUE(is_carrier_id(std::string(64, 'a')));
+    EXPECT_FALSE(is_carrier_id(std::string(65, 'a')));
+    EXPECT_FALSE(is_carrier_id(""));
+    EXPECT_FALSE(is_carrier_id("car 7"));
+    EXPECT_FALSE(is_carrier_id("car/7"));
+    EXPECT_FALSE(is_carrier_id("car:7"));
+}
+
+TEST(EntityAnalysisCarrierRecords, EveryBrokenRecordIsOneErrorAndAHeaderProblemStopsTheCheck) {
+    const auto answer =
+        canonical_carriers(boost::json::parse(R"([{"id": "b", "name": "B", "states": ["NY"],
+                                "lines": [{"line": "cyber", "appetite": "preferred"}]},
+                               7, {"id": "a"}])")
+                               .as_array(),
+                           RecordSource::json);
+    EXPECT_EQ(boost::json::serialize(answer.at("errors")),
+              R"([{"index":1,"message":"expected a carrier object"},)"
+              R"({"index":2,"message":"name is required"}])");
+    EXPECT_EQ(answer.at("records").as_array().size(), 1u);
+    const auto header = canonical_carriers(
+        boost::json::parse(R"([{"id": "a", "name": "A", "states": "NY"}])").as_array(),
+        RecordSource::csv);
+    EXPECT_EQ(boost::json::serialize(header.at("errors")),
+              R"([{"index":-1,"message":"the header has no 'lines' column"}])");
 }
 
 TEST(EntityAnalysisPool, RecordsReadWithUnknownsLeftUnknown) {

@@ -171,6 +171,29 @@ int live_configs = 0;
     delete reinterpret_cast<int*>(config);
 }
 
+#if VARIANT == 8
+// As a plugin of ABI 3.0 checks a pool: every record names an id. It has no canonicaliser then;
+// the function past its struct_size stands for bytes the host must not read as one.
+engined_status validate_pool(const char* kind, const char* records_json, size_t records_len,
+                             engined_buffer* out) {
+    if (std::strcmp(kind, "pool") != 0) return ENGINED_DATASET_NOT_FOUND;
+    const std::string records(records_json, records_len);
+    size_t objects = 0, ids = 0;
+    for (size_t at = 0; at < records.size(); ++at) {
+        if (records[at] == '{') ++objects;
+        if (records.compare(at, 5, "\"id\":") == 0) ++ids;
+    }
+    fill(out, objects == ids ? R"({"errors":[]})"
+                             : R"({"errors":[{"index":-1,"message":"a record has no id"}]})");
+    return ENGINED_OK;
+}
+
+engined_status not_in_abi_3_0(const char*, const char*, const char*, size_t, engined_buffer* out) {
+    fill(out, R"({"records":[],"errors":[{"index":-1,"message":"read past struct_size"}]})");
+    return ENGINED_OK;
+}
+#endif
+
 #if VARIANT == 7
 // A descriptor laid out as ABI 2 had it, which this host must refuse naming both versions.
 struct abi2_descriptor {
@@ -192,8 +215,8 @@ const engined_engine_descriptor descriptor = {
     ENGINED_PLUGIN_ABI_VERSION,
 #endif
 #if VARIANT == 8
-    // Built for an earlier minor version: without the fields after release_buffer.
-    static_cast<uint32_t>(offsetof(engined_engine_descriptor, validate_dataset)),
+    // Built for ABI 3.0: without canonicalize_dataset, which 3.1 appended.
+    static_cast<uint32_t>(offsetof(engined_engine_descriptor, canonicalize_dataset)),
 #elif VARIANT == 9
     // Built for a later minor version, whose descriptor has grown (the host ignores the rest).
     static_cast<uint32_t>(sizeof(engined_engine_descriptor) + 16),
@@ -201,7 +224,11 @@ const engined_engine_descriptor descriptor = {
     sizeof(engined_engine_descriptor),
 #endif
     "test_engine", "0.0.1", "solutions", &validate, &config_new, &config_free, &execute, &release,
-    nullptr};
+#if VARIANT == 8
+    &validate_pool, &not_in_abi_3_0};
+#else
+    nullptr, nullptr};
+#endif
 #endif
 
 }  // namespace

@@ -69,15 +69,52 @@ TEST(ShippedPlugins, EntityAnalysisChecksCarrierPoolsAndPlacementReadsNone) {
     ASSERT_EQ(registry.load(folder / "entity_analysis.so"), "");
     ASSERT_EQ(registry.load(folder / "placement.so"), "");
     const LoadedPlugin& entity_analysis = *registry.find("entity_analysis");
-    const auto good = dataset_problems(entity_analysis, "pool",
-                                       R"([{"id":"c1","name":"One","states":["CA"],"lines":[]}])");
+    const auto good = dataset_problems(
+        entity_analysis, "pool",
+        R"([{"id":"c1","name":"One","states":["CA"],"lines":[{"line":"cyber","appetite":"preferred"}]}])");
     ASSERT_TRUE(good.has_value());
     EXPECT_TRUE(good->empty());
     const auto bad = dataset_problems(entity_analysis, "pool", R"([{"name":"no id"}])");
     ASSERT_TRUE(bad.has_value());
     ASSERT_EQ(bad->size(), 1u);
-    EXPECT_NE(bad->front().message.find("has no id"), std::string::npos) << bad->front().message;
+    EXPECT_EQ(bad->front().index, 0);
+    EXPECT_EQ(bad->front().message, "id is required");
     EXPECT_FALSE(dataset_problems(*registry.find("placement"), "pool", "[]").has_value());
+    EXPECT_FALSE(canonical_dataset(*registry.find("placement"), "pool", "csv", "[]").has_value());
+}
+
+TEST(ShippedPlugins, EntityAnalysisCanonicalisesTheCellsOfACsvPool) {
+    PluginRegistry registry;
+    ASSERT_EQ(
+        registry.load(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "entity_analysis.so"),
+        "");
+    const auto answer =
+        canonical_dataset(*registry.find("entity_analysis"), "pool", "csv",
+                          R"([{"id":"c1","name":"One","states":"NY;CA","lines":"cyber:preferred",)"
+                          R"("revenue_min":"5000","synthetic":""}])");
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_TRUE(answer->problems.empty());
+    ASSERT_TRUE(answer->records_json.has_value());
+    EXPECT_EQ(*answer->records_json,
+              R"([{"id":"c1","name":"One","states":["CA","NY"],)"
+              R"("lines":[{"line":"cyber","appetite":"preferred"}],"revenue_min":5000}])");
+}
+
+TEST(ThirdPartyPlugin, CanonicalisesAPoolOfItsOwnRecordsAndNamesTheBadOne) {
+    PluginRegistry registry;
+    const LoadedPlugin& plugin = shortlist(registry);
+    const auto answer =
+        canonical_dataset(plugin, "pool", "json",
+                          R"([{"id":"B2","weight":2.5},{"id":"c","weight":"x"},{"weight":1}])");
+    ASSERT_TRUE(answer.has_value());
+    ASSERT_EQ(answer->problems.size(), 2u);
+    EXPECT_EQ(answer->problems[0].index, 1);
+    EXPECT_EQ(answer->problems[0].message, "weight: expected a number of at least 0");
+    EXPECT_EQ(answer->problems[1].index, 2);
+    EXPECT_EQ(answer->problems[1].message, "an entry needs a string id");
+    const auto good = canonical_dataset(plugin, "pool", "json", R"([{"id":"B2","weight":2.5}])");
+    ASSERT_TRUE(good.has_value() && good->records_json.has_value());
+    EXPECT_EQ(*good->records_json, R"([{"id":"b2","weight":2.5E0}])");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "pools/pool_file.hpp"
 
 #include "common/json_text.hpp"
+#include "plugin/plugin_registry.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -9,6 +10,23 @@
 
 namespace engined::pools {
 namespace {
+
+// A plugin loaded from `path` for the tests (the registry outlives them).
+const plugin::LoadedPlugin& loaded(const std::string& path, const std::string& engine_type) {
+    static plugin::PluginRegistry registry;
+    if (const auto* plugin = registry.find(engine_type)) return *plugin;
+    const std::string refusal = registry.load(path);
+    if (!refusal.empty()) throw std::runtime_error(engine_type + " refused: " + refusal);
+    return *registry.find(engine_type);
+}
+
+// The plugin whose carrier vocabulary the pool files below are written in: each file is read
+// through it, as `enginectl pools import` reads one.
+const plugin::LoadedPlugin& entity_analysis() {
+    return loaded(
+        (std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "entity_analysis.so").string(),
+        "entity_analysis");
+}
 
 constexpr const char* kHeader = "id,name,states,lines\n";
 constexpr const char* kRow = "car_1,Harbor Mutual,NY,cyber:preferred\n";
@@ -28,7 +46,7 @@ std::string json_carrier(const std::string& id, const std::string& extra = "") {
 void expect_refused(const std::string& text, PoolFormat format, std::size_t line,
                     const std::string& part) {
     try {
-        parse_pool_file(text, format);
+        parse_pool_file(text, format, entity_analysis());
         ADD_FAILURE() << "accepted:\n" << text;
     } catch (const PoolFileError& error) {
         EXPECT_EQ(error.line(), line) << error.what();
@@ -46,7 +64,7 @@ std::string csv_with(const std::string& column, const std::string& value) {
 }
 
 void expect_csv_accepts(const std::string& column, const std::string& value) {
-    EXPECT_NO_THROW(parse_pool_file(csv_with(column, value), PoolFormat::csv))
+    EXPECT_NO_THROW(parse_pool_file(csv_with(column, value), PoolFormat::csv, entity_analysis()))
         << column << " = " << value;
 }
 
@@ -62,15 +80,8 @@ TEST(PoolFormat, ComesFromTheExtension) {
     EXPECT_THROW(pool_format_for("csv"), std::invalid_argument);
 }
 
-TEST(PoolIdentifier, AllowsLettersDigitsAndThreeMarksUpTo64) {
-    EXPECT_TRUE(is_carrier_id("Car_0007.b-2"));
-    EXPECT_TRUE(is_carrier_id(std::string(64, 'a')));
-    EXPECT_FALSE(is_carrier_id(std::string(65, 'a')));
-    EXPECT_FALSE(is_carrier_id(""));
-    EXPECT_FALSE(is_carrier_id("car 7"));
-    EXPECT_FALSE(is_carrier_id("car/7"));
-    EXPECT_FALSE(is_carrier_id("car:7"));
-    // Pool names may be namespaced with ':' ("carriers:all"), otherwise the same rule.
+TEST(PoolName, AllowsLettersDigitsThreeMarksAndColonsUpTo64) {
+    // Pool names may be namespaced with ':' ("carriers:all").
     EXPECT_TRUE(is_pool_name("carriers:all"));
     EXPECT_TRUE(is_pool_name(std::string(64, ':')));
     EXPECT_FALSE(is_pool_name(std::string(65, 'a')));
@@ -86,7 +97,7 @@ TEST(PoolCsv, FullRowBecomesTheCanonicalCarrier) {
         "TRUE,3,0.82,0.125,1.05,250,10,50000000.0,1e6,7225;238160,453998;111998;21,"
         "umbrella:excluded;general_liability:preferred,TX;CA;DC,VIII,A-,  Summit Specialty "
         "Insurance Co. ,car_1\n";
-    const auto carriers = parse_pool_file(text, PoolFormat::csv);
+    const auto carriers = parse_pool_file(text, PoolFormat::csv, entity_analysis());
     const auto expected = boost::json::parse(R"([{
         "id": "car_1", "name": "Summit Specialty Insurance Co.", "am_best_rating": "A-", "financial_size": "VIII",
         "states": ["CA", "DC", "TX"],
@@ -103,7 +114,7 @@ TEST(PoolCsv, EmptyCellsAreAbsentFields) {
     const auto carriers = parse_pool_file(
         "id,name,states,lines,am_best_rating,revenue_min,prohibited_naics\ncar_1,Harbor,*,bop:"
         "acceptable,,,\n",
-        PoolFormat::csv);
+        PoolFormat::csv, entity_analysis());
     EXPECT_EQ(
         canonical(carriers),
         R"([{"id":"car_1","lines":[{"appetite":"acceptable","line":"bop"}],"name":"Harbor","states":["*"]}])");
@@ -113,7 +124,7 @@ TEST(PoolCsv, QuotedCellsHoldCommasQuotesAndLineBreaks) {
     const std::string text = std::string(kHeader) +
                              "car_1,\"Harbor, Mutual \"\"East\"\"\",\"NY;\nCA\",cyber:preferred\n"
                              "car_2,\"Summit\",NY,\"bop:preferred;\r\nepli:acceptable\"\r\n";
-    const auto carriers = parse_pool_file(text, PoolFormat::csv);
+    const auto carriers = parse_pool_file(text, PoolFormat::csv, entity_analysis());
     ASSERT_EQ(carriers.size(), 2u);
     EXPECT_EQ(carriers[0].at("name"), "Harbor, Mutual \"East\"");
     EXPECT_EQ(canonical_json(carriers[0].at("states")), R"(["CA","NY"])");
@@ -133,7 +144,7 @@ TEST(PoolCsv, AcceptsCrLfAByteOrderMarkBlankRowsAndNoFinalNewline) {
     const std::string text =
         "\xEF\xBB\xBFid,name,states,lines\r\n\r\ncar_1,Harbor,NY,cyber:preferred\r\n,,,\r\n"
         "car_2,Summit,CA,bop:preferred";
-    EXPECT_EQ(parse_pool_file(text, PoolFormat::csv).size(), 2u);
+    EXPECT_EQ(parse_pool_file(text, PoolFormat::csv, entity_analysis()).size(), 2u);
 }
 
 TEST(PoolCsv, RefusesBrokenQuoting) {
@@ -167,7 +178,7 @@ TEST(PoolCsv, EveryRowHasAsManyCellsAsTheHeader) {
 TEST(PoolRules, IdIsRequiredAndUpTo64IdentifierCharacters) {
     EXPECT_NO_THROW(parse_pool_file(
         std::string(kHeader) + std::string(64, 'a') + ",Harbor,NY,cyber:preferred\n",
-        PoolFormat::csv));
+        PoolFormat::csv, entity_analysis()));
     expect_refused(std::string(kHeader) + std::string(65, 'a') + ",Harbor,NY,cyber:preferred\n",
                    PoolFormat::csv, 2, "is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
     expect_refused(std::string(kHeader) + "car 1,Harbor,NY,cyber:preferred\n", PoolFormat::csv, 2,
@@ -181,8 +192,9 @@ TEST(PoolRules, IdIsRequiredAndUpTo64IdentifierCharacters) {
 TEST(PoolRules, NameIsRequiredAndUpTo200Characters) {
     std::string accented;
     for (int i = 0; i < 200; ++i) accented += "\xC3\xA9";  // é: 200 characters, 400 bytes
-    EXPECT_NO_THROW(parse_pool_file(
-        std::string(kHeader) + "car_1," + accented + ",NY,cyber:preferred\n", PoolFormat::csv));
+    EXPECT_NO_THROW(
+        parse_pool_file(std::string(kHeader) + "car_1," + accented + ",NY,cyber:preferred\n",
+                        PoolFormat::csv, entity_analysis()));
     expect_refused(std::string(kHeader) + "car_1," + accented + "e,NY,cyber:preferred\n",
                    PoolFormat::csv, 2, "name is 201 characters long, at most 200 allowed");
     expect_refused(std::string(kHeader) + "car_1,\"  \",NY,cyber:preferred\n", PoolFormat::csv, 2,
@@ -195,6 +207,13 @@ TEST(PoolRules, NameIsRequiredAndUpTo200Characters) {
                    PoolFormat::json, 1, "name: expected a string, got a number");
     expect_refused(R"([{"id": "car_1", "name": "", "states": ["NY"], "lines": []}])",
                    PoolFormat::json, 1, "name is empty");
+}
+
+TEST(PoolCsv, EveryCellAndTheHeaderAreUtf8) {
+    expect_refused(std::string(kHeader) + "car_1,Harbor,NY;C\xC3,cyber:preferred\n",
+                   PoolFormat::csv, 2, "states is not valid UTF-8");
+    expect_refused("id,name\xC3,states,lines\n" + std::string(kRow), PoolFormat::csv, 1,
+                   "the header is not valid UTF-8");
 }
 
 TEST(PoolRules, RatingAndFinancialSizeComeFromAmBestScales) {
@@ -217,8 +236,8 @@ TEST(PoolRules, StatesAreUsCodesOrAStarAlone) {
     const auto with_states = [](const std::string& states) {
         return std::string(kHeader) + "car_1,Harbor,\"" + states + "\",cyber:preferred\n";
     };
-    EXPECT_NO_THROW(parse_pool_file(with_states("DC;WY;AK"), PoolFormat::csv));
-    EXPECT_NO_THROW(parse_pool_file(with_states("*"), PoolFormat::csv));
+    EXPECT_NO_THROW(parse_pool_file(with_states("DC;WY;AK"), PoolFormat::csv, entity_analysis()));
+    EXPECT_NO_THROW(parse_pool_file(with_states("*"), PoolFormat::csv, entity_analysis()));
     expect_refused(with_states("*;NY"), PoolFormat::csv, 2,
                    "'*' (all states) cannot be combined with state codes");
     expect_refused(with_states("NY;XX"), PoolFormat::csv, 2, "states: 'XX' is not a US state code");
@@ -240,7 +259,7 @@ TEST(PoolRules, LinesAreKnownLinesWithAnAppetiteEachOnce) {
                    "compensation:excluded;"
                    "commercial_property:preferred;commercial_auto:preferred;cyber:preferred;"
                    "directors_officers:preferred;umbrella:preferred;bop:preferred;epli:preferred"),
-        PoolFormat::csv));
+        PoolFormat::csv, entity_analysis()));
     expect_refused(with_lines("cyber"), PoolFormat::csv, 2, "lines: 'cyber' is not line:appetite");
     expect_refused(with_lines("marine:preferred"), PoolFormat::csv, 2,
                    "lines: 'marine' is not one of general_liability,");
@@ -279,9 +298,9 @@ TEST(PoolRules, BandsAreNonNegativeWithMinNotAboveMax) {
                "car_1,Harbor,NY,cyber:preferred," +
                min + "," + max + ",0,10\n";
     };
-    EXPECT_NO_THROW(parse_pool_file(band("5000", "5000"), PoolFormat::csv));
-    EXPECT_NO_THROW(parse_pool_file(band("0", ""), PoolFormat::csv));
-    EXPECT_NO_THROW(parse_pool_file(band("", "10"), PoolFormat::csv));
+    EXPECT_NO_THROW(parse_pool_file(band("5000", "5000"), PoolFormat::csv, entity_analysis()));
+    EXPECT_NO_THROW(parse_pool_file(band("0", ""), PoolFormat::csv, entity_analysis()));
+    EXPECT_NO_THROW(parse_pool_file(band("", "10"), PoolFormat::csv, entity_analysis()));
     expect_refused(band("5000", "4999.5"), PoolFormat::csv, 2,
                    "revenue_max (4999.5) is below revenue_min (5000)");
     expect_refused(band("-1", ""), PoolFormat::csv, 2, "revenue_min (-1) is negative");
@@ -330,7 +349,7 @@ TEST(PoolRules, SyntheticIsABoolean) {
 TEST(PoolRules, JsonNullIsAnAbsentOptionalField) {
     const auto carriers = parse_pool_file(
         "[" + json_carrier("a", R"(, "revenue_max": null, "am_best_rating": null)") + "]",
-        PoolFormat::json);
+        PoolFormat::json, entity_analysis());
     EXPECT_FALSE(carriers[0].as_object().contains("revenue_max"));
     expect_refused(R"([{"id": "a", "name": null, "states": ["NY"], "lines": []}])",
                    PoolFormat::json, 1, "name is required");
@@ -348,33 +367,34 @@ TEST(PoolRules, IdsAreUniqueInThePool) {
 
 TEST(PoolRules, APoolHasAtLeastOneCarrier) {
     expect_refused("", PoolFormat::csv, 1, "the file is empty");
-    expect_refused(kHeader, PoolFormat::csv, 1, "the pool has no carriers");
-    expect_refused("[]", PoolFormat::json, 1, "the pool has no carriers");
-    expect_refused(R"({"carriers": []})", PoolFormat::json, 1, "the pool has no carriers");
+    expect_refused(kHeader, PoolFormat::csv, 1, "the pool has no records");
+    expect_refused("[]", PoolFormat::json, 1, "the pool has no records");
+    expect_refused(R"({"carriers": []})", PoolFormat::json, 1, "the pool has no records");
 }
 
 TEST(PoolRules, APoolHoldsAtMost100000Carriers) {
     std::string text = kHeader;
-    for (std::size_t i = 0; i < kMaxPoolCarriers; ++i)
+    for (std::size_t i = 0; i < kMaxPoolRecords; ++i)
         text += "c" + std::to_string(i) + ",C,NY,bop:preferred\n";
-    EXPECT_EQ(parse_pool_file(text, PoolFormat::csv).size(), kMaxPoolCarriers);
+    EXPECT_EQ(parse_pool_file(text, PoolFormat::csv, entity_analysis()).size(), kMaxPoolRecords);
     text += "one_more,C,NY,bop:preferred\n";
-    expect_refused(text, PoolFormat::csv, kMaxPoolCarriers + 2,
-                   "a pool holds at most 100000 carriers");
+    expect_refused(text, PoolFormat::csv, kMaxPoolRecords + 2,
+                   "a pool holds at most 100000 records");
 }
 
 TEST(PoolRules, AFileHoldsAtMost64MiB) {
     std::string text = std::string(kHeader) + "car_1,Harbor,NY,cyber:preferred";
     text.resize(kMaxPoolFileBytes, ' ');  // trailing spaces: trimmed from the last cell
-    EXPECT_EQ(parse_pool_file(text, PoolFormat::csv).size(), 1u);
+    EXPECT_EQ(parse_pool_file(text, PoolFormat::csv, entity_analysis()).size(), 1u);
     text += ' ';
     expect_refused(text, PoolFormat::csv, 1, "a pool file holds at most 64 MiB");
 }
 
 TEST(PoolJson, BothShapesGiveTheSameCarriers) {
     const std::string array = "[" + json_carrier("b") + "," + json_carrier("a") + "]";
-    const auto from_array = parse_pool_file(array, PoolFormat::json);
-    const auto from_object = parse_pool_file(R"({"carriers": )" + array + "}", PoolFormat::json);
+    const auto from_array = parse_pool_file(array, PoolFormat::json, entity_analysis());
+    const auto from_object =
+        parse_pool_file(R"({"carriers": )" + array + "}", PoolFormat::json, entity_analysis());
     EXPECT_EQ(canonical(from_array), canonical(from_object));
     ASSERT_EQ(from_array.size(), 2u);
     EXPECT_EQ(from_array[0].at("id"), "a") << "carriers come in id order";
@@ -405,11 +425,11 @@ TEST(PoolJson, ReportsTheLineWhereTheBadCarrierStarts) {
         pretty_pool({json_carrier("a"), json_carrier("b"),
                      json_carrier("c", R"(, "revenue_min": 5000, "revenue_max": 1000)")});
     try {
-        parse_pool_file(text, PoolFormat::json);
+        parse_pool_file(text, PoolFormat::json, entity_analysis());
         ADD_FAILURE() << "accepted";
     } catch (const PoolFileError& error) {
         EXPECT_EQ(error.line(), 7u);
-        EXPECT_EQ(error.carrier_index(), 2u);
+        EXPECT_EQ(error.record_index(), 2u);
         EXPECT_STREQ(error.what(),
                      "line 7: carriers[2]: revenue_max (1000) is below revenue_min (5000)");
     }
@@ -442,12 +462,75 @@ TEST(PoolJson, CsvAndJsonOfTheSameCarriersAreEquivalent) {
         "Mutual,B++,VII,OH;PA,general_liability:preferred;umbrella:acceptable,,7225,,,5,,1,0.2,1,"
         "10,"
         "false\n";
-    const auto from_csv = parse_pool_file(csv, PoolFormat::csv);
-    const auto from_json = parse_pool_file(pretty_json(from_csv), PoolFormat::json);
+    const auto from_csv = parse_pool_file(csv, PoolFormat::csv, entity_analysis());
+    const auto from_json =
+        parse_pool_file(pretty_json(from_csv), PoolFormat::json, entity_analysis());
     EXPECT_EQ(canonical(from_json), canonical(from_csv));
-    const auto again =
-        parse_pool_file(R"({"carriers": )" + canonical(from_json) + "}", PoolFormat::json);
+    const auto again = parse_pool_file(R"({"carriers": )" + canonical(from_json) + "}",
+                                       PoolFormat::json, entity_analysis());
     EXPECT_EQ(canonical(again), canonical(from_csv));
+}
+
+// Expects `engine` to refuse `text` at `line` with exactly `detail`.
+void expect_refused_by(const plugin::LoadedPlugin& engine, const std::string& text,
+                       PoolFormat format, std::size_t line, const std::string& detail) {
+    try {
+        parse_pool_file(text, format, engine);
+        ADD_FAILURE() << "accepted:\n" << text;
+    } catch (const PoolFileError& error) {
+        EXPECT_EQ(error.line(), line) << error.what();
+        EXPECT_EQ(error.detail(), detail);
+    }
+}
+
+TEST(PoolEngine, AThirdPartyPluginCanonicalisesAPoolOfItsOwnRecords) {
+    const auto& shortlist = loaded(THIRD_PARTY_PLUGIN, "shortlist");
+    const auto from_csv = parse_pool_file("weight,id\n2.5,B2\n1,a1\n", PoolFormat::csv, shortlist);
+    EXPECT_EQ(canonical(from_csv), R"([{"id":"a1","weight":1},{"id":"b2","weight":2.5}])");
+    const auto from_json = parse_pool_file(R"({"carriers": [{"id": "A1", "weight": 1.0},
+                                                            {"id": "b2", "weight": 2.5}]})",
+                                           PoolFormat::json, shortlist);
+    EXPECT_EQ(canonical(from_json), canonical(from_csv));
+    // Its records are not carriers, nor carriers its records.
+    expect_refused_by(shortlist, "id,weight\na1,heavy\n", PoolFormat::csv, 2,
+                      "weight: expected a number of at least 0");
+    expect_refused_by(shortlist, "[{\"id\": \"a\", \"weight\": 1},\n{\"weight\": 2}]",
+                      PoolFormat::json, 2, "carriers[1]: an entry needs a string id");
+    expect_refused_by(shortlist, std::string(kHeader) + kRow, PoolFormat::csv, 2,
+                      "weight: expected a number of at least 0");
+    expect_refused_by(entity_analysis(), "id,weight\na1,1\n", PoolFormat::csv, 1,
+                      "unknown column 'weight'; columns are id, name, am_best_rating, "
+                      "financial_size, states, lines, prohibited_naics, avoided_naics, "
+                      "revenue_min, revenue_max, employees_min, employees_max, pricing_index, "
+                      "commission, claims_satisfaction, quote_turnaround_days, synthetic");
+}
+
+TEST(PoolEngine, IdsMustBeUniqueAsTheEngineCanonicalisedThem) {
+    // "A1" and "a1" are one id to this engine, which writes ids in lower case.
+    expect_refused_by(loaded(THIRD_PARTY_PLUGIN, "shortlist"), "id,weight\nA1,1\na1,2\n",
+                      PoolFormat::csv, 3, "id 'a1' repeats line 2");
+}
+
+TEST(PoolEngine, APluginOfAbi30ValidatesAndTheRecordsAreKeptAsTheFileGaveThem) {
+    const auto& older = loaded(ABI_3_0_PLUGIN, "test_engine");
+    EXPECT_EQ(canonical(parse_pool_file(R"([{"id": "b", "x": 1}, {"id": "a"}])", PoolFormat::json,
+                                        older)),
+              R"([{"id":"a"},{"id":"b","x":1}])");
+    EXPECT_EQ(canonical(parse_pool_file("id,x\nb,1\na,\n", PoolFormat::csv, older)),
+              R"([{"id":"a","x":""},{"id":"b","x":"1"}])");
+    expect_refused_by(older, R"([{"x": 1}])", PoolFormat::json, 1, "a record has no id");
+}
+
+TEST(PoolEngine, AnEngineTypeThatReadsNoPoolsIsNamed) {
+    const auto& placement =
+        loaded((std::filesystem::path(ENGINED_BINARY_DIR) / "plugins" / "placement.so").string(),
+               "placement");
+    try {
+        parse_pool_file(std::string(kHeader) + kRow, PoolFormat::csv, placement);
+        ADD_FAILURE() << "placement read a pool";
+    } catch (const EngineReadsNoPools& error) {
+        EXPECT_STREQ(error.what(), "engine type 'placement' reads no pools");
+    }
 }
 
 }  // namespace
