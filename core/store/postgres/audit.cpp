@@ -1,6 +1,7 @@
 // PostgreSQL backend: the audit log's chains. Every node appends through the organisation's
-// advisory lock, taken in the append's own transaction, so appends queue on the chain's head and
-// no two records take one position (the UNIQUE constraint backs it).
+// advisory lock, taken in the transaction of the write the record goes with (held to its commit),
+// so appends queue on the chain's head and no two records take one position (the UNIQUE
+// constraint backs it).
 #include "store/postgres/internal.hpp"
 
 #include <limits>

@@ -1,5 +1,6 @@
 // SQLite backend: the audit log's chains. The single writer serialises appends; the chain's head
-// is read and the record inserted in one write, so no two records take one position.
+// is read and the record inserted in the write the record goes with, so no two records take one
+// position and no record is stored without its change.
 #include "store/sqlite/internal.hpp"
 
 #include <limits>
