@@ -462,7 +462,8 @@ public:
     virtual void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) = 0;
 
     // Operator actions' writes below take `audit`: the action's records, appended in the write's
-    // transaction (see AuditAppend). Null, the default, appends none: for seeding at start-up.
+    // transaction (see AuditAppend). Every operator action passes one; null, the default, appends
+    // none: for seeding built-in engines and their shipped releases at start-up, and fixtures.
 
     // --- Keys: synchronous (they return once the write is durable).
     virtual void insert_api_key(const ApiKey& key, std::string_view key_hash,
