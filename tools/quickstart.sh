@@ -22,15 +22,27 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -fsS "http://$listen/health" >/dev/null || { echo "engined did not start; see data/engined.log" >&2; exit 1; }
-echo "quickstart: engined is serving on http://$listen (pid $(cat data/engined.pid), log data/engined.log)"
+echo "quickstart: engined is serving on http://$listen (pid $(cat data/engined.pid), log data/engined.log; enginectl's log data/enginectl.log)"
 
-key="$(./build/enginectl keys create --data-dir ./data --org quickstart --env test | tail -n 1)"
+# enginectl writes its structured log lines (JSON objects, such as the audit log's "audit record
+# appended" line with the chain's head MAC, which operators keep) to stderr next to its messages:
+# keep those lines in data/enginectl.log and show only the messages.
+store_command() {
+  local status=0
+  ./build/enginectl "$@" --data-dir ./data 2>data/enginectl.stderr || status=$?
+  grep '^{' data/enginectl.stderr >>data/enginectl.log || true
+  grep -v '^{' data/enginectl.stderr >&2 || true
+  rm -f data/enginectl.stderr
+  return "$status"
+}
+
+key="$(store_command keys create --org quickstart --env test | tail -n 1)"
 echo "quickstart: created test key ${key:0:12}… (kept in data/quickstart.key)"
 echo "$key" > data/quickstart.key
 
 # The entity-analysis engine ranks carrier pools; load the synthetic demo pool as carriers:all.
 ./build/engined-demo-pool --out data/demo-pool.json
-./build/enginectl pools import --data-dir ./data --org quickstart --pool carriers:all data/demo-pool.json
+store_command pools import --org quickstart --pool carriers:all data/demo-pool.json
 
 echo "quickstart: submitting tests/golden/placement/brokerage_tx_multicarrier.input.json"
 ./build/enginectl runs submit --url "http://$listen" --key "$key" --wait \

@@ -1,6 +1,7 @@
-// core/audit/audit_trail — appends a record per operator action to the organisation's chain,
-// sealed with the audit key, and logs the chain's new head MAC (one structured log line per
-// append), so records deleted from the end of the chain are found against the last logged head.
+// core/audit/audit_trail — drafts the record of each operator action for the organisation's
+// chain, sealed with the audit key by the store write that makes the change (in its transaction),
+// and logs the chain's new head MAC after the commit (one structured log line per record), so
+// records deleted from the end of the chain are found against the last logged head.
 #pragma once
 
 #include "store/store.hpp"
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace engined::audit {
 
@@ -32,7 +34,18 @@ class AuditTrail {
 public:
     AuditTrail(store::Store& store, std::string key) : store_(store), key_(std::move(key)) {}
 
-    // Appends the record (store::Store::append_audit) and logs the head. Returns it as stored.
+    // The sealed-to-be record(s) of an action, to hand to the store write that makes the change:
+    // the write appends them in its own transaction (store::AuditAppend). After the write
+    // returned, call logged().
+    store::AuditAppend draft(const Action& action) const;
+    store::AuditAppend draft(const std::vector<Action>& actions) const;
+    // Logs the chain's new head for each record the write appended (nothing when it appended
+    // none). Written after the commit: a crash in between loses only this log line, so the
+    // newest logged head may then lag the chain by that record (verify --head still passes).
+    void logged(const store::AuditAppend& audit) const;
+
+    // Appends the record in a transaction of its own (store::Store::append_audit) and logs the
+    // head; for a record that goes with no store write. Returns it as stored.
     store::AuditRecord record(const Action& action);
 
 private:

@@ -74,7 +74,8 @@ std::vector<std::string> default_scopes() {
 
 IssuedKey issue_key(store::Store& store, const std::string& organization,
                     const std::string& environment, const std::vector<std::string>& scopes,
-                    std::optional<double> rate_per_second, std::optional<int64_t> rate_burst) {
+                    std::optional<double> rate_per_second, std::optional<int64_t> rate_burst,
+                    store::AuditAppend* audit) {
     if ((rate_per_second && !(*rate_per_second > 0)) || (rate_burst && *rate_burst <= 0)) {
         throw std::invalid_argument("a key's rate limit and burst must be positive");
     }
@@ -110,7 +111,10 @@ IssuedKey issue_key(store::Store& store, const std::string& organization,
     record.created_at_ms = now_unix_ms();
     record.rate_per_second = rate_per_second;
     record.rate_burst = rate_burst;
-    store.insert_api_key(record, sha256_hex(issued.key));
+    if (audit != nullptr) {
+        for (store::AuditRecord& draft : audit->records) draft.target = issued.id;
+    }
+    store.insert_api_key(record, sha256_hex(issued.key), audit);
     return issued;
 }
 

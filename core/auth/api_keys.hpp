@@ -13,7 +13,8 @@
 
 namespace engined::store {
 class Store;
-}
+struct AuditAppend;
+}  // namespace engined::store
 
 namespace engined::auth {
 
@@ -31,11 +32,13 @@ std::vector<std::string> default_scopes();
 // Throws std::invalid_argument naming the bad organisation, environment or scope. `environment` is
 // a slug of the organisation's (its built-in test and live are created on first need).
 // `rate_per_second` / `rate_burst` set the key's own rate limit (both positive); unset, the
-// server's default applies.
+// server's default applies. `audit`: the key's audit records, appended in the write that stores
+// it (their target becomes the new key's id); null appends none.
 IssuedKey issue_key(store::Store& store, const std::string& organization,
                     const std::string& environment, const std::vector<std::string>& scopes,
                     std::optional<double> rate_per_second = std::nullopt,
-                    std::optional<int64_t> rate_burst = std::nullopt);
+                    std::optional<int64_t> rate_burst = std::nullopt,
+                    store::AuditAppend* audit = nullptr);
 
 // A credential header as the request carried it: its first field's value and how many fields of
 // that name came (0: absent).

@@ -243,13 +243,14 @@ boost::json::object EngineService::create(const auth::Principal& caller,
     engine.config_hash = sha256_hex(config_json);
     engine.config_updated_by = "api_key:" + caller.key_id;
     engine.config_updated_at_ms = engine.created_at_ms = engine.updated_at_ms = now;
+    store::AuditAppend audit = audit_.draft(
+        {caller.organization, caller.key_id, "engine.create", slug, "", engine.config_hash});
     try {
-        store_.insert_engine(engine, config_json);
+        store_.insert_engine(engine, config_json, &audit);
     } catch (const std::invalid_argument&) {
         throw ApiError(409, "conflict", "an engine with slug '" + slug + "' already exists");
     }
-    audit_.record(
-        {caller.organization, caller.key_id, "engine.create", slug, "", engine.config_hash});
+    audit_.logged(audit);
     return engine_to_json(engine);
 }
 
@@ -282,10 +283,11 @@ boost::json::object EngineService::set_status(const auth::Principal& caller,
     store::EngineRecord engine = find_own(caller, slug);
     const std::string before = engine.status;
     engine.updated_at_ms = now_unix_ms();
-    store_.set_engine_status(engine.organization, slug, status, engine.updated_at_ms);
+    store::AuditAppend audit = audit_.draft({caller.organization, caller.key_id, action, slug,
+                                             audit::state_hash(before), audit::state_hash(status)});
+    store_.set_engine_status(engine.organization, slug, status, engine.updated_at_ms, &audit);
+    audit_.logged(audit);
     engine.status = status;
-    audit_.record({caller.organization, caller.key_id, action, slug, audit::state_hash(before),
-                   audit::state_hash(status)});
     return engine_to_json(engine);
 }
 
@@ -323,10 +325,11 @@ boost::json::object EngineService::put_config(const auth::Principal& caller,
     }
     const std::string config_json = canonical_json(config);
     const std::string config_hash = sha256_hex(config_json);
+    store::AuditAppend audit = audit_.draft({caller.organization, caller.key_id, "config.update",
+                                             slug, engine.config_hash, config_hash});
     store_.update_engine_config(engine.organization, slug, config_hash, config_json,
-                                "api_key:" + caller.key_id, now_unix_ms());
-    audit_.record({caller.organization, caller.key_id, "config.update", slug, engine.config_hash,
-                   config_hash});
+                                "api_key:" + caller.key_id, now_unix_ms(), &audit);
+    audit_.logged(audit);
     return get_config(caller, slug);
 }
 

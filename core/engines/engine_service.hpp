@@ -184,9 +184,21 @@ private:
     };
     RolloutTarget rollout_target(const auth::Principal& caller, const std::string& slug,
                                  const std::string& version, const char* action) const;
-    // Closes `version`'s open rollout as `state` (promoted | aborted).
+    // How a rollout ends: the state it is stored with, its audit action, and what the caller
+    // does (for the live-key refusal).
+    struct RolloutEnd {
+        const char* state;  // promoted | aborted
+        const char* audit_action;
+        const char* doing;
+    };
+    static const RolloutEnd kPromote;
+    static const RolloutEnd kAbort;
+    // Closes `version`'s open rollout as `end` says.
     boost::json::object close_rollout(const auth::Principal& caller, const std::string& slug,
-                                      const std::string& version, const char* state);
+                                      const std::string& version, const RolloutEnd& end);
+    // The audit action of opening a rollout of `slug` at `version` to `percent` % of range pins.
+    static audit::Action rollout_opened(const auth::Principal& caller, const std::string& slug,
+                                        const std::string& version, int percent);
     // The minor a new rollout of major.minor replaces for range pins; ApiError 409 when none.
     static int rollout_from(const RolloutTarget& target, int major, int minor);
     // `percent` of a rollout body (1..99), located at `where`; ApiError 422 otherwise.

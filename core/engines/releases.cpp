@@ -350,6 +350,13 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
     const boost::json::value bundle = make_bundle(engine, release, plan.config);
     release.bundle_json = canonical_json(bundle);
     release.content_hash = sha256_hex(release.bundle_json);
+    const std::string version = version_name(release.major, release.minor);
+    std::vector<audit::Action> actions{
+        {caller.organization, caller.key_id, "version.publish", slug + "@" + version,
+         plan.newest ? plan.newest->content_hash : std::string(), release.content_hash}};
+    if (rollout_percent_now)
+        actions.push_back(rollout_opened(caller, slug, version, *rollout_percent_now));
+    store::AuditAppend audit = audit_.draft(actions);
     try {
         if (rollout_percent_now) {
             store::RolloutRecord rollout;
@@ -362,24 +369,16 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
             rollout.opened_by = release.published_by;
             rollout.opened_at_ms = release.released_at_ms;
             rollout.updated_at_ms = release.released_at_ms;
-            store_.insert_release_in_rollout(release, canonical_json(plan.config), rollout);
+            store_.insert_release_in_rollout(release, canonical_json(plan.config), rollout, &audit);
         } else {
-            store_.insert_release(release, canonical_json(plan.config));
+            store_.insert_release(release, canonical_json(plan.config), &audit);
         }
     } catch (const std::invalid_argument&) {
         throw ApiError(409, "conflict",
-                       "version " + version_name(release.major, release.minor) +
-                           " was published concurrently; publish again");
+                       "version " + version + " was published concurrently; publish again");
     }
+    audit_.logged(audit);
     created = true;
-    audit_.record({caller.organization, caller.key_id, "version.publish",
-                   slug + "@" + version_name(release.major, release.minor),
-                   plan.newest ? plan.newest->content_hash : std::string(), release.content_hash});
-    if (rollout_percent_now) {
-        audit_.record({caller.organization, caller.key_id, "version.rollout.open",
-                       slug + "@" + version_name(release.major, release.minor), std::string(),
-                       audit::state_hash(std::to_string(*rollout_percent_now))});
-    }
     boost::json::object answer = release_to_json(release);
     answer["already_released"] = false;
     answer["rollout"] =

@@ -14,6 +14,17 @@
 
 namespace engined::engines {
 
+const EngineService::RolloutEnd EngineService::kPromote{"promoted", "version.rollout.promote",
+                                                        "promoting a rollout"};
+const EngineService::RolloutEnd EngineService::kAbort{"aborted", "version.rollout.abort",
+                                                      "aborting a rollout"};
+
+audit::Action EngineService::rollout_opened(const auth::Principal& caller, const std::string& slug,
+                                            const std::string& version, int percent) {
+    return {caller.organization,  caller.key_id, "version.rollout.open",
+            slug + "@" + version, std::string(), audit::state_hash(std::to_string(percent))};
+}
+
 int EngineService::rollout_percent(const boost::json::value& percent, const std::string& where) {
     const auto number = percent.is_int64()    ? std::optional<int64_t>(percent.get_int64())
                         : percent.is_uint64() ? std::optional<int64_t>(static_cast<int64_t>(
@@ -95,15 +106,17 @@ boost::json::object EngineService::rollout(const auth::Principal& caller, const 
     const auto* open = open_rollout_of(target.rollouts, target.major);
     if (open != nullptr && open->to_minor == target.minor) {
         // The same version again: its share changes (a canary widened or narrowed).
+        store::AuditAppend audit =
+            audit_.draft({caller.organization, caller.key_id, "version.rollout.percent",
+                          slug + "@" + version, audit::state_hash(std::to_string(open->percent)),
+                          audit::state_hash(std::to_string(percent))});
         if (!store_.set_rollout_percent(target.engine.organization, slug, target.major, percent,
-                                        now)) {
+                                        now, &audit)) {
             throw ApiError(409, "no_open_rollout",
                            "the rollout of " + version + " was closed meanwhile");
         }
+        audit_.logged(audit);
         created = false;
-        audit_.record({caller.organization, caller.key_id, "version.rollout.percent",
-                       slug + "@" + version, audit::state_hash(std::to_string(open->percent)),
-                       audit::state_hash(std::to_string(percent))});
         return get_rollout(caller, slug, version);
     }
     const int from_minor = rollout_from(target, target.major, target.minor);
@@ -123,48 +136,49 @@ boost::json::object EngineService::rollout(const auth::Principal& caller, const 
     rollout.opened_by = "api_key:" + caller.key_id;
     rollout.opened_at_ms = now;
     rollout.updated_at_ms = now;
+    store::AuditAppend audit = audit_.draft(rollout_opened(caller, slug, version, percent));
     try {
-        store_.open_rollout(rollout);
+        store_.open_rollout(rollout, &audit);
     } catch (const std::invalid_argument&) {
         throw ApiError(
             409, "rollout_open",
             "another rollout of " + std::to_string(target.major) + ".x was opened meanwhile");
     }
+    audit_.logged(audit);
     created = true;
-    audit_.record({caller.organization, caller.key_id, "version.rollout.open", slug + "@" + version,
-                   std::string(), audit::state_hash(std::to_string(percent))});
     return rollout_to_json(rollout);
 }
 
 boost::json::object EngineService::close_rollout(const auth::Principal& caller,
                                                  const std::string& slug,
-                                                 const std::string& version, const char* state) {
-    const RolloutTarget target = rollout_target(
-        caller, slug, version,
-        std::string(state) == "promoted" ? "promoting a rollout" : "aborting a rollout");
+                                                 const std::string& version,
+                                                 const RolloutEnd& end) {
+    const RolloutTarget target = rollout_target(caller, slug, version, end.doing);
     const auto* open = open_rollout_of(target.rollouts, target.major);
-    if (open == nullptr || open->to_minor != target.minor ||
-        !store_.close_rollout(target.engine.organization, slug, target.major, state,
-                              now_unix_ms())) {
+    if (open == nullptr || open->to_minor != target.minor) {
         throw ApiError(409, "no_open_rollout", "version " + version + " has no open rollout");
     }
-    audit_.record(
-        {caller.organization, caller.key_id,
-         std::string(state) == "promoted" ? "version.rollout.promote" : "version.rollout.abort",
-         slug + "@" + version, audit::state_hash(std::to_string(open->percent)), std::string()});
+    store::AuditAppend audit =
+        audit_.draft({caller.organization, caller.key_id, end.audit_action, slug + "@" + version,
+                      audit::state_hash(std::to_string(open->percent)), std::string()});
+    if (!store_.close_rollout(target.engine.organization, slug, target.major, end.state,
+                              now_unix_ms(), &audit)) {
+        throw ApiError(409, "no_open_rollout", "version " + version + " has no open rollout");
+    }
+    audit_.logged(audit);
     return get_rollout(caller, slug, version);
 }
 
 boost::json::object EngineService::promote_rollout(const auth::Principal& caller,
                                                    const std::string& slug,
                                                    const std::string& version) {
-    return close_rollout(caller, slug, version, "promoted");
+    return close_rollout(caller, slug, version, kPromote);
 }
 
 boost::json::object EngineService::abort_rollout(const auth::Principal& caller,
                                                  const std::string& slug,
                                                  const std::string& version) {
-    return close_rollout(caller, slug, version, "aborted");
+    return close_rollout(caller, slug, version, kAbort);
 }
 
 boost::json::object EngineService::get_rollout(const auth::Principal& caller,

@@ -109,9 +109,11 @@ store::Environment create_environment(store::Store& store, audit::AuditTrail& au
     environment.organization = organization;
     environment.slug = slug;
     environment.created_at_ms = environment.updated_at_ms = now_unix_ms();
+    store::AuditAppend record = audit.draft({organization, actor, "environment.create", slug, "",
+                                             audit::state_hash(pins_state(environment))});
     try {
         store.ensure_builtin_environments(organization, environment.created_at_ms);
-        store.insert_environment(environment, kMaxNamedEnvironments);
+        store.insert_environment(environment, kMaxNamedEnvironments, &record);
     } catch (const store::TooManyEnvironments&) {
         throw ApiError(422, "too_many_environments",
                        "an organisation may have at most " + std::to_string(kMaxNamedEnvironments) +
@@ -121,8 +123,7 @@ store::Environment create_environment(store::Store& store, audit::AuditTrail& au
         throw ApiError(409, "environment_exists", "environment '" + slug + "' exists already",
                        {{"/slug", "taken"}});
     }
-    audit.record({organization, actor, "environment.create", slug, "",
-                  audit::state_hash(pins_state(environment))});
+    audit.logged(record);
     return environment;
 }
 
@@ -140,16 +141,17 @@ void delete_environment(store::Store& store, audit::AuditTrail& audit, const std
         throw ApiError(409, "built_in_environment",
                        "environment '" + slug + "' is built in and cannot be deleted");
     }
+    store::AuditAppend record = audit.draft({organization, actor, "environment.delete", slug,
+                                             audit::state_hash(pins_state(environment)), ""});
     try {
-        if (!store.delete_environment(organization, slug, now_unix_ms())) {
+        if (!store.delete_environment(organization, slug, now_unix_ms(), &record)) {
             throw ApiError::not_found("environment '" + slug + "' does not exist");
         }
     } catch (const store::EnvironmentHasActiveKeys& refusal) {
         throw ApiError(409, "environment_has_active_keys",
                        std::string(refusal.what()) + "; revoke them first (enginectl keys revoke)");
     }
-    audit.record({organization, actor, "environment.delete", slug,
-                  audit::state_hash(pins_state(environment)), ""});
+    audit.logged(record);
 }
 
 boost::json::object EnvironmentService::create(const auth::Principal& caller,
@@ -206,10 +208,12 @@ store::Environment set_pins(store::Store& store, audit::AuditTrail& audit, const
         }
     }
     environment.updated_at_ms = now_unix_ms();
-    if (!store.update_environment_pins(environment))
+    store::AuditAppend record =
+        audit.draft({organization, actor, "environment.update", slug, audit::state_hash(before),
+                     audit::state_hash(pins_state(environment))});
+    if (!store.update_environment_pins(environment, &record))
         throw ApiError::not_found("environment '" + slug + "' does not exist");
-    audit.record({organization, actor, "environment.update", slug, audit::state_hash(before),
-                  audit::state_hash(pins_state(environment))});
+    audit.logged(record);
     return environment;
 }
 

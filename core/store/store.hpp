@@ -11,6 +11,8 @@
 // - A Completion runs exactly once, on a thread of the store (never the caller's, never under a
 //   caller's lock): keep it short and never call back into a blocking Store write from it.
 // - A write either happens whole or not at all; a failed write leaves nothing behind.
+// - An operator action's write carries its audit records (AuditAppend) and appends them in its
+//   own transaction: the change never commits without its records, nor the records without it.
 // - Reads are safe from any thread, concurrently with writes, and see every write whose
 //   completion has run.
 #pragma once
@@ -345,6 +347,19 @@ struct AuditRecord {
 // Given a record whose position and previous_mac are set, returns its MAC.
 using AuditSeal = std::function<std::string(const AuditRecord& record)>;
 
+// The audit records of an operator action, handed to the store write that makes the change: the
+// write appends them, in order, inside its own transaction (chain head read under the
+// organisation's serialisation, MAC from `seal`, insert), so the change and its records commit
+// together or not at all; a seal that throws fails the write whole. The write completes each
+// record (seq, position, previous_mac, mac) and sets `appended`; a write that changes nothing
+// (returns false, or throws) appends nothing. Writes take it as a nullable pointer: null where a
+// caller legitimately records nothing (seeding built-in engines and releases at start-up).
+struct AuditAppend {
+    std::vector<AuditRecord> records;
+    AuditSeal seal;
+    bool appended = false;
+};
+
 struct AuditPageQuery {
     std::string organization;
     std::optional<int64_t> before_seq;  // exclusive; newest first
@@ -446,12 +461,18 @@ public:
     // Moves every lease `owner` holds on a processing run to `lease_until_ms` (the heartbeat).
     virtual void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) = 0;
 
+    // Operator actions' writes below take `audit`: the action's records, appended in the write's
+    // transaction (see AuditAppend). Every operator action passes one; null, the default, appends
+    // none: for seeding built-in engines and their shipped releases at start-up, and fixtures.
+
     // --- Keys: synchronous (they return once the write is durable).
-    virtual void insert_api_key(const ApiKey& key, std::string_view key_hash) = 0;
+    virtual void insert_api_key(const ApiKey& key, std::string_view key_hash,
+                                AuditAppend* audit = nullptr) = 0;
     virtual std::optional<ApiKey> find_api_key(std::string_view key_hash) const = 0;
     virtual std::vector<ApiKey> list_api_keys(
         const std::optional<std::string>& organization) const = 0;
-    virtual bool revoke_api_key(std::string_view key_id, int64_t at_ms) = 0;
+    virtual bool revoke_api_key(std::string_view key_id, int64_t at_ms,
+                                AuditAppend* audit = nullptr) = 0;
 
     // --- Environments: synchronous writes. Deleted environments are kept
     // (their runs name them) but are found by none of these.
@@ -459,20 +480,23 @@ public:
     virtual void ensure_builtin_environments(std::string_view organization, int64_t at_ms) = 0;
     // Throws std::invalid_argument when the slug exists, TooManyEnvironments when the organisation
     // would have more than `max_named` environments besides the built-in ones.
-    virtual void insert_environment(const Environment& environment, int max_named) = 0;
+    virtual void insert_environment(const Environment& environment, int max_named,
+                                    AuditAppend* audit = nullptr) = 0;
     // test, live, then the named ones by creation.
     virtual std::vector<Environment> list_environments(std::string_view organization) const = 0;
     virtual std::optional<Environment> find_environment(std::string_view organization,
                                                         std::string_view slug) const = 0;
     // Replaces the default pins; false when absent.
-    virtual bool update_environment_pins(const Environment& environment) = 0;
+    virtual bool update_environment_pins(const Environment& environment,
+                                         AuditAppend* audit = nullptr) = 0;
     // False when absent; throws EnvironmentHasActiveKeys while unrevoked keys of it exist.
     virtual bool delete_environment(std::string_view organization, std::string_view slug,
-                                    int64_t at_ms) = 0;
+                                    int64_t at_ms, AuditAppend* audit = nullptr) = 0;
 
     // --- Engines and releases: synchronous writes.
     // Throws std::invalid_argument when (organization, slug) exists.
-    virtual void insert_engine(const EngineRecord& engine, std::string_view config_json) = 0;
+    virtual void insert_engine(const EngineRecord& engine, std::string_view config_json,
+                               AuditAppend* audit = nullptr) = 0;
     // Inserts the built-in engine if absent and returns the stored record. An existing one is
     // left as it is: its configuration is the operator's once seeded, and a new preset reaches
     // it through the configuration API or a release bundle, never silently at a restart.
@@ -481,11 +505,14 @@ public:
     // False when the engine does not exist.
     virtual bool update_engine_config(std::string_view organization, std::string_view slug,
                                       std::string_view config_hash, std::string_view config_json,
-                                      std::string_view updated_by, int64_t at_ms) = 0;
+                                      std::string_view updated_by, int64_t at_ms,
+                                      AuditAppend* audit = nullptr) = 0;
     virtual bool set_engine_status(std::string_view organization, std::string_view slug,
-                                   std::string_view status, int64_t at_ms) = 0;
+                                   std::string_view status, int64_t at_ms,
+                                   AuditAppend* audit = nullptr) = 0;
     // Throws std::invalid_argument when that version exists already.
-    virtual void insert_release(const ReleaseRecord& release, std::string_view config_json) = 0;
+    virtual void insert_release(const ReleaseRecord& release, std::string_view config_json,
+                                AuditAppend* audit = nullptr) = 0;
 
     // The organisation's own engine of that slug, else the built-in one.
     virtual std::optional<EngineRecord> find_engine(std::string_view organization,
@@ -501,17 +528,20 @@ public:
 
     // --- Rollouts: synchronous writes. Opening throws std::invalid_argument while another rollout
     // of that engine and major is open (also when another node opened it meanwhile).
-    virtual void open_rollout(const RolloutRecord& rollout) = 0;
+    virtual void open_rollout(const RolloutRecord& rollout, AuditAppend* audit = nullptr) = 0;
     // insert_release and open_rollout in one write: the release is never visible without it.
     virtual void insert_release_in_rollout(const ReleaseRecord& release,
                                            std::string_view config_json,
-                                           const RolloutRecord& rollout) = 0;
+                                           const RolloutRecord& rollout,
+                                           AuditAppend* audit = nullptr) = 0;
     // The open rollout of that major gets `percent`; false when none is open.
     virtual bool set_rollout_percent(std::string_view organization, std::string_view slug,
-                                     int major, int percent, int64_t at_ms) = 0;
+                                     int major, int percent, int64_t at_ms,
+                                     AuditAppend* audit = nullptr) = 0;
     // The open rollout of that major becomes `state` (promoted | aborted); false when none is open.
     virtual bool close_rollout(std::string_view organization, std::string_view slug, int major,
-                               std::string_view state, int64_t at_ms) = 0;
+                               std::string_view state, int64_t at_ms,
+                               AuditAppend* audit = nullptr) = 0;
     // Every rollout of the engine, oldest first.
     virtual std::vector<RolloutRecord> list_rollouts(std::string_view organization,
                                                      std::string_view slug) const = 0;
@@ -530,7 +560,7 @@ public:
     // re-import replaces a pool whole or not at all. Returns the new summary.
     virtual PoolSummary replace_pool(std::string_view organization, std::string_view name,
                                      std::string_view carriers_json, std::string_view source,
-                                     int64_t at_ms) = 0;
+                                     int64_t at_ms, AuditAppend* audit = nullptr) = 0;
     virtual std::vector<PoolSummary> list_pools(std::string_view organization) const = 0;
     virtual std::optional<PoolSummary> pool_snapshot(std::string_view organization,
                                                      std::string_view name) const = 0;
@@ -539,20 +569,22 @@ public:
     // --- Webhook endpoints and secrets: synchronous writes.
     // Throws TooManyActiveEndpoints when the write would leave more than `max_active` active
     // endpoints in the endpoint's organisation and environment.
-    virtual void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) = 0;
+    virtual void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                         AuditAppend* audit = nullptr) = 0;
     // Replaces the stored endpoint of that id (same organisation and environment); false when absent.
-    virtual bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) = 0;
+    virtual bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                         AuditAppend* audit = nullptr) = 0;
     // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
     virtual bool delete_webhook_endpoint(std::string_view organization,
                                          std::string_view environment_id, std::string_view id,
-                                         int64_t at_ms) = 0;
+                                         int64_t at_ms, AuditAppend* audit = nullptr) = 0;
     virtual std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization,
                                                                  std::string_view environment_id,
                                                                  std::string_view id) const = 0;
     virtual std::vector<WebhookEndpoint> list_webhook_endpoints(
         std::string_view organization, std::string_view environment_id) const = 0;
     virtual void put_signing_secret(std::string_view organization, std::string_view environment_id,
-                                    const SigningSecret& secret) = 0;
+                                    const SigningSecret& secret, AuditAppend* audit = nullptr) = 0;
     virtual std::optional<SigningSecret> find_signing_secret(
         std::string_view organization, std::string_view environment_id) const = 0;
     // Stores `first` unless the environment has a secret already; returns the one stored.
@@ -594,6 +626,7 @@ public:
     // --- The audit log. Appends `record` to its organisation's chain in one transaction holding
     // the chain's head (so concurrent appends, also from other nodes, queue on it): its position
     // and previous_mac come from the newest record, its MAC from `seal`. Returns it as stored.
+    // An operator action's records are appended by the write making the change (AuditAppend).
     virtual AuditRecord append_audit(AuditRecord record, const AuditSeal& seal) = 0;
     // The organisation's records, newest first.
     virtual AuditPage list_audit(const AuditPageQuery& query) const = 0;

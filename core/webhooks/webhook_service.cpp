@@ -256,13 +256,15 @@ boost::json::object WebhookService::create(const auth::Principal& caller,
     endpoint.created_at_ms = now;
     endpoint.updated_at_ms = now;
     apply_fields(endpoint, fields, caller.environment);
+    store::AuditAppend audit =
+        audit_.draft({caller.organization, caller.key_id, "webhook_endpoint.create", endpoint.id,
+                      "", endpoint_state_hash(endpoint)});
     try {
-        store_.insert_webhook_endpoint(endpoint, kMaxActiveEndpoints);
+        store_.insert_webhook_endpoint(endpoint, kMaxActiveEndpoints, &audit);
     } catch (const store::TooManyActiveEndpoints&) {
         throw too_many_endpoints();
     }
-    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.create", endpoint.id, "",
-                   endpoint_state_hash(endpoint)});
+    audit_.logged(audit);
     boost::json::object answer = endpoint_to_json(endpoint);
     answer["secret"] = endpoint.secret;
     return answer;
@@ -288,20 +290,21 @@ boost::json::object WebhookService::update(const auth::Principal& caller, const 
     const std::string before = endpoint_state_hash(endpoint);
     apply_fields(endpoint, body_object(body), caller.environment);
     endpoint.updated_at_ms = now_unix_ms();
-    store_update(endpoint);
-    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.update", id, before,
-                   endpoint_state_hash(endpoint)});
+    store_update(endpoint, {caller.organization, caller.key_id, "webhook_endpoint.update", id,
+                            before, endpoint_state_hash(endpoint)});
     // A re-activated endpoint's held deliveries are due again.
     if (endpoint.active && wake_) wake_();
     return endpoint_to_json(endpoint);
 }
 
 void WebhookService::remove(const auth::Principal& caller, const std::string& id) {
+    store::AuditAppend audit =
+        audit_.draft({caller.organization, caller.key_id, "webhook_endpoint.delete", id, "", ""});
     if (!store_.delete_webhook_endpoint(caller.organization, caller.environment_id, id,
-                                        now_unix_ms())) {
+                                        now_unix_ms(), &audit)) {
         throw ApiError::not_found("no webhook endpoint '" + id + "'");
     }
-    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.delete", id, "", ""});
+    audit_.logged(audit);
 }
 
 boost::json::object WebhookService::rotate_secret(const auth::Principal& caller,
@@ -312,10 +315,9 @@ boost::json::object WebhookService::rotate_secret(const auth::Principal& caller,
     endpoint.previous_secret_expires_at_ms = now + kSecretOverlapMs;
     endpoint.secret = new_secret();
     endpoint.updated_at_ms = now;
-    store_update(endpoint);
-    audit_.record({caller.organization, caller.key_id, "webhook_endpoint.rotate_secret", id,
-                   audit::state_hash(*endpoint.previous_secret),
-                   audit::state_hash(endpoint.secret)});
+    store_update(endpoint, {caller.organization, caller.key_id, "webhook_endpoint.rotate_secret",
+                            id, audit::state_hash(*endpoint.previous_secret),
+                            audit::state_hash(endpoint.secret)});
     boost::json::object answer = endpoint_to_json(endpoint);
     answer["secret"] = endpoint.secret;
     return answer;
@@ -329,11 +331,13 @@ boost::json::object WebhookService::rotate_signing_secret(const auth::Principal&
         secret.previous_secret = current->secret;
         secret.previous_secret_expires_at_ms = now + kSecretOverlapMs;
     }
-    store_.put_signing_secret(caller.organization, caller.environment_id, secret);
-    audit_.record({caller.organization, caller.key_id, "signing_secret.rotate",
-                   "environment:" + caller.environment,
-                   secret.previous_secret ? audit::state_hash(*secret.previous_secret) : "",
-                   audit::state_hash(secret.secret)});
+    store::AuditAppend audit =
+        audit_.draft({caller.organization, caller.key_id, "signing_secret.rotate",
+                      "environment:" + caller.environment,
+                      secret.previous_secret ? audit::state_hash(*secret.previous_secret) : "",
+                      audit::state_hash(secret.secret)});
+    store_.put_signing_secret(caller.organization, caller.environment_id, secret, &audit);
+    audit_.logged(audit);
     return signing_secret_to_json(secret, caller.environment);
 }
 
@@ -388,14 +392,17 @@ store::WebhookEndpoint WebhookService::visible_endpoint(const auth::Principal& c
     return *endpoint;
 }
 
-void WebhookService::store_update(const store::WebhookEndpoint& endpoint) {
+void WebhookService::store_update(const store::WebhookEndpoint& endpoint,
+                                  const audit::Action& action) {
+    store::AuditAppend audit = audit_.draft(action);
     try {
-        if (!store_.update_webhook_endpoint(endpoint, kMaxActiveEndpoints)) {
+        if (!store_.update_webhook_endpoint(endpoint, kMaxActiveEndpoints, &audit)) {
             throw ApiError::not_found("no webhook endpoint '" + endpoint.id + "'");
         }
     } catch (const store::TooManyActiveEndpoints&) {
         throw too_many_endpoints();
     }
+    audit_.logged(audit);
 }
 
 }  // namespace engined::webhooks

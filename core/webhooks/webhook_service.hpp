@@ -54,7 +54,8 @@ public:
 private:
     store::WebhookEndpoint visible_endpoint(const auth::Principal& caller,
                                             const std::string& id) const;
-    void store_update(const store::WebhookEndpoint& endpoint);
+    // Stores the changed endpoint with `action`'s audit record, in one write.
+    void store_update(const store::WebhookEndpoint& endpoint, const audit::Action& action);
 
     store::Store& store_;
     std::function<void()> wake_;

@@ -903,6 +903,13 @@ TEST_F(EnginectlTest, EveryOperatorActionIsReadBackFromTheAuditLog) {
     expect_status("PATCH", "/api/v1/environments/staging", R"({"pinned_engine_version":"1.x"})",
                   200);
     expect_status("DELETE", "/api/v1/environments/staging", "", 200);
+    // Refused changes: each answered with its error, none recorded.
+    expect_status("POST", "/api/v1/engines",
+                  R"({"slug":"audited","label":"Again","engine_type":"placement"})", 409);
+    expect_status("POST", "/api/v1/engines/audited/versions",
+                  R"({"config_hash":")" + std::string(64, '0') + R"("})", 412);
+    expect_status("PATCH", "/api/v1/webhooks/we_absent", R"({"description":"x"})", 404);
+    expect_status("DELETE", "/api/v1/environments/live", "", 409);
 
     // The same store, written directly by enginectl as the operator.
     const std::string data_dir = server_->data_dir().string();
@@ -916,6 +923,8 @@ TEST_F(EnginectlTest, EveryOperatorActionIsReadBackFromTheAuditLog) {
         store_command({"keys", "create", "--org", org, "--env", "test", "--json"});
     const std::string cli_key_id(boost::json::parse(created.out).at("id").as_string());
     store_command({"keys", "revoke", cli_key_id});
+    EXPECT_EQ(enginectl({"keys", "revoke", cli_key_id, "--data-dir", data_dir}).exit_code, 1)
+        << "revoked already: refused, and not recorded";
     write_text(work_dir_ / "pool.json", demo_pool_json());
     store_command({"pools", "import", "--org", org, "--pool", "carriers:all",
                    (work_dir_ / "pool.json").string()});

@@ -140,10 +140,13 @@ int keys_command(const std::string& action, const Arguments& args) {
                 ? std::optional<int64_t>(static_cast<int64_t>(args.number("burst", 0)))
                 : std::nullopt;
         const auto trail = open_audit_trail(*store, args);
+        // The target is the key's id, set when the key is minted.
+        store::AuditAppend audit =
+            trail->draft({organization, audit::cli_actor(), "key.create", "", "",
+                          audit::state_hash(environment + "\n" + join(scopes))});
         const auth::IssuedKey issued =
-            auth::issue_key(*store, organization, environment, scopes, rate, burst);
-        trail->record({organization, audit::cli_actor(), "key.create", issued.id, "",
-                       audit::state_hash(environment + "\n" + join(scopes))});
+            auth::issue_key(*store, organization, environment, scopes, rate, burst, &audit);
+        trail->logged(audit);
         std::cerr << "created key " << issued.id << " for organisation " << organization << " ("
                   << environment << "); store it now, it is not shown again\n";
         if (args.has("json")) {
@@ -200,12 +203,14 @@ int keys_command(const std::string& action, const Arguments& args) {
         for (const store::ApiKey& key : store->list_api_keys(std::nullopt)) {
             if (key.id == key_id) organization = key.organization;
         }
-        if (!store->revoke_api_key(key_id, now_unix_ms())) {
+        store::AuditAppend audit =
+            trail->draft({organization, audit::cli_actor(), "key.revoke", key_id,
+                          audit::state_hash("active"), audit::state_hash("revoked")});
+        if (!store->revoke_api_key(key_id, now_unix_ms(), &audit)) {
             std::cerr << "enginectl: no active key with id " << key_id << "\n";
             return 1;
         }
-        trail->record({organization, audit::cli_actor(), "key.revoke", key_id,
-                       audit::state_hash("active"), audit::state_hash("revoked")});
+        trail->logged(audit);
         if (args.has("json")) {
             print_json(boost::json::object{{"revoked", args.positional()[0]}});
         } else {

@@ -5,6 +5,7 @@
 #include "table.hpp"
 
 #include "audit/audit_trail.hpp"
+#include "common/crypto.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "pools/pool_file.hpp"
@@ -72,10 +73,14 @@ int import_pool(const Arguments& args) {
     const auto trail = open_audit_trail(*store, args);
     const std::string source = std::filesystem::path(file).filename().string();
     const auto previous = store->pool_snapshot(organization, name);
+    const std::string carriers_json = canonical_json(carriers);
+    // The pool's snapshot is the SHA-256 of its canonical carriers (store::PoolSummary).
+    store::AuditAppend audit =
+        trail->draft({organization, audit::cli_actor(), "pool.import", name,
+                      previous ? previous->snapshot : std::string(), sha256_hex(carriers_json)});
     const store::PoolSummary pool =
-        store->replace_pool(organization, name, canonical_json(carriers), source, now_unix_ms());
-    trail->record({organization, audit::cli_actor(), "pool.import", name,
-                   previous ? previous->snapshot : std::string(), pool.snapshot});
+        store->replace_pool(organization, name, carriers_json, source, now_unix_ms(), &audit);
+    trail->logged(audit);
     if (args.has("json")) {
         print_json(pool_json(pool));
         return 0;

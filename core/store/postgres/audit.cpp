@@ -1,6 +1,7 @@
 // PostgreSQL backend: the audit log's chains. Every node appends through the organisation's
-// advisory lock, taken in the append's own transaction, so appends queue on the chain's head and
-// no two records take one position (the UNIQUE constraint backs it).
+// advisory lock, taken in the transaction of the write the record goes with (held to its commit),
+// so appends queue on the chain's head and no two records take one position (the UNIQUE
+// constraint backs it).
 #include "store/postgres/internal.hpp"
 
 #include <limits>
@@ -31,16 +32,9 @@ constexpr const char* kAuditOrganizations =
 
 }  // namespace
 
-}  // namespace engined::store::postgres
-
-namespace engined::store {
-
-// The backend's internals (statements, row mapping) live in engined::store::postgres.
-using namespace postgres;
-
-AuditRecord PostgresStore::append_audit(AuditRecord record, const AuditSeal& seal) {
-    auto lease = impl_->pool.acquire();
-    in_transaction(*lease, "append_audit", [&](Connection& c) {
+void append_audit_records(Connection& c, AuditAppend* audit) {
+    if (audit == nullptr) return;
+    for (AuditRecord& record : audit->records) {
         c.exec(kLockChain, {record.organization}, "append_audit");
         const Result head = c.exec(kChainHead, {record.organization}, "append_audit");
         record.position = 1;
@@ -49,7 +43,7 @@ AuditRecord PostgresStore::append_audit(AuditRecord record, const AuditSeal& sea
             record.position = head.integer(0, 0) + 1;
             record.previous_mac = head.text(0, 1);
         }
-        record.mac = seal(record);
+        record.mac = audit->seal(record);
         const Result inserted =
             c.exec(kInsertAudit,
                    {record.id, record.organization, record.position, record.actor, record.action,
@@ -57,8 +51,22 @@ AuditRecord PostgresStore::append_audit(AuditRecord record, const AuditSeal& sea
                     record.previous_mac, record.mac},
                    "append_audit");
         record.seq = inserted.integer(0, 0);
-    });
-    return record;
+    }
+    audit->appended = true;
+}
+
+}  // namespace engined::store::postgres
+
+namespace engined::store {
+
+// The backend's internals (statements, row mapping) live in engined::store::postgres.
+using namespace postgres;
+
+AuditRecord PostgresStore::append_audit(AuditRecord record, const AuditSeal& seal) {
+    AuditAppend audit{{std::move(record)}, seal};
+    auto lease = impl_->pool.acquire();
+    in_transaction(*lease, "append_audit", [&](Connection& c) { append_audit_records(c, &audit); });
+    return std::move(audit.records.front());
 }
 
 AuditPage PostgresStore::list_audit(const AuditPageQuery& query) const {

@@ -113,11 +113,13 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::postgres.
 using namespace postgres;
 
-void PostgresStore::insert_engine(const EngineRecord& engine, std::string_view config_json) {
+void PostgresStore::insert_engine(const EngineRecord& engine, std::string_view config_json,
+                                  AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "insert_engine", [&](Connection& c) {
         insert_config(c, engine.config_hash, config_json, "insert_engine (config)");
         insert_engine_row(c, kInsertEngine, engine, "insert_engine");
+        append_audit_records(c, audit);
     });
 }
 
@@ -139,7 +141,8 @@ EngineRecord PostgresStore::ensure_builtin_engine(const EngineRecord& engine,
 
 bool PostgresStore::update_engine_config(std::string_view organization, std::string_view slug,
                                          std::string_view config_hash, std::string_view config_json,
-                                         std::string_view updated_by, int64_t at_ms) {
+                                         std::string_view updated_by, int64_t at_ms,
+                                         AuditAppend* audit) {
     bool updated = false;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "update_engine_config", [&](Connection& c) {
@@ -150,54 +153,74 @@ bool PostgresStore::update_engine_config(std::string_view organization, std::str
         updated = c.exec(kUpdateEngineConfig, {organization, slug, config_hash, updated_by, at_ms},
                          "update_engine_config")
                       .changed() > 0;
+        if (updated) append_audit_records(c, audit);
     });
     return updated;
 }
 
 bool PostgresStore::set_engine_status(std::string_view organization, std::string_view slug,
-                                      std::string_view status, int64_t at_ms) {
+                                      std::string_view status, int64_t at_ms, AuditAppend* audit) {
+    bool updated = false;
     auto lease = impl_->pool.acquire();
-    return (*lease)
-               .exec(kSetEngineStatus, {organization, slug, status, at_ms}, "set_engine_status")
-               .changed() > 0;
+    in_transaction(*lease, "set_engine_status", [&](Connection& c) {
+        updated = c.exec(kSetEngineStatus, {organization, slug, status, at_ms}, "set_engine_status")
+                      .changed() > 0;
+        if (updated) append_audit_records(c, audit);
+    });
+    return updated;
 }
 
-void PostgresStore::insert_release(const ReleaseRecord& release, std::string_view config_json) {
+void PostgresStore::insert_release(const ReleaseRecord& release, std::string_view config_json,
+                                   AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
-    in_transaction(*lease, "insert_release",
-                   [&](Connection& c) { insert_release_row(c, release, config_json); });
+    in_transaction(*lease, "insert_release", [&](Connection& c) {
+        insert_release_row(c, release, config_json);
+        append_audit_records(c, audit);
+    });
 }
 
-void PostgresStore::open_rollout(const RolloutRecord& rollout) {
+void PostgresStore::open_rollout(const RolloutRecord& rollout, AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
-    insert_rollout_row(*lease, rollout);
+    in_transaction(*lease, "open_rollout", [&](Connection& c) {
+        insert_rollout_row(c, rollout);
+        append_audit_records(c, audit);
+    });
 }
 
 void PostgresStore::insert_release_in_rollout(const ReleaseRecord& release,
                                               std::string_view config_json,
-                                              const RolloutRecord& rollout) {
+                                              const RolloutRecord& rollout, AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "insert_release_in_rollout", [&](Connection& c) {
         insert_rollout_row(c, rollout);
         insert_release_row(c, release, config_json);
+        append_audit_records(c, audit);
     });
 }
 
 bool PostgresStore::set_rollout_percent(std::string_view organization, std::string_view slug,
-                                        int major, int percent, int64_t at_ms) {
+                                        int major, int percent, int64_t at_ms, AuditAppend* audit) {
+    bool changed = false;
     auto lease = impl_->pool.acquire();
-    return (*lease)
-               .exec(kSetRolloutPercent, {organization, slug, major, percent, at_ms},
-                     "set_rollout_percent")
-               .changed() > 0;
+    in_transaction(*lease, "set_rollout_percent", [&](Connection& c) {
+        changed = c.exec(kSetRolloutPercent, {organization, slug, major, percent, at_ms},
+                         "set_rollout_percent")
+                      .changed() > 0;
+        if (changed) append_audit_records(c, audit);
+    });
+    return changed;
 }
 
 bool PostgresStore::close_rollout(std::string_view organization, std::string_view slug, int major,
-                                  std::string_view state, int64_t at_ms) {
+                                  std::string_view state, int64_t at_ms, AuditAppend* audit) {
+    bool changed = false;
     auto lease = impl_->pool.acquire();
-    return (*lease)
-               .exec(kCloseRollout, {organization, slug, major, state, at_ms}, "close_rollout")
-               .changed() > 0;
+    in_transaction(*lease, "close_rollout", [&](Connection& c) {
+        changed = c.exec(kCloseRollout, {organization, slug, major, state, at_ms}, "close_rollout")
+                      .changed() > 0;
+        if (changed) append_audit_records(c, audit);
+    });
+    return changed;
 }
 
 std::vector<RolloutRecord> PostgresStore::list_rollouts(std::string_view organization,

@@ -70,7 +70,8 @@ void PostgresStore::ensure_builtin_environments(std::string_view organization, i
     });
 }
 
-void PostgresStore::insert_environment(const Environment& environment, int max_named) {
+void PostgresStore::insert_environment(const Environment& environment, int max_named,
+                                       AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "insert_environment", [&](Connection& c) {
         c.exec(kLockOrganization, {environment.organization}, "insert_environment");
@@ -85,6 +86,7 @@ void PostgresStore::insert_environment(const Environment& environment, int max_n
                                       std::to_string(max_named) +
                                       " environments besides test and live");
         }
+        append_audit_records(c, audit);
     });
 }
 
@@ -104,18 +106,23 @@ std::optional<Environment> PostgresStore::find_environment(std::string_view orga
     return read_environment(row.at(0));
 }
 
-bool PostgresStore::update_environment_pins(const Environment& environment) {
+bool PostgresStore::update_environment_pins(const Environment& environment, AuditAppend* audit) {
+    bool changed = false;
     auto lease = impl_->pool.acquire();
-    return (*lease)
-               .exec(kUpdateEnvironmentPins,
-                     {environment.organization, environment.slug, environment.pinned_engine_version,
-                      environment.engine_pins_json, environment.updated_at_ms},
-                     "update_environment_pins")
-               .changed() > 0;
+    in_transaction(*lease, "update_environment_pins", [&](Connection& c) {
+        changed =
+            c.exec(kUpdateEnvironmentPins,
+                   {environment.organization, environment.slug, environment.pinned_engine_version,
+                    environment.engine_pins_json, environment.updated_at_ms},
+                   "update_environment_pins")
+                .changed() > 0;
+        if (changed) append_audit_records(c, audit);
+    });
+    return changed;
 }
 
 bool PostgresStore::delete_environment(std::string_view organization, std::string_view slug,
-                                       int64_t at_ms) {
+                                       int64_t at_ms, AuditAppend* audit) {
     int changed = 0;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "delete_environment", [&](Connection& c) {
@@ -129,6 +136,7 @@ bool PostgresStore::delete_environment(std::string_view organization, std::strin
         }
         changed =
             c.exec(kDeleteEnvironment, {organization, slug, at_ms}, "delete_environment").changed();
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }

@@ -46,4 +46,9 @@ void apply_remember_idempotency(Connection& connection, const IdempotencyRecord&
 void add_run_event_deliveries(Connection& connection, const std::string& run_id,
                               const RunOutcome& outcome);
 
+// Appends an operator action's records to their organisations' chains inside the calling write's
+// transaction (under the organisation's transaction advisory lock): every store write
+// carrying an AuditAppend ends with it, and append_audit is made of it. No-op for null.
+void append_audit_records(Connection& connection, AuditAppend* audit);
+
 }  // namespace engined::store::postgres

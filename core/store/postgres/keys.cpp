@@ -53,7 +53,8 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::postgres.
 using namespace postgres;
 
-void PostgresStore::insert_api_key(const ApiKey& key, std::string_view key_hash) {
+void PostgresStore::insert_api_key(const ApiKey& key, std::string_view key_hash,
+                                   AuditAppend* audit) {
     std::string scopes;
     for (const std::string& scope : key.scopes) {
         if (scope.empty() || scope.find(',') != std::string::npos) {
@@ -63,10 +64,13 @@ void PostgresStore::insert_api_key(const ApiKey& key, std::string_view key_hash)
         scopes += scope;
     }
     auto lease = impl_->pool.acquire();
-    (*lease).exec(kInsertApiKey,
-                  {key.id, key_hash, key.organization, key.environment, scopes, key.display_prefix,
-                   key.created_at_ms, key.rate_per_second, key.rate_burst, key.environment_id},
-                  "insert_api_key");
+    in_transaction(*lease, "insert_api_key", [&](Connection& c) {
+        c.exec(kInsertApiKey,
+               {key.id, key_hash, key.organization, key.environment, scopes, key.display_prefix,
+                key.created_at_ms, key.rate_per_second, key.rate_burst, key.environment_id},
+               "insert_api_key");
+        append_audit_records(c, audit);
+    });
 }
 
 std::optional<ApiKey> PostgresStore::find_api_key(std::string_view key_hash) const {
@@ -87,9 +91,14 @@ std::vector<ApiKey> PostgresStore::list_api_keys(
     return keys;
 }
 
-bool PostgresStore::revoke_api_key(std::string_view key_id, int64_t at_ms) {
+bool PostgresStore::revoke_api_key(std::string_view key_id, int64_t at_ms, AuditAppend* audit) {
+    bool revoked = false;
     auto lease = impl_->pool.acquire();
-    return (*lease).exec(kRevokeApiKey, {key_id, at_ms}, "revoke_api_key").changed() > 0;
+    in_transaction(*lease, "revoke_api_key", [&](Connection& c) {
+        revoked = c.exec(kRevokeApiKey, {key_id, at_ms}, "revoke_api_key").changed() > 0;
+        if (revoked) append_audit_records(c, audit);
+    });
+    return revoked;
 }
 
 RateTokenLease PostgresStore::take_rate_tokens(std::string_view key_id, double per_second,

@@ -39,7 +39,7 @@ using namespace postgres;
 
 PoolSummary PostgresStore::replace_pool(std::string_view organization, std::string_view name,
                                         std::string_view carriers_json, std::string_view source,
-                                        int64_t at_ms) {
+                                        int64_t at_ms, AuditAppend* audit) {
     const PoolSummary summary{std::string(name), count_array_elements(carriers_json),
                               sha256_hex(carriers_json), std::string(source), at_ms};
     auto lease = impl_->pool.acquire();
@@ -47,6 +47,7 @@ PoolSummary PostgresStore::replace_pool(std::string_view organization, std::stri
         c.exec(kInsertPoolSnapshot, {summary.snapshot, carriers_json, summary.carrier_count},
                "replace_pool (snapshot)");
         c.exec(kReplacePool, {organization, name, summary.snapshot, source, at_ms}, "replace_pool");
+        append_audit_records(c, audit);
     });
     return summary;
 }

@@ -46,11 +46,13 @@ public:
     void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) override;
 
     // --- Keys: synchronous (they go through the writer and wait for its commit).
-    void insert_api_key(const ApiKey& key, std::string_view key_hash) override;
+    void insert_api_key(const ApiKey& key, std::string_view key_hash,
+                        AuditAppend* audit = nullptr) override;
     std::optional<ApiKey> find_api_key(std::string_view key_hash) const override;
     std::vector<ApiKey> list_api_keys(
         const std::optional<std::string>& organization) const override;
-    bool revoke_api_key(std::string_view key_id, int64_t at_ms) override;
+    bool revoke_api_key(std::string_view key_id, int64_t at_ms,
+                        AuditAppend* audit = nullptr) override;
 
     // --- Environments: synchronous writes through the writer. Deleted environments are kept
     // (their runs name them) but are found by none of these.
@@ -58,20 +60,23 @@ public:
     void ensure_builtin_environments(std::string_view organization, int64_t at_ms) override;
     // Throws std::invalid_argument when the slug exists, TooManyEnvironments when the organisation
     // would have more than `max_named` environments besides the built-in ones.
-    void insert_environment(const Environment& environment, int max_named) override;
+    void insert_environment(const Environment& environment, int max_named,
+                            AuditAppend* audit = nullptr) override;
     // test, live, then the named ones by creation.
     std::vector<Environment> list_environments(std::string_view organization) const override;
     std::optional<Environment> find_environment(std::string_view organization,
                                                 std::string_view slug) const override;
     // Replaces the default pins; false when absent.
-    bool update_environment_pins(const Environment& environment) override;
+    bool update_environment_pins(const Environment& environment,
+                                 AuditAppend* audit = nullptr) override;
     // False when absent; throws EnvironmentHasActiveKeys while unrevoked keys of it exist.
-    bool delete_environment(std::string_view organization, std::string_view slug,
-                            int64_t at_ms) override;
+    bool delete_environment(std::string_view organization, std::string_view slug, int64_t at_ms,
+                            AuditAppend* audit = nullptr) override;
 
     // --- Engines and releases: synchronous writes through the writer.
     // Throws std::invalid_argument when (organization, slug) exists.
-    void insert_engine(const EngineRecord& engine, std::string_view config_json) override;
+    void insert_engine(const EngineRecord& engine, std::string_view config_json,
+                       AuditAppend* audit = nullptr) override;
     // Inserts the built-in engine if absent and returns the stored record. An existing one is
     // left as it is: its configuration is the operator's once seeded, and a new preset reaches
     // it through the configuration API or a release bundle, never silently at a restart.
@@ -80,11 +85,14 @@ public:
     // False when the engine does not exist.
     bool update_engine_config(std::string_view organization, std::string_view slug,
                               std::string_view config_hash, std::string_view config_json,
-                              std::string_view updated_by, int64_t at_ms) override;
+                              std::string_view updated_by, int64_t at_ms,
+                              AuditAppend* audit = nullptr) override;
     bool set_engine_status(std::string_view organization, std::string_view slug,
-                           std::string_view status, int64_t at_ms) override;
+                           std::string_view status, int64_t at_ms,
+                           AuditAppend* audit = nullptr) override;
     // Throws std::invalid_argument when that version exists already.
-    void insert_release(const ReleaseRecord& release, std::string_view config_json) override;
+    void insert_release(const ReleaseRecord& release, std::string_view config_json,
+                        AuditAppend* audit = nullptr) override;
 
     // The organisation's own engine of that slug, else the built-in one.
     std::optional<EngineRecord> find_engine(std::string_view organization,
@@ -99,13 +107,15 @@ public:
 
     // --- Rollouts: synchronous writes; opening a second open rollout of a major throws
     // std::invalid_argument.
-    void open_rollout(const RolloutRecord& rollout) override;
+    void open_rollout(const RolloutRecord& rollout, AuditAppend* audit = nullptr) override;
     void insert_release_in_rollout(const ReleaseRecord& release, std::string_view config_json,
-                                   const RolloutRecord& rollout) override;
+                                   const RolloutRecord& rollout,
+                                   AuditAppend* audit = nullptr) override;
     bool set_rollout_percent(std::string_view organization, std::string_view slug, int major,
-                             int percent, int64_t at_ms) override;
+                             int percent, int64_t at_ms, AuditAppend* audit = nullptr) override;
     bool close_rollout(std::string_view organization, std::string_view slug, int major,
-                       std::string_view state, int64_t at_ms) override;
+                       std::string_view state, int64_t at_ms,
+                       AuditAppend* audit = nullptr) override;
     std::vector<RolloutRecord> list_rollouts(std::string_view organization,
                                              std::string_view slug) const override;
 
@@ -122,8 +132,8 @@ public:
     // pool then points at its snapshot (content-addressed, immutable) in one write, so a
     // re-import replaces a pool whole or not at all. Returns the new summary.
     PoolSummary replace_pool(std::string_view organization, std::string_view name,
-                             std::string_view carriers_json, std::string_view source,
-                             int64_t at_ms) override;
+                             std::string_view carriers_json, std::string_view source, int64_t at_ms,
+                             AuditAppend* audit = nullptr) override;
     std::vector<PoolSummary> list_pools(std::string_view organization) const override;
     std::optional<PoolSummary> pool_snapshot(std::string_view organization,
                                              std::string_view name) const override;
@@ -132,19 +142,22 @@ public:
     // --- Webhook endpoints and secrets: synchronous writes through the writer.
     // Throws TooManyActiveEndpoints when the write would leave more than `max_active` active
     // endpoints in the endpoint's organisation and environment.
-    void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) override;
+    void insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                 AuditAppend* audit = nullptr) override;
     // Replaces the stored endpoint of that id (same organisation and environment); false when absent.
-    bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) override;
+    bool update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                 AuditAppend* audit = nullptr) override;
     // Deletes it; its pending deliveries fail with "endpoint deleted". False when absent.
     bool delete_webhook_endpoint(std::string_view organization, std::string_view environment_id,
-                                 std::string_view id, int64_t at_ms) override;
+                                 std::string_view id, int64_t at_ms,
+                                 AuditAppend* audit = nullptr) override;
     std::optional<WebhookEndpoint> find_webhook_endpoint(std::string_view organization,
                                                          std::string_view environment_id,
                                                          std::string_view id) const override;
     std::vector<WebhookEndpoint> list_webhook_endpoints(
         std::string_view organization, std::string_view environment_id) const override;
     void put_signing_secret(std::string_view organization, std::string_view environment_id,
-                            const SigningSecret& secret) override;
+                            const SigningSecret& secret, AuditAppend* audit = nullptr) override;
     std::optional<SigningSecret> find_signing_secret(
         std::string_view organization, std::string_view environment_id) const override;
     // Stores `first` unless the environment has a secret already; returns the one stored.

@@ -225,17 +225,20 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::postgres.
 using namespace postgres;
 
-void PostgresStore::insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) {
+void PostgresStore::insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                            AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "insert_webhook_endpoint", [&](Connection& c) {
         c.exec(kLockEnvironmentEndpoints, {endpoint.organization, endpoint.environment_id},
                "insert_webhook_endpoint");
         write_endpoint(c, kInsertEndpoint, endpoint, "insert_webhook_endpoint");
         check_active_limit(c, endpoint, max_active);
+        append_audit_records(c, audit);
     });
 }
 
-bool PostgresStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) {
+bool PostgresStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                            AuditAppend* audit) {
     int changed = 0;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "update_webhook_endpoint", [&](Connection& c) {
@@ -243,13 +246,14 @@ bool PostgresStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int
                "update_webhook_endpoint");
         changed = write_endpoint(c, kUpdateEndpoint, endpoint, "update_webhook_endpoint");
         check_active_limit(c, endpoint, max_active);
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }
 
 bool PostgresStore::delete_webhook_endpoint(std::string_view organization,
                                             std::string_view environment_id, std::string_view id,
-                                            int64_t at_ms) {
+                                            int64_t at_ms, AuditAppend* audit) {
     int changed = 0;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "delete_webhook_endpoint", [&](Connection& c) {
@@ -259,6 +263,7 @@ bool PostgresStore::delete_webhook_endpoint(std::string_view organization,
         if (changed > 0) {
             c.exec(kFailEndpointDeliveries, {id, "endpoint deleted", at_ms},
                    "delete_webhook_endpoint (deliveries)");
+            append_audit_records(c, audit);
         }
     });
     return changed > 0;
@@ -285,13 +290,16 @@ std::vector<WebhookEndpoint> PostgresStore::list_webhook_endpoints(
 }
 
 void PostgresStore::put_signing_secret(std::string_view organization,
-                                       std::string_view environment_id,
-                                       const SigningSecret& secret) {
+                                       std::string_view environment_id, const SigningSecret& secret,
+                                       AuditAppend* audit) {
     auto lease = impl_->pool.acquire();
-    (*lease).exec(kPutSigningSecret,
-                  {organization, environment_id, secret.secret, secret.previous_secret,
-                   secret.previous_secret_expires_at_ms, secret.rotated_at_ms},
-                  "put_signing_secret");
+    in_transaction(*lease, "put_signing_secret", [&](Connection& c) {
+        c.exec(kPutSigningSecret,
+               {organization, environment_id, secret.secret, secret.previous_secret,
+                secret.previous_secret_expires_at_ms, secret.rotated_at_ms},
+               "put_signing_secret");
+        append_audit_records(c, audit);
+    });
 }
 
 SigningSecret PostgresStore::add_signing_secret(std::string_view organization,

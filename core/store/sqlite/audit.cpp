@@ -1,5 +1,6 @@
 // SQLite backend: the audit log's chains. The single writer serialises appends; the chain's head
-// is read and the record inserted in one write, so no two records take one position.
+// is read and the record inserted in the write the record goes with, so no two records take one
+// position and no record is stored without its change.
 #include "store/sqlite/internal.hpp"
 
 #include <limits>
@@ -28,16 +29,9 @@ constexpr const char* kAuditOrganizations =
 
 }  // namespace
 
-}  // namespace engined::store::sqlite
-
-namespace engined::store {
-
-// The backend's internals (statements, row mapping) live in engined::store::sqlite.
-using namespace sqlite;
-
-AuditRecord SqliteStore::append_audit(AuditRecord record, const AuditSeal& seal) {
-    // The caller waits for the commit, so the lambda may refer to its arguments.
-    impl_->writer.write_and_wait([&](Connection& c) {
+void append_audit_records(Connection& c, AuditAppend* audit) {
+    if (audit == nullptr) return;
+    for (AuditRecord& record : audit->records) {
         record.position = 1;
         record.previous_mac.clear();
         {
@@ -48,7 +42,7 @@ AuditRecord SqliteStore::append_audit(AuditRecord record, const AuditSeal& seal)
                 record.previous_mac = head.text(1);
             }
         }
-        record.mac = seal(record);
+        record.mac = audit->seal(record);
         Query insert(c, kInsertAudit, "append_audit");
         insert.bind(1, record.id)
             .bind(2, record.organization)
@@ -62,8 +56,22 @@ AuditRecord SqliteStore::append_audit(AuditRecord record, const AuditSeal& seal)
             .bind(10, record.previous_mac)
             .bind(11, record.mac);
         if (insert.next()) record.seq = insert.integer(0);
-    });
-    return record;
+    }
+    audit->appended = true;
+}
+
+}  // namespace engined::store::sqlite
+
+namespace engined::store {
+
+// The backend's internals (statements, row mapping) live in engined::store::sqlite.
+using namespace sqlite;
+
+AuditRecord SqliteStore::append_audit(AuditRecord record, const AuditSeal& seal) {
+    AuditAppend audit{{std::move(record)}, seal};
+    // The caller waits for the commit, so the lambda may refer to its arguments.
+    impl_->writer.write_and_wait([&](Connection& c) { append_audit_records(c, &audit); });
+    return std::move(audit.records.front());
 }
 
 AuditPage SqliteStore::list_audit(const AuditPageQuery& query) const {

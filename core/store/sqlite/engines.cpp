@@ -145,12 +145,14 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::sqlite.
 using namespace sqlite;
 
-void SqliteStore::insert_engine(const EngineRecord& engine, std::string_view config_json) {
+void SqliteStore::insert_engine(const EngineRecord& engine, std::string_view config_json,
+                                AuditAppend* audit) {
     impl_->writer.write_and_wait([&](Connection& c) {
         insert_config(c, engine.config_hash, config_json, "insert_engine (config)");
         Query query(c, kInsertEngine, "insert_engine");
         bind_engine(query, engine);
         query.run();
+        append_audit_records(c, audit);
     });
 }
 
@@ -176,7 +178,8 @@ EngineRecord SqliteStore::ensure_builtin_engine(const EngineRecord& engine,
 
 bool SqliteStore::update_engine_config(std::string_view organization, std::string_view slug,
                                        std::string_view config_hash, std::string_view config_json,
-                                       std::string_view updated_by, int64_t at_ms) {
+                                       std::string_view updated_by, int64_t at_ms,
+                                       AuditAppend* audit) {
     bool updated = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         // Checked first so that an unknown engine leaves no configuration behind: stored
@@ -193,41 +196,50 @@ bool SqliteStore::update_engine_config(std::string_view organization, std::strin
             .bind(4, updated_by)
             .bind(5, at_ms);
         updated = update.run() > 0;
+        if (updated) append_audit_records(c, audit);
     });
     return updated;
 }
 
 bool SqliteStore::set_engine_status(std::string_view organization, std::string_view slug,
-                                    std::string_view status, int64_t at_ms) {
+                                    std::string_view status, int64_t at_ms, AuditAppend* audit) {
     bool updated = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query update(c, kSetEngineStatus, "set_engine_status");
         update.bind(1, organization).bind(2, slug).bind(3, status).bind(4, at_ms);
         updated = update.run() > 0;
+        if (updated) append_audit_records(c, audit);
     });
     return updated;
 }
 
-void SqliteStore::insert_release(const ReleaseRecord& release, std::string_view config_json) {
-    impl_->writer.write_and_wait(
-        [&](Connection& c) { insert_release_row(c, release, config_json); });
+void SqliteStore::insert_release(const ReleaseRecord& release, std::string_view config_json,
+                                 AuditAppend* audit) {
+    impl_->writer.write_and_wait([&](Connection& c) {
+        insert_release_row(c, release, config_json);
+        append_audit_records(c, audit);
+    });
 }
 
-void SqliteStore::open_rollout(const RolloutRecord& rollout) {
-    impl_->writer.write_and_wait([&](Connection& c) { insert_rollout_row(c, rollout); });
+void SqliteStore::open_rollout(const RolloutRecord& rollout, AuditAppend* audit) {
+    impl_->writer.write_and_wait([&](Connection& c) {
+        insert_rollout_row(c, rollout);
+        append_audit_records(c, audit);
+    });
 }
 
 void SqliteStore::insert_release_in_rollout(const ReleaseRecord& release,
                                             std::string_view config_json,
-                                            const RolloutRecord& rollout) {
+                                            const RolloutRecord& rollout, AuditAppend* audit) {
     impl_->writer.write_and_wait([&](Connection& c) {
         insert_rollout_row(c, rollout);
         insert_release_row(c, release, config_json);
+        append_audit_records(c, audit);
     });
 }
 
 bool SqliteStore::set_rollout_percent(std::string_view organization, std::string_view slug,
-                                      int major, int percent, int64_t at_ms) {
+                                      int major, int percent, int64_t at_ms, AuditAppend* audit) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         changed = Query(c, kSetRolloutPercent, "set_rollout_percent")
@@ -237,12 +249,13 @@ bool SqliteStore::set_rollout_percent(std::string_view organization, std::string
                       .bind(4, static_cast<int64_t>(percent))
                       .bind(5, at_ms)
                       .run();
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }
 
 bool SqliteStore::close_rollout(std::string_view organization, std::string_view slug, int major,
-                                std::string_view state, int64_t at_ms) {
+                                std::string_view state, int64_t at_ms, AuditAppend* audit) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         changed = Query(c, kCloseRollout, "close_rollout")
@@ -252,6 +265,7 @@ bool SqliteStore::close_rollout(std::string_view organization, std::string_view 
                       .bind(4, state)
                       .bind(5, at_ms)
                       .run();
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }

@@ -63,7 +63,8 @@ void SqliteStore::ensure_builtin_environments(std::string_view organization, int
     });
 }
 
-void SqliteStore::insert_environment(const Environment& environment, int max_named) {
+void SqliteStore::insert_environment(const Environment& environment, int max_named,
+                                     AuditAppend* audit) {
     impl_->writer.write_and_wait([&](Connection& c) {
         Query(c, kInsertEnvironment, "insert_environment")
             .bind(1, environment.id)
@@ -81,6 +82,7 @@ void SqliteStore::insert_environment(const Environment& environment, int max_nam
                                       std::to_string(max_named) +
                                       " environments besides test and live");
         }
+        append_audit_records(c, audit);
     });
 }
 
@@ -102,7 +104,7 @@ std::optional<Environment> SqliteStore::find_environment(std::string_view organi
     return read_environment(query);
 }
 
-bool SqliteStore::update_environment_pins(const Environment& environment) {
+bool SqliteStore::update_environment_pins(const Environment& environment, AuditAppend* audit) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         changed = Query(c, kUpdateEnvironmentPins, "update_environment_pins")
@@ -112,12 +114,13 @@ bool SqliteStore::update_environment_pins(const Environment& environment) {
                       .bind(4, environment.engine_pins_json)
                       .bind(5, environment.updated_at_ms)
                       .run();
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }
 
 bool SqliteStore::delete_environment(std::string_view organization, std::string_view slug,
-                                     int64_t at_ms) {
+                                     int64_t at_ms, AuditAppend* audit) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query active(c, kActiveKeysOfEnvironment, "delete_environment (keys)");
@@ -132,6 +135,7 @@ bool SqliteStore::delete_environment(std::string_view organization, std::string_
                       .bind(2, slug)
                       .bind(3, at_ms)
                       .run();
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }

@@ -29,7 +29,7 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::sqlite.
 using namespace sqlite;
 
-void SqliteStore::insert_api_key(const ApiKey& key, std::string_view key_hash) {
+void SqliteStore::insert_api_key(const ApiKey& key, std::string_view key_hash, AuditAppend* audit) {
     std::string scopes;
     for (const std::string& scope : key.scopes) {
         if (scope.empty() || scope.find(',') != std::string::npos) {
@@ -52,6 +52,7 @@ void SqliteStore::insert_api_key(const ApiKey& key, std::string_view key_hash) {
             .bind_optional(9, key.rate_burst)
             .bind(10, key.environment_id)
             .run();
+        append_audit_records(c, audit);
     });
 }
 
@@ -73,11 +74,12 @@ std::vector<ApiKey> SqliteStore::list_api_keys(
     return keys;
 }
 
-bool SqliteStore::revoke_api_key(std::string_view key_id, int64_t at_ms) {
+bool SqliteStore::revoke_api_key(std::string_view key_id, int64_t at_ms, AuditAppend* audit) {
     bool revoked = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query revoke(c, kRevokeApiKey, "revoke_api_key");
         revoked = revoke.bind(1, key_id).bind(2, at_ms).run() > 0;
+        if (revoked) append_audit_records(c, audit);
     });
     return revoked;
 }

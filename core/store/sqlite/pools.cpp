@@ -39,7 +39,7 @@ using namespace sqlite;
 
 PoolSummary SqliteStore::replace_pool(std::string_view organization, std::string_view name,
                                       std::string_view carriers_json, std::string_view source,
-                                      int64_t at_ms) {
+                                      int64_t at_ms, AuditAppend* audit) {
     const PoolSummary summary{std::string(name), count_array_elements(carriers_json),
                               sha256_hex(carriers_json), std::string(source), at_ms};
     impl_->writer.write_and_wait([&](Connection& c) {
@@ -55,6 +55,7 @@ PoolSummary SqliteStore::replace_pool(std::string_view organization, std::string
             .bind(4, source)
             .bind(5, at_ms)
             .run();
+        append_audit_records(c, audit);
     });
     return summary;
 }

@@ -220,29 +220,33 @@ namespace engined::store {
 // The backend's internals (statements, row mapping) live in engined::store::sqlite.
 using namespace sqlite;
 
-void SqliteStore::insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) {
+void SqliteStore::insert_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                          AuditAppend* audit) {
     impl_->writer.write_and_wait([&](Connection& c) {
         Query insert(c, kInsertEndpoint, "insert_webhook_endpoint");
         bind_endpoint(insert, endpoint);
         insert.run();
         check_active_limit(c, endpoint, max_active);
+        append_audit_records(c, audit);
     });
 }
 
-bool SqliteStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active) {
+bool SqliteStore::update_webhook_endpoint(const WebhookEndpoint& endpoint, int max_active,
+                                          AuditAppend* audit) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query update(c, kUpdateEndpoint, "update_webhook_endpoint");
         bind_endpoint(update, endpoint);
         changed = update.run();
         check_active_limit(c, endpoint, max_active);
+        if (changed > 0) append_audit_records(c, audit);
     });
     return changed > 0;
 }
 
 bool SqliteStore::delete_webhook_endpoint(std::string_view organization,
                                           std::string_view environment_id, std::string_view id,
-                                          int64_t at_ms) {
+                                          int64_t at_ms, AuditAppend* audit) {
     int changed = 0;
     impl_->writer.write_and_wait([&](Connection& c) {
         changed = Query(c, kDeleteEndpoint, "delete_webhook_endpoint")
@@ -256,6 +260,7 @@ bool SqliteStore::delete_webhook_endpoint(std::string_view organization,
                 .bind(2, "endpoint deleted")
                 .bind(3, at_ms)
                 .run();
+            append_audit_records(c, audit);
         }
     });
     return changed > 0;
@@ -282,7 +287,7 @@ std::vector<WebhookEndpoint> SqliteStore::list_webhook_endpoints(
 }
 
 void SqliteStore::put_signing_secret(std::string_view organization, std::string_view environment_id,
-                                     const SigningSecret& secret) {
+                                     const SigningSecret& secret, AuditAppend* audit) {
     impl_->writer.write_and_wait([&](Connection& c) {
         Query(c, kPutSigningSecret, "put_signing_secret")
             .bind(1, organization)
@@ -292,6 +297,7 @@ void SqliteStore::put_signing_secret(std::string_view organization, std::string_
             .bind_optional(5, secret.previous_secret_expires_at_ms)
             .bind(6, secret.rotated_at_ms)
             .run();
+        append_audit_records(c, audit);
     });
 }
 

@@ -5,6 +5,8 @@
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "audit/audit_trail.hpp"
+#include "audit/chain.hpp"
 #include "postgres_database.hpp"
 #include "store_test_support.hpp"
 
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <memory>
 #include <optional>
@@ -724,6 +727,443 @@ TYPED_TEST(StoreContract, ConcurrentAuditAppendsSerialiseOnTheChainHead) {
         EXPECT_EQ(chain[i].mac, test_seal(chain[i]));
         previous = chain[i].mac;
     }
+}
+
+// --- Operator actions carry their audit records into the write that makes the change.
+
+// A seal that fails on the action's last record: the one fault of an append that nothing else
+// can cause (the key is in engined's configuration, not in the database).
+AuditSeal seal_failing_on(const std::string& record_id) {
+    return [record_id](const AuditRecord& record) -> std::string {
+        if (record.id == record_id) throw std::runtime_error("sealing failed");
+        return test_seal(record);
+    };
+}
+
+// One kind of operator write, in an organisation of its own: what must exist before it, the
+// write itself, and what it changes (compared before and after).
+struct AuditedWrite {
+    std::string action;
+    std::function<void(Store&, const std::string& org)> setup;
+    std::function<void(Store&, const std::string& org, AuditAppend*)> write;
+    std::function<std::string(const Store&, const std::string& org)> state;
+    int records = 1;
+};
+
+EngineRecord engine_of(const std::string& org, const std::string& slug, const std::string& config) {
+    EngineRecord engine = make_engine(slug, config);
+    engine.id = "eng_" + org + "_" + slug;
+    engine.organization = org;
+    return engine;
+}
+
+ReleaseRecord release_of(const std::string& org, int minor, const std::string& config) {
+    return {org,
+            "quotes",
+            1,
+            minor,
+            sha256_hex(config),
+            "content-" + std::to_string(minor),
+            "{}",
+            "",
+            minor == 0 ? "initial" : "minor",
+            false,
+            "[]",
+            "api_key:key_1",
+            1};
+}
+
+RolloutRecord rollout_of(const std::string& org) {
+    RolloutRecord rollout = make_rollout(0, 1, 10);
+    rollout.organization = org;
+    return rollout;
+}
+
+WebhookEndpoint endpoint_of(const std::string& org) {
+    WebhookEndpoint endpoint = make_endpoint("we_" + org);
+    endpoint.organization = org;
+    return endpoint;
+}
+
+ApiKey key_of(const std::string& org) {
+    ApiKey key = make_key("key_" + org);
+    key.organization = org;
+    return key;
+}
+
+Environment environment_of(const std::string& org) {
+    return {"env-" + org, org, "dev", false, std::nullopt, "{}", 1, 1};
+}
+
+constexpr const char* kConfig = R"({"version":1})";
+constexpr const char* kOtherConfig = R"({"version":2})";
+
+void with_engine(Store& store, const std::string& org) {
+    store.insert_engine(engine_of(org, "quotes", kConfig), kConfig);
+}
+
+void with_releases(Store& store, const std::string& org) {
+    with_engine(store, org);
+    store.insert_release(release_of(org, 0, kConfig), kConfig);
+    store.insert_release(release_of(org, 1, kConfig), kConfig);
+}
+
+void with_open_rollout(Store& store, const std::string& org) {
+    with_releases(store, org);
+    store.open_rollout(rollout_of(org));
+}
+
+std::string engine_state(const Store& store, const std::string& org) {
+    const auto engine = store.find_engine(org, "quotes");
+    return engine ? engine->status + " " + engine->config_hash : "none";
+}
+
+std::string release_state(const Store& store, const std::string& org) {
+    std::string state;
+    for (const ReleaseRecord& release : store.list_releases(org, "quotes"))
+        state += std::to_string(release.minor) + ";";
+    for (const RolloutRecord& rollout : store.list_rollouts(org, "quotes"))
+        state += rollout.state + " " + std::to_string(rollout.percent) + ";";
+    return state;
+}
+
+std::string endpoint_state(const Store& store, const std::string& org) {
+    const auto endpoint = store.find_webhook_endpoint(org, "test", "we_" + org);
+    return endpoint ? endpoint->description + " " + endpoint->secret : "none";
+}
+
+std::string environment_state(const Store& store, const std::string& org) {
+    const auto environment = store.find_environment(org, "dev");
+    return environment ? environment->pinned_engine_version.value_or("unpinned") : "none";
+}
+
+std::vector<AuditedWrite> audited_writes() {
+    const auto nothing = [](Store&, const std::string&) {};
+    return {
+        {"engine.create", nothing,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.insert_engine(engine_of(org, "quotes", kConfig), kConfig, a);
+         },
+         engine_state},
+        {"engine.archive", with_engine,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.set_engine_status(org, "quotes", "archived", 2, a);
+         },
+         engine_state},
+        {"engine.unarchive",
+         [](Store& s, const std::string& org) {
+             with_engine(s, org);
+             s.set_engine_status(org, "quotes", "archived", 2);
+         },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.set_engine_status(org, "quotes", "active", 3, a);
+         },
+         engine_state},
+        {"config.update", with_engine,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.update_engine_config(org, "quotes", sha256_hex(kOtherConfig), kOtherConfig,
+                                    "api_key:key_1", 2, a);
+         },
+         engine_state},
+        {"version.publish", with_engine,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.insert_release(release_of(org, 0, kConfig), kConfig, a);
+         },
+         release_state},
+        {"version.publish+version.rollout.open",
+         [](Store& s, const std::string& org) {
+             with_engine(s, org);
+             s.insert_release(release_of(org, 0, kConfig), kConfig);
+         },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.insert_release_in_rollout(release_of(org, 1, kConfig), kConfig, rollout_of(org), a);
+         },
+         release_state, 2},
+        {"version.rollout.open", with_releases,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.open_rollout(rollout_of(org), a);
+         },
+         release_state},
+        {"version.rollout.percent", with_open_rollout,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.set_rollout_percent(org, "quotes", 1, 20, 2, a);
+         },
+         release_state},
+        {"version.rollout.promote", with_open_rollout,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.close_rollout(org, "quotes", 1, "promoted", 2, a);
+         },
+         release_state},
+        {"version.rollout.abort", with_open_rollout,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.close_rollout(org, "quotes", 1, "aborted", 2, a);
+         },
+         release_state},
+        {"key.create", nothing,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.insert_api_key(key_of(org), "hash_" + org, a);
+         },
+         [](const Store& s, const std::string& org) {
+             return std::to_string(s.list_api_keys(org).size());
+         }},
+        {"key.revoke",
+         [](Store& s, const std::string& org) { s.insert_api_key(key_of(org), "hash_" + org); },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.revoke_api_key("key_" + org, 2, a);
+         },
+         [](const Store& s, const std::string& org) {
+             return std::to_string(s.find_api_key("hash_" + org)->revoked_at_ms.value_or(0));
+         }},
+        {"pool.import", nothing,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.replace_pool(org, "west", R"([{"id":"a"}])", "west.csv", 2, a);
+         },
+         [](const Store& s, const std::string& org) {
+             const auto pool = s.pool_snapshot(org, "west");
+             return pool ? pool->snapshot : "none";
+         }},
+        {"webhook_endpoint.create", nothing,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.insert_webhook_endpoint(endpoint_of(org), 5, a);
+         },
+         endpoint_state},
+        {"webhook_endpoint.update",
+         [](Store& s, const std::string& org) { s.insert_webhook_endpoint(endpoint_of(org), 5); },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             WebhookEndpoint changed = endpoint_of(org);
+             changed.description = "changed";
+             s.update_webhook_endpoint(changed, 5, a);
+         },
+         endpoint_state},
+        {"webhook_endpoint.rotate_secret",
+         [](Store& s, const std::string& org) { s.insert_webhook_endpoint(endpoint_of(org), 5); },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             WebhookEndpoint rotated = endpoint_of(org);
+             rotated.previous_secret = rotated.secret;
+             rotated.previous_secret_expires_at_ms = 10;
+             rotated.secret = "whsec_rotated";
+             s.update_webhook_endpoint(rotated, 5, a);
+         },
+         endpoint_state},
+        {"webhook_endpoint.delete",
+         [](Store& s, const std::string& org) { s.insert_webhook_endpoint(endpoint_of(org), 5); },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.delete_webhook_endpoint(org, "test", "we_" + org, 2, a);
+         },
+         endpoint_state},
+        {"signing_secret.rotate", nothing,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.put_signing_secret(org, "test", {"whsec_new", std::nullopt, std::nullopt, 2}, a);
+         },
+         [](const Store& s, const std::string& org) {
+             const auto secret = s.find_signing_secret(org, "test");
+             return secret ? secret->secret : "none";
+         }},
+        {"environment.create", nothing,
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.insert_environment(environment_of(org), 5, a);
+         },
+         environment_state},
+        {"environment.update",
+         [](Store& s, const std::string& org) { s.insert_environment(environment_of(org), 5); },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             Environment pinned = environment_of(org);
+             pinned.pinned_engine_version = "1.x";
+             s.update_environment_pins(pinned, a);
+         },
+         environment_state},
+        {"environment.delete",
+         [](Store& s, const std::string& org) { s.insert_environment(environment_of(org), 5); },
+         [](Store& s, const std::string& org, AuditAppend* a) {
+             s.delete_environment(org, "dev", 2, a);
+         },
+         environment_state},
+    };
+}
+
+AuditAppend audit_of(const std::string& org, const std::string& action, int records,
+                     AuditSeal seal) {
+    AuditAppend audit;
+    for (int i = 0; i < records; ++i)
+        audit.records.push_back(make_audit("aud_" + org + "_" + std::to_string(i), org));
+    for (AuditRecord& record : audit.records) record.action = action;
+    audit.seal = std::move(seal);
+    return audit;
+}
+
+// For every kind of operator write: when the audit append fails, neither the change nor any of
+// its records is stored; when it succeeds, both are, the records completed in place.
+TYPED_TEST(StoreContract, AnOperatorWriteAndItsAuditRecordsCommitTogetherOrNotAtAll) {
+    Store& store = this->store();
+    int n = 0;
+    for (const AuditedWrite& kind : audited_writes()) {
+        SCOPED_TRACE(kind.action);
+        const std::string org = "org_w" + std::to_string(n++);
+        kind.setup(store, org);
+        const std::string before = kind.state(store, org);
+
+        AuditAppend failing =
+            audit_of(org, kind.action, kind.records,
+                     seal_failing_on("aud_" + org + "_" + std::to_string(kind.records - 1)));
+        EXPECT_THROW(kind.write(store, org, &failing), std::runtime_error);
+        EXPECT_FALSE(failing.appended);
+        EXPECT_EQ(kind.state(store, org), before) << "the change was undone with its record";
+        EXPECT_TRUE(store.audit_chain(org).empty()) << "no record of a change that did not happen";
+
+        AuditAppend audit = audit_of(org, kind.action, kind.records, test_seal);
+        kind.write(store, org, &audit);
+        EXPECT_TRUE(audit.appended);
+        EXPECT_NE(kind.state(store, org), before) << "the change was stored";
+        const std::vector<AuditRecord> chain = store.audit_chain(org);
+        ASSERT_EQ(chain.size(), static_cast<std::size_t>(kind.records));
+        for (std::size_t i = 0; i < chain.size(); ++i) {
+            EXPECT_EQ(chain[i].id, audit.records[i].id);
+            EXPECT_EQ(chain[i].position, static_cast<int64_t>(i) + 1);
+            EXPECT_EQ(chain[i].mac, test_seal(chain[i]));
+            EXPECT_EQ(audit.records[i].mac, chain[i].mac) << "the caller logs the head it got";
+            EXPECT_EQ(audit.records[i].seq, chain[i].seq);
+        }
+    }
+}
+
+// A write the store refuses (or that finds nothing to change) appends none of its records.
+TYPED_TEST(StoreContract, ARefusedOperatorWriteAppendsNoAuditRecord) {
+    Store& store = this->store();
+    const std::string org = "org_refused";
+    with_open_rollout(store, org);
+    store.insert_environment(environment_of(org), 5);
+    ApiKey dev_key = key_of(org);
+    dev_key.id = "key_refused_dev";
+    dev_key.environment_id = "env-" + org;
+    store.insert_api_key(dev_key, "hash_refused_dev");
+    store.insert_webhook_endpoint(endpoint_of(org), 1);
+    const std::vector<std::pair<std::string, std::function<void(AuditAppend*)>>> refusals = {
+        {"duplicate engine",
+         [&](AuditAppend* a) {
+             EXPECT_THROW(store.insert_engine(engine_of(org, "quotes", kConfig), kConfig, a),
+                          std::invalid_argument);
+         }},
+        {"unknown engine's configuration",
+         [&](AuditAppend* a) {
+             EXPECT_FALSE(store.update_engine_config(org, "absent", sha256_hex(kOtherConfig),
+                                                     kOtherConfig, "k", 2, a));
+         }},
+        {"duplicate release",
+         [&](AuditAppend* a) {
+             EXPECT_THROW(store.insert_release(release_of(org, 1, kConfig), kConfig, a),
+                          std::invalid_argument);
+         }},
+        {"second open rollout",
+         [&](AuditAppend* a) {
+             EXPECT_THROW(store.open_rollout(rollout_of(org), a), std::invalid_argument);
+         }},
+        {"percent of no open rollout",
+         [&](AuditAppend* a) {
+             EXPECT_FALSE(store.set_rollout_percent(org, "quotes", 2, 20, 2, a));
+         }},
+        {"closing no open rollout",
+         [&](AuditAppend* a) {
+             EXPECT_FALSE(store.close_rollout(org, "quotes", 2, "aborted", 2, a));
+         }},
+        {"revoking an unknown key",
+         [&](AuditAppend* a) { EXPECT_FALSE(store.revoke_api_key("key_absent", 2, a)); }},
+        {"endpoint past the active limit",
+         [&](AuditAppend* a) {
+             WebhookEndpoint second = endpoint_of(org);
+             second.id = "we_refused_2";
+             EXPECT_THROW(store.insert_webhook_endpoint(second, 1, a), TooManyActiveEndpoints);
+         }},
+        {"deleting an unknown endpoint",
+         [&](AuditAppend* a) {
+             EXPECT_FALSE(store.delete_webhook_endpoint(org, "test", "we_absent", 2, a));
+         }},
+        {"duplicate environment",
+         [&](AuditAppend* a) {
+             Environment twin = environment_of(org);
+             twin.id = "env-refused-twin";
+             EXPECT_THROW(store.insert_environment(twin, 5, a), std::invalid_argument);
+         }},
+        {"pinning an unknown environment",
+         [&](AuditAppend* a) {
+             Environment absent = environment_of(org);
+             absent.slug = "absent";
+             EXPECT_FALSE(store.update_environment_pins(absent, a));
+         }},
+        {"deleting an environment with active keys",
+         [&](AuditAppend* a) {
+             EXPECT_THROW(store.delete_environment(org, "dev", 2, a), EnvironmentHasActiveKeys);
+         }},
+    };
+    for (const auto& [name, refuse] : refusals) {
+        SCOPED_TRACE(name);
+        AuditAppend audit = audit_of(org, "refused", 1, test_seal);
+        refuse(&audit);
+        EXPECT_FALSE(audit.appended);
+        EXPECT_TRUE(store.audit_chain(org).empty());
+    }
+}
+
+// A mix of operator writes, a failed one and a refused one among them, leaves one organisation's
+// chain that core/audit verifies under the key, up to the head the last append logged.
+TYPED_TEST(StoreContract, TheChainOfAMixOfOperatorWritesVerifies) {
+    Store& store = this->store();
+    const std::string key = "a-test-audit-key-of-32-characters";
+    audit::AuditTrail trail(store, key);
+    const std::string org = "org_mix";
+    std::string head;
+    const auto audited = [&](const std::string& action, const auto& write) {
+        AuditAppend audit = trail.draft({org, "key_1", action, "quotes"});
+        write(&audit);
+        if (audit.appended) head = audit.records.back().mac;
+    };
+    audited("engine.create", [&](AuditAppend* a) {
+        store.insert_engine(engine_of(org, "quotes", kConfig), kConfig, a);
+    });
+    audited("config.update", [&](AuditAppend* a) {
+        store.update_engine_config(org, "quotes", sha256_hex(kOtherConfig), kOtherConfig, "k", 2,
+                                   a);
+    });
+    audited("engine.archive", [&](AuditAppend* a) {
+        a->seal = seal_failing_on(a->records.front().id);
+        EXPECT_THROW(store.set_engine_status(org, "quotes", "archived", 3, a), std::runtime_error);
+    });
+    audited("version.publish",
+            [&](AuditAppend* a) { store.insert_release(release_of(org, 0, kConfig), kConfig, a); });
+    {
+        AuditAppend both = trail.draft(
+            std::vector<audit::Action>{{org, "key_1", "version.publish", "quotes@1.1"},
+                                       {org, "key_1", "version.rollout.open", "quotes@1.1"}});
+        store.insert_release_in_rollout(release_of(org, 1, kConfig), kConfig, rollout_of(org),
+                                        &both);
+        head = both.records.back().mac;
+    }
+    audited("version.rollout.open", [&](AuditAppend* a) {
+        EXPECT_THROW(store.open_rollout(rollout_of(org), a), std::invalid_argument);
+    });
+    audited("version.rollout.percent",
+            [&](AuditAppend* a) { store.set_rollout_percent(org, "quotes", 1, 30, 4, a); });
+    audited("version.rollout.abort",
+            [&](AuditAppend* a) { store.close_rollout(org, "quotes", 1, "aborted", 5, a); });
+    store.append_audit(make_audit("aud_elsewhere", "org_elsewhere"), test_seal);
+    audited("key.create",
+            [&](AuditAppend* a) { store.insert_api_key(key_of(org), "hash_mix", a); });
+    audited("environment.create",
+            [&](AuditAppend* a) { store.insert_environment(environment_of(org), 5, a); });
+    audited("webhook_endpoint.create",
+            [&](AuditAppend* a) { store.insert_webhook_endpoint(endpoint_of(org), 5, a); });
+    audited("pool.import", [&](AuditAppend* a) {
+        store.replace_pool(org, "west", R"([{"id":"a"}])", "west.csv", 6, a);
+    });
+    head = trail.record({org, "key_1", "signing_secret.rotate", "environment:test"}).mac;
+
+    const std::vector<AuditRecord> chain = store.audit_chain(org);
+    ASSERT_EQ(chain.size(), 12u) << "the failed and the refused write left no record";
+    const audit::ChainVerdict verdict = audit::verify_chain(key, org, chain, head);
+    EXPECT_TRUE(verdict.intact) << verdict.problem;
+    EXPECT_EQ(verdict.head_mac, head);
+    EXPECT_EQ(chain[2].action, "version.publish");
+    EXPECT_EQ(chain[4].action, "version.rollout.open");
+    EXPECT_EQ(chain[4].previous_mac, chain[3].mac) << "one write's records chain in order";
 }
 
 // --- PostgreSQL only: what the interface does not show.
