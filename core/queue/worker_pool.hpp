@@ -61,6 +61,9 @@ public:
     // Runs this node handed to its workers that no worker has claimed yet.
     std::size_t depth() const;
 
+    // The most handed-over runs one claim leases: its store write (one commit) is paid for once
+    // by them all rather than once each.
+    static constexpr std::size_t kMaxLeaseBatch = 32;
     // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
     static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 
@@ -81,8 +84,7 @@ private:
     std::vector<store::Claim> claim(std::vector<store::Run> handed_over);
     // Executes one claimed run, or stores the failure of a run at the attempts cap.
     void run_claimed(const store::Claim& claim);
-    // Runs a claim's store write pays for once (its commit) rather than once each.
-    static constexpr std::size_t kMaxLeaseBatch = 32;
+
     // Renews this node's leases every third of the lease, and looks for claimable runs as often.
     void keep_leases();
     // Stores the outcome under this node's lease; while the store is unavailable it is kept and

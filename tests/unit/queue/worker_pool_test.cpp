@@ -285,8 +285,9 @@ TEST(WorkerPool, AHandedOverRunIsExecutedAsHandedOverUnderItsNewLease) {
             return completed();
         },
         options(1, 3));
-    pool.start();
+    // Handed over before the worker starts, so that its first look at the store cannot claim it.
     pool.enqueue(std::move(handed));
+    pool.start();
     const store::Run run = executed.get_future().get();
     const store::Run stored = wait_until_terminal(*store, "run_mine");
     pool.stop();
@@ -299,6 +300,35 @@ TEST(WorkerPool, AHandedOverRunIsExecutedAsHandedOverUnderItsNewLease) {
     EXPECT_EQ(run.started_at_ms, stored.started_at_ms);
     EXPECT_EQ(run.leased_until_ms, *stored.started_at_ms + 30'000);
     EXPECT_EQ(run.request_json, stored.request_json);
+}
+
+// Runs handed over while a worker is busy are claimed together, at most kMaxLeaseBatch in one
+// write: when the first of them executes, the whole batch is leased and the rest still queued.
+TEST(WorkerPool, AWorkerClaimsAtMostABatchOfHandedOverRunsInOneWrite) {
+    for (const std::size_t handed : {WorkerPool::kMaxLeaseBatch, WorkerPool::kMaxLeaseBatch + 1}) {
+        SCOPED_TRACE(handed);
+        StoreInTempDir store;
+        std::optional<store::QueueCounts> at_first_run;
+        WorkerPool pool(
+            *store,
+            [&](const store::Run&) {
+                if (!at_first_run) at_first_run = store->queue_counts();
+                return completed();
+            },
+            options(1, 3));
+        for (std::size_t i = 0; i < handed; ++i) {
+            const std::string id = "run_" + std::to_string(i);
+            insert_run_claimed(*store, id, 0);
+            pool.enqueue(store::queued_run(new_run(id)));
+        }
+        pool.start();
+        for (std::size_t i = 0; i < handed; ++i)
+            wait_until_terminal(*store, "run_" + std::to_string(i));
+        pool.stop();
+        ASSERT_TRUE(at_first_run);
+        EXPECT_EQ(at_first_run->processing, static_cast<int64_t>(WorkerPool::kMaxLeaseBatch));
+        EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - WorkerPool::kMaxLeaseBatch));
+    }
 }
 
 TEST(WorkerPool, TheHeartbeatExtendsTheLeaseWhileARunExecutes) {
