@@ -219,7 +219,8 @@ struct App::Impl {
         submit_watch = store->watch_submits([this] { workers->wake(); });
         queue_depth.emplace(*store, [this] { return workers->depth(); });
         runs.emplace(
-            *store, *engines, *executor, [this](const std::string& id) { workers->enqueue(id); },
+            *store, *engines, *executor,
+            [this](store::Run run) { workers->enqueue(std::move(run)); },
             [this] { return queue_depth->depth(); },
             runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
         metrics.gauge_callback("engined_queue_depth",

@@ -75,8 +75,9 @@ void write(const boost::json::value& value, std::string& out, const Layout& layo
 
 }  // namespace
 
-boost::json::value parse_internal_json(std::string_view text, boost::system::error_code& ec) {
-    return boost::json::parse(text, ec, {}, internal_options());
+boost::json::value parse_internal_json(std::string_view text, boost::system::error_code& ec,
+                                       boost::json::storage_ptr storage) {
+    return boost::json::parse(text, ec, std::move(storage), internal_options());
 }
 
 boost::json::value parse_internal_json(std::string_view text) {

@@ -13,7 +13,9 @@
 
 namespace engined {
 
-boost::json::value parse_internal_json(std::string_view text, boost::system::error_code& ec);
+// `storage`: where the tree is allocated (e.g. a run's arena); default: the heap.
+boost::json::value parse_internal_json(std::string_view text, boost::system::error_code& ec,
+                                       boost::json::storage_ptr storage = {});
 
 // Throws boost::system::system_error when `text` is not JSON.
 boost::json::value parse_internal_json(std::string_view text);

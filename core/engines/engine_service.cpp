@@ -151,12 +151,12 @@ std::string EngineService::load_config(const std::string& hash) const {
 }
 
 std::shared_ptr<const contracts::ContractValidator> EngineService::request_contract(
-    const std::string& config_hash, const std::string& config_json) const {
+    const std::string& config_hash) const {
     std::lock_guard lock(contracts_mutex_);
     auto& slot = contracts_[config_hash];
     if (!slot) {
-        // Parsed once per configuration: every run of a version reuses it.
-        const boost::json::value config = parse_internal_json(config_json);
+        // Read and parsed once per configuration: every run of a version reuses it.
+        const boost::json::value config = parse_internal_json(load_config(config_hash));
         try {
             slot =
                 std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
@@ -435,12 +435,12 @@ ResolvedEngine EngineService::at_version(store::EngineRecord engine,
         ReleaseMatch match = find_release(resolved.engine, *pin, run_id);
         resolved.version = version_name(match.release.major, match.release.minor);
         resolved.config_hash = match.release.config_hash;
+        resolved.release_content_hash = match.release.content_hash;
         resolved.rollout_share = std::move(match.rollout_share);
     } else {
         resolved.config_hash = resolved.engine.config_hash;
     }
-    resolved.config_json = load_config(resolved.config_hash);
-    resolved.request_contract = request_contract(resolved.config_hash, resolved.config_json);
+    resolved.request_contract = request_contract(resolved.config_hash);
     return resolved;
 }
 
@@ -523,7 +523,7 @@ boost::json::object EngineService::contract(const auth::Principal& caller, const
                                             const std::optional<std::string>& pin) const {
     // Archived engines still describe themselves: their runs and pins remain readable.
     const ResolvedEngine resolved = at_version(find(caller, slug), pin);
-    const boost::json::value config = parse_internal_json(resolved.config_json);
+    const boost::json::value config = parse_internal_json(load_config(resolved.config_hash));
     const auto& fields = config.get_object();
     auto field = [&](const char* name) {
         const auto* value = fields.if_contains(name);

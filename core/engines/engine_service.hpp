@@ -44,8 +44,9 @@ struct ResolvedEngine {
         pin_source;  // request | engine_pin | environment (resolve_for_run only)
     // "new" | "previous": the share of an open rollout a "<major>.x" pin gave this run.
     std::optional<std::string> rollout_share;
-    std::string config_json;
-    std::string config_hash;
+    // The release's content hash (a run's fingerprint names it); none for the current configuration.
+    std::optional<std::string> release_content_hash;
+    std::string config_hash;  // the configuration itself stays in the store: runs read it by hash
     std::shared_ptr<const contracts::ContractValidator> request_contract;
 };
 
@@ -156,8 +157,9 @@ private:
     ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin,
                               std::optional<std::string_view> run_id = std::nullopt) const;
     std::string load_config(const std::string& hash) const;
+    // The configuration's request contract, read from the store and parsed on first use only.
     std::shared_ptr<const contracts::ContractValidator> request_contract(
-        const std::string& config_hash, const std::string& config_json) const;
+        const std::string& config_hash) const;
     // A release a pin matched, and the rollout share that chose it.
     struct ReleaseMatch {
         store::ReleaseRecord release;

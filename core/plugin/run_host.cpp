@@ -121,7 +121,8 @@ RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader
       reference_unix_ms_(reference_unix_ms),
       started_ns_(steady_ns()) {}
 
-PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view request_json) {
+PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view request_json,
+                               boost::json::storage_ptr storage) {
     const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION,
                                          sizeof(engined_host_services),
                                          this,
@@ -137,7 +138,7 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
     engined_buffer out{nullptr, 0};
     const engined_status status =
         plugin.descriptor->execute(&services, config.get(), &request, &out);
-    const std::string text = out.data ? std::string(out.data, out.size) : std::string();
+    std::string text = out.data ? std::string(out.data, out.size) : std::string();
     plugin.descriptor->release_buffer(&out);
     trace_script_log("");
     note_dropped_log_lines();
@@ -146,7 +147,7 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
     PluginOutcome outcome;
     if (status == ENGINED_OK) {
         boost::system::error_code ec;
-        const boost::json::value doc = parse_internal_json(text, ec);
+        boost::json::value doc = parse_internal_json(text, ec, std::move(storage));
         if (ec || !doc.is_object()) {
             outcome.failure = non_finite_failure(text).value_or(
                 RunFailure{"plugin_fault",
@@ -154,7 +155,8 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
             return outcome;
         }
         outcome.ok = true;
-        outcome.result_json = text;
+        outcome.result = std::move(doc);
+        outcome.result_json = std::move(text);
         return outcome;
     }
     if (status == ENGINED_RUN_FAILED) {

@@ -5,6 +5,8 @@
 #include "common/json_text.hpp"
 #include "plugin/plugin_registry.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -35,8 +37,9 @@ struct RunFailure {
 
 struct PluginOutcome {
     bool ok = false;
-    std::string result_json;  // when ok: the plugin's result document
-    RunFailure failure;       // when not ok
+    std::string result_json;    // when ok: the plugin's result document
+    boost::json::value result;  // when ok: the same document parsed (an object), parsed only once
+    RunFailure failure;         // when not ok
 };
 
 // How much one run may hand back, so that a script or plugin cannot make a run's stored answer
@@ -72,7 +75,9 @@ public:
 
     // Calls the execute of the handle's plugin with this host's services and the handle. Never
     // throws; a plugin that returns garbage or an unknown status fails the run, not the server.
-    PluginOutcome execute(const ConfigHandle& config, std::string_view request_json);
+    // `storage`: where the parsed result is allocated (the caller's per-run arena); default: the heap.
+    PluginOutcome execute(const ConfigHandle& config, std::string_view request_json,
+                          boost::json::storage_ptr storage = {});
 
     // The events recorded within OutputLimits; dropped_trace_events() more did not fit.
     const std::vector<TraceEvent>& trace() const noexcept { return trace_; }

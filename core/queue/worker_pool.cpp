@@ -4,6 +4,8 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 
+#include <algorithm>
+
 namespace engined::queue {
 namespace {
 
@@ -58,10 +60,10 @@ void WorkerPool::start() {
     lease_keeper_ = std::thread([this] { keep_leases(); });
 }
 
-void WorkerPool::enqueue(std::string run_id) {
+void WorkerPool::enqueue(store::Run run) {
     {
         std::lock_guard lock(mutex_);
-        pending_.push_back(std::move(run_id));
+        pending_.push_back(std::move(run));
     }
     ready_.notify_one();
 }
@@ -113,15 +115,23 @@ void WorkerPool::work() {
             store_outcome(std::move(due.run_id), std::move(due.outcome));
             lock.lock();
         } else if (may_claim && !pending_.empty()) {
-            std::string run_id = std::move(pending_.front());
-            pending_.pop_front();
+            // Under load a worker takes its share of the waiting runs in one claim (one commit
+            // to wait for instead of one per run), leaving the others theirs.
+            const std::size_t share = std::clamp<std::size_t>(
+                pending_.size() / static_cast<std::size_t>(worker_count_), 1, kMaxLeaseBatch);
+            std::vector<store::Run> runs;
+            runs.reserve(share);
+            for (std::size_t i = 0; i < share; ++i) {
+                runs.push_back(std::move(pending_.front()));
+                pending_.pop_front();
+            }
             lock.unlock();
-            claim_and_run(std::move(run_id));
+            claim_and_run(std::move(runs));
             lock.lock();
         } else if (may_claim && look_for_runs_) {
             const uint64_t wakes_before = wake_count_;
             lock.unlock();
-            const bool claimed = claim_and_run(std::nullopt);
+            const bool claimed = claim_and_run({});
             lock.lock();
             // Found nothing, and no wake-up came while it looked: rest until the next one.
             if (!claimed && wake_count_ == wakes_before) look_for_runs_ = false;
@@ -136,21 +146,44 @@ void WorkerPool::work() {
     }
 }
 
-bool WorkerPool::claim_and_run(std::optional<std::string> run_id) {
-    store::ClaimRequest request;
-    request.owner = owner_;
-    request.run_id = std::move(run_id);
-    request.now_ms = now_unix_ms();
-    request.lease_until_ms = request.now_ms + lease_.count();
-    request.max_attempts = max_attempts_;
-    std::optional<store::Claim> claim;
+std::vector<store::Claim> WorkerPool::claim(std::vector<store::Run> handed_over) {
+    store::ClaimRequest terms;
+    terms.owner = owner_;
+    terms.now_ms = now_unix_ms();
+    terms.lease_until_ms = terms.now_ms + lease_.count();
+    terms.max_attempts = max_attempts_;
+    std::vector<store::Claim> claims;
+    if (handed_over.empty()) {
+        if (auto next = store_.claim_run(terms)) claims.push_back(std::move(*next));
+        return claims;
+    }
+    std::vector<std::string> run_ids;
+    run_ids.reserve(handed_over.size());
+    for (const store::Run& run : handed_over) run_ids.push_back(run.id);
+    const std::vector<std::optional<store::RunLease>> leases = store_.lease_runs(terms, run_ids);
+    for (std::size_t i = 0; i < handed_over.size() && i < leases.size(); ++i) {
+        if (!leases[i]) continue;  // claimed elsewhere meanwhile, or finished
+        store::Run& run = handed_over[i];
+        run.status = store::RunStatus::processing;
+        run.stage = "processing";
+        run.attempts = leases[i]->attempts;
+        run.lease_owner = owner_;
+        run.leased_until_ms = terms.lease_until_ms;
+        run.started_at_ms = terms.now_ms;
+        claims.push_back(store::Claim{std::move(run), leases[i]->crashed});
+    }
+    return claims;
+}
+
+bool WorkerPool::claim_and_run(std::vector<store::Run> handed_over) {
+    std::vector<store::Claim> claims;
     try {
-        claim = store_.claim_run(request);
+        claims = claim(std::move(handed_over));
     } catch (const store::StoreUnavailable& unavailable) {
         log::error("claiming a run failed",
                    {{"detail", unavailable.what()}, {"retry_in_ms", kStoreRetryDelay.count()}});
         std::lock_guard lock(mutex_);
-        // A handed-over run stays queued in the store: the next look finds it.
+        // Handed-over runs stay queued in the store: the next look finds them.
         look_for_runs_ = true;
         claims_resume_at_ = Clock::now() + kStoreRetryDelay;
         return false;
@@ -158,13 +191,17 @@ bool WorkerPool::claim_and_run(std::optional<std::string> run_id) {
         log::error("claiming a run failed", {{"detail", error.what()}});
         return false;
     }
-    if (!claim) return false;
-    const store::Run& run = claim->run;
-    if (claim->crashed) {
+    for (store::Claim& claim : claims) run_claimed(claim);
+    return !claims.empty();
+}
+
+void WorkerPool::run_claimed(const store::Claim& claim) {
+    const store::Run& run = claim.run;
+    if (claim.crashed) {
         log::error("run stopped the server too often",
                    {{"run_id", run.id}, {"attempts", run.attempts}});
         store_outcome(run.id, crashed(run.attempts));
-        return true;
+        return;
     }
     if (run.attempts > 1) {
         log::info("run claimed again after its lease expired",
@@ -175,7 +212,6 @@ bool WorkerPool::claim_and_run(std::optional<std::string> run_id) {
     } catch (const std::exception& error) {
         log::error("run could not be processed", {{"run_id", run.id}, {"detail", error.what()}});
     }
-    return true;
 }
 
 void WorkerPool::keep_leases() {

@@ -1,7 +1,8 @@
 // core/queue — the durable queue's moving part: worker threads that claim committed runs with a
 // lease, execute them and store the terminal outcome under that lease. The queue itself is the
 // store (a run is `queued` there before anyone hears of it, and every node on the same database
-// claims from it); this pool holds only the ids a local submit handed over, and a timer that
+// claims from it); this pool holds only the runs a local submit handed over (whole, so that
+// claiming one reads nothing back), and a timer that
 // keeps its leases alive and looks for claimable runs now and then (a run submitted elsewhere,
 // a lease whose node died). The protocol: docs/architecture.md "The queue protocol".
 #pragma once
@@ -46,8 +47,9 @@ public:
 
     // Starts the workers, which first claim whatever is claimable, and the lease timer.
     void start();
-    // Hands a run this node just committed to the workers, which claim that run. Thread-safe.
-    void enqueue(std::string run_id);
+    // Hands a run this node just committed (as stored: store::queued_run) to the workers, which
+    // claim that run and execute it as handed over. Thread-safe.
+    void enqueue(store::Run run);
     // Something may have become claimable (a submit on another node): a worker looks. Thread-safe.
     void wake();
     // Lets each worker finish the run in hand; runs not yet claimed stay queued in the store,
@@ -59,6 +61,9 @@ public:
     // Runs this node handed to its workers that no worker has claimed yet.
     std::size_t depth() const;
 
+    // The most handed-over runs one claim leases: its store write (one commit) is paid for once
+    // by them all rather than once each.
+    static constexpr std::size_t kMaxLeaseBatch = 32;
     // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
     static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 
@@ -71,8 +76,15 @@ private:
     };
 
     void work();
-    // Claims that run (or the next claimable one) and executes it; false when nothing was claimed.
-    bool claim_and_run(std::optional<std::string> run_id);
+    // Claims those runs (none: the next claimable one) and executes what it got, in order; false
+    // when nothing was claimed.
+    bool claim_and_run(std::vector<store::Run> handed_over);
+    // The claim itself: handed-over runs are leased in one write (store::Store::lease_runs) and
+    // completed from what it wrote; otherwise the store's claim reads the next claimable run.
+    std::vector<store::Claim> claim(std::vector<store::Run> handed_over);
+    // Executes one claimed run, or stores the failure of a run at the attempts cap.
+    void run_claimed(const store::Claim& claim);
+
     // Renews this node's leases every third of the lease, and looks for claimable runs as often.
     void keep_leases();
     // Stores the outcome under this node's lease; while the store is unavailable it is kept and
@@ -93,7 +105,7 @@ private:
     std::condition_variable settled_;  // storing_ went down
     std::condition_variable timer_;    // wakes keep_leases() to stop
     std::size_t storing_ = 0;          // outcomes handed to the store, not yet called back
-    std::deque<std::string> pending_;
+    std::deque<store::Run> pending_;
     std::deque<UnsavedOutcome> unsaved_;    // oldest first, so the front is the next due
     bool look_for_runs_ = false;            // a claim of the next claimable run may find one
     uint64_t wake_count_ = 0;               // wake() calls, so a claim that found nothing knows

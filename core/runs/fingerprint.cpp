@@ -25,6 +25,11 @@ std::string fingerprint_of(const FingerprintComponents& components) {
     return sha256_hex(canonical_json(to_json(components)));
 }
 
+std::string version_content_hash(const std::optional<std::string>& release_content_hash,
+                                 const std::string& config_hash) {
+    return release_content_hash.value_or("config:" + config_hash);
+}
+
 std::optional<std::string> pinned_release_content_hash(const store::Store& store,
                                                        const store::Run& run) {
     if (!run.engine_version) return std::nullopt;
@@ -48,8 +53,14 @@ int fingerprint_format(const store::Run& run) {
 FingerprintComponents fingerprint_components(const store::Store& store, const store::Run& run,
                                              const std::string& plugin_sha256,
                                              const std::string& platform_version) {
-    return {sha256_hex(canonical_json(parse_internal_json(run.request_json))),
-            pinned_release_content_hash(store, run).value_or("config:" + run.config_hash),
+    store::FingerprintInputs inputs =
+        run.fingerprint_inputs
+            ? *run.fingerprint_inputs
+            : store::FingerprintInputs{
+                  sha256_hex(canonical_json(parse_internal_json(run.request_json))),
+                  version_content_hash(pinned_release_content_hash(store, run), run.config_hash)};
+    return {std::move(inputs.input_sha256),
+            std::move(inputs.version_content_hash),
             plugin_sha256,
             platform_version,
             run.created_at_ms,

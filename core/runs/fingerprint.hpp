@@ -37,6 +37,11 @@ boost::json::object to_json(const FingerprintComponents& components);
 // SHA-256 (lower-case hex) of the canonical JSON of to_json(components).
 std::string fingerprint_of(const FingerprintComponents& components);
 
+// The fingerprint's version component: the pinned release's content hash, else
+// "config:<config_hash>" (a run of an unreleased configuration).
+std::string version_content_hash(const std::optional<std::string>& release_content_hash,
+                                 const std::string& config_hash);
+
 // The content hash of the release `run` was pinned to; none for a run of an unreleased
 // configuration (or when that release is not in the store).
 std::optional<std::string> pinned_release_content_hash(const store::Store& store,
@@ -47,7 +52,8 @@ std::optional<std::string> pinned_release_content_hash(const store::Store& store
 int fingerprint_format(const store::Run& run);
 
 // The components of `run` executed by the plugin whose file hashes to `plugin_sha256`, in the
-// run's fingerprint format. Throws store::StoreUnavailable.
+// run's fingerprint format: from the inputs the run carries (handed over by its submit), else
+// derived from its stored request and the store's release. Throws store::StoreUnavailable.
 FingerprintComponents fingerprint_components(const store::Store& store, const store::Run& run,
                                              const std::string& plugin_sha256,
                                              const std::string& platform_version);

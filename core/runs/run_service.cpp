@@ -135,20 +135,25 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.engine_version_pin_source = target.pin_source;
     run.engine_version_rollout = target.rollout_share;
     run.request_json = boost::json::serialize(stored_request);
+    // Resolved from the store, so stored there already.
     run.config_hash = target.config_hash;
-    run.config_json = target.config_json;
     run.webhook_url = webhook_url;
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
-    store_.insert_run(std::move(run), [this, run_id, engine = target.engine.slug,
-                                       version = target.version, share = target.rollout_share,
-                                       accepted = std::move(accepted)](std::exception_ptr error) {
-        if (!error) {
-            enqueue_(run_id);
-            metrics_.submitted(engine, version, share);
-        }
-        accepted(error);
-    });
+    store::Run handed_over = store::queued_run(run);
+    handed_over.fingerprint_inputs = store::FingerprintInputs{
+        sha256_hex(canonical_json(stored_request)),
+        version_content_hash(target.release_content_hash, target.config_hash)};
+    store_.insert_run(
+        std::move(run), [this, handed_over = std::move(handed_over),
+                         accepted = std::move(accepted)](std::exception_ptr error) mutable {
+            if (!error) {
+                metrics_.submitted(handed_over.engine_slug, handed_over.engine_version,
+                                   handed_over.engine_version_rollout);
+                enqueue_(std::move(handed_over));
+            }
+            accepted(error);
+        });
 }
 
 std::optional<boost::json::object> RunService::resolve_pool(

@@ -33,7 +33,9 @@ struct SubmitLimits {
 
 class RunService {
 public:
-    using Enqueue = std::function<void(const std::string& run_id)>;
+    // Hands a run just committed to the workers, whole (store::queued_run, with the fingerprint's
+    // inputs the submit knew): they claim it without reading it back.
+    using Enqueue = std::function<void(store::Run run)>;
     // Runs accepted but not yet claimed by a worker.
     using QueueDepth = std::function<std::size_t()>;
     // Called once the run is durable (error == nullptr) or could not be recorded.

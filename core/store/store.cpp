@@ -1,4 +1,4 @@
-// core/store: the backend-neutral parts of the record types (status names).
+// core/store: the backend-neutral parts of the record types (status names, a new run as stored).
 #include "store/store.hpp"
 
 #include <array>
@@ -26,6 +26,32 @@ std::optional<RunStatus> parse_run_status(std::string_view text) {
 bool is_terminal(RunStatus status) {
     return status == RunStatus::completed || status == RunStatus::degraded ||
            status == RunStatus::failed;
+}
+
+Run queued_run(const NewRun& run) {
+    Run queued;
+    queued.id = run.id;
+    queued.organization = run.organization;
+    queued.environment = run.environment;
+    queued.environment_id = run.environment_id;
+    queued.engine_slug = run.engine_slug;
+    queued.engine_type = run.engine_type;
+    queued.engine_version = run.engine_version;
+    queued.engine_version_pin = run.engine_version_pin;
+    queued.engine_version_pin_source = run.engine_version_pin_source;
+    queued.engine_version_rollout = run.engine_version_rollout;
+    queued.status = RunStatus::queued;
+    queued.stage = "queued";
+    queued.request_json = run.request_json;
+    queued.config_hash = run.config_hash;
+    queued.webhook_url = run.webhook_url;
+    queued.api_key_id = run.api_key_id;
+    queued.output_json = "null";
+    queued.results_json = "null";
+    queued.error_details_json = "null";
+    queued.trace_json = "null";
+    queued.created_at_ms = run.created_at_ms;
+    return queued;
 }
 
 std::string_view to_string(DeliveryStatus status) {

@@ -93,7 +93,9 @@ struct NewRun {
     std::optional<std::string> engine_version_rollout;
     std::string request_json;  // {"input":..., "offerings":...}
     std::string config_hash;   // SHA-256 of config_json
-    std::string config_json;   // stored once per distinct hash
+    // Stored once per distinct hash; none when the configuration was read from this store (a
+    // submit resolves it there), so the run's write does not carry it again.
+    std::optional<std::string> config_json;
     std::optional<std::string> webhook_url;
     std::string api_key_id;
     int64_t created_at_ms = 0;
@@ -115,6 +117,14 @@ struct RunOutcome {
     // none when the run failed before its plugin was found.
     std::optional<std::string> fingerprint;
     std::optional<std::string> fingerprint_json;
+};
+
+// What a run's fingerprint hashes besides the plugin and the platform, as the submit knew it.
+// Never stored: it travels with a run a local submit hands to its workers, so that they do not
+// derive it again (a run read from the store has none, and the executor derives it).
+struct FingerprintInputs {
+    std::string input_sha256;          // of the canonical JSON of the request as stored
+    std::string version_content_hash;  // the pinned release's content hash, or "config:<hash>"
 };
 
 struct Run {
@@ -150,7 +160,12 @@ struct Run {
     std::optional<int64_t> completed_at_ms;
     std::optional<std::string> fingerprint;  // none until terminal (see RunOutcome)
     std::optional<std::string> fingerprint_json;
+    std::optional<FingerprintInputs> fingerprint_inputs;  // in memory only (see FingerprintInputs)
 };
+
+// The run as insert_run() stores it (queued, never claimed), for the submit that hands it to a
+// worker without reading it back; `seq` is the store's and stays 0.
+Run queued_run(const NewRun& run);
 
 struct RunPageQuery {
     std::string organization;
@@ -402,6 +417,12 @@ struct Claim {
     bool crashed = false;
 };
 
+// What claiming a run the caller already holds whole wrote (Store::lease_runs).
+struct RunLease {
+    int attempts = 0;      // as Claim::run.attempts
+    bool crashed = false;  // as Claim::crashed
+};
+
 struct QueueCounts {
     int64_t queued = 0;
     int64_t processing = 0;
@@ -458,6 +479,12 @@ public:
     // none when nothing (or not that run) is claimable. Concurrent claimers, on any node, never
     // get the same run while its lease lasts.
     virtual std::optional<Claim> claim_run(const ClaimRequest& request) = 0;
+    // claim_run() of each of `run_ids` for a caller that holds those runs whole (a local submit
+    // handed them over), all in one write: the same rules (`terms` as for claim_run, its run_id
+    // unused), but nothing of a run is read back. Per run, in order: its lease, or none when it
+    // was not claimable.
+    virtual std::vector<std::optional<RunLease>> lease_runs(
+        const ClaimRequest& terms, const std::vector<std::string>& run_ids) = 0;
     // Moves every lease `owner` holds on a processing run to `lease_until_ms` (the heartbeat).
     virtual void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) = 0;
 

@@ -259,7 +259,7 @@ TEST_F(ReplayTest, OnlyTheOwnersTerminalRunsReplay) {
     queued.engine_type = "placement";
     queued.request_json = R"({"input":{}})";
     queued.config_json = "{}";
-    queued.config_hash = sha256_hex(queued.config_json);
+    queued.config_hash = sha256_hex(*queued.config_json);
     queued.api_key_id = "key_0000000000000000";
     queued.created_at_ms = 1;
     std::promise<std::exception_ptr> inserted;

@@ -43,6 +43,8 @@ public:
                     Completion done) override;
     // Through the writer, so a claim shares the transaction of the writes queued beside it.
     std::optional<Claim> claim_run(const ClaimRequest& request) override;
+    std::vector<std::optional<RunLease>> lease_runs(
+        const ClaimRequest& terms, const std::vector<std::string>& run_ids) override;
     void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) override;
 
     // --- Keys: synchronous (they go through the writer and wait for its commit).

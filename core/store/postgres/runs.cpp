@@ -17,24 +17,29 @@ constexpr const char* kInsertRun = R"sql(
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $12, $13, $14, $15)
 )sql";
 
-// One statement: the oldest claimable run is locked (skipping those another claimer holds
-// locked), leased and returned. A run at the attempts cap keeps its count and comes back with
-// `crashed` (the last column) set.
-constexpr const char* kClaimRun = R"sql(
-    UPDATE runs
-       SET status = 'processing', stage = 'processing', started_at_ms = $2,
-           attempts = CASE WHEN next.prior_attempts < $5 THEN next.prior_attempts + 1
-                           ELSE next.prior_attempts END,
-           lease_owner = $3, leased_until_ms = $4
-      FROM (SELECT id AS next_id, attempts AS prior_attempts FROM runs
-             WHERE (status = 'queued'
-                    OR (status = 'processing' AND coalesce(leased_until_ms, 0) < $2))
-               AND ($1::text IS NULL OR id = $1)
-             ORDER BY seq
-             LIMIT 1
-               FOR UPDATE SKIP LOCKED) AS next
-     WHERE id = next.next_id
-    RETURNING )sql" ENGINED_RUN_COLUMNS ", next.prior_attempts >= $5";
+// One statement: the oldest claimable run (`WHICH` narrows the choice) is locked (skipping those
+// another claimer holds locked), leased and returned. A run at the attempts cap keeps its count
+// and comes back with `crashed` (the last column) set.
+#define ENGINED_CLAIM_RUN(WHICH)                                                         \
+    "UPDATE runs "                                                                       \
+    "   SET status = 'processing', stage = 'processing', started_at_ms = $2, "           \
+    "       attempts = CASE WHEN next.prior_attempts < $5 THEN next.prior_attempts + 1 " \
+    "                       ELSE next.prior_attempts END, "                              \
+    "       lease_owner = $3, leased_until_ms = $4 "                                     \
+    "  FROM (SELECT id AS next_id, attempts AS prior_attempts FROM runs "                \
+    "         WHERE (status = 'queued' "                                                 \
+    "                OR (status = 'processing' AND coalesce(leased_until_ms, 0) < $2)) " \
+    "           AND " WHICH                                                              \
+    "         ORDER BY seq "                                                             \
+    "         LIMIT 1 "                                                                  \
+    "           FOR UPDATE SKIP LOCKED) AS next "                                        \
+    " WHERE id = next.next_id "                                                          \
+    "RETURNING "
+constexpr const char* kClaimRun = ENGINED_CLAIM_RUN("($1::text IS NULL OR id = $1)")
+    ENGINED_RUN_COLUMNS ", next.prior_attempts >= $5";
+// The claim of a run the worker holds whole: the same write, nothing of the run read back.
+constexpr const char* kLeaseRun =
+    ENGINED_CLAIM_RUN("id = $1") "attempts, next.prior_attempts >= $5";
 
 constexpr const char* kExtendLeases = R"sql(
     UPDATE runs SET leased_until_ms = $2 WHERE lease_owner = $1 AND status = 'processing'
@@ -77,7 +82,9 @@ void apply_insert_run(Connection& connection, const NewRun& run, const std::stri
     // Delivered to the listeners at commit, and dropped with the write if it is undone.
     connection.exec_later(kNotifySubmit, {submit_tag}, "insert_run (notify)");
     if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
-    insert_config(connection, run.config_hash, run.config_json, "insert_run (config)");
+    if (run.config_json) {
+        insert_config(connection, run.config_hash, *run.config_json, "insert_run (config)");
+    }
     connection.exec(kInsertRun,
                     {run.id, run.organization, run.environment, run.engine_slug, run.engine_type,
                      run.engine_version, run.engine_version_pin, run.request_json, run.config_hash,
@@ -86,13 +93,26 @@ void apply_insert_run(Connection& connection, const NewRun& run, const std::stri
                     "insert_run");
 }
 
+Result exec_claim(Connection& connection, const char* statement, const ClaimRequest& request,
+                  const char* operation) {
+    return connection.exec(statement,
+                           {request.run_id, request.now_ms, request.owner, request.lease_until_ms,
+                            request.max_attempts},
+                           operation);
+}
+
 std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest& request) {
-    const Result row = connection.exec(kClaimRun,
-                                       {request.run_id, request.now_ms, request.owner,
-                                        request.lease_until_ms, request.max_attempts},
-                                       "claim_run");
+    const Result row = exec_claim(connection, kClaimRun, request, "claim_run");
     if (row.rows() == 0) return std::nullopt;
     return Claim{read_run(row.at(0)), row.text(0, kRunColumnCount) == "t"};
+}
+
+std::optional<RunLease> apply_lease_run(Connection& connection, ClaimRequest terms,
+                                        const std::string& run_id) {
+    terms.run_id = run_id;
+    const Result row = exec_claim(connection, kLeaseRun, terms, "lease_runs");
+    if (row.rows() == 0) return std::nullopt;
+    return RunLease{static_cast<int>(row.integer(0, 0)), row.text(0, 1) == "t"};
 }
 
 void apply_finish_run(Connection& connection, const std::string& run_id,
@@ -139,6 +159,17 @@ std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
     impl_->writer.write_and_wait(
         [&claim, &request](Connection& c) { claim = apply_claim_run(c, request); });
     return claim;
+}
+
+std::vector<std::optional<RunLease>> PostgresStore::lease_runs(
+    const ClaimRequest& terms, const std::vector<std::string>& run_ids) {
+    std::vector<std::optional<RunLease>> leases;
+    impl_->writer.write_and_wait([&](Connection& c) {
+        leases.clear();  // a write is applied whole or not at all
+        for (const std::string& run_id : run_ids)
+            leases.push_back(apply_lease_run(c, terms, run_id));
+    });
+    return leases;
 }
 
 void PostgresStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {

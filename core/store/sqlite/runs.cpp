@@ -18,22 +18,30 @@ constexpr const char* kInsertRun = R"sql(
 )sql";
 
 // The claim runs on the one writer thread, so finding the oldest claimable run and leasing it
-// need no lock beyond the write transaction. A run at the attempts cap keeps its count.
-constexpr const char* kNextClaimable = R"sql(
-    SELECT id, attempts FROM runs
-     WHERE (status = 'queued' OR (status = 'processing' AND coalesce(leased_until_ms, 0) < ?2))
-       AND (?1 IS NULL OR id = ?1)
-     ORDER BY seq
-     LIMIT 1
-)sql";
+// need no lock beyond the write transaction. `status IN (…)` lets the search walk the partial
+// index of unfinished runs instead of every run ever stored.
+#define ENGINED_CLAIMABLE                 \
+    "status IN ('queued', 'processing') " \
+    "AND (status = 'queued' OR coalesce(leased_until_ms, 0) < ?2) "
+constexpr const char* kNextClaimable =
+    "SELECT id, attempts FROM runs WHERE " ENGINED_CLAIMABLE "ORDER BY seq LIMIT 1";
+constexpr const char* kClaimableById =
+    "SELECT id, attempts FROM runs WHERE id = ?1 AND " ENGINED_CLAIMABLE;
 
-constexpr const char* kLeaseRun = R"sql(
-    UPDATE runs
-       SET status = 'processing', stage = 'processing', started_at_ms = ?2,
-           attempts = CASE WHEN attempts < ?5 THEN attempts + 1 ELSE attempts END,
-           lease_owner = ?3, leased_until_ms = ?4
-     WHERE id = ?1
-    RETURNING )sql" ENGINED_RUN_COLUMNS;
+// A run at the attempts cap keeps its count.
+#define ENGINED_LEASE_RUN                                                               \
+    "UPDATE runs SET status = 'processing', stage = 'processing', started_at_ms = ?2, " \
+    "       attempts = CASE WHEN attempts < ?5 THEN attempts + 1 ELSE attempts END, "   \
+    "       lease_owner = ?3, leased_until_ms = ?4 "
+constexpr const char* kLeaseRun = ENGINED_LEASE_RUN "WHERE id = ?1 RETURNING " ENGINED_RUN_COLUMNS;
+
+// The claim of a run the worker holds whole, in one statement while it is under the attempts
+// cap (the common case); SQLite's RETURNING sees only the new row, so a run at the cap is told
+// apart by a second statement that leases it only then.
+constexpr const char* kLeaseUnderCap =
+    ENGINED_LEASE_RUN "WHERE id = ?1 AND attempts < ?5 AND " ENGINED_CLAIMABLE "RETURNING attempts";
+constexpr const char* kLeaseAtCap = ENGINED_LEASE_RUN
+    "WHERE id = ?1 AND attempts >= ?5 AND " ENGINED_CLAIMABLE "RETURNING attempts";
 
 constexpr const char* kExtendLeases = R"sql(
     UPDATE runs SET leased_until_ms = ?2 WHERE lease_owner = ?1 AND status = 'processing'
@@ -82,7 +90,9 @@ constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
 
 void apply_insert_run(Connection& connection, const NewRun& run) {
     if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
-    insert_config(connection, run.config_hash, run.config_json, "insert_run (config)");
+    if (run.config_json) {
+        insert_config(connection, run.config_hash, *run.config_json, "insert_run (config)");
+    }
     Query(connection, kInsertRun, "insert_run")
         .bind(1, run.id)
         .bind(2, run.organization)
@@ -102,24 +112,39 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
         .run();
 }
 
-std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest& request) {
-    std::string run_id;
-    int prior_attempts = 0;
-    {
-        Query next(connection, kNextClaimable, "claim_run");
-        next.bind_optional(1, request.run_id).bind(2, request.now_ms);
-        if (!next.next()) return std::nullopt;
-        run_id = next.text(0);
-        prior_attempts = static_cast<int>(next.integer(1));
-    }
-    Query lease(connection, kLeaseRun, "claim_run");
+void bind_lease(Query& lease, const std::string& run_id, const ClaimRequest& request) {
     lease.bind(1, run_id)
         .bind(2, request.now_ms)
         .bind(3, request.owner)
         .bind(4, request.lease_until_ms)
         .bind(5, static_cast<int64_t>(request.max_attempts));
+}
+
+std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest& request) {
+    std::string run_id;
+    int prior_attempts = 0;
+    {
+        Query next(connection, request.run_id ? kClaimableById : kNextClaimable, "claim_run");
+        if (request.run_id) next.bind(1, *request.run_id);
+        next.bind(2, request.now_ms);
+        if (!next.next()) return std::nullopt;
+        run_id = next.text(0);
+        prior_attempts = static_cast<int>(next.integer(1));
+    }
+    Query lease(connection, kLeaseRun, "claim_run");
+    bind_lease(lease, run_id, request);
     if (!lease.next()) throw StoreUnavailable("claim_run: run '" + run_id + "' vanished");
     return Claim{read_run(lease), prior_attempts >= request.max_attempts};
+}
+
+std::optional<RunLease> apply_lease_run(Connection& connection, const ClaimRequest& terms,
+                                        const std::string& run_id) {
+    for (const bool at_cap : {false, true}) {
+        Query lease(connection, at_cap ? kLeaseAtCap : kLeaseUnderCap, "lease_runs");
+        bind_lease(lease, run_id, terms);
+        if (lease.next()) return RunLease{static_cast<int>(lease.integer(0)), at_cap};
+    }
+    return std::nullopt;
 }
 
 void apply_finish_run(Connection& connection, const std::string& run_id,
@@ -172,6 +197,17 @@ std::optional<Claim> SqliteStore::claim_run(const ClaimRequest& request) {
     impl_->writer.write_and_wait(
         [&claim, &request](Connection& c) { claim = apply_claim_run(c, request); });
     return claim;
+}
+
+std::vector<std::optional<RunLease>> SqliteStore::lease_runs(
+    const ClaimRequest& terms, const std::vector<std::string>& run_ids) {
+    std::vector<std::optional<RunLease>> leases;
+    impl_->writer.write_and_wait([&](Connection& c) {
+        leases.clear();  // a write is applied whole or not at all
+        for (const std::string& run_id : run_ids)
+            leases.push_back(apply_lease_run(c, terms, run_id));
+    });
+    return leases;
 }
 
 void SqliteStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {

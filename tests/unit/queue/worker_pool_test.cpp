@@ -54,9 +54,7 @@ void wait_for(const std::function<void(store::Completion)>& start) {
     if (auto error = done.get_future().get()) std::rethrow_exception(error);
 }
 
-// A queued run, then `claims` claims that never finished (as after that many crashes): each by a
-// node that died, its lease long expired.
-void insert_run_claimed(store::Store& store, const std::string& id, int claims) {
+store::NewRun new_run(const std::string& id) {
     store::NewRun run;
     run.id = id;
     run.organization = "acme";
@@ -65,9 +63,16 @@ void insert_run_claimed(store::Store& store, const std::string& id, int claims) 
     run.engine_type = "placement";
     run.request_json = R"({"input":{}})";
     run.config_json = "{}";
-    run.config_hash = sha256_hex(run.config_json);
+    run.config_hash = sha256_hex(*run.config_json);
     run.api_key_id = "key_0123456789abcdef";
     run.created_at_ms = 1'700'000'000'000;
+    return run;
+}
+
+// A queued run, then `claims` claims that never finished (as after that many crashes): each by a
+// node that died, its lease long expired.
+void insert_run_claimed(store::Store& store, const std::string& id, int claims) {
+    const store::NewRun run = new_run(id);
     wait_for([&](store::Completion done) { store.insert_run(run, std::move(done)); });
     for (int i = 0; i < claims; ++i) {
         const int64_t at = 1'700'000'000'000 + 2 * i;
@@ -257,12 +262,73 @@ TEST(WorkerPool, AHandedOverRunIsClaimedUnderTheSameLeaseRules) {
         options(1, 3));
     pool.start();
     insert_run_claimed(*store, "run_mine", 0);
-    pool.enqueue("run_held");
-    pool.enqueue("run_mine");
+    pool.enqueue(store::queued_run(new_run("run_held")));
+    pool.enqueue(store::queued_run(new_run("run_mine")));
     EXPECT_EQ(wait_until_terminal(*store, "run_mine").attempts, 1);
     pool.stop();
     EXPECT_EQ(executions.load(), 1);
     EXPECT_EQ(store->get_run("run_held")->lease_owner, "node_alive");
+}
+
+// The run a submit hands over is executed as handed over: its claim reads nothing back, so what
+// only the submit knew (the fingerprint's inputs) reaches the executor.
+TEST(WorkerPool, AHandedOverRunIsExecutedAsHandedOverUnderItsNewLease) {
+    StoreInTempDir store;
+    insert_run_claimed(*store, "run_mine", 0);
+    store::Run handed = store::queued_run(new_run("run_mine"));
+    handed.fingerprint_inputs = store::FingerprintInputs{"input-hash", "version-hash"};
+    std::promise<store::Run> executed;
+    WorkerPool pool(
+        *store,
+        [&](const store::Run& run) {
+            executed.set_value(run);
+            return completed();
+        },
+        options(1, 3));
+    // Handed over before the worker starts, so that its first look at the store cannot claim it.
+    pool.enqueue(std::move(handed));
+    pool.start();
+    const store::Run run = executed.get_future().get();
+    const store::Run stored = wait_until_terminal(*store, "run_mine");
+    pool.stop();
+    ASSERT_TRUE(run.fingerprint_inputs);
+    EXPECT_EQ(run.fingerprint_inputs->input_sha256, "input-hash");
+    EXPECT_EQ(run.fingerprint_inputs->version_content_hash, "version-hash");
+    EXPECT_EQ(run.status, store::RunStatus::processing);
+    EXPECT_EQ(run.attempts, 1);
+    EXPECT_EQ(run.lease_owner, "node_here");
+    EXPECT_EQ(run.started_at_ms, stored.started_at_ms);
+    EXPECT_EQ(run.leased_until_ms, *stored.started_at_ms + 30'000);
+    EXPECT_EQ(run.request_json, stored.request_json);
+}
+
+// Runs handed over while a worker is busy are claimed together, at most kMaxLeaseBatch in one
+// write: when the first of them executes, the whole batch is leased and the rest still queued.
+TEST(WorkerPool, AWorkerClaimsAtMostABatchOfHandedOverRunsInOneWrite) {
+    for (const std::size_t handed : {WorkerPool::kMaxLeaseBatch, WorkerPool::kMaxLeaseBatch + 1}) {
+        SCOPED_TRACE(handed);
+        StoreInTempDir store;
+        std::optional<store::QueueCounts> at_first_run;
+        WorkerPool pool(
+            *store,
+            [&](const store::Run&) {
+                if (!at_first_run) at_first_run = store->queue_counts();
+                return completed();
+            },
+            options(1, 3));
+        for (std::size_t i = 0; i < handed; ++i) {
+            const std::string id = "run_" + std::to_string(i);
+            insert_run_claimed(*store, id, 0);
+            pool.enqueue(store::queued_run(new_run(id)));
+        }
+        pool.start();
+        for (std::size_t i = 0; i < handed; ++i)
+            wait_until_terminal(*store, "run_" + std::to_string(i));
+        pool.stop();
+        ASSERT_TRUE(at_first_run);
+        EXPECT_EQ(at_first_run->processing, static_cast<int64_t>(WorkerPool::kMaxLeaseBatch));
+        EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - WorkerPool::kMaxLeaseBatch));
+    }
 }
 
 TEST(WorkerPool, TheHeartbeatExtendsTheLeaseWhileARunExecutes) {

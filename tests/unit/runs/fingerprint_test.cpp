@@ -169,5 +169,24 @@ TEST(FingerprintComponents, ComeFromTheCanonicalRequestThePinnedReleaseAndTheCal
     EXPECT_EQ(pinned_release_content_hash(*store, run_of("{}", std::nullopt)), std::nullopt);
 }
 
+// A run its submit handed to a worker carries the inputs the submit knew: they are used as they
+// are, with no read of the request's text or of the release (this store has neither engine nor
+// release, so a derivation would answer "config:<hash>").
+TEST(FingerprintComponents, TheInputsARunCarriesAreUsedWithoutAskingTheStore) {
+    TempStore store;
+    store::Run run = run_of(R"({"input":{"b":1}})", "1.1");
+    run.fingerprint_inputs = store::FingerprintInputs{std::string(64, 'd'), std::string(64, 'e')};
+    const auto carried = fingerprint_components(*store, run, "plugin-hash", "9.9.9");
+    EXPECT_EQ(carried.input_sha256, std::string(64, 'd'));
+    EXPECT_EQ(carried.version_content_hash, std::string(64, 'e'));
+    EXPECT_EQ(carried.plugin_sha256, "plugin-hash");
+    EXPECT_EQ(carried.reference_unix_ms, kReferenceMs);
+
+    run.fingerprint_inputs.reset();
+    const auto derived = fingerprint_components(*store, run, "plugin-hash", "9.9.9");
+    EXPECT_EQ(derived.input_sha256, sha256_hex(R"({"input":{"b":1}})"));
+    EXPECT_EQ(derived.version_content_hash, "config:" + run.config_hash);
+}
+
 }  // namespace
 }  // namespace engined::runs

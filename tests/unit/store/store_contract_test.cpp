@@ -590,6 +590,146 @@ TYPED_TEST(StoreContract, ARunClaimedAsOftenAsTheCapComesBackCrashedWithItsCount
     EXPECT_EQ(store.get_run("run_1")->error_code, "run_crashed");
 }
 
+// Leases `run_id` alone for `owner` at `at` (as a worker holding it whole), leased for kTestLeaseMs.
+std::optional<RunLease> lease(Store& store, const std::string& run_id, int64_t at,
+                              const std::string& owner, int max_attempts = 3) {
+    const auto leases = store.lease_runs(
+        ClaimRequest{owner, std::nullopt, at, at + kTestLeaseMs, max_attempts}, {run_id});
+    EXPECT_EQ(leases.size(), 1u);
+    return leases.empty() ? std::nullopt : leases.front();
+}
+
+// What a submit hands its workers instead of reading the run back is the run as stored.
+TYPED_TEST(StoreContract, AQueuedRunAsHandedOverIsTheRunAsStored) {
+    Store& store = this->store();
+    NewRun run = make_run("run_1");
+    run.engine_version = "1.2";
+    run.engine_version_pin = "1.x";
+    run.engine_version_pin_source = "request";
+    run.engine_version_rollout = "new";
+    run.webhook_url = "https://example.com/hook";
+    ASSERT_FALSE(insert(store, run));
+    const Run handed = queued_run(run);
+    const Run stored = *store.get_run("run_1");
+    EXPECT_EQ(handed.id, stored.id);
+    EXPECT_EQ(handed.organization, stored.organization);
+    EXPECT_EQ(handed.environment, stored.environment);
+    EXPECT_EQ(handed.environment_id, stored.environment_id);
+    EXPECT_EQ(handed.engine_slug, stored.engine_slug);
+    EXPECT_EQ(handed.engine_type, stored.engine_type);
+    EXPECT_EQ(handed.engine_version, stored.engine_version);
+    EXPECT_EQ(handed.engine_version_pin, stored.engine_version_pin);
+    EXPECT_EQ(handed.engine_version_pin_source, stored.engine_version_pin_source);
+    EXPECT_EQ(handed.engine_version_rollout, stored.engine_version_rollout);
+    EXPECT_EQ(handed.status, stored.status);
+    EXPECT_EQ(handed.stage, stored.stage);
+    EXPECT_EQ(handed.request_json, stored.request_json);
+    EXPECT_EQ(handed.config_hash, stored.config_hash);
+    EXPECT_EQ(handed.webhook_url, stored.webhook_url);
+    EXPECT_EQ(handed.api_key_id, stored.api_key_id);
+    EXPECT_EQ(handed.output_json, stored.output_json);
+    EXPECT_EQ(handed.results_json, stored.results_json);
+    EXPECT_EQ(handed.error_code, stored.error_code);
+    EXPECT_EQ(handed.error_message, stored.error_message);
+    EXPECT_EQ(handed.error_details_json, stored.error_details_json);
+    EXPECT_EQ(handed.trace_json, stored.trace_json);
+    EXPECT_EQ(handed.attempts, stored.attempts);
+    EXPECT_EQ(handed.lease_owner, stored.lease_owner);
+    EXPECT_EQ(handed.leased_until_ms, stored.leased_until_ms);
+    EXPECT_EQ(handed.created_at_ms, stored.created_at_ms);
+    EXPECT_EQ(handed.started_at_ms, stored.started_at_ms);
+    EXPECT_EQ(handed.completed_at_ms, stored.completed_at_ms);
+    EXPECT_EQ(handed.fingerprint, stored.fingerprint);
+    EXPECT_EQ(handed.fingerprint_json, stored.fingerprint_json);
+}
+
+// A local submit hands its run to a worker whole: the worker's claim writes the lease and reads
+// nothing back, under the same rules as any claim.
+TYPED_TEST(StoreContract, LeasingAHandedOverRunWritesTheClaimUnderTheSameRules) {
+    Store& store = this->store();
+    for (const char* id : {"run_1", "run_2"}) ASSERT_FALSE(insert(store, make_run(id)));
+
+    const auto leased = lease(store, "run_2", kNow, "node_a");
+    ASSERT_TRUE(leased);
+    EXPECT_EQ(leased->attempts, 1);
+    EXPECT_FALSE(leased->crashed);
+    const Run stored = *store.get_run("run_2");
+    EXPECT_EQ(stored.status, RunStatus::processing);
+    EXPECT_EQ(stored.stage, "processing");
+    EXPECT_EQ(stored.attempts, 1);
+    EXPECT_EQ(stored.lease_owner, "node_a");
+    EXPECT_EQ(stored.leased_until_ms, kNow + kTestLeaseMs);
+    EXPECT_EQ(stored.started_at_ms, kNow);
+    EXPECT_EQ(store.get_run("run_1")->status, RunStatus::queued) << "only that run is claimed";
+
+    EXPECT_FALSE(lease(store, "run_2", kNow + kTestLeaseMs, "node_b"))
+        << "a lease holds up to its last millisecond";
+    EXPECT_FALSE(lease(store, "run_missing", kNow, "node_b"));
+    const auto taken = lease(store, "run_2", kNow + kTestLeaseMs + 1, "node_b");
+    ASSERT_TRUE(taken) << "node_a's lease expired";
+    EXPECT_EQ(taken->attempts, 2);
+    EXPECT_EQ(store.get_run("run_2")->lease_owner, "node_b");
+
+    ASSERT_FALSE(finish_as(store, "run_2", "node_b", completed_outcome()));
+    EXPECT_FALSE(lease(store, "run_2", kNow + 9 * kTestLeaseMs, "node_c"))
+        << "a finished run is never claimed again";
+}
+
+// A worker under load leases its share of the handed-over runs in one write: each run by the
+// same rules, answered in order.
+TYPED_TEST(StoreContract, HandedOverRunsAreLeasedTogetherEachByTheRules) {
+    Store& store = this->store();
+    for (const char* id : {"run_1", "run_2", "run_3"}) ASSERT_FALSE(insert(store, make_run(id)));
+    ASSERT_TRUE(lease(store, "run_2", kNow, "node_a"));
+    const auto leases =
+        store.lease_runs(ClaimRequest{"node_b", std::nullopt, kNow, kNow + kTestLeaseMs, 3},
+                         {"run_1", "run_2", "run_missing", "run_3"});
+    ASSERT_EQ(leases.size(), 4u);
+    ASSERT_TRUE(leases[0]);
+    EXPECT_EQ(leases[0]->attempts, 1);
+    EXPECT_FALSE(leases[1]) << "run_2 is node_a's";
+    EXPECT_FALSE(leases[2]);
+    ASSERT_TRUE(leases[3]);
+    EXPECT_EQ(store.get_run("run_1")->lease_owner, "node_b");
+    EXPECT_EQ(store.get_run("run_2")->lease_owner, "node_a");
+    EXPECT_EQ(store.get_run("run_3")->lease_owner, "node_b");
+    EXPECT_EQ(store.queue_counts().processing, 3);
+}
+
+TYPED_TEST(StoreContract, LeasingAHandedOverRunAtTheCapComesBackCrashedWithItsCountKept) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, make_run("run_1")));
+    constexpr int kCap = 2;
+    int64_t at = kNow;
+    for (int attempt = 1; attempt <= kCap; ++attempt) {
+        const auto leased = lease(store, "run_1", at, "node_" + std::to_string(attempt), kCap);
+        ASSERT_TRUE(leased);
+        EXPECT_EQ(leased->attempts, attempt);
+        EXPECT_FALSE(leased->crashed) << attempt;
+        at += kTestLeaseMs + 1;  // each holder dies with its lease
+    }
+    const auto poisoned = lease(store, "run_1", at, "node_last", kCap);
+    ASSERT_TRUE(poisoned);
+    EXPECT_TRUE(poisoned->crashed);
+    EXPECT_EQ(poisoned->attempts, kCap);
+    EXPECT_EQ(store.get_run("run_1")->attempts, kCap);
+    EXPECT_EQ(store.get_run("run_1")->lease_owner, "node_last")
+        << "held while its failure is stored";
+}
+
+// A submit resolves its configuration from the store, so the run's write does not carry the
+// configuration again; the run still names it, and the configuration is read by that hash.
+TYPED_TEST(StoreContract, ARunOfAStoredConfigurationIsWrittenWithoutIt) {
+    Store& store = this->store();
+    const NewRun first = make_run("run_1");
+    ASSERT_FALSE(insert(store, first));
+    NewRun second = make_run("run_2");
+    second.config_json = std::nullopt;
+    ASSERT_FALSE(insert(store, second));
+    EXPECT_EQ(store.get_run("run_2")->config_hash, first.config_hash);
+    EXPECT_EQ(store.config_json(first.config_hash), first.config_json);
+}
+
 // Two nodes on one database claim at once: every run is claimed by exactly one of them.
 TYPED_TEST(StoreContract, ConcurrentClaimersOnTwoNodesNeverShareARun) {
     Store& store = this->store();

@@ -335,7 +335,7 @@ TEST(Store, ConfigIsStoredOncePerHash) {
     second.config_json = R"({"pack_key":"changed"})";
     NewRun other = make_run("run-3");
     other.config_json = R"({"pack_key":"commercial"})";
-    other.config_hash = sha256_hex(other.config_json);
+    other.config_hash = sha256_hex(*other.config_json);
 
     ASSERT_EQ(insert(store, first), nullptr);
     ASSERT_EQ(insert(store, second), nullptr);

@@ -50,7 +50,7 @@ inline NewRun make_run(std::string id, std::string organization = "org_a",
     run.engine_type = "placement";
     run.request_json = R"({"input":{"state":"CA"}})";
     run.config_json = R"({"pack_key":"insurance-personal-lines"})";
-    run.config_hash = sha256_hex(run.config_json);
+    run.config_hash = sha256_hex(*run.config_json);
     run.api_key_id = "key_0123456789abcdef";
     run.created_at_ms = 1'700'000'000'000;
     return run;
