@@ -526,8 +526,8 @@ object document(const std::string& title, const std::string& server_version,
 }
 
 // A run's GET, optionally a long poll (runs/run_waits.hpp).
-Operation& long_poll(Operation& operation) {
-    return operation
+void long_poll(Operation operation) {
+    operation
         .query("wait", {{"type", "integer"}, {"minimum", 0}, {"maximum", 30}, {"default", 0}},
                "Seconds to wait for the run to be terminal before answering (a long poll; the "
                "server's --max-run-wait, default 30, is the maximum). The answer comes as soon as "

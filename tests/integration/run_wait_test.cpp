@@ -150,9 +150,10 @@ TEST_F(RunWaitTest, BadWaitValuesAreRefused) {
     for (const std::string bad : {"abc", "-1", "1.5", "", "31", "1s", "99999999999"}) {
         const ApiResponse answer = get("/api/v1/runs/" + run_id + "?wait=" + bad);
         EXPECT_EQ(answer.status, 400) << "wait=" << bad;
-        EXPECT_EQ(answer.body.at("code"), "invalid_request") << "wait=" << bad;
-        EXPECT_NE(std::string(answer.body.at("message").as_string()).find("from 0 to 30"),
-                  std::string::npos)
+        EXPECT_EQ(answer.body.at("error").at("code"), "invalid_request") << "wait=" << bad;
+        EXPECT_NE(
+            std::string(answer.body.at("error").at("message").as_string()).find("from 0 to 30"),
+            std::string::npos)
             << answer.raw.body;
     }
     // wait=0 is a plain GET.
@@ -198,7 +199,8 @@ TEST_F(RunWaitTimeTest, WaitAtTheLimitEndsWithTheRunAsItIsAndPastItIsRefused) {
 
     const ApiResponse past = get("/api/v1/runs/" + run_id + "?wait=2");
     EXPECT_EQ(past.status, 400);
-    EXPECT_EQ(past.body.at("message"), "wait must be a whole number of seconds from 0 to 1");
+    EXPECT_EQ(past.body.at("error").at("message"),
+              "wait must be a whole number of seconds from 0 to 1");
 }
 
 app::Config one_wait_at_a_time() {
@@ -219,7 +221,7 @@ TEST_F(RunWaitCountTest, OneWaitPastTheLimitIsRefusedAndPlainGetsStillAnswer) {
 
     const ApiResponse refused = get("/api/v1/runs/" + run_id + "?wait=30");
     EXPECT_EQ(refused.status, 503) << refused.raw.body;
-    EXPECT_EQ(refused.body.at("code"), "unavailable");
+    EXPECT_EQ(refused.body.at("error").at("code"), "unavailable");
     EXPECT_EQ(refused.raw.header("Retry-After"), "1");
     EXPECT_EQ(get("/api/v1/runs/" + run_id).status, 200);
 
