@@ -176,17 +176,24 @@ TEST_F(RunWaitTest, DrainAnswersTheWaitsWithTheRunAsItIs) {
     EXPECT_LT(Clock::now() - stopping, std::chrono::seconds(9));
 }
 
-// The longest wait: 1 s, so that the test of a wait that runs out is short.
-app::Config one_second_waits() {
-    app::Config config;
-    config.max_run_wait_s = 1;
-    return config;
-}
-
-class RunWaitTimeTest : public RunWaitTest {
+// A server with one limit lowered, so that the tests at and past it stay short.
+template <auto limit, auto value>
+class RunWaitLimitTest : public RunWaitTest {
 protected:
-    RunWaitTimeTest() : RunWaitTest(one_second_waits()) {}
+    RunWaitLimitTest() : RunWaitTest(lowered()) {}
+
+private:
+    static app::Config lowered() {
+        app::Config config;
+        config.*limit = value;
+        return config;
+    }
 };
+
+// The longest wait: 1 s.
+using RunWaitTimeTest = RunWaitLimitTest<&app::Config::max_run_wait_s, 1>;
+// One wait held at a time.
+using RunWaitCountTest = RunWaitLimitTest<&app::Config::max_run_waits, std::size_t{1}>;
 
 TEST_F(RunWaitTimeTest, WaitAtTheLimitEndsWithTheRunAsItIsAndPastItIsRefused) {
     const std::string run_id = held_run();
@@ -202,17 +209,6 @@ TEST_F(RunWaitTimeTest, WaitAtTheLimitEndsWithTheRunAsItIsAndPastItIsRefused) {
     EXPECT_EQ(past.body.at("error").at("message"),
               "wait must be a whole number of seconds from 0 to 1");
 }
-
-app::Config one_wait_at_a_time() {
-    app::Config config;
-    config.max_run_waits = 1;
-    return config;
-}
-
-class RunWaitCountTest : public RunWaitTest {
-protected:
-    RunWaitCountTest() : RunWaitTest(one_wait_at_a_time()) {}
-};
 
 TEST_F(RunWaitCountTest, OneWaitPastTheLimitIsRefusedAndPlainGetsStillAnswer) {
     const std::string run_id = held_run();
