@@ -525,6 +525,18 @@ object document(const std::string& title, const std::string& server_version,
           {"schemas", std::move(schemas)}}}};
 }
 
+// A run's GET, optionally a long poll (runs/run_waits.hpp).
+void long_poll(Operation operation) {
+    operation
+        .query("wait", {{"type", "integer"}, {"minimum", 0}, {"maximum", 30}, {"default", 0}},
+               "Seconds to wait for the run to be terminal before answering (a long poll; the "
+               "server's --max-run-wait, default 30, is the maximum). The answer comes as soon as "
+               "the run is completed, degraded or failed, or when the wait is up with the run as "
+               "it is then; the same body as without wait")
+        .answers(200, "The run", schema_ref("Run"))
+        .fails({400, 404});
+}
+
 // Submit, list and get: the run routes of the engine at `engine_path` (a pattern or one engine's).
 void add_run_routes(Paths& paths, const std::string& engine_path) {
     paths
@@ -550,14 +562,10 @@ void add_run_routes(Paths& paths, const std::string& engine_path) {
                "Only runs that executed this exact release")
         .answers(200, "A page of runs", schema_ref("RunPage"))
         .fails({400, 404});
-    paths
-        .add(Method::get, engine_path + "/runs/{run_id}", "getEngineRun",
-             "Get a run of this engine", auth::kScopeRunsRead)
-        .answers(200, "The run", schema_ref("Run"))
-        .fails({404});
-    paths.add(Method::get, "/api/v1/runs/{run_id}", "getRun", "Get a run", auth::kScopeRunsRead)
-        .answers(200, "The run", schema_ref("Run"))
-        .fails({404});
+    long_poll(paths.add(Method::get, engine_path + "/runs/{run_id}", "getEngineRun",
+                        "Get a run of this engine", auth::kScopeRunsRead));
+    long_poll(paths.add(Method::get, "/api/v1/runs/{run_id}", "getRun", "Get a run",
+                        auth::kScopeRunsRead));
 }
 
 Operation& pinned(Operation& operation) {

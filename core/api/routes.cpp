@@ -7,10 +7,12 @@
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "runs/run_view.hpp"
+#include "runs/run_waits.hpp"
 
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -190,9 +192,36 @@ void submit_and_answer(runs::RunService& runs, const Request& request,
         });
 }
 
+bool is_terminal(const boost::json::object& run) {
+    const auto status = store::parse_run_status(run.at("status").as_string());
+    return status && store::is_terminal(*status);
+}
+
+// GET of a run, with `?wait=<seconds>` a long poll: answered at once when the run is terminal
+// (or no wait was asked), else as soon as it is, or when the wait is up with the run as it is
+// then; the same body either way. The wait is held by `waits`, not by an HTTP thread.
+void get_run(runs::RunService& runs, runs::RunWaits& waits, const Request& request,
+             const auth::Principal& caller, const std::optional<std::string>& engine_slug,
+             const http::Responder& responder) {
+    const std::chrono::seconds wait = waits.parse_wait(query_value(request, "wait"));
+    const std::string run_id(request.path_param("run_id"));
+    const boost::json::object run = runs.get(caller, run_id, engine_slug);
+    if (wait.count() == 0 || is_terminal(run)) return responder.respond(json_response(200, run));
+    waits.wait(run_id, wait, [&runs, caller, run_id, engine_slug, responder](bool final) {
+        try {
+            const boost::json::object now = runs.get(caller, run_id, engine_slug);
+            if (!final && !is_terminal(now)) return false;
+            responder.respond(json_response(200, now));
+        } catch (...) {
+            responder.fail(std::current_exception());
+        }
+        return true;
+    });
+}
+
 }  // namespace
 
-void register_routes(http::Router& router, runs::RunService& runs,
+void register_routes(http::Router& router, runs::RunService& runs, runs::RunWaits& waits,
                      const http::JsonLimits& json_limits, BoundedExecutor& checks,
                      const http::Links& links) {
     router.add_sync(Method::get, "/health", "", [](const Request&, const auth::Principal&) {
@@ -229,19 +258,18 @@ void register_routes(http::Router& router, runs::RunService& runs,
                 200, runs.list(caller, std::string(request.path_param("slug")), params));
         });
 
-    router.add_sync(Method::get, "/api/v1/engines/{slug}/runs/{run_id}", auth::kScopeRunsRead,
-                    [&runs](const Request& request, const auth::Principal& caller) {
-                        return json_response(
-                            200, runs.get(caller, std::string(request.path_param("run_id")),
-                                          std::string(request.path_param("slug"))));
-                    });
+    router.add(Method::get, "/api/v1/engines/{slug}/runs/{run_id}", auth::kScopeRunsRead,
+               [&runs, &waits](const Request& request, const auth::Principal& caller,
+                               http::Responder responder) {
+                   get_run(runs, waits, request, caller, std::string(request.path_param("slug")),
+                           responder);
+               });
 
-    router.add_sync(
-        Method::get, "/api/v1/runs/{run_id}", auth::kScopeRunsRead,
-        [&runs](const Request& request, const auth::Principal& caller) {
-            return json_response(
-                200, runs.get(caller, std::string(request.path_param("run_id")), std::nullopt));
-        });
+    router.add(Method::get, "/api/v1/runs/{run_id}", auth::kScopeRunsRead,
+               [&runs, &waits](const Request& request, const auth::Principal& caller,
+                               http::Responder responder) {
+                   get_run(runs, waits, request, caller, std::nullopt, responder);
+               });
 
     // The audit record of a run; /traces/{id} is the URL the evaluation-era `audit` field names.
     for (const char* pattern : {"/api/v1/runs/{run_id}/defensibility-packet", "/traces/{run_id}"}) {

@@ -10,6 +10,7 @@
 #include "environments/environment_service.hpp"
 #include "metrics/registry.hpp"
 #include "runs/run_service.hpp"
+#include "runs/run_waits.hpp"
 #include "webhooks/webhook_service.hpp"
 
 #include <cstddef>
@@ -22,8 +23,9 @@ class BoundedExecutor;
 namespace engined::api {
 
 // Health, runs and the evaluation-era jobs API. Replays run on `checks` (api/off_thread.hpp);
-// `Location` headers and `audit` URLs are absolute through `links`.
-void register_routes(http::Router& router, runs::RunService& runs,
+// `Location` headers and `audit` URLs are absolute through `links`; long-poll GETs of a run
+// (`?wait=`) are held by `waits`.
+void register_routes(http::Router& router, runs::RunService& runs, runs::RunWaits& waits,
                      const http::JsonLimits& json_limits, BoundedExecutor& checks,
                      const http::Links& links);
 

@@ -230,7 +230,11 @@ struct App::Impl {
         router.set_idempotency_ledger(idempotency_ledger);
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue,
                                                config.checks_per_key});
-        api::register_routes(router, *runs, json_limits, *checks, links);
+        waits.emplace(runs::RunWaitLimits{config.max_run_wait_s, config.max_run_waits}, metrics);
+        // Every finish, this node's and (on PostgreSQL) other nodes', answers the waits on it.
+        finished_watch = store->watch_finished_runs(
+            [this](std::string_view run_id) { waits->finished(run_id); });
+        api::register_routes(router, *runs, *waits, json_limits, *checks, links);
         api::register_engine_routes(router, *engines, *runs, json_limits, ENGINED_VERSION, *checks,
                                     links);
         api::register_webhook_routes(router, *webhooks, json_limits);
@@ -305,6 +309,9 @@ struct App::Impl {
     std::optional<http::Server> server;
     // After the server: it is stopped, and destroyed, before the sessions its tasks answer.
     std::optional<BoundedExecutor> checks;
+    // Likewise after the server; drained when the server drains, its watch stopped before it.
+    std::optional<runs::RunWaits> waits;
+    std::unique_ptr<store::FinishedRunsWatch> finished_watch;
     // The metrics listener routes GET /metrics only; no route of it needs a key.
     http::Router metrics_router{[](const http::Request&) -> auth::Principal {
         throw ApiError::unauthorized("the metrics listener takes no API keys");
@@ -350,6 +357,8 @@ std::optional<uint16_t> App::metrics_port() const {
 void App::stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
+    // Long-poll waits are in flight: answered with their runs as they are, so the drain ends.
+    impl_->waits->drain();
     impl_->server->stop();
     impl_->server->wait();
     impl_->checks->stop();

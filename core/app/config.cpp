@@ -143,6 +143,14 @@ const std::vector<Setting>& settings() {
          [](Config& c, const std::string& v, const std::string& n) {
              c.max_queue_depth = parse_number<std::size_t>(v, n, 1);
          }},
+        {"--max-run-wait", "ENGINED_MAX_RUN_WAIT", "max_run_wait_s",
+         [](Config& c, const std::string& v, const std::string& n) {
+             c.max_run_wait_s = parse_number<int>(v, n, 0);
+         }},
+        {"--max-run-waits", "ENGINED_MAX_RUN_WAITS", "max_run_waits",
+         [](Config& c, const std::string& v, const std::string& n) {
+             c.max_run_waits = parse_number<std::size_t>(v, n, 1);
+         }},
         {"--check-threads", "ENGINED_CHECK_THREADS", "check_threads",
          [](Config& c, const std::string& v, const std::string& n) {
              c.check_threads = parse_number<std::size_t>(v, n, 1);

@@ -45,6 +45,8 @@ struct Config {
     std::size_t max_connections_per_address = 64;  // 0: no limit (behind a load balancer)
     std::size_t max_offerings = 500;               // per run
     std::size_t max_queue_depth = 10'000;          // runs accepted but not yet claimed by a worker
+    int max_run_wait_s = 30;           // the longest long-poll `GET …/runs/{id}?wait=` (seconds)
+    std::size_t max_run_waits = 1000;  // long-poll waits held open at once on this node
     // The check pool: replays, configuration validate, PUT config and publish (api/off_thread.hpp).
     std::size_t check_threads = 2;
     std::size_t check_queue = 32;    // waiting for a check thread

@@ -440,6 +440,16 @@ public:
     virtual ~SubmitWatch() = default;
 };
 
+// Held while a node hears of finished runs; destroying it stops the calls.
+class FinishedRunsWatch {
+public:
+    virtual ~FinishedRunsWatch() = default;
+};
+
+// Told a run's id once its terminal outcome committed. Runs on a thread of the store and must
+// not block.
+using RunFinished = std::function<void(std::string_view run_id)>;
+
 // Tokens taken from a key's rate bucket shared by every node on one database.
 struct RateTokenLease {
     int64_t granted = 0;     // whole tokens taken, at most the number asked for
@@ -674,6 +684,10 @@ public:
     virtual std::unique_ptr<SubmitWatch> watch_submits(std::function<void()> /*wake*/) {
         return nullptr;
     }
+    // Calls `finished` for every run whose terminal outcome committed on any node of this store
+    // (this node's own at their commit, other nodes' as their notification arrives), until the
+    // watch is destroyed. Long-poll waits on runs are answered from it.
+    virtual std::unique_ptr<FinishedRunsWatch> watch_finished_runs(RunFinished finished) = 0;
     // A cheap round trip proving the database answers (for readiness).
     virtual void ping() const = 0;
     // The rate buckets nodes share through this database; nullptr when one process owns the

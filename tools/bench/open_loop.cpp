@@ -7,11 +7,12 @@
 //                   [--endpoint-rates R1,…|max] [--seconds S] [--connections C]
 //
 // Phases:
-//   1. light load (N runs, one in flight): each run carries a webhook_url pointing at a receiver
-//      inside this process; submit→202 and submit→delivery received are timed with a
-//      microsecond clock. The push arrives as soon as engined's webhook sender has the event,
-//      so no polling interval is added; the figure still includes that sender's work (leasing
-//      the delivery, connecting, POSTing).
+//   1. light load (N runs, one in flight): right after its 202, each run is asked for on a
+//      second connection with a long poll (GET /api/v1/runs/{id}?wait=10), answered the moment
+//      the run is terminal; each run also carries a webhook_url pointing at a receiver inside
+//      this process. submit→202, submit→completed (the long poll's answer) and submit→delivery
+//      received are timed with a microsecond clock; neither adds a polling interval. The push
+//      also includes the webhook sender's work (leasing the delivery, connecting, POSTing).
 //   2. open loop, once per rate: C keep-alive connections submit at R runs/s (a schedule fixed
 //      in advance: a run falling due while every connection is busy is sent as soon as one is
 //      free, and counted late), never looking at the runs again. Runs completed are read from
@@ -315,13 +316,27 @@ std::string with_webhook(const std::string& body, uint16_t port) {
     return boost::json::serialize(request);
 }
 
-// Phase 1: one run in flight, the completion pushed to the receiver.
+// The run's status once the long poll answered; throws unless it answered 200.
+std::string long_poll_status(Client& client, const std::string& run_id,
+                             const std::vector<std::pair<std::string, std::string>>& headers) {
+    const auto response = client.request(
+        "GET", "/api/v1/runs/" + run_id + "?wait=" + std::to_string(kDeliveryTimeout.count()), {},
+        headers);
+    if (response.status != 200) {
+        throw std::runtime_error("long poll answered " + std::to_string(response.status) + ": " +
+                                 response.body);
+    }
+    return std::string(boost::json::parse(response.body).at("status").as_string());
+}
+
+// Phase 1: one run in flight, its completion read by a long poll and pushed to the receiver.
 int light_load(const Options& options, WebhookReceiver& receiver) {
     const std::string body = with_webhook(options.body, receiver.port());
     Client client(options.api.host, options.api.port);
+    Client waiter(options.api.host, options.api.port);
     const std::vector<std::pair<std::string, std::string>> headers{
         {"Authorization", "Bearer " + options.key}};
-    std::vector<double> accepted, delivered;
+    std::vector<double> accepted, completed, delivered;
     int missing = 0;
     for (int i = 0; i < kWarmupRuns + options.runs; ++i) {
         const auto start = Clock::now();
@@ -332,6 +347,9 @@ int light_load(const Options& options, WebhookReceiver& receiver) {
                                      response.body);
         }
         const std::string run_id(boost::json::parse(response.body).at("run_id").as_string());
+        const std::string status = long_poll_status(waiter, run_id, headers);
+        const auto completed_at = Clock::now();
+        const bool terminal = status == "completed" || status == "degraded" || status == "failed";
         const auto delivered_at = receiver.wait_for(run_id);
         if (i < kWarmupRuns) {
             // The warm-up proves the engine runs and webhooks reach this receiver.
@@ -345,16 +363,23 @@ int light_load(const Options& options, WebhookReceiver& receiver) {
             continue;
         }
         accepted.push_back(us_between(start, accepted_at));
+        if (terminal)
+            completed.push_back(us_between(start, completed_at));
+        else
+            ++missing;
         if (delivered_at)
             delivered.push_back(us_between(start, *delivered_at));
         else
             ++missing;
     }
-    std::printf("light load: %d runs, one in flight, completion pushed by the run's webhook\n",
-                options.runs);
+    std::printf(
+        "light load: %d runs, one in flight, completion read by a long poll and pushed by the "
+        "run's webhook\n",
+        options.runs);
     print_distribution_us("submit -> 202", accepted);
+    print_distribution_us("submit -> completed, long poll", completed);
     print_distribution_us("submit -> webhook received", delivered);
-    if (missing > 0) std::printf("%-30s %d\n", "no webhook within 10 s", missing);
+    if (missing > 0) std::printf("%-30s %d\n", "not terminal or no webhook within 10 s", missing);
     return missing == 0 ? 0 : 1;
 }
 

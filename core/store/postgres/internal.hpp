@@ -3,6 +3,7 @@
 // runs inside another's (a run's configuration, idempotency record and webhook deliveries).
 #pragma once
 
+#include "store/finished_runs.hpp"
 #include "store/rows.hpp"
 #include "store/group_writer.hpp"
 #include "store/postgres/connection.hpp"
@@ -26,8 +27,11 @@ struct PostgresStore::Impl {
     int schema_version = 0;  // set while the writer's connection is migrated, before any write
     postgres::ConnectionPool pool;
     postgres::Writer writer;
-    // This node's submits carry it in their NOTIFY, so its own listener ignores them.
+    // This node's submits and finishes carry it in their NOTIFY, so its own listeners ignore
+    // them (they are handed over or told in-process).
     const std::string submit_tag;
+    // This node's own finishes, told at their commit.
+    FinishedRunListeners finished_runs;
 };
 
 }  // namespace engined::store

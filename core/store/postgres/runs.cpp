@@ -116,8 +116,11 @@ std::optional<RunLease> apply_lease_run(Connection& connection, ClaimRequest ter
 }
 
 void apply_finish_run(Connection& connection, const std::string& run_id,
-                      const std::string& lease_owner, const RunOutcome& outcome) {
+                      const std::string& lease_owner, const RunOutcome& outcome,
+                      const std::string& node_tag) {
     require_terminal(outcome);
+    // Other nodes' long-poll waits hear of it at commit; dropped with the write if it is undone.
+    connection.exec_later(kNotifyFinished, {node_tag, run_id}, "finish_run (notify)");
     const Result finished =
         connection.exec(kFinishRun,
                         {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
@@ -147,11 +150,15 @@ void PostgresStore::insert_run(NewRun run, Completion done) {
 
 void PostgresStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                                Completion done) {
+    Completion told = [this, run_id, done = std::move(done)](std::exception_ptr error) {
+        if (!error) impl_->finished_runs.tell(run_id);
+        done(error);
+    };
     impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
-                            outcome = std::move(outcome)](Connection& c) {
-                               apply_finish_run(c, run_id, lease_owner, outcome);
+                            outcome = std::move(outcome), &tag = impl_->submit_tag](Connection& c) {
+                               apply_finish_run(c, run_id, lease_owner, outcome, tag);
                            },
-                           std::move(done)});
+                           std::move(told)});
 }
 
 std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
@@ -207,8 +214,33 @@ RunPage PostgresStore::list_runs(const RunPageQuery& request) const {
 }
 
 std::unique_ptr<SubmitWatch> PostgresStore::watch_submits(std::function<void()> wake) {
-    return std::make_unique<postgres::SubmitListener>(impl_->options.url, impl_->submit_tag,
-                                                      std::move(wake));
+    return std::make_unique<postgres::ChannelListener>(
+        impl_->options.url, kSubmitChannel, impl_->submit_tag, [wake](std::string_view) { wake(); },
+        wake);
+}
+
+namespace {
+
+// This node's finishes are told at their commit, other nodes' by the listener.
+class FinishedRunsListening final : public FinishedRunsWatch {
+public:
+    FinishedRunsListening(std::unique_ptr<FinishedRunsWatch> own,
+                          std::unique_ptr<postgres::ChannelListener> others)
+        : own_(std::move(own)), others_(std::move(others)) {}
+
+private:
+    std::unique_ptr<FinishedRunsWatch> own_;
+    std::unique_ptr<postgres::ChannelListener> others_;
+};
+
+}  // namespace
+
+std::unique_ptr<FinishedRunsWatch> PostgresStore::watch_finished_runs(RunFinished finished) {
+    // A finish missed while the session was down leaves its waits to end at their deadline.
+    auto others = std::make_unique<postgres::ChannelListener>(impl_->options.url, kFinishedChannel,
+                                                              impl_->submit_tag, finished, [] {});
+    return std::make_unique<FinishedRunsListening>(impl_->finished_runs.add(std::move(finished)),
+                                                   std::move(others));
 }
 
 QueueCounts PostgresStore::queue_counts() const {

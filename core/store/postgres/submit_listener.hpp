@@ -1,8 +1,9 @@
-// core/store/postgres/submit_listener — the wake-up across nodes: one dedicated libpq session per
-// node that LISTENs on the channel every submit NOTIFYs in its transaction, and a thread that
-// waits on its socket and tells the worker pool when another node committed a run. It reconnects
-// with backoff after the server dropped the session, and wakes once it is back (a submit may have
-// come meanwhile). Used only inside core/store/postgres.
+// core/store/postgres/submit_listener — what nodes hear of each other: one dedicated libpq session
+// per channel and node that LISTENs on the channel other nodes NOTIFY in their transactions, and
+// a thread that waits on its socket and hands each notification from another node to its handler:
+// submits (the worker pool claims) and finished runs (long-poll waits are answered). It
+// reconnects with backoff after the server dropped the session, and tells its handler once it is
+// back (something may have been sent meanwhile). Used only inside core/store/postgres.
 #pragma once
 
 #include "store/postgres/postgres_store.hpp"
@@ -12,34 +13,47 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace engined::store::postgres {
 
-// The channel, and the statement a submit sends in its transaction (with its node's tag as the
-// payload, so a node is not woken by its own submits: it hands those over in-process).
+// The channels, and the statements a submit and a finish send in their transactions. Payloads
+// start with the sending node's tag, so that a node is not told its own: it handles those
+// in-process. A finish's payload is "<tag> <run id>".
 inline constexpr const char* kSubmitChannel = "engined_runs";
 inline constexpr const char* kNotifySubmit = "SELECT pg_notify('engined_runs', $1)";
+inline constexpr const char* kFinishedChannel = "engined_runs_finished";
+inline constexpr const char* kNotifyFinished =
+    "SELECT pg_notify('engined_runs_finished', $1 || ' ' || $2)";
 
-class SubmitListener final : public SubmitWatch {
+class ChannelListener final : public SubmitWatch {
 public:
-    // Starts listening at once; `wake` runs on the listener's thread and must not block.
-    SubmitListener(std::string url, std::string own_tag, std::function<void()> wake);
-    ~SubmitListener() override;
-    SubmitListener(const SubmitListener&) = delete;
-    SubmitListener& operator=(const SubmitListener&) = delete;
+    // What other nodes sent: `payload` without the sender's tag and the space after it.
+    using OnNotice = std::function<void(std::string_view payload)>;
+    // Listening began (again): notifications sent meanwhile were missed.
+    using OnListening = std::function<void()>;
+
+    // Starts listening at once; the handlers run on the listener's thread and must not block.
+    ChannelListener(std::string url, std::string channel, std::string own_tag, OnNotice on_notice,
+                    OnListening on_listening);
+    ~ChannelListener() override;
+    ChannelListener(const ChannelListener&) = delete;
+    ChannelListener& operator=(const ChannelListener&) = delete;
 
 private:
     void listen();
-    // Wakes for every batch of notifications from other nodes until the session broke (true)
-    // or the listener stops (false).
+    // Hands over every notification from other nodes until the session broke (true) or the
+    // listener stops (false).
     bool wait_for_notifications(PGconn* session);
     // Sleeps for `delay` unless the listener stops first; false when it stops.
     bool pause(std::chrono::milliseconds delay);
 
     const std::string url_;
+    const std::string channel_;
     const std::string own_tag_;
-    const std::function<void()> wake_;
+    const OnNotice on_notice_;
+    const OnListening on_listening_;
     int stop_fd_ = -1;  // an eventfd: written once to stop the thread out of poll()
     std::thread thread_;
 };

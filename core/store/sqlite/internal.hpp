@@ -3,6 +3,7 @@
 // another's (a run's configuration, idempotency record and webhook deliveries).
 #pragma once
 
+#include "store/finished_runs.hpp"
 #include "store/rows.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/writer.hpp"
@@ -19,6 +20,8 @@ struct SqliteStore::Impl {
     int schema_version = 0;  // set while the writer's connection is migrated, before any write
     sqlite::ReaderPool readers;
     sqlite::Writer writer;
+    // Every finish on SQLite is this process's own: told at its commit.
+    FinishedRunListeners finished_runs;
 };
 
 }  // namespace engined::store

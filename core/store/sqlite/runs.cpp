@@ -185,11 +185,19 @@ void SqliteStore::insert_run(NewRun run, Completion done) {
 
 void SqliteStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                              Completion done) {
+    Completion told = [this, run_id, done = std::move(done)](std::exception_ptr error) {
+        if (!error) impl_->finished_runs.tell(run_id);
+        done(error);
+    };
     impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
                             outcome = std::move(outcome)](Connection& c) {
                                apply_finish_run(c, run_id, lease_owner, outcome);
                            },
-                           std::move(done)});
+                           std::move(told)});
+}
+
+std::unique_ptr<FinishedRunsWatch> SqliteStore::watch_finished_runs(RunFinished finished) {
+    return impl_->finished_runs.add(std::move(finished));
 }
 
 std::optional<Claim> SqliteStore::claim_run(const ClaimRequest& request) {

@@ -201,6 +201,7 @@ public:
 
     // --- Reads, on a pooled read connection of the calling thread.
     std::optional<Run> get_run(std::string_view run_id) const override;
+    std::unique_ptr<FinishedRunsWatch> watch_finished_runs(RunFinished finished) override;
     RunPage list_runs(const RunPageQuery& query) const override;
     std::optional<std::string> config_json(std::string_view config_hash) const override;
     // Runs left queued or processing (e.g. by a crash), oldest first.

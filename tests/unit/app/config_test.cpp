@@ -218,6 +218,19 @@ TEST(Config, TheCheckPoolIsSizedFromEverySource) {
     }
 }
 
+TEST(Config, LongPollWaitsAreBoundedFromEverySource) {
+    const Config defaults = load_config({}, {});
+    EXPECT_EQ(defaults.max_run_wait_s, 30);
+    EXPECT_EQ(defaults.max_run_waits, 1000u);
+    const Config set =
+        load_config({"--max-run-wait", "0", "--max-run-waits", "1"}, {});  // at the limits
+    EXPECT_EQ(set.max_run_wait_s, 0);
+    EXPECT_EQ(set.max_run_waits, 1u);
+    EXPECT_EQ(load_config({}, {{"ENGINED_MAX_RUN_WAIT", "120"}}).max_run_wait_s, 120);
+    EXPECT_THROW(load_config({"--max-run-wait", "-1"}, {}), std::invalid_argument);
+    EXPECT_THROW(load_config({"--max-run-waits", "0"}, {}), std::invalid_argument);
+}
+
 // Why load_config refused these settings, or "accepted".
 std::string message_of(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env) {

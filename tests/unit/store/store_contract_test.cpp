@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -730,6 +731,58 @@ TYPED_TEST(StoreContract, ARunOfAStoredConfigurationIsWrittenWithoutIt) {
     EXPECT_EQ(store.config_json(first.config_hash), first.config_json);
 }
 
+// The ids of the runs a watch was told of, in order; waits (a bound against hanging only) for
+// another node's finish, which arrives by notification.
+class FinishedRuns {
+public:
+    RunFinished recorder() {
+        return [this](std::string_view run_id) {
+            {
+                std::lock_guard lock(mutex_);
+                told_.emplace_back(run_id);
+            }
+            changed_.notify_all();
+        };
+    }
+    bool reach(std::size_t count, std::chrono::seconds bound = std::chrono::seconds(30)) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, bound, [&] { return told_.size() >= count; });
+    }
+    bool reach_run(const std::string& run_id) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, std::chrono::seconds(30), [&] {
+            return std::find(told_.begin(), told_.end(), run_id) != told_.end();
+        });
+    }
+    std::vector<std::string> told() {
+        std::lock_guard lock(mutex_);
+        return told_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::string> told_;
+};
+
+// A run's finish is told once its outcome committed, and only then; never after the watch ended.
+TYPED_TEST(StoreContract, AFinishIsToldToTheWatchOnceCommitted) {
+    Store& store = this->store();
+    for (const char* id : {"run_1", "run_2"}) ASSERT_FALSE(insert(store, make_run(id)));
+    FinishedRuns finished;
+    auto watch = store.watch_finished_runs(finished.recorder());
+    ASSERT_TRUE(watch);
+
+    ASSERT_FALSE(finish(store, "run_1", completed_outcome()));
+    EXPECT_EQ(finished.told(), std::vector<std::string>{"run_1"}) << "told by its completion";
+    EXPECT_TRUE(holds<std::logic_error>(finish(store, "run_1", failed_outcome())));
+    EXPECT_EQ(finished.told(), std::vector<std::string>{"run_1"}) << "a refused outcome is not";
+
+    watch.reset();
+    ASSERT_FALSE(finish(store, "run_2", completed_outcome()));
+    EXPECT_EQ(finished.told(), std::vector<std::string>{"run_1"}) << "the watch ended";
+}
+
 // Two nodes on one database claim at once: every run is claimed by exactly one of them.
 TYPED_TEST(StoreContract, ConcurrentClaimersOnTwoNodesNeverShareARun) {
     Store& store = this->store();
@@ -1347,6 +1400,35 @@ TEST(PostgresSubmitWatch, ASubmitElsewhereWakesThisNodeAlsoAfterItsSessionWasDro
     ASSERT_TRUE(reach(3)) << "the watch listens again after the server dropped its session";
     ASSERT_FALSE(insert(elsewhere, make_run("run_after_reconnect")));
     EXPECT_TRUE(reach(4)) << "a submit after the reconnect woke this node";
+}
+
+// A finish on another node is told to this node's watch by its NOTIFY; this node's own finish is
+// told once, at its commit, not again by its own notification.
+TEST(PostgresFinishedRunsWatch, AFinishElsewhereIsToldHereAndOwnFinishesOnce) {
+    testing::PostgresTestDatabase database;
+    if (database.url().empty()) GTEST_SKIP() << testing::kPostgresSkipReason;
+    PostgresStore here(PostgresOptions{database.url()});
+    PostgresStore elsewhere(PostgresOptions{database.url()});
+    FinishedRuns finished;
+    const auto watch = here.watch_finished_runs(finished.recorder());
+    // Finishes elsewhere until one is told: from then on the watch's session listens.
+    const auto finish_elsewhere = [&](const std::string& id) {
+        ASSERT_FALSE(insert(elsewhere, make_run(id)));
+        ASSERT_FALSE(finish(elsewhere, id, completed_outcome()));
+    };
+    int sent = 0;
+    do {
+        finish_elsewhere("run_elsewhere_" + std::to_string(++sent));
+    } while (!finished.reach(1, std::chrono::seconds(1)) && sent < 30);
+    ASSERT_TRUE(finished.reach(1)) << "no finish on the other node was told here";
+
+    ASSERT_FALSE(insert(here, make_run("run_here")));
+    ASSERT_FALSE(finish(here, "run_here", completed_outcome()));
+    finish_elsewhere("run_marker");  // notifications arrive in commit order
+    ASSERT_TRUE(finished.reach_run("run_marker"));
+    const std::vector<std::string> told = finished.told();
+    EXPECT_EQ(std::count(told.begin(), told.end(), "run_here"), 1)
+        << "this node's finish is told once, at its commit, and not by its own notification";
 }
 
 class PostgresSchema : public ::testing::Test {
