@@ -143,8 +143,9 @@ Principal KeyAuthenticator::authenticate(PresentedHeader authorization,
             "malformed API key: keys look like nx_<environment>_<secret>, e.g. nx_test_<secret>");
     }
     const std::string key_hash = sha256_hex(key);
+    const uint64_t revocations = store_.key_revocations();
     if (cache_) {
-        if (auto cached = cache_->find(key_hash)) return std::move(*cached);
+        if (auto cached = cache_->find(key_hash, revocations)) return std::move(*cached);
     }
     const auto record = store_.find_api_key(key_hash);
     // Refusals are not cached: a key created a moment ago works on its first request.
@@ -160,7 +161,7 @@ Principal KeyAuthenticator::authenticate(PresentedHeader authorization,
                      record->rate_burst,
                      record->pinned_engine_version,
                      record->engine_pins_json};
-    if (cache_) cache_->remember(key_hash, caller);
+    if (cache_) cache_->remember(key_hash, caller, revocations);
     return caller;
 }
 

@@ -11,15 +11,19 @@ KeyCache::KeyCache(std::chrono::milliseconds ttl, std::size_t capacity, Clock cl
     }
 }
 
-std::optional<Principal> KeyCache::find(const std::string& key_hash) const {
+std::optional<Principal> KeyCache::find(const std::string& key_hash, uint64_t revocations) const {
     const auto now = clock_();
     std::lock_guard lock(mutex_);
     const auto found = entries_.find(key_hash);
-    if (found == entries_.end() || found->second.expires_at <= now) return std::nullopt;
+    if (found == entries_.end() || found->second.expires_at <= now ||
+        found->second.revocations != revocations) {
+        return std::nullopt;
+    }
     return found->second.caller;
 }
 
-void KeyCache::remember(const std::string& key_hash, const Principal& caller) {
+void KeyCache::remember(const std::string& key_hash, const Principal& caller,
+                        uint64_t revocations) {
     const auto now = clock_();
     std::lock_guard lock(mutex_);
     if (entries_.size() >= capacity_ && !entries_.contains(key_hash)) {
@@ -27,7 +31,7 @@ void KeyCache::remember(const std::string& key_hash, const Principal& caller) {
                       [now](const auto& entry) { return entry.second.expires_at <= now; });
         if (entries_.size() >= capacity_) entries_.clear();
     }
-    entries_.insert_or_assign(key_hash, Entry{caller, now + ttl_});
+    entries_.insert_or_assign(key_hash, Entry{caller, now + ttl_, revocations});
 }
 
 void KeyCache::clear() {

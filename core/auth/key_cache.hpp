@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -27,9 +28,11 @@ public:
         std::chrono::milliseconds ttl, std::size_t capacity,
         Clock clock = [] { return std::chrono::steady_clock::now(); });
 
-    // The caller stored under `key_hash` less than the time-to-live ago.
-    std::optional<Principal> find(const std::string& key_hash) const;
-    void remember(const std::string& key_hash, const Principal& caller);
+    // The caller stored under `key_hash` less than the time-to-live ago, at the same
+    // `revocations` count (store::Store::key_revocations): a revocation through this node makes
+    // every entry stored before it miss. The count is read before the lookup it caches.
+    std::optional<Principal> find(const std::string& key_hash, uint64_t revocations) const;
+    void remember(const std::string& key_hash, const Principal& caller, uint64_t revocations);
     void clear();
     std::size_t size() const;
 
@@ -37,6 +40,7 @@ private:
     struct Entry {
         Principal caller;
         std::chrono::steady_clock::time_point expires_at;
+        uint64_t revocations = 0;
     };
 
     const std::chrono::milliseconds ttl_;

@@ -87,7 +87,7 @@ std::vector<ApiKey> PostgresStore::list_api_keys(
     return keys;
 }
 
-bool PostgresStore::revoke_api_key(std::string_view key_id, int64_t at_ms) {
+bool PostgresStore::write_key_revocation(std::string_view key_id, int64_t at_ms) {
     auto lease = impl_->pool.acquire();
     return (*lease).exec(kRevokeApiKey, {key_id, at_ms}, "revoke_api_key").changed() > 0;
 }

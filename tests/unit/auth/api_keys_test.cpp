@@ -137,8 +137,9 @@ TEST_F(ApiKeysTest, RefusesBadOrganisationEnvironmentOrScope) {
     EXPECT_THROW(issue_key(*store_, "acme", "test", {"runs:delete"}), std::invalid_argument);
 }
 
-// The authenticator with a cache, on a real store: what a revocation in the store does to a key
-// this node trusts, with the node's clock moved by hand (nothing waits for real time).
+// The authenticator with a cache, on a real store: what a revocation does to a key this node
+// trusts, with the node's clock moved by hand (nothing waits for real time). Another node is a
+// second store object on the same database: its revocations are not counted by this node's.
 class CachingAuthenticatorTest : public ApiKeysTest {
 protected:
     struct ManualClock {
@@ -158,14 +159,15 @@ protected:
         }
     }
 
+    store::SqliteStore other_node_{store::SqliteOptions{(dir_ / "keys.sqlite3").string()}};
     ManualClock clock_;
 };
 
-TEST_F(CachingAuthenticatorTest, ARevokedKeyIsRefusedOnceItsTimeToLivePassed) {
+TEST_F(CachingAuthenticatorTest, AKeyRevokedElsewhereIsRefusedOnceItsTimeToLivePassed) {
     const IssuedKey issued = issue_key(*store_, "acme", "test", {});
     const KeyAuthenticator authenticator = caching_authenticator();
     EXPECT_EQ(status_of(authenticator, issued.key), 200);
-    ASSERT_TRUE(store_->revoke_api_key(issued.id, 1));
+    ASSERT_TRUE(other_node_.revoke_api_key(issued.id, 1));
 
     clock_.now += kSharedStoreKeyTtl - 1ms;
     EXPECT_EQ(status_of(authenticator, issued.key), 200) << "trusted for the time-to-live";
@@ -173,20 +175,30 @@ TEST_F(CachingAuthenticatorTest, ARevokedKeyIsRefusedOnceItsTimeToLivePassed) {
     EXPECT_EQ(status_of(authenticator, issued.key), 401) << "asked the store again at the TTL";
     clock_.now += kSharedStoreKeyTtl * 5;
     EXPECT_EQ(status_of(authenticator, issued.key), 401) << "a refusal is never cached as valid";
+}
 
-    // Without a cache (the SQLite node), the next request already sees a revocation.
-    const IssuedKey other = issue_key(*store_, "acme", "test", {});
+TEST_F(CachingAuthenticatorTest, AKeyRevokedThroughThisNodeIsRefusedAtOnce) {
+    const IssuedKey revoked = issue_key(*store_, "acme", "test", {});
+    const IssuedKey kept = issue_key(*store_, "acme", "test", {});
+    const KeyAuthenticator authenticator = caching_authenticator();
+    EXPECT_EQ(status_of(authenticator, revoked.key), 200);
+    EXPECT_EQ(status_of(authenticator, kept.key), 200);
+    ASSERT_TRUE(store_->revoke_api_key(revoked.id, 1));
+    EXPECT_EQ(status_of(authenticator, revoked.key), 401);
+    EXPECT_EQ(status_of(authenticator, kept.key), 200);
+
+    // Without a cache (the SQLite node), any revocation is seen by the next request.
     const KeyAuthenticator uncached(*store_);
-    EXPECT_EQ(status_of(uncached, other.key), 200);
-    ASSERT_TRUE(store_->revoke_api_key(other.id, 2));
-    EXPECT_EQ(status_of(uncached, other.key), 401);
+    EXPECT_EQ(status_of(uncached, kept.key), 200);
+    ASSERT_TRUE(other_node_.revoke_api_key(kept.id, 2));
+    EXPECT_EQ(status_of(uncached, kept.key), 401);
 }
 
 TEST_F(CachingAuthenticatorTest, ForgettingTheCachedKeysAsksTheStoreOnTheNextRequest) {
     const IssuedKey issued = issue_key(*store_, "acme", "test", {});
     const KeyAuthenticator authenticator = caching_authenticator();
     EXPECT_EQ(status_of(authenticator, issued.key), 200);
-    ASSERT_TRUE(store_->revoke_api_key(issued.id, 1));
+    ASSERT_TRUE(other_node_.revoke_api_key(issued.id, 1));
     authenticator.forget_cached_keys();
     EXPECT_EQ(status_of(authenticator, issued.key), 401);
 }

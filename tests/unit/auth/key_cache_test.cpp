@@ -32,48 +32,58 @@ Principal caller_named(const std::string& key_id) {
 TEST(KeyCache, AnEntryAnswersUntilItsTimeToLiveAndNotFromThen) {
     ManualClock clock;
     KeyCache cache(1000ms, 8, clock.reader());
-    cache.remember("hash-a", caller_named("key_a"));
+    cache.remember("hash-a", caller_named("key_a"), 0);
     clock.now += 999ms;
-    const auto found = cache.find("hash-a");
+    const auto found = cache.find("hash-a", 0);
     ASSERT_TRUE(found);
     EXPECT_EQ(found->key_id, "key_a");
     EXPECT_EQ(found->scopes, std::vector<std::string>{kScopeRunsRead});
     clock.now += 1ms;  // exactly the time-to-live
-    EXPECT_FALSE(cache.find("hash-a"));
+    EXPECT_FALSE(cache.find("hash-a", 0));
     clock.now += 1ms;
-    EXPECT_FALSE(cache.find("hash-a"));
-    EXPECT_FALSE(cache.find("hash-never-stored"));
+    EXPECT_FALSE(cache.find("hash-a", 0));
+    EXPECT_FALSE(cache.find("hash-never-stored", 0));
 
     // Remembered again, a key is trusted for a whole time-to-live from then.
-    cache.remember("hash-a", caller_named("key_a"));
+    cache.remember("hash-a", caller_named("key_a"), 0);
     clock.now += 999ms;
-    EXPECT_TRUE(cache.find("hash-a"));
+    EXPECT_TRUE(cache.find("hash-a", 0));
 }
 
 TEST(KeyCache, HoldsAtMostItsCapacityDroppingExpiredEntriesFirst) {
     ManualClock clock;
     KeyCache cache(1000ms, 3, clock.reader());
-    cache.remember("hash-old", caller_named("key_old"));
+    cache.remember("hash-old", caller_named("key_old"), 0);
     clock.now += 500ms;
-    cache.remember("hash-b", caller_named("key_b"));
-    cache.remember("hash-c", caller_named("key_c"));
+    cache.remember("hash-b", caller_named("key_b"), 0);
+    cache.remember("hash-c", caller_named("key_c"), 0);
     EXPECT_EQ(cache.size(), 3u);  // at the capacity
     // Refreshing a stored key adds nothing.
-    cache.remember("hash-c", caller_named("key_c"));
+    cache.remember("hash-c", caller_named("key_c"), 0);
     EXPECT_EQ(cache.size(), 3u);
 
     clock.now += 500ms;  // hash-old has expired
-    cache.remember("hash-d", caller_named("key_d"));
+    cache.remember("hash-d", caller_named("key_d"), 0);
     EXPECT_EQ(cache.size(), 3u);
-    EXPECT_FALSE(cache.find("hash-old"));
-    EXPECT_TRUE(cache.find("hash-b"));
-    EXPECT_TRUE(cache.find("hash-d"));
+    EXPECT_FALSE(cache.find("hash-old", 0));
+    EXPECT_TRUE(cache.find("hash-b", 0));
+    EXPECT_TRUE(cache.find("hash-d", 0));
 
     // Past the capacity with nothing expired: the cache starts over rather than grow.
-    cache.remember("hash-e", caller_named("key_e"));
+    cache.remember("hash-e", caller_named("key_e"), 0);
     EXPECT_EQ(cache.size(), 1u);
-    EXPECT_TRUE(cache.find("hash-e"));
-    EXPECT_FALSE(cache.find("hash-b"));
+    EXPECT_TRUE(cache.find("hash-e", 0));
+    EXPECT_FALSE(cache.find("hash-b", 0));
+}
+
+TEST(KeyCache, AnEntryStoredBeforeARevocationMissesAfterIt) {
+    ManualClock clock;
+    KeyCache cache(1000ms, 8, clock.reader());
+    cache.remember("hash-a", caller_named("key_a"), 3);
+    EXPECT_TRUE(cache.find("hash-a", 3));
+    EXPECT_FALSE(cache.find("hash-a", 4)) << "a key was revoked through this node since";
+    cache.remember("hash-a", caller_named("key_a"), 4);
+    EXPECT_TRUE(cache.find("hash-a", 4));
 }
 
 TEST(KeyCache, RefusesANonPositiveTimeToLiveOrCapacity) {
