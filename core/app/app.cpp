@@ -176,7 +176,13 @@ struct App::Impl {
                                                     ? audit::default_key_file(config.data_dir)
                                                     : config.audit_key_file)),
           resources_dir(find_resources_dir(config.resources_dir)),
-          authenticator(*store),
+          // A SQLite store is this node's alone and answers in-process: every request asks it.
+          // Nodes sharing a PostgreSQL store each trust a key they looked up there for a second.
+          authenticator(*store,
+                        store->shared_rate_buckets()
+                            ? std::make_unique<auth::KeyCache>(auth::kSharedStoreKeyTtl,
+                                                               auth::kSharedStoreKeyCacheCapacity)
+                            : nullptr),
           router(
               [this](const http::Request& request) {
                   const http::HeaderField authorization = request.header_field("Authorization");
@@ -301,7 +307,8 @@ struct App::Impl {
     std::optional<runs::RunExecutor> executor;
     std::optional<webhooks::Dispatcher> dispatcher;
     std::optional<webhooks::WebhookService> webhooks;
-    environments::EnvironmentService environments{*store, audit_trail};
+    environments::EnvironmentService environments{*store, audit_trail,
+                                                  [this] { authenticator.forget_cached_keys(); }};
     std::optional<queue::WorkerPool> workers;
     std::unique_ptr<store::SubmitWatch> submit_watch;  // stopped before the workers it wakes
     std::optional<queue::QueueDepth> queue_depth;

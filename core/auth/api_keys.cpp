@@ -146,11 +146,17 @@ Principal KeyAuthenticator::authenticate(PresentedHeader authorization,
         throw ApiError::unauthorized(
             "malformed API key: keys look like nx_<environment>_<secret>, e.g. nx_test_<secret>");
     }
-    const auto record = store_.find_api_key(sha256_hex(key));
+    const std::string key_hash = sha256_hex(key);
+    const uint64_t revocations = store_.key_revocations();
+    if (cache_) {
+        if (auto cached = cache_->find(key_hash, revocations)) return std::move(*cached);
+    }
+    const auto record = store_.find_api_key(key_hash);
+    // Refusals are not cached: a key created a moment ago works on its first request.
     if (!record || record->revoked_at_ms) {
         throw ApiError::unauthorized("the API key is not valid or has been revoked");
     }
-    return Principal{record->id,
+    Principal caller{record->id,
                      record->organization,
                      record->environment,
                      record->environment_id,
@@ -159,6 +165,8 @@ Principal KeyAuthenticator::authenticate(PresentedHeader authorization,
                      record->rate_burst,
                      record->pinned_engine_version,
                      record->engine_pins_json};
+    if (cache_) cache_->remember(key_hash, caller, revocations);
+    return caller;
 }
 
 }  // namespace engined::auth

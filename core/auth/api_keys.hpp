@@ -3,9 +3,13 @@
 // scopes they grant.
 #pragma once
 
+#include "auth/key_cache.hpp"
 #include "auth/principal.hpp"
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,17 +51,33 @@ struct PresentedHeader {
     std::size_t count = 0;
 };
 
+// How long a node trusts a key it looked up in a store that several nodes share, and how many
+// such keys it keeps: a key revoked there is refused by every node at most this long after.
+inline constexpr std::chrono::milliseconds kSharedStoreKeyTtl{1000};
+inline constexpr std::size_t kSharedStoreKeyCacheCapacity = 10'000;
+
 class KeyAuthenticator {
 public:
+    // Every request's key is looked up in `store`: a revocation applies to the next request.
     explicit KeyAuthenticator(const store::Store& store) : store_(store) {}
+    // Keys found valid are trusted for the cache's time-to-live without asking `store` again.
+    KeyAuthenticator(const store::Store& store, std::unique_ptr<KeyCache> cache)
+        : store_(store), cache_(std::move(cache)) {}
 
     // From `Authorization: Bearer <key>` or `X-API-Key: <key>` (both: they must name the same
     // key). Throws ApiError 400 for a header sent twice or two headers naming different keys,
     // 401 for a missing, malformed, unknown or revoked key.
     Principal authenticate(PresentedHeader authorization, PresentedHeader x_api_key) const;
 
+    // Drops every trusted key, so that the next request of each is looked up again (after a
+    // change on this node to what a principal carries, such as its environment's pins).
+    void forget_cached_keys() const {
+        if (cache_) cache_->clear();
+    }
+
 private:
     const store::Store& store_;
+    std::unique_ptr<KeyCache> cache_;  // null: none
 };
 
 }  // namespace engined::auth

@@ -145,9 +145,16 @@ store::EngineRecord EngineService::find_own(const auth::Principal& caller,
 }
 
 std::string EngineService::load_config(const std::string& hash) const {
+    {
+        std::lock_guard lock(contracts_mutex_);
+        if (const auto known = config_texts_.find(hash); known != config_texts_.end())
+            return known->second;
+    }
+    // Read outside the lock: on a shared store it is a round trip.
     auto config = store_.config_json(hash);
     if (!config) throw ApiError::internal("configuration " + hash + " is missing from the store");
-    return *config;
+    std::lock_guard lock(contracts_mutex_);
+    return config_texts_.emplace(hash, std::move(*config)).first->second;
 }
 
 std::shared_ptr<const contracts::ContractValidator> EngineService::request_contract(

@@ -227,6 +227,9 @@ private:
     mutable std::unordered_map<std::string, std::shared_ptr<const contracts::ContractValidator>>
         contracts_;
     mutable std::unordered_map<std::string, boost::json::array> effective_weights_;
+    // A configuration's text by its hash: stored once and never changed (its hash is its
+    // content), so each is read from the store once per node, not on every submit.
+    mutable std::unordered_map<std::string, std::string> config_texts_;
 };
 
 }  // namespace engined::engines

@@ -182,8 +182,10 @@ boost::json::object EnvironmentService::update(const auth::Principal& caller,
     if (!caller.has_scope(auth::kScopeEnginesAdmin)) {
         throw ApiError::forbidden("this API key lacks the scope 'engines:admin'");
     }
-    return environment_to_json(
-        set_pins(store_, audit_, caller.key_id, caller.organization, slug, body));
+    const store::Environment environment =
+        set_pins(store_, audit_, caller.key_id, caller.organization, slug, body);
+    if (pins_changed_) pins_changed_();
+    return environment_to_json(environment);
 }
 
 store::Environment set_pins(store::Store& store, audit::AuditTrail& audit, const std::string& actor,

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -43,8 +44,11 @@ store::Environment set_pins(store::Store& store, audit::AuditTrail& audit, const
 
 class EnvironmentService {
 public:
-    EnvironmentService(store::Store& store, audit::AuditTrail& audit)
-        : store_(store), audit_(audit) {}
+    // `pins_changed` (may be empty) runs after this service changed an environment's pins: the
+    // node forgets the callers it authenticated, whose principals carry the old pins.
+    EnvironmentService(store::Store& store, audit::AuditTrail& audit,
+                       std::function<void()> pins_changed = {})
+        : store_(store), audit_(audit), pins_changed_(std::move(pins_changed)) {}
 
     // Live keys only. Body {"slug": "dev"}; 201 body: the environment.
     boost::json::object create(const auth::Principal& caller, const boost::json::value& body);
@@ -60,6 +64,7 @@ public:
 private:
     store::Store& store_;
     audit::AuditTrail& audit_;
+    const std::function<void()> pins_changed_;
 };
 
 }  // namespace engined::environments

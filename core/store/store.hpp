@@ -17,6 +17,7 @@
 //   completion has run.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -508,8 +509,16 @@ public:
     virtual std::optional<ApiKey> find_api_key(std::string_view key_hash) const = 0;
     virtual std::vector<ApiKey> list_api_keys(
         const std::optional<std::string>& organization) const = 0;
-    virtual bool revoke_api_key(std::string_view key_id, int64_t at_ms,
-                                AuditAppend* audit = nullptr) = 0;
+    // False when no active key has that id; `audit` as for every operator write above.
+    bool revoke_api_key(std::string_view key_id, int64_t at_ms, AuditAppend* audit = nullptr) {
+        const bool revoked = write_key_revocation(key_id, at_ms, audit);
+        if (revoked) key_revocations_.fetch_add(1, std::memory_order_acq_rel);
+        return revoked;
+    }
+    // How many keys were revoked through this store object: a node that trusts the keys it
+    // checked a moment ago forgets them when this changes, so that a key revoked through the
+    // node itself is refused on its next request there.
+    uint64_t key_revocations() const { return key_revocations_.load(std::memory_order_acquire); }
 
     // --- Environments: synchronous writes. Deleted environments are kept
     // (their runs name them) but are found by none of these.
@@ -701,6 +710,14 @@ public:
         uint64_t largest_batch = 0;
     };
     virtual WriterStats writer_stats() const = 0;
+
+protected:
+    // revoke_api_key's write: true when it revoked an active key.
+    virtual bool write_key_revocation(std::string_view key_id, int64_t at_ms,
+                                      AuditAppend* audit) = 0;
+
+private:
+    std::atomic<uint64_t> key_revocations_{0};
 };
 
 }  // namespace engined::store

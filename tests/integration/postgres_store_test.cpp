@@ -6,6 +6,7 @@
 
 #include "postgres_database.hpp"
 #include "prometheus_text.hpp"
+#include "auth/api_keys.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -132,6 +133,68 @@ TEST_F(PostgresStoreTest, StatementsAndRoundTripsAreCountedInTheMetrics) {
     const double round_trips = exposition.value("engined_store_round_trips_total").value_or(0);
     EXPECT_GT(round_trips, 0);
     EXPECT_LT(round_trips, statements);
+}
+
+// A poll is the run's read alone once the node trusts the key: the key's lookup is not repeated
+// for every request (it was one round trip of the two each poll cost). Twenty polls in a row take
+// twenty round trips, give or take what the node's background work (worker, webhook sender)
+// sends meanwhile and one lookup per second the polls take.
+TEST_F(PostgresStoreTest, APollIsOneRoundTripWhileTheNodeTrustsItsKey) {
+    const std::string key = server_->create_key("pg-poll");
+    const ApiResponse accepted =
+        call(*client_, "POST", "/api/v1/engines/default/runs", key, kRunBody);
+    ASSERT_EQ(accepted.status, 202) << accepted.raw.body;
+    const std::string run_id(accepted.body.at("run_id").as_string());
+    ASSERT_EQ(wait_for_run(*client_, key, run_id, 30).at("status").as_string(), "completed");
+
+    auto metrics_client = server_->metrics_client();
+    auto round_trips = [&] {
+        return parse_prometheus_text(metrics_client.request("GET", "/metrics").body)
+            .value("engined_store_round_trips_total")
+            .value_or(0);
+    };
+    constexpr int kPolls = 20;
+    const double before = round_trips();
+    for (int i = 0; i < kPolls; ++i) {
+        ASSERT_EQ(call(*client_, "GET", "/api/v1/runs/" + run_id, key).status, 200);
+    }
+    const double polls_cost = round_trips() - before;
+    EXPECT_GE(polls_cost, kPolls) << "each poll still reads the run";
+    EXPECT_LT(polls_cost, kPolls + kPolls / 2) << "a key lookup per poll would make it 40";
+}
+
+// Two nodes on one database, each trusting a key it checked for a second: a key revoked through
+// one node is refused by that node on its next request, and by the other once its second is
+// over, without restarting either. (The second itself is tested with a hand-moved clock in
+// tests/unit/auth.)
+TEST(PostgresKeyCache, AKeyRevokedOnOneNodeIsRefusedThereAtOnceAndByTheOtherNodeSoonAfter) {
+    PostgresTestDatabase database;
+    if (database.url().empty()) GTEST_SKIP() << kPostgresSkipReason;
+    const auto shared = fresh_temp_dir("pg-keys");
+    app::Config config;
+    config.store = database.url();
+    config.audit_key_file = shared / "audit.key";  // one audit chain, as nodes share it
+    TestServer revoking(config);
+    TestServer other(config);
+    const auth::IssuedKey issued =
+        auth::issue_key(revoking.app().store(), "pg-revoke", "test", auth::default_scopes());
+    const std::string listing = "/api/v1/engines/default/runs?limit=1";
+    auto revoking_client = revoking.client();
+    auto other_client = other.client();
+    ASSERT_EQ(call(revoking_client, "GET", listing, issued.key).status, 200);
+    ASSERT_EQ(call(other_client, "GET", listing, issued.key).status, 200);
+
+    ASSERT_TRUE(revoking.app().store().revoke_api_key(issued.id, now_unix_ms()));
+    EXPECT_EQ(call(revoking_client, "GET", listing, issued.key).status, 401);
+    // Generous for a loaded machine: what is tested is that the refusal comes at all.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int status = 200;
+    while (status == 200 && std::chrono::steady_clock::now() < give_up) {
+        status = call(other_client, "GET", listing, issued.key).status;
+        if (status == 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(status, 401);
+    std::filesystem::remove_all(shared);
 }
 
 // Two nodes on one database: a run submitted on a node that has no free worker (here, a node

@@ -91,7 +91,8 @@ std::vector<ApiKey> PostgresStore::list_api_keys(
     return keys;
 }
 
-bool PostgresStore::revoke_api_key(std::string_view key_id, int64_t at_ms, AuditAppend* audit) {
+bool PostgresStore::write_key_revocation(std::string_view key_id, int64_t at_ms,
+                                         AuditAppend* audit) {
     bool revoked = false;
     auto lease = impl_->pool.acquire();
     in_transaction(*lease, "revoke_api_key", [&](Connection& c) {

@@ -53,8 +53,7 @@ public:
     std::optional<ApiKey> find_api_key(std::string_view key_hash) const override;
     std::vector<ApiKey> list_api_keys(
         const std::optional<std::string>& organization) const override;
-    bool revoke_api_key(std::string_view key_id, int64_t at_ms,
-                        AuditAppend* audit = nullptr) override;
+    bool write_key_revocation(std::string_view key_id, int64_t at_ms, AuditAppend* audit) override;
 
     // --- Environments: synchronous writes through the writer. Deleted environments are kept
     // (their runs name them) but are found by none of these.

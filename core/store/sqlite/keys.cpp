@@ -74,7 +74,7 @@ std::vector<ApiKey> SqliteStore::list_api_keys(
     return keys;
 }
 
-bool SqliteStore::revoke_api_key(std::string_view key_id, int64_t at_ms, AuditAppend* audit) {
+bool SqliteStore::write_key_revocation(std::string_view key_id, int64_t at_ms, AuditAppend* audit) {
     bool revoked = false;
     impl_->writer.write_and_wait([&](Connection& c) {
         Query revoke(c, kRevokeApiKey, "revoke_api_key");

@@ -6,11 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <regex>
 
 namespace engined::auth {
 namespace {
+
+using namespace std::chrono_literals;
 
 // A header the request carried once (none when empty).
 PresentedHeader sent(std::string_view value) {
@@ -132,6 +135,91 @@ TEST_F(ApiKeysTest, RefusesBadOrganisationEnvironmentOrScope) {
     EXPECT_THROW(issue_key(*store_, "acme corp", "test", {}), std::invalid_argument);
     EXPECT_THROW(issue_key(*store_, "acme", "prod", {}), std::invalid_argument);
     EXPECT_THROW(issue_key(*store_, "acme", "test", {"runs:delete"}), std::invalid_argument);
+}
+
+// The authenticator with a cache, on a real store: what a revocation does to a key this node
+// trusts, with the node's clock moved by hand (nothing waits for real time). Another node is a
+// second store object on the same database: its revocations are not counted by this node's.
+class CachingAuthenticatorTest : public ApiKeysTest {
+protected:
+    struct ManualClock {
+        std::chrono::steady_clock::time_point now{};
+    };
+
+    KeyAuthenticator caching_authenticator() {
+        return KeyAuthenticator(*store_, std::make_unique<KeyCache>(kSharedStoreKeyTtl, 16,
+                                                                    [this] { return clock_.now; }));
+    }
+    static int status_of(const KeyAuthenticator& authenticator, const std::string& key) {
+        try {
+            authenticator.authenticate({}, {key, 1});
+            return 200;
+        } catch (const ApiError& error) {
+            return error.http_status();
+        }
+    }
+
+    store::SqliteStore other_node_{store::SqliteOptions{(dir_ / "keys.sqlite3").string()}};
+    ManualClock clock_;
+};
+
+TEST_F(CachingAuthenticatorTest, AKeyRevokedElsewhereIsRefusedOnceItsTimeToLivePassed) {
+    const IssuedKey issued = issue_key(*store_, "acme", "test", {});
+    const KeyAuthenticator authenticator = caching_authenticator();
+    EXPECT_EQ(status_of(authenticator, issued.key), 200);
+    ASSERT_TRUE(other_node_.revoke_api_key(issued.id, 1));
+
+    clock_.now += kSharedStoreKeyTtl - 1ms;
+    EXPECT_EQ(status_of(authenticator, issued.key), 200) << "trusted for the time-to-live";
+    clock_.now += 1ms;
+    EXPECT_EQ(status_of(authenticator, issued.key), 401) << "asked the store again at the TTL";
+    clock_.now += kSharedStoreKeyTtl * 5;
+    EXPECT_EQ(status_of(authenticator, issued.key), 401) << "a refusal is never cached as valid";
+}
+
+TEST_F(CachingAuthenticatorTest, AKeyRevokedThroughThisNodeIsRefusedAtOnce) {
+    const IssuedKey revoked = issue_key(*store_, "acme", "test", {});
+    const IssuedKey kept = issue_key(*store_, "acme", "test", {});
+    const KeyAuthenticator authenticator = caching_authenticator();
+    EXPECT_EQ(status_of(authenticator, revoked.key), 200);
+    EXPECT_EQ(status_of(authenticator, kept.key), 200);
+    ASSERT_TRUE(store_->revoke_api_key(revoked.id, 1));
+    EXPECT_EQ(status_of(authenticator, revoked.key), 401);
+    EXPECT_EQ(status_of(authenticator, kept.key), 200);
+
+    // Without a cache (the SQLite node), any revocation is seen by the next request.
+    const KeyAuthenticator uncached(*store_);
+    EXPECT_EQ(status_of(uncached, kept.key), 200);
+    ASSERT_TRUE(other_node_.revoke_api_key(kept.id, 2));
+    EXPECT_EQ(status_of(uncached, kept.key), 401);
+}
+
+TEST_F(CachingAuthenticatorTest, ForgettingTheCachedKeysAsksTheStoreOnTheNextRequest) {
+    const IssuedKey issued = issue_key(*store_, "acme", "test", {});
+    const KeyAuthenticator authenticator = caching_authenticator();
+    EXPECT_EQ(status_of(authenticator, issued.key), 200);
+    ASSERT_TRUE(other_node_.revoke_api_key(issued.id, 1));
+    authenticator.forget_cached_keys();
+    EXPECT_EQ(status_of(authenticator, issued.key), 401);
+}
+
+TEST_F(CachingAuthenticatorTest, AnUnknownKeyIsNotRememberedAsRefused) {
+    // The key is refused while the store does not know it, and accepted at once once it does:
+    // a key created a moment ago by enginectl works on its first request.
+    const std::string key = "nx_test_" + std::string(64, 'b');
+    const KeyAuthenticator authenticator = caching_authenticator();
+    EXPECT_EQ(status_of(authenticator, key), 401);
+    store_->ensure_builtin_environments("acme", 1);
+    store::ApiKey record;
+    record.id = "key_late";
+    record.organization = "acme";
+    record.environment = "test";
+    record.environment_id = store_->find_environment("acme", "test")->id;
+    record.scopes = default_scopes();
+    record.display_prefix = key.substr(0, 12);
+    record.created_at_ms = 1;
+    store_->insert_api_key(record, sha256_hex(key));
+    EXPECT_EQ(status_of(authenticator, key), 200);
 }
 
 }  // namespace
