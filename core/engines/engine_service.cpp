@@ -159,24 +159,26 @@ std::string EngineService::load_config(const std::string& hash) const {
 
 std::shared_ptr<const contracts::ContractValidator> EngineService::request_contract(
     const std::string& config_hash) const {
-    std::lock_guard lock(contracts_mutex_);
-    auto& slot = contracts_[config_hash];
-    if (!slot) {
-        // Read and parsed once per configuration: every run of a version reuses it.
-        const boost::json::value config = parse_internal_json(load_config(config_hash));
-        try {
-            slot =
-                std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
-        } catch (const contracts::InvalidSchema& refused) {
-            // Stored before the schema bounds existed: refused here rather than run.
-            contracts_.erase(config_hash);
-            throw ApiError(
-                422, "invalid_config",
-                "the engine's request_schema is not usable; PUT a corrected configuration",
-                prefixed("/request_schema", refused.problems()));
-        }
+    {
+        std::lock_guard lock(contracts_mutex_);
+        if (const auto known = contracts_.find(config_hash); known != contracts_.end())
+            return known->second;
     }
-    return slot;
+    // Read and parsed outside the lock (load_config takes it too), once per configuration:
+    // every run of a version reuses it. Two first uses at once both parse; the first kept wins.
+    const boost::json::value config = parse_internal_json(load_config(config_hash));
+    std::shared_ptr<const contracts::ContractValidator> contract;
+    try {
+        contract =
+            std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
+    } catch (const contracts::InvalidSchema& refused) {
+        // Stored before the schema bounds existed: refused here rather than run.
+        throw ApiError(422, "invalid_config",
+                       "the engine's request_schema is not usable; PUT a corrected configuration",
+                       prefixed("/request_schema", refused.problems()));
+    }
+    std::lock_guard lock(contracts_mutex_);
+    return contracts_.emplace(config_hash, std::move(contract)).first->second;
 }
 
 boost::json::object EngineService::create(const auth::Principal& caller,
