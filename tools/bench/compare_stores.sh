@@ -37,11 +37,11 @@ if [[ "$(id -u)" -eq 0 ]]; then run_as=(runuser -u postgres --); fi
 # light-load long poll, the `max` window, and the store traffic of a run alone (- on SQLite).
 figures() {
   awk '
-    /^submit -> completed, long poll/ && !light { p50 = $6 / 1000; p99 = $10 / 1000; light = 1 }
+    /^submit -> completed, long poll/ && !light { p50 = $7 / 1000; p99 = $11 / 1000; light = 1 }
     /^open loop: target max/ { in_max = 1 }
     /^open loop: target [0-9]/ { in_max = 0 }
     in_max && /^sustained completed/ { rate = $3 }
-    in_max && /^engined CPU/ { cpu = $3 }
+    in_max && /^engined CPU +[0-9]/ { cpu = $3 }
     /submit and execution alone:/ {
       statements = "-"; trips = "-"
       if (match($0, /[0-9.]+ statements in [0-9.]+ round trips/)) {
