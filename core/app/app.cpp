@@ -119,16 +119,7 @@ webhooks::DispatcherOptions dispatcher_options(const Config& config, const http:
 }
 
 std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry& metrics) {
-    std::error_code ec;
-    // Owner only: the folder holds the database, its -wal and -shm files and any backups there.
-    if (std::filesystem::create_directories(config.data_dir, ec)) {
-        std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
-                                     std::filesystem::perm_options::replace, ec);
-    }
-    if (ec) {
-        throw store::StoreUnavailable("cannot create data directory " + config.data_dir.string() +
-                                      ": " + ec.message());
-    }
+    store::create_data_dir(config.data_dir);
     store::OpenOptions options;
     options.synchronous_full = config.sync_full;
     metrics::Histogram& batch_size = metrics.histogram(

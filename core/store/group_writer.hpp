@@ -4,8 +4,9 @@
 // own savepoint. Included only by the backends.
 //
 // `Connection` provides begin_group(), savepoint(), release_savepoint(), rollback_to_savepoint(),
-// commit_group() (each throwing StoreUnavailable when the database fails) and
-// rollback_if_open() noexcept.
+// flush() (sends any statement it holds back), commit_group() (each throwing StoreUnavailable when
+// the database fails), rollback_if_open() noexcept, and kWholeGroupFirst: true when a group is
+// first written whole without savepoints (see commit()).
 #pragma once
 
 #include "store/store.hpp"
@@ -103,26 +104,17 @@ private:
         }
     }
 
-    // One transaction for the whole batch, one savepoint per write: a write that breaks a
-    // constraint or a state rule is undone alone, while a failure of the database itself
-    // (BEGIN, COMMIT, I/O, a lost connection) fails every write of the batch and leaves nothing behind.
+    // One transaction for the whole batch: a write that breaks a constraint or a state rule is
+    // undone alone, while a failure of the database itself (BEGIN, COMMIT, I/O, a lost
+    // connection) fails every write of the batch and leaves nothing behind. A backend whose
+    // savepoints cost a statement each (kWholeGroupFirst) first writes the batch whole, without
+    // them; only when a write is refused is the batch written again, a savepoint per write.
     void commit(std::vector<PendingWrite>& batch) {
         std::vector<std::exception_ptr> outcomes(batch.size());
         try {
-            connection_.begin_group();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                connection_.savepoint();
-                try {
-                    batch[i].apply(connection_);
-                    connection_.release_savepoint();
-                } catch (const StoreUnavailable&) {
-                    throw;
-                } catch (...) {
-                    outcomes[i] = std::current_exception();
-                    connection_.rollback_to_savepoint();
-                }
+            if (!(Connection::kWholeGroupFirst && commit_whole(batch, outcomes))) {
+                commit_write_by_write(batch, outcomes);
             }
-            connection_.commit_group();
             transactions_.fetch_add(1, std::memory_order_relaxed);
             writes_.fetch_add(batch.size(), std::memory_order_relaxed);
             if (batch.size() > largest_batch_.load(std::memory_order_relaxed)) {
@@ -141,6 +133,45 @@ private:
                 batch[i].done(std::move(outcomes[i]));
             } catch (...) {}
         }
+    }
+
+    // True when the batch ended: committed whole, or a batch of one write refused (its outcome
+    // set). False when a write of several was refused: nothing of them is kept, and which one it
+    // was is for commit_write_by_write() to find.
+    bool commit_whole(std::vector<PendingWrite>& batch, std::vector<std::exception_ptr>& outcomes) {
+        connection_.begin_group();
+        try {
+            for (PendingWrite& write : batch) write.apply(connection_);
+            connection_.commit_group();
+            return true;
+        } catch (const StoreUnavailable&) {
+            throw;
+        } catch (...) {
+            connection_.rollback_if_open();
+            if (batch.size() > 1) return false;
+            outcomes.front() = std::current_exception();
+            return true;
+        }
+    }
+
+    void commit_write_by_write(std::vector<PendingWrite>& batch,
+                               std::vector<std::exception_ptr>& outcomes) {
+        connection_.begin_group();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            connection_.savepoint();
+            try {
+                batch[i].apply(connection_);
+                // Whatever the write holds back fails here, in its own savepoint.
+                connection_.flush();
+                connection_.release_savepoint();
+            } catch (const StoreUnavailable&) {
+                throw;
+            } catch (...) {
+                outcomes[i] = std::current_exception();
+                connection_.rollback_to_savepoint();
+            }
+        }
+        connection_.commit_group();
     }
 
     Connection connection_;  // touched only by the writer thread once it runs

@@ -31,6 +31,20 @@ StoreUrl resolve_store_url(std::string_view url, const std::filesystem::path& da
     return parse_store_url(url);
 }
 
+void create_data_dir(const std::filesystem::path& data_dir) {
+    std::error_code ec;
+    // Owner only: the folder holds the database, its -wal and -shm files, the audit key and
+    // any backups there.
+    if (std::filesystem::create_directories(data_dir, ec)) {
+        std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, ec);
+    }
+    if (ec) {
+        throw StoreUnavailable("cannot create data directory " + data_dir.string() + ": " +
+                               ec.message());
+    }
+}
+
 std::unique_ptr<Store> open_store(const StoreUrl& url, OpenOptions options) {
     if (url.backend == StoreUrl::Backend::postgresql) {
         PostgresOptions postgres;

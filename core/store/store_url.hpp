@@ -34,6 +34,10 @@ struct OpenOptions {
     std::function<void(std::size_t statements)> on_round_trip = {};
 };
 
+// Creates engined's data directory (its SQLite file, audit key and backups) when it is missing,
+// readable by its owner only. Throws StoreUnavailable when it cannot.
+void create_data_dir(const std::filesystem::path& data_dir);
+
 // Opens (creating if need be) and migrates the store. Throws StoreUnavailable.
 std::unique_ptr<Store> open_store(const StoreUrl& url, OpenOptions options = {});
 

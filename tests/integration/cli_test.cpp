@@ -818,6 +818,41 @@ TEST_F(EnginectlTest, KeysCreateRefusesAFolderWithoutAStore) {
     EXPECT_EQ(parsed_json(revoked).at("revoked"), issued.at("id"));
 }
 
+// With a --store URL the data directory still holds the audit key that seals the key's creation:
+// --create-store makes the directory (owner only, as engined does) on every backend.
+TEST_F(EnginectlTest, KeysCreateWithAStoreUrlCreatesTheDataDirectoryForTheAuditKey) {
+    PostgresTestDatabase postgres;
+    std::vector<std::string> store_urls{"sqlite:" + (work_dir_ / "elsewhere.sqlite3").string()};
+    if (!postgres.url().empty()) store_urls.push_back(postgres.url());
+    for (const std::string& store_url : store_urls) {
+        SCOPED_TRACE(store_url);
+        const auto data_dir = work_dir_ / ("data-" + std::to_string(&store_url - &store_urls[0]));
+        const std::vector<std::string> create{"keys",    "create",  "--data-dir", data_dir.string(),
+                                              "--store", store_url, "--org",      "o",
+                                              "--env",   "test"};
+        const CliResult refused = enginectl(create);
+        EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+        EXPECT_NE(refused.err.find("cannot create the audit key file"), std::string::npos)
+            << refused.err;
+        EXPECT_FALSE(std::filesystem::exists(data_dir)) << "only --create-store makes it";
+
+        std::vector<std::string> with_create = create;
+        with_create.push_back("--create-store");
+        const CliResult created = enginectl(with_create);
+        EXPECT_SUCCEEDS(created);
+        const std::string printed_key = created.out.substr(0, created.out.find('\n'));
+        EXPECT_EQ(printed_key.rfind("nx_test_", 0), 0u) << created.out;
+        EXPECT_EQ(std::filesystem::status(data_dir).permissions(),
+                  std::filesystem::perms::owner_all);
+        EXPECT_TRUE(std::filesystem::is_regular_file(audit::default_key_file(data_dir)));
+        EXPECT_FALSE(std::filesystem::exists(data_dir / "engined.sqlite3"))
+            << "the store is the URL's, not one in the data directory";
+        const CliResult listed = enginectl({"keys", "list", "--store", store_url, "--json"});
+        EXPECT_SUCCEEDS(listed);
+        EXPECT_EQ(parsed_json(listed).at("data").as_array().size(), 1u) << listed.out;
+    }
+}
+
 TEST_F(EnginectlTest, EveryServerCommandThatPrintsDataPrintsJson) {
     const auto object_of = [&](const std::vector<std::string>& args) {
         const CliResult result = enginectl(args);

@@ -18,16 +18,17 @@ namespace engined::cli {
 
 // The store --store URL names (sqlite:PATH or postgresql://…), else the SQLite store engined serves
 // from --data-dir DIR. A mistyped --data-dir must not quietly become a new, empty store that the
-// server never reads: only --create-store makes one.
+// server never reads: only --create-store makes one, and with it the data directory (which holds
+// the audit key also beside a --store URL), as engined makes it.
 std::unique_ptr<store::Store> open_store(const Arguments& args) {
+    if (args.has("create-store") && args.has("data-dir"))
+        store::create_data_dir(args.required("data-dir"));
     if (args.has("store")) return store::open_store(store::parse_store_url(args.required("store")));
     if (!args.has("data-dir"))
         throw UsageError("give --data-dir DIR (the server's data folder) or --store URL");
     const std::filesystem::path data_dir = args.required("data-dir");
     const std::filesystem::path file = data_dir / "engined.sqlite3";
-    if (args.has("create-store")) {
-        std::filesystem::create_directories(data_dir);
-    } else if (!std::filesystem::is_regular_file(file)) {
+    if (!args.has("create-store") && !std::filesystem::is_regular_file(file)) {
         throw std::runtime_error(
             "no engined store in " + data_dir.string() + " (" + file.filename().string() +
             " is missing). Start engined with --data-dir " + data_dir.string() +

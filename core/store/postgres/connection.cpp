@@ -100,7 +100,10 @@ Result Connection::exec(const char* sql, std::initializer_list<Param> params,
         return checked(Result(PQexec(connection_.get(), text.c_str())), operation);
     }
     const std::string* name = prepared_name(sql);
-    if (name == nullptr || !deferred_.empty()) return exec_pipelined(sql, params, operation);
+    if (name == nullptr || !deferred_.empty()) {
+        deferred_.push_back({sql, params, operation});
+        return send_deferred();
+    }
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const Param& param : params) values.push_back(param.data());
@@ -111,12 +114,11 @@ Result Connection::exec(const char* sql, std::initializer_list<Param> params,
         operation);
 }
 
-Result Connection::exec_pipelined(const char* sql, std::initializer_list<Param> params,
-                                  std::string_view operation) {
+Result Connection::send_deferred() {
     PGconn* const pg = connection_.get();
     std::vector<Deferred> statements = std::move(deferred_);
     deferred_.clear();
-    statements.push_back({sql, params, operation});
+    const std::string_view operation = statements.back().operation;
 
     // What the server answers, in order: a preparation (to remember once it succeeded) or a
     // statement's result.
@@ -190,7 +192,19 @@ Result Connection::exec_pipelined(const char* sql, std::initializer_list<Param> 
     return checked(std::move(answer), operation);
 }
 
+void Connection::flush() {
+    if (!deferred_.empty()) send_deferred();
+}
+
+void Connection::notify_once(const char* sql, const std::string& payload,
+                             std::string_view operation) {
+    if (!notified_.insert({sql, payload}).second) return;
+    exec_later(sql, {payload}, operation);
+}
+
 void Connection::rollback_to_savepoint() {
+    // An undone write's notifications are undone with it: a later write sends its own.
+    notified_.clear();
     // A savepoint that was never sent has nothing to undo.
     if (!deferred_.empty() && deferred_.back().sql == kSavepoint) {
         deferred_.pop_back();
@@ -202,6 +216,7 @@ void Connection::rollback_to_savepoint() {
 
 void Connection::rollback_if_open() noexcept {
     deferred_.clear();
+    notified_.clear();
     if (PQstatus(connection_.get()) != CONNECTION_OK) return;
     if (PQtransactionStatus(connection_.get()) == PQTRANS_IDLE) return;
     count_round_trip(1);

@@ -16,9 +16,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace engined::store::postgres {
@@ -103,20 +105,34 @@ public:
     Result exec(const char* sql, std::initializer_list<Param> params, std::string_view operation);
     Result exec(const char* sql, std::string_view operation) { return exec(sql, {}, operation); }
 
-    // Sends `sql` with the next exec(), in the same round trip, when its result is not needed:
-    // its failure is that exec()'s (so a write's last statement is never deferred).
+    // Sends `sql` with the next exec() or flush(), in the same round trip, when its result is not
+    // needed: its failure is that exec()'s or flush()'s. A write may end with it: the group
+    // writer flushes a write's statements before it tells how the write ended.
     void exec_later(const char* sql, std::initializer_list<Param> params,
                     std::string_view operation) {
         deferred_.push_back({sql, params, operation});
     }
 
-    // BEGIN, sent with the transaction's first statement.
-    void begin() { deferred_.push_back({"BEGIN", {}, "begin transaction"}); }
+    // A notification statement (`sql` taking the payload as $1) sent once per transaction for
+    // each payload, however many writes of the group ask for it: the server delivers one anyway.
+    // Deferred like exec_later().
+    void notify_once(const char* sql, const std::string& payload, std::string_view operation);
 
-    // The group writer's verbs (store/group_writer.hpp). begin_group() re-establishes a session
-    // the server dropped (a restart), so the writer resumes by itself once the database is back.
-    // The savepoint verbs are sent with the statement that follows them.
+    // BEGIN, sent with the transaction's first statement.
+    void begin() {
+        notified_.clear();
+        deferred_.push_back({"BEGIN", {}, "begin transaction"});
+    }
+
+    // The group writer's verbs (store/group_writer.hpp). A group is first written whole, with no
+    // savepoints, every statement whose answer no write reads travelling in one round trip with
+    // the COMMIT; when one write is refused, the group is written again a savepoint per write.
+    // begin_group() re-establishes a session the server dropped (a restart), so the writer
+    // resumes by itself once the database is back. The savepoint verbs are sent with the
+    // statement that follows them; flush() sends what is held back now, throwing as exec() does.
+    static constexpr bool kWholeGroupFirst = true;
     void begin_group();
+    void flush();
     void savepoint() { deferred_.push_back({kSavepoint, {}, "savepoint"}); }
     void release_savepoint() {
         deferred_.push_back({"RELEASE SAVEPOINT write", {}, "release savepoint"});
@@ -141,10 +157,9 @@ private:
 
     // The server-side name of `sql`'s prepared statement; null when it is not prepared yet.
     const std::string* prepared_name(const char* sql) const;
-    // The deferred statements and `sql`, each prepared first when it needs it, in one round trip;
-    // the result of `sql`, or the first failure.
-    Result exec_pipelined(const char* sql, std::initializer_list<Param> params,
-                          std::string_view operation);
+    // The deferred statements, each prepared first when it needs it, in one round trip; the result
+    // of the last one, or the first failure.
+    Result send_deferred();
     // Throws for a failed result (see exec).
     Result checked(Result result, std::string_view operation);
     void count_round_trip(std::size_t statements) const {
@@ -155,6 +170,8 @@ private:
     const RoundTripObserver* observer_;
     std::unique_ptr<PGconn, decltype(&PQfinish)> connection_;
     std::vector<Deferred> deferred_;
+    // Notifications (statement, payload) this transaction already sends.
+    std::set<std::pair<const char*, std::string>> notified_;
     std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
     std::size_t statement_names_ = 0;  // names issued on this session: each is new
 };

@@ -46,7 +46,8 @@ void insert_config(Connection& connection, std::string_view hash, std::string_vi
 // Throws IdempotencyKeyTaken when a live record holds the key.
 void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record);
 
-// In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
+// In finish_run's own write, sent with its next statement (Connection::exec_later): the event's
+// deliveries exist exactly when the terminal status does.
 void add_run_event_deliveries(Connection& connection, const std::string& run_id,
                               const RunOutcome& outcome);
 

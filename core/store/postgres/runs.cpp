@@ -79,18 +79,21 @@ constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
 }
 
 void apply_insert_run(Connection& connection, const NewRun& run, const std::string& submit_tag) {
-    // Delivered to the listeners at commit, and dropped with the write if it is undone.
-    connection.exec_later(kNotifySubmit, {submit_tag}, "insert_run (notify)");
+    // Delivered to the listeners at commit, once for every run the group submits (its payload is
+    // this node's tag), and dropped with the write if it is undone.
+    connection.notify_once(kNotifySubmit, submit_tag, "insert_run (notify)");
     if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
     if (run.config_json) {
         insert_config(connection, run.config_hash, *run.config_json, "insert_run (config)");
     }
-    connection.exec(kInsertRun,
-                    {run.id, run.organization, run.environment, run.engine_slug, run.engine_type,
-                     run.engine_version, run.engine_version_pin, run.request_json, run.config_hash,
-                     run.webhook_url, run.api_key_id, run.created_at_ms, run.environment_id,
-                     run.engine_version_pin_source, run.engine_version_rollout},
-                    "insert_run");
+    // Nothing of the insert is read back: it travels with the group's next round trip.
+    connection.exec_later(
+        kInsertRun,
+        {run.id, run.organization, run.environment, run.engine_slug, run.engine_type,
+         run.engine_version, run.engine_version_pin, run.request_json, run.config_hash,
+         run.webhook_url, run.api_key_id, run.created_at_ms, run.environment_id,
+         run.engine_version_pin_source, run.engine_version_rollout},
+        "insert_run");
 }
 
 Result exec_claim(Connection& connection, const char* statement, const ClaimRequest& request,
@@ -119,8 +122,11 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                       const std::string& lease_owner, const RunOutcome& outcome,
                       const std::string& node_tag) {
     require_terminal(outcome);
-    // Other nodes' long-poll waits hear of it at commit; dropped with the write if it is undone.
+    // Other nodes' long-poll waits hear of it at commit. The deliveries need only the run's row,
+    // which the outcome does not change, so they travel ahead of the outcome in its round trip;
+    // a refused outcome undoes them with the rest of its write.
     connection.exec_later(kNotifyFinished, {node_tag, run_id}, "finish_run (notify)");
+    add_run_event_deliveries(connection, run_id, outcome);
     const Result finished =
         connection.exec(kFinishRun,
                         {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
@@ -129,7 +135,6 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                          outcome.fingerprint, outcome.fingerprint_json, lease_owner},
                         "finish_run");
     if (finished.changed() == 0) refuse_outcome(connection, run_id);
-    add_run_event_deliveries(connection, run_id, outcome);
 }
 
 }  // namespace

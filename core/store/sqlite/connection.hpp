@@ -82,7 +82,11 @@ public:
 
     // The group writer's verbs (store/group_writer.hpp; defined in writer.cpp): BEGIN IMMEDIATE,
     // a savepoint per write, COMMIT.
+    // Savepoints cost SQLite no round trip: every group is written a savepoint per write.
+    static constexpr bool kWholeGroupFirst = false;
     void begin_group();
+    // Every statement runs as it is issued: nothing is held back.
+    void flush() {}
     void savepoint();
     void release_savepoint();
     void rollback_to_savepoint();

@@ -837,6 +837,46 @@ TYPED_TEST(StoreContract, ARefusedWriteInAGroupIsUndoneAlone) {
     EXPECT_EQ(store.queue_counts().queued, kWrites);
 }
 
+// Writes of every kind in one group: a refused outcome (another node holds the lease) and a
+// duplicate submit are undone alone — the outcome's webhook deliveries with it — and the others
+// commit, the deliveries of the accepted outcome included.
+TYPED_TEST(StoreContract, ARefusedOutcomeInAGroupIsUndoneAloneWithItsDeliveries) {
+    Store& store = this->store();
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    for (const char* id : {"run_mine", "run_theirs"}) {
+        NewRun run = make_run(id);
+        run.webhook_url = "https://hooks.example.com/own";
+        ASSERT_FALSE(insert(store, run));
+    }
+    ASSERT_TRUE(claim(store, "run_mine", kNow, "node_a"));
+    ASSERT_TRUE(claim(store, "run_theirs", kNow, "node_b"));
+
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    const auto next = [&] {
+        outcomes.push_back(std::make_unique<Outcome>());
+        return outcomes.back()->completion();
+    };
+    store.insert_run(make_run("run_new_1"), next());
+    store.finish_run("run_theirs", "node_a", failed_outcome(), next());
+    store.finish_run("run_mine", "node_a", completed_outcome(), next());
+    store.insert_run(make_run("run_mine"), next());
+    store.insert_run(make_run("run_new_2"), next());
+
+    EXPECT_FALSE(outcomes[0]->get());
+    EXPECT_TRUE(holds<LeaseLost>(outcomes[1]->get())) << "node_b holds run_theirs";
+    EXPECT_FALSE(outcomes[2]->get());
+    EXPECT_TRUE(holds<std::invalid_argument>(outcomes[3]->get())) << "a duplicate id";
+    EXPECT_FALSE(outcomes[4]->get());
+    EXPECT_EQ(store.get_run("run_new_1")->status, RunStatus::queued);
+    EXPECT_EQ(store.get_run("run_new_2")->status, RunStatus::queued);
+    EXPECT_EQ(store.get_run("run_theirs")->status, RunStatus::processing);
+    EXPECT_EQ(store.get_run("run_mine")->status, RunStatus::completed);
+    const auto deliveries = store.list_deliveries("org_a", "test", "", 10);
+    ASSERT_EQ(deliveries.size(), 2u) << "the endpoint's and the run's own, for run_mine alone";
+    for (const WebhookDelivery& delivery : deliveries) EXPECT_EQ(delivery.run_id, "run_mine");
+    EXPECT_EQ(deliveries[0].event_id, deliveries[1].event_id);
+}
+
 // --- The audit log. The seal here stands in for core/audit's HMAC: the store only orders the
 // chain and hands the seal the record with its position and previous MAC set.
 AuditRecord make_audit(const std::string& id, const std::string& organization) {
@@ -1550,9 +1590,9 @@ TEST_F(PostgresSchema, AGroupsBookkeepingTravelsWithItsStatements) {
 
     const auto [write_statements, write_round_trips] =
         counted([&] { ASSERT_FALSE(insert(store, make_run("run_1"))); });
-    // BEGIN, SAVEPOINT, the insert(s), RELEASE and COMMIT.
-    EXPECT_GE(write_statements, 5u);
-    EXPECT_LE(write_round_trips, write_statements - 3) << "bookkeeping sent on its own";
+    // BEGIN, the notification, the configuration and the run, COMMIT: nothing is read back.
+    EXPECT_EQ(write_statements, 5u);
+    EXPECT_EQ(write_round_trips, 1u) << "a submit reads nothing back";
     store.list_api_keys(std::nullopt);  // opens the pooled read connection
     for (int read = 0; read < 3; ++read) {
         const auto [read_statements, read_round_trips] =
@@ -1560,6 +1600,76 @@ TEST_F(PostgresSchema, AGroupsBookkeepingTravelsWithItsStatements) {
         EXPECT_EQ(read_statements, 1u);
         EXPECT_EQ(read_round_trips, 1u);
     }
+}
+
+// A group of submits is one round trip however many runs it holds: no savepoints, the runs'
+// inserts sent with the COMMIT, one notification for all of them.
+TEST_F(PostgresSchema, AGroupOfSubmitsIsOneRoundTrip) {
+    std::atomic<uint64_t> statements{0};
+    std::atomic<uint64_t> round_trips{0};
+    PostgresOptions options{backend_.url};
+    options.on_round_trip = [&](std::size_t sent) {
+        statements += sent;
+        ++round_trips;
+    };
+    PostgresStore store(options);
+    constexpr int kWrites = 40;
+    const uint64_t transactions_before = store.writer_stats().transactions;
+    const uint64_t statements_before = statements;
+    const uint64_t round_trips_before = round_trips;
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    for (int i = 0; i < kWrites; ++i) {
+        outcomes.push_back(std::make_unique<Outcome>());
+        store.insert_run(make_run("run_" + std::to_string(i)), outcomes.back()->completion());
+    }
+    for (auto& outcome : outcomes) ASSERT_FALSE(outcome->get());
+    const uint64_t groups = store.writer_stats().transactions - transactions_before;
+    EXPECT_EQ(round_trips - round_trips_before, groups);
+    // Per group BEGIN, one notification and COMMIT; per run its configuration and its insert.
+    EXPECT_EQ(statements - statements_before, 2 * kWrites + 3 * groups);
+    EXPECT_EQ(store.queue_counts().queued, kWrites);
+}
+
+// The database fails under a group (every session ended, as a restart does): each write of the
+// failed group fails StoreUnavailable and leaves nothing; the writes after it commit once the
+// writer has reconnected.
+TEST_F(PostgresSchema, ADatabaseFailureFailsTheWholeGroupAndLeavesNothing) {
+    PostgresStore store(PostgresOptions{backend_.url});
+    ASSERT_FALSE(insert(store, make_run("run_before")));
+    // With a timeout, the call returns once the sessions have ended.
+    testing::postgres_exec(backend_.url,
+                           "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    constexpr int kWrites = 20;
+    std::vector<std::unique_ptr<Outcome>> outcomes;
+    for (int i = 0; i < kWrites; ++i) {
+        outcomes.push_back(std::make_unique<Outcome>());
+        store.insert_run(make_run("run_" + std::to_string(i)), outcomes.back()->completion());
+    }
+    int failed = 0;
+    for (int i = 0; i < kWrites; ++i) {
+        const std::exception_ptr error = outcomes[i]->get();
+        const std::string id = "run_" + std::to_string(i);
+        std::optional<store::Run> stored;
+        for (int attempt = 0; attempt < 2 && !stored; ++attempt) {
+            try {
+                stored = store.get_run(id);
+                break;
+            } catch (const StoreUnavailable&) {
+                // A pooled read connection the server ended; it is re-established.
+            }
+        }
+        if (error) {
+            EXPECT_TRUE(holds<StoreUnavailable>(error)) << id;
+            EXPECT_EQ(stored, std::nullopt) << id << ": nothing of a failed write stays";
+            EXPECT_EQ(failed, i) << "the writes that fail are the first group's";
+            ++failed;
+        } else {
+            EXPECT_TRUE(stored) << id;
+        }
+    }
+    EXPECT_GE(failed, 1) << "the first group met the ended session";
+    EXPECT_EQ(store.queue_counts().queued, 1 + kWrites - failed);
 }
 
 TEST(PostgresStoreOpen, AnUnreachableServerIsStoreUnavailable) {
