@@ -116,12 +116,15 @@ std::string config_etag(const std::string& config_hash) {
 
 EngineService::EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                              std::filesystem::path resources_dir, lua::Limits lua_limits,
-                             audit::AuditTrail& audit)
+                             audit::AuditTrail& audit, std::size_t cached_configs)
     : store_(store),
       audit_(audit),
       plugins_(plugins),
       resources_dir_(std::move(resources_dir)),
-      lua_limits_(lua_limits) {}
+      lua_limits_(lua_limits),
+      config_texts_(cached_configs),
+      contracts_(cached_configs),
+      effective_weights_(cached_configs) {}
 
 store::EngineRecord EngineService::find(const auth::Principal& caller,
                                         const std::string& slug) const {
@@ -145,40 +148,32 @@ store::EngineRecord EngineService::find_own(const auth::Principal& caller,
 }
 
 std::string EngineService::load_config(const std::string& hash) const {
-    {
-        std::lock_guard lock(contracts_mutex_);
-        if (const auto known = config_texts_.find(hash); known != config_texts_.end())
-            return known->second;
-    }
-    // Read outside the lock: on a shared store it is a round trip.
-    auto config = store_.config_json(hash);
-    if (!config) throw ApiError::internal("configuration " + hash + " is missing from the store");
-    std::lock_guard lock(contracts_mutex_);
-    return config_texts_.emplace(hash, std::move(*config)).first->second;
+    // Read outside the cache's lock: on a shared store it is a round trip.
+    return *config_texts_.get_or_make(hash, [&] {
+        auto config = store_.config_json(hash);
+        if (!config)
+            throw ApiError::internal("configuration " + hash + " is missing from the store");
+        return std::make_shared<const std::string>(std::move(*config));
+    });
 }
 
 std::shared_ptr<const contracts::ContractValidator> EngineService::request_contract(
     const std::string& config_hash) const {
-    {
-        std::lock_guard lock(contracts_mutex_);
-        if (const auto known = contracts_.find(config_hash); known != contracts_.end())
-            return known->second;
-    }
-    // Read and parsed outside the lock (load_config takes it too), once per configuration:
-    // every run of a version reuses it. Two first uses at once both parse; the first kept wins.
-    const boost::json::value config = parse_internal_json(load_config(config_hash));
-    std::shared_ptr<const contracts::ContractValidator> contract;
-    try {
-        contract =
-            std::make_shared<const contracts::ContractValidator>(config.at("request_schema"));
-    } catch (const contracts::InvalidSchema& refused) {
-        // Stored before the schema bounds existed: refused here rather than run.
-        throw ApiError(422, "invalid_config",
-                       "the engine's request_schema is not usable; PUT a corrected configuration",
-                       prefixed("/request_schema", refused.problems()));
-    }
-    std::lock_guard lock(contracts_mutex_);
-    return contracts_.emplace(config_hash, std::move(contract)).first->second;
+    // Read and parsed outside the cache's lock, once per configuration while it is kept: every
+    // run of a version reuses it.
+    return contracts_.get_or_make(config_hash, [&] {
+        const boost::json::value config = parse_internal_json(load_config(config_hash));
+        try {
+            return std::make_shared<const contracts::ContractValidator>(
+                config.at("request_schema"));
+        } catch (const contracts::InvalidSchema& refused) {
+            // Stored before the schema bounds existed: refused here rather than run.
+            throw ApiError(
+                422, "invalid_config",
+                "the engine's request_schema is not usable; PUT a corrected configuration",
+                prefixed("/request_schema", refused.problems()));
+        }
+    });
 }
 
 boost::json::object EngineService::create(const auth::Principal& caller,
@@ -411,17 +406,11 @@ std::vector<ErrorDetail> EngineService::schema_errors(const boost::json::value& 
 
 boost::json::array EngineService::effective_weights(const std::string& config_hash,
                                                     const boost::json::value& config) const {
-    {
-        std::lock_guard lock(contracts_mutex_);
-        if (const auto cached = effective_weights_.find(config_hash);
-            cached != effective_weights_.end()) {
-            return cached->second;
-        }
-    }
-    // Computed outside the lock: it runs the scorecard, once per configuration.
-    boost::json::array weights = check_scorecard(config, lua_limits_).effective_weights;
-    std::lock_guard lock(contracts_mutex_);
-    return effective_weights_.emplace(config_hash, std::move(weights)).first->second;
+    // Computed outside the cache's lock: it runs the scorecard, once per configuration.
+    return *effective_weights_.get_or_make(config_hash, [&] {
+        return std::make_shared<const boost::json::array>(
+            check_scorecard(config, lua_limits_).effective_weights);
+    });
 }
 
 ResolvedEngine EngineService::resolve(const auth::Principal& caller, const std::string& slug,

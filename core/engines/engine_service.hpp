@@ -8,6 +8,7 @@
 
 #include "audit/audit_trail.hpp"
 #include "auth/principal.hpp"
+#include "common/shared_lru_cache.hpp"
 #include "engines/builtin_engines.hpp"
 #include "contracts/contract_validator.hpp"
 #include "lua/sandbox.hpp"
@@ -25,7 +26,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 namespace engined::engines {
 
@@ -50,11 +50,17 @@ struct ResolvedEngine {
     std::shared_ptr<const contracts::ContractValidator> request_contract;
 };
 
+// How many configurations a node keeps at hand for submissions, each kind in its own
+// least-recently-used cache: the configuration's text, its parsed request contract and its
+// effective weights. An evicted one is read from the store (and parsed) again on its next use.
+inline constexpr std::size_t kDefaultCachedConfigs = 64;
+
 class EngineService {
 public:
+    // `cached_configs`: see kDefaultCachedConfigs.
     EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                   std::filesystem::path resources_dir, lua::Limits lua_limits,
-                  audit::AuditTrail& audit);
+                  audit::AuditTrail& audit, std::size_t cached_configs = kDefaultCachedConfigs);
 
     // Seeds the built-in engines shipped in versions/<slug>/engine.json whose plugin is loaded
     // and imports versions/<slug>/<M>.<m>.json. Throws std::runtime_error naming the file when
@@ -223,13 +229,11 @@ private:
     std::vector<BuiltinEngine> builtin_engines_;
     lua::Limits lua_limits_;
     std::mutex config_writes_mutex_;
-    mutable std::mutex contracts_mutex_;
-    mutable std::unordered_map<std::string, std::shared_ptr<const contracts::ContractValidator>>
-        contracts_;
-    mutable std::unordered_map<std::string, boost::json::array> effective_weights_;
-    // A configuration's text by its hash: stored once and never changed (its hash is its
-    // content), so each is read from the store once per node, not on every submit.
-    mutable std::unordered_map<std::string, std::string> config_texts_;
+    // By configuration hash. A configuration is stored once and never changed (its hash is its
+    // content), so what is derived from it stays true for as long as it is kept.
+    mutable SharedLruCache<std::string> config_texts_;
+    mutable SharedLruCache<contracts::ContractValidator> contracts_;
+    mutable SharedLruCache<boost::json::array> effective_weights_;
 };
 
 }  // namespace engined::engines

@@ -1,6 +1,7 @@
 #include "pools/pool_file.hpp"
 
 #include "common/json_text.hpp"
+#include "file_text.hpp"
 
 #include <boost/json.hpp>
 
@@ -14,21 +15,8 @@ namespace engined::pools {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-    constexpr std::string_view kSpace = " \t\r\n";  // a quoted cell may span lines
-    const auto first = text.find_first_not_of(kSpace);
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
-
-// A value from the file, quoted for a message; cut short so that one runaway cell (a missing
-// quote swallowing the rest of a file) cannot flood the terminal.
-std::string quoted_text(std::string_view text) {
-    constexpr std::size_t kShown = 60;
-    if (text.size() <= kShown) return "'" + std::string(text) + "'";
-    return "'" + std::string(text.substr(0, kShown)) + "...' (" + std::to_string(text.size()) +
-           " characters)";
-}
+using plugin_sdk::quoted_value;
+using plugin_sdk::trim;
 
 std::string_view without_bom(std::string_view text) {
     constexpr std::string_view kBom = "\xEF\xBB\xBF";
@@ -257,7 +245,7 @@ const boost::json::array& carriers_of(const boost::json::value& document) {
         for (const auto& member : document.get_object()) {
             if (member.key() != "carriers") {
                 throw PoolFileError(
-                    1, "unknown top-level field " + quoted_text(member.key()) + "; " + kJsonShape);
+                    1, "unknown top-level field " + quoted_value(member.key()) + "; " + kJsonShape);
             }
         }
         const auto* carriers = document.get_object().if_contains("carriers");
@@ -278,9 +266,9 @@ std::vector<std::size_t> carrier_offsets(std::string_view text, const LineIndex&
             } catch (const RepeatedKey& repeated) {
                 const std::size_t index = offsets.size() - 1;
                 const std::string where = "carriers[" + std::to_string(index) + "]: ";
-                throw PoolFileError(lines.line_of(repeated.offset),
-                                    where + "field " + quoted_text(repeated.key) + " appears twice",
-                                    index);
+                throw PoolFileError(
+                    lines.line_of(repeated.offset),
+                    where + "field " + quoted_value(repeated.key) + " appears twice", index);
             }
         });
     };
@@ -342,7 +330,7 @@ std::vector<std::string> csv_columns(const CsvRow& header) {
         if (invalid_utf8_offset(name) != std::string::npos)
             throw PoolFileError(header.line, "the header is not valid UTF-8");
         if (std::find(columns.begin(), columns.end(), name) != columns.end()) {
-            throw PoolFileError(header.line, "column " + quoted_text(name) + " appears twice");
+            throw PoolFileError(header.line, "column " + quoted_value(name) + " appears twice");
         }
         columns.push_back(std::move(name));
     }
@@ -416,7 +404,7 @@ boost::json::array stored_records(const FramedRecords& framed, boost::json::arra
             line_of_id.emplace(std::string(id->get_string()), framed.lines[i]);
         if (!inserted) {
             refuse(framed, static_cast<long long>(i),
-                   "id " + quoted_text(id->get_string()) + " repeats line " +
+                   "id " + quoted_value(id->get_string()) + " repeats line " +
                        std::to_string(seen->second));
         }
     }

@@ -58,4 +58,19 @@ void throw_outcome_refusal(const std::string& run_id, const std::string& status,
     throw std::logic_error("finish_run: run '" + run_id + "' is already " + status);
 }
 
+void append_audit_chain(
+    AuditAppend* audit,
+    const std::function<std::optional<AuditChainHead>(const std::string& organization)>& read_head,
+    const std::function<int64_t(const AuditRecord& record)>& insert) {
+    if (audit == nullptr) return;
+    for (AuditRecord& record : audit->records) {
+        const std::optional<AuditChainHead> head = read_head(record.organization);
+        record.position = head ? head->position + 1 : 1;
+        record.previous_mac = head ? head->mac : std::string();
+        record.mac = audit->seal(record);
+        record.seq = insert(record);
+    }
+    audit->appended = true;
+}
+
 }  // namespace engined::store

@@ -1,12 +1,13 @@
-// core/store/backend_support — the few column encodings every backend shares, so that each is
-// written once: an endpoint's event list (a JSON array in a text column), a delivery's status,
-// a pool's carrier count, and the run outcome's rules (terminal only, lease-guarded). Included only
-// by the backends.
+// core/store/backend_support — the few column encodings and rules every backend shares, so that
+// each is written once: an endpoint's event list (a JSON array in a text column), a delivery's
+// status, a pool's carrier count, the run outcome's rules (terminal only, lease-guarded) and how
+// an audit record joins its organisation's chain. Included only by the backends.
 #pragma once
 
 #include "store/store.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +32,19 @@ void require_terminal(const RunOutcome& outcome);
 // throws LeaseLost while another node holds it, std::logic_error otherwise.
 [[noreturn]] void throw_outcome_refusal(const std::string& run_id, const std::string& status,
                                         const std::optional<std::string>& lease_owner);
+
+// Where an organisation's audit chain ends: its newest record's position and MAC.
+struct AuditChainHead {
+    int64_t position = 0;
+    std::string mac;
+};
+// Appends `audit`'s records (nothing when null) in the backend's write: each record takes the
+// place after its chain's head (`read_head`; none for an empty chain), is sealed, and is stored
+// by `insert`, which returns its seq. The backend serialises appends to one chain until its
+// write commits (`read_head` may take a lock for it), so no two records take one place.
+void append_audit_chain(
+    AuditAppend* audit,
+    const std::function<std::optional<AuditChainHead>(const std::string& organization)>& read_head,
+    const std::function<int64_t(const AuditRecord& record)>& insert);
 
 }  // namespace engined::store

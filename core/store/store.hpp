@@ -685,7 +685,8 @@ public:
     virtual std::optional<Run> get_run(std::string_view run_id) const = 0;
     virtual RunPage list_runs(const RunPageQuery& query) const = 0;
     virtual std::optional<std::string> config_json(std::string_view config_hash) const = 0;
-    // Runs queued and processing, on every node: the queue's depth.
+    // Runs queued and processing, on every node: the queue's depth. Readiness (/ready) reads it:
+    // its answer is also the proof that the database answers.
     virtual QueueCounts queue_counts() const = 0;
     // Calls `wake` after another node on this store committed a submit, until the watch is
     // destroyed; `wake` runs on the watch's thread and must not block. Null where no other node
@@ -697,8 +698,6 @@ public:
     // (this node's own at their commit, other nodes' as their notification arrives), until the
     // watch is destroyed. Long-poll waits on runs are answered from it.
     virtual std::unique_ptr<FinishedRunsWatch> watch_finished_runs(RunFinished finished) = 0;
-    // A cheap round trip proving the database answers (for readiness).
-    virtual void ping() const = 0;
     // The rate buckets nodes share through this database; nullptr when one process owns the
     // store (SQLite), whose buckets stay in that process's memory.
     virtual SharedRateBuckets* shared_rate_buckets() = 0;

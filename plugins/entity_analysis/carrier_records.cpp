@@ -1,5 +1,6 @@
 #include "carrier_records.hpp"
 
+#include "file_text.hpp"
 #include "lines.hpp"
 
 #include <boost/json.hpp>
@@ -17,6 +18,9 @@
 namespace engined::entity_analysis {
 
 namespace {
+
+using plugin_sdk::quoted_value;
+using plugin_sdk::trim;
 
 // A carrier record that breaks a rule; the caller adds which record it is.
 class FieldError : public std::runtime_error {
@@ -89,22 +93,6 @@ std::string list_text(const std::array<std::string_view, N>& values) {
     std::string out;
     for (const auto value : values) out += (out.empty() ? "" : ", ") + std::string(value);
     return out;
-}
-
-std::string_view trim(std::string_view text) {
-    constexpr std::string_view kSpace = " \t\r\n";  // a quoted cell may span lines
-    const auto first = text.find_first_not_of(kSpace);
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
-
-// A value from the file, quoted for a message; cut short so that one runaway cell (a missing
-// quote swallowing the rest of a file) cannot flood the terminal.
-std::string quoted(std::string_view text) {
-    constexpr std::size_t kShown = 60;
-    if (text.size() <= kShown) return "'" + std::string(text) + "'";
-    return "'" + std::string(text.substr(0, kShown)) + "...' (" + std::to_string(text.size()) +
-           " characters)";
 }
 
 // 1000, not 1e+03: the way the number was most likely written.
@@ -212,7 +200,8 @@ std::optional<std::size_t> utf8_length(std::string_view text) {
 std::string canonical_id(const boost::json::object& record) {
     const std::string id = string_field(required(record, "id"), "id");
     if (!is_carrier_id(id)) {
-        throw FieldError("id " + quoted(id) + " is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
+        throw FieldError("id " + quoted_value(id) +
+                         " is not 1 to 64 characters of A-Z a-z 0-9 _ . -");
     }
     return id;
 }
@@ -241,7 +230,7 @@ void copy_choice(const boost::json::object& record, std::string_view field,
     if (value == nullptr) return;
     const std::string text = string_field(*value, field);
     if (!is_one_of(choices, text)) {
-        throw FieldError(std::string(field) + " " + quoted(text) + " is not one of " +
+        throw FieldError(std::string(field) + " " + quoted_value(text) + " is not one of " +
                          list_text(choices));
     }
     out[field] = text;
@@ -253,7 +242,7 @@ std::vector<std::string> string_set(const boost::json::array& items, std::string
     for (const auto& item : items) {
         std::string text = string_field(item, field);
         if (std::find(values.begin(), values.end(), text) != values.end()) {
-            throw FieldError(std::string(field) + " lists " + quoted(text) + " twice");
+            throw FieldError(std::string(field) + " lists " + quoted_value(text) + " twice");
         }
         values.push_back(std::move(text));
     }
@@ -276,7 +265,7 @@ boost::json::array canonical_states(const boost::json::object& record) {
         throw FieldError("states: '*' (all states) cannot be combined with state codes");
     for (const auto& state : states) {
         if (state != "*" && !is_one_of(kStates, state)) {
-            throw FieldError("states: " + quoted(state) +
+            throw FieldError("states: " + quoted_value(state) +
                              " is not a US state code (two capital letters, DC included) or '*'");
         }
     }
@@ -290,16 +279,16 @@ boost::json::object canonical_line(const boost::json::value& item) {
     const auto& entry = item.get_object();
     for (const auto& member : entry) {
         if (member.key() != "line" && member.key() != "appetite") {
-            throw FieldError("lines: unknown field " + quoted(member.key()) +
+            throw FieldError("lines: unknown field " + quoted_value(member.key()) +
                              " (expected line and appetite)");
         }
     }
     const std::string line = string_field(required(entry, "line"), "lines.line");
     if (!line_from_name(line))
-        throw FieldError("lines: " + quoted(line) + " is not one of " + line_vocabulary());
+        throw FieldError("lines: " + quoted_value(line) + " is not one of " + line_vocabulary());
     const std::string appetite = string_field(required(entry, "appetite"), "lines.appetite");
     if (!is_one_of(kAppetites, appetite)) {
-        throw FieldError("lines: appetite " + quoted(appetite) + " for " + line +
+        throw FieldError("lines: appetite " + quoted_value(appetite) + " for " + line +
                          " is not one of " + list_text(kAppetites));
     }
     return {{"line", line}, {"appetite", appetite}};
@@ -332,7 +321,7 @@ std::vector<std::string> naics_set(const boost::json::object& record, std::strin
     auto codes = string_set(array_field(*value, field), field);
     for (const auto& code : codes) {
         if (!is_naics_code(code)) {
-            throw FieldError(std::string(field) + ": " + quoted(code) +
+            throw FieldError(std::string(field) + ": " + quoted_value(code) +
                              " is not a NAICS code (2 to 6 digits)");
         }
     }
@@ -389,7 +378,7 @@ void refuse_unknown_fields(const boost::json::object& record) {
         const auto known = std::any_of(kFields.begin(), kFields.end(), [&](const FieldSpec& field) {
             return field.name == member.key();
         });
-        if (!known) throw FieldError("unknown field " + quoted(member.key()));
+        if (!known) throw FieldError("unknown field " + quoted_value(member.key()));
     }
 }
 
@@ -431,7 +420,7 @@ boost::json::value csv_lines(std::string_view cell) {
     for (const auto& item : split_list(cell)) {
         const auto colon = item.find(':');
         if (colon == std::string::npos) {
-            throw FieldError("lines: " + quoted(item) +
+            throw FieldError("lines: " + quoted_value(item) +
                              " is not line:appetite (e.g. cyber:preferred)");
         }
         lines.push_back(
@@ -446,7 +435,7 @@ boost::json::value csv_number(std::string_view cell, std::string_view field) {
     const auto result = std::from_chars(cell.data(), cell.data() + cell.size(), number);
     if (result.ec != std::errc() || result.ptr != cell.data() + cell.size() ||
         !std::isfinite(number)) {
-        throw FieldError(std::string(field) + ": expected a number, got " + quoted(cell));
+        throw FieldError(std::string(field) + ": expected a number, got " + quoted_value(cell));
     }
     return number;
 }
@@ -457,7 +446,7 @@ boost::json::value csv_flag(std::string_view cell, std::string_view field) {
                    [](unsigned char c) { return std::tolower(c); });
     if (lower == "true") return true;
     if (lower == "false") return false;
-    throw FieldError(std::string(field) + ": expected true or false, got " + quoted(cell));
+    throw FieldError(std::string(field) + ": expected true or false, got " + quoted_value(cell));
 }
 
 boost::json::value csv_value(std::string_view cell, const FieldSpec& field) {
@@ -493,7 +482,7 @@ const FieldSpec* field_spec(std::string_view name) {
 std::string header_problem(const boost::json::object& row) {
     for (const auto& cell : row) {
         if (field_spec(cell.key()) == nullptr)
-            return "unknown column " + quoted(cell.key()) + "; columns are " + column_names();
+            return "unknown column " + quoted_value(cell.key()) + "; columns are " + column_names();
     }
     for (const std::string_view needed : {"id", "name", "states", "lines"}) {
         if (!row.contains(needed)) return "the header has no '" + std::string(needed) + "' column";

@@ -9,8 +9,10 @@
 
 #include <charconv>
 #include <cstdint>
-#include <stdexcept>
+#include <exception>
 #include <filesystem>
+#include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,32 @@ std::vector<cli::OptionSpec> campaign_option_specs(std::vector<cli::OptionSpec> 
 // Reads them: engined defaults to the binary beside this tool, resources to the source tree the
 // tool was built from, the body to a golden placement input there.
 CampaignOptions read_campaign_options(const cli::Arguments& args, int default_threads);
+
+// A campaign tool's main(): reads the command line against `spec` (printing the help when asked,
+// exit 0), the options every campaign takes into `Options` (a CampaignOptions) and then the
+// tool's own with `read_own(args, options)`, and returns what `run(options)` returns. Exit 2,
+// naming the tool, when the command line is wrong or the campaign could not run.
+template <class Options, class ReadOwn, class Run>
+int campaign_main(int argc, char** argv, const cli::CommandSpec& spec, int default_threads,
+                  ReadOwn read_own, Run run) {
+    try {
+        const cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc), spec);
+        if (args.help_requested()) {
+            std::cout << spec.help();
+            return 0;
+        }
+        Options options;
+        static_cast<CampaignOptions&>(options) = read_campaign_options(args, default_threads);
+        read_own(args, options);
+        return run(options);
+    } catch (const cli::UsageError& error) {
+        std::cerr << spec.name << ": " << error.what() << "\n" << spec.short_usage();
+        return 2;
+    } catch (const std::exception& error) {
+        std::cerr << spec.name << ": " << error.what() << "\n";
+        return 2;
+    }
+}
 
 // Issues a runs:write,runs:read key for organisation `chaos` (environment test) straight into
 // the store `store_url` names (empty: the SQLite file of `data_dir`), with no rate limit worth the

@@ -64,22 +64,12 @@ const cli::CommandSpec& command() {
     return spec;
 }
 
-// Nullopt when --help was asked for (and printed).
-std::optional<Options> parse_options(int argc, char** argv) {
-    const cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc), command());
-    if (args.help_requested()) {
-        std::cout << command().help();
-        return std::nullopt;
-    }
-    Options options;
-    static_cast<chaos::CampaignOptions&>(options) =
-        chaos::read_campaign_options(args, kDefaultThreads);
+void read_kill_options(const cli::Arguments& args, Options& options) {
     if (args.has("kills"))
         options.kills = chaos::parse_number<int>(args.required("kills"), "--kills", 0);
     options.submissions = static_cast<int>(args.number("submissions", options.submissions));
     if (args.has("seed"))
         options.seed = chaos::parse_number<uint64_t>(args.required("seed"), "--seed", 0);
-    return options;
 }
 
 // Where the current child listens; changes at every restart.
@@ -397,14 +387,6 @@ int run_campaign(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        const std::optional<Options> options = parse_options(argc, argv);
-        return options ? run_campaign(*options) : 0;
-    } catch (const cli::UsageError& error) {
-        std::cerr << "engined-chaos: " << error.what() << "\n" << command().short_usage();
-        return 2;
-    } catch (const std::exception& error) {
-        std::cerr << "engined-chaos: " << error.what() << "\n";
-        return 2;
-    }
+    return chaos::campaign_main<Options>(argc, argv, command(), kDefaultThreads, read_kill_options,
+                                         run_campaign);
 }

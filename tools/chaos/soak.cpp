@@ -54,16 +54,7 @@ const cli::CommandSpec& command() {
     return spec;
 }
 
-// Nullopt when --help was asked for (and printed).
-std::optional<Options> parse_options(int argc, char** argv) {
-    const cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc), command());
-    if (args.help_requested()) {
-        std::cout << command().help();
-        return std::nullopt;
-    }
-    Options options;
-    static_cast<chaos::CampaignOptions&>(options) =
-        chaos::read_campaign_options(args, kDefaultThreads);
+void read_soak_options(const cli::Arguments& args, Options& options) {
     options.rate = static_cast<int>(args.number("rate", options.rate));
     options.duration_s = static_cast<int>(args.number("duration", options.duration_s));
     if (args.has("warmup"))
@@ -71,7 +62,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (options.duration_s <= options.warmup_s + 10) {
         throw cli::UsageError("--duration must exceed --warmup by more than 10 s");
     }
-    return options;
 }
 
 struct Sample {
@@ -222,14 +212,6 @@ int run_soak(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        const std::optional<Options> options = parse_options(argc, argv);
-        return options ? run_soak(*options) : 0;
-    } catch (const cli::UsageError& error) {
-        std::cerr << "engined-soak: " << error.what() << "\n" << command().short_usage();
-        return 2;
-    } catch (const std::exception& error) {
-        std::cerr << "engined-soak: " << error.what() << "\n";
-        return 2;
-    }
+    return chaos::campaign_main<Options>(argc, argv, command(), kDefaultThreads, read_soak_options,
+                                         run_soak);
 }

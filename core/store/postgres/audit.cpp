@@ -33,26 +33,23 @@ constexpr const char* kAuditOrganizations =
 }  // namespace
 
 void append_audit_records(Connection& c, AuditAppend* audit) {
-    if (audit == nullptr) return;
-    for (AuditRecord& record : audit->records) {
-        c.exec(kLockChain, {record.organization}, "append_audit");
-        const Result head = c.exec(kChainHead, {record.organization}, "append_audit");
-        record.position = 1;
-        record.previous_mac.clear();
-        if (head.rows() > 0) {
-            record.position = head.integer(0, 0) + 1;
-            record.previous_mac = head.text(0, 1);
-        }
-        record.mac = audit->seal(record);
-        const Result inserted =
-            c.exec(kInsertAudit,
-                   {record.id, record.organization, record.position, record.actor, record.action,
-                    record.target, record.before_hash, record.after_hash, record.at_ms,
-                    record.previous_mac, record.mac},
-                   "append_audit");
-        record.seq = inserted.integer(0, 0);
-    }
-    audit->appended = true;
+    append_audit_chain(
+        audit,
+        [&c](const std::string& organization) -> std::optional<AuditChainHead> {
+            c.exec(kLockChain, {organization}, "append_audit");
+            const Result head = c.exec(kChainHead, {organization}, "append_audit");
+            if (head.rows() == 0) return std::nullopt;
+            return AuditChainHead{head.integer(0, 0), head.text(0, 1)};
+        },
+        [&c](const AuditRecord& record) {
+            return c
+                .exec(kInsertAudit,
+                      {record.id, record.organization, record.position, record.actor, record.action,
+                       record.target, record.before_hash, record.after_hash, record.at_ms,
+                       record.previous_mac, record.mac},
+                      "append_audit")
+                .integer(0, 0);
+        });
 }
 
 }  // namespace engined::store::postgres

@@ -210,8 +210,6 @@ public:
     std::unique_ptr<SubmitWatch> watch_submits(std::function<void()> wake) override;
     // Runs left queued or processing (e.g. by a crash), oldest first.
     QueueCounts queue_counts() const override;
-    // A cheap round trip proving the database answers (for readiness).
-    void ping() const override;
     SharedRateBuckets* shared_rate_buckets() override { return this; }
     RateTokenLease take_rate_tokens(std::string_view key_id, double per_second, int64_t burst,
                                     int64_t wanted) override;

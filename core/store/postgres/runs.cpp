@@ -254,9 +254,4 @@ QueueCounts PostgresStore::queue_counts() const {
     return {row.integer(0, 0), row.integer(0, 1)};
 }
 
-void PostgresStore::ping() const {
-    auto lease = impl_->pool.acquire();
-    (*lease).exec("SELECT 1", "ping");
-}
-
 }  // namespace engined::store

@@ -30,34 +30,29 @@ constexpr const char* kAuditOrganizations =
 }  // namespace
 
 void append_audit_records(Connection& c, AuditAppend* audit) {
-    if (audit == nullptr) return;
-    for (AuditRecord& record : audit->records) {
-        record.position = 1;
-        record.previous_mac.clear();
-        {
+    append_audit_chain(
+        audit,
+        [&c](const std::string& organization) -> std::optional<AuditChainHead> {
             Query head(c, kChainHead, "append_audit");
-            head.bind(1, record.organization);
-            if (head.next()) {
-                record.position = head.integer(0) + 1;
-                record.previous_mac = head.text(1);
-            }
-        }
-        record.mac = audit->seal(record);
-        Query insert(c, kInsertAudit, "append_audit");
-        insert.bind(1, record.id)
-            .bind(2, record.organization)
-            .bind(3, record.position)
-            .bind(4, record.actor)
-            .bind(5, record.action)
-            .bind(6, record.target)
-            .bind(7, record.before_hash)
-            .bind(8, record.after_hash)
-            .bind(9, record.at_ms)
-            .bind(10, record.previous_mac)
-            .bind(11, record.mac);
-        if (insert.next()) record.seq = insert.integer(0);
-    }
-    audit->appended = true;
+            head.bind(1, organization);
+            if (!head.next()) return std::nullopt;
+            return AuditChainHead{head.integer(0), head.text(1)};
+        },
+        [&c](const AuditRecord& record) {
+            Query insert(c, kInsertAudit, "append_audit");
+            insert.bind(1, record.id)
+                .bind(2, record.organization)
+                .bind(3, record.position)
+                .bind(4, record.actor)
+                .bind(5, record.action)
+                .bind(6, record.target)
+                .bind(7, record.before_hash)
+                .bind(8, record.after_hash)
+                .bind(9, record.at_ms)
+                .bind(10, record.previous_mac)
+                .bind(11, record.mac);
+            return insert.next() ? insert.integer(0) : record.seq;
+        });
 }
 
 }  // namespace engined::store::sqlite

@@ -1,7 +1,6 @@
 // SQLite backend: runs — submission, the processing and terminal transitions, reads and the
 // listing cursor (seq, newest first).
 #include "store/sqlite/internal.hpp"
-#include "store/sqlite/migrations.hpp"
 
 #include <limits>
 
@@ -261,12 +260,6 @@ QueueCounts SqliteStore::queue_counts() const {
     Query query(*lease, kQueueCounts, "queue_counts");
     query.next();
     return {query.integer(0), query.integer(1)};
-}
-
-void SqliteStore::ping() const {
-    auto lease = impl_->readers.acquire();
-    Query query(*lease, kSchemaVersionQuery, "ping");
-    query.next();
 }
 
 }  // namespace engined::store

@@ -205,8 +205,6 @@ public:
     std::optional<std::string> config_json(std::string_view config_hash) const override;
     // Runs left queued or processing (e.g. by a crash), oldest first.
     QueueCounts queue_counts() const override;
-    // A cheap round trip proving the database answers (for readiness).
-    void ping() const override;
     // One process owns a SQLite file: its rate buckets stay in memory.
     SharedRateBuckets* shared_rate_buckets() override { return nullptr; }
 

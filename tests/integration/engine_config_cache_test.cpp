@@ -1,0 +1,113 @@
+// EngineService's per-configuration caches (text, request contract, effective weights) are bounded
+// and least-recently-used, on both stores: at their capacity every configuration's contract is
+// the one built first; past it the least recently used one is read and built again, and answers
+// as it did.
+#include "test_server.hpp"
+
+#include "audit/audit_trail.hpp"
+#include "engines/engine_service.hpp"
+#include "plugin/plugin_registry.hpp"
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace engined::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kCapacity = 2;
+
+class EngineConfigCacheTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        plugins_.load_directory(std::filesystem::path(ENGINED_BINARY_DIR) / "plugins");
+        service_ = std::make_unique<engines::EngineService>(
+            server_.app().store(), plugins_, ENGINED_SOURCE_DIR, lua::Limits{}, audit_, kCapacity);
+        admin_ = server_.create_key("acme", "live", {"runs:read", "engines:admin"});
+        caller_.organization = "acme";
+        caller_.environment = "live";
+        caller_.scopes = {"runs:read", "engines:admin"};
+    }
+
+    // A placement engine `slug` whose configuration differs from every other one's (its request
+    // schema's description names it), so that each has a hash of its own.
+    void create_engine(const std::string& slug) {
+        http::Client client = server_.client();
+        const ApiResponse created =
+            call(client, "POST", "/api/v1/engines", admin_,
+                 json::serialize(
+                     json::object{{"slug", slug}, {"label", slug}, {"engine_type", "placement"}}));
+        ASSERT_EQ(created.status, 201) << created.raw.body;
+        const ApiResponse current =
+            call(client, "GET", "/api/v1/engines/" + slug + "/config", admin_);
+        ASSERT_EQ(current.status, 200) << current.raw.body;
+        json::object config = current.body.at("config").as_object();
+        config["request_schema"].as_object()["description"] = "the request of " + slug;
+        const ApiResponse put = call(client, "PUT", "/api/v1/engines/" + slug + "/config", admin_,
+                                     json::serialize(json::object{{"config", config}}));
+        ASSERT_EQ(put.status, 200) << put.raw.body;
+    }
+
+    engines::ResolvedEngine resolve(const std::string& slug) {
+        return service_->resolve(caller_, slug, std::nullopt);
+    }
+
+    json::object contract(const std::string& slug) {
+        return service_->contract(caller_, slug, std::nullopt);
+    }
+
+    TestServer server_;
+    plugin::PluginRegistry plugins_;
+    audit::AuditTrail audit_{server_.app().store(), std::string(64, '0')};
+    std::unique_ptr<engines::EngineService> service_;
+    std::string admin_;
+    auth::Principal caller_;
+};
+
+// A request the placement contract refuses, so that a contract's answer has something to say.
+const json::value kIncompleteRequest = json::parse(R"({"input": {}})");
+
+TEST_F(EngineConfigCacheTest, AtItsCapacityEveryConfigurationIsKept) {
+    create_engine("first");
+    create_engine("second");
+    const auto first = resolve("first");
+    const auto second = resolve("second");
+    ASSERT_NE(first.config_hash, second.config_hash);
+    const json::object first_contract = contract("first");
+
+    EXPECT_EQ(resolve("first").request_contract, first.request_contract);
+    EXPECT_EQ(resolve("second").request_contract, second.request_contract);
+    EXPECT_EQ(contract("first"), first_contract);
+}
+
+TEST_F(EngineConfigCacheTest, PastItsCapacityTheLeastRecentlyUsedIsReadAgainAndAnswersAsBefore) {
+    create_engine("first");
+    create_engine("second");
+    create_engine("third");
+    const auto first = resolve("first");
+    const json::object first_contract = contract("first");
+    const auto first_answer = first.request_contract->validate(kIncompleteRequest);
+    ASSERT_FALSE(first_answer.empty());
+    resolve("second");
+    const auto third = resolve("third");  // the first is now the least recently used: evicted
+
+    const auto first_again = resolve("first");
+    EXPECT_NE(first_again.request_contract, first.request_contract) << "its contract built again";
+    const auto again_answer = first_again.request_contract->validate(kIncompleteRequest);
+    ASSERT_EQ(again_answer.size(), first_answer.size());
+    for (std::size_t i = 0; i < first_answer.size(); ++i) {
+        EXPECT_EQ(again_answer[i].pointer, first_answer[i].pointer);
+        EXPECT_EQ(again_answer[i].message, first_answer[i].message);
+    }
+    EXPECT_EQ(contract("first"), first_contract);
+    // The third was used after the first and is kept.
+    EXPECT_EQ(resolve("third").request_contract, third.request_contract);
+}
+
+}  // namespace
+}  // namespace engined::testing
