@@ -162,8 +162,8 @@ namespace {
 // replays it.
 void submit_and_answer(runs::RunService& runs, const Request& request,
                        const auth::Principal& caller, const std::string& engine_slug,
-                       const boost::json::value& body, http::Responder responder,
-                       const http::Links& links, const std::string& location_prefix,
+                       boost::json::value body, http::Responder responder, const http::Links& links,
+                       const std::string& location_prefix,
                        const std::vector<std::string>& id_fields,
                        const std::string& id_prefix = "") {
     const std::string run_id = runs::RunService::new_run_id(id_prefix);
@@ -183,7 +183,7 @@ void submit_and_answer(runs::RunService& runs, const Request& request,
         answered_durably = token->answered_durably;
     }
     runs.submit(
-        caller, engine_slug, body, run_id, std::move(record),
+        caller, engine_slug, std::move(body), run_id, std::move(record),
         [responder, answer = std::move(answer), answered_durably](std::exception_ptr error) {
             // Runs on the store's writer thread: the router must not write from here.
             if (answered_durably) answered_durably->store(true);
@@ -243,8 +243,9 @@ void register_routes(http::Router& router, runs::RunService& runs, runs::RunWait
     router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
                [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
                                             http::Responder responder) {
+                   http::RequestJsonArena arena;
                    submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
-                                     http::parse_json_body(request, json_limits),
+                                     http::parse_json_body(request, json_limits, arena.storage()),
                                      std::move(responder), links, "/api/v1/runs/", {"run_id"});
                });
 
@@ -303,7 +304,9 @@ void register_routes(http::Router& router, runs::RunService& runs, runs::RunWait
     router.add(Method::post, "/api/v1/jobs", auth::kScopeRunsWrite,
                [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
                                             http::Responder responder) {
-                   const boost::json::value body = http::parse_json_body(request, json_limits);
+                   http::RequestJsonArena arena;
+                   boost::json::value body =
+                       http::parse_json_body(request, json_limits, arena.storage());
                    if (is_evaluation_shape(body)) {
                        try {
                            submit_and_answer(runs, request, caller, kLegacyPoolEngineSlug,
@@ -315,8 +318,8 @@ void register_routes(http::Router& router, runs::RunService& runs, runs::RunWait
                        }
                        return;
                    }
-                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, body, responder,
-                                     links, "/api/v1/jobs/", {"run_id", "job_id"});
+                   submit_and_answer(runs, request, caller, kLegacyEngineSlug, std::move(body),
+                                     responder, links, "/api/v1/jobs/", {"run_id", "job_id"});
                });
 
     router.add_sync(Method::get, "/api/v1/jobs/{job_id}", auth::kScopeRunsRead,

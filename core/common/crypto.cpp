@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -27,6 +28,21 @@ void fill_random(unsigned char* bytes, std::size_t size) {
     }
 }
 
+// Random bytes for identifiers (not secrets), taken from OpenSSL's generator a block at a time per
+// thread: one call into it per 32 identifiers instead of one each, on the path of every submit.
+// engined never forks, so no two processes hand out bytes of the same block.
+void fill_random_for_identifier(unsigned char* bytes, std::size_t size) {
+    thread_local std::array<unsigned char, 512> block;
+    thread_local std::size_t used = block.size();
+    if (size > block.size()) return fill_random(bytes, size);
+    if (size > block.size() - used) {
+        fill_random(block.data(), block.size());
+        used = 0;
+    }
+    std::memcpy(bytes, block.data() + used, size);
+    used += size;
+}
+
 }  // namespace
 
 std::string random_hex(std::size_t count) {
@@ -37,12 +53,12 @@ std::string random_hex(std::size_t count) {
 
 std::string uuid_v4() {
     std::array<unsigned char, 16> b{};
-    fill_random(b.data(), b.size());
+    fill_random_for_identifier(b.data(), b.size());
     b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
     b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-    const std::string h = to_hex(b.data(), b.size());
-    return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
-           '-' + h.substr(20);
+    std::string uuid = to_hex(b.data(), b.size());
+    for (const std::size_t dash : {8, 13, 18, 23}) uuid.insert(dash, 1, '-');
+    return uuid;
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -1,5 +1,6 @@
 #include "common/json_text.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -33,43 +34,115 @@ void write_number(double number, std::string& out) {
     out.append(buffer, result.ptr);
 }
 
+// A JSON string as Boost.JSON's serializer writes it: '"' and '\\' escaped, the control
+// characters below 0x20 as \b \t \n \f \r or \u00xx, every other byte (UTF-8 included) as it is.
+// Written here rather than through boost::json::serialize, which builds a serializer and a
+// string of its own for each value: this runs for every member name and scalar of every answer
+// and hash.
+void write_string(std::string_view text, std::string& out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t plain_from = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+        out.append(text.data() + plain_from, i - plain_from);
+        plain_from = i + 1;
+        out += '\\';
+        switch (byte) {
+            case '"':
+            case '\\':
+                out += static_cast<char>(byte);
+                break;
+            case '\b':
+                out += 'b';
+                break;
+            case '\t':
+                out += 't';
+                break;
+            case '\n':
+                out += 'n';
+                break;
+            case '\f':
+                out += 'f';
+                break;
+            case '\r':
+                out += 'r';
+                break;
+            default:
+                out += "u00";
+                out += kHex[byte >> 4];
+                out += kHex[byte & 0xf];
+        }
+    }
+    out.append(text.data() + plain_from, text.size() - plain_from);
+    out += '"';
+}
+
+template <typename Integer>
+void write_integer(Integer number, std::string& out) {
+    char buffer[24];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+    out.append(buffer, result.ptr);
+}
+
 void write(const boost::json::value& value, std::string& out, const Layout& layout, int depth) {
     const auto newline = [&](int level) {
         if (layout.indent == 0) return;
         out += '\n';
         out.append(static_cast<std::size_t>(layout.indent * level), ' ');
     };
-    if (value.is_object()) {
-        std::vector<const boost::json::key_value_pair*> members;
-        for (const auto& member : value.get_object()) members.push_back(&member);
-        if (layout.sort_keys) {
-            std::sort(members.begin(), members.end(),
-                      [](const auto* a, const auto* b) { return a->key() < b->key(); });
+    switch (value.kind()) {
+        case boost::json::kind::object: {
+            // Most objects have a handful of members: their order is sorted on the stack.
+            boost::container::small_vector<const boost::json::key_value_pair*, 16> members;
+            for (const auto& member : value.get_object()) members.push_back(&member);
+            if (layout.sort_keys) {
+                std::sort(members.begin(), members.end(),
+                          [](const auto* a, const auto* b) { return a->key() < b->key(); });
+            }
+            out += '{';
+            for (std::size_t i = 0; i < members.size(); ++i) {
+                if (i > 0) out += ',';
+                newline(depth + 1);
+                write_string(members[i]->key(), out);
+                out += layout.indent == 0 ? ":" : ": ";
+                write(members[i]->value(), out, layout, depth + 1);
+            }
+            if (!members.empty()) newline(depth);
+            out += '}';
+            break;
         }
-        out += '{';
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            if (i > 0) out += ',';
-            newline(depth + 1);
-            out += boost::json::serialize(boost::json::string(members[i]->key()));
-            out += layout.indent == 0 ? ":" : ": ";
-            write(members[i]->value(), out, layout, depth + 1);
+        case boost::json::kind::array: {
+            const auto& array = value.get_array();
+            out += '[';
+            for (std::size_t i = 0; i < array.size(); ++i) {
+                if (i > 0) out += ',';
+                newline(depth + 1);
+                write(array[i], out, layout, depth + 1);
+            }
+            if (!array.empty()) newline(depth);
+            out += ']';
+            break;
         }
-        if (!members.empty()) newline(depth);
-        out += '}';
-    } else if (value.is_array()) {
-        const auto& array = value.get_array();
-        out += '[';
-        for (std::size_t i = 0; i < array.size(); ++i) {
-            if (i > 0) out += ',';
-            newline(depth + 1);
-            write(array[i], out, layout, depth + 1);
-        }
-        if (!array.empty()) newline(depth);
-        out += ']';
-    } else if (value.is_double()) {
-        write_number(value.get_double(), out);
-    } else {
-        out += boost::json::serialize(value);
+        case boost::json::kind::string:
+            write_string(value.get_string(), out);
+            break;
+        case boost::json::kind::double_:
+            write_number(value.get_double(), out);
+            break;
+        case boost::json::kind::int64:
+            write_integer(value.get_int64(), out);
+            break;
+        case boost::json::kind::uint64:
+            write_integer(value.get_uint64(), out);
+            break;
+        case boost::json::kind::bool_:
+            out += value.get_bool() ? "true" : "false";
+            break;
+        case boost::json::kind::null:
+            out += "null";
+            break;
     }
 }
 

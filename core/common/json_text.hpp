@@ -3,6 +3,7 @@
 // carry in is never refused on the way out.
 #pragma once
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -12,6 +13,24 @@
 #include <string_view>
 
 namespace engined {
+
+// JSON trees that live no longer than one call (a request's body, a run's result), allocated from
+// one bump allocator instead of a malloc and a free per value. The first `FirstBlockBytes` are
+// inside the arena itself (declare it on the stack); a larger tree continues in heap blocks, all
+// freed with the arena. Trees using storage() must not outlive it.
+template <std::size_t FirstBlockBytes>
+class JsonArena {
+public:
+    JsonArena() = default;
+    JsonArena(const JsonArena&) = delete;
+    JsonArena& operator=(const JsonArena&) = delete;
+
+    boost::json::storage_ptr storage() noexcept { return boost::json::storage_ptr(&resource_); }
+
+private:
+    alignas(std::max_align_t) unsigned char first_block_[FirstBlockBytes];
+    boost::json::monotonic_resource resource_{first_block_, FirstBlockBytes};
+};
 
 // `storage`: where the tree is allocated (e.g. a run's arena); default: the heap.
 boost::json::value parse_internal_json(std::string_view text, boost::system::error_code& ec,

@@ -60,13 +60,15 @@ std::optional<std::string> non_finite_pointer(const boost::json::value& value,
 
 }  // namespace
 
-boost::json::value parse_json_body(const Request& request, const JsonLimits& limits) {
+boost::json::value parse_json_body(const Request& request, const JsonLimits& limits,
+                                   boost::json::storage_ptr storage) {
     const std::string_view body = request.body();
     if (body.empty())
         throw ApiError::invalid_request("request body is empty; a JSON object is expected");
     boost::json::parse_options options;
     options.max_depth = limits.max_depth;
     boost::json::parser parser({}, options);
+    parser.reset(std::move(storage));
     boost::system::error_code ec;
     const std::size_t consumed = parser.write(body.data(), body.size(), ec);
     if (ec == boost::json::error::too_deep) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -130,15 +131,25 @@ class ScriptCache {
 public:
     explicit ScriptCache(Limits limits = {}, std::size_t capacity = 64);
 
-    // The cached sandbox for `source` (compiling it on first use). Throws LuaError(compile_error).
-    Sandbox& get(std::string_view source, std::string_view chunk_name);
+    // The cached sandbox for `source` (compiling it on first use), found by `source_key`: what
+    // identifies the source, e.g. its SHA-256, computed once by a caller that runs it many times;
+    // one key must always come with the same source. Throws LuaError(compile_error).
+    Sandbox& get(std::string_view source_key, std::string_view source, std::string_view chunk_name);
 
     std::size_t size() const noexcept { return entries_.size(); }
 
 private:
+    // Searched with the caller's view of the key, without a string made for each run.
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const noexcept {
+            return std::hash<std::string_view>{}(key);
+        }
+    };
+
     Limits limits_;
     std::size_t capacity_;
-    std::unordered_map<std::string, std::unique_ptr<Sandbox>> entries_;
+    std::unordered_map<std::string, std::unique_ptr<Sandbox>, KeyHash, std::equal_to<>> entries_;
 };
 
 }  // namespace engined::lua

@@ -1,4 +1,3 @@
-#include "common/crypto.hpp"
 #include "lua/sandbox.hpp"
 
 namespace engined::lua {
@@ -6,9 +5,9 @@ namespace engined::lua {
 ScriptCache::ScriptCache(Limits limits, std::size_t capacity)
     : limits_(limits), capacity_(capacity) {}
 
-Sandbox& ScriptCache::get(std::string_view source, std::string_view chunk_name) {
-    std::string key = sha256_hex(source);
-    if (auto found = entries_.find(key); found != entries_.end()) {
+Sandbox& ScriptCache::get(std::string_view source_key, std::string_view source,
+                          std::string_view chunk_name) {
+    if (auto found = entries_.find(source_key); found != entries_.end()) {
         return *found->second;
     }
     // Compile before evicting, so that a script that does not compile costs the cache nothing.
@@ -16,7 +15,7 @@ Sandbox& ScriptCache::get(std::string_view source, std::string_view chunk_name) 
     if (!entries_.empty() && entries_.size() >= capacity_) {
         entries_.erase(entries_.begin());
     }
-    return *entries_.emplace(std::move(key), std::move(sandbox)).first->second;
+    return *entries_.emplace(std::string(source_key), std::move(sandbox)).first->second;
 }
 
 }  // namespace engined::lua

@@ -154,10 +154,10 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
                            "the engine plugin returned a result that is not a JSON object", "[]"});
             return outcome;
         }
-        outcome.ok = true;
-        outcome.result = std::move(doc);
-        outcome.result_json = std::move(text);
-        return outcome;
+        // Move-constructed, so that the tree stays in `storage`: assigning it to a value of
+        // another storage would copy it node by node.
+        return PluginOutcome{
+            .ok = true, .result_json = std::move(text), .result = std::move(doc), .failure = {}};
     }
     if (status == ENGINED_RUN_FAILED) {
         outcome.failure = failure_from_plugin(text, limits_);

@@ -50,8 +50,7 @@ std::string lua_failure_code(lua::FailureKind kind) {
 }
 
 // A run's JSON trees (the plugin's result, the trace) are built in one arena that goes with the
-// run: a bump allocator instead of a malloc and free per node. Its first block is on the stack
-// and holds a typical placement run's trees; a larger run's continue in blocks from the heap.
+// run. Its first block, on the worker's stack, holds a typical placement run's trees.
 constexpr std::size_t kRunArenaFirstBlock = 32 * 1024;
 
 std::string trace_to_json(const std::vector<plugin::TraceEvent>& events,
@@ -93,8 +92,10 @@ store::RunOutcome outcome_from_result(const boost::json::object& result,
 struct RunExecutor::PreparedConfig {
     // The plugin's handle, or why the plugin refused the configuration (every run of it fails so).
     std::variant<plugin::ConfigHandle, plugin::RunFailure> handle;
-    // The host's part of the configuration: the scorecard and whether its log joins the trace.
+    // The host's part of the configuration: the scorecard (with its SHA-256, the key of the
+    // workers' compiled chunks) and whether its log joins the trace.
     std::optional<std::string> lua_source;
+    std::string lua_source_sha256;
     bool capture_log = false;
 };
 
@@ -169,10 +170,11 @@ std::shared_ptr<const RunExecutor::PreparedConfig> RunExecutor::prepared_config(
             const boost::json::value config = parse_internal_json(*config_json);
             const auto* source = config.as_object().if_contains("lua_source");
             const auto* debug = config.as_object().if_contains("debug");
+            const bool has_source = source && source->is_string();
             return std::make_shared<const PreparedConfig>(PreparedConfig{
                 plugin::ConfigHandle::create(plugin, *config_json),
-                source && source->is_string() ? std::optional<std::string>(source->get_string())
-                                              : std::nullopt,
+                has_source ? std::optional<std::string>(source->get_string()) : std::nullopt,
+                has_source ? sha256_hex(source->get_string()) : std::string(),
                 debug != nullptr && debug->is_bool() && debug->get_bool()});
         });
 }
@@ -193,7 +195,7 @@ store::RunOutcome RunExecutor::execute_plugin(
         // One cache per worker thread: a compiled scorecard is reused by every run of its version.
         thread_local lua::ScriptCache cache(limits_);
         try {
-            sandbox = &cache.get(*config->lua_source, "scorecard.lua");
+            sandbox = &cache.get(config->lua_source_sha256, *config->lua_source, "scorecard.lua");
             // The engine's debug flag: the scorecard's log(...) lines join the run's trace.
             sandbox->begin_run(lua::RunOptions{.capture_log = config->capture_log});
         } catch (const lua::LuaError& error) {
@@ -206,9 +208,8 @@ store::RunOutcome RunExecutor::execute_plugin(
                          [this](std::string_view kind, std::string_view id) {
                              return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
                          });
-    unsigned char first_block[kRunArenaFirstBlock];
-    boost::json::monotonic_resource arena_resource(first_block, sizeof first_block);
-    const boost::json::storage_ptr arena(&arena_resource);
+    JsonArena<kRunArenaFirstBlock> run_arena;
+    const boost::json::storage_ptr arena = run_arena.storage();
     plugin::PluginOutcome result =
         host.execute(std::get<plugin::ConfigHandle>(config->handle), run.request_json, arena);
     if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());

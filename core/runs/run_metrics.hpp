@@ -9,9 +9,15 @@
 #include "metrics/registry.hpp"
 #include "store/store.hpp"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace engined::runs {
@@ -33,12 +39,38 @@ public:
     void lua_error(lua::FailureKind kind);
 
 private:
-    metrics::Labels engine_labels(const std::string& engine,
-                                  const std::optional<std::string>& version) const;
+    // The labels `engine` and `version` are counted under (see the file comment).
+    using LabelPair = std::pair<std::string_view, std::string_view>;
+    // The series of one (engine, version) pair, each looked up in the registry on its first use
+    // and kept: counting a run then builds no label strings and takes no exclusive lock.
+    struct EngineSeries {
+        std::atomic<metrics::Counter*> submitted{nullptr};
+        std::atomic<metrics::Histogram*> duration{nullptr};
+        std::array<std::atomic<metrics::Counter*>, 5> finished{};  // by store::RunStatus
+    };
+    // Owned strings as keys, searched with views of the run's own.
+    struct LabelPairLess {
+        using is_transparent = void;
+        template <typename A, typename B>
+        bool operator()(const A& a, const B& b) const {
+            return LabelPair(a.first, a.second) < LabelPair(b.first, b.second);
+        }
+    };
+
+    LabelPair engine_labels(const std::string& engine,
+                            const std::optional<std::string>& version) const;
+    EngineSeries& series_of(LabelPair labels);
+    // The series in `slot`, or `lookup`'s (then kept in `slot`) on the first call.
+    template <typename Series, typename Lookup>
+    static Series& kept(std::atomic<Series*>& slot, const Lookup& lookup);
 
     metrics::Registry& registry_;
     std::vector<std::string> builtin_engines_;  // a handful: a scan beats a hash
     metrics::Counter& lua_instructions_;
+    // One entry per built-in engine and version counted, plus the "custom" pair: bounded by the
+    // releases operators publish. Entries are never removed, so references to them stay valid.
+    std::shared_mutex series_mutex_;
+    std::map<std::pair<std::string, std::string>, EngineSeries, LabelPairLess> series_;
 };
 
 }  // namespace engined::runs

@@ -70,7 +70,7 @@ std::string RunService::new_run_id(const std::string& prefix) {
 }
 
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,
-                        const boost::json::value& body, const std::string& run_id,
+                        boost::json::value body, const std::string& run_id,
                         std::optional<store::IdempotencyRecord> idempotency, Accepted accepted) {
     // Refused before any work: a full queue would only grow while the workers catch up.
     if (const std::size_t depth = queue_depth_(); depth >= limits_.max_queue_depth) {
@@ -80,8 +80,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     }
     if (!body.is_object())
         throw ApiError::invalid_request("the request body must be a JSON object");
-    const boost::json::object& fields = body.get_object();
-    const auto* input = fields.if_contains("input");
+    boost::json::object& fields = body.get_object();
+    auto* input = fields.if_contains("input");
     if (input == nullptr) {
         throw ApiError::invalid_request("missing field 'input': a run needs an input object",
                                         {{"/input", "is required"}});
@@ -97,9 +97,12 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     // Signed at delivery with the environment's signing secret, created then if need be.
     const auto webhook_url = read_webhook_url(fields, caller.environment);
 
-    // The contract covers what the engine reads: the input and, when given, the offerings.
-    boost::json::object document{{"input", *input}};
-    if (const auto* offerings = fields.if_contains("offerings")) {
+    // The contract covers what the engine reads: the input and, when given, the offerings. Both
+    // move from the body (same storage: no copy).
+    boost::json::value stored_request(boost::json::object_kind, body.storage());
+    boost::json::object& document = stored_request.get_object();
+    document.emplace("input", std::move(*input));
+    if (auto* offerings = fields.if_contains("offerings")) {
         if (offerings->is_array() && offerings->get_array().size() > limits_.max_offerings) {
             const std::string limit = std::to_string(limits_.max_offerings);
             throw ApiError::contract_violation(
@@ -107,9 +110,9 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
                     std::to_string(offerings->get_array().size()),
                 {{"/offerings", "at most " + limit + " items allowed"}});
         }
-        document["offerings"] = *offerings;
+        document.emplace("offerings", std::move(*offerings));
     }
-    auto violations = target.request_contract->validate(boost::json::value(document));
+    auto violations = target.request_contract->validate(stored_request);
     if (!violations.empty()) {
         // Built before the details are moved into the error: argument order is unspecified.
         const std::string message = "the request does not match the contract of engine '" +
@@ -119,8 +122,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
         throw ApiError::contract_violation(message, std::move(violations));
     }
 
-    boost::json::object stored_request = std::move(document);
-    if (const auto pool = resolve_pool(caller, input->get_object())) stored_request["pool"] = *pool;
+    if (const auto pool = resolve_pool(caller, document.at("input").get_object()))
+        document["pool"] = *pool;
 
     store::NewRun run;
     run.id = run_id;

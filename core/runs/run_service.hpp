@@ -54,8 +54,10 @@ public:
     // store::IdempotencyKeyTaken through `accepted`). An `input.pool` naming a carrier pool is
     // resolved here, once: the run records the pool's snapshot, so re-importing the pool later
     // never changes it (422 unknown_pool otherwise).
+    // `body`'s input and offerings are moved into the stored request: parse it into an arena that
+    // outlives the call (nothing of it is kept afterwards).
     void submit(const auth::Principal& caller, const std::string& engine_slug,
-                const boost::json::value& body, const std::string& run_id,
+                boost::json::value body, const std::string& run_id,
                 std::optional<store::IdempotencyRecord> idempotency, Accepted accepted);
 
     // A fresh run id: `prefix` marks runs submitted through an older API shape (e.g. "eval_").

@@ -1,6 +1,10 @@
 #include "common/json_text.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
 
 namespace engined {
 namespace {
@@ -37,6 +41,50 @@ TEST(NonFiniteNumberAt, FindsWhatASerialiserWroteForAnInfinityOrNaN) {
     EXPECT_FALSE(non_finite_number_at(R"({"a":"Infinity"})").has_value());
     EXPECT_FALSE(non_finite_number_at(R"({"a":1e308})").has_value());
     EXPECT_FALSE(non_finite_number_at(R"({"a":nope})").has_value());
+}
+
+}  // namespace
+}  // namespace engined
+
+namespace engined {
+namespace {
+
+// Every byte value in a string, in a member name and as a value: the escapes Boost.JSON writes.
+std::string every_byte() {
+    std::string text;
+    for (int byte = 0; byte < 256; ++byte) text += static_cast<char>(byte);
+    return text;
+}
+
+// compact_json writes what boost::json::serialize writes for everything but doubles (written in
+// their shortest form): stored texts and content hashes written before stay byte-identical.
+TEST(CompactJson, WritesStringsIntegersAndLiteralsAsBoostJsonDoes) {
+    const boost::json::value document{
+        {"plain", "text"},
+        {every_byte(), every_byte()},
+        {"escapes",
+         {"\"quoted\"", "back\\slash", "\b\f\n\r\t", std::string("nul\0byte", 8), "\x1f\x7f",
+          "caf\xc3\xa9 \xf0\x9f\x9a\x97", "", "/"}},
+        {"integers", {0, -1, 42, INT64_MIN, INT64_MAX, UINT64_MAX}},
+        {"literals", {true, false, nullptr}},
+        {"nested",
+         {{"empty_object", boost::json::object{}}, {"empty_array", boost::json::array{}}}},
+    };
+    EXPECT_EQ(compact_json(document), boost::json::serialize(document));
+}
+
+TEST(CanonicalJson, SortsMembersAtEveryLevelAndEscapesAsCompactJsonDoes) {
+    const boost::json::value document{{"b", {{"z", 1}, {"a\n", "x\ty"}}},
+                                      {"a", {{{"d", nullptr}, {"c", false}}}}};
+    EXPECT_EQ(canonical_json(document), R"({"a":[{"c":false,"d":null}],"b":{"a\n":"x\ty","z":1}})");
+    // More members than fit on the stack are sorted alike.
+    boost::json::object wide;
+    std::string expected = "{";
+    for (int i = 40; i-- > 0;) wide[std::to_string(100 + i)] = i;
+    for (int i = 0; i < 40; ++i) {
+        expected += (i > 0 ? ",\"" : "\"") + std::to_string(100 + i) + "\":" + std::to_string(i);
+    }
+    EXPECT_EQ(canonical_json(wide), expected + "}");
 }
 
 }  // namespace

@@ -919,17 +919,17 @@ TEST(Sandbox, ObjectsReturnedFromLuaHaveTheirMembersInKeyOrder) {
 
 TEST(ScriptCache, SharesSandboxesBySource) {
     ScriptCache cache(small_limits(), 2);
-    Sandbox& first = cache.get("function f() return 1 end", "a");
-    EXPECT_EQ(&cache.get("function f() return 1 end", "a"), &first);
-    EXPECT_NE(&cache.get("function f() return 2 end", "b"), &first);
+    Sandbox& first = cache.get("one", "function f() return 1 end", "a");
+    EXPECT_EQ(&cache.get("one", "function f() return 1 end", "a"), &first);
+    EXPECT_NE(&cache.get("two", "function f() return 2 end", "b"), &first);
     EXPECT_EQ(cache.size(), 2u);
-    cache.get("function f() return 3 end", "c");
+    cache.get("three", "function f() return 3 end", "c");
     EXPECT_EQ(cache.size(), 2u);
 }
 
 TEST(ScriptCache, CompileErrorsPropagate) {
     ScriptCache cache(small_limits(), 2);
-    EXPECT_EQ(failure_of([&] { cache.get("function (", "broken"); }).kind(),
+    EXPECT_EQ(failure_of([&] { cache.get("broken", "function (", "broken"); }).kind(),
               FailureKind::compile_error);
     EXPECT_EQ(cache.size(), 0u);
 }

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 namespace engined::runs {
 namespace {
 
@@ -78,6 +81,54 @@ TEST(RunMetrics, RunsUnderARolloutAreCountedByShare) {
               std::string::npos)
         << text;
     EXPECT_EQ(text.find("acme"), std::string::npos) << text;
+}
+
+// The series are looked up once per (engine, version) and kept: every later count from any thread
+// lands in the same series, and each version of an engine keeps a series of its own.
+TEST(RunMetrics, KeptSeriesCountEveryRunFromEveryThread) {
+    metrics::Registry registry;
+    RunMetrics run_metrics(registry);
+    run_metrics.label_builtin_engines({"default"});
+    constexpr int kThreads = 4;
+    constexpr int kRunsPerThread = 500;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&run_metrics, t] {
+            store::Run run;
+            run.engine_slug = "default";
+            run.engine_version = t % 2 == 0 ? "1.0" : "1.1";
+            run.started_at_ms = 0;
+            store::RunOutcome outcome;
+            outcome.completed_at_ms = 2;
+            for (int i = 0; i < kRunsPerThread; ++i) {
+                run_metrics.submitted(run.engine_slug, run.engine_version, std::nullopt);
+                outcome.status =
+                    i % 5 == 0 ? store::RunStatus::failed : store::RunStatus::completed;
+                run_metrics.finished(run, outcome);
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+
+    const std::string text = registry.render();
+    for (const char* version : {"1.0", "1.1"}) {
+        const std::string labels = std::string(R"(engine="default",version=")") + version + '"';
+        EXPECT_NE(text.find("engined_runs_submitted_total{" + labels + "} 1000\n"),
+                  std::string::npos)
+            << text;
+        EXPECT_NE(
+            text.find("engined_runs_finished_total{" + labels + R"(,status="completed"} 800)"),
+            std::string::npos)
+            << text;
+        EXPECT_NE(text.find("engined_runs_finished_total{" + labels + R"(,status="failed"} 200)"),
+                  std::string::npos)
+            << text;
+        EXPECT_NE(text.find("engined_run_duration_seconds_count{" + labels + "} 1000\n"),
+                  std::string::npos)
+            << text;
+    }
+    // No series for a status no run reached.
+    EXPECT_EQ(text.find(R"(status="degraded")"), std::string::npos) << text;
 }
 
 }  // namespace
