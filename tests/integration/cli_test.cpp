@@ -818,6 +818,22 @@ TEST_F(EnginectlTest, KeysCreateRefusesAFolderWithoutAStore) {
     EXPECT_EQ(parsed_json(revoked).at("revoked"), issued.at("id"));
 }
 
+// The store named by --store, the audit key in a --data-dir that does not exist yet.
+TEST_F(EnginectlTest, KeysCreateWithAStoreUrlCreatesTheDataFolderForTheAuditKey) {
+    const auto data_dir = work_dir_ / "fresh-data";
+    const std::string store_url = "sqlite:" + (work_dir_ / "elsewhere.sqlite3").string();
+    const CliResult created =
+        enginectl({"keys", "create", "--data-dir", data_dir.string(), "--create-store", "--store",
+                   store_url, "--org", "o", "--env", "test"});
+    EXPECT_SUCCEEDS(created);
+    EXPECT_TRUE(created.out.starts_with("nx_test_")) << created.out;
+    EXPECT_TRUE(std::filesystem::is_regular_file(data_dir / "audit.key"));
+    EXPECT_FALSE(std::filesystem::exists(data_dir / "engined.sqlite3")) << "the store is elsewhere";
+    const CliResult listed = enginectl({"keys", "list", "--store", store_url, "--json"});
+    EXPECT_SUCCEEDS(listed);
+    EXPECT_EQ(parsed_json(listed).at("data").as_array().size(), 1u) << listed.out;
+}
+
 TEST_F(EnginectlTest, EveryServerCommandThatPrintsDataPrintsJson) {
     const auto object_of = [&](const std::vector<std::string>& args) {
         const CliResult result = enginectl(args);

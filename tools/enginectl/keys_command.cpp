@@ -79,7 +79,11 @@ OptionSpec audit_key_option() {
 std::string audit_key(const Arguments& args, const std::string& option, bool create) {
     if (args.has(option)) return audit::read_key(args.required(option));
     if (args.has("data-dir")) {
-        const auto file = audit::default_key_file(args.required("data-dir"));
+        const std::filesystem::path data_dir = args.required("data-dir");
+        // With --store the store lives elsewhere (PostgreSQL): the key may be the folder's first
+        // file, so --create-store makes the folder for it.
+        if (create && args.has("create-store")) std::filesystem::create_directories(data_dir);
+        const auto file = audit::default_key_file(data_dir);
         return create ? audit::read_or_create_key(file) : audit::read_key(file);
     }
     if (const char* file = std::getenv("ENGINED_AUDIT_KEY_FILE");
