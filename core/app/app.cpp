@@ -216,7 +216,7 @@ struct App::Impl {
         submit_watch = store->watch_submits([this] { workers->wake(); });
         queue_depth.emplace(*store, [this] { return workers->depth(); });
         runs.emplace(
-            *store, *engines, *executor,
+            *store, *engines, *executor, [this] { return workers->hold_new_run(); },
             [this](store::Run run) { workers->enqueue(std::move(run)); },
             [this] { return queue_depth->depth(); },
             runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);

@@ -60,7 +60,15 @@ void WorkerPool::start() {
     lease_keeper_ = std::thread([this] { keep_leases(); });
 }
 
+store::RunHold WorkerPool::hold_new_run() const {
+    return {owner_, now_unix_ms() + lease_.count()};
+}
+
 void WorkerPool::enqueue(store::Run run) {
+    if (run.lease_owner != owner_) {
+        throw std::invalid_argument("run '" + run.id + "' is handed over but not held by " +
+                                    owner_);
+    }
     {
         std::lock_guard lock(mutex_);
         pending_.push_back(std::move(run));
@@ -84,11 +92,22 @@ void WorkerPool::stop() {
     }
     ready_.notify_all();
     timer_.notify_all();
+    const bool started = !workers_.empty();
     for (auto& worker : workers_) {
         if (worker.joinable()) worker.join();
     }
     workers_.clear();
     if (lease_keeper_.joinable()) lease_keeper_.join();
+    if (started) {
+        // The workers are gone: whatever this node still holds unstarted, no one here will run.
+        try {
+            const int64_t released = store_.release_unstarted_runs(owner_);
+            log::info("run queue stopped", {{"lease_owner", owner_}, {"released_runs", released}});
+        } catch (const std::exception& error) {
+            log::error("releasing unstarted runs failed; they are claimed once their leases expire",
+                       {{"lease_owner", owner_}, {"detail", error.what()}});
+        }
+    }
     // The store calls back into this pool once each outcome is committed or refused: the pool
     // must outlive those calls.
     std::unique_lock lock(mutex_);
@@ -114,11 +133,11 @@ void WorkerPool::work() {
             lock.unlock();
             store_outcome(std::move(due.run_id), std::move(due.outcome));
             lock.lock();
-        } else if (may_claim && !pending_.empty()) {
-            // Under load a worker takes its share of the waiting runs in one claim (one commit
-            // to wait for instead of one per run), leaving the others theirs.
+        } else if (!pending_.empty()) {
+            // Under load a worker takes its share of the waiting runs (their start is one write
+            // for them all), leaving the others theirs.
             const std::size_t share = std::clamp<std::size_t>(
-                pending_.size() / static_cast<std::size_t>(worker_count_), 1, kMaxLeaseBatch);
+                pending_.size() / static_cast<std::size_t>(worker_count_), 1, kMaxStartBatch);
             std::vector<store::Run> runs;
             runs.reserve(share);
             for (std::size_t i = 0; i < share; ++i) {
@@ -126,19 +145,19 @@ void WorkerPool::work() {
                 pending_.pop_front();
             }
             lock.unlock();
-            claim_and_run(std::move(runs));
+            run_handed_over(std::move(runs));
             lock.lock();
         } else if (may_claim && look_for_runs_) {
             const uint64_t wakes_before = wake_count_;
             lock.unlock();
-            const bool claimed = claim_and_run({});
+            const bool claimed = claim_and_run();
             lock.lock();
             // Found nothing, and no wake-up came while it looked: rest until the next one.
             if (!claimed && wake_count_ == wakes_before) look_for_runs_ = false;
         } else {
             Clock::time_point until = Clock::time_point::max();
             if (!unsaved_.empty()) until = unsaved_.front().retry_at;
-            if (!may_claim && (look_for_runs_ || !pending_.empty())) {
+            if (!may_claim && look_for_runs_) {
                 until = std::min(until, claims_resume_at_);
             }
             ready_.wait_until(lock, until);
@@ -146,44 +165,41 @@ void WorkerPool::work() {
     }
 }
 
-std::vector<store::Claim> WorkerPool::claim(std::vector<store::Run> handed_over) {
+void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
+    const int64_t started_at_ms = now_unix_ms();
+    std::vector<std::string> run_ids;
+    run_ids.reserve(runs.size());
+    for (const store::Run& run : runs) run_ids.push_back(run.id);
+    // Not waited for: the lease from the submit already keeps the runs from every other node,
+    // and the start commits beside the execution (a GET sees `processing` from then on).
+    try {
+        store_.start_runs(owner_, std::move(run_ids), started_at_ms, [](std::exception_ptr error) {
+            if (error) log::warn("storing runs' start failed", {{"detail", describe(error)}});
+        });
+    } catch (const std::exception& error) {
+        log::warn("storing runs' start failed", {{"detail", error.what()}});
+    }
+    for (store::Run& run : runs) {
+        run.status = store::RunStatus::processing;
+        run.stage = "processing";
+        run.started_at_ms = started_at_ms;
+        run_claimed(store::Claim{std::move(run), false});
+    }
+}
+
+bool WorkerPool::claim_and_run() {
     store::ClaimRequest terms;
     terms.owner = owner_;
     terms.now_ms = now_unix_ms();
     terms.lease_until_ms = terms.now_ms + lease_.count();
     terms.max_attempts = max_attempts_;
-    std::vector<store::Claim> claims;
-    if (handed_over.empty()) {
-        if (auto next = store_.claim_run(terms)) claims.push_back(std::move(*next));
-        return claims;
-    }
-    std::vector<std::string> run_ids;
-    run_ids.reserve(handed_over.size());
-    for (const store::Run& run : handed_over) run_ids.push_back(run.id);
-    const std::vector<std::optional<store::RunLease>> leases = store_.lease_runs(terms, run_ids);
-    for (std::size_t i = 0; i < handed_over.size() && i < leases.size(); ++i) {
-        if (!leases[i]) continue;  // claimed elsewhere meanwhile, or finished
-        store::Run& run = handed_over[i];
-        run.status = store::RunStatus::processing;
-        run.stage = "processing";
-        run.attempts = leases[i]->attempts;
-        run.lease_owner = owner_;
-        run.leased_until_ms = terms.lease_until_ms;
-        run.started_at_ms = terms.now_ms;
-        claims.push_back(store::Claim{std::move(run), leases[i]->crashed});
-    }
-    return claims;
-}
-
-bool WorkerPool::claim_and_run(std::vector<store::Run> handed_over) {
-    std::vector<store::Claim> claims;
+    std::optional<store::Claim> claim;
     try {
-        claims = claim(std::move(handed_over));
+        claim = store_.claim_run(terms);
     } catch (const store::StoreUnavailable& unavailable) {
         log::error("claiming a run failed",
                    {{"detail", unavailable.what()}, {"retry_in_ms", kStoreRetryDelay.count()}});
         std::lock_guard lock(mutex_);
-        // Handed-over runs stay queued in the store: the next look finds them.
         look_for_runs_ = true;
         claims_resume_at_ = Clock::now() + kStoreRetryDelay;
         return false;
@@ -191,8 +207,9 @@ bool WorkerPool::claim_and_run(std::vector<store::Run> handed_over) {
         log::error("claiming a run failed", {{"detail", error.what()}});
         return false;
     }
-    for (store::Claim& claim : claims) run_claimed(claim);
-    return !claims.empty();
+    if (!claim) return false;
+    run_claimed(*claim);
+    return true;
 }
 
 void WorkerPool::run_claimed(const store::Claim& claim) {
@@ -208,7 +225,9 @@ void WorkerPool::run_claimed(const store::Claim& claim) {
                   {{"run_id", run.id}, {"attempts", run.attempts}});
     }
     try {
-        store_outcome(run.id, execute_(run));
+        store::RunOutcome outcome = execute_(run);
+        outcome.started_at_ms = run.started_at_ms;
+        store_outcome(run.id, std::move(outcome));
     } catch (const std::exception& error) {
         log::error("run could not be processed", {{"run_id", run.id}, {"detail", error.what()}});
     }

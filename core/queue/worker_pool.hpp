@@ -1,10 +1,11 @@
-// core/queue — the durable queue's moving part: worker threads that claim committed runs with a
-// lease, execute them and store the terminal outcome under that lease. The queue itself is the
-// store (a run is `queued` there before anyone hears of it, and every node on the same database
-// claims from it); this pool holds only the runs a local submit handed over (whole, so that
-// claiming one reads nothing back), and a timer that
-// keeps its leases alive and looks for claimable runs now and then (a run submitted elsewhere,
-// a lease whose node died). The protocol: docs/architecture.md "The queue protocol".
+// core/queue — the durable queue's moving part: worker threads that execute runs under this
+// node's lease and store the terminal outcome under it. The queue itself is the store (a run is
+// `queued` there before anyone hears of it, and every node on the same database claims from
+// it). A local submit stores its run already leased to this node (hold_new_run) and hands it
+// over whole, so a worker executes it without any store write or read first; other runs (a run
+// submitted elsewhere, a lease whose node died) are claimed. A timer keeps the node's leases
+// alive, started or not, and looks for claimable runs now and then. The protocol:
+// docs/architecture.md "The queue protocol".
 #pragma once
 
 #include "store/store.hpp"
@@ -47,23 +48,27 @@ public:
 
     // Starts the workers, which first claim whatever is claimable, and the lease timer.
     void start();
-    // Hands a run this node just committed (as stored: store::queued_run) to the workers, which
-    // claim that run and execute it as handed over. Thread-safe.
+    // The lease a run this node accepts is stored with (NewRun::held_by): this node's workers
+    // will execute it, and no other node may claim it meanwhile. Thread-safe.
+    store::RunHold hold_new_run() const;
+    // Hands a run this node just committed, held as hold_new_run() said (as stored:
+    // store::queued_run), to the workers, which execute it as handed over. Thread-safe; throws
+    // std::invalid_argument for a run this node does not hold.
     void enqueue(store::Run run);
     // Something may have become claimable (a submit on another node): a worker looks. Thread-safe.
     void wake();
-    // Lets each worker finish the run in hand; runs not yet claimed stay queued in the store,
-    // and outcomes the store could not take yet are dropped (their leases expire and another
-    // claim runs them again).
+    // Lets each worker finish the runs in hand, then gives up the leases of the handed-over runs
+    // no worker started (Store::release_unstarted_runs), so that any node claims them at once.
+    // Outcomes the store could not take yet are dropped (their leases expire and another claim
+    // runs them again).
     void stop();
 
     const std::string& owner() const { return owner_; }
-    // Runs this node handed to its workers that no worker has claimed yet.
+    // Runs this node handed to its workers that no worker has started yet.
     std::size_t depth() const;
 
-    // The most handed-over runs one claim leases: its store write (one commit) is paid for once
-    // by them all rather than once each.
-    static constexpr std::size_t kMaxLeaseBatch = 32;
+    // The most handed-over runs one worker takes at once: their start is one store write.
+    static constexpr std::size_t kMaxStartBatch = 32;
     // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
     static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 
@@ -76,12 +81,11 @@ private:
     };
 
     void work();
-    // Claims those runs (none: the next claimable one) and executes what it got, in order; false
-    // when nothing was claimed.
-    bool claim_and_run(std::vector<store::Run> handed_over);
-    // The claim itself: handed-over runs are leased in one write (store::Store::lease_runs) and
-    // completed from what it wrote; otherwise the store's claim reads the next claimable run.
-    std::vector<store::Claim> claim(std::vector<store::Run> handed_over);
+    // Executes runs this node holds since their submit, in order. Their start (`processing`) is
+    // one store write the worker does not wait for.
+    void run_handed_over(std::vector<store::Run> runs);
+    // Claims the next claimable run and executes it; false when nothing was claimed.
+    bool claim_and_run();
     // Executes one claimed run, or stores the failure of a run at the attempts cap.
     void run_claimed(const store::Claim& claim);
 

@@ -55,11 +55,12 @@ std::optional<std::string> read_webhook_url(const boost::json::object& body,
 }  // namespace
 
 RunService::RunService(store::Store& store, const engines::EngineService& engines,
-                       const RunExecutor& executor, Enqueue enqueue, QueueDepth queue_depth,
-                       SubmitLimits limits, RunMetrics& metrics)
+                       const RunExecutor& executor, Hold hold, Enqueue enqueue,
+                       QueueDepth queue_depth, SubmitLimits limits, RunMetrics& metrics)
     : store_(store),
       engines_(engines),
       executor_(executor),
+      hold_(std::move(hold)),
       enqueue_(std::move(enqueue)),
       queue_depth_(std::move(queue_depth)),
       limits_(limits),
@@ -143,6 +144,8 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.webhook_url = webhook_url;
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
+    // Held by this node from its insert on: its workers execute it without another write first.
+    run.held_by = hold_();
     store::Run handed_over = store::queued_run(run);
     handed_over.fingerprint_inputs = store::FingerprintInputs{
         sha256_hex(canonical_json(stored_request)),

@@ -33,8 +33,10 @@ struct SubmitLimits {
 
 class RunService {
 public:
-    // Hands a run just committed to the workers, whole (store::queued_run, with the fingerprint's
-    // inputs the submit knew): they claim it without reading it back.
+    // The lease a run accepted here is stored with: this node's workers will execute it.
+    using Hold = std::function<store::RunHold()>;
+    // Hands a run just committed, held, to the workers, whole (store::queued_run, with the
+    // fingerprint's inputs the submit knew): they execute it without a store write or read first.
     using Enqueue = std::function<void(store::Run run)>;
     // Runs accepted but not yet claimed by a worker.
     using QueueDepth = std::function<std::size_t()>;
@@ -42,7 +44,7 @@ public:
     using Accepted = std::function<void(std::exception_ptr error)>;
 
     RunService(store::Store& store, const engines::EngineService& engines,
-               const RunExecutor& executor, Enqueue enqueue, QueueDepth queue_depth,
+               const RunExecutor& executor, Hold hold, Enqueue enqueue, QueueDepth queue_depth,
                SubmitLimits limits, RunMetrics& metrics);
 
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the limits and
@@ -103,6 +105,7 @@ private:
     store::Store& store_;
     const engines::EngineService& engines_;
     const RunExecutor& executor_;
+    Hold hold_;
     Enqueue enqueue_;
     QueueDepth queue_depth_;
     SubmitLimits limits_;

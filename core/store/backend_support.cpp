@@ -48,12 +48,10 @@ void require_terminal(const RunOutcome& outcome) {
 
 void throw_outcome_refusal(const std::string& run_id, const std::string& status,
                            const std::optional<std::string>& lease_owner) {
-    if (status == "processing") {
+    // An unfinished run, started or not, is finished only by its holder.
+    if (status == "processing" || status == "queued") {
         throw LeaseLost("finish_run: run '" + run_id + "' is leased to " +
                         lease_owner.value_or("no node") + " now; this outcome was dropped");
-    }
-    if (status == "queued") {
-        throw std::logic_error("finish_run: run '" + run_id + "' is queued, not claimed");
     }
     throw std::logic_error("finish_run: run '" + run_id + "' is already " + status);
 }

@@ -29,7 +29,8 @@ int64_t count_array_elements(std::string_view json_array);
 // Throws std::invalid_argument unless the outcome's status is terminal.
 void require_terminal(const RunOutcome& outcome);
 // Why a lease-guarded outcome stored nothing, given the run's stored status and lease holder:
-// throws LeaseLost while another node holds it, std::logic_error otherwise.
+// throws LeaseLost while it is unfinished (another node, or none, holds it), std::logic_error
+// once it is terminal.
 [[noreturn]] void throw_outcome_refusal(const std::string& run_id, const std::string& status,
                                         const std::optional<std::string>& lease_owner);
 

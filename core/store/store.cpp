@@ -51,6 +51,11 @@ Run queued_run(const NewRun& run) {
     queued.error_details_json = "null";
     queued.trace_json = "null";
     queued.created_at_ms = run.created_at_ms;
+    if (run.held_by) {
+        queued.attempts = 1;
+        queued.lease_owner = run.held_by->owner;
+        queued.leased_until_ms = run.held_by->leased_until_ms;
+    }
     return queued;
 }
 

@@ -80,6 +80,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A lease on a run: who holds it, and until when unless renewed.
+struct RunHold {
+    std::string owner;
+    int64_t leased_until_ms = 0;
+};
+
 struct NewRun {
     std::string id;
     std::string organization;
@@ -102,6 +108,10 @@ struct NewRun {
     int64_t created_at_ms = 0;
     // Stored in the same transaction as the run: two submissions with one key make one run.
     std::optional<IdempotencyRecord> idempotency;
+    // Set when the accepting node's own workers will execute the run: it is stored leased to
+    // that node (attempts 1) by the insert itself, still `queued`, so no claim on any node takes
+    // it while the lease lasts (see the queue protocol below).
+    std::optional<RunHold> held_by;
 };
 
 struct RunOutcome {
@@ -114,6 +124,9 @@ struct RunOutcome {
     std::string error_details_json = "[]";
     std::string trace_json = "[]";
     int64_t completed_at_ms = 0;
+    // When the worker started the run: stored with the outcome only where the run's start write
+    // (Store::start_runs) did not land before it (it failed, or was never made).
+    std::optional<int64_t> started_at_ms;
     // The reproducibility fingerprint (SHA-256 hex) and the JSON object of what it hashes;
     // none when the run failed before its plugin was found.
     std::optional<std::string> fingerprint;
@@ -164,8 +177,9 @@ struct Run {
     std::optional<FingerprintInputs> fingerprint_inputs;  // in memory only (see FingerprintInputs)
 };
 
-// The run as insert_run() stores it (queued, never claimed), for the submit that hands it to a
-// worker without reading it back; `seq` is the store's and stays 0.
+// The run as insert_run() stores it (queued; leased and its attempt counted when it is held),
+// for the submit that hands it to a worker without reading it back; `seq` is the store's and
+// stays 0.
 Run queued_run(const NewRun& run);
 
 struct RunPageQuery {
@@ -398,10 +412,12 @@ using Completion = std::function<void(std::exception_ptr)>;
 // The most asynchronous writes a backend groups into one transaction, unless configured otherwise.
 inline constexpr std::size_t kDefaultMaxBatch = 512;
 
-// --- The queue protocol (docs/architecture.md "The queue protocol"). A worker claims a run
-// with a lease: the run becomes `processing`, held by the claiming node (`owner`, random per
-// start) until `lease_until_ms`. A run is claimable while `queued`, or while `processing` under a
-// lease that expired (its node died, or lost the database for longer than the lease).
+// --- The queue protocol (docs/architecture.md "The queue protocol"). A run is held by one node
+// at a time under a lease (`owner`, random per start, until `leased_until_ms`). The node that
+// accepts a run holds it from its insert on (NewRun::held_by) and executes it without another
+// write first; any other run is taken by a claim, which makes it `processing` under the
+// claimer's lease. A run is claimable while `queued` or `processing` and not under a live lease
+// (never leased, released, or its holder died or lost the database for longer than the lease).
 struct ClaimRequest {
     std::string owner;
     std::optional<std::string>
@@ -416,12 +432,6 @@ struct ClaimRequest {
 struct Claim {
     Run run;  // as claimed: processing, leased to the owner, attempts counted
     bool crashed = false;
-};
-
-// What claiming a run the caller already holds whole wrote (Store::lease_runs).
-struct RunLease {
-    int attempts = 0;      // as Claim::run.attempts
-    bool crashed = false;  // as Claim::crashed
 };
 
 struct QueueCounts {
@@ -481,8 +491,8 @@ public:
     // --- Asynchronous writes: `done` runs once the write is durable (or with the failure).
     // Backends group concurrent writes into shared transactions.
     virtual void insert_run(NewRun run, Completion done) = 0;
-    // Lease-guarded: stored only while `lease_owner` holds the run (LeaseLost otherwise, or
-    // std::logic_error when it is terminal already).
+    // Lease-guarded: stored only while `lease_owner` holds the run, started or not (LeaseLost
+    // otherwise, or std::logic_error when it is terminal already).
     virtual void finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                             Completion done) = 0;
 
@@ -490,14 +500,17 @@ public:
     // none when nothing (or not that run) is claimable. Concurrent claimers, on any node, never
     // get the same run while its lease lasts.
     virtual std::optional<Claim> claim_run(const ClaimRequest& request) = 0;
-    // claim_run() of each of `run_ids` for a caller that holds those runs whole (a local submit
-    // handed them over), all in one write: the same rules (`terms` as for claim_run, its run_id
-    // unused), but nothing of a run is read back. Per run, in order: its lease, or none when it
-    // was not claimable.
-    virtual std::vector<std::optional<RunLease>> lease_runs(
-        const ClaimRequest& terms, const std::vector<std::string>& run_ids) = 0;
-    // Moves every lease `owner` holds on a processing run to `lease_until_ms` (the heartbeat).
+    // Makes those of `run_ids` that `owner` holds and has not started `processing`, started at
+    // `started_at_ms`, in one statement. Asynchronous: a worker executes its runs without waiting
+    // for it; a run finished meanwhile, or no longer held by `owner`, is left as it is.
+    virtual void start_runs(std::string owner, std::vector<std::string> run_ids,
+                            int64_t started_at_ms, Completion done) = 0;
+    // Moves every lease `owner` holds on an unfinished run, started or not, to `lease_until_ms`
+    // (the heartbeat).
     virtual void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) = 0;
+    // Gives up every lease `owner` holds on a run it has not started (a drain): each becomes
+    // claimable at once by any node, its attempt not counted. One statement; returns how many.
+    virtual int64_t release_unstarted_runs(std::string_view owner) = 0;
 
     // Operator actions' writes below take `audit`: the action's records, appended in the write's
     // transaction (see AuditAppend). Every operator action passes one; null, the default, appends

@@ -16,8 +16,9 @@
 #    rate with completions counted by engined's metrics and engined's CPU per run, set beside
 #    the bare server's CPU per /health request; then, with one webhook endpoint delivering every
 #    run's event to the client's receiver, again at each of BENCH_ENDPOINT_RATES.
-#    On a PostgreSQL store, the statements and round trips a run costs (from engined's metrics):
-#    for 50 runs submitted one after another, and over the open-loop benchmark.
+#    The writer transactions (commits) a run costs and, on a PostgreSQL store, its statements and
+#    round trips (from engined's metrics): for 50 runs submitted one after another, and over the
+#    open-loop benchmark.
 # Everything listens on 127.0.0.1 only and is stopped on exit. Takes about 90 s.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_RATES (comma-separated runs/s, "max" = every connection busy),
 # BENCH_ENDPOINT_RATES (empty: no endpoint windows), BENCH_CONNECTIONS and BENCH_SECONDS
@@ -144,17 +145,20 @@ metric_sum() {
 }
 store_traffic() {
   echo "$(metric_sum engined_store_statements_total) $(metric_sum engined_store_round_trips_total)" \
-    "$(metric_sum engined_runs_finished_total)"
+    "$(metric_sum engined_store_commit_batch_size_count) $(metric_sum engined_runs_finished_total)"
 }
-# "S statements in R round trips per finished run" between two store_traffic readings.
+# "T writer transactions, S statements in R round trips per finished run" between two
+# store_traffic readings (SQLite counts no statements: its transactions alone).
 traffic_per_run() {
-  local s0 r0 f0 s1 r1 f1
-  read -r s0 r0 f0 <<<"$1"
-  read -r s1 r1 f1 <<<"$2"
-  awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v f=$((f1 - f0)) \
-    'BEGIN { if (f > 0 && s > 0) printf "%.1f statements in %.1f round trips per finished run (%d runs)", s / f, r / f, f }'
+  local s0 r0 t0 f0 s1 r1 t1 f1
+  read -r s0 r0 t0 f0 <<<"$1"
+  read -r s1 r1 t1 f1 <<<"$2"
+  awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v t=$((t1 - t0)) -v f=$((f1 - f0)) \
+    'BEGIN { if (f > 0) printf "%.2f writer transactions", t / f
+             if (f > 0 && s > 0) printf ", %.1f statements in %.1f round trips", s / f, r / f
+             if (f > 0) printf " per finished run (%d runs)", f }'
 }
-# What a run costs a PostgreSQL store (SQLite counts none) without the benchmark's polls: 50
+# What a run costs the store without the benchmark's polls (statements: PostgreSQL only): 50
 # runs submitted one after another, their ends watched on the metrics listener.
 traffic_runs=50
 before_runs=$(store_traffic)

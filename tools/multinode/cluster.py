@@ -123,6 +123,21 @@ class Node:
         self.kill_hard()
         raise HarnessError(f"{self.name} did not answer /health in {START_TIMEOUT_S} s")
 
+    def lease_owner(self):
+        """The owner id this node's runs are leased to since its last start (from its log)."""
+        owner = None
+        with open(self.log_path, encoding="utf-8", errors="replace") as log:
+            for line in log:
+                if '"run queue started"' not in line:
+                    continue
+                try:
+                    owner = json.loads(line).get("lease_owner", owner)
+                except ValueError:
+                    continue
+        if owner is None:
+            raise HarnessError(f"{self.name} logged no lease owner; see {self.log_path}")
+        return owner
+
     @property
     def running(self):
         return self.process is not None and self.process.poll() is None

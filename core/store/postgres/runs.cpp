@@ -13,44 +13,54 @@ constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
                       engine_version_pin, status, stage, request_json, config_hash, webhook_url,
                       api_key_id, created_at_ms, environment_id, engine_version_pin_source,
-                      engine_version_rollout)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $12, $13, $14, $15)
+                      engine_version_rollout, lease_owner, leased_until_ms, attempts)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $12, $13, $14, $15,
+            $16, $17, $18)
 )sql";
 
-// One statement: the oldest claimable run (`WHICH` narrows the choice) is locked (skipping those
-// another claimer holds locked), leased and returned. A run at the attempts cap keeps its count
-// and comes back with `crashed` (the last column) set.
-#define ENGINED_CLAIM_RUN(WHICH)                                                         \
-    "UPDATE runs "                                                                       \
-    "   SET status = 'processing', stage = 'processing', started_at_ms = $2, "           \
-    "       attempts = CASE WHEN next.prior_attempts < $5 THEN next.prior_attempts + 1 " \
-    "                       ELSE next.prior_attempts END, "                              \
-    "       lease_owner = $3, leased_until_ms = $4 "                                     \
-    "  FROM (SELECT id AS next_id, attempts AS prior_attempts FROM runs "                \
-    "         WHERE (status = 'queued' "                                                 \
-    "                OR (status = 'processing' AND coalesce(leased_until_ms, 0) < $2)) " \
-    "           AND " WHICH                                                              \
-    "         ORDER BY seq "                                                             \
-    "         LIMIT 1 "                                                                  \
-    "           FOR UPDATE SKIP LOCKED) AS next "                                        \
-    " WHERE id = next.next_id "                                                          \
-    "RETURNING "
-constexpr const char* kClaimRun = ENGINED_CLAIM_RUN("($1::text IS NULL OR id = $1)")
-    ENGINED_RUN_COLUMNS ", next.prior_attempts >= $5";
-// The claim of a run the worker holds whole: the same write, nothing of the run read back.
-constexpr const char* kLeaseRun =
-    ENGINED_CLAIM_RUN("id = $1") "attempts, next.prior_attempts >= $5";
+// One statement: the oldest claimable run (all, or run $1 only) is locked (skipping those
+// another claimer holds locked), leased and returned. A run never leased has no leased_until_ms;
+// a live lease, started or not, keeps the run from every other claimer; `status IN (…)` walks
+// the partial index runs_unfinished. A run at the attempts cap keeps its count and comes back
+// with `crashed` (the last column) set.
+constexpr const char* kClaimRun =
+    "UPDATE runs "
+    "   SET status = 'processing', stage = 'processing', started_at_ms = $2, "
+    "       attempts = CASE WHEN next.prior_attempts < $5 THEN next.prior_attempts + 1 "
+    "                       ELSE next.prior_attempts END, "
+    "       lease_owner = $3, leased_until_ms = $4 "
+    "  FROM (SELECT id AS next_id, attempts AS prior_attempts FROM runs "
+    "         WHERE status IN ('queued', 'processing') AND coalesce(leased_until_ms, 0) < $2 "
+    "           AND ($1::text IS NULL OR id = $1) "
+    "         ORDER BY seq "
+    "         LIMIT 1 "
+    "           FOR UPDATE SKIP LOCKED) AS next "
+    " WHERE id = next.next_id "
+    "RETURNING " ENGINED_RUN_COLUMNS ", next.prior_attempts >= $5";
+
+// The runs of a worker's batch its holder starts: one statement for the batch.
+constexpr const char* kStartRuns = R"sql(
+    UPDATE runs SET status = 'processing', stage = 'processing', started_at_ms = $2
+     WHERE id = ANY($1::text[]) AND status = 'queued' AND lease_owner = $3
+)sql";
 
 constexpr const char* kExtendLeases = R"sql(
-    UPDATE runs SET leased_until_ms = $2 WHERE lease_owner = $1 AND status = 'processing'
+    UPDATE runs SET leased_until_ms = $2
+     WHERE status IN ('queued', 'processing') AND lease_owner = $1
+)sql";
+
+constexpr const char* kReleaseUnstarted = R"sql(
+    UPDATE runs SET lease_owner = NULL, leased_until_ms = NULL, attempts = attempts - 1
+     WHERE status = 'queued' AND lease_owner = $1
 )sql";
 
 constexpr const char* kFinishRun = R"sql(
     UPDATE runs
        SET status = $2, stage = $3, output_json = $4, results_json = $5, error_code = $6,
            error_message = $7, error_details_json = $8, trace_json = $9, completed_at_ms = $10,
-           fingerprint = $11, fingerprint_json = $12, leased_until_ms = NULL
-     WHERE id = $1 AND status = 'processing' AND lease_owner = $13
+           fingerprint = $11, fingerprint_json = $12, leased_until_ms = NULL,
+           started_at_ms = coalesce(started_at_ms, $14)
+     WHERE id = $1 AND status IN ('queued', 'processing') AND lease_owner = $13
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = $1";
@@ -78,10 +88,27 @@ constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
     throw_outcome_refusal(run_id, row.text(0, 0), row.optional_text(0, 1));
 }
 
+// A PostgreSQL array literal of `items`, each quoted, for one `= ANY($n::text[])` parameter.
+std::string text_array(const std::vector<std::string>& items) {
+    std::string literal = "{";
+    for (const std::string& item : items) {
+        if (literal.size() > 1) literal += ',';
+        literal += '"';
+        for (const char c : item) {
+            if (c == '"' || c == '\\') literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    literal += '}';
+    return literal;
+}
+
 void apply_insert_run(Connection& connection, const NewRun& run, const std::string& submit_tag) {
     // Delivered to the listeners at commit, once for every run the group submits (its payload is
-    // this node's tag), and dropped with the write if it is undone.
-    connection.notify_once(kNotifySubmit, submit_tag, "insert_run (notify)");
+    // this node's tag), and dropped with the write if it is undone. A run held by this node is no
+    // other node's to claim: they are not woken for it.
+    if (!run.held_by) connection.notify_once(kNotifySubmit, submit_tag, "insert_run (notify)");
     if (run.idempotency) apply_remember_idempotency(connection, *run.idempotency);
     if (run.config_json) {
         insert_config(connection, run.config_hash, *run.config_json, "insert_run (config)");
@@ -92,30 +119,20 @@ void apply_insert_run(Connection& connection, const NewRun& run, const std::stri
         {run.id, run.organization, run.environment, run.engine_slug, run.engine_type,
          run.engine_version, run.engine_version_pin, run.request_json, run.config_hash,
          run.webhook_url, run.api_key_id, run.created_at_ms, run.environment_id,
-         run.engine_version_pin_source, run.engine_version_rollout},
+         run.engine_version_pin_source, run.engine_version_rollout,
+         run.held_by ? std::optional<std::string>(run.held_by->owner) : std::nullopt,
+         run.held_by ? std::optional<int64_t>(run.held_by->leased_until_ms) : std::nullopt,
+         run.held_by ? 1 : 0},
         "insert_run");
 }
 
-Result exec_claim(Connection& connection, const char* statement, const ClaimRequest& request,
-                  const char* operation) {
-    return connection.exec(statement,
-                           {request.run_id, request.now_ms, request.owner, request.lease_until_ms,
-                            request.max_attempts},
-                           operation);
-}
-
 std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest& request) {
-    const Result row = exec_claim(connection, kClaimRun, request, "claim_run");
+    const Result row = connection.exec(kClaimRun,
+                                       {request.run_id, request.now_ms, request.owner,
+                                        request.lease_until_ms, request.max_attempts},
+                                       "claim_run");
     if (row.rows() == 0) return std::nullopt;
     return Claim{read_run(row.at(0)), row.text(0, kRunColumnCount) == "t"};
-}
-
-std::optional<RunLease> apply_lease_run(Connection& connection, ClaimRequest terms,
-                                        const std::string& run_id) {
-    terms.run_id = run_id;
-    const Result row = exec_claim(connection, kLeaseRun, terms, "lease_runs");
-    if (row.rows() == 0) return std::nullopt;
-    return RunLease{static_cast<int>(row.integer(0, 0)), row.text(0, 1) == "t"};
 }
 
 void apply_finish_run(Connection& connection, const std::string& run_id,
@@ -127,13 +144,13 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
     // a refused outcome undoes them with the rest of its write.
     connection.exec_later(kNotifyFinished, {node_tag, run_id}, "finish_run (notify)");
     add_run_event_deliveries(connection, run_id, outcome);
-    const Result finished =
-        connection.exec(kFinishRun,
-                        {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
-                         outcome.results_json, outcome.error_code, outcome.error_message,
-                         outcome.error_details_json, outcome.trace_json, outcome.completed_at_ms,
-                         outcome.fingerprint, outcome.fingerprint_json, lease_owner},
-                        "finish_run");
+    const Result finished = connection.exec(
+        kFinishRun,
+        {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
+         outcome.results_json, outcome.error_code, outcome.error_message,
+         outcome.error_details_json, outcome.trace_json, outcome.completed_at_ms,
+         outcome.fingerprint, outcome.fingerprint_json, lease_owner, outcome.started_at_ms},
+        "finish_run");
     if (finished.changed() == 0) refuse_outcome(connection, run_id);
 }
 
@@ -173,15 +190,13 @@ std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
     return claim;
 }
 
-std::vector<std::optional<RunLease>> PostgresStore::lease_runs(
-    const ClaimRequest& terms, const std::vector<std::string>& run_ids) {
-    std::vector<std::optional<RunLease>> leases;
-    impl_->writer.write_and_wait([&](Connection& c) {
-        leases.clear();  // a write is applied whole or not at all
-        for (const std::string& run_id : run_ids)
-            leases.push_back(apply_lease_run(c, terms, run_id));
-    });
-    return leases;
+void PostgresStore::start_runs(std::string owner, std::vector<std::string> run_ids,
+                               int64_t started_at_ms, Completion done) {
+    impl_->writer.enqueue(
+        {[owner = std::move(owner), ids = text_array(run_ids), started_at_ms](Connection& c) {
+             c.exec(kStartRuns, {ids, started_at_ms, owner}, "start_runs");
+         },
+         std::move(done)});
 }
 
 void PostgresStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {
@@ -189,6 +204,16 @@ void PostgresStore::extend_run_leases(std::string owner, int64_t lease_until_ms,
                                c.exec(kExtendLeases, {owner, lease_until_ms}, "extend_run_leases");
                            },
                            std::move(done)});
+}
+
+int64_t PostgresStore::release_unstarted_runs(std::string_view owner) {
+    int64_t released = 0;
+    impl_->writer.write_and_wait([&released, owner, &tag = impl_->submit_tag](Connection& c) {
+        // Other nodes claim the released runs at once rather than at their next look.
+        c.exec_later(kNotifySubmit, {tag}, "release_unstarted_runs (notify)");
+        released = c.exec(kReleaseUnstarted, {owner}, "release_unstarted_runs").changed();
+    });
+    return released;
 }
 
 std::optional<Run> PostgresStore::get_run(std::string_view run_id) const {

@@ -12,16 +12,17 @@ constexpr const char* kInsertRun = R"sql(
     INSERT INTO runs (id, organization, environment, engine_slug, engine_type, engine_version,
                       engine_version_pin, status, stage, request_json, config_hash, webhook_url,
                       api_key_id, created_at_ms, environment_id, engine_version_pin_source,
-                      engine_version_rollout)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                      engine_version_rollout, lease_owner, leased_until_ms, attempts)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+            ?16, ?17, ?18)
 )sql";
 
 // The claim runs on the one writer thread, so finding the oldest claimable run and leasing it
 // need no lock beyond the write transaction. `status IN (…)` lets the search walk the partial
-// index of unfinished runs instead of every run ever stored.
-#define ENGINED_CLAIMABLE                 \
-    "status IN ('queued', 'processing') " \
-    "AND (status = 'queued' OR coalesce(leased_until_ms, 0) < ?2) "
+// index of unfinished runs instead of every run ever stored. A run never leased has no
+// leased_until_ms; a live lease, started or not, keeps the run from every other claimer.
+#define ENGINED_CLAIMABLE \
+    "status IN ('queued', 'processing') AND coalesce(leased_until_ms, 0) < ?2 "
 constexpr const char* kNextClaimable =
     "SELECT id, attempts FROM runs WHERE " ENGINED_CLAIMABLE "ORDER BY seq LIMIT 1";
 constexpr const char* kClaimableById =
@@ -34,24 +35,30 @@ constexpr const char* kClaimableById =
     "       lease_owner = ?3, leased_until_ms = ?4 "
 constexpr const char* kLeaseRun = ENGINED_LEASE_RUN "WHERE id = ?1 RETURNING " ENGINED_RUN_COLUMNS;
 
-// The claim of a run the worker holds whole, in one statement while it is under the attempts
-// cap (the common case); SQLite's RETURNING sees only the new row, so a run at the cap is told
-// apart by a second statement that leases it only then.
-constexpr const char* kLeaseUnderCap =
-    ENGINED_LEASE_RUN "WHERE id = ?1 AND attempts < ?5 AND " ENGINED_CLAIMABLE "RETURNING attempts";
-constexpr const char* kLeaseAtCap = ENGINED_LEASE_RUN
-    "WHERE id = ?1 AND attempts >= ?5 AND " ENGINED_CLAIMABLE "RETURNING attempts";
+// The runs its holder starts, one statement a run in one write (the primary key finds each).
+constexpr const char* kStartRun = R"sql(
+    UPDATE runs SET status = 'processing', stage = 'processing', started_at_ms = ?2
+     WHERE id = ?1 AND status = 'queued' AND lease_owner = ?3
+)sql";
 
 constexpr const char* kExtendLeases = R"sql(
-    UPDATE runs SET leased_until_ms = ?2 WHERE lease_owner = ?1 AND status = 'processing'
+    UPDATE runs SET leased_until_ms = ?2
+     WHERE status IN ('queued', 'processing') AND lease_owner = ?1
+)sql";
+
+// `status IN (…)` as in ENGINED_CLAIMABLE: the search walks the partial index of unfinished runs.
+constexpr const char* kReleaseUnstarted = R"sql(
+    UPDATE runs SET lease_owner = NULL, leased_until_ms = NULL, attempts = attempts - 1
+     WHERE status IN ('queued', 'processing') AND status = 'queued' AND lease_owner = ?1
 )sql";
 
 constexpr const char* kFinishRun = R"sql(
     UPDATE runs
        SET status = ?2, stage = ?3, output_json = ?4, results_json = ?5, error_code = ?6,
            error_message = ?7, error_details_json = ?8, trace_json = ?9, completed_at_ms = ?10,
-           fingerprint = ?11, fingerprint_json = ?12, leased_until_ms = NULL
-     WHERE id = ?1 AND status = 'processing' AND lease_owner = ?13
+           fingerprint = ?11, fingerprint_json = ?12, leased_until_ms = NULL,
+           started_at_ms = coalesce(started_at_ms, ?14)
+     WHERE id = ?1 AND status IN ('queued', 'processing') AND lease_owner = ?13
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = ?1";
@@ -92,8 +99,8 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
     if (run.config_json) {
         insert_config(connection, run.config_hash, *run.config_json, "insert_run (config)");
     }
-    Query(connection, kInsertRun, "insert_run")
-        .bind(1, run.id)
+    Query insert(connection, kInsertRun, "insert_run");
+    insert.bind(1, run.id)
         .bind(2, run.organization)
         .bind(3, run.environment)
         .bind(4, run.engine_slug)
@@ -107,8 +114,15 @@ void apply_insert_run(Connection& connection, const NewRun& run) {
         .bind(12, run.created_at_ms)
         .bind(13, run.environment_id)
         .bind_optional(14, run.engine_version_pin_source)
-        .bind_optional(15, run.engine_version_rollout)
-        .run();
+        .bind_optional(15, run.engine_version_rollout);
+    if (run.held_by) {
+        insert.bind(16, run.held_by->owner)
+            .bind(17, run.held_by->leased_until_ms)
+            .bind(18, int64_t{1});
+    } else {
+        insert.bind(18, int64_t{0});
+    }
+    insert.run();
 }
 
 void bind_lease(Query& lease, const std::string& run_id, const ClaimRequest& request) {
@@ -136,16 +150,6 @@ std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest&
     return Claim{read_run(lease), prior_attempts >= request.max_attempts};
 }
 
-std::optional<RunLease> apply_lease_run(Connection& connection, const ClaimRequest& terms,
-                                        const std::string& run_id) {
-    for (const bool at_cap : {false, true}) {
-        Query lease(connection, at_cap ? kLeaseAtCap : kLeaseUnderCap, "lease_runs");
-        bind_lease(lease, run_id, terms);
-        if (lease.next()) return RunLease{static_cast<int>(lease.integer(0)), at_cap};
-    }
-    return std::nullopt;
-}
-
 void apply_finish_run(Connection& connection, const std::string& run_id,
                       const std::string& lease_owner, const RunOutcome& outcome) {
     require_terminal(outcome);
@@ -163,6 +167,7 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                             .bind_optional(11, outcome.fingerprint)
                             .bind_optional(12, outcome.fingerprint_json)
                             .bind(13, lease_owner)
+                            .bind_optional(14, outcome.started_at_ms)
                             .run();
     if (changed == 0) refuse_outcome(connection, run_id);
     add_run_event_deliveries(connection, run_id, outcome);
@@ -206,15 +211,19 @@ std::optional<Claim> SqliteStore::claim_run(const ClaimRequest& request) {
     return claim;
 }
 
-std::vector<std::optional<RunLease>> SqliteStore::lease_runs(
-    const ClaimRequest& terms, const std::vector<std::string>& run_ids) {
-    std::vector<std::optional<RunLease>> leases;
-    impl_->writer.write_and_wait([&](Connection& c) {
-        leases.clear();  // a write is applied whole or not at all
-        for (const std::string& run_id : run_ids)
-            leases.push_back(apply_lease_run(c, terms, run_id));
-    });
-    return leases;
+void SqliteStore::start_runs(std::string owner, std::vector<std::string> run_ids,
+                             int64_t started_at_ms, Completion done) {
+    impl_->writer.enqueue(
+        {[owner = std::move(owner), run_ids = std::move(run_ids), started_at_ms](Connection& c) {
+             for (const std::string& run_id : run_ids) {
+                 Query(c, kStartRun, "start_runs")
+                     .bind(1, run_id)
+                     .bind(2, started_at_ms)
+                     .bind(3, owner)
+                     .run();
+             }
+         },
+         std::move(done)});
 }
 
 void SqliteStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {
@@ -225,6 +234,14 @@ void SqliteStore::extend_run_leases(std::string owner, int64_t lease_until_ms, C
                                    .run();
                            },
                            std::move(done)});
+}
+
+int64_t SqliteStore::release_unstarted_runs(std::string_view owner) {
+    int64_t released = 0;
+    impl_->writer.write_and_wait([&released, owner](Connection& c) {
+        released = Query(c, kReleaseUnstarted, "release_unstarted_runs").bind(1, owner).run();
+    });
+    return released;
 }
 
 std::optional<Run> SqliteStore::get_run(std::string_view run_id) const {

@@ -1,5 +1,6 @@
-// The worker pool against a real store file: the poison-run cap and outcomes that outlive a
-// store outage; and the queue's depth read from that store.
+// The worker pool against a real store file: handed-over runs held from their insert, the
+// poison-run cap, the heartbeat, the drain and outcomes that outlive a store outage; and the
+// queue's depth read from that store.
 #include "queue/queue_depth.hpp"
 #include "queue/worker_pool.hpp"
 
@@ -18,6 +19,8 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -249,85 +252,215 @@ TEST(WorkerPool, ARunLeasedToALiveNodeIsNeverClaimedWhileLaterRunsAre) {
     EXPECT_EQ(held->attempts, 1);
 }
 
-TEST(WorkerPool, AHandedOverRunIsClaimedUnderTheSameLeaseRules) {
-    StoreInTempDir store;
-    insert_run_held_elsewhere(*store, "run_held");
-    std::atomic<int> executions{0};
-    WorkerPool pool(
-        *store,
-        [&](const store::Run&) {
-            ++executions;
-            return completed();
-        },
-        options(1, 3));
-    pool.start();
-    insert_run_claimed(*store, "run_mine", 0);
-    pool.enqueue(store::queued_run(new_run("run_held")));
-    pool.enqueue(store::queued_run(new_run("run_mine")));
-    EXPECT_EQ(wait_until_terminal(*store, "run_mine").attempts, 1);
-    pool.stop();
-    EXPECT_EQ(executions.load(), 1);
-    EXPECT_EQ(store->get_run("run_held")->lease_owner, "node_alive");
+// A run as this node's submit stores and hands it over: held by the pool from its insert on.
+store::Run insert_run_held(store::Store& store, const WorkerPool& pool, const std::string& id) {
+    store::NewRun run = new_run(id);
+    run.held_by = pool.hold_new_run();
+    wait_for([&](store::Completion done) { store.insert_run(run, std::move(done)); });
+    return store::queued_run(run);
 }
 
-// The run a submit hands over is executed as handed over: its claim reads nothing back, so what
-// only the submit knew (the fingerprint's inputs) reaches the executor.
-TEST(WorkerPool, AHandedOverRunIsExecutedAsHandedOverUnderItsNewLease) {
+TEST(WorkerPool, ARunNotHeldByThisNodeIsNotHandedOver) {
     StoreInTempDir store;
-    insert_run_claimed(*store, "run_mine", 0);
-    store::Run handed = store::queued_run(new_run("run_mine"));
-    handed.fingerprint_inputs = store::FingerprintInputs{"input-hash", "version-hash"};
+    WorkerPool pool(
+        *store, [&](const store::Run&) { return completed(); }, options(1, 3));
+    insert_run_claimed(*store, "run_unheld", 0);
+    EXPECT_THROW(pool.enqueue(store::queued_run(new_run("run_unheld"))), std::invalid_argument);
+    EXPECT_EQ(pool.depth(), 0u);
+}
+
+// The run a submit hands over is executed as handed over, with nothing read back, so what only
+// the submit knew (the fingerprint's inputs) reaches the executor; its start is stored beside
+// the execution (a GET during a long run says `processing`).
+TEST(WorkerPool, AHandedOverRunIsExecutedAsHandedOverAndSeenProcessingMeanwhile) {
+    StoreInTempDir store;
     std::promise<store::Run> executed;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
     WorkerPool pool(
         *store,
         [&](const store::Run& run) {
             executed.set_value(run);
+            released.wait();
             return completed();
         },
         options(1, 3));
+    store::Run handed = insert_run_held(*store, pool, "run_mine");
+    handed.fingerprint_inputs = store::FingerprintInputs{"input-hash", "version-hash"};
     // Handed over before the worker starts, so that its first look at the store cannot claim it.
     pool.enqueue(std::move(handed));
     pool.start();
     const store::Run run = executed.get_future().get();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (store->get_run("run_mine")->status != store::RunStatus::processing &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(1ms);
+    }
+    const store::Run during = *store->get_run("run_mine");
+    release.set_value();
     const store::Run stored = wait_until_terminal(*store, "run_mine");
     pool.stop();
+    EXPECT_EQ(during.status, store::RunStatus::processing);
+    EXPECT_EQ(during.started_at_ms, run.started_at_ms);
     ASSERT_TRUE(run.fingerprint_inputs);
     EXPECT_EQ(run.fingerprint_inputs->input_sha256, "input-hash");
     EXPECT_EQ(run.fingerprint_inputs->version_content_hash, "version-hash");
     EXPECT_EQ(run.status, store::RunStatus::processing);
     EXPECT_EQ(run.attempts, 1);
     EXPECT_EQ(run.lease_owner, "node_here");
-    EXPECT_EQ(run.started_at_ms, stored.started_at_ms);
-    EXPECT_EQ(run.leased_until_ms, *stored.started_at_ms + 30'000);
     EXPECT_EQ(run.request_json, stored.request_json);
+    EXPECT_EQ(stored.status, store::RunStatus::completed);
+    EXPECT_EQ(stored.attempts, 1);
+    EXPECT_EQ(stored.started_at_ms, run.started_at_ms);
 }
 
-// Runs handed over while a worker is busy are claimed together, at most kMaxLeaseBatch in one
-// write: when the first of them executes, the whole batch is leased and the rest still queued.
-TEST(WorkerPool, AWorkerClaimsAtMostABatchOfHandedOverRunsInOneWrite) {
-    for (const std::size_t handed : {WorkerPool::kMaxLeaseBatch, WorkerPool::kMaxLeaseBatch + 1}) {
+// Nothing is written before a handed-over run executes: with every store write refused, it
+// still runs; its start is lost with the refused write, and the outcome, stored once the store
+// is back, carries the start time.
+TEST(WorkerPool, AHandedOverRunExecutesWithoutWaitingForAnyStoreWrite) {
+    StoreInTempDir store;
+    std::atomic<bool> executed{false};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            executed = true;
+            return completed();
+        },
+        options(1, 3));
+    store::Run handed = insert_run_held(*store, pool, "run_outage");
+    rlimit original{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &original), 0);
+    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = original;
+    limited.rlim_cur = 0;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+    pool.enqueue(std::move(handed));
+    pool.start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!executed && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+    const auto during = store->get_run("run_outage");
+    setrlimit(RLIMIT_FSIZE, &original);
+    std::signal(SIGXFSZ, previous_handler);
+
+    EXPECT_TRUE(executed);
+    ASSERT_TRUE(during.has_value());
+    EXPECT_EQ(during->status, store::RunStatus::queued) << "no write landed meanwhile";
+    const store::Run run = wait_until_terminal(*store, "run_outage");
+    pool.stop();
+    EXPECT_EQ(run.status, store::RunStatus::completed);
+    EXPECT_EQ(run.attempts, 1);
+    EXPECT_TRUE(run.started_at_ms.has_value());
+}
+
+// Runs handed over while a worker is busy are started together, at most kMaxStartBatch in one
+// write: while the first of them executes, the whole batch is processing and the rest queued.
+TEST(WorkerPool, AWorkerStartsAtMostABatchOfHandedOverRunsInOneWrite) {
+    for (const std::size_t handed : {WorkerPool::kMaxStartBatch, WorkerPool::kMaxStartBatch + 1}) {
         SCOPED_TRACE(handed);
         StoreInTempDir store;
         std::optional<store::QueueCounts> at_first_run;
         WorkerPool pool(
             *store,
             [&](const store::Run&) {
-                if (!at_first_run) at_first_run = store->queue_counts();
+                if (at_first_run) return completed();
+                // The start is not waited for: it lands while the first run executes.
+                const auto deadline = std::chrono::steady_clock::now() + 10s;
+                do {
+                    at_first_run = store->queue_counts();
+                    std::this_thread::sleep_for(1ms);
+                } while (at_first_run->processing == 0 &&
+                         std::chrono::steady_clock::now() < deadline);
                 return completed();
             },
             options(1, 3));
-        for (std::size_t i = 0; i < handed; ++i) {
-            const std::string id = "run_" + std::to_string(i);
-            insert_run_claimed(*store, id, 0);
-            pool.enqueue(store::queued_run(new_run(id)));
-        }
+        for (std::size_t i = 0; i < handed; ++i)
+            pool.enqueue(insert_run_held(*store, pool, "run_" + std::to_string(i)));
         pool.start();
         for (std::size_t i = 0; i < handed; ++i)
             wait_until_terminal(*store, "run_" + std::to_string(i));
         pool.stop();
         ASSERT_TRUE(at_first_run);
-        EXPECT_EQ(at_first_run->processing, static_cast<int64_t>(WorkerPool::kMaxLeaseBatch));
-        EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - WorkerPool::kMaxLeaseBatch));
+        EXPECT_EQ(at_first_run->processing, static_cast<int64_t>(WorkerPool::kMaxStartBatch));
+        EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - WorkerPool::kMaxStartBatch));
+    }
+}
+
+// A backlog longer than the lease: the runs waiting for a worker stay this node's.
+TEST(WorkerPool, TheHeartbeatRenewsTheLeasesOfHandedOverRunsNotStartedYet) {
+    StoreInTempDir store;
+    std::promise<void> busy;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    WorkerPool pool(
+        *store,
+        [&](const store::Run& run) {
+            if (run.id == "run_first") {
+                busy.set_value();
+                released.wait();
+            }
+            return completed();
+        },
+        options(1, 3, 300ms));
+    pool.enqueue(insert_run_held(*store, pool, "run_first"));
+    pool.start();
+    busy.get_future().wait();
+    pool.enqueue(insert_run_held(*store, pool, "run_waiting"));
+    const int64_t first_lease = *store->get_run("run_waiting")->leased_until_ms;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (store->get_run("run_waiting")->leased_until_ms <= first_lease &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    const store::Run waiting = *store->get_run("run_waiting");
+    release.set_value();
+    wait_until_terminal(*store, "run_waiting");
+    pool.stop();
+    EXPECT_GT(waiting.leased_until_ms, first_lease);
+    EXPECT_EQ(waiting.status, store::RunStatus::queued);
+    EXPECT_EQ(waiting.lease_owner, "node_here");
+}
+
+// A drain: the run in hand finishes; the runs handed over but not started are given back, so
+// any node claims them at once, as their first attempt.
+TEST(WorkerPool, StoppingReleasesTheHandedOverRunsNoWorkerStarted) {
+    StoreInTempDir store;
+    std::promise<void> busy;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<int> executions{0};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            if (++executions == 1) {
+                busy.set_value();
+                released.wait();
+            }
+            return completed();
+        },
+        options(1, 3));
+    pool.enqueue(insert_run_held(*store, pool, "run_in_hand"));
+    pool.start();
+    busy.get_future().wait();
+    for (const char* id : {"run_waiting_1", "run_waiting_2"})
+        pool.enqueue(insert_run_held(*store, pool, id));
+    std::thread stopper([&] { pool.stop(); });
+    // stop() marks the pool stopping first thing; the run in hand then ends the worker's turn.
+    std::this_thread::sleep_for(200ms);
+    release.set_value();
+    stopper.join();
+
+    EXPECT_EQ(executions.load(), 1);
+    EXPECT_EQ(store->get_run("run_in_hand")->status, store::RunStatus::completed);
+    for (const char* id : {"run_waiting_1", "run_waiting_2"}) {
+        const store::Run waiting = *store->get_run(id);
+        EXPECT_EQ(waiting.status, store::RunStatus::queued) << id;
+        EXPECT_EQ(waiting.attempts, 0) << id;
+        EXPECT_EQ(waiting.lease_owner, std::nullopt) << id;
+        const int64_t now = now_unix_ms();
+        const auto claimed = store->claim_run({"node_next", std::string(id), now, now + 1000, 3});
+        ASSERT_TRUE(claimed) << id << " is claimable at once";
+        EXPECT_EQ(claimed->run.attempts, 1) << id;
     }
 }
 

@@ -590,135 +590,182 @@ TYPED_TEST(StoreContract, ARunClaimedAsOftenAsTheCapComesBackCrashedWithItsCount
     EXPECT_EQ(store.get_run("run_1")->error_code, "run_crashed");
 }
 
-// Leases `run_id` alone for `owner` at `at` (as a worker holding it whole), leased for kTestLeaseMs.
-std::optional<RunLease> lease(Store& store, const std::string& run_id, int64_t at,
-                              const std::string& owner, int max_attempts = 3) {
-    const auto leases = store.lease_runs(
-        ClaimRequest{owner, std::nullopt, at, at + kTestLeaseMs, max_attempts}, {run_id});
-    EXPECT_EQ(leases.size(), 1u);
-    return leases.empty() ? std::nullopt : leases.front();
+// A run as the accepting node's submit stores it: leased to `owner` until `until`.
+NewRun held_run(const std::string& id, const std::string& owner, int64_t until) {
+    NewRun run = make_run(id);
+    run.held_by = RunHold{owner, until};
+    return run;
+}
+
+std::exception_ptr start(Store& store, const std::string& owner, std::vector<std::string> run_ids,
+                         int64_t at) {
+    Outcome outcome;
+    store.start_runs(owner, std::move(run_ids), at, outcome.completion());
+    return outcome.get();
 }
 
 // What a submit hands its workers instead of reading the run back is the run as stored.
 TYPED_TEST(StoreContract, AQueuedRunAsHandedOverIsTheRunAsStored) {
     Store& store = this->store();
-    NewRun run = make_run("run_1");
-    run.engine_version = "1.2";
-    run.engine_version_pin = "1.x";
-    run.engine_version_pin_source = "request";
-    run.engine_version_rollout = "new";
-    run.webhook_url = "https://example.com/hook";
-    ASSERT_FALSE(insert(store, run));
-    const Run handed = queued_run(run);
-    const Run stored = *store.get_run("run_1");
-    EXPECT_EQ(handed.id, stored.id);
-    EXPECT_EQ(handed.organization, stored.organization);
-    EXPECT_EQ(handed.environment, stored.environment);
-    EXPECT_EQ(handed.environment_id, stored.environment_id);
-    EXPECT_EQ(handed.engine_slug, stored.engine_slug);
-    EXPECT_EQ(handed.engine_type, stored.engine_type);
-    EXPECT_EQ(handed.engine_version, stored.engine_version);
-    EXPECT_EQ(handed.engine_version_pin, stored.engine_version_pin);
-    EXPECT_EQ(handed.engine_version_pin_source, stored.engine_version_pin_source);
-    EXPECT_EQ(handed.engine_version_rollout, stored.engine_version_rollout);
-    EXPECT_EQ(handed.status, stored.status);
-    EXPECT_EQ(handed.stage, stored.stage);
-    EXPECT_EQ(handed.request_json, stored.request_json);
-    EXPECT_EQ(handed.config_hash, stored.config_hash);
-    EXPECT_EQ(handed.webhook_url, stored.webhook_url);
-    EXPECT_EQ(handed.api_key_id, stored.api_key_id);
-    EXPECT_EQ(handed.output_json, stored.output_json);
-    EXPECT_EQ(handed.results_json, stored.results_json);
-    EXPECT_EQ(handed.error_code, stored.error_code);
-    EXPECT_EQ(handed.error_message, stored.error_message);
-    EXPECT_EQ(handed.error_details_json, stored.error_details_json);
-    EXPECT_EQ(handed.trace_json, stored.trace_json);
-    EXPECT_EQ(handed.attempts, stored.attempts);
-    EXPECT_EQ(handed.lease_owner, stored.lease_owner);
-    EXPECT_EQ(handed.leased_until_ms, stored.leased_until_ms);
-    EXPECT_EQ(handed.created_at_ms, stored.created_at_ms);
-    EXPECT_EQ(handed.started_at_ms, stored.started_at_ms);
-    EXPECT_EQ(handed.completed_at_ms, stored.completed_at_ms);
-    EXPECT_EQ(handed.fingerprint, stored.fingerprint);
-    EXPECT_EQ(handed.fingerprint_json, stored.fingerprint_json);
-}
-
-// A local submit hands its run to a worker whole: the worker's claim writes the lease and reads
-// nothing back, under the same rules as any claim.
-TYPED_TEST(StoreContract, LeasingAHandedOverRunWritesTheClaimUnderTheSameRules) {
-    Store& store = this->store();
-    for (const char* id : {"run_1", "run_2"}) ASSERT_FALSE(insert(store, make_run(id)));
-
-    const auto leased = lease(store, "run_2", kNow, "node_a");
-    ASSERT_TRUE(leased);
-    EXPECT_EQ(leased->attempts, 1);
-    EXPECT_FALSE(leased->crashed);
-    const Run stored = *store.get_run("run_2");
-    EXPECT_EQ(stored.status, RunStatus::processing);
-    EXPECT_EQ(stored.stage, "processing");
-    EXPECT_EQ(stored.attempts, 1);
-    EXPECT_EQ(stored.lease_owner, "node_a");
-    EXPECT_EQ(stored.leased_until_ms, kNow + kTestLeaseMs);
-    EXPECT_EQ(stored.started_at_ms, kNow);
-    EXPECT_EQ(store.get_run("run_1")->status, RunStatus::queued) << "only that run is claimed";
-
-    EXPECT_FALSE(lease(store, "run_2", kNow + kTestLeaseMs, "node_b"))
-        << "a lease holds up to its last millisecond";
-    EXPECT_FALSE(lease(store, "run_missing", kNow, "node_b"));
-    const auto taken = lease(store, "run_2", kNow + kTestLeaseMs + 1, "node_b");
-    ASSERT_TRUE(taken) << "node_a's lease expired";
-    EXPECT_EQ(taken->attempts, 2);
-    EXPECT_EQ(store.get_run("run_2")->lease_owner, "node_b");
-
-    ASSERT_FALSE(finish_as(store, "run_2", "node_b", completed_outcome()));
-    EXPECT_FALSE(lease(store, "run_2", kNow + 9 * kTestLeaseMs, "node_c"))
-        << "a finished run is never claimed again";
-}
-
-// A worker under load leases its share of the handed-over runs in one write: each run by the
-// same rules, answered in order.
-TYPED_TEST(StoreContract, HandedOverRunsAreLeasedTogetherEachByTheRules) {
-    Store& store = this->store();
-    for (const char* id : {"run_1", "run_2", "run_3"}) ASSERT_FALSE(insert(store, make_run(id)));
-    ASSERT_TRUE(lease(store, "run_2", kNow, "node_a"));
-    const auto leases =
-        store.lease_runs(ClaimRequest{"node_b", std::nullopt, kNow, kNow + kTestLeaseMs, 3},
-                         {"run_1", "run_2", "run_missing", "run_3"});
-    ASSERT_EQ(leases.size(), 4u);
-    ASSERT_TRUE(leases[0]);
-    EXPECT_EQ(leases[0]->attempts, 1);
-    EXPECT_FALSE(leases[1]) << "run_2 is node_a's";
-    EXPECT_FALSE(leases[2]);
-    ASSERT_TRUE(leases[3]);
-    EXPECT_EQ(store.get_run("run_1")->lease_owner, "node_b");
-    EXPECT_EQ(store.get_run("run_2")->lease_owner, "node_a");
-    EXPECT_EQ(store.get_run("run_3")->lease_owner, "node_b");
-    EXPECT_EQ(store.queue_counts().processing, 3);
-}
-
-TYPED_TEST(StoreContract, LeasingAHandedOverRunAtTheCapComesBackCrashedWithItsCountKept) {
-    Store& store = this->store();
-    ASSERT_FALSE(insert(store, make_run("run_1")));
-    constexpr int kCap = 2;
-    int64_t at = kNow;
-    for (int attempt = 1; attempt <= kCap; ++attempt) {
-        const auto leased = lease(store, "run_1", at, "node_" + std::to_string(attempt), kCap);
-        ASSERT_TRUE(leased);
-        EXPECT_EQ(leased->attempts, attempt);
-        EXPECT_FALSE(leased->crashed) << attempt;
-        at += kTestLeaseMs + 1;  // each holder dies with its lease
+    for (const bool held : {false, true}) {
+        SCOPED_TRACE(held);
+        const std::string id = held ? "run_held" : "run_free";
+        NewRun run = held ? held_run(id, "node_a", kNow + kTestLeaseMs) : make_run(id);
+        run.engine_version = "1.2";
+        run.engine_version_pin = "1.x";
+        run.engine_version_pin_source = "request";
+        run.engine_version_rollout = "new";
+        run.webhook_url = "https://example.com/hook";
+        ASSERT_FALSE(insert(store, run));
+        const Run handed = queued_run(run);
+        const Run stored = *store.get_run(id);
+        EXPECT_EQ(handed.id, stored.id);
+        EXPECT_EQ(handed.organization, stored.organization);
+        EXPECT_EQ(handed.environment, stored.environment);
+        EXPECT_EQ(handed.environment_id, stored.environment_id);
+        EXPECT_EQ(handed.engine_slug, stored.engine_slug);
+        EXPECT_EQ(handed.engine_type, stored.engine_type);
+        EXPECT_EQ(handed.engine_version, stored.engine_version);
+        EXPECT_EQ(handed.engine_version_pin, stored.engine_version_pin);
+        EXPECT_EQ(handed.engine_version_pin_source, stored.engine_version_pin_source);
+        EXPECT_EQ(handed.engine_version_rollout, stored.engine_version_rollout);
+        EXPECT_EQ(handed.status, stored.status);
+        EXPECT_EQ(handed.stage, stored.stage);
+        EXPECT_EQ(handed.request_json, stored.request_json);
+        EXPECT_EQ(handed.config_hash, stored.config_hash);
+        EXPECT_EQ(handed.webhook_url, stored.webhook_url);
+        EXPECT_EQ(handed.api_key_id, stored.api_key_id);
+        EXPECT_EQ(handed.output_json, stored.output_json);
+        EXPECT_EQ(handed.results_json, stored.results_json);
+        EXPECT_EQ(handed.error_code, stored.error_code);
+        EXPECT_EQ(handed.error_message, stored.error_message);
+        EXPECT_EQ(handed.error_details_json, stored.error_details_json);
+        EXPECT_EQ(handed.trace_json, stored.trace_json);
+        EXPECT_EQ(handed.attempts, stored.attempts);
+        EXPECT_EQ(handed.lease_owner, stored.lease_owner);
+        EXPECT_EQ(handed.leased_until_ms, stored.leased_until_ms);
+        EXPECT_EQ(handed.created_at_ms, stored.created_at_ms);
+        EXPECT_EQ(handed.started_at_ms, stored.started_at_ms);
+        EXPECT_EQ(handed.completed_at_ms, stored.completed_at_ms);
+        EXPECT_EQ(handed.fingerprint, stored.fingerprint);
+        EXPECT_EQ(handed.fingerprint_json, stored.fingerprint_json);
     }
-    const auto poisoned = lease(store, "run_1", at, "node_last", kCap);
-    ASSERT_TRUE(poisoned);
-    EXPECT_TRUE(poisoned->crashed);
-    EXPECT_EQ(poisoned->attempts, kCap);
-    EXPECT_EQ(store.get_run("run_1")->attempts, kCap);
-    EXPECT_EQ(store.get_run("run_1")->lease_owner, "node_last")
-        << "held while its failure is stored";
+    EXPECT_EQ(store.get_run("run_held")->attempts, 1);
+    EXPECT_EQ(store.get_run("run_held")->lease_owner, "node_a");
+    EXPECT_EQ(store.get_run("run_free")->attempts, 0);
+    EXPECT_EQ(store.get_run("run_free")->lease_owner, std::nullopt);
 }
 
-// A submit resolves its configuration from the store, so the run's write does not carry the
-// configuration again; the run still names it, and the configuration is read by that hash.
+// The accepting node holds its run from the insert on: no claim on any node takes it while the
+// lease lasts, however old it is; once the lease expired (the node died) any claim takes it over
+// as its second attempt, and the first holder's outcome is refused.
+TYPED_TEST(StoreContract, ARunInsertedHeldIsClaimedByNoOtherNodeUntilItsLeaseExpires) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, held_run("run_held", "node_a", kNow + kTestLeaseMs)));
+    ASSERT_FALSE(insert(store, make_run("run_free")));
+    EXPECT_EQ(store.get_run("run_held")->status, RunStatus::queued);
+    EXPECT_EQ(store.queue_counts().queued, 2);
+
+    const auto first = claim(store, std::nullopt, kNow, "node_b");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->run.id, "run_free") << "the older run is held by node_a";
+    EXPECT_FALSE(claim(store, std::nullopt, kNow, "node_b"));
+    EXPECT_FALSE(claim(store, "run_held", kNow + kTestLeaseMs, "node_b"))
+        << "a lease holds up to its last millisecond";
+
+    const auto taken = claim(store, std::nullopt, kNow + kTestLeaseMs + 1, "node_b");
+    ASSERT_TRUE(taken) << "node_a's lease expired";
+    EXPECT_EQ(taken->run.id, "run_held");
+    EXPECT_EQ(taken->run.attempts, 2);
+    EXPECT_EQ(taken->run.status, RunStatus::processing);
+    EXPECT_EQ(taken->run.lease_owner, "node_b");
+    EXPECT_FALSE(taken->crashed);
+
+    ASSERT_FALSE(start(store, "node_a", {"run_held"}, kNow + kTestLeaseMs + 2));
+    EXPECT_EQ(store.get_run("run_held")->started_at_ms, kNow + kTestLeaseMs + 1)
+        << "the start of a run held by another node changes nothing";
+    EXPECT_TRUE(holds<LeaseLost>(finish_as(store, "run_held", "node_a", failed_outcome())))
+        << "the holder whose lease was taken over cannot write the outcome";
+    ASSERT_FALSE(finish_as(store, "run_held", "node_b", completed_outcome()));
+    EXPECT_EQ(store.get_run("run_held")->status, RunStatus::completed);
+    EXPECT_EQ(store.get_run("run_held")->attempts, 2);
+}
+
+// The holder starts its runs in one write it need not wait for; the outcome needs no start.
+TYPED_TEST(StoreContract, TheHolderStartsItsRunsAndFinishesThemStartedOrNot) {
+    Store& store = this->store();
+    const int64_t until = kNow + kTestLeaseMs;
+    for (const char* id : {"run_1", "run_2", "run_3"})
+        ASSERT_FALSE(insert(store, held_run(id, "node_a", until)));
+    ASSERT_FALSE(insert(store, held_run("run_other", "node_b", until)));
+    ASSERT_FALSE(finish_as(store, "run_3", "node_a", completed_outcome()));
+
+    ASSERT_FALSE(start(store, "node_a", {"run_1", "run_other", "run_3", "run_missing"}, kNow + 5));
+    const Run started = *store.get_run("run_1");
+    EXPECT_EQ(started.status, RunStatus::processing);
+    EXPECT_EQ(started.stage, "processing");
+    EXPECT_EQ(started.started_at_ms, kNow + 5);
+    EXPECT_EQ(started.attempts, 1) << "the attempt was counted by the insert";
+    EXPECT_EQ(started.lease_owner, "node_a");
+    EXPECT_EQ(store.get_run("run_other")->status, RunStatus::queued) << "node_b's";
+    EXPECT_EQ(store.get_run("run_3")->status, RunStatus::completed) << "finished before its start";
+    EXPECT_EQ(store.get_run("run_2")->status, RunStatus::queued) << "not in the batch";
+    EXPECT_EQ(store.queue_counts().processing, 1);
+
+    RunOutcome with_start = completed_outcome();
+    with_start.started_at_ms = kNow + 9;
+    ASSERT_FALSE(finish_as(store, "run_1", "node_a", with_start));
+    EXPECT_EQ(store.get_run("run_1")->started_at_ms, kNow + 5) << "the start write's time stays";
+    ASSERT_FALSE(finish_as(store, "run_2", "node_a", with_start));
+    EXPECT_EQ(store.get_run("run_2")->started_at_ms, kNow + 9) << "no start write landed";
+    EXPECT_TRUE(holds<LeaseLost>(finish_as(store, "run_other", "node_a", with_start)));
+}
+
+TYPED_TEST(StoreContract, TheHeartbeatRenewsAHeldRunNotYetStarted) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, held_run("run_waiting", "node_a", kNow + kTestLeaseMs)));
+    ASSERT_FALSE(insert(store, held_run("run_started", "node_a", kNow + kTestLeaseMs)));
+    ASSERT_FALSE(start(store, "node_a", {"run_started"}, kNow));
+    Outcome extended;
+    store.extend_run_leases("node_a", kNow + 3 * kTestLeaseMs, extended.completion());
+    ASSERT_FALSE(extended.get());
+    EXPECT_EQ(store.get_run("run_waiting")->leased_until_ms, kNow + 3 * kTestLeaseMs);
+    EXPECT_EQ(store.get_run("run_waiting")->status, RunStatus::queued);
+    EXPECT_EQ(store.get_run("run_started")->leased_until_ms, kNow + 3 * kTestLeaseMs);
+    EXPECT_FALSE(claim(store, std::nullopt, kNow + 2 * kTestLeaseMs, "node_b"))
+        << "a backlog longer than the first lease stays node_a's while it beats";
+}
+
+// A drain gives back what the node holds but never started: claimable at once, by any node,
+// as a first attempt. Started runs and other nodes' runs keep their leases.
+TYPED_TEST(StoreContract, ReleasingUnstartedRunsMakesThemClaimableAtOnceWithoutAnAttempt) {
+    Store& store = this->store();
+    const int64_t until = kNow + kTestLeaseMs;
+    for (const char* id : {"run_waiting_1", "run_started", "run_waiting_2"})
+        ASSERT_FALSE(insert(store, held_run(id, "node_a", until)));
+    ASSERT_FALSE(insert(store, held_run("run_other", "node_b", until)));
+    ASSERT_FALSE(start(store, "node_a", {"run_started"}, kNow));
+
+    EXPECT_EQ(store.release_unstarted_runs("node_a"), 2);
+    const Run released = *store.get_run("run_waiting_1");
+    EXPECT_EQ(released.status, RunStatus::queued);
+    EXPECT_EQ(released.attempts, 0);
+    EXPECT_EQ(released.lease_owner, std::nullopt);
+    EXPECT_EQ(released.leased_until_ms, std::nullopt);
+    EXPECT_EQ(store.get_run("run_started")->lease_owner, "node_a");
+    EXPECT_EQ(store.get_run("run_other")->lease_owner, "node_b");
+    EXPECT_EQ(store.release_unstarted_runs("node_a"), 0) << "nothing is released twice";
+
+    for (const char* id : {"run_waiting_1", "run_waiting_2"}) {
+        const auto claimed = claim(store, std::nullopt, kNow + 1, "node_c");
+        ASSERT_TRUE(claimed);
+        EXPECT_EQ(claimed->run.id, id);
+        EXPECT_EQ(claimed->run.attempts, 1);
+    }
+    EXPECT_FALSE(claim(store, std::nullopt, kNow + 1, "node_c"));
+    EXPECT_TRUE(holds<LeaseLost>(finish_as(store, "run_waiting_1", "node_a", failed_outcome())));
+}
+
 TYPED_TEST(StoreContract, ARunOfAStoredConfigurationIsWrittenWithoutIt) {
     Store& store = this->store();
     const NewRun first = make_run("run_1");
