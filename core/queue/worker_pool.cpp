@@ -42,7 +42,8 @@ WorkerPool::WorkerPool(store::Store& store, Execute execute, QueueOptions option
       worker_count_(std::max(1, options.workers)),
       max_attempts_(std::max(1, options.max_attempts)),
       lease_(std::max(options.lease, std::chrono::milliseconds(3))),
-      owner_(options.owner.empty() ? "node_" + random_hex(8) : std::move(options.owner)) {}
+      owner_(options.owner.empty() ? "node_" + random_hex(8) : std::move(options.owner)),
+      max_held_runs_(std::max<std::size_t>(1, options.max_held_runs)) {}
 
 WorkerPool::~WorkerPool() {
     stop();
@@ -60,14 +61,18 @@ void WorkerPool::start() {
     lease_keeper_ = std::thread([this] { keep_leases(); });
 }
 
-store::RunHold WorkerPool::hold_new_run() const {
-    return {owner_, now_unix_ms() + lease_.count()};
+std::optional<store::RunHold> WorkerPool::hold_new_run() const {
+    {
+        std::lock_guard lock(mutex_);
+        if (pending_.size() >= max_held_runs_) return std::nullopt;
+    }
+    return store::RunHold{owner_, now_unix_ms() + lease_.count()};
 }
 
 void WorkerPool::enqueue(store::Run run) {
     if (run.lease_owner != owner_) {
-        throw std::invalid_argument("run '" + run.id + "' is handed over but not held by " +
-                                    owner_);
+        wake();
+        return;
     }
     {
         std::lock_guard lock(mutex_);

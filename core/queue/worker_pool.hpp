@@ -32,6 +32,10 @@ struct QueueOptions {
     std::chrono::milliseconds lease{std::chrono::seconds(30)};
     // This node's lease owner id; empty: a random one, new at every start.
     std::string owner;
+    // The most accepted runs this node holds for its own workers before starting them. Past it,
+    // a submit stores its run unheld, for any node's claim: a node with a backlog does not keep
+    // work that other nodes on the same database could do.
+    std::size_t max_held_runs = 1024;
 };
 
 class WorkerPool {
@@ -49,11 +53,12 @@ public:
     // Starts the workers, which first claim whatever is claimable, and the lease timer.
     void start();
     // The lease a run this node accepts is stored with (NewRun::held_by): this node's workers
-    // will execute it, and no other node may claim it meanwhile. Thread-safe.
-    store::RunHold hold_new_run() const;
-    // Hands a run this node just committed, held as hold_new_run() said (as stored:
-    // store::queued_run), to the workers, which execute it as handed over. Thread-safe; throws
-    // std::invalid_argument for a run this node does not hold.
+    // will execute it, and no other node may claim it meanwhile. None once `max_held_runs` runs
+    // wait for a worker here: the run is then stored unheld, claimable by any node. Thread-safe.
+    std::optional<store::RunHold> hold_new_run() const;
+    // Hands a run this node just committed (as stored: store::queued_run) to the workers: one
+    // held as hold_new_run() said is executed as handed over; one this node does not hold is
+    // left to the claim, and a worker looks for it. Thread-safe.
     void enqueue(store::Run run);
     // Something may have become claimable (a submit on another node): a worker looks. Thread-safe.
     void wake();
@@ -104,6 +109,7 @@ private:
     const int max_attempts_;
     const std::chrono::milliseconds lease_;
     const std::string owner_;
+    const std::size_t max_held_runs_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::condition_variable settled_;  // storing_ went down

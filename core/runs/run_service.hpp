@@ -33,10 +33,11 @@ struct SubmitLimits {
 
 class RunService {
 public:
-    // The lease a run accepted here is stored with: this node's workers will execute it.
-    using Hold = std::function<store::RunHold()>;
-    // Hands a run just committed, held, to the workers, whole (store::queued_run, with the
-    // fingerprint's inputs the submit knew): they execute it without a store write or read first.
+    // The lease a run accepted here is stored with: this node's workers will execute it. None:
+    // the run is stored unheld, for any node's claim (this node's backlog is full).
+    using Hold = std::function<std::optional<store::RunHold>()>;
+    // Hands a run just committed to the workers, whole (store::queued_run, with the fingerprint's
+    // inputs the submit knew): a held one is executed without a store write or read first.
     using Enqueue = std::function<void(store::Run run)>;
     // Runs accepted but not yet claimed by a worker.
     using QueueDepth = std::function<std::size_t()>;

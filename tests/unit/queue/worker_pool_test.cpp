@@ -260,13 +260,53 @@ store::Run insert_run_held(store::Store& store, const WorkerPool& pool, const st
     return store::queued_run(run);
 }
 
-TEST(WorkerPool, ARunNotHeldByThisNodeIsNotHandedOver) {
+// A run stored unheld (this node's backlog was full) is left to the claim: handing it over only
+// wakes a worker, which claims it from the store like any node's run.
+TEST(WorkerPool, ARunNotHeldByThisNodeIsClaimedNotHandedOver) {
     StoreInTempDir store;
+    std::promise<store::Run> executed;
     WorkerPool pool(
-        *store, [&](const store::Run&) { return completed(); }, options(1, 3));
+        *store,
+        [&](const store::Run& run) {
+            executed.set_value(run);
+            return completed();
+        },
+        options(1, 3));
+    pool.start();
+    // The first look finds nothing; the next safety-net look is a third of the lease (10 s) away.
+    std::this_thread::sleep_for(100ms);
     insert_run_claimed(*store, "run_unheld", 0);
-    EXPECT_THROW(pool.enqueue(store::queued_run(new_run("run_unheld"))), std::invalid_argument);
+    pool.enqueue(store::queued_run(new_run("run_unheld")));
     EXPECT_EQ(pool.depth(), 0u);
+    std::future<store::Run> claimed = executed.get_future();
+    ASSERT_EQ(claimed.wait_for(5s), std::future_status::ready) << "the hand-over woke no worker";
+    const store::Run run = claimed.get();
+    EXPECT_EQ(run.lease_owner, "node_here");
+    EXPECT_EQ(run.attempts, 1);
+    EXPECT_EQ(wait_until_terminal(*store, "run_unheld").status, store::RunStatus::completed);
+    pool.stop();
+}
+
+// A node holds at most max_held_runs accepted runs its workers have not started: at the limit
+// it gives no more holds (the run is stored for any node's claim), and gives them again once its
+// workers took runs on.
+TEST(WorkerPool, ANodeHoldsAtMostItsLimitOfUnstartedRuns) {
+    StoreInTempDir store;
+    QueueOptions limited = options(1, 3);
+    limited.max_held_runs = 3;
+    WorkerPool pool(
+        *store, [&](const store::Run&) { return completed(); }, limited);
+    for (int i = 0; i < 3; ++i) {
+        const std::string id = "run_" + std::to_string(i);
+        ASSERT_TRUE(pool.hold_new_run()) << "held " << i << " of 3";
+        pool.enqueue(insert_run_held(*store, pool, id));
+    }
+    EXPECT_EQ(pool.depth(), 3u);
+    EXPECT_FALSE(pool.hold_new_run()) << "a fourth unstarted run is past the limit";
+    pool.start();
+    for (int i = 0; i < 3; ++i) wait_until_terminal(*store, "run_" + std::to_string(i));
+    EXPECT_TRUE(pool.hold_new_run()) << "the workers took the backlog on";
+    pool.stop();
 }
 
 // The run a submit hands over is executed as handed over, with nothing read back, so what only
