@@ -134,6 +134,8 @@ void RunWaits::serve() {
                 const bool answered = held.check(false);
                 lock.lock();
                 if (answered) forget(id);
+                // A drain that began while this wait was being answered waits for the last one.
+                if (draining_ && held_.empty()) drained_.notify_all();
                 if (stopping_) break;
             }
             continue;
