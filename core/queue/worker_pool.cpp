@@ -43,7 +43,8 @@ WorkerPool::WorkerPool(store::Store& store, Execute execute, QueueOptions option
       max_attempts_(std::max(1, options.max_attempts)),
       lease_(std::max(options.lease, std::chrono::milliseconds(3))),
       owner_(options.owner.empty() ? "node_" + random_hex(8) : std::move(options.owner)),
-      max_held_runs_(std::max<std::size_t>(1, options.max_held_runs)) {}
+      max_held_runs_(std::max<std::size_t>(1, options.max_held_runs)),
+      mark_started_after_(options.mark_started_after) {}
 
 WorkerPool::~WorkerPool() {
     stop();
@@ -171,24 +172,30 @@ void WorkerPool::work() {
 }
 
 void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
-    const int64_t started_at_ms = now_unix_ms();
-    std::vector<std::string> run_ids;
-    run_ids.reserve(runs.size());
-    for (const store::Run& run : runs) run_ids.push_back(run.id);
-    // Not waited for: the lease from the submit already keeps the runs from every other node,
-    // and the start commits beside the execution (a GET sees `processing` from then on).
-    try {
-        store_.start_runs(owner_, std::move(run_ids), started_at_ms, [](std::exception_ptr error) {
-            if (error) log::warn("storing runs' start failed", {{"detail", describe(error)}});
-        });
-    } catch (const std::exception& error) {
-        log::warn("storing runs' start failed", {{"detail", error.what()}});
-    }
     for (store::Run& run : runs) {
         run.status = store::RunStatus::processing;
         run.stage = "processing";
-        run.started_at_ms = started_at_ms;
-        run_claimed(store::Claim{std::move(run), false});
+        run.started_at_ms = now_unix_ms();
+        bool timer_resting = false;
+        {
+            std::lock_guard lock(mutex_);
+            timer_resting = unmarked_.empty();
+            unmarked_.push_back({run.id, *run.started_at_ms, Clock::now() + mark_started_after_});
+        }
+        // With no run unmarked the timer sleeps until its next renewal: it must set its alarm.
+        if (timer_resting) timer_.notify_one();
+        std::optional<store::RunOutcome> outcome = execute(run);
+        {
+            std::lock_guard lock(mutex_);
+            const auto executed =
+                std::find_if(unmarked_.begin(), unmarked_.end(),
+                             [&run](const Unmarked& u) { return u.run_id == run.id; });
+            if (executed != unmarked_.end()) {
+                std::swap(*executed, unmarked_.back());
+                unmarked_.pop_back();
+            }
+        }
+        if (outcome) store_outcome(run.id, std::move(*outcome));
     }
 }
 
@@ -229,19 +236,35 @@ void WorkerPool::run_claimed(const store::Claim& claim) {
         log::info("run claimed again after its lease expired",
                   {{"run_id", run.id}, {"attempts", run.attempts}});
     }
+    if (std::optional<store::RunOutcome> outcome = execute(run)) {
+        store_outcome(run.id, std::move(*outcome));
+    }
+}
+
+std::optional<store::RunOutcome> WorkerPool::execute(const store::Run& run) {
     try {
         store::RunOutcome outcome = execute_(run);
         outcome.started_at_ms = run.started_at_ms;
-        store_outcome(run.id, std::move(outcome));
+        return outcome;
     } catch (const std::exception& error) {
         log::error("run could not be processed", {{"run_id", run.id}, {"detail", error.what()}});
+        return std::nullopt;
     }
 }
 
 void WorkerPool::keep_leases() {
     const auto period = lease_ / 3;
     std::unique_lock lock(mutex_);
-    while (!timer_.wait_for(lock, period, [this] { return stopping_; })) {
+    Clock::time_point renew_at = Clock::now() + period;
+    while (!stopping_) {
+        Clock::time_point alarm = renew_at;
+        for (const Unmarked& run : unmarked_) alarm = std::min(alarm, run.mark_at);
+        timer_.wait_until(lock, alarm);
+        if (stopping_) return;
+        const Clock::time_point now = Clock::now();
+        mark_started(lock, now);
+        if (now < renew_at) continue;
+        renew_at = now + period;
         lock.unlock();
         try {
             store_.extend_run_leases(
@@ -256,6 +279,31 @@ void WorkerPool::keep_leases() {
         wake();
         lock.lock();
     }
+}
+
+void WorkerPool::mark_started(std::unique_lock<std::mutex>& lock, Clock::time_point now) {
+    const auto due = std::partition(unmarked_.begin(), unmarked_.end(),
+                                    [now](const Unmarked& run) { return run.mark_at > now; });
+    std::vector<Unmarked> marking(std::make_move_iterator(due),
+                                  std::make_move_iterator(unmarked_.end()));
+    unmarked_.erase(due, unmarked_.end());
+    if (marking.empty()) return;
+    lock.unlock();
+    // Not waited for: the run's lease keeps it from every other node meanwhile. An outcome
+    // stored first wins: the start changes only a run still queued.
+    for (Unmarked& run : marking) {
+        try {
+            store_.start_runs(
+                owner_, {std::move(run.run_id)}, run.started_at_ms, [](std::exception_ptr error) {
+                    if (error) {
+                        log::warn("storing a run's start failed", {{"detail", describe(error)}});
+                    }
+                });
+        } catch (const std::exception& error) {
+            log::warn("storing a run's start failed", {{"detail", error.what()}});
+        }
+    }
+    lock.lock();
 }
 
 void WorkerPool::store_outcome(std::string run_id, store::RunOutcome outcome) {

@@ -36,6 +36,11 @@ struct QueueOptions {
     // a submit stores its run unheld, for any node's claim: a node with a backlog does not keep
     // work that other nodes on the same database could do.
     std::size_t max_held_runs = 1024;
+    // A run this node holds since its submit stays `queued` in the store while it executes, and
+    // is written `processing` only once it has executed this long: most runs end well within it,
+    // and their start would be a second write of the whole row for nothing (the outcome stores
+    // when the run started). A GET answers `processing` for a longer run from then on.
+    std::chrono::milliseconds mark_started_after{50};
 };
 
 class WorkerPool {
@@ -72,13 +77,19 @@ public:
     // Runs this node handed to its workers that no worker has started yet.
     std::size_t depth() const;
 
-    // The most handed-over runs one worker takes at once: their start is one store write.
+    // The most handed-over runs one worker takes at once.
     static constexpr std::size_t kMaxStartBatch = 32;
     // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
     static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 
 private:
     using Clock = std::chrono::steady_clock;
+    // A handed-over run a worker is executing that the store still has `queued`.
+    struct Unmarked {
+        std::string run_id;
+        int64_t started_at_ms;
+        Clock::time_point mark_at;  // started + mark_started_after
+    };
     struct UnsavedOutcome {
         std::string run_id;
         store::RunOutcome outcome;
@@ -86,16 +97,22 @@ private:
     };
 
     void work();
-    // Executes runs this node holds since their submit, in order. Their start (`processing`) is
-    // one store write the worker does not wait for.
+    // Executes runs this node holds since their submit, in order, each written `processing` by
+    // the timer if it executes longer than mark_started_after.
     void run_handed_over(std::vector<store::Run> runs);
     // Claims the next claimable run and executes it; false when nothing was claimed.
     bool claim_and_run();
     // Executes one claimed run, or stores the failure of a run at the attempts cap.
     void run_claimed(const store::Claim& claim);
+    // The run's outcome, or none when the executor threw (logged).
+    std::optional<store::RunOutcome> execute(const store::Run& run);
 
-    // Renews this node's leases every third of the lease, and looks for claimable runs as often.
+    // Renews this node's leases every third of the lease, and looks for claimable runs as often;
+    // writes `processing` for the runs executing past mark_started_after.
     void keep_leases();
+    // Writes `processing` for the unmarked runs due by `now`, without waiting for the writes.
+    // Called with `lock` held; releases it while it hands the writes to the store.
+    void mark_started(std::unique_lock<std::mutex>& lock, Clock::time_point now);
     // Stores the outcome under this node's lease; while the store is unavailable it is kept and
     // stored again later, so a run executed during a store outage still ends once it is back.
     void store_outcome(std::string run_id, store::RunOutcome outcome);
@@ -110,13 +127,15 @@ private:
     const std::chrono::milliseconds lease_;
     const std::string owner_;
     const std::size_t max_held_runs_;
+    const std::chrono::milliseconds mark_started_after_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::condition_variable settled_;  // storing_ went down
-    std::condition_variable timer_;    // wakes keep_leases() to stop
+    std::condition_variable timer_;    // wakes keep_leases(): to stop, or a first unmarked run
     std::size_t storing_ = 0;          // outcomes handed to the store, not yet called back
     std::deque<store::Run> pending_;
     std::deque<UnsavedOutcome> unsaved_;    // oldest first, so the front is the next due
+    std::vector<Unmarked> unmarked_;        // at most one per worker
     bool look_for_runs_ = false;            // a claim of the next claimable run may find one
     uint64_t wake_count_ = 0;               // wake() calls, so a claim that found nothing knows
                                             // whether a wake-up came meanwhile

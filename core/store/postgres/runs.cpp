@@ -38,10 +38,16 @@ constexpr const char* kClaimRun =
     " WHERE id = next.next_id "
     "RETURNING " ENGINED_RUN_COLUMNS ", next.prior_attempts >= $5";
 
-// The runs of a worker's batch its holder starts: one statement for the batch.
+// The statements below that name their runs by id test the status through `coalesce(status,
+// '')`, which the planner cannot match with runs_unfinished's predicate: that partial index keeps
+// an entry for every version of every run until a vacuum, and a bitmap scan of it (which the
+// planner, believing it small, preferred to runs_id_key) read every run finished since — 2,000
+// heap tuples for one run's start under load.
+
+// The runs its holder starts, in one statement.
 constexpr const char* kStartRuns = R"sql(
     UPDATE runs SET status = 'processing', stage = 'processing', started_at_ms = $2
-     WHERE id = ANY($1::text[]) AND status = 'queued' AND lease_owner = $3
+     WHERE id = ANY($1::text[]) AND coalesce(status, '') = 'queued' AND lease_owner = $3
 )sql";
 
 constexpr const char* kExtendLeases = R"sql(
@@ -60,7 +66,7 @@ constexpr const char* kFinishRun = R"sql(
            error_message = $7, error_details_json = $8, trace_json = $9, completed_at_ms = $10,
            fingerprint = $11, fingerprint_json = $12, leased_until_ms = NULL,
            started_at_ms = coalesce(started_at_ms, $14)
-     WHERE id = $1 AND status IN ('queued', 'processing') AND lease_owner = $13
+     WHERE id = $1 AND coalesce(status, '') IN ('queued', 'processing') AND lease_owner = $13
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = $1";

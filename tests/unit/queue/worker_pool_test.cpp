@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <future>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -310,8 +311,8 @@ TEST(WorkerPool, ANodeHoldsAtMostItsLimitOfUnstartedRuns) {
 }
 
 // The run a submit hands over is executed as handed over, with nothing read back, so what only
-// the submit knew (the fingerprint's inputs) reaches the executor; its start is stored beside
-// the execution (a GET during a long run says `processing`).
+// the submit knew (the fingerprint's inputs) reaches the executor; a long run's start is stored
+// while it executes (a GET during a long run says `processing`).
 TEST(WorkerPool, AHandedOverRunIsExecutedAsHandedOverAndSeenProcessingMeanwhile) {
     StoreInTempDir store;
     std::promise<store::Run> executed;
@@ -393,18 +394,23 @@ TEST(WorkerPool, AHandedOverRunExecutesWithoutWaitingForAnyStoreWrite) {
     EXPECT_TRUE(run.started_at_ms.has_value());
 }
 
-// Runs handed over while a worker is busy are started together, at most kMaxStartBatch in one
-// write: while the first of them executes, the whole batch is processing and the rest queued.
-TEST(WorkerPool, AWorkerStartsAtMostABatchOfHandedOverRunsInOneWrite) {
+// Runs handed over while a worker is busy are taken together, at most kMaxStartBatch at once,
+// and executed one after another: while the first of them executes past the mark delay, it alone
+// is processing and the rest of the batch is queued.
+TEST(WorkerPool, AWorkerTakesAtMostABatchOfHandedOverRunsAndMarksOnlyTheOneExecuting) {
     for (const std::size_t handed : {WorkerPool::kMaxStartBatch, WorkerPool::kMaxStartBatch + 1}) {
         SCOPED_TRACE(handed);
         StoreInTempDir store;
         std::optional<store::QueueCounts> at_first_run;
-        WorkerPool pool(
+        std::size_t left_to_others = 0;
+        QueueOptions quick_mark = options(1, 3);
+        quick_mark.mark_started_after = 1ms;
+        std::unique_ptr<WorkerPool> pool;
+        pool = std::make_unique<WorkerPool>(
             *store,
             [&](const store::Run&) {
                 if (at_first_run) return completed();
-                // The start is not waited for: it lands while the first run executes.
+                left_to_others = pool->depth();
                 const auto deadline = std::chrono::steady_clock::now() + 10s;
                 do {
                     at_first_run = store->queue_counts();
@@ -413,16 +419,50 @@ TEST(WorkerPool, AWorkerStartsAtMostABatchOfHandedOverRunsInOneWrite) {
                          std::chrono::steady_clock::now() < deadline);
                 return completed();
             },
-            options(1, 3));
+            quick_mark);
         for (std::size_t i = 0; i < handed; ++i)
-            pool.enqueue(insert_run_held(*store, pool, "run_" + std::to_string(i)));
-        pool.start();
+            pool->enqueue(insert_run_held(*store, *pool, "run_" + std::to_string(i)));
+        pool->start();
         for (std::size_t i = 0; i < handed; ++i)
             wait_until_terminal(*store, "run_" + std::to_string(i));
-        pool.stop();
+        pool->stop();
         ASSERT_TRUE(at_first_run);
-        EXPECT_EQ(at_first_run->processing, static_cast<int64_t>(WorkerPool::kMaxStartBatch));
-        EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - WorkerPool::kMaxStartBatch));
+        EXPECT_EQ(left_to_others, handed - WorkerPool::kMaxStartBatch);
+        EXPECT_EQ(at_first_run->processing, 1);
+        EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - 1));
+    }
+}
+
+// A handed-over run is written `processing` only once it has executed for mark_started_after:
+// one that ends sooner costs no start write (the store says `queued` until its outcome), one that
+// runs longer is `processing` from about then.
+TEST(WorkerPool, AHandedOverRunIsMarkedProcessingOnlyPastTheMarkDelay) {
+    for (const auto mark_after : {20ms, 2000ms}) {
+        SCOPED_TRACE(mark_after.count());
+        StoreInTempDir store;
+        QueueOptions marking = options(1, 3);
+        marking.mark_started_after = mark_after;
+        std::optional<store::Run> seen_at_400ms;
+        WorkerPool pool(
+            *store,
+            [&](const store::Run& run) {
+                std::this_thread::sleep_for(400ms);
+                seen_at_400ms = store->get_run(run.id);
+                return completed();
+            },
+            marking);
+        pool.enqueue(insert_run_held(*store, pool, "run_timed"));
+        pool.start();
+        const store::Run stored = wait_until_terminal(*store, "run_timed");
+        pool.stop();
+        ASSERT_TRUE(seen_at_400ms);
+        EXPECT_EQ(seen_at_400ms->status,
+                  mark_after < 400ms ? store::RunStatus::processing : store::RunStatus::queued);
+        EXPECT_EQ(stored.status, store::RunStatus::completed);
+        ASSERT_TRUE(stored.started_at_ms);
+        if (mark_after < 400ms) {
+            EXPECT_EQ(seen_at_400ms->started_at_ms, stored.started_at_ms);
+        }
     }
 }
 
