@@ -46,11 +46,6 @@ void insert_config(Connection& connection, std::string_view hash, std::string_vi
 // Throws IdempotencyKeyTaken when a live record holds the key.
 void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record);
 
-// In finish_run's own write, sent with its next statement (Connection::exec_later): the event's
-// deliveries exist exactly when the terminal status does.
-void add_run_event_deliveries(Connection& connection, const std::string& run_id,
-                              const RunOutcome& outcome);
-
 // Appends an operator action's records to their organisations' chains inside the calling write's
 // transaction (under the organisation's transaction advisory lock): every store write
 // carrying an AuditAppend ends with it, and append_audit is made of it. No-op for null.

@@ -3,6 +3,8 @@
 #include "store/postgres/internal.hpp"
 #include "store/postgres/submit_listener.hpp"
 
+#include "common/crypto.hpp"
+
 #include <limits>
 
 namespace engined::store::postgres {
@@ -60,13 +62,38 @@ constexpr const char* kReleaseUnstarted = R"sql(
      WHERE status = 'queued' AND lease_owner = $1
 )sql";
 
+// A run's outcome, lease-guarded, with what it sets off, in one statement: one delivery of its
+// event per active endpoint subscribed to it plus one to the run's own URL (all sharing the event
+// id), and the notification other nodes' long-poll waits hear at commit (its payload: this
+// node's tag, a space, the run id; the channel is kFinishedChannel). A refused outcome returns
+// no row and sets off nothing. $15 event id, $16 event type, $17 this node's tag.
 constexpr const char* kFinishRun = R"sql(
-    UPDATE runs
-       SET status = $2, stage = $3, output_json = $4, results_json = $5, error_code = $6,
-           error_message = $7, error_details_json = $8, trace_json = $9, completed_at_ms = $10,
-           fingerprint = $11, fingerprint_json = $12, leased_until_ms = NULL,
-           started_at_ms = coalesce(started_at_ms, $14)
-     WHERE id = $1 AND coalesce(status, '') IN ('queued', 'processing') AND lease_owner = $13
+    WITH finished AS (
+        UPDATE runs
+           SET status = $2, stage = $3, output_json = $4, results_json = $5, error_code = $6,
+               error_message = $7, error_details_json = $8, trace_json = $9, completed_at_ms = $10,
+               fingerprint = $11, fingerprint_json = $12, leased_until_ms = NULL,
+               started_at_ms = coalesce(started_at_ms, $14)
+         WHERE id = $1 AND coalesce(status, '') IN ('queued', 'processing') AND lease_owner = $13
+     RETURNING id, organization, environment_id, webhook_url
+    ), deliveries AS (
+        INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
+                                        organization, environment_id, endpoint_id, url, status,
+                                        next_attempt_at_ms, created_at_ms, updated_at_ms)
+        SELECT 'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24),
+               $15::text, $16::text, $10, f.id, f.organization, f.environment_id, e.id, e.url,
+               'pending', $10, $10, $10
+          FROM finished f
+          JOIN webhook_endpoints e
+            ON e.organization = f.organization AND e.environment_id = f.environment_id
+         WHERE e.active = 1 AND e.events::jsonb ? $16::text
+        UNION ALL
+        SELECT 'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24),
+               $15::text, $16::text, $10, f.id, f.organization, f.environment_id, NULL,
+               f.webhook_url, 'pending', $10, $10, $10
+          FROM finished f WHERE f.webhook_url IS NOT NULL
+    )
+    SELECT pg_notify('engined_runs_finished', $17::text || ' ' || id) FROM finished
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = $1";
@@ -145,19 +172,16 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                       const std::string& lease_owner, const RunOutcome& outcome,
                       const std::string& node_tag) {
     require_terminal(outcome);
-    // Other nodes' long-poll waits hear of it at commit. The deliveries need only the run's row,
-    // which the outcome does not change, so they travel ahead of the outcome in its round trip;
-    // a refused outcome undoes them with the rest of its write.
-    connection.exec_later(kNotifyFinished, {node_tag, run_id}, "finish_run (notify)");
-    add_run_event_deliveries(connection, run_id, outcome);
     const Result finished = connection.exec(
         kFinishRun,
         {run_id, to_string(outcome.status), outcome.stage, outcome.output_json,
          outcome.results_json, outcome.error_code, outcome.error_message,
          outcome.error_details_json, outcome.trace_json, outcome.completed_at_ms,
-         outcome.fingerprint, outcome.fingerprint_json, lease_owner, outcome.started_at_ms},
+         outcome.fingerprint, outcome.fingerprint_json, lease_owner, outcome.started_at_ms,
+         "evt_" + random_hex(12),
+         outcome.status == RunStatus::failed ? "run.failed" : "run.completed", node_tag},
         "finish_run");
-    if (finished.changed() == 0) refuse_outcome(connection, run_id);
+    if (finished.rows() == 0) refuse_outcome(connection, run_id);
 }
 
 }  // namespace

@@ -18,14 +18,13 @@
 
 namespace engined::store::postgres {
 
-// The channels, and the statements a submit and a finish send in their transactions. Payloads
+// The channels, and the statement a submit sends in its transaction (a finish notifies in its
+// outcome's statement: runs.cpp). Payloads
 // start with the sending node's tag, so that a node is not told its own: it handles those
 // in-process. A finish's payload is "<tag> <run id>".
 inline constexpr const char* kSubmitChannel = "engined_runs";
 inline constexpr const char* kNotifySubmit = "SELECT pg_notify('engined_runs', $1)";
 inline constexpr const char* kFinishedChannel = "engined_runs_finished";
-inline constexpr const char* kNotifyFinished =
-    "SELECT pg_notify('engined_runs_finished', $1 || ' ' || $2)";
 
 class ChannelListener final : public SubmitWatch {
 public:

@@ -5,8 +5,6 @@
 #include "store/backend_support.hpp"
 #include "store/postgres/internal.hpp"
 
-#include "common/crypto.hpp"
-
 #include <algorithm>
 #include <tuple>
 
@@ -75,34 +73,6 @@ constexpr const char* kFindSigningSecret = R"sql(
     SELECT secret, previous_secret, previous_secret_expires_at_ms, rotated_at_ms
       FROM webhook_signing_secrets WHERE organization = $1 AND environment_id = $2
 )sql";
-
-// A delivery id: "dlv_" and 24 random hex digits, made by the database for each row.
-#define ENGINED_DELIVERY_ID \
-    "'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24)"
-
-// One delivery per active endpoint subscribed to the event, plus one to the run's own URL; all
-// share the event's id. One statement for both: a run's end costs the database one more
-// statement, not two. $1 run, $2 event id, $3 event type, $4 event time (cast: a parameter only a
-// UNION's branches use would otherwise be typed text).
-constexpr const char* kAddRunEventDeliveries =
-    "INSERT INTO webhook_deliveries (id, event_id, event_type, "
-    "event_created_at_ms, run_id, organization, environment_id, endpoint_id, url, status, "
-    "next_attempt_at_ms, "
-    "created_at_ms, updated_at_ms) "
-    "SELECT " ENGINED_DELIVERY_ID
-    ", $2::text, $3::text, $4::bigint, r.id, r.organization, r.environment_id, e.id, e.url, "
-    "       'pending', $4::bigint, $4::bigint, $4::bigint "
-    "  FROM runs r "
-    "  JOIN webhook_endpoints e ON e.organization = r.organization AND e.environment_id = "
-    "r.environment_id "
-    " WHERE r.id = $1 AND e.active = 1 AND e.events::jsonb ? $3::text "
-    "UNION ALL "
-    "SELECT " ENGINED_DELIVERY_ID
-    ", $2::text, $3::text, $4::bigint, id, organization, environment_id, NULL, webhook_url, "
-    "       'pending', $4::bigint, $4::bigint, $4::bigint "
-    "  FROM runs WHERE id = $1 AND webhook_url IS NOT NULL";
-
-#undef ENGINED_DELIVERY_ID
 
 // read_delivery() maps the columns in this order.
 #define ENGINED_DELIVERY_COLUMNS                                                             \
@@ -204,14 +174,6 @@ std::optional<int64_t> optional_int64(const std::optional<int>& value) {
 }
 
 }  // namespace
-
-void add_run_event_deliveries(Connection& connection, const std::string& run_id,
-                              const RunOutcome& outcome) {
-    const char* type = outcome.status == RunStatus::failed ? "run.failed" : "run.completed";
-    connection.exec_later(kAddRunEventDeliveries,
-                          {run_id, "evt_" + random_hex(12), type, outcome.completed_at_ms},
-                          "finish_run (webhook deliveries)");
-}
 
 }  // namespace engined::store::postgres
 

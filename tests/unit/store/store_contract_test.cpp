@@ -1615,6 +1615,30 @@ TEST_F(PostgresSchema, ALostConnectionFailsTransientlyAndTheStoreReconnects) {
     }
 }
 
+// A run's outcome is one statement: its webhook deliveries and the notification of the other
+// nodes' waits travel in it, so a finish costs BEGIN, that statement and COMMIT — one statement
+// fewer than the group's bookkeeping for each of the two it replaced.
+TEST_F(PostgresSchema, ARunsOutcomeWithItsDeliveriesAndNotificationIsOneStatement) {
+    std::atomic<uint64_t> statements{0};
+    PostgresOptions options{backend_.url};
+    options.on_round_trip = [&](std::size_t sent) { statements += sent; };
+    PostgresStore store(options);
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    NewRun run = make_run("run_1");
+    run.webhook_url = "https://hooks.example.com/own";
+    ASSERT_FALSE(insert(store, run));
+    ASSERT_TRUE(claim(store, "run_1", kNow));
+
+    const uint64_t before = statements;
+    ASSERT_FALSE(finish_as(store, "run_1", kTestNode, completed_outcome()));
+    EXPECT_EQ(statements - before, 3u);
+    EXPECT_EQ(store.get_run("run_1")->status, RunStatus::completed);
+    const auto deliveries = store.list_deliveries("org_a", "test", "", 10);
+    ASSERT_EQ(deliveries.size(), 2u) << "the endpoint's and the run's own";
+    EXPECT_EQ(deliveries[0].event_id, deliveries[1].event_id);
+    EXPECT_EQ(deliveries[0].event_type, "run.completed");
+}
+
 // Every statement is counted with the round trip that carried it. A group's bookkeeping (BEGIN,
 // the savepoints, COMMIT) rides with its statements instead of costing round trips of its own, and
 // a read is one round trip, its first preparation included.
