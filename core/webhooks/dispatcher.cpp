@@ -80,7 +80,10 @@ void Dispatcher::wake() {
         std::lock_guard lock(mutex_);
         ++wake_generation_;
     }
-    wakeup_.notify_all();
+    // One sender looks; one that finds a delivery wakes the next (send_loop), so the senders
+    // join in as far as there is work, and a finish that set off no delivery costs one look,
+    // not one per sender.
+    wakeup_.notify_one();
 }
 
 void Dispatcher::stop() {
@@ -116,6 +119,7 @@ void Dispatcher::send_loop() {
                              [&] { return stopping_ || wake_generation_ != seen_generation; });
             continue;
         }
+        wake();
         try {
             attempt(due.front());
         } catch (const std::exception& error) {
