@@ -209,8 +209,7 @@ struct App::Impl {
             queue::QueueOptions{config.workers,
                                 config.max_run_attempts,
                                 std::chrono::seconds(config.run_lease_seconds),
-                                {}},
-            [this] { dispatcher->wake(); });
+                                {}});
         // On PostgreSQL, a run submitted on another node reaches a worker here at once, not at
         // the next look; on SQLite every submit is this node's own, handed over in-process.
         submit_watch = store->watch_submits([this] { workers->wake(); });
@@ -228,9 +227,13 @@ struct App::Impl {
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue,
                                                config.checks_per_key});
         waits.emplace(runs::RunWaitLimits{config.max_run_wait_s, config.max_run_waits}, metrics);
-        // Every finish, this node's and (on PostgreSQL) other nodes', answers the waits on it.
-        finished_watch = store->watch_finished_runs(
-            [this](std::string_view run_id) { waits->finished(run_id); });
+        // Every finish, this node's and (on PostgreSQL) other nodes', answers the waits on it; one
+        // of this node's that added webhook deliveries wakes its senders (a finish that added
+        // none costs the outbox no look).
+        finished_watch = store->watch_finished_runs([this](const store::FinishedRun& run) {
+            waits->finished(run.run_id);
+            if (run.added_deliveries) dispatcher->wake();
+        });
         api::register_routes(router, *runs, *waits, json_limits, *checks, links);
         api::register_engine_routes(router, *engines, *runs, json_limits, ENGINED_VERSION, *checks,
                                     links);

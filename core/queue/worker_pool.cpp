@@ -34,11 +34,9 @@ std::string describe(std::exception_ptr error) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(store::Store& store, Execute execute, QueueOptions options,
-                       Finished finished)
+WorkerPool::WorkerPool(store::Store& store, Execute execute, QueueOptions options)
     : store_(store),
       execute_(std::move(execute)),
-      finished_(std::move(finished)),
       worker_count_(std::max(1, options.workers)),
       max_attempts_(std::max(1, options.max_attempts)),
       lease_(std::max(options.lease, std::chrono::milliseconds(3))),
@@ -347,7 +345,6 @@ void WorkerPool::settle(std::string run_id, store::RunOutcome outcome, std::exce
         }
         --storing_;
     }
-    if (!error && finished_) finished_();
     ready_.notify_one();
     settled_.notify_all();
 }

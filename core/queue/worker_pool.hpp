@@ -46,11 +46,8 @@ struct QueueOptions {
 class WorkerPool {
 public:
     using Execute = std::function<store::RunOutcome(const store::Run&)>;
-    // Told once a run's terminal outcome committed; runs on the store's writer thread, so it
-    // must only signal (e.g. wake the webhook dispatcher), never block.
-    using Finished = std::function<void()>;
 
-    WorkerPool(store::Store& store, Execute execute, QueueOptions options, Finished finished = {});
+    WorkerPool(store::Store& store, Execute execute, QueueOptions options);
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
@@ -121,7 +118,6 @@ private:
 
     store::Store& store_;
     Execute execute_;
-    Finished finished_;
     const int worker_count_;
     const int max_attempts_;
     const std::chrono::milliseconds lease_;

@@ -27,10 +27,10 @@ public:
     }
 
     // After a commit: one atomic load when nobody listens, which is every run without a watch.
-    void tell(std::string_view run_id) const {
+    void tell(const FinishedRun& run) const {
         if (shared_->count.load(std::memory_order_acquire) == 0) return;
         std::lock_guard lock(shared_->mutex);
-        for (const auto& [id, finished] : shared_->listeners) finished(run_id);
+        for (const auto& [id, finished] : shared_->listeners) finished(run);
     }
 
 private:

@@ -457,9 +457,17 @@ public:
     virtual ~FinishedRunsWatch() = default;
 };
 
-// Told a run's id once its terminal outcome committed. Runs on a thread of the store and must
-// not block.
-using RunFinished = std::function<void(std::string_view run_id)>;
+// A run whose terminal outcome committed, as a watch is told of it.
+struct FinishedRun {
+    std::string_view run_id;
+    // The finish added webhook deliveries of the run's event. Known for this node's finishes; a
+    // finish heard from another node says false (that node's senders were woken for them).
+    bool added_deliveries = false;
+};
+
+// Told of a run once its terminal outcome committed. Runs on a thread of the store and must not
+// block.
+using RunFinished = std::function<void(const FinishedRun& run)>;
 
 // Tokens taken from a key's rate bucket shared by every node on one database.
 struct RateTokenLease {

@@ -6,6 +6,7 @@
 #include "common/crypto.hpp"
 
 #include <limits>
+#include <memory>
 
 namespace engined::store::postgres {
 
@@ -65,8 +66,8 @@ constexpr const char* kReleaseUnstarted = R"sql(
 // A run's outcome, lease-guarded, with what it sets off, in one statement: one delivery of its
 // event per active endpoint subscribed to it plus one to the run's own URL (all sharing the event
 // id), and the notification other nodes' long-poll waits hear at commit (its payload: this
-// node's tag, a space, the run id; the channel is kFinishedChannel). A refused outcome returns
-// no row and sets off nothing. $15 event id, $16 event type, $17 this node's tag.
+// node's tag, a space, the run id; the channel is kFinishedChannel). It returns whether it added
+// deliveries; a refused outcome returns no row and sets off nothing. $15 event id, $16 event type, $17 this node's tag.
 constexpr const char* kFinishRun = R"sql(
     WITH finished AS (
         UPDATE runs
@@ -92,8 +93,11 @@ constexpr const char* kFinishRun = R"sql(
                $15::text, $16::text, $10, f.id, f.organization, f.environment_id, NULL,
                f.webhook_url, 'pending', $10, $10, $10
           FROM finished f WHERE f.webhook_url IS NOT NULL
+        RETURNING id
     )
-    SELECT pg_notify('engined_runs_finished', $17::text || ' ' || id) FROM finished
+    SELECT pg_notify('engined_runs_finished', $17::text || ' ' || id),
+           EXISTS (SELECT 1 FROM deliveries)
+      FROM finished
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = $1";
@@ -168,7 +172,8 @@ std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest&
     return Claim{read_run(row.at(0)), row.text(0, kRunColumnCount) == "t"};
 }
 
-void apply_finish_run(Connection& connection, const std::string& run_id,
+// True when the finish added webhook deliveries.
+bool apply_finish_run(Connection& connection, const std::string& run_id,
                       const std::string& lease_owner, const RunOutcome& outcome,
                       const std::string& node_tag) {
     require_terminal(outcome);
@@ -182,6 +187,7 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
          outcome.status == RunStatus::failed ? "run.failed" : "run.completed", node_tag},
         "finish_run");
     if (finished.rows() == 0) refuse_outcome(connection, run_id);
+    return finished.text(0, 1) == "t";
 }
 
 }  // namespace
@@ -202,15 +208,19 @@ void PostgresStore::insert_run(NewRun run, Completion done) {
 
 void PostgresStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                                Completion done) {
-    Completion told = [this, run_id, done = std::move(done)](std::exception_ptr error) {
-        if (!error) impl_->finished_runs.tell(run_id);
+    // Set by the write (its last attempt, where a group is written again), read at its commit.
+    auto added_deliveries = std::make_shared<bool>(false);
+    Completion told = [this, run_id, added_deliveries,
+                       done = std::move(done)](std::exception_ptr error) {
+        if (!error) impl_->finished_runs.tell({run_id, *added_deliveries});
         done(error);
     };
-    impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
-                            outcome = std::move(outcome), &tag = impl_->submit_tag](Connection& c) {
-                               apply_finish_run(c, run_id, lease_owner, outcome, tag);
-                           },
-                           std::move(told)});
+    impl_->writer.enqueue(
+        {[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
+          outcome = std::move(outcome), &tag = impl_->submit_tag, added_deliveries](Connection& c) {
+             *added_deliveries = apply_finish_run(c, run_id, lease_owner, outcome, tag);
+         },
+         std::move(told)});
 }
 
 std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
@@ -297,8 +307,12 @@ private:
 
 std::unique_ptr<FinishedRunsWatch> PostgresStore::watch_finished_runs(RunFinished finished) {
     // A finish missed while the session was down leaves its waits to end at their deadline.
-    auto others = std::make_unique<postgres::ChannelListener>(impl_->options.url, kFinishedChannel,
-                                                              impl_->submit_tag, finished, [] {});
+    auto others = std::make_unique<postgres::ChannelListener>(
+        impl_->options.url, kFinishedChannel, impl_->submit_tag,
+        [finished](std::string_view run_id) {
+            finished({run_id, false});
+        },
+        [] {});
     return std::make_unique<FinishedRunsListening>(impl_->finished_runs.add(std::move(finished)),
                                                    std::move(others));
 }

@@ -36,7 +36,8 @@ void insert_config(Connection& connection, std::string_view hash, std::string_vi
 void apply_remember_idempotency(Connection& connection, const IdempotencyRecord& record);
 
 // In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
-void add_run_event_deliveries(Connection& connection, const std::string& run_id,
+// True when it added any.
+bool add_run_event_deliveries(Connection& connection, const std::string& run_id,
                               const RunOutcome& outcome);
 
 // Appends an operator action's records to their organisations' chains inside the calling write's

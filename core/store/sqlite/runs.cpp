@@ -3,6 +3,7 @@
 #include "store/sqlite/internal.hpp"
 
 #include <limits>
+#include <memory>
 
 namespace engined::store::sqlite {
 
@@ -150,7 +151,8 @@ std::optional<Claim> apply_claim_run(Connection& connection, const ClaimRequest&
     return Claim{read_run(lease), prior_attempts >= request.max_attempts};
 }
 
-void apply_finish_run(Connection& connection, const std::string& run_id,
+// True when the finish added webhook deliveries.
+bool apply_finish_run(Connection& connection, const std::string& run_id,
                       const std::string& lease_owner, const RunOutcome& outcome) {
     require_terminal(outcome);
     const int changed = Query(connection, kFinishRun, "finish_run")
@@ -170,7 +172,7 @@ void apply_finish_run(Connection& connection, const std::string& run_id,
                             .bind_optional(14, outcome.started_at_ms)
                             .run();
     if (changed == 0) refuse_outcome(connection, run_id);
-    add_run_event_deliveries(connection, run_id, outcome);
+    return add_run_event_deliveries(connection, run_id, outcome);
 }
 
 }  // namespace
@@ -189,13 +191,17 @@ void SqliteStore::insert_run(NewRun run, Completion done) {
 
 void SqliteStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                              Completion done) {
-    Completion told = [this, run_id, done = std::move(done)](std::exception_ptr error) {
-        if (!error) impl_->finished_runs.tell(run_id);
+    // Set by the write (its last attempt, where a group is written again), read at its commit.
+    auto added_deliveries = std::make_shared<bool>(false);
+    Completion told = [this, run_id, added_deliveries,
+                       done = std::move(done)](std::exception_ptr error) {
+        if (!error) impl_->finished_runs.tell({run_id, *added_deliveries});
         done(error);
     };
     impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
-                            outcome = std::move(outcome)](Connection& c) {
-                               apply_finish_run(c, run_id, lease_owner, outcome);
+                            outcome = std::move(outcome), added_deliveries](Connection& c) {
+                               *added_deliveries =
+                                   apply_finish_run(c, run_id, lease_owner, outcome);
                            },
                            std::move(told)});
 }

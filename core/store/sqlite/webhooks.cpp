@@ -199,18 +199,20 @@ std::optional<int64_t> optional_int64(const std::optional<int>& value) {
 }  // namespace
 
 // In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
-void add_run_event_deliveries(Connection& connection, const std::string& run_id,
+bool add_run_event_deliveries(Connection& connection, const std::string& run_id,
                               const RunOutcome& outcome) {
     const char* type = outcome.status == RunStatus::failed ? "run.failed" : "run.completed";
     const std::string event_id = "evt_" + random_hex(12);
+    int added = 0;
     for (const char* sql : {kAddEndpointDeliveries, kAddRunUrlDelivery}) {
-        Query(connection, sql, "finish_run (webhook deliveries)")
-            .bind(1, run_id)
-            .bind(2, event_id)
-            .bind(3, type)
-            .bind(4, outcome.completed_at_ms)
-            .run();
+        added += Query(connection, sql, "finish_run (webhook deliveries)")
+                     .bind(1, run_id)
+                     .bind(2, event_id)
+                     .bind(3, type)
+                     .bind(4, outcome.completed_at_ms)
+                     .run();
     }
+    return added > 0;
 }
 
 }  // namespace engined::store::sqlite

@@ -582,6 +582,7 @@ TEST(WorkerPool, AnOutcomeFromAHolderWhoseLeaseWasTakenOverIsDropped) {
     StoreInTempDir store;
     insert_run_claimed(*store, "run_taken", 0);
     std::atomic<int> finished{0};
+    const auto watch = store->watch_finished_runs([&](const store::FinishedRun&) { ++finished; });
     WorkerPool pool(
         *store,
         [&](const store::Run& run) {
@@ -592,7 +593,7 @@ TEST(WorkerPool, AnOutcomeFromAHolderWhoseLeaseWasTakenOverIsDropped) {
             failed.status = store::RunStatus::failed;
             return failed;
         },
-        options(1, 3), [&] { ++finished; });
+        options(1, 3));
     pool.start();
     std::optional<store::Run> run;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -606,7 +607,7 @@ TEST(WorkerPool, AnOutcomeFromAHolderWhoseLeaseWasTakenOverIsDropped) {
     EXPECT_EQ(run->status, store::RunStatus::processing);
     EXPECT_EQ(run->lease_owner, "node_other");
     EXPECT_EQ(run->attempts, 2);
-    EXPECT_EQ(finished.load(), 0);
+    EXPECT_EQ(finished.load(), 0) << "no finish is told of a dropped outcome";
 }
 
 // --- The queue's depth: the store's count, read once a refresh interval, plus local hand-overs.

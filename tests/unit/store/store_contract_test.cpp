@@ -777,15 +777,17 @@ TYPED_TEST(StoreContract, ARunOfAStoredConfigurationIsWrittenWithoutIt) {
     EXPECT_EQ(store.config_json(first.config_hash), first.config_json);
 }
 
-// The ids of the runs a watch was told of, in order; waits (a bound against hanging only) for
-// another node's finish, which arrives by notification.
+// The ids of the runs a watch was told of, in order, and of those told with added webhook
+// deliveries; waits (a bound against hanging only) for another node's finish, which arrives by
+// notification.
 class FinishedRuns {
 public:
     RunFinished recorder() {
-        return [this](std::string_view run_id) {
+        return [this](const FinishedRun& run) {
             {
                 std::lock_guard lock(mutex_);
-                told_.emplace_back(run_id);
+                told_.emplace_back(run.run_id);
+                if (run.added_deliveries) with_deliveries_.emplace_back(run.run_id);
             }
             changed_.notify_all();
         };
@@ -804,11 +806,16 @@ public:
         std::lock_guard lock(mutex_);
         return told_;
     }
+    std::vector<std::string> told_with_deliveries() {
+        std::lock_guard lock(mutex_);
+        return with_deliveries_;
+    }
 
 private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<std::string> told_;
+    std::vector<std::string> with_deliveries_;
 };
 
 // A run's finish is told once its outcome committed, and only then; never after the watch ended.
@@ -827,6 +834,30 @@ TYPED_TEST(StoreContract, AFinishIsToldToTheWatchOnceCommitted) {
     watch.reset();
     ASSERT_FALSE(finish(store, "run_2", completed_outcome()));
     EXPECT_EQ(finished.told(), std::vector<std::string>{"run_1"}) << "the watch ended";
+}
+
+// A watch hears whether a finish added webhook deliveries (so that the senders look for them only
+// then): not for a run with neither a URL of its own nor an endpoint, yes for a run with its own
+// URL, and yes once an endpoint subscribes to its environment's runs.
+TYPED_TEST(StoreContract, AFinishTellsTheWatchWhetherItAddedWebhookDeliveries) {
+    Store& store = this->store();
+    NewRun own_url = make_run("run_own_url");
+    own_url.webhook_url = "https://hooks.example.com/own";
+    for (NewRun run : {make_run("run_plain"), own_url, make_run("run_endpoint")})
+        ASSERT_FALSE(insert(store, run));
+    FinishedRuns finished;
+    auto watch = store.watch_finished_runs(finished.recorder());
+
+    ASSERT_FALSE(finish(store, "run_plain", completed_outcome()));
+    ASSERT_FALSE(finish(store, "run_own_url", failed_outcome()));
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    ASSERT_FALSE(finish(store, "run_endpoint", completed_outcome()));
+
+    EXPECT_EQ(finished.told(),
+              (std::vector<std::string>{"run_plain", "run_own_url", "run_endpoint"}));
+    EXPECT_EQ(finished.told_with_deliveries(),
+              (std::vector<std::string>{"run_own_url", "run_endpoint"}));
+    EXPECT_EQ(store.list_deliveries("org_a", "test", "", 10).size(), 2u);
 }
 
 // Two nodes on one database claim at once: every run is claimed by exactly one of them.
