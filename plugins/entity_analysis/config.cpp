@@ -265,18 +265,11 @@ std::vector<ConfigProblem> check_config(const json::object& config) {
 EngineConfig parse_config(const json::object& config) {
     ConfigReader reader(config);
     EngineConfig parsed = reader.read();
-    std::vector<ConfigProblem> problems = reader.take_problems();
-    if (problems.empty()) {
-        return parsed;
+    const std::vector<ConfigProblem> problems = reader.take_problems();
+    if (!problems.empty()) {
+        throw plugin_sdk::invalid_config(problems);
     }
-    json::array details;
-    for (const ConfigProblem& p : problems) {
-        details.push_back(json::object{{"path", p.path}, {"message", p.message}});
-    }
-    throw RunFailure("invalid_config",
-                     "the engine configuration is invalid: " + problems.front().path + " " +
-                         problems.front().message,
-                     std::move(details));
+    return parsed;
 }
 
 }  // namespace engined::entity_analysis

@@ -1,8 +1,11 @@
 // The entity-analysis engine's configuration: the six scoring dimensions, appetite weight
 // profiles, the default bucket and engine parameters (tier thresholds, candidate counts), as the
-// host passes them with every run and as POST .../config/validate checks them. Keys the engine
+// host hands them to config_new and as POST .../config/validate checks them. Parsed once per
+// configuration into an EngineConfig that every run of it shares, read-only. Keys the engine
 // does not read (the host adds `lua_source`, the schemas and the examples) are ignored.
 #pragma once
+
+#include "config_problems.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -60,10 +63,7 @@ struct EngineConfig {
     const WeightProfile* weight_profile(std::string_view bucket) const;
 };
 
-struct ConfigProblem {
-    std::string path;  // JSON Pointer into the configuration
-    std::string message;
-};
+using plugin_sdk::ConfigProblem;
 
 // Every problem of `config`; empty when the engine can run with it.
 std::vector<ConfigProblem> check_config(const boost::json::object& config);

@@ -109,9 +109,9 @@ struct Assessment {
 // One analysis run: the stages in order, each tracing what it decided.
 class AnalysisRun {
 public:
-    AnalysisRun(const json::object& request, const json::object& config, ScoringHost& host,
+    AnalysisRun(const json::object& request, const EngineConfig& config, ScoringHost& host,
                 PoolCache& pools)
-        : request_(request), config_(parse_config(config)), host_(host), pools_(pools) {}
+        : request_(request), config_(config), host_(host), pools_(pools) {}
 
     json::object execute() {
         const json::object& input = run_input();
@@ -330,23 +330,32 @@ private:
     }
 
     const json::object& request_;
-    const EngineConfig config_;
+    const EngineConfig& config_;
     ScoringHost& host_;
     PoolCache& pools_;
 };
 
 }  // namespace
 
-AnalysisResult run_entity_analysis(const json::object& request, const json::object& config,
+AnalysisResult run_entity_analysis(const json::object& request, const EngineConfig& config,
                                    ScoringHost& host, PoolCache& pools) {
     try {
         AnalysisRun run(request, config, host, pools);
         return {AnalysisResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
-        return {AnalysisResult::Outcome::failed, json::object{{"code", failure.code()},
-                                                              {"message", failure.message()},
-                                                              {"details", failure.details()}}};
+        return {AnalysisResult::Outcome::failed, plugin_sdk::failure_body(failure)};
     }
+}
+
+AnalysisResult run_entity_analysis(const json::object& request, const json::object& config,
+                                   ScoringHost& host, PoolCache& pools) {
+    std::optional<EngineConfig> prepared;
+    try {
+        prepared = parse_config(config);
+    } catch (const RunFailure& failure) {
+        return {AnalysisResult::Outcome::failed, plugin_sdk::failure_body(failure)};
+    }
+    return run_entity_analysis(request, *prepared, host, pools);
 }
 
 }  // namespace engined::entity_analysis

@@ -5,6 +5,7 @@
 // comes through ScoringHost.
 #pragma once
 
+#include "config.hpp"
 #include "pool_cache.hpp"
 #include "scoring_host.hpp"
 
@@ -25,10 +26,16 @@ struct AnalysisResult {
 
 // Runs one analysis. `request` is the stored run body ({"input": {...}, "pool": {"name",
 // "snapshot", "size"}}: the host adds `pool` when it resolves input.pool) and `config` the
-// engine configuration; parsed pools are kept in `pools`. A run that cannot complete
-// (invalid_request, invalid_config, dataset_missing, dataset_invalid, invalid_weights,
-// invalid_tiers, lua_error, lua_budget_exceeded, lua_memory_exceeded) yields a failed result;
-// anything else thrown is a defect and propagates to the caller.
+// engine configuration parse_config prepared, which concurrent runs share and only read; parsed
+// pools are kept in `pools`. A run that cannot complete (invalid_request, dataset_missing,
+// dataset_invalid, invalid_weights, invalid_tiers, lua_error, lua_budget_exceeded,
+// lua_memory_exceeded) yields a failed result; anything else thrown is a defect and propagates
+// to the caller.
+AnalysisResult run_entity_analysis(const boost::json::object& request, const EngineConfig& config,
+                                   ScoringHost& host, PoolCache& pools);
+
+// One run of a configuration given as JSON: prepared for this run alone, then run as above. An
+// invalid configuration yields the invalid_config failure config_new refuses it with.
 AnalysisResult run_entity_analysis(const boost::json::object& request,
                                    const boost::json::object& config, ScoringHost& host,
                                    PoolCache& pools);

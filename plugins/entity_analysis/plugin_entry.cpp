@@ -44,14 +44,20 @@ engined_status validate_config(const char* config_json, std::size_t config_len,
                                        &check_config);
 }
 
+engined_status config_new(const char* config_json, std::size_t config_len, engined_config** config,
+                          engined_buffer* out) noexcept {
+    return plugin_sdk::config_new<&parse_config>("entity_analysis", config_json, config_len, config,
+                                                 out);
+}
+
 engined_status execute(const engined_host_services* services, const engined_config* config,
                        const engined_run_request* request, engined_buffer* out) noexcept {
     const bool services_ok = plugin_sdk::services_complete(services) &&
                              ENGINED_HAS_FIELD(services, engined_host_services, load_dataset) &&
                              services->load_dataset != nullptr;
-    return plugin_sdk::execute(
+    return plugin_sdk::execute<&parse_config>(
         "entity_analysis", services_ok, config, request, out,
-        [services](const json::object& run_body, const json::object& config) {
+        [services](const json::object& run_body, const EngineConfig& config) {
             HostServices host(*services);
             return run_entity_analysis(run_body, config, host, shared_pool_cache());
         });
@@ -113,7 +119,7 @@ constexpr engined_engine_descriptor kDescriptor{
     .plugin_version = ENGINED_ENTITY_ANALYSIS_VERSION,
     .results_key = "candidates",
     .validate_config = &engined::entity_analysis::validate_config,
-    .config_new = &engined::plugin_sdk::config_new,
+    .config_new = &engined::entity_analysis::config_new,
     .config_free = &engined::plugin_sdk::config_free,
     .execute = &engined::entity_analysis::execute,
     .release_buffer = &engined::plugin_sdk::release_buffer,

@@ -79,8 +79,10 @@ private:
                 config_.dimensions.push_back(std::move(*dimension));
             }
         }
-        if (std::none_of(config_.dimensions.begin(), config_.dimensions.end(),
-                         [](const ScoringDimension& d) { return d.enabled; })) {
+        std::copy_if(config_.dimensions.begin(), config_.dimensions.end(),
+                     std::back_inserter(config_.enabled_dimensions),
+                     [](const ScoringDimension& d) { return d.enabled; });
+        if (config_.enabled_dimensions.empty()) {
             problem("/scoring_dimensions", "at least one dimension must be enabled");
         }
     }
@@ -162,7 +164,7 @@ private:
         }
         const std::size_t problems_before = problems_.size();
         double enabled_sum = 0.0;
-        for (const ScoringDimension& dimension : config_.enabled_dimensions()) {
+        for (const ScoringDimension& dimension : config_.enabled_dimensions) {
             const std::string weight_path = json_pointer(path + "/weights", dimension.key);
             const json::value* weight = weights->if_contains(dimension.key);
             if (weight == nullptr) {
@@ -269,13 +271,6 @@ bool has_deterministic_scorer(std::string_view dimension_key) {
                      dimension_key) != kDeterministicDimensions.end();
 }
 
-std::vector<ScoringDimension> EngineConfig::enabled_dimensions() const {
-    std::vector<ScoringDimension> enabled;
-    std::copy_if(dimensions.begin(), dimensions.end(), std::back_inserter(enabled),
-                 [](const ScoringDimension& d) { return d.enabled; });
-    return enabled;
-}
-
 const WeightProfile* EngineConfig::weight_profile(std::string_view bucket) const {
     const auto found = std::find_if(weight_profiles.begin(), weight_profiles.end(),
                                     [&](const WeightProfile& p) { return p.bucket == bucket; });
@@ -291,18 +286,11 @@ std::vector<ConfigProblem> check_config(const json::object& config) {
 EngineConfig parse_config(const json::object& config) {
     ConfigReader reader(config);
     EngineConfig parsed = reader.read();
-    std::vector<ConfigProblem> problems = reader.take_problems();
-    if (problems.empty()) {
-        return parsed;
+    const std::vector<ConfigProblem> problems = reader.take_problems();
+    if (!problems.empty()) {
+        throw plugin_sdk::invalid_config(problems);
     }
-    json::array details;
-    for (const ConfigProblem& p : problems) {
-        details.push_back(json::object{{"path", p.path}, {"message", p.message}});
-    }
-    throw RunFailure("invalid_config",
-                     "the engine configuration is invalid: " + problems.front().path + " " +
-                         problems.front().message,
-                     std::move(details));
+    return parsed;
 }
 
 }  // namespace engined::placement

@@ -1,7 +1,10 @@
 // The placement engine's configuration: scoring dimensions, appetite weight profiles and engine
-// parameters, as the host passes them with every run (and as POST .../config/validate checks
-// them). Keys the engine does not know (the host adds `lua_source` and the schemas) are ignored.
+// parameters, as the host hands them to config_new (and as POST .../config/validate checks
+// them). Parsed once per configuration into an EngineConfig that every run of it shares, read-only.
+// Keys the engine does not know (the host adds `lua_source` and the schemas) are ignored.
 #pragma once
+
+#include "config_problems.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -57,23 +60,25 @@ struct EngineParameters {
 
 struct EngineConfig {
     std::vector<ScoringDimension> dimensions;
+    // The enabled ones of `dimensions`, in configured order: the dimensions every package is
+    // scored on.
+    std::vector<ScoringDimension> enabled_dimensions;
+    // Each profile's weights are those of exactly the enabled dimensions, checked as a run's
+    // weights are (finite, >= 0, not all 0).
     std::vector<WeightProfile> weight_profiles;
     std::string default_appetite_bucket;
     EngineParameters parameters;
 
-    std::vector<ScoringDimension> enabled_dimensions() const;
     const WeightProfile* weight_profile(std::string_view bucket) const;
 };
 
-struct ConfigProblem {
-    std::string path;  // JSON Pointer into the configuration
-    std::string message;
-};
+using plugin_sdk::ConfigProblem;
 
 // Every problem of `config`; empty when the engine can run with it.
 std::vector<ConfigProblem> check_config(const boost::json::object& config);
 
-// The configuration, or RunFailure("invalid_config") listing every problem.
+// The configuration, or RunFailure("invalid_config") listing every problem check_config reports
+// (the first in the message). config_new prepares a handle with it.
 EngineConfig parse_config(const boost::json::object& config);
 
 }  // namespace engined::placement

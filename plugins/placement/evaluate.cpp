@@ -74,7 +74,7 @@ PackageScorer::PackageScorer(const EvaluationRequest& request, ScoringHost& host
       bucket_(request.bucket),
       weights_(resolve_weights(request.bucket, request.input, request.config, host)),
       context_(script_context(request.input, request.bucket)) {
-    for (const ScoringDimension& dimension : request.config.enabled_dimensions()) {
+    for (const ScoringDimension& dimension : request.config.enabled_dimensions) {
         active_.push_back({dimension, weights_.by_dimension.at(dimension.key)});
         configured_order_.push_back(dimension.key);
     }

@@ -226,9 +226,9 @@ struct Matching {
 // One placement run: the stages in order, each tracing what it decided.
 class PlacementRun {
 public:
-    PlacementRun(const json::object& request, const json::object& config, ScoringHost& host,
+    PlacementRun(const json::object& request, const EngineConfig& config, ScoringHost& host,
                  RankingStrategy strategy)
-        : request_(request), config_(parse_config(config)), host_(host), strategy_(strategy) {}
+        : request_(request), config_(config), host_(host), strategy_(strategy) {}
 
     json::object execute() {
         const json::object& input = run_input();
@@ -520,7 +520,7 @@ private:
     }
 
     const json::object& request_;
-    const EngineConfig config_;
+    const EngineConfig& config_;
     ScoringHost& host_;
     RankingStrategy strategy_;
     std::string_view offerings_source_ = "none";
@@ -530,16 +530,25 @@ private:
 
 }  // namespace
 
-PlacementResult run_placement(const json::object& request, const json::object& config,
+PlacementResult run_placement(const json::object& request, const EngineConfig& config,
                               ScoringHost& host, RankingStrategy strategy) {
     try {
         PlacementRun run(request, config, host, strategy);
         return {PlacementResult::Outcome::succeeded, run.execute()};
     } catch (const RunFailure& failure) {
-        return {PlacementResult::Outcome::failed, json::object{{"code", failure.code()},
-                                                               {"message", failure.message()},
-                                                               {"details", failure.details()}}};
+        return {PlacementResult::Outcome::failed, plugin_sdk::failure_body(failure)};
     }
+}
+
+PlacementResult run_placement(const json::object& request, const json::object& config,
+                              ScoringHost& host, RankingStrategy strategy) {
+    std::optional<EngineConfig> prepared;
+    try {
+        prepared = parse_config(config);
+    } catch (const RunFailure& failure) {
+        return {PlacementResult::Outcome::failed, plugin_sdk::failure_body(failure)};
+    }
+    return run_placement(request, *prepared, host, strategy);
 }
 
 }  // namespace engined::placement

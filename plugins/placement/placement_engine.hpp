@@ -4,6 +4,7 @@
 // the host (Lua scorecard, audit trace, clock) comes through ScoringHost.
 #pragma once
 
+#include "config.hpp"
 #include "scoring_host.hpp"
 
 #include <boost/json/object.hpp>
@@ -28,9 +29,16 @@ struct PlacementResult {
 enum class RankingStrategy { search, exhaustive };
 
 // Runs one placement. `request` is the run body ({"input": {...}, "offerings": [...]}) and
-// `config` the engine configuration. A run that cannot complete (invalid configuration or
-// weights, too many packages to examine, a Lua error or budget breach) yields a failed result;
-// anything else thrown is a defect and propagates to the caller.
+// `config` the engine configuration parse_config prepared, which concurrent runs share and only
+// read. A run that cannot complete (invalid weights, too many packages to examine, a Lua error or
+// budget breach) yields a failed result; anything else thrown is a defect and propagates to the
+// caller.
+PlacementResult run_placement(const boost::json::object& request, const EngineConfig& config,
+                              ScoringHost& host,
+                              RankingStrategy strategy = RankingStrategy::search);
+
+// One run of a configuration given as JSON: prepared for this run alone, then run as above. An
+// invalid configuration yields the invalid_config failure config_new refuses it with.
 PlacementResult run_placement(const boost::json::object& request, const boost::json::object& config,
                               ScoringHost& host,
                               RankingStrategy strategy = RankingStrategy::search);

@@ -25,11 +25,16 @@ engined_status validate_config(const char* config_json, std::size_t config_len,
     return plugin_sdk::validate_config("placement", config_json, config_len, out, &check_config);
 }
 
+engined_status config_new(const char* config_json, std::size_t config_len, engined_config** config,
+                          engined_buffer* out) noexcept {
+    return plugin_sdk::config_new<&parse_config>("placement", config_json, config_len, config, out);
+}
+
 engined_status execute(const engined_host_services* services, const engined_config* config,
                        const engined_run_request* request, engined_buffer* out) noexcept {
-    return plugin_sdk::execute(
+    return plugin_sdk::execute<&parse_config>(
         "placement", plugin_sdk::services_complete(services), config, request, out,
-        [services](const json::object& run_body, const json::object& config) {
+        [services](const json::object& run_body, const EngineConfig& config) {
             HostServices host(*services);
             return run_placement(run_body, config, host);
         });
@@ -48,7 +53,7 @@ constexpr engined_engine_descriptor kDescriptor{
     .plugin_version = ENGINED_PLACEMENT_VERSION,
     .results_key = "solutions",
     .validate_config = &engined::placement::validate_config,
-    .config_new = &engined::plugin_sdk::config_new,
+    .config_new = &engined::placement::config_new,
     .config_free = &engined::plugin_sdk::config_free,
     .execute = &engined::placement::execute,
     .release_buffer = &engined::plugin_sdk::release_buffer,

@@ -25,7 +25,7 @@ Weights checked_weights(const json::object& weights, std::string_view source,
                         std::string_view bucket, const EngineConfig& config) {
     Weights checked{.by_dimension = {}, .source = source};
     double sum = 0.0;
-    for (const ScoringDimension& dimension : config.enabled_dimensions()) {
+    for (const ScoringDimension& dimension : config.enabled_dimensions) {
         const json::value* weight = weights.if_contains(dimension.key);
         if (weight == nullptr) {
             invalid_weights(bucket, source,
@@ -51,11 +51,8 @@ Weights configured_weights(std::string_view bucket, const EngineConfig& config) 
         invalid_weights(bucket, weights_source::kConfig,
                         "no appetite_weight_profiles entry for this bucket");
     }
-    json::object weights;
-    for (const auto& [key, weight] : profile->weights) {
-        weights[key] = weight;
-    }
-    return checked_weights(weights, weights_source::kConfig, bucket, config);
+    // parse_config checked the profile as checked_weights checks a script's weights.
+    return {.by_dimension = profile->weights, .source = weights_source::kConfig};
 }
 
 // The input fields a weights rule may read: the household facts of SPEC §6. Quotes, offerings and

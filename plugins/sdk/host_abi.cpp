@@ -106,22 +106,31 @@ std::optional<json::object> parse_object(const char* text, std::size_t length) {
     return std::move(parsed.get_object());
 }
 
-engined_status config_new(const char* config_json, std::size_t config_len, engined_config** config,
-                          engined_buffer* out) noexcept {
+engined_status prepare_handle(
+    std::string_view plugin, const char* config_json, std::size_t config_len,
+    engined_config** config, engined_buffer* out,
+    const std::function<std::shared_ptr<const void>(const json::object&)>& prepare) noexcept {
     if (config == nullptr || out == nullptr) {
         return ENGINED_RUN_FAILED;
     }
     *config = nullptr;
     *out = engined_buffer{nullptr, 0};
     try {
-        auto parsed = parse_object(config_json, config_len);
+        const auto parsed = parse_object(config_json, config_len);
         if (!parsed) {
-            return fail_run(out, "invalid_config", "the engine configuration is not a JSON object");
+            throw invalid_config({not_an_object()});
         }
-        *config = new engined_config{std::move(*parsed)};
+        *config = new engined_config{prepare(*parsed)};
         return ENGINED_OK;
+    } catch (const RunFailure& failure) {
+        if (!fill(out, json::serialize(failure_body(failure)))) {
+            return fail_run(out, "plugin_fault", "out of memory");
+        }
+        return ENGINED_RUN_FAILED;
+    } catch (const std::exception& error) {
+        return plugin_fault(out, plugin, error.what());
     } catch (...) {
-        return fail_run(out, "plugin_fault", "out of memory");
+        return plugin_fault(out, plugin, "unknown exception");
     }
 }
 

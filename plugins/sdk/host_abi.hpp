@@ -1,11 +1,14 @@
 // The C ABI side of an engine plugin (core/plugin/engine_plugin.h): the host's service table
-// as a ScriptHost, the buffers handed across, the configuration handle (the configuration parsed
-// once by config_new), and validate_config/execute bodies that turn JSON text into Boost.JSON
-// values and make sure no C++ exception reaches the host. A plugin's
-// plugin_entry.cpp supplies only its engine: the config check, the run and the descriptor.
+// as a ScriptHost, the buffers handed across, the configuration handle (the engine's prepared
+// configuration, made once by config_new), and validate_config/config_new/execute bodies that
+// turn JSON text into Boost.JSON values and make sure no C++ exception reaches the host. A
+// plugin's plugin_entry.cpp supplies only its engine: the config check, the preparation of a
+// configuration, the run and the descriptor.
 #pragma once
 
+#include "config_problems.hpp"
 #include "engine_plugin.h"
+#include "run_failure.hpp"
 #include "script_host.hpp"
 
 #include <boost/json/array.hpp>
@@ -16,14 +19,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
-// An SDK plugin's configuration handle (engine_plugin.h: config_new): the configuration parsed
-// once, read-only afterwards, so that concurrent runs may share it.
+// An SDK plugin's configuration handle (engine_plugin.h: config_new): what the engine's `Prepare`
+// made of the configuration (config_new below), built once and never changed afterwards. Every
+// worker thread's execute reads it at the same time without a lock, so a prepared configuration
+// holds only what the configuration alone determines: no per-run state, no lazily filled cache.
 struct engined_config {
-    boost::json::object object;
+    std::shared_ptr<const void> prepared;
 };
 
 namespace engined::plugin_sdk {
@@ -124,8 +132,9 @@ engined_status validate_config(std::string_view plugin, const char* config_json,
                     boost::json::object{{"path", problem.path}, {"message", problem.message}});
             }
         } else {
-            errors.push_back(boost::json::object{
-                {"path", ""}, {"message", "the configuration must be a JSON object"}});
+            const ConfigProblem problem = not_an_object();
+            errors.push_back(
+                boost::json::object{{"path", problem.path}, {"message", problem.message}});
         }
         const boost::json::object problems{{"errors", std::move(errors)}};
         return fill(out, boost::json::serialize(problems)) ? ENGINED_OK : ENGINED_RUN_FAILED;
@@ -135,19 +144,41 @@ engined_status validate_config(std::string_view plugin, const char* config_json,
     }
 }
 
-// The descriptor's config_new: the configuration parsed into a handle, or an invalid_config
-// failure when it is not a JSON object.
-engined_status config_new(const char* config_json, std::size_t config_len, engined_config** config,
-                          engined_buffer* out) noexcept;
+// What an engine's `Prepare` (`const boost::json::object&` -> a movable type) makes of a
+// configuration: the type its handle holds and its runs read.
+template <auto Prepare>
+using PreparedOf =
+    std::remove_cvref_t<std::invoke_result_t<decltype(Prepare), const boost::json::object&>>;
+
+// config_new's body: `prepare` applied to the configuration parsed as a JSON object. A
+// configuration that is not one fails with invalid_config (the problem validate_config names); a
+// RunFailure `prepare` throws fails with its own code, message and details (an engine throws
+// invalid_config(problems) with the problems its check_config reports, so that config_new and
+// validate_config refuse the same configurations with the same messages); anything else is a
+// plugin_fault naming `plugin`.
+engined_status prepare_handle(
+    std::string_view plugin, const char* config_json, std::size_t config_len,
+    engined_config** config, engined_buffer* out,
+    const std::function<std::shared_ptr<const void>(const boost::json::object&)>& prepare) noexcept;
+
+// The descriptor's config_new for the engine `plugin`, whose configurations `Prepare` prepares.
+template <auto Prepare>
+engined_status config_new(std::string_view plugin, const char* config_json, std::size_t config_len,
+                          engined_config** config, engined_buffer* out) noexcept {
+    return prepare_handle(plugin, config_json, config_len, config, out,
+                          [](const boost::json::object& object) -> std::shared_ptr<const void> {
+                              return std::make_shared<const PreparedOf<Prepare>>(Prepare(object));
+                          });
+}
 
 // The descriptor's config_free.
 void config_free(engined_config* config) noexcept;
 
-// The descriptor's execute for the engine `plugin`: refuses an incomplete service table
-// (`services_ok`), a missing handle or request, parses the run body, and fills `out` with
-// `run(run_body, config).body` (a failed run when its failed()). Whatever `run` throws becomes a
-// plugin_fault.
-template <class Run>
+// The descriptor's execute for the engine `plugin`, whose handles config_new<Prepare> made:
+// refuses an incomplete service table (`services_ok`), a missing handle or request, parses the
+// run body, and fills `out` with `run(run_body, prepared).body` (a failed run when its
+// failed()). Whatever `run` throws becomes a plugin_fault.
+template <auto Prepare, class Run>
 engined_status execute(std::string_view plugin, bool services_ok, const engined_config* config,
                        const engined_run_request* request, engined_buffer* out, Run run) noexcept {
     if (out == nullptr) {
@@ -155,7 +186,8 @@ engined_status execute(std::string_view plugin, bool services_ok, const engined_
     }
     *out = engined_buffer{nullptr, 0};
     try {
-        if (!services_ok || config == nullptr || request == nullptr) {
+        if (!services_ok || config == nullptr || config->prepared == nullptr ||
+            request == nullptr) {
             return fail_run(
                 out, "plugin_fault",
                 "the host passed no request, no configuration or an incomplete service table");
@@ -164,7 +196,8 @@ engined_status execute(std::string_view plugin, bool services_ok, const engined_
         if (!run_body) {
             return fail_run(out, "invalid_request", "the run body is not a JSON object");
         }
-        const auto result = run(*run_body, config->object);
+        const auto result =
+            run(*run_body, *static_cast<const PreparedOf<Prepare>*>(config->prepared.get()));
         if (!fill(out, boost::json::serialize(result.body))) {
             return fail_run(out, "plugin_fault", "out of memory");
         }

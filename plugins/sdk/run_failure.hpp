@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -28,5 +29,11 @@ private:
     std::string message_;
     boost::json::array details_;
 };
+
+// The body of the failed run: {"code", "message", "details"}.
+inline boost::json::object failure_body(const RunFailure& failure) {
+    return {
+        {"code", failure.code()}, {"message", failure.message()}, {"details", failure.details()}};
+}
 
 }  // namespace engined::plugin_sdk

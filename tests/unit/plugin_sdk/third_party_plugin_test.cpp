@@ -8,7 +8,11 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <variant>
+#include <vector>
 
 namespace engined::plugin {
 namespace {
@@ -81,6 +85,63 @@ TEST(ShippedPlugins, EntityAnalysisChecksCarrierPoolsAndPlacementReadsNone) {
     EXPECT_EQ(bad->front().message, "id is required");
     EXPECT_FALSE(dataset_problems(*registry.find("placement"), "pool", "[]").has_value());
     EXPECT_FALSE(canonical_dataset(*registry.find("placement"), "pool", "csv", "[]").has_value());
+}
+
+// The engine configuration of a shipped release bundle (versions/<slug>/<version>.json).
+boost::json::object released_config(const std::string& bundle) {
+    std::ifstream in(std::string(ENGINED_SOURCE_DIR) + "/versions/" + bundle);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return boost::json::parse(text.str()).at("config").as_object();
+}
+
+// validate_config's errors for `config_json`, as [{path, message}].
+boost::json::array validation_errors(const LoadedPlugin& plugin, const std::string& config_json) {
+    engined_buffer out{nullptr, 0};
+    plugin.descriptor->validate_config(config_json.data(), config_json.size(), &out);
+    const std::string answer(out.data, out.size);
+    plugin.descriptor->release_buffer(&out);
+    return boost::json::parse(answer).at("errors").as_array();
+}
+
+TEST(ShippedPlugins, PrepareAHandleForWhatTheirCheckPassesAndRefuseTheRestWithItsProblems) {
+    PluginRegistry registry;
+    const auto folder = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
+    ASSERT_EQ(registry.load(folder / "placement.so"), "");
+    ASSERT_EQ(registry.load(folder / "entity_analysis.so"), "");
+    for (const auto& [engine_type, bundle] : {std::pair{"placement", "default/1.0.json"},
+                                              {"entity_analysis", "entity-analysis/1.0.json"}}) {
+        const LoadedPlugin& plugin = *registry.find(engine_type);
+        const boost::json::object valid = released_config(bundle);
+        boost::json::object unknown_bucket = valid;
+        unknown_bucket["default_appetite_bucket"] = "nowhere";
+        boost::json::object several = unknown_bucket;
+        several["appetite_weight_profiles"] = boost::json::array{};
+        several["parameters"] = 7;
+
+        ASSERT_TRUE(validation_errors(plugin, boost::json::serialize(valid)).empty())
+            << engine_type;
+        EXPECT_TRUE(std::holds_alternative<ConfigHandle>(
+            ConfigHandle::create(plugin, boost::json::serialize(valid))))
+            << engine_type;
+
+        for (const std::string& refused :
+             {std::string("[1]"), std::string("not json"), std::string("{}"),
+              boost::json::serialize(unknown_bucket), boost::json::serialize(several)}) {
+            const boost::json::array errors = validation_errors(plugin, refused);
+            ASSERT_FALSE(errors.empty()) << engine_type << " " << refused;
+            auto handle = ConfigHandle::create(plugin, refused);
+            const auto* failure = std::get_if<RunFailure>(&handle);
+            ASSERT_NE(failure, nullptr) << engine_type << " " << refused;
+            EXPECT_EQ(failure->code, "invalid_config");
+            EXPECT_EQ(boost::json::parse(failure->details_json), errors) << refused;
+            const std::string path(errors.front().at("path").as_string());
+            EXPECT_EQ(failure->message,
+                      "the engine configuration is invalid: " + (path.empty() ? "" : path + " ") +
+                          std::string(errors.front().at("message").as_string()))
+                << refused;
+        }
+    }
 }
 
 TEST(ShippedPlugins, EntityAnalysisCanonicalisesTheCellsOfACsvPool) {
