@@ -124,9 +124,9 @@ public:
     boost::json::object contract(const auth::Principal& caller, const std::string& slug,
                                  const std::optional<std::string>& pin) const;
 
-    // For submissions: the engine at `pin` (none: its current configuration). ApiError 404 for an
-    // unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when archived.
-    // A "<major>.x" pin under an open rollout resolves by `run_id` (rollout_policy.hpp).
+    // The engine at `pin` (none: its current configuration), read from the store now. ApiError
+    // 404 for an unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when
+    // archived. A "<major>.x" pin under an open rollout resolves by `run_id` (rollout_policy.hpp).
     ResolvedEngine resolve(const auth::Principal& caller, const std::string& slug,
                            const std::optional<std::string>& pin,
                            std::optional<std::string_view> run_id = std::nullopt) const;
