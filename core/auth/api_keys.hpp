@@ -51,14 +51,15 @@ struct PresentedHeader {
     std::size_t count = 0;
 };
 
-// How long a node trusts a key it looked up in a store that several nodes share, and how many
-// such keys it keeps: a key revoked there is refused by every node at most this long after.
-inline constexpr std::chrono::milliseconds kSharedStoreKeyTtl{1000};
-inline constexpr std::size_t kSharedStoreKeyCacheCapacity = 10'000;
+// How long a node trusts a key it looked up in its store, and how many such keys it keeps. A key
+// revoked through this node is refused on its next request; one revoked elsewhere (another node
+// on a shared PostgreSQL store, or enginectl on this node's SQLite file) at most this long after.
+inline constexpr std::chrono::milliseconds kTrustedKeyTtl{1000};
+inline constexpr std::size_t kTrustedKeyCapacity = 10'000;
 
 class KeyAuthenticator {
 public:
-    // Every request's key is looked up in `store`: a revocation applies to the next request.
+    // Every request's key is looked up in `store`: any revocation applies to the next request.
     explicit KeyAuthenticator(const store::Store& store) : store_(store) {}
     // Keys found valid are trusted for the cache's time-to-live without asking `store` again.
     KeyAuthenticator(const store::Store& store, std::unique_ptr<KeyCache> cache)

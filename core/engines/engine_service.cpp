@@ -116,7 +116,8 @@ std::string config_etag(const std::string& config_hash) {
 
 EngineService::EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                              std::filesystem::path resources_dir, lua::Limits lua_limits,
-                             audit::AuditTrail& audit, std::size_t cached_configs)
+                             audit::AuditTrail& audit, std::size_t cached_configs,
+                             RunResolutionCache resolutions)
     : store_(store),
       audit_(audit),
       plugins_(plugins),
@@ -124,13 +125,34 @@ EngineService::EngineService(store::Store& store, const plugin::PluginRegistry& 
       lua_limits_(lua_limits),
       config_texts_(cached_configs),
       contracts_(cached_configs),
-      effective_weights_(cached_configs) {}
+      effective_weights_(cached_configs),
+      run_resolutions_(resolutions.ttl, resolutions.capacity, std::move(resolutions.clock)) {}
 
 store::EngineRecord EngineService::find(const auth::Principal& caller,
                                         const std::string& slug) const {
     auto engine = store_.find_engine(caller.organization, slug);
     if (!engine) throw ApiError::not_found("engine '" + slug + "' does not exist");
     return *engine;
+}
+
+EngineService::EngineReleases EngineService::releases_of(store::EngineRecord engine) const {
+    EngineReleases target{std::move(engine), {}, {}};
+    target.releases = store_.list_releases(target.engine.organization, target.engine.slug);
+    target.rollouts = store_.list_rollouts(target.engine.organization, target.engine.slug);
+    return target;
+}
+
+std::shared_ptr<const EngineService::EngineReleases> EngineService::releases_for_runs(
+    const auth::Principal& caller, const std::string& slug) const {
+    std::string key = caller.organization;
+    key += '\n';  // in neither an organisation nor a slug
+    key += slug;
+    // Read before the store is: a change committed meanwhile makes this entry miss.
+    const uint64_t changes = engine_changes_.load(std::memory_order_acquire);
+    if (auto cached = run_resolutions_.find(key, changes)) return std::move(*cached);
+    auto target = std::make_shared<const EngineReleases>(releases_of(find(caller, slug)));
+    run_resolutions_.remember(key, target, changes);
+    return target;
 }
 
 store::EngineRecord EngineService::find_own(const auth::Principal& caller,
@@ -205,9 +227,9 @@ boost::json::object EngineService::create(const auth::Principal& caller,
                 "copy_from names engine '" + source_slug + "', which does not exist",
                 {{"/copy_from", "unknown engine"}});
         }
-        source_config_hash = source_pin.empty()
-                                 ? source->config_hash
-                                 : find_release(*source, source_pin).release.config_hash;
+        source_config_hash =
+            source_pin.empty() ? source->config_hash
+                               : find_release(releases_of(*source), source_pin).release.config_hash;
     }
     const std::string label = source && !fields.contains("label")
                                   ? source->label
@@ -254,6 +276,7 @@ boost::json::object EngineService::create(const auth::Principal& caller,
     } catch (const std::invalid_argument&) {
         throw ApiError(409, "conflict", "an engine with slug '" + slug + "' already exists");
     }
+    engines_changed();  // the organisation's engine now comes before a built-in one of its slug
     audit_.logged(audit);
     return engine_to_json(engine);
 }
@@ -290,6 +313,7 @@ boost::json::object EngineService::set_status(const auth::Principal& caller,
     store::AuditAppend audit = audit_.draft({caller.organization, caller.key_id, action, slug,
                                              audit::state_hash(before), audit::state_hash(status)});
     store_.set_engine_status(engine.organization, slug, status, engine.updated_at_ms, &audit);
+    engines_changed();
     audit_.logged(audit);
     engine.status = status;
     return engine_to_json(engine);
@@ -333,6 +357,7 @@ boost::json::object EngineService::put_config(const auth::Principal& caller,
                                              slug, engine.config_hash, config_hash});
     store_.update_engine_config(engine.organization, slug, config_hash, config_json,
                                 "api_key:" + caller.key_id, now_unix_ms(), &audit);
+    engines_changed();
     audit_.logged(audit);
     return get_config(caller, slug);
 }
@@ -413,24 +438,32 @@ boost::json::array EngineService::effective_weights(const std::string& config_ha
     });
 }
 
+namespace {
+
+void refuse_if_archived(const store::EngineRecord& engine) {
+    if (engine.status == "archived") {
+        throw ApiError(409, "conflict",
+                       "engine '" + engine.slug + "' is archived and accepts no new runs");
+    }
+}
+
+}  // namespace
+
 ResolvedEngine EngineService::resolve(const auth::Principal& caller, const std::string& slug,
                                       const std::optional<std::string>& pin,
                                       std::optional<std::string_view> run_id) const {
-    store::EngineRecord engine = find(caller, slug);
-    if (engine.status == "archived") {
-        throw ApiError(409, "conflict",
-                       "engine '" + slug + "' is archived and accepts no new runs");
-    }
-    return at_version(std::move(engine), pin, run_id);
+    const EngineReleases target = releases_of(find(caller, slug));
+    refuse_if_archived(target.engine);
+    return at_version(target, pin, run_id);
 }
 
-ResolvedEngine EngineService::at_version(store::EngineRecord engine,
+ResolvedEngine EngineService::at_version(const EngineReleases& target,
                                          const std::optional<std::string>& pin,
                                          std::optional<std::string_view> run_id) const {
     ResolvedEngine resolved;
-    resolved.engine = std::move(engine);
+    resolved.engine = target.engine;
     if (pin) {
-        ReleaseMatch match = find_release(resolved.engine, *pin, run_id);
+        ReleaseMatch match = find_release(target, *pin, run_id);
         resolved.version = version_name(match.release.major, match.release.minor);
         resolved.config_hash = match.release.config_hash;
         resolved.release_content_hash = match.release.content_hash;
@@ -443,24 +476,22 @@ ResolvedEngine EngineService::at_version(store::EngineRecord engine,
 }
 
 std::optional<EngineService::ReleaseMatch> EngineService::matching_release(
-    const store::EngineRecord& engine, const versions::Pin& pin, std::string* available,
-    std::optional<std::string_view> run_id) const {
-    const auto releases = store_.list_releases(engine.organization, engine.slug);
+    const EngineReleases& target, const versions::Pin& pin, std::string* available,
+    std::optional<std::string_view> run_id) {
     if (available) {
-        for (const auto& release : releases)
+        for (const auto& release : target.releases)
             *available +=
                 (available->empty() ? "" : ", ") + version_name(release.major, release.minor);
     }
     if (pin.minor) {
-        for (const auto& release : releases) {
+        // Exact pins never depend on rollouts.
+        for (const auto& release : target.releases) {
             if (release.major == pin.major && release.minor == *pin.minor)
                 return ReleaseMatch{release, std::nullopt};
         }
         return std::nullopt;
     }
-    // Rollouts are read only for range pins: exact pins never depend on them.
-    const RangeChoice choice = choose_in_range(
-        releases, store_.list_rollouts(engine.organization, engine.slug), pin.major, run_id);
+    const RangeChoice choice = choose_in_range(target.releases, target.rollouts, pin.major, run_id);
     if (choice.release == nullptr) return std::nullopt;
     return ReleaseMatch{*choice.release, choice.rollout_share
                                              ? std::optional<std::string>(*choice.rollout_share)
@@ -471,6 +502,7 @@ ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller,
                                               const std::string& slug,
                                               const std::optional<std::string>& pin,
                                               std::string_view run_id) const {
+    const std::shared_ptr<const EngineReleases> target = releases_for_runs(caller, slug);
     std::optional<std::string> chosen = pin;
     std::optional<std::string> source = pin ? std::optional<std::string>("request") : std::nullopt;
     if (!chosen && caller.engine_pins_json != "{}") {
@@ -483,21 +515,21 @@ ResolvedEngine EngineService::resolve_for_run(const auth::Principal& caller,
     }
     if (!chosen && caller.pinned_engine_version) {
         // The environment's default pins only the engines that have a release matching it.
-        const store::EngineRecord engine = find(caller, slug);
         const auto parsed = versions::parse_pin(*caller.pinned_engine_version);
-        if (parsed && matching_release(engine, *parsed, nullptr)) {
+        if (parsed && matching_release(*target, *parsed, nullptr)) {
             chosen = caller.pinned_engine_version;
             source = "environment";
         }
     }
-    ResolvedEngine resolved = resolve(caller, slug, chosen, run_id);
+    refuse_if_archived(target->engine);
+    ResolvedEngine resolved = at_version(*target, chosen, run_id);
     resolved.pin = std::move(chosen);
     resolved.pin_source = std::move(source);
     return resolved;
 }
 
 EngineService::ReleaseMatch EngineService::find_release(
-    const store::EngineRecord& engine, const std::string& pin,
+    const EngineReleases& target, const std::string& pin,
     std::optional<std::string_view> run_id) const {
     const auto parsed = versions::parse_pin(pin);
     if (!parsed) {
@@ -508,10 +540,10 @@ EngineService::ReleaseMatch EngineService::find_release(
             {{"/engine_version", "does not match " + std::string(versions::kPinGrammar)}});
     }
     std::string available;
-    auto match = matching_release(engine, *parsed, &available, run_id);
+    auto match = matching_release(target, *parsed, &available, run_id);
     if (!match) {
         throw ApiError::unknown_engine_version(
-            "engine '" + engine.slug + "' has no release matching \"" + pin +
+            "engine '" + target.engine.slug + "' has no release matching \"" + pin +
             "\" (released: " + (available.empty() ? "none" : available) + ")");
     }
     return *match;
@@ -520,7 +552,7 @@ EngineService::ReleaseMatch EngineService::find_release(
 boost::json::object EngineService::contract(const auth::Principal& caller, const std::string& slug,
                                             const std::optional<std::string>& pin) const {
     // Archived engines still describe themselves: their runs and pins remain readable.
-    const ResolvedEngine resolved = at_version(find(caller, slug), pin);
+    const ResolvedEngine resolved = at_version(releases_of(find(caller, slug)), pin);
     const boost::json::value config = parse_internal_json(load_config(resolved.config_hash));
     const auto& fields = config.get_object();
     auto field = [&](const char* name) {

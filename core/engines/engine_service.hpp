@@ -9,6 +9,7 @@
 #include "audit/audit_trail.hpp"
 #include "auth/principal.hpp"
 #include "common/shared_lru_cache.hpp"
+#include "common/ttl_cache.hpp"
 #include "engines/builtin_engines.hpp"
 #include "contracts/contract_validator.hpp"
 #include "lua/sandbox.hpp"
@@ -20,6 +21,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -55,12 +59,23 @@ struct ResolvedEngine {
 // effective weights. An evicted one is read from the store (and parsed) again on its next use.
 inline constexpr std::size_t kDefaultCachedConfigs = 64;
 
+// How a node resolves a submitted run's engine without reading the store each time: the
+// engine's record, releases and rollouts, kept per (organisation, slug) for a second. A change
+// made through this node (configuration, archive, publish, rollout) applies to its next run; one
+// made elsewhere (another node on a shared PostgreSQL store, enginectl) within the second.
+struct RunResolutionCache {
+    std::chrono::milliseconds ttl{1000};
+    std::size_t capacity = 1024;  // engines; when full, the expired go, then all
+    CacheClock clock = [] { return std::chrono::steady_clock::now(); };
+};
+
 class EngineService {
 public:
-    // `cached_configs`: see kDefaultCachedConfigs.
+    // `cached_configs`: see kDefaultCachedConfigs; `resolutions`: see RunResolutionCache.
     EngineService(store::Store& store, const plugin::PluginRegistry& plugins,
                   std::filesystem::path resources_dir, lua::Limits lua_limits,
-                  audit::AuditTrail& audit, std::size_t cached_configs = kDefaultCachedConfigs);
+                  audit::AuditTrail& audit, std::size_t cached_configs = kDefaultCachedConfigs,
+                  RunResolutionCache resolutions = {});
 
     // Seeds the built-in engines shipped in versions/<slug>/engine.json whose plugin is loaded
     // and imports versions/<slug>/<M>.<m>.json. Throws std::runtime_error naming the file when
@@ -109,15 +124,16 @@ public:
     boost::json::object contract(const auth::Principal& caller, const std::string& slug,
                                  const std::optional<std::string>& pin) const;
 
-    // For submissions: the engine at `pin` (none: its current configuration). ApiError 404 for an
-    // unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when archived.
-    // A "<major>.x" pin under an open rollout resolves by `run_id` (rollout_policy.hpp).
+    // The engine at `pin` (none: its current configuration), read from the store now. ApiError
+    // 404 for an unknown engine, 400 for a malformed pin, 422 for a pin with no release, 409 when
+    // archived. A "<major>.x" pin under an open rollout resolves by `run_id` (rollout_policy.hpp).
     ResolvedEngine resolve(const auth::Principal& caller, const std::string& slug,
                            const std::optional<std::string>& pin,
                            std::optional<std::string_view> run_id = std::nullopt) const;
     // resolve() for a run of the caller's environment: an explicit `pin` wins, else the
     // environment's pin for this engine (engine_pins), else its pinned_engine_version when the
     // engine has a release matching it, else the current configuration. Says which in pin_source.
+    // Reads the engine, its releases and rollouts as RunResolutionCache says.
     ResolvedEngine resolve_for_run(const auth::Principal& caller, const std::string& slug,
                                    const std::optional<std::string>& pin,
                                    std::string_view run_id) const;
@@ -158,9 +174,22 @@ private:
     };
     ReleasePlan plan_release(const store::EngineRecord& engine) const;
     store::EngineRecord find(const auth::Principal& caller, const std::string& slug) const;
+    // What resolving a pin of an engine reads: the engine, its releases and its rollouts.
+    struct EngineReleases {
+        store::EngineRecord engine;
+        std::vector<store::ReleaseRecord> releases;  // oldest first
+        std::vector<store::RolloutRecord> rollouts;
+    };
+    EngineReleases releases_of(store::EngineRecord engine) const;
+    // releases_of(find()) for a run, from the resolution cache when it has the engine. An
+    // unknown engine is not remembered: one created elsewhere is found on its first run.
+    std::shared_ptr<const EngineReleases> releases_for_runs(const auth::Principal& caller,
+                                                            const std::string& slug) const;
+    // Every change of an engine, its releases or rollouts calls this once the change committed.
+    void engines_changed() { engine_changes_.fetch_add(1, std::memory_order_acq_rel); }
     // find() for a change: ApiError(403, builtin_engine_read_only) for a built-in engine.
     store::EngineRecord find_own(const auth::Principal& caller, const std::string& slug) const;
-    ResolvedEngine at_version(store::EngineRecord engine, const std::optional<std::string>& pin,
+    ResolvedEngine at_version(const EngineReleases& target, const std::optional<std::string>& pin,
                               std::optional<std::string_view> run_id = std::nullopt) const;
     std::string load_config(const std::string& hash) const;
     // The configuration's request contract, read from the store and parsed on first use only.
@@ -171,16 +200,16 @@ private:
         store::ReleaseRecord release;
         std::optional<std::string> rollout_share;
     };
-    ReleaseMatch find_release(const store::EngineRecord& engine, const std::string& pin,
+    ReleaseMatch find_release(const EngineReleases& target, const std::string& pin,
                               std::optional<std::string_view> run_id = std::nullopt) const;
     // Per appetite bucket, the weights runs of this configuration use (ScorecardVerdict::effective_weights).
     boost::json::array effective_weights(const std::string& config_hash,
                                          const boost::json::value& config) const;
     // The release matching `pin`, if any — for "<major>.x" the one rollout_policy chooses for
     // `run_id`; lists every release into `available` when given.
-    std::optional<ReleaseMatch> matching_release(
-        const store::EngineRecord& engine, const versions::Pin& pin, std::string* available,
-        std::optional<std::string_view> run_id = std::nullopt) const;
+    static std::optional<ReleaseMatch> matching_release(
+        const EngineReleases& target, const versions::Pin& pin, std::string* available,
+        std::optional<std::string_view> run_id = std::nullopt);
     // The engine's releases and rollouts for a rollout change, checked: live key, own engine, not
     // archived, `version` released. Throws ApiError otherwise.
     struct RolloutTarget {
@@ -234,6 +263,9 @@ private:
     mutable SharedLruCache<std::string> config_texts_;
     mutable SharedLruCache<contracts::ContractValidator> contracts_;
     mutable SharedLruCache<boost::json::array> effective_weights_;
+    // By organisation and slug, at the count of engine changes made through this service.
+    mutable TtlCache<std::shared_ptr<const EngineReleases>> run_resolutions_;
+    std::atomic<uint64_t> engine_changes_{0};
 };
 
 }  // namespace engined::engines

@@ -108,6 +108,7 @@ void EngineService::bootstrap() {
         engine.config_updated_by = "preset";
         engine.config_updated_at_ms = engine.created_at_ms = engine.updated_at_ms = now;
         store_.ensure_builtin_engine(engine, config_json);
+        engines_changed();
     }
     const auto versions_dir = resources_dir_ / "versions";
     if (!std::filesystem::is_directory(versions_dir)) return;
@@ -146,6 +147,7 @@ void EngineService::adopt_newest_release(const std::string& slug) {
     const std::string version = version_name(newest.major, newest.minor);
     store_.update_engine_config("", slug, newest.config_hash, load_config(newest.config_hash),
                                 "release:" + version, now_unix_ms());
+    engines_changed();
     log::info("built-in engine moved to its newest release",
               {{"engine", slug}, {"version", version}});
 }
@@ -212,6 +214,7 @@ bool EngineService::import_bundle_file(const std::filesystem::path& file,
         engine.config_updated_by = "bundle:" + where;
         engine.config_updated_at_ms = engine.created_at_ms = engine.updated_at_ms = now;
         store_.insert_engine(engine, config_json);
+        engines_changed();
     }
     store::ReleaseRecord release;
     release.engine_slug = slug;
@@ -228,6 +231,7 @@ bool EngineService::import_bundle_file(const std::filesystem::path& file,
     release.published_by = std::string(fields.at("published_by").as_string());
     release.released_at_ms = parse_rfc3339_ms(fields.at("released_at").as_string()).value_or(now);
     store_.insert_release(release, config_json);
+    engines_changed();
     log::info("release bundle imported", {{"file", where}});
     return true;
 }
@@ -377,6 +381,7 @@ boost::json::object EngineService::publish(const auth::Principal& caller, const 
         throw ApiError(409, "conflict",
                        "version " + version + " was published concurrently; publish again");
     }
+    engines_changed();
     audit_.logged(audit);
     created = true;
     boost::json::object answer = release_to_json(release);

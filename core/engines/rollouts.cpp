@@ -115,6 +115,7 @@ boost::json::object EngineService::rollout(const auth::Principal& caller, const 
             throw ApiError(409, "no_open_rollout",
                            "the rollout of " + version + " was closed meanwhile");
         }
+        engines_changed();
         audit_.logged(audit);
         created = false;
         return get_rollout(caller, slug, version);
@@ -144,6 +145,7 @@ boost::json::object EngineService::rollout(const auth::Principal& caller, const 
             409, "rollout_open",
             "another rollout of " + std::to_string(target.major) + ".x was opened meanwhile");
     }
+    engines_changed();
     audit_.logged(audit);
     created = true;
     return rollout_to_json(rollout);
@@ -165,6 +167,7 @@ boost::json::object EngineService::close_rollout(const auth::Principal& caller,
                               now_unix_ms(), &audit)) {
         throw ApiError(409, "no_open_rollout", "version " + version + " has no open rollout");
     }
+    engines_changed();
     audit_.logged(audit);
     return get_rollout(caller, slug, version);
 }

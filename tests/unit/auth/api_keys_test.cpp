@@ -147,8 +147,8 @@ protected:
     };
 
     KeyAuthenticator caching_authenticator() {
-        return KeyAuthenticator(*store_, std::make_unique<KeyCache>(kSharedStoreKeyTtl, 16,
-                                                                    [this] { return clock_.now; }));
+        return KeyAuthenticator(
+            *store_, std::make_unique<KeyCache>(kTrustedKeyTtl, 16, [this] { return clock_.now; }));
     }
     static int status_of(const KeyAuthenticator& authenticator, const std::string& key) {
         try {
@@ -169,11 +169,11 @@ TEST_F(CachingAuthenticatorTest, AKeyRevokedElsewhereIsRefusedOnceItsTimeToLiveP
     EXPECT_EQ(status_of(authenticator, issued.key), 200);
     ASSERT_TRUE(other_node_.revoke_api_key(issued.id, 1));
 
-    clock_.now += kSharedStoreKeyTtl - 1ms;
+    clock_.now += kTrustedKeyTtl - 1ms;
     EXPECT_EQ(status_of(authenticator, issued.key), 200) << "trusted for the time-to-live";
     clock_.now += 1ms;
     EXPECT_EQ(status_of(authenticator, issued.key), 401) << "asked the store again at the TTL";
-    clock_.now += kSharedStoreKeyTtl * 5;
+    clock_.now += kTrustedKeyTtl * 5;
     EXPECT_EQ(status_of(authenticator, issued.key), 401) << "a refusal is never cached as valid";
 }
 
@@ -187,7 +187,7 @@ TEST_F(CachingAuthenticatorTest, AKeyRevokedThroughThisNodeIsRefusedAtOnce) {
     EXPECT_EQ(status_of(authenticator, revoked.key), 401);
     EXPECT_EQ(status_of(authenticator, kept.key), 200);
 
-    // Without a cache (the SQLite node), any revocation is seen by the next request.
+    // Without a cache, any revocation is seen by the next request.
     const KeyAuthenticator uncached(*store_);
     EXPECT_EQ(status_of(uncached, kept.key), 200);
     ASSERT_TRUE(other_node_.revoke_api_key(kept.id, 2));
