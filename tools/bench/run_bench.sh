@@ -11,8 +11,9 @@
 #    both alike; prints the median requests/s of each, the ratio engined/bare, and each server's
 #    CPU per request (/proc/PID/stat user+system time over the requests wrk completed).
 # 2. Runs: bench_open_loop against the same engined (fresh data dir) with the placement fixture:
-#    submit→202 and submit→completed at light load (one run in flight, the completion pushed by
-#    the run's webhook to a receiver in the client), then fire-and-forget submits at each target
+#    submit→202 and submit→completed at light load (one run in flight, the completion read by a
+#    long poll), then as many runs each pushing its completion by its own webhook to a receiver
+#    in the client (submit→webhook received), then fire-and-forget submits at each target
 #    rate with completions counted by engined's metrics and engined's CPU per run, set beside
 #    the bare server's CPU per /health request; then, with one webhook endpoint delivering every
 #    run's event to the client's receiver, again at each of BENCH_ENDPOINT_RATES.
