@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -31,6 +32,23 @@ public:
         if (shared_->count.load(std::memory_order_acquire) == 0) return;
         std::lock_guard lock(shared_->mutex);
         for (const auto& [id, finished] : shared_->listeners) finished(run);
+    }
+
+    // What a backend's finish_run enqueues beside its write: the write sets `added_deliveries`
+    // (on its last attempt, where a group is written again), and `completion`, at the commit,
+    // tells the listeners of the run with it, then calls `done`.
+    struct Finish {
+        std::shared_ptr<bool> added_deliveries;
+        Completion completion;
+    };
+    Finish finish(std::string run_id, Completion done) const {
+        auto added_deliveries = std::make_shared<bool>(false);
+        Completion completion = [this, run_id = std::move(run_id), added_deliveries,
+                                 done = std::move(done)](std::exception_ptr error) {
+            if (!error) tell({run_id, *added_deliveries});
+            done(error);
+        };
+        return {std::move(added_deliveries), std::move(completion)};
     }
 
 private:

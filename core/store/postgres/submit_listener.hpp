@@ -19,9 +19,8 @@
 namespace engined::store::postgres {
 
 // The channels, and the statement a submit sends in its transaction (a finish notifies in its
-// outcome's statement: runs.cpp). Payloads
-// start with the sending node's tag, so that a node is not told its own: it handles those
-// in-process. A finish's payload is "<tag> <run id>".
+// outcome's statement: runs.cpp). Payloads start with the sending node's tag, so that a node is
+// not told its own: it handles those in-process. A finish's payload is "<tag> <run id>".
 inline constexpr const char* kSubmitChannel = "engined_runs";
 inline constexpr const char* kNotifySubmit = "SELECT pg_notify('engined_runs', $1)";
 inline constexpr const char* kFinishedChannel = "engined_runs_finished";

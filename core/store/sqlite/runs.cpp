@@ -191,19 +191,13 @@ void SqliteStore::insert_run(NewRun run, Completion done) {
 
 void SqliteStore::finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                              Completion done) {
-    // Set by the write (its last attempt, where a group is written again), read at its commit.
-    auto added_deliveries = std::make_shared<bool>(false);
-    Completion told = [this, run_id, added_deliveries,
-                       done = std::move(done)](std::exception_ptr error) {
-        if (!error) impl_->finished_runs.tell({run_id, *added_deliveries});
-        done(error);
-    };
-    impl_->writer.enqueue({[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
-                            outcome = std::move(outcome), added_deliveries](Connection& c) {
-                               *added_deliveries =
-                                   apply_finish_run(c, run_id, lease_owner, outcome);
-                           },
-                           std::move(told)});
+    FinishedRunListeners::Finish finish = impl_->finished_runs.finish(run_id, std::move(done));
+    impl_->writer.enqueue(
+        {[run_id = std::move(run_id), lease_owner = std::move(lease_owner),
+          outcome = std::move(outcome), added_deliveries = finish.added_deliveries](Connection& c) {
+             *added_deliveries = apply_finish_run(c, run_id, lease_owner, outcome);
+         },
+         std::move(finish.completion)});
 }
 
 std::unique_ptr<FinishedRunsWatch> SqliteStore::watch_finished_runs(RunFinished finished) {
