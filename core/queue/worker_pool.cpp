@@ -118,6 +118,7 @@ void WorkerPool::stop() {
     settled_.wait(lock, [this] { return storing_ == 0; });
     unsaved_.clear();
     pending_.clear();
+    in_hand_.clear();
 }
 
 std::size_t WorkerPool::depth() const {
@@ -134,17 +135,19 @@ void WorkerPool::work() {
         if (!unsaved_.empty() && unsaved_.front().retry_at <= now) {
             UnsavedOutcome due = std::move(unsaved_.front());
             unsaved_.pop_front();
+            in_hand_.insert(due.run_id);
             lock.unlock();
             store_outcome(std::move(due.run_id), std::move(due.outcome));
             lock.lock();
         } else if (!pending_.empty()) {
-            // Under load a worker takes its share of the waiting runs (their start is one write
-            // for them all), leaving the others theirs.
+            // Under load a worker takes its share of the waiting runs under one lock, leaving
+            // the others theirs.
             const std::size_t share = std::clamp<std::size_t>(
-                pending_.size() / static_cast<std::size_t>(worker_count_), 1, kMaxStartBatch);
+                pending_.size() / static_cast<std::size_t>(worker_count_), 1, kMaxHandOverBatch);
             std::vector<store::Run> runs;
             runs.reserve(share);
             for (std::size_t i = 0; i < share; ++i) {
+                in_hand_.insert(pending_.front().id);
                 runs.push_back(std::move(pending_.front()));
                 pending_.pop_front();
             }
@@ -193,7 +196,11 @@ void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
                 unmarked_.pop_back();
             }
         }
-        if (outcome) store_outcome(run.id, std::move(*outcome));
+        if (outcome) {
+            store_outcome(run.id, std::move(*outcome));
+        } else {
+            let_go(run.id);
+        }
     }
 }
 
@@ -218,6 +225,10 @@ bool WorkerPool::claim_and_run() {
         return false;
     }
     if (!claim) return false;
+    {
+        std::lock_guard lock(mutex_);
+        in_hand_.insert(claim->run.id);
+    }
     run_claimed(*claim);
     return true;
 }
@@ -236,6 +247,8 @@ void WorkerPool::run_claimed(const store::Claim& claim) {
     }
     if (std::optional<store::RunOutcome> outcome = execute(run)) {
         store_outcome(run.id, std::move(*outcome));
+    } else {
+        let_go(run.id);
     }
 }
 
@@ -263,15 +276,21 @@ void WorkerPool::keep_leases() {
         mark_started(lock, now);
         if (now < renew_at) continue;
         renew_at = now + period;
+        std::vector<std::string> held(in_hand_.begin(), in_hand_.end());
+        for (const store::Run& run : pending_) held.push_back(run.id);
+        for (const UnsavedOutcome& unsaved : unsaved_) held.push_back(unsaved.run_id);
         lock.unlock();
-        try {
-            store_.extend_run_leases(
-                owner_, now_unix_ms() + lease_.count(), [](std::exception_ptr error) {
-                    if (!error) return;
-                    log::error("renewing run leases failed", {{"detail", describe(error)}});
-                });
-        } catch (const std::exception& error) {
-            log::error("renewing run leases failed", {{"detail", error.what()}});
+        if (!held.empty()) {
+            try {
+                store_.extend_run_leases(
+                    owner_, std::move(held), now_unix_ms() + lease_.count(),
+                    [](std::exception_ptr error) {
+                        if (!error) return;
+                        log::error("renewing run leases failed", {{"detail", describe(error)}});
+                    });
+            } catch (const std::exception& error) {
+                log::error("renewing run leases failed", {{"detail", error.what()}});
+            }
         }
         // The safety net beside the wake-ups: runs whose lease expired, wake-ups missed.
         wake();
@@ -291,8 +310,8 @@ void WorkerPool::mark_started(std::unique_lock<std::mutex>& lock, Clock::time_po
     // stored first wins: the start changes only a run still queued.
     for (Unmarked& run : marking) {
         try {
-            store_.start_runs(
-                owner_, {std::move(run.run_id)}, run.started_at_ms, [](std::exception_ptr error) {
+            store_.start_run(
+                owner_, std::move(run.run_id), run.started_at_ms, [](std::exception_ptr error) {
                     if (error) {
                         log::warn("storing a run's start failed", {{"detail", describe(error)}});
                     }
@@ -302,6 +321,11 @@ void WorkerPool::mark_started(std::unique_lock<std::mutex>& lock, Clock::time_po
         }
     }
     lock.lock();
+}
+
+void WorkerPool::let_go(const std::string& run_id) {
+    std::lock_guard lock(mutex_);
+    in_hand_.erase(run_id);
 }
 
 void WorkerPool::store_outcome(std::string run_id, store::RunOutcome outcome) {
@@ -339,6 +363,7 @@ void WorkerPool::settle(std::string run_id, store::RunOutcome outcome, std::exce
     }
     {
         std::lock_guard lock(mutex_);
+        in_hand_.erase(run_id);
         if (keep && !stopping_) {
             unsaved_.push_back(
                 {std::move(run_id), std::move(outcome), Clock::now() + kStoreRetryDelay});

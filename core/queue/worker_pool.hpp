@@ -3,9 +3,10 @@
 // `queued` there before anyone hears of it, and every node on the same database claims from
 // it). A local submit stores its run already leased to this node (hold_new_run) and hands it
 // over whole, so a worker executes it without any store write or read first; other runs (a run
-// submitted elsewhere, a lease whose node died) are claimed. A timer keeps the node's leases
-// alive, started or not, and looks for claimable runs now and then. The protocol:
-// docs/architecture.md "The queue protocol".
+// submitted elsewhere, a lease whose node died) are claimed. A timer keeps alive the leases of
+// the runs the node has in hand, started or not (not every lease in its name: a run whose submit
+// it saw fail may be stored all the same), and looks for claimable runs now and then. The
+// protocol: docs/architecture.md "The queue protocol".
 #pragma once
 
 #include "store/store.hpp"
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace engined::queue {
@@ -75,7 +77,7 @@ public:
     std::size_t depth() const;
 
     // The most handed-over runs one worker takes at once.
-    static constexpr std::size_t kMaxStartBatch = 32;
+    static constexpr std::size_t kMaxHandOverBatch = 32;
     // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
     static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 
@@ -110,6 +112,9 @@ private:
     // Writes `processing` for the unmarked runs due by `now`, without waiting for the writes.
     // Called with `lock` held; releases it while it hands the writes to the store.
     void mark_started(std::unique_lock<std::mutex>& lock, Clock::time_point now);
+    // The run left this node's hands: its outcome was stored or dropped, or it was never executed
+    // (the executor threw), so its lease is no longer renewed.
+    void let_go(const std::string& run_id);
     // Stores the outcome under this node's lease; while the store is unavailable it is kept and
     // stored again later, so a run executed during a store outage still ends once it is back.
     void store_outcome(std::string run_id, store::RunOutcome outcome);
@@ -130,8 +135,11 @@ private:
     std::condition_variable timer_;    // wakes keep_leases(): to stop, or a first unmarked run
     std::size_t storing_ = 0;          // outcomes handed to the store, not yet called back
     std::deque<store::Run> pending_;
-    std::deque<UnsavedOutcome> unsaved_;    // oldest first, so the front is the next due
-    std::vector<Unmarked> unmarked_;        // at most one per worker
+    std::deque<UnsavedOutcome> unsaved_;  // oldest first, so the front is the next due
+    std::vector<Unmarked> unmarked_;      // at most one per worker
+    // Runs a worker took (handed over or claimed) until their outcome is settled: with pending_
+    // and unsaved_, the runs whose leases the heartbeat renews.
+    std::unordered_set<std::string> in_hand_;
     bool look_for_runs_ = false;            // a claim of the next claimable run may find one
     uint64_t wake_count_ = 0;               // wake() calls, so a claim that found nothing knows
                                             // whether a wake-up came meanwhile

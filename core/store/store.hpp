@@ -125,7 +125,7 @@ struct RunOutcome {
     std::string trace_json = "[]";
     int64_t completed_at_ms = 0;
     // When the worker started the run: stored with the outcome only where the run's start write
-    // (Store::start_runs) did not land before it (it failed, or was never made).
+    // (Store::start_run) did not land before it (it failed, or was never made).
     std::optional<int64_t> started_at_ms;
     // The reproducibility fingerprint (SHA-256 hex) and the JSON object of what it hashes;
     // none when the run failed before its plugin was found.
@@ -508,14 +508,17 @@ public:
     // none when nothing (or not that run) is claimable. Concurrent claimers, on any node, never
     // get the same run while its lease lasts.
     virtual std::optional<Claim> claim_run(const ClaimRequest& request) = 0;
-    // Makes those of `run_ids` that `owner` holds and has not started `processing`, started at
-    // `started_at_ms`, in one statement. Asynchronous: a worker executes its runs without waiting
-    // for it; a run finished meanwhile, or no longer held by `owner`, is left as it is.
-    virtual void start_runs(std::string owner, std::vector<std::string> run_ids,
-                            int64_t started_at_ms, Completion done) = 0;
-    // Moves every lease `owner` holds on an unfinished run, started or not, to `lease_until_ms`
-    // (the heartbeat).
-    virtual void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) = 0;
+    // Makes the run `processing`, started at `started_at_ms`, if `owner` holds it and has not
+    // started it. Asynchronous: a worker executes its run without waiting for it; a run finished
+    // meanwhile, or no longer held by `owner`, is left as it is.
+    virtual void start_run(std::string owner, std::string run_id, int64_t started_at_ms,
+                           Completion done) = 0;
+    // Moves `owner`'s leases on those of `run_ids` still unfinished, started or not, to
+    // `lease_until_ms` (the heartbeat). The node names the runs it has in hand: a run stored
+    // leased to it by a submit whose commit it never saw acknowledged (the answer lost with the
+    // connection) is not among them, so its lease runs out and a claim takes it.
+    virtual void extend_run_leases(std::string owner, std::vector<std::string> run_ids,
+                                   int64_t lease_until_ms, Completion done) = 0;
     // Gives up every lease `owner` holds on a run it has not started (a drain): each becomes
     // claimable at once by any node, its attempt not counted. One statement; returns how many.
     virtual int64_t release_unstarted_runs(std::string_view owner) = 0;

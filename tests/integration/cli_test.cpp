@@ -1284,7 +1284,12 @@ TEST_F(EnginectlTest, PlanDiffPreviewAndAGatedPublishBeforeAChangeReachesAVersio
     EXPECT_SUCCEEDS(diff);
     EXPECT_NE(diff.out.find("[lua] /lua_source changed"), std::string::npos) << diff.out;
     // Planning minted nothing.
-    EXPECT_EQ(enginectl({"versions", "list", "cli-safe"}).out.find("1.1"), std::string::npos);
+    const CliResult listed = enginectl({"versions", "list", "cli-safe", "--json"});
+    EXPECT_SUCCEEDS(listed);
+    const boost::json::value listing = parsed_json(listed);
+    const boost::json::array& versions = listing.at("data").as_array();
+    ASSERT_EQ(versions.size(), 1u) << listed.out;
+    EXPECT_EQ(versions.at(0).at("version"), "1.0") << listed.out;
 
     const CliResult stale = enginectl({"versions", "publish", "cli-safe", "--config-hash", "0000"});
     EXPECT_EQ(stale.exit_code, 1) << stale.out;

@@ -43,9 +43,10 @@ public:
                     Completion done) override;
     // Through the writer, so a claim shares the transaction of the writes queued beside it.
     std::optional<Claim> claim_run(const ClaimRequest& request) override;
-    void start_runs(std::string owner, std::vector<std::string> run_ids, int64_t started_at_ms,
-                    Completion done) override;
-    void extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) override;
+    void start_run(std::string owner, std::string run_id, int64_t started_at_ms,
+                   Completion done) override;
+    void extend_run_leases(std::string owner, std::vector<std::string> run_ids,
+                           int64_t lease_until_ms, Completion done) override;
     int64_t release_unstarted_runs(std::string_view owner) override;
 
     // --- Keys: synchronous (they go through the writer and wait for its commit).

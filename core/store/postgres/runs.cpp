@@ -48,14 +48,15 @@ constexpr const char* kClaimRun =
 // heap tuples for one run's start under load.
 
 // The runs its holder starts, in one statement.
-constexpr const char* kStartRuns = R"sql(
+constexpr const char* kStartRun = R"sql(
     UPDATE runs SET status = 'processing', stage = 'processing', started_at_ms = $2
-     WHERE id = ANY($1::text[]) AND coalesce(status, '') = 'queued' AND lease_owner = $3
+     WHERE id = $1 AND coalesce(status, '') = 'queued' AND lease_owner = $3
 )sql";
 
 constexpr const char* kExtendLeases = R"sql(
-    UPDATE runs SET leased_until_ms = $2
-     WHERE status IN ('queued', 'processing') AND lease_owner = $1
+    UPDATE runs SET leased_until_ms = $3
+     WHERE id = ANY($1::text[]) AND coalesce(status, '') IN ('queued', 'processing')
+       AND lease_owner = $2
 )sql";
 
 constexpr const char* kReleaseUnstarted = R"sql(
@@ -225,20 +226,22 @@ std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
     return claim;
 }
 
-void PostgresStore::start_runs(std::string owner, std::vector<std::string> run_ids,
-                               int64_t started_at_ms, Completion done) {
+void PostgresStore::start_run(std::string owner, std::string run_id, int64_t started_at_ms,
+                              Completion done) {
     impl_->writer.enqueue(
-        {[owner = std::move(owner), ids = text_array(run_ids), started_at_ms](Connection& c) {
-             c.exec(kStartRuns, {ids, started_at_ms, owner}, "start_runs");
+        {[owner = std::move(owner), run_id = std::move(run_id), started_at_ms](Connection& c) {
+             c.exec(kStartRun, {run_id, started_at_ms, owner}, "start_run");
          },
          std::move(done)});
 }
 
-void PostgresStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {
-    impl_->writer.enqueue({[owner = std::move(owner), lease_until_ms](Connection& c) {
-                               c.exec(kExtendLeases, {owner, lease_until_ms}, "extend_run_leases");
-                           },
-                           std::move(done)});
+void PostgresStore::extend_run_leases(std::string owner, std::vector<std::string> run_ids,
+                                      int64_t lease_until_ms, Completion done) {
+    impl_->writer.enqueue(
+        {[owner = std::move(owner), ids = text_array(run_ids), lease_until_ms](Connection& c) {
+             c.exec(kExtendLeases, {ids, owner, lease_until_ms}, "extend_run_leases");
+         },
+         std::move(done)});
 }
 
 int64_t PostgresStore::release_unstarted_runs(std::string_view owner) {

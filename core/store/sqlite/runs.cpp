@@ -36,15 +36,14 @@ constexpr const char* kClaimableById =
     "       lease_owner = ?3, leased_until_ms = ?4 "
 constexpr const char* kLeaseRun = ENGINED_LEASE_RUN "WHERE id = ?1 RETURNING " ENGINED_RUN_COLUMNS;
 
-// The runs its holder starts, one statement a run in one write (the primary key finds each).
 constexpr const char* kStartRun = R"sql(
     UPDATE runs SET status = 'processing', stage = 'processing', started_at_ms = ?2
      WHERE id = ?1 AND status = 'queued' AND lease_owner = ?3
 )sql";
 
-constexpr const char* kExtendLeases = R"sql(
-    UPDATE runs SET leased_until_ms = ?2
-     WHERE status IN ('queued', 'processing') AND lease_owner = ?1
+constexpr const char* kExtendLease = R"sql(
+    UPDATE runs SET leased_until_ms = ?3
+     WHERE id = ?1 AND status IN ('queued', 'processing') AND lease_owner = ?2
 )sql";
 
 // `status IN (…)` as in ENGINED_CLAIMABLE: the search walks the partial index of unfinished runs.
@@ -211,29 +210,32 @@ std::optional<Claim> SqliteStore::claim_run(const ClaimRequest& request) {
     return claim;
 }
 
-void SqliteStore::start_runs(std::string owner, std::vector<std::string> run_ids,
-                             int64_t started_at_ms, Completion done) {
+void SqliteStore::start_run(std::string owner, std::string run_id, int64_t started_at_ms,
+                            Completion done) {
     impl_->writer.enqueue(
-        {[owner = std::move(owner), run_ids = std::move(run_ids), started_at_ms](Connection& c) {
-             for (const std::string& run_id : run_ids) {
-                 Query(c, kStartRun, "start_runs")
-                     .bind(1, run_id)
-                     .bind(2, started_at_ms)
-                     .bind(3, owner)
-                     .run();
-             }
+        {[owner = std::move(owner), run_id = std::move(run_id), started_at_ms](Connection& c) {
+             Query(c, kStartRun, "start_run")
+                 .bind(1, run_id)
+                 .bind(2, started_at_ms)
+                 .bind(3, owner)
+                 .run();
          },
          std::move(done)});
 }
 
-void SqliteStore::extend_run_leases(std::string owner, int64_t lease_until_ms, Completion done) {
-    impl_->writer.enqueue({[owner = std::move(owner), lease_until_ms](Connection& c) {
-                               Query(c, kExtendLeases, "extend_run_leases")
-                                   .bind(1, owner)
-                                   .bind(2, lease_until_ms)
-                                   .run();
-                           },
-                           std::move(done)});
+void SqliteStore::extend_run_leases(std::string owner, std::vector<std::string> run_ids,
+                                    int64_t lease_until_ms, Completion done) {
+    impl_->writer.enqueue(
+        {[owner = std::move(owner), run_ids = std::move(run_ids), lease_until_ms](Connection& c) {
+             for (const std::string& run_id : run_ids) {
+                 Query(c, kExtendLease, "extend_run_leases")
+                     .bind(1, run_id)
+                     .bind(2, owner)
+                     .bind(3, lease_until_ms)
+                     .run();
+             }
+         },
+         std::move(done)});
 }
 
 int64_t SqliteStore::release_unstarted_runs(std::string_view owner) {

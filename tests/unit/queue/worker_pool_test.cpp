@@ -394,11 +394,12 @@ TEST(WorkerPool, AHandedOverRunExecutesWithoutWaitingForAnyStoreWrite) {
     EXPECT_TRUE(run.started_at_ms.has_value());
 }
 
-// Runs handed over while a worker is busy are taken together, at most kMaxStartBatch at once,
+// Runs handed over while a worker is busy are taken together, at most kMaxHandOverBatch at once,
 // and executed one after another: while the first of them executes past the mark delay, it alone
 // is processing and the rest of the batch is queued.
 TEST(WorkerPool, AWorkerTakesAtMostABatchOfHandedOverRunsAndMarksOnlyTheOneExecuting) {
-    for (const std::size_t handed : {WorkerPool::kMaxStartBatch, WorkerPool::kMaxStartBatch + 1}) {
+    for (const std::size_t handed :
+         {WorkerPool::kMaxHandOverBatch, WorkerPool::kMaxHandOverBatch + 1}) {
         SCOPED_TRACE(handed);
         StoreInTempDir store;
         std::optional<store::QueueCounts> at_first_run;
@@ -427,7 +428,7 @@ TEST(WorkerPool, AWorkerTakesAtMostABatchOfHandedOverRunsAndMarksOnlyTheOneExecu
             wait_until_terminal(*store, "run_" + std::to_string(i));
         pool->stop();
         ASSERT_TRUE(at_first_run);
-        EXPECT_EQ(left_to_others, handed - WorkerPool::kMaxStartBatch);
+        EXPECT_EQ(left_to_others, handed - WorkerPool::kMaxHandOverBatch);
         EXPECT_EQ(at_first_run->processing, 1);
         EXPECT_EQ(at_first_run->queued, static_cast<int64_t>(handed - 1));
     }
@@ -499,6 +500,50 @@ TEST(WorkerPool, TheHeartbeatRenewsTheLeasesOfHandedOverRunsNotStartedYet) {
     EXPECT_GT(waiting.leased_until_ms, first_lease);
     EXPECT_EQ(waiting.status, store::RunStatus::queued);
     EXPECT_EQ(waiting.lease_owner, "node_here");
+}
+
+// The submit's commit landed but its answer was lost (the database connection broke): the run
+// is stored leased to this node, which never handed it to a worker. The heartbeat renews only
+// the runs the node has in hand, so that lease runs out and the run is claimed and executed.
+TEST(WorkerPool, ARunStoredInItsNameButNeverHandedOverIsClaimedOnceItsLeaseRunsOut) {
+    StoreInTempDir store;
+    std::atomic<int> executions{0};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            ++executions;
+            return completed();
+        },
+        options(1, 3, 300ms));
+    insert_run_held(*store, pool, "run_answer_lost");
+    pool.start();
+    const store::Run run = wait_until_terminal(*store, "run_answer_lost");
+    pool.stop();
+    EXPECT_EQ(run.status, store::RunStatus::completed);
+    EXPECT_EQ(run.attempts, 2) << "claimed after the submit's own hold";
+    EXPECT_EQ(executions.load(), 1);
+}
+
+// An execution that threw leaves no outcome: the run is no longer in hand, its lease runs out,
+// and a claim executes it again (within the attempts cap) instead of the heartbeat keeping it
+// queued for ever.
+TEST(WorkerPool, ARunWhoseExecutionThrewIsClaimedAgainOnceItsLeaseRunsOut) {
+    StoreInTempDir store;
+    std::atomic<int> executions{0};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            if (++executions == 1) throw std::runtime_error("the executor failed");
+            return completed();
+        },
+        options(1, 3, 300ms));
+    pool.enqueue(insert_run_held(*store, pool, "run_threw_once"));
+    pool.start();
+    const store::Run run = wait_until_terminal(*store, "run_threw_once");
+    pool.stop();
+    EXPECT_EQ(run.status, store::RunStatus::completed);
+    EXPECT_EQ(run.attempts, 2);
+    EXPECT_EQ(executions.load(), 2);
 }
 
 // A drain: the run in hand finishes; the runs handed over but not started are given back, so

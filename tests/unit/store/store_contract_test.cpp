@@ -554,10 +554,12 @@ TYPED_TEST(StoreContract, TheHeartbeatExtendsOnlyItsOwnersLeases) {
     ASSERT_TRUE(claim(store, "run_a", kNow, "node_a"));
     ASSERT_TRUE(claim(store, "run_b", kNow, "node_b"));
     Outcome extended;
-    store.extend_run_leases("node_a", kNow + 3 * kTestLeaseMs, extended.completion());
+    store.extend_run_leases("node_a", {"run_a", "run_b"}, kNow + 3 * kTestLeaseMs,
+                            extended.completion());
     ASSERT_FALSE(extended.get());
     EXPECT_EQ(store.get_run("run_a")->leased_until_ms, kNow + 3 * kTestLeaseMs);
-    EXPECT_EQ(store.get_run("run_b")->leased_until_ms, kNow + kTestLeaseMs);
+    EXPECT_EQ(store.get_run("run_b")->leased_until_ms, kNow + kTestLeaseMs)
+        << "named, but node_b's";
 
     const int64_t later = kNow + 2 * kTestLeaseMs;
     const auto taken = claim(store, std::nullopt, later, "node_c");
@@ -597,11 +599,15 @@ NewRun held_run(const std::string& id, const std::string& owner, int64_t until) 
     return run;
 }
 
-std::exception_ptr start(Store& store, const std::string& owner, std::vector<std::string> run_ids,
-                         int64_t at) {
-    Outcome outcome;
-    store.start_runs(owner, std::move(run_ids), at, outcome.completion());
-    return outcome.get();
+// Each run's start; the first failure, if any.
+std::exception_ptr start(Store& store, const std::string& owner,
+                         const std::vector<std::string>& run_ids, int64_t at) {
+    for (const std::string& run_id : run_ids) {
+        Outcome outcome;
+        store.start_run(owner, run_id, at, outcome.completion());
+        if (std::exception_ptr error = outcome.get()) return error;
+    }
+    return nullptr;
 }
 
 // What a submit hands its workers instead of reading the run back is the run as stored.
@@ -727,13 +733,31 @@ TYPED_TEST(StoreContract, TheHeartbeatRenewsAHeldRunNotYetStarted) {
     ASSERT_FALSE(insert(store, held_run("run_started", "node_a", kNow + kTestLeaseMs)));
     ASSERT_FALSE(start(store, "node_a", {"run_started"}, kNow));
     Outcome extended;
-    store.extend_run_leases("node_a", kNow + 3 * kTestLeaseMs, extended.completion());
+    store.extend_run_leases("node_a", {"run_waiting", "run_started"}, kNow + 3 * kTestLeaseMs,
+                            extended.completion());
     ASSERT_FALSE(extended.get());
     EXPECT_EQ(store.get_run("run_waiting")->leased_until_ms, kNow + 3 * kTestLeaseMs);
     EXPECT_EQ(store.get_run("run_waiting")->status, RunStatus::queued);
     EXPECT_EQ(store.get_run("run_started")->leased_until_ms, kNow + 3 * kTestLeaseMs);
     EXPECT_FALSE(claim(store, std::nullopt, kNow + 2 * kTestLeaseMs, "node_b"))
         << "a backlog longer than the first lease stays node_a's while it beats";
+}
+
+// A submit whose commit answer was lost (the connection broke) leaves a run stored leased to its
+// node, which never handed it to a worker: the heartbeat must not keep that run from every claim.
+TYPED_TEST(StoreContract, TheHeartbeatRenewsOnlyTheRunsItsNodeNames) {
+    Store& store = this->store();
+    ASSERT_FALSE(insert(store, held_run("run_in_hand", "node_a", kNow + kTestLeaseMs)));
+    ASSERT_FALSE(insert(store, held_run("run_unknown_to_node_a", "node_a", kNow + kTestLeaseMs)));
+    Outcome extended;
+    store.extend_run_leases("node_a", {"run_in_hand"}, kNow + 3 * kTestLeaseMs,
+                            extended.completion());
+    ASSERT_FALSE(extended.get());
+    EXPECT_EQ(store.get_run("run_unknown_to_node_a")->leased_until_ms, kNow + kTestLeaseMs);
+    const auto taken = claim(store, std::nullopt, kNow + 2 * kTestLeaseMs, "node_b");
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->run.id, "run_unknown_to_node_a");
+    EXPECT_FALSE(claim(store, std::nullopt, kNow + 2 * kTestLeaseMs, "node_b"));
 }
 
 // A drain gives back what the node holds but never started: claimable at once, by any node,
