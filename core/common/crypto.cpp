@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -62,9 +63,19 @@ std::string uuid_v4() {
 }
 
 std::string sha256_hex(std::string_view data) {
+    // EVP_Digest with EVP_sha256() looks the provider's implementation up and allocates a
+    // context on every call (OpenSSL 3); a submit hashes several times. The implementation is
+    // fetched once for the process (never freed: it lives as long as OpenSSL does) and each
+    // thread reuses its context.
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
+        EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    if (sha256 == nullptr || context == nullptr ||
+        EVP_DigestInit_ex2(context.get(), sha256, nullptr) != 1 ||
+        EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(context.get(), digest.data(), &length) != 1) {
         throw std::runtime_error("OpenSSL SHA-256 failed");
     }
     return to_hex(digest.data(), length);

@@ -68,8 +68,9 @@ constexpr const char* kFindSigningSecret = R"sql(
 )sql";
 
 // One delivery per active endpoint subscribed to the event, plus one to the run's own URL; all
-// share the event's id. ?1 run, ?2 event id, ?3 event type, ?4 event time.
-constexpr const char* kAddEndpointDeliveries = R"sql(
+// share the event's id, in one statement since every finish runs it. ?1 run, ?2 event id,
+// ?3 event type, ?4 event time.
+constexpr const char* kAddRunEventDeliveries = R"sql(
     INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
                                     organization, environment_id, endpoint_id, url, status,
                                     next_attempt_at_ms, created_at_ms, updated_at_ms)
@@ -79,12 +80,7 @@ constexpr const char* kAddEndpointDeliveries = R"sql(
       JOIN webhook_endpoints e ON e.organization = r.organization AND e.environment_id = r.environment_id
      WHERE r.id = ?1 AND e.active = 1
        AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE json_each.value = ?3)
-)sql";
-
-constexpr const char* kAddRunUrlDelivery = R"sql(
-    INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
-                                    organization, environment_id, endpoint_id, url, status,
-                                    next_attempt_at_ms, created_at_ms, updated_at_ms)
+    UNION ALL
     SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, id, organization, environment_id,
            NULL, webhook_url, 'pending', ?4, ?4, ?4
       FROM runs WHERE id = ?1 AND webhook_url IS NOT NULL
@@ -203,16 +199,12 @@ bool add_run_event_deliveries(Connection& connection, const std::string& run_id,
                               const RunOutcome& outcome) {
     const char* type = outcome.status == RunStatus::failed ? "run.failed" : "run.completed";
     const std::string event_id = "evt_" + random_hex(12);
-    int added = 0;
-    for (const char* sql : {kAddEndpointDeliveries, kAddRunUrlDelivery}) {
-        added += Query(connection, sql, "finish_run (webhook deliveries)")
-                     .bind(1, run_id)
-                     .bind(2, event_id)
-                     .bind(3, type)
-                     .bind(4, outcome.completed_at_ms)
-                     .run();
-    }
-    return added > 0;
+    return Query(connection, kAddRunEventDeliveries, "finish_run (webhook deliveries)")
+               .bind(1, run_id)
+               .bind(2, event_id)
+               .bind(3, type)
+               .bind(4, outcome.completed_at_ms)
+               .run() > 0;
 }
 
 }  // namespace engined::store::sqlite

@@ -16,6 +16,27 @@ TEST(Crypto, Sha256MatchesKnownVectors) {
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// Each thread reuses one digest context: a hash must not carry anything over from the one before
+// it on the same thread, nor from another thread's.
+TEST(Crypto, Sha256IsTheSameOnEveryThreadAndAfterEveryOtherHash) {
+    const std::string million_a(1'000'000, 'a');
+    constexpr const char* kMillionA =
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    constexpr const char* kAbc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    std::vector<int> mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                if (sha256_hex(million_a) != kMillionA) ++mismatches[t];
+                if (sha256_hex("abc") != kAbc) ++mismatches[t];
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+}
+
 TEST(Crypto, RandomHexHasRequestedLengthAndVaries) {
     const std::string a = random_hex(32);
     EXPECT_EQ(a.size(), 64u);
