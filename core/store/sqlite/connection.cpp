@@ -45,6 +45,8 @@ Connection open_writer(const SqliteOptions& options) {
         options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
         "set synchronous");
     connection.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+    connection.exec(("PRAGMA wal_autocheckpoint = " + std::to_string(kWalCheckpointPages)).c_str(),
+                    "set the checkpoint interval");
     return connection;
 }
 

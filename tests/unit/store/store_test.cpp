@@ -1,3 +1,4 @@
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -115,6 +116,31 @@ TEST(Store, MigrationsApplyOnceAndDatabaseIsInWalMode) {
     }
     // The journal mode is stored in the file: a new connection reports it.
     EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
+}
+
+// The writer copies its WAL back into the database only past kWalCheckpointPages: the WAL
+// holds more than SQLite's default 1,000 pages without a checkpoint, and stops growing once
+// it passes the interval (the next commit checkpoints and the WAL starts again from its head).
+TEST(Store, TheWriterCheckpointsItsWalPastItsIntervalAndNotBefore) {
+    TempDir dir;
+    { SqliteStore create(options_for(dir)); }
+    sqlite::Connection writer = sqlite::open_writer(options_for(dir));
+    writer.exec("CREATE TABLE ballast (data BLOB)", "create ballast");
+    const auto wal_pages = [&] {
+        const auto bytes = std::filesystem::file_size(dir.db() + "-wal");
+        return static_cast<long>(bytes / 4096);
+    };
+    constexpr int kPagesPerInsert = 257;  // 1 MiB of overflow pages and the row's leaf
+    constexpr int kBelowInterval = sqlite::kWalCheckpointPages / kPagesPerInsert - 2;
+    for (int i = 0; i < kBelowInterval; ++i) {
+        writer.exec("INSERT INTO ballast VALUES (randomblob(1048576))", "insert ballast");
+    }
+    EXPECT_GE(wal_pages(), kBelowInterval * 256L) << "checkpointed before the interval";
+    for (int i = 0; i < kBelowInterval; ++i) {
+        writer.exec("INSERT INTO ballast VALUES (randomblob(1048576))", "insert ballast");
+    }
+    // Twice the interval was written; past it the WAL was reused from its head.
+    EXPECT_LE(wal_pages(), sqlite::kWalCheckpointPages + 2L * kPagesPerInsert);
 }
 
 // A database from before fingerprints: its finished runs read back without one, and runs
