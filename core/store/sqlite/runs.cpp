@@ -1,6 +1,7 @@
 // SQLite backend: runs — submission, the processing and terminal transitions, reads and the
 // listing cursor (seq, newest first).
 #include "store/sqlite/internal.hpp"
+#include "store/sqlite/queue_statements.hpp"
 
 #include <limits>
 #include <memory>
@@ -17,17 +18,6 @@ constexpr const char* kInsertRun = R"sql(
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 'queued', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
             ?16, ?17, ?18)
 )sql";
-
-// The claim runs on the one writer thread, so finding the oldest claimable run and leasing it
-// need no lock beyond the write transaction. `status IN (…)` lets the search walk the partial
-// index of unfinished runs instead of every run ever stored. A run never leased has no
-// leased_until_ms; a live lease, started or not, keeps the run from every other claimer.
-#define ENGINED_CLAIMABLE \
-    "status IN ('queued', 'processing') AND coalesce(leased_until_ms, 0) < ?2 "
-constexpr const char* kNextClaimable =
-    "SELECT id, attempts FROM runs WHERE " ENGINED_CLAIMABLE "ORDER BY seq LIMIT 1";
-constexpr const char* kClaimableById =
-    "SELECT id, attempts FROM runs WHERE id = ?1 AND " ENGINED_CLAIMABLE;
 
 // A run at the attempts cap keeps its count.
 #define ENGINED_LEASE_RUN                                                               \
@@ -46,12 +36,6 @@ constexpr const char* kExtendLease = R"sql(
      WHERE id = ?1 AND status IN ('queued', 'processing') AND lease_owner = ?2
 )sql";
 
-// `status IN (…)` as in ENGINED_CLAIMABLE: the search walks the partial index of unfinished runs.
-constexpr const char* kReleaseUnstarted = R"sql(
-    UPDATE runs SET lease_owner = NULL, leased_until_ms = NULL, attempts = attempts - 1
-     WHERE status IN ('queued', 'processing') AND status = 'queued' AND lease_owner = ?1
-)sql";
-
 constexpr const char* kFinishRun = R"sql(
     UPDATE runs
        SET status = ?2, stage = ?3, output_json = ?4, results_json = ?5, error_code = ?6,
@@ -62,11 +46,6 @@ constexpr const char* kFinishRun = R"sql(
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = ?1";
-
-constexpr const char* kQueueCounts = R"sql(
-    SELECT coalesce(sum(status = 'queued'), 0), coalesce(sum(status = 'processing'), 0)
-      FROM runs WHERE status IN ('queued', 'processing')
-)sql";
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
 
