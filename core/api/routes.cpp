@@ -13,8 +13,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace engined::api {
@@ -205,9 +207,10 @@ void get_run(runs::RunService& runs, runs::RunWaits& waits, const Request& reque
              const http::Responder& responder) {
     const std::chrono::seconds wait = waits.parse_wait(query_value(request, "wait"));
     const std::string run_id(request.path_param("run_id"));
+    const uint64_t finishes_before_read = waits.finishes();
     const boost::json::object run = runs.get(caller, run_id, engine_slug);
     if (wait.count() == 0 || is_terminal(run)) return responder.respond(json_response(200, run));
-    waits.wait(run_id, wait, [&runs, caller, run_id, engine_slug, responder](bool final) {
+    auto answer_when_terminal = [&runs, caller, run_id, engine_slug, responder](bool final) {
         try {
             const boost::json::object now = runs.get(caller, run_id, engine_slug);
             if (!final && !is_terminal(now)) return false;
@@ -216,7 +219,8 @@ void get_run(runs::RunService& runs, runs::RunWaits& waits, const Request& reque
             responder.fail(std::current_exception());
         }
         return true;
-    });
+    };
+    waits.wait(run_id, wait, std::move(answer_when_terminal), finishes_before_read);
 }
 
 }  // namespace

@@ -37,7 +37,12 @@ std::chrono::seconds RunWaits::parse_wait(const std::optional<std::string>& text
     return std::chrono::seconds(seconds);
 }
 
-void RunWaits::wait(std::string run_id, std::chrono::seconds wait, Check check) {
+uint64_t RunWaits::finishes() const {
+    return finishes_.load();
+}
+
+void RunWaits::wait(std::string run_id, std::chrono::seconds wait, Check check,
+                    uint64_t finishes_before_read) {
     std::unique_lock lock(mutex_);
     if (draining_ || stopping_) {
         lock.unlock();
@@ -53,16 +58,21 @@ void RunWaits::wait(std::string run_id, std::chrono::seconds wait, Check check) 
     const uint64_t id = next_id_++;
     by_run_.emplace(run_id, id);
     const auto deadline = by_deadline_.emplace(Clock::now() + wait, id);
-    held_.emplace(id, Held{std::move(run_id), deadline, std::move(check), true});
-    woken_.push_back(id);
-    count_.store(held_.size(), std::memory_order_release);
+    held_.emplace(id, Held{std::move(run_id), deadline, std::move(check), false});
+    count_.store(held_.size());
     held_gauge_.add(1);
+    // After the count is stored: a finish counted later than this load sees the wait held.
+    if (finishes_.load() != finishes_before_read) {
+        held_.at(id).woken = true;
+        woken_.push_back(id);
+    }
     lock.unlock();
-    changed_.notify_one();
+    changed_.notify_one();  // the new deadline may be the nearest
 }
 
 void RunWaits::finished(std::string_view run_id) {
-    if (count_.load(std::memory_order_acquire) == 0) return;
+    finishes_.fetch_add(1);
+    if (count_.load() == 0) return;
     bool woke = false;
     {
         std::lock_guard lock(mutex_);

@@ -45,13 +45,21 @@ public:
     // ApiError 400 invalid_request otherwise.
     std::chrono::seconds parse_wait(const std::optional<std::string>& text) const;
 
-    // Holds `check` until `run_id` finishes or `wait` passed; checks it once at once, so that a
-    // finish between the caller's read and this call is not missed. ApiError 503 (Retry-After)
-    // while the node holds its limit of waits; during a drain, answers at once.
-    void wait(std::string run_id, std::chrono::seconds wait, Check check);
+    // How many finishes this node was told of so far. Read before reading the run a wait is for,
+    // and handed to wait().
+    uint64_t finishes() const;
+
+    // Holds `check` until `run_id` finishes or `wait` passed. `finishes_before_read` is what
+    // finishes() said before the caller read the run: when a finish was told since, the check
+    // runs once at once, so that a finish between that read and this call is not missed; when
+    // none was, that look is spared (a finish after this call wakes the wait as usual).
+    // ApiError 503 (Retry-After) while the node holds its limit of waits; during a drain,
+    // answers at once.
+    void wait(std::string run_id, std::chrono::seconds wait, Check check,
+              uint64_t finishes_before_read);
 
     // A run's terminal outcome committed: its waits check it. Never blocks on a check, and costs
-    // one atomic load while no wait is held.
+    // two atomic operations while no wait is held.
     void finished(std::string_view run_id);
 
     // Graceful drain: every wait held is answered with its run as it is now, and later waits at
@@ -85,7 +93,10 @@ private:
     std::unordered_multimap<std::string, uint64_t> by_run_;
     std::multimap<Clock::time_point, uint64_t> by_deadline_;
     std::vector<uint64_t> woken_;
-    std::atomic<std::size_t> count_{0};  // held, including the one being checked
+    // Held, including the one being checked. With finishes_, sequentially consistent: either
+    // finished() sees a new wait held, or wait() sees the finish counted.
+    std::atomic<std::size_t> count_{0};
+    std::atomic<uint64_t> finishes_{0};
     uint64_t next_id_ = 0;
     bool draining_ = false;
     bool stopping_ = false;
