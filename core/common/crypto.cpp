@@ -44,6 +44,15 @@ void fill_random_for_identifier(unsigned char* bytes, std::size_t size) {
     used += size;
 }
 
+// RFC 9562's layout: the version in the high nibble of byte 6, the variant (10) in byte 8.
+std::string canonical_uuid(std::array<unsigned char, 16>& b, unsigned version) {
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | (version << 4));
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+    std::string uuid = to_hex(b.data(), b.size());
+    for (const std::size_t dash : {8, 13, 18, 23}) uuid.insert(dash, 1, '-');
+    return uuid;
+}
+
 }  // namespace
 
 std::string random_hex(std::size_t count) {
@@ -55,11 +64,14 @@ std::string random_hex(std::size_t count) {
 std::string uuid_v4() {
     std::array<unsigned char, 16> b{};
     fill_random_for_identifier(b.data(), b.size());
-    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-    std::string uuid = to_hex(b.data(), b.size());
-    for (const std::size_t dash : {8, 13, 18, 23}) uuid.insert(dash, 1, '-');
-    return uuid;
+    return canonical_uuid(b, 4);
+}
+
+std::string uuid_v7(std::uint64_t unix_ms) {
+    std::array<unsigned char, 16> b{};
+    fill_random_for_identifier(b.data() + 6, b.size() - 6);
+    for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(unix_ms >> (8 * (5 - i)));
+    return canonical_uuid(b, 7);
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -67,7 +67,7 @@ RunService::RunService(store::Store& store, const engines::EngineService& engine
       metrics_(metrics) {}
 
 std::string RunService::new_run_id(const std::string& prefix) {
-    return prefix + uuid_v4();
+    return prefix + uuid_v7(static_cast<std::uint64_t>(now_unix_ms()));
 }
 
 void RunService::submit(const auth::Principal& caller, const std::string& engine_slug,

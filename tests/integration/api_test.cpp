@@ -68,7 +68,16 @@ TEST_F(ApiTest, SubmitAnswers202WithLocationAndTheRunIsDurablyQueued) {
     const std::string run_id(response.body.at("run_id").as_string());
     EXPECT_EQ(response.body.at("status").as_string(), "queued");
     EXPECT_EQ(response.raw.header("Location"), server_->origin() + "/api/v1/runs/" + run_id);
-    EXPECT_TRUE(server_->app().store().get_run(run_id).has_value());
+    const auto stored = server_->app().store().get_run(run_id);
+    ASSERT_TRUE(stored.has_value());
+    // A version-7 UUID: its first 48 bits are the millisecond the submit was received, so the
+    // store's index of run ids grows at its end.
+    EXPECT_TRUE(std::regex_match(
+        run_id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+        << run_id;
+    const long long id_ms = std::stoll(run_id.substr(0, 8) + run_id.substr(9, 4), nullptr, 16);
+    EXPECT_LE(id_ms, stored->created_at_ms);
+    EXPECT_GT(id_ms, stored->created_at_ms - 1000);
 }
 
 TEST_F(ApiTest, EveryGoldenFixtureCompletes) {

@@ -54,6 +54,23 @@ TEST(Crypto, UuidV4IsCanonicalAndUnique) {
     EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(Crypto, UuidV7CarriesItsMillisecondInItsFirst48BitsAndRandomnessAfter) {
+    const std::regex form("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    const std::uint64_t now = 1'796'000'000'000;  // 2026-11
+    for (const std::uint64_t ms :
+         {std::uint64_t{0}, std::uint64_t{1}, now, std::uint64_t{0xffff'ffff'ffff}}) {
+        const std::string id = uuid_v7(ms);
+        ASSERT_TRUE(std::regex_match(id, form)) << id;
+        EXPECT_EQ(std::stoull(id.substr(0, 8) + id.substr(9, 4), nullptr, 16), ms) << id;
+    }
+    std::set<std::string> same_millisecond;
+    for (int i = 0; i < 1000; ++i) same_millisecond.insert(uuid_v7(now));
+    EXPECT_EQ(same_millisecond.size(), 1000u);
+    // Ids of a later millisecond sort after every id of an earlier one, as text too.
+    EXPECT_LT(*same_millisecond.rbegin(), uuid_v7(now + 1));
+    EXPECT_LT(uuid_v7(0xff'ffff'ffff), uuid_v7(0x100'0000'0000));
+}
+
 // Each thread draws its identifiers' random bytes a block at a time: threads never share bytes.
 TEST(Crypto, UuidV4IsUniqueAcrossThreads) {
     constexpr int kThreads = 4;
