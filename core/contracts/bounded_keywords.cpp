@@ -14,10 +14,6 @@ namespace {
 
 thread_local WorkBudget* current_budget = nullptr;
 
-std::uint64_t reading_cost(std::size_t bytes) {
-    return 1 + bytes / 64;
-}
-
 // valijson copies a constraint into its own storage; these are what every constraint here shares.
 template <typename Derived>
 class BoundedConstraint : public valijson::constraints::PolyConstraint {
@@ -41,9 +37,7 @@ public:
                   const std::vector<std::string>& context,
                   valijson::ValidationResults* results) const override {
         if (!target.isString()) return true;
-        const std::string text = target.getString();
-        WorkBudget::charge(reading_cost(text.size()));
-        if (re2::RE2::PartialMatch(text, *regex_)) return true;
+        if (matches_pattern(*regex_, target.getString())) return true;
         report(results, context, "Failed to match regex specified by 'pattern' constraint.");
         return false;
     }
@@ -51,18 +45,6 @@ public:
 private:
     std::shared_ptr<const re2::RE2> regex_;
 };
-
-bool leap_year(const std::string& digits) {
-    int remainder = 0;  // the year modulo 400, from a digit string of any length
-    for (char c : digits) remainder = (remainder * 10 + (c - '0')) % 400;
-    return remainder % 4 == 0 && (remainder % 100 != 0 || remainder == 0);
-}
-
-bool valid_day(const std::string& year, int month, int day) {
-    static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month == 2 && day == 29) return leap_year(year);
-    return day <= kDays[month - 1];
-}
 
 // The formats valijson checked, with the same grammar (RFC 3339 full-date, full-time, date-time);
 // other formats are annotations and pass, as they did.
@@ -73,30 +55,10 @@ public:
     bool validate(const valijson::adapters::Adapter& target,
                   const std::vector<std::string>& context,
                   valijson::ValidationResults* results) const override {
-        if (!target.isString()) return true;
-        const bool date = format_ == "date";
-        const bool time = format_ == "time";
-        const bool date_time = format_ == "date-time";
-        if (!date && !time && !date_time) return true;
-        const std::string text = target.getString();
-        WorkBudget::charge(reading_cost(text.size()));
-        static const re2::RE2 kDate(R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01]))");
-        static const re2::RE2 kTime(
-            R"(([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
-        static const re2::RE2 kDateTime(
-            R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
-        bool valid = false;
-        if (time) {
-            valid = re2::RE2::FullMatch(text, kTime);
-        } else {
-            std::string year;
-            int month = 0;
-            int day = 0;
-            valid = re2::RE2::FullMatch(text, date ? kDate : kDateTime, &year, &month, &day) &&
-                    valid_day(year, month, day);
-        }
-        if (!valid) report(results, context, "String should be a valid " + format_);
-        return valid;
+        if (!target.isString() || !is_checked_format(format_)) return true;
+        if (conforms_to_format(format_, target.getString())) return true;
+        report(results, context, "String should be a valid " + format_);
+        return false;
     }
 
 private:
@@ -114,10 +76,7 @@ public:
         const std::uint64_t size = target.isArray()    ? target.getArraySize()
                                    : target.isObject() ? target.getObjectSize()
                                                        : 0;
-        std::uint64_t steps = 1 + static_cast<std::uint64_t>(kind_ >> 2);
-        if (kind_ & 1) steps += size;
-        if ((kind_ & 2) && target.isArray() && size > 1) steps += size * (size - 1) / 32;
-        WorkBudget::charge(steps);
+        WorkBudget::charge(step_cost(kind_, target.isArray(), size));
         return true;
     }
 
@@ -235,6 +194,57 @@ void parse(const boost::json::value& document, const CompiledSchema& compiled,
 }
 
 }  // namespace
+
+namespace {
+
+bool leap_year(const std::string& digits) {
+    int remainder = 0;  // the year modulo 400, from a digit string of any length
+    for (char c : digits) remainder = (remainder * 10 + (c - '0')) % 400;
+    return remainder % 4 == 0 && (remainder % 100 != 0 || remainder == 0);
+}
+
+bool valid_day(const std::string& year, int month, int day) {
+    static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month == 2 && day == 29) return leap_year(year);
+    return day <= kDays[month - 1];
+}
+
+}  // namespace
+
+std::uint64_t reading_cost(std::size_t bytes) {
+    return 1 + bytes / 64;
+}
+
+bool is_checked_format(std::string_view format) {
+    return format == "date" || format == "time" || format == "date-time";
+}
+
+bool conforms_to_format(std::string_view format, const std::string& text) {
+    WorkBudget::charge(reading_cost(text.size()));
+    static const re2::RE2 kDate(R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01]))");
+    static const re2::RE2 kTime(
+        R"(([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
+    static const re2::RE2 kDateTime(
+        R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))");
+    if (format == "time") return re2::RE2::FullMatch(text, kTime);
+    std::string year;
+    int month = 0;
+    int day = 0;
+    return re2::RE2::FullMatch(text, format == "date" ? kDate : kDateTime, &year, &month, &day) &&
+           valid_day(year, month, day);
+}
+
+bool matches_pattern(const re2::RE2& pattern, const std::string& text) {
+    WorkBudget::charge(reading_cost(text.size()));
+    return re2::RE2::PartialMatch(text, pattern);
+}
+
+std::uint64_t step_cost(std::int64_t kind, bool is_array, std::uint64_t size) {
+    std::uint64_t steps = 1 + static_cast<std::uint64_t>(kind >> 2);
+    if (kind & 1) steps += size;
+    if ((kind & 2) && is_array && size > 1) steps += size * (size - 1) / 32;
+    return steps;
+}
 
 WorkBudget::WorkBudget(std::uint64_t steps) : limit_(steps), left_(steps), outer_(current_budget) {
     current_budget = this;

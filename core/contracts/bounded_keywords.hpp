@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace engined::contracts {
@@ -39,6 +40,17 @@ private:
     std::uint64_t left_;
     WorkBudget* outer_;
 };
+
+// What the keywords charge and check, shared by the constraints here and by the acceptance check
+// (acceptance_check.hpp). Each charges the budget installed on this thread for what it reads.
+std::uint64_t reading_cost(std::size_t bytes);
+// Whether `format` is one of the formats checked (date, time, date-time); others are annotations.
+bool is_checked_format(std::string_view format);
+bool conforms_to_format(std::string_view format, const std::string& text);
+bool matches_pattern(const re2::RE2& pattern, const std::string& text);
+// The steps of an `x-engined-step` keyword of `kind` (schema_view.cpp's step_kind) applied to a
+// value with `size` members or items.
+std::uint64_t step_cost(std::int64_t kind, bool is_array, std::uint64_t size);
 
 // The compiled schema and the subschemas the patternProperties rules apply, each compiled as its
 // own valijson schema (they are validated from inside a constraint).

@@ -1,5 +1,6 @@
 #include "contracts/contract_validator.hpp"
 
+#include "contracts/acceptance_check.hpp"
 #include "contracts/bounded_keywords.hpp"
 #include "contracts/schema_view.hpp"
 
@@ -118,6 +119,7 @@ InvalidSchema::InvalidSchema(std::vector<ErrorDetail> problems)
 
 struct ContractValidator::Impl {
     CompiledSchema compiled;
+    std::unique_ptr<const AcceptanceCheck> acceptance;  // nullptr: valijson decides alone
 };
 
 ContractValidator::ContractValidator(const boost::json::value& schema)
@@ -127,6 +129,7 @@ ContractValidator::ContractValidator(const boost::json::value& schema)
     on_compile_stack([&] {
         SchemaView view = make_schema_view(schema);
         if (!view.problems.empty()) throw InvalidSchema(std::move(view.problems));
+        impl_->acceptance = AcceptanceCheck::compile(view.document, view.patterns);
         try {
             compile_schema(std::move(view), impl_->compiled);
         } catch (const std::exception& error) {
@@ -139,12 +142,22 @@ ContractValidator::ContractValidator(const boost::json::value& schema)
 ContractValidator::~ContractValidator() = default;
 
 std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& document) const {
+    const std::uint64_t steps =
+        kBaseValidationSteps + kStepsPerDocumentUnit * document_units(document);
+    // Most documents conform: the acceptance check says so without valijson's per-member context
+    // paths. Whatever it refuses or cannot judge, valijson judges again and reports.
+    if (impl_->acceptance) {
+        try {
+            WorkBudget budget(steps);
+            if (impl_->acceptance->conforms(document)) return {};
+        } catch (const WorkBoundExceeded&) {}
+    }
     // A Validator keeps per-run state; one per call keeps the shared schema thread-safe.
     valijson::Validator validator;
     valijson::ValidationResults results;
     valijson::adapters::BoostJsonAdapter adapter(document);
     try {
-        WorkBudget budget(kBaseValidationSteps + kStepsPerDocumentUnit * document_units(document));
+        WorkBudget budget(steps);
         if (validator.validate(impl_->compiled.root, adapter, &results)) return {};
     } catch (const WorkBoundExceeded& error) {
         return {{"", error.what()}};

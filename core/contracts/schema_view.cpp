@@ -82,19 +82,6 @@ std::int64_t step_kind(const json::object& schema) {
     return (same_value << 2) | (pairwise ? 2 : 0) | (goes_down ? 1 : 0);
 }
 
-std::string escape_token(std::string_view token) {
-    std::string out;
-    for (char c : token) {
-        if (c == '~')
-            out += "~0";
-        else if (c == '/')
-            out += "~1";
-        else
-            out += c;
-    }
-    return out;
-}
-
 std::optional<std::vector<std::string>> split_fragment(std::string_view fragment) {
     std::string decoded;
     for (std::size_t i = 0; i < fragment.size(); ++i) {
@@ -462,6 +449,19 @@ private:
 };
 
 }  // namespace
+
+std::string escape_token(std::string_view token) {
+    std::string out;
+    for (char c : token) {
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
+    }
+    return out;
+}
 
 std::string fragment_of(const std::string& pointer) {
     std::string out = "#";

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace re2 {
@@ -54,6 +55,9 @@ struct MembersRule {
     std::optional<std::string> additional;
     std::vector<std::string> named;
 };
+
+// One reference token of a JSON Pointer: '~' written "~0", '/' written "~1".
+std::string escape_token(std::string_view token);
 
 // A JSON Pointer of the rewritten document as a "$ref" for valijson, which percent-decodes it.
 std::string fragment_of(const std::string& pointer);
