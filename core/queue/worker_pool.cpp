@@ -9,6 +9,14 @@
 namespace engined::queue {
 namespace {
 
+// The outcome with its event's target, from the run the worker holds, so that the store need not
+// read the run back to find it.
+store::RunOutcome addressed(const store::Run& run, store::RunOutcome outcome) {
+    outcome.event_target =
+        store::RunEventTarget{run.organization, run.environment_id, run.webhook_url};
+    return outcome;
+}
+
 store::RunOutcome crashed(int attempts) {
     store::RunOutcome outcome;
     outcome.status = store::RunStatus::failed;
@@ -197,7 +205,7 @@ void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
             }
         }
         if (outcome) {
-            store_outcome(run.id, std::move(*outcome));
+            store_outcome(run.id, addressed(run, std::move(*outcome)));
         } else {
             let_go(run.id);
         }
@@ -238,7 +246,7 @@ void WorkerPool::run_claimed(const store::Claim& claim) {
     if (claim.crashed) {
         log::error("run stopped the server too often",
                    {{"run_id", run.id}, {"attempts", run.attempts}});
-        store_outcome(run.id, crashed(run.attempts));
+        store_outcome(run.id, addressed(run, crashed(run.attempts)));
         return;
     }
     if (run.attempts > 1) {
@@ -246,7 +254,7 @@ void WorkerPool::run_claimed(const store::Claim& claim) {
                   {{"run_id", run.id}, {"attempts", run.attempts}});
     }
     if (std::optional<store::RunOutcome> outcome = execute(run)) {
-        store_outcome(run.id, std::move(*outcome));
+        store_outcome(run.id, addressed(run, std::move(*outcome)));
     } else {
         let_go(run.id);
     }

@@ -114,6 +114,13 @@ struct NewRun {
     std::optional<RunHold> held_by;
 };
 
+// Where a run's terminal event goes: its environment's webhook endpoints and its own webhook_url.
+struct RunEventTarget {
+    std::string organization;
+    std::string environment_id;
+    std::optional<std::string> webhook_url;
+};
+
 struct RunOutcome {
     RunStatus status = RunStatus::completed;  // completed | degraded | failed
     std::string stage;                        // last stage reached
@@ -131,6 +138,10 @@ struct RunOutcome {
     // none when the run failed before its plugin was found.
     std::optional<std::string> fingerprint;
     std::optional<std::string> fingerprint_json;
+    // Never stored: the event's target as the caller holding the run knows it, so that a backend
+    // need not read the run back to find it (SQLite then skips the outbox statement when nothing
+    // is subscribed). Absent: the backend reads it from the run.
+    std::optional<RunEventTarget> event_target;
 };
 
 // What a run's fingerprint hashes besides the plugin and the platform, as the submit knew it.

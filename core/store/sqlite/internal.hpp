@@ -38,7 +38,7 @@ void apply_remember_idempotency(Connection& connection, const IdempotencyRecord&
 // In finish_run's own savepoint: the event's deliveries exist exactly when the terminal status does.
 // True when it added any.
 bool add_run_event_deliveries(Connection& connection, const std::string& run_id,
-                              const RunOutcome& outcome);
+                              const RunEventTarget& target, const RunOutcome& outcome);
 
 // Appends an operator action's records to their organisations' chains inside the calling write's
 // transaction (the single writer serialises the chain's head): every store write

@@ -46,6 +46,8 @@ constexpr const char* kFinishRun = R"sql(
 )sql";
 
 constexpr const char* kRunStatus = "SELECT status, lease_owner FROM runs WHERE id = ?1";
+constexpr const char* kRunEventTarget =
+    "SELECT organization, environment_id, webhook_url FROM runs WHERE id = ?1";
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
 
@@ -150,7 +152,13 @@ bool apply_finish_run(Connection& connection, const std::string& run_id,
                             .bind_optional(14, outcome.started_at_ms)
                             .run();
     if (changed == 0) refuse_outcome(connection, run_id);
-    return add_run_event_deliveries(connection, run_id, outcome);
+    if (outcome.event_target)
+        return add_run_event_deliveries(connection, run_id, *outcome.event_target, outcome);
+    Query read(connection, kRunEventTarget, "finish_run (event target)");
+    read.bind(1, run_id);
+    if (!read.next()) throw std::out_of_range("finish_run: no run '" + run_id + "'");
+    const RunEventTarget target{read.text(0), read.text(1), read.optional_text(2)};
+    return add_run_event_deliveries(connection, run_id, target, outcome);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -862,26 +863,59 @@ TYPED_TEST(StoreContract, AFinishIsToldToTheWatchOnceCommitted) {
 
 // A watch hears whether a finish added webhook deliveries (so that the senders look for them only
 // then): not for a run with neither a URL of its own nor an endpoint, yes for a run with its own
-// URL, and yes once an endpoint subscribes to its environment's runs.
+// URL, and yes once an endpoint subscribes to its environment's runs. Each case twice: the outcome
+// as a worker sends it, with its event's target, and without one (the backend reads the run).
 TYPED_TEST(StoreContract, AFinishTellsTheWatchWhetherItAddedWebhookDeliveries) {
     Store& store = this->store();
-    NewRun own_url = make_run("run_own_url");
-    own_url.webhook_url = "https://hooks.example.com/own";
-    for (NewRun run : {make_run("run_plain"), own_url, make_run("run_endpoint")})
-        ASSERT_FALSE(insert(store, run));
+    std::map<std::string, NewRun> runs;
+    for (const char* tag : {"", "_addressed"}) {
+        NewRun own_url = make_run(std::string("run_own_url") + tag);
+        own_url.webhook_url = "https://hooks.example.com/own";
+        for (NewRun run : {make_run(std::string("run_plain") + tag), own_url,
+                           make_run(std::string("run_endpoint") + tag)}) {
+            ASSERT_FALSE(insert(store, run));
+            runs.emplace(run.id, run);
+        }
+    }
+    auto outcome_of = [&runs](const std::string& id, RunOutcome outcome) {
+        if (id.ends_with("_addressed")) {
+            const NewRun& run = runs.at(id);
+            outcome.event_target =
+                RunEventTarget{run.organization, run.environment_id, run.webhook_url};
+        }
+        return outcome;
+    };
     FinishedRuns finished;
     auto watch = store.watch_finished_runs(finished.recorder());
 
-    ASSERT_FALSE(finish(store, "run_plain", completed_outcome()));
-    ASSERT_FALSE(finish(store, "run_own_url", failed_outcome()));
+    for (const std::string tag : {"", "_addressed"}) {
+        ASSERT_FALSE(
+            finish(store, "run_plain" + tag, outcome_of("run_plain" + tag, completed_outcome())));
+        ASSERT_FALSE(
+            finish(store, "run_own_url" + tag, outcome_of("run_own_url" + tag, failed_outcome())));
+    }
     store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
-    ASSERT_FALSE(finish(store, "run_endpoint", completed_outcome()));
+    for (const std::string tag : {"", "_addressed"}) {
+        ASSERT_FALSE(finish(store, "run_endpoint" + tag,
+                            outcome_of("run_endpoint" + tag, completed_outcome())));
+    }
 
     EXPECT_EQ(finished.told(),
-              (std::vector<std::string>{"run_plain", "run_own_url", "run_endpoint"}));
+              (std::vector<std::string>{"run_plain", "run_own_url", "run_plain_addressed",
+                                        "run_own_url_addressed", "run_endpoint",
+                                        "run_endpoint_addressed"}));
     EXPECT_EQ(finished.told_with_deliveries(),
-              (std::vector<std::string>{"run_own_url", "run_endpoint"}));
-    EXPECT_EQ(store.list_deliveries("org_a", "test", "", 10).size(), 2u);
+              (std::vector<std::string>{"run_own_url", "run_own_url_addressed", "run_endpoint",
+                                        "run_endpoint_addressed"}));
+    const auto deliveries = store.list_deliveries("org_a", "test", "", 10);
+    ASSERT_EQ(deliveries.size(), 4u);
+    for (const auto& delivery : deliveries) {
+        EXPECT_EQ(delivery.organization, "org_a");
+        EXPECT_EQ(delivery.environment_id, "test");
+        EXPECT_EQ(delivery.url, delivery.endpoint_id ? make_endpoint("we_all").url
+                                                     : "https://hooks.example.com/own")
+            << delivery.run_id;
+    }
 }
 
 // Two nodes on one database claim at once: every run is claimed by exactly one of them.
