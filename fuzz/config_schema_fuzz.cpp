@@ -4,8 +4,11 @@
 // validate (no NUL: each schema validates the configuration itself). Invariants: a refused schema
 // says why, each problem at a JSON Pointer; a compiled one validates without throwing, answers
 // the same twice, and points each error at a JSON Pointer. A crash, a stack overflow or a hang (a
-// $ref cycle, catastrophic backtracking) is what the harness exists to catch.
+// $ref cycle, catastrophic backtracking) is what the harness exists to catch. And the acceptance
+// check, which answers for conforming documents without valijson, never accepts a document
+// valijson refuses.
 #include "contracts/contract_validator.hpp"
+#include "contracts/validator_judges.hpp"
 #include "fuzz_support.hpp"
 
 #include <boost/json/parse.hpp>
@@ -50,6 +53,13 @@ void check(const boost::json::value& schema, const boost::json::value& document)
     const auto again = validator->validate(document);
     engined::fuzz::require(again.size() == errors.size(), kTarget,
                            "two validations of one document differ");
+    using engined::contracts::ValidatorJudges;
+    if (ValidatorJudges::acceptance_check_conforms(*validator, document)) {
+        const std::optional<bool> reference =
+            ValidatorJudges::valijson_conforms(*validator, document);
+        engined::fuzz::require(!reference || *reference, kTarget,
+                               "the acceptance check accepted a document valijson refuses");
+    }
 }
 
 }  // namespace

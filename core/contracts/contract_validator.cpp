@@ -3,6 +3,7 @@
 #include "contracts/acceptance_check.hpp"
 #include "contracts/bounded_keywords.hpp"
 #include "contracts/schema_view.hpp"
+#include "contracts/validator_judges.hpp"
 
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/validation_results.hpp>
@@ -141,24 +142,43 @@ ContractValidator::ContractValidator(const boost::json::value& schema)
 
 ContractValidator::~ContractValidator() = default;
 
-std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& document) const {
-    const std::uint64_t steps =
-        kBaseValidationSteps + kStepsPerDocumentUnit * document_units(document);
-    // Most documents conform: the acceptance check says so without valijson's per-member context
-    // paths. Whatever it refuses or cannot judge, valijson judges again and reports.
-    if (impl_->acceptance) {
-        try {
-            WorkBudget budget(steps);
-            if (impl_->acceptance->conforms(document)) return {};
-        } catch (const WorkBoundExceeded&) {}
-    }
-    // A Validator keeps per-run state; one per call keeps the shared schema thread-safe.
+namespace {
+
+std::uint64_t validation_steps(const boost::json::value& document) {
+    return kBaseValidationSteps + kStepsPerDocumentUnit * document_units(document);
+}
+
+// A Validator keeps per-run state; one per call keeps the shared schema thread-safe. Throws
+// WorkBoundExceeded when the budget installed by the caller runs out.
+bool valijson_validates(const CompiledSchema& compiled, const boost::json::value& document,
+                        valijson::ValidationResults* results) {
     valijson::Validator validator;
-    valijson::ValidationResults results;
     valijson::adapters::BoostJsonAdapter adapter(document);
+    return validator.validate(compiled.root, adapter, results);
+}
+
+bool acceptance_conforms(const AcceptanceCheck* check, const boost::json::value& document,
+                         std::uint64_t steps) {
+    if (check == nullptr) return false;
     try {
         WorkBudget budget(steps);
-        if (validator.validate(impl_->compiled.root, adapter, &results)) return {};
+        return check->conforms(document);
+    } catch (const WorkBoundExceeded&) {
+        return false;  // valijson's own run reports it
+    }
+}
+
+}  // namespace
+
+std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& document) const {
+    const std::uint64_t steps = validation_steps(document);
+    // Most documents conform: the acceptance check says so without valijson's per-member context
+    // paths. Whatever it refuses or cannot judge, valijson judges again and reports.
+    if (acceptance_conforms(impl_->acceptance.get(), document, steps)) return {};
+    valijson::ValidationResults results;
+    try {
+        WorkBudget budget(steps);
+        if (valijson_validates(impl_->compiled, document, &results)) return {};
     } catch (const WorkBoundExceeded& error) {
         return {{"", error.what()}};
     }
@@ -179,6 +199,26 @@ std::vector<ErrorDetail> ContractValidator::validate(const boost::json::value& d
         if (!duplicate) details.push_back(std::move(detail));
     }
     return details;
+}
+
+bool ValidatorJudges::has_acceptance_check(const ContractValidator& validator) {
+    return validator.impl_->acceptance != nullptr;
+}
+
+bool ValidatorJudges::acceptance_check_conforms(const ContractValidator& validator,
+                                                const boost::json::value& document) {
+    return acceptance_conforms(validator.impl_->acceptance.get(), document,
+                               validation_steps(document));
+}
+
+std::optional<bool> ValidatorJudges::valijson_conforms(const ContractValidator& validator,
+                                                       const boost::json::value& document) {
+    try {
+        WorkBudget budget(validation_steps(document));
+        return valijson_validates(validator.impl_->compiled, document, nullptr);
+    } catch (const WorkBoundExceeded&) {
+        return std::nullopt;
+    }
 }
 
 std::string to_json_pointer(const std::vector<std::string>& context) {

@@ -46,6 +46,7 @@ public:
     std::vector<ErrorDetail> validate(const boost::json::value& document) const;
 
 private:
+    friend struct ValidatorJudges;  // validator_judges.hpp
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
