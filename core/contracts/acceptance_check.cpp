@@ -91,6 +91,21 @@ std::optional<std::uint64_t> code_points(std::string_view text) {
 
 class Unsupported {};
 
+// The verdict of parts that must all hold: the first exact "invalid" decides, "cannot tell" only
+// once no part said "invalid".
+class AllOf {
+public:
+    // True once the verdict is "invalid": nothing after it can change that.
+    bool add(Verdict part) {
+        if (part != Verdict::valid) verdict_ = part;
+        return part == Verdict::invalid;
+    }
+    Verdict verdict() const { return verdict_; }
+
+private:
+    Verdict verdict_ = Verdict::valid;
+};
+
 }  // namespace
 
 struct AcceptanceCheck::Node {
@@ -223,23 +238,10 @@ private:
         }
     }
 
-    // The rewritten document's references are "#" + a JSON Pointer with '%' written "%25"
-    // (fragment_of); valijson percent-decodes them.
     static std::string pointer_of(const json::value& ref) {
-        if (!ref.is_string() || ref.get_string().empty() || ref.get_string()[0] != '#')
-            throw Unsupported();
-        const std::string_view fragment = std::string_view(ref.get_string()).substr(1);
-        std::string pointer;
-        for (std::size_t i = 0; i < fragment.size(); ++i) {
-            if (fragment[i] == '%') {
-                if (fragment.substr(i, 3) != "%25") throw Unsupported();
-                i += 2;
-                pointer += '%';
-            } else {
-                pointer += fragment[i];
-            }
-        }
-        return pointer;
+        const auto pointer = ref.is_string() ? pointer_of_fragment(ref.get_string()) : std::nullopt;
+        if (!pointer) throw Unsupported();
+        return *pointer;
     }
 
     static unsigned types_of(const json::value& value) {
@@ -292,25 +294,20 @@ public:
                                                            : 0;
             WorkBudget::charge(step_cost(*node.step, value.is_array(), size));
         }
-        Verdict verdict = Verdict::valid;
-        auto fold = [&verdict](Verdict part) {
-            if (part == Verdict::invalid) return true;
-            if (part == Verdict::unknown) verdict = Verdict::unknown;
-            return false;
-        };
         if (node.types != 0 && (node.types & type_bits(value)) == 0) return Verdict::invalid;
+        AllOf parts;
         for (const json::array* values : node.value_sets) {
-            if (fold(one_of_values(*values, value))) return Verdict::invalid;
+            if (parts.add(one_of_values(*values, value))) return Verdict::invalid;
         }
         switch (value.kind()) {
             case json::kind::object:
-                if (fold(check_object(node, value.get_object()))) return Verdict::invalid;
+                if (parts.add(check_object(node, value.get_object()))) return Verdict::invalid;
                 break;
             case json::kind::array:
-                if (fold(check_array(node, value.get_array()))) return Verdict::invalid;
+                if (parts.add(check_array(node, value.get_array()))) return Verdict::invalid;
                 break;
             case json::kind::string:
-                if (fold(check_string(node, value.get_string()))) return Verdict::invalid;
+                if (parts.add(check_string(node, value.get_string()))) return Verdict::invalid;
                 break;
             case json::kind::int64:
             case json::kind::uint64:
@@ -321,13 +318,14 @@ public:
                 break;
         }
         for (const auto* part : node.all_of) {
-            if (fold(check(*part, value))) return Verdict::invalid;
+            if (parts.add(check(*part, value))) return Verdict::invalid;
         }
-        if (!node.any_of.empty() && fold(any_of(node.any_of, value))) return Verdict::invalid;
-        if (!node.one_of.empty() && fold(one_of(node.one_of, value))) return Verdict::invalid;
-        if (node.negated && fold(negation(check(*node.negated, value)))) return Verdict::invalid;
-        if (node.condition && fold(conditional(node, value))) return Verdict::invalid;
-        return verdict;
+        if (!node.any_of.empty() && parts.add(any_of(node.any_of, value))) return Verdict::invalid;
+        if (!node.one_of.empty() && parts.add(one_of(node.one_of, value))) return Verdict::invalid;
+        if (node.negated && parts.add(negation(check(*node.negated, value))))
+            return Verdict::invalid;
+        if (node.condition && parts.add(conditional(node, value))) return Verdict::invalid;
+        return parts.verdict();
     }
 
 private:
@@ -336,7 +334,7 @@ private:
             if (!object.contains(name)) return Verdict::invalid;
         }
         if (node.properties.empty() && node.additional == nullptr) return Verdict::valid;
-        Verdict verdict = Verdict::valid;
+        AllOf members;
         for (const auto& member : object) {
             const AcceptanceCheck::Node* schema = node.additional;
             for (const auto& [name, property] : node.properties) {
@@ -345,26 +343,21 @@ private:
                     break;
                 }
             }
-            if (schema == nullptr) continue;
-            const Verdict part = check(*schema, member.value());
-            if (part == Verdict::invalid) return part;
-            if (part == Verdict::unknown) verdict = part;
+            if (schema && members.add(check(*schema, member.value()))) break;
         }
-        return verdict;
+        return members.verdict();
     }
 
     Verdict check_array(const AcceptanceCheck::Node& node, const json::array& array) const {
         if (node.min_items && array.size() < *node.min_items) return Verdict::invalid;
         if (node.max_items && array.size() > *node.max_items) return Verdict::invalid;
-        Verdict verdict = Verdict::valid;
-        if (node.unique_items) verdict = distinct_strings(array);
-        if (verdict == Verdict::invalid || node.items == nullptr) return verdict;
+        AllOf items;
+        if (node.unique_items && items.add(distinct_strings(array))) return Verdict::invalid;
+        if (node.items == nullptr) return items.verdict();
         for (const auto& item : array) {
-            const Verdict part = check(*node.items, item);
-            if (part == Verdict::invalid) return part;
-            if (part == Verdict::unknown) verdict = part;
+            if (items.add(check(*node.items, item))) break;
         }
-        return verdict;
+        return items.verdict();
     }
 
     // Only strings are compared here; any other item leaves uniqueness to valijson.
@@ -387,12 +380,10 @@ private:
             if (node.min_length && *length < *node.min_length) return Verdict::invalid;
             if (node.max_length && *length > *node.max_length) return Verdict::invalid;
         }
-        if (node.pattern || is_checked_format(node.format)) {
-            const std::string copy(text);
-            if (node.pattern && !matches_pattern(*node.pattern, copy)) return Verdict::invalid;
-            if (is_checked_format(node.format) && !conforms_to_format(node.format, copy))
-                return Verdict::invalid;
-        }
+        const std::string_view chars(text.data(), text.size());
+        if (node.pattern && !matches_pattern(*node.pattern, chars)) return Verdict::invalid;
+        if (is_checked_format(node.format) && !conforms_to_format(node.format, chars))
+            return Verdict::invalid;
         return Verdict::valid;
     }
 

@@ -46,6 +46,18 @@ private:
     std::shared_ptr<const re2::RE2> regex_;
 };
 
+bool leap_year(const std::string& digits) {
+    int remainder = 0;  // the year modulo 400, from a digit string of any length
+    for (char c : digits) remainder = (remainder * 10 + (c - '0')) % 400;
+    return remainder % 4 == 0 && (remainder % 100 != 0 || remainder == 0);
+}
+
+bool valid_day(const std::string& year, int month, int day) {
+    static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month == 2 && day == 29) return leap_year(year);
+    return day <= kDays[month - 1];
+}
+
 // The formats valijson checked, with the same grammar (RFC 3339 full-date, full-time, date-time);
 // other formats are annotations and pass, as they did.
 class FormatConstraint : public BoundedConstraint<FormatConstraint> {
@@ -195,22 +207,6 @@ void parse(const boost::json::value& document, const CompiledSchema& compiled,
 
 }  // namespace
 
-namespace {
-
-bool leap_year(const std::string& digits) {
-    int remainder = 0;  // the year modulo 400, from a digit string of any length
-    for (char c : digits) remainder = (remainder * 10 + (c - '0')) % 400;
-    return remainder % 4 == 0 && (remainder % 100 != 0 || remainder == 0);
-}
-
-bool valid_day(const std::string& year, int month, int day) {
-    static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month == 2 && day == 29) return leap_year(year);
-    return day <= kDays[month - 1];
-}
-
-}  // namespace
-
 std::uint64_t reading_cost(std::size_t bytes) {
     return 1 + bytes / 64;
 }
@@ -219,7 +215,7 @@ bool is_checked_format(std::string_view format) {
     return format == "date" || format == "time" || format == "date-time";
 }
 
-bool conforms_to_format(std::string_view format, const std::string& text) {
+bool conforms_to_format(std::string_view format, std::string_view text) {
     WorkBudget::charge(reading_cost(text.size()));
     static const re2::RE2 kDate(R"(([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01]))");
     static const re2::RE2 kTime(
@@ -234,7 +230,7 @@ bool conforms_to_format(std::string_view format, const std::string& text) {
            valid_day(year, month, day);
 }
 
-bool matches_pattern(const re2::RE2& pattern, const std::string& text) {
+bool matches_pattern(const re2::RE2& pattern, std::string_view text) {
     WorkBudget::charge(reading_cost(text.size()));
     return re2::RE2::PartialMatch(text, pattern);
 }

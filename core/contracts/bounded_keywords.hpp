@@ -46,8 +46,8 @@ private:
 std::uint64_t reading_cost(std::size_t bytes);
 // Whether `format` is one of the formats checked (date, time, date-time); others are annotations.
 bool is_checked_format(std::string_view format);
-bool conforms_to_format(std::string_view format, const std::string& text);
-bool matches_pattern(const re2::RE2& pattern, const std::string& text);
+bool conforms_to_format(std::string_view format, std::string_view text);
+bool matches_pattern(const re2::RE2& pattern, std::string_view text);
 // The steps of an `x-engined-step` keyword of `kind` (schema_view.cpp's step_kind) applied to a
 // value with `size` members or items.
 std::uint64_t step_cost(std::int64_t kind, bool is_array, std::uint64_t size);

@@ -232,15 +232,7 @@ std::string to_json_pointer(const std::vector<std::string>& context) {
         if (token.size() >= 2 && token.front() == '"' && token.back() == '"') {
             token = token.substr(1, token.size() - 2);
         }
-        pointer += '/';
-        for (char c : token) {
-            if (c == '~')
-                pointer += "~0";
-            else if (c == '/')
-                pointer += "~1";
-            else
-                pointer += c;
-        }
+        pointer += '/' + escape_token(token);
     }
     return pointer;
 }

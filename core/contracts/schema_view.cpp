@@ -494,6 +494,23 @@ std::shared_ptr<const re2::RE2> compile_pattern(const std::string& pattern, std:
     return compiled;
 }
 
+std::optional<std::string> pointer_of_fragment(std::string_view reference) {
+    if (reference.empty() || reference.front() != '#') return std::nullopt;
+    const std::string_view fragment = reference.substr(1);
+    std::string pointer;
+    for (std::size_t i = 0; i < fragment.size(); ++i) {
+        if (fragment[i] != '%') {
+            pointer += fragment[i];
+        } else if (fragment.substr(i, 3) == "%25") {
+            pointer += '%';
+            i += 2;
+        } else {
+            return std::nullopt;
+        }
+    }
+    return pointer;
+}
+
 SchemaView make_schema_view(const boost::json::value& schema) {
     SchemaView view;
     SchemaWalker(schema).run(view);

@@ -61,6 +61,8 @@ std::string escape_token(std::string_view token);
 
 // A JSON Pointer of the rewritten document as a "$ref" for valijson, which percent-decodes it.
 std::string fragment_of(const std::string& pointer);
+// The JSON Pointer a "$ref" written by fragment_of names; nullopt for any other reference.
+std::optional<std::string> pointer_of_fragment(std::string_view reference);
 
 struct SchemaView {
     boost::json::value document;  // what valijson compiles; valid only when `problems` is empty
