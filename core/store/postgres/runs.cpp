@@ -69,6 +69,7 @@ constexpr const char* kReleaseUnstarted = R"sql(
 // id), and the notification other nodes' long-poll waits hear at commit (its payload: this
 // node's tag, a space, the run id; the channel is kFinishedChannel). It returns whether it added
 // deliveries; a refused outcome returns no row and sets off nothing. $15 event id, $16 event type, $17 this node's tag.
+// A delivery id starts with the finish's millisecond, as on SQLite (webhooks.cpp).
 constexpr const char* kFinishRun = R"sql(
     WITH finished AS (
         UPDATE runs
@@ -82,7 +83,8 @@ constexpr const char* kFinishRun = R"sql(
         INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
                                         organization, environment_id, endpoint_id, url, status,
                                         next_attempt_at_ms, created_at_ms, updated_at_ms)
-        SELECT 'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24),
+        SELECT 'dlv_' || lpad(to_hex($10::bigint), 12, '0')
+                   || substr(md5(random()::text || clock_timestamp()::text), 1, 12),
                $15::text, $16::text, $10, f.id, f.organization, f.environment_id, e.id, e.url,
                'pending', $10, $10, $10
           FROM finished f
@@ -90,7 +92,8 @@ constexpr const char* kFinishRun = R"sql(
             ON e.organization = f.organization AND e.environment_id = f.environment_id
          WHERE e.active = 1 AND e.events::jsonb ? $16::text
         UNION ALL
-        SELECT 'dlv_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24),
+        SELECT 'dlv_' || lpad(to_hex($10::bigint), 12, '0')
+                   || substr(md5(random()::text || clock_timestamp()::text), 1, 12),
                $15::text, $16::text, $10, f.id, f.organization, f.environment_id, NULL,
                f.webhook_url, 'pending', $10, $10, $10
           FROM finished f WHERE f.webhook_url IS NOT NULL

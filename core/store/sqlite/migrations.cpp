@@ -370,6 +370,17 @@ constexpr std::array kMigrations{
     // PostgreSQL's step 12 adds the rate buckets nodes share; one process owns a SQLite file and
     // keeps its buckets in memory, so the step changes nothing here and keeps the numbers equal.
     Migration{12, "SELECT 1;"},
+    // The listing indexes ascend by seq (the listings walk them backward, newest first): a new
+    // run's entries go after the newest of their range instead of before it, so a commit fills
+    // the page at the range's end instead of splitting the page at its head. A commit of twelve
+    // runs wrote 40.5 WAL frames before, 33.3 after (docs/performance.md).
+    Migration{13, R"sql(
+        DROP INDEX runs_listing;
+        DROP INDEX runs_listing_by_status;
+        CREATE INDEX runs_listing ON runs (organization, environment_id, engine_slug, seq);
+        CREATE INDEX runs_listing_by_status
+            ON runs (organization, environment_id, engine_slug, status, seq);
+    )sql"},
 };
 
 constexpr bool versions_ascend() {

@@ -1,6 +1,7 @@
 // SQLite backend: runs — submission, the processing and terminal transitions, reads and the
 // listing cursor (seq, newest first).
 #include "store/sqlite/internal.hpp"
+#include "store/sqlite/listing_statements.hpp"
 #include "store/sqlite/queue_statements.hpp"
 
 #include <limits>
@@ -50,21 +51,6 @@ constexpr const char* kRunEventTarget =
     "SELECT organization, environment_id, webhook_url FROM runs WHERE id = ?1";
 
 constexpr const char* kGetRun = ENGINED_SELECT_RUN "WHERE id = ?1";
-
-// A page is read one row longer than asked: the extra row only says whether another page follows.
-constexpr const char* kListRuns = ENGINED_SELECT_RUN R"sql(
-     WHERE organization = ?1 AND environment_id = ?2 AND engine_slug = ?3 AND seq < ?4
-       AND (?7 IS NULL OR engine_version = ?7)
-     ORDER BY seq DESC
-     LIMIT ?5
-)sql";
-
-constexpr const char* kListRunsByStatus = ENGINED_SELECT_RUN R"sql(
-     WHERE organization = ?1 AND environment_id = ?2 AND engine_slug = ?3 AND status = ?6
-       AND seq < ?4 AND (?7 IS NULL OR engine_version = ?7)
-     ORDER BY seq DESC
-     LIMIT ?5
-)sql";
 
 // Why a lease-guarded outcome changed nothing: the run is missing, past processing, or
 // leased to another node.

@@ -69,18 +69,20 @@ constexpr const char* kFindSigningSecret = R"sql(
 
 // One delivery per active endpoint subscribed to the event, plus one to the run's own URL; all
 // share the event's id, in one statement since every finish runs it. ?1 run, ?2 event id,
-// ?3 event type, ?4 event time.
+// ?3 event type, ?4 event time. A delivery id starts with the event's millisecond (12 hex
+// digits, then 12 random ones), so that consecutive deliveries go to the last page of the id's
+// index instead of a random one each.
 constexpr const char* kAddRunEventDeliveries = R"sql(
     INSERT INTO webhook_deliveries (id, event_id, event_type, event_created_at_ms, run_id,
                                     organization, environment_id, endpoint_id, url, status,
                                     next_attempt_at_ms, created_at_ms, updated_at_ms)
-    SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, ?1, ?5, ?6, e.id, e.url, 'pending',
+    SELECT 'dlv_' || printf('%012x', ?4) || lower(hex(randomblob(6))), ?2, ?3, ?4, ?1, ?5, ?6, e.id, e.url, 'pending',
            ?4, ?4, ?4
       FROM webhook_endpoints e
      WHERE e.organization = ?5 AND e.environment_id = ?6 AND e.active = 1
        AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE json_each.value = ?3)
     UNION ALL
-    SELECT 'dlv_' || lower(hex(randomblob(12))), ?2, ?3, ?4, ?1, ?5, ?6, NULL, ?7, 'pending',
+    SELECT 'dlv_' || printf('%012x', ?4) || lower(hex(randomblob(6))), ?2, ?3, ?4, ?1, ?5, ?6, NULL, ?7, 'pending',
            ?4, ?4, ?4
      WHERE ?7 IS NOT NULL
 )sql";

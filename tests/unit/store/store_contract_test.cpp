@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <map>
+#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -112,7 +113,7 @@ WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
 }
 
 TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
-    EXPECT_EQ(this->store().schema_version(), 12);
+    EXPECT_EQ(this->store().schema_version(), 13);
 }
 
 // PostgreSQL: one bucket per key in the database, spent by every store (node) on it; a SQLite
@@ -918,6 +919,34 @@ TYPED_TEST(StoreContract, AFinishTellsTheWatchWhetherItAddedWebhookDeliveries) {
     }
 }
 
+// A delivery's id is "dlv_", its event's millisecond in 12 hex digits, then 12 random ones:
+// consecutive deliveries sort by time (they go to the last page of the id's index), and the
+// deliveries of one event still differ.
+TYPED_TEST(StoreContract, ADeliveryIdStartsWithItsEventsMillisecond) {
+    Store& store = this->store();
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    std::vector<int64_t> times{0x0123'4567'89ab, 1'700'000'000'500, 1'700'000'000'501};
+    for (std::size_t i = 0; i < times.size(); ++i) {
+        NewRun run = make_run("run_" + std::to_string(i));
+        run.webhook_url = "https://hooks.example.com/own";
+        ASSERT_FALSE(insert(store, run));
+        RunOutcome outcome = completed_outcome();
+        outcome.completed_at_ms = times[i];
+        ASSERT_FALSE(finish(store, run.id, outcome));
+    }
+    const auto deliveries = store.list_deliveries("org_a", "test", "", 10);
+    ASSERT_EQ(deliveries.size(), 2 * times.size());
+    std::set<std::string> ids;
+    const std::regex form("dlv_[0-9a-f]{24}");
+    for (const auto& delivery : deliveries) {
+        ASSERT_TRUE(std::regex_match(delivery.id, form)) << delivery.id;
+        EXPECT_EQ(std::stoll(delivery.id.substr(4, 12), nullptr, 16), delivery.event_created_at_ms)
+            << delivery.id;
+        ids.insert(delivery.id);
+    }
+    EXPECT_EQ(ids.size(), deliveries.size()) << "an event's two deliveries share no id";
+}
+
 // Two nodes on one database claim at once: every run is claimed by exactly one of them.
 TYPED_TEST(StoreContract, ConcurrentClaimersOnTwoNodesNeverShareARun) {
     Store& store = this->store();
@@ -1661,10 +1690,10 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     { PostgresStore first(PostgresOptions{backend_.url}); }
     {
         PostgresStore again(PostgresOptions{backend_.url});
-        EXPECT_EQ(again.schema_version(), 12) << "a second start applies nothing";
+        EXPECT_EQ(again.schema_version(), 13) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
-                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (13, 0)");
+                           "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (14, 0)");
     try {
         PostgresStore newer(PostgresOptions{backend_.url});
         ADD_FAILURE() << "a newer schema was served";

@@ -1,4 +1,5 @@
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/listing_statements.hpp"
 #include "store/sqlite/queue_statements.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -31,9 +32,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite/migrations.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 12;
+constexpr int kLatestSchemaVersion = 13;
 // Every step applied, in order.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9,10,11,12";
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9,10,11,12,13";
 
 // A direct connection to the file, to look at it the way the store does not.
 class RawDb {
@@ -148,6 +149,29 @@ TEST(Store, TheQueueStatementsWalkOnlyTheUnfinishedRuns) {
         EXPECT_EQ(plan.find("runs_listing"), std::string::npos) << sql << plan;
     }
     EXPECT_NE(raw.plan(sqlite::kClaimableById).find("(id=?)"), std::string::npos);
+}
+
+// A listing page walks its index backward from the cursor, with no sort; the indexes ascend by
+// seq so that a new run's entries go after the newest of their range (migration 13: appending
+// there fills one page per commit, inserting before it split a page each time).
+TEST(Store, TheListingsWalkTheirAscendingIndexesBackwardWithoutASort) {
+    TempDir dir;
+    { SqliteStore create(options_for(dir)); }
+    RawDb raw(dir.db());
+    const std::pair<const char*, const char*> listings[] = {
+        {sqlite::kListRuns, "USING INDEX runs_listing ("},
+        {sqlite::kListRunsByStatus, "USING INDEX runs_listing_by_status ("}};
+    for (const auto& [sql, index] : listings) {
+        const std::string plan = raw.plan(sql);
+        EXPECT_NE(plan.find(index), std::string::npos) << sql << plan;
+        EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << sql << plan;
+    }
+    for (const char* index : {"runs_listing", "runs_listing_by_status"}) {
+        EXPECT_EQ(raw.scalar(std::string("SELECT \"desc\" FROM pragma_index_xinfo('") + index +
+                             "') WHERE name = 'seq'"),
+                  "0")
+            << index;
+    }
 }
 
 // The writer copies its WAL back into the database only past kWalCheckpointPages: the WAL
