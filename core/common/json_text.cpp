@@ -2,9 +2,11 @@
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <vector>
 
@@ -158,6 +160,115 @@ boost::json::value parse_internal_json(std::string_view text) {
     boost::json::value value = parse_internal_json(text, ec);
     if (ec) throw boost::system::system_error(ec);
     return value;
+}
+
+namespace {
+
+// A basic_parser handler that keeps nothing: the parser alone checks the grammar, the UTF-8 and
+// the nesting bound.
+struct Discard {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+    using error_code = boost::system::error_code;
+    using string_view = boost::json::string_view;
+    bool on_document_begin(error_code&) { return true; }
+    bool on_document_end(error_code&) { return true; }
+    bool on_array_begin(error_code&) { return true; }
+    bool on_array_end(std::size_t, error_code&) { return true; }
+    bool on_object_begin(error_code&) { return true; }
+    bool on_object_end(std::size_t, error_code&) { return true; }
+    bool on_string_part(string_view, std::size_t, error_code&) { return true; }
+    bool on_string(string_view, std::size_t, error_code&) { return true; }
+    bool on_key_part(string_view, std::size_t, error_code&) { return true; }
+    bool on_key(string_view, std::size_t, error_code&) { return true; }
+    bool on_number_part(string_view, error_code&) { return true; }
+    bool on_int64(std::int64_t, string_view, error_code&) { return true; }
+    bool on_uint64(std::uint64_t, string_view, error_code&) { return true; }
+    bool on_double(double, string_view, error_code&) { return true; }
+    bool on_bool(bool, error_code&) { return true; }
+    bool on_null(error_code&) { return true; }
+    bool on_comment_part(string_view, error_code&) { return true; }
+    bool on_comment(string_view, error_code&) { return true; }
+};
+
+}  // namespace
+
+bool is_internal_json(std::string_view text) {
+    boost::json::basic_parser<Discard> parser(internal_options());
+    boost::system::error_code ec;
+    const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+    return !ec && consumed == text.size();
+}
+
+namespace {
+
+std::size_t skip_whitespace(std::string_view text, std::size_t at) {
+    while (at < text.size() &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r')) {
+        ++at;
+    }
+    return at;
+}
+
+// Past the string whose opening quote is at `at`.
+std::size_t skip_string(std::string_view text, std::size_t at) {
+    for (++at; at < text.size() && text[at] != '"'; ++at) {
+        if (text[at] == '\\') ++at;  // the escaped character, whatever it is
+    }
+    return at + 1;
+}
+
+// Past the value starting at `at`, in text known to be JSON.
+std::size_t skip_value(std::string_view text, std::size_t at) {
+    if (text[at] == '"') return skip_string(text, at);
+    if (text[at] != '{' && text[at] != '[') {  // a number or a literal
+        return std::min(text.find_first_of(",}] \t\n\r", at), text.size());
+    }
+    std::size_t depth = 0;
+    do {
+        switch (text[at]) {
+            case '"':
+                at = skip_string(text, at);
+                continue;
+            case '{':
+            case '[':
+                ++depth;
+                break;
+            case '}':
+            case ']':
+                --depth;
+                break;
+            default:
+                break;
+        }
+        ++at;
+    } while (depth > 0);
+    return at;
+}
+
+}  // namespace
+
+std::optional<std::vector<MemberText>> object_member_texts(std::string_view text) {
+    std::size_t at = skip_whitespace(text, 0);
+    if (at == text.size() || text[at] != '{') return std::nullopt;
+    std::vector<MemberText> members;
+    at = skip_whitespace(text, at + 1);
+    while (text[at] != '}') {
+        const std::size_t key_end = text.find_first_of("\"\\", at + 1);
+        if (text[key_end] == '\\') return std::nullopt;
+        const std::string_view key = text.substr(at + 1, key_end - at - 1);
+        for (const MemberText& member : members) {
+            if (member.key == key) return std::nullopt;
+        }
+        at = skip_whitespace(text, skip_whitespace(text, key_end + 1) + 1);  // past the ':'
+        const std::size_t value_end = skip_value(text, at);
+        members.push_back({key, text.substr(at, value_end - at)});
+        at = skip_whitespace(text, value_end);
+        if (text[at] == ',') at = skip_whitespace(text, at + 1);
+    }
+    return members;
 }
 
 std::optional<std::size_t> non_finite_number_at(std::string_view text) {

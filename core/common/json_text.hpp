@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace engined {
 
@@ -38,6 +39,20 @@ boost::json::value parse_internal_json(std::string_view text, boost::system::err
 
 // Throws boost::system::system_error when `text` is not JSON.
 boost::json::value parse_internal_json(std::string_view text);
+
+// Whether parse_internal_json would read `text`, found without building its tree.
+bool is_internal_json(std::string_view text);
+
+// One member of a JSON object as it stands in the object's text.
+struct MemberText {
+    std::string_view key;    // as written between its quotes (it has no escape)
+    std::string_view value;  // the value's text, as written
+};
+
+// The members of the JSON object `text`, in order, read without building a tree. `text` must be
+// JSON (is_internal_json). nullopt when it is not an object, or when one of its keys has an
+// escape or comes twice: read such an object with parse_internal_json.
+std::optional<std::vector<MemberText>> object_member_texts(std::string_view text);
 
 // Where `text` stops being JSON because a serialiser wrote a double that is not finite
 // (Boost.JSON writes Infinity, -Infinity and NaN, which no JSON parser reads back): the byte

@@ -121,8 +121,7 @@ RunHost::RunHost(lua::Sandbox* sandbox, int64_t reference_unix_ms, DatasetLoader
       reference_unix_ms_(reference_unix_ms),
       started_ns_(steady_ns()) {}
 
-PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view request_json,
-                               boost::json::storage_ptr storage) {
+PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view request_json) {
     const engined_host_services services{ENGINED_PLUGIN_ABI_VERSION,
                                          sizeof(engined_host_services),
                                          this,
@@ -146,18 +145,15 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
 
     PluginOutcome outcome;
     if (status == ENGINED_OK) {
-        boost::system::error_code ec;
-        boost::json::value doc = parse_internal_json(text, ec, std::move(storage));
-        if (ec || !doc.is_object()) {
+        // Checked without building the tree: the executor reads the members from the text.
+        const std::size_t first = text.find_first_not_of(" \t\n\r");
+        if (first == std::string::npos || text[first] != '{' || !is_internal_json(text)) {
             outcome.failure = non_finite_failure(text).value_or(
                 RunFailure{"plugin_fault",
                            "the engine plugin returned a result that is not a JSON object", "[]"});
             return outcome;
         }
-        // Move-constructed, so that the tree stays in `storage`: assigning it to a value of
-        // another storage would copy it node by node.
-        return PluginOutcome{
-            .ok = true, .result_json = std::move(text), .result = std::move(doc), .failure = {}};
+        return PluginOutcome{.ok = true, .result_json = std::move(text), .failure = {}};
     }
     if (status == ENGINED_RUN_FAILED) {
         outcome.failure = failure_from_plugin(text, limits_);

@@ -37,9 +37,8 @@ struct RunFailure {
 
 struct PluginOutcome {
     bool ok = false;
-    std::string result_json;    // when ok: the plugin's result document
-    boost::json::value result;  // when ok: the same document parsed (an object), parsed only once
-    RunFailure failure;         // when not ok
+    std::string result_json;  // when ok: the plugin's result document, JSON and an object
+    RunFailure failure;       // when not ok
 };
 
 // How much one run may hand back, so that a script or plugin cannot make a run's stored answer
@@ -75,9 +74,7 @@ public:
 
     // Calls the execute of the handle's plugin with this host's services and the handle. Never
     // throws; a plugin that returns garbage or an unknown status fails the run, not the server.
-    // `storage`: where the parsed result is allocated (the caller's per-run arena); default: the heap.
-    PluginOutcome execute(const ConfigHandle& config, std::string_view request_json,
-                          boost::json::storage_ptr storage = {});
+    PluginOutcome execute(const ConfigHandle& config, std::string_view request_json);
 
     // The events recorded within OutputLimits; dropped_trace_events() more did not fit.
     const std::vector<TraceEvent>& trace() const noexcept { return trace_; }

@@ -49,45 +49,76 @@ std::string lua_failure_code(lua::FailureKind kind) {
     }
 }
 
-// A run's JSON trees (the plugin's result, the trace) are built in one arena that goes with the
-// run. Its first block, on the worker's stack, holds a typical placement run's trees.
-constexpr std::size_t kRunArenaFirstBlock = 32 * 1024;
-
-std::string trace_to_json(const std::vector<plugin::TraceEvent>& events,
-                          const boost::json::storage_ptr& arena) {
-    boost::json::array out(arena);
-    out.reserve(events.size());
-    for (const plugin::TraceEvent& event : events) {
-        boost::system::error_code ec;
-        boost::json::value detail = parse_internal_json(event.event_json, ec, arena);
-        if (ec) detail = boost::json::string(event.event_json, arena);
-        boost::json::object entry(arena);
-        entry.reserve(3);
-        entry.emplace("stage", event.stage);
-        entry.emplace("at_ms", static_cast<double>(event.at_ns) / 1e6);
-        entry.emplace("event", std::move(detail));
-        out.push_back(std::move(entry));
+// The text of a JSON string value, unescaped; nullopt for any other value.
+std::optional<std::string> string_of(std::string_view value_text) {
+    if (!value_text.starts_with('"')) return std::nullopt;
+    if (value_text.find('\\') == std::string_view::npos) {
+        return std::string(value_text.substr(1, value_text.size() - 2));
     }
-    return boost::json::serialize(out);
+    return std::string(parse_internal_json(value_text).get_string());
 }
 
-store::RunOutcome outcome_from_result(const boost::json::object& result,
+}  // namespace
+
+// The members are read from the text as it stands, so `output` and the results are stored as
+// the plugin wrote them; an object with an escaped or repeated key is read by Boost.JSON
+// instead, each value written again.
+store::RunOutcome outcome_from_result(std::string_view result_json,
                                       const std::string& results_key) {
+    std::optional<std::vector<MemberText>> members = object_member_texts(result_json);
+    boost::json::value parsed;
+    std::vector<std::string> rewritten;
+    if (!members) {
+        parsed = parse_internal_json(result_json);
+        members.emplace();
+        rewritten.reserve(parsed.as_object().size());
+        for (const auto& member : parsed.as_object()) {
+            rewritten.push_back(boost::json::serialize(member.value()));
+            members->push_back({member.key(), rewritten.back()});
+        }
+    }
+    auto member = [&members](std::string_view key) -> std::optional<std::string_view> {
+        for (const MemberText& each : *members) {
+            if (each.key == key) return each.value;
+        }
+        return std::nullopt;
+    };
     store::RunOutcome outcome;
-    const auto* status = result.if_contains("status");
-    const bool degraded = status && status->is_string() && status->get_string() == "degraded";
+    const auto status = member("status");
+    const bool degraded = status && string_of(*status) == "degraded";
     outcome.status = degraded ? store::RunStatus::degraded : store::RunStatus::completed;
-    const auto* stage = result.if_contains("stage");
-    outcome.stage = stage && stage->is_string() ? std::string(stage->get_string()) : "RANK";
-    const auto* output = result.if_contains("output");
-    outcome.output_json = output ? boost::json::serialize(*output) : "{}";
-    const auto* results = result.if_contains(results_key);
-    outcome.results_json = results ? boost::json::serialize(*results) : "[]";
+    const auto stage = member("stage");
+    outcome.stage = (stage ? string_of(*stage) : std::nullopt).value_or("RANK");
+    outcome.output_json = std::string(member("output").value_or("{}"));
+    outcome.results_json = std::string(member(results_key).value_or("[]"));
     outcome.error_details_json = "null";
     return outcome;
 }
 
-}  // namespace
+// Written as text: no tree is built only to be written again.
+std::string trace_json(const std::vector<plugin::TraceEvent>& events) {
+    std::size_t bytes = 2;
+    for (const plugin::TraceEvent& event : events) {
+        bytes += event.stage.size() + event.event_json.size() + 48;
+    }
+    std::string out;
+    out.reserve(bytes);
+    out += '[';
+    for (const plugin::TraceEvent& event : events) {
+        if (out.size() > 1) out += ',';
+        out += R"({"stage":)";
+        out += boost::json::serialize(boost::json::string_view(event.stage));
+        out += R"(,"at_ms":)";
+        out += boost::json::serialize(boost::json::value(static_cast<double>(event.at_ns) / 1e6));
+        out += R"(,"event":)";
+        out += is_internal_json(event.event_json)
+                   ? event.event_json
+                   : boost::json::serialize(boost::json::string_view(event.event_json));
+        out += '}';
+    }
+    out += ']';
+    return out;
+}
 
 struct RunExecutor::PreparedConfig {
     // The plugin's handle, or why the plugin refused the configuration (every run of it fails so).
@@ -208,20 +239,18 @@ store::RunOutcome RunExecutor::execute_plugin(
                          [this](std::string_view kind, std::string_view id) {
                              return kind == "pool" ? store_.pool_carriers(id) : std::nullopt;
                          });
-    JsonArena<kRunArenaFirstBlock> run_arena;
-    const boost::json::storage_ptr arena = run_arena.storage();
     plugin::PluginOutcome result =
-        host.execute(std::get<plugin::ConfigHandle>(config->handle), run.request_json, arena);
+        host.execute(std::get<plugin::ConfigHandle>(config->handle), run.request_json);
     if (sandbox != nullptr) metrics_.lua_instructions(sandbox->instructions_used());
     for (const lua::FailureKind kind : host.lua_failures()) metrics_.lua_error(kind);
     if (!result.ok) {
         store::RunOutcome failure = failed("EVALUATE", result.failure.code, result.failure.message,
                                            result.failure.details_json);
-        failure.trace_json = trace_to_json(host.trace(), arena);
+        failure.trace_json = trace_json(host.trace());
         return failure;
     }
-    store::RunOutcome success = outcome_from_result(result.result.get_object(), plugin.results_key);
-    success.trace_json = trace_to_json(host.trace(), arena);
+    store::RunOutcome success = outcome_from_result(result.result_json, plugin.results_key);
+    success.trace_json = trace_json(host.trace());
     return success;
 }
 

@@ -6,6 +6,7 @@
 #include "common/shared_lru_cache.hpp"
 #include "lua/sandbox.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "plugin/run_host.hpp"
 #include "runs/run_metrics.hpp"
 #include "store/store.hpp"
 
@@ -14,8 +15,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace engined::runs {
+
+// A run's trace as stored: [{"stage", "at_ms", "event"}, …] in the order the plugin sent its
+// events. An event the plugin sent as JSON is copied as it came; any other is kept as a string.
+std::string trace_json(const std::vector<plugin::TraceEvent>& events);
+
+// The outcome a plugin's result describes: `status` "degraded" or else completed, `stage`
+// (default "RANK"), `output` (default {}) and the engine's results key (default []).
+// `result_json` is JSON and an object (RunHost::execute checked it).
+store::RunOutcome outcome_from_result(std::string_view result_json, const std::string& results_key);
 
 // How many engine configurations the executor keeps prepared (each a plugin's handle with its
 // parsed configuration, and the host's reading of it), shared by all workers.

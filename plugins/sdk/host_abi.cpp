@@ -95,11 +95,12 @@ engined_status fail_run(engined_buffer* out, std::string_view code,
     return ENGINED_RUN_FAILED;
 }
 
-std::optional<json::object> parse_object(const char* text, std::size_t length) {
+std::optional<json::object> parse_object(const char* text, std::size_t length,
+                                         json::storage_ptr storage) {
     boost::system::error_code error;
     json::value parsed =
         json::parse(std::string_view(text == nullptr ? "" : text, text == nullptr ? 0 : length),
-                    error, {}, host_json_options());
+                    error, std::move(storage), host_json_options());
     if (error || !parsed.is_object()) {
         return std::nullopt;
     }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace engined {
 namespace {
@@ -58,6 +59,74 @@ std::string every_byte() {
 
 // compact_json writes what boost::json::serialize writes for everything but doubles (written in
 // their shortest form): stored texts and content hashes written before stay byte-identical.
+// is_internal_json answers what parse_internal_json does, on texts around each way to fail:
+// grammar, trailing data, UTF-8, the nesting bound (1,024).
+TEST(IsInternalJson, AcceptsExactlyWhatParseInternalJsonReads) {
+    std::vector<std::string> texts{"{}",
+                                   " [1, 2.5, -3e2, true, null] ",
+                                   R"({"a":{"b":["c"]}})",
+                                   "\"\\u00e9\\ud83d\\ude00\"",
+                                   "0",
+                                   "",
+                                   " ",
+                                   "{",
+                                   "}",
+                                   "[1,]",
+                                   R"({"a":1,})",
+                                   "{} {}",
+                                   "{}x",
+                                   "nul",
+                                   "01",
+                                   "1.",
+                                   "\"\x01\"",
+                                   "\"\xc3\x28\"",
+                                   "\"\xe9\"",
+                                   "NaN",
+                                   "Infinity",
+                                   "/* c */ {}",
+                                   "\"\\x\""};
+    for (const int depth : {1023, 1024, 1025}) {
+        texts.push_back(std::string(depth, '[') + std::string(depth, ']'));
+    }
+    for (const std::string& text : texts) {
+        boost::system::error_code ec;
+        parse_internal_json(text, ec);
+        EXPECT_EQ(is_internal_json(text), !ec) << text.substr(0, 40);
+    }
+    EXPECT_TRUE(is_internal_json(std::string(1024, '[') + std::string(1024, ']')));
+    EXPECT_FALSE(is_internal_json(std::string(1025, '[') + std::string(1025, ']')));
+}
+
+// object_member_texts reads each member of an object as Boost.JSON does, value text included
+// (nested containers, strings holding brackets, quotes and escapes, numbers, literals, any
+// whitespace), and gives up on what it does not read: escaped or repeated keys, non-objects.
+TEST(ObjectMemberTexts, ReadsEachMemberAsBoostJsonDoesOrGivesUp) {
+    for (const std::string& text :
+         {std::string(R"({})"), std::string(" { } "),
+          std::string(R"({"status":"degraded","stage":"RANK","output":{"a":[1,{"b":"}]"}]},)"
+                      R"("solutions":[{"x":"q\"uote\\","y":-1.5e3}],"n":null,"t":true,"z":0})"),
+          std::string("{\n  \"a\" : [ 1 , 2 ] ,\n\t\"b\":\"[{\\u0041\"\r\n}"),
+          std::string(R"({"e":"","f":[],"g":{},"h":[[[]]],"i":12345678901234567890})")}) {
+        const auto members = object_member_texts(text);
+        ASSERT_TRUE(members) << text;
+        const boost::json::object expected = boost::json::parse(text).as_object();
+        ASSERT_EQ(members->size(), expected.size()) << text;
+        std::size_t i = 0;
+        for (const auto& member : expected) {
+            EXPECT_EQ((*members)[i].key, std::string_view(member.key())) << text;
+            EXPECT_EQ(boost::json::parse((*members)[i].value), member.value())
+                << text << " at " << (*members)[i].value;
+            ++i;
+        }
+    }
+    EXPECT_EQ(object_member_texts(R"({"a":1,"b":{"c":[2]}})")->at(1).value, R"({"c":[2]})");
+    EXPECT_EQ(object_member_texts(R"({ "a" : "x" , "b" : 2 })")->at(0).value, R"("x")");
+    for (const char* refused : {R"({"st\u0061tus":"x"})", R"({"a\"b":1})", R"({"a":1,"a":2})",
+                                "[1,2]", R"("text")", "3", "null"}) {
+        EXPECT_FALSE(object_member_texts(refused)) << refused;
+    }
+}
+
 TEST(CompactJson, WritesStringsIntegersAndLiteralsAsBoostJsonDoes) {
     const boost::json::value document{
         {"plain", "text"},
