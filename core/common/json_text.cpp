@@ -212,12 +212,16 @@ std::size_t skip_whitespace(std::string_view text, std::size_t at) {
     return at;
 }
 
-// Past the string whose opening quote is at `at`.
+// Past the string whose opening quote is at `at`: its closing quote is the first one after an
+// even number of backslashes (found with memchr, strings being most of a document's bytes).
 std::size_t skip_string(std::string_view text, std::size_t at) {
-    for (++at; at < text.size() && text[at] != '"'; ++at) {
-        if (text[at] == '\\') ++at;  // the escaped character, whatever it is
+    for (std::size_t from = at + 1;;) {
+        const std::size_t quote = text.find('"', from);
+        std::size_t backslashes = 0;
+        while (text[quote - 1 - backslashes] == '\\') ++backslashes;  // stops at the opening quote
+        if (backslashes % 2 == 0) return quote + 1;
+        from = quote + 1;
     }
-    return at + 1;
 }
 
 // Past the value starting at `at`, in text known to be JSON.

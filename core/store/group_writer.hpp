@@ -1,7 +1,9 @@
 // core/store/group_writer — the group-committing writer both backends use for their
 // asynchronous writes: one thread owns one write connection; every write pending when it wakes
 // shares one transaction (one fsync on SQLite, one commit round trip on PostgreSQL), each in its
-// own savepoint. Included only by the backends.
+// own savepoint. Its callers are told how their writes ended in commit order; while more writes
+// wait, a second thread tells them, so that the writer goes on to the next group instead of
+// spending its time waking theirs. Included only by the backends.
 //
 // `Connection` provides begin_group(), savepoint(), release_savepoint(), rollback_to_savepoint(),
 // flush() (sends any statement it holds back), commit_group() (each throwing StoreUnavailable when
@@ -40,9 +42,10 @@ public:
         : connection_(std::move(connection)),
           max_batch_(max_batch),
           on_commit_(std::move(on_commit)),
+          teller_([this] { tell_loop(); }),
           thread_([this] { write_loop(); }) {}
 
-    // Drains whatever was accepted, then stops the thread.
+    // Drains whatever was accepted and tells its callers, then stops both threads.
     ~GroupWriter() {
         {
             std::lock_guard lock(queue_mutex_);
@@ -50,6 +53,12 @@ public:
         }
         queue_ready_.notify_one();
         thread_.join();
+        {
+            std::lock_guard lock(told_mutex_);
+            writer_stopped_ = true;
+        }
+        told_ready_.notify_one();
+        teller_.join();
     }
     GroupWriter(const GroupWriter&) = delete;
     GroupWriter& operator=(const GroupWriter&) = delete;
@@ -85,9 +94,15 @@ public:
     }
 
 private:
-    void write_loop() {
+    // A committed (or failed) group whose callers are still to be told.
+    struct Ended {
         std::vector<PendingWrite> batch;
+        std::vector<std::exception_ptr> outcomes;
+    };
+
+    void write_loop() {
         for (;;) {
+            Ended ended;
             {
                 std::unique_lock lock(queue_mutex_);
                 queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -95,12 +110,60 @@ private:
                 if (queue_.empty()) return;
                 const std::size_t take = std::min(queue_.size(), max_batch_);
                 for (std::size_t i = 0; i < take; ++i) {
-                    batch.push_back(std::move(queue_.front()));
+                    ended.batch.push_back(std::move(queue_.front()));
                     queue_.pop_front();
                 }
             }
-            commit(batch);
-            batch.clear();
+            ended.outcomes = commit(ended.batch);
+            bool more_waiting = false;
+            {
+                std::lock_guard lock(queue_mutex_);
+                more_waiting = !queue_.empty();
+            }
+            hand_over(std::move(ended), more_waiting);
+        }
+    }
+
+    // Tells the group's callers here when nothing else waits (no thread hop at light load), else
+    // has the teller do it; groups handed over earlier and not yet told go first either way.
+    void hand_over(Ended ended, bool more_waiting) {
+        bool handed = false;
+        {
+            std::lock_guard lock(told_mutex_);
+            handed = more_waiting || !to_tell_.empty() || telling_;
+            if (handed) to_tell_.push_back(std::move(ended));
+        }
+        if (handed) {
+            told_ready_.notify_one();
+        } else {
+            tell(ended);
+        }
+    }
+
+    void tell_loop() {
+        std::deque<Ended> ready;
+        for (;;) {
+            {
+                std::unique_lock lock(told_mutex_);
+                telling_ = false;
+                told_ready_.wait(lock, [this] { return writer_stopped_ || !to_tell_.empty(); });
+                if (to_tell_.empty()) return;
+                ready.swap(to_tell_);
+                telling_ = true;
+            }
+            for (Ended& ended : ready) tell(ended);
+            ready.clear();
+        }
+    }
+
+    static void tell(Ended& ended) {
+        for (std::size_t i = 0; i < ended.batch.size(); ++i) {
+            if (!ended.batch[i].done) continue;
+            // A throwing completion is its caller's bug; it must not stop the writer, which
+            // every other caller depends on.
+            try {
+                ended.batch[i].done(std::move(ended.outcomes[i]));
+            } catch (...) {}
         }
     }
 
@@ -109,7 +172,8 @@ private:
     // connection) fails every write of the batch and leaves nothing behind. A backend whose
     // savepoints cost a statement each (kWholeGroupFirst) first writes the batch whole, without
     // them; only when a write is refused is the batch written again, a savepoint per write.
-    void commit(std::vector<PendingWrite>& batch) {
+    // Returns how each write ended (null: committed).
+    std::vector<std::exception_ptr> commit(std::vector<PendingWrite>& batch) {
         std::vector<std::exception_ptr> outcomes(batch.size());
         try {
             if (!(Connection::kWholeGroupFirst && commit_whole(batch, outcomes))) {
@@ -125,14 +189,7 @@ private:
             connection_.rollback_if_open();
             std::fill(outcomes.begin(), outcomes.end(), std::current_exception());
         }
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (!batch[i].done) continue;
-            // A throwing completion is its caller's bug; it must not stop the writer, which
-            // every other caller depends on.
-            try {
-                batch[i].done(std::move(outcomes[i]));
-            } catch (...) {}
-        }
+        return outcomes;
     }
 
     // True when the batch ended: committed whole, or a batch of one write refused (its outcome
@@ -187,7 +244,14 @@ private:
     std::atomic<uint64_t> writes_{0};
     std::atomic<uint64_t> largest_batch_{0};
 
-    // Last: started once everything it uses exists, joined before any of it goes.
+    std::mutex told_mutex_;
+    std::condition_variable told_ready_;
+    std::deque<Ended> to_tell_;
+    bool telling_ = false;  // the teller is telling groups it took
+    bool writer_stopped_ = false;
+
+    // Last: started once everything they use exists, joined before any of it goes.
+    std::thread teller_;
     std::thread thread_;
 };
 

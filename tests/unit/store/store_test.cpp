@@ -2,6 +2,7 @@
 #include "store/sqlite/listing_statements.hpp"
 #include "store/sqlite/queue_statements.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/writer.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -172,6 +173,46 @@ TEST(Store, TheListingsWalkTheirAscendingIndexesBackwardWithoutASort) {
                   "0")
             << index;
     }
+}
+
+// While more writes wait, the callers of a group are told on another thread: the writer
+// commits the next group although a caller of the last one has not returned, and callers are
+// still told in commit order.
+TEST(Store, TheWriterGoesOnToTheNextGroupWhileTheCallersOfTheLastAreTold) {
+    using namespace std::chrono_literals;
+    TempDir dir;
+    { SqliteStore create(options_for(dir)); }
+    std::promise<void> first_applying;
+    std::promise<void> second_enqueued;
+    std::promise<void> second_applied;
+    std::promise<void> first_may_return;
+    std::shared_future<void> second_enqueued_seen = second_enqueued.get_future().share();
+    std::shared_future<void> first_may_return_seen = first_may_return.get_future().share();
+    std::mutex told_mutex;
+    std::vector<std::string> told;
+    auto tell = [&](const char* who) {
+        std::lock_guard lock(told_mutex);
+        told.push_back(who);
+    };
+    {
+        sqlite::Writer writer(sqlite::open_writer(options_for(dir)), 512, nullptr);
+        writer.enqueue({[&](sqlite::Connection&) {
+                            first_applying.set_value();
+                            second_enqueued_seen.wait();
+                        },
+                        [&](std::exception_ptr) {
+                            first_may_return_seen.wait();
+                            tell("first");
+                        }});
+        first_applying.get_future().wait();
+        writer.enqueue({[&](sqlite::Connection&) { second_applied.set_value(); },
+                        [&](std::exception_ptr) { tell("second"); }});
+        second_enqueued.set_value();
+        EXPECT_EQ(second_applied.get_future().wait_for(10s), std::future_status::ready)
+            << "the next group waited for the last group's caller";
+        first_may_return.set_value();
+    }
+    EXPECT_EQ(told, (std::vector<std::string>{"first", "second"}));
 }
 
 // The writer copies its WAL back into the database only past kWalCheckpointPages: the WAL
