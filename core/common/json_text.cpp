@@ -202,9 +202,7 @@ bool is_internal_json(std::string_view text) {
     return !ec && consumed == text.size();
 }
 
-namespace {
-
-std::size_t skip_whitespace(std::string_view text, std::size_t at) {
+std::size_t json_whitespace_end(std::string_view text, std::size_t at) {
     while (at < text.size() &&
            (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r')) {
         ++at;
@@ -212,9 +210,9 @@ std::size_t skip_whitespace(std::string_view text, std::size_t at) {
     return at;
 }
 
-// Past the string whose opening quote is at `at`: its closing quote is the first one after an
-// even number of backslashes (found with memchr, strings being most of a document's bytes).
-std::size_t skip_string(std::string_view text, std::size_t at) {
+// The closing quote is the first one after an even number of backslashes (found with memchr,
+// strings being most of a document's bytes).
+std::size_t json_string_end(std::string_view text, std::size_t at) {
     for (std::size_t from = at + 1;;) {
         const std::size_t quote = text.find('"', from);
         std::size_t backslashes = 0;
@@ -224,9 +222,18 @@ std::size_t skip_string(std::string_view text, std::size_t at) {
     }
 }
 
+std::string json_string_value(std::string_view token) {
+    if (token.find('\\') == std::string_view::npos) {
+        return std::string(token.substr(1, token.size() - 2));
+    }
+    return std::string(parse_internal_json(token).get_string());
+}
+
+namespace {
+
 // Past the value starting at `at`, in text known to be JSON.
 std::size_t skip_value(std::string_view text, std::size_t at) {
-    if (text[at] == '"') return skip_string(text, at);
+    if (text[at] == '"') return json_string_end(text, at);
     if (text[at] != '{' && text[at] != '[') {  // a number or a literal
         return std::min(text.find_first_of(",}] \t\n\r", at), text.size());
     }
@@ -234,7 +241,7 @@ std::size_t skip_value(std::string_view text, std::size_t at) {
     do {
         switch (text[at]) {
             case '"':
-                at = skip_string(text, at);
+                at = json_string_end(text, at);
                 continue;
             case '{':
             case '[':
@@ -255,10 +262,10 @@ std::size_t skip_value(std::string_view text, std::size_t at) {
 }  // namespace
 
 std::optional<std::vector<MemberText>> object_member_texts(std::string_view text) {
-    std::size_t at = skip_whitespace(text, 0);
+    std::size_t at = json_whitespace_end(text, 0);
     if (at == text.size() || text[at] != '{') return std::nullopt;
     std::vector<MemberText> members;
-    at = skip_whitespace(text, at + 1);
+    at = json_whitespace_end(text, at + 1);
     while (text[at] != '}') {
         const std::size_t key_end = text.find_first_of("\"\\", at + 1);
         if (text[key_end] == '\\') return std::nullopt;
@@ -266,11 +273,11 @@ std::optional<std::vector<MemberText>> object_member_texts(std::string_view text
         for (const MemberText& member : members) {
             if (member.key == key) return std::nullopt;
         }
-        at = skip_whitespace(text, skip_whitespace(text, key_end + 1) + 1);  // past the ':'
+        at = json_whitespace_end(text, json_whitespace_end(text, key_end + 1) + 1);  // past the ':'
         const std::size_t value_end = skip_value(text, at);
         members.push_back({key, text.substr(at, value_end - at)});
-        at = skip_whitespace(text, value_end);
-        if (text[at] == ',') at = skip_whitespace(text, at + 1);
+        at = json_whitespace_end(text, value_end);
+        if (text[at] == ',') at = json_whitespace_end(text, at + 1);
     }
     return members;
 }

@@ -43,6 +43,15 @@ boost::json::value parse_internal_json(std::string_view text);
 // Whether parse_internal_json would read `text`, found without building its tree.
 bool is_internal_json(std::string_view text);
 
+// Reading text known to be JSON (it parsed) without building its tree, for what a tree does not
+// keep: where each part stands in the text. `at` is an offset into `text`.
+// Past the whitespace starting at `at`.
+std::size_t json_whitespace_end(std::string_view text, std::size_t at);
+// Past the string whose opening quote is at `at`.
+std::size_t json_string_end(std::string_view text, std::size_t at);
+// What the string `token` (its quotes included) says, its escapes decoded.
+std::string json_string_value(std::string_view token);
+
 // One member of a JSON object as it stands in the object's text.
 struct MemberText {
     std::string_view key;    // as written between its quotes (it has no escape)

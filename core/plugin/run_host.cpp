@@ -146,8 +146,8 @@ PluginOutcome RunHost::execute(const ConfigHandle& config, std::string_view requ
     PluginOutcome outcome;
     if (status == ENGINED_OK) {
         // Checked without building the tree: the executor reads the members from the text.
-        const std::size_t first = text.find_first_not_of(" \t\n\r");
-        if (first == std::string::npos || text[first] != '{' || !is_internal_json(text)) {
+        const std::size_t first = json_whitespace_end(text, 0);
+        if (first == text.size() || text[first] != '{' || !is_internal_json(text)) {
             outcome.failure = non_finite_failure(text).value_or(
                 RunFailure{"plugin_fault",
                            "the engine plugin returned a result that is not a JSON object", "[]"});

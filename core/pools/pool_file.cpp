@@ -153,14 +153,8 @@ public:
     std::string read_string() {
         skip_whitespace();
         const std::size_t start = pos_;
-        for (++pos_; text_[pos_] != '"'; ++pos_) {
-            if (text_[pos_] == '\\') ++pos_;
-        }
-        ++pos_;
-        const auto raw = text_.substr(start, pos_ - start);
-        if (raw.find('\\') == std::string_view::npos)
-            return std::string(raw.substr(1, raw.size() - 2));
-        return std::string(boost::json::parse(raw).get_string());
+        pos_ = json_string_end(text_, pos_);
+        return json_string_value(text_.substr(start, pos_ - start));
     }
 
     // Throws RepeatedKey when an object within the value repeats a key.
@@ -215,11 +209,7 @@ public:
     }
 
 private:
-    void skip_whitespace() {
-        while (pos_ < text_.size() &&
-               std::string_view(" \t\r\n").find(text_[pos_]) != std::string_view::npos)
-            ++pos_;
-    }
+    void skip_whitespace() { pos_ = json_whitespace_end(text_, pos_); }
 
     std::string_view text_;
     std::size_t pos_ = 0;

@@ -49,13 +49,10 @@ std::string lua_failure_code(lua::FailureKind kind) {
     }
 }
 
-// The text of a JSON string value, unescaped; nullopt for any other value.
+// What a JSON string value says; nullopt for any other value.
 std::optional<std::string> string_of(std::string_view value_text) {
     if (!value_text.starts_with('"')) return std::nullopt;
-    if (value_text.find('\\') == std::string_view::npos) {
-        return std::string(value_text.substr(1, value_text.size() - 2));
-    }
-    return std::string(parse_internal_json(value_text).get_string());
+    return json_string_value(value_text);
 }
 
 }  // namespace
