@@ -122,6 +122,7 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry
     store::create_data_dir(config.data_dir);
     store::OpenOptions options;
     options.synchronous_full = config.sync_full;
+    options.preallocate_wal = config.wal_preallocate;
     metrics::Histogram& batch_size = metrics.histogram(
         "engined_store_commit_batch_size", "Writes per group-committed store transaction",
         metrics::exponential_buckets(static_cast<double>(store::kDefaultMaxBatch)));

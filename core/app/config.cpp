@@ -26,6 +26,12 @@ Number parse_number(const std::string& text, const std::string& name, Number min
     return value;
 }
 
+bool parse_on_off(const std::string& text, const std::string& name) {
+    if (text != "on" && text != "off")
+        throw std::invalid_argument(name + " must be 'on' or 'off', got '" + text + "'");
+    return text == "on";
+}
+
 // "a, b,c" → {"a", "b", "c"}; empty items are dropped.
 std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> items;
@@ -243,11 +249,13 @@ const std::vector<Setting>& settings() {
                  throw std::invalid_argument(n + " must be 'full' or 'normal', got '" + v + "'");
              c.sync_full = v == "full";
          }},
+        {"--wal-preallocate", "ENGINED_WAL_PREALLOCATE", "wal_preallocate",
+         [](Config& c, const std::string& v, const std::string& n) {
+             c.wal_preallocate = parse_on_off(v, n);
+         }},
         {"--access-log", "ENGINED_ACCESS_LOG", "access_log",
          [](Config& c, const std::string& v, const std::string& n) {
-             if (v != "on" && v != "off")
-                 throw std::invalid_argument(n + " must be 'on' or 'off', got '" + v + "'");
-             c.access_log = v == "on";
+             c.access_log = parse_on_off(v, n);
          }},
     };
     return table;

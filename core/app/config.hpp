@@ -59,6 +59,7 @@ struct Config {
     std::size_t lua_memory_bytes = 32u * 1024u * 1024u;
     int lua_wall_clock_ms = 2000;
     bool sync_full = true;              // fsync every group commit
+    bool wal_preallocate = true;        // SQLite: store::SqliteOptions::preallocate_wal
     double rate_limit_per_second = 50;  // default per-key token bucket (keys may set their own)
     int64_t rate_limit_burst = 100;
     // Webhook delivery (docs/webhooks.md).

@@ -56,6 +56,7 @@ std::unique_ptr<Store> open_store(const StoreUrl& url, OpenOptions options) {
     SqliteOptions sqlite;
     sqlite.path = url.location;
     sqlite.synchronous_full = options.synchronous_full;
+    sqlite.preallocate_wal = options.preallocate_wal;
     sqlite.on_commit = std::move(options.on_commit);
     return std::make_unique<SqliteStore>(std::move(sqlite));
 }

@@ -29,6 +29,7 @@ StoreUrl resolve_store_url(std::string_view url, const std::filesystem::path& da
 
 struct OpenOptions {
     bool synchronous_full = true;  // SQLite only: fsync on every commit
+    bool preallocate_wal = false;  // SQLite only: SqliteOptions::preallocate_wal
     std::function<void(std::size_t writes)> on_commit = {};
     // PostgreSQL only: told the statements of every round trip to the server.
     std::function<void(std::size_t statements)> on_round_trip = {};

@@ -127,6 +127,9 @@ TestServer::TestServer(app::Config config)
     config.rate_limit_per_second = 1e9;
     config.rate_limit_burst = 1'000'000'000;
     config.data_dir = data_dir_;
+    // 40 MB of zeros per server would cost the suite gigabytes of writes; the store's tests cover
+    // the preallocated WAL.
+    config.wal_preallocate = false;
     if (config.resources_dir.empty()) config.resources_dir = ENGINED_SOURCE_DIR;
     config.plugins_dir = std::filesystem::path(ENGINED_BINARY_DIR) / "plugins";
     if (config.store.empty()) config.store = store_.url();

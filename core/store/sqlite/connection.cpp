@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <vector>
 
 namespace engined::store::sqlite {
 
@@ -48,6 +51,48 @@ Connection open_writer(const SqliteOptions& options) {
     connection.exec(("PRAGMA wal_autocheckpoint = " + std::to_string(kWalCheckpointPages)).c_str(),
                     "set the checkpoint interval");
     return connection;
+}
+
+int64_t wal_size_between_checkpoints(Connection& connection) {
+    constexpr int64_t kWalHeaderBytes = 32;
+    constexpr int64_t kFrameHeaderBytes = 24;
+    const int64_t page_size = std::stoll(connection.pragma("PRAGMA page_size", "read page size"));
+    return kWalHeaderBytes + kWalCheckpointPages * (kFrameHeaderBytes + page_size);
+}
+
+void preallocate_wal(Connection& connection) {
+    constexpr std::string_view kOperation = "preallocate the WAL";
+    const int64_t target = wal_size_between_checkpoints(connection);
+    connection.exec("BEGIN IMMEDIATE", kOperation);
+    const auto give_up = [&connection](std::string_view message) {
+        const std::string detail(message);
+        sqlite3_exec(connection.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        fail(kOperation, detail);
+    };
+    sqlite3_file* wal = nullptr;
+    if (sqlite3_file_control(connection.get(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
+            SQLITE_OK ||
+        wal == nullptr || wal->pMethods == nullptr) {
+        give_up("the WAL file is not open");
+    }
+    sqlite3_int64 size = 0;
+    if (wal->pMethods->xFileSize(wal, &size) != SQLITE_OK) give_up("cannot read the WAL's size");
+    if (size < target) {
+        // Real zeros, not fallocate(): blocks the file system only reserved are converted on
+        // their first write, which costs the same journal commit as growing the file.
+        // SQLite's unix VFS writes at most 128 KiB - 1 bytes per call.
+        static constexpr int kChunkBytes = 64 * 1024;
+        const std::vector<char> zeros(kChunkBytes, 0);
+        for (sqlite3_int64 offset = size; offset < target; offset += kChunkBytes) {
+            const int length =
+                static_cast<int>(std::min<sqlite3_int64>(kChunkBytes, target - offset));
+            if (wal->pMethods->xWrite(wal, zeros.data(), length, offset) != SQLITE_OK)
+                give_up("writing zeros failed (is the disk full?)");
+        }
+        if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+            give_up("syncing the WAL failed");
+    }
+    connection.exec("COMMIT", kOperation);
 }
 
 }  // namespace engined::store::sqlite

@@ -258,4 +258,14 @@ inline constexpr int kWalCheckpointPages = 10000;
 // synchronous mode, foreign keys on; refuses a read-only file.
 Connection open_writer(const SqliteOptions& options);
 
+// The size the -wal file reaches between two checkpoints: its header and kWalCheckpointPages
+// frames of the database's page size.
+int64_t wal_size_between_checkpoints(Connection& connection);
+
+// Extends the -wal file with zeros to wal_size_between_checkpoints() and syncs it; a file at
+// that size or past it is left alone. Done under the database's write lock, so that no other
+// connection appends a frame meanwhile; the zeros lie past every frame, where SQLite reads none
+// (a frame counts only with the checksum and salt of the WAL's header). Throws StoreUnavailable.
+void preallocate_wal(Connection& connection);
+
 }  // namespace engined::store::sqlite

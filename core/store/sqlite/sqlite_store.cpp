@@ -10,6 +10,7 @@ namespace {
 sqlite::Connection open_migrated(const SqliteOptions& options, int& schema_version) {
     sqlite::Connection connection = sqlite::open_writer(options);
     schema_version = sqlite::migrate(connection);
+    if (options.preallocate_wal) sqlite::preallocate_wal(connection);
     return connection;
 }
 

@@ -15,6 +15,7 @@ TEST(Config, DefaultsServeLoopback8080OnData) {
     EXPECT_EQ(config.port(), 8080);
     EXPECT_EQ(config.data_dir, "./data");
     EXPECT_TRUE(config.sync_full);
+    EXPECT_TRUE(config.wal_preallocate);
     EXPECT_EQ(config.max_run_attempts, 3);
     EXPECT_EQ(config.run_lease_seconds, 30);
 }
@@ -261,6 +262,21 @@ TEST(Config, RejectsMistakesNamingTheSetting) {
     EXPECT_NE(message_of({"--json-max-elements", "0"}, {}).find("--json-max-elements"),
               std::string::npos);
     EXPECT_NE(message_of({"--access-log", "yes"}, {}).find("'on' or 'off'"), std::string::npos);
+    EXPECT_NE(message_of({"--wal-preallocate", "1"}, {}).find("--wal-preallocate must be 'on'"),
+              std::string::npos);
+}
+
+TEST(Config, ThePreallocatedWalIsTurnedOffFromFlagEnvironmentOrFile) {
+    EXPECT_FALSE(load_config({"--wal-preallocate", "off"}, {}).wal_preallocate);
+    EXPECT_FALSE(load_config({}, {{"ENGINED_WAL_PREALLOCATE", "off"}}).wal_preallocate);
+    EXPECT_TRUE(load_config({"--wal-preallocate", "on"}, {{"ENGINED_WAL_PREALLOCATE", "off"}})
+                    .wal_preallocate);
+    const auto file =
+        std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
+    std::ofstream(file) << R"({"wal_preallocate": "off"})";
+    const Config from_file = load_config({"--config", file.string()}, {});
+    std::filesystem::remove(file);
+    EXPECT_FALSE(from_file.wal_preallocate);
 }
 
 TEST(Config, TheStoreIsAUrlOfEitherBackendFromFlagEnvironmentOrFile) {

@@ -240,6 +240,74 @@ TEST(Store, TheWriterCheckpointsItsWalPastItsIntervalAndNotBefore) {
     EXPECT_LE(wal_pages(), sqlite::kWalCheckpointPages + 2L * kPagesPerInsert);
 }
 
+// With preallocate_wal the -wal file has its full size, in blocks the disk holds (zeros, not a
+// sparse hole), before the first run is written, and commits overwrite it
+// rather than grow it; the last close removes it as SQLite does, and the next open sizes it again.
+TEST(Store, APreallocatedWalHasItsFullSizeFromTheStartOfEveryOpen) {
+    TempDir dir;
+    SqliteOptions options = options_for(dir);
+    options.preallocate_wal = true;
+    const std::string wal = dir.db() + "-wal";
+    const auto allocated_bytes = [&wal] {
+        struct stat status {};
+        EXPECT_EQ(::stat(wal.c_str(), &status), 0);
+        return static_cast<int64_t>(status.st_blocks) * 512;
+    };
+    int64_t full_size = 0;
+    {
+        SqliteStore store(options);
+        full_size = [&] {
+            sqlite::Connection connection(dir.db(), SQLITE_OPEN_READONLY, 1000);
+            return sqlite::wal_size_between_checkpoints(connection);
+        }();
+        EXPECT_GE(full_size, int64_t{sqlite::kWalCheckpointPages} * 4096);
+        EXPECT_EQ(static_cast<int64_t>(fs::file_size(wal)), full_size);
+        EXPECT_GE(allocated_bytes(), full_size - 4096) << "a sparse or merely reserved file";
+        ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+        ASSERT_EQ(finish(store, "run-1", completed_outcome()), nullptr);
+        EXPECT_EQ(static_cast<int64_t>(fs::file_size(wal)), full_size) << "the WAL grew";
+    }
+    EXPECT_FALSE(fs::exists(wal)) << "a WAL left behind would be applied to a restored backup";
+    {
+        SqliteStore reopened(options);
+        EXPECT_EQ(static_cast<int64_t>(fs::file_size(wal)), full_size);
+        EXPECT_GE(allocated_bytes(), full_size - 4096);
+        const auto run = reopened.get_run("run-1");
+        ASSERT_TRUE(run.has_value());
+        EXPECT_EQ(run->status, RunStatus::completed);
+    }
+    // Without it, SQLite's own way: the WAL grows with the commits.
+    SqliteStore plain(options_for(dir));
+    ASSERT_EQ(insert(plain, make_run("run-2")), nullptr);
+    EXPECT_LT(static_cast<int64_t>(fs::file_size(wal)), full_size / 10);
+}
+
+// The zeros after the last frame are no frames: a copy taken while the store is open, as a crash
+// would leave the files, recovers every committed run and nothing else.
+TEST(Store, ACrashWithAPreallocatedWalRecoversEveryCommittedRun) {
+    TempDir dir;
+    TempDir copy;
+    SqliteOptions options = options_for(dir);
+    options.preallocate_wal = true;
+    {
+        SqliteStore store(options);
+        for (int i = 0; i < 20; ++i) {
+            ASSERT_EQ(insert(store, make_run("run-" + std::to_string(i))), nullptr);
+        }
+        ASSERT_EQ(finish(store, "run-3", completed_outcome()), nullptr);
+        for (const char* suffix : {"", "-wal"}) {
+            fs::copy_file(dir.db() + suffix, copy.db() + suffix);
+        }
+    }
+    SqliteStore recovered(options_for(copy));
+    for (int i = 0; i < 20; ++i) {
+        const auto run = recovered.get_run("run-" + std::to_string(i));
+        ASSERT_TRUE(run.has_value()) << i;
+        EXPECT_EQ(run->status, i == 3 ? RunStatus::completed : RunStatus::queued) << i;
+    }
+    EXPECT_FALSE(recovered.get_run("run-20").has_value());
+}
+
 // A database from before fingerprints: its finished runs read back without one, and runs
 // finished after the upgrade keep theirs.
 TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
