@@ -308,6 +308,40 @@ TEST(Store, ACrashWithAPreallocatedWalRecoversEveryCommittedRun) {
     EXPECT_FALSE(recovered.get_run("run-20").has_value());
 }
 
+// A disk without room for the WAL's zeros refuses the open with a clear error (RLIMIT_FSIZE
+// stands in for the full disk, as below) and leaves the database whole: it opens once there is
+// room, or with the option off.
+TEST(Store, AWalThatCannotBePreallocatedRefusesTheOpenAndLeavesTheDatabaseWhole) {
+    TempDir dir;
+    {
+        SqliteStore store(options_for(dir));
+        ASSERT_EQ(insert(store, make_run("run-before")), nullptr);
+    }
+    SqliteOptions options = options_for(dir);
+    options.preallocate_wal = true;
+    rlimit original{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &original), 0);
+    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = original;
+    limited.rlim_cur = 4 * 1024 * 1024;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+    std::string refusal;
+    try {
+        SqliteStore refused(options);
+    } catch (const StoreUnavailable& error) {
+        refusal = error.what();
+    }
+    setrlimit(RLIMIT_FSIZE, &original);
+    std::signal(SIGXFSZ, previous_handler);
+
+    EXPECT_NE(refusal.find("preallocate the WAL: writing zeros failed (is the disk full?)"),
+              std::string::npos)
+        << refusal;
+    SqliteStore reopened(options);
+    EXPECT_TRUE(reopened.get_run("run-before").has_value());
+    ASSERT_EQ(insert(reopened, make_run("run-after")), nullptr);
+}
+
 // A database from before fingerprints: its finished runs read back without one, and runs
 // finished after the upgrade keep theirs.
 TEST(Store, FingerprintColumnsAreAddedToAnExistingDatabase) {
