@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (gcc): builds build-asan/
-# (RelWithDebInfo, ENGINED_SANITIZE=ON, plugins included) and runs ctest -j2 there.
+# (RelWithDebInfo at -O1 -g1, ENGINED_SANITIZE=ON, plugins included) and runs ctest -j2 there.
 # Usage: tools/sanitize.sh [--ci] [ctest arguments...]
 #   --ci  builds and runs only the binaries of the components that call C APIs or parse
 #         untrusted bytes (listed below), to fit the CI time budget (docs/testing.md).
@@ -26,7 +26,10 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENGINED_SANITIZE=ON -DENGINED_BUILD_BENCH=OFF >/dev/null
+# -O1 and line tables only (-g1): what ASan's own documentation suggests, and about half the
+# compile time of -O2 -g (16.2 -> 8.7 s for core/api/engine_routes.cpp); reports keep file:line.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENGINED_SANITIZE=ON -DENGINED_BUILD_BENCH=OFF \
+  "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
 cmake --build build-asan -j2 --target "${build_targets[@]}"
 cd build-asan
 ctest --output-on-failure -j2 --timeout 900 "${ctest_selection[@]}" "$@"

@@ -31,7 +31,11 @@ if ! [[ "$budget" =~ ^[0-9]+$ ]] || [ "$budget" -lt 1 ]; then
   exit 2
 fi
 
+# -O1 with line tables only, as libFuzzer's documentation builds: a crash's stack keeps file:line,
+# and the build takes about a fifth less time than -O2 -g.
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
   -DENGINED_FUZZ=ON -DENGINED_SANITIZE=ON -DENGINED_BUILD_TESTS=OFF -DENGINED_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j2 --target "${targets[@]}"
 

@@ -12,6 +12,11 @@
 #include <vector>
 
 namespace engined::store::sqlite {
+namespace {
+
+constexpr std::string_view kPreallocateWal = "preallocate the WAL";
+
+}  // namespace
 
 // The database holds key hashes, webhook secrets and every request: readable by engined's user
 // only. Creates a missing file 0600 and takes group and other access away from an existing one
@@ -61,13 +66,12 @@ int64_t wal_size_between_checkpoints(Connection& connection) {
 }
 
 void preallocate_wal(Connection& connection) {
-    constexpr std::string_view kOperation = "preallocate the WAL";
     const int64_t target = wal_size_between_checkpoints(connection);
-    connection.exec("BEGIN IMMEDIATE", kOperation);
+    connection.exec("BEGIN IMMEDIATE", kPreallocateWal);
     const auto give_up = [&connection](std::string_view message) {
         const std::string detail(message);
         sqlite3_exec(connection.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-        fail(kOperation, detail);
+        fail(kPreallocateWal, detail);
     };
     sqlite3_file* wal = nullptr;
     if (sqlite3_file_control(connection.get(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
@@ -92,7 +96,7 @@ void preallocate_wal(Connection& connection) {
         if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
             give_up("syncing the WAL failed");
     }
-    connection.exec("COMMIT", kOperation);
+    connection.exec("COMMIT", kPreallocateWal);
 }
 
 }  // namespace engined::store::sqlite
