@@ -286,6 +286,9 @@ public:
           shared_(shared),
           admission_(admission),
           address_key_(std::move(address_key)) {
+        // An empty flat_buffer reads 512 bytes at a time and grows only to what each read asks:
+        // a 2 KB submit would take four reads, for every request on the connection.
+        buffer_.reserve(kReadBufferBytes);
         if (admission_ == Admission::served) shared_.connections_open.add(1);
     }
 
@@ -492,6 +495,7 @@ private:
     }
 
     static constexpr std::size_t kReadChunkBytes = 64 * 1024;
+    static constexpr std::size_t kReadBufferBytes = 16 * 1024;
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
