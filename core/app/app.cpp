@@ -212,11 +212,17 @@ struct App::Impl {
         // the next look; on SQLite every submit is this node's own, handed over in-process.
         submit_watch = store->watch_submits([this] { workers->wake(); });
         queue_depth.emplace(*store, [this] { return workers->depth(); });
-        runs.emplace(
-            *store, *engines, *executor, [this] { return workers->hold_new_run(); },
-            [this](store::Run run) { workers->enqueue(std::move(run)); },
-            [this] { return queue_depth->depth(); },
-            runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
+        runs::RunService::Workers run_workers{
+            [this] { return workers->hold_new_run(); },
+            [this](store::Run run) { workers->enqueue(std::move(run)); }, nullptr,
+            [this] { return queue_depth->depth(); }};
+        if (config.execute_when_idle) {
+            run_workers.execute_if_idle = [this](queue::WorkerPool::IdleRun run) {
+                return workers->execute_if_idle(std::move(run));
+            };
+        }
+        runs.emplace(*store, *engines, *executor, std::move(run_workers),
+                     runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
         metrics.gauge_callback("engined_queue_depth",
                                "Runs accepted on any node but not yet claimed by a worker",
                                [this] { return static_cast<double>(queue_depth->depth()); });

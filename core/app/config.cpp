@@ -253,6 +253,10 @@ const std::vector<Setting>& settings() {
          [](Config& c, const std::string& v, const std::string& n) {
              c.wal_preallocate = parse_on_off(v, n);
          }},
+        {"--execute-when-idle", "ENGINED_EXECUTE_WHEN_IDLE", "execute_when_idle",
+         [](Config& c, const std::string& v, const std::string& n) {
+             c.execute_when_idle = parse_on_off(v, n);
+         }},
         {"--access-log", "ENGINED_ACCESS_LOG", "access_log",
          [](Config& c, const std::string& v, const std::string& n) {
              c.access_log = parse_on_off(v, n);

@@ -60,6 +60,7 @@ struct Config {
     int lua_wall_clock_ms = 2000;
     bool sync_full = true;              // fsync every group commit
     bool wal_preallocate = true;        // SQLite: store::SqliteOptions::preallocate_wal
+    bool execute_when_idle = true;      // runs::RunService::submit: one commit for a lone run
     double rate_limit_per_second = 50;  // default per-key token bucket (keys may set their own)
     int64_t rate_limit_burst = 100;
     // Webhook delivery (docs/webhooks.md).

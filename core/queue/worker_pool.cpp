@@ -97,6 +97,19 @@ void WorkerPool::wake() {
     ready_.notify_one();
 }
 
+bool WorkerPool::execute_if_idle(IdleRun idle) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || idle_run_ || idle_workers_ < worker_count_ || !pending_.empty() ||
+            !unsaved_.empty()) {
+            return false;
+        }
+        idle_run_.emplace(std::move(idle));
+    }
+    ready_.notify_one();
+    return true;
+}
+
 void WorkerPool::stop() {
     {
         std::lock_guard lock(mutex_);
@@ -123,7 +136,7 @@ void WorkerPool::stop() {
     // The store calls back into this pool once each outcome is committed or refused: the pool
     // must outlive those calls.
     std::unique_lock lock(mutex_);
-    settled_.wait(lock, [this] { return storing_ == 0; });
+    settled_.wait(lock, [this] { return storing_ == 0 && !idle_run_; });
     unsaved_.clear();
     pending_.clear();
     in_hand_.clear();
@@ -137,6 +150,11 @@ std::size_t WorkerPool::depth() const {
 void WorkerPool::work() {
     std::unique_lock lock(mutex_);
     for (;;) {
+        // Before the stop: an idle run is a submit waiting for its answer.
+        if (idle_run_ && !idle_run_->taken) {
+            run_idle(lock);
+            continue;
+        }
         if (stopping_) return;
         const Clock::time_point now = Clock::now();
         const bool may_claim = now >= claims_resume_at_;
@@ -175,8 +193,95 @@ void WorkerPool::work() {
             if (!may_claim && look_for_runs_) {
                 until = std::min(until, claims_resume_at_);
             }
+            ++idle_workers_;
             ready_.wait_until(lock, until);
+            --idle_workers_;
         }
+    }
+}
+
+void WorkerPool::run_idle(std::unique_lock<std::mutex>& lock) {
+    IdleRunUnderWay& taken = *idle_run_;
+    taken.taken = true;
+    taken.started = Clock::now();
+    taken.due = taken.started + taken.idle.deadline;
+    store::Run run = taken.idle.run;
+    run.status = store::RunStatus::processing;
+    run.stage = "processing";
+    run.started_at_ms = now_unix_ms();
+    taken.started_at_ms = *run.started_at_ms;
+    lock.unlock();
+    timer_.notify_one();  // to set its alarm for the deadline
+    std::optional<store::RunOutcome> outcome = execute(run);
+    if (outcome) outcome = addressed(run, std::move(*outcome));
+    lock.lock();
+    IdleRunUnderWay& ended = *idle_run_;  // forgotten only once it ended
+    ended.ended = true;
+    forget_unmarked(run.id);
+    if (ended.overdue) {
+        ended.outcome = std::move(outcome);
+        settle_overdue(lock);
+        return;
+    }
+    IdleRun idle = std::move(ended.idle);
+    idle_run_.reset();
+    settled_.notify_all();
+    lock.unlock();
+    if (outcome) {
+        idle.executed(std::move(*outcome));
+    } else {
+        // As a handed-over run whose execution threw: stored queued, it is executed again.
+        idle.queue_instead([this, again = std::move(idle.run)](bool inserted) mutable {
+            if (inserted) enqueue(std::move(again));
+        });
+    }
+    lock.lock();
+}
+
+void WorkerPool::queue_overdue(std::unique_lock<std::mutex>& lock) {
+    IdleRunUnderWay& late = *idle_run_;
+    late.overdue = true;
+    // The pool's from now on: its lease renewed, and `processing` once it has run long enough.
+    in_hand_.insert(late.idle.run.id);
+    unmarked_.push_back({late.idle.run.id, late.started_at_ms, late.started + mark_started_after_});
+    std::function<void(std::function<void(bool)>)> queue_instead =
+        std::move(late.idle.queue_instead);
+    lock.unlock();
+    queue_instead([this](bool inserted) {
+        std::unique_lock relock(mutex_);
+        idle_run_->inserted = inserted;
+        settle_overdue(relock);
+    });
+    lock.lock();
+}
+
+void WorkerPool::settle_overdue(std::unique_lock<std::mutex>& lock) {
+    if (!idle_run_->ended || !idle_run_->inserted) return;
+    const bool inserted = *idle_run_->inserted;
+    std::optional<store::RunOutcome> outcome = std::move(idle_run_->outcome);
+    store::Run run = std::move(idle_run_->idle.run);
+    idle_run_.reset();
+    settled_.notify_all();
+    if (!inserted || !outcome) {
+        in_hand_.erase(run.id);
+        // Its execution threw: executed again, as a handed-over run would be.
+        if (inserted && !stopping_) {
+            pending_.push_back(std::move(run));
+            ready_.notify_one();
+        }
+        return;
+    }
+    lock.unlock();
+    store_outcome(run.id, std::move(*outcome));
+    lock.lock();
+}
+
+void WorkerPool::forget_unmarked(const std::string& run_id) {
+    const auto executed = std::find_if(unmarked_.begin(), unmarked_.end(),
+                                       [&run_id](const Unmarked& u) { return u.run_id == run_id; });
+    if (executed != unmarked_.end()) {
+        std::swap(*executed, unmarked_.back());
+        unmarked_.pop_back();
     }
 }
 
@@ -196,13 +301,7 @@ void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
         std::optional<store::RunOutcome> outcome = execute(run);
         {
             std::lock_guard lock(mutex_);
-            const auto executed =
-                std::find_if(unmarked_.begin(), unmarked_.end(),
-                             [&run](const Unmarked& u) { return u.run_id == run.id; });
-            if (executed != unmarked_.end()) {
-                std::swap(*executed, unmarked_.back());
-                unmarked_.pop_back();
-            }
+            forget_unmarked(run.id);
         }
         if (outcome) {
             store_outcome(run.id, addressed(run, std::move(*outcome)));
@@ -278,9 +377,14 @@ void WorkerPool::keep_leases() {
     while (!stopping_) {
         Clock::time_point alarm = renew_at;
         for (const Unmarked& run : unmarked_) alarm = std::min(alarm, run.mark_at);
+        const auto idle_run_executing = [this] {
+            return idle_run_ && idle_run_->taken && !idle_run_->ended && !idle_run_->overdue;
+        };
+        if (idle_run_executing()) alarm = std::min(alarm, idle_run_->due);
         timer_.wait_until(lock, alarm);
         if (stopping_) return;
         const Clock::time_point now = Clock::now();
+        if (idle_run_executing() && idle_run_->due <= now) queue_overdue(lock);
         mark_started(lock, now);
         if (now < renew_at) continue;
         renew_at = now + period;

@@ -2,7 +2,8 @@
 // node's lease and store the terminal outcome under it. The queue itself is the store (a run is
 // `queued` there before anyone hears of it, and every node on the same database claims from
 // it). A local submit stores its run already leased to this node (hold_new_run) and hands it
-// over whole, so a worker executes it without any store write or read first; other runs (a run
+// over whole, so a worker executes it without any store write or read first; on an idle node it
+// may have a worker execute the run before storing it at all (execute_if_idle); other runs (a run
 // submitted elsewhere, a lease whose node died) are claimed. A timer keeps alive the leases of
 // the runs the node has in hand, started or not (not every lease in its name: a run whose submit
 // it saw fail may be stored all the same), and looks for claimable runs now and then. The
@@ -66,6 +67,26 @@ public:
     void enqueue(store::Run run);
     // Something may have become claimable (a submit on another node): a worker looks. Thread-safe.
     void wake();
+    // A run a submit offers to execute before storing it (execute_if_idle).
+    struct IdleRun {
+        store::Run run;  // as the submit will store it, held by this node (store::queued_run)
+        // The most the submit waits for the execution.
+        std::chrono::milliseconds deadline;
+        // The run executed within the deadline (on the worker): the submit stores it with its
+        // outcome in one write (Store::insert_finished_run) and answers.
+        std::function<void(store::RunOutcome outcome)> executed;
+        // It did not: still executing at the deadline (called on the pool's timer thread), or
+        // the executor threw (on the worker). The submit stores the run queued as usual, answers,
+        // and calls `stored` with whether its insert committed. From then on the run is the
+        // pool's as a handed-over one is: its lease renewed, its outcome stored once both the
+        // insert committed and the execution ended (executed again if it threw).
+        std::function<void(std::function<void(bool inserted)> stored)> queue_instead;
+    };
+    // Executes `idle.run` on a worker at once when the node is idle: every worker waiting, no run
+    // handed over or outcome waiting for one, no idle run under way. False otherwise (nothing is
+    // done). Exactly one of `executed` and `queue_instead` is called, once. An idle run accepted
+    // before stop() runs before the workers end. Thread-safe.
+    bool execute_if_idle(IdleRun idle);
     // Lets each worker finish the runs in hand, then gives up the leases of the handed-over runs
     // no worker started (Store::release_unstarted_runs), so that any node claims them at once.
     // Outcomes the store could not take yet are dropped (their leases expire and another claim
@@ -112,6 +133,8 @@ private:
     // Writes `processing` for the unmarked runs due by `now`, without waiting for the writes.
     // Called with `lock` held; releases it while it hands the writes to the store.
     void mark_started(std::unique_lock<std::mutex>& lock, Clock::time_point now);
+    // With the lock held: the run is no longer executing (see mark_started).
+    void forget_unmarked(const std::string& run_id);
     // The run left this node's hands: its outcome was stored or dropped, or it was never executed
     // (the executor threw), so its lease is no longer renewed.
     void let_go(const std::string& run_id);
@@ -135,6 +158,29 @@ private:
     std::condition_variable timer_;    // wakes keep_leases(): to stop, or a first unmarked run
     std::size_t storing_ = 0;          // outcomes handed to the store, not yet called back
     std::deque<store::Run> pending_;
+    // The idle run (execute_if_idle) from its acceptance until it is the pool's or the submit's.
+    struct IdleRunUnderWay {
+        explicit IdleRunUnderWay(IdleRun run) : idle(std::move(run)) {}
+        IdleRun idle;
+        bool taken = false;  // by a worker
+        Clock::time_point started{};
+        int64_t started_at_ms = 0;
+        Clock::time_point due{};
+        bool overdue = false;                      // queue_instead() called by the timer
+        bool ended = false;                        // the execution
+        std::optional<store::RunOutcome> outcome;  // none: the executor threw
+        std::optional<bool> inserted;              // how the submit's queued insert ended
+    };
+    // Executes the idle run on this worker; called and returns with `lock` held.
+    void run_idle(std::unique_lock<std::mutex>& lock);
+    // With `lock` held: the overdue idle run reached the timer's deadline.
+    void queue_overdue(std::unique_lock<std::mutex>& lock);
+    // With `lock` held: once the overdue idle run both ended and knows its insert's fate, its
+    // outcome goes to the store (or the run to the workers again) and the pool forgets it.
+    void settle_overdue(std::unique_lock<std::mutex>& lock);
+
+    std::optional<IdleRunUnderWay> idle_run_;
+    int idle_workers_ = 0;                // waiting for something to do
     std::deque<UnsavedOutcome> unsaved_;  // oldest first, so the front is the next due
     std::vector<Unmarked> unmarked_;      // at most one per worker
     // Runs a worker took (handed over or claimed) until their outcome is settled: with pending_

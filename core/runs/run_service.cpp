@@ -18,6 +18,14 @@
 #include <charconv>
 
 namespace engined::runs {
+
+// A submit between its checks and its answer.
+struct RunService::Submission {
+    store::NewRun run;
+    store::Run handed_over;  // what the workers get: store::queued_run(run) and its fingerprint
+    Accepted answer;
+};
+
 namespace {
 
 constexpr int kDefaultPageSize = 20;
@@ -55,14 +63,12 @@ std::optional<std::string> read_webhook_url(const boost::json::object& body,
 }  // namespace
 
 RunService::RunService(store::Store& store, const engines::EngineService& engines,
-                       const RunExecutor& executor, Hold hold, Enqueue enqueue,
-                       QueueDepth queue_depth, SubmitLimits limits, RunMetrics& metrics)
+                       const RunExecutor& executor, Workers workers, SubmitLimits limits,
+                       RunMetrics& metrics)
     : store_(store),
       engines_(engines),
       executor_(executor),
-      hold_(std::move(hold)),
-      enqueue_(std::move(enqueue)),
-      queue_depth_(std::move(queue_depth)),
+      workers_(std::move(workers)),
       limits_(limits),
       metrics_(metrics) {}
 
@@ -74,7 +80,7 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
                         boost::json::value body, const std::string& run_id,
                         std::optional<store::IdempotencyRecord> idempotency, Accepted accepted) {
     // Refused before any work: a full queue would only grow while the workers catch up.
-    if (const std::size_t depth = queue_depth_(); depth >= limits_.max_queue_depth) {
+    if (const std::size_t depth = workers_.queue_depth(); depth >= limits_.max_queue_depth) {
         throw ApiError::unavailable("the run queue is full (" + std::to_string(depth) +
                                     " runs waiting for a worker); retry shortly")
             .with_header("Retry-After", "5");
@@ -145,21 +151,66 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
     run.api_key_id = caller.key_id;
     run.created_at_ms = now_unix_ms();
     // Held by this node from its insert on: its workers execute it without another write first.
-    run.held_by = hold_();
+    run.held_by = workers_.hold();
     store::Run handed_over = store::queued_run(run);
     handed_over.fingerprint_inputs = store::FingerprintInputs{
         sha256_hex(canonical_json(stored_request)),
         version_content_hash(target.release_content_hash, target.config_hash)};
-    store_.insert_run(
-        std::move(run), [this, handed_over = std::move(handed_over),
-                         accepted = std::move(accepted)](std::exception_ptr error) mutable {
-            if (!error) {
-                metrics_.submitted(handed_over.engine_slug, handed_over.engine_version,
-                                   handed_over.engine_version_rollout);
-                enqueue_(std::move(handed_over));
-            }
-            accepted(error);
-        });
+    const bool alone = unanswered_submits_.fetch_add(1, std::memory_order_acq_rel) == 0;
+    auto submission = std::make_shared<Submission>(
+        Submission{std::move(run), std::move(handed_over),
+                   [this, accepted = std::move(accepted)](std::exception_ptr error) {
+                       unanswered_submits_.fetch_sub(1, std::memory_order_acq_rel);
+                       accepted(error);
+                   }});
+    if (alone && workers_.execute_if_idle && submission->run.held_by &&
+        workers_.execute_if_idle(
+            queue::WorkerPool::IdleRun{submission->handed_over, kIdleExecutionDeadline,
+                                       [this, submission](store::RunOutcome outcome) {
+                                           store_finished(submission, std::move(outcome));
+                                       },
+                                       [this, submission](std::function<void(bool)> told_pool) {
+                                           store_queued(submission, std::move(told_pool));
+                                       }})) {
+        return;
+    }
+    store_queued(std::move(submission), nullptr);
+}
+
+void RunService::store_queued(std::shared_ptr<Submission> submission,
+                              std::function<void(bool inserted)> told_pool) {
+    auto stored = [this, submission, told_pool](std::exception_ptr error) {
+        if (!error) {
+            const store::Run& run = submission->handed_over;
+            metrics_.submitted(run.engine_slug, run.engine_version, run.engine_version_rollout);
+        }
+        if (told_pool) {
+            told_pool(!error);
+        } else if (!error) {
+            workers_.enqueue(std::move(submission->handed_over));
+        }
+        submission->answer(error);
+    };
+    try {
+        store_.insert_run(std::move(submission->run), stored);
+    } catch (...) {
+        stored(std::current_exception());
+    }
+}
+
+void RunService::store_finished(std::shared_ptr<Submission> submission, store::RunOutcome outcome) {
+    auto stored = [this, submission](std::exception_ptr error) {
+        if (!error) {
+            const store::Run& run = submission->handed_over;
+            metrics_.submitted(run.engine_slug, run.engine_version, run.engine_version_rollout);
+        }
+        submission->answer(error);
+    };
+    try {
+        store_.insert_finished_run(std::move(submission->run), std::move(outcome), stored);
+    } catch (...) {
+        stored(std::current_exception());
+    }
 }
 
 std::optional<boost::json::object> RunService::resolve_pool(

@@ -4,6 +4,7 @@
 
 #include "auth/principal.hpp"
 #include "engines/engine_service.hpp"
+#include "queue/worker_pool.hpp"
 #include "runs/run_executor.hpp"
 #include "runs/run_metrics.hpp"
 #include "store/store.hpp"
@@ -11,8 +12,11 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -33,20 +37,27 @@ struct SubmitLimits {
 
 class RunService {
 public:
-    // The lease a run accepted here is stored with: this node's workers will execute it. None:
-    // the run is stored unheld, for any node's claim (this node's backlog is full).
-    using Hold = std::function<std::optional<store::RunHold>()>;
-    // Hands a run just committed to the workers, whole (store::queued_run, with the fingerprint's
-    // inputs the submit knew): a held one is executed without a store write or read first.
-    using Enqueue = std::function<void(store::Run run)>;
-    // Runs accepted but not yet claimed by a worker.
-    using QueueDepth = std::function<std::size_t()>;
+    // How the service reaches this node's workers.
+    struct Workers {
+        // The lease a run accepted here is stored with: this node's workers will execute it.
+        // None: the run is stored unheld, for any node's claim (this node's backlog is full).
+        std::function<std::optional<store::RunHold>()> hold;
+        // Hands a run just committed to the workers, whole (store::queued_run, with the
+        // fingerprint's inputs the submit knew): a held one is executed without a store write or
+        // read first.
+        std::function<void(store::Run run)> enqueue;
+        // Executes a run at once if the node is idle (queue::WorkerPool::execute_if_idle); false
+        // otherwise. Empty: every run is queued (--execute-when-idle off).
+        std::function<bool(queue::WorkerPool::IdleRun run)> execute_if_idle;
+        // Runs accepted but not yet claimed by a worker.
+        std::function<std::size_t()> queue_depth;
+    };
     // Called once the run is durable (error == nullptr) or could not be recorded.
     using Accepted = std::function<void(std::exception_ptr error)>;
 
     RunService(store::Store& store, const engines::EngineService& engines,
-               const RunExecutor& executor, Hold hold, Enqueue enqueue, QueueDepth queue_depth,
-               SubmitLimits limits, RunMetrics& metrics);
+               const RunExecutor& executor, Workers workers, SubmitLimits limits,
+               RunMetrics& metrics);
 
     // Validates `body` ({input, offerings?, engine_version?, webhook_url?}) against the limits and
     // the engine's contract and records the run as `queued`. Throws ApiError for anything the
@@ -59,9 +70,18 @@ public:
     // never changes it (422 unknown_pool otherwise).
     // `body`'s input and offerings are moved into the stored request: parse it into an arena that
     // outlives the call (nothing of it is kept afterwards).
+    // A submit that finds the node idle (no other submit waiting for its commit, every worker
+    // free) has a worker execute its run first and stores the run with its outcome in one
+    // transaction: the 202 comes once, then, with the run terminal already (its status still
+    // "queued" as the API documents), one commit and one hand-over sooner than through the queue.
+    // A run still executing after kIdleExecutionDeadline is stored queued and answered then, and
+    // its outcome stored when it ends, so a slow engine or input never holds a 202 longer. Under
+    // load, runs are stored and queued, and committed in groups.
     void submit(const auth::Principal& caller, const std::string& engine_slug,
                 boost::json::value body, const std::string& run_id,
                 std::optional<store::IdempotencyRecord> idempotency, Accepted accepted);
+
+    static constexpr std::chrono::milliseconds kIdleExecutionDeadline{2};
 
     // A fresh run id: `prefix` marks runs submitted through an older API shape (e.g. "eval_").
     static std::string new_run_id(const std::string& prefix = "");
@@ -98,6 +118,14 @@ public:
                              const ListParams& params) const;
 
 private:
+    struct Submission;
+    // Records the run queued (held by this node when it may); then hands it to the workers, or,
+    // for an idle run that missed its deadline, tells the pool how the insert ended.
+    void store_queued(std::shared_ptr<Submission> submission,
+                      std::function<void(bool inserted)> told_pool);
+    // Records an idle run with its outcome.
+    void store_finished(std::shared_ptr<Submission> submission, store::RunOutcome outcome);
+
     store::Run visible_run(const auth::Principal& caller, const std::string& run_id,
                            const std::optional<std::string>& engine_slug) const;
     std::optional<boost::json::object> resolve_pool(const auth::Principal& caller,
@@ -106,11 +134,10 @@ private:
     store::Store& store_;
     const engines::EngineService& engines_;
     const RunExecutor& executor_;
-    Hold hold_;
-    Enqueue enqueue_;
-    QueueDepth queue_depth_;
+    Workers workers_;
     SubmitLimits limits_;
     RunMetrics& metrics_;
+    std::atomic<int> unanswered_submits_{0};  // between the store's write and its answer
 };
 
 }  // namespace engined::runs

@@ -514,6 +514,10 @@ public:
     // otherwise, or std::logic_error when it is terminal already).
     virtual void finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                             Completion done) = 0;
+    // A run this node executed before storing it: inserted and finished with `outcome` in one
+    // transaction, as insert_run() then finish_run() under the run's own hold would (`run.held_by`
+    // is required), and told to the finished-run watches at its commit as a finish is.
+    virtual void insert_finished_run(NewRun run, RunOutcome outcome, Completion done) = 0;
 
     // --- The queue protocol (see ClaimRequest). Synchronous: returns once the claim is durable;
     // none when nothing (or not that run) is claimable. Concurrent claimers, on any node, never

@@ -222,6 +222,18 @@ void PostgresStore::finish_run(std::string run_id, std::string lease_owner, RunO
                            std::move(finish.completion)});
 }
 
+void PostgresStore::insert_finished_run(NewRun run, RunOutcome outcome, Completion done) {
+    if (!run.held_by) throw std::invalid_argument("insert_finished_run: the run must be held");
+    FinishedRunListeners::Finish finish = impl_->finished_runs.finish(run.id, std::move(done));
+    impl_->writer.enqueue(
+        {[run = std::move(run), outcome = std::move(outcome), &tag = impl_->submit_tag,
+          added_deliveries = finish.added_deliveries](Connection& c) {
+             apply_insert_run(c, run, tag);
+             *added_deliveries = apply_finish_run(c, run.id, run.held_by->owner, outcome, tag);
+         },
+         std::move(finish.completion)});
+}
+
 std::optional<Claim> PostgresStore::claim_run(const ClaimRequest& request) {
     std::optional<Claim> claim;
     impl_->writer.write_and_wait(

@@ -172,6 +172,18 @@ void SqliteStore::finish_run(std::string run_id, std::string lease_owner, RunOut
          std::move(finish.completion)});
 }
 
+void SqliteStore::insert_finished_run(NewRun run, RunOutcome outcome, Completion done) {
+    if (!run.held_by) throw std::invalid_argument("insert_finished_run: the run must be held");
+    FinishedRunListeners::Finish finish = impl_->finished_runs.finish(run.id, std::move(done));
+    impl_->writer.enqueue({[run = std::move(run), outcome = std::move(outcome),
+                            added_deliveries = finish.added_deliveries](Connection& c) {
+                               apply_insert_run(c, run);
+                               *added_deliveries =
+                                   apply_finish_run(c, run.id, run.held_by->owner, outcome);
+                           },
+                           std::move(finish.completion)});
+}
+
 std::unique_ptr<FinishedRunsWatch> SqliteStore::watch_finished_runs(RunFinished finished) {
     return impl_->finished_runs.add(std::move(finished));
 }

@@ -43,6 +43,7 @@ public:
     // --- Group-committed writes: queued to one writer thread; many callers share one
     // transaction and one fsync. `done` runs after COMMIT (or with the failure).
     void insert_run(NewRun run, Completion done) override;
+    void insert_finished_run(NewRun run, RunOutcome outcome, Completion done) override;
     void finish_run(std::string run_id, std::string lease_owner, RunOutcome outcome,
                     Completion done) override;
     // Through the writer, so a claim shares the transaction of the writes queued beside it.

@@ -264,6 +264,23 @@ TEST(Config, RejectsMistakesNamingTheSetting) {
     EXPECT_NE(message_of({"--access-log", "yes"}, {}).find("'on' or 'off'"), std::string::npos);
     EXPECT_NE(message_of({"--wal-preallocate", "1"}, {}).find("--wal-preallocate must be 'on'"),
               std::string::npos);
+    EXPECT_NE(
+        message_of({"--execute-when-idle", "no"}, {}).find("--execute-when-idle must be 'on'"),
+        std::string::npos);
+}
+
+TEST(Config, ExecutingRunsOnAnIdleNodeBeforeTheirInsertIsTurnedOffFromFlagEnvironmentOrFile) {
+    EXPECT_TRUE(load_config({}, {}).execute_when_idle);
+    EXPECT_FALSE(load_config({"--execute-when-idle", "off"}, {}).execute_when_idle);
+    EXPECT_FALSE(load_config({}, {{"ENGINED_EXECUTE_WHEN_IDLE", "off"}}).execute_when_idle);
+    EXPECT_TRUE(load_config({"--execute-when-idle", "on"}, {{"ENGINED_EXECUTE_WHEN_IDLE", "off"}})
+                    .execute_when_idle);
+    const auto file =
+        std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
+    std::ofstream(file) << R"({"execute_when_idle": "off"})";
+    const Config from_file = load_config({"--config", file.string()}, {});
+    std::filesystem::remove(file);
+    EXPECT_FALSE(from_file.execute_when_idle);
 }
 
 TEST(Config, ThePreallocatedWalIsTurnedOffFromFlagEnvironmentOrFile) {

@@ -666,6 +666,180 @@ private:
     QueueDepth::Clock::time_point now_{std::chrono::hours(1)};
 };
 
+// A run as an idle node's submit offers it: held by the pool, not stored yet.
+store::Run idle_run(const WorkerPool& pool, const std::string& id) {
+    store::NewRun run = new_run(id);
+    run.held_by = pool.hold_new_run();
+    return store::queued_run(run);
+}
+
+// What a test's idle run was told, and a submit's part for the queued case: the insert.
+struct IdleRunCalls {
+    std::promise<store::RunOutcome> executed;
+    std::promise<std::thread::id> queued_on;
+
+    WorkerPool::IdleRun offer(store::Store& store, const WorkerPool& pool, const std::string& id,
+                              std::chrono::milliseconds deadline, bool insert_succeeds = true) {
+        store::NewRun stored = new_run(id);
+        stored.held_by = pool.hold_new_run();
+        return WorkerPool::IdleRun{
+            idle_run(pool, id), deadline,
+            [this](store::RunOutcome outcome) { executed.set_value(std::move(outcome)); },
+            [this, &store, stored, insert_succeeds](std::function<void(bool)> told_pool) {
+                if (insert_succeeds) {
+                    wait_for(
+                        [&](store::Completion done) { store.insert_run(stored, std::move(done)); });
+                }
+                queued_on.set_value(std::this_thread::get_id());
+                told_pool(insert_succeeds);
+            }};
+    }
+};
+
+// Offers until the pool takes it (its workers' first look at the store may be under way) or
+// the bound passes.
+bool offer_when_idle(WorkerPool& pool, const std::function<WorkerPool::IdleRun()>& idle) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!pool.execute_if_idle(idle())) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+// An idle node executes the run at once and gives the outcome back to the submit, which stores
+// it: the pool writes nothing. Not while a handed-over run keeps a worker busy.
+TEST(WorkerPool, AnIdleRunExecutesAtOnceAndItsOutcomeGoesBackToTheSubmit) {
+    StoreInTempDir store;
+    std::promise<void> run_started;
+    std::promise<void> release_run;
+    std::shared_future<void> run_released = release_run.get_future().share();
+    WorkerPool pool(
+        *store,
+        [&](const store::Run& run) {
+            if (run.id == "run_busy") {
+                run_started.set_value();
+                run_released.wait();
+            }
+            return completed();
+        },
+        options(2, 3));
+    pool.start();
+    IdleRunCalls calls;
+    ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_idle", 10s); }));
+    const store::RunOutcome outcome = calls.executed.get_future().get();
+    EXPECT_EQ(outcome.status, store::RunStatus::completed);
+    EXPECT_TRUE(outcome.started_at_ms.has_value());
+    ASSERT_TRUE(outcome.event_target.has_value());
+    EXPECT_EQ(outcome.event_target->organization, "acme");
+    EXPECT_EQ(store->get_run("run_idle"), std::nullopt) << "the submit stores it, not the pool";
+
+    pool.enqueue(insert_run_held(*store, pool, "run_busy"));
+    run_started.get_future().get();
+    IdleRunCalls refused;
+    EXPECT_FALSE(pool.execute_if_idle(refused.offer(*store, pool, "run_refused", 10s)))
+        << "a worker executes a handed-over run";
+    release_run.set_value();
+    wait_until_terminal(*store, "run_busy");
+    pool.stop();
+    EXPECT_FALSE(pool.execute_if_idle(refused.offer(*store, pool, "run_late", 10s)))
+        << "nothing is taken once stopping";
+}
+
+// Past its deadline an idle run is the submit's to store queued (from the pool's timer thread,
+// while it still executes), then the pool's: its outcome is stored once it ends.
+TEST(WorkerPool, AnIdleRunPastItsDeadlineIsQueuedAndItsOutcomeStoredWhenItEnds) {
+    StoreInTempDir store;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            released.wait();
+            return completed();
+        },
+        options(1, 3));
+    pool.start();
+    IdleRunCalls calls;
+    ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_slow", 20ms); }));
+    EXPECT_NE(calls.queued_on.get_future().get(), std::this_thread::get_id());
+    const store::Run queued = *store->get_run("run_slow");
+    EXPECT_EQ(queued.status, store::RunStatus::queued) << "still executing";
+    EXPECT_EQ(queued.lease_owner, pool.owner());
+    release.set_value();
+    const store::Run stored = wait_until_terminal(*store, "run_slow");
+    pool.stop();
+    EXPECT_EQ(stored.status, store::RunStatus::completed);
+    EXPECT_EQ(stored.attempts, 1);
+    EXPECT_TRUE(stored.started_at_ms.has_value());
+    EXPECT_EQ(calls.executed.get_future().wait_for(0s), std::future_status::timeout)
+        << "never handed back to the submit";
+}
+
+// An idle run whose queued insert failed (the submit answered the error) is dropped: nothing is
+// stored when it ends.
+TEST(WorkerPool, AnOverdueIdleRunWhoseInsertFailedIsDropped) {
+    StoreInTempDir store;
+    std::atomic<bool> executed{false};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            std::this_thread::sleep_for(100ms);
+            executed = true;
+            return completed();
+        },
+        options(1, 3));
+    pool.start();
+    IdleRunCalls calls;
+    ASSERT_TRUE(offer_when_idle(pool, [&] {
+        return calls.offer(*store, pool, "run_lost", 10ms, /*insert_succeeds=*/false);
+    }));
+    calls.queued_on.get_future().get();
+    pool.stop();  // waits for the run to end and be settled
+    EXPECT_TRUE(executed);
+    EXPECT_EQ(store->get_run("run_lost"), std::nullopt);
+}
+
+// An idle run whose execution threw is stored queued by the submit and executed again, as a
+// handed-over run would be.
+TEST(WorkerPool, AnIdleRunWhoseExecutionThrewIsQueuedAndExecutedAgain) {
+    StoreInTempDir store;
+    std::atomic<int> executions{0};
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            if (executions++ == 0) throw std::runtime_error("plugin crashed");
+            return completed();
+        },
+        options(1, 3));
+    pool.start();
+    IdleRunCalls calls;
+    ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_again", 10s); }));
+    calls.queued_on.get_future().get();
+    const store::Run stored = wait_until_terminal(*store, "run_again");
+    pool.stop();
+    EXPECT_EQ(stored.status, store::RunStatus::completed);
+    EXPECT_EQ(executions, 2);
+}
+
+// An idle run taken just before the stop is a submit waiting for its answer: it executes before
+// the workers end.
+TEST(WorkerPool, AnIdleRunTakenBeforeTheStopExecutesBeforeTheWorkersEnd) {
+    StoreInTempDir store;
+    WorkerPool pool(
+        *store,
+        [](const store::Run&) {
+            std::this_thread::sleep_for(20ms);
+            return completed();
+        },
+        options(1, 3));
+    pool.start();
+    IdleRunCalls calls;
+    ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_last", 10s); }));
+    pool.stop();
+    EXPECT_EQ(calls.executed.get_future().wait_for(0s), std::future_status::ready);
+}
+
 TEST(QueueDepth, ReadsTheStoreOnceARefreshIntervalAndCountsThisNodesHandOversMeanwhile) {
     StoreInTempDir store;
     insert_run_claimed(*store, "run_elsewhere_1", 0);

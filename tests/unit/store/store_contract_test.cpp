@@ -862,6 +862,60 @@ TYPED_TEST(StoreContract, AFinishIsToldToTheWatchOnceCommitted) {
     EXPECT_EQ(finished.told(), std::vector<std::string>{"run_1"}) << "the watch ended";
 }
 
+// A run its node executed before storing it (an idle node's submit) is inserted terminal in one
+// write: told to the watch with the deliveries of its event, its idempotency record kept, and
+// nothing of it left when the write is refused. It must be held by its node.
+TYPED_TEST(StoreContract, ARunExecutedBeforeItsInsertIsStoredTerminalInOneWrite) {
+    Store& store = this->store();
+    store.insert_webhook_endpoint(make_endpoint("we_all"), 10);
+    FinishedRuns finished;
+    auto watch = store.watch_finished_runs(finished.recorder());
+    const IdempotencyRecord record{
+        "org_a", "test", "key-1", "hash", 202, R"({"run_id":"r"})", "/runs/run_done", kNow};
+    NewRun run = held_run("run_done", "node_a", kNow + kTestLeaseMs);
+    run.idempotency = record;
+    RunOutcome outcome = completed_outcome();
+    outcome.started_at_ms = kNow + 1;
+    const uint64_t writes_before = store.writer_stats().writes;
+    Outcome stored;
+    store.insert_finished_run(run, outcome, stored.completion());
+    ASSERT_FALSE(stored.get());
+
+    EXPECT_EQ(store.writer_stats().writes - writes_before, 1u);
+    const Run read = *store.get_run("run_done");
+    EXPECT_EQ(read.status, RunStatus::completed);
+    EXPECT_EQ(read.request_json, run.request_json);
+    EXPECT_EQ(read.output_json, outcome.output_json);
+    EXPECT_EQ(read.results_json, outcome.results_json);
+    EXPECT_EQ(read.trace_json, outcome.trace_json);
+    EXPECT_EQ(read.fingerprint, outcome.fingerprint);
+    EXPECT_EQ(read.attempts, 1);
+    EXPECT_EQ(read.started_at_ms, kNow + 1);
+    EXPECT_EQ(read.completed_at_ms, outcome.completed_at_ms);
+    EXPECT_EQ(store.queue_counts().queued, 0);
+    EXPECT_EQ(store.queue_counts().processing, 0);
+    EXPECT_FALSE(claim(store, std::nullopt, kNow + 2 * kTestLeaseMs, "node_b"));
+    ASSERT_TRUE(finished.reach(1));
+    EXPECT_EQ(finished.told(), std::vector<std::string>{"run_done"});
+    EXPECT_EQ(finished.told_with_deliveries(), std::vector<std::string>{"run_done"});
+    EXPECT_EQ(store.list_deliveries("org_a", "test", "", 10).size(), 1u);
+    EXPECT_TRUE(store.find_idempotency("org_a", "test", "key-1", kNow + 1));
+
+    NewRun again = held_run("run_again", "node_a", kNow + kTestLeaseMs);
+    again.idempotency = record;
+    Outcome refused;
+    store.insert_finished_run(again, outcome, refused.completion());
+    EXPECT_TRUE(holds<IdempotencyKeyTaken>(refused.get()));
+    EXPECT_EQ(store.get_run("run_again"), std::nullopt) << "nothing of the refused write stays";
+    EXPECT_EQ(store.list_deliveries("org_a", "test", "", 10).size(), 1u);
+    EXPECT_EQ(finished.told(), std::vector<std::string>{"run_done"});
+
+    EXPECT_THROW(
+        store.insert_finished_run(make_run("run_unheld"), outcome, [](std::exception_ptr) {}),
+        std::invalid_argument);
+    EXPECT_EQ(store.get_run("run_unheld"), std::nullopt);
+}
+
 // A watch hears whether a finish added webhook deliveries (so that the senders look for them only
 // then): not for a run with neither a URL of its own nor an endpoint, yes for a run with its own
 // URL, and yes once an endpoint subscribes to its environment's runs. Each case twice: the outcome
