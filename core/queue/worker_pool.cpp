@@ -123,6 +123,12 @@ void WorkerPool::stop() {
     }
     workers_.clear();
     if (lease_keeper_.joinable()) lease_keeper_.join();
+    {
+        // An idle run stored queued settles once its insert committed: released below before
+        // that, it would lose its lease and with it its outcome.
+        std::unique_lock lock(mutex_);
+        settled_.wait(lock, [this] { return !idle_run_; });
+    }
     if (started) {
         // The workers are gone: whatever this node still holds unstarted, no one here will run.
         try {
@@ -136,7 +142,7 @@ void WorkerPool::stop() {
     // The store calls back into this pool once each outcome is committed or refused: the pool
     // must outlive those calls.
     std::unique_lock lock(mutex_);
-    settled_.wait(lock, [this] { return storing_ == 0 && !idle_run_; });
+    settled_.wait(lock, [this] { return storing_ == 0; });
     unsaved_.clear();
     pending_.clear();
     in_hand_.clear();
@@ -230,10 +236,8 @@ void WorkerPool::run_idle(std::unique_lock<std::mutex>& lock) {
     if (outcome) {
         idle.executed(std::move(*outcome));
     } else {
-        // As a handed-over run whose execution threw: stored queued, it is executed again.
-        idle.queue_instead([this, again = std::move(idle.run)](bool inserted) mutable {
-            if (inserted) enqueue(std::move(again));
-        });
+        // As a handed-over run whose execution threw: stored queued and handed over again.
+        idle.queue_instead(nullptr);
     }
     lock.lock();
 }
@@ -260,6 +264,8 @@ void WorkerPool::settle_overdue(std::unique_lock<std::mutex>& lock) {
     const bool inserted = *idle_run_->inserted;
     std::optional<store::RunOutcome> outcome = std::move(idle_run_->outcome);
     store::Run run = std::move(idle_run_->idle.run);
+    // Counted before the idle run is forgotten, so that stop() never sees neither.
+    if (inserted && outcome) ++storing_;
     idle_run_.reset();
     settled_.notify_all();
     if (!inserted || !outcome) {
@@ -272,7 +278,7 @@ void WorkerPool::settle_overdue(std::unique_lock<std::mutex>& lock) {
         return;
     }
     lock.unlock();
-    store_outcome(run.id, std::move(*outcome));
+    send_outcome(run.id, std::move(*outcome));
     lock.lock();
 }
 
@@ -445,6 +451,10 @@ void WorkerPool::store_outcome(std::string run_id, store::RunOutcome outcome) {
         std::lock_guard lock(mutex_);
         ++storing_;
     }
+    send_outcome(std::move(run_id), std::move(outcome));
+}
+
+void WorkerPool::send_outcome(std::string run_id, store::RunOutcome outcome) {
     // Copied, not moved: the store consumes its argument, and a refused outcome must survive.
     try {
         store_.finish_run(run_id, owner_, outcome,

@@ -75,11 +75,12 @@ public:
         // The run executed within the deadline (on the worker): the submit stores it with its
         // outcome in one write (Store::insert_finished_run) and answers.
         std::function<void(store::RunOutcome outcome)> executed;
-        // It did not: still executing at the deadline (called on the pool's timer thread), or
-        // the executor threw (on the worker). The submit stores the run queued as usual, answers,
-        // and calls `stored` with whether its insert committed. From then on the run is the
-        // pool's as a handed-over one is: its lease renewed, its outcome stored once both the
-        // insert committed and the execution ended (executed again if it threw).
+        // It did not. Still executing at the deadline (called on the pool's timer thread): the
+        // submit stores the run queued as usual, answers, and calls `stored` with whether its
+        // insert committed; from then on the run is the pool's as a handed-over one is (its
+        // lease renewed, its outcome stored once both the insert committed and the execution
+        // ended, executed again if it threw). The executor threw (on the worker; `stored` is
+        // empty): the submit stores the run queued and hands it over, as any other.
         std::function<void(std::function<void(bool inserted)> stored)> queue_instead;
     };
     // Executes `idle.run` on a worker at once when the node is idle: every worker waiting, no run
@@ -138,6 +139,8 @@ private:
     // The run left this node's hands: its outcome was stored or dropped, or it was never executed
     // (the executor threw), so its lease is no longer renewed.
     void let_go(const std::string& run_id);
+    // store_outcome() of an outcome already counted in storing_.
+    void send_outcome(std::string run_id, store::RunOutcome outcome);
     // Stores the outcome under this node's lease; while the store is unavailable it is kept and
     // stored again later, so a run executed during a store outage still ends once it is back.
     void store_outcome(std::string run_id, store::RunOutcome outcome);

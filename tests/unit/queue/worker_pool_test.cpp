@@ -666,32 +666,30 @@ private:
     QueueDepth::Clock::time_point now_{std::chrono::hours(1)};
 };
 
-// A run as an idle node's submit offers it: held by the pool, not stored yet.
-store::Run idle_run(const WorkerPool& pool, const std::string& id) {
-    store::NewRun run = new_run(id);
-    run.held_by = pool.hold_new_run();
-    return store::queued_run(run);
-}
-
-// What a test's idle run was told, and a submit's part for the queued case: the insert.
+// What a test's idle run was told; and the submit's part when it is queued instead: the insert,
+// then the pool told of it (overdue), or the run handed over (its execution threw).
 struct IdleRunCalls {
     std::promise<store::RunOutcome> executed;
-    std::promise<std::thread::id> queued_on;
+    std::promise<bool> queued;  // whether the pool was told (overdue) rather than handed the run
 
-    WorkerPool::IdleRun offer(store::Store& store, const WorkerPool& pool, const std::string& id,
+    WorkerPool::IdleRun offer(store::Store& store, WorkerPool& pool, const std::string& id,
                               std::chrono::milliseconds deadline, bool insert_succeeds = true) {
         store::NewRun stored = new_run(id);
         stored.held_by = pool.hold_new_run();
         return WorkerPool::IdleRun{
-            idle_run(pool, id), deadline,
+            store::queued_run(stored), deadline,
             [this](store::RunOutcome outcome) { executed.set_value(std::move(outcome)); },
-            [this, &store, stored, insert_succeeds](std::function<void(bool)> told_pool) {
+            [this, &store, &pool, stored, insert_succeeds](std::function<void(bool)> told_pool) {
                 if (insert_succeeds) {
                     wait_for(
                         [&](store::Completion done) { store.insert_run(stored, std::move(done)); });
                 }
-                queued_on.set_value(std::this_thread::get_id());
-                told_pool(insert_succeeds);
+                queued.set_value(static_cast<bool>(told_pool));
+                if (told_pool) {
+                    told_pool(insert_succeeds);
+                } else if (insert_succeeds) {
+                    pool.enqueue(store::queued_run(stored));
+                }
             }};
     }
 };
@@ -707,19 +705,34 @@ bool offer_when_idle(WorkerPool& pool, const std::function<WorkerPool::IdleRun()
     return true;
 }
 
+template <typename T>
+bool arrives(std::future<T>& future) {
+    return future.wait_for(10s) == std::future_status::ready;
+}
+
+// A gate the executor waits at for the runs named, until the test opens it.
+class Gate {
+public:
+    void open() { opened_.set_value(); }
+    void wait() const { shut_.wait(); }
+
+private:
+    std::promise<void> opened_;
+    std::shared_future<void> shut_ = opened_.get_future().share();
+};
+
 // An idle node executes the run at once and gives the outcome back to the submit, which stores
 // it: the pool writes nothing. Not while a handed-over run keeps a worker busy.
 TEST(WorkerPool, AnIdleRunExecutesAtOnceAndItsOutcomeGoesBackToTheSubmit) {
     StoreInTempDir store;
     std::promise<void> run_started;
-    std::promise<void> release_run;
-    std::shared_future<void> run_released = release_run.get_future().share();
+    Gate gate;
     WorkerPool pool(
         *store,
         [&](const store::Run& run) {
             if (run.id == "run_busy") {
                 run_started.set_value();
-                run_released.wait();
+                gate.wait();
             }
             return completed();
         },
@@ -727,7 +740,9 @@ TEST(WorkerPool, AnIdleRunExecutesAtOnceAndItsOutcomeGoesBackToTheSubmit) {
     pool.start();
     IdleRunCalls calls;
     ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_idle", 10s); }));
-    const store::RunOutcome outcome = calls.executed.get_future().get();
+    auto executed = calls.executed.get_future();
+    ASSERT_TRUE(arrives(executed));
+    const store::RunOutcome outcome = executed.get();
     EXPECT_EQ(outcome.status, store::RunStatus::completed);
     EXPECT_TRUE(outcome.started_at_ms.has_value());
     ASSERT_TRUE(outcome.event_target.has_value());
@@ -739,7 +754,7 @@ TEST(WorkerPool, AnIdleRunExecutesAtOnceAndItsOutcomeGoesBackToTheSubmit) {
     IdleRunCalls refused;
     EXPECT_FALSE(pool.execute_if_idle(refused.offer(*store, pool, "run_refused", 10s)))
         << "a worker executes a handed-over run";
-    release_run.set_value();
+    gate.open();
     wait_until_terminal(*store, "run_busy");
     pool.stop();
     EXPECT_FALSE(pool.execute_if_idle(refused.offer(*store, pool, "run_late", 10s)))
@@ -750,23 +765,27 @@ TEST(WorkerPool, AnIdleRunExecutesAtOnceAndItsOutcomeGoesBackToTheSubmit) {
 // while it still executes), then the pool's: its outcome is stored once it ends.
 TEST(WorkerPool, AnIdleRunPastItsDeadlineIsQueuedAndItsOutcomeStoredWhenItEnds) {
     StoreInTempDir store;
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
+    Gate gate;
+    QueueOptions slow_marks = options(1, 3);
+    slow_marks.mark_started_after = std::chrono::seconds(30);  // stays queued while it executes
     WorkerPool pool(
         *store,
         [&](const store::Run&) {
-            released.wait();
+            gate.wait();
             return completed();
         },
-        options(1, 3));
+        slow_marks);
     pool.start();
     IdleRunCalls calls;
     ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_slow", 20ms); }));
-    EXPECT_NE(calls.queued_on.get_future().get(), std::this_thread::get_id());
-    const store::Run queued = *store->get_run("run_slow");
-    EXPECT_EQ(queued.status, store::RunStatus::queued) << "still executing";
-    EXPECT_EQ(queued.lease_owner, pool.owner());
-    release.set_value();
+    auto queued = calls.queued.get_future();
+    ASSERT_TRUE(arrives(queued));
+    EXPECT_TRUE(queued.get()) << "the pool was told of the insert";
+    const auto during = store->get_run("run_slow");
+    ASSERT_TRUE(during.has_value());
+    EXPECT_EQ(during->status, store::RunStatus::queued) << "still executing";
+    EXPECT_EQ(during->lease_owner, pool.owner());
+    gate.open();
     const store::Run stored = wait_until_terminal(*store, "run_slow");
     pool.stop();
     EXPECT_EQ(stored.status, store::RunStatus::completed);
@@ -776,15 +795,16 @@ TEST(WorkerPool, AnIdleRunPastItsDeadlineIsQueuedAndItsOutcomeStoredWhenItEnds) 
         << "never handed back to the submit";
 }
 
-// An idle run whose queued insert failed (the submit answered the error) is dropped: nothing is
-// stored when it ends.
+// An overdue idle run whose queued insert failed (the submit answered that error) is dropped:
+// the pool writes nothing for it when it ends.
 TEST(WorkerPool, AnOverdueIdleRunWhoseInsertFailedIsDropped) {
     StoreInTempDir store;
+    Gate gate;
     std::atomic<bool> executed{false};
     WorkerPool pool(
         *store,
         [&](const store::Run&) {
-            std::this_thread::sleep_for(100ms);
+            gate.wait();
             executed = true;
             return completed();
         },
@@ -794,32 +814,49 @@ TEST(WorkerPool, AnOverdueIdleRunWhoseInsertFailedIsDropped) {
     ASSERT_TRUE(offer_when_idle(pool, [&] {
         return calls.offer(*store, pool, "run_lost", 10ms, /*insert_succeeds=*/false);
     }));
-    calls.queued_on.get_future().get();
+    auto queued = calls.queued.get_future();
+    ASSERT_TRUE(arrives(queued));
+    const uint64_t writes_before = store->writer_stats().writes;
+    gate.open();
     pool.stop();  // waits for the run to end and be settled
     EXPECT_TRUE(executed);
+    EXPECT_EQ(store->writer_stats().writes, writes_before + 1)
+        << "the stop's release of unstarted runs, and no outcome";
     EXPECT_EQ(store->get_run("run_lost"), std::nullopt);
 }
 
-// An idle run whose execution threw is stored queued by the submit and executed again, as a
-// handed-over run would be.
+// An idle run whose execution threw is stored queued and executed again, as a handed-over run
+// would be: whether it threw within its deadline (the submit hands it over) or past it (the pool
+// does, once told of the insert).
 TEST(WorkerPool, AnIdleRunWhoseExecutionThrewIsQueuedAndExecutedAgain) {
-    StoreInTempDir store;
-    std::atomic<int> executions{0};
-    WorkerPool pool(
-        *store,
-        [&](const store::Run&) {
-            if (executions++ == 0) throw std::runtime_error("plugin crashed");
-            return completed();
-        },
-        options(1, 3));
-    pool.start();
-    IdleRunCalls calls;
-    ASSERT_TRUE(offer_when_idle(pool, [&] { return calls.offer(*store, pool, "run_again", 10s); }));
-    calls.queued_on.get_future().get();
-    const store::Run stored = wait_until_terminal(*store, "run_again");
-    pool.stop();
-    EXPECT_EQ(stored.status, store::RunStatus::completed);
-    EXPECT_EQ(executions, 2);
+    for (const bool overdue : {false, true}) {
+        SCOPED_TRACE(overdue);
+        StoreInTempDir store;
+        Gate gate;
+        std::atomic<int> executions{0};
+        WorkerPool pool(
+            *store,
+            [&](const store::Run&) {
+                if (executions++ == 0) {
+                    if (overdue) gate.wait();
+                    throw std::runtime_error("plugin crashed");
+                }
+                return completed();
+            },
+            options(1, 3));
+        pool.start();
+        IdleRunCalls calls;
+        ASSERT_TRUE(offer_when_idle(
+            pool, [&] { return calls.offer(*store, pool, "run_again", overdue ? 10ms : 10s); }));
+        auto queued = calls.queued.get_future();
+        ASSERT_TRUE(arrives(queued));
+        EXPECT_EQ(queued.get(), overdue) << "told the pool only when overdue";
+        gate.open();
+        const store::Run stored = wait_until_terminal(*store, "run_again");
+        pool.stop();
+        EXPECT_EQ(stored.status, store::RunStatus::completed);
+        EXPECT_EQ(executions, 2);
+    }
 }
 
 // An idle run taken just before the stop is a submit waiting for its answer: it executes before
