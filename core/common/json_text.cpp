@@ -88,42 +88,49 @@ void write_integer(Integer number, std::string& out) {
     out.append(buffer, result.ptr);
 }
 
+void newline(std::string& out, const Layout& layout, int level) {
+    if (layout.indent == 0) return;
+    out += '\n';
+    out.append(static_cast<std::size_t>(layout.indent * level), ' ');
+}
+
+void write(const boost::json::value& value, std::string& out, const Layout& layout, int depth);
+
+void write_object(const boost::json::object& object, std::string& out, const Layout& layout,
+                  int depth) {
+    // Most objects have a handful of members: their order is sorted on the stack.
+    boost::container::small_vector<const boost::json::key_value_pair*, 16> members;
+    for (const auto& member : object) members.push_back(&member);
+    if (layout.sort_keys) {
+        std::sort(members.begin(), members.end(),
+                  [](const auto* a, const auto* b) { return a->key() < b->key(); });
+    }
+    out += '{';
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) out += ',';
+        newline(out, layout, depth + 1);
+        write_string(members[i]->key(), out);
+        out += layout.indent == 0 ? ":" : ": ";
+        write(members[i]->value(), out, layout, depth + 1);
+    }
+    if (!members.empty()) newline(out, layout, depth);
+    out += '}';
+}
+
 void write(const boost::json::value& value, std::string& out, const Layout& layout, int depth) {
-    const auto newline = [&](int level) {
-        if (layout.indent == 0) return;
-        out += '\n';
-        out.append(static_cast<std::size_t>(layout.indent * level), ' ');
-    };
     switch (value.kind()) {
-        case boost::json::kind::object: {
-            // Most objects have a handful of members: their order is sorted on the stack.
-            boost::container::small_vector<const boost::json::key_value_pair*, 16> members;
-            for (const auto& member : value.get_object()) members.push_back(&member);
-            if (layout.sort_keys) {
-                std::sort(members.begin(), members.end(),
-                          [](const auto* a, const auto* b) { return a->key() < b->key(); });
-            }
-            out += '{';
-            for (std::size_t i = 0; i < members.size(); ++i) {
-                if (i > 0) out += ',';
-                newline(depth + 1);
-                write_string(members[i]->key(), out);
-                out += layout.indent == 0 ? ":" : ": ";
-                write(members[i]->value(), out, layout, depth + 1);
-            }
-            if (!members.empty()) newline(depth);
-            out += '}';
+        case boost::json::kind::object:
+            write_object(value.get_object(), out, layout, depth);
             break;
-        }
         case boost::json::kind::array: {
             const auto& array = value.get_array();
             out += '[';
             for (std::size_t i = 0; i < array.size(); ++i) {
                 if (i > 0) out += ',';
-                newline(depth + 1);
+                newline(out, layout, depth + 1);
                 write(array[i], out, layout, depth + 1);
             }
-            if (!array.empty()) newline(depth);
+            if (!array.empty()) newline(out, layout, depth);
             out += ']';
             break;
         }
@@ -295,6 +302,12 @@ std::optional<std::size_t> non_finite_number_at(std::string_view text) {
 std::string compact_json(const boost::json::value& value) {
     std::string out;
     write(value, out, Layout{0, false}, 0);
+    return out;
+}
+
+std::string compact_json(const boost::json::object& object) {
+    std::string out;
+    write_object(object, out, Layout{0, false}, 0);
     return out;
 }
 

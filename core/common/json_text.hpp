@@ -71,6 +71,8 @@ std::optional<std::size_t> non_finite_number_at(std::string_view text);
 // Serialises in member order, numbers in their shortest round-trip form ("0.25"): what the API
 // answers with.
 std::string compact_json(const boost::json::value& value);
+// The same for an object, which as an argument above would be copied into a value first.
+std::string compact_json(const boost::json::object& object);
 
 // Serialises with object keys sorted at every level: equal content gives equal text, so the
 // text can be hashed (content hashes of configurations and release bundles).
