@@ -142,6 +142,21 @@ TEST(CompactJson, WritesStringsIntegersAndLiteralsAsBoostJsonDoes) {
     EXPECT_EQ(compact_json(document), boost::json::serialize(document));
 }
 
+// An object given as it is writes exactly what the same object as a value writes: members in
+// order, nested containers, shortest-decimal numbers.
+TEST(CompactJson, WritesAnObjectAsItWritesTheSameObjectAsAValue) {
+    const boost::json::object document{
+        {"b", 1.5},
+        {"a", {{"z", 0.1}, {"y", boost::json::array{1, 2.25e-7, "x"}}}},
+        {"empty", boost::json::object{}},
+        {"n", nullptr},
+    };
+    EXPECT_EQ(compact_json(document), compact_json(boost::json::value(document)));
+    EXPECT_EQ(compact_json(document),
+              R"({"b":1.5,"a":{"z":0.1,"y":[1,2.25e-07,"x"]},"empty":{},"n":null})");
+    EXPECT_EQ(compact_json(boost::json::object{}), "{}");
+}
+
 TEST(CanonicalJson, SortsMembersAtEveryLevelAndEscapesAsCompactJsonDoes) {
     const boost::json::value document{{"b", {{"z", 1}, {"a\n", "x\ty"}}},
                                       {"a", {{{"d", nullptr}, {"c", false}}}}};
