@@ -17,6 +17,13 @@ store::RunOutcome addressed(const store::Run& run, store::RunOutcome outcome) {
     return outcome;
 }
 
+// What a worker's execution of the run starts with.
+void mark_processing(store::Run& run) {
+    run.status = store::RunStatus::processing;
+    run.stage = "processing";
+    run.started_at_ms = now_unix_ms();
+}
+
 store::RunOutcome crashed(int attempts) {
     store::RunOutcome outcome;
     outcome.status = store::RunStatus::failed;
@@ -210,11 +217,8 @@ void WorkerPool::run_idle(std::unique_lock<std::mutex>& lock) {
     IdleRunUnderWay& taken = *idle_run_;
     taken.taken = true;
     taken.started = Clock::now();
-    taken.due = taken.started + taken.idle.deadline;
     store::Run run = taken.idle.run;
-    run.status = store::RunStatus::processing;
-    run.stage = "processing";
-    run.started_at_ms = now_unix_ms();
+    mark_processing(run);
     taken.started_at_ms = *run.started_at_ms;
     lock.unlock();
     timer_.notify_one();  // to set its alarm for the deadline
@@ -293,9 +297,7 @@ void WorkerPool::forget_unmarked(const std::string& run_id) {
 
 void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
     for (store::Run& run : runs) {
-        run.status = store::RunStatus::processing;
-        run.stage = "processing";
-        run.started_at_ms = now_unix_ms();
+        mark_processing(run);
         bool timer_resting = false;
         {
             std::lock_guard lock(mutex_);
@@ -386,11 +388,11 @@ void WorkerPool::keep_leases() {
         const auto idle_run_executing = [this] {
             return idle_run_ && idle_run_->taken && !idle_run_->ended && !idle_run_->overdue;
         };
-        if (idle_run_executing()) alarm = std::min(alarm, idle_run_->due);
+        if (idle_run_executing()) alarm = std::min(alarm, idle_run_->due());
         timer_.wait_until(lock, alarm);
         if (stopping_) return;
         const Clock::time_point now = Clock::now();
-        if (idle_run_executing() && idle_run_->due <= now) queue_overdue(lock);
+        if (idle_run_executing() && idle_run_->due() <= now) queue_overdue(lock);
         mark_started(lock, now);
         if (now < renew_at) continue;
         renew_at = now + period;

@@ -168,7 +168,7 @@ private:
         bool taken = false;  // by a worker
         Clock::time_point started{};
         int64_t started_at_ms = 0;
-        Clock::time_point due{};
+        Clock::time_point due() const { return started + idle.deadline; }
         bool overdue = false;                      // queue_instead() called by the timer
         bool ended = false;                        // the execution
         std::optional<store::RunOutcome> outcome;  // none: the executor threw

@@ -179,35 +179,43 @@ void RunService::submit(const auth::Principal& caller, const std::string& engine
 
 void RunService::store_queued(std::shared_ptr<Submission> submission,
                               std::function<void(bool inserted)> told_pool) {
-    auto stored = [this, submission, told_pool](std::exception_ptr error) {
-        if (!error) {
-            const store::Run& run = submission->handed_over;
-            metrics_.submitted(run.engine_slug, run.engine_version, run.engine_version_rollout);
-        }
-        if (told_pool) {
-            told_pool(!error);
-        } else if (!error) {
-            workers_.enqueue(std::move(submission->handed_over));
-        }
-        submission->answer(error);
-    };
-    try {
-        store_.insert_run(std::move(submission->run), stored);
-    } catch (...) {
-        stored(std::current_exception());
-    }
+    record(
+        submission,
+        [this, &submission](store::Completion done) {
+            store_.insert_run(std::move(submission->run), std::move(done));
+        },
+        [this, submission, told_pool = std::move(told_pool)](bool inserted) {
+            if (told_pool) {
+                told_pool(inserted);
+            } else if (inserted) {
+                workers_.enqueue(std::move(submission->handed_over));
+            }
+        });
 }
 
 void RunService::store_finished(std::shared_ptr<Submission> submission, store::RunOutcome outcome) {
-    auto stored = [this, submission](std::exception_ptr error) {
+    record(
+        submission,
+        [this, &submission, &outcome](store::Completion done) {
+            store_.insert_finished_run(std::move(submission->run), std::move(outcome),
+                                       std::move(done));
+        },
+        nullptr);
+}
+
+void RunService::record(const std::shared_ptr<Submission>& submission,
+                        const std::function<void(store::Completion)>& write,
+                        std::function<void(bool stored)> then) {
+    auto stored = [this, submission, then = std::move(then)](std::exception_ptr error) {
         if (!error) {
             const store::Run& run = submission->handed_over;
             metrics_.submitted(run.engine_slug, run.engine_version, run.engine_version_rollout);
         }
+        if (then) then(!error);
         submission->answer(error);
     };
     try {
-        store_.insert_finished_run(std::move(submission->run), std::move(outcome), stored);
+        write(stored);
     } catch (...) {
         stored(std::current_exception());
     }

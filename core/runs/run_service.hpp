@@ -125,6 +125,11 @@ private:
                       std::function<void(bool inserted)> told_pool);
     // Records an idle run with its outcome.
     void store_finished(std::shared_ptr<Submission> submission, store::RunOutcome outcome);
+    // One store write of a submission; once it is known: the run counted submitted when stored,
+    // then `then(stored)`, then the submit answered.
+    void record(const std::shared_ptr<Submission>& submission,
+                const std::function<void(store::Completion)>& write,
+                std::function<void(bool stored)> then);
 
     store::Run visible_run(const auth::Principal& caller, const std::string& run_id,
                            const std::optional<std::string>& engine_slug) const;

@@ -269,31 +269,32 @@ TEST(Config, RejectsMistakesNamingTheSetting) {
         std::string::npos);
 }
 
-TEST(Config, ExecutingRunsOnAnIdleNodeBeforeTheirInsertIsTurnedOffFromFlagEnvironmentOrFile) {
-    EXPECT_TRUE(load_config({}, {}).execute_when_idle);
-    EXPECT_FALSE(load_config({"--execute-when-idle", "off"}, {}).execute_when_idle);
-    EXPECT_FALSE(load_config({}, {{"ENGINED_EXECUTE_WHEN_IDLE", "off"}}).execute_when_idle);
-    EXPECT_TRUE(load_config({"--execute-when-idle", "on"}, {{"ENGINED_EXECUTE_WHEN_IDLE", "off"}})
-                    .execute_when_idle);
+// An on/off setting that is on by default: `off` from the flag, the environment or the file turns
+// it off, and the flag beats the environment.
+void expect_turned_off_from_every_source(bool Config::*setting, const std::string& flag,
+                                         const std::string& environment_variable,
+                                         const std::string& file_key) {
+    SCOPED_TRACE(flag);
+    EXPECT_TRUE(load_config({}, {}).*setting);
+    EXPECT_FALSE(load_config({flag, "off"}, {}).*setting);
+    EXPECT_FALSE(load_config({}, {{environment_variable, "off"}}).*setting);
+    EXPECT_TRUE(load_config({flag, "on"}, {{environment_variable, "off"}}).*setting);
     const auto file =
         std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
-    std::ofstream(file) << R"({"execute_when_idle": "off"})";
+    std::ofstream(file) << "{\"" << file_key << "\": \"off\"}";
     const Config from_file = load_config({"--config", file.string()}, {});
     std::filesystem::remove(file);
-    EXPECT_FALSE(from_file.execute_when_idle);
+    EXPECT_FALSE(from_file.*setting);
+}
+
+TEST(Config, ExecutingRunsOnAnIdleNodeBeforeTheirInsertIsTurnedOffFromFlagEnvironmentOrFile) {
+    expect_turned_off_from_every_source(&Config::execute_when_idle, "--execute-when-idle",
+                                        "ENGINED_EXECUTE_WHEN_IDLE", "execute_when_idle");
 }
 
 TEST(Config, ThePreallocatedWalIsTurnedOffFromFlagEnvironmentOrFile) {
-    EXPECT_FALSE(load_config({"--wal-preallocate", "off"}, {}).wal_preallocate);
-    EXPECT_FALSE(load_config({}, {{"ENGINED_WAL_PREALLOCATE", "off"}}).wal_preallocate);
-    EXPECT_TRUE(load_config({"--wal-preallocate", "on"}, {{"ENGINED_WAL_PREALLOCATE", "off"}})
-                    .wal_preallocate);
-    const auto file =
-        std::filesystem::temp_directory_path() / ("engined-config-" + random_hex(4) + ".json");
-    std::ofstream(file) << R"({"wal_preallocate": "off"})";
-    const Config from_file = load_config({"--config", file.string()}, {});
-    std::filesystem::remove(file);
-    EXPECT_FALSE(from_file.wal_preallocate);
+    expect_turned_off_from_every_source(&Config::wal_preallocate, "--wal-preallocate",
+                                        "ENGINED_WAL_PREALLOCATE", "wal_preallocate");
 }
 
 TEST(Config, TheStoreIsAUrlOfEitherBackendFromFlagEnvironmentOrFile) {
