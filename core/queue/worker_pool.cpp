@@ -220,8 +220,9 @@ void WorkerPool::run_idle(std::unique_lock<std::mutex>& lock) {
     store::Run run = taken.idle.run;
     mark_processing(run);
     taken.started_at_ms = *run.started_at_ms;
+    const bool timer_sleeps_past_deadline = taken.due() < timer_alarm_;
     lock.unlock();
-    timer_.notify_one();  // to set its alarm for the deadline
+    if (timer_sleeps_past_deadline) timer_.notify_one();
     std::optional<store::RunOutcome> outcome = execute(run);
     if (outcome) outcome = addressed(run, std::move(*outcome));
     lock.lock();
@@ -298,14 +299,16 @@ void WorkerPool::forget_unmarked(const std::string& run_id) {
 void WorkerPool::run_handed_over(std::vector<store::Run> runs) {
     for (store::Run& run : runs) {
         mark_processing(run);
-        bool timer_resting = false;
+        bool timer_sleeps_past_mark = false;
         {
             std::lock_guard lock(mutex_);
-            timer_resting = unmarked_.empty();
-            unmarked_.push_back({run.id, *run.started_at_ms, Clock::now() + mark_started_after_});
+            const Clock::time_point mark_at = Clock::now() + mark_started_after_;
+            unmarked_.push_back({run.id, *run.started_at_ms, mark_at});
+            timer_sleeps_past_mark = mark_at < timer_alarm_;
         }
-        // With no run unmarked the timer sleeps until its next renewal: it must set its alarm.
-        if (timer_resting) timer_.notify_one();
+        // Woken only to set an earlier alarm: under load its alarm is another run's mark, which
+        // comes first, and a wake-up per run would cost more than the run's own bookkeeping.
+        if (timer_sleeps_past_mark) timer_.notify_one();
         std::optional<store::RunOutcome> outcome = execute(run);
         {
             std::lock_guard lock(mutex_);
@@ -389,7 +392,9 @@ void WorkerPool::keep_leases() {
             return idle_run_ && idle_run_->taken && !idle_run_->ended && !idle_run_->overdue;
         };
         if (idle_run_executing()) alarm = std::min(alarm, idle_run_->due());
+        timer_alarm_ = alarm;
         timer_.wait_until(lock, alarm);
+        timer_alarm_ = Clock::time_point::min();  // awake: it reads unmarked_ before it sleeps
         if (stopping_) return;
         const Clock::time_point now = Clock::now();
         if (idle_run_executing() && idle_run_->due() <= now) queue_overdue(lock);

@@ -158,8 +158,10 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::condition_variable settled_;  // storing_ went down
-    std::condition_variable timer_;    // wakes keep_leases(): to stop, or a first unmarked run
-    std::size_t storing_ = 0;          // outcomes handed to the store, not yet called back
+    std::condition_variable timer_;    // wakes keep_leases(): to stop, or to set an earlier alarm
+    // When keep_leases() wakes by itself; min() while it is awake. Under mutex_.
+    Clock::time_point timer_alarm_ = Clock::time_point::max();
+    std::size_t storing_ = 0;  // outcomes handed to the store, not yet called back
     std::deque<store::Run> pending_;
     // The idle run (execute_if_idle) from its acceptance until it is the pool's or the submit's.
     struct IdleRunUnderWay {

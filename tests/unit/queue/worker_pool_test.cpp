@@ -467,6 +467,36 @@ TEST(WorkerPool, AHandedOverRunIsMarkedProcessingOnlyPastTheMarkDelay) {
     }
 }
 
+// A run that starts while the timer already waits for an earlier run's mark does not wake it: the
+// timer, woken by that earlier mark (its run long ended), sets its next alarm for this run's.
+TEST(WorkerPool, ARunStartedWhileTheTimerWaitsForAnEarlierMarkIsMarkedPastItsOwnDelay) {
+    StoreInTempDir store;
+    QueueOptions marking = options(1, 3);
+    marking.mark_started_after = 100ms;
+    std::optional<store::Run> seen_at_400ms;
+    WorkerPool pool(
+        *store,
+        [&](const store::Run& run) {
+            if (run.id == "run_quick") {
+                std::this_thread::sleep_for(10ms);
+                return completed();
+            }
+            std::this_thread::sleep_for(400ms);
+            seen_at_400ms = store->get_run(run.id);
+            return completed();
+        },
+        marking);
+    pool.start();
+    std::this_thread::sleep_for(50ms);  // the timer asleep until its renewal
+    pool.enqueue(insert_run_held(*store, pool, "run_quick"));
+    pool.enqueue(insert_run_held(*store, pool, "run_long"));
+    wait_until_terminal(*store, "run_long");
+    pool.stop();
+    EXPECT_EQ(store->get_run("run_quick")->status, store::RunStatus::completed);
+    ASSERT_TRUE(seen_at_400ms);
+    EXPECT_EQ(seen_at_400ms->status, store::RunStatus::processing);
+}
+
 // A backlog longer than the lease: the runs waiting for a worker stay this node's.
 TEST(WorkerPool, TheHeartbeatRenewsTheLeasesOfHandedOverRunsNotStartedYet) {
     StoreInTempDir store;
