@@ -18,7 +18,8 @@
 //   2. open loop, once per rate: C keep-alive connections submit at R runs/s (a schedule fixed
 //      in advance: a run falling due while every connection is busy is sent as soon as one is
 //      free, and counted late), never looking at the runs again. Runs completed are read from
-//      engined_runs_finished_total on the metrics listener, engined's CPU from /proc/PID/stat,
+//      engined_runs_finished_total on the metrics listener, engined's CPU from /proc/PID/stat
+//      and its threads' context switches from /proc/PID/task/*/status,
 //      both at the start of the window, at its end and once every accepted run has finished.
 //      "max" keeps every connection busy instead of following a schedule.
 //   3. with --endpoint-rates: one webhook endpoint registered for the key's environment,
@@ -46,6 +47,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -183,6 +185,27 @@ double process_cpu_seconds(int pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Context switches of all the process's threads so far (voluntary and not, summed over
+// /proc/PID/task/*/status): each is a thread handing work to another or losing its core, which
+// on two cores costs the runs more than most of their own work.
+double process_context_switches(int pid) {
+    double total = 0;
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+        std::ifstream status(task.path() / "status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.starts_with("voluntary_ctxt_switches:") ||
+                line.starts_with("nonvoluntary_ctxt_switches:")) {
+                total += std::stod(line.substr(line.find(':') + 1));
+            }
+        }
+    }
+    if (ec) throw std::runtime_error("cannot list " + tasks.string() + ": " + ec.message());
+    return total;
+}
+
 double own_cpu_seconds() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
@@ -217,10 +240,12 @@ struct Sample {
     double finished = 0;
     double engined_cpu = 0;
     double client_cpu = 0;
+    double engined_switches = 0;
 };
 
 Sample sample_now(Client& metrics, int pid) {
-    return {Clock::now(), runs_finished(metrics), process_cpu_seconds(pid), own_cpu_seconds()};
+    return {Clock::now(), runs_finished(metrics), process_cpu_seconds(pid), own_cpu_seconds(),
+            process_context_switches(pid)};
 }
 
 // An HTTP server on 127.0.0.1 that takes webhook deliveries and notes when each arrived, keyed
@@ -627,6 +652,8 @@ int open_loop(const Options& options, int rate, Client& metrics, WebhookReceiver
                 receiver ? "was delivered" : "finished");
     std::printf("%-30s %.3f ms per run (%.2f s over %.0f runs)\n", "engined CPU",
                 1000.0 * engined_cpu / completed, engined_cpu, completed);
+    std::printf("%-30s %.2f per run\n", "engined context switches",
+                (done->engined_switches - before.engined_switches) / completed);
     std::printf("%-30s %.3f ms per request, %.0f%% of one core during the window\n",
                 "load generator CPU",
                 1000.0 * client_cpu / static_cast<double>(std::max<long long>(1, outcome.sent)),
