@@ -544,7 +544,18 @@ void add_run_routes(Paths& paths, const std::string& engine_path) {
              auth::kScopeRunsWrite)
         .body("RunRequest")
         .idempotent()
-        .answers(202, "Queued; poll Location", schema_ref("Accepted"),
+        .query("wait", {{"type", "integer"}, {"minimum", 0}, {"maximum", 30}, {"default", 0}},
+               "Seconds to wait for the run to be terminal before answering, as a GET of the run "
+               "may (the server's --max-run-wait is the maximum). Terminal within the wait: 200 "
+               "with the run; else 202 with the run as it is when the wait is up. A server "
+               "holding its limit of waits answers the plain 202. Without wait (or 0): the 202 "
+               "with run_id and status")
+        .answers(200, "With wait: the run, terminal", schema_ref("Run"),
+                 {{"Location", ref("headers", "Location")}})
+        .answers(202,
+                 "Queued; poll Location. With wait: the run as it is when the wait was up "
+                 "(queued or processing)",
+                 object{{"oneOf", {schema_ref("Accepted"), schema_ref("Run")}}},
                  {{"Location", ref("headers", "Location")}})
         .fails({400, 404, 422});
     paths

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -158,16 +159,51 @@ boost::json::object evaluation_view(const boost::json::object& run, const std::s
 
 namespace {
 
+bool is_terminal(const boost::json::object& run) {
+    const auto status = store::parse_run_status(run.at("status").as_string());
+    return status && store::is_terminal(*status);
+}
+
+// Holds the answer until the run is terminal, or the wait is up, or the server drains; then
+// `answer(run, terminal)`, on the waits' thread. `finishes_before_read`: RunWaits::wait.
+void answer_when_terminal(
+    runs::RunService& runs, runs::RunWaits& waits, const auth::Principal& caller,
+    std::string run_id, std::optional<std::string> engine_slug, std::chrono::seconds wait,
+    uint64_t finishes_before_read, http::Responder responder,
+    std::function<Response(const boost::json::object& run, bool terminal)> answer) {
+    auto check = [&runs, caller, run_id, engine_slug = std::move(engine_slug), responder,
+                  answer = std::move(answer)](bool final) {
+        try {
+            const boost::json::object now = runs.get(caller, run_id, engine_slug);
+            const bool terminal = is_terminal(now);
+            if (!final && !terminal) return false;
+            responder.respond(answer(now, terminal));
+        } catch (...) {
+            responder.fail(std::current_exception());
+        }
+        return true;
+    };
+    waits.wait(std::move(run_id), wait, std::move(check), finishes_before_read);
+}
+
+// A submit may wait for its run (`?wait=<seconds>`, as a GET of the run): it is answered once the
+// run is terminal, 200 with the run as a GET shows it, or when the wait is up, 202 with the run as
+// it is then. A node holding its limit of waits answers the plain 202 instead: the run is stored.
+struct SubmitWait {
+    runs::RunWaits& waits;
+    std::chrono::seconds wait;
+};
+
 // Submits under a fresh id and answers 202 once the run is durable: the id under each of
 // `id_fields`, the status, and an absolute Location under `location_prefix`. With an
 // Idempotency-Key, that answer is stored in the run's own transaction, so a repeat of the request
-// replays it.
+// replays it. With `submit_wait`, see SubmitWait.
 void submit_and_answer(runs::RunService& runs, const Request& request,
                        const auth::Principal& caller, const std::string& engine_slug,
                        boost::json::value body, http::Responder responder, const http::Links& links,
                        const std::string& location_prefix,
-                       const std::vector<std::string>& id_fields,
-                       const std::string& id_prefix = "") {
+                       const std::vector<std::string>& id_fields, const std::string& id_prefix = "",
+                       std::optional<SubmitWait> submit_wait = std::nullopt) {
     const std::string run_id = runs::RunService::new_run_id(id_prefix);
     boost::json::object answer_body;
     for (const std::string& field : id_fields) answer_body[field] = run_id;
@@ -184,19 +220,29 @@ void submit_and_answer(runs::RunService& runs, const Request& request,
             answer.status,       answer.body,           location,   now_unix_ms()};
         answered_durably = token->answered_durably;
     }
-    runs.submit(
-        caller, engine_slug, std::move(body), run_id, std::move(record),
-        [responder, answer = std::move(answer), answered_durably](std::exception_ptr error) {
-            // Runs on the store's writer thread: the router must not write from here.
-            if (answered_durably) answered_durably->store(true);
-            if (error) return responder.fail(error);
-            responder.respond(answer);
-        });
-}
-
-bool is_terminal(const boost::json::object& run) {
-    const auto status = store::parse_run_status(run.at("status").as_string());
-    return status && store::is_terminal(*status);
+    if (submit_wait && submit_wait->wait.count() == 0) submit_wait.reset();
+    // Before the submit: a finish told from here on is seen by the wait (RunWaits::wait).
+    const uint64_t finishes_before_submit = submit_wait ? submit_wait->waits.finishes() : 0;
+    runs.submit(caller, engine_slug, std::move(body), run_id, std::move(record),
+                [&runs, caller, run_id, location, responder, answer = std::move(answer),
+                 answered_durably, submit_wait, finishes_before_submit](std::exception_ptr error) {
+                    // Runs on the store's writer thread: the router must not write from here.
+                    if (answered_durably) answered_durably->store(true);
+                    if (error) return responder.fail(error);
+                    if (!submit_wait) return responder.respond(answer);
+                    try {
+                        answer_when_terminal(
+                            runs, submit_wait->waits, caller, run_id, std::nullopt,
+                            submit_wait->wait, finishes_before_submit, responder,
+                            [location](const boost::json::object& run, bool terminal) {
+                                Response response = json_response(terminal ? 200 : 202, run);
+                                response.headers.emplace_back("Location", location);
+                                return response;
+                            });
+                    } catch (const ApiError&) {
+                        responder.respond(answer);  // no room for the wait
+                    }
+                });
 }
 
 // GET of a run, with `?wait=<seconds>` a long poll: answered at once when the run is terminal
@@ -210,17 +256,9 @@ void get_run(runs::RunService& runs, runs::RunWaits& waits, const Request& reque
     const uint64_t finishes_before_read = waits.finishes();
     const boost::json::object run = runs.get(caller, run_id, engine_slug);
     if (wait.count() == 0 || is_terminal(run)) return responder.respond(json_response(200, run));
-    auto answer_when_terminal = [&runs, caller, run_id, engine_slug, responder](bool final) {
-        try {
-            const boost::json::object now = runs.get(caller, run_id, engine_slug);
-            if (!final && !is_terminal(now)) return false;
-            responder.respond(json_response(200, now));
-        } catch (...) {
-            responder.fail(std::current_exception());
-        }
-        return true;
-    };
-    waits.wait(run_id, wait, std::move(answer_when_terminal), finishes_before_read);
+    answer_when_terminal(
+        runs, waits, caller, run_id, engine_slug, wait, finishes_before_read, responder,
+        [](const boost::json::object& now, bool) { return json_response(200, now); });
 }
 
 }  // namespace
@@ -244,14 +282,17 @@ void register_routes(http::Router& router, runs::RunService& runs, runs::RunWait
                                                      {"scopes", std::move(scopes)}});
                     });
 
-    router.add(Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
-               [&runs, &links, json_limits](const Request& request, const auth::Principal& caller,
-                                            http::Responder responder) {
-                   http::RequestJsonArena arena;
-                   submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
-                                     http::parse_json_body(request, json_limits, arena.storage()),
-                                     std::move(responder), links, "/api/v1/runs/", {"run_id"});
-               });
+    router.add(
+        Method::post, "/api/v1/engines/{slug}/runs", auth::kScopeRunsWrite,
+        [&runs, &waits, &links, json_limits](const Request& request, const auth::Principal& caller,
+                                             http::Responder responder) {
+            const std::chrono::seconds wait = waits.parse_wait(query_value(request, "wait"));
+            http::RequestJsonArena arena;
+            submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
+                              http::parse_json_body(request, json_limits, arena.storage()),
+                              std::move(responder), links, "/api/v1/runs/", {"run_id"}, "",
+                              SubmitWait{waits, wait});
+        });
 
     router.add_sync(
         Method::get, "/api/v1/engines/{slug}/runs", auth::kScopeRunsRead,

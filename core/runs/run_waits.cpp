@@ -9,8 +9,9 @@ namespace engined::runs {
 
 RunWaits::RunWaits(RunWaitLimits limits, metrics::Registry& metrics)
     : limits_(limits),
-      held_gauge_(metrics.gauge("engined_run_waits",
-                                "Long-poll waits on runs (GET a run with ?wait=) held open")) {
+      held_gauge_(
+          metrics.gauge("engined_run_waits",
+                        "Long-poll waits on runs (a GET or a submit with ?wait=) held open")) {
     thread_ = std::thread([this] { serve(); });
 }
 

@@ -1,8 +1,8 @@
-// core/runs/run_waits — long-poll waits on runs (`GET /api/v1/runs/{id}?wait=<seconds>`): each
-// wait is held here, not on an HTTP thread, until its run finishes (the store tells of every
-// finished run, this node's and other nodes') or its time is up, then answered. One thread of
-// its own checks the woken waits and answers those due; a graceful drain answers them all. Knows
-// neither HTTP nor the store: a wait is a check the caller hands in.
+// core/runs/run_waits — long-poll waits on runs (`GET /api/v1/runs/{id}?wait=<seconds>`, and a
+// submit with `?wait=`): each wait is held here, not on an HTTP thread, until its run finishes
+// (the store tells of every finished run, this node's and other nodes') or its time is up, then
+// answered. One thread of its own checks the woken waits and answers those due; a graceful drain
+// answers them all. Knows neither HTTP nor the store: a wait is a check the caller hands in.
 #pragma once
 
 #include "metrics/registry.hpp"

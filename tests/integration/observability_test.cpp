@@ -243,21 +243,7 @@ TEST(QueueLimit, SubmissionsAreRefusedWith503WhileTheQueueIsFullAndNothingIsStor
         return call(client, method, target, admin,
                     body.is_null() ? std::string() : boost::json::serialize(body));
     };
-    ASSERT_EQ(
-        api("POST", "/api/v1/engines",
-            boost::json::object{{"slug", "slow"}, {"label", "Slow"}, {"engine_type", "placement"}})
-            .status,
-        201);
-    boost::json::object engine_config =
-        api("GET", "/api/v1/engines/slow/config").body.at("config").as_object();
-    engine_config["lua_source"] =
-        std::string(engine_config.at("lua_source").as_string()) +
-        "\nlocal weights_before_stall = weights\nfunction weights(bucket, input)\n"
-        "  if input.address and input.address.stall then while true do end end\n"
-        "  return weights_before_stall(bucket, input)\nend\n";
-    const ApiResponse put =
-        api("PUT", "/api/v1/engines/slow/config", boost::json::object{{"config", engine_config}});
-    ASSERT_EQ(put.status, 200) << put.raw.body;
+    create_stalling_engine(client, admin, "slow");
 
     boost::json::object stalling = fixture();
     stalling["input"].as_object()["address"].as_object()["stall"] = true;

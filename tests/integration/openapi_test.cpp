@@ -89,16 +89,16 @@ TEST_F(IntegratorDocumentsTest, EveryOperationHasAUniqueOperationIdAndTypedAnswe
             }
         }
     }
-    // The 202 of a submit is the accepted body, with its Location; a 429 says when to come back.
+    // The 202 of a submit is the accepted body (or, past a wait, the run), with its Location; a
+    // 200 (with wait) the run; a 429 says when to come back.
     const auto& submit = document.at("paths").at("/api/v1/engines/{slug}/runs").at("post");
-    EXPECT_EQ(submit.at("responses")
-                  .at("202")
-                  .at("content")
-                  .at("application/json")
-                  .at("schema")
-                  .at("$ref")
-                  .as_string(),
-              "#/components/schemas/Accepted");
+    const auto schema_of = [&submit](const char* status) {
+        return submit.at("responses").at(status).at("content").at("application/json").at("schema");
+    };
+    EXPECT_EQ(schema_of("202").at("oneOf"),
+              boost::json::parse(R"([{"$ref":"#/components/schemas/Accepted"},)"
+                                 R"({"$ref":"#/components/schemas/Run"}])"));
+    EXPECT_EQ(schema_of("200").at("$ref").as_string(), "#/components/schemas/Run");
     EXPECT_TRUE(submit.at("responses").at("202").at("headers").as_object().contains("Location"));
     EXPECT_EQ(submit.at("responses").at("429").at("$ref").as_string(),
               "#/components/responses/TooManyRequests");

@@ -228,6 +228,154 @@ TEST_F(RunWaitCountTest, OneWaitPastTheLimitIsRefusedAndPlainGetsStillAnswer) {
     until_waits_held(server_, 0);
 }
 
+// A submit that waits (POST .../runs?wait=<seconds>): answered once its run is terminal, 200 with
+// the run as a GET shows it; when the wait is up first, 202 with the run as it is then.
+class SubmitWaitTest : public RunWaitTest {
+protected:
+    explicit SubmitWaitTest(app::Config config = {}) : RunWaitTest(std::move(config)) {}
+
+    ApiResponse submit(const std::string& query) {
+        auto client = server_.client();
+        return call(client, "POST", "/api/v1/engines/default/runs" + query, key_,
+                    read_text(golden_dir() / "pure_bundle_ca.input.json"));
+    }
+
+    // Each answered 200 with its completed run exactly as a GET of its Location shows it, and
+    // each wait let go.
+    void expect_waiting_submits_answered_with_their_terminal_runs() {
+        for (int i = 0; i < 3; ++i) {
+            SCOPED_TRACE(i);
+            const ApiResponse answer = submit("?wait=30");
+            ASSERT_EQ(answer.status, 200) << answer.raw.body;
+            EXPECT_EQ(answer.body.at("status"), "completed");
+            EXPECT_FALSE(answer.body.at("solutions").as_array().empty());
+            const std::string run_id(answer.body.at("run_id").as_string());
+            const std::string location = answer.raw.header("Location");
+            EXPECT_TRUE(location.ends_with("/api/v1/runs/" + run_id)) << location;
+            EXPECT_EQ(answer.body, get("/api/v1/runs/" + run_id).body);
+            until_waits_held(server_, 0);
+        }
+    }
+};
+
+TEST_F(SubmitWaitTest, ASubmitThatWaitsIsAnsweredWithItsTerminalRun) {
+    expect_waiting_submits_answered_with_their_terminal_runs();
+    // wait=0 is a plain submit.
+    const ApiResponse plain = submit("?wait=0");
+    EXPECT_EQ(plain.status, 202) << plain.raw.body;
+    EXPECT_EQ(plain.body,
+              boost::json::parse(R"({"run_id":)" + boost::json::serialize(plain.body.at("run_id")) +
+                                 R"(,"status":"queued"})"));
+}
+
+TEST_F(SubmitWaitTest, ABadWaitIsRefusedBeforeAnythingIsStored) {
+    for (const std::string bad : {"abc", "-1", "1.5", "", "31"}) {
+        const ApiResponse answer = submit("?wait=" + bad);
+        EXPECT_EQ(answer.status, 400) << "wait=" << bad;
+        EXPECT_EQ(answer.body.at("error").at("code"), "invalid_request") << "wait=" << bad;
+    }
+    EXPECT_TRUE(get("/api/v1/engines/default/runs").body.at("data").as_array().empty());
+}
+
+// Replays answer the acceptance the ledger recorded, as for any submit.
+TEST_F(SubmitWaitTest, AReplayOfAWaitingSubmitAnswersTheRecordedAcceptance) {
+    const std::string body = read_text(golden_dir() / "pure_bundle_ca.input.json");
+    const auto post = [&] {
+        auto client = server_.client();
+        ApiResponse response;
+        response.raw =
+            client.request("POST", "/api/v1/engines/default/runs?wait=30", body,
+                           {{"Authorization", "Bearer " + key_}, {"Idempotency-Key", "wait-once"}});
+        response.status = response.raw.status;
+        response.body = boost::json::parse(response.raw.body);
+        return response;
+    };
+    const ApiResponse first = post();
+    ASSERT_EQ(first.status, 200) << first.raw.body;
+    const ApiResponse replay = post();
+    EXPECT_EQ(replay.status, 202) << replay.raw.body;
+    EXPECT_EQ(replay.body.at("run_id"), first.body.at("run_id"));
+    EXPECT_EQ(replay.body.at("status"), "queued");
+    EXPECT_EQ(get("/api/v1/engines/default/runs").body.at("data").as_array().size(), 1u);
+}
+
+app::Config queued_first() {
+    app::Config config;
+    config.execute_when_idle = false;
+    return config;
+}
+
+// Every run is stored queued before it executes: the wait is held until the worker's outcome.
+class SubmitWaitOnQueuedRunsTest : public SubmitWaitTest {
+protected:
+    SubmitWaitOnQueuedRunsTest() : SubmitWaitTest(queued_first()) {}
+};
+
+TEST_F(SubmitWaitOnQueuedRunsTest, TheWaitIsAnsweredWhenTheWorkerStoresTheOutcome) {
+    expect_waiting_submits_answered_with_their_terminal_runs();
+}
+
+app::Config short_waits_long_scorecards() {
+    app::Config config;
+    config.max_run_wait_s = 1;
+    config.lua_wall_clock_ms = 2500;
+    config.lua_instruction_budget = 1'000'000'000'000;
+    return config;
+}
+
+// Waits of at most 1 s, scorecards allowed 2.5 s: a scorecard that spins for one marked input.
+class SubmitWaitPastTheWaitTest : public SubmitWaitTest {
+protected:
+    SubmitWaitPastTheWaitTest() : SubmitWaitTest(short_waits_long_scorecards()) {
+        auto client = server_.client();
+        create_stalling_engine(client, admin_, "slow");
+    }
+
+    std::string admin_ =
+        server_.create_key("org_wait", "live", {"runs:write", "runs:read", "engines:admin"});
+};
+
+TEST_F(SubmitWaitPastTheWaitTest, ARunThatOutlastsTheWaitIsAnswered202AsItIsThen) {
+    boost::json::value stalling =
+        boost::json::parse(read_text(golden_dir() / "pure_bundle_ca.input.json"));
+    stalling.at("input").at("address").as_object()["stall"] = true;
+    auto client = server_.client();
+    const auto asked = Clock::now();
+    const ApiResponse answer = call(client, "POST", "/api/v1/engines/slow/runs?wait=1", admin_,
+                                    boost::json::serialize(stalling));
+    EXPECT_GE(Clock::now() - asked, std::chrono::seconds(1));
+    ASSERT_EQ(answer.status, 202) << answer.raw.body;
+    const std::string status(answer.body.at("status").as_string());
+    EXPECT_TRUE(status == "queued" || status == "processing") << status;
+    EXPECT_TRUE(answer.body.as_object().contains("created_at"))
+        << "the run object, not the acceptance";
+    until_waits_held(server_, 0);
+    const std::string run_id(answer.body.at("run_id").as_string());
+    EXPECT_EQ(wait_for_run(client, admin_, run_id).at("status"), "failed")
+        << "the spinning scorecard ends on the wall clock";
+}
+
+// A node holding its limit of waits still stores the run, and answers the plain acceptance.
+TEST_F(RunWaitCountTest, ASubmitWithoutRoomForItsWaitIsAnsweredThePlainAcceptance) {
+    const std::string run_id = held_run();
+    auto waiting = wait_in_background(run_id, "30");  // at the limit: held
+    until_waits_held(server_, 1);
+
+    auto client = server_.client();
+    const ApiResponse accepted = call(client, "POST", "/api/v1/engines/default/runs?wait=30", key_,
+                                      read_text(golden_dir() / "pure_bundle_ca.input.json"));
+    EXPECT_EQ(accepted.status, 202) << accepted.raw.body;
+    EXPECT_EQ(accepted.body.at("status"), "queued");
+    EXPECT_FALSE(accepted.body.as_object().contains("created_at"));
+    EXPECT_EQ(wait_for_run(client, key_, std::string(accepted.body.at("run_id").as_string()))
+                  .at("status"),
+              "completed");
+
+    finish(server_.app().store(), run_id);
+    EXPECT_EQ(waiting.get().body.at("status"), "completed");
+    until_waits_held(server_, 0);
+}
+
 // Two nodes on one PostgreSQL database: a wait held by one is answered when the other stores the
 // run's outcome, told by the other's NOTIFY.
 TEST_F(RunWaitTest, RunFinishedOnAnotherNodeAnswersTheWait) {

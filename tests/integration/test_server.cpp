@@ -180,6 +180,26 @@ ApiResponse call(http::Client& client, const std::string& method, const std::str
     return response;
 }
 
+void create_stalling_engine(http::Client& client, const std::string& key, const std::string& slug) {
+    const ApiResponse created =
+        call(client, "POST", "/api/v1/engines", key,
+             boost::json::serialize(boost::json::object{
+                 {"slug", slug}, {"label", "Stalling scorecard"}, {"engine_type", "placement"}}));
+    if (created.status != 201)
+        throw std::runtime_error("creating engine " + slug + ": " + created.raw.body);
+    const ApiResponse current = call(client, "GET", "/api/v1/engines/" + slug + "/config", key);
+    boost::json::object config = current.body.at("config").as_object();
+    config["lua_source"] =
+        std::string(config.at("lua_source").as_string()) +
+        "\nlocal weights_before_stall = weights\nfunction weights(bucket, input)\n"
+        "  if input.address and input.address.stall then while true do end end\n"
+        "  return weights_before_stall(bucket, input)\nend\n";
+    const ApiResponse put = call(client, "PUT", "/api/v1/engines/" + slug + "/config", key,
+                                 boost::json::serialize(boost::json::object{{"config", config}}));
+    if (put.status != 200)
+        throw std::runtime_error("configuring engine " + slug + ": " + put.raw.body);
+}
+
 boost::json::object wait_for_run(http::Client& client, const std::string& key,
                                  const std::string& run_id, double timeout_s) {
     const auto deadline =

@@ -109,6 +109,11 @@ ApiResponse call(http::Client& client, const std::string& method, const std::str
 // GET /health over a fresh connection answers 200: the server survived what a test just sent.
 void expect_health_answers(uint16_t port);
 
+// Creates the placement engine `slug` of the key's organisation (the key needs engines:admin)
+// with a scorecard whose weights() spins until the Lua wall clock ends the run, for an input
+// whose address has "stall": true; other inputs score as the built-in scorecard does.
+void create_stalling_engine(http::Client& client, const std::string& key, const std::string& slug);
+
 // Polls the run until it is terminal (or `timeout_s` passed); returns the last run object.
 boost::json::object wait_for_run(http::Client& client, const std::string& key,
                                  const std::string& run_id, double timeout_s = 10);

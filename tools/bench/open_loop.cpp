@@ -10,9 +10,11 @@
 //   1. light load (N runs, one in flight), timed with a microsecond clock and no polling
 //      interval: first right after its 202, each run is asked for on a second connection with a
 //      long poll (GET /api/v1/runs/{id}?wait=10), answered the moment the run is terminal
-//      (submit→202, submit→completed); then N more runs each carry a webhook_url pointing at a
-//      receiver inside this process (submit→delivery received, which also includes the webhook
-//      sender's work: leasing the delivery, connecting, POSTing). The long-polled runs carry no
+//      (submit→202, submit→completed); then N runs each submitted with ?wait=10, answered
+//      with the run once it is terminal (submit?wait→completed, one request); then N more runs
+//      each carry a webhook_url pointing at a receiver inside this process (submit→delivery
+//      received, which also includes the webhook sender's work: leasing the delivery,
+//      connecting, POSTing). The long-polled runs carry no
 //      webhook, so that no delivery's bookkeeping (its lease and its recorded attempt, commits
 //      of their own) shares the store's writer with the next run.
 //   2. open loop, once per rate: C keep-alive connections submit at R runs/s (a schedule fixed
@@ -432,8 +434,39 @@ int webhook_runs(const Options& options, WebhookReceiver& receiver) {
     return missing;
 }
 
+// Phase 1c: one run in flight, submitted with ?wait=: one request, answered 200 with the run
+// once it is terminal.
+int waiting_submits(const Options& options) {
+    Client client(options.api.host, options.api.port);
+    const std::vector<std::pair<std::string, std::string>> headers{
+        {"Authorization", "Bearer " + options.key}};
+    const std::string target =
+        std::string(kSubmitTarget) + "?wait=" + std::to_string(kDeliveryTimeout.count());
+    std::vector<double> completed;
+    int missing = 0;
+    for (int i = 0; i < kWarmupRuns + options.runs; ++i) {
+        const auto start = Clock::now();
+        const auto response = client.request("POST", target, options.body, headers);
+        const auto answered_at = Clock::now();
+        if (response.status != 200 && response.status != 202) {
+            throw std::runtime_error("submit answered " + std::to_string(response.status) + ": " +
+                                     response.body);
+        }
+        if (i < kWarmupRuns) continue;
+        if (response.status == 200)
+            completed.push_back(us_between(start, answered_at));
+        else
+            ++missing;
+    }
+    std::printf("light load: %d runs, one in flight, each submitted with ?wait=\n", options.runs);
+    print_distribution_us("submit?wait -> completed", completed);
+    if (missing > 0) std::printf("%-30s %d\n", "not terminal within 10 s", missing);
+    return missing;
+}
+
 int light_load(const Options& options, WebhookReceiver& receiver) {
-    const int missing = long_poll_runs(options) + webhook_runs(options, receiver);
+    const int missing =
+        long_poll_runs(options) + waiting_submits(options) + webhook_runs(options, receiver);
     return missing == 0 ? 0 : 1;
 }
 
