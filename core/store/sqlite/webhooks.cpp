@@ -1,5 +1,6 @@
 // SQLite backend: webhook endpoints, signing secrets and the delivery outbox.
 #include "store/backend_support.hpp"
+#include "store/sqlite/delivery_statements.hpp"
 #include "store/sqlite/internal.hpp"
 
 #include "common/crypto.hpp"
@@ -99,18 +100,6 @@ constexpr const char* kHasActiveEndpoint = R"sql(
     "       last_error, created_at_ms, updated_at_ms "                                             \
     "  FROM webhook_deliveries "
 
-constexpr const char* kLeaseDueDeliveries = R"sql(
-    UPDATE webhook_deliveries SET leased_until_ms = ?2
-     WHERE id IN (SELECT id FROM webhook_deliveries
-                   WHERE status = 'pending' AND next_attempt_at_ms <= ?1
-                     AND (leased_until_ms IS NULL OR leased_until_ms <= ?1)
-                     -- a paused endpoint's deliveries wait for it
-                     AND (endpoint_id IS NULL
-                          OR endpoint_id IN (SELECT id FROM webhook_endpoints WHERE active = 1))
-                   ORDER BY next_attempt_at_ms, seq
-                   LIMIT ?3)
-    RETURNING id
-)sql";
 constexpr const char* kDeliveryById = ENGINED_SELECT_DELIVERY "WHERE id = ?1";
 constexpr const char* kFindDelivery =
     ENGINED_SELECT_DELIVERY "WHERE organization = ?1 AND environment_id = ?2 AND id = ?3";
@@ -348,11 +337,15 @@ std::vector<WebhookDelivery> SqliteStore::lease_due_deliveries(int64_t now_ms,
     impl_->writer.write_and_wait([&](Connection& c) {
         std::vector<std::string> ids;
         {
-            Query lease(c, kLeaseDueDeliveries, "lease_due_deliveries");
-            lease.bind(1, now_ms).bind(2, lease_until_ms).bind(3, static_cast<int64_t>(limit));
-            while (lease.next()) ids.push_back(lease.text(0));
+            Query due(c, kDueDeliveries, "lease_due_deliveries");
+            due.bind(1, now_ms).bind(2, static_cast<int64_t>(limit));
+            while (due.next()) ids.push_back(due.text(0));
         }
         for (const std::string& id : ids) {
+            Query(c, kLeaseDelivery, "lease_due_deliveries (lease)")
+                .bind(1, id)
+                .bind(2, lease_until_ms)
+                .run();
             Query read(c, kDeliveryById, "lease_due_deliveries (read)");
             read.bind(1, id);
             if (read.next()) leased.push_back(read_delivery(read));
