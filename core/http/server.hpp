@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: an acceptor and one session object per connection (Boost.Beast), run by
-// a pool of threads. Sessions enforce the transport limits, count every answer in the metrics
-// and write the access log; routing happens in Router.
+// a pool of threads, each with an io_context of its own that serves its share of the connections.
+// Sessions enforce the transport limits, count every answer in the metrics and write the access
+// log; routing happens in Router.
 #pragma once
 
 #include "http/router.hpp"

@@ -1,0 +1,61 @@
+// The server's threads and its connections: each thread serves its own share of the connections,
+// and a connection is served by one thread from its first request to its last, so that answering
+// a request never hands it to another HTTP thread.
+#include "http/client.hpp"
+#include "http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace engined::http {
+namespace {
+
+auth::Principal anyone(const Request&) {
+    return {"key_1",      "acme",       "test",       "env_test", {},
+            std::nullopt, std::nullopt, std::nullopt, "{}"};
+}
+
+std::string this_thread() {
+    std::ostringstream id;
+    id << std::this_thread::get_id();
+    return id.str();
+}
+
+TEST(Server, EachConnectionStaysOnOneThreadAndTheConnectionsShareTheThreads) {
+    Router router(&anyone);
+    router.add_sync(Method::get, "/thread", "", [](const Request&, const auth::Principal&) {
+        return Response::json(200, "\"" + this_thread() + "\"");
+    });
+    ServerOptions options;
+    options.port = 0;
+    options.threads = 2;
+    options.access_log = false;
+    Server server(router, options);
+    server.start();
+
+    std::vector<Client> connections;
+    for (int i = 0; i < 4; ++i) connections.emplace_back("127.0.0.1", server.port());
+    std::set<std::string> threads;
+    for (Client& connection : connections) {
+        std::set<std::string> this_connections;
+        for (int request = 0; request < 20; ++request) {
+            const ClientResponse answer = connection.request("GET", "/thread");
+            ASSERT_EQ(answer.status, 200) << answer.body;
+            this_connections.insert(answer.body);
+        }
+        EXPECT_EQ(this_connections.size(), 1u) << "one connection, one thread";
+        threads.insert(this_connections.begin(), this_connections.end());
+    }
+    EXPECT_EQ(threads.size(), 2u) << "four connections over both threads";
+    server.stop();
+    server.wait();
+}
+
+}  // namespace
+}  // namespace engined::http
