@@ -548,8 +548,9 @@ void add_run_routes(Paths& paths, const std::string& engine_path) {
                "Seconds to wait for the run to be terminal before answering, as a GET of the run "
                "may (the server's --max-run-wait is the maximum). Terminal within the wait: 200 "
                "with the run; else 202 with the run as it is when the wait is up. A server "
-               "holding its limit of waits answers the plain 202. Without wait (or 0): the 202 "
-               "with run_id and status")
+               "holding its limit of waits, or draining, answers the plain 202. Needs the scope "
+               "runs:read too (403 otherwise). Without wait (or 0): the 202 with run_id and "
+               "status")
         .answers(200, "With wait: the run, terminal", schema_ref("Run"),
                  {{"Location", ref("headers", "Location")}})
         .answers(202,

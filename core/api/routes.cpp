@@ -165,12 +165,15 @@ bool is_terminal(const boost::json::object& run) {
 }
 
 // Holds the answer until the run is terminal, or the wait is up, or the server drains; then
-// `answer(run, terminal)`, on the waits' thread. `finishes_before_read`: RunWaits::wait.
-void answer_when_terminal(
+// `answer(run, terminal)`, on the waits' thread (or, while the server drains and `when_draining`
+// says answer, at once on this one). `finishes_before_read`: RunWaits::wait. False when the wait
+// was declined (the server drains): nothing was answered.
+bool answer_when_terminal(
     runs::RunService& runs, runs::RunWaits& waits, const auth::Principal& caller,
     std::string run_id, std::optional<std::string> engine_slug, std::chrono::seconds wait,
     uint64_t finishes_before_read, http::Responder responder,
-    std::function<Response(const boost::json::object& run, bool terminal)> answer) {
+    std::function<Response(const boost::json::object& run, bool terminal)> answer,
+    runs::RunWaits::WhenDraining when_draining = runs::RunWaits::WhenDraining::answer) {
     auto check = [&runs, caller, run_id, engine_slug = std::move(engine_slug), responder,
                   answer = std::move(answer)](bool final) {
         try {
@@ -183,7 +186,8 @@ void answer_when_terminal(
         }
         return true;
     };
-    waits.wait(std::move(run_id), wait, std::move(check), finishes_before_read);
+    return waits.wait(std::move(run_id), wait, std::move(check), finishes_before_read,
+                      when_draining);
 }
 
 // A submit may wait for its run (`?wait=<seconds>`, as a GET of the run): it is answered once the
@@ -226,21 +230,24 @@ void submit_and_answer(runs::RunService& runs, const Request& request,
     runs.submit(caller, engine_slug, std::move(body), run_id, std::move(record),
                 [&runs, caller, run_id, location, responder, answer = std::move(answer),
                  answered_durably, submit_wait, finishes_before_submit](std::exception_ptr error) {
-                    // Runs on the store's writer thread: the router must not write from here.
+                    // Runs on the store's writer thread: the router must not write from here,
+                    // and nothing here reads the store (a wait's reads are the waits' thread's).
                     if (answered_durably) answered_durably->store(true);
                     if (error) return responder.fail(error);
                     if (!submit_wait) return responder.respond(answer);
                     try {
-                        answer_when_terminal(
+                        const bool held = answer_when_terminal(
                             runs, submit_wait->waits, caller, run_id, std::nullopt,
                             submit_wait->wait, finishes_before_submit, responder,
                             [location](const boost::json::object& run, bool terminal) {
                                 Response response = json_response(terminal ? 200 : 202, run);
                                 response.headers.emplace_back("Location", location);
                                 return response;
-                            });
-                    } catch (const ApiError&) {
-                        responder.respond(answer);  // no room for the wait
+                            },
+                            runs::RunWaits::WhenDraining::decline);
+                        if (!held) responder.respond(answer);  // the server drains
+                    } catch (...) {
+                        responder.respond(answer);  // no room for the wait: the run is stored
                     }
                 });
 }
@@ -287,6 +294,13 @@ void register_routes(http::Router& router, runs::RunService& runs, runs::RunWait
         [&runs, &waits, &links, json_limits](const Request& request, const auth::Principal& caller,
                                              http::Responder responder) {
             const std::chrono::seconds wait = waits.parse_wait(query_value(request, "wait"));
+            // The waiting answer is the run, results included: what a GET would show.
+            if (wait.count() > 0 && !caller.has_scope(auth::kScopeRunsRead)) {
+                throw ApiError::forbidden(
+                    "waiting for the run (?wait=) answers the run, which "
+                    "needs the scope '" +
+                    std::string(auth::kScopeRunsRead) + "'");
+            }
             http::RequestJsonArena arena;
             submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
                               http::parse_json_body(request, json_limits, arena.storage()),

@@ -42,13 +42,14 @@ uint64_t RunWaits::finishes() const {
     return finishes_.load();
 }
 
-void RunWaits::wait(std::string run_id, std::chrono::seconds wait, Check check,
-                    uint64_t finishes_before_read) {
+bool RunWaits::wait(std::string run_id, std::chrono::seconds wait, Check check,
+                    uint64_t finishes_before_read, WhenDraining when_draining) {
     std::unique_lock lock(mutex_);
     if (draining_ || stopping_) {
         lock.unlock();
+        if (when_draining == WhenDraining::decline) return false;
         check(true);
-        return;
+        return true;
     }
     if (held_.size() >= limits_.max_waits) {
         throw ApiError::unavailable("this server holds its limit of " +
@@ -69,6 +70,7 @@ void RunWaits::wait(std::string run_id, std::chrono::seconds wait, Check check,
     }
     lock.unlock();
     changed_.notify_one();  // the new deadline may be the nearest
+    return true;
 }
 
 void RunWaits::finished(std::string_view run_id) {

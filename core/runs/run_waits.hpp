@@ -32,7 +32,8 @@ struct RunWaitLimits {
 class RunWaits {
 public:
     // Reads the run and answers its request when it is terminal, or whatever it is when `final`
-    // (the wait is up, or the server drains); true when it answered. Runs on the waits' thread.
+    // (the wait is up, or the server drains); true when it answered. Runs on the waits' thread,
+    // except for a wait asked for during a drain (see wait()).
     using Check = std::function<bool(bool final)>;
 
     RunWaits(RunWaitLimits limits, metrics::Registry& metrics);
@@ -49,14 +50,18 @@ public:
     // and handed to wait().
     uint64_t finishes() const;
 
+    // What a wait asked for during a drain does: `answer` runs its check at once, on the
+    // caller's thread (final); `decline` does nothing and wait() returns false.
+    enum class WhenDraining { answer, decline };
+
     // Holds `check` until `run_id` finishes or `wait` passed. `finishes_before_read` is what
     // finishes() said before the caller read the run: when a finish was told since, the check
-    // runs once at once, so that a finish between that read and this call is not missed; when
-    // none was, that look is spared (a finish after this call wakes the wait as usual).
-    // ApiError 503 (Retry-After) while the node holds its limit of waits; during a drain,
-    // answers at once.
-    void wait(std::string run_id, std::chrono::seconds wait, Check check,
-              uint64_t finishes_before_read);
+    // runs once at once (on the waits' thread), so that a finish between that read and this
+    // call is not missed; when none was, that look is spared (a finish after this call wakes the
+    // wait as usual). ApiError 503 (Retry-After) while the node holds its limit of waits. During
+    // a drain, as `when_draining` says. True unless declined.
+    bool wait(std::string run_id, std::chrono::seconds wait, Check check,
+              uint64_t finishes_before_read, WhenDraining when_draining = WhenDraining::answer);
 
     // A run's terminal outcome committed: its waits check it. Never blocks on a check, and costs
     // two atomic operations while no wait is held.

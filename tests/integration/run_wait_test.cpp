@@ -277,6 +277,22 @@ TEST_F(SubmitWaitTest, ABadWaitIsRefusedBeforeAnythingIsStored) {
     EXPECT_TRUE(get("/api/v1/engines/default/runs").body.at("data").as_array().empty());
 }
 
+// The waiting answer is the run, results included: a key that may submit but not read runs is
+// refused the wait, before anything is stored.
+TEST_F(SubmitWaitTest, AWaitNeedsTheScopeThatReadsRuns) {
+    const std::string write_only = server_.create_key("org_wait", "test", {"runs:write"});
+    auto client = server_.client();
+    const ApiResponse refused =
+        call(client, "POST", "/api/v1/engines/default/runs?wait=10", write_only,
+             read_text(golden_dir() / "pure_bundle_ca.input.json"));
+    EXPECT_EQ(refused.status, 403) << refused.raw.body;
+    EXPECT_EQ(refused.body.at("error").at("code"), "forbidden");
+    EXPECT_TRUE(get("/api/v1/engines/default/runs").body.at("data").as_array().empty());
+    const ApiResponse plain = call(client, "POST", "/api/v1/engines/default/runs", write_only,
+                                   read_text(golden_dir() / "pure_bundle_ca.input.json"));
+    EXPECT_EQ(plain.status, 202) << plain.raw.body;
+}
+
 // Replays answer the acceptance the ledger recorded, as for any submit.
 TEST_F(SubmitWaitTest, AReplayOfAWaitingSubmitAnswersTheRecordedAcceptance) {
     const std::string body = read_text(golden_dir() / "pure_bundle_ca.input.json");

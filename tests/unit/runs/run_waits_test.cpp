@@ -102,6 +102,25 @@ TEST(RunWaits, AFinishToldBetweenTheCallersReadAndTheWaitIsNotMissed) {
     EXPECT_EQ(log.calls(1, 5s), std::vector<bool>{false}) << "the finish was missed";
 }
 
+// During a drain a wait is answered at once on the caller's thread, with the run as it is, or,
+// when the caller asks, declined: nothing runs and the caller answers otherwise.
+TEST(RunWaits, DuringADrainAWaitIsAnsweredAtOnceOrDeclined) {
+    metrics::Registry metrics;
+    RunWaits waits(RunWaitLimits{}, metrics);
+    waits.drain();
+    std::vector<bool> answered;
+    const auto check = [&answered](bool final) {
+        answered.push_back(final);
+        return true;
+    };
+    EXPECT_TRUE(waits.wait("run-1", 30s, check, waits.finishes()));
+    EXPECT_EQ(answered, std::vector<bool>{true});
+    EXPECT_FALSE(
+        waits.wait("run-2", 30s, check, waits.finishes(), RunWaits::WhenDraining::decline));
+    EXPECT_EQ(answered, std::vector<bool>{true}) << "a declined wait ran its check";
+    EXPECT_EQ(waits.held(), 0u);
+}
+
 // A wait held without a look at once still ends at its deadline, also when it is nearer than
 // every deadline held before it.
 TEST(RunWaits, ANewWaitWithTheNearestDeadlineIsAnsweredAtIt) {
