@@ -20,6 +20,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <future>
 #include <cstdio>
 #include <random>
 #include <condition_variable>
@@ -521,14 +522,16 @@ private:
 // them from its accept to its close: its reads, its routing and the answers posted back by the
 // store or the workers all run on that thread, so a request never wakes a second HTTP thread to
 // finish it. With a shared io_context, an idle thread was woken to take over the reactor or a
-// handler at every step, about five more context switches per run at light load.
+// handler at every step, about five more context switches per run at light load. The acceptor
+// has a thread of its own, so that a connection is accepted while every serving thread is busy
+// with a request.
 struct Server::Impl {
     Impl(const Router& router, ServerOptions opts, metrics::Registry* metrics)
         : options(std::move(opts)),
           unrecorded(metrics != nullptr ? nullptr : std::make_unique<metrics::Registry>()),
           shared(router, options, metrics != nullptr ? *metrics : *unrecorded),
           contexts(make_contexts(std::max(1, options.threads))),
-          acceptor(*contexts.front()) {
+          acceptor(accept_context) {
         for (auto& context : contexts) keep_running.emplace_back(context->get_executor());
     }
 
@@ -538,8 +541,26 @@ struct Server::Impl {
         return made;
     }
 
-    // The context of the next connection, in turn.
+    // The context of the next connection, in turn (on the acceptor's thread only).
     net::io_context& next_context() { return *contexts[accepted++ % contexts.size()]; }
+
+    // Closes the listening socket on the acceptor's thread and returns once it is closed, so that
+    // no connection is accepted, or left waiting in the backlog, from then on.
+    void close_acceptor() {
+        if (!accept_thread.joinable()) {
+            beast::error_code ignored;
+            acceptor.close(ignored);
+            return;
+        }
+        std::promise<void> closed;
+        net::post(accept_context, [this, &closed] {
+            beast::error_code ignored;
+            acceptor.close(ignored);
+            closed.set_value();
+        });
+        closed.get_future().wait();
+        accept_running.reset();  // its thread ends once the aborted accept has run
+    }
 
     void do_accept() {
         acceptor.async_accept(
@@ -579,8 +600,13 @@ struct Server::Impl {
     std::vector<std::unique_ptr<net::io_context>> contexts;
     // A context with no connection would otherwise return from run() at once.
     std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
-    std::size_t accepted = 0;  // only the acceptor's handler, serial, touches it
+    std::size_t accepted = 0;  // on the acceptor's thread only
+    net::io_context accept_context{1};
+    // Until the acceptor is closed, so that the close posted to its thread always runs.
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> accept_running{
+        accept_context.get_executor()};
     tcp::acceptor acceptor;
+    std::thread accept_thread;  // runs accept_context until the acceptor is closed
     std::vector<std::thread> threads;
     std::once_flag stopped;
 };
@@ -613,6 +639,7 @@ void Server::start() {
     for (auto& context : impl_->contexts) {
         impl_->threads.emplace_back([&context] { context->run(); });
     }
+    impl_->accept_thread = std::thread([this] { impl_->accept_context.run(); });
 }
 
 uint16_t Server::port() const {
@@ -622,10 +649,7 @@ uint16_t Server::port() const {
 void Server::stop() {
     std::call_once(impl_->stopped, [this] {
         impl_->shared.draining = true;
-        net::post(impl_->acceptor.get_executor(), [this] {
-            beast::error_code ignored;
-            impl_->acceptor.close(ignored);
-        });
+        impl_->close_acceptor();
         std::unique_lock lock(impl_->shared.mutex);
         impl_->shared.idle.wait_for(lock, impl_->options.drain_timeout,
                                     [this] { return impl_->shared.in_flight.load() == 0; });
@@ -634,6 +658,7 @@ void Server::stop() {
 }
 
 void Server::wait() {
+    if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
     for (auto& thread : impl_->threads) {
         if (thread.joinable()) thread.join();
     }

@@ -1,9 +1,11 @@
 // The server's threads and its connections: each thread serves its own share of the connections,
 // and a connection is served by one thread from its first request to its last, so that answering
-// a request never hands it to another HTTP thread.
+// a request never hands it to another HTTP thread; stop() closes the listening socket.
 #include "http/client.hpp"
 #include "http/server.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -54,6 +56,25 @@ TEST(Server, EachConnectionStaysOnOneThreadAndTheConnectionsShareTheThreads) {
     }
     EXPECT_EQ(threads.size(), 2u) << "four connections over both threads";
     server.stop();
+    server.wait();
+}
+
+// stop() returns with the listening socket closed: a client connecting afterwards is refused at
+// once rather than left in the backlog of a socket no thread accepts from.
+TEST(Server, AfterStopTheListeningSocketIsClosed) {
+    Router router(&anyone);
+    ServerOptions options;
+    options.port = 0;
+    options.access_log = false;
+    Server server(router, options);
+    server.start();
+    const uint16_t port = server.port();
+    server.stop();
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    boost::system::error_code ec;
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    EXPECT_EQ(ec, boost::asio::error::connection_refused) << ec.message();
     server.wait();
 }
 
