@@ -192,7 +192,8 @@ bool answer_when_terminal(
 
 // A submit may wait for its run (`?wait=<seconds>`, as a GET of the run): it is answered once the
 // run is terminal, 200 with the run as a GET shows it, or when the wait is up, 202 with the run as
-// it is then. A node holding its limit of waits answers the plain 202 instead: the run is stored.
+// it is then. A node holding its limit of waits, or draining, answers the plain 202 instead: the
+// run is stored. `wait` is above 0 (no wait is no SubmitWait).
 struct SubmitWait {
     runs::RunWaits& waits;
     std::chrono::seconds wait;
@@ -224,7 +225,6 @@ void submit_and_answer(runs::RunService& runs, const Request& request,
             answer.status,       answer.body,           location,   now_unix_ms()};
         answered_durably = token->answered_durably;
     }
-    if (submit_wait && submit_wait->wait.count() == 0) submit_wait.reset();
     // Before the submit: a finish told from here on is seen by the wait (RunWaits::wait).
     const uint64_t finishes_before_submit = submit_wait ? submit_wait->waits.finishes() : 0;
     runs.submit(caller, engine_slug, std::move(body), run_id, std::move(record),
@@ -302,10 +302,11 @@ void register_routes(http::Router& router, runs::RunService& runs, runs::RunWait
                     std::string(auth::kScopeRunsRead) + "'");
             }
             http::RequestJsonArena arena;
-            submit_and_answer(runs, request, caller, std::string(request.path_param("slug")),
-                              http::parse_json_body(request, json_limits, arena.storage()),
-                              std::move(responder), links, "/api/v1/runs/", {"run_id"}, "",
-                              SubmitWait{waits, wait});
+            submit_and_answer(
+                runs, request, caller, std::string(request.path_param("slug")),
+                http::parse_json_body(request, json_limits, arena.storage()), std::move(responder),
+                links, "/api/v1/runs/", {"run_id"}, "",
+                wait.count() > 0 ? std::optional(SubmitWait{waits, wait}) : std::nullopt);
         });
 
     router.add_sync(
