@@ -25,7 +25,8 @@ case "${1:-}" in
 esac
 
 packages=(build-essential cmake pkg-config git ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev libssl-dev libre2-dev)
+  libboost1.81-dev libboost-json1.81-dev liblua5.4-dev libsqlite3-dev libpq-dev libssl-dev libre2-dev
+  libgoogle-perftools-dev)
 if ! $runtime_only; then
   packages+=(postgresql googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
     clang libclang-rt-14-dev clang-format dpkg-dev file systemd

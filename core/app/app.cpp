@@ -2,6 +2,7 @@
 
 #include "api/idempotency_ledger.hpp"
 #include "api/routes.hpp"
+#include "app/allocator.hpp"
 #include "audit/audit_key.hpp"
 #include "auth/api_keys.hpp"
 #include "auth/rate_limiter.hpp"
@@ -339,7 +340,8 @@ void App::start() {
     log::info("engined listening",
               {{"address", impl_->config.host() + ":" + std::to_string(port())},
                {"data_dir", impl_->config.data_dir.string()},
-               {"resources_dir", impl_->resources_dir.string()}});
+               {"resources_dir", impl_->resources_dir.string()},
+               {"allocator", std::string(allocator_name())}});
     if (impl_->metrics_server) {
         impl_->metrics_server->start();
         log::info(

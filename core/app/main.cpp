@@ -1,10 +1,10 @@
 // engined: serve the API until SIGTERM or SIGINT, then shut down gracefully; or, as
 // `engined backup`, copy a serving engined's store online; or, as `engined migrate`, apply the
 // store's migrations.
+#include "app/allocator.hpp"
 #include "app/app.hpp"
 #include "app/backup_command.hpp"
 #include "app/migrate_command.hpp"
-#include "app/malloc_thresholds.hpp"
 #include "common/log.hpp"
 
 #include <csignal>

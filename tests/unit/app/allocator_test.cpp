@@ -1,4 +1,4 @@
-#include "app/malloc_thresholds.hpp"
+#include "app/allocator.hpp"
 
 #include <gtest/gtest.h>
 
@@ -54,6 +54,12 @@ TEST(MallocThresholds, FreedArenaMemoryAboveTheThresholdGoesBackToTheSystem) {
     const std::size_t arena_after = mallinfo2().arena;
     EXPECT_GE(arena_grown - arena_before, 5 * kMiB);
     EXPECT_LE(arena_after, arena_before + 2 * kMallocThresholdBytes);
+}
+
+// This test binary is not linked with tcmalloc: the name must not claim it is (the engined
+// binary's own is checked by tests/integration/allocator_test.cpp).
+TEST(Allocator, AProcessWithoutTcmallocIsNamedAfterGlibc) {
+    EXPECT_EQ(allocator_name(), "glibc");
 }
 #else
 TEST(MallocThresholds, OnlyGlibcHasThem) {

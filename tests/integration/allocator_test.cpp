@@ -1,0 +1,40 @@
+// The engined binary allocates with the malloc it was built for (ENGINED_ALLOCATOR, CMakeLists.txt):
+// linked with tcmalloc, tcmalloc serves the whole process, the dlopen'ed plugins included, and the
+// start-up log says which allocator that is.
+#include "test_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace engined::testing {
+namespace {
+
+TEST(Allocator, TheServingBinaryRunsOnTheAllocatorItWasBuiltWith) {
+    const std::filesystem::path data_dir = fresh_temp_dir("engined-allocator");
+    const std::string expected = std::string(R"("allocator":")") + ENGINED_EXPECTED_ALLOCATOR + '"';
+    {
+        const uint16_t port = chaos::free_loopback_port();
+        chaos::ChildEngined engined(child_launch(data_dir, {}), port);
+        const std::string key = chaos::create_key(data_dir);
+        http::Client client("127.0.0.1", port);
+        const ApiResponse submitted =
+            call(client, "POST", "/api/v1/engines/default/runs?wait=30", key,
+                 read_text(golden_dir() / "pure_bundle_ca.input.json"));
+        ASSERT_EQ(submitted.status, 200) << submitted.body;
+        EXPECT_EQ(submitted.body.at("status").as_string(), "completed");
+        EXPECT_FALSE(submitted.body.at("solutions").as_array().empty());
+        EXPECT_EQ(engined.terminate(), 0);
+    }
+    const std::string log = read_text(data_dir / "engined.log");
+    const auto listening = log.find(R"("engined listening")");
+    ASSERT_NE(listening, std::string::npos) << log;
+    const auto line_start = log.rfind('\n', listening) + 1;  // npos + 1: the first line
+    const std::string line = log.substr(line_start, log.find('\n', listening) - line_start);
+    EXPECT_NE(line.find(expected), std::string::npos) << line;
+    std::filesystem::remove_all(data_dir);
+}
+
+}  // namespace
+}  // namespace engined::testing
