@@ -113,7 +113,7 @@ WebhookEndpoint make_endpoint(const std::string& id, bool active = true) {
 }
 
 TYPED_TEST(StoreContract, ReportsTheSameSchemaVersionOnEveryBackend) {
-    EXPECT_EQ(this->store().schema_version(), 13);
+    EXPECT_EQ(this->store().schema_version(), 14);
 }
 
 // PostgreSQL: one bucket per key in the database, spent by every store (node) on it; a SQLite
@@ -1744,7 +1744,7 @@ TEST_F(PostgresSchema, MigratesOnceAndRefusesANewerSchema) {
     { PostgresStore first(PostgresOptions{backend_.url}); }
     {
         PostgresStore again(PostgresOptions{backend_.url});
-        EXPECT_EQ(again.schema_version(), 13) << "a second start applies nothing";
+        EXPECT_EQ(again.schema_version(), 14) << "a second start applies nothing";
     }
     testing::postgres_exec(backend_.url,
                            "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (14, 0)");

@@ -34,9 +34,9 @@ namespace engined::store {
 namespace {
 
 // Every migration in core/store/sqlite/migrations.cpp, applied in order.
-constexpr int kLatestSchemaVersion = 13;
+constexpr int kLatestSchemaVersion = 14;
 // Every step applied, in order.
-constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9,10,11,12,13";
+constexpr const char* kAppliedMigrations = "1,2,3,4,5,6,7,8,9,10,11,12,13,14";
 
 // A direct connection to the file, to look at it the way the store does not.
 class RawDb {
@@ -195,6 +195,33 @@ TEST(Store, TheDeliveryLeaseBuildsNoTemporaryTable) {
     }
     EXPECT_NE(raw.plan(sqlite::kDueDeliveries).find("USING INDEX webhook_deliveries_due"),
               std::string::npos);
+}
+
+// A run's and a delivery's status CHECK are evaluated in place: no temporary table of the allowed
+// values is built at each insert or status change (migration 14), and the rule still holds.
+TEST(Store, TheStatusChecksBuildNoTemporaryTableAndStillRefuseAnUnknownStatus) {
+    TempDir dir;
+    {
+        SqliteStore store(options_for(dir));
+        ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+    }
+    RawDb raw(dir.db());
+    for (const char* sql : {"UPDATE runs SET status = 'completed' WHERE id = 'run-1'",
+                            "UPDATE webhook_deliveries SET status = 'delivered' WHERE id = 'd'"}) {
+        EXPECT_EQ(raw.opcodes(sql).find("OpenEphemeral"), std::string::npos) << sql;
+    }
+    for (const char* status : {"queued", "processing", "completed", "degraded", "failed"}) {
+        EXPECT_NO_THROW(
+            raw.exec(std::string("UPDATE runs SET status = '") + status + "' WHERE id = 'run-1'"));
+    }
+    try {
+        raw.exec("UPDATE runs SET status = 'done' WHERE id = 'run-1'");
+        ADD_FAILURE() << "an unknown run status was stored";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("CHECK constraint failed"), std::string::npos)
+            << error.what();
+    }
+    EXPECT_EQ(raw.scalar("PRAGMA integrity_check"), "ok");
 }
 
 // While more writes wait, the callers of a group are told on another thread: the writer
