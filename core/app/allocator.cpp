@@ -8,13 +8,48 @@
 
 namespace engined::app {
 
+namespace {
+
+// tcmalloc's C extension interface (gperftools' malloc_extension_c.h), looked up in the process
+// rather than linked: it is there exactly when tcmalloc is.
+using NumericProperty = int (*)(const char* property, std::size_t* value);
+
+NumericProperty tcmalloc_property() {
+    static const auto function = reinterpret_cast<NumericProperty>(
+        dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty"));
+    return function;
+}
+
+}  // namespace
+
 std::string_view allocator_name() {
-    // tcmalloc's C extension interface is in the process exactly when tcmalloc is.
-    if (dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty") != nullptr) return "tcmalloc";
+    if (tcmalloc_property() != nullptr) return "tcmalloc";
 #if defined(__GLIBC__)
     return "glibc";
 #else
     return "system";
+#endif
+}
+
+std::optional<AllocatorBytes> allocator_bytes() {
+    if (const NumericProperty property = tcmalloc_property()) {
+        std::size_t allocated = 0;
+        std::size_t heap = 0;
+        std::size_t unmapped = 0;
+        if (!property("generic.current_allocated_bytes", &allocated) ||
+            !property("generic.heap_size", &heap) ||
+            !property("tcmalloc.pageheap_unmapped_bytes", &unmapped)) {
+            return std::nullopt;
+        }
+        // The heap counts pages already given back to the system (unmapped) too.
+        const std::size_t held = heap > unmapped ? heap - unmapped : 0;
+        return AllocatorBytes{allocated, held > allocated ? held - allocated : 0};
+    }
+#if defined(__GLIBC__)
+    const struct mallinfo2 info = mallinfo2();
+    return AllocatorBytes{info.uordblks + info.hblkhd, info.fordblks};
+#else
+    return std::nullopt;
 #endif
 }
 

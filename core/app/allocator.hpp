@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 namespace engined::app {
@@ -13,6 +14,15 @@ namespace engined::app {
 // another C library). Read from the process itself, not from the build's settings, so that the log
 // says what really allocates.
 std::string_view allocator_name();
+
+// What the allocator serving the process holds, in bytes: handed out and not yet freed, and freed
+// but kept for reuse instead of given back to the system (tcmalloc: its page heap, central and
+// thread caches; glibc: the free space of its arenas). nullopt when neither allocator serves.
+struct AllocatorBytes {
+    std::size_t allocated = 0;
+    std::size_t cached = 0;
+};
+std::optional<AllocatorBytes> allocator_bytes();
 
 // glibc's own starting values: a block this large or larger is mmap'ed and given back on
 // free, and an arena returns free memory above this much at its top to the system.

@@ -1,7 +1,9 @@
 // The engined binary allocates with the malloc it was built for (ENGINED_ALLOCATOR, CMakeLists.txt):
 // linked with tcmalloc, tcmalloc serves the whole process, the dlopen'ed plugins included, and the
-// start-up log says which allocator that is.
+// start-up log says which allocator that is; /metrics shows what it holds.
 #include "test_server.hpp"
+
+#include "prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +18,11 @@ TEST(Allocator, TheServingBinaryRunsOnTheAllocatorItWasBuiltWith) {
     const std::string expected = std::string(R"("allocator":")") + ENGINED_EXPECTED_ALLOCATOR + '"';
     {
         const uint16_t port = chaos::free_loopback_port();
-        chaos::ChildEngined engined(child_launch(data_dir, {}), port);
+        const uint16_t metrics_port = chaos::free_loopback_port();
+        chaos::ChildEngined engined(
+            child_launch(data_dir,
+                         {"--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)}),
+            port);
         const std::string key = chaos::create_key(data_dir);
         http::Client client("127.0.0.1", port);
         const ApiResponse submitted =
@@ -25,6 +31,13 @@ TEST(Allocator, TheServingBinaryRunsOnTheAllocatorItWasBuiltWith) {
         ASSERT_EQ(submitted.status, 200) << submitted.body;
         EXPECT_EQ(submitted.body.at("status").as_string(), "completed");
         EXPECT_FALSE(submitted.body.at("solutions").as_array().empty());
+        // The run's blocks came from this allocator and were given back to it.
+        http::Client metrics_client("127.0.0.1", metrics_port);
+        const Exposition metrics =
+            parse_prometheus_text(metrics_client.request("GET", "/metrics").body);
+        EXPECT_GT(metrics.value("engined_allocator_bytes", {{"state", "allocated"}}).value_or(0),
+                  0.0);
+        EXPECT_GT(metrics.value("engined_allocator_bytes", {{"state", "cached"}}).value_or(0), 0.0);
         EXPECT_EQ(engined.terminate(), 0);
     }
     const std::string log = read_text(data_dir / "engined.log");

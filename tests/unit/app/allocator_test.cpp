@@ -56,6 +56,17 @@ TEST(MallocThresholds, FreedArenaMemoryAboveTheThresholdGoesBackToTheSystem) {
     EXPECT_LE(arena_after, arena_before + 2 * kMallocThresholdBytes);
 }
 
+// A block held shows in the allocated figure until it is freed.
+TEST(Allocator, TheAllocatedFigureFollowsWhatIsHeld) {
+    const std::size_t before = allocator_bytes().value().allocated;
+    void* block = allocate_touched(8 * kMiB);
+    const std::size_t holding = allocator_bytes().value().allocated;
+    std::free(block);
+    const std::size_t after = allocator_bytes().value().allocated;
+    EXPECT_GE(holding, before + 8 * kMiB);
+    EXPECT_LE(after, holding - 8 * kMiB);
+}
+
 // This test binary is not linked with tcmalloc: the name must not claim it is (the engined
 // binary's own is checked by tests/integration/allocator_test.cpp).
 TEST(Allocator, AProcessWithoutTcmallocIsNamedAfterGlibc) {
