@@ -6,6 +6,16 @@
 #include <malloc.h>
 #endif
 
+// AddressSanitizer's runtime replaces malloc (the sanitizer builds): neither tcmalloc's nor
+// glibc's figures describe it.
+#if defined(__SANITIZE_ADDRESS__)
+#define ENGINED_ASAN_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ENGINED_ASAN_MALLOC 1
+#endif
+#endif
+
 namespace engined::app {
 
 namespace {
@@ -24,7 +34,9 @@ NumericProperty tcmalloc_property() {
 
 std::string_view allocator_name() {
     if (tcmalloc_property() != nullptr) return "tcmalloc";
-#if defined(__GLIBC__)
+#if defined(ENGINED_ASAN_MALLOC)
+    return "sanitizer";
+#elif defined(__GLIBC__)
     return "glibc";
 #else
     return "system";
@@ -45,7 +57,7 @@ std::optional<AllocatorBytes> allocator_bytes() {
         const std::size_t held = heap > unmapped ? heap - unmapped : 0;
         return AllocatorBytes{allocated, held > allocated ? held - allocated : 0};
     }
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) && !defined(ENGINED_ASAN_MALLOC)
     const struct mallinfo2 info = mallinfo2();
     return AllocatorBytes{info.uordblks + info.hblkhd, info.fordblks};
 #else

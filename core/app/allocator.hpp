@@ -10,14 +10,14 @@
 
 namespace engined::app {
 
-// "tcmalloc" when tcmalloc replaced malloc in this process, otherwise "glibc" (or "system" on
-// another C library). Read from the process itself, not from the build's settings, so that the log
+// "tcmalloc" when tcmalloc replaced malloc in this process, "sanitizer" in an AddressSanitizer
+// build, otherwise "glibc" (or "system" on another C library). Read from the process itself, not from the build's settings, so that the log
 // says what really allocates.
 std::string_view allocator_name();
 
 // What the allocator serving the process holds, in bytes: handed out and not yet freed, and freed
 // but kept for reuse instead of given back to the system (tcmalloc: its page heap, central and
-// thread caches; glibc: the free space of its arenas). nullopt when neither allocator serves.
+// thread caches; glibc: the free space of its arenas). nullopt when neither of them serves.
 struct AllocatorBytes {
     std::size_t allocated = 0;
     std::size_t cached = 0;

@@ -225,19 +225,21 @@ struct App::Impl {
         runs.emplace(*store, *engines, *executor, std::move(run_workers),
                      runs::SubmitLimits{config.max_offerings, config.max_queue_depth}, run_metrics);
         if (allocator_bytes()) {
-            using Figure = std::size_t AllocatorBytes::*;
-            for (const auto& [state, figure] :
-                 {std::pair<const char*, Figure>{"allocated", &AllocatorBytes::allocated},
-                  {"cached", &AllocatorBytes::cached}}) {
+            struct Series {
+                const char* state;
+                std::size_t AllocatorBytes::*figure;
+            };
+            for (const Series series : {Series{"allocated", &AllocatorBytes::allocated},
+                                        Series{"cached", &AllocatorBytes::cached}}) {
                 metrics.gauge_callback(
                     "engined_allocator_bytes",
                     "Bytes the allocator holds: allocated (in use) or cached (freed, kept for "
                     "reuse instead of given back to the system)",
-                    [figure] {
+                    [figure = series.figure] {
                         return static_cast<double>(allocator_bytes().value_or(AllocatorBytes{}).*
                                                    figure);
                     },
-                    {{"state", state}});
+                    {{"state", series.state}});
             }
         }
         metrics.gauge_callback("engined_queue_depth",
