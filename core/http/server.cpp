@@ -11,7 +11,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -564,7 +563,7 @@ struct Server::Impl {
 
     void do_accept() {
         acceptor.async_accept(
-            net::make_strand(next_context()), [this](beast::error_code ec, tcp::socket socket) {
+            next_context().get_executor(), [this](beast::error_code ec, tcp::socket socket) {
                 if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
                 if (ec) {
                     log::warn("accept failed", {{"detail", ec.message()}});

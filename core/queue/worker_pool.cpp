@@ -4,10 +4,25 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace engined::queue {
 namespace {
+
+// Lowers the calling thread's scheduling priority by `steps` nice values (Linux gives each
+// thread its own); lowering needs no privilege, so a refusal is only logged.
+void lower_this_threads_priority(int steps) {
+    const auto thread = static_cast<id_t>(::gettid());
+    errno = 0;
+    const int nice = ::getpriority(PRIO_PROCESS, thread);
+    if (errno == 0 && ::setpriority(PRIO_PROCESS, thread, std::min(nice + steps, 19)) == 0) return;
+    log::warn("could not lower a worker thread's priority", {{"detail", std::strerror(errno)}});
+}
 
 // The outcome with its event's target, from the run the worker holds, so that the store need not
 // read the run back to find it.
@@ -161,6 +176,7 @@ std::size_t WorkerPool::depth() const {
 }
 
 void WorkerPool::work() {
+    lower_this_threads_priority(kWorkerNiceSteps);
     std::unique_lock lock(mutex_);
     for (;;) {
         // Before the stop: an idle run is a submit waiting for its answer.

@@ -100,6 +100,10 @@ public:
 
     // The most handed-over runs one worker takes at once.
     static constexpr std::size_t kMaxHandOverBatch = 32;
+    // How many nice steps below the process its workers run. A run passes through an HTTP
+    // thread and the store's one writer before and after its execution; when the cores are
+    // contended, an execution waits for them rather than the only writer for an execution.
+    static constexpr int kWorkerNiceSteps = 5;
     // How long a claim or an outcome the store refused (unavailable) waits before it is tried again.
     static constexpr std::chrono::milliseconds kStoreRetryDelay{500};
 

@@ -33,10 +33,14 @@ using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
     throw StoreUnavailable(std::string(operation) + ": " + std::string(message));
 }
 
+// Sets the process-wide SQLite options engined relies on, before the library's first use.
+void configure_library_once();
+
 // An open database and its prepared statements; used by one thread at a time.
 class Connection {
 public:
     Connection(const std::string& path, int flags, int busy_timeout_ms) {
+        configure_library_once();
         sqlite3* raw = nullptr;
         const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
         // Even a failed open allocates a handle (it carries the message): own it first.

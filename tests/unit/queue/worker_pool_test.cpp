@@ -10,8 +10,10 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -392,6 +394,30 @@ TEST(WorkerPool, AHandedOverRunExecutesWithoutWaitingForAnyStoreWrite) {
     EXPECT_EQ(run.status, store::RunStatus::completed);
     EXPECT_EQ(run.attempts, 1);
     EXPECT_TRUE(run.started_at_ms.has_value());
+}
+
+// Executions yield the cores to the HTTP threads and the store's writer: each worker runs
+// kWorkerNiceSteps nice values below the thread that started the pool.
+TEST(WorkerPool, WorkersRunAtALowerPriorityThanTheThreadThatStartedThem) {
+    StoreInTempDir store;
+    std::promise<int> worker_nice;
+    WorkerPool pool(
+        *store,
+        [&](const store::Run&) {
+            worker_nice.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())));
+            return completed();
+        },
+        options(1, 3));
+    pool.enqueue(insert_run_held(*store, pool, "run_nice"));
+    errno = 0;
+    const int starter_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    ASSERT_EQ(errno, 0);
+    ASSERT_LT(starter_nice, 19) << "the test runs at the lowest priority already";
+    pool.start();
+    const int nice = worker_nice.get_future().get();
+    wait_until_terminal(*store, "run_nice");
+    pool.stop();
+    EXPECT_EQ(nice, std::min(starter_nice + WorkerPool::kWorkerNiceSteps, 19));
 }
 
 // Runs handed over while a worker is busy are taken together, at most kMaxHandOverBatch at once,

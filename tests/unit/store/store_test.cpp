@@ -224,6 +224,17 @@ TEST(Store, TheStatusChecksBuildNoTemporaryTableAndStillRefuseAnUnknownStatus) {
     EXPECT_EQ(raw.scalar("PRAGMA integrity_check"), "ok");
 }
 
+// SQLite's process-wide count of its memory is off (its mutex was taken at every allocation of
+// every connection): a store that opened and wrote leaves the count at zero.
+TEST(Store, SqliteKeepsNoProcessWideCountOfItsMemory) {
+    TempDir dir;
+    SqliteStore store(options_for(dir));
+    ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
+    ASSERT_TRUE(store.get_run("run-1").has_value());
+    EXPECT_EQ(sqlite3_memory_used(), 0);
+    EXPECT_EQ(sqlite3_memory_highwater(0), 0);
+}
+
 // While more writes wait, the callers of a group are told on another thread: the writer
 // commits the next group although a caller of the last one has not returned, and callers are
 // still told in commit order.
