@@ -248,7 +248,8 @@ struct App::Impl {
         const http::JsonLimits json_limits{config.json_max_depth, config.json_max_elements};
         router.set_idempotency_ledger(idempotency_ledger);
         checks.emplace(BoundedExecutor::Limits{config.check_threads, config.check_queue,
-                                               config.checks_per_key});
+                                               config.checks_per_key},
+                       "engined-checks");
         waits.emplace(runs::RunWaitLimits{config.max_run_wait_s, config.max_run_waits}, metrics);
         // Every finish, this node's and (on PostgreSQL) other nodes', answers the waits on it; one
         // of this node's that added webhook deliveries wakes its senders (a finish that added

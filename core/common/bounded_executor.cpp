@@ -1,10 +1,17 @@
 #include "common/bounded_executor.hpp"
 
+#include "common/thread_name.hpp"
+
 namespace engined {
 
-BoundedExecutor::BoundedExecutor(Limits limits) : limits_(limits) {
+BoundedExecutor::BoundedExecutor(Limits limits, std::string thread_name) : limits_(limits) {
     threads_.reserve(limits_.threads);
-    for (std::size_t i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { serve(); });
+    for (std::size_t i = 0; i < limits_.threads; ++i) {
+        threads_.emplace_back([this, thread_name] {
+            name_this_thread(thread_name);
+            serve();
+        });
+    }
 }
 
 BoundedExecutor::~BoundedExecutor() {

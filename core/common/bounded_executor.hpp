@@ -24,7 +24,8 @@ public:
     };
     enum class Admission { accepted, queue_full, key_busy };
 
-    explicit BoundedExecutor(Limits limits);
+    // Its threads carry `thread_name` (top -H, ps -L, perf).
+    explicit BoundedExecutor(Limits limits, std::string thread_name = "engined-pool");
     ~BoundedExecutor();
     BoundedExecutor(const BoundedExecutor&) = delete;
     BoundedExecutor& operator=(const BoundedExecutor&) = delete;

@@ -1,5 +1,6 @@
 #include "common/log.hpp"
 
+#include "common/thread_name.hpp"
 #include "common/time.hpp"
 
 #include <boost/json/object.hpp>
@@ -58,7 +59,11 @@ public:
             pending_.append(line);
             pending_ += '\n';
             if (!now && pending_.size() < kFlushBytes) {
-                if (!flusher_.joinable()) flusher_ = std::thread([this] { flush_periodically(); });
+                if (!flusher_.joinable())
+                    flusher_ = std::thread([this] {
+                        name_this_thread("engined-log");
+                        flush_periodically();
+                    });
                 // Only the first line of a batch wakes the flusher; it then waits out the delay.
                 if (was_empty) wake_.notify_one();
                 return;

@@ -2,6 +2,7 @@
 
 #include "common/api_error.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "http/beast_request.hpp"
 #include "http/error_envelope.hpp"
 #include "http/framing.hpp"
@@ -636,9 +637,15 @@ void Server::start() {
     impl_->shared.create_route_instruments();
     impl_->do_accept();
     for (auto& context : impl_->contexts) {
-        impl_->threads.emplace_back([&context] { context->run(); });
+        impl_->threads.emplace_back([&context] {
+            name_this_thread("engined-http");
+            context->run();
+        });
     }
-    impl_->accept_thread = std::thread([this] { impl_->accept_context.run(); });
+    impl_->accept_thread = std::thread([this] {
+        name_this_thread("engined-accept");
+        impl_->accept_context.run();
+    });
 }
 
 uint16_t Server::port() const {

@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "common/time.hpp"
 
 #include <sys/resource.h>
@@ -86,8 +87,16 @@ void WorkerPool::start() {
     }
     log::info("run queue started",
               {{"lease_owner", owner_}, {"lease_ms", static_cast<int64_t>(lease_.count())}});
-    for (int i = 0; i < worker_count_; ++i) workers_.emplace_back([this] { work(); });
-    lease_keeper_ = std::thread([this] { keep_leases(); });
+    for (int i = 0; i < worker_count_; ++i) {
+        workers_.emplace_back([this] {
+            name_this_thread("engined-worker");
+            work();
+        });
+    }
+    lease_keeper_ = std::thread([this] {
+        name_this_thread("engined-leases");
+        keep_leases();
+    });
 }
 
 std::optional<store::RunHold> WorkerPool::hold_new_run() const {

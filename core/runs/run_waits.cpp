@@ -1,6 +1,7 @@
 #include "runs/run_waits.hpp"
 
 #include "common/api_error.hpp"
+#include "common/thread_name.hpp"
 
 #include <charconv>
 #include <utility>
@@ -12,7 +13,10 @@ RunWaits::RunWaits(RunWaitLimits limits, metrics::Registry& metrics)
       held_gauge_(
           metrics.gauge("engined_run_waits",
                         "Long-poll waits on runs (a GET or a submit with ?wait=) held open")) {
-    thread_ = std::thread([this] { serve(); });
+    thread_ = std::thread([this] {
+        name_this_thread("engined-waits");
+        serve();
+    });
 }
 
 RunWaits::~RunWaits() {

@@ -11,6 +11,7 @@
 // first written whole without savepoints (see commit()).
 #pragma once
 
+#include "common/thread_name.hpp"
 #include "store/store.hpp"
 
 #include <algorithm>
@@ -42,8 +43,14 @@ public:
         : connection_(std::move(connection)),
           max_batch_(max_batch),
           on_commit_(std::move(on_commit)),
-          teller_([this] { tell_loop(); }),
-          thread_([this] { write_loop(); }) {}
+          teller_([this] {
+              name_this_thread("engined-teller");
+              tell_loop();
+          }),
+          thread_([this] {
+              name_this_thread("engined-writer");
+              write_loop();
+          }) {}
 
     // Drains whatever was accepted and tells its callers, then stops both threads.
     ~GroupWriter() {

@@ -2,6 +2,7 @@
 
 #include "common/json_text.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "common/time.hpp"
 #include "net/url.hpp"
 #include "runs/run_view.hpp"
@@ -72,7 +73,10 @@ void Dispatcher::start() {
         stopping_ = false;
     }
     for (int i = 0; i < std::max(1, options_.workers); ++i)
-        senders_.emplace_back([this] { send_loop(); });
+        senders_.emplace_back([this] {
+            name_this_thread("engined-webhook");
+            send_loop();
+        });
 }
 
 void Dispatcher::wake() {

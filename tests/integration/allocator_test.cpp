@@ -22,11 +22,7 @@ TEST(Allocator, TheServingBinaryRunsOnTheAllocatorItWasBuiltWith) {
             child_launch(data_dir,
                          {"--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)}),
             port);
-        const std::string key = chaos::create_key(data_dir);
-        http::Client client("127.0.0.1", port);
-        const ApiResponse submitted =
-            call(client, "POST", "/api/v1/engines/default/runs?wait=30", key,
-                 read_text(golden_dir() / "pure_bundle_ca.input.json"));
+        const ApiResponse submitted = run_placement_on_child(data_dir, port);
         ASSERT_EQ(submitted.status, 200) << submitted.body;
         EXPECT_EQ(submitted.body.at("status").as_string(), "completed");
         EXPECT_FALSE(submitted.body.at("solutions").as_array().empty());

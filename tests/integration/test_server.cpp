@@ -167,6 +167,13 @@ chaos::ChildEngined::Launch child_launch(const std::filesystem::path& data_dir,
             std::move(args)};
 }
 
+ApiResponse run_placement_on_child(const std::filesystem::path& data_dir, uint16_t port) {
+    const std::string key = chaos::create_key(data_dir);
+    http::Client client("127.0.0.1", port);
+    return call(client, "POST", "/api/v1/engines/default/runs?wait=30", key,
+                read_text(golden_dir() / "pure_bundle_ca.input.json"));
+}
+
 ApiResponse call(http::Client& client, const std::string& method, const std::string& target,
                  const std::string& key, const std::string& body) {
     std::vector<std::pair<std::string, std::string>> headers;

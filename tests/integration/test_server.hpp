@@ -106,6 +106,10 @@ struct ApiResponse {
 ApiResponse call(http::Client& client, const std::string& method, const std::string& target,
                  const std::string& key, const std::string& body = {});
 
+// Creates a key in the child's `data_dir` and submits the placement fixture to the child
+// engined on `port` with ?wait=30: the run as it is once terminal.
+ApiResponse run_placement_on_child(const std::filesystem::path& data_dir, uint16_t port);
+
 // GET /health over a fresh connection answers 200: the server survived what a test just sent.
 void expect_health_answers(uint16_t port);
 

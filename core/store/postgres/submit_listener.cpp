@@ -1,6 +1,7 @@
 #include "store/postgres/submit_listener.hpp"
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -49,7 +50,10 @@ ChannelListener::ChannelListener(std::string url, std::string channel, std::stri
       on_listening_(std::move(on_listening)) {
     stop_fd_ = eventfd(0, EFD_CLOEXEC);
     if (stop_fd_ < 0) throw std::runtime_error("listening on " + channel_ + ": eventfd failed");
-    thread_ = std::thread([this] { listen(); });
+    thread_ = std::thread([this] {
+        name_this_thread("engined-listen");
+        listen();
+    });
 }
 
 ChannelListener::~ChannelListener() {
