@@ -59,11 +59,12 @@ public:
             pending_.append(line);
             pending_ += '\n';
             if (!now && pending_.size() < kFlushBytes) {
-                if (!flusher_.joinable())
+                if (!flusher_.joinable()) {
                     flusher_ = std::thread([this] {
                         name_this_thread("engined-log");
                         flush_periodically();
                     });
+                }
                 // Only the first line of a batch wakes the flusher; it then waits out the delay.
                 if (was_empty) wake_.notify_one();
                 return;
