@@ -7,10 +7,7 @@ namespace engined {
 BoundedExecutor::BoundedExecutor(Limits limits, std::string thread_name) : limits_(limits) {
     threads_.reserve(limits_.threads);
     for (std::size_t i = 0; i < limits_.threads; ++i) {
-        threads_.emplace_back([this, thread_name] {
-            name_this_thread(thread_name);
-            serve();
-        });
+        threads_.push_back(named_thread(thread_name, [this] { serve(); }));
     }
 }
 

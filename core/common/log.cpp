@@ -60,10 +60,7 @@ public:
             pending_ += '\n';
             if (!now && pending_.size() < kFlushBytes) {
                 if (!flusher_.joinable()) {
-                    flusher_ = std::thread([this] {
-                        name_this_thread("engined-log");
-                        flush_periodically();
-                    });
+                    flusher_ = named_thread("engined-log", [this] { flush_periodically(); });
                 }
                 // Only the first line of a batch wakes the flusher; it then waits out the delay.
                 if (was_empty) wake_.notify_one();

@@ -637,15 +637,9 @@ void Server::start() {
     impl_->shared.create_route_instruments();
     impl_->do_accept();
     for (auto& context : impl_->contexts) {
-        impl_->threads.emplace_back([&context] {
-            name_this_thread("engined-http");
-            context->run();
-        });
+        impl_->threads.push_back(named_thread("engined-http", [&context] { context->run(); }));
     }
-    impl_->accept_thread = std::thread([this] {
-        name_this_thread("engined-accept");
-        impl_->accept_context.run();
-    });
+    impl_->accept_thread = named_thread("engined-accept", [this] { impl_->accept_context.run(); });
 }
 
 uint16_t Server::port() const {

@@ -88,15 +88,9 @@ void WorkerPool::start() {
     log::info("run queue started",
               {{"lease_owner", owner_}, {"lease_ms", static_cast<int64_t>(lease_.count())}});
     for (int i = 0; i < worker_count_; ++i) {
-        workers_.emplace_back([this] {
-            name_this_thread("engined-worker");
-            work();
-        });
+        workers_.push_back(named_thread("engined-worker", [this] { work(); }));
     }
-    lease_keeper_ = std::thread([this] {
-        name_this_thread("engined-leases");
-        keep_leases();
-    });
+    lease_keeper_ = named_thread("engined-leases", [this] { keep_leases(); });
 }
 
 std::optional<store::RunHold> WorkerPool::hold_new_run() const {

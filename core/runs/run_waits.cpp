@@ -13,10 +13,7 @@ RunWaits::RunWaits(RunWaitLimits limits, metrics::Registry& metrics)
       held_gauge_(
           metrics.gauge("engined_run_waits",
                         "Long-poll waits on runs (a GET or a submit with ?wait=) held open")) {
-    thread_ = std::thread([this] {
-        name_this_thread("engined-waits");
-        serve();
-    });
+    thread_ = named_thread("engined-waits", [this] { serve(); });
 }
 
 RunWaits::~RunWaits() {

@@ -43,14 +43,8 @@ public:
         : connection_(std::move(connection)),
           max_batch_(max_batch),
           on_commit_(std::move(on_commit)),
-          teller_([this] {
-              name_this_thread("engined-teller");
-              tell_loop();
-          }),
-          thread_([this] {
-              name_this_thread("engined-writer");
-              write_loop();
-          }) {}
+          teller_(named_thread("engined-teller", [this] { tell_loop(); })),
+          thread_(named_thread("engined-writer", [this] { write_loop(); })) {}
 
     // Drains whatever was accepted and tells its callers, then stops both threads.
     ~GroupWriter() {

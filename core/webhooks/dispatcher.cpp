@@ -73,10 +73,7 @@ void Dispatcher::start() {
         stopping_ = false;
     }
     for (int i = 0; i < std::max(1, options_.workers); ++i)
-        senders_.emplace_back([this] {
-            name_this_thread("engined-webhook");
-            send_loop();
-        });
+        senders_.push_back(named_thread("engined-webhook", [this] { send_loop(); }));
 }
 
 void Dispatcher::wake() {

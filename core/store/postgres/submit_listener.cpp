@@ -50,10 +50,7 @@ ChannelListener::ChannelListener(std::string url, std::string channel, std::stri
       on_listening_(std::move(on_listening)) {
     stop_fd_ = eventfd(0, EFD_CLOEXEC);
     if (stop_fd_ < 0) throw std::runtime_error("listening on " + channel_ + ": eventfd failed");
-    thread_ = std::thread([this] {
-        name_this_thread("engined-listen");
-        listen();
-    });
+    thread_ = named_thread("engined-listen", [this] { listen(); });
 }
 
 ChannelListener::~ChannelListener() {
