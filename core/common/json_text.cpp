@@ -317,6 +317,12 @@ std::string canonical_json(const boost::json::value& value) {
     return out;
 }
 
+std::string canonical_json(const boost::json::object& object) {
+    std::string out;
+    write_object(object, out, Layout{0, true}, 0);
+    return out;
+}
+
 std::string pretty_json(const boost::json::value& value) {
     std::string out;
     write(value, out, Layout{2, true}, 0);

@@ -77,6 +77,7 @@ std::string compact_json(const boost::json::object& object);
 // Serialises with object keys sorted at every level: equal content gives equal text, so the
 // text can be hashed (content hashes of configurations and release bundles).
 std::string canonical_json(const boost::json::value& value);
+std::string canonical_json(const boost::json::object& object);
 
 // The same ordering, indented for files people read and diff (versions/ bundles).
 std::string pretty_json(const boost::json::value& value);

@@ -1,7 +1,7 @@
 #include "common/time.hpp"
 
 #include <chrono>
-#include <cstdio>
+#include <string>
 
 namespace engined {
 namespace {
@@ -26,6 +26,16 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int&
     return true;
 }
 
+// `value` in exactly `width` decimal digits, zero-padded (value < 10^width).
+void append_digits(std::string& text, unsigned value, int width) {
+    char digits[4];
+    for (int i = width - 1; i >= 0; --i) {
+        digits[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+    text.append(digits, static_cast<std::size_t>(width));
+}
+
 }  // namespace
 
 int64_t now_unix_ms() {
@@ -37,13 +47,31 @@ std::string format_rfc3339_ms(int64_t unix_ms) {
     using namespace std::chrono;
     const sys_days day{days{unix_ms >= 0 ? unix_ms / 86400000 : (unix_ms - 86399999) / 86400000}};
     const year_month_day ymd{day};
-    const int64_t ms_of_day =
-        unix_ms - static_cast<int64_t>(day.time_since_epoch().count()) * 86400000;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
-                  unsigned(ymd.month()), unsigned(ymd.day()), int(ms_of_day / 3600000),
-                  int(ms_of_day / 60000 % 60), int(ms_of_day / 1000 % 60), int(ms_of_day % 1000));
-    return buf;
+    const auto ms_of_day = static_cast<unsigned>(
+        unix_ms - static_cast<int64_t>(day.time_since_epoch().count()) * 86400000);
+    // Digit by digit rather than snprintf: every run's fingerprint and answer carries a few.
+    std::string text;
+    text.reserve(24);
+    const int year = int(ymd.year());
+    if (year >= 0 && year <= 9999) {
+        append_digits(text, static_cast<unsigned>(year), 4);
+    } else {
+        text += std::to_string(year);
+    }
+    text += '-';
+    append_digits(text, unsigned(ymd.month()), 2);
+    text += '-';
+    append_digits(text, unsigned(ymd.day()), 2);
+    text += 'T';
+    append_digits(text, ms_of_day / 3600000, 2);
+    text += ':';
+    append_digits(text, ms_of_day / 60000 % 60, 2);
+    text += ':';
+    append_digits(text, ms_of_day / 1000 % 60, 2);
+    text += '.';
+    append_digits(text, ms_of_day % 1000, 3);
+    text += 'Z';
+    return text;
 }
 
 std::optional<int64_t> parse_rfc3339_ms(std::string_view t) {

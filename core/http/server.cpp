@@ -6,10 +6,12 @@
 #include "http/beast_request.hpp"
 #include "http/error_envelope.hpp"
 #include "http/framing.hpp"
+#include "http/response_head.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -53,10 +55,18 @@ std::string request_id_for(std::string_view supplied) {
         return std::string("req_") + buf;
     }();
     static std::atomic<uint64_t> counter{0};
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%012llx",
-                  static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
-    return prefix + buf;
+    // The counter in 12 hex digits (more once it passes 2^48), without a printf per request.
+    uint64_t count = counter.fetch_add(1, std::memory_order_relaxed);
+    char digits[16];
+    char* const end = digits + sizeof digits;
+    char* first = end;
+    do {
+        *--first = "0123456789abcdef"[count & 0xf];
+        count >>= 4;
+    } while (count != 0 || end - first < 12);
+    std::string id = prefix;
+    id.append(first, end);
+    return id;
 }
 
 // The series one route's answers are counted in. Each is looked up in the registry on the
@@ -445,21 +455,22 @@ private:
                                           {"body", response.body}});
         }
         status_ = response.status;
-        auto& out = response_.emplace(static_cast<bhttp::status>(response.status), version_);
-        out.set(bhttp::field::server, "engined");
-        out.set(bhttp::field::content_type, response.content_type);
-        out.set("X-Request-Id", request_id_);
-        for (auto& [name, value] : response.headers) out.set(name, value);
-        out.body() = std::move(response.body);
-        out.keep_alive(keep_alive_);
-        out.prepare_payload();
+        response_head_ = response_head(response, ResponseFraming{.request_id = request_id_,
+                                                                 .version = version_,
+                                                                 .keep_alive = keep_alive_});
+        // A HEAD is answered with the head a GET would get, Content-Length included.
+        const bool head_request = request_ && request_->method() == Method::head;
+        if (status_has_body(status_) && !head_request) response_body_ = std::move(response.body);
         stream_.expires_after(shared_.options.write_timeout);
-        bhttp::async_write(stream_, out,
-                           beast::bind_front_handler(&Session::on_write, shared_from_this()));
+        const std::array<net::const_buffer, 2> wire{net::buffer(response_head_),
+                                                    net::buffer(response_body_)};
+        net::async_write(stream_, wire,
+                         beast::bind_front_handler(&Session::on_write, shared_from_this()));
     }
 
     void on_write(beast::error_code ec, std::size_t bytes_written) {
-        response_.reset();
+        response_head_.clear();
+        response_body_.clear();
         account(bytes_written);
         shared_.request_done();
         if (ec || !keep_alive_) return do_close();
@@ -508,7 +519,9 @@ private:
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     // The request being answered: the router records its route and caller on it.
     std::optional<Request> request_;
-    std::optional<bhttp::response<bhttp::string_body>> response_;
+    // The answer on the wire, kept until its write completes.
+    std::string response_head_;
+    std::string response_body_;
     std::string request_id_;
     Clock::time_point started_;
     int status_ = 0;

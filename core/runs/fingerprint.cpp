@@ -21,8 +21,9 @@ boost::json::object to_json(const FingerprintComponents& components) {
     return json;
 }
 
-std::string fingerprint_of(const FingerprintComponents& components) {
-    return sha256_hex(canonical_json(to_json(components)));
+Fingerprint fingerprint_of(const FingerprintComponents& components) {
+    const boost::json::object json = to_json(components);
+    return {sha256_hex(canonical_json(json)), compact_json(json)};
 }
 
 std::string version_content_hash(const std::optional<std::string>& release_content_hash,

@@ -34,8 +34,13 @@ struct FingerprintComponents {
 // format 2 adds "reference_time" (RFC 3339, milliseconds) and "format": 2.
 boost::json::object to_json(const FingerprintComponents& components);
 
-// SHA-256 (lower-case hex) of the canonical JSON of to_json(components).
-std::string fingerprint_of(const FingerprintComponents& components);
+struct Fingerprint {
+    std::string sha256;           // lower-case hex, of the canonical JSON of to_json(components)
+    std::string components_json;  // the compact JSON of to_json(components), as a run stores it
+};
+
+// Both from one to_json(components): a run's fingerprint and what it was computed from.
+Fingerprint fingerprint_of(const FingerprintComponents& components);
 
 // The fingerprint's version component: the pinned release's content hash, else
 // "config:<config_hash>" (a run of an unreleased configuration).

@@ -183,8 +183,9 @@ store::RunOutcome RunExecutor::execute_stages(const store::Run& run) const {
         execute_plugin(run, *plugin, prepared_config(*plugin, run.config_hash, [&] {
                            return store_.config_json(run.config_hash);
                        }));
-    outcome.fingerprint = fingerprint_of(components);
-    outcome.fingerprint_json = compact_json(to_json(components));
+    Fingerprint fingerprint = fingerprint_of(components);
+    outcome.fingerprint = std::move(fingerprint.sha256);
+    outcome.fingerprint_json = std::move(fingerprint.components_json);
     return outcome;
 }
 

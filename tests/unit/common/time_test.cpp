@@ -10,6 +10,13 @@ TEST(Rfc3339, FormatsEpochAndMilliseconds) {
     EXPECT_EQ(format_rfc3339_ms(1795444025123), "2026-11-23T14:27:05.123Z");
 }
 
+TEST(Rfc3339, PadsEveryFieldAndCountsBackBeforeTheEpoch) {
+    EXPECT_EQ(format_rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+    EXPECT_EQ(format_rfc3339_ms(-62135596800000), "0001-01-01T00:00:00.000Z");
+    EXPECT_EQ(format_rfc3339_ms(978404645009), "2001-01-02T03:04:05.009Z");
+    EXPECT_EQ(format_rfc3339_ms(253402300799999), "9999-12-31T23:59:59.999Z");
+}
+
 TEST(Rfc3339, ParsesZuluOffsetsAndFractions) {
     EXPECT_EQ(parse_rfc3339_ms("2026-11-23T14:27:05Z"), 1795444025000);
     EXPECT_EQ(parse_rfc3339_ms("2026-11-23T14:27:05.123Z"), 1795444025123);

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -55,6 +56,42 @@ TEST(Server, EachConnectionStaysOnOneThreadAndTheConnectionsShareTheThreads) {
         threads.insert(this_connections.begin(), this_connections.end());
     }
     EXPECT_EQ(threads.size(), 2u) << "four connections over both threads";
+    server.stop();
+    server.wait();
+}
+
+// A HEAD is answered with the head alone: its Content-Length announces a body that is not sent,
+// so the next answer on the connection follows the blank line at once.
+TEST(Server, AHeadRequestIsAnsweredWithoutTheBody) {
+    Router router(&anyone);
+    router.add_sync(Method::get, "/hello", "", [](const Request&, const auth::Principal&) {
+        return Response::json(200, R"({"hello":"world"})");
+    });
+    ServerOptions options;
+    options.port = 0;
+    options.access_log = false;
+    Server server(router, options);
+    server.start();
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+    boost::asio::write(socket, boost::asio::buffer(std::string(
+                                   "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                                   "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")));
+    std::string received;
+    boost::system::error_code ec;
+    char chunk[4096];
+    while (!ec) received.append(chunk, socket.read_some(boost::asio::buffer(chunk), ec));
+    EXPECT_EQ(ec, boost::asio::error::eof) << ec.message();
+
+    const std::size_t first_end = received.find("\r\n\r\n");
+    ASSERT_NE(first_end, std::string::npos) << received;
+    const std::string first = received.substr(0, first_end + 4);
+    const std::string rest = received.substr(first_end + 4);
+    EXPECT_TRUE(first.starts_with("HTTP/1.1 ")) << first;
+    EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n"))
+        << "the HEAD answer carried a body: " << rest;
+    EXPECT_TRUE(rest.ends_with("\r\n\r\n{\"hello\":\"world\"}")) << rest;
     server.stop();
     server.wait();
 }

@@ -30,14 +30,14 @@ TEST(Fingerprint, IsTheSha256OfTheCanonicalComponentsWithTheFormatAndReferenceTi
                    R"(","platform_version":"1.4.0","plugin_sha256":")" + kComponents.plugin_sha256 +
                    R"(","reference_time":"2026-11-23T12:00:00.000Z","version_content_hash":")" +
                    kComponents.version_content_hash + R"("})");
-    EXPECT_EQ(fingerprint_of(kComponents), expected);
+    EXPECT_EQ(fingerprint_of(kComponents).sha256, expected);
     EXPECT_EQ(kComponents.format, kFingerprintFormat);
 }
 
 TEST(Fingerprint, ChangesWhenOnlyTheReferenceTimeChanges) {
     FingerprintComponents later = kComponents;
     later.reference_unix_ms += 1;
-    EXPECT_NE(fingerprint_of(later), fingerprint_of(kComponents));
+    EXPECT_NE(fingerprint_of(later).sha256, fingerprint_of(kComponents).sha256);
     EXPECT_EQ(to_json(later).at("reference_time"), "2026-11-23T12:00:00.001Z");
 }
 
@@ -47,9 +47,9 @@ TEST(Fingerprint, Format1IsTheSha256OfTheFourOriginalComponents) {
         R"({"input_sha256":")" + kFormat1Components.input_sha256 +
         R"(","platform_version":"1.4.0","plugin_sha256":")" + kFormat1Components.plugin_sha256 +
         R"(","version_content_hash":")" + kFormat1Components.version_content_hash + R"("})");
-    EXPECT_EQ(fingerprint_of(kFormat1Components), expected);
-    EXPECT_EQ(fingerprint_of(kFormat1Components),
-              fingerprint_of(FingerprintComponents(kFormat1Components)));
+    EXPECT_EQ(fingerprint_of(kFormat1Components).sha256, expected);
+    EXPECT_EQ(fingerprint_of(kFormat1Components).sha256,
+              fingerprint_of(FingerprintComponents(kFormat1Components)).sha256);
     EXPECT_EQ(boost::json::serialize(to_json(kFormat1Components)),
               R"({"input_sha256":")" + kFormat1Components.input_sha256 +
                   R"(","version_content_hash":")" + kFormat1Components.version_content_hash +
@@ -60,18 +60,18 @@ TEST(Fingerprint, Format1IsTheSha256OfTheFourOriginalComponents) {
 TEST(Fingerprint, Format1IgnoresTheReferenceTime) {
     FingerprintComponents later = kFormat1Components;
     later.reference_unix_ms += 86'400'000;
-    EXPECT_EQ(fingerprint_of(later), fingerprint_of(kFormat1Components));
-    EXPECT_NE(fingerprint_of(kFormat1Components), fingerprint_of(kComponents));
+    EXPECT_EQ(fingerprint_of(later).sha256, fingerprint_of(kFormat1Components).sha256);
+    EXPECT_NE(fingerprint_of(kFormat1Components).sha256, fingerprint_of(kComponents).sha256);
 }
 
 TEST(Fingerprint, ChangingAnyComponentChangesIt) {
-    const std::string original = fingerprint_of(kComponents);
+    const std::string original = fingerprint_of(kComponents).sha256;
     for (std::string FingerprintComponents::*component :
          {&FingerprintComponents::input_sha256, &FingerprintComponents::version_content_hash,
           &FingerprintComponents::plugin_sha256, &FingerprintComponents::platform_version}) {
         FingerprintComponents changed = kComponents;
         (changed.*component).back() ^= 1;
-        EXPECT_NE(fingerprint_of(changed), original);
+        EXPECT_NE(fingerprint_of(changed).sha256, original);
     }
 }
 
