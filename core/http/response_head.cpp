@@ -18,13 +18,13 @@ void append_field(std::string& head, std::string_view name, std::string_view val
     head += "\r\n";
 }
 
-void append_number(std::string& head, std::size_t number) {
+}  // namespace
+
+void append_decimal(std::string& text, std::uint64_t number) {
     char digits[24];
     const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
-    head.append(digits, end);
+    text.append(digits, end);
 }
-
-}  // namespace
 
 bool status_has_body(int status) {
     return status >= 200 && status != 204 && status != 304;
@@ -34,7 +34,7 @@ std::string response_head(const Response& response, const ResponseFraming& frami
     std::string head;
     head.reserve(160 + response.content_type.size() + framing.request_id.size());
     head += framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    append_number(head, static_cast<std::size_t>(response.status));
+    append_decimal(head, static_cast<std::uint64_t>(response.status));
     head += ' ';
     const auto reason = boost::beast::http::obsolete_reason(
         static_cast<boost::beast::http::status>(response.status));
@@ -49,7 +49,7 @@ std::string response_head(const Response& response, const ResponseFraming& frami
     if (framing.version != 10 && !framing.keep_alive) head += "Connection: close\r\n";
     if (status_has_body(response.status)) {
         head += "Content-Length: ";
-        append_number(head, response.body.size());
+        append_decimal(head, response.body.size());
         head += "\r\n";
     }
     head += "\r\n";

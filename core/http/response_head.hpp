@@ -6,10 +6,14 @@
 
 #include "http/message.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace engined::http {
+
+// Appends the decimal digits of `number`: the head's status and length, the access log's figures.
+void append_decimal(std::string& text, std::uint64_t number);
 
 // Whether a response with this status carries a body (and so Content-Length): not 1xx, 204, 304.
 bool status_has_body(int status);

@@ -55,17 +55,14 @@ std::string request_id_for(std::string_view supplied) {
         return std::string("req_") + buf;
     }();
     static std::atomic<uint64_t> counter{0};
-    // The counter in 12 hex digits (more once it passes 2^48), without a printf per request.
-    uint64_t count = counter.fetch_add(1, std::memory_order_relaxed);
+    // The counter in at least 12 hex digits, without a printf per request.
+    const uint64_t count = counter.fetch_add(1, std::memory_order_relaxed);
     char digits[16];
-    char* const end = digits + sizeof digits;
-    char* first = end;
-    do {
-        *--first = "0123456789abcdef"[count & 0xf];
-        count >>= 4;
-    } while (count != 0 || end - first < 12);
+    const auto end = std::to_chars(digits, digits + sizeof digits, count, 16).ptr;
+    const auto length = static_cast<std::size_t>(end - digits);
     std::string id = prefix;
-    id.append(first, end);
+    if (length < 12) id.append(12 - length, '0');
+    id.append(digits, end);
     return id;
 }
 
@@ -247,12 +244,6 @@ struct AccessRecord {
     std::size_t bytes_out;
 };
 
-void append_integer(std::string& out, uint64_t value) {
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    out.append(digits, end);
-}
-
 // Formatted by hand rather than through a JSON object: this runs for every request.
 void write_access_log(const AccessRecord& record) {
     thread_local std::string line;
@@ -270,18 +261,18 @@ void write_access_log(const AccessRecord& record) {
     line += R"(","path":")";
     append_json_escaped(line, record.path);
     line += R"(","status":)";
-    append_integer(line, static_cast<uint64_t>(record.status));
+    append_decimal(line, static_cast<uint64_t>(record.status));
     // Milliseconds with three decimals, from whole microseconds.
     const auto micros = static_cast<uint64_t>(std::max<int64_t>(
         0, std::chrono::duration_cast<std::chrono::microseconds>(record.duration).count()));
     line += R"(,"duration_ms":)";
-    append_integer(line, micros / 1000);
+    append_decimal(line, micros / 1000);
     line += '.';
     line += static_cast<char>('0' + micros / 100 % 10);
     line += static_cast<char>('0' + micros / 10 % 10);
     line += static_cast<char>('0' + micros % 10);
     line += R"(,"bytes_out":)";
-    append_integer(line, record.bytes_out);
+    append_decimal(line, record.bytes_out);
     line += '}';
     log::write_line_batched(line);
 }
