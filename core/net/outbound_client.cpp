@@ -18,7 +18,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <limits>
+#include <optional>
+#include <poll.h>
 #include <strings.h>
 
 namespace engined::net {
@@ -145,13 +148,40 @@ struct OutboundClient::Impl {
 
 namespace {
 
+// An open connection to one origin, to the address the guard vetted when it was opened.
+struct Connection {
+    std::unique_ptr<beast::tcp_stream> tcp;                     // plain http
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;  // https
+    std::string remote_address;
+    std::string peer;  // for failure details
+    Clock::time_point opened;
+    Clock::time_point idle_since;
+
+    beast::tcp_stream& lowest_layer() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+
+    // Nothing readable and no hang-up on an idle connection: it is as the last answer left it.
+    // Anything else (the receiver closed it, or sent bytes nobody asked for) retires it.
+    bool looks_idle() {
+        pollfd descriptor{lowest_layer().socket().native_handle(), POLLIN | POLLRDHUP, 0};
+        return ::poll(&descriptor, 1, 0) == 0;
+    }
+};
+
+// How an exchange on a connection ended.
+enum class Exchanged {
+    reusable,          // a complete answer, and the connection may carry another request
+    closing,           // an answer, but the connection is done (Connection: close, HTTP/1.0, EOF)
+    failed,            // the failure is recorded in the result
+    nothing_received,  // a kept connection failed before any answer: worth one fresh connection
+};
+
 // One POST from URL to answer. Every step either advances or records the failure and stops.
 class Exchange {
 public:
     Exchange(const OutboundPolicy& policy, OutboundResult& result, Clock::time_point start)
         : policy_(policy), result_(result), deadline_(start + policy.total_timeout) {}
 
-    bool prepare(const OutboundRequest& request) {
+    bool prepare(const OutboundRequest& request, bool keep_alive) {
         auto parsed = parse_url(request.url);
         if (auto* error = std::get_if<std::string>(&parsed))
             return fail(OutboundFailure::invalid_url, *error);
@@ -166,11 +196,19 @@ public:
         if (request_.find(http::field::user_agent) == request_.end())
             request_.set(http::field::user_agent, "engined");
         request_.set(http::field::host, host_header(url_));
-        request_.set(http::field::connection, "close");
+        // HTTP/1.1 connections persist unless one side says otherwise.
+        request_.erase(http::field::connection);
+        if (!keep_alive) request_.set(http::field::connection, "close");
         request_.erase(http::field::transfer_encoding);
         request_.body() = request.body;
         request_.prepare_payload();
         return true;
+    }
+
+    const Url& url() const { return url_; }
+    bool is_tls() const { return url_.scheme == "https"; }
+    std::string origin() const {
+        return url_.scheme + " " + url_.host + " " + std::to_string(url_.port);
     }
 
     // The one resolution of the host; the connection only ever uses these addresses.
@@ -215,41 +253,31 @@ public:
         return true;
     }
 
-    const Url& url() const { return url_; }
-
-    asio::awaitable<void> over_tcp() {
-        beast::tcp_stream stream(co_await asio::this_coro::executor);
-        if (co_await connect(stream)) co_await converse(stream);
+    // A connection to one of the vetted addresses, through TLS when `tls_context` is given;
+    // null after a recorded failure.
+    asio::awaitable<std::unique_ptr<Connection>> open(ssl::context* tls_context) {
+        auto connection = std::make_unique<Connection>();
+        const auto executor = co_await asio::this_coro::executor;
+        if (tls_context) {
+            connection->tls =
+                std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, *tls_context);
+        } else {
+            connection->tcp = std::make_unique<beast::tcp_stream>(executor);
+        }
+        if (!co_await connect(*connection)) co_return nullptr;
+        if (tls_context && !co_await handshake(*connection->tls)) co_return nullptr;
+        connection->opened = Clock::now();
+        co_return connection;
     }
 
-    asio::awaitable<void> over_tls(ssl::context& context) {
-        beast::ssl_stream<beast::tcp_stream> stream(co_await asio::this_coro::executor, context);
-        if (!co_await connect(beast::get_lowest_layer(stream))) co_return;
-        if (!ip_literal(url_.host) &&
-            SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str()) != 1) {
-            fail(OutboundFailure::tls_failed, "cannot set the TLS server name " + url_.host);
-            co_return;
-        }
-        stream.set_verify_mode(ssl::verify_peer);
-        stream.set_verify_callback(VerifyHostName{ssl::host_name_verification(url_.host)});
-        beast::get_lowest_layer(stream).expires_at(deadline_);
-        error_code ec;
-        co_await stream.async_handshake(ssl::stream_base::client,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == beast::error::timeout) {
-            fail(OutboundFailure::timed_out,
-                 "TLS handshake not complete within " + milliseconds_text(policy_.total_timeout));
-            co_return;
-        }
-        if (ec) {
-            std::string detail = "TLS handshake with " + peer_ + " failed: " + ec.message();
-            const long verify = SSL_get_verify_result(stream.native_handle());
-            if (verify != X509_V_OK)
-                detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-            fail(OutboundFailure::tls_failed, detail);
-            co_return;
-        }
-        co_await converse(stream);
+    // Sends the request on `connection` and reads the answer into the result. On a `reused`
+    // connection, a failure before any answer arrived is reported as nothing_received and not
+    // recorded, so that the post can try again on a fresh connection.
+    asio::awaitable<Exchanged> converse(Connection& connection, bool reused) {
+        result_.remote_address = connection.remote_address;
+        peer_ = connection.peer;
+        if (connection.tls) co_return co_await converse(*connection.tls, reused);
+        co_return co_await converse(*connection.tcp, reused);
     }
 
 private:
@@ -259,7 +287,8 @@ private:
         return false;
     }
 
-    asio::awaitable<bool> connect(beast::tcp_stream& stream) {
+    asio::awaitable<bool> connect(Connection& connection) {
+        beast::tcp_stream& stream = connection.lowest_layer();
         stream.expires_at(std::min(Clock::now() + policy_.connect_timeout, deadline_));
         error_code ec;
         const tcp::endpoint endpoint = co_await stream.async_connect(
@@ -274,19 +303,48 @@ private:
                            "cannot connect to " + url_.host + " port " + std::to_string(url_.port) +
                                ": " + ec.message());
         }
-        result_.remote_address = endpoint.address().to_string();
-        peer_ = endpoint_text(endpoint);
+        connection.remote_address = endpoint.address().to_string();
+        connection.peer = endpoint_text(endpoint);
+        peer_ = connection.peer;
+        co_return true;
+    }
+
+    asio::awaitable<bool> handshake(beast::ssl_stream<beast::tcp_stream>& stream) {
+        if (!ip_literal(url_.host) &&
+            SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str()) != 1) {
+            co_return fail(OutboundFailure::tls_failed,
+                           "cannot set the TLS server name " + url_.host);
+        }
+        stream.set_verify_mode(ssl::verify_peer);
+        stream.set_verify_callback(VerifyHostName{ssl::host_name_verification(url_.host)});
+        beast::get_lowest_layer(stream).expires_at(deadline_);
+        error_code ec;
+        co_await stream.async_handshake(ssl::stream_base::client,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == beast::error::timeout) {
+            co_return fail(
+                OutboundFailure::timed_out,
+                "TLS handshake not complete within " + milliseconds_text(policy_.total_timeout));
+        }
+        if (ec) {
+            std::string detail = "TLS handshake with " + peer_ + " failed: " + ec.message();
+            const long verify = SSL_get_verify_result(stream.native_handle());
+            if (verify != X509_V_OK)
+                detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+            co_return fail(OutboundFailure::tls_failed, detail);
+        }
         co_return true;
     }
 
     template <class Stream>
-    asio::awaitable<void> converse(Stream& stream) {
+    asio::awaitable<Exchanged> converse(Stream& stream, bool reused) {
         beast::get_lowest_layer(stream).expires_at(deadline_);
         error_code ec;
         co_await http::async_write(stream, request_, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
+            if (reused && ec != beast::error::timeout) co_return Exchanged::nothing_received;
             read_failed(ec, "sending the request to " + peer_);
-            co_return;
+            co_return Exchanged::failed;
         }
         http::response_parser<http::string_body> parser;
         parser.body_limit(policy_.max_response_bytes);
@@ -296,6 +354,8 @@ private:
         beast::flat_buffer buffer;
         co_await http::async_read(stream, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec && reused && !parser.got_some() && ec != beast::error::timeout)
+            co_return Exchanged::nothing_received;
         auto& response = parser.get();
         result_.status = static_cast<int>(response.result_int());
         if (parser.is_header_done()) {
@@ -304,7 +364,13 @@ private:
             }
         }
         result_.body = std::move(response.body());
-        if (ec) read_failed(ec, "reading the response from " + peer_);
+        if (ec) {
+            read_failed(ec, "reading the response from " + peer_);
+            co_return Exchanged::failed;
+        }
+        // Bytes past the answer were not asked for: the connection is not trusted with another.
+        const bool reusable = parser.keep_alive() && buffer.size() == 0;
+        co_return reusable ? Exchanged::reusable : Exchanged::closing;
     }
 
     void read_failed(const error_code& ec, const std::string& while_doing) const {
@@ -329,8 +395,23 @@ private:
     Url url_;
     http::request<http::string_body> request_;
     std::vector<tcp::endpoint> endpoints_;
-    std::string peer_;  // the connected endpoint, for failure details
+    std::string peer_;
 };
+
+// Runs `task` on `ioc` to completion; its exception, if any, is rethrown here.
+template <class T>
+T run_to_completion(asio::io_context& ioc, asio::awaitable<T> task) {
+    std::optional<T> value;
+    std::exception_ptr error;
+    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T v) {
+        error = e;
+        if (!e) value = std::move(v);
+    });
+    ioc.restart();
+    ioc.run();
+    if (error) std::rethrow_exception(error);
+    return std::move(*value);
+}
 
 }  // namespace
 
@@ -338,29 +419,79 @@ OutboundClient::OutboundClient(OutboundPolicy policy)
     : impl_(std::make_shared<const Impl>(std::move(policy))) {}
 
 OutboundResult OutboundClient::post(const OutboundRequest& request) const {
+    return OutboundSession(*this, KeepAlive{.max_idle = 0}).post(request);
+}
+
+struct OutboundSession::Impl {
+    Impl(std::shared_ptr<const OutboundClient::Impl> c, KeepAlive k)
+        : client(std::move(c)), keep_alive(k) {}
+
+    std::shared_ptr<const OutboundClient::Impl> client;
+    KeepAlive keep_alive;
+    asio::io_context ioc;
+    std::vector<std::pair<std::string, std::unique_ptr<Connection>>> idle;  // oldest first
+
+    bool keeps_connections() const { return keep_alive.max_idle > 0; }
+
+    bool expired(const Connection& connection, Clock::time_point now) const {
+        return now - connection.idle_since >= keep_alive.idle_for ||
+               now - connection.opened >= keep_alive.max_age;
+    }
+
+    void close_expired(Clock::time_point now) {
+        std::erase_if(idle, [&](const auto& entry) { return expired(*entry.second, now); });
+    }
+
+    std::unique_ptr<Connection> take(const std::string& origin, Clock::time_point now) {
+        close_expired(now);
+        const auto it = std::find_if(idle.rbegin(), idle.rend(),
+                                     [&](const auto& entry) { return entry.first == origin; });
+        if (it == idle.rend()) return nullptr;
+        auto connection = std::move(it->second);
+        idle.erase(std::next(it).base());
+        return connection->looks_idle() ? std::move(connection) : nullptr;
+    }
+
+    void keep(std::string origin, std::unique_ptr<Connection> connection) {
+        connection->idle_since = Clock::now();
+        idle.emplace_back(std::move(origin), std::move(connection));
+        if (idle.size() > keep_alive.max_idle) idle.erase(idle.begin());
+    }
+
+    void post(const OutboundRequest& request, OutboundResult& result, Clock::time_point start) {
+        Exchange exchange(client->policy, result, start);
+        if (!exchange.prepare(request, keeps_connections())) return;
+        const std::string origin = exchange.origin();
+        if (auto kept = take(origin, start)) {
+            const Exchanged outcome = run_to_completion(ioc, exchange.converse(*kept, true));
+            if (outcome == Exchanged::reusable) keep(origin, std::move(kept));
+            if (outcome != Exchanged::nothing_received) return;
+        }
+        if (!exchange.resolve() || !exchange.vet(client->is_allowed(exchange.url().host))) return;
+        if (exchange.is_tls() && client->trust_error) {
+            result.failure = OutboundFailure::tls_failed;
+            result.detail = *client->trust_error;
+            return;
+        }
+        auto connection = run_to_completion(
+            ioc, exchange.open(exchange.is_tls() ? &client->tls_context : nullptr));
+        if (!connection) return;
+        const Exchanged outcome = run_to_completion(ioc, exchange.converse(*connection, false));
+        if (outcome == Exchanged::reusable && keeps_connections())
+            keep(origin, std::move(connection));
+    }
+};
+
+OutboundSession::OutboundSession(const OutboundClient& client, KeepAlive keep_alive)
+    : impl_(std::make_unique<Impl>(client.impl_, keep_alive)) {}
+
+OutboundSession::~OutboundSession() = default;
+
+OutboundResult OutboundSession::post(const OutboundRequest& request) {
     const auto start = Clock::now();
     OutboundResult result;
     try {
-        Exchange exchange(impl_->policy, result, start);
-        if (exchange.prepare(request) && exchange.resolve() &&
-            exchange.vet(impl_->is_allowed(exchange.url().host))) {
-            const bool tls = exchange.url().scheme == "https";
-            if (tls && impl_->trust_error) {
-                result.failure = OutboundFailure::tls_failed;
-                result.detail = *impl_->trust_error;
-            } else {
-                asio::io_context ioc;
-                auto rethrow = [](std::exception_ptr error) {
-                    if (error) std::rethrow_exception(error);
-                };
-                if (tls) {
-                    asio::co_spawn(ioc, exchange.over_tls(impl_->tls_context), rethrow);
-                } else {
-                    asio::co_spawn(ioc, exchange.over_tcp(), rethrow);
-                }
-                ioc.run();
-            }
-        }
+        impl_->post(request, result, start);
     } catch (const std::exception& error) {
         result.failure = OutboundFailure::protocol_error;
         result.detail = std::string("unexpected error: ") + error.what();
@@ -370,6 +501,14 @@ OutboundResult OutboundClient::post(const OutboundRequest& request) const {
     }
     result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     return result;
+}
+
+void OutboundSession::close_expired() {
+    impl_->close_expired(Clock::now());
+}
+
+std::size_t OutboundSession::idle_connections() const {
+    return impl_->idle.size();
 }
 
 }  // namespace engined::net

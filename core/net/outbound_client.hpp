@@ -59,19 +59,54 @@ struct OutboundResult {
     std::chrono::milliseconds elapsed{0};
 };
 
+class OutboundSession;
+
 class OutboundClient {
 public:
     // Copies share the policy and the TLS trust store, which are read-only after construction.
     explicit OutboundClient(OutboundPolicy policy);
 
-    // Synchronous and thread-safe (each call uses its own io_context); never throws. The host is
-    // resolved once and only vetted addresses are connected to; redirects are not followed (a 3xx
-    // is just a status).
+    // Synchronous and thread-safe (each call uses its own io_context and its own connection,
+    // closed after the answer); never throws. The host is resolved once and only vetted addresses
+    // are connected to; redirects are not followed (a 3xx is just a status).
     OutboundResult post(const OutboundRequest& request) const;
 
 private:
+    friend class OutboundSession;
     struct Impl;
     std::shared_ptr<const Impl> impl_;
+};
+
+// How long an OutboundSession keeps a connection for the next post to the same origin.
+struct KeepAlive {
+    std::size_t max_idle = 8;                   // idle connections kept; the oldest goes first
+    std::chrono::milliseconds idle_for{30000};  // closed when unused this long
+    std::chrono::milliseconds max_age{60000};   // not reused once this old: a DNS change is seen
+};
+
+// A sequence of posts from one thread that keeps connections open between them: a post to an
+// origin (scheme, host, port) with an idle connection sends on it instead of resolving,
+// connecting and shaking hands again. A connection is vetted by the address guard when it is
+// opened and is only reused for the host name it was opened for. A kept connection the
+// receiver closed while it was idle is replaced by a fresh one within the same post, provided
+// nothing of an answer arrived on it (the request may then reach the receiver twice: deliveries
+// are at least once). Not thread-safe: one session per thread. Never throws from post.
+class OutboundSession {
+public:
+    explicit OutboundSession(const OutboundClient& client, KeepAlive keep_alive = {});
+    ~OutboundSession();
+    OutboundSession(const OutboundSession&) = delete;
+    OutboundSession& operator=(const OutboundSession&) = delete;
+
+    OutboundResult post(const OutboundRequest& request);
+    // Closes the connections idle longer than keep_alive allows; a caller with nothing to send
+    // calls it so that no socket lingers half-closed until the next post.
+    void close_expired();
+    std::size_t idle_connections() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace engined::net

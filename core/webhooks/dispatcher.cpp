@@ -100,6 +100,8 @@ void Dispatcher::stop() {
 }
 
 void Dispatcher::send_loop() {
+    // Each sender keeps its connections to receivers between deliveries.
+    net::OutboundSession session(client_);
     for (;;) {
         uint64_t seen_generation = 0;
         {
@@ -115,6 +117,7 @@ void Dispatcher::send_loop() {
             log::error("webhook outbox unavailable", {{"detail", error.what()}});
         }
         if (due.empty()) {
+            session.close_expired();
             std::unique_lock lock(mutex_);
             wakeup_.wait_for(lock, options_.poll_interval,
                              [&] { return stopping_ || wake_generation_ != seen_generation; });
@@ -122,7 +125,7 @@ void Dispatcher::send_loop() {
         }
         wake();
         try {
-            attempt(due.front());
+            attempt(due.front(), session);
         } catch (const std::exception& error) {
             // A store that stopped answering mid-attempt: the lease lapses and the delivery is
             // attempted again later.
@@ -151,7 +154,7 @@ std::string Dispatcher::body_of(const store::WebhookDelivery& delivery,
     return event_body(delivery, run);
 }
 
-void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
+void Dispatcher::attempt(const store::WebhookDelivery& delivery, net::OutboundSession& session) {
     const int64_t started = now_unix_ms();
     const int attempt_number = delivery.attempts + 1;
     net::OutboundResult result;
@@ -192,7 +195,7 @@ void Dispatcher::attempt(const store::WebhookDelivery& delivery) {
         headers.emplace_back("X-Nexio-Timestamp", std::to_string(timestamp));
         headers.emplace_back("X-Nexio-Webhook-Version", kWebhookVersion);
         headers.emplace_back("X-Nexio-Signature", signature_header(timestamp, body, secrets));
-        result = client_.post({url, std::move(headers), body});
+        result = session.post({url, std::move(headers), body});
     }
     const int64_t finished = now_unix_ms();
     store::AttemptVerdict verdict{store::DeliveryStatus::failed, std::nullopt, false};

@@ -66,7 +66,7 @@ private:
     // What this delivery POSTs: the event body, or the evaluation result (see DispatcherOptions).
     std::string body_of(const store::WebhookDelivery& delivery, const store::Run& run) const;
     void send_loop();
-    void attempt(const store::WebhookDelivery& delivery);
+    void attempt(const store::WebhookDelivery& delivery, net::OutboundSession& session);
     store::AttemptVerdict verdict_for(const net::OutboundResult& result, int attempt_number,
                                       int64_t now_ms);
     void disable_endpoint(const store::WebhookDelivery& delivery, int streak, int64_t now_ms);

@@ -1,5 +1,7 @@
 // A webhook receiver for tests: a real HTTP server on 127.0.0.1 (any free port) that records
-// every request and answers with scripted statuses.
+// every request and answers with scripted statuses. By default it serves one request per
+// connection, one connection at a time, and answers Connection: close; with keep_alive each
+// connection is served on its own thread for as long as the sender keeps it open.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
 
 namespace engined::testing {
 
@@ -32,7 +36,9 @@ public:
         std::chrono::steady_clock::time_point at;
     };
 
-    WebhookReceiver();
+    enum class Connections { close_after_each, keep_alive };
+
+    explicit WebhookReceiver(Connections connections = Connections::close_after_each);
     ~WebhookReceiver();
     WebhookReceiver(const WebhookReceiver&) = delete;
     WebhookReceiver& operator=(const WebhookReceiver&) = delete;
@@ -48,18 +54,26 @@ public:
     std::vector<Received> received() const;
     // True once at least `count` requests arrived.
     bool wait_for(std::size_t count, std::chrono::milliseconds timeout) const;
+    // Connections accepted so far.
+    std::size_t connections() const;
 
 private:
     void serve();
+    // Answers the requests of one connection; returns when it ends.
+    void serve_connection(boost::asio::ip::tcp::socket& socket);
 
     struct Impl;
     std::unique_ptr<Impl> impl_;
+    const Connections mode_;
     uint16_t port_ = 0;
     mutable std::mutex mutex_;
     mutable std::condition_variable arrived_;
     std::deque<Answer> script_;
     Answer then_;
     std::vector<Received> received_;
+    std::size_t connections_ = 0;
+    std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> open_sockets_;
+    std::vector<std::thread> connection_threads_;
     std::thread thread_;
 };
 

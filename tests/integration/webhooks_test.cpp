@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -152,6 +153,30 @@ TEST(Webhooks, DeliversASignedRunCompletedEventToAnEndpoint) {
     EXPECT_EQ(delivery.at("run_id"), run_id.c_str());
     ASSERT_EQ(delivery.at("attempts").as_array().size(), 1u);
     EXPECT_EQ(delivery.at("attempts").as_array()[0].at("status_code"), 200);
+}
+
+TEST(Webhooks, DeliveriesToOneReceiverReuseTheSendersConnections) {
+    WebhookReceiver receiver(WebhookReceiver::Connections::keep_alive);
+    app::Config config = webhook_config();
+    config.webhook_workers = 2;
+    TestServer server(config);
+    const std::string key = server.create_key("acme");
+    auto client = server.client();
+    ASSERT_EQ(call(client, "POST", "/api/v1/webhooks", key, endpoint_body(receiver.url())).status,
+              201);
+
+    constexpr std::size_t runs = 8;
+    for (std::size_t i = 0; i < runs; ++i) submit_run(client, key);
+    ASSERT_TRUE(receiver.wait_for(runs, 10s));
+    std::set<std::string> deliveries;
+    for (const auto& request : receiver.received()) {
+        EXPECT_EQ(request.answered, 200);
+        EXPECT_EQ(request.headers.count("connection"), 0u);
+        deliveries.insert(request.headers.at("x-nexio-delivery"));
+    }
+    EXPECT_EQ(deliveries.size(), runs);
+    // A sender opens a connection to the receiver once and keeps it for its next deliveries.
+    EXPECT_LE(receiver.connections(), 2u);
 }
 
 TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {

@@ -19,28 +19,44 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-// Reads one request, hands it to `record`, then answers or holds the connection open.
-template <class Stream, class Record>
-asio::awaitable<void> exchange(Stream& stream, const std::string& raw_response, Record record) {
+asio::awaitable<void> stay_silent() {
     boost::system::error_code ec;
+    asio::steady_timer forever(co_await asio::this_coro::executor, std::chrono::hours(1));
+    co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// Reads requests, hands each to `record` and answers it, for as long as the connection lasts
+// (see ConnectionLimit); returning closes the connection.
+template <class Stream, class Record>
+asio::awaitable<void> exchange(Stream& stream, const std::string& raw_response,
+                               const ConnectionLimit& limit, Record record) {
+    const bool answer_closes = raw_response.find("Connection: close") != std::string::npos;
     boost::beast::flat_buffer buffer;
-    http::request_parser<http::string_body> parser;
-    co_await http::async_read(stream, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    const auto& message = parser.get();
-    ReceivedRequest request{
-        std::string(message.method_string()), std::string(message.target()), {}, message.body()};
-    for (const auto& field : message)
-        request.headers.emplace_back(field.name_string(), field.value());
-    record(std::move(request));
-    if (raw_response.empty()) {
-        asio::steady_timer forever(co_await asio::this_coro::executor, std::chrono::hours(1));
-        co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        co_return;
+    for (std::size_t answered = 0;; ++answered) {
+        const bool at_limit = limit.answers > 0 && answered == limit.answers;
+        if (at_limit && limit.then == ConnectionLimit::Then::close) co_return;
+        boost::system::error_code ec;
+        http::request_parser<http::string_body> parser;
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        const auto& message = parser.get();
+        ReceivedRequest request{std::string(message.method_string()),
+                                std::string(message.target()),
+                                {},
+                                message.body()};
+        for (const auto& field : message)
+            request.headers.emplace_back(field.name_string(), field.value());
+        record(std::move(request));
+        if (at_limit && limit.then == ConnectionLimit::Then::read_then_close) co_return;
+        if (raw_response.empty() || at_limit) {
+            co_await stay_silent();
+            co_return;
+        }
+        co_await asio::async_write(stream, asio::buffer(raw_response),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || answer_closes || !parser.keep_alive()) co_return;
     }
-    co_await asio::async_write(stream, asio::buffer(raw_response),
-                               asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace
@@ -54,8 +70,10 @@ std::vector<std::string> ReceivedRequest::values(std::string_view name) const {
     return out;
 }
 
-LoopbackReceiver::LoopbackReceiver(std::string raw_response, std::optional<TlsIdentity> tls)
+LoopbackReceiver::LoopbackReceiver(std::string raw_response, std::optional<TlsIdentity> tls,
+                                   ConnectionLimit limit)
     : raw_response_(std::move(raw_response)),
+      limit_(limit),
       acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     if (tls) {
         tls_.emplace(asio::ssl::context::tls_server);
@@ -103,7 +121,7 @@ void LoopbackReceiver::serve(tcp::socket socket) {
         asio::co_spawn(
             ioc_,
             [this, socket = std::move(socket), record]() mutable -> asio::awaitable<void> {
-                co_await exchange(socket, raw_response_, record);
+                co_await exchange(socket, raw_response_, limit_, record);
             },
             asio::detached);
         return;
@@ -115,7 +133,7 @@ void LoopbackReceiver::serve(tcp::socket socket) {
             boost::system::error_code ec;
             co_await stream.async_handshake(asio::ssl::stream_base::server,
                                             asio::redirect_error(asio::use_awaitable, ec));
-            if (!ec) co_await exchange(stream, raw_response_, record);
+            if (!ec) co_await exchange(stream, raw_response_, limit_, record);
         },
         asio::detached);
 }
@@ -124,6 +142,11 @@ std::string http_response(int status, std::string_view body, std::string_view ex
     return "HTTP/1.1 " + std::to_string(status) + " X\r\n" + std::string(extra_headers) +
            "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
            std::string(body);
+}
+
+std::string http_keep_alive_response(int status, std::string_view body) {
+    return "HTTP/1.1 " + std::to_string(status) +
+           " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
 }  // namespace engined::net

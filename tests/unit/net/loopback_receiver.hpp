@@ -31,11 +31,25 @@ struct TlsIdentity {
     std::string key_file;
 };
 
+// What the receiver does on a connection once it has answered `answers` requests on it (0: no
+// limit; it serves the connection for as long as the client keeps it and the answer does not
+// say Connection: close).
+struct ConnectionLimit {
+    enum class Then {
+        close,                  // closes at once, without saying so in the last answer
+        read_then_close,        // reads (and records) one more request, then closes unanswered
+        read_then_stay_silent,  // reads one more request and never answers it
+    };
+    std::size_t answers = 0;
+    Then then = Then::close;
+};
+
 class LoopbackReceiver {
 public:
     // An empty `raw_response` never answers: the connection stays open and silent.
     explicit LoopbackReceiver(std::string raw_response,
-                              std::optional<TlsIdentity> tls = std::nullopt);
+                              std::optional<TlsIdentity> tls = std::nullopt,
+                              ConnectionLimit limit = {});
     ~LoopbackReceiver();
     LoopbackReceiver(const LoopbackReceiver&) = delete;
     LoopbackReceiver& operator=(const LoopbackReceiver&) = delete;
@@ -49,6 +63,7 @@ private:
     void serve(boost::asio::ip::tcp::socket socket);
 
     std::string raw_response_;
+    ConnectionLimit limit_;
     std::optional<boost::asio::ssl::context> tls_;
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::acceptor acceptor_;
@@ -59,7 +74,9 @@ private:
     std::thread thread_;
 };
 
-// "HTTP/1.1 <status> X\r\n<extra headers>Content-Length: ..\r\n\r\n<body>"
+// "HTTP/1.1 <status> X\r\n<extra headers>Content-Length: ..\r\nConnection: close\r\n\r\n<body>"
 std::string http_response(int status, std::string_view body, std::string_view extra_headers = {});
+// The same without "Connection: close": the connection may carry the client's next request.
+std::string http_keep_alive_response(int status, std::string_view body);
 
 }  // namespace engined::net

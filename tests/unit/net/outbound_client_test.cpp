@@ -299,5 +299,169 @@ TEST(OutboundClient, AnUnreadableCaFileFailsHttpsPosts) {
     EXPECT_NE(result.detail.find("missing.pem"), std::string::npos) << result.detail;
 }
 
+// --- OutboundSession: connections kept between posts ---
+
+OutboundPolicy local_tls_policy() {
+    OutboundPolicy policy = allowing({"localhost", "127.0.0.1"});
+    policy.ca_file = tls_dir + "ca.pem";
+    return policy;
+}
+
+TEST(OutboundClient, AOneOffPostAsksForTheConnectionToClose) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"));
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    ASSERT_EQ(client.post(post_to(url_of(receiver))).status, 200);
+    ASSERT_EQ(client.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(receiver.connections(), 2u);
+    EXPECT_EQ(receiver.requests().at(0).values("Connection"), std::vector<std::string>{"close"});
+}
+
+TEST(OutboundSession, PostsToOneOriginShareOneConnection) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"));
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    OutboundSession session(client);
+    for (int i = 0; i < 3; ++i) {
+        OutboundRequest request = post_to(url_of(receiver));
+        request.body = R"({"n":)" + std::to_string(i) + "}";
+        const auto result = session.post(request);
+        ASSERT_EQ(to_string(result.failure), "none") << i << ": " << result.detail;
+        EXPECT_EQ(result.status, 200);
+        EXPECT_EQ(result.body, "ok");
+        EXPECT_EQ(result.remote_address, "127.0.0.1");
+    }
+    EXPECT_EQ(receiver.connections(), 1u);
+    const auto seen = receiver.requests();
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[2].body, R"({"n":2})");
+    EXPECT_TRUE(seen[0].values("Connection").empty());
+    EXPECT_EQ(session.idle_connections(), 1u);
+}
+
+TEST(OutboundSession, AnHttpsConnectionIsKeptWithoutAnotherHandshake) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"), localhost_identity);
+    const OutboundClient client(local_tls_policy());
+    OutboundSession session(client);
+    for (int i = 0; i < 3; ++i) {
+        const auto result = session.post(post_to(url_of(receiver, "localhost", "https")));
+        ASSERT_EQ(to_string(result.failure), "none") << i << ": " << result.detail;
+        EXPECT_EQ(result.status, 200);
+    }
+    EXPECT_EQ(receiver.connections(), 1u);
+    EXPECT_EQ(receiver.requests().size(), 3u);
+}
+
+TEST(OutboundSession, AnAnswerSayingCloseEndsTheConnection) {
+    LoopbackReceiver receiver(http_response(200, "ok"));
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    OutboundSession session(client);
+    ASSERT_EQ(session.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(session.idle_connections(), 0u);
+    ASSERT_EQ(session.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(receiver.connections(), 2u);
+}
+
+TEST(OutboundSession, AnHttp10AnswerEndsTheConnection) {
+    LoopbackReceiver receiver("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    OutboundSession session(client);
+    ASSERT_EQ(session.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(session.idle_connections(), 0u);
+}
+
+TEST(OutboundSession, AConnectionTheReceiverClosedWhileIdleIsReplaced) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"), std::nullopt,
+                              {.answers = 1, .then = ConnectionLimit::Then::close});
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    OutboundSession session(client);
+    for (int i = 0; i < 3; ++i) {
+        const auto result = session.post(post_to(url_of(receiver)));
+        ASSERT_EQ(to_string(result.failure), "none") << i << ": " << result.detail;
+        EXPECT_EQ(result.status, 200);
+    }
+    EXPECT_EQ(receiver.connections(), 3u);
+    EXPECT_EQ(receiver.requests().size(), 3u);
+}
+
+TEST(OutboundSession, ARequestLostOnAKeptConnectionIsSentOnceMoreOnAFreshOne) {
+    // The receiver reads the second request on a connection and closes it unanswered, as a
+    // server does whose idle timeout fired just as the request arrived.
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"), std::nullopt,
+                              {.answers = 1, .then = ConnectionLimit::Then::read_then_close});
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    OutboundSession session(client);
+    ASSERT_EQ(session.post(post_to(url_of(receiver))).status, 200);
+    const auto result = session.post(post_to(url_of(receiver)));
+    ASSERT_EQ(to_string(result.failure), "none") << result.detail;
+    EXPECT_EQ(result.status, 200);
+    EXPECT_EQ(receiver.connections(), 2u);
+    EXPECT_EQ(receiver.requests().size(), 3u);  // the lost one and its resend
+}
+
+TEST(OutboundSession, ASilentKeptConnectionTimesOutWithoutAResend) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"), std::nullopt,
+                              {.answers = 1, .then = ConnectionLimit::Then::read_then_stay_silent});
+    OutboundPolicy policy = allowing({"127.0.0.1"});
+    policy.total_timeout = 300ms;
+    const OutboundClient client(policy);
+    OutboundSession session(client);
+    ASSERT_EQ(session.post(post_to(url_of(receiver))).status, 200);
+    const auto result = session.post(post_to(url_of(receiver)));
+    EXPECT_EQ(to_string(result.failure), "timed_out") << result.detail;
+    EXPECT_EQ(receiver.connections(), 1u);
+    EXPECT_EQ(receiver.requests().size(), 2u);
+    EXPECT_EQ(session.idle_connections(), 0u);
+}
+
+TEST(OutboundSession, AKeptConnectionIsNotLentToAnotherHostName) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"));
+    const OutboundClient client(allowing({"localhost"}));
+    OutboundSession session(client);
+    ASSERT_EQ(session.post(post_to(url_of(receiver, "localhost"))).status, 200);
+    ASSERT_EQ(session.idle_connections(), 1u);
+    // Same address and port, but 127.0.0.1 is not allow-listed: refused, not sent on the
+    // connection opened for localhost.
+    const auto refused = session.post(post_to(url_of(receiver, "127.0.0.1")));
+    EXPECT_EQ(to_string(refused.failure), "refused_address") << refused.detail;
+    EXPECT_EQ(receiver.requests().size(), 1u);
+    EXPECT_EQ(receiver.connections(), 1u);
+}
+
+TEST(OutboundSession, ConnectionsIdleTooLongOrTooOldAreClosed) {
+    LoopbackReceiver receiver(http_keep_alive_response(200, "ok"));
+    const OutboundClient client(allowing({"127.0.0.1"}));
+
+    OutboundSession short_idle(client, KeepAlive{.idle_for = 50ms});
+    ASSERT_EQ(short_idle.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(short_idle.idle_connections(), 1u);
+    std::this_thread::sleep_for(80ms);
+    short_idle.close_expired();
+    EXPECT_EQ(short_idle.idle_connections(), 0u);
+    ASSERT_EQ(short_idle.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(receiver.connections(), 2u);
+
+    OutboundSession short_lived(client, KeepAlive{.max_age = 0ms});
+    ASSERT_EQ(short_lived.post(post_to(url_of(receiver))).status, 200);
+    ASSERT_EQ(short_lived.post(post_to(url_of(receiver))).status, 200);
+    EXPECT_EQ(receiver.connections(), 4u);
+}
+
+TEST(OutboundSession, KeepsAtMostMaxIdleConnectionsDroppingTheOldest) {
+    LoopbackReceiver first(http_keep_alive_response(200, "1"));
+    LoopbackReceiver second(http_keep_alive_response(200, "2"));
+    LoopbackReceiver third(http_keep_alive_response(200, "3"));
+    const OutboundClient client(allowing({"127.0.0.1"}));
+    OutboundSession session(client, KeepAlive{.max_idle = 2});
+    for (const auto* receiver : {&first, &second, &third}) {
+        ASSERT_EQ(session.post(post_to(url_of(*receiver))).status, 200);
+    }
+    EXPECT_EQ(session.idle_connections(), 2u);
+    for (const auto* receiver : {&third, &second, &first}) {
+        ASSERT_EQ(session.post(post_to(url_of(*receiver))).status, 200);
+    }
+    EXPECT_EQ(first.connections(), 2u);  // the oldest, dropped for the third
+    EXPECT_EQ(second.connections(), 1u);
+    EXPECT_EQ(third.connections(), 1u);
+}
+
 }  // namespace
 }  // namespace engined::net
