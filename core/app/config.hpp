@@ -67,7 +67,7 @@ struct Config {
     std::vector<std::string> webhook_allowed_hosts;  // exempt from the private-address guard
     std::vector<double> webhook_retry_schedule_s;    // empty: the default (~23 h over 8 retries)
     int webhook_disable_after = 50;                  // consecutive failed attempts; 0: never
-    int webhook_workers = 2;
+    int webhook_workers = 16;
     int webhook_timeout_ms = 10000;
     std::filesystem::path webhook_ca_file;  // extra trust anchors for https receivers
 

@@ -101,7 +101,7 @@ void Dispatcher::stop() {
 
 void Dispatcher::send_loop() {
     // Each sender keeps its connections to receivers between deliveries.
-    net::OutboundSession session(client_);
+    net::OutboundSession session(client_, keep_alive_);
     for (;;) {
         uint64_t seen_generation = 0;
         {
@@ -117,10 +117,7 @@ void Dispatcher::send_loop() {
             log::error("webhook outbox unavailable", {{"detail", error.what()}});
         }
         if (due.empty()) {
-            session.close_expired();
-            std::unique_lock lock(mutex_);
-            wakeup_.wait_for(lock, options_.poll_interval,
-                             [&] { return stopping_ || wake_generation_ != seen_generation; });
+            wait_for_work(seen_generation, session);
             continue;
         }
         wake();
@@ -132,6 +129,26 @@ void Dispatcher::send_loop() {
             log::error("webhook attempt failed",
                        {{"delivery_id", due.front().id}, {"detail", error.what()}});
         }
+    }
+}
+
+void Dispatcher::wait_for_work(uint64_t seen_generation, net::OutboundSession& session) {
+    for (;;) {
+        session.close_expired();
+        std::unique_lock lock(mutex_);
+        const auto woken = [&] { return stopping_ || wake_generation_ != seen_generation; };
+        if (!an_idle_sender_polls_) {
+            an_idle_sender_polls_ = true;
+            wakeup_.wait_for(lock, options_.poll_interval, woken);
+            an_idle_sender_polls_ = false;
+            return;
+        }
+        if (session.idle_connections() == 0) {
+            wakeup_.wait(lock, woken);
+            return;
+        }
+        // Awake only to close the connections that have been idle too long.
+        if (wakeup_.wait_for(lock, keep_alive_.idle_for, woken)) return;
     }
 }
 

@@ -23,7 +23,7 @@ namespace engined::webhooks {
 inline constexpr const char* kWebhookVersion = "2026-11-01";
 
 struct DispatcherOptions {
-    int workers = 2;
+    int workers = 16;
     // Delay before retry 1, 2, …; a delivery failing once more than it has delays is given up.
     // The default spans about 23 hours.
     std::vector<std::chrono::milliseconds> retry_schedule{
@@ -66,6 +66,10 @@ private:
     // What this delivery POSTs: the event body, or the evaluation result (see DispatcherOptions).
     std::string body_of(const store::WebhookDelivery& delivery, const store::Run& run) const;
     void send_loop();
+    // Returns once woken, or after the poll interval for the one idle sender that polls: an
+    // idle node looks at its outbox once per interval however many senders it has (a retry
+    // falling due is found by that look; a finished run or a sender that found work wakes one).
+    void wait_for_work(uint64_t seen_generation, net::OutboundSession& session);
     void attempt(const store::WebhookDelivery& delivery, net::OutboundSession& session);
     store::AttemptVerdict verdict_for(const net::OutboundResult& result, int attempt_number,
                                       int64_t now_ms);
@@ -76,11 +80,13 @@ private:
     DispatcherOptions options_;
     AttemptObserver observer_;
     std::chrono::milliseconds lease_;
+    net::KeepAlive keep_alive_;
 
     std::mutex mutex_;
     std::condition_variable wakeup_;
     bool stopping_ = false;
     uint64_t wake_generation_ = 0;
+    bool an_idle_sender_polls_ = false;
     std::mt19937_64 jitter_;
     std::vector<std::thread> senders_;
 };

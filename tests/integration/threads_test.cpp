@@ -54,14 +54,14 @@ TEST(Threads, EachThreadOfTheServingBinaryIsNamedAndItsWorkersYieldToTheRest) {
             ++count[thread.name];
             nice[thread.name] = thread.nice;
         }
-        // Two workers asked; the defaults: two HTTP threads, two webhook senders, two check threads.
+        // Two workers asked; the defaults: two HTTP threads, 16 webhook senders, two check threads.
         EXPECT_EQ(count["engined-http"], 2);
         EXPECT_EQ(count["engined-accept"], 1);
         EXPECT_EQ(count["engined-worker"], 2);
         EXPECT_EQ(count["engined-leases"], 1);
         EXPECT_EQ(count["engined-writer"], 1);
         EXPECT_EQ(count["engined-teller"], 1);
-        EXPECT_EQ(count["engined-webhook"], 2);
+        EXPECT_EQ(count["engined-webhook"], 16);
         EXPECT_EQ(count["engined-checks"], 2);
         EXPECT_EQ(count["engined-waits"], 1);
         EXPECT_EQ(nice["engined-writer"], nice["engined-http"]);

@@ -179,6 +179,25 @@ TEST(Webhooks, DeliveriesToOneReceiverReuseTheSendersConnections) {
     EXPECT_LE(receiver.connections(), 2u);
 }
 
+TEST(Webhooks, AnIdleNodeLooksAtItsOutboxOncePerIntervalWhateverItsSenders) {
+    app::Config config = webhook_config();
+    config.webhook_workers = 16;
+    TestServer server(config);
+    auto store_writes = [&] {
+        const Exposition metrics =
+            parse_prometheus_text(server.metrics_client().request("GET", "/metrics").body);
+        return metrics.value("engined_store_commit_batch_size_sum").value_or(-1);
+    };
+    std::this_thread::sleep_for(300ms);
+    const double before = store_writes();
+    std::this_thread::sleep_for(2s);
+    const double looks = store_writes() - before;
+    // One idle sender looks every 500 ms: four looks in 2 s (sixteen senders each looking
+    // would be 64). At least two, so that a retry falling due is still found.
+    EXPECT_GE(looks, 2);
+    EXPECT_LE(looks, 6);
+}
+
 TEST(Webhooks, RetriesUntilTheReceiverAcceptsUnderOneDeliveryId) {
     WebhookReceiver receiver;
     receiver.script({{500}, {500}}, {200});

@@ -14,7 +14,7 @@
 //      with the run once it is terminal (submit?wait→completed, one request); then N more runs
 //      each carry a webhook_url pointing at a receiver inside this process (submit→delivery
 //      received, which also includes the webhook sender's work: leasing the delivery,
-//      connecting, POSTing). The long-polled runs carry no
+//      connecting unless it kept a connection, POSTing). The long-polled runs carry no
 //      webhook, so that no delivery's bookkeeping (its lease and its recorded attempt, commits
 //      of their own) shares the store's writer with the next run.
 //   2. open loop, once per rate: C keep-alive connections submit at R runs/s (a schedule fixed
