@@ -276,8 +276,8 @@ public:
     asio::awaitable<Exchanged> converse(Connection& connection, bool reused) {
         result_.remote_address = connection.remote_address;
         peer_ = connection.peer;
-        if (connection.tls) co_return co_await converse(*connection.tls, reused);
-        co_return co_await converse(*connection.tcp, reused);
+        if (connection.tls) co_return co_await converse_on(*connection.tls, reused);
+        co_return co_await converse_on(*connection.tcp, reused);
     }
 
 private:
@@ -305,6 +305,8 @@ private:
         }
         connection.remote_address = endpoint.address().to_string();
         connection.peer = endpoint_text(endpoint);
+        // A failure from here on (the TLS handshake) still names the address connected to.
+        result_.remote_address = connection.remote_address;
         peer_ = connection.peer;
         co_return true;
     }
@@ -337,7 +339,7 @@ private:
     }
 
     template <class Stream>
-    asio::awaitable<Exchanged> converse(Stream& stream, bool reused) {
+    asio::awaitable<Exchanged> converse_on(Stream& stream, bool reused) {
         beast::get_lowest_layer(stream).expires_at(deadline_);
         error_code ec;
         co_await http::async_write(stream, request_, asio::redirect_error(asio::use_awaitable, ec));
@@ -395,7 +397,7 @@ private:
     Url url_;
     http::request<http::string_body> request_;
     std::vector<tcp::endpoint> endpoints_;
-    std::string peer_;
+    std::string peer_;  // the connected endpoint, for failure details
 };
 
 // Runs `task` on `ioc` to completion; its exception, if any, is rethrown here.

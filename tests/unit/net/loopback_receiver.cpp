@@ -138,15 +138,15 @@ void LoopbackReceiver::serve(tcp::socket socket) {
         asio::detached);
 }
 
-std::string http_response(int status, std::string_view body, std::string_view extra_headers) {
+std::string http_keep_alive_response(int status, std::string_view body,
+                                     std::string_view extra_headers) {
     return "HTTP/1.1 " + std::to_string(status) + " X\r\n" + std::string(extra_headers) +
-           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-           std::string(body);
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
-std::string http_keep_alive_response(int status, std::string_view body) {
-    return "HTTP/1.1 " + std::to_string(status) +
-           " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+std::string http_response(int status, std::string_view body, std::string_view extra_headers) {
+    return http_keep_alive_response(status, body,
+                                    std::string(extra_headers) + "Connection: close\r\n");
 }
 
 }  // namespace engined::net

@@ -74,9 +74,11 @@ private:
     std::thread thread_;
 };
 
-// "HTTP/1.1 <status> X\r\n<extra headers>Content-Length: ..\r\nConnection: close\r\n\r\n<body>"
+// "HTTP/1.1 <status> X\r\n<extra headers>Content-Length: ..\r\n\r\n<body>": the connection
+// may carry the client's next request.
+std::string http_keep_alive_response(int status, std::string_view body,
+                                     std::string_view extra_headers = {});
+// The same with "Connection: close" among the headers: the receiver closes after it.
 std::string http_response(int status, std::string_view body, std::string_view extra_headers = {});
-// The same without "Connection: close": the connection may carry the client's next request.
-std::string http_keep_alive_response(int status, std::string_view body);
 
 }  // namespace engined::net

@@ -289,6 +289,7 @@ TEST(OutboundClient, HttpsRefusesACertificateForAnotherName) {
     EXPECT_EQ(to_string(result.failure), "tls_failed");
     EXPECT_NE(result.detail.find("hostname mismatch"), std::string::npos) << result.detail;
     EXPECT_TRUE(receiver.requests().empty());
+    EXPECT_EQ(result.remote_address, "127.0.0.1");  // connected before the handshake failed
 }
 
 TEST(OutboundClient, AnUnreadableCaFileFailsHttpsPosts) {
