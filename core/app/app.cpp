@@ -130,6 +130,21 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Registry
     options.on_commit = [&batch_size](std::size_t writes) {
         batch_size.observe(static_cast<double>(writes));
     };
+    const auto checkpoint_seconds = [&metrics](std::string_view thread) -> metrics::Histogram& {
+        return metrics.histogram("engined_store_checkpoint_seconds",
+                                 "Time to copy the SQLite WAL into the database file, by the "
+                                 "thread that did it (background: the store's own; writer: what "
+                                 "commits added meanwhile)",
+                                 metrics::duration_buckets(), {{"thread", std::string(thread)}});
+    };
+    metrics::Histogram& background_checkpoints = checkpoint_seconds("background");
+    metrics::Histogram& writer_checkpoints = checkpoint_seconds("writer");
+    options.on_checkpoint = [&background_checkpoints,
+                             &writer_checkpoints](const store::CheckpointDone& done) {
+        (done.thread == store::CheckpointThread::background ? background_checkpoints
+                                                            : writer_checkpoints)
+            .observe(done.seconds);
+    };
     // What a run costs a networked store: its statements, and the round trips they took.
     metrics::Counter& statements =
         metrics.counter("engined_store_statements_total", "Statements sent to a PostgreSQL store");

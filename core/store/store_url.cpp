@@ -58,6 +58,7 @@ std::unique_ptr<Store> open_store(const StoreUrl& url, OpenOptions options) {
     sqlite.synchronous_full = options.synchronous_full;
     sqlite.preallocate_wal = options.preallocate_wal;
     sqlite.on_commit = std::move(options.on_commit);
+    sqlite.on_checkpoint = std::move(options.on_checkpoint);
     return std::make_unique<SqliteStore>(std::move(sqlite));
 }
 

@@ -3,6 +3,7 @@
 // connection URI), for several engined nodes on one database.
 #pragma once
 
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
 #include <cstddef>
@@ -31,6 +32,8 @@ struct OpenOptions {
     bool synchronous_full = true;  // SQLite only: fsync on every commit
     bool preallocate_wal = false;  // SQLite only: SqliteOptions::preallocate_wal
     std::function<void(std::size_t writes)> on_commit = {};
+    // SQLite only: SqliteOptions::on_checkpoint.
+    std::function<void(const CheckpointDone&)> on_checkpoint = {};
     // PostgreSQL only: told the statements of every round trip to the server.
     std::function<void(std::size_t statements)> on_round_trip = {};
 };

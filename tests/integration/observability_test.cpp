@@ -114,6 +114,7 @@ TEST(Metrics, RunsOverHttpShowUpInAWellFormedExposition) {
     // Every run was one insert, one claim and one outcome, grouped into transactions.
     EXPECT_GE(metrics.value("engined_store_commit_batch_size_sum").value_or(0), 9.0);
     EXPECT_EQ(metrics.families.at("engined_store_commit_batch_size").type, "histogram");
+    EXPECT_EQ(metrics.families.at("engined_store_checkpoint_seconds").type, "histogram");
     EXPECT_EQ(metrics.families.at("engined_http_requests_total").type, "counter");
 }
 

@@ -61,6 +61,7 @@ TEST(Threads, EachThreadOfTheServingBinaryIsNamedAndItsWorkersYieldToTheRest) {
         EXPECT_EQ(count["engined-leases"], 1);
         EXPECT_EQ(count["engined-writer"], 1);
         EXPECT_EQ(count["engined-teller"], 1);
+        EXPECT_EQ(count["engined-wal"], 1);
         EXPECT_EQ(count["engined-webhook"], 16);
         EXPECT_EQ(count["engined-checks"], 2);
         EXPECT_EQ(count["engined-waits"], 1);

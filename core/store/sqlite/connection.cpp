@@ -62,20 +62,21 @@ Connection open_writer(const SqliteOptions& options) {
         options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
         "set synchronous");
     connection.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
-    connection.exec(("PRAGMA wal_autocheckpoint = " + std::to_string(kWalCheckpointPages)).c_str(),
-                    "set the checkpoint interval");
+    connection.exec(
+        ("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_checkpoint_pages)).c_str(),
+        "set the checkpoint interval");
     return connection;
 }
 
-int64_t wal_size_between_checkpoints(Connection& connection) {
+int64_t wal_size_between_checkpoints(Connection& connection, int checkpoint_pages) {
     constexpr int64_t kWalHeaderBytes = 32;
     constexpr int64_t kFrameHeaderBytes = 24;
     const int64_t page_size = std::stoll(connection.pragma("PRAGMA page_size", "read page size"));
-    return kWalHeaderBytes + kWalCheckpointPages * (kFrameHeaderBytes + page_size);
+    return kWalHeaderBytes + checkpoint_pages * (kFrameHeaderBytes + page_size);
 }
 
-void preallocate_wal(Connection& connection) {
-    const int64_t target = wal_size_between_checkpoints(connection);
+void preallocate_wal(Connection& connection, int checkpoint_pages) {
+    const int64_t target = wal_size_between_checkpoints(connection, checkpoint_pages);
     connection.exec("BEGIN IMMEDIATE", kPreallocateWal);
     const auto give_up = [&connection](std::string_view message) {
         const std::string detail(message);

@@ -252,24 +252,19 @@ private:
 // only (see connection.cpp).
 void restrict_to_owner(const std::string& path);
 
-// The WAL is copied back into the database file (checkpointed) by the commit that takes it past
-// this many pages. SQLite's default, 1,000, made every run pay again for the same hot pages (the
-// tail of each index of `runs`) a checkpoint writes once however often they changed: 5 % of
-// engined's CPU under load. At 10,000 pages the WAL file stays near 40 MiB.
-inline constexpr int kWalCheckpointPages = 10000;
-
-// The one write connection: WAL, checkpointed every kWalCheckpointPages, the configured
-// synchronous mode, foreign keys on; refuses a read-only file.
+// The one write connection: WAL, checkpointed past options.wal_checkpoint_pages (by SQLite on
+// this connection until a Checkpointer watches it), the configured synchronous mode, foreign keys
+// on; refuses a read-only file.
 Connection open_writer(const SqliteOptions& options);
 
-// The size the -wal file reaches between two checkpoints: its header and kWalCheckpointPages
+// The size the -wal file reaches between two checkpoints: its header and `checkpoint_pages`
 // frames of the database's page size.
-int64_t wal_size_between_checkpoints(Connection& connection);
+int64_t wal_size_between_checkpoints(Connection& connection, int checkpoint_pages);
 
 // Extends the -wal file with zeros to wal_size_between_checkpoints() and syncs it; a file at
 // that size or past it is left alone. Done under the database's write lock, so that no other
 // connection appends a frame meanwhile; the zeros lie past every frame, where SQLite reads none
 // (a frame counts only with the checksum and salt of the WAL's header). Throws StoreUnavailable.
-void preallocate_wal(Connection& connection);
+void preallocate_wal(Connection& connection, int checkpoint_pages);
 
 }  // namespace engined::store::sqlite

@@ -1,10 +1,11 @@
 // core/store/sqlite/internal — what the SQLite backend's files share: the store's state (options,
-// the writer, the read connections) and the few statement bodies one concern's write runs inside
+// the writer, its checkpointer, the read connections) and the few statement bodies one concern's write runs inside
 // another's (a run's configuration, idempotency record and webhook deliveries).
 #pragma once
 
 #include "store/finished_runs.hpp"
 #include "store/rows.hpp"
+#include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/writer.hpp"
 
@@ -19,6 +20,8 @@ struct SqliteStore::Impl {
     const SqliteOptions options;
     int schema_version = 0;  // set while the writer's connection is migrated, before any write
     sqlite::ReaderPool readers;
+    // Before the writer: its connection's WAL hook calls into the checkpointer until it closes.
+    sqlite::Checkpointer checkpointer;
     sqlite::Writer writer;
     // Every finish on SQLite is this process's own: told at its commit.
     FinishedRunListeners finished_runs;

@@ -7,10 +7,14 @@ namespace engined::store {
 
 namespace {
 
-sqlite::Connection open_migrated(const SqliteOptions& options, int& schema_version) {
+sqlite::Connection open_migrated(const SqliteOptions& options, int& schema_version,
+                                 sqlite::Checkpointer& checkpointer) {
     sqlite::Connection connection = sqlite::open_writer(options);
     schema_version = sqlite::migrate(connection);
-    if (options.preallocate_wal) sqlite::preallocate_wal(connection);
+    if (options.preallocate_wal) {
+        sqlite::preallocate_wal(connection, options.wal_checkpoint_pages);
+    }
+    checkpointer.watch(connection);
     return connection;
 }
 
@@ -19,10 +23,15 @@ sqlite::Connection open_migrated(const SqliteOptions& options, int& schema_versi
 SqliteStore::Impl::Impl(SqliteOptions opts)
     : options(std::move(opts)),
       readers(options.path, options.busy_timeout_ms),
-      writer(open_migrated(options, schema_version), options.max_batch, options.on_commit) {}
+      checkpointer(options),
+      writer(open_migrated(options, schema_version, checkpointer), options.max_batch,
+             options.on_commit) {}
 
 SqliteStore::SqliteStore(SqliteOptions options) {
     if (options.max_batch == 0) throw std::invalid_argument("Store: max_batch must be positive");
+    if (options.wal_checkpoint_pages <= 0) {
+        throw std::invalid_argument("Store: wal_checkpoint_pages must be positive");
+    }
     impl_ = std::make_unique<Impl>(std::move(options));
 }
 

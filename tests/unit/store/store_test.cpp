@@ -9,17 +9,20 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -288,7 +291,7 @@ TEST(Store, TheWriterCheckpointsItsWalPastItsIntervalAndNotBefore) {
         return static_cast<long>(bytes / 4096);
     };
     constexpr int kPagesPerInsert = 257;  // 1 MiB of overflow pages and the row's leaf
-    constexpr int kBelowInterval = sqlite::kWalCheckpointPages / kPagesPerInsert - 2;
+    constexpr int kBelowInterval = kWalCheckpointPages / kPagesPerInsert - 2;
     for (int i = 0; i < kBelowInterval; ++i) {
         writer.exec("INSERT INTO ballast VALUES (randomblob(1048576))", "insert ballast");
     }
@@ -297,7 +300,106 @@ TEST(Store, TheWriterCheckpointsItsWalPastItsIntervalAndNotBefore) {
         writer.exec("INSERT INTO ballast VALUES (randomblob(1048576))", "insert ballast");
     }
     // Twice the interval was written; past it the WAL was reused from its head.
-    EXPECT_LE(wal_pages(), sqlite::kWalCheckpointPages + 2L * kPagesPerInsert);
+    EXPECT_LE(wal_pages(), kWalCheckpointPages + 2L * kPagesPerInsert);
+}
+
+std::string this_thread_name() {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return name;
+}
+
+// In the store the WAL is copied back on a thread of its own ("engined-wal"), and commits go on
+// while it does: with that thread held inside its checkpoint, runs are still inserted and
+// finished, and the writer copies nothing meanwhile. Once the thread is let go, what the commits
+// added is copied (by that thread while it is a lot, then by the writer at a commit), and the WAL
+// starts over from its head instead of growing.
+TEST(Store, TheWalIsCopiedBackOnAThreadOfItsOwnWhileCommitsGoOn) {
+    TempDir dir;
+    SqliteOptions options = options_for(dir);
+    options.wal_checkpoint_pages = 256;
+    struct Seen {
+        CheckpointThread thread;
+        std::string thread_name;
+        int wal_pages;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<Seen> seen;
+    bool hold_background = true;
+    options.on_checkpoint = [&](const CheckpointDone& done) {
+        std::unique_lock lock(mutex);
+        seen.push_back({done.thread, this_thread_name(), done.wal_pages});
+        changed.notify_all();
+        if (done.thread == CheckpointThread::background) {
+            changed.wait(lock, [&] { return !hold_background; });
+        }
+    };
+    const auto seen_count = [&](CheckpointThread thread) {
+        std::lock_guard lock(mutex);
+        return std::count_if(seen.begin(), seen.end(),
+                             [thread](const Seen& each) { return each.thread == thread; });
+    };
+    SqliteStore store(options);
+    int runs = 0;
+    const auto write_run = [&] {
+        const std::string id = "run-" + std::to_string(runs++);
+        ASSERT_EQ(insert(store, make_run(id)), nullptr);
+        ASSERT_EQ(finish(store, id, completed_outcome()), nullptr);
+    };
+    while (seen_count(CheckpointThread::background) == 0 && runs < 2000) write_run();
+    ASSERT_EQ(seen_count(CheckpointThread::background), 1) << "no checkpoint past the interval";
+
+    // The checkpoint thread is held: the commits do not wait for it.
+    const int held_at = runs;
+    for (int i = 0; i < 100; ++i) write_run();
+    EXPECT_EQ(runs, held_at + 100);
+    EXPECT_EQ(seen_count(CheckpointThread::writer), 0) << "the writer checkpointed meanwhile";
+    const auto wal_bytes_while_held = std::filesystem::file_size(dir.db() + "-wal");
+    EXPECT_GT(wal_bytes_while_held, 2u * 256u * 4096u) << "the WAL should have grown meanwhile";
+
+    {
+        std::lock_guard lock(mutex);
+        hold_background = false;
+    }
+    changed.notify_all();
+    while (seen_count(CheckpointThread::writer) == 0 && runs < held_at + 3000) write_run();
+    ASSERT_GE(seen_count(CheckpointThread::writer), 1) << "the writer never copied the remainder";
+    // Started over from its head: the next checkpoint finds fewer frames than the WAL held.
+    const std::size_t copied_by_then = [&] {
+        std::lock_guard lock(mutex);
+        return seen.size();
+    }();
+    while ([&] {
+        std::lock_guard lock(mutex);
+        return seen.size() == copied_by_then;
+    }() && runs < held_at + 6000) {
+        write_run();
+    }
+    {
+        std::lock_guard lock(mutex);
+        ASSERT_GT(seen.size(), copied_by_then);
+        EXPECT_LT(seen.back().wal_pages, seen[copied_by_then - 1].wal_pages);
+    }
+    // From now on the WAL is written from its head again: the file no longer grows.
+    const auto wal_bytes = std::filesystem::file_size(dir.db() + "-wal");
+    for (int i = 0; i < 100; ++i) write_run();
+    EXPECT_EQ(std::filesystem::file_size(dir.db() + "-wal"), wal_bytes);
+    std::lock_guard lock(mutex);
+    for (const Seen& each : seen) {
+        EXPECT_EQ(each.thread_name,
+                  each.thread == CheckpointThread::background ? "engined-wal" : "engined-writer");
+    }
+}
+
+TEST(Store, ACheckpointIntervalOfNoPagesIsRefused) {
+    TempDir dir;
+    SqliteOptions options = options_for(dir);
+    options.wal_checkpoint_pages = 0;
+    EXPECT_THROW(SqliteStore store(options), std::invalid_argument);
+    options.wal_checkpoint_pages = 1;
+    SqliteStore store(options);
+    EXPECT_EQ(insert(store, make_run("run-1")), nullptr);
 }
 
 // With preallocate_wal the -wal file has its full size, in blocks the disk holds (zeros, not a
@@ -318,9 +420,9 @@ TEST(Store, APreallocatedWalHasItsFullSizeFromTheStartOfEveryOpen) {
         SqliteStore store(options);
         full_size = [&] {
             sqlite::Connection connection(dir.db(), SQLITE_OPEN_READONLY, 1000);
-            return sqlite::wal_size_between_checkpoints(connection);
+            return sqlite::wal_size_between_checkpoints(connection, kWalCheckpointPages);
         }();
-        EXPECT_GE(full_size, int64_t{sqlite::kWalCheckpointPages} * 4096);
+        EXPECT_GE(full_size, int64_t{kWalCheckpointPages} * 4096);
         EXPECT_EQ(static_cast<int64_t>(fs::file_size(wal)), full_size);
         EXPECT_GE(allocated_bytes(), full_size - 4096) << "a sparse file";
         ASSERT_EQ(insert(store, make_run("run-1")), nullptr);
