@@ -22,10 +22,8 @@ Checkpointer::~Checkpointer() {
 void Checkpointer::watch(Connection& writer) {
     connection_.emplace(options_.path, SQLITE_OPEN_READWRITE, options_.busy_timeout_ms);
     // A checkpoint syncs the WAL before it and the database file after it as its connection's
-    // mode says; the writer's mode, like every connection of the store.
-    connection_->exec(
-        options_.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-        "set synchronous");
+    // mode says: the writer's.
+    set_synchronous(*connection_, options_);
     // Replaces the hook of PRAGMA wal_autocheckpoint: the writer no longer checkpoints by itself.
     sqlite3_wal_hook(writer.get(), &Checkpointer::on_commit, this);
 }
@@ -88,7 +86,6 @@ int Checkpointer::checkpoint(sqlite3* db, CheckpointThread thread) const {
         options_.on_checkpoint(CheckpointDone{
             .thread = thread,
             .wal_pages = wal_pages,
-            .backfilled_pages = backfilled,
             .seconds =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
     }

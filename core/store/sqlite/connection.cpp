@@ -46,6 +46,13 @@ void restrict_to_owner(const std::string& path) {
     }
 }
 
+void set_synchronous(Connection& connection, const SqliteOptions& options) {
+    // Debian builds SQLite with synchronous=FULL even in WAL: state the choice explicitly.
+    connection.exec(
+        options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+        "set synchronous");
+}
+
 Connection open_writer(const SqliteOptions& options) {
     restrict_to_owner(options.path);
     Connection connection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -57,10 +64,7 @@ Connection open_writer(const SqliteOptions& options) {
     }
     const std::string mode = connection.pragma("PRAGMA journal_mode = WAL", "enable WAL");
     if (mode != "wal") fail("enable WAL", "journal mode stayed '" + mode + "'");
-    // Debian builds SQLite with synchronous=FULL even in WAL: state the choice explicitly.
-    connection.exec(
-        options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-        "set synchronous");
+    set_synchronous(connection, options);
     connection.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
     connection.exec(
         ("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_checkpoint_pages)).c_str(),

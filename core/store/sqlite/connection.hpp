@@ -252,6 +252,9 @@ private:
 // only (see connection.cpp).
 void restrict_to_owner(const std::string& path);
 
+// options.synchronous_full's mode on `connection`: also what its checkpoints sync.
+void set_synchronous(Connection& connection, const SqliteOptions& options);
+
 // The one write connection: WAL, checkpointed past options.wal_checkpoint_pages (by SQLite on
 // this connection until a Checkpointer watches it), the configured synchronous mode, foreign keys
 // on; refuses a read-only file.

@@ -25,8 +25,7 @@ enum class CheckpointThread { background, writer };
 
 struct CheckpointDone {
     CheckpointThread thread;
-    int wal_pages = 0;         // frames in the WAL
-    int backfilled_pages = 0;  // of them, in the database file now
+    int wal_pages = 0;  // frames in the WAL
     double seconds = 0;
 };
 
