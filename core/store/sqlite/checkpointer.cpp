@@ -20,10 +20,9 @@ Checkpointer::~Checkpointer() {
 }
 
 void Checkpointer::watch(Connection& writer) {
-    connection_.emplace(options_.path, SQLITE_OPEN_READWRITE, options_.busy_timeout_ms);
     // A checkpoint syncs the WAL before it and the database file after it as its connection's
     // mode says: the writer's.
-    set_synchronous(*connection_, options_);
+    connection_.emplace(open_writing_connection(options_, SQLITE_OPEN_READWRITE));
     // Replaces the hook of PRAGMA wal_autocheckpoint: the writer no longer checkpoints by itself.
     sqlite3_wal_hook(writer.get(), &Checkpointer::on_commit, this);
 }

@@ -1,6 +1,8 @@
 // SQLite backend: opening the database file for the writer, owner-only.
 #include "store/sqlite/connection.hpp"
 
+#include "store/sqlite/gathered_writes.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,17 +48,20 @@ void restrict_to_owner(const std::string& path) {
     }
 }
 
-void set_synchronous(Connection& connection, const SqliteOptions& options) {
+Connection open_writing_connection(const SqliteOptions& options, int flags) {
+    Connection connection(options.path, flags, options.busy_timeout_ms,
+                          options.synchronous_full ? gathered_writes_vfs() : nullptr);
     // Debian builds SQLite with synchronous=FULL even in WAL: state the choice explicitly.
     connection.exec(
         options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
         "set synchronous");
+    return connection;
 }
 
 Connection open_writer(const SqliteOptions& options) {
     restrict_to_owner(options.path);
-    Connection connection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                          options.busy_timeout_ms);
+    Connection connection =
+        open_writing_connection(options, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     // SQLite quietly falls back to read-only when it cannot write the file; every write would
     // then fail later, one by one. Refuse now instead.
     if (sqlite3_db_readonly(connection.get(), "main") == 1) {
@@ -64,7 +69,6 @@ Connection open_writer(const SqliteOptions& options) {
     }
     const std::string mode = connection.pragma("PRAGMA journal_mode = WAL", "enable WAL");
     if (mode != "wal") fail("enable WAL", "journal mode stayed '" + mode + "'");
-    set_synchronous(connection, options);
     connection.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
     connection.exec(
         ("PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_checkpoint_pages)).c_str(),

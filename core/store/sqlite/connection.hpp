@@ -39,10 +39,11 @@ void configure_library_once();
 // An open database and its prepared statements; used by one thread at a time.
 class Connection {
 public:
-    Connection(const std::string& path, int flags, int busy_timeout_ms) {
+    // vfs: the name of a registered VFS, or nullptr for the default one.
+    Connection(const std::string& path, int flags, int busy_timeout_ms, const char* vfs = nullptr) {
         configure_library_once();
         sqlite3* raw = nullptr;
-        const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+        const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, vfs);
         // Even a failed open allocates a handle (it carries the message): own it first.
         db_.reset(raw);
         if (rc != SQLITE_OK) {
@@ -252,8 +253,10 @@ private:
 // only (see connection.cpp).
 void restrict_to_owner(const std::string& path);
 
-// options.synchronous_full's mode on `connection`: also what its checkpoints sync.
-void set_synchronous(Connection& connection, const SqliteOptions& options);
+// A connection that writes the database file (the writer, the checkpointer), in
+// options.synchronous_full's mode, which is also what its checkpoints sync. At FULL its writes
+// are gathered until each sync (gathered_writes.hpp), which that mode makes safe.
+Connection open_writing_connection(const SqliteOptions& options, int flags);
 
 // The one write connection: WAL, checkpointed past options.wal_checkpoint_pages (by SQLite on
 // this connection until a Checkpointer watches it), the configured synchronous mode, foreign keys
