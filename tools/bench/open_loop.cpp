@@ -94,7 +94,7 @@ struct Options {
     int runs = 200;
     std::vector<int> rates{2000};  // 0 = as fast as the connections allow
     std::chrono::seconds duration{5};
-    int connections = 32;
+    int connections = 64;
     // Rates to run again once one webhook endpoint receives every run's event (none: skipped).
     std::vector<int> endpoint_rates;
 };
@@ -217,13 +217,11 @@ double own_cpu_seconds() {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-// The sum of engined_runs_finished_total over all its label sets: runs that reached a terminal
-// status since engined started.
-double runs_finished(Client& metrics) {
+// The sum of a metric family over all its label sets, from one scrape of engined's metrics.
+double metric_sum(Client& metrics, std::string_view family) {
     const auto response = metrics.request("GET", "/metrics");
     if (response.status != 200)
         throw std::runtime_error("GET /metrics answered " + std::to_string(response.status));
-    constexpr std::string_view family = "engined_runs_finished_total";
     double total = 0;
     std::istringstream lines(response.body);
     std::string line;
@@ -234,6 +232,25 @@ double runs_finished(Client& metrics) {
         total += std::stod(line.substr(line.rfind(' ') + 1));
     }
     return total;
+}
+
+// Runs that reached a terminal status since engined started.
+double runs_finished(Client& metrics) {
+    return metric_sum(metrics, "engined_runs_finished_total");
+}
+
+// engined counts a connection against its client address until it has seen the close, a moment
+// after the client closed it; a window that connected at once could find the last window's
+// connections still counted and, past 32 connections, the address's limit (64) reached.
+void wait_for_closed_connections(Client& metrics) {
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (metric_sum(metrics, "engined_http_connections_open") > 0) {
+        if (Clock::now() > deadline)
+            throw std::runtime_error(
+                "engined still counts open connections 5 s after the last "
+                "window closed its own");
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 // Where one side of a figure was taken: what engined had finished and both processes' CPU.
@@ -632,6 +649,7 @@ std::optional<Sample> delivered(WebhookReceiver& receiver, Client& metrics, int 
 // One window at `rate`. With `receiver`, an endpoint delivers every run's event there: the run
 // counts as done when its delivery has arrived, so the CPU per run includes delivering it.
 int open_loop(const Options& options, int rate, Client& metrics, WebhookReceiver* receiver) {
+    wait_for_closed_connections(metrics);
     OpenLoop load(options, rate);
     const std::size_t received_before = receiver ? receiver->received() : 0;
     const Sample before = sample_now(metrics, options.pid);

@@ -45,7 +45,7 @@ rounds=${BENCH_ROUNDS:-3}
 runs=${BENCH_RUNS:-200}
 rates=${BENCH_RATES:-500,1000,2000,max}
 endpoint_rates=${BENCH_ENDPOINT_RATES-200}
-connections=${BENCH_CONNECTIONS:-32}
+connections=${BENCH_CONNECTIONS:-64}
 seconds=${BENCH_SECONDS:-5}
 
 for binary in bench_bare_server bench_open_loop bench_submit_latency engined enginectl; do
