@@ -392,6 +392,28 @@ TEST(Store, TheWalIsCopiedBackOnAThreadOfItsOwnWhileCommitsGoOn) {
     }
 }
 
+// The writes a connection gathers until its next sync (gathered_writes) would, at synchronous =
+// NORMAL, where a commit does not sync, be published to other connections before they reach the
+// file: at --sync normal the store writes through SQLite's default VFS, and every run it
+// committed reads back whole at once on another connection, also after the WAL's checkpoints.
+TEST(Store, AtSyncNormalEveryCommitIsReadWholeByAnotherConnectionAtOnce) {
+    TempDir dir;
+    SqliteOptions options = options_for(dir);
+    options.synchronous_full = false;
+    options.wal_checkpoint_pages = 64;
+    SqliteStore store(options);
+    for (int i = 0; i < 200; ++i) {
+        NewRun run = make_run("run-" + std::to_string(i));
+        run.request_json = R"({"input":{"n":)" + std::to_string(i) + R"(,"pad":")" +
+                           std::string(600, 'p') + R"("}})";
+        const std::string request = run.request_json;
+        ASSERT_EQ(insert(store, std::move(run)), nullptr) << i;
+        const auto stored = store.get_run("run-" + std::to_string(i));
+        ASSERT_TRUE(stored.has_value()) << i;
+        EXPECT_EQ(stored->request_json, request) << i;
+    }
+}
+
 TEST(Store, ACheckpointIntervalOfNoPagesIsRefused) {
     TempDir dir;
     SqliteOptions options = options_for(dir);
