@@ -183,20 +183,16 @@ int gathered_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, i
     auto* self = new (file) GatheredFile{};
     sqlite3_vfs* below = parent(vfs);
     const int rc = below->xOpen(below, name, self->real(), flags, out_flags);
+    const sqlite3_io_methods* methods = self->real()->pMethods;
+    if (rc == SQLITE_OK && methods != nullptr && methods->iVersion >= 3) {
+        self->base.pMethods = &kGatheredMethods;
+        return SQLITE_OK;
+    }
     // SQLite closes only a file whose methods are set: a failed open is undone here.
-    if (rc != SQLITE_OK || self->real()->pMethods == nullptr) {
-        self->~GatheredFile();
-        file->pMethods = nullptr;
-        return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
-    }
-    self->base.pMethods = &kGatheredMethods;
-    if (self->real()->pMethods->iVersion < 3) {
-        self->real()->pMethods->xClose(self->real());
-        self->~GatheredFile();
-        file->pMethods = nullptr;
-        return SQLITE_CANTOPEN;
-    }
-    return SQLITE_OK;
+    if (methods != nullptr) methods->xClose(self->real());
+    self->~GatheredFile();
+    file->pMethods = nullptr;
+    return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
 }
 
 sqlite3_vfs make_vfs(sqlite3_vfs* below) {
