@@ -6,9 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <sys/resource.h>
 
-#include <csignal>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -174,17 +172,13 @@ TEST(GatheredWrites, AWriteRefusedAtTheSyncFailsTheCommitAndLeavesTheDatabaseWho
     insert_rows(writer, 0, 10);
     writer.exec("COMMIT", "commit");
 
-    rlimit original{};
-    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &original), 0);
-    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limited = original;
-    limited.rlim_cur = fs::file_size(dir.db() + "-wal") + 16 * 1024;
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
-    writer.exec("BEGIN", "begin");
-    insert_rows(writer, 10, 40);  // ~20 pages: past the limit, and all held until the commit
-    const int committed = sqlite3_exec(writer.get(), "COMMIT", nullptr, nullptr, nullptr);
-    setrlimit(RLIMIT_FSIZE, &original);
-    std::signal(SIGXFSZ, previous_handler);
+    int committed = SQLITE_OK;
+    {
+        const FileSizeLimit full_disk(fs::file_size(dir.db() + "-wal") + 16 * 1024);
+        writer.exec("BEGIN", "begin");
+        insert_rows(writer, 10, 40);  // ~20 pages: past the limit, and all held until the commit
+        committed = sqlite3_exec(writer.get(), "COMMIT", nullptr, nullptr, nullptr);
+    }
 
     EXPECT_NE(committed, SQLITE_OK);
     if (sqlite3_get_autocommit(writer.get()) == 0) writer.exec("ROLLBACK", "rollback");

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sqlite3.h>
-#include <sys/resource.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -16,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -503,20 +501,13 @@ TEST(Store, AWalThatCannotBePreallocatedRefusesTheOpenAndLeavesTheDatabaseWhole)
     }
     SqliteOptions options = options_for(dir);
     options.preallocate_wal = true;
-    rlimit original{};
-    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &original), 0);
-    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limited = original;
-    limited.rlim_cur = 4 * 1024 * 1024;
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
     std::string refusal;
     try {
+        const FileSizeLimit full_disk(4 * 1024 * 1024);
         SqliteStore refused(options);
     } catch (const StoreUnavailable& error) {
         refusal = error.what();
     }
-    setrlimit(RLIMIT_FSIZE, &original);
-    std::signal(SIGXFSZ, previous_handler);
 
     EXPECT_NE(refusal.find("preallocate the WAL: writing zeros failed (is the disk full?)"),
               std::string::npos)
@@ -1115,25 +1106,18 @@ TEST(Store, WriteFailureAtCommitFailsTheBatchAndLeavesNoPartialRows) {
     for (const auto& entry : fs::directory_iterator(dir.path())) {
         largest = std::max(largest, entry.file_size());
     }
-    rlimit original{};
-    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &original), 0);
-    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limited = original;
-    limited.rlim_cur = largest + 64 * 1024;
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
-
-    std::vector<std::unique_ptr<Outcome>> outcomes;
-    for (int i = 0; i < 4; ++i) {
-        NewRun run = make_run("big-" + std::to_string(i));
-        run.request_json = "\"" + std::string(1024 * 1024, 'x') + "\"";
-        outcomes.push_back(std::make_unique<Outcome>());
-        store.insert_run(std::move(run), outcomes.back()->completion());
-    }
     std::vector<std::exception_ptr> errors;
-    for (auto& outcome : outcomes) errors.push_back(outcome->get());
-
-    setrlimit(RLIMIT_FSIZE, &original);
-    std::signal(SIGXFSZ, previous_handler);
+    {
+        const FileSizeLimit full_disk(largest + 64 * 1024);
+        std::vector<std::unique_ptr<Outcome>> outcomes;
+        for (int i = 0; i < 4; ++i) {
+            NewRun run = make_run("big-" + std::to_string(i));
+            run.request_json = "\"" + std::string(1024 * 1024, 'x') + "\"";
+            outcomes.push_back(std::make_unique<Outcome>());
+            store.insert_run(std::move(run), outcomes.back()->completion());
+        }
+        for (auto& outcome : outcomes) errors.push_back(outcome->get());
+    }
 
     for (const auto& error : errors) EXPECT_TRUE(holds<StoreUnavailable>(error));
     for (int i = 0; i < 4; ++i) EXPECT_FALSE(store.get_run("big-" + std::to_string(i)));

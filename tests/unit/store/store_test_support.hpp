@@ -6,10 +6,15 @@
 
 #include "common/crypto.hpp"
 
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <future>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -36,6 +41,33 @@ public:
 
 private:
     fs::path path_;
+};
+
+// A full disk, for as long as it lives: the files this process writes may not grow past `bytes`
+// (RLIMIT_FSIZE binds root too, unlike permission bits), and with SIGXFSZ ignored a write past
+// the limit fails with EFBIG instead of killing the test.
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(std::uintmax_t bytes)
+        : previous_handler_(std::signal(SIGXFSZ, SIG_IGN)) {
+        const bool read = getrlimit(RLIMIT_FSIZE, &original_) == 0;
+        rlimit limited = original_;
+        limited.rlim_cur = static_cast<rlim_t>(bytes);
+        if (!read || setrlimit(RLIMIT_FSIZE, &limited) != 0) {
+            std::signal(SIGXFSZ, previous_handler_);
+            throw std::runtime_error("cannot limit the file size (RLIMIT_FSIZE)");
+        }
+    }
+    ~FileSizeLimit() {
+        setrlimit(RLIMIT_FSIZE, &original_);
+        std::signal(SIGXFSZ, previous_handler_);
+    }
+    FileSizeLimit(const FileSizeLimit&) = delete;
+    FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+private:
+    rlimit original_{};
+    void (*previous_handler_)(int);
 };
 
 inline NewRun make_run(std::string id, std::string organization = "org_a",
